@@ -1,0 +1,283 @@
+//! Accounts: customer companies, with their revenue, contract, owner, partner, stage, tier
+//! and custom fields; and the filters that list them.
+
+use crate::custom_field::{CustomValue, CustomValues};
+use crate::value::{Currency, ExternalId, Money, Name, Slug};
+use crate::{AccountId, Invalid, PartnerId, Patch, UserId, wire_enum};
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+wire_enum!(
+    /// The service model for an account (ハイタッチ / ロータッチ / テックタッチ).
+    TouchTier, "tier" {
+        /// A named CSM works the account closely.
+        High = "high" | "high_touch" | "ハイタッチ",
+        /// Pooled CSMs, one-to-few.
+        Low = "low" | "low_touch" | "mid" | "ロータッチ",
+        /// Digital, one-to-many.
+        Tech = "tech" | "tech_touch" | "テックタッチ",
+    }
+);
+
+/// A stored account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Account {
+    /// Its id.
+    pub id: AccountId,
+    /// Its id in the customer's CRM or billing system.
+    pub external_id: Option<ExternalId>,
+    /// Its name.
+    pub name: Name,
+    /// The parent company, if any.
+    pub parent_id: Option<AccountId>,
+    /// Plan key.
+    pub plan: Option<Slug>,
+    /// Monthly recurring revenue.
+    pub mrr: Money,
+    /// Currency of `mrr`.
+    pub currency: Currency,
+    /// Contract start.
+    pub contract_start: Option<Date>,
+    /// Contract end.
+    pub contract_end: Option<Date>,
+    /// Next renewal date.
+    pub renewal_date: Option<Date>,
+    /// Owner CSM.
+    pub owner_id: Option<UserId>,
+    /// Partner that owns the account.
+    pub partner_id: Option<PartnerId>,
+    /// Lifecycle stage key.
+    pub stage: Option<Slug>,
+    /// Touch tier.
+    pub tier: Option<TouchTier>,
+    /// Checked custom field values.
+    pub custom_fields: CustomValues,
+    /// When it was created.
+    pub created_at: jiff::Timestamp,
+    /// When it last changed.
+    pub updated_at: jiff::Timestamp,
+}
+
+impl Account {
+    /// Annual recurring revenue: twelve times MRR.
+    pub fn arr(&self) -> f64 {
+        self.mrr.annual()
+    }
+}
+
+/// An account to create (or to upsert by external id).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewAccount {
+    /// Its id in the customer's CRM or billing system.
+    pub external_id: Option<ExternalId>,
+    /// Its name.
+    pub name: Name,
+    /// The parent company.
+    pub parent_id: Option<AccountId>,
+    /// Plan key.
+    pub plan: Option<Slug>,
+    /// Monthly recurring revenue.
+    pub mrr: Money,
+    /// Currency.
+    pub currency: Currency,
+    /// Contract start.
+    pub contract_start: Option<Date>,
+    /// Contract end.
+    pub contract_end: Option<Date>,
+    /// Next renewal date.
+    pub renewal_date: Option<Date>,
+    /// Owner CSM.
+    pub owner_id: Option<UserId>,
+    /// Owning partner.
+    pub partner_id: Option<PartnerId>,
+    /// Lifecycle stage.
+    pub stage: Option<Slug>,
+    /// Touch tier.
+    pub tier: Option<TouchTier>,
+    /// Raw custom values, checked by the store against the definitions.
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+impl NewAccount {
+    /// A minimal account with a name and defaults elsewhere.
+    pub fn named(name: Name) -> Self {
+        Self {
+            external_id: None,
+            name,
+            parent_id: None,
+            plan: None,
+            mrr: Money::ZERO,
+            currency: Currency::default(),
+            contract_start: None,
+            contract_end: None,
+            renewal_date: None,
+            owner_id: None,
+            partner_id: None,
+            stage: None,
+            tier: None,
+            custom_fields: BTreeMap::new(),
+        }
+    }
+}
+
+/// A change to an account: each field kept, cleared or set.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct AccountPatch {
+    /// New external id.
+    pub external_id: Patch<ExternalId>,
+    /// New name (cannot be cleared).
+    pub name: Option<Name>,
+    /// New parent.
+    pub parent_id: Patch<AccountId>,
+    /// New plan.
+    pub plan: Patch<Slug>,
+    /// New MRR (cannot be cleared).
+    pub mrr: Option<Money>,
+    /// New currency (cannot be cleared).
+    pub currency: Option<Currency>,
+    /// New contract start.
+    pub contract_start: Patch<Date>,
+    /// New contract end.
+    pub contract_end: Patch<Date>,
+    /// New renewal date.
+    pub renewal_date: Patch<Date>,
+    /// New owner.
+    pub owner_id: Patch<UserId>,
+    /// New partner.
+    pub partner_id: Patch<PartnerId>,
+    /// New stage.
+    pub stage: Patch<Slug>,
+    /// New tier.
+    pub tier: Patch<TouchTier>,
+    /// Custom values to set (a JSON value) or clear (null); keys not named are kept.
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+}
+
+/// Checks that a contract ends after it starts.
+pub fn check_contract(start: Option<Date>, end: Option<Date>) -> Result<(), Invalid> {
+    match (start, end) {
+        (Some(start), Some(end)) if end <= start => {
+            Err(Invalid::new("contract_end", format!("{end} must be after contract_start {start}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Merges checked custom values into the current ones (None clears a key).
+pub fn merge_custom(mut current: CustomValues, changes: BTreeMap<String, Option<CustomValue>>) -> CustomValues {
+    for (key, value) in changes {
+        match value {
+            Some(value) => current.insert(key, value),
+            None => current.remove(&key),
+        };
+    }
+    current
+}
+
+/// A filter over account fields. Also the definition of a saved segment, evaluated when used.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountFilter {
+    /// Substring of the name or external id (case-insensitive for ASCII).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<String>,
+    /// Exact external id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<ExternalId>,
+    /// Lifecycle stage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Slug>,
+    /// Touch tier.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier: Option<TouchTier>,
+    /// Plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<Slug>,
+    /// Owner CSM.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<UserId>,
+    /// Owning partner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partner_id: Option<PartnerId>,
+    /// Parent account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<AccountId>,
+    /// MRR at least this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrr_min: Option<f64>,
+    /// MRR at most this.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mrr_max: Option<f64>,
+    /// Renewal on or after this date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_from: Option<Date>,
+    /// Renewal on or before this date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_to: Option<Date>,
+}
+
+impl AccountFilter {
+    /// Combines two filters: every condition of both must hold. Where both set the same
+    /// field, `other` wins.
+    #[must_use]
+    pub fn and(self, other: AccountFilter) -> AccountFilter {
+        AccountFilter {
+            q: other.q.or(self.q),
+            external_id: other.external_id.or(self.external_id),
+            stage: other.stage.or(self.stage),
+            tier: other.tier.or(self.tier),
+            plan: other.plan.or(self.plan),
+            owner_id: other.owner_id.or(self.owner_id),
+            partner_id: other.partner_id.or(self.partner_id),
+            parent_id: other.parent_id.or(self.parent_id),
+            mrr_min: other.mrr_min.or(self.mrr_min),
+            mrr_max: other.mrr_max.or(self.mrr_max),
+            renewal_from: other.renewal_from.or(self.renewal_from),
+            renewal_to: other.renewal_to.or(self.renewal_to),
+        }
+    }
+}
+
+wire_enum!(
+    /// The field an account list is sorted by.
+    AccountSortField, "sort" {
+        /// Name, A to Z.
+        Name = "name",
+        /// MRR.
+        Mrr = "mrr" | "arr",
+        /// Renewal date; accounts without one come last.
+        RenewalDate = "renewal_date" | "renewal",
+        /// Creation order.
+        CreatedAt = "created_at" | "id",
+        /// Last change.
+        UpdatedAt = "updated_at",
+    }
+);
+
+/// How an account list is sorted: a field and a direction (`-mrr` = MRR descending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AccountSort {
+    /// The field.
+    pub field: AccountSortField,
+    /// Descending when true.
+    pub descending: bool,
+}
+
+impl AccountSort {
+    /// Parses `field` or `-field`.
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let trimmed = raw.trim();
+        let (descending, field) = match trimmed.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, trimmed),
+        };
+        Ok(Self { field: AccountSortField::parse(field)?, descending })
+    }
+}
+
+impl Default for AccountSort {
+    fn default() -> Self {
+        Self { field: AccountSortField::Name, descending: false }
+    }
+}

@@ -1,0 +1,271 @@
+//! CSV import: the "data in" edge for customer data exported from CRMs and spreadsheets.
+//!
+//! A file is decoded (UTF-8, UTF-8 with BOM, or Shift_JIS as Japanese Excel writes it),
+//! its header mapped to canonical columns (explicit `SRC=DST` mappings first, then known
+//! CRM export headers in English and Japanese), and every row parsed into domain values.
+//! Every bad cell is reported with its line and column; the store then loads the whole file
+//! in one transaction. This crate does no database IO itself.
+
+mod columns;
+mod decode;
+
+pub use columns::{ImportKind, canonical_columns};
+pub use decode::{Decoded, SourceEncoding, decode};
+
+use columns::resolve_header;
+use mikawaya_domain::Patch;
+use mikawaya_domain::account::TouchTier;
+use mikawaya_domain::contact::ContactRole;
+use mikawaya_domain::touchpoint::TouchpointKind;
+use mikawaya_domain::value::{Currency, Email, ExternalId, Money, Name, Slug, Text, parse_date, parse_timestamp};
+use mikawaya_domain::Invalid;
+use mikawaya_store::{
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, RowError, SubscriptionRecord, TouchpointRecord,
+};
+use std::collections::BTreeMap;
+
+/// Errors of the import crate. All are the user's to fix; nothing has been written.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The header is missing a required column, names one twice, or a mapping is bad.
+    #[error("header: {0}")]
+    Header(String),
+    /// The bytes are neither UTF-8 nor Shift_JIS.
+    #[error("the file is neither UTF-8 nor Shift_JIS text")]
+    Encoding,
+    /// Rows with bad values (every one of them is listed).
+    #[error("{} rows have errors", .0.len())]
+    Rows(Vec<RowError>),
+}
+
+/// A parsed file, ready for `Store::import`.
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    /// The records with their column names.
+    pub batch: ImportBatch,
+    /// Columns in the file that map to nothing and were left out.
+    pub ignored_columns: Vec<String>,
+    /// How the bytes were decoded.
+    pub encoding: SourceEncoding,
+}
+
+/// Parses `SRC=DST` header mappings as given on the command line or in a query string.
+pub fn parse_mappings(raw: &[String]) -> Result<Vec<(String, String)>, ImportError> {
+    raw.iter()
+        .map(|mapping| {
+            mapping
+                .split_once('=')
+                .map(|(source, target)| (source.trim().to_owned(), target.trim().to_owned()))
+                .filter(|(source, target)| !source.is_empty() && !target.is_empty())
+                .ok_or_else(|| ImportError::Header(format!("mapping '{mapping}' must look like SOURCE=TARGET")))
+        })
+        .collect()
+}
+
+/// Parses a whole file. `progress` is called with the bytes read so far.
+pub fn parse_file(
+    kind: ImportKind,
+    bytes: &[u8],
+    mappings: &[(String, String)],
+    progress: &mut dyn FnMut(u64),
+) -> Result<ParsedFile, ImportError> {
+    let decoded = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(decoded.text.as_bytes());
+    let header = reader.headers().map_err(|e| ImportError::Header(e.to_string()))?.clone();
+    let layout = resolve_header(kind, &header, mappings)?;
+    let mut errors = Vec::new();
+    let mut rows = Rows { kind, accounts: Vec::new(), contacts: Vec::new(), subscriptions: Vec::new(), touchpoints: Vec::new() };
+    let mut record = csv::StringRecord::new();
+    let mut count: u64 = 0;
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                let line = error.position().map_or(0, csv::Position::line);
+                errors.push(RowError { line, column: String::new(), reason: format!("unreadable row: {error}") });
+                break;
+            }
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        let row = Row { line, layout: &layout, record: &record };
+        if let Err(row_errors) = rows.push(&row) {
+            errors.extend(row_errors);
+        }
+        count += 1;
+        if count % 1024 == 0 {
+            progress(record.position().map_or(0, csv::Position::byte));
+        }
+    }
+    progress(bytes.len() as u64);
+    if !errors.is_empty() {
+        return Err(ImportError::Rows(errors));
+    }
+    let records = match kind {
+        ImportKind::Accounts => ImportRecords::Accounts(rows.accounts),
+        ImportKind::Contacts => ImportRecords::Contacts(rows.contacts),
+        ImportKind::Subscriptions => ImportRecords::Subscriptions(rows.subscriptions),
+        ImportKind::Touchpoints => ImportRecords::Touchpoints(rows.touchpoints),
+    };
+    Ok(ParsedFile {
+        batch: ImportBatch { records, source_columns: layout.source_columns() },
+        ignored_columns: layout.ignored.clone(),
+        encoding: decoded.encoding,
+    })
+}
+
+struct Rows {
+    kind: ImportKind,
+    accounts: Vec<AccountRecord>,
+    contacts: Vec<ContactRecord>,
+    subscriptions: Vec<SubscriptionRecord>,
+    touchpoints: Vec<TouchpointRecord>,
+}
+
+/// One CSV row seen through the header layout; collects its cell errors.
+struct Row<'a> {
+    line: u64,
+    layout: &'a columns::Layout,
+    record: &'a csv::StringRecord,
+}
+
+struct Cells<'a> {
+    row: &'a Row<'a>,
+    errors: Vec<RowError>,
+}
+
+impl Cells<'_> {
+    /// The raw cell of a canonical column: None when the column is absent.
+    fn raw(&self, canonical: &str) -> Option<&str> {
+        self.row.layout.index(canonical).map(|index| self.row.record.get(index).unwrap_or("").trim())
+    }
+
+    fn fail(&mut self, canonical: &str, reason: String) {
+        self.errors.push(RowError { line: self.row.line, column: self.row.layout.source_name(canonical), reason });
+    }
+
+    /// A cell as a patch: absent column = keep, empty = clear, value = parsed.
+    fn patch<T>(&mut self, canonical: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Patch<T> {
+        match self.raw(canonical) {
+            None => Patch::Keep,
+            Some("") => Patch::Clear,
+            Some(raw) => match parse(raw) {
+                Ok(value) => Patch::Set(value),
+                Err(error) => {
+                    self.fail(canonical, error.reason);
+                    Patch::Keep
+                }
+            },
+        }
+    }
+
+    fn optional<T>(&mut self, canonical: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Option<T> {
+        match self.patch(canonical, parse) {
+            Patch::Set(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    fn required<T>(&mut self, canonical: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Option<T> {
+        match self.raw(canonical) {
+            Some("") | None => {
+                self.fail(canonical, "is required".to_owned());
+                None
+            }
+            Some(_) => self.optional(canonical, parse),
+        }
+    }
+}
+
+fn quantity(raw: &str) -> Result<u32, Invalid> {
+    raw.replace(',', "").parse::<u32>().map_err(|_| Invalid::new("quantity", format!("'{raw}' is not a whole number of units")))
+}
+
+impl Rows {
+    fn push(&mut self, row: &Row<'_>) -> Result<(), Vec<RowError>> {
+        let mut cells = Cells { row, errors: Vec::new() };
+        let line = row.line;
+        match self.kind {
+            ImportKind::Accounts => {
+                let external_id = cells.required("external_id", ExternalId::parse);
+                let custom_fields: BTreeMap<String, serde_json::Value> = row
+                    .layout
+                    .custom
+                    .iter()
+                    .filter_map(|(key, index)| {
+                        let cell = row.record.get(*index).unwrap_or("").trim();
+                        (!cell.is_empty()).then(|| (key.clone(), serde_json::Value::String(cell.to_owned())))
+                    })
+                    .collect();
+                let Some(external_id) = external_id else {
+                    return Err(cells.errors);
+                };
+                let record = AccountRecord {
+                    line,
+                    external_id,
+                    name: cells.patch("name", Name::parse),
+                    parent_external_id: cells.patch("parent_external_id", ExternalId::parse),
+                    plan: cells.patch("plan", Slug::parse),
+                    mrr: cells.patch("mrr", Money::parse),
+                    currency: cells.patch("currency", Currency::parse),
+                    contract_start: cells.patch("contract_start", |raw| parse_date(raw, "contract_start")),
+                    contract_end: cells.patch("contract_end", |raw| parse_date(raw, "contract_end")),
+                    renewal_date: cells.patch("renewal_date", |raw| parse_date(raw, "renewal_date")),
+                    owner_email: cells.patch("owner_email", Email::parse),
+                    partner_external_id: cells.patch("partner_external_id", ExternalId::parse),
+                    stage: cells.patch("stage", Slug::parse),
+                    tier: cells.patch("tier", TouchTier::parse),
+                    custom_fields,
+                };
+                if cells.errors.is_empty() {
+                    self.accounts.push(record);
+                }
+            }
+            ImportKind::Contacts => {
+                let record = (
+                    cells.optional("external_id", ExternalId::parse),
+                    cells.required("account_external_id", ExternalId::parse),
+                    cells.required("name", Name::parse),
+                    cells.optional("email", Email::parse),
+                    cells.optional("role", ContactRole::parse),
+                );
+                if let (external_id, Some(account_external_id), Some(name), email, role) = record {
+                    self.contacts.push(ContactRecord { line, external_id, account_external_id, name, email, role });
+                }
+            }
+            ImportKind::Subscriptions => {
+                let record = (
+                    cells.optional("external_id", ExternalId::parse),
+                    cells.required("account_external_id", ExternalId::parse),
+                    cells.required("plan", Slug::parse),
+                    cells.optional("quantity", quantity).unwrap_or(1),
+                    cells.required("mrr", Money::parse),
+                    cells.required("start_date", |raw| parse_date(raw, "start_date")),
+                    cells.optional("end_date", |raw| parse_date(raw, "end_date")),
+                );
+                if let (external_id, Some(account_external_id), Some(plan), quantity, Some(mrr), Some(start), end) = record {
+                    self.subscriptions.push(SubscriptionRecord { line, external_id, account_external_id, plan, quantity, mrr, start, end });
+                }
+            }
+            ImportKind::Touchpoints => {
+                let record = (
+                    cells.required("account_external_id", ExternalId::parse),
+                    cells.required("kind", TouchpointKind::parse),
+                    cells.required("occurred_at", |raw| parse_timestamp(raw, "occurred_at")),
+                    cells.optional("user_email", Email::parse),
+                    cells.optional("summary", Text::parse),
+                );
+                if let (Some(account_external_id), Some(kind), Some(occurred_at), user_email, summary) = record {
+                    self.touchpoints.push(TouchpointRecord { line, account_external_id, kind, occurred_at, user_email, summary });
+                }
+            }
+        }
+        if cells.errors.is_empty() { Ok(()) } else { Err(cells.errors) }
+    }
+}
+
+#[cfg(test)]
+mod tests;

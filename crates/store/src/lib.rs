@@ -1,0 +1,245 @@
+//! The Mikawaya store: where the customer data model lives.
+//!
+//! [`Store`] is the interface every other crate uses; [`sqlite::SqliteStore`] is the
+//! embedded backend (one SQLite file in WAL mode). A PostgreSQL backend implements the
+//! same trait and runs the same behaviour suite.
+//!
+//! Invariants:
+//! - Partner scoping happens here, never in callers: every read takes a
+//!   [`ReadAccess`], every write a [`WriteAccess`] (or stronger), and rows outside the
+//!   caller's visibility behave as if they did not exist.
+//! - A use case that writes several rows (an import, an upsert with history) commits in
+//!   one transaction or not at all.
+//! - Stored values are parsed back into domain types on read; a row that does not parse is
+//!   reported as [`StoreError::Corrupt`], never passed on.
+
+mod error;
+mod page;
+mod records;
+pub mod sqlite;
+
+pub use error::{RowError, StoreError};
+pub use page::{Page, PageRequest};
+pub use records::{
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, SubscriptionRecord, TouchpointRecord,
+};
+
+use mikawaya_domain::access::{ManageAccess, Scope};
+use mikawaya_domain::account::{Account, AccountFilter, AccountPatch, AccountSort, NewAccount};
+use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
+use mikawaya_domain::custom_field::CustomFieldDef;
+use mikawaya_domain::partner::{NewPartner, Partner};
+use mikawaya_domain::segment::{NewSegment, Segment};
+use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
+use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
+use mikawaya_domain::user::{NewUser, User};
+use mikawaya_domain::value::{Email, Name};
+use mikawaya_domain::{
+    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId, TouchpointId, UserId,
+    WriteAccess,
+};
+
+/// Result of store calls.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An API token as stored (the secret itself is never stored, only its hash).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiToken {
+    /// Its id.
+    pub id: TokenId,
+    /// What it is for.
+    pub name: Name,
+    /// What it may do at most.
+    pub scope: Scope,
+    /// The user it acts as; none for a service token.
+    pub user_id: Option<UserId>,
+    /// When it was created.
+    pub created_at: jiff::Timestamp,
+    /// When it was revoked.
+    pub revoked_at: Option<jiff::Timestamp>,
+}
+
+/// A login session as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Session {
+    /// The logged-in user.
+    pub user: User,
+    /// The CSRF token forms and API calls with the session cookie must echo.
+    pub csrf_token: String,
+    /// When it ends.
+    pub expires_at: jiff::Timestamp,
+}
+
+/// Filters for listing contacts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ContactFilter {
+    /// Only this account's contacts.
+    pub account_id: Option<AccountId>,
+    /// Only this role.
+    pub role: Option<mikawaya_domain::contact::ContactRole>,
+    /// Substring of name or email.
+    pub q: Option<String>,
+    /// Exact email.
+    pub email: Option<Email>,
+}
+
+/// Filters for listing subscriptions.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SubscriptionFilter {
+    /// Only this account's subscriptions.
+    pub account_id: Option<AccountId>,
+    /// Only those active on this day.
+    pub active_on: Option<jiff::civil::Date>,
+    /// Only this plan.
+    pub plan: Option<mikawaya_domain::value::Slug>,
+}
+
+/// Filters for listing touchpoints (newest first).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TouchpointFilter {
+    /// Only this account's touchpoints.
+    pub account_id: Option<AccountId>,
+    /// Only this kind.
+    pub kind: Option<mikawaya_domain::touchpoint::TouchpointKind>,
+    /// Only by this user.
+    pub user_id: Option<UserId>,
+    /// At or after this instant.
+    pub from: Option<jiff::Timestamp>,
+    /// Before this instant.
+    pub to: Option<jiff::Timestamp>,
+}
+
+/// Counts for monitoring.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Accounts.
+    pub accounts: u64,
+    /// Contacts.
+    pub contacts: u64,
+    /// Subscriptions.
+    pub subscriptions: u64,
+    /// Touchpoints.
+    pub touchpoints: u64,
+    /// Users.
+    pub users: u64,
+}
+
+/// The store. Methods are blocking; async callers run them on a blocking pool.
+pub trait Store: Send + Sync {
+    // --- accounts -------------------------------------------------------------
+    /// Lists visible accounts matching a filter, in sort order, one page at a time.
+    fn list_accounts(&self, access: &ReadAccess, filter: &AccountFilter, sort: AccountSort, page: &PageRequest) -> Result<Page<Account>>;
+    /// Counts visible accounts matching a filter.
+    fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64>;
+    /// One visible account.
+    fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account>;
+    /// Creates an account. A partner user's accounts always belong to their partner.
+    fn create_account(&self, access: &WriteAccess, account: NewAccount) -> Result<Account>;
+    /// Changes a visible account.
+    fn update_account(&self, access: &WriteAccess, id: AccountId, patch: AccountPatch) -> Result<Account>;
+    /// Deletes a visible account and everything under it.
+    fn delete_account(&self, access: &WriteAccess, id: AccountId) -> Result<()>;
+
+    // --- contacts -------------------------------------------------------------
+    /// Lists visible contacts.
+    fn list_contacts(&self, access: &ReadAccess, filter: &ContactFilter, page: &PageRequest) -> Result<Page<Contact>>;
+    /// One visible contact.
+    fn get_contact(&self, access: &ReadAccess, id: ContactId) -> Result<Contact>;
+    /// Creates a contact on a visible account.
+    fn create_contact(&self, access: &WriteAccess, contact: NewContact) -> Result<Contact>;
+    /// Changes a visible contact.
+    fn update_contact(&self, access: &WriteAccess, id: ContactId, patch: ContactPatch) -> Result<Contact>;
+    /// Deletes a visible contact.
+    fn delete_contact(&self, access: &WriteAccess, id: ContactId) -> Result<()>;
+
+    // --- subscriptions --------------------------------------------------------
+    /// Lists visible subscriptions.
+    fn list_subscriptions(&self, access: &ReadAccess, filter: &SubscriptionFilter, page: &PageRequest) -> Result<Page<Subscription>>;
+    /// One visible subscription.
+    fn get_subscription(&self, access: &ReadAccess, id: SubscriptionId) -> Result<Subscription>;
+    /// Creates a subscription on a visible account.
+    fn create_subscription(&self, access: &WriteAccess, subscription: NewSubscription) -> Result<Subscription>;
+    /// Changes a visible subscription, keeping the replaced version in its history.
+    fn update_subscription(&self, access: &WriteAccess, id: SubscriptionId, patch: SubscriptionPatch) -> Result<Subscription>;
+    /// Deletes a visible subscription.
+    fn delete_subscription(&self, access: &WriteAccess, id: SubscriptionId) -> Result<()>;
+
+    // --- touchpoints ----------------------------------------------------------
+    /// Lists visible touchpoints, newest first.
+    fn list_touchpoints(&self, access: &ReadAccess, filter: &TouchpointFilter, page: &PageRequest) -> Result<Page<Touchpoint>>;
+    /// One visible touchpoint.
+    fn get_touchpoint(&self, access: &ReadAccess, id: TouchpointId) -> Result<Touchpoint>;
+    /// Records a touchpoint on a visible account (idempotent on account, kind, instant, summary).
+    fn create_touchpoint(&self, access: &WriteAccess, touchpoint: NewTouchpoint) -> Result<Touchpoint>;
+    /// Deletes a visible touchpoint.
+    fn delete_touchpoint(&self, access: &WriteAccess, id: TouchpointId) -> Result<()>;
+
+    // --- segments -------------------------------------------------------------
+    /// All segments (their definitions are not scoped; evaluating one is).
+    fn list_segments(&self, access: &ReadAccess) -> Result<Vec<Segment>>;
+    /// One segment.
+    fn get_segment(&self, access: &ReadAccess, id: SegmentId) -> Result<Segment>;
+    /// Creates a segment.
+    fn create_segment(&self, access: &ManageAccess, segment: NewSegment) -> Result<Segment>;
+    /// Replaces a segment's definition.
+    fn update_segment(&self, access: &ManageAccess, id: SegmentId, segment: NewSegment) -> Result<Segment>;
+    /// Deletes a segment.
+    fn delete_segment(&self, access: &ManageAccess, id: SegmentId) -> Result<()>;
+
+    // --- partners -------------------------------------------------------------
+    /// Partners the caller can see (a partner user sees only its own).
+    fn list_partners(&self, access: &ReadAccess) -> Result<Vec<Partner>>;
+    /// One visible partner.
+    fn get_partner(&self, access: &ReadAccess, id: PartnerId) -> Result<Partner>;
+    /// Creates a partner (or returns the one with the same external id, renamed).
+    fn upsert_partner(&self, access: &ManageAccess, partner: NewPartner) -> Result<Partner>;
+    /// Deletes a partner that owns no accounts and has no users.
+    fn delete_partner(&self, access: &ManageAccess, id: PartnerId) -> Result<()>;
+
+    // --- users, tokens, sessions ----------------------------------------------
+    /// Users; partner users see only their partner's colleagues.
+    fn list_users(&self, access: &ReadAccess) -> Result<Vec<User>>;
+    /// One user.
+    fn get_user(&self, access: &ReadAccess, id: UserId) -> Result<User>;
+    /// Creates a user with an optional argon2id password hash.
+    fn create_user(&self, access: &AdminAccess, user: NewUser, password_hash: Option<String>) -> Result<User>;
+    /// Replaces a user's password hash.
+    fn set_password(&self, access: &AdminAccess, id: UserId, password_hash: String) -> Result<()>;
+    /// Sets a user's preferred locale (any user may set their own).
+    fn set_locale(&self, id: UserId, locale: Option<String>) -> Result<()>;
+    /// Deletes a user.
+    fn delete_user(&self, access: &AdminAccess, id: UserId) -> Result<()>;
+    /// The user and password hash for a login email (authentication only).
+    fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>>;
+    /// Stores a token's hash.
+    fn create_token(&self, access: &AdminAccess, name: Name, scope: Scope, user_id: Option<UserId>, token_hash: String) -> Result<ApiToken>;
+    /// Tokens, newest first.
+    fn list_tokens(&self, access: &AdminAccess) -> Result<Vec<ApiToken>>;
+    /// Revokes a token.
+    fn revoke_token(&self, access: &AdminAccess, id: TokenId) -> Result<()>;
+    /// An unrevoked token and its user by hash (authentication only).
+    fn find_token(&self, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>>;
+    /// Stores a session.
+    fn create_session(&self, token_hash: String, user_id: UserId, csrf_token: String, expires_at: jiff::Timestamp) -> Result<()>;
+    /// A live session by hash (authentication only).
+    fn find_session(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<Session>>;
+    /// Ends a session.
+    fn delete_session(&self, token_hash: &str) -> Result<()>;
+
+    // --- configuration --------------------------------------------------------
+    /// Custom field definitions.
+    fn list_custom_fields(&self) -> Result<Vec<CustomFieldDef>>;
+    /// Creates or replaces a custom field definition.
+    fn put_custom_field(&self, access: &AdminAccess, definition: CustomFieldDef) -> Result<()>;
+    /// Deletes a custom field definition (values stay in accounts until they are changed).
+    fn delete_custom_field(&self, access: &AdminAccess, key: &str) -> Result<()>;
+
+    // --- bulk -----------------------------------------------------------------
+    /// Loads a whole file's records in one transaction: every row, or (on any row error)
+    /// none, with every rejected row reported.
+    fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary>;
+    /// Writes a consistent copy of the whole store to `path` while it stays online.
+    fn backup(&self, path: &std::path::Path) -> Result<()>;
+    /// Row counts.
+    fn stats(&self) -> Result<StoreStats>;
+}

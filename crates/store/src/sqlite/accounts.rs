@@ -1,0 +1,350 @@
+//! Accounts in SQLite: keyset-paginated, partner-scoped lists and checked writes.
+
+use super::row::{self, parsed, parsed_opt};
+use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
+use crate::{Page, PageRequest, Result, StoreError};
+use mikawaya_domain::account::{
+    Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, NewAccount, TouchTier, check_contract, merge_custom,
+};
+use mikawaya_domain::custom_field::{CustomFieldDef, CustomValue, CustomValues, check_all};
+use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
+use mikawaya_domain::{AccountId, Invalid, PartnerId, Patch, UserId, Visibility, WriteAccess};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row};
+use std::collections::BTreeMap;
+
+pub(crate) const COLUMNS: &str = "a.id, a.external_id, a.name, a.parent_id, a.plan, a.mrr, a.currency, a.contract_start, \
+     a.contract_end, a.renewal_date, a.owner_id, a.partner_id, a.stage, a.tier, a.custom_fields, a.created_at, a.updated_at";
+
+pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: AccountId::new(row.get(0)?),
+        external_id: parsed_opt(row, 1, ExternalId::parse)?,
+        name: parsed(row, 2, Name::parse)?,
+        parent_id: row.get::<_, Option<i64>>(3)?.map(AccountId::new),
+        plan: parsed_opt(row, 4, Slug::parse)?,
+        mrr: Money::new(row.get(5)?).map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Real, Box::new(e)))?,
+        currency: parsed(row, 6, Currency::parse)?,
+        contract_start: parsed_opt(row, 7, row::date)?,
+        contract_end: parsed_opt(row, 8, row::date)?,
+        renewal_date: parsed_opt(row, 9, row::date)?,
+        owner_id: row.get::<_, Option<i64>>(10)?.map(UserId::new),
+        partner_id: row.get::<_, Option<i64>>(11)?.map(PartnerId::new),
+        stage: parsed_opt(row, 12, Slug::parse)?,
+        tier: parsed_opt(row, 13, TouchTier::parse)?,
+        custom_fields: parsed(row, 14, decode_custom)?,
+        created_at: parsed(row, 15, row::timestamp)?,
+        updated_at: parsed(row, 16, row::timestamp)?,
+    })
+}
+
+/// Custom values are stored tagged with their kind, `{"key": ["date", "2025-01-31"]}`, so
+/// they read back typed without the definitions.
+fn encode_custom(values: &CustomValues) -> String {
+    let tagged: BTreeMap<&String, (&str, serde_json::Value)> = values
+        .iter()
+        .map(|(key, value)| {
+            let kind = match value {
+                CustomValue::Text(_) => "text",
+                CustomValue::Number(_) => "number",
+                CustomValue::Date(_) => "date",
+                CustomValue::Bool(_) => "bool",
+                CustomValue::Enum(_) => "enum",
+            };
+            (key, (kind, value.to_json()))
+        })
+        .collect();
+    serde_json::to_string(&tagged).unwrap_or_else(|_| "{}".to_owned())
+}
+
+fn decode_custom(raw: &str) -> Result<CustomValues, Invalid> {
+    let tagged: BTreeMap<String, (String, serde_json::Value)> = row::json(raw)?;
+    tagged
+        .into_iter()
+        .map(|(key, (kind, value))| {
+            let decoded = match (kind.as_str(), &value) {
+                ("text", serde_json::Value::String(s)) => CustomValue::Text(s.clone()),
+                ("enum", serde_json::Value::String(s)) => CustomValue::Enum(s.clone()),
+                ("number", serde_json::Value::Number(n)) => CustomValue::Number(n.as_f64().unwrap_or_default()),
+                ("bool", serde_json::Value::Bool(b)) => CustomValue::Bool(*b),
+                ("date", serde_json::Value::String(s)) => CustomValue::Date(row::date(s)?),
+                _ => return Err(Invalid::new(format!("custom_fields.{key}"), "unreadable stored value")),
+            };
+            Ok((key, decoded))
+        })
+        .collect()
+}
+
+fn sort_key(sort: AccountSort) -> (&'static str, &'static str) {
+    let expression = match sort.field {
+        AccountSortField::Name => "a.name",
+        AccountSortField::Mrr => "a.mrr",
+        AccountSortField::RenewalDate => "COALESCE(a.renewal_date, '9999-12-31')",
+        AccountSortField::CreatedAt => "a.id",
+        AccountSortField::UpdatedAt => "a.updated_at",
+    };
+    (expression, if sort.descending { "DESC" } else { "ASC" })
+}
+
+fn sort_name(sort: AccountSort) -> String {
+    format!("{}{}", if sort.descending { "-" } else { "" }, sort.field.as_str())
+}
+
+fn key_value(account: &Account, sort: AccountSort) -> serde_json::Value {
+    match sort.field {
+        AccountSortField::Name => serde_json::json!(account.name.as_str()),
+        AccountSortField::Mrr => serde_json::json!(account.mrr.amount()),
+        AccountSortField::RenewalDate => {
+            serde_json::json!(account.renewal_date.map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string()))
+        }
+        AccountSortField::CreatedAt => serde_json::json!(account.id.get()),
+        AccountSortField::UpdatedAt => serde_json::json!(row::instant(account.updated_at)),
+    }
+}
+
+/// Appends the WHERE conditions of a filter (the statement already has `WHERE 1=1`).
+fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
+    sql.visible("a", visibility);
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let pattern = contains_pattern(q);
+        sql.bind(" AND (a.name LIKE ? ESCAPE '\\' OR a.external_id LIKE ? ESCAPE '\\')", [pattern.clone(), pattern]);
+    }
+    let equal: [(&str, Option<Value>); 7] = [
+        ("a.external_id", filter.external_id.as_ref().map(text)),
+        ("a.stage", filter.stage.as_ref().map(text)),
+        ("a.tier", filter.tier.map(text)),
+        ("a.plan", filter.plan.as_ref().map(text)),
+        ("a.owner_id", filter.owner_id.map(|id| Value::Integer(id.get()))),
+        ("a.partner_id", filter.partner_id.map(|id| Value::Integer(id.get()))),
+        ("a.parent_id", filter.parent_id.map(|id| Value::Integer(id.get()))),
+    ];
+    for (column, value) in equal {
+        if let Some(value) = value {
+            sql.bind(&format!(" AND {column} = ?"), [value]);
+        }
+    }
+    if let Some(min) = filter.mrr_min {
+        sql.bind(" AND a.mrr >= ?", [Value::Real(min)]);
+    }
+    if let Some(max) = filter.mrr_max {
+        sql.bind(" AND a.mrr <= ?", [Value::Real(max)]);
+    }
+    if let Some(from) = filter.renewal_from {
+        sql.bind(" AND a.renewal_date >= ?", [text(from)]);
+    }
+    if let Some(to) = filter.renewal_to {
+        sql.bind(" AND a.renewal_date <= ?", [text(to)]);
+    }
+}
+
+pub(crate) fn list(
+    connection: &Connection,
+    visibility: Visibility,
+    filter: &AccountFilter,
+    sort: AccountSort,
+    page: &PageRequest,
+) -> Result<Page<Account>> {
+    let (expression, _) = sort_key(sort);
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE 1=1"));
+    push_filter(&mut sql, visibility, filter);
+    let keyset = Keyset { name: sort_name(sort), expression, id_column: "a.id", descending: sort.descending };
+    keyset.fetch(connection, sql, page, from_row, |account| (key_value(account, sort), account.id.get()))
+}
+
+pub(crate) fn count(connection: &Connection, visibility: Visibility, filter: &AccountFilter) -> Result<u64> {
+    let mut sql = Sql::new("SELECT COUNT(*) FROM accounts a WHERE 1=1");
+    push_filter(&mut sql, visibility, filter);
+    let count: i64 = connection.prepare_cached(&sql.text)?.query_row(sql.params(), |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+pub(crate) fn get(connection: &Connection, visibility: Visibility, id: AccountId) -> Result<Account> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = ?"));
+    sql.params.push(Value::Integer(id.get()));
+    sql.visible("a", visibility);
+    connection
+        .prepare_cached(&sql.text)?
+        .query_row(sql.params(), from_row)
+        .optional()?
+        .ok_or(StoreError::NotFound { entity: "account" })
+}
+
+pub(crate) fn find_by_external_id(connection: &Connection, external_id: &ExternalId) -> Result<Option<Account>> {
+    let query = format!("SELECT {COLUMNS} FROM accounts a WHERE a.external_id = ?1");
+    Ok(connection.prepare_cached(&query)?.query_row([external_id.as_str()], from_row).optional()?)
+}
+
+pub(crate) fn custom_field_defs(connection: &Connection) -> Result<Vec<CustomFieldDef>> {
+    super::team::custom_fields(connection)
+}
+
+/// The partner an account written by this caller must have.
+fn partner_for_write(visibility: Visibility, requested: Option<PartnerId>) -> Result<Option<PartnerId>> {
+    match (visibility, requested) {
+        (Visibility::All, requested) => Ok(requested),
+        (Visibility::Partner(own), None) => Ok(Some(own)),
+        (Visibility::Partner(own), Some(requested)) if requested == own => Ok(Some(own)),
+        (Visibility::Partner(_), Some(_)) => Err(StoreError::Forbidden("partner users can only assign their own partner")),
+    }
+}
+
+/// Checks the references an account holds: parent visible (and not itself), owner and
+/// partner existing, contract dates in order.
+pub(crate) fn check_references(connection: &Connection, visibility: Visibility, account: &Account) -> Result<()> {
+    check_contract(account.contract_start, account.contract_end)?;
+    if let Some(parent_id) = account.parent_id {
+        if parent_id == account.id {
+            return Err(Invalid::new("parent_id", "an account cannot be its own parent").into());
+        }
+        get(connection, visibility, parent_id).map_err(|_| Invalid::new("parent_id", format!("no account {parent_id}")))?;
+    }
+    if let Some(owner_id) = account.owner_id {
+        let exists: Option<i64> = connection.query_row("SELECT id FROM users WHERE id = ?1", [owner_id.get()], |row| row.get(0)).optional()?;
+        if exists.is_none() {
+            return Err(Invalid::new("owner_id", format!("no user {owner_id}")).into());
+        }
+    }
+    if let Some(partner_id) = account.partner_id {
+        let exists: Option<i64> =
+            connection.query_row("SELECT id FROM partners WHERE id = ?1", [partner_id.get()], |row| row.get(0)).optional()?;
+        if exists.is_none() {
+            return Err(Invalid::new("partner_id", format!("no partner {partner_id}")).into());
+        }
+    }
+    Ok(())
+}
+
+fn unique_violation(error: rusqlite::Error) -> StoreError {
+    match &error {
+        rusqlite::Error::SqliteFailure(failure, Some(message))
+            if failure.code == rusqlite::ErrorCode::ConstraintViolation && message.contains("external_id") =>
+        {
+            StoreError::Conflict { field: "external_id".into(), reason: "is already used by another account".into() }
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+/// Inserts or updates the full row of `account` (id 0 = insert) and returns its id.
+pub(crate) fn save(connection: &Connection, account: &Account) -> Result<AccountId> {
+    let values = [
+        opt_text(account.external_id.as_ref()),
+        text(&account.name),
+        opt_id(account.parent_id.map(AccountId::get)),
+        opt_text(account.plan.as_ref()),
+        Value::Real(account.mrr.amount()),
+        text(&account.currency),
+        opt_text(account.contract_start),
+        opt_text(account.contract_end),
+        opt_text(account.renewal_date),
+        opt_id(account.owner_id.map(UserId::get)),
+        opt_id(account.partner_id.map(PartnerId::get)),
+        opt_text(account.stage.as_ref()),
+        opt_text(account.tier),
+        Value::Text(encode_custom(&account.custom_fields)),
+        text(row::instant(account.created_at)),
+        text(row::instant(account.updated_at)),
+    ];
+    if account.id.get() == 0 {
+        connection
+            .prepare_cached(
+                "INSERT INTO accounts (external_id, name, parent_id, plan, mrr, currency, contract_start, contract_end, \
+                 renewal_date, owner_id, partner_id, stage, tier, custom_fields, created_at, updated_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(rusqlite::params_from_iter(values.iter()))
+            .map_err(unique_violation)?;
+        Ok(AccountId::new(connection.last_insert_rowid()))
+    } else {
+        let mut statement = connection.prepare_cached(
+            "UPDATE accounts SET external_id = ?, name = ?, parent_id = ?, plan = ?, mrr = ?, currency = ?, contract_start = ?, \
+             contract_end = ?, renewal_date = ?, owner_id = ?, partner_id = ?, stage = ?, tier = ?, custom_fields = ?, \
+             created_at = ?, updated_at = ? WHERE id = ?",
+        )?;
+        let id = Value::Integer(account.id.get());
+        statement.execute(rusqlite::params_from_iter(values.iter().chain(std::iter::once(&id)))).map_err(unique_violation)?;
+        Ok(account.id)
+    }
+}
+
+pub(crate) fn create(connection: &Connection, access: &WriteAccess, new: NewAccount) -> Result<Account> {
+    let now = jiff::Timestamp::now();
+    let definitions = custom_field_defs(connection)?;
+    let custom = check_all(&definitions, &new.custom_fields)?;
+    let account = Account {
+        id: AccountId::new(0),
+        external_id: new.external_id,
+        name: new.name,
+        parent_id: new.parent_id,
+        plan: new.plan,
+        mrr: new.mrr,
+        currency: new.currency,
+        contract_start: new.contract_start,
+        contract_end: new.contract_end,
+        renewal_date: new.renewal_date,
+        owner_id: new.owner_id,
+        partner_id: partner_for_write(access.visibility(), new.partner_id)?,
+        stage: new.stage,
+        tier: new.tier,
+        custom_fields: merge_custom(CustomValues::new(), custom),
+        created_at: now,
+        updated_at: now,
+    };
+    check_references(connection, access.visibility(), &account)?;
+    let id = save(connection, &account)?;
+    get(connection, access.visibility(), id)
+}
+
+/// Applies a patch to an account value (no IO but the custom field definitions).
+pub(crate) fn apply_patch(
+    mut account: Account,
+    patch: AccountPatch,
+    visibility: Visibility,
+    definitions: &[CustomFieldDef],
+) -> Result<Account> {
+    let custom = check_all(definitions, &patch.custom_fields)?;
+    account.external_id = patch.external_id.apply(account.external_id);
+    if let Some(name) = patch.name {
+        account.name = name;
+    }
+    account.parent_id = patch.parent_id.apply(account.parent_id);
+    account.plan = patch.plan.apply(account.plan);
+    if let Some(mrr) = patch.mrr {
+        account.mrr = mrr;
+    }
+    if let Some(currency) = patch.currency {
+        account.currency = currency;
+    }
+    account.contract_start = patch.contract_start.apply(account.contract_start);
+    account.contract_end = patch.contract_end.apply(account.contract_end);
+    account.renewal_date = patch.renewal_date.apply(account.renewal_date);
+    account.owner_id = patch.owner_id.apply(account.owner_id);
+    account.partner_id = match patch.partner_id {
+        Patch::Keep => account.partner_id,
+        Patch::Clear => partner_for_write(visibility, None)?,
+        Patch::Set(partner_id) => partner_for_write(visibility, Some(partner_id))?,
+    };
+    if let (Visibility::Partner(_), Patch::Clear) = (visibility, &patch.partner_id) {
+        return Err(StoreError::Forbidden("partner users cannot release an account from their partner"));
+    }
+    account.stage = patch.stage.apply(account.stage);
+    account.tier = patch.tier.apply(account.tier);
+    account.custom_fields = merge_custom(account.custom_fields, custom);
+    account.updated_at = jiff::Timestamp::now();
+    Ok(account)
+}
+
+pub(crate) fn update(connection: &Connection, access: &WriteAccess, id: AccountId, patch: AccountPatch) -> Result<Account> {
+    let current = get(connection, access.visibility(), id)?;
+    let definitions = custom_field_defs(connection)?;
+    let account = apply_patch(current, patch, access.visibility(), &definitions)?;
+    check_references(connection, access.visibility(), &account)?;
+    save(connection, &account)?;
+    get(connection, access.visibility(), id)
+}
+
+pub(crate) fn delete(connection: &Connection, access: &WriteAccess, id: AccountId) -> Result<()> {
+    get(connection, access.visibility(), id)?;
+    connection.execute("DELETE FROM accounts WHERE id = ?1", [id.get()])?;
+    Ok(())
+}

@@ -1,0 +1,470 @@
+//! Contacts, subscriptions and touchpoints: rows that belong to an account and are visible
+//! exactly when their account is.
+
+use super::accounts;
+use super::row::{self, parsed, parsed_opt};
+use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
+use crate::{ContactFilter, Page, PageRequest, Result, StoreError, SubscriptionFilter, TouchpointFilter};
+use mikawaya_domain::contact::{Contact, ContactPatch, ContactRole, NewContact, Sentiment};
+use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch, Term};
+use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint, TouchpointKind};
+use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug, Text};
+use mikawaya_domain::{AccountId, ContactId, Invalid, SubscriptionId, TouchpointId, UserId, Visibility, WriteAccess};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row};
+
+fn not_found(entity: &'static str) -> impl FnOnce() -> StoreError {
+    move || StoreError::NotFound { entity }
+}
+
+fn conflict_on_external_id(entity: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
+    move |error| match &error {
+        rusqlite::Error::SqliteFailure(failure, Some(message))
+            if failure.code == rusqlite::ErrorCode::ConstraintViolation && message.contains("external_id") =>
+        {
+            StoreError::Conflict { field: "external_id".into(), reason: format!("is already used by another {entity}") }
+        }
+        _ => StoreError::Database(error),
+    }
+}
+
+/// Fetches one child row by id, through its account's visibility.
+fn get_one<T>(
+    connection: &Connection,
+    visibility: Visibility,
+    select: &str,
+    id: i64,
+    from_row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    entity: &'static str,
+) -> Result<T> {
+    let mut sql = Sql::new(select);
+    sql.bind(" AND x.id = ?", [Value::Integer(id)]);
+    sql.visible("a", visibility);
+    connection.prepare_cached(&sql.text)?.query_row(sql.params(), from_row).optional()?.ok_or_else(not_found(entity))
+}
+
+/// Deletes one child row after checking it is visible.
+fn delete_one(connection: &Connection, visibility: Visibility, table: &str, id: i64, entity: &'static str) -> Result<()> {
+    let mut sql = Sql::new(&format!("SELECT x.id FROM {table} x JOIN accounts a ON a.id = x.account_id WHERE 1=1"));
+    sql.bind(" AND x.id = ?", [Value::Integer(id)]);
+    sql.visible("a", visibility);
+    let found: Option<i64> = connection.prepare_cached(&sql.text)?.query_row(sql.params(), |row| row.get(0)).optional()?;
+    found.ok_or_else(not_found(entity))?;
+    connection.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])?;
+    Ok(())
+}
+
+/// Checks the account exists and is visible to a writer.
+fn writable_account(connection: &Connection, visibility: Visibility, account_id: AccountId) -> Result<()> {
+    accounts::get(connection, visibility, account_id)
+        .map(|_| ())
+        .map_err(|_| Invalid::new("account_id", format!("no account {account_id}")).into())
+}
+
+// --- contacts ---------------------------------------------------------------
+
+const CONTACT_SELECT: &str = "SELECT x.id, x.account_id, x.external_id, x.name, x.email, x.role, x.title, x.personal_success, \
+     x.sentiment, x.created_at, x.updated_at FROM contacts x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
+
+fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<Contact> {
+    Ok(Contact {
+        id: ContactId::new(row.get(0)?),
+        account_id: AccountId::new(row.get(1)?),
+        external_id: parsed_opt(row, 2, ExternalId::parse)?,
+        name: parsed(row, 3, Name::parse)?,
+        email: parsed_opt(row, 4, Email::parse)?,
+        role: parsed_opt(row, 5, ContactRole::parse)?,
+        title: parsed_opt(row, 6, Name::parse)?,
+        personal_success: parsed_opt(row, 7, Text::parse)?,
+        sentiment: parsed_opt(row, 8, Sentiment::parse)?,
+        created_at: parsed(row, 9, row::timestamp)?,
+        updated_at: parsed(row, 10, row::timestamp)?,
+    })
+}
+
+pub(crate) fn list_contacts(connection: &Connection, visibility: Visibility, filter: &ContactFilter, page: &PageRequest) -> Result<Page<Contact>> {
+    let mut sql = Sql::new(CONTACT_SELECT);
+    sql.visible("a", visibility);
+    if let Some(account_id) = filter.account_id {
+        sql.bind(" AND x.account_id = ?", [Value::Integer(account_id.get())]);
+    }
+    if let Some(role) = filter.role {
+        sql.bind(" AND x.role = ?", [text(role)]);
+    }
+    if let Some(email) = &filter.email {
+        sql.bind(" AND x.email = ?", [text(email)]);
+    }
+    if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
+        let pattern = contains_pattern(q);
+        sql.bind(" AND (x.name LIKE ? ESCAPE '\\' OR x.email LIKE ? ESCAPE '\\')", [pattern.clone(), pattern]);
+    }
+    let keyset = Keyset { name: "id".into(), expression: "x.id", id_column: "x.id", descending: false };
+    keyset.fetch(connection, sql, page, contact_from_row, |c| (serde_json::json!(c.id.get()), c.id.get()))
+}
+
+pub(crate) fn get_contact(connection: &Connection, visibility: Visibility, id: ContactId) -> Result<Contact> {
+    get_one(connection, visibility, CONTACT_SELECT, id.get(), contact_from_row, "contact")
+}
+
+fn save_contact(connection: &Connection, contact: &Contact) -> Result<ContactId> {
+    let values = [
+        Value::Integer(contact.account_id.get()),
+        opt_text(contact.external_id.as_ref()),
+        text(&contact.name),
+        opt_text(contact.email.as_ref()),
+        opt_text(contact.role),
+        opt_text(contact.title.as_ref()),
+        opt_text(contact.personal_success.as_ref()),
+        opt_text(contact.sentiment),
+        text(row::instant(contact.created_at)),
+        text(row::instant(contact.updated_at)),
+    ];
+    let conflict = conflict_on_external_id("contact");
+    if contact.id.get() == 0 {
+        connection
+            .prepare_cached(
+                "INSERT INTO contacts (account_id, external_id, name, email, role, title, personal_success, sentiment, \
+                 created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(rusqlite::params_from_iter(values.iter()))
+            .map_err(conflict)?;
+        Ok(ContactId::new(connection.last_insert_rowid()))
+    } else {
+        let id = Value::Integer(contact.id.get());
+        connection
+            .prepare_cached(
+                "UPDATE contacts SET account_id = ?, external_id = ?, name = ?, email = ?, role = ?, title = ?, \
+                 personal_success = ?, sentiment = ?, created_at = ?, updated_at = ? WHERE id = ?",
+            )?
+            .execute(rusqlite::params_from_iter(values.iter().chain(std::iter::once(&id))))
+            .map_err(conflict)?;
+        Ok(contact.id)
+    }
+}
+
+pub(crate) fn create_contact(connection: &Connection, access: &WriteAccess, new: NewContact) -> Result<Contact> {
+    writable_account(connection, access.visibility(), new.account_id)?;
+    let now = jiff::Timestamp::now();
+    let contact = Contact {
+        id: ContactId::new(0),
+        account_id: new.account_id,
+        external_id: new.external_id,
+        name: new.name,
+        email: new.email,
+        role: new.role,
+        title: new.title,
+        personal_success: new.personal_success,
+        sentiment: new.sentiment,
+        created_at: now,
+        updated_at: now,
+    };
+    let id = save_contact(connection, &contact)?;
+    get_contact(connection, access.visibility(), id)
+}
+
+pub(crate) fn update_contact(connection: &Connection, access: &WriteAccess, id: ContactId, patch: ContactPatch) -> Result<Contact> {
+    let mut contact = get_contact(connection, access.visibility(), id)?;
+    if let Some(account_id) = patch.account_id {
+        writable_account(connection, access.visibility(), account_id)?;
+        contact.account_id = account_id;
+    }
+    contact.external_id = patch.external_id.apply(contact.external_id);
+    if let Some(name) = patch.name {
+        contact.name = name;
+    }
+    contact.email = patch.email.apply(contact.email);
+    contact.role = patch.role.apply(contact.role);
+    contact.title = patch.title.apply(contact.title);
+    contact.personal_success = patch.personal_success.apply(contact.personal_success);
+    contact.sentiment = patch.sentiment.apply(contact.sentiment);
+    contact.updated_at = jiff::Timestamp::now();
+    save_contact(connection, &contact)?;
+    get_contact(connection, access.visibility(), id)
+}
+
+pub(crate) fn delete_contact(connection: &Connection, access: &WriteAccess, id: ContactId) -> Result<()> {
+    delete_one(connection, access.visibility(), "contacts", id.get(), "contact")
+}
+
+/// Finds the contact an import row updates: by external id, else by account and email.
+pub(crate) fn find_contact_for_upsert(
+    connection: &Connection,
+    external_id: Option<&ExternalId>,
+    account_id: AccountId,
+    email: Option<&Email>,
+) -> Result<Option<Contact>> {
+    let (condition, values) = match (external_id, email) {
+        (Some(external_id), _) => (" AND x.external_id = ?", vec![text(external_id)]),
+        (None, Some(email)) => (" AND x.account_id = ? AND x.email = ?", vec![Value::Integer(account_id.get()), text(email)]),
+        (None, None) => return Ok(None),
+    };
+    let mut sql = Sql::new(CONTACT_SELECT);
+    sql.bind(condition, values);
+    Ok(connection.prepare_cached(&sql.text)?.query_row(sql.params(), contact_from_row).optional()?)
+}
+
+pub(crate) fn upsert_contact(connection: &Connection, contact: &Contact) -> Result<ContactId> {
+    save_contact(connection, contact)
+}
+
+// --- subscriptions ----------------------------------------------------------
+
+const SUBSCRIPTION_SELECT: &str = "SELECT x.id, x.account_id, x.external_id, x.plan, x.quantity, x.mrr, x.start_date, x.end_date, \
+     x.created_at, x.updated_at FROM subscriptions x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
+
+fn subscription_from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
+    let start = parsed(row, 6, row::date)?;
+    let end = parsed_opt(row, 7, row::date)?;
+    let conversion = |index: usize, error: Invalid| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Real, Box::new(error));
+    Ok(Subscription {
+        id: SubscriptionId::new(row.get(0)?),
+        account_id: AccountId::new(row.get(1)?),
+        external_id: parsed_opt(row, 2, ExternalId::parse)?,
+        plan: parsed(row, 3, Slug::parse)?,
+        quantity: u32::try_from(row.get::<_, i64>(4)?).unwrap_or(0),
+        mrr: Money::new(row.get(5)?).map_err(|e| conversion(5, e))?,
+        term: Term::new(start, end).map_err(|e| conversion(7, e))?,
+        created_at: parsed(row, 8, row::timestamp)?,
+        updated_at: parsed(row, 9, row::timestamp)?,
+    })
+}
+
+pub(crate) fn list_subscriptions(
+    connection: &Connection,
+    visibility: Visibility,
+    filter: &SubscriptionFilter,
+    page: &PageRequest,
+) -> Result<Page<Subscription>> {
+    let mut sql = Sql::new(SUBSCRIPTION_SELECT);
+    sql.visible("a", visibility);
+    if let Some(account_id) = filter.account_id {
+        sql.bind(" AND x.account_id = ?", [Value::Integer(account_id.get())]);
+    }
+    if let Some(day) = filter.active_on {
+        sql.bind(" AND x.start_date <= ? AND (x.end_date IS NULL OR x.end_date > ?)", [text(day), text(day)]);
+    }
+    if let Some(plan) = &filter.plan {
+        sql.bind(" AND x.plan = ?", [text(plan)]);
+    }
+    let keyset = Keyset { name: "id".into(), expression: "x.id", id_column: "x.id", descending: false };
+    keyset.fetch(connection, sql, page, subscription_from_row, |s| (serde_json::json!(s.id.get()), s.id.get()))
+}
+
+pub(crate) fn get_subscription(connection: &Connection, visibility: Visibility, id: SubscriptionId) -> Result<Subscription> {
+    get_one(connection, visibility, SUBSCRIPTION_SELECT, id.get(), subscription_from_row, "subscription")
+}
+
+pub(crate) fn save_subscription(connection: &Connection, subscription: &Subscription) -> Result<SubscriptionId> {
+    let values = [
+        Value::Integer(subscription.account_id.get()),
+        opt_text(subscription.external_id.as_ref()),
+        text(&subscription.plan),
+        Value::Integer(i64::from(subscription.quantity)),
+        Value::Real(subscription.mrr.amount()),
+        text(subscription.term.start()),
+        opt_text(subscription.term.end()),
+        text(row::instant(subscription.created_at)),
+        text(row::instant(subscription.updated_at)),
+    ];
+    let conflict = conflict_on_external_id("subscription");
+    if subscription.id.get() == 0 {
+        connection
+            .prepare_cached(
+                "INSERT INTO subscriptions (account_id, external_id, plan, quantity, mrr, start_date, end_date, created_at, \
+                 updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )?
+            .execute(rusqlite::params_from_iter(values.iter()))
+            .map_err(conflict)?;
+        Ok(SubscriptionId::new(connection.last_insert_rowid()))
+    } else {
+        let id = Value::Integer(subscription.id.get());
+        connection
+            .prepare_cached(
+                "UPDATE subscriptions SET account_id = ?, external_id = ?, plan = ?, quantity = ?, mrr = ?, start_date = ?, \
+                 end_date = ?, created_at = ?, updated_at = ? WHERE id = ?",
+            )?
+            .execute(rusqlite::params_from_iter(values.iter().chain(std::iter::once(&id))))
+            .map_err(conflict)?;
+        Ok(subscription.id)
+    }
+}
+
+/// Keeps the version a change replaces, so the revenue history is never lost.
+pub(crate) fn keep_version(connection: &Connection, previous: &Subscription, by: Option<UserId>) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO subscription_versions (subscription_id, replaced_at, replaced_by, plan, quantity, mrr, start_date, end_date) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        )?
+        .execute(rusqlite::params_from_iter([
+            Value::Integer(previous.id.get()),
+            text(row::now()),
+            opt_id(by.map(UserId::get)),
+            text(&previous.plan),
+            Value::Integer(i64::from(previous.quantity)),
+            Value::Real(previous.mrr.amount()),
+            text(previous.term.start()),
+            opt_text(previous.term.end()),
+        ]))?;
+    Ok(())
+}
+
+pub(crate) fn create_subscription(connection: &Connection, access: &WriteAccess, new: NewSubscription) -> Result<Subscription> {
+    writable_account(connection, access.visibility(), new.account_id)?;
+    let now = jiff::Timestamp::now();
+    let subscription = Subscription {
+        id: SubscriptionId::new(0),
+        account_id: new.account_id,
+        external_id: new.external_id,
+        plan: new.plan,
+        quantity: new.quantity,
+        mrr: new.mrr,
+        term: new.term,
+        created_at: now,
+        updated_at: now,
+    };
+    let id = save_subscription(connection, &subscription)?;
+    get_subscription(connection, access.visibility(), id)
+}
+
+pub(crate) fn update_subscription(
+    connection: &Connection,
+    access: &WriteAccess,
+    id: SubscriptionId,
+    patch: SubscriptionPatch,
+) -> Result<Subscription> {
+    let previous = get_subscription(connection, access.visibility(), id)?;
+    let mut subscription = previous.clone();
+    subscription.external_id = patch.external_id.apply(subscription.external_id);
+    if let Some(plan) = patch.plan {
+        subscription.plan = plan;
+    }
+    if let Some(quantity) = patch.quantity {
+        subscription.quantity = quantity;
+    }
+    if let Some(mrr) = patch.mrr {
+        subscription.mrr = mrr;
+    }
+    let start = patch.start.unwrap_or(previous.term.start());
+    subscription.term = Term::new(start, patch.end.apply(previous.term.end()))?;
+    subscription.updated_at = jiff::Timestamp::now();
+    keep_version(connection, &previous, access.user_id())?;
+    save_subscription(connection, &subscription)?;
+    get_subscription(connection, access.visibility(), id)
+}
+
+pub(crate) fn delete_subscription(connection: &Connection, access: &WriteAccess, id: SubscriptionId) -> Result<()> {
+    delete_one(connection, access.visibility(), "subscriptions", id.get(), "subscription")
+}
+
+/// Finds the subscription an import row updates: by external id, else by account, plan and start.
+pub(crate) fn find_subscription_for_upsert(
+    connection: &Connection,
+    external_id: Option<&ExternalId>,
+    account_id: AccountId,
+    plan: &Slug,
+    start: jiff::civil::Date,
+) -> Result<Option<Subscription>> {
+    let mut sql = Sql::new(SUBSCRIPTION_SELECT);
+    match external_id {
+        Some(external_id) => sql.bind(" AND x.external_id = ?", [text(external_id)]),
+        None => sql.bind(
+            " AND x.account_id = ? AND x.plan = ? AND x.start_date = ? AND x.external_id IS NULL",
+            [Value::Integer(account_id.get()), text(plan), text(start)],
+        ),
+    };
+    Ok(connection.prepare_cached(&sql.text)?.query_row(sql.params(), subscription_from_row).optional()?)
+}
+
+// --- touchpoints ------------------------------------------------------------
+
+const TOUCHPOINT_SELECT: &str = "SELECT x.id, x.account_id, x.kind, x.occurred_at, x.user_id, x.summary, x.attendees, x.created_at \
+     FROM touchpoints x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
+
+fn touchpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Touchpoint> {
+    Ok(Touchpoint {
+        id: TouchpointId::new(row.get(0)?),
+        account_id: AccountId::new(row.get(1)?),
+        kind: parsed(row, 2, TouchpointKind::parse)?,
+        occurred_at: parsed(row, 3, row::timestamp)?,
+        user_id: row.get::<_, Option<i64>>(4)?.map(UserId::new),
+        summary: parsed_opt(row, 5, Text::parse)?,
+        attendees: parsed(row, 6, row::json)?,
+        created_at: parsed(row, 7, row::timestamp)?,
+    })
+}
+
+pub(crate) fn list_touchpoints(
+    connection: &Connection,
+    visibility: Visibility,
+    filter: &TouchpointFilter,
+    page: &PageRequest,
+) -> Result<Page<Touchpoint>> {
+    let mut sql = Sql::new(TOUCHPOINT_SELECT);
+    sql.visible("a", visibility);
+    if let Some(account_id) = filter.account_id {
+        sql.bind(" AND x.account_id = ?", [Value::Integer(account_id.get())]);
+    }
+    if let Some(kind) = filter.kind {
+        sql.bind(" AND x.kind = ?", [text(kind)]);
+    }
+    if let Some(user_id) = filter.user_id {
+        sql.bind(" AND x.user_id = ?", [Value::Integer(user_id.get())]);
+    }
+    if let Some(from) = filter.from {
+        sql.bind(" AND x.occurred_at >= ?", [text(row::instant(from))]);
+    }
+    if let Some(to) = filter.to {
+        sql.bind(" AND x.occurred_at < ?", [text(row::instant(to))]);
+    }
+    let keyset = Keyset { name: "-occurred_at".into(), expression: "x.occurred_at", id_column: "x.id", descending: true };
+    keyset.fetch(connection, sql, page, touchpoint_from_row, |t| (serde_json::json!(row::instant(t.occurred_at)), t.id.get()))
+}
+
+pub(crate) fn get_touchpoint(connection: &Connection, visibility: Visibility, id: TouchpointId) -> Result<Touchpoint> {
+    get_one(connection, visibility, TOUCHPOINT_SELECT, id.get(), touchpoint_from_row, "touchpoint")
+}
+
+/// Inserts a touchpoint unless the same one is there; returns its id and whether it is new.
+pub(crate) fn insert_touchpoint(connection: &Connection, new: &NewTouchpoint) -> Result<(TouchpointId, bool)> {
+    let occurred_at = row::instant(new.occurred_at);
+    let attendees = serde_json::to_string(&new.attendees).unwrap_or_else(|_| "[]".to_owned());
+    let inserted = connection
+        .prepare_cached(
+            "INSERT INTO touchpoints (account_id, kind, occurred_at, user_id, summary, attendees, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+        )?
+        .execute(rusqlite::params_from_iter([
+            Value::Integer(new.account_id.get()),
+            text(new.kind),
+            text(&occurred_at),
+            opt_id(new.user_id.map(UserId::get)),
+            opt_text(new.summary.as_ref()),
+            Value::Text(attendees),
+            text(row::now()),
+        ]))?;
+    if inserted == 1 {
+        return Ok((TouchpointId::new(connection.last_insert_rowid()), true));
+    }
+    let id: i64 = connection.query_row(
+        "SELECT id FROM touchpoints WHERE account_id = ?1 AND kind = ?2 AND occurred_at = ?3 AND COALESCE(summary, '') = ?4",
+        rusqlite::params_from_iter([
+            Value::Integer(new.account_id.get()),
+            text(new.kind),
+            text(&occurred_at),
+            text(new.summary.as_ref().map_or("", Text::as_str)),
+        ]),
+        |row| row.get(0),
+    )?;
+    Ok((TouchpointId::new(id), false))
+}
+
+pub(crate) fn create_touchpoint(connection: &Connection, access: &WriteAccess, new: NewTouchpoint) -> Result<Touchpoint> {
+    writable_account(connection, access.visibility(), new.account_id)?;
+    let (id, _) = insert_touchpoint(connection, &new)?;
+    get_touchpoint(connection, access.visibility(), id)
+}
+
+pub(crate) fn delete_touchpoint(connection: &Connection, access: &WriteAccess, id: TouchpointId) -> Result<()> {
+    delete_one(connection, access.visibility(), "touchpoints", id.get(), "touchpoint")
+}

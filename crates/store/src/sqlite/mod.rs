@@ -1,0 +1,338 @@
+//! The embedded backend: one SQLite database file in WAL mode.
+//!
+//! Threads: one writer connection behind a mutex (SQLite allows one writer at a time;
+//! serializing writes here avoids `SQLITE_BUSY` retries) and a small pool of reader
+//! connections that read concurrently thanks to WAL. Every write runs in a
+//! `BEGIN IMMEDIATE` transaction that commits or rolls back as a whole; `synchronous=FULL`
+//! makes a commit durable before the call returns.
+
+mod accounts;
+mod children;
+mod import;
+mod row;
+mod sql;
+mod team;
+
+use crate::{Result, StoreError, StoreStats};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+
+/// Versioned migrations, applied in order on open; `PRAGMA user_version` records the last.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_customer_model.sql")];
+
+/// Reader connections kept open.
+const READERS: usize = 4;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+    reader_returned: Condvar,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl SqliteStore {
+    /// The database file name inside a data dir.
+    pub const FILE_NAME: &'static str = "mikawaya.db";
+
+    /// Opens (creating if needed) the store in a data dir and applies pending migrations.
+    pub fn open_dir(data_dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(data_dir)?;
+        Self::open(&data_dir.join(Self::FILE_NAME))
+    }
+
+    /// Opens (creating if needed) the database file and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut writer = Connection::open(path)?;
+        configure(&writer)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| {
+                let reader = Connection::open_with_flags(
+                    path,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                configure(&reader)?;
+                reader.pragma_update(None, "query_only", true)?;
+                Ok(reader)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(readers), reader_returned: Condvar::new() })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `f` on a reader connection.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let connection = {
+            let mut readers = self.readers.lock().map_err(|_| poisoned())?;
+            loop {
+                if let Some(connection) = readers.pop() {
+                    break connection;
+                }
+                readers = self.reader_returned.wait(readers).map_err(|_| poisoned())?;
+            }
+        };
+        let result = f(&connection);
+        if let Ok(mut readers) = self.readers.lock() {
+            readers.push(connection);
+        }
+        self.reader_returned.notify_one();
+        result
+    }
+
+    /// Runs `f` in one write transaction: commit on `Ok`, roll back on `Err`.
+    pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut connection = self.writer.lock().map_err(|_| poisoned())?;
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&transaction)?;
+        transaction.commit()?;
+        Ok(value)
+    }
+
+    pub(crate) fn backup_to(&self, target: &Path) -> Result<()> {
+        if target.exists() {
+            return Err(StoreError::Conflict { field: "file".into(), reason: format!("{} exists already", target.display()) });
+        }
+        // VACUUM INTO writes a consistent, compacted snapshot while readers and writers go on.
+        self.read(|connection| {
+            connection.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
+            Ok(())
+        })
+    }
+
+    pub(crate) fn count_rows(&self) -> Result<StoreStats> {
+        self.read(|connection| {
+            let count = |table: &str| -> Result<u64> {
+                let count: i64 = connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            };
+            Ok(StoreStats {
+                accounts: count("accounts")?,
+                contacts: count("contacts")?,
+                subscriptions: count("subscriptions")?,
+                touchpoints: count("touchpoints")?,
+                users: count("users")?,
+            })
+        })
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Corrupt("a store lock was poisoned by a panic".into())
+}
+
+fn configure(connection: &Connection) -> Result<()> {
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    connection.pragma_update(None, "busy_timeout", 5000)?;
+    connection.pragma_update(None, "cache_size", -32_000)?;
+    Ok(())
+}
+
+fn migrate(connection: &mut Connection) -> Result<()> {
+    let current: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    if current > known {
+        return Err(StoreError::SchemaTooNew { found: current, known });
+    }
+    for (index, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Exclusive)?;
+        transaction.execute_batch(migration)?;
+        transaction.pragma_update(None, "user_version", index + 1)?;
+        transaction.commit()?;
+        tracing::info!(version = index + 1, "applied store migration");
+    }
+    Ok(())
+}
+
+use crate::{
+    ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store, SubscriptionFilter, TouchpointFilter,
+};
+use mikawaya_domain::access::{ManageAccess, Scope};
+use mikawaya_domain::account::{Account, AccountFilter, AccountPatch, AccountSort, NewAccount};
+use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
+use mikawaya_domain::custom_field::CustomFieldDef;
+use mikawaya_domain::partner::{NewPartner, Partner};
+use mikawaya_domain::segment::{NewSegment, Segment};
+use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
+use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
+use mikawaya_domain::user::{NewUser, User};
+use mikawaya_domain::value::{Email, Name};
+use mikawaya_domain::{
+    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId, TouchpointId, UserId,
+    WriteAccess,
+};
+
+impl Store for SqliteStore {
+    fn list_accounts(&self, access: &ReadAccess, filter: &AccountFilter, sort: AccountSort, page: &PageRequest) -> Result<Page<Account>> {
+        self.read(|c| accounts::list(c, access.visibility(), filter, sort, page))
+    }
+    fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64> {
+        self.read(|c| accounts::count(c, access.visibility(), filter))
+    }
+    fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account> {
+        self.read(|c| accounts::get(c, access.visibility(), id))
+    }
+    fn create_account(&self, access: &WriteAccess, account: NewAccount) -> Result<Account> {
+        self.write(|c| accounts::create(c, access, account))
+    }
+    fn update_account(&self, access: &WriteAccess, id: AccountId, patch: AccountPatch) -> Result<Account> {
+        self.write(|c| accounts::update(c, access, id, patch))
+    }
+    fn delete_account(&self, access: &WriteAccess, id: AccountId) -> Result<()> {
+        self.write(|c| accounts::delete(c, access, id))
+    }
+
+    fn list_contacts(&self, access: &ReadAccess, filter: &ContactFilter, page: &PageRequest) -> Result<Page<Contact>> {
+        self.read(|c| children::list_contacts(c, access.visibility(), filter, page))
+    }
+    fn get_contact(&self, access: &ReadAccess, id: ContactId) -> Result<Contact> {
+        self.read(|c| children::get_contact(c, access.visibility(), id))
+    }
+    fn create_contact(&self, access: &WriteAccess, contact: NewContact) -> Result<Contact> {
+        self.write(|c| children::create_contact(c, access, contact))
+    }
+    fn update_contact(&self, access: &WriteAccess, id: ContactId, patch: ContactPatch) -> Result<Contact> {
+        self.write(|c| children::update_contact(c, access, id, patch))
+    }
+    fn delete_contact(&self, access: &WriteAccess, id: ContactId) -> Result<()> {
+        self.write(|c| children::delete_contact(c, access, id))
+    }
+
+    fn list_subscriptions(&self, access: &ReadAccess, filter: &SubscriptionFilter, page: &PageRequest) -> Result<Page<Subscription>> {
+        self.read(|c| children::list_subscriptions(c, access.visibility(), filter, page))
+    }
+    fn get_subscription(&self, access: &ReadAccess, id: SubscriptionId) -> Result<Subscription> {
+        self.read(|c| children::get_subscription(c, access.visibility(), id))
+    }
+    fn create_subscription(&self, access: &WriteAccess, subscription: NewSubscription) -> Result<Subscription> {
+        self.write(|c| children::create_subscription(c, access, subscription))
+    }
+    fn update_subscription(&self, access: &WriteAccess, id: SubscriptionId, patch: SubscriptionPatch) -> Result<Subscription> {
+        self.write(|c| children::update_subscription(c, access, id, patch))
+    }
+    fn delete_subscription(&self, access: &WriteAccess, id: SubscriptionId) -> Result<()> {
+        self.write(|c| children::delete_subscription(c, access, id))
+    }
+
+    fn list_touchpoints(&self, access: &ReadAccess, filter: &TouchpointFilter, page: &PageRequest) -> Result<Page<Touchpoint>> {
+        self.read(|c| children::list_touchpoints(c, access.visibility(), filter, page))
+    }
+    fn get_touchpoint(&self, access: &ReadAccess, id: TouchpointId) -> Result<Touchpoint> {
+        self.read(|c| children::get_touchpoint(c, access.visibility(), id))
+    }
+    fn create_touchpoint(&self, access: &WriteAccess, touchpoint: NewTouchpoint) -> Result<Touchpoint> {
+        self.write(|c| children::create_touchpoint(c, access, touchpoint))
+    }
+    fn delete_touchpoint(&self, access: &WriteAccess, id: TouchpointId) -> Result<()> {
+        self.write(|c| children::delete_touchpoint(c, access, id))
+    }
+
+    fn list_segments(&self, _access: &ReadAccess) -> Result<Vec<Segment>> {
+        self.read(team::list_segments)
+    }
+    fn get_segment(&self, _access: &ReadAccess, id: SegmentId) -> Result<Segment> {
+        self.read(|c| team::get_segment(c, id))
+    }
+    fn create_segment(&self, _access: &ManageAccess, segment: NewSegment) -> Result<Segment> {
+        self.write(|c| team::save_segment(c, None, segment))
+    }
+    fn update_segment(&self, _access: &ManageAccess, id: SegmentId, segment: NewSegment) -> Result<Segment> {
+        self.write(|c| team::save_segment(c, Some(id), segment))
+    }
+    fn delete_segment(&self, _access: &ManageAccess, id: SegmentId) -> Result<()> {
+        self.write(|c| team::delete_segment(c, id))
+    }
+
+    fn list_partners(&self, access: &ReadAccess) -> Result<Vec<Partner>> {
+        self.read(|c| team::list_partners(c, access.visibility()))
+    }
+    fn get_partner(&self, access: &ReadAccess, id: PartnerId) -> Result<Partner> {
+        self.read(|c| team::get_partner(c, access.visibility(), id))
+    }
+    fn upsert_partner(&self, _access: &ManageAccess, partner: NewPartner) -> Result<Partner> {
+        self.write(|c| team::upsert_partner(c, partner))
+    }
+    fn delete_partner(&self, _access: &ManageAccess, id: PartnerId) -> Result<()> {
+        self.write(|c| team::delete_partner(c, id))
+    }
+
+    fn list_users(&self, access: &ReadAccess) -> Result<Vec<User>> {
+        self.read(|c| team::list_users(c, access.visibility()))
+    }
+    fn get_user(&self, access: &ReadAccess, id: UserId) -> Result<User> {
+        self.read(|c| team::get_user(c, access.visibility(), id))
+    }
+    fn create_user(&self, _access: &AdminAccess, user: NewUser, password_hash: Option<String>) -> Result<User> {
+        self.write(|c| team::create_user(c, user, password_hash))
+    }
+    fn set_password(&self, _access: &AdminAccess, id: UserId, password_hash: String) -> Result<()> {
+        self.write(|c| team::set_user_column(c, id, "password_hash", Some(password_hash)))
+    }
+    fn set_locale(&self, id: UserId, locale: Option<String>) -> Result<()> {
+        self.write(|c| team::set_user_column(c, id, "locale", locale))
+    }
+    fn delete_user(&self, _access: &AdminAccess, id: UserId) -> Result<()> {
+        self.write(|c| team::delete_user(c, id))
+    }
+    fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
+        self.read(|c| team::find_user_by_email(c, email))
+    }
+    fn create_token(&self, _access: &AdminAccess, name: Name, scope: Scope, user_id: Option<UserId>, token_hash: String) -> Result<ApiToken> {
+        self.write(|c| team::create_token(c, name, scope, user_id, token_hash))
+    }
+    fn list_tokens(&self, _access: &AdminAccess) -> Result<Vec<ApiToken>> {
+        self.read(team::list_tokens)
+    }
+    fn revoke_token(&self, _access: &AdminAccess, id: TokenId) -> Result<()> {
+        self.write(|c| team::revoke_token(c, id))
+    }
+    fn find_token(&self, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>> {
+        self.read(|c| team::find_token(c, token_hash))
+    }
+    fn create_session(&self, token_hash: String, user_id: UserId, csrf_token: String, expires_at: jiff::Timestamp) -> Result<()> {
+        self.write(|c| team::create_session(c, token_hash, user_id, csrf_token, expires_at))
+    }
+    fn find_session(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<Session>> {
+        self.read(|c| team::find_session(c, token_hash, now))
+    }
+    fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
+            Ok(())
+        })
+    }
+
+    fn list_custom_fields(&self) -> Result<Vec<CustomFieldDef>> {
+        self.read(team::custom_fields)
+    }
+    fn put_custom_field(&self, _access: &AdminAccess, definition: CustomFieldDef) -> Result<()> {
+        self.write(|c| team::put_custom_field(c, &definition))
+    }
+    fn delete_custom_field(&self, _access: &AdminAccess, key: &str) -> Result<()> {
+        self.write(|c| team::delete_custom_field(c, key))
+    }
+
+    fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary> {
+        self.write(|c| import::import(c, access, &batch))
+    }
+    fn backup(&self, path: &Path) -> Result<()> {
+        self.backup_to(path)
+    }
+    fn stats(&self) -> Result<StoreStats> {
+        self.count_rows()
+    }
+}
+
