@@ -1,1 +1,82 @@
-fn main() {}
+//! The `mikawaya` binary: flags, configuration, start-up and exit codes. It wires the
+//! crates together and holds no business rules of its own.
+//!
+//! Exit codes: 0 success; 1 our failure (IO, database); 2 the user's input was refused
+//! (bad flags, a rejected import, an invalid value). Errors go to stderr with their chain.
+
+mod commands;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Mikawaya: an open-source Customer Success Platform.
+#[derive(Debug, Parser)]
+#[command(name = "mikawaya", version, about)]
+struct Cli {
+    /// Where the data lives (one SQLite file and its companions).
+    #[arg(long, global = true, env = "MIKAWAYA_DATA_DIR", default_value = "./mikawaya-data")]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the HTTP server.
+    Serve(commands::ServeArgs),
+    /// Fills the data dir with a simulated customer base.
+    Demo(commands::DemoArgs),
+    /// Imports a CSV file of accounts, contacts, subscriptions or touchpoints (all or nothing).
+    Import(commands::ImportArgs),
+    /// Manages users.
+    #[command(subcommand)]
+    User(commands::UserCommand),
+    /// Manages API tokens.
+    #[command(subcommand)]
+    Token(commands::TokenCommand),
+    /// Writes a consistent copy of the store to FILE while the server may keep running.
+    Backup {
+        /// The file to write (must not exist).
+        file: PathBuf,
+    },
+}
+
+/// A failure with its exit code.
+pub struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl Failure {
+    /// The user's input was refused.
+    pub fn input(error: impl Into<anyhow::Error>) -> Self {
+        Self { code: 2, error: error.into() }
+    }
+}
+
+impl<E: Into<anyhow::Error>> From<E> for Failure {
+    fn from(error: E) -> Self {
+        Self { code: 1, error: error.into() }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    commands::init_logging();
+    let result = match cli.command {
+        Command::Serve(args) => commands::serve(&cli.data_dir, args),
+        Command::Demo(args) => commands::demo(&cli.data_dir, args),
+        Command::Import(args) => commands::import(&cli.data_dir, args),
+        Command::User(command) => commands::user(&cli.data_dir, command),
+        Command::Token(command) => commands::token(&cli.data_dir, command),
+        Command::Backup { file } => commands::backup(&cli.data_dir, &file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {:#}", failure.error);
+            ExitCode::from(failure.code)
+        }
+    }
+}

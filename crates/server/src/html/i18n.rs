@@ -1,0 +1,144 @@
+//! The two languages of the HTML pages and the formatting of numbers, money and dates.
+
+use axum::http::HeaderMap;
+
+/// A UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// English.
+    En,
+    /// Japanese.
+    Ja,
+}
+
+impl Lang {
+    /// The user's choice, else the browser's `Accept-Language` (first of ja/en), else English.
+    pub fn detect(user_locale: Option<&str>, headers: &HeaderMap) -> Self {
+        if let Some(locale) = user_locale {
+            return if locale.starts_with("ja") { Lang::Ja } else { Lang::En };
+        }
+        let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        for part in accept.split(',') {
+            let tag = part.split(';').next().unwrap_or("").trim().to_lowercase();
+            if tag.starts_with("ja") {
+                return Lang::Ja;
+            }
+            if tag.starts_with("en") {
+                return Lang::En;
+            }
+        }
+        Lang::En
+    }
+
+    /// The `lang` attribute.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Ja => "ja",
+        }
+    }
+
+    /// A translated label.
+    pub fn t(self, key: &str) -> &'static str {
+        let (en, ja) = match key {
+            "portfolio" => ("Portfolio", "ポートフォリオ"),
+            "login" => ("Log in", "ログイン"),
+            "logout" => ("Log out", "ログアウト"),
+            "email" => ("Email", "メールアドレス"),
+            "password" => ("Password", "パスワード"),
+            "name" => ("Account", "顧客"),
+            "arr" => ("ARR", "ARR"),
+            "renewal" => ("Renewal", "更新日"),
+            "owner" => ("Owner", "担当CSM"),
+            "stage" => ("Stage", "ステージ"),
+            "tier" => ("Tier", "タッチ"),
+            "partner" => ("Partner", "代理店"),
+            "search" => ("Search", "検索"),
+            "filter" => ("Filter", "絞り込み"),
+            "all" => ("All", "すべて"),
+            "next" => ("Next page", "次のページ"),
+            "first" => ("First page", "最初のページ"),
+            "accounts_found" => ("accounts", "件"),
+            "no_accounts" => ("No accounts match these filters.", "条件に合う顧客はありません。"),
+            "bad_login" => ("Wrong email or password.", "メールアドレスまたはパスワードが違います。"),
+            "locked" => ("Too many failed logins. Try again later.", "ログインの失敗が多すぎます。しばらくしてから再度お試しください。"),
+            "not_found" => ("Page not found.", "ページが見つかりません。"),
+            "high" => ("High touch", "ハイタッチ"),
+            "low" => ("Low touch", "ロータッチ"),
+            "tech" => ("Tech touch", "テックタッチ"),
+            "tagline" => ("Customer Success Platform", "カスタマーサクセス・プラットフォーム"),
+            _ => ("", ""),
+        };
+        match self {
+            Lang::En => en,
+            Lang::Ja => ja,
+        }
+    }
+}
+
+/// Groups digits in threes: 1234567 → "1,234,567".
+pub fn group_digits(whole: u64) -> String {
+    let digits = whole.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// Formats money for people: `¥1,234,567` (no decimals), `$1,234.50`, `1,234.50 EUR`.
+pub fn money(amount: f64, currency: &mikawaya_domain::value::Currency) -> String {
+    let digits = currency.minor_digits();
+    let scale = 10f64.powi(digits as i32);
+    let rounded = (amount * scale).round() / scale;
+    let whole = rounded.trunc() as u64;
+    let fraction = if digits == 0 {
+        String::new()
+    } else {
+        format!(".{:0width$}", ((rounded.fract() * scale).round() as u64), width = digits as usize)
+    };
+    let number = format!("{}{fraction}", group_digits(whole));
+    match currency.as_str() {
+        "JPY" => format!("¥{number}"),
+        "USD" => format!("${number}"),
+        "EUR" => format!("€{number}"),
+        "GBP" => format!("£{number}"),
+        other => format!("{number} {other}"),
+    }
+}
+
+/// Formats a date per language: `2026-04-01` or `2026年4月1日`.
+pub fn date(date: jiff::civil::Date, lang: Lang) -> String {
+    match lang {
+        Lang::En => date.to_string(),
+        Lang::Ja => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mikawaya_domain::value::Currency;
+
+    fn currency(code: &str) -> Currency {
+        Currency::parse(code).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn yen_has_no_decimals_and_dollars_have_two() {
+        assert_eq!(money(1_234_567.4, &currency("JPY")), "¥1,234,567");
+        assert_eq!(money(1234.5, &currency("USD")), "$1,234.50");
+        assert_eq!(money(0.0, &currency("CHF")), "0.00 CHF");
+    }
+
+    #[test]
+    fn accept_language_picks_the_first_known_language() {
+        let mut headers = HeaderMap::new();
+        headers.insert(axum::http::header::ACCEPT_LANGUAGE, axum::http::HeaderValue::from_static("fr;q=0.9, ja-JP, en"));
+        assert_eq!(Lang::detect(None, &headers), Lang::Ja);
+        assert_eq!(Lang::detect(Some("en"), &headers), Lang::En);
+    }
+}

@@ -1,0 +1,301 @@
+//! Server-rendered HTML pages (maud templates: compile-checked, auto-escaping): login,
+//! logout and the portfolio list. Forms carry a CSRF token; the login form uses a
+//! double-submit cookie because there is no session yet.
+
+pub mod i18n;
+
+use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::routes::accounts::AccountListParams;
+use crate::routes::session;
+use crate::state::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use i18n::Lang;
+use maud::{DOCTYPE, Markup, html};
+use mikawaya_domain::account::{AccountSort, AccountSortField};
+use mikawaya_domain::Actor;
+use mikawaya_domain::user::User;
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// The HTML routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/portfolio") }))
+        .route("/login", get(login_form).post(login_submit))
+        .route("/logout", post(logout))
+        .route("/portfolio", get(portfolio))
+}
+
+/// A logged-in person on an HTML page; anyone else is sent to the login page.
+pub struct PageUser {
+    actor: Actor,
+    user: User,
+    csrf_token: String,
+    lang: Lang,
+}
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let to_login = || Redirect::to("/login").into_response();
+        let secret = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()).ok_or_else(to_login)?;
+        let hash = auth::secret_hash(&secret);
+        let session = state
+            .run(move |store| store.find_session(&hash, jiff::Timestamp::now()))
+            .await
+            .map_err(IntoResponse::into_response)?
+            .ok_or_else(to_login)?;
+        let actor = auth::session_actor(&session.user).ok_or_else(to_login)?;
+        let lang = Lang::detect(session.user.locale.as_deref(), &parts.headers);
+        Ok(PageUser { actor, user: session.user, csrf_token: session.csrf_token, lang })
+    }
+}
+
+const STYLE: &str = "
+:root{--ink:#1d2433;--muted:#5b6475;--line:#d9dde5;--bg:#f6f7f9;--accent:#1f5fbf}
+*{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif;color:var(--ink);background:var(--bg)}
+header{display:flex;align-items:center;gap:1rem;padding:.6rem 1.2rem;background:#fff;border-bottom:1px solid var(--line)}
+header .brand{font-weight:700;color:var(--accent);text-decoration:none}header nav{flex:1}header form{margin:0}
+main{padding:1.2rem;max-width:1200px;margin:0 auto}h1{font-size:1.4rem;margin:.2rem 0 1rem}
+table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line)}th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;font-size:.92rem}
+th a{color:inherit}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.badge{display:inline-block;padding:.05rem .45rem;border-radius:.6rem;font-size:.8rem;border:1px solid var(--line);background:#eef1f6}
+.filters{display:flex;flex-wrap:wrap;gap:.6rem;align-items:end;margin-bottom:1rem}.filters label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted)}
+input,select,button{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:.3rem}button{background:var(--accent);color:#fff;border-color:var(--accent);cursor:pointer}
+button.link{background:none;color:var(--accent);border:none}
+.card{max-width:360px;margin:3rem auto;background:#fff;border:1px solid var(--line);padding:1.5rem;border-radius:.5rem}.card label{display:block;margin:.6rem 0}.card input{width:100%}
+.error{color:#a11;background:#fdeeee;border:1px solid #f3c4c4;padding:.5rem;border-radius:.3rem}.muted{color:var(--muted)}.pager{margin-top:1rem;display:flex;gap:1rem}
+";
+
+fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang=(lang.code()) {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · Mikawaya" }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body {
+                header {
+                    a.brand href="/portfolio" { "Mikawaya" }
+                    nav { @if user.is_some() { a href="/portfolio" { (lang.t("portfolio")) } } }
+                    @if let Some((user, csrf)) = user {
+                        span.muted { (user.name) " (" (user.role.as_str()) ")" }
+                        form method="post" action="/logout" {
+                            input type="hidden" name="csrf_token" value=(csrf);
+                            button.link type="submit" { (lang.t("logout")) }
+                        }
+                    }
+                }
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The page for unknown paths.
+pub fn not_found_page() -> (StatusCode, Markup) {
+    (StatusCode::NOT_FOUND, layout(Lang::En, "Not found", None, html! { h1 { (Lang::En.t("not_found")) } }))
+}
+
+fn login_page(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
+    layout(lang, lang.t("login"), None, html! {
+        div.card {
+            h1 { "Mikawaya" }
+            p.muted { (lang.t("tagline")) }
+            @if let Some(error) = error { p.error role="alert" { (error) } }
+            form method="post" action="/login" {
+                input type="hidden" name="csrf_token" value=(csrf);
+                label { (lang.t("email")) input type="email" name="email" autocomplete="username" required; }
+                label { (lang.t("password")) input type="password" name="password" autocomplete="current-password" required; }
+                button type="submit" { (lang.t("login")) }
+            }
+        }
+    })
+}
+
+fn login_csrf_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((LOGIN_CSRF_COOKIE, value)).http_only(true).secure(state.config.secure_cookies).same_site(SameSite::Strict).path("/login").build()
+}
+
+async fn login_form(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> (CookieJar, Markup) {
+    let csrf = auth::random_secret();
+    let lang = Lang::detect(None, &headers);
+    (jar.add(login_csrf_cookie(&state, csrf.clone())), login_page(lang, &csrf, None))
+}
+
+#[derive(Debug, Deserialize)]
+struct LoginForm {
+    email: String,
+    password: String,
+    csrf_token: String,
+}
+
+async fn login_submit(
+    State(state): State<AppState>,
+    ConnectInfo(address): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let lang = Lang::detect(None, &headers);
+    let cookie_csrf = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    if cookie_csrf.is_empty() || !auth::secrets_match(&cookie_csrf, &form.csrf_token) {
+        let csrf = auth::random_secret();
+        let page = login_page(lang, &csrf, Some("The form expired; please try again."));
+        return (StatusCode::FORBIDDEN, jar.add(login_csrf_cookie(&state, csrf)), page).into_response();
+    }
+    match session::login(&state, &form.email, &form.password, &address.ip().to_string()).await {
+        Ok(logged_in) => {
+            let jar = jar.add(session::session_cookie(&state, logged_in.secret));
+            (jar, Redirect::to("/portfolio")).into_response()
+        }
+        Err(error) => {
+            let (status, message) = match error {
+                ApiError::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, lang.t("locked")),
+                ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, lang.t("bad_login")),
+                other => return other.into_response(),
+            };
+            (status, login_page(lang, &cookie_csrf, Some(message))).into_response()
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct CsrfForm {
+    csrf_token: String,
+}
+
+async fn logout(State(state): State<AppState>, page_user: PageUser, jar: CookieJar, Form(form): Form<CsrfForm>) -> Response {
+    if !auth::secrets_match(&form.csrf_token, &page_user.csrf_token) {
+        return ApiError::CsrfFailed.into_response();
+    }
+    match session::logout(&state, jar).await {
+        Ok(jar) => (jar, Redirect::to("/login")).into_response(),
+        Err(error) => error.into_response(),
+    }
+}
+
+fn sort_link(params: &HashMap<String, String>, field: AccountSortField, current: AccountSort) -> String {
+    let descending = current.field == field && !current.descending;
+    let mut query: Vec<(String, String)> =
+        params.iter().filter(|(k, v)| !v.is_empty() && *k != "sort" && *k != "cursor").map(|(k, v)| (k.clone(), v.clone())).collect();
+    query.sort();
+    query.push(("sort".into(), format!("{}{}", if descending { "-" } else { "" }, field.as_str())));
+    format!("/portfolio?{}", serde_urlencoded::to_string(&query).unwrap_or_default())
+}
+
+async fn portfolio(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    params: Result<QueryParams<AccountListParams>, ApiError>,
+    QueryParams(raw): QueryParams<HashMap<String, String>>,
+) -> Result<Markup, ApiError> {
+    let lang = page_user.lang;
+    let params = match params {
+        Ok(QueryParams(params)) => params,
+        Err(error) => {
+            let body = html! { h1 { (lang.t("portfolio")) } p.error { (error.to_string()) } a href="/portfolio" { (lang.t("first")) } };
+            return Ok(layout(lang, lang.t("portfolio"), Some((&page_user.user, &page_user.csrf_token)), body));
+        }
+    };
+    let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
+    let access = page_user.actor.read();
+    let (found, total, users, partners) = state
+        .run(move |store| {
+            let found = store.list_accounts(&access, &filter, sort, &page)?;
+            let total = store.count_accounts(&access, &filter)?;
+            Ok((found, total, store.list_users(&access)?, store.list_partners(&access)?))
+        })
+        .await?;
+    let user_names: HashMap<_, _> = users.iter().map(|u| (u.id, u.name.as_str())).collect();
+    let partner_names: HashMap<_, _> = partners.iter().map(|p| (p.id, p.name.as_str())).collect();
+    let owners: Vec<&User> = users.iter().filter(|u| matches!(u.role, mikawaya_domain::access::Role::Csm | mikawaya_domain::access::Role::Leader)).collect();
+    let selected = |key: &str, value: &str| raw.get(key).is_some_and(|v| v == value);
+    let next_link = found.next_cursor.as_ref().map(|cursor| {
+        let mut query: Vec<(String, String)> = raw.iter().filter(|(k, v)| *k != "cursor" && !v.is_empty()).map(|(k, v)| (k.clone(), v.clone())).collect();
+        query.sort();
+        query.push(("cursor".into(), cursor.clone()));
+        format!("/portfolio?{}", serde_urlencoded::to_string(&query).unwrap_or_default())
+    });
+    let header = |field: AccountSortField, label: &str, numeric: bool| {
+        let marker = if sort.field == field { if sort.descending { " ▼" } else { " ▲" } } else { "" };
+        let aria = if sort.field == field { if sort.descending { "descending" } else { "ascending" } } else { "none" };
+        html! { th.num[numeric] scope="col" aria-sort=(aria) { a href=(sort_link(&raw, field, sort)) { (label) (marker) } } }
+    };
+    let body = html! {
+        h1 { (lang.t("portfolio")) " " span.muted { (i18n::group_digits(total)) " " (lang.t("accounts_found")) } }
+        form.filters method="get" action="/portfolio" {
+            label { (lang.t("search")) input type="search" name="q" value=(raw.get("q").map_or("", String::as_str)); }
+            label { (lang.t("stage")) select name="stage" {
+                option value="" { (lang.t("all")) }
+                @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] {
+                    option value=(stage) selected[selected("stage", stage)] { (stage) }
+                }
+            } }
+            label { (lang.t("tier")) select name="tier" {
+                option value="" { (lang.t("all")) }
+                @for tier in ["high", "low", "tech"] { option value=(tier) selected[selected("tier", tier)] { (lang.t(tier)) } }
+            } }
+            label { (lang.t("owner")) select name="owner_id" {
+                option value="" { (lang.t("all")) }
+                @for owner in &owners { option value=(owner.id) selected[selected("owner_id", &owner.id.to_string())] { (owner.name) } }
+            } }
+            @if partners.len() > 1 {
+                label { (lang.t("partner")) select name="partner_id" {
+                    option value="" { (lang.t("all")) }
+                    @for partner in &partners { option value=(partner.id) selected[selected("partner_id", &partner.id.to_string())] { (partner.name) } }
+                } }
+            }
+            @if let Some(sort) = raw.get("sort") { input type="hidden" name="sort" value=(sort); }
+            button type="submit" { (lang.t("filter")) }
+        }
+        @if found.data.is_empty() {
+            p.muted { (lang.t("no_accounts")) }
+        } @else {
+            table {
+                thead { tr {
+                    (header(AccountSortField::Name, lang.t("name"), false))
+                    (header(AccountSortField::Mrr, lang.t("arr"), true))
+                    (header(AccountSortField::RenewalDate, lang.t("renewal"), false))
+                    th scope="col" { (lang.t("owner")) }
+                    th scope="col" { (lang.t("stage")) }
+                    th scope="col" { (lang.t("tier")) }
+                    th scope="col" { (lang.t("partner")) }
+                } }
+                tbody {
+                    @for account in &found.data {
+                        tr {
+                            td { (account.name) }
+                            td.num { (i18n::money(account.arr(), &account.currency)) }
+                            td { @if let Some(renewal) = account.renewal_date { (i18n::date(renewal, lang)) } }
+                            td { @if let Some(owner) = account.owner_id.and_then(|id| user_names.get(&id)) { (owner) } }
+                            td { @if let Some(stage) = &account.stage { span.badge { (stage) } } }
+                            td { @if let Some(tier) = account.tier { span.badge { (lang.t(tier.as_str())) } } }
+                            td { @if let Some(partner) = account.partner_id.and_then(|id| partner_names.get(&id)) { (partner) } }
+                        }
+                    }
+                }
+            }
+        }
+        div.pager {
+            @if raw.contains_key("cursor") { a href=(sort_link(&raw, sort.field, AccountSort { field: sort.field, descending: !sort.descending })) { (lang.t("first")) } }
+            @if let Some(next) = next_link { a href=(next) rel="next" { (lang.t("next")) " →" } }
+        }
+    };
+    Ok(layout(lang, lang.t("portfolio"), Some((&page_user.user, &page_user.csrf_token)), body))
+}

@@ -1,0 +1,118 @@
+//! The router: the API's table of contents. Each resource module returns its own router;
+//! this module merges them, adds the OpenAPI document, the HTML pages and the layers.
+
+pub mod accounts;
+pub mod contacts;
+pub mod import;
+pub mod partners;
+pub mod segments;
+pub mod session;
+pub mod subscriptions;
+pub mod system;
+pub mod touchpoints;
+pub mod users;
+
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::metrics::RequestLabels;
+use crate::state::AppState;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
+use axum::http::{HeaderName, HeaderValue, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Mikawaya API", description = "Customer Success Platform: accounts, stakeholders, subscriptions, touchpoints, segments, partners."),
+    modifiers(&BearerAuth),
+    security(("bearer" = []), ("session" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(utoipa::openapi::security::ApiKeyValue::new(
+                crate::auth::SESSION_COOKIE,
+            ))),
+        );
+    }
+}
+
+/// The API routes and their OpenAPI document.
+pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let json_routes = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(accounts::router())
+        .merge(contacts::router())
+        .merge(subscriptions::router())
+        .merge(touchpoints::router())
+        .merge(segments::router())
+        .merge(partners::router())
+        .merge(users::router())
+        .merge(session::router())
+        .layer(DefaultBodyLimit::max(state.config.json_limit));
+    let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
+    json_routes.merge(import_routes).split_for_parts()
+}
+
+/// The whole application.
+pub fn app(state: AppState) -> Router {
+    let (api_router, openapi) = api(&state);
+    let openapi = std::sync::Arc::new(openapi);
+    let document = move |Caller(_actor): Caller| {
+        let openapi = std::sync::Arc::clone(&openapi);
+        async move { Json(openapi.as_ref().clone()) }
+    };
+    Router::new()
+        .merge(api_router)
+        .route("/api/v1/openapi.json", get(document))
+        .route("/healthz", get(system::healthz))
+        .route("/metrics", get(system::metrics))
+        .merge(crate::html::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), record_metrics))
+        .layer(TraceLayer::new_for_http())
+        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("x-content-type-options"), HeaderValue::from_static("nosniff")))
+        .layer(SetResponseHeaderLayer::if_not_present(HeaderName::from_static("x-frame-options"), HeaderValue::from_static("DENY")))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static("default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'"),
+        ))
+        .with_state(state)
+}
+
+async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") || uri.path().starts_with("/v1/") {
+        ApiError::NotFound(format!("route {}", uri.path())).into_response()
+    } else {
+        crate::html::not_found_page().into_response()
+    }
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}
+
+async fn record_metrics(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let labels = RequestLabels { method, route, status: response.status().as_u16() };
+    state.metrics.requests.get_or_create(&labels).inc();
+    state.metrics.latency.get_or_create(&labels).observe(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,31 @@
+//! `/healthz`, `/metrics` and `/api/v1/openapi.json`.
+
+use crate::error::ApiError;
+use crate::extract::Caller;
+use crate::metrics::EntityLabels;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+
+/// Liveness and store reachability; the one route without authentication.
+pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    state.run(|store| store.list_custom_fields()).await?;
+    Ok(Json(serde_json::json!({"status": "ok"})))
+}
+
+/// Prometheus text exposition.
+pub async fn metrics(State(state): State<AppState>, Caller(_actor): Caller) -> Result<impl IntoResponse, ApiError> {
+    let stats = state.run(|store| store.stats()).await?;
+    for (entity, count) in [
+        ("accounts", stats.accounts),
+        ("contacts", stats.contacts),
+        ("subscriptions", stats.subscriptions),
+        ("touchpoints", stats.touchpoints),
+        ("users", stats.users),
+    ] {
+        state.metrics.rows.get_or_create(&EntityLabels { entity: entity.to_owned() }).set(i64::try_from(count).unwrap_or(i64::MAX));
+    }
+    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()))
+}

@@ -1,0 +1,56 @@
+//! Shared state of the server: the store, metrics and the login limiter.
+
+use crate::auth::LoginLimiter;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use mikawaya_store::{Store, StoreError};
+use std::sync::Arc;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Mark session cookies `Secure` (default true; browsers accept them on
+    /// `http://127.0.0.1` and `http://localhost`; turn off only behind plain HTTP on another host).
+    pub secure_cookies: bool,
+    /// Largest JSON body in bytes (default 1 MiB).
+    pub json_limit: usize,
+    /// Largest import file in bytes (default 256 MiB).
+    pub import_limit: usize,
+    /// How long a login session lasts (default 12 hours).
+    pub session_hours: i64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self { secure_cookies: true, json_limit: 1024 * 1024, import_limit: 256 * 1024 * 1024, session_hours: 12 }
+    }
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
+    /// Failed-login throttle.
+    pub login_limiter: Arc<LoginLimiter>,
+}
+
+impl AppState {
+    /// Builds the state around a store.
+    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+        Self { store, config: Arc::new(config), metrics: Arc::new(Metrics::new()), login_limiter: Arc::new(LoginLimiter::default()) }
+    }
+
+    /// Runs a blocking store call on the blocking pool, off the async runtime.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || call(store.as_ref())).await.map_err(ApiError::internal)?.map_err(ApiError::from)
+    }
+}
