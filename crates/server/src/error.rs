@@ -139,7 +139,7 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %chain(error.as_ref()), "request failed");
         }
         let field = match &self {
-            ApiError::InvalidField(invalid) => Some(invalid.field.clone()),
+            ApiError::InvalidField(invalid) if !invalid.field.is_empty() => Some(invalid.field.clone()),
             ApiError::Conflict { field, .. } => Some(field.clone()),
             _ => None,
         };

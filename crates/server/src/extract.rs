@@ -56,6 +56,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             return Err(ApiError::UnsupportedMediaType("application/json"));
         }
         let bytes = read_body(request, state).await?;
+        let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+        if first.is_some_and(|byte| *byte != b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+            return Err(ApiError::field("", "the body must be a JSON object"));
+        }
         parse_json(&bytes).map(JsonBody)
     }
 }

@@ -37,12 +37,14 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Failed-login throttle.
     pub login_limiter: Arc<LoginLimiter>,
+    /// The OpenAPI document, built with the router.
+    pub openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
 }
 
 impl AppState {
     /// Builds the state around a store.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
-        Self { store, config: Arc::new(config), metrics: Arc::new(Metrics::new()), login_limiter: Arc::new(LoginLimiter::default()) }
+        Self { store, config: Arc::new(config), metrics: Arc::new(Metrics::new()), login_limiter: Arc::new(LoginLimiter::default()), openapi: Arc::default() }
     }
 
     /// Runs a blocking store call on the blocking pool, off the async runtime.

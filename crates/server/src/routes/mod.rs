@@ -13,15 +13,13 @@ pub mod touchpoints;
 pub mod users;
 
 use crate::error::ApiError;
-use crate::extract::Caller;
 use crate::metrics::RequestLabels;
 use crate::state::AppState;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -62,6 +60,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(partners::router())
         .merge(users::router())
         .merge(session::router())
+        .merge(system::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     json_routes.merge(import_routes).split_for_parts()
@@ -70,16 +69,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api(&state);
-    let openapi = std::sync::Arc::new(openapi);
-    let document = move |Caller(_actor): Caller| {
-        let openapi = std::sync::Arc::clone(&openapi);
-        async move { Json(openapi.as_ref().clone()) }
-    };
+    let _ = state.openapi.set(serde_json::to_value(&openapi).unwrap_or_default());
     Router::new()
         .merge(api_router)
-        .route("/api/v1/openapi.json", get(document))
-        .route("/healthz", get(system::healthz))
-        .route("/metrics", get(system::metrics))
         .merge(crate::html::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

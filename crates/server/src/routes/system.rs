@@ -9,13 +9,23 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
 
+/// The routes of this module.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new()
+        .routes(utoipa_axum::routes!(healthz))
+        .routes(utoipa_axum::routes!(metrics))
+        .routes(utoipa_axum::routes!(openapi_document))
+}
+
 /// Liveness and store reachability; the one route without authentication.
+#[utoipa::path(get, path = "/healthz", tag = "system", security(()), responses((status = 200, description = "the server and its store answer")))]
 pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     state.run(|store| store.list_custom_fields()).await?;
     Ok(Json(serde_json::json!({"status": "ok"})))
 }
 
 /// Prometheus text exposition.
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<AppState>, Caller(_actor): Caller) -> Result<impl IntoResponse, ApiError> {
     let stats = state.run(|store| store.stats()).await?;
     for (entity, count) in [
@@ -28,4 +38,10 @@ pub async fn metrics(State(state): State<AppState>, Caller(_actor): Caller) -> R
         state.metrics.rows.get_or_create(&EntityLabels { entity: entity.to_owned() }).set(i64::try_from(count).unwrap_or(i64::MAX));
     }
     Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "the OpenAPI 3.1 document")))]
+pub async fn openapi_document(State(state): State<AppState>, Caller(_actor): Caller) -> Json<serde_json::Value> {
+    Json(state.openapi.get().cloned().unwrap_or_default())
 }

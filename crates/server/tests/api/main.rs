@@ -1,0 +1,9 @@
+//! Integration tests: the real server over real HTTP on port 0, with a fresh SQLite data
+//! dir per test.
+
+mod access_matrix;
+mod auth;
+mod helpers;
+mod import;
+mod lists;
+mod validation;
