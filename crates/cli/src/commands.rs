@@ -5,10 +5,10 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
+use mikawaya_domain::PartnerId;
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::user::NewUser;
 use mikawaya_domain::value::{Email, Name};
-use mikawaya_domain::PartnerId;
 use mikawaya_import::{ImportError, ImportKind, parse_file, parse_mappings};
 use mikawaya_server::{AppState, ServerConfig, auth};
 use mikawaya_store::sqlite::SqliteStore;
@@ -22,8 +22,11 @@ use std::sync::Arc;
 pub const DEMO_PASSWORD: &str = "mikawaya-demo";
 
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("MIKAWAYA_LOG_FORMAT").is_ok_and(|v| v == "json") {
         builder.json().init();
     } else {
@@ -32,13 +35,18 @@ pub fn init_logging() {
 }
 
 fn open_store(data_dir: &Path) -> Result<SqliteStore, Failure> {
-    SqliteStore::open_dir(data_dir).with_context(|| format!("opening the store in {}", data_dir.display())).map_err(Failure::from)
+    SqliteStore::open_dir(data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))
+        .map_err(Failure::from)
 }
 
 /// Store errors that are the user's doing exit with 2.
 fn store_failure(error: StoreError) -> Failure {
     match error {
-        StoreError::NotFound { .. } | StoreError::Conflict { .. } | StoreError::Invalid(_) | StoreError::Forbidden(_) => Failure::input(error),
+        StoreError::NotFound { .. }
+        | StoreError::Conflict { .. }
+        | StoreError::Invalid(_)
+        | StoreError::Forbidden(_) => Failure::input(error),
         other => Failure::from(other),
     }
 }
@@ -58,19 +66,33 @@ pub fn serve(data_dir: &Path, args: ServeArgs) -> Result<(), Failure> {
     run_server(Arc::new(store), &args, None)
 }
 
-fn run_server(store: Arc<dyn Store>, args: &ServeArgs, greeting: Option<String>) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the runtime")?;
+fn run_server(
+    store: Arc<dyn Store>,
+    args: &ServeArgs,
+    greeting: Option<String>,
+) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
     runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("binding {}", args.listen))?;
         let address = listener.local_addr().context("reading the bound address")?;
-        let config = ServerConfig { secure_cookies: !args.insecure_cookies, ..ServerConfig::default() };
+        let config = ServerConfig {
+            secure_cookies: !args.insecure_cookies,
+            ..ServerConfig::default()
+        };
         let state = AppState::new(store, config);
         tracing::info!(%address, "mikawaya listening");
         println!("Mikawaya is running at http://{address}/");
         if let Some(greeting) = greeting {
             println!("{greeting}");
         }
-        mikawaya_server::serve(listener, state, shutdown_signal()).await.context("serving")?;
+        mikawaya_server::serve(listener, state, shutdown_signal())
+            .await
+            .context("serving")?;
         tracing::info!("mikawaya stopped");
         Ok::<(), Failure>(())
     })
@@ -127,16 +149,33 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
     };
     let store = Arc::new(open_store(data_dir)?);
     let system = Actor::system();
-    let existing = store.count_accounts(&system.read(), &Default::default()).map_err(store_failure)?;
+    let existing = store
+        .count_accounts(&system.read(), &Default::default())
+        .map_err(store_failure)?;
     let greeting = format!("Log in as admin@mikawaya.example with password {DEMO_PASSWORD}");
     if existing > 0 {
-        eprintln!("{} already holds {existing} accounts; keeping them (use another --data-dir for a fresh demo)", data_dir.display());
+        eprintln!(
+            "{} already holds {existing} accounts; keeping them (use another --data-dir for a fresh demo)",
+            data_dir.display()
+        );
     } else {
         let started = std::time::Instant::now();
-        let options = DemoOptions { accounts: args.accounts, seed: args.seed, locale, as_of };
+        let options = DemoOptions {
+            accounts: args.accounts,
+            seed: args.seed,
+            locale,
+            as_of,
+        };
         let company = mikawaya_demo::generate(options).map_err(Failure::input)?;
-        let password_hash = auth::hash_password(DEMO_PASSWORD).map_err(|e| anyhow!("hashing the demo password: {e}"))?;
-        let summary = mikawaya_demo::load(store.as_ref(), company, &password_hash, &data_dir.join("demo-truth.json")).context("loading the demo company")?;
+        let password_hash = auth::hash_password(DEMO_PASSWORD)
+            .map_err(|e| anyhow!("hashing the demo password: {e}"))?;
+        let summary = mikawaya_demo::load(
+            store.as_ref(),
+            company,
+            &password_hash,
+            &data_dir.join("demo-truth.json"),
+        )
+        .context("loading the demo company")?;
         eprintln!(
             "demo company ready in {:.1} s: {} accounts ({} churned), {} contacts, {} subscription rows, {} touchpoints, {} users",
             started.elapsed().as_secs_f64(),
@@ -170,14 +209,19 @@ pub struct ImportArgs {
 pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
     let kind = ImportKind::parse(&args.kind).map_err(Failure::input)?;
     let mappings = parse_mappings(&args.mappings).map_err(Failure::input)?;
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display())).map_err(Failure::input)?;
+    let bytes = std::fs::read(&args.file)
+        .with_context(|| format!("reading {}", args.file.display()))
+        .map_err(Failure::input)?;
     let progress = ProgressBar::new(bytes.len() as u64);
     progress.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})").unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     progress.set_message("reading");
     let file = args.file.display().to_string();
-    let parsed = parse_file(kind, &bytes, &mappings, &mut |position| progress.set_position(position));
+    let parsed = parse_file(kind, &bytes, &mappings, &mut |position| {
+        progress.set_position(position)
+    });
     let parsed = match parsed {
         Ok(parsed) => parsed,
         Err(ImportError::Rows(rows)) => {
@@ -203,7 +247,10 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
     };
     progress.finish_and_clear();
     if !ignored.is_empty() {
-        eprintln!("{file}: columns left out (map them with --map SOURCE=TARGET): {}", ignored.join(", "));
+        eprintln!(
+            "{file}: columns left out (map them with --map SOURCE=TARGET): {}",
+            ignored.join(", ")
+        );
     }
     println!(
         "imported {} {} rows from {file} ({encoding:?}): {} created, {} updated",
@@ -219,7 +266,10 @@ fn rejected(file: &str, rows: &[mikawaya_store::RowError]) -> Failure {
     for row in rows {
         eprintln!("{file}:{}: column {}: {}", row.line, row.column, row.reason);
     }
-    Failure::input(anyhow!("{file}: {} rows rejected; nothing was imported", rows.len()))
+    Failure::input(anyhow!(
+        "{file}: {} rows rejected; nothing was imported",
+        rows.len()
+    ))
 }
 
 #[derive(Debug, clap::Subcommand)]
@@ -245,17 +295,28 @@ pub enum UserCommand {
 }
 
 pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
-    let UserCommand::Create { email, role, name, partner, password_stdin } = command;
+    let UserCommand::Create {
+        email,
+        role,
+        name,
+        partner,
+        password_stdin,
+    } = command;
     let email = Email::parse(&email).map_err(Failure::input)?;
     let name = Name::parse(name.as_deref().unwrap_or(email.as_str())).map_err(Failure::input)?;
     let role = Role::parse(&role).map_err(Failure::input)?;
-    let new_user = NewUser::new(email, name, role, partner.map(PartnerId::new)).map_err(Failure::input)?;
+    let new_user =
+        NewUser::new(email, name, role, partner.map(PartnerId::new)).map_err(Failure::input)?;
     let password_hash = if password_stdin {
         let mut input = String::new();
-        std::io::stdin().read_to_string(&mut input).context("reading the password from standard input")?;
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .context("reading the password from standard input")?;
         let password = input.lines().next().unwrap_or("").to_owned();
         if password.chars().count() < 12 {
-            return Err(Failure::input(anyhow!("the password must be at least 12 characters")));
+            return Err(Failure::input(anyhow!(
+                "the password must be at least 12 characters"
+            )));
         }
         Some(auth::hash_password(&password).map_err(|e| anyhow!("hashing the password: {e}"))?)
     } else {
@@ -263,8 +324,15 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
     };
     let store = open_store(data_dir)?;
     let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
-    let user = store.create_user(&admin, new_user, password_hash).map_err(store_failure)?;
-    println!("created user {} ({}) with id {}", user.email, user.role.as_str(), user.id);
+    let user = store
+        .create_user(&admin, new_user, password_hash)
+        .map_err(store_failure)?;
+    println!(
+        "created user {} ({}) with id {}",
+        user.email,
+        user.role.as_str(),
+        user.id
+    );
     Ok(())
 }
 
@@ -293,14 +361,26 @@ pub fn token(data_dir: &Path, command: TokenCommand) -> Result<(), Failure> {
         Some(email) => {
             let email = Email::parse(&email).map_err(Failure::input)?;
             let found = store.find_login(&email).map_err(store_failure)?;
-            Some(found.ok_or_else(|| Failure::input(anyhow!("no user with email {email}")))?.0.id)
+            Some(
+                found
+                    .ok_or_else(|| Failure::input(anyhow!("no user with email {email}")))?
+                    .0
+                    .id,
+            )
         }
         None => None,
     };
     let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
     let (secret, hash) = auth::new_token();
-    let token = store.create_token(&admin, name, scope, user_id, hash).map_err(store_failure)?;
-    eprintln!("created {} token {} (id {}); it is shown only now", token.scope.as_str(), token.name, token.id);
+    let token = store
+        .create_token(&admin, name, scope, user_id, hash)
+        .map_err(store_failure)?;
+    eprintln!(
+        "created {} token {} (id {}); it is shown only now",
+        token.scope.as_str(),
+        token.name,
+        token.id
+    );
     println!("{secret}");
     Ok(())
 }
@@ -311,4 +391,3 @@ pub fn backup(data_dir: &Path, file: &Path) -> Result<(), Failure> {
     println!("wrote a consistent copy of the store to {}", file.display());
     Ok(())
 }
-

@@ -15,7 +15,12 @@ use std::process::ExitCode;
 #[command(name = "mikawaya", version, about)]
 struct Cli {
     /// Where the data lives (one SQLite file and its companions).
-    #[arg(long, global = true, env = "MIKAWAYA_DATA_DIR", default_value = "./mikawaya-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "MIKAWAYA_DATA_DIR",
+        default_value = "./mikawaya-data"
+    )]
     data_dir: PathBuf,
     #[command(subcommand)]
     command: Command,
@@ -51,13 +56,19 @@ pub struct Failure {
 impl Failure {
     /// The user's input was refused.
     pub fn input(error: impl Into<anyhow::Error>) -> Self {
-        Self { code: 2, error: error.into() }
+        Self {
+            code: 2,
+            error: error.into(),
+        }
     }
 }
 
 impl<E: Into<anyhow::Error>> From<E> for Failure {
     fn from(error: E) -> Self {
-        Self { code: 1, error: error.into() }
+        Self {
+            code: 1,
+            error: error.into(),
+        }
     }
 }
 

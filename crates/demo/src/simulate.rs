@@ -13,7 +13,8 @@ use mikawaya_domain::user::NewUser;
 use mikawaya_domain::value::{Currency, Email, ExternalId, Money, Name, Slug, Text};
 use mikawaya_domain::{Actor, Invalid, Patch};
 use mikawaya_store::{
-    AccountRecord, ContactRecord, ImportBatch, ImportRecords, Store, SubscriptionRecord, TouchpointRecord,
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, Store, SubscriptionRecord,
+    TouchpointRecord,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -38,7 +39,10 @@ impl Locale {
         match raw {
             "en" => Ok(Self::En),
             "ja" => Ok(Self::Ja),
-            other => Err(Invalid::new("locale", format!("'{other}' is not one of: en, ja"))),
+            other => Err(Invalid::new(
+                "locale",
+                format!("'{other}' is not one of: en, ja"),
+            )),
         }
     }
 }
@@ -109,10 +113,22 @@ struct PlanSpec {
 }
 
 const PLANS: &[PlanSpec] = &[
-    PlanSpec { key: "starter", seat_price_usd: 25.0 },
-    PlanSpec { key: "growth", seat_price_usd: 45.0 },
-    PlanSpec { key: "pro", seat_price_usd: 80.0 },
-    PlanSpec { key: "enterprise", seat_price_usd: 140.0 },
+    PlanSpec {
+        key: "starter",
+        seat_price_usd: 25.0,
+    },
+    PlanSpec {
+        key: "growth",
+        seat_price_usd: 45.0,
+    },
+    PlanSpec {
+        key: "pro",
+        seat_price_usd: 80.0,
+    },
+    PlanSpec {
+        key: "enterprise",
+        seat_price_usd: 140.0,
+    },
 ];
 
 fn pick<'a, R: Rng>(rng: &mut R, items: &'a [&'a str]) -> &'a str {
@@ -148,7 +164,9 @@ struct Generator {
 /// Generates the company (pure: no IO, no clock).
 pub fn generate(options: DemoOptions) -> Result<DemoCompany, DemoError> {
     if options.accounts == 0 || options.accounts > MAX_ACCOUNTS {
-        return Err(DemoError::Options(format!("accounts must be between 1 and {MAX_ACCOUNTS}")));
+        return Err(DemoError::Options(format!(
+            "accounts must be between 1 and {MAX_ACCOUNTS}"
+        )));
     }
     let rng = ChaCha8Rng::seed_from_u64(options.seed);
     let window_start = add_months(options.as_of, -18);
@@ -184,17 +202,26 @@ impl Generator {
         if self.ja() {
             let family_index = self.rng.random_range(0..JA_FAMILY.len());
             let given = pick(&mut self.rng, JA_GIVEN);
-            (format!("{} {given}", JA_FAMILY[family_index]), ROMAJI_FAMILY[family_index].to_owned())
+            (
+                format!("{} {given}", JA_FAMILY[family_index]),
+                ROMAJI_FAMILY[family_index].to_owned(),
+            )
         } else {
             let given = pick(&mut self.rng, EN_GIVEN);
             let family = pick(&mut self.rng, EN_FAMILY);
-            (format!("{given} {family}"), format!("{}.{}", given.to_lowercase(), family.to_lowercase()))
+            (
+                format!("{given} {family}"),
+                format!("{}.{}", given.to_lowercase(), family.to_lowercase()),
+            )
         }
     }
 
     fn team(&mut self) {
         let partner_names: [(&str, &str); 4] = [
-            ("Sakura Channel Partners", "さくらチャネルパートナーズ株式会社"),
+            (
+                "Sakura Channel Partners",
+                "さくらチャネルパートナーズ株式会社",
+            ),
             ("Northwind Resellers", "北風リセール株式会社"),
             ("Kansai Solutions", "関西ソリューションズ株式会社"),
             ("Pacific Integrators", "太平洋インテグレーター株式会社"),
@@ -208,22 +235,61 @@ impl Generator {
         }
         self.partner_count = self.company.partners.len();
         let user = |email: String, name: String, role: Role, partner: Option<usize>| {
-            (NewUserSpec { email: valid(Email::parse(&email)), name: valid(Name::parse(&name)), role }, partner)
+            (
+                NewUserSpec {
+                    email: valid(Email::parse(&email)),
+                    name: valid(Name::parse(&name)),
+                    role,
+                },
+                partner,
+            )
         };
         let mut users = vec![
-            user("admin@mikawaya.example".into(), "Admin".into(), Role::Admin, None),
-            user("leader@mikawaya.example".into(), if self.ja() { "CSリーダー" } else { "CS Leader" }.into(), Role::Leader, None),
-            user("viewer@mikawaya.example".into(), if self.ja() { "閲覧者" } else { "Viewer" }.into(), Role::Viewer, None),
+            user(
+                "admin@mikawaya.example".into(),
+                "Admin".into(),
+                Role::Admin,
+                None,
+            ),
+            user(
+                "leader@mikawaya.example".into(),
+                if self.ja() {
+                    "CSリーダー"
+                } else {
+                    "CS Leader"
+                }
+                .into(),
+                Role::Leader,
+                None,
+            ),
+            user(
+                "viewer@mikawaya.example".into(),
+                if self.ja() { "閲覧者" } else { "Viewer" }.into(),
+                Role::Viewer,
+                None,
+            ),
         ];
         for index in 0..self.partner_count {
-            users.push(user(format!("partner{}@mikawaya.example", index + 1), format!("Partner {} staff", index + 1), Role::Partner, Some(index)));
+            users.push(user(
+                format!("partner{}@mikawaya.example", index + 1),
+                format!("Partner {} staff", index + 1),
+                Role::Partner,
+                Some(index),
+            ));
         }
         let csm_count = (self.options.accounts as usize).div_ceil(60).clamp(3, 300);
         for index in 0..csm_count {
             let (name, _) = self.person();
             let email = format!("csm{}@mikawaya.example", index + 1);
             self.csm_emails.push(valid(Email::parse(&email)));
-            users.push((NewUserSpec { email: valid(Email::parse(&email)), name: valid(Name::parse(&name)), role: Role::Csm }, None));
+            users.push((
+                NewUserSpec {
+                    email: valid(Email::parse(&email)),
+                    name: valid(Name::parse(&name)),
+                    role: Role::Csm,
+                },
+                None,
+            ));
         }
         self.company.users = users;
     }
@@ -233,7 +299,11 @@ impl Generator {
             let form = pick(&mut self.rng, JA_COMPANY_FORM);
             let first = pick(&mut self.rng, JA_COMPANY_FIRST);
             let second = pick(&mut self.rng, JA_COMPANY_SECOND);
-            let number = if index >= 500 { format!("{}", index / 500) } else { String::new() };
+            let number = if index >= 500 {
+                format!("{}", index / 500)
+            } else {
+                String::new()
+            };
             if form == "株式会社" && self.rng.random_bool(0.5) {
                 format!("{first}{second}{number}株式会社")
             } else {
@@ -243,13 +313,21 @@ impl Generator {
             let first = pick(&mut self.rng, EN_COMPANY_FIRST);
             let second = pick(&mut self.rng, EN_COMPANY_SECOND);
             let suffix = pick(&mut self.rng, EN_COMPANY_SUFFIX);
-            let number = if index >= 500 { format!(" {}", index / 500) } else { String::new() };
+            let number = if index >= 500 {
+                format!(" {}", index / 500)
+            } else {
+                String::new()
+            };
             format!("{first} {second}{number} {suffix}")
         }
     }
 
     fn money(&self, usd: f64) -> Money {
-        let amount = if self.ja() { (usd * 150.0 / 100.0).round() * 100.0 } else { (usd * 100.0).round() / 100.0 };
+        let amount = if self.ja() {
+            (usd * 150.0 / 100.0).round() * 100.0
+        } else {
+            (usd * 100.0).round() / 100.0
+        };
         valid(Money::new(amount))
     }
 
@@ -257,7 +335,9 @@ impl Generator {
         let external_id = format!("ACC-{:06}", index + 1);
         // The hidden truth: how much value this customer gets from the product.
         let value: f64 = self.rng.random::<f64>().powf(0.8);
-        let size: f64 = LogNormal::new(0.0, 0.9).map(|d| d.sample(&mut self.rng)).unwrap_or(1.0);
+        let size: f64 = LogNormal::new(0.0, 0.9)
+            .map(|d| d.sample(&mut self.rng))
+            .unwrap_or(1.0);
         let plan_index = match size {
             s if s < 0.6 => 0,
             s if s < 1.5 => 1,
@@ -266,7 +346,9 @@ impl Generator {
         };
         let plan = &PLANS[plan_index];
         let mut seats = ((6.0 * size).round() as u32).max(1);
-        let annual = self.rng.random_bool(if plan_index >= 2 { 0.9 } else { 0.55 });
+        let annual = self
+            .rng
+            .random_bool(if plan_index >= 2 { 0.9 } else { 0.55 });
         let term_months = if annual { 12 } else { 1 };
         let start = if self.rng.random_bool(0.35) {
             add_days(self.window_start, -self.rng.random_range(1..720))
@@ -282,13 +364,31 @@ impl Generator {
         loop {
             let term_end = add_months(term_start, term_months);
             if term_end > self.options.as_of {
-                self.push_subscription(&external_id, plan.key, seats, plan.seat_price_usd, row_start, None);
+                self.push_subscription(
+                    &external_id,
+                    plan.key,
+                    seats,
+                    plan.seat_price_usd,
+                    row_start,
+                    None,
+                );
                 renewal = Some(term_end);
                 break;
             }
-            let churn_chance = if annual { 0.5 * (1.0 - value).powi(2) + 0.03 } else { 0.09 * (1.0 - value).powi(2) + 0.004 };
+            let churn_chance = if annual {
+                0.5 * (1.0 - value).powi(2) + 0.03
+            } else {
+                0.09 * (1.0 - value).powi(2) + 0.004
+            };
             if self.rng.random_bool(churn_chance.clamp(0.0, 1.0)) {
-                self.push_subscription(&external_id, plan.key, seats, plan.seat_price_usd, row_start, Some(term_end));
+                self.push_subscription(
+                    &external_id,
+                    plan.key,
+                    seats,
+                    plan.seat_price_usd,
+                    row_start,
+                    Some(term_end),
+                );
                 churned_on = Some(term_end);
                 break;
             }
@@ -296,20 +396,33 @@ impl Generator {
             let previous = seats;
             expanded_last = false;
             if roll < 0.3 * value * if annual { 1.0 } else { 0.15 } {
-                seats = ((f64::from(seats) * self.rng.random_range(1.1..1.6)).round() as u32).max(seats + 1);
+                seats = ((f64::from(seats) * self.rng.random_range(1.1..1.6)).round() as u32)
+                    .max(seats + 1);
                 expanded_last = true;
             } else if roll > 1.0 - 0.18 * (1.0 - value) * if annual { 1.0 } else { 0.15 } {
-                seats = ((f64::from(seats) * self.rng.random_range(0.6..0.9)).round() as u32).max(1);
+                seats =
+                    ((f64::from(seats) * self.rng.random_range(0.6..0.9)).round() as u32).max(1);
             }
             // Annual contracts write a row per term (each renewal is a new contract); monthly
             // ones only when the price changes.
             if annual || seats != previous {
-                self.push_subscription(&external_id, plan.key, previous, plan.seat_price_usd, row_start, Some(term_end));
+                self.push_subscription(
+                    &external_id,
+                    plan.key,
+                    previous,
+                    plan.seat_price_usd,
+                    row_start,
+                    Some(term_end),
+                );
                 row_start = term_end;
             }
             term_start = term_end;
         }
-        let mrr_usd = if churned_on.is_some() { 0.0 } else { f64::from(seats) * plan.seat_price_usd };
+        let mrr_usd = if churned_on.is_some() {
+            0.0
+        } else {
+            f64::from(seats) * plan.seat_price_usd
+        };
         let tier = match mrr_usd * 12.0 {
             arr if arr >= 50_000.0 => TouchTier::High,
             arr if arr >= 8_000.0 => TouchTier::Low,
@@ -329,34 +442,61 @@ impl Generator {
             TouchTier::Tech => None,
             _ => Some(self.csm_emails[self.rng.random_range(0..self.csm_emails.len())].clone()),
         };
-        let partner = self.rng.random_bool(0.2).then(|| format!("PTN-{}", self.rng.random_range(1..=self.partner_count)));
-        let parent = (index > 20 && self.rng.random_bool(0.03)).then(|| format!("ACC-{:06}", self.rng.random_range(1..index)));
+        let partner = self
+            .rng
+            .random_bool(0.2)
+            .then(|| format!("PTN-{}", self.rng.random_range(1..=self.partner_count)));
+        let parent = (index > 20 && self.rng.random_bool(0.03))
+            .then(|| format!("ACC-{:06}", self.rng.random_range(1..index)));
         let name = self.company_name(index);
         let line = u64::from(index) + 2;
         self.company.accounts.push(AccountRecord {
             line,
             external_id: valid(ExternalId::parse(&external_id)),
             name: Patch::Set(valid(Name::parse(&name))),
-            parent_external_id: parent.map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
+            parent_external_id: parent
+                .map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
             plan: Patch::Set(valid(Slug::parse(plan.key))),
             mrr: Patch::Set(self.money(mrr_usd)),
-            currency: Patch::Set(valid(Currency::parse(if self.ja() { "JPY" } else { "USD" }))),
+            currency: Patch::Set(valid(Currency::parse(if self.ja() {
+                "JPY"
+            } else {
+                "USD"
+            }))),
             contract_start: Patch::Set(start),
             contract_end: churned_on.or(renewal).map_or(Patch::Clear, Patch::Set),
             renewal_date: renewal.map_or(Patch::Clear, Patch::Set),
             owner_email: owner.clone().map_or(Patch::Clear, Patch::Set),
-            partner_external_id: partner.map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
+            partner_external_id: partner
+                .map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
             stage: Patch::Set(valid(Slug::parse(stage))),
             tier: Patch::Set(tier),
             custom_fields: BTreeMap::new(),
         });
-        self.company.truth.insert(external_id.clone(), (value, churned_on.is_some()));
+        self.company
+            .truth
+            .insert(external_id.clone(), (value, churned_on.is_some()));
         self.contacts(index, &external_id, size);
         let active_until = churned_on.unwrap_or(self.options.as_of);
-        self.touchpoints(&external_id, tier, value, start.max(self.window_start), active_until, owner);
+        self.touchpoints(
+            &external_id,
+            tier,
+            value,
+            start.max(self.window_start),
+            active_until,
+            owner,
+        );
     }
 
-    fn push_subscription(&mut self, account: &str, plan: &str, seats: u32, price: f64, start: Date, end: Option<Date>) {
+    fn push_subscription(
+        &mut self,
+        account: &str,
+        plan: &str,
+        seats: u32,
+        price: f64,
+        start: Date,
+        end: Option<Date>,
+    ) {
         let number = self.company.subscriptions.len() + 1;
         self.company.subscriptions.push(SubscriptionRecord {
             line: number as u64 + 1,
@@ -397,14 +537,31 @@ impl Generator {
         }
     }
 
-    fn touchpoints(&mut self, account: &str, tier: TouchTier, value: f64, from: Date, until: Date, owner: Option<Email>) {
+    fn touchpoints(
+        &mut self,
+        account: &str,
+        tier: TouchTier,
+        value: f64,
+        from: Date,
+        until: Date,
+        owner: Option<Email>,
+    ) {
         let monthly_rate = match tier {
             TouchTier::High => 2.0,
             TouchTier::Low => 0.6,
             TouchTier::Tech => 0.1,
         } * (0.4 + value);
-        let kinds = [TouchpointKind::Meeting, TouchpointKind::Call, TouchpointKind::Email, TouchpointKind::Note];
-        let summaries = if self.ja() { JA_SUMMARIES } else { EN_SUMMARIES };
+        let kinds = [
+            TouchpointKind::Meeting,
+            TouchpointKind::Call,
+            TouchpointKind::Email,
+            TouchpointKind::Note,
+        ];
+        let summaries = if self.ja() {
+            JA_SUMMARIES
+        } else {
+            EN_SUMMARIES
+        };
         let mut month = from;
         let mut months = 0;
         while month < until {
@@ -414,11 +571,12 @@ impl Generator {
                 if day >= until {
                     continue;
                 }
-                let kind = if tier == TouchTier::High && months % 3 == 2 && self.rng.random_bool(0.5) {
-                    TouchpointKind::Qbr
-                } else {
-                    kinds[self.rng.random_range(0..kinds.len())]
-                };
+                let kind =
+                    if tier == TouchTier::High && months % 3 == 2 && self.rng.random_bool(0.5) {
+                        TouchpointKind::Qbr
+                    } else {
+                        kinds[self.rng.random_range(0..kinds.len())]
+                    };
                 let hour = self.rng.random_range(1..9);
                 let occurred_at = day
                     .at(hour, 0, 0, 0)
@@ -442,15 +600,27 @@ impl Generator {
 }
 
 fn batch(records: ImportRecords) -> ImportBatch {
-    ImportBatch { records, source_columns: BTreeMap::new() }
+    ImportBatch {
+        records,
+        source_columns: BTreeMap::new(),
+    }
 }
 
 /// Stores a generated company through the import path, and writes the hidden truth to
 /// `truth_file`. `password_hash` is given to every demo user.
-pub fn load(store: &dyn Store, company: DemoCompany, password_hash: &str, truth_file: &std::path::Path) -> Result<DemoSummary, DemoError> {
+pub fn load(
+    store: &dyn Store,
+    company: DemoCompany,
+    password_hash: &str,
+    truth_file: &std::path::Path,
+) -> Result<DemoSummary, DemoError> {
     let system = Actor::system();
-    let admin = system.admin().map_err(|e| DemoError::Options(e.to_string()))?;
-    let write = system.write().map_err(|e| DemoError::Options(e.to_string()))?;
+    let admin = system
+        .admin()
+        .map_err(|e| DemoError::Options(e.to_string()))?;
+    let write = system
+        .write()
+        .map_err(|e| DemoError::Options(e.to_string()))?;
     let partners = company
         .partners
         .into_iter()
@@ -463,22 +633,41 @@ pub fn load(store: &dyn Store, company: DemoCompany, password_hash: &str, truth_
             continue;
         }
         let partner_id = partner.and_then(|index| partners.get(index)).map(|p| p.id);
-        let new_user = NewUser::new(spec.email, spec.name, spec.role, partner_id).map_err(mikawaya_store::StoreError::from)?;
+        let new_user = NewUser::new(spec.email, spec.name, spec.role, partner_id)
+            .map_err(mikawaya_store::StoreError::from)?;
         store.create_user(&admin, new_user, Some(password_hash.to_owned()))?;
         users += 1;
     }
-    let churned = company.truth.values().filter(|(_, churned)| *churned).count() as u64;
+    let churned = company
+        .truth
+        .values()
+        .filter(|(_, churned)| *churned)
+        .count() as u64;
     let truth: BTreeMap<&String, serde_json::Value> = company
         .truth
         .iter()
-        .map(|(id, (value, churned))| (id, serde_json::json!({"value_received": value, "churned": churned})))
+        .map(|(id, (value, churned))| {
+            (
+                id,
+                serde_json::json!({"value_received": value, "churned": churned}),
+            )
+        })
         .collect();
     let accounts = store.import(&write, batch(ImportRecords::Accounts(company.accounts)))?;
     let contacts = store.import(&write, batch(ImportRecords::Contacts(company.contacts)))?;
-    let subscriptions = store.import(&write, batch(ImportRecords::Subscriptions(company.subscriptions)))?;
-    let touchpoints = store.import(&write, batch(ImportRecords::Touchpoints(company.touchpoints)))?;
+    let subscriptions = store.import(
+        &write,
+        batch(ImportRecords::Subscriptions(company.subscriptions)),
+    )?;
+    let touchpoints = store.import(
+        &write,
+        batch(ImportRecords::Touchpoints(company.touchpoints)),
+    )?;
     let text = serde_json::to_string_pretty(&truth).unwrap_or_default();
-    std::fs::write(truth_file, text).map_err(|source| DemoError::Io { path: truth_file.to_owned(), source })?;
+    std::fs::write(truth_file, text).map_err(|source| DemoError::Io {
+        path: truth_file.to_owned(),
+        source,
+    })?;
     Ok(DemoSummary {
         accounts: accounts.rows,
         churned,
@@ -494,7 +683,12 @@ mod tests {
     use super::*;
 
     fn options(accounts: u32, seed: u64, locale: Locale) -> DemoOptions {
-        DemoOptions { accounts, seed, locale, as_of: jiff::civil::date(2026, 6, 1) }
+        DemoOptions {
+            accounts,
+            seed,
+            locale,
+            as_of: jiff::civil::date(2026, 6, 1),
+        }
     }
 
     fn company(accounts: u32, seed: u64, locale: Locale) -> DemoCompany {
@@ -514,11 +708,20 @@ mod tests {
     fn accounts_that_get_less_value_churn_more() {
         let company = company(3000, 1, Locale::En);
         let rate = |low: bool| {
-            let group: Vec<bool> =
-                company.truth.values().filter(|(value, _)| (*value < 0.4) == low).map(|(_, churned)| *churned).collect();
+            let group: Vec<bool> = company
+                .truth
+                .values()
+                .filter(|(value, _)| (*value < 0.4) == low)
+                .map(|(_, churned)| *churned)
+                .collect();
             group.iter().filter(|c| **c).count() as f64 / group.len() as f64
         };
-        assert!(rate(true) > 1.5 * rate(false), "low value {} vs high value {}", rate(true), rate(false));
+        assert!(
+            rate(true) > 1.5 * rate(false),
+            "low value {} vs high value {}",
+            rate(true),
+            rate(false)
+        );
     }
 
     #[test]
@@ -527,7 +730,10 @@ mod tests {
         let mut by_account: BTreeMap<String, Vec<&SubscriptionRecord>> = BTreeMap::new();
         for row in &company.subscriptions {
             assert!(row.end.is_none_or(|end| end > row.start));
-            by_account.entry(row.account_external_id.to_string()).or_default().push(row);
+            by_account
+                .entry(row.account_external_id.to_string())
+                .or_default()
+                .push(row);
         }
         for rows in by_account.values() {
             for pair in rows.windows(2) {

@@ -63,18 +63,44 @@ pub struct Actor {
 
 impl Actor {
     /// Builds an actor; a `partner` role needs its partner, and other roles have none.
-    pub fn new(user_id: Option<UserId>, role: Role, partner_id: Option<PartnerId>, scope: Scope) -> Result<Self, DomainError> {
+    pub fn new(
+        user_id: Option<UserId>,
+        role: Role,
+        partner_id: Option<PartnerId>,
+        scope: Scope,
+    ) -> Result<Self, DomainError> {
         match (role, partner_id) {
-            (Role::Partner, None) => Err(DomainError::Invalid(crate::Invalid::new("partner_id", "a partner user needs a partner"))),
-            (Role::Partner, Some(_)) => Ok(Self { user_id, role, partner_id, scope }),
-            (_, Some(_)) => Err(DomainError::Invalid(crate::Invalid::new("partner_id", "only partner users belong to a partner"))),
-            (_, None) => Ok(Self { user_id, role, partner_id: None, scope }),
+            (Role::Partner, None) => Err(DomainError::Invalid(crate::Invalid::new(
+                "partner_id",
+                "a partner user needs a partner",
+            ))),
+            (Role::Partner, Some(_)) => Ok(Self {
+                user_id,
+                role,
+                partner_id,
+                scope,
+            }),
+            (_, Some(_)) => Err(DomainError::Invalid(crate::Invalid::new(
+                "partner_id",
+                "only partner users belong to a partner",
+            ))),
+            (_, None) => Ok(Self {
+                user_id,
+                role,
+                partner_id: None,
+                scope,
+            }),
         }
     }
 
     /// The system itself (CLI commands run by the operator, the demo generator).
     pub fn system() -> Self {
-        Self { user_id: None, role: Role::Admin, partner_id: None, scope: Scope::Admin }
+        Self {
+            user_id: None,
+            role: Role::Admin,
+            partner_id: None,
+            scope: Scope::Admin,
+        }
     }
 
     /// The user behind this actor, if any (service tokens have none).
@@ -101,7 +127,9 @@ impl Actor {
 
     /// Read access: every role may read what it can see.
     pub fn read(&self) -> ReadAccess {
-        ReadAccess { visibility: self.visibility() }
+        ReadAccess {
+            visibility: self.visibility(),
+        }
     }
 
     /// Write access to customer data (accounts, contacts, subscriptions, touchpoints).
@@ -111,7 +139,10 @@ impl Actor {
         }
         match self.role {
             Role::Viewer => Err(DomainError::Forbidden("viewers cannot change data")),
-            _ => Ok(WriteAccess { visibility: self.visibility(), user_id: self.user_id }),
+            _ => Ok(WriteAccess {
+                visibility: self.visibility(),
+                user_id: self.user_id,
+            }),
         }
     }
 
@@ -120,7 +151,9 @@ impl Actor {
         self.write()?;
         match self.role {
             Role::Admin | Role::Leader => Ok(ManageAccess { _private: () }),
-            _ => Err(DomainError::Forbidden("only admins and leaders manage partners and segments")),
+            _ => Err(DomainError::Forbidden(
+                "only admins and leaders manage partners and segments",
+            )),
         }
     }
 
@@ -131,7 +164,9 @@ impl Actor {
         }
         match self.role {
             Role::Admin => Ok(AdminAccess { _private: () }),
-            _ => Err(DomainError::Forbidden("only admins manage users, tokens and settings")),
+            _ => Err(DomainError::Forbidden(
+                "only admins manage users, tokens and settings",
+            )),
         }
     }
 }
@@ -169,7 +204,9 @@ impl WriteAccess {
 
     /// Writers can read what they can write.
     pub fn read(&self) -> ReadAccess {
-        ReadAccess { visibility: self.visibility }
+        ReadAccess {
+            visibility: self.visibility,
+        }
     }
 }
 
@@ -234,7 +271,10 @@ mod tests {
     #[test]
     fn partner_users_see_only_their_partner() {
         let partner = actor(Role::Partner, Scope::Admin);
-        assert_eq!(partner.read().visibility(), Visibility::Partner(PartnerId::new(1)));
+        assert_eq!(
+            partner.read().visibility(),
+            Visibility::Partner(PartnerId::new(1))
+        );
         assert!(Actor::new(None, Role::Partner, None, Scope::Read).is_err());
         assert!(Actor::new(None, Role::Csm, Some(PartnerId::new(1)), Scope::Read).is_err());
     }

@@ -157,15 +157,19 @@ pub struct AccountPatch {
 /// Checks that a contract ends after it starts.
 pub fn check_contract(start: Option<Date>, end: Option<Date>) -> Result<(), Invalid> {
     match (start, end) {
-        (Some(start), Some(end)) if end <= start => {
-            Err(Invalid::new("contract_end", format!("{end} must be after contract_start {start}")))
-        }
+        (Some(start), Some(end)) if end <= start => Err(Invalid::new(
+            "contract_end",
+            format!("{end} must be after contract_start {start}"),
+        )),
         _ => Ok(()),
     }
 }
 
 /// Merges checked custom values into the current ones (None clears a key).
-pub fn merge_custom(mut current: CustomValues, changes: BTreeMap<String, Option<CustomValue>>) -> CustomValues {
+pub fn merge_custom(
+    mut current: CustomValues,
+    changes: BTreeMap<String, Option<CustomValue>>,
+) -> CustomValues {
     for (key, value) in changes {
         match value {
             Some(value) => current.insert(key, value),
@@ -272,12 +276,18 @@ impl AccountSort {
             Some(rest) => (true, rest),
             None => (false, trimmed),
         };
-        Ok(Self { field: AccountSortField::parse(field)?, descending })
+        Ok(Self {
+            field: AccountSortField::parse(field)?,
+            descending,
+        })
     }
 }
 
 impl Default for AccountSort {
     fn default() -> Self {
-        Self { field: AccountSortField::Name, descending: false }
+        Self {
+            field: AccountSortField::Name,
+            descending: false,
+        }
     }
 }

@@ -32,11 +32,28 @@ pub struct CustomFieldDef {
 
 impl CustomFieldDef {
     /// Builds a definition; an `enum` needs at least one option, other kinds none.
-    pub fn new(key: Slug, label: Name, kind: CustomFieldKind, options: Vec<String>) -> Result<Self, Invalid> {
-        let options: Vec<String> = options.into_iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect();
+    pub fn new(
+        key: Slug,
+        label: Name,
+        kind: CustomFieldKind,
+        options: Vec<String>,
+    ) -> Result<Self, Invalid> {
+        let options: Vec<String> = options
+            .into_iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
         match (kind, options.is_empty()) {
-            (CustomFieldKind::Enum, true) => Err(Invalid::new("options", "an enum field needs at least one option")),
-            (CustomFieldKind::Enum, false) | (_, true) => Ok(Self { key, label, kind, options }),
+            (CustomFieldKind::Enum, true) => Err(Invalid::new(
+                "options",
+                "an enum field needs at least one option",
+            )),
+            (CustomFieldKind::Enum, false) | (_, true) => Ok(Self {
+                key,
+                label,
+                kind,
+                options,
+            }),
             (_, false) => Err(Invalid::new("options", "only enum fields have options")),
         }
     }
@@ -63,19 +80,28 @@ impl CustomFieldDef {
     /// `true`/`false`/`yes`/`no`/`1`/`0`.
     pub fn check(&self, value: &serde_json::Value) -> Result<CustomValue, Invalid> {
         let field = format!("custom_fields.{}", self.key);
-        let wrong = |expected: &str| Invalid::new(field.clone(), format!("expected {expected}, got {value}"));
+        let wrong = |expected: &str| {
+            Invalid::new(field.clone(), format!("expected {expected}, got {value}"))
+        };
         match self.kind {
             CustomFieldKind::Text => match value {
-                serde_json::Value::String(text) if text.chars().count() <= 10_000 => Ok(CustomValue::Text(text.clone())),
+                serde_json::Value::String(text) if text.chars().count() <= 10_000 => {
+                    Ok(CustomValue::Text(text.clone()))
+                }
                 _ => Err(wrong("text up to 10000 characters")),
             },
             CustomFieldKind::Number => {
                 let number = match value {
                     serde_json::Value::Number(number) => number.as_f64(),
-                    serde_json::Value::String(text) => text.trim().replace(',', "").parse::<f64>().ok(),
+                    serde_json::Value::String(text) => {
+                        text.trim().replace(',', "").parse::<f64>().ok()
+                    }
                     _ => None,
                 };
-                number.filter(|n| n.is_finite()).map(CustomValue::Number).ok_or_else(|| wrong("a number"))
+                number
+                    .filter(|n| n.is_finite())
+                    .map(CustomValue::Number)
+                    .ok_or_else(|| wrong("a number"))
             }
             CustomFieldKind::Date => match value {
                 serde_json::Value::String(text) => parse_date(text, &field).map(CustomValue::Date),
@@ -91,7 +117,9 @@ impl CustomFieldDef {
                 _ => Err(wrong("true or false")),
             },
             CustomFieldKind::Enum => match value {
-                serde_json::Value::String(text) if self.options.iter().any(|o| o == text.trim()) => {
+                serde_json::Value::String(text)
+                    if self.options.iter().any(|o| o == text.trim()) =>
+                {
                     Ok(CustomValue::Enum(text.trim().to_owned()))
                 }
                 _ => Err(wrong(&format!("one of: {}", self.options.join(", ")))),
@@ -119,7 +147,9 @@ impl CustomValue {
     /// The value as JSON (dates as `YYYY-MM-DD` strings).
     pub fn to_json(&self) -> serde_json::Value {
         match self {
-            CustomValue::Text(text) | CustomValue::Enum(text) => serde_json::Value::String(text.clone()),
+            CustomValue::Text(text) | CustomValue::Enum(text) => {
+                serde_json::Value::String(text.clone())
+            }
             CustomValue::Number(number) => serde_json::json!(number),
             CustomValue::Date(date) => serde_json::Value::String(date.to_string()),
             CustomValue::Bool(flag) => serde_json::Value::Bool(*flag),
@@ -140,8 +170,17 @@ pub fn check_all(
             let definition = definitions
                 .iter()
                 .find(|d| d.key.as_str() == key)
-                .ok_or_else(|| Invalid::new(format!("custom_fields.{key}"), "no such custom field is defined"))?;
-            let checked = if value.is_null() { None } else { Some(definition.check(value)?) };
+                .ok_or_else(|| {
+                    Invalid::new(
+                        format!("custom_fields.{key}"),
+                        "no such custom field is defined",
+                    )
+                })?;
+            let checked = if value.is_null() {
+                None
+            } else {
+                Some(definition.check(value)?)
+            };
             Ok((key.clone(), checked))
         })
         .collect()
@@ -165,13 +204,35 @@ mod tests {
     #[test]
     fn each_kind_accepts_its_values_and_names_the_field_otherwise() {
         let cases: Vec<(CustomFieldDef, serde_json::Value, Option<CustomValue>)> = vec![
-            (def(CustomFieldKind::Number, &[]), json!("1,200"), Some(CustomValue::Number(1200.0))),
+            (
+                def(CustomFieldKind::Number, &[]),
+                json!("1,200"),
+                Some(CustomValue::Number(1200.0)),
+            ),
             (def(CustomFieldKind::Number, &[]), json!("many"), None),
-            (def(CustomFieldKind::Bool, &[]), json!("yes"), Some(CustomValue::Bool(true))),
+            (
+                def(CustomFieldKind::Bool, &[]),
+                json!("yes"),
+                Some(CustomValue::Bool(true)),
+            ),
             (def(CustomFieldKind::Bool, &[]), json!(3), None),
-            (def(CustomFieldKind::Enum, &["gold", "silver"]), json!("gold"), Some(CustomValue::Enum("gold".into()))),
-            (def(CustomFieldKind::Enum, &["gold", "silver"]), json!("bronze"), None),
-            (def(CustomFieldKind::Date, &[]), json!("2025/01/31"), jiff::civil::Date::new(2025, 1, 31).ok().map(CustomValue::Date)),
+            (
+                def(CustomFieldKind::Enum, &["gold", "silver"]),
+                json!("gold"),
+                Some(CustomValue::Enum("gold".into())),
+            ),
+            (
+                def(CustomFieldKind::Enum, &["gold", "silver"]),
+                json!("bronze"),
+                None,
+            ),
+            (
+                def(CustomFieldKind::Date, &[]),
+                json!("2025/01/31"),
+                jiff::civil::Date::new(2025, 1, 31)
+                    .ok()
+                    .map(CustomValue::Date),
+            ),
             (def(CustomFieldKind::Text, &[]), json!(5), None),
         ];
         for (definition, input, expected) in cases {
@@ -187,7 +248,9 @@ mod tests {
     fn enum_fields_need_options() {
         let key = Slug::parse("tier").unwrap_or_else(|e| panic!("{e}"));
         let label = Name::parse("Tier").unwrap_or_else(|e| panic!("{e}"));
-        assert!(CustomFieldDef::new(key.clone(), label.clone(), CustomFieldKind::Enum, vec![]).is_err());
+        assert!(
+            CustomFieldDef::new(key.clone(), label.clone(), CustomFieldKind::Enum, vec![]).is_err()
+        );
         assert!(CustomFieldDef::new(key, label, CustomFieldKind::Text, vec!["a".into()]).is_err());
     }
 }

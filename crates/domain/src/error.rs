@@ -13,7 +13,10 @@ pub struct Invalid {
 impl Invalid {
     /// Builds a validation failure for `field`.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// Renames the field, e.g. when a nested value is validated under its parent's name.

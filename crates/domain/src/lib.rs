@@ -21,5 +21,7 @@ pub mod value;
 
 pub use access::{Actor, AdminAccess, ReadAccess, Visibility, WriteAccess};
 pub use error::{DomainError, Invalid};
-pub use ids::{AccountId, ContactId, PartnerId, SegmentId, SubscriptionId, TokenId, TouchpointId, UserId};
+pub use ids::{
+    AccountId, ContactId, PartnerId, SegmentId, SubscriptionId, TokenId, TouchpointId, UserId,
+};
 pub use patch::Patch;

@@ -1,7 +1,7 @@
 //! Partner organisations (代理店) that resell to or serve accounts.
 
-use crate::value::{ExternalId, Name};
 use crate::PartnerId;
+use crate::value::{ExternalId, Name};
 
 /// A stored partner.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,8 +1,8 @@
 //! Segments: named, saved account filters, evaluated when used so they are never stale.
 
+use crate::SegmentId;
 use crate::account::AccountFilter;
 use crate::value::{Name, Text};
-use crate::SegmentId;
 
 /// A stored segment.
 #[derive(Debug, Clone, PartialEq)]

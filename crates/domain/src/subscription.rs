@@ -17,7 +17,10 @@ impl Term {
     /// Builds a term; the end must come after the start.
     pub fn new(start: Date, end: Option<Date>) -> Result<Self, Invalid> {
         match end {
-            Some(end) if end <= start => Err(Invalid::new("end_date", format!("{end} must be after start_date {start}"))),
+            Some(end) if end <= start => Err(Invalid::new(
+                "end_date",
+                format!("{end} must be after start_date {start}"),
+            )),
             _ => Ok(Self { start, end }),
         }
     }
@@ -102,7 +105,8 @@ mod tests {
 
     #[test]
     fn a_term_is_half_open() {
-        let term = Term::new(date(2024, 1, 1), Some(date(2024, 2, 1))).unwrap_or_else(|e| panic!("{e}"));
+        let term =
+            Term::new(date(2024, 1, 1), Some(date(2024, 2, 1))).unwrap_or_else(|e| panic!("{e}"));
         assert!(!term.is_active_on(date(2023, 12, 31)));
         assert!(term.is_active_on(date(2024, 1, 1)));
         assert!(term.is_active_on(date(2024, 1, 31)));

@@ -34,11 +34,27 @@ pub struct NewUser {
 
 impl NewUser {
     /// Checks that the partner fits the role.
-    pub fn new(email: Email, name: Name, role: Role, partner_id: Option<PartnerId>) -> Result<Self, crate::Invalid> {
+    pub fn new(
+        email: Email,
+        name: Name,
+        role: Role,
+        partner_id: Option<PartnerId>,
+    ) -> Result<Self, crate::Invalid> {
         match (role, partner_id) {
-            (Role::Partner, None) => Err(crate::Invalid::new("partner_id", "a partner user needs a partner")),
-            (Role::Partner, Some(_)) | (_, None) => Ok(Self { email, name, role, partner_id }),
-            (_, Some(_)) => Err(crate::Invalid::new("partner_id", "only partner users belong to a partner")),
+            (Role::Partner, None) => Err(crate::Invalid::new(
+                "partner_id",
+                "a partner user needs a partner",
+            )),
+            (Role::Partner, Some(_)) | (_, None) => Ok(Self {
+                email,
+                name,
+                role,
+                partner_id,
+            }),
+            (_, Some(_)) => Err(crate::Invalid::new(
+                "partner_id",
+                "only partner users belong to a partner",
+            )),
         }
     }
 

@@ -45,7 +45,10 @@ fn bounded_text(raw: &str, field: &str, max_chars: usize) -> Result<String, Inva
         return Err(Invalid::new(field, "must not be empty"));
     }
     if trimmed.chars().count() > max_chars {
-        return Err(Invalid::new(field, format!("must be at most {max_chars} characters")));
+        return Err(Invalid::new(
+            field,
+            format!("must be at most {max_chars} characters"),
+        ));
     }
     if trimmed.chars().any(char::is_control) {
         return Err(Invalid::new(field, "must not contain control characters"));
@@ -89,7 +92,10 @@ impl Text {
         if trimmed.chars().count() > 10_000 {
             return Err(Invalid::new("text", "must be at most 10000 characters"));
         }
-        if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r') {
+        if trimmed
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t' && c != '\r')
+        {
             return Err(Invalid::new("text", "must not contain control characters"));
         }
         Ok(Self(trimmed.to_owned()))
@@ -109,7 +115,12 @@ impl Email {
             return Err(invalid());
         }
         let (local, domain) = trimmed.split_once('@').ok_or_else(invalid)?;
-        if local.is_empty() || domain.contains('@') || !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
             return Err(invalid());
         }
         Ok(Self(trimmed))
@@ -125,12 +136,20 @@ impl Slug {
     /// Parses a slug; upper case is folded to lower case and spaces to `_`.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let folded: String = raw.trim().to_lowercase().replace(' ', "_");
-        let valid_chars = folded.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
-        let starts_with_letter = folded.chars().next().is_some_and(|c| c.is_ascii_lowercase());
+        let valid_chars = folded
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+        let starts_with_letter = folded
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase());
         if folded.is_empty() || folded.len() > 64 || !valid_chars || !starts_with_letter {
             return Err(Invalid::new(
                 "slug",
-                format!("'{}' must be 1-64 of a-z, 0-9, _ or -, starting with a letter", raw.trim()),
+                format!(
+                    "'{}' must be 1-64 of a-z, 0-9, _ or -, starting with a letter",
+                    raw.trim()
+                ),
             ));
         }
         Ok(Self(folded))
@@ -146,7 +165,10 @@ impl Currency {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let upper = raw.trim().to_uppercase();
         if upper.len() != 3 || !upper.chars().all(|c| c.is_ascii_uppercase()) {
-            return Err(Invalid::new("currency", format!("'{}' is not a three-letter currency code", raw.trim())));
+            return Err(Invalid::new(
+                "currency",
+                format!("'{}' is not a three-letter currency code", raw.trim()),
+            ));
         }
         Ok(Self(upper))
     }
@@ -178,7 +200,10 @@ impl Money {
     /// Checks an amount: finite, not negative, below 10^13; rounded to 1/100.
     pub fn new(amount: f64) -> Result<Self, Invalid> {
         if !amount.is_finite() || amount < 0.0 || amount >= 1e13 {
-            return Err(Invalid::new("mrr", format!("{amount} must be a finite amount between 0 and 10^13")));
+            return Err(Invalid::new(
+                "mrr",
+                format!("{amount} must be a finite amount between 0 and 10^13"),
+            ));
         }
         Ok(Self((amount * 100.0).round() / 100.0))
     }
@@ -233,7 +258,12 @@ pub fn parse_date(raw: &str, field: &str) -> Result<jiff::civil::Date, Invalid> 
         }
         jiff::civil::Date::new(year, month, day).ok()
     })();
-    parsed.ok_or_else(|| Invalid::new(field, format!("'{}' is not a date (YYYY-MM-DD)", raw.trim())))
+    parsed.ok_or_else(|| {
+        Invalid::new(
+            field,
+            format!("'{}' is not a date (YYYY-MM-DD)", raw.trim()),
+        )
+    })
 }
 
 /// Parses an instant: RFC 3339 (`2024-05-01T09:30:00+09:00`), or a bare date taken as 00:00 UTC.
@@ -242,13 +272,21 @@ pub fn parse_timestamp(raw: &str, field: &str) -> Result<jiff::Timestamp, Invali
     if let Ok(timestamp) = trimmed.parse::<jiff::Timestamp>() {
         return Ok(timestamp);
     }
-    if let Ok(datetime) = trimmed.replace('/', "-").replace(' ', "T").parse::<jiff::civil::DateTime>() {
+    if let Ok(datetime) = trimmed
+        .replace('/', "-")
+        .replace(' ', "T")
+        .parse::<jiff::civil::DateTime>()
+    {
         if let Ok(zoned) = datetime.to_zoned(jiff::tz::TimeZone::UTC) {
             return Ok(zoned.timestamp());
         }
     }
-    let date = parse_date(trimmed, field)
-        .map_err(|_| Invalid::new(field, format!("'{trimmed}' is not a timestamp (RFC 3339 or YYYY-MM-DD)")))?;
+    let date = parse_date(trimmed, field).map_err(|_| {
+        Invalid::new(
+            field,
+            format!("'{trimmed}' is not a timestamp (RFC 3339 or YYYY-MM-DD)"),
+        )
+    })?;
     date.to_zoned(jiff::tz::TimeZone::UTC)
         .map(|zoned| zoned.timestamp())
         .map_err(|_| Invalid::new(field, format!("'{trimmed}' is out of range")))
@@ -323,7 +361,10 @@ mod tests {
 
     #[test]
     fn emails_are_lowercased_and_checked() {
-        assert_eq!(Email::parse(" Aki@Example.JP ").map(|e| e.to_string()), Ok("aki@example.jp".to_owned()));
+        assert_eq!(
+            Email::parse(" Aki@Example.JP ").map(|e| e.to_string()),
+            Ok("aki@example.jp".to_owned())
+        );
         for bad in ["", "a", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@.c"] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
@@ -331,7 +372,10 @@ mod tests {
 
     #[test]
     fn dates_accept_slashes_and_reject_impossible_days() {
-        assert_eq!(parse_date("2024/02/29", "d").map(|d| d.to_string()), Ok("2024-02-29".to_owned()));
+        assert_eq!(
+            parse_date("2024/02/29", "d").map(|d| d.to_string()),
+            Ok("2024-02-29".to_owned())
+        );
         assert!(parse_date("2023-02-29", "d").is_err());
         assert!(parse_date("2023-02", "d").is_err());
     }
@@ -340,20 +384,29 @@ mod tests {
     fn timestamps_accept_offsets_and_bare_dates() {
         let with_offset = parse_timestamp("2024-05-01T09:30:00+09:00", "t").map(|t| t.to_string());
         assert_eq!(with_offset, Ok("2024-05-01T00:30:00Z".to_owned()));
-        assert_eq!(parse_timestamp("2024-05-01", "t").map(|t| t.to_string()), Ok("2024-05-01T00:00:00Z".to_owned()));
+        assert_eq!(
+            parse_timestamp("2024-05-01", "t").map(|t| t.to_string()),
+            Ok("2024-05-01T00:00:00Z".to_owned())
+        );
         assert!(parse_timestamp("yesterday", "t").is_err());
     }
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(Name::parse("  三河屋  ").map(String::from), Ok("三河屋".to_owned()));
+        assert_eq!(
+            Name::parse("  三河屋  ").map(String::from),
+            Ok("三河屋".to_owned())
+        );
         assert!(Name::parse("   ").is_err());
         assert!(Name::parse(&"x".repeat(201)).is_err());
     }
 
     #[test]
     fn slugs_fold_case_and_spaces() {
-        assert_eq!(Slug::parse("Pro Plan").map(String::from), Ok("pro_plan".to_owned()));
+        assert_eq!(
+            Slug::parse("Pro Plan").map(String::from),
+            Ok("pro_plan".to_owned())
+        );
         assert!(Slug::parse("9lives").is_err());
         assert!(Slug::parse("プラン").is_err());
     }

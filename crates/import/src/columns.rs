@@ -50,45 +50,255 @@ struct Column {
 }
 
 const ACCOUNT_COLUMNS: &[Column] = &[
-    Column { name: "external_id", required: true, aliases: &["account_id", "account id", "id", "crm_id", "salesforce_id", "hubspot_company_id", "company_id", "record_id", "取引先id", "顧客id", "顧客コード", "会社id"] },
-    Column { name: "name", required: false, aliases: &["account_name", "account name", "company", "company_name", "company name", "取引先名", "会社名", "顧客名", "企業名"] },
-    Column { name: "parent_external_id", required: false, aliases: &["parent_id", "parent account id", "parent_account_id", "親取引先id"] },
-    Column { name: "plan", required: false, aliases: &["plan_name", "product", "プラン"] },
-    Column { name: "mrr", required: false, aliases: &["monthly recurring revenue", "monthly_revenue", "月額", "月額料金", "mrr（円）"] },
-    Column { name: "currency", required: false, aliases: &["currency_code", "通貨"] },
-    Column { name: "contract_start", required: false, aliases: &["contract_start_date", "contract start date", "start_date", "契約開始日"] },
-    Column { name: "contract_end", required: false, aliases: &["contract_end_date", "contract end date", "end_date", "契約終了日"] },
-    Column { name: "renewal_date", required: false, aliases: &["renewal", "next_renewal_date", "renewal date", "更新日", "契約更新日"] },
-    Column { name: "owner_email", required: false, aliases: &["owner", "account_owner", "account owner email", "csm_email", "csm", "担当者", "担当者メール", "担当csm"] },
-    Column { name: "partner_external_id", required: false, aliases: &["partner_id", "partner", "reseller_id", "代理店id", "代理店"] },
-    Column { name: "stage", required: false, aliases: &["lifecycle_stage", "lifecycle stage", "ステージ"] },
-    Column { name: "tier", required: false, aliases: &["touch_tier", "segment", "tier", "タッチ"] },
+    Column {
+        name: "external_id",
+        required: true,
+        aliases: &[
+            "account_id",
+            "account id",
+            "id",
+            "crm_id",
+            "salesforce_id",
+            "hubspot_company_id",
+            "company_id",
+            "record_id",
+            "取引先id",
+            "顧客id",
+            "顧客コード",
+            "会社id",
+        ],
+    },
+    Column {
+        name: "name",
+        required: false,
+        aliases: &[
+            "account_name",
+            "account name",
+            "company",
+            "company_name",
+            "company name",
+            "取引先名",
+            "会社名",
+            "顧客名",
+            "企業名",
+        ],
+    },
+    Column {
+        name: "parent_external_id",
+        required: false,
+        aliases: &[
+            "parent_id",
+            "parent account id",
+            "parent_account_id",
+            "親取引先id",
+        ],
+    },
+    Column {
+        name: "plan",
+        required: false,
+        aliases: &["plan_name", "product", "プラン"],
+    },
+    Column {
+        name: "mrr",
+        required: false,
+        aliases: &[
+            "monthly recurring revenue",
+            "monthly_revenue",
+            "月額",
+            "月額料金",
+            "mrr（円）",
+        ],
+    },
+    Column {
+        name: "currency",
+        required: false,
+        aliases: &["currency_code", "通貨"],
+    },
+    Column {
+        name: "contract_start",
+        required: false,
+        aliases: &[
+            "contract_start_date",
+            "contract start date",
+            "start_date",
+            "契約開始日",
+        ],
+    },
+    Column {
+        name: "contract_end",
+        required: false,
+        aliases: &[
+            "contract_end_date",
+            "contract end date",
+            "end_date",
+            "契約終了日",
+        ],
+    },
+    Column {
+        name: "renewal_date",
+        required: false,
+        aliases: &[
+            "renewal",
+            "next_renewal_date",
+            "renewal date",
+            "更新日",
+            "契約更新日",
+        ],
+    },
+    Column {
+        name: "owner_email",
+        required: false,
+        aliases: &[
+            "owner",
+            "account_owner",
+            "account owner email",
+            "csm_email",
+            "csm",
+            "担当者",
+            "担当者メール",
+            "担当csm",
+        ],
+    },
+    Column {
+        name: "partner_external_id",
+        required: false,
+        aliases: &["partner_id", "partner", "reseller_id", "代理店id", "代理店"],
+    },
+    Column {
+        name: "stage",
+        required: false,
+        aliases: &["lifecycle_stage", "lifecycle stage", "ステージ"],
+    },
+    Column {
+        name: "tier",
+        required: false,
+        aliases: &["touch_tier", "segment", "tier", "タッチ"],
+    },
 ];
 
 const CONTACT_COLUMNS: &[Column] = &[
-    Column { name: "external_id", required: false, aliases: &["contact_id", "contact id", "id", "record_id", "取引先責任者id"] },
-    Column { name: "account_external_id", required: true, aliases: &["account_id", "account id", "company_id", "取引先id", "顧客id"] },
-    Column { name: "name", required: true, aliases: &["full_name", "full name", "contact_name", "氏名", "名前", "担当者名"] },
-    Column { name: "email", required: false, aliases: &["email_address", "e-mail", "mail", "メール", "メールアドレス"] },
-    Column { name: "role", required: false, aliases: &["contact_role", "persona", "役割", "ロール"] },
+    Column {
+        name: "external_id",
+        required: false,
+        aliases: &[
+            "contact_id",
+            "contact id",
+            "id",
+            "record_id",
+            "取引先責任者id",
+        ],
+    },
+    Column {
+        name: "account_external_id",
+        required: true,
+        aliases: &[
+            "account_id",
+            "account id",
+            "company_id",
+            "取引先id",
+            "顧客id",
+        ],
+    },
+    Column {
+        name: "name",
+        required: true,
+        aliases: &[
+            "full_name",
+            "full name",
+            "contact_name",
+            "氏名",
+            "名前",
+            "担当者名",
+        ],
+    },
+    Column {
+        name: "email",
+        required: false,
+        aliases: &[
+            "email_address",
+            "e-mail",
+            "mail",
+            "メール",
+            "メールアドレス",
+        ],
+    },
+    Column {
+        name: "role",
+        required: false,
+        aliases: &["contact_role", "persona", "役割", "ロール"],
+    },
 ];
 
 const SUBSCRIPTION_COLUMNS: &[Column] = &[
-    Column { name: "external_id", required: false, aliases: &["subscription_id", "subscription id", "id", "契約id"] },
-    Column { name: "account_external_id", required: true, aliases: &["account_id", "account id", "customer_id", "取引先id", "顧客id"] },
-    Column { name: "plan", required: true, aliases: &["plan_name", "product", "プラン"] },
-    Column { name: "quantity", required: false, aliases: &["seats", "licenses", "units", "数量", "ライセンス数"] },
-    Column { name: "mrr", required: true, aliases: &["monthly recurring revenue", "amount", "月額"] },
-    Column { name: "start_date", required: true, aliases: &["start", "started_at", "開始日"] },
-    Column { name: "end_date", required: false, aliases: &["end", "ended_at", "canceled_at", "終了日"] },
+    Column {
+        name: "external_id",
+        required: false,
+        aliases: &["subscription_id", "subscription id", "id", "契約id"],
+    },
+    Column {
+        name: "account_external_id",
+        required: true,
+        aliases: &[
+            "account_id",
+            "account id",
+            "customer_id",
+            "取引先id",
+            "顧客id",
+        ],
+    },
+    Column {
+        name: "plan",
+        required: true,
+        aliases: &["plan_name", "product", "プラン"],
+    },
+    Column {
+        name: "quantity",
+        required: false,
+        aliases: &["seats", "licenses", "units", "数量", "ライセンス数"],
+    },
+    Column {
+        name: "mrr",
+        required: true,
+        aliases: &["monthly recurring revenue", "amount", "月額"],
+    },
+    Column {
+        name: "start_date",
+        required: true,
+        aliases: &["start", "started_at", "開始日"],
+    },
+    Column {
+        name: "end_date",
+        required: false,
+        aliases: &["end", "ended_at", "canceled_at", "終了日"],
+    },
 ];
 
 const TOUCHPOINT_COLUMNS: &[Column] = &[
-    Column { name: "account_external_id", required: true, aliases: &["account_id", "account id", "取引先id", "顧客id"] },
-    Column { name: "kind", required: true, aliases: &["type", "activity_type", "種別"] },
-    Column { name: "occurred_at", required: true, aliases: &["date", "timestamp", "activity_date", "日時", "実施日"] },
-    Column { name: "user_email", required: false, aliases: &["user", "owner", "csm_email", "担当者"] },
-    Column { name: "summary", required: false, aliases: &["subject", "notes", "description", "内容", "概要"] },
+    Column {
+        name: "account_external_id",
+        required: true,
+        aliases: &["account_id", "account id", "取引先id", "顧客id"],
+    },
+    Column {
+        name: "kind",
+        required: true,
+        aliases: &["type", "activity_type", "種別"],
+    },
+    Column {
+        name: "occurred_at",
+        required: true,
+        aliases: &["date", "timestamp", "activity_date", "日時", "実施日"],
+    },
+    Column {
+        name: "user_email",
+        required: false,
+        aliases: &["user", "owner", "csm_email", "担当者"],
+    },
+    Column {
+        name: "summary",
+        required: false,
+        aliases: &["subject", "notes", "description", "内容", "概要"],
+    },
 ];
 
 fn columns(kind: ImportKind) -> &'static [Column] {
@@ -106,7 +316,11 @@ pub fn canonical_columns(kind: ImportKind) -> Vec<&'static str> {
 }
 
 fn fold(header: &str) -> String {
-    header.trim().to_lowercase().replace(['-', '　'], " ").replace('_', " ")
+    header
+        .trim()
+        .to_lowercase()
+        .replace(['-', '　'], " ")
+        .replace('_', " ")
 }
 
 /// Where each canonical column sits in a file.
@@ -126,19 +340,32 @@ impl Layout {
     }
 
     pub(crate) fn source_name(&self, canonical: &str) -> String {
-        self.positions.get(canonical).map_or_else(|| canonical.to_owned(), |(_, name)| name.clone())
+        self.positions
+            .get(canonical)
+            .map_or_else(|| canonical.to_owned(), |(_, name)| name.clone())
     }
 
     pub(crate) fn source_columns(&self) -> BTreeMap<String, String> {
-        let mut columns: BTreeMap<String, String> =
-            self.positions.iter().map(|(canonical, (_, source))| ((*canonical).to_owned(), source.clone())).collect();
-        columns.extend(self.custom.iter().map(|(key, _)| (key.clone(), format!("custom.{key}"))));
+        let mut columns: BTreeMap<String, String> = self
+            .positions
+            .iter()
+            .map(|(canonical, (_, source))| ((*canonical).to_owned(), source.clone()))
+            .collect();
+        columns.extend(
+            self.custom
+                .iter()
+                .map(|(key, _)| (key.clone(), format!("custom.{key}"))),
+        );
         columns
     }
 }
 
 /// Maps a header: explicit mappings first, then canonical names, then known aliases.
-pub(crate) fn resolve_header(kind: ImportKind, header: &csv::StringRecord, mappings: &[(String, String)]) -> Result<Layout, ImportError> {
+pub(crate) fn resolve_header(
+    kind: ImportKind,
+    header: &csv::StringRecord,
+    mappings: &[(String, String)],
+) -> Result<Layout, ImportError> {
     let known = columns(kind);
     for (_, target) in mappings {
         let is_custom = kind == ImportKind::Accounts && target.starts_with("custom.");
@@ -150,7 +377,11 @@ pub(crate) fn resolve_header(kind: ImportKind, header: &csv::StringRecord, mappi
             )));
         }
     }
-    let mut layout = Layout { positions: BTreeMap::new(), custom: Vec::new(), ignored: Vec::new() };
+    let mut layout = Layout {
+        positions: BTreeMap::new(),
+        custom: Vec::new(),
+        ignored: Vec::new(),
+    };
     for (index, source) in header.iter().enumerate() {
         let source = source.trim_start_matches('\u{feff}').trim();
         let folded = fold(source);
@@ -158,30 +389,54 @@ pub(crate) fn resolve_header(kind: ImportKind, header: &csv::StringRecord, mappi
             .iter()
             .find(|(from, _)| fold(from) == folded)
             .map(|(_, to)| to.clone())
-            .or_else(|| known.iter().find(|c| fold(c.name) == folded).map(|c| c.name.to_owned()))
-            .or_else(|| known.iter().find(|c| c.aliases.iter().any(|alias| fold(alias) == folded)).map(|c| c.name.to_owned()))
             .or_else(|| {
-                let custom = source.strip_prefix("custom.").or_else(|| source.strip_prefix("cf_"));
-                custom.filter(|_| kind == ImportKind::Accounts).map(|key| format!("custom.{key}"))
+                known
+                    .iter()
+                    .find(|c| fold(c.name) == folded)
+                    .map(|c| c.name.to_owned())
+            })
+            .or_else(|| {
+                known
+                    .iter()
+                    .find(|c| c.aliases.iter().any(|alias| fold(alias) == folded))
+                    .map(|c| c.name.to_owned())
+            })
+            .or_else(|| {
+                let custom = source
+                    .strip_prefix("custom.")
+                    .or_else(|| source.strip_prefix("cf_"));
+                custom
+                    .filter(|_| kind == ImportKind::Accounts)
+                    .map(|key| format!("custom.{key}"))
             });
         match target {
             Some(target) if target.starts_with("custom.") => {
-                layout.custom.push((target.trim_start_matches("custom.").to_owned(), index));
+                layout
+                    .custom
+                    .push((target.trim_start_matches("custom.").to_owned(), index));
             }
             Some(target) => {
-                let Some(column) = known.iter().find(|c| c.name == target) else { continue };
+                let Some(column) = known.iter().find(|c| c.name == target) else {
+                    continue;
+                };
                 if let Some((_, previous)) = layout.positions.get(column.name) {
                     return Err(ImportError::Header(format!(
                         "columns '{previous}' and '{source}' both map to {}; map one of them elsewhere",
                         column.name
                     )));
                 }
-                layout.positions.insert(column.name, (index, source.to_owned()));
+                layout
+                    .positions
+                    .insert(column.name, (index, source.to_owned()));
             }
             None => layout.ignored.push(source.to_owned()),
         }
     }
-    let missing: Vec<&str> = known.iter().filter(|c| c.required && !layout.positions.contains_key(c.name)).map(|c| c.name).collect();
+    let missing: Vec<&str> = known
+        .iter()
+        .filter(|c| c.required && !layout.positions.contains_key(c.name))
+        .map(|c| c.name)
+        .collect();
     if !missing.is_empty() {
         return Err(ImportError::Header(format!(
             "missing required column(s): {}; map a column with --map SOURCE=TARGET",

@@ -28,14 +28,23 @@ pub struct Decoded {
 pub fn decode(bytes: &[u8]) -> Result<Decoded, ImportError> {
     if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
         let text = std::str::from_utf8(rest).map_err(|_| ImportError::Encoding)?;
-        return Ok(Decoded { text: text.to_owned(), encoding: SourceEncoding::Utf8Bom });
+        return Ok(Decoded {
+            text: text.to_owned(),
+            encoding: SourceEncoding::Utf8Bom,
+        });
     }
     if let Ok(text) = std::str::from_utf8(bytes) {
-        return Ok(Decoded { text: text.to_owned(), encoding: SourceEncoding::Utf8 });
+        return Ok(Decoded {
+            text: text.to_owned(),
+            encoding: SourceEncoding::Utf8,
+        });
     }
     let (text, had_errors) = encoding_rs::SHIFT_JIS.decode_without_bom_handling(bytes);
     if had_errors {
         return Err(ImportError::Encoding);
     }
-    Ok(Decoded { text: text.into_owned(), encoding: SourceEncoding::ShiftJis })
+    Ok(Decoded {
+        text: text.into_owned(),
+        encoding: SourceEncoding::ShiftJis,
+    })
 }

@@ -13,14 +13,17 @@ pub use columns::{ImportKind, canonical_columns};
 pub use decode::{Decoded, SourceEncoding, decode};
 
 use columns::resolve_header;
+use mikawaya_domain::Invalid;
 use mikawaya_domain::Patch;
 use mikawaya_domain::account::TouchTier;
 use mikawaya_domain::contact::ContactRole;
 use mikawaya_domain::touchpoint::TouchpointKind;
-use mikawaya_domain::value::{Currency, Email, ExternalId, Money, Name, Slug, Text, parse_date, parse_timestamp};
-use mikawaya_domain::Invalid;
+use mikawaya_domain::value::{
+    Currency, Email, ExternalId, Money, Name, Slug, Text, parse_date, parse_timestamp,
+};
 use mikawaya_store::{
-    AccountRecord, ContactRecord, ImportBatch, ImportRecords, RowError, SubscriptionRecord, TouchpointRecord,
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, RowError, SubscriptionRecord,
+    TouchpointRecord,
 };
 use std::collections::BTreeMap;
 
@@ -57,7 +60,9 @@ pub fn parse_mappings(raw: &[String]) -> Result<Vec<(String, String)>, ImportErr
                 .split_once('=')
                 .map(|(source, target)| (source.trim().to_owned(), target.trim().to_owned()))
                 .filter(|(source, target)| !source.is_empty() && !target.is_empty())
-                .ok_or_else(|| ImportError::Header(format!("mapping '{mapping}' must look like SOURCE=TARGET")))
+                .ok_or_else(|| {
+                    ImportError::Header(format!("mapping '{mapping}' must look like SOURCE=TARGET"))
+                })
         })
         .collect()
 }
@@ -70,11 +75,22 @@ pub fn parse_file(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedFile, ImportError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(decoded.text.as_bytes());
-    let header = reader.headers().map_err(|e| ImportError::Header(e.to_string()))?.clone();
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(decoded.text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
     let layout = resolve_header(kind, &header, mappings)?;
     let mut errors = Vec::new();
-    let mut rows = Rows { kind, accounts: Vec::new(), contacts: Vec::new(), subscriptions: Vec::new(), touchpoints: Vec::new() };
+    let mut rows = Rows {
+        kind,
+        accounts: Vec::new(),
+        contacts: Vec::new(),
+        subscriptions: Vec::new(),
+        touchpoints: Vec::new(),
+    };
     let mut record = csv::StringRecord::new();
     let mut count: u64 = 0;
     loop {
@@ -83,7 +99,11 @@ pub fn parse_file(
             Ok(true) => {}
             Err(error) => {
                 let line = error.position().map_or(0, csv::Position::line);
-                errors.push(RowError { line, column: String::new(), reason: format!("unreadable row: {error}") });
+                errors.push(RowError {
+                    line,
+                    column: String::new(),
+                    reason: format!("unreadable row: {error}"),
+                });
                 break;
             }
         }
@@ -91,7 +111,11 @@ pub fn parse_file(
         if record.iter().all(|cell| cell.trim().is_empty()) {
             continue;
         }
-        let row = Row { line, layout: &layout, record: &record };
+        let row = Row {
+            line,
+            layout: &layout,
+            record: &record,
+        };
         if let Err(row_errors) = rows.push(&row) {
             errors.extend(row_errors);
         }
@@ -111,7 +135,10 @@ pub fn parse_file(
         ImportKind::Touchpoints => ImportRecords::Touchpoints(rows.touchpoints),
     };
     Ok(ParsedFile {
-        batch: ImportBatch { records, source_columns: layout.source_columns() },
+        batch: ImportBatch {
+            records,
+            source_columns: layout.source_columns(),
+        },
         ignored_columns: layout.ignored.clone(),
         encoding: decoded.encoding,
     })
@@ -140,15 +167,26 @@ struct Cells<'a> {
 impl Cells<'_> {
     /// The raw cell of a canonical column: None when the column is absent.
     fn raw(&self, canonical: &str) -> Option<&str> {
-        self.row.layout.index(canonical).map(|index| self.row.record.get(index).unwrap_or("").trim())
+        self.row
+            .layout
+            .index(canonical)
+            .map(|index| self.row.record.get(index).unwrap_or("").trim())
     }
 
     fn fail(&mut self, canonical: &str, reason: String) {
-        self.errors.push(RowError { line: self.row.line, column: self.row.layout.source_name(canonical), reason });
+        self.errors.push(RowError {
+            line: self.row.line,
+            column: self.row.layout.source_name(canonical),
+            reason,
+        });
     }
 
     /// A cell as a patch: absent column = keep, empty = clear, value = parsed.
-    fn patch<T>(&mut self, canonical: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Patch<T> {
+    fn patch<T>(
+        &mut self,
+        canonical: &str,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Patch<T> {
         match self.raw(canonical) {
             None => Patch::Keep,
             Some("") => Patch::Clear,
@@ -162,14 +200,22 @@ impl Cells<'_> {
         }
     }
 
-    fn optional<T>(&mut self, canonical: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Option<T> {
+    fn optional<T>(
+        &mut self,
+        canonical: &str,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Option<T> {
         match self.patch(canonical, parse) {
             Patch::Set(value) => Some(value),
             _ => None,
         }
     }
 
-    fn required<T>(&mut self, canonical: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Option<T> {
+    fn required<T>(
+        &mut self,
+        canonical: &str,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Option<T> {
         match self.raw(canonical) {
             Some("") | None => {
                 self.fail(canonical, "is required".to_owned());
@@ -181,12 +227,20 @@ impl Cells<'_> {
 }
 
 fn quantity(raw: &str) -> Result<u32, Invalid> {
-    raw.replace(',', "").parse::<u32>().map_err(|_| Invalid::new("quantity", format!("'{raw}' is not a whole number of units")))
+    raw.replace(',', "").parse::<u32>().map_err(|_| {
+        Invalid::new(
+            "quantity",
+            format!("'{raw}' is not a whole number of units"),
+        )
+    })
 }
 
 impl Rows {
     fn push(&mut self, row: &Row<'_>) -> Result<(), Vec<RowError>> {
-        let mut cells = Cells { row, errors: Vec::new() };
+        let mut cells = Cells {
+            row,
+            errors: Vec::new(),
+        };
         let line = row.line;
         match self.kind {
             ImportKind::Accounts => {
@@ -197,7 +251,8 @@ impl Rows {
                     .iter()
                     .filter_map(|(key, index)| {
                         let cell = row.record.get(*index).unwrap_or("").trim();
-                        (!cell.is_empty()).then(|| (key.clone(), serde_json::Value::String(cell.to_owned())))
+                        (!cell.is_empty())
+                            .then(|| (key.clone(), serde_json::Value::String(cell.to_owned())))
                     })
                     .collect();
                 let Some(external_id) = external_id else {
@@ -211,9 +266,12 @@ impl Rows {
                     plan: cells.patch("plan", Slug::parse),
                     mrr: cells.patch("mrr", Money::parse),
                     currency: cells.patch("currency", Currency::parse),
-                    contract_start: cells.patch("contract_start", |raw| parse_date(raw, "contract_start")),
-                    contract_end: cells.patch("contract_end", |raw| parse_date(raw, "contract_end")),
-                    renewal_date: cells.patch("renewal_date", |raw| parse_date(raw, "renewal_date")),
+                    contract_start: cells
+                        .patch("contract_start", |raw| parse_date(raw, "contract_start")),
+                    contract_end: cells
+                        .patch("contract_end", |raw| parse_date(raw, "contract_end")),
+                    renewal_date: cells
+                        .patch("renewal_date", |raw| parse_date(raw, "renewal_date")),
                     owner_email: cells.patch("owner_email", Email::parse),
                     partner_external_id: cells.patch("partner_external_id", ExternalId::parse),
                     stage: cells.patch("stage", Slug::parse),
@@ -233,7 +291,14 @@ impl Rows {
                     cells.optional("role", ContactRole::parse),
                 );
                 if let (external_id, Some(account_external_id), Some(name), email, role) = record {
-                    self.contacts.push(ContactRecord { line, external_id, account_external_id, name, email, role });
+                    self.contacts.push(ContactRecord {
+                        line,
+                        external_id,
+                        account_external_id,
+                        name,
+                        email,
+                        role,
+                    });
                 }
             }
             ImportKind::Subscriptions => {
@@ -246,8 +311,26 @@ impl Rows {
                     cells.required("start_date", |raw| parse_date(raw, "start_date")),
                     cells.optional("end_date", |raw| parse_date(raw, "end_date")),
                 );
-                if let (external_id, Some(account_external_id), Some(plan), quantity, Some(mrr), Some(start), end) = record {
-                    self.subscriptions.push(SubscriptionRecord { line, external_id, account_external_id, plan, quantity, mrr, start, end });
+                if let (
+                    external_id,
+                    Some(account_external_id),
+                    Some(plan),
+                    quantity,
+                    Some(mrr),
+                    Some(start),
+                    end,
+                ) = record
+                {
+                    self.subscriptions.push(SubscriptionRecord {
+                        line,
+                        external_id,
+                        account_external_id,
+                        plan,
+                        quantity,
+                        mrr,
+                        start,
+                        end,
+                    });
                 }
             }
             ImportKind::Touchpoints => {
@@ -258,12 +341,30 @@ impl Rows {
                     cells.optional("user_email", Email::parse),
                     cells.optional("summary", Text::parse),
                 );
-                if let (Some(account_external_id), Some(kind), Some(occurred_at), user_email, summary) = record {
-                    self.touchpoints.push(TouchpointRecord { line, account_external_id, kind, occurred_at, user_email, summary });
+                if let (
+                    Some(account_external_id),
+                    Some(kind),
+                    Some(occurred_at),
+                    user_email,
+                    summary,
+                ) = record
+                {
+                    self.touchpoints.push(TouchpointRecord {
+                        line,
+                        account_external_id,
+                        kind,
+                        occurred_at,
+                        user_email,
+                        summary,
+                    });
                 }
             }
         }
-        if cells.errors.is_empty() { Ok(()) } else { Err(cells.errors) }
+        if cells.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(cells.errors)
+        }
     }
 }
 

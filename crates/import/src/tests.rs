@@ -2,7 +2,11 @@
 
 use super::*;
 
-fn parse(kind: ImportKind, bytes: &[u8], mappings: &[(String, String)]) -> Result<ParsedFile, ImportError> {
+fn parse(
+    kind: ImportKind,
+    bytes: &[u8],
+    mappings: &[(String, String)],
+) -> Result<ParsedFile, ImportError> {
     parse_file(kind, bytes, mappings, &mut |_| {})
 }
 
@@ -17,7 +21,10 @@ fn row_errors(result: Result<ParsedFile, ImportError>) -> Vec<(u64, String)> {
 fn a_bad_row_is_named_by_line_and_column() {
     let csv = "external_id,name,mrr,renewal_date\nA1,Acme,100,2025-01-01\nA2,Beta,lots,2025-02-30\nA3,Gamma,5,\n";
     let errors = row_errors(parse(ImportKind::Accounts, csv.as_bytes(), &[]));
-    assert_eq!(errors, vec![(3, "mrr".to_owned()), (3, "renewal_date".to_owned())]);
+    assert_eq!(
+        errors,
+        vec![(3, "mrr".to_owned()), (3, "renewal_date".to_owned())]
+    );
 }
 
 #[test]
@@ -30,44 +37,87 @@ fn shift_jis_files_with_japanese_headers_are_read() {
     };
     assert_eq!(parsed.encoding, SourceEncoding::ShiftJis);
     assert_eq!(parsed.batch.column("name"), "会社名");
-    let ImportRecords::Accounts(records) = parsed.batch.records else { panic!("not accounts") };
-    assert_eq!(records[0].name, Patch::Set(Name::parse("三河屋商店").unwrap_or_else(|e| panic!("{e}"))));
-    assert_eq!(records[0].mrr, Patch::Set(Money::new(120_000.0).unwrap_or_else(|e| panic!("{e}"))));
+    let ImportRecords::Accounts(records) = parsed.batch.records else {
+        panic!("not accounts")
+    };
+    assert_eq!(
+        records[0].name,
+        Patch::Set(Name::parse("三河屋商店").unwrap_or_else(|e| panic!("{e}")))
+    );
+    assert_eq!(
+        records[0].mrr,
+        Patch::Set(Money::new(120_000.0).unwrap_or_else(|e| panic!("{e}")))
+    );
     assert_eq!(records[0].owner_email, Patch::Clear);
 }
 
 #[test]
 fn a_utf8_bom_is_dropped_from_the_first_header() {
-    let parsed = parse(ImportKind::Accounts, "\u{feff}external_id,name\nA1,Acme\n".as_bytes(), &[]);
-    assert!(matches!(parsed, Ok(ParsedFile { encoding: SourceEncoding::Utf8Bom, .. })));
+    let parsed = parse(
+        ImportKind::Accounts,
+        "\u{feff}external_id,name\nA1,Acme\n".as_bytes(),
+        &[],
+    );
+    assert!(matches!(
+        parsed,
+        Ok(ParsedFile {
+            encoding: SourceEncoding::Utf8Bom,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn mappings_rename_columns_and_absent_columns_are_kept() {
     let csv = "Company Key,Company Title,Notes\nK1,Acme,hello\n";
-    let mappings = parse_mappings(&["Company Key=external_id".to_owned(), "Company Title=name".to_owned()]);
-    let parsed = parse(ImportKind::Accounts, csv.as_bytes(), &mappings.unwrap_or_default()).unwrap_or_else(|e| panic!("{e}"));
+    let mappings = parse_mappings(&[
+        "Company Key=external_id".to_owned(),
+        "Company Title=name".to_owned(),
+    ]);
+    let parsed = parse(
+        ImportKind::Accounts,
+        csv.as_bytes(),
+        &mappings.unwrap_or_default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(parsed.ignored_columns, vec!["Notes".to_owned()]);
-    let ImportRecords::Accounts(records) = parsed.batch.records else { panic!("not accounts") };
+    let ImportRecords::Accounts(records) = parsed.batch.records else {
+        panic!("not accounts")
+    };
     assert_eq!(records[0].mrr, Patch::Keep);
     assert_eq!(records[0].external_id.as_str(), "K1");
 }
 
 #[test]
 fn missing_required_columns_and_bad_mappings_are_header_errors() {
-    assert!(matches!(parse(ImportKind::Subscriptions, b"account_id,plan\nA,b\n", &[]), Err(ImportError::Header(_))));
+    assert!(matches!(
+        parse(ImportKind::Subscriptions, b"account_id,plan\nA,b\n", &[]),
+        Err(ImportError::Header(_))
+    ));
     let bad = vec![("x".to_owned(), "nope".to_owned())];
-    assert!(matches!(parse(ImportKind::Accounts, b"external_id\nA\n", &bad), Err(ImportError::Header(_))));
-    assert!(matches!(parse(ImportKind::Accounts, b"external_id,id\nA,B\n", &[]), Err(ImportError::Header(_))));
+    assert!(matches!(
+        parse(ImportKind::Accounts, b"external_id\nA\n", &bad),
+        Err(ImportError::Header(_))
+    ));
+    assert!(matches!(
+        parse(ImportKind::Accounts, b"external_id,id\nA,B\n", &[]),
+        Err(ImportError::Header(_))
+    ));
 }
 
 #[test]
 fn subscriptions_need_their_required_cells() {
     let csv = "account_external_id,plan,mrr,start_date,end_date\nA,pro,10,2024-01-01,\nA,pro,,2024-01-01,\n";
-    assert_eq!(row_errors(parse(ImportKind::Subscriptions, csv.as_bytes(), &[])), vec![(3, "mrr".to_owned())]);
+    assert_eq!(
+        row_errors(parse(ImportKind::Subscriptions, csv.as_bytes(), &[])),
+        vec![(3, "mrr".to_owned())]
+    );
 }
 
 #[test]
 fn bytes_that_are_no_text_are_refused() {
-    assert!(matches!(parse(ImportKind::Accounts, &[0x82, 0xff, 0xfe, 0x80], &[]), Err(ImportError::Encoding)));
+    assert!(matches!(
+        parse(ImportKind::Accounts, &[0x82, 0xff, 0xfe, 0x80], &[]),
+        Err(ImportError::Encoding)
+    ));
 }

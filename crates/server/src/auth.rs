@@ -1,13 +1,15 @@
 //! Authentication: argon2id passwords, hashed API tokens, login sessions with CSRF tokens,
 //! and a throttle on failed logins.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng};
 use argon2::Argon2;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
 use base64::Engine;
 use mikawaya_domain::Actor;
 use mikawaya_domain::access::{Role, Scope};
-use mikawaya_store::ApiToken;
 use mikawaya_domain::user::User;
+use mikawaya_store::ApiToken;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -26,12 +28,18 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default().hash_password(password.as_bytes(), &salt)?.to_string())
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
 }
 
 /// Checks a password against a stored hash; a malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A random secret: 32 bytes from the OS, URL-safe base64.
@@ -56,7 +64,12 @@ pub fn secret_hash(secret: &str) -> String {
 
 /// Compares two secrets in time independent of where they differ.
 pub fn secrets_match(left: &str, right: &str) -> bool {
-    left.len() == right.len() && left.bytes().zip(right.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    left.len() == right.len()
+        && left
+            .bytes()
+            .zip(right.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
 }
 
 /// The actor behind an API token: its user's role capped by the token's scope, or for a
@@ -100,17 +113,23 @@ impl LoginLimiter {
     pub fn locked_for(&self, email: &str, address: &str) -> Option<u64> {
         let mut failures = self.failures.lock().ok()?;
         let now = Instant::now();
-        [(format!("email:{email}"), Self::MAX_PER_EMAIL), (format!("addr:{address}"), Self::MAX_PER_ADDRESS)]
-            .into_iter()
-            .filter_map(|(key, max)| {
-                let entries = failures.get_mut(&key)?;
-                entries.retain(|at| now.duration_since(*at) < Self::WINDOW);
-                (entries.len() >= max).then(|| {
-                    let oldest = entries.iter().min().copied().unwrap_or(now);
-                    Self::WINDOW.saturating_sub(now.duration_since(oldest)).as_secs().max(1)
-                })
+        [
+            (format!("email:{email}"), Self::MAX_PER_EMAIL),
+            (format!("addr:{address}"), Self::MAX_PER_ADDRESS),
+        ]
+        .into_iter()
+        .filter_map(|(key, max)| {
+            let entries = failures.get_mut(&key)?;
+            entries.retain(|at| now.duration_since(*at) < Self::WINDOW);
+            (entries.len() >= max).then(|| {
+                let oldest = entries.iter().min().copied().unwrap_or(now);
+                Self::WINDOW
+                    .saturating_sub(now.duration_since(oldest))
+                    .as_secs()
+                    .max(1)
             })
-            .max()
+        })
+        .max()
     }
 
     /// Records a failure.

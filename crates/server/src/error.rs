@@ -71,7 +71,9 @@ impl ApiError {
         match self {
             ApiError::MalformedJson(_) => ("malformed_json", StatusCode::BAD_REQUEST),
             ApiError::InvalidField(_) => ("invalid_field", StatusCode::BAD_REQUEST),
-            ApiError::UnsupportedMediaType(_) => ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+            ApiError::UnsupportedMediaType(_) => {
+                ("unsupported_media_type", StatusCode::UNSUPPORTED_MEDIA_TYPE)
+            }
             ApiError::PayloadTooLarge(_) => ("payload_too_large", StatusCode::PAYLOAD_TOO_LARGE),
             ApiError::Unauthenticated => ("unauthenticated", StatusCode::UNAUTHORIZED),
             ApiError::BadCredentials => ("bad_credentials", StatusCode::UNAUTHORIZED),
@@ -139,7 +141,9 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %chain(error.as_ref()), "request failed");
         }
         let field = match &self {
-            ApiError::InvalidField(invalid) if !invalid.field.is_empty() => Some(invalid.field.clone()),
+            ApiError::InvalidField(invalid) if !invalid.field.is_empty() => {
+                Some(invalid.field.clone())
+            }
             ApiError::Conflict { field, .. } => Some(field.clone()),
             _ => None,
         };
@@ -155,7 +159,14 @@ impl IntoResponse for ApiError {
             ApiError::ImportRejected(rows) => Some(rows),
             _ => None,
         };
-        let body = ErrorBody { error: ErrorDetail { code, message, field, rows } };
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code,
+                message,
+                field,
+                rows,
+            },
+        };
         let mut response = (status, axum::Json(body)).into_response();
         if let Some(seconds) = retry_after {
             if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {

@@ -26,7 +26,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::MalformedJson(inner.to_string())
         } else {
-            let field = if path == "." { unknown_field(&inner.to_string()).unwrap_or_default() } else { path };
+            let field = if path == "." {
+                unknown_field(&inner.to_string()).unwrap_or_default()
+            } else {
+                path
+            };
             ApiError::InvalidField(Invalid::new(field, strip_position(&inner.to_string())))
         }
     })
@@ -40,7 +44,11 @@ fn unknown_field(message: &str) -> Option<String> {
 }
 
 fn strip_position(message: &str) -> String {
-    message.split(" at line ").next().unwrap_or(message).to_owned()
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
 }
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
@@ -57,7 +65,9 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         }
         let bytes = read_body(request, state).await?;
         let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
-        if first.is_some_and(|byte| *byte != b'{') && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok() {
+        if first.is_some_and(|byte| *byte != b'{')
+            && serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_ok()
+        {
             return Err(ApiError::field("", "the body must be a JSON object"));
         }
         parse_json(&bytes).map(JsonBody)
@@ -66,13 +76,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
 
 /// Reads a body within the route's limit.
 pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    Bytes::from_request(request, state).await.map_err(|rejection| {
-        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::PayloadTooLarge(0)
-        } else {
-            ApiError::MalformedJson(rejection.body_text())
-        }
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge(0)
+            } else {
+                ApiError::MalformedJson(rejection.body_text())
+            }
+        })
 }
 
 /// A query string deserialized into `T`, naming the failing parameter.
@@ -84,13 +96,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for QueryParams<T>
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or("");
-        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|error| {
-            let path = error.path().to_string();
-            let message = error.into_inner().to_string();
-            let field = if path == "." { unknown_field(&message).unwrap_or_default() } else { path };
-            ApiError::InvalidField(Invalid::new(field, message))
-        })
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(QueryParams)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                let message = error.into_inner().to_string();
+                let field = if path == "." {
+                    unknown_field(&message).unwrap_or_default()
+                } else {
+                    path
+                };
+                ApiError::InvalidField(Invalid::new(field, message))
+            })
     }
 }
 
@@ -100,21 +119,40 @@ pub struct Caller(pub Actor);
 
 /// Resolves the caller from a bearer token or a session cookie. Cookie-authenticated
 /// requests that change something must echo the session's CSRF token in `X-CSRF-Token`.
-pub async fn authenticate(parts: &Parts, state: &AppState, check_csrf: bool) -> Result<Actor, ApiError> {
+pub async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    check_csrf: bool,
+) -> Result<Actor, ApiError> {
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-        let token = value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")).map(str::trim).ok_or(ApiError::Unauthenticated)?;
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or(ApiError::Unauthenticated)?;
         let hash = auth::secret_hash(token);
         let found = state.run(move |store| store.find_token(&hash)).await?;
         let (token, user) = found.ok_or(ApiError::Unauthenticated)?;
         return auth::token_actor(&token, user.as_ref()).ok_or(ApiError::Unauthenticated);
     }
     let jar = CookieJar::from_headers(&parts.headers);
-    let session_id = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()).ok_or(ApiError::Unauthenticated)?;
+    let session_id = jar
+        .get(SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+        .ok_or(ApiError::Unauthenticated)?;
     let hash = auth::secret_hash(&session_id);
-    let session = state.run(move |store| store.find_session(&hash, jiff::Timestamp::now())).await?.ok_or(ApiError::Unauthenticated)?;
+    let session = state
+        .run(move |store| store.find_session(&hash, jiff::Timestamp::now()))
+        .await?
+        .ok_or(ApiError::Unauthenticated)?;
     let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
     if check_csrf && changes {
-        let sent = parts.headers.get(CSRF_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let sent = parts
+            .headers
+            .get(CSRF_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if !auth::secrets_match(sent, &session.csrf_token) {
             return Err(ApiError::CsrfFailed);
         }

@@ -48,12 +48,23 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("mikawaya");
         let requests = Family::<RequestLabels, Counter>::default();
-        let latency = Family::<RequestLabels, Histogram>::new_with_constructor(|| Histogram::new(exponential_buckets(0.0005, 2.0, 16)));
+        let latency = Family::<RequestLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+        });
         let rows = Family::<EntityLabels, Gauge>::default();
         registry.register("http_requests", "HTTP requests served", requests.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", latency.clone());
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            latency.clone(),
+        );
         registry.register("store_rows", "Rows in the store by entity", rows.clone());
-        Self { registry, requests, latency, rows }
+        Self {
+            registry,
+            requests,
+            latency,
+            rows,
+        }
     }
 
     /// The Prometheus text exposition.

@@ -22,7 +22,12 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        Self { secure_cookies: true, json_limit: 1024 * 1024, import_limit: 256 * 1024 * 1024, session_hours: 12 }
+        Self {
+            secure_cookies: true,
+            json_limit: 1024 * 1024,
+            import_limit: 256 * 1024 * 1024,
+            session_hours: 12,
+        }
     }
 }
 
@@ -44,7 +49,13 @@ pub struct AppState {
 impl AppState {
     /// Builds the state around a store.
     pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
-        Self { store, config: Arc::new(config), metrics: Arc::new(Metrics::new()), login_limiter: Arc::new(LoginLimiter::default()), openapi: Arc::default() }
+        Self {
+            store,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::new()),
+            login_limiter: Arc::new(LoginLimiter::default()),
+            openapi: Arc::default(),
+        }
     }
 
     /// Runs a blocking store call on the blocking pool, off the async runtime.
@@ -53,6 +64,9 @@ impl AppState {
         call: impl FnOnce(&dyn Store) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, ApiError> {
         let store = Arc::clone(&self.store);
-        tokio::task::spawn_blocking(move || call(store.as_ref())).await.map_err(ApiError::internal)?.map_err(ApiError::from)
+        tokio::task::spawn_blocking(move || call(store.as_ref()))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)
     }
 }

@@ -8,22 +8,37 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
 /// Deserializes a field that distinguishes absent (outer None) from null (Some(None)).
-pub fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(deserializer: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// Parses an optional field, naming it on failure.
-pub fn optional<T>(raw: Option<&str>, field: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Result<Option<T>, Invalid> {
-    raw.map(|raw| parse(raw).map_err(|e| e.in_field(field))).transpose()
+pub fn optional<T>(
+    raw: Option<&str>,
+    field: &str,
+    parse: impl Fn(&str) -> Result<T, Invalid>,
+) -> Result<Option<T>, Invalid> {
+    raw.map(|raw| parse(raw).map_err(|e| e.in_field(field)))
+        .transpose()
 }
 
 /// Parses a required field, naming it on failure.
-pub fn required<T>(raw: &str, field: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Result<T, Invalid> {
+pub fn required<T>(
+    raw: &str,
+    field: &str,
+    parse: impl Fn(&str) -> Result<T, Invalid>,
+) -> Result<T, Invalid> {
     parse(raw).map_err(|e| e.in_field(field))
 }
 
 /// Parses an update field: absent keeps, null clears, a value sets.
-pub fn patch<T>(raw: Option<Option<String>>, field: &str, parse: impl Fn(&str) -> Result<T, Invalid>) -> Result<Patch<T>, Invalid> {
+pub fn patch<T>(
+    raw: Option<Option<String>>,
+    field: &str,
+    parse: impl Fn(&str) -> Result<T, Invalid>,
+) -> Result<Patch<T>, Invalid> {
     Patch::from_wire(raw).try_map(|raw| parse(&raw).map_err(|e| e.in_field(field)))
 }
 
@@ -45,7 +60,10 @@ impl<T: ToSchema> PageOut<T> {
     /// Converts a store page.
     pub fn from_page<U>(page: mikawaya_store::Page<U>, convert: impl FnMut(U) -> T) -> Self {
         let page = page.map(convert);
-        Self { data: page.data, next_cursor: page.next_cursor }
+        Self {
+            data: page.data,
+            next_cursor: page.next_cursor,
+        }
     }
 }
 
@@ -67,5 +85,8 @@ impl PageParams {
 
 /// Formats an instant for the wire.
 pub fn instant(timestamp: jiff::Timestamp) -> String {
-    timestamp.round(jiff::Unit::Second).unwrap_or(timestamp).to_string()
+    timestamp
+        .round(jiff::Unit::Second)
+        .unwrap_or(timestamp)
+        .to_string()
 }

@@ -49,7 +49,9 @@ pub enum StoreError {
     #[error("io error")]
     Io(#[from] std::io::Error),
     /// The store's migrations are newer than this program.
-    #[error("the data dir was written by a newer mikawaya (schema {found}, this build knows {known})")]
+    #[error(
+        "the data dir was written by a newer mikawaya (schema {found}, this build knows {known})"
+    )]
     SchemaTooNew {
         /// Version in the file.
         found: i64,

@@ -21,7 +21,8 @@ pub mod sqlite;
 pub use error::{RowError, StoreError};
 pub use page::{Page, PageRequest};
 pub use records::{
-    AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, SubscriptionRecord, TouchpointRecord,
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, SubscriptionRecord,
+    TouchpointRecord,
 };
 
 use mikawaya_domain::access::{ManageAccess, Scope};
@@ -35,8 +36,8 @@ use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
 use mikawaya_domain::user::{NewUser, User};
 use mikawaya_domain::value::{Email, Name};
 use mikawaya_domain::{
-    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId, TouchpointId, UserId,
-    WriteAccess,
+    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId,
+    TouchpointId, UserId, WriteAccess,
 };
 
 /// Result of store calls.
@@ -128,7 +129,13 @@ pub struct StoreStats {
 pub trait Store: Send + Sync {
     // --- accounts -------------------------------------------------------------
     /// Lists visible accounts matching a filter, in sort order, one page at a time.
-    fn list_accounts(&self, access: &ReadAccess, filter: &AccountFilter, sort: AccountSort, page: &PageRequest) -> Result<Page<Account>>;
+    fn list_accounts(
+        &self,
+        access: &ReadAccess,
+        filter: &AccountFilter,
+        sort: AccountSort,
+        page: &PageRequest,
+    ) -> Result<Page<Account>>;
     /// Counts visible accounts matching a filter.
     fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64>;
     /// One visible account.
@@ -136,41 +143,79 @@ pub trait Store: Send + Sync {
     /// Creates an account. A partner user's accounts always belong to their partner.
     fn create_account(&self, access: &WriteAccess, account: NewAccount) -> Result<Account>;
     /// Changes a visible account.
-    fn update_account(&self, access: &WriteAccess, id: AccountId, patch: AccountPatch) -> Result<Account>;
+    fn update_account(
+        &self,
+        access: &WriteAccess,
+        id: AccountId,
+        patch: AccountPatch,
+    ) -> Result<Account>;
     /// Deletes a visible account and everything under it.
     fn delete_account(&self, access: &WriteAccess, id: AccountId) -> Result<()>;
 
     // --- contacts -------------------------------------------------------------
     /// Lists visible contacts.
-    fn list_contacts(&self, access: &ReadAccess, filter: &ContactFilter, page: &PageRequest) -> Result<Page<Contact>>;
+    fn list_contacts(
+        &self,
+        access: &ReadAccess,
+        filter: &ContactFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Contact>>;
     /// One visible contact.
     fn get_contact(&self, access: &ReadAccess, id: ContactId) -> Result<Contact>;
     /// Creates a contact on a visible account.
     fn create_contact(&self, access: &WriteAccess, contact: NewContact) -> Result<Contact>;
     /// Changes a visible contact.
-    fn update_contact(&self, access: &WriteAccess, id: ContactId, patch: ContactPatch) -> Result<Contact>;
+    fn update_contact(
+        &self,
+        access: &WriteAccess,
+        id: ContactId,
+        patch: ContactPatch,
+    ) -> Result<Contact>;
     /// Deletes a visible contact.
     fn delete_contact(&self, access: &WriteAccess, id: ContactId) -> Result<()>;
 
     // --- subscriptions --------------------------------------------------------
     /// Lists visible subscriptions.
-    fn list_subscriptions(&self, access: &ReadAccess, filter: &SubscriptionFilter, page: &PageRequest) -> Result<Page<Subscription>>;
+    fn list_subscriptions(
+        &self,
+        access: &ReadAccess,
+        filter: &SubscriptionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Subscription>>;
     /// One visible subscription.
     fn get_subscription(&self, access: &ReadAccess, id: SubscriptionId) -> Result<Subscription>;
     /// Creates a subscription on a visible account.
-    fn create_subscription(&self, access: &WriteAccess, subscription: NewSubscription) -> Result<Subscription>;
+    fn create_subscription(
+        &self,
+        access: &WriteAccess,
+        subscription: NewSubscription,
+    ) -> Result<Subscription>;
     /// Changes a visible subscription, keeping the replaced version in its history.
-    fn update_subscription(&self, access: &WriteAccess, id: SubscriptionId, patch: SubscriptionPatch) -> Result<Subscription>;
+    fn update_subscription(
+        &self,
+        access: &WriteAccess,
+        id: SubscriptionId,
+        patch: SubscriptionPatch,
+    ) -> Result<Subscription>;
     /// Deletes a visible subscription.
     fn delete_subscription(&self, access: &WriteAccess, id: SubscriptionId) -> Result<()>;
 
     // --- touchpoints ----------------------------------------------------------
     /// Lists visible touchpoints, newest first.
-    fn list_touchpoints(&self, access: &ReadAccess, filter: &TouchpointFilter, page: &PageRequest) -> Result<Page<Touchpoint>>;
+    fn list_touchpoints(
+        &self,
+        access: &ReadAccess,
+        filter: &TouchpointFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Touchpoint>>;
     /// One visible touchpoint.
     fn get_touchpoint(&self, access: &ReadAccess, id: TouchpointId) -> Result<Touchpoint>;
     /// Records a touchpoint on a visible account (idempotent on account, kind, instant, summary).
-    fn create_touchpoint(&self, access: &WriteAccess, touchpoint: NewTouchpoint) -> Result<Touchpoint>;
+    fn create_touchpoint(
+        &self,
+        access: &WriteAccess,
+        touchpoint: NewTouchpoint,
+    ) -> Result<Touchpoint>;
     /// Deletes a visible touchpoint.
     fn delete_touchpoint(&self, access: &WriteAccess, id: TouchpointId) -> Result<()>;
 
@@ -182,7 +227,12 @@ pub trait Store: Send + Sync {
     /// Creates a segment.
     fn create_segment(&self, access: &ManageAccess, segment: NewSegment) -> Result<Segment>;
     /// Replaces a segment's definition.
-    fn update_segment(&self, access: &ManageAccess, id: SegmentId, segment: NewSegment) -> Result<Segment>;
+    fn update_segment(
+        &self,
+        access: &ManageAccess,
+        id: SegmentId,
+        segment: NewSegment,
+    ) -> Result<Segment>;
     /// Deletes a segment.
     fn delete_segment(&self, access: &ManageAccess, id: SegmentId) -> Result<()>;
 
@@ -202,7 +252,12 @@ pub trait Store: Send + Sync {
     /// One user.
     fn get_user(&self, access: &ReadAccess, id: UserId) -> Result<User>;
     /// Creates a user with an optional argon2id password hash.
-    fn create_user(&self, access: &AdminAccess, user: NewUser, password_hash: Option<String>) -> Result<User>;
+    fn create_user(
+        &self,
+        access: &AdminAccess,
+        user: NewUser,
+        password_hash: Option<String>,
+    ) -> Result<User>;
     /// Replaces a user's password hash.
     fn set_password(&self, access: &AdminAccess, id: UserId, password_hash: String) -> Result<()>;
     /// Sets a user's preferred locale (any user may set their own).
@@ -212,7 +267,14 @@ pub trait Store: Send + Sync {
     /// The user and password hash for a login email (authentication only).
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>>;
     /// Stores a token's hash.
-    fn create_token(&self, access: &AdminAccess, name: Name, scope: Scope, user_id: Option<UserId>, token_hash: String) -> Result<ApiToken>;
+    fn create_token(
+        &self,
+        access: &AdminAccess,
+        name: Name,
+        scope: Scope,
+        user_id: Option<UserId>,
+        token_hash: String,
+    ) -> Result<ApiToken>;
     /// Tokens, newest first.
     fn list_tokens(&self, access: &AdminAccess) -> Result<Vec<ApiToken>>;
     /// Revokes a token.
@@ -220,7 +282,13 @@ pub trait Store: Send + Sync {
     /// An unrevoked token and its user by hash (authentication only).
     fn find_token(&self, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>>;
     /// Stores a session.
-    fn create_session(&self, token_hash: String, user_id: UserId, csrf_token: String, expires_at: jiff::Timestamp) -> Result<()>;
+    fn create_session(
+        &self,
+        token_hash: String,
+        user_id: UserId,
+        csrf_token: String,
+        expires_at: jiff::Timestamp,
+    ) -> Result<()>;
     /// A live session by hash (authentication only).
     fn find_session(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<Session>>;
     /// Ends a session.

@@ -38,7 +38,10 @@ impl PageRequest {
     pub fn new(limit: Option<u32>, cursor: Option<&str>) -> Result<Self, Invalid> {
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(Invalid::new("limit", format!("must be between 1 and {MAX_LIMIT}")));
+            return Err(Invalid::new(
+                "limit",
+                format!("must be between 1 and {MAX_LIMIT}"),
+            ));
         }
         let cursor = cursor
             .filter(|raw| !raw.is_empty())
@@ -55,7 +58,10 @@ impl PageRequest {
 
     /// The first page of `limit` rows.
     pub fn first(limit: u32) -> Self {
-        Self { limit: limit.clamp(1, MAX_LIMIT), cursor: None }
+        Self {
+            limit: limit.clamp(1, MAX_LIMIT),
+            cursor: None,
+        }
     }
 
     /// Page size.
@@ -65,7 +71,9 @@ impl PageRequest {
 
     pub(crate) fn cursor_for(&self, sort: &str) -> Result<Option<&Cursor>, Invalid> {
         match &self.cursor {
-            Some(cursor) if cursor.sort != sort => Err(Invalid::new("cursor", "was made for another sort order")),
+            Some(cursor) if cursor.sort != sort => {
+                Err(Invalid::new("cursor", "was made for another sort order"))
+            }
             other => Ok(other.as_ref()),
         }
     }
@@ -89,6 +97,9 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Maps the rows.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { data: self.data.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }

@@ -1,12 +1,12 @@
 //! Import records: rows of a file, already parsed into domain values by the import crate,
 //! still holding references by external id or email that only the store can resolve.
 
+use jiff::civil::Date;
+use mikawaya_domain::Patch;
 use mikawaya_domain::account::TouchTier;
 use mikawaya_domain::contact::ContactRole;
 use mikawaya_domain::touchpoint::TouchpointKind;
 use mikawaya_domain::value::{Currency, Email, ExternalId, Money, Name, Slug, Text};
-use mikawaya_domain::Patch;
-use jiff::civil::Date;
 use std::collections::BTreeMap;
 
 /// One accounts row. `Keep` means the column is not in the file; `Clear` an empty cell.
@@ -125,7 +125,10 @@ pub enum ImportRecords {
 impl ImportBatch {
     /// The file's header for a canonical column (the canonical name when unmapped).
     pub fn column(&self, canonical: &str) -> String {
-        self.source_columns.get(canonical).cloned().unwrap_or_else(|| canonical.to_owned())
+        self.source_columns
+            .get(canonical)
+            .cloned()
+            .unwrap_or_else(|| canonical.to_owned())
     }
 }
 

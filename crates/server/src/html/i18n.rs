@@ -15,9 +15,16 @@ impl Lang {
     /// The user's choice, else the browser's `Accept-Language` (first of ja/en), else English.
     pub fn detect(user_locale: Option<&str>, headers: &HeaderMap) -> Self {
         if let Some(locale) = user_locale {
-            return if locale.starts_with("ja") { Lang::Ja } else { Lang::En };
+            return if locale.starts_with("ja") {
+                Lang::Ja
+            } else {
+                Lang::En
+            };
         }
-        let accept = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let accept = headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         for part in accept.split(',') {
             let tag = part.split(';').next().unwrap_or("").trim().to_lowercase();
             if tag.starts_with("ja") {
@@ -59,14 +66,26 @@ impl Lang {
             "next" => ("Next page", "次のページ"),
             "first" => ("First page", "最初のページ"),
             "accounts_found" => ("accounts", "件"),
-            "no_accounts" => ("No accounts match these filters.", "条件に合う顧客はありません。"),
-            "bad_login" => ("Wrong email or password.", "メールアドレスまたはパスワードが違います。"),
-            "locked" => ("Too many failed logins. Try again later.", "ログインの失敗が多すぎます。しばらくしてから再度お試しください。"),
+            "no_accounts" => (
+                "No accounts match these filters.",
+                "条件に合う顧客はありません。",
+            ),
+            "bad_login" => (
+                "Wrong email or password.",
+                "メールアドレスまたはパスワードが違います。",
+            ),
+            "locked" => (
+                "Too many failed logins. Try again later.",
+                "ログインの失敗が多すぎます。しばらくしてから再度お試しください。",
+            ),
             "not_found" => ("Page not found.", "ページが見つかりません。"),
             "high" => ("High touch", "ハイタッチ"),
             "low" => ("Low touch", "ロータッチ"),
             "tech" => ("Tech touch", "テックタッチ"),
-            "tagline" => ("Customer Success Platform", "カスタマーサクセス・プラットフォーム"),
+            "tagline" => (
+                "Customer Success Platform",
+                "カスタマーサクセス・プラットフォーム",
+            ),
             _ => ("", ""),
         };
         match self {
@@ -98,7 +117,11 @@ pub fn money(amount: f64, currency: &mikawaya_domain::value::Currency) -> String
     let fraction = if digits == 0 {
         String::new()
     } else {
-        format!(".{:0width$}", ((rounded.fract() * scale).round() as u64), width = digits as usize)
+        format!(
+            ".{:0width$}",
+            ((rounded.fract() * scale).round() as u64),
+            width = digits as usize
+        )
     };
     let number = format!("{}{fraction}", group_digits(whole));
     match currency.as_str() {
@@ -137,7 +160,10 @@ mod tests {
     #[test]
     fn accept_language_picks_the_first_known_language() {
         let mut headers = HeaderMap::new();
-        headers.insert(axum::http::header::ACCEPT_LANGUAGE, axum::http::HeaderValue::from_static("fr;q=0.9, ja-JP, en"));
+        headers.insert(
+            axum::http::header::ACCEPT_LANGUAGE,
+            axum::http::HeaderValue::from_static("fr;q=0.9, ja-JP, en"),
+        );
         assert_eq!(Lang::detect(None, &headers), Lang::Ja);
         assert_eq!(Lang::detect(Some("en"), &headers), Lang::En);
     }

@@ -20,8 +20,8 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use i18n::Lang;
 use maud::{DOCTYPE, Markup, html};
-use mikawaya_domain::account::{AccountSort, AccountSortField};
 use mikawaya_domain::Actor;
+use mikawaya_domain::account::{AccountSort, AccountSortField};
 use mikawaya_domain::user::User;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -50,7 +50,10 @@ impl FromRequestParts<AppState> for PageUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let jar = CookieJar::from_headers(&parts.headers);
         let to_login = || Redirect::to("/login").into_response();
-        let secret = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()).ok_or_else(to_login)?;
+        let secret = jar
+            .get(SESSION_COOKIE)
+            .map(|c| c.value().to_owned())
+            .ok_or_else(to_login)?;
         let hash = auth::secret_hash(&secret);
         let session = state
             .run(move |store| store.find_session(&hash, jiff::Timestamp::now()))
@@ -59,7 +62,12 @@ impl FromRequestParts<AppState> for PageUser {
             .ok_or_else(to_login)?;
         let actor = auth::session_actor(&session.user).ok_or_else(to_login)?;
         let lang = Lang::detect(session.user.locale.as_deref(), &parts.headers);
-        Ok(PageUser { actor, user: session.user, csrf_token: session.csrf_token, lang })
+        Ok(PageUser {
+            actor,
+            user: session.user,
+            csrf_token: session.csrf_token,
+            lang,
+        })
     }
 }
 
@@ -109,33 +117,58 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
 
 /// The page for unknown paths.
 pub fn not_found_page() -> (StatusCode, Markup) {
-    (StatusCode::NOT_FOUND, layout(Lang::En, "Not found", None, html! { h1 { (Lang::En.t("not_found")) } }))
+    (
+        StatusCode::NOT_FOUND,
+        layout(
+            Lang::En,
+            "Not found",
+            None,
+            html! { h1 { (Lang::En.t("not_found")) } },
+        ),
+    )
 }
 
 fn login_page(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
-    layout(lang, lang.t("login"), None, html! {
-        div.card {
-            h1 { "Mikawaya" }
-            p.muted { (lang.t("tagline")) }
-            @if let Some(error) = error { p.error role="alert" { (error) } }
-            form method="post" action="/login" {
-                input type="hidden" name="csrf_token" value=(csrf);
-                label { (lang.t("email")) input type="email" name="email" autocomplete="username" required; }
-                label { (lang.t("password")) input type="password" name="password" autocomplete="current-password" required; }
-                button type="submit" { (lang.t("login")) }
+    layout(
+        lang,
+        lang.t("login"),
+        None,
+        html! {
+            div.card {
+                h1 { "Mikawaya" }
+                p.muted { (lang.t("tagline")) }
+                @if let Some(error) = error { p.error role="alert" { (error) } }
+                form method="post" action="/login" {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label { (lang.t("email")) input type="email" name="email" autocomplete="username" required; }
+                    label { (lang.t("password")) input type="password" name="password" autocomplete="current-password" required; }
+                    button type="submit" { (lang.t("login")) }
+                }
             }
-        }
-    })
+        },
+    )
 }
 
 fn login_csrf_cookie(state: &AppState, value: String) -> Cookie<'static> {
-    Cookie::build((LOGIN_CSRF_COOKIE, value)).http_only(true).secure(state.config.secure_cookies).same_site(SameSite::Strict).path("/login").build()
+    Cookie::build((LOGIN_CSRF_COOKIE, value))
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Strict)
+        .path("/login")
+        .build()
 }
 
-async fn login_form(State(state): State<AppState>, headers: HeaderMap, jar: CookieJar) -> (CookieJar, Markup) {
+async fn login_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+) -> (CookieJar, Markup) {
     let csrf = auth::random_secret();
     let lang = Lang::detect(None, &headers);
-    (jar.add(login_csrf_cookie(&state, csrf.clone())), login_page(lang, &csrf, None))
+    (
+        jar.add(login_csrf_cookie(&state, csrf.clone())),
+        login_page(lang, &csrf, None),
+    )
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,13 +186,28 @@ async fn login_submit(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let lang = Lang::detect(None, &headers);
-    let cookie_csrf = jar.get(LOGIN_CSRF_COOKIE).map(|c| c.value().to_owned()).unwrap_or_default();
+    let cookie_csrf = jar
+        .get(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
     if cookie_csrf.is_empty() || !auth::secrets_match(&cookie_csrf, &form.csrf_token) {
         let csrf = auth::random_secret();
         let page = login_page(lang, &csrf, Some("The form expired; please try again."));
-        return (StatusCode::FORBIDDEN, jar.add(login_csrf_cookie(&state, csrf)), page).into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            jar.add(login_csrf_cookie(&state, csrf)),
+            page,
+        )
+            .into_response();
     }
-    match session::login(&state, &form.email, &form.password, &address.ip().to_string()).await {
+    match session::login(
+        &state,
+        &form.email,
+        &form.password,
+        &address.ip().to_string(),
+    )
+    .await
+    {
         Ok(logged_in) => {
             let jar = jar.add(session::session_cookie(&state, logged_in.secret));
             (jar, Redirect::to("/portfolio")).into_response()
@@ -180,7 +228,12 @@ struct CsrfForm {
     csrf_token: String,
 }
 
-async fn logout(State(state): State<AppState>, page_user: PageUser, jar: CookieJar, Form(form): Form<CsrfForm>) -> Response {
+async fn logout(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    jar: CookieJar,
+    Form(form): Form<CsrfForm>,
+) -> Response {
     if !auth::secrets_match(&form.csrf_token, &page_user.csrf_token) {
         return ApiError::CsrfFailed.into_response();
     }
@@ -190,13 +243,26 @@ async fn logout(State(state): State<AppState>, page_user: PageUser, jar: CookieJ
     }
 }
 
-fn sort_link(params: &HashMap<String, String>, field: AccountSortField, current: AccountSort) -> String {
+fn sort_link(
+    params: &HashMap<String, String>,
+    field: AccountSortField,
+    current: AccountSort,
+) -> String {
     let descending = current.field == field && !current.descending;
-    let mut query: Vec<(String, String)> =
-        params.iter().filter(|(k, v)| !v.is_empty() && *k != "sort" && *k != "cursor").map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut query: Vec<(String, String)> = params
+        .iter()
+        .filter(|(k, v)| !v.is_empty() && *k != "sort" && *k != "cursor")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     query.sort();
-    query.push(("sort".into(), format!("{}{}", if descending { "-" } else { "" }, field.as_str())));
-    format!("/portfolio?{}", serde_urlencoded::to_string(&query).unwrap_or_default())
+    query.push((
+        "sort".into(),
+        format!("{}{}", if descending { "-" } else { "" }, field.as_str()),
+    ));
+    format!(
+        "/portfolio?{}",
+        serde_urlencoded::to_string(&query).unwrap_or_default()
+    )
 }
 
 async fn portfolio(
@@ -210,7 +276,12 @@ async fn portfolio(
         Ok(QueryParams(params)) => params,
         Err(error) => {
             let body = html! { h1 { (lang.t("portfolio")) } p.error { (error.to_string()) } a href="/portfolio" { (lang.t("first")) } };
-            return Ok(layout(lang, lang.t("portfolio"), Some((&page_user.user, &page_user.csrf_token)), body));
+            return Ok(layout(
+                lang,
+                lang.t("portfolio"),
+                Some((&page_user.user, &page_user.csrf_token)),
+                body,
+            ));
         }
     };
     let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
@@ -219,22 +290,54 @@ async fn portfolio(
         .run(move |store| {
             let found = store.list_accounts(&access, &filter, sort, &page)?;
             let total = store.count_accounts(&access, &filter)?;
-            Ok((found, total, store.list_users(&access)?, store.list_partners(&access)?))
+            Ok((
+                found,
+                total,
+                store.list_users(&access)?,
+                store.list_partners(&access)?,
+            ))
         })
         .await?;
     let user_names: HashMap<_, _> = users.iter().map(|u| (u.id, u.name.as_str())).collect();
     let partner_names: HashMap<_, _> = partners.iter().map(|p| (p.id, p.name.as_str())).collect();
-    let owners: Vec<&User> = users.iter().filter(|u| matches!(u.role, mikawaya_domain::access::Role::Csm | mikawaya_domain::access::Role::Leader)).collect();
+    let owners: Vec<&User> = users
+        .iter()
+        .filter(|u| {
+            matches!(
+                u.role,
+                mikawaya_domain::access::Role::Csm | mikawaya_domain::access::Role::Leader
+            )
+        })
+        .collect();
     let selected = |key: &str, value: &str| raw.get(key).is_some_and(|v| v == value);
     let next_link = found.next_cursor.as_ref().map(|cursor| {
-        let mut query: Vec<(String, String)> = raw.iter().filter(|(k, v)| *k != "cursor" && !v.is_empty()).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut query: Vec<(String, String)> = raw
+            .iter()
+            .filter(|(k, v)| *k != "cursor" && !v.is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         query.sort();
         query.push(("cursor".into(), cursor.clone()));
-        format!("/portfolio?{}", serde_urlencoded::to_string(&query).unwrap_or_default())
+        format!(
+            "/portfolio?{}",
+            serde_urlencoded::to_string(&query).unwrap_or_default()
+        )
     });
     let header = |field: AccountSortField, label: &str, numeric: bool| {
-        let marker = if sort.field == field { if sort.descending { " ▼" } else { " ▲" } } else { "" };
-        let aria = if sort.field == field { if sort.descending { "descending" } else { "ascending" } } else { "none" };
+        let marker = if sort.field == field {
+            if sort.descending { " ▼" } else { " ▲" }
+        } else {
+            ""
+        };
+        let aria = if sort.field == field {
+            if sort.descending {
+                "descending"
+            } else {
+                "ascending"
+            }
+        } else {
+            "none"
+        };
         html! { th.num[numeric] scope="col" aria-sort=(aria) { a href=(sort_link(&raw, field, sort)) { (label) (marker) } } }
     };
     let body = html! {
@@ -297,5 +400,10 @@ async fn portfolio(
             @if let Some(next) = next_link { a href=(next) rel="next" { (lang.t("next")) " →" } }
         }
     };
-    Ok(layout(lang, lang.t("portfolio"), Some((&page_user.user, &page_user.csrf_token)), body))
+    Ok(layout(
+        lang,
+        lang.t("portfolio"),
+        Some((&page_user.user, &page_user.csrf_token)),
+        body,
+    ))
 }

@@ -4,10 +4,12 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, date, double_option, instant, optional, patch, required};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
-use mikawaya_domain::account::{Account, AccountFilter, AccountPatch, AccountSort, NewAccount, TouchTier};
+use mikawaya_domain::account::{
+    Account, AccountFilter, AccountPatch, AccountSort, NewAccount, TouchTier,
+};
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
 use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId};
 use serde::{Deserialize, Serialize};
@@ -18,7 +20,9 @@ use utoipa_axum::routes;
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_accounts, create_account)).routes(routes!(get_account, update_account, delete_account))
+    OpenApiRouter::new()
+        .routes(routes!(list_accounts, create_account))
+        .routes(routes!(get_account, update_account, delete_account))
 }
 
 /// An account as the API shows it.
@@ -67,7 +71,11 @@ impl From<Account> for AccountOut {
             partner_id: account.partner_id.map(PartnerId::get),
             stage: account.stage.map(String::from),
             tier: account.tier.map(|t| t.as_str().to_owned()),
-            custom_fields: account.custom_fields.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            custom_fields: account
+                .custom_fields
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_json()))
+                .collect(),
             created_at: instant(account.created_at),
             updated_at: instant(account.updated_at),
         }
@@ -101,15 +109,32 @@ impl TryFrom<AccountCreate> for NewAccount {
     type Error = Invalid;
     fn try_from(body: AccountCreate) -> Result<Self, Invalid> {
         Ok(NewAccount {
-            external_id: optional(body.external_id.as_deref(), "external_id", ExternalId::parse)?,
+            external_id: optional(
+                body.external_id.as_deref(),
+                "external_id",
+                ExternalId::parse,
+            )?,
             name: required(&body.name, "name", Name::parse)?,
             parent_id: body.parent_id.map(AccountId::new),
             plan: optional(body.plan.as_deref(), "plan", Slug::parse)?,
             mrr: body.mrr.map(Money::new).transpose()?.unwrap_or(Money::ZERO),
-            currency: optional(body.currency.as_deref(), "currency", Currency::parse)?.unwrap_or_default(),
-            contract_start: optional(body.contract_start.as_deref(), "contract_start", date("contract_start"))?,
-            contract_end: optional(body.contract_end.as_deref(), "contract_end", date("contract_end"))?,
-            renewal_date: optional(body.renewal_date.as_deref(), "renewal_date", date("renewal_date"))?,
+            currency: optional(body.currency.as_deref(), "currency", Currency::parse)?
+                .unwrap_or_default(),
+            contract_start: optional(
+                body.contract_start.as_deref(),
+                "contract_start",
+                date("contract_start"),
+            )?,
+            contract_end: optional(
+                body.contract_end.as_deref(),
+                "contract_end",
+                date("contract_end"),
+            )?,
+            renewal_date: optional(
+                body.renewal_date.as_deref(),
+                "renewal_date",
+                date("renewal_date"),
+            )?,
             owner_id: body.owner_id.map(UserId::new),
             partner_id: body.partner_id.map(PartnerId::new),
             stage: optional(body.stage.as_deref(), "stage", Slug::parse)?,
@@ -172,7 +197,11 @@ impl TryFrom<AccountUpdate> for AccountPatch {
             plan: patch(body.plan, "plan", Slug::parse)?,
             mrr: body.mrr.map(Money::new).transpose()?,
             currency: optional(body.currency.as_deref(), "currency", Currency::parse)?,
-            contract_start: patch(body.contract_start, "contract_start", date("contract_start"))?,
+            contract_start: patch(
+                body.contract_start,
+                "contract_start",
+                date("contract_start"),
+            )?,
             contract_end: patch(body.contract_end, "contract_end", date("contract_end"))?,
             renewal_date: patch(body.renewal_date, "renewal_date", date("renewal_date"))?,
             owner_id: mikawaya_domain::Patch::from_wire(body.owner_id).map(UserId::new),
@@ -226,23 +255,52 @@ impl AccountListParams {
     pub fn filter(&self) -> Result<AccountFilter, Invalid> {
         Ok(AccountFilter {
             q: self.q.clone().filter(|q| !q.trim().is_empty()),
-            external_id: optional(self.external_id.as_deref(), "external_id", ExternalId::parse)?,
-            stage: optional(self.stage.as_deref().filter(|s| !s.is_empty()), "stage", Slug::parse)?,
-            tier: optional(self.tier.as_deref().filter(|s| !s.is_empty()), "tier", TouchTier::parse)?,
-            plan: optional(self.plan.as_deref().filter(|s| !s.is_empty()), "plan", Slug::parse)?,
+            external_id: optional(
+                self.external_id.as_deref(),
+                "external_id",
+                ExternalId::parse,
+            )?,
+            stage: optional(
+                self.stage.as_deref().filter(|s| !s.is_empty()),
+                "stage",
+                Slug::parse,
+            )?,
+            tier: optional(
+                self.tier.as_deref().filter(|s| !s.is_empty()),
+                "tier",
+                TouchTier::parse,
+            )?,
+            plan: optional(
+                self.plan.as_deref().filter(|s| !s.is_empty()),
+                "plan",
+                Slug::parse,
+            )?,
             owner_id: self.owner_id.map(UserId::new),
             partner_id: self.partner_id.map(PartnerId::new),
             parent_id: self.parent_id.map(AccountId::new),
             mrr_min: self.mrr_min,
             mrr_max: self.mrr_max,
-            renewal_from: optional(self.renewal_from.as_deref().filter(|s| !s.is_empty()), "renewal_from", date("renewal_from"))?,
-            renewal_to: optional(self.renewal_to.as_deref().filter(|s| !s.is_empty()), "renewal_to", date("renewal_to"))?,
+            renewal_from: optional(
+                self.renewal_from.as_deref().filter(|s| !s.is_empty()),
+                "renewal_from",
+                date("renewal_from"),
+            )?,
+            renewal_to: optional(
+                self.renewal_to.as_deref().filter(|s| !s.is_empty()),
+                "renewal_to",
+                date("renewal_to"),
+            )?,
         })
     }
 
     /// The sort these parameters ask for (default by name).
     pub fn sort(&self) -> Result<AccountSort, Invalid> {
-        optional(self.sort.as_deref().filter(|s| !s.is_empty()), "sort", AccountSort::parse).map(Option::unwrap_or_default)
+        optional(
+            self.sort.as_deref().filter(|s| !s.is_empty()),
+            "sort",
+            AccountSort::parse,
+        )
+        .map(Option::unwrap_or_default)
     }
 
     /// The page these parameters ask for.
@@ -261,7 +319,9 @@ async fn list_accounts(
 ) -> Result<Json<PageOut<AccountOut>>, ApiError> {
     let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
     let access = actor.read();
-    let found = state.run(move |store| store.list_accounts(&access, &filter, sort, &page)).await?;
+    let found = state
+        .run(move |store| store.list_accounts(&access, &filter, sort, &page))
+        .await?;
     Ok(Json(PageOut::from_page(found, AccountOut::from)))
 }
 
@@ -275,16 +335,24 @@ async fn create_account(
 ) -> Result<(StatusCode, Json<AccountOut>), ApiError> {
     let access = actor.write()?;
     let new_account = NewAccount::try_from(body)?;
-    let account = state.run(move |store| store.create_account(&access, new_account)).await?;
+    let account = state
+        .run(move |store| store.create_account(&access, new_account))
+        .await?;
     Ok((StatusCode::CREATED, Json(account.into())))
 }
 
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path, description = "account id")),
     responses((status = 200, body = AccountOut), (status = 404, body = ErrorBody)))]
-async fn get_account(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<Json<AccountOut>, ApiError> {
+async fn get_account(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<AccountOut>, ApiError> {
     let access = actor.read();
-    let account = state.run(move |store| store.get_account(&access, AccountId::new(id))).await?;
+    let account = state
+        .run(move |store| store.get_account(&access, AccountId::new(id)))
+        .await?;
     Ok(Json(account.into()))
 }
 
@@ -300,15 +368,23 @@ async fn update_account(
 ) -> Result<Json<AccountOut>, ApiError> {
     let access = actor.write()?;
     let account_patch = AccountPatch::try_from(body)?;
-    let account = state.run(move |store| store.update_account(&access, AccountId::new(id), account_patch)).await?;
+    let account = state
+        .run(move |store| store.update_account(&access, AccountId::new(id), account_patch))
+        .await?;
     Ok(Json(account.into()))
 }
 
 /// Deletes an account and everything under it.
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}", tag = "accounts", params(("id" = i64, Path, description = "account id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_account(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_account(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.write()?;
-    state.run(move |store| store.delete_account(&access, AccountId::new(id))).await?;
+    state
+        .run(move |store| store.delete_account(&access, AccountId::new(id)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

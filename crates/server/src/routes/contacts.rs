@@ -4,9 +4,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, double_option, instant, optional, patch, required};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use mikawaya_domain::contact::{Contact, ContactPatch, ContactRole, NewContact, Sentiment};
 use mikawaya_domain::value::{Email, ExternalId, Name, Text};
 use mikawaya_domain::{AccountId, ContactId, Invalid};
@@ -18,7 +18,9 @@ use utoipa_axum::routes;
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_contacts, create_contact)).routes(routes!(get_contact, update_contact, delete_contact))
+    OpenApiRouter::new()
+        .routes(routes!(list_contacts, create_contact))
+        .routes(routes!(get_contact, update_contact, delete_contact))
 }
 
 /// A contact as the API shows it.
@@ -76,12 +78,20 @@ impl TryFrom<ContactCreate> for NewContact {
     fn try_from(body: ContactCreate) -> Result<Self, Invalid> {
         Ok(NewContact {
             account_id: AccountId::new(body.account_id),
-            external_id: optional(body.external_id.as_deref(), "external_id", ExternalId::parse)?,
+            external_id: optional(
+                body.external_id.as_deref(),
+                "external_id",
+                ExternalId::parse,
+            )?,
             name: required(&body.name, "name", Name::parse)?,
             email: optional(body.email.as_deref(), "email", Email::parse)?,
             role: optional(body.role.as_deref(), "role", ContactRole::parse)?,
             title: optional(body.title.as_deref(), "title", Name::parse)?,
-            personal_success: optional(body.personal_success.as_deref(), "personal_success", Text::parse)?,
+            personal_success: optional(
+                body.personal_success.as_deref(),
+                "personal_success",
+                Text::parse,
+            )?,
             sentiment: optional(body.sentiment.as_deref(), "sentiment", Sentiment::parse)?,
         })
     }
@@ -164,7 +174,9 @@ async fn list_contacts(
     };
     let page = mikawaya_store::PageRequest::new(params.limit, params.cursor.as_deref())?;
     let access = actor.read();
-    let found = state.run(move |store| store.list_contacts(&access, &filter, &page)).await?;
+    let found = state
+        .run(move |store| store.list_contacts(&access, &filter, &page))
+        .await?;
     Ok(Json(PageOut::from_page(found, ContactOut::from)))
 }
 
@@ -178,16 +190,24 @@ async fn create_contact(
 ) -> Result<(StatusCode, Json<ContactOut>), ApiError> {
     let access = actor.write()?;
     let new_contact = NewContact::try_from(body)?;
-    let contact = state.run(move |store| store.create_contact(&access, new_contact)).await?;
+    let contact = state
+        .run(move |store| store.create_contact(&access, new_contact))
+        .await?;
     Ok((StatusCode::CREATED, Json(contact.into())))
 }
 
 /// One contact.
 #[utoipa::path(get, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path, description = "contact id")),
     responses((status = 200, body = ContactOut), (status = 404, body = ErrorBody)))]
-async fn get_contact(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<Json<ContactOut>, ApiError> {
+async fn get_contact(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<ContactOut>, ApiError> {
     let access = actor.read();
-    let contact = state.run(move |store| store.get_contact(&access, ContactId::new(id))).await?;
+    let contact = state
+        .run(move |store| store.get_contact(&access, ContactId::new(id)))
+        .await?;
     Ok(Json(contact.into()))
 }
 
@@ -202,15 +222,23 @@ async fn update_contact(
 ) -> Result<Json<ContactOut>, ApiError> {
     let access = actor.write()?;
     let contact_patch = ContactPatch::try_from(body)?;
-    let contact = state.run(move |store| store.update_contact(&access, ContactId::new(id), contact_patch)).await?;
+    let contact = state
+        .run(move |store| store.update_contact(&access, ContactId::new(id), contact_patch))
+        .await?;
     Ok(Json(contact.into()))
 }
 
 /// Deletes a contact.
 #[utoipa::path(delete, path = "/api/v1/contacts/{id}", tag = "contacts", params(("id" = i64, Path, description = "contact id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_contact(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_contact(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.write()?;
-    state.run(move |store| store.delete_contact(&access, ContactId::new(id))).await?;
+    state
+        .run(move |store| store.delete_contact(&access, ContactId::new(id)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,8 +4,8 @@
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, read_body};
 use crate::state::AppState;
-use axum::extract::{Path, Request, State};
 use axum::Json;
+use axum::extract::{Path, Request, State};
 use mikawaya_import::{ImportKind, SourceEncoding, parse_file, parse_mappings};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -55,19 +55,29 @@ async fn import_file(
     for (key, value) in form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes()) {
         match key.as_ref() {
             "map" => raw_mappings.push(value.into_owned()),
-            other => return Err(ApiError::field(other, "unknown parameter (only map=SOURCE=TARGET is accepted)")),
+            other => {
+                return Err(ApiError::field(
+                    other,
+                    "unknown parameter (only map=SOURCE=TARGET is accepted)",
+                ));
+            }
         }
     }
     let mappings = parse_mappings(&raw_mappings)?;
-    let bytes = read_body(request, &state).await.map_err(|error| match error {
-        ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge(state.config.import_limit),
-        other => other,
-    })?;
-    let parsed = tokio::task::spawn_blocking(move || parse_file(kind, &bytes, &mappings, &mut |_| {}))
+    let bytes = read_body(request, &state)
         .await
-        .map_err(ApiError::internal)??;
+        .map_err(|error| match error {
+            ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge(state.config.import_limit),
+            other => other,
+        })?;
+    let parsed =
+        tokio::task::spawn_blocking(move || parse_file(kind, &bytes, &mappings, &mut |_| {}))
+            .await
+            .map_err(ApiError::internal)??;
     let (encoding, ignored_columns) = (parsed.encoding, parsed.ignored_columns.clone());
-    let summary = state.run(move |store| store.import(&access, parsed.batch)).await?;
+    let summary = state
+        .run(move |store| store.import(&access, parsed.batch))
+        .await?;
     Ok(Json(ImportReport {
         kind: kind.as_str(),
         rows: summary.rows,

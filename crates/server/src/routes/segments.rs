@@ -6,14 +6,14 @@ use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::routes::accounts::{AccountListParams, AccountOut};
 use crate::state::AppState;
 use crate::wire::{PageOut, instant, optional, required};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
+use mikawaya_domain::SegmentId;
 use mikawaya_domain::account::AccountFilter;
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::value::{Name, Slug, Text};
-use mikawaya_domain::SegmentId;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -80,7 +80,10 @@ impl TryFrom<SegmentBody> for NewSegment {
 
 /// All segments.
 #[utoipa::path(get, path = "/api/v1/segments", tag = "segments", responses((status = 200, body = Vec<SegmentOut>)))]
-async fn list_segments(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<Vec<SegmentOut>>, ApiError> {
+async fn list_segments(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<SegmentOut>>, ApiError> {
     let access = actor.read();
     let segments = state.run(move |store| store.list_segments(&access)).await?;
     Ok(Json(segments.into_iter().map(SegmentOut::from).collect()))
@@ -96,16 +99,24 @@ async fn create_segment(
 ) -> Result<(StatusCode, Json<SegmentOut>), ApiError> {
     let access = actor.manage()?;
     let segment = NewSegment::try_from(body)?;
-    let segment = state.run(move |store| store.create_segment(&access, segment)).await?;
+    let segment = state
+        .run(move |store| store.create_segment(&access, segment))
+        .await?;
     Ok((StatusCode::CREATED, Json(segment.into())))
 }
 
 /// One segment.
 #[utoipa::path(get, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = i64, Path, description = "segment id")),
     responses((status = 200, body = SegmentOut), (status = 404, body = ErrorBody)))]
-async fn get_segment(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<Json<SegmentOut>, ApiError> {
+async fn get_segment(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<SegmentOut>, ApiError> {
     let access = actor.read();
-    let segment = state.run(move |store| store.get_segment(&access, SegmentId::new(id))).await?;
+    let segment = state
+        .run(move |store| store.get_segment(&access, SegmentId::new(id)))
+        .await?;
     Ok(Json(segment.into()))
 }
 
@@ -120,16 +131,24 @@ async fn replace_segment(
 ) -> Result<Json<SegmentOut>, ApiError> {
     let access = actor.manage()?;
     let segment = NewSegment::try_from(body)?;
-    let segment = state.run(move |store| store.update_segment(&access, SegmentId::new(id), segment)).await?;
+    let segment = state
+        .run(move |store| store.update_segment(&access, SegmentId::new(id), segment))
+        .await?;
     Ok(Json(segment.into()))
 }
 
 /// Deletes a segment.
 #[utoipa::path(delete, path = "/api/v1/segments/{id}", tag = "segments", params(("id" = i64, Path, description = "segment id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_segment(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_segment(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.manage()?;
-    state.run(move |store| store.delete_segment(&access, SegmentId::new(id))).await?;
+    state
+        .run(move |store| store.delete_segment(&access, SegmentId::new(id)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -178,7 +197,10 @@ pub struct CustomFieldOut {
 
 /// Custom account fields.
 #[utoipa::path(get, path = "/api/v1/custom-fields", tag = "custom-fields", responses((status = 200, body = Vec<CustomFieldOut>)))]
-async fn list_custom_fields(State(state): State<AppState>, Caller(_actor): Caller) -> Result<Json<Vec<CustomFieldOut>>, ApiError> {
+async fn list_custom_fields(
+    State(state): State<AppState>,
+    Caller(_actor): Caller,
+) -> Result<Json<Vec<CustomFieldOut>>, ApiError> {
     let fields = state.run(|store| store.list_custom_fields()).await?;
     Ok(Json(
         fields
@@ -209,15 +231,23 @@ async fn put_custom_field(
         required(&body.kind, "kind", CustomFieldKind::parse)?,
         body.options,
     )?;
-    state.run(move |store| store.put_custom_field(&access, definition)).await?;
+    state
+        .run(move |store| store.put_custom_field(&access, definition))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Deletes a custom field definition (admins only).
 #[utoipa::path(delete, path = "/api/v1/custom-fields/{key}", tag = "custom-fields", params(("key" = String, Path, description = "field key")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_custom_field(State(state): State<AppState>, Caller(actor): Caller, Path(key): Path<String>) -> Result<StatusCode, ApiError> {
+async fn delete_custom_field(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(key): Path<String>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.admin()?;
-    state.run(move |store| store.delete_custom_field(&access, &key)).await?;
+    state
+        .run(move |store| store.delete_custom_field(&access, &key))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

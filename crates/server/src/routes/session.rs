@@ -5,9 +5,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody};
 use crate::routes::users::UserOut;
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
-use axum::Json;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use mikawaya_domain::user::User;
@@ -20,7 +20,9 @@ use utoipa_axum::routes;
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(create_session, delete_session)).routes(routes!(me))
+    OpenApiRouter::new()
+        .routes(routes!(create_session, delete_session))
+        .routes(routes!(me))
 }
 
 /// Email and password.
@@ -50,7 +52,12 @@ pub struct LoggedIn {
 }
 
 /// Checks a password login, throttling failures, and opens a session.
-pub async fn login(state: &AppState, email: &str, password: &str, address: &str) -> Result<LoggedIn, ApiError> {
+pub async fn login(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    address: &str,
+) -> Result<LoggedIn, ApiError> {
     let email_key = email.trim().to_lowercase();
     if let Some(seconds) = state.login_limiter.locked_for(&email_key, address) {
         return Err(ApiError::TooManyAttempts(seconds));
@@ -75,9 +82,16 @@ pub async fn login(state: &AppState, email: &str, password: &str, address: &str)
     state.login_limiter.record_success(&email_key);
     let (secret, csrf_token) = (auth::random_secret(), auth::random_secret());
     let (hash, csrf, user_id) = (auth::secret_hash(&secret), csrf_token.clone(), user.id);
-    let expires_at = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(state.config.session_hours);
-    state.run(move |store| store.create_session(hash, user_id, csrf, expires_at)).await?;
-    Ok(LoggedIn { secret, csrf_token, user })
+    let expires_at =
+        jiff::Timestamp::now() + jiff::SignedDuration::from_hours(state.config.session_hours);
+    state
+        .run(move |store| store.create_session(hash, user_id, csrf, expires_at))
+        .await?;
+    Ok(LoggedIn {
+        secret,
+        csrf_token,
+        user,
+    })
 }
 
 /// The session cookie for a secret. It has no Max-Age (it ends with the browser); the
@@ -109,14 +123,31 @@ async fn create_session(
     jar: CookieJar,
     JsonBody(body): JsonBody<LoginBody>,
 ) -> Result<(StatusCode, CookieJar, Json<SessionOut>), ApiError> {
-    let logged_in = login(&state, &body.email, &body.password, &address.ip().to_string()).await?;
+    let logged_in = login(
+        &state,
+        &body.email,
+        &body.password,
+        &address.ip().to_string(),
+    )
+    .await?;
     let jar = jar.add(session_cookie(&state, logged_in.secret));
-    Ok((StatusCode::CREATED, jar, Json(SessionOut { user: logged_in.user.into(), csrf_token: logged_in.csrf_token })))
+    Ok((
+        StatusCode::CREATED,
+        jar,
+        Json(SessionOut {
+            user: logged_in.user.into(),
+            csrf_token: logged_in.csrf_token,
+        }),
+    ))
 }
 
 /// Logs out.
 #[utoipa::path(delete, path = "/api/v1/session", tag = "session", responses((status = 204)))]
-async fn delete_session(State(state): State<AppState>, Caller(_actor): Caller, jar: CookieJar) -> Result<(StatusCode, CookieJar), ApiError> {
+async fn delete_session(
+    State(state): State<AppState>,
+    Caller(_actor): Caller,
+    jar: CookieJar,
+) -> Result<(StatusCode, CookieJar), ApiError> {
     let jar = logout(&state, jar).await?;
     Ok((StatusCode::NO_CONTENT, jar))
 }
@@ -137,8 +168,17 @@ pub struct MeOut {
 async fn me(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<MeOut>, ApiError> {
     let access = actor.read();
     let user = match actor.user_id() {
-        Some(id) => Some(state.run(move |store| store.get_user(&access, id)).await?.into()),
+        Some(id) => Some(
+            state
+                .run(move |store| store.get_user(&access, id))
+                .await?
+                .into(),
+        ),
         None => None,
     };
-    Ok(Json(MeOut { user, role: actor.role().as_str().to_owned(), scope: actor.scope().as_str().to_owned() }))
+    Ok(Json(MeOut {
+        user,
+        role: actor.role().as_str().to_owned(),
+        scope: actor.scope().as_str().to_owned(),
+    }))
 }

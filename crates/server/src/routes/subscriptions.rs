@@ -4,9 +4,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, date, double_option, instant, optional, patch, required};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch, Term};
 use mikawaya_domain::value::{ExternalId, Money, Slug};
 use mikawaya_domain::{AccountId, Invalid, SubscriptionId};
@@ -20,7 +20,11 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_subscriptions, create_subscription))
-        .routes(routes!(get_subscription, update_subscription, delete_subscription))
+        .routes(routes!(
+            get_subscription,
+            update_subscription,
+            delete_subscription
+        ))
 }
 
 /// A subscription row as the API shows it: active on days `start_date <= d < end_date`.
@@ -77,7 +81,11 @@ impl TryFrom<SubscriptionCreate> for NewSubscription {
         let end = optional(body.end_date.as_deref(), "end_date", date("end_date"))?;
         Ok(NewSubscription {
             account_id: AccountId::new(body.account_id),
-            external_id: optional(body.external_id.as_deref(), "external_id", ExternalId::parse)?,
+            external_id: optional(
+                body.external_id.as_deref(),
+                "external_id",
+                ExternalId::parse,
+            )?,
             plan: required(&body.plan, "plan", Slug::parse)?,
             quantity: body.quantity.unwrap_or(1),
             mrr: Money::new(body.mrr)?,
@@ -149,7 +157,9 @@ async fn list_subscriptions(
     };
     let page = mikawaya_store::PageRequest::new(params.limit, params.cursor.as_deref())?;
     let access = actor.read();
-    let found = state.run(move |store| store.list_subscriptions(&access, &filter, &page)).await?;
+    let found = state
+        .run(move |store| store.list_subscriptions(&access, &filter, &page))
+        .await?;
     Ok(Json(PageOut::from_page(found, SubscriptionOut::from)))
 }
 
@@ -163,7 +173,9 @@ async fn create_subscription(
 ) -> Result<(StatusCode, Json<SubscriptionOut>), ApiError> {
     let access = actor.write()?;
     let new_subscription = NewSubscription::try_from(body)?;
-    let subscription = state.run(move |store| store.create_subscription(&access, new_subscription)).await?;
+    let subscription = state
+        .run(move |store| store.create_subscription(&access, new_subscription))
+        .await?;
     Ok((StatusCode::CREATED, Json(subscription.into())))
 }
 
@@ -177,7 +189,9 @@ async fn get_subscription(
     Path(id): Path<i64>,
 ) -> Result<Json<SubscriptionOut>, ApiError> {
     let access = actor.read();
-    let subscription = state.run(move |store| store.get_subscription(&access, SubscriptionId::new(id))).await?;
+    let subscription = state
+        .run(move |store| store.get_subscription(&access, SubscriptionId::new(id)))
+        .await?;
     Ok(Json(subscription.into()))
 }
 
@@ -193,15 +207,25 @@ async fn update_subscription(
 ) -> Result<Json<SubscriptionOut>, ApiError> {
     let access = actor.write()?;
     let subscription_patch = SubscriptionPatch::try_from(body)?;
-    let subscription = state.run(move |store| store.update_subscription(&access, SubscriptionId::new(id), subscription_patch)).await?;
+    let subscription = state
+        .run(move |store| {
+            store.update_subscription(&access, SubscriptionId::new(id), subscription_patch)
+        })
+        .await?;
     Ok(Json(subscription.into()))
 }
 
 /// Deletes a subscription row.
 #[utoipa::path(delete, path = "/api/v1/subscriptions/{id}", tag = "subscriptions",
     params(("id" = i64, Path, description = "subscription id")), responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_subscription(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_subscription(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.write()?;
-    state.run(move |store| store.delete_subscription(&access, SubscriptionId::new(id))).await?;
+    state
+        .run(move |store| store.delete_subscription(&access, SubscriptionId::new(id)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,10 +4,10 @@ use crate::error::ApiError;
 use crate::extract::Caller;
 use crate::metrics::EntityLabels;
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 
 /// The routes of this module.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
@@ -26,7 +26,10 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::V
 
 /// Prometheus text exposition.
 #[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain", body = String)))]
-pub async fn metrics(State(state): State<AppState>, Caller(_actor): Caller) -> Result<impl IntoResponse, ApiError> {
+pub async fn metrics(
+    State(state): State<AppState>,
+    Caller(_actor): Caller,
+) -> Result<impl IntoResponse, ApiError> {
     let stats = state.run(|store| store.stats()).await?;
     for (entity, count) in [
         ("accounts", stats.accounts),
@@ -35,13 +38,28 @@ pub async fn metrics(State(state): State<AppState>, Caller(_actor): Caller) -> R
         ("touchpoints", stats.touchpoints),
         ("users", stats.users),
     ] {
-        state.metrics.rows.get_or_create(&EntityLabels { entity: entity.to_owned() }).set(i64::try_from(count).unwrap_or(i64::MAX));
+        state
+            .metrics
+            .rows
+            .get_or_create(&EntityLabels {
+                entity: entity.to_owned(),
+            })
+            .set(i64::try_from(count).unwrap_or(i64::MAX));
     }
-    Ok(([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render()))
+    Ok((
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    ))
 }
 
 /// This document.
 #[utoipa::path(get, path = "/api/v1/openapi.json", tag = "system", responses((status = 200, description = "the OpenAPI 3.1 document")))]
-pub async fn openapi_document(State(state): State<AppState>, Caller(_actor): Caller) -> Json<serde_json::Value> {
+pub async fn openapi_document(
+    State(state): State<AppState>,
+    Caller(_actor): Caller,
+) -> Json<serde_json::Value> {
     Json(state.openapi.get().cloned().unwrap_or_default())
 }

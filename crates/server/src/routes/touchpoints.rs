@@ -4,9 +4,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, instant, optional, required};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint, TouchpointKind};
 use mikawaya_domain::value::{Text, parse_timestamp};
 use mikawaya_domain::{AccountId, Actor, Invalid, TouchpointId, UserId};
@@ -18,7 +18,9 @@ use utoipa_axum::routes;
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_touchpoints, create_touchpoint)).routes(routes!(get_touchpoint, delete_touchpoint))
+    OpenApiRouter::new()
+        .routes(routes!(list_touchpoints, create_touchpoint))
+        .routes(routes!(get_touchpoint, delete_touchpoint))
 }
 
 /// A touchpoint as the API shows it.
@@ -70,10 +72,17 @@ impl TouchpointCreate {
         Ok(NewTouchpoint {
             account_id: AccountId::new(self.account_id),
             kind: required(&self.kind, "kind", TouchpointKind::parse)?,
-            occurred_at: required(&self.occurred_at, "occurred_at", |raw| parse_timestamp(raw, "occurred_at"))?,
+            occurred_at: required(&self.occurred_at, "occurred_at", |raw| {
+                parse_timestamp(raw, "occurred_at")
+            })?,
             user_id: self.user_id.map(UserId::new).or(actor.user_id()),
             summary: optional(self.summary.as_deref(), "summary", Text::parse)?,
-            attendees: self.attendees.into_iter().map(|a| a.trim().to_owned()).filter(|a| !a.is_empty()).collect(),
+            attendees: self
+                .attendees
+                .into_iter()
+                .map(|a| a.trim().to_owned())
+                .filter(|a| !a.is_empty())
+                .collect(),
         })
     }
 }
@@ -111,12 +120,16 @@ async fn list_touchpoints(
         account_id: params.account_id.map(AccountId::new),
         kind: optional(params.kind.as_deref(), "kind", TouchpointKind::parse)?,
         user_id: params.user_id.map(UserId::new),
-        from: optional(params.from.as_deref(), "from", |raw| parse_timestamp(raw, "from"))?,
+        from: optional(params.from.as_deref(), "from", |raw| {
+            parse_timestamp(raw, "from")
+        })?,
         to: optional(params.to.as_deref(), "to", |raw| parse_timestamp(raw, "to"))?,
     };
     let page = mikawaya_store::PageRequest::new(params.limit, params.cursor.as_deref())?;
     let access = actor.read();
-    let found = state.run(move |store| store.list_touchpoints(&access, &filter, &page)).await?;
+    let found = state
+        .run(move |store| store.list_touchpoints(&access, &filter, &page))
+        .await?;
     Ok(Json(PageOut::from_page(found, TouchpointOut::from)))
 }
 
@@ -130,24 +143,38 @@ async fn create_touchpoint(
 ) -> Result<(StatusCode, Json<TouchpointOut>), ApiError> {
     let access = actor.write()?;
     let new_touchpoint = body.into_new(&actor)?;
-    let touchpoint = state.run(move |store| store.create_touchpoint(&access, new_touchpoint)).await?;
+    let touchpoint = state
+        .run(move |store| store.create_touchpoint(&access, new_touchpoint))
+        .await?;
     Ok((StatusCode::CREATED, Json(touchpoint.into())))
 }
 
 /// One touchpoint.
 #[utoipa::path(get, path = "/api/v1/touchpoints/{id}", tag = "touchpoints", params(("id" = i64, Path, description = "touchpoint id")),
     responses((status = 200, body = TouchpointOut), (status = 404, body = ErrorBody)))]
-async fn get_touchpoint(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<Json<TouchpointOut>, ApiError> {
+async fn get_touchpoint(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<TouchpointOut>, ApiError> {
     let access = actor.read();
-    let touchpoint = state.run(move |store| store.get_touchpoint(&access, TouchpointId::new(id))).await?;
+    let touchpoint = state
+        .run(move |store| store.get_touchpoint(&access, TouchpointId::new(id)))
+        .await?;
     Ok(Json(touchpoint.into()))
 }
 
 /// Deletes a touchpoint.
 #[utoipa::path(delete, path = "/api/v1/touchpoints/{id}", tag = "touchpoints", params(("id" = i64, Path, description = "touchpoint id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_touchpoint(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_touchpoint(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.write()?;
-    state.run(move |store| store.delete_touchpoint(&access, TouchpointId::new(id))).await?;
+    state
+        .run(move |store| store.delete_touchpoint(&access, TouchpointId::new(id)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

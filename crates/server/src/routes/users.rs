@@ -5,9 +5,9 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody};
 use crate::state::AppState;
 use crate::wire::{instant, required};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::Json;
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::user::{NewUser, User};
 use mikawaya_domain::value::{Email, Name};
@@ -72,14 +72,20 @@ pub const MIN_PASSWORD_CHARS: usize = 12;
 /// Checks and hashes a new password.
 pub fn hash_new_password(password: &str) -> Result<String, ApiError> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::field("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(ApiError::field(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
     auth::hash_password(password).map_err(|e| ApiError::Internal(e.to_string().into()))
 }
 
 /// Users the caller can see.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = Vec<UserOut>)))]
-async fn list_users(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<Vec<UserOut>>, ApiError> {
+async fn list_users(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<UserOut>>, ApiError> {
     let access = actor.read();
     let users = state.run(move |store| store.list_users(&access)).await?;
     Ok(Json(users.into_iter().map(UserOut::from).collect()))
@@ -104,29 +110,47 @@ async fn create_user(
     let password_hash = match body.password.as_deref() {
         Some(password) => {
             let password = password.to_owned();
-            Some(tokio::task::spawn_blocking(move || hash_new_password(&password)).await.map_err(ApiError::internal)??)
+            Some(
+                tokio::task::spawn_blocking(move || hash_new_password(&password))
+                    .await
+                    .map_err(ApiError::internal)??,
+            )
         }
         None => None,
     };
-    let user = state.run(move |store| store.create_user(&access, new_user, password_hash)).await?;
+    let user = state
+        .run(move |store| store.create_user(&access, new_user, password_hash))
+        .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "user id")),
     responses((status = 200, body = UserOut), (status = 404, body = ErrorBody)))]
-async fn get_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<Json<UserOut>, ApiError> {
+async fn get_user(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<UserOut>, ApiError> {
     let access = actor.read();
-    let user = state.run(move |store| store.get_user(&access, UserId::new(id))).await?;
+    let user = state
+        .run(move |store| store.get_user(&access, UserId::new(id)))
+        .await?;
     Ok(Json(user.into()))
 }
 
 /// Deletes a user (admins only).
 #[utoipa::path(delete, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "user id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_user(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn delete_user(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.admin()?;
-    state.run(move |store| store.delete_user(&access, UserId::new(id))).await?;
+    state
+        .run(move |store| store.delete_user(&access, UserId::new(id)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,7 +200,10 @@ pub struct TokenCreated {
 
 /// API tokens (admins only).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "tokens", responses((status = 200, body = Vec<TokenOut>)))]
-async fn list_tokens(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<Vec<TokenOut>>, ApiError> {
+async fn list_tokens(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<TokenOut>>, ApiError> {
     let access = actor.admin()?;
     let tokens = state.run(move |store| store.list_tokens(&access)).await?;
     Ok(Json(tokens.into_iter().map(TokenOut::from).collect()))
@@ -195,16 +222,29 @@ async fn create_token(
     let scope = required(&body.scope, "scope", Scope::parse)?;
     let (secret, hash) = auth::new_token();
     let user_id = body.user_id.map(UserId::new);
-    let token = state.run(move |store| store.create_token(&access, name, scope, user_id, hash)).await?;
-    Ok((StatusCode::CREATED, Json(TokenCreated { token: token.into(), secret })))
+    let token = state
+        .run(move |store| store.create_token(&access, name, scope, user_id, hash))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenCreated {
+            token: token.into(),
+            secret,
+        }),
+    ))
 }
 
 /// Revokes an API token (admins only).
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "tokens", params(("id" = i64, Path, description = "token id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn revoke_token(State(state): State<AppState>, Caller(actor): Caller, Path(id): Path<i64>) -> Result<StatusCode, ApiError> {
+async fn revoke_token(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, ApiError> {
     let access = actor.admin()?;
-    state.run(move |store| store.revoke_token(&access, TokenId::new(id))).await?;
+    state
+        .run(move |store| store.revoke_token(&access, TokenId::new(id)))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
-

@@ -36,8 +36,12 @@ fn create_body(entity: &str, account_id: i64) -> serde_json::Value {
     match entity {
         "accounts" => json!({"name": "Created in test"}),
         "contacts" => json!({"account_id": account_id, "name": "New Person", "role": "champion"}),
-        "subscriptions" => json!({"account_id": account_id, "plan": "pro", "mrr": 10, "start_date": "2025-03-01"}),
-        _ => json!({"account_id": account_id, "kind": "meeting", "occurred_at": "2025-03-01T09:00:00Z"}),
+        "subscriptions" => {
+            json!({"account_id": account_id, "plan": "pro", "mrr": 10, "start_date": "2025-03-01"})
+        }
+        _ => {
+            json!({"account_id": account_id, "kind": "meeting", "occurred_at": "2025-03-01T09:00:00Z"})
+        }
     }
 }
 
@@ -55,26 +59,56 @@ async fn check_role(role: &'static str) {
     let failures = std::cell::RefCell::new(Vec::new());
     let expect = |what: String, got: StatusCode, expected: StatusCode| {
         if got != expected {
-            failures.borrow_mut().push(format!("{role} {what}: got {got}, expected {expected}"));
+            failures
+                .borrow_mut()
+                .push(format!("{role} {what}: got {got}, expected {expected}"));
         }
     };
     for entity in ENTITIES {
         // list
         let listed = app.get(role, &format!("/api/v1/{entity}?limit=100")).await;
-        let mut ids: Vec<i64> = listed.body["data"].as_array().map(|rows| rows.iter().filter_map(|r| r["id"].as_i64()).collect()).unwrap_or_default();
+        let mut ids: Vec<i64> = listed.body["data"]
+            .as_array()
+            .map(|rows| rows.iter().filter_map(|r| r["id"].as_i64()).collect())
+            .unwrap_or_default();
         ids.sort_unstable();
-        let mut expected: Vec<i64> = KEYS.iter().filter(|key| sees(role, key)).map(|key| entity_id(&app, entity, key)).collect();
+        let mut expected: Vec<i64> = KEYS
+            .iter()
+            .filter(|key| sees(role, key))
+            .map(|key| entity_id(&app, entity, key))
+            .collect();
         expected.sort_unstable();
         if ids != expected {
-            failures.borrow_mut().push(format!("{role} list {entity}: got ids {ids:?}, expected {expected:?}"));
+            failures.borrow_mut().push(format!(
+                "{role} list {entity}: got ids {ids:?}, expected {expected:?}"
+            ));
         }
         for key in KEYS {
             let id = entity_id(&app, entity, key);
             let visible = sees(role, key);
-            let got = app.get(role, &format!("/api/v1/{entity}/{id}")).await.status;
-            expect(format!("get {entity} of {key}"), got, if visible { StatusCode::OK } else { StatusCode::NOT_FOUND });
+            let got = app
+                .get(role, &format!("/api/v1/{entity}/{id}"))
+                .await
+                .status;
+            expect(
+                format!("get {entity} of {key}"),
+                got,
+                if visible {
+                    StatusCode::OK
+                } else {
+                    StatusCode::NOT_FOUND
+                },
+            );
             if let Some(body) = update_body(entity) {
-                let got = app.call(Some(role), Method::PATCH, &format!("/api/v1/{entity}/{id}"), Some(body)).await.status;
+                let got = app
+                    .call(
+                        Some(role),
+                        Method::PATCH,
+                        &format!("/api/v1/{entity}/{id}"),
+                        Some(body),
+                    )
+                    .await
+                    .status;
                 let wanted = match (writes(role), visible) {
                     (false, _) => StatusCode::FORBIDDEN,
                     (true, false) => StatusCode::NOT_FOUND,
@@ -84,7 +118,15 @@ async fn check_role(role: &'static str) {
             }
             if entity != "accounts" {
                 let body = create_body(entity, app.account(key));
-                let got = app.call(Some(role), Method::POST, &format!("/api/v1/{entity}"), Some(body)).await.status;
+                let got = app
+                    .call(
+                        Some(role),
+                        Method::POST,
+                        &format!("/api/v1/{entity}"),
+                        Some(body),
+                    )
+                    .await
+                    .status;
                 let wanted = match (writes(role), visible) {
                     (false, _) => StatusCode::FORBIDDEN,
                     (true, false) => StatusCode::BAD_REQUEST,
@@ -94,16 +136,54 @@ async fn check_role(role: &'static str) {
             }
         }
         if entity == "accounts" {
-            let created = app.call(Some(role), Method::POST, "/api/v1/accounts", Some(create_body(entity, 0))).await;
-            expect("create account".into(), created.status, if writes(role) { StatusCode::CREATED } else { StatusCode::FORBIDDEN });
+            let created = app
+                .call(
+                    Some(role),
+                    Method::POST,
+                    "/api/v1/accounts",
+                    Some(create_body(entity, 0)),
+                )
+                .await;
+            expect(
+                "create account".into(),
+                created.status,
+                if writes(role) {
+                    StatusCode::CREATED
+                } else {
+                    StatusCode::FORBIDDEN
+                },
+            );
             if role == "partner" {
-                assert_eq!(created.body["partner_id"].as_i64(), Some(app.seed.partner_a.get()), "a partner's new account is theirs");
+                assert_eq!(
+                    created.body["partner_id"].as_i64(),
+                    Some(app.seed.partner_a.get()),
+                    "a partner's new account is theirs"
+                );
                 let other = json!({"name": "Sneaky", "partner_id": app.seed.partner_b.get()});
-                let got = app.call(Some(role), Method::POST, "/api/v1/accounts", Some(other)).await.status;
-                expect("create account for another partner".into(), got, StatusCode::FORBIDDEN);
+                let got = app
+                    .call(Some(role), Method::POST, "/api/v1/accounts", Some(other))
+                    .await
+                    .status;
+                expect(
+                    "create account for another partner".into(),
+                    got,
+                    StatusCode::FORBIDDEN,
+                );
                 let moved = json!({"partner_id": app.seed.partner_b.get()});
-                let got = app.call(Some(role), Method::PATCH, &format!("/api/v1/accounts/{}", app.account("a")), Some(moved)).await.status;
-                expect("move own account to another partner".into(), got, StatusCode::FORBIDDEN);
+                let got = app
+                    .call(
+                        Some(role),
+                        Method::PATCH,
+                        &format!("/api/v1/accounts/{}", app.account("a")),
+                        Some(moved),
+                    )
+                    .await
+                    .status;
+                expect(
+                    "move own account to another partner".into(),
+                    got,
+                    StatusCode::FORBIDDEN,
+                );
             }
         }
     }
@@ -114,7 +194,15 @@ async fn check_role(role: &'static str) {
     for entity in ["contacts", "subscriptions", "touchpoints", "accounts"] {
         for key in ["b", "a"] {
             let id = entity_id(&app, entity, key);
-            let got = app.call(Some(role), Method::DELETE, &format!("/api/v1/{entity}/{id}"), None).await.status;
+            let got = app
+                .call(
+                    Some(role),
+                    Method::DELETE,
+                    &format!("/api/v1/{entity}/{id}"),
+                    None,
+                )
+                .await
+                .status;
             let wanted = match (writes(role), sees(role, key)) {
                 (false, _) => StatusCode::FORBIDDEN,
                 (true, false) => StatusCode::NOT_FOUND,
@@ -125,7 +213,9 @@ async fn check_role(role: &'static str) {
     }
     // the other partner's account is still whole after everything a partner tried
     if role == "partner" {
-        let admin_view = app.get("admin", &format!("/api/v1/accounts/{}", app.account("b"))).await;
+        let admin_view = app
+            .get("admin", &format!("/api/v1/accounts/{}", app.account("b")))
+            .await;
         assert_eq!(admin_view.status, StatusCode::OK);
         assert_eq!(admin_view.body["stage"], serde_json::Value::Null);
     }
@@ -162,20 +252,69 @@ async fn partner_users_see_and_change_only_their_partners_accounts() {
 async fn configuration_belongs_to_admins_and_leaders() {
     let app = TestApp::spawn().await;
     let table = [
-        ("admin", StatusCode::CREATED, StatusCode::CREATED, StatusCode::CREATED),
-        ("leader", StatusCode::CREATED, StatusCode::CREATED, StatusCode::FORBIDDEN),
-        ("csm", StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
-        ("partner", StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
-        ("viewer", StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
-        ("service-write", StatusCode::FORBIDDEN, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
+        (
+            "admin",
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+        ),
+        (
+            "leader",
+            StatusCode::CREATED,
+            StatusCode::CREATED,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "csm",
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "partner",
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "viewer",
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "service-write",
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+            StatusCode::FORBIDDEN,
+        ),
     ];
     for (role, segment, partner, user) in table {
-        let got = app.call(Some(role), Method::POST, "/api/v1/segments", Some(json!({"name": format!("seg {role}")}))).await.status;
+        let got = app
+            .call(
+                Some(role),
+                Method::POST,
+                "/api/v1/segments",
+                Some(json!({"name": format!("seg {role}")})),
+            )
+            .await
+            .status;
         assert_eq!(got, segment, "{role} creates a segment");
-        let got = app.call(Some(role), Method::POST, "/api/v1/partners", Some(json!({"name": format!("ptn {role}")}))).await.status;
+        let got = app
+            .call(
+                Some(role),
+                Method::POST,
+                "/api/v1/partners",
+                Some(json!({"name": format!("ptn {role}")})),
+            )
+            .await
+            .status;
         assert_eq!(got, partner, "{role} creates a partner");
         let body = json!({"email": format!("new-{role}@team.example"), "role": "csm"});
-        let got = app.call(Some(role), Method::POST, "/api/v1/users", Some(body)).await.status;
+        let got = app
+            .call(Some(role), Method::POST, "/api/v1/users", Some(body))
+            .await
+            .status;
         assert_eq!(got, user, "{role} creates a user");
     }
 }
@@ -183,34 +322,89 @@ async fn configuration_belongs_to_admins_and_leaders() {
 #[tokio::test]
 async fn a_segment_evaluated_by_a_partner_holds_only_their_accounts() {
     let app = TestApp::spawn().await;
-    let created = app.call(Some("admin"), Method::POST, "/api/v1/segments", Some(json!({"name": "all", "filter": {"mrr_min": 50}}))).await;
+    let created = app
+        .call(
+            Some("admin"),
+            Method::POST,
+            "/api/v1/segments",
+            Some(json!({"name": "all", "filter": {"mrr_min": 50}})),
+        )
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     let id = created.body["id"].as_i64().unwrap_or_default();
-    assert_eq!(app.get("admin", &format!("/api/v1/segments/{id}/accounts")).await.count(), 3);
-    let partner_view = app.get("partner", &format!("/api/v1/segments/{id}/accounts")).await;
+    assert_eq!(
+        app.get("admin", &format!("/api/v1/segments/{id}/accounts"))
+            .await
+            .count(),
+        3
+    );
+    let partner_view = app
+        .get("partner", &format!("/api/v1/segments/{id}/accounts"))
+        .await;
     assert_eq!(partner_view.count(), 1);
-    assert_eq!(partner_view.body["data"][0]["id"].as_i64(), Some(app.account("a")));
+    assert_eq!(
+        partner_view.body["data"][0]["id"].as_i64(),
+        Some(app.account("a"))
+    );
     // the segment is evaluated when used, never stale
-    let changed = app.call(Some("admin"), Method::PATCH, &format!("/api/v1/accounts/{}", app.account("direct")), Some(json!({"mrr": 10}))).await;
+    let changed = app
+        .call(
+            Some("admin"),
+            Method::PATCH,
+            &format!("/api/v1/accounts/{}", app.account("direct")),
+            Some(json!({"mrr": 10})),
+        )
+        .await;
     assert_eq!(changed.status, StatusCode::OK);
-    assert_eq!(app.get("admin", &format!("/api/v1/segments/{id}/accounts")).await.count(), 2);
+    assert_eq!(
+        app.get("admin", &format!("/api/v1/segments/{id}/accounts"))
+            .await
+            .count(),
+        2
+    );
 }
 
 #[tokio::test]
 async fn a_partner_import_cannot_touch_another_partners_account() {
     let app = TestApp::spawn().await;
     let csv = "external_id,name,mrr\nEXT-new,Fresh Co,10\nEXT-b,Taken Over,999\n";
-    let request = app.client.post(format!("{}/api/v1/import/accounts", app.base)).bearer_auth(&app.tokens["partner"]).body(csv);
+    let request = app
+        .client
+        .post(format!("{}/api/v1/import/accounts", app.base))
+        .bearer_auth(&app.tokens["partner"])
+        .body(csv);
     let reply = app.send(request).await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
     assert_eq!(reply.body["error"]["rows"][0]["line"], 3);
     assert_eq!(reply.body["error"]["rows"][0]["column"], "external_id");
-    let b = app.get("admin", &format!("/api/v1/accounts/{}", app.account("b"))).await;
+    let b = app
+        .get("admin", &format!("/api/v1/accounts/{}", app.account("b")))
+        .await;
     assert_eq!(b.body["name"], "Account b");
-    assert_eq!(app.get("admin", "/api/v1/accounts?external_id=EXT-new").await.count(), 0, "all or nothing");
-    let fine = app.client.post(format!("{}/api/v1/import/accounts", app.base)).bearer_auth(&app.tokens["partner"]).body("external_id,name\nEXT-new,Fresh Co\n");
+    assert_eq!(
+        app.get("admin", "/api/v1/accounts?external_id=EXT-new")
+            .await
+            .count(),
+        0,
+        "all or nothing"
+    );
+    let fine = app
+        .client
+        .post(format!("{}/api/v1/import/accounts", app.base))
+        .bearer_auth(&app.tokens["partner"])
+        .body("external_id,name\nEXT-new,Fresh Co\n");
     let reply = app.send(fine).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
-    let created = app.get("admin", "/api/v1/accounts?external_id=EXT-new").await;
-    assert_eq!(created.body["data"][0]["partner_id"].as_i64(), Some(app.seed.partner_a.get()));
+    let created = app
+        .get("admin", "/api/v1/accounts?external_id=EXT-new")
+        .await;
+    assert_eq!(
+        created.body["data"][0]["partner_id"].as_i64(),
+        Some(app.seed.partner_a.get())
+    );
 }

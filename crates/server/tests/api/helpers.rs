@@ -78,7 +78,9 @@ impl TestApp {
             store,
             seed,
             tokens,
-            client: ok(reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build()),
+            client: ok(reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()),
             _dir: dir,
             _shutdown: shutdown,
         }
@@ -89,7 +91,13 @@ impl TestApp {
     }
 
     /// Sends a request with a bearer token (None = anonymous) and an optional JSON body.
-    pub async fn call(&self, role: Option<&str>, method: Method, path: &str, body: Option<Value>) -> Reply {
+    pub async fn call(
+        &self,
+        role: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(role) = role {
             request = request.bearer_auth(&self.tokens[role]);
@@ -111,12 +119,25 @@ impl TestApp {
     /// Logs in with a password; returns the session cookie pair and the CSRF token.
     pub async fn login(&self, email: &str, password: &str) -> (String, String) {
         let reply = self
-            .call(None, Method::POST, "/api/v1/session", Some(serde_json::json!({"email": email, "password": password})))
+            .call(
+                None,
+                Method::POST,
+                "/api/v1/session",
+                Some(serde_json::json!({"email": email, "password": password})),
+            )
             .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-        let cookie = reply.headers.get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let cookie = reply
+            .headers
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
         let pair = cookie.split(';').next().unwrap_or("").to_owned();
-        (pair, reply.body["csrf_token"].as_str().unwrap_or("").to_owned())
+        (
+            pair,
+            reply.body["csrf_token"].as_str().unwrap_or("").to_owned(),
+        )
     }
 }
 
@@ -126,7 +147,12 @@ impl Reply {
         let headers = response.headers().clone();
         let text = ok(response.text().await);
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Reply { status, headers, body, text }
+        Reply {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     /// The `data` array's length of a list reply.
@@ -142,7 +168,10 @@ fn seed(store: &dyn Store) -> (Seed, HashMap<&'static str, String>) {
     let partner = |external: &str, name: &str| {
         ok(store.upsert_partner(
             &admin.manage(),
-            NewPartner { external_id: Some(ok(ExternalId::parse(external))), name: ok(Name::parse(name)) },
+            NewPartner {
+                external_id: Some(ok(ExternalId::parse(external))),
+                name: ok(Name::parse(name)),
+            },
         ))
         .id
     };
@@ -150,7 +179,11 @@ fn seed(store: &dyn Store) -> (Seed, HashMap<&'static str, String>) {
     let partner_b = partner("P-B", "Partner B");
     let mut accounts = HashMap::new();
     let mut children = HashMap::new();
-    for (key, partner_id, mrr) in [("a", Some(partner_a), 100.0), ("b", Some(partner_b), 200.0), ("direct", None, 300.0)] {
+    for (key, partner_id, mrr) in [
+        ("a", Some(partner_a), 100.0),
+        ("b", Some(partner_b), 200.0),
+        ("direct", None, 300.0),
+    ] {
         let mut new_account = NewAccount::named(ok(Name::parse(&format!("Account {key}"))));
         new_account.external_id = Some(ok(ExternalId::parse(&format!("EXT-{key}"))));
         new_account.partner_id = partner_id;
@@ -207,17 +240,39 @@ fn seed(store: &dyn Store) -> (Seed, HashMap<&'static str, String>) {
     ] {
         let user = ok(store.create_user(
             &admin,
-            ok(NewUser::new(ok(Email::parse(&format!("{name}@team.example"))), ok(Name::parse(name)), role, partner_id)),
+            ok(NewUser::new(
+                ok(Email::parse(&format!("{name}@team.example"))),
+                ok(Name::parse(name)),
+                role,
+                partner_id,
+            )),
             Some(hash.clone()),
         ));
         let (secret, token_hash) = auth::new_token();
-        ok(store.create_token(&admin, ok(Name::parse(name)), Scope::Admin, Some(user.id), token_hash));
+        ok(store.create_token(
+            &admin,
+            ok(Name::parse(name)),
+            Scope::Admin,
+            Some(user.id),
+            token_hash,
+        ));
         tokens.insert(name, secret);
     }
-    for (name, scope) in [("service-read", Scope::Read), ("service-write", Scope::Write)] {
+    for (name, scope) in [
+        ("service-read", Scope::Read),
+        ("service-write", Scope::Write),
+    ] {
         let (secret, token_hash) = auth::new_token();
         ok(store.create_token(&admin, ok(Name::parse(name)), scope, None, token_hash));
         tokens.insert(name, secret);
     }
-    (Seed { partner_a, partner_b, accounts, children }, tokens)
+    (
+        Seed {
+            partner_a,
+            partner_b,
+            accounts,
+            children,
+        },
+        tokens,
+    )
 }

@@ -4,7 +4,12 @@ use crate::helpers::TestApp;
 use reqwest::StatusCode;
 
 async fn import(app: &TestApp, kind: &str, query: &str, body: Vec<u8>) -> crate::helpers::Reply {
-    let request = app.client.post(format!("{}/api/v1/import/{kind}{query}", app.base)).bearer_auth(&app.tokens["admin"]).header("content-type", "text/csv").body(body);
+    let request = app
+        .client
+        .post(format!("{}/api/v1/import/{kind}{query}", app.base))
+        .bearer_auth(&app.tokens["admin"])
+        .header("content-type", "text/csv")
+        .body(body);
     app.send(request).await
 }
 
@@ -13,21 +18,48 @@ async fn one_bad_row_imports_nothing_and_names_line_and_column() {
     let app = TestApp::spawn().await;
     let mut csv = String::from("external_id,name,mrr,renewal_date,owner_email\n");
     for index in 0..50 {
-        csv.push_str(&format!("IMP-{index},Imported {index},{index}00,2026-01-01,csm@team.example\n"));
+        csv.push_str(&format!(
+            "IMP-{index},Imported {index},{index}00,2026-01-01,csm@team.example\n"
+        ));
     }
     csv.push_str("IMP-bad,Broken,12O0,2026-01-01,\n");
     csv.push_str("IMP-owner,Orphan,5,2026-01-01,nobody@team.example\n");
     let reply = import(&app, "accounts", "", csv.into_bytes()).await;
-    assert_eq!(reply.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", reply.text);
-    let rows = reply.body["error"]["rows"].as_array().cloned().unwrap_or_default();
-    assert_eq!(rows.len(), 1, "the value error stops the file before references are resolved: {rows:?}");
-    assert_eq!((rows[0]["line"].as_u64(), rows[0]["column"].as_str()), (Some(52), Some("mrr")));
-    assert_eq!(app.get("admin", "/api/v1/accounts?q=Imported").await.count(), 0);
-    let references = "external_id,name,owner_email\nIMP-1,One,csm@team.example\nIMP-2,Two,nobody@team.example\n";
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text
+    );
+    let rows = reply.body["error"]["rows"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        rows.len(),
+        1,
+        "the value error stops the file before references are resolved: {rows:?}"
+    );
+    assert_eq!(
+        (rows[0]["line"].as_u64(), rows[0]["column"].as_str()),
+        (Some(52), Some("mrr"))
+    );
+    assert_eq!(
+        app.get("admin", "/api/v1/accounts?q=Imported")
+            .await
+            .count(),
+        0
+    );
+    let references =
+        "external_id,name,owner_email\nIMP-1,One,csm@team.example\nIMP-2,Two,nobody@team.example\n";
     let reply = import(&app, "accounts", "", references.as_bytes().to_vec()).await;
     assert_eq!(reply.body["error"]["rows"][0]["line"], 3);
     assert_eq!(reply.body["error"]["rows"][0]["column"], "owner_email");
-    assert_eq!(app.get("admin", "/api/v1/accounts?q=IMP").await.count(), 0, "reference errors roll back too");
+    assert_eq!(
+        app.get("admin", "/api/v1/accounts?q=IMP").await.count(),
+        0,
+        "reference errors roll back too"
+    );
 }
 
 #[tokio::test]
@@ -48,42 +80,107 @@ async fn a_shift_jis_crm_export_with_japanese_headers_imports() {
 #[tokio::test]
 async fn importing_the_same_file_twice_changes_nothing_the_second_time() {
     let app = TestApp::spawn().await;
-    let accounts = "\u{feff}Account ID,Company Name,Parent,MRR\nH-2,Child Co,H-1,10\nH-1,Parent Co,,20\n".as_bytes().to_vec();
+    let accounts =
+        "\u{feff}Account ID,Company Name,Parent,MRR\nH-2,Child Co,H-1,10\nH-1,Parent Co,,20\n"
+            .as_bytes()
+            .to_vec();
     let query = "?map=Parent=parent_external_id";
     let first = import(&app, "accounts", query, accounts.clone()).await;
-    assert_eq!((first.status, first.body["created"].as_u64()), (StatusCode::OK, Some(2)), "{}", first.text);
+    assert_eq!(
+        (first.status, first.body["created"].as_u64()),
+        (StatusCode::OK, Some(2)),
+        "{}",
+        first.text
+    );
     let second = import(&app, "accounts", query, accounts).await;
-    assert_eq!((second.body["created"].as_u64(), second.body["updated"].as_u64()), (Some(0), Some(2)));
-    let parent = app.get("admin", "/api/v1/accounts?external_id=H-1").await.body["data"][0]["id"].as_i64();
+    assert_eq!(
+        (
+            second.body["created"].as_u64(),
+            second.body["updated"].as_u64()
+        ),
+        (Some(0), Some(2))
+    );
+    let parent = app
+        .get("admin", "/api/v1/accounts?external_id=H-1")
+        .await
+        .body["data"][0]["id"]
+        .as_i64();
     let child = app.get("admin", "/api/v1/accounts?external_id=H-2").await;
-    assert_eq!(child.body["data"][0]["parent_id"].as_i64(), parent, "a child may come before its parent");
+    assert_eq!(
+        child.body["data"][0]["parent_id"].as_i64(),
+        parent,
+        "a child may come before its parent"
+    );
     let subscriptions = "external_id,account_external_id,plan,quantity,mrr,start_date,end_date\nS-1,H-1,pro,2,20,2025-01-01,2026-01-01\nS-2,H-1,pro,3,30,2026-01-01,\n";
     for _ in 0..2 {
         let reply = import(&app, "subscriptions", "", subscriptions.as_bytes().to_vec()).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
     }
     let parent_id = parent.unwrap_or_default();
-    let rows = app.get("admin", &format!("/api/v1/subscriptions?account_id={parent_id}")).await;
+    let rows = app
+        .get(
+            "admin",
+            &format!("/api/v1/subscriptions?account_id={parent_id}"),
+        )
+        .await;
     assert_eq!(rows.count(), 2);
-    let active = app.get("admin", &format!("/api/v1/subscriptions?account_id={parent_id}&active_on=2026-01-01")).await;
-    assert_eq!(active.body["data"][0]["external_id"], "S-2", "terms are half-open");
+    let active = app
+        .get(
+            "admin",
+            &format!("/api/v1/subscriptions?account_id={parent_id}&active_on=2026-01-01"),
+        )
+        .await;
+    assert_eq!(
+        active.body["data"][0]["external_id"], "S-2",
+        "terms are half-open"
+    );
     let touchpoints = "account_external_id,kind,occurred_at,user_email,summary\nH-1,meeting,2026-02-01T10:00:00+09:00,csm@team.example,キックオフ\n";
     for _ in 0..2 {
-        assert_eq!(import(&app, "touchpoints", "", touchpoints.as_bytes().to_vec()).await.status, StatusCode::OK);
+        assert_eq!(
+            import(&app, "touchpoints", "", touchpoints.as_bytes().to_vec())
+                .await
+                .status,
+            StatusCode::OK
+        );
     }
-    let listed = app.get("admin", &format!("/api/v1/touchpoints?account_id={parent_id}")).await;
+    let listed = app
+        .get(
+            "admin",
+            &format!("/api/v1/touchpoints?account_id={parent_id}"),
+        )
+        .await;
     assert_eq!(listed.count(), 1);
-    assert_eq!(listed.body["data"][0]["occurred_at"], "2026-02-01T01:00:00Z");
+    assert_eq!(
+        listed.body["data"][0]["occurred_at"],
+        "2026-02-01T01:00:00Z"
+    );
 }
 
 #[tokio::test]
 async fn header_problems_are_reported_before_any_row() {
     let app = TestApp::spawn().await;
-    let missing = import(&app, "subscriptions", "", b"account_external_id,plan\nA,pro\n".to_vec()).await;
+    let missing = import(
+        &app,
+        "subscriptions",
+        "",
+        b"account_external_id,plan\nA,pro\n".to_vec(),
+    )
+    .await;
     assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(missing.body["error"]["message"].as_str().unwrap_or("").contains("mrr"));
+    assert!(
+        missing.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("mrr")
+    );
     let bad_kind = import(&app, "widgets", "", b"a\n".to_vec()).await;
     assert_eq!(bad_kind.body["error"]["field"], "kind");
-    let bad_map = import(&app, "accounts", "?map=nonsense", b"external_id\nA\n".to_vec()).await;
+    let bad_map = import(
+        &app,
+        "accounts",
+        "?map=nonsense",
+        b"external_id\nA\n".to_vec(),
+    )
+    .await;
     assert_eq!(bad_map.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

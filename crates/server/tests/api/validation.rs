@@ -16,8 +16,24 @@ struct Case {
     field: Option<&'static str>,
 }
 
-fn case(name: &'static str, path: &'static str, body: &str, status: StatusCode, code: &'static str, field: Option<&'static str>) -> Case {
-    Case { name, method: Method::POST, path, content_type: "application/json", body: body.as_bytes().to_vec(), status, code, field }
+fn case(
+    name: &'static str,
+    path: &'static str,
+    body: &str,
+    status: StatusCode,
+    code: &'static str,
+    field: Option<&'static str>,
+) -> Case {
+    Case {
+        name,
+        method: Method::POST,
+        path,
+        content_type: "application/json",
+        body: body.as_bytes().to_vec(),
+        status,
+        code,
+        field,
+    }
 }
 
 #[tokio::test]
@@ -25,15 +41,78 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let bad = StatusCode::BAD_REQUEST;
     let mut cases = vec![
-        case("malformed json", "/api/v1/accounts", "{\"name\": ", bad, "malformed_json", None),
-        case("not an object", "/api/v1/accounts", "[1,2]", bad, "invalid_field", None),
-        case("wrong type", "/api/v1/accounts", r#"{"name": 5}"#, bad, "invalid_field", Some("name")),
-        case("unknown field", "/api/v1/accounts", r#"{"name": "x", "nmae": "y"}"#, bad, "invalid_field", Some("nmae")),
-        case("missing name", "/api/v1/accounts", r#"{"mrr": 5}"#, bad, "invalid_field", Some("name")),
-        case("empty name", "/api/v1/accounts", r#"{"name": "  "}"#, bad, "invalid_field", Some("name")),
-        case("negative mrr", "/api/v1/accounts", r#"{"name": "x", "mrr": -1}"#, bad, "invalid_field", Some("mrr")),
-        case("bad tier", "/api/v1/accounts", r#"{"name": "x", "tier": "gold"}"#, bad, "invalid_field", Some("tier")),
-        case("bad date", "/api/v1/accounts", r#"{"name": "x", "renewal_date": "2025-02-30"}"#, bad, "invalid_field", Some("renewal_date")),
+        case(
+            "malformed json",
+            "/api/v1/accounts",
+            "{\"name\": ",
+            bad,
+            "malformed_json",
+            None,
+        ),
+        case(
+            "not an object",
+            "/api/v1/accounts",
+            "[1,2]",
+            bad,
+            "invalid_field",
+            None,
+        ),
+        case(
+            "wrong type",
+            "/api/v1/accounts",
+            r#"{"name": 5}"#,
+            bad,
+            "invalid_field",
+            Some("name"),
+        ),
+        case(
+            "unknown field",
+            "/api/v1/accounts",
+            r#"{"name": "x", "nmae": "y"}"#,
+            bad,
+            "invalid_field",
+            Some("nmae"),
+        ),
+        case(
+            "missing name",
+            "/api/v1/accounts",
+            r#"{"mrr": 5}"#,
+            bad,
+            "invalid_field",
+            Some("name"),
+        ),
+        case(
+            "empty name",
+            "/api/v1/accounts",
+            r#"{"name": "  "}"#,
+            bad,
+            "invalid_field",
+            Some("name"),
+        ),
+        case(
+            "negative mrr",
+            "/api/v1/accounts",
+            r#"{"name": "x", "mrr": -1}"#,
+            bad,
+            "invalid_field",
+            Some("mrr"),
+        ),
+        case(
+            "bad tier",
+            "/api/v1/accounts",
+            r#"{"name": "x", "tier": "gold"}"#,
+            bad,
+            "invalid_field",
+            Some("tier"),
+        ),
+        case(
+            "bad date",
+            "/api/v1/accounts",
+            r#"{"name": "x", "renewal_date": "2025-02-30"}"#,
+            bad,
+            "invalid_field",
+            Some("renewal_date"),
+        ),
         case(
             "contract ends before it starts",
             "/api/v1/accounts",
@@ -42,10 +121,38 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             "invalid_field",
             Some("contract_end"),
         ),
-        case("unknown custom field", "/api/v1/accounts", r#"{"name": "x", "custom_fields": {"nps": 9}}"#, bad, "invalid_field", Some("custom_fields.nps")),
-        case("unknown owner", "/api/v1/accounts", r#"{"name": "x", "owner_id": 999}"#, bad, "invalid_field", Some("owner_id")),
-        case("bad email", "/api/v1/contacts", r#"{"account_id": 1, "name": "x", "email": "nope"}"#, bad, "invalid_field", Some("email")),
-        case("bad role", "/api/v1/contacts", r#"{"account_id": 1, "name": "x", "role": "boss"}"#, bad, "invalid_field", Some("role")),
+        case(
+            "unknown custom field",
+            "/api/v1/accounts",
+            r#"{"name": "x", "custom_fields": {"nps": 9}}"#,
+            bad,
+            "invalid_field",
+            Some("custom_fields.nps"),
+        ),
+        case(
+            "unknown owner",
+            "/api/v1/accounts",
+            r#"{"name": "x", "owner_id": 999}"#,
+            bad,
+            "invalid_field",
+            Some("owner_id"),
+        ),
+        case(
+            "bad email",
+            "/api/v1/contacts",
+            r#"{"account_id": 1, "name": "x", "email": "nope"}"#,
+            bad,
+            "invalid_field",
+            Some("email"),
+        ),
+        case(
+            "bad role",
+            "/api/v1/contacts",
+            r#"{"account_id": 1, "name": "x", "role": "boss"}"#,
+            bad,
+            "invalid_field",
+            Some("role"),
+        ),
         case(
             "subscription ends before start",
             "/api/v1/subscriptions",
@@ -54,8 +161,22 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             "invalid_field",
             Some("end_date"),
         ),
-        case("bad touchpoint kind", "/api/v1/touchpoints", r#"{"account_id": 1, "kind": "lunch", "occurred_at": "2025-01-01"}"#, bad, "invalid_field", Some("kind")),
-        case("duplicate external id", "/api/v1/accounts", r#"{"name": "x", "external_id": "EXT-a"}"#, StatusCode::CONFLICT, "conflict", Some("external_id")),
+        case(
+            "bad touchpoint kind",
+            "/api/v1/touchpoints",
+            r#"{"account_id": 1, "kind": "lunch", "occurred_at": "2025-01-01"}"#,
+            bad,
+            "invalid_field",
+            Some("kind"),
+        ),
+        case(
+            "duplicate external id",
+            "/api/v1/accounts",
+            r#"{"name": "x", "external_id": "EXT-a"}"#,
+            StatusCode::CONFLICT,
+            "conflict",
+            Some("external_id"),
+        ),
     ];
     cases.push(Case {
         name: "oversize body",
@@ -99,12 +220,25 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
         let reply = app.send(request).await;
         let field = reply.body["error"]["field"].as_str();
         let message = reply.body["error"]["message"].as_str().unwrap_or("");
-        if reply.status != case.status || reply.body["error"]["code"] != case.code || field != case.field || message.is_empty() {
-            failures.push(format!("{}: got {} {}", case.name, reply.status, reply.text.chars().take(300).collect::<String>()));
+        if reply.status != case.status
+            || reply.body["error"]["code"] != case.code
+            || field != case.field
+            || message.is_empty()
+        {
+            failures.push(format!(
+                "{}: got {} {}",
+                case.name,
+                reply.status,
+                reply.text.chars().take(300).collect::<String>()
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-    assert_eq!(app.get("admin", "/api/v1/accounts?limit=1000").await.text, before, "nothing changed");
+    assert_eq!(
+        app.get("admin", "/api/v1/accounts?limit=1000").await.text,
+        before,
+        "nothing changed"
+    );
 }
 
 #[tokio::test]
@@ -122,7 +256,11 @@ async fn bad_query_parameters_name_the_parameter() {
     ] {
         let reply = app.get("admin", &format!("/api/v1/accounts?{query}")).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{query}");
-        assert_eq!(reply.body["error"]["field"], field, "{query}: {}", reply.text);
+        assert_eq!(
+            reply.body["error"]["field"], field,
+            "{query}: {}",
+            reply.text
+        );
     }
 }
 
@@ -130,9 +268,22 @@ async fn bad_query_parameters_name_the_parameter() {
 async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let app = TestApp::spawn().await;
     let missing = app.get("admin", "/api/v1/nothing-here").await;
-    assert_eq!((missing.status, missing.body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
-    let wrong = app.call(Some("admin"), Method::PUT, "/api/v1/accounts", Some(json!({}))).await;
-    assert_eq!((wrong.status, wrong.body["error"]["code"].as_str()), (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed")));
+    assert_eq!(
+        (missing.status, missing.body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let wrong = app
+        .call(
+            Some("admin"),
+            Method::PUT,
+            "/api/v1/accounts",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (wrong.status, wrong.body["error"]["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
     let no_account = app.get("admin", "/api/v1/accounts/999999").await;
     assert_eq!(no_account.status, StatusCode::NOT_FOUND);
 }
@@ -140,21 +291,81 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
 #[tokio::test]
 async fn custom_fields_are_typed_by_their_definition() {
     let app = TestApp::spawn().await;
-    let defined = app.call(Some("admin"), Method::PUT, "/api/v1/custom-fields/industry", Some(json!({"label": "Industry", "kind": "enum", "options": ["retail", "finance"]}))).await;
+    let defined = app
+        .call(
+            Some("admin"),
+            Method::PUT,
+            "/api/v1/custom-fields/industry",
+            Some(json!({"label": "Industry", "kind": "enum", "options": ["retail", "finance"]})),
+        )
+        .await;
     assert_eq!(defined.status, StatusCode::NO_CONTENT, "{}", defined.text);
-    let seats = app.call(Some("admin"), Method::PUT, "/api/v1/custom-fields/go_live", Some(json!({"label": "Go-live", "kind": "date"}))).await;
+    let seats = app
+        .call(
+            Some("admin"),
+            Method::PUT,
+            "/api/v1/custom-fields/go_live",
+            Some(json!({"label": "Go-live", "kind": "date"})),
+        )
+        .await;
     assert_eq!(seats.status, StatusCode::NO_CONTENT);
     let id = app.account("a");
     let path = format!("/api/v1/accounts/{id}");
-    let set = app.call(Some("csm"), Method::PATCH, &path, Some(json!({"custom_fields": {"industry": "retail", "go_live": "2025/04/01"}}))).await;
+    let set = app
+        .call(
+            Some("csm"),
+            Method::PATCH,
+            &path,
+            Some(json!({"custom_fields": {"industry": "retail", "go_live": "2025/04/01"}})),
+        )
+        .await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.text);
-    assert_eq!(set.body["custom_fields"], json!({"industry": "retail", "go_live": "2025-04-01"}));
-    let bad = app.call(Some("csm"), Method::PATCH, &path, Some(json!({"custom_fields": {"industry": "mining"}}))).await;
+    assert_eq!(
+        set.body["custom_fields"],
+        json!({"industry": "retail", "go_live": "2025-04-01"})
+    );
+    let bad = app
+        .call(
+            Some("csm"),
+            Method::PATCH,
+            &path,
+            Some(json!({"custom_fields": {"industry": "mining"}})),
+        )
+        .await;
     assert_eq!(bad.body["error"]["field"], "custom_fields.industry");
-    let cleared = app.call(Some("csm"), Method::PATCH, &path, Some(json!({"custom_fields": {"go_live": null}}))).await;
+    let cleared = app
+        .call(
+            Some("csm"),
+            Method::PATCH,
+            &path,
+            Some(json!({"custom_fields": {"go_live": null}})),
+        )
+        .await;
     assert_eq!(cleared.body["custom_fields"], json!({"industry": "retail"}));
-    let kept = app.call(Some("csm"), Method::PATCH, &path, Some(json!({"renewal_date": "2026-01-01"}))).await;
-    assert_eq!(kept.body["custom_fields"], json!({"industry": "retail"}), "absent means keep");
-    let cleared_field = app.call(Some("csm"), Method::PATCH, &path, Some(json!({"renewal_date": null}))).await;
-    assert_eq!(cleared_field.body["renewal_date"], serde_json::Value::Null, "null means clear");
+    let kept = app
+        .call(
+            Some("csm"),
+            Method::PATCH,
+            &path,
+            Some(json!({"renewal_date": "2026-01-01"})),
+        )
+        .await;
+    assert_eq!(
+        kept.body["custom_fields"],
+        json!({"industry": "retail"}),
+        "absent means keep"
+    );
+    let cleared_field = app
+        .call(
+            Some("csm"),
+            Method::PATCH,
+            &path,
+            Some(json!({"renewal_date": null})),
+        )
+        .await;
+    assert_eq!(
+        cleared_field.body["renewal_date"],
+        serde_json::Value::Null,
+        "null means clear"
+    );
 }

@@ -4,7 +4,8 @@ use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
 use crate::{Page, PageRequest, Result, StoreError};
 use mikawaya_domain::account::{
-    Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, NewAccount, TouchTier, check_contract, merge_custom,
+    Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, NewAccount, TouchTier,
+    check_contract, merge_custom,
 };
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomValue, CustomValues, check_all};
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
@@ -23,7 +24,9 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         name: parsed(row, 2, Name::parse)?,
         parent_id: row.get::<_, Option<i64>>(3)?.map(AccountId::new),
         plan: parsed_opt(row, 4, Slug::parse)?,
-        mrr: Money::new(row.get(5)?).map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Real, Box::new(e)))?,
+        mrr: Money::new(row.get(5)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Real, Box::new(e))
+        })?,
         currency: parsed(row, 6, Currency::parse)?,
         contract_start: parsed_opt(row, 7, row::date)?,
         contract_end: parsed_opt(row, 8, row::date)?,
@@ -65,10 +68,17 @@ fn decode_custom(raw: &str) -> Result<CustomValues, Invalid> {
             let decoded = match (kind.as_str(), &value) {
                 ("text", serde_json::Value::String(s)) => CustomValue::Text(s.clone()),
                 ("enum", serde_json::Value::String(s)) => CustomValue::Enum(s.clone()),
-                ("number", serde_json::Value::Number(n)) => CustomValue::Number(n.as_f64().unwrap_or_default()),
+                ("number", serde_json::Value::Number(n)) => {
+                    CustomValue::Number(n.as_f64().unwrap_or_default())
+                }
                 ("bool", serde_json::Value::Bool(b)) => CustomValue::Bool(*b),
                 ("date", serde_json::Value::String(s)) => CustomValue::Date(row::date(s)?),
-                _ => return Err(Invalid::new(format!("custom_fields.{key}"), "unreadable stored value")),
+                _ => {
+                    return Err(Invalid::new(
+                        format!("custom_fields.{key}"),
+                        "unreadable stored value",
+                    ));
+                }
             };
             Ok((key, decoded))
         })
@@ -87,7 +97,11 @@ fn sort_key(sort: AccountSort) -> (&'static str, &'static str) {
 }
 
 fn sort_name(sort: AccountSort) -> String {
-    format!("{}{}", if sort.descending { "-" } else { "" }, sort.field.as_str())
+    format!(
+        "{}{}",
+        if sort.descending { "-" } else { "" },
+        sort.field.as_str()
+    )
 }
 
 fn key_value(account: &Account, sort: AccountSort) -> serde_json::Value {
@@ -95,7 +109,11 @@ fn key_value(account: &Account, sort: AccountSort) -> serde_json::Value {
         AccountSortField::Name => serde_json::json!(account.name.as_str()),
         AccountSortField::Mrr => serde_json::json!(account.mrr.amount()),
         AccountSortField::RenewalDate => {
-            serde_json::json!(account.renewal_date.map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string()))
+            serde_json::json!(
+                account
+                    .renewal_date
+                    .map_or_else(|| "9999-12-31".to_owned(), |d| d.to_string())
+            )
         }
         AccountSortField::CreatedAt => serde_json::json!(account.id.get()),
         AccountSortField::UpdatedAt => serde_json::json!(row::instant(account.updated_at)),
@@ -107,16 +125,28 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
     sql.visible("a", visibility);
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let pattern = contains_pattern(q);
-        sql.bind(" AND (a.name LIKE ? ESCAPE '\\' OR a.external_id LIKE ? ESCAPE '\\')", [pattern.clone(), pattern]);
+        sql.bind(
+            " AND (a.name LIKE ? ESCAPE '\\' OR a.external_id LIKE ? ESCAPE '\\')",
+            [pattern.clone(), pattern],
+        );
     }
     let equal: [(&str, Option<Value>); 7] = [
         ("a.external_id", filter.external_id.as_ref().map(text)),
         ("a.stage", filter.stage.as_ref().map(text)),
         ("a.tier", filter.tier.map(text)),
         ("a.plan", filter.plan.as_ref().map(text)),
-        ("a.owner_id", filter.owner_id.map(|id| Value::Integer(id.get()))),
-        ("a.partner_id", filter.partner_id.map(|id| Value::Integer(id.get()))),
-        ("a.parent_id", filter.parent_id.map(|id| Value::Integer(id.get()))),
+        (
+            "a.owner_id",
+            filter.owner_id.map(|id| Value::Integer(id.get())),
+        ),
+        (
+            "a.partner_id",
+            filter.partner_id.map(|id| Value::Integer(id.get())),
+        ),
+        (
+            "a.parent_id",
+            filter.parent_id.map(|id| Value::Integer(id.get())),
+        ),
     ];
     for (column, value) in equal {
         if let Some(value) = value {
@@ -147,18 +177,35 @@ pub(crate) fn list(
     let (expression, _) = sort_key(sort);
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE 1=1"));
     push_filter(&mut sql, visibility, filter);
-    let keyset = Keyset { name: sort_name(sort), expression, id_column: "a.id", descending: sort.descending };
-    keyset.fetch(connection, sql, page, from_row, |account| (key_value(account, sort), account.id.get()))
+    let keyset = Keyset {
+        name: sort_name(sort),
+        expression,
+        id_column: "a.id",
+        descending: sort.descending,
+    };
+    keyset.fetch(connection, sql, page, from_row, |account| {
+        (key_value(account, sort), account.id.get())
+    })
 }
 
-pub(crate) fn count(connection: &Connection, visibility: Visibility, filter: &AccountFilter) -> Result<u64> {
+pub(crate) fn count(
+    connection: &Connection,
+    visibility: Visibility,
+    filter: &AccountFilter,
+) -> Result<u64> {
     let mut sql = Sql::new("SELECT COUNT(*) FROM accounts a WHERE 1=1");
     push_filter(&mut sql, visibility, filter);
-    let count: i64 = connection.prepare_cached(&sql.text)?.query_row(sql.params(), |row| row.get(0))?;
+    let count: i64 = connection
+        .prepare_cached(&sql.text)?
+        .query_row(sql.params(), |row| row.get(0))?;
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-pub(crate) fn get(connection: &Connection, visibility: Visibility, id: AccountId) -> Result<Account> {
+pub(crate) fn get(
+    connection: &Connection,
+    visibility: Visibility,
+    id: AccountId,
+) -> Result<Account> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = ?"));
     sql.params.push(Value::Integer(id.get()));
     sql.visible("a", visibility);
@@ -169,9 +216,15 @@ pub(crate) fn get(connection: &Connection, visibility: Visibility, id: AccountId
         .ok_or(StoreError::NotFound { entity: "account" })
 }
 
-pub(crate) fn find_by_external_id(connection: &Connection, external_id: &ExternalId) -> Result<Option<Account>> {
+pub(crate) fn find_by_external_id(
+    connection: &Connection,
+    external_id: &ExternalId,
+) -> Result<Option<Account>> {
     let query = format!("SELECT {COLUMNS} FROM accounts a WHERE a.external_id = ?1");
-    Ok(connection.prepare_cached(&query)?.query_row([external_id.as_str()], from_row).optional()?)
+    Ok(connection
+        .prepare_cached(&query)?
+        .query_row([external_id.as_str()], from_row)
+        .optional()?)
 }
 
 pub(crate) fn custom_field_defs(connection: &Connection) -> Result<Vec<CustomFieldDef>> {
@@ -179,34 +232,55 @@ pub(crate) fn custom_field_defs(connection: &Connection) -> Result<Vec<CustomFie
 }
 
 /// The partner an account written by this caller must have.
-fn partner_for_write(visibility: Visibility, requested: Option<PartnerId>) -> Result<Option<PartnerId>> {
+fn partner_for_write(
+    visibility: Visibility,
+    requested: Option<PartnerId>,
+) -> Result<Option<PartnerId>> {
     match (visibility, requested) {
         (Visibility::All, requested) => Ok(requested),
         (Visibility::Partner(own), None) => Ok(Some(own)),
         (Visibility::Partner(own), Some(requested)) if requested == own => Ok(Some(own)),
-        (Visibility::Partner(_), Some(_)) => Err(StoreError::Forbidden("partner users can only assign their own partner")),
+        (Visibility::Partner(_), Some(_)) => Err(StoreError::Forbidden(
+            "partner users can only assign their own partner",
+        )),
     }
 }
 
 /// Checks the references an account holds: parent visible (and not itself), owner and
 /// partner existing, contract dates in order.
-pub(crate) fn check_references(connection: &Connection, visibility: Visibility, account: &Account) -> Result<()> {
+pub(crate) fn check_references(
+    connection: &Connection,
+    visibility: Visibility,
+    account: &Account,
+) -> Result<()> {
     check_contract(account.contract_start, account.contract_end)?;
     if let Some(parent_id) = account.parent_id {
         if parent_id == account.id {
             return Err(Invalid::new("parent_id", "an account cannot be its own parent").into());
         }
-        get(connection, visibility, parent_id).map_err(|_| Invalid::new("parent_id", format!("no account {parent_id}")))?;
+        get(connection, visibility, parent_id)
+            .map_err(|_| Invalid::new("parent_id", format!("no account {parent_id}")))?;
     }
     if let Some(owner_id) = account.owner_id {
-        let exists: Option<i64> = connection.query_row("SELECT id FROM users WHERE id = ?1", [owner_id.get()], |row| row.get(0)).optional()?;
+        let exists: Option<i64> = connection
+            .query_row(
+                "SELECT id FROM users WHERE id = ?1",
+                [owner_id.get()],
+                |row| row.get(0),
+            )
+            .optional()?;
         if exists.is_none() {
             return Err(Invalid::new("owner_id", format!("no user {owner_id}")).into());
         }
     }
     if let Some(partner_id) = account.partner_id {
-        let exists: Option<i64> =
-            connection.query_row("SELECT id FROM partners WHERE id = ?1", [partner_id.get()], |row| row.get(0)).optional()?;
+        let exists: Option<i64> = connection
+            .query_row(
+                "SELECT id FROM partners WHERE id = ?1",
+                [partner_id.get()],
+                |row| row.get(0),
+            )
+            .optional()?;
         if exists.is_none() {
             return Err(Invalid::new("partner_id", format!("no partner {partner_id}")).into());
         }
@@ -217,9 +291,13 @@ pub(crate) fn check_references(connection: &Connection, visibility: Visibility, 
 fn unique_violation(error: rusqlite::Error) -> StoreError {
     match &error {
         rusqlite::Error::SqliteFailure(failure, Some(message))
-            if failure.code == rusqlite::ErrorCode::ConstraintViolation && message.contains("external_id") =>
+            if failure.code == rusqlite::ErrorCode::ConstraintViolation
+                && message.contains("external_id") =>
         {
-            StoreError::Conflict { field: "external_id".into(), reason: "is already used by another account".into() }
+            StoreError::Conflict {
+                field: "external_id".into(),
+                reason: "is already used by another account".into(),
+            }
         }
         _ => StoreError::Database(error),
     }
@@ -262,12 +340,20 @@ pub(crate) fn save(connection: &Connection, account: &Account) -> Result<Account
              created_at = ?, updated_at = ? WHERE id = ?",
         )?;
         let id = Value::Integer(account.id.get());
-        statement.execute(rusqlite::params_from_iter(values.iter().chain(std::iter::once(&id)))).map_err(unique_violation)?;
+        statement
+            .execute(rusqlite::params_from_iter(
+                values.iter().chain(std::iter::once(&id)),
+            ))
+            .map_err(unique_violation)?;
         Ok(account.id)
     }
 }
 
-pub(crate) fn create(connection: &Connection, access: &WriteAccess, new: NewAccount) -> Result<Account> {
+pub(crate) fn create(
+    connection: &Connection,
+    access: &WriteAccess,
+    new: NewAccount,
+) -> Result<Account> {
     let now = jiff::Timestamp::now();
     let definitions = custom_field_defs(connection)?;
     let custom = check_all(&definitions, &new.custom_fields)?;
@@ -325,7 +411,9 @@ pub(crate) fn apply_patch(
         Patch::Set(partner_id) => partner_for_write(visibility, Some(partner_id))?,
     };
     if let (Visibility::Partner(_), Patch::Clear) = (visibility, &patch.partner_id) {
-        return Err(StoreError::Forbidden("partner users cannot release an account from their partner"));
+        return Err(StoreError::Forbidden(
+            "partner users cannot release an account from their partner",
+        ));
     }
     account.stage = patch.stage.apply(account.stage);
     account.tier = patch.tier.apply(account.tier);
@@ -334,7 +422,12 @@ pub(crate) fn apply_patch(
     Ok(account)
 }
 
-pub(crate) fn update(connection: &Connection, access: &WriteAccess, id: AccountId, patch: AccountPatch) -> Result<Account> {
+pub(crate) fn update(
+    connection: &Connection,
+    access: &WriteAccess,
+    id: AccountId,
+    patch: AccountPatch,
+) -> Result<Account> {
     let current = get(connection, access.visibility(), id)?;
     let definitions = custom_field_defs(connection)?;
     let account = apply_patch(current, patch, access.visibility(), &definitions)?;

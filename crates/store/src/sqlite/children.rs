@@ -4,12 +4,16 @@
 use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
-use crate::{ContactFilter, Page, PageRequest, Result, StoreError, SubscriptionFilter, TouchpointFilter};
+use crate::{
+    ContactFilter, Page, PageRequest, Result, StoreError, SubscriptionFilter, TouchpointFilter,
+};
 use mikawaya_domain::contact::{Contact, ContactPatch, ContactRole, NewContact, Sentiment};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch, Term};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint, TouchpointKind};
 use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug, Text};
-use mikawaya_domain::{AccountId, ContactId, Invalid, SubscriptionId, TouchpointId, UserId, Visibility, WriteAccess};
+use mikawaya_domain::{
+    AccountId, ContactId, Invalid, SubscriptionId, TouchpointId, UserId, Visibility, WriteAccess,
+};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -20,9 +24,13 @@ fn not_found(entity: &'static str) -> impl FnOnce() -> StoreError {
 fn conflict_on_external_id(entity: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
     move |error| match &error {
         rusqlite::Error::SqliteFailure(failure, Some(message))
-            if failure.code == rusqlite::ErrorCode::ConstraintViolation && message.contains("external_id") =>
+            if failure.code == rusqlite::ErrorCode::ConstraintViolation
+                && message.contains("external_id") =>
         {
-            StoreError::Conflict { field: "external_id".into(), reason: format!("is already used by another {entity}") }
+            StoreError::Conflict {
+                field: "external_id".into(),
+                reason: format!("is already used by another {entity}"),
+            }
         }
         _ => StoreError::Database(error),
     }
@@ -40,22 +48,41 @@ fn get_one<T>(
     let mut sql = Sql::new(select);
     sql.bind(" AND x.id = ?", [Value::Integer(id)]);
     sql.visible("a", visibility);
-    connection.prepare_cached(&sql.text)?.query_row(sql.params(), from_row).optional()?.ok_or_else(not_found(entity))
+    connection
+        .prepare_cached(&sql.text)?
+        .query_row(sql.params(), from_row)
+        .optional()?
+        .ok_or_else(not_found(entity))
 }
 
 /// Deletes one child row after checking it is visible.
-fn delete_one(connection: &Connection, visibility: Visibility, table: &str, id: i64, entity: &'static str) -> Result<()> {
-    let mut sql = Sql::new(&format!("SELECT x.id FROM {table} x JOIN accounts a ON a.id = x.account_id WHERE 1=1"));
+fn delete_one(
+    connection: &Connection,
+    visibility: Visibility,
+    table: &str,
+    id: i64,
+    entity: &'static str,
+) -> Result<()> {
+    let mut sql = Sql::new(&format!(
+        "SELECT x.id FROM {table} x JOIN accounts a ON a.id = x.account_id WHERE 1=1"
+    ));
     sql.bind(" AND x.id = ?", [Value::Integer(id)]);
     sql.visible("a", visibility);
-    let found: Option<i64> = connection.prepare_cached(&sql.text)?.query_row(sql.params(), |row| row.get(0)).optional()?;
+    let found: Option<i64> = connection
+        .prepare_cached(&sql.text)?
+        .query_row(sql.params(), |row| row.get(0))
+        .optional()?;
     found.ok_or_else(not_found(entity))?;
     connection.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])?;
     Ok(())
 }
 
 /// Checks the account exists and is visible to a writer.
-fn writable_account(connection: &Connection, visibility: Visibility, account_id: AccountId) -> Result<()> {
+fn writable_account(
+    connection: &Connection,
+    visibility: Visibility,
+    account_id: AccountId,
+) -> Result<()> {
     accounts::get(connection, visibility, account_id)
         .map(|_| ())
         .map_err(|_| Invalid::new("account_id", format!("no account {account_id}")).into())
@@ -82,7 +109,12 @@ fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<Contact> {
     })
 }
 
-pub(crate) fn list_contacts(connection: &Connection, visibility: Visibility, filter: &ContactFilter, page: &PageRequest) -> Result<Page<Contact>> {
+pub(crate) fn list_contacts(
+    connection: &Connection,
+    visibility: Visibility,
+    filter: &ContactFilter,
+    page: &PageRequest,
+) -> Result<Page<Contact>> {
     let mut sql = Sql::new(CONTACT_SELECT);
     sql.visible("a", visibility);
     if let Some(account_id) = filter.account_id {
@@ -96,14 +128,35 @@ pub(crate) fn list_contacts(connection: &Connection, visibility: Visibility, fil
     }
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let pattern = contains_pattern(q);
-        sql.bind(" AND (x.name LIKE ? ESCAPE '\\' OR x.email LIKE ? ESCAPE '\\')", [pattern.clone(), pattern]);
+        sql.bind(
+            " AND (x.name LIKE ? ESCAPE '\\' OR x.email LIKE ? ESCAPE '\\')",
+            [pattern.clone(), pattern],
+        );
     }
-    let keyset = Keyset { name: "id".into(), expression: "x.id", id_column: "x.id", descending: false };
-    keyset.fetch(connection, sql, page, contact_from_row, |c| (serde_json::json!(c.id.get()), c.id.get()))
+    let keyset = Keyset {
+        name: "id".into(),
+        expression: "x.id",
+        id_column: "x.id",
+        descending: false,
+    };
+    keyset.fetch(connection, sql, page, contact_from_row, |c| {
+        (serde_json::json!(c.id.get()), c.id.get())
+    })
 }
 
-pub(crate) fn get_contact(connection: &Connection, visibility: Visibility, id: ContactId) -> Result<Contact> {
-    get_one(connection, visibility, CONTACT_SELECT, id.get(), contact_from_row, "contact")
+pub(crate) fn get_contact(
+    connection: &Connection,
+    visibility: Visibility,
+    id: ContactId,
+) -> Result<Contact> {
+    get_one(
+        connection,
+        visibility,
+        CONTACT_SELECT,
+        id.get(),
+        contact_from_row,
+        "contact",
+    )
 }
 
 fn save_contact(connection: &Connection, contact: &Contact) -> Result<ContactId> {
@@ -142,7 +195,11 @@ fn save_contact(connection: &Connection, contact: &Contact) -> Result<ContactId>
     }
 }
 
-pub(crate) fn create_contact(connection: &Connection, access: &WriteAccess, new: NewContact) -> Result<Contact> {
+pub(crate) fn create_contact(
+    connection: &Connection,
+    access: &WriteAccess,
+    new: NewContact,
+) -> Result<Contact> {
     writable_account(connection, access.visibility(), new.account_id)?;
     let now = jiff::Timestamp::now();
     let contact = Contact {
@@ -162,7 +219,12 @@ pub(crate) fn create_contact(connection: &Connection, access: &WriteAccess, new:
     get_contact(connection, access.visibility(), id)
 }
 
-pub(crate) fn update_contact(connection: &Connection, access: &WriteAccess, id: ContactId, patch: ContactPatch) -> Result<Contact> {
+pub(crate) fn update_contact(
+    connection: &Connection,
+    access: &WriteAccess,
+    id: ContactId,
+    patch: ContactPatch,
+) -> Result<Contact> {
     let mut contact = get_contact(connection, access.visibility(), id)?;
     if let Some(account_id) = patch.account_id {
         writable_account(connection, access.visibility(), account_id)?;
@@ -182,8 +244,18 @@ pub(crate) fn update_contact(connection: &Connection, access: &WriteAccess, id: 
     get_contact(connection, access.visibility(), id)
 }
 
-pub(crate) fn delete_contact(connection: &Connection, access: &WriteAccess, id: ContactId) -> Result<()> {
-    delete_one(connection, access.visibility(), "contacts", id.get(), "contact")
+pub(crate) fn delete_contact(
+    connection: &Connection,
+    access: &WriteAccess,
+    id: ContactId,
+) -> Result<()> {
+    delete_one(
+        connection,
+        access.visibility(),
+        "contacts",
+        id.get(),
+        "contact",
+    )
 }
 
 /// Finds the contact an import row updates: by external id, else by account and email.
@@ -195,12 +267,18 @@ pub(crate) fn find_contact_for_upsert(
 ) -> Result<Option<Contact>> {
     let (condition, values) = match (external_id, email) {
         (Some(external_id), _) => (" AND x.external_id = ?", vec![text(external_id)]),
-        (None, Some(email)) => (" AND x.account_id = ? AND x.email = ?", vec![Value::Integer(account_id.get()), text(email)]),
+        (None, Some(email)) => (
+            " AND x.account_id = ? AND x.email = ?",
+            vec![Value::Integer(account_id.get()), text(email)],
+        ),
         (None, None) => return Ok(None),
     };
     let mut sql = Sql::new(CONTACT_SELECT);
     sql.bind(condition, values);
-    Ok(connection.prepare_cached(&sql.text)?.query_row(sql.params(), contact_from_row).optional()?)
+    Ok(connection
+        .prepare_cached(&sql.text)?
+        .query_row(sql.params(), contact_from_row)
+        .optional()?)
 }
 
 pub(crate) fn upsert_contact(connection: &Connection, contact: &Contact) -> Result<ContactId> {
@@ -215,7 +293,13 @@ const SUBSCRIPTION_SELECT: &str = "SELECT x.id, x.account_id, x.external_id, x.p
 fn subscription_from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
     let start = parsed(row, 6, row::date)?;
     let end = parsed_opt(row, 7, row::date)?;
-    let conversion = |index: usize, error: Invalid| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Real, Box::new(error));
+    let conversion = |index: usize, error: Invalid| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Real,
+            Box::new(error),
+        )
+    };
     Ok(Subscription {
         id: SubscriptionId::new(row.get(0)?),
         account_id: AccountId::new(row.get(1)?),
@@ -241,20 +325,44 @@ pub(crate) fn list_subscriptions(
         sql.bind(" AND x.account_id = ?", [Value::Integer(account_id.get())]);
     }
     if let Some(day) = filter.active_on {
-        sql.bind(" AND x.start_date <= ? AND (x.end_date IS NULL OR x.end_date > ?)", [text(day), text(day)]);
+        sql.bind(
+            " AND x.start_date <= ? AND (x.end_date IS NULL OR x.end_date > ?)",
+            [text(day), text(day)],
+        );
     }
     if let Some(plan) = &filter.plan {
         sql.bind(" AND x.plan = ?", [text(plan)]);
     }
-    let keyset = Keyset { name: "id".into(), expression: "x.id", id_column: "x.id", descending: false };
-    keyset.fetch(connection, sql, page, subscription_from_row, |s| (serde_json::json!(s.id.get()), s.id.get()))
+    let keyset = Keyset {
+        name: "id".into(),
+        expression: "x.id",
+        id_column: "x.id",
+        descending: false,
+    };
+    keyset.fetch(connection, sql, page, subscription_from_row, |s| {
+        (serde_json::json!(s.id.get()), s.id.get())
+    })
 }
 
-pub(crate) fn get_subscription(connection: &Connection, visibility: Visibility, id: SubscriptionId) -> Result<Subscription> {
-    get_one(connection, visibility, SUBSCRIPTION_SELECT, id.get(), subscription_from_row, "subscription")
+pub(crate) fn get_subscription(
+    connection: &Connection,
+    visibility: Visibility,
+    id: SubscriptionId,
+) -> Result<Subscription> {
+    get_one(
+        connection,
+        visibility,
+        SUBSCRIPTION_SELECT,
+        id.get(),
+        subscription_from_row,
+        "subscription",
+    )
 }
 
-pub(crate) fn save_subscription(connection: &Connection, subscription: &Subscription) -> Result<SubscriptionId> {
+pub(crate) fn save_subscription(
+    connection: &Connection,
+    subscription: &Subscription,
+) -> Result<SubscriptionId> {
     let values = [
         Value::Integer(subscription.account_id.get()),
         opt_text(subscription.external_id.as_ref()),
@@ -290,7 +398,11 @@ pub(crate) fn save_subscription(connection: &Connection, subscription: &Subscrip
 }
 
 /// Keeps the version a change replaces, so the revenue history is never lost.
-pub(crate) fn keep_version(connection: &Connection, previous: &Subscription, by: Option<UserId>) -> Result<()> {
+pub(crate) fn keep_version(
+    connection: &Connection,
+    previous: &Subscription,
+    by: Option<UserId>,
+) -> Result<()> {
     connection
         .prepare_cached(
             "INSERT INTO subscription_versions (subscription_id, replaced_at, replaced_by, plan, quantity, mrr, start_date, end_date) \
@@ -309,7 +421,11 @@ pub(crate) fn keep_version(connection: &Connection, previous: &Subscription, by:
     Ok(())
 }
 
-pub(crate) fn create_subscription(connection: &Connection, access: &WriteAccess, new: NewSubscription) -> Result<Subscription> {
+pub(crate) fn create_subscription(
+    connection: &Connection,
+    access: &WriteAccess,
+    new: NewSubscription,
+) -> Result<Subscription> {
     writable_account(connection, access.visibility(), new.account_id)?;
     let now = jiff::Timestamp::now();
     let subscription = Subscription {
@@ -353,8 +469,18 @@ pub(crate) fn update_subscription(
     get_subscription(connection, access.visibility(), id)
 }
 
-pub(crate) fn delete_subscription(connection: &Connection, access: &WriteAccess, id: SubscriptionId) -> Result<()> {
-    delete_one(connection, access.visibility(), "subscriptions", id.get(), "subscription")
+pub(crate) fn delete_subscription(
+    connection: &Connection,
+    access: &WriteAccess,
+    id: SubscriptionId,
+) -> Result<()> {
+    delete_one(
+        connection,
+        access.visibility(),
+        "subscriptions",
+        id.get(),
+        "subscription",
+    )
 }
 
 /// Finds the subscription an import row updates: by external id, else by account, plan and start.
@@ -373,7 +499,10 @@ pub(crate) fn find_subscription_for_upsert(
             [Value::Integer(account_id.get()), text(plan), text(start)],
         ),
     };
-    Ok(connection.prepare_cached(&sql.text)?.query_row(sql.params(), subscription_from_row).optional()?)
+    Ok(connection
+        .prepare_cached(&sql.text)?
+        .query_row(sql.params(), subscription_from_row)
+        .optional()?)
 }
 
 // --- touchpoints ------------------------------------------------------------
@@ -417,16 +546,37 @@ pub(crate) fn list_touchpoints(
     if let Some(to) = filter.to {
         sql.bind(" AND x.occurred_at < ?", [text(row::instant(to))]);
     }
-    let keyset = Keyset { name: "-occurred_at".into(), expression: "x.occurred_at", id_column: "x.id", descending: true };
-    keyset.fetch(connection, sql, page, touchpoint_from_row, |t| (serde_json::json!(row::instant(t.occurred_at)), t.id.get()))
+    let keyset = Keyset {
+        name: "-occurred_at".into(),
+        expression: "x.occurred_at",
+        id_column: "x.id",
+        descending: true,
+    };
+    keyset.fetch(connection, sql, page, touchpoint_from_row, |t| {
+        (serde_json::json!(row::instant(t.occurred_at)), t.id.get())
+    })
 }
 
-pub(crate) fn get_touchpoint(connection: &Connection, visibility: Visibility, id: TouchpointId) -> Result<Touchpoint> {
-    get_one(connection, visibility, TOUCHPOINT_SELECT, id.get(), touchpoint_from_row, "touchpoint")
+pub(crate) fn get_touchpoint(
+    connection: &Connection,
+    visibility: Visibility,
+    id: TouchpointId,
+) -> Result<Touchpoint> {
+    get_one(
+        connection,
+        visibility,
+        TOUCHPOINT_SELECT,
+        id.get(),
+        touchpoint_from_row,
+        "touchpoint",
+    )
 }
 
 /// Inserts a touchpoint unless the same one is there; returns its id and whether it is new.
-pub(crate) fn insert_touchpoint(connection: &Connection, new: &NewTouchpoint) -> Result<(TouchpointId, bool)> {
+pub(crate) fn insert_touchpoint(
+    connection: &Connection,
+    new: &NewTouchpoint,
+) -> Result<(TouchpointId, bool)> {
     let occurred_at = row::instant(new.occurred_at);
     let attendees = serde_json::to_string(&new.attendees).unwrap_or_else(|_| "[]".to_owned());
     let inserted = connection
@@ -459,12 +609,26 @@ pub(crate) fn insert_touchpoint(connection: &Connection, new: &NewTouchpoint) ->
     Ok((TouchpointId::new(id), false))
 }
 
-pub(crate) fn create_touchpoint(connection: &Connection, access: &WriteAccess, new: NewTouchpoint) -> Result<Touchpoint> {
+pub(crate) fn create_touchpoint(
+    connection: &Connection,
+    access: &WriteAccess,
+    new: NewTouchpoint,
+) -> Result<Touchpoint> {
     writable_account(connection, access.visibility(), new.account_id)?;
     let (id, _) = insert_touchpoint(connection, &new)?;
     get_touchpoint(connection, access.visibility(), id)
 }
 
-pub(crate) fn delete_touchpoint(connection: &Connection, access: &WriteAccess, id: TouchpointId) -> Result<()> {
-    delete_one(connection, access.visibility(), "touchpoints", id.get(), "touchpoint")
+pub(crate) fn delete_touchpoint(
+    connection: &Connection,
+    access: &WriteAccess,
+    id: TouchpointId,
+) -> Result<()> {
+    delete_one(
+        connection,
+        access.visibility(),
+        "touchpoints",
+        id.get(),
+        "touchpoint",
+    )
 }

@@ -2,14 +2,19 @@
 //! here, every row error is collected, and any error rolls the whole file back.
 
 use super::{accounts, children, team};
-use crate::records::{AccountRecord, ContactRecord, ImportBatch, ImportRecords, SubscriptionRecord, TouchpointRecord};
+use crate::records::{
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, SubscriptionRecord, TouchpointRecord,
+};
 use crate::{ImportSummary, Result, RowError, StoreError};
 use mikawaya_domain::account::{Account, AccountPatch};
 use mikawaya_domain::contact::Contact;
 use mikawaya_domain::subscription::{Subscription, Term};
 use mikawaya_domain::touchpoint::NewTouchpoint;
 use mikawaya_domain::value::{Currency, Email, ExternalId, Money};
-use mikawaya_domain::{AccountId, ContactId, Invalid, PartnerId, Patch, SubscriptionId, UserId, Visibility, WriteAccess};
+use mikawaya_domain::{
+    AccountId, ContactId, Invalid, PartnerId, Patch, SubscriptionId, UserId, Visibility,
+    WriteAccess,
+};
 use rusqlite::Connection;
 use std::collections::HashMap;
 
@@ -21,7 +26,11 @@ struct Report<'a> {
 
 impl Report<'_> {
     fn reject(&mut self, line: u64, canonical: &str, reason: impl Into<String>) {
-        self.errors.push(RowError { line, column: self.batch.column(canonical), reason: reason.into() });
+        self.errors.push(RowError {
+            line,
+            column: self.batch.column(canonical),
+            reason: reason.into(),
+        });
     }
 
     /// Records a domain or store error against the column it concerns.
@@ -32,7 +41,10 @@ impl Report<'_> {
                     "parent_id" => "parent_external_id".to_owned(),
                     "owner_id" => "owner_email".to_owned(),
                     "partner_id" => "partner_external_id".to_owned(),
-                    other => other.strip_prefix("custom_fields.").unwrap_or(other).to_owned(),
+                    other => other
+                        .strip_prefix("custom_fields.")
+                        .unwrap_or(other)
+                        .to_owned(),
                 };
                 self.reject(line, &canonical, reason);
                 Ok(())
@@ -58,10 +70,16 @@ struct References {
 
 impl References {
     fn load(connection: &Connection, visibility: Visibility) -> Result<Self> {
-        let users = team::list_users(connection, Visibility::All)?.into_iter().map(|u| (u.email.to_string(), u.id)).collect();
+        let users = team::list_users(connection, Visibility::All)?
+            .into_iter()
+            .map(|u| (u.email.to_string(), u.id))
+            .collect();
         let partners = team::list_partners(connection, visibility)?
             .into_iter()
-            .filter_map(|p| p.external_id.map(|external_id| (external_id.to_string(), p.id)))
+            .filter_map(|p| {
+                p.external_id
+                    .map(|external_id| (external_id.to_string(), p.id))
+            })
             .collect();
         Ok(Self { users, partners })
     }
@@ -71,14 +89,29 @@ impl References {
     }
 }
 
-pub(crate) fn import(connection: &Connection, access: &WriteAccess, batch: &ImportBatch) -> Result<ImportSummary> {
-    let mut report = Report { batch, errors: Vec::new() };
+pub(crate) fn import(
+    connection: &Connection,
+    access: &WriteAccess,
+    batch: &ImportBatch,
+) -> Result<ImportSummary> {
+    let mut report = Report {
+        batch,
+        errors: Vec::new(),
+    };
     let references = References::load(connection, access.visibility())?;
     let summary = match &batch.records {
-        ImportRecords::Accounts(records) => import_accounts(connection, access, &references, records, &mut report)?,
-        ImportRecords::Contacts(records) => import_contacts(connection, access, records, &mut report)?,
-        ImportRecords::Subscriptions(records) => import_subscriptions(connection, access, records, &mut report)?,
-        ImportRecords::Touchpoints(records) => import_touchpoints(connection, access, &references, records, &mut report)?,
+        ImportRecords::Accounts(records) => {
+            import_accounts(connection, access, &references, records, &mut report)?
+        }
+        ImportRecords::Contacts(records) => {
+            import_contacts(connection, access, records, &mut report)?
+        }
+        ImportRecords::Subscriptions(records) => {
+            import_subscriptions(connection, access, records, &mut report)?
+        }
+        ImportRecords::Touchpoints(records) => {
+            import_touchpoints(connection, access, &references, records, &mut report)?
+        }
     };
     if report.errors.is_empty() {
         Ok(summary)
@@ -89,13 +122,27 @@ pub(crate) fn import(connection: &Connection, access: &WriteAccess, batch: &Impo
 }
 
 /// Finds a row's account by external id among those the caller can see.
-fn visible_account(connection: &Connection, visibility: Visibility, external_id: &ExternalId) -> Result<Option<Account>> {
-    Ok(accounts::find_by_external_id(connection, external_id)?
-        .filter(|account| matches!(visibility, Visibility::All) || account.partner_id.map(Visibility::Partner) == Some(visibility)))
+fn visible_account(
+    connection: &Connection,
+    visibility: Visibility,
+    external_id: &ExternalId,
+) -> Result<Option<Account>> {
+    Ok(
+        accounts::find_by_external_id(connection, external_id)?.filter(|account| {
+            matches!(visibility, Visibility::All)
+                || account.partner_id.map(Visibility::Partner) == Some(visibility)
+        }),
+    )
 }
 
-fn blank_account(external_id: &ExternalId, record: &AccountRecord, visibility: Visibility) -> Option<Account> {
-    let Patch::Set(name) = record.name.clone() else { return None };
+fn blank_account(
+    external_id: &ExternalId,
+    record: &AccountRecord,
+    visibility: Visibility,
+) -> Option<Account> {
+    let Patch::Set(name) = record.name.clone() else {
+        return None;
+    };
     let now = jiff::Timestamp::now();
     Some(Account {
         id: AccountId::new(0),
@@ -130,13 +177,21 @@ fn import_accounts(
 ) -> Result<ImportSummary> {
     let visibility = access.visibility();
     let definitions = accounts::custom_field_defs(connection)?;
-    let mut summary = ImportSummary { rows: records.len() as u64, ..ImportSummary::default() };
+    let mut summary = ImportSummary {
+        rows: records.len() as u64,
+        ..ImportSummary::default()
+    };
     let mut parents: Vec<(u64, AccountId, Patch<ExternalId>)> = Vec::new();
     for record in records {
         let existing = accounts::find_by_external_id(connection, &record.external_id)?;
         let current = match existing {
-            Some(account) if matches!(visibility, Visibility::Partner(own) if account.partner_id != Some(own)) => {
-                report.reject(record.line, "external_id", "is used by an account you cannot change");
+            Some(account) if matches!(visibility, Visibility::Partner(own) if account.partner_id != Some(own)) =>
+            {
+                report.reject(
+                    record.line,
+                    "external_id",
+                    "is used by an account you cannot change",
+                );
                 continue;
             }
             Some(account) => account,
@@ -153,7 +208,11 @@ fn import_accounts(
             Patch::Set(email) => match references.user(email) {
                 Some(id) => Patch::Set(id),
                 None => {
-                    report.reject(record.line, "owner_email", format!("no user with email {email}"));
+                    report.reject(
+                        record.line,
+                        "owner_email",
+                        format!("no user with email {email}"),
+                    );
                     continue;
                 }
             },
@@ -164,7 +223,11 @@ fn import_accounts(
             Patch::Set(external_id) => match references.partners.get(external_id.as_str()) {
                 Some(id) => Patch::Set(*id),
                 None => {
-                    report.reject(record.line, "partner_external_id", format!("no partner with external id {external_id}"));
+                    report.reject(
+                        record.line,
+                        "partner_external_id",
+                        format!("no partner with external id {external_id}"),
+                    );
                     continue;
                 }
             },
@@ -205,7 +268,9 @@ fn import_accounts(
                 continue;
             }
         };
-        if let Err(error) = mikawaya_domain::account::check_contract(account.contract_start, account.contract_end) {
+        if let Err(error) =
+            mikawaya_domain::account::check_contract(account.contract_start, account.contract_end)
+        {
             report.reject_error(record.line, error.into())?;
             continue;
         }
@@ -226,38 +291,76 @@ fn import_accounts(
         let parent_id = match parent {
             Patch::Keep => continue,
             Patch::Clear => None,
-            Patch::Set(external_id) => match visible_account(connection, visibility, &external_id)? {
+            Patch::Set(external_id) => match visible_account(connection, visibility, &external_id)?
+            {
                 Some(parent) if parent.id == id => {
-                    report.reject(line, "parent_external_id", "an account cannot be its own parent");
+                    report.reject(
+                        line,
+                        "parent_external_id",
+                        "an account cannot be its own parent",
+                    );
                     continue;
                 }
                 Some(parent) => Some(parent.id.get()),
                 None => {
-                    report.reject(line, "parent_external_id", format!("no account with external id {external_id}"));
+                    report.reject(
+                        line,
+                        "parent_external_id",
+                        format!("no account with external id {external_id}"),
+                    );
                     continue;
                 }
             },
         };
-        connection.prepare_cached("UPDATE accounts SET parent_id = ?1 WHERE id = ?2")?.execute(rusqlite::params![parent_id, id.get()])?;
+        connection
+            .prepare_cached("UPDATE accounts SET parent_id = ?1 WHERE id = ?2")?
+            .execute(rusqlite::params![parent_id, id.get()])?;
     }
     Ok(summary)
 }
 
-fn import_contacts(connection: &Connection, access: &WriteAccess, records: &[ContactRecord], report: &mut Report<'_>) -> Result<ImportSummary> {
-    let mut summary = ImportSummary { rows: records.len() as u64, ..ImportSummary::default() };
+fn import_contacts(
+    connection: &Connection,
+    access: &WriteAccess,
+    records: &[ContactRecord],
+    report: &mut Report<'_>,
+) -> Result<ImportSummary> {
+    let mut summary = ImportSummary {
+        rows: records.len() as u64,
+        ..ImportSummary::default()
+    };
     for record in records {
-        let Some(account) = visible_account(connection, access.visibility(), &record.account_external_id)? else {
-            report.reject(record.line, "account_external_id", format!("no account with external id {}", record.account_external_id));
+        let Some(account) =
+            visible_account(connection, access.visibility(), &record.account_external_id)?
+        else {
+            report.reject(
+                record.line,
+                "account_external_id",
+                format!("no account with external id {}", record.account_external_id),
+            );
             continue;
         };
         if record.external_id.is_none() && record.email.is_none() {
-            report.reject(record.line, "external_id", "a contact needs an external id or an email");
+            report.reject(
+                record.line,
+                "external_id",
+                "a contact needs an external id or an email",
+            );
             continue;
         }
-        let existing = children::find_contact_for_upsert(connection, record.external_id.as_ref(), account.id, record.email.as_ref())?;
+        let existing = children::find_contact_for_upsert(
+            connection,
+            record.external_id.as_ref(),
+            account.id,
+            record.email.as_ref(),
+        )?;
         if let Some(existing) = &existing {
             if children::get_contact(connection, access.visibility(), existing.id).is_err() {
-                report.reject(record.line, "external_id", "is used by a contact you cannot change");
+                report.reject(
+                    record.line,
+                    "external_id",
+                    "is used by a contact you cannot change",
+                );
                 continue;
             }
         }
@@ -304,10 +407,19 @@ fn import_subscriptions(
     records: &[SubscriptionRecord],
     report: &mut Report<'_>,
 ) -> Result<ImportSummary> {
-    let mut summary = ImportSummary { rows: records.len() as u64, ..ImportSummary::default() };
+    let mut summary = ImportSummary {
+        rows: records.len() as u64,
+        ..ImportSummary::default()
+    };
     for record in records {
-        let Some(account) = visible_account(connection, access.visibility(), &record.account_external_id)? else {
-            report.reject(record.line, "account_external_id", format!("no account with external id {}", record.account_external_id));
+        let Some(account) =
+            visible_account(connection, access.visibility(), &record.account_external_id)?
+        else {
+            report.reject(
+                record.line,
+                "account_external_id",
+                format!("no account with external id {}", record.account_external_id),
+            );
             continue;
         };
         let term = match Term::new(record.start, record.end) {
@@ -317,10 +429,20 @@ fn import_subscriptions(
                 continue;
             }
         };
-        let existing = children::find_subscription_for_upsert(connection, record.external_id.as_ref(), account.id, &record.plan, record.start)?;
+        let existing = children::find_subscription_for_upsert(
+            connection,
+            record.external_id.as_ref(),
+            account.id,
+            &record.plan,
+            record.start,
+        )?;
         if let Some(existing) = &existing {
             if children::get_subscription(connection, access.visibility(), existing.id).is_err() {
-                report.reject(record.line, "external_id", "is used by a subscription you cannot change");
+                report.reject(
+                    record.line,
+                    "external_id",
+                    "is used by a subscription you cannot change",
+                );
                 continue;
             }
         }
@@ -376,17 +498,30 @@ fn import_touchpoints(
     records: &[TouchpointRecord],
     report: &mut Report<'_>,
 ) -> Result<ImportSummary> {
-    let mut summary = ImportSummary { rows: records.len() as u64, ..ImportSummary::default() };
+    let mut summary = ImportSummary {
+        rows: records.len() as u64,
+        ..ImportSummary::default()
+    };
     for record in records {
-        let Some(account) = visible_account(connection, access.visibility(), &record.account_external_id)? else {
-            report.reject(record.line, "account_external_id", format!("no account with external id {}", record.account_external_id));
+        let Some(account) =
+            visible_account(connection, access.visibility(), &record.account_external_id)?
+        else {
+            report.reject(
+                record.line,
+                "account_external_id",
+                format!("no account with external id {}", record.account_external_id),
+            );
             continue;
         };
         let user_id = match &record.user_email {
             Some(email) => match references.user(email) {
                 Some(id) => Some(id),
                 None => {
-                    report.reject(record.line, "user_email", format!("no user with email {email}"));
+                    report.reject(
+                        record.line,
+                        "user_email",
+                        format!("no user with email {email}"),
+                    );
                     continue;
                 }
             },

@@ -34,7 +34,9 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -57,14 +59,21 @@ impl SqliteStore {
             .map(|_| {
                 let reader = Connection::open_with_flags(
                     path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_WRITE
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 configure(&reader)?;
                 reader.pragma_update(None, "query_only", true)?;
                 Ok(reader)
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(Self { path: path.to_owned(), writer: Mutex::new(writer), readers: Mutex::new(readers), reader_returned: Condvar::new() })
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(readers),
+            reader_returned: Condvar::new(),
+        })
     }
 
     /// The database file.
@@ -102,19 +111,39 @@ impl SqliteStore {
 
     pub(crate) fn backup_to(&self, target: &Path) -> Result<()> {
         if target.exists() {
-            return Err(StoreError::Conflict { field: "file".into(), reason: format!("{} exists already", target.display()) });
+            return Err(StoreError::Conflict {
+                field: "file".into(),
+                reason: format!("{} exists already", target.display()),
+            });
         }
-        // VACUUM INTO writes a consistent, compacted snapshot while readers and writers go on.
-        self.read(|connection| {
-            connection.execute("VACUUM INTO ?1", [target.to_string_lossy()])?;
+        // SQLite's online backup copies every page in one step under one read transaction,
+        // so the copy is consistent while writers go on (WAL). It is written beside the
+        // target and renamed, so a crash never leaves a half-written backup under its name.
+        let partial = target.with_extension("partial");
+        let result = self.read(|connection| {
+            let mut destination = Connection::open(&partial)?;
+            let backup = rusqlite::backup::Backup::new(connection, &mut destination)?;
+            backup.step(-1)?;
+            drop(backup);
+            destination.pragma_update(None, "journal_mode", "DELETE")?;
             Ok(())
-        })
+        });
+        match result {
+            Ok(()) => Ok(std::fs::rename(&partial, target)?),
+            Err(error) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(error)
+            }
+        }
     }
 
     pub(crate) fn count_rows(&self) -> Result<StoreStats> {
         self.read(|connection| {
             let count = |table: &str| -> Result<u64> {
-                let count: i64 = connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0))?;
+                let count: i64 =
+                    connection.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| {
+                        row.get(0)
+                    })?;
                 Ok(u64::try_from(count).unwrap_or(0))
             };
             Ok(StoreStats {
@@ -145,9 +174,16 @@ fn migrate(connection: &mut Connection) -> Result<()> {
     let current: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
     if current > known {
-        return Err(StoreError::SchemaTooNew { found: current, known });
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known,
+        });
     }
-    for (index, migration) in MIGRATIONS.iter().enumerate().skip(usize::try_from(current).unwrap_or(0)) {
+    for (index, migration) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .skip(usize::try_from(current).unwrap_or(0))
+    {
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Exclusive)?;
         transaction.execute_batch(migration)?;
         transaction.pragma_update(None, "user_version", index + 1)?;
@@ -158,7 +194,8 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::{
-    ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store, SubscriptionFilter, TouchpointFilter,
+    ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store,
+    SubscriptionFilter, TouchpointFilter,
 };
 use mikawaya_domain::access::{ManageAccess, Scope};
 use mikawaya_domain::account::{Account, AccountFilter, AccountPatch, AccountSort, NewAccount};
@@ -171,12 +208,18 @@ use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
 use mikawaya_domain::user::{NewUser, User};
 use mikawaya_domain::value::{Email, Name};
 use mikawaya_domain::{
-    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId, TouchpointId, UserId,
-    WriteAccess,
+    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId,
+    TouchpointId, UserId, WriteAccess,
 };
 
 impl Store for SqliteStore {
-    fn list_accounts(&self, access: &ReadAccess, filter: &AccountFilter, sort: AccountSort, page: &PageRequest) -> Result<Page<Account>> {
+    fn list_accounts(
+        &self,
+        access: &ReadAccess,
+        filter: &AccountFilter,
+        sort: AccountSort,
+        page: &PageRequest,
+    ) -> Result<Page<Account>> {
         self.read(|c| accounts::list(c, access.visibility(), filter, sort, page))
     }
     fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64> {
@@ -188,14 +231,24 @@ impl Store for SqliteStore {
     fn create_account(&self, access: &WriteAccess, account: NewAccount) -> Result<Account> {
         self.write(|c| accounts::create(c, access, account))
     }
-    fn update_account(&self, access: &WriteAccess, id: AccountId, patch: AccountPatch) -> Result<Account> {
+    fn update_account(
+        &self,
+        access: &WriteAccess,
+        id: AccountId,
+        patch: AccountPatch,
+    ) -> Result<Account> {
         self.write(|c| accounts::update(c, access, id, patch))
     }
     fn delete_account(&self, access: &WriteAccess, id: AccountId) -> Result<()> {
         self.write(|c| accounts::delete(c, access, id))
     }
 
-    fn list_contacts(&self, access: &ReadAccess, filter: &ContactFilter, page: &PageRequest) -> Result<Page<Contact>> {
+    fn list_contacts(
+        &self,
+        access: &ReadAccess,
+        filter: &ContactFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Contact>> {
         self.read(|c| children::list_contacts(c, access.visibility(), filter, page))
     }
     fn get_contact(&self, access: &ReadAccess, id: ContactId) -> Result<Contact> {
@@ -204,36 +257,64 @@ impl Store for SqliteStore {
     fn create_contact(&self, access: &WriteAccess, contact: NewContact) -> Result<Contact> {
         self.write(|c| children::create_contact(c, access, contact))
     }
-    fn update_contact(&self, access: &WriteAccess, id: ContactId, patch: ContactPatch) -> Result<Contact> {
+    fn update_contact(
+        &self,
+        access: &WriteAccess,
+        id: ContactId,
+        patch: ContactPatch,
+    ) -> Result<Contact> {
         self.write(|c| children::update_contact(c, access, id, patch))
     }
     fn delete_contact(&self, access: &WriteAccess, id: ContactId) -> Result<()> {
         self.write(|c| children::delete_contact(c, access, id))
     }
 
-    fn list_subscriptions(&self, access: &ReadAccess, filter: &SubscriptionFilter, page: &PageRequest) -> Result<Page<Subscription>> {
+    fn list_subscriptions(
+        &self,
+        access: &ReadAccess,
+        filter: &SubscriptionFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Subscription>> {
         self.read(|c| children::list_subscriptions(c, access.visibility(), filter, page))
     }
     fn get_subscription(&self, access: &ReadAccess, id: SubscriptionId) -> Result<Subscription> {
         self.read(|c| children::get_subscription(c, access.visibility(), id))
     }
-    fn create_subscription(&self, access: &WriteAccess, subscription: NewSubscription) -> Result<Subscription> {
+    fn create_subscription(
+        &self,
+        access: &WriteAccess,
+        subscription: NewSubscription,
+    ) -> Result<Subscription> {
         self.write(|c| children::create_subscription(c, access, subscription))
     }
-    fn update_subscription(&self, access: &WriteAccess, id: SubscriptionId, patch: SubscriptionPatch) -> Result<Subscription> {
+    fn update_subscription(
+        &self,
+        access: &WriteAccess,
+        id: SubscriptionId,
+        patch: SubscriptionPatch,
+    ) -> Result<Subscription> {
         self.write(|c| children::update_subscription(c, access, id, patch))
     }
     fn delete_subscription(&self, access: &WriteAccess, id: SubscriptionId) -> Result<()> {
         self.write(|c| children::delete_subscription(c, access, id))
     }
 
-    fn list_touchpoints(&self, access: &ReadAccess, filter: &TouchpointFilter, page: &PageRequest) -> Result<Page<Touchpoint>> {
+    fn list_touchpoints(
+        &self,
+        access: &ReadAccess,
+        filter: &TouchpointFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Touchpoint>> {
         self.read(|c| children::list_touchpoints(c, access.visibility(), filter, page))
     }
     fn get_touchpoint(&self, access: &ReadAccess, id: TouchpointId) -> Result<Touchpoint> {
         self.read(|c| children::get_touchpoint(c, access.visibility(), id))
     }
-    fn create_touchpoint(&self, access: &WriteAccess, touchpoint: NewTouchpoint) -> Result<Touchpoint> {
+    fn create_touchpoint(
+        &self,
+        access: &WriteAccess,
+        touchpoint: NewTouchpoint,
+    ) -> Result<Touchpoint> {
         self.write(|c| children::create_touchpoint(c, access, touchpoint))
     }
     fn delete_touchpoint(&self, access: &WriteAccess, id: TouchpointId) -> Result<()> {
@@ -249,7 +330,12 @@ impl Store for SqliteStore {
     fn create_segment(&self, _access: &ManageAccess, segment: NewSegment) -> Result<Segment> {
         self.write(|c| team::save_segment(c, None, segment))
     }
-    fn update_segment(&self, _access: &ManageAccess, id: SegmentId, segment: NewSegment) -> Result<Segment> {
+    fn update_segment(
+        &self,
+        _access: &ManageAccess,
+        id: SegmentId,
+        segment: NewSegment,
+    ) -> Result<Segment> {
         self.write(|c| team::save_segment(c, Some(id), segment))
     }
     fn delete_segment(&self, _access: &ManageAccess, id: SegmentId) -> Result<()> {
@@ -275,7 +361,12 @@ impl Store for SqliteStore {
     fn get_user(&self, access: &ReadAccess, id: UserId) -> Result<User> {
         self.read(|c| team::get_user(c, access.visibility(), id))
     }
-    fn create_user(&self, _access: &AdminAccess, user: NewUser, password_hash: Option<String>) -> Result<User> {
+    fn create_user(
+        &self,
+        _access: &AdminAccess,
+        user: NewUser,
+        password_hash: Option<String>,
+    ) -> Result<User> {
         self.write(|c| team::create_user(c, user, password_hash))
     }
     fn set_password(&self, _access: &AdminAccess, id: UserId, password_hash: String) -> Result<()> {
@@ -290,7 +381,14 @@ impl Store for SqliteStore {
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
         self.read(|c| team::find_user_by_email(c, email))
     }
-    fn create_token(&self, _access: &AdminAccess, name: Name, scope: Scope, user_id: Option<UserId>, token_hash: String) -> Result<ApiToken> {
+    fn create_token(
+        &self,
+        _access: &AdminAccess,
+        name: Name,
+        scope: Scope,
+        user_id: Option<UserId>,
+        token_hash: String,
+    ) -> Result<ApiToken> {
         self.write(|c| team::create_token(c, name, scope, user_id, token_hash))
     }
     fn list_tokens(&self, _access: &AdminAccess) -> Result<Vec<ApiToken>> {
@@ -302,7 +400,13 @@ impl Store for SqliteStore {
     fn find_token(&self, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>> {
         self.read(|c| team::find_token(c, token_hash))
     }
-    fn create_session(&self, token_hash: String, user_id: UserId, csrf_token: String, expires_at: jiff::Timestamp) -> Result<()> {
+    fn create_session(
+        &self,
+        token_hash: String,
+        user_id: UserId,
+        csrf_token: String,
+        expires_at: jiff::Timestamp,
+    ) -> Result<()> {
         self.write(|c| team::create_session(c, token_hash, user_id, csrf_token, expires_at))
     }
     fn find_session(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<Session>> {
@@ -335,4 +439,3 @@ impl Store for SqliteStore {
         self.count_rows()
     }
 }
-

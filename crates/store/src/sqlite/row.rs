@@ -10,7 +10,11 @@ fn corrupt(index: usize, invalid: Invalid) -> rusqlite::Error {
 }
 
 /// A required text column parsed with `parse`.
-pub(crate) fn parsed<T>(row: &Row<'_>, index: usize, parse: impl Fn(&str) -> Result<T, Invalid>) -> rusqlite::Result<T> {
+pub(crate) fn parsed<T>(
+    row: &Row<'_>,
+    index: usize,
+    parse: impl Fn(&str) -> Result<T, Invalid>,
+) -> rusqlite::Result<T> {
     let raw: String = row.get(index)?;
     parse(&raw).map_err(|e| corrupt(index, e))
 }
@@ -22,7 +26,8 @@ pub(crate) fn parsed_opt<T>(
     parse: impl Fn(&str) -> Result<T, Invalid>,
 ) -> rusqlite::Result<Option<T>> {
     let raw: Option<String> = row.get(index)?;
-    raw.map(|raw| parse(&raw).map_err(|e| corrupt(index, e))).transpose()
+    raw.map(|raw| parse(&raw).map_err(|e| corrupt(index, e)))
+        .transpose()
 }
 
 pub(crate) fn date(raw: &str) -> Result<jiff::civil::Date, Invalid> {
@@ -30,7 +35,8 @@ pub(crate) fn date(raw: &str) -> Result<jiff::civil::Date, Invalid> {
 }
 
 pub(crate) fn timestamp(raw: &str) -> Result<jiff::Timestamp, Invalid> {
-    raw.parse().map_err(|_| Invalid::new("timestamp", format!("'{raw}' is not a timestamp")))
+    raw.parse()
+        .map_err(|_| Invalid::new("timestamp", format!("'{raw}' is not a timestamp")))
 }
 
 pub(crate) fn json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, Invalid> {
@@ -39,7 +45,10 @@ pub(crate) fn json<T: serde::de::DeserializeOwned>(raw: &str) -> Result<T, Inval
 
 /// The stored form of an instant: RFC 3339 UTC, whole seconds, so text order is time order.
 pub(crate) fn instant(timestamp: jiff::Timestamp) -> String {
-    timestamp.round(jiff::Unit::Second).unwrap_or(timestamp).to_string()
+    timestamp
+        .round(jiff::Unit::Second)
+        .unwrap_or(timestamp)
+        .to_string()
 }
 
 /// Now, as stored.

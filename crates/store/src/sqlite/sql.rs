@@ -12,11 +12,18 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub(crate) fn new(text: &str) -> Self {
-        Self { text: text.to_owned(), params: Vec::new() }
+        Self {
+            text: text.to_owned(),
+            params: Vec::new(),
+        }
     }
 
     /// Appends text holding one `?` per value.
-    pub(crate) fn bind(&mut self, text: &str, values: impl IntoIterator<Item = Value>) -> &mut Self {
+    pub(crate) fn bind(
+        &mut self,
+        text: &str,
+        values: impl IntoIterator<Item = Value>,
+    ) -> &mut Self {
         self.text.push_str(text);
         self.params.extend(values);
         self
@@ -25,7 +32,10 @@ impl Sql {
     /// Restricts rows of `accounts` (aliased `alias`) to what the caller may see.
     pub(crate) fn visible(&mut self, alias: &str, visibility: Visibility) -> &mut Self {
         if let Visibility::Partner(partner_id) = visibility {
-            self.bind(&format!(" AND {alias}.partner_id = ?"), [Value::Integer(partner_id.get())]);
+            self.bind(
+                &format!(" AND {alias}.partner_id = ?"),
+                [Value::Integer(partner_id.get())],
+            );
         }
         self
     }
@@ -37,7 +47,11 @@ impl Sql {
 
 /// A LIKE pattern matching `needle` anywhere, with `%`, `_` and `\` escaped.
 pub(crate) fn contains_pattern(needle: &str) -> Value {
-    let escaped = needle.trim().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    let escaped = needle
+        .trim()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     Value::Text(format!("%{escaped}%"))
 }
 
@@ -78,27 +92,44 @@ impl Keyset<'_> {
         key: impl Fn(&T) -> (serde_json::Value, i64),
     ) -> crate::Result<crate::Page<T>> {
         let (expression, id_column) = (self.expression, self.id_column);
-        let (comparison, direction) = if self.descending { ("<", "DESC") } else { (">", "ASC") };
+        let (comparison, direction) = if self.descending {
+            ("<", "DESC")
+        } else {
+            (">", "ASC")
+        };
         if let Some(cursor) = page.cursor_for(&self.name)? {
             let key = match &cursor.key {
-                serde_json::Value::Number(n) => n.as_i64().map_or_else(|| Value::Real(n.as_f64().unwrap_or_default()), Value::Integer),
+                serde_json::Value::Number(n) => n.as_i64().map_or_else(
+                    || Value::Real(n.as_f64().unwrap_or_default()),
+                    Value::Integer,
+                ),
                 serde_json::Value::String(s) => Value::Text(s.clone()),
                 _ => Value::Null,
             };
-            sql.bind(&format!(" AND ({expression}, {id_column}) {comparison} (?, ?)"), [key, Value::Integer(cursor.id)]);
+            sql.bind(
+                &format!(" AND ({expression}, {id_column}) {comparison} (?, ?)"),
+                [key, Value::Integer(cursor.id)],
+            );
         }
         sql.bind(
             &format!(" ORDER BY {expression} {direction}, {id_column} {direction} LIMIT ?"),
             [Value::Integer(i64::from(page.limit()) + 1)],
         );
         let mut statement = connection.prepare_cached(&sql.text)?;
-        let mut data = statement.query_map(sql.params(), from_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut data = statement
+            .query_map(sql.params(), from_row)?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
         let limit = page.limit() as usize;
         let next_cursor = if data.len() > limit {
             data.truncate(limit);
             data.last().map(|last| {
                 let (key, id) = key(last);
-                crate::page::Cursor { sort: self.name.clone(), key, id }.encode()
+                crate::page::Cursor {
+                    sort: self.name.clone(),
+                    key,
+                    id,
+                }
+                .encode()
             })
         } else {
             None

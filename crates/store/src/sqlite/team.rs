@@ -35,9 +35,15 @@ fn partner_from_row(row: &Row<'_>) -> rusqlite::Result<Partner> {
     })
 }
 
-pub(crate) fn list_partners(connection: &Connection, visibility: Visibility) -> Result<Vec<Partner>> {
+pub(crate) fn list_partners(
+    connection: &Connection,
+    visibility: Visibility,
+) -> Result<Vec<Partner>> {
     let rows: rusqlite::Result<Vec<Partner>> = match visibility {
-        Visibility::All => connection.prepare_cached(&format!("{PARTNER_SELECT} ORDER BY name, id"))?.query_map([], partner_from_row)?.collect(),
+        Visibility::All => connection
+            .prepare_cached(&format!("{PARTNER_SELECT} ORDER BY name, id"))?
+            .query_map([], partner_from_row)?
+            .collect(),
         Visibility::Partner(own) => connection
             .prepare_cached(&format!("{PARTNER_SELECT} WHERE id = ?1"))?
             .query_map([own.get()], partner_from_row)?
@@ -46,7 +52,11 @@ pub(crate) fn list_partners(connection: &Connection, visibility: Visibility) -> 
     Ok(rows?)
 }
 
-pub(crate) fn get_partner(connection: &Connection, visibility: Visibility, id: PartnerId) -> Result<Partner> {
+pub(crate) fn get_partner(
+    connection: &Connection,
+    visibility: Visibility,
+    id: PartnerId,
+) -> Result<Partner> {
     if matches!(visibility, Visibility::Partner(own) if own != id) {
         return Err(StoreError::NotFound { entity: "partner" });
     }
@@ -57,7 +67,10 @@ pub(crate) fn get_partner(connection: &Connection, visibility: Visibility, id: P
         .ok_or(StoreError::NotFound { entity: "partner" })
 }
 
-pub(crate) fn find_partner_by_external_id(connection: &Connection, external_id: &ExternalId) -> Result<Option<Partner>> {
+pub(crate) fn find_partner_by_external_id(
+    connection: &Connection,
+    external_id: &ExternalId,
+) -> Result<Option<Partner>> {
     Ok(connection
         .prepare_cached(&format!("{PARTNER_SELECT} WHERE external_id = ?1"))?
         .query_row([external_id.as_str()], partner_from_row)
@@ -67,26 +80,42 @@ pub(crate) fn find_partner_by_external_id(connection: &Connection, external_id: 
 pub(crate) fn upsert_partner(connection: &Connection, new: NewPartner) -> Result<Partner> {
     if let Some(external_id) = &new.external_id {
         if let Some(existing) = find_partner_by_external_id(connection, external_id)? {
-            connection.execute("UPDATE partners SET name = ?1 WHERE id = ?2", rusqlite::params![new.name.as_str(), existing.id.get()])?;
+            connection.execute(
+                "UPDATE partners SET name = ?1 WHERE id = ?2",
+                rusqlite::params![new.name.as_str(), existing.id.get()],
+            )?;
             return get_partner(connection, Visibility::All, existing.id);
         }
     }
     connection.execute(
         "INSERT INTO partners (external_id, name, created_at) VALUES (?1, ?2, ?3)",
-        rusqlite::params_from_iter([opt_text(new.external_id.as_ref()), text(&new.name), text(row::now())]),
+        rusqlite::params_from_iter([
+            opt_text(new.external_id.as_ref()),
+            text(&new.name),
+            text(row::now()),
+        ]),
     )?;
-    get_partner(connection, Visibility::All, PartnerId::new(connection.last_insert_rowid()))
+    get_partner(
+        connection,
+        Visibility::All,
+        PartnerId::new(connection.last_insert_rowid()),
+    )
 }
 
 pub(crate) fn delete_partner(connection: &Connection, id: PartnerId) -> Result<()> {
     get_partner(connection, Visibility::All, id)?;
-    connection.execute("DELETE FROM partners WHERE id = ?1", [id.get()]).map_err(|error| {
-        if is_reference_violation(&error) {
-            StoreError::Conflict { field: "id".into(), reason: "the partner still owns accounts or has users".into() }
-        } else {
-            StoreError::Database(error)
-        }
-    })?;
+    connection
+        .execute("DELETE FROM partners WHERE id = ?1", [id.get()])
+        .map_err(|error| {
+            if is_reference_violation(&error) {
+                StoreError::Conflict {
+                    field: "id".into(),
+                    reason: "the partner still owns accounts or has users".into(),
+                }
+            } else {
+                StoreError::Database(error)
+            }
+        })?;
     Ok(())
 }
 
@@ -108,37 +137,56 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
 
 pub(crate) fn list_users(connection: &Connection, visibility: Visibility) -> Result<Vec<User>> {
     let rows: rusqlite::Result<Vec<User>> = match visibility {
-        Visibility::All => connection.prepare_cached(&format!("{USER_SELECT} ORDER BY name, id"))?.query_map([], user_from_row)?.collect(),
+        Visibility::All => connection
+            .prepare_cached(&format!("{USER_SELECT} ORDER BY name, id"))?
+            .query_map([], user_from_row)?
+            .collect(),
         Visibility::Partner(own) => connection
-            .prepare_cached(&format!("{USER_SELECT} WHERE partner_id = ?1 ORDER BY name, id"))?
+            .prepare_cached(&format!(
+                "{USER_SELECT} WHERE partner_id = ?1 ORDER BY name, id"
+            ))?
             .query_map([own.get()], user_from_row)?
             .collect(),
     };
     Ok(rows?)
 }
 
-pub(crate) fn get_user(connection: &Connection, visibility: Visibility, id: UserId) -> Result<User> {
+pub(crate) fn get_user(
+    connection: &Connection,
+    visibility: Visibility,
+    id: UserId,
+) -> Result<User> {
     let user = connection
         .prepare_cached(&format!("{USER_SELECT} WHERE id = ?1"))?
         .query_row([id.get()], user_from_row)
         .optional()?
         .ok_or(StoreError::NotFound { entity: "user" })?;
     match visibility {
-        Visibility::Partner(own) if user.partner_id != Some(own) => Err(StoreError::NotFound { entity: "user" }),
+        Visibility::Partner(own) if user.partner_id != Some(own) => {
+            Err(StoreError::NotFound { entity: "user" })
+        }
         _ => Ok(user),
     }
 }
 
-pub(crate) fn find_user_by_email(connection: &Connection, email: &Email) -> Result<Option<(User, Option<String>)>> {
+pub(crate) fn find_user_by_email(
+    connection: &Connection,
+    email: &Email,
+) -> Result<Option<(User, Option<String>)>> {
     Ok(connection
         .prepare_cached("SELECT id, email, name, role, partner_id, locale, created_at, password_hash FROM users WHERE email = ?1")?
         .query_row([email.as_str()], |row| Ok((user_from_row(row)?, row.get::<_, Option<String>>(7)?)))
         .optional()?)
 }
 
-pub(crate) fn create_user(connection: &Connection, new: NewUser, password_hash: Option<String>) -> Result<User> {
+pub(crate) fn create_user(
+    connection: &Connection,
+    new: NewUser,
+    password_hash: Option<String>,
+) -> Result<User> {
     if let Some(partner_id) = new.partner_id() {
-        get_partner(connection, Visibility::All, partner_id).map_err(|_| Invalid::new("partner_id", format!("no partner {partner_id}")))?;
+        get_partner(connection, Visibility::All, partner_id)
+            .map_err(|_| Invalid::new("partner_id", format!("no partner {partner_id}")))?;
     }
     connection
         .execute(
@@ -159,11 +207,23 @@ pub(crate) fn create_user(connection: &Connection, new: NewUser, password_hash: 
                 StoreError::Database(error)
             }
         })?;
-    get_user(connection, Visibility::All, UserId::new(connection.last_insert_rowid()))
+    get_user(
+        connection,
+        Visibility::All,
+        UserId::new(connection.last_insert_rowid()),
+    )
 }
 
-pub(crate) fn set_user_column(connection: &Connection, id: UserId, column: &str, value: Option<String>) -> Result<()> {
-    let changed = connection.execute(&format!("UPDATE users SET {column} = ?1 WHERE id = ?2"), rusqlite::params![value, id.get()])?;
+pub(crate) fn set_user_column(
+    connection: &Connection,
+    id: UserId,
+    column: &str,
+    value: Option<String>,
+) -> Result<()> {
+    let changed = connection.execute(
+        &format!("UPDATE users SET {column} = ?1 WHERE id = ?2"),
+        rusqlite::params![value, id.get()],
+    )?;
     if changed == 0 {
         return Err(StoreError::NotFound { entity: "user" });
     }
@@ -178,7 +238,8 @@ pub(crate) fn delete_user(connection: &Connection, id: UserId) -> Result<()> {
 
 // --- tokens and sessions ----------------------------------------------------
 
-const TOKEN_SELECT: &str = "SELECT id, name, scope, user_id, created_at, revoked_at FROM api_tokens";
+const TOKEN_SELECT: &str =
+    "SELECT id, name, scope, user_id, created_at, revoked_at FROM api_tokens";
 
 fn token_from_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
     Ok(ApiToken {
@@ -191,42 +252,71 @@ fn token_from_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
     })
 }
 
-pub(crate) fn create_token(connection: &Connection, name: Name, scope: Scope, user_id: Option<UserId>, token_hash: String) -> Result<ApiToken> {
+pub(crate) fn create_token(
+    connection: &Connection,
+    name: Name,
+    scope: Scope,
+    user_id: Option<UserId>,
+    token_hash: String,
+) -> Result<ApiToken> {
     if let Some(user_id) = user_id {
-        get_user(connection, Visibility::All, user_id).map_err(|_| Invalid::new("user_id", format!("no user {user_id}")))?;
+        get_user(connection, Visibility::All, user_id)
+            .map_err(|_| Invalid::new("user_id", format!("no user {user_id}")))?;
     }
     connection.execute(
         "INSERT INTO api_tokens (name, scope, user_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         rusqlite::params_from_iter([text(&name), text(scope), opt_id(user_id.map(UserId::get)), text(token_hash), text(row::now())]),
     )?;
     let id = connection.last_insert_rowid();
-    Ok(connection.prepare_cached(&format!("{TOKEN_SELECT} WHERE id = ?1"))?.query_row([id], token_from_row)?)
+    Ok(connection
+        .prepare_cached(&format!("{TOKEN_SELECT} WHERE id = ?1"))?
+        .query_row([id], token_from_row)?)
 }
 
 pub(crate) fn list_tokens(connection: &Connection) -> Result<Vec<ApiToken>> {
-    let rows: rusqlite::Result<Vec<ApiToken>> = connection.prepare_cached(&format!("{TOKEN_SELECT} ORDER BY id DESC"))?.query_map([], token_from_row)?.collect();
+    let rows: rusqlite::Result<Vec<ApiToken>> = connection
+        .prepare_cached(&format!("{TOKEN_SELECT} ORDER BY id DESC"))?
+        .query_map([], token_from_row)?
+        .collect();
     Ok(rows?)
 }
 
 pub(crate) fn revoke_token(connection: &Connection, id: TokenId) -> Result<()> {
-    let changed = connection.execute("UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2", rusqlite::params![row::now(), id.get()])?;
+    let changed = connection.execute(
+        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+        rusqlite::params![row::now(), id.get()],
+    )?;
     if changed == 0 {
         return Err(StoreError::NotFound { entity: "token" });
     }
     Ok(())
 }
 
-pub(crate) fn find_token(connection: &Connection, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>> {
+pub(crate) fn find_token(
+    connection: &Connection,
+    token_hash: &str,
+) -> Result<Option<(ApiToken, Option<User>)>> {
     let token = connection
-        .prepare_cached(&format!("{TOKEN_SELECT} WHERE token_hash = ?1 AND revoked_at IS NULL"))?
+        .prepare_cached(&format!(
+            "{TOKEN_SELECT} WHERE token_hash = ?1 AND revoked_at IS NULL"
+        ))?
         .query_row([token_hash], token_from_row)
         .optional()?;
     let Some(token) = token else { return Ok(None) };
-    let user = token.user_id.map(|id| get_user(connection, Visibility::All, id)).transpose()?;
+    let user = token
+        .user_id
+        .map(|id| get_user(connection, Visibility::All, id))
+        .transpose()?;
     Ok(Some((token, user)))
 }
 
-pub(crate) fn create_session(connection: &Connection, token_hash: String, user_id: UserId, csrf_token: String, expires_at: jiff::Timestamp) -> Result<()> {
+pub(crate) fn create_session(
+    connection: &Connection,
+    token_hash: String,
+    user_id: UserId,
+    csrf_token: String,
+    expires_at: jiff::Timestamp,
+) -> Result<()> {
     connection.execute("DELETE FROM sessions WHERE expires_at < ?1", [row::now()])?;
     connection.execute(
         "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -235,28 +325,40 @@ pub(crate) fn create_session(connection: &Connection, token_hash: String, user_i
     Ok(())
 }
 
-pub(crate) fn find_session(connection: &Connection, token_hash: &str, now: jiff::Timestamp) -> Result<Option<Session>> {
+pub(crate) fn find_session(
+    connection: &Connection,
+    token_hash: &str,
+    now: jiff::Timestamp,
+) -> Result<Option<Session>> {
     let found: Option<(i64, String, String)> = connection
         .prepare_cached("SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?
         .query_row(rusqlite::params![token_hash, row::instant(now)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
         .optional()?;
-    let Some((user_id, csrf_token, expires_at)) = found else { return Ok(None) };
+    let Some((user_id, csrf_token, expires_at)) = found else {
+        return Ok(None);
+    };
     let user = get_user(connection, Visibility::All, UserId::new(user_id))?;
     let expires_at = row::timestamp(&expires_at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Some(Session { user, csrf_token, expires_at }))
+    Ok(Some(Session {
+        user,
+        csrf_token,
+        expires_at,
+    }))
 }
 
 // --- custom fields ----------------------------------------------------------
 
 pub(crate) fn custom_fields(connection: &Connection) -> Result<Vec<CustomFieldDef>> {
-    let mut statement = connection.prepare_cached("SELECT key, label, kind, options FROM custom_fields ORDER BY key")?;
+    let mut statement = connection
+        .prepare_cached("SELECT key, label, kind, options FROM custom_fields ORDER BY key")?;
     let rows = statement.query_map([], |row| {
         let options: Vec<String> = parsed(row, 3, row::json)?;
         let key = parsed(row, 0, Slug::parse)?;
         let label = parsed(row, 1, Name::parse)?;
         let kind = parsed(row, 2, CustomFieldKind::parse)?;
-        CustomFieldDef::new(key, label, kind, options)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e)))
+        CustomFieldDef::new(key, label, kind, options).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
@@ -277,14 +379,17 @@ pub(crate) fn put_custom_field(connection: &Connection, definition: &CustomField
 
 pub(crate) fn delete_custom_field(connection: &Connection, key: &str) -> Result<()> {
     if connection.execute("DELETE FROM custom_fields WHERE key = ?1", [key])? == 0 {
-        return Err(StoreError::NotFound { entity: "custom field" });
+        return Err(StoreError::NotFound {
+            entity: "custom field",
+        });
     }
     Ok(())
 }
 
 // --- segments ---------------------------------------------------------------
 
-const SEGMENT_SELECT: &str = "SELECT id, name, description, filter, created_at, updated_at FROM segments";
+const SEGMENT_SELECT: &str =
+    "SELECT id, name, description, filter, created_at, updated_at FROM segments";
 
 fn segment_from_row(row: &Row<'_>) -> rusqlite::Result<Segment> {
     Ok(Segment {
@@ -298,7 +403,10 @@ fn segment_from_row(row: &Row<'_>) -> rusqlite::Result<Segment> {
 }
 
 pub(crate) fn list_segments(connection: &Connection) -> Result<Vec<Segment>> {
-    let rows: rusqlite::Result<Vec<Segment>> = connection.prepare_cached(&format!("{SEGMENT_SELECT} ORDER BY name"))?.query_map([], segment_from_row)?.collect();
+    let rows: rusqlite::Result<Vec<Segment>> = connection
+        .prepare_cached(&format!("{SEGMENT_SELECT} ORDER BY name"))?
+        .query_map([], segment_from_row)?
+        .collect();
     Ok(rows?)
 }
 
@@ -310,8 +418,13 @@ pub(crate) fn get_segment(connection: &Connection, id: SegmentId) -> Result<Segm
         .ok_or(StoreError::NotFound { entity: "segment" })
 }
 
-pub(crate) fn save_segment(connection: &Connection, id: Option<SegmentId>, segment: NewSegment) -> Result<Segment> {
-    let filter = serde_json::to_string(&segment.filter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+pub(crate) fn save_segment(
+    connection: &Connection,
+    id: Option<SegmentId>,
+    segment: NewSegment,
+) -> Result<Segment> {
+    let filter =
+        serde_json::to_string(&segment.filter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let now = row::now();
     let result = match id {
         None => connection.execute(
@@ -334,12 +447,18 @@ pub(crate) fn save_segment(connection: &Connection, id: Option<SegmentId>, segme
     };
     result.map_err(|error| {
         if is_unique_violation(&error) {
-            StoreError::Conflict { field: "name".into(), reason: "a segment with this name exists".into() }
+            StoreError::Conflict {
+                field: "name".into(),
+                reason: "a segment with this name exists".into(),
+            }
         } else {
             StoreError::Database(error)
         }
     })?;
-    get_segment(connection, id.unwrap_or(SegmentId::new(connection.last_insert_rowid())))
+    get_segment(
+        connection,
+        id.unwrap_or(SegmentId::new(connection.last_insert_rowid())),
+    )
 }
 
 pub(crate) fn delete_segment(connection: &Connection, id: SegmentId) -> Result<()> {

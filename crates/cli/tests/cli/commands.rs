@@ -1,0 +1,285 @@
+//! The subcommands, end to end.
+
+use crate::util::{Workspace, client, ok, stderr, stdout};
+use mikawaya_domain::Actor;
+use mikawaya_store::Store;
+use mikawaya_store::sqlite::SqliteStore;
+
+fn account_count(data_dir: &std::path::Path) -> u64 {
+    let store = ok(SqliteStore::open_dir(data_dir));
+    ok(store.count_accounts(&Actor::system().read(), &Default::default()))
+}
+
+#[tokio::test]
+async fn a_token_from_the_cli_opens_the_api_of_a_demo_server() {
+    let workspace = Workspace::new();
+    workspace.expect(
+        &[
+            "demo",
+            "--accounts",
+            "80",
+            "--seed",
+            "5",
+            "--as-of",
+            "2026-06-01",
+        ],
+        None,
+        0,
+    );
+    let output = workspace.expect(
+        &["token", "create", "--name", "ci", "--scope", "read"],
+        None,
+        0,
+    );
+    let token = stdout(&output).lines().last().unwrap_or("").to_owned();
+    assert!(token.starts_with("mkw_"), "{token}");
+    let server = workspace.serve();
+    let reply = ok(client()
+        .get(format!(
+            "{}/api/v1/accounts?limit=50&sort=renewal_date",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await);
+    assert_eq!(reply.status(), 200);
+    let body: serde_json::Value = ok(reply.json().await);
+    let rows = body["data"].as_array().cloned().unwrap_or_default();
+    assert_eq!(rows.len(), 50);
+    assert!(rows.iter().all(|row| row["mrr"].is_number()
+        && row.get("renewal_date").is_some()
+        && row["stage"].is_string()));
+    let refused = ok(client()
+        .post(format!("{}/api/v1/accounts", server.base))
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"name": "x"}))
+        .send()
+        .await);
+    assert_eq!(refused.status(), 403, "a read token cannot write");
+}
+
+#[test]
+fn the_data_dir_flag_works_before_and_after_the_subcommand() {
+    let workspace = Workspace::new();
+    let before = workspace.path("before");
+    let after = workspace.path("after");
+    workspace.expect(
+        &[
+            "--data-dir",
+            &before.to_string_lossy(),
+            "demo",
+            "--accounts",
+            "5",
+        ],
+        None,
+        0,
+    );
+    workspace.expect(
+        &[
+            "demo",
+            "--accounts",
+            "7",
+            "--data-dir",
+            &after.to_string_lossy(),
+        ],
+        None,
+        0,
+    );
+    assert_eq!(account_count(&before), 5);
+    assert_eq!(account_count(&after), 7);
+}
+
+#[test]
+fn the_demo_is_the_same_for_the_same_seed() {
+    let workspace = Workspace::new();
+    let names = |dir: &std::path::Path| {
+        let store = ok(SqliteStore::open_dir(dir));
+        let page = ok(store.list_accounts(
+            &Actor::system().read(),
+            &Default::default(),
+            Default::default(),
+            &mikawaya_store::PageRequest::first(1000),
+        ));
+        page.data
+            .into_iter()
+            .map(|a| {
+                (
+                    a.external_id.map(String::from),
+                    a.name.to_string(),
+                    a.mrr.amount(),
+                    a.renewal_date,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    for name in ["one", "two"] {
+        let dir = workspace.path(name);
+        workspace.expect(
+            &[
+                "demo",
+                "--accounts",
+                "120",
+                "--seed",
+                "9",
+                "--locale",
+                "ja",
+                "--as-of",
+                "2026-01-15",
+                "--data-dir",
+                &dir.to_string_lossy(),
+            ],
+            None,
+            0,
+        );
+    }
+    let (one, two) = (names(&workspace.path("one")), names(&workspace.path("two")));
+    assert_eq!(one.len(), 120);
+    assert_eq!(one, two);
+    assert!(
+        one.iter().any(|(_, name, _, _)| name.contains("株式会社")),
+        "Japanese company names"
+    );
+}
+
+#[test]
+fn a_csv_with_one_bad_row_imports_nothing_and_names_file_line_and_column() {
+    let workspace = Workspace::new();
+    let file = workspace.path("accounts.csv");
+    ok(std::fs::write(
+        &file,
+        "external_id,name,mrr\nA-1,Alpha,10\nA-2,Beta,ten\nA-3,Gamma,30\n",
+    ));
+    let output = workspace.expect(&["import", "accounts", &file.to_string_lossy()], None, 2);
+    let errors = stderr(&output);
+    assert!(errors.contains("accounts.csv:3: column mrr:"), "{errors}");
+    assert!(errors.contains("nothing was imported"), "{errors}");
+    assert_eq!(account_count(&workspace.data_dir()), 0);
+    ok(std::fs::write(
+        &file,
+        "external_id,name,mrr\nA-1,Alpha,10\nA-2,Beta,20\n",
+    ));
+    let output = workspace.expect(&["import", "accounts", &file.to_string_lossy()], None, 0);
+    assert!(stdout(&output).contains("2 created"), "{}", stdout(&output));
+    assert_eq!(account_count(&workspace.data_dir()), 2);
+}
+
+#[test]
+fn a_shift_jis_file_imports_through_the_cli() {
+    let workspace = Workspace::new();
+    let file = workspace.path("顧客.csv");
+    let (bytes, _, _) =
+        encoding_rs::SHIFT_JIS.encode("顧客ID,顧客名,月額\r\nK-1,有限会社三河屋,\"9,800\"\r\n");
+    ok(std::fs::write(&file, bytes));
+    workspace.expect(&["import", "accounts", &file.to_string_lossy()], None, 0);
+    let store = ok(SqliteStore::open_dir(&workspace.data_dir()));
+    let page = ok(store.list_accounts(
+        &Actor::system().read(),
+        &Default::default(),
+        Default::default(),
+        &mikawaya_store::PageRequest::first(10),
+    ));
+    assert_eq!(page.data[0].name.as_str(), "有限会社三河屋");
+    assert_eq!(page.data[0].mrr.amount(), 9800.0);
+}
+
+#[test]
+fn users_get_argon2id_passwords_from_standard_input() {
+    let workspace = Workspace::new();
+    let short = workspace.expect(
+        &[
+            "user",
+            "create",
+            "--email",
+            "aki@team.example",
+            "--role",
+            "csm",
+            "--password-stdin",
+        ],
+        Some("short\n"),
+        2,
+    );
+    assert!(stderr(&short).contains("at least 12"));
+    workspace.expect(
+        &[
+            "user",
+            "create",
+            "--email",
+            "aki@team.example",
+            "--role",
+            "csm",
+            "--password-stdin",
+        ],
+        Some("a long passphrase\n"),
+        0,
+    );
+    let duplicate = workspace.expect(
+        &[
+            "user",
+            "create",
+            "--email",
+            "AKI@team.example",
+            "--role",
+            "csm",
+        ],
+        None,
+        2,
+    );
+    assert!(
+        stderr(&duplicate).contains("exists"),
+        "{}",
+        stderr(&duplicate)
+    );
+    let orphan = workspace.expect(
+        &[
+            "user",
+            "create",
+            "--email",
+            "p@team.example",
+            "--role",
+            "partner",
+        ],
+        None,
+        2,
+    );
+    assert!(stderr(&orphan).contains("partner"), "{}", stderr(&orphan));
+    let store = ok(SqliteStore::open_dir(&workspace.data_dir()));
+    let email = ok(mikawaya_domain::value::Email::parse("aki@team.example"));
+    let (user, hash) = ok(store.find_login(&email)).unwrap_or_else(|| panic!("user missing"));
+    assert_eq!(user.role, mikawaya_domain::access::Role::Csm);
+    let hash = hash.unwrap_or_default();
+    assert!(hash.starts_with("$argon2id$"));
+    assert!(mikawaya_server::auth::verify_password(
+        "a long passphrase",
+        &hash
+    ));
+}
+
+#[tokio::test]
+async fn a_backup_taken_while_serving_is_a_whole_store() {
+    let workspace = Workspace::new();
+    workspace.expect(&["demo", "--accounts", "40"], None, 0);
+    let _server = workspace.serve();
+    let file = workspace.path("backup.db");
+    workspace.expect(&["backup", &file.to_string_lossy()], None, 0);
+    let copy = ok(SqliteStore::open(&file));
+    assert_eq!(
+        ok(copy.count_accounts(&Actor::system().read(), &Default::default())),
+        40
+    );
+    let again = workspace.expect(&["backup", &file.to_string_lossy()], None, 2);
+    assert!(stderr(&again).contains("exists"));
+}
+
+#[test]
+fn bad_flags_exit_with_code_two() {
+    let workspace = Workspace::new();
+    workspace.expect(&["demo", "--accounts", "0"], None, 2);
+    workspace.expect(&["demo", "--locale", "fr"], None, 2);
+    workspace.expect(&["import", "widgets", "x.csv"], None, 2);
+    workspace.expect(
+        &["token", "create", "--name", "x", "--scope", "god"],
+        None,
+        2,
+    );
+    workspace.expect(&["no-such-command"], None, 2);
+}

@@ -1,0 +1,5 @@
+//! CLI tests: the built `mikawaya` binary in a temporary data dir.
+
+mod commands;
+mod crash;
+mod util;

@@ -1,0 +1,133 @@
+//! Running the binary and reporting failures with everything needed to understand them.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
+    match result {
+        Ok(value) => value,
+        Err(error) => panic!("{error:?}"),
+    }
+}
+
+/// A temporary data dir and the binary.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Self {
+            dir: ok(tempfile::tempdir()),
+        }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    pub fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mikawaya"));
+        command
+            .current_dir(self.dir.path())
+            .env("MIKAWAYA_DATA_DIR", self.data_dir())
+            .env("RUST_LOG", "warn");
+        command
+    }
+
+    /// Runs with arguments and optional standard input.
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+        let mut command = self.command();
+        command
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = ok(command.spawn());
+        if let Some(mut input) = child.stdin.take() {
+            ok(input.write_all(stdin.unwrap_or("").as_bytes()));
+        }
+        ok(child.wait_with_output())
+    }
+
+    /// Runs and expects an exit code; on mismatch prints the command, the dir and the output.
+    pub fn expect(&self, args: &[&str], stdin: Option<&str>, code: i32) -> Output {
+        let output = self.run(args, stdin);
+        if output.status.code() != Some(code) {
+            panic!(
+                "mikawaya {}\nexpected exit {code}, got {:?}\ndir: {:?}\nstdout:\n{}\nstderr:\n{}",
+                args.join(" "),
+                output.status.code(),
+                listing(self.dir.path()),
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        output
+    }
+
+    /// Starts `mikawaya serve` on a free port and returns it with its base URL.
+    pub fn serve(&self) -> Server {
+        let mut child = ok(self
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn());
+        let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+        let mut line = String::new();
+        ok(BufReader::new(stdout).read_line(&mut line));
+        let base = line
+            .trim()
+            .trim_start_matches("Mikawaya is running at ")
+            .trim_end_matches('/')
+            .to_owned();
+        assert!(
+            base.starts_with("http://127.0.0.1:"),
+            "unexpected first line: {line}"
+        );
+        Server { child, base }
+    }
+}
+
+pub fn listing(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path().display().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// A running server process, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A blocking HTTP client for the tests.
+pub fn client() -> reqwest::Client {
+    ok(reqwest::Client::builder().build())
+}
