@@ -199,7 +199,7 @@ impl Money {
 
     /// Checks an amount: finite, not negative, below 10^13; rounded to 1/100.
     pub fn new(amount: f64) -> Result<Self, Invalid> {
-        if !amount.is_finite() || amount < 0.0 || amount >= 1e13 {
+        if !amount.is_finite() || !(0.0..1e13).contains(&amount) {
             return Err(Invalid::new(
                 "mrr",
                 format!("{amount} must be a finite amount between 0 and 10^13"),
@@ -272,14 +272,12 @@ pub fn parse_timestamp(raw: &str, field: &str) -> Result<jiff::Timestamp, Invali
     if let Ok(timestamp) = trimmed.parse::<jiff::Timestamp>() {
         return Ok(timestamp);
     }
-    if let Ok(datetime) = trimmed
+    let civil = trimmed
         .replace('/', "-")
         .replace(' ', "T")
-        .parse::<jiff::civil::DateTime>()
-    {
-        if let Ok(zoned) = datetime.to_zoned(jiff::tz::TimeZone::UTC) {
-            return Ok(zoned.timestamp());
-        }
+        .parse::<jiff::civil::DateTime>();
+    if let Ok(zoned) = civil.and_then(|datetime| datetime.to_zoned(jiff::tz::TimeZone::UTC)) {
+        return Ok(zoned.timestamp());
     }
     let date = parse_date(trimmed, field).map_err(|_| {
         Invalid::new(

@@ -120,7 +120,7 @@ pub fn parse_file(
             errors.extend(row_errors);
         }
         count += 1;
-        if count % 1024 == 0 {
+        if count.is_multiple_of(1024) {
             progress(record.position().map_or(0, csv::Position::byte));
         }
     }

@@ -354,15 +354,15 @@ fn import_contacts(
             account.id,
             record.email.as_ref(),
         )?;
-        if let Some(existing) = &existing {
-            if children::get_contact(connection, access.visibility(), existing.id).is_err() {
-                report.reject(
-                    record.line,
-                    "external_id",
-                    "is used by a contact you cannot change",
-                );
-                continue;
-            }
+        if let Some(existing) = &existing
+            && children::get_contact(connection, access.visibility(), existing.id).is_err()
+        {
+            report.reject(
+                record.line,
+                "external_id",
+                "is used by a contact you cannot change",
+            );
+            continue;
         }
         let now = jiff::Timestamp::now();
         let contact = match existing {
@@ -436,15 +436,15 @@ fn import_subscriptions(
             &record.plan,
             record.start,
         )?;
-        if let Some(existing) = &existing {
-            if children::get_subscription(connection, access.visibility(), existing.id).is_err() {
-                report.reject(
-                    record.line,
-                    "external_id",
-                    "is used by a subscription you cannot change",
-                );
-                continue;
-            }
+        if let Some(existing) = &existing
+            && children::get_subscription(connection, access.visibility(), existing.id).is_err()
+        {
+            report.reject(
+                record.line,
+                "external_id",
+                "is used by a subscription you cannot change",
+            );
+            continue;
         }
         let now = jiff::Timestamp::now();
         let subscription = match existing {

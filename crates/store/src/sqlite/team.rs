@@ -78,14 +78,14 @@ pub(crate) fn find_partner_by_external_id(
 }
 
 pub(crate) fn upsert_partner(connection: &Connection, new: NewPartner) -> Result<Partner> {
-    if let Some(external_id) = &new.external_id {
-        if let Some(existing) = find_partner_by_external_id(connection, external_id)? {
-            connection.execute(
-                "UPDATE partners SET name = ?1 WHERE id = ?2",
-                rusqlite::params![new.name.as_str(), existing.id.get()],
-            )?;
-            return get_partner(connection, Visibility::All, existing.id);
-        }
+    if let Some(external_id) = &new.external_id
+        && let Some(existing) = find_partner_by_external_id(connection, external_id)?
+    {
+        connection.execute(
+            "UPDATE partners SET name = ?1 WHERE id = ?2",
+            rusqlite::params![new.name.as_str(), existing.id.get()],
+        )?;
+        return get_partner(connection, Visibility::All, existing.id);
     }
     connection.execute(
         "INSERT INTO partners (external_id, name, created_at) VALUES (?1, ?2, ?3)",
