@@ -195,6 +195,47 @@ async fn api_latency(store: Arc<SqliteStore>) -> Result<()> {
             at(0.99)
         );
     }
+    // The same filters from 8 concurrent clients (2 cores), 250 requests each.
+    let mut tasks = Vec::new();
+    let started = Instant::now();
+    for worker in 0..8 {
+        let (client, secret) = (client.clone(), secret.clone());
+        let url = format!(
+            "{base}/api/v1/accounts?{}",
+            queries[worker % queries.len()].1
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::with_capacity(250);
+            for _ in 0..250 {
+                let started = Instant::now();
+                let reply = client
+                    .get(&url)
+                    .bearer_auth(&secret)
+                    .send()
+                    .await?
+                    .error_for_status()?;
+                reply.bytes().await?;
+                latencies.push(started.elapsed());
+            }
+            Ok::<_, reqwest::Error>(latencies)
+        }));
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await??);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let at = |q: f64| {
+        latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)].as_secs_f64()
+            * 1000.0
+    };
+    println!(
+        "| the six queries above from 8 concurrent clients, 2,000 requests | p50 {:.1} ms, p99 {:.1} ms, {:.0} requests/s |",
+        at(0.5),
+        at(0.99),
+        latencies.len() as f64 / elapsed.as_secs_f64()
+    );
     let _ = stop.send(());
     server.await.context("joining the server")??;
     Ok(())

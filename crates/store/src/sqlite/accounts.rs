@@ -159,11 +159,18 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
     if let Some(max) = filter.mrr_max {
         sql.bind(" AND a.mrr <= ?", [Value::Real(max)]);
     }
+    // Renewal ranges use the indexed sort expression, so a window is an index range scan.
     if let Some(from) = filter.renewal_from {
-        sql.bind(" AND a.renewal_date >= ?", [text(from)]);
+        sql.bind(
+            " AND a.renewal_date IS NOT NULL AND COALESCE(a.renewal_date, '9999-12-31') >= ?",
+            [text(from)],
+        );
     }
     if let Some(to) = filter.renewal_to {
-        sql.bind(" AND a.renewal_date <= ?", [text(to)]);
+        sql.bind(
+            " AND a.renewal_date IS NOT NULL AND COALESCE(a.renewal_date, '9999-12-31') <= ?",
+            [text(to)],
+        );
     }
 }
 

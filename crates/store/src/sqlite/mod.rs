@@ -28,8 +28,12 @@ const READERS: usize = 4;
 pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    /// Idle readers, tagged with the generation they were opened in.
+    readers: Mutex<Vec<(u64, Connection)>>,
     reader_returned: Condvar,
+    /// Bumped when planner statistics change; readers of older generations are closed on
+    /// return, because a connection keeps the statistics it loaded when it opened.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -55,24 +59,15 @@ impl SqliteStore {
         let mut writer = Connection::open(path)?;
         configure(&writer)?;
         migrate(&mut writer)?;
-        let readers = (0..READERS)
-            .map(|_| {
-                let reader = Connection::open_with_flags(
-                    path,
-                    OpenFlags::SQLITE_OPEN_READ_WRITE
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                        | OpenFlags::SQLITE_OPEN_URI,
-                )?;
-                configure(&reader)?;
-                reader.pragma_update(None, "query_only", true)?;
-                Ok(reader)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        // Analyze what needs it once per open (cheap: SQLite limits the work itself).
+        writer.execute_batch("PRAGMA optimize=0x10002")?;
+        let readers = open_readers(path, 0)?;
         Ok(Self {
             path: path.to_owned(),
             writer: Mutex::new(writer),
             readers: Mutex::new(readers),
             reader_returned: Condvar::new(),
+            generation: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -83,20 +78,22 @@ impl SqliteStore {
 
     /// Runs `f` on a reader connection.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
-        let connection = {
+        let (generation, connection) = {
             let mut readers = self.readers.lock().map_err(|_| poisoned())?;
             loop {
-                if let Some(connection) = readers.pop() {
-                    break connection;
+                if let Some(reader) = readers.pop() {
+                    break reader;
                 }
                 readers = self.reader_returned.wait(readers).map_err(|_| poisoned())?;
             }
         };
         let result = f(&connection);
-        if let Ok(mut readers) = self.readers.lock() {
-            readers.push(connection);
+        if generation == self.generation.load(std::sync::atomic::Ordering::Acquire) {
+            if let Ok(mut readers) = self.readers.lock() {
+                readers.push((generation, connection));
+            }
+            self.reader_returned.notify_one();
         }
-        self.reader_returned.notify_one();
         result
     }
 
@@ -107,6 +104,31 @@ impl SqliteStore {
         let value = f(&transaction)?;
         transaction.commit()?;
         Ok(value)
+    }
+
+    /// Runs `PRAGMA optimize` (analyzing the tables whose statistics are missing or stale)
+    /// and replaces the idle readers so they plan with the new statistics. Failing here
+    /// only costs query plans, so it is logged, not returned.
+    pub(crate) fn refresh_statistics(&self) {
+        let result = self
+            .writer
+            .lock()
+            .map_err(|_| poisoned())
+            .and_then(|connection| Ok(connection.execute_batch("PRAGMA optimize=0x10002")?))
+            .and_then(|()| {
+                let generation = self
+                    .generation
+                    .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+                    + 1;
+                let fresh = open_readers(&self.path, generation)?;
+                let mut readers = self.readers.lock().map_err(|_| poisoned())?;
+                *readers = fresh;
+                self.reader_returned.notify_all();
+                Ok(())
+            });
+        if let Err(error) = result {
+            tracing::warn!(%error, "refreshing planner statistics failed");
+        }
     }
 
     pub(crate) fn backup_to(&self, target: &Path) -> Result<()> {
@@ -159,6 +181,22 @@ impl SqliteStore {
 
 fn poisoned() -> StoreError {
     StoreError::Corrupt("a store lock was poisoned by a panic".into())
+}
+
+fn open_readers(path: &Path, generation: u64) -> Result<Vec<(u64, Connection)>> {
+    (0..READERS)
+        .map(|_| {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )?;
+            configure(&reader)?;
+            reader.pragma_update(None, "query_only", true)?;
+            Ok((generation, reader))
+        })
+        .collect()
 }
 
 fn configure(connection: &Connection) -> Result<()> {
@@ -430,7 +468,11 @@ impl Store for SqliteStore {
     }
 
     fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary> {
-        self.write(|c| import::import(c, access, &batch))
+        let summary = self.write(|c| import::import(c, access, &batch))?;
+        // A bulk load changes the shape of the data; refresh the planner's statistics so a
+        // filter picks the right index (e.g. a renewal window over a lifecycle stage).
+        self.refresh_statistics();
+        Ok(summary)
     }
     fn backup(&self, path: &Path) -> Result<()> {
         self.backup_to(path)
