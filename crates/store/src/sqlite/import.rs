@@ -25,6 +25,25 @@ struct Report<'a> {
 }
 
 impl Report<'_> {
+    /// The visible account a row refers to by external id; rejects the row when there is none.
+    fn account(
+        &mut self,
+        connection: &Connection,
+        visibility: Visibility,
+        line: u64,
+        external_id: &ExternalId,
+    ) -> Result<Option<Account>> {
+        let account = visible_account(connection, visibility, external_id)?;
+        if account.is_none() {
+            self.reject(
+                line,
+                "account_external_id",
+                format!("no account with external id {external_id}"),
+            );
+        }
+        Ok(account)
+    }
+
     fn reject(&mut self, line: u64, canonical: &str, reason: impl Into<String>) {
         self.errors.push(RowError {
             line,
@@ -330,14 +349,13 @@ fn import_contacts(
         ..ImportSummary::default()
     };
     for record in records {
-        let Some(account) =
-            visible_account(connection, access.visibility(), &record.account_external_id)?
+        let Some(account) = report.account(
+            connection,
+            access.visibility(),
+            record.line,
+            &record.account_external_id,
+        )?
         else {
-            report.reject(
-                record.line,
-                "account_external_id",
-                format!("no account with external id {}", record.account_external_id),
-            );
             continue;
         };
         if record.external_id.is_none() && record.email.is_none() {
@@ -412,14 +430,13 @@ fn import_subscriptions(
         ..ImportSummary::default()
     };
     for record in records {
-        let Some(account) =
-            visible_account(connection, access.visibility(), &record.account_external_id)?
+        let Some(account) = report.account(
+            connection,
+            access.visibility(),
+            record.line,
+            &record.account_external_id,
+        )?
         else {
-            report.reject(
-                record.line,
-                "account_external_id",
-                format!("no account with external id {}", record.account_external_id),
-            );
             continue;
         };
         let term = match Term::new(record.start, record.end) {
@@ -503,14 +520,13 @@ fn import_touchpoints(
         ..ImportSummary::default()
     };
     for record in records {
-        let Some(account) =
-            visible_account(connection, access.visibility(), &record.account_external_id)?
+        let Some(account) = report.account(
+            connection,
+            access.visibility(),
+            record.line,
+            &record.account_external_id,
+        )?
         else {
-            report.reject(
-                record.line,
-                "account_external_id",
-                format!("no account with external id {}", record.account_external_id),
-            );
             continue;
         };
         let user_id = match &record.user_email {
