@@ -60,6 +60,20 @@ pub struct ApiToken {
     pub revoked_at: Option<jiff::Timestamp>,
 }
 
+/// A write key as stored (the key itself is never stored, only its hash). Its id is the
+/// source number events carry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteKey {
+    /// Its id.
+    pub id: i64,
+    /// What sends with it.
+    pub name: Name,
+    /// When it was created.
+    pub created_at: jiff::Timestamp,
+    /// When it was revoked.
+    pub revoked_at: Option<jiff::Timestamp>,
+}
+
 /// A login session as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
@@ -306,6 +320,19 @@ pub trait Store: Send + Sync {
     /// Loads a whole file's records in one transaction: every row, or (on any row error)
     /// none, with every rejected row reported.
     fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary>;
+    /// Stores a write key's hash.
+    fn create_write_key(&self, access: &AdminAccess, name: Name, key_hash: String) -> Result<WriteKey>;
+    /// Write keys, newest first.
+    fn list_write_keys(&self, access: &AdminAccess) -> Result<Vec<WriteKey>>;
+    /// Revokes a write key.
+    fn revoke_write_key(&self, access: &AdminAccess, id: i64) -> Result<()>;
+    /// An unrevoked write key by hash (authentication only).
+    fn find_write_key(&self, key_hash: &str) -> Result<Option<WriteKey>>;
+    /// A service fact by key.
+    fn get_meta(&self, key: &str) -> Result<Option<String>>;
+    /// Records a service fact.
+    fn put_meta(&self, key: &str, value: &str) -> Result<()>;
+
     /// Writes a consistent copy of the whole store to `path` while it stays online.
     fn backup(&self, path: &std::path::Path) -> Result<()>;
     /// Row counts.

@@ -14,12 +14,15 @@ mod sql;
 mod team;
 
 use crate::{Result, StoreError, StoreStats};
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
 /// Versioned migrations, applied in order on open; `PRAGMA user_version` records the last.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/0001_customer_model.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/0001_customer_model.sql"),
+    include_str!("../../migrations/0002_usage_sources.sql"),
+];
 
 /// Reader connections kept open.
 const READERS: usize = 4;
@@ -232,6 +235,7 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::{
+    WriteKey,
     ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store,
     SubscriptionFilter, TouchpointFilter,
 };
@@ -473,6 +477,27 @@ impl Store for SqliteStore {
         // filter picks the right index (e.g. a renewal window over a lifecycle stage).
         self.refresh_statistics();
         Ok(summary)
+    }
+    fn create_write_key(&self, _access: &AdminAccess, name: Name, key_hash: String) -> Result<WriteKey> {
+        self.write(|c| team::create_write_key(c, name, key_hash))
+    }
+    fn list_write_keys(&self, _access: &AdminAccess) -> Result<Vec<WriteKey>> {
+        self.read(team::list_write_keys)
+    }
+    fn revoke_write_key(&self, _access: &AdminAccess, id: i64) -> Result<()> {
+        self.write(|c| team::revoke_write_key(c, id))
+    }
+    fn find_write_key(&self, key_hash: &str) -> Result<Option<WriteKey>> {
+        self.read(|c| team::find_write_key(c, key_hash))
+    }
+    fn get_meta(&self, key: &str) -> Result<Option<String>> {
+        self.read(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?))
+    }
+    fn put_meta(&self, key: &str, value: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])?;
+            Ok(())
+        })
     }
     fn backup(&self, path: &Path) -> Result<()> {
         self.backup_to(path)

@@ -3,7 +3,7 @@
 
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{opt_id, opt_text, text};
-use crate::{ApiToken, Result, Session, StoreError};
+use crate::{ApiToken, Result, Session, StoreError, WriteKey};
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
 use mikawaya_domain::partner::{NewPartner, Partner};
@@ -465,4 +465,50 @@ pub(crate) fn delete_segment(connection: &Connection, id: SegmentId) -> Result<(
     get_segment(connection, id)?;
     connection.execute("DELETE FROM segments WHERE id = ?1", [id.get()])?;
     Ok(())
+}
+
+// --- write keys -------------------------------------------------------------
+
+const WRITE_KEY_SELECT: &str = "SELECT id, name, created_at, revoked_at FROM write_keys";
+
+fn write_key_from_row(row: &Row<'_>) -> rusqlite::Result<WriteKey> {
+    Ok(WriteKey {
+        id: row.get(0)?,
+        name: parsed(row, 1, Name::parse)?,
+        created_at: parsed(row, 2, row::timestamp)?,
+        revoked_at: parsed_opt(row, 3, row::timestamp)?,
+    })
+}
+
+pub(crate) fn create_write_key(connection: &Connection, name: Name, key_hash: String) -> Result<WriteKey> {
+    connection.execute(
+        "INSERT INTO write_keys (name, key_hash, created_at) VALUES (?1, ?2, ?3)",
+        rusqlite::params![name.as_str(), key_hash, row::now()],
+    )?;
+    let id = connection.last_insert_rowid();
+    Ok(connection.prepare_cached(&format!("{WRITE_KEY_SELECT} WHERE id = ?1"))?.query_row([id], write_key_from_row)?)
+}
+
+pub(crate) fn list_write_keys(connection: &Connection) -> Result<Vec<WriteKey>> {
+    let rows: rusqlite::Result<Vec<WriteKey>> =
+        connection.prepare_cached(&format!("{WRITE_KEY_SELECT} ORDER BY id DESC"))?.query_map([], write_key_from_row)?.collect();
+    Ok(rows?)
+}
+
+pub(crate) fn revoke_write_key(connection: &Connection, id: i64) -> Result<()> {
+    let changed = connection.execute(
+        "UPDATE write_keys SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
+        rusqlite::params![row::now(), id],
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound { entity: "write key" });
+    }
+    Ok(())
+}
+
+pub(crate) fn find_write_key(connection: &Connection, key_hash: &str) -> Result<Option<WriteKey>> {
+    Ok(connection
+        .prepare_cached(&format!("{WRITE_KEY_SELECT} WHERE key_hash = ?1 AND revoked_at IS NULL"))?
+        .query_row([key_hash], write_key_from_row)
+        .optional()?)
 }

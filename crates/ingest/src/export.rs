@@ -1,0 +1,141 @@
+//! Export of the raw events as Parquet, for DuckDB, pandas or Spark.
+//!
+//! One file, `events.parquet`, with a row per event in log order: `sequence`,
+//! `message_id`, `type`, `source`, `user_id`, `anonymous_id`, `account_id` (the Segment
+//! `groupId`, as attributed at the time), `event`, `timestamp` and `received_at` (UTC,
+//! milliseconds), and `properties`, `traits`, `context` as JSON text.
+
+use crate::IngestError;
+use crate::message::StoredEvent;
+use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, TimeUnit};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::Compression;
+use parquet::file::properties::WriterProperties;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const ROWS_PER_GROUP: usize = 100_000;
+
+fn schema() -> Arc<Schema> {
+    let utc = Some(Arc::from("UTC"));
+    Arc::new(Schema::new(vec![
+        Field::new("sequence", DataType::Int64, false),
+        Field::new("message_id", DataType::Utf8, false),
+        Field::new("type", DataType::Utf8, false),
+        Field::new("source", DataType::UInt32, false),
+        Field::new("user_id", DataType::Utf8, true),
+        Field::new("anonymous_id", DataType::Utf8, true),
+        Field::new("account_id", DataType::Utf8, true),
+        Field::new("event", DataType::Utf8, true),
+        Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, utc.clone()), false),
+        Field::new("received_at", DataType::Timestamp(TimeUnit::Millisecond, utc), false),
+        Field::new("properties", DataType::Utf8, true),
+        Field::new("traits", DataType::Utf8, true),
+        Field::new("context", DataType::Utf8, true),
+    ]))
+}
+
+#[derive(Default)]
+struct Columns {
+    sequence: Int64Builder,
+    message_id: StringBuilder,
+    kind: StringBuilder,
+    source: UInt32Builder,
+    user_id: StringBuilder,
+    anonymous_id: StringBuilder,
+    account_id: StringBuilder,
+    event: StringBuilder,
+    timestamp: TimestampMillisecondBuilder,
+    received_at: TimestampMillisecondBuilder,
+    properties: StringBuilder,
+    traits: StringBuilder,
+    context: StringBuilder,
+    rows: usize,
+}
+
+impl Columns {
+    fn push(&mut self, sequence: u64, event: &StoredEvent) {
+        self.sequence.append_value(sequence as i64);
+        self.message_id.append_value(&event.message_id);
+        self.kind.append_value(event.kind.as_str());
+        self.source.append_value(event.source);
+        self.user_id.append_option(event.user_id.as_deref());
+        self.anonymous_id.append_option(event.anonymous_id.as_deref());
+        self.account_id.append_option(event.group_id.as_deref());
+        self.event.append_option(event.rollup_name().as_deref());
+        self.timestamp.append_value(event.timestamp_ms);
+        self.received_at.append_value(event.received_ms);
+        self.properties.append_option(event.properties.as_ref().map(|r| r.get()));
+        self.traits.append_option(event.traits.as_ref().map(|r| r.get()));
+        self.context.append_option(event.context.as_ref().map(|r| r.get()));
+        self.rows += 1;
+    }
+
+    fn finish(&mut self, schema: &Arc<Schema>) -> Result<RecordBatch, IngestError> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.sequence.finish()),
+            Arc::new(self.message_id.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.source.finish()),
+            Arc::new(self.user_id.finish()),
+            Arc::new(self.anonymous_id.finish()),
+            Arc::new(self.account_id.finish()),
+            Arc::new(self.event.finish()),
+            Arc::new(self.timestamp.finish().with_timezone("UTC")),
+            Arc::new(self.received_at.finish().with_timezone("UTC")),
+            Arc::new(self.properties.finish()),
+            Arc::new(self.traits.finish()),
+            Arc::new(self.context.finish()),
+        ];
+        self.rows = 0;
+        RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| IngestError::Import(format!("building a Parquet batch: {e}")))
+    }
+}
+
+/// Writes every event of the log in `data_dir` to `out_dir/events.parquet`; returns the
+/// file and the number of rows.
+pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64), IngestError> {
+    std::fs::create_dir_all(out_dir).map_err(|e| IngestError::Import(format!("{}: {e}", out_dir.display())))?;
+    let path = out_dir.join("events.parquet");
+    let partial = out_dir.join("events.parquet.partial");
+    let file = std::fs::File::create(&partial).map_err(|e| IngestError::Import(format!("{}: {e}", partial.display())))?;
+    let schema = schema();
+    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).set_max_row_group_row_count(Some(ROWS_PER_GROUP)).build();
+    let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))
+        .map_err(|e| IngestError::Import(format!("opening the Parquet writer: {e}")))?;
+    let mut columns = Columns::default();
+    let mut rows = 0u64;
+    let mut failure: Option<IngestError> = None;
+    crate::log::scan(&crate::log_dir(data_dir), |sequence, _, payload| {
+        if failure.is_some() {
+            return;
+        }
+        match serde_json::from_slice::<StoredEvent>(payload) {
+            Ok(event) => {
+                columns.push(sequence, &event);
+                rows += 1;
+                if columns.rows == ROWS_PER_GROUP {
+                    let written = columns.finish(&schema).and_then(|batch| {
+                        writer.write(&batch).map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))
+                    });
+                    if let Err(error) = written {
+                        failure = Some(error);
+                    }
+                }
+            }
+            Err(error) => failure = Some(IngestError::Corrupt { sequence, reason: error.to_string() }),
+        }
+    })?;
+    if let Some(failure) = failure {
+        return Err(failure);
+    }
+    if columns.rows > 0 {
+        let batch = columns.finish(&schema)?;
+        writer.write(&batch).map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))?;
+    }
+    writer.close().map_err(|e| IngestError::Import(format!("closing Parquet: {e}")))?;
+    std::fs::rename(&partial, &path).map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))?;
+    Ok((path, rows))
+}

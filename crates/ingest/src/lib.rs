@@ -1,0 +1,375 @@
+//! Usage data in: the Segment HTTP Tracking API's messages, a durable event log, and daily
+//! rollups. This crate is the "in" edge for product usage; it knows no HTTP.
+//!
+//! Threads: [`Ingest::open`] replays the log into the rollups, then starts two threads.
+//! - The **writer** owns the log and the set of seen message ids. It takes every append
+//!   waiting in its queue, drops duplicates, writes the rest in one `write` and one
+//!   `fdatasync` (group commit), and only then answers each caller: an acknowledged message
+//!   is on disk. It hands what it wrote to the applier.
+//! - The **applier** updates the in-memory rollups and pushes identity changes (account
+//!   traits from `group`, contact traits from `identify`) into the store, recording in the
+//!   store how far it got so a restart does not apply them again.
+//!
+//! Readers wait until the applier has caught up with everything acknowledged before they
+//! read, so a client reads its own writes.
+
+pub mod identity;
+pub mod import;
+pub mod log;
+pub mod message;
+pub mod rollup;
+#[cfg(feature = "parquet")]
+pub mod export;
+
+use crate::log::{LogError, LogWriter, Position};
+use crate::message::StoredEvent;
+use crate::rollup::Rollups;
+use mikawaya_store::Store;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, Sender};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+
+/// Errors of the ingest crate.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The log failed.
+    #[error(transparent)]
+    Log(#[from] LogError),
+    /// A stored record could not be read back.
+    #[error("event log record {sequence} is unreadable: {reason}")]
+    Corrupt {
+        /// Its sequence number.
+        sequence: u64,
+        /// Why.
+        reason: String,
+    },
+    /// The store refused identity updates or checkpoints.
+    #[error(transparent)]
+    Store(#[from] mikawaya_store::StoreError),
+    /// The writer or applier thread is gone.
+    #[error("the ingest service has stopped")]
+    Stopped,
+    /// An import file is bad.
+    #[error("{0}")]
+    Import(String),
+}
+
+/// Settings of the ingest service.
+#[derive(Debug, Clone)]
+pub struct IngestConfig {
+    /// Days are counted in this time zone (default UTC; Asia/Tokyo is common).
+    pub time_zone: jiff::tz::TimeZone,
+    /// The live API accepts events at most this many days older than their receipt
+    /// (default 30). History goes in with `mikawaya import events`, which has no window.
+    pub late_days: u32,
+    /// The live API accepts events at most this many hours ahead of the server clock
+    /// (default 24).
+    pub future_hours: u32,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self { time_zone: jiff::tz::TimeZone::UTC, late_days: 30, future_hours: 24 }
+    }
+}
+
+/// The event log folder inside a data dir.
+pub fn log_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("events")
+}
+
+/// The dedupe key of a message: its sender's write key and message id, hashed.
+fn dedupe_key(source: u32, message_id: &str) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    source.hash(&mut hasher);
+    message_id.hash(&mut hasher);
+    hasher.finish()
+}
+
+/// An event serialized for the log, with its dedupe key.
+pub struct Prepared {
+    key: u64,
+    payload: Vec<u8>,
+    event: StoredEvent,
+}
+
+impl Prepared {
+    /// Serializes an event (done by the caller's thread, off the writer).
+    pub fn new(event: StoredEvent) -> Self {
+        let key = dedupe_key(event.source, &event.message_id);
+        let payload = serde_json::to_vec(&event).unwrap_or_default();
+        Self { key, payload, event }
+    }
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Appended {
+    /// Messages written now.
+    pub accepted: u64,
+    /// Messages already in the log (same write key and message id), not written again.
+    pub duplicates: u64,
+    /// The highest sequence number written so far (for read-your-writes).
+    pub sequence: u64,
+}
+
+/// The answer to an append, delivered once the records are on disk.
+pub type AppendReply = tokio::sync::oneshot::Receiver<Result<Appended, IngestError>>;
+
+struct Append {
+    batch: Vec<Prepared>,
+    reply: tokio::sync::oneshot::Sender<Result<Appended, IngestError>>,
+}
+
+/// Progress shared between threads: how far the log and the rollups are.
+#[derive(Default)]
+struct Progress {
+    /// Next sequence the writer will assign (everything below is acknowledged).
+    written: u64,
+    /// Next sequence the applier expects (everything below is in the rollups).
+    applied: u64,
+}
+
+struct Shared {
+    rollups: RwLock<Rollups>,
+    progress: Mutex<Progress>,
+    caught_up: Condvar,
+    dir: PathBuf,
+}
+
+/// The running ingest service.
+pub struct Ingest {
+    shared: Arc<Shared>,
+    appends: Mutex<Option<Sender<Append>>>,
+    threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    config: IngestConfig,
+}
+
+/// Store key of the identity checkpoint.
+const CHECKPOINT_KEY: &str = "ingest.identity_applied_through";
+
+impl Ingest {
+    /// Opens the log in `data_dir/events`, replays it into fresh rollups, applies identity
+    /// changes the store has not seen, and starts the writer and applier threads.
+    pub fn open(data_dir: &Path, config: IngestConfig, store: Arc<dyn Store>) -> Result<Ingest, IngestError> {
+        let dir = log_dir(data_dir);
+        let (writer, recovery) = LogWriter::open(&dir)?;
+        if recovery.truncated_bytes > 0 {
+            tracing::warn!(bytes = recovery.truncated_bytes, "event log: a torn tail from a crash was cut off");
+        }
+        let checkpoint: Option<u64> = store.get_meta(CHECKPOINT_KEY)?.and_then(|v| v.parse().ok());
+        let mut rollups = Rollups::new(config.time_zone.clone());
+        let mut seen = HashSet::with_capacity(recovery.records as usize);
+        let mut pending = identity::Pending::default();
+        let mut failure = None;
+        log::scan(&dir, |sequence, position, payload| {
+            if failure.is_some() {
+                return;
+            }
+            match serde_json::from_slice::<StoredEvent>(payload) {
+                Ok(event) => {
+                    seen.insert(dedupe_key(event.source, &event.message_id));
+                    if let Some(change) = rollups.apply(&event, position) {
+                        if checkpoint.is_none_or(|done| sequence > done) {
+                            pending.push(change, &rollups, sequence);
+                        }
+                    }
+                }
+                Err(error) => failure = Some(IngestError::Corrupt { sequence, reason: error.to_string() }),
+            }
+        })?;
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        tracing::info!(events = recovery.records, "event log replayed into rollups");
+        identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
+        let shared = Arc::new(Shared {
+            rollups: RwLock::new(rollups),
+            progress: Mutex::new(Progress { written: recovery.next_sequence, applied: recovery.next_sequence }),
+            caught_up: Condvar::new(),
+            dir,
+        });
+        let (append_sender, append_receiver) = std::sync::mpsc::channel::<Append>();
+        let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<(u64, Position, StoredEvent)>>();
+        let writer_shared = Arc::clone(&shared);
+        let writer_thread = std::thread::Builder::new()
+            .name("ingest-writer".into())
+            .spawn(move || write_loop(writer, seen, &append_receiver, &apply_sender, &writer_shared))
+            .map_err(|_| IngestError::Stopped)?;
+        let applier_shared = Arc::clone(&shared);
+        let applier_thread = std::thread::Builder::new()
+            .name("ingest-applier".into())
+            .spawn(move || apply_loop(&apply_receiver, &applier_shared, store.as_ref()))
+            .map_err(|_| IngestError::Stopped)?;
+        Ok(Ingest {
+            shared,
+            appends: Mutex::new(Some(append_sender)),
+            threads: Mutex::new(vec![writer_thread, applier_thread]),
+            config,
+        })
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &IngestConfig {
+        &self.config
+    }
+
+    /// Queues events for the log. The reply arrives once they are on disk.
+    pub fn append(&self, batch: Vec<Prepared>) -> AppendReply {
+        let (reply, receiver) = tokio::sync::oneshot::channel();
+        let sender = self.appends.lock().ok().and_then(|guard| guard.clone());
+        match sender {
+            Some(sender) => {
+                if let Err(failed) = sender.send(Append { batch, reply }) {
+                    let _ = failed.0.reply.send(Err(IngestError::Stopped));
+                }
+            }
+            None => {
+                let _ = reply.send(Err(IngestError::Stopped));
+            }
+        }
+        receiver
+    }
+
+    /// Blocks until everything acknowledged so far is in the rollups (at most `timeout`).
+    pub fn wait_applied(&self, timeout: std::time::Duration) {
+        let Ok(progress) = self.shared.progress.lock() else { return };
+        let target = progress.written;
+        let _ = self.shared.caught_up.wait_timeout_while(progress, timeout, |p| p.applied < target);
+    }
+
+    /// Reads the rollups (after waiting for the applier to catch up).
+    pub fn read<T>(&self, f: impl FnOnce(&Rollups) -> T) -> Result<T, IngestError> {
+        self.wait_applied(std::time::Duration::from_secs(5));
+        let rollups = self.shared.rollups.read().map_err(|_| IngestError::Stopped)?;
+        Ok(f(&rollups))
+    }
+
+    /// The raw events of an account, newest first: `skip` events, then up to `limit`.
+    pub fn account_events(&self, account_external_id: &str, skip: usize, limit: usize) -> Result<(Vec<StoredEvent>, usize), IngestError> {
+        let (positions, total) = self.read(|rollups| {
+            let all = rollups.positions(account_external_id);
+            let mut newest_first: Vec<Position> = all.iter().rev().skip(skip).take(limit).copied().collect();
+            newest_first.shrink_to_fit();
+            (newest_first, all.len())
+        })?;
+        let payloads = log::read_at(&self.shared.dir, &positions)?;
+        let events = payloads.iter().filter_map(|payload| serde_json::from_slice(payload).ok()).collect();
+        Ok((events, total))
+    }
+
+    /// Bytes of the log on disk.
+    pub fn bytes_on_disk(&self) -> u64 {
+        log::bytes_on_disk(&self.shared.dir)
+    }
+
+    /// Stops the threads after the queued appends are written and applied.
+    pub fn shutdown(&self) {
+        if let Ok(mut sender) = self.appends.lock() {
+            sender.take();
+        }
+        if let Ok(mut threads) = self.threads.lock() {
+            for thread in threads.drain(..) {
+                let _ = thread.join();
+            }
+        }
+    }
+}
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+fn write_loop(
+    mut writer: LogWriter,
+    mut seen: HashSet<u64>,
+    appends: &Receiver<Append>,
+    applier: &Sender<Vec<(u64, Position, StoredEvent)>>,
+    shared: &Shared,
+) {
+    while let Ok(first) = appends.recv() {
+        // Group commit: everything that queued up while the last sync ran goes in this one.
+        let mut group = vec![first];
+        let mut records = group[0].batch.len();
+        while records < 100_000 {
+            match appends.try_recv() {
+                Ok(next) => {
+                    records += next.batch.len();
+                    group.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut payloads = Vec::with_capacity(records);
+        let mut events = Vec::with_capacity(records);
+        let mut counts = Vec::with_capacity(group.len());
+        let mut added = Vec::new();
+        for append in &mut group {
+            let (mut accepted, mut duplicates) = (0u64, 0u64);
+            for prepared in append.batch.drain(..) {
+                if seen.insert(prepared.key) {
+                    added.push(prepared.key);
+                    payloads.push(prepared.payload);
+                    events.push(prepared.event);
+                    accepted += 1;
+                } else {
+                    duplicates += 1;
+                }
+            }
+            counts.push((accepted, duplicates));
+        }
+        let result = if payloads.is_empty() { Ok(Vec::new()) } else { writer.append(&payloads) };
+        match result {
+            Ok(placed) => {
+                let sequence = placed.last().map_or(0, |(s, _)| *s);
+                if let Ok(mut progress) = shared.progress.lock() {
+                    progress.written += placed.len() as u64;
+                }
+                let applied: Vec<(u64, Position, StoredEvent)> =
+                    placed.into_iter().zip(events).map(|((sequence, position), event)| (sequence, position, event)).collect();
+                if !applied.is_empty() && applier.send(applied).is_err() {
+                    tracing::error!("ingest applier stopped; rollups will catch up on restart");
+                }
+                for (append, (accepted, duplicates)) in group.into_iter().zip(counts) {
+                    let _ = append.reply.send(Ok(Appended { accepted, duplicates, sequence }));
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "event log append failed; nothing of this group was acknowledged");
+                for key in added {
+                    seen.remove(&key);
+                }
+                let message = error.to_string();
+                for append in group {
+                    let _ = append.reply.send(Err(IngestError::Corrupt { sequence: 0, reason: message.clone() }));
+                }
+            }
+        }
+    }
+}
+
+fn apply_loop(batches: &Receiver<Vec<(u64, Position, StoredEvent)>>, shared: &Shared, store: &dyn Store) {
+    let mut pending = identity::Pending::default();
+    while let Ok(batch) = batches.recv() {
+        let mut last = None;
+        if let Ok(mut rollups) = shared.rollups.write() {
+            for (sequence, position, event) in &batch {
+                if let Some(change) = rollups.apply(event, *position) {
+                    pending.push(change, &rollups, *sequence);
+                }
+                last = Some(*sequence);
+            }
+        }
+        if let Err(error) = identity::apply(store, &mut pending, CHECKPOINT_KEY) {
+            tracing::error!(error = %error, "applying identity changes to the store failed; they are retried on restart");
+        }
+        if let (Some(last), Ok(mut progress)) = (last, shared.progress.lock()) {
+            progress.applied = last + 1;
+            shared.caught_up.notify_all();
+        }
+    }
+}

@@ -1,0 +1,354 @@
+//! The event log: append-only segment files in `DATA_DIR/events/`, one record per event.
+//!
+//! A record is `[payload length: u32 LE][CRC-32 of sequence and payload: u32 LE]
+//! [sequence: u64 LE][payload]`. Segments roll over at [`SEGMENT_BYTES`]. On open, the
+//! last segment is scanned; a torn or corrupt tail (a crash mid-write) is cut off at the
+//! last whole record and logged. Appends are written in one `write` and made durable
+//! with one `fdatasync`, however many records they hold: that is the group commit.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufReader, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+/// A segment is closed and a new one started past this size.
+pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
+const HEADER_BYTES: usize = 16;
+/// No record is larger than this (a message is at most 32 KB, stored shape a little more).
+const MAX_RECORD_BYTES: u32 = 1024 * 1024;
+
+/// Errors of the log.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    /// A file could not be read or written.
+    #[error("event log io on {path}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Another process holds the log.
+    #[error("the event log in {0} is in use by another mikawaya process (stop the server, or send events to it over HTTP)")]
+    Locked(PathBuf),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
+    move |source| LogError::Io { path: path.to_owned(), source }
+}
+
+/// Where a record is: segment number in the high 24 bits, byte offset in the low 40.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position(u64);
+
+impl Position {
+    pub(crate) fn new(segment: u32, offset: u64) -> Self {
+        Self((u64::from(segment) << 40) | offset)
+    }
+    fn segment(self) -> u32 {
+        (self.0 >> 40) as u32
+    }
+    fn offset(self) -> u64 {
+        self.0 & ((1 << 40) - 1)
+    }
+}
+
+fn segment_path(dir: &Path, segment: u32) -> PathBuf {
+    dir.join(format!("{segment:08}.seg"))
+}
+
+fn segments(dir: &Path) -> Result<Vec<u32>, LogError> {
+    let mut found: Vec<u32> = std::fs::read_dir(dir)
+        .map_err(io(dir))?
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.strip_suffix(".seg")).and_then(|n| n.parse().ok()))
+        .collect();
+    found.sort_unstable();
+    Ok(found)
+}
+
+fn checksum(sequence: u64, payload: &[u8]) -> u32 {
+    let mut hasher = crc32fast::Hasher::new();
+    hasher.update(&sequence.to_le_bytes());
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+/// Reads the next whole record; `Ok(None)` at a clean end, `Err(())` at a torn or corrupt one.
+fn read_record(reader: &mut impl Read, buffer: &mut Vec<u8>) -> Result<Option<u64>, ()> {
+    let mut header = [0u8; HEADER_BYTES];
+    let mut filled = 0;
+    while filled < HEADER_BYTES {
+        match reader.read(&mut header[filled..]) {
+            Ok(0) if filled == 0 => return Ok(None),
+            Ok(0) => return Err(()),
+            Ok(n) => filled += n,
+            Err(_) => return Err(()),
+        }
+    }
+    let length = u32::from_le_bytes([header[0], header[1], header[2], header[3]]);
+    let crc = u32::from_le_bytes([header[4], header[5], header[6], header[7]]);
+    let mut sequence_bytes = [0u8; 8];
+    sequence_bytes.copy_from_slice(&header[8..16]);
+    let sequence = u64::from_le_bytes(sequence_bytes);
+    if length == 0 || length > MAX_RECORD_BYTES {
+        return Err(());
+    }
+    buffer.resize(length as usize, 0);
+    reader.read_exact(buffer).map_err(|_| ())?;
+    if checksum(sequence, buffer) != crc {
+        return Err(());
+    }
+    Ok(Some(sequence))
+}
+
+/// What recovery found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Recovery {
+    /// Whole records in the log.
+    pub records: u64,
+    /// Bytes cut from a torn tail.
+    pub truncated_bytes: u64,
+    /// The next sequence number.
+    pub next_sequence: u64,
+}
+
+/// The appending side of the log (one per data dir, held by one thread).
+pub struct LogWriter {
+    dir: PathBuf,
+    file: File,
+    segment: u32,
+    offset: u64,
+    next_sequence: u64,
+    _lock: File,
+}
+
+impl LogWriter {
+    /// Opens the log in `dir` (created if needed), locks it against other processes,
+    /// cuts a torn tail, and positions at the end.
+    pub fn open(dir: &Path) -> Result<(LogWriter, Recovery), LogError> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock_path = dir.join("LOCK");
+        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+        if lock.try_lock().is_err() {
+            return Err(LogError::Locked(dir.to_owned()));
+        }
+        let mut recovery = Recovery::default();
+        let existing = segments(dir)?;
+        let mut buffer = Vec::new();
+        for (index, segment) in existing.iter().enumerate() {
+            let path = segment_path(dir, *segment);
+            let file = File::open(&path).map_err(io(&path))?;
+            let length = file.metadata().map_err(io(&path))?.len();
+            let mut reader = BufReader::with_capacity(1 << 20, file);
+            let mut offset = 0u64;
+            loop {
+                match read_record(&mut reader, &mut buffer) {
+                    Ok(Some(sequence)) => {
+                        recovery.records += 1;
+                        recovery.next_sequence = sequence + 1;
+                        offset += (HEADER_BYTES + buffer.len()) as u64;
+                    }
+                    Ok(None) => break,
+                    Err(()) => {
+                        let is_last = index + 1 == existing.len();
+                        let cut = length - offset;
+                        tracing::warn!(segment = %path.display(), offset, cut_bytes = cut, last_segment = is_last, "event log: torn or corrupt tail cut off");
+                        let file = OpenOptions::new().write(true).open(&path).map_err(io(&path))?;
+                        file.set_len(offset).map_err(io(&path))?;
+                        file.sync_all().map_err(io(&path))?;
+                        recovery.truncated_bytes += cut;
+                        break;
+                    }
+                }
+            }
+        }
+        let segment = existing.last().copied().unwrap_or(1);
+        let path = segment_path(dir, segment);
+        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        let offset = file.metadata().map_err(io(&path))?.len();
+        if existing.is_empty() {
+            sync_dir(dir)?;
+        }
+        Ok((LogWriter { dir: dir.to_owned(), file, segment, offset, next_sequence: recovery.next_sequence, _lock: lock }, recovery))
+    }
+
+    /// Appends records and makes them durable before returning; returns the sequence and
+    /// position of each.
+    pub fn append(&mut self, payloads: &[Vec<u8>]) -> Result<Vec<(u64, Position)>, LogError> {
+        if self.offset >= SEGMENT_BYTES {
+            self.roll()?;
+        }
+        let total: usize = payloads.iter().map(|p| p.len() + HEADER_BYTES).sum();
+        let mut buffer = Vec::with_capacity(total);
+        let mut placed = Vec::with_capacity(payloads.len());
+        let mut offset = self.offset;
+        for payload in payloads {
+            let sequence = self.next_sequence + placed.len() as u64;
+            buffer.extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            buffer.extend_from_slice(&checksum(sequence, payload).to_le_bytes());
+            buffer.extend_from_slice(&sequence.to_le_bytes());
+            buffer.extend_from_slice(payload);
+            placed.push((sequence, Position::new(self.segment, offset)));
+            offset += (HEADER_BYTES + payload.len()) as u64;
+        }
+        let path = segment_path(&self.dir, self.segment);
+        let written = self.file.write_all(&buffer).and_then(|()| self.file.sync_data());
+        if let Err(error) = written {
+            // Leave no partial record behind for the next append to build on.
+            let _ = self.file.set_len(self.offset);
+            return Err(LogError::Io { path, source: error });
+        }
+        self.offset = offset;
+        self.next_sequence += placed.len() as u64;
+        Ok(placed)
+    }
+
+    fn roll(&mut self) -> Result<(), LogError> {
+        self.segment += 1;
+        let path = segment_path(&self.dir, self.segment);
+        self.file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        self.offset = 0;
+        sync_dir(&self.dir)
+    }
+
+    /// Bytes on disk, all segments.
+    pub fn bytes_on_disk(&self) -> u64 {
+        bytes_on_disk(&self.dir)
+    }
+}
+
+/// Total size of the segment files in `dir`.
+pub fn bytes_on_disk(dir: &Path) -> u64 {
+    segments(dir)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|segment| std::fs::metadata(segment_path(dir, *segment)).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+fn sync_dir(dir: &Path) -> Result<(), LogError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
+}
+
+/// Calls `visit` with every whole record in order: sequence, position, payload.
+pub fn scan(dir: &Path, mut visit: impl FnMut(u64, Position, &[u8])) -> Result<(), LogError> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    let mut buffer = Vec::new();
+    for segment in segments(dir)? {
+        let path = segment_path(dir, segment);
+        let file = File::open(&path).map_err(io(&path))?;
+        let mut reader = BufReader::with_capacity(1 << 20, file);
+        let mut offset = 0u64;
+        while let Ok(Some(sequence)) = read_record(&mut reader, &mut buffer) {
+            visit(sequence, Position::new(segment, offset), &buffer);
+            offset += (HEADER_BYTES + buffer.len()) as u64;
+        }
+    }
+    Ok(())
+}
+
+/// Reads the records at the given positions (in the order given).
+pub fn read_at(dir: &Path, positions: &[Position]) -> Result<Vec<Vec<u8>>, LogError> {
+    let mut open: Option<(u32, File)> = None;
+    let mut records = Vec::with_capacity(positions.len());
+    let mut buffer = Vec::new();
+    for position in positions {
+        if open.as_ref().is_none_or(|(segment, _)| *segment != position.segment()) {
+            let path = segment_path(dir, position.segment());
+            open = Some((position.segment(), File::open(&path).map_err(io(&path))?));
+        }
+        if let Some((segment, file)) = open.as_mut() {
+            let path = segment_path(dir, *segment);
+            file.seek(SeekFrom::Start(position.offset())).map_err(io(&path))?;
+            if let Ok(Some(_)) = read_record(file, &mut buffer) {
+                records.push(buffer.clone());
+            }
+        }
+    }
+    Ok(records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
+        result.unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn all(dir: &Path) -> Vec<(u64, Vec<u8>)> {
+        let mut records = Vec::new();
+        ok(scan(dir, |sequence, _, payload| records.push((sequence, payload.to_vec()))));
+        records
+    }
+
+    #[test]
+    fn records_survive_a_reopen_in_order() {
+        let dir = ok(tempfile::tempdir());
+        {
+            let (mut log, recovery) = ok(LogWriter::open(dir.path()));
+            assert_eq!(recovery, Recovery::default());
+            ok(log.append(&[b"one".to_vec(), b"two".to_vec()]));
+            ok(log.append(&[b"three".to_vec()]));
+        }
+        let (mut log, recovery) = ok(LogWriter::open(dir.path()));
+        assert_eq!((recovery.records, recovery.next_sequence, recovery.truncated_bytes), (3, 3, 0));
+        let placed = ok(log.append(&[b"four".to_vec()]));
+        assert_eq!(placed[0].0, 3);
+        assert_eq!(all(dir.path()).iter().map(|(s, p)| (*s, String::from_utf8_lossy(p).into_owned())).collect::<Vec<_>>(), vec![
+            (0, "one".to_owned()),
+            (1, "two".to_owned()),
+            (2, "three".to_owned()),
+            (3, "four".to_owned())
+        ]);
+        assert_eq!(ok(read_at(dir.path(), &[placed[0].1])), vec![b"four".to_vec()]);
+    }
+
+    #[test]
+    fn a_torn_tail_is_cut_and_appends_continue_after_it() {
+        let dir = ok(tempfile::tempdir());
+        {
+            let (mut log, _) = ok(LogWriter::open(dir.path()));
+            ok(log.append(&[b"whole".to_vec(), b"also whole".to_vec()]));
+        }
+        let path = segment_path(dir.path(), 1);
+        let whole = ok(std::fs::metadata(&path)).len();
+        // A crash mid-write: a header promising more bytes than follow.
+        let mut file = ok(OpenOptions::new().append(true).open(&path));
+        ok(file.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, 2, 0, 0, 0, 0, 0, 0, 0, b'x']));
+        drop(file);
+        let (mut log, recovery) = ok(LogWriter::open(dir.path()));
+        assert_eq!((recovery.records, recovery.truncated_bytes), (2, 17));
+        assert_eq!(ok(std::fs::metadata(&path)).len(), whole);
+        ok(log.append(&[b"after".to_vec()]));
+        assert_eq!(all(dir.path()).len(), 3);
+    }
+
+    #[test]
+    fn a_flipped_bit_fails_the_checksum() {
+        let dir = ok(tempfile::tempdir());
+        {
+            let (mut log, _) = ok(LogWriter::open(dir.path()));
+            ok(log.append(&[b"first".to_vec(), b"second".to_vec()]));
+        }
+        let path = segment_path(dir.path(), 1);
+        let mut bytes = ok(std::fs::read(&path));
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0x01;
+        ok(std::fs::write(&path, bytes));
+        let (_, recovery) = ok(LogWriter::open(dir.path()));
+        assert_eq!(recovery.records, 1);
+        assert_eq!(all(dir.path()).len(), 1);
+    }
+
+    #[test]
+    fn a_second_writer_is_refused() {
+        let dir = ok(tempfile::tempdir());
+        let _first = ok(LogWriter::open(dir.path()));
+        assert!(matches!(LogWriter::open(dir.path()), Err(LogError::Locked(_))));
+    }
+}

@@ -1,0 +1,511 @@
+//! Segment messages: parsing, validation and normalization into [`StoredEvent`], the shape
+//! kept in the event log. Parsing borrows from the request bytes and keeps `properties`,
+//! `traits` and `context` as raw JSON, so the hot path does not build value trees.
+
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+/// The largest message Segment accepts, in bytes.
+pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
+/// The largest batch Segment accepts, in bytes.
+pub const MAX_BATCH_BYTES: usize = 500 * 1024;
+
+/// A message that cannot be accepted; `field` names the offending field (with its batch
+/// index, e.g. `batch[3].event`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {reason}")]
+pub struct MessageError {
+    /// The field.
+    pub field: String,
+    /// Why.
+    pub reason: String,
+}
+
+impl MessageError {
+    fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { field: field.into(), reason: reason.into() }
+    }
+
+    fn within(mut self, prefix: &str) -> Self {
+        self.field = if self.field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.field) };
+        self
+    }
+}
+
+/// The message types of the Segment spec.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    /// A user did something.
+    Track,
+    /// Who a user is (traits).
+    Identify,
+    /// Which account (group) a user belongs to.
+    Group,
+    /// A web page view.
+    Page,
+    /// A mobile screen view.
+    Screen,
+    /// Two user ids are the same person.
+    Alias,
+}
+
+impl Kind {
+    /// Parses a `type` value.
+    pub fn parse(raw: &str) -> Option<Kind> {
+        Some(match raw {
+            "track" => Kind::Track,
+            "identify" => Kind::Identify,
+            "group" => Kind::Group,
+            "page" => Kind::Page,
+            "screen" => Kind::Screen,
+            "alias" => Kind::Alias,
+            _ => return None,
+        })
+    }
+
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Track => "track",
+            Kind::Identify => "identify",
+            Kind::Group => "group",
+            Kind::Page => "page",
+            Kind::Screen => "screen",
+            Kind::Alias => "alias",
+        }
+    }
+}
+
+/// An id the spec allows as a string or a number; kept as text.
+#[derive(Debug, Clone, PartialEq)]
+struct Id<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            #[serde(borrow)]
+            Text(Cow<'a, str>),
+            Integer(i64),
+            Float(f64),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Text(text) => Ok(Id(text)),
+            Raw::Integer(number) => Ok(Id(Cow::Owned(number.to_string()))),
+            Raw::Float(number) => Ok(Id(Cow::Owned(number.to_string()))),
+        }
+        .and_then(|id: Id<'a>| if id.0.len() > 1024 { Err(D::Error::custom("an id must be at most 1024 bytes")) } else { Ok(id) })
+    }
+}
+
+/// One message as sent, borrowed from the request body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Incoming<'a> {
+    #[serde(rename = "type", borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message_id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    user_id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    anonymous_id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    event: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    group_id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    previous_id: Option<Id<'a>>,
+    #[serde(borrow, default)]
+    timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    original_timestamp: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    sent_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    properties: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    traits: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    context: Option<&'a RawValue>,
+}
+
+/// A batch as sent.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct IncomingBatch<'a> {
+    #[serde(borrow)]
+    batch: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    context: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    sent_at: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    write_key: Option<Cow<'a, str>>,
+}
+
+/// A normalized event, as kept in the log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredEvent {
+    /// Message type.
+    #[serde(rename = "t")]
+    pub kind: Kind,
+    /// The sender's message id (generated when absent).
+    #[serde(rename = "m")]
+    pub message_id: String,
+    /// The write key that sent it.
+    #[serde(rename = "k")]
+    pub source: u32,
+    /// Known user id.
+    #[serde(rename = "u", default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<String>,
+    /// Anonymous id.
+    #[serde(rename = "a", default, skip_serializing_if = "Option::is_none")]
+    pub anonymous_id: Option<String>,
+    /// Event name: the `event` of a track, the `name` of a page or screen.
+    #[serde(rename = "e", default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// The account: `groupId` of a group call, or `context.groupId`.
+    #[serde(rename = "g", default, skip_serializing_if = "Option::is_none")]
+    pub group_id: Option<String>,
+    /// `previousId` of an alias.
+    #[serde(rename = "p", default, skip_serializing_if = "Option::is_none")]
+    pub previous_id: Option<String>,
+    /// When it happened, skew-corrected, in milliseconds since the Unix epoch.
+    #[serde(rename = "ts")]
+    pub timestamp_ms: i64,
+    /// When the server received it, in milliseconds since the Unix epoch.
+    #[serde(rename = "rx")]
+    pub received_ms: i64,
+    /// `properties`, raw.
+    #[serde(rename = "pr", default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Box<RawValue>>,
+    /// `traits`, raw.
+    #[serde(rename = "tr", default, skip_serializing_if = "Option::is_none")]
+    pub traits: Option<Box<RawValue>>,
+    /// `context`, raw (batch context merged in).
+    #[serde(rename = "cx", default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<Box<RawValue>>,
+}
+
+impl StoredEvent {
+    /// The user key rollups count: the user id, else the anonymous id.
+    pub fn user_key(&self) -> Option<&str> {
+        self.user_id.as_deref().or(self.anonymous_id.as_deref())
+    }
+
+    /// The name rollups count it under: the track event; `Page Viewed` / `Screen Viewed`
+    /// (or `Page Viewed: NAME`) for pages and screens; none for identify, group and alias.
+    pub fn rollup_name(&self) -> Option<Cow<'_, str>> {
+        match self.kind {
+            Kind::Track => self.event.as_deref().map(Cow::Borrowed),
+            Kind::Page => Some(Cow::Borrowed("Page Viewed")),
+            Kind::Screen => Some(Cow::Borrowed("Screen Viewed")),
+            _ => None,
+        }
+    }
+
+    /// Numeric properties (top level), for rollup sums.
+    pub fn numeric_properties(&self) -> Vec<(String, f64)> {
+        let Some(raw) = &self.properties else { return Vec::new() };
+        let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<String, serde_json::Value>>(raw.get()) else {
+            return Vec::new();
+        };
+        map.into_iter().filter_map(|(key, value)| value.as_f64().filter(|n| n.is_finite()).map(|n| (key, n))).collect()
+    }
+}
+
+/// What a request needs to know besides its bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Received {
+    /// Server receive time, milliseconds since the Unix epoch.
+    pub at_ms: i64,
+    /// Oldest acceptable event time, milliseconds (the late-arrival window).
+    pub oldest_ms: Option<i64>,
+    /// Latest acceptable event time, milliseconds.
+    pub newest_ms: Option<i64>,
+}
+
+/// A write key found in a body (`writeKey`), to authenticate when no Basic header came.
+pub fn body_write_key(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct KeyOnly<'a> {
+        #[serde(rename = "writeKey", borrow, default)]
+        write_key: Option<Cow<'a, str>>,
+    }
+    serde_json::from_slice::<KeyOnly<'_>>(body).ok().and_then(|k| k.write_key).map(Cow::into_owned)
+}
+
+fn parse_instant(raw: &str, field: &str) -> Result<i64, MessageError> {
+    raw.parse::<jiff::Timestamp>()
+        .map(|t| t.as_millisecond())
+        .map_err(|_| MessageError::new(field, format!("'{raw}' is not an ISO 8601 timestamp")))
+}
+
+fn json_error(error: &serde_json::Error) -> String {
+    error.to_string().split(" at line ").next().unwrap_or_default().to_owned()
+}
+
+/// Parses one message of a given endpoint type (`None` for a batch element, which must
+/// name its own `type`). `batch_context` and `batch_sent_at` come from the batch envelope.
+fn normalize(
+    raw: &RawValue,
+    endpoint: Option<Kind>,
+    batch_context: Option<&RawValue>,
+    batch_sent_at: Option<&str>,
+    source: u32,
+    received: Received,
+    fallback_message_id: Option<&str>,
+) -> Result<StoredEvent, MessageError> {
+    if raw.get().len() > MAX_MESSAGE_BYTES {
+        return Err(MessageError::new("", format!("a message must be at most {MAX_MESSAGE_BYTES} bytes")));
+    }
+    if !raw.get().trim_start().starts_with('{') {
+        return Err(MessageError::new("", "a message must be a JSON object"));
+    }
+    let message: Incoming<'_> = serde_json::from_str(raw.get()).map_err(|e| MessageError::new("", json_error(&e)))?;
+    let kind = match (&message.kind, endpoint) {
+        (Some(kind), _) => Kind::parse(kind).ok_or_else(|| {
+            MessageError::new("type", format!("'{kind}' is not one of: track, identify, group, page, screen, alias"))
+        })?,
+        (None, Some(kind)) => kind,
+        (None, None) => return Err(MessageError::new("type", "is required in a batch")),
+    };
+    if let Some(endpoint) = endpoint.filter(|e| *e != kind) {
+        return Err(MessageError::new("type", format!("'{}' sent to the {} endpoint", kind.as_str(), endpoint.as_str())));
+    }
+    let user_id = message.user_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty());
+    let anonymous_id = message.anonymous_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty());
+    if user_id.is_none() && anonymous_id.is_none() {
+        return Err(MessageError::new("userId", "a message needs userId or anonymousId"));
+    }
+    let event = match kind {
+        Kind::Track => {
+            let event = message.event.filter(|e| !e.trim().is_empty()).ok_or_else(|| MessageError::new("event", "a track call needs an event name"))?;
+            if event.len() > 256 {
+                return Err(MessageError::new("event", "must be at most 256 bytes"));
+            }
+            Some(event.into_owned())
+        }
+        Kind::Page | Kind::Screen => message.name.map(Cow::into_owned),
+        _ => None,
+    };
+    let context = match (message.context, batch_context) {
+        (None, Some(shared)) => Some(shared.to_owned()),
+        (Some(own), Some(shared)) => Some(merge_objects(shared, own)),
+        (own, None) => own.map(RawValue::to_owned),
+    };
+    let context_group = context.as_ref().and_then(|context| {
+        #[derive(Deserialize)]
+        struct GroupOnly<'a> {
+            #[serde(rename = "groupId", borrow, default)]
+            group_id: Option<Id<'a>>,
+        }
+        serde_json::from_str::<GroupOnly<'_>>(context.get()).ok().and_then(|g| g.group_id).map(|id| id.0.into_owned())
+    });
+    let group_id = match kind {
+        Kind::Group => Some(message.group_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty()).ok_or_else(|| MessageError::new("groupId", "a group call needs a groupId"))?),
+        _ => message.group_id.map(|id| id.0.into_owned()).or(context_group),
+    };
+    let previous_id = match kind {
+        Kind::Alias => Some(message.previous_id.map(|id| id.0.into_owned()).ok_or_else(|| MessageError::new("previousId", "an alias call needs a previousId"))?),
+        _ => None,
+    };
+    for (name, value) in [("properties", message.properties), ("traits", message.traits), ("context", message.context)] {
+        if let Some(value) = value.filter(|v| !v.get().trim_start().starts_with('{') && v.get() != "null") {
+            return Err(MessageError::new(name, format!("must be an object, got {}", value.get().chars().take(40).collect::<String>())));
+        }
+    }
+    let sent_at = message.sent_at.as_deref().or(batch_sent_at).map(|raw| parse_instant(raw, "sentAt")).transpose()?;
+    let original = message.original_timestamp.as_deref().map(|raw| parse_instant(raw, "originalTimestamp")).transpose()?;
+    let timestamp = message.timestamp.as_deref().map(|raw| parse_instant(raw, "timestamp")).transpose()?;
+    // Clock-skew correction as Segment does it: the client's clock is trusted for the
+    // interval between the event and the send, the server's for the send itself.
+    let timestamp_ms = match (original.or(timestamp), sent_at) {
+        (Some(happened), Some(sent)) => received.at_ms - (sent - happened),
+        (Some(happened), None) => happened,
+        (None, _) => received.at_ms,
+    };
+    if received.oldest_ms.is_some_and(|oldest| timestamp_ms < oldest) {
+        return Err(MessageError::new("timestamp", "is older than the late-arrival window; send history with `mikawaya import events`"));
+    }
+    if received.newest_ms.is_some_and(|newest| timestamp_ms > newest) {
+        return Err(MessageError::new("timestamp", "is too far in the future"));
+    }
+    let message_id = match message.message_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty()) {
+        Some(id) => id,
+        None => fallback_message_id.map_or_else(generated_message_id, str::to_owned),
+    };
+    Ok(StoredEvent {
+        kind,
+        message_id,
+        source,
+        user_id,
+        anonymous_id,
+        event,
+        group_id,
+        previous_id,
+        timestamp_ms,
+        received_ms: received.at_ms,
+        properties: message.properties.filter(|p| p.get() != "null").map(RawValue::to_owned),
+        traits: message.traits.filter(|t| t.get() != "null").map(RawValue::to_owned),
+        context,
+    })
+}
+
+/// The batch's shared context under the message's own (the message's keys win).
+fn merge_objects(shared: &RawValue, own: &RawValue) -> Box<RawValue> {
+    let parsed = (
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(shared.get()),
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(own.get()),
+    );
+    match parsed {
+        (Ok(mut merged), Ok(own_map)) => {
+            merged.extend(own_map);
+            serde_json::value::to_raw_value(&merged).unwrap_or_else(|_| own.to_owned())
+        }
+        _ => own.to_owned(),
+    }
+}
+
+fn generated_message_id() -> String {
+    use rand::Rng;
+    format!("mikawaya-{:032x}", rand::rng().random::<u128>())
+}
+
+/// Parses the body of a single-message endpoint.
+pub fn parse_single(body: &[u8], kind: Kind, source: u32, received: Received) -> Result<StoredEvent, MessageError> {
+    if body.len() > MAX_MESSAGE_BYTES {
+        return Err(MessageError::new("", format!("a message must be at most {MAX_MESSAGE_BYTES} bytes")));
+    }
+    let raw: &RawValue = serde_json::from_slice(body).map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
+    normalize(raw, Some(kind), None, None, source, received, None)
+}
+
+/// Parses a `/v1/batch` body: every message must be valid, or none is accepted.
+pub fn parse_batch(body: &[u8], source: u32, received: Received) -> Result<Vec<StoredEvent>, MessageError> {
+    if body.len() > MAX_BATCH_BYTES {
+        return Err(MessageError::new("batch", format!("a batch must be at most {MAX_BATCH_BYTES} bytes")));
+    }
+    let envelope: IncomingBatch<'_> =
+        serde_json::from_slice(body).map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
+    let _ = envelope.write_key;
+    if envelope.context.is_some_and(|c| !c.get().trim_start().starts_with('{')) {
+        return Err(MessageError::new("context", "must be an object"));
+    }
+    envelope
+        .batch
+        .iter()
+        .enumerate()
+        .map(|(index, raw)| {
+            normalize(raw, None, envelope.context, envelope.sent_at.as_deref(), source, received, None)
+                .map_err(|e| e.within(&format!("batch[{index}]")))
+        })
+        .collect()
+}
+
+/// Parses one line of an NDJSON import (a message with its own `type`), without a
+/// late-arrival window. A message without `messageId` gets `fallback_message_id`, so
+/// importing the same file twice stores it once.
+pub fn parse_import_line(line: &[u8], source: u32, received_ms: i64, fallback_message_id: &str) -> Result<StoredEvent, MessageError> {
+    let raw: &RawValue = serde_json::from_slice(line).map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
+    let received = Received { at_ms: received_ms, oldest_ms: None, newest_ms: None };
+    normalize(raw, None, None, None, source, received, Some(fallback_message_id))
+}
+
+/// Builds a track event from parts (the CSV import and the demo use it), checked like any
+/// message.
+pub fn track(user_id: &str, account: &str, event: &str, timestamp_ms: i64, properties: Option<Box<RawValue>>, message_id: String, source: u32, received_ms: i64) -> Result<StoredEvent, MessageError> {
+    if user_id.is_empty() {
+        return Err(MessageError::new("user_id", "is required"));
+    }
+    if event.trim().is_empty() {
+        return Err(MessageError::new("event", "is required"));
+    }
+    Ok(StoredEvent {
+        kind: Kind::Track,
+        message_id,
+        source,
+        user_id: Some(user_id.to_owned()),
+        anonymous_id: None,
+        event: Some(event.to_owned()),
+        group_id: (!account.is_empty()).then(|| account.to_owned()),
+        previous_id: None,
+        timestamp_ms,
+        received_ms,
+        properties,
+        traits: None,
+        context: None,
+    })
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RECEIVED: Received = Received { at_ms: 1_767_225_600_000, oldest_ms: None, newest_ms: None };
+
+    fn field_of(result: Result<Vec<StoredEvent>, MessageError>) -> String {
+        match result {
+            Err(error) => error.field,
+            Ok(events) => panic!("accepted {} events", events.len()),
+        }
+    }
+
+    #[test]
+    fn a_skewed_client_clock_is_corrected_by_sent_at() {
+        // The client clock runs 10 minutes fast: it stamps the event at 12:00 and the send
+        // at 12:01; the server receives at its 11:51 (RECEIVED), so the event was at 11:50.
+        let body = br#"{"batch":[{"type":"track","userId":"u","event":"E","timestamp":"2026-01-01T00:00:00Z"}],"sentAt":"2026-01-01T00:01:00Z"}"#;
+        let events = parse_batch(body, 1, RECEIVED).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(events[0].timestamp_ms, RECEIVED.at_ms - 60_000);
+        let plain = parse_single(br#"{"userId":"u","event":"E","timestamp":"2026-01-01T00:00:00Z"}"#, Kind::Track, 1, RECEIVED);
+        assert_eq!(plain.map(|e| e.timestamp_ms).ok(), Some(1_767_225_600_000));
+        let none = parse_single(br#"{"userId":"u","event":"E"}"#, Kind::Track, 1, RECEIVED);
+        assert_eq!(none.map(|e| e.timestamp_ms).ok(), Some(RECEIVED.at_ms));
+    }
+
+    #[test]
+    fn every_rule_of_the_spec_names_its_field() {
+        let cases: [(&[u8], &str); 8] = [
+            (br#"{"batch":[{"type":"track","event":"E"}]}"#, "batch[0].userId"),
+            (br#"{"batch":[{"type":"track","userId":"u"}]}"#, "batch[0].event"),
+            (br#"{"batch":[{"type":"launch","userId":"u"}]}"#, "batch[0].type"),
+            (br#"{"batch":[{"userId":"u"}]}"#, "batch[0].type"),
+            (br#"{"batch":[{"type":"group","userId":"u"}]}"#, "batch[0].groupId"),
+            (br#"{"batch":[{"type":"alias","userId":"u"}]}"#, "batch[0].previousId"),
+            (br#"{"batch":[{"type":"track","userId":"u","event":"E","timestamp":"noon"}]}"#, "batch[0].timestamp"),
+            (br#"{"batch":[{"type":"track","userId":"u","event":"E","properties":[1]}]}"#, "batch[0].properties"),
+        ];
+        for (body, field) in cases {
+            assert_eq!(field_of(parse_batch(body, 1, RECEIVED)), field, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    #[test]
+    fn the_batch_context_is_shared_and_numbers_are_ids() {
+        let body = br#"{"batch":[{"type":"track","userId":42,"event":"E","context":{"ip":"1.2.3.4"}}],"context":{"groupId":"acme","library":{"name":"x"}}}"#;
+        let events = parse_batch(body, 1, RECEIVED).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(events[0].user_id.as_deref(), Some("42"));
+        let context: serde_json::Value = serde_json::from_str(events[0].context.as_ref().map_or("{}", |c| c.get())).unwrap_or_default();
+        assert_eq!(context["ip"], "1.2.3.4");
+        assert_eq!(context["library"]["name"], "x");
+        assert_eq!(events[0].group_id.as_deref(), Some("acme"), "the shared context attributes the message");
+    }
+
+    #[test]
+    fn oversize_messages_and_batches_are_refused() {
+        let big = format!(r#"{{"userId":"u","event":"E","properties":{{"x":"{}"}}}}"#, "a".repeat(MAX_MESSAGE_BYTES));
+        assert!(parse_single(big.as_bytes(), Kind::Track, 1, RECEIVED).is_err());
+        let message = format!(r#"{{"type":"track","userId":"u","event":"E","properties":{{"x":"{}"}}}}"#, "a".repeat(20_000));
+        let batch = format!(r#"{{"batch":[{}]}}"#, vec![message; 30].join(","));
+        assert_eq!(field_of(parse_batch(batch.as_bytes(), 1, RECEIVED)), "batch");
+    }
+}

@@ -1,0 +1,457 @@
+//! Daily rollups, kept in memory and current as events arrive: per account × event × day
+//! the count and the sum of each numeric property; distinct active users per account per
+//! day; events per user per day; the event catalogue; and where each account's raw events
+//! sit in the log. They are rebuilt from the log on start, so the log is the only truth.
+//!
+//! Attribution rules (the account an event counts for):
+//! 1. `context.groupId` (or the `groupId` of a group call), when present;
+//! 2. else the account the user was last put in by a `group` call;
+//! 3. else none yet: the event waits under its user and is attributed when a `group` call
+//!    first places that user in an account.
+//!
+//! Accounts are keyed by their external id (the Segment `groupId`), so events that arrive
+//! before their account exists in the store attach to it as soon as it does.
+
+use crate::log::Position;
+use crate::message::{Kind, StoredEvent};
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Strings interned to dense numbers, so keys stay small.
+#[derive(Debug, Default)]
+struct Interner {
+    ids: HashMap<String, u32>,
+    names: Vec<String>,
+}
+
+impl Interner {
+    fn intern(&mut self, name: &str) -> u32 {
+        if let Some(id) = self.ids.get(name) {
+            return *id;
+        }
+        let id = self.names.len() as u32;
+        self.ids.insert(name.to_owned(), id);
+        self.names.push(name.to_owned());
+        id
+    }
+
+    fn get(&self, name: &str) -> Option<u32> {
+        self.ids.get(name).copied()
+    }
+
+    fn name(&self, id: u32) -> &str {
+        self.names.get(id as usize).map_or("", String::as_str)
+    }
+
+    fn bytes(&self) -> usize {
+        self.names.iter().map(|n| n.len() * 2 + 48).sum()
+    }
+}
+
+/// Days since 1970-01-01 in the rollup time zone.
+type Day = i32;
+
+fn day_number(date: Date) -> Day {
+    (date - Date::constant(1970, 1, 1)).get_days()
+}
+
+fn day_date(day: Day) -> Date {
+    Date::constant(1970, 1, 1).checked_add(jiff::Span::new().days(i64::from(day))).unwrap_or(Date::constant(1970, 1, 1))
+}
+
+/// Count and property sums of one account, event and day.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Aggregate {
+    count: u64,
+    sums: Vec<(u32, f64)>,
+}
+
+impl Aggregate {
+    fn add(&mut self, sums: &[(u32, f64)]) {
+        self.count += 1;
+        for (property, value) in sums {
+            match self.sums.iter_mut().find(|(p, _)| p == property) {
+                Some((_, total)) => *total += value,
+                None => self.sums.push((*property, *value)),
+            }
+        }
+    }
+}
+
+/// An event waiting for its user to be placed in an account.
+#[derive(Debug, Clone)]
+struct Waiting {
+    event: Option<u32>,
+    day: Day,
+    sums: Vec<(u32, f64)>,
+    position: Position,
+}
+
+/// One entry of the event catalogue.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CatalogEntry {
+    /// Event name.
+    pub name: String,
+    /// First event time, milliseconds since the epoch.
+    pub first_seen_ms: i64,
+    /// Last event time, milliseconds since the epoch.
+    pub last_seen_ms: i64,
+    /// Events of that name.
+    pub volume: u64,
+}
+
+/// A usage interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interval {
+    /// Calendar days.
+    Day,
+    /// ISO weeks, starting Monday.
+    Week,
+    /// Calendar months.
+    Month,
+}
+
+impl Interval {
+    /// Parses `day`, `week` or `month`.
+    pub fn parse(raw: &str) -> Option<Interval> {
+        match raw {
+            "day" => Some(Interval::Day),
+            "week" => Some(Interval::Week),
+            "month" => Some(Interval::Month),
+            _ => None,
+        }
+    }
+
+    fn start_of(self, date: Date) -> Date {
+        match self {
+            Interval::Day => date,
+            Interval::Week => {
+                let back = i64::from(date.weekday().to_monday_zero_offset());
+                date.checked_sub(jiff::Span::new().days(back)).unwrap_or(date)
+            }
+            Interval::Month => date.first_of_month(),
+        }
+    }
+}
+
+/// One period of an account's usage.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct UsagePoint {
+    /// First day of the period.
+    pub period: Date,
+    /// Events in the period.
+    pub count: u64,
+    /// Distinct users active in the period (any event).
+    pub active_users: u64,
+    /// Sums of numeric properties over the period.
+    pub sums: BTreeMap<String, f64>,
+}
+
+/// An identity change the store should see: account fields from `group` traits, contact
+/// fields from `identify` traits.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdentityChange {
+    /// A group call's traits for an account.
+    Account {
+        /// Account external id.
+        external_id: String,
+        /// The user the group call placed in it, if a known user.
+        user_id: Option<String>,
+        /// Traits, raw JSON.
+        traits: serde_json::Value,
+    },
+    /// A known user's traits, with the account they belong to.
+    Contact {
+        /// Account external id.
+        account_external_id: String,
+        /// User id (the contact's external id).
+        user_id: String,
+        /// Traits, raw JSON.
+        traits: serde_json::Value,
+    },
+}
+
+/// The rollups.
+#[derive(Debug)]
+pub struct Rollups {
+    time_zone: TimeZone,
+    accounts: Interner,
+    users: Interner,
+    events: Interner,
+    properties: Interner,
+    counts: HashMap<(u32, u32, Day), Aggregate>,
+    account_events: HashMap<u32, HashSet<u32>>,
+    active_users: HashMap<(u32, Day), HashSet<u32>>,
+    user_days: HashMap<(u32, Day), u32>,
+    catalog: HashMap<u32, CatalogEntry>,
+    user_account: HashMap<u32, u32>,
+    user_traits: HashMap<u32, serde_json::Value>,
+    waiting: HashMap<u32, Vec<Waiting>>,
+    positions: HashMap<u32, Vec<Position>>,
+    events_applied: u64,
+}
+
+impl Rollups {
+    /// Empty rollups counting days in `time_zone`.
+    pub fn new(time_zone: TimeZone) -> Self {
+        Self {
+            time_zone,
+            accounts: Interner::default(),
+            users: Interner::default(),
+            events: Interner::default(),
+            properties: Interner::default(),
+            counts: HashMap::new(),
+            account_events: HashMap::new(),
+            active_users: HashMap::new(),
+            user_days: HashMap::new(),
+            catalog: HashMap::new(),
+            user_account: HashMap::new(),
+            user_traits: HashMap::new(),
+            waiting: HashMap::new(),
+            positions: HashMap::new(),
+            events_applied: 0,
+        }
+    }
+
+    /// The day an instant falls on, in the rollup time zone.
+    pub fn date_of(&self, millis: i64) -> Date {
+        jiff::Timestamp::from_millisecond(millis).map_or(Date::constant(1970, 1, 1), |t| t.to_zoned(self.time_zone.clone()).date())
+    }
+
+    /// Events applied so far.
+    pub fn events_applied(&self) -> u64 {
+        self.events_applied
+    }
+
+    fn count_for(&mut self, account: u32, user: Option<u32>, event: Option<u32>, day: Day, sums: &[(u32, f64)], position: Position) {
+        if let Some(event) = event {
+            self.counts.entry((account, event, day)).or_default().add(sums);
+            self.account_events.entry(account).or_default().insert(event);
+        }
+        if let Some(user) = user {
+            self.active_users.entry((account, day)).or_default().insert(user);
+        }
+        self.positions.entry(account).or_default().push(position);
+    }
+
+    /// Applies one event; returns the identity change it carries, if any.
+    pub fn apply(&mut self, stored: &StoredEvent, position: Position) -> Option<IdentityChange> {
+        self.events_applied += 1;
+        let day = day_number(self.date_of(stored.timestamp_ms));
+        let user = stored.user_key().map(|key| self.users.intern(key));
+        let event = stored.rollup_name().map(|name| self.events.intern(&name));
+        if let Some(event) = event {
+            let entry = self.catalog.entry(event).or_insert_with(|| CatalogEntry {
+                name: self.events.name(event).to_owned(),
+                first_seen_ms: stored.timestamp_ms,
+                last_seen_ms: stored.timestamp_ms,
+                volume: 0,
+            });
+            entry.volume += 1;
+            entry.first_seen_ms = entry.first_seen_ms.min(stored.timestamp_ms);
+            entry.last_seen_ms = entry.last_seen_ms.max(stored.timestamp_ms);
+        }
+        if let Some(user) = user.filter(|_| event.is_some()) {
+            *self.user_days.entry((user, day)).or_default() += 1;
+        }
+        let sums: Vec<(u32, f64)> = if event.is_some() {
+            stored.numeric_properties().into_iter().map(|(name, value)| (self.properties.intern(&name), value)).collect()
+        } else {
+            Vec::new()
+        };
+        if stored.kind == Kind::Alias {
+            if let (Some(user), Some(previous)) = (user, stored.previous_id.as_deref()) {
+                let previous = self.users.intern(previous);
+                if let Some(account) = self.user_account.get(&previous).copied() {
+                    self.place(user, account);
+                }
+            }
+        }
+        let account = match (stored.kind, stored.group_id.as_deref()) {
+            (_, Some(group)) => Some(self.accounts.intern(group)),
+            (_, None) => user.and_then(|u| self.user_account.get(&u).copied()),
+        };
+        match account {
+            Some(account) => self.count_for(account, user, event, day, &sums, position),
+            None => {
+                if let Some(user) = user {
+                    self.waiting.entry(user).or_default().push(Waiting { event, day, sums, position });
+                }
+            }
+        }
+        let parse = |raw: &Option<Box<serde_json::value::RawValue>>| {
+            raw.as_ref().and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok()).unwrap_or(serde_json::Value::Null)
+        };
+        match stored.kind {
+            Kind::Group => {
+                let account = account?;
+                if let Some(user) = user {
+                    self.place(user, account);
+                }
+                let external_id = self.accounts.name(account).to_owned();
+                Some(IdentityChange::Account { external_id, user_id: stored.user_id.clone(), traits: parse(&stored.traits) })
+            }
+            Kind::Identify => {
+                let user = user?;
+                let traits = parse(&stored.traits);
+                self.user_traits.insert(user, traits.clone());
+                let account = account?;
+                let user_id = stored.user_id.clone()?;
+                Some(IdentityChange::Contact { account_external_id: self.accounts.name(account).to_owned(), user_id, traits })
+            }
+            _ => None,
+        }
+    }
+
+    /// Puts a user in an account and attributes the events that waited for it.
+    fn place(&mut self, user: u32, account: u32) {
+        self.user_account.insert(user, account);
+        for waiting in self.waiting.remove(&user).unwrap_or_default() {
+            self.count_for(account, Some(user), waiting.event, waiting.day, &waiting.sums, waiting.position);
+        }
+    }
+
+    /// The latest identify traits of a user, with its user id, for a group call that just
+    /// placed the user (so a contact can be written once its account is known).
+    pub fn traits_of(&self, user_key: &str) -> Option<&serde_json::Value> {
+        self.users.get(user_key).and_then(|user| self.user_traits.get(&user))
+    }
+
+    /// Usage of an account from `from` to `to` (inclusive), per interval, for one event or all.
+    pub fn usage(&self, account_external_id: &str, event: Option<&str>, from: Date, to: Date, interval: Interval) -> Vec<UsagePoint> {
+        let Some(account) = self.accounts.get(account_external_id) else { return Vec::new() };
+        let events: Vec<u32> = match event {
+            Some(name) => self.events.get(name).into_iter().collect(),
+            None => self.account_events.get(&account).map(|set| set.iter().copied().collect()).unwrap_or_default(),
+        };
+        let mut points: BTreeMap<Date, (u64, HashSet<u32>, BTreeMap<String, f64>)> = BTreeMap::new();
+        let (first, last) = (day_number(from), day_number(to));
+        for day in first..=last {
+            let period = interval.start_of(day_date(day));
+            let point = points.entry(period).or_default();
+            for event in &events {
+                if let Some(aggregate) = self.counts.get(&(account, *event, day)) {
+                    point.0 += aggregate.count;
+                    for (property, value) in &aggregate.sums {
+                        *point.2.entry(self.properties.name(*property).to_owned()).or_default() += value;
+                    }
+                }
+            }
+            if let Some(users) = self.active_users.get(&(account, day)) {
+                point.1.extend(users.iter().copied());
+            }
+        }
+        points
+            .into_iter()
+            .map(|(period, (count, users, sums))| UsagePoint { period, count, active_users: users.len() as u64, sums })
+            .collect()
+    }
+
+    /// The event catalogue, by volume.
+    pub fn catalog(&self) -> Vec<CatalogEntry> {
+        let mut entries: Vec<CatalogEntry> = self.catalog.values().cloned().collect();
+        entries.sort_by(|a, b| b.volume.cmp(&a.volume).then_with(|| a.name.cmp(&b.name)));
+        entries
+    }
+
+    /// Log positions of an account's events, in log order.
+    pub fn positions(&self, account_external_id: &str) -> &[Position] {
+        self.accounts.get(account_external_id).and_then(|account| self.positions.get(&account)).map_or(&[], Vec::as_slice)
+    }
+
+    /// Events per day of one user (any account), from `from` to `to` inclusive.
+    pub fn user_days(&self, user_key: &str, from: Date, to: Date) -> Vec<(Date, u32)> {
+        let Some(user) = self.users.get(user_key) else { return Vec::new() };
+        (day_number(from)..=day_number(to)).filter_map(|day| self.user_days.get(&(user, day)).map(|count| (day_date(day), *count))).collect()
+    }
+
+    /// A rough count of the heap bytes the rollups hold.
+    pub fn approximate_bytes(&self) -> usize {
+        let counts = self.counts.iter().map(|(_, a)| 48 + a.sums.len() * 16).sum::<usize>();
+        let active = self.active_users.values().map(|s| 48 + s.capacity() * 8).sum::<usize>();
+        let positions = self.positions.values().map(|p| 32 + p.capacity() * 8).sum::<usize>();
+        counts
+            + active
+            + positions
+            + self.user_days.len() * 24
+            + self.user_account.len() * 16
+            + self.accounts.bytes()
+            + self.users.bytes()
+            + self.events.bytes()
+            + self.properties.bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::message::{Received, parse_batch};
+
+    fn events(json: &str) -> Vec<StoredEvent> {
+        let received = Received { at_ms: 1_767_225_600_000, oldest_ms: None, newest_ms: None };
+        parse_batch(json.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn rollups(json: &str, zone: &str) -> Rollups {
+        let mut rollups = Rollups::new(TimeZone::get(zone).unwrap_or_else(|e| panic!("{e}")));
+        for (index, event) in events(json).iter().enumerate() {
+            rollups.apply(event, Position::new(1, index as u64));
+        }
+        rollups
+    }
+
+    const DAY: &str = r#"{"batch":[
+        {"type":"track","userId":"u1","event":"Report Run","properties":{"rows":10},"context":{"groupId":"acme"},"timestamp":"2026-01-01T10:00:00Z"},
+        {"type":"track","userId":"u1","event":"Report Run","properties":{"rows":5,"label":"x"},"context":{"groupId":"acme"},"timestamp":"2026-01-01T23:30:00Z"},
+        {"type":"track","userId":"u2","event":"Login","context":{"groupId":"acme"},"timestamp":"2026-01-02T00:10:00Z"}
+    ]}"#;
+
+    #[test]
+    fn counts_sums_and_users_fall_on_utc_days() {
+        let rollups = rollups(DAY, "UTC");
+        let usage = rollups.usage("acme", Some("Report Run"), jiff::civil::date(2026, 1, 1), jiff::civil::date(2026, 1, 2), Interval::Day);
+        assert_eq!(usage.iter().map(|p| (p.count, p.active_users)).collect::<Vec<_>>(), vec![(2, 1), (0, 1)]);
+        assert_eq!(usage[0].sums.get("rows"), Some(&15.0));
+        let all = rollups.usage("acme", None, jiff::civil::date(2026, 1, 1), jiff::civil::date(2026, 1, 7), Interval::Week);
+        assert_eq!(all.iter().map(|p| (p.period.to_string(), p.count, p.active_users)).collect::<Vec<_>>(), vec![
+            ("2025-12-29".to_owned(), 3, 2),
+            ("2026-01-05".to_owned(), 0, 0)
+        ]);
+    }
+
+    #[test]
+    fn days_follow_the_configured_time_zone() {
+        // 23:30 UTC on Jan 1 is 08:30 on Jan 2 in Tokyo; 10:00 UTC is 19:00 on Jan 1.
+        let rollups = rollups(DAY, "Asia/Tokyo");
+        let usage = rollups.usage("acme", Some("Report Run"), jiff::civil::date(2026, 1, 1), jiff::civil::date(2026, 1, 2), Interval::Day);
+        assert_eq!(usage.iter().map(|p| p.count).collect::<Vec<_>>(), vec![1, 1]);
+    }
+
+    #[test]
+    fn events_before_a_group_call_wait_for_it() {
+        let rollups = rollups(
+            r#"{"batch":[
+            {"type":"track","userId":"u9","event":"Login","timestamp":"2026-01-05T10:00:00Z"},
+            {"type":"identify","userId":"u9","traits":{"email":"u9@x.example"},"timestamp":"2026-01-05T10:00:01Z"},
+            {"type":"group","userId":"u9","groupId":"late-co","traits":{"name":"Late Co"},"timestamp":"2026-01-05T10:01:00Z"},
+            {"type":"track","userId":"u9","event":"Login","timestamp":"2026-01-06T10:00:00Z"}
+        ]}"#,
+            "UTC",
+        );
+        let usage = rollups.usage("late-co", Some("Login"), jiff::civil::date(2026, 1, 5), jiff::civil::date(2026, 1, 6), Interval::Day);
+        assert_eq!(usage.iter().map(|p| p.count).collect::<Vec<_>>(), vec![1, 1]);
+        assert_eq!(rollups.positions("late-co").len(), 4);
+        assert_eq!(rollups.catalog()[0].volume, 2);
+    }
+
+    #[test]
+    fn month_buckets_start_on_the_first() {
+        let rollups = rollups(DAY, "UTC");
+        let usage = rollups.usage("acme", None, jiff::civil::date(2025, 12, 20), jiff::civil::date(2026, 1, 31), Interval::Month);
+        assert_eq!(usage.iter().map(|p| (p.period.to_string(), p.count)).collect::<Vec<_>>(), vec![
+            ("2025-12-01".to_owned(), 0),
+            ("2026-01-01".to_owned(), 3)
+        ]);
+    }
+}
