@@ -104,7 +104,7 @@ fn foundation() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(api_latency(store))?;
+    runtime.block_on(api_latency(store, &demo_dir))?;
     Ok(())
 }
 
@@ -127,7 +127,7 @@ fn accounts_csv(rows: usize) -> String {
     csv
 }
 
-async fn api_latency(store: Arc<SqliteStore>) -> Result<()> {
+async fn api_latency(store: Arc<SqliteStore>, data_dir: &std::path::Path) -> Result<()> {
     let admin = Actor::system()
         .admin()
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -139,7 +139,12 @@ async fn api_latency(store: Arc<SqliteStore>) -> Result<()> {
         None,
         hash,
     )?;
-    let state = AppState::new(store, ServerConfig::default());
+    let ingest = Arc::new(mikawaya_ingest::Ingest::open(
+        data_dir,
+        mikawaya_ingest::IngestConfig::default(),
+        store.clone(),
+    )?);
+    let state = AppState::new(store, ingest, ServerConfig::default());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -10,6 +10,8 @@ use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::user::NewUser;
 use mikawaya_domain::value::{Email, Name};
 use mikawaya_import::{ImportError, ImportKind, parse_file, parse_mappings};
+use mikawaya_ingest::import::EventFormat;
+use mikawaya_ingest::{Ingest, IngestConfig, IngestError};
 use mikawaya_server::{AppState, ServerConfig, auth};
 use mikawaya_store::sqlite::SqliteStore;
 use mikawaya_store::{Store, StoreError};
@@ -59,15 +61,61 @@ pub struct ServeArgs {
     /// Send session cookies without the Secure flag (only for plain HTTP on a host other than localhost).
     #[arg(long)]
     insecure_cookies: bool,
+    #[command(flatten)]
+    ingest: IngestArgs,
+}
+
+/// Settings of the usage event log and rollups.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+    /// Time zone in which usage is counted per day (IANA name, e.g. Asia/Tokyo).
+    #[arg(long, env = "MIKAWAYA_TIME_ZONE", default_value = "UTC")]
+    time_zone: String,
+    /// The tracking API accepts events at most this many days old.
+    #[arg(long, env = "MIKAWAYA_LATE_DAYS", default_value_t = 30)]
+    late_days: u32,
+}
+
+impl IngestArgs {
+    fn config(&self) -> Result<IngestConfig, Failure> {
+        let time_zone = jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| {
+            Failure::input(anyhow!(
+                "--time-zone: '{}' is not an IANA time zone such as Asia/Tokyo",
+                self.time_zone
+            ))
+        })?;
+        Ok(IngestConfig {
+            time_zone,
+            late_days: self.late_days,
+            ..IngestConfig::default()
+        })
+    }
+}
+
+fn open_ingest(
+    data_dir: &Path,
+    store: Arc<dyn Store>,
+    args: &IngestArgs,
+) -> Result<Arc<Ingest>, Failure> {
+    let config = args.config()?;
+    let started = std::time::Instant::now();
+    let ingest = Ingest::open(data_dir, config, store).map_err(|error| match error {
+        IngestError::Log(mikawaya_ingest::log::LogError::Locked(_)) => Failure::input(error),
+        other => Failure::from(anyhow::Error::new(other).context("opening the event log")),
+    })?;
+    tracing::info!(seconds = started.elapsed().as_secs_f64(), "event log ready");
+    Ok(Arc::new(ingest))
 }
 
 pub fn serve(data_dir: &Path, args: ServeArgs) -> Result<(), Failure> {
-    let store = open_store(data_dir)?;
-    run_server(Arc::new(store), &args, None)
+    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let ingest = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
+    run_server(store, ingest, &args, None)
 }
 
 fn run_server(
     store: Arc<dyn Store>,
+    ingest: Arc<Ingest>,
     args: &ServeArgs,
     greeting: Option<String>,
 ) -> Result<(), Failure> {
@@ -84,7 +132,7 @@ fn run_server(
             secure_cookies: !args.insecure_cookies,
             ..ServerConfig::default()
         };
-        let state = AppState::new(store, config);
+        let state = AppState::new(store, Arc::clone(&ingest), config);
         tracing::info!(%address, "mikawaya listening");
         println!("Mikawaya is running at http://{address}/");
         if let Some(greeting) = greeting {
@@ -93,6 +141,7 @@ fn run_server(
         mikawaya_server::serve(listener, state, shutdown_signal())
             .await
             .context("serving")?;
+        ingest.shutdown();
         tracing::info!("mikawaya stopped");
         Ok::<(), Failure>(())
     })
@@ -137,6 +186,9 @@ pub struct DemoArgs {
     /// Start the server afterwards.
     #[arg(long)]
     serve: bool,
+    /// Leave out the simulated product usage (events), e.g. for very large demos.
+    #[arg(long)]
+    no_usage: bool,
     #[command(flatten)]
     server: ServeArgs,
 }
@@ -147,7 +199,8 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "as_of").map_err(Failure::input)?,
         None => jiff::Zoned::now().date(),
     };
-    let store = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let ingest = open_ingest(data_dir, Arc::clone(&store), &args.server.ingest)?;
     let system = Actor::system();
     let existing = store
         .count_accounts(&system.read(), &Default::default())
@@ -166,7 +219,8 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
             locale,
             as_of,
         };
-        let company = mikawaya_demo::generate(options).map_err(Failure::input)?;
+        let mut company = mikawaya_demo::generate(options).map_err(Failure::input)?;
+        let usage = std::mem::take(&mut company.usage);
         let password_hash = auth::hash_password(DEMO_PASSWORD)
             .map_err(|e| anyhow!("hashing the demo password: {e}"))?;
         let summary = mikawaya_demo::load(
@@ -186,10 +240,32 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
             summary.touchpoints,
             summary.users
         );
+        if args.no_usage {
+            eprintln!("no product usage generated (--no-usage)");
+        } else {
+            let started = std::time::Instant::now();
+            let progress = ProgressBar::new_spinner();
+            progress.set_message("generating product usage");
+            let window_start = as_of
+                .checked_sub(jiff::Span::new().months(18))
+                .unwrap_or(as_of);
+            let events =
+                mikawaya_demo::usage::load_usage(&ingest, &usage, window_start, &mut |written| {
+                    progress.set_message(format!("{written} usage events written"));
+                    progress.tick();
+                })
+                .context("writing the demo's product usage")?;
+            progress.finish_and_clear();
+            eprintln!(
+                "product usage ready in {:.1} s: {events} events",
+                started.elapsed().as_secs_f64()
+            );
+        }
     }
     if args.serve {
-        run_server(store, &args.server, Some(greeting))
+        run_server(store, ingest, &args.server, Some(greeting))
     } else {
+        ingest.shutdown();
         println!("{greeting}");
         Ok(())
     }
@@ -197,16 +273,25 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
-    /// accounts, contacts, subscriptions or touchpoints.
+    /// accounts, contacts, subscriptions, touchpoints or events.
     kind: String,
-    /// The CSV file (UTF-8, UTF-8 with BOM, or Shift_JIS).
+    /// The CSV file (UTF-8, UTF-8 with BOM, or Shift_JIS); for events, NDJSON (Segment
+    /// messages) or CSV (`account_id,user_id,event,timestamp[,properties...]`, by a .csv name).
     file: PathBuf,
+    /// For events: the file format, ndjson or csv (default: by the file name).
+    #[arg(long)]
+    format: Option<String>,
+    #[command(flatten)]
+    ingest: IngestArgs,
     /// Header mapping SOURCE=TARGET (repeatable), e.g. --map "Company Name=name".
     #[arg(long = "map")]
     mappings: Vec<String>,
 }
 
 pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
+    if args.kind == "events" {
+        return import_events(data_dir, &args);
+    }
     let kind = ImportKind::parse(&args.kind).map_err(Failure::input)?;
     let mappings = parse_mappings(&args.mappings).map_err(Failure::input)?;
     let bytes = std::fs::read(&args.file)
@@ -260,6 +345,154 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
         summary.updated
     );
     Ok(())
+}
+
+fn import_events(data_dir: &Path, args: &ImportArgs) -> Result<(), Failure> {
+    let format = match args.format.as_deref() {
+        None => EventFormat::from_path(&args.file),
+        Some("ndjson") => EventFormat::Ndjson,
+        Some("csv") => EventFormat::Csv,
+        Some(other) => {
+            return Err(Failure::input(anyhow!(
+                "--format: '{other}' is not one of: ndjson, csv"
+            )));
+        }
+    };
+    let file = args.file.display().to_string();
+    let size = std::fs::metadata(&args.file)
+        .with_context(|| format!("reading {file}"))
+        .map_err(Failure::input)?
+        .len();
+    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let ingest = open_ingest(data_dir, store, &args.ingest)?;
+    let progress = ProgressBar::new(size);
+    progress.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress.set_message("importing events");
+    let started = std::time::Instant::now();
+    let outcome = mikawaya_ingest::import::import_file(&ingest, &args.file, format, &mut |bytes| {
+        progress.set_position(bytes)
+    });
+    progress.finish_and_clear();
+    ingest.shutdown();
+    match outcome {
+        Ok(Ok(summary)) => {
+            println!(
+                "imported {} events from {file} in {:.1} s: {} new, {} already there",
+                summary.events,
+                started.elapsed().as_secs_f64(),
+                summary.accepted,
+                summary.duplicates
+            );
+            Ok(())
+        }
+        Ok(Err(lines)) => {
+            for line in &lines {
+                let field = if line.field.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}: ", line.field)
+                };
+                eprintln!("{file}:{}: {field}{}", line.line, line.reason);
+            }
+            Err(Failure::input(anyhow!(
+                "{file}: {} lines rejected; nothing was imported",
+                lines.len()
+            )))
+        }
+        Err(IngestError::Import(reason)) => Err(Failure::input(anyhow!("{file}: {reason}"))),
+        Err(error) => Err(Failure::from(error)),
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum WriteKeyCommand {
+    /// Creates a write key and prints it alone on the last line.
+    Create {
+        /// What sends with it (e.g. "web app").
+        #[arg(long)]
+        name: String,
+    },
+}
+
+pub fn writekey(data_dir: &Path, command: WriteKeyCommand) -> Result<(), Failure> {
+    let WriteKeyCommand::Create { name } = command;
+    let name = Name::parse(&name).map_err(Failure::input)?;
+    let store = open_store(data_dir)?;
+    let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
+    let (key, hash) = auth::new_write_key();
+    let created = store
+        .create_write_key(&admin, name, hash)
+        .map_err(store_failure)?;
+    eprintln!(
+        "created write key {} (id {}); it is shown only now",
+        created.name, created.id
+    );
+    println!("{key}");
+    Ok(())
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EventsCommand {
+    /// Rebuilds the rollups from the raw event log and reports what it holds (the server
+    /// also does this on every start).
+    Rebuild {
+        /// Also apply every identify and group call to the store again.
+        #[arg(long)]
+        reapply_identity: bool,
+        #[command(flatten)]
+        ingest: IngestArgs,
+    },
+    /// Exports the raw events.
+    Export {
+        /// Output format (parquet).
+        #[arg(long, default_value = "parquet")]
+        format: String,
+        /// The folder to write `events.parquet` into.
+        dir: PathBuf,
+    },
+}
+
+pub fn events(data_dir: &Path, command: EventsCommand) -> Result<(), Failure> {
+    match command {
+        EventsCommand::Rebuild {
+            reapply_identity,
+            ingest,
+        } => {
+            let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+            if reapply_identity {
+                store
+                    .put_meta("ingest.identity_applied_through", "-1")
+                    .map_err(store_failure)?;
+            }
+            let started = std::time::Instant::now();
+            let service = open_ingest(data_dir, store, &ingest)?;
+            let (events, catalog) = service
+                .read(|rollups| (rollups.events_applied(), rollups.catalog().len()))
+                .map_err(Failure::from)?;
+            let bytes = service.bytes_on_disk();
+            service.shutdown();
+            println!(
+                "rebuilt rollups from {events} events ({catalog} event names, {:.1} MiB of log) in {:.1} s",
+                bytes as f64 / 1_048_576.0,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        EventsCommand::Export { format, dir } => {
+            if format != "parquet" {
+                return Err(Failure::input(anyhow!(
+                    "--format: '{format}' is not one of: parquet"
+                )));
+            }
+            let (path, rows) =
+                mikawaya_ingest::export::export_parquet(data_dir, &dir).map_err(Failure::from)?;
+            println!("wrote {rows} events to {}", path.display());
+            Ok(())
+        }
+    }
 }
 
 fn rejected(file: &str, rows: &[mikawaya_store::RowError]) -> Failure {

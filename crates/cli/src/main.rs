@@ -32,7 +32,8 @@ enum Command {
     Serve(commands::ServeArgs),
     /// Fills the data dir with a simulated customer base.
     Demo(commands::DemoArgs),
-    /// Imports a CSV file of accounts, contacts, subscriptions or touchpoints (all or nothing).
+    /// Imports a CSV file of accounts, contacts, subscriptions or touchpoints (all or nothing),
+    /// or an NDJSON or CSV file of usage events.
     Import(commands::ImportArgs),
     /// Manages users.
     #[command(subcommand)]
@@ -40,6 +41,12 @@ enum Command {
     /// Manages API tokens.
     #[command(subcommand)]
     Token(commands::TokenCommand),
+    /// Manages write keys for the Segment-compatible tracking API.
+    #[command(subcommand)]
+    Writekey(commands::WriteKeyCommand),
+    /// Works with the usage event log.
+    #[command(subcommand)]
+    Events(commands::EventsCommand),
     /// Writes a consistent copy of the store to FILE while the server may keep running.
     Backup {
         /// The file to write (must not exist).
@@ -81,6 +88,8 @@ fn main() -> ExitCode {
         Command::Import(args) => commands::import(&cli.data_dir, args),
         Command::User(command) => commands::user(&cli.data_dir, command),
         Command::Token(command) => commands::token(&cli.data_dir, command),
+        Command::Writekey(command) => commands::writekey(&cli.data_dir, command),
+        Command::Events(command) => commands::events(&cli.data_dir, command),
         Command::Backup { file } => commands::backup(&cli.data_dir, &file),
     };
     match result {

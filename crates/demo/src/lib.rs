@@ -11,6 +11,7 @@
 
 mod names;
 mod simulate;
+pub mod usage;
 
 pub use simulate::{DemoCompany, DemoOptions, DemoSummary, Locale, generate, load};
 
@@ -23,6 +24,9 @@ pub enum DemoError {
     /// The store refused the data.
     #[error(transparent)]
     Store(#[from] mikawaya_store::StoreError),
+    /// The event log refused the usage.
+    #[error(transparent)]
+    Ingest(#[from] mikawaya_ingest::IngestError),
     /// The truth file could not be written.
     #[error("writing {path}")]
     Io {

@@ -77,6 +77,8 @@ pub struct DemoCompany {
     pub touchpoints: Vec<TouchpointRecord>,
     /// Hidden truth per account: external id → (value received, churned).
     pub truth: BTreeMap<String, (f64, bool)>,
+    /// What each account's product usage looks like.
+    pub usage: Vec<crate::usage::UsagePlan>,
 }
 
 /// A user to create (the partner is given by index into `partners`).
@@ -184,6 +186,7 @@ pub fn generate(options: DemoOptions) -> Result<DemoCompany, DemoError> {
             subscriptions: Vec::new(),
             touchpoints: Vec::new(),
             truth: BTreeMap::new(),
+            usage: Vec::new(),
         },
     };
     generator.team();
@@ -476,6 +479,15 @@ impl Generator {
         self.company
             .truth
             .insert(external_id.clone(), (value, churned_on.is_some()));
+        self.company.usage.push(crate::usage::UsagePlan {
+            external_id: external_id.clone(),
+            value,
+            users: seats.clamp(1, 40),
+            start,
+            end: churned_on.unwrap_or(self.options.as_of),
+            churned: churned_on.is_some(),
+            seed: self.rng.random(),
+        });
         self.contacts(index, &external_id, size);
         let active_until = churned_on.unwrap_or(self.options.as_of);
         self.touchpoints(

@@ -7,7 +7,9 @@
 
 use crate::IngestError;
 use crate::message::StoredEvent;
-use arrow_array::builder::{Int64Builder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder};
+use arrow_array::builder::{
+    Int64Builder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
+};
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, TimeUnit};
 use parquet::arrow::ArrowWriter;
@@ -29,8 +31,16 @@ fn schema() -> Arc<Schema> {
         Field::new("anonymous_id", DataType::Utf8, true),
         Field::new("account_id", DataType::Utf8, true),
         Field::new("event", DataType::Utf8, true),
-        Field::new("timestamp", DataType::Timestamp(TimeUnit::Millisecond, utc.clone()), false),
-        Field::new("received_at", DataType::Timestamp(TimeUnit::Millisecond, utc), false),
+        Field::new(
+            "timestamp",
+            DataType::Timestamp(TimeUnit::Millisecond, utc.clone()),
+            false,
+        ),
+        Field::new(
+            "received_at",
+            DataType::Timestamp(TimeUnit::Millisecond, utc),
+            false,
+        ),
         Field::new("properties", DataType::Utf8, true),
         Field::new("traits", DataType::Utf8, true),
         Field::new("context", DataType::Utf8, true),
@@ -62,14 +72,18 @@ impl Columns {
         self.kind.append_value(event.kind.as_str());
         self.source.append_value(event.source);
         self.user_id.append_option(event.user_id.as_deref());
-        self.anonymous_id.append_option(event.anonymous_id.as_deref());
+        self.anonymous_id
+            .append_option(event.anonymous_id.as_deref());
         self.account_id.append_option(event.group_id.as_deref());
         self.event.append_option(event.rollup_name().as_deref());
         self.timestamp.append_value(event.timestamp_ms);
         self.received_at.append_value(event.received_ms);
-        self.properties.append_option(event.properties.as_ref().map(|r| r.get()));
-        self.traits.append_option(event.traits.as_ref().map(|r| r.get()));
-        self.context.append_option(event.context.as_ref().map(|r| r.get()));
+        self.properties
+            .append_option(event.properties.as_ref().map(|r| r.get()));
+        self.traits
+            .append_option(event.traits.as_ref().map(|r| r.get()));
+        self.context
+            .append_option(event.context.as_ref().map(|r| r.get()));
         self.rows += 1;
     }
 
@@ -90,19 +104,25 @@ impl Columns {
             Arc::new(self.context.finish()),
         ];
         self.rows = 0;
-        RecordBatch::try_new(Arc::clone(schema), columns).map_err(|e| IngestError::Import(format!("building a Parquet batch: {e}")))
+        RecordBatch::try_new(Arc::clone(schema), columns)
+            .map_err(|e| IngestError::Import(format!("building a Parquet batch: {e}")))
     }
 }
 
 /// Writes every event of the log in `data_dir` to `out_dir/events.parquet`; returns the
 /// file and the number of rows.
 pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64), IngestError> {
-    std::fs::create_dir_all(out_dir).map_err(|e| IngestError::Import(format!("{}: {e}", out_dir.display())))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| IngestError::Import(format!("{}: {e}", out_dir.display())))?;
     let path = out_dir.join("events.parquet");
     let partial = out_dir.join("events.parquet.partial");
-    let file = std::fs::File::create(&partial).map_err(|e| IngestError::Import(format!("{}: {e}", partial.display())))?;
+    let file = std::fs::File::create(&partial)
+        .map_err(|e| IngestError::Import(format!("{}: {e}", partial.display())))?;
     let schema = schema();
-    let properties = WriterProperties::builder().set_compression(Compression::SNAPPY).set_max_row_group_row_count(Some(ROWS_PER_GROUP)).build();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
+        .build();
     let mut writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))
         .map_err(|e| IngestError::Import(format!("opening the Parquet writer: {e}")))?;
     let mut columns = Columns::default();
@@ -118,14 +138,21 @@ pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64),
                 rows += 1;
                 if columns.rows == ROWS_PER_GROUP {
                     let written = columns.finish(&schema).and_then(|batch| {
-                        writer.write(&batch).map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))
+                        writer
+                            .write(&batch)
+                            .map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))
                     });
                     if let Err(error) = written {
                         failure = Some(error);
                     }
                 }
             }
-            Err(error) => failure = Some(IngestError::Corrupt { sequence, reason: error.to_string() }),
+            Err(error) => {
+                failure = Some(IngestError::Corrupt {
+                    sequence,
+                    reason: error.to_string(),
+                })
+            }
         }
     })?;
     if let Some(failure) = failure {
@@ -133,9 +160,14 @@ pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64),
     }
     if columns.rows > 0 {
         let batch = columns.finish(&schema)?;
-        writer.write(&batch).map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))?;
+        writer
+            .write(&batch)
+            .map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))?;
     }
-    writer.close().map_err(|e| IngestError::Import(format!("closing Parquet: {e}")))?;
-    std::fs::rename(&partial, &path).map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))?;
+    writer
+        .close()
+        .map_err(|e| IngestError::Import(format!("closing Parquet: {e}")))?;
+    std::fs::rename(&partial, &path)
+        .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))?;
     Ok((path, rows))
 }

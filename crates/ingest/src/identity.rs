@@ -34,10 +34,15 @@ impl Pending {
     pub fn push(&mut self, change: IdentityChange, rollups: &Rollups, sequence: u64) {
         self.through = Some(sequence);
         match change {
-            IdentityChange::Account { external_id, user_id, traits } => {
+            IdentityChange::Account {
+                external_id,
+                user_id,
+                traits,
+            } => {
                 if let Some(user_id) = user_id {
                     if let Some(user_traits) = rollups.traits_of(&user_id) {
-                        self.contacts.insert(user_id, (external_id.clone(), user_traits.clone()));
+                        self.contacts
+                            .insert(user_id, (external_id.clone(), user_traits.clone()));
                     }
                 }
                 let merged = match self.accounts.remove(&external_id) {
@@ -51,7 +56,11 @@ impl Pending {
                 };
                 self.accounts.insert(external_id, merged);
             }
-            IdentityChange::Contact { account_external_id, user_id, traits } => {
+            IdentityChange::Contact {
+                account_external_id,
+                user_id,
+                traits,
+            } => {
                 self.contacts.insert(user_id, (account_external_id, traits));
             }
         }
@@ -63,14 +72,28 @@ impl Pending {
 }
 
 fn text<'a>(traits: &'a serde_json::Value, key: &str) -> Option<&'a str> {
-    traits.get(key).and_then(serde_json::Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    traits
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
-fn account_record(store: &dyn Store, line: u64, external_id: &str, traits: &serde_json::Value) -> Result<Option<AccountRecord>, StoreError> {
-    let Ok(external) = ExternalId::parse(external_id) else { return Ok(None) };
+fn account_record(
+    store: &dyn Store,
+    line: u64,
+    external_id: &str,
+    traits: &serde_json::Value,
+) -> Result<Option<AccountRecord>, StoreError> {
+    let Ok(external) = ExternalId::parse(external_id) else {
+        return Ok(None);
+    };
     let name = text(traits, "name").and_then(|n| Name::parse(n).ok());
     if name.is_none() {
-        let filter = AccountFilter { external_id: Some(external.clone()), ..AccountFilter::default() };
+        let filter = AccountFilter {
+            external_id: Some(external.clone()),
+            ..AccountFilter::default()
+        };
         if store.count_accounts(&Actor::system().read(), &filter)? == 0 {
             return Ok(None);
         }
@@ -80,7 +103,9 @@ fn account_record(store: &dyn Store, line: u64, external_id: &str, traits: &serd
         external_id: external,
         name: name.map_or(Patch::Keep, Patch::Set),
         parent_external_id: Patch::Keep,
-        plan: text(traits, "plan").and_then(|p| Slug::parse(p).ok()).map_or(Patch::Keep, Patch::Set),
+        plan: text(traits, "plan")
+            .and_then(|p| Slug::parse(p).ok())
+            .map_or(Patch::Keep, Patch::Set),
         mrr: Patch::Keep,
         currency: Patch::Keep,
         contract_start: Patch::Keep,
@@ -94,8 +119,16 @@ fn account_record(store: &dyn Store, line: u64, external_id: &str, traits: &serd
     }))
 }
 
-fn contact_record(line: u64, user_id: &str, account: &str, traits: &serde_json::Value) -> Option<ContactRecord> {
-    let full_name = match (text(traits, "firstName").or(text(traits, "first_name")), text(traits, "lastName").or(text(traits, "last_name"))) {
+fn contact_record(
+    line: u64,
+    user_id: &str,
+    account: &str,
+    traits: &serde_json::Value,
+) -> Option<ContactRecord> {
+    let full_name = match (
+        text(traits, "firstName").or(text(traits, "first_name")),
+        text(traits, "lastName").or(text(traits, "last_name")),
+    ) {
         (Some(first), Some(last)) => Some(format!("{first} {last}")),
         (Some(one), None) | (None, Some(one)) => Some(one.to_owned()),
         (None, None) => None,
@@ -118,7 +151,9 @@ fn contact_record(line: u64, user_id: &str, account: &str, traits: &serde_json::
 
 /// Imports records, dropping rows the store rejects (each is logged) and trying once more.
 fn import_tolerant(store: &dyn Store, batch: ImportBatch) -> Result<(), IngestError> {
-    let access = Actor::system().write().map_err(|e| IngestError::Import(e.to_string()))?;
+    let access = Actor::system()
+        .write()
+        .map_err(|e| IngestError::Import(e.to_string()))?;
     match store.import(&access, batch.clone()) {
         Ok(_) => Ok(()),
         Err(StoreError::ImportRejected(rows)) => {
@@ -127,11 +162,27 @@ fn import_tolerant(store: &dyn Store, batch: ImportBatch) -> Result<(), IngestEr
             }
             let rejected: std::collections::HashSet<u64> = rows.iter().map(|r| r.line).collect();
             let records = match batch.records {
-                ImportRecords::Accounts(records) => ImportRecords::Accounts(records.into_iter().filter(|r| !rejected.contains(&r.line)).collect()),
-                ImportRecords::Contacts(records) => ImportRecords::Contacts(records.into_iter().filter(|r| !rejected.contains(&r.line)).collect()),
+                ImportRecords::Accounts(records) => ImportRecords::Accounts(
+                    records
+                        .into_iter()
+                        .filter(|r| !rejected.contains(&r.line))
+                        .collect(),
+                ),
+                ImportRecords::Contacts(records) => ImportRecords::Contacts(
+                    records
+                        .into_iter()
+                        .filter(|r| !rejected.contains(&r.line))
+                        .collect(),
+                ),
                 other => other,
             };
-            match store.import(&access, ImportBatch { records, source_columns: BTreeMap::new() }) {
+            match store.import(
+                &access,
+                ImportBatch {
+                    records,
+                    source_columns: BTreeMap::new(),
+                },
+            ) {
                 Ok(_) | Err(StoreError::ImportRejected(_)) => Ok(()),
                 Err(error) => Err(error.into()),
             }
@@ -141,8 +192,14 @@ fn import_tolerant(store: &dyn Store, batch: ImportBatch) -> Result<(), IngestEr
 }
 
 /// Writes the pending changes (accounts first, then contacts) and records the checkpoint.
-pub fn apply(store: &dyn Store, pending: &mut Pending, checkpoint_key: &str) -> Result<(), IngestError> {
-    let Some(through) = pending.through else { return Ok(()) };
+pub fn apply(
+    store: &dyn Store,
+    pending: &mut Pending,
+    checkpoint_key: &str,
+) -> Result<(), IngestError> {
+    let Some(through) = pending.through else {
+        return Ok(());
+    };
     if !pending.is_empty() {
         let mut accounts = Vec::new();
         for (index, (external_id, traits)) in pending.accounts.iter().enumerate() {
@@ -151,20 +208,33 @@ pub fn apply(store: &dyn Store, pending: &mut Pending, checkpoint_key: &str) -> 
             }
         }
         if !accounts.is_empty() {
-            import_tolerant(store, ImportBatch { records: ImportRecords::Accounts(accounts), source_columns: BTreeMap::new() })?;
+            import_tolerant(
+                store,
+                ImportBatch {
+                    records: ImportRecords::Accounts(accounts),
+                    source_columns: BTreeMap::new(),
+                },
+            )?;
         }
         let contacts: Vec<ContactRecord> = pending
             .contacts
             .iter()
             .enumerate()
-            .filter_map(|(index, (user_id, (account, traits)))| contact_record(index as u64 + 2, user_id, account, traits))
+            .filter_map(|(index, (user_id, (account, traits)))| {
+                contact_record(index as u64 + 2, user_id, account, traits)
+            })
             .collect();
         if !contacts.is_empty() {
-            import_tolerant(store, ImportBatch { records: ImportRecords::Contacts(contacts), source_columns: BTreeMap::new() })?;
+            import_tolerant(
+                store,
+                ImportBatch {
+                    records: ImportRecords::Contacts(contacts),
+                    source_columns: BTreeMap::new(),
+                },
+            )?;
         }
     }
     store.put_meta(checkpoint_key, &through.to_string())?;
     *pending = Pending::default();
     Ok(())
 }
-

@@ -28,7 +28,14 @@ pub enum EventFormat {
 impl EventFormat {
     /// Guesses from the file name: `.csv` is CSV, anything else NDJSON.
     pub fn from_path(path: &Path) -> Self {
-        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("csv")) { EventFormat::Csv } else { EventFormat::Ndjson }
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+        {
+            EventFormat::Csv
+        } else {
+            EventFormat::Ndjson
+        }
     }
 }
 
@@ -77,7 +84,11 @@ fn read_events(
     let mut bytes = 0u64;
     let mut reject = |line: u64, error: MessageError| {
         if errors.len() < 1000 {
-            errors.push(LineError { line, field: error.field, reason: error.reason });
+            errors.push(LineError {
+                line,
+                field: error.field,
+                reason: error.reason,
+            });
         }
     };
     match format {
@@ -87,7 +98,9 @@ fn read_events(
             let mut number = 0u64;
             loop {
                 line.clear();
-                let read = reader.read_until(b'\n', &mut line).map_err(|e| IngestError::Import(format!("reading: {e}")))?;
+                let read = reader
+                    .read_until(b'\n', &mut line)
+                    .map_err(|e| IngestError::Import(format!("reading: {e}")))?;
                 if read == 0 {
                     break;
                 }
@@ -97,7 +110,12 @@ fn read_events(
                 if trimmed.is_empty() {
                     continue;
                 }
-                match parse_import_line(trimmed, crate::import::IMPORT_SOURCE, received_ms, &content_id(trimmed)) {
+                match parse_import_line(
+                    trimmed,
+                    crate::import::IMPORT_SOURCE,
+                    received_ms,
+                    &content_id(trimmed),
+                ) {
                     Ok(event) => chunk.push(event),
                     Err(error) => reject(number, error),
                 }
@@ -109,12 +127,20 @@ fn read_events(
             }
         }
         EventFormat::Csv => {
-            let mut csv = csv::ReaderBuilder::new().flexible(false).from_reader(reader);
-            let header = csv.headers().map_err(|e| IngestError::Import(format!("header: {e}")))?.clone();
+            let mut csv = csv::ReaderBuilder::new()
+                .flexible(false)
+                .from_reader(reader);
+            let header = csv
+                .headers()
+                .map_err(|e| IngestError::Import(format!("header: {e}")))?
+                .clone();
             let expected = ["account_id", "user_id", "event", "timestamp"];
             let names: Vec<&str> = header.iter().map(str::trim).collect();
             if names.len() < 4 || names[..4] != expected {
-                return Err(IngestError::Import(format!("the header must start with {}", expected.join(","))));
+                return Err(IngestError::Import(format!(
+                    "the header must start with {}",
+                    expected.join(",")
+                )));
             }
             let properties: Vec<String> = names[4..].iter().map(|n| (*n).to_owned()).collect();
             let mut record = csv::StringRecord::new();
@@ -124,7 +150,13 @@ fn read_events(
                     Ok(false) => break,
                     Err(error) => {
                         let line = error.position().map_or(0, csv::Position::line);
-                        reject(line, MessageError { field: String::new(), reason: error.to_string() });
+                        reject(
+                            line,
+                            MessageError {
+                                field: String::new(),
+                                reason: error.to_string(),
+                            },
+                        );
                         break;
                     }
                 }
@@ -150,28 +182,55 @@ fn read_events(
     Ok(count)
 }
 
-fn csv_event(record: &csv::StringRecord, properties: &[String], received_ms: i64) -> Result<StoredEvent, MessageError> {
+fn csv_event(
+    record: &csv::StringRecord,
+    properties: &[String],
+    received_ms: i64,
+) -> Result<StoredEvent, MessageError> {
     let cell = |index: usize| record.get(index).unwrap_or("").trim();
     let timestamp = cell(3)
         .parse::<jiff::Timestamp>()
         .map(|t| t.as_millisecond())
-        .map_err(|_| MessageError { field: "timestamp".into(), reason: format!("'{}' is not an ISO 8601 timestamp", cell(3)) })?;
+        .map_err(|_| MessageError {
+            field: "timestamp".into(),
+            reason: format!("'{}' is not an ISO 8601 timestamp", cell(3)),
+        })?;
     let mut map = serde_json::Map::new();
     for (offset, name) in properties.iter().enumerate() {
         let value = cell(4 + offset);
         if value.is_empty() {
             continue;
         }
-        let json = value.parse::<f64>().ok().filter(|n| n.is_finite()).map_or_else(|| serde_json::json!(value), |n| serde_json::json!(n));
+        let json = value
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map_or_else(|| serde_json::json!(value), |n| serde_json::json!(n));
         map.insert(name.clone(), json);
     }
-    let properties = if map.is_empty() { None } else { serde_json::value::to_raw_value(&map).ok() };
+    let properties = if map.is_empty() {
+        None
+    } else {
+        serde_json::value::to_raw_value(&map).ok()
+    };
     let joined: Vec<&str> = record.iter().collect();
     let message_id = content_id(joined.join("\u{1f}").as_bytes());
     if cell(0).is_empty() {
-        return Err(MessageError { field: "account_id".into(), reason: "is required".into() });
+        return Err(MessageError {
+            field: "account_id".into(),
+            reason: "is required".into(),
+        });
     }
-    track(cell(1), cell(0), cell(2), timestamp, properties, message_id, IMPORT_SOURCE, received_ms)
+    track(
+        cell(1),
+        cell(0),
+        cell(2),
+        timestamp,
+        properties,
+        message_id,
+        IMPORT_SOURCE,
+        received_ms,
+    )
 }
 
 /// Imports a file: checks every line first, then appends. Returns the bad lines instead
@@ -182,11 +241,21 @@ pub fn import_file(
     format: EventFormat,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Result<EventImport, Vec<LineError>>, IngestError> {
-    let open = || std::fs::File::open(path).map_err(|e| IngestError::Import(format!("{}: {e}", path.display())));
+    let open = || {
+        std::fs::File::open(path)
+            .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))
+    };
     let received_ms = jiff::Timestamp::now().as_millisecond();
     let mut errors = Vec::new();
     let mut ignore = |_| {};
-    read_events(open()?, format, received_ms, &mut ignore, &mut |_| Ok(()), &mut errors)?;
+    read_events(
+        open()?,
+        format,
+        received_ms,
+        &mut ignore,
+        &mut |_| Ok(()),
+        &mut errors,
+    )?;
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
@@ -198,13 +267,26 @@ pub fn import_file(
         summary.duplicates += appended.duplicates;
         Ok(())
     };
-    read_events(open()?, format, received_ms, progress, &mut append, &mut errors)?;
+    read_events(
+        open()?,
+        format,
+        received_ms,
+        progress,
+        &mut append,
+        &mut errors,
+    )?;
     ingest.wait_applied(std::time::Duration::from_secs(600));
     Ok(Ok(summary))
 }
 
 /// Serializes events on this thread and waits until the log has them.
-pub fn append_blocking(ingest: &Ingest, events: Vec<StoredEvent>) -> Result<crate::Appended, IngestError> {
+pub fn append_blocking(
+    ingest: &Ingest,
+    events: Vec<StoredEvent>,
+) -> Result<crate::Appended, IngestError> {
     let prepared: Vec<Prepared> = events.into_iter().map(Prepared::new).collect();
-    ingest.append(prepared).blocking_recv().map_err(|_| IngestError::Stopped)?
+    ingest
+        .append(prepared)
+        .blocking_recv()
+        .map_err(|_| IngestError::Stopped)?
 }

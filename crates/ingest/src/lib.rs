@@ -13,13 +13,13 @@
 //! Readers wait until the applier has caught up with everything acknowledged before they
 //! read, so a client reads its own writes.
 
+#[cfg(feature = "parquet")]
+pub mod export;
 pub mod identity;
 pub mod import;
 pub mod log;
 pub mod message;
 pub mod rollup;
-#[cfg(feature = "parquet")]
-pub mod export;
 
 use crate::log::{LogError, LogWriter, Position};
 use crate::message::StoredEvent;
@@ -71,7 +71,11 @@ pub struct IngestConfig {
 
 impl Default for IngestConfig {
     fn default() -> Self {
-        Self { time_zone: jiff::tz::TimeZone::UTC, late_days: 30, future_hours: 24 }
+        Self {
+            time_zone: jiff::tz::TimeZone::UTC,
+            late_days: 30,
+            future_hours: 24,
+        }
     }
 }
 
@@ -100,7 +104,11 @@ impl Prepared {
     pub fn new(event: StoredEvent) -> Self {
         let key = dedupe_key(event.source, &event.message_id);
         let payload = serde_json::to_vec(&event).unwrap_or_default();
-        Self { key, payload, event }
+        Self {
+            key,
+            payload,
+            event,
+        }
     }
 }
 
@@ -153,11 +161,18 @@ const CHECKPOINT_KEY: &str = "ingest.identity_applied_through";
 impl Ingest {
     /// Opens the log in `data_dir/events`, replays it into fresh rollups, applies identity
     /// changes the store has not seen, and starts the writer and applier threads.
-    pub fn open(data_dir: &Path, config: IngestConfig, store: Arc<dyn Store>) -> Result<Ingest, IngestError> {
+    pub fn open(
+        data_dir: &Path,
+        config: IngestConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Ingest, IngestError> {
         let dir = log_dir(data_dir);
         let (writer, recovery) = LogWriter::open(&dir)?;
         if recovery.truncated_bytes > 0 {
-            tracing::warn!(bytes = recovery.truncated_bytes, "event log: a torn tail from a crash was cut off");
+            tracing::warn!(
+                bytes = recovery.truncated_bytes,
+                "event log: a torn tail from a crash was cut off"
+            );
         }
         let checkpoint: Option<u64> = store.get_meta(CHECKPOINT_KEY)?.and_then(|v| v.parse().ok());
         let mut rollups = Rollups::new(config.time_zone.clone());
@@ -177,7 +192,12 @@ impl Ingest {
                         }
                     }
                 }
-                Err(error) => failure = Some(IngestError::Corrupt { sequence, reason: error.to_string() }),
+                Err(error) => {
+                    failure = Some(IngestError::Corrupt {
+                        sequence,
+                        reason: error.to_string(),
+                    })
+                }
             }
         })?;
         if let Some(failure) = failure {
@@ -187,16 +207,28 @@ impl Ingest {
         identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
         let shared = Arc::new(Shared {
             rollups: RwLock::new(rollups),
-            progress: Mutex::new(Progress { written: recovery.next_sequence, applied: recovery.next_sequence }),
+            progress: Mutex::new(Progress {
+                written: recovery.next_sequence,
+                applied: recovery.next_sequence,
+            }),
             caught_up: Condvar::new(),
             dir,
         });
         let (append_sender, append_receiver) = std::sync::mpsc::channel::<Append>();
-        let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<(u64, Position, StoredEvent)>>();
+        let (apply_sender, apply_receiver) =
+            std::sync::mpsc::channel::<Vec<(u64, Position, StoredEvent)>>();
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()
             .name("ingest-writer".into())
-            .spawn(move || write_loop(writer, seen, &append_receiver, &apply_sender, &writer_shared))
+            .spawn(move || {
+                write_loop(
+                    writer,
+                    seen,
+                    &append_receiver,
+                    &apply_sender,
+                    &writer_shared,
+                )
+            })
             .map_err(|_| IngestError::Stopped)?;
         let applier_shared = Arc::clone(&shared);
         let applier_thread = std::thread::Builder::new()
@@ -235,28 +267,46 @@ impl Ingest {
 
     /// Blocks until everything acknowledged so far is in the rollups (at most `timeout`).
     pub fn wait_applied(&self, timeout: std::time::Duration) {
-        let Ok(progress) = self.shared.progress.lock() else { return };
+        let Ok(progress) = self.shared.progress.lock() else {
+            return;
+        };
         let target = progress.written;
-        let _ = self.shared.caught_up.wait_timeout_while(progress, timeout, |p| p.applied < target);
+        let _ = self
+            .shared
+            .caught_up
+            .wait_timeout_while(progress, timeout, |p| p.applied < target);
     }
 
     /// Reads the rollups (after waiting for the applier to catch up).
     pub fn read<T>(&self, f: impl FnOnce(&Rollups) -> T) -> Result<T, IngestError> {
         self.wait_applied(std::time::Duration::from_secs(5));
-        let rollups = self.shared.rollups.read().map_err(|_| IngestError::Stopped)?;
+        let rollups = self
+            .shared
+            .rollups
+            .read()
+            .map_err(|_| IngestError::Stopped)?;
         Ok(f(&rollups))
     }
 
     /// The raw events of an account, newest first: `skip` events, then up to `limit`.
-    pub fn account_events(&self, account_external_id: &str, skip: usize, limit: usize) -> Result<(Vec<StoredEvent>, usize), IngestError> {
+    pub fn account_events(
+        &self,
+        account_external_id: &str,
+        skip: usize,
+        limit: usize,
+    ) -> Result<(Vec<StoredEvent>, usize), IngestError> {
         let (positions, total) = self.read(|rollups| {
             let all = rollups.positions(account_external_id);
-            let mut newest_first: Vec<Position> = all.iter().rev().skip(skip).take(limit).copied().collect();
+            let mut newest_first: Vec<Position> =
+                all.iter().rev().skip(skip).take(limit).copied().collect();
             newest_first.shrink_to_fit();
             (newest_first, all.len())
         })?;
         let payloads = log::read_at(&self.shared.dir, &positions)?;
-        let events = payloads.iter().filter_map(|payload| serde_json::from_slice(payload).ok()).collect();
+        let events = payloads
+            .iter()
+            .filter_map(|payload| serde_json::from_slice(payload).ok())
+            .collect();
         Ok((events, total))
     }
 
@@ -322,20 +372,31 @@ fn write_loop(
             }
             counts.push((accepted, duplicates));
         }
-        let result = if payloads.is_empty() { Ok(Vec::new()) } else { writer.append(&payloads) };
+        let result = if payloads.is_empty() {
+            Ok(Vec::new())
+        } else {
+            writer.append(&payloads)
+        };
         match result {
             Ok(placed) => {
                 let sequence = placed.last().map_or(0, |(s, _)| *s);
                 if let Ok(mut progress) = shared.progress.lock() {
                     progress.written += placed.len() as u64;
                 }
-                let applied: Vec<(u64, Position, StoredEvent)> =
-                    placed.into_iter().zip(events).map(|((sequence, position), event)| (sequence, position, event)).collect();
+                let applied: Vec<(u64, Position, StoredEvent)> = placed
+                    .into_iter()
+                    .zip(events)
+                    .map(|((sequence, position), event)| (sequence, position, event))
+                    .collect();
                 if !applied.is_empty() && applier.send(applied).is_err() {
                     tracing::error!("ingest applier stopped; rollups will catch up on restart");
                 }
                 for (append, (accepted, duplicates)) in group.into_iter().zip(counts) {
-                    let _ = append.reply.send(Ok(Appended { accepted, duplicates, sequence }));
+                    let _ = append.reply.send(Ok(Appended {
+                        accepted,
+                        duplicates,
+                        sequence,
+                    }));
                 }
             }
             Err(error) => {
@@ -345,14 +406,21 @@ fn write_loop(
                 }
                 let message = error.to_string();
                 for append in group {
-                    let _ = append.reply.send(Err(IngestError::Corrupt { sequence: 0, reason: message.clone() }));
+                    let _ = append.reply.send(Err(IngestError::Corrupt {
+                        sequence: 0,
+                        reason: message.clone(),
+                    }));
                 }
             }
         }
     }
 }
 
-fn apply_loop(batches: &Receiver<Vec<(u64, Position, StoredEvent)>>, shared: &Shared, store: &dyn Store) {
+fn apply_loop(
+    batches: &Receiver<Vec<(u64, Position, StoredEvent)>>,
+    shared: &Shared,
+    store: &dyn Store,
+) {
     let mut pending = identity::Pending::default();
     while let Ok(batch) = batches.recv() {
         let mut last = None;

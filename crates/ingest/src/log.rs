@@ -29,12 +29,17 @@ pub enum LogError {
         source: std::io::Error,
     },
     /// Another process holds the log.
-    #[error("the event log in {0} is in use by another mikawaya process (stop the server, or send events to it over HTTP)")]
+    #[error(
+        "the event log in {0} is in use by another mikawaya process (stop the server, or send events to it over HTTP)"
+    )]
     Locked(PathBuf),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
-    move |source| LogError::Io { path: path.to_owned(), source }
+    move |source| LogError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Where a record is: segment number in the high 24 bits, byte offset in the low 40.
@@ -61,7 +66,13 @@ fn segments(dir: &Path) -> Result<Vec<u32>, LogError> {
     let mut found: Vec<u32> = std::fs::read_dir(dir)
         .map_err(io(dir))?
         .filter_map(Result::ok)
-        .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.strip_suffix(".seg")).and_then(|n| n.parse().ok()))
+        .filter_map(|entry| {
+            entry
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".seg"))
+                .and_then(|n| n.parse().ok())
+        })
         .collect();
     found.sort_unstable();
     Ok(found)
@@ -129,7 +140,12 @@ impl LogWriter {
     pub fn open(dir: &Path) -> Result<(LogWriter, Recovery), LogError> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let lock_path = dir.join("LOCK");
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).map_err(io(&lock_path))?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io(&lock_path))?;
         if lock.try_lock().is_err() {
             return Err(LogError::Locked(dir.to_owned()));
         }
@@ -154,7 +170,10 @@ impl LogWriter {
                         let is_last = index + 1 == existing.len();
                         let cut = length - offset;
                         tracing::warn!(segment = %path.display(), offset, cut_bytes = cut, last_segment = is_last, "event log: torn or corrupt tail cut off");
-                        let file = OpenOptions::new().write(true).open(&path).map_err(io(&path))?;
+                        let file = OpenOptions::new()
+                            .write(true)
+                            .open(&path)
+                            .map_err(io(&path))?;
                         file.set_len(offset).map_err(io(&path))?;
                         file.sync_all().map_err(io(&path))?;
                         recovery.truncated_bytes += cut;
@@ -165,12 +184,26 @@ impl LogWriter {
         }
         let segment = existing.last().copied().unwrap_or(1);
         let path = segment_path(dir, segment);
-        let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
         let offset = file.metadata().map_err(io(&path))?.len();
         if existing.is_empty() {
             sync_dir(dir)?;
         }
-        Ok((LogWriter { dir: dir.to_owned(), file, segment, offset, next_sequence: recovery.next_sequence, _lock: lock }, recovery))
+        Ok((
+            LogWriter {
+                dir: dir.to_owned(),
+                file,
+                segment,
+                offset,
+                next_sequence: recovery.next_sequence,
+                _lock: lock,
+            },
+            recovery,
+        ))
     }
 
     /// Appends records and makes them durable before returning; returns the sequence and
@@ -193,11 +226,17 @@ impl LogWriter {
             offset += (HEADER_BYTES + payload.len()) as u64;
         }
         let path = segment_path(&self.dir, self.segment);
-        let written = self.file.write_all(&buffer).and_then(|()| self.file.sync_data());
+        let written = self
+            .file
+            .write_all(&buffer)
+            .and_then(|()| self.file.sync_data());
         if let Err(error) = written {
             // Leave no partial record behind for the next append to build on.
             let _ = self.file.set_len(self.offset);
-            return Err(LogError::Io { path, source: error });
+            return Err(LogError::Io {
+                path,
+                source: error,
+            });
         }
         self.offset = offset;
         self.next_sequence += placed.len() as u64;
@@ -207,7 +246,11 @@ impl LogWriter {
     fn roll(&mut self) -> Result<(), LogError> {
         self.segment += 1;
         let path = segment_path(&self.dir, self.segment);
-        self.file = OpenOptions::new().create(true).append(true).open(&path).map_err(io(&path))?;
+        self.file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
         self.offset = 0;
         sync_dir(&self.dir)
     }
@@ -257,13 +300,17 @@ pub fn read_at(dir: &Path, positions: &[Position]) -> Result<Vec<Vec<u8>>, LogEr
     let mut records = Vec::with_capacity(positions.len());
     let mut buffer = Vec::new();
     for position in positions {
-        if open.as_ref().is_none_or(|(segment, _)| *segment != position.segment()) {
+        if open
+            .as_ref()
+            .is_none_or(|(segment, _)| *segment != position.segment())
+        {
             let path = segment_path(dir, position.segment());
             open = Some((position.segment(), File::open(&path).map_err(io(&path))?));
         }
         if let Some((segment, file)) = open.as_mut() {
             let path = segment_path(dir, *segment);
-            file.seek(SeekFrom::Start(position.offset())).map_err(io(&path))?;
+            file.seek(SeekFrom::Start(position.offset()))
+                .map_err(io(&path))?;
             if let Ok(Some(_)) = read_record(file, &mut buffer) {
                 records.push(buffer.clone());
             }
@@ -282,7 +329,9 @@ mod tests {
 
     fn all(dir: &Path) -> Vec<(u64, Vec<u8>)> {
         let mut records = Vec::new();
-        ok(scan(dir, |sequence, _, payload| records.push((sequence, payload.to_vec()))));
+        ok(scan(dir, |sequence, _, payload| {
+            records.push((sequence, payload.to_vec()))
+        }));
         records
     }
 
@@ -296,16 +345,32 @@ mod tests {
             ok(log.append(&[b"three".to_vec()]));
         }
         let (mut log, recovery) = ok(LogWriter::open(dir.path()));
-        assert_eq!((recovery.records, recovery.next_sequence, recovery.truncated_bytes), (3, 3, 0));
+        assert_eq!(
+            (
+                recovery.records,
+                recovery.next_sequence,
+                recovery.truncated_bytes
+            ),
+            (3, 3, 0)
+        );
         let placed = ok(log.append(&[b"four".to_vec()]));
         assert_eq!(placed[0].0, 3);
-        assert_eq!(all(dir.path()).iter().map(|(s, p)| (*s, String::from_utf8_lossy(p).into_owned())).collect::<Vec<_>>(), vec![
-            (0, "one".to_owned()),
-            (1, "two".to_owned()),
-            (2, "three".to_owned()),
-            (3, "four".to_owned())
-        ]);
-        assert_eq!(ok(read_at(dir.path(), &[placed[0].1])), vec![b"four".to_vec()]);
+        assert_eq!(
+            all(dir.path())
+                .iter()
+                .map(|(s, p)| (*s, String::from_utf8_lossy(p).into_owned()))
+                .collect::<Vec<_>>(),
+            vec![
+                (0, "one".to_owned()),
+                (1, "two".to_owned()),
+                (2, "three".to_owned()),
+                (3, "four".to_owned())
+            ]
+        );
+        assert_eq!(
+            ok(read_at(dir.path(), &[placed[0].1])),
+            vec![b"four".to_vec()]
+        );
     }
 
     #[test]
@@ -349,6 +414,9 @@ mod tests {
     fn a_second_writer_is_refused() {
         let dir = ok(tempfile::tempdir());
         let _first = ok(LogWriter::open(dir.path()));
-        assert!(matches!(LogWriter::open(dir.path()), Err(LogError::Locked(_))));
+        assert!(matches!(
+            LogWriter::open(dir.path()),
+            Err(LogError::Locked(_))
+        ));
     }
 }

@@ -25,11 +25,18 @@ pub struct MessageError {
 
 impl MessageError {
     fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     fn within(mut self, prefix: &str) -> Self {
-        self.field = if self.field.is_empty() { prefix.to_owned() } else { format!("{prefix}.{}", self.field) };
+        self.field = if self.field.is_empty() {
+            prefix.to_owned()
+        } else {
+            format!("{prefix}.{}", self.field)
+        };
         self
     }
 }
@@ -98,7 +105,13 @@ impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
             Raw::Integer(number) => Ok(Id(Cow::Owned(number.to_string()))),
             Raw::Float(number) => Ok(Id(Cow::Owned(number.to_string()))),
         }
-        .and_then(|id: Id<'a>| if id.0.len() > 1024 { Err(D::Error::custom("an id must be at most 1024 bytes")) } else { Ok(id) })
+        .and_then(|id: Id<'a>| {
+            if id.0.len() > 1024 {
+                Err(D::Error::custom("an id must be at most 1024 bytes"))
+            } else {
+                Ok(id)
+            }
+        })
     }
 }
 
@@ -213,11 +226,17 @@ impl StoredEvent {
 
     /// Numeric properties (top level), for rollup sums.
     pub fn numeric_properties(&self) -> Vec<(String, f64)> {
-        let Some(raw) = &self.properties else { return Vec::new() };
-        let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<String, serde_json::Value>>(raw.get()) else {
+        let Some(raw) = &self.properties else {
             return Vec::new();
         };
-        map.into_iter().filter_map(|(key, value)| value.as_f64().filter(|n| n.is_finite()).map(|n| (key, n))).collect()
+        let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<String, serde_json::Value>>(
+            raw.get(),
+        ) else {
+            return Vec::new();
+        };
+        map.into_iter()
+            .filter_map(|(key, value)| value.as_f64().filter(|n| n.is_finite()).map(|n| (key, n)))
+            .collect()
     }
 }
 
@@ -239,7 +258,10 @@ pub fn body_write_key(body: &[u8]) -> Option<String> {
         #[serde(rename = "writeKey", borrow, default)]
         write_key: Option<Cow<'a, str>>,
     }
-    serde_json::from_slice::<KeyOnly<'_>>(body).ok().and_then(|k| k.write_key).map(Cow::into_owned)
+    serde_json::from_slice::<KeyOnly<'_>>(body)
+        .ok()
+        .and_then(|k| k.write_key)
+        .map(Cow::into_owned)
 }
 
 fn parse_instant(raw: &str, field: &str) -> Result<i64, MessageError> {
@@ -249,7 +271,12 @@ fn parse_instant(raw: &str, field: &str) -> Result<i64, MessageError> {
 }
 
 fn json_error(error: &serde_json::Error) -> String {
-    error.to_string().split(" at line ").next().unwrap_or_default().to_owned()
+    error
+        .to_string()
+        .split(" at line ")
+        .next()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Parses one message of a given endpoint type (`None` for a batch element, which must
@@ -264,30 +291,56 @@ fn normalize(
     fallback_message_id: Option<&str>,
 ) -> Result<StoredEvent, MessageError> {
     if raw.get().len() > MAX_MESSAGE_BYTES {
-        return Err(MessageError::new("", format!("a message must be at most {MAX_MESSAGE_BYTES} bytes")));
+        return Err(MessageError::new(
+            "",
+            format!("a message must be at most {MAX_MESSAGE_BYTES} bytes"),
+        ));
     }
     if !raw.get().trim_start().starts_with('{') {
         return Err(MessageError::new("", "a message must be a JSON object"));
     }
-    let message: Incoming<'_> = serde_json::from_str(raw.get()).map_err(|e| MessageError::new("", json_error(&e)))?;
+    let message: Incoming<'_> =
+        serde_json::from_str(raw.get()).map_err(|e| MessageError::new("", json_error(&e)))?;
     let kind = match (&message.kind, endpoint) {
         (Some(kind), _) => Kind::parse(kind).ok_or_else(|| {
-            MessageError::new("type", format!("'{kind}' is not one of: track, identify, group, page, screen, alias"))
+            MessageError::new(
+                "type",
+                format!("'{kind}' is not one of: track, identify, group, page, screen, alias"),
+            )
         })?,
         (None, Some(kind)) => kind,
         (None, None) => return Err(MessageError::new("type", "is required in a batch")),
     };
     if let Some(endpoint) = endpoint.filter(|e| *e != kind) {
-        return Err(MessageError::new("type", format!("'{}' sent to the {} endpoint", kind.as_str(), endpoint.as_str())));
+        return Err(MessageError::new(
+            "type",
+            format!(
+                "'{}' sent to the {} endpoint",
+                kind.as_str(),
+                endpoint.as_str()
+            ),
+        ));
     }
-    let user_id = message.user_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty());
-    let anonymous_id = message.anonymous_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty());
+    let user_id = message
+        .user_id
+        .map(|id| id.0.into_owned())
+        .filter(|id| !id.is_empty());
+    let anonymous_id = message
+        .anonymous_id
+        .map(|id| id.0.into_owned())
+        .filter(|id| !id.is_empty());
     if user_id.is_none() && anonymous_id.is_none() {
-        return Err(MessageError::new("userId", "a message needs userId or anonymousId"));
+        return Err(MessageError::new(
+            "userId",
+            "a message needs userId or anonymousId",
+        ));
     }
     let event = match kind {
         Kind::Track => {
-            let event = message.event.filter(|e| !e.trim().is_empty()).ok_or_else(|| MessageError::new("event", "a track call needs an event name"))?;
+            let event = message
+                .event
+                .filter(|e| !e.trim().is_empty())
+                .ok_or_else(|| MessageError::new("event", "a track call needs an event name"))?;
             if event.len() > 256 {
                 return Err(MessageError::new("event", "must be at most 256 bytes"));
             }
@@ -307,24 +360,64 @@ fn normalize(
             #[serde(rename = "groupId", borrow, default)]
             group_id: Option<Id<'a>>,
         }
-        serde_json::from_str::<GroupOnly<'_>>(context.get()).ok().and_then(|g| g.group_id).map(|id| id.0.into_owned())
+        serde_json::from_str::<GroupOnly<'_>>(context.get())
+            .ok()
+            .and_then(|g| g.group_id)
+            .map(|id| id.0.into_owned())
     });
     let group_id = match kind {
-        Kind::Group => Some(message.group_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty()).ok_or_else(|| MessageError::new("groupId", "a group call needs a groupId"))?),
-        _ => message.group_id.map(|id| id.0.into_owned()).or(context_group),
+        Kind::Group => Some(
+            message
+                .group_id
+                .map(|id| id.0.into_owned())
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| MessageError::new("groupId", "a group call needs a groupId"))?,
+        ),
+        _ => message
+            .group_id
+            .map(|id| id.0.into_owned())
+            .or(context_group),
     };
-    let previous_id = match kind {
-        Kind::Alias => Some(message.previous_id.map(|id| id.0.into_owned()).ok_or_else(|| MessageError::new("previousId", "an alias call needs a previousId"))?),
-        _ => None,
-    };
-    for (name, value) in [("properties", message.properties), ("traits", message.traits), ("context", message.context)] {
-        if let Some(value) = value.filter(|v| !v.get().trim_start().starts_with('{') && v.get() != "null") {
-            return Err(MessageError::new(name, format!("must be an object, got {}", value.get().chars().take(40).collect::<String>())));
+    let previous_id =
+        match kind {
+            Kind::Alias => Some(message.previous_id.map(|id| id.0.into_owned()).ok_or_else(
+                || MessageError::new("previousId", "an alias call needs a previousId"),
+            )?),
+            _ => None,
+        };
+    for (name, value) in [
+        ("properties", message.properties),
+        ("traits", message.traits),
+        ("context", message.context),
+    ] {
+        if let Some(value) =
+            value.filter(|v| !v.get().trim_start().starts_with('{') && v.get() != "null")
+        {
+            return Err(MessageError::new(
+                name,
+                format!(
+                    "must be an object, got {}",
+                    value.get().chars().take(40).collect::<String>()
+                ),
+            ));
         }
     }
-    let sent_at = message.sent_at.as_deref().or(batch_sent_at).map(|raw| parse_instant(raw, "sentAt")).transpose()?;
-    let original = message.original_timestamp.as_deref().map(|raw| parse_instant(raw, "originalTimestamp")).transpose()?;
-    let timestamp = message.timestamp.as_deref().map(|raw| parse_instant(raw, "timestamp")).transpose()?;
+    let sent_at = message
+        .sent_at
+        .as_deref()
+        .or(batch_sent_at)
+        .map(|raw| parse_instant(raw, "sentAt"))
+        .transpose()?;
+    let original = message
+        .original_timestamp
+        .as_deref()
+        .map(|raw| parse_instant(raw, "originalTimestamp"))
+        .transpose()?;
+    let timestamp = message
+        .timestamp
+        .as_deref()
+        .map(|raw| parse_instant(raw, "timestamp"))
+        .transpose()?;
     // Clock-skew correction as Segment does it: the client's clock is trusted for the
     // interval between the event and the send, the server's for the send itself.
     let timestamp_ms = match (original.or(timestamp), sent_at) {
@@ -332,13 +425,26 @@ fn normalize(
         (Some(happened), None) => happened,
         (None, _) => received.at_ms,
     };
-    if received.oldest_ms.is_some_and(|oldest| timestamp_ms < oldest) {
-        return Err(MessageError::new("timestamp", "is older than the late-arrival window; send history with `mikawaya import events`"));
+    if received
+        .oldest_ms
+        .is_some_and(|oldest| timestamp_ms < oldest)
+    {
+        return Err(MessageError::new(
+            "timestamp",
+            "is older than the late-arrival window; send history with `mikawaya import events`",
+        ));
     }
-    if received.newest_ms.is_some_and(|newest| timestamp_ms > newest) {
+    if received
+        .newest_ms
+        .is_some_and(|newest| timestamp_ms > newest)
+    {
         return Err(MessageError::new("timestamp", "is too far in the future"));
     }
-    let message_id = match message.message_id.map(|id| id.0.into_owned()).filter(|id| !id.is_empty()) {
+    let message_id = match message
+        .message_id
+        .map(|id| id.0.into_owned())
+        .filter(|id| !id.is_empty())
+    {
         Some(id) => id,
         None => fallback_message_id.map_or_else(generated_message_id, str::to_owned),
     };
@@ -353,8 +459,14 @@ fn normalize(
         previous_id,
         timestamp_ms,
         received_ms: received.at_ms,
-        properties: message.properties.filter(|p| p.get() != "null").map(RawValue::to_owned),
-        traits: message.traits.filter(|t| t.get() != "null").map(RawValue::to_owned),
+        properties: message
+            .properties
+            .filter(|p| p.get() != "null")
+            .map(RawValue::to_owned),
+        traits: message
+            .traits
+            .filter(|t| t.get() != "null")
+            .map(RawValue::to_owned),
         context,
     })
 }
@@ -380,23 +492,42 @@ fn generated_message_id() -> String {
 }
 
 /// Parses the body of a single-message endpoint.
-pub fn parse_single(body: &[u8], kind: Kind, source: u32, received: Received) -> Result<StoredEvent, MessageError> {
+pub fn parse_single(
+    body: &[u8],
+    kind: Kind,
+    source: u32,
+    received: Received,
+) -> Result<StoredEvent, MessageError> {
     if body.len() > MAX_MESSAGE_BYTES {
-        return Err(MessageError::new("", format!("a message must be at most {MAX_MESSAGE_BYTES} bytes")));
+        return Err(MessageError::new(
+            "",
+            format!("a message must be at most {MAX_MESSAGE_BYTES} bytes"),
+        ));
     }
-    let raw: &RawValue = serde_json::from_slice(body).map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
+    let raw: &RawValue = serde_json::from_slice(body)
+        .map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
     normalize(raw, Some(kind), None, None, source, received, None)
 }
 
 /// Parses a `/v1/batch` body: every message must be valid, or none is accepted.
-pub fn parse_batch(body: &[u8], source: u32, received: Received) -> Result<Vec<StoredEvent>, MessageError> {
+pub fn parse_batch(
+    body: &[u8],
+    source: u32,
+    received: Received,
+) -> Result<Vec<StoredEvent>, MessageError> {
     if body.len() > MAX_BATCH_BYTES {
-        return Err(MessageError::new("batch", format!("a batch must be at most {MAX_BATCH_BYTES} bytes")));
+        return Err(MessageError::new(
+            "batch",
+            format!("a batch must be at most {MAX_BATCH_BYTES} bytes"),
+        ));
     }
-    let envelope: IncomingBatch<'_> =
-        serde_json::from_slice(body).map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
+    let envelope: IncomingBatch<'_> = serde_json::from_slice(body)
+        .map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
     let _ = envelope.write_key;
-    if envelope.context.is_some_and(|c| !c.get().trim_start().starts_with('{')) {
+    if envelope
+        .context
+        .is_some_and(|c| !c.get().trim_start().starts_with('{'))
+    {
         return Err(MessageError::new("context", "must be an object"));
     }
     envelope
@@ -404,8 +535,16 @@ pub fn parse_batch(body: &[u8], source: u32, received: Received) -> Result<Vec<S
         .iter()
         .enumerate()
         .map(|(index, raw)| {
-            normalize(raw, None, envelope.context, envelope.sent_at.as_deref(), source, received, None)
-                .map_err(|e| e.within(&format!("batch[{index}]")))
+            normalize(
+                raw,
+                None,
+                envelope.context,
+                envelope.sent_at.as_deref(),
+                source,
+                received,
+                None,
+            )
+            .map_err(|e| e.within(&format!("batch[{index}]")))
         })
         .collect()
 }
@@ -413,15 +552,42 @@ pub fn parse_batch(body: &[u8], source: u32, received: Received) -> Result<Vec<S
 /// Parses one line of an NDJSON import (a message with its own `type`), without a
 /// late-arrival window. A message without `messageId` gets `fallback_message_id`, so
 /// importing the same file twice stores it once.
-pub fn parse_import_line(line: &[u8], source: u32, received_ms: i64, fallback_message_id: &str) -> Result<StoredEvent, MessageError> {
-    let raw: &RawValue = serde_json::from_slice(line).map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
-    let received = Received { at_ms: received_ms, oldest_ms: None, newest_ms: None };
-    normalize(raw, None, None, None, source, received, Some(fallback_message_id))
+pub fn parse_import_line(
+    line: &[u8],
+    source: u32,
+    received_ms: i64,
+    fallback_message_id: &str,
+) -> Result<StoredEvent, MessageError> {
+    let raw: &RawValue = serde_json::from_slice(line)
+        .map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
+    let received = Received {
+        at_ms: received_ms,
+        oldest_ms: None,
+        newest_ms: None,
+    };
+    normalize(
+        raw,
+        None,
+        None,
+        None,
+        source,
+        received,
+        Some(fallback_message_id),
+    )
 }
 
 /// Builds a track event from parts (the CSV import and the demo use it), checked like any
 /// message.
-pub fn track(user_id: &str, account: &str, event: &str, timestamp_ms: i64, properties: Option<Box<RawValue>>, message_id: String, source: u32, received_ms: i64) -> Result<StoredEvent, MessageError> {
+pub fn track(
+    user_id: &str,
+    account: &str,
+    event: &str,
+    timestamp_ms: i64,
+    properties: Option<Box<RawValue>>,
+    message_id: String,
+    source: u32,
+    received_ms: i64,
+) -> Result<StoredEvent, MessageError> {
     if user_id.is_empty() {
         return Err(MessageError::new("user_id", "is required"));
     }
@@ -445,12 +611,15 @@ pub fn track(user_id: &str, account: &str, event: &str, timestamp_ms: i64, prope
     })
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const RECEIVED: Received = Received { at_ms: 1_767_225_600_000, oldest_ms: None, newest_ms: None };
+    const RECEIVED: Received = Received {
+        at_ms: 1_767_225_600_000,
+        oldest_ms: None,
+        newest_ms: None,
+    };
 
     fn field_of(result: Result<Vec<StoredEvent>, MessageError>) -> String {
         match result {
@@ -466,7 +635,12 @@ mod tests {
         let body = br#"{"batch":[{"type":"track","userId":"u","event":"E","timestamp":"2026-01-01T00:00:00Z"}],"sentAt":"2026-01-01T00:01:00Z"}"#;
         let events = parse_batch(body, 1, RECEIVED).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(events[0].timestamp_ms, RECEIVED.at_ms - 60_000);
-        let plain = parse_single(br#"{"userId":"u","event":"E","timestamp":"2026-01-01T00:00:00Z"}"#, Kind::Track, 1, RECEIVED);
+        let plain = parse_single(
+            br#"{"userId":"u","event":"E","timestamp":"2026-01-01T00:00:00Z"}"#,
+            Kind::Track,
+            1,
+            RECEIVED,
+        );
         assert_eq!(plain.map(|e| e.timestamp_ms).ok(), Some(1_767_225_600_000));
         let none = parse_single(br#"{"userId":"u","event":"E"}"#, Kind::Track, 1, RECEIVED);
         assert_eq!(none.map(|e| e.timestamp_ms).ok(), Some(RECEIVED.at_ms));
@@ -475,17 +649,43 @@ mod tests {
     #[test]
     fn every_rule_of_the_spec_names_its_field() {
         let cases: [(&[u8], &str); 8] = [
-            (br#"{"batch":[{"type":"track","event":"E"}]}"#, "batch[0].userId"),
-            (br#"{"batch":[{"type":"track","userId":"u"}]}"#, "batch[0].event"),
-            (br#"{"batch":[{"type":"launch","userId":"u"}]}"#, "batch[0].type"),
+            (
+                br#"{"batch":[{"type":"track","event":"E"}]}"#,
+                "batch[0].userId",
+            ),
+            (
+                br#"{"batch":[{"type":"track","userId":"u"}]}"#,
+                "batch[0].event",
+            ),
+            (
+                br#"{"batch":[{"type":"launch","userId":"u"}]}"#,
+                "batch[0].type",
+            ),
             (br#"{"batch":[{"userId":"u"}]}"#, "batch[0].type"),
-            (br#"{"batch":[{"type":"group","userId":"u"}]}"#, "batch[0].groupId"),
-            (br#"{"batch":[{"type":"alias","userId":"u"}]}"#, "batch[0].previousId"),
-            (br#"{"batch":[{"type":"track","userId":"u","event":"E","timestamp":"noon"}]}"#, "batch[0].timestamp"),
-            (br#"{"batch":[{"type":"track","userId":"u","event":"E","properties":[1]}]}"#, "batch[0].properties"),
+            (
+                br#"{"batch":[{"type":"group","userId":"u"}]}"#,
+                "batch[0].groupId",
+            ),
+            (
+                br#"{"batch":[{"type":"alias","userId":"u"}]}"#,
+                "batch[0].previousId",
+            ),
+            (
+                br#"{"batch":[{"type":"track","userId":"u","event":"E","timestamp":"noon"}]}"#,
+                "batch[0].timestamp",
+            ),
+            (
+                br#"{"batch":[{"type":"track","userId":"u","event":"E","properties":[1]}]}"#,
+                "batch[0].properties",
+            ),
         ];
         for (body, field) in cases {
-            assert_eq!(field_of(parse_batch(body, 1, RECEIVED)), field, "{}", String::from_utf8_lossy(body));
+            assert_eq!(
+                field_of(parse_batch(body, 1, RECEIVED)),
+                field,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 
@@ -494,18 +694,33 @@ mod tests {
         let body = br#"{"batch":[{"type":"track","userId":42,"event":"E","context":{"ip":"1.2.3.4"}}],"context":{"groupId":"acme","library":{"name":"x"}}}"#;
         let events = parse_batch(body, 1, RECEIVED).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(events[0].user_id.as_deref(), Some("42"));
-        let context: serde_json::Value = serde_json::from_str(events[0].context.as_ref().map_or("{}", |c| c.get())).unwrap_or_default();
+        let context: serde_json::Value =
+            serde_json::from_str(events[0].context.as_ref().map_or("{}", |c| c.get()))
+                .unwrap_or_default();
         assert_eq!(context["ip"], "1.2.3.4");
         assert_eq!(context["library"]["name"], "x");
-        assert_eq!(events[0].group_id.as_deref(), Some("acme"), "the shared context attributes the message");
+        assert_eq!(
+            events[0].group_id.as_deref(),
+            Some("acme"),
+            "the shared context attributes the message"
+        );
     }
 
     #[test]
     fn oversize_messages_and_batches_are_refused() {
-        let big = format!(r#"{{"userId":"u","event":"E","properties":{{"x":"{}"}}}}"#, "a".repeat(MAX_MESSAGE_BYTES));
+        let big = format!(
+            r#"{{"userId":"u","event":"E","properties":{{"x":"{}"}}}}"#,
+            "a".repeat(MAX_MESSAGE_BYTES)
+        );
         assert!(parse_single(big.as_bytes(), Kind::Track, 1, RECEIVED).is_err());
-        let message = format!(r#"{{"type":"track","userId":"u","event":"E","properties":{{"x":"{}"}}}}"#, "a".repeat(20_000));
+        let message = format!(
+            r#"{{"type":"track","userId":"u","event":"E","properties":{{"x":"{}"}}}}"#,
+            "a".repeat(20_000)
+        );
         let batch = format!(r#"{{"batch":[{}]}}"#, vec![message; 30].join(","));
-        assert_eq!(field_of(parse_batch(batch.as_bytes(), 1, RECEIVED)), "batch");
+        assert_eq!(
+            field_of(parse_batch(batch.as_bytes(), 1, RECEIVED)),
+            "batch"
+        );
     }
 }

@@ -57,7 +57,9 @@ fn day_number(date: Date) -> Day {
 }
 
 fn day_date(day: Day) -> Date {
-    Date::constant(1970, 1, 1).checked_add(jiff::Span::new().days(i64::from(day))).unwrap_or(Date::constant(1970, 1, 1))
+    Date::constant(1970, 1, 1)
+        .checked_add(jiff::Span::new().days(i64::from(day)))
+        .unwrap_or(Date::constant(1970, 1, 1))
 }
 
 /// Count and property sums of one account, event and day.
@@ -128,7 +130,8 @@ impl Interval {
             Interval::Day => date,
             Interval::Week => {
                 let back = i64::from(date.weekday().to_monday_zero_offset());
-                date.checked_sub(jiff::Span::new().days(back)).unwrap_or(date)
+                date.checked_sub(jiff::Span::new().days(back))
+                    .unwrap_or(date)
             }
             Interval::Month => date.first_of_month(),
         }
@@ -216,7 +219,9 @@ impl Rollups {
 
     /// The day an instant falls on, in the rollup time zone.
     pub fn date_of(&self, millis: i64) -> Date {
-        jiff::Timestamp::from_millisecond(millis).map_or(Date::constant(1970, 1, 1), |t| t.to_zoned(self.time_zone.clone()).date())
+        jiff::Timestamp::from_millisecond(millis).map_or(Date::constant(1970, 1, 1), |t| {
+            t.to_zoned(self.time_zone.clone()).date()
+        })
     }
 
     /// Events applied so far.
@@ -224,13 +229,30 @@ impl Rollups {
         self.events_applied
     }
 
-    fn count_for(&mut self, account: u32, user: Option<u32>, event: Option<u32>, day: Day, sums: &[(u32, f64)], position: Position) {
+    fn count_for(
+        &mut self,
+        account: u32,
+        user: Option<u32>,
+        event: Option<u32>,
+        day: Day,
+        sums: &[(u32, f64)],
+        position: Position,
+    ) {
         if let Some(event) = event {
-            self.counts.entry((account, event, day)).or_default().add(sums);
-            self.account_events.entry(account).or_default().insert(event);
+            self.counts
+                .entry((account, event, day))
+                .or_default()
+                .add(sums);
+            self.account_events
+                .entry(account)
+                .or_default()
+                .insert(event);
         }
         if let Some(user) = user {
-            self.active_users.entry((account, day)).or_default().insert(user);
+            self.active_users
+                .entry((account, day))
+                .or_default()
+                .insert(user);
         }
         self.positions.entry(account).or_default().push(position);
     }
@@ -256,7 +278,11 @@ impl Rollups {
             *self.user_days.entry((user, day)).or_default() += 1;
         }
         let sums: Vec<(u32, f64)> = if event.is_some() {
-            stored.numeric_properties().into_iter().map(|(name, value)| (self.properties.intern(&name), value)).collect()
+            stored
+                .numeric_properties()
+                .into_iter()
+                .map(|(name, value)| (self.properties.intern(&name), value))
+                .collect()
         } else {
             Vec::new()
         };
@@ -276,12 +302,19 @@ impl Rollups {
             Some(account) => self.count_for(account, user, event, day, &sums, position),
             None => {
                 if let Some(user) = user {
-                    self.waiting.entry(user).or_default().push(Waiting { event, day, sums, position });
+                    self.waiting.entry(user).or_default().push(Waiting {
+                        event,
+                        day,
+                        sums,
+                        position,
+                    });
                 }
             }
         }
         let parse = |raw: &Option<Box<serde_json::value::RawValue>>| {
-            raw.as_ref().and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok()).unwrap_or(serde_json::Value::Null)
+            raw.as_ref()
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+                .unwrap_or(serde_json::Value::Null)
         };
         match stored.kind {
             Kind::Group => {
@@ -290,7 +323,11 @@ impl Rollups {
                     self.place(user, account);
                 }
                 let external_id = self.accounts.name(account).to_owned();
-                Some(IdentityChange::Account { external_id, user_id: stored.user_id.clone(), traits: parse(&stored.traits) })
+                Some(IdentityChange::Account {
+                    external_id,
+                    user_id: stored.user_id.clone(),
+                    traits: parse(&stored.traits),
+                })
             }
             Kind::Identify => {
                 let user = user?;
@@ -298,7 +335,11 @@ impl Rollups {
                 self.user_traits.insert(user, traits.clone());
                 let account = account?;
                 let user_id = stored.user_id.clone()?;
-                Some(IdentityChange::Contact { account_external_id: self.accounts.name(account).to_owned(), user_id, traits })
+                Some(IdentityChange::Contact {
+                    account_external_id: self.accounts.name(account).to_owned(),
+                    user_id,
+                    traits,
+                })
             }
             _ => None,
         }
@@ -308,24 +349,47 @@ impl Rollups {
     fn place(&mut self, user: u32, account: u32) {
         self.user_account.insert(user, account);
         for waiting in self.waiting.remove(&user).unwrap_or_default() {
-            self.count_for(account, Some(user), waiting.event, waiting.day, &waiting.sums, waiting.position);
+            self.count_for(
+                account,
+                Some(user),
+                waiting.event,
+                waiting.day,
+                &waiting.sums,
+                waiting.position,
+            );
         }
     }
 
     /// The latest identify traits of a user, with its user id, for a group call that just
     /// placed the user (so a contact can be written once its account is known).
     pub fn traits_of(&self, user_key: &str) -> Option<&serde_json::Value> {
-        self.users.get(user_key).and_then(|user| self.user_traits.get(&user))
+        self.users
+            .get(user_key)
+            .and_then(|user| self.user_traits.get(&user))
     }
 
     /// Usage of an account from `from` to `to` (inclusive), per interval, for one event or all.
-    pub fn usage(&self, account_external_id: &str, event: Option<&str>, from: Date, to: Date, interval: Interval) -> Vec<UsagePoint> {
-        let Some(account) = self.accounts.get(account_external_id) else { return Vec::new() };
+    pub fn usage(
+        &self,
+        account_external_id: &str,
+        event: Option<&str>,
+        from: Date,
+        to: Date,
+        interval: Interval,
+    ) -> Vec<UsagePoint> {
+        let Some(account) = self.accounts.get(account_external_id) else {
+            return Vec::new();
+        };
         let events: Vec<u32> = match event {
             Some(name) => self.events.get(name).into_iter().collect(),
-            None => self.account_events.get(&account).map(|set| set.iter().copied().collect()).unwrap_or_default(),
+            None => self
+                .account_events
+                .get(&account)
+                .map(|set| set.iter().copied().collect())
+                .unwrap_or_default(),
         };
-        let mut points: BTreeMap<Date, (u64, HashSet<u32>, BTreeMap<String, f64>)> = BTreeMap::new();
+        let mut points: BTreeMap<Date, (u64, HashSet<u32>, BTreeMap<String, f64>)> =
+            BTreeMap::new();
         let (first, last) = (day_number(from), day_number(to));
         for day in first..=last {
             let period = interval.start_of(day_date(day));
@@ -334,7 +398,10 @@ impl Rollups {
                 if let Some(aggregate) = self.counts.get(&(account, *event, day)) {
                     point.0 += aggregate.count;
                     for (property, value) in &aggregate.sums {
-                        *point.2.entry(self.properties.name(*property).to_owned()).or_default() += value;
+                        *point
+                            .2
+                            .entry(self.properties.name(*property).to_owned())
+                            .or_default() += value;
                     }
                 }
             }
@@ -344,7 +411,12 @@ impl Rollups {
         }
         points
             .into_iter()
-            .map(|(period, (count, users, sums))| UsagePoint { period, count, active_users: users.len() as u64, sums })
+            .map(|(period, (count, users, sums))| UsagePoint {
+                period,
+                count,
+                active_users: users.len() as u64,
+                sums,
+            })
             .collect()
     }
 
@@ -357,20 +429,43 @@ impl Rollups {
 
     /// Log positions of an account's events, in log order.
     pub fn positions(&self, account_external_id: &str) -> &[Position] {
-        self.accounts.get(account_external_id).and_then(|account| self.positions.get(&account)).map_or(&[], Vec::as_slice)
+        self.accounts
+            .get(account_external_id)
+            .and_then(|account| self.positions.get(&account))
+            .map_or(&[], Vec::as_slice)
     }
 
     /// Events per day of one user (any account), from `from` to `to` inclusive.
     pub fn user_days(&self, user_key: &str, from: Date, to: Date) -> Vec<(Date, u32)> {
-        let Some(user) = self.users.get(user_key) else { return Vec::new() };
-        (day_number(from)..=day_number(to)).filter_map(|day| self.user_days.get(&(user, day)).map(|count| (day_date(day), *count))).collect()
+        let Some(user) = self.users.get(user_key) else {
+            return Vec::new();
+        };
+        (day_number(from)..=day_number(to))
+            .filter_map(|day| {
+                self.user_days
+                    .get(&(user, day))
+                    .map(|count| (day_date(day), *count))
+            })
+            .collect()
     }
 
     /// A rough count of the heap bytes the rollups hold.
     pub fn approximate_bytes(&self) -> usize {
-        let counts = self.counts.iter().map(|(_, a)| 48 + a.sums.len() * 16).sum::<usize>();
-        let active = self.active_users.values().map(|s| 48 + s.capacity() * 8).sum::<usize>();
-        let positions = self.positions.values().map(|p| 32 + p.capacity() * 8).sum::<usize>();
+        let counts = self
+            .counts
+            .iter()
+            .map(|(_, a)| 48 + a.sums.len() * 16)
+            .sum::<usize>();
+        let active = self
+            .active_users
+            .values()
+            .map(|s| 48 + s.capacity() * 8)
+            .sum::<usize>();
+        let positions = self
+            .positions
+            .values()
+            .map(|p| 32 + p.capacity() * 8)
+            .sum::<usize>();
         counts
             + active
             + positions
@@ -389,7 +484,11 @@ mod tests {
     use crate::message::{Received, parse_batch};
 
     fn events(json: &str) -> Vec<StoredEvent> {
-        let received = Received { at_ms: 1_767_225_600_000, oldest_ms: None, newest_ms: None };
+        let received = Received {
+            at_ms: 1_767_225_600_000,
+            oldest_ms: None,
+            newest_ms: None,
+        };
         parse_batch(json.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -410,22 +509,54 @@ mod tests {
     #[test]
     fn counts_sums_and_users_fall_on_utc_days() {
         let rollups = rollups(DAY, "UTC");
-        let usage = rollups.usage("acme", Some("Report Run"), jiff::civil::date(2026, 1, 1), jiff::civil::date(2026, 1, 2), Interval::Day);
-        assert_eq!(usage.iter().map(|p| (p.count, p.active_users)).collect::<Vec<_>>(), vec![(2, 1), (0, 1)]);
+        let usage = rollups.usage(
+            "acme",
+            Some("Report Run"),
+            jiff::civil::date(2026, 1, 1),
+            jiff::civil::date(2026, 1, 2),
+            Interval::Day,
+        );
+        assert_eq!(
+            usage
+                .iter()
+                .map(|p| (p.count, p.active_users))
+                .collect::<Vec<_>>(),
+            vec![(2, 1), (0, 1)]
+        );
         assert_eq!(usage[0].sums.get("rows"), Some(&15.0));
-        let all = rollups.usage("acme", None, jiff::civil::date(2026, 1, 1), jiff::civil::date(2026, 1, 7), Interval::Week);
-        assert_eq!(all.iter().map(|p| (p.period.to_string(), p.count, p.active_users)).collect::<Vec<_>>(), vec![
-            ("2025-12-29".to_owned(), 3, 2),
-            ("2026-01-05".to_owned(), 0, 0)
-        ]);
+        let all = rollups.usage(
+            "acme",
+            None,
+            jiff::civil::date(2026, 1, 1),
+            jiff::civil::date(2026, 1, 7),
+            Interval::Week,
+        );
+        assert_eq!(
+            all.iter()
+                .map(|p| (p.period.to_string(), p.count, p.active_users))
+                .collect::<Vec<_>>(),
+            vec![
+                ("2025-12-29".to_owned(), 3, 2),
+                ("2026-01-05".to_owned(), 0, 0)
+            ]
+        );
     }
 
     #[test]
     fn days_follow_the_configured_time_zone() {
         // 23:30 UTC on Jan 1 is 08:30 on Jan 2 in Tokyo; 10:00 UTC is 19:00 on Jan 1.
         let rollups = rollups(DAY, "Asia/Tokyo");
-        let usage = rollups.usage("acme", Some("Report Run"), jiff::civil::date(2026, 1, 1), jiff::civil::date(2026, 1, 2), Interval::Day);
-        assert_eq!(usage.iter().map(|p| p.count).collect::<Vec<_>>(), vec![1, 1]);
+        let usage = rollups.usage(
+            "acme",
+            Some("Report Run"),
+            jiff::civil::date(2026, 1, 1),
+            jiff::civil::date(2026, 1, 2),
+            Interval::Day,
+        );
+        assert_eq!(
+            usage.iter().map(|p| p.count).collect::<Vec<_>>(),
+            vec![1, 1]
+        );
     }
 
     #[test]
@@ -439,8 +570,17 @@ mod tests {
         ]}"#,
             "UTC",
         );
-        let usage = rollups.usage("late-co", Some("Login"), jiff::civil::date(2026, 1, 5), jiff::civil::date(2026, 1, 6), Interval::Day);
-        assert_eq!(usage.iter().map(|p| p.count).collect::<Vec<_>>(), vec![1, 1]);
+        let usage = rollups.usage(
+            "late-co",
+            Some("Login"),
+            jiff::civil::date(2026, 1, 5),
+            jiff::civil::date(2026, 1, 6),
+            Interval::Day,
+        );
+        assert_eq!(
+            usage.iter().map(|p| p.count).collect::<Vec<_>>(),
+            vec![1, 1]
+        );
         assert_eq!(rollups.positions("late-co").len(), 4);
         assert_eq!(rollups.catalog()[0].volume, 2);
     }
@@ -448,10 +588,19 @@ mod tests {
     #[test]
     fn month_buckets_start_on_the_first() {
         let rollups = rollups(DAY, "UTC");
-        let usage = rollups.usage("acme", None, jiff::civil::date(2025, 12, 20), jiff::civil::date(2026, 1, 31), Interval::Month);
-        assert_eq!(usage.iter().map(|p| (p.period.to_string(), p.count)).collect::<Vec<_>>(), vec![
-            ("2025-12-01".to_owned(), 0),
-            ("2026-01-01".to_owned(), 3)
-        ]);
+        let usage = rollups.usage(
+            "acme",
+            None,
+            jiff::civil::date(2025, 12, 20),
+            jiff::civil::date(2026, 1, 31),
+            Interval::Month,
+        );
+        assert_eq!(
+            usage
+                .iter()
+                .map(|p| (p.period.to_string(), p.count))
+                .collect::<Vec<_>>(),
+            vec![("2025-12-01".to_owned(), 0), ("2026-01-01".to_owned(), 3)]
+        );
     }
 }

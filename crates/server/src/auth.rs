@@ -56,6 +56,13 @@ pub fn new_token() -> (String, String) {
     (token, hash)
 }
 
+/// A new write key (shown once) and the hash to store.
+pub fn new_write_key() -> (String, String) {
+    let key = format!("wk_{}", random_secret());
+    let hash = secret_hash(&key);
+    (key, hash)
+}
+
 /// The stored form of a high-entropy secret (token or session id): SHA-256, hex. A slow
 /// hash is not needed for 256-bit random secrets, and lookups stay O(1) by index.
 pub fn secret_hash(secret: &str) -> String {

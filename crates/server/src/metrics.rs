@@ -35,6 +35,8 @@ pub struct Metrics {
     pub latency: Family<RequestLabels, Histogram>,
     /// Rows in the store.
     pub rows: Family<EntityLabels, Gauge>,
+    /// Usage events written to the event log.
+    pub events: Counter,
 }
 
 impl Default for Metrics {
@@ -59,11 +61,18 @@ impl Metrics {
             latency.clone(),
         );
         registry.register("store_rows", "Rows in the store by entity", rows.clone());
+        let events = Counter::default();
+        registry.register(
+            "events_ingested",
+            "Usage events written to the event log",
+            events.clone(),
+        );
         Self {
             registry,
             requests,
             latency,
             rows,
+            events,
         }
     }
 

@@ -3,8 +3,11 @@
 use crate::auth::LoginLimiter;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
+use mikawaya_ingest::Ingest;
 use mikawaya_store::{Store, StoreError};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 /// Settings of a running server.
 #[derive(Debug, Clone)]
@@ -36,6 +39,10 @@ impl Default for ServerConfig {
 pub struct AppState {
     /// The store.
     pub store: Arc<dyn Store>,
+    /// The usage event log and rollups.
+    pub ingest: Arc<Ingest>,
+    /// Write keys recently seen: key hash → (source id, when checked).
+    pub write_keys: Arc<RwLock<HashMap<String, (u32, Instant)>>>,
     /// Settings.
     pub config: Arc<ServerConfig>,
     /// Request metrics.
@@ -48,9 +55,11 @@ pub struct AppState {
 
 impl AppState {
     /// Builds the state around a store.
-    pub fn new(store: Arc<dyn Store>, config: ServerConfig) -> Self {
+    pub fn new(store: Arc<dyn Store>, ingest: Arc<Ingest>, config: ServerConfig) -> Self {
         Self {
             store,
+            ingest,
+            write_keys: Arc::default(),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
             login_limiter: Arc::new(LoginLimiter::default()),

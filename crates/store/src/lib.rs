@@ -321,7 +321,12 @@ pub trait Store: Send + Sync {
     /// none, with every rejected row reported.
     fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary>;
     /// Stores a write key's hash.
-    fn create_write_key(&self, access: &AdminAccess, name: Name, key_hash: String) -> Result<WriteKey>;
+    fn create_write_key(
+        &self,
+        access: &AdminAccess,
+        name: Name,
+        key_hash: String,
+    ) -> Result<WriteKey>;
     /// Write keys, newest first.
     fn list_write_keys(&self, access: &AdminAccess) -> Result<Vec<WriteKey>>;
     /// Revokes a write key.

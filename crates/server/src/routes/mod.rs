@@ -10,6 +10,8 @@ pub mod session;
 pub mod subscriptions;
 pub mod system;
 pub mod touchpoints;
+pub mod tracking;
+pub mod usage;
 pub mod users;
 
 use crate::error::ApiError;
@@ -44,6 +46,10 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
         );
         components.add_security_scheme(
+            "write_key",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        );
+        components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Cookie(
                 utoipa::openapi::security::ApiKeyValue::new(crate::auth::SESSION_COOKIE),
@@ -64,9 +70,16 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(users::router())
         .merge(session::router())
         .merge(system::router())
+        .merge(usage::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
-    json_routes.merge(import_routes).split_for_parts()
+    // Tracking bodies are checked against Segment's limits after gzip is undone; this
+    // outer limit only stops absurd uploads early.
+    let tracking_routes = tracking::router().layer(DefaultBodyLimit::max(4 * 1024 * 1024));
+    json_routes
+        .merge(import_routes)
+        .merge(tracking_routes)
+        .split_for_parts()
 }
 
 /// The whole application.

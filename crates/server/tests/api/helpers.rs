@@ -11,6 +11,7 @@ use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
 use mikawaya_domain::user::NewUser;
 use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug};
 use mikawaya_domain::{AccountId, Actor, PartnerId};
+use mikawaya_ingest::{Ingest, IngestConfig};
 use mikawaya_server::{AppState, ServerConfig, auth};
 use mikawaya_store::Store;
 use mikawaya_store::sqlite::SqliteStore;
@@ -66,7 +67,12 @@ impl TestApp {
         let dir = ok(tempfile::tempdir());
         let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
         let (seed, tokens) = seed(store.as_ref());
-        let state = AppState::new(store.clone(), config);
+        let ingest = Arc::new(ok(Ingest::open(
+            dir.path(),
+            IngestConfig::default(),
+            store.clone(),
+        )));
+        let state = AppState::new(store.clone(), Arc::clone(&ingest), config);
         let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
         let address = ok(listener.local_addr());
         let (shutdown, signal) = tokio::sync::oneshot::channel::<()>();

@@ -6,4 +6,6 @@ mod auth;
 mod helpers;
 mod import;
 mod lists;
+mod sdk;
+mod tracking;
 mod validation;

@@ -235,9 +235,8 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::{
-    WriteKey,
     ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store,
-    SubscriptionFilter, TouchpointFilter,
+    SubscriptionFilter, TouchpointFilter, WriteKey,
 };
 use mikawaya_domain::access::{ManageAccess, Scope};
 use mikawaya_domain::account::{Account, AccountFilter, AccountPatch, AccountSort, NewAccount};
@@ -478,7 +477,12 @@ impl Store for SqliteStore {
         self.refresh_statistics();
         Ok(summary)
     }
-    fn create_write_key(&self, _access: &AdminAccess, name: Name, key_hash: String) -> Result<WriteKey> {
+    fn create_write_key(
+        &self,
+        _access: &AdminAccess,
+        name: Name,
+        key_hash: String,
+    ) -> Result<WriteKey> {
         self.write(|c| team::create_write_key(c, name, key_hash))
     }
     fn list_write_keys(&self, _access: &AdminAccess) -> Result<Vec<WriteKey>> {
@@ -491,7 +495,14 @@ impl Store for SqliteStore {
         self.read(|c| team::find_write_key(c, key_hash))
     }
     fn get_meta(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| Ok(c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?))
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
+                    row.get(0)
+                })
+                .optional()?,
+            )
+        })
     }
     fn put_meta(&self, key: &str, value: &str) -> Result<()> {
         self.write(|c| {

@@ -480,18 +480,26 @@ fn write_key_from_row(row: &Row<'_>) -> rusqlite::Result<WriteKey> {
     })
 }
 
-pub(crate) fn create_write_key(connection: &Connection, name: Name, key_hash: String) -> Result<WriteKey> {
+pub(crate) fn create_write_key(
+    connection: &Connection,
+    name: Name,
+    key_hash: String,
+) -> Result<WriteKey> {
     connection.execute(
         "INSERT INTO write_keys (name, key_hash, created_at) VALUES (?1, ?2, ?3)",
         rusqlite::params![name.as_str(), key_hash, row::now()],
     )?;
     let id = connection.last_insert_rowid();
-    Ok(connection.prepare_cached(&format!("{WRITE_KEY_SELECT} WHERE id = ?1"))?.query_row([id], write_key_from_row)?)
+    Ok(connection
+        .prepare_cached(&format!("{WRITE_KEY_SELECT} WHERE id = ?1"))?
+        .query_row([id], write_key_from_row)?)
 }
 
 pub(crate) fn list_write_keys(connection: &Connection) -> Result<Vec<WriteKey>> {
-    let rows: rusqlite::Result<Vec<WriteKey>> =
-        connection.prepare_cached(&format!("{WRITE_KEY_SELECT} ORDER BY id DESC"))?.query_map([], write_key_from_row)?.collect();
+    let rows: rusqlite::Result<Vec<WriteKey>> = connection
+        .prepare_cached(&format!("{WRITE_KEY_SELECT} ORDER BY id DESC"))?
+        .query_map([], write_key_from_row)?
+        .collect();
     Ok(rows?)
 }
 
@@ -501,14 +509,18 @@ pub(crate) fn revoke_write_key(connection: &Connection, id: i64) -> Result<()> {
         rusqlite::params![row::now(), id],
     )?;
     if changed == 0 {
-        return Err(StoreError::NotFound { entity: "write key" });
+        return Err(StoreError::NotFound {
+            entity: "write key",
+        });
     }
     Ok(())
 }
 
 pub(crate) fn find_write_key(connection: &Connection, key_hash: &str) -> Result<Option<WriteKey>> {
     Ok(connection
-        .prepare_cached(&format!("{WRITE_KEY_SELECT} WHERE key_hash = ?1 AND revoked_at IS NULL"))?
+        .prepare_cached(&format!(
+            "{WRITE_KEY_SELECT} WHERE key_hash = ?1 AND revoked_at IS NULL"
+        ))?
         .query_row([key_hash], write_key_from_row)
         .optional()?)
 }
