@@ -2,4 +2,5 @@
 
 mod commands;
 mod crash;
+mod events;
 mod util;

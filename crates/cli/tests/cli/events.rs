@@ -1,0 +1,260 @@
+//! Usage events end to end with the binary: write keys, a crash while clients send,
+//! bulk import, rebuild and Parquet export.
+
+use crate::util::{Workspace, client, ok, stderr, stdout};
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+fn last_line(output: &std::process::Output) -> String {
+    stdout(output).lines().last().unwrap_or("").to_owned()
+}
+
+/// All message ids stored for an account, by reading its raw events page by page.
+async fn stored_ids(base: &str, token: &str, account_id: i64) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{base}/api/v1/accounts/{account_id}/events?limit=1000&cursor={cursor}");
+        let page: serde_json::Value = ok(ok(client().get(url).bearer_auth(token).send().await)
+            .json()
+            .await);
+        ids.extend(
+            page["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["message_id"].as_str().map(str::to_owned)),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    ids
+}
+
+async fn account_id(base: &str, token: &str, external_id: &str) -> i64 {
+    let page: serde_json::Value = ok(ok(client()
+        .get(format!("{base}/api/v1/accounts?external_id={external_id}"))
+        .bearer_auth(token)
+        .send()
+        .await)
+    .json()
+    .await);
+    page["data"][0]["id"]
+        .as_i64()
+        .unwrap_or_else(|| panic!("no account {external_id}: {page}"))
+}
+
+fn batch(client_number: usize, batch_number: usize) -> (Vec<String>, serde_json::Value) {
+    let ids: Vec<String> = (0..100)
+        .map(|n| format!("c{client_number}-b{batch_number}-m{n}"))
+        .collect();
+    let messages: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"type": "track", "messageId": id, "userId": format!("user-{client_number}"), "event": "Crash Test"}))
+        .collect();
+    (
+        ids,
+        serde_json::json!({"batch": messages, "context": {"groupId": "CRASH-1"}}),
+    )
+}
+
+#[tokio::test]
+async fn every_acknowledged_message_survives_a_kill_exactly_once() {
+    let workspace = Workspace::new();
+    let accounts = workspace.path("accounts.csv");
+    ok(std::fs::write(
+        &accounts,
+        "external_id,name\nCRASH-1,Crash Co\n",
+    ));
+    workspace.expect(
+        &["import", "accounts", &accounts.to_string_lossy()],
+        None,
+        0,
+    );
+    let key =
+        last_line(&workspace.expect(&["writekey", "create", "--name", "crash clients"], None, 0));
+    let token = last_line(&workspace.expect(
+        &["token", "create", "--name", "reader", "--scope", "read"],
+        None,
+        0,
+    ));
+    let mut server = workspace.serve();
+    let base = server.base.clone();
+    let mut senders = Vec::new();
+    for client_number in 0..4 {
+        let (base, key) = (base.clone(), key.clone());
+        senders.push(tokio::spawn(async move {
+            let http = client();
+            let mut acknowledged = Vec::new();
+            for batch_number in 0..10_000 {
+                let (ids, body) = batch(client_number, batch_number);
+                match http
+                    .post(format!("{base}/v1/batch"))
+                    .basic_auth(&key, Some(""))
+                    .json(&body)
+                    .send()
+                    .await
+                {
+                    Ok(reply) if reply.status() == 200 => acknowledged.extend(ids),
+                    _ => break,
+                }
+            }
+            acknowledged
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    ok(server.child.kill());
+    ok(server.child.wait());
+    let mut acknowledged = Vec::new();
+    for sender in senders {
+        acknowledged.extend(ok(sender.await));
+    }
+    assert!(
+        acknowledged.len() >= 400,
+        "the clients got only {} acknowledgements before the kill",
+        acknowledged.len()
+    );
+
+    let server = workspace.serve();
+    let account = account_id(&server.base, &token, "CRASH-1").await;
+    let stored = stored_ids(&server.base, &token, account).await;
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for id in &stored {
+        *counts.entry(id.as_str()).or_default() += 1;
+    }
+    let repeated: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "stored more than once: {:?}",
+        repeated.iter().take(5).collect::<Vec<_>>()
+    );
+    let missing: Vec<_> = acknowledged
+        .iter()
+        .filter(|id| !counts.contains_key(id.as_str()))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} acknowledged messages lost, e.g. {:?}",
+        missing.len(),
+        missing.iter().take(5).collect::<Vec<_>>()
+    );
+    eprintln!(
+        "acknowledged {}, stored {} (the rest were in flight when killed)",
+        acknowledged.len(),
+        stored.len()
+    );
+
+    // Clients retry what they sent; nothing is stored twice.
+    let (ids, body) = batch(0, 0);
+    let reply = ok(client()
+        .post(format!("{}/v1/batch", server.base))
+        .basic_auth(&key, Some(""))
+        .json(&body)
+        .send()
+        .await);
+    assert_eq!(reply.status(), 200);
+    assert!(
+        acknowledged.contains(&ids[0]),
+        "the first batch was acknowledged before the kill"
+    );
+    let again = stored_ids(&server.base, &token, account).await;
+    assert_eq!(
+        again.len(),
+        stored.len(),
+        "a retried batch is not stored again"
+    );
+    assert_eq!(again.iter().collect::<HashSet<_>>().len(), again.len());
+}
+
+#[test]
+fn event_files_import_all_or_nothing_and_export_as_parquet() {
+    let workspace = Workspace::new();
+    let good = workspace.path("events.ndjson");
+    let lines: Vec<String> = (0..250)
+        .map(|n| {
+            serde_json::json!({"type": "track", "userId": format!("u{}", n % 7), "event": if n % 2 == 0 { "Login" } else { "Report Run" },
+                "properties": {"rows": n}, "context": {"groupId": "ACC-9"}, "timestamp": format!("2026-03-{:02}T10:00:00Z", 1 + n % 28)})
+            .to_string()
+        })
+        .collect();
+    let bad = workspace.path("bad.ndjson");
+    ok(std::fs::write(
+        &bad,
+        format!(
+            "{}\n{{\"type\":\"track\",\"event\":\"E\"}}\nnot json\n",
+            lines[0]
+        ),
+    ));
+    let refused = workspace.expect(&["import", "events", &bad.to_string_lossy()], None, 2);
+    let errors = stderr(&refused);
+    assert!(
+        errors.contains("bad.ndjson:2: userId:") && errors.contains("bad.ndjson:3:"),
+        "{errors}"
+    );
+    ok(std::fs::write(&good, lines.join("\n") + "\n"));
+    let first = workspace.expect(&["import", "events", &good.to_string_lossy()], None, 0);
+    assert!(
+        stdout(&first).contains("imported 250 events") && stdout(&first).contains("250 new"),
+        "{}",
+        stdout(&first)
+    );
+    let second = workspace.expect(&["import", "events", &good.to_string_lossy()], None, 0);
+    assert!(
+        stdout(&second).contains("0 new, 250 already there"),
+        "nothing twice: {}",
+        stdout(&second)
+    );
+    let csv = workspace.path("events.csv");
+    ok(std::fs::write(
+        &csv,
+        "account_id,user_id,event,timestamp,rows\nACC-9,u1,Export,2026-03-02T09:00:00Z,12\nACC-9,u2,Export,2026-03-02T09:05:00Z,\n",
+    ));
+    workspace.expect(&["import", "events", &csv.to_string_lossy()], None, 0);
+    let rebuilt = workspace.expect(&["events", "rebuild", "--time-zone", "Asia/Tokyo"], None, 0);
+    assert!(
+        stdout(&rebuilt).contains("from 252 events (3 event names"),
+        "{}",
+        stdout(&rebuilt)
+    );
+    let out = workspace.path("export");
+    let exported = workspace.expect(
+        &[
+            "events",
+            "export",
+            "--format",
+            "parquet",
+            &out.to_string_lossy(),
+        ],
+        None,
+        0,
+    );
+    assert!(stdout(&exported).contains("wrote 252 events"));
+    let file = ok(std::fs::File::open(out.join("events.parquet")));
+    let reader = ok(parquet::file::reader::SerializedFileReader::new(file));
+    use parquet::file::reader::FileReader;
+    assert_eq!(reader.metadata().file_metadata().num_rows(), 252);
+    workspace.expect(
+        &["events", "rebuild", "--time-zone", "Mars/Olympus"],
+        None,
+        2,
+    );
+}
+
+#[test]
+fn the_cli_refuses_to_write_the_log_while_a_server_holds_it() {
+    let workspace = Workspace::new();
+    let _server = workspace.serve();
+    let file = workspace.path("e.ndjson");
+    ok(std::fs::write(
+        &file,
+        "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"}\n",
+    ));
+    let refused = workspace.expect(&["import", "events", &file.to_string_lossy()], None, 2);
+    assert!(
+        stderr(&refused).contains("in use by another mikawaya process"),
+        "{}",
+        stderr(&refused)
+    );
+}
