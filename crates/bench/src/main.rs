@@ -17,6 +17,8 @@ use mikawaya_store::sqlite::SqliteStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod ingest;
+
 const ACCOUNTS: u32 = 100_000;
 
 fn main() -> Result<()> {
@@ -25,7 +27,8 @@ fn main() -> Result<()> {
         .unwrap_or_else(|| "foundation".to_owned());
     match which.as_str() {
         "foundation" => foundation(),
-        other => bail!("unknown benchmark '{other}' (known: foundation)"),
+        "ingest" => ingest::run(),
+        other => bail!("unknown benchmark '{other}' (known: foundation, ingest)"),
     }
 }
 

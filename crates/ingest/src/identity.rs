@@ -39,11 +39,11 @@ impl Pending {
                 user_id,
                 traits,
             } => {
-                if let Some(user_id) = user_id {
-                    if let Some(user_traits) = rollups.traits_of(&user_id) {
-                        self.contacts
-                            .insert(user_id, (external_id.clone(), user_traits.clone()));
-                    }
+                if let Some(user_id) = user_id
+                    && let Some(user_traits) = rollups.traits_of(&user_id)
+                {
+                    self.contacts
+                        .insert(user_id, (external_id.clone(), user_traits.clone()));
                 }
                 let merged = match self.accounts.remove(&external_id) {
                     Some(serde_json::Value::Object(mut earlier)) => {

@@ -6,10 +6,9 @@
 //! the same log, de-duplication and rollups as the HTTP API. A line without a message id
 //! gets one derived from its content, so importing a file twice stores it once.
 
-use crate::message::{MessageError, StoredEvent, parse_import_line, track};
+use crate::message::{Kind, MessageError, StoredEvent, parse_import_line};
 use crate::{Ingest, IngestError, Prepared};
-use std::hash::{Hash, Hasher};
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
 
 /// The source number of file imports (write keys start at 1).
@@ -62,17 +61,14 @@ pub struct EventImport {
 }
 
 fn content_id(line: &[u8]) -> String {
-    let mut hasher = std::hash::DefaultHasher::new();
-    line.hash(&mut hasher);
-    let first = hasher.finish();
-    0xa5u8.hash(&mut hasher);
-    format!("import-{first:016x}{:016x}", hasher.finish())
+    format!("import-{:032x}", xxhash_rust::xxh3::xxh3_128(line))
 }
 
 /// Reads events from `reader`, calling `visit` with each chunk of parsed events. Stops at
 /// the first chunk with bad lines only when `stop_on_error`.
 fn read_events(
     reader: impl Read,
+    first_line: u64,
     format: EventFormat,
     received_ms: i64,
     progress: &mut dyn FnMut(u64),
@@ -95,7 +91,7 @@ fn read_events(
         EventFormat::Ndjson => {
             let mut reader = BufReader::with_capacity(1 << 20, reader);
             let mut line = Vec::new();
-            let mut number = 0u64;
+            let mut number = first_line - 1;
             loop {
                 line.clear();
                 let read = reader
@@ -221,16 +217,33 @@ fn csv_event(
             reason: "is required".into(),
         });
     }
-    track(
-        cell(1),
-        cell(0),
-        cell(2),
-        timestamp,
-        properties,
+    if cell(1).is_empty() {
+        return Err(MessageError {
+            field: "user_id".into(),
+            reason: "is required".into(),
+        });
+    }
+    if cell(2).is_empty() {
+        return Err(MessageError {
+            field: "event".into(),
+            reason: "is required".into(),
+        });
+    }
+    Ok(StoredEvent {
+        kind: Kind::Track,
         message_id,
-        IMPORT_SOURCE,
+        source: IMPORT_SOURCE,
+        user_id: Some(cell(1).to_owned()),
+        anonymous_id: None,
+        event: Some(cell(2).to_owned()),
+        group_id: Some(cell(0).to_owned()),
+        previous_id: None,
+        timestamp_ms: timestamp,
         received_ms,
-    )
+        properties,
+        traits: None,
+        context: None,
+    })
 }
 
 /// Imports a file: checks every line first, then appends. Returns the bad lines instead
@@ -246,37 +259,129 @@ pub fn import_file(
             .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))
     };
     let received_ms = jiff::Timestamp::now().as_millisecond();
-    let mut errors = Vec::new();
-    let mut ignore = |_| {};
-    read_events(
-        open()?,
-        format,
-        received_ms,
-        &mut ignore,
-        &mut |_| Ok(()),
-        &mut errors,
-    )?;
+    let mut errors = check(path, format, received_ms)?;
     if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
         return Ok(Err(errors));
     }
+    // Parse on this thread while the writer and applier work on earlier chunks: a few
+    // appends stay in flight instead of waiting for each.
     let mut summary = EventImport::default();
+    let mut in_flight: std::collections::VecDeque<crate::AppendReply> =
+        std::collections::VecDeque::new();
+    let settle =
+        |reply: crate::AppendReply, summary: &mut EventImport| -> Result<(), IngestError> {
+            let appended = reply.blocking_recv().map_err(|_| IngestError::Stopped)??;
+            summary.accepted += appended.accepted;
+            summary.duplicates += appended.duplicates;
+            Ok(())
+        };
     let mut append = |events: Vec<StoredEvent>| -> Result<(), IngestError> {
         summary.events += events.len() as u64;
-        let appended = append_blocking(ingest, events)?;
-        summary.accepted += appended.accepted;
-        summary.duplicates += appended.duplicates;
+        in_flight.push_back(ingest.append(events.into_iter().map(Prepared::new).collect()));
+        if in_flight.len() > 3
+            && let Some(reply) = in_flight.pop_front()
+        {
+            settle(reply, &mut summary)?;
+        }
         Ok(())
     };
     read_events(
         open()?,
+        1,
         format,
         received_ms,
         progress,
         &mut append,
         &mut errors,
     )?;
+    while let Some(reply) = in_flight.pop_front() {
+        settle(reply, &mut summary)?;
+    }
     ingest.wait_applied(std::time::Duration::from_secs(600));
     Ok(Ok(summary))
+}
+
+/// Checks every line without writing. NDJSON is split in two halves at a line break and
+/// checked on two threads.
+fn check(
+    path: &Path,
+    format: EventFormat,
+    received_ms: i64,
+) -> Result<Vec<LineError>, IngestError> {
+    let fail = |e: std::io::Error| IngestError::Import(format!("{}: {e}", path.display()));
+    let open = || std::fs::File::open(path).map_err(fail);
+    let mut nothing = |_| {};
+    if format == EventFormat::Csv {
+        let mut errors = Vec::new();
+        read_events(
+            open()?,
+            1,
+            format,
+            received_ms,
+            &mut nothing,
+            &mut |_| Ok(()),
+            &mut errors,
+        )?;
+        return Ok(errors);
+    }
+    let length = open()?.metadata().map_err(fail)?.len();
+    // The split: the first line break at or after the middle.
+    let mut file = open()?;
+    file.seek(std::io::SeekFrom::Start(length / 2))
+        .map_err(fail)?;
+    let mut tail = BufReader::new(file);
+    let mut skipped = Vec::new();
+    let split = length / 2 + tail.read_until(b'\n', &mut skipped).map_err(fail)? as u64;
+    let mut lines_before = 1u64;
+    let mut counter = BufReader::with_capacity(1 << 20, open()?.take(split));
+    loop {
+        let buffer = counter.fill_buf().map_err(fail)?;
+        if buffer.is_empty() {
+            break;
+        }
+        lines_before += buffer.iter().filter(|b| **b == b'\n').count() as u64;
+        let consumed = buffer.len();
+        counter.consume(consumed);
+    }
+    let halves = std::thread::scope(|scope| {
+        let first = scope.spawn(|| {
+            let mut errors = Vec::new();
+            let mut nothing = |_| {};
+            read_events(
+                open()?.take(split),
+                1,
+                format,
+                received_ms,
+                &mut nothing,
+                &mut |_| Ok(()),
+                &mut errors,
+            )
+            .map(|_| errors)
+        });
+        let second = scope.spawn(|| {
+            let mut errors = Vec::new();
+            let mut nothing = |_| {};
+            let mut file = open()?;
+            file.seek(std::io::SeekFrom::Start(split)).map_err(fail)?;
+            read_events(
+                file,
+                lines_before,
+                format,
+                received_ms,
+                &mut nothing,
+                &mut |_| Ok(()),
+                &mut errors,
+            )
+            .map(|_| errors)
+        });
+        (first.join(), second.join())
+    });
+    let mut errors = Vec::new();
+    for half in [halves.0, halves.1] {
+        errors.extend(half.map_err(|_| IngestError::Stopped)??);
+    }
+    Ok(errors)
 }
 
 /// Serializes events on this thread and waits until the log has them.

@@ -25,8 +25,7 @@ use crate::log::{LogError, LogWriter, Position};
 use crate::message::StoredEvent;
 use crate::rollup::Rollups;
 use mikawaya_store::Store;
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
+use rustc_hash::FxHashSet as HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
@@ -84,17 +83,19 @@ pub fn log_dir(data_dir: &Path) -> PathBuf {
     data_dir.join("events")
 }
 
-/// The dedupe key of a message: its sender's write key and message id, hashed.
-fn dedupe_key(source: u32, message_id: &str) -> u64 {
-    let mut hasher = std::hash::DefaultHasher::new();
-    source.hash(&mut hasher);
-    message_id.hash(&mut hasher);
-    hasher.finish()
+/// The dedupe key of a message: its sender's write key and message id, hashed to 128
+/// bits with XXH3 (fast, and wide enough that two different messages never collide in
+/// practice: about 10^-20 for ten billion messages).
+fn dedupe_key(source: u32, message_id: &str) -> u128 {
+    let mut bytes = Vec::with_capacity(4 + message_id.len());
+    bytes.extend_from_slice(&source.to_le_bytes());
+    bytes.extend_from_slice(message_id.as_bytes());
+    xxhash_rust::xxh3::xxh3_128(&bytes)
 }
 
 /// An event serialized for the log, with its dedupe key.
 pub struct Prepared {
-    key: u64,
+    key: u128,
     payload: Vec<u8>,
     event: StoredEvent,
 }
@@ -141,6 +142,8 @@ struct Progress {
 }
 
 struct Shared {
+    /// `fdatasync` calls made by the writer (each is one group commit).
+    syncs: std::sync::atomic::AtomicU64,
     rollups: RwLock<Rollups>,
     progress: Mutex<Progress>,
     caught_up: Condvar,
@@ -176,7 +179,8 @@ impl Ingest {
         }
         let checkpoint: Option<u64> = store.get_meta(CHECKPOINT_KEY)?.and_then(|v| v.parse().ok());
         let mut rollups = Rollups::new(config.time_zone.clone());
-        let mut seen = HashSet::with_capacity(recovery.records as usize);
+        let mut seen =
+            HashSet::with_capacity_and_hasher(recovery.records as usize, Default::default());
         let mut pending = identity::Pending::default();
         let mut failure = None;
         log::scan(&dir, |sequence, position, payload| {
@@ -186,10 +190,10 @@ impl Ingest {
             match serde_json::from_slice::<StoredEvent>(payload) {
                 Ok(event) => {
                     seen.insert(dedupe_key(event.source, &event.message_id));
-                    if let Some(change) = rollups.apply(&event, position) {
-                        if checkpoint.is_none_or(|done| sequence > done) {
-                            pending.push(change, &rollups, sequence);
-                        }
+                    if let Some(change) = rollups.apply(&event, position)
+                        && checkpoint.is_none_or(|done| sequence > done)
+                    {
+                        pending.push(change, &rollups, sequence);
                     }
                 }
                 Err(error) => {
@@ -206,6 +210,7 @@ impl Ingest {
         tracing::info!(events = recovery.records, "event log replayed into rollups");
         identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
         let shared = Arc::new(Shared {
+            syncs: std::sync::atomic::AtomicU64::new(0),
             rollups: RwLock::new(rollups),
             progress: Mutex::new(Progress {
                 written: recovery.next_sequence,
@@ -310,6 +315,11 @@ impl Ingest {
         Ok((events, total))
     }
 
+    /// Group commits (`fdatasync` calls) so far.
+    pub fn syncs(&self) -> u64 {
+        self.shared.syncs.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Bytes of the log on disk.
     pub fn bytes_on_disk(&self) -> u64 {
         log::bytes_on_disk(&self.shared.dir)
@@ -336,7 +346,7 @@ impl Drop for Ingest {
 
 fn write_loop(
     mut writer: LogWriter,
-    mut seen: HashSet<u64>,
+    mut seen: HashSet<u128>,
     appends: &Receiver<Append>,
     applier: &Sender<Vec<(u64, Position, StoredEvent)>>,
     shared: &Shared,
@@ -375,6 +385,9 @@ fn write_loop(
         let result = if payloads.is_empty() {
             Ok(Vec::new())
         } else {
+            shared
+                .syncs
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             writer.append(&payloads)
         };
         match result {

@@ -224,19 +224,36 @@ impl StoredEvent {
         }
     }
 
-    /// Numeric properties (top level), for rollup sums.
-    pub fn numeric_properties(&self) -> Vec<(String, f64)> {
-        let Some(raw) = &self.properties else {
-            return Vec::new();
-        };
-        let Ok(map) = serde_json::from_str::<std::collections::BTreeMap<String, serde_json::Value>>(
-            raw.get(),
-        ) else {
-            return Vec::new();
-        };
-        map.into_iter()
-            .filter_map(|(key, value)| value.as_f64().filter(|n| n.is_finite()).map(|n| (key, n)))
-            .collect()
+    /// Calls `visit` with each numeric top-level property, for rollup sums. Other values are
+    /// skipped without being built.
+    pub fn numeric_properties(&self, visit: &mut dyn FnMut(&str, f64)) {
+        struct Numbers<'v>(&'v mut dyn FnMut(&str, f64));
+        impl<'de> serde::de::Visitor<'de> for Numbers<'_> {
+            type Value = ();
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("an object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Number {
+                    Float(f64),
+                    Other(serde::de::IgnoredAny),
+                }
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    if let Number::Float(value) = map.next_value::<Number>()?
+                        && value.is_finite()
+                    {
+                        (self.0)(&key, value);
+                    }
+                }
+                Ok(())
+            }
+        }
+        if let Some(raw) = &self.properties {
+            let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+            let _ = serde::Deserializer::deserialize_map(&mut deserializer, Numbers(visit));
+        }
     }
 }
 
@@ -574,41 +591,6 @@ pub fn parse_import_line(
         received,
         Some(fallback_message_id),
     )
-}
-
-/// Builds a track event from parts (the CSV import and the demo use it), checked like any
-/// message.
-pub fn track(
-    user_id: &str,
-    account: &str,
-    event: &str,
-    timestamp_ms: i64,
-    properties: Option<Box<RawValue>>,
-    message_id: String,
-    source: u32,
-    received_ms: i64,
-) -> Result<StoredEvent, MessageError> {
-    if user_id.is_empty() {
-        return Err(MessageError::new("user_id", "is required"));
-    }
-    if event.trim().is_empty() {
-        return Err(MessageError::new("event", "is required"));
-    }
-    Ok(StoredEvent {
-        kind: Kind::Track,
-        message_id,
-        source,
-        user_id: Some(user_id.to_owned()),
-        anonymous_id: None,
-        event: Some(event.to_owned()),
-        group_id: (!account.is_empty()).then(|| account.to_owned()),
-        previous_id: None,
-        timestamp_ms,
-        received_ms,
-        properties,
-        traits: None,
-        context: None,
-    })
 }
 
 #[cfg(test)]

@@ -16,7 +16,8 @@ use crate::log::Position;
 use crate::message::{Kind, StoredEvent};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::collections::BTreeMap;
 
 /// Strings interned to dense numbers, so keys stay small.
 #[derive(Debug, Default)]
@@ -88,6 +89,14 @@ struct Waiting {
     day: Day,
     sums: Vec<(u32, f64)>,
     position: Position,
+}
+
+/// A usage period being summed up.
+#[derive(Debug, Default)]
+struct Period {
+    count: u64,
+    users: HashSet<u32>,
+    sums: BTreeMap<String, f64>,
 }
 
 /// One entry of the event catalogue.
@@ -193,6 +202,8 @@ pub struct Rollups {
     waiting: HashMap<u32, Vec<Waiting>>,
     positions: HashMap<u32, Vec<Position>>,
     events_applied: u64,
+    /// The last day looked up: its first and past-last instant (ms) and number.
+    day_cache: (i64, i64, Day),
 }
 
 impl Rollups {
@@ -204,16 +215,17 @@ impl Rollups {
             users: Interner::default(),
             events: Interner::default(),
             properties: Interner::default(),
-            counts: HashMap::new(),
-            account_events: HashMap::new(),
-            active_users: HashMap::new(),
-            user_days: HashMap::new(),
-            catalog: HashMap::new(),
-            user_account: HashMap::new(),
-            user_traits: HashMap::new(),
-            waiting: HashMap::new(),
-            positions: HashMap::new(),
+            counts: HashMap::default(),
+            account_events: HashMap::default(),
+            active_users: HashMap::default(),
+            user_days: HashMap::default(),
+            catalog: HashMap::default(),
+            user_account: HashMap::default(),
+            user_traits: HashMap::default(),
+            waiting: HashMap::default(),
+            positions: HashMap::default(),
             events_applied: 0,
+            day_cache: (0, 0, 0),
         }
     }
 
@@ -222,6 +234,25 @@ impl Rollups {
         jiff::Timestamp::from_millisecond(millis).map_or(Date::constant(1970, 1, 1), |t| {
             t.to_zoned(self.time_zone.clone()).date()
         })
+    }
+
+    /// The day number of an instant, remembering the last day's bounds: events come in
+    /// time order more often than not, so most lookups skip the time-zone arithmetic.
+    fn day_of(&mut self, millis: i64) -> Day {
+        let (start, end, day) = self.day_cache;
+        if millis >= start && millis < end {
+            return day;
+        }
+        let date = self.date_of(millis);
+        let bound = |date: Date| {
+            date.to_zoned(self.time_zone.clone())
+                .map(|z| z.timestamp().as_millisecond())
+        };
+        let day = day_number(date);
+        if let (Ok(start), Ok(end)) = (bound(date), bound(date.tomorrow().unwrap_or(date))) {
+            self.day_cache = (start, end, day);
+        }
+        day
     }
 
     /// Events applied so far.
@@ -260,7 +291,7 @@ impl Rollups {
     /// Applies one event; returns the identity change it carries, if any.
     pub fn apply(&mut self, stored: &StoredEvent, position: Position) -> Option<IdentityChange> {
         self.events_applied += 1;
-        let day = day_number(self.date_of(stored.timestamp_ms));
+        let day = self.day_of(stored.timestamp_ms);
         let user = stored.user_key().map(|key| self.users.intern(key));
         let event = stored.rollup_name().map(|name| self.events.intern(&name));
         if let Some(event) = event {
@@ -277,21 +308,18 @@ impl Rollups {
         if let Some(user) = user.filter(|_| event.is_some()) {
             *self.user_days.entry((user, day)).or_default() += 1;
         }
-        let sums: Vec<(u32, f64)> = if event.is_some() {
+        let mut sums: Vec<(u32, f64)> = Vec::new();
+        if event.is_some() {
+            let properties = &mut self.properties;
             stored
-                .numeric_properties()
-                .into_iter()
-                .map(|(name, value)| (self.properties.intern(&name), value))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        if stored.kind == Kind::Alias {
-            if let (Some(user), Some(previous)) = (user, stored.previous_id.as_deref()) {
-                let previous = self.users.intern(previous);
-                if let Some(account) = self.user_account.get(&previous).copied() {
-                    self.place(user, account);
-                }
+                .numeric_properties(&mut |name, value| sums.push((properties.intern(name), value)));
+        }
+        if stored.kind == Kind::Alias
+            && let (Some(user), Some(previous)) = (user, stored.previous_id.as_deref())
+        {
+            let previous = self.users.intern(previous);
+            if let Some(account) = self.user_account.get(&previous).copied() {
+                self.place(user, account);
             }
         }
         let account = match (stored.kind, stored.group_id.as_deref()) {
@@ -388,34 +416,33 @@ impl Rollups {
                 .map(|set| set.iter().copied().collect())
                 .unwrap_or_default(),
         };
-        let mut points: BTreeMap<Date, (u64, HashSet<u32>, BTreeMap<String, f64>)> =
-            BTreeMap::new();
+        let mut points: BTreeMap<Date, Period> = BTreeMap::new();
         let (first, last) = (day_number(from), day_number(to));
         for day in first..=last {
             let period = interval.start_of(day_date(day));
             let point = points.entry(period).or_default();
             for event in &events {
                 if let Some(aggregate) = self.counts.get(&(account, *event, day)) {
-                    point.0 += aggregate.count;
+                    point.count += aggregate.count;
                     for (property, value) in &aggregate.sums {
                         *point
-                            .2
+                            .sums
                             .entry(self.properties.name(*property).to_owned())
                             .or_default() += value;
                     }
                 }
             }
             if let Some(users) = self.active_users.get(&(account, day)) {
-                point.1.extend(users.iter().copied());
+                point.users.extend(users.iter().copied());
             }
         }
         points
             .into_iter()
-            .map(|(period, (count, users, sums))| UsagePoint {
+            .map(|(period, point)| UsagePoint {
                 period,
-                count,
-                active_users: users.len() as u64,
-                sums,
+                count: point.count,
+                active_users: point.users.len() as u64,
+                sums: point.sums,
             })
             .collect()
     }
@@ -453,8 +480,8 @@ impl Rollups {
     pub fn approximate_bytes(&self) -> usize {
         let counts = self
             .counts
-            .iter()
-            .map(|(_, a)| 48 + a.sums.len() * 16)
+            .values()
+            .map(|a| 48 + a.sums.len() * 16)
             .sum::<usize>();
         let active = self
             .active_users

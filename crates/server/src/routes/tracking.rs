@@ -102,12 +102,11 @@ fn write_key(headers: &HeaderMap, body: &[u8]) -> Option<String> {
 async fn source(state: &AppState, key: Option<String>) -> Result<u32, ApiError> {
     let key = key.ok_or(ApiError::Unauthenticated)?;
     let hash = auth::secret_hash(&key);
-    if let Ok(cache) = state.write_keys.read() {
-        if let Some((source, checked)) = cache.get(&hash) {
-            if checked.elapsed() < WRITE_KEY_TTL {
-                return Ok(*source);
-            }
-        }
+    if let Ok(cache) = state.write_keys.read()
+        && let Some((source, checked)) = cache.get(&hash)
+        && checked.elapsed() < WRITE_KEY_TTL
+    {
+        return Ok(*source);
     }
     let lookup = hash.clone();
     let found = state

@@ -275,6 +275,9 @@ async fn events_that_arrive_before_their_account_attach_when_it_appears() {
     assert_eq!(total, 2, "{}", reply.text);
 }
 
+/// A bad request: name, path, write key, body, expected status and field.
+type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, StatusCode, Option<&'a str>);
+
 #[tokio::test]
 async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     let app = TestApp::spawn().await;
@@ -282,7 +285,7 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     let big = "x".repeat(33 * 1024);
     let message = |n: usize| json!({"type": "track", "userId": "u", "event": "E", "properties": {"pad": "y".repeat(n)}});
     let oversize_batch = json!({"batch": (0..30).map(|_| message(20_000)).collect::<Vec<Value>>()});
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, StatusCode, Option<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         ("malformed json", "/v1/batch", Some(&key), b"{\"batch\": [".to_vec(), StatusCode::BAD_REQUEST, None),
         ("no user", "/v1/track", Some(&key), br#"{"event":"E"}"#.to_vec(), StatusCode::BAD_REQUEST, Some("userId")),
         ("track without event", "/v1/track", Some(&key), br#"{"userId":"u"}"#.to_vec(), StatusCode::BAD_REQUEST, Some("event")),
