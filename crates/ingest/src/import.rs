@@ -302,6 +302,26 @@ pub fn import_file(
     Ok(Ok(summary))
 }
 
+/// Checks the lines of one part of a file (numbered from `first_line`) without writing.
+fn check_part(
+    reader: impl Read,
+    first_line: u64,
+    format: EventFormat,
+    received_ms: i64,
+) -> Result<Vec<LineError>, IngestError> {
+    let mut errors = Vec::new();
+    read_events(
+        reader,
+        first_line,
+        format,
+        received_ms,
+        &mut |_| {},
+        &mut |_| Ok(()),
+        &mut errors,
+    )?;
+    Ok(errors)
+}
+
 /// Checks every line without writing. NDJSON is split in two halves at a line break and
 /// checked on two threads.
 fn check(
@@ -311,19 +331,8 @@ fn check(
 ) -> Result<Vec<LineError>, IngestError> {
     let fail = |e: std::io::Error| IngestError::Import(format!("{}: {e}", path.display()));
     let open = || std::fs::File::open(path).map_err(fail);
-    let mut nothing = |_| {};
     if format == EventFormat::Csv {
-        let mut errors = Vec::new();
-        read_events(
-            open()?,
-            1,
-            format,
-            received_ms,
-            &mut nothing,
-            &mut |_| Ok(()),
-            &mut errors,
-        )?;
-        return Ok(errors);
+        return check_part(open()?, 1, format, received_ms);
     }
     let length = open()?.metadata().map_err(fail)?.len();
     // The split: the first line break at or after the middle.
@@ -345,35 +354,11 @@ fn check(
         counter.consume(consumed);
     }
     let halves = std::thread::scope(|scope| {
-        let first = scope.spawn(|| {
-            let mut errors = Vec::new();
-            let mut nothing = |_| {};
-            read_events(
-                open()?.take(split),
-                1,
-                format,
-                received_ms,
-                &mut nothing,
-                &mut |_| Ok(()),
-                &mut errors,
-            )
-            .map(|_| errors)
-        });
+        let first = scope.spawn(|| check_part(open()?.take(split), 1, format, received_ms));
         let second = scope.spawn(|| {
-            let mut errors = Vec::new();
-            let mut nothing = |_| {};
             let mut file = open()?;
             file.seek(std::io::SeekFrom::Start(split)).map_err(fail)?;
-            read_events(
-                file,
-                lines_before,
-                format,
-                received_ms,
-                &mut nothing,
-                &mut |_| Ok(()),
-                &mut errors,
-            )
-            .map(|_| errors)
+            check_part(file, lines_before, format, received_ms)
         });
         (first.join(), second.join())
     });

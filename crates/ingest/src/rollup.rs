@@ -519,6 +519,19 @@ mod tests {
         parse_batch(json.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// Daily counts of one event of one account, from `from` to `to` (days of January 2026).
+    fn daily(rollups: &Rollups, account: &str, event: &str, from: i8, to: i8) -> Vec<u64> {
+        let (from, to) = (
+            jiff::civil::date(2026, 1, from),
+            jiff::civil::date(2026, 1, to),
+        );
+        rollups
+            .usage(account, Some(event), from, to, Interval::Day)
+            .iter()
+            .map(|p| p.count)
+            .collect()
+    }
+
     fn rollups(json: &str, zone: &str) -> Rollups {
         let mut rollups = Rollups::new(TimeZone::get(zone).unwrap_or_else(|e| panic!("{e}")));
         for (index, event) in events(json).iter().enumerate() {
@@ -573,17 +586,7 @@ mod tests {
     fn days_follow_the_configured_time_zone() {
         // 23:30 UTC on Jan 1 is 08:30 on Jan 2 in Tokyo; 10:00 UTC is 19:00 on Jan 1.
         let rollups = rollups(DAY, "Asia/Tokyo");
-        let usage = rollups.usage(
-            "acme",
-            Some("Report Run"),
-            jiff::civil::date(2026, 1, 1),
-            jiff::civil::date(2026, 1, 2),
-            Interval::Day,
-        );
-        assert_eq!(
-            usage.iter().map(|p| p.count).collect::<Vec<_>>(),
-            vec![1, 1]
-        );
+        assert_eq!(daily(&rollups, "acme", "Report Run", 1, 2), vec![1, 1]);
     }
 
     #[test]
@@ -597,17 +600,7 @@ mod tests {
         ]}"#,
             "UTC",
         );
-        let usage = rollups.usage(
-            "late-co",
-            Some("Login"),
-            jiff::civil::date(2026, 1, 5),
-            jiff::civil::date(2026, 1, 6),
-            Interval::Day,
-        );
-        assert_eq!(
-            usage.iter().map(|p| p.count).collect::<Vec<_>>(),
-            vec![1, 1]
-        );
+        assert_eq!(daily(&rollups, "late-co", "Login", 5, 6), vec![1, 1]);
         assert_eq!(rollups.positions("late-co").len(), 4);
         assert_eq!(rollups.catalog()[0].volume, 2);
     }

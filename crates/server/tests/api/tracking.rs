@@ -276,7 +276,14 @@ async fn events_that_arrive_before_their_account_attach_when_it_appears() {
 }
 
 /// A bad request: name, path, write key, body, expected status and field.
-type Case<'a> = (&'a str, &'a str, Option<&'a str>, Vec<u8>, StatusCode, Option<&'a str>);
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Vec<u8>,
+    StatusCode,
+    Option<&'a str>,
+);
 
 #[tokio::test]
 async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
