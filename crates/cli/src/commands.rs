@@ -618,6 +618,68 @@ pub fn token(data_dir: &Path, command: TokenCommand) -> Result<(), Failure> {
     Ok(())
 }
 
+#[derive(Debug, clap::Args)]
+pub struct ChurnArgs {
+    /// t0, YYYY-MM-DD: the cohort is the accounts active on this day.
+    #[arg(long)]
+    from: String,
+    /// t1, YYYY-MM-DD.
+    #[arg(long)]
+    to: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
+    let from = mikawaya_domain::value::parse_date(&args.from, "--from").map_err(Failure::input)?;
+    let to = mikawaya_domain::value::parse_date(&args.to, "--to").map_err(Failure::input)?;
+    if to <= from {
+        return Err(Failure::input(anyhow!("--to must be after --from")));
+    }
+    let store = open_store(data_dir)?;
+    let subscriptions = store
+        .all_subscriptions(&Actor::system().read())
+        .map_err(store_failure)?;
+    let rows: Vec<mikawaya_analytics::churn::RevenueRow> = subscriptions
+        .iter()
+        .map(|s| mikawaya_analytics::churn::RevenueRow {
+            account: s.account_id,
+            mrr: s.mrr.amount(),
+            term: s.term,
+        })
+        .collect();
+    let report = mikawaya_analytics::churn::churn(&rows, from, to);
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("writing JSON")?
+        );
+    } else {
+        let percent = |rate: Option<f64>| {
+            rate.map_or_else(|| "n/a".to_owned(), |r| format!("{:.2}%", r * 100.0))
+        };
+        println!("period            {from} to {to}");
+        println!("accounts at start {}", report.accounts_at_start);
+        println!(
+            "churned           {} ({})",
+            report.churned,
+            percent(report.logo_churn_rate)
+        );
+        println!("MRR at start      {:.2}", report.mrr_at_start);
+        println!(
+            "MRR churn         {:.2} ({})",
+            report.churned_mrr,
+            percent(report.mrr_churn_rate)
+        );
+        println!("contraction       {:.2}", report.contraction);
+        println!("expansion         {:.2}", report.expansion);
+        println!("GRR               {}", percent(report.grr));
+        println!("NRR               {}", percent(report.nrr));
+    }
+    Ok(())
+}
+
 pub fn backup(data_dir: &Path, file: &Path) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     store.backup(file).map_err(store_failure)?;

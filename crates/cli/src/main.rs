@@ -47,6 +47,8 @@ enum Command {
     /// Works with the usage event log.
     #[command(subcommand)]
     Events(commands::EventsCommand),
+    /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
+    Churn(commands::ChurnArgs),
     /// Writes a consistent copy of the store to FILE while the server may keep running.
     Backup {
         /// The file to write (must not exist).
@@ -90,6 +92,7 @@ fn main() -> ExitCode {
         Command::Token(command) => commands::token(&cli.data_dir, command),
         Command::Writekey(command) => commands::writekey(&cli.data_dir, command),
         Command::Events(command) => commands::events(&cli.data_dir, command),
+        Command::Churn(args) => commands::churn(&cli.data_dir, &args),
         Command::Backup { file } => commands::backup(&cli.data_dir, &file),
     };
     match result {

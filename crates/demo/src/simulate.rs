@@ -545,6 +545,7 @@ impl Generator {
                 name: valid(Name::parse(&name)),
                 email: Some(valid(Email::parse(&email))),
                 role: Some(*role),
+                title: None,
             });
         }
     }

@@ -227,6 +227,11 @@ const CONTACT_COLUMNS: &[Column] = &[
         required: false,
         aliases: &["contact_role", "persona", "役割", "ロール"],
     },
+    Column {
+        name: "title",
+        required: false,
+        aliases: &["job_title", "job title", "position", "役職"],
+    },
 ];
 
 const SUBSCRIPTION_COLUMNS: &[Column] = &[

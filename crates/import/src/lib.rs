@@ -289,8 +289,13 @@ impl Rows {
                     cells.required("name", Name::parse),
                     cells.optional("email", Email::parse),
                     cells.optional("role", ContactRole::parse),
+                    cells.optional("title", |raw| {
+                        Name::parse(raw).map_err(|e| e.in_field("title"))
+                    }),
                 );
-                if let (external_id, Some(account_external_id), Some(name), email, role) = record {
+                if let (external_id, Some(account_external_id), Some(name), email, role, title) =
+                    record
+                {
                     self.contacts.push(ContactRecord {
                         line,
                         external_id,
@@ -298,6 +303,7 @@ impl Rows {
                         name,
                         email,
                         role,
+                        title,
                     });
                 }
             }

@@ -146,6 +146,7 @@ fn contact_record(
         name: Name::parse(&name).ok()?,
         email,
         role: text(traits, "role").and_then(|r| ContactRole::parse(r).ok()),
+        title: text(traits, "title").and_then(|t| Name::parse(t).ok()),
     })
 }
 

@@ -196,6 +196,8 @@ pub trait Store: Send + Sync {
         filter: &SubscriptionFilter,
         page: &PageRequest,
     ) -> Result<Page<Subscription>>;
+    /// Every visible subscription row at once, for analytics over the whole book.
+    fn all_subscriptions(&self, access: &ReadAccess) -> Result<Vec<Subscription>>;
     /// One visible subscription.
     fn get_subscription(&self, access: &ReadAccess, id: SubscriptionId) -> Result<Subscription>;
     /// Creates a subscription on a visible account.

@@ -59,6 +59,8 @@ pub struct ContactRecord {
     pub email: Option<Email>,
     /// Role.
     pub role: Option<ContactRole>,
+    /// Job title (kept when absent).
+    pub title: Option<Name>,
 }
 
 /// One subscriptions row; upserted by external id, else by account, plan and start.

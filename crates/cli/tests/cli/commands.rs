@@ -283,3 +283,59 @@ fn bad_flags_exit_with_code_two() {
     );
     workspace.expect(&["no-such-command"], None, 2);
 }
+
+#[test]
+fn churn_prints_the_formulas_as_json() {
+    let workspace = Workspace::new();
+    let accounts = workspace.path("accounts.csv");
+    ok(std::fs::write(
+        &accounts,
+        "external_id,name\nA,Alpha\nB,Beta\nC,Gamma\n",
+    ));
+    workspace.expect(
+        &["import", "accounts", &accounts.to_string_lossy()],
+        None,
+        0,
+    );
+    // t0 = Jan 1, t1 = Apr 1: A keeps 100; B (200) ends Feb 1; C grows 300 → 360 on Mar 1.
+    let subscriptions = workspace.path("subscriptions.csv");
+    ok(std::fs::write(
+        &subscriptions,
+        "external_id,account_external_id,plan,mrr,start_date,end_date\n\
+         S1,A,pro,100,2025-01-01,\nS2,B,pro,200,2025-01-01,2026-02-01\nS3,C,pro,300,2025-01-01,2026-03-01\nS4,C,pro,360,2026-03-01,\n",
+    ));
+    workspace.expect(
+        &["import", "subscriptions", &subscriptions.to_string_lossy()],
+        None,
+        0,
+    );
+    let output = workspace.expect(
+        &[
+            "churn",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-04-01",
+            "--json",
+        ],
+        None,
+        0,
+    );
+    let report: serde_json::Value = ok(serde_json::from_str(&stdout(&output)));
+    assert_eq!(
+        (
+            report["accounts_at_start"].as_u64(),
+            report["churned"].as_u64()
+        ),
+        (Some(3), Some(1))
+    );
+    assert_eq!(report["logo_churn_rate"].as_f64(), Some(1.0 / 3.0));
+    assert_eq!(report["mrr_churn_rate"].as_f64(), Some(200.0 / 600.0));
+    assert_eq!(report["grr"].as_f64(), Some(400.0 / 600.0));
+    assert_eq!(report["nrr"].as_f64(), Some(460.0 / 600.0));
+    workspace.expect(
+        &["churn", "--from", "2026-04-01", "--to", "2026-01-01"],
+        None,
+        2,
+    );
+}

@@ -2,6 +2,7 @@
 //! this module merges them, adds the OpenAPI document, the HTML pages and the layers.
 
 pub mod accounts;
+pub mod analytics;
 pub mod contacts;
 pub mod import;
 pub mod partners;
@@ -71,6 +72,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(session::router())
         .merge(system::router())
         .merge(usage::router())
+        .merge(analytics::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     // Tracking bodies are checked against Segment's limits after gzip is undone; this

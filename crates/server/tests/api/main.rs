@@ -2,6 +2,7 @@
 //! dir per test.
 
 mod access_matrix;
+mod analytics;
 mod auth;
 mod helpers;
 mod import;

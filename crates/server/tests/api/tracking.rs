@@ -166,7 +166,7 @@ async fn every_endpoint_accepts_its_message_type_gzip_and_a_body_write_key() {
         ),
         (
             "/v1/identify",
-            json!({"userId": "u2", "traits": {"email": "u2@b.example", "name": "Bea", "role": "champion"}}),
+            json!({"userId": "u2", "traits": {"email": "u2@b.example", "name": "Bea", "role": "champion", "title": "Head of Ops"}}),
         ),
         (
             "/v1/group",
@@ -225,6 +225,7 @@ async fn every_endpoint_accepts_its_message_type_gzip_and_a_body_write_key() {
         contacts.text
     );
     assert_eq!(contacts.body["data"][0]["external_id"], "u2");
+    assert_eq!(contacts.body["data"][0]["title"], "Head of Ops");
 }
 
 #[tokio::test]

@@ -344,6 +344,19 @@ pub(crate) fn list_subscriptions(
     })
 }
 
+pub(crate) fn all_subscriptions(
+    connection: &Connection,
+    visibility: Visibility,
+) -> Result<Vec<Subscription>> {
+    let mut sql = Sql::new(SUBSCRIPTION_SELECT);
+    sql.visible("a", visibility);
+    let mut statement = connection.prepare_cached(&sql.text)?;
+    let rows = statement
+        .query_map(sql.params(), subscription_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 pub(crate) fn get_subscription(
     connection: &Connection,
     visibility: Visibility,

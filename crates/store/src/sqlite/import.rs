@@ -391,6 +391,7 @@ fn import_contacts(
                     name: record.name.clone(),
                     email: record.email.clone().or(existing.email.clone()),
                     role: record.role.or(existing.role),
+                    title: record.title.clone().or(existing.title.clone()),
                     updated_at: now,
                     ..existing
                 }
@@ -404,7 +405,7 @@ fn import_contacts(
                     name: record.name.clone(),
                     email: record.email.clone(),
                     role: record.role,
-                    title: None,
+                    title: record.title.clone(),
                     personal_success: None,
                     sentiment: None,
                     created_at: now,

@@ -318,6 +318,9 @@ impl Store for SqliteStore {
     ) -> Result<Page<Subscription>> {
         self.read(|c| children::list_subscriptions(c, access.visibility(), filter, page))
     }
+    fn all_subscriptions(&self, access: &ReadAccess) -> Result<Vec<Subscription>> {
+        self.read(|c| children::all_subscriptions(c, access.visibility()))
+    }
     fn get_subscription(&self, access: &ReadAccess, id: SubscriptionId) -> Result<Subscription> {
         self.read(|c| children::get_subscription(c, access.visibility(), id))
     }

@@ -1,0 +1,219 @@
+//! Churn and revenue retention over a period `[t0, t1)`, exactly as `shared/domain.md`
+//! defines them:
+//!
+//! - An account is **active at t** if one of its subscriptions has `start <= t < end`
+//!   (no end: still running).
+//! - **Logo churn rate**: of the accounts active at t0, the share with no active
+//!   subscription at t1.
+//! - **MRR churn**: MRR at t0 of the accounts that churned / total MRR at t0.
+//! - **GRR** = (MRR at t0 − churned MRR − contraction) / MRR at t0 and **NRR** = (MRR at t0 −
+//!   churned MRR − contraction + expansion) / MRR at t0, over the accounts active at t0;
+//!   for a retained account, contraction is what its MRR fell by and expansion what it
+//!   rose by between t0 and t1. Equivalently NRR = MRR at t1 of the t0 cohort / MRR at t0.
+//!
+//! A rate over an empty cohort (no account or no MRR at t0) is `None`, never a division
+//! by zero.
+
+use jiff::civil::Date;
+use mikawaya_domain::AccountId;
+use mikawaya_domain::subscription::Term;
+use std::collections::BTreeMap;
+
+/// What the formulas need of a subscription row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RevenueRow {
+    /// The paying account.
+    pub account: AccountId,
+    /// Monthly recurring revenue of the row.
+    pub mrr: f64,
+    /// When it runs.
+    pub term: Term,
+}
+
+/// Churn and retention of one period.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct ChurnReport {
+    /// Accounts active at t0.
+    pub accounts_at_start: u64,
+    /// Of those, accounts with no active subscription at t1.
+    pub churned: u64,
+    /// churned / accounts_at_start.
+    pub logo_churn_rate: Option<f64>,
+    /// MRR at t0 of the accounts active at t0.
+    pub mrr_at_start: f64,
+    /// MRR at t0 of the churned accounts.
+    pub churned_mrr: f64,
+    /// Sum over retained accounts of the MRR they lost.
+    pub contraction: f64,
+    /// Sum over retained accounts of the MRR they gained.
+    pub expansion: f64,
+    /// MRR at t1 of the accounts active at t0.
+    pub mrr_at_end_of_cohort: f64,
+    /// churned_mrr / mrr_at_start.
+    pub mrr_churn_rate: Option<f64>,
+    /// Gross revenue retention.
+    pub grr: Option<f64>,
+    /// Net revenue retention.
+    pub nrr: Option<f64>,
+}
+
+/// MRR of every account active at `day`.
+pub fn mrr_by_account(rows: &[RevenueRow], day: Date) -> BTreeMap<AccountId, f64> {
+    let mut mrr: BTreeMap<AccountId, f64> = BTreeMap::new();
+    for row in rows.iter().filter(|row| row.term.is_active_on(day)) {
+        *mrr.entry(row.account).or_default() += row.mrr;
+    }
+    mrr
+}
+
+fn ratio(numerator: f64, denominator: f64) -> Option<f64> {
+    (denominator > 0.0).then(|| numerator / denominator)
+}
+
+/// Churn and retention over `[from, to)`.
+pub fn churn(rows: &[RevenueRow], from: Date, to: Date) -> ChurnReport {
+    let at_start = mrr_by_account(rows, from);
+    let at_end = mrr_by_account(rows, to);
+    let mut report = ChurnReport {
+        accounts_at_start: at_start.len() as u64,
+        churned: 0,
+        logo_churn_rate: None,
+        mrr_at_start: 0.0,
+        churned_mrr: 0.0,
+        contraction: 0.0,
+        expansion: 0.0,
+        mrr_at_end_of_cohort: 0.0,
+        mrr_churn_rate: None,
+        grr: None,
+        nrr: None,
+    };
+    for (account, start_mrr) in &at_start {
+        report.mrr_at_start += start_mrr;
+        match at_end.get(account) {
+            None => {
+                report.churned += 1;
+                report.churned_mrr += start_mrr;
+            }
+            Some(end_mrr) => {
+                report.mrr_at_end_of_cohort += end_mrr;
+                if end_mrr < start_mrr {
+                    report.contraction += start_mrr - end_mrr;
+                } else {
+                    report.expansion += end_mrr - start_mrr;
+                }
+            }
+        }
+    }
+    report.logo_churn_rate = ratio(report.churned as f64, report.accounts_at_start as f64);
+    report.mrr_churn_rate = ratio(report.churned_mrr, report.mrr_at_start);
+    report.grr = ratio(
+        report.mrr_at_start - report.churned_mrr - report.contraction,
+        report.mrr_at_start,
+    );
+    report.nrr = ratio(
+        report.mrr_at_start - report.churned_mrr - report.contraction + report.expansion,
+        report.mrr_at_start,
+    );
+    report
+}
+
+/// Converts a churn rate between period lengths by survival: over `periods` periods,
+/// `1 - (1 - rate)^periods` (monthly to annual: `periods = 12`).
+pub fn compound(rate: f64, periods: f64) -> f64 {
+    1.0 - (1.0 - rate).powf(periods)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn row(account: i64, mrr: f64, start: Date, end: Option<Date>) -> RevenueRow {
+        let term = Term::new(start, end).unwrap_or_else(|e| panic!("{e}"));
+        RevenueRow {
+            account: AccountId::new(account),
+            mrr,
+            term,
+        }
+    }
+
+    /// Five accounts over January 2026 (t0 = Jan 1, t1 = Feb 1), computed by hand:
+    /// 1: 100 → 100 (kept); 2: 200 → churned on Jan 20; 3: 300 → 250 (contraction 50);
+    /// 4: 400 → 500 (expansion 100, a new row from Jan 15); 5 starts Jan 10 (not in the
+    /// cohort); 6 ended Dec 31 (not active at t0: its end is exclusive).
+    fn january() -> Vec<RevenueRow> {
+        let (jan1, feb1) = (date(2026, 1, 1), date(2026, 2, 1));
+        vec![
+            row(1, 100.0, date(2025, 6, 1), None),
+            row(2, 200.0, date(2025, 3, 1), Some(date(2026, 1, 20))),
+            row(
+                3,
+                300.0,
+                date(2025, 1, 1),
+                Some(jan1.tomorrow().unwrap_or(jan1)),
+            ),
+            row(3, 250.0, jan1.tomorrow().unwrap_or(jan1), None),
+            row(4, 400.0, date(2025, 9, 1), Some(date(2026, 1, 15))),
+            row(4, 500.0, date(2026, 1, 15), Some(date(2027, 1, 15))),
+            row(5, 999.0, date(2026, 1, 10), None),
+            row(6, 50.0, date(2025, 1, 1), Some(jan1)),
+            row(7, 10.0, date(2025, 1, 1), Some(feb1)),
+        ]
+    }
+
+    #[test]
+    fn churn_and_retention_match_the_hand_computation() {
+        // Cohort at Jan 1: accounts 1, 2, 3, 4, 7 (7 ends exactly on Feb 1: churned).
+        // MRR at t0: 100 + 200 + 300 + 400 + 10 = 1010. Churned: 2 and 7, MRR 210.
+        // Contraction 50 (account 3), expansion 100 (account 4).
+        let report = churn(&january(), date(2026, 1, 1), date(2026, 2, 1));
+        assert_eq!((report.accounts_at_start, report.churned), (5, 2));
+        assert_eq!(report.logo_churn_rate, Some(0.4));
+        assert_eq!((report.mrr_at_start, report.churned_mrr), (1010.0, 210.0));
+        assert_eq!((report.contraction, report.expansion), (50.0, 100.0));
+        assert_eq!(report.mrr_churn_rate, Some(210.0 / 1010.0));
+        assert_eq!(report.grr, Some((1010.0 - 210.0 - 50.0) / 1010.0));
+        assert_eq!(report.nrr, Some((1010.0 - 210.0 - 50.0 + 100.0) / 1010.0));
+        // NRR = MRR at t1 of the t0 cohort / MRR at t0: (100 + 250 + 500) / 1010.
+        assert_eq!(report.mrr_at_end_of_cohort, 850.0);
+        assert_eq!(
+            report.nrr,
+            Some(report.mrr_at_end_of_cohort / report.mrr_at_start)
+        );
+    }
+
+    #[test]
+    fn an_empty_cohort_has_no_rates() {
+        let report = churn(&january(), date(2020, 1, 1), date(2020, 2, 1));
+        assert_eq!(
+            (
+                report.accounts_at_start,
+                report.logo_churn_rate,
+                report.grr,
+                report.nrr
+            ),
+            (0, None, None, None)
+        );
+    }
+
+    #[test]
+    fn subscription_boundaries_are_half_open() {
+        let rows = vec![row(1, 10.0, date(2026, 1, 1), Some(date(2026, 2, 1)))];
+        assert_eq!(
+            mrr_by_account(&rows, date(2026, 1, 1)).len(),
+            1,
+            "active on its first day"
+        );
+        assert_eq!(
+            mrr_by_account(&rows, date(2026, 2, 1)).len(),
+            0,
+            "not on its end day"
+        );
+    }
+
+    #[test]
+    fn monthly_churn_compounds_to_annual_by_survival() {
+        assert!((compound(0.02, 12.0) - (1.0 - 0.98f64.powi(12))).abs() < 1e-12);
+        assert!((compound(0.02, 12.0) - 0.215_283_3).abs() < 1e-6);
+    }
+}
