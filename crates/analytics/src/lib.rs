@@ -1,5 +1,7 @@
 //! Analytics: the formulas of `shared/domain.md`, as pure functions over data the caller
 //! read from the store. This crate is the "compute" step of the data flow: no IO, no
-//! async, and it never reads the clock (periods are arguments).
+//! async, and it never reads the clock (periods are arguments). Usage comes from the
+//! ingest crate's rollups, read through [`metrics::UsageSource`].
 
 pub mod churn;
+pub mod metrics;

@@ -47,6 +47,11 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
 pub struct Position(u64);
 
 impl Position {
+    /// A position for tests of code that takes positions (segment 1, the given offset).
+    pub fn for_tests(offset: u64) -> Self {
+        Self::new(1, offset)
+    }
+
     pub(crate) fn new(segment: u32, offset: u64) -> Self {
         Self((u64::from(segment) << 40) | offset)
     }

@@ -99,6 +99,17 @@ struct Period {
     sums: BTreeMap<String, f64>,
 }
 
+/// Totals of an account over a window of days.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WindowTotals {
+    /// Events.
+    pub count: u64,
+    /// Sums of numeric properties.
+    pub sums: BTreeMap<String, f64>,
+    /// Distinct users active on any of the days (any event).
+    pub active_users: u64,
+}
+
 /// One entry of the event catalogue.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CatalogEntry {
@@ -394,6 +405,48 @@ impl Rollups {
         self.users
             .get(user_key)
             .and_then(|user| self.user_traits.get(&user))
+    }
+
+    /// Totals of an account over the days `from` to `to` inclusive, for one event or all:
+    /// events, property sums, and distinct active users (any event).
+    pub fn window(&self, account_external_id: &str, event: Option<&str>, from: Date, to: Date) -> WindowTotals {
+        let mut totals = WindowTotals::default();
+        let Some(account) = self.accounts.get(account_external_id) else { return totals };
+        let events: Vec<u32> = match event {
+            Some(name) => self.events.get(name).into_iter().collect(),
+            None => self.account_events.get(&account).map(|set| set.iter().copied().collect()).unwrap_or_default(),
+        };
+        let mut users: HashSet<u32> = HashSet::default();
+        for day in day_number(from)..=day_number(to) {
+            for event in &events {
+                if let Some(aggregate) = self.counts.get(&(account, *event, day)) {
+                    totals.count += aggregate.count;
+                    for (property, value) in &aggregate.sums {
+                        *totals.sums.entry(self.properties.name(*property).to_owned()).or_default() += value;
+                    }
+                }
+            }
+            if let Some(active) = self.active_users.get(&(account, day)) {
+                users.extend(active.iter().copied());
+            }
+        }
+        totals.active_users = users.len() as u64;
+        totals
+    }
+
+    /// The last day before `before` on which the account had an event (of one name, or
+    /// any), looking back at most `horizon_days`.
+    pub fn last_event_day(&self, account_external_id: &str, event: Option<&str>, before: Date, horizon_days: i32) -> Option<Date> {
+        let account = self.accounts.get(account_external_id)?;
+        let events: Vec<u32> = match event {
+            Some(name) => vec![self.events.get(name)?],
+            None => self.account_events.get(&account)?.iter().copied().collect(),
+        };
+        let last = day_number(before) - 1;
+        (last - horizon_days..=last)
+            .rev()
+            .find(|day| events.iter().any(|event| self.counts.contains_key(&(account, *event, *day))))
+            .map(day_date)
     }
 
     /// Usage of an account from `from` to `to` (inclusive), per interval, for one event or all.

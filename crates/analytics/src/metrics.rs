@@ -1,0 +1,237 @@
+//! Behavioural metrics, per account as of an observation date `d`, over the window of the
+//! `w` days before `d` (default 28): events at instants `t` with `d - w days <= t < d`,
+//! with `d` at 00:00 in the rollup time zone, i.e. the whole days `d - w` to `d - 1`.
+//!
+//! | kind | value | when there is no value |
+//! |---|---|---|
+//! | `count` | events of one name in the window | never (0) |
+//! | `sum` | sum of one numeric property of one event in the window | never (0) |
+//! | `distinct_users` | distinct users active (any event) in the window | never (0) |
+//! | `ratio` | numerator metric / denominator metric | missing when the denominator is 0 |
+//! | `pct_change` | 100 × (latest window − the window before) / the window before, of another metric | missing when the window before is 0 |
+//! | `days_since` | days from the last event (of one name, or any) to `d`; yesterday is 1 | missing when there was none in the horizon |
+//! | `per_month` | events per 30 days: count in the window × 30 / `w`, or × 30 / tenure for accounts younger than the window | missing when tenure is 0 days |
+//!
+//! Definitions are configuration: [`MetricSpec`] is what people write, [`Metric`] the
+//! checked form the engine takes.
+
+use jiff::civil::Date;
+use mikawaya_domain::Invalid;
+use mikawaya_domain::value::Slug;
+use mikawaya_ingest::rollup::Rollups;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// How far back `days_since` looks.
+pub const DAYS_SINCE_HORIZON: i32 = 3 * 366;
+
+/// What the metrics read: daily usage totals of an account.
+pub trait UsageSource {
+    /// Events (of one name, or all) on the days `from` to `to` inclusive.
+    fn count(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> u64;
+    /// Sum of a numeric property of one event on those days.
+    fn sum(&self, account: &str, event: &str, property: &str, from: Date, to: Date) -> f64;
+    /// Distinct users active on those days (any event).
+    fn distinct_users(&self, account: &str, from: Date, to: Date) -> u64;
+    /// The last day before `before` with an event (of one name, or any).
+    fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date>;
+}
+
+impl UsageSource for Rollups {
+    fn count(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> u64 {
+        self.window(account, event, from, to).count
+    }
+    fn sum(&self, account: &str, event: &str, property: &str, from: Date, to: Date) -> f64 {
+        self.window(account, Some(event), from, to).sums.get(property).copied().unwrap_or(0.0)
+    }
+    fn distinct_users(&self, account: &str, from: Date, to: Date) -> u64 {
+        self.window(account, None, from, to).active_users
+    }
+    fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
+        Rollups::last_event_day(self, account, event, before, DAYS_SINCE_HORIZON)
+    }
+}
+
+/// A metric as people write it (JSON, CLI flags); checked by [`Metric::check`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricSpec {
+    /// Unique name, a slug.
+    pub name: String,
+    /// count, sum, distinct_users, ratio, pct_change, days_since or per_month.
+    pub kind: String,
+    /// The event (count, sum, per_month; optional for days_since).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    /// The numeric property (sum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub property: Option<String>,
+    /// Window length in days (default 28).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_days: Option<u32>,
+    /// Numerator metric (ratio), as a spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub numerator: Option<Box<MetricSpec>>,
+    /// Denominator metric (ratio), as a spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub denominator: Option<Box<MetricSpec>>,
+    /// The metric whose change is measured (pct_change), as a spec.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub of: Option<Box<MetricSpec>>,
+}
+
+/// What a checked metric computes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricKind {
+    /// Events of one name.
+    Count {
+        /// Event name.
+        event: String,
+    },
+    /// Sum of a numeric property of one event.
+    Sum {
+        /// Event name.
+        event: String,
+        /// Property.
+        property: String,
+    },
+    /// Distinct active users.
+    DistinctUsers,
+    /// One metric over another.
+    Ratio {
+        /// Numerator.
+        numerator: Box<Metric>,
+        /// Denominator.
+        denominator: Box<Metric>,
+    },
+    /// Percent change of a metric between the latest window and the one before.
+    PctChange {
+        /// The metric.
+        of: Box<Metric>,
+    },
+    /// Days since the last event.
+    DaysSince {
+        /// Event name, or any event.
+        event: Option<String>,
+    },
+    /// Events per 30 days, scaled by tenure for young accounts.
+    PerMonth {
+        /// Event name.
+        event: String,
+    },
+}
+
+/// A checked metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Metric {
+    name: Slug,
+    kind: MetricKind,
+    window_days: u32,
+}
+
+fn need(value: Option<&String>, field: &str, kind: &str) -> Result<String, Invalid> {
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| Invalid::new(field, format!("a {kind} metric needs --{field}")))
+}
+
+impl Metric {
+    /// Checks a spec: the kind's parts present, windows between 1 and 366 days, nesting at
+    /// most a few levels deep.
+    pub fn check(spec: &MetricSpec) -> Result<Metric, Invalid> {
+        Self::check_at(spec, 0)
+    }
+
+    fn check_at(spec: &MetricSpec, depth: u32) -> Result<Metric, Invalid> {
+        if depth > 3 {
+            return Err(Invalid::new("kind", "metrics nest at most three levels deep"));
+        }
+        let name = Slug::parse(&spec.name).map_err(|e| e.in_field("name"))?;
+        let window_days = spec.window_days.unwrap_or(28);
+        if !(1..=366).contains(&window_days) {
+            return Err(Invalid::new("window_days", "must be between 1 and 366"));
+        }
+        let inner = |part: &Option<Box<MetricSpec>>, field: &str| -> Result<Box<Metric>, Invalid> {
+            let part = part.as_ref().ok_or_else(|| Invalid::new(field, format!("a {} metric needs {field}", spec.kind)))?;
+            Self::check_at(part, depth + 1).map(Box::new).map_err(|e| {
+                let nested = format!("{field}.{}", e.field);
+                e.in_field(nested)
+            })
+        };
+        let kind = match spec.kind.as_str() {
+            "count" => MetricKind::Count { event: need(spec.event.as_ref(), "event", "count")? },
+            "sum" => MetricKind::Sum { event: need(spec.event.as_ref(), "event", "sum")?, property: need(spec.property.as_ref(), "property", "sum")? },
+            "distinct_users" => MetricKind::DistinctUsers,
+            "ratio" => MetricKind::Ratio { numerator: inner(&spec.numerator, "numerator")?, denominator: inner(&spec.denominator, "denominator")? },
+            "pct_change" => MetricKind::PctChange { of: inner(&spec.of, "of")? },
+            "days_since" => MetricKind::DaysSince { event: spec.event.clone().filter(|e| !e.trim().is_empty()) },
+            "per_month" => MetricKind::PerMonth { event: need(spec.event.as_ref(), "event", "per_month")? },
+            other => {
+                return Err(Invalid::new(
+                    "kind",
+                    format!("'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month"),
+                ));
+            }
+        };
+        Ok(Metric { name, kind, window_days })
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &Slug {
+        &self.name
+    }
+
+    /// Its window in days.
+    pub fn window_days(&self) -> u32 {
+        self.window_days
+    }
+
+    /// What it computes.
+    pub fn kind(&self) -> &MetricKind {
+        &self.kind
+    }
+
+    /// The value for one account as of `as_of`. `tenure_start` is the account's first
+    /// day (for per-month scaling). `None` means missing (see the table above).
+    pub fn value(&self, source: &dyn UsageSource, account: &str, as_of: Date, tenure_start: Option<Date>) -> Option<f64> {
+        let window = i64::from(self.window_days);
+        let last = as_of.yesterday().ok()?;
+        let first = as_of.checked_sub(jiff::Span::new().days(window)).ok()?;
+        match &self.kind {
+            MetricKind::Count { event } => Some(source.count(account, Some(event), first, last) as f64),
+            MetricKind::Sum { event, property } => Some(source.sum(account, event, property, first, last)),
+            MetricKind::DistinctUsers => Some(source.distinct_users(account, first, last) as f64),
+            MetricKind::Ratio { numerator, denominator } => {
+                let below = denominator.value(source, account, as_of, tenure_start)?;
+                let above = numerator.value(source, account, as_of, tenure_start)?;
+                (below != 0.0).then(|| above / below)
+            }
+            MetricKind::PctChange { of } => {
+                let previous_end = as_of.checked_sub(jiff::Span::new().days(i64::from(of.window_days))).ok()?;
+                let latest = of.value(source, account, as_of, tenure_start)?;
+                let before = of.value(source, account, previous_end, tenure_start)?;
+                (before != 0.0).then(|| 100.0 * (latest - before) / before)
+            }
+            MetricKind::DaysSince { event } => {
+                source.last_event_day(account, event.as_deref(), as_of).map(|day| f64::from((as_of - day).get_days()))
+            }
+            MetricKind::PerMonth { event } => {
+                let tenure = tenure_start.map_or(window, |start| i64::from((as_of - start).get_days()).min(window));
+                if tenure <= 0 {
+                    return None;
+                }
+                let from = as_of.checked_sub(jiff::Span::new().days(tenure)).ok()?;
+                Some(source.count(account, Some(event), from, last) as f64 * 30.0 / tenure as f64)
+            }
+        }
+    }
+}
+
+/// Values of a metric for many accounts: external id → value (missing ones left out).
+pub fn values(metric: &Metric, source: &dyn UsageSource, accounts: &[(String, Option<Date>)], as_of: Date) -> BTreeMap<String, Option<f64>> {
+    accounts.iter().map(|(account, start)| (account.clone(), metric.value(source, account, as_of, *start))).collect()
+}
+
+#[cfg(test)]
+mod tests;
