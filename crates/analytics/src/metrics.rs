@@ -42,7 +42,11 @@ impl UsageSource for Rollups {
         self.window(account, event, from, to).count
     }
     fn sum(&self, account: &str, event: &str, property: &str, from: Date, to: Date) -> f64 {
-        self.window(account, Some(event), from, to).sums.get(property).copied().unwrap_or(0.0)
+        self.window(account, Some(event), from, to)
+            .sums
+            .get(property)
+            .copied()
+            .unwrap_or(0.0)
     }
     fn distinct_users(&self, account: &str, from: Date, to: Date) -> u64 {
         self.window(account, None, from, to).active_users
@@ -145,7 +149,10 @@ impl Metric {
 
     fn check_at(spec: &MetricSpec, depth: u32) -> Result<Metric, Invalid> {
         if depth > 3 {
-            return Err(Invalid::new("kind", "metrics nest at most three levels deep"));
+            return Err(Invalid::new(
+                "kind",
+                "metrics nest at most three levels deep",
+            ));
         }
         let name = Slug::parse(&spec.name).map_err(|e| e.in_field("name"))?;
         let window_days = spec.window_days.unwrap_or(28);
@@ -153,28 +160,50 @@ impl Metric {
             return Err(Invalid::new("window_days", "must be between 1 and 366"));
         }
         let inner = |part: &Option<Box<MetricSpec>>, field: &str| -> Result<Box<Metric>, Invalid> {
-            let part = part.as_ref().ok_or_else(|| Invalid::new(field, format!("a {} metric needs {field}", spec.kind)))?;
+            let part = part.as_ref().ok_or_else(|| {
+                Invalid::new(field, format!("a {} metric needs {field}", spec.kind))
+            })?;
             Self::check_at(part, depth + 1).map(Box::new).map_err(|e| {
                 let nested = format!("{field}.{}", e.field);
                 e.in_field(nested)
             })
         };
         let kind = match spec.kind.as_str() {
-            "count" => MetricKind::Count { event: need(spec.event.as_ref(), "event", "count")? },
-            "sum" => MetricKind::Sum { event: need(spec.event.as_ref(), "event", "sum")?, property: need(spec.property.as_ref(), "property", "sum")? },
+            "count" => MetricKind::Count {
+                event: need(spec.event.as_ref(), "event", "count")?,
+            },
+            "sum" => MetricKind::Sum {
+                event: need(spec.event.as_ref(), "event", "sum")?,
+                property: need(spec.property.as_ref(), "property", "sum")?,
+            },
             "distinct_users" => MetricKind::DistinctUsers,
-            "ratio" => MetricKind::Ratio { numerator: inner(&spec.numerator, "numerator")?, denominator: inner(&spec.denominator, "denominator")? },
-            "pct_change" => MetricKind::PctChange { of: inner(&spec.of, "of")? },
-            "days_since" => MetricKind::DaysSince { event: spec.event.clone().filter(|e| !e.trim().is_empty()) },
-            "per_month" => MetricKind::PerMonth { event: need(spec.event.as_ref(), "event", "per_month")? },
+            "ratio" => MetricKind::Ratio {
+                numerator: inner(&spec.numerator, "numerator")?,
+                denominator: inner(&spec.denominator, "denominator")?,
+            },
+            "pct_change" => MetricKind::PctChange {
+                of: inner(&spec.of, "of")?,
+            },
+            "days_since" => MetricKind::DaysSince {
+                event: spec.event.clone().filter(|e| !e.trim().is_empty()),
+            },
+            "per_month" => MetricKind::PerMonth {
+                event: need(spec.event.as_ref(), "event", "per_month")?,
+            },
             other => {
                 return Err(Invalid::new(
                     "kind",
-                    format!("'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month"),
+                    format!(
+                        "'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month"
+                    ),
                 ));
             }
         };
-        Ok(Metric { name, kind, window_days })
+        Ok(Metric {
+            name,
+            kind,
+            window_days,
+        })
     }
 
     /// Its name.
@@ -194,30 +223,47 @@ impl Metric {
 
     /// The value for one account as of `as_of`. `tenure_start` is the account's first
     /// day (for per-month scaling). `None` means missing (see the table above).
-    pub fn value(&self, source: &dyn UsageSource, account: &str, as_of: Date, tenure_start: Option<Date>) -> Option<f64> {
+    pub fn value(
+        &self,
+        source: &dyn UsageSource,
+        account: &str,
+        as_of: Date,
+        tenure_start: Option<Date>,
+    ) -> Option<f64> {
         let window = i64::from(self.window_days);
         let last = as_of.yesterday().ok()?;
         let first = as_of.checked_sub(jiff::Span::new().days(window)).ok()?;
         match &self.kind {
-            MetricKind::Count { event } => Some(source.count(account, Some(event), first, last) as f64),
-            MetricKind::Sum { event, property } => Some(source.sum(account, event, property, first, last)),
+            MetricKind::Count { event } => {
+                Some(source.count(account, Some(event), first, last) as f64)
+            }
+            MetricKind::Sum { event, property } => {
+                Some(source.sum(account, event, property, first, last))
+            }
             MetricKind::DistinctUsers => Some(source.distinct_users(account, first, last) as f64),
-            MetricKind::Ratio { numerator, denominator } => {
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+            } => {
                 let below = denominator.value(source, account, as_of, tenure_start)?;
                 let above = numerator.value(source, account, as_of, tenure_start)?;
                 (below != 0.0).then(|| above / below)
             }
             MetricKind::PctChange { of } => {
-                let previous_end = as_of.checked_sub(jiff::Span::new().days(i64::from(of.window_days))).ok()?;
+                let previous_end = as_of
+                    .checked_sub(jiff::Span::new().days(i64::from(of.window_days)))
+                    .ok()?;
                 let latest = of.value(source, account, as_of, tenure_start)?;
                 let before = of.value(source, account, previous_end, tenure_start)?;
                 (before != 0.0).then(|| 100.0 * (latest - before) / before)
             }
-            MetricKind::DaysSince { event } => {
-                source.last_event_day(account, event.as_deref(), as_of).map(|day| f64::from((as_of - day).get_days()))
-            }
+            MetricKind::DaysSince { event } => source
+                .last_event_day(account, event.as_deref(), as_of)
+                .map(|day| f64::from((as_of - day).get_days())),
             MetricKind::PerMonth { event } => {
-                let tenure = tenure_start.map_or(window, |start| i64::from((as_of - start).get_days()).min(window));
+                let tenure = tenure_start.map_or(window, |start| {
+                    i64::from((as_of - start).get_days()).min(window)
+                });
                 if tenure <= 0 {
                     return None;
                 }
@@ -229,8 +275,21 @@ impl Metric {
 }
 
 /// Values of a metric for many accounts: external id → value (missing ones left out).
-pub fn values(metric: &Metric, source: &dyn UsageSource, accounts: &[(String, Option<Date>)], as_of: Date) -> BTreeMap<String, Option<f64>> {
-    accounts.iter().map(|(account, start)| (account.clone(), metric.value(source, account, as_of, *start))).collect()
+pub fn values(
+    metric: &Metric,
+    source: &dyn UsageSource,
+    accounts: &[(String, Option<Date>)],
+    as_of: Date,
+) -> BTreeMap<String, Option<f64>> {
+    accounts
+        .iter()
+        .map(|(account, start)| {
+            (
+                account.clone(),
+                metric.value(source, account, as_of, *start),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -409,12 +409,24 @@ impl Rollups {
 
     /// Totals of an account over the days `from` to `to` inclusive, for one event or all:
     /// events, property sums, and distinct active users (any event).
-    pub fn window(&self, account_external_id: &str, event: Option<&str>, from: Date, to: Date) -> WindowTotals {
+    pub fn window(
+        &self,
+        account_external_id: &str,
+        event: Option<&str>,
+        from: Date,
+        to: Date,
+    ) -> WindowTotals {
         let mut totals = WindowTotals::default();
-        let Some(account) = self.accounts.get(account_external_id) else { return totals };
+        let Some(account) = self.accounts.get(account_external_id) else {
+            return totals;
+        };
         let events: Vec<u32> = match event {
             Some(name) => self.events.get(name).into_iter().collect(),
-            None => self.account_events.get(&account).map(|set| set.iter().copied().collect()).unwrap_or_default(),
+            None => self
+                .account_events
+                .get(&account)
+                .map(|set| set.iter().copied().collect())
+                .unwrap_or_default(),
         };
         let mut users: HashSet<u32> = HashSet::default();
         for day in day_number(from)..=day_number(to) {
@@ -422,7 +434,10 @@ impl Rollups {
                 if let Some(aggregate) = self.counts.get(&(account, *event, day)) {
                     totals.count += aggregate.count;
                     for (property, value) in &aggregate.sums {
-                        *totals.sums.entry(self.properties.name(*property).to_owned()).or_default() += value;
+                        *totals
+                            .sums
+                            .entry(self.properties.name(*property).to_owned())
+                            .or_default() += value;
                     }
                 }
             }
@@ -436,7 +451,13 @@ impl Rollups {
 
     /// The last day before `before` on which the account had an event (of one name, or
     /// any), looking back at most `horizon_days`.
-    pub fn last_event_day(&self, account_external_id: &str, event: Option<&str>, before: Date, horizon_days: i32) -> Option<Date> {
+    pub fn last_event_day(
+        &self,
+        account_external_id: &str,
+        event: Option<&str>,
+        before: Date,
+        horizon_days: i32,
+    ) -> Option<Date> {
         let account = self.accounts.get(account_external_id)?;
         let events: Vec<u32> = match event {
             Some(name) => vec![self.events.get(name)?],
@@ -445,7 +466,11 @@ impl Rollups {
         let last = day_number(before) - 1;
         (last - horizon_days..=last)
             .rev()
-            .find(|day| events.iter().any(|event| self.counts.contains_key(&(account, *event, *day))))
+            .find(|day| {
+                events
+                    .iter()
+                    .any(|event| self.counts.contains_key(&(account, *event, *day)))
+            })
             .map(day_date)
     }
 

@@ -23,10 +23,21 @@ fn history() -> Rollups {
         {"type":"track","userId":"u1","event":"Report Run","properties":{"rows":5},"timestamp":"2026-02-28T23:59:59Z"},
         {"type":"track","userId":"u1","event":"Report Run","properties":{"rows":1000},"timestamp":"2026-03-01T00:00:00Z"}
     ],"context":{"groupId":"acme"}}"#;
-    let received = Received { at_ms: 1_800_000_000_000, oldest_ms: None, newest_ms: None };
+    let received = Received {
+        at_ms: 1_800_000_000_000,
+        oldest_ms: None,
+        newest_ms: None,
+    };
     let mut rollups = Rollups::new(jiff::tz::TimeZone::UTC);
-    for (index, event) in parse_batch(events.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}")).iter().enumerate() {
-        rollups.apply(event, mikawaya_ingest::log::Position::for_tests(index as u64));
+    for (index, event) in parse_batch(events.as_bytes(), 1, received)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .iter()
+        .enumerate()
+    {
+        rollups.apply(
+            event,
+            mikawaya_ingest::log::Position::for_tests(index as u64),
+        );
     }
     rollups
 }
@@ -36,34 +47,68 @@ fn spec(json: serde_json::Value) -> Metric {
     Metric::check(&spec).unwrap_or_else(|e| panic!("{e}"))
 }
 
-fn check(metric: serde_json::Value, as_of: Date, tenure_start: Option<Date>, expected: Option<f64>) {
+fn check(
+    metric: serde_json::Value,
+    as_of: Date,
+    tenure_start: Option<Date>,
+    expected: Option<f64>,
+) {
     let rollups = history();
     let metric = spec(metric.clone());
-    assert_eq!(metric.value(&rollups, "acme", as_of, tenure_start), expected, "{metric:?} as of {as_of}");
+    assert_eq!(
+        metric.value(&rollups, "acme", as_of, tenure_start),
+        expected,
+        "{metric:?} as of {as_of}"
+    );
 }
 
 const MARCH_1: Date = Date::constant(2026, 3, 1);
 
 #[test]
 fn count_includes_the_first_instant_of_the_window_and_excludes_the_first_after_it() {
-    check(serde_json::json!({"name": "reports", "kind": "count", "event": "Report Run"}), MARCH_1, None, Some(3.0));
+    check(
+        serde_json::json!({"name": "reports", "kind": "count", "event": "Report Run"}),
+        MARCH_1,
+        None,
+        Some(3.0),
+    );
 }
 
 #[test]
 fn an_empty_window_counts_zero() {
-    check(serde_json::json!({"name": "reports", "kind": "count", "event": "Report Run"}), date(2025, 6, 1), None, Some(0.0));
-    check(serde_json::json!({"name": "x", "kind": "count", "event": "Never Happened"}), MARCH_1, None, Some(0.0));
+    check(
+        serde_json::json!({"name": "reports", "kind": "count", "event": "Report Run"}),
+        date(2025, 6, 1),
+        None,
+        Some(0.0),
+    );
+    check(
+        serde_json::json!({"name": "x", "kind": "count", "event": "Never Happened"}),
+        MARCH_1,
+        None,
+        Some(0.0),
+    );
 }
 
 #[test]
 fn sum_adds_a_numeric_property_over_the_window() {
-    check(serde_json::json!({"name": "rows", "kind": "sum", "event": "Report Run", "property": "rows"}), MARCH_1, None, Some(16.0));
+    check(
+        serde_json::json!({"name": "rows", "kind": "sum", "event": "Report Run", "property": "rows"}),
+        MARCH_1,
+        None,
+        Some(16.0),
+    );
 }
 
 #[test]
 fn distinct_users_counts_each_user_once() {
     // u1 and u2 in February; u3 was active only in January.
-    check(serde_json::json!({"name": "users", "kind": "distinct_users"}), MARCH_1, None, Some(2.0));
+    check(
+        serde_json::json!({"name": "users", "kind": "distinct_users"}),
+        MARCH_1,
+        None,
+        Some(2.0),
+    );
 }
 
 #[test]
@@ -89,19 +134,45 @@ fn pct_change_compares_with_the_window_before() {
 #[test]
 fn days_since_counts_whole_days_to_the_observation_date() {
     // The last event before Mar 1 00:00 is on Feb 28: 1 day.
-    check(serde_json::json!({"name": "idle", "kind": "days_since"}), MARCH_1, None, Some(1.0));
+    check(
+        serde_json::json!({"name": "idle", "kind": "days_since"}),
+        MARCH_1,
+        None,
+        Some(1.0),
+    );
     // The last login before Mar 1 is on Feb 20: 9 days.
-    check(serde_json::json!({"name": "idle_login", "kind": "days_since", "event": "Login"}), MARCH_1, None, Some(9.0));
-    check(serde_json::json!({"name": "idle", "kind": "days_since"}), date(2025, 1, 1), None, None);
+    check(
+        serde_json::json!({"name": "idle_login", "kind": "days_since", "event": "Login"}),
+        MARCH_1,
+        None,
+        Some(9.0),
+    );
+    check(
+        serde_json::json!({"name": "idle", "kind": "days_since"}),
+        date(2025, 1, 1),
+        None,
+        None,
+    );
 }
 
 #[test]
 fn per_month_scales_young_accounts_by_their_tenure() {
-    let per_month = serde_json::json!({"name": "reports_pm", "kind": "per_month", "event": "Report Run"});
+    let per_month =
+        serde_json::json!({"name": "reports_pm", "kind": "per_month", "event": "Report Run"});
     // A full window: 3 reports in 28 days → 3 × 30 / 28.
-    check(per_month.clone(), MARCH_1, Some(date(2025, 1, 1)), Some(3.0 * 30.0 / 28.0));
+    check(
+        per_month.clone(),
+        MARCH_1,
+        Some(date(2025, 1, 1)),
+        Some(3.0 * 30.0 / 28.0),
+    );
     // Started Feb 14: tenure 15 days (Feb 14-28), 2 reports in them → 2 × 30 / 15 = 4.
-    check(per_month.clone(), MARCH_1, Some(date(2026, 2, 14)), Some(4.0));
+    check(
+        per_month.clone(),
+        MARCH_1,
+        Some(date(2026, 2, 14)),
+        Some(4.0),
+    );
     // Started on the observation date: no tenure, no rate.
     check(per_month, MARCH_1, Some(MARCH_1), None);
 }
@@ -110,15 +181,34 @@ fn per_month_scales_young_accounts_by_their_tenure() {
 fn specs_are_checked_and_name_their_field() {
     let cases = [
         (serde_json::json!({"name": "x", "kind": "count"}), "event"),
-        (serde_json::json!({"name": "x", "kind": "sum", "event": "E"}), "property"),
-        (serde_json::json!({"name": "x", "kind": "median", "event": "E"}), "kind"),
-        (serde_json::json!({"name": "x", "kind": "count", "event": "E", "window_days": 0}), "window_days"),
-        (serde_json::json!({"name": "9x", "kind": "distinct_users"}), "name"),
-        (serde_json::json!({"name": "x", "kind": "ratio", "numerator": {"name": "a", "kind": "distinct_users"}}), "denominator"),
-        (serde_json::json!({"name": "x", "kind": "pct_change", "of": {"name": "a", "kind": "count"}}), "of.event"),
+        (
+            serde_json::json!({"name": "x", "kind": "sum", "event": "E"}),
+            "property",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "median", "event": "E"}),
+            "kind",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "count", "event": "E", "window_days": 0}),
+            "window_days",
+        ),
+        (
+            serde_json::json!({"name": "9x", "kind": "distinct_users"}),
+            "name",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "ratio", "numerator": {"name": "a", "kind": "distinct_users"}}),
+            "denominator",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "pct_change", "of": {"name": "a", "kind": "count"}}),
+            "of.event",
+        ),
     ];
     for (json, field) in cases {
-        let spec: MetricSpec = serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let spec: MetricSpec =
+            serde_json::from_value(json.clone()).unwrap_or_else(|e| panic!("{e}"));
         match Metric::check(&spec) {
             Err(error) => assert_eq!(error.field, field, "{json}"),
             Ok(metric) => panic!("{json} was accepted as {metric:?}"),
