@@ -3,6 +3,7 @@
 use crate::Failure;
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
+use mikawaya_analytics::metrics::{Metric, MetricSpec};
 use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
 use mikawaya_domain::PartnerId;
@@ -678,6 +679,178 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
         println!("NRR               {}", percent(report.nrr));
     }
     Ok(())
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum MetricsCommand {
+    /// Defines (or redefines) a metric.
+    Define {
+        /// Its name (a-z, 0-9, _ or -).
+        #[arg(long)]
+        name: String,
+        /// count, sum, distinct_users, ratio, pct_change, days_since or per_month.
+        #[arg(long)]
+        kind: String,
+        /// The event (count, sum, per_month; optional for days_since).
+        #[arg(long)]
+        event: Option<String>,
+        /// The numeric property (sum).
+        #[arg(long)]
+        property: Option<String>,
+        /// Window length in days.
+        #[arg(long, default_value_t = 28)]
+        window_days: u32,
+        /// Numerator (ratio): the name of a defined metric.
+        #[arg(long)]
+        numerator: Option<String>,
+        /// Denominator (ratio): the name of a defined metric.
+        #[arg(long)]
+        denominator: Option<String>,
+        /// The metric whose change is measured (pct_change): the name of a defined metric.
+        #[arg(long)]
+        of: Option<String>,
+    },
+    /// Lists the defined metrics.
+    List,
+    /// Computes a metric for every account as of a date.
+    Values {
+        /// The metric.
+        #[arg(long)]
+        name: String,
+        /// The observation date d, YYYY-MM-DD: the window is the days before it.
+        #[arg(long)]
+        as_of: String,
+        /// Print JSON: [{"account_external_id": ..., "value": ...}].
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        ingest: IngestArgs,
+    },
+}
+
+fn stored_spec(store: &dyn Store, name: &str) -> Result<MetricSpec, Failure> {
+    let raw = store.get_metric(name).map_err(|e| match e {
+        StoreError::NotFound { .. } => Failure::input(anyhow!("no metric named {name}")),
+        other => Failure::from(other),
+    })?;
+    serde_json::from_str(&raw)
+        .with_context(|| format!("reading the stored metric {name}"))
+        .map_err(Failure::from)
+}
+
+pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> {
+    let store = open_store(data_dir)?;
+    match command {
+        MetricsCommand::Define {
+            name,
+            kind,
+            event,
+            property,
+            window_days,
+            numerator,
+            denominator,
+            of,
+        } => {
+            let nested = |reference: Option<String>| -> Result<Option<Box<MetricSpec>>, Failure> {
+                reference
+                    .map(|name| stored_spec(&store, &name).map(Box::new))
+                    .transpose()
+            };
+            let spec = MetricSpec {
+                name,
+                kind,
+                event,
+                property,
+                window_days: Some(window_days),
+                numerator: nested(numerator)?,
+                denominator: nested(denominator)?,
+                of: nested(of)?,
+            };
+            let metric = Metric::check(&spec).map_err(Failure::input)?;
+            let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+            let json = serde_json::to_string(&spec).context("writing the spec")?;
+            store
+                .put_metric(&manage, metric.name().as_str(), &json)
+                .map_err(store_failure)?;
+            println!(
+                "defined metric {} ({}, {}-day window)",
+                metric.name(),
+                spec.kind,
+                metric.window_days()
+            );
+            Ok(())
+        }
+        MetricsCommand::List => {
+            for (name, spec) in store.list_metrics().map_err(store_failure)? {
+                println!("{name}\t{spec}");
+            }
+            Ok(())
+        }
+        MetricsCommand::Values {
+            name,
+            as_of,
+            json,
+            ingest,
+        } => {
+            let as_of =
+                mikawaya_domain::value::parse_date(&as_of, "--as-of").map_err(Failure::input)?;
+            let metric = Metric::check(&stored_spec(&store, &name)?).map_err(Failure::input)?;
+            let accounts = all_accounts(&store)?;
+            let store: Arc<dyn Store> = Arc::new(store);
+            let service = open_ingest(data_dir, store, &ingest)?;
+            let values = service
+                .read(|rollups| {
+                    mikawaya_analytics::metrics::values(&metric, rollups, &accounts, as_of)
+                })
+                .map_err(Failure::from)?;
+            service.shutdown();
+            if json {
+                let rows: Vec<serde_json::Value> = values
+                    .iter()
+                    .map(|(account, value)| serde_json::json!({"account_external_id": account, "value": value}))
+                    .collect();
+                println!("{}", serde_json::to_string(&rows).context("writing JSON")?);
+            } else {
+                for (account, value) in &values {
+                    println!(
+                        "{account}\t{}",
+                        value.map_or_else(|| "missing".to_owned(), |v| format!("{v}"))
+                    );
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Every account with an external id, and the day its tenure starts (contract start).
+fn all_accounts(store: &SqliteStore) -> Result<Vec<(String, Option<jiff::civil::Date>)>, Failure> {
+    let access = Actor::system().read();
+    let mut accounts = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = mikawaya_store::PageRequest::new(Some(1000), cursor.as_deref())
+            .map_err(|e| anyhow!("{e}"))?;
+        let found = store
+            .list_accounts(
+                &access,
+                &Default::default(),
+                mikawaya_domain::account::AccountSort::default(),
+                &page,
+            )
+            .map_err(store_failure)?;
+        accounts.extend(
+            found
+                .data
+                .into_iter()
+                .filter_map(|a| a.external_id.map(|id| (id.to_string(), a.contract_start))),
+        );
+        match found.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    Ok(accounts)
 }
 
 pub fn backup(data_dir: &Path, file: &Path) -> Result<(), Failure> {

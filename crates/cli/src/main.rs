@@ -47,6 +47,9 @@ enum Command {
     /// Works with the usage event log.
     #[command(subcommand)]
     Events(commands::EventsCommand),
+    /// Defines behavioural metrics and computes them per account.
+    #[command(subcommand)]
+    Metrics(commands::MetricsCommand),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
     Churn(commands::ChurnArgs),
     /// Writes a consistent copy of the store to FILE while the server may keep running.
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Writekey(command) => commands::writekey(&cli.data_dir, command),
         Command::Events(command) => commands::events(&cli.data_dir, command),
         Command::Churn(args) => commands::churn(&cli.data_dir, &args),
+        Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Backup { file } => commands::backup(&cli.data_dir, &file),
     };
     match result {

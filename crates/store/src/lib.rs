@@ -335,6 +335,12 @@ pub trait Store: Send + Sync {
     fn revoke_write_key(&self, access: &AdminAccess, id: i64) -> Result<()>;
     /// An unrevoked write key by hash (authentication only).
     fn find_write_key(&self, key_hash: &str) -> Result<Option<WriteKey>>;
+    /// Stores (or replaces) a metric definition's JSON spec under its name.
+    fn put_metric(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<()>;
+    /// Metric definitions: name and JSON spec, by name.
+    fn list_metrics(&self) -> Result<Vec<(String, String)>>;
+    /// One metric definition's JSON spec.
+    fn get_metric(&self, name: &str) -> Result<String>;
     /// A service fact by key.
     fn get_meta(&self, key: &str) -> Result<Option<String>>;
     /// Records a service fact.

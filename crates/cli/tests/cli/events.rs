@@ -258,3 +258,136 @@ fn the_cli_refuses_to_write_the_log_while_a_server_holds_it() {
         stderr(&refused)
     );
 }
+
+#[test]
+fn metrics_are_defined_and_computed_per_account() {
+    let workspace = Workspace::new();
+    let accounts = workspace.path("accounts.csv");
+    ok(std::fs::write(
+        &accounts,
+        "external_id,name,contract_start\nM-1,One,2025-01-01\nM-2,Two,2026-02-20\nM-3,Three,2025-01-01\n",
+    ));
+    workspace.expect(
+        &["import", "accounts", &accounts.to_string_lossy()],
+        None,
+        0,
+    );
+    // As of 2026-03-01, 28-day window = Feb 1-28. M-1: 4 reports (one on Jan 31, outside),
+    // 2 logins. M-2 (since Feb 20): 3 reports, no login. M-3: nothing.
+    let events = workspace.path("events.csv");
+    ok(std::fs::write(
+        &events,
+        "account_id,user_id,event,timestamp\n\
+         M-1,a,Report Run,2026-01-31T12:00:00Z\nM-1,a,Report Run,2026-02-02T12:00:00Z\nM-1,b,Report Run,2026-02-10T12:00:00Z\n\
+         M-1,a,Report Run,2026-02-11T12:00:00Z\nM-1,a,Report Run,2026-02-28T23:00:00Z\nM-1,a,Login,2026-02-02T08:00:00Z\nM-1,b,Login,2026-02-10T08:00:00Z\n\
+         M-2,c,Report Run,2026-02-21T12:00:00Z\nM-2,c,Report Run,2026-02-22T12:00:00Z\nM-2,c,Report Run,2026-02-23T12:00:00Z\n",
+    ));
+    workspace.expect(&["import", "events", &events.to_string_lossy()], None, 0);
+    for args in [
+        vec![
+            "--name",
+            "reports",
+            "--kind",
+            "count",
+            "--event",
+            "Report Run",
+        ],
+        vec!["--name", "logins", "--kind", "count", "--event", "Login"],
+        vec![
+            "--name",
+            "reports_per_login",
+            "--kind",
+            "ratio",
+            "--numerator",
+            "reports",
+            "--denominator",
+            "logins",
+        ],
+        vec![
+            "--name",
+            "reports_pm",
+            "--kind",
+            "per_month",
+            "--event",
+            "Report Run",
+        ],
+    ] {
+        let mut command = vec!["metrics", "define"];
+        command.extend(args);
+        workspace.expect(&command, None, 0);
+    }
+    let refused = workspace.expect(
+        &[
+            "metrics",
+            "define",
+            "--name",
+            "bad",
+            "--kind",
+            "sum",
+            "--event",
+            "Report Run",
+        ],
+        None,
+        2,
+    );
+    assert!(
+        stderr(&refused).contains("property"),
+        "{}",
+        stderr(&refused)
+    );
+    let values = |name: &str| -> HashMap<String, serde_json::Value> {
+        let output = workspace.expect(
+            &[
+                "metrics",
+                "values",
+                "--name",
+                name,
+                "--as-of",
+                "2026-03-01",
+                "--json",
+            ],
+            None,
+            0,
+        );
+        let rows: Vec<serde_json::Value> = ok(serde_json::from_str(&stdout(&output)));
+        rows.into_iter()
+            .map(|row| {
+                (
+                    row["account_external_id"].as_str().unwrap_or("").to_owned(),
+                    row["value"].clone(),
+                )
+            })
+            .collect()
+    };
+    let reports = values("reports");
+    assert_eq!(
+        (
+            reports["M-1"].as_f64(),
+            reports["M-2"].as_f64(),
+            reports["M-3"].as_f64()
+        ),
+        (Some(4.0), Some(3.0), Some(0.0))
+    );
+    let ratio = values("reports_per_login");
+    assert_eq!(
+        (ratio["M-1"].as_f64(), ratio["M-2"].clone()),
+        (Some(2.0), serde_json::Value::Null),
+        "missing when there is no login"
+    );
+    // M-2 has 9 days of tenure (Feb 20-28): 3 × 30 / 9 = 10 per month; M-1 4 × 30 / 28.
+    let per_month = values("reports_pm");
+    assert_eq!(per_month["M-2"].as_f64(), Some(10.0));
+    assert_eq!(per_month["M-1"].as_f64(), Some(4.0 * 30.0 / 28.0));
+    workspace.expect(
+        &[
+            "metrics",
+            "values",
+            "--name",
+            "nope",
+            "--as-of",
+            "2026-03-01",
+        ],
+        None,
+        2,
+    );
+}

@@ -22,6 +22,7 @@ use std::sync::{Condvar, Mutex};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_customer_model.sql"),
     include_str!("../../migrations/0002_usage_sources.sql"),
+    include_str!("../../migrations/0003_metrics.sql"),
 ];
 
 /// Reader connections kept open.
@@ -496,6 +497,34 @@ impl Store for SqliteStore {
     }
     fn find_write_key(&self, key_hash: &str) -> Result<Option<WriteKey>> {
         self.read(|c| team::find_write_key(c, key_hash))
+    }
+    fn put_metric(&self, _access: &ManageAccess, name: &str, spec: &str) -> Result<()> {
+        self.write(|c| {
+            c.execute(
+                "INSERT INTO metrics (name, spec, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) \
+                 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+                rusqlite::params![name, spec, row::now()],
+            )?;
+            Ok(())
+        })
+    }
+    fn list_metrics(&self) -> Result<Vec<(String, String)>> {
+        self.read(|c| {
+            let mut statement = c.prepare_cached("SELECT name, spec FROM metrics ORDER BY name")?;
+            let rows = statement
+                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok(rows)
+        })
+    }
+    fn get_metric(&self, name: &str) -> Result<String> {
+        self.read(|c| {
+            c.query_row("SELECT spec FROM metrics WHERE name = ?1", [name], |row| {
+                row.get(0)
+            })
+            .optional()?
+            .ok_or(StoreError::NotFound { entity: "metric" })
+        })
     }
     fn get_meta(&self, key: &str) -> Result<Option<String>> {
         self.read(|c| {
