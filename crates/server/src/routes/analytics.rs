@@ -1,12 +1,15 @@
-//! `/api/v1/analytics`: churn and revenue retention over the accounts the caller can see.
+//! `/api/v1/analytics` and `/api/v1/metrics`: churn and revenue retention, and behavioural
+//! metrics, over the accounts the caller can see.
 
 use crate::error::{ApiError, ErrorBody};
-use crate::extract::{Caller, QueryParams};
+use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{date, required};
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use mikawaya_analytics::churn::{ChurnReport, RevenueRow, churn};
+use mikawaya_analytics::metrics::{Metric, MetricSpec};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -14,7 +17,10 @@ use utoipa_axum::routes;
 
 /// The routes of this resource.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(churn_report))
+    OpenApiRouter::new()
+        .routes(routes!(churn_report))
+        .routes(routes!(list_metrics, define_metric))
+        .routes(routes!(metric_values))
 }
 
 /// The period.
@@ -95,4 +101,130 @@ async fn churn_report(
         to.to_string(),
         churn(&rows, from, to),
     )))
+}
+
+/// A metric definition as listed.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricOut {
+    name: String,
+    /// The definition as written (kind, event, property, window_days, nested metrics).
+    #[schema(value_type = Object)]
+    spec: serde_json::Value,
+}
+
+/// Defined metrics.
+#[utoipa::path(get, path = "/api/v1/metrics", tag = "analytics", responses((status = 200, body = Vec<MetricOut>)))]
+async fn list_metrics(
+    State(state): State<AppState>,
+    Caller(_actor): Caller,
+) -> Result<Json<Vec<MetricOut>>, ApiError> {
+    let metrics = state.run(|store| store.list_metrics()).await?;
+    Ok(Json(
+        metrics
+            .into_iter()
+            .map(|(name, spec)| MetricOut {
+                name,
+                spec: serde_json::from_str(&spec).unwrap_or_default(),
+            })
+            .collect(),
+    ))
+}
+
+/// Defines (or redefines) a metric (admins and leaders).
+#[utoipa::path(post, path = "/api/v1/metrics", tag = "analytics", request_body(content = Object, description = "a metric spec: name, kind, event, property, window_days, numerator, denominator, of"),
+    responses((status = 201, body = MetricOut), (status = 400, body = ErrorBody)))]
+async fn define_metric(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    JsonBody(spec): JsonBody<MetricSpec>,
+) -> Result<(StatusCode, Json<MetricOut>), ApiError> {
+    let access = actor.manage()?;
+    let metric = Metric::check(&spec)?;
+    let json = serde_json::to_string(&spec).map_err(ApiError::internal)?;
+    let name = metric.name().to_string();
+    let stored = name.clone();
+    state
+        .run(move |store| store.put_metric(&access, &stored, &json))
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MetricOut {
+            name,
+            spec: serde_json::to_value(&spec).unwrap_or_default(),
+        }),
+    ))
+}
+
+/// The observation date.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AsOfParams {
+    /// The observation date d, YYYY-MM-DD (the window is the days before it).
+    as_of: String,
+}
+
+/// A metric's value for one account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MetricValueOut {
+    account_id: i64,
+    account_external_id: String,
+    /// Null when missing (e.g. a ratio whose denominator is 0).
+    value: Option<f64>,
+}
+
+/// A metric's value for every account the caller can see, as of a date.
+#[utoipa::path(get, path = "/api/v1/metrics/{name}/values", tag = "analytics",
+    params(("name" = String, Path, description = "metric name"), AsOfParams),
+    responses((status = 200, body = Vec<MetricValueOut>), (status = 404, body = ErrorBody)))]
+async fn metric_values(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(name): Path<String>,
+    QueryParams(params): QueryParams<AsOfParams>,
+) -> Result<Json<Vec<MetricValueOut>>, ApiError> {
+    let as_of = required(&params.as_of, "as_of", date("as_of"))?;
+    let spec = state.run(move |store| store.get_metric(&name)).await?;
+    let spec: MetricSpec = serde_json::from_str(&spec).map_err(ApiError::internal)?;
+    let metric = Metric::check(&spec)?;
+    let access = actor.read();
+    let accounts = state
+        .run(move |store| {
+            let mut accounts = Vec::new();
+            let mut cursor: Option<String> = None;
+            loop {
+                let page = mikawaya_store::PageRequest::new(Some(1000), cursor.as_deref())?;
+                let found =
+                    store.list_accounts(&access, &Default::default(), Default::default(), &page)?;
+                accounts.extend(found.data.into_iter().filter_map(|a| {
+                    a.external_id
+                        .map(|id| (a.id.get(), id.to_string(), a.contract_start))
+                }));
+                match found.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break Ok(accounts),
+                }
+            }
+        })
+        .await?;
+    let ingest = state.ingest.clone();
+    let values = tokio::task::spawn_blocking(move || {
+        ingest.read(|rollups| {
+            accounts
+                .into_iter()
+                .map(|(account_id, external_id, start)| {
+                    let value = metric.value(rollups, &external_id, as_of, start);
+                    MetricValueOut {
+                        account_id,
+                        account_external_id: external_id,
+                        value,
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
+    Ok(Json(values))
 }

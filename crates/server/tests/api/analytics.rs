@@ -86,3 +86,108 @@ async fn churn_over_http_matches_the_hand_computation_and_respects_partners() {
         .await;
     assert_eq!(empty.body["logo_churn_rate"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
+    let app = TestApp::spawn().await;
+    let key = app
+        .call(
+            Some("admin"),
+            reqwest::Method::POST,
+            "/api/v1/write-keys",
+            Some(serde_json::json!({"name": "m"})),
+        )
+        .await
+        .body["key"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+    let batch = serde_json::json!({"batch": [
+        {"type": "track", "userId": "a1", "event": "Login", "context": {"groupId": "EXT-a"}, "timestamp": yesterday.to_string()},
+        {"type": "track", "userId": "a2", "event": "Login", "context": {"groupId": "EXT-a"}, "timestamp": yesterday.to_string()},
+        {"type": "track", "userId": "b1", "event": "Login", "context": {"groupId": "EXT-b"}, "timestamp": yesterday.to_string()},
+    ]});
+    let sent = app
+        .client
+        .post(format!("{}/v1/batch", app.base))
+        .basic_auth(&key, Some(""))
+        .json(&batch);
+    assert_eq!(app.send(sent).await.status, StatusCode::OK);
+    let define = |role: &'static str, body: serde_json::Value| {
+        app.call(
+            Some(role),
+            reqwest::Method::POST,
+            "/api/v1/metrics",
+            Some(body),
+        )
+    };
+    assert_eq!(
+        define(
+            "csm",
+            serde_json::json!({"name": "logins", "kind": "count", "event": "Login"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let bad = define(
+        "leader",
+        serde_json::json!({"name": "logins", "kind": "count"}),
+    )
+    .await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("event"))
+    );
+    assert_eq!(define("leader", serde_json::json!({"name": "logins", "kind": "count", "event": "Login", "window_days": 7})).await.status, StatusCode::CREATED);
+    let today = jiff::Zoned::now()
+        .with_time_zone(jiff::tz::TimeZone::UTC)
+        .date();
+    let values = app
+        .get(
+            "viewer",
+            &format!("/api/v1/metrics/logins/values?as_of={today}"),
+        )
+        .await;
+    let by_account: std::collections::HashMap<String, Option<f64>> = values
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            (
+                row["account_external_id"].as_str().unwrap_or("").to_owned(),
+                row["value"].as_f64(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        (
+            by_account["EXT-a"],
+            by_account["EXT-b"],
+            by_account["EXT-direct"]
+        ),
+        (Some(2.0), Some(1.0), Some(0.0)),
+        "{}",
+        values.text
+    );
+    let partner = app
+        .get(
+            "partner",
+            &format!("/api/v1/metrics/logins/values?as_of={today}"),
+        )
+        .await;
+    assert_eq!(
+        partner.body.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        partner.text
+    );
+    assert_eq!(
+        app.get("viewer", "/api/v1/metrics/nope/values?as_of=2026-01-01")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
