@@ -3,5 +3,6 @@
 //! async, and it never reads the clock (periods are arguments). Usage comes from the
 //! ingest crate's rollups, read through [`metrics::UsageSource`].
 
+pub mod backtest;
 pub mod churn;
 pub mod metrics;

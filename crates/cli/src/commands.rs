@@ -823,8 +823,144 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
     }
 }
 
-/// Every account with an external id, and the day its tenure starts (contract start).
-fn all_accounts(store: &SqliteStore) -> Result<Vec<(String, Option<jiff::civil::Date>)>, Failure> {
+#[derive(Debug, clap::Args)]
+pub struct BacktestArgs {
+    /// The metric to test.
+    #[arg(long)]
+    metric: String,
+    /// Churn within this many days after each observation date counts.
+    #[arg(long, default_value_t = 90)]
+    horizon_days: i32,
+    /// Last observation date, YYYY-MM-DD (default: today minus the horizon).
+    #[arg(long)]
+    to: Option<String>,
+    /// First observation date (default: a year before --to).
+    #[arg(long)]
+    from: Option<String>,
+    /// Days between observation dates.
+    #[arg(long, default_value_t = 28)]
+    every_days: i32,
+    /// Which way is risky: lower-is-riskier (usage) or higher-is-riskier (e.g. days_since).
+    #[arg(long)]
+    direction: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    ingest: IngestArgs,
+}
+
+pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failure> {
+    let store = open_store(data_dir)?;
+    let spec = stored_spec(&store, &args.metric)?;
+    let metric = Metric::check(&spec).map_err(Failure::input)?;
+    let higher_is_riskier = match args.direction.as_deref() {
+        None => spec.kind == "days_since",
+        Some("higher-is-riskier") => true,
+        Some("lower-is-riskier") => false,
+        Some(other) => {
+            return Err(Failure::input(anyhow!(
+                "--direction: '{other}' is not one of: lower-is-riskier, higher-is-riskier"
+            )));
+        }
+    };
+    if args.horizon_days < 1 || args.every_days < 1 {
+        return Err(Failure::input(anyhow!(
+            "--horizon-days and --every-days must be at least 1"
+        )));
+    }
+    let today = jiff::Zoned::now().date();
+    let to = match &args.to {
+        Some(raw) => mikawaya_domain::value::parse_date(raw, "--to").map_err(Failure::input)?,
+        None => today
+            .checked_sub(jiff::Span::new().days(args.horizon_days))
+            .map_err(|e| anyhow!("{e}"))?,
+    };
+    let from = match &args.from {
+        Some(raw) => mikawaya_domain::value::parse_date(raw, "--from").map_err(Failure::input)?,
+        None => to
+            .checked_sub(jiff::Span::new().days(365))
+            .map_err(|e| anyhow!("{e}"))?,
+    };
+    if from > to {
+        return Err(Failure::input(anyhow!("--from must not be after --to")));
+    }
+    let mut dates = Vec::new();
+    let mut date = from;
+    while date <= to {
+        dates.push(date);
+        date = date
+            .checked_add(jiff::Span::new().days(args.every_days))
+            .map_err(|e| anyhow!("{e}"))?;
+    }
+    let read = Actor::system().read();
+    let subscriptions = store.all_subscriptions(&read).map_err(store_failure)?;
+    let rows: Vec<mikawaya_analytics::churn::RevenueRow> = subscriptions
+        .iter()
+        .map(|s| mikawaya_analytics::churn::RevenueRow {
+            account: s.account_id,
+            mrr: s.mrr.amount(),
+            term: s.term,
+        })
+        .collect();
+    let accounts: std::collections::HashMap<
+        mikawaya_domain::AccountId,
+        (String, Option<jiff::civil::Date>),
+    > = all_account_rows(&store)?
+        .into_iter()
+        .filter_map(|a| {
+            a.external_id
+                .map(|id| (a.id, (id.to_string(), a.contract_start)))
+        })
+        .collect();
+    let store: Arc<dyn Store> = Arc::new(store);
+    let service = open_ingest(data_dir, store, &args.ingest)?;
+    let result = service
+        .read(|rollups| {
+            let mut risk = |account: mikawaya_domain::AccountId, day: jiff::civil::Date| {
+                let (external_id, start) = accounts.get(&account)?;
+                let value = metric.value(rollups, external_id, day, *start)?;
+                Some(if higher_is_riskier { value } else { -value })
+            };
+            let observations =
+                mikawaya_analytics::backtest::observe(&rows, &dates, args.horizon_days, &mut risk);
+            mikawaya_analytics::backtest::backtest(&observations)
+        })
+        .map_err(Failure::from)?;
+    service.shutdown();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).context("writing JSON")?
+        );
+    } else {
+        let show =
+            |value: Option<f64>| value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"));
+        println!(
+            "metric {} ({} observation dates from {from} to {to}, horizon {} days)",
+            args.metric,
+            dates.len(),
+            args.horizon_days
+        );
+        println!("observations {} (churned {})", result.n, result.n_churned);
+        println!(
+            "AUC {}  top-decile lift {}",
+            show(result.auc),
+            show(result.top_decile_lift)
+        );
+        for row in &result.calibration {
+            println!(
+                "  decile {:>2}: n {:>6}  churn rate {:.3}",
+                row.decile, row.n, row.churn_rate
+            );
+        }
+    }
+    Ok(())
+}
+
+fn all_account_rows(
+    store: &SqliteStore,
+) -> Result<Vec<mikawaya_domain::account::Account>, Failure> {
     let access = Actor::system().read();
     let mut accounts = Vec::new();
     let mut cursor: Option<String> = None;
@@ -839,18 +975,21 @@ fn all_accounts(store: &SqliteStore) -> Result<Vec<(String, Option<jiff::civil::
                 &page,
             )
             .map_err(store_failure)?;
-        accounts.extend(
-            found
-                .data
-                .into_iter()
-                .filter_map(|a| a.external_id.map(|id| (id.to_string(), a.contract_start))),
-        );
+        accounts.extend(found.data);
         match found.next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
     Ok(accounts)
+}
+
+/// Every account with an external id, and the day its tenure starts (contract start).
+fn all_accounts(store: &SqliteStore) -> Result<Vec<(String, Option<jiff::civil::Date>)>, Failure> {
+    Ok(all_account_rows(store)?
+        .into_iter()
+        .filter_map(|a| a.external_id.map(|id| (id.to_string(), a.contract_start)))
+        .collect())
 }
 
 pub fn backup(data_dir: &Path, file: &Path) -> Result<(), Failure> {

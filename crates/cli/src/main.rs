@@ -50,6 +50,8 @@ enum Command {
     /// Defines behavioural metrics and computes them per account.
     #[command(subcommand)]
     Metrics(commands::MetricsCommand),
+    /// Tests whether a metric predicts churn: AUC, top-decile lift and calibration over past dates.
+    Backtest(commands::BacktestArgs),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
     Churn(commands::ChurnArgs),
     /// Writes a consistent copy of the store to FILE while the server may keep running.
@@ -96,6 +98,7 @@ fn main() -> ExitCode {
         Command::Writekey(command) => commands::writekey(&cli.data_dir, command),
         Command::Events(command) => commands::events(&cli.data_dir, command),
         Command::Churn(args) => commands::churn(&cli.data_dir, &args),
+        Command::Backtest(args) => commands::backtest_metric(&cli.data_dir, &args),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Backup { file } => commands::backup(&cli.data_dir, &file),
     };

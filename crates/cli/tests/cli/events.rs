@@ -391,3 +391,78 @@ fn metrics_are_defined_and_computed_per_account() {
         2,
     );
 }
+
+#[test]
+fn a_backtest_measures_how_well_a_metric_predicts_churn() {
+    let workspace = Workspace::new();
+    let accounts = workspace.path("accounts.csv");
+    ok(std::fs::write(
+        &accounts,
+        "external_id,name\nA,A\nB,B\nC,C\nD,D\n",
+    ));
+    workspace.expect(
+        &["import", "accounts", &accounts.to_string_lossy()],
+        None,
+        0,
+    );
+    // Observed on 2026-03-01 with a 30-day horizon: only B ends (on 2026-03-20).
+    let subscriptions = workspace.path("subscriptions.csv");
+    ok(std::fs::write(
+        &subscriptions,
+        "account_external_id,plan,mrr,start_date,end_date\nA,pro,10,2025-01-01,\nB,pro,10,2025-01-01,2026-03-20\nC,pro,10,2025-01-01,\nD,pro,10,2025-01-01,\n",
+    ));
+    workspace.expect(
+        &["import", "subscriptions", &subscriptions.to_string_lossy()],
+        None,
+        0,
+    );
+    // February logins: A 5, C 3, B and D none.
+    let mut events = String::from("account_id,user_id,event,timestamp\n");
+    for (account, logins) in [("A", 5), ("C", 3)] {
+        for day in 0..logins {
+            events.push_str(&format!(
+                "{account},u-{account},Login,2026-02-{:02}T09:00:00Z\n",
+                2 + day
+            ));
+        }
+    }
+    let file = workspace.path("events.csv");
+    ok(std::fs::write(&file, events));
+    workspace.expect(&["import", "events", &file.to_string_lossy()], None, 0);
+    workspace.expect(
+        &[
+            "metrics", "define", "--name", "logins", "--kind", "count", "--event", "Login",
+        ],
+        None,
+        0,
+    );
+    let output = workspace.expect(
+        &[
+            "backtest",
+            "--metric",
+            "logins",
+            "--horizon-days",
+            "30",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-01",
+            "--json",
+        ],
+        None,
+        0,
+    );
+    let result: serde_json::Value = ok(serde_json::from_str(&stdout(&output)));
+    // Risk = -logins: B (0) is riskier than A (-5) and C (-3) and ties with D (0): (1 + 1 + 0.5) / 3.
+    assert_eq!(
+        (result["n"].as_u64(), result["n_churned"].as_u64()),
+        (Some(4), Some(1))
+    );
+    assert_eq!(result["auc"].as_f64(), Some(2.5 / 3.0));
+    assert!(result["top_decile_lift"].is_number());
+    workspace.expect(
+        &["backtest", "--metric", "logins", "--direction", "sideways"],
+        None,
+        2,
+    );
+}
