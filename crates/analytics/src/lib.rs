@@ -6,3 +6,4 @@
 pub mod backtest;
 pub mod churn;
 pub mod metrics;
+pub mod scorecard;

@@ -4,7 +4,7 @@
 //!
 //! | kind | value | when there is no value |
 //! |---|---|---|
-//! | `count` | events of one name in the window | never (0) |
+//! | `count` | events of one name (`*`: any name) in the window | never (0) |
 //! | `sum` | sum of one numeric property of one event in the window | never (0) |
 //! | `distinct_users` | distinct users active (any event) in the window | never (0) |
 //! | `ratio` | numerator metric / denominator metric | missing when the denominator is 0 |
@@ -235,7 +235,8 @@ impl Metric {
         let first = as_of.checked_sub(jiff::Span::new().days(window)).ok()?;
         match &self.kind {
             MetricKind::Count { event } => {
-                Some(source.count(account, Some(event), first, last) as f64)
+                let event = (event != "*").then_some(event.as_str());
+                Some(source.count(account, event, first, last) as f64)
             }
             MetricKind::Sum { event, property } => {
                 Some(source.sum(account, event, property, first, last))

@@ -4,6 +4,7 @@ use crate::Failure;
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use mikawaya_analytics::metrics::{Metric, MetricSpec};
+use mikawaya_analytics::scorecard::{Colour, Scorecard, ScorecardSpec, Scored};
 use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
 use mikawaya_domain::PartnerId;
@@ -826,8 +827,14 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
 #[derive(Debug, clap::Args)]
 pub struct BacktestArgs {
     /// The metric to test.
-    #[arg(long)]
-    metric: String,
+    #[arg(long, required_unless_present_any = ["scorecard", "scorecard_file"])]
+    metric: Option<String>,
+    /// The scorecard to test instead (`default` is built in).
+    #[arg(long, conflicts_with = "metric")]
+    scorecard: Option<String>,
+    /// A scorecard definition (JSON) to test instead.
+    #[arg(long, conflicts_with_all = ["metric", "scorecard"])]
+    scorecard_file: Option<PathBuf>,
     /// Churn within this many days after each observation date counts.
     #[arg(long, default_value_t = 90)]
     horizon_days: i32,
@@ -850,19 +857,76 @@ pub struct BacktestArgs {
     ingest: IngestArgs,
 }
 
+/// What a backtest or health command scores with.
+enum Scoring {
+    Metric {
+        metric: Metric,
+        higher_is_riskier: bool,
+    },
+    Card(Scorecard),
+}
+
+fn load_scorecard(name: Option<&str>, file: Option<&Path>) -> Result<Scorecard, Failure> {
+    match (name, file) {
+        (_, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))
+                .map_err(Failure::input)?;
+            let spec: ScorecardSpec = serde_json::from_str(&text)
+                .map_err(|e| Failure::input(anyhow!("{}: {e}", file.display())))?;
+            Scorecard::check(&spec).map_err(|e| Failure::input(anyhow!("{}: {e}", file.display())))
+        }
+        (Some("default") | None, None) => Ok(Scorecard::default_card()),
+        (Some(other), None) => Err(Failure::input(anyhow!(
+            "no scorecard named {other} (built in: default; or pass --scorecard-file)"
+        ))),
+    }
+}
+
+/// Accounts to score: external id, tenure start (contract start), segment (touch tier).
+fn scored_accounts(accounts: &[mikawaya_domain::account::Account]) -> Vec<Scored> {
+    accounts
+        .iter()
+        .filter_map(|a| {
+            a.external_id.as_ref().map(|id| Scored {
+                account: id.to_string(),
+                tenure_start: a.contract_start,
+                segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
+            })
+        })
+        .collect()
+}
+
 pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
-    let spec = stored_spec(&store, &args.metric)?;
-    let metric = Metric::check(&spec).map_err(Failure::input)?;
-    let higher_is_riskier = match args.direction.as_deref() {
-        None => spec.kind == "days_since",
-        Some("higher-is-riskier") => true,
-        Some("lower-is-riskier") => false,
-        Some(other) => {
-            return Err(Failure::input(anyhow!(
-                "--direction: '{other}' is not one of: lower-is-riskier, higher-is-riskier"
-            )));
+    let scoring = match &args.metric {
+        Some(name) => {
+            let spec = stored_spec(&store, name)?;
+            let metric = Metric::check(&spec).map_err(Failure::input)?;
+            let higher_is_riskier = match args.direction.as_deref() {
+                None => spec.kind == "days_since",
+                Some("higher-is-riskier") => true,
+                Some("lower-is-riskier") => false,
+                Some(other) => {
+                    return Err(Failure::input(anyhow!(
+                        "--direction: '{other}' is not one of: lower-is-riskier, higher-is-riskier"
+                    )));
+                }
+            };
+            Scoring::Metric {
+                metric,
+                higher_is_riskier,
+            }
         }
+        None => Scoring::Card(load_scorecard(
+            args.scorecard.as_deref(),
+            args.scorecard_file.as_deref(),
+        )?),
+    };
+    let label = match (&args.metric, &scoring) {
+        (Some(name), _) => format!("metric {name}"),
+        (None, Scoring::Card(card)) => format!("scorecard {}", card.name()),
+        (None, Scoring::Metric { .. }) => String::new(),
     };
     if args.horizon_days < 1 || args.every_days < 1 {
         return Err(Failure::input(anyhow!(
@@ -903,10 +967,12 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             term: s.term,
         })
         .collect();
+    let account_rows = all_account_rows(&store)?;
+    let scored = scored_accounts(&account_rows);
     let accounts: std::collections::HashMap<
         mikawaya_domain::AccountId,
         (String, Option<jiff::civil::Date>),
-    > = all_account_rows(&store)?
+    > = account_rows
         .into_iter()
         .filter_map(|a| {
             a.external_id
@@ -917,10 +983,35 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     let service = open_ingest(data_dir, store, &args.ingest)?;
     let result = service
         .read(|rollups| {
+            // A scorecard ranks accounts against each other, so it scores all of them per date.
+            let card_scores: std::collections::HashMap<(jiff::civil::Date, String), Option<f64>> =
+                match &scoring {
+                    Scoring::Card(card) => dates
+                        .iter()
+                        .flat_map(|day| {
+                            card.score(rollups, &scored, *day)
+                                .into_iter()
+                                .map(move |(account, health)| ((*day, account), health.score))
+                        })
+                        .collect(),
+                    Scoring::Metric { .. } => Default::default(),
+                };
             let mut risk = |account: mikawaya_domain::AccountId, day: jiff::civil::Date| {
                 let (external_id, start) = accounts.get(&account)?;
-                let value = metric.value(rollups, external_id, day, *start)?;
-                Some(if higher_is_riskier { value } else { -value })
+                match &scoring {
+                    Scoring::Metric {
+                        metric,
+                        higher_is_riskier,
+                    } => {
+                        let value = metric.value(rollups, external_id, day, *start)?;
+                        Some(if *higher_is_riskier { value } else { -value })
+                    }
+                    Scoring::Card(_) => card_scores
+                        .get(&(day, external_id.clone()))
+                        .copied()
+                        .flatten()
+                        .map(|score| 100.0 - score),
+                }
             };
             let observations =
                 mikawaya_analytics::backtest::observe(&rows, &dates, args.horizon_days, &mut risk);
@@ -937,8 +1028,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         let show =
             |value: Option<f64>| value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.3}"));
         println!(
-            "metric {} ({} observation dates from {from} to {to}, horizon {} days)",
-            args.metric,
+            "{label} ({} observation dates from {from} to {to}, horizon {} days)",
             dates.len(),
             args.horizon_days
         );
@@ -953,6 +1043,60 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
                 "  decile {:>2}: n {:>6}  churn rate {:.3}",
                 row.decile, row.n, row.churn_rate
             );
+        }
+    }
+    Ok(())
+}
+
+#[derive(Debug, clap::Args)]
+pub struct HealthArgs {
+    /// The observation date, YYYY-MM-DD (default: today).
+    #[arg(long)]
+    as_of: Option<String>,
+    /// The scorecard (`default` is built in).
+    #[arg(long, default_value = "default")]
+    scorecard: String,
+    /// A scorecard definition (JSON) to use instead.
+    #[arg(long)]
+    scorecard_file: Option<PathBuf>,
+    /// Print JSON: [{"account_external_id", "score", "colour", "measures"}].
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    ingest: IngestArgs,
+}
+
+pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
+    let card = load_scorecard(Some(&args.scorecard), args.scorecard_file.as_deref())?;
+    let as_of = match &args.as_of {
+        Some(raw) => mikawaya_domain::value::parse_date(raw, "--as-of").map_err(Failure::input)?,
+        None => jiff::Zoned::now().date(),
+    };
+    let store = open_store(data_dir)?;
+    let scored = scored_accounts(&all_account_rows(&store)?);
+    let store: Arc<dyn Store> = Arc::new(store);
+    let service = open_ingest(data_dir, store, &args.ingest)?;
+    let health = service
+        .read(|rollups| card.score(rollups, &scored, as_of))
+        .map_err(Failure::from)?;
+    service.shutdown();
+    if args.json {
+        let rows: Vec<serde_json::Value> = health
+            .iter()
+            .map(|(account, h)| serde_json::json!({"account_external_id": account, "score": h.score, "colour": h.colour, "measures": h.measures}))
+            .collect();
+        println!("{}", serde_json::to_string(&rows).context("writing JSON")?);
+    } else {
+        for (account, h) in &health {
+            let score = h
+                .score
+                .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.0}"));
+            let colour = h.colour.map_or("", |c| match c {
+                Colour::Red => "red",
+                Colour::Yellow => "yellow",
+                Colour::Green => "green",
+            });
+            println!("{account}\t{score}\t{colour}");
         }
     }
     Ok(())

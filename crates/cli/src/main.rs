@@ -50,7 +50,9 @@ enum Command {
     /// Defines behavioural metrics and computes them per account.
     #[command(subcommand)]
     Metrics(commands::MetricsCommand),
-    /// Tests whether a metric predicts churn: AUC, top-decile lift and calibration over past dates.
+    /// Health scores (0-100, red/yellow/green) of every account from a scorecard.
+    Health(commands::HealthArgs),
+    /// Tests whether a metric or scorecard predicts churn: AUC, top-decile lift and calibration over past dates.
     Backtest(commands::BacktestArgs),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
     Churn(commands::ChurnArgs),
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         Command::Events(command) => commands::events(&cli.data_dir, command),
         Command::Churn(args) => commands::churn(&cli.data_dir, &args),
         Command::Backtest(args) => commands::backtest_metric(&cli.data_dir, &args),
+        Command::Health(args) => commands::health(&cli.data_dir, &args),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Backup { file } => commands::backup(&cli.data_dir, &file),
     };

@@ -465,4 +465,55 @@ fn a_backtest_measures_how_well_a_metric_predicts_churn() {
         None,
         2,
     );
+
+    // The built-in default scorecard scores every account and can be backtested the same way.
+    let health = workspace.expect(&["health", "--as-of", "2026-03-01", "--json"], None, 0);
+    let rows: Vec<serde_json::Value> = ok(serde_json::from_str(&stdout(&health)));
+    let score = |account: &str| {
+        rows.iter()
+            .find(|r| r["account_external_id"] == account)
+            .and_then(|r| r["score"].as_f64())
+    };
+    // A and C logged in during February; B and D had no events at all.
+    assert_eq!(rows.len(), 4);
+    assert!(
+        score("A").unwrap_or(0.0) > score("B").unwrap_or(100.0),
+        "{rows:?}"
+    );
+    let card = workspace.path("card.json");
+    ok(std::fs::write(
+        &card,
+        r#"{"name": "logins_only", "measures": [{"metric": {"name": "logins", "kind": "count", "event": "Login"}, "weight": 1, "red": 0, "green": 5}]}"#,
+    ));
+    let output = workspace.expect(
+        &[
+            "backtest",
+            "--scorecard-file",
+            &card.to_string_lossy(),
+            "--horizon-days",
+            "30",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-01",
+            "--json",
+        ],
+        None,
+        0,
+    );
+    let result: serde_json::Value = ok(serde_json::from_str(&stdout(&output)));
+    assert_eq!(
+        result["auc"].as_f64(),
+        Some(2.5 / 3.0),
+        "the same ranking as the logins metric"
+    );
+    ok(std::fs::write(
+        &card,
+        r#"{"name": "broken", "measures": []}"#,
+    ));
+    workspace.expect(
+        &["health", "--scorecard-file", &card.to_string_lossy()],
+        None,
+        2,
+    );
 }

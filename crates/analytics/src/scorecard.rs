@@ -1,0 +1,440 @@
+//! Health scorecards: measures (metrics) each mapped to 0-100, weighted into one score and
+//! a colour. A measure maps by thresholds (at or past `red` scores 0, at or past `green`
+//! scores 100, linear between; `green` below `red` means lower is better) or by percentile
+//! rank within the account's segment (its touch tier). A measure without a value is left
+//! out and the other weights count in full. Colours: red below 40, yellow below 70, else
+//! green.
+
+use crate::metrics::{Metric, MetricSpec, UsageSource};
+use jiff::civil::Date;
+use mikawaya_domain::Invalid;
+use mikawaya_domain::value::Slug;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A measure as people write it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MeasureSpec {
+    /// The metric, inline.
+    pub metric: MetricSpec,
+    /// Its weight (positive).
+    pub weight: f64,
+    /// Value scoring 0 (thresholds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub red: Option<f64>,
+    /// Value scoring 100 (thresholds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub green: Option<f64>,
+    /// Map by percentile rank within the segment instead of thresholds.
+    #[serde(default)]
+    pub percentile: bool,
+}
+
+/// A scorecard as people write it (JSON).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScorecardSpec {
+    /// Its name.
+    pub name: String,
+    /// Its measures.
+    pub measures: Vec<MeasureSpec>,
+}
+
+/// How a measure's value becomes 0-100.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mapping {
+    /// Linear between two thresholds.
+    Thresholds {
+        /// Scores 0.
+        red: f64,
+        /// Scores 100.
+        green: f64,
+    },
+    /// Percentile rank within the segment.
+    Percentile,
+}
+
+/// A checked measure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Measure {
+    metric: Metric,
+    weight: f64,
+    mapping: Mapping,
+}
+
+/// A checked scorecard.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scorecard {
+    name: Slug,
+    measures: Vec<Measure>,
+}
+
+/// A score's colour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Colour {
+    /// Below 40.
+    Red,
+    /// 40 to below 70.
+    Yellow,
+    /// 70 and above.
+    Green,
+}
+
+impl Colour {
+    /// The colour of a 0-100 score.
+    pub fn of(score: f64) -> Colour {
+        if score < 40.0 {
+            Colour::Red
+        } else if score < 70.0 {
+            Colour::Yellow
+        } else {
+            Colour::Green
+        }
+    }
+}
+
+/// One measure of one account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MeasureScore {
+    /// The metric's name.
+    pub metric: String,
+    /// Its value (none: missing).
+    pub value: Option<f64>,
+    /// Its 0-100 score (none: missing).
+    pub score: Option<f64>,
+    /// Its weight.
+    pub weight: f64,
+}
+
+/// The health of one account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AccountHealth {
+    /// 0-100, or none when every measure is missing.
+    pub score: Option<f64>,
+    /// The score's colour.
+    pub colour: Option<Colour>,
+    /// Each measure.
+    pub measures: Vec<MeasureScore>,
+}
+
+/// An account to score: external id, tenure start, segment (e.g. its touch tier).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scored {
+    /// External id (the usage key).
+    pub account: String,
+    /// First day of tenure.
+    pub tenure_start: Option<Date>,
+    /// Segment for percentile measures.
+    pub segment: String,
+}
+
+impl Scorecard {
+    /// Checks a spec: at least one measure, positive finite weights, and for each measure
+    /// either distinct thresholds or `percentile`.
+    pub fn check(spec: &ScorecardSpec) -> Result<Scorecard, Invalid> {
+        let name = Slug::parse(&spec.name).map_err(|e| e.in_field("name"))?;
+        if spec.measures.is_empty() {
+            return Err(Invalid::new(
+                "measures",
+                "a scorecard needs at least one measure",
+            ));
+        }
+        let measures = spec
+            .measures
+            .iter()
+            .enumerate()
+            .map(|(index, measure)| {
+                let field = |name: &str| format!("measures[{index}].{name}");
+                let metric = Metric::check(&measure.metric).map_err(|e| {
+                    let nested = field(&format!("metric.{}", e.field));
+                    e.in_field(nested)
+                })?;
+                if !(measure.weight.is_finite() && measure.weight > 0.0) {
+                    return Err(Invalid::new(field("weight"), "must be a positive number"));
+                }
+                let mapping = match (measure.percentile, measure.red, measure.green) {
+                    (true, None, None) => Mapping::Percentile,
+                    (false, Some(red), Some(green))
+                        if red.is_finite() && green.is_finite() && red != green =>
+                    {
+                        Mapping::Thresholds { red, green }
+                    }
+                    (true, _, _) => {
+                        return Err(Invalid::new(
+                            field("percentile"),
+                            "a percentile measure has no thresholds",
+                        ));
+                    }
+                    _ => {
+                        return Err(Invalid::new(
+                            field("red"),
+                            "give red and green thresholds (different), or percentile: true",
+                        ));
+                    }
+                };
+                Ok(Measure {
+                    metric,
+                    weight: measure.weight,
+                    mapping,
+                })
+            })
+            .collect::<Result<Vec<_>, Invalid>>()?;
+        Ok(Scorecard { name, measures })
+    }
+
+    /// The scorecard every data dir has: active users and overall activity (percentile
+    /// within the touch tier) and days since the last event (14 days or more scores 0,
+    /// 2 or fewer 100).
+    pub fn default_card() -> Scorecard {
+        let spec = ScorecardSpec {
+            name: "default".into(),
+            measures: vec![
+                MeasureSpec {
+                    metric: metric("active_users", "distinct_users", None),
+                    weight: 0.35,
+                    red: None,
+                    green: None,
+                    percentile: true,
+                },
+                MeasureSpec {
+                    metric: metric("activity", "count", Some("*")),
+                    weight: 0.35,
+                    red: None,
+                    green: None,
+                    percentile: true,
+                },
+                MeasureSpec {
+                    metric: metric("idle_days", "days_since", None),
+                    weight: 0.3,
+                    red: Some(14.0),
+                    green: Some(2.0),
+                    percentile: false,
+                },
+            ],
+        };
+        match Scorecard::check(&spec) {
+            Ok(card) => card,
+            // The spec above is fixed and covered by a test.
+            Err(error) => unreachable_card(error),
+        }
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &Slug {
+        &self.name
+    }
+
+    /// Scores every account as of `as_of`.
+    pub fn score(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[Scored],
+        as_of: Date,
+    ) -> BTreeMap<String, AccountHealth> {
+        let values: Vec<Vec<Option<f64>>> = self
+            .measures
+            .iter()
+            .map(|measure| {
+                accounts
+                    .iter()
+                    .map(|a| {
+                        measure
+                            .metric
+                            .value(source, &a.account, as_of, a.tenure_start)
+                    })
+                    .collect()
+            })
+            .collect();
+        accounts
+            .iter()
+            .enumerate()
+            .map(|(index, account)| {
+                let measures: Vec<MeasureScore> = self
+                    .measures
+                    .iter()
+                    .zip(&values)
+                    .map(|(measure, column)| {
+                        let value = column[index];
+                        let score = value.map(|v| match measure.mapping {
+                            Mapping::Thresholds { red, green } => {
+                                (100.0 * (v - red) / (green - red)).clamp(0.0, 100.0)
+                            }
+                            Mapping::Percentile => {
+                                let peers: Vec<f64> = accounts
+                                    .iter()
+                                    .zip(column)
+                                    .filter(|(other, _)| other.segment == account.segment)
+                                    .filter_map(|(_, value)| *value)
+                                    .collect();
+                                percentile_rank(v, &peers)
+                            }
+                        });
+                        MeasureScore {
+                            metric: measure.metric.name().to_string(),
+                            value,
+                            score,
+                            weight: measure.weight,
+                        }
+                    })
+                    .collect();
+                let (weighted, weights) = measures
+                    .iter()
+                    .filter_map(|m| m.score.map(|s| (s * m.weight, m.weight)))
+                    .fold((0.0, 0.0), |(total, weights), (s, w)| {
+                        (total + s, weights + w)
+                    });
+                let score = (weights > 0.0).then(|| weighted / weights);
+                (
+                    account.account.clone(),
+                    AccountHealth {
+                        score,
+                        colour: score.map(Colour::of),
+                        measures,
+                    },
+                )
+            })
+            .collect()
+    }
+}
+
+fn unreachable_card(error: Invalid) -> Scorecard {
+    panic!("the built-in default scorecard is invalid: {error}")
+}
+
+fn metric(name: &str, kind: &str, event: Option<&str>) -> MetricSpec {
+    MetricSpec {
+        name: name.into(),
+        kind: kind.into(),
+        event: event.map(str::to_owned),
+        property: None,
+        window_days: None,
+        numerator: None,
+        denominator: None,
+        of: None,
+    }
+}
+
+/// Percentile rank of `value` among `peers` (which include it): 100 × (below + ½ equal) / n.
+pub fn percentile_rank(value: f64, peers: &[f64]) -> f64 {
+    if peers.is_empty() {
+        return 50.0;
+    }
+    let below = peers.iter().filter(|p| **p < value).count() as f64;
+    let equal = peers.iter().filter(|p| **p == value).count() as f64;
+    100.0 * (below + 0.5 * equal) / peers.len() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::UsageSource;
+
+    /// Usage given per account as (logins in the window, days since the last event).
+    struct Fixed(BTreeMap<&'static str, (u64, Option<i32>)>);
+
+    impl UsageSource for Fixed {
+        fn count(&self, account: &str, _: Option<&str>, _: Date, _: Date) -> u64 {
+            self.0.get(account).map_or(0, |(count, _)| *count)
+        }
+        fn sum(&self, _: &str, _: &str, _: &str, _: Date, _: Date) -> f64 {
+            0.0
+        }
+        fn distinct_users(&self, account: &str, _: Date, _: Date) -> u64 {
+            self.count(account, None, Date::MIN, Date::MIN)
+        }
+        fn last_event_day(&self, account: &str, _: Option<&str>, before: Date) -> Option<Date> {
+            let days = self.0.get(account)?.1?;
+            before
+                .checked_sub(jiff::Span::new().days(i64::from(days)))
+                .ok()
+        }
+    }
+
+    fn accounts(segments: &[(&str, &str)]) -> Vec<Scored> {
+        segments
+            .iter()
+            .map(|(account, segment)| Scored {
+                account: (*account).into(),
+                tenure_start: None,
+                segment: (*segment).into(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn thresholds_map_linearly_and_weights_average() {
+        let spec: ScorecardSpec = serde_json::from_value(serde_json::json!({"name": "card", "measures": [
+            {"metric": {"name": "logins", "kind": "count", "event": "Login"}, "weight": 3, "red": 0, "green": 10},
+            {"metric": {"name": "idle", "kind": "days_since"}, "weight": 1, "red": 14, "green": 2}
+        ]}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let card = Scorecard::check(&spec).unwrap_or_else(|e| panic!("{e}"));
+        let usage = Fixed(BTreeMap::from([
+            ("a", (5, Some(8))),
+            ("b", (20, Some(1))),
+            ("c", (0, None)),
+        ]));
+        let health = card.score(
+            &usage,
+            &accounts(&[("a", "t"), ("b", "t"), ("c", "t")]),
+            Date::constant(2026, 3, 1),
+        );
+        // a: logins 5 → 50; idle 8 → (14-8)/(14-2) = 50 → 50. b: 100 and 100 → 100.
+        // c: logins 0 → 0; idle missing → only logins counts → 0.
+        assert_eq!(health["a"].score, Some(50.0));
+        assert_eq!(
+            (health["b"].score, health["b"].colour),
+            (Some(100.0), Some(Colour::Green))
+        );
+        assert_eq!(
+            (health["c"].score, health["c"].colour),
+            (Some(0.0), Some(Colour::Red))
+        );
+        assert_eq!(health["c"].measures[1].score, None);
+    }
+
+    #[test]
+    fn percentiles_rank_within_the_segment() {
+        let spec: ScorecardSpec = serde_json::from_value(serde_json::json!({"name": "card", "measures": [
+            {"metric": {"name": "logins", "kind": "count", "event": "Login"}, "weight": 1, "percentile": true}
+        ]}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let card = Scorecard::check(&spec).unwrap_or_else(|e| panic!("{e}"));
+        let usage = Fixed(BTreeMap::from([
+            ("a", (1, None)),
+            ("b", (2, None)),
+            ("c", (3, None)),
+            ("d", (100, None)),
+        ]));
+        let health = card.score(
+            &usage,
+            &accounts(&[("a", "high"), ("b", "high"), ("c", "high"), ("d", "tech")]),
+            Date::constant(2026, 3, 1),
+        );
+        // Within "high": a is below 0 and equal to itself → (0 + ½) / 3; c → (2 + ½) / 3.
+        assert_eq!(health["a"].score, Some(100.0 * 0.5 / 3.0));
+        assert_eq!(health["c"].score, Some(100.0 * 2.5 / 3.0));
+        assert_eq!(health["d"].score, Some(50.0), "alone in its segment");
+    }
+
+    #[test]
+    fn specs_are_checked_and_the_default_card_is_valid() {
+        let bad = serde_json::json!({"name": "card", "measures": [{"metric": {"name": "m", "kind": "count", "event": "E"}, "weight": 1, "red": 5, "green": 5}]});
+        let spec: ScorecardSpec = serde_json::from_value(bad).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            Scorecard::check(&spec).map_err(|e| e.field),
+            Err("measures[0].red".to_owned())
+        );
+        let empty = ScorecardSpec {
+            name: "x".into(),
+            measures: vec![],
+        };
+        assert!(Scorecard::check(&empty).is_err());
+        assert_eq!(Scorecard::default_card().name().as_str(), "default");
+        assert_eq!(Colour::of(39.9), Colour::Red);
+        assert_eq!(Colour::of(40.0), Colour::Yellow);
+        assert_eq!(Colour::of(70.0), Colour::Green);
+    }
+}
