@@ -117,6 +117,28 @@ pub fn churn(rows: &[RevenueRow], from: Date, to: Date) -> ChurnReport {
     report
 }
 
+/// Churn and retention over `[from, to)` per cohort: `cohort_of` names each account's
+/// group (start month, plan, tier, partner, owner, ...); accounts it leaves out are not
+/// counted.
+pub fn churn_by_cohort(
+    rows: &[RevenueRow],
+    from: Date,
+    to: Date,
+    cohort_of: &dyn Fn(AccountId) -> Option<String>,
+) -> BTreeMap<String, ChurnReport> {
+    let mut groups: BTreeMap<String, Vec<RevenueRow>> = BTreeMap::new();
+    for row in rows {
+        if let Some(cohort) = cohort_of(row.account) {
+            groups.entry(cohort).or_default().push(*row);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(cohort, rows)| (cohort, churn(&rows, from, to)))
+        .filter(|(_, report)| report.accounts_at_start > 0)
+        .collect()
+}
+
 /// Converts a churn rate between period lengths by survival: over `periods` periods,
 /// `1 - (1 - rate)^periods` (monthly to annual: `periods = 12`).
 pub fn compound(rate: f64, periods: f64) -> f64 {
@@ -179,6 +201,31 @@ mod tests {
         assert_eq!(
             report.nrr,
             Some(report.mrr_at_end_of_cohort / report.mrr_at_start)
+        );
+    }
+
+    #[test]
+    fn cohorts_split_the_same_formulas() {
+        // Odd accounts in one cohort, even in the other; account 7 has no cohort.
+        let cohort_of = |account: AccountId| match account.get() {
+            7 => None,
+            n if n % 2 == 1 => Some("odd".to_owned()),
+            _ => Some("even".to_owned()),
+        };
+        let cohorts = churn_by_cohort(&january(), date(2026, 1, 1), date(2026, 2, 1), &cohort_of);
+        // odd: 1 (100, kept) and 3 (300 → 250): no churn, GRR (400 - 50) / 400.
+        assert_eq!(
+            (cohorts["odd"].accounts_at_start, cohorts["odd"].churned),
+            (2, 0)
+        );
+        assert_eq!(cohorts["odd"].grr, Some(350.0 / 400.0));
+        // even: 2 (200, churned) and 4 (400 → 500): NRR (600 - 200 + 100) / 600.
+        assert_eq!(cohorts["even"].logo_churn_rate, Some(0.5));
+        assert_eq!(cohorts["even"].nrr, Some(500.0 / 600.0));
+        assert_eq!(
+            cohorts.len(),
+            2,
+            "account 7 and the empty cohorts are left out"
         );
     }
 

@@ -290,7 +290,7 @@ fn churn_prints_the_formulas_as_json() {
     let accounts = workspace.path("accounts.csv");
     ok(std::fs::write(
         &accounts,
-        "external_id,name\nA,Alpha\nB,Beta\nC,Gamma\n",
+        "external_id,name,tier\nA,Alpha,high\nB,Beta,low\nC,Gamma,high\n",
     ));
     workspace.expect(
         &["import", "accounts", &accounts.to_string_lossy()],
@@ -335,6 +335,73 @@ fn churn_prints_the_formulas_as_json() {
     assert_eq!(report["nrr"].as_f64(), Some(460.0 / 600.0));
     workspace.expect(
         &["churn", "--from", "2026-04-01", "--to", "2026-01-01"],
+        None,
+        2,
+    );
+    // By tier: high = A (100 kept) and C (300 → 360); low = B (200, churned).
+    let output = workspace.expect(
+        &[
+            "churn",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-04-01",
+            "--by",
+            "tier",
+            "--json",
+        ],
+        None,
+        0,
+    );
+    let split: serde_json::Value = ok(serde_json::from_str(&stdout(&output)));
+    let cohort = |name: &str| {
+        split["cohorts"]
+            .as_array()
+            .and_then(|c| c.iter().find(|r| r["cohort"] == name).cloned())
+            .unwrap_or_default()
+    };
+    assert_eq!(
+        (
+            cohort("high")["churned"].as_u64(),
+            cohort("high")["nrr"].as_f64()
+        ),
+        (Some(0), Some(460.0 / 400.0))
+    );
+    assert_eq!(
+        (
+            cohort("low")["accounts_at_start"].as_u64(),
+            cohort("low")["logo_churn_rate"].as_f64()
+        ),
+        (Some(1), Some(1.0))
+    );
+    let by_month = workspace.expect(
+        &[
+            "churn",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-04-01",
+            "--by",
+            "start_month",
+        ],
+        None,
+        0,
+    );
+    assert!(
+        stdout(&by_month).contains("2025-01"),
+        "{}",
+        stdout(&by_month)
+    );
+    workspace.expect(
+        &[
+            "churn",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-04-01",
+            "--by",
+            "colour",
+        ],
         None,
         2,
     );
