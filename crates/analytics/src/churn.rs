@@ -30,6 +30,16 @@ pub struct RevenueRow {
     pub term: Term,
 }
 
+impl From<&mikawaya_domain::subscription::Subscription> for RevenueRow {
+    fn from(subscription: &mikawaya_domain::subscription::Subscription) -> Self {
+        Self {
+            account: subscription.account_id,
+            mrr: subscription.mrr.amount(),
+            term: subscription.term,
+        }
+    }
+}
+
 /// Churn and retention of one period.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct ChurnReport {

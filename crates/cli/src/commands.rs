@@ -737,11 +737,7 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
         .map_err(store_failure)?;
     let rows: Vec<mikawaya_analytics::churn::RevenueRow> = subscriptions
         .iter()
-        .map(|s| mikawaya_analytics::churn::RevenueRow {
-            account: s.account_id,
-            mrr: s.mrr.amount(),
-            term: s.term,
-        })
+        .map(mikawaya_analytics::churn::RevenueRow::from)
         .collect();
     if let Some(by) = &args.by {
         let groups = cohorts(&store, by, &subscriptions)?;
@@ -1094,11 +1090,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     let subscriptions = store.all_subscriptions(&read).map_err(store_failure)?;
     let rows: Vec<mikawaya_analytics::churn::RevenueRow> = subscriptions
         .iter()
-        .map(|s| mikawaya_analytics::churn::RevenueRow {
-            account: s.account_id,
-            mrr: s.mrr.amount(),
-            term: s.term,
-        })
+        .map(mikawaya_analytics::churn::RevenueRow::from)
         .collect();
     let account_rows = all_account_rows(&store)?;
     let scored = scored_accounts(&account_rows);
@@ -1238,27 +1230,9 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
 fn all_account_rows(
     store: &SqliteStore,
 ) -> Result<Vec<mikawaya_domain::account::Account>, Failure> {
-    let access = Actor::system().read();
-    let mut accounts = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let page = mikawaya_store::PageRequest::new(Some(1000), cursor.as_deref())
-            .map_err(|e| anyhow!("{e}"))?;
-        let found = store
-            .list_accounts(
-                &access,
-                &Default::default(),
-                mikawaya_domain::account::AccountSort::default(),
-                &page,
-            )
-            .map_err(store_failure)?;
-        accounts.extend(found.data);
-        match found.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    Ok(accounts)
+    store
+        .all_accounts(&Actor::system().read())
+        .map_err(store_failure)
 }
 
 /// Every account with an external id, and the day its tenure starts (contract start).

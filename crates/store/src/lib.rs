@@ -152,6 +152,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Page<Account>>;
     /// Counts visible accounts matching a filter.
     fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64>;
+    /// Every visible account at once, in id order, for analytics over the whole book.
+    fn all_accounts(&self, access: &ReadAccess) -> Result<Vec<Account>>;
     /// One visible account.
     fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account>;
     /// Creates an account. A partner user's accounts always belong to their partner.

@@ -287,15 +287,10 @@ fn bad_flags_exit_with_code_two() {
 #[test]
 fn churn_prints_the_formulas_as_json() {
     let workspace = Workspace::new();
-    let accounts = workspace.path("accounts.csv");
-    ok(std::fs::write(
-        &accounts,
+    workspace.import(
+        "accounts",
+        "accounts.csv",
         "external_id,name,tier\nA,Alpha,high\nB,Beta,low\nC,Gamma,high\n",
-    ));
-    workspace.expect(
-        &["import", "accounts", &accounts.to_string_lossy()],
-        None,
-        0,
     );
     // t0 = Jan 1, t1 = Apr 1: A keeps 100; B (200) ends Feb 1; C grows 300 → 360 on Mar 1.
     let subscriptions = workspace.path("subscriptions.csv");

@@ -63,15 +63,10 @@ fn batch(client_number: usize, batch_number: usize) -> (Vec<String>, serde_json:
 #[tokio::test]
 async fn every_acknowledged_message_survives_a_kill_exactly_once() {
     let workspace = Workspace::new();
-    let accounts = workspace.path("accounts.csv");
-    ok(std::fs::write(
-        &accounts,
+    workspace.import(
+        "accounts",
+        "accounts.csv",
         "external_id,name\nCRASH-1,Crash Co\n",
-    ));
-    workspace.expect(
-        &["import", "accounts", &accounts.to_string_lossy()],
-        None,
-        0,
     );
     let key =
         last_line(&workspace.expect(&["writekey", "create", "--name", "crash clients"], None, 0));
@@ -206,12 +201,7 @@ fn event_files_import_all_or_nothing_and_export_as_parquet() {
         "nothing twice: {}",
         stdout(&second)
     );
-    let csv = workspace.path("events.csv");
-    ok(std::fs::write(
-        &csv,
-        "account_id,user_id,event,timestamp,rows\nACC-9,u1,Export,2026-03-02T09:00:00Z,12\nACC-9,u2,Export,2026-03-02T09:05:00Z,\n",
-    ));
-    workspace.expect(&["import", "events", &csv.to_string_lossy()], None, 0);
+    workspace.import("events", "events.csv", "account_id,user_id,event,timestamp,rows\nACC-9,u1,Export,2026-03-02T09:00:00Z,12\nACC-9,u2,Export,2026-03-02T09:05:00Z,\n");
     let rebuilt = workspace.expect(&["events", "rebuild", "--time-zone", "Asia/Tokyo"], None, 0);
     assert!(
         stdout(&rebuilt).contains("from 252 events (3 event names"),
@@ -262,16 +252,7 @@ fn the_cli_refuses_to_write_the_log_while_a_server_holds_it() {
 #[test]
 fn metrics_are_defined_and_computed_per_account() {
     let workspace = Workspace::new();
-    let accounts = workspace.path("accounts.csv");
-    ok(std::fs::write(
-        &accounts,
-        "external_id,name,contract_start\nM-1,One,2025-01-01\nM-2,Two,2026-02-20\nM-3,Three,2025-01-01\n",
-    ));
-    workspace.expect(
-        &["import", "accounts", &accounts.to_string_lossy()],
-        None,
-        0,
-    );
+    workspace.import("accounts", "accounts.csv", "external_id,name,contract_start\nM-1,One,2025-01-01\nM-2,Two,2026-02-20\nM-3,Three,2025-01-01\n");
     // As of 2026-03-01, 28-day window = Feb 1-28. M-1: 4 reports (one on Jan 31, outside),
     // 2 logins. M-2 (since Feb 20): 3 reports, no login. M-3: nothing.
     let events = workspace.path("events.csv");
@@ -395,27 +376,13 @@ fn metrics_are_defined_and_computed_per_account() {
 #[test]
 fn a_backtest_measures_how_well_a_metric_predicts_churn() {
     let workspace = Workspace::new();
-    let accounts = workspace.path("accounts.csv");
-    ok(std::fs::write(
-        &accounts,
+    workspace.import(
+        "accounts",
+        "accounts.csv",
         "external_id,name\nA,A\nB,B\nC,C\nD,D\n",
-    ));
-    workspace.expect(
-        &["import", "accounts", &accounts.to_string_lossy()],
-        None,
-        0,
     );
     // Observed on 2026-03-01 with a 30-day horizon: only B ends (on 2026-03-20).
-    let subscriptions = workspace.path("subscriptions.csv");
-    ok(std::fs::write(
-        &subscriptions,
-        "account_external_id,plan,mrr,start_date,end_date\nA,pro,10,2025-01-01,\nB,pro,10,2025-01-01,2026-03-20\nC,pro,10,2025-01-01,\nD,pro,10,2025-01-01,\n",
-    ));
-    workspace.expect(
-        &["import", "subscriptions", &subscriptions.to_string_lossy()],
-        None,
-        0,
-    );
+    workspace.import("subscriptions", "subscriptions.csv", "account_external_id,plan,mrr,start_date,end_date\nA,pro,10,2025-01-01,\nB,pro,10,2025-01-01,2026-03-20\nC,pro,10,2025-01-01,\nD,pro,10,2025-01-01,\n");
     // February logins: A 5, C 3, B and D none.
     let mut events = String::from("account_id,user_id,event,timestamp\n");
     for (account, logins) in [("A", 5), ("C", 3)] {

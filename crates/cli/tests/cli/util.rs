@@ -71,6 +71,13 @@ impl Workspace {
         output
     }
 
+    /// Writes `content` to `name` in the workspace and imports it as `kind`, expecting success.
+    pub fn import(&self, kind: &str, name: &str, content: &str) -> Output {
+        let file = self.path(name);
+        ok(std::fs::write(&file, content));
+        self.expect(&["import", kind, &file.to_string_lossy()], None, 0)
+    }
+
     /// Starts `mikawaya serve` on a free port and returns it with its base URL.
     pub fn serve(&self) -> Server {
         let mut child = ok(self

@@ -88,14 +88,7 @@ async fn churn_report(
     let subscriptions = state
         .run(move |store| store.all_subscriptions(&access))
         .await?;
-    let rows: Vec<RevenueRow> = subscriptions
-        .iter()
-        .map(|s| RevenueRow {
-            account: s.account_id,
-            mrr: s.mrr.amount(),
-            term: s.term,
-        })
-        .collect();
+    let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
     Ok(Json(ChurnOut::new(
         from.to_string(),
         to.to_string(),
@@ -189,24 +182,14 @@ async fn metric_values(
     let metric = Metric::check(&spec)?;
     let access = actor.read();
     let accounts = state
-        .run(move |store| {
-            let mut accounts = Vec::new();
-            let mut cursor: Option<String> = None;
-            loop {
-                let page = mikawaya_store::PageRequest::new(Some(1000), cursor.as_deref())?;
-                let found =
-                    store.list_accounts(&access, &Default::default(), Default::default(), &page)?;
-                accounts.extend(found.data.into_iter().filter_map(|a| {
-                    a.external_id
-                        .map(|id| (a.id.get(), id.to_string(), a.contract_start))
-                }));
-                match found.next_cursor {
-                    Some(next) => cursor = Some(next),
-                    None => break Ok(accounts),
-                }
-            }
+        .run(move |store| store.all_accounts(&access))
+        .await?
+        .into_iter()
+        .filter_map(|a| {
+            a.external_id
+                .map(|id| (a.id.get(), id.to_string(), a.contract_start))
         })
-        .await?;
+        .collect::<Vec<_>>();
     let ingest = state.ingest.clone();
     let values = tokio::task::spawn_blocking(move || {
         ingest.read(|rollups| {

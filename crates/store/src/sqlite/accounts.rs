@@ -208,6 +208,17 @@ pub(crate) fn count(
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
+pub(crate) fn all(connection: &Connection, visibility: Visibility) -> Result<Vec<Account>> {
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE 1=1"));
+    sql.visible("a", visibility);
+    sql.bind(" ORDER BY a.id", []);
+    let mut statement = connection.prepare_cached(&sql.text)?;
+    let rows = statement
+        .query_map(sql.params(), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
 pub(crate) fn get(
     connection: &Connection,
     visibility: Visibility,

@@ -267,6 +267,9 @@ impl Store for SqliteStore {
     fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64> {
         self.read(|c| accounts::count(c, access.visibility(), filter))
     }
+    fn all_accounts(&self, access: &ReadAccess) -> Result<Vec<Account>> {
+        self.read(|c| accounts::all(c, access.visibility()))
+    }
     fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account> {
         self.read(|c| accounts::get(c, access.visibility(), id))
     }
