@@ -222,6 +222,45 @@ pub struct AccountFilter {
 }
 
 impl AccountFilter {
+    /// Whether an account meets every condition (the in-memory twin of the store's SQL).
+    pub fn matches(&self, account: &Account) -> bool {
+        let q_matches = self.q.as_deref().is_none_or(|q| {
+            let q = q.trim().to_lowercase();
+            account.name.as_str().to_lowercase().contains(&q)
+                || account
+                    .external_id
+                    .as_ref()
+                    .is_some_and(|id| id.as_str().to_lowercase().contains(&q))
+        });
+        q_matches
+            && self
+                .external_id
+                .as_ref()
+                .is_none_or(|id| account.external_id.as_ref() == Some(id))
+            && self
+                .stage
+                .as_ref()
+                .is_none_or(|s| account.stage.as_ref() == Some(s))
+            && self.tier.is_none_or(|t| account.tier == Some(t))
+            && self
+                .plan
+                .as_ref()
+                .is_none_or(|p| account.plan.as_ref() == Some(p))
+            && self.owner_id.is_none_or(|o| account.owner_id == Some(o))
+            && self
+                .partner_id
+                .is_none_or(|p| account.partner_id == Some(p))
+            && self.parent_id.is_none_or(|p| account.parent_id == Some(p))
+            && self.mrr_min.is_none_or(|m| account.mrr.amount() >= m)
+            && self.mrr_max.is_none_or(|m| account.mrr.amount() <= m)
+            && self
+                .renewal_from
+                .is_none_or(|d| account.renewal_date.is_some_and(|r| r >= d))
+            && self
+                .renewal_to
+                .is_none_or(|d| account.renewal_date.is_some_and(|r| r <= d))
+    }
+
     /// Combines two filters: every condition of both must hold. Where both set the same
     /// field, `other` wins.
     #[must_use]

@@ -18,6 +18,7 @@ pub mod subscription;
 pub mod touchpoint;
 pub mod user;
 pub mod value;
+pub mod work;
 
 pub use access::{Actor, AdminAccess, ReadAccess, Visibility, WriteAccess};
 pub use error::{DomainError, Invalid};

@@ -17,6 +17,7 @@ mod error;
 mod page;
 mod records;
 pub mod sqlite;
+pub mod work;
 
 pub use error::{RowError, StoreError};
 pub use page::{Page, PageRequest};
@@ -35,9 +36,16 @@ use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionP
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
 use mikawaya_domain::user::{NewUser, User};
 use mikawaya_domain::value::{Email, Name};
+use mikawaya_domain::work::{
+    MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
+};
 use mikawaya_domain::{
     AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId,
     TouchpointId, UserId, WriteAccess,
+};
+use work::{
+    AccountChange, Delivery, Message, NewMessage, PlaybookVersion, Run, RunFilter, TaskFilter,
+    WorkflowBatch,
 };
 
 /// Result of store calls.
@@ -347,6 +355,73 @@ pub trait Store: Send + Sync {
     fn get_meta(&self, key: &str) -> Result<Option<String>>;
     /// Records a service fact.
     fn put_meta(&self, key: &str, value: &str) -> Result<()>;
+
+    // --- playbooks, tasks, outbox ----------------------------------------------
+    /// Saves a playbook spec (JSON) as its next version, unless it equals the latest;
+    /// returns the version that holds it.
+    fn put_playbook(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<i64>;
+    /// Turns a playbook's rule on or off (every version).
+    fn set_playbook_enabled(&self, access: &ManageAccess, name: &str, enabled: bool) -> Result<()>;
+    /// Every saved version (of one playbook, or all), by name and version.
+    fn playbook_versions(&self, name: Option<&str>) -> Result<Vec<PlaybookVersion>>;
+    /// Runs (and held-out firings) on visible accounts, oldest first.
+    fn list_runs(&self, access: &ReadAccess, filter: &RunFilter) -> Result<Vec<Run>>;
+    /// Writes one evaluation's decisions in one transaction; returns the new runs' ids.
+    fn apply_workflow(&self, access: &WriteAccess, batch: WorkflowBatch) -> Result<Vec<i64>>;
+    /// Cancels or otherwise sets a run's status.
+    fn set_run_status(&self, access: &WriteAccess, id: i64, status: RunStatus) -> Result<()>;
+    /// Tasks on visible accounts, by due day.
+    fn list_tasks(
+        &self,
+        access: &ReadAccess,
+        filter: &TaskFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Task>>;
+    /// One task.
+    fn get_task(&self, access: &ReadAccess, id: i64) -> Result<Task>;
+    /// Creates a task by hand.
+    fn create_task(&self, access: &WriteAccess, task: NewTask) -> Result<Task>;
+    /// Snoozes, reassigns, completes (an outcome is required) or reopens a task.
+    fn update_task(&self, access: &WriteAccess, id: i64, patch: TaskPatch) -> Result<Task>;
+    /// Queues a message outside a playbook (kept once per idempotency key).
+    fn queue_message(&self, access: &WriteAccess, message: NewMessage) -> Result<()>;
+    /// Outbox messages (of one status, or all), oldest first.
+    fn list_messages(&self, status: Option<MessageStatus>) -> Result<Vec<Message>>;
+    /// Takes due messages for sending, each with a lease until `lease_until`.
+    fn claim_messages(
+        &self,
+        now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Message>>;
+    /// Records what became of a delivery attempt.
+    fn finish_message(&self, id: i64, delivery: &Delivery) -> Result<()>;
+    /// Emails to an address due since an instant (pending, sending or sent).
+    fn emails_to_since(&self, recipient: &str, since: jiff::Timestamp) -> Result<u64>;
+    /// Unsubscribes an address from all playbook email (and suppresses what is queued).
+    fn unsubscribe(&self, email: &str) -> Result<()>;
+    /// Whether an address unsubscribed.
+    fn is_unsubscribed(&self, email: &str) -> Result<bool>;
+    /// Field and stakeholder-role changes on visible accounts since an instant.
+    fn account_changes(
+        &self,
+        access: &ReadAccess,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<AccountChange>>;
+    /// Records a survey answer.
+    fn add_survey_response(
+        &self,
+        access: &WriteAccess,
+        response: NewSurveyResponse,
+    ) -> Result<SurveyResponse>;
+    /// Survey answers on visible accounts since an instant, oldest first.
+    fn survey_responses(
+        &self,
+        access: &ReadAccess,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<SurveyResponse>>;
+    /// Every visible contact.
+    fn all_contacts(&self, access: &ReadAccess) -> Result<Vec<Contact>>;
 
     /// Writes a consistent copy of the whole store to `path` while it stays online.
     fn backup(&self, path: &std::path::Path) -> Result<()>;

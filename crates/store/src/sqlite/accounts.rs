@@ -448,9 +448,10 @@ pub(crate) fn update(
 ) -> Result<Account> {
     let current = get(connection, access.visibility(), id)?;
     let definitions = custom_field_defs(connection)?;
-    let account = apply_patch(current, patch, access.visibility(), &definitions)?;
+    let account = apply_patch(current.clone(), patch, access.visibility(), &definitions)?;
     check_references(connection, access.visibility(), &account)?;
     save(connection, &account)?;
+    super::work::record_changes(connection, &current, &account)?;
     get(connection, access.visibility(), id)
 }
 

@@ -226,6 +226,7 @@ pub(crate) fn update_contact(
     patch: ContactPatch,
 ) -> Result<Contact> {
     let mut contact = get_contact(connection, access.visibility(), id)?;
+    let before = contact.clone();
     if let Some(account_id) = patch.account_id {
         writable_account(connection, access.visibility(), account_id)?;
         contact.account_id = account_id;
@@ -241,7 +242,38 @@ pub(crate) fn update_contact(
     contact.sentiment = patch.sentiment.apply(contact.sentiment);
     contact.updated_at = jiff::Timestamp::now();
     save_contact(connection, &contact)?;
+    if before.role == Some(ContactRole::Champion)
+        && (contact.role != Some(ContactRole::Champion) || contact.account_id != before.account_id)
+    {
+        champion_left(connection, &before)?;
+    }
     get_contact(connection, access.visibility(), id)
+}
+
+/// Records that an account lost a champion (their role changed, or they were removed).
+fn champion_left(connection: &Connection, contact: &Contact) -> Result<()> {
+    super::work::record_change(
+        connection,
+        contact.account_id,
+        "champion",
+        Some(contact.name.to_string()),
+        None,
+    )
+}
+
+/// Every visible contact, in id order.
+pub(crate) fn all_contacts(
+    connection: &Connection,
+    visibility: Visibility,
+) -> Result<Vec<Contact>> {
+    let mut sql = Sql::new(CONTACT_SELECT);
+    sql.visible("a", visibility);
+    sql.bind(" ORDER BY x.id", []);
+    let mut statement = connection.prepare_cached(&sql.text)?;
+    let contacts = statement
+        .query_map(sql.params(), contact_from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(contacts)
 }
 
 pub(crate) fn delete_contact(
@@ -249,6 +281,10 @@ pub(crate) fn delete_contact(
     access: &WriteAccess,
     id: ContactId,
 ) -> Result<()> {
+    let contact = get_contact(connection, access.visibility(), id)?;
+    if contact.role == Some(ContactRole::Champion) {
+        champion_left(connection, &contact)?;
+    }
     delete_one(
         connection,
         access.visibility(),

@@ -280,6 +280,7 @@ fn import_accounts(
             tier: record.tier.clone(),
             custom_fields: record.custom_fields.clone(),
         };
+        let before = (!is_new).then(|| current.clone());
         let account = match accounts::apply_patch(current, patch, visibility, &definitions) {
             Ok(account) => account,
             Err(error) => {
@@ -295,6 +296,9 @@ fn import_accounts(
         }
         match accounts::save(connection, &account) {
             Ok(id) => {
+                if let Some(before) = &before {
+                    super::work::record_changes(connection, before, &account)?;
+                }
                 if is_new {
                     summary.created += 1;
                 } else {

@@ -12,6 +12,7 @@ mod import;
 mod row;
 mod sql;
 mod team;
+mod work;
 
 use crate::{Result, StoreError, StoreStats};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
@@ -23,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_customer_model.sql"),
     include_str!("../../migrations/0002_usage_sources.sql"),
     include_str!("../../migrations/0003_metrics.sql"),
+    include_str!("../../migrations/0004_playbooks.sql"),
 ];
 
 /// Reader connections kept open.
@@ -235,6 +237,10 @@ fn migrate(connection: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+use crate::work::{
+    AccountChange, Delivery, Message, NewMessage, PlaybookVersion, Run, RunFilter, TaskFilter,
+    WorkflowBatch,
+};
 use crate::{
     ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store,
     SubscriptionFilter, TouchpointFilter, WriteKey,
@@ -249,6 +255,9 @@ use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionP
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
 use mikawaya_domain::user::{NewUser, User};
 use mikawaya_domain::value::{Email, Name};
+use mikawaya_domain::work::{
+    MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
+};
 use mikawaya_domain::{
     AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId,
     TouchpointId, UserId, WriteAccess,
@@ -545,6 +554,97 @@ impl Store for SqliteStore {
             Ok(())
         })
     }
+    fn put_playbook(&self, _access: &ManageAccess, name: &str, spec: &str) -> Result<i64> {
+        self.write(|c| work::put_playbook(c, name, spec))
+    }
+    fn set_playbook_enabled(
+        &self,
+        _access: &ManageAccess,
+        name: &str,
+        enabled: bool,
+    ) -> Result<()> {
+        self.write(|c| work::set_playbook_enabled(c, name, enabled))
+    }
+    fn playbook_versions(&self, name: Option<&str>) -> Result<Vec<PlaybookVersion>> {
+        self.read(|c| work::playbook_versions(c, name))
+    }
+    fn list_runs(&self, access: &ReadAccess, filter: &RunFilter) -> Result<Vec<Run>> {
+        self.read(|c| work::list_runs(c, access.visibility(), filter))
+    }
+    fn apply_workflow(&self, access: &WriteAccess, batch: WorkflowBatch) -> Result<Vec<i64>> {
+        self.write(|c| work::apply_workflow(c, access, batch))
+    }
+    fn set_run_status(&self, access: &WriteAccess, id: i64, status: RunStatus) -> Result<()> {
+        self.write(|c| work::set_run_status(c, access.visibility(), id, status))
+    }
+    fn list_tasks(
+        &self,
+        access: &ReadAccess,
+        filter: &TaskFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Task>> {
+        self.read(|c| work::list_tasks(c, access.visibility(), filter, page))
+    }
+    fn get_task(&self, access: &ReadAccess, id: i64) -> Result<Task> {
+        self.read(|c| work::get_task(c, access.visibility(), id))
+    }
+    fn create_task(&self, access: &WriteAccess, task: NewTask) -> Result<Task> {
+        self.write(|c| work::create_task(c, access, task))
+    }
+    fn update_task(&self, access: &WriteAccess, id: i64, patch: TaskPatch) -> Result<Task> {
+        self.write(|c| work::update_task(c, access, id, patch))
+    }
+    fn queue_message(&self, _access: &WriteAccess, message: NewMessage) -> Result<()> {
+        self.write(|c| work::insert_message(c, None, &message))
+    }
+    fn list_messages(&self, status: Option<MessageStatus>) -> Result<Vec<Message>> {
+        self.read(|c| work::list_messages(c, status))
+    }
+    fn claim_messages(
+        &self,
+        now: jiff::Timestamp,
+        lease_until: jiff::Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Message>> {
+        self.write(|c| work::claim_messages(c, now, lease_until, limit))
+    }
+    fn finish_message(&self, id: i64, delivery: &Delivery) -> Result<()> {
+        self.write(|c| work::finish_message(c, id, delivery))
+    }
+    fn emails_to_since(&self, recipient: &str, since: jiff::Timestamp) -> Result<u64> {
+        self.read(|c| work::emails_to_since(c, recipient, since))
+    }
+    fn unsubscribe(&self, email: &str) -> Result<()> {
+        self.write(|c| work::unsubscribe(c, email))
+    }
+    fn is_unsubscribed(&self, email: &str) -> Result<bool> {
+        self.read(|c| work::is_unsubscribed(c, email))
+    }
+    fn account_changes(
+        &self,
+        access: &ReadAccess,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<AccountChange>> {
+        self.read(|c| work::account_changes(c, access.visibility(), since))
+    }
+    fn add_survey_response(
+        &self,
+        access: &WriteAccess,
+        response: NewSurveyResponse,
+    ) -> Result<SurveyResponse> {
+        self.write(|c| work::add_survey_response(c, access, response))
+    }
+    fn survey_responses(
+        &self,
+        access: &ReadAccess,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<SurveyResponse>> {
+        self.read(|c| work::survey_responses(c, access.visibility(), since))
+    }
+    fn all_contacts(&self, access: &ReadAccess) -> Result<Vec<Contact>> {
+        self.read(|c| children::all_contacts(c, access.visibility()))
+    }
+
     fn backup(&self, path: &Path) -> Result<()> {
         self.backup_to(path)
     }

@@ -1,0 +1,715 @@
+//! One evaluation: which rules fire for which accounts, and what the steps of new and
+//! waiting runs produce, as of a [`Clock`]. Decisions are collected into one
+//! [`WorkflowBatch`] and written in one transaction (or, in a dry run, only reported).
+
+use crate::facts::Facts;
+use crate::spec::{Assignee, Playbook, Step};
+use crate::trigger::{conditions_hold, fires};
+use crate::{PlaybookError, Result};
+use jiff::civil::Date;
+use mikawaya_analytics::metrics::UsageSource;
+use mikawaya_domain::account::Account;
+use mikawaya_domain::contact::ContactRole;
+use mikawaya_domain::custom_field::CustomValue;
+use mikawaya_domain::value::{Slug, Text};
+use mikawaya_domain::work::{Channel, MessageStatus, NewTask, RunStatus, Task, TaskStatus};
+use mikawaya_domain::{AccountId, WriteAccess};
+use mikawaya_store::Store;
+use mikawaya_store::work::{Effects, FieldUpdate, NewMessage, NewRun, RunProgress, WorkflowBatch};
+use serde::Serialize;
+use std::collections::{BTreeMap, HashMap};
+
+/// The engine's clock: the day rules are evaluated for, and the instant messages are
+/// queued at. Tests and demos pass a virtual one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Clock {
+    /// The evaluation day.
+    pub today: Date,
+    /// The current instant.
+    pub now: jiff::Timestamp,
+}
+
+impl Clock {
+    /// A virtual clock: `today` at 09:00 UTC.
+    pub fn on(today: Date) -> Clock {
+        let now = today
+            .at(9, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map_or(jiff::Timestamp::UNIX_EPOCH, |z| z.timestamp());
+        Clock { today, now }
+    }
+
+    /// The real clock (days in UTC).
+    pub fn real() -> Clock {
+        let now = jiff::Timestamp::now();
+        Clock {
+            today: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+            now,
+        }
+    }
+}
+
+/// Settings of the tech-touch side.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// Language of messages when the account does not say (`language` custom field).
+    pub locale: String,
+    /// At most this many playbook emails per contact per 7 days; more are suppressed.
+    pub emails_per_week: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            locale: "en".to_owned(),
+            emails_per_week: 3,
+        }
+    }
+}
+
+/// One firing, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Firing {
+    /// Playbook.
+    pub playbook: String,
+    /// Version.
+    pub version: i64,
+    /// Account id.
+    pub account_id: AccountId,
+    /// Account external id.
+    pub account_external_id: Option<String>,
+    /// Account name.
+    pub account_name: String,
+    /// Why it fired.
+    pub reason: String,
+    /// Drawn into the control group (nothing done).
+    pub holdout: bool,
+}
+
+/// A task, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedTask {
+    /// Account.
+    pub account_id: AccountId,
+    /// Owner's email, none for the team queue.
+    pub owner: Option<String>,
+    /// Title.
+    pub title: String,
+    /// Due day.
+    pub due_on: Date,
+}
+
+/// A message, as reported.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlannedMessage {
+    /// Email or webhook.
+    pub channel: Channel,
+    /// Address or URL.
+    pub recipient: String,
+    /// Subject (email).
+    pub subject: Option<String>,
+    /// Pending or suppressed.
+    pub status: MessageStatus,
+    /// Why suppressed.
+    pub reason: Option<String>,
+}
+
+/// What an evaluation decided.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    /// The evaluation day.
+    pub as_of: Date,
+    /// Nothing was written.
+    pub dry_run: bool,
+    /// New firings.
+    pub fired: Vec<Firing>,
+    /// Existing runs that moved on.
+    pub advanced: usize,
+    /// Runs that finished.
+    pub completed: usize,
+    /// Tasks created.
+    pub tasks: Vec<PlannedTask>,
+    /// Messages queued (or suppressed).
+    pub messages: Vec<PlannedMessage>,
+    /// Account fields set.
+    pub field_updates: usize,
+}
+
+/// Every stored version by (name, version), and the (version, playbook) that fire.
+pub type Loaded = (HashMap<(String, i64), Playbook>, Vec<(i64, Playbook)>);
+
+/// Loads every stored version; the latest enabled version of each playbook fires.
+pub fn load_playbooks(store: &dyn Store) -> Result<Loaded> {
+    let mut all = HashMap::new();
+    let mut latest: BTreeMap<String, (i64, bool)> = BTreeMap::new();
+    for stored in store.playbook_versions(None)? {
+        let playbook = crate::spec::parse(&stored.spec).map_err(|e| PlaybookError::Stored {
+            name: stored.name.clone(),
+            version: stored.version,
+            reason: e.to_string(),
+        })?;
+        latest.insert(stored.name.clone(), (stored.version, stored.enabled));
+        all.insert((stored.name, stored.version), playbook);
+    }
+    let firing = latest
+        .into_iter()
+        .filter(|(_, (_, enabled))| *enabled)
+        .filter_map(|(name, (version, _))| all.get(&(name, version)).map(|p| (version, p.clone())))
+        .collect();
+    Ok((all, firing))
+}
+
+/// Evaluates every enabled playbook for every account (or one account) and advances the
+/// runs that are due. Writes the decisions unless `dry_run`.
+pub fn evaluate(
+    store: &dyn Store,
+    access: &WriteAccess,
+    usage: Option<&dyn UsageSource>,
+    clock: Clock,
+    settings: &Settings,
+    dry_run: bool,
+    only: Option<AccountId>,
+) -> Result<Report> {
+    let (versions, firing) = load_playbooks(store)?;
+    let facts = Facts::load(store, &access.read(), usage, clock.today)?;
+    let mut exec = Exec {
+        store,
+        facts: &facts,
+        clock,
+        settings,
+        emails: HashMap::new(),
+        report: Report {
+            as_of: clock.today,
+            dry_run,
+            fired: Vec::new(),
+            advanced: 0,
+            completed: 0,
+            tasks: Vec::new(),
+            messages: Vec::new(),
+            field_updates: 0,
+        },
+    };
+    let mut batch = WorkflowBatch::default();
+    let accounts: Vec<&Account> = facts
+        .accounts
+        .iter()
+        .filter(|a| only.is_none_or(|id| a.id == id))
+        .collect();
+
+    // Runs already under way.
+    let by_id: HashMap<AccountId, &Account> = accounts.iter().map(|a| (a.id, *a)).collect();
+    for ((name, account_id), runs) in &facts.runs {
+        let Some(account) = by_id.get(account_id) else {
+            continue;
+        };
+        for run in runs.iter().filter(|r| r.status == RunStatus::Active) {
+            if run.resume_on.is_some_and(|day| day > clock.today) {
+                continue;
+            }
+            let Some(playbook) = versions.get(&(name.clone(), run.version)) else {
+                continue;
+            };
+            let tasks = facts.tasks.get(&run.id).map_or(&[][..], Vec::as_slice);
+            let key = RunKey {
+                playbook,
+                version: run.version,
+                account,
+                fired_on: run.fired_on,
+                reason: &run.reason,
+            };
+            let step = exec.advance(&key, usize::try_from(run.cursor).unwrap_or(0), tasks)?;
+            if step.cursor != usize::try_from(run.cursor).unwrap_or(0) || step.status != run.status
+            {
+                exec.report.advanced += 1;
+                if step.status == RunStatus::Completed {
+                    exec.report.completed += 1;
+                }
+                batch.progress.push(RunProgress {
+                    run_id: run.id,
+                    status: step.status,
+                    cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
+                    resume_on: step.resume_on,
+                    effects: step.effects,
+                });
+            }
+        }
+    }
+
+    // New firings.
+    for (version, playbook) in &firing {
+        let spec = playbook.spec();
+        let name = playbook.name().as_str();
+        let cooldown_start = clock
+            .today
+            .checked_sub(jiff::Span::new().days(i64::from(spec.cooldown_days)))
+            .map_err(|e| mikawaya_domain::Invalid::new("as_of", e.to_string()))?;
+        for account in &accounts {
+            let recent = facts
+                .runs
+                .get(&(name.to_owned(), account.id))
+                .is_some_and(|runs| runs.iter().any(|r| r.fired_on > cooldown_start));
+            if recent || !conditions_hold(&spec.conditions, account, &facts) {
+                continue;
+            }
+            let paying = !facts.revenue.contains_key(&account.id)
+                || facts.active_on(account.id, clock.today);
+            if !paying {
+                continue;
+            }
+            let Some(reason) = fires(&spec.trigger, account, &facts, clock.today) else {
+                continue;
+            };
+            let holdout = held_out(name, account.id, clock.today, spec.holdout_percent);
+            exec.report.fired.push(Firing {
+                playbook: name.to_owned(),
+                version: *version,
+                account_id: account.id,
+                account_external_id: account.external_id.as_ref().map(ToString::to_string),
+                account_name: account.name.to_string(),
+                reason: reason.clone(),
+                holdout,
+            });
+            let run = if holdout {
+                NewRun {
+                    playbook: name.to_owned(),
+                    version: *version,
+                    account_id: account.id,
+                    fired_on: clock.today,
+                    reason,
+                    status: RunStatus::HeldOut,
+                    cursor: 0,
+                    resume_on: None,
+                    effects: Effects::default(),
+                }
+            } else {
+                let key = RunKey {
+                    playbook,
+                    version: *version,
+                    account,
+                    fired_on: clock.today,
+                    reason: &reason,
+                };
+                let step = exec.advance(&key, 0, &[])?;
+                if step.status == RunStatus::Completed {
+                    exec.report.completed += 1;
+                }
+                NewRun {
+                    playbook: name.to_owned(),
+                    version: *version,
+                    account_id: account.id,
+                    fired_on: clock.today,
+                    reason,
+                    status: step.status,
+                    cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
+                    resume_on: step.resume_on,
+                    effects: step.effects,
+                }
+            };
+            batch.new_runs.push(run);
+        }
+    }
+    let report = exec.report;
+    if !dry_run && (!batch.new_runs.is_empty() || !batch.progress.is_empty()) {
+        store.apply_workflow(access, batch)?;
+    }
+    Ok(report)
+}
+
+/// Whether a firing falls in the control group: a stable hash of (playbook, account, day).
+pub fn held_out(playbook: &str, account: AccountId, day: Date, percent: u8) -> bool {
+    if percent == 0 {
+        return false;
+    }
+    let hash = xxhash_rust::xxh3::xxh3_64(format!("{playbook}/{account}/{day}").as_bytes());
+    hash % 100 < u64::from(percent)
+}
+
+struct RunKey<'a> {
+    playbook: &'a Playbook,
+    version: i64,
+    account: &'a Account,
+    fired_on: Date,
+    reason: &'a str,
+}
+
+struct Advanced {
+    status: RunStatus,
+    cursor: usize,
+    resume_on: Option<Date>,
+    effects: Effects,
+}
+
+struct Exec<'a, 'f> {
+    store: &'a dyn Store,
+    facts: &'a Facts<'f>,
+    clock: Clock,
+    settings: &'a Settings,
+    /// Emails queued in this evaluation per address.
+    emails: HashMap<String, u64>,
+    report: Report,
+}
+
+impl Exec<'_, '_> {
+    /// Runs steps from `cursor` until a wait, a closed phase gate, or the end.
+    fn advance(
+        &mut self,
+        key: &RunKey<'_>,
+        mut cursor: usize,
+        existing: &[Task],
+    ) -> Result<Advanced> {
+        let steps = &key.playbook.spec().steps;
+        let mut effects = Effects::default();
+        let gate_open = |phase: &str, effects: &Effects| {
+            let open_before = existing.iter().any(|t| {
+                t.deliverable.is_some()
+                    && t.status == TaskStatus::Open
+                    && t.phase.as_deref() == Some(phase)
+            });
+            let open_now = effects
+                .tasks
+                .iter()
+                .any(|t| t.deliverable.is_some() && t.phase.as_deref() == Some(phase));
+            !open_before && !open_now
+        };
+        loop {
+            let Some(step) = steps.get(cursor) else {
+                let last = steps.last().map_or(crate::spec::MAIN_PHASE, Step::phase);
+                let status = if gate_open(last, &effects) {
+                    RunStatus::Completed
+                } else {
+                    RunStatus::Active
+                };
+                return Ok(Advanced {
+                    status,
+                    cursor,
+                    resume_on: None,
+                    effects,
+                });
+            };
+            if let Some(previous) = cursor.checked_sub(1).and_then(|i| steps.get(i))
+                && previous.phase() != step.phase()
+                && !gate_open(previous.phase(), &effects)
+            {
+                return Ok(Advanced {
+                    status: RunStatus::Active,
+                    cursor,
+                    resume_on: None,
+                    effects,
+                });
+            }
+            cursor += 1;
+            if let Step::Wait { days, .. } = step {
+                let resume_on = self
+                    .clock
+                    .today
+                    .checked_add(jiff::Span::new().days(i64::from(*days)))
+                    .ok();
+                return Ok(Advanced {
+                    status: RunStatus::Active,
+                    cursor,
+                    resume_on,
+                    effects,
+                });
+            }
+            self.run_step(key, step, &format!("{}", cursor - 1), &mut effects)?;
+        }
+    }
+
+    fn locale(&self, account: &Account) -> String {
+        account
+            .custom_fields
+            .get("language")
+            .and_then(|v| match v {
+                CustomValue::Text(l) | CustomValue::Enum(l) if l == "ja" || l == "en" => {
+                    Some(l.clone())
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| self.settings.locale.clone())
+    }
+
+    fn variables(&self, key: &RunKey<'_>) -> BTreeMap<&'static str, String> {
+        let account = key.account;
+        let locale = self.locale(account);
+        let owner = account.owner_id.and_then(|id| self.facts.users.get(&id));
+        let mut values = BTreeMap::from([
+            ("account.name", account.name.to_string()),
+            (
+                "account.external_id",
+                account
+                    .external_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "account.plan",
+                account
+                    .plan
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "account.stage",
+                account
+                    .stage
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ),
+            (
+                "account.tier",
+                account.tier.map(|t| t.to_string()).unwrap_or_default(),
+            ),
+            (
+                "account.mrr",
+                format!("{} {}", account.mrr.amount(), account.currency),
+            ),
+            (
+                "account.arr",
+                format!("{} {}", account.arr(), account.currency),
+            ),
+            (
+                "account.renewal_date",
+                account
+                    .renewal_date
+                    .map(|d| d.to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "account.days_to_renewal",
+                account
+                    .renewal_date
+                    .map(|d| (d - self.clock.today).get_days().to_string())
+                    .unwrap_or_default(),
+            ),
+            (
+                "owner.name",
+                owner.map(|u| u.name.to_string()).unwrap_or_default(),
+            ),
+            (
+                "owner.email",
+                owner.map(|u| u.email.to_string()).unwrap_or_default(),
+            ),
+            (
+                "playbook.title",
+                key.playbook.spec().title.pick(&locale).to_owned(),
+            ),
+            ("reason", key.reason.to_owned()),
+        ]);
+        values.insert("contact.name", String::new());
+        values
+    }
+
+    fn run_step(
+        &mut self,
+        key: &RunKey<'_>,
+        step: &Step,
+        path: &str,
+        effects: &mut Effects,
+    ) -> Result<()> {
+        let account = key.account;
+        let locale = self.locale(account);
+        let mut values = self.variables(key);
+        let message_key = |suffix: &str| {
+            format!(
+                "{}/v{}/{}/{}/{path}{suffix}",
+                key.playbook.name(),
+                key.version,
+                account.id,
+                key.fired_on
+            )
+        };
+        match step {
+            Step::Task {
+                title,
+                instructions,
+                assignee,
+                priority,
+                due_days,
+                deliverable,
+                ..
+            } => {
+                let owner_id = match assignee {
+                    Assignee::Owner => account.owner_id,
+                    Assignee::Team => None,
+                };
+                let due_on = self
+                    .clock
+                    .today
+                    .checked_add(jiff::Span::new().days(i64::from(*due_days)))
+                    .map_err(|e| mikawaya_domain::Invalid::new("due_days", e.to_string()))?;
+                let title = Text::parse(&crate::template::render(title.pick(&locale), &values))?;
+                let instructions = instructions
+                    .as_ref()
+                    .map(|i| Text::parse(&crate::template::render(i.pick(&locale), &values)))
+                    .transpose()?;
+                self.report.tasks.push(PlannedTask {
+                    account_id: account.id,
+                    owner: owner_id
+                        .and_then(|id| self.facts.users.get(&id))
+                        .map(|u| u.email.to_string()),
+                    title: title.to_string(),
+                    due_on,
+                });
+                effects.tasks.push(NewTask {
+                    account_id: account.id,
+                    owner_id,
+                    title,
+                    instructions,
+                    priority: *priority,
+                    due_on,
+                    run_id: None,
+                    phase: Some(step.phase().to_owned()),
+                    deliverable: deliverable.clone(),
+                });
+            }
+            Step::Email {
+                to, subject, body, ..
+            } => {
+                let contacts = self
+                    .facts
+                    .contacts
+                    .get(&account.id)
+                    .map_or(&[][..], Vec::as_slice);
+                let wanted = (to != "all").then(|| ContactRole::parse(to)).transpose()?;
+                for contact in contacts {
+                    let Some(email) = &contact.email else {
+                        continue;
+                    };
+                    let role_ok = wanted.is_none_or(|role| contact.role == Some(role));
+                    if !role_ok {
+                        continue;
+                    }
+                    values.insert("contact.name", contact.name.to_string());
+                    let address = email.to_string();
+                    let (status, reason) = self.email_allowed(&address)?;
+                    let subject = crate::template::render(subject.pick(&locale), &values);
+                    self.report.messages.push(PlannedMessage {
+                        channel: Channel::Email,
+                        recipient: address.clone(),
+                        subject: Some(subject.clone()),
+                        status,
+                        reason: reason.clone(),
+                    });
+                    effects.messages.push(NewMessage {
+                        idempotency_key: message_key(&format!("/{}", contact.id)),
+                        channel: Channel::Email,
+                        account_id: Some(account.id),
+                        contact_id: Some(contact.id),
+                        recipient: address,
+                        subject: Some(subject),
+                        body: crate::template::render(body.pick(&locale), &values),
+                        format: None,
+                        status,
+                        reason,
+                        not_before: self.clock.now,
+                    });
+                }
+            }
+            Step::Webhook {
+                url, format, text, ..
+            } => {
+                let text = crate::template::render(text.pick(&locale), &values);
+                let body = if format == "slack" {
+                    serde_json::json!({ "text": text })
+                } else {
+                    serde_json::json!({
+                        "type": "playbook.step",
+                        "playbook": key.playbook.name().as_str(),
+                        "version": key.version,
+                        "fired_on": key.fired_on,
+                        "reason": key.reason,
+                        "account": {
+                            "id": account.id,
+                            "external_id": account.external_id.as_ref().map(ToString::to_string),
+                            "name": account.name.to_string(),
+                        },
+                        "text": text,
+                    })
+                };
+                self.report.messages.push(PlannedMessage {
+                    channel: Channel::Webhook,
+                    recipient: url.clone(),
+                    subject: None,
+                    status: MessageStatus::Pending,
+                    reason: None,
+                });
+                effects.messages.push(NewMessage {
+                    idempotency_key: message_key(""),
+                    channel: Channel::Webhook,
+                    account_id: Some(account.id),
+                    contact_id: None,
+                    recipient: url.clone(),
+                    subject: None,
+                    body: body.to_string(),
+                    format: Some(format.clone()),
+                    status: MessageStatus::Pending,
+                    reason: None,
+                    not_before: self.clock.now,
+                });
+            }
+            Step::Wait { .. } => {}
+            Step::Branch {
+                when,
+                then,
+                otherwise,
+                ..
+            } => {
+                let (branch, label) = if conditions_hold(when, account, self.facts) {
+                    (then, "then")
+                } else {
+                    (otherwise, "else")
+                };
+                for (index, inner) in branch.iter().enumerate() {
+                    self.run_step(key, inner, &format!("{path}.{label}{index}"), effects)?;
+                }
+            }
+            Step::SetTier { tier, .. } => {
+                self.report.field_updates += 1;
+                effects.fields.push(FieldUpdate::Tier(*tier));
+            }
+            Step::MoveStage { stage, .. } => {
+                self.report.field_updates += 1;
+                effects.fields.push(FieldUpdate::Stage(Slug::parse(stage)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether an email to an address may go: not unsubscribed, under the weekly cap.
+    fn email_allowed(&mut self, address: &str) -> Result<(MessageStatus, Option<String>)> {
+        let unsubscribed = {
+            let cached = self.facts.unsubscribed.borrow().get(address).copied();
+            match cached {
+                Some(value) => value,
+                None => {
+                    let value = self.store.is_unsubscribed(address)?;
+                    self.facts
+                        .unsubscribed
+                        .borrow_mut()
+                        .insert(address.to_owned(), value);
+                    value
+                }
+            }
+        };
+        if unsubscribed {
+            return Ok((MessageStatus::Suppressed, Some("unsubscribed".to_owned())));
+        }
+        let week_ago = self.clock.now - jiff::SignedDuration::from_hours(24 * 7);
+        let queued_now = self.emails.get(address).copied().unwrap_or(0);
+        let sent = self.store.emails_to_since(address, week_ago)? + queued_now;
+        if sent >= self.settings.emails_per_week {
+            return Ok((
+                MessageStatus::Suppressed,
+                Some(format!(
+                    "frequency cap: {} emails in 7 days",
+                    self.settings.emails_per_week
+                )),
+            ));
+        }
+        *self.emails.entry(address.to_owned()).or_default() += 1;
+        Ok((MessageStatus::Pending, None))
+    }
+}

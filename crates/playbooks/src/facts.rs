@@ -1,0 +1,211 @@
+//! What rules read, loaded once per evaluation: accounts, contacts, owners, partners,
+//! segments, recent changes and survey answers, revenue, runs and their tasks, metric
+//! definitions, and (when given) the usage rollups.
+
+use crate::Result;
+use jiff::civil::Date;
+use mikawaya_analytics::churn::RevenueRow;
+use mikawaya_analytics::metrics::{Metric, MetricSpec, UsageSource};
+use mikawaya_analytics::scorecard::{Scorecard, Scored};
+use mikawaya_domain::account::{Account, AccountFilter};
+use mikawaya_domain::contact::Contact;
+use mikawaya_domain::user::User;
+use mikawaya_domain::work::{SurveyResponse, Task};
+use mikawaya_domain::{AccountId, PartnerId, ReadAccess, UserId};
+use mikawaya_store::work::{AccountChange, Run, RunFilter, TaskFilter};
+use mikawaya_store::{PageRequest, Store};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+
+/// How far back changes and survey answers are loaded.
+pub const LOOKBACK_DAYS: i64 = 400;
+
+/// Everything an evaluation reads.
+pub struct Facts<'a> {
+    /// Accounts, by id order.
+    pub accounts: Vec<Account>,
+    /// Contacts per account.
+    pub contacts: HashMap<AccountId, Vec<Contact>>,
+    /// Users by id.
+    pub users: HashMap<UserId, User>,
+    /// Partner external ids.
+    pub partners: HashMap<PartnerId, String>,
+    /// Segment filters by name.
+    pub segments: HashMap<String, AccountFilter>,
+    /// Changes per account, oldest first.
+    pub changes: HashMap<AccountId, Vec<AccountChange>>,
+    /// Survey answers per account, oldest first.
+    pub surveys: HashMap<AccountId, Vec<SurveyResponse>>,
+    /// Subscription rows per account.
+    pub revenue: HashMap<AccountId, Vec<RevenueRow>>,
+    /// Runs per (playbook, account), oldest first.
+    pub runs: HashMap<(String, AccountId), Vec<Run>>,
+    /// Tasks per run.
+    pub tasks: HashMap<i64, Vec<Task>>,
+    /// Metric definitions by name.
+    pub metrics: HashMap<String, Metric>,
+    /// Usage rollups, when the evaluation has them.
+    pub usage: Option<&'a dyn UsageSource>,
+    /// Unsubscribed addresses seen so far (cache).
+    pub unsubscribed: RefCell<HashMap<String, bool>>,
+    health: RefCell<HashMap<Date, BTreeMap<String, Option<f64>>>>,
+}
+
+impl std::fmt::Debug for Facts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Facts")
+            .field("accounts", &self.accounts.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Facts<'a> {
+    /// Loads what the rules read as of `today`.
+    pub fn load(
+        store: &dyn Store,
+        access: &ReadAccess,
+        usage: Option<&'a dyn UsageSource>,
+        today: Date,
+    ) -> Result<Facts<'a>> {
+        let accounts = store.all_accounts(access)?;
+        let mut contacts: HashMap<AccountId, Vec<Contact>> = HashMap::new();
+        for contact in store.all_contacts(access)? {
+            contacts
+                .entry(contact.account_id)
+                .or_default()
+                .push(contact);
+        }
+        let users = store
+            .list_users(access)?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        let partners = store
+            .list_partners(access)?
+            .into_iter()
+            .filter_map(|p| p.external_id.map(|e| (p.id, e.to_string())))
+            .collect();
+        let segments = store
+            .list_segments(access)?
+            .into_iter()
+            .map(|s| (s.name.to_string(), s.filter))
+            .collect();
+        let since = today
+            .checked_sub(jiff::Span::new().days(LOOKBACK_DAYS))
+            .unwrap_or(today)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let mut changes: HashMap<AccountId, Vec<AccountChange>> = HashMap::new();
+        for change in store.account_changes(access, since)? {
+            changes.entry(change.account_id).or_default().push(change);
+        }
+        let mut surveys: HashMap<AccountId, Vec<SurveyResponse>> = HashMap::new();
+        for response in store.survey_responses(access, since)? {
+            surveys
+                .entry(response.account_id)
+                .or_default()
+                .push(response);
+        }
+        let mut revenue: HashMap<AccountId, Vec<RevenueRow>> = HashMap::new();
+        for subscription in store.all_subscriptions(access)? {
+            revenue
+                .entry(subscription.account_id)
+                .or_default()
+                .push(RevenueRow::from(&subscription));
+        }
+        let mut runs: HashMap<(String, AccountId), Vec<Run>> = HashMap::new();
+        for run in store.list_runs(access, &RunFilter::default())? {
+            runs.entry((run.playbook.clone(), run.account_id))
+                .or_default()
+                .push(run);
+        }
+        let mut tasks: HashMap<i64, Vec<Task>> = HashMap::new();
+        let mut page = PageRequest::first(1000);
+        loop {
+            let batch = store.list_tasks(access, &TaskFilter::default(), &page)?;
+            for task in batch.data {
+                if let Some(run_id) = task.run_id {
+                    tasks.entry(run_id).or_default().push(task);
+                }
+            }
+            match batch.next_cursor {
+                Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
+                None => break,
+            }
+        }
+        let mut metrics = HashMap::new();
+        for (name, spec) in store.list_metrics()? {
+            let parsed = serde_json::from_str::<MetricSpec>(&spec)
+                .map_err(|e| mikawaya_domain::Invalid::new("metric", e.to_string()))
+                .and_then(|spec| Metric::check(&spec));
+            match parsed {
+                Ok(metric) => {
+                    metrics.insert(name, metric);
+                }
+                Err(error) => {
+                    tracing::warn!(%name, %error, "skipping a stored metric that does not read")
+                }
+            }
+        }
+        Ok(Facts {
+            accounts,
+            contacts,
+            users,
+            partners,
+            segments,
+            changes,
+            surveys,
+            revenue,
+            runs,
+            tasks,
+            metrics,
+            usage,
+            unsubscribed: RefCell::default(),
+            health: RefCell::default(),
+        })
+    }
+
+    /// A metric's value for an account as of a day; none when it is missing, unknown, or
+    /// there is no usage data.
+    pub fn metric(&self, name: &str, account: &Account, day: Date) -> Option<f64> {
+        let metric = self.metrics.get(name)?;
+        let usage = self.usage?;
+        let key = account.external_id.as_ref()?;
+        metric.value(usage, key.as_str(), day, account.contract_start)
+    }
+
+    /// The built-in default scorecard's score for an account as of a day.
+    pub fn health(&self, account: &Account, day: Date) -> Option<f64> {
+        let usage = self.usage?;
+        let key = account.external_id.as_ref()?.to_string();
+        let mut cache = self.health.borrow_mut();
+        let scores = cache.entry(day).or_insert_with(|| {
+            let scored: Vec<Scored> = self
+                .accounts
+                .iter()
+                .filter_map(|a| {
+                    a.external_id.as_ref().map(|id| Scored {
+                        account: id.to_string(),
+                        tenure_start: a.contract_start,
+                        segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
+                    })
+                })
+                .collect();
+            Scorecard::default_card()
+                .score(usage, &scored, day)
+                .into_iter()
+                .map(|(account, health)| (account, health.score))
+                .collect()
+        });
+        scores.get(&key).copied().flatten()
+    }
+
+    /// Whether the account pays on a day.
+    pub fn active_on(&self, account: AccountId, day: Date) -> bool {
+        self.revenue.get(&account).is_some_and(|rows| {
+            rows.iter()
+                .any(|row| row.mrr > 0.0 && row.term.is_active_on(day))
+        })
+    }
+}

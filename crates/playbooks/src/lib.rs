@@ -1,0 +1,54 @@
+//! The playbook engine (型化): rules that fire on customer data, versioned playbooks whose
+//! steps create tasks, queue emails and webhooks and change account fields, touch-tier and
+//! owner assignment, and the effectiveness report that compares runs with a held-out
+//! control group.
+//!
+//! Data flow: [`facts::Facts`] (read from the store and the usage rollups) →
+//! [`engine::evaluate`] (pure decisions as of a [`Clock`]) → one
+//! [`mikawaya_store::work::WorkflowBatch`] written in one transaction. Sending what was
+//! queued is the outbox crate's job.
+//!
+//! Invariants:
+//! - Every clock reading comes from a [`Clock`] the caller passes: tests and demos run on
+//!   a virtual date and never sleep.
+//! - A rule fires at most once per account per playbook cooldown; every firing is
+//!   recorded with its reason, including the held-out ones.
+//! - Held-out accounts are drawn by a hash of (playbook, account, day), so a rerun of the
+//!   same evaluation draws the same accounts.
+//! - A run keeps the version it started with; editing a playbook saves a new version.
+
+pub mod effectiveness;
+pub mod engine;
+pub mod facts;
+pub mod spec;
+pub mod starter;
+pub mod template;
+pub mod tiers;
+mod trigger;
+
+pub use engine::{Clock, Report, Settings, evaluate};
+pub use spec::{Playbook, PlaybookSpec};
+
+/// Errors of the playbook engine.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaybookError {
+    /// A spec or an argument is invalid.
+    #[error(transparent)]
+    Invalid(#[from] mikawaya_domain::Invalid),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] mikawaya_store::StoreError),
+    /// A stored spec no longer reads (written by another version, or edited by hand).
+    #[error("stored playbook {name} v{version} does not read: {reason}")]
+    Stored {
+        /// Playbook.
+        name: String,
+        /// Version.
+        version: i64,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Result of engine calls.
+pub type Result<T, E = PlaybookError> = std::result::Result<T, E>;

@@ -1,0 +1,211 @@
+//! Whether a trigger fires for an account on a day, and why; whether an account meets a
+//! rule's conditions.
+
+use crate::facts::Facts;
+use crate::spec::{Conditions, Trigger};
+use jiff::civil::Date;
+use mikawaya_domain::account::Account;
+
+fn days_before(day: Date, days: u32) -> Option<Date> {
+    day.checked_sub(jiff::Span::new().days(i64::from(days)))
+        .ok()
+}
+
+fn days_after(day: Date, days: u32) -> Option<Date> {
+    day.checked_add(jiff::Span::new().days(i64::from(days)))
+        .ok()
+}
+
+fn utc_day(instant: jiff::Timestamp) -> Date {
+    instant.to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
+/// Whether an account meets every condition.
+pub(crate) fn conditions_hold(
+    conditions: &Conditions,
+    account: &Account,
+    facts: &Facts<'_>,
+) -> bool {
+    let tier_ok =
+        conditions.tiers.is_empty() || account.tier.is_some_and(|t| conditions.tiers.contains(&t));
+    let plan_ok = conditions.plans.is_empty()
+        || account
+            .plan
+            .as_ref()
+            .is_some_and(|p| conditions.plans.iter().any(|c| c == p.as_str()));
+    let stage_ok = conditions.stages.is_empty()
+        || account
+            .stage
+            .as_ref()
+            .is_some_and(|s| conditions.stages.iter().any(|c| c == s.as_str()));
+    let partner_ok = conditions.partners.is_empty()
+        || match account.partner_id {
+            None => conditions.partners.iter().any(|p| p == "direct"),
+            Some(id) => facts
+                .partners
+                .get(&id)
+                .is_some_and(|external| conditions.partners.contains(external)),
+        };
+    let owner_ok = conditions.owners.is_empty()
+        || match account.owner_id {
+            None => conditions.owners.iter().any(|o| o == "none"),
+            Some(id) => facts.users.get(&id).is_some_and(|user| {
+                conditions
+                    .owners
+                    .iter()
+                    .any(|o| o.eq_ignore_ascii_case(user.email.as_str()))
+            }),
+        };
+    let segment_ok = conditions.segment.as_ref().is_none_or(|name| {
+        facts
+            .segments
+            .get(name)
+            .is_some_and(|filter| filter.matches(account))
+    });
+    let arr = account.arr();
+    let arr_ok =
+        conditions.min_arr.is_none_or(|m| arr >= m) && conditions.max_arr.is_none_or(|m| arr < m);
+    tier_ok && plan_ok && stage_ok && partner_ok && owner_ok && segment_ok && arr_ok
+}
+
+/// The reason the trigger fires for the account today, or none.
+pub(crate) fn fires(
+    trigger: &Trigger,
+    account: &Account,
+    facts: &Facts<'_>,
+    today: Date,
+) -> Option<String> {
+    let external = account.external_id.as_ref().map(|e| e.as_str());
+    let yesterday = today.yesterday().ok()?;
+    match trigger {
+        Trigger::Event { event, within_days } => {
+            let usage = facts.usage?;
+            let from = days_before(today, *within_days)?;
+            let count = usage.count(external?, Some(event), from, yesterday);
+            (count > 0)
+                .then(|| format!("{event} happened {count} times in the last {within_days} days"))
+        }
+        Trigger::EventAbsent { event, days, after } => {
+            let usage = facts.usage?;
+            let account_key = external?;
+            let name = (event != "*").then_some(event.as_str());
+            match after {
+                Some(after) => {
+                    // The latest `after` whose waiting period ended within the last week.
+                    let start = usage.last_event_day(
+                        account_key,
+                        Some(after),
+                        days_before(today, *days - 1)?,
+                    )?;
+                    let deadline = days_after(start, *days)?;
+                    let fresh = deadline <= today && deadline > days_before(today, 7)?;
+                    let followed =
+                        usage.count(account_key, name, start, days_before(deadline, 1)?) > 0;
+                    (fresh && !followed)
+                        .then(|| format!("no {event} within {days} days after {after} on {start}"))
+                }
+                None => {
+                    let from = days_before(today, *days)?;
+                    let old_enough = account.contract_start.is_none_or(|s| s <= from);
+                    let quiet = usage.count(account_key, name, from, yesterday) == 0;
+                    (old_enough && quiet).then(|| format!("no {event} in the last {days} days"))
+                }
+            }
+        }
+        Trigger::MetricBelow { metric, threshold } => {
+            let value = facts.metric(metric, account, today)?;
+            (value < *threshold).then(|| format!("{metric} is {value:.2}, below {threshold}"))
+        }
+        Trigger::MetricAbove { metric, threshold } => {
+            let value = facts.metric(metric, account, today)?;
+            (value > *threshold).then(|| format!("{metric} is {value:.2}, above {threshold}"))
+        }
+        Trigger::MetricDrop {
+            metric,
+            percent,
+            days,
+        } => {
+            let now = facts.metric(metric, account, today)?;
+            let before = facts.metric(metric, account, days_before(today, *days)?)?;
+            let fell = before > 0.0 && now <= before * (1.0 - percent / 100.0);
+            fell.then(|| format!("{metric} fell from {before:.2} to {now:.2} in {days} days"))
+        }
+        Trigger::HealthBelow { threshold } => {
+            let score = facts.health(account, today)?;
+            (score < *threshold).then(|| format!("health is {score:.0}, below {threshold}"))
+        }
+        Trigger::HealthDrop { points, days } => {
+            let now = facts.health(account, today)?;
+            let before = facts.health(account, days_before(today, *days)?)?;
+            (before - now >= *points)
+                .then(|| format!("health fell from {before:.0} to {now:.0} in {days} days"))
+        }
+        Trigger::RenewalWithin { days } => {
+            let renewal = account.renewal_date?;
+            let left = (renewal - today).get_days();
+            (renewal >= today && left <= i32::try_from(*days).ok()?)
+                .then(|| format!("renewal on {renewal} ({left} days)"))
+        }
+        Trigger::DaysAfterStart { days } => {
+            let start = account.contract_start?;
+            let since = i64::from((today - start).get_days());
+            let days = i64::from(*days);
+            (since >= days && since < days + 7)
+                .then(|| format!("started on {start} ({since} days ago)"))
+        }
+        Trigger::StageEntered { stage, within_days } => {
+            let from = days_before(today, *within_days)?;
+            let entered = facts.changes.get(&account.id)?.iter().rev().find(|c| {
+                c.field == "stage" && c.new_value.as_deref() == Some(stage.as_str()) && {
+                    let day = utc_day(c.changed_at);
+                    day > from && day <= today
+                }
+            })?;
+            let still_there = account.stage.as_ref().is_some_and(|s| s.as_str() == stage);
+            still_there.then(|| format!("entered stage {stage} on {}", utc_day(entered.changed_at)))
+        }
+        Trigger::FieldChanged { field, within_days } => {
+            let from = days_before(today, *within_days)?;
+            let change = facts.changes.get(&account.id)?.iter().rev().find(|c| {
+                &c.field == field && {
+                    let day = utc_day(c.changed_at);
+                    day > from && day <= today
+                }
+            })?;
+            Some(match field.as_str() {
+                "champion" => format!(
+                    "champion {} left on {}",
+                    change.old_value.as_deref().unwrap_or("?"),
+                    utc_day(change.changed_at)
+                ),
+                _ => format!(
+                    "{field} changed from {} to {} on {}",
+                    change.old_value.as_deref().unwrap_or("none"),
+                    change.new_value.as_deref().unwrap_or("none"),
+                    utc_day(change.changed_at)
+                ),
+            })
+        }
+        Trigger::SurveyAnswer {
+            survey,
+            min_score,
+            max_score,
+            within_days,
+        } => {
+            let from = days_before(today, *within_days)?;
+            let answer = facts.surveys.get(&account.id)?.iter().rev().find(|r| {
+                let day = utc_day(r.answered_at);
+                r.kind == *survey
+                    && day > from
+                    && day <= today
+                    && min_score.is_none_or(|m| r.score >= m)
+                    && max_score.is_none_or(|m| r.score <= m)
+            })?;
+            Some(format!(
+                "{survey} answer {} on {}",
+                answer.score,
+                utc_day(answer.answered_at)
+            ))
+        }
+    }
+}

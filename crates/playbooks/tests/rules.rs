@@ -1,0 +1,732 @@
+//! Every trigger type on a virtual clock, against a real SQLite store and real usage
+//! rollups: it fires when it should, once (the cooldown), and not when it should not.
+//! Plus holdout, conditions, phase gates, waits and versions.
+
+use jiff::civil::{Date, date};
+use mikawaya_domain::access::Role;
+use mikawaya_domain::account::{AccountPatch, NewAccount, TouchTier};
+use mikawaya_domain::contact::{ContactPatch, ContactRole, NewContact};
+use mikawaya_domain::user::NewUser;
+use mikawaya_domain::value::{Email, ExternalId, Name, Slug, Text};
+use mikawaya_domain::work::{
+    MessageStatus, NewSurveyResponse, RunStatus, SurveyKind, TaskPatch, TaskStatus,
+};
+use mikawaya_domain::{AccountId, Actor, Patch, UserId};
+use mikawaya_ingest::message::{Received, parse_batch};
+use mikawaya_ingest::rollup::Rollups;
+use mikawaya_playbooks::{Clock, Report, Settings, evaluate};
+use mikawaya_store::sqlite::SqliteStore;
+use mikawaya_store::work::{RunFilter, TaskFilter};
+use mikawaya_store::{PageRequest, Store};
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+struct World {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+    csm: UserId,
+}
+
+impl World {
+    fn new() -> Result<World, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open_dir(dir.path())?;
+        let admin = Actor::system().admin()?;
+        let csm = store.create_user(
+            &admin,
+            NewUser::new(
+                Email::parse("aoi@cs.example")?,
+                Name::parse("Aoi")?,
+                Role::Csm,
+                None,
+            )?,
+            None,
+        )?;
+        Ok(World {
+            _dir: dir,
+            store,
+            csm: csm.id,
+        })
+    }
+
+    fn account(
+        &self,
+        key: &str,
+        edit: impl FnOnce(&mut NewAccount),
+    ) -> Result<AccountId, Box<dyn std::error::Error>> {
+        let mut new = NewAccount::named(Name::parse(&format!("Account {key}"))?);
+        new.external_id = Some(ExternalId::parse(key)?);
+        new.owner_id = Some(self.csm);
+        new.tier = Some(TouchTier::High);
+        edit(&mut new);
+        Ok(self
+            .store
+            .create_account(&Actor::system().write()?, new)?
+            .id)
+    }
+
+    fn contact(
+        &self,
+        account: AccountId,
+        name: &str,
+        role: ContactRole,
+    ) -> Result<mikawaya_domain::ContactId, Box<dyn std::error::Error>> {
+        let contact = self.store.create_contact(
+            &Actor::system().write()?,
+            NewContact {
+                account_id: account,
+                external_id: None,
+                name: Name::parse(name)?,
+                email: Some(Email::parse(&format!(
+                    "{}@customer.example",
+                    name.to_lowercase()
+                ))?),
+                role: Some(role),
+                title: None,
+                personal_success: None,
+                sentiment: None,
+            },
+        )?;
+        Ok(contact.id)
+    }
+
+    fn playbook(&self, json: serde_json::Value) -> Result<i64, Box<dyn std::error::Error>> {
+        let playbook = mikawaya_playbooks::spec::parse(&json.to_string())?;
+        let spec = serde_json::to_string(playbook.spec())?;
+        Ok(self
+            .store
+            .put_playbook(&Actor::system().manage()?, playbook.name().as_str(), &spec)?)
+    }
+
+    fn evaluate(
+        &self,
+        day: Date,
+        usage: Option<&Rollups>,
+    ) -> Result<Report, Box<dyn std::error::Error>> {
+        let usage = usage.map(|r| r as &dyn mikawaya_analytics::metrics::UsageSource);
+        Ok(evaluate(
+            &self.store,
+            &Actor::system().write()?,
+            usage,
+            Clock::on(day),
+            &Settings::default(),
+            false,
+            None,
+        )?)
+    }
+
+    fn fired(
+        &self,
+        day: Date,
+        usage: Option<&Rollups>,
+    ) -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        let mut accounts: Vec<String> = self
+            .evaluate(day, usage)?
+            .fired
+            .into_iter()
+            .map(|f| f.account_external_id.unwrap_or_default())
+            .collect();
+        accounts.sort();
+        Ok(accounts)
+    }
+}
+
+fn task_step() -> serde_json::Value {
+    serde_json::json!([{"kind": "task", "title": {"en": "Call {{account.name}}", "ja": "{{account.name}}様に電話"}}])
+}
+
+fn rollups(events: &[(&str, &str, &str, &str)]) -> Rollups {
+    let batch: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(account, user, event, at)| {
+            serde_json::json!({"type": "track", "userId": user, "event": event, "timestamp": at, "context": {"groupId": account}})
+        })
+        .collect();
+    let body = serde_json::json!({ "batch": batch }).to_string();
+    let received = Received {
+        at_ms: 1_900_000_000_000,
+        oldest_ms: None,
+        newest_ms: None,
+    };
+    let mut rollups = Rollups::new(jiff::tz::TimeZone::UTC);
+    let parsed = parse_batch(body.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"));
+    for (index, event) in parsed.iter().enumerate() {
+        rollups.apply(
+            event,
+            mikawaya_ingest::log::Position::for_tests(index as u64),
+        );
+    }
+    rollups
+}
+
+fn today() -> Date {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+}
+
+fn days(n: i64) -> jiff::Span {
+    jiff::Span::new().days(n)
+}
+
+#[test]
+fn renewal_window_fires_once_per_cooldown_and_not_outside_it() -> TestResult {
+    let world = World::new()?;
+    let day = date(2026, 6, 1);
+    world.account("soon", |a| a.renewal_date = Some(date(2026, 7, 1)))?;
+    world.account("later", |a| a.renewal_date = Some(date(2026, 9, 1)))?; // 92 days
+    world.account("past", |a| a.renewal_date = Some(date(2026, 5, 31)))?;
+    world.playbook(serde_json::json!({"name": "renewal-90", "title": {"en": "Renewal"},
+        "trigger": {"kind": "renewal_within", "days": 90}, "cooldown_days": 200, "steps": task_step()}))?;
+    assert_eq!(world.fired(day, None)?, ["soon"]);
+    assert!(
+        world.fired(day, None)?.is_empty(),
+        "a second evaluation the same day fires nothing"
+    );
+    assert_eq!(
+        world.fired(day.checked_add(days(2))?, None)?,
+        ["later"],
+        "92 days out: enters the window two days later"
+    );
+    assert!(
+        world.fired(day.checked_add(days(30))?, None)?.is_empty(),
+        "cooldown holds"
+    );
+    let reason = &world
+        .store
+        .list_runs(&Actor::system().read(), &RunFilter::default())?[0]
+        .reason;
+    assert_eq!(reason, "renewal on 2026-07-01 (30 days)");
+    Ok(())
+}
+
+#[test]
+fn days_after_start_fires_on_the_day_and_within_a_week_only() -> TestResult {
+    let world = World::new()?;
+    world.account("new", |a| a.contract_start = Some(date(2026, 6, 1)))?;
+    world.account("old", |a| a.contract_start = Some(date(2026, 4, 1)))?;
+    world.playbook(serde_json::json!({"name": "day-30", "title": {"en": "Day 30"},
+        "trigger": {"kind": "days_after_start", "days": 30}, "cooldown_days": 365, "steps": task_step()}))?;
+    assert!(world.fired(date(2026, 6, 30), None)?.is_empty(), "day 29");
+    assert_eq!(world.fired(date(2026, 7, 1), None)?, ["new"]);
+    assert!(world.fired(date(2026, 7, 2), None)?.is_empty(), "once");
+    Ok(())
+}
+
+#[test]
+fn event_and_event_absence_triggers() -> TestResult {
+    let world = World::new()?;
+    for key in ["busy", "quiet", "ghost", "invited"] {
+        world.account(key, |a| a.contract_start = Some(date(2026, 1, 1)))?;
+    }
+    let usage = rollups(&[
+        ("busy", "u1", "Export", "2026-05-31T10:00:00Z"),
+        ("busy", "u1", "Login", "2026-05-30T10:00:00Z"),
+        ("quiet", "u2", "Login", "2026-05-01T10:00:00Z"),
+        ("ghost", "u3", "Signup", "2026-05-25T10:00:00Z"),
+        ("invited", "u4", "Signup", "2026-05-25T10:00:00Z"),
+        ("invited", "u4", "Invite", "2026-05-27T10:00:00Z"),
+    ]);
+    world.playbook(
+        serde_json::json!({"name": "exported", "title": {"en": "Exported"},
+        "trigger": {"kind": "event", "event": "Export"}, "steps": task_step()}),
+    )?;
+    world.playbook(serde_json::json!({"name": "no-login", "title": {"en": "No login"},
+        "trigger": {"kind": "event_absent", "event": "Login", "days": 14}, "conditions": {"plans": []}, "steps": task_step()}))?;
+    world.playbook(serde_json::json!({"name": "no-invite", "title": {"en": "No invite"},
+        "trigger": {"kind": "event_absent", "event": "Invite", "days": 7, "after": "Signup"}, "steps": task_step()}))?;
+    // June 1st: Export yesterday (busy); no Login for 14 days (quiet, ghost, invited);
+    // Signup on May 25 is only 7 days old on June 1st → its deadline is today.
+    let report = world.evaluate(date(2026, 6, 1), Some(&usage))?;
+    let mut fired: Vec<(String, String)> = report
+        .fired
+        .iter()
+        .map(|f| {
+            (
+                f.playbook.clone(),
+                f.account_external_id.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    fired.sort();
+    let expected: Vec<(String, String)> = [
+        ("exported", "busy"),
+        ("no-invite", "ghost"),
+        ("no-login", "ghost"),
+        ("no-login", "invited"),
+        ("no-login", "quiet"),
+    ]
+    .iter()
+    .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+    .collect();
+    assert_eq!(fired, expected);
+    // The day after: Export was two days ago; nothing new (and nothing twice).
+    assert!(world.fired(date(2026, 6, 2), Some(&usage))?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn metric_and_health_triggers() -> TestResult {
+    let world = World::new()?;
+    world.account("grow", |_| {})?;
+    world.account("fall", |_| {})?;
+    world.store.put_metric(
+        &Actor::system().manage()?,
+        "logins",
+        r#"{"name":"logins","kind":"count","event":"Login","window_days":7}"#,
+    )?;
+    let mut events = Vec::new();
+    let stamps: Vec<String> = (1..=14)
+        .map(|d| format!("2026-05-{d:02}T09:00:00Z"))
+        .collect();
+    for (index, stamp) in stamps.iter().enumerate() {
+        // grow: 1 login a day in the first week, 3 a day in the second.
+        let grow = if index < 7 { 1 } else { 3 };
+        for _ in 0..grow {
+            events.push(("grow", "g", "Login", stamp.as_str()));
+        }
+        // fall: 4 a day in the first week, 1 a day in the second.
+        let fall = if index < 7 { 4 } else { 1 };
+        for _ in 0..fall {
+            events.push(("fall", "f", "Login", stamp.as_str()));
+        }
+    }
+    let usage = rollups(&events);
+    // As of May 15 (window May 8-14): grow 21, fall 7. A week before: grow 7, fall 28.
+    world.playbook(serde_json::json!({"name": "low", "title": {"en": "Low"},
+        "trigger": {"kind": "metric_below", "metric": "logins", "threshold": 10}, "steps": task_step()}))?;
+    world.playbook(serde_json::json!({"name": "high", "title": {"en": "High"},
+        "trigger": {"kind": "metric_above", "metric": "logins", "threshold": 20}, "steps": task_step()}))?;
+    world.playbook(serde_json::json!({"name": "drop", "title": {"en": "Drop"},
+        "trigger": {"kind": "metric_drop", "metric": "logins", "percent": 75, "days": 7}, "steps": task_step()}))?;
+    world.playbook(serde_json::json!({"name": "drop-more", "title": {"en": "Drop more"},
+        "trigger": {"kind": "metric_drop", "metric": "logins", "percent": 76, "days": 7}, "steps": task_step()}))?;
+    let report = world.evaluate(date(2026, 5, 15), Some(&usage))?;
+    let mut fired: Vec<String> = report
+        .fired
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f.playbook,
+                f.account_external_id.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    fired.sort();
+    // fall fell from 28 to 7: exactly 75%, which meets 75 and not 76.
+    assert_eq!(fired, ["drop:fall", "high:grow", "low:fall"]);
+    let reason = report
+        .fired
+        .iter()
+        .find(|f| f.playbook == "drop")
+        .map(|f| f.reason.clone());
+    assert_eq!(
+        reason.as_deref(),
+        Some("logins fell from 28.00 to 7.00 in 7 days")
+    );
+    // Without usage data nothing metric-based can fire.
+    let other = World::new()?;
+    other.account("grow", |_| {})?;
+    other.playbook(
+        serde_json::json!({"name": "health", "title": {"en": "Health"},
+        "trigger": {"kind": "health_below", "threshold": 100}, "steps": task_step()}),
+    )?;
+    assert!(other.fired(date(2026, 5, 15), None)?.is_empty());
+    assert_eq!(
+        other.fired(date(2026, 5, 15), Some(&usage))?,
+        ["grow"],
+        "a health score exists with usage"
+    );
+    Ok(())
+}
+
+#[test]
+fn stage_field_and_survey_triggers() -> TestResult {
+    let world = World::new()?;
+    let write = Actor::system().write()?;
+    let moved = world.account("moved", |a| {
+        a.stage = Some(Slug::parse("onboarding").unwrap_or_else(|e| panic!("{e}")))
+    })?;
+    world.account("born-there", |a| {
+        a.stage = Some(Slug::parse("adoption").unwrap_or_else(|e| panic!("{e}")))
+    })?;
+    let lost = world.account("lost", |_| {})?;
+    let kept = world.account("kept", |_| {})?;
+    let champion = world.contact(lost, "Haruka", ContactRole::Champion)?;
+    let other = world.contact(kept, "Ren", ContactRole::EndUser)?;
+    world.playbook(
+        serde_json::json!({"name": "adoption", "title": {"en": "Adoption"},
+        "trigger": {"kind": "stage_entered", "stage": "adoption"}, "steps": task_step()}),
+    )?;
+    world.playbook(
+        serde_json::json!({"name": "champion-left", "title": {"en": "Champion left"},
+        "trigger": {"kind": "field_changed", "field": "champion"}, "steps": task_step()}),
+    )?;
+    world.playbook(serde_json::json!({"name": "detractor", "title": {"en": "Detractor"},
+        "trigger": {"kind": "survey_answer", "survey": "nps", "max_score": 6}, "steps": task_step()}))?;
+    let day = today();
+    assert!(world.fired(day, None)?.is_empty(), "nothing changed yet");
+
+    let mut patch = AccountPatch::default();
+    patch.stage = Patch::Set(Slug::parse("adoption")?);
+    world.store.update_account(&write, moved, patch)?;
+    world.store.delete_contact(&write, champion)?;
+    world.store.update_contact(
+        &write,
+        other,
+        ContactPatch {
+            role: Patch::Set(ContactRole::Champion),
+            ..ContactPatch::default()
+        },
+    )?;
+    for (account, score) in [(lost, 3), (kept, 9)] {
+        world.store.add_survey_response(
+            &write,
+            NewSurveyResponse {
+                account_id: account,
+                contact_id: None,
+                kind: SurveyKind::Nps,
+                score,
+                comment: Some(Text::parse("使いにくい")?),
+                answered_at: jiff::Timestamp::now(),
+            },
+        )?;
+    }
+    let report = world.evaluate(day, None)?;
+    let mut fired: Vec<String> = report
+        .fired
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f.playbook,
+                f.account_external_id.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        ["adoption:moved", "champion-left:lost", "detractor:lost"]
+    );
+    // Seen from a day before the change, nothing had happened yet.
+    let yesterday = day.yesterday()?;
+    let fresh = World::new()?;
+    drop(fresh);
+    assert!(world.fired(yesterday, None)?.is_empty());
+    // And from 8 days later the changes are out of the 7-day look-back.
+    assert!(world.fired(day.checked_add(days(8))?, None)?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn conditions_holdout_tasks_and_messages() -> TestResult {
+    let world = World::new()?;
+    let mut ids = Vec::new();
+    for index in 0..40 {
+        let tier = if index % 4 == 0 {
+            TouchTier::Tech
+        } else {
+            TouchTier::High
+        };
+        let id = world.account(&format!("a{index:02}"), |a| {
+            a.renewal_date = Some(date(2026, 7, 1));
+            a.tier = Some(tier);
+        })?;
+        world.contact(id, &format!("Champion{index:02}"), ContactRole::Champion)?;
+        world.contact(id, &format!("User{index:02}"), ContactRole::EndUser)?;
+        ids.push((id, tier));
+    }
+    world.playbook(serde_json::json!({"name": "renewal", "title": {"en": "Renewal", "ja": "更新"},
+        "trigger": {"kind": "renewal_within", "days": 90}, "conditions": {"tiers": ["high"]},
+        "holdout_percent": 25,
+        "steps": [
+            {"kind": "task", "title": {"en": "Review with {{account.name}}"}, "priority": "high", "due_days": 14},
+            {"kind": "email", "to": "champion", "subject": {"en": "Renewal on {{account.renewal_date}}"}, "body": {"en": "Dear {{contact.name}}"}}
+        ]}))?;
+    let report = world.evaluate(date(2026, 6, 1), None)?;
+    assert_eq!(report.fired.len(), 30, "only high-touch accounts");
+    let held: Vec<_> = report.fired.iter().filter(|f| f.holdout).collect();
+    assert!(
+        !held.is_empty() && held.len() < 15,
+        "about a quarter held out, got {}",
+        held.len()
+    );
+    let treated = 30 - held.len();
+    assert_eq!(report.tasks.len(), treated);
+    assert_eq!(
+        report.messages.len(),
+        treated,
+        "one email per treated account's champion"
+    );
+    let page = world.store.list_tasks(
+        &Actor::system().read(),
+        &TaskFilter {
+            owner_id: Some(world.csm),
+            ..TaskFilter::default()
+        },
+        &PageRequest::first(1000),
+    )?;
+    assert_eq!(page.data.len(), treated);
+    assert!(
+        page.data.iter().all(|t| t.due_on == date(2026, 6, 15)
+            && t.title.as_str().starts_with("Review with Account a"))
+    );
+    let messages = world.store.list_messages(None)?;
+    assert_eq!(messages.len(), treated);
+    assert!(messages.iter().all(|m| m.recipient.starts_with("champion")
+        && m.subject.as_deref() == Some("Renewal on 2026-07-01")));
+    assert!(messages.iter().all(|m| m.body.starts_with("Dear Champion")));
+    // Held-out accounts got nothing.
+    for firing in held {
+        let tasks = world.store.list_tasks(
+            &Actor::system().read(),
+            &TaskFilter {
+                account_id: Some(firing.account_id),
+                ..TaskFilter::default()
+            },
+            &PageRequest::first(10),
+        )?;
+        assert!(tasks.data.is_empty());
+    }
+    // The same draw on a rerun (a fresh store with the same data).
+    assert!(
+        mikawaya_playbooks::engine::held_out("renewal", ids[1].0, date(2026, 6, 1), 25)
+            == report
+                .fired
+                .iter()
+                .any(|f| f.account_id == ids[1].0 && f.holdout)
+    );
+    Ok(())
+}
+
+#[test]
+fn frequency_cap_and_unsubscribe_suppress_emails() -> TestResult {
+    let world = World::new()?;
+    let id = world.account("capped", |a| a.renewal_date = Some(date(2026, 7, 1)))?;
+    world.contact(id, "Mio", ContactRole::Champion)?;
+    let gone = world.account("gone", |a| a.renewal_date = Some(date(2026, 7, 1)))?;
+    world.contact(gone, "Sora", ContactRole::Champion)?;
+    world.store.unsubscribe("SORA@customer.example")?;
+    let email = serde_json::json!({"kind": "email", "to": "champion", "subject": {"en": "Hi"}, "body": {"en": "Hello"}});
+    world.playbook(
+        serde_json::json!({"name": "chatty", "title": {"en": "Chatty"},
+        "trigger": {"kind": "renewal_within", "days": 90},
+        "steps": [email.clone(), email.clone(), email.clone(), email]}),
+    )?;
+    let report = world.evaluate(date(2026, 6, 1), None)?;
+    let statuses: Vec<(String, MessageStatus, Option<String>)> = report
+        .messages
+        .iter()
+        .map(|m| (m.recipient.clone(), m.status, m.reason.clone()))
+        .collect();
+    let capped: Vec<_> = statuses
+        .iter()
+        .filter(|(r, _, _)| r == "mio@customer.example")
+        .collect();
+    assert_eq!(
+        capped
+            .iter()
+            .filter(|(_, s, _)| *s == MessageStatus::Pending)
+            .count(),
+        3
+    );
+    assert_eq!(
+        capped
+            .iter()
+            .filter(|(_, s, _)| *s == MessageStatus::Suppressed)
+            .count(),
+        1
+    );
+    assert!(
+        statuses
+            .iter()
+            .filter(|(r, _, _)| r == "sora@customer.example")
+            .all(|(_, s, reason)| *s == MessageStatus::Suppressed
+                && reason.as_deref() == Some("unsubscribed"))
+    );
+    Ok(())
+}
+
+#[test]
+fn waits_phase_gates_and_versions() -> TestResult {
+    let world = World::new()?;
+    let write = Actor::system().write()?;
+    world.account("new", |a| a.contract_start = Some(date(2026, 6, 1)))?;
+    let spec = |title: &str| {
+        serde_json::json!({"name": "onboarding", "title": {"en": "Onboarding"},
+        "trigger": {"kind": "days_after_start", "days": 0}, "cooldown_days": 365,
+        "steps": [
+            {"kind": "task", "phase": "kickoff", "title": {"en": title}, "deliverable": "success-plan"},
+            {"kind": "wait", "phase": "adoption", "days": 14},
+            {"kind": "task", "phase": "adoption", "title": {"en": "Check first value"}},
+            {"kind": "move_stage", "phase": "adoption", "stage": "adoption"}
+        ]})
+    };
+    assert_eq!(world.playbook(spec("Write the success plan"))?, 1);
+    assert_eq!(
+        world.playbook(spec("Write the success plan"))?,
+        1,
+        "same spec, same version"
+    );
+    world.fired(date(2026, 6, 1), None)?;
+    // A new version while the run is under way: the run keeps v1.
+    assert_eq!(world.playbook(spec("Write the plan (v2)"))?, 2);
+    let read = Actor::system().read();
+    let run = world
+        .store
+        .list_runs(&read, &RunFilter::default())?
+        .remove(0);
+    assert_eq!(
+        (run.version, run.status, run.cursor),
+        (1, RunStatus::Active, 1),
+        "waiting at the kickoff gate"
+    );
+    // The gate holds while the deliverable is open, whatever the date.
+    world.evaluate(date(2026, 6, 20), None)?;
+    let run = world
+        .store
+        .list_runs(&read, &RunFilter::default())?
+        .remove(0);
+    assert_eq!(run.cursor, 1);
+    let task = world
+        .store
+        .list_tasks(
+            &read,
+            &TaskFilter {
+                run_id: Some(run.id),
+                ..TaskFilter::default()
+            },
+            &PageRequest::first(10),
+        )?
+        .data
+        .remove(0);
+    assert_eq!(task.title.as_str(), "Write the success plan");
+    let refused = world.store.update_task(
+        &write,
+        task.id,
+        TaskPatch {
+            status: Some(TaskStatus::Done),
+            ..TaskPatch::default()
+        },
+    );
+    assert!(refused.is_err(), "completing needs an outcome");
+    world.store.update_task(
+        &write,
+        task.id,
+        TaskPatch {
+            status: Some(TaskStatus::Done),
+            outcome: Patch::Set(Text::parse("plan shared")?),
+            ..TaskPatch::default()
+        },
+    )?;
+    // Gate open: the wait starts on the day of the next evaluation.
+    let report = world.evaluate(date(2026, 6, 21), None)?;
+    assert_eq!(report.advanced, 1);
+    let run = world
+        .store
+        .list_runs(&read, &RunFilter::default())?
+        .remove(0);
+    assert_eq!((run.cursor, run.resume_on), (2, Some(date(2026, 7, 5))));
+    assert_eq!(
+        world.evaluate(date(2026, 7, 4), None)?.advanced,
+        0,
+        "still waiting"
+    );
+    let report = world.evaluate(date(2026, 7, 5), None)?;
+    assert_eq!(
+        (report.advanced, report.completed, report.field_updates),
+        (1, 1, 1)
+    );
+    let run = world
+        .store
+        .list_runs(&read, &RunFilter::default())?
+        .remove(0);
+    assert_eq!(run.status, RunStatus::Completed);
+    let account = world.store.all_accounts(&read)?.remove(0);
+    assert_eq!(
+        account.stage.map(|s| s.to_string()).as_deref(),
+        Some("adoption")
+    );
+    Ok(())
+}
+
+#[test]
+fn dry_run_writes_nothing() -> TestResult {
+    let world = World::new()?;
+    world.account("soon", |a| a.renewal_date = Some(date(2026, 7, 1)))?;
+    world.playbook(
+        serde_json::json!({"name": "renewal", "title": {"en": "Renewal"},
+        "trigger": {"kind": "renewal_within", "days": 90}, "steps": task_step()}),
+    )?;
+    let report = evaluate(
+        &world.store,
+        &Actor::system().write()?,
+        None,
+        Clock::on(date(2026, 6, 1)),
+        &Settings::default(),
+        true,
+        None,
+    )?;
+    assert_eq!((report.fired.len(), report.tasks.len()), (1, 1));
+    assert!(
+        world
+            .store
+            .list_runs(&Actor::system().read(), &RunFilter::default())?
+            .is_empty()
+    );
+    assert_eq!(
+        world.fired(date(2026, 6, 1), None)?,
+        ["soon"],
+        "the real run still fires"
+    );
+    Ok(())
+}
+
+#[test]
+fn bad_specs_name_the_field() {
+    let cases = [
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "renewal_within", "days": 0}, "steps": task_step()}),
+            "trigger.days",
+        ),
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "teleport"}, "steps": task_step()}),
+            "trigger.kind",
+        ),
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "renewal_within", "days": 9}, "steps": []}),
+            "steps",
+        ),
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "renewal_within", "days": 9}, "holdout_percent": 80, "steps": task_step()}),
+            "holdout_percent",
+        ),
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "renewal_within", "days": 9},
+            "steps": [{"kind": "task", "title": {"en": "Hi {{account.password}}"}}]}),
+            "steps[0].title.en",
+        ),
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "renewal_within", "days": 9},
+            "steps": [{"kind": "email", "to": "ceo", "subject": {"en": "s"}, "body": {"en": "b"}}]}),
+            "steps[0].to",
+        ),
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "renewal_within", "days": 9},
+            "steps": [{"kind": "branch", "when": {}, "then": [{"kind": "wait", "days": 3}]}]}),
+            "steps[0].then[0].kind",
+        ),
+        (
+            serde_json::json!({"name": "x", "title": {"en": "X"}, "trigger": {"kind": "field_changed", "field": "mood"}, "steps": task_step()}),
+            "trigger.field",
+        ),
+    ];
+    for (spec, field) in cases {
+        match mikawaya_playbooks::spec::parse(&spec.to_string()) {
+            Ok(_) => panic!("accepted {spec}"),
+            Err(e) => assert_eq!(e.field, field, "{spec}: {e}"),
+        }
+    }
+}
