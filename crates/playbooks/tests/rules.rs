@@ -368,8 +368,10 @@ fn stage_field_and_survey_triggers() -> TestResult {
     let day = today();
     assert!(world.fired(day, None)?.is_empty(), "nothing changed yet");
 
-    let mut patch = AccountPatch::default();
-    patch.stage = Patch::Set(Slug::parse("adoption")?);
+    let patch = AccountPatch {
+        stage: Patch::Set(Slug::parse("adoption")?),
+        ..AccountPatch::default()
+    };
     world.store.update_account(&write, moved, patch)?;
     world.store.delete_contact(&write, champion)?;
     world.store.update_contact(
@@ -412,8 +414,6 @@ fn stage_field_and_survey_triggers() -> TestResult {
     );
     // Seen from a day before the change, nothing had happened yet.
     let yesterday = day.yesterday()?;
-    let fresh = World::new()?;
-    drop(fresh);
     assert!(world.fired(yesterday, None)?.is_empty());
     // And from 8 days later the changes are out of the 7-day look-back.
     assert!(world.fired(day.checked_add(days(8))?, None)?.is_empty());
