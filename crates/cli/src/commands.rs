@@ -38,14 +38,14 @@ pub fn init_logging() {
     }
 }
 
-fn open_store(data_dir: &Path) -> Result<SqliteStore, Failure> {
+pub(crate) fn open_store(data_dir: &Path) -> Result<SqliteStore, Failure> {
     SqliteStore::open_dir(data_dir)
         .with_context(|| format!("opening the store in {}", data_dir.display()))
         .map_err(Failure::from)
 }
 
 /// Store errors that are the user's doing exit with 2.
-fn store_failure(error: StoreError) -> Failure {
+pub(crate) fn store_failure(error: StoreError) -> Failure {
     match error {
         StoreError::NotFound { .. }
         | StoreError::Conflict { .. }
@@ -65,6 +65,8 @@ pub struct ServeArgs {
     insecure_cookies: bool,
     #[command(flatten)]
     ingest: IngestArgs,
+    #[command(flatten)]
+    workflow: crate::work::WorkflowArgs,
 }
 
 /// Settings of the usage event log and rollups.
@@ -79,6 +81,11 @@ pub struct IngestArgs {
 }
 
 impl IngestArgs {
+    /// The time zone name as given.
+    pub(crate) fn time_zone(&self) -> &str {
+        &self.time_zone
+    }
+
     fn config(&self) -> Result<IngestConfig, Failure> {
         let time_zone = jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| {
             Failure::input(anyhow!(
@@ -94,7 +101,7 @@ impl IngestArgs {
     }
 }
 
-fn open_ingest(
+pub(crate) fn open_ingest(
     data_dir: &Path,
     store: Arc<dyn Store>,
     args: &IngestArgs,
@@ -134,7 +141,17 @@ fn run_server(
             secure_cookies: !args.insecure_cookies,
             ..ServerConfig::default()
         };
-        let state = AppState::new(store, Arc::clone(&ingest), config);
+        let workflow = args
+            .workflow
+            .workflow(store.as_ref(), args.ingest.time_zone())?;
+        mikawaya_outbox::install_crypto();
+        let state = AppState::new(store, Arc::clone(&ingest), config).with_workflow(workflow);
+        let worker = (args.workflow.outbox_interval_seconds > 0).then(|| {
+            tokio::spawn(mikawaya_server::worker::run(
+                state.clone(),
+                std::time::Duration::from_secs(args.workflow.outbox_interval_seconds),
+            ))
+        });
         tracing::info!(%address, "mikawaya listening");
         println!("Mikawaya is running at http://{address}/");
         if let Some(greeting) = greeting {
@@ -143,6 +160,9 @@ fn run_server(
         mikawaya_server::serve(listener, state, shutdown_signal())
             .await
             .context("serving")?;
+        if let Some(worker) = worker {
+            worker.abort();
+        }
         ingest.shutdown();
         tracing::info!("mikawaya stopped");
         Ok::<(), Failure>(())

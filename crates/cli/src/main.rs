@@ -5,6 +5,7 @@
 //! (bad flags, a rejected import, an invalid value). Errors go to stderr with their chain.
 
 mod commands;
+mod work;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -57,6 +58,27 @@ enum Command {
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
     Churn(commands::ChurnArgs),
     /// Writes a consistent copy of the store to FILE while the server may keep running.
+    /// Playbook rules.
+    #[command(subcommand)]
+    Rules(work::RulesCommand),
+    /// Messages queued by playbooks.
+    #[command(subcommand)]
+    Outbox(work::OutboxCommand),
+    /// Playbooks: starters, versions, effectiveness.
+    #[command(subcommand)]
+    Playbooks(work::PlaybooksCommand),
+    /// Tasks (calls to action).
+    #[command(subcommand)]
+    Tasks(work::TasksCommand),
+    /// Touch tiers and ownership.
+    #[command(subcommand)]
+    Tiers(work::TiersCommand),
+    /// Each owner's book of business.
+    Book {
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     Backup {
         /// The file to write (must not exist).
         file: PathBuf,
@@ -103,6 +125,12 @@ fn main() -> ExitCode {
         Command::Backtest(args) => commands::backtest_metric(&cli.data_dir, &args),
         Command::Health(args) => commands::health(&cli.data_dir, &args),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
+        Command::Rules(command) => work::rules(&cli.data_dir, command),
+        Command::Outbox(command) => work::outbox(&cli.data_dir, command),
+        Command::Playbooks(command) => work::playbooks(&cli.data_dir, command),
+        Command::Tasks(command) => work::tasks(&cli.data_dir, command),
+        Command::Tiers(command) => work::tiers(&cli.data_dir, command),
+        Command::Book { json } => work::book(&cli.data_dir, json),
         Command::Backup { file } => commands::backup(&cli.data_dir, &file),
     };
     match result {

@@ -439,3 +439,15 @@ mod tests {
         Ok(())
     }
 }
+
+/// The secret for signatures and unsubscribe tokens: the configured one, or one made at
+/// first use and kept in the store (so every process of a data dir agrees).
+pub fn stored_secret(store: &dyn Store) -> Result<String, OutboxError> {
+    if let Some(secret) = store.get_meta("secret")? {
+        return Ok(secret);
+    }
+    let bytes: [u8; 32] = rand::random();
+    let secret = hex(&bytes);
+    store.put_meta("secret", &secret)?;
+    Ok(store.get_meta("secret")?.unwrap_or(secret))
+}

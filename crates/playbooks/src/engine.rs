@@ -315,6 +315,21 @@ pub fn evaluate(
     Ok(report)
 }
 
+/// [`evaluate`] over the live usage rollups of an ingest service.
+pub fn evaluate_live(
+    store: &dyn Store,
+    access: &WriteAccess,
+    ingest: &mikawaya_ingest::Ingest,
+    clock: Clock,
+    settings: &Settings,
+    dry_run: bool,
+    only: Option<AccountId>,
+) -> Result<Report> {
+    ingest
+        .read(|rollups| evaluate(store, access, Some(rollups), clock, settings, dry_run, only))
+        .map_err(|e| PlaybookError::Usage(e.to_string()))?
+}
+
 /// Whether a firing falls in the control group: a stable hash of (playbook, account, day).
 pub fn held_out(playbook: &str, account: AccountId, day: Date, percent: u8) -> bool {
     if percent == 0 {
@@ -486,7 +501,16 @@ impl Exec<'_, '_> {
             ),
             (
                 "owner.name",
-                owner.map(|u| u.name.to_string()).unwrap_or_default(),
+                owner.map_or_else(
+                    || {
+                        if locale == "ja" {
+                            "カスタマーサクセスチーム".to_owned()
+                        } else {
+                            "Your Customer Success team".to_owned()
+                        }
+                    },
+                    |u| u.name.to_string(),
+                ),
             ),
             (
                 "owner.email",

@@ -26,7 +26,7 @@ pub mod template;
 pub mod tiers;
 mod trigger;
 
-pub use engine::{Clock, Report, Settings, evaluate};
+pub use engine::{Clock, Report, Settings, evaluate, evaluate_live};
 pub use spec::{Playbook, PlaybookSpec};
 
 /// Errors of the playbook engine.
@@ -38,6 +38,9 @@ pub enum PlaybookError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] mikawaya_store::StoreError),
+    /// The usage rollups could not be read.
+    #[error("usage data: {0}")]
+    Usage(String),
     /// A stored spec no longer reads (written by another version, or edited by hand).
     #[error("stored playbook {name} v{version} does not read: {reason}")]
     Stored {

@@ -15,8 +15,9 @@ pub mod metrics;
 pub mod routes;
 pub mod state;
 pub mod wire;
+pub mod worker;
 
-pub use state::{AppState, ServerConfig};
+pub use state::{AppState, ServerConfig, Workflow};
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -51,6 +51,26 @@ pub struct AppState {
     pub login_limiter: Arc<LoginLimiter>,
     /// The OpenAPI document, built with the router.
     pub openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
+    /// Playbook and outbox settings.
+    pub workflow: Arc<Workflow>,
+}
+
+/// Playbook and outbox settings of a running server.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// How the engine writes messages.
+    pub settings: mikawaya_playbooks::Settings,
+    /// How the outbox sends them (the secret is filled from the store when empty).
+    pub outbox: mikawaya_outbox::OutboxConfig,
+}
+
+impl Default for Workflow {
+    fn default() -> Self {
+        Self {
+            settings: mikawaya_playbooks::Settings::default(),
+            outbox: mikawaya_outbox::OutboxConfig::new(None, String::new()),
+        }
+    }
 }
 
 impl AppState {
@@ -64,7 +84,53 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             login_limiter: Arc::new(LoginLimiter::default()),
             openapi: Arc::default(),
+            workflow: Arc::default(),
         }
+    }
+
+    /// Replaces the playbook and outbox settings.
+    #[must_use]
+    pub fn with_workflow(mut self, workflow: Workflow) -> Self {
+        self.workflow = Arc::new(workflow);
+        self
+    }
+
+    /// Evaluates the rules for one account after its data changed, in the background
+    /// (failures are logged: the change itself is already stored).
+    pub fn react(&self, account: mikawaya_domain::AccountId) {
+        let store = Arc::clone(&self.store);
+        let ingest = Arc::clone(&self.ingest);
+        let workflow = Arc::clone(&self.workflow);
+        tokio::task::spawn_blocking(move || {
+            let result = mikawaya_domain::Actor::system()
+                .write()
+                .map_err(|e| {
+                    mikawaya_playbooks::PlaybookError::Invalid(mikawaya_domain::Invalid::new(
+                        "actor",
+                        e.to_string(),
+                    ))
+                })
+                .and_then(|access| {
+                    mikawaya_playbooks::evaluate_live(
+                        store.as_ref(),
+                        &access,
+                        &ingest,
+                        mikawaya_playbooks::Clock::real(),
+                        &workflow.settings,
+                        false,
+                        Some(account),
+                    )
+                });
+            match result {
+                Ok(report) if !report.fired.is_empty() => {
+                    tracing::info!(%account, fired = report.fired.len(), "rules fired on a data change");
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%account, %error, "evaluating rules after a change failed")
+                }
+            }
+        });
     }
 
     /// Runs a blocking store call on the blocking pool, off the async runtime.

@@ -3,4 +3,6 @@
 mod commands;
 mod crash;
 mod events;
+mod listeners;
+mod playbooks;
 mod util;

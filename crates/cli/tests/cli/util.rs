@@ -80,8 +80,14 @@ impl Workspace {
 
     /// Starts `mikawaya serve` on a free port and returns it with its base URL.
     pub fn serve(&self) -> Server {
-        let mut child = ok(self
-            .command()
+        self.serve_with(&[])
+    }
+
+    /// Starts the server with extra environment variables.
+    pub fn serve_with(&self, env: &[(&str, &str)]) -> Server {
+        let mut command = self.command();
+        command.envs(env.iter().copied());
+        let mut child = ok(command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())

@@ -79,6 +79,19 @@ impl Lang {
                 "ログインの失敗が多すぎます。しばらくしてから再度お試しください。",
             ),
             "not_found" => ("Page not found.", "ページが見つかりません。"),
+            "unsubscribe" => ("Unsubscribe", "配信停止"),
+            "unsubscribed" => (
+                "You will not receive these emails any more.",
+                "配信を停止しました。今後このメールは届きません。",
+            ),
+            "unsubscribe_question" => (
+                "Stop customer success emails to",
+                "カスタマーサクセスからのメール配信を停止します：",
+            ),
+            "bad_unsubscribe_link" => (
+                "This unsubscribe link is not valid.",
+                "この配信停止リンクは無効です。",
+            ),
             "high" => ("High touch", "ハイタッチ"),
             "low" => ("Low touch", "ロータッチ"),
             "tech" => ("Tech touch", "テックタッチ"),

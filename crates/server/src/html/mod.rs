@@ -3,6 +3,7 @@
 //! double-submit cookie because there is no session yet.
 
 pub mod i18n;
+pub mod unsubscribe;
 
 use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::ApiError;
@@ -34,6 +35,10 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/portfolio", get(portfolio))
+        .route(
+            "/unsubscribe",
+            get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
+        )
 }
 
 /// A logged-in person on an HTML page; anyone else is sent to the login page.

@@ -371,6 +371,7 @@ async fn update_account(
     let account = state
         .run(move |store| store.update_account(&access, AccountId::new(id), account_patch))
         .await?;
+    state.react(account.id);
     Ok(Json(account.into()))
 }
 

@@ -225,6 +225,7 @@ async fn update_contact(
     let contact = state
         .run(move |store| store.update_contact(&access, ContactId::new(id), contact_patch))
         .await?;
+    state.react(contact.account_id);
     Ok(Json(contact.into()))
 }
 
@@ -237,8 +238,13 @@ async fn delete_contact(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, ApiError> {
     let access = actor.write()?;
-    state
-        .run(move |store| store.delete_contact(&access, ContactId::new(id)))
+    let account_id = state
+        .run(move |store| {
+            let contact = store.get_contact(&access.read(), ContactId::new(id))?;
+            store.delete_contact(&access, ContactId::new(id))?;
+            Ok(contact.account_id)
+        })
         .await?;
+    state.react(account_id);
     Ok(StatusCode::NO_CONTENT)
 }

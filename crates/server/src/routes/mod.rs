@@ -14,6 +14,7 @@ pub mod touchpoints;
 pub mod tracking;
 pub mod usage;
 pub mod users;
+pub mod work;
 
 use crate::error::ApiError;
 use crate::metrics::RequestLabels;
@@ -73,6 +74,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(system::router())
         .merge(usage::router())
         .merge(analytics::router())
+        .merge(work::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     // Tracking bodies are checked against Segment's limits after gzip is undone; this

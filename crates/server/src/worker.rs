@@ -1,0 +1,72 @@
+//! The background worker of a server: sends the outbox every few seconds, and evaluates
+//! the playbook rules once a day (at start, then when the day changes).
+
+use crate::state::AppState;
+use mikawaya_domain::Actor;
+use mikawaya_playbooks::Clock;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The meta key holding the last day the daily evaluation ran.
+const LAST_DAY: &str = "rules.last_day";
+
+/// Runs until the task is dropped. `interval` is the outbox period.
+pub async fn run(state: AppState, interval: Duration) {
+    let mut outbox = state.workflow.outbox.clone();
+    loop {
+        if outbox.secret.is_empty() {
+            let store = Arc::clone(&state.store);
+            match tokio::task::spawn_blocking(move || {
+                mikawaya_outbox::stored_secret(store.as_ref())
+            })
+            .await
+            {
+                Ok(Ok(secret)) => outbox.secret = secret,
+                Ok(Err(error)) => tracing::warn!(%error, "reading the outbox secret failed"),
+                Err(error) => tracing::warn!(%error, "reading the outbox secret failed"),
+            }
+        }
+        if let Err(error) = daily_rules(&state).await {
+            tracing::warn!(%error, "daily rule evaluation failed");
+        }
+        if !outbox.secret.is_empty() {
+            match mikawaya_outbox::flush(Arc::clone(&state.store), &outbox, jiff::Timestamp::now())
+                .await
+            {
+                Ok(report) if report.sent + report.failed + report.retried > 0 => {
+                    tracing::info!(?report, "outbox flushed");
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "outbox flush failed"),
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
+
+async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let store = Arc::clone(&state.store);
+    let ingest = Arc::clone(&state.ingest);
+    let workflow = Arc::clone(&state.workflow);
+    tokio::task::spawn_blocking(move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let clock = Clock::real();
+        let today = clock.today.to_string();
+        if store.get_meta(LAST_DAY)?.as_deref() == Some(today.as_str()) {
+            return Ok(());
+        }
+        let access = Actor::system().write()?;
+        let report = mikawaya_playbooks::evaluate_live(
+            store.as_ref(),
+            &access,
+            &ingest,
+            clock,
+            &workflow.settings,
+            false,
+            None,
+        )?;
+        store.put_meta(LAST_DAY, &today)?;
+        tracing::info!(day = %today, fired = report.fired.len(), advanced = report.advanced, "daily rules evaluated");
+        Ok(())
+    })
+    .await?
+}
