@@ -283,6 +283,13 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                 started.elapsed().as_secs_f64()
             );
         }
+        let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
+        let starters = mikawaya_playbooks::starter::install(store.as_ref(), &manage)
+            .context("installing the starter playbooks")?;
+        eprintln!(
+            "{} starter playbooks installed (the server evaluates them daily)",
+            starters.len()
+        );
     }
     if args.serve {
         run_server(store, ingest, &args.server, Some(greeting))

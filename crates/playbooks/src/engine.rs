@@ -56,6 +56,9 @@ pub struct Settings {
     pub locale: String,
     /// At most this many playbook emails per contact per 7 days; more are suppressed.
     pub emails_per_week: u64,
+    /// Replaying history on a virtual clock: messages are recorded as suppressed
+    /// (`history replay`), never sent.
+    pub replay: bool,
 }
 
 impl Default for Settings {
@@ -63,9 +66,13 @@ impl Default for Settings {
         Settings {
             locale: "en".to_owned(),
             emails_per_week: 3,
+            replay: false,
         }
     }
 }
+
+/// Why messages of a history replay are not sent.
+pub const REPLAY: &str = "history replay";
 
 /// One firing, as reported.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -447,6 +454,7 @@ impl Exec<'_, '_> {
         let account = key.account;
         let locale = self.locale(account);
         let owner = account.owner_id.and_then(|id| self.facts.users.get(&id));
+        let renewal = self.facts.renewal_on(account, self.clock.today);
         let mut values = BTreeMap::from([
             ("account.name", account.name.to_string()),
             (
@@ -487,15 +495,11 @@ impl Exec<'_, '_> {
             ),
             (
                 "account.renewal_date",
-                account
-                    .renewal_date
-                    .map(|d| d.to_string())
-                    .unwrap_or_default(),
+                renewal.map(|d| d.to_string()).unwrap_or_default(),
             ),
             (
                 "account.days_to_renewal",
-                account
-                    .renewal_date
+                renewal
                     .map(|d| (d - self.clock.today).get_days().to_string())
                     .unwrap_or_default(),
             ),
@@ -636,6 +640,11 @@ impl Exec<'_, '_> {
                 url, format, text, ..
             } => {
                 let text = crate::template::render(text.pick(&locale), &values);
+                let (webhook_status, webhook_reason) = if self.settings.replay {
+                    (MessageStatus::Suppressed, Some(REPLAY.to_owned()))
+                } else {
+                    (MessageStatus::Pending, None)
+                };
                 let body = if format == "slack" {
                     serde_json::json!({ "text": text })
                 } else {
@@ -657,8 +666,8 @@ impl Exec<'_, '_> {
                     channel: Channel::Webhook,
                     recipient: url.clone(),
                     subject: None,
-                    status: MessageStatus::Pending,
-                    reason: None,
+                    status: webhook_status,
+                    reason: webhook_reason.clone(),
                 });
                 effects.messages.push(NewMessage {
                     idempotency_key: message_key(""),
@@ -669,8 +678,8 @@ impl Exec<'_, '_> {
                     subject: None,
                     body: body.to_string(),
                     format: Some(format.clone()),
-                    status: MessageStatus::Pending,
-                    reason: None,
+                    status: webhook_status,
+                    reason: webhook_reason.clone(),
                     not_before: self.clock.now,
                 });
             }
@@ -704,6 +713,9 @@ impl Exec<'_, '_> {
 
     /// Whether an email to an address may go: not unsubscribed, under the weekly cap.
     fn email_allowed(&mut self, address: &str) -> Result<(MessageStatus, Option<String>)> {
+        if self.settings.replay {
+            return Ok((MessageStatus::Suppressed, Some(REPLAY.to_owned())));
+        }
         let unsubscribed = {
             let cached = self.facts.unsubscribed.borrow().get(address).copied();
             match cached {

@@ -201,6 +201,20 @@ impl<'a> Facts<'a> {
         scores.get(&key).copied().flatten()
     }
 
+    /// The renewal date as it stood on `day`: the end of the subscription term in force
+    /// that day when it has one (history), else the account's renewal date.
+    pub fn renewal_on(&self, account: &Account, day: Date) -> Option<Date> {
+        self.revenue
+            .get(&account.id)
+            .and_then(|rows| {
+                rows.iter()
+                    .filter(|row| row.term.is_active_on(day))
+                    .filter_map(|row| row.term.end())
+                    .min()
+            })
+            .or(account.renewal_date)
+    }
+
     /// Whether the account pays on a day.
     pub fn active_on(&self, account: AccountId, day: Date) -> bool {
         self.revenue.get(&account).is_some_and(|rows| {

@@ -141,7 +141,7 @@ pub(crate) fn fires(
                 .then(|| format!("health fell from {before:.0} to {now:.0} in {days} days"))
         }
         Trigger::RenewalWithin { days } => {
-            let renewal = account.renewal_date?;
+            let renewal = facts.renewal_on(account, today)?;
             let left = (renewal - today).get_days();
             (renewal >= today && left <= i32::try_from(*days).ok()?)
                 .then(|| format!("renewal on {renewal} ({left} days)"))

@@ -730,3 +730,77 @@ fn bad_specs_name_the_field() {
         }
     }
 }
+
+#[test]
+fn renewal_dates_are_read_as_they_stood_on_the_day() -> TestResult {
+    use mikawaya_domain::subscription::{NewSubscription, Term};
+    use mikawaya_domain::value::Money;
+    let world = World::new()?;
+    let write = Actor::system().write()?;
+    // Renewed on 2026-07-01: the first year's term ends then; the account now shows 2027.
+    let renewed = world.account("renewed", |a| a.renewal_date = Some(date(2027, 7, 1)))?;
+    // Left on 2026-07-01: its only term ends then; no renewal date any more.
+    let churned = world.account("churned", |_| {})?;
+    for (account, terms) in [
+        (
+            renewed,
+            vec![
+                (date(2025, 7, 1), Some(date(2026, 7, 1))),
+                (date(2026, 7, 1), None),
+            ],
+        ),
+        (churned, vec![(date(2025, 7, 1), Some(date(2026, 7, 1)))]),
+    ] {
+        for (start, end) in terms {
+            world.store.create_subscription(
+                &write,
+                NewSubscription {
+                    account_id: account,
+                    external_id: None,
+                    plan: Slug::parse("pro")?,
+                    quantity: 5,
+                    mrr: Money::new(500.0)?,
+                    term: Term::new(start, end)?,
+                },
+            )?;
+        }
+    }
+    world.playbook(serde_json::json!({"name": "renewal-90", "title": {"en": "Renewal"},
+        "trigger": {"kind": "renewal_within", "days": 90}, "cooldown_days": 200, "steps": task_step()}))?;
+    let report = world.evaluate(date(2026, 5, 1), None)?;
+    let reasons: Vec<(String, String)> = report
+        .fired
+        .iter()
+        .map(|f| {
+            (
+                f.account_external_id.clone().unwrap_or_default(),
+                f.reason.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "renewed".to_owned(),
+                "renewal on 2026-07-01 (61 days)".to_owned()
+            ),
+            (
+                "churned".to_owned(),
+                "renewal on 2026-07-01 (61 days)".to_owned()
+            ),
+        ]
+    );
+    // After the churn, the churned account no longer pays: nothing fires for it.
+    assert!(
+        world
+            .fired(date(2027, 4, 15), None)?
+            .contains(&"renewed".to_owned())
+    );
+    assert!(
+        !world
+            .fired(date(2027, 4, 16), None)?
+            .contains(&"churned".to_owned())
+    );
+    Ok(())
+}

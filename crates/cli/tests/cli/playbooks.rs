@@ -42,7 +42,8 @@ fn demo_with_renewal_playbook() -> Workspace {
     workspace
 }
 
-/// External ids of the accounts renewing within 90 days that pay today.
+/// External ids of the accounts that pay today and renew within 90 days (the end of the
+/// term in force today, else the account's renewal date).
 fn renewing(store: &SqliteStore) -> BTreeSet<String> {
     let read = Actor::system().read();
     let day = today();
@@ -50,16 +51,19 @@ fn renewing(store: &SqliteStore) -> BTreeSet<String> {
     let subscriptions = ok(store.all_subscriptions(&read));
     ok(store.all_accounts(&read))
         .into_iter()
-        .filter(|a| a.renewal_date.is_some_and(|r| r >= day && r <= horizon))
         .filter(|a| {
             let rows: Vec<_> = subscriptions
                 .iter()
                 .filter(|s| s.account_id == a.id)
                 .collect();
-            rows.is_empty()
-                || rows
-                    .iter()
-                    .any(|s| s.term.is_active_on(day) && s.mrr.amount() > 0.0)
+            let in_force: Vec<_> = rows.iter().filter(|s| s.term.is_active_on(day)).collect();
+            let paying = rows.is_empty() || in_force.iter().any(|s| s.mrr.amount() > 0.0);
+            let renewal = in_force
+                .iter()
+                .filter_map(|s| s.term.end())
+                .min()
+                .or(a.renewal_date);
+            paying && renewal.is_some_and(|r| r >= day && r <= horizon)
         })
         .filter_map(|a| a.external_id.map(|e| e.to_string()))
         .collect()

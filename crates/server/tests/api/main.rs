@@ -10,3 +10,4 @@ mod lists;
 mod sdk;
 mod tracking;
 mod validation;
+mod work;
