@@ -119,10 +119,11 @@ pub(crate) fn open_ingest(
 pub fn serve(data_dir: &Path, args: ServeArgs) -> Result<(), Failure> {
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
     let ingest = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
-    run_server(store, ingest, &args, None)
+    run_server(data_dir, store, ingest, &args, None)
 }
 
 fn run_server(
+    data_dir: &Path,
     store: Arc<dyn Store>,
     ingest: Arc<Ingest>,
     args: &ServeArgs,
@@ -141,15 +142,16 @@ fn run_server(
             secure_cookies: !args.insecure_cookies,
             ..ServerConfig::default()
         };
-        let workflow = args
+        let resolved = args
             .workflow
-            .workflow(store.as_ref(), args.ingest.time_zone())?;
+            .resolve(data_dir, store.as_ref(), args.ingest.time_zone())?;
         mikawaya_outbox::install_crypto();
-        let state = AppState::new(store, Arc::clone(&ingest), config).with_workflow(workflow);
-        let worker = (args.workflow.outbox_interval_seconds > 0).then(|| {
+        let state =
+            AppState::new(store, Arc::clone(&ingest), config).with_workflow(resolved.workflow);
+        let worker = (resolved.interval_seconds > 0).then(|| {
             tokio::spawn(mikawaya_server::worker::run(
                 state.clone(),
-                std::time::Duration::from_secs(args.workflow.outbox_interval_seconds),
+                std::time::Duration::from_secs(resolved.interval_seconds),
             ))
         });
         tracing::info!(%address, "mikawaya listening");
@@ -292,7 +294,7 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
         );
     }
     if args.serve {
-        run_server(store, ingest, &args.server, Some(greeting))
+        run_server(data_dir, store, ingest, &args.server, Some(greeting))
     } else {
         ingest.shutdown();
         println!("{greeting}");

@@ -17,75 +17,138 @@ use mikawaya_store::work::RunFilter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Playbook and outbox settings (flags or environment).
+/// Playbook and outbox settings: flags, environment variables, or the settings file
+/// (`--config`, default `DATA_DIR/mikawaya.toml` when it exists), in that order.
 #[derive(Debug, Clone, clap::Args)]
 pub struct WorkflowArgs {
+    /// Settings file (TOML, keys as the long flags with `_`: smtp_url, smtp_from, base_url,
+    /// secret, quiet_hours, emails_per_week, message_locale, outbox_lease_seconds,
+    /// outbox_interval_seconds). Default: DATA_DIR/mikawaya.toml when it exists.
+    #[arg(long, env = "MIKAWAYA_CONFIG")]
+    config: Option<PathBuf>,
     /// SMTP server for playbook email: smtp://host:port (add ?tls=required for STARTTLS),
     /// smtps://host:port, with optional user:password@.
     #[arg(long, env = "MIKAWAYA_SMTP_URL")]
     smtp_url: Option<String>,
-    /// From address of playbook email.
-    #[arg(
-        long,
-        env = "MIKAWAYA_SMTP_FROM",
-        default_value = "Mikawaya <cs@mikawaya.example>"
-    )]
-    smtp_from: String,
-    /// Public address of this server, for unsubscribe links.
-    #[arg(
-        long,
-        env = "MIKAWAYA_BASE_URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
-    base_url: String,
+    /// From address of playbook email [default: Mikawaya <cs@mikawaya.example>].
+    #[arg(long, env = "MIKAWAYA_SMTP_FROM")]
+    smtp_from: Option<String>,
+    /// Public address of this server, for unsubscribe links [default: http://127.0.0.1:8080].
+    #[arg(long, env = "MIKAWAYA_BASE_URL")]
+    base_url: Option<String>,
     /// Secret for webhook signatures and unsubscribe links (default: one kept in the data dir).
     #[arg(long, env = "MIKAWAYA_SECRET", hide_env_values = true)]
     secret: Option<String>,
     /// No email in these hours, e.g. 22-8 (in --time-zone).
     #[arg(long, env = "MIKAWAYA_QUIET_HOURS")]
     quiet_hours: Option<String>,
-    /// At most this many playbook emails per contact per 7 days.
-    #[arg(long, env = "MIKAWAYA_EMAILS_PER_WEEK", default_value_t = 3)]
-    emails_per_week: u64,
-    /// Language of messages when the account has no `language` field: en or ja.
-    #[arg(long, env = "MIKAWAYA_LOCALE", default_value = "en")]
-    message_locale: String,
-    /// Seconds a sender reserves a message before another may retry it.
-    #[arg(long, env = "MIKAWAYA_OUTBOX_LEASE_SECONDS", default_value_t = 300)]
-    outbox_lease_seconds: i64,
-    /// Seconds between outbox sends in the server (0: the server does not send).
-    #[arg(long, env = "MIKAWAYA_OUTBOX_INTERVAL_SECONDS", default_value_t = 5)]
-    pub outbox_interval_seconds: u64,
+    /// At most this many playbook emails per contact per 7 days [default: 3].
+    #[arg(long, env = "MIKAWAYA_EMAILS_PER_WEEK")]
+    emails_per_week: Option<u64>,
+    /// Language of messages when the account has no `language` field: en or ja [default: en].
+    #[arg(long, env = "MIKAWAYA_LOCALE")]
+    message_locale: Option<String>,
+    /// Seconds a sender reserves a message before another may retry it [default: 300].
+    #[arg(long, env = "MIKAWAYA_OUTBOX_LEASE_SECONDS")]
+    outbox_lease_seconds: Option<i64>,
+    /// Seconds between outbox sends in the server (0: the server does not send) [default: 5].
+    #[arg(long, env = "MIKAWAYA_OUTBOX_INTERVAL_SECONDS")]
+    outbox_interval_seconds: Option<u64>,
+}
+
+/// The settings file's keys (every one optional).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsFile {
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
+    base_url: Option<String>,
+    secret: Option<String>,
+    quiet_hours: Option<String>,
+    emails_per_week: Option<u64>,
+    message_locale: Option<String>,
+    outbox_lease_seconds: Option<i64>,
+    outbox_interval_seconds: Option<u64>,
+}
+
+/// Resolved settings.
+pub struct Resolved {
+    /// Engine and outbox settings.
+    pub workflow: Workflow,
+    /// Seconds between outbox sends in the server (0: none).
+    pub interval_seconds: u64,
 }
 
 impl WorkflowArgs {
+    fn file(&self, data_dir: &Path) -> Result<SettingsFile, Failure> {
+        let default = data_dir.join("mikawaya.toml");
+        let path = match &self.config {
+            Some(path) => path.clone(),
+            None if default.exists() => default,
+            None => return Ok(SettingsFile::default()),
+        };
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading the settings file {}", path.display()))
+            .map_err(Failure::input)?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e
+                .span()
+                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+            Failure::input(anyhow!(
+                "{}{}: {}",
+                path.display(),
+                line.map(|l| format!(":{l}")).unwrap_or_default(),
+                e.message()
+            ))
+        })
+    }
+
     /// The settings, with the secret read from the store when not configured.
-    pub fn workflow(&self, store: &dyn Store, time_zone: &str) -> Result<Workflow, Failure> {
-        if self.message_locale != "en" && self.message_locale != "ja" {
+    pub fn resolve(
+        &self,
+        data_dir: &Path,
+        store: &dyn Store,
+        time_zone: &str,
+    ) -> Result<Resolved, Failure> {
+        let file = self.file(data_dir)?;
+        let locale = self
+            .message_locale
+            .clone()
+            .or(file.message_locale)
+            .unwrap_or_else(|| "en".to_owned());
+        if locale != "en" && locale != "ja" {
+            return Err(Failure::input(anyhow!("message_locale: must be en or ja")));
+        }
+        let lease = self
+            .outbox_lease_seconds
+            .or(file.outbox_lease_seconds)
+            .unwrap_or(300);
+        if lease < 1 {
             return Err(Failure::input(anyhow!(
-                "--message-locale: must be en or ja"
+                "outbox_lease_seconds: must be at least 1"
             )));
         }
-        if self.outbox_lease_seconds < 1 {
-            return Err(Failure::input(anyhow!(
-                "--outbox-lease-seconds: must be at least 1"
-            )));
-        }
-        let secret = match &self.secret {
-            Some(secret) if secret.len() >= 16 => secret.clone(),
+        let secret = match self.secret.clone().or(file.secret) {
+            Some(secret) if secret.len() >= 16 => secret,
             Some(_) => {
                 return Err(Failure::input(anyhow!(
-                    "MIKAWAYA_SECRET: use at least 16 characters"
+                    "secret (MIKAWAYA_SECRET): use at least 16 characters"
                 )));
             }
             None => mikawaya_outbox::stored_secret(store).map_err(|e| anyhow!("{e}"))?,
         };
-        let mut outbox = OutboxConfig::new(self.smtp_url.clone(), secret);
-        outbox.from = self.smtp_from.clone();
-        outbox.base_url = self.base_url.clone();
-        outbox.lease = jiff::SignedDuration::from_secs(self.outbox_lease_seconds);
+        let mut outbox = OutboxConfig::new(self.smtp_url.clone().or(file.smtp_url), secret);
+        if let Some(from) = self.smtp_from.clone().or(file.smtp_from) {
+            outbox.from = from;
+        }
+        if let Some(base) = self.base_url.clone().or(file.base_url) {
+            outbox.base_url = base;
+        }
+        outbox.lease = jiff::SignedDuration::from_secs(lease);
         outbox.quiet_hours = self
             .quiet_hours
+            .clone()
+            .or(file.quiet_hours)
             .as_deref()
             .map(QuietHours::parse)
             .transpose()
@@ -95,13 +158,19 @@ impl WorkflowArgs {
                 "--time-zone: '{time_zone}' is not an IANA time zone"
             ))
         })?;
-        Ok(Workflow {
-            settings: Settings {
-                locale: self.message_locale.clone(),
-                emails_per_week: self.emails_per_week,
-                replay: false,
+        Ok(Resolved {
+            workflow: Workflow {
+                settings: Settings {
+                    locale,
+                    emails_per_week: self.emails_per_week.or(file.emails_per_week).unwrap_or(3),
+                    replay: false,
+                },
+                outbox,
             },
-            outbox,
+            interval_seconds: self
+                .outbox_interval_seconds
+                .or(file.outbox_interval_seconds)
+                .unwrap_or(5),
         })
     }
 }
@@ -170,7 +239,8 @@ pub fn rules(data_dir: &Path, command: RulesCommand) -> Result<(), Failure> {
     let clock = parse_day(as_of.as_deref(), "--as-of")?;
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
     let mut settings = workflow
-        .workflow(store.as_ref(), ingest.time_zone())?
+        .resolve(data_dir, store.as_ref(), ingest.time_zone())?
+        .workflow
         .settings;
     if let Some(from) = from {
         settings.replay = true;
@@ -328,7 +398,10 @@ pub fn outbox(data_dir: &Path, command: OutboxCommand) -> Result<(), Failure> {
                     .map_err(Failure::input)?,
                 None => jiff::Timestamp::now(),
             };
-            let config = workflow.workflow(store.as_ref(), &time_zone)?.outbox;
+            let config = workflow
+                .resolve(data_dir, store.as_ref(), &time_zone)?
+                .workflow
+                .outbox;
             mikawaya_outbox::install_crypto();
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()

@@ -409,3 +409,47 @@ async fn a_server_killed_while_sending_delivers_every_message_once_after_restart
     let sent = ok(store.list_messages(Some(MessageStatus::Sent))).len();
     assert_eq!(sent, keys.len());
 }
+
+#[test]
+fn the_settings_file_configures_smtp_and_bad_keys_are_named_with_their_line() {
+    let workspace = demo_with_renewal_playbook();
+    workspace.expect(&["rules", "evaluate"], None, 0);
+    let settings = workspace.data_dir().join("mikawaya.toml");
+    ok(std::fs::write(
+        &settings,
+        "smtp_url = \"smtp://127.0.0.1:1\"\nsmtp_host = \"x\"\n",
+    ));
+    let refused = workspace.expect(&["outbox", "flush"], None, 2);
+    let message = crate::util::stderr(&refused);
+    assert!(
+        message.contains("mikawaya.toml:2") && message.contains("smtp_host"),
+        "{message}"
+    );
+
+    let smtp = SmtpListener::start(Duration::ZERO);
+    ok(std::fs::write(
+        &settings,
+        format!(
+            "smtp_url = \"{}\"\nsmtp_from = \"CS Team <cs@example.com>\"\nsecret = \"{SECRET}\"\n",
+            smtp.url()
+        ),
+    ));
+    let flushed = workspace.expect(&["outbox", "flush", "--json"], None, 0);
+    let report: serde_json::Value = ok(serde_json::from_slice(&flushed.stdout));
+    let sent = report["sent"].as_u64().unwrap_or_default();
+    assert!(sent > 0, "{report}");
+    assert_eq!(smtp.mails().len() as u64, sent);
+    assert!(smtp.mails().iter().all(|m| m.from == "cs@example.com"));
+    // A flag or environment variable overrides the file.
+    let again = workspace.run(
+        &[
+            "outbox",
+            "flush",
+            "--smtp-url",
+            "smtp://127.0.0.1:1",
+            "--json",
+        ],
+        None,
+    );
+    assert_eq!(again.status.code(), Some(0));
+}
