@@ -358,6 +358,7 @@ fn replay(
 
 /// `mikawaya outbox ...`
 #[derive(Debug, clap::Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per process
 pub enum OutboxCommand {
     /// Sends every message that is due now.
     Flush {
