@@ -130,6 +130,22 @@ pub struct Scored {
     pub segment: String,
 }
 
+impl Scored {
+    /// The accounts with an external id (the usage key), segmented by touch tier.
+    pub fn from_accounts(accounts: &[mikawaya_domain::account::Account]) -> Vec<Scored> {
+        accounts
+            .iter()
+            .filter_map(|a| {
+                a.external_id.as_ref().map(|id| Scored {
+                    account: id.to_string(),
+                    tenure_start: a.contract_start,
+                    segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
+                })
+            })
+            .collect()
+    }
+}
+
 impl Scorecard {
     /// Checks a spec: at least one measure, positive finite weights, and for each measure
     /// either distinct thresholds or `percentile`.

@@ -1042,19 +1042,6 @@ fn load_scorecard(name: Option<&str>, file: Option<&Path>) -> Result<Scorecard, 
 }
 
 /// Accounts to score: external id, tenure start (contract start), segment (touch tier).
-fn scored_accounts(accounts: &[mikawaya_domain::account::Account]) -> Vec<Scored> {
-    accounts
-        .iter()
-        .filter_map(|a| {
-            a.external_id.as_ref().map(|id| Scored {
-                account: id.to_string(),
-                tenure_start: a.contract_start,
-                segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
-            })
-        })
-        .collect()
-}
-
 pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let scoring = match &args.metric {
@@ -1122,7 +1109,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         .map(mikawaya_analytics::churn::RevenueRow::from)
         .collect();
     let account_rows = all_account_rows(&store)?;
-    let scored = scored_accounts(&account_rows);
+    let scored = Scored::from_accounts(&account_rows);
     let accounts: std::collections::HashMap<
         mikawaya_domain::AccountId,
         (String, Option<jiff::civil::Date>),
@@ -1227,7 +1214,7 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
         None => jiff::Zoned::now().date(),
     };
     let store = open_store(data_dir)?;
-    let scored = scored_accounts(&all_account_rows(&store)?);
+    let scored = Scored::from_accounts(&all_account_rows(&store)?);
     let store: Arc<dyn Store> = Arc::new(store);
     let service = open_ingest(data_dir, store, &args.ingest)?;
     let health = service

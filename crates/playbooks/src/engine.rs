@@ -276,13 +276,8 @@ pub fn evaluate(
                 reason: reason.clone(),
                 holdout,
             });
-            let run = if holdout {
-                NewRun {
-                    playbook: name.to_owned(),
-                    version: *version,
-                    account_id: account.id,
-                    fired_on: clock.today,
-                    reason,
+            let step = if holdout {
+                Advanced {
                     status: RunStatus::HeldOut,
                     cursor: 0,
                     resume_on: None,
@@ -296,23 +291,22 @@ pub fn evaluate(
                     fired_on: clock.today,
                     reason: &reason,
                 };
-                let step = exec.advance(&key, 0, &[])?;
-                if step.status == RunStatus::Completed {
-                    exec.report.completed += 1;
-                }
-                NewRun {
-                    playbook: name.to_owned(),
-                    version: *version,
-                    account_id: account.id,
-                    fired_on: clock.today,
-                    reason,
-                    status: step.status,
-                    cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
-                    resume_on: step.resume_on,
-                    effects: step.effects,
-                }
+                exec.advance(&key, 0, &[])?
             };
-            batch.new_runs.push(run);
+            if step.status == RunStatus::Completed {
+                exec.report.completed += 1;
+            }
+            batch.new_runs.push(NewRun {
+                playbook: name.to_owned(),
+                version: *version,
+                account_id: account.id,
+                fired_on: clock.today,
+                reason,
+                status: step.status,
+                cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
+                resume_on: step.resume_on,
+                effects: step.effects,
+            });
         }
     }
     let report = exec.report;

@@ -181,17 +181,7 @@ impl<'a> Facts<'a> {
         let key = account.external_id.as_ref()?.to_string();
         let mut cache = self.health.borrow_mut();
         let scores = cache.entry(day).or_insert_with(|| {
-            let scored: Vec<Scored> = self
-                .accounts
-                .iter()
-                .filter_map(|a| {
-                    a.external_id.as_ref().map(|id| Scored {
-                        account: id.to_string(),
-                        tenure_start: a.contract_start,
-                        segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
-                    })
-                })
-                .collect();
+            let scored = Scored::from_accounts(&self.accounts);
             Scorecard::default_card()
                 .score(usage, &scored, day)
                 .into_iter()

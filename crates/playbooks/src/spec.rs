@@ -295,16 +295,20 @@ fn generic() -> String {
 impl Step {
     /// The phase the step belongs to.
     pub fn phase(&self) -> &str {
-        let phase = match self {
+        self.named_phase().unwrap_or(MAIN_PHASE)
+    }
+
+    /// The phase as written, if any.
+    fn named_phase(&self) -> Option<&str> {
+        match self {
             Step::Task { phase, .. }
             | Step::Email { phase, .. }
             | Step::Webhook { phase, .. }
             | Step::Wait { phase, .. }
             | Step::Branch { phase, .. }
             | Step::SetTier { phase, .. }
-            | Step::MoveStage { phase, .. } => phase,
-        };
-        phase.as_deref().unwrap_or(MAIN_PHASE)
+            | Step::MoveStage { phase, .. } => phase.as_deref(),
+        }
     }
 }
 
@@ -615,15 +619,7 @@ fn check_text(text: &Localized, at: &str) -> Result<(), Invalid> {
 }
 
 fn check_step(step: &Step, at: &str, top: bool) -> Result<(), Invalid> {
-    if let Some(phase) = match step {
-        Step::Task { phase, .. }
-        | Step::Email { phase, .. }
-        | Step::Webhook { phase, .. }
-        | Step::Wait { phase, .. }
-        | Step::Branch { phase, .. }
-        | Step::SetTier { phase, .. }
-        | Step::MoveStage { phase, .. } => phase.as_deref(),
-    } {
+    if let Some(phase) = step.named_phase() {
         Slug::parse(phase).map_err(|e| Invalid::new(format!("{at}.phase"), e.reason))?;
     }
     match step {
