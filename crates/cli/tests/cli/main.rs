@@ -1,5 +1,6 @@
 //! CLI tests: the built `mikawaya` binary in a temporary data dir.
 
+mod browser;
 mod commands;
 mod crash;
 mod events;

@@ -2,6 +2,8 @@
 //! logout and the portfolio list. Forms carry a CSRF token; the login form uses a
 //! double-submit cookie because there is no session yet.
 
+pub mod account;
+pub mod charts;
 pub mod i18n;
 pub mod unsubscribe;
 
@@ -35,6 +37,12 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/portfolio", get(portfolio))
+        .route("/accounts/{id}", get(account::account_page))
+        .route("/accounts/{id}/tasks", post(account::create_task))
+        .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
+        .route("/tasks", get(account::my_tasks))
+        .route("/tasks/{id}/complete", post(account::complete_task))
+        .route("/settings/language", post(account::set_language))
         .route(
             "/unsubscribe",
             get(unsubscribe::confirm).post(unsubscribe::unsubscribe),
@@ -90,6 +98,14 @@ input,select,button{font:inherit;padding:.35rem .5rem;border:1px solid var(--lin
 button.link{background:none;color:var(--accent);border:none}
 .card{max-width:360px;margin:3rem auto;background:#fff;border:1px solid var(--line);padding:1.5rem;border-radius:.5rem}.card label{display:block;margin:.6rem 0}.card input{width:100%}
 .error{color:#a11;background:#fdeeee;border:1px solid #f3c4c4;padding:.5rem;border-radius:.3rem}.muted{color:var(--muted)}.pager{margin-top:1rem;display:flex;gap:1rem}
+section{margin:1.4rem 0}h2{font-size:1.1rem;margin:.4rem 0}h3{font-size:1rem}
+.facts dl{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6rem;margin:0}.facts dl div{background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.5rem .7rem}
+.facts dt{font-size:.8rem;color:var(--muted)}.facts dd{margin:.15rem 0 0;font-weight:600}
+.health-red{background:#fde8e8;border-color:#e0a0a0}.health-yellow{background:#fdf6e0;border-color:#d9c27a}.health-green{background:#e6f4ea;border-color:#8fc79f}
+.badge.overdue{background:#fde8e8;border-color:#e0a0a0;color:#8a1010}
+figure.chart{margin:0;background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.5rem}figure.chart details{margin-top:.3rem;font-size:.85rem}
+form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0}form.inline label{display:flex;flex-direction:column;font-size:.85rem}
+ul.timeline{list-style:none;padding:0}ul.timeline li{padding:.3rem 0;border-bottom:1px solid var(--line)}
 ";
 
 fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) -> Markup {
@@ -105,8 +121,13 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
             body {
                 header {
                     a.brand href="/portfolio" { "Mikawaya" }
-                    nav { @if user.is_some() { a href="/portfolio" { (lang.t("portfolio")) } } }
+                    nav aria-label=(lang.t("main_menu")) { @if user.is_some() { a href="/portfolio" { (lang.t("portfolio")) } " " a href="/tasks" { (lang.t("my_tasks")) } } }
                     @if let Some((user, csrf)) = user {
+                        form method="post" action="/settings/language" {
+                            input type="hidden" name="csrf_token" value=(csrf);
+                            @let other = if lang == Lang::Ja { ("en", "English") } else { ("ja", "日本語") };
+                            button.link type="submit" name="lang" value=(other.0) lang=(other.0) { (other.1) }
+                        }
                         span.muted { (user.name) " (" (user.role.as_str()) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf_token" value=(csrf);
@@ -273,12 +294,16 @@ fn sort_link(
 async fn portfolio(
     State(state): State<AppState>,
     page_user: PageUser,
-    params: Result<QueryParams<AccountListParams>, ApiError>,
     QueryParams(raw): QueryParams<HashMap<String, String>>,
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
+    // A filter form submits every field; an empty one means "any".
+    let given: Vec<(&String, &String)> = raw.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let params = serde_urlencoded::to_string(&given)
+        .map_err(ApiError::internal)
+        .and_then(|query| crate::extract::parse_query::<AccountListParams>(&query));
     let params = match params {
-        Ok(QueryParams(params)) => params,
+        Ok(params) => params,
         Err(error) => {
             let body = html! { h1 { (lang.t("portfolio")) } p.error { (error.to_string()) } a href="/portfolio" { (lang.t("first")) } };
             return Ok(layout(
@@ -388,7 +413,7 @@ async fn portfolio(
                 tbody {
                     @for account in &found.data {
                         tr {
-                            td { (account.name) }
+                            td { a href=(format!("/accounts/{}", account.id)) { (account.name) } }
                             td.num { (i18n::money(account.arr(), &account.currency)) }
                             td { @if let Some(renewal) = account.renewal_date { (i18n::date(renewal, lang)) } }
                             td { @if let Some(owner) = account.owner_id.and_then(|id| user_names.get(&id)) { (owner) } }

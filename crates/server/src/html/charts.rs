@@ -1,0 +1,127 @@
+//! Charts as server-rendered SVG: readable at a glance, labelled for screen readers, never
+//! colour alone (bands carry their names), and always with their numbers in a table.
+
+use maud::{Markup, html};
+
+/// One point: a label (the x axis) and a value (none: no data).
+#[derive(Debug, Clone)]
+pub struct Point {
+    /// X label.
+    pub label: String,
+    /// Y value.
+    pub value: Option<f64>,
+}
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 180.0;
+const LEFT: f64 = 36.0;
+const BOTTOM: f64 = 22.0;
+
+fn x_of(index: usize, count: usize) -> f64 {
+    let span = WIDTH - LEFT - 8.0;
+    LEFT + if count <= 1 {
+        span / 2.0
+    } else {
+        span * index as f64 / (count - 1) as f64
+    }
+}
+
+fn y_of(value: f64, max: f64) -> f64 {
+    let span = HEIGHT - BOTTOM - 8.0;
+    8.0 + span * (1.0 - (value / max).clamp(0.0, 1.0))
+}
+
+/// A 0-100 score over time, with red / yellow / green bands named on the chart.
+pub fn score_line(
+    id: &str,
+    title: &str,
+    points: &[Point],
+    band_names: [&str; 3],
+    column: [&str; 2],
+) -> Markup {
+    let path: Vec<String> = points
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            p.value
+                .map(|v| format!("{:.1},{:.1}", x_of(i, points.len()), y_of(v, 100.0)))
+        })
+        .collect();
+    let bands = [
+        (0.0, 40.0, "#fde8e8", band_names[0]),
+        (40.0, 70.0, "#fdf6e0", band_names[1]),
+        (70.0, 100.0, "#e6f4ea", band_names[2]),
+    ];
+    html! {
+        figure.chart {
+            svg id=(id) role="img" aria-labelledby=(format!("{id}-title")) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" {
+                title id=(format!("{id}-title")) { (title) }
+                @for (low, high, fill, name) in bands {
+                    rect x=(LEFT) y=(y_of(high, 100.0)) width=(WIDTH - LEFT - 8.0) height=(y_of(low, 100.0) - y_of(high, 100.0)) fill=(fill) {}
+                    text x=(WIDTH - 12.0) y=(y_of(high, 100.0) + 12.0) text-anchor="end" font-size="10" fill="#444" { (name) }
+                }
+                @for tick in [0.0, 40.0, 70.0, 100.0] {
+                    text x=(LEFT - 4.0) y=(y_of(tick, 100.0) + 3.0) text-anchor="end" font-size="10" fill="#444" { (tick) }
+                }
+                @if !path.is_empty() {
+                    polyline points=(path.join(" ")) fill="none" stroke="#1f5fbf" stroke-width="2" {}
+                    @for (i, p) in points.iter().enumerate() {
+                        @if let Some(v) = p.value {
+                            circle cx=(format!("{:.1}", x_of(i, points.len()))) cy=(format!("{:.1}", y_of(v, 100.0))) r="2.5" fill="#1f5fbf" {}
+                        }
+                    }
+                }
+                @if let (Some(first), Some(last)) = (points.first(), points.last()) {
+                    text x=(LEFT) y=(HEIGHT - 6.0) font-size="10" fill="#444" { (first.label) }
+                    text x=(WIDTH - 8.0) y=(HEIGHT - 6.0) text-anchor="end" font-size="10" fill="#444" { (last.label) }
+                }
+            }
+            (data_table(points, column))
+        }
+    }
+}
+
+/// Counts over time as bars.
+pub fn bars(id: &str, title: &str, points: &[Point], column: [&str; 2]) -> Markup {
+    let max = points
+        .iter()
+        .filter_map(|p| p.value)
+        .fold(0.0f64, f64::max)
+        .max(1.0);
+    let slot = (WIDTH - LEFT - 8.0) / points.len().max(1) as f64;
+    html! {
+        figure.chart {
+            svg id=(id) role="img" aria-labelledby=(format!("{id}-title")) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" {
+                title id=(format!("{id}-title")) { (title) }
+                text x=(LEFT - 4.0) y=(y_of(max, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { (max) }
+                text x=(LEFT - 4.0) y=(y_of(0.0, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { "0" }
+                @for (i, p) in points.iter().enumerate() {
+                    @if let Some(v) = p.value {
+                        rect x=(format!("{:.1}", LEFT + slot * i as f64 + 1.0)) y=(format!("{:.1}", y_of(v, max))) width=(format!("{:.1}", (slot - 2.0).max(1.0))) height=(format!("{:.1}", y_of(0.0, max) - y_of(v, max))) fill="#5b8bd6" {}
+                    }
+                }
+                @if let (Some(first), Some(last)) = (points.first(), points.last()) {
+                    text x=(LEFT) y=(HEIGHT - 6.0) font-size="10" fill="#444" { (first.label) }
+                    text x=(WIDTH - 8.0) y=(HEIGHT - 6.0) text-anchor="end" font-size="10" fill="#444" { (last.label) }
+                }
+            }
+            (data_table(points, column))
+        }
+    }
+}
+
+fn data_table(points: &[Point], column: [&str; 2]) -> Markup {
+    html! {
+        details {
+            summary { (column[0]) " / " (column[1]) }
+            table.data {
+                thead { tr { th scope="col" { (column[0]) } th.num scope="col" { (column[1]) } } }
+                tbody {
+                    @for p in points {
+                        tr { td { (p.label) } td.num { @if let Some(v) = p.value { (format!("{v:.0}")) } @else { "—" } } }
+                    }
+                }
+            }
+        }
+    }
+}

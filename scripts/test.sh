@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every test: installs what the tests need when it is missing, then
+# `cargo test --workspace` (extra arguments are passed on).
+#
+# - the tracking API's SDK test drives Segment's own Python SDK from PyPI;
+# - the browser tests drive Debian's headless Chromium through npm's playwright-core
+#   (never `npx playwright install`), and write screenshots to target/screenshots/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The tracking API's SDK test drives Segment's own Python SDK from PyPI.
+if ! python3 -c "import segment.analytics" >/dev/null 2>&1; then
+  echo "== installing segment-analytics-python for the SDK test"
+  python3 -m pip install --quiet segment-analytics-python || pip3 install --quiet segment-analytics-python
+fi
+
+# The browser tests drive Debian's headless Chromium through npm's playwright-core
+# (never `npx playwright install`); Japanese fonts make the screenshots legible.
+missing_packages=()
+[ -x /usr/bin/chromium ] || missing_packages+=(chromium)
+fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing_packages+=(fonts-noto-cjk)
+command -v node >/dev/null 2>&1 || missing_packages+=(nodejs npm)
+if [ "${#missing_packages[@]}" -gt 0 ]; then
+  echo "== installing ${missing_packages[*]} for the browser tests"
+  if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing_packages[@]}"
+fi
+if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/node_modules/axe-core ]; then
+  echo "== npm ci for the browser tests"
+  npm ci --prefix tests/browser --no-audit --no-fund
+fi
+
+cargo test --workspace "$@"
