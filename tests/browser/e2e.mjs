@@ -70,9 +70,7 @@ try {
   // Portfolio → filter → open an account.
   await page.getByLabel('Tier').selectOption('high');
   await Promise.all([page.waitForURL(/tier=high/), page.getByRole('button', { name: 'Filter' }).click()]);
-  await shot(page, 'portfolio-filtered');
-  const tiers = await page.locator('tbody tr td:nth-child(6)').allInnerTexts();
-  console.log('filtered', page.url(), tiers.length);
+  const tiers = await page.locator('tbody tr td:nth-child(7)').allInnerTexts();
   check(tiers.length > 0 && tiers.every((t) => t.trim() === 'High touch'), `filtered rows: ${tiers}`);
   const first = page.locator('tbody tr td:first-child a').first();
   const name = (await first.innerText()).trim();

@@ -263,6 +263,26 @@ impl Scorecard {
                     .collect()
             })
             .collect();
+        // Each percentile measure's values per segment, sorted, so a rank is two binary
+        // searches instead of a pass over every peer.
+        let sorted: Vec<BTreeMap<&str, Vec<f64>>> = values
+            .iter()
+            .map(|column| {
+                let mut by_segment: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+                for (account, value) in accounts.iter().zip(column) {
+                    if let Some(value) = value {
+                        by_segment
+                            .entry(account.segment.as_str())
+                            .or_default()
+                            .push(*value);
+                    }
+                }
+                for peers in by_segment.values_mut() {
+                    peers.sort_by(f64::total_cmp);
+                }
+                by_segment
+            })
+            .collect();
         accounts
             .iter()
             .enumerate()
@@ -270,22 +290,16 @@ impl Scorecard {
                 let measures: Vec<MeasureScore> = self
                     .measures
                     .iter()
-                    .zip(&values)
-                    .map(|(measure, column)| {
+                    .zip(values.iter().zip(&sorted))
+                    .map(|(measure, (column, sorted))| {
                         let value = column[index];
                         let score = value.map(|v| match measure.mapping {
                             Mapping::Thresholds { red, green } => {
                                 (100.0 * (v - red) / (green - red)).clamp(0.0, 100.0)
                             }
-                            Mapping::Percentile => {
-                                let peers: Vec<f64> = accounts
-                                    .iter()
-                                    .zip(column)
-                                    .filter(|(other, _)| other.segment == account.segment)
-                                    .filter_map(|(_, value)| *value)
-                                    .collect();
-                                percentile_rank(v, &peers)
-                            }
+                            Mapping::Percentile => sorted
+                                .get(account.segment.as_str())
+                                .map_or(50.0, |peers| percentile_rank_sorted(v, peers)),
                         });
                         MeasureScore {
                             metric: measure.metric.name().to_string(),
@@ -330,6 +344,16 @@ fn metric(name: &str, kind: &str, event: Option<&str>) -> MetricSpec {
         denominator: None,
         of: None,
     }
+}
+
+/// [`percentile_rank`] among peers sorted ascending, by binary search.
+pub fn percentile_rank_sorted(value: f64, sorted: &[f64]) -> f64 {
+    if sorted.is_empty() {
+        return 50.0;
+    }
+    let below = sorted.partition_point(|p| *p < value) as f64;
+    let not_above = sorted.partition_point(|p| *p <= value) as f64;
+    100.0 * (below + 0.5 * (not_above - below)) / sorted.len() as f64
 }
 
 /// Percentile rank of `value` among `peers` (which include it): 100 × (below + ½ equal) / n.
@@ -409,6 +433,21 @@ mod tests {
             (Some(0.0), Some(Colour::Red))
         );
         assert_eq!(health["c"].measures[1].score, None);
+    }
+
+    #[test]
+    fn sorted_ranks_equal_the_definition() {
+        let peers = [3.0, 1.0, 2.0, 2.0, 5.0, 2.0];
+        let mut sorted = peers.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        for value in [0.0, 1.0, 2.0, 2.5, 3.0, 5.0, 9.0] {
+            assert_eq!(
+                percentile_rank_sorted(value, &sorted),
+                percentile_rank(value, &peers)
+            );
+        }
+        // 2.0: below 1, equal 3 → 100 × (1 + 1.5) / 6.
+        assert!((percentile_rank_sorted(2.0, &sorted) - 250.0 / 6.0).abs() < 1e-12);
     }
 
     #[test]

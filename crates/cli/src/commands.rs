@@ -284,6 +284,32 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                 "product usage ready in {:.1} s: {events} events",
                 started.elapsed().as_secs_f64()
             );
+            let started = std::time::Instant::now();
+            let days = mikawaya_playbooks::health::days_back(
+                as_of
+                    .checked_sub(jiff::Span::new().days(7 * 25))
+                    .unwrap_or(as_of),
+                as_of,
+                7,
+            );
+            let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
+            let written = ingest
+                .read(|rollups| {
+                    mikawaya_playbooks::health::snapshot(
+                        store.as_ref(),
+                        &manage,
+                        &system.read(),
+                        rollups,
+                        &days,
+                    )
+                })
+                .map_err(Failure::from)?
+                .map_err(|e| anyhow!("{e}"))?;
+            eprintln!(
+                "health history ready in {:.1} s: {written} scores over {} weeks",
+                started.elapsed().as_secs_f64(),
+                days.len()
+            );
         }
         let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
         let starters = mikawaya_playbooks::starter::install(store.as_ref(), &manage)
@@ -1203,6 +1229,16 @@ pub struct HealthArgs {
     /// Print JSON: [{"account_external_id", "score", "colour", "measures"}].
     #[arg(long)]
     json: bool,
+    /// Store the `default` scorecard's scores as the snapshot of --as-of (what pages and
+    /// dashboards read), instead of printing them.
+    #[arg(long, conflicts_with_all = ["scorecard_file", "json"])]
+    store: bool,
+    /// With --store: also every --every-days back to this day.
+    #[arg(long, requires = "store")]
+    from: Option<String>,
+    /// Step of --from, in days.
+    #[arg(long, default_value_t = 7)]
+    every_days: u32,
     #[command(flatten)]
     ingest: IngestArgs,
 }
@@ -1214,6 +1250,38 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
         None => jiff::Zoned::now().date(),
     };
     let store = open_store(data_dir)?;
+    if args.store {
+        if args.scorecard != mikawaya_playbooks::health::SCORECARD {
+            return Err(Failure::input(anyhow!(
+                "--store: snapshots are of the default scorecard"
+            )));
+        }
+        let from = match &args.from {
+            Some(raw) => {
+                mikawaya_domain::value::parse_date(raw, "--from").map_err(Failure::input)?
+            }
+            None => as_of,
+        };
+        let days = mikawaya_playbooks::health::days_back(from, as_of, args.every_days);
+        let store: Arc<dyn Store> = Arc::new(store);
+        let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
+        let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+        let written = service
+            .read(|rollups| {
+                mikawaya_playbooks::health::snapshot(
+                    store.as_ref(),
+                    &manage,
+                    &Actor::system().read(),
+                    rollups,
+                    &days,
+                )
+            })
+            .map_err(Failure::from)?;
+        service.shutdown();
+        let written = written.map_err(|e| anyhow!("{e}"))?;
+        println!("stored {written} health scores over {} day(s)", days.len());
+        return Ok(());
+    }
     let scored = Scored::from_accounts(&all_account_rows(&store)?);
     let store: Arc<dyn Store> = Arc::new(store);
     let service = open_ingest(data_dir, store, &args.ingest)?;

@@ -396,6 +396,18 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The secret for signatures and unsubscribe tokens: the configured one, or one made at
+/// first use and kept in the store (so every process of a data dir agrees).
+pub fn stored_secret(store: &dyn Store) -> Result<String, OutboxError> {
+    if let Some(secret) = store.get_meta("secret")? {
+        return Ok(secret);
+    }
+    let bytes: [u8; 32] = rand::random();
+    let secret = hex(&bytes);
+    store.put_meta("secret", &secret)?;
+    Ok(store.get_meta("secret")?.unwrap_or(secret))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -438,16 +450,4 @@ mod tests {
         assert!(QuietHours::parse("8-8").is_err());
         Ok(())
     }
-}
-
-/// The secret for signatures and unsubscribe tokens: the configured one, or one made at
-/// first use and kept in the store (so every process of a data dir agrees).
-pub fn stored_secret(store: &dyn Store) -> Result<String, OutboxError> {
-    if let Some(secret) = store.get_meta("secret")? {
-        return Ok(secret);
-    }
-    let bytes: [u8; 32] = rand::random();
-    let secret = hex(&bytes);
-    store.put_meta("secret", &secret)?;
-    Ok(store.get_meta("secret")?.unwrap_or(secret))
 }

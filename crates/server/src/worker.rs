@@ -64,6 +64,24 @@ async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error +
             false,
             None,
         )?;
+        let known = store.health_days(mikawaya_playbooks::health::SCORECARD)?;
+        if !known.contains(&clock.today) {
+            // A first snapshot brings 26 weeks of history with it.
+            let days = if known.is_empty() {
+                let from = clock
+                    .today
+                    .checked_sub(jiff::Span::new().days(7 * 25))
+                    .unwrap_or(clock.today);
+                mikawaya_playbooks::health::days_back(from, clock.today, 7)
+            } else {
+                vec![clock.today]
+            };
+            let manage = Actor::system().manage()?;
+            let written = ingest.read(|rollups| {
+                mikawaya_playbooks::health::snapshot(store.as_ref(), &manage, &access.read(), rollups, &days)
+            })??;
+            tracing::info!(day = %today, scores = written, "health snapshot stored");
+        }
         store.put_meta(LAST_DAY, &today)?;
         tracing::info!(day = %today, fired = report.fired.len(), advanced = report.advanced, "daily rules evaluated");
         Ok(())

@@ -44,8 +44,8 @@ use mikawaya_domain::{
     TouchpointId, UserId, WriteAccess,
 };
 use work::{
-    AccountChange, Delivery, Message, NewMessage, PlaybookVersion, Run, RunFilter, TaskFilter,
-    WorkflowBatch,
+    AccountChange, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run, RunFilter,
+    TaskFilter, WorkflowBatch,
 };
 
 /// Result of store calls.
@@ -422,6 +422,28 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<SurveyResponse>>;
     /// Every visible contact.
     fn all_contacts(&self, access: &ReadAccess) -> Result<Vec<Contact>>;
+
+    // --- health snapshots -----------------------------------------------------
+    /// Replaces a scorecard's snapshot of one day.
+    fn put_health(
+        &self,
+        access: &ManageAccess,
+        scorecard: &str,
+        day: jiff::civil::Date,
+        rows: &[HealthRow],
+    ) -> Result<()>;
+    /// The days a scorecard has snapshots of, oldest first.
+    fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>>;
+    /// Snapshot rows of visible accounts from `from` to `to` (inclusive), of some accounts
+    /// or all, by account and day.
+    fn health_rows(
+        &self,
+        access: &ReadAccess,
+        scorecard: &str,
+        accounts: Option<&[AccountId]>,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<HealthRow>>;
 
     /// Writes a consistent copy of the whole store to `path` while it stays online.
     fn backup(&self, path: &std::path::Path) -> Result<()>;

@@ -252,3 +252,18 @@ pub struct AccountChange {
     /// When.
     pub changed_at: jiff::Timestamp,
 }
+
+/// One account's stored health on one day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HealthRow {
+    /// The account.
+    pub account_id: AccountId,
+    /// The day.
+    pub day: Date,
+    /// 0-100, none when every measure was missing.
+    pub score: Option<f64>,
+    /// `red`, `yellow` or `green`.
+    pub colour: Option<String>,
+    /// The measures as JSON (metric, value, score, weight).
+    pub measures: String,
+}

@@ -43,7 +43,17 @@ fn page_error(error: ApiError) -> Response {
     }
 }
 
-/// Health over 26 weeks and the measures now and 30 days ago (for drivers).
+/// A stored measure (the snapshot's JSON).
+#[derive(Debug, Deserialize)]
+struct StoredMeasure {
+    metric: String,
+    value: Option<f64>,
+    score: Option<f64>,
+    weight: f64,
+}
+
+/// Health over 26 weeks and the measures now and 30 days ago (for drivers): from the
+/// stored snapshots, or computed when there are none yet.
 struct Health {
     history: Vec<Point>,
     now: Option<mikawaya_analytics::scorecard::AccountHealth>,
@@ -51,6 +61,47 @@ struct Health {
 }
 
 fn health(state: &AppState, account: &Account, peers: &[Account]) -> Result<Health, ApiError> {
+    let day = today();
+    let stored = state.store.health_rows(
+        &mikawaya_domain::Actor::system().read(),
+        mikawaya_playbooks::health::SCORECARD,
+        Some(&[account.id]),
+        weeks_back(day, 26),
+        day,
+    )?;
+    if let Some(latest) = stored.last() {
+        let measures =
+            |row: &mikawaya_store::work::HealthRow| mikawaya_analytics::scorecard::AccountHealth {
+                score: row.score,
+                colour: row.score.map(mikawaya_analytics::scorecard::Colour::of),
+                measures: serde_json::from_str::<Vec<StoredMeasure>>(&row.measures)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| mikawaya_analytics::scorecard::MeasureScore {
+                        metric: m.metric,
+                        value: m.value,
+                        score: m.score,
+                        weight: m.weight,
+                    })
+                    .collect(),
+            };
+        let month_ago = latest
+            .day
+            .checked_sub(jiff::Span::new().days(30))
+            .unwrap_or(latest.day);
+        let before = stored.iter().rev().find(|r| r.day <= month_ago);
+        return Ok(Health {
+            history: stored
+                .iter()
+                .map(|r| Point {
+                    label: r.day.to_string(),
+                    value: r.score,
+                })
+                .collect(),
+            now: Some(measures(latest)),
+            before: before.map(measures),
+        });
+    }
     let Some(key) = account.external_id.as_ref().map(ToString::to_string) else {
         return Ok(Health {
             history: Vec::new(),
@@ -60,7 +111,6 @@ fn health(state: &AppState, account: &Account, peers: &[Account]) -> Result<Heal
     };
     let scored = Scored::from_accounts(peers);
     let card = Scorecard::default_card();
-    let day = today();
     state
         .ingest
         .read(|rollups| {
@@ -210,15 +260,6 @@ async fn render_account(
             .unwrap_or_default()
     };
     let score = health.now.as_ref().and_then(|h| h.score);
-    let colour = |s: f64| {
-        if s < 40.0 {
-            ("red", lang.t("red"))
-        } else if s < 70.0 {
-            ("yellow", lang.t("yellow"))
-        } else {
-            ("green", lang.t("green"))
-        }
-    };
     let drivers: Vec<(String, Option<f64>, Option<f64>, f64)> = match (&health.now, &health.before)
     {
         (Some(now), before) => now
@@ -247,7 +288,7 @@ async fn render_account(
                 div { dt { (lang.t("stage")) } dd { @if let Some(s) = &account.stage { (s) } @else { "—" } } }
                 div { dt { (lang.t("plan")) } dd { @if let Some(p) = &account.plan { (p) } @else { "—" } } }
                 div { dt { (lang.t("health")) } dd {
-                    @if let Some(s) = score { @let (class, name) = colour(s); span class=(format!("badge health-{class}")) data-testid="health-score" { (format!("{s:.0}")) " · " (name) } } @else { "—" }
+                    @if let Some(s) = score { span data-testid="health-score" { (super::health_badge(lang, s)) } } @else { "—" }
                 } }
             }
         }

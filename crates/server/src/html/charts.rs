@@ -125,3 +125,30 @@ fn data_table(points: &[Point], column: [&str; 2]) -> Markup {
         }
     }
 }
+
+/// A small trend line for a table cell (decorative: the score beside it carries the value).
+pub fn sparkline(values: &[Option<f64>]) -> Markup {
+    let known: Vec<(usize, f64)> = values
+        .iter()
+        .enumerate()
+        .filter_map(|(i, v)| v.map(|v| (i, v)))
+        .collect();
+    let (width, height) = (80.0, 20.0);
+    let x = |i: usize| {
+        if values.len() <= 1 {
+            width / 2.0
+        } else {
+            width * i as f64 / (values.len() - 1) as f64
+        }
+    };
+    let y = |v: f64| 2.0 + (height - 4.0) * (1.0 - (v / 100.0).clamp(0.0, 1.0));
+    let points: Vec<String> = known
+        .iter()
+        .map(|(i, v)| format!("{:.1},{:.1}", x(*i), y(*v)))
+        .collect();
+    html! {
+        svg.spark width="80" height="20" viewBox="0 0 80 20" aria-hidden="true" focusable="false" {
+            @if points.len() > 1 { polyline points=(points.join(" ")) fill="none" stroke="#1f5fbf" stroke-width="1.5" {} }
+        }
+    }
+}

@@ -141,6 +141,18 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
     }
 }
 
+/// A health score with its colour, named in words (never colour alone).
+pub fn health_badge(lang: Lang, score: f64) -> Markup {
+    let (class, name) = if score < 40.0 {
+        ("red", lang.t("red"))
+    } else if score < 70.0 {
+        ("yellow", lang.t("yellow"))
+    } else {
+        ("green", lang.t("green"))
+    };
+    html! { span class=(format!("badge health-{class}")) { (format!("{score:.0}")) " · " (name) } }
+}
+
 /// The page for unknown paths.
 pub fn not_found_page() -> (StatusCode, Markup) {
     (
@@ -316,18 +328,35 @@ async fn portfolio(
     };
     let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
     let access = page_user.actor.read();
-    let (found, total, users, partners) = state
+    let (found, total, users, partners, health) = state
         .run(move |store| {
             let found = store.list_accounts(&access, &filter, sort, &page)?;
             let total = store.count_accounts(&access, &filter)?;
+            let ids: Vec<mikawaya_domain::AccountId> = found.data.iter().map(|a| a.id).collect();
+            let today = mikawaya_playbooks::Clock::real().today;
+            let since = today
+                .checked_sub(jiff::Span::new().days(7 * 12))
+                .unwrap_or(today);
+            let health = store.health_rows(
+                &access,
+                mikawaya_playbooks::health::SCORECARD,
+                Some(&ids),
+                since,
+                today,
+            )?;
             Ok((
                 found,
                 total,
                 store.list_users(&access)?,
                 store.list_partners(&access)?,
+                health,
             ))
         })
         .await?;
+    let mut trends: HashMap<mikawaya_domain::AccountId, Vec<Option<f64>>> = HashMap::new();
+    for row in &health {
+        trends.entry(row.account_id).or_default().push(row.score);
+    }
     let user_names: HashMap<_, _> = users.iter().map(|u| (u.id, u.name.as_str())).collect();
     let partner_names: HashMap<_, _> = partners.iter().map(|p| (p.id, p.name.as_str())).collect();
     let owners: Vec<&User> = users
@@ -403,6 +432,7 @@ async fn portfolio(
             table {
                 thead { tr {
                     (header(AccountSortField::Name, lang.t("name"), false))
+                    th scope="col" { (lang.t("health")) }
                     (header(AccountSortField::Mrr, lang.t("arr"), true))
                     (header(AccountSortField::RenewalDate, lang.t("renewal"), false))
                     th scope="col" { (lang.t("owner")) }
@@ -414,6 +444,14 @@ async fn portfolio(
                     @for account in &found.data {
                         tr {
                             td { a href=(format!("/accounts/{}", account.id)) { (account.name) } }
+                            td.health {
+                                @if let Some(trend) = trends.get(&account.id) {
+                                    @if let Some(score) = trend.last().copied().flatten() {
+                                        (health_badge(lang, score))
+                                    }
+                                    " " (charts::sparkline(trend))
+                                }
+                            }
                             td.num { (i18n::money(account.arr(), &account.currency)) }
                             td { @if let Some(renewal) = account.renewal_date { (i18n::date(renewal, lang)) } }
                             td { @if let Some(owner) = account.owner_id.and_then(|id| user_names.get(&id)) { (owner) } }

@@ -25,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_usage_sources.sql"),
     include_str!("../../migrations/0003_metrics.sql"),
     include_str!("../../migrations/0004_playbooks.sql"),
+    include_str!("../../migrations/0005_health.sql"),
 ];
 
 /// Reader connections kept open.
@@ -238,8 +239,8 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::work::{
-    AccountChange, Delivery, Message, NewMessage, PlaybookVersion, Run, RunFilter, TaskFilter,
-    WorkflowBatch,
+    AccountChange, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run, RunFilter,
+    TaskFilter, WorkflowBatch,
 };
 use crate::{
     ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store,
@@ -643,6 +644,28 @@ impl Store for SqliteStore {
     }
     fn all_contacts(&self, access: &ReadAccess) -> Result<Vec<Contact>> {
         self.read(|c| children::all_contacts(c, access.visibility()))
+    }
+    fn put_health(
+        &self,
+        _access: &ManageAccess,
+        scorecard: &str,
+        day: jiff::civil::Date,
+        rows: &[HealthRow],
+    ) -> Result<()> {
+        self.write(|c| work::put_health(c, scorecard, day, rows))
+    }
+    fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>> {
+        self.read(|c| work::health_days(c, scorecard))
+    }
+    fn health_rows(
+        &self,
+        access: &ReadAccess,
+        scorecard: &str,
+        accounts: Option<&[AccountId]>,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<HealthRow>> {
+        self.read(|c| work::health_rows(c, access.visibility(), scorecard, accounts, from, to))
     }
 
     fn backup(&self, path: &Path) -> Result<()> {

@@ -4,8 +4,8 @@ use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, text};
 use crate::work::{
-    AccountChange, Delivery, Effects, FieldUpdate, Message, NewMessage, PlaybookVersion, Run,
-    RunFilter, TaskFilter, WorkflowBatch,
+    AccountChange, Delivery, Effects, FieldUpdate, HealthRow, Message, NewMessage, PlaybookVersion,
+    Run, RunFilter, TaskFilter, WorkflowBatch,
 };
 use crate::{Page, PageRequest, Result, StoreError};
 use mikawaya_domain::account::{Account, AccountPatch};
@@ -730,4 +730,92 @@ pub(crate) fn survey_responses(
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(responses)
+}
+
+// --- health snapshots ---------------------------------------------------------
+
+/// Replaces a scorecard's snapshot of one day.
+pub(crate) fn put_health(
+    connection: &Connection,
+    scorecard: &str,
+    day: jiff::civil::Date,
+    rows: &[HealthRow],
+) -> Result<()> {
+    connection.execute(
+        "DELETE FROM health_scores WHERE scorecard = ?1 AND day = ?2",
+        rusqlite::params![scorecard, day.to_string()],
+    )?;
+    let mut insert = connection.prepare_cached(
+        "INSERT INTO health_scores (scorecard, account_id, day, score, colour, measures) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for row in rows {
+        insert.execute(rusqlite::params![
+            scorecard,
+            row.account_id.get(),
+            day.to_string(),
+            row.score,
+            row.colour,
+            row.measures,
+        ])?;
+    }
+    Ok(())
+}
+
+/// The days a scorecard has snapshots of, oldest first.
+pub(crate) fn health_days(
+    connection: &Connection,
+    scorecard: &str,
+) -> Result<Vec<jiff::civil::Date>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT DISTINCT day FROM health_scores WHERE scorecard = ?1 ORDER BY day",
+    )?;
+    let days = statement
+        .query_map([scorecard], |row| parsed(row, 0, row::date))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(days)
+}
+
+/// Snapshot rows of visible accounts between two days (inclusive), of some accounts or
+/// all, by account and day.
+pub(crate) fn health_rows(
+    connection: &Connection,
+    visibility: Visibility,
+    scorecard: &str,
+    accounts: Option<&[AccountId]>,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Result<Vec<HealthRow>> {
+    let mut sql = Sql::new(
+        "SELECT h.account_id, h.day, h.score, h.colour, h.measures FROM health_scores h \
+         JOIN accounts a ON a.id = h.account_id WHERE 1=1",
+    );
+    sql.visible("a", visibility);
+    sql.bind(
+        " AND h.scorecard = ? AND h.day >= ? AND h.day <= ?",
+        [text(scorecard), text(from), text(to)],
+    );
+    if let Some(accounts) = accounts {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; accounts.len()].join(", ");
+        sql.bind(
+            &format!(" AND h.account_id IN ({marks})"),
+            accounts.iter().map(|a| Value::Integer(a.get())),
+        );
+    }
+    sql.bind(" ORDER BY h.account_id, h.day", []);
+    let mut statement = connection.prepare_cached(&sql.text)?;
+    let rows = statement
+        .query_map(sql.params(), |row| {
+            Ok(HealthRow {
+                account_id: AccountId::new(row.get(0)?),
+                day: parsed(row, 1, row::date)?,
+                score: row.get(2)?,
+                colour: row.get(3)?,
+                measures: row.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
 }
