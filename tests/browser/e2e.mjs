@@ -99,6 +99,25 @@ try {
   await accessible(page, 'my tasks');
   await shot(page, 'tasks');
 
+  // Dashboards: every chart present, with its numbers.
+  await page.getByRole('link', { name: 'Dashboards' }).click();
+  await page.waitForURL(/\/dashboards$/);
+  for (const id of ['health-distribution', 'retention-chart', 'health-cohorts']) {
+    check(await page.locator(`svg#${id}`).count() === 1, `dashboard chart ${id}`);
+  }
+  check((await page.locator('[data-testid=arr-at-risk]').innerText()).startsWith('$'), 'ARR at risk in dollars');
+  await accessible(page, 'dashboards');
+  await shot(page, 'dashboards');
+
+  // Settings: create an API token; its secret is shown once.
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.waitForURL(/\/settings$/);
+  await page.getByLabel('Token name').fill('browser test');
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Create token' }).click()]);
+  check((await page.locator('[data-testid=new-secret]').innerText()).startsWith('mkw_'), 'a new token is shown');
+  await accessible(page, 'settings');
+  await shot(page, 'settings');
+
   // Switch to Japanese: Japanese labels, kept for the next pages.
   await page.goto(`${BASE}/portfolio`);
   await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: '日本語' }).click()]);

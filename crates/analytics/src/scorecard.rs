@@ -130,6 +130,23 @@ pub struct Scored {
     pub segment: String,
 }
 
+impl Measure {
+    /// The metric measured.
+    pub fn metric(&self) -> &Metric {
+        &self.metric
+    }
+
+    /// Its weight.
+    pub fn weight(&self) -> f64 {
+        self.weight
+    }
+
+    /// How its value becomes 0-100.
+    pub fn mapping(&self) -> Mapping {
+        self.mapping
+    }
+}
+
 impl Scored {
     /// The accounts with an external id (the usage key), segmented by touch tier.
     pub fn from_accounts(accounts: &[mikawaya_domain::account::Account]) -> Vec<Scored> {
@@ -240,6 +257,11 @@ impl Scorecard {
     /// Its name.
     pub fn name(&self) -> &Slug {
         &self.name
+    }
+
+    /// Its measures.
+    pub fn measures(&self) -> &[Measure] {
+        &self.measures
     }
 
     /// Scores every account as of `as_of`.

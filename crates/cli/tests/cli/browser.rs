@@ -73,6 +73,8 @@ fn the_web_app_works_in_headless_chromium() {
         "portfolio",
         "account",
         "tasks",
+        "dashboards",
+        "settings",
         "portfolio-ja",
         "account-ja",
         "partner-404",

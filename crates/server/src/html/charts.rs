@@ -93,14 +93,17 @@ pub fn bars(id: &str, title: &str, points: &[Point], column: [&str; 2]) -> Marku
         figure.chart {
             svg id=(id) role="img" aria-labelledby=(format!("{id}-title")) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" {
                 title id=(format!("{id}-title")) { (title) }
-                text x=(LEFT - 4.0) y=(y_of(max, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { (max) }
+                text x=(LEFT - 4.0) y=(y_of(max, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { (format!("{max:.0}")) }
                 text x=(LEFT - 4.0) y=(y_of(0.0, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { "0" }
                 @for (i, p) in points.iter().enumerate() {
                     @if let Some(v) = p.value {
                         rect x=(format!("{:.1}", LEFT + slot * i as f64 + 1.0)) y=(format!("{:.1}", y_of(v, max))) width=(format!("{:.1}", (slot - 2.0).max(1.0))) height=(format!("{:.1}", y_of(0.0, max) - y_of(v, max))) fill="#5b8bd6" {}
                     }
+                    @if points.len() <= 12 {
+                        text x=(format!("{:.1}", LEFT + slot * (i as f64 + 0.5))) y=(HEIGHT - 6.0) text-anchor="middle" font-size="10" fill="#444" { (p.label) }
+                    }
                 }
-                @if let (Some(first), Some(last)) = (points.first(), points.last()) {
+                @if let (true, Some(first), Some(last)) = (points.len() > 12, points.first(), points.last()) {
                     text x=(LEFT) y=(HEIGHT - 6.0) font-size="10" fill="#444" { (first.label) }
                     text x=(WIDTH - 8.0) y=(HEIGHT - 6.0) text-anchor="end" font-size="10" fill="#444" { (last.label) }
                 }
@@ -149,6 +152,65 @@ pub fn sparkline(values: &[Option<f64>]) -> Markup {
     html! {
         svg.spark width="80" height="20" viewBox="0 0 80 20" aria-hidden="true" focusable="false" {
             @if points.len() > 1 { polyline points=(points.join(" ")) fill="none" stroke="#1f5fbf" stroke-width="1.5" {} }
+        }
+    }
+}
+
+/// One named series of a line chart.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Its name (legend and table column).
+    pub name: String,
+    /// One value per label.
+    pub values: Vec<Option<f64>>,
+    /// Dashed (so series differ by more than colour).
+    pub dashed: bool,
+}
+
+/// Several series over the same labels, on a 0..`max` scale, with a legend and a table.
+pub fn lines(
+    id: &str,
+    title: &str,
+    labels: &[String],
+    series: &[Series],
+    max: f64,
+    first_column: &str,
+) -> Markup {
+    let colours = ["#1f5fbf", "#b35900", "#2b7a3d"];
+    let max = series
+        .iter()
+        .flat_map(|s| s.values.iter().flatten().copied())
+        .fold(max, f64::max);
+    html! {
+        figure.chart {
+            svg id=(id) role="img" aria-labelledby=(format!("{id}-title")) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" {
+                title id=(format!("{id}-title")) { (title) }
+                @for tick in [0.0, max / 2.0, max] {
+                    line x1=(LEFT) x2=(WIDTH - 8.0) y1=(y_of(tick, max)) y2=(y_of(tick, max)) stroke="#e3e6ec" {}
+                    text x=(LEFT - 4.0) y=(y_of(tick, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { (format!("{tick:.0}")) }
+                }
+                @for (index, s) in series.iter().enumerate() {
+                    @let points: Vec<String> = s.values.iter().enumerate().filter_map(|(i, v)| v.map(|v| format!("{:.1},{:.1}", x_of(i, labels.len()), y_of(v, max)))).collect();
+                    @if points.len() > 1 {
+                        polyline points=(points.join(" ")) fill="none" stroke=(colours[index % colours.len()]) stroke-width="2" stroke-dasharray=(if s.dashed { "6 4" } else { "none" }) {}
+                    }
+                    text x=(WIDTH / 2.0 - 60.0 + 110.0 * index as f64) y=(HEIGHT - 6.0) font-size="11" fill=(colours[index % colours.len()]) { (if s.dashed { "- - " } else { "—— " }) (s.name) }
+                }
+                @if let (Some(first), Some(last)) = (labels.first(), labels.last()) {
+                    text x=(LEFT) y=(HEIGHT - 6.0) font-size="10" fill="#444" { (first) }
+                    text x=(WIDTH - 8.0) y=(HEIGHT - 6.0) text-anchor="end" font-size="10" fill="#444" { (last) }
+                }
+            }
+            details {
+                summary { (first_column) @for s in series { " / " (s.name) } }
+                table.data {
+                    thead { tr { th scope="col" { (first_column) } @for s in series { th.num scope="col" { (s.name) } } } }
+                    tbody { @for (i, label) in labels.iter().enumerate() { tr {
+                        td { (label) }
+                        @for s in series { td.num { @if let Some(v) = s.values.get(i).copied().flatten() { (format!("{v:.1}")) } @else { "—" } } }
+                    } } }
+                }
+            }
         }
     }
 }

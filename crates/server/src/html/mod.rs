@@ -4,6 +4,8 @@
 
 pub mod account;
 pub mod charts;
+pub mod dashboards;
+pub mod settings;
 pub mod i18n;
 pub mod unsubscribe;
 
@@ -41,6 +43,10 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/tasks", post(account::create_task))
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/tasks", get(account::my_tasks))
+        .route("/dashboards", get(dashboards::dashboards))
+        .route("/settings", get(settings::settings))
+        .route("/settings/tokens", post(settings::create_token))
+        .route("/settings/write-keys", post(settings::create_write_key))
         .route("/tasks/{id}/complete", post(account::complete_task))
         .route("/settings/language", post(account::set_language))
         .route(
@@ -104,6 +110,7 @@ section{margin:1.4rem 0}h2{font-size:1.1rem;margin:.4rem 0}h3{font-size:1rem}
 .health-red{background:#fde8e8;border-color:#e0a0a0}.health-yellow{background:#fdf6e0;border-color:#d9c27a}.health-green{background:#e6f4ea;border-color:#8fc79f}
 .badge.overdue{background:#fde8e8;border-color:#e0a0a0;color:#8a1010}
 figure.chart{margin:0;background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.5rem}figure.chart details{margin-top:.3rem;font-size:.85rem}
+.notice{background:#eef6ff;border:1px solid #b9d4f5;padding:.6rem;border-radius:.4rem}.notice code{word-break:break-all}
 form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0}form.inline label{display:flex;flex-direction:column;font-size:.85rem}
 ul.timeline{list-style:none;padding:0}ul.timeline li{padding:.3rem 0;border-bottom:1px solid var(--line)}
 ";
@@ -121,7 +128,7 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
             body {
                 header {
                     a.brand href="/portfolio" { "Mikawaya" }
-                    nav aria-label=(lang.t("main_menu")) { @if user.is_some() { a href="/portfolio" { (lang.t("portfolio")) } " " a href="/tasks" { (lang.t("my_tasks")) } } }
+                    nav aria-label=(lang.t("main_menu")) { @if user.is_some() { a href="/portfolio" { (lang.t("portfolio")) } " " a href="/tasks" { (lang.t("my_tasks")) } " " a href="/dashboards" { (lang.t("dashboards")) } " " a href="/settings" { (lang.t("settings")) } } }
                     @if let Some((user, csrf)) = user {
                         form method="post" action="/settings/language" {
                             input type="hidden" name="csrf_token" value=(csrf);
