@@ -5,5 +5,6 @@
 
 pub mod backtest;
 pub mod churn;
+pub mod dashboard;
 pub mod metrics;
 pub mod scorecard;

@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod ingest;
+mod pages;
 
 const ACCOUNTS: u32 = 100_000;
 
@@ -28,7 +29,8 @@ fn main() -> Result<()> {
     match which.as_str() {
         "foundation" => foundation(),
         "ingest" => ingest::run(),
-        other => bail!("unknown benchmark '{other}' (known: foundation, ingest)"),
+        "pages" => pages::run(),
+        other => bail!("unknown benchmark '{other}' (known: foundation, ingest, pages)"),
     }
 }
 

@@ -82,6 +82,13 @@ async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error +
             })??;
             tracing::info!(day = %today, scores = written, "health snapshot stored");
         }
+        // The dashboards' numbers for everyone and for each partner.
+        let read = access.read();
+        crate::reports::refresh(store.as_ref(), &read, clock.today)?;
+        for partner in store.list_partners(&read)? {
+            let scoped = Actor::new(None, mikawaya_domain::access::Role::Partner, Some(partner.id), mikawaya_domain::access::Scope::Read)?;
+            crate::reports::refresh(store.as_ref(), &scoped.read(), clock.today)?;
+        }
         store.put_meta(LAST_DAY, &today)?;
         tracing::info!(day = %today, fired = report.fired.len(), advanced = report.advanced, "daily rules evaluated");
         Ok(())

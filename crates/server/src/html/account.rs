@@ -60,7 +60,11 @@ struct Health {
     before: Option<mikawaya_analytics::scorecard::AccountHealth>,
 }
 
-fn health(state: &AppState, account: &Account, peers: &[Account]) -> Result<Health, ApiError> {
+fn health(
+    state: &AppState,
+    account: &Account,
+    access: &mikawaya_domain::ReadAccess,
+) -> Result<Health, ApiError> {
     let day = today();
     let stored = state.store.health_rows(
         &mikawaya_domain::Actor::system().read(),
@@ -109,7 +113,14 @@ fn health(state: &AppState, account: &Account, peers: &[Account]) -> Result<Heal
             before: None,
         });
     };
-    let scored = Scored::from_accounts(peers);
+    // No snapshot yet: score against the account's tier peers now.
+    let peers: Vec<Account> = state
+        .store
+        .all_accounts(access)?
+        .into_iter()
+        .filter(|a| a.tier == account.tier)
+        .collect();
+    let scored = Scored::from_accounts(&peers);
     let card = Scorecard::default_card();
     state
         .ingest
@@ -155,14 +166,10 @@ async fn render_account(
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
     let access = page_user.actor.read();
-    let (account, peers, contacts, subscriptions, touchpoints, tasks, users) = state
+    let health_access = access.clone();
+    let (account, contacts, subscriptions, touchpoints, tasks, users) = state
         .run(move |store| {
             let account = store.get_account(&access, id)?;
-            let peers: Vec<Account> = store
-                .all_accounts(&access)?
-                .into_iter()
-                .filter(|a| a.tier == account.tier)
-                .collect();
             let contacts = store
                 .list_contacts(
                     &access,
@@ -204,20 +211,12 @@ async fn render_account(
                 )?
                 .data;
             let users = store.list_users(&access)?;
-            Ok((
-                account,
-                peers,
-                contacts,
-                subscriptions,
-                touchpoints,
-                tasks,
-                users,
-            ))
+            Ok((account, contacts, subscriptions, touchpoints, tasks, users))
         })
         .await?;
     let health_state = state.clone();
     let (account, health) = tokio::task::spawn_blocking(move || {
-        let health = health(&health_state, &account, &peers);
+        let health = health(&health_state, &account, &health_access);
         (account, health)
     })
     .await
@@ -565,12 +564,14 @@ pub async fn my_tasks(State(state): State<AppState>, page_user: PageUser) -> Res
             let tasks = store
                 .list_tasks(&access, &filter, &PageRequest::first(500))?
                 .data;
-            let names: std::collections::HashMap<AccountId, String> = store
-                .all_accounts(&access)?
-                .into_iter()
-                .filter(|a| tasks.iter().any(|t| t.account_id == a.id))
-                .map(|a| (a.id, a.name.to_string()))
-                .collect();
+            let mut names: std::collections::HashMap<AccountId, String> =
+                std::collections::HashMap::new();
+            for task in &tasks {
+                if !names.contains_key(&task.account_id) {
+                    let account = store.get_account(&access, task.account_id)?;
+                    names.insert(account.id, account.name.to_string());
+                }
+            }
             Ok::<_, StoreError>((tasks, names))
         })
         .await;

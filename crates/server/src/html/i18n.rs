@@ -104,7 +104,10 @@ impl Lang {
             "write_key_created" => ("New write key", "新しい書き込みキー"),
             "scorecard" => ("Health scorecard", "ヘルススコアカード"),
             "mapping" => ("Mapping", "換算"),
-            "percentile" => ("Percentile within the touch tier", "同じタッチ内のパーセンタイル"),
+            "percentile" => (
+                "Percentile within the touch tier",
+                "同じタッチ内のパーセンタイル",
+            ),
             "metrics" => ("Metrics", "指標"),
             "definition" => ("Definition", "定義"),
             "playbooks" => ("Playbooks", "プレイブック"),
@@ -116,8 +119,8 @@ impl Lang {
             "renewals_90" => ("Renewals in the next 90 days", "90日以内の更新"),
             "renewing_arr" => ("ARR renewing", "更新対象ARR"),
             "arr_at_risk" => (
-                "ARR at risk (health below 70)",
-                "リスクのあるARR（ヘルス70未満）",
+                "ARR at risk (health below 70 or unknown)",
+                "リスクのあるARR（ヘルス70未満・不明）",
             ),
             "retention_trend" => (
                 "Revenue retention by month (GRR, NRR)",

@@ -5,8 +5,8 @@
 pub mod account;
 pub mod charts;
 pub mod dashboards;
-pub mod settings;
 pub mod i18n;
+pub mod settings;
 pub mod unsubscribe;
 
 use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};

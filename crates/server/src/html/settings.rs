@@ -24,7 +24,11 @@ pub async fn settings(State(state): State<AppState>, page_user: PageUser) -> Res
     }
 }
 
-async fn render(state: &AppState, page_user: &PageUser, created: Option<(String, String)>) -> Result<Markup, ApiError> {
+async fn render(
+    state: &AppState,
+    page_user: &PageUser,
+    created: Option<(String, String)>,
+) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
     let access = page_user.actor.read();
     let admin = page_user.actor.admin().ok();
@@ -52,7 +56,9 @@ async fn render(state: &AppState, page_user: &PageUser, created: Option<(String,
     let csrf = &page_user.csrf_token;
     let card = Scorecard::default_card();
     let partner_name = |id: Option<mikawaya_domain::PartnerId>| {
-        id.and_then(|id| partners.iter().find(|p| p.id == id)).map(|p| p.name.to_string()).unwrap_or_default()
+        id.and_then(|id| partners.iter().find(|p| p.id == id))
+            .map(|p| p.name.to_string())
+            .unwrap_or_default()
     };
     let mut latest: Vec<&mikawaya_store::work::PlaybookVersion> = Vec::new();
     for version in &playbooks {
@@ -122,7 +128,12 @@ async fn render(state: &AppState, page_user: &PageUser, created: Option<(String,
             tbody { @for p in &latest { tr { td { (p.name) } td.num { (p.version) } td { @if p.enabled { (lang.t("active")) } @else { (lang.t("disabled")) } } } } } }
         }
     };
-    Ok(layout(lang, lang.t("settings"), Some((&page_user.user, csrf)), body))
+    Ok(layout(
+        lang,
+        lang.t("settings"),
+        Some((&page_user.user, csrf)),
+        body,
+    ))
 }
 
 /// A create form.
@@ -141,30 +152,52 @@ fn check(page_user: &PageUser, form: &CreateForm) -> Result<Name, ApiError> {
 }
 
 /// Creates an API token (admins); the page shows it once.
-pub async fn create_token(State(state): State<AppState>, page_user: PageUser, Form(form): Form<CreateForm>) -> Response {
+pub async fn create_token(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Form(form): Form<CreateForm>,
+) -> Response {
     let result = async {
         let name = check(&page_user, &form)?;
-        let scope = Scope::parse(form.scope.as_deref().unwrap_or("read")).map_err(|e| e.in_field("scope"))?;
+        let scope = Scope::parse(form.scope.as_deref().unwrap_or("read"))
+            .map_err(|e| e.in_field("scope"))?;
         let admin = page_user.actor.admin()?;
         let (secret, hash) = auth::new_token();
         let user_id = page_user.user.id;
-        state.run(move |store| store.create_token(&admin, name, scope, Some(user_id), hash)).await?;
-        render(&state, &page_user, Some((page_user.lang.t("api_token_created").to_owned(), secret))).await
+        state
+            .run(move |store| store.create_token(&admin, name, scope, Some(user_id), hash))
+            .await?;
+        render(
+            &state,
+            &page_user,
+            Some((page_user.lang.t("api_token_created").to_owned(), secret)),
+        )
+        .await
     }
     .await;
     result.map_or_else(IntoResponse::into_response, IntoResponse::into_response)
 }
 
 /// Creates a write key (admins); the page shows it once.
-pub async fn create_write_key(State(state): State<AppState>, page_user: PageUser, Form(form): Form<CreateForm>) -> Response {
+pub async fn create_write_key(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Form(form): Form<CreateForm>,
+) -> Response {
     let result = async {
         let name = check(&page_user, &form)?;
         let admin = page_user.actor.admin()?;
         let (key, hash) = auth::new_write_key();
-        state.run(move |store| store.create_write_key(&admin, name, hash)).await?;
-        render(&state, &page_user, Some((page_user.lang.t("write_key_created").to_owned(), key))).await
+        state
+            .run(move |store| store.create_write_key(&admin, name, hash))
+            .await?;
+        render(
+            &state,
+            &page_user,
+            Some((page_user.lang.t("write_key_created").to_owned(), key)),
+        )
+        .await
     }
     .await;
     result.map_or_else(IntoResponse::into_response, IntoResponse::into_response)
 }
-

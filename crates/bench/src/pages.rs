@@ -1,0 +1,210 @@
+//! Server time of every web page at 100,000 accounts: the demo company (without usage
+//! events), 14 weeks of health snapshots for every account, a CSM with 300 tasks; each
+//! page fetched over loopback with a session cookie, warm, 30 times.
+//! Run with `cargo run --release -p mikawaya-bench -- pages`.
+
+use anyhow::{Result, anyhow};
+use mikawaya_demo::{DemoOptions, Locale};
+use mikawaya_domain::Actor;
+use mikawaya_domain::value::Text;
+use mikawaya_domain::work::{NewTask, Priority};
+use mikawaya_server::{AppState, ServerConfig, auth};
+use mikawaya_store::Store;
+use mikawaya_store::sqlite::SqliteStore;
+use mikawaya_store::work::HealthRow;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub fn run() -> Result<()> {
+    let dir = tempfile::tempdir()?;
+    let data = dir.path().join("pages");
+    let store = Arc::new(SqliteStore::open_dir(&data)?);
+    let as_of = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let company = mikawaya_demo::generate(DemoOptions {
+        accounts: 100_000,
+        seed: 42,
+        locale: Locale::En,
+        as_of,
+    })?;
+    let hash = auth::hash_password("benchmark password").map_err(|e| anyhow!("{e}"))?;
+    mikawaya_demo::load(
+        store.as_ref(),
+        company,
+        &hash,
+        &data.join("demo-truth.json"),
+    )?;
+    let read = Actor::system().read();
+    let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+    let write = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
+    let accounts = store.all_accounts(&read)?;
+
+    // 14 weekly snapshots, scores spread deterministically over 0-100.
+    let started = Instant::now();
+    for week in 0..14i64 {
+        let day = as_of.checked_sub(jiff::Span::new().days(7 * (13 - week)))?;
+        let rows: Vec<HealthRow> = accounts
+            .iter()
+            .map(|a| {
+                let score = ((a.id.get() * 37 + week * 11) % 101) as f64;
+                HealthRow {
+                    account_id: a.id,
+                    day,
+                    score: Some(score),
+                    colour: Some(
+                        if score < 40.0 {
+                            "red"
+                        } else if score < 70.0 {
+                            "yellow"
+                        } else {
+                            "green"
+                        }
+                        .to_owned(),
+                    ),
+                    measures: "[]".to_owned(),
+                }
+            })
+            .collect();
+        store.put_health(&manage, mikawaya_playbooks::health::SCORECARD, day, &rows)?;
+    }
+    eprintln!(
+        "snapshots written in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    // A CSM with 300 open tasks, logged in.
+    let csm = store
+        .list_users(&read)?
+        .into_iter()
+        .find(|u| u.role == mikawaya_domain::access::Role::Csm)
+        .ok_or_else(|| anyhow!("the demo has CSMs"))?;
+    let owned: Vec<_> = accounts
+        .iter()
+        .filter(|a| a.owner_id == Some(csm.id))
+        .take(300)
+        .collect();
+    for index in 0..300 {
+        let account = owned[index % owned.len().max(1)];
+        store.create_task(
+            &write,
+            NewTask {
+                account_id: account.id,
+                owner_id: Some(csm.id),
+                title: Text::parse(&format!("Follow up {index}")).map_err(|e| anyhow!("{e}"))?,
+                instructions: None,
+                priority: Priority::Normal,
+                due_on: as_of.checked_add(jiff::Span::new().days(index as i64 % 30 - 10))?,
+                run_id: None,
+                phase: None,
+                deliverable: None,
+            },
+        )?;
+    }
+    let admin = store
+        .list_users(&read)?
+        .into_iter()
+        .find(|u| u.role == mikawaya_domain::access::Role::Admin)
+        .ok_or_else(|| anyhow!("the demo has an admin"))?;
+    let session = |user: mikawaya_domain::UserId| -> Result<String> {
+        let (secret, hash) = auth::new_token();
+        store.create_session(
+            hash,
+            user,
+            auth::random_secret(),
+            jiff::Timestamp::now() + jiff::SignedDuration::from_hours(1),
+        )?;
+        Ok(format!("{}={secret}", auth::SESSION_COOKIE))
+    };
+    let (admin_cookie, csm_cookie) = (session(admin.id)?, session(csm.id)?);
+    let busy = owned
+        .first()
+        .map(|a| a.id)
+        .ok_or_else(|| anyhow!("the CSM owns accounts"))?;
+
+    // The dashboards' daily report (the worker builds it; a day's first view otherwise).
+    let started = Instant::now();
+    let report = mikawaya_server::reports::refresh(store.as_ref(), &read, as_of)?;
+    let report_time = started.elapsed();
+    let report_renewals = report.renewing_accounts;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let ingest = Arc::new(mikawaya_ingest::Ingest::open(
+            &data,
+            mikawaya_ingest::IngestConfig::default(),
+            store.clone(),
+        )?);
+        let state = AppState::new(
+            store,
+            ingest,
+            ServerConfig {
+                secure_cookies: false,
+                ..ServerConfig::default()
+            },
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let base = format!("http://{}", listener.local_addr()?);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(mikawaya_server::serve(listener, state, async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        // Each page with a marker its body must hold (so an error page cannot pass).
+        let pages = [
+            ("portfolio, first page by name", "/portfolio".to_owned(), &admin_cookie, "class=\"spark\""),
+            ("portfolio, tier=high by -ARR", "/portfolio?tier=high&sort=-mrr".to_owned(), &admin_cookie, "class=\"spark\""),
+            ("portfolio, search q=Media", "/portfolio?q=Media".to_owned(), &admin_cookie, "Media"),
+            ("Customer 360", format!("/accounts/{busy}"), &admin_cookie, "id=\"health-chart\""),
+            ("my tasks (300 open)", "/tasks".to_owned(), &csm_cookie, "Follow up 299"),
+            ("dashboards", "/dashboards".to_owned(), &admin_cookie, "id=\"health-cohorts\""),
+            ("settings", "/settings".to_owned(), &admin_cookie, "API tokens"),
+        ];
+        println!("| page (100,000 accounts) | p50 | p99 | max |\n|---|---|---|---|");
+        for (label, path, cookie, marker) in pages {
+            let url = format!("{base}{path}");
+            let mut latencies = Vec::new();
+            for round in 0..33 {
+                let started = Instant::now();
+                let reply = client
+                    .get(&url)
+                    .header("cookie", cookie.as_str())
+                    .send()
+                    .await?;
+                let status = reply.status();
+                let body = reply.bytes().await?;
+                if !status.is_success() || !String::from_utf8_lossy(&body).contains(marker) {
+                    return Err(anyhow!(
+                        "{path}: HTTP {status} without {marker}: {}",
+                        String::from_utf8_lossy(&body)
+                    ));
+                }
+                if round >= 3 {
+                    latencies.push(started.elapsed());
+                }
+            }
+            latencies.sort();
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            let at = |q: f64| {
+                ms(latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)])
+            };
+            println!(
+                "| {label} (`{path}`) | {:.1} ms | {:.1} ms | {:.1} ms |",
+                at(0.5),
+                at(0.99),
+                ms(latencies[latencies.len() - 1])
+            );
+        }
+        println!(
+            "| building the dashboards' daily report (all accounts; {report_renewals} renewals in 90 days) | {:.0} ms, once a day by the worker |",
+            report_time.as_secs_f64() * 1000.0
+        );
+        let _ = stop.send(());
+        server.await??;
+        Ok::<_, anyhow::Error>(())
+    })
+}
