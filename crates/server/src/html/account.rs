@@ -166,7 +166,7 @@ async fn render_account(
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
     let access = page_user.actor.read();
-    let health_access = access.clone();
+    let health_access = access;
     let (account, contacts, subscriptions, touchpoints, tasks, users) = state
         .run(move |store| {
             let account = store.get_account(&access, id)?;
