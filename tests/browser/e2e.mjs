@@ -72,6 +72,12 @@ try {
   await Promise.all([page.waitForURL(/tier=high/), page.getByRole('button', { name: 'Filter' }).click()]);
   const tiers = await page.locator('tbody tr td:nth-child(7)').allInnerTexts();
   check(tiers.length > 0 && tiers.every((t) => t.trim() === 'High touch'), `filtered rows: ${tiers}`);
+  // Save the filter as a view; it is listed and reopens the same filter.
+  await page.getByLabel('Save this view as').fill('High touch');
+  await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: 'Save view' }).click()]);
+  const view = page.getByRole('navigation', { name: 'Saved views' }).getByRole('link', { name: 'High touch' });
+  check(await view.count() === 1, 'the saved view is listed');
+  check((await view.getAttribute('href')).includes('tier=high'), 'the saved view keeps the filter');
   const first = page.locator('tbody tr td:first-child a').first();
   const name = (await first.innerText()).trim();
   await Promise.all([page.waitForURL(/\/accounts\/\d+$/), first.click()]);
@@ -84,6 +90,11 @@ try {
   check(await page.locator('[data-testid=health-score]').count() === 1, 'a health score');
   await accessible(page, 'customer 360');
   await shot(page, 'account');
+
+  // Usage of one event.
+  await page.getByLabel('Event').selectOption('Report Created');
+  await Promise.all([page.waitForURL(/event=Report/), page.getByRole('button', { name: 'Show' }).click()]);
+  check(await page.locator('svg#usage-chart').count() === 1, 'a usage chart for one event');
 
   // Create a task and complete it.
   const title = `Browser test task ${Date.now()}`;

@@ -152,17 +152,26 @@ pub async fn account_page(
     State(state): State<AppState>,
     page_user: PageUser,
     Path(id): Path<i64>,
+    axum::extract::Query(params): axum::extract::Query<AccountPageParams>,
 ) -> Response {
-    match render_account(&state, &page_user, AccountId::new(id)).await {
+    let event = params.event.filter(|e| !e.trim().is_empty());
+    match render_account(&state, &page_user, AccountId::new(id), event).await {
         Ok(markup) => markup.into_response(),
         Err(error) => page_error(error),
     }
+}
+
+/// The usage chart's event (none: every event).
+#[derive(Debug, Deserialize)]
+pub struct AccountPageParams {
+    event: Option<String>,
 }
 
 async fn render_account(
     state: &AppState,
     page_user: &PageUser,
     id: AccountId,
+    event: Option<String>,
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
     let access = page_user.actor.read();
@@ -222,26 +231,29 @@ async fn render_account(
     .await
     .map_err(ApiError::internal)?;
     let health = health?;
-    let usage = match account.external_id.as_ref().map(ToString::to_string) {
+    let (usage, events) = match account.external_id.as_ref().map(ToString::to_string) {
         Some(key) => {
             let ingest = Arc::clone(&state.ingest);
             let (from, to) = (weeks_back(today(), 25), today());
+            let chosen = event.clone();
             tokio::task::spawn_blocking(move || {
                 ingest.read(|r| {
-                    r.usage(
+                    let points = r.usage(
                         &key,
-                        None,
+                        chosen.as_deref(),
                         from,
                         to,
                         mikawaya_ingest::rollup::Interval::Week,
-                    )
+                    );
+                    let names: Vec<String> = r.catalog().into_iter().map(|c| c.name).collect();
+                    (points, names)
                 })
             })
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?
         }
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
     let usage_points: Vec<Point> = usage
         .iter()
@@ -310,6 +322,15 @@ async fn render_account(
         }
         section {
             h2 { (lang.t("usage")) }
+            @if !events.is_empty() {
+                form.inline method="get" action=(format!("/accounts/{}", account.id)) {
+                    label { (lang.t("event")) select name="event" {
+                        option value="" { (lang.t("all_events")) }
+                        @for name in &events { option value=(name) selected[event.as_deref() == Some(name.as_str())] { (name) } }
+                    } }
+                    button type="submit" { (lang.t("show")) }
+                }
+            }
             @if usage_points.is_empty() { p.muted { (lang.t("no_usage")) } } @else {
                 (charts::bars("usage-chart", lang.t("usage"), &usage_points, [lang.t("week"), lang.t("events")]))
             }

@@ -81,6 +81,12 @@ impl Lang {
             "not_found" => ("Page not found.", "ページが見つかりません。"),
             "main_menu" => ("Main menu", "メインメニュー"),
             "dashboards" => ("Dashboards", "ダッシュボード"),
+            "saved_views" => ("Saved views", "保存したビュー"),
+            "event" => ("Event", "イベント"),
+            "all_events" => ("All events", "すべてのイベント"),
+            "show" => ("Show", "表示"),
+            "view_name" => ("Save this view as", "このビューを保存"),
+            "save_view" => ("Save view", "ビューを保存"),
             "settings" => ("Settings", "設定"),
             "shown_once" => (
                 "copy it now: it is not shown again",

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/portfolio", get(portfolio))
+        .route("/portfolio/views", post(save_view))
         .route("/accounts/{id}", get(account::account_page))
         .route("/accounts/{id}/tasks", post(account::create_task))
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
@@ -110,6 +111,7 @@ section{margin:1.4rem 0}h2{font-size:1.1rem;margin:.4rem 0}h3{font-size:1rem}
 .health-red{background:#fde8e8;border-color:#e0a0a0}.health-yellow{background:#fdf6e0;border-color:#d9c27a}.health-green{background:#e6f4ea;border-color:#8fc79f}
 .badge.overdue{background:#fde8e8;border-color:#e0a0a0;color:#8a1010}
 figure.chart{margin:0;background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.5rem}figure.chart details{margin-top:.3rem;font-size:.85rem}
+nav.views{margin-bottom:.6rem}nav.views a{margin-right:.6rem}
 .notice{background:#eef6ff;border:1px solid #b9d4f5;padding:.6rem;border-radius:.4rem}.notice code{word-break:break-all}
 form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0}form.inline label{display:flex;flex-direction:column;font-size:.85rem}
 ul.timeline{list-style:none;padding:0}ul.timeline li{padding:.3rem 0;border-bottom:1px solid var(--line)}
@@ -145,6 +147,48 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
                 main { (body) }
             }
         }
+    }
+}
+
+/// Saves the portfolio's current filter as a named view (a segment; leaders and admins).
+async fn save_view(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let token = form.get("csrf_token").map_or("", String::as_str);
+    if !auth::secrets_match(token, &page_user.csrf_token) {
+        return ApiError::CsrfFailed.into_response();
+    }
+    let result = async {
+        let access = page_user.actor.manage()?;
+        let name = mikawaya_domain::value::Name::parse(form.get("name").map_or("", String::as_str))
+            .map_err(|e| e.in_field("name"))?;
+        let query: Vec<(&str, &str)> = form
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("filter_").map(|k| (k, v.as_str())))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let query = serde_urlencoded::to_string(&query).map_err(ApiError::internal)?;
+        let params = crate::extract::parse_query::<AccountListParams>(&query)?;
+        let filter = params.filter()?;
+        let segment = mikawaya_domain::segment::NewSegment {
+            name,
+            description: None,
+            filter,
+        };
+        let saved = state
+            .run(move |store| store.create_segment(&access, segment))
+            .await?;
+        Ok::<_, ApiError>(format!(
+            "/portfolio?{}",
+            serde_urlencoded::to_string(&saved.filter).unwrap_or_default()
+        ))
+    }
+    .await;
+    match result {
+        Ok(target) => Redirect::to(&target).into_response(),
+        Err(error) => error.into_response(),
     }
 }
 
@@ -335,7 +379,8 @@ async fn portfolio(
     };
     let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
     let access = page_user.actor.read();
-    let (found, total, users, partners, health) = state
+    let can_save = page_user.actor.manage().is_ok();
+    let (found, total, users, partners, health, views) = state
         .run(move |store| {
             let found = store.list_accounts(&access, &filter, sort, &page)?;
             let total = store.count_accounts(&access, &filter)?;
@@ -357,6 +402,7 @@ async fn portfolio(
                 store.list_users(&access)?,
                 store.list_partners(&access)?,
                 health,
+                store.list_segments(&access)?,
             ))
         })
         .await?;
@@ -408,6 +454,14 @@ async fn portfolio(
     };
     let body = html! {
         h1 { (lang.t("portfolio")) " " span.muted { (i18n::group_digits(total)) " " (lang.t("accounts_found")) } }
+        @if !views.is_empty() {
+            nav.views aria-label=(lang.t("saved_views")) {
+                span.muted { (lang.t("saved_views")) ": " }
+                @for view in &views {
+                    a href=(format!("/portfolio?{}", serde_urlencoded::to_string(&view.filter).unwrap_or_default())) { (view.name) } " "
+                }
+            }
+        }
         form.filters method="get" action="/portfolio" {
             label { (lang.t("search")) input type="search" name="q" value=(raw.get("q").map_or("", String::as_str)); }
             label { (lang.t("stage")) select name="stage" {
@@ -468,6 +522,16 @@ async fn portfolio(
                         }
                     }
                 }
+            }
+        }
+        @if can_save {
+            form.inline method="post" action="/portfolio/views" {
+                input type="hidden" name="csrf_token" value=(page_user.csrf_token);
+                @for (key, value) in raw.iter().filter(|(k, v)| !v.is_empty() && *k != "cursor" && *k != "sort" && *k != "limit") {
+                    input type="hidden" name=(format!("filter_{key}")) value=(value);
+                }
+                label { (lang.t("view_name")) input type="text" name="name" required; }
+                button type="submit" { (lang.t("save_view")) }
             }
         }
         div.pager {
