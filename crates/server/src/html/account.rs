@@ -296,7 +296,7 @@ async fn render_account(
                 div { dt { (lang.t("renewal")) } dd { @if let Some(r) = account.renewal_date { (i18n::date(r, lang)) } @else { "—" } } }
                 div { dt { (lang.t("owner")) } dd { @if let Some(o) = owner { (o.name) } @else { "—" } } }
                 div { dt { (lang.t("tier")) } dd { @if let Some(t) = account.tier { (lang.t(t.as_str())) } @else { "—" } } }
-                div { dt { (lang.t("stage")) } dd { @if let Some(s) = &account.stage { (s) } @else { "—" } } }
+                div { dt { (lang.t("stage")) } dd { @if let Some(s) = &account.stage { (lang.value("stage", s.as_str())) } @else { "—" } } }
                 div { dt { (lang.t("plan")) } dd { @if let Some(p) = &account.plan { (p) } @else { "—" } } }
                 div { dt { (lang.t("health")) } dd {
                     @if let Some(s) = score { span data-testid="health-score" { (super::health_badge(lang, s)) } } @else { "—" }
@@ -357,7 +357,7 @@ async fn render_account(
             h2 { (lang.t("stakeholders")) }
             @if contacts.is_empty() { p.muted { "—" } } @else {
                 table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("email")) } th scope="col" { (lang.t("personal_success")) } } }
-                tbody { @for c in &contacts { tr { td { (c.name) } td { @if let Some(r) = c.role { (r.as_str()) } } td { @if let Some(e) = &c.email { (e) } } td { @if let Some(p) = &c.personal_success { (p) } } } } } }
+                tbody { @for c in &contacts { tr { td { (c.name) } td { @if let Some(r) = c.role { (lang.value("role", r.as_str())) } } td { @if let Some(e) = &c.email { (e) } } td { @if let Some(p) = &c.personal_success { (p) } } } } } }
             }
         }
         section {
@@ -369,11 +369,11 @@ async fn render_account(
             h2 { (lang.t("touchpoints")) }
             form.inline method="post" action=(format!("/accounts/{}/touchpoints", account.id)) {
                 input type="hidden" name="csrf_token" value=(csrf);
-                label { (lang.t("kind")) select name="kind" { @for k in TouchpointKind::ALL { option value=(k.as_str()) { (k.as_str()) } } } }
+                label { (lang.t("kind")) select name="kind" { @for k in TouchpointKind::ALL { option value=(k.as_str()) { (lang.value("kind", k.as_str())) } } } }
                 label { (lang.t("summary")) input type="text" name="summary" required; }
                 button type="submit" { (lang.t("log_touchpoint")) }
             }
-            ul.timeline { @for t in &touchpoints { li { time { (i18n::date(t.occurred_at.to_zoned(jiff::tz::TimeZone::UTC).date(), lang)) } " · " (t.kind.as_str()) @if let Some(s) = &t.summary { " — " (s) } } } }
+            ul.timeline { @for t in &touchpoints { li { time { (i18n::date(t.occurred_at.to_zoned(jiff::tz::TimeZone::UTC).date(), lang)) } " · " (lang.value("kind", t.kind.as_str())) @if let Some(s) = &t.summary { " — " (s) } } } }
         }
     };
     Ok(layout(

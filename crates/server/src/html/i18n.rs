@@ -45,6 +45,17 @@ impl Lang {
         }
     }
 
+    /// A value of a vocabulary (`stage`, `kind`, `role`, `user_role`) in words; values
+    /// without a translation are shown as they are.
+    pub fn value(self, vocabulary: &str, value: &str) -> String {
+        let label = self.t(&format!("{vocabulary}.{value}"));
+        if label.is_empty() {
+            value.to_owned()
+        } else {
+            label.to_owned()
+        }
+    }
+
     /// A translated label.
     pub fn t(self, key: &str) -> &'static str {
         let (en, ja) = match key {
@@ -82,6 +93,33 @@ impl Lang {
             "main_menu" => ("Main menu", "メインメニュー"),
             "dashboards" => ("Dashboards", "ダッシュボード"),
             "saved_views" => ("Saved views", "保存したビュー"),
+            "form_expired" => (
+                "The form expired; please try again.",
+                "フォームの有効期限が切れました。もう一度お試しください。",
+            ),
+            "stage.onboarding" => ("Onboarding", "オンボーディング"),
+            "stage.adoption" => ("Adoption", "活用"),
+            "stage.value" => ("Value", "価値実感"),
+            "stage.renewal" => ("Renewal", "更新"),
+            "stage.expansion" => ("Expansion", "拡大"),
+            "stage.advocacy" => ("Advocacy", "推奨"),
+            "stage.churned" => ("Churned", "解約"),
+            "kind.meeting" => ("Meeting", "打ち合わせ"),
+            "kind.call" => ("Call", "電話"),
+            "kind.email" => ("Email", "メール"),
+            "kind.qbr" => ("QBR", "QBR"),
+            "kind.note" => ("Note", "メモ"),
+            "role.end_user" => ("End user", "エンドユーザー"),
+            "role.admin" => ("Administrator", "管理者"),
+            "role.champion" => ("Champion", "チャンピオン"),
+            "role.decision_maker" => ("Decision maker", "導入決定者"),
+            "role.executive_sponsor" => ("Executive sponsor", "エグゼクティブスポンサー"),
+            "role.billing" => ("Billing", "請求担当"),
+            "user_role.admin" => ("Admin", "管理者"),
+            "user_role.leader" => ("Leader", "リーダー"),
+            "user_role.csm" => ("CSM", "CSM"),
+            "user_role.partner" => ("Partner", "代理店"),
+            "user_role.viewer" => ("Viewer", "閲覧者"),
             "event" => ("Event", "イベント"),
             "all_events" => ("All events", "すべてのイベント"),
             "show" => ("Show", "表示"),

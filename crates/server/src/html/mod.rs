@@ -137,7 +137,7 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
                             @let other = if lang == Lang::Ja { ("en", "English") } else { ("ja", "日本語") };
                             button.link type="submit" name="lang" value=(other.0) lang=(other.0) { (other.1) }
                         }
-                        span.muted { (user.name) " (" (user.role.as_str()) ")" }
+                        span.muted { (user.name) " (" (lang.value("user_role", user.role.as_str())) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf_token" value=(csrf);
                             button.link type="submit" { (lang.t("logout")) }
@@ -281,7 +281,7 @@ async fn login_submit(
         .unwrap_or_default();
     if cookie_csrf.is_empty() || !auth::secrets_match(&cookie_csrf, &form.csrf_token) {
         let csrf = auth::random_secret();
-        let page = login_page(lang, &csrf, Some("The form expired; please try again."));
+        let page = login_page(lang, &csrf, Some(lang.t("form_expired")));
         return (
             StatusCode::FORBIDDEN,
             jar.add(login_csrf_cookie(&state, csrf)),
@@ -467,7 +467,7 @@ async fn portfolio(
             label { (lang.t("stage")) select name="stage" {
                 option value="" { (lang.t("all")) }
                 @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] {
-                    option value=(stage) selected[selected("stage", stage)] { (stage) }
+                    option value=(stage) selected[selected("stage", stage)] { (lang.value("stage", stage)) }
                 }
             } }
             label { (lang.t("tier")) select name="tier" {
@@ -516,7 +516,7 @@ async fn portfolio(
                             td.num { (i18n::money(account.arr(), &account.currency)) }
                             td { @if let Some(renewal) = account.renewal_date { (i18n::date(renewal, lang)) } }
                             td { @if let Some(owner) = account.owner_id.and_then(|id| user_names.get(&id)) { (owner) } }
-                            td { @if let Some(stage) = &account.stage { span.badge { (stage) } } }
+                            td { @if let Some(stage) = &account.stage { span.badge { (lang.value("stage", stage.as_str())) } } }
                             td { @if let Some(tier) = account.tier { span.badge { (lang.t(tier.as_str())) } } }
                             td { @if let Some(partner) = account.partner_id.and_then(|id| partner_names.get(&id)) { (partner) } }
                         }

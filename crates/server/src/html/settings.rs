@@ -78,7 +78,7 @@ async fn render(
         section {
             h2 { (lang.t("users")) }
             table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("email")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("partner")) } th scope="col" { (lang.t("language")) } } }
-            tbody { @for u in &users { tr { td { (u.name) } td { (u.email) } td { (u.role.as_str()) } td { (partner_name(u.partner_id)) } td { (u.locale.as_deref().unwrap_or("—")) } } } } }
+            tbody { @for u in &users { tr { td { (u.name) } td { (u.email) } td { (lang.value("user_role", u.role.as_str())) } td { (partner_name(u.partner_id)) } td { (u.locale.as_deref().unwrap_or("—")) } } } } }
         }
         section {
             h2 { (lang.t("partners")) }
