@@ -6,5 +6,6 @@
 pub mod backtest;
 pub mod churn;
 pub mod dashboard;
+pub mod forecast;
 pub mod metrics;
 pub mod scorecard;

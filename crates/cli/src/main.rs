@@ -5,6 +5,7 @@
 //! (bad flags, a rejected import, an invalid value). Errors go to stderr with their chain.
 
 mod commands;
+mod forecast;
 mod work;
 
 use clap::{Parser, Subcommand};
@@ -58,6 +59,9 @@ enum Command {
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
     Churn(commands::ChurnArgs),
     /// Writes a consistent copy of the store to FILE while the server may keep running.
+    /// The churn forecast: train, predict, backtest.
+    #[command(subcommand)]
+    Forecast(forecast::ForecastCommand),
     /// Playbook rules.
     #[command(subcommand)]
     Rules(work::RulesCommand),
@@ -125,6 +129,7 @@ fn main() -> ExitCode {
         Command::Backtest(args) => commands::backtest_metric(&cli.data_dir, &args),
         Command::Health(args) => commands::health(&cli.data_dir, &args),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
+        Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),
         Command::Outbox(command) => work::outbox(&cli.data_dir, command),
         Command::Playbooks(command) => work::playbooks(&cli.data_dir, command),

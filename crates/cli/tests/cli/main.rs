@@ -4,6 +4,7 @@ mod browser;
 mod commands;
 mod crash;
 mod events;
+mod forecast;
 mod listeners;
 mod playbooks;
 mod util;

@@ -1,0 +1,70 @@
+//! The churn forecast end to end on a demo company: train (versions saved), predict
+//! (probabilities with their factors), and the forecast's own backtest on held-out time.
+
+use crate::util::{Workspace, ok};
+
+#[test]
+fn the_forecast_trains_predicts_and_backtests_on_the_demo() {
+    let workspace = Workspace::new();
+    workspace.expect(&["demo", "--accounts", "250"], None, 0);
+    let refused = workspace.expect(&["forecast", "predict"], None, 2);
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("forecast train"));
+
+    let trained = workspace.expect(&["forecast", "train", "--json"], None, 0);
+    let trained: serde_json::Value = ok(serde_json::from_slice(&trained.stdout));
+    assert_eq!(trained["version"], 1);
+    let candidates = trained["model"]["candidates"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        candidates.len(),
+        6,
+        "every regularization strength was cross-validated"
+    );
+    let again = workspace.expect(&["forecast", "train", "--json"], None, 0);
+    let again: serde_json::Value = ok(serde_json::from_slice(&again.stdout));
+    assert_eq!(again["version"], 2, "each training saves a new version");
+
+    let predicted = workspace.expect(&["forecast", "predict", "--top", "5", "--json"], None, 0);
+    let predicted: Vec<serde_json::Value> = ok(serde_json::from_slice(&predicted.stdout));
+    assert_eq!(predicted.len(), 5);
+    let probabilities: Vec<f64> = predicted
+        .iter()
+        .filter_map(|p| p["probability"].as_f64())
+        .collect();
+    assert!(probabilities.iter().all(|p| (0.0..=1.0).contains(p)));
+    assert!(
+        probabilities.windows(2).all(|w| w[0] >= w[1]),
+        "riskiest first: {probabilities:?}"
+    );
+    assert!(
+        predicted
+            .iter()
+            .all(|p| p["top_factors"].as_array().is_some_and(|f| f
+                .iter()
+                .all(|f| f["contribution"].as_f64().is_some_and(|c| c > 0.0))))
+    );
+
+    let report = workspace.expect(&["forecast", "backtest", "--json"], None, 0);
+    let report: serde_json::Value = ok(serde_json::from_slice(&report.stdout));
+    let forecast = report["forecast"]["auc"].as_f64().unwrap_or_default();
+    let card = report["default_scorecard"]["auc"]
+        .as_f64()
+        .unwrap_or_default();
+    assert_eq!(
+        report["forecast"]["n"], report["default_scorecard"]["n"],
+        "the same observations"
+    );
+    assert!(forecast > 0.65, "forecast AUC {forecast}");
+    assert!(
+        forecast > card,
+        "the forecast ({forecast}) beats the default scorecard ({card})"
+    );
+    // Training dates end a horizon before the first test date (no outcome seen twice).
+    let train_to: jiff::civil::Date =
+        ok(report["train_dates"]["to"].as_str().unwrap_or("").parse());
+    let test_from: jiff::civil::Date =
+        ok(report["test_dates"]["from"].as_str().unwrap_or("").parse());
+    assert!(ok(train_to.checked_add(jiff::Span::new().days(90))) <= test_from);
+}
