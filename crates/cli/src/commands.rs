@@ -1034,6 +1034,12 @@ pub struct BacktestArgs {
     /// Which way is risky: lower-is-riskier (usage) or higher-is-riskier (e.g. days_since).
     #[arg(long)]
     direction: Option<String>,
+    /// A second scorecard to test on the same observations, side by side (`default`).
+    #[arg(long)]
+    versus: Option<String>,
+    /// A second scorecard definition (JSON) to test side by side.
+    #[arg(long, conflicts_with = "versus")]
+    versus_file: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -1068,6 +1074,53 @@ fn load_scorecard(name: Option<&str>, file: Option<&Path>) -> Result<Scorecard, 
 }
 
 /// Accounts to score: external id, tenure start (contract start), segment (touch tier).
+/// Backtests one way of scoring on the observation dates.
+fn backtest_scoring(
+    rollups: &mikawaya_ingest::rollup::Rollups,
+    scoring: &Scoring,
+    scored: &[Scored],
+    accounts: &std::collections::HashMap<
+        mikawaya_domain::AccountId,
+        (String, Option<jiff::civil::Date>),
+    >,
+    rows: &[mikawaya_analytics::churn::RevenueRow],
+    dates: &[jiff::civil::Date],
+    horizon_days: i32,
+) -> mikawaya_analytics::backtest::Backtest {
+    // A scorecard ranks accounts against each other, so it scores all of them per date.
+    let card_scores: std::collections::HashMap<(jiff::civil::Date, String), Option<f64>> =
+        match scoring {
+            Scoring::Card(card) => dates
+                .iter()
+                .flat_map(|day| {
+                    card.score(rollups, scored, *day)
+                        .into_iter()
+                        .map(move |(account, health)| ((*day, account), health.score))
+                })
+                .collect(),
+            Scoring::Metric { .. } => Default::default(),
+        };
+    let mut risk = |account: mikawaya_domain::AccountId, day: jiff::civil::Date| {
+        let (external_id, start) = accounts.get(&account)?;
+        match scoring {
+            Scoring::Metric {
+                metric,
+                higher_is_riskier,
+            } => {
+                let value = metric.value(rollups, external_id, day, *start)?;
+                Some(if *higher_is_riskier { value } else { -value })
+            }
+            Scoring::Card(_) => card_scores
+                .get(&(day, external_id.clone()))
+                .copied()
+                .flatten()
+                .map(|score| 100.0 - score),
+        }
+    };
+    let observations = mikawaya_analytics::backtest::observe(rows, dates, horizon_days, &mut risk);
+    mikawaya_analytics::backtest::backtest(&observations)
+}
+
 pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let scoring = match &args.metric {
@@ -1148,48 +1201,41 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         .collect();
     let store: Arc<dyn Store> = Arc::new(store);
     let service = open_ingest(data_dir, store, &args.ingest)?;
-    let result = service
+    let versus = match (&args.versus, &args.versus_file) {
+        (None, None) => None,
+        (name, file) => Some(Scoring::Card(load_scorecard(
+            name.as_deref(),
+            file.as_deref(),
+        )?)),
+    };
+    let (result, versus_result) = service
         .read(|rollups| {
-            // A scorecard ranks accounts against each other, so it scores all of them per date.
-            let card_scores: std::collections::HashMap<(jiff::civil::Date, String), Option<f64>> =
-                match &scoring {
-                    Scoring::Card(card) => dates
-                        .iter()
-                        .flat_map(|day| {
-                            card.score(rollups, &scored, *day)
-                                .into_iter()
-                                .map(move |(account, health)| ((*day, account), health.score))
-                        })
-                        .collect(),
-                    Scoring::Metric { .. } => Default::default(),
-                };
-            let mut risk = |account: mikawaya_domain::AccountId, day: jiff::civil::Date| {
-                let (external_id, start) = accounts.get(&account)?;
-                match &scoring {
-                    Scoring::Metric {
-                        metric,
-                        higher_is_riskier,
-                    } => {
-                        let value = metric.value(rollups, external_id, day, *start)?;
-                        Some(if *higher_is_riskier { value } else { -value })
-                    }
-                    Scoring::Card(_) => card_scores
-                        .get(&(day, external_id.clone()))
-                        .copied()
-                        .flatten()
-                        .map(|score| 100.0 - score),
-                }
+            let run = |scoring: &Scoring| {
+                backtest_scoring(
+                    rollups,
+                    scoring,
+                    &scored,
+                    &accounts,
+                    &rows,
+                    &dates,
+                    args.horizon_days,
+                )
             };
-            let observations =
-                mikawaya_analytics::backtest::observe(&rows, &dates, args.horizon_days, &mut risk);
-            mikawaya_analytics::backtest::backtest(&observations)
+            (run(&scoring), versus.as_ref().map(run))
         })
         .map_err(Failure::from)?;
     service.shutdown();
     if args.json {
+        let mut json = serde_json::to_value(&result).context("writing JSON")?;
+        if let (Some(versus), Some(object)) = (&versus_result, json.as_object_mut()) {
+            object.insert(
+                "versus".to_owned(),
+                serde_json::to_value(versus).context("writing JSON")?,
+            );
+        }
         println!(
             "{}",
-            serde_json::to_string_pretty(&result).context("writing JSON")?
+            serde_json::to_string_pretty(&json).context("writing JSON")?
         );
     } else {
         let show =
@@ -1209,6 +1255,15 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             println!(
                 "  decile {:>2}: n {:>6}  churn rate {:.3}",
                 row.decile, row.n, row.churn_rate
+            );
+        }
+        if let Some(versus) = &versus_result {
+            println!(
+                "versus: observations {} (churned {}), AUC {}  top-decile lift {}",
+                versus.n,
+                versus.n_churned,
+                show(versus.auc),
+                show(versus.top_decile_lift)
             );
         }
     }

@@ -474,6 +474,29 @@ fn a_backtest_measures_how_well_a_metric_predicts_churn() {
         Some(2.5 / 3.0),
         "the same ranking as the logins metric"
     );
+    // Side by side with the default scorecard, on the same observation dates.
+    let output = workspace.expect(
+        &[
+            "backtest",
+            "--scorecard-file",
+            &card.to_string_lossy(),
+            "--versus",
+            "default",
+            "--horizon-days",
+            "30",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-01",
+            "--json",
+        ],
+        None,
+        0,
+    );
+    let both: serde_json::Value = ok(serde_json::from_str(&stdout(&output)));
+    assert_eq!(both["auc"], result["auc"], "the first scorecard is unchanged");
+    assert_eq!(both["versus"]["n_churned"], result["n_churned"]);
+    assert!(both["versus"]["calibration"].is_array());
     ok(std::fs::write(
         &card,
         r#"{"name": "broken", "measures": []}"#,
