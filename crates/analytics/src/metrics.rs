@@ -11,6 +11,10 @@
 //! | `pct_change` | 100 × (latest window − the window before) / the window before, of another metric | missing when the window before is 0 |
 //! | `days_since` | days from the last event (of one name, or any) to `d`; yesterday is 1 | missing when there was none in the horizon |
 //! | `per_month` | events per 30 days: count in the window × 30 / `w`, or × 30 / tenure for accounts younger than the window | missing when tenure is 0 days |
+//! | `mrr` | MRR of the subscriptions active on `d` (account fact) | never (0) with facts; missing without them |
+//! | `seats` | seats (quantity) of the subscriptions active on `d` | as `mrr` |
+//! | `tenure_days` | days from the account's first day to `d` | missing without a first day |
+//! | `days_since_touch` | days from the last touchpoint before `d` to `d` | missing when there was none |
 //!
 //! Definitions are configuration: [`MetricSpec`] is what people write, [`Metric`] the
 //! checked form the engine takes.
@@ -35,6 +39,106 @@ pub trait UsageSource {
     fn distinct_users(&self, account: &str, from: Date, to: Date) -> u64;
     /// The last day before `before` with an event (of one name, or any).
     fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date>;
+    /// An account-level fact on a day (MRR, seats, the last touchpoint); none when the
+    /// source does not know it (usage alone knows no account facts).
+    fn account_fact(&self, _account: &str, _fact: AccountFact, _day: Date) -> Option<f64> {
+        None
+    }
+}
+
+/// Account-level facts that are metrics too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountFact {
+    /// MRR of the subscriptions active on the day.
+    Mrr,
+    /// Seats (quantity) of the subscriptions active on the day.
+    Seats,
+    /// Days from the last touchpoint before the day to the day.
+    DaysSinceTouch,
+}
+
+/// Usage plus the account facts read from the store: what metrics of every kind read.
+pub struct WithFacts<'a> {
+    /// The usage rollups.
+    pub usage: &'a dyn UsageSource,
+    /// The facts.
+    pub facts: &'a AccountFacts,
+}
+
+/// Per account (external id): subscription rows and touchpoint days.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFacts {
+    rows: std::collections::HashMap<String, Vec<(f64, f64, mikawaya_domain::subscription::Term)>>,
+    touches: std::collections::HashMap<String, Vec<Date>>,
+}
+
+impl AccountFacts {
+    /// Builds the facts from (account, MRR, seats, term) rows and (account, day) touches.
+    pub fn new(
+        rows: impl IntoIterator<Item = (String, f64, f64, mikawaya_domain::subscription::Term)>,
+        touches: impl IntoIterator<Item = (String, Date)>,
+    ) -> AccountFacts {
+        let mut facts = AccountFacts::default();
+        for (account, mrr, seats, term) in rows {
+            facts
+                .rows
+                .entry(account)
+                .or_default()
+                .push((mrr, seats, term));
+        }
+        for (account, day) in touches {
+            facts.touches.entry(account).or_default().push(day);
+        }
+        for days in facts.touches.values_mut() {
+            days.sort();
+        }
+        facts
+    }
+
+    fn fact(&self, account: &str, fact: AccountFact, day: Date) -> Option<f64> {
+        match fact {
+            AccountFact::Mrr | AccountFact::Seats => Some(
+                self.rows
+                    .get(account)
+                    .map(|rows| {
+                        rows.iter()
+                            .filter(|(_, _, term)| term.is_active_on(day))
+                            .map(|(mrr, seats, _)| {
+                                if fact == AccountFact::Mrr {
+                                    *mrr
+                                } else {
+                                    *seats
+                                }
+                            })
+                            .sum()
+                    })
+                    .unwrap_or(0.0),
+            ),
+            AccountFact::DaysSinceTouch => {
+                let days = self.touches.get(account)?;
+                let last = days[..days.partition_point(|d| *d < day)].last()?;
+                Some(f64::from((day - *last).get_days()))
+            }
+        }
+    }
+}
+
+impl UsageSource for WithFacts<'_> {
+    fn count(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> u64 {
+        self.usage.count(account, event, from, to)
+    }
+    fn sum(&self, account: &str, event: &str, property: &str, from: Date, to: Date) -> f64 {
+        self.usage.sum(account, event, property, from, to)
+    }
+    fn distinct_users(&self, account: &str, from: Date, to: Date) -> u64 {
+        self.usage.distinct_users(account, from, to)
+    }
+    fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
+        self.usage.last_event_day(account, event, before)
+    }
+    fn account_fact(&self, account: &str, fact: AccountFact, day: Date) -> Option<f64> {
+        self.facts.fact(account, fact, day)
+    }
 }
 
 impl UsageSource for Rollups {
@@ -123,6 +227,13 @@ pub enum MetricKind {
         /// Event name.
         event: String,
     },
+    /// An account-level fact on the observation date.
+    Account {
+        /// Which.
+        fact: AccountFact,
+    },
+    /// Days from the account's first day to the observation date.
+    TenureDays,
 }
 
 /// A checked metric.
@@ -190,11 +301,21 @@ impl Metric {
             "per_month" => MetricKind::PerMonth {
                 event: need(spec.event.as_ref(), "event", "per_month")?,
             },
+            "mrr" => MetricKind::Account {
+                fact: AccountFact::Mrr,
+            },
+            "seats" => MetricKind::Account {
+                fact: AccountFact::Seats,
+            },
+            "days_since_touch" => MetricKind::Account {
+                fact: AccountFact::DaysSinceTouch,
+            },
+            "tenure_days" => MetricKind::TenureDays,
             other => {
                 return Err(Invalid::new(
                     "kind",
                     format!(
-                        "'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month"
+                        "'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month, mrr, seats, tenure_days, days_since_touch"
                     ),
                 ));
             }
@@ -261,6 +382,10 @@ impl Metric {
             MetricKind::DaysSince { event } => source
                 .last_event_day(account, event.as_deref(), as_of)
                 .map(|day| f64::from((as_of - day).get_days())),
+            MetricKind::Account { fact } => source.account_fact(account, *fact, as_of),
+            MetricKind::TenureDays => {
+                tenure_start.map(|start| f64::from((as_of - start).get_days().max(0)))
+            }
             MetricKind::PerMonth { event } => {
                 let tenure = tenure_start.map_or(window, |start| {
                     i64::from((as_of - start).get_days()).min(window)

@@ -45,6 +45,14 @@ pub(crate) fn open_store(data_dir: &Path) -> Result<SqliteStore, Failure> {
 }
 
 /// Store errors that are the user's doing exit with 2.
+/// The account facts account-level metrics read (MRR, seats, touchpoints).
+pub(crate) fn account_facts(
+    store: &dyn Store,
+) -> Result<mikawaya_analytics::metrics::AccountFacts, Failure> {
+    mikawaya_playbooks::facts::account_facts(store, &Actor::system().read())
+        .map_err(|e| Failure::from(anyhow!("{e}")))
+}
+
 pub(crate) fn store_failure(error: StoreError) -> Failure {
     match error {
         StoreError::NotFound { .. }
@@ -981,11 +989,16 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 mikawaya_domain::value::parse_date(&as_of, "--as-of").map_err(Failure::input)?;
             let metric = Metric::check(&stored_spec(&store, &name)?).map_err(Failure::input)?;
             let accounts = all_accounts(&store)?;
+            let facts = account_facts(&store)?;
             let store: Arc<dyn Store> = Arc::new(store);
             let service = open_ingest(data_dir, store, &ingest)?;
             let values = service
                 .read(|rollups| {
-                    mikawaya_analytics::metrics::values(&metric, rollups, &accounts, as_of)
+                    let source = mikawaya_analytics::metrics::WithFacts {
+                        usage: rollups,
+                        facts: &facts,
+                    };
+                    mikawaya_analytics::metrics::values(&metric, &source, &accounts, as_of)
                 })
                 .map_err(Failure::from)?;
             service.shutdown();
@@ -1076,7 +1089,7 @@ fn load_scorecard(name: Option<&str>, file: Option<&Path>) -> Result<Scorecard, 
 /// Accounts to score: external id, tenure start (contract start), segment (touch tier).
 /// Backtests one way of scoring on the observation dates.
 fn backtest_scoring(
-    rollups: &mikawaya_ingest::rollup::Rollups,
+    rollups: &dyn mikawaya_analytics::metrics::UsageSource,
     scoring: &Scoring,
     scored: &[Scored],
     accounts: &std::collections::HashMap<
@@ -1200,6 +1213,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         })
         .collect();
     let store: Arc<dyn Store> = Arc::new(store);
+    let facts = account_facts(store.as_ref())?;
     let service = open_ingest(data_dir, store, &args.ingest)?;
     let versus = match (&args.versus, &args.versus_file) {
         (None, None) => None,
@@ -1210,6 +1224,10 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     };
     let (result, versus_result) = service
         .read(|rollups| {
+            let rollups = &mikawaya_analytics::metrics::WithFacts {
+                usage: rollups,
+                facts: &facts,
+            };
             let run = |scoring: &Scoring| {
                 backtest_scoring(
                     rollups,
@@ -1338,10 +1356,17 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
         return Ok(());
     }
     let scored = Scored::from_accounts(&all_account_rows(&store)?);
+    let facts = account_facts(&store)?;
     let store: Arc<dyn Store> = Arc::new(store);
     let service = open_ingest(data_dir, store, &args.ingest)?;
     let health = service
-        .read(|rollups| card.score(rollups, &scored, as_of))
+        .read(|rollups| {
+            let source = mikawaya_analytics::metrics::WithFacts {
+                usage: rollups,
+                facts: &facts,
+            };
+            card.score(&source, &scored, as_of)
+        })
         .map_err(Failure::from)?;
     service.shutdown();
     if args.json {

@@ -69,6 +69,7 @@ struct History {
     scored: Vec<Scored>,
     names: HashMap<mikawaya_domain::AccountId, String>,
     features: Vec<Feature>,
+    facts: mikawaya_analytics::metrics::AccountFacts,
 }
 
 fn history(store: &dyn Store) -> Result<History, Failure> {
@@ -108,6 +109,7 @@ fn history(store: &dyn Store) -> Result<History, Failure> {
             .filter_map(|a| a.external_id.as_ref().map(|e| (a.id, e.to_string())))
             .collect(),
         features: forecast::features(&metrics),
+        facts: crate::commands::account_facts(store)?,
     })
 }
 
@@ -150,6 +152,10 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             let dates = observation_dates(&common)?;
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
             let trained = service.read(|usage| {
+                let usage = &mikawaya_analytics::metrics::WithFacts {
+                    usage,
+                    facts: &history.facts,
+                };
                 let examples = forecast::examples(
                     &history.features,
                     usage,
@@ -241,6 +247,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             let paying = mrr_by_account(&history.rows, day);
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
             let predictions = service.read(|usage| {
+                let usage = &mikawaya_analytics::metrics::WithFacts { usage, facts: &history.facts };
                 let mut out: Vec<serde_json::Value> = history
                     .subjects
                     .iter()
@@ -308,6 +315,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             let train_dates = train_dates.as_slice();
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
             let result = service.read(|usage| -> Result<serde_json::Value, forecast::ForecastError> {
+                let usage = &mikawaya_analytics::metrics::WithFacts { usage, facts: &history.facts };
                 let train = forecast::examples(&history.features, usage, &history.rows, &history.subjects, train_dates, common.horizon_days);
                 let model = forecast::train(&history.features, &train, common.horizon_days, common.folds)?;
                 let test: Vec<Example> = forecast::examples(&history.features, usage, &history.rows, &history.subjects, test_dates, common.horizon_days);

@@ -46,6 +46,8 @@ pub struct Facts<'a> {
     pub metrics: HashMap<String, Metric>,
     /// Usage rollups, when the evaluation has them.
     pub usage: Option<&'a dyn UsageSource>,
+    /// Account facts for account-level metrics.
+    pub account_facts: mikawaya_analytics::metrics::AccountFacts,
     /// Unsubscribed addresses seen so far (cache).
     pub unsubscribed: RefCell<HashMap<String, bool>>,
     health: RefCell<HashMap<Date, BTreeMap<String, Option<f64>>>>,
@@ -161,6 +163,7 @@ impl<'a> Facts<'a> {
             tasks,
             metrics,
             usage,
+            account_facts: account_facts(store, access)?,
             unsubscribed: RefCell::default(),
             health: RefCell::default(),
         })
@@ -172,7 +175,11 @@ impl<'a> Facts<'a> {
         let metric = self.metrics.get(name)?;
         let usage = self.usage?;
         let key = account.external_id.as_ref()?;
-        metric.value(usage, key.as_str(), day, account.contract_start)
+        let source = mikawaya_analytics::metrics::WithFacts {
+            usage,
+            facts: &self.account_facts,
+        };
+        metric.value(&source, key.as_str(), day, account.contract_start)
     }
 
     /// The built-in default scorecard's score for an account as of a day.
@@ -212,4 +219,49 @@ impl<'a> Facts<'a> {
                 .any(|row| row.mrr > 0.0 && row.term.is_active_on(day))
         })
     }
+}
+
+/// The account facts metrics read (subscription rows with seats, touchpoint days), keyed
+/// by external id, for what `access` can see.
+pub fn account_facts(
+    store: &dyn Store,
+    access: &ReadAccess,
+) -> Result<mikawaya_analytics::metrics::AccountFacts> {
+    let keys: HashMap<AccountId, String> = store
+        .all_accounts(access)?
+        .into_iter()
+        .filter_map(|a| a.external_id.map(|e| (a.id, e.to_string())))
+        .collect();
+    let rows: Vec<_> = store
+        .all_subscriptions(access)?
+        .into_iter()
+        .filter_map(|s| {
+            keys.get(&s.account_id)
+                .map(|k| (k.clone(), s.mrr.amount(), f64::from(s.quantity), s.term))
+        })
+        .collect();
+    let mut touches = Vec::new();
+    let mut page = PageRequest::first(1000);
+    loop {
+        let batch =
+            store.list_touchpoints(access, &mikawaya_store::TouchpointFilter::default(), &page)?;
+        for touchpoint in batch.data {
+            if let Some(key) = keys.get(&touchpoint.account_id) {
+                touches.push((
+                    key.clone(),
+                    touchpoint
+                        .occurred_at
+                        .to_zoned(jiff::tz::TimeZone::UTC)
+                        .date(),
+                ));
+            }
+        }
+        match batch.next_cursor {
+            Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
+            None => break,
+        }
+    }
+    Ok(mikawaya_analytics::metrics::AccountFacts::new(
+        rows, touches,
+    ))
 }

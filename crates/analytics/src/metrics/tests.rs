@@ -215,3 +215,73 @@ fn specs_are_checked_and_name_their_field() {
         }
     }
 }
+
+/// Account facts for "acme": a row of 100 MRR / 5 seats from Jan 1 to Feb 15 (exclusive),
+/// a row of 50 MRR / 2 seats from Feb 1 on; touchpoints on Feb 10 and Feb 20.
+fn facts() -> AccountFacts {
+    use mikawaya_domain::subscription::Term;
+    let term = |start, end| Term::new(start, end).unwrap_or_else(|e| panic!("{e}"));
+    AccountFacts::new(
+        [
+            (
+                "acme".to_owned(),
+                100.0,
+                5.0,
+                term(date(2026, 1, 1), Some(date(2026, 2, 15))),
+            ),
+            ("acme".to_owned(), 50.0, 2.0, term(date(2026, 2, 1), None)),
+        ],
+        [
+            ("acme".to_owned(), date(2026, 2, 20)),
+            ("acme".to_owned(), date(2026, 2, 10)),
+        ],
+    )
+}
+
+#[test]
+fn account_facts_are_metrics_too() {
+    let rollups = history();
+    let facts = facts();
+    let source = WithFacts {
+        usage: &rollups,
+        facts: &facts,
+    };
+    let value = |kind: &str, day: Date| {
+        spec(serde_json::json!({"name": "m", "kind": kind})).value(
+            &source,
+            "acme",
+            day,
+            Some(date(2026, 1, 1)),
+        )
+    };
+    // Feb 5: both rows active → 150 MRR, 7 seats; Mar 1: only the second → 50, 2.
+    assert_eq!(value("mrr", date(2026, 2, 5)), Some(150.0));
+    assert_eq!(value("seats", date(2026, 2, 5)), Some(7.0));
+    assert_eq!(value("mrr", date(2026, 3, 1)), Some(50.0));
+    assert_eq!(value("seats", date(2026, 3, 1)), Some(2.0));
+    // The first row ends on Feb 15 (half-open): on Feb 15 only the second is active.
+    assert_eq!(value("mrr", date(2026, 2, 15)), Some(50.0));
+    // Last touch before Mar 1 is Feb 20 → 9 days; on Feb 10 there was none before.
+    assert_eq!(value("days_since_touch", date(2026, 3, 1)), Some(9.0));
+    assert_eq!(value("days_since_touch", date(2026, 2, 10)), None);
+    assert_eq!(value("days_since_touch", date(2026, 2, 11)), Some(1.0));
+    assert_eq!(value("tenure_days", date(2026, 3, 1)), Some(59.0));
+    // Another account: no rows (0 MRR), no touches (missing).
+    let other = spec(serde_json::json!({"name": "m", "kind": "mrr"}));
+    assert_eq!(
+        other.value(&source, "other", date(2026, 3, 1), None),
+        Some(0.0)
+    );
+    // Usage alone knows no account facts.
+    assert_eq!(other.value(&rollups, "acme", date(2026, 3, 1), None), None);
+    // A ratio of usage to a fact: logins per seat in the window before Mar 1 (2 logins, 2 seats).
+    let per_seat = spec(
+        serde_json::json!({"name": "logins-per-seat", "kind": "ratio",
+        "numerator": {"name": "logins", "kind": "count", "event": "Login"},
+        "denominator": {"name": "seats", "kind": "seats"}}),
+    );
+    assert_eq!(
+        per_seat.value(&source, "acme", date(2026, 3, 1), None),
+        Some(1.0)
+    );
+}

@@ -494,7 +494,10 @@ fn a_backtest_measures_how_well_a_metric_predicts_churn() {
         0,
     );
     let both: serde_json::Value = ok(serde_json::from_str(&stdout(&output)));
-    assert_eq!(both["auc"], result["auc"], "the first scorecard is unchanged");
+    assert_eq!(
+        both["auc"], result["auc"],
+        "the first scorecard is unchanged"
+    );
     assert_eq!(both["versus"]["n_churned"], result["n_churned"]);
     assert!(both["versus"]["calibration"].is_array());
     ok(std::fs::write(
@@ -505,5 +508,73 @@ fn a_backtest_measures_how_well_a_metric_predicts_churn() {
         &["health", "--scorecard-file", &card.to_string_lossy()],
         None,
         2,
+    );
+}
+
+#[test]
+fn account_facts_are_metrics_through_the_cli() {
+    let workspace = Workspace::new();
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name,contract_start\nF-1,One,2025-01-01\nF-2,Two,2026-01-01\n",
+    );
+    workspace.import(
+        "subscriptions",
+        "subscriptions.csv",
+        "external_id,account_external_id,plan,quantity,mrr,start_date,end_date\n\
+         S-1,F-1,pro,10,500,2025-01-01,2026-02-15\nS-2,F-1,addon,3,120,2026-01-01,\nS-3,F-2,pro,4,200,2026-01-01,\n",
+    );
+    workspace.import(
+        "touchpoints",
+        "touchpoints.csv",
+        "account_external_id,kind,occurred_at,summary\nF-1,call,2026-02-20T10:00:00Z,check-in\n",
+    );
+    for (name, kind) in [
+        ("mrr", "mrr"),
+        ("seats", "seats"),
+        ("tenure", "tenure_days"),
+        ("touch", "days_since_touch"),
+    ] {
+        workspace.expect(
+            &["metrics", "define", "--name", name, "--kind", kind],
+            None,
+            0,
+        );
+    }
+    let value = |name: &str| -> serde_json::Value {
+        let output = workspace.expect(
+            &[
+                "metrics",
+                "values",
+                "--name",
+                name,
+                "--as-of",
+                "2026-03-01",
+                "--json",
+            ],
+            None,
+            0,
+        );
+        ok(serde_json::from_str(&stdout(&output)))
+    };
+    // On 2026-03-01 F-1 has only S-2 (S-1 ended Feb 15): 120 MRR, 3 seats; F-2: 200, 4.
+    assert_eq!(
+        value("mrr"),
+        serde_json::json!([{"account_external_id": "F-1", "value": 120.0}, {"account_external_id": "F-2", "value": 200.0}])
+    );
+    assert_eq!(
+        value("seats"),
+        serde_json::json!([{"account_external_id": "F-1", "value": 3.0}, {"account_external_id": "F-2", "value": 4.0}])
+    );
+    // 2025-01-01 → 2026-03-01 is 424 days; 2026-01-01 → 59.
+    assert_eq!(
+        value("tenure"),
+        serde_json::json!([{"account_external_id": "F-1", "value": 424.0}, {"account_external_id": "F-2", "value": 59.0}])
+    );
+    // F-1's call was 9 days before; F-2 has none (missing).
+    assert_eq!(
+        value("touch"),
+        serde_json::json!([{"account_external_id": "F-1", "value": 9.0}, {"account_external_id": "F-2", "value": null}])
     );
 }

@@ -191,23 +191,31 @@ async fn metric_values(
         })
         .collect::<Vec<_>>();
     let ingest = state.ingest.clone();
+    let store = std::sync::Arc::clone(&state.store);
     let values = tokio::task::spawn_blocking(move || {
-        ingest.read(|rollups| {
-            accounts
-                .into_iter()
-                .map(|(account_id, external_id, start)| {
-                    let value = metric.value(rollups, &external_id, as_of, start);
-                    MetricValueOut {
-                        account_id,
-                        account_external_id: external_id,
-                        value,
-                    }
-                })
-                .collect::<Vec<_>>()
-        })
+        let facts = mikawaya_playbooks::facts::account_facts(store.as_ref(), &access)
+            .map_err(ApiError::internal)?;
+        ingest
+            .read(|rollups| {
+                let source = mikawaya_analytics::metrics::WithFacts {
+                    usage: rollups,
+                    facts: &facts,
+                };
+                accounts
+                    .into_iter()
+                    .map(|(account_id, external_id, start)| {
+                        let value = metric.value(&source, &external_id, as_of, start);
+                        MetricValueOut {
+                            account_id,
+                            account_external_id: external_id,
+                            value,
+                        }
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .map_err(ApiError::internal)
     })
     .await
-    .map_err(ApiError::internal)?
-    .map_err(ApiError::internal)?;
+    .map_err(ApiError::internal)??;
     Ok(Json(values))
 }
