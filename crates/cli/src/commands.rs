@@ -876,6 +876,22 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum MetricsCommand {
+    /// Stores every metric's (or one's) values for every account: today only, or with
+    /// --full daily for 30 days and weekly back 18 months (what the server does for a
+    /// metric with no history).
+    Compute {
+        /// Only this metric.
+        #[arg(long)]
+        name: Option<String>,
+        /// Recompute the whole history.
+        #[arg(long)]
+        full: bool,
+        /// The last day, YYYY-MM-DD (default today).
+        #[arg(long)]
+        as_of: Option<String>,
+        #[command(flatten)]
+        ingest: IngestArgs,
+    },
     /// Defines (or redefines) a metric.
     Define {
         /// Its name (a-z, 0-9, _ or -).
@@ -970,6 +986,56 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 metric.name(),
                 spec.kind,
                 metric.window_days()
+            );
+            Ok(())
+        }
+        MetricsCommand::Compute {
+            name,
+            full,
+            as_of,
+            ingest,
+        } => {
+            let today = match as_of {
+                Some(raw) => {
+                    mikawaya_domain::value::parse_date(&raw, "--as-of").map_err(Failure::input)?
+                }
+                None => jiff::Zoned::now().date(),
+            };
+            let metrics = mikawaya_playbooks::series::defined(&store, name.as_deref())
+                .map_err(|e| anyhow!("{e}"))?;
+            if let Some(name) = &name
+                && metrics.is_empty()
+            {
+                return Err(Failure::input(anyhow!("no metric named {name}")));
+            }
+            let days = if full {
+                mikawaya_playbooks::series::full_days(today)
+            } else {
+                vec![today]
+            };
+            let facts = account_facts(&store)?;
+            let store: Arc<dyn Store> = Arc::new(store);
+            let service = open_ingest(data_dir, Arc::clone(&store), &ingest)?;
+            let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+            let written = service
+                .read(|rollups| {
+                    mikawaya_playbooks::series::compute(
+                        store.as_ref(),
+                        &manage,
+                        &Actor::system().read(),
+                        rollups,
+                        &facts,
+                        &metrics,
+                        &days,
+                    )
+                })
+                .map_err(Failure::from)?;
+            service.shutdown();
+            let written = written.map_err(|e| anyhow!("{e}"))?;
+            println!(
+                "stored {written} values: {} metric(s) over {} day(s)",
+                metrics.len(),
+                days.len()
             );
             Ok(())
         }

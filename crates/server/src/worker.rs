@@ -82,6 +82,13 @@ async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error +
             })??;
             tracing::info!(day = %today, scores = written, "health snapshot stored");
         }
+        // Every defined metric's series, up to today.
+        let facts = mikawaya_playbooks::facts::account_facts(store.as_ref(), &access.read())?;
+        let manage = Actor::system().manage()?;
+        let values = ingest.read(|rollups| {
+            mikawaya_playbooks::series::update(store.as_ref(), &manage, &access.read(), rollups, &facts, clock.today)
+        })??;
+        tracing::info!(day = %today, values, "metric series updated");
         // The dashboards' numbers for everyone and for each partner.
         let read = access.read();
         crate::reports::refresh(store.as_ref(), &read, clock.today)?;

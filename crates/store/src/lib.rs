@@ -432,6 +432,25 @@ pub trait Store: Send + Sync {
         day: jiff::civil::Date,
         rows: &[HealthRow],
     ) -> Result<()>;
+    /// Replaces a metric's stored values of one day.
+    fn put_metric_values(
+        &self,
+        access: &ManageAccess,
+        metric: &str,
+        day: jiff::civil::Date,
+        values: &[(AccountId, Option<f64>)],
+    ) -> Result<()>;
+    /// The days a metric has stored values of, oldest first.
+    fn metric_days(&self, metric: &str) -> Result<Vec<jiff::civil::Date>>;
+    /// One visible account's stored values of a metric from `from` to `to`, by day.
+    fn metric_series(
+        &self,
+        access: &ReadAccess,
+        metric: &str,
+        account: AccountId,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<(jiff::civil::Date, Option<f64>)>>;
     /// The days a scorecard has snapshots of, oldest first.
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>>;
     /// Snapshot rows of visible accounts from `from` to `to` (inclusive), of some accounts

@@ -359,6 +359,60 @@ fn metrics_are_defined_and_computed_per_account() {
     let per_month = values("reports_pm");
     assert_eq!(per_month["M-2"].as_f64(), Some(10.0));
     assert_eq!(per_month["M-1"].as_f64(), Some(4.0 * 30.0 / 28.0));
+
+    // Stored series: the same values, kept per day; a full run adds the daily and weekly
+    // history ending on --as-of.
+    workspace.expect(
+        &[
+            "metrics",
+            "compute",
+            "--name",
+            "reports",
+            "--as-of",
+            "2026-03-01",
+        ],
+        None,
+        0,
+    );
+    workspace.expect(
+        &["metrics", "compute", "--full", "--as-of", "2026-03-01"],
+        None,
+        0,
+    );
+    let store = ok(mikawaya_store::sqlite::SqliteStore::open_dir(
+        &workspace.data_dir(),
+    ));
+    use mikawaya_store::Store;
+    let read = mikawaya_domain::Actor::system().read();
+    let m1 = ok(store.all_accounts(&read))
+        .into_iter()
+        .find(|a| a.external_id.as_ref().is_some_and(|e| e.as_str() == "M-1"))
+        .map(|a| a.id)
+        .unwrap_or_else(|| panic!("M-1"));
+    let day = jiff::civil::date(2026, 3, 1);
+    let series = ok(store.metric_series(
+        &read,
+        "reports",
+        m1,
+        ok(day.checked_sub(jiff::Span::new().days(2))),
+        day,
+    ));
+    // Feb 27's window (Jan 30 - Feb 26) and Feb 28's (Jan 31 - Feb 27) hold the reports of
+    // Jan 31, Feb 2, 10 and 11; Mar 1's (Feb 1 - 28) those of Feb 2, 10, 11 and 28: 4 each.
+    assert_eq!(
+        series,
+        vec![
+            (jiff::civil::date(2026, 2, 27), Some(4.0)),
+            (jiff::civil::date(2026, 2, 28), Some(4.0)),
+            (day, Some(4.0))
+        ]
+    );
+    let ratio_days = ok(store.metric_days("reports_per_login"));
+    // Daily from Jan 31 to Mar 1 (30 days); weekly before that, back to 2024-09-01: Jan 31
+    // is 517 days after it, so 73 more weeks (Jan 24 back to 2024-09-07).
+    assert_eq!(ratio_days.len(), 30 + 73, "{} days", ratio_days.len());
+    assert_eq!(ratio_days.first(), Some(&jiff::civil::date(2024, 9, 7)));
+    workspace.expect(&["metrics", "compute", "--name", "nope"], None, 2);
     workspace.expect(
         &[
             "metrics",

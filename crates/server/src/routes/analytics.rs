@@ -21,6 +21,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(churn_report))
         .routes(routes!(list_metrics, define_metric))
         .routes(routes!(metric_values))
+        .routes(routes!(metric_series))
 }
 
 /// The period.
@@ -218,4 +219,65 @@ async fn metric_values(
     .await
     .map_err(ApiError::internal)??;
     Ok(Json(values))
+}
+
+/// A stored series' range.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// First day, YYYY-MM-DD (default 180 days before `to`).
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD (default today).
+    to: Option<String>,
+}
+
+/// One stored value.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesPoint {
+    day: String,
+    /// Null when missing.
+    value: Option<f64>,
+}
+
+/// An account's stored series of a metric (daily for the last 30 days, weekly before;
+/// see `mikawaya metrics compute`).
+#[utoipa::path(get, path = "/api/v1/accounts/{id}/metrics/{name}", tag = "analytics",
+    params(("id" = i64, Path, description = "account id"), ("name" = String, Path, description = "metric name"), SeriesParams),
+    responses((status = 200, body = Vec<SeriesPoint>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn metric_series(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path((id, name)): Path<(i64, String)>,
+    QueryParams(params): QueryParams<SeriesParams>,
+) -> Result<Json<Vec<SeriesPoint>>, ApiError> {
+    let to = crate::wire::optional(params.to.as_deref(), "to", date("to"))?
+        .unwrap_or_else(|| jiff::Zoned::now().date());
+    let from = match crate::wire::optional(params.from.as_deref(), "from", date("from"))? {
+        Some(from) => from,
+        None => to
+            .checked_sub(jiff::Span::new().days(180))
+            .map_err(ApiError::internal)?,
+    };
+    if from > to {
+        return Err(ApiError::field("from", "must not be after to"));
+    }
+    let access = actor.read();
+    let account = mikawaya_domain::AccountId::new(id);
+    let series = state
+        .run(move |store| {
+            store.get_account(&access, account)?;
+            store.get_metric(&name)?;
+            store.metric_series(&access, &name, account, from, to)
+        })
+        .await?;
+    Ok(Json(
+        series
+            .into_iter()
+            .map(|(day, value)| SeriesPoint {
+                day: day.to_string(),
+                value,
+            })
+            .collect(),
+    ))
 }

@@ -191,3 +191,65 @@ async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn stored_metric_series_read_back_scoped_and_checked() {
+    use mikawaya_domain::Actor;
+    use mikawaya_store::Store;
+    let app = TestApp::spawn().await;
+    let defined = app
+        .call(
+            Some("leader"),
+            reqwest::Method::POST,
+            "/api/v1/metrics",
+            Some(serde_json::json!({"name": "seats", "kind": "seats"})),
+        )
+        .await;
+    assert_eq!(defined.status, StatusCode::CREATED, "{}", defined.text);
+    let manage = Actor::system().manage().unwrap_or_else(|e| panic!("{e}"));
+    let (a, b) = (app.seed.accounts["a"], app.seed.accounts["b"]);
+    for (day, value) in [("2026-03-01", 5.0), ("2026-03-08", 7.0)] {
+        let day: jiff::civil::Date = day.parse().unwrap_or_else(|e| panic!("{e}"));
+        app.store
+            .put_metric_values(&manage, "seats", day, &[(a, Some(value)), (b, None)])
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let path =
+        |account: i64, query: &str| format!("/api/v1/accounts/{account}/metrics/seats?{query}");
+    let series = app
+        .get("partner", &path(a.get(), "from=2026-03-01&to=2026-03-31"))
+        .await;
+    assert_eq!(series.status, StatusCode::OK, "{}", series.text);
+    assert_eq!(
+        series.body,
+        serde_json::json!([{"day": "2026-03-01", "value": 5.0}, {"day": "2026-03-08", "value": 7.0}])
+    );
+    let one = app
+        .get("viewer", &path(a.get(), "from=2026-03-02&to=2026-03-08"))
+        .await;
+    assert_eq!(
+        one.body,
+        serde_json::json!([{"day": "2026-03-08", "value": 7.0}])
+    );
+    // Partner A cannot read partner B's account; unknown metrics and bad ranges are refused.
+    assert_eq!(
+        app.get("partner", &path(b.get(), "")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        app.get(
+            "viewer",
+            &format!("/api/v1/accounts/{}/metrics/nope", a.get())
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let backwards = app
+        .get("viewer", &path(a.get(), "from=2026-04-01&to=2026-03-01"))
+        .await;
+    assert_eq!(
+        (backwards.status, backwards.body["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, serde_json::json!("from"))
+    );
+}

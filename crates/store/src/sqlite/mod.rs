@@ -26,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_metrics.sql"),
     include_str!("../../migrations/0004_playbooks.sql"),
     include_str!("../../migrations/0005_health.sql"),
+    include_str!("../../migrations/0006_metric_values.sql"),
 ];
 
 /// Reader connections kept open.
@@ -653,6 +654,28 @@ impl Store for SqliteStore {
         rows: &[HealthRow],
     ) -> Result<()> {
         self.write(|c| work::put_health(c, scorecard, day, rows))
+    }
+    fn put_metric_values(
+        &self,
+        _access: &ManageAccess,
+        metric: &str,
+        day: jiff::civil::Date,
+        values: &[(AccountId, Option<f64>)],
+    ) -> Result<()> {
+        self.write(|c| work::put_metric_values(c, metric, day, values))
+    }
+    fn metric_days(&self, metric: &str) -> Result<Vec<jiff::civil::Date>> {
+        self.read(|c| work::metric_days(c, metric))
+    }
+    fn metric_series(
+        &self,
+        access: &ReadAccess,
+        metric: &str,
+        account: AccountId,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Vec<(jiff::civil::Date, Option<f64>)>> {
+        self.read(|c| work::metric_series(c, access.visibility(), metric, account, from, to))
     }
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>> {
         self.read(|c| work::health_days(c, scorecard))

@@ -819,3 +819,71 @@ pub(crate) fn health_rows(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
+
+// --- metric series ------------------------------------------------------------
+
+/// Replaces a metric's values of one day.
+pub(crate) fn put_metric_values(
+    connection: &Connection,
+    metric: &str,
+    day: jiff::civil::Date,
+    values: &[(AccountId, Option<f64>)],
+) -> Result<()> {
+    connection.execute(
+        "DELETE FROM metric_values WHERE metric = ?1 AND day = ?2",
+        rusqlite::params![metric, day.to_string()],
+    )?;
+    let mut insert = connection.prepare_cached(
+        "INSERT INTO metric_values (metric, account_id, day, value) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (account, value) in values {
+        insert.execute(rusqlite::params![
+            metric,
+            account.get(),
+            day.to_string(),
+            value
+        ])?;
+    }
+    Ok(())
+}
+
+/// The days a metric has stored values of, oldest first.
+pub(crate) fn metric_days(connection: &Connection, metric: &str) -> Result<Vec<jiff::civil::Date>> {
+    let mut statement = connection
+        .prepare_cached("SELECT DISTINCT day FROM metric_values WHERE metric = ?1 ORDER BY day")?;
+    let days = statement
+        .query_map([metric], |row| parsed(row, 0, row::date))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(days)
+}
+
+/// One visible account's stored values of a metric between two days, by day.
+pub(crate) fn metric_series(
+    connection: &Connection,
+    visibility: Visibility,
+    metric: &str,
+    account: AccountId,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Result<Vec<(jiff::civil::Date, Option<f64>)>> {
+    let mut sql = Sql::new(
+        "SELECT m.day, m.value FROM metric_values m JOIN accounts a ON a.id = m.account_id WHERE 1=1",
+    );
+    sql.visible("a", visibility);
+    sql.bind(
+        " AND m.metric = ? AND m.account_id = ? AND m.day >= ? AND m.day <= ? ORDER BY m.day",
+        [
+            text(metric),
+            Value::Integer(account.get()),
+            text(from),
+            text(to),
+        ],
+    );
+    let mut statement = connection.prepare_cached(&sql.text)?;
+    let series = statement
+        .query_map(sql.params(), |row| {
+            Ok((parsed(row, 0, row::date)?, row.get(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(series)
+}
