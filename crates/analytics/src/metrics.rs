@@ -15,6 +15,8 @@
 //! | `seats` | seats (quantity) of the subscriptions active on `d` | as `mrr` |
 //! | `tenure_days` | days from the account's first day to `d` | missing without a first day |
 //! | `days_since_touch` | days from the last touchpoint before `d` to `d` | missing when there was none |
+//! | `nps`, `csat`, `ces` | the latest answer of that survey in the window | missing when none |
+//! | `pulse` | the latest manual pulse (a CSM's 0-100 judgement with a reason) in the window | missing when none |
 //!
 //! Definitions are configuration: [`MetricSpec`] is what people write, [`Metric`] the
 //! checked form the engine takes.
@@ -41,7 +43,13 @@ pub trait UsageSource {
     fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date>;
     /// An account-level fact on a day (MRR, seats, the last touchpoint); none when the
     /// source does not know it (usage alone knows no account facts).
-    fn account_fact(&self, _account: &str, _fact: AccountFact, _day: Date) -> Option<f64> {
+    fn account_fact(
+        &self,
+        _account: &str,
+        _fact: AccountFact,
+        _day: Date,
+        _window_days: u32,
+    ) -> Option<f64> {
         None
     }
 }
@@ -55,6 +63,10 @@ pub enum AccountFact {
     Seats,
     /// Days from the last touchpoint before the day to the day.
     DaysSinceTouch,
+    /// The latest answer of a survey in the window.
+    Survey(mikawaya_domain::work::SurveyKind),
+    /// The latest manual pulse (0-100) in the window.
+    Pulse,
 }
 
 /// Usage plus the account facts read from the store: what metrics of every kind read.
@@ -70,6 +82,10 @@ pub struct WithFacts<'a> {
 pub struct AccountFacts {
     rows: std::collections::HashMap<String, Vec<(f64, f64, mikawaya_domain::subscription::Term)>>,
     touches: std::collections::HashMap<String, Vec<Date>>,
+    /// Answers per account: (day, survey, score), by day.
+    surveys: std::collections::HashMap<String, Vec<(Date, mikawaya_domain::work::SurveyKind, f64)>>,
+    /// Pulses per account: (day, score), by day.
+    pulses: std::collections::HashMap<String, Vec<(Date, f64)>>,
 }
 
 impl AccountFacts {
@@ -95,7 +111,44 @@ impl AccountFacts {
         facts
     }
 
-    fn fact(&self, account: &str, fact: AccountFact, day: Date) -> Option<f64> {
+    /// Adds survey answers: (account, day, survey, score).
+    #[must_use]
+    pub fn with_surveys(
+        mut self,
+        answers: impl IntoIterator<Item = (String, Date, mikawaya_domain::work::SurveyKind, f64)>,
+    ) -> AccountFacts {
+        for (account, day, kind, score) in answers {
+            self.surveys
+                .entry(account)
+                .or_default()
+                .push((day, kind, score));
+        }
+        for answers in self.surveys.values_mut() {
+            answers.sort_by_key(|(day, _, _)| *day);
+        }
+        self
+    }
+
+    /// Adds manual pulses: (account, day, score).
+    #[must_use]
+    pub fn with_pulses(
+        mut self,
+        pulses: impl IntoIterator<Item = (String, Date, f64)>,
+    ) -> AccountFacts {
+        for (account, day, score) in pulses {
+            self.pulses.entry(account).or_default().push((day, score));
+        }
+        for pulses in self.pulses.values_mut() {
+            pulses.sort_by_key(|(day, _)| *day);
+        }
+        self
+    }
+
+    fn fact(&self, account: &str, fact: AccountFact, day: Date, window_days: u32) -> Option<f64> {
+        let from = day
+            .checked_sub(jiff::Span::new().days(i64::from(window_days)))
+            .ok()?;
+        let in_window = |d: &Date| *d >= from && *d < day;
         match fact {
             AccountFact::Mrr | AccountFact::Seats => Some(
                 self.rows
@@ -119,6 +172,20 @@ impl AccountFacts {
                 let last = days[..days.partition_point(|d| *d < day)].last()?;
                 Some(f64::from((day - *last).get_days()))
             }
+            AccountFact::Survey(kind) => self
+                .surveys
+                .get(account)?
+                .iter()
+                .rev()
+                .find(|(d, k, _)| *k == kind && in_window(d))
+                .map(|(_, _, score)| *score),
+            AccountFact::Pulse => self
+                .pulses
+                .get(account)?
+                .iter()
+                .rev()
+                .find(|(d, _)| in_window(d))
+                .map(|(_, score)| *score),
         }
     }
 }
@@ -136,8 +203,14 @@ impl UsageSource for WithFacts<'_> {
     fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
         self.usage.last_event_day(account, event, before)
     }
-    fn account_fact(&self, account: &str, fact: AccountFact, day: Date) -> Option<f64> {
-        self.facts.fact(account, fact, day)
+    fn account_fact(
+        &self,
+        account: &str,
+        fact: AccountFact,
+        day: Date,
+        window_days: u32,
+    ) -> Option<f64> {
+        self.facts.fact(account, fact, day, window_days)
     }
 }
 
@@ -311,11 +384,23 @@ impl Metric {
                 fact: AccountFact::DaysSinceTouch,
             },
             "tenure_days" => MetricKind::TenureDays,
+            "nps" => MetricKind::Account {
+                fact: AccountFact::Survey(mikawaya_domain::work::SurveyKind::Nps),
+            },
+            "csat" => MetricKind::Account {
+                fact: AccountFact::Survey(mikawaya_domain::work::SurveyKind::Csat),
+            },
+            "ces" => MetricKind::Account {
+                fact: AccountFact::Survey(mikawaya_domain::work::SurveyKind::Ces),
+            },
+            "pulse" => MetricKind::Account {
+                fact: AccountFact::Pulse,
+            },
             other => {
                 return Err(Invalid::new(
                     "kind",
                     format!(
-                        "'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month, mrr, seats, tenure_days, days_since_touch"
+                        "'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month, mrr, seats, tenure_days, days_since_touch, nps, csat, ces, pulse"
                     ),
                 ));
             }
@@ -382,7 +467,9 @@ impl Metric {
             MetricKind::DaysSince { event } => source
                 .last_event_day(account, event.as_deref(), as_of)
                 .map(|day| f64::from((as_of - day).get_days())),
-            MetricKind::Account { fact } => source.account_fact(account, *fact, as_of),
+            MetricKind::Account { fact } => {
+                source.account_fact(account, *fact, as_of, self.window_days)
+            }
             MetricKind::TenureDays => {
                 tenure_start.map(|start| f64::from((as_of - start).get_days().max(0)))
             }

@@ -261,7 +261,26 @@ pub fn account_facts(
             None => break,
         }
     }
-    Ok(mikawaya_analytics::metrics::AccountFacts::new(
-        rows, touches,
-    ))
+    let day = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let surveys: Vec<_> = store
+        .survey_responses(access, jiff::Timestamp::UNIX_EPOCH)?
+        .into_iter()
+        .filter_map(|r| {
+            keys.get(&r.account_id)
+                .map(|k| (k.clone(), day(r.answered_at), r.kind, r.score as f64))
+        })
+        .collect();
+    let pulses: Vec<_> = store
+        .pulses(access)?
+        .into_iter()
+        .filter_map(|p| {
+            keys.get(&p.account_id)
+                .map(|k| (k.clone(), day(p.created_at), p.score as f64))
+        })
+        .collect();
+    Ok(
+        mikawaya_analytics::metrics::AccountFacts::new(rows, touches)
+            .with_surveys(surveys)
+            .with_pulses(pulses),
+    )
 }

@@ -451,6 +451,10 @@ pub trait Store: Send + Sync {
         from: jiff::civil::Date,
         to: jiff::civil::Date,
     ) -> Result<Vec<(jiff::civil::Date, Option<f64>)>>;
+    /// Records a CSM's manual pulse (0-100 with a reason) on a visible account.
+    fn add_pulse(&self, access: &WriteAccess, pulse: &work::Pulse) -> Result<()>;
+    /// Every pulse on visible accounts, oldest first.
+    fn pulses(&self, access: &ReadAccess) -> Result<Vec<work::Pulse>>;
     /// The days a scorecard has snapshots of, oldest first.
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>>;
     /// Snapshot rows of visible accounts from `from` to `to` (inclusive), of some accounts

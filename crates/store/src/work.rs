@@ -267,3 +267,18 @@ pub struct HealthRow {
     /// The measures as JSON (metric, value, score, weight).
     pub measures: String,
 }
+
+/// A CSM's manual pulse on an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pulse {
+    /// The account.
+    pub account_id: AccountId,
+    /// Who.
+    pub user_id: Option<UserId>,
+    /// 0-100.
+    pub score: i64,
+    /// Why.
+    pub reason: String,
+    /// When.
+    pub created_at: jiff::Timestamp,
+}

@@ -285,3 +285,34 @@ fn account_facts_are_metrics_too() {
         Some(1.0)
     );
 }
+
+#[test]
+fn surveys_and_pulses_are_read_within_the_window() {
+    use mikawaya_domain::work::SurveyKind;
+    let rollups = history();
+    let facts = AccountFacts::new([], [])
+        .with_surveys([
+            ("acme".to_owned(), date(2026, 1, 20), SurveyKind::Nps, 9.0),
+            ("acme".to_owned(), date(2026, 2, 10), SurveyKind::Nps, 4.0),
+            ("acme".to_owned(), date(2026, 2, 12), SurveyKind::Csat, 5.0),
+        ])
+        .with_pulses([("acme".to_owned(), date(2026, 2, 27), 35.0)]);
+    let source = WithFacts {
+        usage: &rollups,
+        facts: &facts,
+    };
+    let value = |kind: &str, day: Date| {
+        spec(serde_json::json!({"name": "m", "kind": kind, "window_days": 28}))
+            .value(&source, "acme", day, None)
+    };
+    // As of Mar 1 the window is Feb 1-28: the latest NPS is Feb 10's 4 (Jan 20's 9 is out).
+    assert_eq!(value("nps", date(2026, 3, 1)), Some(4.0));
+    assert_eq!(value("csat", date(2026, 3, 1)), Some(5.0));
+    assert_eq!(value("ces", date(2026, 3, 1)), None);
+    // As of Feb 10 the answer of that day is not yet in the window: Jan 20's 9 is.
+    assert_eq!(value("nps", date(2026, 2, 10)), Some(9.0));
+    assert_eq!(value("pulse", date(2026, 3, 1)), Some(35.0));
+    // Mar 27's window starts on Feb 27 (in); Mar 28's on Feb 28 (out).
+    assert_eq!(value("pulse", date(2026, 3, 27)), Some(35.0));
+    assert_eq!(value("pulse", date(2026, 3, 28)), None);
+}

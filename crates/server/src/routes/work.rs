@@ -38,6 +38,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(evaluate_rules))
         .routes(routes!(list_outbox))
         .routes(routes!(add_survey_response))
+        .routes(routes!(add_pulse))
         .routes(routes!(book))
         .routes(routes!(assign_tiers))
 }
@@ -781,4 +782,39 @@ pub fn apply_tiers(
         }
     }
     Ok(plan)
+}
+
+/// A CSM's pulse.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PulseIn {
+    /// 0-100.
+    score: i64,
+    /// Why (required).
+    reason: String,
+}
+
+/// Records the caller's manual pulse (0-100, with a reason) on an account; the `pulse`
+/// metric reads the latest one in its window.
+#[utoipa::path(post, path = "/api/v1/accounts/{id}/pulses", tag = "accounts", params(("id" = i64, Path, description = "account id")),
+    request_body = PulseIn,
+    responses((status = 201), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn add_pulse(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<PulseIn>,
+) -> Result<StatusCode, ApiError> {
+    let access = actor.write()?;
+    let pulse = mikawaya_store::work::Pulse {
+        account_id: AccountId::new(id),
+        user_id: actor.user_id(),
+        score: body.score,
+        reason: body.reason,
+        created_at: jiff::Timestamp::now(),
+    };
+    state
+        .run(move |store| store.add_pulse(&access, &pulse))
+        .await?;
+    Ok(StatusCode::CREATED)
 }

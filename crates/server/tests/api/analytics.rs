@@ -253,3 +253,85 @@ async fn stored_metric_series_read_back_scoped_and_checked() {
         (StatusCode::BAD_REQUEST, serde_json::json!("from"))
     );
 }
+
+#[tokio::test]
+async fn pulses_are_recorded_checked_and_read_by_the_pulse_metric() {
+    let app = TestApp::spawn().await;
+    let a = app.seed.accounts["a"].get();
+    let b = app.seed.accounts["b"].get();
+    let path = |account: i64| format!("/api/v1/accounts/{account}/pulses");
+    for (body, field) in [
+        (serde_json::json!({"score": 101, "reason": "x"}), "score"),
+        (serde_json::json!({"score": 50, "reason": "  "}), "reason"),
+        (serde_json::json!({"score": 50}), "reason"),
+    ] {
+        let refused = app
+            .call(
+                Some("partner"),
+                reqwest::Method::POST,
+                &path(a),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(
+            (refused.status, refused.body["error"]["field"].clone()),
+            (StatusCode::BAD_REQUEST, serde_json::json!(field)),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        app.call(
+            Some("partner"),
+            reqwest::Method::POST,
+            &path(b),
+            Some(serde_json::json!({"score": 50, "reason": "x"}))
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND,
+        "partner A cannot pulse B's account"
+    );
+    let recorded = app
+        .call(
+            Some("partner"),
+            reqwest::Method::POST,
+            &path(a),
+            Some(serde_json::json!({"score": 35, "reason": "champion on leave, budget review pending"})),
+        )
+        .await;
+    assert_eq!(recorded.status, StatusCode::CREATED, "{}", recorded.text);
+    let defined = app
+        .call(
+            Some("leader"),
+            reqwest::Method::POST,
+            "/api/v1/metrics",
+            Some(serde_json::json!({"name": "pulse", "kind": "pulse", "window_days": 30})),
+        )
+        .await;
+    assert_eq!(defined.status, StatusCode::CREATED, "{}", defined.text);
+    let tomorrow = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .tomorrow()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let values = app
+        .get(
+            "admin",
+            &format!("/api/v1/metrics/pulse/values?as_of={tomorrow}"),
+        )
+        .await;
+    let of = |key: &str| {
+        values
+            .body
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["account_external_id"] == key))
+            .map(|r| r["value"].clone())
+    };
+    assert_eq!(
+        of("EXT-a"),
+        Some(serde_json::json!(35.0)),
+        "{}",
+        values.text
+    );
+    assert_eq!(of("EXT-b"), Some(serde_json::Value::Null));
+}

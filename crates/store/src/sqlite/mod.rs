@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_playbooks.sql"),
     include_str!("../../migrations/0005_health.sql"),
     include_str!("../../migrations/0006_metric_values.sql"),
+    include_str!("../../migrations/0007_pulses.sql"),
 ];
 
 /// Reader connections kept open.
@@ -676,6 +677,12 @@ impl Store for SqliteStore {
         to: jiff::civil::Date,
     ) -> Result<Vec<(jiff::civil::Date, Option<f64>)>> {
         self.read(|c| work::metric_series(c, access.visibility(), metric, account, from, to))
+    }
+    fn add_pulse(&self, access: &WriteAccess, pulse: &crate::work::Pulse) -> Result<()> {
+        self.write(|c| work::add_pulse(c, access, pulse))
+    }
+    fn pulses(&self, access: &ReadAccess) -> Result<Vec<crate::work::Pulse>> {
+        self.read(|c| work::pulses(c, access.visibility()))
     }
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>> {
         self.read(|c| work::health_days(c, scorecard))

@@ -887,3 +887,54 @@ pub(crate) fn metric_series(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(series)
 }
+
+// --- pulses -------------------------------------------------------------------
+
+pub(crate) fn add_pulse(
+    connection: &Connection,
+    access: &WriteAccess,
+    pulse: &crate::work::Pulse,
+) -> Result<()> {
+    accounts::get(connection, access.visibility(), pulse.account_id)?;
+    if !(0..=100).contains(&pulse.score) {
+        return Err(Invalid::new("score", "must be between 0 and 100").into());
+    }
+    if pulse.reason.trim().is_empty() {
+        return Err(Invalid::new("reason", "a pulse needs a reason").into());
+    }
+    connection.execute(
+        "INSERT INTO pulses (account_id, user_id, score, reason, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        rusqlite::params![
+            pulse.account_id.get(),
+            pulse.user_id.map(UserId::get),
+            pulse.score,
+            pulse.reason.trim(),
+            row::instant(pulse.created_at),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn pulses(
+    connection: &Connection,
+    visibility: Visibility,
+) -> Result<Vec<crate::work::Pulse>> {
+    let mut sql = Sql::new(
+        "SELECT p.account_id, p.user_id, p.score, p.reason, p.created_at FROM pulses p JOIN accounts a ON a.id = p.account_id WHERE 1=1",
+    );
+    sql.visible("a", visibility);
+    sql.bind(" ORDER BY p.created_at, p.id", []);
+    let mut statement = connection.prepare_cached(&sql.text)?;
+    let pulses = statement
+        .query_map(sql.params(), |row| {
+            Ok(crate::work::Pulse {
+                account_id: AccountId::new(row.get(0)?),
+                user_id: row.get::<_, Option<i64>>(1)?.map(UserId::new),
+                score: row.get(2)?,
+                reason: row.get(3)?,
+                created_at: parsed(row, 4, row::timestamp)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(pulses)
+}
