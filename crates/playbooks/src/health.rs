@@ -24,7 +24,75 @@ pub fn colour_name(colour: Colour) -> &'static str {
     }
 }
 
-/// Computes and stores the snapshot of each day in `days`; returns the rows written.
+/// Which accounts a scorecard is for: a touch tier, plan or lifecycle stage.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRule {
+    /// `tier`, `plan` or `stage`.
+    pub field: String,
+    /// The value.
+    pub value: String,
+}
+
+/// A scorecard for a segment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentCard {
+    /// The accounts it scores.
+    pub segment: SegmentRule,
+    /// The scorecard.
+    pub scorecard: mikawaya_analytics::scorecard::ScorecardSpec,
+}
+
+/// The meta key holding the segment scorecards (a JSON array, first match wins).
+pub const SEGMENT_CARDS: &str = "scorecards.segments";
+
+/// Checks segment scorecards (field names, scorecards) and returns them checked.
+pub fn check_segment_cards(
+    cards: &[SegmentCard],
+) -> std::result::Result<Vec<(SegmentRule, Scorecard)>, mikawaya_domain::Invalid> {
+    cards
+        .iter()
+        .enumerate()
+        .map(|(index, card)| {
+            if !["tier", "plan", "stage"].contains(&card.segment.field.as_str()) {
+                return Err(mikawaya_domain::Invalid::new(
+                    format!("segments[{index}].segment.field"),
+                    "must be tier, plan or stage",
+                ));
+            }
+            let checked = Scorecard::check(&card.scorecard).map_err(|e| {
+                let field = format!("segments[{index}].scorecard.{}", e.field);
+                e.in_field(field)
+            })?;
+            Ok((card.segment.clone(), checked))
+        })
+        .collect()
+}
+
+/// The stored segment scorecards.
+pub fn segment_cards(store: &dyn Store) -> Result<Vec<(SegmentRule, Scorecard)>> {
+    let Some(raw) = store.get_meta(SEGMENT_CARDS)? else {
+        return Ok(Vec::new());
+    };
+    let cards: Vec<SegmentCard> = serde_json::from_str(&raw)
+        .map_err(|e| mikawaya_domain::Invalid::new(SEGMENT_CARDS, e.to_string()))?;
+    Ok(check_segment_cards(&cards)?)
+}
+
+fn matches(rule: &SegmentRule, account: &mikawaya_domain::account::Account) -> bool {
+    let value = match rule.field.as_str() {
+        "tier" => account.tier.map(|t| t.as_str().to_owned()),
+        "plan" => account.plan.as_ref().map(ToString::to_string),
+        "stage" => account.stage.as_ref().map(ToString::to_string),
+        _ => None,
+    };
+    value.as_deref() == Some(rule.value.as_str())
+}
+
+/// Computes and stores the snapshot of each day in `days`: each account is scored by the
+/// first segment scorecard that matches it, else the built-in `default`; returns the rows
+/// written.
 pub fn snapshot(
     store: &dyn Store,
     access: &ManageAccess,
@@ -37,13 +105,35 @@ pub fn snapshot(
         .iter()
         .filter_map(|a| a.external_id.as_ref().map(|e| (e.to_string(), a.id)))
         .collect();
-    let scored = Scored::from_accounts(&accounts);
-    let card = Scorecard::default_card();
+    let mut cards = segment_cards(store)?;
+    cards.push((
+        SegmentRule {
+            field: String::new(),
+            value: String::new(),
+        },
+        Scorecard::default_card(),
+    ));
+    let last = cards.len() - 1;
+    // Each account in the group of the first card that matches it.
+    let mut groups: Vec<Vec<mikawaya_domain::account::Account>> = vec![Vec::new(); cards.len()];
+    for account in accounts {
+        let index = cards[..last]
+            .iter()
+            .position(|(rule, _)| matches(rule, &account))
+            .unwrap_or(last);
+        groups[index].push(account);
+    }
+    let groups: Vec<(Scorecard, Vec<Scored>)> = cards
+        .into_iter()
+        .zip(groups)
+        .filter(|(_, group)| !group.is_empty())
+        .map(|((_, card), group)| (card, Scored::from_accounts(&group)))
+        .collect();
     let mut written = 0;
     for day in days {
-        let rows: Vec<HealthRow> = card
-            .score(usage, &scored, *day)
-            .into_iter()
+        let rows: Vec<HealthRow> = groups
+            .iter()
+            .flat_map(|(card, scored)| card.score(usage, scored, *day))
             .filter_map(|(key, health)| {
                 ids.get(&key).map(|id| HealthRow {
                     account_id: *id,

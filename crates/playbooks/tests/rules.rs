@@ -804,3 +804,59 @@ fn renewal_dates_are_read_as_they_stood_on_the_day() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn segment_scorecards_score_their_accounts_and_others_use_default() -> TestResult {
+    let world = World::new()?;
+    let high = world.account("big", |a| a.tier = Some(TouchTier::High))?;
+    let low = world.account("small", |a| a.tier = Some(TouchTier::Low))?;
+    let cards = serde_json::json!([{"segment": {"field": "tier", "value": "high"},
+        "scorecard": {"name": "enterprise", "measures": [
+            {"metric": {"name": "exports", "kind": "count", "event": "Export"}, "weight": 1, "red": 0, "green": 4}]}}]);
+    world.store.put_meta(
+        mikawaya_playbooks::health::SEGMENT_CARDS,
+        &cards.to_string(),
+    )?;
+    let usage = rollups(&[
+        ("big", "u1", "Export", "2026-05-20T10:00:00Z"),
+        ("big", "u1", "Export", "2026-05-21T10:00:00Z"),
+        ("small", "u2", "Export", "2026-05-20T10:00:00Z"),
+    ]);
+    let day = date(2026, 6, 1);
+    mikawaya_playbooks::health::snapshot(
+        &world.store,
+        &Actor::system().manage()?,
+        &Actor::system().read(),
+        &usage,
+        &[day],
+    )?;
+    let rows = world.store.health_rows(
+        &Actor::system().read(),
+        mikawaya_playbooks::health::SCORECARD,
+        None,
+        day,
+        day,
+    )?;
+    let of = |id: AccountId| rows.iter().find(|r| r.account_id == id).cloned();
+    let big = of(high).ok_or("no score for big")?;
+    // 2 exports between red 0 and green 4 → 50; the enterprise card has that one measure.
+    assert_eq!(big.score, Some(50.0));
+    assert!(big.measures.contains("\"exports\""), "{}", big.measures);
+    let small = of(low).ok_or("no score for small")?;
+    assert!(
+        !small.measures.contains("\"exports\""),
+        "the default card: {}",
+        small.measures
+    );
+    // A card on an unknown field is refused with its place.
+    let bad: Vec<mikawaya_playbooks::health::SegmentCard> = serde_json::from_value(
+        serde_json::json!([
+        {"segment": {"field": "region", "value": "kanto"}, "scorecard": {"name": "x", "measures": []}}]),
+    )?;
+    let refused = mikawaya_playbooks::health::check_segment_cards(&bad);
+    assert_eq!(
+        refused.map_err(|e| e.field).err().as_deref(),
+        Some("segments[0].segment.field")
+    );
+    Ok(())
+}

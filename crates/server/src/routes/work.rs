@@ -39,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_outbox))
         .routes(routes!(add_survey_response))
         .routes(routes!(add_pulse))
+        .routes(routes!(get_segment_cards, put_segment_cards))
         .routes(routes!(book))
         .routes(routes!(assign_tiers))
 }
@@ -817,4 +818,50 @@ async fn add_pulse(
         .run(move |store| store.add_pulse(&access, &pulse))
         .await?;
     Ok(StatusCode::CREATED)
+}
+
+/// The scorecards per segment (first match wins; other accounts use `default`).
+#[utoipa::path(get, path = "/api/v1/scorecards/segments", tag = "analytics",
+    responses((status = 200, body = Object)))]
+async fn get_segment_cards(
+    State(state): State<AppState>,
+    Caller(_actor): Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let raw = state
+        .run(|store| store.get_meta(mikawaya_playbooks::health::SEGMENT_CARDS))
+        .await?;
+    let segments: serde_json::Value = raw
+        .and_then(|r| serde_json::from_str(&r).ok())
+        .unwrap_or_else(|| serde_json::json!([]));
+    Ok(Json(serde_json::json!({ "segments": segments })))
+}
+
+/// The segment scorecards, as sent.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentCardsIn {
+    /// First match wins.
+    #[schema(value_type = Vec<Object>)]
+    segments: Vec<mikawaya_playbooks::health::SegmentCard>,
+}
+
+/// Replaces the scorecards per segment (admins and leaders): `{"segments": [{"segment":
+/// {"field": "tier"|"plan"|"stage", "value": ...}, "scorecard": {"name", "measures"}}]}`.
+/// The next health snapshot uses them.
+#[utoipa::path(put, path = "/api/v1/scorecards/segments", tag = "analytics",
+    request_body(content = Object, description = "an array of segment scorecards"),
+    responses((status = 200, body = Object), (status = 400, body = ErrorBody)))]
+async fn put_segment_cards(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    JsonBody(body): JsonBody<SegmentCardsIn>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    actor.manage()?;
+    let cards = body.segments;
+    mikawaya_playbooks::health::check_segment_cards(&cards)?;
+    let json = serde_json::to_string(&cards).map_err(ApiError::internal)?;
+    state
+        .run(move |store| store.put_meta(mikawaya_playbooks::health::SEGMENT_CARDS, &json))
+        .await?;
+    Ok(Json(serde_json::json!({ "segments": cards })))
 }

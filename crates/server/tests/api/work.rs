@@ -199,7 +199,7 @@ async fn playbooks_are_versioned_evaluated_by_leaders_and_fire_on_survey_answers
     let csm = app
         .call(Some("csm"), Method::POST, "/api/v1/playbooks", Some(spec))
         .await;
-    assert_eq!(csm.status, StatusCode::FORBIDDEN);
+    assert_eq!(csm.status, StatusCode::FORBIDDEN, "{}", csm.text);
     let evaluate = app
         .call(
             Some("csm"),
@@ -403,4 +403,54 @@ async fn tiers_and_owners_are_assigned_within_capacity() {
         book.text
     );
     assert_eq!(row["arr"], json!(6000.0));
+}
+
+#[tokio::test]
+async fn segment_scorecards_are_checked_and_stored_by_leaders() {
+    let app = TestApp::spawn().await;
+    let card = json!({"segments": [{"segment": {"field": "tier", "value": "high"},
+        "scorecard": {"name": "enterprise", "measures": [{"metric": {"name": "logins", "kind": "count", "event": "Login"}, "weight": 1, "red": 0, "green": 20}]}}]});
+    let csm = app
+        .call(
+            Some("csm"),
+            Method::PUT,
+            "/api/v1/scorecards/segments",
+            Some(card.clone()),
+        )
+        .await;
+    assert_eq!(csm.status, StatusCode::FORBIDDEN, "{}", csm.text);
+    let bad = json!({"segments": [{"segment": {"field": "tier", "value": "high"}, "scorecard": {"name": "x", "measures": []}}]});
+    let refused = app
+        .call(
+            Some("leader"),
+            Method::PUT,
+            "/api/v1/scorecards/segments",
+            Some(bad),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert!(
+        refused.body["error"]["field"]
+            .as_str()
+            .is_some_and(|f| f.starts_with("segments[0].scorecard")),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        app.get("viewer", "/api/v1/scorecards/segments").await.body,
+        json!({"segments": []})
+    );
+    let saved = app
+        .call(
+            Some("leader"),
+            Method::PUT,
+            "/api/v1/scorecards/segments",
+            Some(card.clone()),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.text);
+    assert_eq!(
+        app.get("viewer", "/api/v1/scorecards/segments").await.body["segments"][0]["scorecard"]["name"],
+        "enterprise"
+    );
 }
