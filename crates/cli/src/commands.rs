@@ -700,93 +700,6 @@ pub struct ChurnArgs {
 }
 
 /// Names an account's cohort.
-type CohortOf = dyn Fn(&mikawaya_domain::account::Account) -> Option<String>;
-
-/// Each account's cohort for `--by`.
-fn cohorts(
-    store: &SqliteStore,
-    by: &str,
-    subscriptions: &[mikawaya_domain::subscription::Subscription],
-) -> Result<std::collections::HashMap<mikawaya_domain::AccountId, String>, Failure> {
-    let accounts = all_account_rows(store)?;
-    let read = Actor::system().read();
-    let names = |pairs: Vec<(i64, String)>| {
-        pairs
-            .into_iter()
-            .collect::<std::collections::HashMap<i64, String>>()
-    };
-    let cohort: Box<CohortOf> = match by {
-        "start_month" => {
-            let mut first: std::collections::HashMap<
-                mikawaya_domain::AccountId,
-                jiff::civil::Date,
-            > = std::collections::HashMap::new();
-            for subscription in subscriptions {
-                let start = subscription.term.start();
-                first
-                    .entry(subscription.account_id)
-                    .and_modify(|d| *d = (*d).min(start))
-                    .or_insert(start);
-            }
-            Box::new(move |a| {
-                first
-                    .get(&a.id)
-                    .map(|d| format!("{:04}-{:02}", d.year(), d.month()))
-            })
-        }
-        "plan" => Box::new(|a| {
-            Some(
-                a.plan
-                    .as_ref()
-                    .map_or("(none)".to_owned(), ToString::to_string),
-            )
-        }),
-        "tier" => Box::new(|a| Some(a.tier.map_or("(none)", |t| t.as_str()).to_owned())),
-        "partner" => {
-            let partners = names(
-                store
-                    .list_partners(&read)
-                    .map_err(store_failure)?
-                    .into_iter()
-                    .map(|p| (p.id.get(), p.name.to_string()))
-                    .collect(),
-            );
-            Box::new(move |a| {
-                Some(
-                    a.partner_id
-                        .and_then(|id| partners.get(&id.get()).cloned())
-                        .unwrap_or_else(|| "(direct)".to_owned()),
-                )
-            })
-        }
-        "owner" => {
-            let users = names(
-                store
-                    .list_users(&read)
-                    .map_err(store_failure)?
-                    .into_iter()
-                    .map(|u| (u.id.get(), u.email.to_string()))
-                    .collect(),
-            );
-            Box::new(move |a| {
-                Some(
-                    a.owner_id
-                        .and_then(|id| users.get(&id.get()).cloned())
-                        .unwrap_or_else(|| "(none)".to_owned()),
-                )
-            })
-        }
-        other => {
-            return Err(Failure::input(anyhow!(
-                "--by: '{other}' is not one of: start_month, plan, tier, partner, owner"
-            )));
-        }
-    };
-    Ok(accounts
-        .iter()
-        .filter_map(|a| cohort(a).map(|c| (a.id, c)))
-        .collect())
-}
 
 pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
     let from = mikawaya_domain::value::parse_date(&args.from, "--from").map_err(Failure::input)?;
@@ -803,7 +716,14 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
         .map(mikawaya_analytics::churn::RevenueRow::from)
         .collect();
     if let Some(by) = &args.by {
-        let groups = cohorts(&store, by, &subscriptions)?;
+        let groups =
+            mikawaya_playbooks::facts::cohorts(&store, &Actor::system().read(), by, &subscriptions)
+                .map_err(|e| match e {
+                    mikawaya_playbooks::PlaybookError::Invalid(invalid) => {
+                        Failure::input(anyhow!("--by: {}", invalid.reason))
+                    }
+                    other => Failure::from(anyhow!("{other}")),
+                })?;
         let reports = mikawaya_analytics::churn::churn_by_cohort(&rows, from, to, &|account| {
             groups.get(&account).cloned()
         });

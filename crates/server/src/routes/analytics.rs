@@ -33,6 +33,8 @@ pub struct PeriodParams {
     from: String,
     /// t1, YYYY-MM-DD (after t0).
     to: String,
+    /// Also per cohort: start_month, plan, tier, partner or owner.
+    by: Option<String>,
 }
 
 /// Churn and retention of a period, as `shared/domain.md` defines them.
@@ -51,6 +53,18 @@ pub struct ChurnOut {
     mrr_churn_rate: Option<f64>,
     grr: Option<f64>,
     nrr: Option<f64>,
+    /// With `by`: the same per cohort (cohorts with no account at t0 left out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(no_recursion)]
+    cohorts: Option<Vec<CohortOut>>,
+}
+
+/// One cohort's churn.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CohortOut {
+    cohort: String,
+    #[serde(flatten)]
+    report: ChurnOut,
 }
 
 impl ChurnOut {
@@ -68,6 +82,7 @@ impl ChurnOut {
             mrr_churn_rate: report.mrr_churn_rate,
             grr: report.grr,
             nrr: report.nrr,
+            cohorts: None,
         }
     }
 }
@@ -86,15 +101,40 @@ async fn churn_report(
         return Err(ApiError::field("to", "must be after from"));
     }
     let access = actor.read();
-    let subscriptions = state
-        .run(move |store| store.all_subscriptions(&access))
+    let by = params.by.clone();
+    let (subscriptions, groups) = state
+        .run(move |store| {
+            let subscriptions = store.all_subscriptions(&access)?;
+            let groups = match &by {
+                Some(by) => Some(
+                    mikawaya_playbooks::facts::cohorts(store, &access, by, &subscriptions)
+                        .map_err(|e| match e {
+                            mikawaya_playbooks::PlaybookError::Store(store) => store,
+                            mikawaya_playbooks::PlaybookError::Invalid(invalid) => invalid.into(),
+                            other => mikawaya_store::StoreError::Corrupt(other.to_string()),
+                        })?,
+                ),
+                None => None,
+            };
+            Ok((subscriptions, groups))
+        })
         .await?;
     let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
-    Ok(Json(ChurnOut::new(
-        from.to_string(),
-        to.to_string(),
-        churn(&rows, from, to),
-    )))
+    let mut out = ChurnOut::new(from.to_string(), to.to_string(), churn(&rows, from, to));
+    if let Some(groups) = groups {
+        out.cohorts = Some(
+            mikawaya_analytics::churn::churn_by_cohort(&rows, from, to, &|account| {
+                groups.get(&account).cloned()
+            })
+            .into_iter()
+            .map(|(cohort, report)| CohortOut {
+                cohort,
+                report: ChurnOut::new(from.to_string(), to.to_string(), report),
+            })
+            .collect(),
+        );
+    }
+    Ok(Json(out))
 }
 
 /// A metric definition as listed.

@@ -335,3 +335,62 @@ async fn pulses_are_recorded_checked_and_read_by_the_pulse_metric() {
     );
     assert_eq!(of("EXT-b"), Some(serde_json::Value::Null));
 }
+
+#[tokio::test]
+async fn churn_by_cohort_over_http_respects_partners() {
+    let app = TestApp::spawn().await;
+    let all = app
+        .get(
+            "viewer",
+            "/api/v1/analytics/churn?from=2026-01-01&to=2026-02-01&by=partner",
+        )
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.text);
+    let cohorts = all.body["cohorts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(
+        cohorts.len(),
+        3,
+        "partner A, partner B and direct: {}",
+        all.text
+    );
+    let total: u64 = cohorts
+        .iter()
+        .filter_map(|c| c["accounts_at_start"].as_u64())
+        .sum();
+    assert_eq!(
+        Some(total),
+        all.body["accounts_at_start"].as_u64(),
+        "the cohorts add up"
+    );
+    assert!(cohorts.iter().any(|c| c["cohort"] == "(direct)"));
+    let scoped = app
+        .get(
+            "partner",
+            "/api/v1/analytics/churn?from=2026-01-01&to=2026-02-01&by=partner",
+        )
+        .await;
+    assert_eq!(
+        scoped.body["cohorts"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        scoped.text
+    );
+    assert_eq!(scoped.body["accounts_at_start"], 1);
+    let bad = app
+        .get(
+            "viewer",
+            "/api/v1/analytics/churn?from=2026-01-01&to=2026-02-01&by=zodiac",
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].clone()),
+        (StatusCode::BAD_REQUEST, serde_json::json!("by"))
+    );
+    let plain = app
+        .get(
+            "viewer",
+            "/api/v1/analytics/churn?from=2026-01-01&to=2026-02-01",
+        )
+        .await;
+    assert!(plain.body.get("cohorts").is_none());
+}
