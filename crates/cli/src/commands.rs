@@ -699,8 +699,6 @@ pub struct ChurnArgs {
     json: bool,
 }
 
-/// Names an account's cohort.
-
 pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
     let from = mikawaya_domain::value::parse_date(&args.from, "--from").map_err(Failure::input)?;
     let to = mikawaya_domain::value::parse_date(&args.to, "--to").map_err(Failure::input)?;
