@@ -694,6 +694,9 @@ pub struct ChurnArgs {
     /// Split by cohort: start_month, plan, tier, partner or owner.
     #[arg(long)]
     by: Option<String>,
+    /// With --by: also write the cohort chart (logo churn % per cohort) to this SVG file.
+    #[arg(long, requires = "by")]
+    svg: Option<PathBuf>,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -725,6 +728,21 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
         let reports = mikawaya_analytics::churn::churn_by_cohort(&rows, from, to, &|account| {
             groups.get(&account).cloned()
         });
+        if let Some(file) = &args.svg {
+            let points: Vec<mikawaya_server::html::charts::Point> = reports
+                .iter()
+                .map(|(cohort, report)| mikawaya_server::html::charts::Point {
+                    label: cohort.clone(),
+                    value: report.logo_churn_rate.map(|r| 100.0 * r),
+                })
+                .collect();
+            let title = format!("Logo churn % by {by}, {from} to {to}");
+            std::fs::write(
+                file,
+                mikawaya_server::html::charts::bars_file(&title, &points),
+            )
+            .with_context(|| format!("writing {}", file.display()))?;
+        }
         if args.json {
             let cohorts: Vec<serde_json::Value> = reports
                 .iter()
@@ -1031,6 +1049,9 @@ pub struct BacktestArgs {
     /// Which way is risky: lower-is-riskier (usage) or higher-is-riskier (e.g. days_since).
     #[arg(long)]
     direction: Option<String>,
+    /// Also write the calibration chart (churn rate per risk decile) to this SVG file.
+    #[arg(long)]
+    svg: Option<PathBuf>,
     /// A second scorecard to test on the same observations, side by side (`default`).
     #[arg(long)]
     versus: Option<String>,
@@ -1227,6 +1248,25 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         })
         .map_err(Failure::from)?;
     service.shutdown();
+    if let Some(file) = &args.svg {
+        let points: Vec<mikawaya_server::html::charts::Point> = result
+            .calibration
+            .iter()
+            .map(|row| mikawaya_server::html::charts::Point {
+                label: format!("D{}", row.decile),
+                value: Some(100.0 * row.churn_rate),
+            })
+            .collect();
+        let title = format!(
+            "{label}: churn rate % per risk decile (D10 riskiest), horizon {} days",
+            args.horizon_days
+        );
+        std::fs::write(
+            file,
+            mikawaya_server::html::charts::bars_file(&title, &points),
+        )
+        .with_context(|| format!("writing {}", file.display()))?;
+    }
     if args.json {
         let mut json = serde_json::to_value(&result).context("writing JSON")?;
         if let (Some(versus), Some(object)) = (&versus_result, json.as_object_mut()) {

@@ -387,6 +387,36 @@ fn churn_prints_the_formulas_as_json() {
         "{}",
         stdout(&by_month)
     );
+    // The cohort chart as SVG: one bar per cohort, labelled, with its title.
+    let chart = workspace.path("tiers.svg");
+    workspace.expect(
+        &[
+            "churn",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-04-01",
+            "--by",
+            "tier",
+            "--svg",
+            &chart.to_string_lossy(),
+        ],
+        None,
+        0,
+    );
+    let svg = ok(std::fs::read_to_string(&chart));
+    assert!(
+        svg.starts_with("<?xml") && svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert!(svg.contains("Logo churn % by tier, 2026-01-01 to 2026-04-01"));
+    // high churned 0% (a bar of no height), low 100% (the full 150-unit plot height).
+    assert_eq!(svg.matches("<rect").count(), 2, "{svg}");
+    assert!(
+        svg.contains("height=\"0.0\"") && svg.contains("height=\"150.0\""),
+        "{svg}"
+    );
+    assert!(svg.contains(">high<") && svg.contains(">low<"));
     workspace.expect(
         &[
             "churn",

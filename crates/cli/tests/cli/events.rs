@@ -534,6 +534,8 @@ fn a_backtest_measures_how_well_a_metric_predicts_churn() {
             "backtest",
             "--scorecard-file",
             &card.to_string_lossy(),
+            "--svg",
+            &workspace.path("calibration.svg").to_string_lossy(),
             "--versus",
             "default",
             "--horizon-days",
@@ -554,6 +556,14 @@ fn a_backtest_measures_how_well_a_metric_predicts_churn() {
     );
     assert_eq!(both["versus"]["n_churned"], result["n_churned"]);
     assert!(both["versus"]["calibration"].is_array());
+    let svg = ok(std::fs::read_to_string(workspace.path("calibration.svg")));
+    assert!(svg.contains("churn rate % per risk decile"), "{svg}");
+    let groups = result["calibration"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        svg.matches("<rect").count(),
+        groups,
+        "one bar per calibration group"
+    );
     ok(std::fs::write(
         &card,
         r#"{"name": "broken", "measures": []}"#,

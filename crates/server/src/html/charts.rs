@@ -83,6 +83,23 @@ pub fn score_line(
 
 /// Counts over time as bars.
 pub fn bars(id: &str, title: &str, points: &[Point], column: [&str; 2]) -> Markup {
+    html! {
+        figure.chart {
+            (bars_svg(id, title, points))
+            (data_table(points, column))
+        }
+    }
+}
+
+/// The bar chart as a standalone SVG file (for `--svg` on the CLI).
+pub fn bars_file(title: &str, points: &[Point]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
+        bars_svg("chart", title, points).into_string()
+    )
+}
+
+fn bars_svg(id: &str, title: &str, points: &[Point]) -> Markup {
     let max = points
         .iter()
         .filter_map(|p| p.value)
@@ -90,25 +107,22 @@ pub fn bars(id: &str, title: &str, points: &[Point], column: [&str; 2]) -> Marku
         .max(1.0);
     let slot = (WIDTH - LEFT - 8.0) / points.len().max(1) as f64;
     html! {
-        figure.chart {
-            svg id=(id) role="img" aria-labelledby=(format!("{id}-title")) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" {
-                title id=(format!("{id}-title")) { (title) }
-                text x=(LEFT - 4.0) y=(y_of(max, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { (format!("{max:.0}")) }
-                text x=(LEFT - 4.0) y=(y_of(0.0, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { "0" }
-                @for (i, p) in points.iter().enumerate() {
-                    @if let Some(v) = p.value {
-                        rect x=(format!("{:.1}", LEFT + slot * i as f64 + 1.0)) y=(format!("{:.1}", y_of(v, max))) width=(format!("{:.1}", (slot - 2.0).max(1.0))) height=(format!("{:.1}", y_of(0.0, max) - y_of(v, max))) fill="#5b8bd6" {}
-                    }
-                    @if points.len() <= 12 {
-                        text x=(format!("{:.1}", LEFT + slot * (i as f64 + 0.5))) y=(HEIGHT - 6.0) text-anchor="middle" font-size="10" fill="#444" { (p.label) }
-                    }
+        svg xmlns="http://www.w3.org/2000/svg" id=(id) role="img" aria-labelledby=(format!("{id}-title")) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" {
+            title id=(format!("{id}-title")) { (title) }
+            text x=(LEFT - 4.0) y=(y_of(max, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { (format!("{max:.0}")) }
+            text x=(LEFT - 4.0) y=(y_of(0.0, max) + 3.0) text-anchor="end" font-size="10" fill="#444" { "0" }
+            @for (i, p) in points.iter().enumerate() {
+                @if let Some(v) = p.value {
+                    rect x=(format!("{:.1}", LEFT + slot * i as f64 + 1.0)) y=(format!("{:.1}", y_of(v, max))) width=(format!("{:.1}", (slot - 2.0).max(1.0))) height=(format!("{:.1}", y_of(0.0, max) - y_of(v, max))) fill="#5b8bd6" {}
                 }
-                @if let (true, Some(first), Some(last)) = (points.len() > 12, points.first(), points.last()) {
-                    text x=(LEFT) y=(HEIGHT - 6.0) font-size="10" fill="#444" { (first.label) }
-                    text x=(WIDTH - 8.0) y=(HEIGHT - 6.0) text-anchor="end" font-size="10" fill="#444" { (last.label) }
+                @if points.len() <= 12 {
+                    text x=(format!("{:.1}", LEFT + slot * (i as f64 + 0.5))) y=(HEIGHT - 6.0) text-anchor="middle" font-size="10" fill="#444" { (p.label) }
                 }
             }
-            (data_table(points, column))
+            @if let (true, Some(first), Some(last)) = (points.len() > 12, points.first(), points.last()) {
+                text x=(LEFT) y=(HEIGHT - 6.0) font-size="10" fill="#444" { (first.label) }
+                text x=(WIDTH - 8.0) y=(HEIGHT - 6.0) text-anchor="end" font-size="10" fill="#444" { (last.label) }
+            }
         }
     }
 }
