@@ -117,6 +117,8 @@ try {
     check(await page.locator(`svg#${id}`).count() === 1, `dashboard chart ${id}`);
   }
   check((await page.locator('[data-testid=arr-at-risk]').innerText()).startsWith('$'), 'ARR at risk in dollars');
+  const book = page.locator('section', { has: page.getByRole('heading', { name: 'Book of business per CSM' }) });
+  check(await book.locator('tbody tr').count() > 0, 'a book of business per CSM');
   await accessible(page, 'dashboards');
   await shot(page, 'dashboards');
 

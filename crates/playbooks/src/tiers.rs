@@ -178,7 +178,7 @@ fn blank(account: &Account) -> Assignment {
 }
 
 /// What one CSM carries.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BookRow {
     /// The CSM (none: unowned accounts).
     pub owner_id: Option<UserId>,

@@ -45,6 +45,9 @@ pub struct DashboardReport {
     pub arr_at_risk: f64,
     /// The currency most accounts use (for totals).
     pub currency: String,
+    /// Each owner's book of business.
+    #[serde(default)]
+    pub book: Vec<mikawaya_playbooks::tiers::BookRow>,
 }
 
 fn key(visibility: Visibility) -> String {
@@ -125,6 +128,9 @@ pub fn build(
         .into_iter()
         .max_by_key(|(_, n)| *n)
         .map_or_else(|| "USD".to_owned(), |(c, _)| c);
+    let tasks = crate::routes::work::all_open_tasks(store, access)?;
+    let users = store.list_users(access)?;
+    let book = mikawaya_playbooks::tiers::book(&accounts, &tasks, &users, day);
     let renewing_accounts = renewals.len();
     let renewing_arr = renewals.iter().map(|r| r.arr).sum();
     let arr_at_risk = renewals
@@ -140,6 +146,7 @@ pub fn build(
         renewing_arr,
         arr_at_risk,
         currency,
+        book,
     })
 }
 

@@ -104,6 +104,23 @@ pub async fn dashboards(
             }
         }
         section {
+            h2 { (lang.t("book_of_business")) }
+            table {
+                thead { tr {
+                    th scope="col" { (lang.t("owner")) }
+                    th.num scope="col" { (lang.t("high")) } th.num scope="col" { (lang.t("low")) } th.num scope="col" { (lang.t("tech")) }
+                    th.num scope="col" { (lang.t("arr")) } th.num scope="col" { (lang.t("open_tasks")) } th.num scope="col" { (lang.t("overdue")) }
+                } }
+                tbody { @for row in &report.book { tr {
+                    td { (row.owner_email.as_deref().unwrap_or(lang.t("unowned"))) }
+                    @for tier in ["high", "low", "tech"] { td.num { (row.accounts.get(tier).copied().unwrap_or(0)) } }
+                    td.num { (i18n::money(row.arr, &currency)) }
+                    td.num { (row.open_tasks) }
+                    td.num { (row.overdue_tasks) }
+                } } }
+            }
+        }
+        section {
             h2 { (lang.t("retention_trend")) }
             (charts::lines("retention-chart", lang.t("retention_trend"), &labels, &retention, 100.0, lang.t("month")))
         }

@@ -92,6 +92,9 @@ impl Lang {
             "not_found" => ("Page not found.", "ページが見つかりません。"),
             "main_menu" => ("Main menu", "メインメニュー"),
             "dashboards" => ("Dashboards", "ダッシュボード"),
+            "book_of_business" => ("Book of business per CSM", "CSMごとの担当顧客"),
+            "open_tasks" => ("Open tasks", "未完了タスク"),
+            "unowned" => ("(no owner)", "（担当なし）"),
             "saved_views" => ("Saved views", "保存したビュー"),
             "form_expired" => (
                 "The form expired; please try again.",
