@@ -88,6 +88,7 @@ try {
   check(await chart.count() === 1, 'a health chart');
   check(await chart.locator('polyline').count() === 1, 'the health chart has a line');
   check(await page.locator('[data-testid=health-score]').count() === 1, 'a health score');
+  check(await page.locator('svg#mrr-chart polyline').count() === 1, 'an MRR timeline');
   await accessible(page, 'customer 360');
   await shot(page, 'account');
 

@@ -36,9 +36,9 @@ fn weeks_back(day: Date, weeks: i64) -> Date {
         .unwrap_or(day)
 }
 
-fn page_error(error: ApiError) -> Response {
+fn page_error(lang: Lang, error: ApiError) -> Response {
     match error {
-        ApiError::NotFound(_) => not_found_page().into_response(),
+        ApiError::NotFound(_) => not_found_page(lang).into_response(),
         other => other.into_response(),
     }
 }
@@ -157,7 +157,7 @@ pub async fn account_page(
     let event = params.event.filter(|e| !e.trim().is_empty());
     match render_account(&state, &page_user, AccountId::new(id), event).await {
         Ok(markup) => markup.into_response(),
-        Err(error) => page_error(error),
+        Err(error) => page_error(page_user.lang, error),
     }
 }
 
@@ -286,6 +286,32 @@ async fn render_account(
             .collect(),
         _ => Vec::new(),
     };
+    // MRR on the first of each of the last 24 months, from the subscription rows.
+    let this_month = today().first_of_month();
+    let months: Vec<Date> = (0..24)
+        .rev()
+        .filter_map(|back| this_month.checked_sub(jiff::Span::new().months(back)).ok())
+        .collect();
+    let mrr_labels: Vec<String> = months
+        .iter()
+        .map(|m| format!("{:04}-{:02}", m.year(), m.month()))
+        .collect();
+    let mrr_series = [charts::Series {
+        name: "MRR".to_owned(),
+        values: months
+            .iter()
+            .map(|m| {
+                Some(
+                    subscriptions
+                        .iter()
+                        .filter(|s| s.term.is_active_on(*m))
+                        .map(|s| s.mrr.amount())
+                        .sum(),
+                )
+            })
+            .collect(),
+        dashed: false,
+    }];
     let csrf = &page_user.csrf_token;
     let body = html! {
         p { a href="/portfolio" { "← " (lang.t("portfolio")) } }
@@ -362,6 +388,7 @@ async fn render_account(
         }
         section {
             h2 { (lang.t("subscriptions")) }
+            (charts::lines("mrr-chart", lang.t("mrr_timeline"), &mrr_labels, &mrr_series, 0.0, lang.t("month")))
             table { thead { tr { th scope="col" { (lang.t("plan")) } th.num scope="col" { "MRR" } th scope="col" { (lang.t("start")) } th scope="col" { (lang.t("end")) } } }
             tbody { @for s in &subscriptions { tr { td { (s.plan) } td.num { (i18n::money(s.mrr.amount(), &account.currency)) } td { (i18n::date(s.term.start(), lang)) } td { @if let Some(e) = s.term.end() { (i18n::date(e, lang)) } @else { "—" } } } } } }
         }
@@ -474,7 +501,7 @@ pub async fn create_task(
         .await;
     match result {
         Ok(_) => Redirect::to(&format!("/accounts/{id}")).into_response(),
-        Err(error) => page_error(error),
+        Err(error) => page_error(page_user.lang, error),
     }
 }
 
@@ -514,7 +541,7 @@ pub async fn complete_task(
                 .unwrap_or_else(|| "/tasks".to_owned());
             Redirect::to(&next).into_response()
         }
-        Err(error) => page_error(error),
+        Err(error) => page_error(page_user.lang, error),
     }
 }
 
@@ -565,7 +592,7 @@ pub async fn log_touchpoint(
         .await
     {
         Ok(_) => Redirect::to(&format!("/accounts/{id}")).into_response(),
-        Err(error) => page_error(error),
+        Err(error) => page_error(page_user.lang, error),
     }
 }
 
@@ -598,7 +625,7 @@ pub async fn my_tasks(State(state): State<AppState>, page_user: PageUser) -> Res
         .await;
     let (tasks, names) = match result {
         Ok(found) => found,
-        Err(error) => return page_error(error),
+        Err(error) => return page_error(page_user.lang, error),
     };
     let csrf = &page_user.csrf_token;
     let body = html! {

@@ -195,6 +195,7 @@ pub fn lines(
         .iter()
         .flat_map(|s| s.values.iter().flatten().copied())
         .fold(max, f64::max);
+    let max = if max > 0.0 { max } else { 1.0 };
     html! {
         figure.chart {
             svg id=(id) role="img" aria-labelledby=(format!("{id}-title")) viewBox=(format!("0 0 {WIDTH} {HEIGHT}")) width="100%" {

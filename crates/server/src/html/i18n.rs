@@ -231,6 +231,7 @@ impl Lang {
             "role" => ("Role", "役割"),
             "personal_success" => ("Personal success", "個人の成功"),
             "subscriptions" => ("Subscriptions", "契約"),
+            "mrr_timeline" => ("MRR over 24 months", "MRRの推移（24か月）"),
             "start" => ("Start", "開始"),
             "end" => ("End", "終了"),
             "touchpoints" => ("Touchpoints", "接点履歴"),

@@ -204,15 +204,15 @@ pub fn health_badge(lang: Lang, score: f64) -> Markup {
     html! { span class=(format!("badge health-{class}")) { (format!("{score:.0}")) " · " (name) } }
 }
 
-/// The page for unknown paths.
-pub fn not_found_page() -> (StatusCode, Markup) {
+/// The page for unknown paths (and for accounts the caller cannot see).
+pub fn not_found_page(lang: Lang) -> (StatusCode, Markup) {
     (
         StatusCode::NOT_FOUND,
         layout(
-            Lang::En,
-            "Not found",
+            lang,
+            lang.t("not_found"),
             None,
-            html! { h1 { (Lang::En.t("not_found")) } },
+            html! { h1 { (lang.t("not_found")) } p { a href="/portfolio" { (lang.t("portfolio")) } } },
         ),
     )
 }

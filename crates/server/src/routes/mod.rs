@@ -119,11 +119,11 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-async fn not_found(uri: Uri) -> Response {
+async fn not_found(uri: Uri, headers: axum::http::HeaderMap) -> Response {
     if uri.path().starts_with("/api/") || uri.path().starts_with("/v1/") {
         ApiError::NotFound(format!("route {}", uri.path())).into_response()
     } else {
-        crate::html::not_found_page().into_response()
+        crate::html::not_found_page(crate::html::i18n::Lang::detect(None, &headers)).into_response()
     }
 }
 
