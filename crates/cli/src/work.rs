@@ -745,8 +745,9 @@ pub fn tiers(data_dir: &Path, command: TiersCommand) -> Result<(), Failure> {
     rules.check().map_err(Failure::input)?;
     let store = open_store(data_dir)?;
     let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
-    let plan = mikawaya_server::routes::work::apply_tiers(&store, &access, &rules, dry_run)
-        .map_err(store_failure)?;
+    let plan =
+        mikawaya_playbooks::tiers::apply(&store, &access, &rules, dry_run, Clock::real().today)
+            .map_err(playbook_failure)?;
     if json {
         return print_json(&plan);
     }
@@ -765,8 +766,7 @@ pub fn book(data_dir: &Path, json: bool) -> Result<(), Failure> {
     let access = Actor::system().read();
     let accounts = store.all_accounts(&access).map_err(store_failure)?;
     let users = store.list_users(&access).map_err(store_failure)?;
-    let tasks =
-        mikawaya_server::routes::work::all_open_tasks(&store, &access).map_err(store_failure)?;
+    let tasks = mikawaya_playbooks::facts::open_tasks(&store, &access).map_err(playbook_failure)?;
     let rows = mikawaya_playbooks::tiers::book(&accounts, &tasks, &users, Clock::real().today);
     if json {
         return print_json(&rows);

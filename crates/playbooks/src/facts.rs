@@ -13,7 +13,7 @@ use mikawaya_domain::user::User;
 use mikawaya_domain::work::{SurveyResponse, Task};
 use mikawaya_domain::{AccountId, PartnerId, ReadAccess, UserId};
 use mikawaya_store::work::{AccountChange, Run, RunFilter, TaskFilter};
-use mikawaya_store::{PageRequest, Store};
+use mikawaya_store::{Store, all_pages};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 
@@ -70,6 +70,7 @@ impl<'a> Facts<'a> {
         today: Date,
     ) -> Result<Facts<'a>> {
         let accounts = store.all_accounts(access)?;
+        let account_facts = facts_of(store, access, &accounts)?;
         let mut contacts: HashMap<AccountId, Vec<Contact>> = HashMap::new();
         for contact in store.all_contacts(access)? {
             contacts
@@ -123,17 +124,9 @@ impl<'a> Facts<'a> {
                 .push(run);
         }
         let mut tasks: HashMap<i64, Vec<Task>> = HashMap::new();
-        let mut page = PageRequest::first(1000);
-        loop {
-            let batch = store.list_tasks(access, &TaskFilter::default(), &page)?;
-            for task in batch.data {
-                if let Some(run_id) = task.run_id {
-                    tasks.entry(run_id).or_default().push(task);
-                }
-            }
-            match batch.next_cursor {
-                Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
-                None => break,
+        for task in all_pages(|page| store.list_tasks(access, &TaskFilter::default(), page))? {
+            if let Some(run_id) = task.run_id {
+                tasks.entry(run_id).or_default().push(task);
             }
         }
         let mut metrics = HashMap::new();
@@ -163,7 +156,7 @@ impl<'a> Facts<'a> {
             tasks,
             metrics,
             usage,
-            account_facts: account_facts(store, access)?,
+            account_facts,
             unsubscribed: RefCell::default(),
             health: RefCell::default(),
         })
@@ -227,10 +220,18 @@ pub fn account_facts(
     store: &dyn Store,
     access: &ReadAccess,
 ) -> Result<mikawaya_analytics::metrics::AccountFacts> {
-    let keys: HashMap<AccountId, String> = store
-        .all_accounts(access)?
-        .into_iter()
-        .filter_map(|a| a.external_id.map(|e| (a.id, e.to_string())))
+    facts_of(store, access, &store.all_accounts(access)?)
+}
+
+/// [`account_facts`] for accounts already loaded.
+fn facts_of(
+    store: &dyn Store,
+    access: &ReadAccess,
+    accounts: &[Account],
+) -> Result<mikawaya_analytics::metrics::AccountFacts> {
+    let keys: HashMap<AccountId, String> = accounts
+        .iter()
+        .filter_map(|a| a.external_id.as_ref().map(|e| (a.id, e.to_string())))
         .collect();
     let rows: Vec<_> = store
         .all_subscriptions(access)?
@@ -240,28 +241,16 @@ pub fn account_facts(
                 .map(|k| (k.clone(), s.mrr.amount(), f64::from(s.quantity), s.term))
         })
         .collect();
-    let mut touches = Vec::new();
-    let mut page = PageRequest::first(1000);
-    loop {
-        let batch =
-            store.list_touchpoints(access, &mikawaya_store::TouchpointFilter::default(), &page)?;
-        for touchpoint in batch.data {
-            if let Some(key) = keys.get(&touchpoint.account_id) {
-                touches.push((
-                    key.clone(),
-                    touchpoint
-                        .occurred_at
-                        .to_zoned(jiff::tz::TimeZone::UTC)
-                        .date(),
-                ));
-            }
-        }
-        match batch.next_cursor {
-            Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
-            None => break,
-        }
-    }
     let day = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+    let touches: Vec<_> = all_pages(|page| {
+        store.list_touchpoints(access, &mikawaya_store::TouchpointFilter::default(), page)
+    })?
+    .into_iter()
+    .filter_map(|t| {
+        keys.get(&t.account_id)
+            .map(|k| (k.clone(), day(t.occurred_at)))
+    })
+    .collect();
     let surveys: Vec<_> = store
         .survey_responses(access, jiff::Timestamp::UNIX_EPOCH)?
         .into_iter()
@@ -374,4 +363,13 @@ pub fn cohorts(
         }
     };
     Ok(groups)
+}
+
+/// Every open task `access` can see.
+pub fn open_tasks(store: &dyn Store, access: &ReadAccess) -> Result<Vec<Task>> {
+    let filter = TaskFilter {
+        status: Some(mikawaya_domain::work::TaskStatus::Open),
+        ..TaskFilter::default()
+    };
+    Ok(all_pages(|page| store.list_tasks(access, &filter, page))?)
 }

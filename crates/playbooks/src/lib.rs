@@ -55,5 +55,17 @@ pub enum PlaybookError {
     },
 }
 
+/// Inside a store call (a blocking task that returns store errors): store errors and
+/// invalid input keep their meaning; anything else is reported as ours.
+impl From<PlaybookError> for mikawaya_store::StoreError {
+    fn from(error: PlaybookError) -> Self {
+        match error {
+            PlaybookError::Store(store) => store,
+            PlaybookError::Invalid(invalid) => invalid.into(),
+            other => mikawaya_store::StoreError::Corrupt(other.to_string()),
+        }
+    }
+}
+
 /// Result of engine calls.
 pub type Result<T, E = PlaybookError> = std::result::Result<T, E>;

@@ -232,3 +232,47 @@ pub fn book(accounts: &[Account], tasks: &[Task], users: &[User], today: Date) -
     }
     rows.into_values().collect()
 }
+
+/// Plans tier and owner changes for the accounts paying on `day` (or without any
+/// subscription) and, unless `dry_run`, applies them.
+pub fn apply(
+    store: &dyn mikawaya_store::Store,
+    access: &mikawaya_domain::WriteAccess,
+    rules: &TierRules,
+    dry_run: bool,
+    day: Date,
+) -> crate::Result<Plan> {
+    let read = access.read();
+    let accounts = store.all_accounts(&read)?;
+    let csms: Vec<User> = store
+        .list_users(&read)?
+        .into_iter()
+        .filter(|u| u.role == mikawaya_domain::access::Role::Csm)
+        .collect();
+    let subscriptions = store.all_subscriptions(&read)?;
+    let paying: std::collections::HashSet<AccountId> = subscriptions
+        .iter()
+        .filter(|s| s.term.is_active_on(day) && s.mrr.amount() > 0.0)
+        .map(|s| s.account_id)
+        .collect();
+    let any_subscriptions: std::collections::HashSet<AccountId> =
+        subscriptions.iter().map(|s| s.account_id).collect();
+    let plan = plan(rules, &accounts, &csms, |a| {
+        paying.contains(&a.id) || !any_subscriptions.contains(&a.id)
+    });
+    if !dry_run {
+        for assignment in &plan.assignments {
+            let patch = mikawaya_domain::account::AccountPatch {
+                tier: assignment
+                    .tier
+                    .map_or(mikawaya_domain::Patch::Keep, mikawaya_domain::Patch::Set),
+                owner_id: assignment
+                    .owner_id
+                    .map_or(mikawaya_domain::Patch::Keep, mikawaya_domain::Patch::Set),
+                ..mikawaya_domain::account::AccountPatch::default()
+            };
+            store.update_account(access, assignment.account_id, patch)?;
+        }
+    }
+    Ok(plan)
+}

@@ -128,7 +128,7 @@ pub fn build(
         .into_iter()
         .max_by_key(|(_, n)| *n)
         .map_or_else(|| "USD".to_owned(), |(c, _)| c);
-    let tasks = crate::routes::work::all_open_tasks(store, access)?;
+    let tasks = mikawaya_playbooks::facts::open_tasks(store, access)?;
     let users = store.list_users(access)?;
     let book = mikawaya_playbooks::tiers::book(&accounts, &tasks, &users, day);
     let renewing_accounts = renewals.len();

@@ -20,7 +20,7 @@ pub mod sqlite;
 pub mod work;
 
 pub use error::{RowError, StoreError};
-pub use page::{Page, PageRequest};
+pub use page::{Page, PageRequest, all_pages};
 pub use records::{
     AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, SubscriptionRecord,
     TouchpointRecord,

@@ -103,3 +103,19 @@ impl<T> Page<T> {
         }
     }
 }
+
+/// Every row of a paged list: fetches the largest pages one after another until the last.
+pub fn all_pages<T>(
+    mut fetch: impl FnMut(&PageRequest) -> crate::Result<Page<T>>,
+) -> crate::Result<Vec<T>> {
+    let mut rows = Vec::new();
+    let mut request = PageRequest::first(MAX_LIMIT);
+    loop {
+        let page = fetch(&request)?;
+        rows.extend(page.data);
+        match page.next_cursor {
+            Some(cursor) => request = PageRequest::new(Some(MAX_LIMIT), Some(&cursor))?,
+            None => return Ok(rows),
+        }
+    }
+}

@@ -432,15 +432,6 @@ pub struct TaskForm {
     next: Option<String>,
 }
 
-/// Whether a form echoes the session's CSRF token.
-fn checked(page_user: &PageUser, token: &str) -> Result<(), ApiError> {
-    if crate::auth::secrets_match(token, &page_user.csrf_token) {
-        Ok(())
-    } else {
-        Err(ApiError::CsrfFailed)
-    }
-}
-
 fn bad_form(lang: Lang, page_user: &PageUser, message: String) -> Response {
     (
         StatusCode::BAD_REQUEST,
@@ -461,7 +452,7 @@ pub async fn create_task(
     Path(id): Path<i64>,
     Form(form): Form<TaskForm>,
 ) -> Response {
-    if let Err(error) = checked(&page_user, &form.csrf_token) {
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
         return error.into_response();
     }
     let lang = page_user.lang;
@@ -512,7 +503,7 @@ pub async fn complete_task(
     Path(id): Path<i64>,
     Form(form): Form<TaskForm>,
 ) -> Response {
-    if let Err(error) = checked(&page_user, &form.csrf_token) {
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
         return error.into_response();
     }
     let lang = page_user.lang;
@@ -560,7 +551,7 @@ pub async fn log_touchpoint(
     Path(id): Path<i64>,
     Form(form): Form<TouchpointForm>,
 ) -> Response {
-    if let Err(error) = checked(&page_user, &form.csrf_token) {
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
         return error.into_response();
     }
     let lang = page_user.lang;
@@ -667,7 +658,7 @@ pub async fn set_language(
     headers: axum::http::HeaderMap,
     Form(form): Form<LanguageForm>,
 ) -> Response {
-    if let Err(error) = checked(&page_user, &form.csrf_token) {
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
         return error.into_response();
     }
     let locale = match form.lang.as_str() {

@@ -64,6 +64,17 @@ pub struct PageUser {
     lang: Lang,
 }
 
+impl PageUser {
+    /// Whether a form echoes this session's CSRF token.
+    pub fn check_csrf(&self, token: &str) -> Result<(), ApiError> {
+        if auth::secrets_match(token, &self.csrf_token) {
+            Ok(())
+        } else {
+            Err(ApiError::CsrfFailed)
+        }
+    }
+}
+
 impl FromRequestParts<AppState> for PageUser {
     type Rejection = Response;
 
@@ -156,9 +167,8 @@ async fn save_view(
     page_user: PageUser,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let token = form.get("csrf_token").map_or("", String::as_str);
-    if !auth::secrets_match(token, &page_user.csrf_token) {
-        return ApiError::CsrfFailed.into_response();
+    if let Err(error) = page_user.check_csrf(form.get("csrf_token").map_or("", String::as_str)) {
+        return error.into_response();
     }
     let result = async {
         let access = page_user.actor.manage()?;
@@ -323,8 +333,8 @@ async fn logout(
     jar: CookieJar,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    if !auth::secrets_match(&form.csrf_token, &page_user.csrf_token) {
-        return ApiError::CsrfFailed.into_response();
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
+        return error.into_response();
     }
     match session::logout(&state, jar).await {
         Ok(jar) => (jar, Redirect::to("/login")).into_response(),

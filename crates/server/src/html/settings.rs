@@ -145,9 +145,7 @@ pub struct CreateForm {
 }
 
 fn check(page_user: &PageUser, form: &CreateForm) -> Result<Name, ApiError> {
-    if !auth::secrets_match(&form.csrf_token, &page_user.csrf_token) {
-        return Err(ApiError::CsrfFailed);
-    }
+    page_user.check_csrf(&form.csrf_token)?;
     Ok(Name::parse(&form.name).map_err(|e| e.in_field("name"))?)
 }
 

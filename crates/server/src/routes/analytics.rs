@@ -106,14 +106,12 @@ async fn churn_report(
         .run(move |store| {
             let subscriptions = store.all_subscriptions(&access)?;
             let groups = match &by {
-                Some(by) => Some(
-                    mikawaya_playbooks::facts::cohorts(store, &access, by, &subscriptions)
-                        .map_err(|e| match e {
-                            mikawaya_playbooks::PlaybookError::Store(store) => store,
-                            mikawaya_playbooks::PlaybookError::Invalid(invalid) => invalid.into(),
-                            other => mikawaya_store::StoreError::Corrupt(other.to_string()),
-                        })?,
-                ),
+                Some(by) => Some(mikawaya_playbooks::facts::cohorts(
+                    store,
+                    &access,
+                    by,
+                    &subscriptions,
+                )?),
                 None => None,
             };
             Ok((subscriptions, groups))

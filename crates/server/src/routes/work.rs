@@ -19,7 +19,6 @@ use mikawaya_playbooks::facts::Facts;
 use mikawaya_playbooks::tiers::{self, TierRules};
 use mikawaya_playbooks::{Clock, Report};
 use mikawaya_store::work::{RunFilter, TaskFilter};
-use mikawaya_store::{PageRequest, Store};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
@@ -687,32 +686,11 @@ async fn book(
         .run(move |store| {
             let accounts = store.all_accounts(&access)?;
             let users = store.list_users(&access)?;
-            let tasks = all_open_tasks(store, &access)?;
+            let tasks = mikawaya_playbooks::facts::open_tasks(store, &access)?;
             Ok(tiers::book(&accounts, &tasks, &users, today()))
         })
         .await?;
     Ok(Json(rows))
-}
-
-/// Every open task the caller can see.
-pub fn all_open_tasks(
-    store: &dyn Store,
-    access: &mikawaya_domain::ReadAccess,
-) -> Result<Vec<Task>, mikawaya_store::StoreError> {
-    let filter = TaskFilter {
-        status: Some(TaskStatus::Open),
-        ..TaskFilter::default()
-    };
-    let mut tasks = Vec::new();
-    let mut page = PageRequest::first(1000);
-    loop {
-        let batch = store.list_tasks(access, &filter, &page)?;
-        tasks.extend(batch.data);
-        match batch.next_cursor {
-            Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
-            None => return Ok(tasks),
-        }
-    }
 }
 
 /// Tier and ownership assignment.
@@ -741,48 +719,9 @@ async fn assign_tiers(
     let rules = body.rules.unwrap_or_else(TierRules::standard);
     rules.check()?;
     let plan = state
-        .run(move |store| apply_tiers(store, &access, &rules, body.dry_run))
+        .run(move |store| Ok(tiers::apply(store, &access, &rules, body.dry_run, today())?))
         .await?;
     Ok(Json(plan))
-}
-
-/// Plans tier and owner changes and (unless `dry_run`) applies them.
-pub fn apply_tiers(
-    store: &dyn Store,
-    access: &mikawaya_domain::WriteAccess,
-    rules: &TierRules,
-    dry_run: bool,
-) -> Result<tiers::Plan, mikawaya_store::StoreError> {
-    let read = access.read();
-    let accounts = store.all_accounts(&read)?;
-    let csms: Vec<_> = store
-        .list_users(&read)?
-        .into_iter()
-        .filter(|u| u.role == mikawaya_domain::access::Role::Csm)
-        .collect();
-    let subscriptions = store.all_subscriptions(&read)?;
-    let day = today();
-    let paying: std::collections::HashSet<AccountId> = subscriptions
-        .iter()
-        .filter(|s| s.term.is_active_on(day) && s.mrr.amount() > 0.0)
-        .map(|s| s.account_id)
-        .collect();
-    let any_subscriptions: std::collections::HashSet<AccountId> =
-        subscriptions.iter().map(|s| s.account_id).collect();
-    let plan = tiers::plan(rules, &accounts, &csms, |a| {
-        paying.contains(&a.id) || !any_subscriptions.contains(&a.id)
-    });
-    if !dry_run {
-        for assignment in &plan.assignments {
-            let account_patch = mikawaya_domain::account::AccountPatch {
-                tier: assignment.tier.map_or(Patch::Keep, Patch::Set),
-                owner_id: assignment.owner_id.map_or(Patch::Keep, Patch::Set),
-                ..mikawaya_domain::account::AccountPatch::default()
-            };
-            store.update_account(access, assignment.account_id, account_patch)?;
-        }
-    }
-    Ok(plan)
 }
 
 /// A CSM's pulse.
