@@ -18,12 +18,16 @@
 //! | `nps`, `csat`, `ces` | the latest answer of that survey in the window | missing when none |
 //! | `pulse` | the latest manual pulse (a CSM's 0-100 judgement with a reason) in the window | missing when none |
 //!
+//! Count, sum, per_month and days_since of one event take conditions on the event's
+//! properties (`where`, see [`mikawaya_ingest::filter`]): only matching events count.
+//!
 //! Definitions are configuration: [`MetricSpec`] is what people write, [`Metric`] the
 //! checked form the engine takes.
 
 use jiff::civil::Date;
 use mikawaya_domain::Invalid;
 use mikawaya_domain::value::Slug;
+use mikawaya_ingest::filter::{Condition, EventFilter};
 use mikawaya_ingest::rollup::Rollups;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -234,7 +238,7 @@ impl UsageSource for Rollups {
 }
 
 /// A metric as people write it (JSON, CLI flags); checked by [`Metric::check`].
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MetricSpec {
     /// Unique name, a slug.
@@ -247,6 +251,10 @@ pub struct MetricSpec {
     /// The numeric property (sum).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub property: Option<String>,
+    /// Conditions on the event's properties (count, sum, per_month, days_since of one
+    /// event): only events meeting all of them are counted.
+    #[serde(default, rename = "where", skip_serializing_if = "Vec::is_empty")]
+    pub filters: Vec<Condition>,
     /// Window length in days (default 28).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_days: Option<u32>,
@@ -352,12 +360,31 @@ impl Metric {
                 e.in_field(nested)
             })
         };
+        // The event a kind reads: with conditions, the filtered aggregate's key.
+        let event = |kind: &str| -> Result<String, Invalid> {
+            let event = need(spec.event.as_ref(), "event", kind)?;
+            if spec.filters.is_empty() {
+                return Ok(event);
+            }
+            EventFilter::new(&event, spec.filters.clone()).map(|f| f.key().to_owned())
+        };
+        let filterable = ["count", "sum", "per_month", "days_since"];
+        if !spec.filters.is_empty() && !filterable.contains(&spec.kind.as_str()) {
+            return Err(Invalid::new(
+                "where",
+                format!(
+                    "conditions on properties apply to {} metrics, not {}",
+                    filterable.join(", "),
+                    spec.kind
+                ),
+            ));
+        }
         let kind = match spec.kind.as_str() {
             "count" => MetricKind::Count {
-                event: need(spec.event.as_ref(), "event", "count")?,
+                event: event("count")?,
             },
             "sum" => MetricKind::Sum {
-                event: need(spec.event.as_ref(), "event", "sum")?,
+                event: event("sum")?,
                 property: need(spec.property.as_ref(), "property", "sum")?,
             },
             "distinct_users" => MetricKind::DistinctUsers,
@@ -368,11 +395,14 @@ impl Metric {
             "pct_change" => MetricKind::PctChange {
                 of: inner(&spec.of, "of")?,
             },
-            "days_since" => MetricKind::DaysSince {
+            "days_since" if spec.filters.is_empty() => MetricKind::DaysSince {
                 event: spec.event.clone().filter(|e| !e.trim().is_empty()),
             },
+            "days_since" => MetricKind::DaysSince {
+                event: Some(event("days_since")?),
+            },
             "per_month" => MetricKind::PerMonth {
-                event: need(spec.event.as_ref(), "event", "per_month")?,
+                event: event("per_month")?,
             },
             "mrr" => MetricKind::Account {
                 fact: AccountFact::Mrr,

@@ -360,11 +360,7 @@ fn metric(name: &str, kind: &str, event: Option<&str>) -> MetricSpec {
         name: name.into(),
         kind: kind.into(),
         event: event.map(str::to_owned),
-        property: None,
-        window_days: None,
-        numerator: None,
-        denominator: None,
-        of: None,
+        ..MetricSpec::default()
     }
 }
 

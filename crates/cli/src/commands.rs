@@ -12,6 +12,7 @@ use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::user::NewUser;
 use mikawaya_domain::value::{Email, Name};
 use mikawaya_import::{ImportError, ImportKind, parse_file, parse_mappings};
+use mikawaya_ingest::filter::Condition;
 use mikawaya_ingest::import::EventFormat;
 use mikawaya_ingest::{Ingest, IngestConfig, IngestError};
 use mikawaya_server::{AppState, ServerConfig, auth};
@@ -842,6 +843,11 @@ pub enum MetricsCommand {
         /// The numeric property (sum).
         #[arg(long)]
         property: Option<String>,
+        /// A condition on the event's properties (count, sum, per_month, days_since), e.g.
+        /// `format=pdf`, `rows>=10`, `plan.tier!=free`, `coupon?` (present); repeat for
+        /// several (all must hold).
+        #[arg(long = "where", value_name = "CONDITION")]
+        filters: Vec<String>,
         /// Window length in days.
         #[arg(long, default_value_t = 28)]
         window_days: u32,
@@ -891,11 +897,17 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             kind,
             event,
             property,
+            filters,
             window_days,
             numerator,
             denominator,
             of,
         } => {
+            let filters = filters
+                .iter()
+                .map(|text| Condition::parse(text))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Failure::input)?;
             let nested = |reference: Option<String>| -> Result<Option<Box<MetricSpec>>, Failure> {
                 reference
                     .map(|name| stored_spec(&store, &name).map(Box::new))
@@ -906,6 +918,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 kind,
                 event,
                 property,
+                filters,
                 window_days: Some(window_days),
                 numerator: nested(numerator)?,
                 denominator: nested(denominator)?,

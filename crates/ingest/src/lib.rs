@@ -15,12 +15,14 @@
 
 #[cfg(feature = "parquet")]
 pub mod export;
+pub mod filter;
 pub mod identity;
 pub mod import;
 pub mod log;
 pub mod message;
 pub mod rollup;
 
+use crate::filter::EventFilter;
 use crate::log::{LogError, LogWriter, Position};
 use crate::message::StoredEvent;
 use crate::rollup::Rollups;
@@ -156,6 +158,23 @@ pub struct Ingest {
     appends: Mutex<Option<Sender<Append>>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     config: IngestConfig,
+    store: Arc<dyn Store>,
+}
+
+/// The property filters the stored metric definitions name.
+fn stored_filters(store: &dyn Store) -> Result<Vec<EventFilter>, IngestError> {
+    let mut filters: Vec<EventFilter> = Vec::new();
+    for (_, spec) in store.list_metrics()? {
+        let Ok(spec) = serde_json::from_str::<serde_json::Value>(&spec) else {
+            continue;
+        };
+        for filter in EventFilter::in_metric_spec(&spec) {
+            if !filters.contains(&filter) {
+                filters.push(filter);
+            }
+        }
+    }
+    Ok(filters)
 }
 
 /// Store key of the identity checkpoint.
@@ -178,35 +197,20 @@ impl Ingest {
             );
         }
         let checkpoint: Option<u64> = store.get_meta(CHECKPOINT_KEY)?.and_then(|v| v.parse().ok());
-        let mut rollups = Rollups::new(config.time_zone.clone());
+        let mut rollups =
+            Rollups::with_filters(config.time_zone.clone(), &stored_filters(store.as_ref())?);
         let mut seen =
             HashSet::with_capacity_and_hasher(recovery.records as usize, Default::default());
         let mut pending = identity::Pending::default();
-        let mut failure = None;
-        log::scan(&dir, |sequence, position, payload| {
-            if failure.is_some() {
-                return;
-            }
-            match serde_json::from_slice::<StoredEvent>(payload) {
-                Ok(event) => {
-                    seen.insert(dedupe_key(event.source, &event.message_id));
-                    if let Some(change) = rollups.apply(&event, position)
-                        && checkpoint.is_none_or(|done| sequence > done)
-                    {
-                        pending.push(change, &rollups, sequence);
-                    }
-                }
-                Err(error) => {
-                    failure = Some(IngestError::Corrupt {
-                        sequence,
-                        reason: error.to_string(),
-                    })
-                }
+        replay(&dir, u64::MAX, |sequence, position, event| {
+            seen.insert(dedupe_key(event.source, &event.message_id));
+            rollups.note_sequence(sequence);
+            if let Some(change) = rollups.apply(&event, position)
+                && checkpoint.is_none_or(|done| sequence > done)
+            {
+                pending.push(change, &rollups, sequence);
             }
         })?;
-        if let Some(failure) = failure {
-            return Err(failure);
-        }
         tracing::info!(events = recovery.records, "event log replayed into rollups");
         identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
         let shared = Arc::new(Shared {
@@ -238,14 +242,61 @@ impl Ingest {
         let applier_shared = Arc::clone(&shared);
         let applier_thread = std::thread::Builder::new()
             .name("ingest-applier".into())
-            .spawn(move || apply_loop(&apply_receiver, &applier_shared, store.as_ref()))
+            .spawn({
+                let store = Arc::clone(&store);
+                move || apply_loop(&apply_receiver, &applier_shared, store.as_ref())
+            })
             .map_err(|_| IngestError::Stopped)?;
         Ok(Ingest {
             shared,
             appends: Mutex::new(Some(append_sender)),
             threads: Mutex::new(vec![writer_thread, applier_thread]),
             config,
+            store,
         })
+    }
+
+    /// Makes the rollups keep every property filter the stored metric definitions name.
+    /// Cheap when nothing changed; a new filter is filled in from the raw log: the rollups
+    /// are rebuilt once with it (about 3 s per million events), while acknowledgements go
+    /// on and reads wait. [`Ingest::read`] calls it, so a metric defined anywhere (API, CLI,
+    /// another node) is computed with its filter.
+    pub fn refresh_filters(&self) -> Result<(), IngestError> {
+        let wanted = stored_filters(self.store.as_ref())?;
+        let missing = |rollups: &Rollups| wanted.iter().any(|f| !rollups.has_filter(f.key()));
+        if !missing(
+            &*self
+                .shared
+                .rollups
+                .read()
+                .map_err(|_| IngestError::Stopped)?,
+        ) {
+            return Ok(());
+        }
+        let mut rollups = self
+            .shared
+            .rollups
+            .write()
+            .map_err(|_| IngestError::Stopped)?;
+        if !missing(&rollups) {
+            return Ok(());
+        }
+        let mut filters: Vec<EventFilter> = rollups.filters().cloned().collect();
+        filters.extend(wanted.into_iter().filter(|f| !rollups.has_filter(f.key())));
+        let mut rebuilt = Rollups::with_filters(self.config.time_zone.clone(), &filters);
+        if let Some(last) = rollups.last_sequence() {
+            replay(&self.shared.dir, last, |sequence, position, event| {
+                rebuilt.note_sequence(sequence);
+                rebuilt.apply(&event, position);
+            })?;
+        }
+        tracing::info!(
+            filters = filters.len(),
+            events = rebuilt.events_applied(),
+            "rollups rebuilt with new property filters"
+        );
+        *rollups = rebuilt;
+        Ok(())
     }
 
     /// The settings.
@@ -282,9 +333,11 @@ impl Ingest {
             .wait_timeout_while(progress, timeout, |p| p.applied < target);
     }
 
-    /// Reads the rollups (after waiting for the applier to catch up).
+    /// Reads the rollups (after waiting for the applier to catch up, and after taking in
+    /// the property filters of metrics defined since the last read).
     pub fn read<T>(&self, f: impl FnOnce(&Rollups) -> T) -> Result<T, IngestError> {
         self.wait_applied(std::time::Duration::from_secs(5));
+        self.refresh_filters()?;
         let rollups = self
             .shared
             .rollups
@@ -342,6 +395,30 @@ impl Drop for Ingest {
     fn drop(&mut self) {
         self.shutdown();
     }
+}
+
+/// Reads the log's records up to sequence `last` (inclusive) and hands each event over.
+fn replay(
+    dir: &Path,
+    last: u64,
+    mut visit: impl FnMut(u64, Position, StoredEvent),
+) -> Result<(), IngestError> {
+    let mut failure = None;
+    log::scan(dir, |sequence, position, payload| {
+        if failure.is_some() || sequence > last {
+            return;
+        }
+        match serde_json::from_slice::<StoredEvent>(payload) {
+            Ok(event) => visit(sequence, position, event),
+            Err(error) => {
+                failure = Some(IngestError::Corrupt {
+                    sequence,
+                    reason: error.to_string(),
+                });
+            }
+        }
+    })?;
+    failure.map_or(Ok(()), Err)
 }
 
 fn write_loop(
@@ -439,6 +516,7 @@ fn apply_loop(
         let mut last = None;
         if let Ok(mut rollups) = shared.rollups.write() {
             for (sequence, position, event) in &batch {
+                rollups.note_sequence(*sequence);
                 if let Some(change) = rollups.apply(event, *position) {
                     pending.push(change, &rollups, *sequence);
                 }

@@ -12,6 +12,7 @@
 //! Accounts are keyed by their external id (the Segment `groupId`), so events that arrive
 //! before their account exists in the store attach to it as soon as it does.
 
+use crate::filter::EventFilter;
 use crate::log::Position;
 use crate::message::{Kind, StoredEvent};
 use jiff::civil::Date;
@@ -82,10 +83,13 @@ impl Aggregate {
     }
 }
 
-/// An event waiting for its user to be placed in an account.
+/// What one event adds to its account's rollups; kept as is while the event waits for
+/// its user to be placed in an account.
 #[derive(Debug, Clone)]
-struct Waiting {
+struct Tally {
     event: Option<u32>,
+    /// Filtered aggregates (keys in the event interner) it also counts for.
+    filtered: Vec<u32>,
     day: Day,
     sums: Vec<(u32, f64)>,
     position: Position,
@@ -210,9 +214,15 @@ pub struct Rollups {
     catalog: HashMap<u32, CatalogEntry>,
     user_account: HashMap<u32, u32>,
     user_traits: HashMap<u32, serde_json::Value>,
-    waiting: HashMap<u32, Vec<Waiting>>,
+    waiting: HashMap<u32, Vec<Tally>>,
     positions: HashMap<u32, Vec<Position>>,
+    /// Property filters: each with its aggregate's id in the event interner.
+    filters: Vec<(EventFilter, u32)>,
+    /// Event id → indexes into `filters`.
+    filters_by_event: HashMap<u32, Vec<usize>>,
     events_applied: u64,
+    /// The sequence number of the last log record applied.
+    last_sequence: Option<u64>,
     /// The last day looked up: its first and past-last instant (ms) and number.
     day_cache: (i64, i64, Day),
 }
@@ -235,9 +245,51 @@ impl Rollups {
             user_traits: HashMap::default(),
             waiting: HashMap::default(),
             positions: HashMap::default(),
+            filters: Vec::new(),
+            filters_by_event: HashMap::default(),
             events_applied: 0,
+            last_sequence: None,
             day_cache: (0, 0, 0),
         }
+    }
+
+    /// Empty rollups that also keep one aggregate per property filter.
+    pub fn with_filters(time_zone: TimeZone, filters: &[EventFilter]) -> Self {
+        let mut rollups = Self::new(time_zone);
+        for filter in filters {
+            if rollups.has_filter(filter.key()) {
+                continue;
+            }
+            let event = rollups.events.intern(filter.event());
+            let key = rollups.events.intern(filter.key());
+            rollups
+                .filters_by_event
+                .entry(event)
+                .or_default()
+                .push(rollups.filters.len());
+            rollups.filters.push((filter.clone(), key));
+        }
+        rollups
+    }
+
+    /// Whether a filter's aggregate is kept (by its key).
+    pub fn has_filter(&self, key: &str) -> bool {
+        self.filters.iter().any(|(filter, _)| filter.key() == key)
+    }
+
+    /// The property filters kept.
+    pub fn filters(&self) -> impl Iterator<Item = &EventFilter> {
+        self.filters.iter().map(|(filter, _)| filter)
+    }
+
+    /// Notes the sequence number of the log record just applied.
+    pub fn note_sequence(&mut self, sequence: u64) {
+        self.last_sequence = Some(sequence);
+    }
+
+    /// The sequence number of the last log record applied, if any.
+    pub fn last_sequence(&self) -> Option<u64> {
+        self.last_sequence
     }
 
     /// The day an instant falls on, in the rollup time zone.
@@ -271,16 +323,22 @@ impl Rollups {
         self.events_applied
     }
 
-    fn count_for(
-        &mut self,
-        account: u32,
-        user: Option<u32>,
-        event: Option<u32>,
-        day: Day,
-        sums: &[(u32, f64)],
-        position: Position,
-    ) {
-        if let Some(event) = event {
+    fn count_for(&mut self, account: u32, user: Option<u32>, tally: &Tally) {
+        let Tally {
+            event,
+            filtered,
+            day,
+            sums,
+            position,
+        } = tally;
+        let (day, position) = (*day, *position);
+        for key in filtered {
+            self.counts
+                .entry((account, *key, day))
+                .or_default()
+                .add(sums);
+        }
+        if let Some(event) = *event {
             self.counts
                 .entry((account, event, day))
                 .or_default()
@@ -333,22 +391,37 @@ impl Rollups {
                 self.place(user, account);
             }
         }
+        let filtered: Vec<u32> = event
+            .and_then(|event| self.filters_by_event.get(&event))
+            .map(|indexes| {
+                let properties = stored
+                    .properties
+                    .as_ref()
+                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+                    .unwrap_or(serde_json::Value::Null);
+                indexes
+                    .iter()
+                    .map(|index| &self.filters[*index])
+                    .filter(|(filter, _)| filter.matches_value(&properties))
+                    .map(|(_, key)| *key)
+                    .collect()
+            })
+            .unwrap_or_default();
         let account = match (stored.kind, stored.group_id.as_deref()) {
             (_, Some(group)) => Some(self.accounts.intern(group)),
             (_, None) => user.and_then(|u| self.user_account.get(&u).copied()),
         };
-        match account {
-            Some(account) => self.count_for(account, user, event, day, &sums, position),
-            None => {
-                if let Some(user) = user {
-                    self.waiting.entry(user).or_default().push(Waiting {
-                        event,
-                        day,
-                        sums,
-                        position,
-                    });
-                }
-            }
+        let tally = Tally {
+            event,
+            filtered,
+            day,
+            sums,
+            position,
+        };
+        match (account, user) {
+            (Some(account), _) => self.count_for(account, user, &tally),
+            (None, Some(user)) => self.waiting.entry(user).or_default().push(tally),
+            (None, None) => {}
         }
         let parse = |raw: &Option<Box<serde_json::value::RawValue>>| {
             raw.as_ref()
@@ -387,15 +460,8 @@ impl Rollups {
     /// Puts a user in an account and attributes the events that waited for it.
     fn place(&mut self, user: u32, account: u32) {
         self.user_account.insert(user, account);
-        for waiting in self.waiting.remove(&user).unwrap_or_default() {
-            self.count_for(
-                account,
-                Some(user),
-                waiting.event,
-                waiting.day,
-                &waiting.sums,
-                waiting.position,
-            );
+        for tally in self.waiting.remove(&user).unwrap_or_default() {
+            self.count_for(account, Some(user), &tally);
         }
     }
 
@@ -681,6 +747,35 @@ mod tests {
         assert_eq!(daily(&rollups, "late-co", "Login", 5, 6), vec![1, 1]);
         assert_eq!(rollups.positions("late-co").len(), 4);
         assert_eq!(rollups.catalog()[0].volume, 2);
+    }
+
+    #[test]
+    fn filtered_aggregates_count_matching_events_even_when_they_wait_for_a_group() {
+        let condition =
+            crate::filter::Condition::parse("plan=pro").unwrap_or_else(|e| panic!("{e}"));
+        let filter = EventFilter::new("Login", vec![condition]).unwrap_or_else(|e| panic!("{e}"));
+        let mut rollups = Rollups::with_filters(TimeZone::UTC, std::slice::from_ref(&filter));
+        let json = r#"{"batch":[
+            {"type":"track","userId":"u1","event":"Login","properties":{"plan":"pro"},"timestamp":"2026-01-05T10:00:00Z"},
+            {"type":"track","userId":"u1","event":"Login","properties":{"plan":"free"},"timestamp":"2026-01-05T11:00:00Z"},
+            {"type":"group","userId":"u1","groupId":"acme","timestamp":"2026-01-05T12:00:00Z"},
+            {"type":"track","userId":"u1","event":"Login","properties":{"plan":"pro"},"timestamp":"2026-01-06T10:00:00Z"},
+            {"type":"track","userId":"u1","event":"Logout","properties":{"plan":"pro"},"timestamp":"2026-01-06T10:00:00Z"}
+        ]}"#;
+        for (index, event) in events(json).iter().enumerate() {
+            rollups.apply(event, Position::new(1, index as u64));
+        }
+        assert_eq!(daily(&rollups, "acme", filter.key(), 5, 6), vec![1, 1]);
+        assert_eq!(daily(&rollups, "acme", "Login", 5, 6), vec![2, 1]);
+        // The filtered aggregate is not an event of the catalogue, nor of "all events".
+        assert_eq!(rollups.catalog().len(), 2);
+        let all = rollups.window(
+            "acme",
+            None,
+            jiff::civil::date(2026, 1, 5),
+            jiff::civil::date(2026, 1, 6),
+        );
+        assert_eq!(all.count, 4);
     }
 
     #[test]

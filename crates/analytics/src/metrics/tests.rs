@@ -13,6 +13,10 @@ use mikawaya_ingest::message::{Received, parse_batch};
 ///   after it).
 /// - Login: u1 and u2 in February; u3 only in January.
 fn history() -> Rollups {
+    history_with(&[])
+}
+
+fn history_with(filters: &[EventFilter]) -> Rollups {
     let events = r#"{"batch":[
         {"type":"track","userId":"u3","event":"Login","timestamp":"2026-01-10T09:00:00Z"},
         {"type":"track","userId":"u1","event":"Report Run","properties":{"rows":100},"timestamp":"2026-01-31T23:59:59Z"},
@@ -28,7 +32,7 @@ fn history() -> Rollups {
         oldest_ms: None,
         newest_ms: None,
     };
-    let mut rollups = Rollups::new(jiff::tz::TimeZone::UTC);
+    let mut rollups = Rollups::with_filters(jiff::tz::TimeZone::UTC, filters);
     for (index, event) in parse_batch(events.as_bytes(), 1, received)
         .unwrap_or_else(|e| panic!("{e}"))
         .iter()
@@ -315,4 +319,87 @@ fn surveys_and_pulses_are_read_within_the_window() {
     // Mar 27's window starts on Feb 27 (in); Mar 28's on Feb 28 (out).
     assert_eq!(value("pulse", date(2026, 3, 27)), Some(35.0));
     assert_eq!(value("pulse", date(2026, 3, 28)), None);
+}
+
+/// Filtered metrics over the same history: the rollups keep the filter the spec names.
+fn filtered(json: serde_json::Value, expected: Option<f64>) {
+    let filters = EventFilter::in_metric_spec(&json);
+    assert!(!filters.is_empty(), "{json}");
+    let rollups = history_with(&filters);
+    let metric = spec(json.clone());
+    assert_eq!(
+        metric.value(&rollups, "acme", MARCH_1, None),
+        expected,
+        "{json}"
+    );
+}
+
+#[test]
+fn property_conditions_count_only_matching_events() {
+    // In the window: rows 1 (Feb 1), 10 (Feb 14), 5 (Feb 28); 100 and 1000 fall outside.
+    let rows =
+        |op: &str, value: i64| serde_json::json!([{"property": "rows", "op": op, "value": value}]);
+    filtered(
+        serde_json::json!({"name": "big", "kind": "count", "event": "Report Run", "where": rows("gte", 5)}),
+        Some(2.0),
+    );
+    filtered(
+        serde_json::json!({"name": "big-rows", "kind": "sum", "event": "Report Run", "property": "rows", "where": rows("gte", 5)}),
+        Some(15.0),
+    );
+    filtered(
+        serde_json::json!({"name": "small", "kind": "count", "event": "Report Run", "where": rows("lt", 5)}),
+        Some(1.0),
+    );
+    // The last report with 10 rows or more was on Feb 14: 15 days before March 1.
+    filtered(
+        serde_json::json!({"name": "since-big", "kind": "days_since", "event": "Report Run", "where": rows("gte", 10)}),
+        Some(15.0),
+    );
+    // Logins carry no `rows`: "not equal" holds for a missing property, "equal" does not.
+    filtered(
+        serde_json::json!({"name": "logins-ne", "kind": "count", "event": "Login", "where": rows("ne", 1)}),
+        Some(2.0),
+    );
+    filtered(
+        serde_json::json!({"name": "logins-eq", "kind": "count", "event": "Login", "where": rows("eq", 1)}),
+        Some(0.0),
+    );
+    // 28 days of an account 14 days old: 1 matching event (Feb 28) × 30 / 14.
+    let per_month = spec(
+        serde_json::json!({"name": "pm", "kind": "per_month", "event": "Report Run", "where": rows("eq", 5)}),
+    );
+    let rollups = history_with(&EventFilter::in_metric_spec(
+        &serde_json::json!({"event": "Report Run", "where": rows("eq", 5)}),
+    ));
+    assert_eq!(
+        per_month.value(&rollups, "acme", MARCH_1, Some(date(2026, 2, 15))),
+        Some(30.0 / 14.0)
+    );
+}
+
+#[test]
+fn property_conditions_are_checked() {
+    let invalid = |json: serde_json::Value| {
+        let spec: MetricSpec = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
+        Metric::check(&spec).map(|_| ()).map_err(|e| e.field)
+    };
+    let cond = serde_json::json!([{"property": "rows", "op": "gt", "value": "many"}]);
+    assert_eq!(
+        invalid(serde_json::json!({"name": "m", "kind": "count", "event": "E", "where": cond})),
+        Err("where.value".to_owned())
+    );
+    let cond = serde_json::json!([{"property": "rows", "op": "eq", "value": 1}]);
+    assert_eq!(
+        invalid(serde_json::json!({"name": "m", "kind": "distinct_users", "where": cond})),
+        Err("where".to_owned())
+    );
+    assert_eq!(
+        invalid(serde_json::json!({"name": "m", "kind": "count", "event": "*", "where": cond})),
+        Err("event".to_owned())
+    );
+    assert_eq!(
+        invalid(serde_json::json!({"name": "m", "kind": "days_since", "where": cond})),
+        Err("event".to_owned())
+    );
 }

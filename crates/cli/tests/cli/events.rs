@@ -250,6 +250,86 @@ fn the_cli_refuses_to_write_the_log_while_a_server_holds_it() {
 }
 
 #[test]
+fn metrics_filter_on_event_properties() {
+    let workspace = Workspace::new();
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name,contract_start\nF-1,One,2025-01-01\nF-2,Two,2025-01-01\n",
+    );
+    // As of 2026-03-01 (window Feb 1-28): F-1 exports pdf 3 pages, pdf 1 page, csv 9
+    // pages, and a pdf of 5 pages on Jan 30 (outside); F-2 one csv. PDFs of 2 pages or
+    // more in the window: F-1 1 (3 pages), F-2 0; their pages: 3 and 0.
+    let events = workspace.path("events.csv");
+    ok(std::fs::write(
+        &events,
+        "account_id,user_id,event,timestamp,format,pages\n\
+         F-1,a,Report Exported,2026-01-30T12:00:00Z,pdf,5\nF-1,a,Report Exported,2026-02-02T12:00:00Z,pdf,3\n\
+         F-1,b,Report Exported,2026-02-10T12:00:00Z,pdf,1\nF-1,b,Report Exported,2026-02-11T12:00:00Z,csv,9\n\
+         F-2,c,Report Exported,2026-02-21T12:00:00Z,csv,4\n",
+    ));
+    workspace.expect(&["import", "events", &events.to_string_lossy()], None, 0);
+    let define = |name: &str, kind: &str, extra: &[&str], code: i32| {
+        let mut command = vec![
+            "metrics",
+            "define",
+            "--name",
+            name,
+            "--kind",
+            kind,
+            "--event",
+            "Report Exported",
+            "--where",
+            "format=pdf",
+            "--where",
+            "pages>=2",
+        ];
+        command.extend(extra);
+        workspace.expect(&command, None, code)
+    };
+    define("pdfs", "count", &[], 0);
+    define("pdf_pages", "sum", &["--property", "pages"], 0);
+    let refused = define("bad", "count", &["--where", "pages>lots"], 2);
+    assert!(
+        stderr(&refused).contains("where.value"),
+        "{}",
+        stderr(&refused)
+    );
+    let values = |name: &str| -> Vec<(String, Option<f64>)> {
+        let output = workspace.expect(
+            &[
+                "metrics",
+                "values",
+                "--name",
+                name,
+                "--as-of",
+                "2026-03-01",
+                "--json",
+            ],
+            None,
+            0,
+        );
+        let rows: Vec<serde_json::Value> = ok(serde_json::from_str(&stdout(&output)));
+        rows.iter()
+            .map(|row| {
+                (
+                    row["account_external_id"].as_str().unwrap_or("").to_owned(),
+                    row["value"].as_f64(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        values("pdfs"),
+        vec![("F-1".to_owned(), Some(1.0)), ("F-2".to_owned(), Some(0.0))]
+    );
+    assert_eq!(
+        values("pdf_pages"),
+        vec![("F-1".to_owned(), Some(3.0)), ("F-2".to_owned(), Some(0.0))]
+    );
+}
+
+#[test]
 fn metrics_are_defined_and_computed_per_account() {
     let workspace = Workspace::new();
     workspace.import("accounts", "accounts.csv", "external_id,name,contract_start\nM-1,One,2025-01-01\nM-2,Two,2026-02-20\nM-3,Three,2025-01-01\n");

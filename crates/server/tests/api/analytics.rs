@@ -104,9 +104,9 @@ async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
         .to_owned();
     let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
     let batch = serde_json::json!({"batch": [
-        {"type": "track", "userId": "a1", "event": "Login", "context": {"groupId": "EXT-a"}, "timestamp": yesterday.to_string()},
-        {"type": "track", "userId": "a2", "event": "Login", "context": {"groupId": "EXT-a"}, "timestamp": yesterday.to_string()},
-        {"type": "track", "userId": "b1", "event": "Login", "context": {"groupId": "EXT-b"}, "timestamp": yesterday.to_string()},
+        {"type": "track", "userId": "a1", "event": "Login", "properties": {"method": "sso"}, "context": {"groupId": "EXT-a"}, "timestamp": yesterday.to_string()},
+        {"type": "track", "userId": "a2", "event": "Login", "properties": {"method": "password"}, "context": {"groupId": "EXT-a"}, "timestamp": yesterday.to_string()},
+        {"type": "track", "userId": "b1", "event": "Login", "properties": {"method": "sso"}, "context": {"groupId": "EXT-b"}, "timestamp": yesterday.to_string()},
     ]});
     let sent = app
         .client
@@ -190,6 +190,52 @@ async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
             .status,
         StatusCode::NOT_FOUND
     );
+
+    // A filter on properties, defined after the events arrived: filled in from the log,
+    // then kept current as more arrive.
+    let sso = |value: serde_json::Value| serde_json::json!({"name": "sso-logins", "kind": "count", "event": "Login", "window_days": 7, "where": [{"property": "method", "op": "eq", "value": value}]});
+    let bad = define("leader", sso(serde_json::json!(null))).await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("where.value"))
+    );
+    assert_eq!(
+        define("leader", sso(serde_json::json!("sso"))).await.status,
+        StatusCode::CREATED
+    );
+    let sso_values = || async {
+        let values = app
+            .get(
+                "viewer",
+                &format!("/api/v1/metrics/sso-logins/values?as_of={today}"),
+            )
+            .await;
+        let by_account: std::collections::HashMap<String, Option<f64>> = values
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|row| {
+                (
+                    row["account_external_id"].as_str().unwrap_or("").to_owned(),
+                    row["value"].as_f64(),
+                )
+            })
+            .collect();
+        (by_account["EXT-a"], by_account["EXT-b"])
+    };
+    assert_eq!(sso_values().await, (Some(1.0), Some(1.0)));
+    let more = serde_json::json!({"batch": [
+        {"type": "track", "userId": "a2", "event": "Login", "properties": {"method": "sso"}, "context": {"groupId": "EXT-a"}, "timestamp": yesterday.to_string()},
+        {"type": "track", "userId": "b1", "event": "Login", "properties": {"method": "password"}, "context": {"groupId": "EXT-b"}, "timestamp": yesterday.to_string()},
+    ]});
+    let sent = app
+        .client
+        .post(format!("{}/v1/batch", app.base))
+        .basic_auth(&key, Some(""))
+        .json(&more);
+    assert_eq!(app.send(sent).await.status, StatusCode::OK);
+    assert_eq!(sso_values().await, (Some(2.0), Some(1.0)));
 }
 
 #[tokio::test]
