@@ -83,6 +83,57 @@ impl Aggregate {
     }
 }
 
+/// Values by day, sorted by day: events mostly arrive in time order, so adding is usually
+/// a push, and a window is a binary search and a slice.
+#[derive(Debug, Clone)]
+struct Days<T>(Vec<(Day, T)>);
+
+impl<T> Default for Days<T> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<T: Default> Days<T> {
+    /// The value of a day, created when absent.
+    fn entry(&mut self, day: Day) -> &mut T {
+        let at = match self.0.last() {
+            Some((last, _)) if *last < day => self.0.len(),
+            Some((last, _)) if *last == day => self.0.len() - 1,
+            _ => self.0.partition_point(|(d, _)| *d < day),
+        };
+        if self.0.get(at).is_none_or(|(d, _)| *d != day) {
+            self.0.insert(at, (day, T::default()));
+        }
+        &mut self.0[at].1
+    }
+}
+
+impl<T> Days<T> {
+    /// The days from `from` to `to` inclusive that have a value.
+    fn range(&self, from: Day, to: Day) -> &[(Day, T)] {
+        let start = self.0.partition_point(|(d, _)| *d < from);
+        let end = self.0.partition_point(|(d, _)| *d <= to);
+        self.0.get(start..end).unwrap_or(&[])
+    }
+
+    fn bytes(&self) -> usize {
+        24 + self.0.capacity() * std::mem::size_of::<(Day, T)>()
+    }
+}
+
+/// A day's users, sorted.
+#[derive(Debug, Clone, Default)]
+struct Users(Vec<u32>);
+
+impl Users {
+    fn insert(&mut self, user: u32) {
+        if let Err(at) = self.0.binary_search(&user) {
+            self.0.insert(at, user);
+        }
+    }
+}
+
 /// What one event adds to its account's rollups; kept as is while the event waits for
 /// its user to be placed in an account.
 #[derive(Debug, Clone)]
@@ -207,9 +258,9 @@ pub struct Rollups {
     users: Interner,
     events: Interner,
     properties: Interner,
-    counts: HashMap<(u32, u32, Day), Aggregate>,
+    counts: HashMap<(u32, u32), Days<Aggregate>>,
     account_events: HashMap<u32, HashSet<u32>>,
-    active_users: HashMap<(u32, Day), HashSet<u32>>,
+    active_users: HashMap<u32, Days<Users>>,
     user_days: HashMap<(u32, Day), u32>,
     catalog: HashMap<u32, CatalogEntry>,
     user_account: HashMap<u32, u32>,
@@ -334,14 +385,16 @@ impl Rollups {
         let (day, position) = (*day, *position);
         for key in filtered {
             self.counts
-                .entry((account, *key, day))
+                .entry((account, *key))
                 .or_default()
+                .entry(day)
                 .add(sums);
         }
         if let Some(event) = *event {
             self.counts
-                .entry((account, event, day))
+                .entry((account, event))
                 .or_default()
+                .entry(day)
                 .add(sums);
             self.account_events
                 .entry(account)
@@ -350,8 +403,9 @@ impl Rollups {
         }
         if let Some(user) = user {
             self.active_users
-                .entry((account, day))
+                .entry(account)
                 .or_default()
+                .entry(day)
                 .insert(user);
         }
         self.positions.entry(account).or_default().push(position);
@@ -473,6 +527,33 @@ impl Rollups {
             .and_then(|user| self.user_traits.get(&user))
     }
 
+    /// The event ids an account's reads cover: one name (a filter's key included), or
+    /// every event the account has.
+    fn events_of(&self, account: u32, event: Option<&str>) -> Vec<u32> {
+        match event {
+            Some(name) => self.events.get(name).into_iter().collect(),
+            None => self
+                .account_events
+                .get(&account)
+                .map(|set| set.iter().copied().collect())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The days from `from` to `to` inclusive with events of an account's event.
+    fn days(&self, account: u32, event: u32, from: Day, to: Day) -> &[(Day, Aggregate)] {
+        self.counts
+            .get(&(account, event))
+            .map_or(&[], |days| days.range(from, to))
+    }
+
+    /// The days from `from` to `to` inclusive with active users of an account.
+    fn user_range(&self, account: u32, from: Day, to: Day) -> &[(Day, Users)] {
+        self.active_users
+            .get(&account)
+            .map_or(&[], |days| days.range(from, to))
+    }
+
     /// Totals of an account over the days `from` to `to` inclusive, for one event or all:
     /// events, property sums, and distinct active users (any event).
     pub fn window(
@@ -486,33 +567,76 @@ impl Rollups {
         let Some(account) = self.accounts.get(account_external_id) else {
             return totals;
         };
-        let events: Vec<u32> = match event {
-            Some(name) => self.events.get(name).into_iter().collect(),
-            None => self
-                .account_events
-                .get(&account)
-                .map(|set| set.iter().copied().collect())
-                .unwrap_or_default(),
-        };
-        let mut users: HashSet<u32> = HashSet::default();
-        for day in day_number(from)..=day_number(to) {
-            for event in &events {
-                if let Some(aggregate) = self.counts.get(&(account, *event, day)) {
-                    totals.count += aggregate.count;
-                    for (property, value) in &aggregate.sums {
-                        *totals
-                            .sums
-                            .entry(self.properties.name(*property).to_owned())
-                            .or_default() += value;
-                    }
+        let (first, last) = (day_number(from), day_number(to));
+        for event in self.events_of(account, event) {
+            for (_, aggregate) in self.days(account, event, first, last) {
+                totals.count += aggregate.count;
+                for (property, value) in &aggregate.sums {
+                    *totals
+                        .sums
+                        .entry(self.properties.name(*property).to_owned())
+                        .or_default() += value;
                 }
             }
-            if let Some(active) = self.active_users.get(&(account, day)) {
-                users.extend(active.iter().copied());
-            }
+        }
+        let mut users: HashSet<u32> = HashSet::default();
+        for (_, active) in self.user_range(account, first, last) {
+            users.extend(active.0.iter().copied());
         }
         totals.active_users = users.len() as u64;
         totals
+    }
+
+    /// Daily totals of an account, one per day from `from` to `to` inclusive (zero on days
+    /// without events): the number of events, or with `property` the sum of that numeric
+    /// property; of one event (or filter key) or of all.
+    pub fn daily(
+        &self,
+        account_external_id: &str,
+        event: Option<&str>,
+        property: Option<&str>,
+        from: Date,
+        to: Date,
+    ) -> Vec<f64> {
+        let (first, last) = (day_number(from), day_number(to));
+        let mut totals = vec![0.0; usize::try_from(last - first + 1).unwrap_or(0)];
+        let Some(account) = self.accounts.get(account_external_id) else {
+            return totals;
+        };
+        let property = match property {
+            Some(name) => match self.properties.get(name) {
+                Some(id) => Some(id),
+                None => return totals,
+            },
+            None => None,
+        };
+        for event in self.events_of(account, event) {
+            for (day, aggregate) in self.days(account, event, first, last) {
+                let value = match property {
+                    None => aggregate.count as f64,
+                    Some(id) => aggregate
+                        .sums
+                        .iter()
+                        .find(|(p, _)| *p == id)
+                        .map_or(0.0, |(_, sum)| *sum),
+                };
+                totals[(day - first) as usize] += value;
+            }
+        }
+        totals
+    }
+
+    /// The users active each day from `from` to `to` inclusive (any event), one sorted
+    /// slice per day, as dense user numbers.
+    pub fn daily_users(&self, account_external_id: &str, from: Date, to: Date) -> Vec<&[u32]> {
+        let (first, last) = (day_number(from), day_number(to));
+        let mut days: Vec<&[u32]> = vec![&[]; usize::try_from(last - first + 1).unwrap_or(0)];
+        if let Some(account) = self.accounts.get(account_external_id) {
+            for (day, users) in self.user_range(account, first, last) {
+                days[(day - first) as usize] = &users.0;
+            }
+        }
+        days
     }
 
     /// The last day before `before` on which the account had an event (of one name, or
@@ -525,18 +649,15 @@ impl Rollups {
         horizon_days: i32,
     ) -> Option<Date> {
         let account = self.accounts.get(account_external_id)?;
-        let events: Vec<u32> = match event {
-            Some(name) => vec![self.events.get(name)?],
-            None => self.account_events.get(&account)?.iter().copied().collect(),
-        };
         let last = day_number(before) - 1;
-        (last - horizon_days..=last)
-            .rev()
-            .find(|day| {
-                events
-                    .iter()
-                    .any(|event| self.counts.contains_key(&(account, *event, *day)))
+        self.events_of(account, event)
+            .into_iter()
+            .filter_map(|event| {
+                self.days(account, event, last - horizon_days, last)
+                    .last()
+                    .map(|(day, _)| *day)
             })
+            .max()
             .map(day_date)
     }
 
@@ -552,33 +673,27 @@ impl Rollups {
         let Some(account) = self.accounts.get(account_external_id) else {
             return Vec::new();
         };
-        let events: Vec<u32> = match event {
-            Some(name) => self.events.get(name).into_iter().collect(),
-            None => self
-                .account_events
-                .get(&account)
-                .map(|set| set.iter().copied().collect())
-                .unwrap_or_default(),
-        };
-        let mut points: BTreeMap<Date, Period> = BTreeMap::new();
         let (first, last) = (day_number(from), day_number(to));
+        let mut points: BTreeMap<Date, Period> = BTreeMap::new();
         for day in first..=last {
-            let period = interval.start_of(day_date(day));
-            let point = points.entry(period).or_default();
-            for event in &events {
-                if let Some(aggregate) = self.counts.get(&(account, *event, day)) {
-                    point.count += aggregate.count;
-                    for (property, value) in &aggregate.sums {
-                        *point
-                            .sums
-                            .entry(self.properties.name(*property).to_owned())
-                            .or_default() += value;
-                    }
+            points.entry(interval.start_of(day_date(day))).or_default();
+        }
+        let period_of = |day: Day| interval.start_of(day_date(day));
+        for event in self.events_of(account, event) {
+            for (day, aggregate) in self.days(account, event, first, last) {
+                let point = points.entry(period_of(*day)).or_default();
+                point.count += aggregate.count;
+                for (property, value) in &aggregate.sums {
+                    *point
+                        .sums
+                        .entry(self.properties.name(*property).to_owned())
+                        .or_default() += value;
                 }
             }
-            if let Some(users) = self.active_users.get(&(account, day)) {
-                point.users.extend(users.iter().copied());
-            }
+        }
+        for (day, users) in self.user_range(account, first, last) {
+            let point = points.entry(period_of(*day)).or_default();
+            point.users.extend(users.0.iter().copied());
         }
         points
             .into_iter()
@@ -625,12 +740,26 @@ impl Rollups {
         let counts = self
             .counts
             .values()
-            .map(|a| 48 + a.sums.len() * 16)
+            .map(|days| {
+                32 + days.bytes()
+                    + days
+                        .0
+                        .iter()
+                        .map(|(_, a)| a.sums.capacity() * 16)
+                        .sum::<usize>()
+            })
             .sum::<usize>();
         let active = self
             .active_users
             .values()
-            .map(|s| 48 + s.capacity() * 8)
+            .map(|days| {
+                32 + days.bytes()
+                    + days
+                        .0
+                        .iter()
+                        .map(|(_, u)| u.0.capacity() * 4)
+                        .sum::<usize>()
+            })
             .sum::<usize>();
         let positions = self
             .positions

@@ -3,7 +3,9 @@
 
 use crate::Result;
 use jiff::civil::Date;
-use mikawaya_analytics::metrics::{AccountFacts, Metric, MetricSpec, UsageSource, WithFacts};
+use mikawaya_analytics::metrics::{
+    AccountFacts, Metric, MetricSpec, ObservationDates, UsageSource, WithFacts,
+};
 use mikawaya_domain::access::ManageAccess;
 use mikawaya_domain::{AccountId, ReadAccess};
 use mikawaya_store::Store;
@@ -64,12 +66,21 @@ pub fn compute(
         .collect();
     let source = WithFacts { usage, facts };
     let mut written = 0;
+    let observed = ObservationDates::new(days);
+    let days = observed.dates();
     for metric in metrics {
-        for day in days {
-            let values: Vec<(AccountId, Option<f64>)> = accounts
-                .iter()
-                .map(|(id, key, start)| (*id, metric.value(&source, key, *day, *start)))
-                .collect();
+        // One pass per account over all the days, then stored day by day.
+        let mut by_day: Vec<Vec<(AccountId, Option<f64>)>> =
+            vec![Vec::with_capacity(accounts.len()); days.len()];
+        for (id, key, start) in &accounts {
+            for (values, value) in by_day
+                .iter_mut()
+                .zip(metric.series(&source, key, &observed, *start))
+            {
+                values.push((*id, value));
+            }
+        }
+        for (day, values) in days.iter().zip(by_day) {
             written += values.len();
             store.put_metric_values(access, metric.name().as_str(), *day, &values)?;
         }

@@ -403,3 +403,70 @@ fn property_conditions_are_checked() {
         Err("event".to_owned())
     );
 }
+
+/// Every kind over a run of dates: the one-pass series equals the value date by date.
+#[test]
+fn series_equal_values_date_by_date() {
+    let rows = serde_json::json!([{"property": "rows", "op": "gte", "value": 5}]);
+    let specs = [
+        serde_json::json!({"name": "a", "kind": "count", "event": "Report Run"}),
+        serde_json::json!({"name": "b", "kind": "count", "event": "*", "window_days": 7}),
+        serde_json::json!({"name": "c", "kind": "sum", "event": "Report Run", "property": "rows"}),
+        serde_json::json!({"name": "d", "kind": "distinct_users", "window_days": 14}),
+        serde_json::json!({"name": "e", "kind": "days_since"}),
+        serde_json::json!({"name": "f", "kind": "days_since", "event": "Login"}),
+        serde_json::json!({"name": "g", "kind": "per_month", "event": "Report Run", "window_days": 10}),
+        serde_json::json!({"name": "h", "kind": "count", "event": "Report Run", "where": rows}),
+        serde_json::json!({"name": "i", "kind": "ratio",
+            "numerator": {"name": "n", "kind": "count", "event": "Report Run"},
+            "denominator": {"name": "m", "kind": "count", "event": "Login", "window_days": 10}}),
+        serde_json::json!({"name": "j", "kind": "pct_change",
+            "of": {"name": "n", "kind": "count", "event": "*", "window_days": 7}}),
+    ];
+    let filters: Vec<EventFilter> = specs.iter().flat_map(EventFilter::in_metric_spec).collect();
+    let rollups = history_with(&filters);
+    let daily: Vec<Date> = (0..80)
+        .filter_map(|n| date(2026, 1, 1).checked_add(jiff::Span::new().days(n)).ok())
+        .collect();
+    let weekly: Vec<Date> = daily.iter().step_by(7).copied().collect();
+    for json in specs {
+        let metric = spec(json.clone());
+        for tenure in [None, Some(date(2026, 2, 10))] {
+            for dates in [&daily, &weekly] {
+                let one_by_one: Vec<Option<f64>> = dates
+                    .iter()
+                    .map(|d| metric.value(&rollups, "acme", *d, tenure))
+                    .collect();
+                assert_eq!(
+                    metric.series(&rollups, "acme", &ObservationDates::new(dates), tenure),
+                    one_by_one,
+                    "{json}"
+                );
+                assert!(
+                    one_by_one.iter().any(|v| v.is_some_and(|v| v != 0.0)),
+                    "{json}: all empty"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn day_numbers_count_days_since_1970() {
+    let epoch = date(1970, 1, 1);
+    for day in [
+        epoch,
+        date(1969, 12, 31),
+        date(2000, 2, 29),
+        date(2026, 3, 1),
+        date(2100, 3, 1),
+        date(1600, 1, 1),
+    ] {
+        assert_eq!(
+            day_number(day),
+            i64::from((day - epoch).get_days()),
+            "{day}"
+        );
+        assert_eq!(number_date(day_number(day)), Some(day));
+    }
+}
