@@ -60,7 +60,15 @@ const CATALOG: &[(&str, f64, f64)] = &[
 fn properties(name: &str, rng: &mut ChaCha8Rng) -> Option<Box<RawValue>> {
     let json = match name {
         "Report Exported" => {
-            serde_json::json!({"rows": rng.random_range(10..5000), "format": "csv"})
+            let rows = rng.random_range(10..5000);
+            // The format follows from the row count, so the draws (and the demo's
+            // numbers) stay as they were.
+            let format = match rows % 10 {
+                0..=5 => "csv",
+                6..=8 => "pdf",
+                _ => "xlsx",
+            };
+            serde_json::json!({"rows": rows, "format": format})
         }
         "Workflow Run" => {
             serde_json::json!({"duration_ms": rng.random_range(200..20_000), "steps": rng.random_range(1..12)})
