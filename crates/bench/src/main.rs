@@ -18,7 +18,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod ingest;
+mod metrics;
 mod pages;
+
+/// The allocator the `mikawaya` binary uses, so the numbers are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const ACCOUNTS: u32 = 100_000;
 
@@ -30,7 +35,10 @@ fn main() -> Result<()> {
         "foundation" => foundation(),
         "ingest" => ingest::run(),
         "pages" => pages::run(),
-        other => bail!("unknown benchmark '{other}' (known: foundation, ingest, pages)"),
+        "metrics" => metrics::run(),
+        other => {
+            bail!("unknown benchmark '{other}' (known: foundation, ingest, pages, metrics)")
+        }
     }
 }
 

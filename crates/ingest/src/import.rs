@@ -1,19 +1,24 @@
 //! Bulk import of events from a file: NDJSON (one Segment message per line, each with its
 //! own `type`) or CSV (`account_id,user_id,event,timestamp[,property columns]`).
 //!
-//! The file is read twice, streaming: the first pass checks every line (so a bad file
-//! writes nothing and every bad line is reported), the second appends in chunks through
-//! the same log, de-duplication and rollups as the HTTP API. A line without a message id
-//! gets one derived from its content, so importing a file twice stores it once.
+//! The file is read once, streaming: NDJSON in blocks of whole lines parsed on every core,
+//! CSV on one thread; events are appended in file order through the same log,
+//! de-duplication and rollups as the HTTP API, inside an import that can be undone. A bad
+//! line stops the appending; the whole import is then rolled back (the log cut back to
+//! where it began) and every bad line reported, so a bad file writes nothing. A line
+//! without a message id gets one derived from its content, so importing a file twice
+//! stores it once.
 
 use crate::message::{Kind, MessageError, StoredEvent, parse_import_line};
 use crate::{Ingest, IngestError, Prepared};
-use std::io::{BufRead, BufReader, Read, Seek};
+use std::io::Read;
 use std::path::Path;
 
 /// The source number of file imports (write keys start at 1).
 pub const IMPORT_SOURCE: u32 = 0;
 const CHUNK: usize = 20_000;
+/// Bad lines reported at most.
+const MAX_ERRORS: usize = 1000;
 
 /// The format of an events file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,118 +69,82 @@ fn content_id(line: &[u8]) -> String {
     format!("import-{:032x}", xxhash_rust::xxh3::xxh3_128(line))
 }
 
-/// Reads events from `reader`, calling `visit` with each chunk of parsed events. Stops at
-/// the first chunk with bad lines only when `stop_on_error`.
-fn read_events(
+/// Keeps a bad line (the first [`MAX_ERRORS`] of a file).
+fn reject(errors: &mut Vec<LineError>, line: u64, error: MessageError) {
+    if errors.len() < MAX_ERRORS {
+        errors.push(LineError {
+            line,
+            field: error.field,
+            reason: error.reason,
+        });
+    }
+}
+
+/// Reads CSV events from `reader`, calling `visit` with each chunk of parsed events and
+/// whether every line so far was good; bad lines go to `errors`.
+fn read_csv(
     reader: impl Read,
-    first_line: u64,
-    format: EventFormat,
     received_ms: i64,
     progress: &mut dyn FnMut(u64),
-    visit: &mut dyn FnMut(Vec<StoredEvent>) -> Result<(), IngestError>,
+    visit: &mut dyn FnMut(Vec<Prepared>, bool) -> Result<(), IngestError>,
     errors: &mut Vec<LineError>,
-) -> Result<u64, IngestError> {
+) -> Result<(), IngestError> {
     let mut chunk = Vec::with_capacity(CHUNK);
-    let mut count = 0u64;
     let mut bytes = 0u64;
-    let mut reject = |line: u64, error: MessageError| {
-        if errors.len() < 1000 {
-            errors.push(LineError {
-                line,
-                field: error.field,
-                reason: error.reason,
-            });
-        }
-    };
-    match format {
-        EventFormat::Ndjson => {
-            let mut reader = BufReader::with_capacity(1 << 20, reader);
-            let mut line = Vec::new();
-            let mut number = first_line - 1;
-            loop {
-                line.clear();
-                let read = reader
-                    .read_until(b'\n', &mut line)
-                    .map_err(|e| IngestError::Import(format!("reading: {e}")))?;
-                if read == 0 {
-                    break;
-                }
-                number += 1;
-                bytes += read as u64;
-                let trimmed = line.trim_ascii();
-                if trimmed.is_empty() {
-                    continue;
-                }
-                match parse_import_line(
-                    trimmed,
-                    crate::import::IMPORT_SOURCE,
-                    received_ms,
-                    &content_id(trimmed),
-                ) {
-                    Ok(event) => chunk.push(event),
-                    Err(error) => reject(number, error),
-                }
-                if chunk.len() == CHUNK {
-                    count += chunk.len() as u64;
-                    visit(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
-                    progress(bytes);
-                }
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(reader);
+    let header = csv
+        .headers()
+        .map_err(|e| IngestError::Import(format!("header: {e}")))?
+        .clone();
+    let expected = ["account_id", "user_id", "event", "timestamp"];
+    let names: Vec<&str> = header.iter().map(str::trim).collect();
+    if names.len() < 4 || names[..4] != expected {
+        return Err(IngestError::Import(format!(
+            "the header must start with {}",
+            expected.join(",")
+        )));
+    }
+    let properties: Vec<String> = names[4..].iter().map(|n| (*n).to_owned()).collect();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match csv.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(error) => {
+                let line = error.position().map_or(0, csv::Position::line);
+                reject(
+                    errors,
+                    line,
+                    MessageError {
+                        field: String::new(),
+                        reason: error.to_string(),
+                    },
+                );
+                break;
             }
         }
-        EventFormat::Csv => {
-            let mut csv = csv::ReaderBuilder::new()
-                .flexible(false)
-                .from_reader(reader);
-            let header = csv
-                .headers()
-                .map_err(|e| IngestError::Import(format!("header: {e}")))?
-                .clone();
-            let expected = ["account_id", "user_id", "event", "timestamp"];
-            let names: Vec<&str> = header.iter().map(str::trim).collect();
-            if names.len() < 4 || names[..4] != expected {
-                return Err(IngestError::Import(format!(
-                    "the header must start with {}",
-                    expected.join(",")
-                )));
-            }
-            let properties: Vec<String> = names[4..].iter().map(|n| (*n).to_owned()).collect();
-            let mut record = csv::StringRecord::new();
-            loop {
-                match csv.read_record(&mut record) {
-                    Ok(true) => {}
-                    Ok(false) => break,
-                    Err(error) => {
-                        let line = error.position().map_or(0, csv::Position::line);
-                        reject(
-                            line,
-                            MessageError {
-                                field: String::new(),
-                                reason: error.to_string(),
-                            },
-                        );
-                        break;
-                    }
-                }
-                let line = record.position().map_or(0, csv::Position::line);
-                bytes = record.position().map_or(bytes, csv::Position::byte);
-                match csv_event(&record, &properties, received_ms) {
-                    Ok(event) => chunk.push(event),
-                    Err(error) => reject(line, error),
-                }
-                if chunk.len() == CHUNK {
-                    count += chunk.len() as u64;
-                    visit(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)))?;
-                    progress(bytes);
-                }
-            }
+        let line = record.position().map_or(0, csv::Position::line);
+        bytes = record.position().map_or(bytes, csv::Position::byte);
+        match csv_event(&record, &properties, received_ms) {
+            Ok(event) => chunk.push(Prepared::new(event)),
+            Err(error) => reject(errors, line, error),
+        }
+        if chunk.len() == CHUNK {
+            let clean = errors.is_empty();
+            visit(
+                std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
+                clean,
+            )?;
+            progress(bytes);
         }
     }
-    count += chunk.len() as u64;
     if !chunk.is_empty() {
-        visit(chunk)?;
+        visit(chunk, errors.is_empty())?;
     }
     progress(bytes);
-    Ok(count)
+    Ok(())
 }
 
 fn csv_event(
@@ -246,26 +215,52 @@ fn csv_event(
     })
 }
 
-/// Imports a file: checks every line first, then appends. Returns the bad lines instead
-/// when there are any (nothing is written then).
+/// Imports a file in one pass: lines are parsed on every core, appended in file order
+/// through the same log, de-duplication and rollups as the HTTP API, inside an import
+/// that can be undone. When any line is bad, the import is rolled back (the log cut back
+/// to where it began, the rollups rebuilt, no identity change reaching the store) and the
+/// bad lines are returned (the first 1000): a bad file writes nothing.
 pub fn import_file(
     ingest: &Ingest,
     path: &Path,
     format: EventFormat,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Result<EventImport, Vec<LineError>>, IngestError> {
-    let open = || {
-        std::fs::File::open(path)
-            .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))
-    };
+    let file = std::fs::File::open(path)
+        .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))?;
     let received_ms = jiff::Timestamp::now().as_millisecond();
-    let mut errors = check(path, format, received_ms)?;
-    if !errors.is_empty() {
-        errors.sort_by_key(|e| e.line);
-        return Ok(Err(errors));
+    ingest.begin_import()?;
+    let mut errors = Vec::new();
+    let appended = append_file(ingest, file, format, received_ms, progress, &mut errors);
+    match appended {
+        Ok(summary) if errors.is_empty() => {
+            ingest.end_import()?;
+            Ok(Ok(summary))
+        }
+        Ok(_) => {
+            ingest.roll_back_import()?;
+            errors.sort_by_key(|e| e.line);
+            Ok(Err(errors))
+        }
+        Err(error) => {
+            if let Err(undo) = ingest.roll_back_import() {
+                tracing::error!(error = %undo, "rolling back a failed import failed");
+            }
+            Err(error)
+        }
     }
-    // Parse on this thread while the writer and applier work on earlier chunks: a few
-    // appends stay in flight instead of waiting for each.
+}
+
+/// Appends the file's events (until the first bad line; the rest is still checked),
+/// keeping a few appends in flight while parsing goes on.
+fn append_file(
+    ingest: &Ingest,
+    file: std::fs::File,
+    format: EventFormat,
+    received_ms: i64,
+    progress: &mut dyn FnMut(u64),
+    errors: &mut Vec<LineError>,
+) -> Result<EventImport, IngestError> {
     let mut summary = EventImport::default();
     let mut in_flight: std::collections::VecDeque<crate::AppendReply> =
         std::collections::VecDeque::new();
@@ -276,9 +271,12 @@ pub fn import_file(
             summary.duplicates += appended.duplicates;
             Ok(())
         };
-    let mut append = |events: Vec<StoredEvent>| -> Result<(), IngestError> {
-        summary.events += events.len() as u64;
-        in_flight.push_back(ingest.append(events.into_iter().map(Prepared::new).collect()));
+    let mut append = |batch: Vec<Prepared>, clean: bool| -> Result<(), IngestError> {
+        summary.events += batch.len() as u64;
+        if !clean {
+            return Ok(());
+        }
+        in_flight.push_back(ingest.append_import(batch));
         if in_flight.len() > 3
             && let Some(reply) = in_flight.pop_front()
         {
@@ -286,87 +284,177 @@ pub fn import_file(
         }
         Ok(())
     };
-    read_events(
-        open()?,
-        1,
-        format,
-        received_ms,
-        progress,
-        &mut append,
-        &mut errors,
-    )?;
+    match format {
+        EventFormat::Csv => read_csv(file, received_ms, progress, &mut append, errors)?,
+        EventFormat::Ndjson => read_ndjson(file, received_ms, progress, &mut append, errors)?,
+    }
+    let mut first_failure = None;
     while let Some(reply) = in_flight.pop_front() {
-        settle(reply, &mut summary)?;
+        if let Err(error) = settle(reply, &mut summary) {
+            first_failure.get_or_insert(error);
+        }
     }
-    ingest.wait_applied(std::time::Duration::from_secs(600));
-    Ok(Ok(summary))
+    first_failure.map_or(Ok(summary), Err)
 }
 
-/// Checks the lines of one part of a file (numbered from `first_line`) without writing.
-fn check_part(
-    reader: impl Read,
+/// Whole lines of an NDJSON file, numbered.
+struct Block {
+    index: u64,
     first_line: u64,
-    format: EventFormat,
-    received_ms: i64,
-) -> Result<Vec<LineError>, IngestError> {
-    let mut errors = Vec::new();
-    read_events(
-        reader,
-        first_line,
-        format,
-        received_ms,
-        &mut |_| {},
-        &mut |_| Ok(()),
-        &mut errors,
-    )?;
-    Ok(errors)
+    /// Bytes of the file read up to the block's end (for progress).
+    end: u64,
+    bytes: Vec<u8>,
 }
 
-/// Checks every line without writing. NDJSON is split in two halves at a line break and
-/// checked on two threads.
-fn check(
-    path: &Path,
-    format: EventFormat,
-    received_ms: i64,
-) -> Result<Vec<LineError>, IngestError> {
-    let fail = |e: std::io::Error| IngestError::Import(format!("{}: {e}", path.display()));
-    let open = || std::fs::File::open(path).map_err(fail);
-    if format == EventFormat::Csv {
-        return check_part(open()?, 1, format, received_ms);
-    }
-    let length = open()?.metadata().map_err(fail)?.len();
-    // The split: the first line break at or after the middle.
-    let mut file = open()?;
-    file.seek(std::io::SeekFrom::Start(length / 2))
-        .map_err(fail)?;
-    let mut tail = BufReader::new(file);
-    let mut skipped = Vec::new();
-    let split = length / 2 + tail.read_until(b'\n', &mut skipped).map_err(fail)? as u64;
-    let mut lines_before = 1u64;
-    let mut counter = BufReader::with_capacity(1 << 20, open()?.take(split));
+/// A block's events, ready for the log, and its bad lines.
+struct Parsed {
+    index: u64,
+    end: u64,
+    events: Vec<Prepared>,
+    errors: Vec<LineError>,
+}
+
+/// Bytes per block: a few thousand typical events, one append each.
+const BLOCK_BYTES: usize = 2 << 20;
+
+/// Cuts the file into blocks of whole lines, in buffers the parsers hand back (`spare`).
+fn read_blocks(
+    mut file: std::fs::File,
+    blocks: &std::sync::mpsc::SyncSender<Block>,
+    spare: &std::sync::mpsc::Receiver<Vec<u8>>,
+) -> Result<(), IngestError> {
+    let (mut index, mut first_line, mut end) = (0u64, 1u64, 0u64);
+    let mut carry: Vec<u8> = Vec::new();
     loop {
-        let buffer = counter.fill_buf().map_err(fail)?;
-        if buffer.is_empty() {
+        let mut bytes = spare
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(BLOCK_BYTES + 4096));
+        bytes.clear();
+        bytes.append(&mut carry);
+        let read = (&mut file)
+            .take(BLOCK_BYTES as u64)
+            .read_to_end(&mut bytes)
+            .map_err(|e| IngestError::Import(format!("reading: {e}")))?;
+        end += read as u64;
+        let whole = match memchr::memrchr(b'\n', &bytes) {
+            _ if read == 0 => bytes.len(),
+            Some(last) => last + 1,
+            None => {
+                // One line longer than a block so far: read on.
+                carry = bytes;
+                continue;
+            }
+        };
+        carry.extend_from_slice(&bytes[whole..]);
+        bytes.truncate(whole);
+        if bytes.is_empty() {
             break;
         }
-        lines_before += buffer.iter().filter(|b| **b == b'\n').count() as u64;
-        let consumed = buffer.len();
-        counter.consume(consumed);
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        let block = Block {
+            index,
+            first_line,
+            end: end - carry.len() as u64,
+            bytes,
+        };
+        if blocks.send(block).is_err() {
+            break;
+        }
+        index += 1;
+        first_line += lines;
     }
-    let halves = std::thread::scope(|scope| {
-        let first = scope.spawn(|| check_part(open()?.take(split), 1, format, received_ms));
-        let second = scope.spawn(|| {
-            let mut file = open()?;
-            file.seek(std::io::SeekFrom::Start(split)).map_err(fail)?;
-            check_part(file, lines_before, format, received_ms)
-        });
-        (first.join(), second.join())
-    });
+    Ok(())
+}
+
+fn parse_block(block: &Block, received_ms: i64) -> Parsed {
+    let mut events = Vec::with_capacity(block.bytes.len() / 256);
     let mut errors = Vec::new();
-    for half in [halves.0, halves.1] {
-        errors.extend(half.map_err(|_| IngestError::Stopped)??);
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', &block.bytes).chain(std::iter::once(block.bytes.len()));
+    for (offset, end) in ends.enumerate() {
+        let line = &block.bytes[start..end];
+        start = (end + 1).min(block.bytes.len());
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() {
+            continue;
+        }
+        match parse_import_line(trimmed, IMPORT_SOURCE, received_ms, &|| content_id(trimmed)) {
+            Ok(event) => events.push(Prepared::new(event)),
+            Err(error) => reject(&mut errors, block.first_line + offset as u64, error),
+        }
     }
-    Ok(errors)
+    Parsed {
+        index: block.index,
+        end: block.end,
+        events,
+        errors,
+    }
+}
+
+/// Parses an NDJSON file on every core and hands the blocks' events to `append` in file
+/// order, with whether every line so far was good.
+fn read_ndjson(
+    file: std::fs::File,
+    received_ms: i64,
+    progress: &mut dyn FnMut(u64),
+    append: &mut dyn FnMut(Vec<Prepared>, bool) -> Result<(), IngestError>,
+    errors: &mut Vec<LineError>,
+) -> Result<(), IngestError> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let (block_sender, block_receiver) = std::sync::mpsc::sync_channel::<Block>(workers * 2);
+    let block_receiver = std::sync::Mutex::new(block_receiver);
+    let (parsed_sender, parsed_receiver) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
+    let (spare_sender, spare_receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(workers * 4);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (parsed_sender, block_receiver) = (parsed_sender.clone(), &block_receiver);
+            let spare_sender = spare_sender.clone();
+            scope.spawn(move || {
+                loop {
+                    let next = match block_receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(block) = next else { break };
+                    let parsed = parse_block(&block, received_ms);
+                    let _ = spare_sender.try_send(block.bytes);
+                    if parsed_sender.send(parsed).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop((parsed_sender, spare_sender));
+        let reader = scope.spawn(move || read_blocks(file, &block_sender, &spare_receiver));
+        // In file order; every result is taken (so no thread ever waits for nothing),
+        // even after a failure, which is kept and reported once all is read.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut failure = None;
+        for parsed in parsed_receiver {
+            waiting.insert(parsed.index, parsed);
+            while let Some(parsed) = waiting.remove(&next) {
+                next += 1;
+                let clean = errors.is_empty() && parsed.errors.is_empty();
+                for error in parsed.errors {
+                    if errors.len() < MAX_ERRORS {
+                        errors.push(error);
+                    }
+                }
+                if failure.is_none()
+                    && let Err(error) = append(parsed.events, clean)
+                {
+                    failure = Some(error);
+                }
+                progress(parsed.end);
+            }
+        }
+        let read = reader
+            .join()
+            .map_err(|_| IngestError::Import("the file reader stopped".into()))?;
+        read?;
+        failure.map_or(Ok(()), Err)
+    })
 }
 
 /// Serializes events on this thread and waits until the log has them.

@@ -29,6 +29,7 @@ use crate::rollup::Rollups;
 use mikawaya_store::Store;
 use rustc_hash::FxHashSet as HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Condvar, Mutex, RwLock};
 
@@ -131,7 +132,21 @@ pub type AppendReply = tokio::sync::oneshot::Receiver<Result<Appended, IngestErr
 
 struct Append {
     batch: Vec<Prepared>,
+    /// Part of the file import in progress.
+    import: bool,
     reply: tokio::sync::oneshot::Sender<Result<Appended, IngestError>>,
+}
+
+/// What the writer thread is asked to do.
+enum Command {
+    /// Write events (group-committed with the appends queued behind it).
+    Append(Append),
+    /// Start a file import: answer where the log ends now.
+    BeginImport(std::sync::mpsc::Sender<log::Mark>),
+    /// End an import that went well.
+    EndImport,
+    /// Undo an import: cut the log back to its mark and forget its message ids.
+    Rollback(std::sync::mpsc::Sender<Result<(), IngestError>>),
 }
 
 /// Progress shared between threads: how far the log and the rollups are.
@@ -148,6 +163,10 @@ struct Shared {
     syncs: std::sync::atomic::AtomicU64,
     rollups: RwLock<Rollups>,
     progress: Mutex<Progress>,
+    /// Identity changes applied to the rollups but not yet to the store.
+    identity: Mutex<identity::Pending>,
+    /// Set during a file import: identity changes wait for its end.
+    hold_identity: std::sync::atomic::AtomicBool,
     caught_up: Condvar,
     dir: PathBuf,
 }
@@ -155,7 +174,7 @@ struct Shared {
 /// The running ingest service.
 pub struct Ingest {
     shared: Arc<Shared>,
-    appends: Mutex<Option<Sender<Append>>>,
+    appends: Mutex<Option<Sender<Command>>>,
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     config: IngestConfig,
     store: Arc<dyn Store>,
@@ -216,6 +235,8 @@ impl Ingest {
         let shared = Arc::new(Shared {
             syncs: std::sync::atomic::AtomicU64::new(0),
             rollups: RwLock::new(rollups),
+            identity: Mutex::new(identity::Pending::default()),
+            hold_identity: std::sync::atomic::AtomicBool::new(false),
             progress: Mutex::new(Progress {
                 written: recovery.next_sequence,
                 applied: recovery.next_sequence,
@@ -223,7 +244,7 @@ impl Ingest {
             caught_up: Condvar::new(),
             dir,
         });
-        let (append_sender, append_receiver) = std::sync::mpsc::channel::<Append>();
+        let (append_sender, append_receiver) = std::sync::mpsc::channel::<Command>();
         let (apply_sender, apply_receiver) =
             std::sync::mpsc::channel::<Vec<(u64, Position, StoredEvent)>>();
         let writer_shared = Arc::clone(&shared);
@@ -283,13 +304,10 @@ impl Ingest {
         }
         let mut filters: Vec<EventFilter> = rollups.filters().cloned().collect();
         filters.extend(wanted.into_iter().filter(|f| !rollups.has_filter(f.key())));
-        let mut rebuilt = Rollups::with_filters(self.config.time_zone.clone(), &filters);
-        if let Some(last) = rollups.last_sequence() {
-            replay(&self.shared.dir, last, |sequence, position, event| {
-                rebuilt.note_sequence(sequence);
-                rebuilt.apply(&event, position);
-            })?;
-        }
+        let rebuilt = match rollups.last_sequence() {
+            Some(last) => self.rebuilt(&filters, last)?,
+            None => Rollups::with_filters(self.config.time_zone.clone(), &filters),
+        };
         tracing::info!(
             filters = filters.len(),
             events = rebuilt.events_applied(),
@@ -306,19 +324,97 @@ impl Ingest {
 
     /// Queues events for the log. The reply arrives once they are on disk.
     pub fn append(&self, batch: Vec<Prepared>) -> AppendReply {
+        self.queue(batch, false)
+    }
+
+    fn queue(&self, batch: Vec<Prepared>, import: bool) -> AppendReply {
         let (reply, receiver) = tokio::sync::oneshot::channel();
-        let sender = self.appends.lock().ok().and_then(|guard| guard.clone());
-        match sender {
-            Some(sender) => {
-                if let Err(failed) = sender.send(Append { batch, reply }) {
-                    let _ = failed.0.reply.send(Err(IngestError::Stopped));
-                }
-            }
-            None => {
-                let _ = reply.send(Err(IngestError::Stopped));
-            }
+        let append = Append {
+            batch,
+            import,
+            reply,
+        };
+        if let Err(Command::Append(append)) = self.command(Command::Append(append)) {
+            let _ = append.reply.send(Err(IngestError::Stopped));
         }
         receiver
+    }
+
+    /// Hands a command to the writer thread; gives it back when the writer is gone.
+    fn command(&self, command: Command) -> Result<(), Command> {
+        let sender = self.appends.lock().ok().and_then(|guard| guard.clone());
+        match sender {
+            Some(sender) => sender.send(command).map_err(|failed| failed.0),
+            None => Err(command),
+        }
+    }
+
+    /// Starts a file import that can be undone as a whole: until [`Ingest::end_import`]
+    /// or [`Ingest::roll_back_import`], identity changes are held back from the store and
+    /// the writer remembers where the log ended. The import must have the log to itself
+    /// (the CLI's import opens the log exclusively); a rollback refuses otherwise.
+    pub fn begin_import(&self) -> Result<(), IngestError> {
+        self.shared.hold_identity.store(true, Ordering::SeqCst);
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.command(Command::BeginImport(reply))
+            .map_err(|_| IngestError::Stopped)?;
+        answer.recv().map_err(|_| IngestError::Stopped)?;
+        Ok(())
+    }
+
+    /// Queues events of the import in progress.
+    pub fn append_import(&self, batch: Vec<Prepared>) -> AppendReply {
+        self.queue(batch, true)
+    }
+
+    /// Ends an import that went well: its identity changes go to the store.
+    pub fn end_import(&self) -> Result<(), IngestError> {
+        self.command(Command::EndImport)
+            .map_err(|_| IngestError::Stopped)?;
+        self.wait_applied(std::time::Duration::from_secs(3600));
+        self.shared.hold_identity.store(false, Ordering::SeqCst);
+        let mut pending = self
+            .shared
+            .identity
+            .lock()
+            .map_err(|_| IngestError::Stopped)?;
+        identity::apply(self.store.as_ref(), &mut pending, CHECKPOINT_KEY)
+    }
+
+    /// Undoes the import in progress (every append of it must have been answered): the
+    /// log is cut back to where it began, its message ids forgotten, the rollups rebuilt
+    /// from the log, and its held identity changes dropped. Nothing of it remains.
+    pub fn roll_back_import(&self) -> Result<(), IngestError> {
+        self.wait_applied(std::time::Duration::from_secs(3600));
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.command(Command::Rollback(reply))
+            .map_err(|_| IngestError::Stopped)?;
+        answer.recv().map_err(|_| IngestError::Stopped)??;
+        let mut rollups = self
+            .shared
+            .rollups
+            .write()
+            .map_err(|_| IngestError::Stopped)?;
+        let filters: Vec<EventFilter> = rollups.filters().cloned().collect();
+        *rollups = self.rebuilt(&filters, u64::MAX)?;
+        if let Ok(mut progress) = self.shared.progress.lock() {
+            progress.applied = progress.written;
+        }
+        if let Ok(mut pending) = self.shared.identity.lock() {
+            *pending = identity::Pending::default();
+        }
+        self.shared.hold_identity.store(false, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Fresh rollups with `filters`, from the log's records up to sequence `last`.
+    fn rebuilt(&self, filters: &[EventFilter], last: u64) -> Result<Rollups, IngestError> {
+        let mut rebuilt = Rollups::with_filters(self.config.time_zone.clone(), filters);
+        replay(&self.shared.dir, last, |sequence, position, event| {
+            rebuilt.note_sequence(sequence);
+            rebuilt.apply(&event, position);
+        })?;
+        Ok(rebuilt)
     }
 
     /// Blocks until everything acknowledged so far is in the rollups (at most `timeout`).
@@ -421,86 +517,156 @@ fn replay(
     failure.map_or(Ok(()), Err)
 }
 
+/// The writer thread's state besides the log: the message ids seen, and the file import
+/// in progress (where it started; whether anyone else appended since).
+struct Writer {
+    log: LogWriter,
+    seen: HashSet<u128>,
+    import: Option<(log::Mark, bool)>,
+}
+
 fn write_loop(
-    mut writer: LogWriter,
-    mut seen: HashSet<u128>,
-    appends: &Receiver<Append>,
+    log: LogWriter,
+    seen: HashSet<u128>,
+    commands: &Receiver<Command>,
     applier: &Sender<Vec<(u64, Position, StoredEvent)>>,
     shared: &Shared,
 ) {
-    while let Ok(first) = appends.recv() {
-        // Group commit: everything that queued up while the last sync ran goes in this one.
+    let mut writer = Writer {
+        log,
+        seen,
+        import: None,
+    };
+    let mut next = None;
+    while let Some(command) = next.take().or_else(|| commands.recv().ok()) {
+        let first = match command {
+            Command::Append(append) => append,
+            Command::BeginImport(reply) => {
+                writer.import = Some((writer.log.mark(), false));
+                let _ = reply.send(writer.log.mark());
+                continue;
+            }
+            Command::EndImport => {
+                writer.import = None;
+                continue;
+            }
+            Command::Rollback(reply) => {
+                let _ = reply.send(roll_back(&mut writer, shared));
+                continue;
+            }
+        };
+        // Group commit: every append that queued up while the last sync ran goes in this
+        // one (a command behind them waits for the next turn).
         let mut group = vec![first];
         let mut records = group[0].batch.len();
         while records < 100_000 {
-            match appends.try_recv() {
-                Ok(next) => {
-                    records += next.batch.len();
-                    group.push(next);
+            match commands.try_recv() {
+                Ok(Command::Append(append)) => {
+                    records += append.batch.len();
+                    group.push(append);
+                }
+                Ok(other) => {
+                    next = Some(other);
+                    break;
                 }
                 Err(_) => break,
             }
         }
-        let mut payloads = Vec::with_capacity(records);
-        let mut events = Vec::with_capacity(records);
-        let mut counts = Vec::with_capacity(group.len());
-        let mut added = Vec::new();
-        for append in &mut group {
-            let (mut accepted, mut duplicates) = (0u64, 0u64);
-            for prepared in append.batch.drain(..) {
-                if seen.insert(prepared.key) {
-                    added.push(prepared.key);
-                    payloads.push(prepared.payload);
-                    events.push(prepared.event);
-                    accepted += 1;
-                } else {
-                    duplicates += 1;
-                }
+        commit_group(&mut writer, group, records, applier, shared);
+    }
+}
+
+/// Cuts the log back to where the import began and forgets what it wrote.
+fn roll_back(writer: &mut Writer, shared: &Shared) -> Result<(), IngestError> {
+    let Some((mark, shared_log)) = writer.import.take() else {
+        return Err(IngestError::Import("no import to roll back".into()));
+    };
+    if shared_log {
+        return Err(IngestError::Import(
+            "other messages were appended during the import; it cannot be rolled back".into(),
+        ));
+    }
+    writer.log.truncate_to(mark)?;
+    let mut seen = HashSet::default();
+    replay(&shared.dir, u64::MAX, |_, _, event| {
+        seen.insert(dedupe_key(event.source, &event.message_id));
+    })?;
+    writer.seen = seen;
+    if let Ok(mut progress) = shared.progress.lock() {
+        progress.written = mark.next_sequence();
+    }
+    Ok(())
+}
+
+fn commit_group(
+    writer: &mut Writer,
+    mut group: Vec<Append>,
+    records: usize,
+    applier: &Sender<Vec<(u64, Position, StoredEvent)>>,
+    shared: &Shared,
+) {
+    if let Some((_, shared_log)) = &mut writer.import {
+        *shared_log |= group.iter().any(|append| !append.import);
+    }
+    let mut payloads = Vec::with_capacity(records);
+    let mut events = Vec::with_capacity(records);
+    let mut counts = Vec::with_capacity(group.len());
+    let mut added = Vec::new();
+    for append in &mut group {
+        let (mut accepted, mut duplicates) = (0u64, 0u64);
+        for prepared in append.batch.drain(..) {
+            if writer.seen.insert(prepared.key) {
+                added.push(prepared.key);
+                payloads.push(prepared.payload);
+                events.push(prepared.event);
+                accepted += 1;
+            } else {
+                duplicates += 1;
             }
-            counts.push((accepted, duplicates));
         }
-        let result = if payloads.is_empty() {
-            Ok(Vec::new())
-        } else {
-            shared
-                .syncs
-                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            writer.append(&payloads)
-        };
-        match result {
-            Ok(placed) => {
-                let sequence = placed.last().map_or(0, |(s, _)| *s);
-                if let Ok(mut progress) = shared.progress.lock() {
-                    progress.written += placed.len() as u64;
-                }
-                let applied: Vec<(u64, Position, StoredEvent)> = placed
-                    .into_iter()
-                    .zip(events)
-                    .map(|((sequence, position), event)| (sequence, position, event))
-                    .collect();
-                if !applied.is_empty() && applier.send(applied).is_err() {
-                    tracing::error!("ingest applier stopped; rollups will catch up on restart");
-                }
-                for (append, (accepted, duplicates)) in group.into_iter().zip(counts) {
-                    let _ = append.reply.send(Ok(Appended {
-                        accepted,
-                        duplicates,
-                        sequence,
-                    }));
-                }
+        counts.push((accepted, duplicates));
+    }
+    let result = if payloads.is_empty() {
+        Ok(Vec::new())
+    } else {
+        shared
+            .syncs
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        writer.log.append(&payloads)
+    };
+    match result {
+        Ok(placed) => {
+            let sequence = placed.last().map_or(0, |(s, _)| *s);
+            if let Ok(mut progress) = shared.progress.lock() {
+                progress.written += placed.len() as u64;
             }
-            Err(error) => {
-                tracing::error!(error = %error, "event log append failed; nothing of this group was acknowledged");
-                for key in added {
-                    seen.remove(&key);
-                }
-                let message = error.to_string();
-                for append in group {
-                    let _ = append.reply.send(Err(IngestError::Corrupt {
-                        sequence: 0,
-                        reason: message.clone(),
-                    }));
-                }
+            let applied: Vec<(u64, Position, StoredEvent)> = placed
+                .into_iter()
+                .zip(events)
+                .map(|((sequence, position), event)| (sequence, position, event))
+                .collect();
+            if !applied.is_empty() && applier.send(applied).is_err() {
+                tracing::error!("ingest applier stopped; rollups will catch up on restart");
+            }
+            for (append, (accepted, duplicates)) in group.into_iter().zip(counts) {
+                let _ = append.reply.send(Ok(Appended {
+                    accepted,
+                    duplicates,
+                    sequence,
+                }));
+            }
+        }
+        Err(error) => {
+            tracing::error!(error = %error, "event log append failed; nothing of this group was acknowledged");
+            for key in added {
+                writer.seen.remove(&key);
+            }
+            let message = error.to_string();
+            for append in group {
+                let _ = append.reply.send(Err(IngestError::Corrupt {
+                    sequence: 0,
+                    reason: message.clone(),
+                }));
             }
         }
     }
@@ -511,9 +677,11 @@ fn apply_loop(
     shared: &Shared,
     store: &dyn Store,
 ) {
-    let mut pending = identity::Pending::default();
     while let Ok(batch) = batches.recv() {
         let mut last = None;
+        let Ok(mut pending) = shared.identity.lock() else {
+            return;
+        };
         if let Ok(mut rollups) = shared.rollups.write() {
             for (sequence, position, event) in &batch {
                 rollups.note_sequence(*sequence);
@@ -523,9 +691,12 @@ fn apply_loop(
                 last = Some(*sequence);
             }
         }
-        if let Err(error) = identity::apply(store, &mut pending, CHECKPOINT_KEY) {
+        if !shared.hold_identity.load(Ordering::SeqCst)
+            && let Err(error) = identity::apply(store, &mut pending, CHECKPOINT_KEY)
+        {
             tracing::error!(error = %error, "applying identity changes to the store failed; they are retried on restart");
         }
+        drop(pending);
         if let (Some(last), Ok(mut progress)) = (last, shared.progress.lock()) {
             progress.applied = last + 1;
             shared.caught_up.notify_all();

@@ -129,6 +129,21 @@ pub struct Recovery {
     pub next_sequence: u64,
 }
 
+/// A place in the log to go back to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    segment: u32,
+    offset: u64,
+    next_sequence: u64,
+}
+
+impl Mark {
+    /// The sequence number the next record gets.
+    pub fn next_sequence(&self) -> u64 {
+        self.next_sequence
+    }
+}
+
 /// The appending side of the log (one per data dir, held by one thread).
 pub struct LogWriter {
     dir: PathBuf,
@@ -246,6 +261,41 @@ impl LogWriter {
         self.offset = offset;
         self.next_sequence += placed.len() as u64;
         Ok(placed)
+    }
+
+    /// Where the next record will go: what [`LogWriter::truncate_to`] goes back to.
+    pub fn mark(&self) -> Mark {
+        Mark {
+            segment: self.segment,
+            offset: self.offset,
+            next_sequence: self.next_sequence,
+        }
+    }
+
+    /// Removes every record written since `mark` (later segments are deleted, the marked
+    /// one cut back), durably. For an import that turned out bad: it never acknowledged
+    /// anything.
+    pub fn truncate_to(&mut self, mark: Mark) -> Result<(), LogError> {
+        for segment in segments(&self.dir)? {
+            if segment > mark.segment {
+                let path = segment_path(&self.dir, segment);
+                std::fs::remove_file(&path).map_err(io(&path))?;
+            }
+        }
+        let path = segment_path(&self.dir, mark.segment);
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io(&path))?;
+        file.set_len(mark.offset).map_err(io(&path))?;
+        file.sync_all().map_err(io(&path))?;
+        sync_dir(&self.dir)?;
+        self.file = file;
+        self.segment = mark.segment;
+        self.offset = mark.offset;
+        self.next_sequence = mark.next_sequence;
+        Ok(())
     }
 
     fn roll(&mut self) -> Result<(), LogError> {

@@ -227,6 +227,56 @@ impl StoredEvent {
     /// Calls `visit` with each numeric top-level property, for rollup sums. Other values are
     /// skipped without being built.
     pub fn numeric_properties(&self, visit: &mut dyn FnMut(&str, f64)) {
+        /// A property value: its number when it is one, anything else skipped without
+        /// building an error (most properties are strings).
+        struct Number(Option<f64>);
+        impl<'de> Deserialize<'de> for Number {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Value;
+                impl<'de> serde::de::Visitor<'de> for Value {
+                    type Value = Number;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str("any value")
+                    }
+                    fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
+                        Ok(Number(Some(v)))
+                    }
+                    fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
+                        Ok(Number(Some(v as f64)))
+                    }
+                    fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
+                        Ok(Number(Some(v as f64)))
+                    }
+                    fn visit_str<E>(self, _: &str) -> Result<Number, E> {
+                        Ok(Number(None))
+                    }
+                    fn visit_bool<E>(self, _: bool) -> Result<Number, E> {
+                        Ok(Number(None))
+                    }
+                    fn visit_unit<E>(self) -> Result<Number, E> {
+                        Ok(Number(None))
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<Number, A::Error> {
+                        while map
+                            .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                            .is_some()
+                        {}
+                        Ok(Number(None))
+                    }
+                    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                        self,
+                        mut seq: A,
+                    ) -> Result<Number, A::Error> {
+                        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                        Ok(Number(None))
+                    }
+                }
+                deserializer.deserialize_any(Value)
+            }
+        }
         struct Numbers<'v>(&'v mut dyn FnMut(&str, f64));
         impl<'de> serde::de::Visitor<'de> for Numbers<'_> {
             type Value = ();
@@ -234,14 +284,8 @@ impl StoredEvent {
                 formatter.write_str("an object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                #[derive(Deserialize)]
-                #[serde(untagged)]
-                enum Number {
-                    Float(f64),
-                    Other(serde::de::IgnoredAny),
-                }
                 while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    if let Number::Float(value) = map.next_value::<Number>()?
+                    if let Number(Some(value)) = map.next_value::<Number>()?
                         && value.is_finite()
                     {
                         (self.0)(&key, value);
@@ -287,6 +331,12 @@ fn parse_instant(raw: &str, field: &str) -> Result<i64, MessageError> {
         .map_err(|_| MessageError::new(field, format!("'{raw}' is not an ISO 8601 timestamp")))
 }
 
+/// The body as text; JSON is UTF-8.
+fn text_of(body: &[u8]) -> Result<&str, MessageError> {
+    std::str::from_utf8(body)
+        .map_err(|_| MessageError::new("", "malformed JSON: the body is not UTF-8"))
+}
+
 fn json_error(error: &serde_json::Error) -> String {
     error
         .to_string()
@@ -299,25 +349,36 @@ fn json_error(error: &serde_json::Error) -> String {
 /// Parses one message of a given endpoint type (`None` for a batch element, which must
 /// name its own `type`). `batch_context` and `batch_sent_at` come from the batch envelope.
 fn normalize(
-    raw: &RawValue,
+    text: &str,
     endpoint: Option<Kind>,
     batch_context: Option<&RawValue>,
     batch_sent_at: Option<&str>,
     source: u32,
     received: Received,
-    fallback_message_id: Option<&str>,
+    fallback_message_id: Option<&dyn Fn() -> String>,
 ) -> Result<StoredEvent, MessageError> {
-    if raw.get().len() > MAX_MESSAGE_BYTES {
+    if text.len() > MAX_MESSAGE_BYTES {
         return Err(MessageError::new(
             "",
             format!("a message must be at most {MAX_MESSAGE_BYTES} bytes"),
         ));
     }
-    if !raw.get().trim_start().starts_with('{') {
+    if !text.trim_start().starts_with('{') {
+        if serde_json::from_str::<serde::de::IgnoredAny>(text).is_err() {
+            return Err(MessageError::new("", "malformed JSON"));
+        }
         return Err(MessageError::new("", "a message must be a JSON object"));
     }
-    let message: Incoming<'_> =
-        serde_json::from_str(raw.get()).map_err(|e| MessageError::new("", json_error(&e)))?;
+    // One parse: the message's own fields borrowed, the nested objects kept raw.
+    let message: Incoming<'_> = serde_json::from_str(text).map_err(|e| {
+        let reason = json_error(&e);
+        let reason = if e.is_syntax() || e.is_eof() {
+            format!("malformed JSON: {reason}")
+        } else {
+            reason
+        };
+        MessageError::new("", reason)
+    })?;
     let kind = match (&message.kind, endpoint) {
         (Some(kind), _) => Kind::parse(kind).ok_or_else(|| {
             MessageError::new(
@@ -463,7 +524,7 @@ fn normalize(
         .filter(|id| !id.is_empty())
     {
         Some(id) => id,
-        None => fallback_message_id.map_or_else(generated_message_id, str::to_owned),
+        None => fallback_message_id.map_or_else(generated_message_id, |fallback| fallback()),
     };
     Ok(StoredEvent {
         kind,
@@ -521,9 +582,15 @@ pub fn parse_single(
             format!("a message must be at most {MAX_MESSAGE_BYTES} bytes"),
         ));
     }
-    let raw: &RawValue = serde_json::from_slice(body)
-        .map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
-    normalize(raw, Some(kind), None, None, source, received, None)
+    normalize(
+        text_of(body)?,
+        Some(kind),
+        None,
+        None,
+        source,
+        received,
+        None,
+    )
 }
 
 /// Parses a `/v1/batch` body: every message must be valid, or none is accepted.
@@ -553,7 +620,7 @@ pub fn parse_batch(
         .enumerate()
         .map(|(index, raw)| {
             normalize(
-                raw,
+                raw.get(),
                 None,
                 envelope.context,
                 envelope.sent_at.as_deref(),
@@ -567,23 +634,22 @@ pub fn parse_batch(
 }
 
 /// Parses one line of an NDJSON import (a message with its own `type`), without a
-/// late-arrival window. A message without `messageId` gets `fallback_message_id`, so
-/// importing the same file twice stores it once.
+/// late-arrival window. A message without `messageId` gets the id `fallback_message_id`
+/// makes (called only then), so importing the same file twice stores it once.
 pub fn parse_import_line(
     line: &[u8],
     source: u32,
     received_ms: i64,
-    fallback_message_id: &str,
+    fallback_message_id: &dyn Fn() -> String,
 ) -> Result<StoredEvent, MessageError> {
-    let raw: &RawValue = serde_json::from_slice(line)
-        .map_err(|e| MessageError::new("", format!("malformed JSON: {}", json_error(&e))))?;
+    let text = text_of(line)?;
     let received = Received {
         at_ms: received_ms,
         oldest_ms: None,
         newest_ms: None,
     };
     normalize(
-        raw,
+        text,
         None,
         None,
         None,

@@ -1,0 +1,150 @@
+//! File imports against a real data dir (SQLite store, event log on disk): a bad line
+//! found after whole blocks were already appended rolls the entire import back.
+
+use mikawaya_domain::Actor;
+use mikawaya_ingest::import::{EventFormat, import_file};
+use mikawaya_ingest::{Ingest, IngestConfig};
+use mikawaya_store::Store;
+use mikawaya_store::sqlite::SqliteStore;
+use std::sync::Arc;
+
+fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
+    result.unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn has_account(store: &SqliteStore, external_id: &str) -> bool {
+    ok(store.all_accounts(&Actor::system().read()))
+        .iter()
+        .any(|a| {
+            a.external_id
+                .as_ref()
+                .is_some_and(|e| e.as_str() == external_id)
+        })
+}
+
+/// A group call that creates an account, then `tracks` track calls of about 300 bytes.
+fn lines(tracks: usize) -> Vec<String> {
+    let mut lines = vec![
+        serde_json::json!({"type": "group", "userId": "rb-1", "groupId": "ROLLBACK-CO", "traits": {"name": "Rollback Co"}, "timestamp": "2026-03-01T09:00:00Z"}).to_string(),
+    ];
+    lines.extend((0..tracks).map(|n| {
+        serde_json::json!({"type": "track", "messageId": format!("rb-{n}"), "userId": "rb-1", "event": "Report Run",
+            "properties": {"rows": n, "note": "x".repeat(150)}, "context": {"groupId": "ROLLBACK-CO"},
+            "timestamp": format!("2026-03-{:02}T10:00:00Z", 1 + n % 28)})
+        .to_string()
+    }));
+    lines
+}
+
+#[test]
+fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
+    let dir = ok(tempfile::tempdir());
+    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
+    let ingest = ok(Ingest::open(
+        dir.path(),
+        IngestConfig::default(),
+        store.clone(),
+    ));
+    let file = dir.path().join("first.ndjson");
+    ok(std::fs::write(
+        &file,
+        "{\"type\":\"track\",\"userId\":\"a\",\"event\":\"Login\",\"context\":{\"groupId\":\"OTHER\"}}\n",
+    ));
+    let first = ok(ok(import_file(
+        &ingest,
+        &file,
+        EventFormat::Ndjson,
+        &mut |_| {},
+    )));
+    assert_eq!(first.accepted, 1);
+    let bytes = ingest.bytes_on_disk();
+    let catalog = ok(ingest.read(|r| r.catalog()));
+
+    // 20,000 lines of ~330 bytes: several 2 MiB blocks are appended before the bad one.
+    let mut good = lines(20_000);
+    let mut bad = good.clone();
+    bad.push("{\"type\":\"track\",\"event\":\"No User\"}".to_owned());
+    let file = dir.path().join("bad.ndjson");
+    ok(std::fs::write(&file, bad.join("\n") + "\n"));
+    assert!(std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) > 6 << 20);
+    let errors = match ok(import_file(
+        &ingest,
+        &file,
+        EventFormat::Ndjson,
+        &mut |_| {},
+    )) {
+        Err(errors) => errors,
+        Ok(summary) => panic!("a bad file was imported: {summary:?}"),
+    };
+    assert_eq!(
+        errors
+            .iter()
+            .map(|e| (e.line, e.field.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(20_002, "userId")]
+    );
+    assert_eq!(ingest.bytes_on_disk(), bytes, "the log is cut back");
+    assert_eq!(
+        ok(ingest.read(|r| (r.events_applied(), r.catalog()))),
+        (1, catalog)
+    );
+    assert!(
+        !has_account(&store, "ROLLBACK-CO"),
+        "no identity change reached the store"
+    );
+
+    // The same events, without the bad line: all new (the rolled-back ids were forgotten).
+    good.push(String::new());
+    let file = dir.path().join("good.ndjson");
+    ok(std::fs::write(&file, good.join("\n")));
+    let summary = ok(ok(import_file(
+        &ingest,
+        &file,
+        EventFormat::Ndjson,
+        &mut |_| {},
+    )));
+    assert_eq!((summary.accepted, summary.duplicates), (20_001, 0));
+    assert!(has_account(&store, "ROLLBACK-CO"));
+    let reports = ok(ingest.read(|r| {
+        r.window(
+            "ROLLBACK-CO",
+            Some("Report Run"),
+            jiff::civil::date(2026, 3, 1),
+            jiff::civil::date(2026, 3, 31),
+        )
+        .count
+    }));
+    assert_eq!(reports, 20_000);
+    ingest.shutdown();
+    drop(ingest);
+    let reopened = ok(Ingest::open(dir.path(), IngestConfig::default(), store));
+    assert_eq!(ok(reopened.read(|r| r.events_applied())), 20_002);
+}
+
+#[test]
+fn a_csv_import_with_a_bad_row_writes_nothing() {
+    let dir = ok(tempfile::tempdir());
+    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
+    let ingest = ok(Ingest::open(dir.path(), IngestConfig::default(), store));
+    let mut csv = String::from("account_id,user_id,event,timestamp\n");
+    for n in 0..25_000 {
+        csv.push_str(&format!(
+            "ACC-1,u{},Login,2026-03-01T10:00:{:02}Z\n",
+            n % 9,
+            n % 60
+        ));
+    }
+    csv.push_str("ACC-1,u1,Login,yesterday\n");
+    let file = dir.path().join("events.csv");
+    ok(std::fs::write(&file, csv));
+    let errors = match ok(import_file(&ingest, &file, EventFormat::Csv, &mut |_| {})) {
+        Err(errors) => errors,
+        Ok(summary) => panic!("a bad file was imported: {summary:?}"),
+    };
+    assert_eq!(
+        errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![25_002]
+    );
+    assert_eq!(ingest.bytes_on_disk(), 0);
+    assert_eq!(ok(ingest.read(|r| r.events_applied())), 0);
+}
