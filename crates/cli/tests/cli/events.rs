@@ -296,27 +296,10 @@ fn metrics_filter_on_event_properties() {
         stderr(&refused)
     );
     let values = |name: &str| -> Vec<(String, Option<f64>)> {
-        let output = workspace.expect(
-            &[
-                "metrics",
-                "values",
-                "--name",
-                name,
-                "--as-of",
-                "2026-03-01",
-                "--json",
-            ],
-            None,
-            0,
-        );
-        let rows: Vec<serde_json::Value> = ok(serde_json::from_str(&stdout(&output)));
-        rows.iter()
-            .map(|row| {
-                (
-                    row["account_external_id"].as_str().unwrap_or("").to_owned(),
-                    row["value"].as_f64(),
-                )
-            })
+        workspace
+            .metric_values(name, "2026-03-01")
+            .into_iter()
+            .map(|(account, value)| (account, value.as_f64()))
             .collect()
     };
     assert_eq!(
@@ -397,27 +380,9 @@ fn metrics_are_defined_and_computed_per_account() {
         stderr(&refused)
     );
     let values = |name: &str| -> HashMap<String, serde_json::Value> {
-        let output = workspace.expect(
-            &[
-                "metrics",
-                "values",
-                "--name",
-                name,
-                "--as-of",
-                "2026-03-01",
-                "--json",
-            ],
-            None,
-            0,
-        );
-        let rows: Vec<serde_json::Value> = ok(serde_json::from_str(&stdout(&output)));
-        rows.into_iter()
-            .map(|row| {
-                (
-                    row["account_external_id"].as_str().unwrap_or("").to_owned(),
-                    row["value"].clone(),
-                )
-            })
+        workspace
+            .metric_values(name, "2026-03-01")
+            .into_iter()
             .collect()
     };
     let reports = values("reports");

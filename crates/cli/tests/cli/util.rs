@@ -79,6 +79,27 @@ impl Workspace {
     }
 
     /// Starts `mikawaya serve` on a free port and returns it with its base URL.
+    /// `metrics values --name NAME --as-of DATE --json`: (account external id, value), in
+    /// the command's order.
+    pub fn metric_values(&self, name: &str, as_of: &str) -> Vec<(String, serde_json::Value)> {
+        let output = self.expect(
+            &[
+                "metrics", "values", "--name", name, "--as-of", as_of, "--json",
+            ],
+            None,
+            0,
+        );
+        let rows: Vec<serde_json::Value> = ok(serde_json::from_str(&stdout(&output)));
+        rows.into_iter()
+            .map(|row| {
+                (
+                    row["account_external_id"].as_str().unwrap_or("").to_owned(),
+                    row["value"].clone(),
+                )
+            })
+            .collect()
+    }
+
     pub fn serve(&self) -> Server {
         self.serve_with(&[])
     }

@@ -87,6 +87,20 @@ async fn churn_over_http_matches_the_hand_computation_and_respects_partners() {
     assert_eq!(empty.body["logo_churn_rate"], serde_json::Value::Null);
 }
 
+/// A metric values answer as account external id → value.
+fn values_by_account(body: &serde_json::Value) -> std::collections::HashMap<String, Option<f64>> {
+    body.as_array()
+        .into_iter()
+        .flatten()
+        .map(|row| {
+            (
+                row["account_external_id"].as_str().unwrap_or("").to_owned(),
+                row["value"].as_f64(),
+            )
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
     let app = TestApp::spawn().await;
@@ -150,18 +164,7 @@ async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
             &format!("/api/v1/metrics/logins/values?as_of={today}"),
         )
         .await;
-    let by_account: std::collections::HashMap<String, Option<f64>> = values
-        .body
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|row| {
-            (
-                row["account_external_id"].as_str().unwrap_or("").to_owned(),
-                row["value"].as_f64(),
-            )
-        })
-        .collect();
+    let by_account = values_by_account(&values.body);
     assert_eq!(
         (
             by_account["EXT-a"],
@@ -210,18 +213,7 @@ async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
                 &format!("/api/v1/metrics/sso-logins/values?as_of={today}"),
             )
             .await;
-        let by_account: std::collections::HashMap<String, Option<f64>> = values
-            .body
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|row| {
-                (
-                    row["account_external_id"].as_str().unwrap_or("").to_owned(),
-                    row["value"].as_f64(),
-                )
-            })
-            .collect();
+        let by_account = values_by_account(&values.body);
         (by_account["EXT-a"], by_account["EXT-b"])
     };
     assert_eq!(sso_values().await, (Some(1.0), Some(1.0)));
