@@ -493,28 +493,120 @@ impl Drop for Ingest {
     }
 }
 
-/// Reads the log's records up to sequence `last` (inclusive) and hands each event over.
+/// Log records read but not decoded yet: their payloads back to back.
+struct RawBatch {
+    index: u64,
+    bytes: Vec<u8>,
+    /// Sequence, position, and the payload's end in `bytes` (it starts where the one
+    /// before ended).
+    records: Vec<(u64, Position, usize)>,
+}
+
+/// Records decoded per batch.
+const REPLAY_BATCH: usize = 4096;
+
+type DecodedBatch = (u64, Result<Vec<(u64, Position, StoredEvent)>, IngestError>);
+
+fn decode(batch: &RawBatch) -> Result<Vec<(u64, Position, StoredEvent)>, IngestError> {
+    let mut start = 0;
+    batch
+        .records
+        .iter()
+        .map(|(sequence, position, end)| {
+            let payload = &batch.bytes[start..*end];
+            start = *end;
+            serde_json::from_slice::<StoredEvent>(payload)
+                .map(|event| (*sequence, *position, event))
+                .map_err(|error| IngestError::Corrupt {
+                    sequence: *sequence,
+                    reason: error.to_string(),
+                })
+        })
+        .collect()
+}
+
+/// Reads the log's records up to sequence `last` (inclusive) and hands each event over,
+/// in log order. One thread reads, the others decode the JSON records, this one visits.
 fn replay(
     dir: &Path,
     last: u64,
     mut visit: impl FnMut(u64, Position, StoredEvent),
 ) -> Result<(), IngestError> {
-    let mut failure = None;
-    log::scan(dir, |sequence, position, payload| {
-        if failure.is_some() || sequence > last {
-            return;
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
+    let (raw_sender, raw_receiver) = std::sync::mpsc::sync_channel::<RawBatch>(workers * 2);
+    let raw_receiver = Mutex::new(raw_receiver);
+    let (decoded_sender, decoded_receiver) =
+        std::sync::mpsc::sync_channel::<DecodedBatch>(workers * 2);
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (decoded_sender, raw_receiver) = (decoded_sender.clone(), &raw_receiver);
+            scope.spawn(move || {
+                loop {
+                    let next = match raw_receiver.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => break,
+                    };
+                    let Ok(batch) = next else { break };
+                    if decoded_sender.send((batch.index, decode(&batch))).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-        match serde_json::from_slice::<StoredEvent>(payload) {
-            Ok(event) => visit(sequence, position, event),
-            Err(error) => {
-                failure = Some(IngestError::Corrupt {
-                    sequence,
-                    reason: error.to_string(),
-                });
+        drop(decoded_sender);
+        let reader = scope.spawn(move || {
+            let mut batch = RawBatch {
+                index: 0,
+                bytes: Vec::new(),
+                records: Vec::with_capacity(REPLAY_BATCH),
+            };
+            let mut stopped = false;
+            log::scan(dir, |sequence, position, payload| {
+                if stopped || sequence > last {
+                    return;
+                }
+                batch.bytes.extend_from_slice(payload);
+                batch.records.push((sequence, position, batch.bytes.len()));
+                if batch.records.len() == REPLAY_BATCH {
+                    let next = RawBatch {
+                        index: batch.index + 1,
+                        bytes: Vec::with_capacity(batch.bytes.len()),
+                        records: Vec::with_capacity(REPLAY_BATCH),
+                    };
+                    stopped = raw_sender
+                        .send(std::mem::replace(&mut batch, next))
+                        .is_err();
+                }
+            })?;
+            if !batch.records.is_empty() {
+                let _ = raw_sender.send(batch);
+            }
+            Ok::<(), IngestError>(())
+        });
+        // In log order; every batch is taken, even after a failure, so no thread waits.
+        let mut waiting = std::collections::BTreeMap::new();
+        let mut next = 0u64;
+        let mut failure = None;
+        for (index, decoded) in decoded_receiver {
+            waiting.insert(index, decoded);
+            while let Some(decoded) = waiting.remove(&next) {
+                next += 1;
+                match decoded {
+                    Ok(events) if failure.is_none() => {
+                        for (sequence, position, event) in events {
+                            visit(sequence, position, event);
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        failure.get_or_insert(error);
+                    }
+                }
             }
         }
-    })?;
-    failure.map_or(Ok(()), Err)
+        reader.join().map_err(|_| IngestError::Stopped)??;
+        failure.map_or(Ok(()), Err)
+    })
 }
 
 /// The writer thread's state besides the log: the message ids seen, and the file import
