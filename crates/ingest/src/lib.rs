@@ -107,7 +107,24 @@ impl Prepared {
     /// Serializes an event (done by the caller's thread, off the writer).
     pub fn new(event: StoredEvent) -> Self {
         let key = dedupe_key(event.source, &event.message_id);
-        let payload = serde_json::to_vec(&event).unwrap_or_default();
+        // Sized once: the raw parts plus room for the ids and field names.
+        let raw = |part: &Option<Box<serde_json::value::RawValue>>| {
+            part.as_ref().map_or(0, |r| r.get().len())
+        };
+        let text = |part: &Option<String>| part.as_ref().map_or(0, String::len);
+        let estimate = raw(&event.properties)
+            + raw(&event.traits)
+            + raw(&event.context)
+            + text(&event.user_id)
+            + text(&event.anonymous_id)
+            + text(&event.event)
+            + text(&event.group_id)
+            + event.message_id.len()
+            + 160;
+        let mut payload = Vec::with_capacity(estimate);
+        if serde_json::to_writer(&mut payload, &event).is_err() {
+            payload.clear();
+        }
         Self {
             key,
             payload,
