@@ -388,6 +388,11 @@ impl Ingest {
     pub fn end_import(&self) -> Result<(), IngestError> {
         self.command(Command::EndImport)
             .map_err(|_| IngestError::Stopped)?;
+        self.release_identity()
+    }
+
+    /// Stops holding identity changes back and writes the held ones to the store.
+    fn release_identity(&self) -> Result<(), IngestError> {
         self.wait_applied(std::time::Duration::from_secs(3600));
         self.shared.hold_identity.store(false, Ordering::SeqCst);
         let mut pending = self
@@ -406,7 +411,11 @@ impl Ingest {
         let (reply, answer) = std::sync::mpsc::channel();
         self.command(Command::Rollback(reply))
             .map_err(|_| IngestError::Stopped)?;
-        answer.recv().map_err(|_| IngestError::Stopped)??;
+        if let Err(refused) = answer.recv().map_err(|_| IngestError::Stopped)? {
+            // The import's records stay in the log, so their identity changes go out.
+            self.release_identity()?;
+            return Err(refused);
+        }
         let mut rollups = self
             .shared
             .rollups

@@ -148,3 +148,44 @@ fn a_csv_import_with_a_bad_row_writes_nothing() {
     assert_eq!(ingest.bytes_on_disk(), 0);
     assert_eq!(ok(ingest.read(|r| r.events_applied())), 0);
 }
+
+#[test]
+fn an_import_is_not_rolled_back_over_messages_others_appended() {
+    use mikawaya_ingest::Prepared;
+    use mikawaya_ingest::message::{Received, parse_batch};
+    let dir = ok(tempfile::tempdir());
+    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
+    let ingest = ok(Ingest::open(
+        dir.path(),
+        IngestConfig::default(),
+        store.clone(),
+    ));
+    let received = Received {
+        at_ms: 1_772_000_000_000,
+        oldest_ms: None,
+        newest_ms: None,
+    };
+    let events = |body: &str| -> Vec<Prepared> {
+        ok(parse_batch(body.as_bytes(), 1, received))
+            .into_iter()
+            .map(Prepared::new)
+            .collect()
+    };
+    ok(ingest.begin_import());
+    let imported = ingest.append_import(events(
+        r#"{"batch":[{"type":"group","userId":"i1","groupId":"IMPORTED-CO","traits":{"name":"Imported Co"}}]}"#,
+    ));
+    ok(ok(imported.blocking_recv()));
+    let other = ingest.append(events(
+        r#"{"batch":[{"type":"track","userId":"h1","event":"Login","context":{"groupId":"LIVE"}}]}"#,
+    ));
+    ok(ok(other.blocking_recv()));
+    let refused = ingest.roll_back_import();
+    assert!(
+        matches!(&refused, Err(mikawaya_ingest::IngestError::Import(reason)) if reason.contains("other messages")),
+        "{refused:?}"
+    );
+    // Both stay, and the import's identity change reached the store after all.
+    assert_eq!(ok(ingest.read(|r| r.events_applied())), 2);
+    assert!(has_account(&store, "IMPORTED-CO"));
+}
