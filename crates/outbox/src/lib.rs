@@ -225,6 +225,9 @@ pub async fn flush(
         .build()
         .map_err(|e| OutboxError::Config(e.to_string()))?;
     let mut report = FlushReport::default();
+    // Deferred messages (no SMTP server yet, quiet hours) are not failures: one line for
+    // all of them instead of a warning each.
+    let mut deferred_reason: Option<String> = None;
     loop {
         let claim_store = Arc::clone(&store);
         let lease_until = now + config.lease;
@@ -232,6 +235,13 @@ pub async fn flush(
             tokio::task::spawn_blocking(move || claim_store.claim_messages(now, lease_until, 50))
                 .await??;
         if batch.is_empty() {
+            if let Some(reason) = deferred_reason {
+                tracing::info!(
+                    messages = report.deferred,
+                    %reason,
+                    "messages wait to be sent"
+                );
+            }
             return Ok(report);
         }
         for message in batch {
@@ -250,8 +260,14 @@ pub async fn flush(
                 Delivery::Failed { .. } => report.failed += 1,
                 Delivery::Suppressed { .. } => report.suppressed += 1,
             }
-            if let Delivery::Retry { error, .. } | Delivery::Failed { error } = &delivery {
-                tracing::warn!(id = message.id, key = %message.idempotency_key, %error, "delivery failed");
+            match &delivery {
+                Delivery::Retry { error, .. } if error.starts_with("deferred") => {
+                    deferred_reason.get_or_insert_with(|| error.clone());
+                }
+                Delivery::Retry { error, .. } | Delivery::Failed { error } => {
+                    tracing::warn!(id = message.id, key = %message.idempotency_key, %error, "delivery failed");
+                }
+                _ => {}
             }
             let finish_store = Arc::clone(&store);
             let id = message.id;
