@@ -687,16 +687,18 @@ impl Metric {
                     MetricKind::PerMonth { event } => (Some(event.as_str()), None),
                     _ => (None, None),
                 };
-                let Some((daily, from)) = totals(event, property, window) else {
+                let Some((mut cumulative, from)) = totals(event, property, window) else {
                     return one_by_one();
                 };
-                let mut prefix = Vec::with_capacity(daily.len() + 1);
-                let mut running = 0.0;
-                prefix.push(running);
-                for value in &daily {
-                    running += value;
-                    prefix.push(running);
+                // In place: cumulative[i] is the total of days 0..=i.
+                for i in 1..cumulative.len() {
+                    cumulative[i] += cumulative[i - 1];
                 }
+                // The total of the days before index k.
+                let through = |k: usize| match k {
+                    0 => Some(0.0),
+                    k => cumulative.get(k - 1).copied(),
+                };
                 let per_month = matches!(self.kind, MetricKind::PerMonth { .. });
                 let start = tenure_start.map(day_number).filter(|_| per_month);
                 days.iter()
@@ -707,7 +709,7 @@ impl Metric {
                             None => window,
                         };
                         let span = usize::try_from(span).ok().filter(|s| *s > 0)?;
-                        let sum = prefix.get(end)? - prefix.get(end.checked_sub(span)?)?;
+                        let sum = through(end)? - through(end.checked_sub(span)?)?;
                         Some(if per_month {
                             sum * 30.0 / span as f64
                         } else {
