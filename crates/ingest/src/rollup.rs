@@ -51,9 +51,6 @@ impl Interner {
     }
 }
 
-/// The aggregate of all events of an account (an id no interned name gets).
-const ALL_EVENTS: u32 = u32::MAX;
-
 /// Days since 1970-01-01 in the rollup time zone.
 type Day = i32;
 
@@ -262,6 +259,7 @@ pub struct Rollups {
     events: Interner,
     properties: Interner,
     counts: HashMap<(u32, u32), Days<Aggregate>>,
+    account_events: HashMap<u32, HashSet<u32>>,
     active_users: HashMap<u32, Days<Users>>,
     user_days: HashMap<(u32, Day), u32>,
     catalog: HashMap<u32, CatalogEntry>,
@@ -290,6 +288,7 @@ impl Rollups {
             events: Interner::default(),
             properties: Interner::default(),
             counts: HashMap::default(),
+            account_events: HashMap::default(),
             active_users: HashMap::default(),
             user_days: HashMap::default(),
             catalog: HashMap::default(),
@@ -392,13 +391,15 @@ impl Rollups {
                 .add(sums);
         }
         if let Some(event) = *event {
-            for key in [event, ALL_EVENTS] {
-                self.counts
-                    .entry((account, key))
-                    .or_default()
-                    .entry(day)
-                    .add(sums);
-            }
+            self.counts
+                .entry((account, event))
+                .or_default()
+                .entry(day)
+                .add(sums);
+            self.account_events
+                .entry(account)
+                .or_default()
+                .insert(event);
         }
         if let Some(user) = user {
             self.active_users
@@ -526,12 +527,16 @@ impl Rollups {
             .and_then(|user| self.user_traits.get(&user))
     }
 
-    /// The aggregate a read covers: one event name (a filter's key included), or all
-    /// events together; none for a name never seen.
-    fn events_of(&self, event: Option<&str>) -> Option<u32> {
+    /// The event ids an account's reads cover: one name (a filter's key included), or
+    /// every event the account has.
+    fn events_of(&self, account: u32, event: Option<&str>) -> Vec<u32> {
         match event {
-            Some(name) => self.events.get(name),
-            None => Some(ALL_EVENTS),
+            Some(name) => self.events.get(name).into_iter().collect(),
+            None => self
+                .account_events
+                .get(&account)
+                .map(|set| set.iter().copied().collect())
+                .unwrap_or_default(),
         }
     }
 
@@ -563,7 +568,7 @@ impl Rollups {
             return totals;
         };
         let (first, last) = (day_number(from), day_number(to));
-        if let Some(event) = self.events_of(event) {
+        for event in self.events_of(account, event) {
             for (_, aggregate) in self.days(account, event, first, last) {
                 totals.count += aggregate.count;
                 for (property, value) in &aggregate.sums {
@@ -605,7 +610,7 @@ impl Rollups {
             },
             None => None,
         };
-        if let Some(event) = self.events_of(event) {
+        for event in self.events_of(account, event) {
             for (day, aggregate) in self.days(account, event, first, last) {
                 let value = match property {
                     None => aggregate.count as f64,
@@ -645,7 +650,7 @@ impl Rollups {
     ) -> Option<Date> {
         let account = self.accounts.get(account_external_id)?;
         let last = day_number(before) - 1;
-        self.events_of(event)
+        self.events_of(account, event)
             .into_iter()
             .filter_map(|event| {
                 self.days(account, event, last - horizon_days, last)
@@ -674,7 +679,7 @@ impl Rollups {
             points.entry(interval.start_of(day_date(day))).or_default();
         }
         let period_of = |day: Day| interval.start_of(day_date(day));
-        if let Some(event) = self.events_of(event) {
+        for event in self.events_of(account, event) {
             for (day, aggregate) in self.days(account, event, first, last) {
                 let point = points.entry(period_of(*day)).or_default();
                 point.count += aggregate.count;
