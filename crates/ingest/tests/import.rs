@@ -22,6 +22,18 @@ fn has_account(store: &SqliteStore, external_id: &str) -> bool {
         })
 }
 
+/// A fresh data dir with its store and a running ingest service.
+fn data_dir() -> (tempfile::TempDir, Arc<SqliteStore>, Ingest) {
+    let dir = ok(tempfile::tempdir());
+    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
+    let ingest = ok(Ingest::open(
+        dir.path(),
+        IngestConfig::default(),
+        store.clone(),
+    ));
+    (dir, store, ingest)
+}
+
 /// A group call that creates an account, then `tracks` track calls of about 300 bytes.
 fn lines(tracks: usize) -> Vec<String> {
     let mut lines = vec![
@@ -38,13 +50,7 @@ fn lines(tracks: usize) -> Vec<String> {
 
 #[test]
 fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
-    let dir = ok(tempfile::tempdir());
-    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
-    let ingest = ok(Ingest::open(
-        dir.path(),
-        IngestConfig::default(),
-        store.clone(),
-    ));
+    let (dir, store, ingest) = data_dir();
     let file = dir.path().join("first.ndjson");
     ok(std::fs::write(
         &file,
@@ -123,9 +129,7 @@ fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
 
 #[test]
 fn a_csv_import_with_a_bad_row_writes_nothing() {
-    let dir = ok(tempfile::tempdir());
-    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
-    let ingest = ok(Ingest::open(dir.path(), IngestConfig::default(), store));
+    let (dir, _store, ingest) = data_dir();
     let mut csv = String::from("account_id,user_id,event,timestamp\n");
     for n in 0..25_000 {
         csv.push_str(&format!(
@@ -153,13 +157,7 @@ fn a_csv_import_with_a_bad_row_writes_nothing() {
 fn an_import_is_not_rolled_back_over_messages_others_appended() {
     use mikawaya_ingest::Prepared;
     use mikawaya_ingest::message::{Received, parse_batch};
-    let dir = ok(tempfile::tempdir());
-    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
-    let ingest = ok(Ingest::open(
-        dir.path(),
-        IngestConfig::default(),
-        store.clone(),
-    ));
+    let (_dir, store, ingest) = data_dir();
     let received = Received {
         at_ms: 1_772_000_000_000,
         oldest_ms: None,
