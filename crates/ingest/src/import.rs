@@ -299,7 +299,6 @@ fn append_file(
 
 /// Whole lines of an NDJSON file, numbered.
 struct Block {
-    index: u64,
     first_line: u64,
     /// Bytes of the file read up to the block's end (for progress).
     end: u64,
@@ -308,7 +307,6 @@ struct Block {
 
 /// A block's events, ready for the log, and its bad lines.
 struct Parsed {
-    index: u64,
     end: u64,
     events: Vec<Prepared>,
     errors: Vec<LineError>,
@@ -320,10 +318,10 @@ const BLOCK_BYTES: usize = 2 << 20;
 /// Cuts the file into blocks of whole lines, in buffers the parsers hand back (`spare`).
 fn read_blocks(
     mut file: std::fs::File,
-    blocks: &std::sync::mpsc::SyncSender<Block>,
+    send: &mut dyn FnMut(Block) -> bool,
     spare: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Result<(), IngestError> {
-    let (mut index, mut first_line, mut end) = (0u64, 1u64, 0u64);
+    let (mut first_line, mut end) = (1u64, 0u64);
     let mut carry: Vec<u8> = Vec::new();
     loop {
         let mut bytes = spare
@@ -352,15 +350,13 @@ fn read_blocks(
         }
         let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
         let block = Block {
-            index,
             first_line,
             end: end - carry.len() as u64,
             bytes,
         };
-        if blocks.send(block).is_err() {
+        if !send(block) {
             break;
         }
-        index += 1;
         first_line += lines;
     }
     Ok(())
@@ -384,7 +380,6 @@ fn parse_block(block: &Block, received_ms: i64) -> Parsed {
         }
     }
     Parsed {
-        index: block.index,
         end: block.end,
         events,
         errors,
@@ -400,61 +395,33 @@ fn read_ndjson(
     append: &mut dyn FnMut(Vec<Prepared>, bool) -> Result<(), IngestError>,
     errors: &mut Vec<LineError>,
 ) -> Result<(), IngestError> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
-    let (block_sender, block_receiver) = std::sync::mpsc::sync_channel::<Block>(workers * 2);
-    let block_receiver = std::sync::Mutex::new(block_receiver);
-    let (parsed_sender, parsed_receiver) = std::sync::mpsc::sync_channel::<Parsed>(workers * 2);
-    let (spare_sender, spare_receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(workers * 4);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let (parsed_sender, block_receiver) = (parsed_sender.clone(), &block_receiver);
-            let spare_sender = spare_sender.clone();
-            scope.spawn(move || {
-                loop {
-                    let next = match block_receiver.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok(block) = next else { break };
-                    let parsed = parse_block(&block, received_ms);
-                    let _ = spare_sender.try_send(block.bytes);
-                    if parsed_sender.send(parsed).is_err() {
-                        break;
-                    }
+    // Parsed blocks hand their buffers back to the reader.
+    let (spare_sender, spare_receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(32);
+    let mut failure = None;
+    crate::pipeline::in_order(
+        move |send| read_blocks(file, send, &spare_receiver),
+        |block: Block| {
+            let parsed = parse_block(&block, received_ms);
+            let _ = spare_sender.try_send(block.bytes);
+            parsed
+        },
+        |parsed| {
+            // After a failure the rest is still read for its bad lines, not appended.
+            let clean = errors.is_empty() && parsed.errors.is_empty();
+            for error in parsed.errors {
+                if errors.len() < MAX_ERRORS {
+                    errors.push(error);
                 }
-            });
-        }
-        drop((parsed_sender, spare_sender));
-        let reader = scope.spawn(move || read_blocks(file, &block_sender, &spare_receiver));
-        // In file order; every result is taken (so no thread ever waits for nothing),
-        // even after a failure, which is kept and reported once all is read.
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0u64;
-        let mut failure = None;
-        for parsed in parsed_receiver {
-            waiting.insert(parsed.index, parsed);
-            while let Some(parsed) = waiting.remove(&next) {
-                next += 1;
-                let clean = errors.is_empty() && parsed.errors.is_empty();
-                for error in parsed.errors {
-                    if errors.len() < MAX_ERRORS {
-                        errors.push(error);
-                    }
-                }
-                if failure.is_none()
-                    && let Err(error) = append(parsed.events, clean)
-                {
-                    failure = Some(error);
-                }
-                progress(parsed.end);
             }
-        }
-        let read = reader
-            .join()
-            .map_err(|_| IngestError::Import("the file reader stopped".into()))?;
-        read?;
-        failure.map_or(Ok(()), Err)
-    })
+            if failure.is_none()
+                && let Err(error) = append(parsed.events, clean)
+            {
+                failure = Some(error);
+            }
+            progress(parsed.end);
+        },
+    )?;
+    failure.map_or(Ok(()), Err)
 }
 
 /// Serializes events on this thread and waits until the log has them.

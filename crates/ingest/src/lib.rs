@@ -20,6 +20,7 @@ pub mod identity;
 pub mod import;
 pub mod log;
 pub mod message;
+mod pipeline;
 pub mod rollup;
 
 use crate::filter::EventFilter;
@@ -520,8 +521,8 @@ impl Drop for Ingest {
 }
 
 /// Log records read but not decoded yet: their payloads back to back.
+#[derive(Default)]
 struct RawBatch {
-    index: u64,
     bytes: Vec<u8>,
     /// Sequence, position, and the payload's end in `bytes` (it starts where the one
     /// before ended).
@@ -530,8 +531,6 @@ struct RawBatch {
 
 /// Records decoded per batch.
 const REPLAY_BATCH: usize = 4096;
-
-type DecodedBatch = (u64, Result<Vec<(u64, Position, StoredEvent)>, IngestError>);
 
 fn decode(batch: &RawBatch) -> Result<Vec<(u64, Position, StoredEvent)>, IngestError> {
     let mut start = 0;
@@ -558,34 +557,10 @@ fn replay(
     last: u64,
     mut visit: impl FnMut(u64, Position, StoredEvent),
 ) -> Result<(), IngestError> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 8));
-    let (raw_sender, raw_receiver) = std::sync::mpsc::sync_channel::<RawBatch>(workers * 2);
-    let raw_receiver = Mutex::new(raw_receiver);
-    let (decoded_sender, decoded_receiver) =
-        std::sync::mpsc::sync_channel::<DecodedBatch>(workers * 2);
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            let (decoded_sender, raw_receiver) = (decoded_sender.clone(), &raw_receiver);
-            scope.spawn(move || {
-                loop {
-                    let next = match raw_receiver.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => break,
-                    };
-                    let Ok(batch) = next else { break };
-                    if decoded_sender.send((batch.index, decode(&batch))).is_err() {
-                        break;
-                    }
-                }
-            });
-        }
-        drop(decoded_sender);
-        let reader = scope.spawn(move || {
-            let mut batch = RawBatch {
-                index: 0,
-                bytes: Vec::new(),
-                records: Vec::with_capacity(REPLAY_BATCH),
-            };
+    let mut failure = None;
+    pipeline::in_order(
+        move |send| {
+            let mut batch = RawBatch::default();
             let mut stopped = false;
             log::scan(dir, |sequence, position, payload| {
                 if stopped || sequence > last {
@@ -594,45 +569,28 @@ fn replay(
                 batch.bytes.extend_from_slice(payload);
                 batch.records.push((sequence, position, batch.bytes.len()));
                 if batch.records.len() == REPLAY_BATCH {
-                    let next = RawBatch {
-                        index: batch.index + 1,
-                        bytes: Vec::with_capacity(batch.bytes.len()),
-                        records: Vec::with_capacity(REPLAY_BATCH),
-                    };
-                    stopped = raw_sender
-                        .send(std::mem::replace(&mut batch, next))
-                        .is_err();
+                    stopped = !send(std::mem::take(&mut batch));
                 }
             })?;
             if !batch.records.is_empty() {
-                let _ = raw_sender.send(batch);
+                send(batch);
             }
-            Ok::<(), IngestError>(())
-        });
-        // In log order; every batch is taken, even after a failure, so no thread waits.
-        let mut waiting = std::collections::BTreeMap::new();
-        let mut next = 0u64;
-        let mut failure = None;
-        for (index, decoded) in decoded_receiver {
-            waiting.insert(index, decoded);
-            while let Some(decoded) = waiting.remove(&next) {
-                next += 1;
-                match decoded {
-                    Ok(events) if failure.is_none() => {
-                        for (sequence, position, event) in events {
-                            visit(sequence, position, event);
-                        }
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        failure.get_or_insert(error);
-                    }
+            Ok(())
+        },
+        |batch| decode(&batch),
+        |decoded| match decoded {
+            Ok(events) if failure.is_none() => {
+                for (sequence, position, event) in events {
+                    visit(sequence, position, event);
                 }
             }
-        }
-        reader.join().map_err(|_| IngestError::Stopped)??;
-        failure.map_or(Ok(()), Err)
-    })
+            Ok(_) => {}
+            Err(error) => {
+                failure.get_or_insert(error);
+            }
+        },
+    )?;
+    failure.map_or(Ok(()), Err)
 }
 
 /// The writer thread's state besides the log: the message ids seen, and the file import
