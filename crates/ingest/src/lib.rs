@@ -322,9 +322,10 @@ impl Ingest {
         }
         let mut filters: Vec<EventFilter> = rollups.filters().cloned().collect();
         filters.extend(wanted.into_iter().filter(|f| !rollups.has_filter(f.key())));
+        let fresh = Rollups::with_filters(self.config.time_zone.clone(), &filters);
         let rebuilt = match rollups.last_sequence() {
-            Some(last) => self.rebuilt(&filters, last)?,
-            None => Rollups::with_filters(self.config.time_zone.clone(), &filters),
+            Some(last) => rebuild(&self.shared.dir, fresh, last, None)?,
+            None => fresh,
         };
         tracing::info!(
             filters = filters.len(),
@@ -417,31 +418,11 @@ impl Ingest {
             self.release_identity()?;
             return Err(refused);
         }
-        let mut rollups = self
-            .shared
-            .rollups
-            .write()
-            .map_err(|_| IngestError::Stopped)?;
-        let filters: Vec<EventFilter> = rollups.filters().cloned().collect();
-        *rollups = self.rebuilt(&filters, u64::MAX)?;
-        if let Ok(mut progress) = self.shared.progress.lock() {
-            progress.applied = progress.written;
-        }
         if let Ok(mut pending) = self.shared.identity.lock() {
             *pending = identity::Pending::default();
         }
         self.shared.hold_identity.store(false, Ordering::SeqCst);
         Ok(())
-    }
-
-    /// Fresh rollups with `filters`, from the log's records up to sequence `last`.
-    fn rebuilt(&self, filters: &[EventFilter], last: u64) -> Result<Rollups, IngestError> {
-        let mut rebuilt = Rollups::with_filters(self.config.time_zone.clone(), filters);
-        replay(&self.shared.dir, last, |sequence, position, event| {
-            rebuilt.note_sequence(sequence);
-            rebuilt.apply(&event, position);
-        })?;
-        Ok(rebuilt)
     }
 
     /// Blocks until everything acknowledged so far is in the rollups (at most `timeout`).
@@ -663,15 +644,35 @@ fn roll_back(writer: &mut Writer, shared: &Shared) -> Result<(), IngestError> {
         ));
     }
     writer.log.truncate_to(mark)?;
+    // One replay of what is left rebuilds both the message ids and the rollups (no
+    // reader sees the rollups in between: the write lock is held).
+    let mut rollups = shared.rollups.write().map_err(|_| IngestError::Stopped)?;
     let mut seen = HashSet::default();
-    replay(&shared.dir, u64::MAX, |_, _, event| {
-        seen.insert(dedupe_key(event.source, &event.message_id));
-    })?;
+    *rollups = rebuild(&shared.dir, rollups.emptied(), u64::MAX, Some(&mut seen))?;
     writer.seen = seen;
     if let Ok(mut progress) = shared.progress.lock() {
         progress.written = mark.next_sequence();
+        progress.applied = mark.next_sequence();
     }
     Ok(())
+}
+
+/// Applies the log's records up to sequence `last` to `rollups` (fresh ones), collecting
+/// their de-duplication keys into `seen` when given.
+fn rebuild(
+    dir: &Path,
+    mut rollups: Rollups,
+    last: u64,
+    mut seen: Option<&mut HashSet<u128>>,
+) -> Result<Rollups, IngestError> {
+    replay(dir, last, |sequence, position, event| {
+        if let Some(seen) = seen.as_deref_mut() {
+            seen.insert(dedupe_key(event.source, &event.message_id));
+        }
+        rollups.note_sequence(sequence);
+        rollups.apply(&event, position);
+    })?;
+    Ok(rollups)
 }
 
 fn commit_group(

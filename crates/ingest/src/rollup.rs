@@ -323,6 +323,12 @@ impl Rollups {
         rollups
     }
 
+    /// Empty rollups with the same time zone and filters.
+    pub fn emptied(&self) -> Rollups {
+        let filters: Vec<EventFilter> = self.filters().cloned().collect();
+        Rollups::with_filters(self.time_zone.clone(), &filters)
+    }
+
     /// Whether a filter's aggregate is kept (by its key).
     pub fn has_filter(&self, key: &str) -> bool {
         self.filters.iter().any(|(filter, _)| filter.key() == key)
