@@ -85,16 +85,10 @@ fn plans(accounts: u32) -> Vec<UsagePlan> {
 }
 
 fn dates() -> Vec<Date> {
-    let mut dates = Vec::new();
-    let mut day = FIRST;
-    while day <= LAST {
-        dates.push(day);
-        day = day.tomorrow().unwrap_or(LAST);
-        if dates.last() == Some(&LAST) {
-            break;
-        }
-    }
-    dates
+    std::iter::successors(Some(FIRST), |day| {
+        day.tomorrow().ok().filter(|next| *next <= LAST)
+    })
+    .collect()
 }
 
 /// Every metric for every account on every date, on `threads` threads.
