@@ -214,7 +214,7 @@ fn postgres(data_dir: &std::path::Path, connection: &str) -> Result<(f64, f64, C
         if failure.is_some() {
             return;
         }
-        let event: mikawaya_ingest::message::StoredEvent = match serde_json::from_slice(payload) {
+        let event = match mikawaya_ingest::record::decode(payload) {
             Ok(event) => event,
             Err(error) => {
                 failure = Some(anyhow::anyhow!("{error}"));
@@ -234,7 +234,7 @@ fn postgres(data_dir: &std::path::Path, connection: &str) -> Result<(f64, f64, C
         row.push('\t');
         row.push_str(&when.to_string());
         row.push('\t');
-        row.push_str(&text(event.properties.as_ref().map(|p| p.get())));
+        row.push_str(&text(event.properties.as_deref()));
         row.push('\n');
         if let Err(error) = writer.write_all(row.as_bytes()) {
             failure = Some(error.into());

@@ -6,7 +6,7 @@
 //! milliseconds), and `properties`, `traits`, `context` as JSON text.
 
 use crate::IngestError;
-use crate::message::StoredEvent;
+use crate::message::EventRef;
 use arrow_array::builder::{
     Int64Builder, StringBuilder, TimestampMillisecondBuilder, UInt32Builder,
 };
@@ -66,7 +66,7 @@ struct Columns {
 }
 
 impl Columns {
-    fn push(&mut self, sequence: u64, event: &StoredEvent) {
+    fn push(&mut self, sequence: u64, event: &EventRef<'_>) {
         self.sequence.append_value(sequence as i64);
         self.message_id.append_value(&event.message_id);
         self.kind.append_value(event.kind.as_str());
@@ -78,12 +78,9 @@ impl Columns {
         self.event.append_option(event.rollup_name().as_deref());
         self.timestamp.append_value(event.timestamp_ms);
         self.received_at.append_value(event.received_ms);
-        self.properties
-            .append_option(event.properties.as_ref().map(|r| r.get()));
-        self.traits
-            .append_option(event.traits.as_ref().map(|r| r.get()));
-        self.context
-            .append_option(event.context.as_ref().map(|r| r.get()));
+        self.properties.append_option(event.properties.as_deref());
+        self.traits.append_option(event.traits.as_deref());
+        self.context.append_option(event.context.as_deref());
         self.rows += 1;
     }
 
@@ -132,7 +129,7 @@ pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64),
         if failure.is_some() {
             return;
         }
-        match serde_json::from_slice::<StoredEvent>(payload) {
+        match crate::record::decode(payload) {
             Ok(event) => {
                 columns.push(sequence, &event);
                 rows += 1;
@@ -147,12 +144,7 @@ pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64),
                     }
                 }
             }
-            Err(error) => {
-                failure = Some(IngestError::Corrupt {
-                    sequence,
-                    reason: error.to_string(),
-                })
-            }
+            Err(reason) => failure = Some(IngestError::Corrupt { sequence, reason }),
         }
     })?;
     if let Some(failure) = failure {

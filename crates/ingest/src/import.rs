@@ -86,10 +86,10 @@ fn read_csv(
     reader: impl Read,
     received_ms: i64,
     progress: &mut dyn FnMut(u64),
-    visit: &mut dyn FnMut(Vec<Prepared>, bool) -> Result<(), IngestError>,
+    visit: &mut dyn FnMut(Prepared, bool) -> Result<(), IngestError>,
     errors: &mut Vec<LineError>,
 ) -> Result<(), IngestError> {
-    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut chunk = Prepared::default();
     let mut bytes = 0u64;
     let mut csv = csv::ReaderBuilder::new()
         .flexible(false)
@@ -128,15 +128,12 @@ fn read_csv(
         let line = record.position().map_or(0, csv::Position::line);
         bytes = record.position().map_or(bytes, csv::Position::byte);
         match csv_event(&record, &properties, received_ms) {
-            Ok(event) => chunk.push(Prepared::new(event)),
+            Ok(event) => chunk.push(&event.as_ref()),
             Err(error) => reject(errors, line, error),
         }
         if chunk.len() == CHUNK {
             let clean = errors.is_empty();
-            visit(
-                std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK)),
-                clean,
-            )?;
+            visit(std::mem::take(&mut chunk), clean)?;
             progress(bytes);
         }
     }
@@ -271,7 +268,7 @@ fn append_file(
             summary.duplicates += appended.duplicates;
             Ok(())
         };
-    let mut append = |batch: Vec<Prepared>, clean: bool| -> Result<(), IngestError> {
+    let mut append = |batch: Prepared, clean: bool| -> Result<(), IngestError> {
         summary.events += batch.len() as u64;
         if !clean {
             return Ok(());
@@ -308,7 +305,7 @@ struct Block {
 /// A block's events, ready for the log, and its bad lines.
 struct Parsed {
     end: u64,
-    events: Vec<Prepared>,
+    events: Prepared,
     errors: Vec<LineError>,
 }
 
@@ -363,7 +360,7 @@ fn read_blocks(
 }
 
 fn parse_block(block: &Block, received_ms: i64) -> Parsed {
-    let mut events = Vec::with_capacity(block.bytes.len() / 256);
+    let mut events = Prepared::with_capacity(block.bytes.len() / 256, block.bytes.len());
     let mut errors = Vec::new();
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', &block.bytes).chain(std::iter::once(block.bytes.len()));
@@ -375,7 +372,7 @@ fn parse_block(block: &Block, received_ms: i64) -> Parsed {
             continue;
         }
         match parse_import_line(trimmed, IMPORT_SOURCE, received_ms, &|| content_id(trimmed)) {
-            Ok(event) => events.push(Prepared::new(event)),
+            Ok(event) => events.push(&event),
             Err(error) => reject(&mut errors, block.first_line + offset as u64, error),
         }
     }
@@ -392,7 +389,7 @@ fn read_ndjson(
     file: std::fs::File,
     received_ms: i64,
     progress: &mut dyn FnMut(u64),
-    append: &mut dyn FnMut(Vec<Prepared>, bool) -> Result<(), IngestError>,
+    append: &mut dyn FnMut(Prepared, bool) -> Result<(), IngestError>,
     errors: &mut Vec<LineError>,
 ) -> Result<(), IngestError> {
     // Parsed blocks hand their buffers back to the reader.
@@ -429,7 +426,7 @@ pub fn append_blocking(
     ingest: &Ingest,
     events: Vec<StoredEvent>,
 ) -> Result<crate::Appended, IngestError> {
-    let prepared: Vec<Prepared> = events.into_iter().map(Prepared::new).collect();
+    let prepared: Prepared = events.iter().map(StoredEvent::as_ref).collect();
     ingest
         .append(prepared)
         .blocking_recv()

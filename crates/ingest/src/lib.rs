@@ -21,11 +21,12 @@ pub mod import;
 pub mod log;
 pub mod message;
 mod pipeline;
+pub mod record;
 pub mod rollup;
 
 use crate::filter::EventFilter;
 use crate::log::{LogError, LogWriter, Position};
-use crate::message::StoredEvent;
+use crate::message::{EventRef, StoredEvent};
 use crate::rollup::Rollups;
 use mikawaya_store::Store;
 use rustc_hash::FxHashSet as HashSet;
@@ -97,41 +98,69 @@ fn dedupe_key(source: u32, message_id: &str) -> u128 {
     xxhash_rust::xxh3::xxh3_128(&bytes)
 }
 
-/// An event serialized for the log, with its dedupe key.
+/// Events encoded for the log, back to back in one buffer, each with its dedupe key.
+/// Built by the caller's thread (off the writer); the writer copies the records it keeps
+/// and the applier reads the events back from the same buffer.
+#[derive(Debug, Default)]
 pub struct Prepared {
-    key: u128,
-    payload: Vec<u8>,
-    event: StoredEvent,
+    bytes: Vec<u8>,
+    /// Each record's dedupe key and the end of its payload in `bytes` (it starts where
+    /// the one before ended).
+    records: Vec<(u128, usize)>,
 }
 
 impl Prepared {
-    /// Serializes an event (done by the caller's thread, off the writer).
-    pub fn new(event: StoredEvent) -> Self {
-        let key = dedupe_key(event.source, &event.message_id);
-        // Sized once: the raw parts plus room for the ids and field names.
-        let raw = |part: &Option<Box<serde_json::value::RawValue>>| {
-            part.as_ref().map_or(0, |r| r.get().len())
-        };
-        let text = |part: &Option<String>| part.as_ref().map_or(0, String::len);
-        let estimate = raw(&event.properties)
-            + raw(&event.traits)
-            + raw(&event.context)
-            + text(&event.user_id)
-            + text(&event.anonymous_id)
-            + text(&event.event)
-            + text(&event.group_id)
-            + event.message_id.len()
-            + 160;
-        let mut payload = Vec::with_capacity(estimate);
-        if serde_json::to_writer(&mut payload, &event).is_err() {
-            payload.clear();
-        }
+    /// Room for about `events` events of `bytes` bytes in all.
+    pub fn with_capacity(events: usize, bytes: usize) -> Self {
         Self {
-            key,
-            payload,
-            event,
+            bytes: Vec::with_capacity(bytes),
+            records: Vec::with_capacity(events),
         }
     }
+
+    /// Encodes one more event.
+    pub fn push(&mut self, event: &EventRef<'_>) {
+        record::encode(event, &mut self.bytes);
+        self.records.push((
+            dedupe_key(event.source, &event.message_id),
+            self.bytes.len(),
+        ));
+    }
+
+    /// Events held.
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    /// Whether it holds no event.
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The payload of record `index`.
+    fn payload(&self, index: usize) -> &[u8] {
+        let start = index
+            .checked_sub(1)
+            .map_or(0, |before| self.records[before].1);
+        &self.bytes[start..self.records[index].1]
+    }
+}
+
+impl<'a> FromIterator<EventRef<'a>> for Prepared {
+    fn from_iter<I: IntoIterator<Item = EventRef<'a>>>(events: I) -> Self {
+        let mut prepared = Prepared::default();
+        for event in events {
+            prepared.push(&event);
+        }
+        prepared
+    }
+}
+
+/// Records the writer placed in the log, for the applier: the batch they came from and,
+/// for each kept record, its index there, sequence and position.
+struct Written {
+    batch: Prepared,
+    placed: Vec<(usize, u64, Position)>,
 }
 
 /// What an append did.
@@ -149,7 +178,7 @@ pub struct Appended {
 pub type AppendReply = tokio::sync::oneshot::Receiver<Result<Appended, IngestError>>;
 
 struct Append {
-    batch: Vec<Prepared>,
+    batch: Prepared,
     /// Part of the file import in progress.
     import: bool,
     reply: tokio::sync::oneshot::Sender<Result<Appended, IngestError>>,
@@ -242,7 +271,7 @@ impl Ingest {
         replay(&dir, u64::MAX, |sequence, position, event| {
             seen.insert(dedupe_key(event.source, &event.message_id));
             rollups.note_sequence(sequence);
-            if let Some(change) = rollups.apply(&event, position)
+            if let Some(change) = rollups.apply(event, position)
                 && checkpoint.is_none_or(|done| sequence > done)
             {
                 pending.push(change, &rollups, sequence);
@@ -263,8 +292,7 @@ impl Ingest {
             dir,
         });
         let (append_sender, append_receiver) = std::sync::mpsc::channel::<Command>();
-        let (apply_sender, apply_receiver) =
-            std::sync::mpsc::channel::<Vec<(u64, Position, StoredEvent)>>();
+        let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<Written>>();
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()
             .name("ingest-writer".into())
@@ -342,11 +370,11 @@ impl Ingest {
     }
 
     /// Queues events for the log. The reply arrives once they are on disk.
-    pub fn append(&self, batch: Vec<Prepared>) -> AppendReply {
+    pub fn append(&self, batch: Prepared) -> AppendReply {
         self.queue(batch, false)
     }
 
-    fn queue(&self, batch: Vec<Prepared>, import: bool) -> AppendReply {
+    fn queue(&self, batch: Prepared, import: bool) -> AppendReply {
         let (reply, receiver) = tokio::sync::oneshot::channel();
         let append = Append {
             batch,
@@ -382,7 +410,7 @@ impl Ingest {
     }
 
     /// Queues events of the import in progress.
-    pub fn append_import(&self, batch: Vec<Prepared>) -> AppendReply {
+    pub fn append_import(&self, batch: Prepared) -> AppendReply {
         self.queue(batch, true)
     }
 
@@ -467,7 +495,8 @@ impl Ingest {
         let payloads = log::read_at(&self.shared.dir, &positions)?;
         let events = payloads
             .iter()
-            .filter_map(|payload| serde_json::from_slice(payload).ok())
+            .filter_map(|payload| record::decode(payload).ok())
+            .map(|event| event.to_stored())
             .collect();
         Ok((events, total))
     }
@@ -510,33 +539,49 @@ struct RawBatch {
     records: Vec<(u64, Position, usize)>,
 }
 
-/// Records decoded per batch.
+/// Records handed over per batch.
 const REPLAY_BATCH: usize = 4096;
 
-fn decode(batch: &RawBatch) -> Result<Vec<(u64, Position, StoredEvent)>, IngestError> {
-    let mut start = 0;
-    batch
-        .records
-        .iter()
-        .map(|(sequence, position, end)| {
-            let payload = &batch.bytes[start..*end];
+impl RawBatch {
+    /// The records' payloads with their sequence and position.
+    fn records(&self) -> impl Iterator<Item = (u64, Position, &[u8])> {
+        let mut start = 0;
+        self.records.iter().map(move |(sequence, position, end)| {
+            let payload = &self.bytes[start..*end];
             start = *end;
-            serde_json::from_slice::<StoredEvent>(payload)
-                .map(|event| (*sequence, *position, event))
-                .map_err(|error| IngestError::Corrupt {
-                    sequence: *sequence,
-                    reason: error.to_string(),
-                })
+            (*sequence, *position, payload)
         })
-        .collect()
+    }
+
+    /// The same records, JSON ones (logs written before the binary layout) re-encoded, so
+    /// that every record is read the same cheap way; binary batches pass through untouched.
+    fn into_binary(self) -> Result<RawBatch, IngestError> {
+        if !self
+            .records()
+            .any(|(_, _, payload)| record::is_json(payload))
+        {
+            return Ok(self);
+        }
+        let mut binary = RawBatch::default();
+        for (sequence, position, payload) in self.records() {
+            let event = record::decode(payload)
+                .map_err(|reason| IngestError::Corrupt { sequence, reason })?;
+            record::encode(&event, &mut binary.bytes);
+            binary
+                .records
+                .push((sequence, position, binary.bytes.len()));
+        }
+        Ok(binary)
+    }
 }
 
 /// Reads the log's records up to sequence `last` (inclusive) and hands each event over,
-/// in log order. One thread reads, the others decode the JSON records, this one visits.
+/// in log order. One thread reads and checks the records, another re-encodes JSON records
+/// of older logs, this one decodes and visits.
 fn replay(
     dir: &Path,
     last: u64,
-    mut visit: impl FnMut(u64, Position, StoredEvent),
+    mut visit: impl FnMut(u64, Position, &EventRef<'_>),
 ) -> Result<(), IngestError> {
     let mut failure = None;
     pipeline::in_order(
@@ -558,11 +603,17 @@ fn replay(
             }
             Ok(())
         },
-        |batch| decode(&batch),
-        |decoded| match decoded {
-            Ok(events) if failure.is_none() => {
-                for (sequence, position, event) in events {
-                    visit(sequence, position, event);
+        RawBatch::into_binary,
+        |batch| match batch {
+            Ok(batch) if failure.is_none() => {
+                for (sequence, position, payload) in batch.records() {
+                    match record::decode(payload) {
+                        Ok(event) => visit(sequence, position, &event),
+                        Err(reason) => {
+                            failure = Some(IngestError::Corrupt { sequence, reason });
+                            return;
+                        }
+                    }
                 }
             }
             Ok(_) => {}
@@ -586,7 +637,7 @@ fn write_loop(
     log: LogWriter,
     seen: HashSet<u128>,
     commands: &Receiver<Command>,
-    applier: &Sender<Vec<(u64, Position, StoredEvent)>>,
+    applier: &Sender<Vec<Written>>,
     shared: &Shared,
 ) {
     let mut writer = Writer {
@@ -670,39 +721,41 @@ fn rebuild(
             seen.insert(dedupe_key(event.source, &event.message_id));
         }
         rollups.note_sequence(sequence);
-        rollups.apply(&event, position);
+        rollups.apply(event, position);
     })?;
     Ok(rollups)
 }
 
 fn commit_group(
     writer: &mut Writer,
-    mut group: Vec<Append>,
+    group: Vec<Append>,
     records: usize,
-    applier: &Sender<Vec<(u64, Position, StoredEvent)>>,
+    applier: &Sender<Vec<Written>>,
     shared: &Shared,
 ) {
     if let Some((_, shared_log)) = &mut writer.import {
         *shared_log |= group.iter().any(|append| !append.import);
     }
-    let mut payloads = Vec::with_capacity(records);
-    let mut events = Vec::with_capacity(records);
-    let mut counts = Vec::with_capacity(group.len());
+    // The records each append keeps (its index in the append's batch), in group order.
+    let mut kept: Vec<Vec<usize>> = Vec::with_capacity(group.len());
     let mut added = Vec::new();
-    for append in &mut group {
-        let (mut accepted, mut duplicates) = (0u64, 0u64);
-        for prepared in append.batch.drain(..) {
-            if writer.seen.insert(prepared.key) {
-                added.push(prepared.key);
-                payloads.push(prepared.payload);
-                events.push(prepared.event);
-                accepted += 1;
-            } else {
-                duplicates += 1;
+    for append in &group {
+        let mut indexes = Vec::with_capacity(append.batch.len());
+        for (index, (key, _)) in append.batch.records.iter().enumerate() {
+            if writer.seen.insert(*key) {
+                added.push(*key);
+                indexes.push(index);
             }
         }
-        counts.push((accepted, duplicates));
+        kept.push(indexes);
     }
+    let mut payloads: Vec<&[u8]> = Vec::with_capacity(records);
+    payloads.extend(
+        group
+            .iter()
+            .zip(&kept)
+            .flat_map(|(append, indexes)| indexes.iter().map(|index| append.batch.payload(*index))),
+    );
     let result = if payloads.is_empty() {
         Ok(Vec::new())
     } else {
@@ -711,26 +764,36 @@ fn commit_group(
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         writer.log.append(&payloads)
     };
+    drop(payloads);
     match result {
         Ok(placed) => {
             let sequence = placed.last().map_or(0, |(s, _)| *s);
             if let Ok(mut progress) = shared.progress.lock() {
                 progress.written += placed.len() as u64;
             }
-            let applied: Vec<(u64, Position, StoredEvent)> = placed
-                .into_iter()
-                .zip(events)
-                .map(|((sequence, position), event)| (sequence, position, event))
-                .collect();
-            if !applied.is_empty() && applier.send(applied).is_err() {
-                tracing::error!("ingest applier stopped; rollups will catch up on restart");
-            }
-            for (append, (accepted, duplicates)) in group.into_iter().zip(counts) {
+            let mut placed = placed.into_iter();
+            let mut written = Vec::with_capacity(group.len());
+            for (append, indexes) in group.into_iter().zip(kept) {
+                let accepted = indexes.len() as u64;
                 let _ = append.reply.send(Ok(Appended {
                     accepted,
-                    duplicates,
+                    duplicates: append.batch.len() as u64 - accepted,
                     sequence,
                 }));
+                if !indexes.is_empty() {
+                    let placed = indexes
+                        .into_iter()
+                        .zip(placed.by_ref())
+                        .map(|(index, (sequence, position))| (index, sequence, position))
+                        .collect();
+                    written.push(Written {
+                        batch: append.batch,
+                        placed,
+                    });
+                }
+            }
+            if !written.is_empty() && applier.send(written).is_err() {
+                tracing::error!("ingest applier stopped; rollups will catch up on restart");
             }
         }
         Err(error) => {
@@ -749,23 +812,26 @@ fn commit_group(
     }
 }
 
-fn apply_loop(
-    batches: &Receiver<Vec<(u64, Position, StoredEvent)>>,
-    shared: &Shared,
-    store: &dyn Store,
-) {
-    while let Ok(batch) = batches.recv() {
+fn apply_loop(batches: &Receiver<Vec<Written>>, shared: &Shared, store: &dyn Store) {
+    while let Ok(group) = batches.recv() {
         let mut last = None;
         let Ok(mut pending) = shared.identity.lock() else {
             return;
         };
         if let Ok(mut rollups) = shared.rollups.write() {
-            for (sequence, position, event) in &batch {
-                rollups.note_sequence(*sequence);
-                if let Some(change) = rollups.apply(event, *position) {
-                    pending.push(change, &rollups, *sequence);
+            for written in &group {
+                for (index, sequence, position) in &written.placed {
+                    rollups.note_sequence(*sequence);
+                    last = Some(*sequence);
+                    // The writer's own encoding: it decodes (checked by record's tests).
+                    let Ok(event) = record::decode(written.batch.payload(*index)) else {
+                        tracing::error!(sequence, "a record just written does not decode");
+                        continue;
+                    };
+                    if let Some(change) = rollups.apply(&event, *position) {
+                        pending.push(change, &rollups, *sequence);
+                    }
                 }
-                last = Some(*sequence);
             }
         }
         if !shared.hold_identity.load(Ordering::SeqCst)

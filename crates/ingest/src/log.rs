@@ -228,15 +228,22 @@ impl LogWriter {
 
     /// Appends records and makes them durable before returning; returns the sequence and
     /// position of each.
-    pub fn append(&mut self, payloads: &[Vec<u8>]) -> Result<Vec<(u64, Position)>, LogError> {
+    pub fn append<P: AsRef<[u8]>>(
+        &mut self,
+        payloads: &[P],
+    ) -> Result<Vec<(u64, Position)>, LogError> {
         if self.offset >= SEGMENT_BYTES {
             self.roll()?;
         }
-        let total: usize = payloads.iter().map(|p| p.len() + HEADER_BYTES).sum();
+        let total: usize = payloads
+            .iter()
+            .map(|p| p.as_ref().len() + HEADER_BYTES)
+            .sum();
         let mut buffer = Vec::with_capacity(total);
         let mut placed = Vec::with_capacity(payloads.len());
         let mut offset = self.offset;
         for payload in payloads {
+            let payload = payload.as_ref();
             let sequence = self.next_sequence + placed.len() as u64;
             buffer.extend_from_slice(&(payload.len() as u32).to_le_bytes());
             buffer.extend_from_slice(&checksum(sequence, payload).to_le_bytes());

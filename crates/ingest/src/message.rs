@@ -208,6 +208,93 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// The same event, borrowed.
+    pub fn as_ref(&self) -> EventRef<'_> {
+        fn text(value: &Option<String>) -> Option<Cow<'_, str>> {
+            value.as_deref().map(Cow::Borrowed)
+        }
+        fn raw(value: &Option<Box<RawValue>>) -> Option<Cow<'_, str>> {
+            value.as_ref().map(|raw| Cow::Borrowed(raw.get()))
+        }
+        EventRef {
+            kind: self.kind,
+            message_id: Cow::Borrowed(&self.message_id),
+            source: self.source,
+            user_id: text(&self.user_id),
+            anonymous_id: text(&self.anonymous_id),
+            event: text(&self.event),
+            group_id: text(&self.group_id),
+            previous_id: text(&self.previous_id),
+            timestamp_ms: self.timestamp_ms,
+            received_ms: self.received_ms,
+            properties: raw(&self.properties),
+            traits: raw(&self.traits),
+            context: raw(&self.context),
+        }
+    }
+}
+
+/// A normalized event borrowed from where it was read (a request body, a file's line, a
+/// log record): what parsing, the log's records and the rollups work on without copying.
+/// `properties`, `traits` and `context` are JSON objects' text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventRef<'a> {
+    /// Message type.
+    pub kind: Kind,
+    /// The sender's message id (generated when absent).
+    pub message_id: Cow<'a, str>,
+    /// The write key that sent it.
+    pub source: u32,
+    /// Known user id.
+    pub user_id: Option<Cow<'a, str>>,
+    /// Anonymous id.
+    pub anonymous_id: Option<Cow<'a, str>>,
+    /// Event name: the `event` of a track, the `name` of a page or screen.
+    pub event: Option<Cow<'a, str>>,
+    /// The account: `groupId` of a group call, or `context.groupId`.
+    pub group_id: Option<Cow<'a, str>>,
+    /// `previousId` of an alias.
+    pub previous_id: Option<Cow<'a, str>>,
+    /// When it happened, skew-corrected, in milliseconds since the Unix epoch.
+    pub timestamp_ms: i64,
+    /// When the server received it, in milliseconds since the Unix epoch.
+    pub received_ms: i64,
+    /// `properties`, JSON text.
+    pub properties: Option<Cow<'a, str>>,
+    /// `traits`, JSON text.
+    pub traits: Option<Cow<'a, str>>,
+    /// `context`, JSON text (batch context merged in).
+    pub context: Option<Cow<'a, str>>,
+}
+
+impl EventRef<'_> {
+    /// An owned copy (the JSON parts checked once more as they become raw values).
+    pub fn to_stored(&self) -> StoredEvent {
+        let text = |value: &Option<Cow<'_, str>>| value.as_deref().map(str::to_owned);
+        let raw = |value: &Option<Cow<'_, str>>| {
+            value
+                .as_deref()
+                .and_then(|text| RawValue::from_string(text.to_owned()).ok())
+        };
+        StoredEvent {
+            kind: self.kind,
+            message_id: self.message_id.clone().into_owned(),
+            source: self.source,
+            user_id: text(&self.user_id),
+            anonymous_id: text(&self.anonymous_id),
+            event: text(&self.event),
+            group_id: text(&self.group_id),
+            previous_id: text(&self.previous_id),
+            timestamp_ms: self.timestamp_ms,
+            received_ms: self.received_ms,
+            properties: raw(&self.properties),
+            traits: raw(&self.traits),
+            context: raw(&self.context),
+        }
+    }
+}
+
+impl EventRef<'_> {
     /// The user key rollups count: the user id, else the anonymous id.
     pub fn user_key(&self) -> Option<&str> {
         self.user_id.as_deref().or(self.anonymous_id.as_deref())
@@ -295,7 +382,7 @@ impl StoredEvent {
             }
         }
         if let Some(raw) = &self.properties {
-            let mut deserializer = serde_json::Deserializer::from_str(raw.get());
+            let mut deserializer = serde_json::Deserializer::from_str(raw);
             let _ = serde::Deserializer::deserialize_map(&mut deserializer, Numbers(visit));
         }
     }
@@ -348,15 +435,15 @@ fn json_error(error: &serde_json::Error) -> String {
 
 /// Parses one message of a given endpoint type (`None` for a batch element, which must
 /// name its own `type`). `batch_context` and `batch_sent_at` come from the batch envelope.
-fn normalize(
-    text: &str,
+fn normalize<'a>(
+    text: &'a str,
     endpoint: Option<Kind>,
-    batch_context: Option<&RawValue>,
+    batch_context: Option<&'a RawValue>,
     batch_sent_at: Option<&str>,
     source: u32,
     received: Received,
     fallback_message_id: Option<&dyn Fn() -> String>,
-) -> Result<StoredEvent, MessageError> {
+) -> Result<EventRef<'a>, MessageError> {
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(MessageError::new(
             "",
@@ -370,7 +457,7 @@ fn normalize(
         return Err(MessageError::new("", "a message must be a JSON object"));
     }
     // One parse: the message's own fields borrowed, the nested objects kept raw.
-    let message: Incoming<'_> = serde_json::from_str(text).map_err(|e| {
+    let message: Incoming<'a> = serde_json::from_str(text).map_err(|e| {
         let reason = json_error(&e);
         let reason = if e.is_syntax() || e.is_eof() {
             format!("malformed JSON: {reason}")
@@ -399,13 +486,10 @@ fn normalize(
             ),
         ));
     }
-    let user_id = message
-        .user_id
-        .map(|id| id.0.into_owned())
-        .filter(|id| !id.is_empty());
+    let user_id = message.user_id.map(|id| id.0).filter(|id| !id.is_empty());
     let anonymous_id = message
         .anonymous_id
-        .map(|id| id.0.into_owned())
+        .map(|id| id.0)
         .filter(|id| !id.is_empty());
     if user_id.is_none() && anonymous_id.is_none() {
         return Err(MessageError::new(
@@ -422,45 +506,36 @@ fn normalize(
             if event.len() > 256 {
                 return Err(MessageError::new("event", "must be at most 256 bytes"));
             }
-            Some(event.into_owned())
+            Some(event)
         }
-        Kind::Page | Kind::Screen => message.name.map(Cow::into_owned),
+        Kind::Page | Kind::Screen => message.name,
         _ => None,
     };
-    let context = match (message.context, batch_context) {
-        (None, Some(shared)) => Some(shared.to_owned()),
-        (Some(own), Some(shared)) => Some(merge_objects(shared, own)),
-        (own, None) => own.map(RawValue::to_owned),
+    let context: Option<Cow<'a, str>> = match (message.context, batch_context) {
+        (None, Some(shared)) => Some(Cow::Borrowed(shared.get())),
+        (Some(own), Some(shared)) => Some(Cow::Owned(merge_objects(shared, own))),
+        (own, None) => own.map(|own| Cow::Borrowed(own.get())),
     };
-    let context_group = context.as_ref().and_then(|context| {
-        #[derive(Deserialize)]
-        struct GroupOnly<'a> {
-            #[serde(rename = "groupId", borrow, default)]
-            group_id: Option<Id<'a>>,
-        }
-        serde_json::from_str::<GroupOnly<'_>>(context.get())
-            .ok()
-            .and_then(|g| g.group_id)
-            .map(|id| id.0.into_owned())
-    });
+    let context_group = match &context {
+        Some(Cow::Borrowed(text)) => group_in(text),
+        Some(Cow::Owned(text)) => group_in(text).map(|group| Cow::Owned(group.into_owned())),
+        None => None,
+    };
     let group_id = match kind {
         Kind::Group => Some(
             message
                 .group_id
-                .map(|id| id.0.into_owned())
+                .map(|id| id.0)
                 .filter(|id| !id.is_empty())
                 .ok_or_else(|| MessageError::new("groupId", "a group call needs a groupId"))?,
         ),
-        _ => message
-            .group_id
-            .map(|id| id.0.into_owned())
-            .or(context_group),
+        _ => message.group_id.map(|id| id.0).or(context_group),
     };
     let previous_id =
         match kind {
-            Kind::Alias => Some(message.previous_id.map(|id| id.0.into_owned()).ok_or_else(
-                || MessageError::new("previousId", "an alias call needs a previousId"),
-            )?),
+            Kind::Alias => Some(message.previous_id.map(|id| id.0).ok_or_else(|| {
+                MessageError::new("previousId", "an alias call needs a previousId")
+            })?),
             _ => None,
         };
     for (name, value) in [
@@ -520,13 +595,20 @@ fn normalize(
     }
     let message_id = match message
         .message_id
-        .map(|id| id.0.into_owned())
+        .map(|id| id.0)
         .filter(|id| !id.is_empty())
     {
         Some(id) => id,
-        None => fallback_message_id.map_or_else(generated_message_id, |fallback| fallback()),
+        None => {
+            Cow::Owned(fallback_message_id.map_or_else(generated_message_id, |fallback| fallback()))
+        }
     };
-    Ok(StoredEvent {
+    let raw = |value: Option<&'a RawValue>| {
+        value
+            .filter(|v| v.get() != "null")
+            .map(|v| Cow::Borrowed(v.get()))
+    };
+    Ok(EventRef {
         kind,
         message_id,
         source,
@@ -537,20 +619,28 @@ fn normalize(
         previous_id,
         timestamp_ms,
         received_ms: received.at_ms,
-        properties: message
-            .properties
-            .filter(|p| p.get() != "null")
-            .map(RawValue::to_owned),
-        traits: message
-            .traits
-            .filter(|t| t.get() != "null")
-            .map(RawValue::to_owned),
+        properties: raw(message.properties),
+        traits: raw(message.traits),
         context,
     })
 }
 
-/// The batch's shared context under the message's own (the message's keys win).
-fn merge_objects(shared: &RawValue, own: &RawValue) -> Box<RawValue> {
+/// `groupId` of a context object, read only when the text names one.
+fn group_in(context: &str) -> Option<Cow<'_, str>> {
+    #[derive(Deserialize)]
+    struct GroupOnly<'a> {
+        #[serde(rename = "groupId", borrow, default)]
+        group_id: Option<Id<'a>>,
+    }
+    memchr::memmem::find(context.as_bytes(), b"\"groupId\"")?;
+    serde_json::from_str::<GroupOnly<'_>>(context)
+        .ok()
+        .and_then(|g| g.group_id)
+        .map(|id| id.0)
+}
+
+/// The batch's shared context under the message's own (the message's keys win), as text.
+fn merge_objects(shared: &RawValue, own: &RawValue) -> String {
     let parsed = (
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(shared.get()),
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(own.get()),
@@ -558,9 +648,9 @@ fn merge_objects(shared: &RawValue, own: &RawValue) -> Box<RawValue> {
     match parsed {
         (Ok(mut merged), Ok(own_map)) => {
             merged.extend(own_map);
-            serde_json::value::to_raw_value(&merged).unwrap_or_else(|_| own.to_owned())
+            serde_json::to_string(&merged).unwrap_or_else(|_| own.get().to_owned())
         }
-        _ => own.to_owned(),
+        _ => own.get().to_owned(),
     }
 }
 
@@ -569,13 +659,34 @@ fn generated_message_id() -> String {
     format!("mikawaya-{:032x}", rand::rng().random::<u128>())
 }
 
-/// Parses the body of a single-message endpoint.
+/// Parses the body of a single-message endpoint into an owned event.
 pub fn parse_single(
     body: &[u8],
     kind: Kind,
     source: u32,
     received: Received,
 ) -> Result<StoredEvent, MessageError> {
+    parse_single_ref(body, kind, source, received).map(|event| event.to_stored())
+}
+
+/// Parses a `/v1/batch` body into owned events: every message must be valid, or none is
+/// accepted.
+pub fn parse_batch(
+    body: &[u8],
+    source: u32,
+    received: Received,
+) -> Result<Vec<StoredEvent>, MessageError> {
+    parse_batch_ref(body, source, received)
+        .map(|events| events.iter().map(EventRef::to_stored).collect())
+}
+
+/// Parses the body of a single-message endpoint, borrowing from it.
+pub fn parse_single_ref(
+    body: &[u8],
+    kind: Kind,
+    source: u32,
+    received: Received,
+) -> Result<EventRef<'_>, MessageError> {
     if body.len() > MAX_MESSAGE_BYTES {
         return Err(MessageError::new(
             "",
@@ -593,12 +704,13 @@ pub fn parse_single(
     )
 }
 
-/// Parses a `/v1/batch` body: every message must be valid, or none is accepted.
-pub fn parse_batch(
+/// Parses a `/v1/batch` body, borrowing from it: every message must be valid, or none is
+/// accepted.
+pub fn parse_batch_ref(
     body: &[u8],
     source: u32,
     received: Received,
-) -> Result<Vec<StoredEvent>, MessageError> {
+) -> Result<Vec<EventRef<'_>>, MessageError> {
     if body.len() > MAX_BATCH_BYTES {
         return Err(MessageError::new(
             "batch",
@@ -636,12 +748,12 @@ pub fn parse_batch(
 /// Parses one line of an NDJSON import (a message with its own `type`), without a
 /// late-arrival window. A message without `messageId` gets the id `fallback_message_id`
 /// makes (called only then), so importing the same file twice stores it once.
-pub fn parse_import_line(
-    line: &[u8],
+pub fn parse_import_line<'a>(
+    line: &'a [u8],
     source: u32,
     received_ms: i64,
     fallback_message_id: &dyn Fn() -> String,
-) -> Result<StoredEvent, MessageError> {
+) -> Result<EventRef<'a>, MessageError> {
     let text = text_of(line)?;
     let received = Received {
         at_ms: received_ms,

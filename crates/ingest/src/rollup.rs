@@ -14,7 +14,7 @@
 
 use crate::filter::EventFilter;
 use crate::log::Position;
-use crate::message::{Kind, StoredEvent};
+use crate::message::{EventRef, Kind};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -418,7 +418,7 @@ impl Rollups {
     }
 
     /// Applies one event; returns the identity change it carries, if any.
-    pub fn apply(&mut self, stored: &StoredEvent, position: Position) -> Option<IdentityChange> {
+    pub fn apply(&mut self, stored: &EventRef<'_>, position: Position) -> Option<IdentityChange> {
         self.events_applied += 1;
         let day = self.day_of(stored.timestamp_ms);
         let user = stored.user_key().map(|key| self.users.intern(key));
@@ -456,8 +456,8 @@ impl Rollups {
             .map(|indexes| {
                 let properties = stored
                     .properties
-                    .as_ref()
-                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw.get()).ok())
+                    .as_deref()
+                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
                     .unwrap_or(serde_json::Value::Null);
                 indexes
                     .iter()
@@ -483,9 +483,9 @@ impl Rollups {
             (None, Some(user)) => self.waiting.entry(user).or_default().push(tally),
             (None, None) => {}
         }
-        let parse = |raw: &Option<Box<serde_json::value::RawValue>>| {
-            raw.as_ref()
-                .and_then(|r| serde_json::from_str::<serde_json::Value>(r.get()).ok())
+        let parse = |raw: &Option<std::borrow::Cow<'_, str>>| {
+            raw.as_deref()
+                .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
                 .unwrap_or(serde_json::Value::Null)
         };
         match stored.kind {
@@ -497,7 +497,7 @@ impl Rollups {
                 let external_id = self.accounts.name(account).to_owned();
                 Some(IdentityChange::Account {
                     external_id,
-                    user_id: stored.user_id.clone(),
+                    user_id: stored.user_id.as_deref().map(str::to_owned),
                     traits: parse(&stored.traits),
                 })
             }
@@ -506,7 +506,7 @@ impl Rollups {
                 let traits = parse(&stored.traits);
                 self.user_traits.insert(user, traits.clone());
                 let account = account?;
-                let user_id = stored.user_id.clone()?;
+                let user_id = stored.user_id.as_deref()?.to_owned();
                 Some(IdentityChange::Contact {
                     account_external_id: self.accounts.name(account).to_owned(),
                     user_id,
@@ -787,7 +787,7 @@ impl Rollups {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::message::{Received, parse_batch};
+    use crate::message::{Received, StoredEvent, parse_batch};
 
     fn events(json: &str) -> Vec<StoredEvent> {
         let received = Received {
@@ -814,7 +814,7 @@ mod tests {
     fn rollups(json: &str, zone: &str) -> Rollups {
         let mut rollups = Rollups::new(TimeZone::get(zone).unwrap_or_else(|e| panic!("{e}")));
         for (index, event) in events(json).iter().enumerate() {
-            rollups.apply(event, Position::new(1, index as u64));
+            rollups.apply(&event.as_ref(), Position::new(1, index as u64));
         }
         rollups
     }
@@ -898,7 +898,7 @@ mod tests {
             {"type":"track","userId":"u1","event":"Logout","properties":{"plan":"pro"},"timestamp":"2026-01-06T10:00:00Z"}
         ]}"#;
         for (index, event) in events(json).iter().enumerate() {
-            rollups.apply(event, Position::new(1, index as u64));
+            rollups.apply(&event.as_ref(), Position::new(1, index as u64));
         }
         assert_eq!(daily(&rollups, "acme", filter.key(), 5, 6), vec![1, 1]);
         assert_eq!(daily(&rollups, "acme", "Login", 5, 6), vec![2, 1]);

@@ -156,17 +156,17 @@ fn a_csv_import_with_a_bad_row_writes_nothing() {
 #[test]
 fn an_import_is_not_rolled_back_over_messages_others_appended() {
     use mikawaya_ingest::Prepared;
-    use mikawaya_ingest::message::{Received, parse_batch};
+    use mikawaya_ingest::message::{Received, StoredEvent, parse_batch};
     let (_dir, store, ingest) = data_dir();
     let received = Received {
         at_ms: 1_772_000_000_000,
         oldest_ms: None,
         newest_ms: None,
     };
-    let events = |body: &str| -> Vec<Prepared> {
+    let events = |body: &str| -> Prepared {
         ok(parse_batch(body.as_bytes(), 1, received))
-            .into_iter()
-            .map(Prepared::new)
+            .iter()
+            .map(StoredEvent::as_ref)
             .collect()
     };
     ok(ingest.begin_import());

@@ -152,7 +152,7 @@ fn rollups(events: &[(&str, &str, &str, &str)]) -> Rollups {
     let parsed = parse_batch(body.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"));
     for (index, event) in parsed.iter().enumerate() {
         rollups.apply(
-            event,
+            &event.as_ref(),
             mikawaya_ingest::log::Position::for_tests(index as u64),
         );
     }

@@ -39,7 +39,7 @@ fn history_with(filters: &[EventFilter]) -> Rollups {
         .enumerate()
     {
         rollups.apply(
-            event,
+            &event.as_ref(),
             mikawaya_ingest::log::Position::for_tests(index as u64),
         );
     }

@@ -153,11 +153,16 @@ async fn accept(
     let body = body_bytes(&headers, body, limit, field)?;
     let source = source(&state, write_key(&headers, &body)).await?;
     let received = received(&state);
-    let events = match kind {
-        Some(kind) => vec![message::parse_single(&body, kind, source, received).map_err(refused)?],
-        None => message::parse_batch(&body, source, received).map_err(refused)?,
+    let prepared: Prepared = match kind {
+        Some(kind) => std::iter::once(
+            message::parse_single_ref(&body, kind, source, received).map_err(refused)?,
+        )
+        .collect(),
+        None => message::parse_batch_ref(&body, source, received)
+            .map_err(refused)?
+            .into_iter()
+            .collect(),
     };
-    let prepared: Vec<Prepared> = events.into_iter().map(Prepared::new).collect();
     let appended = state
         .ingest
         .append(prepared)
