@@ -625,18 +625,34 @@ fn normalize<'a>(
     })
 }
 
-/// `groupId` of a context object, read only when the text names one.
+/// `groupId` of a context object (text already checked to be a JSON object), read only
+/// when the text names one, and only up to it: the keys after it are not looked at.
 fn group_in(context: &str) -> Option<Cow<'_, str>> {
-    #[derive(Deserialize)]
-    struct GroupOnly<'a> {
-        #[serde(rename = "groupId", borrow, default)]
-        group_id: Option<Id<'a>>,
+    /// Walks the object's keys until `groupId`, keeping its value in `found`.
+    struct Finder<'a, 'f>(&'f mut Option<Cow<'a, str>>);
+    impl<'a> serde::de::Visitor<'a> for Finder<'a, '_> {
+        type Value = ();
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("an object")
+        }
+        fn visit_map<M: serde::de::MapAccess<'a>>(self, mut map: M) -> Result<(), M::Error> {
+            while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+                if key == "groupId" {
+                    *self.0 = map.next_value::<Option<Id<'a>>>()?.map(|id| id.0);
+                    // Stopping here leaves the object unfinished: the caller ignores the
+                    // error that makes, the value is already kept.
+                    return Ok(());
+                }
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+            Ok(())
+        }
     }
     memchr::memmem::find(context.as_bytes(), b"\"groupId\"")?;
-    serde_json::from_str::<GroupOnly<'_>>(context)
-        .ok()
-        .and_then(|g| g.group_id)
-        .map(|id| id.0)
+    let mut found = None;
+    let mut deserializer = serde_json::Deserializer::from_str(context);
+    let _ = serde::Deserializer::deserialize_map(&mut deserializer, Finder(&mut found));
+    found
 }
 
 /// The batch's shared context under the message's own (the message's keys win), as text.
@@ -864,6 +880,27 @@ mod tests {
             Some("acme"),
             "the shared context attributes the message"
         );
+    }
+
+    #[test]
+    fn the_context_group_is_its_top_level_group_id_wherever_it_stands() {
+        let group_of = |context: &str| {
+            let line =
+                format!(r#"{{"type":"track","userId":"u","event":"E","context":{context}}}"#);
+            parse_import_line(line.as_bytes(), 0, RECEIVED.at_ms, &String::new)
+                .map(|event| event.group_id.map(Cow::into_owned))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        assert_eq!(group_of(r#"{"groupId":"ACME"}"#).as_deref(), Some("ACME"));
+        assert_eq!(
+            group_of(r#"{"ip":"192.0.2.1","library":{"name":"x","groupId":"NOT"},"groupId":"ACME","locale":"ja"}"#)
+                .as_deref(),
+            Some("ACME")
+        );
+        assert_eq!(group_of(r#"{"library":{"groupId":"NESTED"}}"#), None);
+        assert_eq!(group_of(r#"{"groupId":1234}"#).as_deref(), Some("1234"));
+        assert_eq!(group_of(r#"{"note":"\"groupId\""}"#), None);
+        assert_eq!(group_of(r#"{"groupId":null}"#), None);
     }
 
     #[test]

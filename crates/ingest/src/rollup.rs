@@ -136,14 +136,85 @@ impl Users {
 
 /// What one event adds to its account's rollups; kept as is while the event waits for
 /// its user to be placed in an account.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct Tally {
     event: Option<u32>,
     /// Filtered aggregates (keys in the event interner) it also counts for.
     filtered: Vec<u32>,
     day: Day,
     sums: Vec<(u32, f64)>,
-    position: Position,
+    position: Option<Position>,
+}
+
+/// The aggregates of one key (an event or a filter's key), in a list sorted by key.
+fn keyed(list: &mut Vec<(u32, Days<Aggregate>)>, key: u32) -> &mut Days<Aggregate> {
+    let at = match list.binary_search_by_key(&key, |(k, _)| *k) {
+        Ok(at) => at,
+        Err(at) => {
+            list.insert(at, (key, Days::default()));
+            at
+        }
+    };
+    &mut list[at].1
+}
+
+fn find_keyed(list: &[(u32, Days<Aggregate>)], key: u32) -> Option<&Days<Aggregate>> {
+    list.binary_search_by_key(&key, |(k, _)| *k)
+        .ok()
+        .map(|at| &list[at].1)
+}
+
+/// Everything kept of one account, at its interned number: an event lands in one place.
+#[derive(Debug, Default)]
+struct AccountRollup {
+    /// Per event name, sorted by event number.
+    events: Vec<(u32, Days<Aggregate>)>,
+    /// Per property filter's aggregate key, sorted.
+    filtered: Vec<(u32, Days<Aggregate>)>,
+    /// Active users per day (any event).
+    users: Days<Users>,
+    /// Where the account's raw events sit in the log, in log order.
+    positions: Vec<Position>,
+}
+
+impl AccountRollup {
+    fn bytes(&self) -> usize {
+        let aggregates = |list: &Vec<(u32, Days<Aggregate>)>| {
+            list.iter()
+                .map(|(_, days)| {
+                    8 + days.bytes()
+                        + days
+                            .0
+                            .iter()
+                            .map(|(_, a)| a.sums.capacity() * 16)
+                            .sum::<usize>()
+                })
+                .sum::<usize>()
+        };
+        120 + aggregates(&self.events)
+            + aggregates(&self.filtered)
+            + self.users.bytes()
+            + self
+                .users
+                .0
+                .iter()
+                .map(|(_, u)| u.0.capacity() * 4)
+                .sum::<usize>()
+            + self.positions.capacity() * 8
+    }
+}
+
+/// Everything kept of one user, at its interned number.
+#[derive(Debug, Default)]
+struct UserRollup {
+    /// The account a `group` call last put the user in.
+    account: Option<u32>,
+    /// Events per day (any account).
+    days: Days<u32>,
+    /// The latest `identify` traits.
+    traits: Option<serde_json::Value>,
+    /// Events waiting for the user to be placed in an account.
+    waiting: Vec<Tally>,
 }
 
 /// A usage period being summed up.
@@ -258,15 +329,14 @@ pub struct Rollups {
     users: Interner,
     events: Interner,
     properties: Interner,
-    counts: HashMap<(u32, u32), Days<Aggregate>>,
-    account_events: HashMap<u32, HashSet<u32>>,
-    active_users: HashMap<u32, Days<Users>>,
-    user_days: HashMap<(u32, Day), u32>,
-    catalog: HashMap<u32, CatalogEntry>,
-    user_account: HashMap<u32, u32>,
-    user_traits: HashMap<u32, serde_json::Value>,
-    waiting: HashMap<u32, Vec<Tally>>,
-    positions: HashMap<u32, Vec<Position>>,
+    /// Per account, at its number in `accounts`.
+    by_account: Vec<AccountRollup>,
+    /// Per user, at its number in `users`.
+    by_user: Vec<UserRollup>,
+    /// Per event name, at its number in `events` (none for a filter's key).
+    catalog: Vec<Option<CatalogEntry>>,
+    /// The tally being built (its buffers reused from event to event).
+    scratch: Tally,
     /// Property filters: each with its aggregate's id in the event interner.
     filters: Vec<(EventFilter, u32)>,
     /// Event id → indexes into `filters`.
@@ -287,15 +357,10 @@ impl Rollups {
             users: Interner::default(),
             events: Interner::default(),
             properties: Interner::default(),
-            counts: HashMap::default(),
-            account_events: HashMap::default(),
-            active_users: HashMap::default(),
-            user_days: HashMap::default(),
-            catalog: HashMap::default(),
-            user_account: HashMap::default(),
-            user_traits: HashMap::default(),
-            waiting: HashMap::default(),
-            positions: HashMap::default(),
+            by_account: Vec::new(),
+            by_user: Vec::new(),
+            catalog: Vec::new(),
+            scratch: Tally::default(),
             filters: Vec::new(),
             filters_by_event: HashMap::default(),
             events_applied: 0,
@@ -380,6 +445,31 @@ impl Rollups {
         self.events_applied
     }
 
+    /// The rollup of an account, created when new (numbers are dense).
+    fn account_mut(&mut self, account: u32) -> &mut AccountRollup {
+        let index = account as usize;
+        if index >= self.by_account.len() {
+            self.by_account
+                .resize_with(index + 1, AccountRollup::default);
+        }
+        &mut self.by_account[index]
+    }
+
+    /// The rollup of a user, created when new.
+    fn user_mut(&mut self, user: u32) -> &mut UserRollup {
+        let index = user as usize;
+        if index >= self.by_user.len() {
+            self.by_user.resize_with(index + 1, UserRollup::default);
+        }
+        &mut self.by_user[index]
+    }
+
+    fn account_rollup(&self, account_external_id: &str) -> Option<&AccountRollup> {
+        self.accounts
+            .get(account_external_id)
+            .and_then(|account| self.by_account.get(account as usize))
+    }
+
     fn count_for(&mut self, account: u32, user: Option<u32>, tally: &Tally) {
         let Tally {
             event,
@@ -388,33 +478,19 @@ impl Rollups {
             sums,
             position,
         } = tally;
-        let (day, position) = (*day, *position);
+        let rollup = self.account_mut(account);
         for key in filtered {
-            self.counts
-                .entry((account, *key))
-                .or_default()
-                .entry(day)
-                .add(sums);
+            keyed(&mut rollup.filtered, *key).entry(*day).add(sums);
         }
         if let Some(event) = *event {
-            self.counts
-                .entry((account, event))
-                .or_default()
-                .entry(day)
-                .add(sums);
-            self.account_events
-                .entry(account)
-                .or_default()
-                .insert(event);
+            keyed(&mut rollup.events, event).entry(*day).add(sums);
         }
         if let Some(user) = user {
-            self.active_users
-                .entry(account)
-                .or_default()
-                .entry(day)
-                .insert(user);
+            rollup.users.entry(*day).insert(user);
         }
-        self.positions.entry(account).or_default().push(position);
+        if let Some(position) = *position {
+            rollup.positions.push(position);
+        }
     }
 
     /// Applies one event; returns the identity change it carries, if any.
@@ -424,7 +500,11 @@ impl Rollups {
         let user = stored.user_key().map(|key| self.users.intern(key));
         let event = stored.rollup_name().map(|name| self.events.intern(&name));
         if let Some(event) = event {
-            let entry = self.catalog.entry(event).or_insert_with(|| CatalogEntry {
+            let index = event as usize;
+            if index >= self.catalog.len() {
+                self.catalog.resize(index + 1, None);
+            }
+            let entry = self.catalog[index].get_or_insert_with(|| CatalogEntry {
                 name: self.events.name(event).to_owned(),
                 first_seen_ms: stored.timestamp_ms,
                 last_seen_ms: stored.timestamp_ms,
@@ -435,54 +515,52 @@ impl Rollups {
             entry.last_seen_ms = entry.last_seen_ms.max(stored.timestamp_ms);
         }
         if let Some(user) = user.filter(|_| event.is_some()) {
-            *self.user_days.entry((user, day)).or_default() += 1;
+            *self.user_mut(user).days.entry(day) += 1;
         }
-        let mut sums: Vec<(u32, f64)> = Vec::new();
+        let mut tally = std::mem::take(&mut self.scratch);
+        tally.sums.clear();
+        tally.filtered.clear();
         if event.is_some() {
             let properties = &mut self.properties;
-            stored
-                .numeric_properties(&mut |name, value| sums.push((properties.intern(name), value)));
+            stored.numeric_properties(&mut |name, value| {
+                tally.sums.push((properties.intern(name), value));
+            });
         }
         if stored.kind == Kind::Alias
             && let (Some(user), Some(previous)) = (user, stored.previous_id.as_deref())
         {
             let previous = self.users.intern(previous);
-            if let Some(account) = self.user_account.get(&previous).copied() {
+            if let Some(account) = self.by_user.get(previous as usize).and_then(|u| u.account) {
                 self.place(user, account);
             }
         }
-        let filtered: Vec<u32> = event
-            .and_then(|event| self.filters_by_event.get(&event))
-            .map(|indexes| {
-                let properties = stored
-                    .properties
-                    .as_deref()
-                    .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
-                    .unwrap_or(serde_json::Value::Null);
+        if let Some(indexes) = event.and_then(|event| self.filters_by_event.get(&event)) {
+            let properties = stored
+                .properties
+                .as_deref()
+                .and_then(|raw| serde_json::from_str::<serde_json::Value>(raw).ok())
+                .unwrap_or(serde_json::Value::Null);
+            tally.filtered.extend(
                 indexes
                     .iter()
                     .map(|index| &self.filters[*index])
                     .filter(|(filter, _)| filter.matches_value(&properties))
-                    .map(|(_, key)| *key)
-                    .collect()
-            })
-            .unwrap_or_default();
+                    .map(|(_, key)| *key),
+            );
+        }
         let account = match (stored.kind, stored.group_id.as_deref()) {
             (_, Some(group)) => Some(self.accounts.intern(group)),
-            (_, None) => user.and_then(|u| self.user_account.get(&u).copied()),
+            (_, None) => user.and_then(|u| self.by_user.get(u as usize).and_then(|u| u.account)),
         };
-        let tally = Tally {
-            event,
-            filtered,
-            day,
-            sums,
-            position,
-        };
+        tally.event = event;
+        tally.day = day;
+        tally.position = Some(position);
         match (account, user) {
             (Some(account), _) => self.count_for(account, user, &tally),
-            (None, Some(user)) => self.waiting.entry(user).or_default().push(tally),
+            (None, Some(user)) => self.user_mut(user).waiting.push(tally.clone()),
             (None, None) => {}
         }
+        self.scratch = tally;
         let parse = |raw: &Option<std::borrow::Cow<'_, str>>| {
             raw.as_deref()
                 .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
@@ -504,7 +582,7 @@ impl Rollups {
             Kind::Identify => {
                 let user = user?;
                 let traits = parse(&stored.traits);
-                self.user_traits.insert(user, traits.clone());
+                self.user_mut(user).traits = Some(traits.clone());
                 let account = account?;
                 let user_id = stored.user_id.as_deref()?.to_owned();
                 Some(IdentityChange::Contact {
@@ -519,8 +597,10 @@ impl Rollups {
 
     /// Puts a user in an account and attributes the events that waited for it.
     fn place(&mut self, user: u32, account: u32) {
-        self.user_account.insert(user, account);
-        for tally in self.waiting.remove(&user).unwrap_or_default() {
+        let rollup = self.user_mut(user);
+        rollup.account = Some(account);
+        let waiting = std::mem::take(&mut rollup.waiting);
+        for tally in waiting {
             self.count_for(account, Some(user), &tally);
         }
     }
@@ -530,7 +610,8 @@ impl Rollups {
     pub fn traits_of(&self, user_key: &str) -> Option<&serde_json::Value> {
         self.users
             .get(user_key)
-            .and_then(|user| self.user_traits.get(&user))
+            .and_then(|user| self.by_user.get(user as usize))
+            .and_then(|user| user.traits.as_ref())
     }
 
     /// The event ids an account's reads cover: one name (a filter's key included), or
@@ -539,25 +620,28 @@ impl Rollups {
         match event {
             Some(name) => self.events.get(name).into_iter().collect(),
             None => self
-                .account_events
-                .get(&account)
-                .map(|set| set.iter().copied().collect())
+                .by_account
+                .get(account as usize)
+                .map(|rollup| rollup.events.iter().map(|(event, _)| *event).collect())
                 .unwrap_or_default(),
         }
     }
 
     /// The days from `from` to `to` inclusive with events of an account's event.
     fn days(&self, account: u32, event: u32, from: Day, to: Day) -> &[(Day, Aggregate)] {
-        self.counts
-            .get(&(account, event))
+        self.by_account
+            .get(account as usize)
+            .and_then(|rollup| {
+                find_keyed(&rollup.events, event).or_else(|| find_keyed(&rollup.filtered, event))
+            })
             .map_or(&[], |days| days.range(from, to))
     }
 
     /// The days from `from` to `to` inclusive with active users of an account.
     fn user_range(&self, account: u32, from: Day, to: Day) -> &[(Day, Users)] {
-        self.active_users
-            .get(&account)
-            .map_or(&[], |days| days.range(from, to))
+        self.by_account
+            .get(account as usize)
+            .map_or(&[], |rollup| rollup.users.range(from, to))
     }
 
     /// Totals of an account over the days `from` to `to` inclusive, for one event or all:
@@ -714,69 +798,46 @@ impl Rollups {
 
     /// The event catalogue, by volume.
     pub fn catalog(&self) -> Vec<CatalogEntry> {
-        let mut entries: Vec<CatalogEntry> = self.catalog.values().cloned().collect();
+        let mut entries: Vec<CatalogEntry> = self.catalog.iter().flatten().cloned().collect();
         entries.sort_by(|a, b| b.volume.cmp(&a.volume).then_with(|| a.name.cmp(&b.name)));
         entries
     }
 
     /// Log positions of an account's events, in log order.
     pub fn positions(&self, account_external_id: &str) -> &[Position] {
-        self.accounts
-            .get(account_external_id)
-            .and_then(|account| self.positions.get(&account))
-            .map_or(&[], Vec::as_slice)
+        self.account_rollup(account_external_id)
+            .map_or(&[], |rollup| rollup.positions.as_slice())
     }
 
     /// Events per day of one user (any account), from `from` to `to` inclusive.
     pub fn user_days(&self, user_key: &str, from: Date, to: Date) -> Vec<(Date, u32)> {
-        let Some(user) = self.users.get(user_key) else {
-            return Vec::new();
-        };
-        (day_number(from)..=day_number(to))
-            .filter_map(|day| {
-                self.user_days
-                    .get(&(user, day))
-                    .map(|count| (day_date(day), *count))
+        self.users
+            .get(user_key)
+            .and_then(|user| self.by_user.get(user as usize))
+            .map(|user| {
+                user.days
+                    .range(day_number(from), day_number(to))
+                    .iter()
+                    .map(|(day, count)| (day_date(*day), *count))
+                    .collect()
             })
-            .collect()
+            .unwrap_or_default()
     }
 
     /// A rough count of the heap bytes the rollups hold.
     pub fn approximate_bytes(&self) -> usize {
-        let counts = self
-            .counts
-            .values()
-            .map(|days| {
-                32 + days.bytes()
-                    + days
-                        .0
-                        .iter()
-                        .map(|(_, a)| a.sums.capacity() * 16)
-                        .sum::<usize>()
-            })
+        let accounts = self
+            .by_account
+            .iter()
+            .map(AccountRollup::bytes)
             .sum::<usize>();
-        let active = self
-            .active_users
-            .values()
-            .map(|days| {
-                32 + days.bytes()
-                    + days
-                        .0
-                        .iter()
-                        .map(|(_, u)| u.0.capacity() * 4)
-                        .sum::<usize>()
-            })
+        let users = self
+            .by_user
+            .iter()
+            .map(|user| 80 + user.days.bytes() + user.waiting.capacity() * 96)
             .sum::<usize>();
-        let positions = self
-            .positions
-            .values()
-            .map(|p| 32 + p.capacity() * 8)
-            .sum::<usize>();
-        counts
-            + active
-            + positions
-            + self.user_days.len() * 24
-            + self.user_account.len() * 16
+        accounts
+            + users
             + self.accounts.bytes()
             + self.users.bytes()
             + self.events.bytes()

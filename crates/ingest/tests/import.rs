@@ -187,3 +187,63 @@ fn an_import_is_not_rolled_back_over_messages_others_appended() {
     assert_eq!(ok(ingest.read(|r| r.events_applied())), 2);
     assert!(has_account(&store, "IMPORTED-CO"));
 }
+
+#[test]
+fn a_log_of_json_records_from_an_earlier_version_is_read_and_extended() {
+    use mikawaya_ingest::log::LogWriter;
+    use mikawaya_ingest::message::{Received, parse_batch};
+    let dir = ok(tempfile::tempdir());
+    let received = Received {
+        at_ms: 1_772_000_000_000,
+        oldest_ms: None,
+        newest_ms: None,
+    };
+    let body = r#"{"batch":[
+        {"type":"group","messageId":"old-1","userId":"j1","groupId":"JSON-CO","traits":{"name":"Json Co"}},
+        {"type":"track","messageId":"old-2","userId":"j1","event":"Report Exported","properties":{"pages":4}},
+        {"type":"track","messageId":"old-3","anonymousId":"a1","event":"Login","context":{"groupId":"JSON-CO"}}
+    ]}"#;
+    let old = ok(parse_batch(body.as_bytes(), 1, received));
+    {
+        // The layout earlier versions wrote: one JSON object per record.
+        let (mut log, _) = ok(LogWriter::open(&mikawaya_ingest::log_dir(dir.path())));
+        let payloads: Vec<Vec<u8>> = old.iter().map(|e| ok(serde_json::to_vec(e))).collect();
+        ok(log.append(&payloads));
+    }
+    let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
+    let ingest = ok(Ingest::open(
+        dir.path(),
+        IngestConfig::default(),
+        store.clone(),
+    ));
+    assert!(has_account(&store, "JSON-CO"));
+    let when = jiff::Timestamp::from_millisecond(received.at_ms)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::UTC).date())
+        .unwrap_or_default();
+    let count = |ingest: &Ingest, event: &str| {
+        ok(ingest.read(|r| r.window("JSON-CO", Some(event), when, when))).count
+    };
+    assert_eq!(count(&ingest, "Report Exported"), 1);
+    assert_eq!(count(&ingest, "Login"), 1);
+    // Sent again, the old messages are known; a new one is appended in the new layout.
+    let again = r#"{"batch":[
+        {"type":"track","messageId":"old-2","userId":"j1","event":"Report Exported","properties":{"pages":4}},
+        {"type":"track","messageId":"new-1","userId":"j1","event":"Report Exported","properties":{"pages":6}}
+    ]}"#;
+    let prepared = ok(parse_batch(again.as_bytes(), 1, received))
+        .iter()
+        .map(mikawaya_ingest::message::StoredEvent::as_ref)
+        .collect();
+    let appended = ok(ok(ingest.append(prepared).blocking_recv()));
+    assert_eq!((appended.accepted, appended.duplicates), (1, 1));
+    drop(ingest);
+    // Both layouts replay together after a restart, sums included.
+    let ingest = ok(Ingest::open(dir.path(), IngestConfig::default(), store));
+    let window = ok(ingest.read(|r| r.window("JSON-CO", Some("Report Exported"), when, when)));
+    assert_eq!(window.count, 2);
+    assert_eq!(window.sums.get("pages").copied(), Some(10.0));
+    let (events, total) = ok(ingest.account_events("JSON-CO", 0, 10));
+    assert_eq!(total, 4);
+    let ids: Vec<&str> = events.iter().map(|e| e.message_id.as_str()).collect();
+    assert_eq!(ids, ["new-1", "old-3", "old-2", "old-1"]);
+}
