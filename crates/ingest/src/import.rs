@@ -226,7 +226,11 @@ pub fn import_file(
     let file = std::fs::File::open(path)
         .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))?;
     let received_ms = jiff::Timestamp::now().as_millisecond();
-    ingest.begin_import()?;
+    // A hint for the set of seen message ids: typical NDJSON events are 400 bytes or more.
+    let expected = file
+        .metadata()
+        .map_or(0, |m| usize::try_from(m.len() / 400).unwrap_or(0));
+    ingest.begin_import(expected)?;
     let mut errors = Vec::new();
     let appended = append_file(ingest, file, format, received_ms, progress, &mut errors);
     match appended {
@@ -283,7 +287,9 @@ fn append_file(
     };
     match format {
         EventFormat::Csv => read_csv(file, received_ms, progress, &mut append, errors)?,
-        EventFormat::Ndjson => read_ndjson(file, received_ms, progress, &mut append, errors)?,
+        EventFormat::Ndjson => {
+            read_ndjson(ingest, file, received_ms, progress, &mut append, errors)?
+        }
     }
     let mut first_failure = None;
     while let Some(reply) = in_flight.pop_front() {
@@ -359,8 +365,7 @@ fn read_blocks(
     Ok(())
 }
 
-fn parse_block(block: &Block, received_ms: i64) -> Parsed {
-    let mut events = Prepared::with_capacity(block.bytes.len() / 256, block.bytes.len());
+fn parse_block(block: &Block, received_ms: i64, mut events: Prepared) -> Parsed {
     let mut errors = Vec::new();
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', &block.bytes).chain(std::iter::once(block.bytes.len()));
@@ -386,6 +391,7 @@ fn parse_block(block: &Block, received_ms: i64) -> Parsed {
 /// Parses an NDJSON file on every core and hands the blocks' events to `append` in file
 /// order, with whether every line so far was good.
 fn read_ndjson(
+    ingest: &Ingest,
     file: std::fs::File,
     received_ms: i64,
     progress: &mut dyn FnMut(u64),
@@ -398,7 +404,7 @@ fn read_ndjson(
     crate::pipeline::in_order(
         move |send| read_blocks(file, send, &spare_receiver),
         |block: Block| {
-            let parsed = parse_block(&block, received_ms);
+            let parsed = parse_block(&block, received_ms, ingest.batch());
             let _ = spare_sender.try_send(block.bytes);
             parsed
         },

@@ -137,6 +137,12 @@ impl Prepared {
         self.records.is_empty()
     }
 
+    /// Empties it, keeping its memory.
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+    }
+
     /// The payload of record `index`.
     fn payload(&self, index: usize) -> &[u8] {
         let start = index
@@ -189,7 +195,7 @@ enum Command {
     /// Write events (group-committed with the appends queued behind it).
     Append(Append),
     /// Start a file import: answer where the log ends now.
-    BeginImport(std::sync::mpsc::Sender<log::Mark>),
+    BeginImport(usize, std::sync::mpsc::Sender<log::Mark>),
     /// End an import that went well.
     EndImport,
     /// Undo an import: cut the log back to its mark and forget its message ids.
@@ -216,7 +222,13 @@ struct Shared {
     hold_identity: std::sync::atomic::AtomicBool,
     caught_up: Condvar,
     dir: PathBuf,
+    /// Batches the applier is done with, emptied, for the next ones to reuse (a bulk
+    /// import then does not fault in fresh memory for every block).
+    spare: Mutex<Vec<Prepared>>,
 }
+
+/// Emptied batches kept for reuse at most.
+const SPARE_BATCHES: usize = 16;
 
 /// The running ingest service.
 pub struct Ingest {
@@ -290,6 +302,7 @@ impl Ingest {
             }),
             caught_up: Condvar::new(),
             dir,
+            spare: Mutex::new(Vec::new()),
         });
         let (append_sender, append_receiver) = std::sync::mpsc::channel::<Command>();
         let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<Written>>();
@@ -400,13 +413,24 @@ impl Ingest {
     /// or [`Ingest::roll_back_import`], identity changes are held back from the store and
     /// the writer remembers where the log ended. The import must have the log to itself
     /// (the CLI's import opens the log exclusively); a rollback refuses otherwise.
-    pub fn begin_import(&self) -> Result<(), IngestError> {
+    /// `expected_events` sizes the set of seen message ids once, up front.
+    pub fn begin_import(&self, expected_events: usize) -> Result<(), IngestError> {
         self.shared.hold_identity.store(true, Ordering::SeqCst);
         let (reply, answer) = std::sync::mpsc::channel();
-        self.command(Command::BeginImport(reply))
+        self.command(Command::BeginImport(expected_events, reply))
             .map_err(|_| IngestError::Stopped)?;
         answer.recv().map_err(|_| IngestError::Stopped)?;
         Ok(())
+    }
+
+    /// An empty batch to fill, reusing the memory of one already applied when there is.
+    pub fn batch(&self) -> Prepared {
+        self.shared
+            .spare
+            .lock()
+            .ok()
+            .and_then(|mut spare| spare.pop())
+            .unwrap_or_default()
     }
 
     /// Queues events of the import in progress.
@@ -649,7 +673,8 @@ fn write_loop(
     while let Some(command) = next.take().or_else(|| commands.recv().ok()) {
         let first = match command {
             Command::Append(append) => append,
-            Command::BeginImport(reply) => {
+            Command::BeginImport(expected, reply) => {
+                writer.seen.reserve(expected);
                 writer.import = Some((writer.log.mark(), false));
                 let _ = reply.send(writer.log.mark());
                 continue;
@@ -831,6 +856,14 @@ fn apply_loop(batches: &Receiver<Vec<Written>>, shared: &Shared, store: &dyn Sto
                     if let Some(change) = rollups.apply(&event, *position) {
                         pending.push(change, &rollups, *sequence);
                     }
+                }
+            }
+        }
+        if let Ok(mut spare) = shared.spare.lock() {
+            for mut written in group {
+                if spare.len() < SPARE_BATCHES && written.batch.bytes.capacity() >= 64 << 10 {
+                    written.batch.clear();
+                    spare.push(written.batch);
                 }
             }
         }

@@ -151,8 +151,14 @@ pub struct LogWriter {
     segment: u32,
     offset: u64,
     next_sequence: u64,
+    /// Framed records waiting for `write`, reused from append to append.
+    buffer: Vec<u8>,
     _lock: File,
 }
+
+/// Framed bytes handed to the kernel per `write` (the buffer is reused, so large group
+/// commits do not allocate, and fault in, fresh memory).
+const WRITE_CHUNK: usize = 1 << 20;
 
 impl LogWriter {
     /// Opens the log in `dir` (created if needed), locks it against other processes,
@@ -220,6 +226,7 @@ impl LogWriter {
                 segment,
                 offset,
                 next_sequence: recovery.next_sequence,
+                buffer: Vec::with_capacity(WRITE_CHUNK + 64 * 1024),
                 _lock: lock,
             },
             recovery,
@@ -235,28 +242,35 @@ impl LogWriter {
         if self.offset >= SEGMENT_BYTES {
             self.roll()?;
         }
-        let total: usize = payloads
-            .iter()
-            .map(|p| p.as_ref().len() + HEADER_BYTES)
-            .sum();
-        let mut buffer = Vec::with_capacity(total);
         let mut placed = Vec::with_capacity(payloads.len());
         let mut offset = self.offset;
+        let path = segment_path(&self.dir, self.segment);
+        let mut written: std::io::Result<()> = Ok(());
+        self.buffer.clear();
         for payload in payloads {
             let payload = payload.as_ref();
             let sequence = self.next_sequence + placed.len() as u64;
-            buffer.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-            buffer.extend_from_slice(&checksum(sequence, payload).to_le_bytes());
-            buffer.extend_from_slice(&sequence.to_le_bytes());
-            buffer.extend_from_slice(payload);
+            self.buffer
+                .extend_from_slice(&(payload.len() as u32).to_le_bytes());
+            self.buffer
+                .extend_from_slice(&checksum(sequence, payload).to_le_bytes());
+            self.buffer.extend_from_slice(&sequence.to_le_bytes());
+            self.buffer.extend_from_slice(payload);
             placed.push((sequence, Position::new(self.segment, offset)));
             offset += (HEADER_BYTES + payload.len()) as u64;
+            if self.buffer.len() >= WRITE_CHUNK {
+                written = self.file.write_all(&self.buffer);
+                self.buffer.clear();
+                if written.is_err() {
+                    break;
+                }
+            }
         }
-        let path = segment_path(&self.dir, self.segment);
-        let written = self
-            .file
-            .write_all(&buffer)
+        let written = written
+            .and_then(|()| self.file.write_all(&self.buffer))
             .and_then(|()| self.file.sync_data());
+        self.buffer.clear();
+        self.buffer.shrink_to(WRITE_CHUNK + 64 * 1024);
         if let Err(error) = written {
             // Leave no partial record behind for the next append to build on.
             let _ = self.file.set_len(self.offset);

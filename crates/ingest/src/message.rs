@@ -92,26 +92,41 @@ struct Id<'a>(Cow<'a, str>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw<'a> {
-            #[serde(borrow)]
-            Text(Cow<'a, str>),
-            Integer(i64),
-            Float(f64),
-        }
-        match Raw::deserialize(deserializer)? {
-            Raw::Text(text) => Ok(Id(text)),
-            Raw::Integer(number) => Ok(Id(Cow::Owned(number.to_string()))),
-            Raw::Float(number) => Ok(Id(Cow::Owned(number.to_string()))),
-        }
-        .and_then(|id: Id<'a>| {
-            if id.0.len() > 1024 {
-                Err(D::Error::custom("an id must be at most 1024 bytes"))
-            } else {
-                Ok(id)
+        /// Text borrowed when it can be, numbers as their decimal text (read directly,
+        /// without buffering the value as an untagged enum would).
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a string or a number")
             }
-        })
+            fn visit_borrowed_str<E: serde::de::Error>(
+                self,
+                v: &'de str,
+            ) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_string()))
+            }
+        }
+        let id = deserializer.deserialize_any(Visitor)?;
+        if id.len() > 1024 {
+            return Err(D::Error::custom("an id must be at most 1024 bytes"));
+        }
+        Ok(Id(id))
     }
 }
 

@@ -169,7 +169,7 @@ fn an_import_is_not_rolled_back_over_messages_others_appended() {
             .map(StoredEvent::as_ref)
             .collect()
     };
-    ok(ingest.begin_import());
+    ok(ingest.begin_import(0));
     let imported = ingest.append_import(events(
         r#"{"batch":[{"type":"group","userId":"i1","groupId":"IMPORTED-CO","traits":{"name":"Imported Co"}}]}"#,
     ));
