@@ -92,10 +92,19 @@ pub fn log_dir(data_dir: &Path) -> PathBuf {
 /// bits with XXH3 (fast, and wide enough that two different messages never collide in
 /// practice: about 10^-20 for ten billion messages).
 fn dedupe_key(source: u32, message_id: &str) -> u128 {
-    let mut bytes = Vec::with_capacity(4 + message_id.len());
-    bytes.extend_from_slice(&source.to_le_bytes());
-    bytes.extend_from_slice(message_id.as_bytes());
-    xxhash_rust::xxh3::xxh3_128(&bytes)
+    // Typical ids fit a buffer on the stack; longer ones (up to 1 KiB) take the heap.
+    let mut short = [0u8; 68];
+    let length = 4 + message_id.len();
+    let mut long = Vec::new();
+    let bytes = if length <= short.len() {
+        &mut short[..length]
+    } else {
+        long.resize(length, 0);
+        &mut long[..]
+    };
+    bytes[..4].copy_from_slice(&source.to_le_bytes());
+    bytes[4..].copy_from_slice(message_id.as_bytes());
+    xxhash_rust::xxh3::xxh3_128(bytes)
 }
 
 /// Events encoded for the log, back to back in one buffer, each with its dedupe key.
@@ -599,9 +608,10 @@ impl RawBatch {
     }
 }
 
-/// Reads the log's records up to sequence `last` (inclusive) and hands each event over,
-/// in log order. One thread reads and checks the records, another re-encodes JSON records
-/// of older logs, this one decodes and visits.
+/// Reads the log's records up to sequence `last` (inclusive) and hands each event over
+/// (without its `context`, which rebuilding does not read), in log order. One thread
+/// reads and checks the records, another re-encodes JSON records of older logs, this one
+/// decodes and visits.
 fn replay(
     dir: &Path,
     last: u64,
@@ -631,7 +641,7 @@ fn replay(
         |batch| match batch {
             Ok(batch) if failure.is_none() => {
                 for (sequence, position, payload) in batch.records() {
-                    match record::decode(payload) {
+                    match record::decode_for_rollups(payload) {
                         Ok(event) => visit(sequence, position, &event),
                         Err(reason) => {
                             failure = Some(IngestError::Corrupt { sequence, reason });
@@ -849,7 +859,8 @@ fn apply_loop(batches: &Receiver<Vec<Written>>, shared: &Shared, store: &dyn Sto
                     rollups.note_sequence(*sequence);
                     last = Some(*sequence);
                     // The writer's own encoding: it decodes (checked by record's tests).
-                    let Ok(event) = record::decode(written.batch.payload(*index)) else {
+                    let Ok(event) = record::decode_for_rollups(written.batch.payload(*index))
+                    else {
                         tracing::error!(sequence, "a record just written does not decode");
                         continue;
                     };

@@ -41,6 +41,9 @@ fn kind_of(code: u8) -> Option<Kind> {
     })
 }
 
+/// The index of `context` among the optional parts.
+const CONTEXT: usize = 7;
+
 /// The optional parts in record order.
 fn parts<'e, 'a>(event: &'e EventRef<'a>) -> [&'e Option<Cow<'a, str>>; 8] {
     [
@@ -120,8 +123,18 @@ impl<'a> Cursor<'a> {
 
 /// Reads a record payload: a binary record borrowed, a JSON one (older logs) parsed.
 pub fn decode(payload: &[u8]) -> Result<EventRef<'_>, String> {
+    decode_parts(payload, true)
+}
+
+/// [`decode`] without the `context` (left `None`): what the rollups read, saving the
+/// check of the largest part.
+pub fn decode_for_rollups(payload: &[u8]) -> Result<EventRef<'_>, String> {
+    decode_parts(payload, false)
+}
+
+fn decode_parts(payload: &[u8], with_context: bool) -> Result<EventRef<'_>, String> {
     match payload.first() {
-        Some(&TAG) => decode_binary(payload),
+        Some(&TAG) => decode_binary(payload, with_context),
         Some(b'{') => serde_json::from_slice::<StoredEvent>(payload)
             .map(|event| owned(event.as_ref()))
             .map_err(|error| error.to_string()),
@@ -149,7 +162,7 @@ fn owned(event: EventRef<'_>) -> EventRef<'static> {
     }
 }
 
-fn decode_binary(payload: &[u8]) -> Result<EventRef<'_>, String> {
+fn decode_binary(payload: &[u8], with_context: bool) -> Result<EventRef<'_>, String> {
     let mut cursor = Cursor(payload);
     let [_, kind, presence] = cursor.array::<3>()?;
     let kind = kind_of(kind).ok_or_else(|| format!("unknown message kind {kind}"))?;
@@ -159,7 +172,13 @@ fn decode_binary(payload: &[u8]) -> Result<EventRef<'_>, String> {
     let message_id = Cow::Borrowed(cursor.text()?);
     let mut parts: [Option<Cow<'_, str>>; 8] = Default::default();
     for (index, part) in parts.iter_mut().enumerate() {
-        if presence & (1 << index) != 0 {
+        if presence & (1 << index) == 0 {
+            continue;
+        }
+        if index == CONTEXT && !with_context {
+            let length = u32::from_le_bytes(cursor.array()?) as usize;
+            cursor.take(length)?;
+        } else {
             *part = Some(Cow::Borrowed(cursor.text()?));
         }
     }
@@ -222,6 +241,11 @@ mod tests {
             encode(&event.as_ref(), &mut bytes);
             assert_eq!(bytes.len(), encoded_len(&event.as_ref()));
             assert_eq!(decode(&bytes), Ok(event.as_ref()), "{event:?}");
+            let without = EventRef {
+                context: None,
+                ..event.as_ref()
+            };
+            assert_eq!(decode_for_rollups(&bytes), Ok(without));
         }
     }
 
