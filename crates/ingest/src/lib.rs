@@ -146,6 +146,12 @@ impl Prepared {
         self.records.is_empty()
     }
 
+    /// Makes room for about `events` more events of `bytes` bytes in all.
+    pub fn reserve(&mut self, events: usize, bytes: usize) {
+        self.bytes.reserve(bytes);
+        self.records.reserve(events);
+    }
+
     /// Empties it, keeping its memory.
     fn clear(&mut self) {
         self.bytes.clear();
