@@ -17,6 +17,8 @@ use std::path::Path;
 /// The source number of file imports (write keys start at 1).
 pub const IMPORT_SOURCE: u32 = 0;
 const CHUNK: usize = 20_000;
+/// Events written but not yet in the rollups that an import lets pile up at most.
+const APPLY_LAG: u64 = 30_000;
 /// Bad lines reported at most.
 const MAX_ERRORS: usize = 1000;
 
@@ -270,6 +272,12 @@ fn append_file(
             let appended = reply.blocking_recv().map_err(|_| IngestError::Stopped)??;
             summary.accepted += appended.accepted;
             summary.duplicates += appended.duplicates;
+            // Parsing runs at most a few blocks ahead of the rollups, so their buffers
+            // are reused instead of piling up in the applier's queue.
+            ingest.wait_applied_before(
+                appended.sequence.saturating_sub(APPLY_LAG),
+                std::time::Duration::from_secs(60),
+            );
             Ok(())
         };
     let mut append = |batch: Prepared, clean: bool| -> Result<(), IngestError> {
@@ -366,8 +374,10 @@ fn read_blocks(
 }
 
 fn parse_block(block: &Block, received_ms: i64, mut events: Prepared) -> Parsed {
-    // Records are smaller than their lines: one allocation when the batch is new.
-    events.reserve(block.bytes.len() / 256, block.bytes.len());
+    // Records are smaller than their lines: one allocation when the batch is new, the
+    // same size for every block so that a reused batch always has the room.
+    let room = block.bytes.len().max(BLOCK_BYTES + 64 * 1024);
+    events.reserve(room / 200, room);
     let mut errors = Vec::new();
     let mut start = 0;
     let ends = memchr::memchr_iter(b'\n', &block.bytes).chain(std::iter::once(block.bytes.len()));

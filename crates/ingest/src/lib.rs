@@ -243,7 +243,7 @@ struct Shared {
 }
 
 /// Emptied batches kept for reuse at most.
-const SPARE_BATCHES: usize = 16;
+const SPARE_BATCHES: usize = 32;
 
 /// The running ingest service.
 pub struct Ingest {
@@ -502,6 +502,18 @@ impl Ingest {
             .shared
             .caught_up
             .wait_timeout_while(progress, timeout, |p| p.applied < target);
+    }
+
+    /// Blocks until the rollups hold every record before `sequence` (at most `timeout`):
+    /// how a bulk writer keeps the applier's backlog, and the memory it holds, small.
+    pub fn wait_applied_before(&self, sequence: u64, timeout: std::time::Duration) {
+        let Ok(progress) = self.shared.progress.lock() else {
+            return;
+        };
+        let _ = self
+            .shared
+            .caught_up
+            .wait_timeout_while(progress, timeout, |p| p.applied < sequence);
     }
 
     /// Reads the rollups (after waiting for the applier to catch up, and after taking in

@@ -663,7 +663,9 @@ fn group_in(context: &str) -> Option<Cow<'_, str>> {
             Ok(())
         }
     }
-    memchr::memmem::find(context.as_bytes(), b"\"groupId\"")?;
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"groupId\""));
+    KEY.find(context.as_bytes())?;
     let mut found = None;
     let mut deserializer = serde_json::Deserializer::from_str(context);
     let _ = serde::Deserializer::deserialize_map(&mut deserializer, Finder(&mut found));
