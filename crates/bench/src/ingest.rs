@@ -105,7 +105,7 @@ pub fn run() -> Result<()> {
     let on_disk = ingest.bytes_on_disk();
     let rollup_bytes = ingest.read(|rollups| rollups.approximate_bytes())?;
     println!(
-        "| bytes on disk per million events (log, uncompressed JSON records) | {:.0} MiB |",
+        "| bytes on disk per million events (log: binary records, JSON parts kept as sent, uncompressed) | {:.0} MiB |",
         on_disk as f64 / 1_048_576.0 * 1e6 / EVENTS as f64
     );
     println!(
