@@ -119,14 +119,6 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// Room for about `events` events of `bytes` bytes in all.
-    pub fn with_capacity(events: usize, bytes: usize) -> Self {
-        Self {
-            bytes: Vec::with_capacity(bytes),
-            records: Vec::with_capacity(events),
-        }
-    }
-
     /// Encodes one more event.
     pub fn push(&mut self, event: &EventRef<'_>) {
         record::encode(event, &mut self.bytes);
@@ -243,7 +235,7 @@ struct Shared {
 }
 
 /// Emptied batches kept for reuse at most.
-const SPARE_BATCHES: usize = 32;
+const SPARE_BATCHES: usize = 16;
 
 /// The running ingest service.
 pub struct Ingest {
@@ -457,7 +449,10 @@ impl Ingest {
     pub fn end_import(&self) -> Result<(), IngestError> {
         self.command(Command::EndImport)
             .map_err(|_| IngestError::Stopped)?;
-        self.release_identity()
+        // After the applier took in everything: no batch comes back later.
+        let released = self.release_identity();
+        self.drop_spare_batches();
+        released
     }
 
     /// Stops holding identity changes back and writes the held ones to the store.
@@ -472,11 +467,19 @@ impl Ingest {
         identity::apply(self.store.as_ref(), &mut pending, CHECKPOINT_KEY)
     }
 
+    /// Lets go of the batches kept for reuse (an import is over: its memory goes back).
+    fn drop_spare_batches(&self) {
+        if let Ok(mut spare) = self.shared.spare.lock() {
+            *spare = Vec::new();
+        }
+    }
+
     /// Undoes the import in progress (every append of it must have been answered): the
     /// log is cut back to where it began, its message ids forgotten, the rollups rebuilt
     /// from the log, and its held identity changes dropped. Nothing of it remains.
     pub fn roll_back_import(&self) -> Result<(), IngestError> {
         self.wait_applied(std::time::Duration::from_secs(3600));
+        self.drop_spare_batches();
         let (reply, answer) = std::sync::mpsc::channel();
         self.command(Command::Rollback(reply))
             .map_err(|_| IngestError::Stopped)?;
