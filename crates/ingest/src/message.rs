@@ -1,6 +1,7 @@
-//! Segment messages: parsing, validation and normalization into [`StoredEvent`], the shape
-//! kept in the event log. Parsing borrows from the request bytes and keeps `properties`,
-//! `traits` and `context` as raw JSON, so the hot path does not build value trees.
+//! Segment messages: parsing, validation and normalization into [`EventRef`], the event the
+//! log's records hold (see `record.rs`), borrowed from the request bytes or the file's
+//! line; [`StoredEvent`] is its owned form. `properties`, `traits` and `context` stay raw
+//! JSON text, so the hot path does not build value trees.
 
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -178,7 +179,8 @@ struct IncomingBatch<'a> {
     write_key: Option<Cow<'a, str>>,
 }
 
-/// A normalized event, as kept in the log.
+/// A normalized event, owned. Its serde form is the record layout of logs written before
+/// the binary one (still read by `record::decode`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StoredEvent {
     /// Message type.
