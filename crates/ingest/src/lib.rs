@@ -497,14 +497,10 @@ impl Ingest {
 
     /// Blocks until everything acknowledged so far is in the rollups (at most `timeout`).
     pub fn wait_applied(&self, timeout: std::time::Duration) {
-        let Ok(progress) = self.shared.progress.lock() else {
+        let Ok(written) = self.shared.progress.lock().map(|p| p.written) else {
             return;
         };
-        let target = progress.written;
-        let _ = self
-            .shared
-            .caught_up
-            .wait_timeout_while(progress, timeout, |p| p.applied < target);
+        self.wait_applied_before(written, timeout);
     }
 
     /// Blocks until the rollups hold every record before `sequence` (at most `timeout`):

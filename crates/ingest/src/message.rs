@@ -225,6 +225,29 @@ pub struct StoredEvent {
 }
 
 impl StoredEvent {
+    /// The same event as an `EventRef` that owns its parts (moved, not copied).
+    pub fn into_ref(self) -> EventRef<'static> {
+        let text = |value: Option<String>| value.map(Cow::Owned);
+        let raw = |value: Option<Box<RawValue>>| {
+            value.map(|raw| Cow::Owned(String::from(Box::<str>::from(raw))))
+        };
+        EventRef {
+            kind: self.kind,
+            message_id: Cow::Owned(self.message_id),
+            source: self.source,
+            user_id: text(self.user_id),
+            anonymous_id: text(self.anonymous_id),
+            event: text(self.event),
+            group_id: text(self.group_id),
+            previous_id: text(self.previous_id),
+            timestamp_ms: self.timestamp_ms,
+            received_ms: self.received_ms,
+            properties: raw(self.properties),
+            traits: raw(self.traits),
+            context: raw(self.context),
+        }
+    }
+
     /// The same event, borrowed.
     pub fn as_ref(&self) -> EventRef<'_> {
         fn text(value: &Option<String>) -> Option<Cow<'_, str>> {

@@ -136,29 +136,9 @@ fn decode_parts(payload: &[u8], with_context: bool) -> Result<EventRef<'_>, Stri
     match payload.first() {
         Some(&TAG) => decode_binary(payload, with_context),
         Some(b'{') => serde_json::from_slice::<StoredEvent>(payload)
-            .map(|event| owned(event.as_ref()))
+            .map(StoredEvent::into_ref)
             .map_err(|error| error.to_string()),
         _ => Err("unknown record layout".into()),
-    }
-}
-
-/// The same event owning its parts (for a record whose bytes do not outlive the call).
-fn owned(event: EventRef<'_>) -> EventRef<'static> {
-    let own = |part: Option<Cow<'_, str>>| part.map(|text| Cow::Owned(text.into_owned()));
-    EventRef {
-        kind: event.kind,
-        message_id: Cow::Owned(event.message_id.into_owned()),
-        source: event.source,
-        user_id: own(event.user_id),
-        anonymous_id: own(event.anonymous_id),
-        event: own(event.event),
-        group_id: own(event.group_id),
-        previous_id: own(event.previous_id),
-        timestamp_ms: event.timestamp_ms,
-        received_ms: event.received_ms,
-        properties: own(event.properties),
-        traits: own(event.traits),
-        context: own(event.context),
     }
 }
 
