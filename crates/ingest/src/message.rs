@@ -532,9 +532,9 @@ fn utc_instant(raw: &[u8]) -> Option<i64> {
     Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + fraction)
 }
 
-/// The body as text; JSON is UTF-8.
+/// The body as text; JSON is UTF-8 (checked with SIMD: a file's every byte passes here).
 fn text_of(body: &[u8]) -> Result<&str, MessageError> {
-    std::str::from_utf8(body)
+    simdutf8::basic::from_utf8(body)
         .map_err(|_| MessageError::new("", "malformed JSON: the body is not UTF-8"))
 }
 
