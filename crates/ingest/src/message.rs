@@ -91,43 +91,52 @@ impl Kind {
 #[derive(Debug, Clone, PartialEq)]
 struct Id<'a>(Cow<'a, str>);
 
+/// Text borrowed when it can be (it cannot when it holds escapes), numbers as their
+/// decimal text: read directly, without buffering the value as an untagged enum would.
+/// (serde's own `Cow<str>` always copies unless a struct field says `borrow`.)
+struct TextVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TextVisitor {
+    type Value = Cow<'de, str>;
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a string or a number")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Cow::Borrowed(v))
+    }
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_owned()))
+    }
+    fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v))
+    }
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        Ok(Cow::Owned(v.to_string()))
+    }
+}
+
 impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        /// Text borrowed when it can be, numbers as their decimal text (read directly,
-        /// without buffering the value as an untagged enum would).
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = Cow<'de, str>;
-            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                formatter.write_str("a string or a number")
-            }
-            fn visit_borrowed_str<E: serde::de::Error>(
-                self,
-                v: &'de str,
-            ) -> Result<Self::Value, E> {
-                Ok(Cow::Borrowed(v))
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v.to_owned()))
-            }
-            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v.to_string()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(Cow::Owned(v.to_string()))
-            }
-        }
-        let id = deserializer.deserialize_any(Visitor)?;
+        let id = deserializer.deserialize_any(TextVisitor)?;
         if id.len() > 1024 {
             return Err(D::Error::custom("an id must be at most 1024 bytes"));
         }
         Ok(Id(id))
+    }
+}
+
+/// An object's key, borrowed from the text when it has no escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(TextVisitor).map(Key)
     }
 }
 
@@ -411,7 +420,7 @@ impl EventRef<'_> {
                 formatter.write_str("an object")
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
                     if let Number(Some(value)) = map.next_value::<Number>()?
                         && value.is_finite()
                     {
@@ -750,7 +759,7 @@ fn group_in(context: &str) -> Option<Cow<'_, str>> {
             formatter.write_str("an object")
         }
         fn visit_map<M: serde::de::MapAccess<'a>>(self, mut map: M) -> Result<(), M::Error> {
-            while let Some(key) = map.next_key::<Cow<'a, str>>()? {
+            while let Some(Key(key)) = map.next_key::<Key<'a>>()? {
                 if key == "groupId" {
                     *self.0 = map.next_value::<Option<Id<'a>>>()?.map(|id| id.0);
                     // Stopping here leaves the object unfinished: the caller ignores the
