@@ -116,6 +116,10 @@ pub struct Prepared {
     /// Each record's dedupe key and the end of its payload in `bytes` (it starts where
     /// the one before ended).
     records: Vec<(u128, usize)>,
+    /// Filled by the writer for the applier: the indexes of the records it kept (not
+    /// already in the log), and where each of those went, in the same order.
+    kept: Vec<usize>,
+    placed: Vec<(u64, Position)>,
 }
 
 impl Prepared {
@@ -148,6 +152,8 @@ impl Prepared {
     fn clear(&mut self) {
         self.bytes.clear();
         self.records.clear();
+        self.kept.clear();
+        self.placed.clear();
     }
 
     /// The payload of record `index`.
@@ -167,13 +173,6 @@ impl<'a> FromIterator<EventRef<'a>> for Prepared {
         }
         prepared
     }
-}
-
-/// Records the writer placed in the log, for the applier: the batch they came from and,
-/// for each kept record, its index there, sequence and position.
-struct Written {
-    batch: Prepared,
-    placed: Vec<(usize, u64, Position)>,
 }
 
 /// What an append did.
@@ -312,7 +311,7 @@ impl Ingest {
             spare: Mutex::new(Vec::new()),
         });
         let (append_sender, append_receiver) = std::sync::mpsc::channel::<Command>();
-        let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<Written>>();
+        let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<Prepared>>();
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()
             .name("ingest-writer".into())
@@ -682,19 +681,22 @@ struct Writer {
     log: LogWriter,
     seen: HashSet<u128>,
     import: Option<(log::Mark, bool)>,
+    /// Where the last group's records went (reused).
+    placed: Vec<(u64, Position)>,
 }
 
 fn write_loop(
     log: LogWriter,
     seen: HashSet<u128>,
     commands: &Receiver<Command>,
-    applier: &Sender<Vec<Written>>,
+    applier: &Sender<Vec<Prepared>>,
     shared: &Shared,
 ) {
     let mut writer = Writer {
         log,
         seen,
         import: None,
+        placed: Vec::new(),
     };
     let mut next = None;
     while let Some(command) = next.take().or_else(|| commands.recv().ok()) {
@@ -732,7 +734,7 @@ fn write_loop(
                 Err(_) => break,
             }
         }
-        commit_group(&mut writer, group, records, applier, shared);
+        commit_group(&mut writer, group, applier, shared);
     }
 }
 
@@ -780,68 +782,60 @@ fn rebuild(
 
 fn commit_group(
     writer: &mut Writer,
-    group: Vec<Append>,
-    records: usize,
-    applier: &Sender<Vec<Written>>,
+    mut group: Vec<Append>,
+    applier: &Sender<Vec<Prepared>>,
     shared: &Shared,
 ) {
     if let Some((_, shared_log)) = &mut writer.import {
         *shared_log |= group.iter().any(|append| !append.import);
     }
-    // The records each append keeps (its index in the append's batch), in group order.
-    let mut kept: Vec<Vec<usize>> = Vec::with_capacity(group.len());
-    let mut added = Vec::new();
-    for append in &group {
-        let mut indexes = Vec::with_capacity(append.batch.len());
-        for (index, (key, _)) in append.batch.records.iter().enumerate() {
+    // The records each append keeps (their indexes in the batch), in group order; every
+    // list reused from batch to batch, so a steady writer allocates nothing.
+    let mut kept_any = false;
+    for append in &mut group {
+        let batch = &mut append.batch;
+        batch.kept.clear();
+        for (index, (key, _)) in batch.records.iter().enumerate() {
             if writer.seen.insert(*key) {
-                added.push(*key);
-                indexes.push(index);
+                batch.kept.push(index);
             }
         }
-        kept.push(indexes);
+        kept_any |= !batch.kept.is_empty();
     }
-    let mut payloads: Vec<&[u8]> = Vec::with_capacity(records);
-    payloads.extend(
-        group
-            .iter()
-            .zip(&kept)
-            .flat_map(|(append, indexes)| indexes.iter().map(|index| append.batch.payload(*index))),
-    );
-    let result = if payloads.is_empty() {
-        Ok(Vec::new())
-    } else {
+    let result = if kept_any {
         shared
             .syncs
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        writer.log.append(&payloads)
+        let payloads = group.iter().flat_map(|append| {
+            let batch = &append.batch;
+            batch.kept.iter().map(|index| batch.payload(*index))
+        });
+        writer.log.append_into(payloads, &mut writer.placed)
+    } else {
+        writer.placed.clear();
+        Ok(())
     };
-    drop(payloads);
     match result {
-        Ok(placed) => {
-            let sequence = placed.last().map_or(0, |(s, _)| *s);
+        Ok(()) => {
+            let sequence = writer.placed.last().map_or(0, |(s, _)| *s);
             if let Ok(mut progress) = shared.progress.lock() {
-                progress.written += placed.len() as u64;
+                progress.written += writer.placed.len() as u64;
             }
-            let mut placed = placed.into_iter();
+            let mut placed = writer.placed.as_slice();
             let mut written = Vec::with_capacity(group.len());
-            for (append, indexes) in group.into_iter().zip(kept) {
-                let accepted = indexes.len() as u64;
+            for mut append in group {
+                let accepted = append.batch.kept.len();
                 let _ = append.reply.send(Ok(Appended {
-                    accepted,
-                    duplicates: append.batch.len() as u64 - accepted,
+                    accepted: accepted as u64,
+                    duplicates: (append.batch.len() - accepted) as u64,
                     sequence,
                 }));
-                if !indexes.is_empty() {
-                    let placed = indexes
-                        .into_iter()
-                        .zip(placed.by_ref())
-                        .map(|(index, (sequence, position))| (index, sequence, position))
-                        .collect();
-                    written.push(Written {
-                        batch: append.batch,
-                        placed,
-                    });
+                if accepted > 0 {
+                    let (mine, rest) = placed.split_at(accepted.min(placed.len()));
+                    placed = rest;
+                    append.batch.placed.clear();
+                    append.batch.placed.extend_from_slice(mine);
+                    written.push(append.batch);
                 }
             }
             if !written.is_empty() && applier.send(written).is_err() {
@@ -850,8 +844,11 @@ fn commit_group(
         }
         Err(error) => {
             tracing::error!(error = %error, "event log append failed; nothing of this group was acknowledged");
-            for key in added {
-                writer.seen.remove(&key);
+            for append in &group {
+                let batch = &append.batch;
+                for index in &batch.kept {
+                    writer.seen.remove(&batch.records[*index].0);
+                }
             }
             let message = error.to_string();
             for append in group {
@@ -864,20 +861,19 @@ fn commit_group(
     }
 }
 
-fn apply_loop(batches: &Receiver<Vec<Written>>, shared: &Shared, store: &dyn Store) {
+fn apply_loop(batches: &Receiver<Vec<Prepared>>, shared: &Shared, store: &dyn Store) {
     while let Ok(group) = batches.recv() {
         let mut last = None;
         let Ok(mut pending) = shared.identity.lock() else {
             return;
         };
         if let Ok(mut rollups) = shared.rollups.write() {
-            for written in &group {
-                for (index, sequence, position) in &written.placed {
+            for batch in &group {
+                for (index, (sequence, position)) in batch.kept.iter().zip(&batch.placed) {
                     rollups.note_sequence(*sequence);
                     last = Some(*sequence);
                     // The writer's own encoding: it decodes (checked by record's tests).
-                    let Ok(event) = record::decode_for_rollups(written.batch.payload(*index))
-                    else {
+                    let Ok(event) = record::decode_for_rollups(batch.payload(*index)) else {
                         tracing::error!(sequence, "a record just written does not decode");
                         continue;
                     };
@@ -888,10 +884,10 @@ fn apply_loop(batches: &Receiver<Vec<Written>>, shared: &Shared, store: &dyn Sto
             }
         }
         if let Ok(mut spare) = shared.spare.lock() {
-            for mut written in group {
-                if spare.len() < SPARE_BATCHES && written.batch.bytes.capacity() >= 64 << 10 {
-                    written.batch.clear();
-                    spare.push(written.batch);
+            for mut batch in group {
+                if spare.len() < SPARE_BATCHES && batch.bytes.capacity() >= 64 << 10 {
+                    batch.clear();
+                    spare.push(batch);
                 }
             }
         }

@@ -239,16 +239,27 @@ impl LogWriter {
         &mut self,
         payloads: &[P],
     ) -> Result<Vec<(u64, Position)>, LogError> {
+        let mut placed = Vec::with_capacity(payloads.len());
+        self.append_into(payloads.iter().map(AsRef::as_ref), &mut placed)?;
+        Ok(placed)
+    }
+
+    /// [`LogWriter::append`] into a list the caller keeps (cleared first; left empty when
+    /// the append fails), so a steady writer allocates nothing per append.
+    pub fn append_into<'p>(
+        &mut self,
+        payloads: impl IntoIterator<Item = &'p [u8]>,
+        placed: &mut Vec<(u64, Position)>,
+    ) -> Result<(), LogError> {
+        placed.clear();
         if self.offset >= SEGMENT_BYTES {
             self.roll()?;
         }
-        let mut placed = Vec::with_capacity(payloads.len());
         let mut offset = self.offset;
         let path = segment_path(&self.dir, self.segment);
         let mut written: std::io::Result<()> = Ok(());
         self.buffer.clear();
         for payload in payloads {
-            let payload = payload.as_ref();
             let sequence = self.next_sequence + placed.len() as u64;
             self.buffer
                 .extend_from_slice(&(payload.len() as u32).to_le_bytes());
@@ -274,6 +285,7 @@ impl LogWriter {
         if let Err(error) = written {
             // Leave no partial record behind for the next append to build on.
             let _ = self.file.set_len(self.offset);
+            placed.clear();
             return Err(LogError::Io {
                 path,
                 source: error,
@@ -281,7 +293,7 @@ impl LogWriter {
         }
         self.offset = offset;
         self.next_sequence += placed.len() as u64;
-        Ok(placed)
+        Ok(())
     }
 
     /// Where the next record will go: what [`LogWriter::truncate_to`] goes back to.
