@@ -117,7 +117,8 @@ impl<'a> Cursor<'a> {
 
     fn text(&mut self) -> Result<&'a str, String> {
         let length = u32::from_le_bytes(self.array()?) as usize;
-        std::str::from_utf8(self.take(length)?).map_err(|_| "a text part is not UTF-8".into())
+        simdutf8::basic::from_utf8(self.take(length)?)
+            .map_err(|_| "a text part is not UTF-8".into())
     }
 }
 
