@@ -23,6 +23,7 @@ pub mod message;
 mod pipeline;
 pub mod record;
 pub mod rollup;
+mod scan;
 
 use crate::filter::EventFilter;
 use crate::log::{LogError, LogWriter, Position};

@@ -140,8 +140,24 @@ impl<'de: 'a, 'a> Deserialize<'de> for Key<'a> {
     }
 }
 
+/// A JSON value's text as sent (checked by serde_json, or by the scanner).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Raw<'a>(&'a str);
+
+impl<'a> Raw<'a> {
+    fn get(self) -> &'a str {
+        self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Raw<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        <&'de RawValue>::deserialize(deserializer).map(|raw| Raw(raw.get()))
+    }
+}
+
 /// One message as sent, borrowed from the request body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Incoming<'a> {
     #[serde(rename = "type", borrow, default)]
@@ -167,11 +183,110 @@ struct Incoming<'a> {
     #[serde(borrow, default)]
     sent_at: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
-    properties: Option<&'a RawValue>,
+    properties: Option<Raw<'a>>,
     #[serde(borrow, default)]
-    traits: Option<&'a RawValue>,
+    traits: Option<Raw<'a>>,
     #[serde(borrow, default)]
-    context: Option<&'a RawValue>,
+    context: Option<Raw<'a>>,
+}
+
+impl<'a> Incoming<'a> {
+    /// Reads a message with the scanner: the fast path for the usual shape (keys without
+    /// escapes, ids and names as plain strings). `None` when the text is anything else,
+    /// for serde_json to read or refuse; when it answers, serde_json reads the same.
+    fn scan(text: &'a str) -> Option<Self> {
+        type Scanner<'s> = crate::scan::Scanner<'s>;
+        fn text_field<'s>(scanner: &mut Scanner<'s>) -> Option<Option<Cow<'s, str>>> {
+            scanner.text().map(|text| text.map(Cow::Borrowed))
+        }
+        fn id_field<'s>(scanner: &mut Scanner<'s>) -> Option<Option<Id<'s>>> {
+            let text = scanner.text()?;
+            // Longer ids are refused by serde_json, in its words.
+            if text.is_some_and(|t| t.len() > 1024) {
+                return None;
+            }
+            Some(text.map(|t| Id(Cow::Borrowed(t))))
+        }
+        fn raw_field<'s>(scanner: &mut Scanner<'s>) -> Option<Option<Raw<'s>>> {
+            let raw = scanner.raw()?;
+            Some((raw != "null").then_some(Raw(raw)))
+        }
+        let mut scanner = Scanner::new(text);
+        scanner.begin_object()?;
+        let mut message = Incoming::default();
+        // The fields given so far: a key given twice is an error serde_json words.
+        let mut seen = 0u16;
+        while let Some(key) = scanner.key()? {
+            let s = &mut scanner;
+            let bit = match key {
+                "type" => {
+                    message.kind = text_field(s)?;
+                    0
+                }
+                "messageId" => {
+                    message.message_id = id_field(s)?;
+                    1
+                }
+                "userId" => {
+                    message.user_id = id_field(s)?;
+                    2
+                }
+                "anonymousId" => {
+                    message.anonymous_id = id_field(s)?;
+                    3
+                }
+                "event" => {
+                    message.event = text_field(s)?;
+                    4
+                }
+                "name" => {
+                    message.name = text_field(s)?;
+                    5
+                }
+                "groupId" => {
+                    message.group_id = id_field(s)?;
+                    6
+                }
+                "previousId" => {
+                    message.previous_id = id_field(s)?;
+                    7
+                }
+                "timestamp" => {
+                    message.timestamp = text_field(s)?;
+                    8
+                }
+                "originalTimestamp" => {
+                    message.original_timestamp = text_field(s)?;
+                    9
+                }
+                "sentAt" => {
+                    message.sent_at = text_field(s)?;
+                    10
+                }
+                "properties" => {
+                    message.properties = raw_field(s)?;
+                    11
+                }
+                "traits" => {
+                    message.traits = raw_field(s)?;
+                    12
+                }
+                "context" => {
+                    message.context = raw_field(s)?;
+                    13
+                }
+                _ => {
+                    s.raw()?;
+                    continue;
+                }
+            };
+            if seen & (1 << bit) != 0 {
+                return None;
+            }
+            seen |= 1 << bit;
+        }
+        scanner.at_end().then_some(message)
+    }
 }
 
 /// A batch as sent.
@@ -430,10 +545,20 @@ impl EventRef<'_> {
                 Ok(())
             }
         }
-        if let Some(raw) = &self.properties {
-            let mut deserializer = serde_json::Deserializer::from_str(raw);
-            let _ = serde::Deserializer::deserialize_map(&mut deserializer, Numbers(visit));
+        let Some(raw) = self.properties.as_deref() else {
+            return;
+        };
+        // The scanner reads keys without escapes (nearly all); serde_json the others, so
+        // no key is visited twice.
+        if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
+            // On text already checked as JSON it stops early only at nesting deeper than it
+            // follows; the keys before stand, as they do when serde_json meets a number
+            // out of range.
+            let _ = crate::scan::Scanner::new(raw).numbers(&mut |key, value| visit(key, value));
+            return;
         }
+        let mut deserializer = serde_json::Deserializer::from_str(raw);
+        let _ = serde::Deserializer::deserialize_map(&mut deserializer, Numbers(visit));
     }
 }
 
@@ -579,16 +704,20 @@ fn normalize<'a>(
         }
         return Err(MessageError::new("", "a message must be a JSON object"));
     }
-    // One parse: the message's own fields borrowed, the nested objects kept raw.
-    let message: Incoming<'a> = serde_json::from_str(text).map_err(|e| {
-        let reason = json_error(&e);
-        let reason = if e.is_syntax() || e.is_eof() {
-            format!("malformed JSON: {reason}")
-        } else {
-            reason
-        };
-        MessageError::new("", reason)
-    })?;
+    // One parse: the message's own fields borrowed, the nested objects kept raw. The
+    // scanner reads the usual shape; serde_json reads (or refuses, in its words) the rest.
+    let message = match Incoming::scan(text) {
+        Some(message) => message,
+        None => serde_json::from_str::<Incoming<'a>>(text).map_err(|e| {
+            let reason = json_error(&e);
+            let reason = if e.is_syntax() || e.is_eof() {
+                format!("malformed JSON: {reason}")
+            } else {
+                reason
+            };
+            MessageError::new("", reason)
+        })?,
+    };
     let kind = match (&message.kind, endpoint) {
         (Some(kind), _) => Kind::parse(kind).ok_or_else(|| {
             MessageError::new(
@@ -636,7 +765,7 @@ fn normalize<'a>(
     };
     let context: Option<Cow<'a, str>> = match (message.context, batch_context) {
         (None, Some(shared)) => Some(Cow::Borrowed(shared.get())),
-        (Some(own), Some(shared)) => Some(Cow::Owned(merge_objects(shared, own))),
+        (Some(own), Some(shared)) => Some(Cow::Owned(merge_objects(shared.get(), own.get()))),
         (own, None) => own.map(|own| Cow::Borrowed(own.get())),
     };
     let context_group = match &context {
@@ -726,7 +855,7 @@ fn normalize<'a>(
             Cow::Owned(fallback_message_id.map_or_else(generated_message_id, |fallback| fallback()))
         }
     };
-    let raw = |value: Option<&'a RawValue>| {
+    let raw = |value: Option<Raw<'a>>| {
         value
             .filter(|v| v.get() != "null")
             .map(|v| Cow::Borrowed(v.get()))
@@ -781,17 +910,17 @@ fn group_in(context: &str) -> Option<Cow<'_, str>> {
 }
 
 /// The batch's shared context under the message's own (the message's keys win), as text.
-fn merge_objects(shared: &RawValue, own: &RawValue) -> String {
+fn merge_objects(shared: &str, own: &str) -> String {
     let parsed = (
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(shared.get()),
-        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(own.get()),
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(shared),
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(own),
     );
     match parsed {
         (Ok(mut merged), Ok(own_map)) => {
             merged.extend(own_map);
-            serde_json::to_string(&merged).unwrap_or_else(|_| own.get().to_owned())
+            serde_json::to_string(&merged).unwrap_or_else(|_| own.to_owned())
         }
-        _ => own.get().to_owned(),
+        _ => own.to_owned(),
     }
 }
 
@@ -926,6 +1055,125 @@ mod tests {
         match result {
             Err(error) => error.field,
             Ok(events) => panic!("accepted {} events", events.len()),
+        }
+    }
+
+    /// Messages in the shapes SDKs send, and some they rarely do.
+    const SHAPES: [&str; 12] = [
+        r#"{"type":"track","messageId":"bench-000000001","userId":"user-1","event":"Report Exported","properties":{"rows":1,"duration_ms":31,"plan":"pro","path":"/reports/1"},"context":{"groupId":"ACC-00001","library":{"name":"analytics-python","version":"2.4.0"},"ip":"192.0.2.10","locale":"ja-JP"},"timestamp":"2026-11-20T01:02:03.456Z"}"#,
+        r#"{"type":"identify","userId":"u-1","traits":{"email":"a@example.com","name":"山田 太郎","title":"部長","nested":{"a":[1,2,{"b":null}]}},"sentAt":"2026-01-01T00:00:00+00:00"}"#,
+        r#" { "type" : "page" , "anonymousId" : "anon-7" , "name" : "Pricing" , "properties" : { "url" : "https://example.com/pricing?q=1" } } "#,
+        r#"{"type":"group","userId":"u-2","groupId":"ACC-2","traits":{"name":"Acme","employees":120,"plan":null}}"#,
+        r#"{"type":"alias","userId":"u-3","previousId":"anon-3","originalTimestamp":"2026-02-03T04:05:06Z","timestamp":"2026-02-03T04:05:07Z"}"#,
+        r#"{"type":"track","userId":42,"messageId":1.5e3,"event":"Number Ids"}"#,
+        r#"{"type":"track","userId":"u\"4","event":"Quoted \"Name\"","properties":{"k\u00e9y":"v\\al"}}"#,
+        r#"{"type":"track","user\u0049d":"u-5","event":"Escaped Key"}"#,
+        r#"{"type":"track","userId":"u-6","event":"Dup","event":"Twice"}"#,
+        r#"{"type":"screen","userId":null,"anonymousId":"a","name":null,"properties":null,"context":null,"extra":[true,false,-0.5e-3,{"x":[]}]}"#,
+        r#"{"type":"track","userId":"u-7","event":"E","properties":{"a":1,"b":-2.25,"c":"3","d":[4],"e":{"f":5},"g":1e400}}"#,
+        r#"{"type":"track","userId":"u-8","event":"Trailing"} x"#,
+    ];
+
+    fn scanned_matches_serde(text: &str) -> bool {
+        let Some(scanned) = Incoming::scan(text) else {
+            return false;
+        };
+        match serde_json::from_str::<Incoming<'_>>(text) {
+            Ok(parsed) => assert_eq!(scanned, parsed, "{text}"),
+            Err(error) => panic!("the scanner accepted what serde_json refuses ({error}): {text}"),
+        }
+        true
+    }
+
+    #[test]
+    fn the_scanner_reads_exactly_what_serde_json_reads_or_leaves_it_to_serde_json() {
+        let read: Vec<bool> = SHAPES
+            .iter()
+            .map(|text| scanned_matches_serde(text))
+            .collect();
+        // The usual shapes take the fast path; escapes, number ids, duplicates and
+        // malformed text are left to serde_json.
+        assert_eq!(
+            read,
+            [
+                true, true, true, true, true, false, false, false, false, true, true, false
+            ]
+        );
+        // Every message damaged one byte at a time (removed, doubled, or replaced by or
+        // preceded with a byte that matters to JSON): whatever the scanner accepts,
+        // serde_json accepts with the same fields.
+        let specials = b",:\"\\{}[] 0-e.nt\x01/u";
+        let (mut tried, mut accepted) = (0, 0);
+        for shape in SHAPES {
+            let bytes = shape.as_bytes();
+            for at in 0..bytes.len() {
+                let mut variants = vec![
+                    [&bytes[..at], &bytes[at + 1..]].concat(),
+                    [&bytes[..=at], &bytes[at..]].concat(),
+                ];
+                for special in specials {
+                    variants.push([&bytes[..at], &[*special], &bytes[at + 1..]].concat());
+                    variants.push([&bytes[..at], &[*special], &bytes[at..]].concat());
+                }
+                for variant in variants {
+                    if let Ok(text) = std::str::from_utf8(&variant) {
+                        tried += 1;
+                        accepted += usize::from(scanned_matches_serde(text));
+                    }
+                }
+            }
+        }
+        assert!(
+            tried > 30_000 && accepted > 1_000,
+            "{tried} tried, {accepted} accepted"
+        );
+    }
+
+    #[test]
+    fn numeric_properties_are_the_same_by_the_scanner_and_by_serde_json() {
+        let numbers = |properties: &str| {
+            let event = EventRef {
+                kind: Kind::Track,
+                message_id: Cow::Borrowed("m"),
+                source: 1,
+                user_id: Some(Cow::Borrowed("u")),
+                anonymous_id: None,
+                event: Some(Cow::Borrowed("E")),
+                group_id: None,
+                previous_id: None,
+                timestamp_ms: 0,
+                received_ms: 0,
+                properties: Some(Cow::Borrowed(properties)),
+                traits: None,
+                context: None,
+            };
+            let mut found = Vec::new();
+            event.numeric_properties(&mut |key, value| found.push((key.to_owned(), value)));
+            found
+        };
+        // A number too large for a float is skipped; the keys after it still count.
+        assert_eq!(
+            numbers(r#"{"a":1,"g":1e400,"h":2}"#),
+            [("a".to_owned(), 1.0), ("h".to_owned(), 2.0)]
+        );
+        for properties in [
+            r#"{"a":1,"b":-2.25,"c":"3","d":[4],"e":{"f":5},"h":0.1,"i":12345678901234567890,"j":-0,"k":true}"#,
+            r#"{}"#,
+            r#"{"only":"text"}"#,
+            r#" { "spaced" : 7 , "x" : null } "#,
+            r#"{"k\u00e9y":2,"plain":3}"#,
+        ] {
+            let fast = numbers(properties);
+            let expected: Vec<(String, f64)> =
+                serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(properties)
+                    .map(|map| {
+                        map.into_iter()
+                            .filter_map(|(key, value)| value.as_f64().map(|v| (key, v)))
+                            .filter(|(_, v)| v.is_finite())
+                            .collect()
+                    })
+                    .unwrap_or_default();
+            assert_eq!(fast, expected, "{properties}");
         }
     }
 

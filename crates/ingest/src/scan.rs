@@ -1,0 +1,363 @@
+//! A direct reader for the JSON of one message, for the hot path of imports and the API:
+//! it walks the text once, checks that every value is well-formed JSON and hands back the
+//! top-level keys with their values' text, borrowed.
+//!
+//! It answers only what it is sure of and gives up (`None`) on anything unusual: an escape
+//! in a key or in a text value, an id given as a number, a lone surrogate, deep nesting.
+//! The caller then parses with serde_json, which decides and words the error. So for every
+//! text the scanner accepts, serde_json accepts it too and reads the same values (tested
+//! against serde_json in `message.rs` on generated and mangled messages); it is only ever
+//! a faster way to the same answer. Why it exists: serde_json's struct parse was the
+//! largest part of an import's time (docs/benchmarks.md, "Usage ingestion").
+
+/// The deepest nesting the scanner follows (serde_json allows 128; deeper is left to it).
+const MAX_DEPTH: u32 = 100;
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The index of the first `"`, `\` or control character at or after `at`: eight bytes at
+/// a time (the same bit trick serde_json uses), then byte by byte at the end.
+fn next_special(bytes: &[u8], mut at: usize) -> Option<usize> {
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let chars = u64::from_le_bytes(word);
+        let quote = chars ^ (ONES * u64::from(b'"'));
+        let backslash = chars ^ (ONES * u64::from(b'\\'));
+        let found = ((quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (chars.wrapping_sub(ONES * 0x20) & !chars))
+            & HIGH_BITS;
+        if found != 0 {
+            // The lowest flagged byte is always a true match.
+            return Some(at + (found.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+    }
+    bytes[at..]
+        .iter()
+        .position(|c| matches!(c, b'"' | b'\\') || *c < 0x20)
+        .map(|offset| at + offset)
+}
+
+/// A position in one JSON text.
+pub(crate) struct Scanner<'a> {
+    text: &'a str,
+    at: usize,
+    /// Whether the object being walked with [`Scanner::key`] has given no key yet.
+    first_key: bool,
+}
+
+impl<'a> Scanner<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Self {
+            text,
+            at: 0,
+            first_key: false,
+        }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte after whitespace (left in place).
+    fn peek(&mut self) -> Option<u8> {
+        let bytes = self.bytes();
+        while let Some(c) = bytes.get(self.at) {
+            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+                return Some(*c);
+            }
+            self.at += 1;
+        }
+        None
+    }
+
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// A string at the current position: its contents (without quotes) and whether it
+    /// holds escapes. Escapes are checked as serde_json checks them when it skips a string.
+    fn string(&mut self) -> Option<(&'a str, bool)> {
+        self.expect(b'"')?;
+        let bytes = self.bytes();
+        let start = self.at;
+        let mut at = start;
+        let mut escaped = false;
+        loop {
+            at = next_special(bytes, at)?;
+            match bytes[at] {
+                b'"' => {
+                    self.at = at + 1;
+                    return Some((self.text.get(start..at)?, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    match bytes.get(at + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => at += 2,
+                        b'u' => {
+                            let digits = bytes.get(at + 2..at + 6)?;
+                            if !digits.iter().all(u8::is_ascii_hexdigit) {
+                                return None;
+                            }
+                            at += 6;
+                        }
+                        _ => return None,
+                    }
+                }
+                // A control character: not allowed in a JSON string.
+                _ => return None,
+            }
+        }
+    }
+
+    fn digits(&mut self) -> usize {
+        let start = self.at;
+        while self.bytes().get(self.at).is_some_and(u8::is_ascii_digit) {
+            self.at += 1;
+        }
+        self.at - start
+    }
+
+    /// A number in JSON's grammar: `-?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Option<()> {
+        if self.bytes().get(self.at) == Some(&b'-') {
+            self.at += 1;
+        }
+        match self.bytes().get(self.at)? {
+            b'0' => self.at += 1,
+            b'1'..=b'9' => {
+                self.digits();
+            }
+            _ => return None,
+        }
+        if self.bytes().get(self.at) == Some(&b'.') {
+            self.at += 1;
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        if matches!(self.bytes().get(self.at), Some(b'e' | b'E')) {
+            self.at += 1;
+            if matches!(self.bytes().get(self.at), Some(b'+' | b'-')) {
+                self.at += 1;
+            }
+            if self.digits() == 0 {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let end = self.at + word.len();
+        (self.bytes().get(self.at..end)? == word).then(|| self.at = end)
+    }
+
+    /// Any value, checked; `depth` is how many more levels of nesting are allowed.
+    fn skip(&mut self, depth: u32) -> Option<()> {
+        match self.peek()? {
+            b'"' => self.string().map(|_| ()),
+            b'{' => {
+                let depth = depth.checked_sub(1)?;
+                self.at += 1;
+                if self.peek()? == b'}' {
+                    self.at += 1;
+                    return Some(());
+                }
+                loop {
+                    self.string()?;
+                    self.expect(b':')?;
+                    self.skip(depth)?;
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b'}' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b'[' => {
+                let depth = depth.checked_sub(1)?;
+                self.at += 1;
+                if self.peek()? == b']' {
+                    self.at += 1;
+                    return Some(());
+                }
+                loop {
+                    self.skip(depth)?;
+                    match self.peek()? {
+                        b',' => self.at += 1,
+                        b']' => {
+                            self.at += 1;
+                            return Some(());
+                        }
+                        _ => return None,
+                    }
+                }
+            }
+            b't' => self.literal(b"true"),
+            b'f' => self.literal(b"false"),
+            b'n' => self.literal(b"null"),
+            _ => self.number(),
+        }
+    }
+
+    /// Enters an object: after it, call [`Scanner::key`] until it answers `Some(None)`.
+    pub(crate) fn begin_object(&mut self) -> Option<()> {
+        self.expect(b'{')?;
+        self.first_key = true;
+        Some(())
+    }
+
+    /// The next key of the object being read (`Some(None)` at its end). Gives up on a key
+    /// with escapes.
+    pub(crate) fn key(&mut self) -> Option<Option<&'a str>> {
+        // `}` right after `{` or after a value ends the object; a comma must separate
+        // keys, and none may lead or trail: `{,"a":1}`, `{"a":1"b":2}`, `{"a":1,}` are
+        // all malformed.
+        match (self.peek()?, std::mem::replace(&mut self.first_key, false)) {
+            (b'}', _) => {
+                self.at += 1;
+                return Some(None);
+            }
+            (b',', false) => self.at += 1,
+            (b'"', true) => {}
+            _ => return None,
+        }
+        let (key, escaped) = self.string()?;
+        self.expect(b':')?;
+        (!escaped).then_some(Some(key))
+    }
+
+    /// A text value without escapes, or `null` (`Some(None)`); gives up on anything else.
+    pub(crate) fn text(&mut self) -> Option<Option<&'a str>> {
+        match self.peek()? {
+            b'n' => self.literal(b"null").map(|()| None),
+            b'"' => match self.string()? {
+                (text, false) => Some(Some(text)),
+                (_, true) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// Any value, checked, as its text.
+    pub(crate) fn raw(&mut self) -> Option<&'a str> {
+        self.peek()?;
+        let start = self.at;
+        self.skip(MAX_DEPTH)?;
+        self.text.get(start..self.at)
+    }
+
+    /// Calls `visit` with each top-level key of an object whose value is a finite number, in
+    /// order, skipping other values. For text already checked as JSON (a stored event's
+    /// properties); `None` where the scanner gives up (an escaped key), possibly after some
+    /// keys were visited. Numbers are read with the standard library (correctly rounded).
+    pub(crate) fn numbers(&mut self, visit: &mut dyn FnMut(&'a str, f64)) -> Option<()> {
+        self.begin_object()?;
+        while let Some(key) = self.key()? {
+            let next = self.peek()?;
+            let start = self.at;
+            match next {
+                b'-' | b'0'..=b'9' => {
+                    self.number()?;
+                    if let Ok(value) = self.text.get(start..self.at)?.parse::<f64>()
+                        && value.is_finite()
+                    {
+                        visit(key, value);
+                    }
+                }
+                _ => self.skip(MAX_DEPTH)?,
+            }
+        }
+        Some(())
+    }
+
+    /// Whether only whitespace is left.
+    pub(crate) fn at_end(&mut self) -> bool {
+        self.peek().is_none()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_of(text: &str) -> Option<&str> {
+        let mut scanner = Scanner::new(text);
+        let raw = scanner.raw()?;
+        scanner.at_end().then_some(raw)
+    }
+
+    #[test]
+    fn well_formed_values_are_read_whole_and_malformed_ones_refused() {
+        for good in [
+            r#"{}"#,
+            r#" {"a" : [1, -2.5e+3, 0, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9"]} "#,
+            r#"{"nested":{"deeper":[{"k":[]}]},"s":"日本語"}"#,
+            r#""just text""#,
+            "-0.0E-0",
+        ] {
+            assert_eq!(raw_of(good), Some(good.trim()), "{good}");
+            assert!(serde_json::from_str::<serde::de::IgnoredAny>(good).is_ok());
+        }
+        for bad in [
+            r#"{"a":1,}"#,
+            r#"{,"a":1}"#,
+            r#"{"a" 1}"#,
+            r#"[1,]"#,
+            r#"[1 2]"#,
+            r#"{"a":01}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":.5}"#,
+            r#"{"a":1e}"#,
+            r#"{"a":-}"#,
+            r#"{"a":tru}"#,
+            r#"{"a":"\x"}"#,
+            r#"{"a":"\u12G4"}"#,
+            "{\"a\":\"tab\there\"}",
+            r#"{"a":"open}"#,
+            r#"{"a":NaN}"#,
+            r#"{"a":1} x"#,
+            "",
+        ] {
+            assert_eq!(raw_of(bad), None, "{bad}");
+            assert!(
+                serde_json::from_str::<serde::de::IgnoredAny>(bad).is_err(),
+                "serde_json accepts {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn nesting_deeper_than_the_limit_is_left_to_serde_json() {
+        let deep = format!("{}{}", "[".repeat(101), "]".repeat(101));
+        assert_eq!(raw_of(&deep), None);
+        let fine = format!("{}{}", "[".repeat(100), "]".repeat(100));
+        assert_eq!(raw_of(&fine), Some(fine.as_str()));
+    }
+
+    #[test]
+    fn the_special_byte_search_finds_the_first_one_in_every_position() {
+        for length in 0..40 {
+            for (at, special) in [(0usize, b'"'), (7, b'\\'), (8, 0x1f), (39, b'"')] {
+                let mut bytes = vec![b'a'; length];
+                // Bytes above 0x80 (UTF-8) must not be taken for specials.
+                if length > 3 {
+                    bytes[3] = 0xe3;
+                }
+                if at < length {
+                    bytes[at] = special;
+                    assert_eq!(next_special(&bytes, 0), Some(at), "{length} {at}");
+                } else {
+                    assert_eq!(next_special(&bytes, 0), None, "{length}");
+                }
+            }
+        }
+    }
+}
