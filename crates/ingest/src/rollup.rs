@@ -235,17 +235,15 @@ impl AccountRollup {
     }
 }
 
-/// Everything kept of one user, at its interned number.
+/// What every event touches of its user, at the user's interned number: kept small (32
+/// bytes) so that tens of thousands of users stay close in memory; the rarer parts are in
+/// maps beside it (`traits`, `waiting`).
 #[derive(Debug, Default)]
 struct UserRollup {
     /// The account a `group` call last put the user in.
     account: Option<u32>,
     /// Events per day (any account).
     days: Days<u32>,
-    /// The latest `identify` traits.
-    traits: Option<serde_json::Value>,
-    /// Events waiting for the user to be placed in an account.
-    waiting: Vec<Tally>,
 }
 
 /// A usage period being summed up.
@@ -364,6 +362,10 @@ pub struct Rollups {
     by_account: Vec<AccountRollup>,
     /// Per user, at its number in `users`.
     by_user: Vec<UserRollup>,
+    /// The latest `identify` traits per user number.
+    traits: HashMap<u32, serde_json::Value>,
+    /// Per user number, events waiting for the user to be placed in an account.
+    waiting: HashMap<u32, Vec<Tally>>,
     /// Per event name, at its number in `events` (none for a filter's key).
     catalog: Vec<Option<CatalogEntry>>,
     /// The tally being built (its buffers reused from event to event).
@@ -390,6 +392,8 @@ impl Rollups {
             properties: Interner::default(),
             by_account: Vec::new(),
             by_user: Vec::new(),
+            traits: HashMap::default(),
+            waiting: HashMap::default(),
             catalog: Vec::new(),
             scratch: Tally::default(),
             filters: Vec::new(),
@@ -588,7 +592,7 @@ impl Rollups {
         tally.position = Some(position);
         match (account, user) {
             (Some(account), _) => self.count_for(account, user, &tally),
-            (None, Some(user)) => self.user_mut(user).waiting.push(tally.clone()),
+            (None, Some(user)) => self.waiting.entry(user).or_default().push(tally.clone()),
             (None, None) => {}
         }
         self.scratch = tally;
@@ -613,7 +617,7 @@ impl Rollups {
             Kind::Identify => {
                 let user = user?;
                 let traits = parse(&stored.traits);
-                self.user_mut(user).traits = Some(traits.clone());
+                self.traits.insert(user, traits.clone());
                 let account = account?;
                 let user_id = stored.user_id.as_deref()?.to_owned();
                 Some(IdentityChange::Contact {
@@ -628,10 +632,8 @@ impl Rollups {
 
     /// Puts a user in an account and attributes the events that waited for it.
     fn place(&mut self, user: u32, account: u32) {
-        let rollup = self.user_mut(user);
-        rollup.account = Some(account);
-        let waiting = std::mem::take(&mut rollup.waiting);
-        for tally in waiting {
+        self.user_mut(user).account = Some(account);
+        for tally in self.waiting.remove(&user).unwrap_or_default() {
             self.count_for(account, Some(user), &tally);
         }
     }
@@ -641,8 +643,7 @@ impl Rollups {
     pub fn traits_of(&self, user_key: &str) -> Option<&serde_json::Value> {
         self.users
             .get(user_key)
-            .and_then(|user| self.by_user.get(user as usize))
-            .and_then(|user| user.traits.as_ref())
+            .and_then(|user| self.traits.get(&user))
     }
 
     /// The event ids an account's reads cover: one name (a filter's key included), or
@@ -865,8 +866,14 @@ impl Rollups {
         let users = self
             .by_user
             .iter()
-            .map(|user| 80 + user.days.bytes() + user.waiting.capacity() * 96)
-            .sum::<usize>();
+            .map(|user| 8 + user.days.bytes())
+            .sum::<usize>()
+            + self.traits.len() * 48
+            + self
+                .waiting
+                .values()
+                .map(|tallies| 32 + tallies.capacity() * std::mem::size_of::<Tally>())
+                .sum::<usize>();
         accounts
             + users
             + self.accounts.bytes()
