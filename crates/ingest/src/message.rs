@@ -880,6 +880,19 @@ fn normalize<'a>(
 /// `groupId` of a context object (text already checked to be a JSON object), read only
 /// when the text names one, and only up to it: the keys after it are not looked at.
 fn group_in(context: &str) -> Option<Cow<'_, str>> {
+    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"groupId\""));
+    KEY.find(context.as_bytes())?;
+    // The scanner reads the usual shape (a plain text id); serde_json the rest (and an id
+    // over the length limit, which it leaves unread).
+    match crate::scan::Scanner::new(context).text_of_key("groupId") {
+        Some(found) if found.is_none_or(|id| id.len() <= 1024) => found.map(Cow::Borrowed),
+        _ => group_in_by_serde(context),
+    }
+}
+
+/// [`group_in`] by serde_json alone.
+fn group_in_by_serde(context: &str) -> Option<Cow<'_, str>> {
     /// Walks the object's keys until `groupId`, keeping its value in `found`.
     struct Finder<'a, 'f>(&'f mut Option<Cow<'a, str>>);
     impl<'a> serde::de::Visitor<'a> for Finder<'a, '_> {
@@ -900,9 +913,6 @@ fn group_in(context: &str) -> Option<Cow<'_, str>> {
             Ok(())
         }
     }
-    static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"groupId\""));
-    KEY.find(context.as_bytes())?;
     let mut found = None;
     let mut deserializer = serde_json::Deserializer::from_str(context);
     let _ = serde::Deserializer::deserialize_map(&mut deserializer, Finder(&mut found));
@@ -1127,6 +1137,42 @@ mod tests {
             tried > 30_000 && accepted > 1_000,
             "{tried} tried, {accepted} accepted"
         );
+    }
+
+    #[test]
+    fn the_context_group_is_the_same_by_the_scanner_and_by_serde_json() {
+        let long = format!(r#"{{"groupId":"{}"}}"#, "g".repeat(1025));
+        let contexts = [
+            r#"{"groupId":"ACC-1","library":{"name":"x"}}"#,
+            r#"{"library":{"groupId":"inner"},"groupId":"outer"}"#,
+            r#"{"ip":"192.0.2.1","groupId":null}"#,
+            r#"{"groupId":42}"#,
+            r#"{"groupId":"a\"b"}"#,
+            r#"{"group\u0049d":"escaped key","groupId":"later"}"#,
+            r#"{"note":"mentions \"groupId\" in text"}"#,
+            r#"{"groupId":"first","groupId":"second"}"#,
+            r#"{"groupId":{"nested":true}}"#,
+            r#" { "groupId" : "spaced" } "#,
+            long.as_str(),
+        ];
+        let found: Vec<Option<String>> = contexts
+            .iter()
+            .map(|context| {
+                let fast = group_in(context).map(Cow::into_owned);
+                assert_eq!(
+                    fast,
+                    group_in_by_serde(context).map(Cow::into_owned),
+                    "{context}"
+                );
+                fast
+            })
+            .collect();
+        assert_eq!(found[0].as_deref(), Some("ACC-1"));
+        assert_eq!(found[1].as_deref(), Some("outer"));
+        assert_eq!(found[3].as_deref(), Some("42"));
+        assert_eq!(found[5].as_deref(), Some("escaped key"));
+        assert_eq!(found[7].as_deref(), Some("first"));
+        assert_eq!(found[10], None);
     }
 
     #[test]

@@ -278,6 +278,20 @@ impl<'a> Scanner<'a> {
         Some(())
     }
 
+    /// The value of the first top-level `wanted` key of an object, when it is text without
+    /// escapes (`Some(None)` when it is `null` or absent); `None` where the scanner gives up
+    /// (an escaped key before it, a value of another kind). The keys after it are not read.
+    pub(crate) fn text_of_key(&mut self, wanted: &str) -> Option<Option<&'a str>> {
+        self.begin_object()?;
+        while let Some(key) = self.key()? {
+            if key == wanted {
+                return self.text();
+            }
+            self.raw()?;
+        }
+        Some(None)
+    }
+
     /// Whether only whitespace is left.
     pub(crate) fn at_end(&mut self) -> bool {
         self.peek().is_none()
