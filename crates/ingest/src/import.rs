@@ -236,21 +236,29 @@ pub fn import_file(
     let mut errors = Vec::new();
     let appended = append_file(ingest, file, format, received_ms, progress, &mut errors);
     match appended {
-        Ok(summary) if errors.is_empty() => {
-            ingest.end_import()?;
-            Ok(Ok(summary))
-        }
+        Ok(summary) if errors.is_empty() => match ingest.end_import() {
+            Ok(()) => Ok(Ok(summary)),
+            Err(error) => {
+                undo(ingest);
+                Err(error)
+            }
+        },
         Ok(_) => {
             ingest.roll_back_import()?;
             errors.sort_by_key(|e| e.line);
             Ok(Err(errors))
         }
         Err(error) => {
-            if let Err(undo) = ingest.roll_back_import() {
-                tracing::error!(error = %undo, "rolling back a failed import failed");
-            }
+            undo(ingest);
             Err(error)
         }
+    }
+}
+
+/// Rolls back an import that failed for a reason other than its lines.
+fn undo(ingest: &Ingest) {
+    if let Err(error) = ingest.roll_back_import() {
+        tracing::error!(error = %error, "rolling back a failed import failed");
     }
 }
 

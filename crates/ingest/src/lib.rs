@@ -203,8 +203,9 @@ enum Command {
     Append(Append),
     /// Start a file import: answer where the log ends now.
     BeginImport(usize, std::sync::mpsc::Sender<log::Mark>),
-    /// End an import that went well.
-    EndImport,
+    /// End an import that went well: make its records durable (its appends were written
+    /// and synced in the background), answering whether that worked.
+    EndImport(std::sync::mpsc::Sender<Result<(), IngestError>>),
     /// Undo an import: cut the log back to its mark and forget its message ids.
     Rollback(std::sync::mpsc::Sender<Result<(), IngestError>>),
 }
@@ -445,10 +446,15 @@ impl Ingest {
         self.queue(batch, true)
     }
 
-    /// Ends an import that went well: its identity changes go to the store.
+    /// Ends an import that went well: its records are made durable (they were synced in
+    /// the background as they were written; this waits for the rest), then its identity
+    /// changes go to the store. When that sync fails the import is still in progress,
+    /// for [`Ingest::roll_back_import`].
     pub fn end_import(&self) -> Result<(), IngestError> {
-        self.command(Command::EndImport)
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.command(Command::EndImport(reply))
             .map_err(|_| IngestError::Stopped)?;
+        answer.recv().map_err(|_| IngestError::Stopped)??;
         // After the applier took in everything: no batch comes back later.
         let released = self.release_identity();
         self.drop_spare_batches();
@@ -709,8 +715,12 @@ fn write_loop(
                 let _ = reply.send(writer.log.mark());
                 continue;
             }
-            Command::EndImport => {
-                writer.import = None;
+            Command::EndImport(reply) => {
+                let synced = writer.log.sync().map_err(IngestError::from);
+                if synced.is_ok() {
+                    writer.import = None;
+                }
+                let _ = reply.send(synced);
                 continue;
             }
             Command::Rollback(reply) => {
@@ -811,7 +821,13 @@ fn commit_group(
             let batch = &append.batch;
             batch.kept.iter().map(|index| batch.payload(*index))
         });
-        writer.log.append_into(payloads, &mut writer.placed)
+        // An import's own appends are not synced one by one: it reports nothing before it
+        // ends (and one stopped half-way is run again: its ids de-duplicate), so they are
+        // synced in the background and once at the end.
+        let durable = group.iter().any(|append| !append.import);
+        writer
+            .log
+            .append_into(payloads, &mut writer.placed, durable)
     } else {
         writer.placed.clear();
         Ok(())

@@ -153,7 +153,95 @@ pub struct LogWriter {
     next_sequence: u64,
     /// Framed records waiting for `write`, reused from append to append.
     buffer: Vec<u8>,
+    /// Whether records were written to the current segment since its last sync here.
+    unsynced: bool,
+    /// Bytes written without a sync since the flusher was last asked for one.
+    unflushed: u64,
+    /// Started by the first append that need not be durable at once.
+    flusher: Option<Flusher>,
     _lock: File,
+}
+
+/// Bytes an import writes between two background syncs: the disk keeps writing while
+/// records keep coming, instead of all at the end.
+const FLUSH_BYTES: u64 = 16 << 20;
+
+/// Syncs segment files on a thread of its own while records keep being written, for
+/// appends that need not be durable one by one (a file import: synced once, at its end).
+/// A failed sync is kept and reported by the next [`LogWriter::sync`].
+struct Flusher {
+    requests: Option<std::sync::mpsc::Sender<Flush>>,
+    failed: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+enum Flush {
+    /// Sync this segment file.
+    File(File, PathBuf),
+    /// Answer once every sync asked before is done.
+    Barrier(std::sync::mpsc::Sender<()>),
+}
+
+impl Flusher {
+    fn start() -> std::io::Result<Self> {
+        let (requests, receiver) = std::sync::mpsc::channel::<Flush>();
+        let failed = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let failures = std::sync::Arc::clone(&failed);
+        let thread = std::thread::Builder::new()
+            .name("ingest-log-flusher".into())
+            .spawn(move || {
+                for request in receiver {
+                    match request {
+                        Flush::File(file, path) => {
+                            if let Err(error) = file.sync_data()
+                                && let Ok(mut failed) = failures.lock()
+                            {
+                                *failed = Some(format!("{}: {error}", path.display()));
+                            }
+                        }
+                        Flush::Barrier(done) => {
+                            let _ = done.send(());
+                        }
+                    }
+                }
+            })?;
+        Ok(Self {
+            requests: Some(requests),
+            failed,
+            thread: Some(thread),
+        })
+    }
+
+    fn request(&self, request: Flush) -> bool {
+        self.requests
+            .as_ref()
+            .is_some_and(|requests| requests.send(request).is_ok())
+    }
+
+    /// Waits for the syncs asked so far; the first failure among them, if any.
+    fn settle(&self, dir: &Path) -> Result<(), LogError> {
+        let (done, wait) = std::sync::mpsc::channel();
+        if self.request(Flush::Barrier(done)) {
+            let _ = wait.recv();
+        }
+        let failure = self.failed.lock().ok().and_then(|mut failed| failed.take());
+        match failure {
+            Some(reason) => Err(LogError::Io {
+                path: dir.to_owned(),
+                source: std::io::Error::other(format!("a background sync failed: {reason}")),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Flusher {
+    fn drop(&mut self) {
+        self.requests = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Framed bytes handed to the kernel per `write` (the buffer is reused, so large group
@@ -227,6 +315,9 @@ impl LogWriter {
                 offset,
                 next_sequence: recovery.next_sequence,
                 buffer: Vec::with_capacity(WRITE_CHUNK + 64 * 1024),
+                unsynced: false,
+                unflushed: 0,
+                flusher: None,
                 _lock: lock,
             },
             recovery,
@@ -240,16 +331,20 @@ impl LogWriter {
         payloads: &[P],
     ) -> Result<Vec<(u64, Position)>, LogError> {
         let mut placed = Vec::with_capacity(payloads.len());
-        self.append_into(payloads.iter().map(AsRef::as_ref), &mut placed)?;
+        self.append_into(payloads.iter().map(AsRef::as_ref), &mut placed, true)?;
         Ok(placed)
     }
 
     /// [`LogWriter::append`] into a list the caller keeps (cleared first; left empty when
-    /// the append fails), so a steady writer allocates nothing per append.
+    /// the append fails), so a steady writer allocates nothing per append. Unless
+    /// `durable`, the records are written and synced in the background (every
+    /// [`FLUSH_BYTES`]); they are durable after [`LogWriter::sync`] (or a later durable
+    /// append, or a segment roll).
     pub fn append_into<'p>(
         &mut self,
         payloads: impl IntoIterator<Item = &'p [u8]>,
         placed: &mut Vec<(u64, Position)>,
+        durable: bool,
     ) -> Result<(), LogError> {
         placed.clear();
         if self.offset >= SEGMENT_BYTES {
@@ -279,7 +374,13 @@ impl LogWriter {
         }
         let written = written
             .and_then(|()| self.file.write_all(&self.buffer))
-            .and_then(|()| self.file.sync_data());
+            .and_then(|()| {
+                if durable {
+                    self.file.sync_data()
+                } else {
+                    Ok(())
+                }
+            });
         self.buffer.clear();
         self.buffer.shrink_to(WRITE_CHUNK + 64 * 1024);
         if let Err(error) = written {
@@ -291,8 +392,52 @@ impl LogWriter {
                 source: error,
             });
         }
+        let bytes = offset - self.offset;
         self.offset = offset;
         self.next_sequence += placed.len() as u64;
+        if durable {
+            self.unsynced = false;
+            self.unflushed = 0;
+        } else {
+            self.unsynced = true;
+            self.unflushed += bytes;
+            if self.unflushed >= FLUSH_BYTES {
+                self.unflushed = 0;
+                self.flush_in_background(&path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the flusher (started when first needed) to sync the current segment. When it
+    /// cannot, the records simply wait for [`LogWriter::sync`].
+    fn flush_in_background(&mut self, path: &Path) {
+        if self.flusher.is_none() {
+            match Flusher::start() {
+                Ok(flusher) => self.flusher = Some(flusher),
+                Err(error) => {
+                    tracing::warn!(error = %error, "event log: no background flusher; records are synced at the end");
+                    return;
+                }
+            }
+        }
+        if let (Some(flusher), Ok(file)) = (&self.flusher, self.file.try_clone()) {
+            flusher.request(Flush::File(file, path.to_owned()));
+        }
+    }
+
+    /// Makes every record written so far durable: waits for the background syncs (failing
+    /// if one failed), then syncs the current segment.
+    pub fn sync(&mut self) -> Result<(), LogError> {
+        if let Some(flusher) = &self.flusher {
+            flusher.settle(&self.dir)?;
+        }
+        if self.unsynced {
+            let path = segment_path(&self.dir, self.segment);
+            self.file.sync_data().map_err(io(&path))?;
+            self.unsynced = false;
+            self.unflushed = 0;
+        }
         Ok(())
     }
 
@@ -309,6 +454,13 @@ impl LogWriter {
     /// one cut back), durably. For an import that turned out bad: it never acknowledged
     /// anything.
     pub fn truncate_to(&mut self, mark: Mark) -> Result<(), LogError> {
+        // Background syncs of what is being cut away no longer matter, nor whether they
+        // failed.
+        if let Some(flusher) = &self.flusher
+            && let Err(error) = flusher.settle(&self.dir)
+        {
+            tracing::warn!(error = %error, "event log: a background sync of records now cut away had failed");
+        }
         for segment in segments(&self.dir)? {
             if segment > mark.segment {
                 let path = segment_path(&self.dir, segment);
@@ -328,10 +480,13 @@ impl LogWriter {
         self.segment = mark.segment;
         self.offset = mark.offset;
         self.next_sequence = mark.next_sequence;
+        self.unsynced = false;
+        self.unflushed = 0;
         Ok(())
     }
 
     fn roll(&mut self) -> Result<(), LogError> {
+        self.sync()?;
         self.segment += 1;
         let path = segment_path(&self.dir, self.segment);
         self.file = OpenOptions::new()
@@ -459,6 +614,38 @@ mod tests {
             ok(read_at(dir.path(), &[placed[0].1])),
             vec![b"four".to_vec()]
         );
+    }
+
+    #[test]
+    fn appends_synced_in_the_background_are_all_there_after_a_sync_and_a_segment_roll() {
+        let dir = ok(tempfile::tempdir());
+        // 70 MiB in 64 KiB records: several background syncs and one segment roll.
+        let record = |n: u32| {
+            let mut payload = n.to_le_bytes().to_vec();
+            payload.resize(64 << 10, (n % 251) as u8);
+            payload
+        };
+        let count = 1120u32;
+        {
+            let (mut log, _) = ok(LogWriter::open(dir.path()));
+            let mut placed = Vec::new();
+            for chunk in (0..count).collect::<Vec<_>>().chunks(40) {
+                let payloads: Vec<Vec<u8>> = chunk.iter().map(|n| record(*n)).collect();
+                ok(log.append_into(payloads.iter().map(Vec::as_slice), &mut placed, false));
+                assert_eq!(placed.len(), chunk.len());
+            }
+            assert!(log.flusher.is_some(), "the background flusher was used");
+            assert!(log.unsynced);
+            ok(log.sync());
+            assert!(!log.unsynced);
+            assert!(log.segment >= 2, "the log rolled over to a second segment");
+        }
+        let records = all(dir.path());
+        assert_eq!(records.len(), count as usize);
+        for (index, (sequence, payload)) in records.iter().enumerate() {
+            assert_eq!(*sequence, index as u64);
+            assert_eq!(payload, &record(index as u32));
+        }
     }
 
     #[test]
