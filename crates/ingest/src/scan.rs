@@ -156,50 +156,42 @@ impl<'a> Scanner<'a> {
         (self.bytes().get(self.at..end)? == word).then(|| self.at = end)
     }
 
+    /// The rest of an object or an array after its opening byte: `member`s separated by
+    /// commas up to `close` (no comma leading or trailing).
+    fn members(
+        &mut self,
+        close: u8,
+        depth: u32,
+        mut member: impl FnMut(&mut Self, u32) -> Option<()>,
+    ) -> Option<()> {
+        self.at += 1;
+        if self.peek()? == close {
+            self.at += 1;
+            return Some(());
+        }
+        loop {
+            member(self, depth)?;
+            match self.peek()? {
+                b',' => self.at += 1,
+                next if next == close => {
+                    self.at += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
     /// Any value, checked; `depth` is how many more levels of nesting are allowed.
     fn skip(&mut self, depth: u32) -> Option<()> {
         match self.peek()? {
             b'"' => self.string().map(|_| ()),
-            b'{' => {
-                let depth = depth.checked_sub(1)?;
-                self.at += 1;
-                if self.peek()? == b'}' {
-                    self.at += 1;
-                    return Some(());
-                }
-                loop {
-                    self.string()?;
-                    self.expect(b':')?;
-                    self.skip(depth)?;
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b'}' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
-            b'[' => {
-                let depth = depth.checked_sub(1)?;
-                self.at += 1;
-                if self.peek()? == b']' {
-                    self.at += 1;
-                    return Some(());
-                }
-                loop {
-                    self.skip(depth)?;
-                    match self.peek()? {
-                        b',' => self.at += 1,
-                        b']' => {
-                            self.at += 1;
-                            return Some(());
-                        }
-                        _ => return None,
-                    }
-                }
-            }
+            b'{' => self.members(b'}', depth.checked_sub(1)?, |scanner, depth| {
+                scanner.string()?;
+                scanner.expect(b':')?;
+                scanner.skip(depth)
+            }),
+            b'[' => self.members(b']', depth.checked_sub(1)?, Self::skip),
             b't' => self.literal(b"true"),
             b'f' => self.literal(b"false"),
             b'n' => self.literal(b"null"),
