@@ -316,17 +316,19 @@ fn append_file(
     first_failure.map_or(Ok(summary), Err)
 }
 
-/// Whole lines of an NDJSON file, numbered.
+/// Whole lines of an NDJSON file.
 struct Block {
-    first_line: u64,
     /// Bytes of the file read up to the block's end (for progress).
     end: u64,
     bytes: Vec<u8>,
 }
 
-/// A block's events, ready for the log, and its bad lines.
+/// A block's events, ready for the log, and its bad lines (numbered from 1 within the
+/// block: the file's numbers are known once the blocks before are counted).
 struct Parsed {
     end: u64,
+    /// Newlines in the block.
+    lines: u64,
     events: Prepared,
     errors: Vec<LineError>,
 }
@@ -340,7 +342,7 @@ fn read_blocks(
     send: &mut dyn FnMut(Block) -> bool,
     spare: &std::sync::mpsc::Receiver<Vec<u8>>,
 ) -> Result<(), IngestError> {
-    let (mut first_line, mut end) = (1u64, 0u64);
+    let mut end = 0u64;
     let mut carry: Vec<u8> = Vec::new();
     loop {
         let mut bytes = spare
@@ -367,16 +369,13 @@ fn read_blocks(
         if bytes.is_empty() {
             break;
         }
-        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u64;
         let block = Block {
-            first_line,
             end: end - carry.len() as u64,
             bytes,
         };
         if !send(block) {
             break;
         }
-        first_line += lines;
     }
     Ok(())
 }
@@ -387,9 +386,9 @@ fn parse_block(block: &Block, received_ms: i64, mut events: Prepared) -> Parsed 
     let room = block.bytes.len().max(BLOCK_BYTES + 64 * 1024);
     events.reserve(room / 200, room);
     let mut errors = Vec::new();
-    let mut start = 0;
-    let ends = memchr::memchr_iter(b'\n', &block.bytes).chain(std::iter::once(block.bytes.len()));
-    for (offset, end) in ends.enumerate() {
+    let (mut start, mut lines) = (0, 0);
+    for end in memchr::memchr_iter(b'\n', &block.bytes).chain(std::iter::once(block.bytes.len())) {
+        lines += 1;
         let line = &block.bytes[start..end];
         start = (end + 1).min(block.bytes.len());
         let trimmed = line.trim_ascii();
@@ -398,11 +397,13 @@ fn parse_block(block: &Block, received_ms: i64, mut events: Prepared) -> Parsed 
         }
         match parse_import_line(trimmed, IMPORT_SOURCE, received_ms, &|| content_id(trimmed)) {
             Ok(event) => events.push(&event),
-            Err(error) => reject(&mut errors, block.first_line + offset as u64, error),
+            Err(error) => reject(&mut errors, lines, error),
         }
     }
     Parsed {
         end: block.end,
+        // The last end counted is the block's own end, not a newline.
+        lines: lines - 1,
         events,
         errors,
     }
@@ -421,6 +422,8 @@ fn read_ndjson(
     // Parsed blocks hand their buffers back to the reader.
     let (spare_sender, spare_receiver) = std::sync::mpsc::sync_channel::<Vec<u8>>(32);
     let mut failure = None;
+    // The file's line number where the next block starts.
+    let mut first_line = 1u64;
     crate::pipeline::in_order(
         move |send| read_blocks(file, send, &spare_receiver),
         |block: Block| {
@@ -431,11 +434,13 @@ fn read_ndjson(
         |parsed| {
             // After a failure the rest is still read for its bad lines, not appended.
             let clean = errors.is_empty() && parsed.errors.is_empty();
-            for error in parsed.errors {
+            for mut error in parsed.errors {
                 if errors.len() < MAX_ERRORS {
+                    error.line += first_line - 1;
                     errors.push(error);
                 }
             }
+            first_line += parsed.lines;
             if failure.is_none()
                 && let Err(error) = append(parsed.events, clean)
             {

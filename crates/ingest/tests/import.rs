@@ -69,6 +69,12 @@ fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
     // 20,000 lines of ~330 bytes: several 2 MiB blocks are appended before the bad one.
     let mut good = lines(20_000);
     let mut bad = good.clone();
+    // One bad line in the second block, one in the last: each reported at its line in the
+    // file, though the blocks are parsed apart.
+    bad.insert(
+        10_000,
+        "{\"type\":\"track\",\"userId\":\"u\",\"event\":\"\"}".to_owned(),
+    );
     bad.push("{\"type\":\"track\",\"event\":\"No User\"}".to_owned());
     let file = dir.path().join("bad.ndjson");
     ok(std::fs::write(&file, bad.join("\n") + "\n"));
@@ -87,7 +93,7 @@ fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
             .iter()
             .map(|e| (e.line, e.field.as_str()))
             .collect::<Vec<_>>(),
-        vec![(20_002, "userId")]
+        vec![(10_001, "event"), (20_003, "userId")]
     );
     assert_eq!(ingest.bytes_on_disk(), bytes, "the log is cut back");
     assert_eq!(
