@@ -196,7 +196,8 @@ impl Flusher {
                             if let Err(error) = file.sync_data()
                                 && let Ok(mut failed) = failures.lock()
                             {
-                                *failed = Some(format!("{}: {error}", path.display()));
+                                failed
+                                    .get_or_insert_with(|| format!("{}: {error}", path.display()));
                             }
                         }
                         Flush::Barrier(done) => {

@@ -627,12 +627,9 @@ fn utc_instant(raw: &[u8]) -> Option<i64> {
             if !(1..=9).contains(&digits) {
                 return None;
             }
-            let millis = after[..digits.min(3)]
-                .iter()
-                .chain(std::iter::repeat_n(&b'0', 3 - digits.min(3)))
-                .try_fold(0i64, |value, digit| {
-                    Some(value * 10 + i64::from(digit - b'0'))
-                })?;
+            // Milliseconds: the first three digits, the missing ones as zeros.
+            let kept = digits.min(3);
+            let millis = number(&after[..kept])? * 10i64.pow((3 - kept) as u32);
             (millis, &after[digits..])
         }
         _ => (0, rest),

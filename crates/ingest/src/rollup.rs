@@ -51,12 +51,8 @@ fn name_in<'a>(arena: &'a str, ends: &[usize], id: u32) -> &'a str {
 impl Interner {
     fn intern(&mut self, name: &str) -> u32 {
         let hash = name_hash(name);
-        let (arena, ends) = (&self.arena, &self.ends);
-        if let Some(id) = self
-            .table
-            .find(hash, |id| name_in(arena, ends, *id) == name)
-        {
-            return *id;
+        if let Some(id) = self.find(hash, name) {
+            return id;
         }
         let id = self.ends.len() as u32;
         self.arena.push_str(name);
@@ -68,9 +64,11 @@ impl Interner {
     }
 
     fn get(&self, name: &str) -> Option<u32> {
-        self.table
-            .find(name_hash(name), |id| self.name(*id) == name)
-            .copied()
+        self.find(name_hash(name), name)
+    }
+
+    fn find(&self, hash: u64, name: &str) -> Option<u32> {
+        self.table.find(hash, |id| self.name(*id) == name).copied()
     }
 
     fn name(&self, id: u32) -> &str {
