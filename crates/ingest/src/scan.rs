@@ -66,7 +66,8 @@ impl<'a> Scanner<'a> {
     fn peek(&mut self) -> Option<u8> {
         let bytes = self.bytes();
         while let Some(c) = bytes.get(self.at) {
-            if !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
+            // No byte above the space is whitespace: one comparison in the usual case.
+            if *c > b' ' || !matches!(c, b' ' | b'\t' | b'\n' | b'\r') {
                 return Some(*c);
             }
             self.at += 1;
@@ -79,8 +80,20 @@ impl<'a> Scanner<'a> {
     }
 
     /// A string at the current position: its contents (without quotes) and whether it
-    /// holds escapes. Escapes are checked as serde_json checks them when it skips a string.
+    /// holds escapes.
     fn string(&mut self) -> Option<(&'a str, bool)> {
+        let (start, escaped) = self.pass_string()?;
+        // The closing quote is the byte before the new position.
+        Some((self.text.get(start..self.at - 1)?, escaped))
+    }
+
+    /// Passes the string at the current position without taking its text (most strings
+    /// are only checked: a value's nested keys and texts): where its contents start and
+    /// whether it holds escapes. Escapes are checked as serde_json checks them when it
+    /// skips a string. Inlined: it is called for nearly every string of every message, and
+    /// the call itself cost as much as a short string's search.
+    #[inline(always)]
+    fn pass_string(&mut self) -> Option<(usize, bool)> {
         self.expect(b'"')?;
         let bytes = self.bytes();
         let start = self.at;
@@ -91,7 +104,7 @@ impl<'a> Scanner<'a> {
             match bytes[at] {
                 b'"' => {
                     self.at = at + 1;
-                    return Some((self.text.get(start..at)?, escaped));
+                    return Some((start, escaped));
                 }
                 b'\\' => {
                     escaped = true;
@@ -185,9 +198,9 @@ impl<'a> Scanner<'a> {
     /// Any value, checked; `depth` is how many more levels of nesting are allowed.
     fn skip(&mut self, depth: u32) -> Option<()> {
         match self.peek()? {
-            b'"' => self.string().map(|_| ()),
+            b'"' => self.pass_string().map(|_| ()),
             b'{' => self.members(b'}', depth.checked_sub(1)?, |scanner, depth| {
-                scanner.string()?;
+                scanner.pass_string()?;
                 scanner.expect(b':')?;
                 scanner.skip(depth)
             }),
@@ -306,6 +319,7 @@ mod tests {
             r#"{}"#,
             r#" {"a" : [1, -2.5e+3, 0, true, false, null, "x\"\\\/\b\f\n\r\t\u00e9"]} "#,
             r#"{"nested":{"deeper":[{"k":[]}]},"s":"日本語"}"#,
+            "{\t\"a\"\r:\n[ 1 ,\t2 ]\r\n}",
             r#""just text""#,
             "-0.0E-0",
         ] {
@@ -328,6 +342,8 @@ mod tests {
             r#"{"a":"\u12G4"}"#,
             "{\"a\":\"tab\there\"}",
             r#"{"a":"open}"#,
+            "{\"a\":\u{b}1}",
+            "{\"a\":\u{c}1}",
             r#"{"a":NaN}"#,
             r#"{"a":1} x"#,
             "",
