@@ -9,7 +9,7 @@
 //! without a message id gets one derived from its content, so importing a file twice
 //! stores it once.
 
-use crate::message::{Kind, MessageError, StoredEvent, parse_import_line};
+use crate::message::{Kind, MessageError, PropertyNumbers, StoredEvent, parse_import_line};
 use crate::{Ingest, IngestError, Prepared};
 use std::io::Read;
 use std::path::Path;
@@ -386,6 +386,7 @@ fn parse_block(block: &Block, received_ms: i64, mut events: Prepared) -> Parsed 
     let room = block.bytes.len().max(BLOCK_BYTES + 64 * 1024);
     events.reserve(room / 200, room);
     let mut errors = Vec::new();
+    let mut numbers = PropertyNumbers::default();
     let (mut start, mut lines) = (0, 0);
     for end in memchr::memchr_iter(b'\n', &block.bytes).chain(std::iter::once(block.bytes.len())) {
         lines += 1;
@@ -395,8 +396,15 @@ fn parse_block(block: &Block, received_ms: i64, mut events: Prepared) -> Parsed 
         if trimmed.is_empty() {
             continue;
         }
-        match parse_import_line(trimmed, IMPORT_SOURCE, received_ms, &|| content_id(trimmed)) {
-            Ok(event) => events.push(&event),
+        let fallback_id = || content_id(trimmed);
+        match parse_import_line(
+            trimmed,
+            IMPORT_SOURCE,
+            received_ms,
+            &fallback_id,
+            &mut numbers,
+        ) {
+            Ok(event) => events.push_read(&event, numbers.get()),
             Err(error) => reject(&mut errors, lines, error),
         }
     }

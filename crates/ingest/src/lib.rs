@@ -121,16 +121,49 @@ pub struct Prepared {
     /// already in the log), and where each of those went, in the same order.
     kept: Vec<usize>,
     placed: Vec<(u64, Position)>,
+    /// Per record, where its numeric properties are in `numbers` when they were read with
+    /// the message (file imports), so that the applier need not read them again.
+    read: Vec<Option<(usize, usize)>>,
+    /// Numeric properties: where the name is in `names`, and the value.
+    numbers: Vec<(usize, usize, f64)>,
+    names: String,
 }
 
 impl Prepared {
     /// Encodes one more event.
     pub fn push(&mut self, event: &EventRef<'_>) {
+        self.push_read(event, None);
+    }
+
+    /// Encodes one more event, with its numeric properties when they were read with it
+    /// ([`message::PropertyNumbers`]).
+    pub fn push_read(&mut self, event: &EventRef<'_>, numbers: Option<&[(&str, f64)]>) {
         record::encode(event, &mut self.bytes);
         self.records.push((
             dedupe_key(event.source, &event.message_id),
             self.bytes.len(),
         ));
+        self.read.push(numbers.map(|numbers| {
+            let first = self.numbers.len();
+            for (name, value) in numbers {
+                let start = self.names.len();
+                self.names.push_str(name);
+                self.numbers.push((start, self.names.len(), *value));
+            }
+            (first, self.numbers.len())
+        }));
+    }
+
+    /// The numeric properties of record `index`, when they were read with the message.
+    fn numbers(&self, index: usize) -> Option<impl Iterator<Item = (&str, f64)>> {
+        let (first, end) = (*self.read.get(index)?)?;
+        Some(
+            self.numbers
+                .get(first..end)
+                .unwrap_or(&[])
+                .iter()
+                .map(|(start, end, value)| (self.names.get(*start..*end).unwrap_or(""), *value)),
+        )
     }
 
     /// Events held.
@@ -155,6 +188,9 @@ impl Prepared {
         self.records.clear();
         self.kept.clear();
         self.placed.clear();
+        self.read.clear();
+        self.numbers.clear();
+        self.names.clear();
     }
 
     /// The payload of record `index`.
@@ -199,8 +235,9 @@ struct Append {
 
 /// What the writer thread is asked to do.
 enum Command {
-    /// Write events (group-committed with the appends queued behind it).
-    Append(Append),
+    /// Write events (group-committed with the appends queued behind it). Boxed: a batch
+    /// is much larger than the other commands.
+    Append(Box<Append>),
     /// Start a file import: answer where the log ends now.
     BeginImport(usize, std::sync::mpsc::Sender<log::Mark>),
     /// End an import that went well: make its records durable (its appends were written
@@ -402,7 +439,7 @@ impl Ingest {
             import,
             reply,
         };
-        if let Err(Command::Append(append)) = self.command(Command::Append(append)) {
+        if let Err(Command::Append(append)) = self.command(Command::Append(Box::new(append))) {
             let _ = append.reply.send(Err(IngestError::Stopped));
         }
         receiver
@@ -708,7 +745,7 @@ fn write_loop(
     let mut next = None;
     while let Some(command) = next.take().or_else(|| commands.recv().ok()) {
         let first = match command {
-            Command::Append(append) => append,
+            Command::Append(append) => *append,
             Command::BeginImport(expected, reply) => {
                 writer.seen.reserve(expected);
                 writer.import = Some((writer.log.mark(), false));
@@ -736,7 +773,7 @@ fn write_loop(
             match commands.try_recv() {
                 Ok(Command::Append(append)) => {
                     records += append.batch.len();
-                    group.push(append);
+                    group.push(*append);
                 }
                 Ok(other) => {
                     next = Some(other);
@@ -894,7 +931,11 @@ fn apply_loop(batches: &Receiver<Vec<Prepared>>, shared: &Shared, store: &dyn St
                         tracing::error!(sequence, "a record just written does not decode");
                         continue;
                     };
-                    if let Some(change) = rollups.apply(&event, *position) {
+                    let mut numbers = batch.numbers(*index);
+                    let numbers = numbers
+                        .as_mut()
+                        .map(|numbers| numbers as &mut dyn Iterator<Item = (&str, f64)>);
+                    if let Some(change) = rollups.apply_with(&event, *position, numbers) {
                         pending.push(change, &rollups, *sequence);
                     }
                 }

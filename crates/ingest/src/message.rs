@@ -194,7 +194,9 @@ impl<'a> Incoming<'a> {
     /// Reads a message with the scanner: the fast path for the usual shape (keys without
     /// escapes, ids and names as plain strings). `None` when the text is anything else,
     /// for serde_json to read or refuse; when it answers, serde_json reads the same.
-    fn scan(text: &'a str) -> Option<Self> {
+    /// With `numbers`, the numeric top-level properties are read into it in the same walk
+    /// (it may hold some when the answer is `None`).
+    fn scan(text: &'a str, mut numbers: Option<&mut Vec<(&'a str, f64)>>) -> Option<Self> {
         type Scanner<'s> = crate::scan::Scanner<'s>;
         fn text_field<'s>(scanner: &mut Scanner<'s>) -> Option<Option<Cow<'s, str>>> {
             scanner.text().map(|text| text.map(Cow::Borrowed))
@@ -264,7 +266,14 @@ impl<'a> Incoming<'a> {
                     10
                 }
                 "properties" => {
-                    message.properties = raw_field(s)?;
+                    message.properties = match numbers.as_deref_mut() {
+                        Some(numbers) => {
+                            let raw =
+                                s.raw_numbers(&mut |key, value| numbers.push((key, value)))?;
+                            (raw != "null").then_some(Raw(raw))
+                        }
+                        None => raw_field(s)?,
+                    };
                     11
                 }
                 "traits" => {
@@ -396,6 +405,36 @@ impl StoredEvent {
             context: raw(&self.context),
         }
     }
+}
+
+/// The numeric top-level properties of a message, read while the message is parsed, so
+/// that the rollups need not read them again from the stored text. Read only where the
+/// parse took the scanner's path and the properties hold no backslash: exactly where
+/// [`EventRef::numeric_properties`] reads the stored text with the same scanner, so both
+/// give the same numbers in the same order. Reused from message to message.
+#[derive(Debug, Default)]
+pub struct PropertyNumbers<'a> {
+    read: bool,
+    values: Vec<(&'a str, f64)>,
+}
+
+impl<'a> PropertyNumbers<'a> {
+    /// The numbers, when they were read with the message.
+    pub fn get(&self) -> Option<&[(&'a str, f64)]> {
+        self.read.then_some(self.values.as_slice())
+    }
+
+    fn clear(&mut self) {
+        self.read = false;
+        self.values.clear();
+    }
+}
+
+/// What a line of an import file adds to its parse: the message id for a message
+/// without one, and where to read its numeric properties.
+struct ImportLine<'f, 'a> {
+    fallback_message_id: &'f dyn Fn() -> String,
+    numbers: &'f mut PropertyNumbers<'a>,
 }
 
 /// A normalized event borrowed from where it was read (a request body, a file's line, a
@@ -687,8 +726,15 @@ fn normalize<'a>(
     batch_sent_at: Option<&str>,
     source: u32,
     received: Received,
-    fallback_message_id: Option<&dyn Fn() -> String>,
+    import: Option<ImportLine<'_, 'a>>,
 ) -> Result<EventRef<'a>, MessageError> {
+    let (fallback_message_id, mut numbers) = match import {
+        Some(line) => (Some(line.fallback_message_id), Some(line.numbers)),
+        None => (None, None),
+    };
+    if let Some(numbers) = numbers.as_deref_mut() {
+        numbers.clear();
+    }
     if text.len() > MAX_MESSAGE_BYTES {
         return Err(MessageError::new(
             "",
@@ -703,7 +749,21 @@ fn normalize<'a>(
     }
     // One parse: the message's own fields borrowed, the nested objects kept raw. The
     // scanner reads the usual shape; serde_json reads (or refuses, in its words) the rest.
-    let message = match Incoming::scan(text) {
+    let scanned = Incoming::scan(text, numbers.as_deref_mut().map(|n| &mut n.values));
+    if let Some(numbers) = numbers {
+        // Read as `EventRef::numeric_properties` would read them from the stored text: by
+        // the scanner when the properties hold no backslash.
+        numbers.read = scanned.as_ref().is_some_and(|message| {
+            message
+                .properties
+                .as_ref()
+                .is_none_or(|raw| memchr::memchr(b'\\', raw.get().as_bytes()).is_none())
+        });
+        if !numbers.read {
+            numbers.values.clear();
+        }
+    }
+    let message = match scanned {
         Some(message) => message,
         None => serde_json::from_str::<Incoming<'a>>(text).map_err(|e| {
             let reason = json_error(&e);
@@ -1024,12 +1084,15 @@ pub fn parse_batch_ref(
 
 /// Parses one line of an NDJSON import (a message with its own `type`), without a
 /// late-arrival window. A message without `messageId` gets the id `fallback_message_id`
-/// makes (called only then), so importing the same file twice stores it once.
+/// makes (called only then), so importing the same file twice stores it once. The
+/// numeric properties are read into `numbers` in the same walk when they can be (see
+/// [`PropertyNumbers`]).
 pub fn parse_import_line<'a>(
     line: &'a [u8],
     source: u32,
     received_ms: i64,
     fallback_message_id: &dyn Fn() -> String,
+    numbers: &mut PropertyNumbers<'a>,
 ) -> Result<EventRef<'a>, MessageError> {
     let text = text_of(line)?;
     let received = Received {
@@ -1044,7 +1107,10 @@ pub fn parse_import_line<'a>(
         None,
         source,
         received,
-        Some(fallback_message_id),
+        Some(ImportLine {
+            fallback_message_id,
+            numbers,
+        }),
     )
 }
 
@@ -1082,7 +1148,7 @@ mod tests {
     ];
 
     fn scanned_matches_serde(text: &str) -> bool {
-        let Some(scanned) = Incoming::scan(text) else {
+        let Some(scanned) = Incoming::scan(text, None) else {
             return false;
         };
         match serde_json::from_str::<Incoming<'_>>(text) {
@@ -1109,31 +1175,80 @@ mod tests {
         // Every message damaged one byte at a time (removed, doubled, or replaced by or
         // preceded with a byte that matters to JSON): whatever the scanner accepts,
         // serde_json accepts with the same fields.
-        let specials = b",:\"\\{}[] 0-e.nt\x01/u";
         let (mut tried, mut accepted) = (0, 0);
-        for shape in SHAPES {
-            let bytes = shape.as_bytes();
-            for at in 0..bytes.len() {
-                let mut variants = vec![
-                    [&bytes[..at], &bytes[at + 1..]].concat(),
-                    [&bytes[..=at], &bytes[at..]].concat(),
-                ];
-                for special in specials {
-                    variants.push([&bytes[..at], &[*special], &bytes[at + 1..]].concat());
-                    variants.push([&bytes[..at], &[*special], &bytes[at..]].concat());
-                }
-                for variant in variants {
-                    if let Ok(text) = std::str::from_utf8(&variant) {
-                        tried += 1;
-                        accepted += usize::from(scanned_matches_serde(text));
-                    }
-                }
-            }
+        for text in SHAPES.iter().flat_map(|shape| damaged(shape)) {
+            tried += 1;
+            accepted += usize::from(scanned_matches_serde(&text));
         }
         assert!(
             tried > 30_000 && accepted > 1_000,
             "{tried} tried, {accepted} accepted"
         );
+    }
+
+    /// A message damaged one byte at a time in every way that matters to JSON (the byte
+    /// removed, doubled, or replaced by or preceded with a special byte), where it is
+    /// still UTF-8.
+    fn damaged(shape: &str) -> Vec<String> {
+        let specials = b",:\"\\{}[] 0-e.nt\x01/u";
+        let bytes = shape.as_bytes();
+        let mut variants = Vec::new();
+        for at in 0..bytes.len() {
+            variants.push([&bytes[..at], &bytes[at + 1..]].concat());
+            variants.push([&bytes[..=at], &bytes[at..]].concat());
+            for special in specials {
+                variants.push([&bytes[..at], &[*special], &bytes[at + 1..]].concat());
+                variants.push([&bytes[..at], &[*special], &bytes[at..]].concat());
+            }
+        }
+        variants
+            .into_iter()
+            .filter_map(|variant| String::from_utf8(variant).ok())
+            .collect()
+    }
+
+    #[test]
+    fn numbers_read_with_the_message_are_those_the_rollups_read_from_its_text() {
+        let (mut parsed, mut read) = (0, 0);
+        let with_properties = [
+            r#"{"type":"track","userId":"u","event":"E","properties":{"a":1,"b":"2","c":{"d":3},"e":-0.5e2,"f":1e400,"g":7}}"#,
+            r#"{"type":"track","userId":"u","event":"E","properties":{"path":"C:\\x","n":4}}"#,
+            r#"{"type":"track","userId":"u","event":"E","properties":{"k\u00e9y":2,"n":4}}"#,
+            r#"{"type":"track","userId":"u","event":"E","properties":null}"#,
+        ];
+        for text in SHAPES
+            .iter()
+            .chain(&with_properties)
+            .flat_map(|shape| std::iter::once(shape.to_string()).chain(damaged(shape)))
+        {
+            let mut numbers = PropertyNumbers::default();
+            let Ok(event) = parse_import_line(
+                text.as_bytes(),
+                0,
+                RECEIVED.at_ms,
+                &String::new,
+                &mut numbers,
+            ) else {
+                continue;
+            };
+            parsed += 1;
+            let Some(got) = numbers.get() else { continue };
+            read += 1;
+            let mut expected = Vec::new();
+            event.numeric_properties(&mut |key, value| expected.push((key.to_owned(), value)));
+            let got: Vec<(String, f64)> = got.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect();
+            assert_eq!(got, expected, "{text}");
+        }
+        assert!(
+            parsed > 1_000 && read > 1_000,
+            "{parsed} parsed, {read} read"
+        );
+        // Escapes in the properties leave the numbers to be read from the text.
+        for (text, expected) in with_properties.iter().zip([Some(3), None, None, Some(0)]) {
+            let mut numbers = PropertyNumbers::default();
+            assert!(parse_import_line(text.as_bytes(), 0, 0, &String::new, &mut numbers).is_ok());
+            assert_eq!(numbers.get().map(<[_]>::len), expected, "{text}");
+        }
     }
 
     #[test]
@@ -1368,9 +1483,15 @@ mod tests {
         let group_of = |context: &str| {
             let line =
                 format!(r#"{{"type":"track","userId":"u","event":"E","context":{context}}}"#);
-            parse_import_line(line.as_bytes(), 0, RECEIVED.at_ms, &String::new)
-                .map(|event| event.group_id.map(Cow::into_owned))
-                .unwrap_or_else(|e| panic!("{e}"))
+            parse_import_line(
+                line.as_bytes(),
+                0,
+                RECEIVED.at_ms,
+                &String::new,
+                &mut PropertyNumbers::default(),
+            )
+            .map(|event| event.group_id.map(Cow::into_owned))
+            .unwrap_or_else(|e| panic!("{e}"))
         };
         assert_eq!(group_of(r#"{"groupId":"ACME"}"#).as_deref(), Some("ACME"));
         assert_eq!(

@@ -528,6 +528,17 @@ impl Rollups {
 
     /// Applies one event; returns the identity change it carries, if any.
     pub fn apply(&mut self, stored: &EventRef<'_>, position: Position) -> Option<IdentityChange> {
+        self.apply_with(stored, position, None)
+    }
+
+    /// [`Rollups::apply`], given the event's numeric properties when they were read with
+    /// the message (they are then not read again from its text).
+    pub fn apply_with(
+        &mut self,
+        stored: &EventRef<'_>,
+        position: Position,
+        numbers: Option<&mut dyn Iterator<Item = (&str, f64)>>,
+    ) -> Option<IdentityChange> {
         self.events_applied += 1;
         let day = self.day_of(stored.timestamp_ms);
         let user = stored.user_key().map(|key| self.users.intern(key));
@@ -555,9 +566,13 @@ impl Rollups {
         tally.filtered.clear();
         if event.is_some() {
             let properties = &mut self.properties;
-            stored.numeric_properties(&mut |name, value| {
+            let mut add = |name: &str, value: f64| {
                 tally.sums.push((properties.intern(name), value));
-            });
+            };
+            match numbers {
+                Some(numbers) => numbers.for_each(|(name, value)| add(name, value)),
+                None => stored.numeric_properties(&mut add),
+            }
         }
         if stored.kind == Kind::Alias
             && let (Some(user), Some(previous)) = (user, stored.previous_id.as_deref())

@@ -264,6 +264,11 @@ impl<'a> Scanner<'a> {
     /// properties); `None` where the scanner gives up (an escaped key), possibly after some
     /// keys were visited. Numbers are read with the standard library (correctly rounded).
     pub(crate) fn numbers(&mut self, visit: &mut dyn FnMut(&'a str, f64)) -> Option<()> {
+        self.numbers_within(MAX_DEPTH, visit)
+    }
+
+    /// [`Scanner::numbers`], with `depth` more levels of nesting allowed in the values.
+    fn numbers_within(&mut self, depth: u32, visit: &mut dyn FnMut(&'a str, f64)) -> Option<()> {
         self.begin_object()?;
         while let Some(key) = self.key()? {
             let next = self.peek()?;
@@ -277,10 +282,23 @@ impl<'a> Scanner<'a> {
                         visit(key, value);
                     }
                 }
-                _ => self.skip(MAX_DEPTH)?,
+                _ => self.skip(depth)?,
             }
         }
         Some(())
+    }
+
+    /// Any value, checked, as its text (as [`Scanner::raw`] reads it); when it is an
+    /// object, also calls `visit` as [`Scanner::numbers`] does, in the same walk. Gives up
+    /// on an object with an escaped key.
+    pub(crate) fn raw_numbers(&mut self, visit: &mut dyn FnMut(&'a str, f64)) -> Option<&'a str> {
+        if self.peek()? != b'{' {
+            return self.raw();
+        }
+        let start = self.at;
+        // The depth `raw` allows inside an object.
+        self.numbers_within(MAX_DEPTH - 1, visit)?;
+        self.text.get(start..self.at)
     }
 
     /// The value of the first top-level `wanted` key of an object, when it is text without

@@ -253,3 +253,61 @@ fn a_log_of_json_records_from_an_earlier_version_is_read_and_extended() {
     let ids: Vec<&str> = events.iter().map(|e| e.message_id.as_str()).collect();
     assert_eq!(ids, ["new-1", "old-3", "old-2", "old-1"]);
 }
+
+#[test]
+fn numbers_summed_while_importing_are_those_a_replay_sums_from_the_log() {
+    let (dir, store, ingest) = data_dir();
+    // Numeric properties read with the message (plain keys), from the stored text
+    // (a backslash in the properties), and by serde_json (an escaped key).
+    let lines: Vec<String> = (0..3000)
+        .map(|n| {
+            let properties = match n % 3 {
+                0 => serde_json::json!({"rows": n, "ms": f64::from(n) * 1.5, "label": "x"}),
+                1 => serde_json::json!({"rows": n, "path": "C:\\reports", "ms": 0.25}),
+                _ => serde_json::json!({"rows": n, "ma\u{f1}ana": 1, "ms": -2}),
+            };
+            let text = serde_json::json!({"type": "track", "messageId": format!("sum-{n}"),
+                "userId": format!("u{}", n % 7), "event": "Report Run", "properties": properties,
+                "context": {"groupId": "SUMS"}, "timestamp": format!("2026-03-{:02}T10:00:00Z", 1 + n % 28)})
+            .to_string();
+            // The escaped form of the key, as some senders write it.
+            text.replace("ma\u{f1}ana", "ma\\u00f1ana")
+        })
+        .collect();
+    let file = dir.path().join("sums.ndjson");
+    ok(std::fs::write(&file, lines.join("\n") + "\n"));
+    let imported = ok(ok(import_file(
+        &ingest,
+        &file,
+        EventFormat::Ndjson,
+        &mut |_| {},
+    )));
+    assert_eq!(imported.accepted, 3000);
+    let (from, to) = (
+        jiff::civil::date(2026, 3, 1),
+        jiff::civil::date(2026, 3, 28),
+    );
+    let sums = |ingest: &Ingest| {
+        ok(ingest.read(|r| {
+            ["rows", "ms", "ma\u{f1}ana"]
+                .map(|property| r.daily("SUMS", Some("Report Run"), Some(property), from, to))
+        }))
+    };
+    let live = sums(&ingest);
+    // Computed by hand: rows sum to 0 + 1 + ... + 2999, `ms` to 1.5 × (0 + 3 + ... + 2997)
+    // + 0.25 × 1000 - 2 × 1000, and the escaped key counts 1 in a third of the events.
+    assert_eq!(live[0].iter().sum::<f64>(), 4_498_500.0);
+    assert_eq!(
+        live[1].iter().sum::<f64>(),
+        1.5 * 1_498_500.0 + 250.0 - 2000.0
+    );
+    assert_eq!(live[2].iter().sum::<f64>(), 1000.0);
+    ingest.shutdown();
+    drop(ingest);
+    let reopened = ok(Ingest::open(dir.path(), IngestConfig::default(), store));
+    assert_eq!(
+        sums(&reopened),
+        live,
+        "a replay reads the numbers from the stored text"
+    );
+}
