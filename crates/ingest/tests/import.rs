@@ -34,6 +34,16 @@ fn data_dir() -> (tempfile::TempDir, Arc<SqliteStore>, Ingest) {
     (dir, store, ingest)
 }
 
+/// Imports an NDJSON file that must be good.
+fn import_ndjson(ingest: &Ingest, file: &std::path::Path) -> mikawaya_ingest::import::EventImport {
+    ok(ok(import_file(
+        ingest,
+        file,
+        EventFormat::Ndjson,
+        &mut |_| {},
+    )))
+}
+
 /// A group call that creates an account, then `tracks` track calls of about 300 bytes.
 fn lines(tracks: usize) -> Vec<String> {
     let mut lines = vec![
@@ -56,12 +66,7 @@ fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
         &file,
         "{\"type\":\"track\",\"userId\":\"a\",\"event\":\"Login\",\"context\":{\"groupId\":\"OTHER\"}}\n",
     ));
-    let first = ok(ok(import_file(
-        &ingest,
-        &file,
-        EventFormat::Ndjson,
-        &mut |_| {},
-    )));
+    let first = import_ndjson(&ingest, &file);
     assert_eq!(first.accepted, 1);
     let bytes = ingest.bytes_on_disk();
     let catalog = ok(ingest.read(|r| r.catalog()));
@@ -109,12 +114,7 @@ fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
     good.push(String::new());
     let file = dir.path().join("good.ndjson");
     ok(std::fs::write(&file, good.join("\n")));
-    let summary = ok(ok(import_file(
-        &ingest,
-        &file,
-        EventFormat::Ndjson,
-        &mut |_| {},
-    )));
+    let summary = import_ndjson(&ingest, &file);
     assert_eq!((summary.accepted, summary.duplicates), (20_001, 0));
     assert!(has_account(&store, "ROLLBACK-CO"));
     let reports = ok(ingest.read(|r| {
@@ -276,12 +276,7 @@ fn numbers_summed_while_importing_are_those_a_replay_sums_from_the_log() {
         .collect();
     let file = dir.path().join("sums.ndjson");
     ok(std::fs::write(&file, lines.join("\n") + "\n"));
-    let imported = ok(ok(import_file(
-        &ingest,
-        &file,
-        EventFormat::Ndjson,
-        &mut |_| {},
-    )));
+    let imported = import_ndjson(&ingest, &file);
     assert_eq!(imported.accepted, 3000);
     let (from, to) = (
         jiff::civil::date(2026, 3, 1),
