@@ -932,9 +932,7 @@ fn apply_loop(batches: &Receiver<Vec<Prepared>>, shared: &Shared, store: &dyn St
                         continue;
                     };
                     let mut numbers = batch.numbers(*index);
-                    let numbers = numbers
-                        .as_mut()
-                        .map(|numbers| numbers as &mut dyn Iterator<Item = (&str, f64)>);
+                    let numbers = numbers.as_mut().map(|numbers| numbers as _);
                     if let Some(change) = rollups.apply_with(&event, *position, numbers) {
                         pending.push(change, &rollups, *sequence);
                     }

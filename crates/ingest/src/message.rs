@@ -428,6 +428,13 @@ impl<'a> PropertyNumbers<'a> {
     }
 }
 
+/// Whether the numeric properties of this properties text are read by the scanner (no
+/// backslash in it) rather than by serde_json: the one rule both
+/// [`EventRef::numeric_properties`] and the reading at parse time follow, so they agree.
+fn numbers_by_scanner(properties: &str) -> bool {
+    memchr::memchr(b'\\', properties.as_bytes()).is_none()
+}
+
 /// What a line of an import file adds to its parse: the message id for a message
 /// without one, and where to read its numeric properties.
 struct ImportLine<'f, 'a> {
@@ -587,7 +594,7 @@ impl EventRef<'_> {
         };
         // The scanner reads keys without escapes (nearly all); serde_json the others, so
         // no key is visited twice.
-        if memchr::memchr(b'\\', raw.as_bytes()).is_none() {
+        if numbers_by_scanner(raw) {
             // On text already checked as JSON it stops early only at nesting deeper than it
             // follows; the keys before stand, as they do when serde_json meets a number
             // out of range.
@@ -755,7 +762,7 @@ fn normalize<'a>(
             message
                 .properties
                 .as_ref()
-                .is_none_or(|raw| memchr::memchr(b'\\', raw.get().as_bytes()).is_none())
+                .is_none_or(|raw| numbers_by_scanner(raw.get()))
         });
         if !numbers.read {
             numbers.values.clear();
