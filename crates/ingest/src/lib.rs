@@ -325,15 +325,17 @@ impl Ingest {
         let mut seen =
             HashSet::with_capacity_and_hasher(recovery.records as usize, Default::default());
         let mut pending = identity::Pending::default();
+        let mut run = rollups.run();
         replay(&dir, u64::MAX, |sequence, position, event| {
             seen.insert(dedupe_key(event.source, &event.message_id));
-            rollups.note_sequence(sequence);
-            if let Some(change) = rollups.apply(event, position)
+            run.note_sequence(sequence);
+            if let Some(change) = run.apply_with(event, position, None)
                 && checkpoint.is_none_or(|done| sequence > done)
             {
-                pending.push(change, &rollups, sequence);
+                pending.push(change, &run, sequence);
             }
         })?;
+        drop(run);
         tracing::info!(events = recovery.records, "event log replayed into rollups");
         identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
         let shared = Arc::new(Shared {
@@ -818,13 +820,15 @@ fn rebuild(
     last: u64,
     mut seen: Option<&mut HashSet<u128>>,
 ) -> Result<Rollups, IngestError> {
+    let mut run = rollups.run();
     replay(dir, last, |sequence, position, event| {
         if let Some(seen) = seen.as_deref_mut() {
             seen.insert(dedupe_key(event.source, &event.message_id));
         }
-        rollups.note_sequence(sequence);
-        rollups.apply(event, position);
+        run.note_sequence(sequence);
+        run.apply_with(event, position, None);
     })?;
+    drop(run);
     Ok(rollups)
 }
 
@@ -916,12 +920,21 @@ fn commit_group(
 }
 
 fn apply_loop(batches: &Receiver<Vec<Prepared>>, shared: &Shared, store: &dyn Store) {
-    while let Ok(group) = batches.recv() {
+    while let Ok(mut group) = batches.recv() {
+        // Groups already waiting join this one: a longer run (up to what one holds).
+        let mut events: usize = group.iter().map(|batch| batch.kept.len()).sum();
+        while events < rollup::RUN_EVENTS
+            && let Ok(more) = batches.try_recv()
+        {
+            events += more.iter().map(|batch| batch.kept.len()).sum::<usize>();
+            group.extend(more);
+        }
         let mut last = None;
         let Ok(mut pending) = shared.identity.lock() else {
             return;
         };
         if let Ok(mut rollups) = shared.rollups.write() {
+            let mut rollups = rollups.run();
             for batch in &group {
                 for (index, (sequence, position)) in batch.kept.iter().zip(&batch.placed) {
                     rollups.note_sequence(*sequence);
