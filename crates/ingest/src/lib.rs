@@ -934,17 +934,22 @@ fn apply_loop(batches: &Receiver<Vec<Prepared>>, shared: &Shared, store: &dyn St
             return;
         };
         if let Ok(mut rollups) = shared.rollups.write() {
+            // Filters match on the properties' text; without them, the numbers suffice.
+            let filtered = rollups.filters().next().is_some();
             let mut rollups = rollups.run();
             for batch in &group {
                 for (index, (sequence, position)) in batch.kept.iter().zip(&batch.placed) {
                     rollups.note_sequence(*sequence);
                     last = Some(*sequence);
+                    let mut numbers = batch.numbers(*index);
+                    let with_properties = filtered || numbers.is_none();
                     // The writer's own encoding: it decodes (checked by record's tests).
-                    let Ok(event) = record::decode_for_rollups(batch.payload(*index)) else {
+                    let Ok(event) =
+                        record::decode_for_applier(batch.payload(*index), with_properties)
+                    else {
                         tracing::error!(sequence, "a record just written does not decode");
                         continue;
                     };
-                    let mut numbers = batch.numbers(*index);
                     let numbers = numbers.as_mut().map(|numbers| numbers as _);
                     if let Some(change) = rollups.apply_with(&event, *position, numbers) {
                         pending.push(change, &rollups, *sequence);

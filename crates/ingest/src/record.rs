@@ -43,6 +43,8 @@ fn kind_of(code: u8) -> Option<Kind> {
 
 /// The index of `context` among the optional parts.
 const CONTEXT: usize = 7;
+/// The index of `properties` among the optional parts.
+const PROPERTIES: usize = 5;
 
 /// The optional parts in record order.
 fn parts<'e, 'a>(event: &'e EventRef<'a>) -> [&'e Option<Cow<'a, str>>; 8] {
@@ -120,22 +122,56 @@ impl<'a> Cursor<'a> {
         simdutf8::basic::from_utf8(self.take(length)?)
             .map_err(|_| "a text part is not UTF-8".into())
     }
+
+    /// Passes a text part without checking it.
+    fn skip_text(&mut self) -> Result<(), String> {
+        let length = u32::from_le_bytes(self.array()?) as usize;
+        self.take(length).map(|_| ())
+    }
+}
+
+/// Parts of a binary record left out when it is read (each check of UTF-8 costs).
+#[derive(Clone, Copy)]
+struct Skip {
+    message_id: bool,
+    /// Bit `i` set: part `i` of [`parts`] left `None`.
+    parts: u8,
 }
 
 /// Reads a record payload: a binary record borrowed, a JSON one (older logs) parsed.
 pub fn decode(payload: &[u8]) -> Result<EventRef<'_>, String> {
-    decode_parts(payload, true)
+    let skip = Skip {
+        message_id: false,
+        parts: 0,
+    };
+    decode_parts(payload, skip)
 }
 
 /// [`decode`] without the `context` (left `None`): what the rollups read, saving the
 /// check of the largest part.
 pub fn decode_for_rollups(payload: &[u8]) -> Result<EventRef<'_>, String> {
-    decode_parts(payload, false)
+    let skip = Skip {
+        message_id: false,
+        parts: 1 << CONTEXT,
+    };
+    decode_parts(payload, skip)
 }
 
-fn decode_parts(payload: &[u8], with_context: bool) -> Result<EventRef<'_>, String> {
+/// [`decode_for_rollups`] of a binary record the log writer just wrote, for the rollup
+/// applier: without the message id (left empty, the rollups do not read it) and, unless
+/// `with_properties`, without the properties (left `None`; the applier was given their
+/// numbers).
+pub fn decode_for_applier(payload: &[u8], with_properties: bool) -> Result<EventRef<'_>, String> {
+    let skip = Skip {
+        message_id: true,
+        parts: 1 << CONTEXT | u8::from(!with_properties) << PROPERTIES,
+    };
+    decode_parts(payload, skip)
+}
+
+fn decode_parts(payload: &[u8], skip: Skip) -> Result<EventRef<'_>, String> {
     match payload.first() {
-        Some(&TAG) => decode_binary(payload, with_context),
+        Some(&TAG) => decode_binary(payload, skip),
         Some(b'{') => serde_json::from_slice::<StoredEvent>(payload)
             .map(StoredEvent::into_ref)
             .map_err(|error| error.to_string()),
@@ -143,22 +179,26 @@ fn decode_parts(payload: &[u8], with_context: bool) -> Result<EventRef<'_>, Stri
     }
 }
 
-fn decode_binary(payload: &[u8], with_context: bool) -> Result<EventRef<'_>, String> {
+fn decode_binary(payload: &[u8], skip: Skip) -> Result<EventRef<'_>, String> {
     let mut cursor = Cursor(payload);
     let [_, kind, presence] = cursor.array::<3>()?;
     let kind = kind_of(kind).ok_or_else(|| format!("unknown message kind {kind}"))?;
     let source = u32::from_le_bytes(cursor.array()?);
     let timestamp_ms = i64::from_le_bytes(cursor.array()?);
     let received_ms = i64::from_le_bytes(cursor.array()?);
-    let message_id = Cow::Borrowed(cursor.text()?);
+    let message_id = if skip.message_id {
+        cursor.skip_text()?;
+        Cow::Borrowed("")
+    } else {
+        Cow::Borrowed(cursor.text()?)
+    };
     let mut parts: [Option<Cow<'_, str>>; 8] = Default::default();
     for (index, part) in parts.iter_mut().enumerate() {
         if presence & (1 << index) == 0 {
             continue;
         }
-        if index == CONTEXT && !with_context {
-            let length = u32::from_le_bytes(cursor.array()?) as usize;
-            cursor.take(length)?;
+        if skip.parts & (1 << index) != 0 {
+            cursor.skip_text()?;
         } else {
             *part = Some(Cow::Borrowed(cursor.text()?));
         }
@@ -226,7 +266,17 @@ mod tests {
                 context: None,
                 ..event.as_ref()
             };
-            assert_eq!(decode_for_rollups(&bytes), Ok(without));
+            assert_eq!(decode_for_rollups(&bytes), Ok(without.clone()));
+            let applier = EventRef {
+                message_id: Cow::Borrowed(""),
+                ..without.clone()
+            };
+            assert_eq!(decode_for_applier(&bytes, true), Ok(applier.clone()));
+            let without_properties = EventRef {
+                properties: None,
+                ..applier
+            };
+            assert_eq!(decode_for_applier(&bytes, false), Ok(without_properties));
         }
     }
 

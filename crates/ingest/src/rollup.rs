@@ -193,6 +193,34 @@ fn find_keyed(list: &[(u32, Days<Aggregate>)], key: u32) -> Option<&Days<Aggrega
         .map(|at| &list[at].1)
 }
 
+/// Makes one addition that was put off to its account's rollup (`sums` and `filtered`
+/// hold the additions' property sums and filter keys, [`Deferred`] has the ranges).
+fn add_to_account(
+    rollup: &mut AccountRollup,
+    addition: &Deferred,
+    sums: &[(u32, f64)],
+    filtered: &[u32],
+) {
+    let span = |(start, end): (u32, u32)| start as usize..end as usize;
+    let sums = sums.get(span(addition.sums)).unwrap_or(&[]);
+    for key in filtered.get(span(addition.filtered)).unwrap_or(&[]) {
+        keyed(&mut rollup.filtered, *key)
+            .entry(addition.day)
+            .add(sums);
+    }
+    if let Some(event) = addition.event {
+        keyed(&mut rollup.events, event)
+            .entry(addition.day)
+            .add(sums);
+    }
+    if let Some(user) = addition.user {
+        rollup.users.entry(addition.day).insert(user);
+    }
+    if let Some(position) = addition.position {
+        rollup.positions.push(position);
+    }
+}
+
 /// Everything kept of one account, at its interned number: an event lands in one place.
 #[derive(Debug, Default)]
 struct AccountRollup {
@@ -355,7 +383,6 @@ pub const RUN_EVENTS: usize = 1 << 16;
 /// What one event adds to its account, put off to the end of a run.
 #[derive(Debug, Clone, Copy)]
 struct Deferred {
-    account: u32,
     user: Option<u32>,
     event: Option<u32>,
     day: Day,
@@ -363,14 +390,22 @@ struct Deferred {
     /// Ranges in [`Deferrals::sums`] and [`Deferrals::filtered`].
     sums: (u32, u32),
     filtered: (u32, u32),
+    /// The account's next addition in [`Deferrals::list`] ([`NONE`] if this is its last).
+    next: u32,
 }
+
+/// No addition.
+const NONE: u32 = u32::MAX;
 
 /// Additions put off, with their sums and filter keys back to back.
 #[derive(Debug, Default)]
 struct Deferrals {
     list: Vec<Deferred>,
-    /// Account and index in `list` of each, for sorting.
-    order: Vec<u64>,
+    /// Per account number: its first and last addition in `list` ([`NONE`] when it has
+    /// none in this run); kept between runs.
+    chains: Vec<(u32, u32)>,
+    /// The accounts with additions in this run.
+    touched: Vec<u32>,
     sums: Vec<(u32, f64)>,
     filtered: Vec<u32>,
 }
@@ -582,14 +617,31 @@ impl Rollups {
             deferred.filtered.len() + tally.filtered.len(),
         );
         deferred.filtered.extend_from_slice(&tally.filtered);
+        let index = deferred.list.len() as u32;
+        let at = account as usize;
+        if at >= deferred.chains.len() {
+            deferred.chains.resize(at + 1, (NONE, NONE));
+        }
+        match deferred.chains[at] {
+            (NONE, _) => {
+                deferred.chains[at] = (index, index);
+                deferred.touched.push(account);
+            }
+            (first, last) => {
+                if let Some(previous) = deferred.list.get_mut(last as usize) {
+                    previous.next = index;
+                }
+                deferred.chains[at] = (first, index);
+            }
+        }
         deferred.list.push(Deferred {
-            account,
             user,
             event: tally.event,
             day: tally.day,
             position: tally.position,
             sums,
             filtered,
+            next: NONE,
         });
     }
 
@@ -602,46 +654,21 @@ impl Rollups {
             return;
         }
         let mut deferred = std::mem::take(&mut self.deferred);
-        // By account, then by when they were made: an account's additions keep their
-        // order (its sums and positions depend on it). The keys are unique, so the
-        // unstable sort (in place, of 8-byte keys) is exact.
-        deferred.order.clear();
-        deferred.order.extend(
-            (0u64..)
-                .zip(&deferred.list)
-                .map(|(index, addition)| u64::from(addition.account) << 32 | index),
-        );
-        deferred.order.sort_unstable();
-        for key in &deferred.order {
-            let Some(addition) = deferred.list.get((key & u64::from(u32::MAX)) as usize) else {
+        // Account by account, each along its chain: in the order its additions were made
+        // (its sums and positions depend on it).
+        for account in &deferred.touched {
+            let Some(chain) = deferred.chains.get_mut(*account as usize) else {
                 continue;
             };
-            let span = |(start, end): (u32, u32)| start as usize..end as usize;
-            let sums = deferred.sums.get(span(addition.sums)).unwrap_or(&[]);
-            let filtered = deferred
-                .filtered
-                .get(span(addition.filtered))
-                .unwrap_or(&[]);
-            let rollup = self.account_mut(addition.account);
-            for key in filtered {
-                keyed(&mut rollup.filtered, *key)
-                    .entry(addition.day)
-                    .add(sums);
-            }
-            if let Some(event) = addition.event {
-                keyed(&mut rollup.events, event)
-                    .entry(addition.day)
-                    .add(sums);
-            }
-            if let Some(user) = addition.user {
-                rollup.users.entry(addition.day).insert(user);
-            }
-            if let Some(position) = addition.position {
-                rollup.positions.push(position);
+            let mut at = std::mem::replace(chain, (NONE, NONE)).0;
+            let rollup = self.account_mut(*account);
+            while let Some(addition) = deferred.list.get(at as usize) {
+                at = addition.next;
+                add_to_account(rollup, addition, &deferred.sums, &deferred.filtered);
             }
         }
         deferred.list.clear();
-        deferred.order.clear();
+        deferred.touched.clear();
         deferred.sums.clear();
         deferred.filtered.clear();
         self.deferred = deferred;
