@@ -410,6 +410,46 @@ struct Deferrals {
     filtered: Vec<u32>,
 }
 
+impl Deferrals {
+    /// Puts off what `tally` adds to `account`: at the end of the account's chain.
+    fn push(&mut self, account: u32, user: Option<u32>, tally: &Tally) {
+        let range = |start: usize, end: usize| (start as u32, end as u32);
+        let sums = range(self.sums.len(), self.sums.len() + tally.sums.len());
+        self.sums.extend_from_slice(&tally.sums);
+        let filtered = range(
+            self.filtered.len(),
+            self.filtered.len() + tally.filtered.len(),
+        );
+        self.filtered.extend_from_slice(&tally.filtered);
+        let index = self.list.len() as u32;
+        let at = account as usize;
+        if at >= self.chains.len() {
+            self.chains.resize(at + 1, (NONE, NONE));
+        }
+        match self.chains[at] {
+            (NONE, _) => {
+                self.chains[at] = (index, index);
+                self.touched.push(account);
+            }
+            (first, last) => {
+                if let Some(previous) = self.list.get_mut(last as usize) {
+                    previous.next = index;
+                }
+                self.chains[at] = (first, index);
+            }
+        }
+        self.list.push(Deferred {
+            user,
+            event: tally.event,
+            day: tally.day,
+            position: tally.position,
+            sums,
+            filtered,
+            next: NONE,
+        });
+    }
+}
+
 /// Applies many events as one run ([`Rollups::run`]); what they add to their accounts is
 /// added when it is dropped. Reading through it, identity and traits are current but the
 /// run's additions to accounts are not there yet.
@@ -608,41 +648,7 @@ impl Rollups {
 
     /// Puts off what `tally` adds to `account` until the run settles ([`Rollups::settle`]).
     fn count_for(&mut self, account: u32, user: Option<u32>, tally: &Tally) {
-        let deferred = &mut self.deferred;
-        let range = |start: usize, end: usize| (start as u32, end as u32);
-        let sums = range(deferred.sums.len(), deferred.sums.len() + tally.sums.len());
-        deferred.sums.extend_from_slice(&tally.sums);
-        let filtered = range(
-            deferred.filtered.len(),
-            deferred.filtered.len() + tally.filtered.len(),
-        );
-        deferred.filtered.extend_from_slice(&tally.filtered);
-        let index = deferred.list.len() as u32;
-        let at = account as usize;
-        if at >= deferred.chains.len() {
-            deferred.chains.resize(at + 1, (NONE, NONE));
-        }
-        match deferred.chains[at] {
-            (NONE, _) => {
-                deferred.chains[at] = (index, index);
-                deferred.touched.push(account);
-            }
-            (first, last) => {
-                if let Some(previous) = deferred.list.get_mut(last as usize) {
-                    previous.next = index;
-                }
-                deferred.chains[at] = (first, index);
-            }
-        }
-        deferred.list.push(Deferred {
-            user,
-            event: tally.event,
-            day: tally.day,
-            position: tally.position,
-            sums,
-            filtered,
-            next: NONE,
-        });
+        self.deferred.push(account, user, tally);
     }
 
     /// Adds what was put off to the accounts, account by account: each account's
