@@ -411,6 +411,15 @@ struct Deferrals {
 }
 
 impl Deferrals {
+    /// The buffers kept between runs (they stay as large as the largest run needed).
+    fn bytes(&self) -> usize {
+        self.list.capacity() * std::mem::size_of::<Deferred>()
+            + self.chains.capacity() * 8
+            + self.touched.capacity() * 4
+            + self.sums.capacity() * 16
+            + self.filtered.capacity() * 4
+    }
+
     /// Puts off what `tally` adds to `account`: at the end of the account's chain.
     fn push(&mut self, account: u32, user: Option<u32>, tally: &Tally) {
         let range = |start: usize, end: usize| (start as u32, end as u32);
@@ -1060,6 +1069,7 @@ impl Rollups {
             + self.users.bytes()
             + self.events.bytes()
             + self.properties.bytes()
+            + self.deferred.bytes()
     }
 }
 
