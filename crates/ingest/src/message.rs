@@ -188,6 +188,10 @@ struct Incoming<'a> {
     traits: Option<Raw<'a>>,
     #[serde(borrow, default)]
     context: Option<Raw<'a>>,
+    /// `context.groupId` as [`group_in`] reads it, when the scanner read it with the
+    /// context (`Some(None)`: none given); `None` leaves it to `group_in`.
+    #[serde(skip)]
+    context_group: Option<Option<&'a str>>,
 }
 
 impl<'a> Incoming<'a> {
@@ -197,11 +201,11 @@ impl<'a> Incoming<'a> {
     /// With `numbers`, the numeric top-level properties are read into it in the same walk
     /// (it may hold some when the answer is `None`).
     fn scan(text: &'a str, mut numbers: Option<&mut Vec<(&'a str, f64)>>) -> Option<Self> {
-        type Scanner<'s> = crate::scan::Scanner<'s>;
-        fn text_field<'s>(scanner: &mut Scanner<'s>) -> Option<Option<Cow<'s, str>>> {
+        type Scanner<'s, 'q> = crate::scan::Scanner<'s, 'q>;
+        fn text_field<'s>(scanner: &mut Scanner<'s, '_>) -> Option<Option<Cow<'s, str>>> {
             scanner.text().map(|text| text.map(Cow::Borrowed))
         }
-        fn id_field<'s>(scanner: &mut Scanner<'s>) -> Option<Option<Id<'s>>> {
+        fn id_field<'s>(scanner: &mut Scanner<'s, '_>) -> Option<Option<Id<'s>>> {
             let text = scanner.text()?;
             // Longer ids are refused by serde_json, in its words.
             if text.is_some_and(|t| t.len() > 1024) {
@@ -213,7 +217,11 @@ impl<'a> Incoming<'a> {
         fn raw_field(raw: &str) -> Option<Raw<'_>> {
             (raw != "null").then_some(Raw(raw))
         }
-        let mut scanner = Scanner::new(text);
+        let quotes = crate::scan::Quotes::of(text);
+        let mut scanner = match &quotes {
+            Some(quotes) => Scanner::indexed(text, quotes),
+            None => Scanner::new(text),
+        };
         scanner.begin_object()?;
         let mut message = Incoming::default();
         // The fields given so far: a key given twice is an error serde_json words.
@@ -279,7 +287,10 @@ impl<'a> Incoming<'a> {
                     12
                 }
                 "context" => {
-                    message.context = raw_field(s.raw()?);
+                    let (raw, group) = s.raw_and_text_of_key("groupId")?;
+                    message.context = raw_field(raw);
+                    // Longer ids are left to serde_json, as `group_in` leaves them.
+                    message.context_group = group.filter(|id| id.is_none_or(|id| id.len() <= 1024));
                     13
                 }
                 _ => {
@@ -830,10 +841,14 @@ fn normalize<'a>(
         (Some(own), Some(shared)) => Some(Cow::Owned(merge_objects(shared.get(), own.get()))),
         (own, None) => own.map(|own| Cow::Borrowed(own.get())),
     };
-    let context_group = match &context {
-        Some(Cow::Borrowed(text)) => group_in(text),
-        Some(Cow::Owned(text)) => group_in(text).map(|group| Cow::Owned(group.into_owned())),
-        None => None,
+    let context_group = match (&context, message.context_group) {
+        // Read with the message's own context, which is the whole context.
+        (Some(Cow::Borrowed(_)), Some(group)) if batch_context.is_none() => {
+            group.map(Cow::Borrowed)
+        }
+        (Some(Cow::Borrowed(text)), _) => group_in(text),
+        (Some(Cow::Owned(text)), _) => group_in(text).map(|group| Cow::Owned(group.into_owned())),
+        (None, _) => None,
     };
     let group_id = match kind {
         Kind::Group => Some(
@@ -1165,6 +1180,12 @@ mod tests {
         .flatten()
         {
             read = true;
+            // The context's groupId, when the scanner read it, is what serde_json reads.
+            let mut scanned = scanned;
+            if let (Some(group), Some(context)) = (scanned.context_group.take(), &scanned.context) {
+                let by_serde = group_in_by_serde(context.get());
+                assert_eq!(group, by_serde.as_deref(), "{text}");
+            }
             match serde_json::from_str::<Incoming<'_>>(text) {
                 Ok(parsed) => assert_eq!(scanned, parsed, "{text}"),
                 Err(error) => {
@@ -1288,11 +1309,20 @@ mod tests {
             .iter()
             .map(|context| {
                 let fast = group_in(context).map(Cow::into_owned);
-                assert_eq!(
-                    fast,
-                    group_in_by_serde(context).map(Cow::into_owned),
-                    "{context}"
-                );
+                let by_serde = group_in_by_serde(context).map(Cow::into_owned);
+                assert_eq!(fast, by_serde, "{context}");
+                // Read with a whole message: the scanner reads it with the context.
+                let line =
+                    format!(r#"{{"type":"track","event":"e","userId":"u","context":{context}}}"#);
+                let read = parse_import_line(
+                    line.as_bytes(),
+                    0,
+                    0,
+                    &String::new,
+                    &mut PropertyNumbers::default(),
+                )
+                .unwrap_or_else(|e| panic!("{line}: {e:?}"));
+                assert_eq!(read.group_id.map(Cow::into_owned), by_serde, "{line}");
                 fast
             })
             .collect();

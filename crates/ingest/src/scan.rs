@@ -2,6 +2,10 @@
 //! it walks the text once, checks that every value is well-formed JSON and hands back the
 //! top-level keys with their values' text, borrowed.
 //!
+//! A text without backslashes and control characters (nearly every message) is first
+//! indexed ([`Quotes`]): there every quote opens or closes a string, so the walk passes a
+//! string by finding the next quote bit instead of reading its bytes.
+//!
 //! It answers only what it is sure of and gives up (`None`) on anything unusual: an escape
 //! in a key or in a text value, an id given as a number, a lone surrogate, deep nesting.
 //! The caller then parses with serde_json, which decides and words the error. So for every
@@ -41,20 +45,93 @@ fn next_special(bytes: &[u8], mut at: usize) -> Option<usize> {
         .map(|offset| at + offset)
 }
 
+/// The longest text a [`Quotes`] index covers (a longer one is walked without it).
+const INDEXED_BYTES: usize = 2048;
+
+/// Where the quotes of a text are (a bit per byte), found 16 bytes at a time before the
+/// text is walked, for a text without a backslash or a control character: there every
+/// quote opens or closes a string, so a string ends at the next quote and the scanner
+/// passes it with a bit search instead of reading it byte by byte.
+pub(crate) struct Quotes {
+    bits: [u64; INDEXED_BYTES / 64],
+}
+
+impl Quotes {
+    /// The index of `text`'s quotes; `None` when it holds a backslash, a control
+    /// character (whitespace other than the space included) or is longer than
+    /// [`INDEXED_BYTES`].
+    pub(crate) fn of(text: &str) -> Option<Self> {
+        use wide::u8x16;
+        let bytes = text.as_bytes();
+        if bytes.len() > INDEXED_BYTES {
+            return None;
+        }
+        let mut quotes = Self {
+            bits: [0; INDEXED_BYTES / 64],
+        };
+        let (chunks, rest) = bytes.as_chunks::<64>();
+        // The last bytes padded with spaces, which are none of the bytes looked for.
+        let mut last = [b' '; 64];
+        last[..rest.len()].copy_from_slice(rest);
+        let (quote, backslash, control) =
+            (u8x16::splat(b'"'), u8x16::splat(b'\\'), u8x16::splat(0x1f));
+        let mut refused = u8x16::splat(0);
+        for (bits, chunk) in quotes.bits.iter_mut().zip(chunks.iter().chain([&last])) {
+            let (sixteens, _) = chunk.as_chunks::<16>();
+            for (index, sixteen) in sixteens.iter().enumerate() {
+                let chars = u8x16::new(*sixteen);
+                // `max(c, 0x1f) == 0x1f` is `c <= 0x1f`: a control character.
+                refused |= chars.simd_eq(backslash) | chars.max(control).simd_eq(control);
+                *bits |= u64::from(chars.simd_eq(quote).to_bitmask()) << (index * 16);
+            }
+        }
+        (!refused.any()).then_some(quotes)
+    }
+
+    /// The first quote at or after `at`.
+    #[inline(always)]
+    fn next(&self, at: usize) -> Option<usize> {
+        let mut word = at / 64;
+        let mut bits = self.bits.get(word)? >> (at % 64);
+        let mut base = at;
+        while bits == 0 {
+            word += 1;
+            bits = *self.bits.get(word)?;
+            base = word * 64;
+        }
+        Some(base + bits.trailing_zeros() as usize)
+    }
+}
+
 /// A position in one JSON text.
-pub(crate) struct Scanner<'a> {
+pub(crate) struct Scanner<'a, 'q> {
     text: &'a str,
     at: usize,
     /// Whether the object being walked with [`Scanner::key`] has given no key yet.
     first_key: bool,
+    /// The text's quotes, when indexed.
+    quotes: Option<&'q Quotes>,
 }
 
-impl<'a> Scanner<'a> {
+impl<'a> Scanner<'a, 'static> {
     pub(crate) fn new(text: &'a str) -> Self {
         Self {
             text,
             at: 0,
             first_key: false,
+            quotes: None,
+        }
+    }
+}
+
+impl<'a, 'q> Scanner<'a, 'q> {
+    /// A scanner that passes strings by the text's index of quotes (`Quotes::of(text)`).
+    pub(crate) fn indexed(text: &'a str, quotes: &'q Quotes) -> Self {
+        Self {
+            text,
+            at: 0,
+            first_key: false,
+            quotes: Some(quotes),
         }
     }
 
@@ -81,6 +158,7 @@ impl<'a> Scanner<'a> {
 
     /// A string at the current position: its contents (without quotes) and whether it
     /// holds escapes.
+    #[inline(always)]
     fn string(&mut self) -> Option<(&'a str, bool)> {
         let (start, escaped) = self.pass_string()?;
         // The closing quote is the byte before the new position.
@@ -95,8 +173,12 @@ impl<'a> Scanner<'a> {
     #[inline(always)]
     fn pass_string(&mut self) -> Option<(usize, bool)> {
         self.expect(b'"')?;
-        let bytes = self.bytes();
         let start = self.at;
+        if let Some(quotes) = self.quotes {
+            self.at = quotes.next(start)? + 1;
+            return Some((start, false));
+        }
+        let bytes = self.bytes();
         let mut at = start;
         let mut escaped = false;
         loop {
@@ -221,6 +303,7 @@ impl<'a> Scanner<'a> {
 
     /// The next key of the object being read (`Some(None)` at its end). Gives up on a key
     /// with escapes.
+    #[inline(always)]
     pub(crate) fn key(&mut self) -> Option<Option<&'a str>> {
         // `}` right after `{` or after a value ends the object; a comma must separate
         // keys, and none may lead or trail: `{,"a":1}`, `{"a":1"b":2}`, `{"a":1,}` are
@@ -315,6 +398,38 @@ impl<'a> Scanner<'a> {
         Some(None)
     }
 
+    /// Any value, checked, as its text (as [`Scanner::raw`] reads it), and in the same
+    /// walk the value of the first top-level `wanted` key as [`Scanner::text_of_key`] reads
+    /// it (`Some(None)` when absent or `null`), or `None` for that value where
+    /// `text_of_key` would give up or the value is not an object.
+    pub(crate) fn raw_and_text_of_key(
+        &mut self,
+        wanted: &str,
+    ) -> Option<(&'a str, Option<Option<&'a str>>)> {
+        if self.peek()? != b'{' {
+            return Some((self.raw()?, None));
+        }
+        let start = self.at;
+        self.begin_object()?;
+        let mut found = Some(None);
+        let mut looking = true;
+        while let Some(key) = self.key()? {
+            if looking && key == wanted {
+                looking = false;
+                let value = self.at;
+                found = self.text();
+                if found.is_some() {
+                    continue;
+                }
+                // Read again as any value.
+                self.at = value;
+            }
+            // The depth `raw` allows inside an object.
+            self.skip(MAX_DEPTH - 1)?;
+        }
+        Some((self.text.get(start..self.at)?, found))
+    }
+
     /// Whether only whitespace is left.
     pub(crate) fn at_end(&mut self) -> bool {
         self.peek().is_none()
@@ -325,10 +440,63 @@ impl<'a> Scanner<'a> {
 mod tests {
     use super::*;
 
+    /// The text's value read whole, by the scanner without an index and, where the text
+    /// can have one, by the scanner with its index: both must agree.
     fn raw_of(text: &str) -> Option<&str> {
-        let mut scanner = Scanner::new(text);
-        let raw = scanner.raw()?;
-        scanner.at_end().then_some(raw)
+        fn read<'a>(mut scanner: Scanner<'a, '_>) -> Option<&'a str> {
+            let raw = scanner.raw()?;
+            scanner.at_end().then_some(raw)
+        }
+        let plain = read(Scanner::new(text));
+        if let Some(quotes) = Quotes::of(text) {
+            assert_eq!(read(Scanner::indexed(text, &quotes)), plain, "{text}");
+        }
+        plain
+    }
+
+    #[test]
+    fn the_quote_index_finds_every_quote_a_byte_search_finds() {
+        for length in 0..=200usize {
+            for spacing in [1, 3, 15, 16, 17, 63, 64, 65] {
+                // Quotes every `spacing` bytes from a varying first one, `é` in between.
+                let mut text = String::new();
+                while text.len() < length {
+                    let at = text.len();
+                    text.push(if at % spacing == length % spacing.max(2) {
+                        '"'
+                    } else {
+                        'a'
+                    });
+                    if at % 37 == 5 {
+                        text.push('é');
+                    }
+                }
+                let quotes = Quotes::of(&text).unwrap_or_else(|| panic!("not indexed: {text:?}"));
+                let bytes = text.as_bytes();
+                for at in 0..=bytes.len() {
+                    let searched = bytes[at..].iter().position(|c| *c == b'"').map(|o| at + o);
+                    assert_eq!(quotes.next(at), searched, "{text:?} from {at}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn texts_with_a_backslash_or_a_control_character_or_too_long_get_no_quote_index() {
+        for length in [1usize, 15, 16, 17, 64, 65, 130] {
+            for at in [0, length / 2, length - 1] {
+                for refused in [b'\\', b'\n', b'\t', 0, 0x1f] {
+                    let mut bytes = vec![b'"'; length];
+                    bytes[at] = refused;
+                    let text = String::from_utf8(bytes).unwrap_or_else(|e| panic!("{e}"));
+                    assert!(Quotes::of(&text).is_none(), "{text:?}");
+                }
+            }
+        }
+        assert!(Quotes::of(&" ".repeat(INDEXED_BYTES)).is_some());
+        assert!(Quotes::of(&" ".repeat(INDEXED_BYTES + 1)).is_none());
+        // Bytes of other characters, DEL included, are no reason to refuse.
+        assert!(Quotes::of("\u{7f}日本語\u{1F600}").is_some());
     }
 
     #[test]
