@@ -195,12 +195,17 @@ struct Incoming<'a> {
 }
 
 impl<'a> Incoming<'a> {
-    /// Reads a message with the scanner: the fast path for the usual shape (keys without
-    /// escapes, ids and names as plain strings). `None` when the text is anything else,
-    /// for serde_json to read or refuse; when it answers, serde_json reads the same.
-    /// With `numbers`, the numeric top-level properties are read into it in the same walk
-    /// (it may hold some when the answer is `None`).
-    fn scan(text: &'a str, mut numbers: Option<&mut Vec<(&'a str, f64)>>) -> Option<Self> {
+    /// Reads a message with the scanner into `message` (a default one): the fast path for
+    /// the usual shape (keys without escapes, ids and names as plain strings). `None` when
+    /// the text is anything else, for serde_json to read or refuse (`message` then holds
+    /// part of it); when it answers, serde_json reads the same. With `numbers`, the numeric
+    /// top-level properties are read into it in the same walk (it may hold some when the
+    /// answer is `None`). Written in place: a message is a few hundred bytes to copy.
+    fn scan(
+        text: &'a str,
+        mut numbers: Option<&mut Vec<(&'a str, f64)>>,
+        message: &mut Self,
+    ) -> Option<()> {
         type Scanner<'s, 'q> = crate::scan::Scanner<'s, 'q>;
         fn text_field<'s>(scanner: &mut Scanner<'s, '_>) -> Option<Option<Cow<'s, str>>> {
             scanner.text().map(|text| text.map(Cow::Borrowed))
@@ -223,7 +228,6 @@ impl<'a> Incoming<'a> {
             None => Scanner::new(text),
         };
         scanner.begin_object()?;
-        let mut message = Incoming::default();
         // The fields given so far: a key given twice is an error serde_json words.
         let mut seen = 0u16;
         while let Some(key) = scanner.key()? {
@@ -303,7 +307,7 @@ impl<'a> Incoming<'a> {
             }
             seen |= 1 << bit;
         }
-        scanner.at_end().then_some(message)
+        scanner.at_end().then_some(())
     }
 }
 
@@ -765,23 +769,27 @@ fn normalize<'a>(
     }
     // One parse: the message's own fields borrowed, the nested objects kept raw. The
     // scanner reads the usual shape; serde_json reads (or refuses, in its words) the rest.
-    let scanned = Incoming::scan(text, numbers.as_deref_mut().map(|n| &mut n.values));
+    let mut message = Incoming::default();
+    let scanned = Incoming::scan(
+        text,
+        numbers.as_deref_mut().map(|n| &mut n.values),
+        &mut message,
+    )
+    .is_some();
     if let Some(numbers) = numbers {
         // Read as `EventRef::numeric_properties` would read them from the stored text: by
         // the scanner when the properties hold no backslash.
-        numbers.read = scanned.as_ref().is_some_and(|message| {
-            message
+        numbers.read = scanned
+            && message
                 .properties
                 .as_ref()
-                .is_none_or(|raw| numbers_by_scanner(raw.get()))
-        });
+                .is_none_or(|raw| numbers_by_scanner(raw.get()));
         if !numbers.read {
             numbers.values.clear();
         }
     }
-    let message = match scanned {
-        Some(message) => message,
-        None => serde_json::from_str::<Incoming<'a>>(text).map_err(|e| {
+    if !scanned {
+        message = serde_json::from_str::<Incoming<'a>>(text).map_err(|e| {
             let reason = json_error(&e);
             let reason = if e.is_syntax() || e.is_eof() {
                 format!("malformed JSON: {reason}")
@@ -789,8 +797,8 @@ fn normalize<'a>(
                 reason
             };
             MessageError::new("", reason)
-        })?,
-    };
+        })?;
+    }
     let kind = match (&message.kind, endpoint) {
         (Some(kind), _) => Kind::parse(kind).ok_or_else(|| {
             MessageError::new(
@@ -1172,13 +1180,11 @@ mod tests {
     fn scanned_matches_serde(text: &str) -> bool {
         let mut numbers = Vec::new();
         let mut read = false;
-        for scanned in [
-            Incoming::scan(text, None),
-            Incoming::scan(text, Some(&mut numbers)),
-        ]
-        .into_iter()
-        .flatten()
-        {
+        let scan = |numbers: Option<&mut Vec<_>>| {
+            let mut message = Incoming::default();
+            Incoming::scan(text, numbers, &mut message).map(|()| message)
+        };
+        for scanned in [scan(None), scan(Some(&mut numbers))].into_iter().flatten() {
             read = true;
             // The context's groupId, when the scanner read it, is what serde_json reads.
             let mut scanned = scanned;
