@@ -410,23 +410,29 @@ impl<'a, 'q> Scanner<'a, 'q> {
             return Some((self.raw()?, None));
         }
         let start = self.at;
-        self.begin_object()?;
         let mut found = Some(None);
         let mut looking = true;
-        while let Some(key) = self.key()? {
-            if looking && key == wanted {
+        // The depth `raw` allows inside an object; the members walked as `skip` walks them.
+        self.members(b'}', MAX_DEPTH - 1, |scanner, depth| {
+            let (key, escaped) = scanner.pass_string()?;
+            let key = &scanner.bytes()[key..scanner.at - 1];
+            scanner.expect(b':')?;
+            if looking && (escaped || key == wanted.as_bytes()) {
                 looking = false;
-                let value = self.at;
-                found = self.text();
-                if found.is_some() {
-                    continue;
+                // `text_of_key` gives up on an escaped key before the one it wants.
+                found = None;
+                if !escaped {
+                    let value = scanner.at;
+                    found = scanner.text();
+                    if found.is_some() {
+                        return Some(());
+                    }
+                    // Read again as any value.
+                    scanner.at = value;
                 }
-                // Read again as any value.
-                self.at = value;
             }
-            // The depth `raw` allows inside an object.
-            self.skip(MAX_DEPTH - 1)?;
-        }
+            scanner.skip(depth)
+        })?;
         Some((self.text.get(start..self.at)?, found))
     }
 
