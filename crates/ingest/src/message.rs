@@ -1184,10 +1184,9 @@ mod tests {
             let mut message = Incoming::default();
             Incoming::scan(text, numbers, &mut message).map(|()| message)
         };
-        for scanned in [scan(None), scan(Some(&mut numbers))].into_iter().flatten() {
+        for mut scanned in [scan(None), scan(Some(&mut numbers))].into_iter().flatten() {
             read = true;
             // The context's groupId, when the scanner read it, is what serde_json reads.
-            let mut scanned = scanned;
             if let (Some(group), Some(context)) = (scanned.context_group.take(), &scanned.context) {
                 let by_serde = group_in_by_serde(context.get());
                 assert_eq!(group, by_serde.as_deref(), "{text}");
