@@ -12,6 +12,8 @@ use std::borrow::Cow;
 pub const MAX_MESSAGE_BYTES: usize = 32 * 1024;
 /// The largest batch Segment accepts, in bytes.
 pub const MAX_BATCH_BYTES: usize = 500 * 1024;
+/// The longest id (user, anonymous, message, group, previous), in bytes.
+const MAX_ID_BYTES: usize = 1024;
 
 /// A message that cannot be accepted; `field` names the offending field (with its batch
 /// index, e.g. `batch[3].event`).
@@ -124,8 +126,10 @@ impl<'de> serde::de::Visitor<'de> for TextVisitor {
 impl<'de: 'a, 'a> Deserialize<'de> for Id<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let id = deserializer.deserialize_any(TextVisitor)?;
-        if id.len() > 1024 {
-            return Err(D::Error::custom("an id must be at most 1024 bytes"));
+        if id.len() > MAX_ID_BYTES {
+            return Err(D::Error::custom(format!(
+                "an id must be at most {MAX_ID_BYTES} bytes"
+            )));
         }
         Ok(Id(id))
     }
@@ -213,7 +217,7 @@ impl<'a> Incoming<'a> {
         fn id_field<'s>(scanner: &mut Scanner<'s, '_>) -> Option<Option<Id<'s>>> {
             let text = scanner.text()?;
             // Longer ids are refused by serde_json, in its words.
-            if text.is_some_and(|t| t.len() > 1024) {
+            if text.is_some_and(|t| t.len() > MAX_ID_BYTES) {
                 return None;
             }
             Some(text.map(|t| Id(Cow::Borrowed(t))))
@@ -293,8 +297,7 @@ impl<'a> Incoming<'a> {
                 "context" => {
                     let (raw, group) = s.raw_and_text_of_key("groupId")?;
                     message.context = raw_field(raw);
-                    // Longer ids are left to serde_json, as `group_in` leaves them.
-                    message.context_group = group.filter(|id| id.is_none_or(|id| id.len() <= 1024));
+                    message.context_group = scanned_group(group);
                     13
                 }
                 _ => {
@@ -962,17 +965,26 @@ fn normalize<'a>(
     })
 }
 
+/// A context's `groupId` as the scanner read it with the context
+/// ([`crate::scan::Scanner::raw_and_text_of_key`]), where that is the answer: `None` leaves
+/// it to serde_json, which also reads what the scanner cannot and leaves an id over the
+/// length limit unread.
+fn scanned_group(found: Option<Option<&str>>) -> Option<Option<&str>> {
+    found.filter(|id| id.is_none_or(|id| id.len() <= MAX_ID_BYTES))
+}
+
 /// `groupId` of a context object (text already checked to be a JSON object), read only
-/// when the text names one, and only up to it: the keys after it are not looked at.
+/// when the text names one.
 fn group_in(context: &str) -> Option<Cow<'_, str>> {
     static KEY: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
         std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"\"groupId\""));
     KEY.find(context.as_bytes())?;
-    // The scanner reads the usual shape (a plain text id); serde_json the rest (and an id
-    // over the length limit, which it leaves unread).
-    match crate::scan::Scanner::new(context).text_of_key("groupId") {
-        Some(found) if found.is_none_or(|id| id.len() <= 1024) => found.map(Cow::Borrowed),
-        _ => group_in_by_serde(context),
+    let scanned = crate::scan::Scanner::new(context)
+        .raw_and_text_of_key("groupId")
+        .and_then(|(_, found)| scanned_group(found));
+    match scanned {
+        Some(found) => found.map(Cow::Borrowed),
+        None => group_in_by_serde(context),
     }
 }
 

@@ -384,24 +384,11 @@ impl<'a, 'q> Scanner<'a, 'q> {
         self.text.get(start..self.at)
     }
 
-    /// The value of the first top-level `wanted` key of an object, when it is text without
-    /// escapes (`Some(None)` when it is `null` or absent); `None` where the scanner gives up
-    /// (an escaped key before it, a value of another kind). The keys after it are not read.
-    pub(crate) fn text_of_key(&mut self, wanted: &str) -> Option<Option<&'a str>> {
-        self.begin_object()?;
-        while let Some(key) = self.key()? {
-            if key == wanted {
-                return self.text();
-            }
-            self.raw()?;
-        }
-        Some(None)
-    }
-
     /// Any value, checked, as its text (as [`Scanner::raw`] reads it), and in the same
-    /// walk the value of the first top-level `wanted` key as [`Scanner::text_of_key`] reads
-    /// it (`Some(None)` when absent or `null`), or `None` for that value where
-    /// `text_of_key` would give up or the value is not an object.
+    /// walk, when it is an object, the value of its first top-level `wanted` key if that
+    /// is text without escapes (`Some(None)` when absent or `null`); `None` for that value
+    /// where the scanner cannot tell: an escaped key before it, a value of another kind,
+    /// or not an object.
     pub(crate) fn raw_and_text_of_key(
         &mut self,
         wanted: &str,
@@ -419,7 +406,7 @@ impl<'a, 'q> Scanner<'a, 'q> {
             scanner.expect(b':')?;
             if looking && (escaped || key == wanted.as_bytes()) {
                 looking = false;
-                // `text_of_key` gives up on an escaped key before the one it wants.
+                // An escaped key might be the one wanted: left undecided.
                 found = None;
                 if !escaped {
                     let value = scanner.at;
