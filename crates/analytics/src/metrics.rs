@@ -19,7 +19,7 @@
 //! | `pulse` | the latest manual pulse (a CSM's 0-100 judgement with a reason) in the window | missing when none |
 //!
 //! Count, sum, per_month and days_since of one event take conditions on the event's
-//! properties (`where`, see [`mikawaya_ingest::filter`]): only matching events count.
+//! properties (`where`, see [`mikawaya_usage::filter`]): only matching events count.
 //!
 //! Definitions are configuration: [`MetricSpec`] is what people write, [`Metric`] the
 //! checked form the engine takes.
@@ -27,8 +27,8 @@
 use jiff::civil::Date;
 use mikawaya_domain::Invalid;
 use mikawaya_domain::value::Slug;
-use mikawaya_ingest::filter::{Condition, EventFilter};
-use mikawaya_ingest::rollup::Rollups;
+use mikawaya_usage::filter::{Condition, EventFilter};
+use mikawaya_usage::rollup::Rollups;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 

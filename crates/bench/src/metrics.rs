@@ -13,10 +13,10 @@ use jiff::civil::{Date, date};
 use mikawaya_analytics::metrics::{Metric, MetricSpec, ObservationDates, UsageSource};
 use mikawaya_demo::usage::{UsagePlan, load_usage};
 use mikawaya_domain::Actor;
-use mikawaya_ingest::rollup::Rollups;
 use mikawaya_ingest::{Ingest, IngestConfig};
 use mikawaya_store::Store;
 use mikawaya_store::sqlite::SqliteStore;
+use mikawaya_usage::rollup::Rollups;
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Instant;
@@ -214,7 +214,7 @@ fn postgres(data_dir: &std::path::Path, connection: &str) -> Result<(f64, f64, C
         if failure.is_some() {
             return;
         }
-        let event = match mikawaya_ingest::record::decode(payload) {
+        let event = match mikawaya_usage::record::decode(payload) {
             Ok(event) => event,
             Err(error) => {
                 failure = Some(anyhow::anyhow!("{error}"));

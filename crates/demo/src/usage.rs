@@ -10,7 +10,7 @@ use crate::DemoError;
 use jiff::civil::Date;
 use mikawaya_ingest::Ingest;
 use mikawaya_ingest::import::append_blocking;
-use mikawaya_ingest::message::{Kind, StoredEvent};
+use mikawaya_usage::message::{Kind, StoredEvent};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde_json::value::RawValue;

@@ -1,5 +1,7 @@
-//! Usage data in: the Segment HTTP Tracking API's messages, a durable event log, and daily
-//! rollups. This crate is the "in" edge for product usage; it knows no HTTP.
+//! Usage data in: the durable event log, the threads that write it and apply it to the usage
+//! engine's rollups (`mikawaya-usage`), file import, Parquet export and the identity changes
+//! written back to the store. This crate is the "in" edge for product usage; it knows no
+//! HTTP.
 //!
 //! Threads: [`Ingest::open`] replays the log into the rollups, then starts two threads.
 //! - The **writer** owns the log and the set of seen message ids. It takes every append
@@ -15,15 +17,12 @@
 
 #[cfg(feature = "parquet")]
 pub mod export;
-pub mod filter;
 pub mod identity;
 pub mod import;
 pub mod log;
-pub mod message;
 mod pipeline;
-pub mod record;
-pub mod rollup;
-mod scan;
+
+use mikawaya_usage::{filter, message, record, rollup};
 
 use crate::filter::EventFilter;
 use crate::log::{LogError, LogWriter, Position};

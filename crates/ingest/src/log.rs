@@ -10,6 +10,8 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+pub use mikawaya_usage::Position;
+
 /// A segment is closed and a new one started past this size.
 pub const SEGMENT_BYTES: u64 = 64 * 1024 * 1024;
 const HEADER_BYTES: usize = 16;
@@ -39,27 +41,6 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> LogError + '_ {
     move |source| LogError::Io {
         path: path.to_owned(),
         source,
-    }
-}
-
-/// Where a record is: segment number in the high 24 bits, byte offset in the low 40.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Position(u64);
-
-impl Position {
-    /// A position for tests of code that takes positions (segment 1, the given offset).
-    pub fn for_tests(offset: u64) -> Self {
-        Self::new(1, offset)
-    }
-
-    pub(crate) fn new(segment: u32, offset: u64) -> Self {
-        Self((u64::from(segment) << 40) | offset)
-    }
-    fn segment(self) -> u32 {
-        (self.0 >> 40) as u32
-    }
-    fn offset(self) -> u64 {
-        self.0 & ((1 << 40) - 1)
     }
 }
 

@@ -162,7 +162,7 @@ fn a_csv_import_with_a_bad_row_writes_nothing() {
 #[test]
 fn an_import_is_not_rolled_back_over_messages_others_appended() {
     use mikawaya_ingest::Prepared;
-    use mikawaya_ingest::message::{Received, StoredEvent, parse_batch};
+    use mikawaya_usage::message::{Received, StoredEvent, parse_batch};
     let (_dir, store, ingest) = data_dir();
     let received = Received {
         at_ms: 1_772_000_000_000,
@@ -197,7 +197,7 @@ fn an_import_is_not_rolled_back_over_messages_others_appended() {
 #[test]
 fn a_log_of_json_records_from_an_earlier_version_is_read_and_extended() {
     use mikawaya_ingest::log::LogWriter;
-    use mikawaya_ingest::message::{Received, parse_batch};
+    use mikawaya_usage::message::{Received, parse_batch};
     let dir = ok(tempfile::tempdir());
     let received = Received {
         at_ms: 1_772_000_000_000,
@@ -238,7 +238,7 @@ fn a_log_of_json_records_from_an_earlier_version_is_read_and_extended() {
     ]}"#;
     let prepared = ok(parse_batch(again.as_bytes(), 1, received))
         .iter()
-        .map(mikawaya_ingest::message::StoredEvent::as_ref)
+        .map(mikawaya_usage::message::StoredEvent::as_ref)
         .collect();
     let appended = ok(ok(ingest.append(prepared).blocking_recv()));
     assert_eq!((appended.accepted, appended.duplicates), (1, 1));

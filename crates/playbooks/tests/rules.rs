@@ -12,12 +12,12 @@ use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, RunStatus, SurveyKind, TaskPatch, TaskStatus,
 };
 use mikawaya_domain::{AccountId, Actor, Patch, UserId};
-use mikawaya_ingest::message::{Received, parse_batch};
-use mikawaya_ingest::rollup::Rollups;
 use mikawaya_playbooks::{Clock, Report, Settings, evaluate};
 use mikawaya_store::sqlite::SqliteStore;
 use mikawaya_store::work::{RunFilter, TaskFilter};
 use mikawaya_store::{PageRequest, Store};
+use mikawaya_usage::message::{Received, parse_batch};
+use mikawaya_usage::rollup::Rollups;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
 
@@ -153,7 +153,7 @@ fn rollups(events: &[(&str, &str, &str, &str)]) -> Rollups {
     for (index, event) in parsed.iter().enumerate() {
         rollups.apply(
             &event.as_ref(),
-            mikawaya_ingest::log::Position::for_tests(index as u64),
+            mikawaya_usage::Position::for_tests(index as u64),
         );
     }
     rollups

@@ -1,6 +1,8 @@
 //! Repository chores. `cargo run -p xtask -- tidy` checks the habits a compiler does not:
-//! every Rust file of every crate opens with a `//!` doc comment saying what it is for.
-//! The same check runs as a test, so `cargo test --workspace` fails when one is missing.
+//! every Rust file of every crate opens with a `//!` doc comment saying what it is for, and
+//! the crates keep the dependency rules of ARCHITECTURE.md (the engines know no store,
+//! runtime, Parquet or web framework; only the server knows HTTP). The same checks run as
+//! tests, so `cargo test --workspace` fails when one breaks.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,7 +10,8 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     match std::env::args().nth(1).as_deref() {
         Some("tidy") => {
-            let problems = tidy(&workspace_root());
+            let mut problems = tidy(&workspace_root());
+            problems.extend(dependency_rules(&workspace_root()));
             for problem in &problems {
                 eprintln!("{problem}");
             }
@@ -72,6 +75,106 @@ fn tidy(root: &Path) -> Vec<String> {
         .collect()
 }
 
+/// Crates that must stay pure engines, and what none of their (normal, transitive)
+/// dependencies may be.
+const PURE: &[&str] = &["mikawaya-domain", "mikawaya-usage", "mikawaya-analytics"];
+const NOT_IN_PURE: &[&str] = &[
+    "rusqlite",
+    "libsqlite3-sys",
+    "tokio",
+    "parquet",
+    "arrow-array",
+    "axum",
+    "mikawaya-store",
+    "mikawaya-ingest",
+];
+/// Crates that may depend on the web framework: the server, and the binaries that start it.
+const MAY_KNOW_HTTP: &[&str] = &["mikawaya-server", "mikawaya", "mikawaya-bench", "xtask"];
+const WEB_FRAMEWORK: &[&str] = &["axum", "axum-extra", "maud", "utoipa"];
+
+/// The normal (not dev, not build) dependencies of `package`, transitively, by name.
+fn normal_dependencies(root: &Path, package: &str) -> Result<Vec<String>, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "tree",
+            "--offline",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "-f",
+            "{p}",
+            "-p",
+            package,
+        ])
+        .output()
+        .map_err(|e| format!("cargo tree -p {package}: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "cargo tree -p {package}: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        ));
+    }
+    let mut names: Vec<String> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_whitespace().next().map(str::to_owned))
+        .collect();
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
+/// The workspace's package names (from each `crates/*/Cargo.toml`).
+fn workspace_packages(root: &Path) -> Vec<String> {
+    let Ok(crates) = std::fs::read_dir(root.join("crates")) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = crates
+        .filter_map(Result::ok)
+        .filter_map(|krate| std::fs::read_to_string(krate.path().join("Cargo.toml")).ok())
+        .filter_map(|manifest| {
+            manifest.lines().find_map(|line| {
+                let value = line.strip_prefix("name = ")?;
+                Some(value.trim_matches('"').to_owned())
+            })
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Breaches of the dependency rules, one line each.
+fn dependency_rules(root: &Path) -> Vec<String> {
+    let mut problems = Vec::new();
+    for package in workspace_packages(root) {
+        let dependencies = match normal_dependencies(root, &package) {
+            Ok(dependencies) => dependencies,
+            Err(error) => {
+                problems.push(error);
+                continue;
+            }
+        };
+        let forbidden: Vec<&str> = if PURE.contains(&package.as_str()) {
+            NOT_IN_PURE.iter().chain(WEB_FRAMEWORK).copied().collect()
+        } else if MAY_KNOW_HTTP.contains(&package.as_str()) {
+            Vec::new()
+        } else {
+            WEB_FRAMEWORK.to_vec()
+        };
+        for name in forbidden {
+            if dependencies.iter().any(|d| d == name) {
+                problems.push(format!(
+                    "{package} depends on {name}, which ARCHITECTURE.md rules out for it"
+                ));
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +183,31 @@ mod tests {
     fn every_rust_file_opens_with_a_module_doc() {
         let problems = tidy(&workspace_root());
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_crates_keep_the_dependency_rules() {
+        let problems = dependency_rules(&workspace_root());
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn the_engines_are_checked_by_the_dependency_rules() {
+        // The rules can fail: the store (an allowed crate) does depend on rusqlite, so the
+        // same check names it when the store is treated as an engine.
+        let dependencies = normal_dependencies(&workspace_root(), "mikawaya-store")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            dependencies.iter().any(|d| d == "rusqlite"),
+            "{dependencies:?}"
+        );
+        let analytics = normal_dependencies(&workspace_root(), "mikawaya-analytics")
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            analytics.iter().any(|d| d == "mikawaya-usage"),
+            "{analytics:?}"
+        );
+        assert!(workspace_packages(&workspace_root()).len() >= 10);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use super::*;
 use jiff::civil::date;
-use mikawaya_ingest::message::{Received, parse_batch};
+use mikawaya_usage::message::{Received, parse_batch};
 
 /// Account "acme" in UTC. As of 2026-03-01 with a 28-day window, the window is
 /// 2026-02-01 00:00 (inclusive) to 2026-03-01 00:00 (exclusive).
@@ -40,7 +40,7 @@ fn history_with(filters: &[EventFilter]) -> Rollups {
     {
         rollups.apply(
             &event.as_ref(),
-            mikawaya_ingest::log::Position::for_tests(index as u64),
+            mikawaya_usage::Position::for_tests(index as u64),
         );
     }
     rollups

@@ -243,7 +243,7 @@ async fn render_account(
                         chosen.as_deref(),
                         from,
                         to,
-                        mikawaya_ingest::rollup::Interval::Week,
+                        mikawaya_usage::rollup::Interval::Week,
                     );
                     let names: Vec<String> = r.catalog().into_iter().map(|c| c.name).collect();
                     (points, names)

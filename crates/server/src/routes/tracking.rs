@@ -13,7 +13,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, header};
 use base64::Engine;
 use mikawaya_ingest::Prepared;
-use mikawaya_ingest::message::{
+use mikawaya_usage::message::{
     self, Kind, MAX_BATCH_BYTES, MAX_MESSAGE_BYTES, MessageError, Received,
 };
 use std::io::Read;

@@ -13,8 +13,8 @@
 //! before their account exists in the store attach to it as soon as it does.
 
 use crate::filter::EventFilter;
-use crate::log::Position;
 use crate::message::{EventRef, Kind};
+use crate::position::Position;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
