@@ -19,6 +19,7 @@
 
 use crate::backtest::{Observation, auc};
 use crate::churn::{RevenueRow, mrr_by_account};
+pub use crate::metrics::Subject;
 use crate::metrics::{Metric, MetricKind, UsageSource};
 use jiff::civil::Date;
 use linfa::prelude::*;
@@ -91,17 +92,6 @@ pub fn features(metrics: &[Metric]) -> Vec<Feature> {
     out
 }
 
-/// An account the model reads.
-#[derive(Debug, Clone)]
-pub struct Subject {
-    /// Its id.
-    pub id: AccountId,
-    /// Its usage key (external id).
-    pub key: String,
-    /// Its first day.
-    pub start: Option<Date>,
-}
-
 /// Raw feature values of one account on one day (before scaling).
 pub fn raw_values(
     features: &[Feature],
@@ -114,12 +104,10 @@ pub fn raw_values(
         .iter()
         .map(|feature| {
             let value = match &feature.kind {
-                FeatureKind::Metric(metric) => {
-                    metric.value(usage, &subject.key, day, subject.start)
-                }
+                FeatureKind::Metric(metric) => metric.value(usage, subject, day),
                 FeatureKind::Mrr => Some(mrr),
                 FeatureKind::Tenure => subject
-                    .start
+                    .tenure_start
                     .map(|s| f64::from((day - s).get_days().max(0))),
             }?;
             Some(if feature.log {

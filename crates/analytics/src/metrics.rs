@@ -25,8 +25,8 @@
 //! checked form the engine takes.
 
 use jiff::civil::Date;
-use mikawaya_domain::Invalid;
 use mikawaya_domain::value::Slug;
+use mikawaya_domain::{AccountId, Invalid};
 use mikawaya_usage::filter::{Condition, EventFilter};
 use mikawaya_usage::rollup::Rollups;
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,31 @@ use std::collections::BTreeMap;
 /// How far back `days_since` looks.
 pub const DAYS_SINCE_HORIZON: i32 = 3 * 366;
 
-/// What the metrics read: daily usage totals of an account.
+/// An account as the metrics see it: its id (how analytics names accounts everywhere), the
+/// key its product usage is recorded under (its external id, the Segment `groupId`; none:
+/// it has no usage), and the first day of its tenure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Subject {
+    /// The account.
+    pub id: AccountId,
+    /// Its usage key; `None` when it has no external id, so no usage can be attributed.
+    pub usage_key: Option<String>,
+    /// First day of tenure (per-month scaling, tenure).
+    pub tenure_start: Option<Date>,
+}
+
+impl Subject {
+    /// The subject of a stored account (tenure from its contract start).
+    pub fn of(account: &mikawaya_domain::account::Account) -> Subject {
+        Subject {
+            id: account.id,
+            usage_key: account.external_id.as_ref().map(ToString::to_string),
+            tenure_start: account.contract_start,
+        }
+    }
+}
+
+/// What the metrics read: daily usage totals of an account, by its usage key.
 pub trait UsageSource {
     /// Events (of one name, or all) on the days `from` to `to` inclusive.
     fn count(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> u64;
@@ -79,7 +103,7 @@ pub trait UsageSource {
     /// source does not know it (usage alone knows no account facts).
     fn account_fact(
         &self,
-        _account: &str,
+        _account: AccountId,
         _fact: AccountFact,
         _day: Date,
         _window_days: u32,
@@ -111,22 +135,24 @@ pub struct WithFacts<'a> {
     pub facts: &'a AccountFacts,
 }
 
-/// Per account (external id): subscription rows and touchpoint days.
+/// Per account: subscription rows and touchpoint days.
 #[derive(Debug, Clone, Default)]
 pub struct AccountFacts {
-    rows: std::collections::HashMap<String, Vec<(f64, f64, mikawaya_domain::subscription::Term)>>,
-    touches: std::collections::HashMap<String, Vec<Date>>,
+    rows:
+        std::collections::HashMap<AccountId, Vec<(f64, f64, mikawaya_domain::subscription::Term)>>,
+    touches: std::collections::HashMap<AccountId, Vec<Date>>,
     /// Answers per account: (day, survey, score), by day.
-    surveys: std::collections::HashMap<String, Vec<(Date, mikawaya_domain::work::SurveyKind, f64)>>,
+    surveys:
+        std::collections::HashMap<AccountId, Vec<(Date, mikawaya_domain::work::SurveyKind, f64)>>,
     /// Pulses per account: (day, score), by day.
-    pulses: std::collections::HashMap<String, Vec<(Date, f64)>>,
+    pulses: std::collections::HashMap<AccountId, Vec<(Date, f64)>>,
 }
 
 impl AccountFacts {
     /// Builds the facts from (account, MRR, seats, term) rows and (account, day) touches.
     pub fn new(
-        rows: impl IntoIterator<Item = (String, f64, f64, mikawaya_domain::subscription::Term)>,
-        touches: impl IntoIterator<Item = (String, Date)>,
+        rows: impl IntoIterator<Item = (AccountId, f64, f64, mikawaya_domain::subscription::Term)>,
+        touches: impl IntoIterator<Item = (AccountId, Date)>,
     ) -> AccountFacts {
         let mut facts = AccountFacts::default();
         for (account, mrr, seats, term) in rows {
@@ -149,7 +175,7 @@ impl AccountFacts {
     #[must_use]
     pub fn with_surveys(
         mut self,
-        answers: impl IntoIterator<Item = (String, Date, mikawaya_domain::work::SurveyKind, f64)>,
+        answers: impl IntoIterator<Item = (AccountId, Date, mikawaya_domain::work::SurveyKind, f64)>,
     ) -> AccountFacts {
         for (account, day, kind, score) in answers {
             self.surveys
@@ -167,7 +193,7 @@ impl AccountFacts {
     #[must_use]
     pub fn with_pulses(
         mut self,
-        pulses: impl IntoIterator<Item = (String, Date, f64)>,
+        pulses: impl IntoIterator<Item = (AccountId, Date, f64)>,
     ) -> AccountFacts {
         for (account, day, score) in pulses {
             self.pulses.entry(account).or_default().push((day, score));
@@ -178,7 +204,13 @@ impl AccountFacts {
         self
     }
 
-    fn fact(&self, account: &str, fact: AccountFact, day: Date, window_days: u32) -> Option<f64> {
+    fn fact(
+        &self,
+        account: AccountId,
+        fact: AccountFact,
+        day: Date,
+        window_days: u32,
+    ) -> Option<f64> {
         let from = day
             .checked_sub(jiff::Span::new().days(i64::from(window_days)))
             .ok()?;
@@ -186,7 +218,7 @@ impl AccountFacts {
         match fact {
             AccountFact::Mrr | AccountFact::Seats => Some(
                 self.rows
-                    .get(account)
+                    .get(&account)
                     .map(|rows| {
                         rows.iter()
                             .filter(|(_, _, term)| term.is_active_on(day))
@@ -202,20 +234,20 @@ impl AccountFacts {
                     .unwrap_or(0.0),
             ),
             AccountFact::DaysSinceTouch => {
-                let days = self.touches.get(account)?;
+                let days = self.touches.get(&account)?;
                 let last = days[..days.partition_point(|d| *d < day)].last()?;
                 Some(f64::from((day - *last).get_days()))
             }
             AccountFact::Survey(kind) => self
                 .surveys
-                .get(account)?
+                .get(&account)?
                 .iter()
                 .rev()
                 .find(|(d, k, _)| *k == kind && in_window(d))
                 .map(|(_, _, score)| *score),
             AccountFact::Pulse => self
                 .pulses
-                .get(account)?
+                .get(&account)?
                 .iter()
                 .rev()
                 .find(|(d, _)| in_window(d))
@@ -252,7 +284,7 @@ impl UsageSource for WithFacts<'_> {
     }
     fn account_fact(
         &self,
-        account: &str,
+        account: AccountId,
         fact: AccountFact,
         day: Date,
         window_days: u32,
@@ -513,61 +545,59 @@ impl Metric {
         &self.kind
     }
 
-    /// The value for one account as of `as_of`. `tenure_start` is the account's first
-    /// day (for per-month scaling). `None` means missing (see the table above).
-    pub fn value(
-        &self,
-        source: &dyn UsageSource,
-        account: &str,
-        as_of: Date,
-        tenure_start: Option<Date>,
-    ) -> Option<f64> {
+    /// The value for one account as of `as_of`. The subject's tenure start is its first
+    /// day (for per-month scaling). `None` means missing (see the table above). An account
+    /// without a usage key has no usage: counts and sums are 0, `days_since` is missing.
+    pub fn value(&self, source: &dyn UsageSource, subject: &Subject, as_of: Date) -> Option<f64> {
         let window = i64::from(self.window_days);
         let last = as_of.yesterday().ok()?;
         let first = as_of.checked_sub(jiff::Span::new().days(window)).ok()?;
+        let key = subject.usage_key.as_deref();
+        let count = |event: Option<&str>, from: Date| {
+            key.map_or(0, |key| source.count(key, event, from, last)) as f64
+        };
         match &self.kind {
-            MetricKind::Count { event } => {
-                let event = (event != "*").then_some(event.as_str());
-                Some(source.count(account, event, first, last) as f64)
-            }
+            MetricKind::Count { event } => Some(count((event != "*").then_some(event), first)),
             MetricKind::Sum { event, property } => {
-                Some(source.sum(account, event, property, first, last))
+                Some(key.map_or(0.0, |key| source.sum(key, event, property, first, last)))
             }
-            MetricKind::DistinctUsers => Some(source.distinct_users(account, first, last) as f64),
+            MetricKind::DistinctUsers => {
+                Some(key.map_or(0, |key| source.distinct_users(key, first, last)) as f64)
+            }
             MetricKind::Ratio {
                 numerator,
                 denominator,
             } => {
-                let below = denominator.value(source, account, as_of, tenure_start)?;
-                let above = numerator.value(source, account, as_of, tenure_start)?;
+                let below = denominator.value(source, subject, as_of)?;
+                let above = numerator.value(source, subject, as_of)?;
                 (below != 0.0).then(|| above / below)
             }
             MetricKind::PctChange { of } => {
                 let previous_end = as_of
                     .checked_sub(jiff::Span::new().days(i64::from(of.window_days)))
                     .ok()?;
-                let latest = of.value(source, account, as_of, tenure_start)?;
-                let before = of.value(source, account, previous_end, tenure_start)?;
+                let latest = of.value(source, subject, as_of)?;
+                let before = of.value(source, subject, previous_end)?;
                 (before != 0.0).then(|| 100.0 * (latest - before) / before)
             }
             MetricKind::DaysSince { event } => source
-                .last_event_day(account, event.as_deref(), as_of)
+                .last_event_day(key?, event.as_deref(), as_of)
                 .map(|day| f64::from((as_of - day).get_days())),
             MetricKind::Account { fact } => {
-                source.account_fact(account, *fact, as_of, self.window_days)
+                source.account_fact(subject.id, *fact, as_of, self.window_days)
             }
-            MetricKind::TenureDays => {
-                tenure_start.map(|start| f64::from((as_of - start).get_days().max(0)))
-            }
+            MetricKind::TenureDays => subject
+                .tenure_start
+                .map(|start| f64::from((as_of - start).get_days().max(0))),
             MetricKind::PerMonth { event } => {
-                let tenure = tenure_start.map_or(window, |start| {
+                let tenure = subject.tenure_start.map_or(window, |start| {
                     i64::from((as_of - start).get_days()).min(window)
                 });
                 if tenure <= 0 {
                     return None;
                 }
                 let from = as_of.checked_sub(jiff::Span::new().days(tenure)).ok()?;
-                Some(source.count(account, Some(event), from, last) as f64 * 30.0 / tenure as f64)
+                Some(count(Some(event), from) * 30.0 / tenure as f64)
             }
         }
     }
@@ -650,19 +680,23 @@ impl Metric {
     pub fn series(
         &self,
         source: &dyn UsageSource,
-        account: &str,
+        subject: &Subject,
         dates: &ObservationDates,
-        tenure_start: Option<Date>,
     ) -> Vec<Option<f64>> {
         let days = dates.0.as_slice();
         let (Some(first), Some(last)) = (days.first().copied(), days.last().copied()) else {
             return Vec::new();
         };
         let window = i64::from(self.window_days);
+        let tenure_start = subject.tenure_start;
         let one_by_one = || {
             days.iter()
-                .map(|n| number_date(*n).and_then(|d| self.value(source, account, d, tenure_start)))
+                .map(|n| number_date(*n).and_then(|d| self.value(source, subject, d)))
                 .collect()
+        };
+        // Without a usage key there are no daily totals to slide over.
+        let Some(account) = subject.usage_key.as_deref() else {
+            return one_by_one();
         };
         // Daily totals from `lookback` days before the first date to the day before the
         // last; the index of date n is n - from (its window ends just before it).
@@ -779,8 +813,8 @@ impl Metric {
                 numerator,
                 denominator,
             } => {
-                let above = numerator.series(source, account, dates, tenure_start);
-                let below = denominator.series(source, account, dates, tenure_start);
+                let above = numerator.series(source, subject, dates);
+                let below = denominator.series(source, subject, dates);
                 above
                     .into_iter()
                     .zip(below)
@@ -792,8 +826,8 @@ impl Metric {
             }
             MetricKind::PctChange { of } => {
                 let earlier = dates.shifted(i64::from(of.window_days));
-                let latest = of.series(source, account, dates, tenure_start);
-                let before = of.series(source, account, &earlier, tenure_start);
+                let latest = of.series(source, subject, dates);
+                let before = of.series(source, subject, &earlier);
                 latest
                     .into_iter()
                     .zip(before)
@@ -808,21 +842,16 @@ impl Metric {
     }
 }
 
-/// Values of a metric for many accounts: external id → value (missing ones left out).
+/// Values of a metric for many accounts (`None`: missing).
 pub fn values(
     metric: &Metric,
     source: &dyn UsageSource,
-    accounts: &[(String, Option<Date>)],
+    subjects: &[Subject],
     as_of: Date,
-) -> BTreeMap<String, Option<f64>> {
-    accounts
+) -> BTreeMap<AccountId, Option<f64>> {
+    subjects
         .iter()
-        .map(|(account, start)| {
-            (
-                account.clone(),
-                metric.value(source, account, as_of, *start),
-            )
-        })
+        .map(|subject| (subject.id, metric.value(source, subject, as_of)))
         .collect()
 }
 

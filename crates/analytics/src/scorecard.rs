@@ -5,10 +5,10 @@
 //! out and the other weights count in full. Colours: red below 40, yellow below 70, else
 //! green.
 
-use crate::metrics::{Metric, MetricSpec, UsageSource};
+use crate::metrics::{Metric, MetricSpec, Subject, UsageSource};
 use jiff::civil::Date;
-use mikawaya_domain::Invalid;
 use mikawaya_domain::value::Slug;
+use mikawaya_domain::{AccountId, Invalid};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -82,6 +82,13 @@ pub enum Colour {
     Green,
 }
 
+/// A score as people see it: the whole number below it (69.6 is shown as 69, yellow), so
+/// that a shown score and its colour always agree with the thresholds. Every page, the API
+/// and the CLI show scores through this.
+pub fn shown(score: f64) -> i64 {
+    score.floor().clamp(0.0, 100.0) as i64
+}
+
 impl Colour {
     /// The colour of a 0-100 score.
     pub fn of(score: f64) -> Colour {
@@ -96,7 +103,7 @@ impl Colour {
 }
 
 /// One measure of one account.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MeasureScore {
     /// The metric's name.
     pub metric: String,
@@ -111,6 +118,8 @@ pub struct MeasureScore {
 /// The health of one account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AccountHealth {
+    /// The name of the scorecard that scored it.
+    pub card: String,
     /// 0-100, or none when every measure is missing.
     pub score: Option<f64>,
     /// The score's colour.
@@ -119,13 +128,12 @@ pub struct AccountHealth {
     pub measures: Vec<MeasureScore>,
 }
 
-/// An account to score: external id, tenure start, segment (e.g. its touch tier).
+/// An account to score: the account as metrics see it, and its segment (e.g. its touch
+/// tier) for percentile measures.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scored {
-    /// External id (the usage key).
-    pub account: String,
-    /// First day of tenure.
-    pub tenure_start: Option<Date>,
+    /// The account.
+    pub account: Subject,
     /// Segment for percentile measures.
     pub segment: String,
 }
@@ -148,16 +156,14 @@ impl Measure {
 }
 
 impl Scored {
-    /// The accounts with an external id (the usage key), segmented by touch tier.
+    /// Every account (those without an external id have no usage, but are scored on
+    /// the rest), segmented by touch tier.
     pub fn from_accounts(accounts: &[mikawaya_domain::account::Account]) -> Vec<Scored> {
         accounts
             .iter()
-            .filter_map(|a| {
-                a.external_id.as_ref().map(|id| Scored {
-                    account: id.to_string(),
-                    tenure_start: a.contract_start,
-                    segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
-                })
+            .map(|a| Scored {
+                account: Subject::of(a),
+                segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
             })
             .collect()
     }
@@ -270,18 +276,14 @@ impl Scorecard {
         source: &dyn UsageSource,
         accounts: &[Scored],
         as_of: Date,
-    ) -> BTreeMap<String, AccountHealth> {
+    ) -> BTreeMap<AccountId, AccountHealth> {
         let values: Vec<Vec<Option<f64>>> = self
             .measures
             .iter()
             .map(|measure| {
                 accounts
                     .iter()
-                    .map(|a| {
-                        measure
-                            .metric
-                            .value(source, &a.account, as_of, a.tenure_start)
-                    })
+                    .map(|a| measure.metric.value(source, &a.account, as_of))
                     .collect()
             })
             .collect();
@@ -339,13 +341,154 @@ impl Scorecard {
                     });
                 let score = (weights > 0.0).then(|| weighted / weights);
                 (
-                    account.account.clone(),
+                    account.account.id,
                     AccountHealth {
+                        card: self.name.to_string(),
                         score,
                         colour: score.map(Colour::of),
                         measures,
                     },
                 )
+            })
+            .collect()
+    }
+}
+
+/// The account field a segment scorecard is chosen by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SegmentField {
+    /// The touch tier.
+    Tier,
+    /// The plan.
+    Plan,
+    /// The lifecycle stage.
+    Stage,
+}
+
+/// Which accounts a scorecard is for: those whose tier, plan or stage has this value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRule {
+    /// `tier`, `plan` or `stage`.
+    pub field: String,
+    /// The value.
+    pub value: String,
+}
+
+/// A scorecard for a segment, as people write it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentCard {
+    /// The accounts it scores.
+    pub segment: SegmentRule,
+    /// The scorecard.
+    pub scorecard: ScorecardSpec,
+}
+
+/// The scorecards in force: segment cards in order (the first that matches an account
+/// scores it), then the built-in `default` for every other account. This is the one place
+/// that decides which card scores an account; snapshots, rules, pages, the API and the CLI
+/// all score through it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CardSet {
+    segments: Vec<(SegmentField, String, Scorecard)>,
+    default: Scorecard,
+}
+
+impl Default for CardSet {
+    fn default() -> Self {
+        CardSet {
+            segments: Vec::new(),
+            default: Scorecard::default_card(),
+        }
+    }
+}
+
+impl CardSet {
+    /// Checks segment cards (fields named `segments[i]...`) and builds the set.
+    pub fn check(cards: &[SegmentCard]) -> Result<CardSet, Invalid> {
+        let segments = cards
+            .iter()
+            .enumerate()
+            .map(|(index, card)| {
+                let field = match card.segment.field.as_str() {
+                    "tier" => SegmentField::Tier,
+                    "plan" => SegmentField::Plan,
+                    "stage" => SegmentField::Stage,
+                    _ => {
+                        return Err(Invalid::new(
+                            format!("segments[{index}].segment.field"),
+                            "must be tier, plan or stage",
+                        ));
+                    }
+                };
+                let checked = Scorecard::check(&card.scorecard).map_err(|e| {
+                    let name = format!("segments[{index}].scorecard.{}", e.field);
+                    e.in_field(name)
+                })?;
+                Ok((field, card.segment.value.clone(), checked))
+            })
+            .collect::<Result<_, Invalid>>()?;
+        Ok(CardSet {
+            segments,
+            default: Scorecard::default_card(),
+        })
+    }
+
+    /// The card that scores `account`.
+    pub fn card_for(&self, account: &mikawaya_domain::account::Account) -> &Scorecard {
+        self.segments
+            .iter()
+            .find(|(field, value, _)| {
+                let actual = match field {
+                    SegmentField::Tier => account.tier.map(|t| t.as_str().to_owned()),
+                    SegmentField::Plan => account.plan.as_ref().map(ToString::to_string),
+                    SegmentField::Stage => account.stage.as_ref().map(ToString::to_string),
+                };
+                actual.as_deref() == Some(value.as_str())
+            })
+            .map_or(&self.default, |(_, _, card)| card)
+    }
+
+    /// Scores every account as of `as_of` by its card; percentile measures rank an
+    /// account among the accounts of the same card and touch tier.
+    pub fn score(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[mikawaya_domain::account::Account],
+        as_of: Date,
+    ) -> BTreeMap<AccountId, AccountHealth> {
+        self.score_days(source, accounts, &[as_of])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// [`CardSet::score`] on each of `days` (the accounts are grouped once).
+    pub fn score_days(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[mikawaya_domain::account::Account],
+        days: &[Date],
+    ) -> Vec<BTreeMap<AccountId, AccountHealth>> {
+        let mut groups: Vec<(&Scorecard, Vec<mikawaya_domain::account::Account>)> = Vec::new();
+        for account in accounts {
+            let card = self.card_for(account);
+            match groups.iter_mut().find(|(c, _)| std::ptr::eq(*c, card)) {
+                Some((_, group)) => group.push(account.clone()),
+                None => groups.push((card, vec![account.clone()])),
+            }
+        }
+        let groups: Vec<(&Scorecard, Vec<Scored>)> = groups
+            .into_iter()
+            .map(|(card, group)| (card, Scored::from_accounts(&group)))
+            .collect();
+        days.iter()
+            .map(|day| {
+                groups
+                    .iter()
+                    .flat_map(|(card, scored)| card.score(source, scored, *day))
+                    .collect()
             })
             .collect()
     }
@@ -410,15 +553,34 @@ mod tests {
         }
     }
 
+    /// Accounts named by their usage key; account n (from 1) in the order given.
     fn accounts(segments: &[(&str, &str)]) -> Vec<Scored> {
         segments
             .iter()
-            .map(|(account, segment)| Scored {
-                account: (*account).into(),
-                tenure_start: None,
+            .zip(1..)
+            .map(|((account, segment), id)| Scored {
+                account: Subject {
+                    id: AccountId::new(id),
+                    usage_key: Some((*account).into()),
+                    tenure_start: None,
+                },
                 segment: (*segment).into(),
             })
             .collect()
+    }
+
+    /// The health of the account named `name` (see [`accounts`]).
+    fn of<'h>(
+        health: &'h BTreeMap<AccountId, AccountHealth>,
+        scored: &[Scored],
+        name: &str,
+    ) -> &'h AccountHealth {
+        let id = scored
+            .iter()
+            .find(|s| s.account.usage_key.as_deref() == Some(name))
+            .map(|s| s.account.id)
+            .unwrap_or_else(|| panic!("no account {name}"));
+        &health[&id]
     }
 
     #[test]
@@ -434,23 +596,21 @@ mod tests {
             ("b", (20, Some(1))),
             ("c", (0, None)),
         ]));
-        let health = card.score(
-            &usage,
-            &accounts(&[("a", "t"), ("b", "t"), ("c", "t")]),
-            Date::constant(2026, 3, 1),
-        );
+        let scored = accounts(&[("a", "t"), ("b", "t"), ("c", "t")]);
+        let health = card.score(&usage, &scored, Date::constant(2026, 3, 1));
+        let health = |name| of(&health, &scored, name);
         // a: logins 5 → 50; idle 8 → (14-8)/(14-2) = 50 → 50. b: 100 and 100 → 100.
         // c: logins 0 → 0; idle missing → only logins counts → 0.
-        assert_eq!(health["a"].score, Some(50.0));
+        assert_eq!(health("a").score, Some(50.0));
         assert_eq!(
-            (health["b"].score, health["b"].colour),
+            (health("b").score, health("b").colour),
             (Some(100.0), Some(Colour::Green))
         );
         assert_eq!(
-            (health["c"].score, health["c"].colour),
+            (health("c").score, health("c").colour),
             (Some(0.0), Some(Colour::Red))
         );
-        assert_eq!(health["c"].measures[1].score, None);
+        assert_eq!(health("c").measures[1].score, None);
     }
 
     #[test]
@@ -481,15 +641,13 @@ mod tests {
             ("c", (3, None)),
             ("d", (100, None)),
         ]));
-        let health = card.score(
-            &usage,
-            &accounts(&[("a", "high"), ("b", "high"), ("c", "high"), ("d", "tech")]),
-            Date::constant(2026, 3, 1),
-        );
+        let scored = accounts(&[("a", "high"), ("b", "high"), ("c", "high"), ("d", "tech")]);
+        let health = card.score(&usage, &scored, Date::constant(2026, 3, 1));
+        let health = |name| of(&health, &scored, name);
         // Within "high": a is below 0 and equal to itself → (0 + ½) / 3; c → (2 + ½) / 3.
-        assert_eq!(health["a"].score, Some(100.0 * 0.5 / 3.0));
-        assert_eq!(health["c"].score, Some(100.0 * 2.5 / 3.0));
-        assert_eq!(health["d"].score, Some(50.0), "alone in its segment");
+        assert_eq!(health("a").score, Some(100.0 * 0.5 / 3.0));
+        assert_eq!(health("c").score, Some(100.0 * 2.5 / 3.0));
+        assert_eq!(health("d").score, Some(50.0), "alone in its segment");
     }
 
     #[test]
@@ -509,5 +667,18 @@ mod tests {
         assert_eq!(Colour::of(39.9), Colour::Red);
         assert_eq!(Colour::of(40.0), Colour::Yellow);
         assert_eq!(Colour::of(70.0), Colour::Green);
+    }
+
+    #[test]
+    fn a_shown_score_has_the_colour_of_its_number() {
+        // 69.6 would read "70" if rounded, yet it is yellow: it is shown as 69.
+        for score in [0.0, 39.5, 39.99, 40.0, 69.6, 69.999, 70.0, 99.5, 100.0] {
+            assert_eq!(
+                Colour::of(shown(score) as f64),
+                Colour::of(score),
+                "{score}"
+            );
+        }
+        assert_eq!((shown(69.6), shown(100.0), shown(0.4)), (69, 100, 0));
     }
 }

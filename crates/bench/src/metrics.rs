@@ -106,10 +106,15 @@ fn compute(
             .map(|part| {
                 scope.spawn(move || {
                     let mut sums = vec![(0.0, 0u64); metrics.len()];
-                    for account in part {
+                    for (index, account) in part.iter().enumerate() {
+                        let subject = mikawaya_analytics::metrics::Subject {
+                            id: mikawaya_domain::AccountId::new(index as i64 + 1),
+                            usage_key: Some(account.clone()),
+                            tenure_start: None,
+                        };
                         for (metric, sum) in metrics.iter().zip(sums.iter_mut()) {
                             for value in metric
-                                .series(source as &dyn UsageSource, account, dates, None)
+                                .series(source as &dyn UsageSource, &subject, dates)
                                 .into_iter()
                                 .flatten()
                             {

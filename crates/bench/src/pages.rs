@@ -63,6 +63,7 @@ pub fn run() -> Result<()> {
                         .to_owned(),
                     ),
                     measures: "[]".to_owned(),
+                    card: "default".to_owned(),
                 }
             })
             .collect();

@@ -3,8 +3,9 @@
 use crate::Failure;
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
-use mikawaya_analytics::metrics::{Metric, MetricSpec};
+use mikawaya_analytics::metrics::{Metric, MetricSpec, Subject};
 use mikawaya_analytics::scorecard::{Colour, Scorecard, ScorecardSpec, Scored};
+use mikawaya_app::clock::Clock;
 use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
 use mikawaya_domain::PartnerId;
@@ -81,32 +82,65 @@ pub struct ServeArgs {
 /// Settings of the usage event log and rollups.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IngestArgs {
-    /// Time zone in which usage is counted per day (IANA name, e.g. Asia/Tokyo).
-    #[arg(long, env = "MIKAWAYA_TIME_ZONE", default_value = "UTC")]
-    time_zone: String,
+    /// The data dir's business time zone (IANA name, e.g. Asia/Tokyo): usage is counted per
+    /// day in it and every "today" is taken in it. Remembered in the data dir once given;
+    /// UTC until then.
+    #[arg(long, env = "MIKAWAYA_TIME_ZONE")]
+    time_zone: Option<String>,
     /// The tracking API accepts events at most this many days old.
     #[arg(long, env = "MIKAWAYA_LATE_DAYS", default_value_t = 30)]
     late_days: u32,
 }
 
 impl IngestArgs {
-    /// The time zone name as given.
-    pub(crate) fn time_zone(&self) -> &str {
-        &self.time_zone
+    /// The time zone name as given, if it was.
+    pub(crate) fn time_zone(&self) -> Option<&str> {
+        self.time_zone.as_deref()
     }
 
-    fn config(&self) -> Result<IngestConfig, Failure> {
-        let time_zone = jiff::tz::TimeZone::get(&self.time_zone).map_err(|_| {
-            Failure::input(anyhow!(
-                "--time-zone: '{}' is not an IANA time zone such as Asia/Tokyo",
-                self.time_zone
-            ))
-        })?;
+    /// The data dir's business clock (see `mikawaya_app::clock`).
+    pub(crate) fn clock(&self, store: &dyn Store) -> Result<Clock, Failure> {
+        Ok(Clock::system(business_time_zone(store, self.time_zone())?))
+    }
+
+    fn config(&self, store: &dyn Store) -> Result<IngestConfig, Failure> {
         Ok(IngestConfig {
-            time_zone,
+            time_zone: business_time_zone(store, self.time_zone())?,
             late_days: self.late_days,
             ..IngestConfig::default()
         })
+    }
+}
+
+/// The data dir's business time zone: `given` (remembered), else the stored one, else UTC.
+pub(crate) fn business_time_zone(
+    store: &dyn Store,
+    given: Option<&str>,
+) -> Result<jiff::tz::TimeZone, Failure> {
+    mikawaya_app::clock::resolve_time_zone(store, given).map_err(|error| match error {
+        mikawaya_app::AppError::Invalid(invalid) => {
+            Failure::input(anyhow!("--time-zone: {}", invalid.reason))
+        }
+        other => Failure::from(anyhow::Error::new(other).context("reading the time zone")),
+    })
+}
+
+/// The data dir's clock in its stored business time zone (for commands without
+/// `--time-zone`).
+pub(crate) fn stored_clock(store: &dyn Store) -> Result<Clock, Failure> {
+    Ok(Clock::system(business_time_zone(store, None)?))
+}
+
+/// `--as-of` when given, else today in the data dir's business time zone.
+pub(crate) fn as_of_or_today(
+    raw: Option<&str>,
+    flag: &str,
+    store: &dyn Store,
+    ingest: &IngestArgs,
+) -> Result<jiff::civil::Date, Failure> {
+    match raw {
+        Some(raw) => mikawaya_domain::value::parse_date(raw, flag).map_err(Failure::input),
+        None => Ok(ingest.clock(store)?.today()),
     }
 }
 
@@ -115,7 +149,7 @@ pub(crate) fn open_ingest(
     store: Arc<dyn Store>,
     args: &IngestArgs,
 ) -> Result<Arc<Ingest>, Failure> {
-    let config = args.config()?;
+    let config = args.config(store.as_ref())?;
     let started = std::time::Instant::now();
     let ingest = Ingest::open(data_dir, config, store).map_err(|error| match error {
         IngestError::Log(mikawaya_ingest::log::LogError::Locked(_)) => Failure::input(error),
@@ -228,11 +262,13 @@ pub struct DemoArgs {
 
 pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
     let locale = Locale::parse(&args.locale).map_err(Failure::input)?;
-    let as_of = match &args.as_of {
-        Some(raw) => mikawaya_domain::value::parse_date(raw, "as_of").map_err(Failure::input)?,
-        None => jiff::Zoned::now().date(),
-    };
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let as_of = as_of_or_today(
+        args.as_of.as_deref(),
+        "--as-of",
+        store.as_ref(),
+        &args.server.ingest,
+    )?;
     let ingest = open_ingest(data_dir, Arc::clone(&store), &args.server.ingest)?;
     let system = Actor::system();
     let existing = store
@@ -944,12 +980,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             as_of,
             ingest,
         } => {
-            let today = match as_of {
-                Some(raw) => {
-                    mikawaya_domain::value::parse_date(&raw, "--as-of").map_err(Failure::input)?
-                }
-                None => jiff::Zoned::now().date(),
-            };
+            let today = as_of_or_today(as_of.as_deref(), "--as-of", &store, &ingest)?;
             let metrics = mikawaya_playbooks::series::defined(&store, name.as_deref())
                 .map_err(|e| anyhow!("{e}"))?;
             if let Some(name) = &name
@@ -1003,7 +1034,9 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             let as_of =
                 mikawaya_domain::value::parse_date(&as_of, "--as-of").map_err(Failure::input)?;
             let metric = Metric::check(&stored_spec(&store, &name)?).map_err(Failure::input)?;
-            let accounts = all_accounts(&store)?;
+            let account_rows = all_account_rows(&store)?;
+            let accounts: Vec<Subject> = account_rows.iter().map(Subject::of).collect();
+            let names = external_ids(&account_rows);
             let facts = account_facts(&store)?;
             let store: Arc<dyn Store> = Arc::new(store);
             let service = open_ingest(data_dir, store, &ingest)?;
@@ -1020,13 +1053,14 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             if json {
                 let rows: Vec<serde_json::Value> = values
                     .iter()
-                    .map(|(account, value)| serde_json::json!({"account_external_id": account, "value": value}))
+                    .map(|(account, value)| serde_json::json!({"account_id": account.get(), "account_external_id": names.get(account), "value": value}))
                     .collect();
                 println!("{}", serde_json::to_string(&rows).context("writing JSON")?);
             } else {
                 for (account, value) in &values {
                     println!(
-                        "{account}\t{}",
+                        "{}\t{}",
+                        account_label(&names, *account),
                         value.map_or_else(|| "missing".to_owned(), |v| format!("{v}"))
                     );
                 }
@@ -1110,39 +1144,38 @@ fn backtest_scoring(
     rollups: &dyn mikawaya_analytics::metrics::UsageSource,
     scoring: &Scoring,
     scored: &[Scored],
-    accounts: &std::collections::HashMap<
-        mikawaya_domain::AccountId,
-        (String, Option<jiff::civil::Date>),
-    >,
+    accounts: &std::collections::HashMap<mikawaya_domain::AccountId, Subject>,
     rows: &[mikawaya_analytics::churn::RevenueRow],
     dates: &[jiff::civil::Date],
     horizon_days: i32,
 ) -> mikawaya_analytics::backtest::Backtest {
     // A scorecard ranks accounts against each other, so it scores all of them per date.
-    let card_scores: std::collections::HashMap<(jiff::civil::Date, String), Option<f64>> =
-        match scoring {
-            Scoring::Card(card) => dates
-                .iter()
-                .flat_map(|day| {
-                    card.score(rollups, scored, *day)
-                        .into_iter()
-                        .map(move |(account, health)| ((*day, account), health.score))
-                })
-                .collect(),
-            Scoring::Metric { .. } => Default::default(),
-        };
+    let card_scores: std::collections::HashMap<
+        (jiff::civil::Date, mikawaya_domain::AccountId),
+        Option<f64>,
+    > = match scoring {
+        Scoring::Card(card) => dates
+            .iter()
+            .flat_map(|day| {
+                card.score(rollups, scored, *day)
+                    .into_iter()
+                    .map(move |(account, health)| ((*day, account), health.score))
+            })
+            .collect(),
+        Scoring::Metric { .. } => Default::default(),
+    };
     let mut risk = |account: mikawaya_domain::AccountId, day: jiff::civil::Date| {
-        let (external_id, start) = accounts.get(&account)?;
+        let subject = accounts.get(&account)?;
         match scoring {
             Scoring::Metric {
                 metric,
                 higher_is_riskier,
             } => {
-                let value = metric.value(rollups, external_id, day, *start)?;
+                let value = metric.value(rollups, subject, day)?;
                 Some(if *higher_is_riskier { value } else { -value })
             }
             Scoring::Card(_) => card_scores
-                .get(&(day, external_id.clone()))
+                .get(&(day, account))
                 .copied()
                 .flatten()
                 .map(|score| 100.0 - score),
@@ -1188,7 +1221,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             "--horizon-days and --every-days must be at least 1"
         )));
     }
-    let today = jiff::Zoned::now().date();
+    let today = as_of_or_today(None, "--to", &store, &args.ingest)?;
     let to = match &args.to {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "--to").map_err(Failure::input)?,
         None => today
@@ -1220,15 +1253,9 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         .collect();
     let account_rows = all_account_rows(&store)?;
     let scored = Scored::from_accounts(&account_rows);
-    let accounts: std::collections::HashMap<
-        mikawaya_domain::AccountId,
-        (String, Option<jiff::civil::Date>),
-    > = account_rows
-        .into_iter()
-        .filter_map(|a| {
-            a.external_id
-                .map(|id| (a.id, (id.to_string(), a.contract_start)))
-        })
+    let accounts: std::collections::HashMap<mikawaya_domain::AccountId, Subject> = account_rows
+        .iter()
+        .map(|a| (a.id, Subject::of(a)))
         .collect();
     let store: Arc<dyn Store> = Arc::new(store);
     let facts = account_facts(store.as_ref())?;
@@ -1330,18 +1357,20 @@ pub struct HealthArgs {
     /// The observation date, YYYY-MM-DD (default: today).
     #[arg(long)]
     as_of: Option<String>,
-    /// The scorecard (`default` is built in).
-    #[arg(long, default_value = "default")]
-    scorecard: String,
-    /// A scorecard definition (JSON) to use instead.
+    /// Score every account by this scorecard alone (`default` is built in) instead of the
+    /// health in force (segment scorecards, then `default`: what pages and the API show).
+    #[arg(long)]
+    scorecard: Option<String>,
+    /// A scorecard definition (JSON) to score every account by instead.
     #[arg(long)]
     scorecard_file: Option<PathBuf>,
-    /// Print JSON: [{"account_external_id", "score", "colour", "measures"}].
+    /// Print JSON: [{"account_id", "account_external_id", "card", "score", "shown",
+    /// "colour", "measures"}].
     #[arg(long)]
     json: bool,
-    /// Store the `default` scorecard's scores as the snapshot of --as-of (what pages and
-    /// dashboards read), instead of printing them.
-    #[arg(long, conflicts_with_all = ["scorecard_file", "json"])]
+    /// Store the health in force as the snapshot of --as-of (what pages and dashboards
+    /// read), instead of printing it.
+    #[arg(long, conflicts_with_all = ["scorecard", "scorecard_file", "json"])]
     store: bool,
     /// With --store: also every --every-days back to this day.
     #[arg(long, requires = "store")]
@@ -1354,18 +1383,18 @@ pub struct HealthArgs {
 }
 
 pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
-    let card = load_scorecard(Some(&args.scorecard), args.scorecard_file.as_deref())?;
-    let as_of = match &args.as_of {
-        Some(raw) => mikawaya_domain::value::parse_date(raw, "--as-of").map_err(Failure::input)?,
-        None => jiff::Zoned::now().date(),
+    let what_if = match (&args.scorecard, &args.scorecard_file) {
+        (None, None) => None,
+        (name, file) => Some(load_scorecard(name.as_deref(), file.as_deref())?),
     };
-    let store = open_store(data_dir)?;
+    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let as_of = as_of_or_today(
+        args.as_of.as_deref(),
+        "--as-of",
+        store.as_ref(),
+        &args.ingest,
+    )?;
     if args.store {
-        if args.scorecard != mikawaya_playbooks::health::SCORECARD {
-            return Err(Failure::input(anyhow!(
-                "--store: snapshots are of the default scorecard"
-            )));
-        }
         let from = match &args.from {
             Some(raw) => {
                 mikawaya_domain::value::parse_date(raw, "--from").map_err(Failure::input)?
@@ -1373,7 +1402,6 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
             None => as_of,
         };
         let days = mikawaya_playbooks::health::days_back(from, as_of, args.every_days);
-        let store: Arc<dyn Store> = Arc::new(store);
         let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
         let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
         let written = service
@@ -1392,37 +1420,49 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
         println!("stored {written} health scores over {} day(s)", days.len());
         return Ok(());
     }
-    let scored = Scored::from_accounts(&all_account_rows(&store)?);
-    let facts = account_facts(&store)?;
-    let store: Arc<dyn Store> = Arc::new(store);
-    let service = open_ingest(data_dir, store, &args.ingest)?;
+    let accounts = store
+        .all_accounts(&Actor::system().read())
+        .map_err(store_failure)?;
+    let names = external_ids(&accounts);
+    let facts = account_facts(store.as_ref())?;
+    let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
     let health = service
-        .read(|rollups| {
-            let source = mikawaya_analytics::metrics::WithFacts {
-                usage: rollups,
-                facts: &facts,
-            };
-            card.score(&source, &scored, as_of)
+        .read(|rollups| match &what_if {
+            Some(card) => {
+                let source = mikawaya_analytics::metrics::WithFacts {
+                    usage: rollups,
+                    facts: &facts,
+                };
+                Ok(card.score(&source, &Scored::from_accounts(&accounts), as_of))
+            }
+            None => mikawaya_app::health::scores_on(
+                store.as_ref(),
+                &Actor::system().read(),
+                rollups,
+                as_of,
+            ),
         })
         .map_err(Failure::from)?;
     service.shutdown();
+    let health = health.map_err(|e| anyhow!("{e}"))?;
     if args.json {
         let rows: Vec<serde_json::Value> = health
             .iter()
-            .map(|(account, h)| serde_json::json!({"account_external_id": account, "score": h.score, "colour": h.colour, "measures": h.measures}))
+            .map(|(account, h)| serde_json::json!({"account_id": account.get(), "account_external_id": names.get(account), "card": h.card, "score": h.score, "shown": h.score.map(mikawaya_app::health::shown), "colour": h.colour, "measures": h.measures}))
             .collect();
         println!("{}", serde_json::to_string(&rows).context("writing JSON")?);
     } else {
         for (account, h) in &health {
-            let score = h
-                .score
-                .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.0}"));
+            let score = h.score.map_or_else(
+                || "n/a".to_owned(),
+                |s| mikawaya_app::health::shown(s).to_string(),
+            );
             let colour = h.colour.map_or("", |c| match c {
                 Colour::Red => "red",
                 Colour::Yellow => "yellow",
                 Colour::Green => "green",
             });
-            println!("{account}\t{score}\t{colour}");
+            println!("{}\t{score}\t{colour}", account_label(&names, *account));
         }
     }
     Ok(())
@@ -1436,12 +1476,25 @@ fn all_account_rows(
         .map_err(store_failure)
 }
 
-/// Every account with an external id, and the day its tenure starts (contract start).
-fn all_accounts(store: &SqliteStore) -> Result<Vec<(String, Option<jiff::civil::Date>)>, Failure> {
-    Ok(all_account_rows(store)?
-        .into_iter()
-        .filter_map(|a| a.external_id.map(|id| (id.to_string(), a.contract_start)))
-        .collect())
+/// Each account's external id, for output that names accounts as the customer does.
+pub(crate) fn external_ids(
+    accounts: &[mikawaya_domain::account::Account],
+) -> std::collections::HashMap<mikawaya_domain::AccountId, String> {
+    accounts
+        .iter()
+        .filter_map(|a| a.external_id.as_ref().map(|e| (a.id, e.to_string())))
+        .collect()
+}
+
+/// An account in text output: its external id, else `#` and its id.
+pub(crate) fn account_label(
+    names: &std::collections::HashMap<mikawaya_domain::AccountId, String>,
+    account: mikawaya_domain::AccountId,
+) -> String {
+    names
+        .get(&account)
+        .cloned()
+        .unwrap_or_else(|| format!("#{account}"))
 }
 
 pub fn backup(data_dir: &Path, file: &Path) -> Result<(), Failure> {

@@ -3,7 +3,7 @@
 //! their top factors, and its own backtest against the default scorecard.
 
 use crate::Failure;
-use crate::commands::{IngestArgs, open_ingest, open_store, store_failure};
+use crate::commands::{IngestArgs, as_of_or_today, open_ingest, open_store, store_failure};
 use anyhow::{Context, anyhow};
 use jiff::civil::Date;
 use mikawaya_analytics::backtest::{Observation, backtest};
@@ -11,7 +11,7 @@ use mikawaya_analytics::churn::{RevenueRow, mrr_by_account};
 use mikawaya_analytics::forecast::{self, Example, Feature, Model, Subject};
 use mikawaya_analytics::metrics::{Metric, MetricSpec};
 use mikawaya_analytics::scorecard::{Scorecard, Scored};
-use mikawaya_domain::Actor;
+use mikawaya_domain::{AccountId, Actor};
 use mikawaya_store::Store;
 use std::collections::HashMap;
 use std::path::Path;
@@ -27,9 +27,6 @@ pub enum ForecastCommand {
     },
     /// Churn probability of every paying account, with the factors that raise it.
     Predict {
-        /// The day to predict from, YYYY-MM-DD (default today).
-        #[arg(long)]
-        as_of: Option<String>,
         /// Only the riskiest N accounts.
         #[arg(long)]
         top: Option<usize>,
@@ -47,6 +44,11 @@ pub enum ForecastCommand {
 /// Flags every forecast command takes.
 #[derive(Debug, clap::Args)]
 pub struct Common {
+    /// The day the model stands on, YYYY-MM-DD: train and backtest use the year of history
+    /// before it, predict predicts from it (default today in the data dir's business time
+    /// zone; give it for a history that ends in the past).
+    #[arg(long)]
+    as_of: Option<String>,
     /// Churn within this many days.
     #[arg(long, default_value_t = 90)]
     horizon_days: i32,
@@ -67,7 +69,6 @@ struct History {
     rows: Vec<RevenueRow>,
     subjects: Vec<Subject>,
     scored: Vec<Scored>,
-    names: HashMap<mikawaya_domain::AccountId, String>,
     features: Vec<Feature>,
     facts: mikawaya_analytics::metrics::AccountFacts,
 }
@@ -93,33 +94,20 @@ fn history(store: &dyn Store) -> Result<History, Failure> {
     }
     Ok(History {
         rows,
-        subjects: accounts
-            .iter()
-            .filter_map(|a| {
-                a.external_id.as_ref().map(|e| Subject {
-                    id: a.id,
-                    key: e.to_string(),
-                    start: a.contract_start,
-                })
-            })
-            .collect(),
+        subjects: accounts.iter().map(Subject::of).collect(),
         scored: Scored::from_accounts(&accounts),
-        names: accounts
-            .iter()
-            .filter_map(|a| a.external_id.as_ref().map(|e| (a.id, e.to_string())))
-            .collect(),
         features: forecast::features(&metrics),
         facts: crate::commands::account_facts(store)?,
     })
 }
 
-fn observation_dates(common: &Common) -> Result<Vec<Date>, Failure> {
+fn observation_dates(common: &Common, store: &dyn Store) -> Result<Vec<Date>, Failure> {
     if common.horizon_days < 1 || common.every_days < 1 {
         return Err(Failure::input(anyhow!(
             "--horizon-days and --every-days must be at least 1"
         )));
     }
-    let today = jiff::Zoned::now().date();
+    let today = as_of_or_today(common.as_of.as_deref(), "--as-of", store, &common.ingest)?;
     let to = today
         .checked_sub(jiff::Span::new().days(i64::from(common.horizon_days)))
         .map_err(|e| anyhow!("{e}"))?;
@@ -149,7 +137,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
     let history = history(store.as_ref())?;
     match command {
         ForecastCommand::Train { common } => {
-            let dates = observation_dates(&common)?;
+            let dates = observation_dates(&common, store.as_ref())?;
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
             let trained = service.read(|usage| {
                 let usage = &mikawaya_analytics::metrics::WithFacts {
@@ -212,7 +200,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             }
             Ok(())
         }
-        ForecastCommand::Predict { as_of, top, common } => {
+        ForecastCommand::Predict { top, common } => {
             let version = store
                 .get_meta("forecast.latest")
                 .map_err(store_failure)?
@@ -238,12 +226,12 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
                     "the metrics changed since model v{version} was trained: run `mikawaya forecast train`"
                 )));
             }
-            let day = match as_of {
-                Some(raw) => {
-                    mikawaya_domain::value::parse_date(&raw, "--as-of").map_err(Failure::input)?
-                }
-                None => jiff::Zoned::now().date(),
-            };
+            let day = as_of_or_today(
+                common.as_of.as_deref(),
+                "--as-of",
+                store.as_ref(),
+                &common.ingest,
+            )?;
             let paying = mrr_by_account(&history.rows, day);
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
             let predictions = service.read(|usage| {
@@ -255,7 +243,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
                         let mrr = paying.get(&s.id).copied().filter(|m| *m > 0.0)?;
                         let values = forecast::raw_values(&history.features, usage, s, day, mrr);
                         let factors: Vec<_> = model.factors(&values).into_iter().filter(|f| f.contribution > 0.0).take(3).collect();
-                        Some(serde_json::json!({"account_external_id": s.key, "probability": model.probability(&values), "top_factors": factors}))
+                        Some(serde_json::json!({"account_id": s.id.get(), "account_external_id": s.usage_key, "probability": model.probability(&values), "top_factors": factors}))
                     })
                     .collect();
                 out.sort_by(|a, b| b["probability"].as_f64().unwrap_or(0.0).total_cmp(&a["probability"].as_f64().unwrap_or(0.0)));
@@ -296,7 +284,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             Ok(())
         }
         ForecastCommand::Backtest { common } => {
-            let dates = observation_dates(&common)?;
+            let dates = observation_dates(&common, store.as_ref())?;
             let cut = dates.len() * 2 / 3;
             let (before, test_dates) = dates.split_at(cut);
             // Purge: train only on dates whose outcome is known before the first test date.
@@ -320,7 +308,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
                 let model = forecast::train(&history.features, &train, common.horizon_days, common.folds)?;
                 let test: Vec<Example> = forecast::examples(&history.features, usage, &history.rows, &history.subjects, test_dates, common.horizon_days);
                 let card = Scorecard::default_card();
-                let mut card_scores: HashMap<(Date, String), Option<f64>> = HashMap::new();
+                let mut card_scores: HashMap<(Date, AccountId), Option<f64>> = HashMap::new();
                 for day in test_dates {
                     for (account, health) in card.score(usage, &history.scored, *day) {
                         card_scores.insert((*day, account), health.score);
@@ -329,8 +317,7 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
                 let mut forecast_obs = Vec::new();
                 let mut card_obs = Vec::new();
                 for example in &test {
-                    let Some(key) = history.names.get(&example.account) else { continue };
-                    let Some(score) = card_scores.get(&(example.date, key.clone())).copied().flatten() else { continue };
+                    let Some(score) = card_scores.get(&(example.date, example.account)).copied().flatten() else { continue };
                     forecast_obs.push(Observation { risk: model.probability(&example.values), churned: example.churned });
                     card_obs.push(Observation { risk: 100.0 - score, churned: example.churned });
                 }

@@ -108,7 +108,7 @@ impl WorkflowArgs {
         &self,
         data_dir: &Path,
         store: &dyn Store,
-        time_zone: &str,
+        time_zone: Option<&str>,
     ) -> Result<Resolved, Failure> {
         let file = self.file(data_dir)?;
         let locale = self
@@ -153,11 +153,7 @@ impl WorkflowArgs {
             .map(QuietHours::parse)
             .transpose()
             .map_err(Failure::input)?;
-        outbox.time_zone = jiff::tz::TimeZone::get(time_zone).map_err(|_| {
-            Failure::input(anyhow!(
-                "--time-zone: '{time_zone}' is not an IANA time zone"
-            ))
-        })?;
+        outbox.time_zone = crate::commands::business_time_zone(store, time_zone)?;
         Ok(Resolved {
             workflow: Workflow {
                 settings: Settings {
@@ -175,12 +171,25 @@ impl WorkflowArgs {
     }
 }
 
-fn parse_day(raw: Option<&str>, flag: &str) -> Result<Clock, Failure> {
+/// The engine's clock: the day given by `flag`, else now in the data dir's business time
+/// zone (see `mikawaya_app::clock`).
+fn parse_day(
+    raw: Option<&str>,
+    flag: &str,
+    store: &dyn Store,
+    ingest: &crate::commands::IngestArgs,
+) -> Result<Clock, Failure> {
     Ok(match raw {
         Some(raw) => {
             Clock::on(mikawaya_domain::value::parse_date(raw, flag).map_err(Failure::input)?)
         }
-        None => Clock::real(),
+        None => {
+            let clock = ingest.clock(store)?;
+            Clock {
+                today: clock.today(),
+                now: clock.now(),
+            }
+        }
     })
 }
 
@@ -236,8 +245,8 @@ pub fn rules(data_dir: &Path, command: RulesCommand) -> Result<(), Failure> {
         ingest,
         workflow,
     } = command;
-    let clock = parse_day(as_of.as_deref(), "--as-of")?;
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let clock = parse_day(as_of.as_deref(), "--as-of", store.as_ref(), &ingest)?;
     let mut settings = workflow
         .resolve(data_dir, store.as_ref(), ingest.time_zone())?
         .workflow
@@ -312,7 +321,7 @@ fn replay(
     if every_days == 0 {
         return Err(Failure::input(anyhow!("--every-days: must be at least 1")));
     }
-    let mut day = parse_day(Some(from), "--from")?.today;
+    let mut day = parse_day(Some(from), "--from", store.as_ref(), ingest)?.today;
     if day > to {
         return Err(Failure::input(anyhow!("--from: must not be after --as-of")));
     }
@@ -368,9 +377,10 @@ pub enum OutboxCommand {
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
-        /// Time zone of quiet hours.
-        #[arg(long, env = "MIKAWAYA_TIME_ZONE", default_value = "UTC")]
-        time_zone: String,
+        /// The data dir's business time zone, in which quiet hours are judged (remembered
+        /// once given; see `serve --help`).
+        #[arg(long, env = "MIKAWAYA_TIME_ZONE")]
+        time_zone: Option<String>,
         #[command(flatten)]
         workflow: WorkflowArgs,
     },
@@ -400,7 +410,7 @@ pub fn outbox(data_dir: &Path, command: OutboxCommand) -> Result<(), Failure> {
                 None => jiff::Timestamp::now(),
             };
             let config = workflow
-                .resolve(data_dir, store.as_ref(), &time_zone)?
+                .resolve(data_dir, store.as_ref(), time_zone.as_deref())?
                 .workflow
                 .outbox;
             mikawaya_outbox::install_crypto();
@@ -563,7 +573,7 @@ pub fn playbooks(data_dir: &Path, command: PlaybooksCommand) -> Result<(), Failu
             json,
             ingest,
         } => {
-            let as_of = parse_day(as_of.as_deref(), "--as-of")?.today;
+            let as_of = parse_day(as_of.as_deref(), "--as-of", store.as_ref(), &ingest)?.today;
             let (versions, _) = mikawaya_playbooks::engine::load_playbooks(store.as_ref())
                 .map_err(playbook_failure)?;
             let mut latest: std::collections::BTreeMap<
@@ -671,7 +681,9 @@ pub fn tasks(data_dir: &Path, command: TasksCommand) -> Result<(), Failure> {
             .map(TaskStatus::parse)
             .transpose()
             .map_err(Failure::input)?,
-        overdue_on: overdue.then(|| Clock::real().today),
+        overdue_on: overdue
+            .then(|| crate::commands::stored_clock(&store).map(|c| c.today()))
+            .transpose()?,
         ..Default::default()
     };
     match owner.as_deref() {
@@ -745,9 +757,9 @@ pub fn tiers(data_dir: &Path, command: TiersCommand) -> Result<(), Failure> {
     rules.check().map_err(Failure::input)?;
     let store = open_store(data_dir)?;
     let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
-    let plan =
-        mikawaya_playbooks::tiers::apply(&store, &access, &rules, dry_run, Clock::real().today)
-            .map_err(playbook_failure)?;
+    let today = crate::commands::stored_clock(&store)?.today();
+    let plan = mikawaya_playbooks::tiers::apply(&store, &access, &rules, dry_run, today)
+        .map_err(playbook_failure)?;
     if json {
         return print_json(&plan);
     }
@@ -767,7 +779,8 @@ pub fn book(data_dir: &Path, json: bool) -> Result<(), Failure> {
     let accounts = store.all_accounts(&access).map_err(store_failure)?;
     let users = store.list_users(&access).map_err(store_failure)?;
     let tasks = mikawaya_playbooks::facts::open_tasks(&store, &access).map_err(playbook_failure)?;
-    let rows = mikawaya_playbooks::tiers::book(&accounts, &tasks, &users, Clock::real().today);
+    let today = crate::commands::stored_clock(&store)?.today();
+    let rows = mikawaya_playbooks::tiers::book(&accounts, &tasks, &users, today);
     if json {
         return print_json(&rows);
     }

@@ -38,15 +38,6 @@ impl Clock {
             .map_or(jiff::Timestamp::UNIX_EPOCH, |z| z.timestamp());
         Clock { today, now }
     }
-
-    /// The real clock (days in UTC).
-    pub fn real() -> Clock {
-        let now = jiff::Timestamp::now();
-        Clock {
-            today: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
-            now,
-        }
-    }
 }
 
 /// Settings of the tech-touch side.

@@ -5,8 +5,7 @@
 use crate::Result;
 use jiff::civil::Date;
 use mikawaya_analytics::churn::RevenueRow;
-use mikawaya_analytics::metrics::{Metric, MetricSpec, UsageSource};
-use mikawaya_analytics::scorecard::{Scorecard, Scored};
+use mikawaya_analytics::metrics::{Metric, MetricSpec, Subject, UsageSource};
 use mikawaya_domain::account::{Account, AccountFilter};
 use mikawaya_domain::contact::Contact;
 use mikawaya_domain::user::User;
@@ -50,7 +49,8 @@ pub struct Facts<'a> {
     pub account_facts: mikawaya_analytics::metrics::AccountFacts,
     /// Unsubscribed addresses seen so far (cache).
     pub unsubscribed: RefCell<HashMap<String, bool>>,
-    health: RefCell<HashMap<Date, BTreeMap<String, Option<f64>>>>,
+    health: RefCell<HashMap<Date, BTreeMap<AccountId, Option<f64>>>>,
+    cards: mikawaya_analytics::scorecard::CardSet,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -159,6 +159,7 @@ impl<'a> Facts<'a> {
             account_facts,
             unsubscribed: RefCell::default(),
             health: RefCell::default(),
+            cards: crate::health::card_set(store)?,
         })
     }
 
@@ -167,28 +168,30 @@ impl<'a> Facts<'a> {
     pub fn metric(&self, name: &str, account: &Account, day: Date) -> Option<f64> {
         let metric = self.metrics.get(name)?;
         let usage = self.usage?;
-        let key = account.external_id.as_ref()?;
         let source = mikawaya_analytics::metrics::WithFacts {
             usage,
             facts: &self.account_facts,
         };
-        metric.value(&source, key.as_str(), day, account.contract_start)
+        metric.value(&source, &Subject::of(account), day)
     }
 
-    /// The built-in default scorecard's score for an account as of a day.
+    /// An account's health score as of a day, by the scorecards in force (the same
+    /// scoring as the stored snapshots and every page).
     pub fn health(&self, account: &Account, day: Date) -> Option<f64> {
         let usage = self.usage?;
-        let key = account.external_id.as_ref()?.to_string();
         let mut cache = self.health.borrow_mut();
         let scores = cache.entry(day).or_insert_with(|| {
-            let scored = Scored::from_accounts(&self.accounts);
-            Scorecard::default_card()
-                .score(usage, &scored, day)
+            let source = mikawaya_analytics::metrics::WithFacts {
+                usage,
+                facts: &self.account_facts,
+            };
+            self.cards
+                .score(&source, &self.accounts, day)
                 .into_iter()
                 .map(|(account, health)| (account, health.score))
                 .collect()
         });
-        scores.get(&key).copied().flatten()
+        scores.get(&account.id).copied().flatten()
     }
 
     /// The renewal date as it stood on `day`: the end of the subscription term in force
@@ -224,21 +227,19 @@ pub fn account_facts(
 }
 
 /// [`account_facts`] for accounts already loaded.
-fn facts_of(
+pub(crate) fn facts_of(
     store: &dyn Store,
     access: &ReadAccess,
     accounts: &[Account],
 ) -> Result<mikawaya_analytics::metrics::AccountFacts> {
-    let keys: HashMap<AccountId, String> = accounts
-        .iter()
-        .filter_map(|a| a.external_id.as_ref().map(|e| (a.id, e.to_string())))
-        .collect();
+    let known: std::collections::HashSet<AccountId> = accounts.iter().map(|a| a.id).collect();
     let rows: Vec<_> = store
         .all_subscriptions(access)?
         .into_iter()
         .filter_map(|s| {
-            keys.get(&s.account_id)
-                .map(|k| (k.clone(), s.mrr.amount(), f64::from(s.quantity), s.term))
+            known
+                .contains(&s.account_id)
+                .then(|| (s.account_id, s.mrr.amount(), f64::from(s.quantity), s.term))
         })
         .collect();
     let day = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
@@ -247,24 +248,27 @@ fn facts_of(
     })?
     .into_iter()
     .filter_map(|t| {
-        keys.get(&t.account_id)
-            .map(|k| (k.clone(), day(t.occurred_at)))
+        known
+            .contains(&t.account_id)
+            .then(|| (t.account_id, day(t.occurred_at)))
     })
     .collect();
     let surveys: Vec<_> = store
         .survey_responses(access, jiff::Timestamp::UNIX_EPOCH)?
         .into_iter()
         .filter_map(|r| {
-            keys.get(&r.account_id)
-                .map(|k| (k.clone(), day(r.answered_at), r.kind, r.score as f64))
+            known
+                .contains(&r.account_id)
+                .then(|| (r.account_id, day(r.answered_at), r.kind, r.score as f64))
         })
         .collect();
     let pulses: Vec<_> = store
         .pulses(access)?
         .into_iter()
         .filter_map(|p| {
-            keys.get(&p.account_id)
-                .map(|k| (k.clone(), day(p.created_at), p.score as f64))
+            known
+                .contains(&p.account_id)
+                .then(|| (p.account_id, day(p.created_at), p.score as f64))
         })
         .collect();
     Ok(

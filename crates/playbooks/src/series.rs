@@ -4,7 +4,7 @@
 use crate::Result;
 use jiff::civil::Date;
 use mikawaya_analytics::metrics::{
-    AccountFacts, Metric, MetricSpec, ObservationDates, UsageSource, WithFacts,
+    AccountFacts, Metric, MetricSpec, ObservationDates, Subject, UsageSource, WithFacts,
 };
 use mikawaya_domain::access::ManageAccess;
 use mikawaya_domain::{AccountId, ReadAccess};
@@ -56,14 +56,7 @@ pub fn compute(
     metrics: &[Metric],
     days: &[Date],
 ) -> Result<usize> {
-    let accounts: Vec<(AccountId, String, Option<Date>)> = store
-        .all_accounts(read)?
-        .into_iter()
-        .filter_map(|a| {
-            a.external_id
-                .map(|e| (a.id, e.to_string(), a.contract_start))
-        })
-        .collect();
+    let accounts: Vec<Subject> = store.all_accounts(read)?.iter().map(Subject::of).collect();
     let source = WithFacts { usage, facts };
     let mut written = 0;
     let observed = ObservationDates::new(days);
@@ -72,12 +65,12 @@ pub fn compute(
         // One pass per account over all the days, then stored day by day.
         let mut by_day: Vec<Vec<(AccountId, Option<f64>)>> =
             vec![Vec::with_capacity(accounts.len()); days.len()];
-        for (id, key, start) in &accounts {
+        for subject in &accounts {
             for (values, value) in by_day
                 .iter_mut()
-                .zip(metric.series(&source, key, &observed, *start))
+                .zip(metric.series(&source, subject, &observed))
             {
-                values.push((*id, value));
+                values.push((subject.id, value));
             }
         }
         for (day, values) in days.iter().zip(by_day) {

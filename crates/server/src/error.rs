@@ -205,6 +205,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<mikawaya_app::AppError> for ApiError {
+    fn from(error: mikawaya_app::AppError) -> Self {
+        ApiError::from(StoreError::from(error))
+    }
+}
+
 impl From<ImportError> for ApiError {
     fn from(error: ImportError) -> Self {
         match error {

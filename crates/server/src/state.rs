@@ -74,6 +74,21 @@ impl Default for Workflow {
 }
 
 impl AppState {
+    /// The data dir's clock: now, in its business time zone (the rollups' zone). Every
+    /// "today" of a page, route or worker step comes from here.
+    pub fn clock(&self) -> mikawaya_app::clock::Clock {
+        mikawaya_app::clock::Clock::system(self.ingest.config().time_zone.clone())
+    }
+
+    /// The playbook engine's clock: today and now, by [`AppState::clock`].
+    pub fn engine_clock(&self) -> mikawaya_playbooks::Clock {
+        let clock = self.clock();
+        mikawaya_playbooks::Clock {
+            today: clock.today(),
+            now: clock.now(),
+        }
+    }
+
     /// Builds the state around a store.
     pub fn new(store: Arc<dyn Store>, ingest: Arc<Ingest>, config: ServerConfig) -> Self {
         Self {
@@ -101,6 +116,7 @@ impl AppState {
         let store = Arc::clone(&self.store);
         let ingest = Arc::clone(&self.ingest);
         let workflow = Arc::clone(&self.workflow);
+        let clock = self.engine_clock();
         tokio::task::spawn_blocking(move || {
             let result = mikawaya_domain::Actor::system()
                 .write()
@@ -115,7 +131,7 @@ impl AppState {
                         store.as_ref(),
                         &access,
                         &ingest,
-                        mikawaya_playbooks::Clock::real(),
+                        clock,
                         &workflow.settings,
                         false,
                         Some(account),
@@ -131,6 +147,23 @@ impl AppState {
                 }
             }
         });
+    }
+
+    /// Runs a blocking call that reads the store and the usage rollups on the blocking
+    /// pool (the rollups are read once the applier caught up with every acknowledged event).
+    pub async fn run_with_usage<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn Store, &mikawaya_usage::rollup::Rollups) -> Result<T, StoreError>
+        + Send
+        + 'static,
+    ) -> Result<T, ApiError> {
+        let store = Arc::clone(&self.store);
+        let ingest = Arc::clone(&self.ingest);
+        tokio::task::spawn_blocking(move || ingest.read(|rollups| call(store.as_ref(), rollups)))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::from)
     }
 
     /// Runs a blocking store call on the blocking pool, off the async runtime.

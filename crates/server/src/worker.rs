@@ -3,7 +3,6 @@
 
 use crate::state::AppState;
 use mikawaya_domain::Actor;
-use mikawaya_playbooks::Clock;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,8 +47,8 @@ async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error +
     let store = Arc::clone(&state.store);
     let ingest = Arc::clone(&state.ingest);
     let workflow = Arc::clone(&state.workflow);
+    let clock = state.engine_clock();
     tokio::task::spawn_blocking(move || -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-        let clock = Clock::real();
         let today = clock.today.to_string();
         if store.get_meta(LAST_DAY)?.as_deref() == Some(today.as_str()) {
             return Ok(());

@@ -266,6 +266,8 @@ pub struct HealthRow {
     pub colour: Option<String>,
     /// The measures as JSON (metric, value, score, weight).
     pub measures: String,
+    /// The scorecard that made it.
+    pub card: String,
 }
 
 /// A CSM's manual pulse on an account.

@@ -46,6 +46,19 @@ fn history_with(filters: &[EventFilter]) -> Rollups {
     rollups
 }
 
+/// An account by its usage key: "acme" is account 1, any other account 2.
+fn subject(key: &str, tenure_start: Option<Date>) -> Subject {
+    Subject {
+        id: account_id(key),
+        usage_key: Some(key.to_owned()),
+        tenure_start,
+    }
+}
+
+fn account_id(key: &str) -> AccountId {
+    AccountId::new(if key == "acme" { 1 } else { 2 })
+}
+
 fn spec(json: serde_json::Value) -> Metric {
     let spec: MetricSpec = serde_json::from_value(json).unwrap_or_else(|e| panic!("{e}"));
     Metric::check(&spec).unwrap_or_else(|e| panic!("{e}"))
@@ -60,7 +73,7 @@ fn check(
     let rollups = history();
     let metric = spec(metric.clone());
     assert_eq!(
-        metric.value(&rollups, "acme", as_of, tenure_start),
+        metric.value(&rollups, &subject("acme", tenure_start), as_of),
         expected,
         "{metric:?} as of {as_of}"
     );
@@ -228,16 +241,16 @@ fn facts() -> AccountFacts {
     AccountFacts::new(
         [
             (
-                "acme".to_owned(),
+                account_id("acme"),
                 100.0,
                 5.0,
                 term(date(2026, 1, 1), Some(date(2026, 2, 15))),
             ),
-            ("acme".to_owned(), 50.0, 2.0, term(date(2026, 2, 1), None)),
+            (account_id("acme"), 50.0, 2.0, term(date(2026, 2, 1), None)),
         ],
         [
-            ("acme".to_owned(), date(2026, 2, 20)),
-            ("acme".to_owned(), date(2026, 2, 10)),
+            (account_id("acme"), date(2026, 2, 20)),
+            (account_id("acme"), date(2026, 2, 10)),
         ],
     )
 }
@@ -253,9 +266,8 @@ fn account_facts_are_metrics_too() {
     let value = |kind: &str, day: Date| {
         spec(serde_json::json!({"name": "m", "kind": kind})).value(
             &source,
-            "acme",
+            &subject("acme", Some(date(2026, 1, 1))),
             day,
-            Some(date(2026, 1, 1)),
         )
     };
     // Feb 5: both rows active → 150 MRR, 7 seats; Mar 1: only the second → 50, 2.
@@ -273,11 +285,14 @@ fn account_facts_are_metrics_too() {
     // Another account: no rows (0 MRR), no touches (missing).
     let other = spec(serde_json::json!({"name": "m", "kind": "mrr"}));
     assert_eq!(
-        other.value(&source, "other", date(2026, 3, 1), None),
+        other.value(&source, &subject("other", None), date(2026, 3, 1)),
         Some(0.0)
     );
     // Usage alone knows no account facts.
-    assert_eq!(other.value(&rollups, "acme", date(2026, 3, 1), None), None);
+    assert_eq!(
+        other.value(&rollups, &subject("acme", None), date(2026, 3, 1)),
+        None
+    );
     // A ratio of usage to a fact: logins per seat in the window before Mar 1 (2 logins, 2 seats).
     let per_seat = spec(
         serde_json::json!({"name": "logins-per-seat", "kind": "ratio",
@@ -285,7 +300,7 @@ fn account_facts_are_metrics_too() {
         "denominator": {"name": "seats", "kind": "seats"}}),
     );
     assert_eq!(
-        per_seat.value(&source, "acme", date(2026, 3, 1), None),
+        per_seat.value(&source, &subject("acme", None), date(2026, 3, 1)),
         Some(1.0)
     );
 }
@@ -296,18 +311,21 @@ fn surveys_and_pulses_are_read_within_the_window() {
     let rollups = history();
     let facts = AccountFacts::new([], [])
         .with_surveys([
-            ("acme".to_owned(), date(2026, 1, 20), SurveyKind::Nps, 9.0),
-            ("acme".to_owned(), date(2026, 2, 10), SurveyKind::Nps, 4.0),
-            ("acme".to_owned(), date(2026, 2, 12), SurveyKind::Csat, 5.0),
+            (account_id("acme"), date(2026, 1, 20), SurveyKind::Nps, 9.0),
+            (account_id("acme"), date(2026, 2, 10), SurveyKind::Nps, 4.0),
+            (account_id("acme"), date(2026, 2, 12), SurveyKind::Csat, 5.0),
         ])
-        .with_pulses([("acme".to_owned(), date(2026, 2, 27), 35.0)]);
+        .with_pulses([(account_id("acme"), date(2026, 2, 27), 35.0)]);
     let source = WithFacts {
         usage: &rollups,
         facts: &facts,
     };
     let value = |kind: &str, day: Date| {
-        spec(serde_json::json!({"name": "m", "kind": kind, "window_days": 28}))
-            .value(&source, "acme", day, None)
+        spec(serde_json::json!({"name": "m", "kind": kind, "window_days": 28})).value(
+            &source,
+            &subject("acme", None),
+            day,
+        )
     };
     // As of Mar 1 the window is Feb 1-28: the latest NPS is Feb 10's 4 (Jan 20's 9 is out).
     assert_eq!(value("nps", date(2026, 3, 1)), Some(4.0));
@@ -328,7 +346,7 @@ fn filtered(json: serde_json::Value, expected: Option<f64>) {
     let rollups = history_with(&filters);
     let metric = spec(json.clone());
     assert_eq!(
-        metric.value(&rollups, "acme", MARCH_1, None),
+        metric.value(&rollups, &subject("acme", None), MARCH_1),
         expected,
         "{json}"
     );
@@ -373,7 +391,7 @@ fn property_conditions_count_only_matching_events() {
         &serde_json::json!({"event": "Report Run", "where": rows("eq", 5)}),
     ));
     assert_eq!(
-        per_month.value(&rollups, "acme", MARCH_1, Some(date(2026, 2, 15))),
+        per_month.value(&rollups, &subject("acme", Some(date(2026, 2, 15))), MARCH_1),
         Some(30.0 / 14.0)
     );
 }
@@ -435,10 +453,14 @@ fn series_equal_values_date_by_date() {
             for dates in [&daily, &weekly] {
                 let one_by_one: Vec<Option<f64>> = dates
                     .iter()
-                    .map(|d| metric.value(&rollups, "acme", *d, tenure))
+                    .map(|d| metric.value(&rollups, &subject("acme", tenure), *d))
                     .collect();
                 assert_eq!(
-                    metric.series(&rollups, "acme", &ObservationDates::new(dates), tenure),
+                    metric.series(
+                        &rollups,
+                        &subject("acme", tenure),
+                        &ObservationDates::new(dates)
+                    ),
                     one_by_one,
                     "{json}"
                 );
@@ -469,4 +491,38 @@ fn day_numbers_count_days_since_1970() {
         );
         assert_eq!(number_date(day_number(day)), Some(day));
     }
+}
+
+#[test]
+fn an_account_without_a_usage_key_has_no_usage_but_keeps_its_facts() {
+    let rollups = history();
+    let facts = facts();
+    let source = WithFacts {
+        usage: &rollups,
+        facts: &facts,
+    };
+    let keyless = Subject {
+        id: account_id("acme"),
+        usage_key: None,
+        tenure_start: Some(date(2026, 1, 1)),
+    };
+    let value = |json: serde_json::Value| spec(json).value(&source, &keyless, MARCH_1);
+    assert_eq!(
+        value(serde_json::json!({"name": "m", "kind": "count", "event": "Login"})),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(serde_json::json!({"name": "m", "kind": "days_since"})),
+        None
+    );
+    assert_eq!(
+        value(serde_json::json!({"name": "m", "kind": "mrr"})),
+        Some(50.0)
+    );
+    let dates = ObservationDates::new(&[date(2026, 2, 5), MARCH_1]);
+    assert_eq!(
+        spec(serde_json::json!({"name": "m", "kind": "distinct_users"}))
+            .series(&source, &keyless, &dates),
+        vec![Some(0.0), Some(0.0)]
+    );
 }

@@ -14,8 +14,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::civil::Date;
 use maud::{Markup, html};
-use mikawaya_analytics::scorecard::{Scorecard, Scored};
-use mikawaya_domain::account::Account;
 use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
 use mikawaya_domain::value::Text;
 use mikawaya_domain::work::{NewTask, Priority, TaskPatch, TaskStatus};
@@ -26,10 +24,6 @@ use mikawaya_store::{
 };
 use serde::Deserialize;
 use std::sync::Arc;
-
-fn today() -> Date {
-    mikawaya_playbooks::Clock::real().today
-}
 
 fn weeks_back(day: Date, weeks: i64) -> Date {
     day.checked_sub(jiff::Span::new().days(7 * weeks))
@@ -43,15 +37,6 @@ fn page_error(lang: Lang, error: ApiError) -> Response {
     }
 }
 
-/// A stored measure (the snapshot's JSON).
-#[derive(Debug, Deserialize)]
-struct StoredMeasure {
-    metric: String,
-    value: Option<f64>,
-    score: Option<f64>,
-    weight: f64,
-}
-
 /// Health over 26 weeks and the measures now and 30 days ago (for drivers): from the
 /// stored snapshots, or computed when there are none yet.
 struct Health {
@@ -62,89 +47,34 @@ struct Health {
 
 fn health(
     state: &AppState,
-    account: &Account,
+    account: AccountId,
     access: &mikawaya_domain::ReadAccess,
+    day: Date,
 ) -> Result<Health, ApiError> {
-    let day = today();
-    let stored = state.store.health_rows(
-        &mikawaya_domain::Actor::system().read(),
-        mikawaya_playbooks::health::SCORECARD,
-        Some(&[account.id]),
-        weeks_back(day, 26),
-        day,
-    )?;
-    if let Some(latest) = stored.last() {
-        let measures =
-            |row: &mikawaya_store::work::HealthRow| mikawaya_analytics::scorecard::AccountHealth {
-                score: row.score,
-                colour: row.score.map(mikawaya_analytics::scorecard::Colour::of),
-                measures: serde_json::from_str::<Vec<StoredMeasure>>(&row.measures)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .map(|m| mikawaya_analytics::scorecard::MeasureScore {
-                        metric: m.metric,
-                        value: m.value,
-                        score: m.score,
-                        weight: m.weight,
-                    })
-                    .collect(),
-            };
-        let month_ago = latest
-            .day
-            .checked_sub(jiff::Span::new().days(30))
-            .unwrap_or(latest.day);
-        let before = stored.iter().rev().find(|r| r.day <= month_ago);
-        return Ok(Health {
-            history: stored
-                .iter()
-                .map(|r| Point {
-                    label: r.day.to_string(),
-                    value: r.score,
-                })
-                .collect(),
-            now: Some(measures(latest)),
-            before: before.map(measures),
-        });
-    }
-    let Some(key) = account.external_id.as_ref().map(ToString::to_string) else {
-        return Ok(Health {
-            history: Vec::new(),
-            now: None,
-            before: None,
-        });
-    };
-    // No snapshot yet: score against the account's tier peers now.
-    let peers: Vec<Account> = state
-        .store
-        .all_accounts(access)?
-        .into_iter()
-        .filter(|a| a.tier == account.tier)
-        .collect();
-    let scored = Scored::from_accounts(&peers);
-    let card = Scorecard::default_card();
-    state
+    let view = state
         .ingest
         .read(|rollups| {
-            let at = |date: Date| card.score(rollups, &scored, date).remove(&key);
-            let history = (0..26)
-                .rev()
-                .map(|w| {
-                    let date = weeks_back(day, w);
-                    Point {
-                        label: date.to_string(),
-                        value: at(date).and_then(|h| h.score),
-                    }
-                })
-                .collect();
-            Health {
-                history,
-                now: at(day),
-                before: at(weeks_back(day, 0)
-                    .checked_sub(jiff::Span::new().days(30))
-                    .unwrap_or(day)),
-            }
+            mikawaya_app::health::account_health(
+                state.store.as_ref(),
+                access,
+                rollups,
+                account,
+                day,
+            )
         })
-        .map_err(ApiError::internal)
+        .map_err(ApiError::internal)??;
+    Ok(Health {
+        history: view
+            .history
+            .iter()
+            .map(|(day, score)| Point {
+                label: day.to_string(),
+                value: *score,
+            })
+            .collect(),
+        now: view.now,
+        before: view.before,
+    })
 }
 
 /// The Customer 360 page.
@@ -224,8 +154,9 @@ async fn render_account(
         })
         .await?;
     let health_state = state.clone();
+    let today = state.clock().today();
     let (account, health) = tokio::task::spawn_blocking(move || {
-        let health = health(&health_state, &account, &health_access);
+        let health = health(&health_state, account.id, &health_access, today);
         (account, health)
     })
     .await
@@ -234,7 +165,7 @@ async fn render_account(
     let (usage, events) = match account.external_id.as_ref().map(ToString::to_string) {
         Some(key) => {
             let ingest = Arc::clone(&state.ingest);
-            let (from, to) = (weeks_back(today(), 25), today());
+            let (from, to) = (weeks_back(today, 25), today);
             let chosen = event.clone();
             tokio::task::spawn_blocking(move || {
                 ingest.read(|r| {
@@ -287,7 +218,7 @@ async fn render_account(
         _ => Vec::new(),
     };
     // MRR on the first of each of the last 24 months, from the subscription rows.
-    let this_month = today().first_of_month();
+    let this_month = today.first_of_month();
     let months: Vec<Date> = (0..24)
         .rev()
         .filter_map(|back| this_month.checked_sub(jiff::Span::new().months(back)).ok())
@@ -368,14 +299,14 @@ async fn render_account(
                 tbody { @for task in &tasks { tr {
                     td { (task.title) }
                     td { (user_name(task.owner_id)) }
-                    td { (i18n::date(task.due_on, lang)) @if task.overdue(today()) { " " span.badge.overdue { (lang.t("overdue")) } } }
+                    td { (i18n::date(task.due_on, lang)) @if task.overdue(today) { " " span.badge.overdue { (lang.t("overdue")) } } }
                     td { @if task.status == TaskStatus::Done { (lang.t("done")) @if let Some(o) = &task.outcome { ": " (o) } } @else { (complete_form(lang, csrf, task.id, &format!("/accounts/{}", account.id))) } }
                 } } } }
             }
             form.inline method="post" action=(format!("/accounts/{}/tasks", account.id)) {
                 input type="hidden" name="csrf_token" value=(csrf);
                 label { (lang.t("new_task")) input type="text" name="title" required; }
-                label { (lang.t("due")) input type="date" name="due_on" required value=(today().checked_add(jiff::Span::new().days(7)).unwrap_or(today()).to_string()); }
+                label { (lang.t("due")) input type="date" name="due_on" required value=(today.checked_add(jiff::Span::new().days(7)).unwrap_or(today).to_string()); }
                 button type="submit" { (lang.t("add_task")) }
             }
         }
@@ -592,12 +523,13 @@ pub async fn my_tasks(State(state): State<AppState>, page_user: PageUser) -> Res
     let lang = page_user.lang;
     let access = page_user.actor.read();
     let me = page_user.user.id;
+    let today = state.clock().today();
     let result = state
         .run(move |store| {
             let filter = TaskFilter {
                 owner_id: Some(me),
                 status: Some(TaskStatus::Open),
-                awake_on: Some(today()),
+                awake_on: Some(today),
                 ..TaskFilter::default()
             };
             let tasks = store
@@ -628,7 +560,7 @@ pub async fn my_tasks(State(state): State<AppState>, page_user: PageUser) -> Res
                     td { (task.title) }
                     td { a href=(format!("/accounts/{}", task.account_id)) { (names.get(&task.account_id).map_or("", String::as_str)) } }
                     td { (lang.t(&format!("priority_{}", task.priority.as_str()))) }
-                    td { (i18n::date(task.due_on, lang)) @if task.overdue(today()) { " " span.badge.overdue { (lang.t("overdue")) } } }
+                    td { (i18n::date(task.due_on, lang)) @if task.overdue(today) { " " span.badge.overdue { (lang.t("overdue")) } } }
                     td { (complete_form(lang, csrf, task.id, "/tasks")) }
                 } } }
             }

@@ -26,7 +26,7 @@ pub async fn dashboards(
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
     let access = page_user.actor.read();
-    let day = mikawaya_playbooks::Clock::real().today;
+    let day = state.clock().today();
     let report = state
         .run(move |store| crate::reports::dashboard(store, &access, day))
         .await?;

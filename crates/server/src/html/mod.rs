@@ -202,16 +202,17 @@ async fn save_view(
     }
 }
 
-/// A health score with its colour, named in words (never colour alone).
+/// A health score with its colour, named in words (never colour alone); the number is the
+/// score as shown everywhere (`mikawaya_app::health::shown`), so it and its colour agree.
 pub fn health_badge(lang: Lang, score: f64) -> Markup {
-    let (class, name) = if score < 40.0 {
-        ("red", lang.t("red"))
-    } else if score < 70.0 {
-        ("yellow", lang.t("yellow"))
-    } else {
-        ("green", lang.t("green"))
+    use mikawaya_analytics::scorecard::Colour;
+    let (class, name) = match Colour::of(score) {
+        Colour::Red => ("red", lang.t("red")),
+        Colour::Yellow => ("yellow", lang.t("yellow")),
+        Colour::Green => ("green", lang.t("green")),
     };
-    html! { span class=(format!("badge health-{class}")) { (format!("{score:.0}")) " · " (name) } }
+    let shown = mikawaya_app::health::shown(score);
+    html! { span class=(format!("badge health-{class}")) { (shown) " · " (name) } }
 }
 
 /// The page for unknown paths (and for accounts the caller cannot see).
@@ -390,12 +391,13 @@ async fn portfolio(
     let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
     let access = page_user.actor.read();
     let can_save = page_user.actor.manage().is_ok();
+    let today_for_page = state.clock().today();
     let (found, total, users, partners, health, views) = state
         .run(move |store| {
             let found = store.list_accounts(&access, &filter, sort, &page)?;
             let total = store.count_accounts(&access, &filter)?;
             let ids: Vec<mikawaya_domain::AccountId> = found.data.iter().map(|a| a.id).collect();
-            let today = mikawaya_playbooks::Clock::real().today;
+            let today = today_for_page;
             let since = today
                 .checked_sub(jiff::Span::new().days(7 * 12))
                 .unwrap_or(today);

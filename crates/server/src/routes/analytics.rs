@@ -200,7 +200,8 @@ pub struct AsOfParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MetricValueOut {
     account_id: i64,
-    account_external_id: String,
+    /// Null for an account without an external id (it has no usage, but facts still count).
+    account_external_id: Option<String>,
     /// Null when missing (e.g. a ratio whose denominator is 0).
     value: Option<f64>,
 }
@@ -220,15 +221,7 @@ async fn metric_values(
     let spec: MetricSpec = serde_json::from_str(&spec).map_err(ApiError::internal)?;
     let metric = Metric::check(&spec)?;
     let access = actor.read();
-    let accounts = state
-        .run(move |store| store.all_accounts(&access))
-        .await?
-        .into_iter()
-        .filter_map(|a| {
-            a.external_id
-                .map(|id| (a.id.get(), id.to_string(), a.contract_start))
-        })
-        .collect::<Vec<_>>();
+    let accounts = state.run(move |store| store.all_accounts(&access)).await?;
     let ingest = state.ingest.clone();
     let store = std::sync::Arc::clone(&state.store);
     let values = tokio::task::spawn_blocking(move || {
@@ -241,14 +234,15 @@ async fn metric_values(
                     facts: &facts,
                 };
                 accounts
-                    .into_iter()
-                    .map(|(account_id, external_id, start)| {
-                        let value = metric.value(&source, &external_id, as_of, start);
-                        MetricValueOut {
-                            account_id,
-                            account_external_id: external_id,
-                            value,
-                        }
+                    .iter()
+                    .map(|account| MetricValueOut {
+                        account_id: account.id.get(),
+                        account_external_id: account.external_id.as_ref().map(ToString::to_string),
+                        value: metric.value(
+                            &source,
+                            &mikawaya_analytics::metrics::Subject::of(account),
+                            as_of,
+                        ),
                     })
                     .collect::<Vec<_>>()
             })
@@ -290,7 +284,7 @@ async fn metric_series(
     QueryParams(params): QueryParams<SeriesParams>,
 ) -> Result<Json<Vec<SeriesPoint>>, ApiError> {
     let to = crate::wire::optional(params.to.as_deref(), "to", date("to"))?
-        .unwrap_or_else(|| jiff::Zoned::now().date());
+        .unwrap_or_else(|| state.clock().today());
     let from = match crate::wire::optional(params.from.as_deref(), "from", date("from"))? {
         Some(from) => from,
         None => to

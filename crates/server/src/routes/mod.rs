@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod contacts;
+pub mod health;
 pub mod import;
 pub mod partners;
 pub mod segments;
@@ -74,6 +75,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(system::router())
         .merge(usage::router())
         .merge(analytics::router())
+        .merge(health::router())
         .merge(work::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));

@@ -95,7 +95,7 @@ async fn account_usage(
     let interval = Interval::parse(&interval_name)
         .ok_or_else(|| ApiError::field("interval", "must be day, week or month"))?;
     let time_zone = state.ingest.config().time_zone.clone();
-    let today = jiff::Timestamp::now().to_zoned(time_zone.clone()).date();
+    let today = state.clock().today();
     let to = optional(params.to.as_deref(), "to", date("to"))?.unwrap_or(today);
     let from = optional(params.from.as_deref(), "from", date("from"))?
         .unwrap_or_else(|| to.saturating_sub(jiff::Span::new().days(29)));

@@ -43,10 +43,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(assign_tiers))
 }
 
-fn today() -> jiff::civil::Date {
-    Clock::real().today
-}
-
 /// A task.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TaskOut {
@@ -72,10 +68,11 @@ pub struct TaskOut {
     completed_at: Option<String>,
 }
 
-impl From<Task> for TaskOut {
-    fn from(task: Task) -> Self {
+impl TaskOut {
+    /// The wire shape of a task, overdue as of `today`.
+    fn new(task: Task, today: jiff::civil::Date) -> Self {
         Self {
-            overdue: task.overdue(today()),
+            overdue: task.overdue(today),
             id: task.id,
             account_id: task.account_id.get(),
             owner_id: task.owner_id.map(UserId::get),
@@ -160,12 +157,13 @@ async fn list_tasks(
         cursor: params.cursor.clone(),
     }
     .to_request()?;
+    let today = state.clock().today();
     let mut filter = TaskFilter {
         status: optional(params.status.as_deref(), "status", TaskStatus::parse)?,
         account_id: params.account_id.map(AccountId::new),
         run_id: params.run_id,
-        overdue_on: params.overdue.unwrap_or(false).then(today),
-        awake_on: (!params.include_snoozed.unwrap_or(false)).then(today),
+        overdue_on: params.overdue.unwrap_or(false).then_some(today),
+        awake_on: (!params.include_snoozed.unwrap_or(false)).then_some(today),
         ..TaskFilter::default()
     };
     if let Some(owner) = &params.owner {
@@ -178,7 +176,9 @@ async fn list_tasks(
     let tasks = state
         .run(move |store| store.list_tasks(&access, &filter, &page))
         .await?;
-    Ok(Json(PageOut::from_page(tasks, TaskOut::from)))
+    Ok(Json(PageOut::from_page(tasks, |task| {
+        TaskOut::new(task, today)
+    })))
 }
 
 /// A task to create by hand.
@@ -219,7 +219,10 @@ async fn create_task(
     let task = state
         .run(move |store| store.create_task(&access, task))
         .await?;
-    Ok((StatusCode::CREATED, Json(task.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(TaskOut::new(task, state.clock().today())),
+    ))
 }
 
 /// One task.
@@ -232,7 +235,7 @@ async fn get_task(
 ) -> Result<Json<TaskOut>, ApiError> {
     let access = actor.read();
     let task = state.run(move |store| store.get_task(&access, id)).await?;
-    Ok(Json(task.into()))
+    Ok(Json(TaskOut::new(task, state.clock().today())))
 }
 
 /// Changes to a task: absent keeps, null clears.
@@ -283,7 +286,7 @@ async fn update_task(
         .run(move |store| store.update_task(&access, id, task_patch))
         .await?;
     state.react(task.account_id);
-    Ok(Json(task.into()))
+    Ok(Json(TaskOut::new(task, state.clock().today())))
 }
 
 /// A playbook as listed: its latest version.
@@ -400,7 +403,8 @@ async fn effectiveness(
     Path(name): Path<String>,
     QueryParams(params): QueryParams<EffectParams>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let as_of = optional(params.as_of.as_deref(), "as_of", date("as_of"))?.unwrap_or_else(today);
+    let as_of = optional(params.as_of.as_deref(), "as_of", date("as_of"))?
+        .unwrap_or_else(|| state.clock().today());
     let access = actor.read();
     let store = Arc::clone(&state.store);
     let ingest = Arc::clone(&state.ingest);
@@ -532,7 +536,7 @@ async fn evaluate_rules(
     let access = actor.write()?;
     let clock = match optional(body.as_of.as_deref(), "as_of", date("as_of"))? {
         Some(day) => Clock::on(day),
-        None => Clock::real(),
+        None => state.engine_clock(),
     };
     let store = Arc::clone(&state.store);
     let ingest = Arc::clone(&state.ingest);
@@ -682,12 +686,13 @@ async fn book(
     Caller(actor): Caller,
 ) -> Result<Json<Vec<tiers::BookRow>>, ApiError> {
     let access = actor.read();
+    let today = state.clock().today();
     let rows = state
         .run(move |store| {
             let accounts = store.all_accounts(&access)?;
             let users = store.list_users(&access)?;
             let tasks = mikawaya_playbooks::facts::open_tasks(store, &access)?;
-            Ok(tiers::book(&accounts, &tasks, &users, today()))
+            Ok(tiers::book(&accounts, &tasks, &users, today))
         })
         .await?;
     Ok(Json(rows))
@@ -718,8 +723,9 @@ async fn assign_tiers(
     let access = actor.write()?;
     let rules = body.rules.unwrap_or_else(TierRules::standard);
     rules.check()?;
+    let today = state.clock().today();
     let plan = state
-        .run(move |store| Ok(tiers::apply(store, &access, &rules, body.dry_run, today())?))
+        .run(move |store| Ok(tiers::apply(store, &access, &rules, body.dry_run, today)?))
         .await?;
     Ok(Json(plan))
 }

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0005_health.sql"),
     include_str!("../../migrations/0006_metric_values.sql"),
     include_str!("../../migrations/0007_pulses.sql"),
+    include_str!("../../migrations/0008_health_card.sql"),
 ];
 
 /// Reader connections kept open.

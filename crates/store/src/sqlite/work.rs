@@ -746,7 +746,7 @@ pub(crate) fn put_health(
         rusqlite::params![scorecard, day.to_string()],
     )?;
     let mut insert = connection.prepare_cached(
-        "INSERT INTO health_scores (scorecard, account_id, day, score, colour, measures) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO health_scores (scorecard, account_id, day, score, colour, measures, card) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for row in rows {
         insert.execute(rusqlite::params![
@@ -756,6 +756,7 @@ pub(crate) fn put_health(
             row.score,
             row.colour,
             row.measures,
+            row.card,
         ])?;
     }
     Ok(())
@@ -786,7 +787,7 @@ pub(crate) fn health_rows(
     to: jiff::civil::Date,
 ) -> Result<Vec<HealthRow>> {
     let mut sql = Sql::new(
-        "SELECT h.account_id, h.day, h.score, h.colour, h.measures FROM health_scores h \
+        "SELECT h.account_id, h.day, h.score, h.colour, h.measures, h.card FROM health_scores h \
          JOIN accounts a ON a.id = h.account_id WHERE 1=1",
     );
     sql.visible("a", visibility);
@@ -814,6 +815,7 @@ pub(crate) fn health_rows(
                 score: row.get(2)?,
                 colour: row.get(3)?,
                 measures: row.get(4)?,
+                card: row.get(5)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

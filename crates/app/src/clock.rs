@@ -1,0 +1,133 @@
+//! One clock policy: a data dir has one business time zone (the zone usage is counted in
+//! per day, and the zone every "today" is taken in), and [`Clock::today`] is the only way
+//! pages, commands, the worker and reports learn the date.
+//!
+//! The zone is stored in the data dir. `--time-zone` (or `MIKAWAYA_TIME_ZONE`) sets it and
+//! is remembered, so a later command without the flag agrees with the server; without any,
+//! it is UTC.
+
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use jiff::{Timestamp, Zoned};
+use mikawaya_domain::Invalid;
+use mikawaya_store::Store;
+
+/// The meta key that holds the data dir's business time zone (an IANA name).
+pub const TIME_ZONE_KEY: &str = "settings.time_zone";
+
+/// The data dir's clock: the instant now, and the business time zone its days are in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Clock {
+    zone: TimeZone,
+    now: Timestamp,
+}
+
+impl Clock {
+    /// The system clock, in `zone`.
+    pub fn system(zone: TimeZone) -> Clock {
+        Clock {
+            zone,
+            now: Timestamp::now(),
+        }
+    }
+
+    /// A fixed instant, in `zone` (tests, history replays).
+    pub fn at(zone: TimeZone, now: Timestamp) -> Clock {
+        Clock { zone, now }
+    }
+
+    /// Today in the business time zone.
+    pub fn today(&self) -> Date {
+        self.now.to_zoned(self.zone.clone()).date()
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> Timestamp {
+        self.now
+    }
+
+    /// The business time zone.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    /// The day an instant falls on in the business time zone.
+    pub fn day_of(&self, instant: Timestamp) -> Date {
+        instant.to_zoned(self.zone.clone()).date()
+    }
+
+    /// Midnight starting `day` in the business time zone.
+    pub fn start_of(&self, day: Date) -> Option<Zoned> {
+        day.to_zoned(self.zone.clone()).ok()
+    }
+}
+
+/// Parses an IANA time zone name (`field` names the flag or field in the error).
+pub fn parse_time_zone(name: &str, field: &str) -> Result<TimeZone, Invalid> {
+    TimeZone::get(name.trim()).map_err(|_| {
+        Invalid::new(
+            field,
+            format!("'{name}' is not an IANA time zone such as Asia/Tokyo"),
+        )
+    })
+}
+
+/// The data dir's business time zone: `given` (checked, and remembered in the store when
+/// it differs from the stored one), else the stored one, else UTC.
+pub fn resolve_time_zone(
+    store: &dyn Store,
+    given: Option<&str>,
+) -> Result<TimeZone, crate::AppError> {
+    let stored = store.get_meta(TIME_ZONE_KEY)?;
+    match given {
+        Some(name) => {
+            let zone = parse_time_zone(name, "time_zone")?;
+            let name = zone.iana_name().unwrap_or("UTC").to_owned();
+            if stored.as_deref() != Some(name.as_str()) {
+                store.put_meta(TIME_ZONE_KEY, &name)?;
+            }
+            Ok(zone)
+        }
+        None => match stored {
+            Some(name) => TimeZone::get(&name).map_err(|_| {
+                mikawaya_store::StoreError::Corrupt(format!(
+                    "{TIME_ZONE_KEY}: '{name}' is not a time zone"
+                ))
+                .into()
+            }),
+            None => Ok(TimeZone::UTC),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn today_is_the_business_days_date_not_utcs() {
+        // 2026-12-01 23:30 UTC is already 2026-12-02 08:30 in Tokyo.
+        let instant: Timestamp = "2026-12-01T23:30:00Z"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let tokyo = parse_time_zone("Asia/Tokyo", "time_zone").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            Clock::at(tokyo.clone(), instant).today(),
+            Date::constant(2026, 12, 2)
+        );
+        assert_eq!(
+            Clock::at(TimeZone::UTC, instant).today(),
+            Date::constant(2026, 12, 1)
+        );
+        let start = Clock::at(tokyo, instant)
+            .start_of(Date::constant(2026, 12, 2))
+            .map(|z| z.timestamp().to_string());
+        assert_eq!(start.as_deref(), Some("2026-12-01T15:00:00Z"));
+    }
+
+    #[test]
+    fn a_bad_zone_names_its_field() {
+        let error = parse_time_zone("Mars/Olympus", "--time-zone").err();
+        assert_eq!(error.map(|e| e.field), Some("--time-zone".to_owned()));
+    }
+}

@@ -1,0 +1,42 @@
+//! The use cases: every operation that more than one edge can start (a page, an API route,
+//! a CLI command, the background worker) lives here once, and the edges only translate in
+//! and out. It sits between the edges (`server`, `cli`) and the engines (`analytics`,
+//! `playbooks`) and the store.
+//!
+//! - [`clock`]: what "today" is for a data dir (its business time zone).
+//! - [`health`]: an account's health, its scorecard and drivers, the same on every screen.
+//!
+//! Invariants: knows no HTTP and no terminal (no axum, no clap); reads the clock only in
+//! [`clock::Clock::system`]; every store read takes the caller's access proof.
+
+pub mod clock;
+pub mod health;
+
+/// Errors of the use cases.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input is invalid (the field is named).
+    #[error(transparent)]
+    Invalid(#[from] mikawaya_domain::Invalid),
+    /// The store failed, or refused (not found, conflict).
+    #[error(transparent)]
+    Store(#[from] mikawaya_store::StoreError),
+    /// The playbook engine failed.
+    #[error(transparent)]
+    Playbook(#[from] mikawaya_playbooks::PlaybookError),
+}
+
+/// Result of use-case calls.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Inside a store call (a blocking task that returns store errors): the store's errors and
+/// invalid input keep their meaning; anything else is reported as ours.
+impl From<AppError> for mikawaya_store::StoreError {
+    fn from(error: AppError) -> Self {
+        match error {
+            AppError::Store(store) => store,
+            AppError::Invalid(invalid) => invalid.into(),
+            AppError::Playbook(playbook) => playbook.into(),
+        }
+    }
+}
