@@ -4,13 +4,21 @@
 //! `playbooks`) and the store.
 //!
 //! - [`clock`]: what "today" is for a data dir (its business time zone).
+//! - [`credentials`]: password hashes, API tokens, write keys, and the actors behind them.
 //! - [`health`]: an account's health, its scorecard and drivers, the same on every screen.
+//! - [`churn`]: churn, GRR and NRR over a period, overall and per cohort.
+//! - [`pipeline`]: the daily run (rules, health snapshot, metric series, reports).
+//! - [`reports`]: the dashboards' numbers per visibility scope, kept for the day.
 //!
 //! Invariants: knows no HTTP and no terminal (no axum, no clap); reads the clock only in
 //! [`clock::Clock::system`]; every store read takes the caller's access proof.
 
+pub mod churn;
 pub mod clock;
+pub mod credentials;
 pub mod health;
+pub mod pipeline;
+pub mod reports;
 
 /// Errors of the use cases.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +32,12 @@ pub enum AppError {
     /// The playbook engine failed.
     #[error(transparent)]
     Playbook(#[from] mikawaya_playbooks::PlaybookError),
+    /// The usage event log or rollups failed.
+    #[error(transparent)]
+    Usage(#[from] mikawaya_ingest::IngestError),
+    /// The system actor could not be made (a bug).
+    #[error(transparent)]
+    Domain(#[from] mikawaya_domain::DomainError),
 }
 
 /// Result of use-case calls.
@@ -37,6 +51,8 @@ impl From<AppError> for mikawaya_store::StoreError {
             AppError::Store(store) => store,
             AppError::Invalid(invalid) => invalid.into(),
             AppError::Playbook(playbook) => playbook.into(),
+            AppError::Domain(mikawaya_domain::DomainError::Invalid(invalid)) => invalid.into(),
+            other => mikawaya_store::StoreError::Corrupt(other.to_string()),
         }
     }
 }

@@ -125,7 +125,7 @@ pub fn run() -> Result<()> {
 
     // The dashboards' daily report (the worker builds it; a day's first view otherwise).
     let started = Instant::now();
-    let report = mikawaya_server::reports::refresh(store.as_ref(), &read, as_of)?;
+    let report = mikawaya_app::reports::refresh(store.as_ref(), &read, as_of)?;
     let report_time = started.elapsed();
     let report_renewals = report.renewing_accounts;
 

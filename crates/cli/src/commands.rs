@@ -6,6 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use mikawaya_analytics::metrics::{Metric, MetricSpec, Subject};
 use mikawaya_analytics::scorecard::{Colour, Scorecard, ScorecardSpec, Scored};
 use mikawaya_app::clock::Clock;
+use mikawaya_app::credentials as auth;
 use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
 use mikawaya_domain::PartnerId;
@@ -15,7 +16,7 @@ use mikawaya_domain::value::{Email, Name};
 use mikawaya_import::{ImportError, ImportKind, parse_file, parse_mappings};
 use mikawaya_ingest::import::EventFormat;
 use mikawaya_ingest::{Ingest, IngestConfig, IngestError};
-use mikawaya_server::{AppState, ServerConfig, auth};
+use mikawaya_server::{AppState, ServerConfig};
 use mikawaya_store::sqlite::SqliteStore;
 use mikawaya_store::{Store, StoreError};
 use mikawaya_usage::filter::Condition;
@@ -742,43 +743,32 @@ pub struct ChurnArgs {
 pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
     let from = mikawaya_domain::value::parse_date(&args.from, "--from").map_err(Failure::input)?;
     let to = mikawaya_domain::value::parse_date(&args.to, "--to").map_err(Failure::input)?;
-    if to <= from {
-        return Err(Failure::input(anyhow!("--to must be after --from")));
-    }
     let store = open_store(data_dir)?;
-    let subscriptions = store
-        .all_subscriptions(&Actor::system().read())
-        .map_err(store_failure)?;
-    let rows: Vec<mikawaya_analytics::churn::RevenueRow> = subscriptions
-        .iter()
-        .map(mikawaya_analytics::churn::RevenueRow::from)
-        .collect();
-    if let Some(by) = &args.by {
-        let groups =
-            mikawaya_playbooks::facts::cohorts(&store, &Actor::system().read(), by, &subscriptions)
-                .map_err(|e| match e {
-                    mikawaya_playbooks::PlaybookError::Invalid(invalid) => {
-                        Failure::input(anyhow!("--by: {}", invalid.reason))
-                    }
-                    other => Failure::from(anyhow!("{other}")),
-                })?;
-        let reports = mikawaya_analytics::churn::churn_by_cohort(&rows, from, to, &|account| {
-            groups.get(&account).cloned()
-        });
+    let analysis = mikawaya_app::churn::analyse(
+        &store,
+        &Actor::system().read(),
+        from,
+        to,
+        args.by.as_deref(),
+    )
+    .map_err(|error| match error {
+        mikawaya_app::AppError::Invalid(invalid) => {
+            Failure::input(anyhow!("--{}: {}", invalid.field, invalid.reason))
+        }
+        other => Failure::from(anyhow!("{other}")),
+    })?;
+    if let (Some(by), Some(reports)) = (&args.by, &analysis.cohorts) {
         if let Some(file) = &args.svg {
-            let points: Vec<mikawaya_server::html::charts::Point> = reports
+            let points: Vec<mikawaya_charts::Point> = reports
                 .iter()
-                .map(|(cohort, report)| mikawaya_server::html::charts::Point {
+                .map(|(cohort, report)| mikawaya_charts::Point {
                     label: cohort.clone(),
                     value: report.logo_churn_rate.map(|r| 100.0 * r),
                 })
                 .collect();
             let title = format!("Logo churn % by {by}, {from} to {to}");
-            std::fs::write(
-                file,
-                mikawaya_server::html::charts::bars_file(&title, &points),
-            )
-            .with_context(|| format!("writing {}", file.display()))?;
+            std::fs::write(file, mikawaya_charts::bars_file(&title, &points))
+                .with_context(|| format!("writing {}", file.display()))?;
         }
         if args.json {
             let cohorts: Vec<serde_json::Value> = reports
@@ -802,7 +792,7 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
                 "{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}",
                 by, "accounts", "churn", "MRR ch.", "GRR", "NRR"
             );
-            for (cohort, report) in &reports {
+            for (cohort, report) in reports {
                 println!(
                     "{:<28} {:>8} {:>8} {:>8} {:>8} {:>8}",
                     cohort,
@@ -816,7 +806,7 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
         }
         return Ok(());
     }
-    let report = mikawaya_analytics::churn::churn(&rows, from, to);
+    let report = analysis.overall;
     if args.json {
         println!(
             "{}",
@@ -1289,10 +1279,10 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         .map_err(Failure::from)?;
     service.shutdown();
     if let Some(file) = &args.svg {
-        let points: Vec<mikawaya_server::html::charts::Point> = result
+        let points: Vec<mikawaya_charts::Point> = result
             .calibration
             .iter()
-            .map(|row| mikawaya_server::html::charts::Point {
+            .map(|row| mikawaya_charts::Point {
                 label: format!("D{}", row.decile),
                 value: Some(100.0 * row.churn_rate),
             })
@@ -1301,11 +1291,8 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             "{label}: churn rate % per risk decile (D10 riskiest), horizon {} days",
             args.horizon_days
         );
-        std::fs::write(
-            file,
-            mikawaya_server::html::charts::bars_file(&title, &points),
-        )
-        .with_context(|| format!("writing {}", file.display()))?;
+        std::fs::write(file, mikawaya_charts::bars_file(&title, &points))
+            .with_context(|| format!("writing {}", file.display()))?;
     }
     if args.json {
         let mut json = serde_json::to_value(&result).context("writing JSON")?;

@@ -4,6 +4,7 @@
 use crate::Failure;
 use crate::commands::{open_store, store_failure};
 use anyhow::{Context, anyhow};
+use mikawaya_app::pipeline::Workflow;
 use mikawaya_domain::Actor;
 use mikawaya_domain::work::{MessageStatus, TaskStatus};
 use mikawaya_ingest::Ingest;
@@ -11,7 +12,6 @@ use mikawaya_outbox::{OutboxConfig, QuietHours};
 use mikawaya_playbooks::facts::Facts;
 use mikawaya_playbooks::tiers::TierRules;
 use mikawaya_playbooks::{Clock, Settings};
-use mikawaya_server::Workflow;
 use mikawaya_store::Store;
 use mikawaya_store::work::RunFilter;
 use std::path::{Path, PathBuf};

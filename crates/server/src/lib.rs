@@ -12,7 +12,6 @@ pub mod error;
 pub mod extract;
 pub mod html;
 pub mod metrics;
-pub mod reports;
 pub mod routes;
 pub mod state;
 pub mod wire;

@@ -55,23 +55,7 @@ pub struct AppState {
     pub workflow: Arc<Workflow>,
 }
 
-/// Playbook and outbox settings of a running server.
-#[derive(Debug, Clone)]
-pub struct Workflow {
-    /// How the engine writes messages.
-    pub settings: mikawaya_playbooks::Settings,
-    /// How the outbox sends them (the secret is filled from the store when empty).
-    pub outbox: mikawaya_outbox::OutboxConfig,
-}
-
-impl Default for Workflow {
-    fn default() -> Self {
-        Self {
-            settings: mikawaya_playbooks::Settings::default(),
-            outbox: mikawaya_outbox::OutboxConfig::new(None, String::new()),
-        }
-    }
-}
+pub use mikawaya_app::pipeline::Workflow;
 
 impl AppState {
     /// The data dir's clock: now, in its business time zone (the rollups' zone). Every

@@ -90,7 +90,7 @@ const NOT_IN_PURE: &[&str] = &[
 ];
 /// Crates that may depend on the web framework: the server, and the binaries that start it.
 const MAY_KNOW_HTTP: &[&str] = &["mikawaya-server", "mikawaya", "mikawaya-bench", "xtask"];
-const WEB_FRAMEWORK: &[&str] = &["axum", "axum-extra", "maud", "utoipa"];
+const WEB_FRAMEWORK: &[&str] = &["axum", "axum-extra", "utoipa", "utoipa-axum"];
 
 /// The normal (not dev, not build) dependencies of `package`, transitively, by name.
 fn normal_dependencies(root: &Path, package: &str) -> Result<Vec<String>, String> {

@@ -5,6 +5,7 @@ mod commands;
 mod crash;
 mod events;
 mod forecast;
+mod health;
 mod listeners;
 mod playbooks;
 mod util;

@@ -28,7 +28,7 @@ pub async fn dashboards(
     let access = page_user.actor.read();
     let day = state.clock().today();
     let report = state
-        .run(move |store| crate::reports::dashboard(store, &access, day))
+        .run(move |store| mikawaya_app::reports::dashboard(store, &access, day))
         .await?;
     let numbers = &report.numbers;
     let currency = Currency::parse(&report.currency).unwrap_or_default();

@@ -3,7 +3,7 @@
 //! double-submit cookie because there is no session yet.
 
 pub mod account;
-pub mod charts;
+pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod i18n;
 pub mod settings;

@@ -8,7 +8,7 @@ use crate::wire::{date, required};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use mikawaya_analytics::churn::{ChurnReport, RevenueRow, churn};
+use mikawaya_analytics::churn::ChurnReport;
 use mikawaya_analytics::metrics::{Metric, MetricSpec};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -97,41 +97,28 @@ async fn churn_report(
 ) -> Result<Json<ChurnOut>, ApiError> {
     let from = required(&params.from, "from", date("from"))?;
     let to = required(&params.to, "to", date("to"))?;
-    if to <= from {
-        return Err(ApiError::field("to", "must be after from"));
-    }
     let access = actor.read();
-    let by = params.by.clone();
-    let (subscriptions, groups) = state
+    let analysis = state
         .run(move |store| {
-            let subscriptions = store.all_subscriptions(&access)?;
-            let groups = match &by {
-                Some(by) => Some(mikawaya_playbooks::facts::cohorts(
-                    store,
-                    &access,
-                    by,
-                    &subscriptions,
-                )?),
-                None => None,
-            };
-            Ok((subscriptions, groups))
+            Ok(mikawaya_app::churn::analyse(
+                store,
+                &access,
+                from,
+                to,
+                params.by.as_deref(),
+            )?)
         })
         .await?;
-    let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
-    let mut out = ChurnOut::new(from.to_string(), to.to_string(), churn(&rows, from, to));
-    if let Some(groups) = groups {
-        out.cohorts = Some(
-            mikawaya_analytics::churn::churn_by_cohort(&rows, from, to, &|account| {
-                groups.get(&account).cloned()
-            })
+    let mut out = ChurnOut::new(from.to_string(), to.to_string(), analysis.overall);
+    out.cohorts = analysis.cohorts.map(|cohorts| {
+        cohorts
             .into_iter()
             .map(|(cohort, report)| CohortOut {
                 cohort,
                 report: ChurnOut::new(from.to_string(), to.to_string(), report),
             })
-            .collect(),
-        );
-    }
+            .collect()
+    });
     Ok(Json(out))
 }
 

@@ -1,5 +1,6 @@
-//! Charts as server-rendered SVG: readable at a glance, labelled for screen readers, never
-//! colour alone (bands carry their names), and always with their numbers in a table.
+//! Charts as SVG drawn on our side, for the web pages and the CLI's chart files: readable
+//! at a glance, labelled for screen readers, never colour alone (bands carry their names),
+//! and always with their numbers in a table. Pure: no IO, no HTTP.
 
 use maud::{Markup, html};
 

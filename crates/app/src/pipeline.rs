@@ -1,0 +1,102 @@
+//! The daily pipeline: once a day (the business day of [`crate::clock`]), the playbook
+//! rules are evaluated, the health snapshot is stored, every defined metric's series is
+//! brought up to date, and the dashboards' numbers are refreshed for everyone and for each
+//! partner. The server's worker runs it at start and whenever the day changes.
+
+use crate::Result;
+use mikawaya_domain::Actor;
+use mikawaya_domain::access::{Role, Scope};
+use mikawaya_ingest::Ingest;
+use mikawaya_playbooks::{Clock, Settings};
+use mikawaya_store::Store;
+
+/// The meta key holding the last day the daily pipeline ran.
+pub const LAST_DAY: &str = "rules.last_day";
+
+/// Playbook and outbox settings: how the engine writes messages and how the outbox sends
+/// them (a running server's, or one CLI command's).
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    /// How the engine writes messages.
+    pub settings: mikawaya_playbooks::Settings,
+    /// How the outbox sends them (the secret is filled from the store when empty).
+    pub outbox: mikawaya_outbox::OutboxConfig,
+}
+
+impl Default for Workflow {
+    fn default() -> Self {
+        Self {
+            settings: mikawaya_playbooks::Settings::default(),
+            outbox: mikawaya_outbox::OutboxConfig::new(None, String::new()),
+        }
+    }
+}
+
+/// What one day's run did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyRun {
+    /// Playbook rules that fired.
+    pub fired: usize,
+    /// Runs whose steps advanced.
+    pub advanced: usize,
+    /// Health scores stored (0 when today's snapshot existed).
+    pub scores: usize,
+    /// Metric values stored.
+    pub values: usize,
+}
+
+/// Runs the day's pipeline unless it already ran for `clock.today`; `None` when it had.
+pub fn run_daily(
+    store: &dyn Store,
+    ingest: &Ingest,
+    clock: Clock,
+    settings: &Settings,
+) -> Result<Option<DailyRun>> {
+    let today = clock.today.to_string();
+    if store.get_meta(LAST_DAY)?.as_deref() == Some(today.as_str()) {
+        return Ok(None);
+    }
+    let system = Actor::system();
+    let access = system.write()?;
+    let manage = system.manage()?;
+    let read = system.read();
+    let report =
+        mikawaya_playbooks::evaluate_live(store, &access, ingest, clock, settings, false, None)?;
+    let known = store.health_days(mikawaya_playbooks::health::SCORECARD)?;
+    let mut scores = 0;
+    if !known.contains(&clock.today) {
+        // A first snapshot brings 26 weeks of history with it.
+        let days = if known.is_empty() {
+            let from = clock
+                .today
+                .checked_sub(jiff::Span::new().days(7 * 25))
+                .unwrap_or(clock.today);
+            mikawaya_playbooks::health::days_back(from, clock.today, 7)
+        } else {
+            vec![clock.today]
+        };
+        scores = ingest.read(|rollups| {
+            mikawaya_playbooks::health::snapshot(store, &manage, &read, rollups, &days)
+        })??;
+        tracing::info!(day = %today, scores, "health snapshot stored");
+    }
+    // Every defined metric's series, up to today.
+    let facts = mikawaya_playbooks::facts::account_facts(store, &read)?;
+    let values = ingest.read(|rollups| {
+        mikawaya_playbooks::series::update(store, &manage, &read, rollups, &facts, clock.today)
+    })??;
+    tracing::info!(day = %today, values, "metric series updated");
+    // The dashboards' numbers for everyone and for each partner.
+    crate::reports::refresh(store, &read, clock.today)?;
+    for partner in store.list_partners(&read)? {
+        let scoped = Actor::new(None, Role::Partner, Some(partner.id), Scope::Read)?;
+        crate::reports::refresh(store, &scoped.read(), clock.today)?;
+    }
+    store.put_meta(LAST_DAY, &today)?;
+    Ok(Some(DailyRun {
+        fired: report.fired.len(),
+        advanced: report.advanced,
+        scores,
+        values,
+    }))
+}

@@ -1,0 +1,155 @@
+//! One account, one health: with a segment scorecard in force, the Customer 360 page, the
+//! API and `mikawaya health` show the same score, colour and scorecard.
+
+use crate::util::{Workspace, client, ok, stdout};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin@example.test";
+const PASSWORD: &str = "a long enough password";
+
+/// Logins on each of the last `count` days before today (UTC), for account `account`.
+fn logins(account: &str, count: i64) -> String {
+    let today = jiff::Timestamp::now();
+    (1..=count)
+        .map(|back| {
+            let at = today - jiff::SignedDuration::from_hours(24 * back);
+            format!(
+                "{account},u-{account},Login,{}\n",
+                at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            )
+        })
+        .collect()
+}
+
+/// The health score shown on the Customer 360 page: "NN · Colour".
+fn page_badge(html: &str) -> Option<String> {
+    let start = html.find("data-testid=\"health-score\"")?;
+    let badge = &html[start..];
+    let open = badge.find("class=\"badge")?;
+    let text_start = badge[open..].find('>')? + open + 1;
+    let text_end = badge[text_start..].find('<')? + text_start;
+    Some(badge[text_start..text_end].to_owned())
+}
+
+#[tokio::test]
+async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
+    let workspace = Workspace::new();
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name,tier\nBIG,Big Co,high\nSMALL,Small Co,tech\n",
+    );
+    // BIG: 7 logins in the window; SMALL: 2.
+    let events = format!(
+        "account_id,user_id,event,timestamp\n{}{}",
+        logins("BIG", 7),
+        logins("SMALL", 2)
+    );
+    let file = workspace.path("events.csv");
+    ok(std::fs::write(&file, events));
+    workspace.expect(&["import", "events", &file.to_string_lossy()], None, 0);
+    workspace.expect(
+        &[
+            "user",
+            "create",
+            "--email",
+            ADMIN,
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+        0,
+    );
+    let token_output = workspace.expect(
+        &["token", "create", "--name", "t", "--scope", "admin"],
+        None,
+        0,
+    );
+    let token = stdout(&token_output)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_owned();
+    let http = client();
+
+    // High-touch accounts are scored by "enterprise": logins, 0 at 0 and 100 at 10.
+    let card = json!({"segments": [{"segment": {"field": "tier", "value": "high"},
+        "scorecard": {"name": "enterprise", "measures": [{"metric": {"name": "logins", "kind": "count", "event": "Login"}, "weight": 1, "red": 0, "green": 10}]}}]});
+    {
+        let server = workspace.serve();
+        let reply = ok(http
+            .put(format!("{}/api/v1/scorecards/segments", server.base))
+            .bearer_auth(&token)
+            .json(&card)
+            .send()
+            .await);
+        assert!(reply.status().is_success(), "{:?}", reply.text().await);
+    }
+
+    // The CLI, with the server stopped (the event log is the server's while it runs).
+    let cli = workspace.expect(&["health", "--json"], None, 0);
+    let rows: Vec<Value> = ok(serde_json::from_str(&stdout(&cli)));
+    let cli_row = rows
+        .iter()
+        .find(|r| r["account_external_id"] == "BIG")
+        .cloned()
+        .unwrap_or_else(|| panic!("no BIG in {rows:?}"));
+    assert_eq!(cli_row["card"], "enterprise", "{cli_row}");
+    // 7 logins of 10 → 70: green.
+    assert_eq!(cli_row["score"].as_f64(), Some(70.0), "{cli_row}");
+    assert_eq!(cli_row["shown"].as_i64(), Some(70));
+    assert_eq!(cli_row["colour"], "green");
+    let small = rows
+        .iter()
+        .find(|r| r["account_external_id"] == "SMALL")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(small["card"], "default", "{small}");
+    let id = cli_row["account_id"].as_i64().unwrap_or(0);
+
+    // The API and the page, on a server that may meanwhile have stored today's snapshot.
+    let server = workspace.serve();
+    let api: Value = ok(ok(http
+        .get(format!("{}/api/v1/accounts/{id}/health", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await)
+    .json()
+    .await);
+    assert_eq!(api["now"]["card"], "enterprise", "{api}");
+    assert_eq!(api["now"]["score"], cli_row["score"], "{api}");
+    assert_eq!(api["now"]["shown"], cli_row["shown"], "{api}");
+    assert_eq!(api["now"]["colour"], cli_row["colour"], "{api}");
+    assert_eq!(api["now"]["measures"][0]["value"].as_f64(), Some(7.0));
+
+    let session = ok(http
+        .post(format!("{}/api/v1/session", server.base))
+        .json(&json!({"email": ADMIN, "password": PASSWORD}))
+        .send()
+        .await);
+    let cookie = session
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|c| c.split(';').next())
+        .unwrap_or("")
+        .to_owned();
+    let page = ok(ok(http
+        .get(format!("{}/accounts/{id}", server.base))
+        .header("cookie", cookie)
+        .header("accept-language", "en")
+        .send()
+        .await)
+    .text()
+    .await);
+    assert_eq!(page_badge(&page).as_deref(), Some("70 · Green"), "{page}");
+
+    // An account that does not exist (or that the caller cannot see) has no health: 404.
+    let missing = ok(http
+        .get(format!("{}/api/v1/accounts/999999/health", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await);
+    assert_eq!(missing.status().as_u16(), 404);
+}
