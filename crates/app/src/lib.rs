@@ -31,13 +31,24 @@ pub enum AppError {
     Store(#[from] mikawaya_store::StoreError),
     /// The playbook engine failed.
     #[error(transparent)]
-    Playbook(#[from] mikawaya_playbooks::PlaybookError),
+    Playbook(mikawaya_playbooks::PlaybookError),
     /// The usage event log or rollups failed.
     #[error(transparent)]
     Usage(#[from] mikawaya_ingest::IngestError),
     /// The system actor could not be made (a bug).
     #[error(transparent)]
     Domain(#[from] mikawaya_domain::DomainError),
+}
+
+/// The engine's invalid input and store failures keep their meaning here.
+impl From<mikawaya_playbooks::PlaybookError> for AppError {
+    fn from(error: mikawaya_playbooks::PlaybookError) -> Self {
+        match error {
+            mikawaya_playbooks::PlaybookError::Invalid(invalid) => AppError::Invalid(invalid),
+            mikawaya_playbooks::PlaybookError::Store(store) => AppError::Store(store),
+            other => AppError::Playbook(other),
+        }
+    }
 }
 
 /// Result of use-case calls.

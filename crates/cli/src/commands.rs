@@ -1043,7 +1043,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             if json {
                 let rows: Vec<serde_json::Value> = values
                     .iter()
-                    .map(|(account, value)| serde_json::json!({"account_id": account.get(), "account_external_id": names.get(account), "value": value}))
+                    .map(|(account, value)| serde_json::json!({"account_external_id": names.get(account), "value": value}))
                     .collect();
                 println!("{}", serde_json::to_string(&rows).context("writing JSON")?);
             } else {

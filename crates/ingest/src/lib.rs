@@ -14,6 +14,47 @@
 //!
 //! Readers wait until the applier has caught up with everything acknowledged before they
 //! read, so a client reads its own writes.
+//!
+//! See `docs/usage.md` and ADR 0003 (`docs/adr/0003-event-log.md`).
+//!
+//! Invariants:
+//! - A message is acknowledged only after the `fdatasync` that made it durable; a failed
+//!   append acknowledges nothing and forgets its de-duplication keys. A file import's appends
+//!   are synced in the background (every 16 MiB) and once at its end, before it reports
+//!   anything; a failed sync fails and rolls back the import.
+//! - The scanner (`scan.rs`) never decides alone: whatever it accepts, serde_json accepts
+//!   with the same fields (tested on generated and damaged messages); whatever it gives up on
+//!   is parsed by serde_json, which words the errors.
+//! - A file import reads each message's numeric properties while it parses the line and hands
+//!   them to the applier in the batch (`PropertyNumbers`, `Prepared::push_read`); everything
+//!   else (the API, a replay) reads them from the stored text with
+//!   `EventRef::numeric_properties`. Both are the same scanner on the same text, and the
+//!   import reads them only where `numeric_properties` would use the scanner (no backslash in
+//!   the properties), so live rollups and a replay's agree (tested on damaged messages and by
+//!   an import compared with its replay).
+//! - The log is the only truth: rollups are rebuilt from it on every start, and nothing else
+//!   writes it.
+//! - Many events are applied as one run (`Rollups::run`: a replay, each group the applier
+//!   takes): names, identity, the catalogue and users' days are done in log order, and what
+//!   each event adds to its account is put off and done account by account when the run ends,
+//!   each account's additions in the order they were made. The rollups are then the same as
+//!   applying the events one by one, down to the bits of every sum (tested), and a run ends
+//!   before the applier lets go of the write lock, so no reader sees it half done.
+//! - The rollups keep an aggregate for every property filter a stored metric names; a filter
+//!   first seen after start is filled in by rebuilding the rollups from the log (under the
+//!   write lock, so no read sees it half-filled).
+//! - The same write key and `messageId` are stored once.
+//! - A file import is one undoable unit: its identity changes wait for its end, and a bad
+//!   line cuts the log back to the import's start (refused if anything else appended
+//!   meanwhile), rebuilds the rollups and the de-duplication set from the log, and drops the
+//!   held changes.
+//! - Replay (start, rebuild, rollback) hands events to the rollups in log order, whatever the
+//!   number of threads decoding the records.
+//! - A record's payload is either the binary layout (`0xB1` first) or, in logs written before
+//!   it, a JSON object (`{` first); both are read everywhere (replay, raw events, export),
+//!   and only the binary layout is written.
+//! - Knows no HTTP: the server passes bytes and a receive time in, and awaits an
+//!   `AppendReply`.
 
 #[cfg(feature = "parquet")]
 pub mod export;

@@ -12,6 +12,15 @@
 //!   one transaction or not at all.
 //! - Stored values are parsed back into domain types on read; a row that does not parse is
 //!   reported as [`StoreError::Corrupt`], never passed on.
+//! - Lists are keyset-paginated on `(sort key, id)` with an index on each pair; cursors
+//!   are opaque and tied to their sort.
+//! - Subscription rows are half-open terms `[start, end)`; a change of price is a new row,
+//!   and every in-place change keeps the replaced version in `subscription_versions`, so
+//!   revenue history is never lost.
+//! - SQLite: one file in WAL mode, one writer connection behind a mutex and four readers;
+//!   a multi-row write is one `BEGIN IMMEDIATE` transaction with `synchronous=FULL`, so an
+//!   import is the whole file or nothing even under `kill -9`. Migrations are versioned
+//!   SQL files in `migrations/`, applied on open and recorded in `PRAGMA user_version`.
 
 mod error;
 mod page;
