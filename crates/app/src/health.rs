@@ -158,7 +158,7 @@ fn computed_on(
 ) -> Result<Vec<BTreeMap<AccountId, AccountHealth>>> {
     let access = peers_access();
     let accounts: Vec<Account> = store.all_accounts(&access)?;
-    let cards: CardSet = card_set(store)?;
+    let cards: CardSet = card_set(store, &access)?;
     let facts = mikawaya_playbooks::facts::account_facts(store, &access)?;
     let source = WithFacts {
         usage,

@@ -9,9 +9,7 @@ use mikawaya_domain::access::{Role, Scope};
 use mikawaya_ingest::Ingest;
 use mikawaya_playbooks::{Clock, Settings};
 use mikawaya_store::Store;
-
-/// The meta key holding the last day the daily pipeline ran.
-pub const LAST_DAY: &str = "rules.last_day";
+use mikawaya_store::work::DailyRunRecord;
 
 /// Playbook and outbox settings: how the engine writes messages and how the outbox sends
 /// them (a running server's, or one CLI command's).
@@ -53,10 +51,10 @@ pub fn run_daily(
     settings: &Settings,
 ) -> Result<Option<DailyRun>> {
     let today = clock.today.to_string();
-    if store.get_meta(LAST_DAY)?.as_deref() == Some(today.as_str()) {
+    let system = Actor::system();
+    if store.last_daily_run(&system.read())? >= Some(clock.today) {
         return Ok(None);
     }
-    let system = Actor::system();
     let access = system.write()?;
     let manage = system.manage()?;
     let read = system.read();
@@ -92,7 +90,16 @@ pub fn run_daily(
         let scoped = Actor::new(None, Role::Partner, Some(partner.id), Scope::Read)?;
         crate::reports::refresh(store, &scoped.read(), clock.today)?;
     }
-    store.put_meta(LAST_DAY, &today)?;
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    store.record_daily_run(
+        &manage,
+        &DailyRunRecord {
+            day: clock.today,
+            fired: count(report.fired.len()),
+            scores: count(scores),
+            metric_values: count(values),
+        },
+    )?;
     Ok(Some(DailyRun {
         fired: report.fired.len(),
         advanced: report.advanced,

@@ -4,7 +4,7 @@
 
 use mikawaya_analytics::churn::RevenueRow;
 use mikawaya_analytics::dashboard::{Dashboard, compute};
-use mikawaya_domain::{AccountId, ReadAccess, Visibility};
+use mikawaya_domain::{AccountId, ReadAccess};
 use mikawaya_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -48,13 +48,6 @@ pub struct DashboardReport {
     /// Each owner's book of business.
     #[serde(default)]
     pub book: Vec<mikawaya_playbooks::tiers::BookRow>,
-}
-
-fn key(visibility: Visibility) -> String {
-    match visibility {
-        Visibility::All => "report.dashboard.all".to_owned(),
-        Visibility::Partner(partner) => format!("report.dashboard.partner.{partner}"),
-    }
 }
 
 /// Computes the dashboard report for what `access` can see, as of `day`.
@@ -156,10 +149,10 @@ pub fn dashboard(
     access: &ReadAccess,
     day: jiff::civil::Date,
 ) -> Result<DashboardReport, StoreError> {
-    let key = key(access.visibility());
-    if let Some(stored) = store.get_meta(&key)?
-        && let Ok(report) = serde_json::from_str::<DashboardReport>(&stored)
-        && report.numbers.as_of == day
+    // A report kept by an older version may not read: it is a cache, so it is rebuilt.
+    if let Some((kept_day, body)) = store.dashboard_report(access)?
+        && kept_day == day
+        && let Ok(report) = serde_json::from_str::<DashboardReport>(&body)
     {
         return Ok(report);
     }
@@ -173,8 +166,8 @@ pub fn refresh(
     day: jiff::civil::Date,
 ) -> Result<DashboardReport, StoreError> {
     let report = build(store, access, day)?;
-    if let Ok(json) = serde_json::to_string(&report) {
-        store.put_meta(&key(access.visibility()), &json)?;
-    }
+    let json = serde_json::to_string(&report)
+        .map_err(|e| StoreError::Corrupt(format!("dashboard report: {e}")))?;
+    store.put_dashboard_report(access, day, &json)?;
     Ok(report)
 }

@@ -11,6 +11,7 @@ use mikawaya_analytics::churn::{RevenueRow, mrr_by_account};
 use mikawaya_analytics::forecast::{self, Example, Feature, Model, Subject};
 use mikawaya_analytics::metrics::{Metric, MetricSpec};
 use mikawaya_analytics::scorecard::{Scorecard, Scored};
+use mikawaya_domain::config::ConfigKind;
 use mikawaya_domain::{AccountId, Actor};
 use mikawaya_store::Store;
 use std::collections::HashMap;
@@ -161,19 +162,12 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             });
             service.shutdown();
             let model = trained.map_err(Failure::from)?.map_err(forecast_failure)?;
-            let version = store
-                .get_meta("forecast.latest")
-                .map_err(store_failure)?
-                .and_then(|v| v.parse::<u64>().ok())
-                .unwrap_or(0)
-                + 1;
             let json = serde_json::to_string(&model).context("writing the model")?;
-            store
-                .put_meta(&format!("forecast.model.{version}"), &json)
-                .map_err(store_failure)?;
-            store
-                .put_meta("forecast.latest", &version.to_string())
-                .map_err(store_failure)?;
+            let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+            let version = store
+                .put_config(&manage, ConfigKind::ForecastModel, &json)
+                .map_err(store_failure)?
+                .version;
             if common.json {
                 println!(
                     "{}",
@@ -201,19 +195,17 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             Ok(())
         }
         ForecastCommand::Predict { top, common } => {
-            let version = store
-                .get_meta("forecast.latest")
+            let saved = store
+                .config(&Actor::system().read(), ConfigKind::ForecastModel, None)
                 .map_err(store_failure)?
                 .ok_or_else(|| {
                     Failure::input(anyhow!(
                         "no forecast model yet: run `mikawaya forecast train`"
                     ))
                 })?;
-            let json = store
-                .get_meta(&format!("forecast.model.{version}"))
-                .map_err(store_failure)?
-                .ok_or_else(|| anyhow!("forecast model v{version} is missing"))?;
-            let model: Model = serde_json::from_str(&json).context("reading the saved model")?;
+            let version = saved.version;
+            let model: Model = serde_json::from_str(&saved.body)
+                .with_context(|| format!("reading the saved model v{version}"))?;
             let names: Vec<&str> = history.features.iter().map(|f| f.name.as_str()).collect();
             if names
                 != model

@@ -150,7 +150,9 @@ impl Actor {
     pub fn manage(&self) -> Result<ManageAccess, DomainError> {
         self.write()?;
         match self.role {
-            Role::Admin | Role::Leader => Ok(ManageAccess { _private: () }),
+            Role::Admin | Role::Leader => Ok(ManageAccess {
+                user_id: self.user_id,
+            }),
             _ => Err(DomainError::Forbidden(
                 "only admins and leaders manage partners and segments",
             )),
@@ -163,7 +165,9 @@ impl Actor {
             return Err(DomainError::Forbidden("this token has no admin scope"));
         }
         match self.role {
-            Role::Admin => Ok(AdminAccess { _private: () }),
+            Role::Admin => Ok(AdminAccess {
+                user_id: self.user_id,
+            }),
             _ => Err(DomainError::Forbidden(
                 "only admins manage users, tokens and settings",
             )),
@@ -213,19 +217,28 @@ impl WriteAccess {
 /// Proof that the caller may manage partners and segments.
 #[derive(Debug, Clone, Copy)]
 pub struct ManageAccess {
-    _private: (),
+    user_id: Option<UserId>,
+}
+
+impl ManageAccess {
+    /// Who is managing (none: the system), for the record of saved versions.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user_id
+    }
 }
 
 /// Proof that the caller is an administrator.
 #[derive(Debug, Clone, Copy)]
 pub struct AdminAccess {
-    _private: (),
+    user_id: Option<UserId>,
 }
 
 impl AdminAccess {
     /// Admins may manage too.
     pub fn manage(&self) -> ManageAccess {
-        ManageAccess { _private: () }
+        ManageAccess {
+            user_id: self.user_id,
+        }
     }
 }
 

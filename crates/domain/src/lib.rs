@@ -7,6 +7,7 @@
 
 pub mod access;
 pub mod account;
+pub mod config;
 pub mod contact;
 pub mod custom_field;
 pub mod error;

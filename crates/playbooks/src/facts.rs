@@ -159,7 +159,7 @@ impl<'a> Facts<'a> {
             account_facts,
             unsubscribed: RefCell::default(),
             health: RefCell::default(),
-            cards: crate::health::card_set(store)?,
+            cards: crate::health::card_set(store, access)?,
         })
     }
 

@@ -7,6 +7,7 @@ use jiff::civil::Date;
 use mikawaya_analytics::metrics::UsageSource;
 use mikawaya_analytics::scorecard::{AccountHealth, Colour};
 use mikawaya_domain::access::ManageAccess;
+use mikawaya_domain::config::ConfigKind;
 use mikawaya_domain::{AccountId, Invalid, ReadAccess};
 use mikawaya_store::Store;
 use mikawaya_store::work::HealthRow;
@@ -25,23 +26,33 @@ pub fn colour_name(colour: Colour) -> &'static str {
 
 pub use mikawaya_analytics::scorecard::{CardSet, SegmentCard, SegmentRule};
 
-/// The meta key holding the segment scorecards (a JSON array, first match wins).
-pub const SEGMENT_CARDS: &str = "scorecards.segments";
-
 /// Checks segment scorecards (field names, scorecards).
 pub fn check_segment_cards(cards: &[SegmentCard]) -> std::result::Result<CardSet, Invalid> {
     CardSet::check(cards)
 }
 
-/// The scorecards in force: the stored segment scorecards, then the built-in `default`.
-/// Stored cards that no longer read are an error (never silently ignored).
-pub fn card_set(store: &dyn Store) -> Result<CardSet> {
-    let Some(raw) = store.get_meta(SEGMENT_CARDS)? else {
+/// The scorecards in force: the latest saved segment scorecards, then the built-in
+/// `default`. Saved cards that no longer read are corrupt data (never silently ignored).
+pub fn card_set(store: &dyn Store, access: &ReadAccess) -> Result<CardSet> {
+    let Some(saved) = store.config(access, ConfigKind::SegmentScorecards, None)? else {
         return Ok(CardSet::default());
     };
-    let cards: Vec<SegmentCard> =
-        serde_json::from_str(&raw).map_err(|e| Invalid::new(SEGMENT_CARDS, e.to_string()))?;
-    Ok(CardSet::check(&cards)?)
+    segment_cards_of(&saved)
+        .and_then(|cards| CardSet::check(&cards).map_err(|e| e.to_string()))
+        .map_err(|reason| {
+            mikawaya_store::StoreError::Corrupt(format!(
+                "segment scorecards v{}: {reason}",
+                saved.version
+            ))
+            .into()
+        })
+}
+
+/// The segment scorecards of a saved version, as people wrote them.
+pub fn segment_cards_of(
+    saved: &mikawaya_domain::config::ConfigVersion,
+) -> std::result::Result<Vec<SegmentCard>, String> {
+    serde_json::from_str(&saved.body).map_err(|e| e.to_string())
 }
 
 /// The stored row of one account's health on a day.
@@ -66,7 +77,7 @@ pub fn snapshot(
     days: &[Date],
 ) -> Result<usize> {
     let accounts = store.all_accounts(read)?;
-    let cards = card_set(store)?;
+    let cards = card_set(store, read)?;
     let facts = crate::facts::facts_of(store, read, &accounts)?;
     let source = mikawaya_analytics::metrics::WithFacts {
         usage,

@@ -813,8 +813,9 @@ fn segment_scorecards_score_their_accounts_and_others_use_default() -> TestResul
     let cards = serde_json::json!([{"segment": {"field": "tier", "value": "high"},
         "scorecard": {"name": "enterprise", "measures": [
             {"metric": {"name": "exports", "kind": "count", "event": "Export"}, "weight": 1, "red": 0, "green": 4}]}}]);
-    world.store.put_meta(
-        mikawaya_playbooks::health::SEGMENT_CARDS,
+    world.store.put_config(
+        &Actor::system().manage()?,
+        mikawaya_domain::config::ConfigKind::SegmentScorecards,
         &cards.to_string(),
     )?;
     let usage = rollups(&[

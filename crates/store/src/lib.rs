@@ -37,6 +37,7 @@ pub use records::{
 
 use mikawaya_domain::access::{ManageAccess, Scope};
 use mikawaya_domain::account::{Account, AccountFilter, AccountPatch, AccountSort, NewAccount};
+use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::partner::{NewPartner, Partner};
@@ -53,8 +54,8 @@ use mikawaya_domain::{
     TouchpointId, UserId, WriteAccess,
 };
 use work::{
-    AccountChange, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run, RunFilter,
-    TaskFilter, WorkflowBatch,
+    AccountChange, DailyRunRecord, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run,
+    RunFilter, TaskFilter, WorkflowBatch,
 };
 
 /// Result of store calls.
@@ -336,6 +337,39 @@ pub trait Store: Send + Sync {
     fn put_custom_field(&self, access: &AdminAccess, definition: CustomFieldDef) -> Result<()>;
     /// Deletes a custom field definition (values stay in accounts until they are changed).
     fn delete_custom_field(&self, access: &AdminAccess, key: &str) -> Result<()>;
+
+    /// Saves `body` as the next version of a configuration unless it equals the latest;
+    /// returns the version that holds it (recording who saved it and when).
+    fn put_config(
+        &self,
+        access: &ManageAccess,
+        kind: ConfigKind,
+        body: &str,
+    ) -> Result<ConfigVersion>;
+    /// A configuration's latest version (none saved: `None`), or the one asked for
+    /// (`NotFound` when there is no such version).
+    fn config(
+        &self,
+        access: &ReadAccess,
+        kind: ConfigKind,
+        version: Option<i64>,
+    ) -> Result<Option<ConfigVersion>>;
+    /// Every saved version of a configuration, newest first.
+    fn config_versions(&self, access: &ReadAccess, kind: ConfigKind) -> Result<Vec<ConfigVersion>>;
+    /// Keeps the dashboards' report of `day` for the caller's visibility scope (everyone,
+    /// or one partner), replacing the one kept before.
+    fn put_dashboard_report(
+        &self,
+        access: &ReadAccess,
+        day: jiff::civil::Date,
+        body: &str,
+    ) -> Result<()>;
+    /// The dashboards' report kept for the caller's visibility scope: its day and body.
+    fn dashboard_report(&self, access: &ReadAccess) -> Result<Option<(jiff::civil::Date, String)>>;
+    /// Records that the daily pipeline finished for `day`.
+    fn record_daily_run(&self, access: &ManageAccess, run: &DailyRunRecord) -> Result<()>;
+    /// The latest business day the daily pipeline finished.
+    fn last_daily_run(&self, access: &ReadAccess) -> Result<Option<jiff::civil::Date>>;
 
     // --- bulk -----------------------------------------------------------------
     /// Loads a whole file's records in one transaction: every row, or (on any row error)

@@ -284,3 +284,16 @@ pub struct Pulse {
     /// When.
     pub created_at: jiff::Timestamp,
 }
+
+/// What a finished daily pipeline did, as recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DailyRunRecord {
+    /// The business day.
+    pub day: jiff::civil::Date,
+    /// Rules that fired.
+    pub fired: u64,
+    /// Health scores stored.
+    pub scores: u64,
+    /// Metric values stored.
+    pub metric_values: u64,
+}

@@ -9,6 +9,7 @@ use crate::wire::{PageOut, PageParams, date, double_option, instant, optional, p
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::value::Text;
 use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, Priority, RunStatus, SurveyKind, Task, TaskPatch,
@@ -770,15 +771,32 @@ async fn add_pulse(
     responses((status = 200, body = Object)))]
 async fn get_segment_cards(
     State(state): State<AppState>,
-    Caller(_actor): Caller,
+    Caller(actor): Caller,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let raw = state
-        .run(|store| store.get_meta(mikawaya_playbooks::health::SEGMENT_CARDS))
+    let access = actor.read();
+    let saved = state
+        .run(move |store| store.config(&access, ConfigKind::SegmentScorecards, None))
         .await?;
-    let segments: serde_json::Value = raw
-        .and_then(|r| serde_json::from_str(&r).ok())
-        .unwrap_or_else(|| serde_json::json!([]));
-    Ok(Json(serde_json::json!({ "segments": segments })))
+    Ok(Json(segment_cards_out(saved.as_ref())?))
+}
+
+/// `{"segments": [...], "version", "saved_at", "saved_by"}` (only `segments`, empty, when
+/// none were saved).
+fn segment_cards_out(saved: Option<&ConfigVersion>) -> Result<serde_json::Value, ApiError> {
+    let Some(saved) = saved else {
+        return Ok(serde_json::json!({ "segments": [] }));
+    };
+    let cards = mikawaya_playbooks::health::segment_cards_of(saved).map_err(|reason| {
+        ApiError::from(mikawaya_store::StoreError::Corrupt(format!(
+            "segment scorecards: {reason}"
+        )))
+    })?;
+    Ok(serde_json::json!({
+        "segments": cards,
+        "version": saved.version,
+        "saved_at": saved.saved_at.to_string(),
+        "saved_by": saved.saved_by.map(|u| u.get()),
+    }))
 }
 
 /// The segment scorecards, as sent.
@@ -801,12 +819,12 @@ async fn put_segment_cards(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<SegmentCardsIn>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    actor.manage()?;
+    let access = actor.manage()?;
     let cards = body.segments;
     mikawaya_playbooks::health::check_segment_cards(&cards)?;
     let json = serde_json::to_string(&cards).map_err(ApiError::internal)?;
-    state
-        .run(move |store| store.put_meta(mikawaya_playbooks::health::SEGMENT_CARDS, &json))
+    let saved = state
+        .run(move |store| store.put_config(&access, ConfigKind::SegmentScorecards, &json))
         .await?;
-    Ok(Json(serde_json::json!({ "segments": cards })))
+    Ok(Json(segment_cards_out(Some(&saved))?))
 }

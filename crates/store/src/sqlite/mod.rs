@@ -8,6 +8,7 @@
 
 mod accounts;
 mod children;
+mod config;
 mod import;
 mod row;
 mod sql;
@@ -29,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_metric_values.sql"),
     include_str!("../../migrations/0007_pulses.sql"),
     include_str!("../../migrations/0008_health_card.sql"),
+    include_str!("../../migrations/0009_typed_config.sql"),
 ];
 
 /// Reader connections kept open.
@@ -242,8 +244,8 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::work::{
-    AccountChange, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run, RunFilter,
-    TaskFilter, WorkflowBatch,
+    AccountChange, DailyRunRecord, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run,
+    RunFilter, TaskFilter, WorkflowBatch,
 };
 use crate::{
     ApiToken, ContactFilter, ImportBatch, ImportSummary, Page, PageRequest, Session, Store,
@@ -251,6 +253,7 @@ use crate::{
 };
 use mikawaya_domain::access::{ManageAccess, Scope};
 use mikawaya_domain::account::{Account, AccountFilter, AccountPatch, AccountSort, NewAccount};
+use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::partner::{NewPartner, Partner};
@@ -557,6 +560,49 @@ impl Store for SqliteStore {
             c.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])?;
             Ok(())
         })
+    }
+    fn put_config(
+        &self,
+        access: &ManageAccess,
+        kind: ConfigKind,
+        body: &str,
+    ) -> Result<ConfigVersion> {
+        let saved_by = access.user_id();
+        self.write(|c| config::put_config(c, kind, body, saved_by))
+    }
+    fn config(
+        &self,
+        _access: &ReadAccess,
+        kind: ConfigKind,
+        version: Option<i64>,
+    ) -> Result<Option<ConfigVersion>> {
+        self.read(|c| config::config(c, kind, version))
+    }
+    fn config_versions(
+        &self,
+        _access: &ReadAccess,
+        kind: ConfigKind,
+    ) -> Result<Vec<ConfigVersion>> {
+        self.read(|c| config::config_versions(c, kind))
+    }
+    fn put_dashboard_report(
+        &self,
+        access: &ReadAccess,
+        day: jiff::civil::Date,
+        body: &str,
+    ) -> Result<()> {
+        let visibility = access.visibility();
+        self.write(|c| config::put_dashboard_report(c, visibility, day, body))
+    }
+    fn dashboard_report(&self, access: &ReadAccess) -> Result<Option<(jiff::civil::Date, String)>> {
+        let visibility = access.visibility();
+        self.read(|c| config::dashboard_report(c, visibility))
+    }
+    fn record_daily_run(&self, _access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
+        self.write(|c| config::record_daily_run(c, run))
+    }
+    fn last_daily_run(&self, _access: &ReadAccess) -> Result<Option<jiff::civil::Date>> {
+        self.read(config::last_daily_run)
     }
     fn put_playbook(&self, _access: &ManageAccess, name: &str, spec: &str) -> Result<i64> {
         self.write(|c| work::put_playbook(c, name, spec))
