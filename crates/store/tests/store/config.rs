@@ -1,0 +1,217 @@
+//! Typed configuration and service state: versioned configuration with who and when,
+//! dashboard reports kept per visibility scope, the daily pipeline's days, health rows
+//! that record their card, and the move of an older data dir's meta rows into them.
+
+use crate::{DAY, backends, ok, partner_actor, seed};
+use mikawaya_domain::access::{Role, Scope};
+use mikawaya_domain::config::ConfigKind;
+use mikawaya_domain::user::NewUser;
+use mikawaya_domain::value::{Email, Name};
+use mikawaya_domain::{Actor, UserId};
+use mikawaya_store::StoreError;
+use mikawaya_store::sqlite::SqliteStore;
+use mikawaya_store::work::DailyRunRecord;
+
+#[test]
+fn configuration_is_saved_in_versions_with_who_and_when() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let system = Actor::system();
+        let leader = ok(store.create_user(
+            &ok(system.admin()),
+            ok(NewUser::new(
+                ok(Email::parse("lead@team.example")),
+                ok(Name::parse("Lead")),
+                Role::Leader,
+                None,
+            )),
+            None,
+        ));
+        let manage = ok(ok(Actor::new(
+            Some(leader.id),
+            Role::Leader,
+            None,
+            Scope::Admin,
+        ))
+        .manage());
+        let read = system.read();
+        let kind = ConfigKind::SegmentScorecards;
+        assert_eq!(
+            ok(store.config(&read, kind, None)),
+            None,
+            "{}",
+            backend.name
+        );
+        let first = ok(store.put_config(&manage, kind, "[1]"));
+        assert_eq!((first.version, first.saved_by), (1, Some(leader.id)));
+        // Saving the same body again keeps the version.
+        assert_eq!(ok(store.put_config(&manage, kind, "[1]")).version, 1);
+        let second = ok(store.put_config(&ok(system.manage()), kind, "[2]"));
+        assert_eq!((second.version, second.saved_by), (2, None));
+        assert_eq!(
+            ok(store.config(&read, kind, None)).map(|c| c.body),
+            Some("[2]".to_owned())
+        );
+        assert_eq!(
+            ok(store.config(&read, kind, Some(1))).map(|c| c.body),
+            Some("[1]".to_owned())
+        );
+        assert!(matches!(
+            store.config(&read, kind, Some(7)),
+            Err(StoreError::NotFound { .. })
+        ));
+        let history: Vec<i64> = ok(store.config_versions(&read, kind))
+            .iter()
+            .map(|c| c.version)
+            .collect();
+        assert_eq!(history, vec![2, 1]);
+        // Kinds are kept apart.
+        assert_eq!(
+            ok(store.config(&read, ConfigKind::ForecastModel, None)),
+            None
+        );
+        // A deleted user leaves the version without its author.
+        ok(store.delete_user(&ok(system.admin()), leader.id));
+        assert_eq!(
+            ok(store.config(&read, kind, Some(1))).and_then(|c| c.saved_by),
+            None::<UserId>
+        );
+    }
+}
+
+#[test]
+fn dashboard_reports_are_kept_per_visibility_scope() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = seed(store);
+        let all = Actor::system().read();
+        let a = partner_actor(world.partner_a).read();
+        let b = partner_actor(world.partner_b).read();
+        ok(store.put_dashboard_report(&all, DAY, "everyone"));
+        ok(store.put_dashboard_report(&a, DAY, "partner a"));
+        assert_eq!(
+            ok(store.dashboard_report(&all)),
+            Some((DAY, "everyone".to_owned()))
+        );
+        assert_eq!(
+            ok(store.dashboard_report(&a)),
+            Some((DAY, "partner a".to_owned()))
+        );
+        assert_eq!(ok(store.dashboard_report(&b)), None, "{}", backend.name);
+        let next = DAY.tomorrow().unwrap_or(DAY);
+        ok(store.put_dashboard_report(&a, next, "partner a, later"));
+        assert_eq!(
+            ok(store.dashboard_report(&a)),
+            Some((next, "partner a, later".to_owned()))
+        );
+    }
+}
+
+#[test]
+fn the_daily_run_is_recorded_per_business_day() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let system = Actor::system();
+        assert_eq!(ok(store.last_daily_run(&system.read())), None);
+        for day in [DAY, DAY.tomorrow().unwrap_or(DAY)] {
+            let run = DailyRunRecord {
+                day,
+                fired: 1,
+                scores: 2,
+                metric_values: 3,
+            };
+            ok(store.record_daily_run(&ok(system.manage()), &run));
+            // Recording a day again is harmless.
+            ok(store.record_daily_run(&ok(system.manage()), &run));
+            assert_eq!(
+                ok(store.last_daily_run(&system.read())),
+                Some(day),
+                "{}",
+                backend.name
+            );
+        }
+    }
+}
+
+#[test]
+fn health_rows_record_the_card_that_made_them() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = seed(store);
+        let rows = ok(store.health_rows(
+            &Actor::system().read(),
+            "default",
+            Some(&[world.a.account]),
+            DAY,
+            DAY,
+        ));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].card, "default", "{}", backend.name);
+    }
+}
+
+#[test]
+fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
+    let dir = ok(tempfile::tempdir());
+    drop(ok(SqliteStore::open_dir(dir.path())));
+    // Turn the file back into schema 8, as an older mikawaya left it.
+    let file = dir.path().join(SqliteStore::FILE_NAME);
+    {
+        let connection = ok(rusqlite::Connection::open(&file));
+        ok(connection.execute_batch(
+            "DROP TABLE config_versions; DROP TABLE dashboard_reports; DROP TABLE daily_runs;
+             INSERT INTO meta (key, value) VALUES
+               ('scorecards.segments', '[{\"segment\":{\"field\":\"tier\",\"value\":\"high\"}}]'),
+               ('forecast.model.1', '{\"v\":1}'), ('forecast.model.2', '{\"v\":2}'),
+               ('forecast.latest', '2'), ('rules.last_day', '2026-03-01'),
+               ('report.dashboard.all', '{}'), ('secret', 'kept');
+             PRAGMA user_version = 8;",
+        ));
+    }
+    let store = ok(SqliteStore::open_dir(dir.path()));
+    let read = Actor::system().read();
+    let cards = ok(mikawaya_store::Store::config(
+        &store,
+        &read,
+        ConfigKind::SegmentScorecards,
+        None,
+    ));
+    assert_eq!(
+        cards.map(|c| (c.version, c.body)),
+        Some((
+            1,
+            "[{\"segment\":{\"field\":\"tier\",\"value\":\"high\"}}]".to_owned()
+        ))
+    );
+    let models = ok(mikawaya_store::Store::config_versions(
+        &store,
+        &read,
+        ConfigKind::ForecastModel,
+    ));
+    let models: Vec<(i64, String)> = models.into_iter().map(|m| (m.version, m.body)).collect();
+    assert_eq!(
+        models,
+        vec![(2, "{\"v\":2}".to_owned()), (1, "{\"v\":1}".to_owned())]
+    );
+    assert_eq!(
+        ok(mikawaya_store::Store::last_daily_run(&store, &read)),
+        Some(DAY)
+    );
+    for moved in [
+        "scorecards.segments",
+        "forecast.model.1",
+        "forecast.latest",
+        "rules.last_day",
+        "report.dashboard.all",
+    ] {
+        assert_eq!(
+            ok(mikawaya_store::Store::get_meta(&store, moved)),
+            None,
+            "{moved}"
+        );
+    }
+    assert_eq!(
+        ok(mikawaya_store::Store::get_meta(&store, "secret")).as_deref(),
+        Some("kept")
+    );
+}
