@@ -436,7 +436,8 @@ pub fn outbox(data_dir: &Path, command: OutboxCommand) -> Result<(), Failure> {
                 .map(MessageStatus::parse)
                 .transpose()
                 .map_err(Failure::input)?;
-            let messages = store.list_messages(status).map_err(store_failure)?;
+            let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
+            let messages = store.list_messages(&admin, status).map_err(store_failure)?;
             if json {
                 let rows: Vec<serde_json::Value> = messages
                     .iter()
@@ -528,8 +529,9 @@ pub fn playbooks(data_dir: &Path, command: PlaybooksCommand) -> Result<(), Failu
             Ok(())
         }
         PlaybooksCommand::List => {
-            let (versions, firing) = mikawaya_playbooks::engine::load_playbooks(store.as_ref())
-                .map_err(playbook_failure)?;
+            let (versions, firing) =
+                mikawaya_playbooks::engine::load_playbooks(store.as_ref(), &Actor::system().read())
+                    .map_err(playbook_failure)?;
             let mut names: Vec<&(String, i64)> = versions.keys().collect();
             names.sort();
             names.dedup_by(|a, b| a.0 == b.0);
@@ -540,7 +542,10 @@ pub fn playbooks(data_dir: &Path, command: PlaybooksCommand) -> Result<(), Failu
                     playbook.spec().title.en
                 );
             }
-            for stored in store.playbook_versions(None).map_err(store_failure)? {
+            for stored in store
+                .playbook_versions(&Actor::system().read(), None)
+                .map_err(store_failure)?
+            {
                 if !stored.enabled && !firing.iter().any(|(_, p)| p.name().as_str() == stored.name)
                 {
                     println!("{}\tv{}\tdisabled", stored.name, stored.version);
@@ -574,8 +579,9 @@ pub fn playbooks(data_dir: &Path, command: PlaybooksCommand) -> Result<(), Failu
             ingest,
         } => {
             let as_of = parse_day(as_of.as_deref(), "--as-of", store.as_ref(), &ingest)?.today;
-            let (versions, _) = mikawaya_playbooks::engine::load_playbooks(store.as_ref())
-                .map_err(playbook_failure)?;
+            let (versions, _) =
+                mikawaya_playbooks::engine::load_playbooks(store.as_ref(), &Actor::system().read())
+                    .map_err(playbook_failure)?;
             let mut latest: std::collections::BTreeMap<
                 String,
                 (i64, mikawaya_playbooks::Playbook),

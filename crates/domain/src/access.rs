@@ -225,6 +225,15 @@ impl ManageAccess {
     pub fn user_id(&self) -> Option<UserId> {
         self.user_id
     }
+
+    /// Managers (admins and leaders) may change every account: what a managed operation
+    /// (rule evaluation, tier assignment) writes needs no second check.
+    pub fn write(&self) -> WriteAccess {
+        WriteAccess {
+            visibility: Visibility::All,
+            user_id: self.user_id,
+        }
+    }
 }
 
 /// Proof that the caller is an administrator.

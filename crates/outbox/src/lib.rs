@@ -228,12 +228,17 @@ pub async fn flush(
     // Deferred messages (no SMTP server yet, quiet hours) are not failures: one line for
     // all of them instead of a warning each.
     let mut deferred_reason: Option<String> = None;
+    // The outbox sends on the system's behalf, whoever queued the message.
+    let access = mikawaya_domain::Actor::system()
+        .write()
+        .map_err(|e| OutboxError::Config(e.to_string()))?;
     loop {
         let claim_store = Arc::clone(&store);
         let lease_until = now + config.lease;
-        let batch =
-            tokio::task::spawn_blocking(move || claim_store.claim_messages(now, lease_until, 50))
-                .await??;
+        let batch = tokio::task::spawn_blocking(move || {
+            claim_store.claim_messages(&access, now, lease_until, 50)
+        })
+        .await??;
         if batch.is_empty() {
             if let Some(reason) = deferred_reason {
                 tracing::info!(
@@ -271,8 +276,10 @@ pub async fn flush(
             }
             let finish_store = Arc::clone(&store);
             let id = message.id;
-            tokio::task::spawn_blocking(move || finish_store.finish_message(id, &delivery))
-                .await??;
+            tokio::task::spawn_blocking(move || {
+                finish_store.finish_message(&access, id, &delivery)
+            })
+            .await??;
         }
     }
 }
@@ -302,7 +309,8 @@ async fn send_email(
 ) -> Result<Delivery, OutboxError> {
     let lookup = Arc::clone(store);
     let recipient = message.recipient.clone();
-    if tokio::task::spawn_blocking(move || lookup.is_unsubscribed(&recipient)).await?? {
+    let access = mikawaya_domain::Actor::system().read();
+    if tokio::task::spawn_blocking(move || lookup.is_unsubscribed(&access, &recipient)).await?? {
         return Ok(Delivery::Suppressed {
             reason: "unsubscribed".to_owned(),
         });

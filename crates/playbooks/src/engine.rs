@@ -13,7 +13,7 @@ use mikawaya_domain::contact::ContactRole;
 use mikawaya_domain::custom_field::CustomValue;
 use mikawaya_domain::value::{Slug, Text};
 use mikawaya_domain::work::{Channel, MessageStatus, NewTask, RunStatus, Task, TaskStatus};
-use mikawaya_domain::{AccountId, WriteAccess};
+use mikawaya_domain::{AccountId, ReadAccess, WriteAccess};
 use mikawaya_store::Store;
 use mikawaya_store::work::{Effects, FieldUpdate, NewMessage, NewRun, RunProgress, WorkflowBatch};
 use serde::Serialize;
@@ -137,10 +137,10 @@ pub struct Report {
 pub type Loaded = (HashMap<(String, i64), Playbook>, Vec<(i64, Playbook)>);
 
 /// Loads every stored version; the latest enabled version of each playbook fires.
-pub fn load_playbooks(store: &dyn Store) -> Result<Loaded> {
+pub fn load_playbooks(store: &dyn Store, access: &ReadAccess) -> Result<Loaded> {
     let mut all = HashMap::new();
     let mut latest: BTreeMap<String, (i64, bool)> = BTreeMap::new();
-    for stored in store.playbook_versions(None)? {
+    for stored in store.playbook_versions(access, None)? {
         let playbook = crate::spec::parse(&stored.spec).map_err(|e| PlaybookError::Stored {
             name: stored.name.clone(),
             version: stored.version,
@@ -168,10 +168,11 @@ pub fn evaluate(
     dry_run: bool,
     only: Option<AccountId>,
 ) -> Result<Report> {
-    let (versions, firing) = load_playbooks(store)?;
+    let (versions, firing) = load_playbooks(store, &access.read())?;
     let facts = Facts::load(store, &access.read(), usage, clock.today)?;
     let mut exec = Exec {
         store,
+        access: *access,
         facts: &facts,
         clock,
         settings,
@@ -348,6 +349,7 @@ struct Advanced {
 
 struct Exec<'a, 'f> {
     store: &'a dyn Store,
+    access: WriteAccess,
     facts: &'a Facts<'f>,
     clock: Clock,
     settings: &'a Settings,
@@ -706,7 +708,7 @@ impl Exec<'_, '_> {
             match cached {
                 Some(value) => value,
                 None => {
-                    let value = self.store.is_unsubscribed(address)?;
+                    let value = self.store.is_unsubscribed(&self.access.read(), address)?;
                     self.facts
                         .unsubscribed
                         .borrow_mut()
@@ -720,7 +722,10 @@ impl Exec<'_, '_> {
         }
         let week_ago = self.clock.now - jiff::SignedDuration::from_hours(24 * 7);
         let queued_now = self.emails.get(address).copied().unwrap_or(0);
-        let sent = self.store.emails_to_since(address, week_ago)? + queued_now;
+        let sent = self
+            .store
+            .emails_to_since(&self.access.read(), address, week_ago)?
+            + queued_now;
         if sent >= self.settings.emails_per_week {
             return Ok((
                 MessageStatus::Suppressed,

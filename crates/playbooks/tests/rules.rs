@@ -473,7 +473,7 @@ fn conditions_holdout_tasks_and_messages() -> TestResult {
         page.data.iter().all(|t| t.due_on == date(2026, 6, 15)
             && t.title.as_str().starts_with("Review with Account a"))
     );
-    let messages = world.store.list_messages(None)?;
+    let messages = world.store.list_messages(&Actor::system().admin()?, None)?;
     assert_eq!(messages.len(), treated);
     assert!(messages.iter().all(|m| m.recipient.starts_with("champion")
         && m.subject.as_deref() == Some("Renewal on 2026-07-01")));
@@ -508,7 +508,9 @@ fn frequency_cap_and_unsubscribe_suppress_emails() -> TestResult {
     world.contact(id, "Mio", ContactRole::Champion)?;
     let gone = world.account("gone", |a| a.renewal_date = Some(date(2026, 7, 1)))?;
     world.contact(gone, "Sora", ContactRole::Champion)?;
-    world.store.unsubscribe("SORA@customer.example")?;
+    world
+        .store
+        .unsubscribe(&Actor::system().write()?, "SORA@customer.example")?;
     let email = serde_json::json!({"kind": "email", "to": "champion", "subject": {"en": "Hi"}, "body": {"en": "Hello"}});
     world.playbook(
         serde_json::json!({"name": "chatty", "title": {"en": "Chatty"},

@@ -2,6 +2,7 @@
 //! Request bodies are plain structs; converting them to domain values names the field
 //! that fails. Absent = keep, `null` = clear, a value = set, in every update body.
 
+use crate::error::ApiError;
 use mikawaya_domain::Invalid;
 use mikawaya_domain::Patch;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -89,4 +90,11 @@ pub fn instant(timestamp: jiff::Timestamp) -> String {
         .round(jiff::Unit::Second)
         .unwrap_or(timestamp)
         .to_string()
+}
+
+/// A stored JSON document read back for the wire; one that does not parse is corrupt data
+/// (our fault, a 500 logged with its reason), never shown as empty.
+pub fn stored_json(text: &str, what: &str) -> Result<serde_json::Value, ApiError> {
+    serde_json::from_str(text)
+        .map_err(|e| ApiError::from(mikawaya_store::StoreError::Corrupt(format!("{what}: {e}"))))
 }

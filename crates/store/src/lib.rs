@@ -406,7 +406,11 @@ pub trait Store: Send + Sync {
     /// Turns a playbook's rule on or off (every version).
     fn set_playbook_enabled(&self, access: &ManageAccess, name: &str, enabled: bool) -> Result<()>;
     /// Every saved version (of one playbook, or all), by name and version.
-    fn playbook_versions(&self, name: Option<&str>) -> Result<Vec<PlaybookVersion>>;
+    fn playbook_versions(
+        &self,
+        access: &ReadAccess,
+        name: Option<&str>,
+    ) -> Result<Vec<PlaybookVersion>>;
     /// Runs (and held-out firings) on visible accounts, oldest first.
     fn list_runs(&self, access: &ReadAccess, filter: &RunFilter) -> Result<Vec<Run>>;
     /// Writes one evaluation's decisions in one transaction; returns the new runs' ids.
@@ -429,22 +433,32 @@ pub trait Store: Send + Sync {
     /// Queues a message outside a playbook (kept once per idempotency key).
     fn queue_message(&self, access: &WriteAccess, message: NewMessage) -> Result<()>;
     /// Outbox messages (of one status, or all), oldest first.
-    fn list_messages(&self, status: Option<MessageStatus>) -> Result<Vec<Message>>;
+    fn list_messages(
+        &self,
+        access: &AdminAccess,
+        status: Option<MessageStatus>,
+    ) -> Result<Vec<Message>>;
     /// Takes due messages for sending, each with a lease until `lease_until`.
     fn claim_messages(
         &self,
+        access: &WriteAccess,
         now: jiff::Timestamp,
         lease_until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Message>>;
     /// Records what became of a delivery attempt.
-    fn finish_message(&self, id: i64, delivery: &Delivery) -> Result<()>;
+    fn finish_message(&self, access: &WriteAccess, id: i64, delivery: &Delivery) -> Result<()>;
     /// Emails to an address due since an instant (pending, sending or sent).
-    fn emails_to_since(&self, recipient: &str, since: jiff::Timestamp) -> Result<u64>;
+    fn emails_to_since(
+        &self,
+        access: &ReadAccess,
+        recipient: &str,
+        since: jiff::Timestamp,
+    ) -> Result<u64>;
     /// Unsubscribes an address from all playbook email (and suppresses what is queued).
-    fn unsubscribe(&self, email: &str) -> Result<()>;
+    fn unsubscribe(&self, access: &WriteAccess, email: &str) -> Result<()>;
     /// Whether an address unsubscribed.
-    fn is_unsubscribed(&self, email: &str) -> Result<bool>;
+    fn is_unsubscribed(&self, access: &ReadAccess, email: &str) -> Result<bool>;
     /// Field and stakeholder-role changes on visible accounts since an instant.
     fn account_changes(
         &self,

@@ -187,7 +187,7 @@ async fn renewal_playbook_on_the_demo_reaches_owners_smtp_and_webhooks() {
         .filter_map(|c| c.email.as_ref().map(|e| e.to_string()))
         .collect();
     assert!(!champions.is_empty());
-    let messages = ok(store.list_messages(None));
+    let messages = ok(store.list_messages(&ok(mikawaya_domain::Actor::system().admin()), None));
     let emails = messages
         .iter()
         .filter(|m| m.channel == Channel::Email)
@@ -348,11 +348,14 @@ async fn a_server_killed_while_sending_delivers_every_message_once_after_restart
     let workspace = demo_with_renewal_playbook();
     workspace.expect(&["rules", "evaluate", "--json"], None, 0);
     let store = ok(SqliteStore::open_dir(&workspace.data_dir()));
-    let keys: BTreeSet<String> = ok(store.list_messages(Some(MessageStatus::Pending)))
-        .into_iter()
-        .filter(|m| m.channel == Channel::Email)
-        .map(|m| m.idempotency_key)
-        .collect();
+    let keys: BTreeSet<String> = ok(store.list_messages(
+        &ok(mikawaya_domain::Actor::system().admin()),
+        Some(MessageStatus::Pending),
+    ))
+    .into_iter()
+    .filter(|m| m.channel == Channel::Email)
+    .map(|m| m.idempotency_key)
+    .collect();
     drop(store);
     assert!(
         keys.len() >= 6,
@@ -406,7 +409,11 @@ async fn a_server_killed_while_sending_delivers_every_message_once_after_restart
         "a repeat carries the same Message-ID"
     );
     let store = ok(SqliteStore::open_dir(&workspace.data_dir()));
-    let sent = ok(store.list_messages(Some(MessageStatus::Sent))).len();
+    let sent = ok(store.list_messages(
+        &ok(mikawaya_domain::Actor::system().admin()),
+        Some(MessageStatus::Sent),
+    ))
+    .len();
     assert_eq!(sent, keys.len());
 }
 

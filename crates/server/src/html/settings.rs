@@ -48,7 +48,7 @@ async fn render(
                 tokens,
                 write_keys,
                 store.list_metrics()?,
-                store.playbook_versions(None)?,
+                store.playbook_versions(&access, None)?,
             ))
         })
         .await?;

@@ -95,7 +95,11 @@ pub async fn unsubscribe(
     }
     let store = Arc::clone(&state.store);
     let email = params.email.clone();
-    match tokio::task::spawn_blocking(move || store.unsubscribe(&email)).await {
+    // The signed link is the recipient's proof; the change is made on the system's behalf.
+    let Ok(access) = mikawaya_domain::Actor::system().write() else {
+        return invalid(lang);
+    };
+    match tokio::task::spawn_blocking(move || store.unsubscribe(&access, &email)).await {
         Ok(Ok(())) => {
             tracing::info!("an address unsubscribed from playbook email");
             (

@@ -138,15 +138,16 @@ async fn list_metrics(
     Caller(_actor): Caller,
 ) -> Result<Json<Vec<MetricOut>>, ApiError> {
     let metrics = state.run(|store| store.list_metrics()).await?;
-    Ok(Json(
-        metrics
-            .into_iter()
-            .map(|(name, spec)| MetricOut {
+    let out = metrics
+        .into_iter()
+        .map(|(name, spec)| {
+            Ok(MetricOut {
+                spec: crate::wire::stored_json(&spec, "metric definition")?,
                 name,
-                spec: serde_json::from_str(&spec).unwrap_or_default(),
             })
-            .collect(),
-    ))
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    Ok(Json(out))
 }
 
 /// Defines (or redefines) a metric (admins and leaders).

@@ -307,24 +307,28 @@ pub struct PlaybookOut {
 #[utoipa::path(get, path = "/api/v1/playbooks", tag = "playbooks", responses((status = 200, body = Vec<PlaybookOut>)))]
 async fn list_playbooks(
     State(state): State<AppState>,
-    Caller(_actor): Caller,
+    Caller(actor): Caller,
 ) -> Result<Json<Vec<PlaybookOut>>, ApiError> {
-    let versions = state.run(|store| store.playbook_versions(None)).await?;
+    let access = actor.read();
+    let versions = state
+        .run(move |store| store.playbook_versions(&access, None))
+        .await?;
     let mut out: Vec<PlaybookOut> = Vec::new();
     for version in versions {
+        let spec = crate::wire::stored_json(&version.spec, "playbook spec")?;
         match out.iter_mut().find(|p| p.name == version.name) {
             Some(existing) => {
                 existing.versions.push(version.version);
                 existing.version = version.version;
                 existing.enabled = version.enabled;
-                existing.spec = serde_json::from_str(&version.spec).unwrap_or_default();
+                existing.spec = spec;
             }
             None => out.push(PlaybookOut {
                 name: version.name,
                 version: version.version,
                 enabled: version.enabled,
                 versions: vec![version.version],
-                spec: serde_json::from_str(&version.spec).unwrap_or_default(),
+                spec,
             }),
         }
     }
@@ -410,8 +414,8 @@ async fn effectiveness(
     let store = Arc::clone(&state.store);
     let ingest = Arc::clone(&state.ingest);
     let report = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, ApiError> {
-        let (versions, _) =
-            mikawaya_playbooks::engine::load_playbooks(store.as_ref()).map_err(playbook_error)?;
+        let (versions, _) = mikawaya_playbooks::engine::load_playbooks(store.as_ref(), &access)
+            .map_err(playbook_error)?;
         let latest = versions
             .iter()
             .filter(|((n, _), _)| *n == name)
@@ -533,8 +537,7 @@ async fn evaluate_rules(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<EvaluateIn>,
 ) -> Result<Json<Report>, ApiError> {
-    actor.manage()?;
-    let access = actor.write()?;
+    let access = actor.manage()?.write();
     let clock = match optional(body.as_of.as_deref(), "as_of", date("as_of"))? {
         Some(day) => Clock::on(day),
         None => state.engine_clock(),
@@ -595,9 +598,11 @@ async fn list_outbox(
     Caller(actor): Caller,
     QueryParams(params): QueryParams<OutboxParams>,
 ) -> Result<Json<Vec<MessageOut>>, ApiError> {
-    actor.admin()?;
+    let access = actor.admin()?;
     let status = optional(params.status.as_deref(), "status", MessageStatus::parse)?;
-    let messages = state.run(move |store| store.list_messages(status)).await?;
+    let messages = state
+        .run(move |store| store.list_messages(&access, status))
+        .await?;
     Ok(Json(
         messages
             .into_iter()
@@ -720,8 +725,7 @@ async fn assign_tiers(
     Caller(actor): Caller,
     JsonBody(body): JsonBody<AssignIn>,
 ) -> Result<Json<tiers::Plan>, ApiError> {
-    actor.manage()?;
-    let access = actor.write()?;
+    let access = actor.manage()?.write();
     let rules = body.rules.unwrap_or_else(TierRules::standard);
     rules.check()?;
     let today = state.clock().today();

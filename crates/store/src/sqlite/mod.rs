@@ -615,7 +615,11 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         self.write(|c| work::set_playbook_enabled(c, name, enabled))
     }
-    fn playbook_versions(&self, name: Option<&str>) -> Result<Vec<PlaybookVersion>> {
+    fn playbook_versions(
+        &self,
+        _access: &ReadAccess,
+        name: Option<&str>,
+    ) -> Result<Vec<PlaybookVersion>> {
         self.read(|c| work::playbook_versions(c, name))
     }
     fn list_runs(&self, access: &ReadAccess, filter: &RunFilter) -> Result<Vec<Run>> {
@@ -647,27 +651,37 @@ impl Store for SqliteStore {
     fn queue_message(&self, _access: &WriteAccess, message: NewMessage) -> Result<()> {
         self.write(|c| work::insert_message(c, None, &message))
     }
-    fn list_messages(&self, status: Option<MessageStatus>) -> Result<Vec<Message>> {
+    fn list_messages(
+        &self,
+        _access: &AdminAccess,
+        status: Option<MessageStatus>,
+    ) -> Result<Vec<Message>> {
         self.read(|c| work::list_messages(c, status))
     }
     fn claim_messages(
         &self,
+        _access: &WriteAccess,
         now: jiff::Timestamp,
         lease_until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Message>> {
         self.write(|c| work::claim_messages(c, now, lease_until, limit))
     }
-    fn finish_message(&self, id: i64, delivery: &Delivery) -> Result<()> {
+    fn finish_message(&self, _access: &WriteAccess, id: i64, delivery: &Delivery) -> Result<()> {
         self.write(|c| work::finish_message(c, id, delivery))
     }
-    fn emails_to_since(&self, recipient: &str, since: jiff::Timestamp) -> Result<u64> {
+    fn emails_to_since(
+        &self,
+        _access: &ReadAccess,
+        recipient: &str,
+        since: jiff::Timestamp,
+    ) -> Result<u64> {
         self.read(|c| work::emails_to_since(c, recipient, since))
     }
-    fn unsubscribe(&self, email: &str) -> Result<()> {
+    fn unsubscribe(&self, _access: &WriteAccess, email: &str) -> Result<()> {
         self.write(|c| work::unsubscribe(c, email))
     }
-    fn is_unsubscribed(&self, email: &str) -> Result<bool> {
+    fn is_unsubscribed(&self, _access: &ReadAccess, email: &str) -> Result<bool> {
         self.read(|c| work::is_unsubscribed(c, email))
     }
     fn account_changes(
