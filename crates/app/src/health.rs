@@ -1,17 +1,19 @@
 //! An account's health: its score, colour, the scorecard that made it and its drivers, on
-//! a day and over time. One answer everywhere: the Customer 360 page, the API, the CLI,
-//! Today and the rules all read it through [`scores_on`] or [`account_health`].
+//! a day and over time. One answer everywhere: the Customer 360 page, the API, the CLI and
+//! Today read it through [`scores_on`] or [`account_health`].
 //!
-//! The rule: an account's health on day d is the stored snapshot of d when there is one
-//! (the worker stores one a day; `mikawaya health --store` fills the past), else it is
-//! computed now by the scorecards in force ([`CardSet`]), exactly as the snapshot would be.
-//! Percentile measures rank an account among all accounts of its card and tier, whoever
-//! asks, so the peers are read with the system's access (named [`peers_access`]).
+//! The rule: an account's health on day d is its row in the latest stored snapshot taken
+//! within the week up to d (the worker stores one a day; `mikawaya health --store` fills
+//! the past), else it is computed now by the scorecards in force ([`CardSet`]), exactly as
+//! a snapshot would be. Percentile measures rank an account among all accounts of its card
+//! and tier, whoever asks, so the peers are read with the system's access (named
+//! [`peers_access`]).
 
 use crate::Result;
 use jiff::civil::Date;
 use mikawaya_analytics::metrics::{UsageSource, WithFacts};
 use mikawaya_analytics::scorecard::{AccountHealth, CardSet, Colour, MeasureScore};
+use mikawaya_domain::access::ManageAccess;
 use mikawaya_domain::account::Account;
 use mikawaya_domain::{AccountId, Actor, ReadAccess};
 use mikawaya_playbooks::health::{SCORECARD, card_set};
@@ -24,6 +26,9 @@ pub use mikawaya_analytics::scorecard::shown;
 
 /// How many weeks of history [`account_health`] returns.
 pub const HISTORY_WEEKS: i64 = 26;
+
+/// How old a stored snapshot may be and still stand for a day's health.
+pub const SNAPSHOT_DAYS: i64 = 7;
 
 /// One account's health: now, 30 days before (for the drivers' change), and weekly history.
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +49,17 @@ pub fn peers_access() -> ReadAccess {
     Actor::system().read()
 }
 
+/// The stored snapshot that stands for `day`: the latest taken within [`SNAPSHOT_DAYS`]
+/// up to it.
+fn snapshot_day(store: &dyn Store, day: Date) -> Result<Option<Date>> {
+    let oldest = days_before(day, SNAPSHOT_DAYS - 1);
+    Ok(store
+        .health_days(SCORECARD)?
+        .into_iter()
+        .filter(|d| *d >= oldest && *d <= day)
+        .max())
+}
+
 /// Health of every account visible to `access` on `day` (see the module doc for the rule).
 pub fn scores_on(
     store: &dyn Store,
@@ -52,7 +68,10 @@ pub fn scores_on(
     day: Date,
 ) -> Result<BTreeMap<AccountId, AccountHealth>> {
     let visible = store.all_accounts(access)?;
-    let mut scores = stored_on(store, access, None, day)?;
+    let mut scores = match snapshot_day(store, day)? {
+        Some(snapshot) => stored_on(store, access, None, snapshot)?,
+        None => BTreeMap::new(),
+    };
     if visible.iter().any(|a| !scores.contains_key(&a.id)) {
         let mut computed = computed_on(store, usage, &[day])?.pop().unwrap_or_default();
         for account in &visible {
@@ -83,56 +102,52 @@ pub fn account_health(
         .collect();
     let first = weeks.first().copied().unwrap_or(day).min(month_ago);
     let rows = store.health_rows(access, SCORECARD, Some(&[account]), first, day)?;
+    if rows.is_empty() {
+        // No snapshot yet: everything is computed, in one pass over the accounts.
+        let mut days = weeks.clone();
+        days.push(month_ago);
+        let mut computed = computed_on(store, usage, &days)?;
+        let before = computed.pop().and_then(|mut s| s.remove(&account));
+        let history: Vec<(Date, Option<AccountHealth>)> = weeks
+            .iter()
+            .zip(computed)
+            .map(|(d, mut scores)| (*d, scores.remove(&account)))
+            .collect();
+        let now = history.last().and_then(|(_, h)| h.clone());
+        return Ok(HealthView {
+            day,
+            now,
+            before,
+            history: history
+                .into_iter()
+                .map(|(d, h)| (d, h.and_then(|h| h.score)))
+                .collect(),
+        });
+    }
     let mut stored: BTreeMap<Date, AccountHealth> = BTreeMap::new();
     for row in &rows {
         stored.insert(row.day, from_row(row)?);
     }
-    // Days without a stored row are computed, all in one pass over the accounts.
-    let mut wanted: Vec<Date> = weeks.clone();
-    wanted.extend([day, month_ago]);
-    wanted.sort();
-    wanted.dedup();
-    let missing: Vec<Date> = if stored.is_empty() {
-        wanted
-    } else {
-        // With snapshots, history is what was stored; only today and a month ago are
-        // filled in when they were not.
-        [day, month_ago]
-            .into_iter()
-            .filter(|d| !stored.contains_key(d))
-            .collect()
+    let now = match snapshot_day(store, day)?.and_then(|d| stored.get(&d).cloned()) {
+        Some(health) => Some(health),
+        None => computed_on(store, usage, &[day])?
+            .pop()
+            .and_then(|mut scores| scores.remove(&account)),
     };
-    let mut computed: BTreeMap<Date, AccountHealth> = BTreeMap::new();
-    if !missing.is_empty() {
-        for (missing_day, mut scores) in missing.iter().zip(computed_on(store, usage, &missing)?) {
-            if let Some(health) = scores.remove(&account) {
-                computed.insert(*missing_day, health);
-            }
-        }
-    }
-    let on = |d: &Date| stored.get(d).or_else(|| computed.get(d)).cloned();
-    let history = if rows.is_empty() {
-        weeks
-            .iter()
-            .map(|d| (*d, on(d).and_then(|h| h.score)))
-            .collect()
-    } else {
-        rows.iter()
-            .filter(|r| r.day >= weeks.first().copied().unwrap_or(day))
-            .map(|r| (r.day, r.score))
-            .collect()
-    };
+    let week_start = weeks.first().copied().unwrap_or(day);
     Ok(HealthView {
         day,
-        now: on(&day),
-        before: on(&month_ago).or_else(|| {
-            // A snapshot taken on another weekday: the latest stored on or before.
-            stored
-                .range(..=month_ago)
-                .next_back()
-                .map(|(_, h)| h.clone())
-        }),
-        history,
+        now,
+        // A snapshot taken on another weekday: the latest stored on or before.
+        before: stored
+            .range(..=month_ago)
+            .next_back()
+            .map(|(_, h)| h.clone()),
+        history: rows
+            .iter()
+            .filter(|r| r.day >= week_start)
+            .map(|r| (r.day, r.score))
+            .collect(),
     })
 }
 
@@ -181,6 +196,65 @@ fn from_row(row: &HealthRow) -> Result<AccountHealth> {
         colour: row.score.map(Colour::of),
         measures,
     })
+}
+
+// --- stored snapshots -------------------------------------------------------------
+
+/// The stored row of one account's health on a day.
+pub fn health_row(account_id: AccountId, day: Date, health: &AccountHealth) -> HealthRow {
+    HealthRow {
+        account_id,
+        day,
+        score: health.score,
+        colour: health
+            .colour
+            .map(|c| mikawaya_playbooks::health::colour_name(c).to_owned()),
+        measures: serde_json::to_string(&health.measures).unwrap_or_else(|_| "[]".to_owned()),
+        card: health.card.clone(),
+    }
+}
+
+/// Computes and stores the snapshot of each day in `days`: each account is scored by the
+/// card the [`CardSet`] in force gives it; returns the rows written.
+pub fn snapshot(
+    store: &dyn Store,
+    access: &ManageAccess,
+    read: &ReadAccess,
+    usage: &dyn UsageSource,
+    days: &[Date],
+) -> Result<usize> {
+    let accounts = store.all_accounts(read)?;
+    let cards = card_set(store, read)?;
+    let facts = mikawaya_playbooks::facts::facts_of(store, read, &accounts)?;
+    let source = mikawaya_analytics::metrics::WithFacts {
+        usage,
+        facts: &facts,
+    };
+    let mut written = 0;
+    for (day, scores) in days.iter().zip(cards.score_days(&source, &accounts, days)) {
+        let rows: Vec<HealthRow> = scores
+            .iter()
+            .map(|(id, health)| health_row(*id, *day, health))
+            .collect();
+        written += rows.len();
+        store.put_health(access, SCORECARD, *day, &rows)?;
+    }
+    Ok(written)
+}
+
+/// Every `every_days` from `from` to `to` (inclusive), ending exactly on `to`.
+pub fn days_back(from: Date, to: Date, every_days: u32) -> Vec<Date> {
+    let mut days = Vec::new();
+    let mut day = to;
+    while day >= from {
+        days.push(day);
+        match day.checked_sub(jiff::Span::new().days(i64::from(every_days.max(1)))) {
+            Ok(previous) => day = previous,
+            Err(_) => break,
+        }
+    }
+    days.reverse();
+    days
 }
 
 fn days_before(day: Date, days: i64) -> Date {

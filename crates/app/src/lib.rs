@@ -9,6 +9,7 @@
 //! - [`churn`]: churn, GRR and NRR over a period, overall and per cohort.
 //! - [`pipeline`]: the daily run (rules, health snapshot, metric series, reports).
 //! - [`reports`]: the dashboards' numbers per visibility scope, kept for the day.
+//! - [`series`]: stored metric time series, kept current day by day.
 //!
 //! Invariants: knows no HTTP and no terminal (no axum, no clap); reads the clock only in
 //! [`clock::Clock::system`]; every store read takes the caller's access proof.
@@ -19,6 +20,7 @@ pub mod credentials;
 pub mod health;
 pub mod pipeline;
 pub mod reports;
+pub mod series;
 
 /// Errors of the use cases.
 #[derive(Debug, thiserror::Error)]

@@ -69,19 +69,18 @@ pub fn run_daily(
                 .today
                 .checked_sub(jiff::Span::new().days(7 * 25))
                 .unwrap_or(clock.today);
-            mikawaya_playbooks::health::days_back(from, clock.today, 7)
+            crate::health::days_back(from, clock.today, 7)
         } else {
             vec![clock.today]
         };
-        scores = ingest.read(|rollups| {
-            mikawaya_playbooks::health::snapshot(store, &manage, &read, rollups, &days)
-        })??;
+        scores = ingest
+            .read(|rollups| crate::health::snapshot(store, &manage, &read, rollups, &days))??;
         tracing::info!(day = %today, scores, "health snapshot stored");
     }
     // Every defined metric's series, up to today.
     let facts = mikawaya_playbooks::facts::account_facts(store, &read)?;
     let values = ingest.read(|rollups| {
-        mikawaya_playbooks::series::update(store, &manage, &read, rollups, &facts, clock.today)
+        crate::series::update(store, &manage, &read, rollups, &facts, clock.today)
     })??;
     tracing::info!(day = %today, values, "metric series updated");
     // The dashboards' numbers for everyone and for each partner.

@@ -331,7 +331,7 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                 started.elapsed().as_secs_f64()
             );
             let started = std::time::Instant::now();
-            let days = mikawaya_playbooks::health::days_back(
+            let days = mikawaya_app::health::days_back(
                 as_of
                     .checked_sub(jiff::Span::new().days(7 * 25))
                     .unwrap_or(as_of),
@@ -341,7 +341,7 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
             let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
             let written = ingest
                 .read(|rollups| {
-                    mikawaya_playbooks::health::snapshot(
+                    mikawaya_app::health::snapshot(
                         store.as_ref(),
                         &manage,
                         &system.read(),
@@ -971,7 +971,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             ingest,
         } => {
             let today = as_of_or_today(as_of.as_deref(), "--as-of", &store, &ingest)?;
-            let metrics = mikawaya_playbooks::series::defined(&store, name.as_deref())
+            let metrics = mikawaya_app::series::defined(&store, name.as_deref())
                 .map_err(|e| anyhow!("{e}"))?;
             if let Some(name) = &name
                 && metrics.is_empty()
@@ -979,7 +979,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 return Err(Failure::input(anyhow!("no metric named {name}")));
             }
             let days = if full {
-                mikawaya_playbooks::series::full_days(today)
+                mikawaya_app::series::full_days(today)
             } else {
                 vec![today]
             };
@@ -989,7 +989,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
             let written = service
                 .read(|rollups| {
-                    mikawaya_playbooks::series::compute(
+                    mikawaya_app::series::compute(
                         store.as_ref(),
                         &manage,
                         &Actor::system().read(),
@@ -1388,12 +1388,12 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
             }
             None => as_of,
         };
-        let days = mikawaya_playbooks::health::days_back(from, as_of, args.every_days);
+        let days = mikawaya_app::health::days_back(from, as_of, args.every_days);
         let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
         let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
         let written = service
             .read(|rollups| {
-                mikawaya_playbooks::health::snapshot(
+                mikawaya_app::health::snapshot(
                     store.as_ref(),
                     &manage,
                     &Actor::system().read(),

@@ -14,6 +14,16 @@ pub enum ConfigKind {
 }
 
 impl ConfigKind {
+    /// Whether saving a body equal to the latest keeps the latest version (configuration
+    /// people edit), or always makes a new one (a model trained again is a new version,
+    /// with its own time, even when it learned the same).
+    pub fn keeps_equal_versions(self) -> bool {
+        match self {
+            ConfigKind::SegmentScorecards => true,
+            ConfigKind::ForecastModel => false,
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -227,7 +227,7 @@ pub fn account_facts(
 }
 
 /// [`account_facts`] for accounts already loaded.
-pub(crate) fn facts_of(
+pub fn facts_of(
     store: &dyn Store,
     access: &ReadAccess,
     accounts: &[Account],
@@ -276,97 +276,6 @@ pub(crate) fn facts_of(
             .with_surveys(surveys)
             .with_pulses(pulses),
     )
-}
-
-/// The cohorts churn can be broken down by.
-pub const COHORTS: &[&str] = &["start_month", "plan", "tier", "partner", "owner"];
-
-/// Each visible account's cohort `by` (see [`COHORTS`]): the month of its first
-/// subscription, its plan, touch tier, partner name (`(direct)`) or owner email (`(none)`).
-pub fn cohorts(
-    store: &dyn Store,
-    access: &ReadAccess,
-    by: &str,
-    subscriptions: &[mikawaya_domain::subscription::Subscription],
-) -> Result<HashMap<AccountId, String>> {
-    let accounts = store.all_accounts(access)?;
-    let label = |value: Option<String>, none: &str| value.unwrap_or_else(|| none.to_owned());
-    let groups: HashMap<AccountId, String> = match by {
-        "start_month" => {
-            let mut first: HashMap<AccountId, Date> = HashMap::new();
-            for subscription in subscriptions {
-                let start = subscription.term.start();
-                first
-                    .entry(subscription.account_id)
-                    .and_modify(|d| *d = (*d).min(start))
-                    .or_insert(start);
-            }
-            accounts
-                .iter()
-                .filter_map(|a| {
-                    first
-                        .get(&a.id)
-                        .map(|d| (a.id, format!("{:04}-{:02}", d.year(), d.month())))
-                })
-                .collect()
-        }
-        "plan" => accounts
-            .iter()
-            .map(|a| {
-                (
-                    a.id,
-                    label(a.plan.as_ref().map(ToString::to_string), "(none)"),
-                )
-            })
-            .collect(),
-        "tier" => accounts
-            .iter()
-            .map(|a| (a.id, label(a.tier.map(|t| t.as_str().to_owned()), "(none)")))
-            .collect(),
-        "partner" => {
-            let names: HashMap<PartnerId, String> = store
-                .list_partners(access)?
-                .into_iter()
-                .map(|p| (p.id, p.name.to_string()))
-                .collect();
-            accounts
-                .iter()
-                .map(|a| {
-                    (
-                        a.id,
-                        label(
-                            a.partner_id.and_then(|id| names.get(&id).cloned()),
-                            "(direct)",
-                        ),
-                    )
-                })
-                .collect()
-        }
-        "owner" => {
-            let emails: HashMap<UserId, String> = store
-                .list_users(access)?
-                .into_iter()
-                .map(|u| (u.id, u.email.to_string()))
-                .collect();
-            accounts
-                .iter()
-                .map(|a| {
-                    (
-                        a.id,
-                        label(a.owner_id.and_then(|id| emails.get(&id).cloned()), "(none)"),
-                    )
-                })
-                .collect()
-        }
-        other => {
-            return Err(mikawaya_domain::Invalid::new(
-                "by",
-                format!("'{other}' is not one of: {}", COHORTS.join(", ")),
-            )
-            .into());
-        }
-    };
-    Ok(groups)
 }
 
 /// Every open task `access` can see.

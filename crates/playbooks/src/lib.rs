@@ -21,7 +21,6 @@ pub mod effectiveness;
 pub mod engine;
 pub mod facts;
 pub mod health;
-pub mod series;
 pub mod spec;
 pub mod starter;
 pub mod template;

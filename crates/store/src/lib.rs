@@ -338,8 +338,9 @@ pub trait Store: Send + Sync {
     /// Deletes a custom field definition (values stay in accounts until they are changed).
     fn delete_custom_field(&self, access: &AdminAccess, key: &str) -> Result<()>;
 
-    /// Saves `body` as the next version of a configuration unless it equals the latest;
-    /// returns the version that holds it (recording who saved it and when).
+    /// Saves `body` as the next version of a configuration (unless it equals the latest and
+    /// the kind keeps equal versions); returns the version that holds it, with who saved it
+    /// and when.
     fn put_config(
         &self,
         access: &ManageAccess,

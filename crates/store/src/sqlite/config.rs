@@ -71,7 +71,8 @@ pub(crate) fn put_config(
     body: &str,
     saved_by: Option<UserId>,
 ) -> Result<ConfigVersion> {
-    if let Some(latest) = config(connection, kind, None)?
+    if kind.keeps_equal_versions()
+        && let Some(latest) = config(connection, kind, None)?
         && latest.body == body
     {
         return Ok(latest);

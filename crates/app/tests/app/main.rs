@@ -1,0 +1,74 @@
+//! Use-case tests: a real SQLite store in a temporary folder and real usage rollups built
+//! from Segment messages, no server.
+
+mod health;
+
+use jiff::civil::Date;
+use mikawaya_domain::account::{NewAccount, TouchTier};
+use mikawaya_domain::value::{ExternalId, Name};
+use mikawaya_domain::{AccountId, Actor};
+use mikawaya_store::Store;
+use mikawaya_store::sqlite::SqliteStore;
+use mikawaya_usage::message::{Received, parse_batch};
+use mikawaya_usage::rollup::Rollups;
+
+type TestResult = Result<(), Box<dyn std::error::Error>>;
+
+/// A store in a temporary folder.
+struct World {
+    _dir: tempfile::TempDir,
+    store: SqliteStore,
+}
+
+impl World {
+    fn new() -> Result<World, Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store = SqliteStore::open_dir(dir.path())?;
+        Ok(World { _dir: dir, store })
+    }
+
+    /// A high-touch account whose external id (its usage key) is `key`, edited by `edit`.
+    fn account(
+        &self,
+        key: &str,
+        edit: impl FnOnce(&mut NewAccount),
+    ) -> Result<AccountId, Box<dyn std::error::Error>> {
+        let mut new = NewAccount::named(Name::parse(&format!("Account {key}"))?);
+        new.external_id = Some(ExternalId::parse(key)?);
+        new.tier = Some(TouchTier::High);
+        edit(&mut new);
+        Ok(self
+            .store
+            .create_account(&Actor::system().write()?, new)?
+            .id)
+    }
+}
+
+/// Rollups of `(account, user, event, instant)` track calls.
+fn rollups(events: &[(&str, &str, &str, &str)]) -> Rollups {
+    let batch: Vec<serde_json::Value> = events
+        .iter()
+        .map(|(account, user, event, at)| {
+            serde_json::json!({"type": "track", "userId": user, "event": event, "timestamp": at, "context": {"groupId": account}})
+        })
+        .collect();
+    let body = serde_json::json!({ "batch": batch }).to_string();
+    let received = Received {
+        at_ms: 1_900_000_000_000,
+        oldest_ms: None,
+        newest_ms: None,
+    };
+    let mut rollups = Rollups::new(jiff::tz::TimeZone::UTC);
+    let parsed = parse_batch(body.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"));
+    for (index, event) in parsed.iter().enumerate() {
+        rollups.apply(
+            &event.as_ref(),
+            mikawaya_usage::Position::for_tests(index as u64),
+        );
+    }
+    rollups
+}
+
+fn date(year: i16, month: i8, day: i8) -> Date {
+    jiff::civil::date(year, month, day)
+}
