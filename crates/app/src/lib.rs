@@ -5,7 +5,9 @@
 //!
 //! - [`clock`]: what "today" is for a data dir (its business time zone).
 //! - [`credentials`]: password hashes, API tokens, write keys, and the actors behind them.
+//! - [`forecast`]: train, predict and backtest the churn forecast.
 //! - [`health`]: an account's health, its scorecard and drivers, the same on every screen.
+//! - [`backtest`]: does a metric or a scorecard predict churn (same observations for all).
 //! - [`churn`]: churn, GRR and NRR over a period, overall and per cohort.
 //! - [`pipeline`]: the daily run (rules, health snapshot, metric series, reports).
 //! - [`reports`]: the dashboards' numbers per visibility scope, kept for the day.
@@ -14,9 +16,11 @@
 //! Invariants: knows no HTTP and no terminal (no axum, no clap); reads the clock only in
 //! [`clock::Clock::system`]; every store read takes the caller's access proof.
 
+pub mod backtest;
 pub mod churn;
 pub mod clock;
 pub mod credentials;
+pub mod forecast;
 pub mod health;
 pub mod pipeline;
 pub mod reports;
@@ -34,6 +38,9 @@ pub enum AppError {
     /// The playbook engine failed.
     #[error(transparent)]
     Playbook(mikawaya_playbooks::PlaybookError),
+    /// The forecast could not be trained (our fault; too little data is `Invalid`).
+    #[error(transparent)]
+    Forecast(mikawaya_analytics::forecast::ForecastError),
     /// The usage event log or rollups failed.
     #[error(transparent)]
     Usage(#[from] mikawaya_ingest::IngestError),

@@ -5,6 +5,7 @@ use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use mikawaya_analytics::metrics::{Metric, MetricSpec, Subject};
 use mikawaya_analytics::scorecard::{Colour, Scorecard, ScorecardSpec, Scored};
+use mikawaya_app::backtest::Scoring;
 use mikawaya_app::clock::Clock;
 use mikawaya_app::credentials as auth;
 use mikawaya_demo::{DemoOptions, Locale};
@@ -130,6 +131,19 @@ pub(crate) fn business_time_zone(
 /// `--time-zone`).
 pub(crate) fn stored_clock(store: &dyn Store) -> Result<Clock, Failure> {
     Ok(Clock::system(business_time_zone(store, None)?))
+}
+
+/// A use case's refusal of its input is the user's (exit 2, the field named as a flag);
+/// anything else is ours.
+pub(crate) fn app_input(error: mikawaya_app::AppError) -> Failure {
+    match error {
+        mikawaya_app::AppError::Invalid(invalid) => Failure::input(anyhow!(
+            "--{}: {}",
+            invalid.field.replace('_', "-"),
+            invalid.reason
+        )),
+        other => Failure::from(anyhow::Error::new(other)),
+    }
 }
 
 /// `--as-of` when given, else today in the data dir's business time zone.
@@ -1065,7 +1079,8 @@ pub struct BacktestArgs {
     /// The metric to test.
     #[arg(long, required_unless_present_any = ["scorecard", "scorecard_file"])]
     metric: Option<String>,
-    /// The scorecard to test instead (`default` is built in).
+    /// The scorecard to test instead: `default` (built in), or `in-force` (the segment
+    /// scorecards, then `default`: the health every screen shows).
     #[arg(long, conflicts_with = "metric")]
     scorecard: Option<String>,
     /// A scorecard definition (JSON) to test instead.
@@ -1102,15 +1117,6 @@ pub struct BacktestArgs {
     ingest: IngestArgs,
 }
 
-/// What a backtest or health command scores with.
-enum Scoring {
-    Metric {
-        metric: Metric,
-        higher_is_riskier: bool,
-    },
-    Card(Scorecard),
-}
-
 fn load_scorecard(name: Option<&str>, file: Option<&Path>) -> Result<Scorecard, Failure> {
     match (name, file) {
         (_, Some(file)) => {
@@ -1126,53 +1132,6 @@ fn load_scorecard(name: Option<&str>, file: Option<&Path>) -> Result<Scorecard, 
             "no scorecard named {other} (built in: default; or pass --scorecard-file)"
         ))),
     }
-}
-
-/// Accounts to score: external id, tenure start (contract start), segment (touch tier).
-/// Backtests one way of scoring on the observation dates.
-fn backtest_scoring(
-    rollups: &dyn mikawaya_analytics::metrics::UsageSource,
-    scoring: &Scoring,
-    scored: &[Scored],
-    accounts: &std::collections::HashMap<mikawaya_domain::AccountId, Subject>,
-    rows: &[mikawaya_analytics::churn::RevenueRow],
-    dates: &[jiff::civil::Date],
-    horizon_days: i32,
-) -> mikawaya_analytics::backtest::Backtest {
-    // A scorecard ranks accounts against each other, so it scores all of them per date.
-    let card_scores: std::collections::HashMap<
-        (jiff::civil::Date, mikawaya_domain::AccountId),
-        Option<f64>,
-    > = match scoring {
-        Scoring::Card(card) => dates
-            .iter()
-            .flat_map(|day| {
-                card.score(rollups, scored, *day)
-                    .into_iter()
-                    .map(move |(account, health)| ((*day, account), health.score))
-            })
-            .collect(),
-        Scoring::Metric { .. } => Default::default(),
-    };
-    let mut risk = |account: mikawaya_domain::AccountId, day: jiff::civil::Date| {
-        let subject = accounts.get(&account)?;
-        match scoring {
-            Scoring::Metric {
-                metric,
-                higher_is_riskier,
-            } => {
-                let value = metric.value(rollups, subject, day)?;
-                Some(if *higher_is_riskier { value } else { -value })
-            }
-            Scoring::Card(_) => card_scores
-                .get(&(day, account))
-                .copied()
-                .flatten()
-                .map(|score| 100.0 - score),
-        }
-    };
-    let observations = mikawaya_analytics::backtest::observe(rows, dates, horizon_days, &mut risk);
-    mikawaya_analytics::backtest::backtest(&observations)
 }
 
 pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failure> {
@@ -1196,6 +1155,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
                 higher_is_riskier,
             }
         }
+        None if args.scorecard.as_deref() == Some("in-force") => Scoring::InForce,
         None => Scoring::Card(load_scorecard(
             args.scorecard.as_deref(),
             args.scorecard_file.as_deref(),
@@ -1204,6 +1164,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     let label = match (&args.metric, &scoring) {
         (Some(name), _) => format!("metric {name}"),
         (None, Scoring::Card(card)) => format!("scorecard {}", card.name()),
+        (None, Scoring::InForce) => "the scorecards in force".to_owned(),
         (None, Scoring::Metric { .. }) => String::new(),
     };
     if args.horizon_days < 1 || args.every_days < 1 {
@@ -1224,32 +1185,9 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             .checked_sub(jiff::Span::new().days(365))
             .map_err(|e| anyhow!("{e}"))?,
     };
-    if from > to {
-        return Err(Failure::input(anyhow!("--from must not be after --to")));
-    }
-    let mut dates = Vec::new();
-    let mut date = from;
-    while date <= to {
-        dates.push(date);
-        date = date
-            .checked_add(jiff::Span::new().days(args.every_days))
-            .map_err(|e| anyhow!("{e}"))?;
-    }
-    let read = Actor::system().read();
-    let subscriptions = store.all_subscriptions(&read).map_err(store_failure)?;
-    let rows: Vec<mikawaya_analytics::churn::RevenueRow> = subscriptions
-        .iter()
-        .map(mikawaya_analytics::churn::RevenueRow::from)
-        .collect();
-    let account_rows = all_account_rows(&store)?;
-    let scored = Scored::from_accounts(&account_rows);
-    let accounts: std::collections::HashMap<mikawaya_domain::AccountId, Subject> = account_rows
-        .iter()
-        .map(|a| (a.id, Subject::of(a)))
-        .collect();
+    let dates =
+        mikawaya_app::backtest::observation_dates(from, to, args.every_days).map_err(app_input)?;
     let store: Arc<dyn Store> = Arc::new(store);
-    let facts = account_facts(store.as_ref())?;
-    let service = open_ingest(data_dir, store, &args.ingest)?;
     let versus = match (&args.versus, &args.versus_file) {
         (None, None) => None,
         (name, file) => Some(Scoring::Card(load_scorecard(
@@ -1257,27 +1195,26 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             file.as_deref(),
         )?)),
     };
-    let (result, versus_result) = service
+    let mut scorings = vec![scoring];
+    scorings.extend(versus);
+    let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
+    let results = service
         .read(|rollups| {
-            let rollups = &mikawaya_analytics::metrics::WithFacts {
-                usage: rollups,
-                facts: &facts,
-            };
-            let run = |scoring: &Scoring| {
-                backtest_scoring(
-                    rollups,
-                    scoring,
-                    &scored,
-                    &accounts,
-                    &rows,
-                    &dates,
-                    args.horizon_days,
-                )
-            };
-            (run(&scoring), versus.as_ref().map(run))
+            mikawaya_app::backtest::run(
+                store.as_ref(),
+                &Actor::system().read(),
+                rollups,
+                &scorings,
+                &dates,
+                args.horizon_days,
+            )
         })
         .map_err(Failure::from)?;
     service.shutdown();
+    let mut results = results.map_err(app_input)?.into_iter();
+    let (Some(result), versus_result) = (results.next(), results.next()) else {
+        return Err(Failure::from(anyhow!("the backtest returned no result")));
+    };
     if let Some(file) = &args.svg {
         let points: Vec<mikawaya_charts::Point> = result
             .calibration

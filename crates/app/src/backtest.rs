@@ -1,0 +1,130 @@
+//! Backtests: does a metric or a scorecard predict churn? One home for `mikawaya backtest`,
+//! the forecast's comparison and (next) the scorecard editor's draft-versus-current view.
+//! Every scoring is run on the same observations: each paying account on each date,
+//! labelled by whether it stopped paying within the horizon.
+
+use crate::Result;
+use jiff::civil::Date;
+use mikawaya_analytics::backtest::{Backtest, backtest, observe};
+use mikawaya_analytics::churn::RevenueRow;
+use mikawaya_analytics::metrics::{Metric, Subject, UsageSource, WithFacts};
+use mikawaya_analytics::scorecard::{Scorecard, Scored};
+use mikawaya_domain::{AccountId, Invalid, ReadAccess};
+use mikawaya_store::Store;
+use std::collections::HashMap;
+
+/// A way of ranking accounts by risk.
+#[derive(Debug, Clone)]
+pub enum Scoring {
+    /// A metric's value, risk rising with it or against it.
+    Metric {
+        /// The metric.
+        metric: Metric,
+        /// Whether a higher value is riskier (`days_since`) or lower (usage).
+        higher_is_riskier: bool,
+    },
+    /// A scorecard (risk is 100 minus the score), scoring every account.
+    Card(Scorecard),
+    /// The scorecards in force (segment cards, then `default`): the health every screen
+    /// shows.
+    InForce,
+}
+
+/// Observation dates from `from` to `to` every `every_days` (both checked: field named).
+pub fn observation_dates(from: Date, to: Date, every_days: i32) -> Result<Vec<Date>> {
+    if every_days < 1 {
+        return Err(Invalid::new("every_days", "must be at least 1").into());
+    }
+    if from > to {
+        return Err(Invalid::new("from", "must not be after to").into());
+    }
+    let mut dates = Vec::new();
+    let mut date = from;
+    while date <= to {
+        dates.push(date);
+        match date.checked_add(jiff::Span::new().days(every_days)) {
+            Ok(next) => date = next,
+            Err(_) => break,
+        }
+    }
+    Ok(dates)
+}
+
+/// Backtests each scoring on the same observations (the accounts `access` can see).
+pub fn run(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+    scorings: &[Scoring],
+    dates: &[Date],
+    horizon_days: i32,
+) -> Result<Vec<Backtest>> {
+    if horizon_days < 1 {
+        return Err(Invalid::new("horizon_days", "must be at least 1").into());
+    }
+    let accounts = store.all_accounts(access)?;
+    let rows: Vec<RevenueRow> = store
+        .all_subscriptions(access)?
+        .iter()
+        .map(RevenueRow::from)
+        .collect();
+    let subjects: HashMap<AccountId, Subject> =
+        accounts.iter().map(|a| (a.id, Subject::of(a))).collect();
+    let facts = mikawaya_playbooks::facts::facts_of(store, access, &accounts)?;
+    let source = WithFacts {
+        usage,
+        facts: &facts,
+    };
+    let scored = Scored::from_accounts(&accounts);
+    let in_force = if scorings.iter().any(|s| matches!(s, Scoring::InForce)) {
+        Some(mikawaya_playbooks::health::card_set(store, access)?)
+    } else {
+        None
+    };
+    Ok(scorings
+        .iter()
+        .map(|scoring| {
+            // A scorecard ranks accounts against each other, so it scores all of them per date.
+            let card_scores: HashMap<(Date, AccountId), Option<f64>> = match scoring {
+                Scoring::Card(card) => dates
+                    .iter()
+                    .flat_map(|day| {
+                        card.score(&source, &scored, *day)
+                            .into_iter()
+                            .map(move |(account, health)| ((*day, account), health.score))
+                    })
+                    .collect(),
+                Scoring::InForce => dates
+                    .iter()
+                    .zip(
+                        in_force
+                            .as_ref()
+                            .map(|cards| cards.score_days(&source, &accounts, dates))
+                            .unwrap_or_default(),
+                    )
+                    .flat_map(|(day, scores)| {
+                        scores
+                            .into_iter()
+                            .map(move |(account, health)| ((*day, account), health.score))
+                    })
+                    .collect(),
+                Scoring::Metric { .. } => HashMap::new(),
+            };
+            let mut risk = |account: AccountId, day: Date| match scoring {
+                Scoring::Metric {
+                    metric,
+                    higher_is_riskier,
+                } => {
+                    let value = metric.value(&source, subjects.get(&account)?, day)?;
+                    Some(if *higher_is_riskier { value } else { -value })
+                }
+                Scoring::Card(_) | Scoring::InForce => card_scores
+                    .get(&(day, account))
+                    .copied()
+                    .flatten()
+                    .map(|score| 100.0 - score),
+            };
+            backtest(&observe(&rows, dates, horizon_days, &mut risk))
+        })
+        .collect())
+}

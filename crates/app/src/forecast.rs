@@ -1,0 +1,333 @@
+//! The churn forecast as use cases: train a model on the year before a day and save it as
+//! the next version; predict every paying account's churn probability with the factors
+//! that raise it; backtest the forecast against the scorecards in force on held-out dates.
+//! The CLI (`mikawaya forecast ...`) and, next, the leader's pages call these.
+
+use crate::Result;
+use crate::backtest::observation_dates;
+use jiff::civil::Date;
+use mikawaya_analytics::backtest::{Backtest, Observation, backtest};
+use mikawaya_analytics::churn::{RevenueRow, mrr_by_account};
+use mikawaya_analytics::forecast::{self, Example, Factor, Feature, ForecastError, Model};
+use mikawaya_analytics::metrics::{
+    AccountFacts, Metric, MetricSpec, Subject, UsageSource, WithFacts,
+};
+use mikawaya_analytics::scorecard::Scorecard;
+use mikawaya_domain::config::ConfigKind;
+use mikawaya_domain::{AccountId, Actor, Invalid, ReadAccess};
+use mikawaya_store::{Store, StoreError};
+use serde::Serialize;
+use std::collections::HashMap;
+
+/// How a forecast is trained and judged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Plan {
+    /// The day the model stands on: it learns from the year of observations before it.
+    pub as_of: Date,
+    /// Churn within this many days counts.
+    pub horizon_days: i32,
+    /// Days between observation dates.
+    pub every_days: i32,
+    /// Time-ordered cross-validation folds.
+    pub folds: usize,
+}
+
+impl Plan {
+    /// The observation dates: every `every_days` over the year that ends `horizon_days`
+    /// before `as_of` (so every label is known on `as_of`).
+    pub fn dates(&self) -> Result<Vec<Date>> {
+        if self.horizon_days < 1 {
+            return Err(Invalid::new("horizon_days", "must be at least 1").into());
+        }
+        let to = self
+            .as_of
+            .checked_sub(jiff::Span::new().days(self.horizon_days))
+            .map_err(|e| Invalid::new("as_of", e.to_string()))?;
+        let from = to
+            .checked_sub(jiff::Span::new().days(365))
+            .map_err(|e| Invalid::new("as_of", e.to_string()))?;
+        observation_dates(from, to, self.every_days)
+    }
+}
+
+/// What the forecast reads: revenue history, accounts, features and account facts.
+struct History {
+    rows: Vec<RevenueRow>,
+    subjects: Vec<Subject>,
+    accounts: Vec<mikawaya_domain::account::Account>,
+    features: Vec<Feature>,
+    facts: AccountFacts,
+}
+
+fn history(store: &dyn Store, access: &ReadAccess) -> Result<History> {
+    let accounts = store.all_accounts(access)?;
+    let rows = store
+        .all_subscriptions(access)?
+        .iter()
+        .map(RevenueRow::from)
+        .collect();
+    let mut metrics: Vec<Metric> = Scorecard::default_card()
+        .measures()
+        .iter()
+        .map(|m| m.metric().clone())
+        .collect();
+    for (name, spec) in store.list_metrics()? {
+        let spec: MetricSpec = serde_json::from_str(&spec)
+            .map_err(|e| StoreError::Corrupt(format!("metric {name}: {e}")))?;
+        metrics.push(Metric::check(&spec)?);
+    }
+    let facts = mikawaya_playbooks::facts::facts_of(store, access, &accounts)?;
+    Ok(History {
+        rows,
+        subjects: accounts.iter().map(Subject::of).collect(),
+        accounts,
+        features: forecast::features(&metrics),
+        facts,
+    })
+}
+
+/// A saved model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SavedModel {
+    /// Its version.
+    pub version: i64,
+    /// The model.
+    pub model: Model,
+}
+
+/// Trains a model on the plan's observations and saves it as the next version.
+pub fn train(store: &dyn Store, usage: &dyn UsageSource, plan: &Plan) -> Result<SavedModel> {
+    let system = Actor::system();
+    let history = history(store, &system.read())?;
+    let dates = plan.dates()?;
+    let source = WithFacts {
+        usage,
+        facts: &history.facts,
+    };
+    let examples = forecast::examples(
+        &history.features,
+        &source,
+        &history.rows,
+        &history.subjects,
+        &dates,
+        plan.horizon_days,
+    );
+    let model = forecast::train(&history.features, &examples, plan.horizon_days, plan.folds)?;
+    let json = serde_json::to_string(&model)
+        .map_err(|e| StoreError::Corrupt(format!("forecast model: {e}")))?;
+    let version = store
+        .put_config(&system.manage()?, ConfigKind::ForecastModel, &json)?
+        .version;
+    Ok(SavedModel { version, model })
+}
+
+/// One account's churn probability.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// The account.
+    pub account_id: i64,
+    /// Its external id.
+    pub account_external_id: Option<String>,
+    /// Probability of churning within the model's horizon.
+    pub probability: f64,
+    /// The (up to three) factors that raise it most.
+    pub top_factors: Vec<Factor>,
+}
+
+/// The latest saved model; `None` when none was trained.
+pub fn latest_model(store: &dyn Store, access: &ReadAccess) -> Result<Option<SavedModel>> {
+    let Some(saved) = store.config(access, ConfigKind::ForecastModel, None)? else {
+        return Ok(None);
+    };
+    let model: Model = serde_json::from_str(&saved.body)
+        .map_err(|e| StoreError::Corrupt(format!("forecast model v{}: {e}", saved.version)))?;
+    Ok(Some(SavedModel {
+        version: saved.version,
+        model,
+    }))
+}
+
+/// Every paying account's churn probability on `as_of` by the latest model, riskiest first.
+/// No model yet, or metrics changed since it was trained: invalid (field `model`).
+pub fn predict(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+    as_of: Date,
+) -> Result<(SavedModel, Vec<Prediction>)> {
+    let saved = latest_model(store, access)?.ok_or_else(|| {
+        Invalid::new(
+            "model",
+            "no forecast model yet: run `mikawaya forecast train`",
+        )
+    })?;
+    let history = history(store, access)?;
+    let names: Vec<&str> = history.features.iter().map(|f| f.name.as_str()).collect();
+    if names
+        != saved
+            .model
+            .features
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    {
+        return Err(Invalid::new(
+            "model",
+            format!(
+                "the metrics changed since model v{} was trained: run `mikawaya forecast train`",
+                saved.version
+            ),
+        )
+        .into());
+    }
+    let paying = mrr_by_account(&history.rows, as_of);
+    let source = WithFacts {
+        usage,
+        facts: &history.facts,
+    };
+    let mut predictions: Vec<Prediction> = history
+        .subjects
+        .iter()
+        .filter_map(|subject| {
+            let mrr = paying.get(&subject.id).copied().filter(|m| *m > 0.0)?;
+            let values = forecast::raw_values(&history.features, &source, subject, as_of, mrr);
+            Some(Prediction {
+                account_id: subject.id.get(),
+                account_external_id: subject.usage_key.clone(),
+                probability: saved.model.probability(&values),
+                top_factors: saved
+                    .model
+                    .factors(&values)
+                    .into_iter()
+                    .filter(|f| f.contribution > 0.0)
+                    .take(3)
+                    .collect(),
+            })
+        })
+        .collect();
+    predictions.sort_by(|a, b| b.probability.total_cmp(&a.probability));
+    Ok((saved, predictions))
+}
+
+/// The forecast and the scorecards in force, judged on the same held-out observations.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ForecastBacktest {
+    /// The horizon.
+    pub horizon_days: i32,
+    /// Training dates: first, last, how many.
+    pub train_dates: (Option<Date>, Option<Date>, usize),
+    /// Held-out dates: first, last, how many.
+    pub test_dates: (Option<Date>, Option<Date>, usize),
+    /// The regularization chosen.
+    pub alpha: f64,
+    /// The forecast on the held-out observations.
+    pub forecast: Backtest,
+    /// The health in force (segment scorecards, then `default`) on the same observations.
+    pub scorecard: Backtest,
+}
+
+/// Trains on the first two thirds of the plan's dates (purged: only dates whose outcome is
+/// known before the first held-out date) and judges the last third.
+pub fn backtest_forecast(
+    store: &dyn Store,
+    usage: &dyn UsageSource,
+    plan: &Plan,
+) -> Result<ForecastBacktest> {
+    let access = Actor::system().read();
+    let history = history(store, &access)?;
+    let dates = plan.dates()?;
+    let cut = dates.len() * 2 / 3;
+    let (before, test_dates) = dates.split_at(cut);
+    let first_test = test_dates
+        .first()
+        .copied()
+        .ok_or_else(|| Invalid::new("as_of", "not enough observation dates"))?;
+    let train_dates: Vec<Date> = before
+        .iter()
+        .copied()
+        .filter(|d| {
+            d.checked_add(jiff::Span::new().days(i64::from(plan.horizon_days)))
+                .is_ok_and(|end| end <= first_test)
+        })
+        .collect();
+    let source = WithFacts {
+        usage,
+        facts: &history.facts,
+    };
+    let examples = |days: &[Date]| {
+        forecast::examples(
+            &history.features,
+            &source,
+            &history.rows,
+            &history.subjects,
+            days,
+            plan.horizon_days,
+        )
+    };
+    let model = forecast::train(
+        &history.features,
+        &examples(&train_dates),
+        plan.horizon_days,
+        plan.folds,
+    )?;
+    let test: Vec<Example> = examples(test_dates);
+    let cards = mikawaya_playbooks::health::card_set(store, &access)?;
+    let mut card_scores: HashMap<(Date, AccountId), Option<f64>> = HashMap::new();
+    for (day, scores) in
+        test_dates
+            .iter()
+            .zip(cards.score_days(&source, &history.accounts, test_dates))
+    {
+        for (account, health) in scores {
+            card_scores.insert((*day, account), health.score);
+        }
+    }
+    let mut forecast_observations = Vec::new();
+    let mut card_observations = Vec::new();
+    for example in &test {
+        let Some(score) = card_scores
+            .get(&(example.date, example.account))
+            .copied()
+            .flatten()
+        else {
+            continue;
+        };
+        forecast_observations.push(Observation {
+            risk: model.probability(&example.values),
+            churned: example.churned,
+        });
+        card_observations.push(Observation {
+            risk: 100.0 - score,
+            churned: example.churned,
+        });
+    }
+    Ok(ForecastBacktest {
+        horizon_days: plan.horizon_days,
+        train_dates: (
+            train_dates.first().copied(),
+            train_dates.last().copied(),
+            train_dates.len(),
+        ),
+        test_dates: (
+            test_dates.first().copied(),
+            test_dates.last().copied(),
+            test_dates.len(),
+        ),
+        alpha: model.alpha,
+        forecast: backtest(&forecast_observations),
+        scorecard: backtest(&card_observations),
+    })
+}
+
+/// Not enough observations to train is the caller's (a day too early, too little history).
+impl From<ForecastError> for crate::AppError {
+    fn from(error: ForecastError) -> Self {
+        match error {
+            ForecastError::NotEnoughData(reason) => crate::AppError::Invalid(Invalid::new(
+                "as_of",
+                format!("not enough data to train: {reason}"),
+            )),
+            other => crate::AppError::Forecast(other),
+        }
+    }
+}
