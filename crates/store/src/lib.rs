@@ -25,6 +25,7 @@
 mod error;
 mod page;
 mod records;
+mod rules;
 pub mod sqlite;
 pub mod work;
 

@@ -9,7 +9,7 @@ use mikawaya_domain::account::{
 };
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomValue, CustomValues, check_all};
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
-use mikawaya_domain::{AccountId, Invalid, PartnerId, Patch, UserId, Visibility, WriteAccess};
+use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId, Visibility, WriteAccess};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
@@ -249,21 +249,6 @@ pub(crate) fn custom_field_defs(connection: &Connection) -> Result<Vec<CustomFie
     super::team::custom_fields(connection)
 }
 
-/// The partner an account written by this caller must have.
-fn partner_for_write(
-    visibility: Visibility,
-    requested: Option<PartnerId>,
-) -> Result<Option<PartnerId>> {
-    match (visibility, requested) {
-        (Visibility::All, requested) => Ok(requested),
-        (Visibility::Partner(own), None) => Ok(Some(own)),
-        (Visibility::Partner(own), Some(requested)) if requested == own => Ok(Some(own)),
-        (Visibility::Partner(_), Some(_)) => Err(StoreError::Forbidden(
-            "partner users can only assign their own partner",
-        )),
-    }
-}
-
 /// Checks the references an account holds: parent visible (and not itself), owner and
 /// partner existing, contract dates in order.
 pub(crate) fn check_references(
@@ -387,7 +372,7 @@ pub(crate) fn create(
         contract_end: new.contract_end,
         renewal_date: new.renewal_date,
         owner_id: new.owner_id,
-        partner_id: partner_for_write(access.visibility(), new.partner_id)?,
+        partner_id: crate::rules::accounts::partner_for_write(access.visibility(), new.partner_id)?,
         stage: new.stage,
         tier: new.tier,
         custom_fields: merge_custom(CustomValues::new(), custom),
@@ -399,47 +384,6 @@ pub(crate) fn create(
     get(connection, access.visibility(), id)
 }
 
-/// Applies a patch to an account value (no IO but the custom field definitions).
-pub(crate) fn apply_patch(
-    mut account: Account,
-    patch: AccountPatch,
-    visibility: Visibility,
-    definitions: &[CustomFieldDef],
-) -> Result<Account> {
-    let custom = check_all(definitions, &patch.custom_fields)?;
-    account.external_id = patch.external_id.apply(account.external_id);
-    if let Some(name) = patch.name {
-        account.name = name;
-    }
-    account.parent_id = patch.parent_id.apply(account.parent_id);
-    account.plan = patch.plan.apply(account.plan);
-    if let Some(mrr) = patch.mrr {
-        account.mrr = mrr;
-    }
-    if let Some(currency) = patch.currency {
-        account.currency = currency;
-    }
-    account.contract_start = patch.contract_start.apply(account.contract_start);
-    account.contract_end = patch.contract_end.apply(account.contract_end);
-    account.renewal_date = patch.renewal_date.apply(account.renewal_date);
-    account.owner_id = patch.owner_id.apply(account.owner_id);
-    account.partner_id = match patch.partner_id {
-        Patch::Keep => account.partner_id,
-        Patch::Clear => partner_for_write(visibility, None)?,
-        Patch::Set(partner_id) => partner_for_write(visibility, Some(partner_id))?,
-    };
-    if let (Visibility::Partner(_), Patch::Clear) = (visibility, &patch.partner_id) {
-        return Err(StoreError::Forbidden(
-            "partner users cannot release an account from their partner",
-        ));
-    }
-    account.stage = patch.stage.apply(account.stage);
-    account.tier = patch.tier.apply(account.tier);
-    account.custom_fields = merge_custom(account.custom_fields, custom);
-    account.updated_at = jiff::Timestamp::now();
-    Ok(account)
-}
-
 pub(crate) fn update(
     connection: &Connection,
     access: &WriteAccess,
@@ -448,7 +392,12 @@ pub(crate) fn update(
 ) -> Result<Account> {
     let current = get(connection, access.visibility(), id)?;
     let definitions = custom_field_defs(connection)?;
-    let account = apply_patch(current.clone(), patch, access.visibility(), &definitions)?;
+    let account = crate::rules::accounts::apply_patch(
+        current.clone(),
+        patch,
+        access.visibility(),
+        &definitions,
+    )?;
     check_references(connection, access.visibility(), &account)?;
     save(connection, &account)?;
     super::work::record_changes(connection, &current, &account)?;

@@ -494,7 +494,8 @@ impl Store for SqliteStore {
     }
 
     fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary> {
-        let summary = self.write(|c| import::import(c, access, &batch))?;
+        let summary =
+            self.write(|c| crate::rules::import::import(&import::Target(c), access, &batch))?;
         // A bulk load changes the shape of the data; refresh the planner's statistics so a
         // filter picks the right index (e.g. a renewal window over a lifecycle stage).
         self.refresh_statistics();

@@ -5,6 +5,7 @@
 //! cannot see behaves as if it did not exist.
 
 mod config;
+mod import;
 mod scoping;
 
 use mikawaya_domain::access::Role;

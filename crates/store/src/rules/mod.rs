@@ -1,0 +1,5 @@
+//! Rules above the backend: what an import or an account change means, written once
+//! against storage primitives, so a second backend implements storage only.
+
+pub(crate) mod accounts;
+pub(crate) mod import;
