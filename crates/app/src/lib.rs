@@ -9,6 +9,7 @@
 //! - [`health`]: an account's health, its scorecard and drivers, the same on every screen.
 //! - [`backtest`]: does a metric or a scorecard predict churn (same observations for all).
 //! - [`churn`]: churn, GRR and NRR over a period, overall and per cohort.
+//! - [`import`]: a customer file (accounts, contacts, subscriptions, touchpoints) in.
 //! - [`pipeline`]: the daily run (rules, health snapshot, metric series, reports).
 //! - [`reports`]: the dashboards' numbers per visibility scope, kept for the day.
 //! - [`series`]: stored metric time series, kept current day by day.
@@ -22,6 +23,7 @@ pub mod clock;
 pub mod credentials;
 pub mod forecast;
 pub mod health;
+pub mod import;
 pub mod pipeline;
 pub mod reports;
 pub mod series;
@@ -41,6 +43,9 @@ pub enum AppError {
     /// The forecast could not be trained (our fault; too little data is `Invalid`).
     #[error(transparent)]
     Forecast(mikawaya_analytics::forecast::ForecastError),
+    /// A file could not be read as an import (the reason names the line and column).
+    #[error(transparent)]
+    Import(#[from] mikawaya_import::ImportError),
     /// The usage event log or rollups failed.
     #[error(transparent)]
     Usage(#[from] mikawaya_ingest::IngestError),
@@ -72,6 +77,9 @@ impl From<AppError> for mikawaya_store::StoreError {
             AppError::Invalid(invalid) => invalid.into(),
             AppError::Playbook(playbook) => playbook.into(),
             AppError::Domain(mikawaya_domain::DomainError::Invalid(invalid)) => invalid.into(),
+            AppError::Import(mikawaya_import::ImportError::Rows(rows)) => {
+                mikawaya_store::StoreError::ImportRejected(rows)
+            }
             other => mikawaya_store::StoreError::Corrupt(other.to_string()),
         }
     }

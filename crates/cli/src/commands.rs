@@ -14,7 +14,7 @@ use mikawaya_domain::PartnerId;
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::user::NewUser;
 use mikawaya_domain::value::{Email, Name};
-use mikawaya_import::{ImportError, ImportKind, parse_file, parse_mappings};
+use mikawaya_import::{ImportError, ImportKind, parse_mappings};
 use mikawaya_ingest::import::EventFormat;
 use mikawaya_ingest::{Ingest, IngestConfig, IngestError};
 use mikawaya_server::{AppState, ServerConfig};
@@ -421,32 +421,42 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
     );
     progress.set_message("reading");
     let file = args.file.display().to_string();
-    let parsed = parse_file(kind, &bytes, &mappings, &mut |position| {
-        progress.set_position(position)
-    });
-    let parsed = match parsed {
-        Ok(parsed) => parsed,
-        Err(ImportError::Rows(rows)) => {
+    let store = open_store(data_dir)?;
+    let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
+    let imported = mikawaya_app::import::import_file(
+        &store,
+        &access,
+        kind,
+        &bytes,
+        &mappings,
+        &mut |position| {
+            if position >= bytes.len() as u64 {
+                progress.set_message("writing");
+            }
+            progress.set_position(position)
+        },
+    );
+    let imported = match imported {
+        Ok(imported) => imported,
+        Err(
+            mikawaya_app::AppError::Import(ImportError::Rows(rows))
+            | mikawaya_app::AppError::Store(StoreError::ImportRejected(rows)),
+        ) => {
             progress.abandon();
             return Err(rejected(&file, &rows));
         }
-        Err(error) => {
+        Err(mikawaya_app::AppError::Import(error)) => {
             progress.abandon();
             return Err(Failure::input(anyhow!("{file}: {error}")));
         }
+        Err(mikawaya_app::AppError::Store(error)) => return Err(store_failure(error)),
+        Err(other) => return Err(Failure::from(anyhow::Error::new(other))),
     };
-    progress.set_message("writing");
-    let store = open_store(data_dir)?;
-    let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
-    let (encoding, ignored) = (parsed.encoding, parsed.ignored_columns.clone());
-    let summary = match store.import(&access, parsed.batch) {
-        Ok(summary) => summary,
-        Err(StoreError::ImportRejected(rows)) => {
-            progress.abandon();
-            return Err(rejected(&file, &rows));
-        }
-        Err(error) => return Err(store_failure(error)),
-    };
+    let (encoding, ignored, summary) = (
+        imported.encoding,
+        imported.ignored_columns,
+        imported.summary,
+    );
     progress.finish_and_clear();
     if !ignored.is_empty() {
         eprintln!(

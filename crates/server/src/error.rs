@@ -207,7 +207,10 @@ impl From<StoreError> for ApiError {
 
 impl From<mikawaya_app::AppError> for ApiError {
     fn from(error: mikawaya_app::AppError) -> Self {
-        ApiError::from(StoreError::from(error))
+        match error {
+            mikawaya_app::AppError::Import(import) => ApiError::from(import),
+            other => ApiError::from(StoreError::from(other)),
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use crate::extract::{Caller, read_body};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Request, State};
-use mikawaya_import::{ImportKind, SourceEncoding, parse_file, parse_mappings};
+use mikawaya_import::{ImportKind, SourceEncoding, parse_mappings};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -70,20 +70,25 @@ async fn import_file(
             ApiError::PayloadTooLarge(_) => ApiError::PayloadTooLarge(state.config.import_limit),
             other => other,
         })?;
-    let parsed =
-        tokio::task::spawn_blocking(move || parse_file(kind, &bytes, &mappings, &mut |_| {}))
-            .await
-            .map_err(ApiError::internal)??;
-    let (encoding, ignored_columns) = (parsed.encoding, parsed.ignored_columns.clone());
-    let summary = state
-        .run(move |store| store.import(&access, parsed.batch))
-        .await?;
+    let store = std::sync::Arc::clone(&state.store);
+    let imported = tokio::task::spawn_blocking(move || {
+        mikawaya_app::import::import_file(
+            store.as_ref(),
+            &access,
+            kind,
+            &bytes,
+            &mappings,
+            &mut |_| {},
+        )
+    })
+    .await
+    .map_err(ApiError::internal)??;
     Ok(Json(ImportReport {
         kind: kind.as_str(),
-        rows: summary.rows,
-        created: summary.created,
-        updated: summary.updated,
-        encoding,
-        ignored_columns,
+        rows: imported.summary.rows,
+        created: imported.summary.created,
+        updated: imported.summary.updated,
+        encoding: imported.encoding,
+        ignored_columns: imported.ignored_columns,
     }))
 }
