@@ -394,6 +394,7 @@ pub struct SegmentCard {
 pub struct CardSet {
     segments: Vec<(SegmentField, String, Scorecard)>,
     default: Scorecard,
+    version: i64,
 }
 
 impl Default for CardSet {
@@ -401,6 +402,7 @@ impl Default for CardSet {
         CardSet {
             segments: Vec::new(),
             default: Scorecard::default_card(),
+            version: 0,
         }
     }
 }
@@ -433,7 +435,20 @@ impl CardSet {
         Ok(CardSet {
             segments,
             default: Scorecard::default_card(),
+            version: 0,
         })
+    }
+
+    /// The same cards, known as saved version `version` (0: none saved, `default` only).
+    #[must_use]
+    pub fn with_version(mut self, version: i64) -> CardSet {
+        self.version = version;
+        self
+    }
+
+    /// The saved version these cards are (0: none saved).
+    pub fn version(&self) -> i64 {
+        self.version
     }
 
     /// The card that scores `account`.

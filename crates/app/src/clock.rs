@@ -2,7 +2,7 @@
 //! per day, and the zone every "today" is taken in), and [`Clock::today`] is the only way
 //! pages, commands, the worker and reports learn the date.
 //!
-//! The zone is stored in the data dir. `--time-zone` (or `MIKAWAYA_TIME_ZONE`) sets it and
+//! The zone is stored in the data dir (`Store::business_time_zone`). `--time-zone` (or `MIKAWAYA_TIME_ZONE`) sets it and
 //! is remembered, so a later command without the flag agrees with the server; without any,
 //! it is UTC.
 
@@ -11,9 +11,6 @@ use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
 use mikawaya_domain::Invalid;
 use mikawaya_store::Store;
-
-/// The meta key that holds the data dir's business time zone (an IANA name).
-pub const TIME_ZONE_KEY: &str = "settings.time_zone";
 
 /// The data dir's clock: the instant now, and the business time zone its days are in.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,26 +75,16 @@ pub fn resolve_time_zone(
     store: &dyn Store,
     given: Option<&str>,
 ) -> Result<TimeZone, crate::AppError> {
-    let stored = store.get_meta(TIME_ZONE_KEY)?;
-    match given {
-        Some(name) => {
-            let zone = parse_time_zone(name, "time_zone")?;
-            let name = zone.iana_name().unwrap_or("UTC").to_owned();
-            if stored.as_deref() != Some(name.as_str()) {
-                store.put_meta(TIME_ZONE_KEY, &name)?;
-            }
-            Ok(zone)
-        }
-        None => match stored {
-            Some(name) => TimeZone::get(&name).map_err(|_| {
-                mikawaya_store::StoreError::Corrupt(format!(
-                    "{TIME_ZONE_KEY}: '{name}' is not a time zone"
-                ))
-                .into()
-            }),
-            None => Ok(TimeZone::UTC),
-        },
+    let stored = store.business_time_zone()?;
+    let Some(name) = given else {
+        return Ok(stored);
+    };
+    let zone = parse_time_zone(name, "time_zone")?;
+    if zone.iana_name() != stored.iana_name() {
+        let name = zone.iana_name().unwrap_or("UTC");
+        store.set_business_time_zone(&mikawaya_domain::Actor::system().manage()?, name)?;
     }
+    Ok(zone)
 }
 
 #[cfg(test)]

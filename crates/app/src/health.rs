@@ -3,9 +3,10 @@
 //! Today read it through [`scores_on`] or [`account_health`].
 //!
 //! The rule: an account's health on day d is its row in the latest stored snapshot taken
-//! within the week up to d (the worker stores one a day; `mikawaya health --store` fills
-//! the past), else it is computed now by the scorecards in force ([`CardSet`]), exactly as
-//! a snapshot would be. Percentile measures rank an account among all accounts of its card
+//! within the week up to d by the scorecards still in force (the worker stores one a day;
+//! `mikawaya health --store` fills the past; saving new segment scorecards makes earlier
+//! rows stale), else it is computed now by the scorecards in force ([`CardSet`]), exactly
+//! as a snapshot would be. History is what was stored, whatever cards made it. Percentile measures rank an account among all accounts of its card
 //! and tier, whoever asks, so the peers are read with the system's access (named
 //! [`peers_access`]).
 
@@ -68,8 +69,9 @@ pub fn scores_on(
     day: Date,
 ) -> Result<BTreeMap<AccountId, AccountHealth>> {
     let visible = store.all_accounts(access)?;
+    let in_force = card_set(store, &peers_access())?.version();
     let mut scores = match snapshot_day(store, day)? {
-        Some(snapshot) => stored_on(store, access, None, snapshot)?,
+        Some(snapshot) => stored_on(store, access, None, snapshot, in_force)?,
         None => BTreeMap::new(),
     };
     if visible.iter().any(|a| !scores.contains_key(&a.id)) {
@@ -128,7 +130,14 @@ pub fn account_health(
     for row in &rows {
         stored.insert(row.day, from_row(row)?);
     }
-    let now = match snapshot_day(store, day)?.and_then(|d| stored.get(&d).cloned()) {
+    // Today's health stands in the stored snapshot only if the cards have not changed since.
+    let in_force = card_set(store, &peers_access())?.version();
+    let snapshot = snapshot_day(store, day)?.and_then(|d| {
+        rows.iter()
+            .find(|r| r.day == d && r.cards_version == in_force)
+            .map(|r| r.day)
+    });
+    let now = match snapshot.and_then(|d| stored.get(&d).cloned()) {
         Some(health) => Some(health),
         None => computed_on(store, usage, &[day])?
             .pop()
@@ -151,16 +160,19 @@ pub fn account_health(
     })
 }
 
-/// The stored health of visible accounts on `day`.
+/// The stored health of visible accounts on `day`, made by the cards now in force (rows
+/// made before the cards changed are stale and left out).
 fn stored_on(
     store: &dyn Store,
     access: &ReadAccess,
     accounts: Option<&[AccountId]>,
     day: Date,
+    cards_version: i64,
 ) -> Result<BTreeMap<AccountId, AccountHealth>> {
     store
         .health_rows(access, SCORECARD, accounts, day, day)?
         .iter()
+        .filter(|row| row.cards_version == cards_version)
         .map(|row| Ok((row.account_id, from_row(row)?)))
         .collect()
 }
@@ -201,7 +213,12 @@ fn from_row(row: &HealthRow) -> Result<AccountHealth> {
 // --- stored snapshots -------------------------------------------------------------
 
 /// The stored row of one account's health on a day.
-pub fn health_row(account_id: AccountId, day: Date, health: &AccountHealth) -> HealthRow {
+pub fn health_row(
+    account_id: AccountId,
+    day: Date,
+    health: &AccountHealth,
+    cards_version: i64,
+) -> HealthRow {
     HealthRow {
         account_id,
         day,
@@ -211,6 +228,7 @@ pub fn health_row(account_id: AccountId, day: Date, health: &AccountHealth) -> H
             .map(|c| mikawaya_playbooks::health::colour_name(c).to_owned()),
         measures: serde_json::to_string(&health.measures).unwrap_or_else(|_| "[]".to_owned()),
         card: health.card.clone(),
+        cards_version,
     }
 }
 
@@ -234,7 +252,7 @@ pub fn snapshot(
     for (day, scores) in days.iter().zip(cards.score_days(&source, &accounts, days)) {
         let rows: Vec<HealthRow> = scores
             .iter()
-            .map(|(id, health)| health_row(*id, *day, health))
+            .map(|(id, health)| health_row(*id, *day, health, cards.version()))
             .collect();
         written += rows.len();
         store.put_health(access, SCORECARD, *day, &rows)?;

@@ -64,6 +64,7 @@ pub fn run() -> Result<()> {
                     ),
                     measures: "[]".to_owned(),
                     card: "default".to_owned(),
+                    cards_version: 0,
                 }
             })
             .collect();

@@ -1433,7 +1433,8 @@ pub(crate) fn account_label(
 
 pub fn backup(data_dir: &Path, file: &Path) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
-    store.backup(file).map_err(store_failure)?;
+    let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
+    store.backup(&admin, file).map_err(store_failure)?;
     println!("wrote a consistent copy of the store to {}", file.display());
     Ok(())
 }

@@ -51,6 +51,7 @@ pub struct Facts<'a> {
     pub unsubscribed: RefCell<HashMap<String, bool>>,
     health: RefCell<HashMap<Date, BTreeMap<AccountId, Option<f64>>>>,
     cards: mikawaya_analytics::scorecard::CardSet,
+    zone: jiff::tz::TimeZone,
 }
 
 impl std::fmt::Debug for Facts<'_> {
@@ -160,6 +161,7 @@ impl<'a> Facts<'a> {
             unsubscribed: RefCell::default(),
             health: RefCell::default(),
             cards: crate::health::card_set(store, access)?,
+            zone: store.business_time_zone()?,
         })
     }
 
@@ -173,6 +175,11 @@ impl<'a> Facts<'a> {
             facts: &self.account_facts,
         };
         metric.value(&source, &Subject::of(account), day)
+    }
+
+    /// The business day an instant falls on (the data dir's time zone, as usage days).
+    pub fn day_of(&self, instant: jiff::Timestamp) -> Date {
+        instant.to_zoned(self.zone.clone()).date()
     }
 
     /// An account's health score as of a day, by the scorecards in force (the same
@@ -242,7 +249,9 @@ pub fn facts_of(
                 .then(|| (s.account_id, s.mrr.amount(), f64::from(s.quantity), s.term))
         })
         .collect();
-    let day = |t: jiff::Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
+    // Days of touches, answers and pulses are business days, as usage days are.
+    let zone = store.business_time_zone()?;
+    let day = |t: jiff::Timestamp| t.to_zoned(zone.clone()).date();
     let touches: Vec<_> = all_pages(|page| {
         store.list_touchpoints(access, &mikawaya_store::TouchpointFilter::default(), page)
     })?

@@ -34,6 +34,7 @@ pub fn card_set(store: &dyn Store, access: &ReadAccess) -> Result<CardSet> {
     };
     segment_cards_of(&saved)
         .and_then(|cards| CardSet::check(&cards).map_err(|e| e.to_string()))
+        .map(|cards| cards.with_version(saved.version))
         .map_err(|reason| {
             mikawaya_store::StoreError::Corrupt(format!(
                 "segment scorecards v{}: {reason}",

@@ -16,10 +16,6 @@ fn days_after(day: Date, days: u32) -> Option<Date> {
         .ok()
 }
 
-fn utc_day(instant: jiff::Timestamp) -> Date {
-    instant.to_zoned(jiff::tz::TimeZone::UTC).date()
-}
-
 /// Whether an account meets every condition.
 pub(crate) fn conditions_hold(
     conditions: &Conditions,
@@ -157,18 +153,23 @@ pub(crate) fn fires(
             let from = days_before(today, *within_days)?;
             let entered = facts.changes.get(&account.id)?.iter().rev().find(|c| {
                 c.field == "stage" && c.new_value.as_deref() == Some(stage.as_str()) && {
-                    let day = utc_day(c.changed_at);
+                    let day = facts.day_of(c.changed_at);
                     day > from && day <= today
                 }
             })?;
             let still_there = account.stage.as_ref().is_some_and(|s| s.as_str() == stage);
-            still_there.then(|| format!("entered stage {stage} on {}", utc_day(entered.changed_at)))
+            still_there.then(|| {
+                format!(
+                    "entered stage {stage} on {}",
+                    facts.day_of(entered.changed_at)
+                )
+            })
         }
         Trigger::FieldChanged { field, within_days } => {
             let from = days_before(today, *within_days)?;
             let change = facts.changes.get(&account.id)?.iter().rev().find(|c| {
                 &c.field == field && {
-                    let day = utc_day(c.changed_at);
+                    let day = facts.day_of(c.changed_at);
                     day > from && day <= today
                 }
             })?;
@@ -176,13 +177,13 @@ pub(crate) fn fires(
                 "champion" => format!(
                     "champion {} left on {}",
                     change.old_value.as_deref().unwrap_or("?"),
-                    utc_day(change.changed_at)
+                    facts.day_of(change.changed_at)
                 ),
                 _ => format!(
                     "{field} changed from {} to {} on {}",
                     change.old_value.as_deref().unwrap_or("none"),
                     change.new_value.as_deref().unwrap_or("none"),
-                    utc_day(change.changed_at)
+                    facts.day_of(change.changed_at)
                 ),
             })
         }
@@ -194,7 +195,7 @@ pub(crate) fn fires(
         } => {
             let from = days_before(today, *within_days)?;
             let answer = facts.surveys.get(&account.id)?.iter().rev().find(|r| {
-                let day = utc_day(r.answered_at);
+                let day = facts.day_of(r.answered_at);
                 r.kind == *survey
                     && day > from
                     && day <= today
@@ -204,7 +205,7 @@ pub(crate) fn fires(
             Some(format!(
                 "{survey} answer {} on {}",
                 answer.score,
-                utc_day(answer.answered_at)
+                facts.day_of(answer.answered_at)
             ))
         }
     }

@@ -368,6 +368,11 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     /// The dashboards' report kept for the caller's visibility scope: its day and body.
     fn dashboard_report(&self, access: &ReadAccess) -> Result<Option<(jiff::civil::Date, String)>>;
+    /// The data dir's business time zone (usage days and every "today" are in it; UTC
+    /// until one is set). A stored name that is not a time zone is `Corrupt`.
+    fn business_time_zone(&self) -> Result<jiff::tz::TimeZone>;
+    /// Sets the business time zone (an IANA name, checked: field `time_zone`).
+    fn set_business_time_zone(&self, access: &ManageAccess, name: &str) -> Result<()>;
     /// Records that the daily pipeline finished for `day`.
     fn record_daily_run(&self, access: &ManageAccess, run: &DailyRunRecord) -> Result<()>;
     /// The latest business day the daily pipeline finished.
@@ -528,7 +533,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<HealthRow>>;
 
     /// Writes a consistent copy of the whole store to `path` while it stays online.
-    fn backup(&self, path: &std::path::Path) -> Result<()>;
+    fn backup(&self, access: &AdminAccess, path: &std::path::Path) -> Result<()>;
     /// Row counts.
     fn stats(&self) -> Result<StoreStats>;
 }

@@ -268,6 +268,8 @@ pub struct HealthRow {
     pub measures: String,
     /// The scorecard that made it.
     pub card: String,
+    /// The version of the saved segment scorecards in force when it was made (0: none).
+    pub cards_version: i64,
 }
 
 /// A CSM's manual pulse on an account.

@@ -103,6 +103,21 @@ fn the_stored_snapshot_and_the_computed_health_of_a_day_agree() -> TestResult {
     )?;
     let stored = mikawaya_app::health::scores_on(&world.store, &read, &usage, day)?;
     assert_eq!(stored, computed);
+    // New segment scorecards make the stored snapshot stale: the day is scored again.
+    let stricter = serde_json::json!([{"segment": {"field": "tier", "value": "high"},
+        "scorecard": {"name": "enterprise", "measures": [
+            {"metric": {"name": "exports", "kind": "count", "event": "Export"}, "weight": 1, "red": 0, "green": 6}]}}]);
+    world.store.put_config(
+        &Actor::system().manage()?,
+        mikawaya_domain::config::ConfigKind::SegmentScorecards,
+        &stricter.to_string(),
+    )?;
+    let rescored = mikawaya_app::health::scores_on(&world.store, &read, &usage, day)?;
+    assert_eq!(rescored[&high].score, Some(50.0));
+    let view = mikawaya_app::health::account_health(&world.store, &read, &usage, high, day)?;
+    assert_eq!(view.now.and_then(|h| h.score), Some(50.0));
+    // History keeps what was stored.
+    assert_eq!(view.history.last(), Some(&(day, Some(75.0))));
     // A partner that cannot see the account gets not found, not a score.
     let partner = world.store.upsert_partner(
         &Actor::system().manage()?,

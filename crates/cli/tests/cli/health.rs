@@ -153,3 +153,75 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
         .await);
     assert_eq!(missing.status().as_u16(), 404);
 }
+
+#[tokio::test]
+async fn the_business_time_zone_given_once_is_the_data_dirs_from_then_on() {
+    let workspace = Workspace::new();
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name\nJP-1,Tokyo Co\n",
+    );
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let events = workspace.path("events.csv");
+    ok(std::fs::write(
+        &events,
+        format!("account_id,user_id,event,timestamp\nJP-1,u1,Login,{now}\n"),
+    ));
+    workspace.expect(&["import", "events", &events.to_string_lossy()], None, 0);
+    // Given once, to any command that counts days…
+    workspace.expect(&["health", "--time-zone", "Asia/Tokyo", "--json"], None, 0);
+    let refused = workspace.expect(&["health", "--time-zone", "Mars/Olympus"], None, 2);
+    assert!(crate::util::stderr(&refused).contains("--time-zone"));
+    // …then the server, started without it, counts days in it.
+    workspace.expect(
+        &[
+            "user",
+            "create",
+            "--email",
+            ADMIN,
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        Some(PASSWORD),
+        0,
+    );
+    let token_output = workspace.expect(
+        &["token", "create", "--name", "t", "--scope", "admin"],
+        None,
+        0,
+    );
+    let token = stdout(&token_output)
+        .lines()
+        .last()
+        .unwrap_or("")
+        .to_owned();
+    let server = workspace.serve();
+    let http = client();
+    let usage: Value = ok(ok(http
+        .get(format!("{}/api/v1/accounts/1/usage", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await)
+    .json()
+    .await);
+    assert_eq!(usage["time_zone"], "Asia/Tokyo", "{usage}");
+    // The event of just now is counted on today's date in Tokyo, within the default range
+    // that ends on Tokyo's today.
+    let tokyo_today = jiff::Timestamp::now()
+        .to_zoned(ok(jiff::tz::TimeZone::get("Asia/Tokyo")))
+        .date()
+        .to_string();
+    let last_day = usage["data"]
+        .as_array()
+        .and_then(|days| days.last())
+        .map(|day| day["period"].clone());
+    assert_eq!(
+        last_day.as_ref().and_then(Value::as_str),
+        Some(tokyo_today.as_str()),
+        "{usage}"
+    );
+}

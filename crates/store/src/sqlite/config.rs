@@ -151,3 +151,37 @@ pub(crate) fn last_daily_run(connection: &Connection) -> Result<Option<jiff::civ
         )
         .optional()?)
 }
+
+/// Where the business time zone is kept (a service fact in the meta table).
+const TIME_ZONE_KEY: &str = "settings.time_zone";
+
+pub(crate) fn business_time_zone(connection: &Connection) -> Result<jiff::tz::TimeZone> {
+    let stored: Option<String> = connection
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [TIME_ZONE_KEY],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match stored {
+        None => Ok(jiff::tz::TimeZone::UTC),
+        Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
+            StoreError::Corrupt(format!("{TIME_ZONE_KEY}: '{name}' is not a time zone"))
+        }),
+    }
+}
+
+pub(crate) fn set_business_time_zone(connection: &Connection, name: &str) -> Result<()> {
+    if jiff::tz::TimeZone::get(name).is_err() {
+        return Err(mikawaya_domain::Invalid::new(
+            "time_zone",
+            format!("'{name}' is not an IANA time zone such as Asia/Tokyo"),
+        )
+        .into());
+    }
+    connection.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [TIME_ZONE_KEY, name],
+    )?;
+    Ok(())
+}

@@ -599,6 +599,12 @@ impl Store for SqliteStore {
         let visibility = access.visibility();
         self.read(|c| config::dashboard_report(c, visibility))
     }
+    fn business_time_zone(&self) -> Result<jiff::tz::TimeZone> {
+        self.read(config::business_time_zone)
+    }
+    fn set_business_time_zone(&self, _access: &ManageAccess, name: &str) -> Result<()> {
+        self.write(|c| config::set_business_time_zone(c, name))
+    }
     fn record_daily_run(&self, _access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
         self.write(|c| config::record_daily_run(c, run))
     }
@@ -760,7 +766,7 @@ impl Store for SqliteStore {
         self.read(|c| work::health_rows(c, access.visibility(), scorecard, accounts, from, to))
     }
 
-    fn backup(&self, path: &Path) -> Result<()> {
+    fn backup(&self, _access: &AdminAccess, path: &Path) -> Result<()> {
         self.backup_to(path)
     }
     fn stats(&self) -> Result<StoreStats> {

@@ -746,7 +746,7 @@ pub(crate) fn put_health(
         rusqlite::params![scorecard, day.to_string()],
     )?;
     let mut insert = connection.prepare_cached(
-        "INSERT INTO health_scores (scorecard, account_id, day, score, colour, measures, card) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO health_scores (scorecard, account_id, day, score, colour, measures, card, cards_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for row in rows {
         insert.execute(rusqlite::params![
@@ -757,6 +757,7 @@ pub(crate) fn put_health(
             row.colour,
             row.measures,
             row.card,
+            row.cards_version,
         ])?;
     }
     Ok(())
@@ -787,7 +788,7 @@ pub(crate) fn health_rows(
     to: jiff::civil::Date,
 ) -> Result<Vec<HealthRow>> {
     let mut sql = Sql::new(
-        "SELECT h.account_id, h.day, h.score, h.colour, h.measures, h.card FROM health_scores h \
+        "SELECT h.account_id, h.day, h.score, h.colour, h.measures, h.card, h.cards_version FROM health_scores h \
          JOIN accounts a ON a.id = h.account_id WHERE 1=1",
     );
     sql.visible("a", visibility);
@@ -816,6 +817,7 @@ pub(crate) fn health_rows(
                 colour: row.get(3)?,
                 measures: row.get(4)?,
                 card: row.get(5)?,
+                cards_version: row.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

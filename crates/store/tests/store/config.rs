@@ -215,3 +215,33 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
         Some("kept")
     );
 }
+
+#[test]
+fn the_business_time_zone_is_kept_and_checked() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let manage = ok(Actor::system().manage());
+        assert_eq!(
+            ok(store.business_time_zone()).iana_name(),
+            Some("UTC"),
+            "{}",
+            backend.name
+        );
+        ok(store.set_business_time_zone(&manage, "Asia/Tokyo"));
+        assert_eq!(
+            ok(store.business_time_zone()).iana_name(),
+            Some("Asia/Tokyo")
+        );
+        match store.set_business_time_zone(&manage, "Mars/Olympus") {
+            Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "time_zone"),
+            other => panic!(
+                "{}: expected an invalid time zone, got {other:?}",
+                backend.name
+            ),
+        }
+        assert_eq!(
+            ok(store.business_time_zone()).iana_name(),
+            Some("Asia/Tokyo")
+        );
+    }
+}

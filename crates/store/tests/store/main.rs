@@ -177,6 +177,7 @@ pub(crate) fn seed(store: &dyn Store) -> World {
             colour: Some("yellow".to_owned()),
             measures: "[]".to_owned(),
             card: "default".to_owned(),
+            cards_version: 0,
         })
         .collect();
     ok(store.put_health(&ok(system.manage()), "default", DAY, &health));
