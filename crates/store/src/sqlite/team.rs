@@ -18,8 +18,20 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
 }
 
+/// A foreign key refused the change. `ON DELETE RESTRICT` reports it with the trigger
+/// code (`SQLITE_CONSTRAINT_TRIGGER`) and the foreign-key message, deferred checks with
+/// `SQLITE_CONSTRAINT_FOREIGNKEY`.
 fn is_reference_violation(error: &rusqlite::Error) -> bool {
-    matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY)
+    match error {
+        rusqlite::Error::SqliteFailure(failure, message) => {
+            failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+                || (failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER
+                    && message
+                        .as_deref()
+                        .is_some_and(|m| m.contains("FOREIGN KEY")))
+        }
+        _ => false,
+    }
 }
 
 // --- partners ---------------------------------------------------------------

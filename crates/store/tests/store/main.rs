@@ -6,7 +6,9 @@
 
 mod config;
 mod import;
+mod outbox;
 mod scoping;
+mod team;
 
 use mikawaya_domain::access::Role;
 use mikawaya_domain::access::Scope;
