@@ -154,7 +154,8 @@ async fn render_account(
         })
         .await?;
     let health_state = state.clone();
-    let today = state.clock().today();
+    let clock = state.clock();
+    let today = clock.today();
     let (account, health) = tokio::task::spawn_blocking(move || {
         let health = health(&health_state, account.id, &health_access, today);
         (account, health)
@@ -331,7 +332,7 @@ async fn render_account(
                 label { (lang.t("summary")) input type="text" name="summary" required; }
                 button type="submit" { (lang.t("log_touchpoint")) }
             }
-            ul.timeline { @for t in &touchpoints { li { time { (i18n::date(t.occurred_at.to_zoned(jiff::tz::TimeZone::UTC).date(), lang)) } " · " (lang.value("kind", t.kind.as_str())) @if let Some(s) = &t.summary { " — " (s) } } } }
+            ul.timeline { @for t in &touchpoints { li { time { (i18n::date(clock.day_of(t.occurred_at), lang)) } " · " (lang.value("kind", t.kind.as_str())) @if let Some(s) = &t.summary { " — " (s) } } } }
         }
     };
     Ok(layout(

@@ -55,6 +55,7 @@ async fn render(
     let is_admin = page_user.actor.admin().is_ok();
     let csrf = &page_user.csrf_token;
     let card = Scorecard::default_card();
+    let clock = state.clock();
     let partner_name = |id: Option<mikawaya_domain::PartnerId>| {
         id.and_then(|id| partners.iter().find(|p| p.id == id))
             .map(|p| p.name.to_string())
@@ -89,7 +90,7 @@ async fn render(
             section {
                 h2 { (lang.t("api_tokens")) }
                 table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("scope")) } th scope="col" { (lang.t("created")) } th scope="col" { (lang.t("status")) } } }
-                tbody { @for t in &tokens { tr { td { (t.name) } td { (t.scope.as_str()) } td { (i18n::date(t.created_at.to_zoned(jiff::tz::TimeZone::UTC).date(), lang)) } td { @if t.revoked_at.is_some() { (lang.t("revoked")) } @else { (lang.t("active")) } } } } } }
+                tbody { @for t in &tokens { tr { td { (t.name) } td { (t.scope.as_str()) } td { (i18n::date(clock.day_of(t.created_at), lang)) } td { @if t.revoked_at.is_some() { (lang.t("revoked")) } @else { (lang.t("active")) } } } } } }
                 form.inline method="post" action="/settings/tokens" {
                     input type="hidden" name="csrf_token" value=(csrf);
                     label { (lang.t("token_name")) input type="text" name="name" required; }
@@ -100,7 +101,7 @@ async fn render(
             section {
                 h2 { (lang.t("write_keys")) }
                 table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("created")) } th scope="col" { (lang.t("status")) } } }
-                tbody { @for k in &write_keys { tr { td { (k.name) } td { (i18n::date(k.created_at.to_zoned(jiff::tz::TimeZone::UTC).date(), lang)) } td { @if k.revoked_at.is_some() { (lang.t("revoked")) } @else { (lang.t("active")) } } } } } }
+                tbody { @for k in &write_keys { tr { td { (k.name) } td { (i18n::date(clock.day_of(k.created_at), lang)) } td { @if k.revoked_at.is_some() { (lang.t("revoked")) } @else { (lang.t("active")) } } } } } }
                 form.inline method="post" action="/settings/write-keys" {
                     input type="hidden" name="csrf_token" value=(csrf);
                     label { (lang.t("key_name")) input type="text" name="name" required; }
