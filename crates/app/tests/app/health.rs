@@ -6,19 +6,26 @@ use mikawaya_domain::account::TouchTier;
 use mikawaya_domain::{AccountId, Actor};
 use mikawaya_store::Store;
 
-#[test]
-fn segment_scorecards_score_their_accounts_and_others_use_default() -> TestResult {
-    let world = World::new()?;
-    let high = world.account("big", |a| a.tier = Some(TouchTier::High))?;
-    let low = world.account("small", |a| a.tier = Some(TouchTier::Low))?;
+/// Saves segment scorecards: high-touch accounts scored by "enterprise", exports counted
+/// from 0 (red) to `green`.
+fn save_enterprise_card(world: &World, green: u32) -> TestResult {
     let cards = serde_json::json!([{"segment": {"field": "tier", "value": "high"},
         "scorecard": {"name": "enterprise", "measures": [
-            {"metric": {"name": "exports", "kind": "count", "event": "Export"}, "weight": 1, "red": 0, "green": 4}]}}]);
+            {"metric": {"name": "exports", "kind": "count", "event": "Export"}, "weight": 1, "red": 0, "green": green}]}}]);
     world.store.put_config(
         &Actor::system().manage()?,
         mikawaya_domain::config::ConfigKind::SegmentScorecards,
         &cards.to_string(),
     )?;
+    Ok(())
+}
+
+#[test]
+fn segment_scorecards_score_their_accounts_and_others_use_default() -> TestResult {
+    let world = World::new()?;
+    let high = world.account("big", |a| a.tier = Some(TouchTier::High))?;
+    let low = world.account("small", |a| a.tier = Some(TouchTier::Low))?;
+    save_enterprise_card(&world, 4)?;
     let usage = rollups(&[
         ("big", "u1", "Export", "2026-05-20T10:00:00Z"),
         ("big", "u1", "Export", "2026-05-21T10:00:00Z"),
@@ -71,14 +78,7 @@ fn the_stored_snapshot_and_the_computed_health_of_a_day_agree() -> TestResult {
         a.external_id = None;
         a.tier = Some(TouchTier::Low);
     })?;
-    let cards = serde_json::json!([{"segment": {"field": "tier", "value": "high"},
-        "scorecard": {"name": "enterprise", "measures": [
-            {"metric": {"name": "exports", "kind": "count", "event": "Export"}, "weight": 1, "red": 0, "green": 4}]}}]);
-    world.store.put_config(
-        &Actor::system().manage()?,
-        mikawaya_domain::config::ConfigKind::SegmentScorecards,
-        &cards.to_string(),
-    )?;
+    save_enterprise_card(&world, 4)?;
     let usage = rollups(&[
         ("big", "u1", "Export", "2026-05-20T10:00:00Z"),
         ("big", "u1", "Export", "2026-05-21T10:00:00Z"),
@@ -104,14 +104,7 @@ fn the_stored_snapshot_and_the_computed_health_of_a_day_agree() -> TestResult {
     let stored = mikawaya_app::health::scores_on(&world.store, &read, &usage, day)?;
     assert_eq!(stored, computed);
     // New segment scorecards make the stored snapshot stale: the day is scored again.
-    let stricter = serde_json::json!([{"segment": {"field": "tier", "value": "high"},
-        "scorecard": {"name": "enterprise", "measures": [
-            {"metric": {"name": "exports", "kind": "count", "event": "Export"}, "weight": 1, "red": 0, "green": 6}]}}]);
-    world.store.put_config(
-        &Actor::system().manage()?,
-        mikawaya_domain::config::ConfigKind::SegmentScorecards,
-        &stricter.to_string(),
-    )?;
+    save_enterprise_card(&world, 6)?;
     let rescored = mikawaya_app::health::scores_on(&world.store, &read, &usage, day)?;
     assert_eq!(rescored[&high].score, Some(50.0));
     let view = mikawaya_app::health::account_health(&world.store, &read, &usage, high, day)?;

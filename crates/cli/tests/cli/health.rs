@@ -48,29 +48,8 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
     let file = workspace.path("events.csv");
     ok(std::fs::write(&file, events));
     workspace.expect(&["import", "events", &file.to_string_lossy()], None, 0);
-    workspace.expect(
-        &[
-            "user",
-            "create",
-            "--email",
-            ADMIN,
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-        0,
-    );
-    let token_output = workspace.expect(
-        &["token", "create", "--name", "t", "--scope", "admin"],
-        None,
-        0,
-    );
-    let token = stdout(&token_output)
-        .lines()
-        .last()
-        .unwrap_or("")
-        .to_owned();
+    workspace.admin_user(ADMIN, PASSWORD);
+    let token = workspace.admin_token();
     let http = client();
 
     // High-touch accounts are scored by "enterprise": logins, 0 at 0 and 100 at 10.
@@ -176,29 +155,8 @@ async fn the_business_time_zone_given_once_is_the_data_dirs_from_then_on() {
     let refused = workspace.expect(&["health", "--time-zone", "Mars/Olympus"], None, 2);
     assert!(crate::util::stderr(&refused).contains("--time-zone"));
     // …then the server, started without it, counts days in it.
-    workspace.expect(
-        &[
-            "user",
-            "create",
-            "--email",
-            ADMIN,
-            "--role",
-            "admin",
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-        0,
-    );
-    let token_output = workspace.expect(
-        &["token", "create", "--name", "t", "--scope", "admin"],
-        None,
-        0,
-    );
-    let token = stdout(&token_output)
-        .lines()
-        .last()
-        .unwrap_or("")
-        .to_owned();
+    workspace.admin_user(ADMIN, PASSWORD);
+    let token = workspace.admin_token();
     let server = workspace.serve();
     let http = client();
     let usage: Value = ok(ok(http

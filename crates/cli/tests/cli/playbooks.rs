@@ -79,15 +79,6 @@ fn signature(secret: &str, timestamp: &str, body: &str) -> String {
     )
 }
 
-fn admin_token(workspace: &Workspace) -> String {
-    let output = workspace.expect(
-        &["token", "create", "--name", "e2e", "--scope", "admin"],
-        None,
-        0,
-    );
-    stdout(&output).lines().last().unwrap_or("").to_owned()
-}
-
 #[tokio::test]
 async fn renewal_playbook_on_the_demo_reaches_owners_smtp_and_webhooks() {
     let workspace = demo_with_renewal_playbook();
@@ -195,7 +186,7 @@ async fn renewal_playbook_on_the_demo_reaches_owners_smtp_and_webhooks() {
     assert_eq!(emails, champions.len());
     drop(store);
 
-    let token = admin_token(&workspace);
+    let token = workspace.admin_token();
     let server = workspace.serve_with(&[
         ("MIKAWAYA_SMTP_URL", &smtp.url()),
         ("MIKAWAYA_SECRET", SECRET),

@@ -78,6 +78,33 @@ impl Workspace {
         self.expect(&["import", kind, &file.to_string_lossy()], None, 0)
     }
 
+    /// A new admin API token (`token create --scope admin`).
+    pub fn admin_token(&self) -> String {
+        let output = self.expect(
+            &["token", "create", "--name", "e2e", "--scope", "admin"],
+            None,
+            0,
+        );
+        stdout(&output).lines().last().unwrap_or("").to_owned()
+    }
+
+    /// Creates an admin user who can log in with `password`.
+    pub fn admin_user(&self, email: &str, password: &str) {
+        self.expect(
+            &[
+                "user",
+                "create",
+                "--email",
+                email,
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            Some(password),
+            0,
+        );
+    }
+
     /// Starts `mikawaya serve` on a free port and returns it with its base URL.
     /// `metrics values --name NAME --as-of DATE --json`: (account external id, value), in
     /// the command's order.
