@@ -16,7 +16,6 @@ use mikawaya_playbooks::{Clock, Report, Settings, evaluate};
 use mikawaya_store::sqlite::SqliteStore;
 use mikawaya_store::work::{RunFilter, TaskFilter};
 use mikawaya_store::{PageRequest, Store};
-use mikawaya_usage::message::{Received, parse_batch};
 use mikawaya_usage::rollup::Rollups;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -136,27 +135,7 @@ fn task_step() -> serde_json::Value {
 }
 
 fn rollups(events: &[(&str, &str, &str, &str)]) -> Rollups {
-    let batch: Vec<serde_json::Value> = events
-        .iter()
-        .map(|(account, user, event, at)| {
-            serde_json::json!({"type": "track", "userId": user, "event": event, "timestamp": at, "context": {"groupId": account}})
-        })
-        .collect();
-    let body = serde_json::json!({ "batch": batch }).to_string();
-    let received = Received {
-        at_ms: 1_900_000_000_000,
-        oldest_ms: None,
-        newest_ms: None,
-    };
-    let mut rollups = Rollups::new(jiff::tz::TimeZone::UTC);
-    let parsed = parse_batch(body.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"));
-    for (index, event) in parsed.iter().enumerate() {
-        rollups.apply(
-            &event.as_ref(),
-            mikawaya_usage::Position::for_tests(index as u64),
-        );
-    }
-    rollups
+    Rollups::of_track_calls(events).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn today() -> Date {

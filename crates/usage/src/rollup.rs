@@ -531,6 +531,35 @@ pub struct Rollups {
 }
 
 impl Rollups {
+    /// Rollups of `(account, user, event, RFC 3339 instant)` track calls, days in UTC: a
+    /// small usage history for tests and examples, through the same parsing and applying
+    /// as real messages.
+    pub fn of_track_calls(
+        calls: &[(&str, &str, &str, &str)],
+    ) -> Result<Self, crate::message::MessageError> {
+        let batch: Vec<serde_json::Value> = calls
+            .iter()
+            .map(|(account, user, event, at)| {
+                serde_json::json!({"type": "track", "userId": user, "event": event,
+                    "timestamp": at, "context": {"groupId": account}})
+            })
+            .collect();
+        let body = serde_json::json!({ "batch": batch }).to_string();
+        let received = crate::message::Received {
+            at_ms: 1_900_000_000_000,
+            oldest_ms: None,
+            newest_ms: None,
+        };
+        let mut rollups = Rollups::new(TimeZone::UTC);
+        for (index, event) in crate::message::parse_batch(body.as_bytes(), 1, received)?
+            .iter()
+            .enumerate()
+        {
+            rollups.apply(&event.as_ref(), Position::for_tests(index as u64));
+        }
+        Ok(rollups)
+    }
+
     /// Empty rollups counting days in `time_zone`.
     pub fn new(time_zone: TimeZone) -> Self {
         Self {

@@ -9,7 +9,6 @@ use mikawaya_domain::value::{ExternalId, Name};
 use mikawaya_domain::{AccountId, Actor};
 use mikawaya_store::Store;
 use mikawaya_store::sqlite::SqliteStore;
-use mikawaya_usage::message::{Received, parse_batch};
 use mikawaya_usage::rollup::Rollups;
 
 type TestResult = Result<(), Box<dyn std::error::Error>>;
@@ -46,27 +45,7 @@ impl World {
 
 /// Rollups of `(account, user, event, instant)` track calls.
 fn rollups(events: &[(&str, &str, &str, &str)]) -> Rollups {
-    let batch: Vec<serde_json::Value> = events
-        .iter()
-        .map(|(account, user, event, at)| {
-            serde_json::json!({"type": "track", "userId": user, "event": event, "timestamp": at, "context": {"groupId": account}})
-        })
-        .collect();
-    let body = serde_json::json!({ "batch": batch }).to_string();
-    let received = Received {
-        at_ms: 1_900_000_000_000,
-        oldest_ms: None,
-        newest_ms: None,
-    };
-    let mut rollups = Rollups::new(jiff::tz::TimeZone::UTC);
-    let parsed = parse_batch(body.as_bytes(), 1, received).unwrap_or_else(|e| panic!("{e}"));
-    for (index, event) in parsed.iter().enumerate() {
-        rollups.apply(
-            &event.as_ref(),
-            mikawaya_usage::Position::for_tests(index as u64),
-        );
-    }
-    rollups
+    Rollups::of_track_calls(events).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn date(year: i16, month: i8, day: i8) -> Date {
