@@ -54,11 +54,7 @@ pub fn peers_access() -> ReadAccess {
 /// up to it.
 fn snapshot_day(store: &dyn Store, day: Date) -> Result<Option<Date>> {
     let oldest = days_before(day, SNAPSHOT_DAYS - 1);
-    Ok(store
-        .health_days(SCORECARD)?
-        .into_iter()
-        .filter(|d| *d >= oldest && *d <= day)
-        .max())
+    Ok(store.latest_health_day(SCORECARD, oldest, day)?)
 }
 
 /// Health of every account visible to `access` on `day` (see the module doc for the rule).

@@ -521,6 +521,13 @@ pub trait Store: Send + Sync {
     fn pulses(&self, access: &ReadAccess) -> Result<Vec<work::Pulse>>;
     /// The days a scorecard has snapshots of, oldest first.
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>>;
+    /// The latest day from `from` to `to` (inclusive) with a snapshot, by index.
+    fn latest_health_day(
+        &self,
+        scorecard: &str,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Option<jiff::civil::Date>>;
     /// Snapshot rows of visible accounts from `from` to `to` (inclusive), of some accounts
     /// or all, by account and day.
     fn health_rows(

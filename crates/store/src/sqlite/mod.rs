@@ -755,6 +755,14 @@ impl Store for SqliteStore {
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>> {
         self.read(|c| work::health_days(c, scorecard))
     }
+    fn latest_health_day(
+        &self,
+        scorecard: &str,
+        from: jiff::civil::Date,
+        to: jiff::civil::Date,
+    ) -> Result<Option<jiff::civil::Date>> {
+        self.read(|c| work::latest_health_day(c, scorecard, from, to))
+    }
     fn health_rows(
         &self,
         access: &ReadAccess,

@@ -777,6 +777,22 @@ pub(crate) fn health_days(
     Ok(days)
 }
 
+/// The latest snapshot day in a range (one index probe: `MAX` over the range).
+pub(crate) fn latest_health_day(
+    connection: &Connection,
+    scorecard: &str,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+) -> Result<Option<jiff::civil::Date>> {
+    let day: Option<String> = connection.query_row(
+        "SELECT MAX(day) FROM health_scores WHERE scorecard = ?1 AND day >= ?2 AND day <= ?3",
+        rusqlite::params![scorecard, from.to_string(), to.to_string()],
+        |row| row.get(0),
+    )?;
+    day.map(|raw| row::date(&raw).map_err(StoreError::from))
+        .transpose()
+}
+
 /// Snapshot rows of visible accounts between two days (inclusive), of some accounts or
 /// all, by account and day.
 pub(crate) fn health_rows(

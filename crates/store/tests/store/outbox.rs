@@ -96,6 +96,16 @@ fn series_and_snapshots_are_kept_per_day() {
         let read = Actor::system().read();
         assert_eq!(ok(store.metric_days("logins")), vec![DAY]);
         assert_eq!(ok(store.health_days("default")), vec![DAY]);
+        let week_before = ok(DAY.checked_sub(jiff::Span::new().days(7)));
+        assert_eq!(
+            ok(store.latest_health_day("default", week_before, DAY)),
+            Some(DAY)
+        );
+        let day_before = ok(DAY.yesterday());
+        assert_eq!(
+            ok(store.latest_health_day("default", week_before, day_before)),
+            None
+        );
         // Writing a day again replaces it.
         ok(store.put_metric_values(
             &ok(Actor::system().manage()),
