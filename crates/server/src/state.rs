@@ -133,6 +133,38 @@ impl AppState {
         });
     }
 
+    /// Takes today's health snapshot again in the background (failures are logged: the
+    /// change that asked for it is already stored, and health is computed until then).
+    pub fn refresh_health_snapshot(&self) {
+        let store = Arc::clone(&self.store);
+        let ingest = Arc::clone(&self.ingest);
+        let today = self.clock().today();
+        tokio::task::spawn_blocking(move || {
+            let system = mikawaya_domain::Actor::system();
+            let result = system
+                .manage()
+                .map_err(|e| e.to_string())
+                .and_then(|manage| {
+                    ingest
+                        .read(|rollups| {
+                            mikawaya_app::health::snapshot(
+                                store.as_ref(),
+                                &manage,
+                                &system.read(),
+                                rollups,
+                                &[today],
+                            )
+                        })
+                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())
+                });
+            match result {
+                Ok(scores) => tracing::info!(day = %today, scores, "health snapshot taken again"),
+                Err(error) => tracing::warn!(%error, "taking the health snapshot again failed"),
+            }
+        });
+    }
+
     /// Runs a blocking call that reads the store and the usage rollups on the blocking
     /// pool (the rollups are read once the applier caught up with every acknowledged event).
     pub async fn run_with_usage<T: Send + 'static>(

@@ -830,5 +830,8 @@ async fn put_segment_cards(
     let saved = state
         .run(move |store| store.put_config(&access, ConfigKind::SegmentScorecards, &json))
         .await?;
+    // Today's snapshot was made by the cards before: take it again in the background
+    // (until then, health is computed on the spot).
+    state.refresh_health_snapshot();
     Ok(Json(segment_cards_out(Some(&saved))?))
 }
