@@ -102,18 +102,7 @@ impl Colour {
     }
 }
 
-/// One measure of one account.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MeasureScore {
-    /// The metric's name.
-    pub metric: String,
-    /// Its value (none: missing).
-    pub value: Option<f64>,
-    /// Its 0-100 score (none: missing).
-    pub score: Option<f64>,
-    /// Its weight.
-    pub weight: f64,
-}
+pub use mikawaya_domain::health::MeasureScore;
 
 /// The health of one account.
 #[derive(Debug, Clone, PartialEq, Serialize)]

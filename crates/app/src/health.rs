@@ -13,13 +13,12 @@
 use crate::Result;
 use jiff::civil::Date;
 use mikawaya_analytics::metrics::{UsageSource, WithFacts};
-use mikawaya_analytics::scorecard::{AccountHealth, CardSet, Colour, MeasureScore};
+use mikawaya_analytics::scorecard::{AccountHealth, CardSet, Colour};
 use mikawaya_domain::access::ManageAccess;
 use mikawaya_domain::account::Account;
 use mikawaya_domain::{AccountId, Actor, ReadAccess};
 use mikawaya_playbooks::health::{SCORECARD, card_set};
 use mikawaya_store::Store;
-use mikawaya_store::StoreError;
 use mikawaya_store::work::HealthRow;
 use std::collections::BTreeMap;
 
@@ -84,7 +83,7 @@ pub fn scores_on(
 }
 
 /// One account's health on `day`, 30 days before, and weekly over [`HISTORY_WEEKS`] weeks.
-/// An account the caller cannot see is [`StoreError::NotFound`].
+/// An account the caller cannot see is [`mikawaya_store::StoreError::NotFound`].
 pub fn account_health(
     store: &dyn Store,
     access: &ReadAccess,
@@ -192,17 +191,11 @@ fn computed_on(
 
 /// A stored row read back; measures that do not parse are corrupt data, never defaulted.
 fn from_row(row: &HealthRow) -> Result<AccountHealth> {
-    let measures: Vec<MeasureScore> = serde_json::from_str(&row.measures).map_err(|e| {
-        StoreError::Corrupt(format!(
-            "health of account {} on {}: measures: {e}",
-            row.account_id, row.day
-        ))
-    })?;
     Ok(AccountHealth {
         card: row.card.clone(),
         score: row.score,
         colour: row.score.map(Colour::of),
-        measures,
+        measures: row.measures.clone(),
     })
 }
 
@@ -222,7 +215,7 @@ pub fn health_row(
         colour: health
             .colour
             .map(|c| mikawaya_playbooks::health::colour_name(c).to_owned()),
-        measures: serde_json::to_string(&health.measures).unwrap_or_else(|_| "[]".to_owned()),
+        measures: health.measures.clone(),
         card: health.card.clone(),
         cards_version,
     }

@@ -11,6 +11,7 @@ pub mod config;
 pub mod contact;
 pub mod custom_field;
 pub mod error;
+pub mod health;
 pub mod ids;
 pub mod partner;
 pub mod patch;

@@ -264,8 +264,8 @@ pub struct HealthRow {
     pub score: Option<f64>,
     /// `red`, `yellow` or `green`.
     pub colour: Option<String>,
-    /// The measures as JSON (metric, value, score, weight).
-    pub measures: String,
+    /// The measures (metric, value, score, weight).
+    pub measures: Vec<mikawaya_domain::health::MeasureScore>,
     /// The scorecard that made it.
     pub card: String,
     /// The version of the saved segment scorecards in force when it was made (0: none).

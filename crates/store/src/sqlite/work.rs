@@ -755,7 +755,8 @@ pub(crate) fn put_health(
             day.to_string(),
             row.score,
             row.colour,
-            row.measures,
+            serde_json::to_string(&row.measures)
+                .map_err(|e| StoreError::Corrupt(format!("health measures: {e}")))?,
             row.card,
             row.cards_version,
         ])?;
@@ -831,7 +832,7 @@ pub(crate) fn health_rows(
                 day: parsed(row, 1, row::date)?,
                 score: row.get(2)?,
                 colour: row.get(3)?,
-                measures: row.get(4)?,
+                measures: parsed(row, 4, row::json)?,
                 card: row.get(5)?,
                 cards_version: row.get(6)?,
             })

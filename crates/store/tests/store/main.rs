@@ -8,6 +8,7 @@ mod children;
 mod config;
 mod import;
 mod outbox;
+mod runs;
 mod scoping;
 mod team;
 
@@ -178,7 +179,7 @@ pub(crate) fn seed(store: &dyn Store) -> World {
             day: DAY,
             score: Some(50.0),
             colour: Some("yellow".to_owned()),
-            measures: "[]".to_owned(),
+            measures: Vec::new(),
             card: "default".to_owned(),
             cards_version: 0,
         })
