@@ -369,3 +369,19 @@ async fn custom_fields_are_typed_by_their_definition() {
         "null means clear"
     );
 }
+
+#[tokio::test]
+async fn deleting_a_partner_that_still_owns_accounts_answers_409_not_500() {
+    let app = TestApp::spawn().await;
+    let path = format!("/api/v1/partners/{}", app.seed.partner_a.get());
+    let refused = app.call(Some("admin"), Method::DELETE, &path, None).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text);
+    assert_eq!(
+        refused.body["error"]["code"], "conflict",
+        "{}",
+        refused.text
+    );
+    // Nothing was deleted.
+    let still = app.get("admin", &path).await;
+    assert_eq!(still.status, StatusCode::OK, "{}", still.text);
+}
