@@ -2,4 +2,5 @@
 //! against storage primitives, so a second backend implements storage only.
 
 pub(crate) mod accounts;
+pub(crate) mod children;
 pub(crate) mod import;

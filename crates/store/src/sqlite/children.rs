@@ -231,20 +231,9 @@ pub(crate) fn update_contact(
         writable_account(connection, access.visibility(), account_id)?;
         contact.account_id = account_id;
     }
-    contact.external_id = patch.external_id.apply(contact.external_id);
-    if let Some(name) = patch.name {
-        contact.name = name;
-    }
-    contact.email = patch.email.apply(contact.email);
-    contact.role = patch.role.apply(contact.role);
-    contact.title = patch.title.apply(contact.title);
-    contact.personal_success = patch.personal_success.apply(contact.personal_success);
-    contact.sentiment = patch.sentiment.apply(contact.sentiment);
-    contact.updated_at = jiff::Timestamp::now();
+    let contact = crate::rules::children::apply_contact_patch(contact, patch);
     save_contact(connection, &contact)?;
-    if before.role == Some(ContactRole::Champion)
-        && (contact.role != Some(ContactRole::Champion) || contact.account_id != before.account_id)
-    {
+    if crate::rules::children::champion_left(&before, &contact) {
         champion_left(connection, &before)?;
     }
     get_contact(connection, access.visibility(), id)
@@ -499,20 +488,7 @@ pub(crate) fn update_subscription(
     patch: SubscriptionPatch,
 ) -> Result<Subscription> {
     let previous = get_subscription(connection, access.visibility(), id)?;
-    let mut subscription = previous.clone();
-    subscription.external_id = patch.external_id.apply(subscription.external_id);
-    if let Some(plan) = patch.plan {
-        subscription.plan = plan;
-    }
-    if let Some(quantity) = patch.quantity {
-        subscription.quantity = quantity;
-    }
-    if let Some(mrr) = patch.mrr {
-        subscription.mrr = mrr;
-    }
-    let start = patch.start.unwrap_or(previous.term.start());
-    subscription.term = Term::new(start, patch.end.apply(previous.term.end()))?;
-    subscription.updated_at = jiff::Timestamp::now();
+    let subscription = crate::rules::children::apply_subscription_patch(&previous, patch)?;
     keep_version(connection, &previous, access.user_id())?;
     save_subscription(connection, &subscription)?;
     get_subscription(connection, access.visibility(), id)
