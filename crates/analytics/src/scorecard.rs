@@ -70,39 +70,7 @@ pub struct Scorecard {
     measures: Vec<Measure>,
 }
 
-/// A score's colour.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Colour {
-    /// Below 40.
-    Red,
-    /// 40 to below 70.
-    Yellow,
-    /// 70 and above.
-    Green,
-}
-
-/// A score as people see it: the whole number below it (69.6 is shown as 69, yellow), so
-/// that a shown score and its colour always agree with the thresholds. Every page, the API
-/// and the CLI show scores through this.
-pub fn shown(score: f64) -> i64 {
-    score.floor().clamp(0.0, 100.0) as i64
-}
-
-impl Colour {
-    /// The colour of a 0-100 score.
-    pub fn of(score: f64) -> Colour {
-        if score < 40.0 {
-            Colour::Red
-        } else if score < 70.0 {
-            Colour::Yellow
-        } else {
-            Colour::Green
-        }
-    }
-}
-
-pub use mikawaya_domain::health::MeasureScore;
+pub use mikawaya_domain::health::{Colour, MeasureScore, shown};
 
 /// The health of one account.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -13,6 +13,8 @@
 //! - [`pipeline`]: the daily run (rules, health snapshot, metric series, reports).
 //! - [`reports`]: the dashboards' numbers per visibility scope, kept for the day.
 //! - [`series`]: stored metric time series, kept current day by day.
+//! - [`signals`]: each account's health, its change, forecast risk, kept for lists.
+//! - [`today`]: what needs a person's attention today, and why, in words and numbers.
 //!
 //! Invariants: knows no HTTP and no terminal (no axum, no clap); reads the clock only in
 //! [`clock::Clock::system`]; every store read takes the caller's access proof.
@@ -27,6 +29,8 @@ pub mod import;
 pub mod pipeline;
 pub mod reports;
 pub mod series;
+pub mod signals;
+pub mod today;
 
 /// Errors of the use cases.
 #[derive(Debug, thiserror::Error)]

@@ -1,5 +1,6 @@
 //! The daily pipeline: once a day (the business day of [`crate::clock`]), the playbook
-//! rules are evaluated, the health snapshot is stored, every defined metric's series is
+//! rules are evaluated, the health snapshot is stored, each account's signals (health,
+//! change, forecast risk) are refreshed, every defined metric's series is
 //! brought up to date, and the dashboards' numbers are refreshed for everyone and for each
 //! partner. The server's worker runs it at start and whenever the day changes.
 
@@ -53,6 +54,10 @@ pub fn run_daily(
     let today = clock.today.to_string();
     let system = Actor::system();
     if store.last_daily_run(&system.read())? >= Some(clock.today) {
+        // A store upgraded after today's run has no signals yet.
+        if store.signals_day()? < Some(clock.today) {
+            ingest.read(|rollups| crate::signals::refresh(store, rollups, clock.today))??;
+        }
         return Ok(None);
     }
     let access = system.write()?;
@@ -77,6 +82,9 @@ pub fn run_daily(
             .read(|rollups| crate::health::snapshot(store, &manage, &read, rollups, &days))??;
         tracing::info!(day = %today, scores, "health snapshot stored");
     }
+    // Each account's health in force, its change and forecast risk, for lists and Today.
+    let signals = ingest.read(|rollups| crate::signals::refresh(store, rollups, clock.today))??;
+    tracing::info!(day = %today, signals, "account signals refreshed");
     // Every defined metric's series, up to today.
     let facts = mikawaya_playbooks::facts::account_facts(store, &read)?;
     let values = ingest.read(|rollups| {

@@ -2,6 +2,7 @@
 //! and custom fields; and the filters that list them.
 
 use crate::custom_field::{CustomValue, CustomValues};
+use crate::health::Colour;
 use crate::value::{Currency, ExternalId, Money, Name, Slug};
 use crate::{AccountId, Invalid, PartnerId, Patch, UserId, wire_enum};
 use jiff::civil::Date;
@@ -53,11 +54,48 @@ pub struct Account {
     pub tier: Option<TouchTier>,
     /// Checked custom field values.
     pub custom_fields: CustomValues,
+    /// What Mikawaya computed about it (health, forecast risk, last touch).
+    pub signals: Signals,
     /// When it was created.
     pub created_at: jiff::Timestamp,
     /// When it last changed.
     pub updated_at: jiff::Timestamp,
 }
+
+/// What Mikawaya computed about an account, kept beside it so that lists sort and filter by
+/// it: the health in force on `day` (`mikawaya_app::health`'s rule) and its change over 30
+/// days, the churn forecast's probability, refreshed by the daily run; and the last
+/// touchpoint, kept by the store on every touchpoint written or deleted.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Signals {
+    /// The day health and forecast were computed for.
+    pub day: Option<Date>,
+    /// Health score (0-100) in force on `day`.
+    pub health: Option<f64>,
+    /// Health on `day` minus health 30 days before.
+    pub health_change: Option<f64>,
+    /// Churn probability (0-1) by the latest forecast model.
+    pub forecast_risk: Option<f64>,
+    /// The forecast's top factors raising the risk (metric names), largest first.
+    pub forecast_factors: Vec<String>,
+    /// When the latest touchpoint happened.
+    pub last_touch: Option<jiff::Timestamp>,
+}
+
+impl Signals {
+    /// The health's colour.
+    pub fn colour(&self) -> Option<Colour> {
+        self.health.map(Colour::of)
+    }
+}
+
+/// Whether an account is churned: its lifecycle stage is `churned`.
+pub fn is_churned(stage: Option<&Slug>) -> bool {
+    stage.is_some_and(|s| s.as_str() == CHURNED_STAGE)
+}
+
+/// The lifecycle stage of a churned account.
+pub const CHURNED_STAGE: &str = "churned";
 
 impl Account {
     /// Annual recurring revenue: twelve times MRR.
@@ -219,6 +257,12 @@ pub struct AccountFilter {
     /// Renewal on or before this date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub renewal_to: Option<Date>,
+    /// Health colour in force (from the account's signals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<Colour>,
+    /// True: churned accounts only (stage `churned`); false: active ones only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub churned: Option<bool>,
 }
 
 impl AccountFilter {
@@ -259,6 +303,12 @@ impl AccountFilter {
             && self
                 .renewal_to
                 .is_none_or(|d| account.renewal_date.is_some_and(|r| r <= d))
+            && self
+                .health
+                .is_none_or(|c| account.signals.colour() == Some(c))
+            && self
+                .churned
+                .is_none_or(|c| is_churned(account.stage.as_ref()) == c)
     }
 
     /// Combines two filters: every condition of both must hold. Where both set the same
@@ -278,6 +328,8 @@ impl AccountFilter {
             mrr_max: other.mrr_max.or(self.mrr_max),
             renewal_from: other.renewal_from.or(self.renewal_from),
             renewal_to: other.renewal_to.or(self.renewal_to),
+            health: other.health.or(self.health),
+            churned: other.churned.or(self.churned),
         }
     }
 }
@@ -295,6 +347,14 @@ wire_enum!(
         CreatedAt = "created_at" | "id",
         /// Last change.
         UpdatedAt = "updated_at",
+        /// Health score in force; accounts without one come last.
+        Health = "health",
+        /// Health change over 30 days; accounts without one come last.
+        HealthChange = "health_change",
+        /// Churn forecast probability; accounts without one come last.
+        ForecastRisk = "forecast_risk" | "risk",
+        /// Last touchpoint; accounts never touched come first ascending, last descending.
+        LastTouch = "last_touch",
     }
 );
 

@@ -13,6 +13,7 @@ pub mod custom_field;
 pub mod error;
 pub mod health;
 pub mod ids;
+pub mod language;
 pub mod partner;
 pub mod patch;
 pub mod segment;

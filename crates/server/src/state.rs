@@ -133,7 +133,7 @@ impl AppState {
         });
     }
 
-    /// Takes today's health snapshot again in the background (failures are logged: the
+    /// Takes today's health snapshot (and the accounts' signals) again in the background (failures are logged: the
     /// change that asked for it is already stored, and health is computed until then).
     pub fn refresh_health_snapshot(&self) {
         let store = Arc::clone(&self.store);
@@ -147,13 +147,15 @@ impl AppState {
                 .and_then(|manage| {
                     ingest
                         .read(|rollups| {
-                            mikawaya_app::health::snapshot(
+                            let scores = mikawaya_app::health::snapshot(
                                 store.as_ref(),
                                 &manage,
                                 &system.read(),
                                 rollups,
                                 &[today],
-                            )
+                            )?;
+                            mikawaya_app::signals::refresh(store.as_ref(), rollups, today)?;
+                            Ok::<_, mikawaya_app::AppError>(scores)
                         })
                         .map_err(|e| e.to_string())?
                         .map_err(|e| e.to_string())

@@ -504,6 +504,28 @@ pub trait Store: Send + Sync {
         day: jiff::civil::Date,
         values: &[(AccountId, Option<f64>)],
     ) -> Result<()>;
+    /// Writes the computed signals of `day` (health, its change, forecast risk) of the
+    /// given accounts; their last touch is kept by the store on every touchpoint.
+    fn put_signals(
+        &self,
+        access: &ManageAccess,
+        day: jiff::civil::Date,
+        rows: &[work::SignalRow],
+    ) -> Result<()>;
+    /// The latest day signals were written for.
+    fn signals_day(&self) -> Result<Option<jiff::civil::Date>>;
+    /// Hides a visible account from one person's Today list until a day, with a reason
+    /// (replacing their earlier snooze on it).
+    fn snooze(&self, access: &WriteAccess, snooze: &work::Snooze) -> Result<()>;
+    /// One person's snoozes in force on `day`, on visible accounts.
+    fn snoozes(
+        &self,
+        access: &ReadAccess,
+        user: UserId,
+        day: jiff::civil::Date,
+    ) -> Result<Vec<work::Snooze>>;
+    /// Ends one person's snooze on a visible account.
+    fn wake(&self, access: &WriteAccess, user: UserId, account: AccountId) -> Result<()>;
     /// The days a metric has stored values of, oldest first.
     fn metric_days(&self, metric: &str) -> Result<Vec<jiff::civil::Date>>;
     /// One visible account's stored values of a metric from `from` to `to`, by day.

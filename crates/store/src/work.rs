@@ -299,3 +299,34 @@ pub struct DailyRunRecord {
     /// Metric values stored.
     pub metric_values: u64,
 }
+
+/// One account's computed signals of a day (see `mikawaya_domain::account::Signals`; the
+/// last touch is kept by the store itself).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignalRow {
+    /// The account.
+    pub account_id: AccountId,
+    /// Health score in force.
+    pub health: Option<f64>,
+    /// Health minus health 30 days before.
+    pub health_change: Option<f64>,
+    /// Churn probability by the latest forecast model.
+    pub forecast_risk: Option<f64>,
+    /// The forecast's top factors raising it (metric names).
+    pub forecast_factors: Vec<String>,
+}
+
+/// A person's "not now" on an account in their Today list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snooze {
+    /// The account.
+    pub account_id: AccountId,
+    /// Whose Today list.
+    pub user_id: UserId,
+    /// Hidden up to and including this day.
+    pub until: Date,
+    /// Why.
+    pub reason: mikawaya_domain::value::Text,
+    /// When it was set.
+    pub created_at: jiff::Timestamp,
+}

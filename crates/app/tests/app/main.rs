@@ -2,6 +2,7 @@
 //! from Segment messages, no server.
 
 mod health;
+mod today;
 
 use jiff::civil::Date;
 use mikawaya_domain::account::{NewAccount, TouchTier};

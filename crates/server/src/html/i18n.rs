@@ -37,6 +37,14 @@ impl Lang {
         Lang::En
     }
 
+    /// The product language (for sentences made outside the pages).
+    pub fn language(self) -> mikawaya_domain::language::Language {
+        match self {
+            Lang::En => mikawaya_domain::language::Language::En,
+            Lang::Ja => mikawaya_domain::language::Language::Ja,
+        }
+    }
+
     /// The `lang` attribute.
     pub fn code(self) -> &'static str {
         match self {
@@ -273,67 +281,16 @@ impl Lang {
     }
 }
 
-/// Groups digits in threes: 1234567 → "1,234,567".
-pub fn group_digits(whole: u64) -> String {
-    let digits = whole.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (index, digit) in digits.chars().enumerate() {
-        if index > 0 && (digits.len() - index).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
-
-/// Formats money for people: `¥1,234,567` (no decimals), `$1,234.50`, `1,234.50 EUR`.
-pub fn money(amount: f64, currency: &mikawaya_domain::value::Currency) -> String {
-    let digits = currency.minor_digits();
-    let scale = 10f64.powi(digits as i32);
-    let rounded = (amount * scale).round() / scale;
-    let whole = rounded.trunc() as u64;
-    let fraction = if digits == 0 {
-        String::new()
-    } else {
-        format!(
-            ".{:0width$}",
-            ((rounded.fract() * scale).round() as u64),
-            width = digits as usize
-        )
-    };
-    let number = format!("{}{fraction}", group_digits(whole));
-    match currency.as_str() {
-        "JPY" => format!("¥{number}"),
-        "USD" => format!("${number}"),
-        "EUR" => format!("€{number}"),
-        "GBP" => format!("£{number}"),
-        other => format!("{number} {other}"),
-    }
-}
+pub use mikawaya_domain::language::{group_digits, money};
 
 /// Formats a date per language: `2026-04-01` or `2026年4月1日`.
 pub fn date(date: jiff::civil::Date, lang: Lang) -> String {
-    match lang {
-        Lang::En => date.to_string(),
-        Lang::Ja => format!("{}年{}月{}日", date.year(), date.month(), date.day()),
-    }
+    mikawaya_domain::language::date(date, lang.language())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mikawaya_domain::value::Currency;
-
-    fn currency(code: &str) -> Currency {
-        Currency::parse(code).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn yen_has_no_decimals_and_dollars_have_two() {
-        assert_eq!(money(1_234_567.4, &currency("JPY")), "¥1,234,567");
-        assert_eq!(money(1234.5, &currency("USD")), "$1,234.50");
-        assert_eq!(money(0.0, &currency("CHF")), "0.00 CHF");
-    }
 
     #[test]
     fn accept_language_picks_the_first_known_language() {

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use mikawaya_domain::account::{
     Account, AccountFilter, AccountPatch, AccountSort, NewAccount, TouchTier,
 };
+use mikawaya_domain::health::Colour;
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
 use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId};
 use serde::{Deserialize, Serialize};
@@ -49,8 +50,40 @@ pub struct AccountOut {
     tier: Option<String>,
     #[schema(value_type = Object)]
     custom_fields: BTreeMap<String, serde_json::Value>,
+    /// What Mikawaya computed about it (refreshed daily; `last_touch` on every touchpoint).
+    signals: SignalsOut,
     created_at: String,
     updated_at: String,
+}
+
+/// An account's computed signals.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignalsOut {
+    /// The day health and forecast were computed for.
+    day: Option<String>,
+    /// Health score in force (0-100, as shown: the whole number below).
+    health: Option<i64>,
+    /// `red`, `yellow` or `green`.
+    health_colour: Option<String>,
+    /// Health minus health 30 days before.
+    health_change: Option<f64>,
+    /// Churn probability (0-1) by the latest forecast model.
+    forecast_risk: Option<f64>,
+    /// When the latest touchpoint happened.
+    last_touch: Option<String>,
+}
+
+impl From<&mikawaya_domain::account::Signals> for SignalsOut {
+    fn from(signals: &mikawaya_domain::account::Signals) -> Self {
+        Self {
+            day: signals.day.map(|d| d.to_string()),
+            health: signals.health.map(mikawaya_domain::health::shown),
+            health_colour: signals.colour().map(|c| c.as_str().to_owned()),
+            health_change: signals.health_change,
+            forecast_risk: signals.forecast_risk,
+            last_touch: signals.last_touch.map(instant),
+        }
+    }
 }
 
 impl From<Account> for AccountOut {
@@ -76,6 +109,7 @@ impl From<Account> for AccountOut {
                 .iter()
                 .map(|(k, v)| (k.clone(), v.to_json()))
                 .collect(),
+            signals: SignalsOut::from(&account.signals),
             created_at: instant(account.created_at),
             updated_at: instant(account.updated_at),
         }
@@ -242,7 +276,12 @@ pub struct AccountListParams {
     pub renewal_from: Option<String>,
     /// Renewal on or before (YYYY-MM-DD).
     pub renewal_to: Option<String>,
-    /// `name`, `mrr`, `renewal_date`, `created_at` or `updated_at`; prefix `-` for descending.
+    /// Health colour in force: red, yellow or green.
+    pub health: Option<String>,
+    /// `true`: churned accounts only (stage `churned`); `false`: active ones only.
+    pub churned: Option<bool>,
+    /// `name`, `mrr`, `renewal_date`, `created_at`, `updated_at`, `health`, `health_change`,
+    /// `forecast_risk` or `last_touch`; prefix `-` for descending.
     pub sort: Option<String>,
     /// Rows per page, 1 to 1000 (default 50).
     pub limit: Option<u32>,
@@ -290,6 +329,12 @@ impl AccountListParams {
                 "renewal_to",
                 date("renewal_to"),
             )?,
+            health: optional(
+                self.health.as_deref().filter(|s| !s.is_empty()),
+                "health",
+                Colour::parse,
+            )?,
+            churned: self.churned,
         })
     }
 

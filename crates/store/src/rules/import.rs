@@ -222,6 +222,7 @@ fn blank_account(
         stage: None,
         tier: None,
         custom_fields: Default::default(),
+        signals: mikawaya_domain::account::Signals::default(),
         created_at: now,
         updated_at: now,
     })

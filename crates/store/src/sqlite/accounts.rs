@@ -4,10 +4,11 @@ use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
 use crate::{Page, PageRequest, Result, StoreError};
 use mikawaya_domain::account::{
-    Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, NewAccount, TouchTier,
-    check_contract, merge_custom,
+    Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, CHURNED_STAGE, NewAccount,
+    Signals, TouchTier, check_contract, merge_custom,
 };
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomValue, CustomValues, check_all};
+use mikawaya_domain::health::Colour;
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
 use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId, Visibility, WriteAccess};
 use rusqlite::types::Value;
@@ -15,7 +16,11 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 
 pub(crate) const COLUMNS: &str = "a.id, a.external_id, a.name, a.parent_id, a.plan, a.mrr, a.currency, a.contract_start, \
-     a.contract_end, a.renewal_date, a.owner_id, a.partner_id, a.stage, a.tier, a.custom_fields, a.created_at, a.updated_at";
+     a.contract_end, a.renewal_date, a.owner_id, a.partner_id, a.stage, a.tier, a.custom_fields, a.created_at, a.updated_at, \
+     s.day, s.health, s.health_change, s.forecast_risk, s.last_touch_at, s.forecast_factors";
+
+/// Accounts with their signals (`a` and `s`).
+pub(crate) const FROM: &str = "accounts a LEFT JOIN account_signals s ON s.account_id = a.id";
 
 pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -38,6 +43,17 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
         custom_fields: parsed(row, 14, decode_custom)?,
         created_at: parsed(row, 15, row::timestamp)?,
         updated_at: parsed(row, 16, row::timestamp)?,
+        signals: Signals {
+            day: parsed_opt(row, 17, row::date)?,
+            health: row.get(18)?,
+            health_change: row.get(19)?,
+            forecast_risk: row.get(20)?,
+            last_touch: parsed_opt(row, 21, row::timestamp)?,
+            forecast_factors: row
+                .get::<_, Option<String>>(22)?
+                .and_then(|json| serde_json::from_str(&json).ok())
+                .unwrap_or_default(),
+        },
     })
 }
 
@@ -85,13 +101,25 @@ fn decode_custom(raw: &str) -> Result<CustomValues, Invalid> {
         .collect()
 }
 
+/// What an account without a signal sorts as: last in either direction for scores and
+/// risks; never touched sorts as the oldest touch.
+const NO_SCORE_ASCENDING: f64 = 1.0e9;
+const NO_SCORE_DESCENDING: f64 = -1.0e9;
+
 fn sort_key(sort: AccountSort) -> (&'static str, &'static str) {
-    let expression = match sort.field {
-        AccountSortField::Name => "a.name",
-        AccountSortField::Mrr => "a.mrr",
-        AccountSortField::RenewalDate => "COALESCE(a.renewal_date, '9999-12-31')",
-        AccountSortField::CreatedAt => "a.id",
-        AccountSortField::UpdatedAt => "a.updated_at",
+    let expression = match (sort.field, sort.descending) {
+        (AccountSortField::Name, _) => "a.name",
+        (AccountSortField::Mrr, _) => "a.mrr",
+        (AccountSortField::RenewalDate, _) => "COALESCE(a.renewal_date, '9999-12-31')",
+        (AccountSortField::CreatedAt, _) => "a.id",
+        (AccountSortField::UpdatedAt, _) => "a.updated_at",
+        (AccountSortField::Health, false) => "COALESCE(s.health, 1.0e9)",
+        (AccountSortField::Health, true) => "COALESCE(s.health, -1.0e9)",
+        (AccountSortField::HealthChange, false) => "COALESCE(s.health_change, 1.0e9)",
+        (AccountSortField::HealthChange, true) => "COALESCE(s.health_change, -1.0e9)",
+        (AccountSortField::ForecastRisk, false) => "COALESCE(s.forecast_risk, 1.0e9)",
+        (AccountSortField::ForecastRisk, true) => "COALESCE(s.forecast_risk, -1.0e9)",
+        (AccountSortField::LastTouch, _) => "COALESCE(s.last_touch_at, '')",
     };
     (expression, if sort.descending { "DESC" } else { "ASC" })
 }
@@ -117,7 +145,24 @@ fn key_value(account: &Account, sort: AccountSort) -> serde_json::Value {
         }
         AccountSortField::CreatedAt => serde_json::json!(account.id.get()),
         AccountSortField::UpdatedAt => serde_json::json!(row::instant(account.updated_at)),
+        AccountSortField::Health => score_key(account.signals.health, sort.descending),
+        AccountSortField::HealthChange => score_key(account.signals.health_change, sort.descending),
+        AccountSortField::ForecastRisk => score_key(account.signals.forecast_risk, sort.descending),
+        AccountSortField::LastTouch => serde_json::json!(
+            account
+                .signals
+                .last_touch
+                .map_or_else(String::new, row::instant)
+        ),
     }
+}
+
+fn score_key(value: Option<f64>, descending: bool) -> serde_json::Value {
+    serde_json::json!(value.unwrap_or(if descending {
+        NO_SCORE_DESCENDING
+    } else {
+        NO_SCORE_ASCENDING
+    }))
 }
 
 /// Appends the WHERE conditions of a filter (the statement already has `WHERE 1=1`).
@@ -153,6 +198,29 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
             sql.bind(&format!(" AND {column} = ?"), [value]);
         }
     }
+    if let Some(colour) = filter.health {
+        let (low, high) = match colour {
+            Colour::Red => (f64::MIN, 40.0),
+            Colour::Yellow => (40.0, 70.0),
+            Colour::Green => (70.0, f64::MAX),
+        };
+        sql.bind(
+            " AND s.health >= ? AND s.health < ?",
+            [Value::Real(low), Value::Real(high)],
+        );
+    }
+    match filter.churned {
+        Some(true) => {
+            sql.bind(" AND a.stage = ?", [text(CHURNED_STAGE)]);
+        }
+        Some(false) => {
+            sql.bind(
+                " AND (a.stage IS NULL OR a.stage <> ?)",
+                [text(CHURNED_STAGE)],
+            );
+        }
+        None => {}
+    }
     if let Some(min) = filter.mrr_min {
         sql.bind(" AND a.mrr >= ?", [Value::Real(min)]);
     }
@@ -182,7 +250,7 @@ pub(crate) fn list(
     page: &PageRequest,
 ) -> Result<Page<Account>> {
     let (expression, _) = sort_key(sort);
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE 1=1"));
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {FROM} WHERE 1=1"));
     push_filter(&mut sql, visibility, filter);
     let keyset = Keyset {
         name: sort_name(sort),
@@ -200,7 +268,7 @@ pub(crate) fn count(
     visibility: Visibility,
     filter: &AccountFilter,
 ) -> Result<u64> {
-    let mut sql = Sql::new("SELECT COUNT(*) FROM accounts a WHERE 1=1");
+    let mut sql = Sql::new(&format!("SELECT COUNT(*) FROM {FROM} WHERE 1=1"));
     push_filter(&mut sql, visibility, filter);
     let count: i64 = connection
         .prepare_cached(&sql.text)?
@@ -209,7 +277,7 @@ pub(crate) fn count(
 }
 
 pub(crate) fn all(connection: &Connection, visibility: Visibility) -> Result<Vec<Account>> {
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE 1=1"));
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {FROM} WHERE 1=1"));
     sql.visible("a", visibility);
     sql.bind(" ORDER BY a.id", []);
     let mut statement = connection.prepare_cached(&sql.text)?;
@@ -224,7 +292,7 @@ pub(crate) fn get(
     visibility: Visibility,
     id: AccountId,
 ) -> Result<Account> {
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM accounts a WHERE a.id = ?"));
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = ?"));
     sql.params.push(Value::Integer(id.get()));
     sql.visible("a", visibility);
     connection
@@ -238,7 +306,7 @@ pub(crate) fn find_by_external_id(
     connection: &Connection,
     external_id: &ExternalId,
 ) -> Result<Option<Account>> {
-    let query = format!("SELECT {COLUMNS} FROM accounts a WHERE a.external_id = ?1");
+    let query = format!("SELECT {COLUMNS} FROM {FROM} WHERE a.external_id = ?1");
     Ok(connection
         .prepare_cached(&query)?
         .query_row([external_id.as_str()], from_row)
@@ -376,6 +444,7 @@ pub(crate) fn create(
         stage: new.stage,
         tier: new.tier,
         custom_fields: merge_custom(CustomValues::new(), custom),
+        signals: Signals::default(),
         created_at: now,
         updated_at: now,
     };

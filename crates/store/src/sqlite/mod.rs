@@ -7,6 +7,7 @@
 //! makes a commit durable before the call returns.
 
 mod accounts;
+mod attention;
 mod children;
 mod config;
 mod import;
@@ -31,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0007_pulses.sql"),
     include_str!("../../migrations/0008_health_card.sql"),
     include_str!("../../migrations/0009_typed_config.sql"),
+    include_str!("../../migrations/0010_account_signals.sql"),
 ];
 
 /// Reader connections kept open.
@@ -735,6 +737,31 @@ impl Store for SqliteStore {
     }
     fn metric_days(&self, metric: &str) -> Result<Vec<jiff::civil::Date>> {
         self.read(|c| work::metric_days(c, metric))
+    }
+    fn put_signals(
+        &self,
+        _access: &ManageAccess,
+        day: jiff::civil::Date,
+        rows: &[crate::work::SignalRow],
+    ) -> Result<()> {
+        self.write(|c| attention::put_signals(c, day, rows))
+    }
+    fn signals_day(&self) -> Result<Option<jiff::civil::Date>> {
+        self.read(attention::signals_day)
+    }
+    fn snooze(&self, access: &WriteAccess, snooze: &crate::work::Snooze) -> Result<()> {
+        self.write(|c| attention::snooze(c, access, snooze))
+    }
+    fn snoozes(
+        &self,
+        access: &ReadAccess,
+        user: UserId,
+        day: jiff::civil::Date,
+    ) -> Result<Vec<crate::work::Snooze>> {
+        self.read(|c| attention::snoozes(c, access.visibility(), user, day))
+    }
+    fn wake(&self, access: &WriteAccess, user: UserId, account: AccountId) -> Result<()> {
+        self.write(|c| attention::wake(c, access, user, account))
     }
     fn metric_series(
         &self,

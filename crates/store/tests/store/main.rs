@@ -4,6 +4,7 @@
 //! access proof: a partner never sees or changes another partner's rows, and a row it
 //! cannot see behaves as if it did not exist.
 
+mod attention;
 mod children;
 mod config;
 mod import;

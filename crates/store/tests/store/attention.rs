@@ -1,0 +1,204 @@
+//! Signals and snoozes: lists sort and filter by the signals, the last touch follows every
+//! touchpoint written or deleted, and a partner cannot snooze or see another's accounts.
+
+use crate::{DAY, backends, ok, partner_actor, seed};
+use mikawaya_domain::account::{AccountFilter, AccountSort, AccountSortField};
+use mikawaya_domain::health::Colour;
+use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
+use mikawaya_domain::value::Text;
+use mikawaya_domain::{AccountId, Actor};
+use mikawaya_store::PageRequest;
+use mikawaya_store::work::{SignalRow, Snooze};
+
+fn signal(account_id: AccountId, health: Option<f64>, risk: Option<f64>) -> SignalRow {
+    SignalRow {
+        account_id,
+        health,
+        health_change: health.map(|h| h - 50.0),
+        forecast_risk: risk,
+        forecast_factors: vec!["logins".to_owned()],
+    }
+}
+
+#[test]
+fn lists_sort_and_filter_by_health_with_unscored_accounts_last() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = seed(store);
+        let read = Actor::system().read();
+        ok(store.put_signals(
+            &ok(Actor::system().manage()),
+            DAY,
+            &[
+                signal(world.a.account, Some(72.0), Some(0.1)),
+                signal(world.b.account, Some(31.5), Some(0.6)),
+                signal(world.direct.account, None, None),
+            ],
+        ));
+        assert_eq!(ok(store.signals_day()), Some(DAY), "{}", backend.name);
+        let order = |field, descending| -> Vec<AccountId> {
+            let sort = AccountSort { field, descending };
+            ok(store.list_accounts(
+                &read,
+                &AccountFilter::default(),
+                sort,
+                &PageRequest::first(10),
+            ))
+            .data
+            .iter()
+            .map(|a| a.id)
+            .collect()
+        };
+        let (a, b, direct) = (world.a.account, world.b.account, world.direct.account);
+        assert_eq!(
+            order(AccountSortField::Health, false),
+            [b, a, direct],
+            "{}",
+            backend.name
+        );
+        assert_eq!(
+            order(AccountSortField::Health, true),
+            [a, b, direct],
+            "{}",
+            backend.name
+        );
+        assert_eq!(order(AccountSortField::ForecastRisk, true), [b, a, direct]);
+        assert_eq!(order(AccountSortField::HealthChange, false), [b, a, direct]);
+        // Pages follow the same order through their cursor.
+        let sort = AccountSort {
+            field: AccountSortField::Health,
+            descending: false,
+        };
+        let first = ok(store.list_accounts(
+            &read,
+            &AccountFilter::default(),
+            sort,
+            &PageRequest::first(1),
+        ));
+        let cursor = first.next_cursor.clone().unwrap_or_default();
+        let second = ok(store.list_accounts(
+            &read,
+            &AccountFilter::default(),
+            sort,
+            &ok(PageRequest::new(Some(2), Some(&cursor))),
+        ));
+        assert_eq!(
+            second.data.iter().map(|x| x.id).collect::<Vec<_>>(),
+            [a, direct]
+        );
+        let red = AccountFilter {
+            health: Some(Colour::Red),
+            ..AccountFilter::default()
+        };
+        let found =
+            ok(store.list_accounts(&read, &red, AccountSort::default(), &PageRequest::first(10)));
+        assert_eq!(found.data.iter().map(|x| x.id).collect::<Vec<_>>(), [b]);
+        assert_eq!(ok(store.count_accounts(&read, &red)), 1);
+        let account = ok(store.get_account(&read, b));
+        assert_eq!(account.signals.health, Some(31.5));
+        assert_eq!(account.signals.colour(), Some(Colour::Red));
+        assert_eq!(account.signals.forecast_factors, ["logins"]);
+        assert!(red.matches(&account));
+        // A partner sees only its own account in the same sorted list.
+        let partner = partner_actor(world.partner_a).read();
+        let seen = ok(store.list_accounts(
+            &partner,
+            &AccountFilter::default(),
+            sort,
+            &PageRequest::first(10),
+        ));
+        assert_eq!(seen.data.iter().map(|x| x.id).collect::<Vec<_>>(), [a]);
+    }
+}
+
+#[test]
+fn the_last_touch_follows_touchpoints_written_and_deleted() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = seed(store);
+        let (read, write) = (Actor::system().read(), ok(Actor::system().write()));
+        let before = ok(store.get_account(&read, world.a.account))
+            .signals
+            .last_touch;
+        let later: jiff::Timestamp = ok("2030-01-02T03:04:05Z".parse());
+        let added = ok(store.create_touchpoint(
+            &write,
+            NewTouchpoint {
+                account_id: world.a.account,
+                kind: TouchpointKind::Qbr,
+                occurred_at: later,
+                user_id: None,
+                summary: None,
+                attendees: Vec::new(),
+            },
+        ));
+        assert_eq!(
+            ok(store.get_account(&read, world.a.account))
+                .signals
+                .last_touch,
+            Some(later),
+            "{}",
+            backend.name
+        );
+        ok(store.delete_touchpoint(&write, added.id));
+        assert_eq!(
+            ok(store.get_account(&read, world.a.account))
+                .signals
+                .last_touch,
+            before,
+            "{}",
+            backend.name
+        );
+        let sort = AccountSort {
+            field: AccountSortField::LastTouch,
+            descending: true,
+        };
+        ok(store.list_accounts(
+            &read,
+            &AccountFilter::default(),
+            sort,
+            &PageRequest::first(10),
+        ));
+    }
+}
+
+#[test]
+fn snoozes_are_per_person_until_a_day_and_scoped() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = seed(store);
+        let (read, write) = (Actor::system().read(), ok(Actor::system().write()));
+        let me = ok(store.create_user(
+            &ok(Actor::system().admin()),
+            ok(mikawaya_domain::user::NewUser::new(
+                ok(mikawaya_domain::value::Email::parse("csm@example.com")),
+                ok(mikawaya_domain::value::Name::parse("CSM")),
+                mikawaya_domain::access::Role::Csm,
+                None,
+            )),
+            None,
+        ))
+        .id;
+        let until = jiff::civil::date(2026, 3, 5);
+        let snooze = |account, reason: &str| Snooze {
+            account_id: account,
+            user_id: me,
+            until,
+            reason: ok(Text::parse(reason)),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+        };
+        ok(store.snooze(&write, &snooze(world.a.account, "waiting for their budget")));
+        ok(store.snooze(&write, &snooze(world.a.account, "back after the holidays")));
+        let now = ok(store.snoozes(&read, me, DAY));
+        assert_eq!(now.len(), 1, "{}", backend.name);
+        assert_eq!(now[0].reason.as_str(), "back after the holidays");
+        assert!(ok(store.snoozes(&read, me, jiff::civil::date(2026, 3, 6))).is_empty());
+        // Partner B neither sees A's snooze nor snoozes A's account.
+        let b = ok(partner_actor(world.partner_b).write());
+        assert!(ok(store.snoozes(&b.read(), me, DAY)).is_empty());
+        assert!(store.snooze(&b, &snooze(world.a.account, "x")).is_err());
+        assert!(store.wake(&b, me, world.a.account).is_err());
+        ok(store.wake(&write, me, world.a.account));
+        assert!(ok(store.snoozes(&read, me, DAY)).is_empty());
+    }
+}
