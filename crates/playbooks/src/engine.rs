@@ -229,13 +229,24 @@ pub fn evaluate(
                     cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
                     resume_on: step.resume_on,
                     effects: step.effects,
+                    close_open_tasks: None,
                 });
             }
         }
     }
 
-    // New firings.
-    for (version, playbook) in &firing {
+    // New firings; the later stages of a series first, so earlier ones can yield to them.
+    let mut firing: Vec<&(i64, Playbook)> = firing.iter().collect();
+    firing.sort_by_key(|(_, playbook)| {
+        playbook
+            .spec()
+            .stage
+            .as_ref()
+            .map(|s| (s.series.clone(), std::cmp::Reverse(s.order)))
+    });
+    let staged: Vec<(&str, &crate::spec::Stage)> = versions_latest_stages(&versions);
+    let mut fired_stages: HashMap<(String, AccountId), u32> = HashMap::new();
+    for (version, playbook) in firing {
         let spec = playbook.spec();
         let name = playbook.name().as_str();
         let cooldown_start = clock
@@ -249,6 +260,24 @@ pub fn evaluate(
                 .is_some_and(|runs| runs.iter().any(|r| r.fired_on > cooldown_start));
             if recent || !conditions_hold(&spec.conditions, account, &facts) {
                 continue;
+            }
+            // A stage yields to a later stage of its series firing today or recently.
+            if let Some(stage) = &spec.stage {
+                let later_today = fired_stages
+                    .get(&(stage.series.clone(), account.id))
+                    .is_some_and(|order| *order > stage.order);
+                let later_recent = staged
+                    .iter()
+                    .filter(|(_, s)| s.series == stage.series && s.order > stage.order)
+                    .any(|(later, _)| {
+                        facts
+                            .runs
+                            .get(&((*later).to_owned(), account.id))
+                            .is_some_and(|runs| runs.iter().any(|r| r.fired_on > cooldown_start))
+                    });
+                if later_today || later_recent {
+                    continue;
+                }
             }
             let paying = !facts.revenue.contains_key(&account.id)
                 || facts.active_on(account.id, clock.today);
@@ -288,6 +317,12 @@ pub fn evaluate(
             if step.status == RunStatus::Completed {
                 exec.report.completed += 1;
             }
+            if let Some(stage) = &spec.stage {
+                fired_stages.insert((stage.series.clone(), account.id), stage.order);
+                if !holdout {
+                    supersede_earlier(&facts, &staged, stage, name, account.id, &mut batch);
+                }
+            }
             batch.new_runs.push(NewRun {
                 playbook: name.to_owned(),
                 version: *version,
@@ -306,6 +341,67 @@ pub fn evaluate(
         store.apply_workflow(access, batch)?;
     }
     Ok(report)
+}
+
+/// Every playbook name with the stage its latest version declares.
+fn versions_latest_stages(
+    versions: &HashMap<(String, i64), Playbook>,
+) -> Vec<(&str, &crate::spec::Stage)> {
+    let mut latest: BTreeMap<&str, (i64, &Playbook)> = BTreeMap::new();
+    for ((name, version), playbook) in versions {
+        let entry = latest.entry(name.as_str()).or_insert((*version, playbook));
+        if *version > entry.0 {
+            *entry = (*version, playbook);
+        }
+    }
+    latest
+        .into_iter()
+        .filter_map(|(name, (_, playbook))| playbook.spec().stage.as_ref().map(|s| (name, s)))
+        .collect()
+}
+
+/// Cancels the active runs of earlier stages of `stage`'s series on an account and closes
+/// their open tasks (of completed runs too) as superseded by `by`.
+fn supersede_earlier(
+    facts: &Facts<'_>,
+    staged: &[(&str, &crate::spec::Stage)],
+    stage: &crate::spec::Stage,
+    by: &str,
+    account: AccountId,
+    batch: &mut WorkflowBatch,
+) {
+    let outcome = Text::parse(&format!("Superseded by {by}")).ok();
+    for (earlier, _) in staged
+        .iter()
+        .filter(|(_, s)| s.series == stage.series && s.order < stage.order)
+    {
+        let Some(runs) = facts.runs.get(&((*earlier).to_owned(), account)) else {
+            continue;
+        };
+        for run in runs {
+            let open_tasks = facts
+                .tasks
+                .get(&run.id)
+                .is_some_and(|tasks| tasks.iter().any(|t| t.status == TaskStatus::Open));
+            if run.status != RunStatus::Active && !open_tasks {
+                continue;
+            }
+            // A run advanced above in this evaluation is replaced by its cancellation.
+            batch.progress.retain(|p| p.run_id != run.id);
+            batch.progress.push(RunProgress {
+                run_id: run.id,
+                status: if run.status == RunStatus::Active {
+                    RunStatus::Cancelled
+                } else {
+                    run.status
+                },
+                cursor: run.cursor,
+                resume_on: None,
+                effects: Effects::default(),
+                close_open_tasks: outcome.clone(),
+            });
+        }
+    }
 }
 
 /// [`evaluate`] over the live usage rollups of an ingest service.

@@ -361,6 +361,20 @@ pub struct Link {
     pub url: String,
 }
 
+/// A playbook's place in a process of several (see `docs/playbooks.md`, "Staged
+/// playbooks"): stages of one `series` read as one process. On an account, a stage does
+/// not fire when a later stage fires the same day or fired within this stage's cooldown;
+/// when a later stage starts, earlier stages' active runs there are cancelled and their
+/// open tasks closed as superseded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// The process, a slug shared by its stages (`renewal`).
+    pub series: String,
+    /// Its place: later stages have larger numbers.
+    pub order: u32,
+}
+
 /// A playbook as people write it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -380,6 +394,9 @@ pub struct PlaybookSpec {
     /// Fires at most once per account per this many days (default 90).
     #[serde(default = "ninety")]
     pub cooldown_days: u32,
+    /// A stage of a process made of several playbooks (e.g. renewal at 120, 90, 60 days).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<Stage>,
     /// Percent of firings held out as a control group (0-50, default 0).
     #[serde(default)]
     pub holdout_percent: u8,
@@ -427,6 +444,9 @@ impl Playbook {
         }
         if spec.cooldown_days == 0 {
             return Err(Invalid::new("cooldown_days", "must be at least 1"));
+        }
+        if let Some(stage) = &spec.stage {
+            Slug::parse(&stage.series).map_err(|e| Invalid::new("stage.series", e.reason))?;
         }
         check_trigger(&spec.trigger)?;
         check_conditions(&spec.conditions, "conditions")?;

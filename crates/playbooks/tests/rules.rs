@@ -785,3 +785,114 @@ fn renewal_dates_are_read_as_they_stood_on_the_day() -> TestResult {
     );
     Ok(())
 }
+
+/// The starter renewal playbooks (120, 90, 60 days) are stages of one series: on the first
+/// day only the latest stage due fires; an earlier stage never fires after a later one; a
+/// later stage cancels an earlier one's run and closes its open tasks as superseded.
+#[test]
+fn staged_playbooks_read_as_one_process() -> TestResult {
+    let world = World::new()?;
+    let day = date(2026, 6, 1);
+    let close = world.account("close", |a| a.renewal_date = Some(date(2026, 7, 20)))?; // 49 days
+    let far = world.account("far", |a| a.renewal_date = Some(date(2026, 9, 20)))?; // 111 days
+    let manage = Actor::system().manage()?;
+    for (name, spec) in mikawaya_playbooks::starter::PLAYBOOKS
+        .iter()
+        .filter(|(name, _)| name.starts_with("renewal-"))
+    {
+        world.store.put_playbook(&manage, name, spec)?;
+    }
+    let report = world.evaluate(day, None)?;
+    let mut fired: Vec<(String, String)> = report
+        .fired
+        .iter()
+        .map(|f| {
+            (
+                f.account_external_id.clone().unwrap_or_default(),
+                f.playbook.clone(),
+            )
+        })
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        [
+            ("close".to_owned(), "renewal-60".to_owned()),
+            ("far".to_owned(), "renewal-120".to_owned())
+        ],
+        "one stage per account on the first day"
+    );
+    let read = Actor::system().read();
+    let open_tasks = |account: AccountId| -> Result<Vec<String>, Box<dyn std::error::Error>> {
+        Ok(world
+            .store
+            .list_tasks(
+                &read,
+                &TaskFilter {
+                    account_id: Some(account),
+                    status: Some(TaskStatus::Open),
+                    ..TaskFilter::default()
+                },
+                &PageRequest::first(50),
+            )?
+            .data
+            .iter()
+            .map(|t| t.title.to_string())
+            .collect())
+    };
+    assert_eq!(open_tasks(close)?.len(), 1, "one renewal task, not three");
+    // 30 days later "far" is 81 days out: renewal-90 supersedes renewal-120.
+    let later = day.checked_add(days(30))?;
+    let report = world.evaluate(later, None)?;
+    let fired: Vec<(Option<String>, String)> = report
+        .fired
+        .iter()
+        .map(|f| (f.account_external_id.clone(), f.playbook.clone()))
+        .collect();
+    assert_eq!(
+        fired,
+        [(Some("far".to_owned()), "renewal-90".to_owned())],
+        "earlier stages yield to the 60-day stage on \"close\""
+    );
+    let runs = world.store.list_runs(
+        &read,
+        &RunFilter {
+            account_id: Some(far),
+            ..RunFilter::default()
+        },
+    )?;
+    let status_of = |name: &str| runs.iter().find(|r| r.playbook == name).map(|r| r.status);
+    // The 120-day stage waits for its deliverable: cancelled. The 90-day one's task step
+    // completes its run at once.
+    assert_eq!(status_of("renewal-120"), Some(RunStatus::Cancelled));
+    assert_eq!(status_of("renewal-90"), Some(RunStatus::Completed));
+    let done = world.store.list_tasks(
+        &read,
+        &TaskFilter {
+            account_id: Some(far),
+            status: Some(TaskStatus::Done),
+            ..TaskFilter::default()
+        },
+        &PageRequest::first(50),
+    )?;
+    assert_eq!(
+        done.data
+            .iter()
+            .map(|t| t.outcome.as_ref().map(ToString::to_string))
+            .collect::<Vec<_>>(),
+        [Some("Superseded by renewal-90".to_owned())]
+    );
+    assert_eq!(
+        open_tasks(far)?.len(),
+        1,
+        "only the 90-day stage's task is open"
+    );
+    // The earlier stage does not fire again while the later one is within its cooldown.
+    assert!(
+        world
+            .evaluate(later.checked_add(days(1))?, None)?
+            .fired
+            .is_empty()
+    );
+    Ok(())
+}

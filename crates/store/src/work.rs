@@ -197,6 +197,8 @@ pub struct RunProgress {
     pub resume_on: Option<Date>,
     /// What the steps just run produced.
     pub effects: Effects,
+    /// Close the run's open tasks (done) with this outcome (a superseded stage's).
+    pub close_open_tasks: Option<mikawaya_domain::value::Text>,
 }
 
 /// What playbook steps produce.

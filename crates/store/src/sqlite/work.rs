@@ -186,6 +186,13 @@ pub(crate) fn apply_workflow(
             AccountId::new(account_id),
             progress.effects,
         )?;
+        if let Some(outcome) = &progress.close_open_tasks {
+            connection.execute(
+                "UPDATE tasks SET status = 'done', outcome = ?2, completed_at = ?3 \
+                 WHERE run_id = ?1 AND status = 'open'",
+                rusqlite::params![progress.run_id, outcome.as_str(), now],
+            )?;
+        }
     }
     Ok(ids)
 }
