@@ -546,6 +546,7 @@ impl Generator {
                 email: Some(valid(Email::parse(&email))),
                 role: Some(*role),
                 title: None,
+                source: mikawaya_domain::contact::ContactSource::Crm,
             });
         }
     }

@@ -33,6 +33,41 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// How much a stakeholder weighs in the customer's decisions.
+    Influence, "influence" {
+        /// Decides or sways decisions.
+        High = "high" | "高",
+        /// Heard.
+        Medium = "medium" | "中",
+        /// Little.
+        Low = "low" | "低",
+    }
+);
+
+wire_enum!(
+    /// Where a contact came from: a person or a CRM (a stakeholder), or product usage (an
+    /// `identify` call: a product user).
+    ContactSource, "source" {
+        /// Entered by a person, imported or sent through the API: a stakeholder.
+        Crm = "crm",
+        /// Written by product usage (`identify`): a product user.
+        Product = "product",
+    }
+);
+
+impl ContactSource {
+    /// The source after a write from `incoming` on a contact from `self`: a contact a
+    /// person or a CRM once named stays a stakeholder.
+    pub fn after(self, incoming: ContactSource) -> ContactSource {
+        if self == ContactSource::Crm || incoming == ContactSource::Crm {
+            ContactSource::Crm
+        } else {
+            ContactSource::Product
+        }
+    }
+}
+
 /// A stored contact.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contact {
@@ -54,6 +89,10 @@ pub struct Contact {
     pub personal_success: Option<Text>,
     /// Sentiment.
     pub sentiment: Option<Sentiment>,
+    /// Influence on the customer's decisions.
+    pub influence: Option<Influence>,
+    /// Where it came from (stakeholder or product user).
+    pub source: ContactSource,
     /// When it was created.
     pub created_at: jiff::Timestamp,
     /// When it last changed.
@@ -79,6 +118,8 @@ pub struct NewContact {
     pub personal_success: Option<Text>,
     /// Sentiment.
     pub sentiment: Option<Sentiment>,
+    /// Influence.
+    pub influence: Option<Influence>,
 }
 
 /// A change to a contact.
@@ -100,4 +141,6 @@ pub struct ContactPatch {
     pub personal_success: Patch<Text>,
     /// Sentiment.
     pub sentiment: Patch<Sentiment>,
+    /// Influence.
+    pub influence: Patch<Influence>,
 }

@@ -1,5 +1,6 @@
 //! Touchpoints: meetings, calls, emails, QBRs and notes between the CS team and a customer.
 
+use crate::contact::Sentiment;
 use crate::value::Text;
 use crate::{AccountId, TouchpointId, UserId, wire_enum};
 
@@ -36,6 +37,10 @@ pub struct Touchpoint {
     pub summary: Option<Text>,
     /// Who attended (names or emails).
     pub attendees: Vec<String>,
+    /// Notes (several lines).
+    pub notes: Option<Text>,
+    /// How the customer felt.
+    pub sentiment: Option<Sentiment>,
     /// When it was recorded.
     pub created_at: jiff::Timestamp,
 }
@@ -56,4 +61,8 @@ pub struct NewTouchpoint {
     pub summary: Option<Text>,
     /// Attendees.
     pub attendees: Vec<String>,
+    /// Notes.
+    pub notes: Option<Text>,
+    /// Sentiment.
+    pub sentiment: Option<Sentiment>,
 }

@@ -304,6 +304,7 @@ impl Rows {
                         email,
                         role,
                         title,
+                        source: mikawaya_domain::contact::ContactSource::Crm,
                     });
                 }
             }

@@ -147,6 +147,7 @@ fn contact_record(
         email,
         role: text(traits, "role").and_then(|r| ContactRole::parse(r).ok()),
         title: text(traits, "title").and_then(|t| Name::parse(t).ok()),
+        source: mikawaya_domain::contact::ContactSource::Product,
     })
 }
 

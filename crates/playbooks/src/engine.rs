@@ -343,6 +343,99 @@ pub fn evaluate(
     Ok(report)
 }
 
+/// Starts an enabled playbook on one account by hand (a person chose it: no trigger, no
+/// conditions, no holdout), unless it already has an active run there. Its steps run as a
+/// firing's would; a staged playbook supersedes its series' earlier stages.
+pub fn start(
+    store: &dyn Store,
+    access: &WriteAccess,
+    usage: Option<&dyn UsageSource>,
+    clock: Clock,
+    settings: &Settings,
+    playbook: &str,
+    account_id: AccountId,
+    reason: &str,
+) -> Result<Report> {
+    let (versions, firing) = load_playbooks(store, &access.read())?;
+    let Some((version, chosen)) = firing.iter().find(|(_, p)| p.name().as_str() == playbook) else {
+        return Err(mikawaya_domain::Invalid::new(
+            "playbook",
+            format!("'{playbook}' is not an enabled playbook"),
+        )
+        .into());
+    };
+    let account = store.get_account(&access.read(), account_id)?;
+    let facts = Facts::load(store, &access.read(), usage, clock.today)?;
+    if facts
+        .runs
+        .get(&(playbook.to_owned(), account_id))
+        .is_some_and(|runs| runs.iter().any(|r| r.status == RunStatus::Active))
+    {
+        return Err(mikawaya_domain::Invalid::new(
+            "playbook",
+            format!("'{playbook}' is already running on this account"),
+        )
+        .into());
+    }
+    let mut exec = Exec {
+        store,
+        access: *access,
+        facts: &facts,
+        clock,
+        settings,
+        emails: HashMap::new(),
+        report: Report {
+            as_of: clock.today,
+            dry_run: false,
+            fired: Vec::new(),
+            advanced: 0,
+            completed: 0,
+            tasks: Vec::new(),
+            messages: Vec::new(),
+            field_updates: 0,
+        },
+    };
+    let key = RunKey {
+        playbook: chosen,
+        version: *version,
+        account: &account,
+        fired_on: clock.today,
+        reason,
+    };
+    let step = exec.advance(&key, 0, &[])?;
+    let mut batch = WorkflowBatch::default();
+    if let Some(stage) = &chosen.spec().stage {
+        let staged = versions_latest_stages(&versions);
+        supersede_earlier(&facts, &staged, stage, playbook, account_id, &mut batch);
+    }
+    exec.report.fired.push(Firing {
+        playbook: playbook.to_owned(),
+        version: *version,
+        account_id,
+        account_external_id: account.external_id.as_ref().map(ToString::to_string),
+        account_name: account.name.to_string(),
+        reason: reason.to_owned(),
+        holdout: false,
+    });
+    if step.status == RunStatus::Completed {
+        exec.report.completed += 1;
+    }
+    batch.new_runs.push(NewRun {
+        playbook: playbook.to_owned(),
+        version: *version,
+        account_id,
+        fired_on: clock.today,
+        reason: reason.to_owned(),
+        status: step.status,
+        cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
+        resume_on: step.resume_on,
+        effects: step.effects,
+    });
+    let report = exec.report;
+    store.apply_workflow(access, batch)?;
+    Ok(report)
+}
+
 /// Every playbook name with the stage its latest version declares.
 fn versions_latest_stages(
     versions: &HashMap<(String, i64), Playbook>,

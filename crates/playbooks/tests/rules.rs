@@ -84,6 +84,7 @@ impl World {
                 title: None,
                 personal_success: None,
                 sentiment: None,
+                influence: None,
             },
         )?;
         Ok(contact.id)

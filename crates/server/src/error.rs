@@ -66,6 +66,11 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status it answers with.
+    pub fn status(&self) -> StatusCode {
+        self.code_and_status().1
+    }
+
     /// The error table: stable code and HTTP status of each variant.
     fn code_and_status(&self) -> (&'static str, StatusCode) {
         match self {

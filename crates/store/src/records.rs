@@ -61,6 +61,8 @@ pub struct ContactRecord {
     pub role: Option<ContactRole>,
     /// Job title (kept when absent).
     pub title: Option<Name>,
+    /// A CRM file's rows are stakeholders; product usage writes product users.
+    pub source: mikawaya_domain::contact::ContactSource,
 }
 
 /// One subscriptions row; upserted by external id, else by account, plan and start.

@@ -77,6 +77,8 @@ fn reasons_and_priority_come_from_the_accounts_data() -> TestResult {
                 user_id: Some(owner),
                 summary: Some(Text::parse("check-in")?),
                 attendees: Vec::new(),
+                notes: None,
+                sentiment: None,
             },
         )?;
     }
@@ -244,6 +246,8 @@ fn a_touch_logged_now_ends_the_no_touch_reason() -> TestResult {
             user_id: Some(owner),
             summary: None,
             attendees: Vec::new(),
+            notes: None,
+            sentiment: None,
         },
     )?;
     let after = today(

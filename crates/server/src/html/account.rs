@@ -423,7 +423,9 @@ pub async fn create_task(
         })
         .await;
     match result {
-        Ok(_) => Redirect::to(&format!("/accounts/{id}")).into_response(),
+        Ok(_) => {
+            Redirect::to(&super::next_or(form.next, &format!("/accounts/{id}"))).into_response()
+        }
         Err(error) => page_error(page_user.lang, error),
     }
 }
@@ -468,15 +470,91 @@ pub async fn complete_task(
     }
 }
 
-/// A touchpoint logged from the page.
+/// A form field that was filled in, trimmed.
+fn given(raw: &Option<String>) -> Option<&str> {
+    raw.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// A touchpoint logged from a page: the full form on Customer 360, kind and summary alone
+/// from Today.
 #[derive(Debug, Deserialize)]
 pub struct TouchpointForm {
     csrf_token: String,
     kind: String,
     summary: String,
+    /// YYYY-MM-DD (default: now).
+    occurred_on: Option<String>,
+    /// Names or emails, separated by commas or new lines.
+    attendees: Option<String>,
+    /// The author (default: the logged-in user).
+    user_id: Option<String>,
+    notes: Option<String>,
+    sentiment: Option<String>,
+    next: Option<String>,
 }
 
-/// Logs a touchpoint now, by the logged-in user.
+impl TouchpointForm {
+    /// The touchpoint it describes; a day other than today is logged at noon that day.
+    fn touchpoint(
+        &self,
+        account_id: AccountId,
+        me: mikawaya_domain::UserId,
+        clock: &mikawaya_app::clock::Clock,
+    ) -> Result<NewTouchpoint, mikawaya_domain::Invalid> {
+        let occurred_at = match given(&self.occurred_on) {
+            None => jiff::Timestamp::now(),
+            Some(raw) => {
+                let day = mikawaya_domain::value::parse_date(raw, "occurred_on")?;
+                if day > clock.today() {
+                    return Err(mikawaya_domain::Invalid::new(
+                        "occurred_on",
+                        "must not be in the future",
+                    ));
+                }
+                if day == clock.today() {
+                    jiff::Timestamp::now()
+                } else {
+                    clock
+                        .start_of(day)
+                        .and_then(|start| start.checked_add(jiff::Span::new().hours(12)).ok())
+                        .map(|noon| noon.timestamp())
+                        .ok_or_else(|| {
+                            mikawaya_domain::Invalid::new("occurred_on", "is out of range")
+                        })?
+                }
+            }
+        };
+        let user_id = match given(&self.user_id) {
+            None => me,
+            Some(raw) => mikawaya_domain::UserId::new(raw.parse().map_err(|_| {
+                mikawaya_domain::Invalid::new("user_id", format!("'{raw}' is not a user id"))
+            })?),
+        };
+        Ok(NewTouchpoint {
+            account_id,
+            kind: TouchpointKind::parse(&self.kind)?,
+            occurred_at,
+            user_id: Some(user_id),
+            summary: Some(Text::parse(&self.summary).map_err(|e| e.in_field("summary"))?),
+            attendees: given(&self.attendees)
+                .map(|raw| {
+                    raw.split([',', '\n', '、'])
+                        .map(|a| a.trim().to_owned())
+                        .filter(|a| !a.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            notes: given(&self.notes)
+                .map(|n| Text::parse(n).map_err(|e| e.in_field("notes")))
+                .transpose()?,
+            sentiment: given(&self.sentiment)
+                .map(mikawaya_domain::contact::Sentiment::parse)
+                .transpose()?,
+        })
+    }
+}
+
+/// Logs a touchpoint (now, or on a day), by the logged-in user unless another is named.
 pub async fn log_touchpoint(
     State(state): State<AppState>,
     page_user: PageUser,
@@ -486,36 +564,23 @@ pub async fn log_touchpoint(
     if let Err(error) = page_user.check_csrf(&form.csrf_token) {
         return error.into_response();
     }
-    let lang = page_user.lang;
-    let parsed = (|| {
-        Ok::<_, mikawaya_domain::Invalid>((
-            TouchpointKind::parse(&form.kind)?,
-            Text::parse(&form.summary)?,
-        ))
-    })();
-    let (kind, summary) = match parsed {
-        Ok(values) => values,
-        Err(invalid) => return bad_form(lang, &page_user, invalid.to_string()),
+    let touchpoint = match form.touchpoint(AccountId::new(id), page_user.user.id, &state.clock()) {
+        Ok(touchpoint) => touchpoint,
+        Err(invalid) => return super::error_page(&page_user, invalid.into()),
     };
     let access = match page_user.actor.write() {
         Ok(access) => access,
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    let user_id = page_user.user.id;
-    let touchpoint = NewTouchpoint {
-        account_id: AccountId::new(id),
-        kind,
-        occurred_at: jiff::Timestamp::now(),
-        user_id: Some(user_id),
-        summary: Some(summary),
-        attendees: Vec::new(),
+        Err(error) => return super::error_page(&page_user, error.into()),
     };
     match state
         .run(move |store| store.create_touchpoint(&access, touchpoint))
         .await
     {
-        Ok(_) => Redirect::to(&format!("/accounts/{id}")).into_response(),
-        Err(error) => page_error(page_user.lang, error),
+        Ok(_) => {
+            state.react(AccountId::new(id));
+            Redirect::to(&super::next_or(form.next, &format!("/accounts/{id}"))).into_response()
+        }
+        Err(error) => super::error_page(&page_user, error),
     }
 }
 

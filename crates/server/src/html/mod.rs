@@ -7,6 +7,7 @@ pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod i18n;
 pub mod settings;
+pub mod today;
 pub mod unsubscribe;
 
 use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
@@ -35,7 +36,11 @@ use std::net::SocketAddr;
 /// The HTML routes.
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/portfolio") }))
+        .route("/", get(|| async { Redirect::to("/today") }))
+        .route("/today", get(today::today_page))
+        .route("/accounts/{id}/snooze", post(today::snooze))
+        .route("/accounts/{id}/wake", post(today::wake))
+        .route("/accounts/{id}/playbooks", post(today::start_playbook))
         .route("/login", get(login_form).post(login_submit))
         .route("/logout", post(logout))
         .route("/portfolio", get(portfolio))
@@ -105,8 +110,9 @@ impl FromRequestParts<AppState> for PageUser {
 const STYLE: &str = "
 :root{--ink:#1d2433;--muted:#5b6475;--line:#d9dde5;--bg:#f6f7f9;--accent:#1f5fbf}
 *{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif;color:var(--ink);background:var(--bg)}
-header{display:flex;align-items:center;gap:1rem;padding:.6rem 1.2rem;background:#fff;border-bottom:1px solid var(--line)}
-header .brand{font-weight:700;color:var(--accent);text-decoration:none}header nav{flex:1}header form{margin:0}
+header{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1rem;padding:.6rem 1.2rem;background:#fff;border-bottom:1px solid var(--line)}
+header .brand{font-weight:700;color:var(--accent);text-decoration:none}header nav.wide{flex:1}header nav a{margin-right:.8rem;white-space:nowrap}header form{margin:0}
+header .who{white-space:nowrap}details.menu{display:none;flex:1}details.menu summary{cursor:pointer;color:var(--accent)}details.menu nav{display:flex;flex-direction:column;padding:.4rem 0}details.menu nav a{padding:.35rem 0}
 main{padding:1.2rem;max-width:1200px;margin:0 auto}h1{font-size:1.4rem;margin:.2rem 0 1rem}
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line)}th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;font-size:.92rem}
 th a{color:inherit}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -126,7 +132,31 @@ nav.views{margin-bottom:.6rem}nav.views a{margin-right:.6rem}
 .notice{background:#eef6ff;border:1px solid #b9d4f5;padding:.6rem;border-radius:.4rem}.notice code{word-break:break-all}
 form.inline{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0}form.inline label{display:flex;flex-direction:column;font-size:.85rem}
 ul.timeline{list-style:none;padding:0}ul.timeline li{padding:.3rem 0;border-bottom:1px solid var(--line)}
+.today{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:1.2rem}.today ol.items{list-style:none;padding:0;margin:0}
+li.item{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.7rem .9rem;margin-bottom:.7rem}.item-head{display:flex;flex-wrap:wrap;gap:.4rem;align-items:baseline}
+.item-head .account{font-weight:600;font-size:1.05rem}.rank{color:var(--muted)}ul.reasons{margin:.4rem 0;padding-left:1.2rem}ul.reasons li{margin:.15rem 0}
+p.priority{font-size:.8rem;margin:.2rem 0}.actions{display:flex;flex-wrap:wrap;gap:.3rem .9rem}.actions details summary{cursor:pointer;color:var(--accent);font-size:.9rem}
+aside.beside section{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.6rem .9rem;margin:0 0 1rem}ul.plain{list-style:none;padding:0;margin:0}ul.plain li{padding:.3rem 0;border-bottom:1px solid var(--line)}
+details.formula{margin:-.4rem 0 1rem;font-size:.85rem;color:var(--muted)}details.formula summary{cursor:pointer}
+figure.chart{overflow-x:auto}figure.chart svg{min-width:560px}
+@media (max-width:760px){
+ main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}
+ .today{grid-template-columns:minmax(0,1fr)}
+ table{display:block;overflow-x:auto;max-width:100%}th,td{white-space:nowrap}
+ .facts dl{grid-template-columns:repeat(2,minmax(0,1fr))}
+ form.inline,form.filters{flex-direction:column;align-items:stretch}form.inline input,form.inline select,form.filters input,form.filters select{width:100%}
+}
 ";
+
+fn menu_links(lang: Lang) -> Markup {
+    html! {
+        a href="/today" { (lang.t("today")) }
+        a href="/portfolio" { (lang.t("portfolio")) }
+        a href="/tasks" { (lang.t("my_tasks")) }
+        a href="/dashboards" { (lang.t("dashboards")) }
+        a href="/settings" { (lang.t("settings")) }
+    }
+}
 
 fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) -> Markup {
     html! {
@@ -140,15 +170,21 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
             }
             body {
                 header {
-                    a.brand href="/portfolio" { "Mikawaya" }
-                    nav aria-label=(lang.t("main_menu")) { @if user.is_some() { a href="/portfolio" { (lang.t("portfolio")) } " " a href="/tasks" { (lang.t("my_tasks")) } " " a href="/dashboards" { (lang.t("dashboards")) } " " a href="/settings" { (lang.t("settings")) } } }
+                    a.brand href="/today" { "Mikawaya" }
+                    @if user.is_some() {
+                        nav.wide aria-label=(lang.t("main_menu")) { (menu_links(lang)) }
+                        details.menu {
+                            summary { (lang.t("menu")) }
+                            nav aria-label=(lang.t("main_menu_narrow")) { (menu_links(lang)) }
+                        }
+                    }
                     @if let Some((user, csrf)) = user {
                         form method="post" action="/settings/language" {
                             input type="hidden" name="csrf_token" value=(csrf);
                             @let other = if lang == Lang::Ja { ("en", "English") } else { ("ja", "日本語") };
                             button.link type="submit" name="lang" value=(other.0) lang=(other.0) { (other.1) }
                         }
-                        span.muted { (user.name) " (" (lang.value("user_role", user.role.as_str())) ")" }
+                        span.muted.who { (user.name) " (" (lang.value("user_role", user.role.as_str())) ")" }
                         form method="post" action="/logout" {
                             input type="hidden" name="csrf_token" value=(csrf);
                             button.link type="submit" { (lang.t("logout")) }
@@ -200,6 +236,63 @@ async fn save_view(
         Ok(target) => Redirect::to(&target).into_response(),
         Err(error) => error.into_response(),
     }
+}
+
+/// A form that only carries its CSRF token and where to go next.
+#[derive(Debug, Deserialize)]
+pub struct NextForm {
+    csrf_token: String,
+    next: Option<String>,
+}
+
+/// Where a form goes after it succeeds: its `next` when that is a path on this site.
+pub fn next_or(next: Option<String>, default: &str) -> String {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//"))
+        .unwrap_or_else(|| default.to_owned())
+}
+
+/// An error as a page in the user's language, with the status the API would give (the
+/// field named, the reason in words), never raw JSON; unknown or hidden rows are "not found".
+pub fn error_page(page_user: &PageUser, error: ApiError) -> Response {
+    let lang = page_user.lang;
+    if let ApiError::NotFound(_) = error {
+        return not_found_page(lang).into_response();
+    }
+    let status = error.status();
+    if status.is_server_error() {
+        // Logged with its cause by the API's own response path.
+        let _ = error.into_response();
+        return (
+            status,
+            layout(
+                lang,
+                lang.t("error"),
+                Some((&page_user.user, &page_user.csrf_token)),
+                html! { h1 { (lang.t("error")) } p.error role="alert" { (lang.t("server_error")) } },
+            ),
+        )
+            .into_response();
+    }
+    let message = match &error {
+        ApiError::InvalidField(invalid) if !invalid.field.is_empty() => {
+            format!("{}: {}", invalid.field, invalid.reason)
+        }
+        other => other.to_string(),
+    };
+    (
+        status,
+        layout(
+            lang,
+            lang.t("error"),
+            Some((&page_user.user, &page_user.csrf_token)),
+            html! {
+                h1 { (lang.t("error")) }
+                p.error role="alert" { (message) }
+                p { a href="/today" { (lang.t("today")) } " · " a href="/portfolio" { (lang.t("portfolio")) } }
+            },
+        ),
+    )
+        .into_response()
 }
 
 /// A health score with its colour, named in words (never colour alone); the number is the
@@ -310,7 +403,7 @@ async fn login_submit(
     {
         Ok(logged_in) => {
             let jar = jar.add(session::session_cookie(&state, logged_in.secret));
-            (jar, Redirect::to("/portfolio")).into_response()
+            (jar, Redirect::to("/today")).into_response()
         }
         Err(error) => {
             let (status, message) = match error {

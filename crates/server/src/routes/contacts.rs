@@ -7,7 +7,9 @@ use crate::wire::{PageOut, double_option, instant, optional, patch, required};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use mikawaya_domain::contact::{Contact, ContactPatch, ContactRole, NewContact, Sentiment};
+use mikawaya_domain::contact::{
+    Contact, ContactPatch, ContactRole, Influence, NewContact, Sentiment,
+};
 use mikawaya_domain::value::{Email, ExternalId, Name, Text};
 use mikawaya_domain::{AccountId, ContactId, Invalid};
 use mikawaya_store::ContactFilter;
@@ -37,6 +39,11 @@ pub struct ContactOut {
     personal_success: Option<String>,
     /// positive, neutral or negative.
     sentiment: Option<String>,
+    /// high, medium or low.
+    influence: Option<String>,
+    /// `crm` (a stakeholder: a person, a CRM file or the API) or `product` (a product user
+    /// written by an identify call).
+    source: String,
     created_at: String,
     updated_at: String,
 }
@@ -53,6 +60,8 @@ impl From<Contact> for ContactOut {
             title: contact.title.map(String::from),
             personal_success: contact.personal_success.map(String::from),
             sentiment: contact.sentiment.map(|s| s.as_str().to_owned()),
+            influence: contact.influence.map(|s| s.as_str().to_owned()),
+            source: contact.source.as_str().to_owned(),
             created_at: instant(contact.created_at),
             updated_at: instant(contact.updated_at),
         }
@@ -71,6 +80,8 @@ pub struct ContactCreate {
     title: Option<String>,
     personal_success: Option<String>,
     sentiment: Option<String>,
+    /// high, medium or low.
+    influence: Option<String>,
 }
 
 impl TryFrom<ContactCreate> for NewContact {
@@ -93,6 +104,7 @@ impl TryFrom<ContactCreate> for NewContact {
                 Text::parse,
             )?,
             sentiment: optional(body.sentiment.as_deref(), "sentiment", Sentiment::parse)?,
+            influence: optional(body.influence.as_deref(), "influence", Influence::parse)?,
         })
     }
 }
@@ -121,6 +133,9 @@ pub struct ContactUpdate {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     sentiment: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    influence: Option<Option<String>>,
 }
 
 impl TryFrom<ContactUpdate> for ContactPatch {
@@ -135,6 +150,7 @@ impl TryFrom<ContactUpdate> for ContactPatch {
             title: patch(body.title, "title", Name::parse)?,
             personal_success: patch(body.personal_success, "personal_success", Text::parse)?,
             sentiment: patch(body.sentiment, "sentiment", Sentiment::parse)?,
+            influence: patch(body.influence, "influence", Influence::parse)?,
         })
     }
 }

@@ -11,6 +11,7 @@ pub mod segments;
 pub mod session;
 pub mod subscriptions;
 pub mod system;
+pub mod today;
 pub mod touchpoints;
 pub mod tracking;
 pub mod usage;
@@ -74,6 +75,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(session::router())
         .merge(system::router())
         .merge(usage::router())
+        .merge(today::router())
         .merge(analytics::router())
         .merge(health::router())
         .merge(work::router())

@@ -34,6 +34,9 @@ pub struct TouchpointOut {
     user_id: Option<i64>,
     summary: Option<String>,
     attendees: Vec<String>,
+    notes: Option<String>,
+    /// positive, neutral or negative.
+    sentiment: Option<String>,
     created_at: String,
 }
 
@@ -47,6 +50,8 @@ impl From<Touchpoint> for TouchpointOut {
             user_id: touchpoint.user_id.map(UserId::get),
             summary: touchpoint.summary.map(String::from),
             attendees: touchpoint.attendees,
+            notes: touchpoint.notes.map(String::from),
+            sentiment: touchpoint.sentiment.map(|s| s.as_str().to_owned()),
             created_at: instant(touchpoint.created_at),
         }
     }
@@ -64,6 +69,10 @@ pub struct TouchpointCreate {
     summary: Option<String>,
     #[serde(default)]
     attendees: Vec<String>,
+    /// Notes (several lines).
+    notes: Option<String>,
+    /// positive, neutral or negative.
+    sentiment: Option<String>,
 }
 
 impl TouchpointCreate {
@@ -83,6 +92,12 @@ impl TouchpointCreate {
                 .map(|a| a.trim().to_owned())
                 .filter(|a| !a.is_empty())
                 .collect(),
+            notes: optional(self.notes.as_deref(), "notes", Text::parse)?,
+            sentiment: optional(
+                self.sentiment.as_deref(),
+                "sentiment",
+                mikawaya_domain::contact::Sentiment::parse,
+            )?,
         })
     }
 }

@@ -207,6 +207,7 @@ fn seed(store: &dyn Store) -> (Seed, HashMap<&'static str, String>) {
                 title: None,
                 personal_success: None,
                 sentiment: None,
+                influence: None,
             },
         ));
         children.insert(("contacts", key), contact.id.get());
@@ -231,6 +232,8 @@ fn seed(store: &dyn Store) -> (Seed, HashMap<&'static str, String>) {
                 user_id: None,
                 summary: None,
                 attendees: vec![],
+                notes: None,
+                sentiment: None,
             },
         ));
         children.insert(("touchpoints", key), touchpoint.id.get());

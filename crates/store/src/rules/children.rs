@@ -18,6 +18,7 @@ pub(crate) fn apply_contact_patch(mut contact: Contact, patch: ContactPatch) -> 
     contact.title = patch.title.apply(contact.title);
     contact.personal_success = patch.personal_success.apply(contact.personal_success);
     contact.sentiment = patch.sentiment.apply(contact.sentiment);
+    contact.influence = patch.influence.apply(contact.influence);
     contact.updated_at = jiff::Timestamp::now();
     contact
 }

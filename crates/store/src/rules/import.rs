@@ -9,7 +9,7 @@ use crate::records::{
 use crate::{ImportSummary, Result, RowError, StoreError};
 use jiff::civil::Date;
 use mikawaya_domain::account::{Account, AccountPatch};
-use mikawaya_domain::contact::Contact;
+use mikawaya_domain::contact::{Contact, ContactSource};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::subscription::{Subscription, Term};
 use mikawaya_domain::touchpoint::NewTouchpoint;
@@ -427,11 +427,20 @@ fn import_contacts(
         let contact = match existing {
             Some(existing) => {
                 summary.updated += 1;
+                // Product usage does not overwrite the role a person or a CRM gave.
+                let role = if record.source == ContactSource::Product
+                    && existing.source == ContactSource::Crm
+                {
+                    existing.role.or(record.role)
+                } else {
+                    record.role.or(existing.role)
+                };
                 Contact {
                     account_id: account.id,
                     name: record.name.clone(),
                     email: record.email.clone().or(existing.email.clone()),
-                    role: record.role.or(existing.role),
+                    role,
+                    source: existing.source.after(record.source),
                     title: record.title.clone().or(existing.title.clone()),
                     updated_at: now,
                     ..existing
@@ -449,6 +458,8 @@ fn import_contacts(
                     title: record.title.clone(),
                     personal_success: None,
                     sentiment: None,
+                    influence: None,
+                    source: record.source,
                     created_at: now,
                     updated_at: now,
                 }
@@ -591,6 +602,8 @@ fn import_touchpoints(
             user_id,
             summary: record.summary.clone(),
             attendees: Vec::new(),
+            notes: None,
+            sentiment: None,
         };
         if target.insert_touchpoint(&touchpoint)? {
             summary.created += 1;

@@ -7,7 +7,9 @@ use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
 use crate::{
     ContactFilter, Page, PageRequest, Result, StoreError, SubscriptionFilter, TouchpointFilter,
 };
-use mikawaya_domain::contact::{Contact, ContactPatch, ContactRole, NewContact, Sentiment};
+use mikawaya_domain::contact::{
+    Contact, ContactPatch, ContactRole, ContactSource, Influence, NewContact, Sentiment,
+};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch, Term};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint, TouchpointKind};
 use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug, Text};
@@ -91,7 +93,7 @@ fn writable_account(
 // --- contacts ---------------------------------------------------------------
 
 const CONTACT_SELECT: &str = "SELECT x.id, x.account_id, x.external_id, x.name, x.email, x.role, x.title, x.personal_success, \
-     x.sentiment, x.created_at, x.updated_at FROM contacts x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
+     x.sentiment, x.created_at, x.updated_at, x.influence, x.source FROM contacts x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
 
 fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
@@ -106,6 +108,8 @@ fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<Contact> {
         sentiment: parsed_opt(row, 8, Sentiment::parse)?,
         created_at: parsed(row, 9, row::timestamp)?,
         updated_at: parsed(row, 10, row::timestamp)?,
+        influence: parsed_opt(row, 11, Influence::parse)?,
+        source: parsed(row, 12, ContactSource::parse)?,
     })
 }
 
@@ -171,13 +175,15 @@ fn save_contact(connection: &Connection, contact: &Contact) -> Result<ContactId>
         opt_text(contact.sentiment),
         text(row::instant(contact.created_at)),
         text(row::instant(contact.updated_at)),
+        opt_text(contact.influence),
+        text(contact.source),
     ];
     let conflict = conflict_on_external_id("contact");
     if contact.id.get() == 0 {
         connection
             .prepare_cached(
                 "INSERT INTO contacts (account_id, external_id, name, email, role, title, personal_success, sentiment, \
-                 created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 created_at, updated_at, influence, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )?
             .execute(rusqlite::params_from_iter(values.iter()))
             .map_err(conflict)?;
@@ -187,7 +193,7 @@ fn save_contact(connection: &Connection, contact: &Contact) -> Result<ContactId>
         connection
             .prepare_cached(
                 "UPDATE contacts SET account_id = ?, external_id = ?, name = ?, email = ?, role = ?, title = ?, \
-                 personal_success = ?, sentiment = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                 personal_success = ?, sentiment = ?, created_at = ?, updated_at = ?, influence = ?, source = ? WHERE id = ?",
             )?
             .execute(rusqlite::params_from_iter(values.iter().chain(std::iter::once(&id))))
             .map_err(conflict)?;
@@ -212,6 +218,8 @@ pub(crate) fn create_contact(
         title: new.title,
         personal_success: new.personal_success,
         sentiment: new.sentiment,
+        influence: new.influence,
+        source: ContactSource::Crm,
         created_at: now,
         updated_at: now,
     };
@@ -532,7 +540,8 @@ pub(crate) fn find_subscription_for_upsert(
 
 // --- touchpoints ------------------------------------------------------------
 
-const TOUCHPOINT_SELECT: &str = "SELECT x.id, x.account_id, x.kind, x.occurred_at, x.user_id, x.summary, x.attendees, x.created_at \
+const TOUCHPOINT_SELECT: &str = "SELECT x.id, x.account_id, x.kind, x.occurred_at, x.user_id, x.summary, x.attendees, x.created_at, \
+     x.notes, x.sentiment \
      FROM touchpoints x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
 
 fn touchpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Touchpoint> {
@@ -545,6 +554,8 @@ fn touchpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Touchpoint> {
         summary: parsed_opt(row, 5, Text::parse)?,
         attendees: parsed(row, 6, row::json)?,
         created_at: parsed(row, 7, row::timestamp)?,
+        notes: parsed_opt(row, 8, Text::parse)?,
+        sentiment: parsed_opt(row, 9, Sentiment::parse)?,
     })
 }
 
@@ -606,8 +617,8 @@ pub(crate) fn insert_touchpoint(
     let attendees = serde_json::to_string(&new.attendees).unwrap_or_else(|_| "[]".to_owned());
     let inserted = connection
         .prepare_cached(
-            "INSERT INTO touchpoints (account_id, kind, occurred_at, user_id, summary, attendees, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+            "INSERT INTO touchpoints (account_id, kind, occurred_at, user_id, summary, attendees, created_at, notes, sentiment) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
         )?
         .execute(rusqlite::params_from_iter([
             Value::Integer(new.account_id.get()),
@@ -617,6 +628,8 @@ pub(crate) fn insert_touchpoint(
             opt_text(new.summary.as_ref()),
             Value::Text(attendees),
             text(row::now()),
+            opt_text(new.notes.as_ref()),
+            opt_text(new.sentiment),
         ]))?;
     if inserted == 1 {
         return Ok((TouchpointId::new(connection.last_insert_rowid()), true));
@@ -640,6 +653,16 @@ pub(crate) fn create_touchpoint(
     new: NewTouchpoint,
 ) -> Result<Touchpoint> {
     writable_account(connection, access.visibility(), new.account_id)?;
+    if let Some(user) = new.user_id {
+        let known: bool = connection.query_row(
+            "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
+            [user.get()],
+            |row| row.get(0),
+        )?;
+        if !known {
+            return Err(Invalid::new("user_id", format!("no user has id {user}")).into());
+        }
+    }
     let (id, _) = insert_touchpoint(connection, &new)?;
     get_touchpoint(connection, access.visibility(), id)
 }

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0008_health_card.sql"),
     include_str!("../../migrations/0009_typed_config.sql"),
     include_str!("../../migrations/0010_account_signals.sql"),
+    include_str!("../../migrations/0011_people.sql"),
 ];
 
 /// Reader connections kept open.

@@ -130,6 +130,8 @@ fn the_last_touch_follows_touchpoints_written_and_deleted() {
                 user_id: None,
                 summary: None,
                 attendees: Vec::new(),
+                notes: None,
+                sentiment: None,
             },
         ));
         assert_eq!(

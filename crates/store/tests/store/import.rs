@@ -99,6 +99,7 @@ fn a_partners_file_reaches_only_its_own_accounts() {
             email: Some(ok(Email::parse("kenji@customer.example"))),
             role: None,
             title: None,
+            source: mikawaya_domain::contact::ContactSource::Crm,
         };
         let refused = store.import(
             &write,

@@ -116,6 +116,7 @@ pub(crate) fn seed(store: &dyn Store) -> World {
                 title: None,
                 personal_success: None,
                 sentiment: None,
+                influence: None,
             },
         ))
         .id;
@@ -140,6 +141,8 @@ pub(crate) fn seed(store: &dyn Store) -> World {
                 user_id: None,
                 summary: None,
                 attendees: vec![],
+                notes: None,
+                sentiment: None,
             },
         ))
         .id;

@@ -1,0 +1,356 @@
+//! Today, the home page: a person's accounts that need attention, ranked by priority with
+//! the formula shown, each with its reasons in words and numbers and one-click actions (log
+//! a touchpoint, create a task, start a playbook, snooze with a reason); renewals within 30
+//! days and tasks due this week beside it. Read from `mikawaya_app::today` like the API.
+
+use super::i18n::{self, Lang};
+use super::{PageUser, health_badge, layout};
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::routes::today::{load_today, snooze_of};
+use crate::state::AppState;
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use maud::{Markup, html};
+use mikawaya_app::today::Item;
+use mikawaya_domain::access::Role;
+use mikawaya_domain::touchpoint::TouchpointKind;
+use mikawaya_domain::{AccountId, UserId};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Whose Today.
+#[derive(Debug, Deserialize)]
+pub struct TodayQuery {
+    owner_id: Option<String>,
+}
+
+/// The Today page.
+pub async fn today_page(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    QueryParams(query): QueryParams<TodayQuery>,
+) -> Response {
+    match render(&state, &page_user, query).await {
+        Ok(markup) => markup.into_response(),
+        Err(error) => super::error_page(&page_user, error),
+    }
+}
+
+async fn render(
+    state: &AppState,
+    page_user: &PageUser,
+    query: TodayQuery,
+) -> Result<Markup, ApiError> {
+    let lang = page_user.lang;
+    let owner = match query.owner_id.as_deref().filter(|o| !o.is_empty()) {
+        Some(raw) => UserId::new(raw.parse::<i64>().map_err(|_| {
+            mikawaya_domain::Invalid::new("owner_id", format!("'{raw}' is not a user id"))
+        })?),
+        None => page_user.user.id,
+    };
+    let day = state.clock().today();
+    let today = load_today(state, &page_user.actor, owner, day).await?;
+    let access = page_user.actor.read();
+    let (users, playbooks) = state
+        .run(move |store| {
+            let users = store.list_users(&access)?;
+            let playbooks = mikawaya_playbooks::engine::load_playbooks(store, &access)
+                .map(|(_, firing)| {
+                    firing
+                        .into_iter()
+                        .map(|(_, p)| {
+                            let title = p.spec().title.clone();
+                            (p.name().to_string(), title)
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default();
+            Ok((users, playbooks))
+        })
+        .await?;
+    let owners: Vec<_> = users
+        .iter()
+        .filter(|u| matches!(u.role, Role::Csm | Role::Leader))
+        .collect();
+    let names: HashMap<AccountId, &str> = today
+        .renewals
+        .iter()
+        .map(|a| (a.id, a.name.as_str()))
+        .chain(
+            today
+                .items
+                .iter()
+                .map(|i| (i.account.id, i.account.name.as_str())),
+        )
+        .collect();
+    let can_write = page_user.actor.write().is_ok();
+    let csrf = &page_user.csrf_token;
+    let back = match query.owner_id.as_deref().filter(|o| !o.is_empty()) {
+        Some(owner) => format!("/today?owner_id={owner}"),
+        None => "/today".to_owned(),
+    };
+    let language = lang.language();
+    let body = html! {
+        h1 { (lang.t("today")) " " span.muted { (i18n::date(day, lang)) } }
+        form.filters method="get" action="/today" {
+            label { (lang.t("owner")) select name="owner_id" {
+                @for user in &owners {
+                    option value=(user.id) selected[user.id == owner] { (user.name) }
+                }
+                @if !owners.iter().any(|u| u.id == owner) { option value=(owner) selected { (lang.t("me")) } }
+            } }
+            button type="submit" { (lang.t("show")) }
+        }
+        details.formula {
+            summary { (lang.t("how_priority")) }
+            p { (mikawaya_app::today::formula(language)) }
+        }
+        div.today {
+            section.attention aria-labelledby="attention-heading" {
+                h2 #attention-heading { (lang.t("needs_attention")) " " span.muted { (today.items.len()) " / " (today.accounts) } }
+                @if today.items.is_empty() { p.muted { (lang.t("nothing_needs_attention")) } }
+                ol.items {
+                    @for (rank, item) in today.items.iter().enumerate() {
+                        li.item data-testid="today-item" { (item_card(lang, csrf, &back, rank + 1, item, &playbooks, can_write)) }
+                    }
+                }
+                @if !today.snoozed.is_empty() {
+                    h2 { (lang.t("snoozed")) " " span.muted { (today.snoozed.len()) } }
+                    ul.snoozed {
+                        @for (item, snooze) in &today.snoozed {
+                            li {
+                                a href=(format!("/accounts/{}", item.account.id)) { (item.account.name) }
+                                " · " (lang.t("until")) " " (i18n::date(snooze.until, lang)) " · " (snooze.reason)
+                                @if can_write {
+                                    form.inline method="post" action=(format!("/accounts/{}/wake", item.account.id)) {
+                                        input type="hidden" name="csrf_token" value=(csrf);
+                                        input type="hidden" name="next" value=(back);
+                                        button.link type="submit" { (lang.t("wake")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            aside.beside {
+                section aria-labelledby="renewals-heading" {
+                    h2 #renewals-heading { (lang.t("renewals_30")) }
+                    @if today.renewals.is_empty() { p.muted { "—" } }
+                    ul.plain { @for account in &today.renewals { li {
+                        a href=(format!("/accounts/{}", account.id)) { (account.name) }
+                        @if let Some(renewal) = account.renewal_date { " · " (i18n::date(renewal, lang)) }
+                        " · " (i18n::money(account.arr(), &account.currency))
+                    } } }
+                }
+                section aria-labelledby="due-heading" {
+                    h2 #due-heading { (lang.t("due_this_week")) }
+                    @if today.tasks_due.is_empty() { p.muted { "—" } }
+                    ul.plain { @for task in &today.tasks_due { li {
+                        (task.title) " · "
+                        a href=(format!("/accounts/{}", task.account_id)) { (names.get(&task.account_id).copied().unwrap_or(lang.t("account"))) }
+                        " · " (i18n::date(task.due_on, lang))
+                        @if task.overdue(day) { " " span.badge.overdue { (lang.t("overdue")) } }
+                    } } }
+                    p { a href="/tasks" { (lang.t("my_tasks")) " →" } }
+                }
+            }
+        }
+    };
+    Ok(layout(
+        lang,
+        lang.t("today"),
+        Some((&page_user.user, csrf)),
+        body,
+    ))
+}
+
+fn item_card(
+    lang: Lang,
+    csrf: &str,
+    back: &str,
+    rank: usize,
+    item: &Item,
+    playbooks: &[(String, mikawaya_playbooks::spec::Localized)],
+    can_write: bool,
+) -> Markup {
+    let account = &item.account;
+    let id = account.id;
+    let language = lang.language();
+    let priority = &item.priority;
+    html! {
+        div.item-head {
+            span.rank { (rank) "." }
+            a.account href=(format!("/accounts/{id}")) { (account.name) }
+            @if let Some(score) = account.signals.health { " " (health_badge(lang, score)) }
+            span.muted { " " (i18n::money(account.arr(), &account.currency)) }
+        }
+        ul.reasons { @for reason in &item.reasons { li data-code=(reason.code()) { (reason.sentence(language)) } } }
+        p.priority.muted {
+            (lang.t("priority")) " " (i18n::group_digits(priority.value.round() as u64))
+            " = " (format!("{:.2}", priority.risk)) " × " (i18n::money(priority.arr, &account.currency)) " × " (format!("{:.2}", priority.urgency))
+        }
+        @if can_write {
+            div.actions {
+                details {
+                    summary { (lang.t("log_touchpoint")) }
+                    form.inline method="post" action=(format!("/accounts/{id}/touchpoints")) {
+                        input type="hidden" name="csrf_token" value=(csrf);
+                        input type="hidden" name="next" value=(back);
+                        label { (lang.t("kind")) select name="kind" { @for k in TouchpointKind::ALL { option value=(k.as_str()) { (lang.value("kind", k.as_str())) } } } }
+                        label { (lang.t("summary")) input type="text" name="summary" required; }
+                        button type="submit" { (lang.t("log_touchpoint")) }
+                    }
+                }
+                details {
+                    summary { (lang.t("add_task")) }
+                    form.inline method="post" action=(format!("/accounts/{id}/tasks")) {
+                        input type="hidden" name="csrf_token" value=(csrf);
+                        input type="hidden" name="next" value=(back);
+                        label { (lang.t("new_task")) input type="text" name="title" required; }
+                        label { (lang.t("due")) input type="date" name="due_on" required; }
+                        button type="submit" { (lang.t("add_task")) }
+                    }
+                }
+                @if !playbooks.is_empty() {
+                    details {
+                        summary { (lang.t("start_playbook")) }
+                        form.inline method="post" action=(format!("/accounts/{id}/playbooks")) {
+                            input type="hidden" name="csrf_token" value=(csrf);
+                            input type="hidden" name="next" value=(back);
+                            label { (lang.t("playbook")) select name="playbook" {
+                                @for (name, title) in playbooks { option value=(name) { (title.pick(language.code())) } }
+                            } }
+                            button type="submit" { (lang.t("start")) }
+                        }
+                    }
+                }
+                details {
+                    summary { (lang.t("snooze")) }
+                    form.inline method="post" action=(format!("/accounts/{id}/snooze")) {
+                        input type="hidden" name="csrf_token" value=(csrf);
+                        input type="hidden" name="next" value=(back);
+                        label { (lang.t("until")) input type="date" name="until" required; }
+                        label { (lang.t("reason")) input type="text" name="reason" required; }
+                        button type="submit" { (lang.t("snooze")) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A snooze from the page.
+#[derive(Debug, Deserialize)]
+pub struct SnoozeForm {
+    csrf_token: String,
+    until: String,
+    reason: String,
+    next: Option<String>,
+}
+
+/// Snoozes an account in the user's Today.
+pub async fn snooze(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<SnoozeForm>,
+) -> Response {
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
+        return error.into_response();
+    }
+    let snooze = match snooze_of(
+        AccountId::new(id),
+        page_user.user.id,
+        &form.until,
+        &form.reason,
+        state.clock().today(),
+    ) {
+        Ok(snooze) => snooze,
+        Err(invalid) => return super::error_page(&page_user, invalid.into()),
+    };
+    let result = async {
+        let access = page_user.actor.write()?;
+        state.run(move |store| store.snooze(&access, &snooze)).await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&super::next_or(form.next, "/today")).into_response(),
+        Err(error) => super::error_page(&page_user, error),
+    }
+}
+
+/// Ends the user's snooze on an account.
+pub async fn wake(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<super::NextForm>,
+) -> Response {
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
+        return error.into_response();
+    }
+    let me = page_user.user.id;
+    let result = async {
+        let access = page_user.actor.write()?;
+        state
+            .run(move |store| store.wake(&access, me, AccountId::new(id)))
+            .await
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&super::next_or(form.next, "/today")).into_response(),
+        Err(error) => super::error_page(&page_user, error),
+    }
+}
+
+/// A playbook started from a page.
+#[derive(Debug, Deserialize)]
+pub struct StartForm {
+    csrf_token: String,
+    playbook: String,
+    next: Option<String>,
+}
+
+/// Starts a playbook on the account by hand.
+pub async fn start_playbook(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<StartForm>,
+) -> Response {
+    if let Err(error) = page_user.check_csrf(&form.csrf_token) {
+        return error.into_response();
+    }
+    let result = async {
+        let access = page_user.actor.write()?;
+        let clock = state.engine_clock();
+        let settings = state.workflow.settings.clone();
+        let playbook = form.playbook.clone();
+        let reason = format!("started by {}", page_user.user.name);
+        state
+            .run_with_usage(move |store, usage| {
+                mikawaya_playbooks::start(
+                    store,
+                    &access,
+                    Some(usage),
+                    clock,
+                    &settings,
+                    &playbook,
+                    AccountId::new(id),
+                    &reason,
+                )
+                .map_err(mikawaya_store::StoreError::from)
+            })
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => {
+            Redirect::to(&super::next_or(form.next, &format!("/accounts/{id}"))).into_response()
+        }
+        Err(error) => super::error_page(&page_user, error),
+    }
+}
