@@ -45,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .route("/logout", post(logout))
         .route("/portfolio", get(portfolio))
         .route("/portfolio/views", post(save_view))
+        .route("/portfolio/bulk", post(bulk_action))
         .route("/accounts/{id}", get(account::account_page))
         .route("/accounts/{id}/tasks", post(account::create_task))
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
@@ -214,6 +215,12 @@ async fn save_view(
             .iter()
             .filter_map(|(k, v)| k.strip_prefix("filter_").map(|k| (k, v.as_str())))
             .filter(|(_, v)| !v.is_empty())
+            .filter_map(|(k, v)| match (k, v) {
+                ("status", "churned") => Some(("churned", "true")),
+                ("status", "active") => Some(("churned", "false")),
+                ("status", _) => None,
+                other => Some(other),
+            })
             .collect();
         let query = serde_urlencoded::to_string(&query).map_err(ApiError::internal)?;
         let params = crate::extract::parse_query::<AccountListParams>(&query)?;
@@ -293,6 +300,130 @@ pub fn error_page(page_user: &PageUser, error: ApiError) -> Response {
         ),
     )
         .into_response()
+}
+
+/// Changes the owner, tier or stage of the selected accounts, or starts a playbook on each.
+/// The value is checked before anything changes; an account the user cannot see stops the
+/// whole action before any write.
+async fn bulk_action(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    if let Err(error) = page_user.check_csrf(&field("csrf_token").unwrap_or_default()) {
+        return error.into_response();
+    }
+    let result = async {
+        let access = page_user.actor.write()?;
+        let ids: Vec<mikawaya_domain::AccountId> = form
+            .iter()
+            .filter(|(k, _)| k == "ids")
+            .map(|(_, v)| {
+                v.parse::<i64>()
+                    .map(mikawaya_domain::AccountId::new)
+                    .map_err(|_| {
+                        mikawaya_domain::Invalid::new("ids", format!("'{v}' is not an account id"))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        if ids.is_empty() {
+            return Err(
+                mikawaya_domain::Invalid::new("ids", page_user.lang.t("nothing_selected")).into(),
+            );
+        }
+        let required = |name: &'static str| {
+            field(name).ok_or_else(|| mikawaya_domain::Invalid::new(name, "choose a value"))
+        };
+        let action = field("action").unwrap_or_default();
+        let patch = match action.as_str() {
+            "owner" => Some(mikawaya_domain::account::AccountPatch {
+                owner_id: mikawaya_domain::Patch::Set(mikawaya_domain::UserId::new(
+                    required("owner_id")?.parse().map_err(|_| {
+                        mikawaya_domain::Invalid::new("owner_id", "is not a user id")
+                    })?,
+                )),
+                ..Default::default()
+            }),
+            "tier" => Some(mikawaya_domain::account::AccountPatch {
+                tier: mikawaya_domain::Patch::Set(mikawaya_domain::account::TouchTier::parse(
+                    &required("tier")?,
+                )?),
+                ..Default::default()
+            }),
+            "stage" => Some(mikawaya_domain::account::AccountPatch {
+                stage: mikawaya_domain::Patch::Set(
+                    mikawaya_domain::value::Slug::parse(&required("stage")?)
+                        .map_err(|e| e.in_field("stage"))?,
+                ),
+                ..Default::default()
+            }),
+            "playbook" => None,
+            other => {
+                return Err(mikawaya_domain::Invalid::new(
+                    "action",
+                    format!("'{other}' is not an action"),
+                )
+                .into());
+            }
+        };
+        match patch {
+            Some(patch) => {
+                let changed = ids.clone();
+                state
+                    .run(move |store| {
+                        for id in &ids {
+                            store.get_account(&access.read(), *id)?;
+                        }
+                        for id in &ids {
+                            store.update_account(&access, *id, patch.clone())?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                for id in changed {
+                    state.react(id);
+                }
+            }
+            None => {
+                let playbook = required("playbook")?;
+                let clock = state.engine_clock();
+                let settings = state.workflow.settings.clone();
+                let reason = format!("started by {}", page_user.user.name);
+                state
+                    .run_with_usage(move |store, usage| {
+                        for id in &ids {
+                            store.get_account(&access.read(), *id)?;
+                        }
+                        for id in &ids {
+                            mikawaya_playbooks::start(
+                                store,
+                                &access,
+                                Some(usage),
+                                clock,
+                                &settings,
+                                &playbook,
+                                *id,
+                                &reason,
+                            )?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+            }
+        }
+        Ok::<_, ApiError>(())
+    }
+    .await;
+    match result {
+        Ok(()) => Redirect::to(&next_or(field("next"), "/portfolio")).into_response(),
+        Err(error) => error_page(&page_user, error),
+    }
 }
 
 /// A health score with its colour, named in words (never colour alone); the number is the
@@ -462,30 +593,54 @@ async fn portfolio(
     State(state): State<AppState>,
     page_user: PageUser,
     QueryParams(raw): QueryParams<HashMap<String, String>>,
-) -> Result<Markup, ApiError> {
+) -> Response {
+    match portfolio_page(&state, &page_user, raw).await {
+        Ok(response) => response,
+        Err(error) => error_page(&page_user, error),
+    }
+}
+
+async fn portfolio_page(
+    state: &AppState,
+    page_user: &PageUser,
+    raw: HashMap<String, String>,
+) -> Result<Response, ApiError> {
     let lang = page_user.lang;
+    // Active accounts unless the status filter asks for churned ones or all.
+    let status = raw.get("status").cloned().unwrap_or_default();
+    let mut query = raw.clone();
+    query.remove("status");
+    match status.as_str() {
+        "" | "active" => {
+            query.insert("churned".into(), "false".into());
+        }
+        "churned" => {
+            query.insert("churned".into(), "true".into());
+        }
+        _ => {}
+    }
     // A filter form submits every field; an empty one means "any".
-    let given: Vec<(&String, &String)> = raw.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
+    let given: Vec<(&String, &String)> =
+        query.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
     let params = serde_urlencoded::to_string(&given)
         .map_err(ApiError::internal)
         .and_then(|query| crate::extract::parse_query::<AccountListParams>(&query));
     let params = match params {
         Ok(params) => params,
-        Err(error) => {
-            let body = html! { h1 { (lang.t("portfolio")) } p.error { (error.to_string()) } a href="/portfolio" { (lang.t("first")) } };
-            return Ok(layout(
-                lang,
-                lang.t("portfolio"),
-                Some((&page_user.user, &page_user.csrf_token)),
-                body,
-            ));
+        Err(error) => return Ok(error_page(page_user, error)),
+    };
+    let (filter, sort, page) = match (params.filter(), params.sort(), params.page()) {
+        (Ok(filter), Ok(sort), Ok(page)) => (filter, sort, page),
+        (Err(error), _, _) | (_, Err(error), _) | (_, _, Err(error)) => {
+            return Ok(error_page(page_user, error.into()));
         }
     };
-    let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
     let access = page_user.actor.read();
     let can_save = page_user.actor.manage().is_ok();
-    let today_for_page = state.clock().today();
-    let (found, total, users, partners, health, views) = state
+    let can_write = page_user.actor.write().is_ok();
+    let clock = state.clock();
+    let today_for_page = clock.today();
+    let (found, total, users, partners, health, views, playbooks) = state
         .run(move |store| {
             let found = store.list_accounts(&access, &filter, sort, &page)?;
             let total = store.count_accounts(&access, &filter)?;
@@ -508,6 +663,14 @@ async fn portfolio(
                 store.list_partners(&access)?,
                 health,
                 store.list_segments(&access)?,
+                mikawaya_playbooks::engine::load_playbooks(store, &access)
+                    .map(|(_, firing)| {
+                        firing
+                            .into_iter()
+                            .map(|(_, p)| (p.name().to_string(), p.spec().title.clone()))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
             ))
         })
         .await?;
@@ -589,6 +752,15 @@ async fn portfolio(
                     @for partner in &partners { option value=(partner.id) selected[selected("partner_id", &partner.id.to_string())] { (partner.name) } }
                 } }
             }
+            label { (lang.t("health")) select name="health" {
+                option value="" { (lang.t("all")) }
+                @for colour in ["red", "yellow", "green"] { option value=(colour) selected[selected("health", colour)] { (lang.t(colour)) } }
+            } }
+            label { (lang.t("status")) select name="status" {
+                @for (value, label) in [("active", lang.t("active")), ("churned", lang.t("churned")), ("all", lang.t("all"))] {
+                    option value=(value) selected[selected("status", value) || (value == "active" && status.is_empty())] { (label) }
+                }
+            } }
             @if let Some(sort) = raw.get("sort") { input type="hidden" name="sort" value=(sort); }
             button type="submit" { (lang.t("filter")) }
         }
@@ -597,10 +769,14 @@ async fn portfolio(
         } @else {
             table {
                 thead { tr {
+                    @if can_write { th scope="col" { span.visually-hidden { (lang.t("select")) } } }
                     (header(AccountSortField::Name, lang.t("name"), false))
-                    th scope="col" { (lang.t("health")) }
+                    (header(AccountSortField::Health, lang.t("health"), false))
+                    (header(AccountSortField::HealthChange, lang.t("change_30d"), true))
+                    (header(AccountSortField::ForecastRisk, lang.t("forecast_risk"), true))
                     (header(AccountSortField::Mrr, lang.t("arr"), true))
                     (header(AccountSortField::RenewalDate, lang.t("renewal"), false))
+                    (header(AccountSortField::LastTouch, lang.t("last_touch"), false))
                     th scope="col" { (lang.t("owner")) }
                     th scope="col" { (lang.t("stage")) }
                     th scope="col" { (lang.t("tier")) }
@@ -609,17 +785,17 @@ async fn portfolio(
                 tbody {
                     @for account in &found.data {
                         tr {
+                            @if can_write { td { input type="checkbox" name="ids" value=(account.id) form="bulk" aria-label=(format!("{} {}", lang.t("select"), account.name)); } }
                             td { a href=(format!("/accounts/{}", account.id)) { (account.name) } }
-                            td.health {
-                                @if let Some(trend) = trends.get(&account.id) {
-                                    @if let Some(score) = trend.last().copied().flatten() {
-                                        (health_badge(lang, score))
-                                    }
-                                    " " (charts::sparkline(trend))
-                                }
+                            td.health data-testid="portfolio-health" {
+                                @if let Some(score) = account.signals.health { (health_badge(lang, score)) }
+                                @if let Some(trend) = trends.get(&account.id) { " " (charts::sparkline(trend)) }
                             }
+                            td.num { @if let Some(change) = account.signals.health_change { (format!("{change:+.0}")) } }
+                            td.num { @if let Some(risk) = account.signals.forecast_risk { (format!("{:.0}%", risk * 100.0)) } }
                             td.num { (i18n::money(account.arr(), &account.currency)) }
                             td { @if let Some(renewal) = account.renewal_date { (i18n::date(renewal, lang)) } }
+                            td { @if let Some(touch) = account.signals.last_touch { (i18n::date(clock.day_of(touch), lang)) } @else { "—" } }
                             td { @if let Some(owner) = account.owner_id.and_then(|id| user_names.get(&id)) { (owner) } }
                             td { @if let Some(stage) = &account.stage { span.badge { (lang.value("stage", stage.as_str())) } } }
                             td { @if let Some(tier) = account.tier { span.badge { (lang.t(tier.as_str())) } } }
@@ -627,6 +803,37 @@ async fn portfolio(
                         }
                     }
                 }
+            }
+        }
+        @if can_write && !found.data.is_empty() {
+            form.inline #bulk method="post" action="/portfolio/bulk" {
+                input type="hidden" name="csrf_token" value=(page_user.csrf_token);
+                input type="hidden" name="next" value=(format!("/portfolio?{}", serde_urlencoded::to_string(raw.iter().collect::<Vec<_>>()).unwrap_or_default()));
+                label { (lang.t("bulk_action")) select name="action" {
+                    option value="owner" { (lang.t("set_owner")) }
+                    option value="tier" { (lang.t("set_tier")) }
+                    option value="stage" { (lang.t("set_stage")) }
+                    @if !playbooks.is_empty() { option value="playbook" { (lang.t("start_playbook")) } }
+                } }
+                label { (lang.t("owner")) select name="owner_id" {
+                    option value="" { "—" }
+                    @for owner in &owners { option value=(owner.id) { (owner.name) } }
+                } }
+                label { (lang.t("tier")) select name="tier" {
+                    option value="" { "—" }
+                    @for tier in ["high", "low", "tech"] { option value=(tier) { (lang.t(tier)) } }
+                } }
+                label { (lang.t("stage")) select name="stage" {
+                    option value="" { "—" }
+                    @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] { option value=(stage) { (lang.value("stage", stage)) } }
+                } }
+                @if !playbooks.is_empty() {
+                    label { (lang.t("playbook")) select name="playbook" {
+                        option value="" { "—" }
+                        @for (name, title) in &playbooks { option value=(name) { (title.pick(lang.code())) } }
+                    } }
+                }
+                button type="submit" { (lang.t("apply_to_selected")) }
             }
         }
         @if can_save {
@@ -649,5 +856,6 @@ async fn portfolio(
         lang.t("portfolio"),
         Some((&page_user.user, &page_user.csrf_token)),
         body,
-    ))
+    )
+    .into_response())
 }

@@ -23,6 +23,35 @@ pub(crate) fn partner_for_write(
     }
 }
 
+/// Whether making `parent` the parent of `child` closes a loop in the hierarchy: walking
+/// up from `parent` (by `parent_of`) reaches `child`. Walks at most `limit` steps, so a
+/// loop already stored cannot hang it.
+pub(crate) fn closes_cycle(
+    child: mikawaya_domain::AccountId,
+    parent: mikawaya_domain::AccountId,
+    parent_of: impl Fn(mikawaya_domain::AccountId) -> Result<Option<mikawaya_domain::AccountId>>,
+) -> Result<bool> {
+    const LIMIT: usize = 10_000;
+    let mut current = Some(parent);
+    for _ in 0..LIMIT {
+        match current {
+            None => return Ok(false),
+            Some(id) if id == child => return Ok(true),
+            Some(id) => current = parent_of(id)?,
+        }
+    }
+    Ok(true)
+}
+
+/// The refusal of a parent that would make a loop.
+pub(crate) fn cycle_refused(field: &'static str) -> StoreError {
+    mikawaya_domain::Invalid::new(
+        field,
+        "would make a loop in the hierarchy (an account cannot be under its own child)",
+    )
+    .into()
+}
+
 /// Applies a patch to an account value (no IO but the custom field definitions).
 pub(crate) fn apply_patch(
     mut account: Account,

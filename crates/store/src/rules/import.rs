@@ -37,6 +37,8 @@ pub(crate) trait ImportTarget {
     fn record_changes(&self, before: &Account, after: &Account) -> Result<()>;
     /// Sets or clears an account's parent.
     fn set_parent(&self, id: AccountId, parent: Option<AccountId>) -> Result<()>;
+    /// An account's parent as stored now.
+    fn parent_of(&self, id: AccountId) -> Result<Option<AccountId>>;
     /// The contact a row updates: by external id, else by email on the account.
     fn contact_for_upsert(
         &self,
@@ -361,6 +363,18 @@ fn import_accounts(
                         line,
                         "parent_external_id",
                         "an account cannot be its own parent",
+                    );
+                    continue;
+                }
+                Some(parent)
+                    if crate::rules::accounts::closes_cycle(id, parent.id, |a| {
+                        target.parent_of(a)
+                    })? =>
+                {
+                    report.reject(
+                        line,
+                        "parent_external_id",
+                        "would make a loop in the hierarchy (an account cannot be under its own child)",
                     );
                     continue;
                 }

@@ -331,6 +331,13 @@ pub(crate) fn check_references(
         }
         get(connection, visibility, parent_id)
             .map_err(|_| Invalid::new("parent_id", format!("no account {parent_id}")))?;
+        if account.id.get() != 0
+            && crate::rules::accounts::closes_cycle(account.id, parent_id, |id| {
+                parent_of(connection, id)
+            })?
+        {
+            return Err(crate::rules::accounts::cycle_refused("parent_id"));
+        }
     }
     if let Some(owner_id) = account.owner_id {
         let exists: Option<i64> = connection
@@ -357,6 +364,16 @@ pub(crate) fn check_references(
         }
     }
     Ok(())
+}
+
+/// An account's parent, whoever can see it (for walking the hierarchy).
+pub(crate) fn parent_of(connection: &Connection, id: AccountId) -> Result<Option<AccountId>> {
+    Ok(connection
+        .prepare_cached("SELECT parent_id FROM accounts WHERE id = ?1")?
+        .query_row([id.get()], |row| row.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten()
+        .map(AccountId::new))
 }
 
 fn unique_violation(error: rusqlite::Error) -> StoreError {

@@ -70,6 +70,10 @@ impl ImportTarget for Target<'_> {
         Ok(())
     }
 
+    fn parent_of(&self, id: AccountId) -> Result<Option<AccountId>> {
+        accounts::parent_of(self.0, id)
+    }
+
     fn contact_for_upsert(
         &self,
         external_id: Option<&ExternalId>,

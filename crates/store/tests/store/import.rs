@@ -141,3 +141,73 @@ fn a_partners_file_reaches_only_its_own_accounts() {
         );
     }
 }
+
+/// A parent loop (A under B under A) is refused by a patch and by a file, and nothing of
+/// the file is kept.
+#[test]
+fn a_parent_loop_is_refused_by_patch_and_by_import() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let write = ok(Actor::system().write());
+        let read = Actor::system().read();
+        let with_parent = |line, external_id: &str, parent: &str| {
+            let mut row = account_row(line, external_id, Some(external_id));
+            row.parent_external_id = Patch::Set(ok(ExternalId::parse(parent)));
+            row
+        };
+        // A file whose rows make a loop is refused whole.
+        let refused = store.import(
+            &write,
+            batch(ImportRecords::Accounts(vec![
+                with_parent(2, "LOOP-A", "LOOP-B"),
+                with_parent(3, "LOOP-B", "LOOP-A"),
+            ])),
+        );
+        match refused {
+            Err(StoreError::ImportRejected(rows)) => {
+                assert!(
+                    rows.iter()
+                        .any(|r| r.line == 3 && r.column == "parent_external_id"),
+                    "{}: {rows:?}",
+                    backend.name
+                );
+            }
+            other => panic!("{}: expected the loop refused, got {other:?}", backend.name),
+        }
+        assert_eq!(
+            ok(store.count_accounts(&read, &AccountFilter::default())),
+            0
+        );
+        // A → B → C stored; making A the child of C is refused by a patch.
+        ok(store.import(
+            &write,
+            batch(ImportRecords::Accounts(vec![
+                account_row(2, "TOP", Some("Top")),
+                with_parent(3, "MID", "TOP"),
+                with_parent(4, "LEAF", "MID"),
+            ])),
+        ));
+        let id = |key: &str| {
+            ok(store.list_accounts(
+                &read,
+                &AccountFilter {
+                    external_id: Some(ok(ExternalId::parse(key))),
+                    ..AccountFilter::default()
+                },
+                mikawaya_domain::account::AccountSort::default(),
+                &mikawaya_store::PageRequest::first(1),
+            ))
+            .data[0]
+                .id
+        };
+        let patch = mikawaya_domain::account::AccountPatch {
+            parent_id: Patch::Set(id("LEAF")),
+            ..Default::default()
+        };
+        match store.update_account(&write, id("TOP"), patch) {
+            Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "parent_id"),
+            other => panic!("{}: expected the loop refused, got {other:?}", backend.name),
+        }
+        assert_eq!(ok(store.get_account(&read, id("TOP"))).parent_id, None);
+    }
+}
