@@ -516,11 +516,6 @@ pub fn today(
             ..AccountFilter::default()
         },
     )?;
-    let mine: HashMap<AccountId, usize> = accounts
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.id, i))
-        .collect();
     let tasks = every_task(
         store,
         access,
@@ -537,73 +532,23 @@ pub fn today(
             ..RunFilter::default()
         },
     )?;
-    let mut overdue_by_run: HashMap<i64, usize> = HashMap::new();
-    let mut overdue_alone: HashMap<AccountId, usize> = HashMap::new();
-    for task in tasks.iter().filter(|t| t.overdue(day)) {
-        match task.run_id {
-            Some(run) => *overdue_by_run.entry(run).or_default() += 1,
-            None => *overdue_alone.entry(task.account_id).or_default() += 1,
-        }
-    }
-    let mut runs_by_account: HashMap<AccountId, Vec<RunState>> = HashMap::new();
-    for run in runs.iter().filter(|r| mine.contains_key(&r.account_id)) {
-        runs_by_account
-            .entry(run.account_id)
-            .or_default()
-            .push(RunState {
-                playbook: run.playbook.clone(),
-                started: run.fired_on,
-                overdue: overdue_by_run.get(&run.id).copied().unwrap_or(0),
-            });
-    }
-    let since = day_start(days_before(day, policy.detractor_days));
-    let mut latest_nps: HashMap<AccountId, (i64, Date)> = HashMap::new();
-    for answer in store.survey_responses(access, since)? {
-        if answer.kind == SurveyKind::Nps && mine.contains_key(&answer.account_id) {
-            // Oldest first: the last one written wins.
-            latest_nps.insert(
-                answer.account_id,
-                (answer.score, day_of(answer.answered_at)),
-            );
-        }
-    }
+    let evidence = evidence_for(
+        store, access, usage, &accounts, &tasks, &runs, day, day_of, policy,
+    )?;
     let snoozes: BTreeMap<AccountId, Snooze> = store
         .snoozes(access, owner, day)?
         .into_iter()
         .map(|s| (s.account_id, s))
         .collect();
-    let (recent_from, earlier_from, earlier_to) = (
-        days_before(day, 29),
-        days_before(day, 59),
-        days_before(day, 30),
-    );
     let mut items = Vec::new();
     let mut snoozed = Vec::new();
-    for account in &accounts {
-        let signals = &account.signals;
-        let evidence = Evidence {
-            health: signals.health,
-            health_change: signals.health_change,
-            forecast: signals
-                .forecast_risk
-                .map(|p| (p, signals.forecast_factors.clone())),
-            active_users: account.external_id.as_ref().map(|key| {
-                (
-                    usage.distinct_users(key.as_str(), earlier_from, earlier_to),
-                    usage.distinct_users(key.as_str(), recent_from, day),
-                )
-            }),
-            last_touch: signals.last_touch.map(day_of),
-            latest_nps: latest_nps.get(&account.id).copied(),
-            runs: runs_by_account.remove(&account.id).unwrap_or_default(),
-            overdue_tasks: overdue_alone.get(&account.id).copied().unwrap_or(0),
-        };
-        let found = reasons(account, &evidence, day, policy);
+    for (account, evidence) in accounts.iter().zip(&evidence) {
+        let found = reasons(account, evidence, day, policy);
         if found.is_empty() {
             continue;
         }
         let item = Item {
-            priority: priority(account, &evidence, &found),
+            priority: priority(account, evidence, &found),
             account: account.clone(),
             reasons: found,
         };
@@ -640,6 +585,127 @@ pub fn today(
         tasks_due,
         accounts: accounts.len(),
     })
+}
+
+/// What is known about each of `accounts` on `day`, from their signals, usage, NPS
+/// answers, active runs and the given open tasks.
+#[allow(clippy::too_many_arguments)]
+fn evidence_for(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+    accounts: &[Account],
+    open_tasks: &[Task],
+    active_runs: &[mikawaya_store::work::Run],
+    day: Date,
+    day_of: &dyn Fn(jiff::Timestamp) -> Date,
+    policy: &Policy,
+) -> Result<Vec<Evidence>> {
+    let wanted: HashMap<AccountId, usize> = accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id, i))
+        .collect();
+    let mut overdue_by_run: HashMap<i64, usize> = HashMap::new();
+    let mut overdue_alone: HashMap<AccountId, usize> = HashMap::new();
+    for task in open_tasks.iter().filter(|t| t.overdue(day)) {
+        match task.run_id {
+            Some(run) => *overdue_by_run.entry(run).or_default() += 1,
+            None => *overdue_alone.entry(task.account_id).or_default() += 1,
+        }
+    }
+    let mut runs_by_account: HashMap<AccountId, Vec<RunState>> = HashMap::new();
+    for run in active_runs
+        .iter()
+        .filter(|r| wanted.contains_key(&r.account_id))
+    {
+        runs_by_account
+            .entry(run.account_id)
+            .or_default()
+            .push(RunState {
+                playbook: run.playbook.clone(),
+                started: run.fired_on,
+                overdue: overdue_by_run.get(&run.id).copied().unwrap_or(0),
+            });
+    }
+    let since = day_start(days_before(day, policy.detractor_days));
+    let mut latest_nps: HashMap<AccountId, (i64, Date)> = HashMap::new();
+    for answer in store.survey_responses(access, since)? {
+        if answer.kind == SurveyKind::Nps && wanted.contains_key(&answer.account_id) {
+            // Oldest first: the last one written wins.
+            latest_nps.insert(
+                answer.account_id,
+                (answer.score, day_of(answer.answered_at)),
+            );
+        }
+    }
+    let (recent_from, earlier_from, earlier_to) = (
+        days_before(day, 29),
+        days_before(day, 59),
+        days_before(day, 30),
+    );
+    Ok(accounts
+        .iter()
+        .map(|account| {
+            let signals = &account.signals;
+            Evidence {
+                health: signals.health,
+                health_change: signals.health_change,
+                forecast: signals
+                    .forecast_risk
+                    .map(|p| (p, signals.forecast_factors.clone())),
+                active_users: account.external_id.as_ref().map(|key| {
+                    (
+                        usage.distinct_users(key.as_str(), earlier_from, earlier_to),
+                        usage.distinct_users(key.as_str(), recent_from, day),
+                    )
+                }),
+                last_touch: signals.last_touch.map(day_of),
+                latest_nps: latest_nps.get(&account.id).copied(),
+                runs: runs_by_account.remove(&account.id).unwrap_or_default(),
+                overdue_tasks: overdue_alone.get(&account.id).copied().unwrap_or(0),
+            }
+        })
+        .collect())
+}
+
+/// One visible account's reasons and priority on `day` (as Today would list it, whoever
+/// owns it), for Customer 360.
+pub fn account_reasons(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+    account: AccountId,
+    day: Date,
+    day_of: &dyn Fn(jiff::Timestamp) -> Date,
+    policy: &Policy,
+) -> Result<(Vec<Reason>, Priority)> {
+    let account = store.get_account(access, account)?;
+    let tasks = every_task(
+        store,
+        access,
+        &TaskFilter {
+            account_id: Some(account.id),
+            status: Some(TaskStatus::Open),
+            ..TaskFilter::default()
+        },
+    )?;
+    let runs = store.list_runs(
+        access,
+        &RunFilter {
+            account_id: Some(account.id),
+            status: Some(RunStatus::Active),
+            ..RunFilter::default()
+        },
+    )?;
+    let accounts = [account];
+    let evidence = evidence_for(
+        store, access, usage, &accounts, &tasks, &runs, day, day_of, policy,
+    )?;
+    let evidence = evidence.into_iter().next().unwrap_or_default();
+    let found = reasons(&accounts[0], &evidence, day, policy);
+    let priority = priority(&accounts[0], &evidence, &found);
+    Ok((found, priority))
 }
 
 /// The first instant of a day in UTC: survey answers are looked up a little generously.

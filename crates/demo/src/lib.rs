@@ -12,6 +12,7 @@
 mod names;
 mod simulate;
 pub mod usage;
+pub mod voice;
 
 pub use simulate::{DemoCompany, DemoOptions, DemoSummary, Locale, generate, load};
 

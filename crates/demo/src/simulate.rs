@@ -79,6 +79,10 @@ pub struct DemoCompany {
     pub truth: BTreeMap<String, (f64, bool)>,
     /// What each account's product usage looks like.
     pub usage: Vec<crate::usage::UsagePlan>,
+    /// Survey answers (NPS, CSAT) with verbatims.
+    pub surveys: Vec<crate::voice::SurveyPlan>,
+    /// The CSMs' monthly pulses on high-touch accounts.
+    pub pulses: Vec<crate::voice::PulsePlan>,
 }
 
 /// A user to create (the partner is given by index into `partners`).
@@ -187,6 +191,8 @@ pub fn generate(options: DemoOptions) -> Result<DemoCompany, DemoError> {
             touchpoints: Vec::new(),
             truth: BTreeMap::new(),
             usage: Vec::new(),
+            surveys: Vec::new(),
+            pulses: Vec::new(),
         },
     };
     generator.team();
@@ -488,8 +494,35 @@ impl Generator {
             churned: churned_on.is_some(),
             seed: self.rng.random(),
         });
-        self.contacts(index, &external_id, size);
+        let mut voice = crate::voice::stream(self.options.seed, index);
+        let first_contact = self.company.contacts.len();
+        self.contacts(index, &external_id, size, value, &mut voice);
         let active_until = churned_on.unwrap_or(self.options.as_of);
+        let stakeholders: Vec<String> = self.company.contacts[first_contact..]
+            .iter()
+            .filter_map(|c| c.external_id.as_ref().map(ToString::to_string))
+            .collect();
+        let answers = crate::voice::surveys(
+            &mut voice,
+            &external_id,
+            &stakeholders,
+            value,
+            start.max(self.window_start),
+            active_until,
+            self.ja(),
+        );
+        self.company.surveys.extend(answers);
+        if let (TouchTier::High, Some(owner), None) = (tier, &owner, churned_on) {
+            let pulses = crate::voice::pulses(
+                &mut voice,
+                &external_id,
+                owner,
+                value,
+                self.options.as_of,
+                self.ja(),
+            );
+            self.company.pulses.extend(pulses);
+        }
         self.touchpoints(
             &external_id,
             tier,
@@ -522,7 +555,14 @@ impl Generator {
         });
     }
 
-    fn contacts(&mut self, index: u32, account: &str, size: f64) {
+    fn contacts(
+        &mut self,
+        index: u32,
+        account: &str,
+        size: f64,
+        value: f64,
+        voice: &mut rand_chacha::ChaCha8Rng,
+    ) {
         let count = (2 + size.round() as usize).min(8);
         let roles = [
             ContactRole::DecisionMaker,
@@ -538,6 +578,8 @@ impl Generator {
             let number = self.company.contacts.len() + 1;
             let (name, handle) = self.person();
             let email = format!("{handle}{number}@customer{}.example", index + 1);
+            let (personal_success, influence, sentiment) =
+                crate::voice::stakeholder(voice, *role, value, self.ja());
             self.company.contacts.push(ContactRecord {
                 line: number as u64 + 1,
                 external_id: Some(valid(ExternalId::parse(&format!("CON-{number:07}")))),
@@ -547,6 +589,9 @@ impl Generator {
                 role: Some(*role),
                 title: None,
                 source: mikawaya_domain::contact::ContactSource::Crm,
+                personal_success: personal_success.map(|p| valid(Text::parse(&p))),
+                influence,
+                sentiment,
             });
         }
     }
@@ -613,6 +658,63 @@ impl Generator {
     }
 }
 
+/// Stores the survey answers and pulses, by the ids the import gave.
+fn voice(
+    store: &dyn Store,
+    write: &mikawaya_domain::WriteAccess,
+    surveys: &[crate::voice::SurveyPlan],
+    pulses: &[crate::voice::PulsePlan],
+) -> Result<(), DemoError> {
+    let read = Actor::system().read();
+    let accounts: BTreeMap<String, mikawaya_domain::AccountId> = store
+        .all_accounts(&read)?
+        .into_iter()
+        .filter_map(|a| a.external_id.map(|e| (e.to_string(), a.id)))
+        .collect();
+    let contacts: BTreeMap<String, mikawaya_domain::ContactId> = store
+        .all_contacts(&read)?
+        .into_iter()
+        .filter_map(|c| c.external_id.map(|e| (e.to_string(), c.id)))
+        .collect();
+    let users: BTreeMap<String, mikawaya_domain::UserId> = store
+        .list_users(&read)?
+        .into_iter()
+        .map(|u| (u.email.to_string(), u.id))
+        .collect();
+    let answers = surveys
+        .iter()
+        .filter_map(|answer| {
+            Some(mikawaya_domain::work::NewSurveyResponse {
+                account_id: *accounts.get(&answer.account)?,
+                contact_id: answer
+                    .contact
+                    .as_ref()
+                    .and_then(|c| contacts.get(c))
+                    .copied(),
+                kind: answer.kind,
+                score: answer.score,
+                comment: answer.comment.as_ref().map(|c| valid(Text::parse(c))),
+                answered_at: answer.at,
+            })
+        })
+        .collect();
+    store.add_survey_responses(write, answers)?;
+    let pulses: Vec<mikawaya_store::work::Pulse> = pulses
+        .iter()
+        .filter_map(|pulse| {
+            Some(mikawaya_store::work::Pulse {
+                account_id: *accounts.get(&pulse.account)?,
+                user_id: users.get(pulse.owner.as_str()).copied(),
+                score: pulse.score,
+                reason: pulse.reason.clone(),
+                created_at: pulse.at,
+            })
+        })
+        .collect();
+    store.add_pulses(write, &pulses)?;
+    Ok(())
+}
+
 fn batch(records: ImportRecords) -> ImportBatch {
     ImportBatch {
         records,
@@ -677,6 +779,7 @@ pub fn load(
         &write,
         batch(ImportRecords::Touchpoints(company.touchpoints)),
     )?;
+    voice(store, &write, &company.surveys, &company.pulses)?;
     let text = serde_json::to_string_pretty(&truth).unwrap_or_default();
     std::fs::write(truth_file, text).map_err(|source| DemoError::Io {
         path: truth_file.to_owned(),

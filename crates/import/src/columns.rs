@@ -232,6 +232,21 @@ const CONTACT_COLUMNS: &[Column] = &[
         required: false,
         aliases: &["job_title", "job title", "position", "役職"],
     },
+    Column {
+        name: "personal_success",
+        required: false,
+        aliases: &["personal success", "goal", "個人の成功", "個人的な成功"],
+    },
+    Column {
+        name: "influence",
+        required: false,
+        aliases: &["影響力"],
+    },
+    Column {
+        name: "sentiment",
+        required: false,
+        aliases: &["感情", "温度感"],
+    },
 ];
 
 const SUBSCRIPTION_COLUMNS: &[Column] = &[

@@ -16,7 +16,7 @@ use columns::resolve_header;
 use mikawaya_domain::Invalid;
 use mikawaya_domain::Patch;
 use mikawaya_domain::account::TouchTier;
-use mikawaya_domain::contact::ContactRole;
+use mikawaya_domain::contact::{ContactRole, Influence, Sentiment};
 use mikawaya_domain::touchpoint::TouchpointKind;
 use mikawaya_domain::value::{
     Currency, Email, ExternalId, Money, Name, Slug, Text, parse_date, parse_timestamp,
@@ -293,6 +293,11 @@ impl Rows {
                         Name::parse(raw).map_err(|e| e.in_field("title"))
                     }),
                 );
+                let personal_success = cells.optional("personal_success", |raw| {
+                    Text::parse(raw).map_err(|e| e.in_field("personal_success"))
+                });
+                let influence = cells.optional("influence", Influence::parse);
+                let sentiment = cells.optional("sentiment", Sentiment::parse);
                 if let (external_id, Some(account_external_id), Some(name), email, role, title) =
                     record
                 {
@@ -305,6 +310,9 @@ impl Rows {
                         role,
                         title,
                         source: mikawaya_domain::contact::ContactSource::Crm,
+                        personal_success,
+                        influence,
+                        sentiment,
                     });
                 }
             }

@@ -148,6 +148,9 @@ fn contact_record(
         role: text(traits, "role").and_then(|r| ContactRole::parse(r).ok()),
         title: text(traits, "title").and_then(|t| Name::parse(t).ok()),
         source: mikawaya_domain::contact::ContactSource::Product,
+        personal_success: None,
+        influence: None,
+        sentiment: None,
     })
 }
 

@@ -478,6 +478,12 @@ pub trait Store: Send + Sync {
         access: &WriteAccess,
         response: NewSurveyResponse,
     ) -> Result<SurveyResponse>;
+    /// Records many survey answers at once, all or none (a bad one names its field).
+    fn add_survey_responses(
+        &self,
+        access: &WriteAccess,
+        responses: Vec<NewSurveyResponse>,
+    ) -> Result<usize>;
     /// Survey answers on visible accounts since an instant, oldest first.
     fn survey_responses(
         &self,
@@ -539,6 +545,8 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<(jiff::civil::Date, Option<f64>)>>;
     /// Records a CSM's manual pulse (0-100 with a reason) on a visible account.
     fn add_pulse(&self, access: &WriteAccess, pulse: &work::Pulse) -> Result<()>;
+    /// Records many pulses at once, all or none.
+    fn add_pulses(&self, access: &WriteAccess, pulses: &[work::Pulse]) -> Result<usize>;
     /// Every pulse on visible accounts, oldest first.
     fn pulses(&self, access: &ReadAccess) -> Result<Vec<work::Pulse>>;
     /// The days a scorecard has snapshots of, oldest first.

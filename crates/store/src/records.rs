@@ -63,6 +63,12 @@ pub struct ContactRecord {
     pub title: Option<Name>,
     /// A CRM file's rows are stakeholders; product usage writes product users.
     pub source: mikawaya_domain::contact::ContactSource,
+    /// What success means to this person (kept when absent).
+    pub personal_success: Option<mikawaya_domain::value::Text>,
+    /// Influence (kept when absent).
+    pub influence: Option<mikawaya_domain::contact::Influence>,
+    /// Sentiment (kept when absent).
+    pub sentiment: Option<mikawaya_domain::contact::Sentiment>,
 }
 
 /// One subscriptions row; upserted by external id, else by account, plan and start.

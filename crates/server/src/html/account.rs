@@ -14,6 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use jiff::civil::Date;
 use maud::{Markup, html};
+use mikawaya_domain::access::Role;
+use mikawaya_domain::contact::{ContactRole, ContactSource, Influence, Sentiment};
 use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
 use mikawaya_domain::value::Text;
 use mikawaya_domain::work::{NewTask, Priority, TaskPatch, TaskStatus};
@@ -97,6 +99,138 @@ pub struct AccountPageParams {
     event: Option<String>,
 }
 
+/// Everything Customer 360 shows, read in one blocking call.
+struct AccountData {
+    account: mikawaya_domain::account::Account,
+    contacts: Vec<mikawaya_domain::contact::Contact>,
+    subscriptions: Vec<mikawaya_domain::subscription::Subscription>,
+    touchpoints: Vec<mikawaya_domain::touchpoint::Touchpoint>,
+    tasks: Vec<mikawaya_domain::work::Task>,
+    users: Vec<mikawaya_domain::user::User>,
+    partner: Option<String>,
+    parent: Option<mikawaya_domain::account::Account>,
+    /// Every account below it (children, their children, ...), each with its depth.
+    descendants: Vec<(usize, mikawaya_domain::account::Account)>,
+    custom_fields: Vec<mikawaya_domain::custom_field::CustomFieldDef>,
+}
+
+fn load_account(
+    store: &dyn mikawaya_store::Store,
+    access: &mikawaya_domain::ReadAccess,
+    id: AccountId,
+) -> Result<AccountData, StoreError> {
+    let account = store.get_account(access, id)?;
+    let contacts = store
+        .list_contacts(
+            access,
+            &ContactFilter {
+                account_id: Some(id),
+                ..ContactFilter::default()
+            },
+            &PageRequest::first(1000),
+        )?
+        .data;
+    let subscriptions = store
+        .list_subscriptions(
+            access,
+            &SubscriptionFilter {
+                account_id: Some(id),
+                ..SubscriptionFilter::default()
+            },
+            &PageRequest::first(200),
+        )?
+        .data;
+    let touchpoints = store
+        .list_touchpoints(
+            access,
+            &TouchpointFilter {
+                account_id: Some(id),
+                ..TouchpointFilter::default()
+            },
+            &PageRequest::first(20),
+        )?
+        .data;
+    let tasks = store
+        .list_tasks(
+            access,
+            &TaskFilter {
+                account_id: Some(id),
+                ..TaskFilter::default()
+            },
+            &PageRequest::first(100),
+        )?
+        .data;
+    let users = store.list_users(access)?;
+    let partner = match account.partner_id {
+        Some(partner) => Some(store.get_partner(access, partner)?.name.to_string()),
+        None => None,
+    };
+    let parent = match account.parent_id {
+        Some(parent) => store.get_account(access, parent).ok(),
+        None => None,
+    };
+    // The hierarchy below, breadth first (a stored loop cannot repeat an account).
+    let mut descendants = Vec::new();
+    let mut seen = std::collections::HashSet::from([id]);
+    let mut level = vec![id];
+    let mut depth = 1;
+    while !level.is_empty() && depth <= 20 {
+        let mut next = Vec::new();
+        for parent_id in level {
+            let children = store
+                .list_accounts(
+                    access,
+                    &mikawaya_domain::account::AccountFilter {
+                        parent_id: Some(parent_id),
+                        ..Default::default()
+                    },
+                    mikawaya_domain::account::AccountSort::default(),
+                    &PageRequest::first(1000),
+                )?
+                .data;
+            for child in children {
+                if seen.insert(child.id) {
+                    next.push(child.id);
+                    descendants.push((depth, child));
+                }
+            }
+        }
+        level = next;
+        depth += 1;
+    }
+    Ok(AccountData {
+        account,
+        contacts,
+        subscriptions,
+        touchpoints,
+        tasks,
+        users,
+        partner,
+        parent,
+        descendants,
+        custom_fields: store.list_custom_fields()?,
+    })
+}
+
+/// A metric name as words: `active_users` → `active users`.
+fn measure_words(name: &str) -> String {
+    name.replace('_', " ")
+}
+
+/// A raw measure value: whole numbers grouped and without decimals, others with two.
+fn raw_value(value: f64) -> String {
+    if value.fract() == 0.0 && value.abs() < 1e15 {
+        let digits = i18n::group_digits(value.abs() as u64);
+        if value < 0.0 {
+            format!("-{digits}")
+        } else {
+            digits
+        }
+    } else {
+        format!("{value:.2}")
+    }
+}
+
 async fn render_account(
     state: &AppState,
     page_user: &PageUser,
@@ -106,68 +240,65 @@ async fn render_account(
     let lang = page_user.lang;
     let access = page_user.actor.read();
     let health_access = access;
-    let (account, contacts, subscriptions, touchpoints, tasks, users) = state
-        .run(move |store| {
-            let account = store.get_account(&access, id)?;
-            let contacts = store
-                .list_contacts(
-                    &access,
-                    &ContactFilter {
-                        account_id: Some(id),
-                        ..ContactFilter::default()
-                    },
-                    &PageRequest::first(200),
-                )?
-                .data;
-            let subscriptions = store
-                .list_subscriptions(
-                    &access,
-                    &SubscriptionFilter {
-                        account_id: Some(id),
-                        ..SubscriptionFilter::default()
-                    },
-                    &PageRequest::first(200),
-                )?
-                .data;
-            let touchpoints = store
-                .list_touchpoints(
-                    &access,
-                    &TouchpointFilter {
-                        account_id: Some(id),
-                        ..TouchpointFilter::default()
-                    },
-                    &PageRequest::first(20),
-                )?
-                .data;
-            let tasks = store
-                .list_tasks(
-                    &access,
-                    &TaskFilter {
-                        account_id: Some(id),
-                        ..TaskFilter::default()
-                    },
-                    &PageRequest::first(100),
-                )?
-                .data;
-            let users = store.list_users(&access)?;
-            Ok((account, contacts, subscriptions, touchpoints, tasks, users))
-        })
+    let data = state
+        .run(move |store| load_account(store, &access, id))
         .await?;
     let health_state = state.clone();
     let clock = state.clock();
     let today = clock.today();
-    let (account, health) = tokio::task::spawn_blocking(move || {
-        let health = health(&health_state, account.id, &health_access, today);
-        (account, health)
+    let reasons_clock = clock.clone();
+    let (health, reasons) = tokio::task::spawn_blocking(move || {
+        let health = health(&health_state, id, &health_access, today);
+        let reasons = health_state
+            .ingest
+            .read(|rollups| {
+                let day_of = |at: jiff::Timestamp| reasons_clock.day_of(at);
+                mikawaya_app::today::account_reasons(
+                    health_state.store.as_ref(),
+                    &health_access,
+                    rollups,
+                    id,
+                    today,
+                    &day_of,
+                    &mikawaya_app::today::Policy::default(),
+                )
+            })
+            .map_err(ApiError::internal)
+            .and_then(|r| r.map_err(|e| ApiError::from(mikawaya_store::StoreError::from(e))));
+        (health, reasons)
     })
     .await
     .map_err(ApiError::internal)?;
     let health = health?;
-    let (usage, events) = match account.external_id.as_ref().map(ToString::to_string) {
+    let (reasons, priority) = reasons?;
+    let AccountData {
+        account,
+        contacts,
+        subscriptions,
+        touchpoints,
+        tasks,
+        users,
+        partner,
+        parent,
+        descendants,
+        custom_fields,
+    } = data;
+    let (stakeholders, product_users): (Vec<_>, Vec<_>) = contacts
+        .into_iter()
+        .partition(|c| c.source == ContactSource::Crm);
+    let (usage, events, last_seen) = match account.external_id.as_ref().map(ToString::to_string) {
         Some(key) => {
             let ingest = Arc::clone(&state.ingest);
             let (from, to) = (weeks_back(today, 25), today);
             let chosen = event.clone();
+            let user_keys: Vec<Option<String>> = product_users
+                .iter()
+                .map(|c| c.external_id.as_ref().map(ToString::to_string))
+                .collect();
+            let year_ago = weeks_back(today, 52);
+            let month_start = today
+                .checked_sub(jiff::Span::new().days(27))
+                .unwrap_or(today);
             tokio::task::spawn_blocking(move || {
                 ingest.read(|r| {
                     let points = r.usage(
@@ -178,15 +309,37 @@ async fn render_account(
                         mikawaya_usage::rollup::Interval::Week,
                     );
                     let names: Vec<String> = r.catalog().into_iter().map(|c| c.name).collect();
-                    (points, names)
+                    let seen: Vec<Option<(Date, u32)>> = user_keys
+                        .iter()
+                        .map(|user| {
+                            user.as_ref().and_then(|user| {
+                                let days = r.user_days(user, year_ago, to);
+                                let last = days.last().map(|(d, _)| *d)?;
+                                let recent: u32 = days
+                                    .iter()
+                                    .filter(|(d, _)| *d >= month_start)
+                                    .map(|(_, n)| *n)
+                                    .sum();
+                                Some((last, recent))
+                            })
+                        })
+                        .collect();
+                    (points, names, seen)
                 })
             })
             .await
             .map_err(ApiError::internal)?
             .map_err(ApiError::internal)?
         }
-        None => (Vec::new(), Vec::new()),
+        None => (Vec::new(), Vec::new(), Vec::new()),
     };
+    // Product users, most recently seen first.
+    let mut seen_users: Vec<(&mikawaya_domain::contact::Contact, Option<(Date, u32)>)> =
+        product_users
+            .iter()
+            .zip(last_seen.iter().copied().chain(std::iter::repeat(None)))
+            .collect();
+    seen_users.sort_by_key(|(c, seen)| (std::cmp::Reverse(seen.map(|(d, _)| d)), c.id));
     let usage_points: Vec<Point> = usage
         .iter()
         .map(|p| Point {
@@ -202,22 +355,29 @@ async fn render_account(
             .map(|u| u.name.to_string())
             .unwrap_or_default()
     };
+    let owners: Vec<_> = users
+        .iter()
+        .filter(|u| matches!(u.role, Role::Csm | Role::Leader))
+        .collect();
     let score = health.now.as_ref().and_then(|h| h.score);
-    let drivers: Vec<(String, Option<f64>, Option<f64>, f64)> = match (&health.now, &health.before)
-    {
-        (Some(now), before) => now
-            .measures
-            .iter()
-            .map(|m| {
-                let was = before
-                    .as_ref()
-                    .and_then(|b| b.measures.iter().find(|x| x.metric == m.metric))
-                    .and_then(|x| x.score);
-                (m.metric.clone(), m.score, was, m.weight)
-            })
-            .collect(),
-        _ => Vec::new(),
-    };
+    let change = score
+        .zip(health.before.as_ref().and_then(|h| h.score))
+        .map(|(a, b)| a - b);
+    let drivers: Vec<(String, Option<f64>, Option<f64>, Option<f64>, f64)> =
+        match (&health.now, &health.before) {
+            (Some(now), before) => now
+                .measures
+                .iter()
+                .map(|m| {
+                    let was = before
+                        .as_ref()
+                        .and_then(|b| b.measures.iter().find(|x| x.metric == m.metric))
+                        .and_then(|x| x.score);
+                    (m.metric.clone(), m.value, m.score, was, m.weight)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
     // MRR on the first of each of the last 24 months, from the subscription rows.
     let this_month = today.first_of_month();
     let months: Vec<Date> = (0..24)
@@ -233,32 +393,103 @@ async fn render_account(
         values: months
             .iter()
             .map(|m| {
+                // An empty sum of floats is -0.0: add 0.0 so no month shows "-0".
                 Some(
                     subscriptions
                         .iter()
                         .filter(|s| s.term.is_active_on(*m))
                         .map(|s| s.mrr.amount())
-                        .sum(),
+                        .sum::<f64>()
+                        + 0.0,
                 )
             })
             .collect(),
         dashed: false,
     }];
+    let rollup_arr: f64 = account.arr() + descendants.iter().map(|(_, a)| a.arr()).sum::<f64>();
+    let worst = descendants
+        .iter()
+        .filter_map(|(_, a)| a.signals.health.map(|h| (h, a)))
+        .chain(account.signals.health.map(|h| (h, &account)))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
     let csrf = &page_user.csrf_token;
+    let can_write = page_user.actor.write().is_ok();
+    let here = format!("/accounts/{}", account.id);
+    let language = lang.language();
     let body = html! {
-        p { a href="/portfolio" { "← " (lang.t("portfolio")) } }
+        p { a href="/today" { "← " (lang.t("today")) } " · " a href="/portfolio" { (lang.t("portfolio")) } }
         h1 { (account.name) }
         section.facts aria-label=(lang.t("key_facts")) {
             dl {
+                div { dt { (lang.t("health")) } dd {
+                    @if let Some(s) = score { span data-testid="health-score" { (super::health_badge(lang, s)) } } @else { "—" }
+                    @if let Some(c) = change { " " span.muted data-testid="health-change" { (format!("{c:+.0}")) } }
+                } }
+                div { dt { (lang.t("forecast_risk")) } dd { @if let Some(r) = account.signals.forecast_risk { (format!("{:.0}%", r * 100.0)) } @else { "—" } } }
                 div { dt { (lang.t("arr")) } dd { (i18n::money(account.arr(), &account.currency)) } }
                 div { dt { (lang.t("renewal")) } dd { @if let Some(r) = account.renewal_date { (i18n::date(r, lang)) } @else { "—" } } }
                 div { dt { (lang.t("owner")) } dd { @if let Some(o) = owner { (o.name) } @else { "—" } } }
+                div { dt { (lang.t("partner")) } dd { @if let Some(p) = &partner { (p) } @else { "—" } } }
                 div { dt { (lang.t("tier")) } dd { @if let Some(t) = account.tier { (lang.t(t.as_str())) } @else { "—" } } }
                 div { dt { (lang.t("stage")) } dd { @if let Some(s) = &account.stage { (lang.value("stage", s.as_str())) } @else { "—" } } }
                 div { dt { (lang.t("plan")) } dd { @if let Some(p) = &account.plan { (p) } @else { "—" } } }
-                div { dt { (lang.t("health")) } dd {
-                    @if let Some(s) = score { span data-testid="health-score" { (super::health_badge(lang, s)) } } @else { "—" }
-                } }
+                div { dt { (lang.t("last_touch")) } dd { @if let Some(t) = account.signals.last_touch { (i18n::date(clock.day_of(t), lang)) } @else { "—" } } }
+                @for def in &custom_fields {
+                    @if let Some(value) = account.custom_fields.get(def.key().as_str()) {
+                        div { dt { (def.label()) } dd { (custom_text(&value.to_json())) } }
+                    }
+                }
+            }
+        }
+        @if !reasons.is_empty() {
+            section.reasons-box aria-labelledby="reasons-heading" {
+                h2 #reasons-heading { (lang.t("why_attention")) }
+                ul.reasons data-testid="account-reasons" { @for reason in &reasons { li data-code=(reason.code()) { (reason.sentence(language)) } } }
+                p.priority.muted { (lang.t("priority")) " " (i18n::group_digits(priority.value.round() as u64)) " = " (format!("{:.2}", priority.risk)) " × " (i18n::money(priority.arr, &account.currency)) " × " (format!("{:.2}", priority.urgency)) }
+            }
+        }
+        @if can_write {
+            details.edit {
+                summary { (lang.t("edit_account")) }
+                form.grid method="post" action=(format!("/accounts/{}/edit", account.id)) {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label { (lang.t("account_name")) input type="text" name="name" required value=(account.name); }
+                    label { (lang.t("owner")) select name="owner_id" {
+                        option value="" { (lang.t("unowned")) }
+                        @for u in &owners { option value=(u.id) selected[account.owner_id == Some(u.id)] { (u.name) } }
+                    } }
+                    label { (lang.t("stage")) select name="stage" {
+                        option value="" { "—" }
+                        @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] {
+                            option value=(stage) selected[account.stage.as_ref().is_some_and(|s| s.as_str() == stage)] { (lang.value("stage", stage)) }
+                        }
+                    } }
+                    label { (lang.t("tier")) select name="tier" {
+                        option value="" { "—" }
+                        @for tier in ["high", "low", "tech"] { option value=(tier) selected[account.tier.is_some_and(|t| t.as_str() == tier)] { (lang.t(tier)) } }
+                    } }
+                    label { (lang.t("plan")) input type="text" name="plan" value=(account.plan.as_ref().map_or("", |p| p.as_str())); }
+                    label { (lang.t("renewal")) input type="date" name="renewal_date" value=(account.renewal_date.map(|d| d.to_string()).unwrap_or_default()); }
+                    label { (lang.t("parent_id")) input type="number" min="1" name="parent_id" value=(account.parent_id.map(|p| p.to_string()).unwrap_or_default()); }
+                    @for def in &custom_fields {
+                        label { (def.label()) input type="text" name=(format!("custom.{}", def.key())) value=(account.custom_fields.get(def.key().as_str()).map(|v| custom_text(&v.to_json())).unwrap_or_default()); }
+                    }
+                    button type="submit" { (lang.t("save")) }
+                }
+            }
+        }
+        @if parent.is_some() || !descendants.is_empty() {
+            section aria-labelledby="hierarchy-heading" {
+                h2 #hierarchy-heading { (lang.t("hierarchy")) }
+                @if let Some(parent) = &parent { p { (lang.t("parent")) ": " a href=(format!("/accounts/{}", parent.id)) { (parent.name) } } }
+                @if !descendants.is_empty() {
+                    p data-testid="rollup" { (lang.t("rollup_arr")) ": " strong { (i18n::money(rollup_arr, &account.currency)) }
+                        @if let Some((score, worst)) = worst { " · " (lang.t("worst_health")) ": " (super::health_badge(lang, score)) " " a href=(format!("/accounts/{}", worst.id)) { (worst.name) } } }
+                    ul.plain { @for (depth, child) in &descendants { li style=(format!("padding-left:{}rem", depth.saturating_sub(1))) {
+                        a href=(format!("/accounts/{}", child.id)) { (child.name) } " · " (i18n::money(child.arr(), &child.currency))
+                        @if let Some(h) = child.signals.health { " " (super::health_badge(lang, h)) }
+                    } } }
+                }
             }
         }
         section {
@@ -267,15 +498,45 @@ async fn render_account(
             @if !drivers.is_empty() {
                 h3 { (lang.t("drivers")) }
                 table {
-                    thead { tr { th scope="col" { (lang.t("measure")) } th.num scope="col" { (lang.t("score_now")) } th.num scope="col" { (lang.t("score_30d")) } th.num scope="col" { (lang.t("change")) } th.num scope="col" { (lang.t("weight")) } } }
-                    tbody { @for (metric, now, was, weight) in &drivers { tr {
-                        td { (metric) }
+                    thead { tr { th scope="col" { (lang.t("measure")) } th.num scope="col" { (lang.t("value_now")) } th.num scope="col" { (lang.t("score_now")) } th.num scope="col" { (lang.t("score_30d")) } th.num scope="col" { (lang.t("change")) } th.num scope="col" { (lang.t("weight")) } } }
+                    tbody { @for (metric, value, now, was, weight) in &drivers { tr {
+                        td { (measure_words(metric)) }
+                        td.num { @if let Some(v) = value { (raw_value(*v)) } @else { "—" } }
                         td.num { @if let Some(v) = now { (format!("{v:.0}")) } @else { "—" } }
                         td.num { @if let Some(v) = was { (format!("{v:.0}")) } @else { "—" } }
                         td.num { @if let (Some(a), Some(b)) = (now, was) { (format!("{:+.0}", a - b)) } @else { "—" } }
                         td.num { (weight) }
                     } } }
                 }
+            }
+        }
+        section {
+            h2 { (lang.t("stakeholders")) }
+            @if stakeholders.is_empty() { p.muted { "—" } } @else {
+                table data-testid="stakeholders" { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("influence")) } th scope="col" { (lang.t("sentiment")) } th scope="col" { (lang.t("personal_success")) } @if can_write { th scope="col" { (lang.t("edit")) } } } }
+                tbody { @for c in &stakeholders { tr {
+                    td { (c.name) @if let Some(e) = &c.email { br; span.muted { (e) } } }
+                    td { @if let Some(r) = c.role { (lang.value("role", r.as_str())) } }
+                    td { @if let Some(i) = c.influence { (lang.value("influence", i.as_str())) } }
+                    td { @if let Some(s) = c.sentiment { (lang.value("sentiment", s.as_str())) } }
+                    td { @if let Some(p) = &c.personal_success { (p) } }
+                    @if can_write { td { (contact_form(lang, csrf, &here, Some(c))) } }
+                } } } }
+            }
+            @if can_write {
+                details { summary { (lang.t("add_stakeholder")) } (new_contact_form(lang, csrf, account.id)) }
+            }
+        }
+        section {
+            h2 { (lang.t("product_users")) " " span.muted { (product_users.len()) } }
+            @if product_users.is_empty() { p.muted { (lang.t("no_product_users")) } } @else {
+                table data-testid="product-users" { thead { tr { th scope="col" { (lang.t("user")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("last_seen")) } th.num scope="col" { (lang.t("events_28d")) } } }
+                tbody { @for (c, seen) in &seen_users { tr {
+                    td { (c.name) @if let Some(e) = &c.email { @if e.as_str() != c.name.as_str() { br; span.muted { (e) } } } }
+                    td { @if let Some(r) = c.role { (lang.value("role", r.as_str())) } }
+                    td { @if let Some((day, _)) = seen { (i18n::date(*day, lang)) } @else { "—" } }
+                    td.num { @if let Some((_, n)) = seen { (n) } @else { "0" } }
+                } } } }
             }
         }
         section {
@@ -301,21 +562,16 @@ async fn render_account(
                     td { (task.title) }
                     td { (user_name(task.owner_id)) }
                     td { (i18n::date(task.due_on, lang)) @if task.overdue(today) { " " span.badge.overdue { (lang.t("overdue")) } } }
-                    td { @if task.status == TaskStatus::Done { (lang.t("done")) @if let Some(o) = &task.outcome { ": " (o) } } @else { (complete_form(lang, csrf, task.id, &format!("/accounts/{}", account.id))) } }
+                    td { @if task.status == TaskStatus::Done { (lang.t("done")) @if let Some(o) = &task.outcome { ": " (o) } } @else { (complete_form(lang, csrf, task.id, &here)) } }
                 } } } }
             }
-            form.inline method="post" action=(format!("/accounts/{}/tasks", account.id)) {
-                input type="hidden" name="csrf_token" value=(csrf);
-                label { (lang.t("new_task")) input type="text" name="title" required; }
-                label { (lang.t("due")) input type="date" name="due_on" required value=(today.checked_add(jiff::Span::new().days(7)).unwrap_or(today).to_string()); }
-                button type="submit" { (lang.t("add_task")) }
-            }
-        }
-        section {
-            h2 { (lang.t("stakeholders")) }
-            @if contacts.is_empty() { p.muted { "—" } } @else {
-                table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("email")) } th scope="col" { (lang.t("personal_success")) } } }
-                tbody { @for c in &contacts { tr { td { (c.name) } td { @if let Some(r) = c.role { (lang.value("role", r.as_str())) } } td { @if let Some(e) = &c.email { (e) } } td { @if let Some(p) = &c.personal_success { (p) } } } } } }
+            @if can_write {
+                form.inline method="post" action=(format!("/accounts/{}/tasks", account.id)) {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label { (lang.t("new_task")) input type="text" name="title" required; }
+                    label { (lang.t("due")) input type="date" name="due_on" required value=(today.checked_add(jiff::Span::new().days(7)).unwrap_or(today).to_string()); }
+                    button type="submit" { (lang.t("add_task")) }
+                }
             }
         }
         section {
@@ -326,13 +582,32 @@ async fn render_account(
         }
         section {
             h2 { (lang.t("touchpoints")) }
-            form.inline method="post" action=(format!("/accounts/{}/touchpoints", account.id)) {
-                input type="hidden" name="csrf_token" value=(csrf);
-                label { (lang.t("kind")) select name="kind" { @for k in TouchpointKind::ALL { option value=(k.as_str()) { (lang.value("kind", k.as_str())) } } } }
-                label { (lang.t("summary")) input type="text" name="summary" required; }
-                button type="submit" { (lang.t("log_touchpoint")) }
+            @if can_write {
+                form.grid method="post" action=(format!("/accounts/{}/touchpoints", account.id)) data-testid="touchpoint-form" {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    label { (lang.t("date")) input type="date" name="occurred_on" value=(today.to_string()) max=(today.to_string()); }
+                    label { (lang.t("kind")) select name="kind" { @for k in TouchpointKind::ALL { option value=(k.as_str()) { (lang.value("kind", k.as_str())) } } } }
+                    label { (lang.t("author")) select name="user_id" {
+                        @for u in users.iter().filter(|u| u.role != Role::Viewer) { option value=(u.id) selected[u.id == page_user.user.id] { (u.name) } }
+                    } }
+                    label { (lang.t("attendees")) input type="text" name="attendees" placeholder=(lang.t("attendees_hint")); }
+                    label { (lang.t("summary")) input type="text" name="summary" required; }
+                    label { (lang.t("sentiment")) select name="sentiment" {
+                        option value="" { "—" }
+                        @for s in Sentiment::ALL { option value=(s.as_str()) { (lang.value("sentiment", s.as_str())) } }
+                    } }
+                    label.wide { (lang.t("notes")) textarea name="notes" rows="3" {} }
+                    button type="submit" { (lang.t("log_touchpoint")) }
+                }
             }
-            ul.timeline { @for t in &touchpoints { li { time { (i18n::date(clock.day_of(t.occurred_at), lang)) } " · " (lang.value("kind", t.kind.as_str())) @if let Some(s) = &t.summary { " — " (s) } } } }
+            ul.timeline { @for t in &touchpoints { li {
+                time { (i18n::date(clock.day_of(t.occurred_at), lang)) } " · " (lang.value("kind", t.kind.as_str()))
+                @if let Some(s) = &t.summary { " — " (s) }
+                @if let Some(s) = t.sentiment { " " span.badge { (lang.value("sentiment", s.as_str())) } }
+                br;
+                span.muted { (user_name(t.user_id)) @if !t.attendees.is_empty() { " · " (t.attendees.join(", ")) } }
+                @if let Some(n) = &t.notes { p.notes { (n) } }
+            } } }
         }
     };
     Ok(layout(
@@ -341,6 +616,67 @@ async fn render_account(
         Some((&page_user.user, csrf)),
         body,
     ))
+}
+
+/// A custom value as text in a form or a fact.
+fn custom_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn contact_fields(lang: Lang, contact: Option<&mikawaya_domain::contact::Contact>) -> Markup {
+    html! {
+        label { (lang.t("contact")) input type="text" name="name" required value=(contact.map_or("", |c| c.name.as_str())); }
+        label { (lang.t("email")) input type="email" name="email" value=(contact.and_then(|c| c.email.as_ref()).map_or("", |e| e.as_str())); }
+        label { (lang.t("role")) select name="role" {
+            option value="" { "—" }
+            @for r in ContactRole::ALL { option value=(r.as_str()) selected[contact.and_then(|c| c.role) == Some(*r)] { (lang.value("role", r.as_str())) } }
+        } }
+        label { (lang.t("influence")) select name="influence" {
+            option value="" { "—" }
+            @for i in Influence::ALL { option value=(i.as_str()) selected[contact.and_then(|c| c.influence) == Some(*i)] { (lang.value("influence", i.as_str())) } }
+        } }
+        label { (lang.t("sentiment")) select name="sentiment" {
+            option value="" { "—" }
+            @for s in Sentiment::ALL { option value=(s.as_str()) selected[contact.and_then(|c| c.sentiment) == Some(*s)] { (lang.value("sentiment", s.as_str())) } }
+        } }
+        label.wide { (lang.t("personal_success")) input type="text" name="personal_success" value=(contact.and_then(|c| c.personal_success.as_ref()).map_or("", |p| p.as_str())); }
+    }
+}
+
+fn contact_form(
+    lang: Lang,
+    csrf: &str,
+    back: &str,
+    contact: Option<&mikawaya_domain::contact::Contact>,
+) -> Markup {
+    let Some(existing) = contact else {
+        return html! {};
+    };
+    html! {
+        details {
+            summary { (lang.t("edit")) }
+            form.grid method="post" action=(format!("/contacts/{}/edit", existing.id)) {
+                input type="hidden" name="csrf_token" value=(csrf);
+                input type="hidden" name="next" value=(back);
+                (contact_fields(lang, contact))
+                button type="submit" { (lang.t("save")) }
+            }
+        }
+    }
+}
+
+fn new_contact_form(lang: Lang, csrf: &str, account: AccountId) -> Markup {
+    html! {
+        form.grid method="post" action=(format!("/accounts/{account}/contacts")) {
+            input type="hidden" name="csrf_token" value=(csrf);
+            (contact_fields(lang, None))
+            button type="submit" { (lang.t("add_stakeholder")) }
+        }
+    }
 }
 
 fn complete_form(lang: Lang, csrf: &str, task: i64, back: &str) -> Markup {
@@ -687,4 +1023,212 @@ pub async fn set_language(
         .filter(|n| n.starts_with('/') && !n.starts_with("//"))
         .unwrap_or_else(|| "/portfolio".to_owned());
     Redirect::to(&next).into_response()
+}
+
+/// A form's fields by name (the last value of each).
+type Fields = std::collections::HashMap<String, String>;
+
+/// A form field's value set, or cleared when the field is empty.
+fn to_patch<T>(value: Option<T>) -> Patch<T> {
+    value.map_or(Patch::Clear, Patch::Set)
+}
+
+fn field<'f>(form: &'f Fields, name: &str) -> Option<&'f str> {
+    form.get(name).map(|v| v.trim()).filter(|v| !v.is_empty())
+}
+
+/// The account patch an edit form describes: every field of the form is set or cleared.
+fn account_patch(
+    form: &Fields,
+    definitions: &[mikawaya_domain::custom_field::CustomFieldDef],
+) -> Result<mikawaya_domain::account::AccountPatch, mikawaya_domain::Invalid> {
+    use mikawaya_domain::account::{AccountPatch, TouchTier};
+    use mikawaya_domain::value::{Name, Slug};
+    let id = |name: &'static str| -> Result<Option<i64>, mikawaya_domain::Invalid> {
+        field(form, name)
+            .map(|raw| {
+                raw.parse::<i64>().map_err(|_| {
+                    mikawaya_domain::Invalid::new(name, format!("'{raw}' is not an id"))
+                })
+            })
+            .transpose()
+    };
+    let mut custom_fields = std::collections::BTreeMap::new();
+    for definition in definitions {
+        let key = definition.key().as_str();
+        let value = match (field(form, &format!("custom.{key}")), definition.kind()) {
+            (None, _) => serde_json::Value::Null,
+            (Some(raw), mikawaya_domain::custom_field::CustomFieldKind::Number) => raw
+                .replace(',', "")
+                .parse::<f64>()
+                .ok()
+                .and_then(serde_json::Number::from_f64)
+                .map_or_else(
+                    || serde_json::Value::String(raw.to_owned()),
+                    serde_json::Value::Number,
+                ),
+            (Some(raw), mikawaya_domain::custom_field::CustomFieldKind::Bool) => {
+                match raw.to_lowercase().as_str() {
+                    "true" | "yes" | "はい" => serde_json::Value::Bool(true),
+                    "false" | "no" | "いいえ" => serde_json::Value::Bool(false),
+                    _ => serde_json::Value::String(raw.to_owned()),
+                }
+            }
+            (Some(raw), _) => serde_json::Value::String(raw.to_owned()),
+        };
+        custom_fields.insert(key.to_owned(), value);
+    }
+    Ok(AccountPatch {
+        name: Some(Name::parse(field(form, "name").unwrap_or("")).map_err(|e| e.in_field("name"))?),
+        owner_id: to_patch(id("owner_id")?.map(mikawaya_domain::UserId::new)),
+        parent_id: to_patch(id("parent_id")?.map(AccountId::new)),
+        stage: to_patch(
+            field(form, "stage")
+                .map(|s| Slug::parse(s).map_err(|e| e.in_field("stage")))
+                .transpose()?,
+        ),
+        tier: to_patch(field(form, "tier").map(TouchTier::parse).transpose()?),
+        plan: to_patch(
+            field(form, "plan")
+                .map(|p| Slug::parse(p).map_err(|e| e.in_field("plan")))
+                .transpose()?,
+        ),
+        renewal_date: to_patch(
+            field(form, "renewal_date")
+                .map(|d| mikawaya_domain::value::parse_date(d, "renewal_date"))
+                .transpose()?,
+        ),
+        custom_fields,
+        ..AccountPatch::default()
+    })
+}
+
+/// Saves the account's fields edited in place on Customer 360.
+pub async fn edit_account(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Err(error) = page_user.check_csrf(form.get("csrf_token").map_or("", String::as_str)) {
+        return error.into_response();
+    }
+    let result = async {
+        let access = page_user.actor.write()?;
+        let definitions = state.run(|store| store.list_custom_fields()).await?;
+        let patch = account_patch(&form, &definitions)?;
+        state
+            .run(move |store| store.update_account(&access, AccountId::new(id), patch))
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => {
+            state.react(AccountId::new(id));
+            Redirect::to(&format!("/accounts/{id}")).into_response()
+        }
+        Err(error) => super::error_page(&page_user, error),
+    }
+}
+
+/// The contact fields of a stakeholder form, checked.
+struct ContactFields {
+    name: mikawaya_domain::value::Name,
+    email: Option<mikawaya_domain::value::Email>,
+    role: Option<ContactRole>,
+    influence: Option<Influence>,
+    sentiment: Option<Sentiment>,
+    personal_success: Option<Text>,
+}
+
+fn contact_fields_of(form: &Fields) -> Result<ContactFields, mikawaya_domain::Invalid> {
+    Ok(ContactFields {
+        name: mikawaya_domain::value::Name::parse(field(form, "name").unwrap_or(""))
+            .map_err(|e| e.in_field("name"))?,
+        email: field(form, "email")
+            .map(mikawaya_domain::value::Email::parse)
+            .transpose()
+            .map_err(|e| e.in_field("email"))?,
+        role: field(form, "role").map(ContactRole::parse).transpose()?,
+        influence: field(form, "influence").map(Influence::parse).transpose()?,
+        sentiment: field(form, "sentiment").map(Sentiment::parse).transpose()?,
+        personal_success: field(form, "personal_success")
+            .map(|p| Text::parse(p).map_err(|e| e.in_field("personal_success")))
+            .transpose()?,
+    })
+}
+
+/// Adds a stakeholder to the account.
+pub async fn add_contact(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Err(error) = page_user.check_csrf(form.get("csrf_token").map_or("", String::as_str)) {
+        return error.into_response();
+    }
+    let result = async {
+        let access = page_user.actor.write()?;
+        let fields = contact_fields_of(&form)?;
+        let contact = mikawaya_domain::contact::NewContact {
+            account_id: AccountId::new(id),
+            external_id: None,
+            name: fields.name,
+            email: fields.email,
+            role: fields.role,
+            title: None,
+            personal_success: fields.personal_success,
+            sentiment: fields.sentiment,
+            influence: fields.influence,
+        };
+        state
+            .run(move |store| store.create_contact(&access, contact))
+            .await
+    }
+    .await;
+    match result {
+        Ok(_) => Redirect::to(&format!("/accounts/{id}")).into_response(),
+        Err(error) => super::error_page(&page_user, error),
+    }
+}
+
+/// Saves a stakeholder edited in place.
+pub async fn edit_contact(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Path(id): Path<i64>,
+    Form(form): Form<Fields>,
+) -> Response {
+    if let Err(error) = page_user.check_csrf(form.get("csrf_token").map_or("", String::as_str)) {
+        return error.into_response();
+    }
+    let next = form.get("next").cloned();
+    let result = async {
+        let access = page_user.actor.write()?;
+        let fields = contact_fields_of(&form)?;
+        let patch = mikawaya_domain::contact::ContactPatch {
+            name: Some(fields.name),
+            email: to_patch(fields.email),
+            role: to_patch(fields.role),
+            influence: to_patch(fields.influence),
+            sentiment: to_patch(fields.sentiment),
+            personal_success: to_patch(fields.personal_success),
+            ..Default::default()
+        };
+        state
+            .run(move |store| {
+                store.update_contact(&access, mikawaya_domain::ContactId::new(id), patch)
+            })
+            .await
+    }
+    .await;
+    match result {
+        Ok(contact) => {
+            state.react(contact.account_id);
+            let back = format!("/accounts/{}", contact.account_id);
+            Redirect::to(&super::next_or(next, &back)).into_response()
+        }
+        Err(error) => super::error_page(&page_user, error),
+    }
 }

@@ -69,6 +69,42 @@ impl Lang {
         let (en, ja) = match key {
             "portfolio" => ("Portfolio", "ポートフォリオ"),
             "today" => ("Today", "今日"),
+            "account_name" => ("Name", "顧客名"),
+            "add_stakeholder" => ("Add a stakeholder", "ステークホルダーを追加"),
+            "attendees" => ("Attendees", "参加者"),
+            "attendees_hint" => (
+                "names or emails, separated by commas",
+                "名前またはメール（カンマ区切り）",
+            ),
+            "author" => ("Author", "記録者"),
+            "date" => ("Date", "日付"),
+            "edit" => ("Edit", "編集"),
+            "edit_account" => ("Edit the account", "顧客情報を編集"),
+            "events_28d" => ("Events (28 days)", "イベント数（28日）"),
+            "hierarchy" => ("Hierarchy", "企業階層"),
+            "influence" => ("Influence", "影響力"),
+            "last_seen" => ("Last seen", "最終利用日"),
+            "no_product_users" => (
+                "No product users tracked yet.",
+                "計測されたプロダクト利用者はまだいません。",
+            ),
+            "notes" => ("Notes", "メモ"),
+            "parent" => ("Parent", "親会社"),
+            "parent_id" => ("Parent account id", "親会社のID"),
+            "product_users" => ("Product users", "プロダクト利用者"),
+            "rollup_arr" => ("ARR with the accounts below", "配下を含むARR"),
+            "save" => ("Save", "保存"),
+            "sentiment" => ("Sentiment", "感情"),
+            "user" => ("User", "ユーザー"),
+            "value_now" => ("Value now", "現在の値"),
+            "why_attention" => ("Why it needs attention", "対応が必要な理由"),
+            "worst_health" => ("Worst health", "最も低いヘルス"),
+            "influence.high" => ("High", "高"),
+            "influence.medium" => ("Medium", "中"),
+            "influence.low" => ("Low", "低"),
+            "sentiment.positive" => ("Positive", "好意的"),
+            "sentiment.neutral" => ("Neutral", "中立"),
+            "sentiment.negative" => ("Negative", "否定的"),
             "select" => ("Select", "選択"),
             "change_30d" => ("30-day change", "30日変化"),
             "forecast_risk" => ("Churn risk", "解約リスク"),
@@ -328,6 +364,41 @@ pub fn date(date: jiff::civil::Date, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every label a page asks for (`lang.t("...")` in the page sources) has a text in
+    /// both languages: a missing key would show as an empty label.
+    #[test]
+    fn every_label_the_pages_use_is_translated() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("account.rs"),
+            include_str!("today.rs"),
+            include_str!("dashboards.rs"),
+            include_str!("settings.rs"),
+            include_str!("unsubscribe.rs"),
+        ];
+        let mut missing = Vec::new();
+        for source in sources {
+            for part in source.split("lang.t(\"").skip(1) {
+                let Some(key) = part.split('"').next() else {
+                    continue;
+                };
+                if !key
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
+                    continue;
+                }
+                if Lang::En.t(key).is_empty() || Lang::Ja.t(key).is_empty() {
+                    missing.push(key.to_owned());
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "labels without a translation: {missing:?}"
+        );
+    }
 
     #[test]
     fn accept_language_picks_the_first_known_language() {

@@ -48,6 +48,9 @@ pub fn router() -> Router<AppState> {
         .route("/portfolio/bulk", post(bulk_action))
         .route("/accounts/{id}", get(account::account_page))
         .route("/accounts/{id}/tasks", post(account::create_task))
+        .route("/accounts/{id}/edit", post(account::edit_account))
+        .route("/accounts/{id}/contacts", post(account::add_contact))
+        .route("/contacts/{id}/edit", post(account::edit_contact))
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/tasks", get(account::my_tasks))
         .route("/dashboards", get(dashboards::dashboards))
@@ -113,7 +116,7 @@ const STYLE: &str = "
 *{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif;color:var(--ink);background:var(--bg)}
 header{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1rem;padding:.6rem 1.2rem;background:#fff;border-bottom:1px solid var(--line)}
 header .brand{font-weight:700;color:var(--accent);text-decoration:none}header nav.wide{flex:1}header nav a{margin-right:.8rem;white-space:nowrap}header form{margin:0}
-header .who{white-space:nowrap}details.menu{display:none;flex:1}details.menu summary{cursor:pointer;color:var(--accent)}details.menu nav{display:flex;flex-direction:column;padding:.4rem 0}details.menu nav a{padding:.35rem 0}
+header .who{white-space:nowrap}details.menu{display:none;flex:0 0 auto}details.menu[open]{flex-basis:100%;order:9}details.menu summary{cursor:pointer;color:var(--accent);white-space:nowrap}details.menu nav{display:flex;flex-direction:column;padding:.4rem 0}details.menu nav a{padding:.35rem 0}
 main{padding:1.2rem;max-width:1200px;margin:0 auto}h1{font-size:1.4rem;margin:.2rem 0 1rem}
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line)}th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;font-size:.92rem}
 th a{color:inherit}td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
@@ -139,9 +142,13 @@ li.item{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding
 p.priority{font-size:.8rem;margin:.2rem 0}.actions{display:flex;flex-wrap:wrap;gap:.3rem .9rem}.actions details summary{cursor:pointer;color:var(--accent);font-size:.9rem}
 aside.beside section{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.6rem .9rem;margin:0 0 1rem}ul.plain{list-style:none;padding:0;margin:0}ul.plain li{padding:.3rem 0;border-bottom:1px solid var(--line)}
 details.formula{margin:-.4rem 0 1rem;font-size:.85rem;color:var(--muted)}details.formula summary{cursor:pointer}
+form.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr));gap:.5rem .8rem;align-items:end;margin:.5rem 0;background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.7rem}
+form.grid label{display:flex;flex-direction:column;font-size:.85rem}form.grid label.wide{grid-column:1/-1}form.grid textarea{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:.3rem}
+details.edit{margin:.6rem 0}details.edit>summary,section details>summary{cursor:pointer;color:var(--accent)}p.notes{margin:.2rem 0;white-space:pre-wrap}
+section.reasons-box{background:#fff8e6;border:1px solid #e8c97a;border-radius:.5rem;padding:.5rem .9rem}
 figure.chart{overflow-x:auto}figure.chart svg{min-width:560px}
 @media (max-width:760px){
- main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}
+ main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
  .today{grid-template-columns:minmax(0,1fr)}
  table{display:block;overflow-x:auto;max-width:100%}th,td{white-space:nowrap}
  .facts dl{grid-template-columns:repeat(2,minmax(0,1fr))}

@@ -456,6 +456,12 @@ fn import_contacts(
                     role,
                     source: existing.source.after(record.source),
                     title: record.title.clone().or(existing.title.clone()),
+                    personal_success: record
+                        .personal_success
+                        .clone()
+                        .or(existing.personal_success.clone()),
+                    influence: record.influence.or(existing.influence),
+                    sentiment: record.sentiment.or(existing.sentiment),
                     updated_at: now,
                     ..existing
                 }
@@ -470,9 +476,9 @@ fn import_contacts(
                     email: record.email.clone(),
                     role: record.role,
                     title: record.title.clone(),
-                    personal_success: None,
-                    sentiment: None,
-                    influence: None,
+                    personal_success: record.personal_success.clone(),
+                    sentiment: record.sentiment,
+                    influence: record.influence,
                     source: record.source,
                     created_at: now,
                     updated_at: now,

@@ -708,6 +708,19 @@ impl Store for SqliteStore {
     ) -> Result<SurveyResponse> {
         self.write(|c| work::add_survey_response(c, access, response))
     }
+    fn add_survey_responses(
+        &self,
+        access: &WriteAccess,
+        responses: Vec<NewSurveyResponse>,
+    ) -> Result<usize> {
+        self.write(|c| {
+            let count = responses.len();
+            for response in responses {
+                work::add_survey_response(c, access, response)?;
+            }
+            Ok(count)
+        })
+    }
     fn survey_responses(
         &self,
         access: &ReadAccess,
@@ -776,6 +789,14 @@ impl Store for SqliteStore {
     }
     fn add_pulse(&self, access: &WriteAccess, pulse: &crate::work::Pulse) -> Result<()> {
         self.write(|c| work::add_pulse(c, access, pulse))
+    }
+    fn add_pulses(&self, access: &WriteAccess, pulses: &[crate::work::Pulse]) -> Result<usize> {
+        self.write(|c| {
+            for pulse in pulses {
+                work::add_pulse(c, access, pulse)?;
+            }
+            Ok(pulses.len())
+        })
     }
     fn pulses(&self, access: &ReadAccess) -> Result<Vec<crate::work::Pulse>> {
         self.read(|c| work::pulses(c, access.visibility()))

@@ -100,6 +100,9 @@ fn a_partners_file_reaches_only_its_own_accounts() {
             role: None,
             title: None,
             source: mikawaya_domain::contact::ContactSource::Crm,
+            personal_success: None,
+            influence: None,
+            sentiment: None,
         };
         let refused = store.import(
             &write,
