@@ -5,6 +5,7 @@
 //!
 //! - [`clock`]: what "today" is for a data dir (its business time zone).
 //! - [`credentials`]: password hashes, API tokens, write keys, and the actors behind them.
+//! - [`digest`]: each CSM's daily digest (email, webhook) and @mention notices.
 //! - [`forecast`]: train, predict and backtest the churn forecast.
 //! - [`health`]: an account's health, its scorecard and drivers, the same on every screen.
 //! - [`backtest`]: does a metric or a scorecard predict churn (same observations for all).
@@ -15,6 +16,7 @@
 //! - [`series`]: stored metric time series, kept current day by day.
 //! - [`signals`]: each account's health, its change, forecast risk, kept for lists.
 //! - [`today`]: what needs a person's attention today, and why, in words and numbers.
+//! - [`work`]: touchpoints and tasks written by people, their @mentions notified.
 //!
 //! Invariants: knows no HTTP and no terminal (no axum, no clap); reads the clock only in
 //! [`clock::Clock::system`]; every store read takes the caller's access proof.
@@ -23,6 +25,7 @@ pub mod backtest;
 pub mod churn;
 pub mod clock;
 pub mod credentials;
+pub mod digest;
 pub mod forecast;
 pub mod health;
 pub mod import;
@@ -31,6 +34,7 @@ pub mod reports;
 pub mod series;
 pub mod signals;
 pub mod today;
+pub mod work;
 
 /// Errors of the use cases.
 #[derive(Debug, thiserror::Error)]

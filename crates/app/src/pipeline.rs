@@ -20,6 +20,8 @@ pub struct Workflow {
     pub settings: mikawaya_playbooks::Settings,
     /// How the outbox sends them (the secret is filled from the store when empty).
     pub outbox: mikawaya_outbox::OutboxConfig,
+    /// A Slack-compatible webhook the CSMs' daily digests are also posted to.
+    pub digest_webhook: Option<String>,
 }
 
 impl Default for Workflow {
@@ -27,6 +29,7 @@ impl Default for Workflow {
         Self {
             settings: mikawaya_playbooks::Settings::default(),
             outbox: mikawaya_outbox::OutboxConfig::new(None, String::new()),
+            digest_webhook: None,
         }
     }
 }
@@ -42,6 +45,8 @@ pub struct DailyRun {
     pub scores: usize,
     /// Metric values stored.
     pub values: usize,
+    /// People sent their daily digest.
+    pub digests: usize,
 }
 
 /// Runs the day's pipeline unless it already ran for `clock.today`; `None` when it had.
@@ -49,8 +54,9 @@ pub fn run_daily(
     store: &dyn Store,
     ingest: &Ingest,
     clock: Clock,
-    settings: &Settings,
+    workflow: &Workflow,
 ) -> Result<Option<DailyRun>> {
+    let settings: &Settings = &workflow.settings;
     let today = clock.today.to_string();
     let system = Actor::system();
     if store.last_daily_run(&system.read())? >= Some(clock.today) {
@@ -91,6 +97,17 @@ pub fn run_daily(
         crate::series::update(store, &manage, &read, rollups, &facts, clock.today)
     })??;
     tracing::info!(day = %today, values, "metric series updated");
+    // Each CSM's Today, pushed: an email (and a post to the team's webhook).
+    let business = crate::clock::Clock::at(store.business_time_zone()?, clock.now);
+    let digest = crate::digest::DigestSettings {
+        webhook: workflow.digest_webhook.clone(),
+        base_url: workflow.outbox.base_url.clone(),
+    };
+    let digests = ingest.read(|rollups| {
+        let day_of = |at: jiff::Timestamp| business.day_of(at);
+        crate::digest::queue_digests(store, rollups, clock.today, &day_of, &digest, clock.now)
+    })??;
+    tracing::info!(day = %today, digests, "daily digests queued");
     // The dashboards' numbers for everyone and for each partner.
     crate::reports::refresh(store, &read, clock.today)?;
     for partner in store.list_partners(&read)? {
@@ -112,5 +129,6 @@ pub fn run_daily(
         advanced: report.advanced,
         scores,
         values,
+        digests,
     }))
 }

@@ -82,7 +82,7 @@ impl Default for Policy {
             no_touch_low_days: 60,
             detractor_max: 6,
             detractor_days: 90,
-            forecast_min: 0.3,
+            forecast_min: 0.2,
         }
     }
 }

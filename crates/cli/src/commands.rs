@@ -378,6 +378,26 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
             "{} starter playbooks installed (the server evaluates them daily)",
             starters.len()
         );
+        if !args.no_usage {
+            // A first churn forecast, so Today and the pages show each account's risk.
+            let started = std::time::Instant::now();
+            let plan = mikawaya_app::forecast::Plan {
+                as_of,
+                horizon_days: 90,
+                every_days: 14,
+                folds: 4,
+            };
+            match ingest.read(|usage| mikawaya_app::forecast::train(store.as_ref(), usage, &plan)) {
+                Ok(Ok(saved)) => eprintln!(
+                    "churn forecast v{} trained in {:.1} s on {} observations",
+                    saved.version,
+                    started.elapsed().as_secs_f64(),
+                    saved.model.n
+                ),
+                Ok(Err(error)) => eprintln!("no churn forecast: {error}"),
+                Err(error) => eprintln!("no churn forecast: {error}"),
+            }
+        }
     }
     if args.serve {
         run_server(data_dir, store, ingest, &args.server, Some(greeting))

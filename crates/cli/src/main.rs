@@ -6,6 +6,7 @@
 
 mod commands;
 mod forecast;
+mod today;
 mod work;
 
 /// mimalloc instead of the system allocator: ingestion allocates on parsing threads and
@@ -59,6 +60,8 @@ enum Command {
     Metrics(commands::MetricsCommand),
     /// Health scores (0-100, red/yellow/green) of every account from a scorecard.
     Health(commands::HealthArgs),
+    /// A person's Today: their accounts that need attention, ranked, with the reasons.
+    Today(today::TodayArgs),
     /// Tests whether a metric or scorecard predicts churn: AUC, top-decile lift and calibration over past dates.
     Backtest(commands::BacktestArgs),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
         Command::Churn(args) => commands::churn(&cli.data_dir, &args),
         Command::Backtest(args) => commands::backtest_metric(&cli.data_dir, &args),
         Command::Health(args) => commands::health(&cli.data_dir, &args),
+        Command::Today(args) => today::run(&cli.data_dir, &args),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),

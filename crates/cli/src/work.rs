@@ -23,7 +23,7 @@ use std::sync::Arc;
 pub struct WorkflowArgs {
     /// Settings file (TOML, keys as the long flags with `_`: smtp_url, smtp_from, base_url,
     /// secret, quiet_hours, emails_per_week, message_locale, outbox_lease_seconds,
-    /// outbox_interval_seconds). Default: DATA_DIR/mikawaya.toml when it exists.
+    /// outbox_interval_seconds, digest_webhook). Default: DATA_DIR/mikawaya.toml when it exists.
     #[arg(long, env = "MIKAWAYA_CONFIG")]
     config: Option<PathBuf>,
     /// SMTP server for playbook email: smtp://host:port (add ?tls=required for STARTTLS),
@@ -54,6 +54,9 @@ pub struct WorkflowArgs {
     /// Seconds between outbox sends in the server (0: the server does not send) [default: 5].
     #[arg(long, env = "MIKAWAYA_OUTBOX_INTERVAL_SECONDS")]
     outbox_interval_seconds: Option<u64>,
+    /// A Slack-compatible incoming webhook the CSMs' daily digests are also posted to.
+    #[arg(long, env = "MIKAWAYA_DIGEST_WEBHOOK")]
+    digest_webhook: Option<String>,
 }
 
 /// The settings file's keys (every one optional).
@@ -69,6 +72,7 @@ struct SettingsFile {
     message_locale: Option<String>,
     outbox_lease_seconds: Option<i64>,
     outbox_interval_seconds: Option<u64>,
+    digest_webhook: Option<String>,
 }
 
 /// Resolved settings.
@@ -162,6 +166,14 @@ impl WorkflowArgs {
                     replay: false,
                 },
                 outbox,
+                digest_webhook: match self.digest_webhook.clone().or(file.digest_webhook) {
+                    Some(url) if !(url.starts_with("https://") || url.starts_with("http://")) => {
+                        return Err(Failure::input(anyhow!(
+                            "digest_webhook (MIKAWAYA_DIGEST_WEBHOOK): must be an http(s) URL"
+                        )));
+                    }
+                    other => other,
+                },
             },
             interval_seconds: self
                 .outbox_interval_seconds

@@ -45,11 +45,11 @@ async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error +
     let workflow = Arc::clone(&state.workflow);
     let clock = state.engine_clock();
     let run = tokio::task::spawn_blocking(move || {
-        mikawaya_app::pipeline::run_daily(store.as_ref(), &ingest, clock, &workflow.settings)
+        mikawaya_app::pipeline::run_daily(store.as_ref(), &ingest, clock, &workflow)
     })
     .await??;
     if let Some(run) = run {
-        tracing::info!(day = %clock.today, fired = run.fired, advanced = run.advanced, scores = run.scores, values = run.values, "daily pipeline ran");
+        tracing::info!(day = %clock.today, fired = run.fired, advanced = run.advanced, scores = run.scores, values = run.values, digests = run.digests, "daily pipeline ran");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! One account, one health: with a segment scorecard in force, the Customer 360 page, the
-//! API and `mikawaya health` show the same score, colour and scorecard.
+//! API, Today (page, API and `mikawaya today`), the portfolio and `mikawaya health` show
+//! the same score, colour and scorecard.
 
 use crate::util::{Workspace, client, ok, stdout};
 use serde_json::{Value, json};
@@ -34,10 +35,20 @@ fn page_badge(html: &str) -> Option<String> {
 #[tokio::test]
 async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
     let workspace = Workspace::new();
+    workspace.admin_user(ADMIN, PASSWORD);
+    // BIG renews in 20 days and is the admin's: it is in their Today.
+    let renewal = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(20))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
     workspace.import(
         "accounts",
         "accounts.csv",
-        "external_id,name,tier\nBIG,Big Co,high\nSMALL,Small Co,tech\n",
+        &format!(
+            "external_id,name,tier,owner_email,renewal_date\nBIG,Big Co,high,{ADMIN},{renewal}\nSMALL,Small Co,tech,,\n"
+        ),
     );
     // BIG: 7 logins in the window; SMALL: 2.
     let events = format!(
@@ -48,7 +59,6 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
     let file = workspace.path("events.csv");
     ok(std::fs::write(&file, events));
     workspace.expect(&["import", "events", &file.to_string_lossy()], None, 0);
-    workspace.admin_user(ADMIN, PASSWORD);
     let token = workspace.admin_token();
     let http = client();
 
@@ -116,13 +126,121 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
         .to_owned();
     let page = ok(ok(http
         .get(format!("{}/accounts/{id}", server.base))
-        .header("cookie", cookie)
+        .header("cookie", &cookie)
         .header("accept-language", "en")
         .send()
         .await)
     .text()
     .await);
     assert_eq!(page_badge(&page).as_deref(), Some("70 · Green"), "{page}");
+
+    // The signals lists sort by are refreshed in the background when cards are saved;
+    // once they are, the portfolio, Today (API and page) and the CLI agree.
+    let mut signals = Value::Null;
+    for _ in 0..100 {
+        let account: Value = ok(ok(http
+            .get(format!("{}/api/v1/accounts/{id}", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await)
+        .json()
+        .await);
+        signals = account["signals"].clone();
+        if signals["health"] == cli_row["shown"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(signals["health"], cli_row["shown"], "{signals}");
+    assert_eq!(signals["health_colour"], "green", "{signals}");
+    let sorted: Value = ok(ok(http
+        .get(format!(
+            "{}/api/v1/accounts?sort=-health&health=green",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await)
+    .json()
+    .await);
+    assert_eq!(sorted["data"][0]["id"].as_i64(), Some(id), "{sorted}");
+    let today: Value = ok(ok(http
+        .get(format!("{}/api/v1/today?lang=en", server.base))
+        .bearer_auth(&token)
+        .send()
+        .await)
+    .json()
+    .await);
+    // The admin token has no user: Today needs an owner.
+    assert_eq!(today["error"]["field"], "owner_id", "{today}");
+    let admin_id = {
+        let users: Value = ok(ok(http
+            .get(format!("{}/api/v1/users", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await)
+        .json()
+        .await);
+        users
+            .as_array()
+            .and_then(|u| u.iter().find(|u| u["email"] == ADMIN))
+            .and_then(|u| u["id"].as_i64())
+            .unwrap_or(0)
+    };
+    let today: Value = ok(ok(http
+        .get(format!(
+            "{}/api/v1/today?lang=en&owner_id={admin_id}",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await)
+    .json()
+    .await);
+    let item = today["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["account"]["id"].as_i64() == Some(id))
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("BIG is not in Today: {today}"));
+    assert_eq!(
+        item["account"]["signals"]["health"], cli_row["shown"],
+        "{item}"
+    );
+    assert_eq!(item["reasons"][0]["code"], "renewal", "{item}");
+    assert_eq!(
+        item["reasons"][0]["text"], "renewal in 20 days, ARR $0.00",
+        "{item}"
+    );
+    let today_page = ok(ok(http
+        .get(format!("{}/today", server.base))
+        .header("cookie", &cookie)
+        .header("accept-language", "en")
+        .send()
+        .await)
+    .text()
+    .await);
+    assert!(today_page.contains("70 · Green"), "{today_page}");
+    assert!(today_page.contains("renewal in 20 days"), "{today_page}");
+    drop(server);
+    let cli_today = workspace.expect(&["today", "--owner", ADMIN, "--json"], None, 0);
+    let cli_today: Value = ok(serde_json::from_str(&stdout(&cli_today)));
+    assert_eq!(
+        cli_today["items"][0]["account_id"].as_i64(),
+        Some(id),
+        "{cli_today}"
+    );
+    assert_eq!(
+        cli_today["items"][0]["health"], cli_row["shown"],
+        "{cli_today}"
+    );
+    assert_eq!(cli_today["items"][0]["colour"], "green", "{cli_today}");
+    let refused = workspace.expect(&["today", "--owner", "nobody@example.test"], None, 2);
+    assert!(crate::util::stderr(&refused).contains("--owner"));
+    let server = workspace.serve();
 
     // An account that does not exist (or that the caller cannot see) has no health: 404.
     let missing = ok(http

@@ -739,11 +739,19 @@ pub async fn create_task(
         Err(error) => return ApiError::from(error).into_response(),
     };
     let account_id = AccountId::new(id);
+    let actor = page_user.actor.clone();
+    let base_url = state.workflow.outbox.base_url.clone();
     let result = state
         .run(move |store| {
             let account = store.get_account(&access.read(), account_id)?;
-            store.create_task(
+            let author = mikawaya_app::work::Author {
+                actor: &actor,
+                base_url: &base_url,
+            };
+            Ok(mikawaya_app::work::add_task(
+                store,
                 &access,
+                author,
                 NewTask {
                     account_id,
                     owner_id: account.owner_id,
@@ -755,7 +763,7 @@ pub async fn create_task(
                     phase: None,
                     deliverable: None,
                 },
-            )
+            )?)
         })
         .await;
     match result {
@@ -908,8 +916,18 @@ pub async fn log_touchpoint(
         Ok(access) => access,
         Err(error) => return super::error_page(&page_user, error.into()),
     };
+    let actor = page_user.actor.clone();
+    let base_url = state.workflow.outbox.base_url.clone();
     match state
-        .run(move |store| store.create_touchpoint(&access, touchpoint))
+        .run(move |store| {
+            let author = mikawaya_app::work::Author {
+                actor: &actor,
+                base_url: &base_url,
+            };
+            Ok(mikawaya_app::work::log_touchpoint(
+                store, &access, author, touchpoint,
+            )?)
+        })
         .await
     {
         Ok(_) => {

@@ -158,9 +158,22 @@ async fn create_touchpoint(
 ) -> Result<(StatusCode, Json<TouchpointOut>), ApiError> {
     let access = actor.write()?;
     let new_touchpoint = body.into_new(&actor)?;
+    let base_url = state.workflow.outbox.base_url.clone();
     let touchpoint = state
-        .run(move |store| store.create_touchpoint(&access, new_touchpoint))
+        .run(move |store| {
+            let author = mikawaya_app::work::Author {
+                actor: &actor,
+                base_url: &base_url,
+            };
+            Ok(mikawaya_app::work::log_touchpoint(
+                store,
+                &access,
+                author,
+                new_touchpoint,
+            )?)
+        })
         .await?;
+    state.react(touchpoint.account_id);
     Ok((StatusCode::CREATED, Json(touchpoint.into())))
 }
 

@@ -217,8 +217,15 @@ async fn create_task(
         phase: None,
         deliverable: None,
     };
+    let base_url = state.workflow.outbox.base_url.clone();
     let task = state
-        .run(move |store| store.create_task(&access, task))
+        .run(move |store| {
+            let author = mikawaya_app::work::Author {
+                actor: &actor,
+                base_url: &base_url,
+            };
+            Ok(mikawaya_app::work::add_task(store, &access, author, task)?)
+        })
         .await?;
     Ok((
         StatusCode::CREATED,
