@@ -36,10 +36,30 @@ impl Mail {
         value
     }
 
-    /// The body (after the headers), with quoted-printable soft breaks undone.
+    /// The body (after the headers), quoted-printable decoded.
     pub fn body(&self) -> String {
         let body = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
-        body.replace("=\r\n", "").replace("=3D", "=")
+        let joined = body.replace("=\r\n", "");
+        let bytes = joined.as_bytes();
+        let mut decoded = Vec::with_capacity(bytes.len());
+        let mut index = 0;
+        while index < bytes.len() {
+            let hex = bytes
+                .get(index + 1..index + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match (bytes[index], hex) {
+                (b'=', Some(byte)) => {
+                    decoded.push(byte);
+                    index += 3;
+                }
+                (byte, _) => {
+                    decoded.push(byte);
+                    index += 1;
+                }
+            }
+        }
+        String::from_utf8_lossy(&decoded).into_owned()
     }
 }
 

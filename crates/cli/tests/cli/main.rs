@@ -3,6 +3,7 @@
 mod browser;
 mod commands;
 mod crash;
+mod digest;
 mod events;
 mod forecast;
 mod health;

@@ -8,6 +8,7 @@ mod helpers;
 mod import;
 mod lists;
 mod sdk;
+mod today;
 mod tracking;
 mod validation;
 mod work;
