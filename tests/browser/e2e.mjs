@@ -2,9 +2,10 @@
 // with the Debian chromium binary). Started by crates/cli/tests/cli/browser.rs against a
 // real server holding the demo company; exits non-zero on the first failure.
 //
-// Environment: BASE (server URL), EMAIL and PASSWORD (an admin), PARTNER_EMAIL and
-// PARTNER_PASSWORD (a partner user), FOREIGN_ACCOUNT (an account id outside that
-// partner), SHOTS (folder for screenshots), CHROMIUM (default /usr/bin/chromium).
+// Environment: BASE (server URL), EMAIL and PASSWORD (an admin), CSM_EMAIL (a CSM with the
+// same password), PARTNER_EMAIL and PARTNER_PASSWORD (a partner user), FOREIGN_ACCOUNT (an
+// account id outside that partner), SHOTS (folder for screenshots), CHROMIUM (default
+// /usr/bin/chromium).
 
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -45,7 +46,20 @@ async function login(page, email, password) {
   check(page.url().endsWith('/login'), `not sent to the login page: ${page.url()}`);
   await page.getByLabel(/Email|メールアドレス/).fill(email);
   await page.getByLabel(/Password|パスワード/).fill(password);
-  await Promise.all([page.waitForURL(/\/portfolio$/), page.getByRole('button', { name: /Log in|ログイン/ }).click()]);
+  await Promise.all([page.waitForURL(/\/today$/), page.getByRole('button', { name: /Log in|ログイン/ }).click()]);
+}
+
+// No horizontal overflow: the page is no wider than the viewport.
+async function fits(page, name) {
+  const { width, scroll } = await page.evaluate(() => ({ width: window.innerWidth, scroll: document.documentElement.scrollWidth }));
+  check(scroll <= width, `${name} overflows: ${scroll} px wide in a ${width} px window`);
+  const header = await page.evaluate(() => document.querySelector('header').getBoundingClientRect().height);
+  check(header < 130, `${name}: the header is ${header} px tall`);
+}
+
+function isoDay(offsetDays) {
+  const day = new Date(Date.now() + offsetDays * 86400000);
+  return day.toISOString().slice(0, 10);
 }
 
 const browser = await chromium.launch({
@@ -64,13 +78,14 @@ try {
   await accessible(page, 'login');
   await shot(page, 'login');
   await login(page, env('EMAIL'), env('PASSWORD'));
+  await page.goto(`${BASE}/portfolio`);
   await accessible(page, 'portfolio');
   await shot(page, 'portfolio');
 
   // Portfolio → filter → open an account.
-  await page.getByLabel('Tier').selectOption('high');
+  await page.locator('form.filters').getByLabel('Tier').selectOption('high');
   await Promise.all([page.waitForURL(/tier=high/), page.getByRole('button', { name: 'Filter' }).click()]);
-  const tiers = await page.locator('tbody tr td:nth-child(7)').allInnerTexts();
+  const tiers = await page.locator('tbody tr td.tier').allInnerTexts();
   check(tiers.length > 0 && tiers.every((t) => t.trim() === 'High touch'), `filtered rows: ${tiers}`);
   // Save the filter as a view; it is listed and reopens the same filter.
   await page.getByLabel('Save this view as').fill('High touch');
@@ -78,7 +93,7 @@ try {
   const view = page.getByRole('navigation', { name: 'Saved views' }).getByRole('link', { name: 'High touch' });
   check(await view.count() === 1, 'the saved view is listed');
   check((await view.getAttribute('href')).includes('tier=high'), 'the saved view keeps the filter');
-  const first = page.locator('tbody tr td:first-child a').first();
+  const first = page.locator('tbody tr td a[href^="/accounts/"]').first();
   const name = (await first.innerText()).trim();
   await Promise.all([page.waitForURL(/\/accounts\/\d+$/), first.click()]);
   check((await page.locator('h1').innerText()).trim() === name, 'the account page shows the account');
@@ -139,11 +154,88 @@ try {
   check(await page.getByRole('link', { name: 'マイタスク' }).count() === 1, 'Japanese menu');
   await accessible(page, 'portfolio (ja)');
   await shot(page, 'portfolio-ja');
-  await page.locator('tbody tr td:first-child a').first().click();
+  await page.locator('tbody tr td a[href^="/accounts/"]').first().click();
   await page.waitForURL(/\/accounts\/\d+$/);
   check(await page.getByRole('heading', { name: 'ヘルススコアの推移（26週）' }).count() === 1, 'Japanese account page');
   await shot(page, 'account-ja');
   await context.close();
+
+  // A CSM's day: Today with reasons; log a touchpoint and snooze from it.
+  const csm = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 }, bypassCSP: true });
+  const csmPage = await csm.newPage();
+  await login(csmPage, env('CSM_EMAIL'), env('PASSWORD'));
+  check(await csmPage.locator('h1', { hasText: 'Today' }).count() === 1, 'Today is the home page');
+  const items = csmPage.locator('[data-testid=today-item]');
+  check(await items.count() >= 2, `a CSM has accounts that need attention: ${await items.count()}`);
+  const reasons = await items.first().locator('ul.reasons li').allInnerTexts();
+  check(reasons.length > 0 && reasons.every((r) => /\d|never/.test(r)), `reasons in words and numbers: ${reasons}`);
+  await csmPage.locator('details.formula summary').click();
+  check((await csmPage.locator('details.formula').innerText()).includes('priority ='), 'the formula is shown');
+  await accessible(csmPage, 'today');
+  await fits(csmPage, 'today');
+  await shot(csmPage, 'today');
+  const touched = items.first();
+  const touchedHref = await touched.locator('a.account').getAttribute('href');
+  await touched.locator('summary', { hasText: 'Log touchpoint' }).click();
+  const note = `Called from Today ${Date.now()}`;
+  await touched.getByLabel('Summary').fill(note);
+  await Promise.all([csmPage.waitForURL(/\/today$/), touched.getByRole('button', { name: 'Log touchpoint' }).click()]);
+  await csmPage.goto(`${BASE}${touchedHref}`);
+  check((await csmPage.locator('ul.timeline').innerText()).includes(note), 'the touchpoint logged from Today is on the account');
+  await csmPage.goto(`${BASE}/today`);
+  const snoozed = csmPage.locator('[data-testid=today-item]').first();
+  const snoozedName = (await snoozed.locator('a.account').innerText()).trim();
+  await snoozed.locator('summary', { hasText: 'Snooze' }).click();
+  await snoozed.getByLabel('Until').fill(isoDay(7));
+  await snoozed.getByLabel('Reason').fill('Waiting for their budget meeting');
+  await Promise.all([csmPage.waitForURL(/\/today$/), snoozed.getByRole('button', { name: 'Snooze' }).click()]);
+  const snoozedList = await csmPage.locator('ul.snoozed').innerText();
+  check(snoozedList.includes(snoozedName) && snoozedList.includes('Waiting for their budget meeting'), `snoozed with its reason: ${snoozedList}`);
+  check(!(await csmPage.locator('[data-testid=today-item] a.account').allInnerTexts()).includes(snoozedName), 'a snoozed account leaves the list');
+
+  // The portfolio sorted by health: lowest first, accounts without a score last.
+  await csmPage.goto(`${BASE}/portfolio?sort=health`);
+  const scores = (await csmPage.locator('td[data-testid=portfolio-health]').allInnerTexts())
+    .map((t) => parseInt(t, 10)).filter((n) => !Number.isNaN(n));
+  check(scores.length > 3 && scores.every((s, i) => i === 0 || scores[i - 1] <= s), `sorted by health: ${scores}`);
+  await fits(csmPage, 'portfolio by health');
+
+  // Customer 360: edit the account and a stakeholder in place.
+  await csmPage.locator('tbody tr td a[href^="/accounts/"]').first().click();
+  await csmPage.waitForURL(/\/accounts\/\d+$/);
+  await csmPage.locator('summary', { hasText: 'Edit the account' }).click();
+  await csmPage.locator('details.edit').getByLabel('Stage').selectOption('expansion');
+  await Promise.all([csmPage.waitForLoadState('load'), csmPage.locator('details.edit').getByRole('button', { name: 'Save' }).click()]);
+  check((await csmPage.locator('section.facts').innerText()).includes('Expansion'), 'the stage was edited in place');
+  const stakeholder = csmPage.locator('[data-testid=stakeholders] tbody tr').first();
+  await stakeholder.locator('summary', { hasText: 'Edit' }).click();
+  const goal = `Close the books in two days ${Date.now() % 1000}`;
+  await stakeholder.getByLabel('Personal success').fill(goal);
+  await stakeholder.getByLabel('Influence').selectOption('high');
+  await Promise.all([csmPage.waitForLoadState('load'), stakeholder.getByRole('button', { name: 'Save' }).click()]);
+  check((await csmPage.locator('[data-testid=stakeholders]').innerText()).includes(goal), 'the stakeholder was edited in place');
+  check(await csmPage.locator('[data-testid=product-users]').count() === 1, 'product users apart from stakeholders');
+  await accessible(csmPage, 'customer 360 (csm)');
+  await csm.close();
+
+  // Every page, in Japanese, at 390 px: nothing overflows, the menu collapses, axe passes.
+  const narrow = await browser.newContext({ locale: 'ja-JP', viewport: { width: 390, height: 844 }, bypassCSP: true });
+  const phone = await narrow.newPage();
+  await login(phone, env('CSM_EMAIL'), env('PASSWORD'));
+  check(await phone.locator('details.menu summary', { hasText: 'メニュー' }).isVisible(), 'the menu collapses');
+  check(!(await phone.locator('nav.wide').isVisible()), 'the wide menu is hidden');
+  const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
+  for (const [path, name] of [['/today', 'today-ja-390'], ['/portfolio', 'portfolio-ja-390'], [accountLink, 'account-ja-390'],
+    ['/tasks', 'tasks-ja-390'], ['/dashboards', 'dashboards-ja-390'], ['/settings', 'settings-ja-390']]) {
+    await phone.goto(`${BASE}${path}`);
+    check((await phone.locator('html').getAttribute('lang')) === 'ja', `${name} is in Japanese`);
+    await fits(phone, name);
+    await accessible(phone, name);
+    await shot(phone, name);
+  }
+  await phone.locator('details.menu summary').click();
+  await Promise.all([phone.waitForURL(/\/portfolio$/), phone.locator('details.menu').getByRole('link', { name: 'ポートフォリオ' }).click()]);
+  await narrow.close();
 
   // A partner user cannot reach another partner's account by URL.
   const partner = await browser.newContext({ locale: 'en-US' });
@@ -152,7 +244,7 @@ try {
   const response = await partnerPage.goto(`${BASE}/accounts/${env('FOREIGN_ACCOUNT')}`);
   check(response.status() === 404, `a partner reached a foreign account: HTTP ${response.status()}`);
   check((await partnerPage.content()).includes('Page not found.'), 'the not-found page');
-  const own = await partnerPage.locator('tbody tr td:first-child a').count();
+  const own = await partnerPage.locator('tbody tr td a[href^="/accounts/"]').count();
   await partnerPage.goto(`${BASE}/portfolio`);
   check(await partnerPage.locator('tbody tr').count() > 0, 'the partner sees their own accounts');
   check(own === 0, 'the 404 page lists no accounts');

@@ -397,6 +397,11 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                 Ok(Err(error)) => eprintln!("no churn forecast: {error}"),
                 Err(error) => eprintln!("no churn forecast: {error}"),
             }
+            // Each account's health in force, its change and risk, for lists and Today.
+            ingest
+                .read(|usage| mikawaya_app::signals::refresh(store.as_ref(), usage, as_of))
+                .map_err(Failure::from)?
+                .map_err(|e| anyhow!("{e}"))?;
         }
     }
     if args.serve {

@@ -56,6 +56,7 @@ fn the_web_app_works_in_headless_chromium() {
         .env("BASE", &server.base)
         .env("EMAIL", "admin@mikawaya.example")
         .env("PASSWORD", "mikawaya-demo")
+        .env("CSM_EMAIL", "csm1@mikawaya.example")
         .env("PARTNER_EMAIL", "partner1@mikawaya.example")
         .env("PARTNER_PASSWORD", "mikawaya-demo")
         .env("FOREIGN_ACCOUNT", &foreign)
@@ -78,6 +79,13 @@ fn the_web_app_works_in_headless_chromium() {
         "portfolio-ja",
         "account-ja",
         "partner-404",
+        "today",
+        "today-ja-390",
+        "portfolio-ja-390",
+        "account-ja-390",
+        "tasks-ja-390",
+        "dashboards-ja-390",
+        "settings-ja-390",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

@@ -497,7 +497,7 @@ async fn render_account(
             (charts::score_line("health-chart", lang.t("health_history"), &health.history, [lang.t("red"), lang.t("yellow"), lang.t("green")], [lang.t("week"), lang.t("health")]))
             @if !drivers.is_empty() {
                 h3 { (lang.t("drivers")) }
-                table {
+                table tabindex="0" {
                     thead { tr { th scope="col" { (lang.t("measure")) } th.num scope="col" { (lang.t("value_now")) } th.num scope="col" { (lang.t("score_now")) } th.num scope="col" { (lang.t("score_30d")) } th.num scope="col" { (lang.t("change")) } th.num scope="col" { (lang.t("weight")) } } }
                     tbody { @for (metric, value, now, was, weight) in &drivers { tr {
                         td { (measure_words(metric)) }
@@ -513,7 +513,7 @@ async fn render_account(
         section {
             h2 { (lang.t("stakeholders")) }
             @if stakeholders.is_empty() { p.muted { "—" } } @else {
-                table data-testid="stakeholders" { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("influence")) } th scope="col" { (lang.t("sentiment")) } th scope="col" { (lang.t("personal_success")) } @if can_write { th scope="col" { (lang.t("edit")) } } } }
+                table tabindex="0" data-testid="stakeholders" { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("influence")) } th scope="col" { (lang.t("sentiment")) } th scope="col" { (lang.t("personal_success")) } @if can_write { th scope="col" { (lang.t("edit")) } } } }
                 tbody { @for c in &stakeholders { tr {
                     td { (c.name) @if let Some(e) = &c.email { br; span.muted { (e) } } }
                     td { @if let Some(r) = c.role { (lang.value("role", r.as_str())) } }
@@ -530,7 +530,7 @@ async fn render_account(
         section {
             h2 { (lang.t("product_users")) " " span.muted { (product_users.len()) } }
             @if product_users.is_empty() { p.muted { (lang.t("no_product_users")) } } @else {
-                table data-testid="product-users" { thead { tr { th scope="col" { (lang.t("user")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("last_seen")) } th.num scope="col" { (lang.t("events_28d")) } } }
+                table tabindex="0" data-testid="product-users" { thead { tr { th scope="col" { (lang.t("user")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("last_seen")) } th.num scope="col" { (lang.t("events_28d")) } } }
                 tbody { @for (c, seen) in &seen_users { tr {
                     td { (c.name) @if let Some(e) = &c.email { @if e.as_str() != c.name.as_str() { br; span.muted { (e) } } } }
                     td { @if let Some(r) = c.role { (lang.value("role", r.as_str())) } }
@@ -557,7 +557,7 @@ async fn render_account(
         section {
             h2 { (lang.t("tasks")) }
             @if tasks.is_empty() { p.muted { (lang.t("no_tasks")) } } @else {
-                table { thead { tr { th scope="col" { (lang.t("task")) } th scope="col" { (lang.t("owner")) } th scope="col" { (lang.t("due")) } th scope="col" { (lang.t("status")) } } }
+                table tabindex="0" { thead { tr { th scope="col" { (lang.t("task")) } th scope="col" { (lang.t("owner")) } th scope="col" { (lang.t("due")) } th scope="col" { (lang.t("status")) } } }
                 tbody { @for task in &tasks { tr {
                     td { (task.title) }
                     td { (user_name(task.owner_id)) }
@@ -577,7 +577,7 @@ async fn render_account(
         section {
             h2 { (lang.t("subscriptions")) }
             (charts::lines("mrr-chart", lang.t("mrr_timeline"), &mrr_labels, &mrr_series, 0.0, lang.t("month")))
-            table { thead { tr { th scope="col" { (lang.t("plan")) } th.num scope="col" { "MRR" } th scope="col" { (lang.t("start")) } th scope="col" { (lang.t("end")) } } }
+            table tabindex="0" { thead { tr { th scope="col" { (lang.t("plan")) } th.num scope="col" { "MRR" } th scope="col" { (lang.t("start")) } th scope="col" { (lang.t("end")) } } }
             tbody { @for s in &subscriptions { tr { td { (s.plan) } td.num { (i18n::money(s.mrr.amount(), &account.currency)) } td { (i18n::date(s.term.start(), lang)) } td { @if let Some(e) = s.term.end() { (i18n::date(e, lang)) } @else { "—" } } } } } }
         }
         section {
@@ -974,7 +974,7 @@ pub async fn my_tasks(State(state): State<AppState>, page_user: PageUser) -> Res
     let body = html! {
         h1 { (lang.t("my_tasks")) " " span.muted { (tasks.len()) } }
         @if tasks.is_empty() { p.muted { (lang.t("no_tasks")) } } @else {
-            table {
+            table tabindex="0" {
                 thead { tr { th scope="col" { (lang.t("task")) } th scope="col" { (lang.t("name")) } th scope="col" { (lang.t("priority")) } th scope="col" { (lang.t("due")) } th scope="col" { (lang.t("complete")) } } }
                 tbody { @for task in &tasks { tr {
                     td { (task.title) }

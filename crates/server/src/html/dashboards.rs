@@ -83,7 +83,7 @@ pub async fn dashboards(
             h2 { (lang.t("health_distribution")) }
             @if let Some(d) = numbers.health_day { p.muted { (lang.t("as_of")) " " (i18n::date(d, lang)) } }
             (charts::bars("health-distribution", lang.t("health_distribution"), &bands, [lang.t("health"), lang.t("accounts")]))
-            table {
+            table tabindex="0" {
                 thead { tr { th scope="col" { (lang.t("health")) } th.num scope="col" { (lang.t("accounts")) } th.num scope="col" { (lang.t("arr")) } } }
                 tbody { @for (name, band) in names.iter().zip(&numbers.bands) { tr { td { (name) } td.num { (band.accounts) } td.num { (i18n::money(band.arr, &currency)) } } } }
             }
@@ -92,7 +92,7 @@ pub async fn dashboards(
             h2 { (lang.t("renewals_90")) }
             p { (lang.t("renewing_arr")) ": " strong { (i18n::money(renewing_arr, &currency)) } " (" (report.renewing_accounts) ") · " (lang.t("arr_at_risk")) ": " strong data-testid="arr-at-risk" { (i18n::money(at_risk, &currency)) } }
             @if report.renewals.is_empty() { p.muted { "—" } } @else {
-                table {
+                table tabindex="0" {
                     thead { tr { th scope="col" { (lang.t("name")) } th scope="col" { (lang.t("renewal")) } th.num scope="col" { (lang.t("arr")) } th scope="col" { (lang.t("health")) } } }
                     tbody { @for r in report.renewals.iter().take(RENEWALS_LISTED) { tr {
                         td { a href=(format!("/accounts/{}", r.account_id)) { (r.name) } }
@@ -105,7 +105,7 @@ pub async fn dashboards(
         }
         section {
             h2 { (lang.t("book_of_business")) }
-            table {
+            table tabindex="0" {
                 thead { tr {
                     th scope="col" { (lang.t("owner")) }
                     th.num scope="col" { (lang.t("high")) } th.num scope="col" { (lang.t("low")) } th.num scope="col" { (lang.t("tech")) }
@@ -126,7 +126,7 @@ pub async fn dashboards(
         }
         section {
             h2 { (lang.t("churn_by_tier")) }
-            table {
+            table tabindex="0" {
                 thead { tr { th scope="col" { (lang.t("tier")) } th.num scope="col" { (lang.t("accounts")) } th.num scope="col" { (lang.t("churned")) } th.num scope="col" { (lang.t("logo_churn")) } th.num scope="col" { "GRR" } th.num scope="col" { "NRR" } } }
                 tbody { @for t in &numbers.tiers { tr {
                     td { @if lang.t(&t.tier).is_empty() { (t.tier) } @else { (lang.t(&t.tier)) } }

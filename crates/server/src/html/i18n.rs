@@ -114,6 +114,10 @@ impl Lang {
             "set_tier" => ("Set the tier", "タッチを変更"),
             "set_stage" => ("Set the stage", "ステージを変更"),
             "apply_to_selected" => ("Apply", "適用"),
+            "new_owner" => ("New owner", "新しい担当CSM"),
+            "new_tier" => ("New tier", "新しいタッチ"),
+            "new_stage" => ("New stage", "新しいステージ"),
+            "playbook_to_start" => ("Playbook to start", "開始するプレイブック"),
             "nothing_selected" => (
                 "Select at least one account.",
                 "顧客を1件以上選択してください。",

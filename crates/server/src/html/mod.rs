@@ -774,7 +774,7 @@ async fn portfolio_page(
         @if found.data.is_empty() {
             p.muted { (lang.t("no_accounts")) }
         } @else {
-            table {
+            table tabindex="0" {
                 thead { tr {
                     @if can_write { th scope="col" { span.visually-hidden { (lang.t("select")) } } }
                     (header(AccountSortField::Name, lang.t("name"), false))
@@ -805,7 +805,7 @@ async fn portfolio_page(
                             td { @if let Some(touch) = account.signals.last_touch { (i18n::date(clock.day_of(touch), lang)) } @else { "—" } }
                             td { @if let Some(owner) = account.owner_id.and_then(|id| user_names.get(&id)) { (owner) } }
                             td { @if let Some(stage) = &account.stage { span.badge { (lang.value("stage", stage.as_str())) } } }
-                            td { @if let Some(tier) = account.tier { span.badge { (lang.t(tier.as_str())) } } }
+                            td.tier { @if let Some(tier) = account.tier { span.badge { (lang.t(tier.as_str())) } } }
                             td { @if let Some(partner) = account.partner_id.and_then(|id| partner_names.get(&id)) { (partner) } }
                         }
                     }
@@ -822,20 +822,20 @@ async fn portfolio_page(
                     option value="stage" { (lang.t("set_stage")) }
                     @if !playbooks.is_empty() { option value="playbook" { (lang.t("start_playbook")) } }
                 } }
-                label { (lang.t("owner")) select name="owner_id" {
+                label { (lang.t("new_owner")) select name="owner_id" {
                     option value="" { "—" }
                     @for owner in &owners { option value=(owner.id) { (owner.name) } }
                 } }
-                label { (lang.t("tier")) select name="tier" {
+                label { (lang.t("new_tier")) select name="tier" {
                     option value="" { "—" }
                     @for tier in ["high", "low", "tech"] { option value=(tier) { (lang.t(tier)) } }
                 } }
-                label { (lang.t("stage")) select name="stage" {
+                label { (lang.t("new_stage")) select name="stage" {
                     option value="" { "—" }
                     @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] { option value=(stage) { (lang.value("stage", stage)) } }
                 } }
                 @if !playbooks.is_empty() {
-                    label { (lang.t("playbook")) select name="playbook" {
+                    label { (lang.t("playbook_to_start")) select name="playbook" {
                         option value="" { "—" }
                         @for (name, title) in &playbooks { option value=(name) { (title.pick(lang.code())) } }
                     } }

@@ -78,18 +78,18 @@ async fn render(
         }
         section {
             h2 { (lang.t("users")) }
-            table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("email")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("partner")) } th scope="col" { (lang.t("language")) } } }
+            table tabindex="0" { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("email")) } th scope="col" { (lang.t("role")) } th scope="col" { (lang.t("partner")) } th scope="col" { (lang.t("language")) } } }
             tbody { @for u in &users { tr { td { (u.name) } td { (u.email) } td { (lang.value("user_role", u.role.as_str())) } td { (partner_name(u.partner_id)) } td { (u.locale.as_deref().unwrap_or("—")) } } } } }
         }
         section {
             h2 { (lang.t("partners")) }
-            table { thead { tr { th scope="col" { (lang.t("partner")) } th scope="col" { "ID" } } }
+            table tabindex="0" { thead { tr { th scope="col" { (lang.t("partner")) } th scope="col" { "ID" } } }
             tbody { @for p in &partners { tr { td { (p.name) } td { @if let Some(e) = &p.external_id { (e) } } } } } }
         }
         @if is_admin {
             section {
                 h2 { (lang.t("api_tokens")) }
-                table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("scope")) } th scope="col" { (lang.t("created")) } th scope="col" { (lang.t("status")) } } }
+                table tabindex="0" { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("scope")) } th scope="col" { (lang.t("created")) } th scope="col" { (lang.t("status")) } } }
                 tbody { @for t in &tokens { tr { td { (t.name) } td { (t.scope.as_str()) } td { (i18n::date(clock.day_of(t.created_at), lang)) } td { @if t.revoked_at.is_some() { (lang.t("revoked")) } @else { (lang.t("active")) } } } } } }
                 form.inline method="post" action="/settings/tokens" {
                     input type="hidden" name="csrf_token" value=(csrf);
@@ -100,7 +100,7 @@ async fn render(
             }
             section {
                 h2 { (lang.t("write_keys")) }
-                table { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("created")) } th scope="col" { (lang.t("status")) } } }
+                table tabindex="0" { thead { tr { th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("created")) } th scope="col" { (lang.t("status")) } } }
                 tbody { @for k in &write_keys { tr { td { (k.name) } td { (i18n::date(clock.day_of(k.created_at), lang)) } td { @if k.revoked_at.is_some() { (lang.t("revoked")) } @else { (lang.t("active")) } } } } } }
                 form.inline method="post" action="/settings/write-keys" {
                     input type="hidden" name="csrf_token" value=(csrf);
@@ -111,7 +111,7 @@ async fn render(
         }
         section {
             h2 { (lang.t("scorecard")) " · " (card.name()) }
-            table { thead { tr { th scope="col" { (lang.t("measure")) } th.num scope="col" { (lang.t("weight")) } th scope="col" { (lang.t("mapping")) } } }
+            table tabindex="0" { thead { tr { th scope="col" { (lang.t("measure")) } th.num scope="col" { (lang.t("weight")) } th scope="col" { (lang.t("mapping")) } } }
             tbody { @for m in card.measures() { tr {
                 td { (m.metric().name()) }
                 td.num { (m.weight()) }
@@ -120,12 +120,12 @@ async fn render(
         }
         section {
             h2 { (lang.t("metrics")) }
-            table { thead { tr { th scope="col" { (lang.t("measure")) } th scope="col" { (lang.t("definition")) } } }
+            table tabindex="0" { thead { tr { th scope="col" { (lang.t("measure")) } th scope="col" { (lang.t("definition")) } } }
             tbody { @for (name, spec) in &metrics { tr { td { (name) } td { code { (spec) } } } } } }
         }
         section {
             h2 { (lang.t("playbooks")) }
-            table { thead { tr { th scope="col" { (lang.t("contact")) } th.num scope="col" { (lang.t("version")) } th scope="col" { (lang.t("status")) } } }
+            table tabindex="0" { thead { tr { th scope="col" { (lang.t("contact")) } th.num scope="col" { (lang.t("version")) } th scope="col" { (lang.t("status")) } } }
             tbody { @for p in &latest { tr { td { (p.name) } td.num { (p.version) } td { @if p.enabled { (lang.t("active")) } @else { (lang.t("disabled")) } } } } } }
         }
     };
