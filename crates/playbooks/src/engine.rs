@@ -343,6 +343,17 @@ pub fn evaluate(
     Ok(report)
 }
 
+/// A playbook started by hand: which, on which account, and why (shown as the run's reason).
+#[derive(Debug, Clone, Copy)]
+pub struct Start<'a> {
+    /// The playbook's name.
+    pub playbook: &'a str,
+    /// The account.
+    pub account: AccountId,
+    /// Why, e.g. "started by Aoi".
+    pub reason: &'a str,
+}
+
 /// Starts an enabled playbook on one account by hand (a person chose it: no trigger, no
 /// conditions, no holdout), unless it already has an active run there. Its steps run as a
 /// firing's would; a staged playbook supersedes its series' earlier stages.
@@ -352,10 +363,13 @@ pub fn start(
     usage: Option<&dyn UsageSource>,
     clock: Clock,
     settings: &Settings,
-    playbook: &str,
-    account_id: AccountId,
-    reason: &str,
+    what: Start<'_>,
 ) -> Result<Report> {
+    let Start {
+        playbook,
+        account: account_id,
+        reason,
+    } = what;
     let (versions, firing) = load_playbooks(store, &access.read())?;
     let Some((version, chosen)) = firing.iter().find(|(_, p)| p.name().as_str() == playbook) else {
         return Err(mikawaya_domain::Invalid::new(

@@ -217,6 +217,9 @@ fn measure_words(name: &str) -> String {
     name.replace('_', " ")
 }
 
+/// One driver row: measure, raw value now, score now, score 30 days before, weight.
+type Driver = (String, Option<f64>, Option<f64>, Option<f64>, f64);
+
 /// A raw measure value: whole numbers grouped and without decimals, others with two.
 fn raw_value(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
@@ -363,7 +366,7 @@ async fn render_account(
     let change = score
         .zip(health.before.as_ref().and_then(|h| h.score))
         .map(|(a, b)| a - b);
-    let drivers: Vec<(String, Option<f64>, Option<f64>, Option<f64>, f64)> =
+    let drivers: Vec<Driver> =
         match (&health.now, &health.before) {
             (Some(now), before) => now
                 .measures

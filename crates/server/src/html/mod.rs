@@ -414,9 +414,11 @@ async fn bulk_action(
                                 Some(usage),
                                 clock,
                                 &settings,
-                                &playbook,
-                                *id,
-                                &reason,
+                                mikawaya_playbooks::Start {
+                                    playbook: &playbook,
+                                    account: *id,
+                                    reason: &reason,
+                                },
                             )?;
                         }
                         Ok(())

@@ -338,9 +338,11 @@ pub async fn start_playbook(
                     Some(usage),
                     clock,
                     &settings,
-                    &playbook,
-                    AccountId::new(id),
-                    &reason,
+                    mikawaya_playbooks::Start {
+                        playbook: &playbook,
+                        account: AccountId::new(id),
+                        reason: &reason,
+                    },
                 )
                 .map_err(mikawaya_store::StoreError::from)
             })
