@@ -1,6 +1,7 @@
 //! Server time of every web page at 100,000 accounts: the demo company (without usage
-//! events), 14 weeks of health snapshots for every account, a CSM with 300 tasks; each
-//! page fetched over loopback with a session cookie, warm, 30 times.
+//! events) with its survey answers, 14 weeks of health snapshots and the accounts' signals
+//! for every account, a CSM with 300 tasks; each page fetched over loopback with a session
+//! cookie, warm, 30 times.
 //! Run with `cargo run --release -p mikawaya-bench -- pages`.
 
 use anyhow::{Result, anyhow};
@@ -74,6 +75,15 @@ pub fn run() -> Result<()> {
         "snapshots written in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    // Each account's signals, as the daily run leaves them (no usage, so no forecast).
+    let started = Instant::now();
+    let no_usage = mikawaya_usage::rollup::Rollups::new(jiff::tz::TimeZone::UTC);
+    let signals = mikawaya_app::signals::refresh(store.as_ref(), &no_usage, as_of)?;
+    let signals_time = started.elapsed();
+    eprintln!(
+        "{signals} signals refreshed in {:.1} s",
+        signals_time.as_secs_f64()
+    );
 
     // A CSM with 300 open tasks, logged in.
     let csm = store
@@ -119,6 +129,10 @@ pub fn run() -> Result<()> {
         Ok(format!("{}={secret}", auth::SESSION_COOKIE))
     };
     let (admin_cookie, csm_cookie) = (session(admin.id)?, session(csm.id)?);
+    let csm_accounts = accounts
+        .iter()
+        .filter(|a| a.owner_id == Some(csm.id))
+        .count();
     let busy = owned
         .first()
         .map(|a| a.id)
@@ -163,8 +177,14 @@ pub fn run() -> Result<()> {
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         // Each page with a marker its body must hold (so an error page cannot pass).
+        let today_label = format!("Today (a CSM owning {csm_accounts} accounts, 300 tasks)");
         let pages = [
+            (today_label.as_str(), "/today".to_owned(), &csm_cookie, "data-testid=\"today-item\""),
+            ("Today in the API", "/api/v1/today".to_owned(), &csm_cookie, "\"items\""),
             ("portfolio, first page by name", "/portfolio".to_owned(), &admin_cookie, "class=\"spark\""),
+            ("portfolio by health", "/portfolio?sort=health".to_owned(), &admin_cookie, "portfolio-health"),
+            ("portfolio, red by -ARR", "/portfolio?health=red&sort=-mrr".to_owned(), &admin_cookie, "health-red"),
+            ("portfolio by last touch", "/portfolio?sort=last_touch".to_owned(), &admin_cookie, "portfolio-health"),
             ("portfolio, tier=high by -ARR", "/portfolio?tier=high&sort=-mrr".to_owned(), &admin_cookie, "class=\"spark\""),
             ("portfolio, search q=Media", "/portfolio?q=Media".to_owned(), &admin_cookie, "Media"),
             ("Customer 360", format!("/accounts/{busy}"), &admin_cookie, "id=\"health-chart\""),
@@ -210,6 +230,10 @@ pub fn run() -> Result<()> {
         println!(
             "| building the dashboards' daily report (all accounts; {report_renewals} renewals in 90 days) | {:.0} ms, once a day by the worker |",
             report_time.as_secs_f64() * 1000.0
+        );
+        println!(
+            "| refreshing every account's signals (health in force, change, risk) | {:.0} ms, once a day by the worker |",
+            signals_time.as_secs_f64() * 1000.0
         );
         let _ = stop.send(());
         server.await??;

@@ -366,21 +366,20 @@ async fn render_account(
     let change = score
         .zip(health.before.as_ref().and_then(|h| h.score))
         .map(|(a, b)| a - b);
-    let drivers: Vec<Driver> =
-        match (&health.now, &health.before) {
-            (Some(now), before) => now
-                .measures
-                .iter()
-                .map(|m| {
-                    let was = before
-                        .as_ref()
-                        .and_then(|b| b.measures.iter().find(|x| x.metric == m.metric))
-                        .and_then(|x| x.score);
-                    (m.metric.clone(), m.value, m.score, was, m.weight)
-                })
-                .collect(),
-            _ => Vec::new(),
-        };
+    let drivers: Vec<Driver> = match (&health.now, &health.before) {
+        (Some(now), before) => now
+            .measures
+            .iter()
+            .map(|m| {
+                let was = before
+                    .as_ref()
+                    .and_then(|b| b.measures.iter().find(|x| x.metric == m.metric))
+                    .and_then(|x| x.score);
+                (m.metric.clone(), m.value, m.score, was, m.weight)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     // MRR on the first of each of the last 24 months, from the subscription rows.
     let this_month = today.first_of_month();
     let months: Vec<Date> = (0..24)
