@@ -455,35 +455,32 @@ pub struct Today {
     pub accounts: usize,
 }
 
-/// Reads every page of a list.
+/// Every row of a paged list, page after page.
+fn every<T>(
+    mut fetch: impl FnMut(&PageRequest) -> mikawaya_store::Result<mikawaya_store::Page<T>>,
+) -> Result<Vec<T>> {
+    let mut rows = Vec::new();
+    let mut page = PageRequest::first(1000);
+    loop {
+        let found = fetch(&page)?;
+        rows.extend(found.data);
+        match found.next_cursor {
+            Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
+            None => return Ok(rows),
+        }
+    }
+}
+
 fn every_account(
     store: &dyn Store,
     access: &ReadAccess,
     filter: &AccountFilter,
 ) -> Result<Vec<Account>> {
-    let mut accounts = Vec::new();
-    let mut page = PageRequest::first(1000);
-    loop {
-        let found = store.list_accounts(access, filter, AccountSort::default(), &page)?;
-        accounts.extend(found.data);
-        match found.next_cursor {
-            Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
-            None => return Ok(accounts),
-        }
-    }
+    every(|page| store.list_accounts(access, filter, AccountSort::default(), page))
 }
 
 fn every_task(store: &dyn Store, access: &ReadAccess, filter: &TaskFilter) -> Result<Vec<Task>> {
-    let mut tasks = Vec::new();
-    let mut page = PageRequest::first(1000);
-    loop {
-        let found = store.list_tasks(access, filter, &page)?;
-        tasks.extend(found.data);
-        match found.next_cursor {
-            Some(cursor) => page = PageRequest::new(Some(1000), Some(&cursor))?,
-            None => return Ok(tasks),
-        }
-    }
+    every(|page| store.list_tasks(access, filter, page))
 }
 
 /// Whole days from `from` to `to` (negative when `to` is earlier).
@@ -630,7 +627,8 @@ fn evidence_for(
     }
     let since = day_start(days_before(day, policy.detractor_days));
     let mut latest_nps: HashMap<AccountId, (i64, Date)> = HashMap::new();
-    for answer in store.survey_responses(access, since)? {
+    let ids: Vec<AccountId> = accounts.iter().map(|a| a.id).collect();
+    for answer in store.survey_responses(access, Some(&ids), since)? {
         if answer.kind == SurveyKind::Nps && wanted.contains_key(&answer.account_id) {
             // Oldest first: the last one written wins.
             latest_nps.insert(

@@ -27,6 +27,30 @@ fn author_user(
     })
 }
 
+/// Notifies the people `texts` mention, if any text holds an `@`.
+fn notify(
+    store: &dyn Store,
+    access: &WriteAccess,
+    author: &Author<'_>,
+    account: mikawaya_domain::AccountId,
+    on: MentionOn,
+    texts: &[&str],
+) -> Result<()> {
+    if texts.iter().any(|t| t.contains('@') || t.contains('＠')) {
+        notify_mentions(
+            store,
+            access,
+            author_user(store, author)?.as_ref(),
+            account,
+            on,
+            &texts.join("\n\n"),
+            author.base_url,
+            jiff::Timestamp::now(),
+        )?;
+    }
+    Ok(())
+}
+
 /// Records a touchpoint and notifies the people its summary or notes mention.
 pub fn log_touchpoint(
     store: &dyn Store,
@@ -35,23 +59,13 @@ pub fn log_touchpoint(
     new: NewTouchpoint,
 ) -> Result<Touchpoint> {
     let touchpoint = store.create_touchpoint(access, new)?;
-    let text: Vec<&str> = [touchpoint.summary.as_ref(), touchpoint.notes.as_ref()]
+    let texts: Vec<&str> = [touchpoint.summary.as_ref(), touchpoint.notes.as_ref()]
         .into_iter()
         .flatten()
         .map(|t| t.as_str())
         .collect();
-    if text.iter().any(|t| t.contains('@') || t.contains('＠')) {
-        notify_mentions(
-            store,
-            access,
-            author_user(store, &author)?.as_ref(),
-            touchpoint.account_id,
-            MentionOn::Touchpoint(touchpoint.id.get()),
-            &text.join("\n\n"),
-            author.base_url,
-            jiff::Timestamp::now(),
-        )?;
-    }
+    let on = MentionOn::Touchpoint(touchpoint.id.get());
+    notify(store, access, &author, touchpoint.account_id, on, &texts)?;
     Ok(touchpoint)
 }
 
@@ -63,20 +77,16 @@ pub fn add_task(
     new: NewTask,
 ) -> Result<Task> {
     let task = store.create_task(access, new)?;
-    let text: Vec<&str> = std::iter::once(task.title.as_str())
+    let texts: Vec<&str> = std::iter::once(task.title.as_str())
         .chain(task.instructions.as_ref().map(|t| t.as_str()))
         .collect();
-    if text.iter().any(|t| t.contains('@') || t.contains('＠')) {
-        notify_mentions(
-            store,
-            access,
-            author_user(store, &author)?.as_ref(),
-            task.account_id,
-            MentionOn::Task(task.id),
-            &text.join("\n\n"),
-            author.base_url,
-            jiff::Timestamp::now(),
-        )?;
-    }
+    notify(
+        store,
+        access,
+        &author,
+        task.account_id,
+        MentionOn::Task(task.id),
+        &texts,
+    )?;
     Ok(task)
 }

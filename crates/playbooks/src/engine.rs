@@ -170,24 +170,7 @@ pub fn evaluate(
 ) -> Result<Report> {
     let (versions, firing) = load_playbooks(store, &access.read())?;
     let facts = Facts::load(store, &access.read(), usage, clock.today)?;
-    let mut exec = Exec {
-        store,
-        access: *access,
-        facts: &facts,
-        clock,
-        settings,
-        emails: HashMap::new(),
-        report: Report {
-            as_of: clock.today,
-            dry_run,
-            fired: Vec::new(),
-            advanced: 0,
-            completed: 0,
-            tasks: Vec::new(),
-            messages: Vec::new(),
-            field_updates: 0,
-        },
-    };
+    let mut exec = Exec::new(store, *access, &facts, clock, settings, dry_run);
     let mut batch = WorkflowBatch::default();
     let accounts: Vec<&Account> = facts
         .accounts
@@ -391,24 +374,7 @@ pub fn start(
         )
         .into());
     }
-    let mut exec = Exec {
-        store,
-        access: *access,
-        facts: &facts,
-        clock,
-        settings,
-        emails: HashMap::new(),
-        report: Report {
-            as_of: clock.today,
-            dry_run: false,
-            fired: Vec::new(),
-            advanced: 0,
-            completed: 0,
-            tasks: Vec::new(),
-            messages: Vec::new(),
-            field_updates: 0,
-        },
-    };
+    let mut exec = Exec::new(store, *access, &facts, clock, settings, false);
     let key = RunKey {
         playbook: chosen,
         version: *version,
@@ -561,7 +527,36 @@ struct Exec<'a, 'f> {
     report: Report,
 }
 
-impl Exec<'_, '_> {
+impl<'a, 'f> Exec<'a, 'f> {
+    /// An execution with an empty report.
+    fn new(
+        store: &'a dyn Store,
+        access: WriteAccess,
+        facts: &'a Facts<'f>,
+        clock: Clock,
+        settings: &'a Settings,
+        dry_run: bool,
+    ) -> Self {
+        Exec {
+            store,
+            access,
+            facts,
+            clock,
+            settings,
+            emails: HashMap::new(),
+            report: Report {
+                as_of: clock.today,
+                dry_run,
+                fired: Vec::new(),
+                advanced: 0,
+                completed: 0,
+                tasks: Vec::new(),
+                messages: Vec::new(),
+                field_updates: 0,
+            },
+        }
+    }
+
     /// Runs steps from `cursor` until a wait, a closed phase gate, or the end.
     fn advance(
         &mut self,

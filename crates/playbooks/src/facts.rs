@@ -105,7 +105,7 @@ impl<'a> Facts<'a> {
             changes.entry(change.account_id).or_default().push(change);
         }
         let mut surveys: HashMap<AccountId, Vec<SurveyResponse>> = HashMap::new();
-        for response in store.survey_responses(access, since)? {
+        for response in store.survey_responses(access, None, since)? {
             surveys
                 .entry(response.account_id)
                 .or_default()
@@ -263,7 +263,7 @@ pub fn facts_of(
     })
     .collect();
     let surveys: Vec<_> = store
-        .survey_responses(access, jiff::Timestamp::UNIX_EPOCH)?
+        .survey_responses(access, None, jiff::Timestamp::UNIX_EPOCH)?
         .into_iter()
         .filter_map(|r| {
             known

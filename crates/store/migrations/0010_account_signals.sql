@@ -12,8 +12,23 @@ CREATE TABLE account_signals (
     last_touch_at TEXT
 );
 
+-- Every account has its row (lists sorted by a signal join it, and read it by index).
 INSERT INTO account_signals (account_id, last_touch_at)
-    SELECT account_id, MAX(occurred_at) FROM touchpoints GROUP BY account_id;
+    SELECT a.id, (SELECT MAX(t.occurred_at) FROM touchpoints t WHERE t.account_id = a.id)
+      FROM accounts a;
+
+CREATE TRIGGER accounts_signals_row AFTER INSERT ON accounts BEGIN
+    INSERT INTO account_signals (account_id) VALUES (NEW.id) ON CONFLICT (account_id) DO NOTHING;
+END;
+
+-- The sort keys of the portfolio (accounts without a value last in either direction).
+CREATE INDEX account_signals_health_up ON account_signals(COALESCE(health, 1.0e9), account_id);
+CREATE INDEX account_signals_health_down ON account_signals(COALESCE(health, -1.0e9), account_id);
+CREATE INDEX account_signals_change_up ON account_signals(COALESCE(health_change, 1.0e9), account_id);
+CREATE INDEX account_signals_change_down ON account_signals(COALESCE(health_change, -1.0e9), account_id);
+CREATE INDEX account_signals_risk_up ON account_signals(COALESCE(forecast_risk, 1.0e9), account_id);
+CREATE INDEX account_signals_risk_down ON account_signals(COALESCE(forecast_risk, -1.0e9), account_id);
+CREATE INDEX account_signals_touch ON account_signals(COALESCE(last_touch_at, ''), account_id);
 
 CREATE TRIGGER touchpoints_last_touch_insert AFTER INSERT ON touchpoints BEGIN
     INSERT INTO account_signals (account_id, last_touch_at) VALUES (NEW.account_id, NEW.occurred_at)

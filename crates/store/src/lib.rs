@@ -484,10 +484,12 @@ pub trait Store: Send + Sync {
         access: &WriteAccess,
         responses: Vec<NewSurveyResponse>,
     ) -> Result<usize>;
-    /// Survey answers on visible accounts since an instant, oldest first.
+    /// Survey answers on visible accounts (of some accounts, or all) since an instant,
+    /// oldest first.
     fn survey_responses(
         &self,
         access: &ReadAccess,
+        accounts: Option<&[AccountId]>,
         since: jiff::Timestamp,
     ) -> Result<Vec<SurveyResponse>>;
     /// Every visible contact.

@@ -399,31 +399,7 @@ async fn bulk_action(
             }
             None => {
                 let playbook = required("playbook")?;
-                let clock = state.engine_clock();
-                let settings = state.workflow.settings.clone();
-                let reason = format!("started by {}", page_user.user.name);
-                state
-                    .run_with_usage(move |store, usage| {
-                        for id in &ids {
-                            store.get_account(&access.read(), *id)?;
-                        }
-                        for id in &ids {
-                            mikawaya_playbooks::start(
-                                store,
-                                &access,
-                                Some(usage),
-                                clock,
-                                &settings,
-                                mikawaya_playbooks::Start {
-                                    playbook: &playbook,
-                                    account: *id,
-                                    reason: &reason,
-                                },
-                            )?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
+                today::start_by_hand(&state, &page_user, ids, playbook).await?;
             }
         }
         Ok::<_, ApiError>(())

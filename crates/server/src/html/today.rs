@@ -242,6 +242,19 @@ fn item_card(
     }
 }
 
+/// Where a page's form goes: back to `next` when the write succeeded, else an error page.
+fn after(
+    page_user: &PageUser,
+    result: Result<(), ApiError>,
+    next: Option<String>,
+    home: &str,
+) -> Response {
+    match result {
+        Ok(()) => Redirect::to(&super::next_or(next, home)).into_response(),
+        Err(error) => super::error_page(page_user, error),
+    }
+}
+
 /// A snooze from the page.
 #[derive(Debug, Deserialize)]
 pub struct SnoozeForm {
@@ -261,25 +274,19 @@ pub async fn snooze(
     if let Err(error) = page_user.check_csrf(&form.csrf_token) {
         return error.into_response();
     }
-    let snooze = match snooze_of(
-        AccountId::new(id),
-        page_user.user.id,
-        &form.until,
-        &form.reason,
-        state.clock().today(),
-    ) {
-        Ok(snooze) => snooze,
-        Err(invalid) => return super::error_page(&page_user, invalid.into()),
-    };
     let result = async {
+        let snooze = snooze_of(
+            AccountId::new(id),
+            page_user.user.id,
+            &form.until,
+            &form.reason,
+            state.clock().today(),
+        )?;
         let access = page_user.actor.write()?;
         state.run(move |store| store.snooze(&access, &snooze)).await
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&super::next_or(form.next, "/today")).into_response(),
-        Err(error) => super::error_page(&page_user, error),
-    }
+    after(&page_user, result, form.next, "/today")
 }
 
 /// Ends the user's snooze on an account.
@@ -300,10 +307,7 @@ pub async fn wake(
             .await
     }
     .await;
-    match result {
-        Ok(()) => Redirect::to(&super::next_or(form.next, "/today")).into_response(),
-        Err(error) => super::error_page(&page_user, error),
-    }
+    after(&page_user, result, form.next, "/today")
 }
 
 /// A playbook started from a page.
@@ -312,6 +316,42 @@ pub struct StartForm {
     csrf_token: String,
     playbook: String,
     next: Option<String>,
+}
+
+/// Starts a playbook by hand on each account, the person named as the reason; an account
+/// the person cannot see stops it before anything starts.
+pub async fn start_by_hand(
+    state: &AppState,
+    page_user: &PageUser,
+    accounts: Vec<AccountId>,
+    playbook: String,
+) -> Result<(), ApiError> {
+    let access = page_user.actor.write()?;
+    let clock = state.engine_clock();
+    let settings = state.workflow.settings.clone();
+    let reason = format!("started by {}", page_user.user.name);
+    state
+        .run_with_usage(move |store, usage| {
+            for id in &accounts {
+                store.get_account(&access.read(), *id)?;
+            }
+            for id in &accounts {
+                mikawaya_playbooks::start(
+                    store,
+                    &access,
+                    Some(usage),
+                    clock,
+                    &settings,
+                    mikawaya_playbooks::Start {
+                        playbook: &playbook,
+                        account: *id,
+                        reason: &reason,
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// Starts a playbook on the account by hand.
@@ -324,35 +364,6 @@ pub async fn start_playbook(
     if let Err(error) = page_user.check_csrf(&form.csrf_token) {
         return error.into_response();
     }
-    let result = async {
-        let access = page_user.actor.write()?;
-        let clock = state.engine_clock();
-        let settings = state.workflow.settings.clone();
-        let playbook = form.playbook.clone();
-        let reason = format!("started by {}", page_user.user.name);
-        state
-            .run_with_usage(move |store, usage| {
-                mikawaya_playbooks::start(
-                    store,
-                    &access,
-                    Some(usage),
-                    clock,
-                    &settings,
-                    mikawaya_playbooks::Start {
-                        playbook: &playbook,
-                        account: AccountId::new(id),
-                        reason: &reason,
-                    },
-                )
-                .map_err(mikawaya_store::StoreError::from)
-            })
-            .await
-    }
-    .await;
-    match result {
-        Ok(_) => {
-            Redirect::to(&super::next_or(form.next, &format!("/accounts/{id}"))).into_response()
-        }
-        Err(error) => super::error_page(&page_user, error),
-    }
+    let result = start_by_hand(&state, &page_user, vec![AccountId::new(id)], form.playbook).await;
+    after(&page_user, result, form.next, &format!("/accounts/{id}"))
 }

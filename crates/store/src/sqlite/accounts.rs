@@ -19,8 +19,21 @@ pub(crate) const COLUMNS: &str = "a.id, a.external_id, a.name, a.parent_id, a.pl
      a.contract_end, a.renewal_date, a.owner_id, a.partner_id, a.stage, a.tier, a.custom_fields, a.created_at, a.updated_at, \
      s.day, s.health, s.health_change, s.forecast_risk, s.last_touch_at, s.forecast_factors";
 
-/// Accounts with their signals (`a` and `s`).
+/// Accounts with their signals (`a` and `s`). Every account has its signals row (made by
+/// a trigger when the account is), so the inner join of [`FROM_SORTED_BY_SIGNAL`] returns
+/// the same rows; it lets SQLite walk a signal's index in order.
 pub(crate) const FROM: &str = "accounts a LEFT JOIN account_signals s ON s.account_id = a.id";
+const FROM_SORTED_BY_SIGNAL: &str = "accounts a JOIN account_signals s ON s.account_id = a.id";
+
+fn sorted_by_signal(sort: AccountSort) -> bool {
+    matches!(
+        sort.field,
+        AccountSortField::Health
+            | AccountSortField::HealthChange
+            | AccountSortField::ForecastRisk
+            | AccountSortField::LastTouch
+    )
+}
 
 pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -250,12 +263,17 @@ pub(crate) fn list(
     page: &PageRequest,
 ) -> Result<Page<Account>> {
     let (expression, _) = sort_key(sort);
-    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {FROM} WHERE 1=1"));
+    let (from, id_column) = if sorted_by_signal(sort) {
+        (FROM_SORTED_BY_SIGNAL, "s.account_id")
+    } else {
+        (FROM, "a.id")
+    };
+    let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {from} WHERE 1=1"));
     push_filter(&mut sql, visibility, filter);
     let keyset = Keyset {
         name: sort_name(sort),
         expression,
-        id_column: "a.id",
+        id_column,
         descending: sort.descending,
     };
     keyset.fetch(connection, sql, page, from_row, |account| {
@@ -268,7 +286,13 @@ pub(crate) fn count(
     visibility: Visibility,
     filter: &AccountFilter,
 ) -> Result<u64> {
-    let mut sql = Sql::new(&format!("SELECT COUNT(*) FROM {FROM} WHERE 1=1"));
+    // Only a health filter needs the signals; without the join SQLite counts by index.
+    let from = if filter.health.is_some() {
+        FROM
+    } else {
+        "accounts a"
+    };
+    let mut sql = Sql::new(&format!("SELECT COUNT(*) FROM {from} WHERE 1=1"));
     push_filter(&mut sql, visibility, filter);
     let count: i64 = connection
         .prepare_cached(&sql.text)?

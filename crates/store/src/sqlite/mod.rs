@@ -724,9 +724,10 @@ impl Store for SqliteStore {
     fn survey_responses(
         &self,
         access: &ReadAccess,
+        accounts: Option<&[AccountId]>,
         since: jiff::Timestamp,
     ) -> Result<Vec<SurveyResponse>> {
-        self.read(|c| work::survey_responses(c, access.visibility(), since))
+        self.read(|c| work::survey_responses(c, access.visibility(), accounts, since))
     }
     fn all_contacts(&self, access: &ReadAccess) -> Result<Vec<Contact>> {
         self.read(|c| children::all_contacts(c, access.visibility()))

@@ -711,6 +711,7 @@ pub(crate) fn add_survey_response(
 pub(crate) fn survey_responses(
     connection: &Connection,
     visibility: Visibility,
+    accounts: Option<&[AccountId]>,
     since: jiff::Timestamp,
 ) -> Result<Vec<SurveyResponse>> {
     let mut sql = Sql::new(
@@ -718,6 +719,16 @@ pub(crate) fn survey_responses(
          FROM survey_responses s JOIN accounts a ON a.id = s.account_id WHERE 1=1",
     );
     sql.visible("a", visibility);
+    if let Some(accounts) = accounts {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; accounts.len()].join(", ");
+        sql.bind(
+            &format!(" AND s.account_id IN ({marks})"),
+            accounts.iter().map(|a| Value::Integer(a.get())),
+        );
+    }
     sql.bind(
         " AND s.answered_at >= ? ORDER BY s.answered_at, s.id",
         [text(row::instant(since))],

@@ -162,6 +162,7 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
             "DROP TABLE config_versions; DROP TABLE dashboard_reports; DROP TABLE daily_runs;
              DROP TABLE account_signals; DROP TABLE attention_snoozes;
              DROP TRIGGER touchpoints_last_touch_insert; DROP TRIGGER touchpoints_last_touch_delete;
+             DROP TRIGGER accounts_signals_row;
              ALTER TABLE contacts DROP COLUMN influence; ALTER TABLE contacts DROP COLUMN source;
              ALTER TABLE touchpoints DROP COLUMN notes; ALTER TABLE touchpoints DROP COLUMN sentiment;
              INSERT INTO meta (key, value) VALUES

@@ -146,7 +146,7 @@ fn a_partner_sees_only_its_own_rows_through_every_read() {
         only_a(
             &world,
             accounts_of(
-                ok(store.survey_responses(&read, since))
+                ok(store.survey_responses(&read, None, since))
                     .iter()
                     .map(|r| r.account_id),
             ),
@@ -338,7 +338,7 @@ fn a_partner_changes_nothing_of_another_partners_and_learns_nothing_of_it() {
         );
         ok(store.get_touchpoint(&system, b.touchpoint));
         assert!(ok(store.get_task(&system, b.task)).owner_id.is_none());
-        let b_answers = ok(store.survey_responses(&system, jiff::Timestamp::UNIX_EPOCH))
+        let b_answers = ok(store.survey_responses(&system, None, jiff::Timestamp::UNIX_EPOCH))
             .into_iter()
             .filter(|r| r.account_id == b.account)
             .count();
