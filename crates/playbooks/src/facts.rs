@@ -272,7 +272,7 @@ pub fn facts_of(
         })
         .collect();
     let pulses: Vec<_> = store
-        .pulses(access)?
+        .pulses(access, None)?
         .into_iter()
         .filter_map(|p| {
             known

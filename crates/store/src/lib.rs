@@ -549,8 +549,12 @@ pub trait Store: Send + Sync {
     fn add_pulse(&self, access: &WriteAccess, pulse: &work::Pulse) -> Result<()>;
     /// Records many pulses at once, all or none.
     fn add_pulses(&self, access: &WriteAccess, pulses: &[work::Pulse]) -> Result<usize>;
-    /// Every pulse on visible accounts, oldest first.
-    fn pulses(&self, access: &ReadAccess) -> Result<Vec<work::Pulse>>;
+    /// Pulses on visible accounts (of some accounts, or all), oldest first.
+    fn pulses(
+        &self,
+        access: &ReadAccess,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<Vec<work::Pulse>>;
     /// The days a scorecard has snapshots of, oldest first.
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>>;
     /// The latest day from `from` to `to` (inclusive) with a snapshot, by index.

@@ -799,8 +799,12 @@ impl Store for SqliteStore {
             Ok(pulses.len())
         })
     }
-    fn pulses(&self, access: &ReadAccess) -> Result<Vec<crate::work::Pulse>> {
-        self.read(|c| work::pulses(c, access.visibility()))
+    fn pulses(
+        &self,
+        access: &ReadAccess,
+        accounts: Option<&[AccountId]>,
+    ) -> Result<Vec<crate::work::Pulse>> {
+        self.read(|c| work::pulses(c, access.visibility(), accounts))
     }
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>> {
         self.read(|c| work::health_days(c, scorecard))

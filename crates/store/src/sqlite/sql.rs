@@ -11,6 +11,15 @@ pub(crate) struct Sql {
 }
 
 impl Sql {
+    /// Keeps rows whose `column` is one of `accounts`.
+    pub(crate) fn account_in(&mut self, column: &str, accounts: &[mikawaya_domain::AccountId]) {
+        let marks = vec!["?"; accounts.len()].join(", ");
+        self.bind(
+            &format!(" AND {column} IN ({marks})"),
+            accounts.iter().map(|a| Value::Integer(a.get())),
+        );
+    }
+
     pub(crate) fn new(text: &str) -> Self {
         Self {
             text: text.to_owned(),

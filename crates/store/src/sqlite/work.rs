@@ -723,11 +723,7 @@ pub(crate) fn survey_responses(
         if accounts.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = vec!["?"; accounts.len()].join(", ");
-        sql.bind(
-            &format!(" AND s.account_id IN ({marks})"),
-            accounts.iter().map(|a| Value::Integer(a.get())),
-        );
+        sql.account_in("s.account_id", accounts);
     }
     sql.bind(
         " AND s.answered_at >= ? ORDER BY s.answered_at, s.id",
@@ -835,11 +831,7 @@ pub(crate) fn health_rows(
         if accounts.is_empty() {
             return Ok(Vec::new());
         }
-        let marks = vec!["?"; accounts.len()].join(", ");
-        sql.bind(
-            &format!(" AND h.account_id IN ({marks})"),
-            accounts.iter().map(|a| Value::Integer(a.get())),
-        );
+        sql.account_in("h.account_id", accounts);
     }
     sql.bind(" ORDER BY h.account_id, h.day", []);
     let mut statement = connection.prepare_cached(&sql.text)?;
@@ -957,11 +949,18 @@ pub(crate) fn add_pulse(
 pub(crate) fn pulses(
     connection: &Connection,
     visibility: Visibility,
+    accounts: Option<&[AccountId]>,
 ) -> Result<Vec<crate::work::Pulse>> {
     let mut sql = Sql::new(
         "SELECT p.account_id, p.user_id, p.score, p.reason, p.created_at FROM pulses p JOIN accounts a ON a.id = p.account_id WHERE 1=1",
     );
     sql.visible("a", visibility);
+    if let Some(accounts) = accounts {
+        if accounts.is_empty() {
+            return Ok(Vec::new());
+        }
+        sql.account_in("p.account_id", accounts);
+    }
     sql.bind(" ORDER BY p.created_at, p.id", []);
     let mut statement = connection.prepare_cached(&sql.text)?;
     let pulses = statement

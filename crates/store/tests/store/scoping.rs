@@ -154,7 +154,7 @@ fn a_partner_sees_only_its_own_rows_through_every_read() {
         );
         only_a(
             &world,
-            accounts_of(ok(store.pulses(&read)).iter().map(|p| p.account_id)),
+            accounts_of(ok(store.pulses(&read, None)).iter().map(|p| p.account_id)),
             &what("pulses"),
         );
         let health = ok(store.health_rows(&read, "default", None, DAY, DAY));
@@ -343,7 +343,7 @@ fn a_partner_changes_nothing_of_another_partners_and_learns_nothing_of_it() {
             .filter(|r| r.account_id == b.account)
             .count();
         assert_eq!(b_answers, 1, "{}", what("survey answers of B"));
-        let b_pulses = ok(store.pulses(&system))
+        let b_pulses = ok(store.pulses(&system, None))
             .into_iter()
             .filter(|p| p.account_id == b.account)
             .count();
