@@ -112,6 +112,12 @@ struct AccountData {
     /// Every account below it (children, their children, ...), each with its depth.
     descendants: Vec<(usize, mikawaya_domain::account::Account)>,
     custom_fields: Vec<mikawaya_domain::custom_field::CustomFieldDef>,
+    /// The latest survey answers, newest first.
+    answers: Vec<mikawaya_domain::work::SurveyResponse>,
+    /// The latest pulses, newest first.
+    pulses: Vec<mikawaya_store::work::Pulse>,
+    /// Playbook runs, newest first.
+    runs: Vec<mikawaya_store::work::Run>,
 }
 
 fn load_account(
@@ -198,7 +204,25 @@ fn load_account(
         level = next;
         depth += 1;
     }
+    let mut answers = store.survey_responses(access, Some(&[id]), jiff::Timestamp::UNIX_EPOCH)?;
+    answers.reverse();
+    answers.truncate(8);
+    let mut pulses = store.pulses(access, Some(&[id]))?;
+    pulses.reverse();
+    pulses.truncate(6);
+    let mut runs = store.list_runs(
+        access,
+        &mikawaya_store::work::RunFilter {
+            account_id: Some(id),
+            ..Default::default()
+        },
+    )?;
+    runs.reverse();
+    runs.truncate(10);
     Ok(AccountData {
+        answers,
+        pulses,
+        runs,
         account,
         contacts,
         subscriptions,
@@ -285,6 +309,9 @@ async fn render_account(
         parent,
         descendants,
         custom_fields,
+        answers,
+        pulses,
+        runs,
     } = data;
     let (stakeholders, product_users): (Vec<_>, Vec<_>) = contacts
         .into_iter()
@@ -527,6 +554,36 @@ async fn render_account(
             }
             @if can_write {
                 details { summary { (lang.t("add_stakeholder")) } (new_contact_form(lang, csrf, account.id)) }
+            }
+        }
+        section aria-labelledby="voice-heading" {
+            h2 #voice-heading { (lang.t("voice")) }
+            @if answers.is_empty() && pulses.is_empty() { p.muted { (lang.t("no_answers")) } }
+            @if !answers.is_empty() {
+                table tabindex="0" data-testid="survey-answers" { thead { tr { th scope="col" { (lang.t("date")) } th scope="col" { (lang.t("survey")) } th.num scope="col" { (lang.t("score")) } th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("comment")) } } }
+                tbody { @for a in &answers { tr {
+                    td { (i18n::date(clock.day_of(a.answered_at), lang)) }
+                    td { (a.kind.as_str().to_uppercase()) }
+                    td.num { (a.score) }
+                    td { @if let Some(c) = a.contact_id.and_then(|id| stakeholders.iter().chain(product_users.iter()).find(|c| c.id == id)) { (c.name) } }
+                    td { @if let Some(c) = &a.comment { (c) } }
+                } } } }
+            }
+            @if !pulses.is_empty() {
+                h3 { (lang.t("pulses")) }
+                ul.plain { @for p in &pulses { li {
+                    (i18n::date(clock.day_of(p.created_at), lang)) " · " strong { (p.score) } " · " (p.reason)
+                    @if p.user_id.is_some() { " · " span.muted { (user_name(p.user_id)) } }
+                } } }
+            }
+        }
+        @if !runs.is_empty() {
+            section aria-labelledby="runs-heading" {
+                h2 #runs-heading { (lang.t("playbook_runs")) }
+                ul.plain data-testid="runs" { @for run in &runs { li {
+                    strong { (run.playbook) } " · " (i18n::date(run.fired_on, lang)) " · " (lang.value("run_status", run.status.as_str()))
+                    br; span.muted { (lang.t("why_fired")) ": " (run.reason) }
+                } } }
             }
         }
         section {
