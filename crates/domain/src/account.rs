@@ -263,6 +263,15 @@ pub struct AccountFilter {
     /// True: churned accounts only (stage `churned`); false: active ones only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub churned: Option<bool>,
+    /// Churn forecast probability at least this (0-1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub risk_min: Option<f64>,
+    /// Health change over 30 days at most this (-10: fell 10 points or more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_change_max: Option<f64>,
+    /// No touchpoint on or after this day (never touched included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub untouched_since: Option<Date>,
 }
 
 impl AccountFilter {
@@ -309,6 +318,18 @@ impl AccountFilter {
             && self
                 .churned
                 .is_none_or(|c| is_churned(account.stage.as_ref()) == c)
+            && self
+                .risk_min
+                .is_none_or(|m| account.signals.forecast_risk.is_some_and(|r| r >= m))
+            && self
+                .health_change_max
+                .is_none_or(|m| account.signals.health_change.is_some_and(|c| c <= m))
+            && self.untouched_since.is_none_or(|day| {
+                account
+                    .signals
+                    .last_touch
+                    .is_none_or(|touch| touch.to_string().as_str() < day.to_string().as_str())
+            })
     }
 
     /// Combines two filters: every condition of both must hold. Where both set the same
@@ -330,6 +351,9 @@ impl AccountFilter {
             renewal_to: other.renewal_to.or(self.renewal_to),
             health: other.health.or(self.health),
             churned: other.churned.or(self.churned),
+            risk_min: other.risk_min.or(self.risk_min),
+            health_change_max: other.health_change_max.or(self.health_change_max),
+            untouched_since: other.untouched_since.or(self.untouched_since),
         }
     }
 }

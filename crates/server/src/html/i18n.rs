@@ -69,6 +69,11 @@ impl Lang {
         let (en, ja) = match key {
             "portfolio" => ("Portfolio", "ポートフォリオ"),
             "today" => ("Today", "今日"),
+            "points_or_more" => ("points or more", "ポイント以上"),
+            "no_touch_for" => ("No touch for", "接触なし"),
+            "days_or_more" => ("days or more", "日以上"),
+            "renewal_within" => ("Renewal within", "更新まで"),
+            "days" => ("days", "日以内"),
             "voice" => ("Surveys and pulses", "アンケートとパルス"),
             "no_answers" => (
                 "No survey answers or pulses yet.",

@@ -146,7 +146,7 @@ form.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr))
 form.grid label{display:flex;flex-direction:column;font-size:.85rem}form.grid label.wide{grid-column:1/-1}form.grid textarea{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:.3rem}
 details.edit{margin:.6rem 0}details.edit>summary,section details>summary{cursor:pointer;color:var(--accent)}p.notes{margin:.2rem 0;white-space:pre-wrap}
 section.reasons-box{background:#fff8e6;border:1px solid #e8c97a;border-radius:.5rem;padding:.5rem .9rem}
-figure.chart{overflow-x:auto}figure.chart svg{min-width:560px}
+figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
 @media (max-width:760px){
  main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
  .today{grid-template-columns:minmax(0,1fr)}
@@ -205,6 +205,43 @@ fn layout(lang: Lang, title: &str, user: Option<(&User, &str)>, body: Markup) ->
     }
 }
 
+/// The API's list parameters for the portfolio page's: active accounts unless the status
+/// filter asks for churned ones or all; "no touch for N days" and "renewal within N days"
+/// become dates from `today`.
+fn portfolio_query(
+    raw: &HashMap<String, String>,
+    today: jiff::civil::Date,
+) -> HashMap<String, String> {
+    let mut query = raw.clone();
+    for key in ["status", "no_touch_days", "renewal_days"] {
+        query.remove(key);
+    }
+    match raw.get("status").map_or("", String::as_str) {
+        "" | "active" => {
+            query.insert("churned".into(), "false".into());
+        }
+        "churned" => {
+            query.insert("churned".into(), "true".into());
+        }
+        _ => {}
+    }
+    let days_from_today = |key: &str, sign: i64| -> Option<String> {
+        let days: i64 = raw.get(key)?.trim().parse().ok()?;
+        today
+            .checked_add(jiff::Span::new().days(sign * days))
+            .ok()
+            .map(|d| d.to_string())
+    };
+    if let Some(since) = days_from_today("no_touch_days", -1) {
+        query.insert("untouched_since".into(), since);
+    }
+    if let Some(to) = days_from_today("renewal_days", 1) {
+        query.insert("renewal_from".into(), today.to_string());
+        query.insert("renewal_to".into(), to);
+    }
+    query
+}
+
 /// Saves the portfolio's current filter as a named view (a segment; leaders and admins).
 async fn save_view(
     State(state): State<AppState>,
@@ -218,16 +255,14 @@ async fn save_view(
         let access = page_user.actor.manage()?;
         let name = mikawaya_domain::value::Name::parse(form.get("name").map_or("", String::as_str))
             .map_err(|e| e.in_field("name"))?;
-        let query: Vec<(&str, &str)> = form
+        let raw: HashMap<String, String> = form
             .iter()
-            .filter_map(|(k, v)| k.strip_prefix("filter_").map(|k| (k, v.as_str())))
+            .filter_map(|(k, v)| k.strip_prefix("filter_").map(|k| (k.to_owned(), v.clone())))
             .filter(|(_, v)| !v.is_empty())
-            .filter_map(|(k, v)| match (k, v) {
-                ("status", "churned") => Some(("churned", "true")),
-                ("status", "active") => Some(("churned", "false")),
-                ("status", _) => None,
-                other => Some(other),
-            })
+            .collect();
+        let query: Vec<(String, String)> = portfolio_query(&raw, state.clock().today())
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
             .collect();
         let query = serde_urlencoded::to_string(&query).map_err(ApiError::internal)?;
         let params = crate::extract::parse_query::<AccountListParams>(&query)?;
@@ -591,19 +626,7 @@ async fn portfolio_page(
     raw: HashMap<String, String>,
 ) -> Result<Response, ApiError> {
     let lang = page_user.lang;
-    // Active accounts unless the status filter asks for churned ones or all.
-    let status = raw.get("status").cloned().unwrap_or_default();
-    let mut query = raw.clone();
-    query.remove("status");
-    match status.as_str() {
-        "" | "active" => {
-            query.insert("churned".into(), "false".into());
-        }
-        "churned" => {
-            query.insert("churned".into(), "true".into());
-        }
-        _ => {}
-    }
+    let query = portfolio_query(&raw, state.clock().today());
     // A filter form submits every field; an empty one means "any".
     let given: Vec<(&String, &String)> =
         query.iter().filter(|(_, v)| !v.trim().is_empty()).collect();
@@ -741,9 +764,33 @@ async fn portfolio_page(
                 option value="" { (lang.t("all")) }
                 @for colour in ["red", "yellow", "green"] { option value=(colour) selected[selected("health", colour)] { (lang.t(colour)) } }
             } }
+            label { (lang.t("forecast_risk")) select name="risk_min" {
+                option value="" { (lang.t("all")) }
+                @for (value, label) in [("0.1", "≥ 10%"), ("0.2", "≥ 20%"), ("0.3", "≥ 30%"), ("0.5", "≥ 50%")] {
+                    option value=(value) selected[selected("risk_min", value)] { (label) }
+                }
+            } }
+            label { (lang.t("change_30d")) select name="health_change_max" {
+                option value="" { (lang.t("all")) }
+                @for value in ["-5", "-10", "-20"] {
+                    option value=(value) selected[selected("health_change_max", value)] { (value) " " (lang.t("points_or_more")) }
+                }
+            } }
+            label { (lang.t("no_touch_for")) select name="no_touch_days" {
+                option value="" { (lang.t("all")) }
+                @for value in ["30", "60", "90"] {
+                    option value=(value) selected[selected("no_touch_days", value)] { (value) " " (lang.t("days_or_more")) }
+                }
+            } }
+            label { (lang.t("renewal_within")) select name="renewal_days" {
+                option value="" { (lang.t("all")) }
+                @for value in ["30", "90", "180"] {
+                    option value=(value) selected[selected("renewal_days", value)] { (value) " " (lang.t("days")) }
+                }
+            } }
             label { (lang.t("status")) select name="status" {
                 @for (value, label) in [("active", lang.t("active")), ("churned", lang.t("churned")), ("all", lang.t("all"))] {
-                    option value=(value) selected[selected("status", value) || (value == "active" && status.is_empty())] { (label) }
+                    option value=(value) selected[selected("status", value) || (value == "active" && raw.get("status").is_none_or(String::is_empty))] { (label) }
                 }
             } }
             @if let Some(sort) = raw.get("sort") { input type="hidden" name="sort" value=(sort); }

@@ -280,6 +280,12 @@ pub struct AccountListParams {
     pub health: Option<String>,
     /// `true`: churned accounts only (stage `churned`); `false`: active ones only.
     pub churned: Option<bool>,
+    /// Churn forecast probability at least this (0-1).
+    pub risk_min: Option<f64>,
+    /// Health change over 30 days at most this (-10: fell 10 points or more).
+    pub health_change_max: Option<f64>,
+    /// No touchpoint on or after this day, YYYY-MM-DD (never touched included).
+    pub untouched_since: Option<String>,
     /// `name`, `mrr`, `renewal_date`, `created_at`, `updated_at`, `health`, `health_change`,
     /// `forecast_risk` or `last_touch`; prefix `-` for descending.
     pub sort: Option<String>,
@@ -292,6 +298,14 @@ pub struct AccountListParams {
 impl AccountListParams {
     /// The filter these parameters describe.
     pub fn filter(&self) -> Result<AccountFilter, Invalid> {
+        if let Some(risk) = self.risk_min
+            && !(0.0..=1.0).contains(&risk)
+        {
+            return Err(Invalid::new(
+                "risk_min",
+                "is a probability between 0 and 1 (0.2 for 20%)",
+            ));
+        }
         Ok(AccountFilter {
             q: self.q.clone().filter(|q| !q.trim().is_empty()),
             external_id: optional(
@@ -335,6 +349,13 @@ impl AccountListParams {
                 Colour::parse,
             )?,
             churned: self.churned,
+            risk_min: self.risk_min,
+            health_change_max: self.health_change_max,
+            untouched_since: optional(
+                self.untouched_since.as_deref().filter(|s| !s.is_empty()),
+                "untouched_since",
+                date("untouched_since"),
+            )?,
         })
     }
 

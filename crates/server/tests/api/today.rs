@@ -144,6 +144,12 @@ async fn the_portfolio_sorts_and_filters_by_health_and_shows_errors_as_pages() {
     assert_eq!(churned.count(), 0);
     let bad = app.get("admin", "/api/v1/accounts?health=blue").await;
     assert_eq!(bad.body["error"]["field"], "health", "{}", bad.text);
+    let bad = app.get("admin", "/api/v1/accounts?risk_min=30").await;
+    assert_eq!(bad.body["error"]["field"], "risk_min", "{}", bad.text);
+    let quiet = app
+        .get("admin", "/api/v1/accounts?untouched_since=2000-01-01")
+        .await;
+    assert_eq!(quiet.status, StatusCode::OK, "{}", quiet.text);
 
     // In the browser, the same bad input is a page in the user's language.
     let (cookie, _) = app

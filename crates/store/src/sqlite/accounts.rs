@@ -222,6 +222,18 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
             [Value::Real(low), Value::Real(high)],
         );
     }
+    if let Some(min) = filter.risk_min {
+        sql.bind(" AND s.forecast_risk >= ?", [Value::Real(min)]);
+    }
+    if let Some(max) = filter.health_change_max {
+        sql.bind(" AND s.health_change <= ?", [Value::Real(max)]);
+    }
+    if let Some(day) = filter.untouched_since {
+        sql.bind(
+            " AND (s.last_touch_at IS NULL OR s.last_touch_at < ?)",
+            [text(day)],
+        );
+    }
     match filter.churned {
         Some(true) => {
             sql.bind(" AND a.stage = ?", [text(CHURNED_STAGE)]);
@@ -287,7 +299,11 @@ pub(crate) fn count(
     filter: &AccountFilter,
 ) -> Result<u64> {
     // Only a health filter needs the signals; without the join SQLite counts by index.
-    let from = if filter.health.is_some() {
+    let from = if filter.health.is_some()
+        || filter.risk_min.is_some()
+        || filter.health_change_max.is_some()
+        || filter.untouched_since.is_some()
+    {
         FROM
     } else {
         "accounts a"

@@ -99,6 +99,65 @@ fn lists_sort_and_filter_by_health_with_unscored_accounts_last() {
         assert_eq!(account.signals.colour(), Some(Colour::Red));
         assert_eq!(account.signals.forecast_factors, ["logins"]);
         assert!(red.matches(&account));
+        // Filters on the other signals, the same in SQL and in memory.
+        for (filter, expected) in [
+            (
+                AccountFilter {
+                    risk_min: Some(0.5),
+                    ..AccountFilter::default()
+                },
+                vec![b],
+            ),
+            (
+                AccountFilter {
+                    health_change_max: Some(-10.0),
+                    ..AccountFilter::default()
+                },
+                vec![b],
+            ),
+            (
+                AccountFilter {
+                    untouched_since: Some(jiff::civil::date(2000, 1, 1)),
+                    ..AccountFilter::default()
+                },
+                vec![],
+            ),
+            (
+                AccountFilter {
+                    untouched_since: Some(jiff::civil::date(2100, 1, 1)),
+                    ..AccountFilter::default()
+                },
+                vec![a, b, direct],
+            ),
+        ] {
+            let found: Vec<AccountId> = ok(store.list_accounts(
+                &read,
+                &filter,
+                AccountSort::default(),
+                &PageRequest::first(10),
+            ))
+            .data
+            .iter()
+            .map(|x| x.id)
+            .collect();
+            let mut sorted = found.clone();
+            sorted.sort();
+            let mut wanted = expected.clone();
+            wanted.sort();
+            assert_eq!(sorted, wanted, "{}: {filter:?}", backend.name);
+            assert_eq!(
+                ok(store.count_accounts(&read, &filter)),
+                expected.len() as u64
+            );
+            for id in [a, b, direct] {
+                let account = ok(store.get_account(&read, id));
+                assert_eq!(
+                    filter.matches(&account),
+                    expected.contains(&id),
+                    "{filter:?} on {id}"
+                );
+            }
+        }
         // A partner sees only its own account in the same sorted list.
         let partner = partner_actor(world.partner_a).read();
         let seen = ok(store.list_accounts(
