@@ -12,7 +12,7 @@
 //!   author) gets one email per touchpoint or task.
 
 use crate::Result;
-use crate::today::{Policy, Today, today};
+use crate::today::{Policy, Today, Whose, today};
 use jiff::civil::Date;
 use mikawaya_analytics::metrics::UsageSource;
 use mikawaya_domain::access::Role;
@@ -124,7 +124,7 @@ pub fn queue_digests(
             store,
             &read,
             usage,
-            user.id,
+            Whose::Owner(user.id),
             day,
             day_of,
             &Policy::default(),

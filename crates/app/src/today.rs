@@ -436,13 +436,32 @@ pub struct Item {
     pub priority: Priority,
 }
 
+/// Whose accounts a Today lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Whose {
+    /// The accounts a user owns (a CSM's book), with their tasks and snoozes.
+    Owner(UserId),
+    /// Every account the caller's access sees (a partner's), with their tasks, and this
+    /// person's snoozes.
+    Visible(UserId),
+}
+
+impl Whose {
+    /// The person whose snoozes apply.
+    pub fn person(self) -> UserId {
+        match self {
+            Whose::Owner(person) | Whose::Visible(person) => person,
+        }
+    }
+}
+
 /// A person's Today.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Today {
     /// The day.
     pub day: Date,
     /// Whose accounts.
-    pub owner: UserId,
+    pub whose: Whose,
     /// Accounts that need attention, highest priority first.
     pub items: Vec<Item>,
     /// Accounts that would, hidden by the person until a day.
@@ -499,16 +518,20 @@ pub fn today(
     store: &dyn Store,
     access: &ReadAccess,
     usage: &dyn UsageSource,
-    owner: UserId,
+    whose: Whose,
     day: Date,
     day_of: &dyn Fn(jiff::Timestamp) -> Date,
     policy: &Policy,
 ) -> Result<Today> {
+    let (owner, person) = match whose {
+        Whose::Owner(owner) => (Some(owner), owner),
+        Whose::Visible(person) => (None, person),
+    };
     let accounts = every_account(
         store,
         access,
         &AccountFilter {
-            owner_id: Some(owner),
+            owner_id: owner,
             churned: Some(false),
             ..AccountFilter::default()
         },
@@ -517,7 +540,7 @@ pub fn today(
         store,
         access,
         &TaskFilter {
-            owner_id: Some(owner),
+            owner_id: owner,
             status: Some(TaskStatus::Open),
             ..TaskFilter::default()
         },
@@ -533,7 +556,7 @@ pub fn today(
         store, access, usage, &accounts, &tasks, &runs, day, day_of, policy,
     )?;
     let snoozes: BTreeMap<AccountId, Snooze> = store
-        .snoozes(access, owner, day)?
+        .snoozes(access, person, day)?
         .into_iter()
         .map(|s| (s.account_id, s))
         .collect();
@@ -575,7 +598,7 @@ pub fn today(
     tasks_due.sort_by_key(|t| (t.due_on, t.id));
     Ok(Today {
         day,
-        owner,
+        whose,
         items,
         snoozed,
         renewals,

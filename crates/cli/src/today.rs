@@ -62,7 +62,7 @@ pub fn run(data_dir: &Path, args: &TodayArgs) -> Result<(), Failure> {
             store.as_ref(),
             &read,
             usage,
-            owner.id,
+            mikawaya_app::today::Whose::Owner(owner.id),
             day,
             &day_of,
             &mikawaya_app::today::Policy::default(),

@@ -2,7 +2,7 @@
 //! languages, and the priority, computed by hand.
 
 use crate::{TestResult, World, date, rollups};
-use mikawaya_app::today::{Policy, Reason, today};
+use mikawaya_app::today::{Policy, Reason, Whose, today};
 use mikawaya_domain::access::Role;
 use mikawaya_domain::language::Language;
 use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
@@ -136,7 +136,7 @@ fn reasons_and_priority_come_from_the_accounts_data() -> TestResult {
         &world.store,
         &Actor::system().read(),
         &usage,
-        owner,
+        Whose::Owner(owner),
         day,
         &day_of,
         &Policy::default(),
@@ -205,7 +205,7 @@ fn reasons_and_priority_come_from_the_accounts_data() -> TestResult {
         &world.store,
         &Actor::system().read(),
         &usage,
-        owner,
+        Whose::Owner(owner),
         date(2026, 6, 6),
         &day_of,
         &Policy::default(),
@@ -227,7 +227,7 @@ fn a_touch_logged_now_ends_the_no_touch_reason() -> TestResult {
         &world.store,
         &read,
         &usage,
-        owner,
+        Whose::Owner(owner),
         day,
         &day_of,
         &Policy::default(),
@@ -254,7 +254,7 @@ fn a_touch_logged_now_ends_the_no_touch_reason() -> TestResult {
         &world.store,
         &read,
         &usage,
-        owner,
+        Whose::Owner(owner),
         day,
         &day_of,
         &Policy::default(),

@@ -69,6 +69,7 @@ impl Lang {
         let (en, ja) = match key {
             "portfolio" => ("Portfolio", "ポートフォリオ"),
             "today" => ("Today", "今日"),
+            "all_my_accounts" => ("All our accounts", "自社の全顧客"),
             "points_or_more" => ("points or more", "ポイント以上"),
             "no_touch_for" => ("No touch for", "接触なし"),
             "days_or_more" => ("days or more", "日以上"),

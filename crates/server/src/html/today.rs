@@ -13,10 +13,10 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
-use mikawaya_app::today::Item;
+use mikawaya_app::today::{Item, Whose};
+use mikawaya_domain::AccountId;
 use mikawaya_domain::access::Role;
 use mikawaya_domain::touchpoint::TouchpointKind;
-use mikawaya_domain::{AccountId, UserId};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -44,14 +44,19 @@ async fn render(
     query: TodayQuery,
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
-    let owner = match query.owner_id.as_deref().filter(|o| !o.is_empty()) {
-        Some(raw) => UserId::new(raw.parse::<i64>().map_err(|_| {
+    let asked = match query.owner_id.as_deref().filter(|o| !o.is_empty()) {
+        Some(raw) => Some(raw.parse::<i64>().map_err(|_| {
             mikawaya_domain::Invalid::new("owner_id", format!("'{raw}' is not a user id"))
         })?),
-        None => page_user.user.id,
+        None => None,
+    };
+    let whose = crate::routes::today::whose(&page_user.actor, asked)?;
+    let owner = match whose {
+        Whose::Owner(owner) => Some(owner),
+        Whose::Visible(_) => None,
     };
     let day = state.clock().today();
-    let today = load_today(state, &page_user.actor, owner, day).await?;
+    let today = load_today(state, &page_user.actor, whose, day).await?;
     let access = page_user.actor.read();
     let (users, playbooks) = state
         .run(move |store| {
@@ -96,10 +101,11 @@ async fn render(
         h1 { (lang.t("today")) " " span.muted { (i18n::date(day, lang)) } }
         form.filters method="get" action="/today" {
             label { (lang.t("owner")) select name="owner_id" {
+                @if owner.is_none() { option value="" selected { (lang.t("all_my_accounts")) } }
                 @for user in &owners {
-                    option value=(user.id) selected[user.id == owner] { (user.name) }
+                    option value=(user.id) selected[Some(user.id) == owner] { (user.name) }
                 }
-                @if !owners.iter().any(|u| u.id == owner) { option value=(owner) selected { (lang.t("me")) } }
+                @if let Some(owner) = owner { @if !owners.iter().any(|u| u.id == owner) { option value=(owner) selected { (lang.t("me")) } } }
             } }
             button type="submit" { (lang.t("show")) }
         }

@@ -9,7 +9,7 @@ use crate::wire::{date, optional};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use mikawaya_app::today::{Item, Policy, Today};
+use mikawaya_app::today::{Item, Policy, Today, Whose};
 use mikawaya_domain::language::Language;
 use mikawaya_domain::value::Text;
 use mikawaya_domain::{AccountId, Actor, Invalid, UserId};
@@ -80,7 +80,8 @@ pub struct ItemOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TodayOut {
     day: String,
-    owner_id: i64,
+    /// Whose accounts (null: every account the caller sees, a partner user's Today).
+    owner_id: Option<i64>,
     /// The priority formula in words.
     formula: String,
     /// Active accounts looked at.
@@ -118,23 +119,29 @@ fn item_out(item: Item, snooze: Option<&Snooze>, language: Language) -> ItemOut 
     }
 }
 
-/// The owner a caller asks for: themselves by default; a caller with no user (a token
-/// made without one) must name one.
-pub fn owner_of(actor: &Actor, asked: Option<i64>) -> Result<UserId, ApiError> {
-    asked.map(UserId::new).or(actor.user_id()).ok_or_else(|| {
-        Invalid::new(
+/// Whose Today a caller asks for: the named owner's accounts; by default their own, or
+/// for a partner user every account of their partner. A caller with no user (a token made
+/// without one) must name an owner.
+pub fn whose(actor: &Actor, asked: Option<i64>) -> Result<Whose, ApiError> {
+    match (asked, actor.user_id()) {
+        (Some(owner), _) => Ok(Whose::Owner(UserId::new(owner))),
+        (None, Some(me)) if actor.role() == mikawaya_domain::access::Role::Partner => {
+            Ok(Whose::Visible(me))
+        }
+        (None, Some(me)) => Ok(Whose::Owner(me)),
+        (None, None) => Err(Invalid::new(
             "owner_id",
             "is required: this token belongs to no user, so it has no Today of its own",
         )
-        .into()
-    })
+        .into()),
+    }
 }
 
-/// Today of `owner` on `day`, through the one use case.
+/// Today on `day`, through the one use case.
 pub async fn load_today(
     state: &AppState,
     actor: &Actor,
-    owner: UserId,
+    whose: Whose,
     day: jiff::civil::Date,
 ) -> Result<Today, ApiError> {
     let access = actor.read();
@@ -146,7 +153,7 @@ pub async fn load_today(
                 store,
                 &access,
                 usage,
-                owner,
+                whose,
                 day,
                 &day_of,
                 &Policy::default(),
@@ -175,11 +182,14 @@ async fn get_today(
         Some(_) => return Err(Invalid::new("lang", "must be en or ja").into()),
         None => crate::html::i18n::Lang::detect(None, &headers).language(),
     };
-    let owner = owner_of(&actor, params.owner_id)?;
-    let today = load_today(&state, &actor, owner, day).await?;
+    let whose = whose(&actor, params.owner_id)?;
+    let today = load_today(&state, &actor, whose, day).await?;
     Ok(Json(TodayOut {
         day: today.day.to_string(),
-        owner_id: owner.get(),
+        owner_id: match whose {
+            Whose::Owner(owner) => Some(owner.get()),
+            Whose::Visible(_) => None,
+        },
         formula: mikawaya_app::today::formula(language).to_owned(),
         accounts: today.accounts,
         items: today

@@ -113,6 +113,23 @@ async fn a_csms_today_lists_their_accounts_with_reasons_and_snoozes_hide_them() 
     assert_eq!(woke.status, StatusCode::NO_CONTENT);
     let today = app.get("csm", "/api/v1/today").await;
     assert!(today.body["snoozed"].as_array().is_some_and(Vec::is_empty));
+    // A partner user's Today is every account of their partner (and only those).
+    let partner = app.get("partner", "/api/v1/today").await;
+    assert_eq!(partner.status, StatusCode::OK, "{}", partner.text);
+    assert!(partner.body["owner_id"].is_null(), "{}", partner.text);
+    assert_eq!(
+        partner.body["accounts"].as_u64(),
+        Some(1),
+        "{}",
+        partner.text
+    );
+    assert!(
+        partner.body["items"].as_array().is_some_and(|items| items
+            .iter()
+            .all(|i| i["account"]["id"].as_i64() == Some(app.account("a")))),
+        "{}",
+        partner.text
+    );
     // A partner cannot snooze an account it cannot see.
     let hidden = app
         .call(
