@@ -4,6 +4,7 @@
 
 use crate::facts::Facts;
 use crate::spec::{Assignee, Playbook, Step};
+pub use crate::trigger::FireReason;
 use crate::trigger::{conditions_hold, fires};
 use crate::{PlaybookError, Result};
 use jiff::civil::Date;
@@ -192,12 +193,16 @@ pub fn evaluate(
                 continue;
             };
             let tasks = facts.tasks.get(&run.id).map_or(&[][..], Vec::as_slice);
+            let stored_reason = FireReason {
+                en: run.reason.clone(),
+                ja: run.reason_ja.clone().unwrap_or_else(|| run.reason.clone()),
+            };
             let key = RunKey {
                 playbook,
                 version: run.version,
                 account,
                 fired_on: run.fired_on,
-                reason: &run.reason,
+                reason: &stored_reason,
             };
             let step = exec.advance(&key, usize::try_from(run.cursor).unwrap_or(0), tasks)?;
             if step.cursor != usize::try_from(run.cursor).unwrap_or(0) || step.status != run.status
@@ -277,7 +282,7 @@ pub fn evaluate(
                 account_id: account.id,
                 account_external_id: account.external_id.as_ref().map(ToString::to_string),
                 account_name: account.name.to_string(),
-                reason: reason.clone(),
+                reason: reason.en.clone(),
                 holdout,
             });
             let step = if holdout {
@@ -311,7 +316,8 @@ pub fn evaluate(
                 version: *version,
                 account_id: account.id,
                 fired_on: clock.today,
-                reason,
+                reason_ja: Some(reason.ja),
+                reason: reason.en,
                 status: step.status,
                 cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
                 resume_on: step.resume_on,
@@ -333,8 +339,8 @@ pub struct Start<'a> {
     pub playbook: &'a str,
     /// The account.
     pub account: AccountId,
-    /// Why, e.g. "started by Aoi".
-    pub reason: &'a str,
+    /// Why, e.g. "started by Aoi" / "Aoiさんが開始".
+    pub reason: &'a FireReason,
 }
 
 /// Starts an enabled playbook on one account by hand (a person chose it: no trigger, no
@@ -394,7 +400,7 @@ pub fn start(
         account_id,
         account_external_id: account.external_id.as_ref().map(ToString::to_string),
         account_name: account.name.to_string(),
-        reason: reason.to_owned(),
+        reason: reason.en.clone(),
         holdout: false,
     });
     if step.status == RunStatus::Completed {
@@ -405,7 +411,8 @@ pub fn start(
         version: *version,
         account_id,
         fired_on: clock.today,
-        reason: reason.to_owned(),
+        reason: reason.en.clone(),
+        reason_ja: Some(reason.ja.clone()),
         status: step.status,
         cursor: i64::try_from(step.cursor).unwrap_or(i64::MAX),
         resume_on: step.resume_on,
@@ -506,7 +513,7 @@ struct RunKey<'a> {
     version: i64,
     account: &'a Account,
     fired_on: Date,
-    reason: &'a str,
+    reason: &'a FireReason,
 }
 
 struct Advanced {
@@ -709,7 +716,7 @@ impl<'a, 'f> Exec<'a, 'f> {
                 "playbook.title",
                 key.playbook.spec().title.pick(&locale).to_owned(),
             ),
-            ("reason", key.reason.to_owned()),
+            ("reason", key.reason.pick(&locale).to_owned()),
         ]);
         values.insert("contact.name", String::new());
         values
@@ -838,7 +845,7 @@ impl<'a, 'f> Exec<'a, 'f> {
                         "playbook": key.playbook.name().as_str(),
                         "version": key.version,
                         "fired_on": key.fired_on,
-                        "reason": key.reason,
+                        "reason": key.reason.en,
                         "account": {
                             "id": account.id,
                             "external_id": account.external_id.as_ref().map(ToString::to_string),

@@ -27,7 +27,7 @@ pub mod template;
 pub mod tiers;
 mod trigger;
 
-pub use engine::{Clock, Report, Settings, Start, evaluate, evaluate_live, start};
+pub use engine::{Clock, FireReason, Report, Settings, Start, evaluate, evaluate_live, start};
 pub use spec::{Playbook, PlaybookSpec};
 
 /// Errors of the playbook engine.

@@ -64,13 +64,34 @@ pub(crate) fn conditions_hold(
     tier_ok && plan_ok && stage_ok && partner_ok && owner_ok && segment_ok && arr_ok
 }
 
+/// Why a playbook fired, in both languages (stored with its run, shown on Customer 360,
+/// given to templates as `{{reason}}` in the message's language).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FireReason {
+    /// In English.
+    pub en: String,
+    /// In Japanese.
+    pub ja: String,
+}
+
+impl FireReason {
+    /// The reason in a locale (`ja` or English).
+    pub fn pick(&self, locale: &str) -> &str {
+        if locale == "ja" { &self.ja } else { &self.en }
+    }
+}
+
+fn both(en: String, ja: String) -> FireReason {
+    FireReason { en, ja }
+}
+
 /// The reason the trigger fires for the account today, or none.
 pub(crate) fn fires(
     trigger: &Trigger,
     account: &Account,
     facts: &Facts<'_>,
     today: Date,
-) -> Option<String> {
+) -> Option<FireReason> {
     let external = account.external_id.as_ref().map(|e| e.as_str());
     let yesterday = today.yesterday().ok()?;
     match trigger {
@@ -78,8 +99,12 @@ pub(crate) fn fires(
             let usage = facts.usage?;
             let from = days_before(today, *within_days)?;
             let count = usage.count(external?, Some(event), from, yesterday);
-            (count > 0)
-                .then(|| format!("{event} happened {count} times in the last {within_days} days"))
+            (count > 0).then(|| {
+                both(
+                    format!("{event} happened {count} times in the last {within_days} days"),
+                    format!("{event}が過去{within_days}日間に{count}回発生"),
+                )
+            })
         }
         Trigger::EventAbsent { event, days, after } => {
             let usage = facts.usage?;
@@ -97,24 +122,43 @@ pub(crate) fn fires(
                     let fresh = deadline <= today && deadline > days_before(today, 7)?;
                     let followed =
                         usage.count(account_key, name, start, days_before(deadline, 1)?) > 0;
-                    (fresh && !followed)
-                        .then(|| format!("no {event} within {days} days after {after} on {start}"))
+                    (fresh && !followed).then(|| {
+                        both(
+                            format!("no {event} within {days} days after {after} on {start}"),
+                            format!("{start}の{after}から{days}日以内に{event}なし"),
+                        )
+                    })
                 }
                 None => {
                     let from = days_before(today, *days)?;
                     let old_enough = account.contract_start.is_none_or(|s| s <= from);
                     let quiet = usage.count(account_key, name, from, yesterday) == 0;
-                    (old_enough && quiet).then(|| format!("no {event} in the last {days} days"))
+                    (old_enough && quiet).then(|| {
+                        both(
+                            format!("no {event} in the last {days} days"),
+                            format!("過去{days}日間{event}なし"),
+                        )
+                    })
                 }
             }
         }
         Trigger::MetricBelow { metric, threshold } => {
             let value = facts.metric(metric, account, today)?;
-            (value < *threshold).then(|| format!("{metric} is {value:.2}, below {threshold}"))
+            (value < *threshold).then(|| {
+                both(
+                    format!("{metric} is {value:.2}, below {threshold}"),
+                    format!("{metric}が{value:.2}（{threshold}未満）"),
+                )
+            })
         }
         Trigger::MetricAbove { metric, threshold } => {
             let value = facts.metric(metric, account, today)?;
-            (value > *threshold).then(|| format!("{metric} is {value:.2}, above {threshold}"))
+            (value > *threshold).then(|| {
+                both(
+                    format!("{metric} is {value:.2}, above {threshold}"),
+                    format!("{metric}が{value:.2}（{threshold}超）"),
+                )
+            })
         }
         Trigger::MetricDrop {
             metric,
@@ -124,30 +168,52 @@ pub(crate) fn fires(
             let now = facts.metric(metric, account, today)?;
             let before = facts.metric(metric, account, days_before(today, *days)?)?;
             let fell = before > 0.0 && now <= before * (1.0 - percent / 100.0);
-            fell.then(|| format!("{metric} fell from {before:.2} to {now:.2} in {days} days"))
+            fell.then(|| {
+                both(
+                    format!("{metric} fell from {before:.2} to {now:.2} in {days} days"),
+                    format!("{metric}が{days}日間で{before:.2}から{now:.2}に低下"),
+                )
+            })
         }
         Trigger::HealthBelow { threshold } => {
             let score = facts.health(account, today)?;
-            (score < *threshold).then(|| format!("health is {score:.0}, below {threshold}"))
+            (score < *threshold).then(|| {
+                both(
+                    format!("health is {score:.0}, below {threshold}"),
+                    format!("ヘルススコア{score:.0}（{threshold}未満）"),
+                )
+            })
         }
         Trigger::HealthDrop { points, days } => {
             let now = facts.health(account, today)?;
             let before = facts.health(account, days_before(today, *days)?)?;
-            (before - now >= *points)
-                .then(|| format!("health fell from {before:.0} to {now:.0} in {days} days"))
+            (before - now >= *points).then(|| {
+                both(
+                    format!("health fell from {before:.0} to {now:.0} in {days} days"),
+                    format!("ヘルススコアが{days}日間で{before:.0}から{now:.0}に低下"),
+                )
+            })
         }
         Trigger::RenewalWithin { days } => {
             let renewal = facts.renewal_on(account, today)?;
             let left = (renewal - today).get_days();
-            (renewal >= today && left <= i32::try_from(*days).ok()?)
-                .then(|| format!("renewal on {renewal} ({left} days)"))
+            (renewal >= today && left <= i32::try_from(*days).ok()?).then(|| {
+                both(
+                    format!("renewal on {renewal} ({left} days)"),
+                    format!("更新日{renewal}（あと{left}日）"),
+                )
+            })
         }
         Trigger::DaysAfterStart { days } => {
             let start = account.contract_start?;
             let since = i64::from((today - start).get_days());
             let days = i64::from(*days);
-            (since >= days && since < days + 7)
-                .then(|| format!("started on {start} ({since} days ago)"))
+            (since >= days && since < days + 7).then(|| {
+                both(
+                    format!("started on {start} ({since} days ago)"),
+                    format!("{start}に開始（{since}日前）"),
+                )
+            })
         }
         Trigger::StageEntered { stage, within_days } => {
             let from = days_before(today, *within_days)?;
@@ -159,9 +225,10 @@ pub(crate) fn fires(
             })?;
             let still_there = account.stage.as_ref().is_some_and(|s| s.as_str() == stage);
             still_there.then(|| {
-                format!(
-                    "entered stage {stage} on {}",
-                    facts.day_of(entered.changed_at)
+                let day = facts.day_of(entered.changed_at);
+                both(
+                    format!("entered stage {stage} on {day}"),
+                    format!("{day}にステージ{stage}へ移行"),
                 )
             })
         }
@@ -173,17 +240,25 @@ pub(crate) fn fires(
                     day > from && day <= today
                 }
             })?;
+            let day = facts.day_of(change.changed_at);
+            let old = change.old_value.as_deref();
+            let new = change.new_value.as_deref();
             Some(match field.as_str() {
-                "champion" => format!(
-                    "champion {} left on {}",
-                    change.old_value.as_deref().unwrap_or("?"),
-                    facts.day_of(change.changed_at)
+                "champion" => both(
+                    format!("champion {} left on {day}", old.unwrap_or("?")),
+                    format!("チャンピオン{}が{day}に離任", old.unwrap_or("?")),
                 ),
-                _ => format!(
-                    "{field} changed from {} to {} on {}",
-                    change.old_value.as_deref().unwrap_or("none"),
-                    change.new_value.as_deref().unwrap_or("none"),
-                    facts.day_of(change.changed_at)
+                _ => both(
+                    format!(
+                        "{field} changed from {} to {} on {day}",
+                        old.unwrap_or("none"),
+                        new.unwrap_or("none")
+                    ),
+                    format!(
+                        "{day}に{field}が{}から{}へ変更",
+                        old.unwrap_or("なし"),
+                        new.unwrap_or("なし")
+                    ),
                 ),
             })
         }
@@ -202,10 +277,10 @@ pub(crate) fn fires(
                     && min_score.is_none_or(|m| r.score >= m)
                     && max_score.is_none_or(|m| r.score <= m)
             })?;
-            Some(format!(
-                "{survey} answer {} on {}",
-                answer.score,
-                facts.day_of(answer.answered_at)
+            let day = facts.day_of(answer.answered_at);
+            Some(both(
+                format!("{survey} answer {} on {day}", answer.score),
+                format!("{day}の{survey}回答{}", answer.score),
             ))
         }
     }

@@ -172,11 +172,14 @@ fn renewal_window_fires_once_per_cooldown_and_not_outside_it() -> TestResult {
         world.fired(day.checked_add(days(30))?, None)?.is_empty(),
         "cooldown holds"
     );
-    let reason = &world
+    let run = &world
         .store
-        .list_runs(&Actor::system().read(), &RunFilter::default())?[0]
-        .reason;
-    assert_eq!(reason, "renewal on 2026-07-01 (30 days)");
+        .list_runs(&Actor::system().read(), &RunFilter::default())?[0];
+    assert_eq!(run.reason, "renewal on 2026-07-01 (30 days)");
+    assert_eq!(
+        run.reason_ja.as_deref(),
+        Some("更新日2026-07-01（あと30日）")
+    );
     Ok(())
 }
 

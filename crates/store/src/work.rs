@@ -36,8 +36,10 @@ pub struct Run {
     pub account_id: AccountId,
     /// The day the rule fired.
     pub fired_on: Date,
-    /// Why it fired, in words.
+    /// Why it fired, in words (English).
     pub reason: String,
+    /// Why it fired, in Japanese (runs stored before it was kept have none).
+    pub reason_ja: Option<String>,
     /// Where it stands.
     pub status: RunStatus,
     /// Index of the next step to run.
@@ -174,6 +176,8 @@ pub struct NewRun {
     pub fired_on: Date,
     /// Why it fired.
     pub reason: String,
+    /// Why it fired, in Japanese.
+    pub reason_ja: Option<String>,
     /// Active, completed or held out.
     pub status: RunStatus,
     /// Next step.

@@ -582,7 +582,7 @@ async fn render_account(
                 h2 #runs-heading { (lang.t("playbook_runs")) }
                 ul.plain data-testid="runs" { @for run in &runs { li {
                     strong { (run.playbook) } " · " (i18n::date(run.fired_on, lang)) " · " (lang.value("run_status", run.status.as_str()))
-                    br; span.muted { (lang.t("why_fired")) ": " (run.reason) }
+                    br; span.muted { (lang.t("why_fired")) ": " (if lang == Lang::Ja { run.reason_ja.as_deref().unwrap_or(&run.reason) } else { &run.reason }) }
                 } } }
             }
         }

@@ -335,7 +335,11 @@ pub async fn start_by_hand(
     let access = page_user.actor.write()?;
     let clock = state.engine_clock();
     let settings = state.workflow.settings.clone();
-    let reason = format!("started by {}", page_user.user.name);
+    let name = &page_user.user.name;
+    let reason = mikawaya_playbooks::FireReason {
+        en: format!("started by {name}"),
+        ja: format!("{name}さんが開始"),
+    };
     state
         .run_with_usage(move |store, usage| {
             for id in &accounts {

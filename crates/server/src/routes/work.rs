@@ -471,7 +471,10 @@ pub struct RunOut {
     version: i64,
     account_id: i64,
     fired_on: String,
+    /// Why it fired (English).
     reason: String,
+    /// Why it fired, in Japanese (null for runs stored before it was kept).
+    reason_ja: Option<String>,
     /// active, completed, held_out or cancelled.
     status: String,
     /// Next step.
@@ -516,6 +519,7 @@ async fn list_runs(
                 account_id: r.account_id.get(),
                 fired_on: r.fired_on.to_string(),
                 reason: r.reason,
+                reason_ja: r.reason_ja,
                 status: r.status.as_str().to_owned(),
                 cursor: r.cursor,
                 resume_on: r.resume_on.map(|d| d.to_string()),

@@ -207,3 +207,69 @@ async fn the_portfolio_sorts_and_filters_by_health_and_shows_errors_as_pages() {
         .await);
     assert_eq!(today.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn bulk_actions_change_every_selected_account_or_none() {
+    let app = TestApp::spawn().await;
+    let (cookie, csrf) = app
+        .login("admin@team.example", crate::helpers::PASSWORD)
+        .await;
+    let (a, direct) = (
+        app.account("a").to_string(),
+        app.account("direct").to_string(),
+    );
+    let post = |form: Vec<(&'static str, String)>| {
+        app.client
+            .post(format!("{}/portfolio/bulk", app.base))
+            .header("cookie", &cookie)
+            .form(&form)
+    };
+    let tier_of = |reply: &crate::helpers::Reply| reply.body["tier"].as_str().map(str::to_owned);
+    // A bad value changes nothing and answers with a page naming the field.
+    let refused = app
+        .send(post(vec![
+            ("csrf_token", csrf.clone()),
+            ("action", "tier".into()),
+            ("tier", "platinum".into()),
+            ("ids", a.clone()),
+            ("ids", direct.clone()),
+        ]))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text.contains("tier"), "{}", refused.text);
+    let before = app.get("admin", &format!("/api/v1/accounts/{a}")).await;
+    assert_eq!(tier_of(&before), None);
+    // A good one changes every selected account and goes back to the list.
+    let done = app
+        .send(post(vec![
+            ("csrf_token", csrf.clone()),
+            ("action", "tier".into()),
+            ("tier", "high".into()),
+            ("ids", a.clone()),
+            ("ids", direct.clone()),
+            ("next", "/portfolio?tier=high".into()),
+        ]))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    for id in [&a, &direct] {
+        let account = app.get("admin", &format!("/api/v1/accounts/{id}")).await;
+        assert_eq!(
+            tier_of(&account).as_deref(),
+            Some("high"),
+            "{}",
+            account.text
+        );
+    }
+    // Without the CSRF token nothing happens.
+    let forged = app
+        .send(post(vec![
+            ("csrf_token", "forged".into()),
+            ("action", "tier".into()),
+            ("tier", "tech".into()),
+            ("ids", a.clone()),
+        ]))
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let account = app.get("admin", &format!("/api/v1/accounts/{a}")).await;
+    assert_eq!(tier_of(&account).as_deref(), Some("high"));
+}

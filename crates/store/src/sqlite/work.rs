@@ -89,7 +89,7 @@ pub(crate) fn playbook_versions(
 
 // --- runs ---------------------------------------------------------------------
 
-const RUN_SELECT: &str = "SELECT r.id, r.playbook, r.version, r.account_id, r.fired_on, r.reason, r.status, r.cursor, r.resume_on \
+const RUN_SELECT: &str = "SELECT r.id, r.playbook, r.version, r.account_id, r.fired_on, r.reason, r.status, r.cursor, r.resume_on, r.reason_ja \
      FROM playbook_runs r JOIN accounts a ON a.id = r.account_id WHERE 1=1";
 
 fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
@@ -100,6 +100,7 @@ fn run_from_row(row: &Row<'_>) -> rusqlite::Result<Run> {
         account_id: AccountId::new(row.get(3)?),
         fired_on: parsed(row, 4, row::date)?,
         reason: row.get(5)?,
+        reason_ja: row.get(9)?,
         status: parsed(row, 6, RunStatus::parse)?,
         cursor: row.get(7)?,
         resume_on: parsed_opt(row, 8, row::date)?,
@@ -142,8 +143,8 @@ pub(crate) fn apply_workflow(
         accounts::get(connection, access.visibility(), run.account_id)?;
         connection
             .prepare_cached(
-                "INSERT INTO playbook_runs (playbook, version, account_id, fired_on, reason, status, cursor, resume_on, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                "INSERT INTO playbook_runs (playbook, version, account_id, fired_on, reason, status, cursor, resume_on, created_at, updated_at, reason_ja) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9, ?10)",
             )?
             .execute(rusqlite::params![
                 run.playbook,
@@ -155,6 +156,7 @@ pub(crate) fn apply_workflow(
                 run.cursor,
                 run.resume_on.map(|d| d.to_string()),
                 now,
+                run.reason_ja,
             ])?;
         let id = connection.last_insert_rowid();
         write_effects(connection, access, id, run.account_id, run.effects)?;

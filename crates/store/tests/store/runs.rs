@@ -16,6 +16,7 @@ fn run_on(account: mikawaya_domain::AccountId) -> NewRun {
         account_id: account,
         fired_on: DAY,
         reason: "renewal in 90 days".to_owned(),
+        reason_ja: Some("90日以内に更新".to_owned()),
         status: RunStatus::Active,
         cursor: 1,
         resume_on: None,
