@@ -385,3 +385,40 @@ async fn deleting_a_partner_that_still_owns_accounts_answers_409_not_500() {
     let still = app.get("admin", &path).await;
     assert_eq!(still.status, StatusCode::OK, "{}", still.text);
 }
+
+#[tokio::test]
+async fn a_touchpoint_by_an_unknown_user_answers_400_naming_user_id_not_500() {
+    let app = TestApp::spawn().await;
+    let before = app
+        .get(
+            "admin",
+            &format!("/api/v1/touchpoints?account_id={}", app.account("a")),
+        )
+        .await
+        .count();
+    let refused = app
+        .call(
+            Some("admin"),
+            Method::POST,
+            "/api/v1/touchpoints",
+            Some(
+                serde_json::json!({"account_id": app.account("a"), "kind": "call",
+                "occurred_at": "2026-01-05", "user_id": 999_999, "summary": "x"}),
+            ),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(
+        refused.body["error"]["field"], "user_id",
+        "{}",
+        refused.text
+    );
+    let after = app
+        .get(
+            "admin",
+            &format!("/api/v1/touchpoints?account_id={}", app.account("a")),
+        )
+        .await
+        .count();
+    assert_eq!(before, after, "nothing was recorded");
+}
