@@ -184,6 +184,9 @@ pub struct BookRow {
     pub owner_id: Option<UserId>,
     /// Their email.
     pub owner_email: Option<String>,
+    /// Their name.
+    #[serde(default)]
+    pub owner_name: Option<String>,
     /// Accounts owned, per tier.
     pub accounts: BTreeMap<String, usize>,
     /// Total ARR of those accounts.
@@ -194,17 +197,17 @@ pub struct BookRow {
     pub overdue_tasks: usize,
 }
 
-/// The book of business of every owner.
+/// The book of business of every owner, by name; accounts and tasks whose owner is not
+/// among `users` count as unowned (one row).
 pub fn book(accounts: &[Account], tasks: &[Task], users: &[User], today: Date) -> Vec<BookRow> {
     let mut rows: BTreeMap<Option<UserId>, BookRow> = BTreeMap::new();
-    let email = |id: Option<UserId>| {
-        id.and_then(|id| users.iter().find(|u| u.id == id))
-            .map(|u| u.email.to_string())
-    };
+    let user = |id: Option<UserId>| id.and_then(|id| users.iter().find(|u| u.id == id));
+    let known = |id: Option<UserId>| user(id).map(|u| u.id);
     let row = |rows: &mut BTreeMap<Option<UserId>, BookRow>, id: Option<UserId>| {
         rows.entry(id).or_insert_with(|| BookRow {
             owner_id: id,
-            owner_email: email(id),
+            owner_email: user(id).map(|u| u.email.to_string()),
+            owner_name: user(id).map(|u| u.name.to_string()),
             accounts: BTreeMap::new(),
             arr: 0.0,
             open_tasks: 0,
@@ -212,8 +215,9 @@ pub fn book(accounts: &[Account], tasks: &[Task], users: &[User], today: Date) -
         });
     };
     for account in accounts {
-        row(&mut rows, account.owner_id);
-        let Some(entry) = rows.get_mut(&account.owner_id) else {
+        let owner = known(account.owner_id);
+        row(&mut rows, owner);
+        let Some(entry) = rows.get_mut(&owner) else {
             continue;
         };
         *entry
@@ -223,8 +227,9 @@ pub fn book(accounts: &[Account], tasks: &[Task], users: &[User], today: Date) -
         entry.arr += account.arr();
     }
     for task in tasks.iter().filter(|t| t.status == TaskStatus::Open) {
-        row(&mut rows, task.owner_id);
-        let Some(entry) = rows.get_mut(&task.owner_id) else {
+        let owner = known(task.owner_id);
+        row(&mut rows, owner);
+        let Some(entry) = rows.get_mut(&owner) else {
             continue;
         };
         entry.open_tasks += 1;

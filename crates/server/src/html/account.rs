@@ -997,61 +997,114 @@ pub async fn log_touchpoint(
     }
 }
 
-/// My open tasks (snoozed ones hidden), with overdue ones marked.
-pub async fn my_tasks(State(state): State<AppState>, page_user: PageUser) -> Response {
+/// Whose tasks the task page lists.
+#[derive(Debug, Deserialize)]
+pub struct TasksQuery {
+    /// `me` (default), `team` (every owner), `queue` (no owner) or a user id.
+    owner: Option<String>,
+}
+
+/// How many open tasks the page lists at most (soonest due first).
+const TASKS_LISTED: u32 = 500;
+
+/// Open tasks (snoozed ones hidden), with overdue ones marked: mine by default; the team's,
+/// the unassigned queue or one person's for leaders reviewing the team's work.
+pub async fn my_tasks(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    crate::extract::QueryParams(query): crate::extract::QueryParams<TasksQuery>,
+) -> Response {
     let lang = page_user.lang;
     let access = page_user.actor.read();
     let me = page_user.user.id;
     let today = state.clock().today();
+    let chosen = query.owner.clone().unwrap_or_else(|| "me".to_owned());
+    let (owner_id, unassigned) = match chosen.as_str() {
+        "me" | "" => (Some(me), false),
+        "team" => (None, false),
+        "queue" => (None, true),
+        raw => match raw.parse::<i64>() {
+            Ok(id) => (Some(mikawaya_domain::UserId::new(id)), false),
+            Err(_) => {
+                let invalid = mikawaya_domain::Invalid::new(
+                    "owner",
+                    format!("'{raw}' is not me, team, queue or a user id"),
+                );
+                return super::error_page(&page_user, invalid.into());
+            }
+        },
+    };
     let result = state
         .run(move |store| {
             let filter = TaskFilter {
-                owner_id: Some(me),
+                owner_id,
+                unassigned,
                 status: Some(TaskStatus::Open),
                 awake_on: Some(today),
                 ..TaskFilter::default()
             };
-            let tasks = store
-                .list_tasks(&access, &filter, &PageRequest::first(500))?
-                .data;
+            let page = store.list_tasks(&access, &filter, &PageRequest::first(TASKS_LISTED))?;
             let mut names: std::collections::HashMap<AccountId, String> =
                 std::collections::HashMap::new();
-            for task in &tasks {
+            for task in &page.data {
                 if !names.contains_key(&task.account_id) {
                     let account = store.get_account(&access, task.account_id)?;
                     names.insert(account.id, account.name.to_string());
                 }
             }
-            Ok::<_, StoreError>((tasks, names))
+            let users = store.list_users(&access)?;
+            Ok::<_, StoreError>((page.data, page.next_cursor.is_some(), names, users))
         })
         .await;
-    let (tasks, names) = match result {
+    let (tasks, more, names, users) = match result {
         Ok(found) => found,
-        Err(error) => return page_error(page_user.lang, error),
+        Err(error) => return super::error_page(&page_user, error),
     };
+    let user_name = |id: Option<mikawaya_domain::UserId>| {
+        id.and_then(|i| users.iter().find(|u| u.id == i))
+            .map_or_else(|| lang.t("unowned").to_owned(), |u| u.name.to_string())
+    };
+    let mine = owner_id == Some(me);
     let csrf = &page_user.csrf_token;
+    let back = format!("/tasks?owner={chosen}");
+    let title = if mine {
+        lang.t("my_tasks")
+    } else {
+        lang.t("team_tasks")
+    };
     let body = html! {
-        h1 { (lang.t("my_tasks")) " " span.muted { (tasks.len()) } }
+        h1 { (title) " " span.muted { (tasks.len()) @if more { "+" } } }
+        form.filters method="get" action="/tasks" {
+            label { (lang.t("whose_tasks")) select name="owner" {
+                option value="me" selected[mine] { (lang.t("mine")) }
+                option value="team" selected[chosen == "team"] { (lang.t("whole_team")) }
+                option value="queue" selected[chosen == "queue"] { (lang.t("team_queue")) }
+                @for user in users.iter().filter(|u| u.id != me && matches!(u.role, mikawaya_domain::access::Role::Csm | mikawaya_domain::access::Role::Leader)) {
+                    option value=(user.id) selected[owner_id == Some(user.id)] { (user.name) }
+                }
+            } }
+            button type="submit" { (lang.t("show")) }
+        }
+        @if more { p.muted { (lang.t("tasks_first")) " " (TASKS_LISTED) } }
         @if tasks.is_empty() { p.muted { (lang.t("no_tasks")) } } @else {
-            table tabindex="0" {
-                thead { tr { th scope="col" { (lang.t("task")) } th scope="col" { (lang.t("name")) } th scope="col" { (lang.t("priority")) } th scope="col" { (lang.t("due")) } th scope="col" { (lang.t("complete")) } } }
+            table tabindex="0" data-testid="tasks" {
+                thead { tr {
+                    th scope="col" { (lang.t("task")) } th scope="col" { (lang.t("name")) }
+                    @if !mine { th scope="col" { (lang.t("owner")) } }
+                    th scope="col" { (lang.t("priority")) } th scope="col" { (lang.t("due")) } th scope="col" { (lang.t("complete")) }
+                } }
                 tbody { @for task in &tasks { tr {
                     td { (task.title) }
                     td { a href=(format!("/accounts/{}", task.account_id)) { (names.get(&task.account_id).map_or("", String::as_str)) } }
+                    @if !mine { td { (user_name(task.owner_id)) } }
                     td { (lang.t(&format!("priority_{}", task.priority.as_str()))) }
                     td { (i18n::date(task.due_on, lang)) @if task.overdue(today) { " " span.badge.overdue { (lang.t("overdue")) } } }
-                    td { (complete_form(lang, csrf, task.id, "/tasks")) }
+                    td { (complete_form(lang, csrf, task.id, &back)) }
                 } } }
             }
         }
     };
-    layout(
-        lang,
-        lang.t("my_tasks"),
-        Some((&page_user.user, csrf)),
-        body,
-    )
-    .into_response()
+    layout(lang, title, Some((&page_user.user, csrf)), body).into_response()
 }
 
 /// The language switch.

@@ -16,13 +16,20 @@ fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
 }
 
-/// How many renewals the table lists (the totals count them all).
+/// How many renewals a page of the table lists (the totals count them all).
 const RENEWALS_LISTED: usize = 100;
+
+/// Which page of the renewals table.
+#[derive(Debug, serde::Deserialize)]
+pub struct DashboardQuery {
+    renewals_page: Option<usize>,
+}
 
 /// The dashboards page.
 pub async fn dashboards(
     axum::extract::State(state): axum::extract::State<AppState>,
     page_user: PageUser,
+    crate::extract::QueryParams(query): crate::extract::QueryParams<DashboardQuery>,
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
     let access = page_user.actor.read();
@@ -68,6 +75,10 @@ pub async fn dashboards(
             dashed: true,
         },
     ];
+    let pages = report.renewals.len().div_ceil(RENEWALS_LISTED).max(1);
+    let renewals_page = query.renewals_page.unwrap_or(1).clamp(1, pages);
+    let first_listed = (renewals_page - 1) * RENEWALS_LISTED;
+    let listed_to = (first_listed + RENEWALS_LISTED).min(report.renewals.len());
     let deciles: Vec<Point> = numbers
         .deciles
         .iter()
@@ -94,12 +105,17 @@ pub async fn dashboards(
             @if report.renewals.is_empty() { p.muted { "—" } } @else {
                 table tabindex="0" {
                     thead { tr { th scope="col" { (lang.t("name")) } th scope="col" { (lang.t("renewal")) } th.num scope="col" { (lang.t("arr")) } th scope="col" { (lang.t("health")) } } }
-                    tbody { @for r in report.renewals.iter().take(RENEWALS_LISTED) { tr {
+                    tbody { @for r in report.renewals.iter().skip(first_listed).take(RENEWALS_LISTED) { tr {
                         td { a href=(format!("/accounts/{}", r.account_id)) { (r.name) } }
                         td { (i18n::date(r.renewal_date, lang)) }
                         td.num { (i18n::money(r.arr, &Currency::parse(&r.currency).unwrap_or_default())) }
                         td { @if let Some(s) = r.score { (health_badge(lang, s)) } }
                     } } }
+                }
+                nav.pager aria-label=(lang.t("renewals_pages")) {
+                    span.muted data-testid="renewals-range" { (first_listed + 1) "–" (listed_to) " / " (i18n::group_digits(report.renewals.len() as u64)) }
+                    @if renewals_page > 1 { a href=(format!("/dashboards?renewals_page={}", renewals_page - 1)) { "← " (lang.t("previous")) } }
+                    @if renewals_page < pages { a href=(format!("/dashboards?renewals_page={}", renewals_page + 1)) rel="next" { (lang.t("next")) " →" } }
                 }
             }
         }
@@ -112,7 +128,11 @@ pub async fn dashboards(
                     th.num scope="col" { (lang.t("arr")) } th.num scope="col" { (lang.t("open_tasks")) } th.num scope="col" { (lang.t("overdue")) }
                 } }
                 tbody { @for row in &report.book { tr {
-                    td { (row.owner_email.as_deref().unwrap_or(lang.t("unowned"))) }
+                    td { @match (&row.owner_name, &row.owner_email) {
+                        (Some(name), Some(email)) => { (name) br; span.muted { (email) } }
+                        (_, Some(email)) => { (email) }
+                        _ => { (lang.t("unowned")) }
+                    } }
                     @for tier in ["high", "low", "tech"] { td.num { (row.accounts.get(tier).copied().unwrap_or(0)) } }
                     td.num { (i18n::money(row.arr, &currency)) }
                     td.num { (row.open_tasks) }

@@ -273,3 +273,77 @@ async fn bulk_actions_change_every_selected_account_or_none() {
     let account = app.get("admin", &format!("/api/v1/accounts/{a}")).await;
     assert_eq!(tier_of(&account).as_deref(), Some("high"));
 }
+
+#[tokio::test]
+async fn leaders_see_the_teams_tasks_and_the_dashboards_name_owners_and_page_renewals() {
+    let app = TestApp::spawn().await;
+    let (csm, account) = own_direct_account(&app).await;
+    let created = app
+        .call(
+            Some("admin"),
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"account_id": account, "owner_id": csm, "title": "Prepare the QBR deck", "due_on": "2099-01-01"})),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let (cookie, _) = app
+        .login("leader@team.example", crate::helpers::PASSWORD)
+        .await;
+    let page = |path: &str| {
+        app.client
+            .get(format!("{}{path}", app.base))
+            .header("cookie", &cookie)
+            .header("accept-language", "en")
+    };
+    let mine = ok(ok(page("/tasks").send().await).text().await);
+    assert!(
+        !mine.contains("Prepare the QBR deck"),
+        "the leader's own list"
+    );
+    let team = ok(ok(page("/tasks?owner=team").send().await).text().await);
+    assert!(
+        team.contains("Prepare the QBR deck") && team.contains("The team's tasks"),
+        "{team}"
+    );
+    let theirs = ok(ok(page(&format!("/tasks?owner={csm}")).send().await)
+        .text()
+        .await);
+    assert!(theirs.contains("Prepare the QBR deck"), "{theirs}");
+    let bad = ok(page("/tasks?owner=everyone").send().await);
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    assert!(ok(bad.text().await).contains("owner"));
+    // Renewals page through the table; owners are named.
+    let dashboards = ok(ok(page("/dashboards?renewals_page=1").send().await)
+        .text()
+        .await);
+    assert!(
+        dashboards.contains("data-testid=\"renewals-range\""),
+        "{dashboards}"
+    );
+    assert!(dashboards.contains("csm@team.example"), "{dashboards}");
+    // A partner's dashboard names the CSM who owns its account, and has one unowned row.
+    let patched = app
+        .call(
+            Some("admin"),
+            Method::PATCH,
+            &format!("/api/v1/accounts/{}", app.account("a")),
+            Some(json!({"owner_id": csm})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK);
+    let (partner_cookie, _) = app
+        .login("partner@team.example", crate::helpers::PASSWORD)
+        .await;
+    let partner = ok(ok(app
+        .client
+        .get(format!("{}/dashboards", app.base))
+        .header("cookie", &partner_cookie)
+        .header("accept-language", "en")
+        .send()
+        .await)
+    .text()
+    .await);
+    assert!(partner.contains("csm@team.example"), "{partner}");
+    assert!(partner.matches("(no owner)").count() <= 1, "{partner}");
+}
