@@ -93,12 +93,31 @@ pub fn parse_file(
     };
     let mut record = csv::StringRecord::new();
     let mut count: u64 = 0;
+    // Line numbers are counted here from the record's first byte: the csv crate's own count
+    // is one short on CRLF files (the usual format of Excel and CRM exports).
+    let text = decoded.text.as_bytes();
+    let (mut counted_to, mut newlines) = (0usize, 0u64);
+    let mut line_at = |byte: u64| -> u64 {
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+        // A record's reported start can be the previous record's line break.
+        while byte < text.len() && (text[byte] == b'\n' || text[byte] == b'\r') {
+            byte += 1;
+        }
+        if byte > counted_to {
+            newlines += text[counted_to..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            counted_to = byte;
+        }
+        newlines + 1
+    };
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(error) => {
-                let line = error.position().map_or(0, csv::Position::line);
+                let line = error.position().map_or(0, |p| line_at(p.byte()));
                 errors.push(RowError {
                     line,
                     column: String::new(),
@@ -107,8 +126,27 @@ pub fn parse_file(
                 break;
             }
         }
-        let line = record.position().map_or(0, csv::Position::line);
+        let line = record.position().map_or(0, |p| line_at(p.byte()));
         if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        // More cells than the header has columns: refused unless the extra ones are empty
+        // (spreadsheets add trailing separators).
+        if record.len() > header.len()
+            && record
+                .iter()
+                .skip(header.len())
+                .any(|cell| !cell.trim().is_empty())
+        {
+            errors.push(RowError {
+                line,
+                column: String::new(),
+                reason: format!(
+                    "has {} cells but the header has {} columns",
+                    record.len(),
+                    header.len()
+                ),
+            });
             continue;
         }
         let row = Row {

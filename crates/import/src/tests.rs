@@ -121,3 +121,36 @@ fn bytes_that_are_no_text_are_refused() {
         Err(ImportError::Encoding)
     ));
 }
+
+#[test]
+fn crlf_files_name_the_right_line_even_after_a_quoted_line_break() {
+    let csv =
+        "external_id,name,mrr\r\nA1,Acme,100\r\nA2,\"Beta\r\nHoldings\",lots\r\nA3,Gamma,x\r\n";
+    let errors = row_errors(parse(ImportKind::Accounts, csv.as_bytes(), &[]));
+    // The name with a line break is refused too (names are one line).
+    let expected = vec![
+        (3, "name".to_owned()),
+        (3, "mrr".to_owned()),
+        (5, "mrr".to_owned()),
+    ];
+    assert_eq!(errors, expected);
+    let lf = csv.replace("\r\n", "\n");
+    assert_eq!(
+        row_errors(parse(ImportKind::Accounts, lf.as_bytes(), &[])),
+        expected
+    );
+}
+
+#[test]
+fn a_row_with_more_cells_than_the_header_is_refused_unless_they_are_empty() {
+    let csv = "external_id,name\r\nA1,Acme,,\r\nA2,Beta,surprise\r\n";
+    let result = parse(ImportKind::Accounts, csv.as_bytes(), &[]);
+    match result {
+        Err(ImportError::Rows(errors)) => {
+            assert_eq!(errors.len(), 1, "{errors:?}");
+            assert_eq!(errors[0].line, 3);
+            assert!(errors[0].reason.contains("3 cells"), "{}", errors[0].reason);
+        }
+        other => panic!("expected the row refused, got {other:?}"),
+    }
+}
