@@ -1053,6 +1053,36 @@ impl Rollups {
         entries
     }
 
+    /// The event catalogue of some accounts only (a partner's): the events they sent, their
+    /// volume, and the first and last day (as midnight UTC of those days, in milliseconds).
+    pub fn catalog_of(&self, account_external_ids: &[&str]) -> Vec<CatalogEntry> {
+        let mut entries: BTreeMap<u32, CatalogEntry> = BTreeMap::new();
+        let millis = |day: Day| i64::from(day) * 86_400_000;
+        for account in account_external_ids {
+            let Some(rollup) = self.account_rollup(account) else {
+                continue;
+            };
+            for (event, days) in &rollup.events {
+                let (Some((first, _)), Some((last, _))) = (days.0.first(), days.0.last()) else {
+                    continue;
+                };
+                let volume: u64 = days.0.iter().map(|(_, a)| a.count).sum();
+                let entry = entries.entry(*event).or_insert_with(|| CatalogEntry {
+                    name: self.events.name(*event).to_owned(),
+                    first_seen_ms: millis(*first),
+                    last_seen_ms: millis(*last),
+                    volume: 0,
+                });
+                entry.first_seen_ms = entry.first_seen_ms.min(millis(*first));
+                entry.last_seen_ms = entry.last_seen_ms.max(millis(*last));
+                entry.volume += volume;
+            }
+        }
+        let mut entries: Vec<CatalogEntry> = entries.into_values().collect();
+        entries.sort_by(|a, b| b.volume.cmp(&a.volume).then_with(|| a.name.cmp(&b.name)));
+        entries
+    }
+
     /// Log positions of an account's events, in log order.
     pub fn positions(&self, account_external_id: &str) -> &[Position] {
         self.account_rollup(account_external_id)

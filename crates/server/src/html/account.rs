@@ -338,7 +338,11 @@ async fn render_account(
                         to,
                         mikawaya_usage::rollup::Interval::Week,
                     );
-                    let names: Vec<String> = r.catalog().into_iter().map(|c| c.name).collect();
+                    let names: Vec<String> = r
+                        .catalog_of(&[key.as_str()])
+                        .into_iter()
+                        .map(|c| c.name)
+                        .collect();
                     let seen: Vec<Option<(Date, u32)>> = user_keys
                         .iter()
                         .map(|user| {

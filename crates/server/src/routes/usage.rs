@@ -257,17 +257,29 @@ impl From<CatalogEntry> for CatalogOut {
     }
 }
 
-/// Every event name seen, with first and last time and volume.
+/// Every event name seen, with first and last time and volume. A partner user sees the
+/// events of their partner's accounts only (first and last seen to the day).
 #[utoipa::path(get, path = "/api/v1/events/catalog", tag = "usage", responses((status = 200, body = Vec<CatalogOut>)))]
 async fn catalog(
     State(state): State<AppState>,
-    Caller(_actor): Caller,
+    Caller(actor): Caller,
 ) -> Result<Json<Vec<CatalogOut>>, ApiError> {
-    let ingest = state.ingest.clone();
-    let entries = tokio::task::spawn_blocking(move || ingest.read(|rollups| rollups.catalog()))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let access = actor.read();
+    let scoped = access.visibility() != mikawaya_domain::Visibility::All;
+    let entries = state
+        .run_with_usage(move |store, rollups| {
+            if !scoped {
+                return Ok(rollups.catalog());
+            }
+            let keys: Vec<String> = store
+                .all_accounts(&access)?
+                .into_iter()
+                .filter_map(|a| a.external_id.map(|e| e.to_string()))
+                .collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            Ok(rollups.catalog_of(&keys))
+        })
+        .await?;
     Ok(Json(entries.into_iter().map(CatalogOut::from).collect()))
 }
 

@@ -334,3 +334,40 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     assert_eq!(revoked.body[0]["name"], "web app");
     assert!(!revoked.text.contains(&key), "keys are never listed");
 }
+
+#[tokio::test]
+async fn a_partner_sees_the_event_catalogue_of_its_own_accounts_only() {
+    let app = TestApp::spawn().await;
+    let key = write_key(&app).await;
+    for (account, event) in [("EXT-a", "Report Run"), ("EXT-b", "Secret Feature Used")] {
+        let batch = json!({
+            "batch": [{"type": "track", "messageId": format!("m-{account}"), "userId": "u1", "event": event, "timestamp": now()}],
+            "context": {"groupId": account},
+        });
+        let reply = send(
+            &app,
+            "/v1/batch",
+            Some(&key),
+            ok(serde_json::to_vec(&batch)),
+            false,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+    assert_eq!(usage(&app, "b", "Secret%20Feature%20Used").await, 1);
+    let names = |reply: &crate::helpers::Reply| -> Vec<String> {
+        reply
+            .body
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["name"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let everyone = app.get("admin", "/api/v1/events/catalog").await;
+    assert!(names(&everyone).contains(&"Secret Feature Used".to_owned()));
+    let partner = app.get("partner", "/api/v1/events/catalog").await;
+    assert_eq!(partner.status, StatusCode::OK, "{}", partner.text);
+    assert_eq!(names(&partner), ["Report Run"], "{}", partner.text);
+    assert_eq!(partner.body[0]["volume"].as_u64(), Some(1));
+}
