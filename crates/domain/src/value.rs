@@ -210,10 +210,14 @@ impl Money {
 
     /// Parses an amount written by people: `1,200.50`, `¥120,000`, `$99`.
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let cleaned: String = raw
-            .trim()
+        let cleaned: String = half_width(raw.trim())
             .chars()
-            .filter(|c| !matches!(c, ',' | '¥' | '$' | '€' | '£' | '円' | ' ' | '\u{a0}'))
+            .filter(|c| {
+                !matches!(
+                    c,
+                    ',' | '¥' | '￥' | '$' | '€' | '£' | '円' | ' ' | '\u{a0}'
+                )
+            })
             .collect();
         let amount: f64 = cleaned
             .parse()
@@ -247,7 +251,7 @@ impl From<Money> for f64 {
 
 /// Parses a calendar date written as `YYYY-MM-DD` (also `YYYY/MM/DD`, as Japanese Excel writes it).
 pub fn parse_date(raw: &str, field: &str) -> Result<jiff::civil::Date, Invalid> {
-    let normalized = raw.trim().replace('/', "-");
+    let normalized = half_width(raw.trim()).replace('/', "-");
     let mut parts = normalized.split('-');
     let parsed = (|| {
         let year: i16 = parts.next()?.parse().ok()?;
@@ -288,6 +292,18 @@ pub fn parse_timestamp(raw: &str, field: &str) -> Result<jiff::Timestamp, Invali
     date.to_zoned(jiff::tz::TimeZone::UTC)
         .map(|zoned| zoned.timestamp())
         .map_err(|_| Invalid::new(field, format!("'{trimmed}' is out of range")))
+}
+
+/// Full-width ASCII (`１２０，０００`, `２０２６／０４／０１`, the ideographic space) as
+/// half-width, as Japanese spreadsheets and CRMs often write numbers and dates.
+pub fn half_width(raw: &str) -> String {
+    raw.chars()
+        .map(|c| match c {
+            '\u{ff01}'..='\u{ff5e}' => char::from_u32(c as u32 - 0xfee0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            other => other,
+        })
+        .collect()
 }
 
 /// Declares a closed set of lowercase wire names as an enum with `parse`/`as_str`.
@@ -347,6 +363,19 @@ macro_rules! wire_enum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn full_width_yen_digits_and_dates_are_read() {
+        assert_eq!(
+            Money::parse("￥７０，０００").map(Money::amount),
+            Ok(70000.0)
+        );
+        assert_eq!(Money::parse("70,000円").map(Money::amount), Ok(70000.0));
+        assert_eq!(
+            parse_date("２０２６／０４／０１", "d").map(|d| d.to_string()),
+            Ok("2026-04-01".to_owned())
+        );
+    }
 
     #[test]
     fn money_reads_amounts_written_by_people() {

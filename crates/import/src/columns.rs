@@ -167,12 +167,18 @@ const ACCOUNT_COLUMNS: &[Column] = &[
     Column {
         name: "stage",
         required: false,
-        aliases: &["lifecycle_stage", "lifecycle stage", "ステージ"],
+        aliases: &[
+            "lifecycle_stage",
+            "lifecycle stage",
+            "phase",
+            "ステージ",
+            "フェーズ",
+        ],
     },
     Column {
         name: "tier",
         required: false,
-        aliases: &["touch_tier", "segment", "tier", "タッチ"],
+        aliases: &["touch_tier", "segment", "tier", "rank", "タッチ", "ランク"],
     },
 ];
 
@@ -387,7 +393,7 @@ pub(crate) fn resolve_header(
     mappings: &[(String, String)],
 ) -> Result<Layout, ImportError> {
     let known = columns(kind);
-    for (_, target) in mappings {
+    for (_, target) in mappings.iter().filter(|(_, target)| !target.is_empty()) {
         let is_custom = kind == ImportKind::Accounts && target.starts_with("custom.");
         if !is_custom && !known.iter().any(|c| c.name == target) {
             return Err(ImportError::Header(format!(
@@ -430,6 +436,8 @@ pub(crate) fn resolve_header(
                     .map(|key| format!("custom.{key}"))
             });
         match target {
+            // Mapped to nothing: ignored on purpose.
+            Some(target) if target.is_empty() => layout.ignored.push(source.to_owned()),
             Some(target) if target.starts_with("custom.") => {
                 layout
                     .custom

@@ -52,16 +52,35 @@ pub struct ParsedFile {
     pub encoding: SourceEncoding,
 }
 
-/// Parses `SRC=DST` header mappings as given on the command line or in a query string.
+/// A lifecycle stage as CRMs write it: a key (`renewal`), or its Japanese name as the
+/// pages show it (`更新`).
+fn parse_stage(raw: &str) -> Result<Slug, Invalid> {
+    let key = match raw.trim() {
+        "オンボーディング" | "導入" => "onboarding",
+        "活用" | "定着" => "adoption",
+        "価値実感" => "value",
+        "更新" => "renewal",
+        "拡大" | "アップセル" => "expansion",
+        "推奨" => "advocacy",
+        "解約" => "churned",
+        other => other,
+    };
+    Slug::parse(key).map_err(|e| e.in_field("stage"))
+}
+
+/// Parses `SRC=DST` header mappings as given on the command line or in a query string;
+/// `SRC=` (nothing after `=`) ignores the column `SRC`.
 pub fn parse_mappings(raw: &[String]) -> Result<Vec<(String, String)>, ImportError> {
     raw.iter()
         .map(|mapping| {
             mapping
                 .split_once('=')
                 .map(|(source, target)| (source.trim().to_owned(), target.trim().to_owned()))
-                .filter(|(source, target)| !source.is_empty() && !target.is_empty())
+                .filter(|(source, _)| !source.is_empty())
                 .ok_or_else(|| {
-                    ImportError::Header(format!("mapping '{mapping}' must look like SOURCE=TARGET"))
+                    ImportError::Header(format!(
+                        "mapping '{mapping}' must look like SOURCE=TARGET (or SOURCE= to ignore SOURCE)"
+                    ))
                 })
         })
         .collect()
@@ -312,7 +331,7 @@ impl Rows {
                         .patch("renewal_date", |raw| parse_date(raw, "renewal_date")),
                     owner_email: cells.patch("owner_email", Email::parse),
                     partner_external_id: cells.patch("partner_external_id", ExternalId::parse),
-                    stage: cells.patch("stage", Slug::parse),
+                    stage: cells.patch("stage", parse_stage),
                     tier: cells.patch("tier", TouchTier::parse),
                     custom_fields,
                 };

@@ -154,3 +154,29 @@ fn a_row_with_more_cells_than_the_header_is_refused_unless_they_are_empty() {
         other => panic!("expected the row refused, got {other:?}"),
     }
 }
+
+#[test]
+fn a_column_mapped_to_nothing_is_ignored_and_japanese_phase_and_rank_are_read() {
+    let csv = "customerID,Partner,フェーズ,ランク\r\nC-1,Yes,更新,ハイタッチ\r\n";
+    let mappings =
+        match parse_mappings(&["customerID=external_id".to_owned(), "Partner=".to_owned()]) {
+            Ok(mappings) => mappings,
+            Err(error) => panic!("{error}"),
+        };
+    let parsed = match parse(ImportKind::Accounts, csv.as_bytes(), &mappings) {
+        Ok(parsed) => parsed,
+        Err(error) => panic!("{error}"),
+    };
+    assert_eq!(parsed.ignored_columns, ["Partner"]);
+    let ImportRecords::Accounts(records) = parsed.batch.records else {
+        panic!("accounts expected");
+    };
+    assert_eq!(
+        records[0].tier,
+        mikawaya_domain::Patch::Set(TouchTier::High)
+    );
+    assert!(matches!(
+        parse_mappings(&["=name".to_owned()]),
+        Err(ImportError::Header(_))
+    ));
+}
