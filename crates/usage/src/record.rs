@@ -45,6 +45,8 @@ fn kind_of(code: u8) -> Option<Kind> {
 const CONTEXT: usize = 7;
 /// The index of `properties` among the optional parts.
 const PROPERTIES: usize = 5;
+/// The index of `traits` among the optional parts.
+const TRAITS: usize = 6;
 
 /// The optional parts in record order.
 fn parts<'e, 'a>(event: &'e EventRef<'a>) -> [&'e Option<Cow<'a, str>>; 8] {
@@ -192,12 +194,19 @@ fn decode_binary(payload: &[u8], skip: Skip) -> Result<EventRef<'_>, String> {
     } else {
         Cow::Borrowed(cursor.text()?)
     };
+    // An identify call without traits may carry them in its context (RudderStack): its
+    // context is read whatever the caller skips.
+    let skipped = if kind == Kind::Identify && presence & (1 << TRAITS) == 0 {
+        skip.parts & !(1 << CONTEXT)
+    } else {
+        skip.parts
+    };
     let mut parts: [Option<Cow<'_, str>>; 8] = Default::default();
     for (index, part) in parts.iter_mut().enumerate() {
         if presence & (1 << index) == 0 {
             continue;
         }
-        if skip.parts & (1 << index) != 0 {
+        if skipped & (1 << index) != 0 {
             cursor.skip_text()?;
         } else {
             *part = Some(Cow::Borrowed(cursor.text()?));

@@ -834,7 +834,19 @@ impl Rollups {
             }
             Kind::Identify => {
                 let user = user?;
-                let traits = parse(&stored.traits);
+                // RudderStack (and Segment's mobile SDKs) may put the traits in
+                // `context.traits` instead.
+                let traits = match parse(&stored.traits) {
+                    serde_json::Value::Object(traits) if !traits.is_empty() => {
+                        serde_json::Value::Object(traits)
+                    }
+                    _ => match parse(&stored.context) {
+                        serde_json::Value::Object(mut context) => {
+                            context.remove("traits").unwrap_or(serde_json::Value::Null)
+                        }
+                        _ => serde_json::Value::Null,
+                    },
+                };
                 self.traits.insert(user, traits.clone());
                 let account = account?;
                 let user_id = stored.user_id.as_deref()?.to_owned();
@@ -1279,6 +1291,28 @@ mod tests {
         {"type":"track","userId":"u1","event":"Report Run","properties":{"rows":5,"label":"x"},"context":{"groupId":"acme"},"timestamp":"2026-01-01T23:30:00Z"},
         {"type":"track","userId":"u2","event":"Login","context":{"groupId":"acme"},"timestamp":"2026-01-02T00:10:00Z"}
     ]}"#;
+
+    #[test]
+    fn identify_traits_may_come_in_the_context() {
+        let json = r#"{"batch":[
+            {"type":"group","userId":"u1","groupId":"acme","timestamp":"2026-01-01T10:00:00Z"},
+            {"type":"identify","userId":"u1","context":{"traits":{"name":"Rudder Person"}},"timestamp":"2026-01-01T10:01:00Z"}
+        ]}"#;
+        let mut rollups = Rollups::new(TimeZone::UTC);
+        let changes: Vec<IdentityChange> = events(json)
+            .iter()
+            .enumerate()
+            .filter_map(|(index, event)| {
+                rollups.apply(&event.as_ref(), Position::new(1, index as u64))
+            })
+            .collect();
+        match changes.last() {
+            Some(IdentityChange::Contact { traits, .. }) => {
+                assert_eq!(traits["name"], "Rudder Person", "{traits}");
+            }
+            other => panic!("expected a contact change, got {other:?}"),
+        }
+    }
 
     #[test]
     fn counts_sums_and_users_fall_on_utc_days() {

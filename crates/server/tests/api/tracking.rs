@@ -371,3 +371,41 @@ async fn a_partner_sees_the_event_catalogue_of_its_own_accounts_only() {
     assert_eq!(names(&partner), ["Report Run"], "{}", partner.text);
     assert_eq!(partner.body[0]["volume"].as_u64(), Some(1));
 }
+
+#[tokio::test]
+async fn identify_traits_in_the_context_as_rudderstack_sends_them_name_the_contact() {
+    let app = TestApp::spawn().await;
+    let key = write_key(&app).await;
+    let batch = json!({"batch": [
+        {"type": "group", "messageId": "r1", "userId": "rs-1", "groupId": "EXT-a", "timestamp": now()},
+        {"type": "identify", "messageId": "r2", "userId": "rs-1", "timestamp": now(),
+         "context": {"traits": {"name": "Rudder Person", "email": "rudder@customer.example"}}},
+    ]});
+    let reply = send(
+        &app,
+        "/v1/batch",
+        Some(&key),
+        ok(serde_json::to_vec(&batch)),
+        false,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let path = format!("/api/v1/contacts?account_id={}", app.account("a"));
+    let mut found = serde_json::Value::Null;
+    for _ in 0..100 {
+        let contacts = app.get("admin", &path).await;
+        if let Some(contact) = contacts.body["data"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["external_id"] == "rs-1"))
+        {
+            found = contact.clone();
+            if found["name"] == "Rudder Person" {
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(found["name"], "Rudder Person", "{found}");
+    assert_eq!(found["email"], "rudder@customer.example", "{found}");
+    assert_eq!(found["source"], "product", "{found}");
+}
