@@ -5,6 +5,7 @@
 //! (bad flags, a rejected import, an invalid value). Errors go to stderr with their chain.
 
 mod commands;
+mod fields;
 mod forecast;
 mod today;
 mod work;
@@ -62,6 +63,9 @@ enum Command {
     Health(commands::HealthArgs),
     /// A person's Today: their accounts that need attention, ranked, with the reasons.
     Today(today::TodayArgs),
+    /// The accounts' custom fields: define, list, delete.
+    #[command(subcommand)]
+    Fields(fields::FieldsCommand),
     /// Tests whether a metric or scorecard predicts churn: AUC, top-decile lift and calibration over past dates.
     Backtest(commands::BacktestArgs),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
@@ -137,6 +141,7 @@ fn main() -> ExitCode {
         Command::Backtest(args) => commands::backtest_metric(&cli.data_dir, &args),
         Command::Health(args) => commands::health(&cli.data_dir, &args),
         Command::Today(args) => today::run(&cli.data_dir, &args),
+        Command::Fields(command) => fields::run(&cli.data_dir, command),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),

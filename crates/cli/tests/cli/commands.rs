@@ -431,3 +431,71 @@ fn churn_prints_the_formulas_as_json() {
         2,
     );
 }
+
+#[test]
+fn custom_fields_are_defined_from_the_cli_before_an_import() {
+    let workspace = Workspace::new();
+    // Until the field is defined, its column is refused.
+    let refused = workspace.run(
+        &["import", "accounts", &{
+            let file = workspace.path("early.csv");
+            ok(std::fs::write(
+                &file,
+                "external_id,name,custom.industry\r\nA1,Acme,Retail\r\n",
+            ));
+            file.to_string_lossy().into_owned()
+        }],
+        None,
+    );
+    assert_eq!(
+        refused.status.code(),
+        Some(2),
+        "{}",
+        crate::util::stderr(&refused)
+    );
+    workspace.expect(
+        &[
+            "fields", "define", "--key", "industry", "--label", "Industry", "--kind", "enum",
+            "--option", "Retail", "--option", "Finance",
+        ],
+        None,
+        0,
+    );
+    let bad = workspace.expect(
+        &[
+            "fields", "define", "--key", "size", "--label", "Size", "--kind", "huge",
+        ],
+        None,
+        2,
+    );
+    assert!(
+        crate::util::stderr(&bad).contains("--kind"),
+        "{}",
+        crate::util::stderr(&bad)
+    );
+    let listed = workspace.expect(&["fields", "list"], None, 0);
+    assert!(
+        stdout(&listed).contains("industry\tenum\tIndustry\tRetail|Finance"),
+        "{}",
+        stdout(&listed)
+    );
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name,custom.industry\r\nA1,Acme,Retail\r\n",
+    );
+    let wrong = workspace.run(
+        &["import", "accounts", &{
+            let file = workspace.path("wrong.csv");
+            ok(std::fs::write(
+                &file,
+                "external_id,name,custom.industry\r\nA2,Beta,Mining\r\n",
+            ));
+            file.to_string_lossy().into_owned()
+        }],
+        None,
+    );
+    let message = crate::util::stderr(&wrong);
+    assert_eq!(wrong.status.code(), Some(2), "{message}");
+    assert!(message.contains("wrong.csv:2"), "{message}");
+}
