@@ -274,13 +274,21 @@ impl Scorecard {
                     .zip(values.iter().zip(&sorted))
                     .map(|(measure, (column, sorted))| {
                         let value = column[index];
-                        let score = value.map(|v| match measure.mapping {
+                        let score = value.and_then(|v| match measure.mapping {
                             Mapping::Thresholds { red, green } => {
-                                (100.0 * (v - red) / (green - red)).clamp(0.0, 100.0)
+                                Some((100.0 * (v - red) / (green - red)).clamp(0.0, 100.0))
                             }
-                            Mapping::Percentile => sorted
-                                .get(account.segment.as_str())
-                                .map_or(50.0, |peers| percentile_rank_sorted(v, peers)),
+                            // Several peers that all have the same value rank nobody: the
+                            // measure tells nothing there and is left out (accounts with no
+                            // data, among others with none, get no score rather than 50).
+                            // An account alone in its segment keeps the middle, 50.
+                            Mapping::Percentile => match sorted.get(account.segment.as_str()) {
+                                Some(peers) if peers.len() > 1 && peers.first() == peers.last() => {
+                                    None
+                                }
+                                Some(peers) => Some(percentile_rank_sorted(v, peers)),
+                                None => Some(50.0),
+                            },
                         });
                         MeasureScore {
                             metric: measure.metric.name().to_string(),
@@ -620,6 +628,11 @@ mod tests {
         assert_eq!(health("a").score, Some(100.0 * 0.5 / 3.0));
         assert_eq!(health("c").score, Some(100.0 * 2.5 / 3.0));
         assert_eq!(health("d").score, Some(50.0), "alone in its segment");
+        // Peers that all have the same value rank nobody: no score rather than 50.
+        let flat = Fixed(BTreeMap::from([("a", (0, None)), ("b", (0, None))]));
+        let scored = accounts(&[("a", "high"), ("b", "high")]);
+        let health = card.score(&flat, &scored, Date::constant(2026, 3, 1));
+        assert_eq!(of(&health, &scored, "a").score, None);
     }
 
     #[test]
