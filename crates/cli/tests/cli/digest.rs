@@ -25,12 +25,7 @@ async fn the_daily_digest_and_mentions_reach_the_csm() {
         Some("a long enough password"),
         0,
     );
-    let renewal = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .checked_add(jiff::Span::new().days(12))
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let renewal = crate::util::utc_day_in(12);
     workspace.import(
         "accounts",
         "accounts.csv",

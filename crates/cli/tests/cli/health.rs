@@ -37,12 +37,7 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
     let workspace = Workspace::new();
     workspace.admin_user(ADMIN, PASSWORD);
     // BIG renews in 20 days and is the admin's: it is in their Today.
-    let renewal = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::UTC)
-        .date()
-        .checked_add(jiff::Span::new().days(20))
-        .map(|d| d.to_string())
-        .unwrap_or_default();
+    let renewal = crate::util::utc_day_in(20);
     workspace.import(
         "accounts",
         "accounts.csv",
@@ -99,13 +94,13 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
 
     // The API and the page, on a server that may meanwhile have stored today's snapshot.
     let server = workspace.serve();
-    let api: Value = ok(ok(http
-        .get(format!("{}/api/v1/accounts/{id}/health", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await)
-    .json()
-    .await);
+    let api: Value = crate::util::get_json(
+        &http,
+        &server.base,
+        &format!("/api/v1/accounts/{id}/health"),
+        &token,
+    )
+    .await;
     assert_eq!(api["now"]["card"], "enterprise", "{api}");
     assert_eq!(api["now"]["score"], cli_row["score"], "{api}");
     assert_eq!(api["now"]["shown"], cli_row["shown"], "{api}");
@@ -138,13 +133,13 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
     // once they are, the portfolio, Today (API and page) and the CLI agree.
     let mut signals = Value::Null;
     for _ in 0..100 {
-        let account: Value = ok(ok(http
-            .get(format!("{}/api/v1/accounts/{id}", server.base))
-            .bearer_auth(&token)
-            .send()
-            .await)
-        .json()
-        .await);
+        let account: Value = crate::util::get_json(
+            &http,
+            &server.base,
+            &format!("/api/v1/accounts/{id}"),
+            &token,
+        )
+        .await;
         signals = account["signals"].clone();
         if signals["health"] == cli_row["shown"] {
             break;
@@ -164,23 +159,13 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
     .json()
     .await);
     assert_eq!(sorted["data"][0]["id"].as_i64(), Some(id), "{sorted}");
-    let today: Value = ok(ok(http
-        .get(format!("{}/api/v1/today?lang=en", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await)
-    .json()
-    .await);
+    let today: Value =
+        crate::util::get_json(&http, &server.base, "/api/v1/today?lang=en", &token).await;
     // The admin token has no user: Today needs an owner.
     assert_eq!(today["error"]["field"], "owner_id", "{today}");
     let admin_id = {
-        let users: Value = ok(ok(http
-            .get(format!("{}/api/v1/users", server.base))
-            .bearer_auth(&token)
-            .send()
-            .await)
-        .json()
-        .await);
+        let users: Value =
+            crate::util::get_json(&http, &server.base, "/api/v1/users", &token).await;
         users
             .as_array()
             .and_then(|u| u.iter().find(|u| u["email"] == ADMIN))
@@ -277,13 +262,8 @@ async fn the_business_time_zone_given_once_is_the_data_dirs_from_then_on() {
     let token = workspace.admin_token();
     let server = workspace.serve();
     let http = client();
-    let usage: Value = ok(ok(http
-        .get(format!("{}/api/v1/accounts/1/usage", server.base))
-        .bearer_auth(&token)
-        .send()
-        .await)
-    .json()
-    .await);
+    let usage: Value =
+        crate::util::get_json(&http, &server.base, "/api/v1/accounts/1/usage", &token).await;
     assert_eq!(usage["time_zone"], "Asia/Tokyo", "{usage}");
     // The event of just now is counted on today's date in Tokyo, within the default range
     // that ends on Tokyo's today.

@@ -192,3 +192,29 @@ impl Drop for Server {
 pub fn client() -> reqwest::Client {
     ok(reqwest::Client::builder().build())
 }
+
+/// A day `days` from today (UTC), `YYYY-MM-DD`.
+pub fn utc_day_in(days: i64) -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_add(jiff::Span::new().days(days))
+        .map(|d| d.to_string())
+        .unwrap_or_default()
+}
+
+/// A GET of the API with a bearer token, read as JSON.
+pub async fn get_json(
+    http: &reqwest::Client,
+    base: &str,
+    path: &str,
+    token: &str,
+) -> serde_json::Value {
+    ok(ok(http
+        .get(format!("{base}{path}"))
+        .bearer_auth(token)
+        .send()
+        .await)
+    .json()
+    .await)
+}
