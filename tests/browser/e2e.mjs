@@ -2,8 +2,8 @@
 // with the Debian chromium binary). Started by crates/cli/tests/cli/browser.rs against a
 // real server holding the demo company; exits non-zero on the first failure.
 //
-// Environment: BASE (server URL), EMAIL and PASSWORD (an admin), CSM_EMAIL (a CSM with the
-// same password), PARTNER_EMAIL and PARTNER_PASSWORD (a partner user), FOREIGN_ACCOUNT (an
+// Environment: BASE (server URL), EMAIL and PASSWORD (an admin), CSM_EMAIL and
+// LEADER_EMAIL (a CSM and a CS leader with the same password), PARTNER_EMAIL and PARTNER_PASSWORD (a partner user), FOREIGN_ACCOUNT (an
 // account id outside that partner), SHOTS (folder for screenshots), CHROMIUM (default
 // /usr/bin/chromium).
 
@@ -160,6 +160,46 @@ try {
   await shot(page, 'account-ja');
   await context.close();
 
+  // The leader's desk: edit the default scorecard, backtest the draft beside the cards in
+  // force, save it as a new version, see the history and put the earlier version back.
+  const leader = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 }, bypassCSP: true });
+  const desk = await leader.newPage();
+  await login(desk, env('LEADER_EMAIL'), env('PASSWORD'));
+  await desk.getByRole('link', { name: 'Health scorecards' }).first().click();
+  await desk.waitForURL(/\/scorecards$/);
+  const inForce = (await desk.locator('[data-testid=in-force]').innerText()).trim();
+  check(/v1/.test(inForce), `the demo's learned card is version 1: ${inForce}`);
+  const editor = desk.locator('[data-testid=card-editor]');
+  await editor.getByLabel('Card name').fill('leader-draft');
+  await editor.getByLabel('Measure 1', { exact: true }).selectOption('idle_days');
+  await editor.getByLabel('Mapping 1', { exact: true }).selectOption('thresholds');
+  await editor.getByLabel('Red at (scores 0) 1', { exact: true }).fill('21');
+  await editor.getByLabel('Green at (scores 100) 1', { exact: true }).fill('1');
+  await editor.getByLabel('Weight 1', { exact: true }).fill('2');
+  await Promise.all([desk.waitForLoadState('load'), editor.getByRole('button', { name: 'Backtest the draft' }).click()]);
+  const compared = desk.locator('[data-testid=draft-backtest]');
+  check(await compared.count() === 1, 'the draft is backtested');
+  const aucs = (await compared.locator('[data-testid=auc]').allInnerTexts()).map(Number);
+  check(aucs.length === 2 && aucs.every((a) => a > 0.5 && a <= 1), `AUC of the cards in force and of the draft: ${aucs}`);
+  check(await compared.locator('svg#calibration-chart').count() === 1, 'a calibration chart');
+  check(await editor.getByLabel('Card name').inputValue() === 'leader-draft', 'the draft stays in the form');
+  await accessible(desk, 'scorecard editor');
+  await fits(desk, 'scorecard editor');
+  await shot(desk, 'scorecards');
+  await Promise.all([desk.waitForURL(/saved=2/), editor.getByRole('button', { name: 'Save as a new version' }).click()]);
+  check((await desk.locator('[data-testid=in-force]').innerText()).includes('v2'), 'version 2 is in force');
+  check((await desk.locator('[data-testid=in-force]').innerText()).includes('CS Leader'), 'who saved it');
+  const versions = desk.locator('[data-testid=versions] tbody tr');
+  check(await versions.count() === 2, 'two versions listed');
+  check((await versions.first().innerText()).includes('leader-draft'), 'the newest first');
+  await Promise.all([desk.waitForURL(/saved=3/), desk.getByRole('button', { name: 'Put back v1' }).click()]);
+  check((await desk.locator('[data-testid=versions] tbody tr').first().innerText()).includes('suggested'), 'version 1 is back, saved as v3');
+  await Promise.all([desk.waitForLoadState('load'), desk.getByRole('button', { name: '日本語' }).click()]);
+  check(await desk.locator('h1', { hasText: 'ヘルススコアカード' }).count() === 1, 'the editor in Japanese');
+  await accessible(desk, 'scorecard editor (ja)');
+  await shot(desk, 'scorecards-ja');
+  await leader.close();
+
   // A CSM's day: Today with reasons; log a touchpoint and snooze from it.
   const csm = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 }, bypassCSP: true });
   const csmPage = await csm.newPage();
@@ -231,7 +271,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/scorecards', 'scorecards'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

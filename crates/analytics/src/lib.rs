@@ -9,3 +9,4 @@ pub mod dashboard;
 pub mod forecast;
 pub mod metrics;
 pub mod scorecard;
+pub mod suggest;

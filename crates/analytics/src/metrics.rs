@@ -99,6 +99,11 @@ pub trait UsageSource {
     fn daily_users(&self, _account: &str, _from: Date, _to: Date) -> Option<Vec<&[u32]>> {
         None
     }
+    /// The names of the events the source has seen, most frequent first (none when it
+    /// cannot list them).
+    fn event_names(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// An account-level fact on a day (MRR, seats, the last touchpoint); none when the
     /// source does not know it (usage alone knows no account facts).
     fn account_fact(
@@ -279,6 +284,9 @@ impl UsageSource for WithFacts<'_> {
     fn daily_users(&self, account: &str, from: Date, to: Date) -> Option<Vec<&[u32]>> {
         self.usage.daily_users(account, from, to)
     }
+    fn event_names(&self) -> Vec<String> {
+        self.usage.event_names()
+    }
     fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
         self.usage.last_event_day(account, event, before)
     }
@@ -319,6 +327,9 @@ impl UsageSource for Rollups {
     }
     fn daily_users(&self, account: &str, from: Date, to: Date) -> Option<Vec<&[u32]>> {
         Some(Rollups::daily_users(self, account, from, to))
+    }
+    fn event_names(&self) -> Vec<String> {
+        self.catalog().into_iter().map(|entry| entry.name).collect()
     }
     fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
         Rollups::last_event_day(self, account, event, before, DAYS_SINCE_HORIZON)
@@ -411,6 +422,7 @@ pub struct Metric {
     name: Slug,
     kind: MetricKind,
     window_days: u32,
+    spec: MetricSpec,
 }
 
 fn need(value: Option<&String>, field: &str, kind: &str) -> Result<String, Invalid> {
@@ -527,7 +539,13 @@ impl Metric {
             name,
             kind,
             window_days,
+            spec: spec.clone(),
         })
+    }
+
+    /// The metric as people wrote it.
+    pub fn spec(&self) -> &MetricSpec {
+        &self.spec
     }
 
     /// Its name.

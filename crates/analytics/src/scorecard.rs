@@ -68,6 +68,7 @@ pub struct Measure {
 pub struct Scorecard {
     name: Slug,
     measures: Vec<Measure>,
+    spec: ScorecardSpec,
 }
 
 pub use mikawaya_domain::health::{Colour, MeasureScore, shown};
@@ -177,7 +178,11 @@ impl Scorecard {
                 })
             })
             .collect::<Result<Vec<_>, Invalid>>()?;
-        Ok(Scorecard { name, measures })
+        Ok(Scorecard {
+            name,
+            measures,
+            spec: spec.clone(),
+        })
     }
 
     /// The scorecard every data dir has: active users and overall activity (percentile
@@ -220,6 +225,11 @@ impl Scorecard {
     /// Its name.
     pub fn name(&self) -> &Slug {
         &self.name
+    }
+
+    /// The card as people wrote it (what an editor starts from).
+    pub fn spec(&self) -> &ScorecardSpec {
+        &self.spec
     }
 
     /// Its measures.
@@ -360,6 +370,7 @@ pub struct CardSet {
     segments: Vec<(SegmentField, String, Scorecard)>,
     default: Scorecard,
     version: i64,
+    spec: CardSetSpec,
 }
 
 impl Default for CardSet {
@@ -368,14 +379,61 @@ impl Default for CardSet {
             segments: Vec::new(),
             default: Scorecard::default_card(),
             version: 0,
+            spec: CardSetSpec::default(),
         }
     }
 }
 
+/// The scorecards in force as people write them (JSON): the card for every account no
+/// segment card takes (none: the built-in `default`), and the segment cards, first match
+/// wins. A saved body that is a bare array is segment cards over the built-in default (how
+/// versions before the editable default were saved).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardSetSpec {
+    /// The card for every other account; none: the built-in `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<ScorecardSpec>,
+    /// Segment cards, first match wins.
+    #[serde(default)]
+    pub segments: Vec<SegmentCard>,
+}
+
+impl CardSetSpec {
+    /// Reads a saved body: an object, or a bare array of segment cards.
+    pub fn parse(body: &str) -> Result<CardSetSpec, String> {
+        if body.trim_start().starts_with('[') {
+            let segments: Vec<SegmentCard> =
+                serde_json::from_str(body).map_err(|e| e.to_string())?;
+            return Ok(CardSetSpec {
+                default: None,
+                segments,
+            });
+        }
+        serde_json::from_str(body).map_err(|e| e.to_string())
+    }
+}
+
 impl CardSet {
-    /// Checks segment cards (fields named `segments[i]...`) and builds the set.
+    /// Checks segment cards (fields named `segments[i]...`) over the built-in default.
     pub fn check(cards: &[SegmentCard]) -> Result<CardSet, Invalid> {
-        let segments = cards
+        CardSet::from_spec(&CardSetSpec {
+            default: None,
+            segments: cards.to_vec(),
+        })
+    }
+
+    /// Checks a whole set (fields named `default...` and `segments[i]...`).
+    pub fn from_spec(spec: &CardSetSpec) -> Result<CardSet, Invalid> {
+        let default = match &spec.default {
+            Some(card) => Scorecard::check(card).map_err(|e| {
+                let name = format!("default.{}", e.field);
+                e.in_field(name)
+            })?,
+            None => Scorecard::default_card(),
+        };
+        let segments = spec
+            .segments
             .iter()
             .enumerate()
             .map(|(index, card)| {
@@ -399,9 +457,28 @@ impl CardSet {
             .collect::<Result<_, Invalid>>()?;
         Ok(CardSet {
             segments,
-            default: Scorecard::default_card(),
+            default,
             version: 0,
+            spec: spec.clone(),
         })
+    }
+
+    /// The set as people wrote it.
+    pub fn spec(&self) -> &CardSetSpec {
+        &self.spec
+    }
+
+    /// The card for accounts no segment card takes.
+    pub fn default_card(&self) -> &Scorecard {
+        &self.default
+    }
+
+    /// Every card: the segment cards in order, then the default.
+    pub fn cards(&self) -> impl Iterator<Item = &Scorecard> {
+        self.segments
+            .iter()
+            .map(|(_, _, card)| card)
+            .chain(std::iter::once(&self.default))
     }
 
     /// The same cards, known as saved version `version` (0: none saved, `default` only).

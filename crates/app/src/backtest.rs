@@ -1,14 +1,15 @@
 //! Backtests: does a metric or a scorecard predict churn? One home for `mikawaya backtest`,
-//! the forecast's comparison and (next) the scorecard editor's draft-versus-current view.
-//! Every scoring is run on the same observations: each paying account on each date,
-//! labelled by whether it stopped paying within the horizon.
+//! the forecast's comparison and the scorecard editor's draft-versus-current view.
+//! Every scoring is run on the same observations: each paying account on each date that
+//! every scoring can score, labelled by whether it stopped paying within the horizon.
 
 use crate::Result;
 use jiff::civil::Date;
+use mikawaya_analytics::backtest::Observation;
 use mikawaya_analytics::backtest::{Backtest, backtest, observe};
 use mikawaya_analytics::churn::RevenueRow;
 use mikawaya_analytics::metrics::{Metric, Subject, UsageSource, WithFacts};
-use mikawaya_analytics::scorecard::{Scorecard, Scored};
+use mikawaya_analytics::scorecard::{CardSet, Scorecard, Scored};
 use mikawaya_domain::{AccountId, Invalid, ReadAccess};
 use mikawaya_store::Store;
 use std::collections::HashMap;
@@ -28,6 +29,8 @@ pub enum Scoring {
     /// The scorecards in force (segment cards, then `default`): the health every screen
     /// shows.
     InForce,
+    /// A set of cards that is not (yet) in force: a draft.
+    Set(Box<CardSet>),
 }
 
 /// Observation dates from `from` to `to` every `every_days` (both checked: field named).
@@ -81,50 +84,69 @@ pub fn run(
     } else {
         None
     };
-    Ok(scorings
+    let score_set = |cards: &CardSet| -> HashMap<(Date, AccountId), Option<f64>> {
+        dates
+            .iter()
+            .zip(cards.score_days(&source, &accounts, dates))
+            .flat_map(|(day, scores)| {
+                scores
+                    .into_iter()
+                    .map(move |(account, health)| ((*day, account), health.score))
+            })
+            .collect()
+    };
+    // A scorecard ranks accounts against each other, so it scores all of them per date.
+    let card_scores: Vec<HashMap<(Date, AccountId), Option<f64>>> = scorings
         .iter()
-        .map(|scoring| {
-            // A scorecard ranks accounts against each other, so it scores all of them per date.
-            let card_scores: HashMap<(Date, AccountId), Option<f64>> = match scoring {
-                Scoring::Card(card) => dates
-                    .iter()
-                    .flat_map(|day| {
-                        card.score(&source, &scored, *day)
-                            .into_iter()
-                            .map(move |(account, health)| ((*day, account), health.score))
-                    })
-                    .collect(),
-                Scoring::InForce => dates
-                    .iter()
-                    .zip(
-                        in_force
-                            .as_ref()
-                            .map(|cards| cards.score_days(&source, &accounts, dates))
-                            .unwrap_or_default(),
-                    )
-                    .flat_map(|(day, scores)| {
-                        scores
-                            .into_iter()
-                            .map(move |(account, health)| ((*day, account), health.score))
-                    })
-                    .collect(),
-                Scoring::Metric { .. } => HashMap::new(),
-            };
-            let mut risk = |account: AccountId, day: Date| match scoring {
-                Scoring::Metric {
-                    metric,
-                    higher_is_riskier,
-                } => {
-                    let value = metric.value(&source, subjects.get(&account)?, day)?;
-                    Some(if *higher_is_riskier { value } else { -value })
-                }
-                Scoring::Card(_) | Scoring::InForce => card_scores
-                    .get(&(day, account))
-                    .copied()
-                    .flatten()
-                    .map(|score| 100.0 - score),
-            };
-            backtest(&observe(&rows, dates, horizon_days, &mut risk))
+        .map(|scoring| match scoring {
+            Scoring::Card(card) => dates
+                .iter()
+                .flat_map(|day| {
+                    card.score(&source, &scored, *day)
+                        .into_iter()
+                        .map(move |(account, health)| ((*day, account), health.score))
+                })
+                .collect(),
+            Scoring::InForce => in_force.as_ref().map(score_set).unwrap_or_default(),
+            Scoring::Set(cards) => score_set(cards),
+            Scoring::Metric { .. } => HashMap::new(),
+        })
+        .collect();
+    let risk_of = |index: usize, account: AccountId, day: Date| match &scorings[index] {
+        Scoring::Metric {
+            metric,
+            higher_is_riskier,
+        } => {
+            let value = metric.value(&source, subjects.get(&account)?, day)?;
+            Some(if *higher_is_riskier { value } else { -value })
+        }
+        Scoring::Card(_) | Scoring::InForce | Scoring::Set(_) => card_scores[index]
+            .get(&(day, account))
+            .copied()
+            .flatten()
+            .map(|score| 100.0 - score),
+    };
+    // One pass over the observations: an account on a date counts when every scoring
+    // scores it, so each backtest is on the same observations.
+    let mut risks: Vec<Vec<f64>> = Vec::new();
+    let labels = observe(&rows, dates, horizon_days, &mut |account, day| {
+        let all = (0..scorings.len())
+            .map(|index| risk_of(index, account, day))
+            .collect::<Option<Vec<f64>>>()?;
+        risks.push(all);
+        Some(0.0)
+    });
+    Ok((0..scorings.len())
+        .map(|index| {
+            let observations: Vec<Observation> = labels
+                .iter()
+                .zip(&risks)
+                .map(|(label, risks)| Observation {
+                    risk: risks[index],
+                    churned: label.churned,
+                })
+                .collect();
+            backtest(&observations)
         })
         .collect())
 }

@@ -12,7 +12,7 @@ use mikawaya_analytics::forecast::{self, Example, Factor, Feature, ForecastError
 use mikawaya_analytics::metrics::{
     AccountFacts, Metric, MetricSpec, Subject, UsageSource, WithFacts,
 };
-use mikawaya_analytics::scorecard::Scorecard;
+use mikawaya_analytics::scorecard::{CardSet, Scorecard};
 use mikawaya_domain::config::ConfigKind;
 use mikawaya_domain::{AccountId, Actor, Invalid, ReadAccess};
 use mikawaya_store::{Store, StoreError};
@@ -51,15 +51,15 @@ impl Plan {
 }
 
 /// What the forecast reads: revenue history, accounts, features and account facts.
-struct History {
-    rows: Vec<RevenueRow>,
-    subjects: Vec<Subject>,
-    accounts: Vec<mikawaya_domain::account::Account>,
-    features: Vec<Feature>,
-    facts: AccountFacts,
+pub(crate) struct History {
+    pub(crate) rows: Vec<RevenueRow>,
+    pub(crate) subjects: Vec<Subject>,
+    pub(crate) accounts: Vec<mikawaya_domain::account::Account>,
+    pub(crate) features: Vec<Feature>,
+    pub(crate) facts: AccountFacts,
 }
 
-fn history(store: &dyn Store, access: &ReadAccess) -> Result<History> {
+pub(crate) fn history(store: &dyn Store, access: &ReadAccess) -> Result<History> {
     let accounts = store.all_accounts(access)?;
     let rows = store
         .all_subscriptions(access)?
@@ -224,17 +224,13 @@ pub struct ForecastBacktest {
     pub forecast: Backtest,
     /// The health in force (segment scorecards, then `default`) on the same observations.
     pub scorecard: Backtest,
+    /// Other card sets asked for (e.g. a suggested card), on the same observations.
+    pub others: Vec<Backtest>,
 }
 
-/// Trains on the first two thirds of the plan's dates (purged: only dates whose outcome is
-/// known before the first held-out date) and judges the last third.
-pub fn backtest_forecast(
-    store: &dyn Store,
-    usage: &dyn UsageSource,
-    plan: &Plan,
-) -> Result<ForecastBacktest> {
-    let access = Actor::system().read();
-    let history = history(store, &access)?;
+/// The plan's dates split in time: the first two thirds to learn from (purged: only dates
+/// whose outcome is known before the first held-out date), the last third held out.
+pub fn split_dates(plan: &Plan) -> Result<(Vec<Date>, Vec<Date>)> {
     let dates = plan.dates()?;
     let cut = dates.len() * 2 / 3;
     let (before, test_dates) = dates.split_at(cut);
@@ -250,6 +246,21 @@ pub fn backtest_forecast(
                 .is_ok_and(|end| end <= first_test)
         })
         .collect();
+    Ok((train_dates, test_dates.to_vec()))
+}
+
+/// Trains on the first two thirds of the plan's dates ([`split_dates`]) and judges the last
+/// third, beside the cards in force and each of `others`, on the same observations.
+pub fn backtest_forecast(
+    store: &dyn Store,
+    usage: &dyn UsageSource,
+    plan: &Plan,
+    others: &[CardSet],
+) -> Result<ForecastBacktest> {
+    let access = Actor::system().read();
+    let history = history(store, &access)?;
+    let (train_dates, test_dates) = split_dates(plan)?;
+    let test_dates = test_dates.as_slice();
     let source = WithFacts {
         usage,
         facts: &history.facts,
@@ -271,24 +282,34 @@ pub fn backtest_forecast(
         plan.folds,
     )?;
     let test: Vec<Example> = examples(test_dates);
-    let cards = mikawaya_playbooks::health::card_set(store, &access)?;
-    let mut card_scores: HashMap<(Date, AccountId), Option<f64>> = HashMap::new();
-    for (day, scores) in
-        test_dates
-            .iter()
-            .zip(cards.score_days(&source, &history.accounts, test_dates))
-    {
-        for (account, health) in scores {
-            card_scores.insert((*day, account), health.score);
-        }
-    }
+    let in_force = mikawaya_playbooks::health::card_set(store, &access)?;
+    let sets: Vec<&CardSet> = std::iter::once(&in_force).chain(others).collect();
+    let card_scores: Vec<HashMap<(Date, AccountId), Option<f64>>> = sets
+        .iter()
+        .map(|cards| {
+            test_dates
+                .iter()
+                .zip(cards.score_days(&source, &history.accounts, test_dates))
+                .flat_map(|(day, scores)| {
+                    scores
+                        .into_iter()
+                        .map(move |(account, health)| ((*day, account), health.score))
+                })
+                .collect()
+        })
+        .collect();
     let mut forecast_observations = Vec::new();
-    let mut card_observations = Vec::new();
+    let mut card_observations: Vec<Vec<Observation>> = vec![Vec::new(); sets.len()];
     for example in &test {
-        let Some(score) = card_scores
-            .get(&(example.date, example.account))
-            .copied()
-            .flatten()
+        let Some(scores) = card_scores
+            .iter()
+            .map(|scores| {
+                scores
+                    .get(&(example.date, example.account))
+                    .copied()
+                    .flatten()
+            })
+            .collect::<Option<Vec<f64>>>()
         else {
             continue;
         };
@@ -296,11 +317,14 @@ pub fn backtest_forecast(
             risk: model.probability(&example.values),
             churned: example.churned,
         });
-        card_observations.push(Observation {
-            risk: 100.0 - score,
-            churned: example.churned,
-        });
+        for (observations, score) in card_observations.iter_mut().zip(scores) {
+            observations.push(Observation {
+                risk: 100.0 - score,
+                churned: example.churned,
+            });
+        }
     }
+    let mut card_backtests = card_observations.iter().map(|o| backtest(o));
     Ok(ForecastBacktest {
         horizon_days: plan.horizon_days,
         train_dates: (
@@ -315,7 +339,8 @@ pub fn backtest_forecast(
         ),
         alpha: model.alpha,
         forecast: backtest(&forecast_observations),
-        scorecard: backtest(&card_observations),
+        scorecard: card_backtests.next().unwrap_or_else(|| backtest(&[])),
+        others: card_backtests.collect(),
     })
 }
 

@@ -31,6 +31,7 @@ pub mod health;
 pub mod import;
 pub mod pipeline;
 pub mod reports;
+pub mod scorecards;
 pub mod series;
 pub mod signals;
 pub mod today;

@@ -344,6 +344,37 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                 "product usage ready in {:.1} s: {events} events",
                 started.elapsed().as_secs_f64()
             );
+            // The default card is learned from the company's own history, as a new
+            // customer would do with `mikawaya scorecard suggest --save`.
+            let started = std::time::Instant::now();
+            let plan = mikawaya_app::forecast::Plan {
+                as_of,
+                horizon_days: 90,
+                every_days: 14,
+                folds: 4,
+            };
+            let suggested = ingest
+                .read(|usage| mikawaya_app::scorecards::suggest(store.as_ref(), usage, &plan))
+                .map_err(Failure::from)?;
+            match suggested {
+                Ok(found) => {
+                    let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
+                    mikawaya_app::scorecards::save(store.as_ref(), &manage, &found.cards)
+                        .map_err(|e| anyhow!("{e}"))?;
+                    let show = |b: Option<&mikawaya_analytics::backtest::Backtest>| {
+                        b.and_then(|b| b.auc)
+                            .map_or_else(|| "n/a".to_owned(), |auc| format!("{auc:.3}"))
+                    };
+                    eprintln!(
+                        "default scorecard learned from the history in {:.1} s: {} measures, held-out AUC {} (forecast {})",
+                        started.elapsed().as_secs_f64(),
+                        found.suggestion.chosen.len(),
+                        show(found.held_out.others.first()),
+                        show(Some(&found.held_out.forecast)),
+                    );
+                }
+                Err(error) => eprintln!("keeping the built-in default scorecard: {error}"),
+            }
             let started = std::time::Instant::now();
             let days = mikawaya_app::health::days_back(
                 as_of
@@ -1200,7 +1231,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
         (Some(name), _) => format!("metric {name}"),
         (None, Scoring::Card(card)) => format!("scorecard {}", card.name()),
         (None, Scoring::InForce) => "the scorecards in force".to_owned(),
-        (None, Scoring::Metric { .. }) => String::new(),
+        (None, Scoring::Set(_) | Scoring::Metric { .. }) => String::new(),
     };
     if args.horizon_days < 1 || args.every_days < 1 {
         return Err(Failure::input(anyhow!(

@@ -38,7 +38,7 @@ pub enum ForecastCommand {
 
 /// Flags every forecast command takes.
 #[derive(Debug, clap::Args)]
-pub struct Common {
+pub(crate) struct Common {
     /// The day the model stands on, YYYY-MM-DD: train and backtest use the year of history
     /// before it, predict predicts from it (default today in the data dir's business time
     /// zone; give it for a history that ends in the past).
@@ -55,15 +55,15 @@ pub struct Common {
     folds: usize,
     /// Machine-readable output.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
     #[command(flatten)]
-    ingest: IngestArgs,
+    pub(crate) ingest: IngestArgs,
 }
 
 impl Common {
     /// The forecast plan these flags describe (the day: `--as-of`, else today in the data
     /// dir's business time zone).
-    fn plan(&self, store: &dyn Store) -> Result<forecast::Plan, Failure> {
+    pub(crate) fn plan(&self, store: &dyn Store) -> Result<forecast::Plan, Failure> {
         if self.horizon_days < 1 || self.every_days < 1 {
             return Err(Failure::input(anyhow!(
                 "--horizon-days and --every-days must be at least 1"
@@ -162,8 +162,8 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
         ForecastCommand::Backtest { common } => {
             let plan = common.plan(store.as_ref())?;
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
-            let result =
-                service.read(|usage| forecast::backtest_forecast(store.as_ref(), usage, &plan));
+            let result = service
+                .read(|usage| forecast::backtest_forecast(store.as_ref(), usage, &plan, &[]));
             service.shutdown();
             let report = result.map_err(Failure::from)?.map_err(app_input)?;
             let dates = |(from, to, n): (Option<Date>, Option<Date>, usize)| serde_json::json!({"from": from, "to": to, "n": n});

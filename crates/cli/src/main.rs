@@ -7,6 +7,7 @@
 mod commands;
 mod fields;
 mod forecast;
+mod scorecard;
 mod today;
 mod work;
 
@@ -66,11 +67,13 @@ enum Command {
     /// The accounts' custom fields: define, list, delete.
     #[command(subcommand)]
     Fields(fields::FieldsCommand),
+    /// The scorecards in force: show, versions, save, rollback, suggest one from the history.
+    #[command(subcommand)]
+    Scorecard(scorecard::ScorecardCommand),
     /// Tests whether a metric or scorecard predicts churn: AUC, top-decile lift and calibration over past dates.
     Backtest(commands::BacktestArgs),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
     Churn(commands::ChurnArgs),
-    /// Writes a consistent copy of the store to FILE while the server may keep running.
     /// The churn forecast: train, predict, backtest.
     #[command(subcommand)]
     Forecast(forecast::ForecastCommand),
@@ -95,6 +98,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Writes a consistent copy of the store to FILE while the server may keep running.
     Backup {
         /// The file to write (must not exist).
         file: PathBuf,
@@ -142,6 +146,7 @@ fn main() -> ExitCode {
         Command::Health(args) => commands::health(&cli.data_dir, &args),
         Command::Today(args) => today::run(&cli.data_dir, &args),
         Command::Fields(command) => fields::run(&cli.data_dir, command),
+        Command::Scorecard(command) => scorecard::run(&cli.data_dir, command),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),

@@ -19,34 +19,30 @@ pub fn colour_name(colour: Colour) -> &'static str {
     }
 }
 
-pub use mikawaya_analytics::scorecard::{CardSet, SegmentCard, SegmentRule};
+pub use mikawaya_analytics::scorecard::{CardSet, CardSetSpec, SegmentCard, SegmentRule};
 
 /// Checks segment scorecards (field names, scorecards).
 pub fn check_segment_cards(cards: &[SegmentCard]) -> std::result::Result<CardSet, Invalid> {
     CardSet::check(cards)
 }
 
-/// The scorecards in force: the latest saved segment scorecards, then the built-in
-/// `default`. Saved cards that no longer read are corrupt data (never silently ignored).
+/// The scorecards in force: the latest saved version (its segment cards, then its default
+/// card or the built-in `default`). Saved cards that no longer read are corrupt data
+/// (never silently ignored).
 pub fn card_set(store: &dyn Store, access: &ReadAccess) -> Result<CardSet> {
-    let Some(saved) = store.config(access, ConfigKind::SegmentScorecards, None)? else {
-        return Ok(CardSet::default());
-    };
-    segment_cards_of(&saved)
-        .and_then(|cards| CardSet::check(&cards).map_err(|e| e.to_string()))
-        .map(|cards| cards.with_version(saved.version))
-        .map_err(|reason| {
-            mikawaya_store::StoreError::Corrupt(format!(
-                "segment scorecards v{}: {reason}",
-                saved.version
-            ))
-            .into()
-        })
+    match store.config(access, ConfigKind::SegmentScorecards, None)? {
+        Some(saved) => card_set_of(&saved),
+        None => Ok(CardSet::default()),
+    }
 }
 
-/// The segment scorecards of a saved version, as people wrote them.
-pub fn segment_cards_of(
-    saved: &mikawaya_domain::config::ConfigVersion,
-) -> std::result::Result<Vec<SegmentCard>, String> {
-    serde_json::from_str(&saved.body).map_err(|e| e.to_string())
+/// The cards of one saved version.
+pub fn card_set_of(saved: &mikawaya_domain::config::ConfigVersion) -> Result<CardSet> {
+    CardSetSpec::parse(&saved.body)
+        .and_then(|spec| CardSet::from_spec(&spec).map_err(|e| e.to_string()))
+        .map(|cards| cards.with_version(saved.version))
+        .map_err(|reason| {
+            mikawaya_store::StoreError::Corrupt(format!("scorecards v{}: {reason}", saved.version))
+                .into()
+        })
 }

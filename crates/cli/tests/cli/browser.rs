@@ -57,6 +57,7 @@ fn the_web_app_works_in_headless_chromium() {
         .env("EMAIL", "admin@mikawaya.example")
         .env("PASSWORD", "mikawaya-demo")
         .env("CSM_EMAIL", "csm1@mikawaya.example")
+        .env("LEADER_EMAIL", "leader@mikawaya.example")
         .env("PARTNER_EMAIL", "partner1@mikawaya.example")
         .env("PARTNER_PASSWORD", "mikawaya-demo")
         .env("FOREIGN_ACCOUNT", &foreign)

@@ -59,9 +59,11 @@ fn the_forecast_trains_predicts_and_backtests_on_the_demo() {
         "the same observations"
     );
     assert!(forecast > 0.65, "forecast AUC {forecast}");
+    // The demo's default card is learned from the history (`scorecard suggest`): a card
+    // people can read that ranks nearly as well as the forecast.
     assert!(
-        forecast > card,
-        "the forecast ({forecast}) beats the default scorecard ({card})"
+        card > forecast - 0.1,
+        "the learned default card ({card}) is close to the forecast ({forecast})"
     );
     // Training dates end a horizon before the first test date (no outcome seen twice).
     let train_to: jiff::civil::Date =

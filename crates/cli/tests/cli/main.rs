@@ -9,4 +9,5 @@ mod forecast;
 mod health;
 mod listeners;
 mod playbooks;
+mod scorecard;
 mod util;

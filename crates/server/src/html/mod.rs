@@ -6,6 +6,7 @@ pub mod account;
 pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod i18n;
+pub mod scorecards;
 pub mod settings;
 pub mod today;
 pub mod unsubscribe;
@@ -54,6 +55,11 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/tasks", get(account::my_tasks))
         .route("/dashboards", get(dashboards::dashboards))
+        .route(
+            "/scorecards",
+            get(scorecards::editor).post(scorecards::submit),
+        )
+        .route("/scorecards/rollback", post(scorecards::rollback))
         .route("/settings", get(settings::settings))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/write-keys", post(settings::create_write_key))
@@ -147,6 +153,8 @@ form.grid label{display:flex;flex-direction:column;font-size:.85rem}form.grid la
 details.edit{margin:.6rem 0}details.edit>summary,section details>summary{cursor:pointer;color:var(--accent)}p.notes{margin:.2rem 0;white-space:pre-wrap}
 section.reasons-box{background:#fff8e6;border:1px solid #e8c97a;border-radius:.5rem;padding:.5rem .9rem}
 figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
+form.editor table{display:block;overflow-x:auto;max-width:100%}form.editor select{max-width:26rem}form.editor td input{width:5.5rem}form.editor div.inline{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}form.editor div.inline label{display:flex;flex-direction:column;font-size:.85rem}
+div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}
 @media (max-width:760px){
  main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
  .today{grid-template-columns:minmax(0,1fr)}
@@ -162,6 +170,7 @@ fn menu_links(lang: Lang) -> Markup {
         a href="/portfolio" { (lang.t("portfolio")) }
         a href="/tasks" { (lang.t("my_tasks")) }
         a href="/dashboards" { (lang.t("dashboards")) }
+        a href="/scorecards" { (lang.t("scorecards")) }
         a href="/settings" { (lang.t("settings")) }
     }
 }

@@ -11,7 +11,7 @@ use axum::Form;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
-use mikawaya_analytics::scorecard::{Mapping, Scorecard};
+use mikawaya_analytics::scorecard::Mapping;
 use mikawaya_domain::access::Scope;
 use mikawaya_domain::value::Name;
 use serde::Deserialize;
@@ -32,7 +32,7 @@ async fn render(
     let lang = page_user.lang;
     let access = page_user.actor.read();
     let admin = page_user.actor.admin().ok();
-    let (users, partners, tokens, write_keys, metrics, playbooks) = state
+    let (users, partners, tokens, write_keys, metrics, playbooks, cards) = state
         .run(move |store| {
             let tokens = match &admin {
                 Some(admin) => store.list_tokens(admin)?,
@@ -49,12 +49,13 @@ async fn render(
                 write_keys,
                 store.list_metrics()?,
                 store.playbook_versions(&access, None)?,
+                mikawaya_playbooks::health::card_set(store, &access)?,
             ))
         })
         .await?;
     let is_admin = page_user.actor.admin().is_ok();
     let csrf = &page_user.csrf_token;
-    let card = Scorecard::default_card();
+    let card = cards.default_card();
     let clock = state.clock();
     let partner_name = |id: Option<mikawaya_domain::PartnerId>| {
         id.and_then(|id| partners.iter().find(|p| p.id == id))
@@ -111,6 +112,7 @@ async fn render(
         }
         section {
             h2 { (lang.t("scorecard")) " · " (card.name()) }
+            p { a href="/scorecards" { (lang.t("edit_scorecards")) } }
             table tabindex="0" { thead { tr { th scope="col" { (lang.t("measure")) } th.num scope="col" { (lang.t("weight")) } th scope="col" { (lang.t("mapping")) } } }
             tbody { @for m in card.measures() { tr {
                 td { (m.metric().name()) }

@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod health;
 pub mod import;
 pub mod partners;
+pub mod scorecards;
 pub mod segments;
 pub mod session;
 pub mod subscriptions;
@@ -70,6 +71,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(subscriptions::router())
         .merge(touchpoints::router())
         .merge(segments::router())
+        .merge(scorecards::router())
         .merge(partners::router())
         .merge(users::router())
         .merge(session::router())

@@ -9,7 +9,6 @@ use crate::wire::{PageOut, PageParams, date, double_option, instant, optional, p
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::value::Text;
 use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, Priority, RunStatus, SurveyKind, Task, TaskPatch,
@@ -39,7 +38,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_outbox))
         .routes(routes!(add_survey_response))
         .routes(routes!(add_pulse))
-        .routes(routes!(get_segment_cards, put_segment_cards))
         .routes(routes!(book))
         .routes(routes!(assign_tiers))
 }
@@ -779,70 +777,4 @@ async fn add_pulse(
         .run(move |store| store.add_pulse(&access, &pulse))
         .await?;
     Ok(StatusCode::CREATED)
-}
-
-/// The scorecards per segment (first match wins; other accounts use `default`).
-#[utoipa::path(get, path = "/api/v1/scorecards/segments", tag = "analytics",
-    responses((status = 200, body = Object)))]
-async fn get_segment_cards(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let access = actor.read();
-    let saved = state
-        .run(move |store| store.config(&access, ConfigKind::SegmentScorecards, None))
-        .await?;
-    Ok(Json(segment_cards_out(saved.as_ref())?))
-}
-
-/// `{"segments": [...], "version", "saved_at", "saved_by"}` (only `segments`, empty, when
-/// none were saved).
-fn segment_cards_out(saved: Option<&ConfigVersion>) -> Result<serde_json::Value, ApiError> {
-    let Some(saved) = saved else {
-        return Ok(serde_json::json!({ "segments": [] }));
-    };
-    let cards = mikawaya_playbooks::health::segment_cards_of(saved).map_err(|reason| {
-        ApiError::from(mikawaya_store::StoreError::Corrupt(format!(
-            "segment scorecards: {reason}"
-        )))
-    })?;
-    Ok(serde_json::json!({
-        "segments": cards,
-        "version": saved.version,
-        "saved_at": saved.saved_at.to_string(),
-        "saved_by": saved.saved_by.map(|u| u.get()),
-    }))
-}
-
-/// The segment scorecards, as sent.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SegmentCardsIn {
-    /// First match wins.
-    #[schema(value_type = Vec<Object>)]
-    segments: Vec<mikawaya_playbooks::health::SegmentCard>,
-}
-
-/// Replaces the scorecards per segment (admins and leaders): `{"segments": [{"segment":
-/// {"field": "tier"|"plan"|"stage", "value": ...}, "scorecard": {"name", "measures"}}]}`.
-/// The next health snapshot uses them.
-#[utoipa::path(put, path = "/api/v1/scorecards/segments", tag = "analytics",
-    request_body(content = Object, description = "an array of segment scorecards"),
-    responses((status = 200, body = Object), (status = 400, body = ErrorBody)))]
-async fn put_segment_cards(
-    State(state): State<AppState>,
-    Caller(actor): Caller,
-    JsonBody(body): JsonBody<SegmentCardsIn>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let access = actor.manage()?;
-    let cards = body.segments;
-    mikawaya_playbooks::health::check_segment_cards(&cards)?;
-    let json = serde_json::to_string(&cards).map_err(ApiError::internal)?;
-    let saved = state
-        .run(move |store| store.put_config(&access, ConfigKind::SegmentScorecards, &json))
-        .await?;
-    // Today's snapshot was made by the cards before: take it again in the background
-    // (until then, health is computed on the spot).
-    state.refresh_health_snapshot();
-    Ok(Json(segment_cards_out(Some(&saved))?))
 }

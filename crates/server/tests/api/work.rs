@@ -436,10 +436,10 @@ async fn segment_scorecards_are_checked_and_stored_by_leaders() {
         "{}",
         refused.text
     );
-    assert_eq!(
-        app.get("viewer", "/api/v1/scorecards/segments").await.body,
-        json!({"segments": []})
-    );
+    let none = app.get("viewer", "/api/v1/scorecards/segments").await.body;
+    assert_eq!(none["segments"], json!([]));
+    assert_eq!(none["version"], json!(null));
+    assert_eq!(none["default"]["name"], "default", "the built-in card");
     let saved = app
         .call(
             Some("leader"),
@@ -453,4 +453,87 @@ async fn segment_scorecards_are_checked_and_stored_by_leaders() {
         app.get("viewer", "/api/v1/scorecards/segments").await.body["segments"][0]["scorecard"]["name"],
         "enterprise"
     );
+
+    // The whole set: a default card of one's own, versions, a rollback.
+    let default = json!({"name": "adoption", "measures": [{"metric": {"name": "idle", "kind": "days_since"}, "weight": 1, "red": 14, "green": 2}]});
+    let set = json!({"default": default, "segments": card["segments"]});
+    let put = app
+        .call(Some("leader"), Method::PUT, "/api/v1/scorecards", Some(set))
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    assert_eq!(put.body["version"], 2);
+    assert_eq!(put.body["default"]["name"], "adoption");
+    let bad_default = json!({"default": {"name": "x", "measures": [{"metric": {"name": "idle", "kind": "days_since"}, "weight": 1, "red": 3, "green": 3}]}});
+    let refused = app
+        .call(
+            Some("leader"),
+            Method::PUT,
+            "/api/v1/scorecards",
+            Some(bad_default),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    assert_eq!(refused.body["error"]["field"], "default.measures[0].red");
+    let draft = json!({"cards": {"segments": []}, "horizon_days": 30});
+    let compared = app
+        .call(
+            Some("csm"),
+            Method::POST,
+            "/api/v1/scorecards/backtest",
+            Some(draft),
+        )
+        .await;
+    assert_eq!(compared.status, StatusCode::OK, "{}", compared.text);
+    assert_eq!(compared.body["current"]["n"], compared.body["draft"]["n"]);
+    assert_eq!(compared.body["horizon_days"], 30);
+    let versions = app.get("viewer", "/api/v1/scorecards/versions").await.body;
+    let numbers: Vec<i64> = versions
+        .as_array()
+        .map(|v| v.iter().filter_map(|v| v["version"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        numbers,
+        vec![2, 1],
+        "newest first, the refused one not saved"
+    );
+    assert_eq!(versions[1]["default"]["name"], "default");
+    let csm_rollback = app
+        .call(
+            Some("csm"),
+            Method::POST,
+            "/api/v1/scorecards/rollback",
+            Some(json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(csm_rollback.status, StatusCode::FORBIDDEN);
+    let back = app
+        .call(
+            Some("leader"),
+            Method::POST,
+            "/api/v1/scorecards/rollback",
+            Some(json!({"version": 1})),
+        )
+        .await;
+    assert_eq!(back.status, StatusCode::OK, "{}", back.text);
+    assert_eq!(
+        (
+            back.body["version"].clone(),
+            back.body["default"]["name"].clone()
+        ),
+        (json!(3), json!("default"))
+    );
+    assert_eq!(
+        back.body["saved_by"], put.body["saved_by"],
+        "who saved it is kept"
+    );
+    let missing = app
+        .call(
+            Some("leader"),
+            Method::POST,
+            "/api/v1/scorecards/rollback",
+            Some(json!({"version": 9})),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST, "{}", missing.text);
+    assert_eq!(missing.body["error"]["field"], "version");
 }
