@@ -194,6 +194,26 @@ try {
   check((await versions.first().innerText()).includes('leader-draft'), 'the newest first');
   await Promise.all([desk.waitForURL(/saved=3/), desk.getByRole('button', { name: 'Put back v1' }).click()]);
   check((await desk.locator('[data-testid=versions] tbody tr').first().innerText()).includes('suggested'), 'version 1 is back, saved as v3');
+  // The team: workload per person by name, the task board overdue first.
+  await desk.getByRole('link', { name: 'Team' }).first().click();
+  await desk.waitForURL(/\/team$/);
+  const people = await desk.locator('[data-testid=workload] tbody th').allInnerTexts();
+  check(people.length >= 2 && people.every((p) => !p.includes('@')), `people by name: ${people}`);
+  check((await desk.locator('[data-testid=effort-formula]').innerText()).includes('Effort ='), 'the effort formula');
+  await accessible(desk, 'team');
+  await shot(desk, 'team');
+  // The forecast: the model card and accounts by churn risk, riskiest first.
+  await desk.getByRole('link', { name: 'Churn forecast' }).first().click();
+  await desk.waitForURL(/\/forecast$/);
+  const validation = Number(await desk.locator('[data-testid=validation-auc]').innerText());
+  check(validation > 0.5 && validation <= 1, `a validation AUC on the model card: ${validation}`);
+  const risks = (await desk.locator('[data-testid=risk]').allInnerTexts()).map((t) => parseFloat(t));
+  check(risks.length > 5 && risks.every((r, i) => i === 0 || risks[i - 1] >= r), `riskiest first: ${risks}`);
+  await Promise.all([desk.waitForLoadState('load'), desk.getByRole('button', { name: 'Backtest on held-out dates' }).click()]);
+  check(await desk.locator('[data-testid=forecast-backtest] [data-testid=auc]').count() === 2, 'the forecast beside the scorecards on held-out dates');
+  await accessible(desk, 'forecast');
+  await shot(desk, 'forecast');
+  await desk.goto(`${BASE}/scorecards`);
   await Promise.all([desk.waitForLoadState('load'), desk.getByRole('button', { name: '日本語' }).click()]);
   check(await desk.locator('h1', { hasText: 'ヘルススコアカード' }).count() === 1, 'the editor in Japanese');
   await accessible(desk, 'scorecard editor (ja)');
@@ -271,7 +291,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/scorecards', 'scorecards'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

@@ -131,7 +131,9 @@ pub fn suggest(
         }
     }
     // Each usable candidate: direction and its own AUC on the fitting half, and the
-    // threshold pairs to try, from that half's quantiles.
+    // threshold pairs to try, from that half's quantiles: red among the worst tenth, green
+    // around the middle, so accounts that behave as most do are green and red is kept for
+    // those that behave as the ones that left.
     let mut options: Vec<(usize, bool, f64, Vec<Mapping>)> = Vec::new();
     for (column, _) in metrics.iter().enumerate() {
         let observations: Vec<Observation> = fit
@@ -154,9 +156,9 @@ pub fn suggest(
         values.sort_by(f64::total_cmp);
         let quantile = |q: f64| nice(values[((values.len() - 1) as f64 * q).round() as usize]);
         let (reds, greens) = if higher_is_riskier {
-            ([0.98, 0.9, 0.75], [0.5, 0.25, 0.05])
+            ([0.98, 0.95, 0.9], [0.6, 0.5, 0.4])
         } else {
-            ([0.02, 0.1, 0.25], [0.5, 0.75, 0.95])
+            ([0.02, 0.05, 0.1], [0.4, 0.5, 0.6])
         };
         let mut pairs: Vec<Mapping> = Vec::new();
         for red in reds.map(quantile) {

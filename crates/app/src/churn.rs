@@ -5,7 +5,7 @@
 use crate::Result;
 use jiff::civil::Date;
 use mikawaya_analytics::churn::{ChurnReport, RevenueRow, churn, churn_by_cohort};
-use mikawaya_domain::{AccountId, PartnerId, UserId};
+use mikawaya_domain::AccountId;
 use mikawaya_domain::{Invalid, ReadAccess};
 use mikawaya_store::Store;
 use std::collections::{BTreeMap, HashMap};
@@ -39,7 +39,7 @@ pub fn analyse(
     let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
     let cohorts = match by {
         Some(by) => {
-            let groups = cohorts(store, access, by, &subscriptions)?;
+            let groups = cohorts(store, access, by, &subscriptions, from)?;
             Some(churn_by_cohort(&rows, from, to, &|account| {
                 groups.get(&account).cloned()
             }))
@@ -54,93 +54,105 @@ pub fn analyse(
     })
 }
 
-/// The cohorts churn can be broken down by.
+/// The cohorts churn can be broken down by (and `custom.KEY`, a custom field).
 pub const COHORTS: &[&str] = &["start_month", "plan", "tier", "partner", "owner"];
 
-/// Each visible account's cohort `by` (see [`COHORTS`]): the month of its first
-/// subscription, its plan, touch tier, partner name (`(direct)`) or owner email (`(none)`).
+/// Each visible account's cohort `by` (one of [`COHORTS`], or `custom.KEY`) as it was at the
+/// start of `at` (in the business time zone): the month of its first subscription, or its
+/// plan, touch tier, partner name (`(direct)`), owner's name (`(none)`) or custom field
+/// value (`(none)`) on that day, read back through the recorded changes since. An account
+/// that moved tier and then churned counts in the tier it had when the period began.
 pub fn cohorts(
     store: &dyn Store,
     access: &ReadAccess,
     by: &str,
     subscriptions: &[mikawaya_domain::subscription::Subscription],
+    at: Date,
 ) -> Result<HashMap<AccountId, String>> {
     let accounts = store.all_accounts(access)?;
-    let label = |value: Option<String>, none: &str| value.unwrap_or_else(|| none.to_owned());
-    let groups: HashMap<AccountId, String> = match by {
-        "start_month" => {
-            let mut first: HashMap<AccountId, Date> = HashMap::new();
-            for subscription in subscriptions {
-                let start = subscription.term.start();
+    if by == "start_month" {
+        let mut first: HashMap<AccountId, Date> = HashMap::new();
+        for subscription in subscriptions {
+            let start = subscription.term.start();
+            first
+                .entry(subscription.account_id)
+                .and_modify(|d| *d = (*d).min(start))
+                .or_insert(start);
+        }
+        return Ok(accounts
+            .iter()
+            .filter_map(|a| {
                 first
-                    .entry(subscription.account_id)
-                    .and_modify(|d| *d = (*d).min(start))
-                    .or_insert(start);
-            }
-            accounts
-                .iter()
-                .filter_map(|a| {
-                    first
-                        .get(&a.id)
-                        .map(|d| (a.id, format!("{:04}-{:02}", d.year(), d.month())))
-                })
-                .collect()
-        }
-        "plan" => accounts
-            .iter()
-            .map(|a| {
-                (
-                    a.id,
-                    label(a.plan.as_ref().map(ToString::to_string), "(none)"),
-                )
+                    .get(&a.id)
+                    .map(|d| (a.id, format!("{:04}-{:02}", d.year(), d.month())))
             })
-            .collect(),
-        "tier" => accounts
-            .iter()
-            .map(|a| (a.id, label(a.tier.map(|t| t.as_str().to_owned()), "(none)")))
-            .collect(),
-        "partner" => {
-            let names: HashMap<PartnerId, String> = store
-                .list_partners(access)?
-                .into_iter()
-                .map(|p| (p.id, p.name.to_string()))
-                .collect();
-            accounts
-                .iter()
-                .map(|a| {
-                    (
-                        a.id,
-                        label(
-                            a.partner_id.and_then(|id| names.get(&id).cloned()),
-                            "(direct)",
-                        ),
-                    )
-                })
-                .collect()
-        }
-        "owner" => {
-            let emails: HashMap<UserId, String> = store
-                .list_users(access)?
-                .into_iter()
-                .map(|u| (u.id, u.email.to_string()))
-                .collect();
-            accounts
-                .iter()
-                .map(|a| {
-                    (
-                        a.id,
-                        label(a.owner_id.and_then(|id| emails.get(&id).cloned()), "(none)"),
-                    )
-                })
-                .collect()
+            .collect());
+    }
+    let field = match by {
+        "plan" | "tier" | "owner" | "partner" => by.to_owned(),
+        custom if custom.starts_with("custom.") && custom.len() > "custom.".len() => {
+            custom.to_owned()
         }
         other => {
             return Err(mikawaya_domain::Invalid::new(
                 "by",
-                format!("'{other}' is not one of: {}", COHORTS.join(", ")),
+                format!(
+                    "'{other}' is not one of: {}, custom.KEY",
+                    COHORTS.join(", ")
+                ),
             )
             .into());
         }
     };
-    Ok(groups)
+    let current = |account: &mikawaya_domain::account::Account| -> Option<String> {
+        match field.as_str() {
+            "plan" => account.plan.as_ref().map(ToString::to_string),
+            "tier" => account.tier.map(|t| t.to_string()),
+            "owner" => account.owner_id.map(|o| o.to_string()),
+            "partner" => account.partner_id.map(|p| p.to_string()),
+            custom => account
+                .custom_fields
+                .get(&custom["custom.".len()..])
+                .map(|v| v.label()),
+        }
+    };
+    // The value on `at` is the value before the first change made since, else the current.
+    let since = at
+        .to_zoned(store.business_time_zone()?)
+        .map_err(|e| Invalid::new("from", e.to_string()))?
+        .timestamp();
+    let mut before: HashMap<AccountId, Option<String>> = HashMap::new();
+    for change in store.account_changes(access, since)? {
+        if change.field == field {
+            before.entry(change.account_id).or_insert(change.old_value);
+        }
+    }
+    let names: HashMap<String, String> = match field.as_str() {
+        // Owners by name, whoever reads: a partner's accounts are owned by the vendor's CSMs.
+        "owner" => store
+            .list_users(&mikawaya_domain::Actor::system().read())?
+            .into_iter()
+            .map(|u| (u.id.to_string(), u.name.to_string()))
+            .collect(),
+        "partner" => store
+            .list_partners(access)?
+            .into_iter()
+            .map(|p| (p.id.to_string(), p.name.to_string()))
+            .collect(),
+        _ => HashMap::new(),
+    };
+    let none = if field == "partner" { "(direct)" } else { "(none)" };
+    Ok(accounts
+        .iter()
+        .map(|account| {
+            let value = match before.get(&account.id) {
+                Some(old) => old.clone(),
+                None => current(account),
+            };
+            let label = value
+                .map(|v| names.get(&v).cloned().unwrap_or(v))
+                .unwrap_or_else(|| none.to_owned());
+            (account.id, label)
+        })
+        .collect())
 }

@@ -93,6 +93,8 @@ pub struct SavedModel {
     pub version: i64,
     /// The model.
     pub model: Model,
+    /// When it was trained (saved).
+    pub saved_at: jiff::Timestamp,
 }
 
 /// Trains a model on the plan's observations and saves it as the next version.
@@ -115,10 +117,13 @@ pub fn train(store: &dyn Store, usage: &dyn UsageSource, plan: &Plan) -> Result<
     let model = forecast::train(&history.features, &examples, plan.horizon_days, plan.folds)?;
     let json = serde_json::to_string(&model)
         .map_err(|e| StoreError::Corrupt(format!("forecast model: {e}")))?;
-    let version = store
-        .put_config(&system.manage()?, ConfigKind::ForecastModel, &json)?
-        .version;
-    Ok(SavedModel { version, model })
+    let saved = store.put_config(&system.manage()?, ConfigKind::ForecastModel, &json)?;
+    let version = saved.version;
+    Ok(SavedModel {
+        version,
+        model,
+        saved_at: saved.saved_at,
+    })
 }
 
 /// One account's churn probability.
@@ -144,6 +149,7 @@ pub fn latest_model(store: &dyn Store, access: &ReadAccess) -> Result<Option<Sav
     Ok(Some(SavedModel {
         version: saved.version,
         model,
+        saved_at: saved.saved_at,
     }))
 }
 

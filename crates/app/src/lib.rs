@@ -34,6 +34,7 @@ pub mod reports;
 pub mod scorecards;
 pub mod series;
 pub mod signals;
+pub mod team;
 pub mod today;
 pub mod work;
 

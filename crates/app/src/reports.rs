@@ -58,15 +58,12 @@ pub fn build(
 ) -> Result<DashboardReport, StoreError> {
     let scorecard = mikawaya_playbooks::health::SCORECARD;
     let accounts = store.all_accounts(access)?;
-    let rows: Vec<RevenueRow> = store
-        .all_subscriptions(access)?
-        .iter()
-        .map(RevenueRow::from)
-        .collect();
-    let tiers: HashMap<AccountId, String> = accounts
-        .iter()
-        .map(|a| (a.id, a.tier.map_or("(none)", |t| t.as_str()).to_owned()))
-        .collect();
+    let subscriptions = store.all_subscriptions(access)?;
+    let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
+    // Churn by tier counts each account in the tier it had when the year began.
+    let year_ago = day.checked_sub(jiff::Span::new().years(1)).unwrap_or(day);
+    let tiers: HashMap<AccountId, String> =
+        crate::churn::cohorts(store, access, "tier", &subscriptions, year_ago)?;
     let days = store.health_days(scorecard)?;
     let latest = days.iter().rev().find(|d| **d <= day).copied();
     let ninety = day.checked_sub(jiff::Span::new().days(90)).unwrap_or(day);
@@ -121,10 +118,7 @@ pub fn build(
         .into_iter()
         .max_by_key(|(_, n)| *n)
         .map_or_else(|| "USD".to_owned(), |(c, _)| c);
-    let tasks = mikawaya_playbooks::facts::open_tasks(store, access)?;
-    // Owners by name, whoever reads: a partner's accounts are owned by the vendor's CSMs.
-    let users = store.list_users(&mikawaya_domain::Actor::system().read())?;
-    let book = mikawaya_playbooks::tiers::book(&accounts, &tasks, &users, day);
+    let book = crate::team::book(store, access, day).map_err(StoreError::from)?;
     let renewing_accounts = renewals.len();
     let renewing_arr = renewals.iter().map(|r| r.arr).sum();
     let arr_at_risk = renewals

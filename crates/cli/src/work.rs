@@ -794,11 +794,8 @@ pub fn tiers(data_dir: &Path, command: TiersCommand) -> Result<(), Failure> {
 pub fn book(data_dir: &Path, json: bool) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let access = Actor::system().read();
-    let accounts = store.all_accounts(&access).map_err(store_failure)?;
-    let users = store.list_users(&access).map_err(store_failure)?;
-    let tasks = mikawaya_playbooks::facts::open_tasks(&store, &access).map_err(playbook_failure)?;
     let today = crate::commands::stored_clock(&store)?.today();
-    let rows = mikawaya_playbooks::tiers::book(&accounts, &tasks, &users, today);
+    let rows = mikawaya_app::team::book(&store, &access, today).map_err(crate::commands::app_input)?;
     if json {
         return print_json(&rows);
     }

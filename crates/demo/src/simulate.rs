@@ -432,7 +432,9 @@ impl Generator {
         } else {
             f64::from(seats) * plan.seat_price_usd
         };
-        let tier = match mrr_usd * 12.0 {
+        // Tiers follow what the account paid while it paid: a churned account keeps the
+        // tier (and the owner) it had, as a CRM keeps them, so churn by tier is true.
+        let tier = match f64::from(seats) * plan.seat_price_usd * 12.0 {
             arr if arr >= 50_000.0 => TouchTier::High,
             arr if arr >= 8_000.0 => TouchTier::Low,
             _ => TouchTier::Tech,

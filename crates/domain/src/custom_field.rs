@@ -144,6 +144,16 @@ pub enum CustomValue {
 }
 
 impl CustomValue {
+    /// The value as text (what history records and cohorts are named by).
+    pub fn label(&self) -> String {
+        match self {
+            CustomValue::Text(text) | CustomValue::Enum(text) => text.clone(),
+            CustomValue::Number(number) => number.to_string(),
+            CustomValue::Date(date) => date.to_string(),
+            CustomValue::Bool(flag) => flag.to_string(),
+        }
+    }
+
     /// The value as JSON (dates as `YYYY-MM-DD` strings).
     pub fn to_json(&self) -> serde_json::Value {
         match self {

@@ -249,7 +249,8 @@ pub struct TaskFilter {
 pub struct AccountChange {
     /// The account.
     pub account_id: AccountId,
-    /// `stage`, `tier`, `plan`, `owner`, `renewal_date` or `champion`.
+    /// `stage`, `tier`, `plan`, `owner`, `partner`, `renewal_date`, `custom.KEY` or
+    /// `champion`.
     pub field: String,
     /// Before.
     pub old_value: Option<String>,

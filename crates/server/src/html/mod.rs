@@ -5,9 +5,11 @@
 pub mod account;
 pub use mikawaya_charts as charts;
 pub mod dashboards;
+pub mod forecast;
 pub mod i18n;
 pub mod scorecards;
 pub mod settings;
+pub mod team;
 pub mod today;
 pub mod unsubscribe;
 
@@ -60,6 +62,10 @@ pub fn router() -> Router<AppState> {
             get(scorecards::editor).post(scorecards::submit),
         )
         .route("/scorecards/rollback", post(scorecards::rollback))
+        .route("/team", get(team::team_page))
+        .route("/forecast", get(forecast::forecast_page))
+        .route("/forecast/train", post(forecast::train))
+        .route("/forecast/backtest", post(forecast::backtest))
         .route("/settings", get(settings::settings))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/write-keys", post(settings::create_write_key))
@@ -155,6 +161,7 @@ section.reasons-box{background:#fff8e6;border:1px solid #e8c97a;border-radius:.5
 figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
 form.editor table{display:block;overflow-x:auto;max-width:100%}form.editor select{max-width:26rem}form.editor td input{width:5.5rem}form.editor div.inline{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}form.editor div.inline label{display:flex;flex-direction:column;font-size:.85rem}
 div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}
+div.board{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:.8rem}div.board section.column{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem .8rem;margin:0}
 @media (max-width:760px){
  main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
  .today{grid-template-columns:minmax(0,1fr)}
@@ -169,8 +176,10 @@ fn menu_links(lang: Lang) -> Markup {
         a href="/today" { (lang.t("today")) }
         a href="/portfolio" { (lang.t("portfolio")) }
         a href="/tasks" { (lang.t("my_tasks")) }
+        a href="/team" { (lang.t("team")) }
         a href="/dashboards" { (lang.t("dashboards")) }
         a href="/scorecards" { (lang.t("scorecards")) }
+        a href="/forecast" { (lang.t("forecast")) }
         a href="/settings" { (lang.t("settings")) }
     }
 }

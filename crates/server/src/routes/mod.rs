@@ -12,6 +12,7 @@ pub mod segments;
 pub mod session;
 pub mod subscriptions;
 pub mod system;
+pub mod team;
 pub mod today;
 pub mod touchpoints;
 pub mod tracking;
@@ -78,6 +79,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(system::router())
         .merge(usage::router())
         .merge(today::router())
+        .merge(team::router())
         .merge(analytics::router())
         .merge(health::router())
         .merge(work::router())

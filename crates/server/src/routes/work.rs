@@ -694,7 +694,7 @@ async fn add_survey_response(
     ))
 }
 
-/// Book of business: per owner, accounts per tier, ARR, open and overdue tasks.
+/// Book of business: per owner, paying accounts per tier, ARR, open and overdue tasks.
 #[utoipa::path(get, path = "/api/v1/book", tag = "playbooks", responses((status = 200, body = Object)))]
 async fn book(
     State(state): State<AppState>,
@@ -703,12 +703,7 @@ async fn book(
     let access = actor.read();
     let today = state.clock().today();
     let rows = state
-        .run(move |store| {
-            let accounts = store.all_accounts(&access)?;
-            let users = store.list_users(&access)?;
-            let tasks = mikawaya_playbooks::facts::open_tasks(store, &access)?;
-            Ok(tiers::book(&accounts, &tasks, &users, today))
-        })
+        .run(move |store| Ok(mikawaya_app::team::book(store, &access, today)?))
         .await?;
     Ok(Json(rows))
 }

@@ -627,10 +627,27 @@ pub(crate) fn record_changes(
             before.renewal_date.map(|d| d.to_string()),
             after.renewal_date.map(|d| d.to_string()),
         ),
+        (
+            "partner",
+            before.partner_id.map(|p| p.to_string()),
+            after.partner_id.map(|p| p.to_string()),
+        ),
     ];
     for (field, old, new) in fields {
         if old != new {
             record_change(connection, after.id, field, old, new)?;
+        }
+    }
+    let keys: std::collections::BTreeSet<&String> = before
+        .custom_fields
+        .keys()
+        .chain(after.custom_fields.keys())
+        .collect();
+    for key in keys {
+        let old = before.custom_fields.get(key).map(|v| v.label());
+        let new = after.custom_fields.get(key).map(|v| v.label());
+        if old != new {
+            record_change(connection, after.id, &format!("custom.{key}"), old, new)?;
         }
     }
     Ok(())
