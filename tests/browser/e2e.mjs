@@ -213,6 +213,30 @@ try {
   check(await desk.locator('[data-testid=forecast-backtest] [data-testid=auc]').count() === 2, 'the forecast beside the scorecards on held-out dates');
   await accessible(desk, 'forecast');
   await shot(desk, 'forecast');
+  // Cohorts by the tier each account had when the year began: churn shows in every tier.
+  await desk.goto(`${BASE}/dashboards`);
+  await desk.getByRole('link', { name: 'Churn cohorts' }).click();
+  await desk.waitForURL(/\/cohorts$/);
+  const cohortRows = await desk.locator('[data-testid=cohorts] tbody tr').allInnerTexts();
+  check(cohortRows.length >= 3, `cohorts by tier: ${cohortRows}`);
+  await desk.getByLabel('Cohort by').selectOption('owner');
+  await Promise.all([desk.waitForURL(/by=owner/), desk.getByRole('button', { name: 'Show' }).click()]);
+  const owners = await desk.locator('[data-testid=cohorts] tbody th').allInnerTexts();
+  check(owners.length >= 2 && owners.every((o) => !o.includes('@')), `cohorts by owner, by name: ${owners}`);
+  await accessible(desk, 'cohorts');
+  // The metric explorer: define a metric in the browser and see its proof.
+  await desk.goto(`${BASE}/explore`);
+  const define = desk.locator('[data-testid=define-metric]');
+  await define.getByLabel('Name (a-z, 0-9, _)').fill('exports_28d');
+  await define.locator('select[name=kind]').selectOption('count');
+  await define.locator('select[name=event]').selectOption('Report Exported');
+  await Promise.all([desk.waitForURL(/name=exports_28d/), define.getByRole('button', { name: 'Define and explore' }).click()]);
+  check(await desk.locator('svg#distribution-chart').count() === 1, 'a distribution');
+  check(await desk.locator('svg#trend-chart').count() === 1, 'a trend');
+  const metricAuc = Number(await desk.locator('[data-testid=metric-auc]').innerText());
+  check(metricAuc > 0.5 && metricAuc <= 1, `the metric's backtest AUC: ${metricAuc}`);
+  await accessible(desk, 'metric explorer');
+  await shot(desk, 'metrics');
   await desk.goto(`${BASE}/scorecards`);
   await Promise.all([desk.waitForLoadState('load'), desk.getByRole('button', { name: '日本語' }).click()]);
   check(await desk.locator('h1', { hasText: 'ヘルススコアカード' }).count() === 1, 'the editor in Japanese');
@@ -291,7 +315,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

@@ -104,6 +104,10 @@ pub trait UsageSource {
     fn event_names(&self) -> Vec<String> {
         Vec::new()
     }
+    /// The names of the events some accounts sent (by usage key), most frequent first.
+    fn event_names_of(&self, _accounts: &[&str]) -> Vec<String> {
+        Vec::new()
+    }
     /// An account-level fact on a day (MRR, seats, the last touchpoint); none when the
     /// source does not know it (usage alone knows no account facts).
     fn account_fact(
@@ -287,6 +291,9 @@ impl UsageSource for WithFacts<'_> {
     fn event_names(&self) -> Vec<String> {
         self.usage.event_names()
     }
+    fn event_names_of(&self, accounts: &[&str]) -> Vec<String> {
+        self.usage.event_names_of(accounts)
+    }
     fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
         self.usage.last_event_day(account, event, before)
     }
@@ -330,6 +337,12 @@ impl UsageSource for Rollups {
     }
     fn event_names(&self) -> Vec<String> {
         self.catalog().into_iter().map(|entry| entry.name).collect()
+    }
+    fn event_names_of(&self, accounts: &[&str]) -> Vec<String> {
+        self.catalog_of(accounts)
+            .into_iter()
+            .map(|entry| entry.name)
+            .collect()
     }
     fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
         Rollups::last_event_day(self, account, event, before, DAYS_SINCE_HORIZON)

@@ -141,7 +141,11 @@ pub fn cohorts(
             .collect(),
         _ => HashMap::new(),
     };
-    let none = if field == "partner" { "(direct)" } else { "(none)" };
+    let none = if field == "partner" {
+        "(direct)"
+    } else {
+        "(none)"
+    };
     Ok(accounts
         .iter()
         .map(|account| {

@@ -26,6 +26,7 @@ pub mod churn;
 pub mod clock;
 pub mod credentials;
 pub mod digest;
+pub mod explore;
 pub mod forecast;
 pub mod health;
 pub mod import;

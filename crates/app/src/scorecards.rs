@@ -172,8 +172,13 @@ const EVENT_CANDIDATES: usize = 15;
 /// idleness and their 28-day change; active users and activity per seat; the account facts (tenure, last touch,
 /// NPS, pulse); each of the most frequent events' 28-day count, change and count per
 /// seat; and every
-/// defined metric.
-pub fn candidates(store: &dyn Store, usage: &dyn UsageSource) -> Result<Vec<Metric>> {
+/// defined metric. The events are those of the accounts `access` can see (a partner is not
+/// told what other accounts do).
+pub fn candidates(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+) -> Result<Vec<Metric>> {
     let mut specs = vec![
         spec("active_users", "distinct_users", None),
         spec("activity", "count", Some("*")),
@@ -190,7 +195,10 @@ pub fn candidates(store: &dyn Store, usage: &dyn UsageSource) -> Result<Vec<Metr
         spec("nps", "nps", None),
         spec("pulse", "pulse", None),
     ];
-    for event in usage.event_names().into_iter().take(EVENT_CANDIDATES) {
+    for event in event_names(store, access, usage)?
+        .into_iter()
+        .take(EVENT_CANDIDATES)
+    {
         let Some(name) = event_slug(&event) else {
             continue;
         };
@@ -212,6 +220,26 @@ pub fn candidates(store: &dyn Store, usage: &dyn UsageSource) -> Result<Vec<Metr
         metrics.push(Metric::check(&spec)?);
     }
     Ok(metrics)
+}
+
+/// The events the accounts `access` can see sent, most frequent first.
+pub fn event_names(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+) -> Result<Vec<String>> {
+    Ok(match access.visibility() {
+        mikawaya_domain::access::Visibility::All => usage.event_names(),
+        mikawaya_domain::access::Visibility::Partner(_) => {
+            let keys: Vec<String> = store
+                .all_accounts(access)?
+                .iter()
+                .filter_map(|a| a.external_id.as_ref().map(ToString::to_string))
+                .collect();
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            usage.event_names_of(&keys)
+        }
+    })
 }
 
 /// A metric name from an event name ("Report Created" → `report_created`); none when
@@ -252,7 +280,7 @@ pub struct Suggested {
 pub fn suggest(store: &dyn Store, usage: &dyn UsageSource, plan: &Plan) -> Result<Suggested> {
     let access = Actor::system().read();
     let history = crate::forecast::history(store, &access)?;
-    let metrics = candidates(store, usage)?;
+    let metrics = candidates(store, &access, usage)?;
     let features: Vec<Feature> = metrics
         .iter()
         .map(|metric| Feature {

@@ -108,7 +108,9 @@ pub fn book(
         .collect();
     let users = store.list_users(&Actor::system().read())?;
     let tasks = mikawaya_playbooks::facts::open_tasks(store, access)?;
-    Ok(mikawaya_playbooks::tiers::book(&active, &tasks, &users, day))
+    Ok(mikawaya_playbooks::tiers::book(
+        &active, &tasks, &users, day,
+    ))
 }
 
 /// The team's workload and task board over the accounts `access` can see.
@@ -159,7 +161,10 @@ pub fn team(store: &dyn Store, access: &ReadAccess, day: Date, effort: Effort) -
             Some(TouchTier::Tech) => effort.tech,
             None => 0.0,
         };
-        if account.renewal_date.is_some_and(|r| r >= day && r <= horizon) {
+        if account
+            .renewal_date
+            .is_some_and(|r| r >= day && r <= horizon)
+        {
             row.renewals += 1;
             row.renewing_arr += account.arr();
             if account.signals.health.is_none_or(|h| h < AT_RISK_BELOW) {

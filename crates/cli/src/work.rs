@@ -795,7 +795,8 @@ pub fn book(data_dir: &Path, json: bool) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let access = Actor::system().read();
     let today = crate::commands::stored_clock(&store)?.today();
-    let rows = mikawaya_app::team::book(&store, &access, today).map_err(crate::commands::app_input)?;
+    let rows =
+        mikawaya_app::team::book(&store, &access, today).map_err(crate::commands::app_input)?;
     if json {
         return print_json(&rows);
     }

@@ -45,7 +45,11 @@ fn churn_by_tier_counts_the_tier_at_the_start_of_the_period() -> TestResult {
         mikawaya_app::churn::analyse(&world.store, &read, days(-60)?, today, Some("tier"))?;
     let cohorts = analysis.cohorts.unwrap_or_default();
     let names: Vec<&str> = cohorts.keys().map(String::as_str).collect();
-    assert_eq!(names, ["high", "low"], "no tech cohort: MOVED was high touch on the first day");
+    assert_eq!(
+        names,
+        ["high", "low"],
+        "no tech cohort: MOVED was high touch on the first day"
+    );
     let high = &cohorts["high"];
     assert_eq!((high.accounts_at_start, high.churned), (1, 1));
     assert_eq!(high.logo_churn_rate, Some(1.0));
@@ -56,10 +60,12 @@ fn churn_by_tier_counts_the_tier_at_the_start_of_the_period() -> TestResult {
 
     // From tomorrow on, MOVED is in tech touch.
     let subscriptions = world.store.all_subscriptions(&read)?;
-    let later = mikawaya_app::churn::cohorts(&world.store, &read, "tier", &subscriptions, days(1)?)?;
+    let later =
+        mikawaya_app::churn::cohorts(&world.store, &read, "tier", &subscriptions, days(1)?)?;
     assert_eq!(later.get(&moved).map(String::as_str), Some("tech"));
     assert_eq!(later.get(&stayed).map(String::as_str), Some("low"));
-    let refused = mikawaya_app::churn::cohorts(&world.store, &read, "colour", &subscriptions, today);
+    let refused =
+        mikawaya_app::churn::cohorts(&world.store, &read, "colour", &subscriptions, today);
     assert!(matches!(refused, Err(mikawaya_app::AppError::Invalid(ref e)) if e.field == "by"));
     Ok(())
 }

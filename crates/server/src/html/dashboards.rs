@@ -90,6 +90,13 @@ pub async fn dashboards(
         .collect();
     let body = html! {
         h1 { (lang.t("dashboards")) }
+        nav.views aria-label=(lang.t("proof")) {
+            a href="/cohorts" { (lang.t("cohorts")) }
+            a href="/explore" { (lang.t("metric_explorer")) }
+            a href="/forecast" { (lang.t("forecast")) }
+            a href="/scorecards" { (lang.t("scorecards")) }
+            a href="/team" { (lang.t("team")) }
+        }
         section {
             h2 { (lang.t("health_distribution")) }
             @if let Some(d) = numbers.health_day { p.muted { (lang.t("as_of")) " " (i18n::date(d, lang)) } }

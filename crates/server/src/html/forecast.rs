@@ -36,7 +36,11 @@ struct Loaded {
     users: Vec<mikawaya_domain::user::User>,
 }
 
-async fn load(state: &AppState, page_user: &PageUser, cursor: Option<String>) -> Result<Loaded, ApiError> {
+async fn load(
+    state: &AppState,
+    page_user: &PageUser,
+    cursor: Option<String>,
+) -> Result<Loaded, ApiError> {
     let access = page_user.actor.read();
     let page = PageRequest::new(Some(PER_PAGE), cursor.as_deref())?;
     state
@@ -78,7 +82,12 @@ fn percent(value: Option<f64>) -> String {
     value.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
 }
 
-fn render(page_user: &PageUser, loaded: &Loaded, held_out: Option<&ForecastBacktest>, trained: Option<i64>) -> Markup {
+fn render(
+    page_user: &PageUser,
+    loaded: &Loaded,
+    held_out: Option<&ForecastBacktest>,
+    trained: Option<i64>,
+) -> Markup {
     let lang = page_user.lang;
     let csrf = &page_user.csrf_token;
     let manages = page_user.actor.manage().is_ok();
@@ -164,7 +173,12 @@ fn render(page_user: &PageUser, loaded: &Loaded, held_out: Option<&ForecastBackt
             }
         }
     };
-    layout(lang, lang.t("forecast"), Some((&page_user.user, csrf)), body)
+    layout(
+        lang,
+        lang.t("forecast"),
+        Some((&page_user.user, csrf)),
+        body,
+    )
 }
 
 /// A form carrying only its CSRF token.
@@ -184,31 +198,48 @@ fn plan(state: &AppState) -> Plan {
 }
 
 /// Trains the model again on the year before today (leaders and admins).
-pub async fn train(State(state): State<AppState>, page_user: PageUser, Form(form): Form<TokenForm>) -> Response {
+pub async fn train(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Form(form): Form<TokenForm>,
+) -> Response {
     let result = async {
         page_user.check_csrf(&form.csrf_token)?;
         page_user.actor.manage()?;
         let plan = plan(&state);
         let saved = state
-            .run_with_usage(move |store, usage| Ok(mikawaya_app::forecast::train(store, usage, &plan)?))
+            .run_with_usage(move |store, usage| {
+                Ok(mikawaya_app::forecast::train(store, usage, &plan)?)
+            })
             .await?;
         // Every account's risk by the new model, for lists and this page.
         state.refresh_health_snapshot();
-        Ok::<_, ApiError>(Redirect::to(&format!("/forecast?trained={}", saved.version)).into_response())
+        Ok::<_, ApiError>(
+            Redirect::to(&format!("/forecast?trained={}", saved.version)).into_response(),
+        )
     }
     .await;
     result.unwrap_or_else(|error| super::error_page(&page_user, error))
 }
 
 /// Judges the forecast on held-out dates beside the scorecards in force.
-pub async fn backtest(State(state): State<AppState>, page_user: PageUser, Form(form): Form<TokenForm>) -> Response {
+pub async fn backtest(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Form(form): Form<TokenForm>,
+) -> Response {
     let result = async {
         page_user.check_csrf(&form.csrf_token)?;
         page_user.actor.manage()?;
         let plan = plan(&state);
         let found = state
             .run_with_usage(move |store, usage| {
-                Ok(mikawaya_app::forecast::backtest_forecast(store, usage, &plan, &[])?)
+                Ok(mikawaya_app::forecast::backtest_forecast(
+                    store,
+                    usage,
+                    &plan,
+                    &[],
+                )?)
             })
             .await?;
         let loaded = load(&state, &page_user, None).await?;

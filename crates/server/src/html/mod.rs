@@ -7,6 +7,7 @@ pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod forecast;
 pub mod i18n;
+pub mod proof;
 pub mod scorecards;
 pub mod settings;
 pub mod team;
@@ -63,6 +64,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/scorecards/rollback", post(scorecards::rollback))
         .route("/team", get(team::team_page))
+        .route("/cohorts", get(proof::cohorts_page))
+        .route(
+            "/explore",
+            get(proof::metrics_page).post(proof::define_metric),
+        )
         .route("/forecast", get(forecast::forecast_page))
         .route("/forecast/train", post(forecast::train))
         .route("/forecast/backtest", post(forecast::backtest))

@@ -57,7 +57,7 @@ async fn load(state: &AppState, page_user: &PageUser) -> Result<Page, ApiError> 
     state
         .run_with_usage(move |store, usage| {
             let (in_force, saved) = scorecards::in_force(store, &access)?;
-            let mut metrics = scorecards::candidates(store, usage)?;
+            let mut metrics = scorecards::candidates(store, &access, usage)?;
             for card in in_force.cards() {
                 for measure in card.measures() {
                     if !metrics.iter().any(|m| m.name() == measure.metric().name()) {
@@ -346,7 +346,7 @@ fn number(value: f64) -> String {
 }
 
 /// A metric in words.
-fn describe(spec: &MetricSpec, lang: Lang) -> String {
+pub(super) fn describe(spec: &MetricSpec, lang: Lang) -> String {
     let window = spec.window_days.unwrap_or(28);
     let event = |e: &Option<String>| match e.as_deref() {
         Some("*") | None => lang.t("all_events").to_owned(),

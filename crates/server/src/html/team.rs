@@ -20,7 +20,14 @@ pub async fn team_page(State(state): State<AppState>, page_user: PageUser) -> Re
     let access = page_user.actor.read();
     let day = state.clock().today();
     let result = state
-        .run(move |store| Ok(mikawaya_app::team::team(store, &access, day, Effort::default())?))
+        .run(move |store| {
+            Ok(mikawaya_app::team::team(
+                store,
+                &access,
+                day,
+                Effort::default(),
+            )?)
+        })
         .await;
     match result {
         Ok(team) => render(&page_user, &team).into_response(),
@@ -84,18 +91,29 @@ fn render(page_user: &PageUser, team: &Team) -> Markup {
             }
         }
     };
-    layout(lang, lang.t("team"), Some((&page_user.user, &page_user.csrf_token)), body)
+    layout(
+        lang,
+        lang.t("team"),
+        Some((&page_user.user, &page_user.csrf_token)),
+        body,
+    )
 }
 
 fn effort_formula(lang: Lang, effort: Effort) -> String {
     match lang {
         Lang::En => format!(
             "Effort = {} × high touch + {} × low touch + {} × tech touch paying accounts; renewals at risk have health below {} or none.",
-            effort.high, effort.low, effort.tech, mikawaya_app::team::AT_RISK_BELOW
+            effort.high,
+            effort.low,
+            effort.tech,
+            mikawaya_app::team::AT_RISK_BELOW
         ),
         Lang::Ja => format!(
             "工数 = {} × ハイタッチ ＋ {} × ロータッチ ＋ {} × テックタッチ（契約中の顧客数）。ヘルス{}未満またはスコアなしの更新をリスクとします。",
-            effort.high, effort.low, effort.tech, mikawaya_app::team::AT_RISK_BELOW
+            effort.high,
+            effort.low,
+            effort.tech,
+            mikawaya_app::team::AT_RISK_BELOW
         ),
     }
 }

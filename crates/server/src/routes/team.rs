@@ -51,11 +51,21 @@ pub struct TeamOut {
 /// The team's workload per owner and open tasks, overdue first (the accounts the caller
 /// can see).
 #[utoipa::path(get, path = "/api/v1/team", tag = "work", responses((status = 200, body = TeamOut)))]
-async fn team(State(state): State<AppState>, Caller(actor): Caller) -> Result<Json<TeamOut>, ApiError> {
+async fn team(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<TeamOut>, ApiError> {
     let access = actor.read();
     let day = state.clock().today();
     let team = state
-        .run(move |store| Ok(mikawaya_app::team::team(store, &access, day, Effort::default())?))
+        .run(move |store| {
+            Ok(mikawaya_app::team::team(
+                store,
+                &access,
+                day,
+                Effort::default(),
+            )?)
+        })
         .await?;
     Ok(Json(TeamOut {
         currency: team.currency,

@@ -406,7 +406,11 @@ async fn tiers_and_owners_are_assigned_within_capacity() {
 
     // The team: workload per owner with effort by tier, the unowned row last, and the task
     // board with the overdue task first.
-    for (title, due_on) in [("later", "2100-01-01"), ("late", "2020-01-10"), ("soon", "2099-01-01")] {
+    for (title, due_on) in [
+        ("later", "2100-01-01"),
+        ("late", "2020-01-10"),
+        ("soon", "2099-01-01"),
+    ] {
         let created = app
             .call(Some("leader"), Method::POST, "/api/v1/tasks", Some(json!({
                 "account_id": app.account("a"), "owner_id": csm, "title": title, "due_on": due_on})))
@@ -415,13 +419,22 @@ async fn tiers_and_owners_are_assigned_within_capacity() {
     }
     let team = app.get("leader", "/api/v1/team").await;
     assert_eq!(team.status, StatusCode::OK, "{}", team.text);
-    let workload = team.body["workload"].as_array().cloned().unwrap_or_default();
+    let workload = team.body["workload"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(workload.len(), 2, "{}", team.text);
     assert_eq!(workload[0]["owner_id"], csm);
     assert_eq!(workload[0]["accounts"], json!({"high": 1, "low": 1}));
     assert_eq!(workload[0]["effort"], json!(10.0), "8 × 1 high + 2 × 1 low");
     assert_eq!(workload[0]["arr"], json!(6000.0));
-    assert_eq!((workload[0]["open_tasks"].clone(), workload[0]["overdue_tasks"].clone()), (json!(3), json!(1)));
+    assert_eq!(
+        (
+            workload[0]["open_tasks"].clone(),
+            workload[0]["overdue_tasks"].clone()
+        ),
+        (json!(3), json!(1))
+    );
     assert_eq!(workload[1]["owner_id"], json!(null), "the unowned row last");
     assert_eq!(workload[1]["accounts"], json!({"tech": 1}));
     assert_eq!(workload[1]["effort"], json!(0.5));
