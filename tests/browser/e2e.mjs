@@ -147,6 +147,26 @@ try {
   await accessible(page, 'settings');
   await shot(page, 'settings');
 
+  // Invite a partner user by the partner's external id; the first password is shown once.
+  const invite = page.locator('[data-testid=invite]');
+  const partnerEmail = `reseller${Date.now() % 100000}@ptn1.example`;
+  await invite.getByLabel('Email').fill(partnerEmail);
+  await invite.locator('input[name=name]').fill('Reseller One');
+  await invite.locator('select[name=role]').selectOption('partner');
+  await invite.locator('select[name=partner]').selectOption('PTN-1');
+  await Promise.all([page.waitForLoadState('load'), invite.getByRole('button', { name: 'Invite someone' }).click()]);
+  const firstPassword = (await page.locator('[data-testid=new-secret]').innerText()).trim();
+  check(firstPassword.length >= 16, `a first password is shown: ${firstPassword.length} characters`);
+  check((await page.locator('[data-testid=audit]').innerText()).includes(partnerEmail), 'the invitation is in the change log');
+  const invited = await browser.newContext({ locale: 'en-US' });
+  const invitedPage = await invited.newPage();
+  await login(invitedPage, partnerEmail, firstPassword);
+  await invitedPage.goto(`${BASE}/portfolio`);
+  check(await invitedPage.locator('tbody tr').count() > 0, 'the invited partner user sees their partner\'s accounts');
+  const foreignReply = await invitedPage.goto(`${BASE}/accounts/${env('FOREIGN_ACCOUNT')}`);
+  check(foreignReply.status() === 404, `the invited partner user reached another partner's account: ${foreignReply.status()}`);
+  await invited.close();
+
   // Switch to Japanese: Japanese labels, kept for the next pages.
   await page.goto(`${BASE}/portfolio`);
   await Promise.all([page.waitForLoadState('load'), page.getByRole('button', { name: '日本語' }).click()]);
@@ -194,6 +214,15 @@ try {
   check((await versions.first().innerText()).includes('leader-draft'), 'the newest first');
   await Promise.all([desk.waitForURL(/saved=3/), desk.getByRole('button', { name: 'Put back v1' }).click()]);
   check((await desk.locator('[data-testid=versions] tbody tr').first().innerText()).includes('suggested'), 'version 1 is back, saved as v3');
+  // A segment saved with a health filter keeps it.
+  await desk.goto(`${BASE}/portfolio`);
+  await desk.locator('form.filters select[name=health]').selectOption('red');
+  await Promise.all([desk.waitForURL(/health=red/), desk.getByRole('button', { name: 'Filter' }).click()]);
+  await desk.getByLabel('Save this view as').fill('Red accounts');
+  await Promise.all([desk.waitForLoadState('load'), desk.getByRole('button', { name: 'Save view' }).click()]);
+  const redView = desk.getByRole('navigation', { name: 'Saved views' }).getByRole('link', { name: 'Red accounts' });
+  check((await redView.getAttribute('href')).includes('health=red'), 'the saved segment keeps the health filter');
+
   // The team: workload per person by name, the task board overdue first.
   await desk.getByRole('link', { name: 'Team' }).first().click();
   await desk.waitForURL(/\/team$/);

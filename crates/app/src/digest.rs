@@ -288,6 +288,7 @@ mod tests {
             partner_id: None,
             locale: None,
             created_at: jiff::Timestamp::UNIX_EPOCH,
+            deactivated_at: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub mod explore;
 pub mod forecast;
 pub mod health;
 pub mod import;
+pub mod people;
 pub mod pipeline;
 pub mod reports;
 pub mod scorecards;

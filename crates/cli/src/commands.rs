@@ -10,9 +10,7 @@ use mikawaya_app::clock::Clock;
 use mikawaya_app::credentials as auth;
 use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
-use mikawaya_domain::PartnerId;
-use mikawaya_domain::access::{Role, Scope};
-use mikawaya_domain::user::NewUser;
+use mikawaya_domain::access::Scope;
 use mikawaya_domain::value::{Email, Name};
 use mikawaya_import::{ImportError, ImportKind, parse_mappings};
 use mikawaya_ingest::import::EventFormat;
@@ -701,28 +699,136 @@ pub enum UserCommand {
         /// Display name (default: the email).
         #[arg(long)]
         name: Option<String>,
-        /// Partner id, for partner users.
+        /// The partner of a partner user: its external id (as in your CRM) or its number.
         #[arg(long)]
-        partner: Option<i64>,
+        partner: Option<String>,
         /// Read the password from standard input (first line).
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Lists the users with their role, partner and status.
+    List,
+    /// Changes a user's name, role or partner (`--partner ""` removes it).
+    Update {
+        /// The user's email.
+        email: String,
+        /// New display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// New role.
+        #[arg(long)]
+        role: Option<String>,
+        /// New partner: external id or number.
+        #[arg(long)]
+        partner: Option<String>,
+    },
+    /// Deactivates a user: logged out, tokens revoked, no login; kept with their history.
+    Deactivate {
+        /// The user's email.
+        email: String,
+    },
+    /// Activates a deactivated user again.
+    Activate {
+        /// The user's email.
+        email: String,
+    },
+}
+
+/// The user with this email (deactivated ones included).
+fn user_by_email(store: &dyn Store, email: &str) -> Result<mikawaya_domain::user::User, Failure> {
+    let email = Email::parse(email).map_err(Failure::input)?;
+    store
+        .list_users(&Actor::system().read())
+        .map_err(store_failure)?
+        .into_iter()
+        .find(|u| u.email == email)
+        .ok_or_else(|| Failure::input(anyhow!("no user with the email {email}")))
 }
 
 pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
-    let UserCommand::Create {
+    let store = open_store(data_dir)?;
+    let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
+    let (email, role, name, partner, password_stdin) = match command {
+        UserCommand::Create {
+            email,
+            role,
+            name,
+            partner,
+            password_stdin,
+        } => (email, role, name, partner, password_stdin),
+        UserCommand::List => {
+            let partners = store
+                .list_partners(&Actor::system().read())
+                .map_err(store_failure)?;
+            for user in store
+                .list_users(&Actor::system().read())
+                .map_err(store_failure)?
+            {
+                let partner = user
+                    .partner_id
+                    .and_then(|id| partners.iter().find(|p| p.id == id))
+                    .map(|p| {
+                        p.external_id
+                            .as_ref()
+                            .map_or_else(|| format!("#{}", p.id), ToString::to_string)
+                    })
+                    .unwrap_or_default();
+                let status = if user.deactivated_at.is_some() {
+                    "deactivated"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    user.email,
+                    user.name,
+                    user.role.as_str(),
+                    partner,
+                    status
+                );
+            }
+            return Ok(());
+        }
+        UserCommand::Update {
+            email,
+            name,
+            role,
+            partner,
+        } => {
+            let user = user_by_email(&store, &email)?;
+            let change = mikawaya_app::people::Change {
+                name,
+                role,
+                partner,
+            };
+            let changed = mikawaya_app::people::change(&store, &admin, user.id, &change)
+                .map_err(app_input)?;
+            println!("{} is now {}", changed.email, changed.role.as_str());
+            return Ok(());
+        }
+        UserCommand::Deactivate { email } => {
+            let user = user_by_email(&store, &email)?;
+            store
+                .set_user_active(&admin, user.id, false)
+                .map_err(store_failure)?;
+            println!("{email} is deactivated: logged out, tokens revoked, no login");
+            return Ok(());
+        }
+        UserCommand::Activate { email } => {
+            let user = user_by_email(&store, &email)?;
+            store
+                .set_user_active(&admin, user.id, true)
+                .map_err(store_failure)?;
+            println!("{email} is active again");
+            return Ok(());
+        }
+    };
+    let invitation = mikawaya_app::people::Invitation {
         email,
-        role,
         name,
+        role,
         partner,
-        password_stdin,
-    } = command;
-    let email = Email::parse(&email).map_err(Failure::input)?;
-    let name = Name::parse(name.as_deref().unwrap_or(email.as_str())).map_err(Failure::input)?;
-    let role = Role::parse(&role).map_err(Failure::input)?;
-    let new_user =
-        NewUser::new(email, name, role, partner.map(PartnerId::new)).map_err(Failure::input)?;
+    };
     let password_hash = if password_stdin {
         let mut input = String::new();
         std::io::stdin()
@@ -738,11 +844,8 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
     } else {
         None
     };
-    let store = open_store(data_dir)?;
-    let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
-    let user = store
-        .create_user(&admin, new_user, password_hash)
-        .map_err(store_failure)?;
+    let user = mikawaya_app::people::invite(&store, &admin, &invitation, password_hash)
+        .map_err(app_input)?;
     println!(
         "created user {} ({}) with id {}",
         user.email,

@@ -272,6 +272,12 @@ pub struct AccountFilter {
     /// No touchpoint on or after this day (never touched included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untouched_since: Option<Date>,
+    /// A custom field (its key) that must hold `custom_value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_key: Option<Slug>,
+    /// The value `custom_key` must hold, as text (`true`/`false` for flags).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_value: Option<String>,
 }
 
 impl AccountFilter {
@@ -330,6 +336,11 @@ impl AccountFilter {
                     .last_touch
                     .is_none_or(|touch| touch.to_string().as_str() < day.to_string().as_str())
             })
+            && self.custom_key.as_ref().is_none_or(|key| {
+                account.custom_fields.get(key.as_str()).is_some_and(|v| {
+                    Some(v.label()) == self.custom_value.clone().map(|w| w.trim().to_owned())
+                })
+            })
     }
 
     /// Combines two filters: every condition of both must hold. Where both set the same
@@ -354,6 +365,8 @@ impl AccountFilter {
             risk_min: other.risk_min.or(self.risk_min),
             health_change_max: other.health_change_max.or(self.health_change_max),
             untouched_since: other.untouched_since.or(self.untouched_since),
+            custom_key: other.custom_key.or(self.custom_key),
+            custom_value: other.custom_value.or(self.custom_value),
         }
     }
 }

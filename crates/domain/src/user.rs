@@ -21,6 +21,20 @@ pub struct User {
     pub locale: Option<String>,
     /// When it was created.
     pub created_at: jiff::Timestamp,
+    /// When it was deactivated (it cannot log in or use a token); none: active.
+    pub deactivated_at: Option<jiff::Timestamp>,
+}
+
+/// A change to a user (admins): name, role and partner; the role and the partner are
+/// checked together, as when a user is created.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserChange {
+    /// New name.
+    pub name: Option<Name>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New partner (a partner user needs one; nobody else has one).
+    pub partner_id: crate::patch::Patch<PartnerId>,
 }
 
 /// A user to create. A partner user has a partner, and no other user has one.

@@ -45,7 +45,7 @@ use mikawaya_domain::partner::{NewPartner, Partner};
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
-use mikawaya_domain::user::{NewUser, User};
+use mikawaya_domain::user::{NewUser, User, UserChange};
 use mikawaya_domain::value::{Email, Name};
 use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
@@ -91,6 +91,25 @@ pub struct WriteKey {
     pub created_at: jiff::Timestamp,
     /// When it was revoked.
     pub revoked_at: Option<jiff::Timestamp>,
+}
+
+/// One recorded change to people, partners, segments or custom field definitions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// When.
+    pub at: jiff::Timestamp,
+    /// Who (none: the system, or a user since deleted).
+    pub actor_id: Option<UserId>,
+    /// `user`, `partner`, `segment` or `custom_field`.
+    pub object: String,
+    /// Its id or key.
+    pub object_key: String,
+    /// `create`, `update`, `delete`, `deactivate` or `activate`.
+    pub action: String,
+    /// The object before (JSON), none when created.
+    pub before: Option<String>,
+    /// The object after (JSON), none when deleted.
+    pub after: Option<String>,
 }
 
 /// A login session as stored.
@@ -301,6 +320,15 @@ pub trait Store: Send + Sync {
     fn set_locale(&self, id: UserId, locale: Option<String>) -> Result<()>;
     /// Deletes a user.
     fn delete_user(&self, access: &AdminAccess, id: UserId) -> Result<()>;
+    /// Changes a user's name, role or partner (recorded; the user is logged out when what
+    /// they may see changes).
+    fn update_user(&self, access: &AdminAccess, id: UserId, change: UserChange) -> Result<User>;
+    /// Deactivates a user (logged out, their tokens revoked, no login; kept with their
+    /// history) or activates them again. Nobody deactivates themselves (field `id`).
+    fn set_user_active(&self, access: &AdminAccess, id: UserId, active: bool) -> Result<User>;
+    /// The latest `limit` recorded changes to people, partners, segments and custom field
+    /// definitions, newest first.
+    fn audit_log(&self, access: &AdminAccess, limit: u32) -> Result<Vec<AuditEntry>>;
     /// The user and password hash for a login email (authentication only).
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>>;
     /// Stores a token's hash.

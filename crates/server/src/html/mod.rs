@@ -75,6 +75,15 @@ pub fn router() -> Router<AppState> {
         .route("/settings", get(settings::settings))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/write-keys", post(settings::create_write_key))
+        .route("/settings/users", post(settings::invite))
+        .route("/settings/users/{id}", post(settings::change_person))
+        .route("/settings/users/{id}/active", post(settings::set_active))
+        .route("/settings/partners", post(settings::save_partner))
+        .route("/settings/fields", post(settings::define_field))
+        .route(
+            "/settings/fields/{key}/delete",
+            post(settings::delete_field),
+        )
         .route("/tasks/{id}/complete", post(account::complete_task))
         .route("/settings/language", post(account::set_language))
         .route(
@@ -166,7 +175,7 @@ details.edit{margin:.6rem 0}details.edit>summary,section details>summary{cursor:
 section.reasons-box{background:#fff8e6;border:1px solid #e8c97a;border-radius:.5rem;padding:.5rem .9rem}
 figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
 form.editor table{display:block;overflow-x:auto;max-width:100%}form.editor select{max-width:26rem}form.editor td input{width:5.5rem}form.editor div.inline{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}form.editor div.inline label{display:flex;flex-direction:column;font-size:.85rem}
-div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}
+div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}td code{word-break:break-word}
 div.board{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:.8rem}div.board section.column{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem .8rem;margin:0}
 @media (max-width:760px){
  main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
@@ -672,7 +681,7 @@ async fn portfolio_page(
     let can_write = page_user.actor.write().is_ok();
     let clock = state.clock();
     let today_for_page = clock.today();
-    let (found, total, users, partners, health, views, playbooks) = state
+    let (found, total, users, partners, health, views, playbooks, fields) = state
         .run(move |store| {
             let found = store.list_accounts(&access, &filter, sort, &page)?;
             let total = store.count_accounts(&access, &filter)?;
@@ -703,6 +712,7 @@ async fn portfolio_page(
                             .collect::<Vec<_>>()
                     })
                     .unwrap_or_default(),
+                store.list_custom_fields()?,
             ))
         })
         .await?;
@@ -812,6 +822,13 @@ async fn portfolio_page(
                     option value=(value) selected[selected("renewal_days", value)] { (value) " " (lang.t("days")) }
                 }
             } }
+            @if !fields.is_empty() {
+                label { (lang.t("custom_field")) select name="custom_key" {
+                    option value="" { (lang.t("all")) }
+                    @for field in &fields { option value=(field.key()) selected[selected("custom_key", field.key().as_str())] { (field.label()) } }
+                } }
+                label { (lang.t("custom_value")) input type="text" name="custom_value" value=(raw.get("custom_value").map_or("", String::as_str)); }
+            }
             label { (lang.t("status")) select name="status" {
                 @for (value, label) in [("active", lang.t("active")), ("churned", lang.t("churned")), ("all", lang.t("all"))] {
                     option value=(value) selected[selected("status", value) || (value == "active" && raw.get("status").is_none_or(String::is_empty))] { (label) }

@@ -286,6 +286,10 @@ pub struct AccountListParams {
     pub health_change_max: Option<f64>,
     /// No touchpoint on or after this day, YYYY-MM-DD (never touched included).
     pub untouched_since: Option<String>,
+    /// A custom field's key; with `custom_value`, only accounts where it holds that value.
+    pub custom_key: Option<String>,
+    /// The value `custom_key` must hold (`true`/`false` for flags).
+    pub custom_value: Option<String>,
     /// `name`, `mrr`, `renewal_date`, `created_at`, `updated_at`, `health`, `health_change`,
     /// `forecast_risk` or `last_touch`; prefix `-` for descending.
     pub sort: Option<String>,
@@ -356,6 +360,12 @@ impl AccountListParams {
                 "untouched_since",
                 date("untouched_since"),
             )?,
+            custom_key: optional(
+                self.custom_key.as_deref().filter(|s| !s.is_empty()),
+                "custom_key",
+                Slug::parse,
+            )?,
+            custom_value: self.custom_value.clone().filter(|v| !v.trim().is_empty()),
         })
     }
 

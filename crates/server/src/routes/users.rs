@@ -8,9 +8,9 @@ use crate::wire::{instant, required};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use mikawaya_domain::access::{Role, Scope};
-use mikawaya_domain::user::{NewUser, User};
-use mikawaya_domain::value::{Email, Name};
+use mikawaya_domain::access::Scope;
+use mikawaya_domain::user::User;
+use mikawaya_domain::value::Name;
 use mikawaya_domain::{PartnerId, TokenId, UserId};
 use mikawaya_store::ApiToken;
 use serde::{Deserialize, Serialize};
@@ -22,7 +22,10 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_users, create_user))
-        .routes(routes!(get_user, delete_user))
+        .routes(routes!(get_user, delete_user, change_user))
+        .routes(routes!(deactivate_user))
+        .routes(routes!(activate_user))
+        .routes(routes!(audit_log))
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(revoke_token))
 }
@@ -38,6 +41,8 @@ pub struct UserOut {
     partner_id: Option<i64>,
     locale: Option<String>,
     created_at: String,
+    /// False once deactivated (no login, no tokens).
+    active: bool,
 }
 
 impl From<User> for UserOut {
@@ -50,6 +55,7 @@ impl From<User> for UserOut {
             partner_id: user.partner_id.map(PartnerId::get),
             locale: user.locale,
             created_at: instant(user.created_at),
+            active: user.deactivated_at.is_none(),
         }
     }
 }
@@ -62,6 +68,8 @@ pub struct UserCreate {
     name: Option<String>,
     role: String,
     partner_id: Option<i64>,
+    /// The partner by its external id (instead of `partner_id`).
+    partner_external_id: Option<String>,
     /// At least 12 characters.
     password: Option<String>,
 }
@@ -100,13 +108,15 @@ async fn create_user(
     JsonBody(body): JsonBody<UserCreate>,
 ) -> Result<(StatusCode, Json<UserOut>), ApiError> {
     let access = actor.admin()?;
-    let email = required(&body.email, "email", Email::parse)?;
-    let name = match body.name.as_deref() {
-        Some(name) => required(name, "name", Name::parse)?,
-        None => required(email.as_str(), "name", Name::parse)?,
+    let invitation = mikawaya_app::people::Invitation {
+        email: body.email.clone(),
+        name: body.name.clone(),
+        role: body.role.clone(),
+        partner: body
+            .partner_external_id
+            .clone()
+            .or_else(|| body.partner_id.map(|id| format!("#{id}"))),
     };
-    let role = required(&body.role, "role", Role::parse)?;
-    let new_user = NewUser::new(email, name, role, body.partner_id.map(PartnerId::new))?;
     let password_hash = match body.password.as_deref() {
         Some(password) => {
             let password = password.to_owned();
@@ -119,7 +129,14 @@ async fn create_user(
         None => None,
     };
     let user = state
-        .run(move |store| store.create_user(&access, new_user, password_hash))
+        .run(move |store| {
+            Ok(mikawaya_app::people::invite(
+                store,
+                &access,
+                &invitation,
+                password_hash,
+            )?)
+        })
         .await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
@@ -152,6 +169,138 @@ async fn delete_user(
         .run(move |store| store.delete_user(&access, UserId::new(id)))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A change to a user: name, role, partner (by external id or number; null removes it).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserChangeIn {
+    name: Option<String>,
+    role: Option<String>,
+    #[serde(default, deserialize_with = "crate::wire::double_option")]
+    #[schema(value_type = Option<String>)]
+    partner: Option<Option<String>>,
+}
+
+/// Changes a user's name, role or partner (admins only; recorded; the user is logged out
+/// when what they may see changes).
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path, description = "user id")),
+    request_body = UserChangeIn,
+    responses((status = 200, body = UserOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn change_user(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<UserChangeIn>,
+) -> Result<Json<UserOut>, ApiError> {
+    let access = actor.admin()?;
+    let change = mikawaya_app::people::Change {
+        name: body.name,
+        role: body.role,
+        partner: body.partner.map(Option::unwrap_or_default),
+    };
+    let user = state
+        .run(move |store| {
+            Ok(mikawaya_app::people::change(
+                store,
+                &access,
+                UserId::new(id),
+                &change,
+            )?)
+        })
+        .await?;
+    Ok(Json(user.into()))
+}
+
+async fn set_active(
+    state: &AppState,
+    actor: mikawaya_domain::Actor,
+    id: i64,
+    active: bool,
+) -> Result<Json<UserOut>, ApiError> {
+    let access = actor.admin()?;
+    let user = state
+        .run(move |store| store.set_user_active(&access, UserId::new(id), active))
+        .await?;
+    Ok(Json(user.into()))
+}
+
+/// Deactivates a user: logged out, their tokens revoked, no login; kept with their history
+/// (admins only; nobody deactivates themselves).
+#[utoipa::path(post, path = "/api/v1/users/{id}/deactivate", tag = "users", params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = UserOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn deactivate_user(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<UserOut>, ApiError> {
+    set_active(&state, actor, id, false).await
+}
+
+/// Activates a deactivated user again (admins only).
+#[utoipa::path(post, path = "/api/v1/users/{id}/activate", tag = "users", params(("id" = i64, Path, description = "user id")),
+    responses((status = 200, body = UserOut), (status = 404, body = ErrorBody)))]
+async fn activate_user(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<UserOut>, ApiError> {
+    set_active(&state, actor, id, true).await
+}
+
+/// One recorded change.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditOut {
+    at: String,
+    actor_id: Option<i64>,
+    /// user, partner, segment or custom_field.
+    object: String,
+    object_key: String,
+    /// create, update, delete, deactivate or activate.
+    action: String,
+    #[schema(value_type = Object)]
+    before: Option<serde_json::Value>,
+    #[schema(value_type = Object)]
+    after: Option<serde_json::Value>,
+}
+
+/// How many changes.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditParams {
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+/// The latest changes to people, partners, segments and custom fields, with who, when,
+/// before and after (admins only).
+#[utoipa::path(get, path = "/api/v1/audit", tag = "users", params(AuditParams), responses((status = 200, body = Vec<AuditOut>)))]
+async fn audit_log(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    crate::extract::QueryParams(params): crate::extract::QueryParams<AuditParams>,
+) -> Result<Json<Vec<AuditOut>>, ApiError> {
+    let access = actor.admin()?;
+    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
+    let entries = state
+        .run(move |store| store.audit_log(&access, limit))
+        .await?;
+    let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+    Ok(Json(
+        entries
+            .into_iter()
+            .map(|e| AuditOut {
+                at: instant(e.at),
+                actor_id: e.actor_id.map(UserId::get),
+                object: e.object,
+                object_key: e.object_key,
+                action: e.action,
+                before: json(e.before),
+                after: json(e.after),
+            })
+            .collect(),
+    ))
 }
 
 /// An API token as listed (never the secret).

@@ -7,6 +7,7 @@ mod auth;
 mod helpers;
 mod import;
 mod lists;
+mod people;
 mod sdk;
 mod today;
 mod tracking;

@@ -234,6 +234,32 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
             [text(day)],
         );
     }
+    if let Some(key) = &filter.custom_key {
+        // Stored as {"key": [kind, value]}: text, enum and date values compare as text,
+        // numbers as numbers, flags by their JSON type (`true`/`false`).
+        let path = format!("$.\"{}\"[1]", key.as_str());
+        let wanted = filter
+            .custom_value
+            .as_deref()
+            .unwrap_or("")
+            .trim()
+            .to_owned();
+        let number = wanted.parse::<f64>().map_or(Value::Null, Value::Real);
+        sql.bind(
+            " AND (json_extract(a.custom_fields, ?) = ? \
+             OR (json_type(a.custom_fields, ?) IN ('integer', 'real') AND json_extract(a.custom_fields, ?) = ?) \
+             OR json_type(a.custom_fields, ?) = ?)",
+            [
+                Value::Text(path.clone()),
+                Value::Text(wanted.clone()),
+                Value::Text(path.clone()),
+                Value::Text(path.clone()),
+                number,
+                Value::Text(path),
+                Value::Text(wanted),
+            ],
+        );
+    }
     match filter.churned {
         Some(true) => {
             sql.bind(" AND a.stage = ?", [text(CHURNED_STAGE)]);

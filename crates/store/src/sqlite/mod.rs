@@ -16,7 +16,7 @@ mod sql;
 mod team;
 mod work;
 
-use crate::{Result, StoreError, StoreStats};
+use crate::{AuditEntry, Result, StoreError, StoreStats};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_typed_config.sql"),
     include_str!("../../migrations/0010_account_signals.sql"),
     include_str!("../../migrations/0011_people.sql"),
+    include_str!("../../migrations/0012_people_admin.sql"),
 ];
 
 /// Reader connections kept open.
@@ -263,7 +264,7 @@ use mikawaya_domain::partner::{NewPartner, Partner};
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
-use mikawaya_domain::user::{NewUser, User};
+use mikawaya_domain::user::{NewUser, User, UserChange};
 use mikawaya_domain::value::{Email, Name};
 use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
@@ -394,19 +395,19 @@ impl Store for SqliteStore {
     fn get_segment(&self, _access: &ReadAccess, id: SegmentId) -> Result<Segment> {
         self.read(|c| team::get_segment(c, id))
     }
-    fn create_segment(&self, _access: &ManageAccess, segment: NewSegment) -> Result<Segment> {
-        self.write(|c| team::save_segment(c, None, segment))
+    fn create_segment(&self, access: &ManageAccess, segment: NewSegment) -> Result<Segment> {
+        self.write(|c| team::save_segment(c, access.user_id(), None, segment))
     }
     fn update_segment(
         &self,
-        _access: &ManageAccess,
+        access: &ManageAccess,
         id: SegmentId,
         segment: NewSegment,
     ) -> Result<Segment> {
-        self.write(|c| team::save_segment(c, Some(id), segment))
+        self.write(|c| team::save_segment(c, access.user_id(), Some(id), segment))
     }
-    fn delete_segment(&self, _access: &ManageAccess, id: SegmentId) -> Result<()> {
-        self.write(|c| team::delete_segment(c, id))
+    fn delete_segment(&self, access: &ManageAccess, id: SegmentId) -> Result<()> {
+        self.write(|c| team::delete_segment(c, access.user_id(), id))
     }
 
     fn list_partners(&self, access: &ReadAccess) -> Result<Vec<Partner>> {
@@ -415,11 +416,11 @@ impl Store for SqliteStore {
     fn get_partner(&self, access: &ReadAccess, id: PartnerId) -> Result<Partner> {
         self.read(|c| team::get_partner(c, access.visibility(), id))
     }
-    fn upsert_partner(&self, _access: &ManageAccess, partner: NewPartner) -> Result<Partner> {
-        self.write(|c| team::upsert_partner(c, partner))
+    fn upsert_partner(&self, access: &ManageAccess, partner: NewPartner) -> Result<Partner> {
+        self.write(|c| team::upsert_partner(c, access.user_id(), partner))
     }
-    fn delete_partner(&self, _access: &ManageAccess, id: PartnerId) -> Result<()> {
-        self.write(|c| team::delete_partner(c, id))
+    fn delete_partner(&self, access: &ManageAccess, id: PartnerId) -> Result<()> {
+        self.write(|c| team::delete_partner(c, access.user_id(), id))
     }
 
     fn list_users(&self, access: &ReadAccess) -> Result<Vec<User>> {
@@ -430,11 +431,11 @@ impl Store for SqliteStore {
     }
     fn create_user(
         &self,
-        _access: &AdminAccess,
+        access: &AdminAccess,
         user: NewUser,
         password_hash: Option<String>,
     ) -> Result<User> {
-        self.write(|c| team::create_user(c, user, password_hash))
+        self.write(|c| team::create_user(c, access.manage().user_id(), user, password_hash))
     }
     fn set_password(&self, _access: &AdminAccess, id: UserId, password_hash: String) -> Result<()> {
         self.write(|c| team::set_user_column(c, id, "password_hash", Some(password_hash)))
@@ -442,8 +443,17 @@ impl Store for SqliteStore {
     fn set_locale(&self, id: UserId, locale: Option<String>) -> Result<()> {
         self.write(|c| team::set_user_column(c, id, "locale", locale))
     }
-    fn delete_user(&self, _access: &AdminAccess, id: UserId) -> Result<()> {
-        self.write(|c| team::delete_user(c, id))
+    fn delete_user(&self, access: &AdminAccess, id: UserId) -> Result<()> {
+        self.write(|c| team::delete_user(c, access.manage().user_id(), id))
+    }
+    fn update_user(&self, access: &AdminAccess, id: UserId, change: UserChange) -> Result<User> {
+        self.write(|c| team::update_user(c, access.manage().user_id(), id, change))
+    }
+    fn set_user_active(&self, access: &AdminAccess, id: UserId, active: bool) -> Result<User> {
+        self.write(|c| team::set_user_active(c, access.manage().user_id(), id, active))
+    }
+    fn audit_log(&self, _access: &AdminAccess, limit: u32) -> Result<Vec<AuditEntry>> {
+        self.read(|c| team::audit_log(c, limit))
     }
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
         self.read(|c| team::find_user_by_email(c, email))
@@ -489,11 +499,11 @@ impl Store for SqliteStore {
     fn list_custom_fields(&self) -> Result<Vec<CustomFieldDef>> {
         self.read(team::custom_fields)
     }
-    fn put_custom_field(&self, _access: &AdminAccess, definition: CustomFieldDef) -> Result<()> {
-        self.write(|c| team::put_custom_field(c, &definition))
+    fn put_custom_field(&self, access: &AdminAccess, definition: CustomFieldDef) -> Result<()> {
+        self.write(|c| team::put_custom_field(c, access.manage().user_id(), &definition))
     }
-    fn delete_custom_field(&self, _access: &AdminAccess, key: &str) -> Result<()> {
-        self.write(|c| team::delete_custom_field(c, key))
+    fn delete_custom_field(&self, access: &AdminAccess, key: &str) -> Result<()> {
+        self.write(|c| team::delete_custom_field(c, access.manage().user_id(), key))
     }
 
     fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary> {

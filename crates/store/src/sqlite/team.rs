@@ -3,12 +3,13 @@
 
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{opt_id, opt_text, text};
-use crate::{ApiToken, Result, Session, StoreError, WriteKey};
+use crate::{ApiToken, AuditEntry, Result, Session, StoreError, WriteKey};
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
 use mikawaya_domain::partner::{NewPartner, Partner};
+use mikawaya_domain::patch::Patch;
 use mikawaya_domain::segment::{NewSegment, Segment};
-use mikawaya_domain::user::{NewUser, User};
+use mikawaya_domain::user::{NewUser, User, UserChange};
 use mikawaya_domain::value::{Email, ExternalId, Name, Slug, Text};
 use mikawaya_domain::{Invalid, PartnerId, SegmentId, TokenId, UserId, Visibility};
 use rusqlite::types::Value;
@@ -89,7 +90,11 @@ pub(crate) fn find_partner_by_external_id(
         .optional()?)
 }
 
-pub(crate) fn upsert_partner(connection: &Connection, new: NewPartner) -> Result<Partner> {
+pub(crate) fn upsert_partner(
+    connection: &Connection,
+    actor: Option<UserId>,
+    new: NewPartner,
+) -> Result<Partner> {
     if let Some(external_id) = &new.external_id
         && let Some(existing) = find_partner_by_external_id(connection, external_id)?
     {
@@ -97,7 +102,19 @@ pub(crate) fn upsert_partner(connection: &Connection, new: NewPartner) -> Result
             "UPDATE partners SET name = ?1 WHERE id = ?2",
             rusqlite::params![new.name.as_str(), existing.id.get()],
         )?;
-        return get_partner(connection, Visibility::All, existing.id);
+        let after = get_partner(connection, Visibility::All, existing.id)?;
+        if after != existing {
+            audit(
+                connection,
+                actor,
+                "partner",
+                &existing.id.to_string(),
+                "update",
+                Some(partner_json(&existing)),
+                Some(partner_json(&after)),
+            )?;
+        }
+        return Ok(after);
     }
     connection.execute(
         "INSERT INTO partners (external_id, name, created_at) VALUES (?1, ?2, ?3)",
@@ -107,15 +124,29 @@ pub(crate) fn upsert_partner(connection: &Connection, new: NewPartner) -> Result
             text(row::now()),
         ]),
     )?;
-    get_partner(
+    let created = get_partner(
         connection,
         Visibility::All,
         PartnerId::new(connection.last_insert_rowid()),
-    )
+    )?;
+    audit(
+        connection,
+        actor,
+        "partner",
+        &created.id.to_string(),
+        "create",
+        None,
+        Some(partner_json(&created)),
+    )?;
+    Ok(created)
 }
 
-pub(crate) fn delete_partner(connection: &Connection, id: PartnerId) -> Result<()> {
-    get_partner(connection, Visibility::All, id)?;
+pub(crate) fn delete_partner(
+    connection: &Connection,
+    actor: Option<UserId>,
+    id: PartnerId,
+) -> Result<()> {
+    let before = get_partner(connection, Visibility::All, id)?;
     connection
         .execute("DELETE FROM partners WHERE id = ?1", [id.get()])
         .map_err(|error| {
@@ -128,12 +159,21 @@ pub(crate) fn delete_partner(connection: &Connection, id: PartnerId) -> Result<(
                 StoreError::Database(error)
             }
         })?;
-    Ok(())
+    audit(
+        connection,
+        actor,
+        "partner",
+        &id.to_string(),
+        "delete",
+        Some(partner_json(&before)),
+        None,
+    )
 }
 
 // --- users ------------------------------------------------------------------
 
-const USER_SELECT: &str = "SELECT id, email, name, role, partner_id, locale, created_at FROM users";
+const USER_SELECT: &str =
+    "SELECT id, email, name, role, partner_id, locale, created_at, deactivated_at FROM users";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -144,6 +184,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         partner_id: row.get::<_, Option<i64>>(4)?.map(PartnerId::new),
         locale: row.get(5)?,
         created_at: parsed(row, 6, row::timestamp)?,
+        deactivated_at: parsed_opt(row, 7, row::timestamp)?,
     })
 }
 
@@ -186,13 +227,14 @@ pub(crate) fn find_user_by_email(
     email: &Email,
 ) -> Result<Option<(User, Option<String>)>> {
     Ok(connection
-        .prepare_cached("SELECT id, email, name, role, partner_id, locale, created_at, password_hash FROM users WHERE email = ?1")?
-        .query_row([email.as_str()], |row| Ok((user_from_row(row)?, row.get::<_, Option<String>>(7)?)))
+        .prepare_cached("SELECT id, email, name, role, partner_id, locale, created_at, deactivated_at, password_hash FROM users WHERE email = ?1 AND deactivated_at IS NULL")?
+        .query_row([email.as_str()], |row| Ok((user_from_row(row)?, row.get::<_, Option<String>>(8)?)))
         .optional()?)
 }
 
 pub(crate) fn create_user(
     connection: &Connection,
+    actor: Option<UserId>,
     new: NewUser,
     password_hash: Option<String>,
 ) -> Result<User> {
@@ -219,11 +261,21 @@ pub(crate) fn create_user(
                 StoreError::Database(error)
             }
         })?;
-    get_user(
+    let created = get_user(
         connection,
         Visibility::All,
         UserId::new(connection.last_insert_rowid()),
-    )
+    )?;
+    audit(
+        connection,
+        actor,
+        "user",
+        &created.id.to_string(),
+        "create",
+        None,
+        Some(user_json(&created)),
+    )?;
+    Ok(created)
 }
 
 pub(crate) fn set_user_column(
@@ -242,10 +294,198 @@ pub(crate) fn set_user_column(
     Ok(())
 }
 
-pub(crate) fn delete_user(connection: &Connection, id: UserId) -> Result<()> {
-    get_user(connection, Visibility::All, id)?;
+pub(crate) fn delete_user(
+    connection: &Connection,
+    actor: Option<UserId>,
+    id: UserId,
+) -> Result<()> {
+    let before = get_user(connection, Visibility::All, id)?;
     connection.execute("DELETE FROM users WHERE id = ?1", [id.get()])?;
+    audit(
+        connection,
+        actor,
+        "user",
+        &id.to_string(),
+        "delete",
+        Some(user_json(&before)),
+        None,
+    )
+}
+
+/// Changes a user's name, role or partner (checked together).
+pub(crate) fn update_user(
+    connection: &Connection,
+    actor: Option<UserId>,
+    id: UserId,
+    change: UserChange,
+) -> Result<User> {
+    let before = get_user(connection, Visibility::All, id)?;
+    let partner_id = match change.partner_id {
+        Patch::Keep => before.partner_id,
+        Patch::Clear => None,
+        Patch::Set(partner) => Some(partner),
+    };
+    let role = change.role.unwrap_or(before.role);
+    // A partner user moved to another role leaves the partner unless one is given.
+    let partner_id = if role != Role::Partner && matches!(change.partner_id, Patch::Keep) {
+        None
+    } else {
+        partner_id
+    };
+    let checked = NewUser::new(
+        before.email.clone(),
+        change.name.unwrap_or_else(|| before.name.clone()),
+        role,
+        partner_id,
+    )?;
+    if let Some(partner) = checked.partner_id() {
+        get_partner(connection, Visibility::All, partner)
+            .map_err(|_| Invalid::new("partner_id", format!("no partner {partner}")))?;
+    }
+    connection.execute(
+        "UPDATE users SET name = ?1, role = ?2, partner_id = ?3 WHERE id = ?4",
+        rusqlite::params![
+            checked.name().as_str(),
+            checked.role().as_str(),
+            checked.partner_id().map(PartnerId::get),
+            id.get()
+        ],
+    )?;
+    let after = get_user(connection, Visibility::All, id)?;
+    if after != before {
+        // A changed role or partner changes what the person may see: log them out.
+        connection.execute("DELETE FROM sessions WHERE user_id = ?1", [id.get()])?;
+        audit(
+            connection,
+            actor,
+            "user",
+            &id.to_string(),
+            "update",
+            Some(user_json(&before)),
+            Some(user_json(&after)),
+        )?;
+    }
+    Ok(after)
+}
+
+/// Deactivates a user (logged out, tokens revoked, no login) or activates them again.
+pub(crate) fn set_user_active(
+    connection: &Connection,
+    actor: Option<UserId>,
+    id: UserId,
+    active: bool,
+) -> Result<User> {
+    let before = get_user(connection, Visibility::All, id)?;
+    if before.deactivated_at.is_none() == active {
+        return Ok(before);
+    }
+    if !active && actor == Some(id) {
+        return Err(Invalid::new("id", "you cannot deactivate yourself").into());
+    }
+    let now = row::now();
+    connection.execute(
+        "UPDATE users SET deactivated_at = ?1 WHERE id = ?2",
+        rusqlite::params![(!active).then_some(&now), id.get()],
+    )?;
+    if !active {
+        connection.execute("DELETE FROM sessions WHERE user_id = ?1", [id.get()])?;
+        connection.execute(
+            "UPDATE api_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
+            rusqlite::params![now, id.get()],
+        )?;
+    }
+    let after = get_user(connection, Visibility::All, id)?;
+    let action = if active { "activate" } else { "deactivate" };
+    audit(
+        connection,
+        actor,
+        "user",
+        &id.to_string(),
+        action,
+        Some(user_json(&before)),
+        Some(user_json(&after)),
+    )?;
+    Ok(after)
+}
+
+// --- the audit log ----------------------------------------------------------
+
+fn user_json(user: &User) -> serde_json::Value {
+    serde_json::json!({
+        "email": user.email.as_str(),
+        "name": user.name.as_str(),
+        "role": user.role.as_str(),
+        "partner_id": user.partner_id.map(PartnerId::get),
+        "active": user.deactivated_at.is_none(),
+    })
+}
+
+fn partner_json(partner: &Partner) -> serde_json::Value {
+    serde_json::json!({
+        "external_id": partner.external_id.as_ref().map(ToString::to_string),
+        "name": partner.name.as_str(),
+    })
+}
+
+fn segment_json(segment: &Segment) -> serde_json::Value {
+    serde_json::json!({
+        "name": segment.name.as_str(),
+        "description": segment.description.as_ref().map(ToString::to_string),
+        "filter": serde_json::to_value(&segment.filter).unwrap_or_default(),
+    })
+}
+
+fn field_json(definition: &CustomFieldDef) -> serde_json::Value {
+    serde_json::json!({
+        "label": definition.label().as_str(),
+        "kind": definition.kind().as_str(),
+        "options": definition.options(),
+    })
+}
+
+/// Records a change with who made it (none: the system), in the change's transaction.
+pub(crate) fn audit(
+    connection: &Connection,
+    actor: Option<UserId>,
+    object: &str,
+    key: &str,
+    action: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO audit_log (at, actor_id, object, object_key, action, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(rusqlite::params![
+            row::now(),
+            actor.map(UserId::get),
+            object,
+            key,
+            action,
+            before.map(|v| v.to_string()),
+            after.map(|v| v.to_string()),
+        ])?;
     Ok(())
+}
+
+/// The latest `limit` changes, newest first.
+pub(crate) fn audit_log(connection: &Connection, limit: u32) -> Result<Vec<AuditEntry>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT at, actor_id, object, object_key, action, before, after FROM audit_log ORDER BY id DESC LIMIT ?1",
+    )?;
+    let rows = statement.query_map([limit], |row| {
+        Ok(AuditEntry {
+            at: parsed(row, 0, row::timestamp)?,
+            actor_id: row.get::<_, Option<i64>>(1)?.map(UserId::new),
+            object: row.get(2)?,
+            object_key: row.get(3)?,
+            action: row.get(4)?,
+            before: row.get(5)?,
+            after: row.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
 // --- tokens and sessions ----------------------------------------------------
@@ -319,6 +559,9 @@ pub(crate) fn find_token(
         .user_id
         .map(|id| get_user(connection, Visibility::All, id))
         .transpose()?;
+    if user.as_ref().is_some_and(|u| u.deactivated_at.is_some()) {
+        return Ok(None);
+    }
     Ok(Some((token, user)))
 }
 
@@ -350,6 +593,9 @@ pub(crate) fn find_session(
         return Ok(None);
     };
     let user = get_user(connection, Visibility::All, UserId::new(user_id))?;
+    if user.deactivated_at.is_some() {
+        return Ok(None);
+    }
     let expires_at = row::timestamp(&expires_at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     Ok(Some(Session {
         user,
@@ -375,7 +621,14 @@ pub(crate) fn custom_fields(connection: &Connection) -> Result<Vec<CustomFieldDe
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }
 
-pub(crate) fn put_custom_field(connection: &Connection, definition: &CustomFieldDef) -> Result<()> {
+pub(crate) fn put_custom_field(
+    connection: &Connection,
+    actor: Option<UserId>,
+    definition: &CustomFieldDef,
+) -> Result<()> {
+    let before = custom_fields(connection)?
+        .into_iter()
+        .find(|d| d.key() == definition.key());
     connection.execute(
         "INSERT INTO custom_fields (key, label, kind, options) VALUES (?1, ?2, ?3, ?4) \
          ON CONFLICT (key) DO UPDATE SET label = excluded.label, kind = excluded.kind, options = excluded.options",
@@ -386,16 +639,50 @@ pub(crate) fn put_custom_field(connection: &Connection, definition: &CustomField
             serde_json::to_string(definition.options()).unwrap_or_else(|_| "[]".into())
         ],
     )?;
-    Ok(())
+    match before {
+        Some(before) if before == *definition => Ok(()),
+        Some(before) => audit(
+            connection,
+            actor,
+            "custom_field",
+            definition.key().as_str(),
+            "update",
+            Some(field_json(&before)),
+            Some(field_json(definition)),
+        ),
+        None => audit(
+            connection,
+            actor,
+            "custom_field",
+            definition.key().as_str(),
+            "create",
+            None,
+            Some(field_json(definition)),
+        ),
+    }
 }
 
-pub(crate) fn delete_custom_field(connection: &Connection, key: &str) -> Result<()> {
-    if connection.execute("DELETE FROM custom_fields WHERE key = ?1", [key])? == 0 {
-        return Err(StoreError::NotFound {
+pub(crate) fn delete_custom_field(
+    connection: &Connection,
+    actor: Option<UserId>,
+    key: &str,
+) -> Result<()> {
+    let before = custom_fields(connection)?
+        .into_iter()
+        .find(|d| d.key().as_str() == key)
+        .ok_or(StoreError::NotFound {
             entity: "custom field",
-        });
-    }
-    Ok(())
+        })?;
+    connection.execute("DELETE FROM custom_fields WHERE key = ?1", [key])?;
+    audit(
+        connection,
+        actor,
+        "custom_field",
+        key,
+        "delete",
+        Some(field_json(&before)),
+        None,
+    )
 }
 
 // --- segments ---------------------------------------------------------------
@@ -432,9 +719,11 @@ pub(crate) fn get_segment(connection: &Connection, id: SegmentId) -> Result<Segm
 
 pub(crate) fn save_segment(
     connection: &Connection,
+    actor: Option<UserId>,
     id: Option<SegmentId>,
     segment: NewSegment,
 ) -> Result<Segment> {
+    let before = id.map(|id| get_segment(connection, id)).transpose()?;
     let filter =
         serde_json::to_string(&segment.filter).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let now = row::now();
@@ -467,16 +756,39 @@ pub(crate) fn save_segment(
             StoreError::Database(error)
         }
     })?;
-    get_segment(
+    let after = get_segment(
         connection,
         id.unwrap_or(SegmentId::new(connection.last_insert_rowid())),
-    )
+    )?;
+    let action = if before.is_some() { "update" } else { "create" };
+    audit(
+        connection,
+        actor,
+        "segment",
+        &after.id.to_string(),
+        action,
+        before.as_ref().map(segment_json),
+        Some(segment_json(&after)),
+    )?;
+    Ok(after)
 }
 
-pub(crate) fn delete_segment(connection: &Connection, id: SegmentId) -> Result<()> {
-    get_segment(connection, id)?;
+pub(crate) fn delete_segment(
+    connection: &Connection,
+    actor: Option<UserId>,
+    id: SegmentId,
+) -> Result<()> {
+    let before = get_segment(connection, id)?;
     connection.execute("DELETE FROM segments WHERE id = ?1", [id.get()])?;
-    Ok(())
+    audit(
+        connection,
+        actor,
+        "segment",
+        &id.to_string(),
+        "delete",
+        Some(segment_json(&before)),
+        None,
+    )
 }
 
 // --- write keys -------------------------------------------------------------
