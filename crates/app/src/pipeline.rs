@@ -1,6 +1,7 @@
 //! The daily pipeline: once a day (the business day of [`crate::clock`]), the playbook
 //! rules are evaluated, the health snapshot is stored, each account's signals (health,
-//! change, forecast risk) are refreshed, every defined metric's series is
+//! change, forecast risk) are refreshed, each playbook's uplift per segment is measured
+//! (the next best action), every defined metric's series is
 //! brought up to date, and the dashboards' numbers are refreshed for everyone and for each
 //! partner. The server's worker runs it at start and whenever the day changes.
 
@@ -91,6 +92,10 @@ pub fn run_daily(
     // Each account's health in force, its change and forecast risk, for lists and Today.
     let signals = ingest.read(|rollups| crate::signals::refresh(store, rollups, clock.today))??;
     tracing::info!(day = %today, signals, "account signals refreshed");
+    // Each playbook's measured uplift per segment, for the next best action.
+    let uplifts =
+        ingest.read(|rollups| crate::effect::measure(store, Some(rollups), clock.today))??;
+    tracing::info!(day = %today, uplifts, "playbook uplifts measured");
     // Every defined metric's series, up to today.
     let facts = mikawaya_playbooks::facts::account_facts(store, &read)?;
     let values = ingest.read(|rollups| {

@@ -9,11 +9,9 @@ use mikawaya_domain::Actor;
 use mikawaya_domain::work::{MessageStatus, TaskStatus};
 use mikawaya_ingest::Ingest;
 use mikawaya_outbox::{OutboxConfig, QuietHours};
-use mikawaya_playbooks::facts::Facts;
 use mikawaya_playbooks::tiers::TierRules;
 use mikawaya_playbooks::{Clock, Settings};
 use mikawaya_store::Store;
-use mikawaya_store::work::RunFilter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -330,50 +328,35 @@ fn replay(
     dry_run: bool,
     json: bool,
 ) -> Result<(), Failure> {
-    if every_days == 0 {
-        return Err(Failure::input(anyhow!("--every-days: must be at least 1")));
-    }
-    let mut day = parse_day(Some(from), "--from", store.as_ref(), ingest)?.today;
-    if day > to {
-        return Err(Failure::input(anyhow!("--from: must not be after --as-of")));
-    }
+    let first = parse_day(Some(from), "--from", store.as_ref(), ingest)?.today;
     let service: Arc<Ingest> = crate::commands::open_ingest(data_dir, Arc::clone(&store), ingest)?;
-    let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
-    let (mut fired, mut held_out, mut tasks) = (0usize, 0usize, 0usize);
-    let mut outcome = Ok(());
-    while day <= to {
-        match mikawaya_playbooks::evaluate_live(
-            store.as_ref(),
-            &access,
-            &service,
-            Clock::on(day),
-            settings,
-            dry_run,
-            None,
-        ) {
-            Ok(report) => {
-                fired += report.fired.len();
-                held_out += report.fired.iter().filter(|f| f.holdout).count();
-                tasks += report.tasks.len();
-            }
-            Err(error) => {
-                outcome = Err(playbook_failure(error));
-                break;
-            }
-        }
-        day = day
-            .checked_add(jiff::Span::new().days(i64::from(every_days)))
-            .map_err(|e| anyhow!("{e}"))?;
-    }
+    let replayed = mikawaya_app::replay::replay(
+        store.as_ref(),
+        &service,
+        settings,
+        (first, to),
+        every_days,
+        dry_run,
+    );
     service.shutdown();
-    outcome?;
+    let replayed = replayed.map_err(|e| match e {
+        mikawaya_app::AppError::Invalid(invalid) => Failure::input(anyhow!(
+            "--{}: {}",
+            invalid.field.replace('_', "-"),
+            invalid.reason
+        )),
+        other => Failure::from(anyhow!("{other}")),
+    })?;
     if json {
         return print_json(
             &serde_json::json!({"from": from, "to": to, "every_days": every_days,
-            "fired": fired, "held_out": held_out, "tasks": tasks, "dry_run": dry_run}),
+            "fired": replayed.fired, "held_out": replayed.held_out, "tasks": replayed.tasks, "dry_run": dry_run}),
         );
     }
-    println!("replayed {from} to {to}: {fired} firings ({held_out} held out), {tasks} tasks");
+    println!(
+        "replayed {from} to {to}: {} firings ({} held out), {} tasks",
+        replayed.fired, replayed.held_out, replayed.tasks
+    );
     Ok(())
 }
 
@@ -591,47 +574,21 @@ pub fn playbooks(data_dir: &Path, command: PlaybooksCommand) -> Result<(), Failu
             ingest,
         } => {
             let as_of = parse_day(as_of.as_deref(), "--as-of", store.as_ref(), &ingest)?.today;
-            let (versions, _) =
-                mikawaya_playbooks::engine::load_playbooks(store.as_ref(), &Actor::system().read())
-                    .map_err(playbook_failure)?;
-            let mut latest: std::collections::BTreeMap<
-                String,
-                (i64, mikawaya_playbooks::Playbook),
-            > = Default::default();
-            for ((playbook, version), spec) in versions {
-                if name.as_ref().is_some_and(|n| *n != playbook) {
-                    continue;
-                }
-                let entry = latest.entry(playbook).or_insert((version, spec.clone()));
-                if version > entry.0 {
-                    *entry = (version, spec);
-                }
-            }
-            if let Some(name) = &name
-                && latest.is_empty()
-            {
-                return Err(Failure::input(anyhow!("no playbook named {name}")));
-            }
             let access = Actor::system().read();
-            let runs = store
-                .list_runs(&access, &RunFilter::default())
-                .map_err(store_failure)?;
             let service = crate::commands::open_ingest(data_dir, Arc::clone(&store), &ingest)?;
-            let reports = service.read(
-                |rollups| -> Result<Vec<_>, mikawaya_playbooks::PlaybookError> {
-                    let facts = Facts::load(store.as_ref(), &access, Some(rollups), as_of)?;
-                    Ok(latest
-                        .values()
-                        .filter_map(|(_, playbook)| {
-                            mikawaya_playbooks::effectiveness::report(
-                                playbook, &runs, &facts, as_of,
-                            )
-                        })
-                        .collect())
-                },
-            );
+            let reports = service.read(|rollups| {
+                mikawaya_app::effect::reports(
+                    store.as_ref(),
+                    &access,
+                    Some(rollups),
+                    name.as_deref(),
+                    as_of,
+                )
+            });
             service.shutdown();
-            let reports = reports.map_err(Failure::from)?.map_err(playbook_failure)?;
+            let reports = reports
+                .map_err(Failure::from)?
+                .map_err(crate::commands::app_input)?;
             if json {
                 return print_json(&reports);
             }

@@ -88,6 +88,9 @@ pub struct Effectiveness {
     pub versions: BTreeMap<i64, Arm>,
     /// The latest version's runs against the one before.
     pub latest_vs_previous: Option<Comparison>,
+    /// Runs against holdout among the accounts of each touch tier (`none`: no tier), the
+    /// segment a next best action is measured on.
+    pub by_segment: BTreeMap<String, Comparison>,
 }
 
 /// Whether a firing's outcome was a success, or none when not known yet.
@@ -125,6 +128,13 @@ pub fn report(
     let mut pending = 0;
     let (mut treated, mut control) = ((0, 0), (0, 0));
     let mut versions: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
+    // Per segment: (treated n, successes, control n, successes).
+    let mut segments: BTreeMap<String, [usize; 4]> = BTreeMap::new();
+    let tiers: std::collections::HashMap<mikawaya_domain::AccountId, &str> = facts
+        .accounts
+        .iter()
+        .map(|a| (a.id, a.tier.map_or("none", |t| t.as_str())))
+        .collect();
     for run in runs
         .iter()
         .filter(|r| r.playbook == playbook.name().as_str())
@@ -136,6 +146,19 @@ pub fn report(
             pending += 1;
             continue;
         };
+        let segment = tiers
+            .get(&run.account_id)
+            .copied()
+            .unwrap_or("none")
+            .to_owned();
+        let counts = segments.entry(segment).or_default();
+        let offset = if run.status == RunStatus::HeldOut {
+            2
+        } else {
+            0
+        };
+        counts[offset] += 1;
+        counts[offset + 1] += usize::from(success);
         let arm = if run.status == RunStatus::HeldOut {
             &mut control
         } else {
@@ -176,6 +199,15 @@ pub fn report(
         ),
         versions,
         latest_vs_previous,
+        by_segment: segments
+            .into_iter()
+            .map(|(segment, [n, s, cn, cs])| {
+                (
+                    segment,
+                    compare("runs", Arm::new(n, s), "holdout", Arm::new(cn, cs)),
+                )
+            })
+            .collect(),
     })
 }
 

@@ -2,6 +2,7 @@
 //! from Segment messages, no server.
 
 mod churn;
+mod effect;
 mod health;
 mod today;
 

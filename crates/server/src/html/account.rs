@@ -118,6 +118,8 @@ struct AccountData {
     pulses: Vec<mikawaya_store::work::Pulse>,
     /// Playbook runs, newest first.
     runs: Vec<mikawaya_store::work::Run>,
+    /// The playbooks ranked by measured uplift on accounts of its tier.
+    next_best: Vec<mikawaya_app::effect::Uplift>,
 }
 
 fn load_account(
@@ -219,7 +221,9 @@ fn load_account(
     )?;
     runs.reverse();
     runs.truncate(10);
+    let next_best = mikawaya_app::effect::next_best(store, access, &account)?;
     Ok(AccountData {
+        next_best,
         answers,
         pulses,
         runs,
@@ -234,6 +238,53 @@ fn load_account(
         descendants,
         custom_fields: store.list_custom_fields()?,
     })
+}
+
+/// A measured uplift in words: the difference in points, what success is, its 95%
+/// interval, and how many runs and held-out firings it rests on.
+pub(super) fn uplift_words(
+    lang: super::i18n::Lang,
+    uplift: &mikawaya_app::effect::Uplift,
+) -> String {
+    use mikawaya_playbooks::spec::Outcome;
+    let points = |v: f64| format!("{:+.1}", 100.0 * v);
+    let tier = lang.value("tier_name", &uplift.segment);
+    match lang {
+        super::i18n::Lang::En => {
+            let success = match &uplift.outcome {
+                Outcome::Retained { days } => format!("still paying {days} days later"),
+                Outcome::EventHappened { event, days } => format!("{event} within {days} days"),
+                Outcome::HealthRecovered { threshold, days } => {
+                    format!("health {threshold} or more {days} days later")
+                }
+            };
+            format!(
+                "{} pts {success} (95% CI {} to {}); {} runs and {} held out on {tier} accounts",
+                points(uplift.uplift),
+                points(uplift.ci95.0),
+                points(uplift.ci95.1),
+                uplift.runs,
+                uplift.held_out,
+            )
+        }
+        super::i18n::Lang::Ja => {
+            let success = match &uplift.outcome {
+                Outcome::Retained { days } => format!("{days}日後も契約継続"),
+                Outcome::EventHappened { event, days } => format!("{days}日以内に{event}"),
+                Outcome::HealthRecovered { threshold, days } => {
+                    format!("{days}日後にヘルス{threshold}以上")
+                }
+            };
+            format!(
+                "「{success}」が{}ポイント（95%信頼区間 {}〜{}）。{tier}の顧客で実施{}件・対照{}件",
+                points(uplift.uplift),
+                points(uplift.ci95.0),
+                points(uplift.ci95.1),
+                uplift.runs,
+                uplift.held_out,
+            )
+        }
+    }
 }
 
 /// A metric name as words: `active_users` → `active users`.
@@ -312,6 +363,7 @@ async fn render_account(
         answers,
         pulses,
         runs,
+        next_best,
     } = data;
     let (stakeholders, product_users): (Vec<_>, Vec<_>) = contacts
         .into_iter()
@@ -479,6 +531,23 @@ async fn render_account(
                 h2 #reasons-heading { (lang.t("why_attention")) }
                 ul.reasons data-testid="account-reasons" { @for reason in &reasons { li data-code=(reason.code()) { (reason.sentence(language)) } } }
                 p.priority.muted { (lang.t("priority")) " " (i18n::group_digits(priority.value.round() as u64)) " = " (format!("{:.2}", priority.risk)) " × " (i18n::money(priority.arr, &account.currency)) " × " (format!("{:.2}", priority.urgency)) }
+            }
+        }
+        @if !next_best.is_empty() {
+            section aria-labelledby="next-best-heading" data-testid="next-best" {
+                h2 #next-best-heading { (lang.t("next_best_action")) }
+                p.muted { (lang.t("next_best_help")) }
+                ol { @for uplift in next_best.iter().take(3) { li {
+                    strong { (if lang == super::i18n::Lang::Ja { &uplift.title_ja } else { &uplift.title_en }) }
+                    " · " (uplift_words(lang, uplift))
+                    @if can_write {
+                        form.inline method="post" action=(format!("/accounts/{}/playbooks", account.id)) {
+                            input type="hidden" name="csrf_token" value=(csrf);
+                            input type="hidden" name="playbook" value=(uplift.playbook);
+                            button type="submit" { (lang.t("start")) }
+                        }
+                    }
+                } } }
             }
         }
         @if can_write {

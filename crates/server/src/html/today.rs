@@ -58,9 +58,20 @@ async fn render(
     let day = state.clock().today();
     let today = load_today(state, &page_user.actor, whose, day).await?;
     let access = page_user.actor.read();
-    let (users, playbooks) = state
+    let accounts: Vec<mikawaya_domain::account::Account> =
+        today.items.iter().map(|i| i.account.clone()).collect();
+    let (users, playbooks, next_best) = state
         .run(move |store| {
             let users = store.list_users(&access)?;
+            let mut next_best: HashMap<AccountId, mikawaya_app::effect::Uplift> = HashMap::new();
+            for account in &accounts {
+                if let Some(best) = mikawaya_app::effect::next_best(store, &access, account)?
+                    .into_iter()
+                    .next()
+                {
+                    next_best.insert(account.id, best);
+                }
+            }
             let playbooks = mikawaya_playbooks::engine::load_playbooks(store, &access)
                 .map(|(_, firing)| {
                     firing
@@ -72,7 +83,7 @@ async fn render(
                         .collect::<Vec<_>>()
                 })
                 .unwrap_or_default();
-            Ok((users, playbooks))
+            Ok((users, playbooks, next_best))
         })
         .await?;
     let owners: Vec<_> = users
@@ -119,7 +130,16 @@ async fn render(
                 @if today.items.is_empty() { p.muted { (lang.t("nothing_needs_attention")) } }
                 ol.items {
                     @for (rank, item) in today.items.iter().enumerate() {
-                        li.item data-testid="today-item" { (item_card(lang, csrf, &back, rank + 1, item, &playbooks, can_write)) }
+                        li.item data-testid="today-item" {
+                            (item_card(lang, csrf, &back, rank + 1, item, &playbooks, can_write))
+                            @if let Some(best) = next_best.get(&item.account.id) {
+                                p.next-best data-testid="next-best" {
+                                    (lang.t("next_best_action")) ": "
+                                    strong { (if lang == Lang::Ja { &best.title_ja } else { &best.title_en }) }
+                                    " · " (super::account::uplift_words(lang, best))
+                                }
+                            }
+                        }
                     }
                 }
                 @if !today.snoozed.is_empty() {

@@ -15,7 +15,6 @@ use mikawaya_domain::work::{
     TaskStatus,
 };
 use mikawaya_domain::{AccountId, Actor, ContactId, Patch, UserId};
-use mikawaya_playbooks::facts::Facts;
 use mikawaya_playbooks::tiers::{self, TierRules};
 use mikawaya_playbooks::{Clock, Report};
 use mikawaya_store::work::{RunFilter, TaskFilter};
@@ -416,41 +415,23 @@ async fn effectiveness(
     let as_of = optional(params.as_of.as_deref(), "as_of", date("as_of"))?
         .unwrap_or_else(|| state.clock().today());
     let access = actor.read();
-    let store = Arc::clone(&state.store);
-    let ingest = Arc::clone(&state.ingest);
-    let report = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, ApiError> {
-        let (versions, _) = mikawaya_playbooks::engine::load_playbooks(store.as_ref(), &access)
-            .map_err(playbook_error)?;
-        let latest = versions
-            .iter()
-            .filter(|((n, _), _)| *n == name)
-            .max_by_key(|((_, v), _)| *v)
-            .map(|(_, p)| p.clone())
-            .ok_or_else(|| ApiError::NotFound("playbook".to_owned()))?;
-        let runs = store.list_runs(
-            &access,
-            &RunFilter {
-                playbook: Some(name),
-                ..RunFilter::default()
-            },
-        )?;
-        let report = ingest
-            .read(|rollups| {
-                let facts = Facts::load(store.as_ref(), &access, Some(rollups), as_of)?;
-                Ok::<_, mikawaya_playbooks::PlaybookError>(
-                    mikawaya_playbooks::effectiveness::report(&latest, &runs, &facts, as_of),
-                )
-            })
-            .map_err(ApiError::internal)?
-            .map_err(playbook_error)?
-            .ok_or_else(|| {
-                ApiError::field("outcome", "this playbook defines no outcome to measure")
-            })?;
-        serde_json::to_value(report).map_err(ApiError::internal)
-    })
-    .await
-    .map_err(ApiError::internal)??;
-    Ok(Json(report))
+    let reports = state
+        .run_with_usage(move |store, usage| {
+            match mikawaya_app::effect::reports(store, &access, Some(usage), Some(&name), as_of) {
+                Err(mikawaya_app::AppError::Invalid(invalid)) if invalid.field == "name" => {
+                    Err(mikawaya_store::StoreError::NotFound { entity: "playbook" })
+                }
+                other => Ok(other?),
+            }
+        })
+        .await?;
+    let report = reports
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::field("outcome", "this playbook defines no outcome to measure"))?;
+    Ok(Json(
+        serde_json::to_value(report).map_err(ApiError::internal)?,
+    ))
 }
 
 fn playbook_error(error: mikawaya_playbooks::PlaybookError) -> ApiError {
