@@ -214,6 +214,26 @@ try {
   check((await versions.first().innerText()).includes('leader-draft'), 'the newest first');
   await Promise.all([desk.waitForURL(/saved=3/), desk.getByRole('button', { name: 'Put back v1' }).click()]);
   check((await desk.locator('[data-testid=versions] tbody tr').first().innerText()).includes('suggested'), 'version 1 is back, saved as v3');
+  // Playbooks: effect against the holdout from a year of history, a dry run of a changed
+  // trigger listing the accounts that would have fired, saved as a new version.
+  await desk.getByRole('link', { name: 'Playbooks' }).first().click();
+  await desk.waitForURL(/\/playbooks$/);
+  const uplifts = await desk.locator('[data-testid=playbook-list] [data-testid=uplift]').allInnerTexts();
+  check(uplifts.some((u) => /^[+-]\d/.test(u)), `measured uplifts on the list: ${uplifts}`);
+  await accessible(desk, 'playbooks');
+  await desk.goto(`${BASE}/playbooks/renewal-90`);
+  check(await desk.locator('[data-testid=effectiveness]').count() === 1, 'the playbook shows its effect');
+  const playbookEditor = desk.locator('[data-testid=playbook-editor]');
+  await playbookEditor.locator('input[name=trigger_days]').fill('100');
+  await Promise.all([desk.waitForLoadState('load'), playbookEditor.getByRole('button', { name: 'Dry run on the past 90 days' }).click()]);
+  const fired = await desk.locator('[data-testid=dry-run] tbody tr').count();
+  check(fired > 0, `the dry run lists the accounts that would have fired: ${fired}`);
+  check(await desk.locator('[data-testid=playbook-editor] input[name=trigger_days]').inputValue() === '100', 'the draft stays in the form');
+  await accessible(desk, 'playbook dry run');
+  await shot(desk, 'playbook');
+  await Promise.all([desk.waitForURL(/\/playbooks\/renewal-90$/), desk.locator('[data-testid=playbook-editor]').getByRole('button', { name: 'Save as a new version' }).click()]);
+  check(await desk.locator('[data-testid=playbook-versions] li').count() === 2, 'the saved change is version 2');
+
   // A segment saved with a health filter keeps it.
   await desk.goto(`${BASE}/portfolio`);
   await desk.locator('form.filters select[name=health]').selectOption('red');
@@ -344,7 +364,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

@@ -17,6 +17,7 @@
 //!   same evaluation draws the same accounts.
 //! - A run keeps the version it started with; editing a playbook saves a new version.
 
+pub mod dry_run;
 pub mod effectiveness;
 pub mod engine;
 pub mod facts;

@@ -7,6 +7,7 @@ pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod forecast;
 pub mod i18n;
+pub mod playbooks;
 pub mod proof;
 pub mod scorecards;
 pub mod settings;
@@ -64,6 +65,11 @@ pub fn router() -> Router<AppState> {
         )
         .route("/scorecards/rollback", post(scorecards::rollback))
         .route("/team", get(team::team_page))
+        .route("/playbooks", get(playbooks::list))
+        .route(
+            "/playbooks/{name}",
+            get(playbooks::page).post(playbooks::submit),
+        )
         .route("/cohorts", get(proof::cohorts_page))
         .route(
             "/explore",
@@ -193,6 +199,7 @@ fn menu_links(lang: Lang) -> Markup {
         a href="/tasks" { (lang.t("my_tasks")) }
         a href="/team" { (lang.t("team")) }
         a href="/dashboards" { (lang.t("dashboards")) }
+        a href="/playbooks" { (lang.t("playbooks")) }
         a href="/scorecards" { (lang.t("scorecards")) }
         a href="/forecast" { (lang.t("forecast")) }
         a href="/settings" { (lang.t("settings")) }

@@ -231,7 +231,7 @@ async fn render(
         section {
             h2 { (lang.t("playbooks")) }
             table tabindex="0" { thead { tr { th scope="col" { (lang.t("contact")) } th.num scope="col" { (lang.t("version")) } th scope="col" { (lang.t("status")) } } }
-            tbody { @for p in &latest { tr { td { (p.name) } td.num { (p.version) } td { @if p.enabled { (lang.t("active")) } @else { (lang.t("disabled")) } } } } } }
+            tbody { @for p in &latest { tr { td { a href=(format!("/playbooks/{}", p.name)) { (p.name) } } td.num { (p.version) } td { @if p.enabled { (lang.t("active")) } @else { (lang.t("disabled")) } } } } } }
         }
     };
     Ok(layout(
