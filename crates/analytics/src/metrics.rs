@@ -60,7 +60,7 @@ impl Subject {
 }
 
 /// What the metrics read: daily usage totals of an account, by its usage key.
-pub trait UsageSource {
+pub trait UsageSource: Sync {
     /// Events (of one name, or all) on the days `from` to `to` inclusive.
     fn count(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> u64;
     /// Sum of a numeric property of one event on those days.

@@ -244,36 +244,127 @@ impl Scorecard {
         accounts: &[Scored],
         as_of: Date,
     ) -> BTreeMap<AccountId, AccountHealth> {
-        let values: Vec<Vec<Option<f64>>> = self
-            .measures
+        self.score_days(source, accounts, &[as_of])
+            .pop()
+            .unwrap_or_default()
+    }
+
+    /// [`Scorecard::score`] on each of `days` (in the order given): on several days each
+    /// measure's values for an account come from one pass over its daily totals
+    /// ([`Metric::series`], equal to [`Metric::value`] date by date).
+    pub fn score_days(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[Scored],
+        days: &[Date],
+    ) -> Vec<BTreeMap<AccountId, AccountHealth>> {
+        self.values_days(source, accounts, days)
             .iter()
-            .map(|measure| {
-                accounts
-                    .iter()
-                    .map(|a| measure.metric.value(source, &a.account, as_of))
+            .map(|values| self.score_values(values, accounts))
+            .collect()
+    }
+
+    /// Only the scores of [`Scorecard::score_days`] (per day, per account in the order
+    /// given): what a backtest ranks, without each measure's details.
+    pub fn scores_only_days(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[Scored],
+        days: &[Date],
+    ) -> Vec<Vec<Option<f64>>> {
+        self.values_days(source, accounts, days)
+            .iter()
+            .map(|values| {
+                let scores = self.measure_scores(values, accounts);
+                (0..accounts.len())
+                    .map(|index| self.weighted(&scores, index))
                     .collect()
             })
-            .collect();
-        // Each percentile measure's values per segment, sorted, so a rank is two binary
-        // searches instead of a pass over every peer.
-        let sorted: Vec<BTreeMap<&str, Vec<f64>>> = values
-            .iter()
-            .map(|column| {
-                let mut by_segment: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
-                for (account, value) in accounts.iter().zip(column) {
-                    if let Some(value) = value {
-                        by_segment
-                            .entry(account.segment.as_str())
-                            .or_default()
-                            .push(*value);
-                    }
-                }
-                for peers in by_segment.values_mut() {
-                    peers.sort_by(f64::total_cmp);
-                }
-                by_segment
+            .collect()
+    }
+
+    /// Per day (in the order given), per measure, per account: the measure's value.
+    fn values_days(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[Scored],
+        days: &[Date],
+    ) -> Vec<Vec<Vec<Option<f64>>>> {
+        if let [day] = days {
+            return vec![
+                self.measures
+                    .iter()
+                    .map(|measure| {
+                        accounts
+                            .iter()
+                            .map(|a| measure.metric.value(source, &a.account, *day))
+                            .collect()
+                    })
+                    .collect(),
+            ];
+        }
+        let dates = crate::metrics::ObservationDates::new(days);
+        let sorted = dates.dates();
+        // Per measure, per account: the values on the sorted dates, the accounts split over
+        // the machine's cores.
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let chunk = accounts.len().div_ceil(threads).max(1);
+        let parts: Vec<Vec<Vec<Vec<Option<f64>>>>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = accounts
+                .chunks(chunk)
+                .map(|part| {
+                    let dates = &dates;
+                    scope.spawn(move || {
+                        self.measures
+                            .iter()
+                            .map(|measure| {
+                                part.iter()
+                                    .map(|a| measure.metric.series(source, &a.account, dates))
+                                    .collect::<Vec<_>>()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                })
+                .collect()
+        });
+        let mut series: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); self.measures.len()];
+        for part in parts {
+            for (column, values) in series.iter_mut().zip(part) {
+                column.extend(values);
+            }
+        }
+        days.iter()
+            .map(|day| {
+                // Every day asked for is among the sorted dates; a miss reads as missing.
+                let index = sorted.binary_search(day).unwrap_or(usize::MAX);
+                series
+                    .iter()
+                    .map(|per_account| {
+                        per_account
+                            .iter()
+                            .map(|values| values.get(index).copied().flatten())
+                            .collect()
+                    })
+                    .collect()
             })
-            .collect();
+            .collect()
+    }
+
+    /// Scores accounts from each measure's values (one column per measure, one value per
+    /// account).
+    fn score_values(
+        &self,
+        values: &[Vec<Option<f64>>],
+        accounts: &[Scored],
+    ) -> BTreeMap<AccountId, AccountHealth> {
+        let scores = self.measure_scores(values, accounts);
         accounts
             .iter()
             .enumerate()
@@ -281,40 +372,15 @@ impl Scorecard {
                 let measures: Vec<MeasureScore> = self
                     .measures
                     .iter()
-                    .zip(values.iter().zip(&sorted))
-                    .map(|(measure, (column, sorted))| {
-                        let value = column[index];
-                        let score = value.and_then(|v| match measure.mapping {
-                            Mapping::Thresholds { red, green } => {
-                                Some((100.0 * (v - red) / (green - red)).clamp(0.0, 100.0))
-                            }
-                            // Several peers that all have the same value rank nobody: the
-                            // measure tells nothing there and is left out (accounts with no
-                            // data, among others with none, get no score rather than 50).
-                            // An account alone in its segment keeps the middle, 50.
-                            Mapping::Percentile => match sorted.get(account.segment.as_str()) {
-                                Some(peers) if peers.len() > 1 && peers.first() == peers.last() => {
-                                    None
-                                }
-                                Some(peers) => Some(percentile_rank_sorted(v, peers)),
-                                None => Some(50.0),
-                            },
-                        });
-                        MeasureScore {
-                            metric: measure.metric.name().to_string(),
-                            value,
-                            score,
-                            weight: measure.weight,
-                        }
+                    .zip(values.iter().zip(&scores))
+                    .map(|(measure, (column, scored))| MeasureScore {
+                        metric: measure.metric.name().to_string(),
+                        value: column[index],
+                        score: scored[index],
+                        weight: measure.weight,
                     })
                     .collect();
-                let (weighted, weights) = measures
-                    .iter()
-                    .filter_map(|m| m.score.map(|s| (s * m.weight, m.weight)))
-                    .fold((0.0, 0.0), |(total, weights), (s, w)| {
-                        (total + s, weights + w)
-                    });
-                let score = (weights > 0.0).then(|| weighted / weights);
+                let score = self.weighted(&scores, index);
                 (
                     account.account.id,
                     AccountHealth {
@@ -324,6 +390,73 @@ impl Scorecard {
                         measures,
                     },
                 )
+            })
+            .collect()
+    }
+
+    /// The weighted mean of the measures an account has a score on (none: no score).
+    fn weighted(&self, scores: &[Vec<Option<f64>>], index: usize) -> Option<f64> {
+        let (total, weights) = self
+            .measures
+            .iter()
+            .zip(scores)
+            .filter_map(|(measure, column)| {
+                column[index].map(|s| (s * measure.weight, measure.weight))
+            })
+            .fold((0.0, 0.0), |(total, weights), (s, w)| {
+                (total + s, weights + w)
+            });
+        (weights > 0.0).then(|| total / weights)
+    }
+
+    /// Each measure's 0-100 score per account (one column per measure) from its values.
+    fn measure_scores(
+        &self,
+        values: &[Vec<Option<f64>>],
+        accounts: &[Scored],
+    ) -> Vec<Vec<Option<f64>>> {
+        self.measures
+            .iter()
+            .zip(values)
+            .map(|(measure, column)| {
+                // A percentile measure's values per segment, sorted, so a rank is two
+                // binary searches instead of a pass over every peer.
+                let mut by_segment: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+                if measure.mapping == Mapping::Percentile {
+                    for (account, value) in accounts.iter().zip(column) {
+                        if let Some(value) = value {
+                            by_segment
+                                .entry(account.segment.as_str())
+                                .or_default()
+                                .push(*value);
+                        }
+                    }
+                    for peers in by_segment.values_mut() {
+                        peers.sort_by(f64::total_cmp);
+                    }
+                }
+                accounts
+                    .iter()
+                    .zip(column)
+                    .map(|(account, value)| {
+                        value.and_then(|v| match measure.mapping {
+                            Mapping::Thresholds { red, green } => {
+                                Some((100.0 * (v - red) / (green - red)).clamp(0.0, 100.0))
+                            }
+                            // Several peers that all have the same value rank nobody: the
+                            // measure tells nothing there and is left out (accounts with no
+                            // data, among others with none, get no score rather than 50).
+                            // An account alone in its segment keeps the middle, 50.
+                            Mapping::Percentile => match by_segment.get(account.segment.as_str()) {
+                                Some(peers) if peers.len() > 1 && peers.first() == peers.last() => {
+                                    None
+                                }
+                                Some(peers) => Some(percentile_rank_sorted(v, peers)),
+                                None => Some(50.0),
+                            },
+                        })
+                    })
+                    .collect()
             })
             .collect()
     }
@@ -528,6 +661,50 @@ impl CardSet {
         accounts: &[mikawaya_domain::account::Account],
         days: &[Date],
     ) -> Vec<BTreeMap<AccountId, AccountHealth>> {
+        let mut per_day: Vec<BTreeMap<AccountId, AccountHealth>> =
+            vec![BTreeMap::new(); days.len()];
+        for (card, scored) in &self.groups(accounts) {
+            for (scores, day) in per_day
+                .iter_mut()
+                .zip(card.score_days(source, scored, days))
+            {
+                scores.extend(day);
+            }
+        }
+        per_day
+    }
+
+    /// Only the scores of [`CardSet::score_days`] (accounts without a score left out): what
+    /// a backtest ranks.
+    pub fn scores_only_days(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[mikawaya_domain::account::Account],
+        days: &[Date],
+    ) -> Vec<std::collections::HashMap<AccountId, f64>> {
+        let mut per_day: Vec<std::collections::HashMap<AccountId, f64>> =
+            vec![std::collections::HashMap::new(); days.len()];
+        for (card, scored) in &self.groups(accounts) {
+            for (scores, day) in per_day
+                .iter_mut()
+                .zip(card.scores_only_days(source, scored, days))
+            {
+                scores.extend(
+                    scored
+                        .iter()
+                        .zip(day)
+                        .filter_map(|(s, score)| score.map(|score| (s.account.id, score))),
+                );
+            }
+        }
+        per_day
+    }
+
+    /// The accounts grouped by the card that scores them.
+    fn groups(
+        &self,
+        accounts: &[mikawaya_domain::account::Account],
+    ) -> Vec<(&Scorecard, Vec<Scored>)> {
         let mut groups: Vec<(&Scorecard, Vec<mikawaya_domain::account::Account>)> = Vec::new();
         for account in accounts {
             let card = self.card_for(account);
@@ -536,17 +713,9 @@ impl CardSet {
                 None => groups.push((card, vec![account.clone()])),
             }
         }
-        let groups: Vec<(&Scorecard, Vec<Scored>)> = groups
+        groups
             .into_iter()
             .map(|(card, group)| (card, Scored::from_accounts(&group)))
-            .collect();
-        days.iter()
-            .map(|day| {
-                groups
-                    .iter()
-                    .flat_map(|(card, scored)| card.score(source, scored, *day))
-                    .collect()
-            })
             .collect()
     }
 }
@@ -668,6 +837,37 @@ mod tests {
             (Some(0.0), Some(Colour::Red))
         );
         assert_eq!(health("c").measures[1].score, None);
+    }
+
+    #[test]
+    fn scores_on_several_days_equal_scores_day_by_day() {
+        let rollups = mikawaya_usage::rollup::Rollups::of_track_calls(&[
+            ("a", "u1", "Login", "2026-02-01T10:00:00Z"),
+            ("a", "u2", "Login", "2026-02-20T10:00:00Z"),
+            ("a", "u1", "Report", "2026-02-25T10:00:00Z"),
+            ("b", "u3", "Login", "2026-01-10T10:00:00Z"),
+            ("c", "u4", "Report", "2026-02-27T10:00:00Z"),
+            ("c", "u4", "Login", "2026-02-28T10:00:00Z"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let spec: ScorecardSpec = serde_json::from_value(serde_json::json!({"name": "card", "measures": [
+            {"metric": {"name": "logins", "kind": "count", "event": "Login"}, "weight": 2, "red": 0, "green": 2},
+            {"metric": {"name": "idle", "kind": "days_since"}, "weight": 1, "red": 30, "green": 1},
+            {"metric": {"name": "users", "kind": "distinct_users"}, "weight": 1, "percentile": true}
+        ]}))
+        .unwrap_or_else(|e| panic!("{e}"));
+        let card = Scorecard::check(&spec).unwrap_or_else(|e| panic!("{e}"));
+        let scored = accounts(&[("a", "t"), ("b", "t"), ("c", "t")]);
+        let days = [
+            Date::constant(2026, 3, 1),
+            Date::constant(2026, 1, 15),
+            Date::constant(2026, 2, 21),
+        ];
+        let together = card.score_days(&rollups, &scored, &days);
+        for (day, scores) in days.iter().zip(&together) {
+            assert_eq!(*scores, card.score(&rollups, &scored, *day), "{day}");
+        }
+        assert!(together[0].values().any(|h| h.score.is_some()));
     }
 
     #[test]

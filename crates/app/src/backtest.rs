@@ -84,34 +84,31 @@ pub fn run(
     } else {
         None
     };
-    let score_set = |cards: &CardSet| -> HashMap<(Date, AccountId), Option<f64>> {
-        dates
-            .iter()
-            .zip(cards.score_days(&source, &accounts, dates))
-            .flat_map(|(day, scores)| {
-                scores
-                    .into_iter()
-                    .map(move |(account, health)| ((*day, account), health.score))
-            })
-            .collect()
+    // Per date, each account's score (accounts without one left out).
+    let score_set = |cards: &CardSet| -> Vec<HashMap<AccountId, f64>> {
+        cards.scores_only_days(&source, &accounts, dates)
     };
     // A scorecard ranks accounts against each other, so it scores all of them per date.
-    let card_scores: Vec<HashMap<(Date, AccountId), Option<f64>>> = scorings
+    let card_scores: Vec<Vec<HashMap<AccountId, f64>>> = scorings
         .iter()
         .map(|scoring| match scoring {
-            Scoring::Card(card) => dates
-                .iter()
-                .flat_map(|day| {
-                    card.score(&source, &scored, *day)
-                        .into_iter()
-                        .map(move |(account, health)| ((*day, account), health.score))
+            Scoring::Card(card) => card
+                .scores_only_days(&source, &scored, dates)
+                .into_iter()
+                .map(|day| {
+                    scored
+                        .iter()
+                        .zip(day)
+                        .filter_map(|(s, score)| score.map(|score| (s.account.id, score)))
+                        .collect()
                 })
                 .collect(),
             Scoring::InForce => in_force.as_ref().map(score_set).unwrap_or_default(),
             Scoring::Set(cards) => score_set(cards),
-            Scoring::Metric { .. } => HashMap::new(),
+            Scoring::Metric { .. } => Vec::new(),
         })
         .collect();
+    let position: HashMap<Date, usize> = dates.iter().enumerate().map(|(i, d)| (*d, i)).collect();
     let risk_of = |index: usize, account: AccountId, day: Date| match &scorings[index] {
         Scoring::Metric {
             metric,
@@ -121,9 +118,8 @@ pub fn run(
             Some(if *higher_is_riskier { value } else { -value })
         }
         Scoring::Card(_) | Scoring::InForce | Scoring::Set(_) => card_scores[index]
-            .get(&(day, account))
-            .copied()
-            .flatten()
+            .get(*position.get(&day)?)?
+            .get(&account)
             .map(|score| 100.0 - score),
     };
     // One pass over the observations: an account on a date counts when every scoring

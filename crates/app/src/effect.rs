@@ -87,6 +87,18 @@ pub struct Uplift {
 
 /// Where the measured table is kept.
 const UPLIFT_KEY: &str = "playbook_uplift";
+/// Where the day's effectiveness reports are kept.
+const REPORTS_KEY: &str = "playbook_effect";
+
+/// The effectiveness reports the daily run measured last (none yet: empty), for pages
+/// that list every playbook without recomputing every run's outcome.
+pub fn measured_reports(store: &dyn Store) -> Result<Vec<Effectiveness>> {
+    let Some(json) = store.get_meta(REPORTS_KEY)? else {
+        return Ok(Vec::new());
+    };
+    Ok(serde_json::from_str(&json)
+        .map_err(|e| StoreError::Corrupt(format!("playbook effect: {e}")))?)
+}
 
 /// The uplifts of every playbook on every segment where both runs and held-out firings
 /// have a known outcome.
@@ -152,6 +164,9 @@ pub fn measure(store: &dyn Store, usage: Option<&dyn UsageSource>, day: Date) ->
     let json =
         serde_json::to_string(&table).map_err(|e| StoreError::Corrupt(format!("uplift: {e}")))?;
     store.put_meta(UPLIFT_KEY, &json)?;
+    let json = serde_json::to_string(&found)
+        .map_err(|e| StoreError::Corrupt(format!("playbook effect: {e}")))?;
+    store.put_meta(REPORTS_KEY, &json)?;
     Ok(table.len())
 }
 

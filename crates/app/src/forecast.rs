@@ -290,19 +290,14 @@ pub fn backtest_forecast(
     let test: Vec<Example> = examples(test_dates);
     let in_force = mikawaya_playbooks::health::card_set(store, &access)?;
     let sets: Vec<&CardSet> = std::iter::once(&in_force).chain(others).collect();
-    let card_scores: Vec<HashMap<(Date, AccountId), Option<f64>>> = sets
+    let card_scores: Vec<Vec<HashMap<AccountId, f64>>> = sets
         .iter()
-        .map(|cards| {
-            test_dates
-                .iter()
-                .zip(cards.score_days(&source, &history.accounts, test_dates))
-                .flat_map(|(day, scores)| {
-                    scores
-                        .into_iter()
-                        .map(move |(account, health)| ((*day, account), health.score))
-                })
-                .collect()
-        })
+        .map(|cards| cards.scores_only_days(&source, &history.accounts, test_dates))
+        .collect();
+    let position: HashMap<Date, usize> = test_dates
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (*d, i))
         .collect();
     let mut forecast_observations = Vec::new();
     let mut card_observations: Vec<Vec<Observation>> = vec![Vec::new(); sets.len()];
@@ -311,9 +306,9 @@ pub fn backtest_forecast(
             .iter()
             .map(|scores| {
                 scores
-                    .get(&(example.date, example.account))
+                    .get(*position.get(&example.date)?)?
+                    .get(&example.account)
                     .copied()
-                    .flatten()
             })
             .collect::<Option<Vec<f64>>>()
         else {

@@ -17,6 +17,7 @@ use mikawaya_store::sqlite::SqliteStore;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod desk;
 mod ingest;
 mod metrics;
 mod pages;
@@ -36,8 +37,9 @@ fn main() -> Result<()> {
         "ingest" => ingest::run(),
         "pages" => pages::run(),
         "metrics" => metrics::run(),
+        "desk" => desk::run(),
         other => {
-            bail!("unknown benchmark '{other}' (known: foundation, ingest, pages, metrics)")
+            bail!("unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk)")
         }
     }
 }

@@ -84,6 +84,19 @@ pub fn run() -> Result<()> {
         "{signals} signals refreshed in {:.1} s",
         signals_time.as_secs_f64()
     );
+    // A forecast's risk and factors on every account, as a trained model leaves them
+    // (deterministic stand-ins: the benchmark has no usage to train on).
+    let risks: Vec<mikawaya_store::work::SignalRow> = accounts
+        .iter()
+        .map(|a| mikawaya_store::work::SignalRow {
+            account_id: a.id,
+            health: Some(((a.id.get() * 37 + 13 * 11) % 101) as f64),
+            health_change: Some(((a.id.get() * 7) % 41) as f64 - 20.0),
+            forecast_risk: Some(((a.id.get() * 7919) % 1000) as f64 / 1000.0),
+            forecast_factors: vec!["activity".to_owned(), "tenure_days".to_owned()],
+        })
+        .collect();
+    store.put_signals(&manage, as_of, &risks)?;
 
     // A CSM with 300 open tasks, logged in.
     let csm = store
@@ -191,6 +204,11 @@ pub fn run() -> Result<()> {
             ("my tasks (300 open)", "/tasks".to_owned(), &csm_cookie, "Follow up 299"),
             ("dashboards", "/dashboards".to_owned(), &admin_cookie, "id=\"health-cohorts\""),
             ("settings", "/settings".to_owned(), &admin_cookie, "API tokens"),
+            ("forecast: model card and accounts by risk", "/forecast".to_owned(), &admin_cookie, "data-testid=\"risk\""),
+            ("team: workload and task board", "/team".to_owned(), &admin_cookie, "data-testid=\"workload\""),
+            ("cohorts by tier at the start of the year", "/cohorts".to_owned(), &admin_cookie, "data-testid=\"cohorts\""),
+            ("scorecard editor", "/scorecards".to_owned(), &admin_cookie, "data-testid=\"card-editor\""),
+            ("playbooks with their effect", "/playbooks".to_owned(), &admin_cookie, "data-testid=\"playbook-list\""),
         ];
         println!("| page (100,000 accounts) | p50 | p99 | max |\n|---|---|---|---|");
         for (label, path, cookie, marker) in pages {

@@ -10,11 +10,11 @@ use crate::spec::{Outcome, Playbook};
 use jiff::civil::Date;
 use mikawaya_domain::work::RunStatus;
 use mikawaya_store::work::Run;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One group's outcomes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Arm {
     /// Firings whose outcome is known.
     pub n: usize,
@@ -35,7 +35,7 @@ impl Arm {
 }
 
 /// Group `a` against group `b`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Comparison {
     /// What `a` is.
     pub a_label: String,
@@ -72,7 +72,7 @@ pub fn compare(a_label: &str, a: Arm, b_label: &str, b: Arm) -> Comparison {
 }
 
 /// The effectiveness report of one playbook.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Effectiveness {
     /// Playbook.
     pub playbook: String,

@@ -252,16 +252,11 @@ pub fn facts_of(
     // Days of touches, answers and pulses are business days, as usage days are.
     let zone = store.business_time_zone()?;
     let day = |t: jiff::Timestamp| t.to_zoned(zone.clone()).date();
-    let touches: Vec<_> = all_pages(|page| {
-        store.list_touchpoints(access, &mikawaya_store::TouchpointFilter::default(), page)
-    })?
-    .into_iter()
-    .filter_map(|t| {
-        known
-            .contains(&t.account_id)
-            .then(|| (t.account_id, day(t.occurred_at)))
-    })
-    .collect();
+    let touches: Vec<_> = store
+        .touch_times(access)?
+        .into_iter()
+        .filter_map(|(account, at)| known.contains(&account).then(|| (account, day(at))))
+        .collect();
     let surveys: Vec<_> = store
         .survey_responses(access, None, jiff::Timestamp::UNIX_EPOCH)?
         .into_iter()

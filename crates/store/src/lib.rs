@@ -583,6 +583,9 @@ pub trait Store: Send + Sync {
         access: &ReadAccess,
         accounts: Option<&[AccountId]>,
     ) -> Result<Vec<work::Pulse>>;
+    /// When each touchpoint on a visible account happened (account, instant), in no
+    /// particular order: what "days since the last touch" reads, without the rest of the row.
+    fn touch_times(&self, access: &ReadAccess) -> Result<Vec<(AccountId, jiff::Timestamp)>>;
     /// The days a scorecard has snapshots of, oldest first.
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>>;
     /// The latest day from `from` to `to` (inclusive) with a snapshot, by index.

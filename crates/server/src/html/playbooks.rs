@@ -64,7 +64,23 @@ async fn load(
     state
         .run_with_usage(move |store, usage| {
             let versions = store.playbook_versions(&access, name.as_deref())?;
-            let reports = mikawaya_app::effect::reports(store, &access, Some(usage), None, day)?;
+            // The list reads what the daily run measured; a playbook's own page measures it now.
+            let reports = match &name {
+                Some(name) => {
+                    mikawaya_app::effect::reports(store, &access, Some(usage), Some(name), day)
+                        .or_else(|e| match e {
+                            mikawaya_app::AppError::Invalid(invalid) if invalid.field == "name" => {
+                                Ok(Vec::new())
+                            }
+                            other => Err(other),
+                        })?
+                }
+                // A partner's list counts its own accounts only.
+                None if matches!(access.visibility(), mikawaya_domain::Visibility::Partner(_)) => {
+                    mikawaya_app::effect::reports(store, &access, Some(usage), None, day)?
+                }
+                None => mikawaya_app::effect::measured_reports(store)?,
+            };
             Ok(Loaded { versions, reports })
         })
         .await

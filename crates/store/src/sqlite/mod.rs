@@ -816,6 +816,9 @@ impl Store for SqliteStore {
     ) -> Result<Vec<crate::work::Pulse>> {
         self.read(|c| work::pulses(c, access.visibility(), accounts))
     }
+    fn touch_times(&self, access: &ReadAccess) -> Result<Vec<(AccountId, jiff::Timestamp)>> {
+        self.read(|c| work::touch_times(c, access.visibility()))
+    }
     fn health_days(&self, scorecard: &str) -> Result<Vec<jiff::civil::Date>> {
         self.read(|c| work::health_days(c, scorecard))
     }

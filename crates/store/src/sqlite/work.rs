@@ -965,6 +965,23 @@ pub(crate) fn add_pulse(
     Ok(())
 }
 
+pub(crate) fn touch_times(
+    connection: &Connection,
+    visibility: Visibility,
+) -> Result<Vec<(AccountId, jiff::Timestamp)>> {
+    let mut sql = Sql::new(
+        "SELECT t.account_id, t.occurred_at FROM touchpoints t JOIN accounts a ON a.id = t.account_id WHERE 1=1",
+    );
+    sql.visible("a", visibility);
+    let mut statement = connection.prepare_cached(&sql.text)?;
+    let times = statement
+        .query_map(sql.params(), |row| {
+            Ok((AccountId::new(row.get(0)?), parsed(row, 1, row::timestamp)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(times)
+}
+
 pub(crate) fn pulses(
     connection: &Connection,
     visibility: Visibility,
