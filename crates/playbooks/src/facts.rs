@@ -255,7 +255,8 @@ pub fn facts_of(
     let touches: Vec<_> = store
         .touch_times(access)?
         .into_iter()
-        .filter_map(|(account, at)| known.contains(&account).then(|| (account, day(at))))
+        .filter(|(account, _)| known.contains(account))
+        .map(|(account, at)| (account, day(at)))
         .collect();
     let surveys: Vec<_> = store
         .survey_responses(access, None, jiff::Timestamp::UNIX_EPOCH)?
