@@ -140,6 +140,7 @@ pub(crate) fn app_input(error: mikawaya_app::AppError) -> Failure {
             invalid.field.replace('_', "-"),
             invalid.reason
         )),
+        mikawaya_app::AppError::Store(store) => store_failure(store),
         other => Failure::from(anyhow::Error::new(other)),
     }
 }

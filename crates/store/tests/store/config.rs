@@ -166,6 +166,7 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
              ALTER TABLE contacts DROP COLUMN influence; ALTER TABLE contacts DROP COLUMN source;
              ALTER TABLE touchpoints DROP COLUMN notes; ALTER TABLE touchpoints DROP COLUMN sentiment;
              ALTER TABLE playbook_runs DROP COLUMN reason_ja;
+             ALTER TABLE users DROP COLUMN deactivated_at; DROP TABLE audit_log;
              INSERT INTO meta (key, value) VALUES
                ('scorecards.segments', '[{\"segment\":{\"field\":\"tier\",\"value\":\"high\"}}]'),
                ('forecast.model.1', '{\"v\":1}'), ('forecast.model.2', '{\"v\":2}'),

@@ -157,6 +157,11 @@ fn a_partner_sees_only_its_own_rows_through_every_read() {
             accounts_of(ok(store.pulses(&read, None)).iter().map(|p| p.account_id)),
             &what("pulses"),
         );
+        only_a(
+            &world,
+            accounts_of(ok(store.touch_times(&read)).iter().map(|(a, _)| *a)),
+            &what("touch_times"),
+        );
         let health = ok(store.health_rows(&read, "default", None, DAY, DAY));
         only_a(
             &world,
