@@ -793,6 +793,20 @@ pub enum UserCommand {
     },
 }
 
+/// Deactivates or activates the user with this email.
+fn set_active(
+    store: &dyn Store,
+    admin: &mikawaya_domain::access::AdminAccess,
+    email: &str,
+    active: bool,
+) -> Result<(), Failure> {
+    let user = user_by_email(store, email)?;
+    store
+        .set_user_active(admin, user.id, active)
+        .map_err(store_failure)?;
+    Ok(())
+}
+
 /// The user with this email (deactivated ones included).
 fn user_by_email(store: &dyn Store, email: &str) -> Result<mikawaya_domain::user::User, Failure> {
     let email = Email::parse(email).map_err(Failure::input)?;
@@ -866,18 +880,12 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
             return Ok(());
         }
         UserCommand::Deactivate { email } => {
-            let user = user_by_email(&store, &email)?;
-            store
-                .set_user_active(&admin, user.id, false)
-                .map_err(store_failure)?;
+            set_active(&store, &admin, &email, false)?;
             println!("{email} is deactivated: logged out, tokens revoked, no login");
             return Ok(());
         }
         UserCommand::Activate { email } => {
-            let user = user_by_email(&store, &email)?;
-            store
-                .set_user_active(&admin, user.id, true)
-                .map_err(store_failure)?;
+            set_active(&store, &admin, &email, true)?;
             println!("{email} is active again");
             return Ok(());
         }
