@@ -66,14 +66,11 @@ pub fn run(
         return Err(Invalid::new("horizon_days", "must be at least 1").into());
     }
     let accounts = store.all_accounts(access)?;
-    let rows: Vec<RevenueRow> = store
-        .all_subscriptions(access)?
-        .iter()
-        .map(RevenueRow::from)
-        .collect();
+    let subscriptions = store.all_subscriptions(access)?;
+    let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
     let subjects: HashMap<AccountId, Subject> =
         accounts.iter().map(|a| (a.id, Subject::of(a))).collect();
-    let facts = mikawaya_playbooks::facts::facts_of(store, access, &accounts)?;
+    let facts = mikawaya_playbooks::facts::facts_with(store, access, &accounts, &subscriptions)?;
     let source = WithFacts {
         usage,
         facts: &facts,

@@ -34,15 +34,27 @@ pub fn reports(
     as_of: Date,
 ) -> Result<Vec<Effectiveness>> {
     let (versions, _) = mikawaya_playbooks::engine::load_playbooks(store, access)?;
-    let mut latest: std::collections::BTreeMap<String, (i64, mikawaya_playbooks::Playbook)> =
+    reports_of(store, access, usage, &versions, only, as_of)
+}
+
+/// [`reports`] over playbook versions already loaded.
+fn reports_of(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: Option<&dyn UsageSource>,
+    versions: &std::collections::HashMap<(String, i64), mikawaya_playbooks::Playbook>,
+    only: Option<&str>,
+    as_of: Date,
+) -> Result<Vec<Effectiveness>> {
+    let mut latest: std::collections::BTreeMap<&str, (i64, &mikawaya_playbooks::Playbook)> =
         Default::default();
     for ((name, version), playbook) in versions {
         if only.is_some_and(|n| n != name) {
             continue;
         }
-        let entry = latest.entry(name).or_insert((version, playbook.clone()));
-        if version > entry.0 {
-            *entry = (version, playbook);
+        let entry = latest.entry(name).or_insert((*version, playbook));
+        if *version > entry.0 {
+            *entry = (*version, playbook);
         }
     }
     if let Some(name) = only
@@ -147,8 +159,8 @@ pub fn uplifts(
 /// Measures every playbook's uplift per segment on `day` and keeps the table.
 pub fn measure(store: &dyn Store, usage: Option<&dyn UsageSource>, day: Date) -> Result<usize> {
     let access = Actor::system().read();
-    let found = reports(store, &access, usage, None, day)?;
-    let (_, firing) = mikawaya_playbooks::engine::load_playbooks(store, &access)?;
+    let (versions, firing) = mikawaya_playbooks::engine::load_playbooks(store, &access)?;
+    let found = reports_of(store, &access, usage, &versions, None, day)?;
     let titles: Vec<(String, String, String)> = firing
         .iter()
         .map(|(_, p)| {

@@ -95,12 +95,9 @@ pub fn explore(
     higher_is_riskier: bool,
 ) -> Result<Exploration> {
     let accounts = store.all_accounts(access)?;
-    let rows: Vec<RevenueRow> = store
-        .all_subscriptions(access)?
-        .iter()
-        .map(RevenueRow::from)
-        .collect();
-    let facts = mikawaya_playbooks::facts::account_facts(store, access)?;
+    let subscriptions = store.all_subscriptions(access)?;
+    let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
+    let facts = mikawaya_playbooks::facts::facts_with(store, access, &accounts, &subscriptions)?;
     let source = WithFacts {
         usage,
         facts: &facts,

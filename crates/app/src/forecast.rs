@@ -61,11 +61,8 @@ pub(crate) struct History {
 
 pub(crate) fn history(store: &dyn Store, access: &ReadAccess) -> Result<History> {
     let accounts = store.all_accounts(access)?;
-    let rows = store
-        .all_subscriptions(access)?
-        .iter()
-        .map(RevenueRow::from)
-        .collect();
+    let subscriptions = store.all_subscriptions(access)?;
+    let rows = subscriptions.iter().map(RevenueRow::from).collect();
     let mut metrics: Vec<Metric> = Scorecard::default_card()
         .measures()
         .iter()
@@ -76,7 +73,7 @@ pub(crate) fn history(store: &dyn Store, access: &ReadAccess) -> Result<History>
             .map_err(|e| StoreError::Corrupt(format!("metric {name}: {e}")))?;
         metrics.push(Metric::check(&spec)?);
     }
-    let facts = mikawaya_playbooks::facts::facts_of(store, access, &accounts)?;
+    let facts = mikawaya_playbooks::facts::facts_with(store, access, &accounts, &subscriptions)?;
     Ok(History {
         rows,
         subjects: accounts.iter().map(Subject::of).collect(),

@@ -16,7 +16,7 @@ use mikawaya_analytics::suggest::{Settings, Suggestion};
 use mikawaya_domain::access::ManageAccess;
 use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::{Actor, Invalid, ReadAccess, UserId};
-use mikawaya_playbooks::health::{card_set, card_set_of};
+use mikawaya_playbooks::health::card_set_of;
 use mikawaya_store::{Store, StoreError};
 use serde::Serialize;
 
@@ -46,12 +46,10 @@ fn saved(version: &ConfigVersion) -> Result<Saved> {
 /// The cards in force, and their saved version (none: nothing saved, the built-in
 /// `default` scores everyone).
 pub fn in_force(store: &dyn Store, access: &ReadAccess) -> Result<(CardSet, Option<Saved>)> {
-    let cards = card_set(store, access)?;
-    let version = store
-        .config(access, ConfigKind::SegmentScorecards, None)?
-        .map(|v| saved(&v))
-        .transpose()?;
-    Ok((cards, version))
+    match store.config(access, ConfigKind::SegmentScorecards, None)? {
+        Some(version) => Ok((card_set_of(&version)?, Some(saved(&version)?))),
+        None => Ok((CardSet::default(), None)),
+    }
 }
 
 /// Every saved version, newest first.

@@ -95,6 +95,18 @@ pub struct Effectiveness {
 
 /// Whether a firing's outcome was a success, or none when not known yet.
 pub fn succeeded(outcome: &Outcome, run: &Run, facts: &Facts<'_>, as_of: Date) -> Option<bool> {
+    let account = facts.accounts.iter().find(|a| a.id == run.account_id)?;
+    succeeded_on(outcome, run, account, facts, as_of)
+}
+
+/// [`succeeded`] for the run's account, already found.
+fn succeeded_on(
+    outcome: &Outcome,
+    run: &Run,
+    account: &mikawaya_domain::account::Account,
+    facts: &Facts<'_>,
+    as_of: Date,
+) -> Option<bool> {
     let end = run
         .fired_on
         .checked_add(jiff::Span::new().days(i64::from(outcome.days())))
@@ -102,7 +114,6 @@ pub fn succeeded(outcome: &Outcome, run: &Run, facts: &Facts<'_>, as_of: Date) -
     if end > as_of {
         return None;
     }
-    let account = facts.accounts.iter().find(|a| a.id == run.account_id)?;
     match outcome {
         Outcome::Retained { .. } => Some(facts.active_on(run.account_id, end)),
         Outcome::EventHappened { event, .. } => {
@@ -130,11 +141,10 @@ pub fn report(
     let mut versions: BTreeMap<i64, (usize, usize)> = BTreeMap::new();
     // Per segment: (treated n, successes, control n, successes).
     let mut segments: BTreeMap<String, [usize; 4]> = BTreeMap::new();
-    let tiers: std::collections::HashMap<mikawaya_domain::AccountId, &str> = facts
-        .accounts
-        .iter()
-        .map(|a| (a.id, a.tier.map_or("none", |t| t.as_str())))
-        .collect();
+    let accounts: std::collections::HashMap<
+        mikawaya_domain::AccountId,
+        &mikawaya_domain::account::Account,
+    > = facts.accounts.iter().map(|a| (a.id, a)).collect();
     for run in runs
         .iter()
         .filter(|r| r.playbook == playbook.name().as_str())
@@ -142,14 +152,16 @@ pub fn report(
         if run.status == RunStatus::Cancelled {
             continue;
         }
-        let Some(success) = succeeded(&outcome, run, facts, as_of) else {
+        let account = accounts.get(&run.account_id).copied();
+        let Some(success) =
+            account.and_then(|account| succeeded_on(&outcome, run, account, facts, as_of))
+        else {
             pending += 1;
             continue;
         };
-        let segment = tiers
-            .get(&run.account_id)
-            .copied()
-            .unwrap_or("none")
+        let segment = account
+            .and_then(|a| a.tier)
+            .map_or("none", |t| t.as_str())
             .to_owned();
         let counts = segments.entry(segment).or_default();
         let offset = if run.status == RunStatus::HeldOut {

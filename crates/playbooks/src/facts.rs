@@ -239,15 +239,21 @@ pub fn facts_of(
     access: &ReadAccess,
     accounts: &[Account],
 ) -> Result<mikawaya_analytics::metrics::AccountFacts> {
+    facts_with(store, access, accounts, &store.all_subscriptions(access)?)
+}
+
+/// [`facts_of`] for accounts and subscriptions already loaded.
+pub fn facts_with(
+    store: &dyn Store,
+    access: &ReadAccess,
+    accounts: &[Account],
+    subscriptions: &[mikawaya_domain::subscription::Subscription],
+) -> Result<mikawaya_analytics::metrics::AccountFacts> {
     let known: std::collections::HashSet<AccountId> = accounts.iter().map(|a| a.id).collect();
-    let rows: Vec<_> = store
-        .all_subscriptions(access)?
-        .into_iter()
-        .filter_map(|s| {
-            known
-                .contains(&s.account_id)
-                .then(|| (s.account_id, s.mrr.amount(), f64::from(s.quantity), s.term))
-        })
+    let rows: Vec<_> = subscriptions
+        .iter()
+        .filter(|s| known.contains(&s.account_id))
+        .map(|s| (s.account_id, s.mrr.amount(), f64::from(s.quantity), s.term))
         .collect();
     // Days of touches, answers and pulses are business days, as usage days are.
     let zone = store.business_time_zone()?;
