@@ -52,6 +52,42 @@ pub struct Backtest {
     pub calibration: Vec<CalibrationRow>,
 }
 
+/// One observation before it is scored: an account paying on a date, and whether it
+/// stopped paying within the horizon.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Label {
+    /// The account.
+    pub account: AccountId,
+    /// The observation date.
+    pub date: Date,
+    /// Whether it churned within the horizon.
+    pub churned: bool,
+}
+
+/// The observations of `dates`: every account paying on a date, labelled by whether it no
+/// longer pays `horizon_days` later (date by date, accounts in id order).
+pub fn labels(rows: &[RevenueRow], dates: &[Date], horizon_days: i32) -> Vec<Label> {
+    // Who pays on each date and `horizon_days` later, the dates on all cores.
+    let paying = crate::parallel::map(dates, |date| {
+        let later = date
+            .checked_add(jiff::Span::new().days(horizon_days))
+            .ok()?;
+        Some((mrr_by_account(rows, *date), mrr_by_account(rows, later)))
+    });
+    let mut labels = Vec::new();
+    for (date, paying) in dates.iter().zip(paying) {
+        let Some((active, still_active)) = paying else {
+            continue;
+        };
+        labels.extend(active.keys().map(|account| Label {
+            account: *account,
+            date: *date,
+            churned: !still_active.contains_key(account),
+        }));
+    }
+    labels
+}
+
 /// Builds observations: on each date, every account active then, scored by `risk` (higher
 /// is riskier; `None` leaves the account out that day), and whether it was no longer
 /// active `horizon_days` later (churn, as `shared/domain.md` defines it).
@@ -61,23 +97,15 @@ pub fn observe(
     horizon_days: i32,
     risk: &mut dyn FnMut(AccountId, Date) -> Option<f64>,
 ) -> Vec<Observation> {
-    let mut observations = Vec::new();
-    for date in dates {
-        let Ok(later) = date.checked_add(jiff::Span::new().days(horizon_days)) else {
-            continue;
-        };
-        let active = mrr_by_account(rows, *date);
-        let still_active = mrr_by_account(rows, later);
-        for account in active.keys() {
-            if let Some(risk) = risk(*account, *date) {
-                observations.push(Observation {
-                    risk,
-                    churned: !still_active.contains_key(account),
-                });
-            }
-        }
-    }
-    observations
+    labels(rows, dates, horizon_days)
+        .into_iter()
+        .filter_map(|label| {
+            Some(Observation {
+                risk: risk(label.account, label.date)?,
+                churned: label.churned,
+            })
+        })
+        .collect()
 }
 
 /// AUC by ranks (Mann-Whitney U), with tied risks sharing their average rank, so a tie

@@ -8,5 +8,6 @@ pub mod churn;
 pub mod dashboard;
 pub mod forecast;
 pub mod metrics;
+pub mod parallel;
 pub mod scorecard;
 pub mod suggest;

@@ -93,10 +93,27 @@ pub trait UsageSource: Sync {
         }
         totals
     }
+    /// The days from `from` to `to` inclusive with at least one event (of one name, or
+    /// any), ascending, as day numbers (days since 1970-01-01). The default reads
+    /// [`UsageSource::daily`].
+    fn event_days(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> Vec<i64> {
+        let start = day_number(from);
+        self.daily(account, event, None, from, to)
+            .iter()
+            .enumerate()
+            .filter(|(_, total)| **total > 0.0)
+            .map(|(index, _)| start + index as i64)
+            .collect()
+    }
     /// The users active each day from `from` to `to` inclusive (any event), as sorted
     /// dense numbers; `None` when the source cannot tell users apart (then distinct users
     /// are computed date by date).
     fn daily_users(&self, _account: &str, _from: Date, _to: Date) -> Option<Vec<&[u32]>> {
+        None
+    }
+    /// A number that moves only when usage on the days up to `day` changes (none when the
+    /// source cannot tell): what read that usage may be kept while it stands.
+    fn changes_through(&self, _day: Date) -> Option<u64> {
         None
     }
     /// The names of the events the source has seen, most frequent first (none when it
@@ -288,6 +305,12 @@ impl UsageSource for WithFacts<'_> {
     fn daily_users(&self, account: &str, from: Date, to: Date) -> Option<Vec<&[u32]>> {
         self.usage.daily_users(account, from, to)
     }
+    fn event_days(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> Vec<i64> {
+        self.usage.event_days(account, event, from, to)
+    }
+    fn changes_through(&self, day: Date) -> Option<u64> {
+        self.usage.changes_through(day)
+    }
     fn event_names(&self) -> Vec<String> {
         self.usage.event_names()
     }
@@ -334,6 +357,15 @@ impl UsageSource for Rollups {
     }
     fn daily_users(&self, account: &str, from: Date, to: Date) -> Option<Vec<&[u32]>> {
         Some(Rollups::daily_users(self, account, from, to))
+    }
+    fn changes_through(&self, day: Date) -> Option<u64> {
+        Some(Rollups::changes_through(self, day))
+    }
+    fn event_days(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> Vec<i64> {
+        Rollups::event_days(self, account, event, from, to)
+            .into_iter()
+            .map(i64::from)
+            .collect()
     }
     fn event_names(&self) -> Vec<String> {
         self.catalog().into_iter().map(|entry| entry.name).collect()
@@ -784,22 +816,24 @@ impl Metric {
                     .collect()
             }
             MetricKind::DaysSince { event } => {
+                // The days with an event from `horizon + 1` days before the first date to
+                // the day before the last; for each date, the latest of them before it.
                 let horizon = i64::from(DAYS_SINCE_HORIZON);
-                let Some((daily, from)) = totals(event.as_deref(), None, horizon + 1) else {
+                let (Some(from), Some(to)) =
+                    (number_date(first - horizon - 1), number_date(last - 1))
+                else {
                     return one_by_one();
                 };
-                let (mut scanned, mut last_seen) = (0usize, None);
+                let active = source.event_days(account, event.as_deref(), from, to);
+                let mut next = 0usize;
                 days.iter()
                     .map(|n| {
-                        let end = usize::try_from(n - from).ok()?;
-                        while scanned < end.min(daily.len()) {
-                            if daily[scanned] > 0.0 {
-                                last_seen = Some(scanned);
-                            }
-                            scanned += 1;
+                        while active.get(next).is_some_and(|day| day < n) {
+                            next += 1;
                         }
-                        let seen = last_seen.filter(|i| end - i <= horizon as usize + 1)?;
-                        Some((end - seen) as f64)
+                        let seen = next.checked_sub(1).and_then(|i| active.get(i))?;
+                        let since = n - seen;
+                        (since <= horizon + 1).then_some(since as f64)
                     })
                     .collect()
             }

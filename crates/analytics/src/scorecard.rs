@@ -96,6 +96,68 @@ pub struct Scored {
     pub segment: String,
 }
 
+/// Metric values per account on a set of observation dates, computed once and shared by
+/// every card scored on those dates: a draft beside the cards in force usually shares most
+/// of its measures, and a backtest scores both on the same dates. Keyed by the metric as
+/// written, so two cards measuring the same metric share its values.
+#[derive(Debug, Default)]
+pub struct SeriesMemo {
+    /// The observation dates, sorted, without repeats.
+    dates: Vec<Date>,
+    /// Per metric (its spec as JSON), per account: the values on `dates`.
+    values:
+        std::collections::HashMap<String, std::collections::HashMap<AccountId, Vec<Option<f64>>>>,
+}
+
+fn memo_key(metric: &Metric) -> String {
+    serde_json::to_string(metric.spec()).unwrap_or_else(|_| metric.name().to_string())
+}
+
+impl SeriesMemo {
+    /// Computes the values the memo lacks for `measures` on `accounts` and `days` (other
+    /// dates than before start it afresh): one pass over each account's daily totals per
+    /// metric ([`Metric::series`]), the accounts split over the machine's cores.
+    fn fill(
+        &mut self,
+        source: &dyn UsageSource,
+        measures: &[Measure],
+        accounts: &[Scored],
+        days: &[Date],
+    ) {
+        let dates = crate::metrics::ObservationDates::new(days);
+        let sorted = dates.dates();
+        if sorted != self.dates {
+            self.values.clear();
+            self.dates = sorted;
+        }
+        let mut jobs: Vec<(&str, &Metric, &Subject)> = Vec::new();
+        let keys: Vec<String> = measures.iter().map(|m| memo_key(&m.metric)).collect();
+        for (key, measure) in keys.iter().zip(measures) {
+            let known = self.values.get(key);
+            for scored in accounts {
+                let done = known.is_some_and(|k| k.contains_key(&scored.account.id));
+                if !done {
+                    jobs.push((key, &measure.metric, &scored.account));
+                }
+            }
+        }
+        let computed = crate::parallel::map(&jobs, |(_, metric, subject)| {
+            metric.series(source, subject, &dates)
+        });
+        for ((key, _, subject), values) in jobs.iter().zip(computed) {
+            match self.values.get_mut(*key) {
+                Some(known) => {
+                    known.insert(subject.id, values);
+                }
+                None => {
+                    self.values
+                        .insert((*key).to_owned(), [(subject.id, values)].into());
+                }
+            }
+        }
+    }
+}
+
 impl Measure {
     /// The metric measured.
     pub fn metric(&self) -> &Metric {
@@ -117,13 +179,15 @@ impl Scored {
     /// Every account (those without an external id have no usage, but are scored on
     /// the rest), segmented by touch tier.
     pub fn from_accounts(accounts: &[mikawaya_domain::account::Account]) -> Vec<Scored> {
-        accounts
-            .iter()
-            .map(|a| Scored {
-                account: Subject::of(a),
-                segment: a.tier.map_or("none", |t| t.as_str()).to_owned(),
-            })
-            .collect()
+        accounts.iter().map(Scored::of).collect()
+    }
+
+    /// A stored account to score, its touch tier as its segment.
+    pub fn of(account: &mikawaya_domain::account::Account) -> Scored {
+        Scored {
+            account: Subject::of(account),
+            segment: account.tier.map_or("none", |t| t.as_str()).to_owned(),
+        }
     }
 }
 
@@ -258,103 +322,90 @@ impl Scorecard {
         accounts: &[Scored],
         days: &[Date],
     ) -> Vec<BTreeMap<AccountId, AccountHealth>> {
-        self.values_days(source, accounts, days)
-            .iter()
-            .map(|values| self.score_values(values, accounts))
-            .collect()
+        self.per_day(source, accounts, days, None, |values| {
+            self.score_values(values, accounts)
+        })
     }
 
     /// Only the scores of [`Scorecard::score_days`] (per day, per account in the order
-    /// given): what a backtest ranks, without each measure's details.
+    /// given): what a backtest ranks, without each measure's details. Each measure's values
+    /// come from `memo` when an earlier card computed them on the same dates; the days are
+    /// scored on the machine's cores.
     pub fn scores_only_days(
         &self,
         source: &dyn UsageSource,
         accounts: &[Scored],
         days: &[Date],
+        memo: &mut SeriesMemo,
     ) -> Vec<Vec<Option<f64>>> {
-        self.values_days(source, accounts, days)
-            .iter()
-            .map(|values| {
-                let scores = self.measure_scores(values, accounts);
-                (0..accounts.len())
-                    .map(|index| self.weighted(&scores, index))
-                    .collect()
-            })
-            .collect()
+        self.per_day(source, accounts, days, Some(memo), |values| {
+            let scores = self.measure_scores(values, accounts);
+            (0..accounts.len())
+                .map(|index| self.weighted(&scores, index))
+                .collect()
+        })
     }
 
-    /// Per day (in the order given), per measure, per account: the measure's value.
-    fn values_days(
+    /// `f` on each day's values (in the order given; per measure, per account), the days on
+    /// the machine's cores. Several days read each measure's series from `memo` (filled
+    /// first), so no day's values outlive its call.
+    fn per_day<R: Send>(
         &self,
         source: &dyn UsageSource,
         accounts: &[Scored],
         days: &[Date],
-    ) -> Vec<Vec<Vec<Option<f64>>>> {
+        memo: Option<&mut SeriesMemo>,
+        f: impl Fn(&[Vec<Option<f64>>]) -> R + Sync,
+    ) -> Vec<R> {
         if let [day] = days {
-            return vec![
-                self.measures
-                    .iter()
-                    .map(|measure| {
-                        accounts
-                            .iter()
-                            .map(|a| measure.metric.value(source, &a.account, *day))
-                            .collect()
-                    })
-                    .collect(),
-            ];
-        }
-        let dates = crate::metrics::ObservationDates::new(days);
-        let sorted = dates.dates();
-        // Per measure, per account: the values on the sorted dates, the accounts split over
-        // the machine's cores.
-        let threads = std::thread::available_parallelism().map_or(1, usize::from);
-        let chunk = accounts.len().div_ceil(threads).max(1);
-        let parts: Vec<Vec<Vec<Vec<Option<f64>>>>> = std::thread::scope(|scope| {
-            let handles: Vec<_> = accounts
-                .chunks(chunk)
-                .map(|part| {
-                    let dates = &dates;
-                    scope.spawn(move || {
-                        self.measures
-                            .iter()
-                            .map(|measure| {
-                                part.iter()
-                                    .map(|a| measure.metric.series(source, &a.account, dates))
-                                    .collect::<Vec<_>>()
-                            })
-                            .collect::<Vec<_>>()
-                    })
+            let values: Vec<Vec<Option<f64>>> = self
+                .measures
+                .iter()
+                .map(|measure| {
+                    accounts
+                        .iter()
+                        .map(|a| measure.metric.value(source, &a.account, *day))
+                        .collect()
                 })
                 .collect();
-            handles
-                .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-                })
-                .collect()
-        });
-        let mut series: Vec<Vec<Vec<Option<f64>>>> = vec![Vec::new(); self.measures.len()];
-        for part in parts {
-            for (column, values) in series.iter_mut().zip(part) {
-                column.extend(values);
-            }
+            return vec![f(&values)];
         }
-        days.iter()
-            .map(|day| {
-                // Every day asked for is among the sorted dates; a miss reads as missing.
-                let index = sorted.binary_search(day).unwrap_or(usize::MAX);
-                series
+        let mut local = SeriesMemo::default();
+        let memo = memo.unwrap_or(&mut local);
+        memo.fill(source, &self.measures, accounts, days);
+        // Per measure, per account: its series on the memo's dates.
+        let series: Vec<Vec<&[Option<f64>]>> = self
+            .measures
+            .iter()
+            .map(|measure| {
+                let per_account = memo.values.get(&memo_key(&measure.metric));
+                accounts
                     .iter()
-                    .map(|per_account| {
+                    .map(|a| {
                         per_account
-                            .iter()
-                            .map(|values| values.get(index).copied().flatten())
-                            .collect()
+                            .and_then(|values| values.get(&a.account.id))
+                            .map_or(&[][..], Vec::as_slice)
                     })
                     .collect()
             })
-            .collect()
+            .collect();
+        // Every day asked for is among the memo's dates; a miss reads as missing.
+        let indexes: Vec<usize> = days
+            .iter()
+            .map(|day| memo.dates.binary_search(day).unwrap_or(usize::MAX))
+            .collect();
+        crate::parallel::map(&indexes, |index| {
+            let values: Vec<Vec<Option<f64>>> = series
+                .iter()
+                .map(|per_account| {
+                    per_account
+                        .iter()
+                        .map(|values| values.get(*index).copied().flatten())
+                        .collect()
+                })
+                .collect();
+            f(&values)
+        })
     }
 
     /// Scores accounts from each measure's values (one column per measure, one value per
@@ -663,10 +714,11 @@ impl CardSet {
     ) -> Vec<BTreeMap<AccountId, AccountHealth>> {
         let mut per_day: Vec<BTreeMap<AccountId, AccountHealth>> =
             vec![BTreeMap::new(); days.len()];
-        for (card, scored) in &self.groups(accounts) {
+        for (card, indexes) in self.groups(accounts) {
+            let scored: Vec<Scored> = indexes.iter().map(|i| Scored::of(&accounts[*i])).collect();
             for (scores, day) in per_day
                 .iter_mut()
-                .zip(card.score_days(source, scored, days))
+                .zip(card.score_days(source, &scored, days))
             {
                 scores.extend(day);
             }
@@ -674,49 +726,45 @@ impl CardSet {
         per_day
     }
 
-    /// Only the scores of [`CardSet::score_days`] (accounts without a score left out): what
-    /// a backtest ranks.
+    /// Only the scores of [`CardSet::score_days`]: per day (in the order given), per account
+    /// in the order given, its score if it has one. What a backtest ranks; each measure's
+    /// values come from `memo` when another set already computed them on these dates.
     pub fn scores_only_days(
         &self,
         source: &dyn UsageSource,
         accounts: &[mikawaya_domain::account::Account],
         days: &[Date],
-    ) -> Vec<std::collections::HashMap<AccountId, f64>> {
-        let mut per_day: Vec<std::collections::HashMap<AccountId, f64>> =
-            vec![std::collections::HashMap::new(); days.len()];
-        for (card, scored) in &self.groups(accounts) {
+        memo: &mut SeriesMemo,
+    ) -> Vec<Vec<Option<f64>>> {
+        let mut per_day: Vec<Vec<Option<f64>>> = vec![vec![None; accounts.len()]; days.len()];
+        for (card, indexes) in self.groups(accounts) {
+            let scored: Vec<Scored> = indexes.iter().map(|i| Scored::of(&accounts[*i])).collect();
             for (scores, day) in per_day
                 .iter_mut()
-                .zip(card.scores_only_days(source, scored, days))
+                .zip(card.scores_only_days(source, &scored, days, memo))
             {
-                scores.extend(
-                    scored
-                        .iter()
-                        .zip(day)
-                        .filter_map(|(s, score)| score.map(|score| (s.account.id, score))),
-                );
+                for (index, score) in indexes.iter().zip(day) {
+                    scores[*index] = score;
+                }
             }
         }
         per_day
     }
 
-    /// The accounts grouped by the card that scores them.
+    /// The accounts (their positions in `accounts`) grouped by the card that scores them.
     fn groups(
         &self,
         accounts: &[mikawaya_domain::account::Account],
-    ) -> Vec<(&Scorecard, Vec<Scored>)> {
-        let mut groups: Vec<(&Scorecard, Vec<mikawaya_domain::account::Account>)> = Vec::new();
-        for account in accounts {
+    ) -> Vec<(&Scorecard, Vec<usize>)> {
+        let mut groups: Vec<(&Scorecard, Vec<usize>)> = Vec::new();
+        for (index, account) in accounts.iter().enumerate() {
             let card = self.card_for(account);
             match groups.iter_mut().find(|(c, _)| std::ptr::eq(*c, card)) {
-                Some((_, group)) => group.push(account.clone()),
-                None => groups.push((card, vec![account.clone()])),
+                Some((_, group)) => group.push(index),
+                None => groups.push((card, vec![index])),
             }
         }
         groups
-            .into_iter()
-            .map(|(card, group)| (card, Scored::from_accounts(&group)))
-            .collect()
     }
 }
 

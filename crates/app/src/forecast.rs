@@ -12,7 +12,7 @@ use mikawaya_analytics::forecast::{self, Example, Factor, Feature, ForecastError
 use mikawaya_analytics::metrics::{
     AccountFacts, Metric, MetricSpec, Subject, UsageSource, WithFacts,
 };
-use mikawaya_analytics::scorecard::{CardSet, Scorecard};
+use mikawaya_analytics::scorecard::{CardSet, Scorecard, SeriesMemo};
 use mikawaya_domain::config::ConfigKind;
 use mikawaya_domain::{AccountId, Actor, Invalid, ReadAccess};
 use mikawaya_store::{Store, StoreError};
@@ -287,14 +287,21 @@ pub fn backtest_forecast(
     let test: Vec<Example> = examples(test_dates);
     let in_force = mikawaya_playbooks::health::card_set(store, &access)?;
     let sets: Vec<&CardSet> = std::iter::once(&in_force).chain(others).collect();
-    let card_scores: Vec<Vec<HashMap<AccountId, f64>>> = sets
+    let mut memo = SeriesMemo::default();
+    let card_scores: Vec<Vec<Vec<Option<f64>>>> = sets
         .iter()
-        .map(|cards| cards.scores_only_days(&source, &history.accounts, test_dates))
+        .map(|cards| cards.scores_only_days(&source, &history.accounts, test_dates, &mut memo))
         .collect();
     let position: HashMap<Date, usize> = test_dates
         .iter()
         .enumerate()
         .map(|(i, d)| (*d, i))
+        .collect();
+    let index_of: HashMap<AccountId, usize> = history
+        .accounts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.id, i))
         .collect();
     let mut forecast_observations = Vec::new();
     let mut card_observations: Vec<Vec<Observation>> = vec![Vec::new(); sets.len()];
@@ -304,8 +311,9 @@ pub fn backtest_forecast(
             .map(|scores| {
                 scores
                     .get(*position.get(&example.date)?)?
-                    .get(&example.account)
+                    .get(*index_of.get(&example.account)?)
                     .copied()
+                    .flatten()
             })
             .collect::<Option<Vec<f64>>>()
         else {

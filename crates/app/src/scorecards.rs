@@ -5,7 +5,7 @@
 //! and suggesting a card learned from the history ([`mikawaya_analytics::suggest`]).
 
 use crate::Result;
-use crate::backtest::{Scoring, run};
+use crate::backtest::{History, HistoryCache, Scoring, run_on};
 use crate::forecast::{ForecastBacktest, Plan, backtest_forecast, split_dates};
 use jiff::civil::Date;
 use mikawaya_analytics::backtest::Backtest;
@@ -101,16 +101,25 @@ pub struct Comparison {
 
 /// Backtests `draft` and the cards in force on the same observations: the plan's dates
 /// (every `every_days` over the year that ends `horizon_days` before `as_of`).
+///
+/// The history read is kept in `cache` for the next draft while nothing it came from
+/// changes.
 pub fn compare(
     store: &dyn Store,
     access: &ReadAccess,
     usage: &dyn UsageSource,
     draft: &CardSetSpec,
     plan: &Plan,
+    cache: &HistoryCache,
 ) -> Result<Comparison> {
     let draft = CardSet::from_spec(draft)?;
     let dates = plan.dates()?;
-    let mut results = run(
+    let history = match dates.last() {
+        Some(through) => cache.history(store, access, usage, *through)?,
+        None => std::sync::Arc::new(History::read(store, access)?),
+    };
+    let mut results = run_on(
+        &history,
         store,
         access,
         usage,
@@ -132,6 +141,36 @@ pub fn compare(
         current,
         draft,
     })
+}
+
+/// Gets the editor's backtests ready: reads the history into `cache` and computes the cards
+/// in force on the plan's dates, so that the first draft backtested costs only its own
+/// measures. The editor page calls it in the background when it opens; a history already
+/// prepared for these dates is left as it is.
+pub fn prepare(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+    plan: &Plan,
+    cache: &HistoryCache,
+) -> Result<()> {
+    let dates = plan.dates()?;
+    let Some(through) = dates.last() else {
+        return Ok(());
+    };
+    let history = cache.history(store, access, usage, *through)?;
+    if !history.has_run(&dates, plan.horizon_days) {
+        run_on(
+            &history,
+            store,
+            access,
+            usage,
+            &[Scoring::InForce],
+            &dates,
+            plan.horizon_days,
+        )?;
+    }
+    Ok(())
 }
 
 fn spec(name: &str, kind: &str, event: Option<&str>) -> MetricSpec {

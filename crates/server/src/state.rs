@@ -53,6 +53,8 @@ pub struct AppState {
     pub openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
     /// Playbook and outbox settings.
     pub workflow: Arc<Workflow>,
+    /// The book's history the last scorecard backtest read, for the next draft.
+    pub backtest_history: Arc<mikawaya_app::backtest::HistoryCache>,
 }
 
 pub use mikawaya_app::pipeline::Workflow;
@@ -84,6 +86,7 @@ impl AppState {
             login_limiter: Arc::new(LoginLimiter::default()),
             openapi: Arc::default(),
             workflow: Arc::default(),
+            backtest_history: Arc::default(),
         }
     }
 

@@ -151,6 +151,39 @@ impl<T> Days<T> {
     }
 }
 
+/// Additions per day, densely from the earliest day that received one.
+#[derive(Debug, Default)]
+struct DayChanges {
+    base: Day,
+    counts: Vec<u64>,
+}
+
+impl DayChanges {
+    fn add(&mut self, day: Day) {
+        if self.counts.is_empty() {
+            self.base = day;
+        }
+        if day < self.base {
+            let more = (self.base - day) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, more));
+            self.base = day;
+        }
+        let at = (day - self.base) as usize;
+        if at >= self.counts.len() {
+            self.counts.resize(at + 1, 0);
+        }
+        self.counts[at] += 1;
+    }
+
+    fn through(&self, day: Day) -> u64 {
+        if day < self.base {
+            return 0;
+        }
+        let end = ((day - self.base) as usize + 1).min(self.counts.len());
+        self.counts[..end].iter().sum()
+    }
+}
+
 /// A day's users, sorted.
 #[derive(Debug, Clone, Default)]
 struct Users(Vec<u32>);
@@ -524,6 +557,8 @@ pub struct Rollups {
     /// Event id → indexes into `filters`.
     filters_by_event: HashMap<u32, Vec<usize>>,
     events_applied: u64,
+    /// How many additions each day received, for [`Rollups::changes_through`].
+    changes: DayChanges,
     /// The sequence number of the last log record applied.
     last_sequence: Option<u64>,
     /// The last day looked up: its first and past-last instant (ms) and number.
@@ -578,6 +613,7 @@ impl Rollups {
             filters: Vec::new(),
             filters_by_event: HashMap::default(),
             events_applied: 0,
+            changes: DayChanges::default(),
             last_sequence: None,
             day_cache: (0, 0, 0),
         }
@@ -616,6 +652,14 @@ impl Rollups {
     /// The property filters kept.
     pub fn filters(&self) -> impl Iterator<Item = &EventFilter> {
         self.filters.iter().map(|(filter, _)| filter)
+    }
+
+    /// How many additions to accounts' rollups fell on days up to `day` since these
+    /// rollups were built: it moves only when usage on those days changes, so work that
+    /// read the usage before a day (a backtest's windows) can tell whether it still holds
+    /// while today's events keep arriving.
+    pub fn changes_through(&self, day: Date) -> u64 {
+        self.changes.through(day_number(day))
     }
 
     /// Notes the sequence number of the log record just applied.
@@ -710,6 +754,9 @@ impl Rollups {
                 at = addition.next;
                 add_to_account(rollup, addition, &deferred.sums, &deferred.filtered);
             }
+        }
+        for addition in &deferred.list {
+            self.changes.add(addition.day);
         }
         deferred.list.clear();
         deferred.touched.clear();
@@ -976,6 +1023,33 @@ impl Rollups {
             }
         }
         totals
+    }
+
+    /// The days from `from` to `to` inclusive with at least one event (of one name, or
+    /// any), ascending, as day numbers (days since 1970-01-01).
+    pub fn event_days(
+        &self,
+        account_external_id: &str,
+        event: Option<&str>,
+        from: Date,
+        to: Date,
+    ) -> Vec<i32> {
+        let Some(account) = self.accounts.get(account_external_id) else {
+            return Vec::new();
+        };
+        let (first, last) = (day_number(from), day_number(to));
+        let mut days: Vec<Day> = Vec::new();
+        for event in self.events_of(account, event) {
+            days.extend(
+                self.days(account, event, first, last)
+                    .iter()
+                    .filter(|(_, aggregate)| aggregate.count > 0)
+                    .map(|(day, _)| *day),
+            );
+        }
+        days.sort_unstable();
+        days.dedup();
+        days
     }
 
     /// The users active each day from `from` to `to` inclusive (any event), one sorted
@@ -1419,5 +1493,32 @@ mod tests {
                 .collect::<Vec<_>>(),
             vec![("2025-12-01".to_owned(), 0), ("2026-01-01".to_owned(), 3)]
         );
+    }
+
+    #[test]
+    fn changes_through_a_day_move_only_with_usage_up_to_that_day() {
+        let before = [
+            ("acme", "u1", "Login", "2026-01-01T10:00:00Z"),
+            ("acme", "u2", "Login", "2026-01-03T10:00:00Z"),
+            ("beta", "u3", "Report", "2026-01-03T11:00:00Z"),
+        ];
+        let old = Rollups::of_track_calls(&before).unwrap_or_else(|e| panic!("{e}"));
+        let d = |day: i8| Date::constant(2026, 1, day);
+        assert_eq!(
+            (1..=4)
+                .map(|day| old.changes_through(d(day)))
+                .collect::<Vec<_>>(),
+            [1, 1, 3, 3]
+        );
+        // A later event (today's traffic) leaves the earlier days' count as it was; a late
+        // event for an early day moves it.
+        let mut later = before.to_vec();
+        later.push(("acme", "u1", "Login", "2026-01-09T10:00:00Z"));
+        let new = Rollups::of_track_calls(&later).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(new.changes_through(d(3)), old.changes_through(d(3)));
+        later.push(("beta", "u3", "Login", "2025-12-30T10:00:00Z"));
+        let late = Rollups::of_track_calls(&later).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(late.changes_through(d(3)), 4);
+        assert_eq!(late.changes_through(Date::constant(2025, 12, 1)), 0);
     }
 }

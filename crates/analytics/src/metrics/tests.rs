@@ -422,6 +422,24 @@ fn property_conditions_are_checked() {
     );
 }
 
+/// A usage source that answers only the required questions.
+struct TotalsOnly<'a>(&'a Rollups);
+
+impl UsageSource for TotalsOnly<'_> {
+    fn count(&self, account: &str, event: Option<&str>, from: Date, to: Date) -> u64 {
+        UsageSource::count(self.0, account, event, from, to)
+    }
+    fn sum(&self, account: &str, event: &str, property: &str, from: Date, to: Date) -> f64 {
+        UsageSource::sum(self.0, account, event, property, from, to)
+    }
+    fn distinct_users(&self, account: &str, from: Date, to: Date) -> u64 {
+        UsageSource::distinct_users(self.0, account, from, to)
+    }
+    fn last_event_day(&self, account: &str, event: Option<&str>, before: Date) -> Option<Date> {
+        UsageSource::last_event_day(self.0, account, event, before)
+    }
+}
+
 /// Every kind over a run of dates: the one-pass series equals the value date by date.
 #[test]
 fn series_equal_values_date_by_date() {
@@ -467,6 +485,17 @@ fn series_equal_values_date_by_date() {
                 assert!(
                     one_by_one.iter().any(|v| v.is_some_and(|v| v != 0.0)),
                     "{json}: all empty"
+                );
+                // A source that only answers totals (the trait's defaults for daily
+                // totals and event days) gives the same series.
+                assert_eq!(
+                    metric.series(
+                        &TotalsOnly(&rollups),
+                        &subject("acme", tenure),
+                        &ObservationDates::new(dates)
+                    ),
+                    one_by_one,
+                    "{json} through the defaults"
                 );
             }
         }

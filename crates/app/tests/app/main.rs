@@ -1,6 +1,7 @@
 //! Use-case tests: a real SQLite store in a temporary folder and real usage rollups built
 //! from Segment messages, no server.
 
+mod backtest;
 mod churn;
 mod effect;
 mod health;

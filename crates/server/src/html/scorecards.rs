@@ -25,6 +25,7 @@ use mikawaya_app::scorecards::{self, Saved};
 use mikawaya_domain::Invalid;
 use serde::Deserialize;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Which card the form edits: `default`, a segment card's position, or `new`.
 #[derive(Debug, Deserialize)]
@@ -82,6 +83,7 @@ pub async fn editor(
     page_user: PageUser,
     QueryParams(query): QueryParams<EditorQuery>,
 ) -> Response {
+    prepare_backtests(&state, &page_user);
     let result = async {
         let page = load(&state, &page_user).await?;
         let which = query.card.unwrap_or_else(|| "default".to_owned());
@@ -97,6 +99,35 @@ pub async fn editor(
     }
     .await;
     result.unwrap_or_else(|error| super::error_page(&page_user, error))
+}
+
+/// The editor backtests drafts on 14 monthly dates of the year that ends 90 days ago.
+fn editor_plan(today: jiff::civil::Date) -> Plan {
+    Plan {
+        as_of: today,
+        horizon_days: 90,
+        every_days: 28,
+        folds: 4,
+    }
+}
+
+/// Reads the history the editor's backtests need in the background, while the leader
+/// edits (a failure only leaves the first backtest to read it).
+fn prepare_backtests(state: &AppState, page_user: &PageUser) {
+    let access = page_user.actor.read();
+    let plan = editor_plan(state.clock().today());
+    let cache = Arc::clone(&state.backtest_history);
+    let state = state.clone();
+    tokio::spawn(async move {
+        let prepared = state
+            .run_with_usage(move |store, usage| {
+                Ok(scorecards::prepare(store, &access, usage, &plan, &cache)?)
+            })
+            .await;
+        if let Err(error) = prepared {
+            tracing::warn!(error = ?error, "preparing the scorecard backtests failed");
+        }
+    });
 }
 
 /// The card `which` names in the cards in force (a new segment card starts from the default).
@@ -528,15 +559,13 @@ pub async fn submit(
             );
         }
         let access = page_user.actor.read();
-        let plan = Plan {
-            as_of: today,
-            horizon_days: 90,
-            every_days: 28,
-            folds: 4,
-        };
+        let plan = editor_plan(today);
+        let cache = Arc::clone(&state.backtest_history);
         let found = state
             .run_with_usage(move |store, usage| {
-                Ok(scorecards::compare(store, &access, usage, &cards, &plan)?)
+                Ok(scorecards::compare(
+                    store, &access, usage, &cards, &plan, &cache,
+                )?)
             })
             .await?;
         Ok(render(

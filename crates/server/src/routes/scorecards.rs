@@ -13,6 +13,7 @@ use mikawaya_analytics::scorecard::{CardSetSpec, SegmentCard};
 use mikawaya_app::forecast::Plan;
 use mikawaya_app::scorecards::{self, Saved};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -206,9 +207,12 @@ async fn backtest_draft(
     let access = actor.read();
     let plan = body.window.plan(state.clock().today(), 28)?;
     let cards = body.cards;
+    let cache = Arc::clone(&state.backtest_history);
     let found = state
         .run_with_usage(move |store, usage| {
-            Ok(scorecards::compare(store, &access, usage, &cards, &plan)?)
+            Ok(scorecards::compare(
+                store, &access, usage, &cards, &plan, &cache,
+            )?)
         })
         .await?;
     Ok(Json(ComparisonOut {

@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_account_signals.sql"),
     include_str!("../../migrations/0011_people.sql"),
     include_str!("../../migrations/0012_people_admin.sql"),
+    include_str!("../../migrations/0013_history_stamp.sql"),
 ];
 
 /// Reader connections kept open.
@@ -773,6 +774,15 @@ impl Store for SqliteStore {
     }
     fn signals_day(&self) -> Result<Option<jiff::civil::Date>> {
         self.read(attention::signals_day)
+    }
+    fn history_stamp(&self) -> Result<i64> {
+        self.read(|c| {
+            Ok(
+                c.query_row("SELECT n FROM history_stamp WHERE id = 1", [], |row| {
+                    row.get(0)
+                })?,
+            )
+        })
     }
     fn snooze(&self, access: &WriteAccess, snooze: &crate::work::Snooze) -> Result<()> {
         self.write(|c| attention::snooze(c, access, snooze))

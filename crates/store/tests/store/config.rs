@@ -167,6 +167,13 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
              ALTER TABLE touchpoints DROP COLUMN notes; ALTER TABLE touchpoints DROP COLUMN sentiment;
              ALTER TABLE playbook_runs DROP COLUMN reason_ja;
              ALTER TABLE users DROP COLUMN deactivated_at; DROP TABLE audit_log;
+             DROP TABLE history_stamp;
+             DROP TRIGGER history_stamp_accounts_insert; DROP TRIGGER history_stamp_accounts_update; DROP TRIGGER history_stamp_accounts_delete;
+             DROP TRIGGER history_stamp_subscriptions_insert; DROP TRIGGER history_stamp_subscriptions_update; DROP TRIGGER history_stamp_subscriptions_delete;
+             DROP TRIGGER history_stamp_touchpoints_insert; DROP TRIGGER history_stamp_touchpoints_update; DROP TRIGGER history_stamp_touchpoints_delete;
+             DROP TRIGGER history_stamp_survey_responses_insert; DROP TRIGGER history_stamp_survey_responses_update; DROP TRIGGER history_stamp_survey_responses_delete;
+             DROP TRIGGER history_stamp_pulses_insert; DROP TRIGGER history_stamp_pulses_update; DROP TRIGGER history_stamp_pulses_delete;
+             DROP TRIGGER history_stamp_account_changes_insert; DROP TRIGGER history_stamp_account_changes_update; DROP TRIGGER history_stamp_account_changes_delete;
              INSERT INTO meta (key, value) VALUES
                ('scorecards.segments', '[{\"segment\":{\"field\":\"tier\",\"value\":\"high\"}}]'),
                ('forecast.model.1', '{\"v\":1}'), ('forecast.model.2', '{\"v\":2}'),
@@ -250,5 +257,37 @@ fn the_business_time_zone_is_kept_and_checked() {
             ok(store.business_time_zone()).iana_name(),
             Some("Asia/Tokyo")
         );
+    }
+}
+
+#[test]
+fn the_history_stamp_moves_with_the_books_history_only() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = crate::seed(store);
+        let write = ok(Actor::system().write());
+        let before = ok(store.history_stamp());
+        // A task is work on the account, not its history.
+        ok(store.update_task(
+            &write,
+            world.a.task,
+            mikawaya_domain::work::TaskPatch {
+                note: mikawaya_domain::Patch::Set(ok(mikawaya_domain::value::Text::parse("call"))),
+                ..Default::default()
+            },
+        ));
+        assert_eq!(ok(store.history_stamp()), before, "{}", backend.name);
+        ok(store.update_subscription(
+            &write,
+            world.a.subscription,
+            mikawaya_domain::subscription::SubscriptionPatch {
+                quantity: Some(7),
+                ..Default::default()
+            },
+        ));
+        let after = ok(store.history_stamp());
+        assert!(after > before, "{}", backend.name);
+        ok(store.delete_touchpoint(&write, world.b.touchpoint));
+        assert!(ok(store.history_stamp()) > after, "{}", backend.name);
     }
 }
