@@ -30,6 +30,10 @@ macro_rules! id_type {
 }
 
 id_type!(
+    /// Id of a success plan.
+    PlanId
+);
+id_type!(
     /// Id of a customer account.
     AccountId
 );

@@ -5,7 +5,10 @@ use crate::value::Currency;
 use jiff::civil::Date;
 
 /// A language of the product.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Language {
     /// English.
     #[default]

@@ -16,6 +16,7 @@ pub mod ids;
 pub mod language;
 pub mod partner;
 pub mod patch;
+pub mod plan;
 pub mod segment;
 pub mod subscription;
 pub mod touchpoint;
@@ -26,6 +27,7 @@ pub mod work;
 pub use access::{Actor, AdminAccess, ReadAccess, Visibility, WriteAccess};
 pub use error::{DomainError, Invalid};
 pub use ids::{
-    AccountId, ContactId, PartnerId, SegmentId, SubscriptionId, TokenId, TouchpointId, UserId,
+    AccountId, ContactId, PartnerId, PlanId, SegmentId, SubscriptionId, TokenId, TouchpointId,
+    UserId,
 };
 pub use patch::Patch;
