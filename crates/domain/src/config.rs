@@ -11,6 +11,10 @@ pub enum ConfigKind {
     SegmentScorecards,
     /// A trained churn forecast model (JSON).
     ForecastModel,
+    /// The success plan templates (a JSON array).
+    PlanTemplates,
+    /// The customer journey: its stages and their rules (JSON).
+    Journey,
 }
 
 impl ConfigKind {
@@ -19,7 +23,9 @@ impl ConfigKind {
     /// with its own time, even when it learned the same).
     pub fn keeps_equal_versions(self) -> bool {
         match self {
-            ConfigKind::SegmentScorecards => true,
+            ConfigKind::SegmentScorecards | ConfigKind::PlanTemplates | ConfigKind::Journey => {
+                true
+            }
             ConfigKind::ForecastModel => false,
         }
     }
@@ -29,6 +35,8 @@ impl ConfigKind {
         match self {
             ConfigKind::SegmentScorecards => "segment_scorecards",
             ConfigKind::ForecastModel => "forecast_model",
+            ConfigKind::PlanTemplates => "plan_templates",
+            ConfigKind::Journey => "journey",
         }
     }
 }

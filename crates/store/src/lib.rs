@@ -27,6 +27,7 @@ mod page;
 mod records;
 mod rules;
 pub mod sqlite;
+pub mod plans;
 pub mod work;
 
 pub use error::{RowError, StoreError};
@@ -42,6 +43,7 @@ use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::partner::{NewPartner, Partner};
+use mikawaya_domain::plan::{Author, PlanBody, PlanEvent, SuccessPlan};
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
@@ -51,7 +53,7 @@ use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
 };
 use mikawaya_domain::{
-    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId,
+    AccountId, AdminAccess, ContactId, PartnerId, PlanId, ReadAccess, SegmentId, SubscriptionId, TokenId,
     TouchpointId, UserId, WriteAccess,
 };
 use work::{
@@ -548,6 +550,56 @@ pub trait Store: Send + Sync {
         day: jiff::civil::Date,
         rows: &[work::SignalRow],
     ) -> Result<()>;
+    // --- success plans ------------------------------------------------------------
+    /// Creates a plan on a visible account, with the events of its making.
+    fn create_plan(
+        &self,
+        access: &WriteAccess,
+        account_id: AccountId,
+        body: &PlanBody,
+        events: &[PlanEvent],
+        author: Option<Author>,
+    ) -> Result<SuccessPlan>;
+    /// One visible plan.
+    fn get_plan(&self, access: &ReadAccess, id: PlanId) -> Result<SuccessPlan>;
+    /// Visible plans, by account.
+    fn list_plans(&self, access: &ReadAccess, filter: &plans::PlanFilter) -> Result<Vec<SuccessPlan>>;
+    /// Saves a plan changed from `version` (a save in between: `Conflict` on `version`),
+    /// with the change's events, in one transaction.
+    fn save_plan(
+        &self,
+        access: &WriteAccess,
+        id: PlanId,
+        version: i64,
+        body: &PlanBody,
+        events: &[PlanEvent],
+        author: Option<Author>,
+    ) -> Result<SuccessPlan>;
+    /// Plan events on visible accounts, oldest first.
+    fn plan_events(
+        &self,
+        access: &ReadAccess,
+        filter: &plans::PlanEventFilter,
+    ) -> Result<Vec<plans::PlanEventRow>>;
+    /// Keeps the day's measured progress of objectives (an objective whose status changed
+    /// gets an `objective_status` event); returns how many statuses changed.
+    fn put_plan_progress(&self, access: &ManageAccess, rows: &[plans::ProgressRow]) -> Result<usize>;
+    /// The measured progress of one visible plan's objectives, or of every visible plan.
+    fn plan_progress(
+        &self,
+        access: &ReadAccess,
+        plan: Option<PlanId>,
+    ) -> Result<Vec<plans::ProgressRow>>;
+    /// Shares a visible plan with a contact of its account.
+    fn create_share(&self, access: &WriteAccess, share: &plans::NewShare) -> Result<plans::Share>;
+    /// A visible plan's shares.
+    fn plan_shares(&self, access: &ReadAccess, plan: PlanId) -> Result<Vec<plans::Share>>;
+    /// Revokes a share of a visible plan.
+    fn revoke_share(&self, access: &WriteAccess, plan: PlanId, share: i64) -> Result<()>;
+    /// The share a token opens (by the token's hash) if it is neither revoked nor expired
+    /// at `now`, noting the opening: the token is the proof, as a session id is.
+    fn open_share(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<plans::Share>>;
+
     /// The latest day signals were written for.
     fn signals_day(&self) -> Result<Option<jiff::civil::Date>>;
     /// A number that changes whenever accounts, subscriptions, touchpoints, survey answers,

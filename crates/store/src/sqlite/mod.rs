@@ -8,6 +8,7 @@
 
 mod accounts;
 mod attention;
+mod plans;
 mod children;
 mod config;
 mod import;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0011_people.sql"),
     include_str!("../../migrations/0012_people_admin.sql"),
     include_str!("../../migrations/0013_history_stamp.sql"),
+    include_str!("../../migrations/0014_success_plans.sql"),
 ];
 
 /// Reader connections kept open.
@@ -262,6 +264,7 @@ use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::partner::{NewPartner, Partner};
+use mikawaya_domain::plan::{Author, PlanBody, PlanEvent, SuccessPlan};
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
@@ -271,7 +274,7 @@ use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
 };
 use mikawaya_domain::{
-    AccountId, AdminAccess, ContactId, PartnerId, ReadAccess, SegmentId, SubscriptionId, TokenId,
+    AccountId, AdminAccess, ContactId, PartnerId, PlanId, ReadAccess, SegmentId, SubscriptionId, TokenId,
     TouchpointId, UserId, WriteAccess,
 };
 
@@ -774,6 +777,78 @@ impl Store for SqliteStore {
     }
     fn signals_day(&self) -> Result<Option<jiff::civil::Date>> {
         self.read(attention::signals_day)
+    }
+    fn create_plan(
+        &self,
+        access: &WriteAccess,
+        account_id: AccountId,
+        body: &PlanBody,
+        events: &[PlanEvent],
+        author: Option<Author>,
+    ) -> Result<SuccessPlan> {
+        self.write(|c| plans::create_plan(c, access.visibility(), account_id, body, events, author))
+    }
+    fn get_plan(&self, access: &ReadAccess, id: PlanId) -> Result<SuccessPlan> {
+        self.read(|c| plans::get_plan(c, access.visibility(), id))
+    }
+    fn list_plans(
+        &self,
+        access: &ReadAccess,
+        filter: &crate::plans::PlanFilter,
+    ) -> Result<Vec<SuccessPlan>> {
+        self.read(|c| plans::list_plans(c, access.visibility(), filter))
+    }
+    fn save_plan(
+        &self,
+        access: &WriteAccess,
+        id: PlanId,
+        version: i64,
+        body: &PlanBody,
+        events: &[PlanEvent],
+        author: Option<Author>,
+    ) -> Result<SuccessPlan> {
+        self.write(|c| plans::save_plan(c, access.visibility(), id, version, body, events, author))
+    }
+    fn plan_events(
+        &self,
+        access: &ReadAccess,
+        filter: &crate::plans::PlanEventFilter,
+    ) -> Result<Vec<crate::plans::PlanEventRow>> {
+        self.read(|c| plans::plan_events(c, access.visibility(), filter))
+    }
+    fn put_plan_progress(
+        &self,
+        _access: &ManageAccess,
+        rows: &[crate::plans::ProgressRow],
+    ) -> Result<usize> {
+        self.write(|c| plans::put_plan_progress(c, rows))
+    }
+    fn plan_progress(
+        &self,
+        access: &ReadAccess,
+        plan: Option<PlanId>,
+    ) -> Result<Vec<crate::plans::ProgressRow>> {
+        self.read(|c| plans::plan_progress(c, access.visibility(), plan))
+    }
+    fn create_share(
+        &self,
+        access: &WriteAccess,
+        share: &crate::plans::NewShare,
+    ) -> Result<crate::plans::Share> {
+        self.write(|c| plans::create_share(c, access.visibility(), access.user_id(), share))
+    }
+    fn plan_shares(&self, access: &ReadAccess, plan: PlanId) -> Result<Vec<crate::plans::Share>> {
+        self.read(|c| plans::plan_shares(c, access.visibility(), plan))
+    }
+    fn revoke_share(&self, access: &WriteAccess, plan: PlanId, share: i64) -> Result<()> {
+        self.write(|c| plans::revoke_share(c, access.visibility(), access.user_id(), plan, share))
+    }
+    fn open_share(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::plans::Share>> {
+        self.write(|c| plans::open_share(c, token_hash, now))
     }
     fn history_stamp(&self) -> Result<i64> {
         self.read(|c| {

@@ -9,6 +9,7 @@ mod children;
 mod config;
 mod import;
 mod outbox;
+mod plans;
 mod runs;
 mod scoping;
 mod team;
