@@ -23,9 +23,7 @@ impl ConfigKind {
     /// with its own time, even when it learned the same).
     pub fn keeps_equal_versions(self) -> bool {
         match self {
-            ConfigKind::SegmentScorecards | ConfigKind::PlanTemplates | ConfigKind::Journey => {
-                true
-            }
+            ConfigKind::SegmentScorecards | ConfigKind::PlanTemplates | ConfigKind::Journey => true,
             ConfigKind::ForecastModel => false,
         }
     }

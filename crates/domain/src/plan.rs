@@ -297,8 +297,8 @@ pub struct PersonalSuccess {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Comment {
-    /// Who.
-    pub author: Author,
+    /// Who (none: Mikawaya, or an integration's token).
+    pub author: Option<Author>,
     /// When.
     pub at: jiff::Timestamp,
     /// What.
@@ -366,6 +366,15 @@ impl PlanBody {
         }
     }
 
+    /// What the customer sees through a shared link: the plan without internal notes and
+    /// internal RAID entries.
+    pub fn for_customer(&self) -> PlanBody {
+        let mut shared = self.clone();
+        shared.comments.retain(|c| !c.internal);
+        shared.raid.retain(|r| !r.internal);
+        shared
+    }
+
     /// The milestones open and past due on `today`.
     pub fn overdue_milestones(&self, today: Date) -> usize {
         self.milestones.iter().filter(|m| m.overdue(today)).count()
@@ -376,12 +385,13 @@ impl PlanBody {
         self.deliverables.iter().find(|d| d.id == id)
     }
 
-    /// Applies a change by `who` at `now`: the events it makes, or the field that is wrong
-    /// (the plan is then unchanged). Dates are checked where they are made ([`Target::new`]).
+    /// Applies a change by `who` (none: Mikawaya, or an integration's token) at `now`: the
+    /// events it makes, or the field that is wrong (the plan is then unchanged). Dates are
+    /// checked where they are made ([`Target::new`]).
     pub fn apply(
         &mut self,
         change: PlanChange,
-        who: Author,
+        who: Option<Author>,
         now: jiff::Timestamp,
     ) -> Result<Vec<PlanEvent>, Invalid> {
         let mut draft = self.clone();
@@ -393,10 +403,10 @@ impl PlanBody {
     fn apply_to_draft(
         &mut self,
         change: PlanChange,
-        who: Author,
+        who: Option<Author>,
         now: jiff::Timestamp,
     ) -> Result<Vec<PlanEvent>, Invalid> {
-        let customer = matches!(who, Author::Contact(_));
+        let customer = matches!(who, Some(Author::Contact(_)));
         if customer && !change.customer_may() {
             return Err(Invalid::new("kind", "a customer cannot make this change"));
         }
@@ -534,7 +544,7 @@ impl PlanBody {
                 } else {
                     DeliverableStatus::Rejected
                 };
-                found.decided_by = Some(who);
+                found.decided_by = who;
                 found.decided_at = Some(now);
                 found.remark = remark;
                 let text = found.title.to_string();
@@ -558,7 +568,7 @@ impl PlanBody {
                             && milestone.gate.iter().all(|d| accepted.contains(d))
                         {
                             milestone.closed_at = Some(now);
-                            milestone.closed_by = Some(who);
+                            milestone.closed_by = who;
                             events.push(event(
                                 PlanEventKind::MilestoneClosed,
                                 Some(milestone.id),
@@ -634,7 +644,7 @@ impl PlanBody {
                     .find(|m| m.id == milestone)
                     .ok_or_else(|| unknown("milestone", milestone))?;
                 found.closed_at = Some(now);
-                found.closed_by = Some(who);
+                found.closed_by = who;
                 vec![event(
                     PlanEventKind::MilestoneClosed,
                     Some(milestone),
@@ -1126,8 +1136,8 @@ mod tests {
     #[test]
     fn a_milestone_closes_only_through_its_gate() {
         let now = jiff::Timestamp::UNIX_EPOCH;
-        let csm = Author::User(UserId::new(1));
-        let customer = Author::Contact(ContactId::new(7));
+        let csm = Some(Author::User(UserId::new(1)));
+        let customer = Some(Author::Contact(ContactId::new(7)));
         let mut plan = PlanBody::new(text("Onboarding"), crate::language::Language::Ja);
         let add = PlanChange::AddDeliverable {
             title: text("導入計画書"),
@@ -1169,7 +1179,7 @@ mod tests {
                 PlanEventKind::MilestoneClosed
             ]
         );
-        assert_eq!(plan.milestones[0].closed_by, Some(customer));
+        assert_eq!(plan.milestones[0].closed_by, customer);
         // A customer cannot add to the plan or write internal notes.
         let internal = PlanChange::Comment {
             text: text("secret"),

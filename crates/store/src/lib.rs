@@ -24,10 +24,10 @@
 
 mod error;
 mod page;
+pub mod plans;
 mod records;
 mod rules;
 pub mod sqlite;
-pub mod plans;
 pub mod work;
 
 pub use error::{RowError, StoreError};
@@ -53,8 +53,8 @@ use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
 };
 use mikawaya_domain::{
-    AccountId, AdminAccess, ContactId, PartnerId, PlanId, ReadAccess, SegmentId, SubscriptionId, TokenId,
-    TouchpointId, UserId, WriteAccess,
+    AccountId, AdminAccess, ContactId, PartnerId, PlanId, ReadAccess, SegmentId, SubscriptionId,
+    TokenId, TouchpointId, UserId, WriteAccess,
 };
 use work::{
     AccountChange, DailyRunRecord, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run,
@@ -563,7 +563,11 @@ pub trait Store: Send + Sync {
     /// One visible plan.
     fn get_plan(&self, access: &ReadAccess, id: PlanId) -> Result<SuccessPlan>;
     /// Visible plans, by account.
-    fn list_plans(&self, access: &ReadAccess, filter: &plans::PlanFilter) -> Result<Vec<SuccessPlan>>;
+    fn list_plans(
+        &self,
+        access: &ReadAccess,
+        filter: &plans::PlanFilter,
+    ) -> Result<Vec<SuccessPlan>>;
     /// Saves a plan changed from `version` (a save in between: `Conflict` on `version`),
     /// with the change's events, in one transaction.
     fn save_plan(
@@ -583,7 +587,11 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<plans::PlanEventRow>>;
     /// Keeps the day's measured progress of objectives (an objective whose status changed
     /// gets an `objective_status` event); returns how many statuses changed.
-    fn put_plan_progress(&self, access: &ManageAccess, rows: &[plans::ProgressRow]) -> Result<usize>;
+    fn put_plan_progress(
+        &self,
+        access: &ManageAccess,
+        rows: &[plans::ProgressRow],
+    ) -> Result<usize>;
     /// The measured progress of one visible plan's objectives, or of every visible plan.
     fn plan_progress(
         &self,

@@ -8,10 +8,10 @@
 
 mod accounts;
 mod attention;
-mod plans;
 mod children;
 mod config;
 mod import;
+mod plans;
 mod row;
 mod sql;
 mod team;
@@ -274,8 +274,8 @@ use mikawaya_domain::work::{
     MessageStatus, NewSurveyResponse, NewTask, RunStatus, SurveyResponse, Task, TaskPatch,
 };
 use mikawaya_domain::{
-    AccountId, AdminAccess, ContactId, PartnerId, PlanId, ReadAccess, SegmentId, SubscriptionId, TokenId,
-    TouchpointId, UserId, WriteAccess,
+    AccountId, AdminAccess, ContactId, PartnerId, PlanId, ReadAccess, SegmentId, SubscriptionId,
+    TokenId, TouchpointId, UserId, WriteAccess,
 };
 
 impl Store for SqliteStore {

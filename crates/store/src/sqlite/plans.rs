@@ -2,9 +2,9 @@
 //! events of each change written in the same transaction, the objectives' progress and the
 //! shared links (kept by the hash of their token).
 
+use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::Sql;
-use super::accounts;
 use super::sql::text;
 use crate::plans::{NewShare, PlanEventFilter, PlanEventRow, PlanFilter, ProgressRow, Share};
 use crate::{Result, StoreError};
@@ -32,7 +32,11 @@ fn plan_from_row(row: &Row<'_>) -> rusqlite::Result<SuccessPlan> {
     })
 }
 
-pub(crate) fn get_plan(connection: &Connection, visibility: Visibility, id: PlanId) -> Result<SuccessPlan> {
+pub(crate) fn get_plan(
+    connection: &Connection,
+    visibility: Visibility,
+    id: PlanId,
+) -> Result<SuccessPlan> {
     let mut sql = Sql::new(PLAN_SELECT);
     sql.visible("a", visibility);
     sql.bind(" AND p.id = ?", [Value::Integer(id.get())]);
@@ -103,7 +107,9 @@ fn check_people(
             .query_row([contact.get()], |row| row.get(0))
             .optional()?;
         if found != Some(account.get()) {
-            return Err(Invalid::new(field, format!("no contact {contact} at this account")).into());
+            return Err(
+                Invalid::new(field, format!("no contact {contact} at this account")).into(),
+            );
         }
     }
     for (user, field) in users {
@@ -202,7 +208,8 @@ fn refresh_summary(connection: &Connection, plan: PlanId, body: &PlanBody) -> Re
 }
 
 fn body_json(body: &PlanBody) -> Result<String> {
-    serde_json::to_string(body).map_err(|e| StoreError::Corrupt(format!("a plan does not write: {e}")))
+    serde_json::to_string(body)
+        .map_err(|e| StoreError::Corrupt(format!("a plan does not write: {e}")))
 }
 
 pub(crate) fn create_plan(
@@ -377,8 +384,12 @@ pub(crate) fn put_plan_progress(connection: &Connection, rows: &[ProgressRow]) -
     let mut touched: Vec<PlanId> = Vec::new();
     for row in rows {
         let before: Option<String> = connection
-            .prepare_cached("SELECT status FROM plan_progress WHERE plan_id = ?1 AND objective = ?2")?
-            .query_row(rusqlite::params![row.plan_id.get(), row.objective], |r| r.get(0))
+            .prepare_cached(
+                "SELECT status FROM plan_progress WHERE plan_id = ?1 AND objective = ?2",
+            )?
+            .query_row(rusqlite::params![row.plan_id.get(), row.objective], |r| {
+                r.get(0)
+            })
             .optional()?;
         let p = &row.progress;
         connection
@@ -443,8 +454,7 @@ fn share_from_row(row: &Row<'_>) -> rusqlite::Result<Share> {
     })
 }
 
-const SHARE_COLUMNS: &str =
-    "s.id, s.plan_id, s.contact_id, s.created_by, s.created_at, s.expires_at, s.revoked_at, s.last_opened_at";
+const SHARE_COLUMNS: &str = "s.id, s.plan_id, s.contact_id, s.created_by, s.created_at, s.expires_at, s.revoked_at, s.last_opened_at";
 
 pub(crate) fn create_share(
     connection: &Connection,
@@ -493,7 +503,9 @@ pub(crate) fn create_share(
         &now,
     )?;
     connection
-        .prepare_cached(&format!("SELECT {SHARE_COLUMNS} FROM plan_shares s WHERE s.id = ?1"))?
+        .prepare_cached(&format!(
+            "SELECT {SHARE_COLUMNS} FROM plan_shares s WHERE s.id = ?1"
+        ))?
         .query_row([id], share_from_row)
         .map_err(Into::into)
 }
@@ -533,7 +545,14 @@ pub(crate) fn revoke_share(
         item: None,
         text: share.to_string(),
     };
-    insert_events(connection, plan, found.account_id, &[event], by.map(Author::User), &now)
+    insert_events(
+        connection,
+        plan,
+        found.account_id,
+        &[event],
+        by.map(Author::User),
+        &now,
+    )
 }
 
 pub(crate) fn open_share(

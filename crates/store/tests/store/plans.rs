@@ -24,7 +24,7 @@ fn a_plan_is_saved_with_its_events_and_a_stale_version_is_refused() {
         let write = ok(Actor::system().write());
         let read = Actor::system().read();
         let now = jiff::Timestamp::now();
-        let me = Author::User(mikawaya_domain::UserId::new(1));
+        let me = Some(Author::User(mikawaya_domain::UserId::new(1)));
         let mut body = PlanBody::new(text("Onboarding"), Language::Ja);
         let events = ok(body.apply(
             PlanChange::AddObjective {
@@ -106,9 +106,11 @@ fn partners_see_and_change_only_their_accounts_plans() {
             store.save_plan(&partner_write, b_plan.id, 1, &body, &[], None),
             Err(StoreError::NotFound { .. })
         ));
-        assert!(store
-            .create_plan(&partner_write, world.b.account, &body, &[], None)
-            .is_err());
+        assert!(
+            store
+                .create_plan(&partner_write, world.b.account, &body, &[], None)
+                .is_err()
+        );
         let share = NewShare {
             plan_id: b_plan.id,
             contact_id: world.b.contact,
@@ -128,7 +130,7 @@ fn progress_keeps_status_events_and_the_summary_filters() {
         let read = Actor::system().read();
         let manage = ok(Actor::system().manage());
         let now = jiff::Timestamp::now();
-        let me = Author::User(mikawaya_domain::UserId::new(1));
+        let me = Some(Author::User(mikawaya_domain::UserId::new(1)));
         let mut body = PlanBody::new(text("Adoption"), Language::En);
         let target = ok(Target::new(
             ok(Slug::parse("logins")),
@@ -180,13 +182,26 @@ fn progress_keeps_status_events_and_the_summary_filters() {
                 achieved_on: None,
             },
         };
-        assert_eq!(ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OnTrack)])), 1);
+        assert_eq!(
+            ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OnTrack)])),
+            1
+        );
         assert_eq!(off_track(jiff::civil::date(2026, 3, 1)), 0);
         // The same status again makes no event; a new one does, and the plan is flagged.
-        assert_eq!(ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OnTrack)])), 0);
-        assert_eq!(ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OffTrack)])), 1);
+        assert_eq!(
+            ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OnTrack)])),
+            0
+        );
+        assert_eq!(
+            ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OffTrack)])),
+            1
+        );
         assert_eq!(off_track(jiff::civil::date(2026, 3, 1)), 1);
-        assert_eq!(off_track(jiff::civil::date(2026, 2, 1)), 0, "not overdue on its day");
+        assert_eq!(
+            off_track(jiff::civil::date(2026, 2, 1)),
+            0,
+            "not overdue on its day"
+        );
         let events = ok(store.plan_events(
             &read,
             &PlanEventFilter {
