@@ -33,6 +33,7 @@ pub mod health;
 pub mod import;
 pub mod people;
 pub mod pipeline;
+pub mod plans;
 pub mod replay;
 pub mod reports;
 pub mod scorecards;

@@ -102,6 +102,9 @@ pub fn run_daily(
         crate::series::update(store, &manage, &read, rollups, &facts, clock.today)
     })??;
     tracing::info!(day = %today, values, "metric series updated");
+    // Every active success plan's measured objectives, and milestones overdue.
+    let statuses = ingest.read(|rollups| crate::plans::measure(store, rollups, clock.today))??;
+    tracing::info!(day = %today, statuses, "success plans measured");
     // Each CSM's Today, pushed: an email (and a post to the team's webhook).
     let business = crate::clock::Clock::at(store.business_time_zone()?, clock.now);
     let digest = crate::digest::DigestSettings {

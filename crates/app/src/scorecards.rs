@@ -202,21 +202,11 @@ fn per_seat(name: &str, of: MetricSpec) -> MetricSpec {
     }
 }
 
-/// How many of the most frequent events become candidates of their own.
-const EVENT_CANDIDATES: usize = 15;
-
-/// The measures a suggestion chooses from, and the editor offers: activity, active users,
-/// idleness and their 28-day change; active users and activity per seat; the account facts (tenure, last touch,
-/// NPS, pulse); each of the most frequent events' 28-day count, change and count per
-/// seat; and every
-/// defined metric. The events are those of the accounts `access` can see (a partner is not
-/// told what other accounts do).
-pub fn candidates(
-    store: &dyn Store,
-    access: &ReadAccess,
-    usage: &dyn UsageSource,
-) -> Result<Vec<Metric>> {
-    let mut specs = vec![
+/// The measures every data dir has without defining them: activity, active users, idleness
+/// and their 28-day change, active users and activity per seat, and the account facts
+/// (tenure, last touch, NPS, pulse).
+pub fn built_in() -> Vec<MetricSpec> {
+    vec![
         spec("active_users", "distinct_users", None),
         spec("activity", "count", Some("*")),
         spec("idle_days", "days_since", None),
@@ -231,7 +221,24 @@ pub fn candidates(
         spec("days_since_touch", "days_since_touch", None),
         spec("nps", "nps", None),
         spec("pulse", "pulse", None),
-    ];
+    ]
+}
+
+/// How many of the most frequent events become candidates of their own.
+const EVENT_CANDIDATES: usize = 15;
+
+/// The measures a suggestion chooses from, and the editor offers: activity, active users,
+/// idleness and their 28-day change; active users and activity per seat; the account facts (tenure, last touch,
+/// NPS, pulse); each of the most frequent events' 28-day count, change and count per
+/// seat; and every
+/// defined metric. The events are those of the accounts `access` can see (a partner is not
+/// told what other accounts do).
+pub fn candidates(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn UsageSource,
+) -> Result<Vec<Metric>> {
+    let mut specs = built_in();
     for event in event_names(store, access, usage)?
         .into_iter()
         .take(EVENT_CANDIDATES)

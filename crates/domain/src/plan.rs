@@ -243,7 +243,7 @@ pub struct Deliverable {
 }
 
 /// A person on either side.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Author {
     /// A Mikawaya user (the CS team or a partner).

@@ -586,11 +586,13 @@ pub trait Store: Send + Sync {
         filter: &plans::PlanEventFilter,
     ) -> Result<Vec<plans::PlanEventRow>>;
     /// Keeps the day's measured progress of objectives (an objective whose status changed
-    /// gets an `objective_status` event); returns how many statuses changed.
+    /// gets an `objective_status` event) and the day's other events from Mikawaya (a
+    /// milestone overdue); returns how many statuses changed.
     fn put_plan_progress(
         &self,
         access: &ManageAccess,
         rows: &[plans::ProgressRow],
+        events: &[(PlanId, PlanEvent)],
     ) -> Result<usize>;
     /// The measured progress of one visible plan's objectives, or of every visible plan.
     fn plan_progress(

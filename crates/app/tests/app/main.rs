@@ -5,6 +5,7 @@ mod backtest;
 mod churn;
 mod effect;
 mod health;
+mod plans;
 mod today;
 
 use jiff::civil::Date;

@@ -820,8 +820,9 @@ impl Store for SqliteStore {
         &self,
         _access: &ManageAccess,
         rows: &[crate::plans::ProgressRow],
+        events: &[(PlanId, PlanEvent)],
     ) -> Result<usize> {
-        self.write(|c| plans::put_plan_progress(c, rows))
+        self.write(|c| plans::put_plan_progress(c, rows, events))
     }
     fn plan_progress(
         &self,

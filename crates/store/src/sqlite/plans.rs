@@ -378,8 +378,25 @@ pub(crate) fn plan_progress(
 
 /// Writes the day's progress; an objective whose status changed gets an event from
 /// Mikawaya, and the plans' summaries follow. Returns how many statuses changed.
-pub(crate) fn put_plan_progress(connection: &Connection, rows: &[ProgressRow]) -> Result<usize> {
+pub(crate) fn put_plan_progress(
+    connection: &Connection,
+    rows: &[ProgressRow],
+    events: &[(PlanId, PlanEvent)],
+) -> Result<usize> {
     let now = row::now();
+    for (plan, event) in events {
+        let account: i64 = connection
+            .prepare_cached("SELECT account_id FROM success_plans WHERE id = ?1")?
+            .query_row([plan.get()], |r| r.get(0))?;
+        insert_events(
+            connection,
+            *plan,
+            AccountId::new(account),
+            std::slice::from_ref(event),
+            None,
+            &now,
+        )?;
+    }
     let mut changed = 0;
     let mut touched: Vec<PlanId> = Vec::new();
     for row in rows {
