@@ -31,7 +31,9 @@ use mikawaya_domain::{
 };
 use mikawaya_playbooks::plan_templates::{self, PlanTemplate};
 use mikawaya_store::Store;
-use mikawaya_store::plans::{NewShare, PlanEventFilter, PlanEventRow, ProgressRow, Share};
+use mikawaya_store::plans::{
+    NewShare, PlanEdit, PlanEventFilter, PlanEventRow, ProgressRow, Share,
+};
 use mikawaya_store::work::NewMessage;
 use std::collections::{BTreeMap, HashMap};
 
@@ -121,6 +123,7 @@ pub fn create(
     account: AccountId,
     new: NewPlan,
     today: Date,
+    now: jiff::Timestamp,
 ) -> Result<SuccessPlan> {
     let found = store.get_account(&access.read(), account)?;
     let start = new.start.unwrap_or(today);
@@ -163,9 +166,12 @@ pub fn create(
     Ok(store.create_plan(
         access,
         account,
-        &body,
-        &events,
-        access.user_id().map(Author::User),
+        PlanEdit {
+            body: &body,
+            events: &events,
+            author: access.user_id().map(Author::User),
+            at: now,
+        },
     )?)
 }
 
@@ -182,7 +188,17 @@ pub fn change(
     let mut plan = store.get_plan(&access.read(), id)?;
     let who = access.user_id().map(Author::User);
     let events = plan.body.apply(change, who, now)?;
-    Ok(store.save_plan(access, id, version, &plan.body, &events, who)?)
+    Ok(store.save_plan(
+        access,
+        id,
+        version,
+        PlanEdit {
+            body: &plan.body,
+            events: &events,
+            author: who,
+            at: now,
+        },
+    )?)
 }
 
 /// A plan with what surrounds it.
@@ -507,7 +523,13 @@ pub fn act(
     let mut plan = store.get_plan(&write.read(), share.plan_id)?;
     let summary = change_summary(&plan.body, &change);
     let events = plan.body.apply(change, who, now)?;
-    let saved = store.save_plan(&write, plan.id, plan.version, &plan.body, &events, who)?;
+    let edit = PlanEdit {
+        body: &plan.body,
+        events: &events,
+        author: who,
+        at: now,
+    };
+    let saved = store.save_plan(&write, plan.id, plan.version, edit)?;
     notify_owner(store, &saved, &share, &summary, base_url, now)?;
     shared_view(store, share).map(Some)
 }

@@ -43,7 +43,7 @@ use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::partner::{NewPartner, Partner};
-use mikawaya_domain::plan::{Author, PlanBody, PlanEvent, SuccessPlan};
+use mikawaya_domain::plan::{PlanEvent, SuccessPlan};
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
@@ -556,9 +556,7 @@ pub trait Store: Send + Sync {
         &self,
         access: &WriteAccess,
         account_id: AccountId,
-        body: &PlanBody,
-        events: &[PlanEvent],
-        author: Option<Author>,
+        edit: plans::PlanEdit<'_>,
     ) -> Result<SuccessPlan>;
     /// One visible plan.
     fn get_plan(&self, access: &ReadAccess, id: PlanId) -> Result<SuccessPlan>;
@@ -575,9 +573,7 @@ pub trait Store: Send + Sync {
         access: &WriteAccess,
         id: PlanId,
         version: i64,
-        body: &PlanBody,
-        events: &[PlanEvent],
-        author: Option<Author>,
+        edit: plans::PlanEdit<'_>,
     ) -> Result<SuccessPlan>;
     /// Plan events on visible accounts, oldest first.
     fn plan_events(

@@ -4,8 +4,21 @@
 //! store keeps a plan and the events of each change in one transaction.
 
 use jiff::civil::Date;
-use mikawaya_domain::plan::{Author, PlanEventKind, PlanStatus, Progress};
+use mikawaya_domain::plan::{Author, PlanBody, PlanEvent, PlanEventKind, PlanStatus, Progress};
 use mikawaya_domain::{AccountId, ContactId, PlanId, UserId};
+
+/// A plan as a change left it, with the change's events, who made it and when.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PlanEdit<'a> {
+    /// The plan after the change.
+    pub body: &'a PlanBody,
+    /// What the change did.
+    pub events: &'a [PlanEvent],
+    /// Who (none: Mikawaya, or an integration's token).
+    pub author: Option<Author>,
+    /// When.
+    pub at: jiff::Timestamp,
+}
 
 /// Which plans to list (all of them visible: no condition).
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -72,7 +72,14 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
         customer_owner_id: None,
         start: None,
     };
-    let plan = plans::create(&world.store, &write, acme, new("Adoption"), jan1)?;
+    let plan = plans::create(
+        &world.store,
+        &write,
+        acme,
+        new("Adoption"),
+        jan1,
+        jiff::Timestamp::now(),
+    )?;
     let now = jiff::Timestamp::now();
     // Activity (events in the 28 days before the day) from 28 on 1 January to 50.
     let plan = plans::change(
@@ -105,7 +112,14 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
         now,
     )?;
     // An account without any usage: days since the last event has no value.
-    let silent = plans::create(&world.store, &write, quiet, new("Reactivate"), jan1)?;
+    let silent = plans::create(
+        &world.store,
+        &write,
+        quiet,
+        new("Reactivate"),
+        jan1,
+        jiff::Timestamp::now(),
+    )?;
     plans::change(
         &world.store,
         &write,
@@ -115,7 +129,14 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
         now,
     )?;
     // A plan whose due date passes: activity to 100 by 1 February.
-    let late = plans::create(&world.store, &write, acme, new("Scale"), date(2025, 12, 1))?;
+    let late = plans::create(
+        &world.store,
+        &write,
+        acme,
+        new("Scale"),
+        date(2025, 12, 1),
+        jiff::Timestamp::now(),
+    )?;
     plans::change(
         &world.store,
         &write,
@@ -218,6 +239,7 @@ fn a_link_opens_its_plan_for_the_customer_and_nothing_else() -> TestResult {
             start: None,
         },
         today,
+        jiff::Timestamp::now(),
     )?;
     let now = jiff::Timestamp::now();
     let plan = plans::change(
@@ -244,6 +266,7 @@ fn a_link_opens_its_plan_for_the_customer_and_nothing_else() -> TestResult {
             start: None,
         },
         today,
+        now,
     )?;
     let shared = plans::share(
         &world.store,

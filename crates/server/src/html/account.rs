@@ -120,6 +120,15 @@ struct AccountData {
     runs: Vec<mikawaya_store::work::Run>,
     /// The playbooks ranked by measured uplift on accounts of its tier.
     next_best: Vec<mikawaya_app::effect::Uplift>,
+    /// Success plans with their objectives' progress.
+    plans: Vec<(
+        mikawaya_domain::plan::SuccessPlan,
+        std::collections::BTreeMap<u32, mikawaya_domain::plan::Progress>,
+    )>,
+    /// The plan templates in force.
+    templates: Vec<mikawaya_playbooks::plan_templates::PlanTemplate>,
+    /// What the customer did on shared plans.
+    customer_actions: Vec<mikawaya_store::plans::PlanEventRow>,
 }
 
 fn load_account(
@@ -222,7 +231,13 @@ fn load_account(
     runs.reverse();
     runs.truncate(10);
     let next_best = mikawaya_app::effect::next_best(store, access, &account)?;
+    let plans = mikawaya_app::plans::of_account(store, access, id)?;
+    let (templates, _) = mikawaya_app::plans::templates(store, access)?;
+    let customer_actions = mikawaya_app::plans::customer_actions(store, access, id)?;
     Ok(AccountData {
+        plans,
+        templates,
+        customer_actions,
         next_best,
         answers,
         pulses,
@@ -364,6 +379,9 @@ async fn render_account(
         pulses,
         runs,
         next_best,
+        plans,
+        templates,
+        customer_actions,
     } = data;
     let (stakeholders, product_users): (Vec<_>, Vec<_>) = contacts
         .into_iter()
@@ -497,6 +515,22 @@ async fn render_account(
         .filter_map(|(_, a)| a.signals.health.map(|h| (h, a)))
         .chain(account.signals.health.map(|h| (h, &account)))
         .min_by(|a, b| a.0.total_cmp(&b.0));
+    // Touchpoints and the customer's actions on shared plans, newest first.
+    let mut timeline: Vec<Timeline<'_>> = touchpoints
+        .iter()
+        .map(Timeline::Touch)
+        .chain(customer_actions.iter().map(Timeline::Customer))
+        .collect();
+    timeline.sort_by_key(|item| std::cmp::Reverse(item.at()));
+    let contact_name = |author: Option<mikawaya_domain::plan::Author>| match author {
+        Some(mikawaya_domain::plan::Author::Contact(id)) => stakeholders
+            .iter()
+            .chain(product_users.iter())
+            .find(|c| c.id == id)
+            .map(|c| c.name.to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
     let csrf = &page_user.csrf_token;
     let can_write = page_user.actor.write().is_ok();
     let here = format!("/accounts/{}", account.id);
@@ -629,6 +663,7 @@ async fn render_account(
                 details { summary { (lang.t("add_stakeholder")) } (new_contact_form(lang, csrf, account.id)) }
             }
         }
+        (super::plans::account_card(lang, page_user, account.id, &plans, &templates, &stakeholders, today))
         section aria-labelledby="voice-heading" {
             h2 #voice-heading { (lang.t("voice")) }
             @if answers.is_empty() && pulses.is_empty() { p.muted { (lang.t("no_answers")) } }
@@ -732,13 +767,21 @@ async fn render_account(
                     button type="submit" { (lang.t("log_touchpoint")) }
                 }
             }
-            ul.timeline { @for t in &touchpoints { li {
-                time { (i18n::date(clock.day_of(t.occurred_at), lang)) } " · " (lang.value("kind", t.kind.as_str()))
-                @if let Some(s) = &t.summary { " — " (s) }
-                @if let Some(s) = t.sentiment { " " span.badge { (lang.value("sentiment", s.as_str())) } }
-                br;
-                span.muted { (user_name(t.user_id)) @if !t.attendees.is_empty() { " · " (t.attendees.join(", ")) } }
-                @if let Some(n) = &t.notes { p.notes { (n) } }
+            ul.timeline data-testid="timeline" { @for item in &timeline { @match item {
+                Timeline::Touch(t) => li {
+                    time { (i18n::date(clock.day_of(t.occurred_at), lang)) } " · " (lang.value("kind", t.kind.as_str()))
+                    @if let Some(s) = &t.summary { " — " (s) }
+                    @if let Some(s) = t.sentiment { " " span.badge { (lang.value("sentiment", s.as_str())) } }
+                    br;
+                    span.muted { (user_name(t.user_id)) @if !t.attendees.is_empty() { " · " (t.attendees.join(", ")) } }
+                    @if let Some(n) = &t.notes { p.notes { (n) } }
+                },
+                Timeline::Customer(e) => li.customer {
+                    time { (i18n::date(clock.day_of(e.at), lang)) } " · " span.badge { (lang.t("by_customer")) } " "
+                    a href=(format!("/accounts/{}/plans/{}", account.id, e.plan_id)) {
+                        (super::plans::customer_action(lang, e, &contact_name(e.author)))
+                    }
+                },
             } } }
         }
     };
@@ -748,6 +791,23 @@ async fn render_account(
         Some((&page_user.user, csrf)),
         body,
     ))
+}
+
+/// One entry of the account's timeline.
+enum Timeline<'a> {
+    /// A touchpoint the team logged.
+    Touch(&'a mikawaya_domain::touchpoint::Touchpoint),
+    /// Something the customer did on a shared plan.
+    Customer(&'a mikawaya_store::plans::PlanEventRow),
+}
+
+impl Timeline<'_> {
+    fn at(&self) -> jiff::Timestamp {
+        match self {
+            Timeline::Touch(t) => t.occurred_at,
+            Timeline::Customer(e) => e.at,
+        }
+    }
 }
 
 /// A custom value as text in a form or a fact.

@@ -7,6 +7,7 @@ pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod forecast;
 pub mod i18n;
+pub mod plans;
 pub mod playbooks;
 pub mod proof;
 pub mod scorecards;
@@ -58,6 +59,19 @@ pub fn router() -> Router<AppState> {
         .route("/contacts/{id}/edit", post(account::edit_contact))
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/tasks", get(account::my_tasks))
+        .route("/plans", get(plans::plans_page))
+        .route("/accounts/{id}/plans", post(plans::create))
+        .route("/accounts/{id}/plans/{plan}", get(plans::plan_page))
+        .route("/accounts/{id}/plans/{plan}/changes", post(plans::change))
+        .route("/accounts/{id}/plans/{plan}/shares", post(plans::share))
+        .route(
+            "/accounts/{id}/plans/{plan}/shares/{share}/revoke",
+            post(plans::revoke),
+        )
+        .route(
+            "/shared/plans/{token}",
+            get(plans::shared).post(plans::shared_act),
+        )
         .route("/dashboards", get(dashboards::dashboards))
         .route(
             "/scorecards",
@@ -198,6 +212,7 @@ fn menu_links(lang: Lang) -> Markup {
         a href="/portfolio" { (lang.t("portfolio")) }
         a href="/tasks" { (lang.t("my_tasks")) }
         a href="/team" { (lang.t("team")) }
+        a href="/plans" { (lang.t("plans")) }
         a href="/dashboards" { (lang.t("dashboards")) }
         a href="/playbooks" { (lang.t("playbooks")) }
         a href="/scorecards" { (lang.t("scorecards")) }

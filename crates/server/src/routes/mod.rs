@@ -7,6 +7,7 @@ pub mod contacts;
 pub mod health;
 pub mod import;
 pub mod partners;
+pub mod plans;
 pub mod scorecards;
 pub mod segments;
 pub mod session;
@@ -83,6 +84,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(analytics::router())
         .merge(health::router())
         .merge(work::router())
+        .merge(plans::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     // Tracking bodies are checked against Segment's limits after gzip is undone; this

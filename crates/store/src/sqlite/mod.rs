@@ -264,7 +264,7 @@ use mikawaya_domain::config::{ConfigKind, ConfigVersion};
 use mikawaya_domain::contact::{Contact, ContactPatch, NewContact};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::partner::{NewPartner, Partner};
-use mikawaya_domain::plan::{Author, PlanBody, PlanEvent, SuccessPlan};
+use mikawaya_domain::plan::{PlanEvent, SuccessPlan};
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch};
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint};
@@ -782,11 +782,9 @@ impl Store for SqliteStore {
         &self,
         access: &WriteAccess,
         account_id: AccountId,
-        body: &PlanBody,
-        events: &[PlanEvent],
-        author: Option<Author>,
+        edit: crate::plans::PlanEdit<'_>,
     ) -> Result<SuccessPlan> {
-        self.write(|c| plans::create_plan(c, access.visibility(), account_id, body, events, author))
+        self.write(|c| plans::create_plan(c, access.visibility(), account_id, edit))
     }
     fn get_plan(&self, access: &ReadAccess, id: PlanId) -> Result<SuccessPlan> {
         self.read(|c| plans::get_plan(c, access.visibility(), id))
@@ -803,11 +801,9 @@ impl Store for SqliteStore {
         access: &WriteAccess,
         id: PlanId,
         version: i64,
-        body: &PlanBody,
-        events: &[PlanEvent],
-        author: Option<Author>,
+        edit: crate::plans::PlanEdit<'_>,
     ) -> Result<SuccessPlan> {
-        self.write(|c| plans::save_plan(c, access.visibility(), id, version, body, events, author))
+        self.write(|c| plans::save_plan(c, access.visibility(), id, version, edit))
     }
     fn plan_events(
         &self,

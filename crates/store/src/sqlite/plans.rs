@@ -6,7 +6,9 @@ use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::Sql;
 use super::sql::text;
-use crate::plans::{NewShare, PlanEventFilter, PlanEventRow, PlanFilter, ProgressRow, Share};
+use crate::plans::{
+    NewShare, PlanEdit, PlanEventFilter, PlanEventRow, PlanFilter, ProgressRow, Share,
+};
 use crate::{Result, StoreError};
 use mikawaya_domain::plan::{
     Author, ObjectiveStatus, PlanBody, PlanEvent, PlanEventKind, Progress, SuccessPlan,
@@ -216,14 +218,18 @@ pub(crate) fn create_plan(
     connection: &Connection,
     visibility: Visibility,
     account: AccountId,
-    body: &PlanBody,
-    events: &[PlanEvent],
-    author: Option<Author>,
+    edit: PlanEdit<'_>,
 ) -> Result<SuccessPlan> {
+    let PlanEdit {
+        body,
+        events,
+        author,
+        at,
+    } = edit;
     accounts::get(connection, visibility, account)
         .map_err(|_| Invalid::new("account_id", format!("no account {account}")))?;
     check_people(connection, visibility, account, body)?;
-    let now = row::now();
+    let now = row::instant(at);
     connection
         .prepare_cached(
             "INSERT INTO success_plans (account_id, title, status, owner_id, body, version, created_at, updated_at) \
@@ -248,10 +254,14 @@ pub(crate) fn save_plan(
     visibility: Visibility,
     id: PlanId,
     version: i64,
-    body: &PlanBody,
-    events: &[PlanEvent],
-    author: Option<Author>,
+    edit: PlanEdit<'_>,
 ) -> Result<SuccessPlan> {
+    let PlanEdit {
+        body,
+        events,
+        author,
+        at,
+    } = edit;
     let stored = get_plan(connection, visibility, id)?;
     if stored.version != version {
         return Err(StoreError::Conflict {
@@ -263,7 +273,7 @@ pub(crate) fn save_plan(
         });
     }
     check_people(connection, visibility, stored.account_id, body)?;
-    let now = row::now();
+    let now = row::instant(at);
     connection
         .prepare_cached("UPDATE success_plans SET body = ?2, version = version + 1, updated_at = ?3 WHERE id = ?1")?
         .execute(rusqlite::params![id.get(), body_json(body)?, now])?;

@@ -10,7 +10,16 @@ use mikawaya_domain::plan::{
 };
 use mikawaya_domain::value::{Slug, Text};
 use mikawaya_store::StoreError;
-use mikawaya_store::plans::{NewShare, PlanEventFilter, PlanFilter, ProgressRow};
+use mikawaya_store::plans::{NewShare, PlanEdit, PlanEventFilter, PlanFilter, ProgressRow};
+
+fn edit<'a>(body: &'a PlanBody, events: &'a [mikawaya_domain::plan::PlanEvent]) -> PlanEdit<'a> {
+    PlanEdit {
+        body,
+        events,
+        author: None,
+        at: jiff::Timestamp::now(),
+    }
+}
 
 fn text(raw: &str) -> Text {
     ok(Text::parse(raw))
@@ -41,7 +50,7 @@ fn a_plan_is_saved_with_its_events_and_a_stale_version_is_refused() {
             me,
             now,
         ));
-        let plan = ok(store.create_plan(&write, world.a.account, &body, &events, None));
+        let plan = ok(store.create_plan(&write, world.a.account, edit(&body, &events)));
         assert_eq!(plan.version, 1);
         assert_eq!(plan.body, body);
 
@@ -55,9 +64,9 @@ fn a_plan_is_saved_with_its_events_and_a_stale_version_is_refused() {
             me,
             now,
         ));
-        let saved = ok(store.save_plan(&write, plan.id, 1, &first, &events, None));
+        let saved = ok(store.save_plan(&write, plan.id, 1, edit(&first, &events)));
         assert_eq!(saved.version, 2);
-        let stale = store.save_plan(&write, plan.id, 1, &body, &[], None);
+        let stale = store.save_plan(&write, plan.id, 1, edit(&body, &[]));
         assert!(matches!(stale, Err(StoreError::Conflict { ref field, .. }) if field == "version"));
         assert_eq!(ok(store.get_plan(&read, plan.id)).body, first);
         let history = ok(store.plan_events(
@@ -76,7 +85,7 @@ fn a_plan_is_saved_with_its_events_and_a_stale_version_is_refused() {
         // A contact of another account cannot be the customer's owner.
         let mut foreign = first.clone();
         foreign.customer_owner_id = Some(world.b.contact);
-        let refused = store.save_plan(&write, plan.id, 2, &foreign, &[], None);
+        let refused = store.save_plan(&write, plan.id, 2, edit(&foreign, &[]));
         assert!(
             matches!(refused, Err(StoreError::Invalid(ref e)) if e.field == "customer_owner_id"),
             "{refused:?}"
@@ -91,8 +100,8 @@ fn partners_see_and_change_only_their_accounts_plans() {
         let world = seed(store);
         let write = ok(Actor::system().write());
         let body = PlanBody::new(text("Go live"), Language::En);
-        let a_plan = ok(store.create_plan(&write, world.a.account, &body, &[], None));
-        let b_plan = ok(store.create_plan(&write, world.b.account, &body, &[], None));
+        let a_plan = ok(store.create_plan(&write, world.a.account, edit(&body, &[])));
+        let b_plan = ok(store.create_plan(&write, world.b.account, edit(&body, &[])));
         let partner = partner_actor(world.partner_a);
         let read = partner.read();
         let mine = ok(store.list_plans(&read, &PlanFilter::default()));
@@ -103,12 +112,12 @@ fn partners_see_and_change_only_their_accounts_plans() {
         ));
         let partner_write = ok(partner.write());
         assert!(matches!(
-            store.save_plan(&partner_write, b_plan.id, 1, &body, &[], None),
+            store.save_plan(&partner_write, b_plan.id, 1, edit(&body, &[])),
             Err(StoreError::NotFound { .. })
         ));
         assert!(
             store
-                .create_plan(&partner_write, world.b.account, &body, &[], None)
+                .create_plan(&partner_write, world.b.account, edit(&body, &[]))
                 .is_err()
         );
         let share = NewShare {
@@ -157,7 +166,7 @@ fn progress_keeps_status_events_and_the_summary_filters() {
             me,
             now,
         ));
-        let plan = ok(store.create_plan(&write, world.direct.account, &body, &[], None));
+        let plan = ok(store.create_plan(&write, world.direct.account, edit(&body, &[])));
         let off_track = |day: jiff::civil::Date| {
             ok(store.list_plans(
                 &read,
@@ -225,7 +234,7 @@ fn a_share_opens_only_while_neither_expired_nor_revoked() {
         let write = ok(Actor::system().write());
         let read = Actor::system().read();
         let body = PlanBody::new(text("Go live"), Language::Ja);
-        let plan = ok(store.create_plan(&write, world.a.account, &body, &[], None));
+        let plan = ok(store.create_plan(&write, world.a.account, edit(&body, &[])));
         let now = jiff::Timestamp::now();
         let week = ok(now.checked_add(jiff::SignedDuration::from_hours(24 * 7)));
         let share = |hash: &str, contact| NewShare {
