@@ -103,7 +103,8 @@ pub fn run_daily(
     })??;
     tracing::info!(day = %today, values, "metric series updated");
     // Every active success plan's measured objectives, and milestones overdue.
-    let statuses = ingest.read(|rollups| crate::plans::measure(store, rollups, clock.today))??;
+    let statuses =
+        ingest.read(|rollups| crate::plans::measure(store, rollups, clock.today, clock.now))??;
     tracing::info!(day = %today, statuses, "success plans measured");
     // Each CSM's Today, pushed: an email (and a post to the team's webhook).
     let business = crate::clock::Clock::at(store.business_time_zone()?, clock.now);

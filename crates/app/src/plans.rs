@@ -281,8 +281,14 @@ pub fn customer_actions(
 
 /// Measures every active plan's objectives on `today` from the data: the metric's value on
 /// the start day (the baseline, kept once measured) and today, by the objective status
-/// rule; records the milestones that became overdue. Returns how many statuses changed.
-pub fn measure(store: &dyn Store, usage: &dyn UsageSource, today: Date) -> Result<usize> {
+/// rule; records the milestones that became overdue (events at `at`). An objective whose
+/// start is still ahead is not measured. Returns how many statuses changed.
+pub fn measure(
+    store: &dyn Store,
+    usage: &dyn UsageSource,
+    today: Date,
+    at: jiff::Timestamp,
+) -> Result<usize> {
     let system = Actor::system();
     let read = system.read();
     let plans = store.list_plans(
@@ -331,7 +337,7 @@ pub fn measure(store: &dyn Store, usage: &dyn UsageSource, today: Date) -> Resul
             continue;
         };
         for objective in &plan.body.objectives {
-            let Some(target) = &objective.target else {
+            let Some(target) = objective.target.as_ref().filter(|t| t.start <= today) else {
                 continue;
             };
             let name = target.metric.as_str();
@@ -343,7 +349,7 @@ pub fn measure(store: &dyn Store, usage: &dyn UsageSource, today: Date) -> Resul
             let before = stored.get(&(plan.id, objective.id));
             let baseline = match before.and_then(|p| p.baseline) {
                 Some(kept) => Some(kept),
-                None => found.and_then(|m| m.value(&source, subject, target.start.min(today))),
+                None => found.and_then(|m| m.value(&source, subject, target.start)),
             };
             let value = found.and_then(|m| m.value(&source, subject, today));
             let progress = mikawaya_domain::plan::measure(
@@ -373,7 +379,7 @@ pub fn measure(store: &dyn Store, usage: &dyn UsageSource, today: Date) -> Resul
             }
         }
     }
-    Ok(store.put_plan_progress(&system.manage()?, &rows, &events)?)
+    Ok(store.put_plan_progress(&system.manage()?, &rows, &events, at)?)
 }
 
 /// A share just made: the link (shown once) and its record.

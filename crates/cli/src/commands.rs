@@ -314,14 +314,15 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
         )
         .context("loading the demo company")?;
         eprintln!(
-            "demo company ready in {:.1} s: {} accounts ({} churned), {} contacts, {} subscription rows, {} touchpoints, {} users",
+            "demo company ready in {:.1} s: {} accounts ({} churned), {} contacts, {} subscription rows, {} touchpoints, {} users, {} success plans",
             started.elapsed().as_secs_f64(),
             summary.accounts,
             summary.churned,
             summary.contacts,
             summary.subscriptions,
             summary.touchpoints,
-            summary.users
+            summary.users,
+            summary.plans
         );
         if args.no_usage {
             eprintln!("no product usage generated (--no-usage)");
@@ -400,6 +401,30 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                 started.elapsed().as_secs_f64(),
                 days.len()
             );
+            // The success plans' objectives, measured weekly over the plans' months as the
+            // daily run would have, so each has a history of statuses.
+            let mut statuses = 0;
+            for day in mikawaya_app::health::days_back(
+                as_of
+                    .checked_sub(jiff::Span::new().days(7 * 24))
+                    .unwrap_or(as_of),
+                as_of,
+                7,
+            )
+            .into_iter()
+            .rev()
+            {
+                let noon = day
+                    .at(12, 0, 0, 0)
+                    .to_zoned(jiff::tz::TimeZone::UTC)
+                    .map_err(|e| anyhow!("{e}"))?
+                    .timestamp();
+                statuses += ingest
+                    .read(|usage| mikawaya_app::plans::measure(store.as_ref(), usage, day, noon))
+                    .map_err(Failure::from)?
+                    .map_err(|e| anyhow!("{e}"))?;
+            }
+            eprintln!("success plans measured weekly: {statuses} changes of an objective's status");
         }
         let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
         let starters = mikawaya_playbooks::starter::install(store.as_ref(), &manage)

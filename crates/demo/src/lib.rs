@@ -10,6 +10,7 @@
 //! path as a customer's CSV files (`Store::import`), one transaction per kind.
 
 mod names;
+mod plans;
 mod simulate;
 pub mod usage;
 pub mod voice;

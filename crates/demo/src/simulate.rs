@@ -83,6 +83,8 @@ pub struct DemoCompany {
     pub surveys: Vec<crate::voice::SurveyPlan>,
     /// The CSMs' monthly pulses on high-touch accounts.
     pub pulses: Vec<crate::voice::PulsePlan>,
+    /// The options it was made with (plans start and speak by them).
+    pub options: DemoOptions,
 }
 
 /// A user to create (the partner is given by index into `partners`).
@@ -111,6 +113,8 @@ pub struct DemoSummary {
     pub touchpoints: u64,
     /// Users.
     pub users: u64,
+    /// Success plans.
+    pub plans: u64,
 }
 
 struct PlanSpec {
@@ -176,6 +180,7 @@ pub fn generate(options: DemoOptions) -> Result<DemoCompany, DemoError> {
     }
     let rng = ChaCha8Rng::seed_from_u64(options.seed);
     let window_start = add_months(options.as_of, -18);
+    let kept = options.clone();
     let mut generator = Generator {
         rng,
         options,
@@ -193,6 +198,7 @@ pub fn generate(options: DemoOptions) -> Result<DemoCompany, DemoError> {
             usage: Vec::new(),
             surveys: Vec::new(),
             pulses: Vec::new(),
+            options: kept,
         },
     };
     generator.team();
@@ -782,6 +788,7 @@ pub fn load(
         batch(ImportRecords::Touchpoints(company.touchpoints)),
     )?;
     voice(store, &write, &company.surveys, &company.pulses)?;
+    let plans = crate::plans::load(store, &write, &company.truth, &company.options)?;
     let text = serde_json::to_string_pretty(&truth).unwrap_or_default();
     std::fs::write(truth_file, text).map_err(|source| DemoError::Io {
         path: truth_file.to_owned(),
@@ -794,6 +801,7 @@ pub fn load(
         subscriptions: subscriptions.rows,
         touchpoints: touchpoints.rows,
         users,
+        plans,
     })
 }
 

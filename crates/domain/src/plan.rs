@@ -134,12 +134,16 @@ wire_enum!(
 pub struct Target {
     /// A defined metric, by name.
     pub metric: Slug,
-    /// The value to reach (below the baseline: the metric should fall).
+    /// The value to reach (below the baseline: the metric should fall), or with
+    /// `relative` the percent change from the baseline (+20: up a fifth).
     pub target: f64,
     /// From when progress counts (the baseline day).
     pub start: Date,
     /// By when.
     pub due: Date,
+    /// Whether `target` is a percent change from the baseline.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub relative: bool,
 }
 
 impl Target {
@@ -168,7 +172,29 @@ impl Target {
             target,
             start,
             due,
+            relative: false,
         })
+    }
+
+    /// The same target as a percent change from the baseline (`target` then must be above
+    /// -100: a metric cannot fall below nothing).
+    pub fn relative(self) -> Result<Target, Invalid> {
+        if self.target <= -100.0 {
+            return Err(Invalid::new("target", "a change must be above -100%"));
+        }
+        Ok(Target {
+            relative: true,
+            ..self
+        })
+    }
+
+    /// The value to reach, given the baseline (a relative target needs one).
+    pub fn goal(&self, baseline: Option<f64>) -> Option<f64> {
+        if self.relative {
+            baseline.map(|b| b * (1.0 + self.target / 100.0))
+        } else {
+            Some(self.target)
+        }
     }
 }
 
@@ -1018,18 +1044,18 @@ pub fn measure(
     } else {
         1.0
     };
-    let rising = baseline.is_none_or(|b| target.target >= b);
-    let reached = value.is_some_and(|v| {
-        if rising {
-            v >= target.target
-        } else {
-            v <= target.target
-        }
-    });
+    let goal = target.goal(baseline);
+    let rising = match (goal, baseline) {
+        (Some(goal), Some(b)) => goal >= b,
+        _ => !(target.relative && target.target < 0.0),
+    };
+    let reached =
+        goal.zip(value)
+            .is_some_and(|(goal, v)| if rising { v >= goal } else { v <= goal });
     let achieved_on = achieved_on.or(reached.then_some(day));
-    let raw = match (baseline, value) {
-        (Some(b), Some(v)) if target.target != b => Some((v - b) / (target.target - b)),
-        (Some(_), Some(_)) => Some(if reached { 1.0 } else { 0.0 }),
+    let raw = match (baseline, value, goal) {
+        (Some(b), Some(v), Some(goal)) if goal != b => Some((v - b) / (goal - b)),
+        (Some(_), Some(_), Some(_)) => Some(if reached { 1.0 } else { 0.0 }),
         _ => None,
     };
     let actual = raw.map(|p| p.clamp(0.0, 1.0));
@@ -1067,7 +1093,44 @@ mod tests {
             target: value,
             start: date(2027, 1, 1),
             due: date(2027, 4, 11), // 100 days
+            relative: false,
         }
+    }
+
+    #[test]
+    fn a_relative_target_counts_from_the_baseline() {
+        let up = target(50.0).relative().unwrap_or_else(|e| panic!("{e}"));
+        // Baseline 40, +50%: the goal is 60; on day 50 at 50 the way made is 0.5.
+        assert_eq!(up.goal(Some(40.0)), Some(60.0));
+        let p = measure(
+            &up,
+            Some(40.0),
+            Some(50.0),
+            date(2027, 2, 20),
+            None,
+            StatusRule::default(),
+        );
+        assert_eq!((p.actual, p.status), (Some(0.5), ObjectiveStatus::OnTrack));
+        let down = target(-25.0).relative().unwrap_or_else(|e| panic!("{e}"));
+        let p = measure(
+            &down,
+            Some(40.0),
+            Some(30.0),
+            date(2027, 2, 20),
+            None,
+            StatusRule::default(),
+        );
+        assert_eq!(p.status, ObjectiveStatus::Achieved);
+        let none = measure(
+            &up,
+            None,
+            Some(50.0),
+            date(2027, 2, 20),
+            None,
+            StatusRule::default(),
+        );
+        assert_eq!(none.status, ObjectiveStatus::NoData);
+        assert!(target(-100.0).relative().is_err());
     }
 
     #[test]

@@ -6,8 +6,8 @@
 //! ```json
 //! [{"name": "onboarding", "title": {"en": "Onboarding", "ja": "オンボーディング"},
 //!   "for": {"tiers": ["high", "low"]},
-//!   "objectives": [{"title": {"en": "50 weekly active users", "ja": "週次アクティブ50人"},
-//!                   "metric": "active_users", "target": 50, "due_days": 90}],
+//!   "objectives": [{"title": {"en": "A fifth more active users", "ja": "アクティブユーザーを2割増"},
+//!                   "metric": "active_users", "target": 20, "relative": true, "due_days": 90}],
 //!   "milestones": [{"title": {"en": "Kickoff", "ja": "キックオフ"}, "due_days": 14,
 //!                   "deliverables": [{"title": {"en": "Project plan", "ja": "導入計画書"},
 //!                                     "kind": "document"}]}],
@@ -58,6 +58,10 @@ pub struct TemplateObjective {
     /// Days from the plan's start to the due date.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_days: Option<u32>,
+    /// Whether `target` is a percent change from the value at the start (+20: up a fifth),
+    /// so one template fits accounts of every size.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub relative: bool,
 }
 
 /// A deliverable of a template's milestone.
@@ -233,13 +237,15 @@ impl PlanTemplate {
         let now = jiff::Timestamp::UNIX_EPOCH;
         for objective in &self.objectives {
             let target = match (&objective.metric, objective.target, objective.due_days) {
-                (Some(metric), Some(target), Some(days)) => Some(Target::new(
-                    Slug::parse(metric)?,
-                    target,
-                    start,
-                    after(days)?,
-                    today,
-                )?),
+                (Some(metric), Some(target), Some(days)) => {
+                    let made =
+                        Target::new(Slug::parse(metric)?, target, start, after(days)?, today)?;
+                    Some(if objective.relative {
+                        made.relative()?
+                    } else {
+                        made
+                    })
+                }
                 _ => None,
             };
             events.extend(body.apply(
@@ -310,10 +316,14 @@ pub fn starters() -> Vec<PlanTemplate> {
             },
             objectives: vec![
                 TemplateObjective {
-                    title: l("The team uses it every week", "チームが毎週使っている"),
+                    title: l(
+                        "A fifth more of the team uses it every month",
+                        "毎月使うメンバーを2割増やす",
+                    ),
                     metric: Some("active_users".into()),
-                    target: Some(5.0),
+                    target: Some(20.0),
                     due_days: Some(90),
+                    relative: true,
                 },
                 TemplateObjective {
                     title: l(
@@ -323,6 +333,7 @@ pub fn starters() -> Vec<PlanTemplate> {
                     metric: None,
                     target: None,
                     due_days: None,
+                    relative: false,
                 },
             ],
             milestones: vec![
@@ -367,12 +378,13 @@ pub fn starters() -> Vec<PlanTemplate> {
             suits: TemplateFor::default(),
             objectives: vec![TemplateObjective {
                 title: l(
-                    "Usage holds up to the renewal",
-                    "更新まで利用が維持されている",
+                    "Use grows a tenth before the renewal",
+                    "更新までに利用を1割伸ばす",
                 ),
                 metric: Some("activity".into()),
-                target: Some(100.0),
+                target: Some(10.0),
                 due_days: Some(60),
+                relative: true,
             }],
             milestones: vec![TemplateMilestone {
                 title: l("Business review", "ビジネスレビュー"),
@@ -411,7 +423,8 @@ mod tests {
             .target
             .as_ref()
             .map(|t| (t.target, t.due));
-        assert_eq!(target, Some((5.0, jiff::civil::date(2026, 6, 30))));
+        assert_eq!(target, Some((20.0, jiff::civil::date(2026, 6, 30))));
+        assert!(body.objectives[0].target.as_ref().is_some_and(|t| t.relative));
         assert_eq!(body.milestones.len(), 3);
         // Each milestone is gated by its own deliverable.
         for milestone in &body.milestones {

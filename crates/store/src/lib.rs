@@ -583,12 +583,13 @@ pub trait Store: Send + Sync {
     ) -> Result<Vec<plans::PlanEventRow>>;
     /// Keeps the day's measured progress of objectives (an objective whose status changed
     /// gets an `objective_status` event) and the day's other events from Mikawaya (a
-    /// milestone overdue); returns how many statuses changed.
+    /// milestone overdue), all at `at`; returns how many statuses changed.
     fn put_plan_progress(
         &self,
         access: &ManageAccess,
         rows: &[plans::ProgressRow],
         events: &[(PlanId, PlanEvent)],
+        at: jiff::Timestamp,
     ) -> Result<usize>;
     /// The measured progress of one visible plan's objectives, or of every visible plan.
     fn plan_progress(

@@ -157,7 +157,12 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
     assert!(matches!(refused, Err(mikawaya_app::AppError::Invalid(ref e)) if e.field == "metric"));
 
     // 20 February is day 50 of 100: expected progress 0.5.
-    plans::measure(&world.store, &usage, date(2026, 2, 20))?;
+    plans::measure(
+        &world.store,
+        &usage,
+        date(2026, 2, 20),
+        jiff::Timestamp::now(),
+    )?;
     let view = plans::view(&world.store, &read, plan.id)?;
     let reached = &view.progress[&1];
     // Window 23 January to 19 February: 28 days × 2 events = 56 ≥ 50, reached early.
@@ -185,8 +190,18 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
     assert_eq!(flagged.iter().map(|p| p.id).collect::<Vec<_>>(), [late.id]);
 
     // Later, activity falls to nothing: the objective stays achieved on the day it was.
-    plans::measure(&world.store, &usage, date(2026, 4, 1))?;
-    plans::measure(&world.store, &usage, date(2026, 4, 2))?;
+    plans::measure(
+        &world.store,
+        &usage,
+        date(2026, 4, 1),
+        jiff::Timestamp::now(),
+    )?;
+    plans::measure(
+        &world.store,
+        &usage,
+        date(2026, 4, 2),
+        jiff::Timestamp::now(),
+    )?;
     let kept = &plans::view(&world.store, &read, plan.id)?.progress[&1];
     assert_eq!(
         (kept.value, kept.status),

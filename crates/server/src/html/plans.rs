@@ -73,7 +73,12 @@ fn objectives(lang: Lang, body: &PlanBody, progress: &BTreeMap<u32, Progress>) -
                             td { code { (target.metric) } }
                             td.num { (number(measured.and_then(|p| p.baseline))) }
                             td.num { (number(measured.and_then(|p| p.value))) }
-                            td.num { (number(Some(target.target))) }
+                            td.num {
+                                @if target.relative {
+                                    (format!("{:+}%", target.target))
+                                    @if let Some(goal) = target.goal(measured.and_then(|p| p.baseline)) { br; span.muted { "→ " (number(Some((goal * 100.0).round() / 100.0))) } }
+                                } @else { (number(Some(target.target))) }
+                            }
                             td { (i18n::date(target.due, lang)) }
                             td {
                                 @if let Some(p) = measured {
@@ -348,6 +353,7 @@ fn render(
                             @for m in &page.metrics { option value=(m) { (m) } }
                         } }
                         label { (lang.t("target")) input type="number" step="any" name="target"; }
+                        label { span { input type="checkbox" name="relative" value="true"; " " (lang.t("target_relative")) } }
                         label { (lang.t("due")) input type="date" name="due" min=(today.to_string()); }
                         label { (lang.t("status_if_manual")) select name="status" {
                             option value="" { "—" }
@@ -528,6 +534,7 @@ pub struct ChangeForm {
     title: Option<String>,
     metric: Option<String>,
     target: Option<String>,
+    relative: Option<String>,
     due: Option<String>,
     status: Option<String>,
     item: Option<String>,
@@ -566,6 +573,7 @@ impl ChangeForm {
             title: self.title,
             metric: self.metric,
             target: parse_number(self.target.as_deref(), "target")?,
+            relative: Some(self.relative.is_some_and(|r| r == "true" || r == "on")),
             start: None,
             due: self.due.filter(|d| !d.is_empty()),
             status: self.status.filter(|s| !s.is_empty()),

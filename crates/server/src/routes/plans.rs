@@ -352,8 +352,11 @@ pub struct ChangeIn {
     pub title: Option<String>,
     /// add_objective: a metric to bind it to (defined, or built in: active_users, activity…).
     pub metric: Option<String>,
-    /// add_objective: the value to reach.
+    /// add_objective: the value to reach (with `relative`: the percent change from the
+    /// value on the start day).
     pub target: Option<f64>,
+    /// add_objective: `target` is a percent change from the start.
+    pub relative: Option<bool>,
     /// add_objective: YYYY-MM-DD, the baseline day (default today).
     pub start: Option<String>,
     /// add_objective: YYYY-MM-DD, the target date (not in the past).
@@ -450,13 +453,18 @@ impl ChangeIn {
                         let start = optional(self.start.as_deref(), "start", date("start"))?
                             .unwrap_or(today);
                         let due = required(need(&self.due, "due")?, "due", date("due"))?;
-                        Some(Target::new(
+                        let made = Target::new(
                             Slug::parse(metric).map_err(|e| e.in_field("metric"))?,
                             value,
                             start,
                             due,
                             today,
-                        )?)
+                        )?;
+                        Some(if self.relative == Some(true) {
+                            made.relative()?
+                        } else {
+                            made
+                        })
                     }
                     _ => None,
                 };

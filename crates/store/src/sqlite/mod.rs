@@ -817,8 +817,9 @@ impl Store for SqliteStore {
         _access: &ManageAccess,
         rows: &[crate::plans::ProgressRow],
         events: &[(PlanId, PlanEvent)],
+        at: jiff::Timestamp,
     ) -> Result<usize> {
-        self.write(|c| plans::put_plan_progress(c, rows, events))
+        self.write(|c| plans::put_plan_progress(c, rows, events, at))
     }
     fn plan_progress(
         &self,

@@ -392,8 +392,9 @@ pub(crate) fn put_plan_progress(
     connection: &Connection,
     rows: &[ProgressRow],
     events: &[(PlanId, PlanEvent)],
+    at: jiff::Timestamp,
 ) -> Result<usize> {
-    let now = row::now();
+    let now = row::instant(at);
     for (plan, event) in events {
         let account: i64 = connection
             .prepare_cached("SELECT account_id FROM success_plans WHERE id = ?1")?

@@ -192,17 +192,32 @@ fn progress_keeps_status_events_and_the_summary_filters() {
             },
         };
         assert_eq!(
-            ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OnTrack)], &[])),
+            ok(store.put_plan_progress(
+                &manage,
+                &[row(ObjectiveStatus::OnTrack)],
+                &[],
+                jiff::Timestamp::now()
+            )),
             1
         );
         assert_eq!(off_track(jiff::civil::date(2026, 3, 1)), 0);
         // The same status again makes no event; a new one does, and the plan is flagged.
         assert_eq!(
-            ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OnTrack)], &[])),
+            ok(store.put_plan_progress(
+                &manage,
+                &[row(ObjectiveStatus::OnTrack)],
+                &[],
+                jiff::Timestamp::now()
+            )),
             0
         );
         assert_eq!(
-            ok(store.put_plan_progress(&manage, &[row(ObjectiveStatus::OffTrack)], &[])),
+            ok(store.put_plan_progress(
+                &manage,
+                &[row(ObjectiveStatus::OffTrack)],
+                &[],
+                jiff::Timestamp::now()
+            )),
             1
         );
         assert_eq!(off_track(jiff::civil::date(2026, 3, 1)), 1);
