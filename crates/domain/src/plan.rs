@@ -1049,9 +1049,9 @@ pub fn measure(
         (Some(goal), Some(b)) => goal >= b,
         _ => !(target.relative && target.target < 0.0),
     };
-    let reached =
-        goal.zip(value)
-            .is_some_and(|(goal, v)| if rising { v >= goal } else { v <= goal });
+    let reached = goal
+        .zip(value)
+        .is_some_and(|(goal, v)| if rising { v >= goal } else { v <= goal });
     let achieved_on = achieved_on.or(reached.then_some(day));
     let raw = match (baseline, value, goal) {
         (Some(b), Some(v), Some(goal)) if goal != b => Some((v - b) / (goal - b)),

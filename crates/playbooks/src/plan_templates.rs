@@ -424,7 +424,12 @@ mod tests {
             .as_ref()
             .map(|t| (t.target, t.due));
         assert_eq!(target, Some((20.0, jiff::civil::date(2026, 6, 30))));
-        assert!(body.objectives[0].target.as_ref().is_some_and(|t| t.relative));
+        assert!(
+            body.objectives[0]
+                .target
+                .as_ref()
+                .is_some_and(|t| t.relative)
+        );
         assert_eq!(body.milestones.len(), 3);
         // Each milestone is gated by its own deliverable.
         for milestone in &body.milestones {

@@ -8,6 +8,7 @@ mod helpers;
 mod import;
 mod lists;
 mod people;
+mod plans;
 mod sdk;
 mod today;
 mod tracking;
