@@ -68,6 +68,7 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
+let planPath = '/plans';
 try {
   // bypassCSP lets the test inject axe-core; the pages themselves run no inline script.
   const context = await browser.newContext({ locale: 'en-US', viewport: { width: 1280, height: 900 }, bypassCSP: true });
@@ -349,6 +350,52 @@ try {
   check((await csmPage.locator('[data-testid=stakeholders]').innerText()).includes(goal), 'the stakeholder was edited in place');
   check(await csmPage.locator('[data-testid=product-users]').count() === 1, 'product users apart from stakeholders');
   await accessible(csmPage, 'customer 360 (csm)');
+
+  // A success plan: the CSM starts one from a template in the customer's language, hands
+  // over the first deliverable and shares the plan; the customer opens the link in
+  // Japanese on a phone, accepts the deliverable and comments; the CSM sees both on the
+  // account's timeline, and the milestone it gated has closed.
+  const accountPath = new URL(csmPage.url()).pathname;
+  const plans = csmPage.locator('#plans');
+  await plans.locator('summary', { hasText: 'Start a success plan' }).click();
+  await plans.locator('select[name=template]').selectOption('onboarding');
+  await plans.locator('select[name=language]').selectOption('ja');
+  await Promise.all([csmPage.waitForURL(/\/plans\/\d+$/), plans.getByRole('button', { name: 'Start a success plan' }).click()]);
+  planPath = new URL(csmPage.url()).pathname;
+  check((await csmPage.locator('h1').innerText()).includes('導入から初回の価値実現まで'), 'the plan is in the customer\'s language');
+  check((await csmPage.locator('ol.milestones > li').count()) === 3, 'the template\'s three milestones');
+  await accessible(csmPage, 'success plan');
+  await fits(csmPage, 'success plan');
+  await Promise.all([csmPage.waitForLoadState('load'), csmPage.getByRole('button', { name: 'Hand over' }).first().click()]);
+  check((await csmPage.locator('ol.milestones').innerText()).includes('Waiting for the customer'), 'the deliverable was handed over');
+  await Promise.all([csmPage.waitForLoadState('load'), csmPage.getByRole('button', { name: 'Make a link' }).click()]);
+  const link = (await csmPage.locator('div.notice code').innerText()).trim();
+  const sharedPath = link.slice(link.indexOf('/shared/plans/'));
+  check(sharedPath.startsWith('/shared/plans/pl_'), `a shared link: ${link}`);
+  await shot(csmPage, 'plan');
+  const customer = await browser.newContext({ locale: 'ja-JP', viewport: { width: 390, height: 844 }, bypassCSP: true });
+  const visitor = await customer.newPage();
+  await visitor.goto(`${BASE}${sharedPath}`);
+  check((await visitor.locator('html').getAttribute('lang')) === 'ja', 'the shared plan is in Japanese');
+  check(await visitor.locator('header nav').count() === 0, 'no menu for the customer');
+  await fits(visitor, 'shared plan (ja, 390)');
+  await accessible(visitor, 'shared plan (ja, 390)');
+  await visitor.locator('summary', { hasText: '確認する' }).first().click();
+  await Promise.all([visitor.waitForLoadState('load'), visitor.getByRole('button', { name: /^承認する/ }).first().click()]);
+  check((await visitor.locator('div.notice').innerText()).includes('ありがとうございます'), 'the customer is thanked');
+  const said = `キックオフ資料を確認しました ${Date.now() % 1000}`;
+  await visitor.getByLabel('コメント').fill(said);
+  await Promise.all([visitor.waitForLoadState('load'), visitor.getByRole('button', { name: 'コメントする' }).click()]);
+  check((await visitor.locator('ul.timeline').innerText()).includes(said), 'the comment is on the shared plan');
+  check((await visitor.locator('ol.milestones').innerText()).includes('完了'), 'the milestone closed for the customer too');
+  await shot(visitor, 'shared-plan-ja-390');
+  await customer.close();
+  await csmPage.goto(`${BASE}${accountPath}`);
+  const timeline = await csmPage.locator('[data-testid=timeline]').innerText();
+  check(timeline.includes('Deliverable accepted') && timeline.includes(said), `the customer's actions on the timeline: ${timeline.slice(0, 400)}`);
+  await csmPage.goto(`${BASE}${planPath}`);
+  const kickoff = csmPage.locator('ol.milestones > li').first();
+  check((await kickoff.innerText()).includes('Closed'), 'the milestone closed when its deliverable was accepted');
   await csm.close();
 
   // Every page, in both languages, at 390 and 1440 px: nothing overflows, the menu
@@ -364,7 +411,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

@@ -562,8 +562,11 @@ impl PlanBody {
                     ));
                 }
                 let found = self.deliverable_mut(deliverable)?;
-                if found.status == DeliverableStatus::Accepted {
-                    return Err(Invalid::new("deliverable", "is already accepted"));
+                if found.status != DeliverableStatus::Delivered {
+                    return Err(Invalid::new(
+                        "deliverable",
+                        format!("is {}, not waiting for the customer", found.status),
+                    ));
                 }
                 found.status = if accept {
                     DeliverableStatus::Accepted
@@ -1225,6 +1228,8 @@ mod tests {
         let close = PlanChange::CloseMilestone { milestone: 1 };
         let early = plan.apply(close.clone(), customer, now);
         assert_eq!(early.map_err(|e| e.field), Err("milestone".to_owned()));
+        plan.apply(PlanChange::Deliver { deliverable: 1 }, csm, now)
+            .unwrap_or_else(|e| panic!("{e}"));
         let accept_by_csm = PlanChange::Decide {
             deliverable: 1,
             accept: true,

@@ -283,6 +283,14 @@ fn a_link_opens_its_plan_for_the_customer_and_nothing_else() -> TestResult {
         today,
         now,
     )?;
+    let plan = plans::change(
+        &world.store,
+        &write,
+        plan.id,
+        plan.version,
+        PlanChange::Deliver { deliverable: 1 },
+        now,
+    )?;
     let shared = plans::share(
         &world.store,
         &write,

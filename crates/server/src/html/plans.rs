@@ -59,7 +59,7 @@ fn objectives(lang: Lang, body: &PlanBody, progress: &BTreeMap<u32, Progress>) -
     html! {
         @if body.objectives.is_empty() { p.muted { (lang.t("no_objectives")) } }
         @else {
-            table {
+            table tabindex="0" {
                 thead { tr {
                     th { (lang.t("objective")) } th { (lang.t("measured_by")) }
                     th.num { (lang.t("baseline")) } th.num { (lang.t("current_value")) } th.num { (lang.t("target")) }
@@ -175,7 +175,7 @@ fn raid_table(
     html! {
         @if body.raid.is_empty() { p.muted { (lang.t("no_raid")) } }
         @else {
-            table {
+            table tabindex="0" {
                 thead { tr { th { "#" } th { (lang.t("kind")) } th { (lang.t("title")) } th { (lang.t("severity")) } th { (lang.t("raid_owner")) } th { (lang.t("due")) } th { (lang.t("status")) } } }
                 tbody { @for entry in &body.raid { tr {
                     td { (entry.id) }
@@ -471,7 +471,7 @@ fn render(
                 }
             }
             @if !page.view.shares.is_empty() {
-                table {
+                table tabindex="0" {
                     thead { tr { th { (lang.t("stakeholder")) } th { (lang.t("expires")) } th { (lang.t("last_opened")) } th {} } }
                     tbody { @for s in &page.view.shares { tr {
                         td { (author_name(&names, Some(Author::Contact(s.contact_id)))) }
@@ -933,7 +933,7 @@ fn shared_page(
         } }
     };
     let deliverable_actions = |d: &mikawaya_domain::plan::Deliverable| -> Markup {
-        html! { @if d.status != DeliverableStatus::Accepted {
+        html! { @if d.status == DeliverableStatus::Delivered {
             details.edit { summary { (lang.t("review")) " " (d.title) }
                 form.inline method="post" action=(action) {
                     input type="hidden" name="action" value="accept";
@@ -1166,7 +1166,7 @@ pub async fn plans_page(State(state): State<AppState>, page_user: PageUser) -> R
             h2 { (lang.t("plans_needing_attention")) }
             @if attention.is_empty() { p.muted { (lang.t("nothing_needs_attention")) } }
             @else {
-                table {
+                table tabindex="0" {
                     thead { tr { th { (lang.t("account")) } th { (lang.t("plan")) } th { (lang.t("owner_ours")) } th.num { (lang.t("objectives_off_track")) } th.num { (lang.t("milestones_overdue")) } } }
                     tbody { @for plan in &attention { tr {
                         td { a href=(format!("/accounts/{}", plan.account_id)) { (accounts.get(&plan.account_id).map_or("—", String::as_str)) } }
