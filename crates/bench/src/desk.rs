@@ -17,7 +17,23 @@ use mikawaya_store::sqlite::SqliteStore;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub fn run() -> Result<()> {
+/// The demo company at `accounts` accounts with 14 months of product usage through the
+/// ingest path (users capped at three per account), in a temporary data dir.
+pub(crate) struct Book {
+    /// Keeps the data dir alive.
+    pub _dir: tempfile::TempDir,
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// The event log and rollups.
+    pub ingest: Ingest,
+    /// The company's today.
+    pub as_of: jiff::civil::Date,
+    /// Events written.
+    pub events: usize,
+}
+
+/// The benchmarks' book of `MIKAWAYA_BENCH_ACCOUNTS` accounts (default 100,000).
+pub(crate) fn book() -> Result<Book> {
     let accounts: u32 = std::env::var("MIKAWAYA_BENCH_ACCOUNTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -45,6 +61,24 @@ pub fn run() -> Result<()> {
         "{events} events written in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    Ok(Book {
+        _dir: dir,
+        store,
+        ingest,
+        as_of,
+        events: usize::try_from(events).unwrap_or(usize::MAX),
+    })
+}
+
+pub fn run() -> Result<()> {
+    let Book {
+        _dir,
+        store,
+        ingest,
+        as_of,
+        events,
+    } = book()?;
+    let accounts = store.count_accounts(&mikawaya_domain::Actor::system().read(), &Default::default())?;
     let read = mikawaya_domain::Actor::system().read();
     let draft = CardSetSpec {
         default: Some(Scorecard::default_card().spec().clone()),

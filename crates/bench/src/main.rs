@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod desk;
+mod plans;
 mod ingest;
 mod metrics;
 mod pages;
@@ -38,8 +39,9 @@ fn main() -> Result<()> {
         "pages" => pages::run(),
         "metrics" => metrics::run(),
         "desk" => desk::run(),
+        "plans" => plans::run(),
         other => {
-            bail!("unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk)")
+            bail!("unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans)")
         }
     }
 }

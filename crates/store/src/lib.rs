@@ -558,6 +558,13 @@ pub trait Store: Send + Sync {
         account_id: AccountId,
         edit: plans::PlanEdit<'_>,
     ) -> Result<SuccessPlan>;
+    /// Creates many plans in one transaction (all or none): a template started on a whole
+    /// segment. Returns their ids in order.
+    fn create_plans(
+        &self,
+        access: &WriteAccess,
+        plans: &[(AccountId, plans::PlanEdit<'_>)],
+    ) -> Result<Vec<PlanId>>;
     /// One visible plan.
     fn get_plan(&self, access: &ReadAccess, id: PlanId) -> Result<SuccessPlan>;
     /// Visible plans, by account.

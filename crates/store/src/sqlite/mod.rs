@@ -786,6 +786,17 @@ impl Store for SqliteStore {
     ) -> Result<SuccessPlan> {
         self.write(|c| plans::create_plan(c, access.visibility(), account_id, edit))
     }
+    fn create_plans(
+        &self,
+        access: &WriteAccess,
+        many: &[(AccountId, crate::plans::PlanEdit<'_>)],
+    ) -> Result<Vec<PlanId>> {
+        self.write(|c| {
+            many.iter()
+                .map(|(account, edit)| plans::insert_plan(c, access.visibility(), *account, *edit))
+                .collect()
+        })
+    }
     fn get_plan(&self, access: &ReadAccess, id: PlanId) -> Result<SuccessPlan> {
         self.read(|c| plans::get_plan(c, access.visibility(), id))
     }

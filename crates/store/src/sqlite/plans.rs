@@ -220,6 +220,17 @@ pub(crate) fn create_plan(
     account: AccountId,
     edit: PlanEdit<'_>,
 ) -> Result<SuccessPlan> {
+    let id = insert_plan(connection, visibility, account, edit)?;
+    get_plan(connection, visibility, id)
+}
+
+/// Inserts a plan on a visible account with its events; returns its id.
+pub(crate) fn insert_plan(
+    connection: &Connection,
+    visibility: Visibility,
+    account: AccountId,
+    edit: PlanEdit<'_>,
+) -> Result<PlanId> {
     let PlanEdit {
         body,
         events,
@@ -246,7 +257,7 @@ pub(crate) fn create_plan(
     let id = PlanId::new(connection.last_insert_rowid());
     refresh_summary(connection, id, body)?;
     insert_events(connection, id, account, events, author, &now)?;
-    get_plan(connection, visibility, id)
+    Ok(id)
 }
 
 pub(crate) fn save_plan(
