@@ -78,7 +78,10 @@ pub fn run() -> Result<()> {
         as_of,
         events,
     } = book()?;
-    let accounts = store.count_accounts(&mikawaya_domain::Actor::system().read(), &Default::default())?;
+    let accounts = store.count_accounts(
+        &mikawaya_domain::Actor::system().read(),
+        &Default::default(),
+    )?;
     let read = mikawaya_domain::Actor::system().read();
     let draft = CardSetSpec {
         default: Some(Scorecard::default_card().spec().clone()),

@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod desk;
-mod plans;
 mod ingest;
 mod metrics;
 mod pages;
+mod plans;
 
 /// The allocator the `mikawaya` binary uses, so the numbers are the product's.
 #[global_allocator]
@@ -41,7 +41,9 @@ fn main() -> Result<()> {
         "desk" => desk::run(),
         "plans" => plans::run(),
         other => {
-            bail!("unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans)")
+            bail!(
+                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans)"
+            )
         }
     }
 }

@@ -24,7 +24,11 @@ pub fn run() -> Result<()> {
     let due = book.as_of.checked_add(jiff::Span::new().days(60))?;
     let mut body = PlanBody::new(Text::parse("Adoption")?, Language::En);
     let now = jiff::Timestamp::now();
-    for (metric, target, relative) in [("activity", 10.0, true), ("active_users", 20.0, true), ("idle_days", 2.0, false)] {
+    for (metric, target, relative) in [
+        ("activity", 10.0, true),
+        ("active_users", 20.0, true),
+        ("idle_days", 2.0, false),
+    ] {
         let made = Target::new(Slug::parse(metric)?, target, start, due, start)?;
         body.apply(
             PlanChange::AddObjective {
@@ -65,7 +69,11 @@ pub fn run() -> Result<()> {
         book.events
     );
     let mut day = book.as_of;
-    for label in ["the first day (each baseline read)", "the next day (baselines kept)", "the day after"] {
+    for label in [
+        "the first day (each baseline read)",
+        "the next day (baselines kept)",
+        "the day after",
+    ] {
         let started = Instant::now();
         let changed = book
             .ingest

@@ -7,6 +7,7 @@
 mod commands;
 mod fields;
 mod forecast;
+mod plans;
 mod scorecard;
 mod today;
 mod work;
@@ -70,6 +71,9 @@ enum Command {
     /// The scorecards in force: show, versions, save, rollback, suggest one from the history.
     #[command(subcommand)]
     Scorecard(scorecard::ScorecardCommand),
+    /// Success plans: list, templates, measure.
+    #[command(subcommand)]
+    Plans(plans::PlansCommand),
     /// Tests whether a metric or scorecard predicts churn: AUC, top-decile lift and calibration over past dates.
     Backtest(commands::BacktestArgs),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
@@ -147,6 +151,7 @@ fn main() -> ExitCode {
         Command::Today(args) => today::run(&cli.data_dir, &args),
         Command::Fields(command) => fields::run(&cli.data_dir, command),
         Command::Scorecard(command) => scorecard::run(&cli.data_dir, command),
+        Command::Plans(command) => plans::run(&cli.data_dir, command),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),
