@@ -35,6 +35,8 @@ pub struct Facts<'a> {
     pub changes: HashMap<AccountId, Vec<AccountChange>>,
     /// Survey answers per account, oldest first.
     pub surveys: HashMap<AccountId, Vec<SurveyResponse>>,
+    /// Success plan events per account, oldest first.
+    pub plan_events: HashMap<AccountId, Vec<mikawaya_store::plans::PlanEventRow>>,
     /// Subscription rows per account.
     pub revenue: HashMap<AccountId, Vec<RevenueRow>>,
     /// Runs per (playbook, account), oldest first.
@@ -111,6 +113,20 @@ impl<'a> Facts<'a> {
                 .or_default()
                 .push(response);
         }
+        let mut plan_events: HashMap<AccountId, Vec<mikawaya_store::plans::PlanEventRow>> =
+            HashMap::new();
+        let plan_filter = mikawaya_store::plans::PlanEventFilter {
+            since: Some(since),
+            kinds: vec![
+                mikawaya_domain::plan::PlanEventKind::ObjectiveStatus,
+                mikawaya_domain::plan::PlanEventKind::MilestoneOverdue,
+                mikawaya_domain::plan::PlanEventKind::DeliverableRejected,
+            ],
+            ..Default::default()
+        };
+        for event in store.plan_events(access, &plan_filter)? {
+            plan_events.entry(event.account_id).or_default().push(event);
+        }
         let mut revenue: HashMap<AccountId, Vec<RevenueRow>> = HashMap::new();
         for subscription in store.all_subscriptions(access)? {
             revenue
@@ -152,6 +168,7 @@ impl<'a> Facts<'a> {
             segments,
             changes,
             surveys,
+            plan_events,
             revenue,
             runs,
             tasks,

@@ -138,6 +138,28 @@ pub enum Trigger {
         #[serde(default = "seven")]
         within_days: u32,
     },
+    /// Something happened on one of the account's success plans within the last
+    /// `within_days` days: `objective_off_track` (an objective became off track or was
+    /// missed), `milestone_overdue`, or `deliverable_rejected` (the customer sent one back).
+    PlanEvent {
+        /// Which.
+        event: PlanTrigger,
+        /// Days to look back (default 7).
+        #[serde(default = "seven")]
+        within_days: u32,
+    },
+}
+
+/// The success plan events a playbook can react to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanTrigger {
+    /// An objective became off track or was missed.
+    ObjectiveOffTrack,
+    /// A milestone passed its due date open.
+    MilestoneOverdue,
+    /// The customer sent a deliverable back.
+    DeliverableRejected,
 }
 
 fn one() -> u32 {
@@ -579,6 +601,7 @@ fn check_trigger(trigger: &Trigger) -> Result<(), Invalid> {
             Slug::parse(stage).map_err(|e| Invalid::new("trigger.stage", e.reason))?;
             positive(*within_days, "within_days")
         }
+        Trigger::PlanEvent { within_days, .. } => positive(*within_days, "within_days"),
         Trigger::FieldChanged { field, within_days } => {
             const FIELDS: &[&str] = &["stage", "tier", "plan", "owner", "renewal_date", "champion"];
             if !FIELDS.contains(&field.as_str()) {

@@ -262,6 +262,45 @@ pub(crate) fn fires(
                 ),
             })
         }
+        Trigger::PlanEvent { event, within_days } => {
+            use mikawaya_domain::plan::{ObjectiveStatus, PlanEventKind};
+            let from = days_before(today, *within_days)?;
+            let found = facts.plan_events.get(&account.id)?.iter().rev().find(|e| {
+                let day = facts.day_of(e.at);
+                let kind = match event {
+                    crate::spec::PlanTrigger::ObjectiveOffTrack => {
+                        e.kind == PlanEventKind::ObjectiveStatus
+                            && ObjectiveStatus::parse(&e.text).is_ok_and(ObjectiveStatus::is_bad)
+                    }
+                    crate::spec::PlanTrigger::MilestoneOverdue => {
+                        e.kind == PlanEventKind::MilestoneOverdue
+                    }
+                    crate::spec::PlanTrigger::DeliverableRejected => {
+                        e.kind == PlanEventKind::DeliverableRejected
+                    }
+                };
+                kind && day > from && day <= today
+            })?;
+            let day = facts.day_of(found.at);
+            let (en, ja) = match event {
+                crate::spec::PlanTrigger::ObjectiveOffTrack => (
+                    "an objective of the success plan fell behind",
+                    "サクセスプランの目標が遅れ",
+                ),
+                crate::spec::PlanTrigger::MilestoneOverdue => (
+                    "a milestone of the success plan is overdue",
+                    "サクセスプランのマイルストーンが期限切れ",
+                ),
+                crate::spec::PlanTrigger::DeliverableRejected => (
+                    "the customer sent a deliverable back",
+                    "お客様が成果物を差し戻し",
+                ),
+            };
+            Some(both(
+                format!("{en} on {day} ({})", found.text),
+                format!("{day}に{ja}（{}）", found.text),
+            ))
+        }
         Trigger::SurveyAnswer {
             survey,
             min_score,

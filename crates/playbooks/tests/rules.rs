@@ -900,3 +900,108 @@ fn staged_playbooks_read_as_one_process() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn success_plan_events_trigger_playbooks() -> TestResult {
+    use mikawaya_domain::language::Language;
+    use mikawaya_domain::plan::{Author, DeliverableKind, PlanBody, PlanChange};
+    use mikawaya_store::plans::{PlanEdit, ProgressRow};
+    let world = World::new()?;
+    let write = Actor::system().write()?;
+    let rejected = world.account("rejected", |_| {})?;
+    let behind = world.account("behind", |_| {})?;
+    let calm = world.account("calm", |_| {})?;
+    let contact = world.contact(rejected, "Aoi", ContactRole::Champion)?;
+    for (name, event) in [
+        ("sent-back", "deliverable_rejected"),
+        ("off-track", "objective_off_track"),
+        ("late", "milestone_overdue"),
+    ] {
+        world.playbook(serde_json::json!({"name": name, "title": {"en": name},
+            "trigger": {"kind": "plan_event", "event": event}, "steps": task_step()}))?;
+    }
+    let now = jiff::Timestamp::now();
+    let mut ids = Vec::new();
+    for account in [rejected, behind, calm] {
+        let mut body = PlanBody::new(Text::parse("Plan")?, Language::En);
+        let mut events = body.apply(
+            PlanChange::AddDeliverable {
+                title: Text::parse("Project plan")?,
+                kind: DeliverableKind::Document,
+                url: None,
+            },
+            None,
+            now,
+        )?;
+        events.extend(body.apply(PlanChange::Deliver { deliverable: 1 }, None, now)?);
+        let edit = PlanEdit {
+            body: &body,
+            events: &events,
+            author: None,
+            at: now,
+        };
+        ids.push(world.store.create_plan(&write, account, edit)?);
+    }
+    // The customer sends the deliverable back on one plan.
+    let mut sent_back = ids[0].body.clone();
+    let who = Some(Author::Contact(contact));
+    let events = sent_back.apply(
+        PlanChange::Decide {
+            deliverable: 1,
+            accept: false,
+            remark: Some(Text::parse("missing our numbers")?),
+        },
+        who,
+        now,
+    )?;
+    let edit = PlanEdit {
+        body: &sent_back,
+        events: &events,
+        author: who,
+        at: now,
+    };
+    world
+        .store
+        .save_plan(&write, ids[0].id, ids[0].version, edit)?;
+    // An objective falls behind on another (the daily measurement's event).
+    let progress = ProgressRow {
+        plan_id: ids[1].id,
+        objective: 1,
+        progress: mikawaya_domain::plan::Progress {
+            day: today(),
+            baseline: Some(1.0),
+            value: Some(1.0),
+            expected: 0.6,
+            actual: Some(0.0),
+            status: mikawaya_domain::plan::ObjectiveStatus::OffTrack,
+            achieved_on: None,
+        },
+    };
+    world
+        .store
+        .put_plan_progress(&Actor::system().manage()?, &[progress], &[], now)?;
+    let report = world.evaluate(today(), None)?;
+    let mut fired: Vec<String> = report
+        .fired
+        .iter()
+        .map(|f| {
+            format!(
+                "{}:{}",
+                f.playbook,
+                f.account_external_id.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    fired.sort();
+    assert_eq!(fired, ["off-track:behind", "sent-back:rejected"]);
+    assert!(
+        report
+            .fired
+            .iter()
+            .any(|f| f.reason.contains("sent a deliverable back")),
+        "the reason says what happened"
+    );
+    // Eight days later the events are out of the 7-day look-back.
+    assert!(world.fired(today().checked_add(days(8))?, None)?.is_empty());
+    Ok(())
+}
