@@ -852,6 +852,10 @@ impl Lang {
             "plan_event.shared" => ("Shared", "共有"),
             "plan_event.share_revoked" => ("Share revoked", "共有を無効化"),
             "raid_owner" => ("Owner", "担当者"),
+            "outcomes_by_tier" => (
+                "Customer outcomes by touch tier",
+                "タッチモデル別のカスタマーアウトカム",
+            ),
             "target_relative" => (
                 "Target is a % change from the start",
                 "目標値を開始時からの増減率（%）とする",

@@ -1100,10 +1100,13 @@ pub async fn plans_page(State(state): State<AppState>, page_user: PageUser) -> R
         .run(move |store| {
             let plans = store.list_plans(&access, &mikawaya_store::plans::PlanFilter::default())?;
             let progress = store.plan_progress(&access, None)?;
-            let accounts: HashMap<AccountId, String> = store
+            let accounts: HashMap<
+                AccountId,
+                (String, Option<mikawaya_domain::account::TouchTier>),
+            > = store
                 .all_accounts(&access)?
                 .into_iter()
-                .map(|a| (a.id, a.name.to_string()))
+                .map(|a| (a.id, (a.name.to_string(), a.tier)))
                 .collect();
             let users: HashMap<UserId, String> = store
                 .list_users(&access)?
@@ -1135,12 +1138,25 @@ pub async fn plans_page(State(state): State<AppState>, page_user: PageUser) -> R
         };
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut objectives_total, mut achieved) = (0usize, 0usize);
+    // Per touch tier: objectives, achieved, off track or missed (the customer outcome, CO).
+    let mut by_tier: BTreeMap<&str, (usize, usize, usize)> = BTreeMap::new();
     for plan in &found {
         *counts.entry(plan.body.status.as_str()).or_default() += 1;
+        let tier = accounts
+            .get(&plan.account_id)
+            .and_then(|(_, t)| *t)
+            .map_or("none", |t| t.as_str());
         for objective in &plan.body.objectives {
             objectives_total += 1;
-            if status_of(plan, objective) == Some(ObjectiveStatus::Achieved) {
+            let status = status_of(plan, objective);
+            let row = by_tier.entry(tier).or_default();
+            row.0 += 1;
+            if status == Some(ObjectiveStatus::Achieved) {
                 achieved += 1;
+                row.1 += 1;
+            }
+            if status.is_some_and(ObjectiveStatus::is_bad) {
+                row.2 += 1;
             }
         }
     }
@@ -1163,13 +1179,25 @@ pub async fn plans_page(State(state): State<AppState>, page_user: PageUser) -> R
             div { dt { (lang.t("outcomes_achieved")) } dd { (achieved) " / " (objectives_total) } }
         } }
         section {
+            h2 { (lang.t("outcomes_by_tier")) }
+            table tabindex="0" {
+                thead { tr { th { (lang.t("tier")) } th.num { (lang.t("objectives")) } th.num { (lang.t("outcomes_achieved")) } th.num { (lang.t("objectives_off_track")) } } }
+                tbody { @for (tier, (total, done, bad)) in &by_tier { tr {
+                    td { (lang.value("tier_name", tier)) }
+                    td.num { (total) }
+                    td.num { (done) " (" (percent(*done as f64 / (*total).max(1) as f64)) ")" }
+                    td.num { (bad) }
+                } } }
+            }
+        }
+        section {
             h2 { (lang.t("plans_needing_attention")) }
             @if attention.is_empty() { p.muted { (lang.t("nothing_needs_attention")) } }
             @else {
                 table tabindex="0" {
                     thead { tr { th { (lang.t("account")) } th { (lang.t("plan")) } th { (lang.t("owner_ours")) } th.num { (lang.t("objectives_off_track")) } th.num { (lang.t("milestones_overdue")) } } }
                     tbody { @for plan in &attention { tr {
-                        td { a href=(format!("/accounts/{}", plan.account_id)) { (accounts.get(&plan.account_id).map_or("—", String::as_str)) } }
+                        td { a href=(format!("/accounts/{}", plan.account_id)) { (accounts.get(&plan.account_id).map_or("—", |(name, _)| name.as_str())) } }
                         td { a href=(format!("/accounts/{}/plans/{}", plan.account_id, plan.id)) { (plan.body.title) } }
                         td { (plan.body.owner_id.and_then(|u| users.get(&u)).map_or("—", String::as_str)) }
                         td.num { (plan.body.objectives.iter().filter(|o| status_of(plan, o).is_some_and(ObjectiveStatus::is_bad)).count()) }
