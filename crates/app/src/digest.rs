@@ -254,24 +254,44 @@ pub fn notify_mentions(
             Language::En => format!("{who} mentioned you on {what_en} for {}", account.name),
         };
         let body = format!("{text}\n\n{base}/accounts/{}\n", account.id);
-        store.queue_message(
-            &Actor::system().write()?,
-            NewMessage {
-                idempotency_key: format!("mention:{key}:{}", user.id),
-                channel: Channel::Email,
-                account_id: Some(account.id),
-                contact_id: None,
-                recipient: user.email.to_string(),
-                subject: Some(subject),
-                body,
-                format: None,
-                status: MessageStatus::Pending,
-                reason: None,
-                not_before: now,
-            },
+        notify(
+            store,
+            &format!("mention:{key}:{}", user.id),
+            account.id,
+            user,
+            (subject, body),
+            now,
         )?;
     }
     Ok(targets.len())
+}
+
+/// Queues an email to one of the team about an account (sent once per idempotency key).
+pub(crate) fn notify(
+    store: &dyn Store,
+    key: &str,
+    account: AccountId,
+    user: &User,
+    (subject, body): (String, String),
+    now: jiff::Timestamp,
+) -> Result<()> {
+    store.queue_message(
+        &Actor::system().write()?,
+        NewMessage {
+            idempotency_key: key.to_owned(),
+            channel: Channel::Email,
+            account_id: Some(account),
+            contact_id: None,
+            recipient: user.email.to_string(),
+            subject: Some(subject),
+            body,
+            format: None,
+            status: MessageStatus::Pending,
+            reason: None,
+            not_before: now,
+        },
+    )?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -25,7 +25,6 @@ use mikawaya_domain::plan::{
     SuccessPlan,
 };
 use mikawaya_domain::value::Text;
-use mikawaya_domain::work::{Channel, MessageStatus};
 use mikawaya_domain::{
     AccountId, Actor, ContactId, Invalid, PlanId, ReadAccess, UserId, WriteAccess,
 };
@@ -34,7 +33,6 @@ use mikawaya_store::Store;
 use mikawaya_store::plans::{
     NewShare, PlanEdit, PlanEventFilter, PlanEventRow, ProgressRow, Share,
 };
-use mikawaya_store::work::NewMessage;
 use std::collections::{BTreeMap, HashMap};
 
 /// The templates in force and their version (0: the starters, nothing saved yet).
@@ -635,21 +633,13 @@ fn notify_owner(
         account.id,
         plan.id
     );
-    store.queue_message(
-        &Actor::system().write()?,
-        NewMessage {
-            idempotency_key: format!("plan:{}:v{}:{}", plan.id, plan.version, user.id),
-            channel: Channel::Email,
-            account_id: Some(account.id),
-            contact_id: None,
-            recipient: user.email.to_string(),
-            subject: Some(subject),
-            body,
-            format: None,
-            status: MessageStatus::Pending,
-            reason: None,
-            not_before: now,
-        },
+    crate::digest::notify(
+        store,
+        &format!("plan:{}:v{}:{}", plan.id, plan.version, user.id),
+        account.id,
+        &user,
+        (subject, body),
+        now,
     )?;
     Ok(())
 }
