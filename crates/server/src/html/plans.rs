@@ -303,7 +303,11 @@ fn render(
     let version = plan.version;
     let writer = page_user.actor.write().is_ok();
     let milestone_actions = |m: &mikawaya_domain::plan::Milestone| -> Markup {
-        html! { @if writer && m.closed_at.is_none() {
+        let passed = m.gate.iter().all(|d| {
+            body.deliverable(*d)
+                .is_some_and(|d| d.status == DeliverableStatus::Accepted)
+        });
+        html! { @if writer && m.closed_at.is_none() && passed {
             form.inline method="post" action=(action) {
                 (hidden(page_user, version, "close_milestone"))
                 input type="hidden" name="item" value=(m.id);
@@ -501,7 +505,7 @@ fn render(
             ul.timeline { @for e in page.view.events.iter().rev().take(50) { li {
                 time { (e.at.strftime("%Y-%m-%d %H:%M").to_string()) } " · " (author_name(&names, e.author)) " · "
                 (lang.value("plan_event", e.kind.as_str()))
-                @if !e.text.is_empty() { ": " (event_text(lang, e)) }
+                @if !e.text.is_empty() { ": " (event_text(lang, e, &names)) }
             } } }
         }
     };
@@ -513,10 +517,21 @@ fn render(
     )
 }
 
-/// An event's text in words (statuses translated).
-fn event_text(lang: Lang, event: &mikawaya_store::plans::PlanEventRow) -> String {
+/// An event's text in words (statuses translated, a share's contact by name).
+fn event_text(
+    lang: Lang,
+    event: &mikawaya_store::plans::PlanEventRow,
+    names: &HashMap<Author, String>,
+) -> String {
     use mikawaya_domain::plan::PlanEventKind as K;
     match event.kind {
+        K::Shared => event
+            .text
+            .parse::<i64>()
+            .ok()
+            .and_then(|id| names.get(&Author::Contact(ContactId::new(id))))
+            .cloned()
+            .unwrap_or_else(|| event.text.clone()),
         K::ObjectiveStatus => lang.value("objective_status", &event.text),
         K::StatusChanged => lang.value("plan_status", &event.text),
         K::RaidChanged => lang.value("raid_status", &event.text),
