@@ -132,6 +132,8 @@ pub struct Report {
     pub messages: Vec<PlannedMessage>,
     /// Account fields set.
     pub field_updates: usize,
+    /// Success plans started.
+    pub plans_started: usize,
 }
 
 /// Every stored version by (name, version), and the (version, playbook) that fire.
@@ -560,6 +562,7 @@ impl<'a, 'f> Exec<'a, 'f> {
                 tasks: Vec::new(),
                 messages: Vec::new(),
                 field_updates: 0,
+                plans_started: 0,
             },
         }
     }
@@ -898,6 +901,43 @@ impl<'a, 'f> Exec<'a, 'f> {
             Step::MoveStage { stage, .. } => {
                 self.report.field_updates += 1;
                 effects.fields.push(FieldUpdate::Stage(Slug::parse(stage)?));
+            }
+            Step::Plan {
+                template, language, ..
+            } => {
+                let running = self
+                    .facts
+                    .plans
+                    .get(&account.id)
+                    .is_some_and(|names| names.contains(template));
+                let found = self
+                    .facts
+                    .plan_templates
+                    .0
+                    .iter()
+                    .find(|t| &t.name == template);
+                match found {
+                    _ if running => {}
+                    None => {
+                        tracing::warn!(%template, playbook = %key.playbook.name(), "no plan template of that name")
+                    }
+                    Some(found) => {
+                        let language = match language.as_deref().unwrap_or(locale.as_str()) {
+                            "ja" => mikawaya_domain::language::Language::Ja,
+                            _ => mikawaya_domain::language::Language::En,
+                        };
+                        let today = self.clock.today;
+                        let (mut body, events) = found.instantiate(
+                            language,
+                            today,
+                            today,
+                            self.facts.plan_templates.1,
+                        )?;
+                        body.owner_id = account.owner_id;
+                        self.report.plans_started += 1;
+                        effects.plans.push((body, events));
+                    }
+                }
             }
         }
         Ok(())

@@ -35,6 +35,10 @@ pub struct Facts<'a> {
     pub changes: HashMap<AccountId, Vec<AccountChange>>,
     /// Survey answers per account, oldest first.
     pub surveys: HashMap<AccountId, Vec<SurveyResponse>>,
+    /// The plan templates in force and their version.
+    pub plan_templates: (Vec<crate::plan_templates::PlanTemplate>, i64),
+    /// The templates of each account's active success plans.
+    pub plans: HashMap<AccountId, Vec<String>>,
     /// Success plan events per account, oldest first.
     pub plan_events: HashMap<AccountId, Vec<mikawaya_store::plans::PlanEventRow>>,
     /// Subscription rows per account.
@@ -127,6 +131,24 @@ impl<'a> Facts<'a> {
         for event in store.plan_events(access, &plan_filter)? {
             plan_events.entry(event.account_id).or_default().push(event);
         }
+        let plan_templates = match store.config(
+            access,
+            mikawaya_domain::config::ConfigKind::PlanTemplates,
+            None,
+        )? {
+            Some(saved) => (crate::plan_templates::parse(&saved.body)?, saved.version),
+            None => (crate::plan_templates::starters(), 0),
+        };
+        let mut plans: HashMap<AccountId, Vec<String>> = HashMap::new();
+        let active = mikawaya_store::plans::PlanFilter {
+            status: Some(mikawaya_domain::plan::PlanStatus::Active),
+            ..Default::default()
+        };
+        for plan in store.list_plans(access, &active)? {
+            if let Some((name, _)) = plan.body.template {
+                plans.entry(plan.account_id).or_default().push(name);
+            }
+        }
         let mut revenue: HashMap<AccountId, Vec<RevenueRow>> = HashMap::new();
         for subscription in store.all_subscriptions(access)? {
             revenue
@@ -169,6 +191,8 @@ impl<'a> Facts<'a> {
             changes,
             surveys,
             plan_events,
+            plan_templates,
+            plans,
             revenue,
             runs,
             tasks,

@@ -302,6 +302,19 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         phase: Option<String>,
     },
+    /// Start a success plan from a template (none when the account already has an active
+    /// plan from it), in `language` (default: the account's `language` custom field, else
+    /// the settings' locale).
+    Plan {
+        /// The template, by name.
+        template: String,
+        /// `en` or `ja`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
+        /// Phase.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phase: Option<String>,
+    },
 }
 
 fn owner() -> Assignee {
@@ -329,7 +342,8 @@ impl Step {
             | Step::Wait { phase, .. }
             | Step::Branch { phase, .. }
             | Step::SetTier { phase, .. }
-            | Step::MoveStage { phase, .. } => phase.as_deref(),
+            | Step::MoveStage { phase, .. }
+            | Step::Plan { phase, .. } => phase.as_deref(),
         }
     }
 }
@@ -736,6 +750,18 @@ fn check_step(step: &Step, at: &str, top: bool) -> Result<(), Invalid> {
         Step::MoveStage { stage, .. } => Slug::parse(stage)
             .map(|_| ())
             .map_err(|e| Invalid::new(format!("{at}.stage"), e.reason)),
+        Step::Plan {
+            template, language, ..
+        } => {
+            Slug::parse(template).map_err(|e| Invalid::new(format!("{at}.template"), e.reason))?;
+            match language.as_deref() {
+                None | Some("en") | Some("ja") => Ok(()),
+                Some(other) => Err(Invalid::new(
+                    format!("{at}.language"),
+                    format!("'{other}' is not one of: en, ja"),
+                )),
+            }
+        }
     }
 }
 

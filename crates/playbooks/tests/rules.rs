@@ -1005,3 +1005,48 @@ fn success_plan_events_trigger_playbooks() -> TestResult {
     assert!(world.fired(today().checked_add(days(8))?, None)?.is_empty());
     Ok(())
 }
+
+#[test]
+fn a_step_starts_a_success_plan_from_a_template_once() -> TestResult {
+    let world = World::new()?;
+    let fresh = world.account("fresh", |a| {
+        a.contract_start = Some(today());
+    })?;
+    world.playbook(
+        serde_json::json!({"name": "kickoff", "title": {"en": "Kickoff"},
+        "trigger": {"kind": "days_after_start", "days": 0},
+        "steps": [{"kind": "plan", "template": "onboarding", "language": "ja"}]}),
+    )?;
+    let report = world.evaluate(today(), None)?;
+    assert_eq!(report.plans_started, 1);
+    let plans = world.store.list_plans(
+        &Actor::system().read(),
+        &mikawaya_store::plans::PlanFilter {
+            account_id: Some(fresh),
+            ..Default::default()
+        },
+    )?;
+    assert_eq!(plans.len(), 1);
+    assert_eq!(plans[0].body.title.as_str(), "導入から初回の価値実現まで");
+    assert_eq!(plans[0].body.milestones.len(), 3);
+    // Another playbook with the same step does not start a second plan from the template.
+    world.playbook(
+        serde_json::json!({"name": "kickoff-again", "title": {"en": "Again"},
+        "trigger": {"kind": "days_after_start", "days": 0},
+        "steps": [{"kind": "plan", "template": "onboarding"}]}),
+    )?;
+    let again = world.evaluate(today(), None)?;
+    assert_eq!((again.fired.len(), again.plans_started), (1, 0));
+    // A bad step names the field.
+    let refused = mikawaya_playbooks::spec::parse(
+        &serde_json::json!({"name": "x", "title": {"en": "x"},
+            "trigger": {"kind": "days_after_start", "days": 0},
+            "steps": [{"kind": "plan", "template": "onboarding", "language": "fr"}]})
+        .to_string(),
+    );
+    assert_eq!(
+        refused.map(|_| ()).map_err(|e| e.field),
+        Err("steps[0].language".to_owned())
+    );
+    Ok(())
+}

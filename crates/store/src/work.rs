@@ -214,6 +214,11 @@ pub struct Effects {
     pub messages: Vec<NewMessage>,
     /// Account fields to set.
     pub fields: Vec<FieldUpdate>,
+    /// Success plans to start (a template made into a plan, with its events).
+    pub plans: Vec<(
+        mikawaya_domain::plan::PlanBody,
+        Vec<mikawaya_domain::plan::PlanEvent>,
+    )>,
 }
 
 /// One evaluation's decisions, written together or not at all.

@@ -222,6 +222,15 @@ fn write_effects(
         }
         accounts::update(connection, access, account_id, patch)?;
     }
+    for (body, events) in &effects.plans {
+        let edit = crate::plans::PlanEdit {
+            body,
+            events,
+            author: None,
+            at: jiff::Timestamp::now(),
+        };
+        super::plans::insert_plan(connection, access.visibility(), account_id, edit)?;
+    }
     Ok(())
 }
 

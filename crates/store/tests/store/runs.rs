@@ -24,6 +24,7 @@ fn run_on(account: mikawaya_domain::AccountId) -> NewRun {
             tasks: vec![new_task(account)],
             messages: Vec::new(),
             fields: Vec::new(),
+            plans: Vec::new(),
         },
     }
 }
