@@ -80,6 +80,10 @@ pub struct Signals {
     pub forecast_factors: Vec<String>,
     /// When the latest touchpoint happened.
     pub last_touch: Option<jiff::Timestamp>,
+    /// Active success plans with an objective off track or missed.
+    pub plans_off_track: u32,
+    /// The earliest due day of an open milestone of an active success plan.
+    pub plan_next_due: Option<Date>,
 }
 
 impl Signals {
@@ -272,6 +276,13 @@ pub struct AccountFilter {
     /// No touchpoint on or after this day (never touched included).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub untouched_since: Option<Date>,
+    /// True: accounts with an active success plan whose objective is off track or missed;
+    /// false: the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_off_track: Option<bool>,
+    /// Accounts with a success plan milestone open and due before this day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_overdue_on: Option<Date>,
     /// A custom field (its key) that must hold `custom_value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_key: Option<Slug>,
@@ -336,6 +347,12 @@ impl AccountFilter {
                     .last_touch
                     .is_none_or(|touch| touch.to_string().as_str() < day.to_string().as_str())
             })
+            && self
+                .plan_off_track
+                .is_none_or(|off| (account.signals.plans_off_track > 0) == off)
+            && self
+                .plan_overdue_on
+                .is_none_or(|day| account.signals.plan_next_due.is_some_and(|due| due < day))
             && self.custom_key.as_ref().is_none_or(|key| {
                 account.custom_fields.get(key.as_str()).is_some_and(|v| {
                     Some(v.label()) == self.custom_value.clone().map(|w| w.trim().to_owned())
@@ -365,6 +382,8 @@ impl AccountFilter {
             risk_min: other.risk_min.or(self.risk_min),
             health_change_max: other.health_change_max.or(self.health_change_max),
             untouched_since: other.untouched_since.or(self.untouched_since),
+            plan_off_track: other.plan_off_track.or(self.plan_off_track),
+            plan_overdue_on: other.plan_overdue_on.or(self.plan_overdue_on),
             custom_key: other.custom_key.or(self.custom_key),
             custom_value: other.custom_value.or(self.custom_value),
         }

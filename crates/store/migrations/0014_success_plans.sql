@@ -72,3 +72,37 @@ CREATE TABLE config_versions_next (
 INSERT INTO config_versions_next SELECT kind, version, body, saved_by, saved_at FROM config_versions;
 DROP TABLE config_versions;
 ALTER TABLE config_versions_next RENAME TO config_versions;
+
+-- Each account's plans in its signals row, kept by triggers, so lists filter on them like on
+-- health: how many active plans have an objective off track or missed, and the earliest
+-- due day of an open milestone.
+ALTER TABLE account_signals ADD COLUMN plans_off_track INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE account_signals ADD COLUMN plan_next_due TEXT;
+CREATE INDEX account_signals_plans ON account_signals(plans_off_track, plan_next_due);
+CREATE TRIGGER success_plans_signals_insert AFTER INSERT ON success_plans
+BEGIN
+    UPDATE account_signals SET
+        plans_off_track = (SELECT COUNT(*) FROM success_plans
+            WHERE account_id = NEW.account_id AND status = 'active' AND objectives_bad > 0),
+        plan_next_due = (SELECT MIN(next_due) FROM success_plans
+            WHERE account_id = NEW.account_id AND status = 'active')
+    WHERE account_id = NEW.account_id;
+END;
+CREATE TRIGGER success_plans_signals_update AFTER UPDATE ON success_plans
+BEGIN
+    UPDATE account_signals SET
+        plans_off_track = (SELECT COUNT(*) FROM success_plans
+            WHERE account_id = NEW.account_id AND status = 'active' AND objectives_bad > 0),
+        plan_next_due = (SELECT MIN(next_due) FROM success_plans
+            WHERE account_id = NEW.account_id AND status = 'active')
+    WHERE account_id = NEW.account_id;
+END;
+CREATE TRIGGER success_plans_signals_delete AFTER DELETE ON success_plans
+BEGIN
+    UPDATE account_signals SET
+        plans_off_track = (SELECT COUNT(*) FROM success_plans
+            WHERE account_id = OLD.account_id AND status = 'active' AND objectives_bad > 0),
+        plan_next_due = (SELECT MIN(next_due) FROM success_plans
+            WHERE account_id = OLD.account_id AND status = 'active')
+    WHERE account_id = OLD.account_id;
+END;

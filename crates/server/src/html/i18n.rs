@@ -852,6 +852,8 @@ impl Lang {
             "plan_event.shared" => ("Shared", "共有"),
             "plan_event.share_revoked" => ("Share revoked", "共有を無効化"),
             "raid_owner" => ("Owner", "担当者"),
+            "plan_filter_off_track" => ("An objective off track", "目標が遅れている"),
+            "plan_filter_overdue" => ("A milestone overdue", "マイルストーンが期限切れ"),
             "outcomes_by_tier" => (
                 "Customer outcomes by touch tier",
                 "タッチモデル別のカスタマーアウトカム",

@@ -268,8 +268,17 @@ fn portfolio_query(
     today: jiff::civil::Date,
 ) -> HashMap<String, String> {
     let mut query = raw.clone();
-    for key in ["status", "no_touch_days", "renewal_days"] {
+    for key in ["status", "no_touch_days", "renewal_days", "plans"] {
         query.remove(key);
+    }
+    match raw.get("plans").map_or("", String::as_str) {
+        "off_track" => {
+            query.insert("plan_off_track".into(), "true".into());
+        }
+        "overdue" => {
+            query.insert("plan_overdue_on".into(), today.to_string());
+        }
+        _ => {}
     }
     match raw.get("status").map_or("", String::as_str) {
         "" | "active" => {
@@ -843,6 +852,11 @@ async fn portfolio_page(
                 @for value in ["30", "90", "180"] {
                     option value=(value) selected[selected("renewal_days", value)] { (value) " " (lang.t("days")) }
                 }
+            } }
+            label { (lang.t("plans")) select name="plans" {
+                option value="" { (lang.t("all")) }
+                option value="off_track" selected[selected("plans", "off_track")] { (lang.t("plan_filter_off_track")) }
+                option value="overdue" selected[selected("plans", "overdue")] { (lang.t("plan_filter_overdue")) }
             } }
             @if !fields.is_empty() {
                 label { (lang.t("custom_field")) select name="custom_key" {

@@ -286,6 +286,11 @@ pub struct AccountListParams {
     pub health_change_max: Option<f64>,
     /// No touchpoint on or after this day, YYYY-MM-DD (never touched included).
     pub untouched_since: Option<String>,
+    /// `true`: accounts with an active success plan whose objective is off track or
+    /// missed; `false`: the others.
+    pub plan_off_track: Option<bool>,
+    /// YYYY-MM-DD: accounts with a success plan milestone open and due before this day.
+    pub plan_overdue_on: Option<String>,
     /// A custom field's key; with `custom_value`, only accounts where it holds that value.
     pub custom_key: Option<String>,
     /// The value `custom_key` must hold (`true`/`false` for flags).
@@ -359,6 +364,12 @@ impl AccountListParams {
                 self.untouched_since.as_deref().filter(|s| !s.is_empty()),
                 "untouched_since",
                 date("untouched_since"),
+            )?,
+            plan_off_track: self.plan_off_track,
+            plan_overdue_on: optional(
+                self.plan_overdue_on.as_deref().filter(|s| !s.is_empty()),
+                "plan_overdue_on",
+                date("plan_overdue_on"),
             )?,
             custom_key: optional(
                 self.custom_key.as_deref().filter(|s| !s.is_empty()),

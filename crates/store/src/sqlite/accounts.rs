@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 
 pub(crate) const COLUMNS: &str = "a.id, a.external_id, a.name, a.parent_id, a.plan, a.mrr, a.currency, a.contract_start, \
      a.contract_end, a.renewal_date, a.owner_id, a.partner_id, a.stage, a.tier, a.custom_fields, a.created_at, a.updated_at, \
-     s.day, s.health, s.health_change, s.forecast_risk, s.last_touch_at, s.forecast_factors";
+     s.day, s.health, s.health_change, s.forecast_risk, s.last_touch_at, s.forecast_factors, \
+     s.plans_off_track, s.plan_next_due";
 
 /// Accounts with their signals (`a` and `s`). Every account has its signals row (made by
 /// a trigger when the account is), so the inner join of [`FROM_SORTED_BY_SIGNAL`] returns
@@ -66,6 +67,8 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
                 .get::<_, Option<String>>(22)?
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
+            plans_off_track: row.get::<_, Option<u32>>(23)?.unwrap_or(0),
+            plan_next_due: parsed_opt(row, 24, row::date)?,
         },
     })
 }
@@ -227,6 +230,19 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
     }
     if let Some(max) = filter.health_change_max {
         sql.bind(" AND s.health_change <= ?", [Value::Real(max)]);
+    }
+    if let Some(off) = filter.plan_off_track {
+        sql.bind(
+            if off {
+                " AND s.plans_off_track > 0"
+            } else {
+                " AND COALESCE(s.plans_off_track, 0) = 0"
+            },
+            [],
+        );
+    }
+    if let Some(day) = filter.plan_overdue_on {
+        sql.bind(" AND s.plan_next_due < ?", [text(day)]);
     }
     if let Some(day) = filter.untouched_since {
         sql.bind(

@@ -226,6 +226,22 @@ fn progress_keeps_status_events_and_the_summary_filters() {
             0,
             "not overdue on its day"
         );
+        // The account lists filter on it, and the in-memory filter agrees.
+        let filter = mikawaya_domain::account::AccountFilter {
+            plan_off_track: Some(true),
+            plan_overdue_on: Some(jiff::civil::date(2026, 3, 1)),
+            ..Default::default()
+        };
+        let listed = ok(store.list_accounts(
+            &read,
+            &filter,
+            Default::default(),
+            &mikawaya_store::PageRequest::default(),
+        ));
+        let ids: Vec<_> = listed.data.iter().map(|a| a.id).collect();
+        assert_eq!(ids, [world.direct.account]);
+        let everyone = ok(store.all_accounts(&read));
+        assert_eq!(everyone.iter().filter(|a| filter.matches(a)).count(), 1);
         let events = ok(store.plan_events(
             &read,
             &PlanEventFilter {
