@@ -159,7 +159,10 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
     {
         let connection = ok(rusqlite::Connection::open(&file));
         ok(connection.execute_batch(
-            "DROP TABLE config_versions; DROP TABLE dashboard_reports; DROP TABLE daily_runs;
+            "DROP TRIGGER success_plans_signals_insert; DROP TRIGGER success_plans_signals_update;
+             DROP TRIGGER success_plans_signals_delete;
+             DROP TABLE plan_shares; DROP TABLE plan_progress; DROP TABLE plan_events; DROP TABLE success_plans;
+             DROP TABLE config_versions; DROP TABLE dashboard_reports; DROP TABLE daily_runs;
              DROP TABLE account_signals; DROP TABLE attention_snoozes;
              DROP TRIGGER touchpoints_last_touch_insert; DROP TRIGGER touchpoints_last_touch_delete;
              DROP TRIGGER accounts_signals_row;
