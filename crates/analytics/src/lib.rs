@@ -7,6 +7,7 @@ pub mod backtest;
 pub mod churn;
 pub mod dashboard;
 pub mod forecast;
+pub mod journey;
 pub mod metrics;
 pub mod parallel;
 pub mod scorecard;
