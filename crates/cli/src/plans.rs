@@ -87,11 +87,8 @@ pub fn run(data_dir: &Path, command: PlansCommand) -> Result<(), Failure> {
                     .objectives
                     .iter()
                     .map(|o| {
-                        let status = match &o.target {
-                            Some(_) => progress.get(&plan.id).and_then(|p| p.get(&o.id)).copied(),
-                            None => o.manual_status,
-                        };
-                        status.map_or("-", |s| s.as_str()).to_owned()
+                        let measured = progress.get(&plan.id).and_then(|p| p.get(&o.id)).copied();
+                        o.status(measured).map_or("-", |s| s.as_str()).to_owned()
                     })
                     .collect();
                 let next = plan.body.milestones.iter().find(|m| m.closed_at.is_none());

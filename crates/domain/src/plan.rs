@@ -214,6 +214,17 @@ pub struct Objective {
     pub manual_status: Option<ObjectiveStatus>,
 }
 
+impl Objective {
+    /// Its status: for a measured objective the measured one (`measured`, none until the
+    /// daily run measured it), for the others the one set by hand.
+    pub fn status(&self, measured: Option<ObjectiveStatus>) -> Option<ObjectiveStatus> {
+        match &self.target {
+            Some(_) => measured,
+            None => self.manual_status,
+        }
+    }
+}
+
 /// A milestone on the way, closed only when every deliverable of its gate is accepted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -399,6 +410,18 @@ impl PlanBody {
         shared.comments.retain(|c| !c.internal);
         shared.raid.retain(|r| !r.internal);
         shared
+    }
+
+    /// The objectives off track or missed, given each measured objective's status by its
+    /// number.
+    pub fn objectives_off_track(&self, measured: impl Fn(u32) -> Option<ObjectiveStatus>) -> usize {
+        self.objectives
+            .iter()
+            .filter(|o| {
+                o.status(measured(o.id))
+                    .is_some_and(ObjectiveStatus::is_bad)
+            })
+            .count()
     }
 
     /// The milestones open and past due on `today`.

@@ -311,7 +311,7 @@ fn measure_words(name: &str) -> String {
 type Driver = (String, Option<f64>, Option<f64>, Option<f64>, f64);
 
 /// A raw measure value: whole numbers grouped and without decimals, others with two.
-fn raw_value(value: f64) -> String {
+pub(super) fn raw_value(value: f64) -> String {
     if value.fract() == 0.0 && value.abs() < 1e15 {
         let digits = i18n::group_digits(value.abs() as u64);
         if value < 0.0 {

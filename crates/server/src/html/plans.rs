@@ -40,14 +40,7 @@ fn status_badge(lang: Lang, status: ObjectiveStatus) -> Markup {
 }
 
 fn number(value: Option<f64>) -> String {
-    match value {
-        Some(v) if v.fract() == 0.0 && v.abs() < 1e15 => {
-            let sign = if v < 0.0 { "-" } else { "" };
-            format!("{sign}{}", i18n::group_digits(v.abs() as u64))
-        }
-        Some(v) => format!("{v:.2}"),
-        None => "—".to_owned(),
-    }
+    value.map_or_else(|| "—".to_owned(), super::account::raw_value)
 }
 
 fn percent(share: f64) -> String {
@@ -540,6 +533,21 @@ fn event_text(
     }
 }
 
+/// Refuses a plan that is not one of `account`'s (a URL mixing an account and another
+/// account's plan reads as not found).
+fn plan_of(
+    store: &dyn mikawaya_store::Store,
+    access: &mikawaya_domain::ReadAccess,
+    account: i64,
+    plan: i64,
+) -> Result<mikawaya_domain::plan::SuccessPlan, mikawaya_store::StoreError> {
+    let found = store.get_plan(access, PlanId::new(plan))?;
+    if found.account_id.get() != account {
+        return Err(mikawaya_store::StoreError::NotFound { entity: "plan" });
+    }
+    Ok(found)
+}
+
 /// A plan form: one change, with the version it was made on.
 #[derive(Debug, Deserialize)]
 pub struct ChangeForm {
@@ -639,10 +647,7 @@ pub async fn change(
     let now = clock.now();
     let result = state
         .run(move |store| {
-            let found = store.get_plan(&access.read(), PlanId::new(plan))?;
-            if found.account_id.get() != account {
-                return Err(mikawaya_store::StoreError::NotFound { entity: "plan" });
-            }
+            plan_of(store, &access.read(), account, plan)?;
             Ok(plans::change(
                 store,
                 &access,
@@ -766,10 +771,7 @@ pub async fn share(
     let base_url = state.workflow.outbox.base_url.clone();
     let made = state
         .run(move |store| {
-            let found = store.get_plan(&access.read(), PlanId::new(plan))?;
-            if found.account_id.get() != account {
-                return Err(mikawaya_store::StoreError::NotFound { entity: "plan" });
-            }
+            plan_of(store, &access.read(), account, plan)?;
             Ok(plans::share(
                 store,
                 &access,
@@ -819,10 +821,7 @@ pub async fn revoke(
     };
     match state
         .run(move |store| {
-            let found = store.get_plan(&access.read(), PlanId::new(plan))?;
-            if found.account_id.get() != account {
-                return Err(mikawaya_store::StoreError::NotFound { entity: "plan" });
-            }
+            plan_of(store, &access.read(), account, plan)?;
             store.revoke_share(&access, PlanId::new(plan), share)
         })
         .await
@@ -852,7 +851,7 @@ pub fn account_card(
                 a href=(format!("/accounts/{account}/plans/{}", plan.id)) { (plan.body.title) }
                 " " span.badge { (lang.value("plan_status", plan.body.status.as_str())) }
                 @for objective in &plan.body.objectives {
-                    @let status = match &objective.target { Some(_) => progress.get(&objective.id).map(|p| p.status), None => objective.manual_status };
+                    @let status = objective.status(progress.get(&objective.id).map(|p| p.status));
                     br; span.muted { (objective.title) } " " @if let Some(s) = status { (status_badge(lang, s)) }
                 }
                 @if let Some(next) = plan.body.milestones.iter().find(|m| m.closed_at.is_none()) {
@@ -1142,15 +1141,15 @@ pub async fn plans_page(State(state): State<AppState>, page_user: PageUser) -> R
             .or_default()
             .insert(row.objective, row.progress);
     }
-    let status_of =
-        |plan: &mikawaya_domain::plan::SuccessPlan,
-         objective: &mikawaya_domain::plan::Objective| match &objective.target {
-            Some(_) => by_plan
+    let status_of = |plan: &mikawaya_domain::plan::SuccessPlan,
+                     objective: &mikawaya_domain::plan::Objective| {
+        objective.status(
+            by_plan
                 .get(&plan.id)
                 .and_then(|p| p.get(&objective.id))
                 .map(|p| p.status),
-            None => objective.manual_status,
-        };
+        )
+    };
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     let (mut objectives_total, mut achieved) = (0usize, 0usize);
     // Per touch tier: objectives, achieved, off track or missed (the customer outcome, CO).

@@ -105,16 +105,7 @@ impl PlanOut {
     ) -> Self {
         let off_track = plan
             .body
-            .objectives
-            .iter()
-            .filter(|o| {
-                let status = match &o.target {
-                    Some(_) => progress.get(&o.id).map(|p| p.status),
-                    None => o.manual_status,
-                };
-                status.is_some_and(ObjectiveStatus::is_bad)
-            })
-            .count();
+            .objectives_off_track(|o| progress.get(&o).map(|p| p.status));
         PlanOut {
             id: plan.id.get(),
             account_id: plan.account_id.get(),

@@ -173,20 +173,12 @@ fn refresh_summary(connection: &Connection, plan: PlanId, body: &PlanBody) -> Re
         .prepare_cached("SELECT objective, status FROM plan_progress WHERE plan_id = ?1")?
         .query_map([plan.get()], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let bad = body
-        .objectives
-        .iter()
-        .filter(|objective| {
-            let status = match &objective.target {
-                Some(_) => measured
-                    .iter()
-                    .find(|(id, _)| *id == objective.id)
-                    .and_then(|(_, status)| ObjectiveStatus::parse(status).ok()),
-                None => objective.manual_status,
-            };
-            status.is_some_and(ObjectiveStatus::is_bad)
-        })
-        .count();
+    let bad = body.objectives_off_track(|objective| {
+        measured
+            .iter()
+            .find(|(id, _)| *id == objective)
+            .and_then(|(_, status)| ObjectiveStatus::parse(status).ok())
+    });
     let next_due = body
         .milestones
         .iter()
