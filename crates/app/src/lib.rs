@@ -31,6 +31,7 @@ pub mod explore;
 pub mod forecast;
 pub mod health;
 pub mod import;
+pub mod journey;
 pub mod people;
 pub mod pipeline;
 pub mod plans;

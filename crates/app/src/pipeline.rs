@@ -2,7 +2,8 @@
 //! rules are evaluated, the health snapshot is stored, each account's signals (health,
 //! change, forecast risk) are refreshed, each playbook's uplift per segment is measured
 //! (the next best action), every defined metric's series is
-//! brought up to date, and the dashboards' numbers are refreshed for everyone and for each
+//! brought up to date, success plans are measured, accounts move along the customer journey,
+//! and the dashboards' numbers are refreshed for everyone and for each
 //! partner. The server's worker runs it at start and whenever the day changes.
 
 use crate::Result;
@@ -106,6 +107,9 @@ pub fn run_daily(
     let statuses =
         ingest.read(|rollups| crate::plans::measure(store, rollups, clock.today, clock.now))??;
     tracing::info!(day = %today, statuses, "success plans measured");
+    // The customer journey: accounts moved by its rules, and the ones stuck in a stage.
+    let journey = ingest.read(|rollups| crate::journey::advance(store, rollups, clock.today))??;
+    tracing::info!(day = %today, moved = journey.moved, stuck = journey.stuck, "customer journey advanced");
     // Each CSM's Today, pushed: an email (and a post to the team's webhook).
     let business = crate::clock::Clock::at(store.business_time_zone()?, clock.now);
     let digest = crate::digest::DigestSettings {

@@ -425,6 +425,14 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                     .map_err(|e| anyhow!("{e}"))?;
             }
             eprintln!("success plans measured weekly: {statuses} changes of an objective's status");
+            // The customer journey: the standard journey saved, its rules replayed weekly
+            // over the usage window, and the promoters marked as advocates by their CSMs.
+            let started = std::time::Instant::now();
+            let (entries, advocates) = demo_journey(store.as_ref(), &ingest, window_start, as_of)?;
+            eprintln!(
+                "customer journey replayed in {:.1} s: {entries} stage entries, {advocates} advocates",
+                started.elapsed().as_secs_f64()
+            );
         }
         let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
         let starters = mikawaya_playbooks::starter::install(store.as_ref(), &manage)
@@ -500,6 +508,66 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
 
 /// The demo's CSMs did the work of the past: open tasks due more than a week before
 /// `as_of` are done.
+/// Saves the standard journey, replays its rules weekly from `from` to `as_of`, and moves
+/// accounts in `value` whose latest NPS answer (of the last half year) is a promoter's into
+/// `advocacy`, by hand, on the day of that answer.
+fn demo_journey(
+    store: &dyn Store,
+    ingest: &mikawaya_ingest::Ingest,
+    from: jiff::civil::Date,
+    as_of: jiff::civil::Date,
+) -> Result<(usize, usize), Failure> {
+    let system = Actor::system();
+    let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
+    mikawaya_app::journey::save(
+        store,
+        &manage,
+        &mikawaya_playbooks::journey::Journey::standard(),
+    )
+    .map_err(|e| anyhow!("saving the standard journey: {e}"))?;
+    let entries = ingest
+        .read(|usage| mikawaya_app::journey::replay(store, usage, from, as_of, 7))
+        .map_err(Failure::from)?
+        .map_err(|e| anyhow!("replaying the journey: {e}"))?;
+    let read = system.read();
+    let half_year = as_of
+        .checked_sub(jiff::Span::new().days(182))
+        .map_err(|e| anyhow!("{e}"))?
+        .at(0, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|e| anyhow!("{e}"))?
+        .timestamp();
+    let mut latest: std::collections::HashMap<mikawaya_domain::AccountId, (jiff::Timestamp, i64)> =
+        std::collections::HashMap::new();
+    for answer in store
+        .survey_responses(&read, None, half_year)
+        .map_err(store_failure)?
+        .into_iter()
+        .filter(|a| a.kind == mikawaya_domain::work::SurveyKind::Nps)
+    {
+        latest.insert(answer.account_id, (answer.answered_at, answer.score));
+    }
+    let write = system.write().map_err(|e| anyhow!("{e}"))?;
+    let mut advocates = 0;
+    for account in store.all_accounts(&read).map_err(store_failure)? {
+        let in_value = account
+            .stage
+            .as_ref()
+            .is_some_and(|s| s.as_str() == "value");
+        let Some((at, score)) = latest.get(&account.id) else {
+            continue;
+        };
+        let day = at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        if !in_value || *score < 9 || account.signals.stage_since.is_some_and(|s| s > day) {
+            continue;
+        }
+        mikawaya_app::journey::set_stage(store, &write, account.id, "advocacy", Some(day), as_of)
+            .map_err(|e| anyhow!("marking an advocate: {e}"))?;
+        advocates += 1;
+    }
+    Ok((entries, advocates))
+}
+
 fn demo_tasks_done(store: &dyn Store, as_of: jiff::civil::Date) -> Result<usize, Failure> {
     let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
     let week_ago = as_of

@@ -374,7 +374,6 @@ impl Generator {
         let mut term_start = start;
         let mut row_start = start;
         let mut churned_on: Option<Date> = None;
-        let mut expanded_last = false;
         let mut renewal = None;
         loop {
             let term_end = add_months(term_start, term_months);
@@ -409,11 +408,9 @@ impl Generator {
             }
             let roll: f64 = self.rng.random();
             let previous = seats;
-            expanded_last = false;
             if roll < 0.3 * value * if annual { 1.0 } else { 0.15 } {
                 seats = ((f64::from(seats) * self.rng.random_range(1.1..1.6)).round() as u32)
                     .max(seats + 1);
-                expanded_last = true;
             } else if roll > 1.0 - 0.18 * (1.0 - value) * if annual { 1.0 } else { 0.15 } {
                 seats =
                     ((f64::from(seats) * self.rng.random_range(0.6..0.9)).round() as u32).max(1);
@@ -445,16 +442,9 @@ impl Generator {
             arr if arr >= 8_000.0 => TouchTier::Low,
             _ => TouchTier::Tech,
         };
-        let tenure_days = (self.options.as_of - start).get_days();
-        let stage = match (churned_on, renewal) {
-            (Some(_), _) => "churned",
-            _ if tenure_days < 90 => "onboarding",
-            _ if tenure_days < 180 => "adoption",
-            (None, Some(renewal)) if (renewal - self.options.as_of).get_days() <= 90 => "renewal",
-            _ if expanded_last => "expansion",
-            _ if value > 0.85 && tenure_days > 365 => "advocacy",
-            _ => "value",
-        };
+        // Churned accounts are marked so; every other account's stage comes from the
+        // customer journey's rules, replayed over its history once usage is in.
+        let stage = churned_on.map(|_| "churned");
         let owner = match tier {
             TouchTier::Tech => None,
             _ => Some(self.csm_emails[self.rng.random_range(0..self.csm_emails.len())].clone()),
@@ -486,7 +476,7 @@ impl Generator {
             owner_email: owner.clone().map_or(Patch::Clear, Patch::Set),
             partner_external_id: partner
                 .map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
-            stage: Patch::Set(valid(Slug::parse(stage))),
+            stage: stage.map_or(Patch::Keep, |s| Patch::Set(valid(Slug::parse(s)))),
             tier: Patch::Set(tier),
             custom_fields: BTreeMap::new(),
         });

@@ -84,6 +84,11 @@ pub struct Signals {
     pub plans_off_track: u32,
     /// The earliest due day of an open milestone of an active success plan.
     pub plan_next_due: Option<Date>,
+    /// The day the account entered its lifecycle stage.
+    pub stage_since: Option<Date>,
+    /// Whether it has been in that stage longer than the 75th percentile of its segment's
+    /// completed stays (set by the daily run).
+    pub stage_stuck: bool,
 }
 
 impl Signals {
@@ -283,6 +288,9 @@ pub struct AccountFilter {
     /// Accounts with a success plan milestone open and due before this day.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_overdue_on: Option<Date>,
+    /// True: accounts stuck in their lifecycle stage; false: the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_stuck: Option<bool>,
     /// A custom field (its key) that must hold `custom_value`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub custom_key: Option<Slug>,
@@ -353,6 +361,9 @@ impl AccountFilter {
             && self
                 .plan_overdue_on
                 .is_none_or(|day| account.signals.plan_next_due.is_some_and(|due| due < day))
+            && self
+                .stage_stuck
+                .is_none_or(|stuck| account.signals.stage_stuck == stuck)
             && self.custom_key.as_ref().is_none_or(|key| {
                 account.custom_fields.get(key.as_str()).is_some_and(|v| {
                     Some(v.label()) == self.custom_value.clone().map(|w| w.trim().to_owned())
@@ -384,6 +395,7 @@ impl AccountFilter {
             untouched_since: other.untouched_since.or(self.untouched_since),
             plan_off_track: other.plan_off_track.or(self.plan_off_track),
             plan_overdue_on: other.plan_overdue_on.or(self.plan_overdue_on),
+            stage_stuck: other.stage_stuck.or(self.stage_stuck),
             custom_key: other.custom_key.or(self.custom_key),
             custom_value: other.custom_value.or(self.custom_value),
         }

@@ -338,3 +338,33 @@ pub fn open_tasks(store: &dyn Store, access: &ReadAccess) -> Result<Vec<Task>> {
     };
     Ok(all_pages(|page| store.list_tasks(access, &filter, page))?)
 }
+
+impl crate::journey::StageInputs for Facts<'_> {
+    /// Seen before `day` (the day itself is still coming in).
+    fn seen(&self, account: &Account, event: &str, day: Date) -> bool {
+        match (self.usage, account.external_id.as_ref()) {
+            (Some(usage), Some(key)) => usage
+                .last_event_day(key.as_str(), Some(event), day)
+                .is_some(),
+            _ => false,
+        }
+    }
+
+    fn metric(&self, account: &Account, metric: &str, day: Date) -> Option<f64> {
+        Facts::metric(self, metric, account, day)
+    }
+
+    fn renewal_on(&self, account: &Account, day: Date) -> Option<Date> {
+        Facts::renewal_on(self, account, day)
+    }
+
+    fn mrr_on(&self, account: &Account, day: Date) -> Option<f64> {
+        let rows = self.revenue.get(&account.id)?;
+        Some(
+            rows.iter()
+                .filter(|row| row.term.is_active_on(day))
+                .map(|row| row.mrr)
+                .sum(),
+        )
+    }
+}

@@ -22,6 +22,7 @@ pub mod effectiveness;
 pub mod engine;
 pub mod facts;
 pub mod health;
+pub mod journey;
 pub mod plan_templates;
 pub mod spec;
 pub mod starter;

@@ -124,7 +124,7 @@ pub struct PlanTemplate {
     pub raid: Vec<TemplateRaid>,
 }
 
-fn localized(text: &Localized, at: &str) -> Result<(), Invalid> {
+pub(crate) fn localized(text: &Localized, at: &str) -> Result<(), Invalid> {
     for (language, value) in [("en", Some(&text.en)), ("ja", text.ja.as_ref())] {
         if let Some(value) = value {
             Text::parse(value).map_err(|e| Invalid::new(format!("{at}.{language}"), e.reason))?;

@@ -23,6 +23,7 @@
 //!   SQL files in `migrations/`, applied on open and recorded in `PRAGMA user_version`.
 
 mod error;
+pub mod journey;
 mod page;
 pub mod plans;
 mod records;
@@ -613,6 +614,21 @@ pub trait Store: Send + Sync {
     /// The share a token opens (by the token's hash) if it is neither revoked nor expired
     /// at `now`, noting the opening: the token is the proof, as a session id is.
     fn open_share(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<plans::Share>>;
+
+    // --- the customer journey -------------------------------------------------------
+    /// Entries into stages of visible accounts (of one account, or all of them), by
+    /// account, day and id.
+    fn stage_entries(
+        &self,
+        access: &ReadAccess,
+        account: Option<AccountId>,
+    ) -> Result<Vec<journey::StageEntry>>;
+    /// Moves visible accounts into stages on days, all or none: each move is recorded as
+    /// an entry (unless the account was already in that stage on that day) and the
+    /// account's stage becomes that of its latest entry. Returns the entries recorded.
+    fn enter_stages(&self, access: &WriteAccess, moves: &[journey::StageMove]) -> Result<usize>;
+    /// Marks these accounts stuck in their stage, and every other account not stuck.
+    fn put_stuck(&self, access: &ManageAccess, stuck: &[AccountId]) -> Result<()>;
 
     /// The latest day signals were written for.
     fn signals_day(&self) -> Result<Option<jiff::civil::Date>>;

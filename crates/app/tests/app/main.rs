@@ -5,6 +5,7 @@ mod backtest;
 mod churn;
 mod effect;
 mod health;
+mod journey;
 mod plans;
 mod today;
 

@@ -213,6 +213,7 @@ fn menu_links(lang: Lang) -> Markup {
         a href="/tasks" { (lang.t("my_tasks")) }
         a href="/team" { (lang.t("team")) }
         a href="/plans" { (lang.t("plans")) }
+        a href="/journey" { (lang.t("journey")) }
         a href="/dashboards" { (lang.t("dashboards")) }
         a href="/playbooks" { (lang.t("playbooks")) }
         a href="/scorecards" { (lang.t("scorecards")) }
@@ -268,7 +269,13 @@ fn portfolio_query(
     today: jiff::civil::Date,
 ) -> HashMap<String, String> {
     let mut query = raw.clone();
-    for key in ["status", "no_touch_days", "renewal_days", "plans"] {
+    for key in [
+        "status",
+        "no_touch_days",
+        "renewal_days",
+        "plans",
+        "journey",
+    ] {
         query.remove(key);
     }
     match raw.get("plans").map_or("", String::as_str) {
@@ -279,6 +286,9 @@ fn portfolio_query(
             query.insert("plan_overdue_on".into(), today.to_string());
         }
         _ => {}
+    }
+    if raw.get("journey").map(String::as_str) == Some("stuck") {
+        query.insert("stage_stuck".into(), "true".into());
     }
     match raw.get("status").map_or("", String::as_str) {
         "" | "active" => {
@@ -857,6 +867,10 @@ async fn portfolio_page(
                 option value="" { (lang.t("all")) }
                 option value="off_track" selected[selected("plans", "off_track")] { (lang.t("plan_filter_off_track")) }
                 option value="overdue" selected[selected("plans", "overdue")] { (lang.t("plan_filter_overdue")) }
+            } }
+            label { (lang.t("journey")) select name="journey" {
+                option value="" { (lang.t("all")) }
+                option value="stuck" selected[selected("journey", "stuck")] { (lang.t("journey_filter_stuck")) }
             } }
             @if !fields.is_empty() {
                 label { (lang.t("custom_field")) select name="custom_key" {

@@ -291,6 +291,9 @@ pub struct AccountListParams {
     pub plan_off_track: Option<bool>,
     /// YYYY-MM-DD: accounts with a success plan milestone open and due before this day.
     pub plan_overdue_on: Option<String>,
+    /// `true`: accounts stuck in their lifecycle stage (longer than the 75th percentile of
+    /// their segment's completed stays); `false`: the others.
+    pub stage_stuck: Option<bool>,
     /// A custom field's key; with `custom_value`, only accounts where it holds that value.
     pub custom_key: Option<String>,
     /// The value `custom_key` must hold (`true`/`false` for flags).
@@ -371,6 +374,7 @@ impl AccountListParams {
                 "plan_overdue_on",
                 date("plan_overdue_on"),
             )?,
+            stage_stuck: self.stage_stuck,
             custom_key: optional(
                 self.custom_key.as_deref().filter(|s| !s.is_empty()),
                 "custom_key",

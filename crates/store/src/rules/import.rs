@@ -33,8 +33,14 @@ pub(crate) trait ImportTarget {
     fn account_by_external_id(&self, external_id: &ExternalId) -> Result<Option<Account>>;
     /// Inserts (id 0) or replaces an account row; returns its id.
     fn save_account(&self, account: &Account) -> Result<AccountId>;
-    /// Records the field changes between two versions of an account.
-    fn record_changes(&self, before: &Account, after: &Account) -> Result<()>;
+    /// Records the field changes of a saved account (`before`: none when it is new),
+    /// its stage change included.
+    fn record_changes(
+        &self,
+        id: AccountId,
+        before: Option<&Account>,
+        after: &Account,
+    ) -> Result<()>;
     /// Sets or clears an account's parent.
     fn set_parent(&self, id: AccountId, parent: Option<AccountId>) -> Result<()>;
     /// An account's parent as stored now.
@@ -339,9 +345,7 @@ fn import_accounts(
         }
         match target.save_account(&account) {
             Ok(id) => {
-                if let Some(before) = &before {
-                    target.record_changes(before, &account)?;
-                }
+                target.record_changes(id, before.as_ref(), &account)?;
                 if is_new {
                     summary.created += 1;
                 } else {

@@ -2,6 +2,7 @@
 
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
+use crate::journey::StageSource;
 use crate::{Page, PageRequest, Result, StoreError};
 use mikawaya_domain::account::{
     Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, CHURNED_STAGE, NewAccount,
@@ -18,7 +19,7 @@ use std::collections::BTreeMap;
 pub(crate) const COLUMNS: &str = "a.id, a.external_id, a.name, a.parent_id, a.plan, a.mrr, a.currency, a.contract_start, \
      a.contract_end, a.renewal_date, a.owner_id, a.partner_id, a.stage, a.tier, a.custom_fields, a.created_at, a.updated_at, \
      s.day, s.health, s.health_change, s.forecast_risk, s.last_touch_at, s.forecast_factors, \
-     s.plans_off_track, s.plan_next_due";
+     s.plans_off_track, s.plan_next_due, s.stage_since, s.stage_stuck";
 
 /// Accounts with their signals (`a` and `s`). Every account has its signals row (made by
 /// a trigger when the account is), so the inner join of [`FROM_SORTED_BY_SIGNAL`] returns
@@ -69,6 +70,8 @@ pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
                 .unwrap_or_default(),
             plans_off_track: row.get::<_, Option<u32>>(23)?.unwrap_or(0),
             plan_next_due: parsed_opt(row, 24, row::date)?,
+            stage_since: parsed_opt(row, 25, row::date)?,
+            stage_stuck: row.get::<_, Option<bool>>(26)?.unwrap_or(false),
         },
     })
 }
@@ -243,6 +246,16 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
     }
     if let Some(day) = filter.plan_overdue_on {
         sql.bind(" AND s.plan_next_due < ?", [text(day)]);
+    }
+    if let Some(stuck) = filter.stage_stuck {
+        sql.bind(
+            if stuck {
+                " AND s.stage_stuck = 1"
+            } else {
+                " AND COALESCE(s.stage_stuck, 0) = 0"
+            },
+            [],
+        );
     }
     if let Some(day) = filter.untouched_since {
         sql.bind(
@@ -549,6 +562,14 @@ pub(crate) fn create(
     };
     check_references(connection, access.visibility(), &account)?;
     let id = save(connection, &account)?;
+    super::journey::record_changed(
+        connection,
+        id,
+        None,
+        account.stage.as_ref(),
+        StageSource::Hand,
+        access.user_id(),
+    )?;
     get(connection, access.visibility(), id)
 }
 
@@ -569,6 +590,14 @@ pub(crate) fn update(
     check_references(connection, access.visibility(), &account)?;
     save(connection, &account)?;
     super::work::record_changes(connection, &current, &account)?;
+    super::journey::record_changed(
+        connection,
+        id,
+        current.stage.as_ref(),
+        account.stage.as_ref(),
+        StageSource::Hand,
+        access.user_id(),
+    )?;
     get(connection, access.visibility(), id)
 }
 

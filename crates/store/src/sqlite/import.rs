@@ -59,8 +59,23 @@ impl ImportTarget for Target<'_> {
         accounts::save(self.0, account)
     }
 
-    fn record_changes(&self, before: &Account, after: &Account) -> Result<()> {
-        super::work::record_changes(self.0, before, after)
+    fn record_changes(
+        &self,
+        id: AccountId,
+        before: Option<&Account>,
+        after: &Account,
+    ) -> Result<()> {
+        if let Some(before) = before {
+            super::work::record_changes(self.0, before, after)?;
+        }
+        super::journey::record_changed(
+            self.0,
+            id,
+            before.and_then(|b| b.stage.as_ref()),
+            after.stage.as_ref(),
+            crate::journey::StageSource::Import,
+            None,
+        )
     }
 
     fn set_parent(&self, id: AccountId, parent: Option<AccountId>) -> Result<()> {

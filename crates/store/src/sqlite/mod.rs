@@ -11,6 +11,7 @@ mod attention;
 mod children;
 mod config;
 mod import;
+mod journey;
 mod plans;
 mod row;
 mod sql;
@@ -38,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0012_people_admin.sql"),
     include_str!("../../migrations/0013_history_stamp.sql"),
     include_str!("../../migrations/0014_success_plans.sql"),
+    include_str!("../../migrations/0015_journey.sql"),
 ];
 
 /// Reader connections kept open.
@@ -858,6 +860,23 @@ impl Store for SqliteStore {
         now: jiff::Timestamp,
     ) -> Result<Option<crate::plans::Share>> {
         self.write(|c| plans::open_share(c, token_hash, now))
+    }
+    fn stage_entries(
+        &self,
+        access: &ReadAccess,
+        account: Option<AccountId>,
+    ) -> Result<Vec<crate::journey::StageEntry>> {
+        self.read(|c| journey::stage_entries(c, access.visibility(), account))
+    }
+    fn enter_stages(
+        &self,
+        access: &WriteAccess,
+        moves: &[crate::journey::StageMove],
+    ) -> Result<usize> {
+        self.write(|c| journey::enter_stages(c, access.visibility(), access.user_id(), moves))
+    }
+    fn put_stuck(&self, _access: &ManageAccess, stuck: &[AccountId]) -> Result<()> {
+        self.write(|c| journey::put_stuck(c, stuck))
     }
     fn history_stamp(&self) -> Result<i64> {
         self.read(|c| {

@@ -669,11 +669,23 @@ pub(crate) fn record_change(
     old: Option<String>,
     new: Option<String>,
 ) -> Result<()> {
+    record_change_at(connection, account_id, field, old, new, &row::now())
+}
+
+/// Records a change that happened at `at` (a stage entered on a past day).
+pub(crate) fn record_change_at(
+    connection: &Connection,
+    account_id: AccountId,
+    field: &str,
+    old: Option<String>,
+    new: Option<String>,
+    at: &str,
+) -> Result<()> {
     connection
         .prepare_cached(
             "INSERT INTO account_changes (account_id, field, old_value, new_value, changed_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?
-        .execute(rusqlite::params![account_id.get(), field, old, new, row::now()])?;
+        .execute(rusqlite::params![account_id.get(), field, old, new, at])?;
     Ok(())
 }
 

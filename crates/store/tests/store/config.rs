@@ -159,7 +159,8 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
     {
         let connection = ok(rusqlite::Connection::open(&file));
         ok(connection.execute_batch(
-            "DROP TRIGGER success_plans_signals_insert; DROP TRIGGER success_plans_signals_update;
+            "DROP TRIGGER stage_entries_since; DROP TABLE stage_entries;
+             DROP TRIGGER success_plans_signals_insert; DROP TRIGGER success_plans_signals_update;
              DROP TRIGGER success_plans_signals_delete;
              DROP TABLE plan_shares; DROP TABLE plan_progress; DROP TABLE plan_events; DROP TABLE success_plans;
              DROP TABLE config_versions; DROP TABLE dashboard_reports; DROP TABLE daily_runs;
