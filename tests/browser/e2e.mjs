@@ -292,6 +292,30 @@ try {
   check(await desk.locator('h1', { hasText: 'ヘルススコアカード' }).count() === 1, 'the editor in Japanese');
   await accessible(desk, 'scorecard editor (ja)');
   await shot(desk, 'scorecards-ja');
+  // The customer journey: the funnel from the replayed history, stuck accounts in the
+  // portfolio, and the leader's editor saving a new version.
+  await desk.goto(`${BASE}/journey`);
+  await Promise.all([desk.waitForLoadState('load'), desk.getByRole('button', { name: 'English' }).click()]);
+  const funnelRows = desk.locator('[data-testid=journey-funnel] tbody tr');
+  check(await funnelRows.count() === 6, `six stages in the funnel: ${await funnelRows.count()}`);
+  const counts = (await desk.locator('[data-testid=journey-funnel] tbody tr td:nth-child(2)').allInnerTexts()).map(Number);
+  check(counts.filter((n) => n > 0).length >= 4, `accounts in most stages: ${counts}`);
+  const medians = await desk.locator('[data-testid=journey-funnel] tbody tr td:nth-child(4)').allInnerTexts();
+  check(medians.some((m) => /^\d/.test(m)), `median days in stage from the history: ${medians}`);
+  const rates = await desk.locator('[data-testid=journey-funnel] tbody tr td:nth-child(8)').allInnerTexts();
+  check(rates.some((r) => r.endsWith('%')), `conversion to the next stage: ${rates}`);
+  await accessible(desk, 'journey');
+  await fits(desk, 'journey');
+  await shot(desk, 'journey');
+  const journeyEditor = desk.locator('[data-testid=journey-editor]');
+  await journeyEditor.locator('input[name=target_0]').fill('５０');
+  await Promise.all([desk.waitForURL(/saved=2/), journeyEditor.getByRole('button', { name: 'Save the journey' }).click()]);
+  check((await desk.locator('[data-testid=journey-version]').innerText()).includes('v2'), 'the edited journey is version 2');
+  check(await desk.locator('[data-testid=journey-editor] input[name=target_0]').inputValue() === '50', 'full-width digits read as 50');
+  if (await desk.locator('[data-testid=stuck-accounts] tbody tr').count() > 0) {
+    await Promise.all([desk.waitForURL(/journey=stuck/), desk.getByRole('link', { name: 'Open them in the portfolio' }).click()]);
+    check(await desk.locator('tbody tr').count() > 0, 'the stuck accounts in the portfolio');
+  }
   await leader.close();
 
   // A CSM's day: Today with reasons; log a touchpoint and snooze from it.
@@ -396,6 +420,17 @@ try {
   await csmPage.goto(`${BASE}${planPath}`);
   const kickoff = csmPage.locator('ol.milestones > li').first();
   check((await kickoff.innerText()).includes('Closed'), 'the milestone closed when its deliverable was accepted');
+  // A stage set by hand: the journey card shows it with the day it was entered.
+  await csmPage.goto(`${BASE}${accountPath}`);
+  const journeyCard = csmPage.locator('[data-testid=journey-card]');
+  const before = await journeyCard.locator('p').first().innerText();
+  const [target, label] = before.includes('Advocacy') ? ['expansion', 'Expansion'] : ['advocacy', 'Advocacy'];
+  await journeyCard.getByText('Move to another stage').click();
+  await journeyCard.locator('select[name=stage]').selectOption(target);
+  await Promise.all([csmPage.waitForLoadState('load'), journeyCard.getByRole('button', { name: 'Move' }).click()]);
+  const now = await csmPage.locator('[data-testid=journey-card] p').first().innerText();
+  check(now.includes(label) && now.includes('0 days'), `the account moved by hand: ${now}`);
+  check((await csmPage.locator('[data-testid=journey-card] tbody tr').first().innerText()).includes(label), 'the latest stay first');
   await csm.close();
 
   // Every page, in both languages, at 390 and 1440 px: nothing overflows, the menu
@@ -411,7 +446,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/journey', 'journey'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

@@ -41,14 +41,22 @@ pub fn definition(store: &dyn Store, access: &ReadAccess) -> Result<(Journey, i6
     }
 }
 
-/// Checks a journey (its metrics must exist) and saves it as the next version.
-pub fn save(store: &dyn Store, access: &ManageAccess, journey: &Journey) -> Result<i64> {
+/// Checks a journey (its metrics must exist) and saves it as the next version; the stuck
+/// marks follow its segments at once (its rules move accounts from the next daily run).
+pub fn save(
+    store: &dyn Store,
+    access: &ManageAccess,
+    journey: &Journey,
+    today: Date,
+) -> Result<i64> {
     journey.check(&|name| crate::plans::metric(store, name).is_ok())?;
     let body = serde_json::to_string(journey)
         .map_err(|e| mikawaya_store::StoreError::Corrupt(format!("journey: {e}")))?;
-    Ok(store
+    let version = store
         .put_config(access, ConfigKind::Journey, &body)?
-        .version)
+        .version;
+    mark_stuck(store, today)?;
+    Ok(version)
 }
 
 /// What the rules read, with every metric the journey names resolved (defined or built in).
@@ -105,12 +113,21 @@ pub fn advance(store: &dyn Store, usage: &dyn UsageSource, today: Date) -> Resul
             .collect();
         moved = store.enter_stages(&system.write()?, &moves)?;
     }
-    let stuck = stuck_now(store, &read, &journey, today)?;
-    store.put_stuck(&system.manage()?, &stuck)?;
     Ok(Advanced {
         moved,
-        stuck: stuck.len(),
+        stuck: mark_stuck(store, today)?,
     })
+}
+
+/// Marks the accounts stuck in their stage on `today` (the portfolio filters on the
+/// marks), every other account not stuck. Returns how many are stuck.
+pub fn mark_stuck(store: &dyn Store, today: Date) -> Result<usize> {
+    let system = Actor::system();
+    let read = system.read();
+    let (journey, _) = definition(store, &read)?;
+    let stuck = stuck_now(store, &read, &journey, today)?;
+    store.put_stuck(&system.manage()?, &stuck)?;
+    Ok(stuck.len())
 }
 
 /// Replays the rules over `[from, to]` every `step_days` days, as if the daily run had
@@ -167,7 +184,9 @@ pub fn replay(
         }
     }
     let moves: Vec<StageMove> = moves.into_iter().flatten().collect();
-    Ok(store.enter_stages(&system.write()?, &moves)?)
+    let recorded = store.enter_stages(&system.write()?, &moves)?;
+    mark_stuck(store, to)?;
+    Ok(recorded)
 }
 
 fn stage_move(
@@ -302,6 +321,8 @@ pub struct JourneyReport {
     pub elsewhere: (usize, f64),
     /// Accounts churned.
     pub churned_accounts: usize,
+    /// The currency most accounts use (ARR totals are in it).
+    pub currency: String,
     /// Accounts stuck, longest over their segment's percentile first.
     pub stuck: Vec<Stuck>,
 }
@@ -524,6 +545,7 @@ pub fn report(
         stages,
         elsewhere,
         churned_accounts,
+        currency: crate::reports::main_currency(&accounts),
         stuck,
     })
 }

@@ -110,14 +110,7 @@ pub fn build(
             .cmp(&b.renewal_date)
             .then(a.account_id.cmp(&b.account_id))
     });
-    let mut currencies: HashMap<String, usize> = HashMap::new();
-    for account in &accounts {
-        *currencies.entry(account.currency.to_string()).or_default() += 1;
-    }
-    let currency = currencies
-        .into_iter()
-        .max_by_key(|(_, n)| *n)
-        .map_or_else(|| "USD".to_owned(), |(c, _)| c);
+    let currency = main_currency(&accounts);
     let book = crate::team::book(store, access, day).map_err(StoreError::from)?;
     let renewing_accounts = renewals.len();
     let renewing_arr = renewals.iter().map(|r| r.arr).sum();
@@ -165,4 +158,16 @@ pub fn refresh(
         .map_err(|e| StoreError::Corrupt(format!("dashboard report: {e}")))?;
     store.put_dashboard_report(access, day, &json)?;
     Ok(report)
+}
+
+/// The currency most accounts use (totals are shown in it; USD for an empty book).
+pub fn main_currency(accounts: &[mikawaya_domain::account::Account]) -> String {
+    let mut currencies: HashMap<String, usize> = HashMap::new();
+    for account in accounts {
+        *currencies.entry(account.currency.to_string()).or_default() += 1;
+    }
+    currencies
+        .into_iter()
+        .max_by(|(a, n), (b, m)| n.cmp(m).then(b.cmp(a)))
+        .map_or_else(|| "USD".to_owned(), |(c, _)| c)
 }

@@ -523,6 +523,7 @@ fn demo_journey(
         store,
         &manage,
         &mikawaya_playbooks::journey::Journey::standard(),
+        as_of,
     )
     .map_err(|e| anyhow!("saving the standard journey: {e}"))?;
     let entries = ingest
@@ -565,6 +566,8 @@ fn demo_journey(
             .map_err(|e| anyhow!("marking an advocate: {e}"))?;
         advocates += 1;
     }
+    mikawaya_app::journey::mark_stuck(store, as_of)
+        .map_err(|e| anyhow!("marking stuck accounts: {e}"))?;
     Ok((entries, advocates))
 }
 

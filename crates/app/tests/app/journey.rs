@@ -75,7 +75,7 @@ fn rules_replayed_and_moved_day_by_day_as_worked_out_by_hand() -> TestResult {
     let world = World::new()?;
     let manage = Actor::system().manage()?;
     let write = Actor::system().write()?;
-    journey::save(&world.store, &manage, &small_journey(90))?;
+    journey::save(&world.store, &manage, &small_journey(90), date(2026, 1, 1))?;
     let started = date(2026, 1, 1);
     let a = world.account("A", |a| {
         a.contract_start = Some(started);
@@ -176,7 +176,12 @@ fn the_standard_journey_moves_nobody_until_a_journey_is_saved() -> TestResult {
         at_least: Some(1.0),
         ..StageRule::default()
     });
-    match journey::save(&world.store, &Actor::system().manage()?, &wrong) {
+    match journey::save(
+        &world.store,
+        &Actor::system().manage()?,
+        &wrong,
+        date(2026, 2, 1),
+    ) {
         Err(AppError::Invalid(invalid)) => assert_eq!(invalid.field, "stages[1].rule.metric"),
         other => panic!("{other:?}"),
     }
@@ -197,7 +202,7 @@ fn time_in_stage_stuck_accounts_and_conversion_as_worked_out_by_hand() -> TestRe
     for stage in &mut by_hand.stages {
         stage.rule = None;
     }
-    journey::save(&world.store, &manage, &by_hand)?;
+    journey::save(&world.store, &manage, &by_hand, date(2026, 3, 2))?;
     // Four high-touch accounts onboarded on 1 January and reached adoption after 10, 20,
     // 30 and 40 days; account 4 churned on 15 February; account 5 has been onboarding
     // since 26 January; account 6 (low touch) since 10 January.
@@ -295,6 +300,12 @@ fn time_in_stage_stuck_accounts_and_conversion_as_worked_out_by_hand() -> TestRe
         mikawaya_domain::account::AccountSort::default(),
         &PageRequest::default(),
     )?;
+    assert_eq!(
+        world
+            .store
+            .count_accounts(&Actor::system().read(), &filter)?,
+        4
+    );
     let mut found: Vec<AccountId> = found.data.iter().map(|a| a.id).collect();
     found.sort();
     assert_eq!(found, [ids[0], ids[1], ids[2], stuck]);

@@ -87,6 +87,8 @@ fn the_web_app_works_in_headless_chromium() {
         "tasks-ja-390",
         "dashboards-ja-390",
         "settings-ja-390",
+        "journey",
+        "journey-ja-390",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

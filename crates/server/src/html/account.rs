@@ -129,6 +129,10 @@ struct AccountData {
     templates: Vec<mikawaya_playbooks::plan_templates::PlanTemplate>,
     /// What the customer did on shared plans.
     customer_actions: Vec<mikawaya_store::plans::PlanEventRow>,
+    /// The customer journey in force.
+    journey: mikawaya_playbooks::journey::Journey,
+    /// The account's stays in stages, latest first.
+    stays: Vec<mikawaya_analytics::journey::Stay>,
 }
 
 fn load_account(
@@ -234,7 +238,11 @@ fn load_account(
     let plans = mikawaya_app::plans::of_account(store, access, id)?;
     let (templates, _) = mikawaya_app::plans::templates(store, access)?;
     let customer_actions = mikawaya_app::plans::customer_actions(store, access, id)?;
+    let (journey, _) = mikawaya_app::journey::definition(store, access)?;
+    let (stays, _) = mikawaya_app::journey::history(store, access, id)?;
     Ok(AccountData {
+        journey,
+        stays,
         plans,
         templates,
         customer_actions,
@@ -382,6 +390,8 @@ async fn render_account(
         plans,
         templates,
         customer_actions,
+        journey,
+        stays,
     } = data;
     let (stakeholders, product_users): (Vec<_>, Vec<_>) = contacts
         .into_iter()
@@ -550,7 +560,7 @@ async fn render_account(
                 div { dt { (lang.t("owner")) } dd { @if let Some(o) = owner { (o.name) } @else { "—" } } }
                 div { dt { (lang.t("partner")) } dd { @if let Some(p) = &partner { (p) } @else { "—" } } }
                 div { dt { (lang.t("tier")) } dd { @if let Some(t) = account.tier { (lang.t(t.as_str())) } @else { "—" } } }
-                div { dt { (lang.t("stage")) } dd { @if let Some(s) = &account.stage { (lang.value("stage", s.as_str())) } @else { "—" } } }
+                div { dt { (lang.t("stage")) } dd { @if let Some(s) = &account.stage { (super::journey::stage_name(lang, &journey, s.as_str())) } @else { "—" } } }
                 div { dt { (lang.t("plan")) } dd { @if let Some(p) = &account.plan { (p) } @else { "—" } } }
                 div { dt { (lang.t("last_touch")) } dd { @if let Some(t) = account.signals.last_touch { (i18n::date(clock.day_of(t), lang)) } @else { "—" } } }
                 @for def in &custom_fields {
@@ -596,8 +606,8 @@ async fn render_account(
                     } }
                     label { (lang.t("stage")) select name="stage" {
                         option value="" { "—" }
-                        @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] {
-                            option value=(stage) selected[account.stage.as_ref().is_some_and(|s| s.as_str() == stage)] { (lang.value("stage", stage)) }
+                        @for stage in super::journey::stage_choices(&journey, account.stage.as_ref().map(|s| s.as_str())) {
+                            option value=(stage) selected[account.stage.as_ref().is_some_and(|s| s.as_str() == stage)] { (super::journey::stage_name(lang, &journey, &stage)) }
                         }
                     } }
                     label { (lang.t("tier")) select name="tier" {
@@ -664,6 +674,7 @@ async fn render_account(
             }
         }
         (super::plans::account_card(lang, page_user, account.id, &plans, &templates, &stakeholders, today))
+        (super::journey::account_card(lang, page_user, &account, &journey, &stays, today))
         section aria-labelledby="voice-heading" {
             h2 #voice-heading { (lang.t("voice")) }
             @if answers.is_empty() && pulses.is_empty() { p.muted { (lang.t("no_answers")) } }

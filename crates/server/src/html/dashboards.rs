@@ -12,9 +12,7 @@ use crate::state::AppState;
 use maud::{Markup, html};
 use mikawaya_domain::value::Currency;
 
-fn percent(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
-}
+use super::percent;
 
 /// How many renewals a page of the table lists (the totals count them all).
 const RENEWALS_LISTED: usize = 100;

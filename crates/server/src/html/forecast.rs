@@ -78,9 +78,7 @@ pub async fn forecast_page(
     }
 }
 
-fn percent(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
-}
+use super::percent;
 
 fn render(
     page_user: &PageUser,

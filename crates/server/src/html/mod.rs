@@ -7,6 +7,7 @@ pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod forecast;
 pub mod i18n;
+pub mod journey;
 pub mod plans;
 pub mod playbooks;
 pub mod proof;
@@ -60,6 +61,8 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/touchpoints", post(account::log_touchpoint))
         .route("/tasks", get(account::my_tasks))
         .route("/plans", get(plans::plans_page))
+        .route("/journey", get(journey::journey_page).post(journey::save))
+        .route("/accounts/{id}/stage", post(journey::move_stage))
         .route("/accounts/{id}/plans", post(plans::create))
         .route("/accounts/{id}/plans/{plan}", get(plans::plan_page))
         .route("/accounts/{id}/plans/{plan}/changes", post(plans::change))
@@ -176,6 +179,7 @@ button.link{background:none;color:var(--accent);border:none}
 section{margin:1.4rem 0}h2{font-size:1.1rem;margin:.4rem 0}h3{font-size:1rem}
 .facts dl{display:grid;grid-template-columns:repeat(auto-fill,minmax(150px,1fr));gap:.6rem;margin:0}.facts dl div{background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.5rem .7rem}
 .facts dt{font-size:.8rem;color:var(--muted)}.facts dd{margin:.15rem 0 0;font-weight:600}
+.funnel .bar{height:.35rem;background:var(--accent);border-radius:2px;margin-top:.25rem;min-width:2px;opacity:.7}
 .health-red{background:#fde8e8;border-color:#e0a0a0}.health-yellow{background:#fdf6e0;border-color:#d9c27a}.health-green{background:#e6f4ea;border-color:#8fc79f}
 .badge.overdue{background:#fde8e8;border-color:#e0a0a0;color:#8a1010}
 figure.chart{margin:0;background:#fff;border:1px solid var(--line);border-radius:.4rem;padding:.5rem}figure.chart details{margin-top:.3rem;font-size:.85rem}
@@ -372,6 +376,26 @@ pub struct NextForm {
 pub fn next_or(next: Option<String>, default: &str) -> String {
     next.filter(|n| n.starts_with('/') && !n.starts_with("//"))
         .unwrap_or_else(|| default.to_owned())
+}
+
+/// A share as a percent with one decimal ("—" when there is none).
+pub(crate) fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+/// A number as people write it (full-width digits, thousands separators); none when blank.
+pub(crate) fn parse_number<T: std::str::FromStr>(
+    raw: Option<&str>,
+    field: &str,
+) -> Result<Option<T>, mikawaya_domain::Invalid> {
+    match raw.map(str::trim).filter(|r| !r.is_empty()) {
+        None => Ok(None),
+        Some(raw) => mikawaya_domain::value::half_width(raw)
+            .replace(',', "")
+            .parse()
+            .map(Some)
+            .map_err(|_| mikawaya_domain::Invalid::new(field, format!("'{raw}' is not a number"))),
+    }
 }
 
 /// An error as a page in the user's language, with the status the API would give (the
@@ -722,7 +746,7 @@ async fn portfolio_page(
     let can_write = page_user.actor.write().is_ok();
     let clock = state.clock();
     let today_for_page = clock.today();
-    let (found, total, users, partners, health, views, playbooks, fields) = state
+    let (found, total, users, partners, health, views, playbooks, fields, journey) = state
         .run(move |store| {
             let found = store.list_accounts(&access, &filter, sort, &page)?;
             let total = store.count_accounts(&access, &filter)?;
@@ -754,9 +778,11 @@ async fn portfolio_page(
                     })
                     .unwrap_or_default(),
                 store.list_custom_fields()?,
+                mikawaya_app::journey::definition(store, &access)?.0,
             ))
         })
         .await?;
+    let stages = journey::stage_choices(&journey, None);
     let mut trends: HashMap<mikawaya_domain::AccountId, Vec<Option<f64>>> = HashMap::new();
     for row in &health {
         trends.entry(row.account_id).or_default().push(row.score);
@@ -817,8 +843,8 @@ async fn portfolio_page(
             label { (lang.t("search")) input type="search" name="q" value=(raw.get("q").map_or("", String::as_str)); }
             label { (lang.t("stage")) select name="stage" {
                 option value="" { (lang.t("all")) }
-                @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] {
-                    option value=(stage) selected[selected("stage", stage)] { (lang.value("stage", stage)) }
+                @for stage in &stages {
+                    option value=(stage) selected[selected("stage", stage)] { (journey::stage_name(lang, &journey, stage)) }
                 }
             } }
             label { (lang.t("tier")) select name="tier" {
@@ -920,7 +946,7 @@ async fn portfolio_page(
                             td { @if let Some(renewal) = account.renewal_date { (i18n::date(renewal, lang)) } }
                             td { @if let Some(touch) = account.signals.last_touch { (i18n::date(clock.day_of(touch), lang)) } @else { "—" } }
                             td { @if let Some(owner) = account.owner_id.and_then(|id| user_names.get(&id)) { (owner) } }
-                            td { @if let Some(stage) = &account.stage { span.badge { (lang.value("stage", stage.as_str())) } } }
+                            td { @if let Some(stage) = &account.stage { span.badge { (journey::stage_name(lang, &journey, stage.as_str())) } } }
                             td.tier { @if let Some(tier) = account.tier { span.badge { (lang.t(tier.as_str())) } } }
                             td { @if let Some(partner) = account.partner_id.and_then(|id| partner_names.get(&id)) { (partner) } }
                         }
@@ -948,7 +974,7 @@ async fn portfolio_page(
                 } }
                 label { (lang.t("new_stage")) select name="stage" {
                     option value="" { "—" }
-                    @for stage in ["onboarding", "adoption", "value", "renewal", "expansion", "advocacy", "churned"] { option value=(stage) { (lang.value("stage", stage)) } }
+                    @for stage in &stages { option value=(stage) { (journey::stage_name(lang, &journey, stage)) } }
                 } }
                 @if !playbooks.is_empty() {
                     label { (lang.t("playbook_to_start")) select name="playbook" {

@@ -575,19 +575,7 @@ pub struct ChangeForm {
     how_we_help: Option<String>,
 }
 
-fn parse_number<T: std::str::FromStr>(
-    raw: Option<&str>,
-    field: &str,
-) -> Result<Option<T>, Invalid> {
-    match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        None => Ok(None),
-        Some(raw) => mikawaya_domain::value::half_width(raw)
-            .replace(',', "")
-            .parse()
-            .map(Some)
-            .map_err(|_| Invalid::new(field, format!("'{raw}' is not a number"))),
-    }
-}
+use super::parse_number;
 
 impl ChangeForm {
     fn change(self) -> Result<ChangeIn, Invalid> {

@@ -19,9 +19,7 @@ use mikawaya_domain::Invalid;
 use mikawaya_domain::value::parse_date;
 use serde::Deserialize;
 
-fn percent(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
-}
+use super::percent;
 
 /// The cohort form.
 #[derive(Debug, Deserialize)]

@@ -71,6 +71,14 @@ pub struct SignalsOut {
     forecast_risk: Option<f64>,
     /// When the latest touchpoint happened.
     last_touch: Option<String>,
+    /// Active success plans with an objective off track or missed.
+    plans_off_track: u32,
+    /// The earliest due day of an open milestone of an active success plan.
+    plan_next_due: Option<String>,
+    /// The day the account entered its lifecycle stage.
+    stage_since: Option<String>,
+    /// Whether it is stuck there (longer than its segment's 75th percentile).
+    stage_stuck: bool,
 }
 
 impl From<&mikawaya_domain::account::Signals> for SignalsOut {
@@ -82,6 +90,10 @@ impl From<&mikawaya_domain::account::Signals> for SignalsOut {
             health_change: signals.health_change,
             forecast_risk: signals.forecast_risk,
             last_touch: signals.last_touch.map(instant),
+            plans_off_track: signals.plans_off_track,
+            plan_next_due: signals.plan_next_due.map(|d| d.to_string()),
+            stage_since: signals.stage_since.map(|d| d.to_string()),
+            stage_stuck: signals.stage_stuck,
         }
     }
 }

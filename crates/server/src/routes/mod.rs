@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod contacts;
 pub mod health;
 pub mod import;
+pub mod journey;
 pub mod partners;
 pub mod plans;
 pub mod scorecards;
@@ -85,6 +86,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(health::router())
         .merge(work::router())
         .merge(plans::router())
+        .merge(journey::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     // Tracking bodies are checked against Segment's limits after gzip is undone; this

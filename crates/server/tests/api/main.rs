@@ -6,6 +6,7 @@ mod analytics;
 mod auth;
 mod helpers;
 mod import;
+mod journey;
 mod lists;
 mod people;
 mod plans;

@@ -353,11 +353,14 @@ pub(crate) fn count(
     visibility: Visibility,
     filter: &AccountFilter,
 ) -> Result<u64> {
-    // Only a health filter needs the signals; without the join SQLite counts by index.
+    // Only a filter on signals needs them; without the join SQLite counts by index.
     let from = if filter.health.is_some()
         || filter.risk_min.is_some()
         || filter.health_change_max.is_some()
         || filter.untouched_since.is_some()
+        || filter.plan_off_track.is_some()
+        || filter.plan_overdue_on.is_some()
+        || filter.stage_stuck.is_some()
     {
         FROM
     } else {

@@ -240,6 +240,7 @@ fn progress_keeps_status_events_and_the_summary_filters() {
         ));
         let ids: Vec<_> = listed.data.iter().map(|a| a.id).collect();
         assert_eq!(ids, [world.direct.account]);
+        assert_eq!(ok(store.count_accounts(&read, &filter)), 1);
         let everyone = ok(store.all_accounts(&read));
         assert_eq!(everyone.iter().filter(|a| filter.matches(a)).count(), 1);
         let events = ok(store.plan_events(
