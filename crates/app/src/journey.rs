@@ -8,7 +8,8 @@
 //!   account's stage is always that of its latest entry (the store keeps both together).
 //! - Time in stage, stuck accounts and conversion follow `shared/domain.md` and are
 //!   computed by `mikawaya_analytics::journey` from the entries; the daily run marks the
-//!   stuck accounts so the portfolio can filter them.
+//!   stuck accounts so the portfolio can filter them. Only a stage with target days is
+//!   one to pass through: nobody is stuck in a stage without them (value, advocacy).
 //! - A move by hand goes to a stage of the journey or to `churned`, on a day not in the
 //!   future.
 
@@ -388,11 +389,29 @@ fn stuck_now(
     let accounts = store.all_accounts(access)?;
     let stays = all_stays(store, access, journey, &accounts)?;
     let (from, to) = period(today, 365);
-    Ok(numbers::time_in_stage(&stays, from, to, today)
-        .into_iter()
-        .filter(|((stage, _), _)| stage != CHURNED_STAGE)
-        .flat_map(|(_, time)| time.stuck)
+    Ok(time_in_stage(journey, &stays, from, to, today)
+        .into_values()
+        .flat_map(|time| time.stuck)
         .collect())
+}
+
+/// Time in stage per (stage, segment), with nobody stuck in a stage without target days:
+/// such a stage (value, advocacy) is a place to stay, not to pass through, and `churned`
+/// or a stage outside the journey is never "stuck".
+fn time_in_stage(
+    journey: &Journey,
+    stays: &[Stay],
+    from: Date,
+    to: Date,
+    today: Date,
+) -> BTreeMap<(String, String), StageTime> {
+    let mut times = numbers::time_in_stage(stays, from, to, today);
+    for ((stage, _), time) in &mut times {
+        if journey.stage(stage).is_none_or(|s| s.target_days.is_none()) {
+            time.stuck.clear();
+        }
+    }
+    times
 }
 
 /// `[today - days, today + 1)`: the period that ends with today.
@@ -417,7 +436,7 @@ pub fn report(
     let accounts = store.all_accounts(access)?;
     let stays = all_stays(store, access, &journey, &accounts)?;
     let (from, to) = period(today, days);
-    let per_segment = numbers::time_in_stage(&stays, from, to, today);
+    let per_segment = time_in_stage(&journey, &stays, from, to, today);
     let pooled: Vec<Stay> = stays
         .iter()
         .map(|s| Stay {
@@ -425,7 +444,7 @@ pub fn report(
             ..s.clone()
         })
         .collect();
-    let overall = numbers::time_in_stage(&pooled, from, to, today);
+    let overall = time_in_stage(&journey, &pooled, from, to, today);
     let order: Vec<&str> = journey.stages.iter().map(|s| s.key.as_str()).collect();
     let conversion = numbers::conversion(
         &stays,
@@ -515,7 +534,6 @@ pub fn report(
         .collect();
     let mut stuck: Vec<Stuck> = per_segment
         .iter()
-        .filter(|((stage, _), _)| stage != CHURNED_STAGE)
         .flat_map(|((stage, segment), time)| {
             time.stuck.iter().filter_map(|id| {
                 let stay = open.get(id)?;

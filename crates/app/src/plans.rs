@@ -643,3 +643,106 @@ fn notify_owner(
     )?;
     Ok(())
 }
+
+/// Do accounts whose plans are on track churn less? Accounts with an active plan on `from`
+/// (`horizon_days` before `as_of`) and not churned by then, split by their plans'
+/// measured objectives on that day (from the history of statuses): on track when every
+/// objective with a status is on track or achieved, else behind (at risk, off track or
+/// missed); plans with no measured status are left out. Churn: the account entered
+/// `churned` after `from`, by `as_of`. The difference comes with its 95% interval.
+pub fn churn_by_plan_status(
+    store: &dyn Store,
+    access: &ReadAccess,
+    as_of: Date,
+    horizon_days: u32,
+) -> Result<PlanChurn> {
+    use mikawaya_domain::plan::ObjectiveStatus;
+    use mikawaya_playbooks::effectiveness::{Arm, compare};
+    if horizon_days == 0 || horizon_days > 730 {
+        return Err(Invalid::new("horizon_days", "must be from 1 to 730").into());
+    }
+    let from = as_of
+        .checked_sub(jiff::Span::new().days(i64::from(horizon_days)))
+        .map_err(|e| Invalid::new("horizon_days", e.to_string()))?;
+    let zone = store.business_time_zone()?;
+    let day_of = |at: jiff::Timestamp| at.to_zoned(zone.clone()).date();
+    // Each objective's status as it stood on `from`: the latest change on or before it.
+    let mut statuses: HashMap<(PlanId, u32), ObjectiveStatus> = HashMap::new();
+    let events = store.plan_events(
+        access,
+        &PlanEventFilter {
+            kinds: vec![PlanEventKind::ObjectiveStatus],
+            ..PlanEventFilter::default()
+        },
+    )?;
+    for event in events.iter().filter(|e| day_of(e.at) <= from) {
+        if let (Some(item), Ok(status)) = (event.item, ObjectiveStatus::parse(&event.text)) {
+            statuses.insert((event.plan_id, item), status);
+        }
+    }
+    let mut churned_on: HashMap<AccountId, Date> = HashMap::new();
+    for entry in store.stage_entries(access, None)? {
+        if entry.stage.as_str() == mikawaya_domain::account::CHURNED_STAGE {
+            churned_on
+                .entry(entry.account_id)
+                .and_modify(|d| *d = (*d).min(entry.entered_on))
+                .or_insert(entry.entered_on);
+        }
+    }
+    // Per account: whether any plan was behind, and whether any had a status at all.
+    let mut accounts: HashMap<AccountId, (bool, bool)> = HashMap::new();
+    for plan in store.list_plans(access, &mikawaya_store::plans::PlanFilter::default())? {
+        if day_of(plan.created_at) > from || plan.body.status == PlanStatus::Cancelled {
+            continue;
+        }
+        if churned_on.get(&plan.account_id).is_some_and(|d| *d <= from) {
+            continue;
+        }
+        for objective in &plan.body.objectives {
+            if let Some(status) = statuses.get(&(plan.id, objective.id)) {
+                let row = accounts.entry(plan.account_id).or_default();
+                row.1 = true;
+                if !matches!(status, ObjectiveStatus::OnTrack | ObjectiveStatus::Achieved) {
+                    row.0 = true;
+                }
+            }
+        }
+    }
+    let (mut on_track, mut behind) = ((0usize, 0usize), (0usize, 0usize));
+    for (account, (is_behind, measured)) in accounts {
+        if !measured {
+            continue;
+        }
+        let churned = churned_on
+            .get(&account)
+            .is_some_and(|d| *d > from && *d <= as_of);
+        let group = if is_behind {
+            &mut behind
+        } else {
+            &mut on_track
+        };
+        group.0 += 1;
+        group.1 += usize::from(churned);
+    }
+    let arm = |(n, churned): (usize, usize)| Arm {
+        n,
+        successes: churned,
+        rate: (n > 0).then(|| churned as f64 / n as f64),
+    };
+    Ok(PlanChurn {
+        from,
+        to: as_of,
+        comparison: compare("on track", arm(on_track), "behind", arm(behind)),
+    })
+}
+
+/// Churn of accounts whose plans were on track against the others.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanChurn {
+    /// The day plans' statuses are read on.
+    pub from: Date,
+    /// The day churn is counted to.
+    pub to: Date,
+    /// Churn rates (a: plans on track, b: behind), their difference and its 95% interval.
+    pub comparison: mikawaya_playbooks::effectiveness::Comparison,
+}

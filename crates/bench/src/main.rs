@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 mod desk;
 mod ingest;
+mod journey;
 mod metrics;
 mod pages;
 mod plans;
@@ -40,9 +41,10 @@ fn main() -> Result<()> {
         "metrics" => metrics::run(),
         "desk" => desk::run(),
         "plans" => plans::run(),
+        "journey" => journey::run(),
         other => {
             bail!(
-                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans)"
+                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey)"
             )
         }
     }

@@ -7,6 +7,7 @@
 mod commands;
 mod fields;
 mod forecast;
+mod journey;
 mod plans;
 mod scorecard;
 mod today;
@@ -74,6 +75,9 @@ enum Command {
     /// Success plans: list, templates, measure.
     #[command(subcommand)]
     Plans(plans::PlansCommand),
+    /// The customer journey: its stages and rules, the funnel, a replay of its rules.
+    #[command(subcommand)]
+    Journey(journey::JourneyCommand),
     /// Tests whether a metric or scorecard predicts churn: AUC, top-decile lift and calibration over past dates.
     Backtest(commands::BacktestArgs),
     /// Logo churn, MRR churn, GRR and NRR over a period, from the subscription history.
@@ -152,6 +156,7 @@ fn main() -> ExitCode {
         Command::Fields(command) => fields::run(&cli.data_dir, command),
         Command::Scorecard(command) => scorecard::run(&cli.data_dir, command),
         Command::Plans(command) => plans::run(&cli.data_dir, command),
+        Command::Journey(command) => journey::run(&cli.data_dir, command),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),

@@ -14,6 +14,7 @@ use mikawaya_playbooks::spec::Localized;
 use mikawaya_store::journey::{StageMove, StageSource};
 use mikawaya_store::{PageRequest, Store};
 
+/// A stage to pass through in 30 days (advocacy: a place to stay, no target).
 fn stage(key: &str, rule: Option<StageRule>) -> JourneyStage {
     JourneyStage {
         key: key.to_owned(),
@@ -21,7 +22,7 @@ fn stage(key: &str, rule: Option<StageRule>) -> JourneyStage {
             en: key.to_owned(),
             ja: None,
         },
-        target_days: None,
+        target_days: (key != "advocacy").then_some(30),
         rule,
     }
 }
@@ -269,6 +270,14 @@ fn time_in_stage_stuck_accounts_and_conversion_as_worked_out_by_hand() -> TestRe
         ]
     );
     assert_eq!(report.stuck[3].p75, 32.5);
+    // Adoption without target days is a place to stay: nobody is stuck there.
+    let mut steady = by_hand.clone();
+    steady.stages[1].target_days = None;
+    journey::save(&world.store, &manage, &steady, today)?;
+    let report = journey::report(&world.store, &Actor::system().read(), today, 60)?;
+    let found: Vec<AccountId> = report.stuck.iter().map(|s| s.account_id).collect();
+    assert_eq!(found, [stuck]);
+    journey::save(&world.store, &manage, &by_hand, today)?;
     // Entered onboarding in the period: 6; reached adoption within 30 days: accounts 1-3.
     let conversion = onboarding.conversion.clone().ok_or("no conversion")?;
     assert_eq!((conversion.entered, conversion.converted), (6, 3));

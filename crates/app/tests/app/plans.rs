@@ -367,3 +367,115 @@ fn a_link_opens_its_plan_for_the_customer_and_nothing_else() -> TestResult {
     assert_ne!(another.id, plan.id);
     Ok(())
 }
+
+#[test]
+fn churn_of_accounts_with_plans_on_track_against_the_others_as_worked_out_by_hand() -> TestResult {
+    use mikawaya_domain::plan::{PlanEvent, Progress};
+    use mikawaya_store::journey::{StageMove, StageSource};
+    use mikawaya_store::plans::ProgressRow;
+    let world = World::new()?;
+    let write = Actor::system().write()?;
+    let manage = Actor::system().manage()?;
+    let today = jiff::Zoned::now().date();
+    // Statuses are read 10 days from now; churn counted over the 90 days to 100 days out.
+    let (read_on, as_of) = (
+        today.checked_add(jiff::Span::new().days(10))?,
+        today.checked_add(jiff::Span::new().days(100))?,
+    );
+    let noon = |day: jiff::civil::Date| -> Result<jiff::Timestamp, Box<dyn std::error::Error>> {
+        Ok(day
+            .at(12, 0, 0, 0)
+            .to_zoned(jiff::tz::TimeZone::UTC)?
+            .timestamp())
+    };
+    // Four accounts on track (one churns), four behind (three churn), one whose objective
+    // never had a status (left out), and one on track on the day but churned before it
+    // (left out).
+    let cases: [(&str, ObjectiveStatus, Option<i64>); 10] = [
+        ("T1", ObjectiveStatus::OnTrack, None),
+        ("T2", ObjectiveStatus::Achieved, None),
+        ("T3", ObjectiveStatus::OnTrack, None),
+        ("T4", ObjectiveStatus::OnTrack, Some(50)),
+        ("B1", ObjectiveStatus::OffTrack, Some(20)),
+        ("B2", ObjectiveStatus::AtRisk, Some(60)),
+        ("B3", ObjectiveStatus::Missed, Some(99)),
+        ("B4", ObjectiveStatus::OffTrack, None),
+        ("N1", ObjectiveStatus::NoData, None),
+        ("C1", ObjectiveStatus::OnTrack, Some(5)),
+    ];
+    let mut moves = Vec::new();
+    for (key, status, churn_in) in cases {
+        let account = world.account(key, |_| {})?;
+        let plan = plans::create(
+            &world.store,
+            &write,
+            account,
+            NewPlan {
+                title: Some(Text::parse(key)?),
+                language: Language::En,
+                template: None,
+                owner_id: None,
+                customer_owner_id: None,
+                start: None,
+            },
+            today,
+            jiff::Timestamp::now(),
+        )?;
+        let plan = plans::change(
+            &world.store,
+            &write,
+            plan.id,
+            1,
+            objective("activity", 50.0, today, as_of),
+            jiff::Timestamp::now(),
+        )?;
+        if key != "N1" {
+            let row = ProgressRow {
+                plan_id: plan.id,
+                objective: 1,
+                progress: Progress {
+                    day: today,
+                    baseline: None,
+                    value: None,
+                    expected: 0.0,
+                    actual: None,
+                    status,
+                    achieved_on: None,
+                },
+            };
+            let event = PlanEvent {
+                kind: PlanEventKind::ObjectiveStatus,
+                item: Some(1),
+                text: status.as_str().to_owned(),
+            };
+            world
+                .store
+                .put_plan_progress(&manage, &[row], &[(plan.id, event)], noon(today)?)?;
+        }
+        if let Some(days) = churn_in {
+            moves.push(StageMove {
+                account_id: account,
+                stage: Slug::parse("churned")?,
+                day: today.checked_add(jiff::Span::new().days(days))?,
+                source: StageSource::Hand,
+            });
+        }
+    }
+    world.store.enter_stages(&write, &moves)?;
+    let found = plans::churn_by_plan_status(&world.store, &Actor::system().read(), as_of, 90)?;
+    assert_eq!((found.from, found.to), (read_on, as_of));
+    let c = &found.comparison;
+    // On track: T1-T4, one churned (T4 on day 50): 1/4. Behind: B1-B4, three churned: 3/4.
+    assert_eq!((c.a.n, c.a.successes, c.b.n, c.b.successes), (4, 1, 4, 3));
+    // Difference -0.5; standard error √(0.25·0.75/4 · 2) = √0.09375.
+    let se = (2.0f64 * 0.25 * 0.75 / 4.0).sqrt();
+    assert_eq!(c.difference, Some(-0.5));
+    let (low, high) = c.ci95.ok_or("an interval")?;
+    assert!((low - (-0.5 - 1.96 * se)).abs() < 1e-12 && (high - (-0.5 + 1.96 * se)).abs() < 1e-12);
+    // Bad input names the field.
+    match plans::churn_by_plan_status(&world.store, &Actor::system().read(), as_of, 0) {
+        Err(mikawaya_app::AppError::Invalid(invalid)) => assert_eq!(invalid.field, "horizon_days"),
+        other => panic!("{other:?}"),
+    }
+    Ok(())
+}

@@ -499,3 +499,57 @@ fn custom_fields_are_defined_from_the_cli_before_an_import() {
     assert_eq!(wrong.status.code(), Some(2), "{message}");
     assert!(message.contains("wrong.csv:2"), "{message}");
 }
+
+#[test]
+fn the_journey_is_saved_reported_and_bad_files_are_named() {
+    let workspace = Workspace::new();
+    // Stages from a CRM export enter the journey's history on import.
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name,tier,stage\r\nA,Alpha,high,onboarding\r\nB,Beta,low,onboarding\r\nC,Gamma,high,value\r\n",
+    );
+    let shown = workspace.expect(&["journey", "show"], None, 0);
+    assert!(stderr(&shown).contains("version 0"), "{}", stderr(&shown));
+    let bad = workspace.path("bad.json");
+    ok(std::fs::write(
+        &bad,
+        r#"{"stages": [{"key": "onboarding", "name": {"en": "Onboarding"}},
+ {"key": "Value!", "name": {"en": "Value"}}]}"#,
+    ));
+    let refused = workspace.expect(&["journey", "save", &bad.to_string_lossy()], None, 2);
+    let said = stderr(&refused);
+    assert!(said.contains("bad.json") && said.contains("stages[1].key"), "{said}");
+    let broken = workspace.path("broken.json");
+    ok(std::fs::write(&broken, "{\"stages\": [\n  {\"key\": }\n]}"));
+    let refused = workspace.expect(&["journey", "save", &broken.to_string_lossy()], None, 2);
+    assert!(stderr(&refused).contains("broken.json:2"), "{}", stderr(&refused));
+    let good = workspace.path("good.json");
+    ok(std::fs::write(
+        &good,
+        r#"{"stages": [{"key": "onboarding", "name": {"en": "Onboarding", "ja": "オンボーディング"}, "target_days": 30},
+ {"key": "value", "name": {"en": "Value"}}]}"#,
+    ));
+    let saved = workspace.expect(&["journey", "save", &good.to_string_lossy()], None, 0);
+    assert!(stdout(&saved).contains("version 1"), "{}", stdout(&saved));
+    let report = workspace.expect(&["journey", "report", "--json"], None, 0);
+    let report: serde_json::Value = ok(serde_json::from_str(&stdout(&report)));
+    let counts: Vec<(String, i64)> = report["stages"]
+        .as_array()
+        .map(|stages| {
+            stages
+                .iter()
+                .map(|s| {
+                    (
+                        s["stage"].as_str().unwrap_or_default().to_owned(),
+                        s["accounts"].as_i64().unwrap_or_default(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        counts,
+        [("onboarding".to_owned(), 2), ("value".to_owned(), 1)]
+    );
+}

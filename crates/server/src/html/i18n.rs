@@ -917,6 +917,23 @@ impl Lang {
             "left" => ("Left", "終了日"),
             "move_stage" => ("Move to another stage", "ステージを変更"),
             "move" => ("Move", "変更"),
+            "plan_churn" => (
+                "Do accounts whose plans are on track churn less?",
+                "計画が順調な顧客は解約が少ないか",
+            ),
+            "plan_churn_help" => (
+                "Accounts with an active plan 90 days ago, by their objectives' status that day (on track: every measured objective on track or achieved), and how many churned since",
+                "90日前に進行中の計画があった顧客を、その日の目標の状況（順調：測定中の目標がすべて順調または達成）で分け、その後の解約を数えます",
+            ),
+            "plans_were" => ("Plans were", "計画の状況"),
+            "plans_on_track" => ("On track", "順調"),
+            "plans_behind" => (
+                "Behind (at risk, off track or missed)",
+                "遅れ（要注意・遅れ・未達）",
+            ),
+            "difference" => ("Difference in churn", "解約率の差"),
+            "points" => ("points", "ポイント"),
+            "not_enough_data" => ("not enough data yet", "データがまだ足りません"),
             _ => ("", ""),
         };
         match self {

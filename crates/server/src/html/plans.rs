@@ -1115,10 +1115,11 @@ pub async fn plans_page(State(state): State<AppState>, page_user: PageUser) -> R
                 .into_iter()
                 .map(|u| (u.id, u.name.to_string()))
                 .collect();
-            Ok((plans, progress, accounts, users))
+            let churn = mikawaya_app::plans::churn_by_plan_status(store, &access, today, 90)?;
+            Ok((plans, progress, accounts, users, churn))
         })
         .await;
-    let (found, progress, accounts, users) = match found {
+    let (found, progress, accounts, users, churn) = match found {
         Ok(found) => found,
         Err(error) => return super::error_page(&page_user, error),
     };
@@ -1190,6 +1191,25 @@ pub async fn plans_page(State(state): State<AppState>, page_user: PageUser) -> R
                     td.num { (done) " (" (percent(*done as f64 / (*total).max(1) as f64)) ")" }
                     td.num { (bad) }
                 } } }
+            }
+        }
+        section aria-labelledby="plan-churn-heading" data-testid="plan-churn" {
+            h2 #plan-churn-heading { (lang.t("plan_churn")) }
+            p.muted { (lang.t("plan_churn_help")) " (" (i18n::date(churn.from, lang)) " – " (i18n::date(churn.to, lang)) ")" }
+            table tabindex="0" {
+                thead { tr { th scope="col" { (lang.t("plans_were")) } th.num scope="col" { (lang.t("accounts")) } th.num scope="col" { (lang.t("churned")) } th.num scope="col" { (lang.t("churn_rate")) } } }
+                tbody {
+                    @for (label, arm) in [(lang.t("plans_on_track"), &churn.comparison.a), (lang.t("plans_behind"), &churn.comparison.b)] { tr {
+                        td { (label) } td.num { (arm.n) } td.num { (arm.successes) } td.num { (super::percent(arm.rate)) }
+                    } }
+                }
+            }
+            p data-testid="plan-churn-difference" {
+                (lang.t("difference")) ": "
+                @match (churn.comparison.difference, churn.comparison.ci95) {
+                    (Some(d), Some((low, high))) => { strong { (format!("{:+.1}", 100.0 * d)) } " " (lang.t("points")) " (95% CI " (format!("{:+.1}", 100.0 * low)) " – " (format!("{:+.1}", 100.0 * high)) ")" }
+                    _ => { (lang.t("not_enough_data")) }
+                }
             }
         }
         section {

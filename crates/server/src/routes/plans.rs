@@ -34,6 +34,83 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(share_plan))
         .routes(routes!(revoke_share))
         .routes(routes!(get_templates, save_templates))
+        .routes(routes!(plan_churn))
+}
+
+/// The churn comparison's period.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ChurnQuery {
+    /// Days from the day plans' statuses are read to today (default 90, at most 730).
+    horizon_days: Option<u32>,
+}
+
+/// One group of accounts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChurnGroupOut {
+    /// Accounts in it.
+    accounts: usize,
+    /// Of those, churned in the period.
+    churned: usize,
+    /// churned / accounts.
+    rate: Option<f64>,
+}
+
+/// Churn of accounts whose plans were on track against the others.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanChurnOut {
+    /// The day plans' statuses are read on.
+    from: String,
+    /// The day churn is counted to.
+    to: String,
+    /// Every objective with a status on track or achieved.
+    on_track: ChurnGroupOut,
+    /// An objective at risk, off track or missed.
+    behind: ChurnGroupOut,
+    /// on_track.rate − behind.rate.
+    difference: Option<f64>,
+    /// Its 95% confidence interval, low end.
+    ci95_low: Option<f64>,
+    /// Its 95% confidence interval, high end.
+    ci95_high: Option<f64>,
+}
+
+/// Do accounts whose success plans are on track churn less than those whose plans are
+/// behind? Statuses as they stood `horizon_days` ago, churn since.
+#[utoipa::path(get, path = "/api/v1/plans/churn", tag = "plans", params(ChurnQuery),
+    responses((status = 200, body = PlanChurnOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn plan_churn(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    QueryParams(query): QueryParams<ChurnQuery>,
+) -> Result<Json<PlanChurnOut>, ApiError> {
+    let access = actor.read();
+    let today = state.clock().today();
+    let found = state
+        .run(move |store| {
+            Ok(plans::churn_by_plan_status(
+                store,
+                &access,
+                today,
+                query.horizon_days.unwrap_or(90),
+            )?)
+        })
+        .await?;
+    let group = |arm: &mikawaya_playbooks::effectiveness::Arm| ChurnGroupOut {
+        accounts: arm.n,
+        churned: arm.successes,
+        rate: arm.rate,
+    };
+    let c = &found.comparison;
+    Ok(Json(PlanChurnOut {
+        from: found.from.to_string(),
+        to: found.to.to_string(),
+        on_track: group(&c.a),
+        behind: group(&c.b),
+        difference: c.difference,
+        ci95_low: c.ci95.map(|(low, _)| low),
+        ci95_high: c.ci95.map(|(_, high)| high),
+    }))
 }
 
 /// An objective's measured progress.
