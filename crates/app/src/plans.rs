@@ -644,9 +644,9 @@ fn notify_owner(
     Ok(())
 }
 
-/// Do accounts whose plans are on track churn less? Accounts with an active plan on `from`
-/// (`horizon_days` before `as_of`) and not churned by then, split by their plans'
-/// measured objectives on that day (from the history of statuses): on track when every
+/// Do accounts whose plans are on track churn less? Accounts with a plan whose objectives
+/// had a measured status on `from` (`horizon_days` before `as_of`) and not churned by then,
+/// split by those statuses (the history of statuses as it stood that day): on track when every
 /// objective with a status is on track or achieved, else behind (at risk, off track or
 /// missed); plans with no measured status are left out. Churn: the account entered
 /// `churned` after `from`, by `as_of`. The difference comes with its 95% interval.
@@ -692,9 +692,6 @@ pub fn churn_by_plan_status(
     // Per account: whether any plan was behind, and whether any had a status at all.
     let mut accounts: HashMap<AccountId, (bool, bool)> = HashMap::new();
     for plan in store.list_plans(access, &mikawaya_store::plans::PlanFilter::default())? {
-        if day_of(plan.created_at) > from || plan.body.status == PlanStatus::Cancelled {
-            continue;
-        }
         if churned_on.get(&plan.account_id).is_some_and(|d| *d <= from) {
             continue;
         }

@@ -425,6 +425,8 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
                     .map_err(|e| anyhow!("{e}"))?;
             }
             eprintln!("success plans measured weekly: {statuses} changes of an objective's status");
+            let closed = demo_close_lost_plans(store.as_ref(), as_of)?;
+            eprintln!("{closed} plans of accounts that churned since closed as cancelled");
             // The customer journey: the standard journey saved, its rules replayed weekly
             // over the usage window, and the promoters marked as advocates by their CSMs.
             let started = std::time::Instant::now();
@@ -508,6 +510,54 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
 
 /// The demo's CSMs did the work of the past: open tasks due more than a week before
 /// `as_of` are done.
+/// Cancels the active plans of churned accounts, as their CSMs would once the customer left
+/// (their statuses until then stay in the history).
+fn demo_close_lost_plans(store: &dyn Store, as_of: jiff::civil::Date) -> Result<usize, Failure> {
+    let system = Actor::system();
+    let write = system.write().map_err(|e| anyhow!("{e}"))?;
+    let churned: std::collections::HashSet<mikawaya_domain::AccountId> = store
+        .all_accounts(&system.read())
+        .map_err(store_failure)?
+        .into_iter()
+        .filter(|a| mikawaya_domain::account::is_churned(a.stage.as_ref()))
+        .map(|a| a.id)
+        .collect();
+    let plans = store
+        .list_plans(
+            &system.read(),
+            &mikawaya_store::plans::PlanFilter::default(),
+        )
+        .map_err(store_failure)?;
+    let noon = as_of
+        .at(12, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .map_err(|e| anyhow!("{e}"))?
+        .timestamp();
+    let mut closed = 0;
+    for plan in plans.into_iter().filter(|p| {
+        churned.contains(&p.account_id)
+            && p.body.status == mikawaya_domain::plan::PlanStatus::Active
+    }) {
+        mikawaya_app::plans::change(
+            store,
+            &write,
+            plan.id,
+            plan.version,
+            mikawaya_domain::plan::PlanChange::Details {
+                title: None,
+                status: Some(mikawaya_domain::plan::PlanStatus::Cancelled),
+                owner_id: mikawaya_domain::Patch::Keep,
+                customer_owner_id: mikawaya_domain::Patch::Keep,
+                language: None,
+            },
+            noon,
+        )
+        .map_err(|e| anyhow!("closing a lost account's plan: {e}"))?;
+        closed += 1;
+    }
+    Ok(closed)
+}
+
 /// Saves the standard journey, replays its rules weekly from `from` to `as_of`, and moves
 /// accounts in `value` whose latest NPS answer (of the last half year) is a promoter's into
 /// `advocacy`, by hand, on the day of that answer.

@@ -27,6 +27,8 @@ use std::collections::BTreeMap;
 /// accounts stays quick to make).
 const MAX_HIGH: usize = 300;
 const MAX_LOW: usize = 200;
+/// Plans of accounts that churned since they began.
+const MAX_LOST: usize = 60;
 
 fn text(raw: &str) -> Text {
     // The texts below are fixed and valid; an empty fallback cannot happen.
@@ -118,11 +120,33 @@ pub(crate) fn load(
         .step_by(2)
         .take(MAX_LOW)
         .collect();
+    // Some accounts that churned in the last five months had a plan too, begun before they
+    // left, so the leader's comparison of churn by plan status has both kinds.
+    let lost: Vec<(&Account, Date)> = accounts
+        .iter()
+        .filter(|a| matches!(a.tier, Some(TouchTier::High | TouchTier::Low)))
+        .filter(|a| !live(a))
+        .filter_map(|a| {
+            let churned_on = a.contract_end?;
+            let recent =
+                churned_on >= days(options.as_of, -150) && churned_on <= days(options.as_of, -10);
+            let long_enough = a.contract_start.is_some_and(|s| s <= days(churned_on, -60));
+            (recent && long_enough).then_some((a, churned_on))
+        })
+        .take(MAX_LOST)
+        .collect();
     let mut made = 0;
-    for (account, template) in high
+    for (account, template, start) in high
         .into_iter()
-        .map(|a| (a, "onboarding"))
-        .chain(low.into_iter().map(|a| (a, "renewal")))
+        .map(|a| (a, "onboarding", None))
+        .chain(low.into_iter().map(|a| (a, "renewal", None)))
+        .chain(lost.into_iter().map(|(a, churned_on)| {
+            let start = a
+                .contract_start
+                .map_or(days(churned_on, -120), |s| s.max(days(churned_on, -120)))
+                .min(days(churned_on, -30));
+            (a, "onboarding", Some(start))
+        }))
     {
         let Some(template) = templates.iter().find(|t| t.name == template) else {
             continue;
@@ -144,6 +168,7 @@ pub(crate) fn load(
             write,
             account,
             template,
+            start,
             value,
             language,
             options.as_of,
@@ -160,6 +185,7 @@ fn plan_for(
     write: &WriteAccess,
     account: &Account,
     template: &PlanTemplate,
+    start: Option<Date>,
     value: f64,
     language: Language,
     as_of: Date,
@@ -168,7 +194,7 @@ fn plan_for(
     let read = Actor::system().read();
     // Onboarding starts with the contract (at most 160 days back, so some accounts are
     // still on their way); the renewal plan starts 45 days before today.
-    let start = match template.name.as_str() {
+    let start = start.unwrap_or_else(|| match template.name.as_str() {
         "onboarding" => {
             let earliest = days(as_of, -160);
             account
@@ -177,7 +203,7 @@ fn plan_for(
                 .min(days(as_of, -20))
         }
         _ => days(as_of, -45),
-    };
+    });
     let (mut body, events) = template
         .instantiate(language, start, start, 0)
         .map_err(mikawaya_store::StoreError::from)?;

@@ -519,11 +519,18 @@ fn the_journey_is_saved_reported_and_bad_files_are_named() {
     ));
     let refused = workspace.expect(&["journey", "save", &bad.to_string_lossy()], None, 2);
     let said = stderr(&refused);
-    assert!(said.contains("bad.json") && said.contains("stages[1].key"), "{said}");
+    assert!(
+        said.contains("bad.json") && said.contains("stages[1].key"),
+        "{said}"
+    );
     let broken = workspace.path("broken.json");
     ok(std::fs::write(&broken, "{\"stages\": [\n  {\"key\": }\n]}"));
     let refused = workspace.expect(&["journey", "save", &broken.to_string_lossy()], None, 2);
-    assert!(stderr(&refused).contains("broken.json:2"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("broken.json:2"),
+        "{}",
+        stderr(&refused)
+    );
     let good = workspace.path("good.json");
     ok(std::fs::write(
         &good,
