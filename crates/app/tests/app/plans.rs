@@ -34,6 +34,18 @@ fn objective(
     }
 }
 
+/// A blank plan in English, starting today.
+fn blank(title: &str) -> NewPlan {
+    NewPlan {
+        title: Some(Text::parse(title).unwrap_or_else(|e| panic!("{e}"))),
+        language: Language::En,
+        template: None,
+        owner_id: None,
+        customer_owner_id: None,
+        start: None,
+    }
+}
+
 #[test]
 fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
     let world = World::new()?;
@@ -64,19 +76,11 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
     let usage = rollups(&calls);
 
     let (jan1, apr11) = (date(2026, 1, 1), date(2026, 4, 11)); // 100 days
-    let new = |title: &str| NewPlan {
-        title: Some(Text::parse(title).unwrap_or_else(|e| panic!("{e}"))),
-        language: Language::En,
-        template: None,
-        owner_id: None,
-        customer_owner_id: None,
-        start: None,
-    };
     let plan = plans::create(
         &world.store,
         &write,
         acme,
-        new("Adoption"),
+        blank("Adoption"),
         jan1,
         jiff::Timestamp::now(),
     )?;
@@ -116,7 +120,7 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
         &world.store,
         &write,
         quiet,
-        new("Reactivate"),
+        blank("Reactivate"),
         jan1,
         jiff::Timestamp::now(),
     )?;
@@ -133,7 +137,7 @@ fn objectives_are_measured_from_usage_as_worked_out_by_hand() -> TestResult {
         &world.store,
         &write,
         acme,
-        new("Scale"),
+        blank("Scale"),
         date(2025, 12, 1),
         jiff::Timestamp::now(),
     )?;
@@ -268,21 +272,7 @@ fn a_link_opens_its_plan_for_the_customer_and_nothing_else() -> TestResult {
         },
         now,
     )?;
-    let another = plans::create(
-        &world.store,
-        &write,
-        other,
-        NewPlan {
-            title: Some(Text::parse("Other plan")?),
-            language: Language::En,
-            template: None,
-            owner_id: None,
-            customer_owner_id: None,
-            start: None,
-        },
-        today,
-        now,
-    )?;
+    let another = plans::create(&world.store, &write, other, blank("Other plan"), today, now)?;
     let plan = plans::change(
         &world.store,
         &write,
@@ -410,14 +400,7 @@ fn churn_of_accounts_with_plans_on_track_against_the_others_as_worked_out_by_han
             &world.store,
             &write,
             account,
-            NewPlan {
-                title: Some(Text::parse(key)?),
-                language: Language::En,
-                template: None,
-                owner_id: None,
-                customer_owner_id: None,
-                start: None,
-            },
+            blank(key),
             today,
             jiff::Timestamp::now(),
         )?;
