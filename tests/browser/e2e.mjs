@@ -316,6 +316,16 @@ try {
     await Promise.all([desk.waitForURL(/journey=stuck/), desk.getByRole('link', { name: 'Open them in the portfolio' }).click()]);
     check(await desk.locator('tbody tr').count() > 0, 'the stuck accounts in the portfolio');
   }
+  // The voice of the customer: NPS from the demo's answers, friction apart from delight.
+  await desk.goto(`${BASE}/voice`);
+  const nps = Number(await desk.locator('[data-testid=nps]').innerText());
+  check(nps >= -100 && nps <= 100, `an NPS: ${nps}`);
+  const months = await desk.locator('[data-testid=voice-months] tbody tr').count();
+  check(months >= 6, `friction and delight month by month: ${months}`);
+  check(await desk.locator('[data-testid=verbatims] [data-experience=friction]').count() > 0, 'friction among the verbatims');
+  check(await desk.locator('[data-testid=verbatims] [data-experience=delight]').count() > 0, 'delight among the verbatims');
+  await accessible(desk, 'voice');
+  await shot(desk, 'voice');
   await leader.close();
 
   // A CSM's day: Today with reasons; log a touchpoint and snooze from it.
@@ -446,7 +456,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/journey', 'journey'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/journey', 'journey'], ['/voice', 'voice'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

@@ -12,3 +12,4 @@ pub mod metrics;
 pub mod parallel;
 pub mod scorecard;
 pub mod suggest;
+pub mod voice;

@@ -328,7 +328,11 @@ pub struct JourneyReport {
     pub stuck: Vec<Stuck>,
 }
 
-fn segment_of(by: SegmentBy, account: &Account, partners: &HashMap<PartnerId, String>) -> String {
+pub(crate) fn segment_of(
+    by: SegmentBy,
+    account: &Account,
+    partners: &HashMap<PartnerId, String>,
+) -> String {
     match by {
         SegmentBy::Tier => account.tier.map_or("none", |t| t.as_str()).to_owned(),
         SegmentBy::Plan => account
@@ -342,14 +346,12 @@ fn segment_of(by: SegmentBy, account: &Account, partners: &HashMap<PartnerId, St
     }
 }
 
-/// Every visible account's stays, each in its segment.
-fn all_stays(
+/// Each visible partner's key in segments: its external id, else its name.
+pub(crate) fn partner_keys(
     store: &dyn Store,
     access: &ReadAccess,
-    journey: &Journey,
-    accounts: &[Account],
-) -> Result<Vec<Stay>> {
-    let partners: HashMap<PartnerId, String> = store
+) -> Result<HashMap<PartnerId, String>> {
+    Ok(store
         .list_partners(access)?
         .into_iter()
         .map(|p| {
@@ -358,7 +360,17 @@ fn all_stays(
                 .map_or_else(|| p.name.to_string(), |e| e.to_string());
             (p.id, key)
         })
-        .collect();
+        .collect())
+}
+
+/// Every visible account's stays, each in its segment.
+fn all_stays(
+    store: &dyn Store,
+    access: &ReadAccess,
+    journey: &Journey,
+    accounts: &[Account],
+) -> Result<Vec<Stay>> {
+    let partners = partner_keys(store, access)?;
     let segments: HashMap<AccountId, String> = accounts
         .iter()
         .map(|a| (a.id, segment_of(journey.segment, a, &partners)))

@@ -42,6 +42,7 @@ pub mod series;
 pub mod signals;
 pub mod team;
 pub mod today;
+pub mod voice;
 pub mod work;
 
 /// Errors of the use cases.

@@ -11,6 +11,7 @@ mod journey;
 mod plans;
 mod scorecard;
 mod today;
+mod voice;
 mod work;
 
 /// mimalloc instead of the system allocator: ingestion allocates on parsing threads and
@@ -75,6 +76,8 @@ enum Command {
     /// Success plans: list, templates, measure.
     #[command(subcommand)]
     Plans(plans::PlansCommand),
+    /// The voice of the customer: NPS, CSAT and CES by segment and month, friction and delight.
+    Voice(voice::VoiceArgs),
     /// The customer journey: its stages and rules, the funnel, a replay of its rules.
     #[command(subcommand)]
     Journey(journey::JourneyCommand),
@@ -157,6 +160,7 @@ fn main() -> ExitCode {
         Command::Scorecard(command) => scorecard::run(&cli.data_dir, command),
         Command::Plans(command) => plans::run(&cli.data_dir, command),
         Command::Journey(command) => journey::run(&cli.data_dir, command),
+        Command::Voice(args) => voice::run(&cli.data_dir, args),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),

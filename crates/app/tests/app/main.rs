@@ -8,6 +8,7 @@ mod health;
 mod journey;
 mod plans;
 mod today;
+mod voice;
 
 use jiff::civil::Date;
 use mikawaya_domain::account::{NewAccount, TouchTier};

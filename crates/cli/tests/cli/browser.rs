@@ -89,6 +89,8 @@ fn the_web_app_works_in_headless_chromium() {
         "settings-ja-390",
         "journey",
         "journey-ja-390",
+        "voice",
+        "voice-ja-390",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

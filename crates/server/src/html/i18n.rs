@@ -934,6 +934,23 @@ impl Lang {
             "difference" => ("Difference in churn", "解約率の差"),
             "points" => ("points", "ポイント"),
             "not_enough_data" => ("not enough data yet", "データがまだ足りません"),
+            "voice_of_customer" => ("Voice of the customer", "顧客の声"),
+            "answers" => ("Answers", "回答数"),
+            "voice_help" => (
+                "NPS = % promoters (9-10) − % detractors (0-6); CSAT = % of answers 4-5; CES = mean answer 1-7 (\"it was easy\"). Friction (low CSAT or CES, detractors with a comment, complaint words) is shown apart from delight (promoters with a comment, praise): remove friction before adding delight. The number of answers is in brackets.",
+                "NPS＝推奨者（9〜10）の割合−批判者（0〜6）の割合、CSAT＝4〜5と答えた割合、CES＝1〜7の平均（「簡単だった」）。不満（低いCSAT・CES、コメント付きの批判者、不満の言葉）は感動（コメント付きの推奨者、称賛）と分けて示します。まず不満をゼロに、それから感動を。括弧内は回答数です。",
+            ),
+            "voice_by_segment" => ("By segment", "セグメント別"),
+            "friction_and_delight" => (
+                "Friction and delight by month",
+                "月別の不満（マイナス）と感動（プラス）",
+            ),
+            "friction" => ("Friction", "不満"),
+            "delight" => ("Delight", "感動"),
+            "neutral" => ("Neutral", "中立"),
+            "accounts_with_friction" => ("Accounts with friction", "不満のある顧客"),
+            "no_friction" => ("No friction in the period.", "期間中の不満はありません。"),
+            "verbatims" => ("Verbatims", "顧客のコメント"),
             _ => ("", ""),
         };
         match self {

@@ -16,6 +16,7 @@ pub mod settings;
 pub mod team;
 pub mod today;
 pub mod unsubscribe;
+pub mod voice;
 
 use crate::auth::{self, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::error::ApiError;
@@ -62,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .route("/tasks", get(account::my_tasks))
         .route("/plans", get(plans::plans_page))
         .route("/journey", get(journey::journey_page).post(journey::save))
+        .route("/voice", get(voice::voice_page))
         .route("/accounts/{id}/stage", post(journey::move_stage))
         .route("/accounts/{id}/plans", post(plans::create))
         .route("/accounts/{id}/plans/{plan}", get(plans::plan_page))
@@ -218,6 +220,7 @@ fn menu_links(lang: Lang) -> Markup {
         a href="/team" { (lang.t("team")) }
         a href="/plans" { (lang.t("plans")) }
         a href="/journey" { (lang.t("journey")) }
+        a href="/voice" { (lang.t("voice_of_customer")) }
         a href="/dashboards" { (lang.t("dashboards")) }
         a href="/playbooks" { (lang.t("playbooks")) }
         a href="/scorecards" { (lang.t("scorecards")) }

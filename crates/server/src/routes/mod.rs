@@ -20,6 +20,7 @@ pub mod touchpoints;
 pub mod tracking;
 pub mod usage;
 pub mod users;
+pub mod voice;
 pub mod work;
 
 use crate::error::ApiError;
@@ -87,6 +88,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(work::router())
         .merge(plans::router())
         .merge(journey::router())
+        .merge(voice::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     // Tracking bodies are checked against Segment's limits after gzip is undone; this

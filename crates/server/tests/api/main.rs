@@ -14,4 +14,5 @@ mod sdk;
 mod today;
 mod tracking;
 mod validation;
+mod voice;
 mod work;

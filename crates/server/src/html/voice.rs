@@ -1,0 +1,152 @@
+//! The voice of the customer page: NPS, CSAT and CES overall and per segment, friction and
+//! delight month by month (shown apart: remove friction before adding delight), the
+//! accounts with friction, and the verbatims.
+
+use super::i18n::{self, Lang};
+use super::{PageUser, layout};
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use mikawaya_analytics::voice::{Experience, Scores};
+use mikawaya_app::voice::{self, VoiceReport};
+use mikawaya_domain::value::Currency;
+use serde::Deserialize;
+
+/// The page's period and segments.
+#[derive(Debug, Deserialize)]
+pub struct VoiceQuery {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+}
+
+fn one(value: Option<f64>, suffix: &str) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| format!("{v:.1}{suffix}"))
+}
+
+/// An answer's experience as a badge.
+pub(super) fn badge(lang: Lang, experience: Experience) -> Markup {
+    let class = match experience {
+        Experience::Friction => "badge health-red",
+        Experience::Delight => "badge health-green",
+        Experience::Neutral => "badge",
+    };
+    html! { span class=(class) data-experience=(experience.as_str()) { (lang.t(experience.as_str())) } }
+}
+
+fn scores_cells(scores: &Scores) -> Markup {
+    html! {
+        td.num { (one(scores.nps, "")) " (" (scores.nps_answers) ")" }
+        td.num { (one(scores.csat, "%")) " (" (scores.csat_answers) ")" }
+        td.num { (one(scores.ces, "")) " (" (scores.ces_answers) ")" }
+    }
+}
+
+/// The voice of the customer page.
+pub async fn voice_page(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Query(query): Query<VoiceQuery>,
+) -> Response {
+    let result = async {
+        let (from, to) = crate::routes::voice::period(
+            query.from.as_deref(),
+            query.to.as_deref(),
+            state.clock().today(),
+        )?;
+        let by = crate::routes::voice::segment_by(query.by.as_deref())?;
+        let access = page_user.actor.read();
+        let (report, currency) = state
+            .run(move |store| {
+                let report = voice::report(store, &access, from, to, by)?;
+                let accounts = store.all_accounts(&access)?;
+                Ok((report, mikawaya_app::reports::main_currency(&accounts)))
+            })
+            .await?;
+        let by = query.by.unwrap_or_else(|| "tier".to_owned());
+        Ok::<_, ApiError>(render(&page_user, &report, &by, &currency))
+    }
+    .await;
+    result.unwrap_or_else(|error| super::error_page(&page_user, error))
+}
+
+fn render(page_user: &PageUser, report: &VoiceReport, by: &str, currency: &str) -> Response {
+    let lang = page_user.lang;
+    let currency = Currency::parse(currency).unwrap_or_default();
+    let body = html! {
+        h1 { (lang.t("voice_of_customer")) }
+        form.filters method="get" action="/voice" {
+            label { (lang.t("from")) input type="date" name="from" value=(report.from.to_string()); }
+            label { (lang.t("to")) input type="date" name="to" value=(report.to.to_string()); }
+            label { (lang.t("segment")) select name="by" {
+                @for key in ["tier", "plan", "partner"] { option value=(key) selected[key == by] { (lang.t(key)) } }
+            } }
+            button type="submit" { (lang.t("show")) }
+        }
+        div.facts data-testid="voice-scores" { dl {
+            div { dt { "NPS" } dd data-testid="nps" { (one(report.overall.nps, "")) } }
+            div { dt { "CSAT" } dd { (one(report.overall.csat, "%")) } }
+            div { dt { "CES" } dd { (one(report.overall.ces, "")) } }
+            div { dt { (lang.t("answers")) } dd { (report.answers) } }
+        } }
+        p.muted { (lang.t("voice_help")) }
+        section aria-labelledby="by-segment-heading" {
+            h2 #by-segment-heading { (lang.t("voice_by_segment")) }
+            table tabindex="0" {
+                thead { tr { th scope="col" { (lang.t("segment")) } th.num scope="col" { "NPS" } th.num scope="col" { "CSAT" } th.num scope="col" { "CES" } } }
+                tbody { @for (segment, scores) in &report.by_segment { tr {
+                    td { @if by == "tier" { (lang.value("tier_name", segment)) } @else { (segment) } }
+                    (scores_cells(scores))
+                } } }
+            }
+        }
+        section aria-labelledby="by-month-heading" {
+            h2 #by-month-heading { (lang.t("friction_and_delight")) }
+            table tabindex="0" data-testid="voice-months" {
+                thead { tr { th scope="col" { (lang.t("month")) } th.num scope="col" { (lang.t("friction")) } th.num scope="col" { (lang.t("delight")) } th.num scope="col" { "NPS" } th.num scope="col" { "CSAT" } th.num scope="col" { "CES" } } }
+                tbody { @for month in &report.by_month { tr {
+                    td { (month.month) }
+                    td.num { (month.friction) }
+                    td.num { (month.delight) }
+                    (scores_cells(&month.scores))
+                } } }
+            }
+        }
+        section aria-labelledby="friction-heading" {
+            h2 #friction-heading { (lang.t("accounts_with_friction")) }
+            @if report.friction_accounts.is_empty() { p.muted { (lang.t("no_friction")) } }
+            @else {
+                table tabindex="0" data-testid="friction-accounts" {
+                    thead { tr { th scope="col" { (lang.t("account")) } th.num scope="col" { (lang.t("friction")) } th.num scope="col" { (lang.t("arr")) } } }
+                    tbody { @for f in report.friction_accounts.iter().take(50) { tr {
+                        td { a href=(format!("/accounts/{}", f.account_id)) { (f.name) } }
+                        td.num { (f.friction) }
+                        td.num { (i18n::money(f.arr, &currency)) }
+                    } } }
+                }
+            }
+        }
+        section aria-labelledby="verbatims-heading" {
+            h2 #verbatims-heading { (lang.t("verbatims")) }
+            @if report.verbatims.is_empty() { p.muted { (lang.t("no_answers")) } }
+            @else {
+                ul.verbatims data-testid="verbatims" { @for v in report.verbatims.iter().take(50) { li {
+                    (badge(lang, v.experience)) " "
+                    strong { (v.answer.kind.as_str().to_uppercase()) " " (v.answer.score) } " · "
+                    a href=(format!("/accounts/{}", v.answer.account_id)) { (v.account_name) } " · "
+                    (i18n::date(v.answer.answered_at.to_zoned(jiff::tz::TimeZone::UTC).date(), lang))
+                    @if let Some(comment) = &v.answer.comment { blockquote { (comment) } }
+                } } }
+            }
+        }
+    };
+    layout(
+        lang,
+        lang.t("voice_of_customer"),
+        Some((&page_user.user, &page_user.csrf_token)),
+        body,
+    )
+    .into_response()
+}
