@@ -71,6 +71,14 @@ pub struct VoiceReport {
     pub answers: usize,
 }
 
+/// One month's answers while they are counted.
+#[derive(Default)]
+struct MonthAnswers {
+    answers: Vec<(SurveyKind, i64)>,
+    friction: usize,
+    delight: usize,
+}
+
 /// Classifies one answer by the default rules.
 pub fn classify(answer: &SurveyResponse) -> Experience {
     Keywords::default().classify(
@@ -109,7 +117,7 @@ pub fn report(
         .filter(|a| a.answered_at.to_zoned(zone.clone()).date() <= to)
         .collect();
     let mut segments: BTreeMap<String, Vec<(SurveyKind, i64)>> = BTreeMap::new();
-    let mut months: BTreeMap<String, (Vec<(SurveyKind, i64)>, usize, usize)> = BTreeMap::new();
+    let mut months: BTreeMap<String, MonthAnswers> = BTreeMap::new();
     let mut friction: HashMap<AccountId, usize> = HashMap::new();
     let mut verbatims = Vec::new();
     for answer in &answers {
@@ -125,13 +133,13 @@ pub fn report(
         let month = months
             .entry(format!("{:04}-{:02}", day.year(), day.month()))
             .or_default();
-        month.0.push(pair);
+        month.answers.push(pair);
         match experience {
             Experience::Friction => {
-                month.1 += 1;
+                month.friction += 1;
                 *friction.entry(answer.account_id).or_default() += 1;
             }
-            Experience::Delight => month.2 += 1,
+            Experience::Delight => month.delight += 1,
             Experience::Neutral => {}
         }
         if answer.comment.is_some() {
@@ -142,7 +150,7 @@ pub fn report(
             });
         }
     }
-    verbatims.sort_by(|a, b| b.answer.answered_at.cmp(&a.answer.answered_at));
+    verbatims.sort_by_key(|v| std::cmp::Reverse(v.answer.answered_at));
     verbatims.truncate(100);
     let mut friction_accounts: Vec<FrictionAccount> = friction
         .into_iter()
@@ -173,11 +181,11 @@ pub fn report(
             .collect(),
         by_month: months
             .into_iter()
-            .map(|(month, (pairs, friction, delight))| Month {
+            .map(|(month, counted)| Month {
                 month,
-                scores: Scores::of(pairs),
-                friction,
-                delight,
+                scores: Scores::of(counted.answers),
+                friction: counted.friction,
+                delight: counted.delight,
             })
             .collect(),
         verbatims,
