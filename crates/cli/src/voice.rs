@@ -36,16 +36,8 @@ pub fn run(data_dir: &Path, args: VoiceArgs) -> Result<(), Failure> {
             .checked_sub(jiff::Span::new().days(365))
             .map_err(|e| anyhow!("{e}"))?,
     };
-    let by = match args.by.as_str() {
-        "tier" => SegmentBy::Tier,
-        "plan" => SegmentBy::Plan,
-        "partner" => SegmentBy::Partner,
-        other => {
-            return Err(Failure::input(anyhow!(
-                "--by: '{other}' is not one of tier, plan, partner"
-            )));
-        }
-    };
+    let by = SegmentBy::parse(&args.by, "--by")
+        .map_err(|e| Failure::input(anyhow!("{}: {}", e.field, e.reason)))?;
     let report = mikawaya_app::voice::report(&store, &Actor::system().read(), from, to, by)
         .map_err(app_input)?;
     let scores = |s: &mikawaya_analytics::voice::Scores| {

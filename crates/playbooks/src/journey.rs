@@ -89,6 +89,31 @@ pub enum SegmentBy {
     Partner,
 }
 
+impl SegmentBy {
+    /// Every choice, in the order forms offer them.
+    pub const ALL: [SegmentBy; 3] = [SegmentBy::Tier, SegmentBy::Plan, SegmentBy::Partner];
+
+    /// Its name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SegmentBy::Tier => "tier",
+            SegmentBy::Plan => "plan",
+            SegmentBy::Partner => "partner",
+        }
+    }
+
+    /// Reads a name given in `field`.
+    pub fn parse(raw: &str, field: &str) -> Result<SegmentBy, Invalid> {
+        let raw = raw.trim();
+        SegmentBy::ALL
+            .into_iter()
+            .find(|by| by.as_str() == raw)
+            .ok_or_else(|| {
+                Invalid::new(field, format!("'{raw}' is not one of tier, plan, partner"))
+            })
+    }
+}
+
 /// The journey: its stages in order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -42,7 +42,7 @@ pub(super) fn stage_choices(journey: &Journey, current: Option<&str>) -> Vec<Str
 }
 
 fn days(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_owned(), |d| format!("{d:.1}"))
+    super::one_decimal(value, "")
 }
 
 /// The journey page's period.
@@ -261,8 +261,8 @@ fn editor(page_user: &PageUser, journey: &Journey, metrics: &[String]) -> Markup
                 input type="hidden" name="csrf_token" value=(page_user.csrf_token);
                 div.inline {
                     label { (lang.t("segment")) select name="segment" disabled[!manages] {
-                        @for (value, label) in [(SegmentBy::Tier, "tier"), (SegmentBy::Plan, "plan"), (SegmentBy::Partner, "partner")] {
-                            option value=(label) selected[journey.segment == value] { (lang.t(label)) }
+                        @for value in SegmentBy::ALL {
+                            option value=(value.as_str()) selected[journey.segment == value] { (lang.t(value.as_str())) }
                         }
                     } }
                     label { (lang.t("window")) input type="text" inputmode="numeric" name="window_days" value=(journey.window_days) disabled[!manages]; }
@@ -322,17 +322,7 @@ pub struct JourneyForm {
 /// order; each bad cell named by its row.
 fn journey_of(fields: &HashMap<String, String>) -> Result<Journey, Invalid> {
     let get = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let segment = match get("segment").unwrap_or("tier") {
-        "tier" => SegmentBy::Tier,
-        "plan" => SegmentBy::Plan,
-        "partner" => SegmentBy::Partner,
-        other => {
-            return Err(Invalid::new(
-                "segment",
-                format!("'{other}' is not one of tier, plan, partner"),
-            ));
-        }
-    };
+    let segment = SegmentBy::parse(get("segment").unwrap_or("tier"), "segment")?;
     let window_days = parse_number::<u32>(get("window_days"), "window_days")?.unwrap_or(90);
     let mut rows: Vec<(f64, usize, JourneyStage)> = Vec::new();
     for i in 0..200 {

@@ -381,9 +381,14 @@ pub fn next_or(next: Option<String>, default: &str) -> String {
         .unwrap_or_else(|| default.to_owned())
 }
 
+/// A number with one decimal and a suffix ("—" when there is none).
+pub(crate) fn one_decimal(value: Option<f64>, suffix: &str) -> String {
+    value.map_or_else(|| "—".to_owned(), |v| format!("{v:.1}{suffix}"))
+}
+
 /// A share as a percent with one decimal ("—" when there is none).
 pub(crate) fn percent(value: Option<f64>) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| format!("{:.1}%", 100.0 * v))
+    one_decimal(value.map(|v| 100.0 * v), "%")
 }
 
 /// A number as people write it (full-width digits, thousands separators); none when blank.

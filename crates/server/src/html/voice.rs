@@ -3,7 +3,7 @@
 //! accounts with friction, and the verbatims.
 
 use super::i18n::{self, Lang};
-use super::{PageUser, layout};
+use super::{PageUser, layout, one_decimal};
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Query, State};
@@ -22,10 +22,6 @@ pub struct VoiceQuery {
     by: Option<String>,
 }
 
-fn one(value: Option<f64>, suffix: &str) -> String {
-    value.map_or_else(|| "—".to_owned(), |v| format!("{v:.1}{suffix}"))
-}
-
 /// An answer's experience as a badge.
 pub(super) fn badge(lang: Lang, experience: Experience) -> Markup {
     let class = match experience {
@@ -38,9 +34,9 @@ pub(super) fn badge(lang: Lang, experience: Experience) -> Markup {
 
 fn scores_cells(scores: &Scores) -> Markup {
     html! {
-        td.num { (one(scores.nps, "")) " (" (scores.nps_answers) ")" }
-        td.num { (one(scores.csat, "%")) " (" (scores.csat_answers) ")" }
-        td.num { (one(scores.ces, "")) " (" (scores.ces_answers) ")" }
+        td.num { (one_decimal(scores.nps, "")) " (" (scores.nps_answers) ")" }
+        td.num { (one_decimal(scores.csat, "%")) " (" (scores.csat_answers) ")" }
+        td.num { (one_decimal(scores.ces, "")) " (" (scores.ces_answers) ")" }
     }
 }
 
@@ -86,9 +82,9 @@ fn render(page_user: &PageUser, report: &VoiceReport, by: &str, currency: &str) 
             button type="submit" { (lang.t("show")) }
         }
         div.facts data-testid="voice-scores" { dl {
-            div { dt { "NPS" } dd data-testid="nps" { (one(report.overall.nps, "")) } }
-            div { dt { "CSAT" } dd { (one(report.overall.csat, "%")) } }
-            div { dt { "CES" } dd { (one(report.overall.ces, "")) } }
+            div { dt { "NPS" } dd data-testid="nps" { (one_decimal(report.overall.nps, "")) } }
+            div { dt { "CSAT" } dd { (one_decimal(report.overall.csat, "%")) } }
+            div { dt { "CES" } dd { (one_decimal(report.overall.ces, "")) } }
             div { dt { (lang.t("answers")) } dd { (report.answers) } }
         } }
         p.muted { (lang.t("voice_help")) }

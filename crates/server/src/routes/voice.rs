@@ -38,13 +38,8 @@ pub struct VoiceQuery {
 /// Parses the segment choice.
 pub fn segment_by(raw: Option<&str>) -> Result<SegmentBy, Invalid> {
     match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        None | Some("tier") => Ok(SegmentBy::Tier),
-        Some("plan") => Ok(SegmentBy::Plan),
-        Some("partner") => Ok(SegmentBy::Partner),
-        Some(other) => Err(Invalid::new(
-            "by",
-            format!("'{other}' is not one of tier, plan, partner"),
-        )),
+        None => Ok(SegmentBy::Tier),
+        Some(raw) => SegmentBy::parse(raw, "by"),
     }
 }
 

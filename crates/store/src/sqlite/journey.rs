@@ -119,6 +119,9 @@ pub(crate) fn enter_stages(
     actor: Option<UserId>,
     moves: &[StageMove],
 ) -> Result<usize> {
+    let zone = super::config::business_time_zone(connection)?;
+    let now = jiff::Timestamp::now();
+    let today = now.to_zoned(zone.clone()).date();
     let mut recorded = 0;
     for step in moves {
         let current = super::accounts::get(connection, visibility, step.account_id)?;
@@ -147,13 +150,11 @@ pub(crate) fn enter_stages(
                 .execute(rusqlite::params![latest, row::now(), step.account_id.get()])?;
             // The change happened on the day entered (today: now), so that what the
             // stage was on a past day reads back from the change log.
-            let zone = super::config::business_time_zone(connection)?;
-            let now = jiff::Timestamp::now();
-            let at = if step.day >= now.to_zoned(zone.clone()).date() {
+            let at = if step.day >= today {
                 now
             } else {
                 step.day
-                    .to_zoned(zone)
+                    .to_zoned(zone.clone())
                     .map_err(|e| StoreError::Corrupt(format!("a stage entry's day: {e}")))?
                     .timestamp()
             };
