@@ -11,5 +11,6 @@ pub mod journey;
 pub mod metrics;
 pub mod parallel;
 pub mod scorecard;
+pub mod similar;
 pub mod suggest;
 pub mod voice;

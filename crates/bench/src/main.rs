@@ -23,6 +23,7 @@ mod journey;
 mod metrics;
 mod pages;
 mod plans;
+mod voice;
 
 /// The allocator the `mikawaya` binary uses, so the numbers are the product's.
 #[global_allocator]
@@ -42,9 +43,10 @@ fn main() -> Result<()> {
         "desk" => desk::run(),
         "plans" => plans::run(),
         "journey" => journey::run(),
+        "voice" => voice::run(),
         other => {
             bail!(
-                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey)"
+                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey, voice)"
             )
         }
     }

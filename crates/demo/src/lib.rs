@@ -9,6 +9,7 @@
 //! locale and as-of date give the same company. The data goes in through the same import
 //! path as a customer's CSV files (`Store::import`), one transaction per kind.
 
+pub mod feedback;
 mod names;
 mod plans;
 mod simulate;

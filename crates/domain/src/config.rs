@@ -15,6 +15,8 @@ pub enum ConfigKind {
     PlanTemplates,
     /// The customer journey: its stages and their rules (JSON).
     Journey,
+    /// The keyword lists that class answers and feedback as friction or delight (JSON).
+    VoiceKeywords,
 }
 
 impl ConfigKind {
@@ -23,7 +25,10 @@ impl ConfigKind {
     /// with its own time, even when it learned the same).
     pub fn keeps_equal_versions(self) -> bool {
         match self {
-            ConfigKind::SegmentScorecards | ConfigKind::PlanTemplates | ConfigKind::Journey => true,
+            ConfigKind::SegmentScorecards
+            | ConfigKind::PlanTemplates
+            | ConfigKind::Journey
+            | ConfigKind::VoiceKeywords => true,
             ConfigKind::ForecastModel => false,
         }
     }
@@ -35,6 +40,7 @@ impl ConfigKind {
             ConfigKind::ForecastModel => "forecast_model",
             ConfigKind::PlanTemplates => "plan_templates",
             ConfigKind::Journey => "journey",
+            ConfigKind::VoiceKeywords => "voice_keywords",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod subscription;
 pub mod touchpoint;
 pub mod user;
 pub mod value;
+pub mod voice;
 pub mod work;
 
 pub use access::{Actor, AdminAccess, ReadAccess, Visibility, WriteAccess};

@@ -17,6 +17,8 @@ wire_enum!(
         Qbr = "qbr",
         /// An internal note.
         Note = "note" | "メモ",
+        /// What the customer asked for or complained about: it becomes a feedback item.
+        Feedback = "feedback" | "要望" | "フィードバック",
     }
 );
 

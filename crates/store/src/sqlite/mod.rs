@@ -40,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0013_history_stamp.sql"),
     include_str!("../../migrations/0014_success_plans.sql"),
     include_str!("../../migrations/0015_journey.sql"),
+    include_str!("../../migrations/0016_voice.sql"),
 ];
 
 /// Reader connections kept open.

@@ -159,7 +159,12 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
     {
         let connection = ok(rusqlite::Connection::open(&file));
         ok(connection.execute_batch(
-            "DROP TRIGGER stage_entries_since; DROP TABLE stage_entries;
+            "DROP TABLE webhook_deliveries; DROP TABLE request_events; DROP TABLE feedback_items;
+             DROP TABLE feature_requests; DROP INDEX survey_responses_send;
+             ALTER TABLE survey_responses DROP COLUMN send_id; ALTER TABLE survey_responses DROP COLUMN answers;
+             ALTER TABLE survey_responses DROP COLUMN experience_override; ALTER TABLE survey_responses DROP COLUMN override_by;
+             DROP TABLE survey_sends; DROP TABLE surveys;
+             DROP TRIGGER stage_entries_since; DROP TABLE stage_entries;
              DROP TRIGGER success_plans_signals_insert; DROP TRIGGER success_plans_signals_update;
              DROP TRIGGER success_plans_signals_delete;
              DROP TABLE plan_shares; DROP TABLE plan_progress; DROP TABLE plan_events; DROP TABLE success_plans;
