@@ -65,28 +65,7 @@ impl Scores {
     }
 }
 
-/// What an answer tells about the customer's experience.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Experience {
-    /// Dissatisfaction or effort: remove it first.
-    Friction,
-    /// Praise, a success, a wish to grow.
-    Delight,
-    /// Neither.
-    Neutral,
-}
-
-impl Experience {
-    /// Its name on the wire.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Experience::Friction => "friction",
-            Experience::Delight => "delight",
-            Experience::Neutral => "neutral",
-        }
-    }
-}
+pub use mikawaya_domain::voice::Experience;
 
 /// The keyword lists, in English and Japanese (matched case-insensitively anywhere in the
 /// text: Japanese has no spaces, so a keyword is a substring, not a word).

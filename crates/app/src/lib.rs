@@ -28,6 +28,7 @@ pub mod credentials;
 pub mod digest;
 pub mod effect;
 pub mod explore;
+pub mod feedback;
 pub mod forecast;
 pub mod health;
 pub mod import;

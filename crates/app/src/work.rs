@@ -59,6 +59,7 @@ pub fn log_touchpoint(
     new: NewTouchpoint,
 ) -> Result<Touchpoint> {
     let touchpoint = store.create_touchpoint(access, new)?;
+    crate::feedback::from_touchpoint(store, access, &touchpoint)?;
     let texts: Vec<&str> = [touchpoint.summary.as_ref(), touchpoint.notes.as_ref()]
         .into_iter()
         .flatten()

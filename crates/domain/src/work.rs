@@ -168,6 +168,8 @@ pub struct SurveyResponse {
     pub comment: Option<Text>,
     /// When answered.
     pub answered_at: jiff::Timestamp,
+    /// A person's class of the answer, which wins over the rules.
+    pub experience_override: Option<crate::voice::Experience>,
 }
 
 /// A survey answer to record.

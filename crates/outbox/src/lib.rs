@@ -143,6 +143,28 @@ pub fn sign(secret: &str, timestamp: i64, body: &str) -> String {
     format!("v1={}", hex(&mac(secret, &format!("{timestamp}.{body}"))))
 }
 
+/// Whether `header` is GitHub's `X-Hub-Signature-256` of `body` under `secret`
+/// (`sha256=` + hex HMAC-SHA256 of the raw body), compared in constant time.
+pub fn verify_hub_signature(secret: &str, body: &[u8], header: &str) -> bool {
+    let Some(bytes) = header.trim().strip_prefix("sha256=").and_then(unhex) else {
+        return false;
+    };
+    let Ok(mut expected) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    expected.update(body);
+    expected.verify_slice(&bytes).is_ok()
+}
+
+/// GitHub's `X-Hub-Signature-256` of a body (what a tracker sends, and what tests sign with).
+pub fn hub_signature(secret: &str, body: &[u8]) -> String {
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
+    mac.update(body);
+    format!("sha256={}", hex(&mac.finalize().into_bytes()))
+}
+
 /// The unsubscribe token of an address (lowercased).
 pub fn unsubscribe_token(secret: &str, email: &str) -> String {
     hex(&mac(

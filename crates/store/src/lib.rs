@@ -29,6 +29,7 @@ pub mod plans;
 mod records;
 mod rules;
 pub mod sqlite;
+pub mod voice;
 pub mod work;
 
 pub use error::{RowError, StoreError};
@@ -629,6 +630,118 @@ pub trait Store: Send + Sync {
     fn enter_stages(&self, access: &WriteAccess, moves: &[journey::StageMove]) -> Result<usize>;
     /// Marks these accounts stuck in their stage, and every other account not stuck.
     fn put_stuck(&self, access: &ManageAccess, stuck: &[AccountId]) -> Result<()>;
+
+    // --- the voice of the customer ---------------------------------------------------
+    /// Records feedback items of visible accounts, all or none; an item whose source and
+    /// key are already recorded is returned as it is. Returns each item and whether it is new.
+    fn add_feedback(
+        &self,
+        access: &WriteAccess,
+        items: &[mikawaya_domain::voice::NewFeedbackItem],
+    ) -> Result<Vec<(mikawaya_domain::voice::FeedbackItem, bool)>>;
+    /// Feedback items of visible accounts, latest first.
+    fn feedback(
+        &self,
+        access: &ReadAccess,
+        filter: &voice::FeedbackFilter,
+    ) -> Result<Vec<mikawaya_domain::voice::FeedbackItem>>;
+    /// One visible feedback item.
+    fn get_feedback(
+        &self,
+        access: &ReadAccess,
+        id: i64,
+    ) -> Result<mikawaya_domain::voice::FeedbackItem>;
+    /// Changes a visible feedback item (a merge or split is kept in the request's history).
+    fn change_feedback(
+        &self,
+        access: &WriteAccess,
+        id: i64,
+        change: &voice::FeedbackChange,
+    ) -> Result<mikawaya_domain::voice::FeedbackItem>;
+    /// Makes a feature request from visible feedback items (merged into it).
+    fn create_request(
+        &self,
+        access: &WriteAccess,
+        title: &mikawaya_domain::value::Text,
+        items: &[i64],
+        source: mikawaya_domain::voice::ChangeSource,
+    ) -> Result<mikawaya_domain::voice::FeatureRequest>;
+    /// Moves every item of one request into another and removes the first.
+    fn merge_requests(
+        &self,
+        access: &WriteAccess,
+        into: i64,
+        from: i64,
+    ) -> Result<mikawaya_domain::voice::FeatureRequest>;
+    /// The requests the caller may see (a partner: those holding one of its items).
+    fn requests(&self, access: &ReadAccess) -> Result<Vec<mikawaya_domain::voice::FeatureRequest>>;
+    /// One visible request.
+    fn get_request(
+        &self,
+        access: &ReadAccess,
+        id: i64,
+    ) -> Result<mikawaya_domain::voice::FeatureRequest>;
+    /// The requests linked to a product issue (for the tracker's signed webhook).
+    fn requests_by_issue(&self, url: &str) -> Result<Vec<mikawaya_domain::voice::FeatureRequest>>;
+    /// Changes a request's title, status or link with its history; when it becomes shipped
+    /// for the first time, resolves its items and writes `closing` (emails, touchpoints) in
+    /// the same transaction.
+    fn change_request(
+        &self,
+        access: &ManageAccess,
+        id: i64,
+        change: &voice::RequestChange,
+        source: mikawaya_domain::voice::ChangeSource,
+        closing: &voice::LoopClosing,
+    ) -> Result<voice::RequestChanged>;
+    /// A visible request's history.
+    fn request_events(
+        &self,
+        access: &ReadAccess,
+        id: i64,
+    ) -> Result<Vec<mikawaya_domain::voice::RequestEvent>>;
+    /// Notes a webhook delivery; false when it was seen before (a replay).
+    fn record_delivery(&self, delivery_id: &str, outcome: &str) -> Result<bool>;
+    /// A person's class of a visible survey answer (none: back to the rules).
+    fn set_answer_experience(
+        &self,
+        access: &WriteAccess,
+        response: i64,
+        experience: Option<mikawaya_domain::voice::Experience>,
+    ) -> Result<()>;
+    /// Saves a survey definition under its name.
+    fn put_survey(
+        &self,
+        access: &ManageAccess,
+        name: &str,
+        kind: mikawaya_domain::work::SurveyKind,
+        body: &str,
+        active: bool,
+    ) -> Result<voice::Survey>;
+    /// Every survey definition, by name.
+    fn surveys(&self) -> Result<Vec<voice::Survey>>;
+    /// Records sends to contacts of visible accounts, each with its email, all or none.
+    fn create_sends(
+        &self,
+        access: &WriteAccess,
+        sends: &[voice::NewSend],
+    ) -> Result<Vec<voice::SurveySend>>;
+    /// Sends to visible accounts since an instant, by time.
+    fn survey_sends(
+        &self,
+        access: &ReadAccess,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<voice::SurveySend>>;
+    /// The send a link's token opens (by its hash) unless expired: the token is the proof.
+    fn open_send(&self, token_hash: &str, now: jiff::Timestamp)
+    -> Result<Option<voice::SurveySend>>;
+    /// Answers the send a token opens: a first answer, a replacement within the edit
+    /// window, or refused after it; none when no live send has that token.
+    fn answer_send(
+        &self,
+        token_hash: &str,
+        answer: &voice::SendAnswer,
+    ) -> Result<Option<voice::Answered>>;
 
     /// The latest day signals were written for.
     fn signals_day(&self) -> Result<Option<jiff::civil::Date>>;

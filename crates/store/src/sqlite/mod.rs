@@ -16,6 +16,7 @@ mod plans;
 mod row;
 mod sql;
 mod team;
+mod voice;
 mod work;
 
 use crate::{AuditEntry, Result, StoreError, StoreStats};
@@ -878,6 +879,138 @@ impl Store for SqliteStore {
     }
     fn put_stuck(&self, _access: &ManageAccess, stuck: &[AccountId]) -> Result<()> {
         self.write(|c| journey::put_stuck(c, stuck))
+    }
+    fn add_feedback(
+        &self,
+        access: &WriteAccess,
+        items: &[mikawaya_domain::voice::NewFeedbackItem],
+    ) -> Result<Vec<(mikawaya_domain::voice::FeedbackItem, bool)>> {
+        self.write(|c| voice::add_feedback(c, access.visibility(), access.user_id(), items))
+    }
+    fn feedback(
+        &self,
+        access: &ReadAccess,
+        filter: &crate::voice::FeedbackFilter,
+    ) -> Result<Vec<mikawaya_domain::voice::FeedbackItem>> {
+        self.read(|c| voice::feedback(c, access.visibility(), filter))
+    }
+    fn get_feedback(
+        &self,
+        access: &ReadAccess,
+        id: i64,
+    ) -> Result<mikawaya_domain::voice::FeedbackItem> {
+        self.read(|c| voice::get_feedback(c, access.visibility(), id))
+    }
+    fn change_feedback(
+        &self,
+        access: &WriteAccess,
+        id: i64,
+        change: &crate::voice::FeedbackChange,
+    ) -> Result<mikawaya_domain::voice::FeedbackItem> {
+        self.write(|c| voice::change_feedback(c, access.visibility(), access.user_id(), id, change))
+    }
+    fn create_request(
+        &self,
+        access: &WriteAccess,
+        title: &mikawaya_domain::value::Text,
+        items: &[i64],
+        source: mikawaya_domain::voice::ChangeSource,
+    ) -> Result<mikawaya_domain::voice::FeatureRequest> {
+        self.write(|c| {
+            voice::create_request(c, access.visibility(), access.user_id(), title, items, source)
+        })
+    }
+    fn merge_requests(
+        &self,
+        access: &WriteAccess,
+        into: i64,
+        from: i64,
+    ) -> Result<mikawaya_domain::voice::FeatureRequest> {
+        self.write(|c| voice::merge_requests(c, access.visibility(), access.user_id(), into, from))
+    }
+    fn requests(&self, access: &ReadAccess) -> Result<Vec<mikawaya_domain::voice::FeatureRequest>> {
+        self.read(|c| voice::requests(c, access.visibility()))
+    }
+    fn get_request(
+        &self,
+        access: &ReadAccess,
+        id: i64,
+    ) -> Result<mikawaya_domain::voice::FeatureRequest> {
+        self.read(|c| voice::get_request(c, access.visibility(), id))
+    }
+    fn requests_by_issue(&self, url: &str) -> Result<Vec<mikawaya_domain::voice::FeatureRequest>> {
+        self.read(|c| voice::requests_by_issue(c, url))
+    }
+    fn change_request(
+        &self,
+        access: &ManageAccess,
+        id: i64,
+        change: &crate::voice::RequestChange,
+        source: mikawaya_domain::voice::ChangeSource,
+        closing: &crate::voice::LoopClosing,
+    ) -> Result<crate::voice::RequestChanged> {
+        self.write(|c| voice::change_request(c, access.user_id(), id, change, source, closing))
+    }
+    fn request_events(
+        &self,
+        access: &ReadAccess,
+        id: i64,
+    ) -> Result<Vec<mikawaya_domain::voice::RequestEvent>> {
+        self.read(|c| voice::request_events(c, access.visibility(), id))
+    }
+    fn record_delivery(&self, delivery_id: &str, outcome: &str) -> Result<bool> {
+        self.write(|c| voice::record_delivery(c, delivery_id, outcome))
+    }
+    fn set_answer_experience(
+        &self,
+        access: &WriteAccess,
+        response: i64,
+        experience: Option<mikawaya_domain::voice::Experience>,
+    ) -> Result<()> {
+        self.write(|c| {
+            voice::set_answer_experience(c, access.visibility(), access.user_id(), response, experience)
+        })
+    }
+    fn put_survey(
+        &self,
+        access: &ManageAccess,
+        name: &str,
+        kind: mikawaya_domain::work::SurveyKind,
+        body: &str,
+        active: bool,
+    ) -> Result<crate::voice::Survey> {
+        self.write(|c| voice::put_survey(c, access.user_id(), name, kind, body, active))
+    }
+    fn surveys(&self) -> Result<Vec<crate::voice::Survey>> {
+        self.read(voice::surveys)
+    }
+    fn create_sends(
+        &self,
+        access: &WriteAccess,
+        sends: &[crate::voice::NewSend],
+    ) -> Result<Vec<crate::voice::SurveySend>> {
+        self.write(|c| voice::create_sends(c, access.visibility(), sends))
+    }
+    fn survey_sends(
+        &self,
+        access: &ReadAccess,
+        since: jiff::Timestamp,
+    ) -> Result<Vec<crate::voice::SurveySend>> {
+        self.read(|c| voice::survey_sends(c, access.visibility(), since))
+    }
+    fn open_send(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<crate::voice::SurveySend>> {
+        self.read(|c| voice::open_send(c, token_hash, now))
+    }
+    fn answer_send(
+        &self,
+        token_hash: &str,
+        answer: &crate::voice::SendAnswer,
+    ) -> Result<Option<crate::voice::Answered>> {
+        self.write(|c| voice::answer_send(c, token_hash, answer))
     }
     fn history_stamp(&self) -> Result<i64> {
         self.read(|c| {

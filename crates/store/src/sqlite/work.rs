@@ -745,6 +745,7 @@ pub(crate) fn add_survey_response(
         score,
         comment: response.comment,
         answered_at: response.answered_at,
+        experience_override: None,
     })
 }
 
@@ -755,7 +756,7 @@ pub(crate) fn survey_responses(
     since: jiff::Timestamp,
 ) -> Result<Vec<SurveyResponse>> {
     let mut sql = Sql::new(
-        "SELECT s.id, s.account_id, s.contact_id, s.kind, s.score, s.comment, s.answered_at \
+        "SELECT s.id, s.account_id, s.contact_id, s.kind, s.score, s.comment, s.answered_at, s.experience_override \
          FROM survey_responses s JOIN accounts a ON a.id = s.account_id WHERE 1=1",
     );
     sql.visible("a", visibility);
@@ -780,6 +781,7 @@ pub(crate) fn survey_responses(
                 score: row.get(4)?,
                 comment: parsed_opt(row, 5, Text::parse)?,
                 answered_at: parsed(row, 6, row::timestamp)?,
+                experience_override: parsed_opt(row, 7, mikawaya_domain::voice::Experience::parse)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
