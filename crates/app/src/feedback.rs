@@ -11,10 +11,11 @@ use crate::credentials::random_secret;
 use jiff::civil::Date;
 use mikawaya_analytics::similar::{Index, SUGGEST_AT};
 use mikawaya_analytics::voice::Keywords;
+use mikawaya_domain::access::ManageAccess;
 use mikawaya_domain::account::Account;
-use mikawaya_domain::health::Colour;
 use mikawaya_domain::config::ConfigKind;
 use mikawaya_domain::contact::Contact;
+use mikawaya_domain::health::Colour;
 use mikawaya_domain::language::Language;
 use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
 use mikawaya_domain::value::Text;
@@ -22,12 +23,13 @@ use mikawaya_domain::voice::{
     ChangeSource, Experience, FeatureRequest, FeedbackItem, FeedbackSource, NewFeedbackItem,
     RequestEvent, RequestStatus,
 };
-use mikawaya_domain::access::ManageAccess;
+use mikawaya_domain::work::{Channel, MessageStatus};
 use mikawaya_domain::{AccountId, Actor, ContactId, Invalid, ReadAccess, WriteAccess};
 use mikawaya_store::Store;
-use mikawaya_store::voice::{FeedbackChange, FeedbackFilter, LoopClosing, RequestChange, RequestChanged};
+use mikawaya_store::voice::{
+    FeedbackChange, FeedbackFilter, LoopClosing, RequestChange, RequestChanged,
+};
 use mikawaya_store::work::NewMessage;
-use mikawaya_domain::work::{Channel, MessageStatus};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
@@ -38,9 +40,8 @@ pub const AT_RISK_PROBABILITY: f64 = 0.5;
 pub fn keywords(store: &dyn Store, access: &ReadAccess) -> Result<(Keywords, i64)> {
     match store.config(access, ConfigKind::VoiceKeywords, None)? {
         Some(saved) => {
-            let keywords: Keywords = serde_json::from_str(&saved.body).map_err(|e| {
-                mikawaya_store::StoreError::Corrupt(format!("voice keywords: {e}"))
-            })?;
+            let keywords: Keywords = serde_json::from_str(&saved.body)
+                .map_err(|e| mikawaya_store::StoreError::Corrupt(format!("voice keywords: {e}")))?;
             Ok((keywords, saved.version))
         }
         None => Ok((Keywords::default(), 0)),
@@ -49,7 +50,10 @@ pub fn keywords(store: &dyn Store, access: &ReadAccess) -> Result<(Keywords, i64
 
 /// Checks and saves new keyword lists; returns the version now in force.
 pub fn save_keywords(store: &dyn Store, access: &ManageAccess, keywords: &Keywords) -> Result<i64> {
-    for (field, list) in [("friction", &keywords.friction), ("delight", &keywords.delight)] {
+    for (field, list) in [
+        ("friction", &keywords.friction),
+        ("delight", &keywords.delight),
+    ] {
         if list.len() > 1000 {
             return Err(Invalid::new(field, "at most 1000 keywords").into());
         }
@@ -65,11 +69,22 @@ pub fn save_keywords(store: &dyn Store, access: &ManageAccess, keywords: &Keywor
         }
     }
     let cleaned = Keywords {
-        friction: keywords.friction.iter().map(|w| w.trim().to_owned()).collect(),
-        delight: keywords.delight.iter().map(|w| w.trim().to_owned()).collect(),
+        friction: keywords
+            .friction
+            .iter()
+            .map(|w| w.trim().to_owned())
+            .collect(),
+        delight: keywords
+            .delight
+            .iter()
+            .map(|w| w.trim().to_owned())
+            .collect(),
     };
-    let body = serde_json::to_string(&cleaned).map_err(|e| Invalid::new("keywords", e.to_string()))?;
-    Ok(store.put_config(access, ConfigKind::VoiceKeywords, &body)?.version)
+    let body =
+        serde_json::to_string(&cleaned).map_err(|e| Invalid::new("keywords", e.to_string()))?;
+    Ok(store
+        .put_config(access, ConfigKind::VoiceKeywords, &body)?
+        .version)
 }
 
 /// An item's class: a person's, else the keyword lists'.
@@ -129,7 +144,9 @@ pub fn similar(
     except: Option<i64>,
     limit: usize,
 ) -> Result<Vec<(i64, f64)>> {
-    index.with(store, |index| index.nearest(text, limit, SUGGEST_AT, except))
+    index.with(store, |index| {
+        index.nearest(text, limit, SUGGEST_AT, except)
+    })
 }
 
 /// The request an item's most similar merged neighbours are in, with the similarity.
@@ -425,7 +442,12 @@ pub struct RequestDetail {
 }
 
 /// One visible request in full.
-pub fn detail(store: &dyn Store, access: &ReadAccess, id: i64, today: Date) -> Result<RequestDetail> {
+pub fn detail(
+    store: &dyn Store,
+    access: &ReadAccess,
+    id: i64,
+    today: Date,
+) -> Result<RequestDetail> {
     let request = store.get_request(access, id)?;
     let items = store.feedback(
         access,
@@ -449,7 +471,10 @@ pub fn detail(store: &dyn Store, access: &ReadAccess, id: i64, today: Date) -> R
                 let scores: Vec<f64> = rows.iter().filter_map(|r| r.score).collect();
                 Ok((!scores.is_empty()).then(|| scores.iter().sum::<f64>() / scores.len() as f64))
             };
-            let before = mean(shipped_on.saturating_sub(jiff::Span::new().days(30)), shipped_on)?;
+            let before = mean(
+                shipped_on.saturating_sub(jiff::Span::new().days(30)),
+                shipped_on,
+            )?;
             let after = mean(today.saturating_sub(jiff::Span::new().days(30)), today)?;
             Some((before, after))
         }
@@ -603,11 +628,18 @@ pub fn change_request(
     if let Some(Some(url)) = &change.issue_url {
         check_url(url)?;
     }
-    let closing = if change.status == Some(RequestStatus::Shipped) && request.loop_closed_at.is_none() {
-        closing(store, &access.write().read(), &request, default_language, jiff::Timestamp::now())?
-    } else {
-        LoopClosing::default()
-    };
+    let closing =
+        if change.status == Some(RequestStatus::Shipped) && request.loop_closed_at.is_none() {
+            closing(
+                store,
+                &access.write().read(),
+                &request,
+                default_language,
+                jiff::Timestamp::now(),
+            )?
+        } else {
+            LoopClosing::default()
+        };
     Ok(store.change_request(access, id, change, source, &closing)?)
 }
 
@@ -678,7 +710,10 @@ pub fn webhook(
     let secret = webhook_secret(store)?;
     let signed = signature.is_some_and(|s| mikawaya_outbox::verify_hub_signature(&secret, body, s));
     if !signed {
-        tracing::warn!(delivery = delivery.unwrap_or(""), "product webhook refused: bad signature");
+        tracing::warn!(
+            delivery = delivery.unwrap_or(""),
+            "product webhook refused: bad signature"
+        );
         return Ok(WebhookOutcome::BadSignature);
     }
     let event: serde_json::Value =
@@ -697,11 +732,15 @@ pub fn webhook(
         return Ok(WebhookOutcome::Ignored("not an issue event".to_owned()));
     };
     let Some(status) = status_of_issue_event(&event) else {
-        return Ok(WebhookOutcome::Ignored("no status follows from this event".to_owned()));
+        return Ok(WebhookOutcome::Ignored(
+            "no status follows from this event".to_owned(),
+        ));
     };
     let requests = store.requests_by_issue(url)?;
     if requests.is_empty() {
-        return Ok(WebhookOutcome::Ignored(format!("no request links to {url}")));
+        return Ok(WebhookOutcome::Ignored(format!(
+            "no request links to {url}"
+        )));
     }
     let manage = Actor::system().manage()?;
     let mut changed = Vec::new();
@@ -781,7 +820,10 @@ pub fn requests_csv(rows: &[RequestRow]) -> String {
             row.next_renewal.map(|d| d.to_string()).unwrap_or_default(),
             row.friction,
             row.delight,
-            row.request.shipped_at.map(|t| t.to_string()).unwrap_or_default(),
+            row.request
+                .shipped_at
+                .map(|t| t.to_string())
+                .unwrap_or_default(),
         ));
     }
     out

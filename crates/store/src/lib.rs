@@ -733,8 +733,11 @@ pub trait Store: Send + Sync {
         since: jiff::Timestamp,
     ) -> Result<Vec<voice::SurveySend>>;
     /// The send a link's token opens (by its hash) unless expired: the token is the proof.
-    fn open_send(&self, token_hash: &str, now: jiff::Timestamp)
-    -> Result<Option<voice::SurveySend>>;
+    fn open_send(
+        &self,
+        token_hash: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<voice::SurveySend>>;
     /// Answers the send a token opens: a first answer, a replacement within the edit
     /// window, or refused after it; none when no live send has that token.
     fn answer_send(

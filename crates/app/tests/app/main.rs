@@ -4,6 +4,7 @@
 mod backtest;
 mod churn;
 mod effect;
+mod feedback;
 mod health;
 mod journey;
 mod plans;

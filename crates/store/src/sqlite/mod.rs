@@ -917,7 +917,14 @@ impl Store for SqliteStore {
         source: mikawaya_domain::voice::ChangeSource,
     ) -> Result<mikawaya_domain::voice::FeatureRequest> {
         self.write(|c| {
-            voice::create_request(c, access.visibility(), access.user_id(), title, items, source)
+            voice::create_request(
+                c,
+                access.visibility(),
+                access.user_id(),
+                title,
+                items,
+                source,
+            )
         })
     }
     fn merge_requests(
@@ -968,7 +975,13 @@ impl Store for SqliteStore {
         experience: Option<mikawaya_domain::voice::Experience>,
     ) -> Result<()> {
         self.write(|c| {
-            voice::set_answer_experience(c, access.visibility(), access.user_id(), response, experience)
+            voice::set_answer_experience(
+                c,
+                access.visibility(),
+                access.user_id(),
+                response,
+                experience,
+            )
         })
     }
     fn put_survey(

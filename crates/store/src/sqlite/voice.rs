@@ -6,8 +6,8 @@ use super::row::{self, parsed, parsed_opt};
 use super::sql::{Sql, opt_text, text};
 use super::{accounts, children, work};
 use crate::voice::{
-    Answered, FeedbackChange, FeedbackFilter, LoopClosing, NewSend, RequestChange,
-    RequestChanged, SendAnswer, Survey, SurveySend,
+    Answered, FeedbackChange, FeedbackFilter, LoopClosing, NewSend, RequestChange, RequestChanged,
+    SendAnswer, Survey, SurveySend,
 };
 use crate::{Result, StoreError};
 use mikawaya_domain::language::Language;
@@ -54,7 +54,11 @@ fn contact_of(connection: &Connection, account: AccountId, contact: ContactId) -
     if owner == Some(account.get()) {
         Ok(())
     } else {
-        Err(Invalid::new("contact_id", format!("no contact {contact} at this account")).into())
+        Err(Invalid::new(
+            "contact_id",
+            format!("no contact {contact} at this account"),
+        )
+        .into())
     }
 }
 
@@ -66,9 +70,8 @@ pub(crate) fn add_feedback(
 ) -> Result<Vec<(FeedbackItem, bool)>> {
     let mut out = Vec::with_capacity(items.len());
     for item in items {
-        accounts::get(connection, visibility, item.account_id).map_err(|_| {
-            Invalid::new("account_id", format!("no account {}", item.account_id))
-        })?;
+        accounts::get(connection, visibility, item.account_id)
+            .map_err(|_| Invalid::new("account_id", format!("no account {}", item.account_id)))?;
         if let Some(contact) = item.contact_id {
             contact_of(connection, item.account_id, contact)?;
         }
@@ -91,8 +94,13 @@ pub(crate) fn add_feedback(
             connection.last_insert_rowid()
         } else {
             connection
-                .prepare_cached("SELECT id FROM feedback_items WHERE source = ?1 AND source_key = ?2")?
-                .query_row(rusqlite::params![item.source.as_str(), item.source_key], |r| r.get(0))?
+                .prepare_cached(
+                    "SELECT id FROM feedback_items WHERE source = ?1 AND source_key = ?2",
+                )?
+                .query_row(
+                    rusqlite::params![item.source.as_str(), item.source_key],
+                    |r| r.get(0),
+                )?
         };
         out.push((get_feedback(connection, visibility, id)?, inserted == 1));
     }
@@ -141,7 +149,9 @@ pub(crate) fn get_feedback(
         .prepare_cached(&sql.text)?
         .query_row(sql.params(), item_from_row)
         .optional()?
-        .ok_or(StoreError::NotFound { entity: "feedback item" })
+        .ok_or(StoreError::NotFound {
+            entity: "feedback item",
+        })
 }
 
 fn request_exists(connection: &Connection, id: i64, field: &str) -> Result<()> {
@@ -249,7 +259,10 @@ fn request_sql(visibility: Visibility) -> Sql {
     sql
 }
 
-pub(crate) fn requests(connection: &Connection, visibility: Visibility) -> Result<Vec<FeatureRequest>> {
+pub(crate) fn requests(
+    connection: &Connection,
+    visibility: Visibility,
+) -> Result<Vec<FeatureRequest>> {
     let mut sql = request_sql(visibility);
     sql.bind(" ORDER BY r.id", []);
     let mut statement = connection.prepare_cached(&sql.text)?;
@@ -270,7 +283,9 @@ pub(crate) fn get_request(
         .prepare_cached(&sql.text)?
         .query_row(sql.params(), request_from_row)
         .optional()?
-        .ok_or(StoreError::NotFound { entity: "feature request" })
+        .ok_or(StoreError::NotFound {
+            entity: "feature request",
+        })
 }
 
 pub(crate) fn requests_by_issue(connection: &Connection, url: &str) -> Result<Vec<FeatureRequest>> {
@@ -334,7 +349,13 @@ pub(crate) fn create_request(
     let id = connection.last_insert_rowid();
     event(connection, id, by, source, "created", title.as_str())?;
     for item in items {
-        change_feedback(connection, visibility, by, *item, &FeedbackChange::Request(Some(id)))?;
+        change_feedback(
+            connection,
+            visibility,
+            by,
+            *item,
+            &FeedbackChange::Request(Some(id)),
+        )?;
     }
     get_request(connection, Visibility::All, id)
 }
@@ -403,7 +424,14 @@ pub(crate) fn change_request(
             "UPDATE feature_requests SET issue_url = ?2 WHERE id = ?1",
             rusqlite::params![id, url],
         )?;
-        event(connection, id, by, source, "link", url.as_deref().unwrap_or(""))?;
+        event(
+            connection,
+            id,
+            by,
+            source,
+            "link",
+            url.as_deref().unwrap_or(""),
+        )?;
         changed = true;
     }
     let mut loop_closed = false;
@@ -481,7 +509,11 @@ pub(crate) fn request_events(
     Ok(events)
 }
 
-pub(crate) fn record_delivery(connection: &Connection, delivery: &str, outcome: &str) -> Result<bool> {
+pub(crate) fn record_delivery(
+    connection: &Connection,
+    delivery: &str,
+    outcome: &str,
+) -> Result<bool> {
     let inserted = connection.execute(
         "INSERT INTO webhook_deliveries (delivery_id, received_at, outcome) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
         rusqlite::params![delivery, row::now(), outcome],
@@ -505,11 +537,17 @@ pub(crate) fn set_answer_experience(
         None => false,
     };
     if !visible {
-        return Err(StoreError::NotFound { entity: "survey answer" });
+        return Err(StoreError::NotFound {
+            entity: "survey answer",
+        });
     }
     connection.execute(
         "UPDATE survey_responses SET experience_override = ?2, override_by = ?3 WHERE id = ?1",
-        rusqlite::params![response, experience.map(Experience::as_str), by.map(UserId::get)],
+        rusqlite::params![
+            response,
+            experience.map(Experience::as_str),
+            by.map(UserId::get)
+        ],
     )?;
     Ok(())
 }
@@ -548,8 +586,8 @@ pub(crate) fn put_survey(
 }
 
 pub(crate) fn surveys(connection: &Connection) -> Result<Vec<Survey>> {
-    let mut statement =
-        connection.prepare_cached("SELECT id, name, kind, body, active FROM surveys ORDER BY name")?;
+    let mut statement = connection
+        .prepare_cached("SELECT id, name, kind, body, active FROM surveys ORDER BY name")?;
     let surveys = statement
         .query_map([], survey_from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -582,9 +620,8 @@ pub(crate) fn create_sends(
 ) -> Result<Vec<SurveySend>> {
     let mut out = Vec::with_capacity(sends.len());
     for send in sends {
-        accounts::get(connection, visibility, send.account_id).map_err(|_| {
-            Invalid::new("account_id", format!("no account {}", send.account_id))
-        })?;
+        accounts::get(connection, visibility, send.account_id)
+            .map_err(|_| Invalid::new("account_id", format!("no account {}", send.account_id)))?;
         contact_of(connection, send.account_id, send.contact_id)?;
         connection
             .prepare_cached(
@@ -607,7 +644,9 @@ pub(crate) fn create_sends(
         }
         out.push(
             connection
-                .prepare_cached(&format!("SELECT {SEND_COLUMNS} FROM survey_sends s WHERE s.id = ?1"))?
+                .prepare_cached(&format!(
+                    "SELECT {SEND_COLUMNS} FROM survey_sends s WHERE s.id = ?1"
+                ))?
                 .query_row([id], send_from_row)?,
         );
     }
@@ -623,7 +662,10 @@ pub(crate) fn survey_sends(
         "SELECT {SEND_COLUMNS} FROM survey_sends s JOIN accounts a ON a.id = s.account_id WHERE 1=1"
     ));
     sql.visible("a", visibility);
-    sql.bind(" AND s.sent_at >= ? ORDER BY s.sent_at, s.id", [text(row::instant(since))]);
+    sql.bind(
+        " AND s.sent_at >= ? ORDER BY s.sent_at, s.id",
+        [text(row::instant(since))],
+    );
     let mut statement = connection.prepare_cached(&sql.text)?;
     let sends = statement
         .query_map(sql.params(), send_from_row)?
