@@ -26,6 +26,13 @@ pub struct Workflow {
     pub digest_webhook: Option<String>,
 }
 
+impl Workflow {
+    /// The language of what customers are sent when their account does not say.
+    pub fn language(&self) -> mikawaya_domain::language::Language {
+        mikawaya_domain::language::Language::of_tag(&self.settings.locale)
+    }
+}
+
 impl Default for Workflow {
     fn default() -> Self {
         Self {

@@ -55,6 +55,8 @@ pub struct AppState {
     pub workflow: Arc<Workflow>,
     /// The book's history the last scorecard backtest read, for the next draft.
     pub backtest_history: Arc<mikawaya_app::backtest::HistoryCache>,
+    /// The feedback similarity index, kept between requests.
+    pub feedback_index: Arc<mikawaya_app::feedback::FeedbackIndex>,
 }
 
 pub use mikawaya_app::pipeline::Workflow;
@@ -87,6 +89,7 @@ impl AppState {
             openapi: Arc::default(),
             workflow: Arc::default(),
             backtest_history: Arc::default(),
+            feedback_index: Arc::default(),
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod contacts;
+pub mod feedback;
 pub mod health;
 pub mod import;
 pub mod journey;
@@ -89,6 +90,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(plans::router())
         .merge(journey::router())
         .merge(voice::router())
+        .merge(feedback::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     // Tracking bodies are checked against Segment's limits after gzip is undone; this
