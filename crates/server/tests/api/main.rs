@@ -4,6 +4,7 @@
 mod access_matrix;
 mod analytics;
 mod auth;
+mod feedback;
 mod helpers;
 mod import;
 mod journey;
