@@ -79,12 +79,14 @@ struct MonthAnswers {
     delight: usize,
 }
 
-/// Classifies one answer by the default rules.
-pub fn classify(answer: &SurveyResponse) -> Experience {
-    Keywords::default().classify(
-        Some((answer.kind, answer.score)),
-        answer.comment.as_ref().map(|c| c.as_str()),
-    )
+/// Classifies one answer: a person's class, else the rules with the keyword lists given.
+pub fn classify(answer: &SurveyResponse, keywords: &Keywords) -> Experience {
+    answer.experience_override.unwrap_or_else(|| {
+        keywords.classify(
+            Some((answer.kind, answer.score)),
+            answer.comment.as_ref().map(|c| c.as_str()),
+        )
+    })
 }
 
 /// The voice of the customer of the visible accounts from `from` to `to` (inclusive, in the
@@ -110,7 +112,7 @@ pub fn report(
         .map(|a| (a.id, a))
         .collect();
     let partners = crate::journey::partner_keys(store, access)?;
-    let keywords = Keywords::default();
+    let (keywords, _) = crate::feedback::keywords(store, access)?;
     let answers: Vec<SurveyResponse> = store
         .survey_responses(access, None, since)?
         .into_iter()
@@ -122,7 +124,7 @@ pub fn report(
     let mut verbatims = Vec::new();
     for answer in &answers {
         let pair = (answer.kind, answer.score);
-        let experience = keywords.classify(Some(pair), answer.comment.as_ref().map(|c| c.as_str()));
+        let experience = classify(answer, &keywords);
         let account = accounts.get(&answer.account_id);
         let segment = account.map_or_else(
             || "none".to_owned(),

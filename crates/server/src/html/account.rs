@@ -114,6 +114,10 @@ struct AccountData {
     custom_fields: Vec<mikawaya_domain::custom_field::CustomFieldDef>,
     /// The latest survey answers, newest first.
     answers: Vec<mikawaya_domain::work::SurveyResponse>,
+    /// The keyword lists in force.
+    keywords: mikawaya_analytics::voice::Keywords,
+    /// The account's feedback items, newest first.
+    feedback: Vec<mikawaya_app::feedback::ItemView>,
     /// The latest pulses, newest first.
     pulses: Vec<mikawaya_store::work::Pulse>,
     /// Playbook runs, newest first.
@@ -240,7 +244,19 @@ fn load_account(
     let customer_actions = mikawaya_app::plans::customer_actions(store, access, id)?;
     let (journey, _) = mikawaya_app::journey::definition(store, access)?;
     let (stays, _) = mikawaya_app::journey::history(store, access, id)?;
+    let (keywords, _) = mikawaya_app::feedback::keywords(store, access)?;
+    let items = store.feedback(
+        access,
+        &mikawaya_store::voice::FeedbackFilter {
+            account: Some(id),
+            ..Default::default()
+        },
+    )?;
+    let feedback =
+        mikawaya_app::feedback::views(store, access, items.into_iter().take(20).collect())?;
     Ok(AccountData {
+        keywords,
+        feedback,
         journey,
         stays,
         plans,
@@ -384,6 +400,8 @@ async fn render_account(
         descendants,
         custom_fields,
         answers,
+        keywords,
+        feedback,
         pulses,
         runs,
         next_best,
@@ -685,7 +703,7 @@ async fn render_account(
                     td { (a.kind.as_str().to_uppercase()) }
                     td.num { (a.score) }
                     td { @if let Some(c) = a.contact_id.and_then(|id| stakeholders.iter().chain(product_users.iter()).find(|c| c.id == id)) { (c.name) } }
-                    td { (super::voice::badge(lang, mikawaya_app::voice::classify(a))) " " @if let Some(c) = &a.comment { (c) } }
+                    td { (super::voice::badge(lang, mikawaya_app::voice::classify(a, &keywords))) " " @if let Some(c) = &a.comment { (c) } }
                 } } } }
             }
             @if !pulses.is_empty() {
@@ -696,6 +714,7 @@ async fn render_account(
                 } } }
             }
         }
+        (super::feedback::account_card(lang, csrf, account.id, &feedback, &stakeholders.iter().map(|c| (c.id, c.name.to_string())).collect::<Vec<_>>()))
         @if !runs.is_empty() {
             section aria-labelledby="runs-heading" {
                 h2 #runs-heading { (lang.t("playbook_runs")) }

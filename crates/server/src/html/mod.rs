@@ -5,6 +5,7 @@
 pub mod account;
 pub use mikawaya_charts as charts;
 pub mod dashboards;
+pub mod feedback;
 pub mod forecast;
 pub mod i18n;
 pub mod journey;
@@ -64,6 +65,15 @@ pub fn router() -> Router<AppState> {
         .route("/plans", get(plans::plans_page))
         .route("/journey", get(journey::journey_page).post(journey::save))
         .route("/voice", get(voice::voice_page))
+        .route("/voice/keywords", post(feedback::save_keywords))
+        .route("/feedback", get(feedback::inbox))
+        .route("/feedback/{id}", post(feedback::change_item))
+        .route("/requests", get(feedback::requests_page))
+        .route(
+            "/requests/{id}",
+            get(feedback::request_page).post(feedback::change_request),
+        )
+        .route("/accounts/{id}/feedback", post(feedback::add_from_account))
         .route("/accounts/{id}/stage", post(journey::move_stage))
         .route("/accounts/{id}/plans", post(plans::create))
         .route("/accounts/{id}/plans/{plan}", get(plans::plan_page))
@@ -221,6 +231,8 @@ fn menu_links(lang: Lang) -> Markup {
         a href="/plans" { (lang.t("plans")) }
         a href="/journey" { (lang.t("journey")) }
         a href="/voice" { (lang.t("voice_of_customer")) }
+        a href="/feedback" { (lang.t("feedback")) }
+        a href="/requests" { (lang.t("feature_requests")) }
         a href="/dashboards" { (lang.t("dashboards")) }
         a href="/playbooks" { (lang.t("playbooks")) }
         a href="/scorecards" { (lang.t("scorecards")) }

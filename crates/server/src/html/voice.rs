@@ -54,21 +54,32 @@ pub async fn voice_page(
         )?;
         let by = crate::routes::voice::segment_by(query.by.as_deref())?;
         let access = page_user.actor.read();
-        let (report, currency) = state
+        let (report, currency, keywords) = state
             .run(move |store| {
                 let report = voice::report(store, &access, from, to, by)?;
                 let accounts = store.all_accounts(&access)?;
-                Ok((report, mikawaya_app::reports::main_currency(&accounts)))
+                let keywords = mikawaya_app::feedback::keywords(store, &access)?;
+                Ok((
+                    report,
+                    mikawaya_app::reports::main_currency(&accounts),
+                    keywords,
+                ))
             })
             .await?;
         let by = query.by.unwrap_or_else(|| "tier".to_owned());
-        Ok::<_, ApiError>(render(&page_user, &report, &by, &currency))
+        Ok::<_, ApiError>(render(&page_user, &report, &by, &currency, &keywords))
     }
     .await;
     result.unwrap_or_else(|error| super::error_page(&page_user, error))
 }
 
-fn render(page_user: &PageUser, report: &VoiceReport, by: &str, currency: &str) -> Response {
+fn render(
+    page_user: &PageUser,
+    report: &VoiceReport,
+    by: &str,
+    currency: &str,
+    (keywords, version): &(mikawaya_analytics::voice::Keywords, i64),
+) -> Response {
     let lang = page_user.lang;
     let currency = Currency::parse(currency).unwrap_or_default();
     let body = html! {
@@ -137,6 +148,10 @@ fn render(page_user: &PageUser, report: &VoiceReport, by: &str, currency: &str) 
                 } } }
             }
         }
+        @if matches!(page_user.actor.role(), mikawaya_domain::access::Role::Admin | mikawaya_domain::access::Role::Leader) {
+            (super::feedback::keywords_editor(lang, &page_user.csrf_token, keywords, *version))
+        }
+        p { a href="/feedback" { (lang.t("feedback")) } " · " a href="/requests" { (lang.t("feature_requests")) } }
     };
     layout(
         lang,
