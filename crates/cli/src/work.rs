@@ -162,6 +162,7 @@ impl WorkflowArgs {
                     locale,
                     emails_per_week: self.emails_per_week.or(file.emails_per_week).unwrap_or(3),
                     replay: false,
+                    base_url: outbox.base_url.clone(),
                 },
                 outbox,
                 digest_webhook: match self.digest_webhook.clone().or(file.digest_webhook) {

@@ -51,6 +51,8 @@ pub struct Settings {
     /// Replaying history on a virtual clock: messages are recorded as suppressed
     /// (`history replay`), never sent.
     pub replay: bool,
+    /// The server's public address, for survey links.
+    pub base_url: String,
 }
 
 impl Default for Settings {
@@ -59,6 +61,7 @@ impl Default for Settings {
             locale: "en".to_owned(),
             emails_per_week: 3,
             replay: false,
+            base_url: "http://127.0.0.1:8080".to_owned(),
         }
     }
 }
@@ -533,6 +536,8 @@ struct Exec<'a, 'f> {
     settings: &'a Settings,
     /// Emails queued in this evaluation per address.
     emails: HashMap<String, u64>,
+    /// Contacts sent a survey in this evaluation.
+    surveyed: std::collections::HashSet<mikawaya_domain::ContactId>,
     report: Report,
 }
 
@@ -553,6 +558,7 @@ impl<'a, 'f> Exec<'a, 'f> {
             clock,
             settings,
             emails: HashMap::new(),
+            surveyed: std::collections::HashSet::new(),
             report: Report {
                 as_of: clock.today,
                 dry_run,
@@ -877,6 +883,106 @@ impl<'a, 'f> Exec<'a, 'f> {
                     reason: webhook_reason.clone(),
                     not_before: self.clock.now,
                 });
+            }
+            Step::Survey {
+                survey,
+                to,
+                sample_percent,
+                ..
+            } => {
+                let (Some((survey_id, def)), Some(secret)) =
+                    (self.facts.survey_defs.get(survey), &self.facts.link_secret)
+                else {
+                    tracing::warn!(%survey, playbook = %key.playbook.name(), "no survey of that name, or no link secret yet");
+                    return Ok(());
+                };
+                if !def.active || self.settings.replay {
+                    return Ok(());
+                }
+                let contacts = self
+                    .facts
+                    .contacts
+                    .get(&account.id)
+                    .map_or(&[][..], Vec::as_slice);
+                let wanted = (to != "all").then(|| ContactRole::parse(to)).transpose()?;
+                let rest = jiff::SignedDuration::from_hours(24 * i64::from(def.rest_days));
+                for contact in contacts {
+                    let Some(email) = &contact.email else {
+                        continue;
+                    };
+                    if wanted.is_some_and(|role| contact.role != Some(role)) {
+                        continue;
+                    }
+                    let resting = self
+                        .facts
+                        .last_surveyed
+                        .get(&contact.id)
+                        .is_some_and(|at| *at + rest > self.clock.now)
+                        || self.surveyed.contains(&contact.id);
+                    let drawn = crate::surveys::drawn(
+                        key.playbook.name().as_str(),
+                        contact.id,
+                        key.fired_on,
+                        *sample_percent,
+                    );
+                    if resting || !drawn {
+                        continue;
+                    }
+                    let address = email.to_string();
+                    let (status, reason) = self.email_allowed(&address)?;
+                    if status != MessageStatus::Pending {
+                        // Unsubscribed or over the weekly cap: not surveyed at all.
+                        tracing::debug!(contact = %contact.id, reason = reason.as_deref().unwrap_or(""), "survey not sent");
+                        continue;
+                    }
+                    self.surveyed.insert(contact.id);
+                    let send_key = message_key(&format!("/survey/{}", contact.id));
+                    let token = crate::surveys::link_token(secret, &send_key);
+                    let url = format!(
+                        "{}{}",
+                        self.settings.base_url.trim_end_matches('/'),
+                        crate::surveys::link_path(&token)
+                    );
+                    let (subject, body) = crate::surveys::email(
+                        def,
+                        &locale,
+                        contact.name.as_str(),
+                        account.name.as_str(),
+                        &url,
+                    );
+                    self.report.messages.push(PlannedMessage {
+                        channel: Channel::Email,
+                        recipient: address.clone(),
+                        subject: Some(subject.clone()),
+                        status,
+                        reason: None,
+                    });
+                    let expires_at = self.clock.now
+                        + jiff::SignedDuration::from_hours(24 * i64::from(def.expires_days));
+                    effects.surveys.push(mikawaya_store::voice::NewSend {
+                        survey_id: *survey_id,
+                        account_id: account.id,
+                        contact_id: contact.id,
+                        channel: mikawaya_domain::voice::SurveyChannel::Email,
+                        language: mikawaya_domain::language::Language::of_tag(&locale),
+                        token_hash: crate::surveys::token_hash(&token),
+                        sent_at: self.clock.now,
+                        expires_at,
+                        message: Some(NewMessage {
+                            idempotency_key: send_key,
+                            channel: Channel::Email,
+                            account_id: Some(account.id),
+                            contact_id: Some(contact.id),
+                            recipient: address,
+                            subject: Some(subject),
+                            body,
+                            format: None,
+                            status,
+                            reason: None,
+                            not_before: self.clock.now,
+                        }),
+                    });
+                }
             }
             Step::Wait { .. } => {}
             Step::Branch {

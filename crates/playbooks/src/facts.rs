@@ -55,6 +55,15 @@ pub struct Facts<'a> {
     pub account_facts: mikawaya_analytics::metrics::AccountFacts,
     /// Unsubscribed addresses seen so far (cache).
     pub unsubscribed: RefCell<HashMap<String, bool>>,
+    /// Survey definitions by name, with their ids.
+    pub survey_defs: HashMap<String, (i64, crate::surveys::SurveyDef)>,
+    /// When each contact was last sent a survey (within two years).
+    pub last_surveyed: HashMap<mikawaya_domain::ContactId, jiff::Timestamp>,
+    /// Accounts with open friction: a friction feedback item not resolved, or a friction
+    /// survey answer in the last 30 days.
+    pub open_friction: std::collections::HashSet<AccountId>,
+    /// The secret survey links are signed with (none: surveys are not sent).
+    pub link_secret: Option<String>,
     health: RefCell<HashMap<Date, BTreeMap<AccountId, Option<f64>>>>,
     cards: mikawaya_analytics::scorecard::CardSet,
     zone: jiff::tz::TimeZone,
@@ -182,7 +191,66 @@ impl<'a> Facts<'a> {
                 }
             }
         }
+        let mut survey_defs = HashMap::new();
+        for survey in store.surveys()? {
+            match serde_json::from_str::<crate::surveys::SurveyDef>(&survey.body) {
+                Ok(def) => {
+                    survey_defs.insert(survey.name.clone(), (survey.id, def));
+                }
+                Err(error) => {
+                    tracing::warn!(name = %survey.name, %error, "skipping a stored survey that does not read")
+                }
+            }
+        }
+        let two_years = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 730);
+        let mut last_surveyed = HashMap::new();
+        for send in store.survey_sends(access, two_years)? {
+            last_surveyed.insert(send.contact_id, send.sent_at);
+        }
+        let keywords = match store.config(
+            access,
+            mikawaya_domain::config::ConfigKind::VoiceKeywords,
+            None,
+        )? {
+            Some(saved) => serde_json::from_str(&saved.body)
+                .map_err(|e| mikawaya_domain::Invalid::new("voice_keywords", e.to_string()))?,
+            None => mikawaya_analytics::voice::Keywords::default(),
+        };
+        let mut open_friction = std::collections::HashSet::new();
+        for item in store.feedback(access, &mikawaya_store::voice::FeedbackFilter::default())? {
+            let experience = item
+                .experience_override
+                .unwrap_or_else(|| keywords.classify(None, Some(item.text.as_str())));
+            if item.resolved_at.is_none()
+                && experience == mikawaya_domain::voice::Experience::Friction
+            {
+                open_friction.insert(item.account_id);
+            }
+        }
+        let month_ago = today
+            .checked_sub(jiff::Span::new().days(30))
+            .unwrap_or(today)
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        for answers in surveys.values() {
+            for answer in answers.iter().filter(|a| a.answered_at >= month_ago) {
+                let experience = answer.experience_override.unwrap_or_else(|| {
+                    keywords.classify(
+                        Some((answer.kind, answer.score)),
+                        answer.comment.as_ref().map(|c| c.as_str()),
+                    )
+                });
+                if experience == mikawaya_domain::voice::Experience::Friction {
+                    open_friction.insert(answer.account_id);
+                }
+            }
+        }
         Ok(Facts {
+            survey_defs,
+            last_surveyed,
+            open_friction,
+            link_secret: store.get_meta("secret")?,
             accounts,
             contacts,
             users,

@@ -26,6 +26,7 @@ pub mod journey;
 pub mod plan_templates;
 pub mod spec;
 pub mod starter;
+pub mod surveys;
 pub mod template;
 pub mod tiers;
 mod trigger;

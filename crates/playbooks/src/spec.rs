@@ -200,6 +200,11 @@ pub struct Conditions {
     /// Highest ARR (exclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_arr: Option<f64>,
+    /// Hold back accounts with open friction (an unresolved friction feedback item, or a
+    /// friction survey answer in the last 30 days): a "delight" playbook waits until the
+    /// problem is solved ("minus to zero" before "zero to plus").
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_open_friction: bool,
 }
 
 /// Who a task goes to.
@@ -302,6 +307,23 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         phase: Option<String>,
     },
+    /// Send a survey (hosted by Mikawaya, by a signed per-recipient link in an email) to the
+    /// account's contacts with `to` role (`all`: every contact with an email), to a sample
+    /// of `sample_percent`, skipping unsubscribed contacts and those surveyed within the
+    /// survey's rest period.
+    Survey {
+        /// The survey, by name.
+        survey: String,
+        /// A contact role, or `all`.
+        #[serde(default = "all")]
+        to: String,
+        /// Percent of the contacts drawn (stable per contact and day).
+        #[serde(default = "hundred")]
+        sample_percent: u8,
+        /// Phase.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phase: Option<String>,
+    },
     /// Start a success plan from a template (none when the account already has an active
     /// plan from it), in `language` (default: the account's `language` custom field, else
     /// the settings' locale).
@@ -315,6 +337,13 @@ pub enum Step {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         phase: Option<String>,
     },
+}
+
+fn all() -> String {
+    "all".to_owned()
+}
+fn hundred() -> u8 {
+    100
 }
 
 fn owner() -> Assignee {
@@ -343,7 +372,8 @@ impl Step {
             | Step::Branch { phase, .. }
             | Step::SetTier { phase, .. }
             | Step::MoveStage { phase, .. }
-            | Step::Plan { phase, .. } => phase.as_deref(),
+            | Step::Plan { phase, .. }
+            | Step::Survey { phase, .. } => phase.as_deref(),
         }
     }
 }
@@ -750,6 +780,24 @@ fn check_step(step: &Step, at: &str, top: bool) -> Result<(), Invalid> {
         Step::MoveStage { stage, .. } => Slug::parse(stage)
             .map(|_| ())
             .map_err(|e| Invalid::new(format!("{at}.stage"), e.reason)),
+        Step::Survey {
+            survey,
+            to,
+            sample_percent,
+            ..
+        } => {
+            Slug::parse(survey).map_err(|e| Invalid::new(format!("{at}.survey"), e.reason))?;
+            if to != "all" {
+                ContactRole::parse(to).map_err(|e| Invalid::new(format!("{at}.to"), e.reason))?;
+            }
+            if !(1..=100).contains(sample_percent) {
+                return Err(Invalid::new(
+                    format!("{at}.sample_percent"),
+                    "must be 1 to 100",
+                ));
+            }
+            Ok(())
+        }
         Step::Plan {
             template, language, ..
         } => {

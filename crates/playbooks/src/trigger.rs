@@ -22,6 +22,9 @@ pub(crate) fn conditions_hold(
     account: &Account,
     facts: &Facts<'_>,
 ) -> bool {
+    if conditions.no_open_friction && facts.open_friction.contains(&account.id) {
+        return false;
+    }
     let tier_ok =
         conditions.tiers.is_empty() || account.tier.is_some_and(|t| conditions.tiers.contains(&t));
     let plan_ok = conditions.plans.is_empty()

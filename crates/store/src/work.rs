@@ -219,6 +219,8 @@ pub struct Effects {
         mikawaya_domain::plan::PlanBody,
         Vec<mikawaya_domain::plan::PlanEvent>,
     )>,
+    /// Survey sends, each with the email carrying its link.
+    pub surveys: Vec<crate::voice::NewSend>,
 }
 
 /// One evaluation's decisions, written together or not at all.

@@ -623,25 +623,7 @@ pub(crate) fn create_sends(
         accounts::get(connection, visibility, send.account_id)
             .map_err(|_| Invalid::new("account_id", format!("no account {}", send.account_id)))?;
         contact_of(connection, send.account_id, send.contact_id)?;
-        connection
-            .prepare_cached(
-                "INSERT INTO survey_sends (survey_id, account_id, contact_id, channel, language, token_hash, sent_at, expires_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?
-            .execute(rusqlite::params![
-                send.survey_id,
-                send.account_id.get(),
-                send.contact_id.get(),
-                send.channel.as_str(),
-                send.language.code(),
-                send.token_hash,
-                row::instant(send.sent_at),
-                row::instant(send.expires_at),
-            ])?;
-        let id = connection.last_insert_rowid();
-        if let Some(message) = &send.message {
-            work::insert_message(connection, None, message)?;
-        }
+        let id = insert_send(connection, None, send)?;
         out.push(
             connection
                 .prepare_cached(&format!(
@@ -651,6 +633,38 @@ pub(crate) fn create_sends(
         );
     }
     Ok(out)
+}
+
+/// Inserts a send (once per token) with its email; returns its id.
+pub(crate) fn insert_send(
+    connection: &Connection,
+    run_id: Option<i64>,
+    send: &NewSend,
+) -> Result<i64> {
+    let inserted = connection
+        .prepare_cached(
+            "INSERT INTO survey_sends (survey_id, account_id, contact_id, channel, language, token_hash, sent_at, expires_at, run_id) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (token_hash) DO NOTHING",
+        )?
+        .execute(rusqlite::params![
+            send.survey_id,
+            send.account_id.get(),
+            send.contact_id.get(),
+            send.channel.as_str(),
+            send.language.code(),
+            send.token_hash,
+            row::instant(send.sent_at),
+            row::instant(send.expires_at),
+            run_id,
+        ])?;
+    if inserted == 1
+        && let Some(message) = &send.message
+    {
+        work::insert_message(connection, run_id, message)?;
+    }
+    Ok(connection
+        .prepare_cached("SELECT id FROM survey_sends WHERE token_hash = ?1")?
+        .query_row([&send.token_hash], |r| r.get(0))?)
 }
 
 pub(crate) fn survey_sends(

@@ -222,6 +222,9 @@ fn write_effects(
         }
         accounts::update(connection, access, account_id, patch)?;
     }
+    for send in &effects.surveys {
+        super::voice::insert_send(connection, Some(run_id), send)?;
+    }
     for (body, events) in &effects.plans {
         let edit = crate::plans::PlanEdit {
             body,

@@ -25,6 +25,7 @@ fn run_on(account: mikawaya_domain::AccountId) -> NewRun {
             messages: Vec::new(),
             fields: Vec::new(),
             plans: Vec::new(),
+            surveys: Vec::new(),
         },
     }
 }
