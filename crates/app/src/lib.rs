@@ -41,6 +41,7 @@ pub mod reports;
 pub mod scorecards;
 pub mod series;
 pub mod signals;
+pub mod surveys;
 pub mod team;
 pub mod today;
 pub mod voice;

@@ -951,6 +951,25 @@ impl Lang {
             "accounts_with_friction" => ("Accounts with friction", "不満のある顧客"),
             "no_friction" => ("No friction in the period.", "期間中の不満はありません。"),
             "verbatims" => ("Verbatims", "顧客のコメント"),
+            "survey_send" => ("Send", "送信する"),
+            "survey_change" => ("Change my answer", "回答を変更する"),
+            "survey_thanks" => (
+                "Thank you: your answer is recorded.",
+                "ご回答ありがとうございました。回答を記録しました。",
+            ),
+            "survey_thanks_closed" => (
+                "Thank you: your answer is recorded, and can no longer be changed.",
+                "ご回答ありがとうございました。回答は記録済みで、変更の受付は終了しました。",
+            ),
+            "survey_closed" => (
+                "Your answer can no longer be changed; the one you gave is kept.",
+                "回答の変更受付は終了しました。最初のご回答を記録しています。",
+            ),
+            "survey_editable_until" => (
+                "You can change your answer until",
+                "回答は次の日まで変更できます:",
+            ),
+            "survey_fix" => ("Please check your answer", "回答をご確認ください"),
             "feedback" => ("Feedback", "要望・フィードバック"),
             "feedback_help" => (
                 "What customers said, from survey comments, feedback touchpoints, the API, files and email. Similar items are suggested for one feature request: confirm the suggestion, start a request, or change an item's class (friction or delight) when the rules got it wrong.",
@@ -1049,6 +1068,7 @@ mod tests {
             include_str!("unsubscribe.rs"),
             include_str!("voice.rs"),
             include_str!("feedback.rs"),
+            include_str!("survey.rs"),
             include_str!("journey.rs"),
             include_str!("plans.rs"),
         ];

@@ -14,6 +14,7 @@ pub mod playbooks;
 pub mod proof;
 pub mod scorecards;
 pub mod settings;
+pub mod survey;
 pub mod team;
 pub mod today;
 pub mod unsubscribe;
@@ -87,6 +88,7 @@ pub fn router() -> Router<AppState> {
             "/shared/plans/{token}",
             get(plans::shared).post(plans::shared_act),
         )
+        .route("/s/{token}", get(survey::open).post(survey::answer))
         .route("/dashboards", get(dashboards::dashboards))
         .route(
             "/scorecards",
@@ -213,6 +215,7 @@ figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
 form.editor table{display:block;overflow-x:auto;max-width:100%}form.editor select{max-width:26rem}form.editor td input{width:5.5rem}form.editor div.inline{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}form.editor div.inline label{display:flex;flex-direction:column;font-size:.85rem}
 div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}td code{word-break:break-word}
 div.board{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:.8rem}div.board section.column{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem .8rem;margin:0}
+fieldset.scale{border:1px solid var(--line);border-radius:.5rem;padding:.6rem}fieldset.scale .choices{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.6rem,1fr));gap:.3rem}label.choice{display:flex;flex-direction:column;align-items:center;border:1px solid var(--line);border-radius:.4rem;padding:.3rem 0;min-height:2.75rem;justify-content:center}label.choice input{margin:0}
 @media (max-width:760px){
  main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
  .today{grid-template-columns:minmax(0,1fr)}

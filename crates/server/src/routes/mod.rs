@@ -14,6 +14,7 @@ pub mod scorecards;
 pub mod segments;
 pub mod session;
 pub mod subscriptions;
+pub mod surveys;
 pub mod system;
 pub mod team;
 pub mod today;
@@ -91,6 +92,7 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(journey::router())
         .merge(voice::router())
         .merge(feedback::router())
+        .merge(surveys::router())
         .layer(DefaultBodyLimit::max(state.config.json_limit));
     let import_routes = import::router().layer(DefaultBodyLimit::max(state.config.import_limit));
     // Tracking bodies are checked against Segment's limits after gzip is undone; this

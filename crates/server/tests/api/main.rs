@@ -12,6 +12,7 @@ mod lists;
 mod people;
 mod plans;
 mod sdk;
+mod surveys;
 mod today;
 mod tracking;
 mod validation;
