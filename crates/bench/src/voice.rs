@@ -42,7 +42,7 @@ pub fn pairs(bank: &[BankText]) -> Vec<Pair> {
                 });
             } else {
                 other += 1;
-                if other % 7 == 0 {
+                if other.is_multiple_of(7) {
                     out.push(Pair {
                         a: a.text,
                         b: b.text,

@@ -55,6 +55,8 @@ pub struct Facts<'a> {
     pub account_facts: mikawaya_analytics::metrics::AccountFacts,
     /// Unsubscribed addresses seen so far (cache).
     pub unsubscribed: RefCell<HashMap<String, bool>>,
+    /// Touchpoints per account (kind and business day), oldest first.
+    pub touchpoints: HashMap<AccountId, Vec<(mikawaya_domain::touchpoint::TouchpointKind, Date)>>,
     /// Survey definitions by name, with their ids.
     pub survey_defs: HashMap<String, (i64, crate::surveys::SurveyDef)>,
     /// When each contact was last sent a survey (within two years).
@@ -191,6 +193,24 @@ impl<'a> Facts<'a> {
                 }
             }
         }
+        let zone = store.business_time_zone()?;
+        let mut touchpoints: HashMap<
+            AccountId,
+            Vec<(mikawaya_domain::touchpoint::TouchpointKind, Date)>,
+        > = HashMap::new();
+        let touch_filter = mikawaya_store::TouchpointFilter {
+            from: Some(since),
+            ..Default::default()
+        };
+        for touchpoint in all_pages(|page| store.list_touchpoints(access, &touch_filter, page))? {
+            touchpoints.entry(touchpoint.account_id).or_default().push((
+                touchpoint.kind,
+                touchpoint.occurred_at.to_zoned(zone.clone()).date(),
+            ));
+        }
+        for list in touchpoints.values_mut() {
+            list.sort_by_key(|(_, day)| *day);
+        }
         let mut survey_defs = HashMap::new();
         for survey in store.surveys()? {
             match serde_json::from_str::<crate::surveys::SurveyDef>(&survey.body) {
@@ -247,6 +267,7 @@ impl<'a> Facts<'a> {
             }
         }
         Ok(Facts {
+            touchpoints,
             survey_defs,
             last_surveyed,
             open_friction,

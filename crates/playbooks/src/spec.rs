@@ -106,6 +106,22 @@ pub enum Trigger {
         /// Days since the start.
         days: u32,
     },
+    /// Every `days` days of the contract (from its start; with a week's grace, so a missed
+    /// day still fires): `{"kind": "every", "days": 182}` is a relationship survey twice a
+    /// year.
+    Every {
+        /// The period.
+        days: u32,
+    },
+    /// A touchpoint of a kind was logged `days_after` days ago (with a week's grace): a
+    /// survey after a support call.
+    TouchpointLogged {
+        /// meeting, call, email, qbr, note or feedback.
+        touchpoint: mikawaya_domain::touchpoint::TouchpointKind,
+        /// Days after it.
+        #[serde(default = "one")]
+        days_after: u32,
+    },
     /// The account entered a lifecycle stage within the last `within_days` days.
     StageEntered {
         /// The stage.
@@ -641,6 +657,8 @@ fn check_trigger(trigger: &Trigger) -> Result<(), Invalid> {
             }
             Ok(())
         }
+        Trigger::Every { days } => positive(*days, "days"),
+        Trigger::TouchpointLogged { .. } => Ok(()),
         Trigger::StageEntered { stage, within_days } => {
             Slug::parse(stage).map_err(|e| Invalid::new("trigger.stage", e.reason))?;
             positive(*within_days, "within_days")

@@ -29,6 +29,15 @@ pub const PLAYBOOKS: &[(&str, &str)] = &[
         "expansion-signal",
         include_str!("../starter/expansion-signal.json"),
     ),
+    (
+        "relationship-nps",
+        include_str!("../starter/relationship-nps.json"),
+    ),
+    ("support-ces", include_str!("../starter/support-ces.json")),
+    (
+        "onboarding-csat",
+        include_str!("../starter/onboarding-csat.json"),
+    ),
 ];
 
 /// Metrics the starters read, defined when missing.

@@ -218,6 +218,35 @@ pub(crate) fn fires(
                 )
             })
         }
+        Trigger::Every { days } => {
+            let start = account.contract_start?;
+            let since = i64::from((today - start).get_days());
+            let period = i64::from(*days);
+            (since >= period && since % period < 7).then(|| {
+                both(
+                    format!("{} days into the contract (every {days} days)", since),
+                    format!("契約開始から{since}日（{days}日ごと）"),
+                )
+            })
+        }
+        Trigger::TouchpointLogged {
+            touchpoint,
+            days_after,
+        } => {
+            let latest = days_before(today, *days_after)?;
+            let earliest = days_before(latest, 6)?;
+            let day = facts
+                .touchpoints
+                .get(&account.id)?
+                .iter()
+                .rev()
+                .find(|(kind, day)| kind == touchpoint && *day >= earliest && *day <= latest)
+                .map(|(_, day)| *day)?;
+            Some(both(
+                format!("a {touchpoint} touchpoint on {day}"),
+                format!("{day}の接点（{touchpoint}）"),
+            ))
+        }
         Trigger::StageEntered { stage, within_days } => {
             let from = days_before(today, *within_days)?;
             let entered = facts.changes.get(&account.id)?.iter().rev().find(|c| {

@@ -1050,3 +1050,128 @@ fn a_step_starts_a_success_plan_from_a_template_once() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn survey_steps_send_signed_links_skip_the_resting_and_unsubscribed_and_friction_holds_delight()
+-> TestResult {
+    let world = World::new()?;
+    let manage = Actor::system().manage()?;
+    let write = Actor::system().write()?;
+    let nps = mikawaya_playbooks::surveys::standard(SurveyKind::Nps);
+    world.store.put_survey(
+        &manage,
+        "nps",
+        SurveyKind::Nps,
+        &serde_json::to_string(&nps)?,
+        true,
+    )?;
+    world.store.put_meta("secret", "a secret for the links")?;
+    let start = today().checked_sub(days(182))?;
+    let a = world.account("a", |n| n.contract_start = Some(start))?;
+    let b = world.account("b", |n| n.contract_start = Some(start))?;
+    world.contact(a, "Hana", ContactRole::Champion)?;
+    world.contact(a, "Ken", ContactRole::EndUser)?;
+    world.contact(b, "Mia", ContactRole::Champion)?;
+    world.store.unsubscribe(&write, "ken@customer.example")?;
+    world.playbook(
+        serde_json::json!({"name": "relationship-nps", "title": {"en": "NPS"},
+        "trigger": {"kind": "every", "days": 182}, "cooldown_days": 150,
+        "steps": [{"kind": "survey", "survey": "nps", "to": "all"}]}),
+    )?;
+    // A delight playbook held back where there is open friction (b's complaint).
+    world.store.add_feedback(
+        &write,
+        &[mikawaya_domain::voice::NewFeedbackItem {
+            account_id: b,
+            contact_id: None,
+            source: mikawaya_domain::voice::FeedbackSource::Api,
+            source_key: None,
+            text: Text::parse("The dashboard is broken again")?,
+            created_at: None,
+        }],
+    )?;
+    world.playbook(
+        serde_json::json!({"name": "ask-for-a-review", "title": {"en": "Ask for a review"},
+        "trigger": {"kind": "every", "days": 182}, "conditions": {"no_open_friction": true},
+        "cooldown_days": 150, "steps": task_step()}),
+    )?;
+
+    let report = world.evaluate(today(), None)?;
+    let mut fired: Vec<(String, String)> = report
+        .fired
+        .iter()
+        .map(|f| {
+            (
+                f.playbook.clone(),
+                f.account_external_id.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    fired.sort();
+    assert_eq!(
+        fired,
+        vec![
+            ("ask-for-a-review".to_owned(), "a".to_owned()),
+            ("relationship-nps".to_owned(), "a".to_owned()),
+            ("relationship-nps".to_owned(), "b".to_owned())
+        ]
+    );
+    // Hana and Mia get a link; Ken (unsubscribed) is never surveyed.
+    let read = Actor::system().read();
+    let sends = world
+        .store
+        .survey_sends(&read, jiff::Timestamp::UNIX_EPOCH)?;
+    assert_eq!(sends.len(), 2, "{sends:?}");
+    let messages = world.store.list_messages(&Actor::system().admin()?, None)?;
+    let mut to: Vec<&str> = messages.iter().map(|m| m.recipient.as_str()).collect();
+    to.sort();
+    assert_eq!(to, vec!["hana@customer.example", "mia@customer.example"]);
+    // The emailed link opens its send: the token is signed, only its hash is stored.
+    let body = &messages[0].body;
+    let token = body
+        .split("/s/")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default();
+    assert!(token.starts_with("sv_"), "{body}");
+    let hash = mikawaya_playbooks::surveys::token_hash(token);
+    assert!(
+        world
+            .store
+            .open_send(&hash, jiff::Timestamp::now())?
+            .is_some()
+    );
+    assert!(
+        world
+            .store
+            .open_send(token, jiff::Timestamp::now())?
+            .is_none()
+    );
+    // A second relationship playbook a week later finds everyone resting.
+    world.playbook(
+        serde_json::json!({"name": "second-nps", "title": {"en": "NPS again"},
+        "trigger": {"kind": "every", "days": 182}, "cooldown_days": 150,
+        "steps": [{"kind": "survey", "survey": "nps", "to": "all"}]}),
+    )?;
+    world.evaluate(today().checked_add(days(3))?, None)?;
+    assert_eq!(
+        world
+            .store
+            .survey_sends(&read, jiff::Timestamp::UNIX_EPOCH)?
+            .len(),
+        2
+    );
+    // Sampling is stable and roughly the share asked for.
+    let drawn = (0..1000)
+        .filter(|i| {
+            mikawaya_playbooks::surveys::drawn(
+                "p",
+                mikawaya_domain::ContactId::new(*i),
+                today(),
+                30,
+            )
+        })
+        .count();
+    assert!((240..=360).contains(&drawn), "{drawn}");
+    Ok(())
+}

@@ -676,7 +676,7 @@ async fn classify_answer(
         .map(Experience::parse)
         .transpose()?;
     state
-        .run(move |store| Ok(store.set_answer_experience(&access, id, experience)?))
+        .run(move |store| store.set_answer_experience(&access, id, experience))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
