@@ -314,7 +314,7 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
         )
         .context("loading the demo company")?;
         eprintln!(
-            "demo company ready in {:.1} s: {} accounts ({} churned), {} contacts, {} subscription rows, {} touchpoints, {} users, {} success plans",
+            "demo company ready in {:.1} s: {} accounts ({} churned), {} contacts, {} subscription rows, {} touchpoints, {} users, {} success plans, {} feedback items in {} feature requests",
             started.elapsed().as_secs_f64(),
             summary.accounts,
             summary.churned,
@@ -322,7 +322,9 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
             summary.subscriptions,
             summary.touchpoints,
             summary.users,
-            summary.plans
+            summary.plans,
+            summary.feedback,
+            summary.requests
         );
         if args.no_usage {
             eprintln!("no product usage generated (--no-usage)");

@@ -130,6 +130,8 @@ impl WorkflowArgs {
                 "outbox_lease_seconds: must be at least 1"
             )));
         }
+        // The data dir's own secret exists either way: survey links are signed with it.
+        let stored = mikawaya_outbox::stored_secret(store).map_err(|e| anyhow!("{e}"))?;
         let secret = match self.secret.clone().or(file.secret) {
             Some(secret) if secret.len() >= 16 => secret,
             Some(_) => {
@@ -137,7 +139,7 @@ impl WorkflowArgs {
                     "secret (MIKAWAYA_SECRET): use at least 16 characters"
                 )));
             }
-            None => mikawaya_outbox::stored_secret(store).map_err(|e| anyhow!("{e}"))?,
+            None => stored,
         };
         let mut outbox = OutboxConfig::new(self.smtp_url.clone().or(file.smtp_url), secret);
         if let Some(from) = self.smtp_from.clone().or(file.smtp_from) {

@@ -115,6 +115,10 @@ pub struct DemoSummary {
     pub users: u64,
     /// Success plans.
     pub plans: u64,
+    /// Feedback items.
+    pub feedback: usize,
+    /// Feature requests.
+    pub requests: usize,
 }
 
 struct PlanSpec {
@@ -211,6 +215,15 @@ pub fn generate(options: DemoOptions) -> Result<DemoCompany, DemoError> {
 impl Generator {
     fn ja(&self) -> bool {
         self.options.locale == Locale::Ja
+    }
+
+    /// The language an account's people speak: the company's, and one account in four
+    /// the other (so the demo shows both).
+    fn language(&self, index: u32) -> &'static str {
+        match (self.ja(), index % 4 == 3) {
+            (true, false) | (false, true) => "ja",
+            _ => "en",
+        }
     }
 
     fn person(&mut self) -> (String, String) {
@@ -478,7 +491,10 @@ impl Generator {
                 .map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
             stage: stage.map_or(Patch::Keep, |s| Patch::Set(valid(Slug::parse(s)))),
             tier: Patch::Set(tier),
-            custom_fields: BTreeMap::new(),
+            custom_fields: BTreeMap::from([(
+                "language".to_owned(),
+                serde_json::Value::String(self.language(index).to_owned()),
+            )]),
         });
         self.company
             .truth
@@ -507,7 +523,7 @@ impl Generator {
             value,
             start.max(self.window_start),
             active_until,
-            self.ja(),
+            self.language(index) == "ja",
         );
         self.company.surveys.extend(answers);
         if let (TouchTier::High, Some(owner), None) = (tier, &owner, churned_on) {
@@ -679,24 +695,67 @@ fn voice(
         .into_iter()
         .map(|u| (u.email.to_string(), u.id))
         .collect();
-    let answers = surveys
+    // The hosted surveys' history: every send (answered or not) with its answer.
+    let manage = Actor::system()
+        .manage()
+        .map_err(|e| DemoError::Options(e.to_string()))?;
+    let mut survey_ids = BTreeMap::new();
+    for kind in mikawaya_domain::work::SurveyKind::ALL {
+        let def = mikawaya_playbooks::surveys::standard(*kind);
+        let body = serde_json::to_string(&def).unwrap_or_default();
+        let saved = match store.surveys()?.into_iter().find(|s| s.name == def.name) {
+            Some(saved) => saved,
+            None => store.put_survey(&manage, &def.name, *kind, &body, true)?,
+        };
+        survey_ids.insert(kind.as_str(), saved.id);
+    }
+    let languages: BTreeMap<mikawaya_domain::AccountId, mikawaya_domain::language::Language> = store
+        .all_accounts(&read)?
+        .into_iter()
+        .map(|a| {
+            let ja = a.custom_fields.get("language").is_some_and(|v| {
+                matches!(v, mikawaya_domain::custom_field::CustomValue::Enum(l) | mikawaya_domain::custom_field::CustomValue::Text(l) if l == "ja")
+            });
+            (a.id, if ja { mikawaya_domain::language::Language::Ja } else { mikawaya_domain::language::Language::En })
+        })
+        .collect();
+    let past: Vec<mikawaya_store::voice::PastSend> = surveys
         .iter()
-        .filter_map(|answer| {
-            Some(mikawaya_domain::work::NewSurveyResponse {
-                account_id: *accounts.get(&answer.account)?,
-                contact_id: answer
-                    .contact
-                    .as_ref()
-                    .and_then(|c| contacts.get(c))
-                    .copied(),
-                kind: answer.kind,
-                score: answer.score,
-                comment: answer.comment.as_ref().map(|c| valid(Text::parse(c))),
-                answered_at: answer.at,
+        .enumerate()
+        .filter_map(|(index, answer)| {
+            let account_id = *accounts.get(&answer.account)?;
+            let contact_id = answer
+                .contact
+                .as_ref()
+                .and_then(|c| contacts.get(c))
+                .copied()?;
+            let token = format!("demo:{}:{index}", answer.account);
+            Some(mikawaya_store::voice::PastSend {
+                send: mikawaya_store::voice::NewSend {
+                    survey_id: *survey_ids.get(answer.kind.as_str())?,
+                    account_id,
+                    contact_id,
+                    channel: mikawaya_domain::voice::SurveyChannel::Email,
+                    language: languages.get(&account_id).copied().unwrap_or_default(),
+                    token_hash: mikawaya_playbooks::surveys::token_hash(&token),
+                    sent_at: answer.sent_at,
+                    expires_at: answer.sent_at + jiff::SignedDuration::from_hours(24 * 30),
+                    message: None,
+                },
+                answer: answer
+                    .answered
+                    .then(|| mikawaya_domain::work::NewSurveyResponse {
+                        account_id,
+                        contact_id: Some(contact_id),
+                        kind: answer.kind,
+                        score: answer.score,
+                        comment: answer.comment.as_ref().map(|c| valid(Text::parse(c))),
+                        answered_at: answer.at,
+                    }),
             })
         })
         .collect();
-    store.add_survey_responses(write, answers)?;
+    store.record_past_sends(write, &past)?;
     let pulses: Vec<mikawaya_store::work::Pulse> = pulses
         .iter()
         .filter_map(|pulse| {
@@ -767,6 +826,21 @@ pub fn load(
             )
         })
         .collect();
+    if !store
+        .list_custom_fields()?
+        .iter()
+        .any(|f| f.key().as_str() == "language")
+    {
+        store.put_custom_field(
+            &admin,
+            valid(mikawaya_domain::custom_field::CustomFieldDef::new(
+                valid(Slug::parse("language")),
+                valid(Name::parse("Language / 言語")),
+                mikawaya_domain::custom_field::CustomFieldKind::Enum,
+                vec!["en".to_owned(), "ja".to_owned()],
+            )),
+        )?;
+    }
     let accounts = store.import(&write, batch(ImportRecords::Accounts(company.accounts)))?;
     let contacts = store.import(&write, batch(ImportRecords::Contacts(company.contacts)))?;
     let subscriptions = store.import(
@@ -779,6 +853,7 @@ pub fn load(
     )?;
     voice(store, &write, &company.surveys, &company.pulses)?;
     let plans = crate::plans::load(store, &write, &company.truth, &company.options)?;
+    let (feedback, requests) = crate::feedback::load(store, &company.truth, &company.options)?;
     let text = serde_json::to_string_pretty(&truth).unwrap_or_default();
     std::fs::write(truth_file, text).map_err(|source| DemoError::Io {
         path: truth_file.to_owned(),
@@ -792,6 +867,8 @@ pub fn load(
         touchpoints: touchpoints.rows,
         users,
         plans,
+        feedback,
+        requests,
     })
 }
 

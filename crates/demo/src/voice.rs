@@ -24,8 +24,12 @@ pub struct SurveyPlan {
     pub score: i64,
     /// What they wrote.
     pub comment: Option<String>,
-    /// When.
+    /// When answered (or, unanswered, when sent).
     pub at: jiff::Timestamp,
+    /// When the survey was sent.
+    pub sent_at: jiff::Timestamp,
+    /// Whether it was answered (unanswered sends keep the response rate honest).
+    pub answered: bool,
 }
 
 /// A CSM's pulse to store.
@@ -172,7 +176,21 @@ pub(crate) fn surveys(
         .checked_add(jiff::Span::new().days(rng.random_range(20..120)))
         .unwrap_or(from);
     while day < until {
-        if rng.random_bool(0.7) {
+        let hour = |h: i8| noon(day, h);
+        if !rng.random_bool(0.7) {
+            // Sent, never answered (no draw from the stream, so the rest stays as it was).
+            let contact = contacts[day.day() as usize % contacts.len()].clone();
+            answers.push(SurveyPlan {
+                account: account.to_owned(),
+                contact: Some(contact),
+                kind: SurveyKind::Nps,
+                score: 0,
+                comment: None,
+                at: hour(0),
+                sent_at: hour(0),
+                answered: false,
+            });
+        } else {
             let contact = contacts[rng.random_range(0..contacts.len())].clone();
             let score = (value * 10.0 + rng.random_range(-2.5..2.0))
                 .round()
@@ -193,6 +211,8 @@ pub(crate) fn surveys(
                 score,
                 comment,
                 at: noon(day, rng.random_range(1..9)),
+                sent_at: hour(0),
+                answered: true,
             });
         }
         let quarter = day
@@ -209,6 +229,8 @@ pub(crate) fn surveys(
                 score,
                 comment: None,
                 at: noon(quarter, rng.random_range(1..9)),
+                sent_at: noon(quarter, 0),
+                answered: true,
             });
         }
         day = day

@@ -890,13 +890,16 @@ impl<'a, 'f> Exec<'a, 'f> {
                 sample_percent,
                 ..
             } => {
+                if self.settings.replay {
+                    return Ok(());
+                }
                 let (Some((survey_id, def)), Some(secret)) =
                     (self.facts.survey_defs.get(survey), &self.facts.link_secret)
                 else {
                     tracing::warn!(%survey, playbook = %key.playbook.name(), "no survey of that name, or no link secret yet");
                     return Ok(());
                 };
-                if !def.active || self.settings.replay {
+                if !def.active {
                     return Ok(());
                 }
                 let contacts = self

@@ -726,6 +726,9 @@ pub trait Store: Send + Sync {
         access: &WriteAccess,
         sends: &[voice::NewSend],
     ) -> Result<Vec<voice::SurveySend>>;
+    /// Records past sends with the answers they got, all or none (their emails are not
+    /// queued): survey history from another tool, or the demo's.
+    fn record_past_sends(&self, access: &WriteAccess, rows: &[voice::PastSend]) -> Result<usize>;
     /// Sends to visible accounts since an instant, by time.
     fn survey_sends(
         &self,

@@ -50,6 +50,8 @@ pub struct RequestChange {
     pub status: Option<RequestStatus>,
     /// A new product issue link (`Some(None)` removes it).
     pub issue_url: Option<Option<String>>,
+    /// When it happened (history loaded by an import or the demo); now when absent.
+    pub at: Option<jiff::Timestamp>,
 }
 
 /// What closing the loop on a shipped request writes: an email to each requester and a
@@ -162,4 +164,13 @@ pub enum Answered {
     Replaced(mikawaya_domain::work::SurveyResponse),
     /// Refused: the edit window is over.
     Closed,
+}
+
+/// A past send and the answer it got (surveys run before the data dir, or by the demo).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PastSend {
+    /// The send (its email, if any, is not queued again).
+    pub send: NewSend,
+    /// The answer, when one came.
+    pub answer: Option<mikawaya_domain::work::NewSurveyResponse>,
 }

@@ -386,6 +386,7 @@ pub async fn change_request(
         page_user.check_csrf(&form.csrf_token)?;
         let access = page_user.actor.manage()?;
         let change = RequestChange {
+            at: None,
             title: None,
             status: form
                 .status

@@ -543,6 +543,7 @@ async fn change_request(
 ) -> Result<Json<RequestDetailOut>, ApiError> {
     let access = actor.manage()?;
     let change = RequestChange {
+        at: None,
         title: body
             .title
             .as_deref()

@@ -1004,6 +1004,13 @@ impl Store for SqliteStore {
     ) -> Result<Vec<crate::voice::SurveySend>> {
         self.write(|c| voice::create_sends(c, access.visibility(), sends))
     }
+    fn record_past_sends(
+        &self,
+        access: &WriteAccess,
+        rows: &[crate::voice::PastSend],
+    ) -> Result<usize> {
+        self.write(|c| voice::record_past_sends(c, access.visibility(), rows))
+    }
     fn survey_sends(
         &self,
         access: &ReadAccess,

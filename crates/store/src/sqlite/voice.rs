@@ -347,15 +347,18 @@ pub(crate) fn create_request(
         rusqlite::params![title.as_str(), by.map(UserId::get), now],
     )?;
     let id = connection.last_insert_rowid();
-    event(connection, id, by, source, "created", title.as_str())?;
+    let what = if items.is_empty() {
+        title.as_str().to_owned()
+    } else {
+        format!("{} ({} items)", title.as_str(), items.len())
+    };
+    event(connection, id, by, source, "created", &what)?;
     for item in items {
-        change_feedback(
-            connection,
-            visibility,
-            by,
-            *item,
-            &FeedbackChange::Request(Some(id)),
-        )?;
+        connection
+            .prepare_cached(
+                "UPDATE feedback_items SET request_id = ?2, suggested_request_id = NULL, suggested_score = NULL WHERE id = ?1",
+            )?
+            .execute(rusqlite::params![item, id])?;
     }
     get_request(connection, Visibility::All, id)
 }
@@ -438,7 +441,7 @@ pub(crate) fn change_request(
     if let Some(status) = change.status
         && status != before.status
     {
-        let now = row::now();
+        let now = change.at.map_or_else(row::now, row::instant);
         connection.execute(
             "UPDATE feature_requests SET status = ?2, \
              shipped_at = CASE WHEN ?2 = 'shipped' THEN COALESCE(shipped_at, ?3) ELSE shipped_at END WHERE id = ?1",
@@ -477,7 +480,10 @@ pub(crate) fn change_request(
         }
     }
     if changed {
-        touch_request(connection, id)?;
+        connection.execute(
+            "UPDATE feature_requests SET updated_at = ?2 WHERE id = ?1",
+            rusqlite::params![id, change.at.map_or_else(row::now, row::instant)],
+        )?;
     }
     Ok(RequestChanged {
         request: get_request(connection, Visibility::All, id)?,
@@ -779,4 +785,44 @@ pub(crate) fn answer_send(
             Ok(Some(Answered::New(response(id))))
         }
     }
+}
+
+pub(crate) fn record_past_sends(
+    connection: &Connection,
+    visibility: Visibility,
+    rows: &[crate::voice::PastSend],
+) -> Result<usize> {
+    for row in rows {
+        accounts::get(connection, visibility, row.send.account_id).map_err(|_| {
+            Invalid::new("account_id", format!("no account {}", row.send.account_id))
+        })?;
+        let mut send = row.send.clone();
+        send.message = None;
+        let id = insert_send(connection, None, &send)?;
+        if let Some(answer) = &row.answer {
+            let score = answer.kind.check(answer.score)?;
+            let at = row::instant(answer.answered_at);
+            connection
+                .prepare_cached(
+                    "INSERT INTO survey_responses (account_id, contact_id, kind, score, comment, answered_at, send_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?
+                .execute(rusqlite::params![
+                    answer.account_id.get(),
+                    answer.contact_id.map(ContactId::get),
+                    answer.kind.as_str(),
+                    score,
+                    opt_text(answer.comment.as_ref()),
+                    at,
+                    id
+                ])?;
+            let response = connection.last_insert_rowid();
+            connection
+                .prepare_cached(
+                    "UPDATE survey_sends SET response_id = ?2, answered_at = ?3 WHERE id = ?1",
+                )?
+                .execute(rusqlite::params![id, response, at])?;
+        }
+    }
+    Ok(rows.len())
 }
