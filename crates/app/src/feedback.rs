@@ -828,3 +828,81 @@ pub fn requests_csv(rows: &[RequestRow]) -> String {
     }
     out
 }
+
+/// Records the rows of a feedback file (`mikawaya_import::feedback`), all or none: accounts
+/// by external id (visible ones), contacts by email at that account. Every row that names
+/// an unknown account or contact is listed by line and column. Returns (new, already there).
+pub fn import(
+    store: &dyn Store,
+    access: &WriteAccess,
+    index: &FeedbackIndex,
+    rows: &[mikawaya_import::feedback::FeedbackRow],
+) -> Result<(usize, usize)> {
+    let read = access.read();
+    let zone = store.business_time_zone()?;
+    let accounts: HashMap<String, AccountId> = store
+        .all_accounts(&read)?
+        .into_iter()
+        .filter_map(|a| a.external_id.map(|e| (e.to_string(), a.id)))
+        .collect();
+    let mut emails: HashMap<(AccountId, String), ContactId> = HashMap::new();
+    for contact in store.all_contacts(&read)? {
+        if let Some(email) = contact.email {
+            emails.insert(
+                (contact.account_id, email.to_string().to_lowercase()),
+                contact.id,
+            );
+        }
+    }
+    let mut errors = Vec::new();
+    let mut items = Vec::new();
+    for row in rows {
+        let Some(account) = accounts.get(&row.account) else {
+            errors.push(mikawaya_store::RowError {
+                line: row.line,
+                column: "account".to_owned(),
+                reason: format!("no account with external id '{}'", row.account),
+            });
+            continue;
+        };
+        let contact = match &row.contact {
+            None => None,
+            Some(email) => match emails.get(&(*account, email.to_lowercase())) {
+                Some(id) => Some(*id),
+                None => {
+                    errors.push(mikawaya_store::RowError {
+                        line: row.line,
+                        column: "contact".to_owned(),
+                        reason: format!("no contact '{email}' at account '{}'", row.account),
+                    });
+                    continue;
+                }
+            },
+        };
+        let created_at = match (row.at, row.day) {
+            (Some(at), _) => Some(at),
+            (None, Some(day)) => Some(
+                day.at(12, 0, 0, 0)
+                    .to_zoned(zone.clone())
+                    .map_err(|e| Invalid::new("date", e.to_string()))?
+                    .timestamp(),
+            ),
+            (None, None) => None,
+        };
+        items.push(NewFeedbackItem {
+            account_id: *account,
+            contact_id: contact,
+            source: FeedbackSource::parse(&row.source)?,
+            source_key: row.key.clone(),
+            text: Text::parse(&row.text)
+                .map_err(|e| Invalid::new(format!("line {}: text", row.line), e.reason))?,
+            created_at,
+        });
+    }
+    if !errors.is_empty() {
+        return Err(mikawaya_import::ImportError::Rows(errors).into());
+    }
+    let placed = add(store, access, index, &items)?;
+    let new = placed.iter().filter(|p| p.created).count();
+    Ok((new, placed.len() - new))
+}

@@ -883,7 +883,7 @@ pub fn events(data_dir: &Path, command: EventsCommand) -> Result<(), Failure> {
     }
 }
 
-fn rejected(file: &str, rows: &[mikawaya_store::RowError]) -> Failure {
+pub(crate) fn rejected(file: &str, rows: &[mikawaya_store::RowError]) -> Failure {
     for row in rows {
         eprintln!("{file}:{}: column {}: {}", row.line, row.column, row.reason);
     }

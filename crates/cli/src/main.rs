@@ -5,6 +5,7 @@
 //! (bad flags, a rejected import, an invalid value). Errors go to stderr with their chain.
 
 mod commands;
+mod feedback;
 mod fields;
 mod forecast;
 mod journey;
@@ -78,6 +79,13 @@ enum Command {
     Plans(plans::PlansCommand),
     /// The voice of the customer: NPS, CSAT and CES by segment and month, friction and delight.
     Voice(voice::VoiceArgs),
+    /// Hosted surveys: definitions, sends by email or in-product link, response rates.
+    #[command(subcommand)]
+    Surveys(feedback::SurveysCommand),
+    /// Feedback and feature requests: import a CSV of items, the ranked requests, the
+    /// product tracker's webhook secret.
+    #[command(subcommand)]
+    Feedback(feedback::FeedbackCommand),
     /// The customer journey: its stages and rules, the funnel, a replay of its rules.
     #[command(subcommand)]
     Journey(journey::JourneyCommand),
@@ -161,6 +169,8 @@ fn main() -> ExitCode {
         Command::Plans(command) => plans::run(&cli.data_dir, command),
         Command::Journey(command) => journey::run(&cli.data_dir, command),
         Command::Voice(args) => voice::run(&cli.data_dir, args),
+        Command::Surveys(command) => feedback::surveys_run(&cli.data_dir, command),
+        Command::Feedback(command) => feedback::feedback_run(&cli.data_dir, command),
         Command::Metrics(command) => commands::metrics(&cli.data_dir, command),
         Command::Forecast(command) => forecast::run(&cli.data_dir, command),
         Command::Rules(command) => work::rules(&cli.data_dir, command),

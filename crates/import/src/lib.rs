@@ -11,6 +11,7 @@ mod decode;
 
 pub use columns::{ImportKind, canonical_columns};
 pub use decode::{Decoded, SourceEncoding, decode};
+pub mod feedback;
 
 use columns::resolve_header;
 use mikawaya_domain::Invalid;
@@ -39,6 +40,42 @@ pub enum ImportError {
     /// Rows with bad values (every one of them is listed).
     #[error("{} rows have errors", .0.len())]
     Rows(Vec<RowError>),
+}
+
+/// Line numbers of a file's records, counted from each record's first byte: the csv
+/// crate's own count is one short on CRLF files (the usual format of Excel and CRM exports).
+pub(crate) struct Lines<'t> {
+    text: &'t [u8],
+    counted_to: usize,
+    newlines: u64,
+}
+
+impl<'t> Lines<'t> {
+    pub(crate) fn new(text: &'t [u8]) -> Self {
+        Lines {
+            text,
+            counted_to: 0,
+            newlines: 0,
+        }
+    }
+
+    /// The 1-based line of the record starting at `byte` (records are asked in order).
+    pub(crate) fn at(&mut self, byte: u64) -> u64 {
+        let text = self.text;
+        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
+        // A record's reported start can be the previous record's line break.
+        while byte < text.len() && (text[byte] == b'\n' || text[byte] == b'\r') {
+            byte += 1;
+        }
+        if byte > self.counted_to {
+            self.newlines += text[self.counted_to..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u64;
+            self.counted_to = byte;
+        }
+        self.newlines + 1
+    }
 }
 
 /// A parsed file, ready for `Store::import`.
@@ -112,25 +149,8 @@ pub fn parse_file(
     };
     let mut record = csv::StringRecord::new();
     let mut count: u64 = 0;
-    // Line numbers are counted here from the record's first byte: the csv crate's own count
-    // is one short on CRLF files (the usual format of Excel and CRM exports).
-    let text = decoded.text.as_bytes();
-    let (mut counted_to, mut newlines) = (0usize, 0u64);
-    let mut line_at = |byte: u64| -> u64 {
-        let mut byte = usize::try_from(byte).unwrap_or(usize::MAX).min(text.len());
-        // A record's reported start can be the previous record's line break.
-        while byte < text.len() && (text[byte] == b'\n' || text[byte] == b'\r') {
-            byte += 1;
-        }
-        if byte > counted_to {
-            newlines += text[counted_to..byte]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count() as u64;
-            counted_to = byte;
-        }
-        newlines + 1
-    };
+    let mut lines = Lines::new(decoded.text.as_bytes());
+    let mut line_at = |byte: u64| lines.at(byte);
     loop {
         match reader.read_record(&mut record) {
             Ok(false) => break,

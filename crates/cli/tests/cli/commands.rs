@@ -560,3 +560,64 @@ fn the_journey_is_saved_reported_and_bad_files_are_named() {
         [("onboarding".to_owned(), 2), ("value".to_owned(), 1)]
     );
 }
+
+#[test]
+fn a_shift_jis_feedback_export_imports_once_with_bad_rows_named() {
+    let workspace = Workspace::new();
+    let accounts = workspace.path("accounts.csv");
+    ok(std::fs::write(
+        &accounts,
+        "external_id,name\nK-1,三河屋\nK-2,Beta\n",
+    ));
+    workspace.expect(
+        &["import", "accounts", &accounts.to_string_lossy()],
+        None,
+        0,
+    );
+    let file = workspace.path("要望.csv");
+    // The second data row names an unknown account: line 3 (CRLF), nothing recorded.
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(
+        "番号,顧客ID,要望,日付\r\nF-1,K-1,CSV出力が遅くて困っています,２０２６-０５-０１\r\nF-2,K-9,ダークモードがほしい,2026-05-02\r\n",
+    );
+    ok(std::fs::write(&file, bytes));
+    let output = workspace.expect(&["feedback", "import", &file.to_string_lossy()], None, 2);
+    assert!(
+        stderr(&output).contains("要望.csv:3: column account: no account with external id 'K-9'"),
+        "{}",
+        stderr(&output)
+    );
+    let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(
+        "番号,顧客ID,要望,日付\r\nF-1,K-1,CSV出力が遅くて困っています,２０２６-０５-０１\r\nF-2,K-2,Please add a dark mode,2026-05-02\r\n",
+    );
+    ok(std::fs::write(&file, bytes));
+    let output = workspace.expect(&["feedback", "import", &file.to_string_lossy()], None, 0);
+    assert!(
+        stdout(&output).contains("2 feedback items recorded, 0 already there"),
+        "{}",
+        stdout(&output)
+    );
+    let again = workspace.expect(&["feedback", "import", &file.to_string_lossy()], None, 0);
+    assert!(
+        stdout(&again).contains("0 feedback items recorded, 2 already there"),
+        "{}",
+        stdout(&again)
+    );
+    let store = ok(SqliteStore::open_dir(&workspace.data_dir()));
+    let items = ok(store.feedback(&Actor::system().read(), &Default::default()));
+    assert_eq!(items.len(), 2);
+    drop(store);
+    let requests = workspace.expect(&["feedback", "requests", "--csv"], None, 0);
+    assert!(
+        stdout(&requests).starts_with("id,title,status"),
+        "{}",
+        stdout(&requests)
+    );
+    let secret = workspace.expect(&["feedback", "webhook-secret"], None, 0);
+    assert!(stdout(&secret).trim().len() >= 40);
+    let list = workspace.expect(&["surveys", "list"], None, 0);
+    assert!(
+        stdout(&list).contains("nps\tnps\tactive"),
+        "{}",
+        stdout(&list)
+    );
+}
