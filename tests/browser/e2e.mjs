@@ -443,6 +443,68 @@ try {
   check((await csmPage.locator('[data-testid=journey-card] tbody tr').first().innerText()).includes(label), 'the latest stay first');
   await csm.close();
 
+  // A contact answers the NPS survey emailed to them (received by a real SMTP listener), in
+  // Japanese on a phone; the answer shows on Customer 360, the comment becomes a feedback
+  // item classed as friction, and the detractor playbook starts.
+  const respondent = await browser.newContext({ locale: 'en-US', viewport: { width: 390, height: 844 }, bypassCSP: true });
+  const form = await respondent.newPage();
+  await form.goto(env('SURVEY_URL'));
+  check((await form.locator('html').getAttribute('lang')) === 'ja', 'the survey is in Japanese');
+  check(await form.locator('header nav').count() === 0, 'no menu for the respondent');
+  await fits(form, 'survey (ja, 390)');
+  await accessible(form, 'survey (ja, 390)');
+  await form.getByLabel('3', { exact: true }).check();
+  const comment = `レポートのCSV出力が遅くて困っています ${Date.now() % 1000}`;
+  await form.locator('textarea[name=comment]').fill(comment);
+  await Promise.all([form.waitForLoadState('load'), form.locator('[data-testid=survey-submit]').click()]);
+  check((await form.locator('[data-testid=survey-notice]').innerText()).includes('ありがとうございました'), 'the respondent is thanked');
+  check(await form.getByLabel('3', { exact: true }).isChecked(), 'the answer can be changed for a while');
+  await shot(form, 'survey-ja-390');
+  const forged = await form.goto(`${env('SURVEY_URL')}x`);
+  check(forged.status() === 404, `a forged link: HTTP ${forged.status()}`);
+  await respondent.close();
+
+  const lead = await browser.newContext({ locale: 'en-US', viewport: { width: 1440, height: 900 }, bypassCSP: true });
+  const leadPage = await lead.newPage();
+  await login(leadPage, env('LEADER_EMAIL'), env('PASSWORD'));
+  const surveyed = `${BASE}/accounts/${env('SURVEY_ACCOUNT')}`;
+  await leadPage.goto(surveyed);
+  check((await leadPage.locator('[data-testid=survey-answers] tbody tr').first().innerText()).includes('NPS'), 'the answer is on Customer 360');
+  const item = leadPage.locator('[data-testid=account-feedback-item]', { hasText: comment });
+  check(await item.count() === 1, 'the comment is a feedback item');
+  check(await item.locator('[data-experience=friction]').count() === 1, 'classed as friction');
+  let started = false;
+  for (let i = 0; i < 40 && !started; i++) {
+    await leadPage.goto(surveyed);
+    const runs = leadPage.locator('[data-testid=runs]');
+    started = (await runs.count()) > 0 && (await runs.innerText()).includes('detractor-recovery');
+    if (!started) await leadPage.waitForTimeout(250);
+  }
+  check(started, 'the detractor playbook started');
+  // Product managers' ranked requests; shipping one closes the loop.
+  await leadPage.goto(`${BASE}/requests`);
+  check(await leadPage.locator('[data-testid=requests] tbody tr').count() > 5, 'requests are ranked');
+  const reviewing = leadPage.locator('[data-testid=requests] tbody tr', { hasText: 'Under review' }).first();
+  const requestHref = await reviewing.locator('a').first().getAttribute('href');
+  await leadPage.goto(`${BASE}${requestHref}`);
+  check(await leadPage.locator('[data-testid=requesters] tbody tr').count() > 0, 'requesting accounts with ARR');
+  await leadPage.locator('[data-testid=request-form] select[name=status]').selectOption('shipped');
+  await leadPage.locator('[data-testid=request-form] input[name=issue_url]').fill('https://github.com/mikawaya-demo/product/issues/999');
+  await Promise.all([leadPage.waitForLoadState('load'), leadPage.locator('[data-testid=request-form] button[type=submit]').click()]);
+  check(await leadPage.locator('[data-testid=loop-closed]').count() === 1, 'the requesters are told: the loop is closed');
+  await shot(leadPage, 'request');
+  // The feedback inbox: a suggested request confirmed.
+  await leadPage.goto(`${BASE}/feedback`);
+  const confirm = leadPage.locator('[data-testid=confirm-suggestion]').first();
+  check(await confirm.count() === 1, 'the inbox suggests requests');
+  const inboxBefore = await leadPage.locator('[data-testid=feedback-item]').count();
+  await Promise.all([leadPage.waitForLoadState('load'), confirm.click()]);
+  check(await leadPage.locator('[data-testid=feedback-item]').count() === inboxBefore - 1, 'a confirmed item leaves the inbox');
+  // The keyword lists are the leader's to edit.
+  await leadPage.goto(`${BASE}/voice`);
+  check(await leadPage.locator('[data-testid=keywords-form]').count() === 1, 'the keyword editor');
+  await lead.close();
+
   // Every page, in both languages, at 390 and 1440 px: nothing overflows, the menu
   // collapses on a phone, chart labels stay legible, axe passes.
   for (const [locale, width] of [['ja-JP', 390], ['en-US', 390], ['ja-JP', 1440]]) {
@@ -456,7 +518,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/journey', 'journey'], ['/voice', 'voice'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/journey', 'journey'], ['/voice', 'voice'], ['/feedback', 'feedback'], ['/requests', 'requests'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

@@ -5,12 +5,14 @@
 //! Needs `/usr/bin/chromium` (Debian `chromium`) and `npm ci --prefix tests/browser`;
 //! `.ci/run` installs both when missing.
 
-use crate::util::{Workspace, ok};
+use crate::listeners::{SmtpListener, wait_until};
+use crate::util::{Workspace, ok, stdout};
 use mikawaya_domain::Actor;
 use mikawaya_store::Store;
 use mikawaya_store::sqlite::SqliteStore;
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -47,9 +49,92 @@ fn the_web_app_works_in_headless_chromium() {
         .find(|a| a.partner_id.is_some() && a.partner_id != ptn1)
         .map(|a| a.id.to_string())
         .unwrap_or_else(|| panic!("the demo has accounts of other partners"));
+    // A Japanese-speaking customer's contact, not surveyed in the last 90 days, on an
+    // account no detractor playbook ran for lately: they will get an emailed survey.
+    let recent = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 90);
+    let resting: std::collections::HashSet<_> = ok(store.survey_sends(&read, recent))
+        .into_iter()
+        .map(|s| s.contact_id)
+        .collect();
+    let followed: std::collections::HashSet<_> = ok(store.list_runs(&read, &Default::default()))
+        .into_iter()
+        .filter(|r| r.playbook == "detractor-recovery")
+        .map(|r| r.account_id)
+        .collect();
+    let japanese: std::collections::HashMap<_, _> = ok(store.all_accounts(&read))
+        .into_iter()
+        .filter(|a| {
+            !mikawaya_domain::account::is_churned(a.stage.as_ref())
+                && !followed.contains(&a.id)
+                && a.custom_fields.get("language").is_some_and(|l| {
+                    matches!(l, mikawaya_domain::custom_field::CustomValue::Enum(v) if v == "ja")
+                })
+        })
+        .map(|a| (a.id, a))
+        .collect();
+    let respondent = ok(store.all_contacts(&read))
+        .into_iter()
+        .find(|c| {
+            c.email.is_some() && !resting.contains(&c.id) && japanese.contains_key(&c.account_id)
+        })
+        .unwrap_or_else(|| panic!("the demo has a Japanese contact to survey"));
     drop(store);
 
+    let smtp = SmtpListener::start(Duration::ZERO);
+    let smtp_url = smtp.url();
     let server = workspace.serve_with(&[("MIKAWAYA_OUTBOX_INTERVAL_SECONDS", "0")]);
+    // Sent by email through the outbox, received by a real SMTP listener.
+    let sent = workspace.expect(
+        &[
+            "surveys",
+            "send",
+            "nps",
+            "--contact",
+            &respondent.id.to_string(),
+            "--base-url",
+            &server.base,
+        ],
+        None,
+        0,
+    );
+    assert!(stdout(&sent).contains("\tsent"), "{}", stdout(&sent));
+    let mut flush = workspace.command();
+    let flushed = ok(flush
+        .env("MIKAWAYA_SMTP_URL", &smtp_url)
+        .args(["outbox", "flush"])
+        .output());
+    assert!(
+        flushed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&flushed.stderr)
+    );
+    let address = respondent
+        .email
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(20), || smtp
+            .mails()
+            .iter()
+            .any(|m| m.to.iter().any(|t| t.contains(&address)))),
+        "no survey email reached the SMTP listener"
+    );
+    let mail = smtp
+        .mails()
+        .into_iter()
+        .find(|m| m.to.iter().any(|t| t.contains(&address)))
+        .unwrap_or_else(|| panic!("no mail"));
+    let body = mail.body();
+    assert!(
+        body.contains("様"),
+        "the survey email is in Japanese: {body}"
+    );
+    let survey_url = body
+        .split_whitespace()
+        .find(|word| word.contains("/s/sv_"))
+        .unwrap_or_else(|| panic!("no survey link in {body}"))
+        .to_owned();
     let shots = repo().join("target/screenshots");
     let output = ok(Command::new("node")
         .arg(scripts.join("e2e.mjs"))
@@ -61,6 +146,8 @@ fn the_web_app_works_in_headless_chromium() {
         .env("PARTNER_EMAIL", "partner1@mikawaya.example")
         .env("PARTNER_PASSWORD", "mikawaya-demo")
         .env("FOREIGN_ACCOUNT", &foreign)
+        .env("SURVEY_URL", &survey_url)
+        .env("SURVEY_ACCOUNT", respondent.account_id.to_string())
         .env("SHOTS", &shots)
         .env("CHROMIUM", &chromium)
         .output());
@@ -91,6 +178,10 @@ fn the_web_app_works_in_headless_chromium() {
         "journey-ja-390",
         "voice",
         "voice-ja-390",
+        "survey-ja-390",
+        "feedback-ja-390",
+        "requests-ja-390",
+        "request",
     ] {
         assert!(
             shots.join(format!("{page}.png")).exists(),

@@ -36,9 +36,20 @@ impl Mail {
         value
     }
 
-    /// The body (after the headers), quoted-printable decoded.
+    /// The body (after the headers), decoded from base64 or quoted-printable.
     pub fn body(&self) -> String {
         let body = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        if self
+            .header("Content-Transfer-Encoding")
+            .is_some_and(|e| e.eq_ignore_ascii_case("base64"))
+        {
+            use base64::Engine;
+            let joined: String = body.split_whitespace().collect();
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(joined.trim_end_matches('.'))
+                .unwrap_or_default();
+            return String::from_utf8_lossy(&bytes).into_owned();
+        }
         let joined = body.replace("=\r\n", "");
         let bytes = joined.as_bytes();
         let mut decoded = Vec::with_capacity(bytes.len());

@@ -100,7 +100,7 @@ pub async fn inbox(
         let access = page_user.actor.read();
         let unmerged = query.show.as_deref() != Some("all");
         let index = std::sync::Arc::clone(&state.feedback_index);
-        let views = state
+        let (total, views) = state
             .run(move |store| {
                 feedback::suggest_pending(store, &index)?;
                 let items = store.feedback(
@@ -110,7 +110,8 @@ pub async fn inbox(
                         ..FeedbackFilter::default()
                     },
                 )?;
-                Ok(feedback::views(store, &access, items.into_iter().take(200).collect())?)
+                let total = items.len();
+                Ok((total, feedback::views(store, &access, items.into_iter().take(50).collect())?))
             })
             .await?;
         let lang = page_user.lang;
@@ -125,6 +126,7 @@ pub async fn inbox(
                 a href="/requests" { (lang.t("feature_requests")) }
             }
             @if views.is_empty() { p.muted { (lang.t("no_feedback")) } }
+            @else { p.muted { (views.len()) " / " (total) " " (lang.t("latest_first")) } }
             ul.verbatims data-testid="feedback-inbox" {
                 @for view in &views { (item_row(lang, &page_user.csrf_token, view, "/feedback")) }
             }
@@ -217,7 +219,7 @@ fn requests_table(lang: Lang, rows: &[RequestRow], currency: &Currency) -> Marku
                 th scope="col" { (lang.t("status")) }
                 th.num scope="col" { (lang.t("accounts")) }
                 th.num scope="col" { (lang.t("arr")) }
-                th.num scope="col" { (lang.t("arr_at_risk")) }
+                th.num scope="col" { (lang.t("request_arr_at_risk")) }
                 th scope="col" { (lang.t("next_renewal")) }
                 th.num scope="col" { (lang.t("friction")) " / " (lang.t("delight")) }
             } }
@@ -291,7 +293,7 @@ fn render_request(page_user: &PageUser, detail: &RequestDetail, currency: &Curre
         div.facts { dl {
             div { dt { (lang.t("accounts")) } dd { (detail.row.requesters.len()) } }
             div { dt { (lang.t("arr")) } dd { (i18n::money(detail.row.arr, currency)) } }
-            div { dt { (lang.t("arr_at_risk")) } dd { (i18n::money(detail.row.arr_at_risk, currency)) } }
+            div { dt { (lang.t("request_arr_at_risk")) } dd { (i18n::money(detail.row.arr_at_risk, currency)) } }
             div { dt { (lang.t("items")) } dd { (detail.row.items) } }
             @if let Some((before, after)) = detail.health {
                 div { dt { (lang.t("health_before")) } dd { (one_decimal(before, "")) } }

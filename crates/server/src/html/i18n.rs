@@ -994,6 +994,11 @@ impl Lang {
                 "要望している顧客（閲覧できる範囲）のARRの大きい順、次にリスクのあるARR（ヘルスが赤、または解約予測50%以上）の順です。リリース済みにすると、要望した担当者に各自の言語でメールが届き、各顧客に接点が記録されます。",
             ),
             "export_csv" => ("Export CSV", "CSVを出力"),
+            "request_arr_at_risk" => (
+                "ARR at risk (red health or churn risk 50%+)",
+                "リスクのあるARR（ヘルス赤または解約予測50%以上）",
+            ),
+            "latest_first" => ("shown, latest first", "件を新しい順に表示"),
             "no_requests" => ("No feature requests yet.", "機能要望はまだありません。"),
             "next_renewal" => ("Next renewal", "直近の更新日"),
             "shipped_requests" => ("Shipped", "リリース済み"),

@@ -179,7 +179,7 @@ const STYLE: &str = "
 :root{--ink:#1d2433;--muted:#5b6475;--line:#d9dde5;--bg:#f6f7f9;--accent:#1f5fbf}
 *{box-sizing:border-box}body{margin:0;font-family:system-ui,-apple-system,'Hiragino Sans','Noto Sans JP',sans-serif;color:var(--ink);background:var(--bg)}
 header{display:flex;flex-wrap:wrap;align-items:center;gap:.4rem 1rem;padding:.6rem 1.2rem;background:#fff;border-bottom:1px solid var(--line)}
-header .brand{font-weight:700;color:var(--accent);text-decoration:none}header nav.wide{flex:1}header nav a{margin-right:.8rem;white-space:nowrap}header form{margin:0}
+header .brand{font-weight:700;color:var(--accent);text-decoration:none}header nav.wide{flex:1;display:flex;flex-wrap:wrap;row-gap:.2rem;min-width:0}header nav a{margin-right:.8rem;white-space:nowrap}header form{margin:0}
 header .who{white-space:nowrap}details.menu{display:none;flex:0 0 auto}details.menu[open]{flex-basis:100%;order:9}details.menu summary{cursor:pointer;color:var(--accent);white-space:nowrap}details.menu nav{display:flex;flex-direction:column;padding:.4rem 0}details.menu nav a{padding:.35rem 0}
 main{padding:1.2rem;max-width:1200px;margin:0 auto}h1{font-size:1.4rem;margin:.2rem 0 1rem}
 table{width:100%;border-collapse:collapse;background:#fff;border:1px solid var(--line)}th,td{padding:.45rem .6rem;border-bottom:1px solid var(--line);text-align:left;font-size:.92rem}
@@ -215,9 +215,9 @@ figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
 form.editor table{display:block;overflow-x:auto;max-width:100%}form.editor select{max-width:26rem}form.editor td input{width:5.5rem}form.editor div.inline{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}form.editor div.inline label{display:flex;flex-direction:column;font-size:.85rem}
 div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}td code{word-break:break-word}
 div.board{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:.8rem}div.board section.column{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem .8rem;margin:0}
-fieldset.scale{border:1px solid var(--line);border-radius:.5rem;padding:.6rem}fieldset.scale .choices{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.6rem,1fr));gap:.3rem}label.choice{display:flex;flex-direction:column;align-items:center;border:1px solid var(--line);border-radius:.4rem;padding:.3rem 0;min-height:2.75rem;justify-content:center}label.choice input{margin:0}
+form.survey{display:flex;flex-direction:column;gap:.9rem;max-width:40rem}form.survey label{display:flex;flex-direction:column;gap:.3rem}form.survey textarea,form.survey select{width:100%;box-sizing:border-box}form.survey button{align-self:flex-start}fieldset.scale{border:1px solid var(--line);border-radius:.5rem;padding:.6rem}fieldset.scale .choices{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.6rem,1fr));gap:.3rem}label.choice{display:flex;flex-direction:column;align-items:center;border:1px solid var(--line);border-radius:.4rem;padding:.3rem 0;min-height:2.75rem;justify-content:center}label.choice input{margin:0}
 @media (max-width:760px){
- main{padding:.8rem}nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
+ main{padding:.8rem}header nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
  .today{grid-template-columns:minmax(0,1fr)}
  table{display:block;overflow-x:auto;max-width:100%}th,td{white-space:nowrap}
  .facts dl{grid-template-columns:repeat(2,minmax(0,1fr))}

@@ -50,7 +50,7 @@ fn page(opened: &Opened, token: &str, notice: Option<&str>, error: Option<&str>)
                 p data-testid="survey-closed" { (lang.t("survey_thanks_closed")) }
             }
             Some(until) => {
-                form method="post" action=(mikawaya_playbooks::surveys::link_path(token)) data-testid="survey-form" {
+                form.survey method="post" action=(mikawaya_playbooks::surveys::link_path(token)) data-testid="survey-form" {
                     fieldset.scale {
                         legend { (def.question.pick(code)) }
                         div.choices {
