@@ -9,7 +9,7 @@
 //! RFC 3339 instant), `key` (`id`, `番号`: the row's own id, so importing the file again adds
 //! nothing), `source` (`email` or `csv`, default `csv`).
 
-use crate::{ImportError, Lines, RowError, SourceEncoding, decode};
+use crate::{ImportError, RowError, SourceEncoding, decode, each_record};
 use jiff::civil::Date;
 
 /// One row of a feedback file.
@@ -88,104 +88,75 @@ pub fn parse(bytes: &[u8]) -> Result<(Vec<FeedbackRow>, SourceEncoding), ImportE
             )));
         }
     }
-    let mut lines = Lines::new(decoded.text.as_bytes());
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => {
+    each_record(
+        &mut reader,
+        decoded.text.as_bytes(),
+        header.len(),
+        &mut errors,
+        |line, record, errors| {
+            let cell = |key: &str| {
+                at.get(key)
+                    .and_then(|i| record.get(*i))
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+            };
+            let name = |key: &str| header.get(at[key]).unwrap_or(key).to_owned();
+            let mut bad = |key: &str, reason: String| {
                 errors.push(RowError {
-                    line: error.position().map_or(0, |p| lines.at(p.byte())),
-                    column: String::new(),
-                    reason: format!("unreadable row: {error}"),
-                });
-                break;
+                    line,
+                    column: name(key),
+                    reason,
+                })
+            };
+            let Some(account) = cell("account") else {
+                bad("account", "is empty".to_owned());
+                return;
+            };
+            let Some(text) = cell("text") else {
+                bad("text", "is empty".to_owned());
+                return;
+            };
+            if text.chars().count() > 10_000 {
+                bad("text", "at most 10,000 characters".to_owned());
+                return;
             }
-        }
-        let line = record.position().map_or(0, |p| lines.at(p.byte()));
-        if record.iter().all(|cell| cell.trim().is_empty()) {
-            continue;
-        }
-        if record.len() > header.len()
-            && record
-                .iter()
-                .skip(header.len())
-                .any(|c| !c.trim().is_empty())
-        {
-            errors.push(RowError {
-                line,
-                column: String::new(),
-                reason: format!(
-                    "{} cells where the header has {} columns",
-                    record.len(),
-                    header.len()
-                ),
-            });
-            continue;
-        }
-        let cell = |key: &str| {
-            at.get(key)
-                .and_then(|i| record.get(*i))
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-        };
-        let name = |key: &str| header.get(at[key]).unwrap_or(key).to_owned();
-        let mut bad = |key: &str, reason: String| {
-            errors.push(RowError {
-                line,
-                column: name(key),
-                reason,
-            })
-        };
-        let Some(account) = cell("account") else {
-            bad("account", "is empty".to_owned());
-            continue;
-        };
-        let Some(text) = cell("text") else {
-            bad("text", "is empty".to_owned());
-            continue;
-        };
-        if text.chars().count() > 10_000 {
-            bad("text", "at most 10,000 characters".to_owned());
-            continue;
-        }
-        let (mut when, mut day) = (None, None);
-        if let Some(raw) = cell("date") {
-            let raw = mikawaya_domain::value::half_width(raw);
-            if let Ok(instant) = raw.parse::<jiff::Timestamp>() {
-                when = Some(instant);
-            } else {
-                match mikawaya_domain::value::parse_date(&raw, "date") {
-                    Ok(d) => day = Some(d),
-                    Err(e) => {
-                        bad("date", e.reason);
-                        continue;
+            let (mut when, mut day) = (None, None);
+            if let Some(raw) = cell("date") {
+                let raw = mikawaya_domain::value::half_width(raw);
+                if let Ok(instant) = raw.parse::<jiff::Timestamp>() {
+                    when = Some(instant);
+                } else {
+                    match mikawaya_domain::value::parse_date(&raw, "date") {
+                        Ok(d) => day = Some(d),
+                        Err(e) => {
+                            bad("date", e.reason);
+                            return;
+                        }
                     }
                 }
             }
-        }
-        let source = match cell("source").map(str::to_lowercase).as_deref() {
-            None | Some("csv") => "csv",
-            Some("email") | Some("メール") => "email",
-            Some(other) => {
-                bad("source", format!("'{other}' is not one of: csv, email"));
-                continue;
-            }
-        };
-        rows.push(FeedbackRow {
-            line,
-            account: account.to_owned(),
-            contact: cell("contact").map(str::to_owned),
-            text: text.to_owned(),
-            at: when,
-            day,
-            key: cell("key").map(str::to_owned),
-            source: source.to_owned(),
-        });
-    }
+            let source = match cell("source").map(str::to_lowercase).as_deref() {
+                None | Some("csv") => "csv",
+                Some("email") | Some("メール") => "email",
+                Some(other) => {
+                    bad("source", format!("'{other}' is not one of: csv, email"));
+                    return;
+                }
+            };
+            rows.push(FeedbackRow {
+                line,
+                account: account.to_owned(),
+                contact: cell("contact").map(str::to_owned),
+                text: text.to_owned(),
+                at: when,
+                day,
+                key: cell("key").map(str::to_owned),
+                source: source.to_owned(),
+            });
+        },
+    );
     if errors.is_empty() {
         Ok((rows, decoded.encoding))
     } else {

@@ -78,6 +78,56 @@ impl<'t> Lines<'t> {
     }
 }
 
+/// Reads every record of a file after its header, calling `row` with its line for each
+/// that is neither empty nor has more cells than the header has columns (refused unless the
+/// extra ones are empty: spreadsheets add trailing separators); an unreadable record ends
+/// the file. Problems go to `errors`.
+pub(crate) fn each_record(
+    reader: &mut csv::Reader<&[u8]>,
+    text: &[u8],
+    columns: usize,
+    errors: &mut Vec<RowError>,
+    mut row: impl FnMut(u64, &csv::StringRecord, &mut Vec<RowError>),
+) {
+    let mut lines = Lines::new(text);
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(error) => {
+                errors.push(RowError {
+                    line: error.position().map_or(0, |p| lines.at(p.byte())),
+                    column: String::new(),
+                    reason: format!("unreadable row: {error}"),
+                });
+                break;
+            }
+        }
+        let line = record.position().map_or(0, |p| lines.at(p.byte()));
+        if record.iter().all(|cell| cell.trim().is_empty()) {
+            continue;
+        }
+        if record.len() > columns
+            && record
+                .iter()
+                .skip(columns)
+                .any(|cell| !cell.trim().is_empty())
+        {
+            errors.push(RowError {
+                line,
+                column: String::new(),
+                reason: format!(
+                    "has {} cells but the header has {columns} columns",
+                    record.len()
+                ),
+            });
+            continue;
+        }
+        row(line, &record, errors);
+    }
+}
+
 /// A parsed file, ready for `Store::import`.
 #[derive(Debug, Clone)]
 pub struct ParsedFile {
@@ -147,60 +197,27 @@ pub fn parse_file(
         subscriptions: Vec::new(),
         touchpoints: Vec::new(),
     };
-    let mut record = csv::StringRecord::new();
     let mut count: u64 = 0;
-    let mut lines = Lines::new(decoded.text.as_bytes());
-    let mut line_at = |byte: u64| lines.at(byte);
-    loop {
-        match reader.read_record(&mut record) {
-            Ok(false) => break,
-            Ok(true) => {}
-            Err(error) => {
-                let line = error.position().map_or(0, |p| line_at(p.byte()));
-                errors.push(RowError {
-                    line,
-                    column: String::new(),
-                    reason: format!("unreadable row: {error}"),
-                });
-                break;
-            }
-        }
-        let line = record.position().map_or(0, |p| line_at(p.byte()));
-        if record.iter().all(|cell| cell.trim().is_empty()) {
-            continue;
-        }
-        // More cells than the header has columns: refused unless the extra ones are empty
-        // (spreadsheets add trailing separators).
-        if record.len() > header.len()
-            && record
-                .iter()
-                .skip(header.len())
-                .any(|cell| !cell.trim().is_empty())
-        {
-            errors.push(RowError {
+    each_record(
+        &mut reader,
+        decoded.text.as_bytes(),
+        header.len(),
+        &mut errors,
+        |line, record, errors| {
+            let row = Row {
                 line,
-                column: String::new(),
-                reason: format!(
-                    "has {} cells but the header has {} columns",
-                    record.len(),
-                    header.len()
-                ),
-            });
-            continue;
-        }
-        let row = Row {
-            line,
-            layout: &layout,
-            record: &record,
-        };
-        if let Err(row_errors) = rows.push(&row) {
-            errors.extend(row_errors);
-        }
-        count += 1;
-        if count.is_multiple_of(1024) {
-            progress(record.position().map_or(0, csv::Position::byte));
-        }
-    }
+                layout: &layout,
+                record,
+            };
+            if let Err(row_errors) = rows.push(&row) {
+                errors.extend(row_errors);
+            }
+            count += 1;
+            if count.is_multiple_of(1024) {
+                progress(record.position().map_or(0, csv::Position::byte));
+            }
+        },
+    );
     progress(bytes.len() as u64);
     if !errors.is_empty() {
         return Err(ImportError::Rows(errors));
