@@ -63,6 +63,8 @@ pub struct VoiceReport {
     pub by_segment: BTreeMap<String, Scores>,
     /// Per month, with friction and delight.
     pub by_month: Vec<Month>,
+    /// Friction and delight answers per (segment, YYYY-MM).
+    pub by_segment_month: BTreeMap<(String, String), (usize, usize)>,
     /// Answers with a comment, latest first (at most 100).
     pub verbatims: Vec<Verbatim>,
     /// Accounts with friction, most first (at most 100).
@@ -121,6 +123,7 @@ pub fn report(
     let mut segments: BTreeMap<String, Vec<(SurveyKind, i64)>> = BTreeMap::new();
     let mut months: BTreeMap<String, MonthAnswers> = BTreeMap::new();
     let mut friction: HashMap<AccountId, usize> = HashMap::new();
+    let mut by_segment_month: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     let mut verbatims = Vec::new();
     for answer in &answers {
         let pair = (answer.kind, answer.score);
@@ -130,11 +133,18 @@ pub fn report(
             || "none".to_owned(),
             |a| crate::journey::segment_of(by, a, &partners),
         );
-        segments.entry(segment).or_default().push(pair);
         let day = answer.answered_at.to_zoned(zone.clone()).date();
-        let month = months
-            .entry(format!("{:04}-{:02}", day.year(), day.month()))
+        let month_key = format!("{:04}-{:02}", day.year(), day.month());
+        let cell = by_segment_month
+            .entry((segment.clone(), month_key.clone()))
             .or_default();
+        match experience {
+            Experience::Friction => cell.0 += 1,
+            Experience::Delight => cell.1 += 1,
+            Experience::Neutral => {}
+        }
+        segments.entry(segment).or_default().push(pair);
+        let month = months.entry(month_key).or_default();
         month.answers.push(pair);
         match experience {
             Experience::Friction => {
@@ -190,6 +200,7 @@ pub fn report(
                 delight: counted.delight,
             })
             .collect(),
+        by_segment_month,
         verbatims,
         friction_accounts,
         answers: answers.len(),

@@ -994,6 +994,18 @@ impl Lang {
                 "要望している顧客（閲覧できる範囲）のARRの大きい順、次にリスクのあるARR（ヘルスが赤、または解約予測50%以上）の順です。リリース済みにすると、要望した担当者に各自の言語でメールが届き、各顧客に接点が記録されます。",
             ),
             "export_csv" => ("Export CSV", "CSVを出力"),
+            "friction_delight_by_segment" => (
+                "Friction and delight by segment and month",
+                "セグメント別・月別の不満と感動",
+            ),
+            "friction_slash_delight" => (
+                "Each cell: answers classed friction / delight.",
+                "各欄は 不満 / 感動 の回答数です。",
+            ),
+            "response_rates" => ("Response rates", "回答率"),
+            "sent" => ("Sent", "送信数"),
+            "answered" => ("Answered", "回答数"),
+            "rate" => ("Rate", "回答率"),
             "request_arr_at_risk" => (
                 "ARR at risk (red health or churn risk 50%+)",
                 "リスクのあるARR（ヘルス赤または解約予測50%以上）",

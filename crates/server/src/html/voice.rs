@@ -54,20 +54,23 @@ pub async fn voice_page(
         )?;
         let by = crate::routes::voice::segment_by(query.by.as_deref())?;
         let access = page_user.actor.read();
-        let (report, currency, keywords) = state
+        let (report, currency, (keywords, rates)) = state
             .run(move |store| {
                 let report = voice::report(store, &access, from, to, by)?;
                 let accounts = store.all_accounts(&access)?;
                 let keywords = mikawaya_app::feedback::keywords(store, &access)?;
+                let rates = mikawaya_app::surveys::rates(store, &access, from, to, by)?;
                 Ok((
                     report,
                     mikawaya_app::reports::main_currency(&accounts),
-                    keywords,
+                    (keywords, rates),
                 ))
             })
             .await?;
         let by = query.by.unwrap_or_else(|| "tier".to_owned());
-        Ok::<_, ApiError>(render(&page_user, &report, &by, &currency, &keywords))
+        Ok::<_, ApiError>(render(
+            &page_user, &report, &by, &currency, &keywords, &rates,
+        ))
     }
     .await;
     result.unwrap_or_else(|error| super::error_page(&page_user, error))
@@ -79,6 +82,10 @@ fn render(
     by: &str,
     currency: &str,
     (keywords, version): &(mikawaya_analytics::voice::Keywords, i64),
+    (rates_by_survey, rates_by_segment): &(
+        std::collections::BTreeMap<String, mikawaya_app::surveys::Rate>,
+        std::collections::BTreeMap<String, mikawaya_app::surveys::Rate>,
+    ),
 ) -> Response {
     let lang = page_user.lang;
     let currency = Currency::parse(currency).unwrap_or_default();
@@ -119,6 +126,35 @@ fn render(
                     td.num { (month.delight) }
                     (scores_cells(&month.scores))
                 } } }
+            }
+        }
+        section aria-labelledby="segment-months-heading" {
+            h2 #segment-months-heading { (lang.t("friction_delight_by_segment")) }
+            @let segments: std::collections::BTreeSet<&String> = report.by_segment_month.keys().map(|(s, _)| s).collect();
+            @let months: std::collections::BTreeSet<&String> = report.by_segment_month.keys().map(|(_, m)| m).collect();
+            table tabindex="0" data-testid="voice-segment-months" {
+                thead { tr {
+                    th scope="col" { (lang.t("month")) }
+                    @for segment in &segments { th.num scope="col" { @if by == "tier" { (lang.value("tier_name", segment)) } @else { (segment) } } }
+                } }
+                tbody { @for month in months.iter().rev().take(12) { tr {
+                    td { (month) }
+                    @for segment in &segments {
+                        @let (f, d) = report.by_segment_month.get(&((*segment).clone(), (*month).clone())).copied().unwrap_or_default();
+                        td.num { (f) " / " (d) }
+                    }
+                } } }
+            }
+            p.muted { (lang.t("friction_slash_delight")) }
+        }
+        section aria-labelledby="rates-heading" {
+            h2 #rates-heading { (lang.t("response_rates")) }
+            table tabindex="0" data-testid="response-rates" {
+                thead { tr { th scope="col" { (lang.t("survey")) " / " (lang.t("segment")) } th.num scope="col" { (lang.t("sent")) } th.num scope="col" { (lang.t("answered")) } th.num scope="col" { (lang.t("rate")) } } }
+                tbody {
+                    @for (name, rate) in rates_by_survey.iter() { tr { td { strong { (name.to_uppercase()) } } td.num { (rate.sent) } td.num { (rate.answered) } td.num { (one_decimal(rate.percent(), "%")) } } }
+                    @for (name, rate) in rates_by_segment.iter() { tr { td { @if by == "tier" { (lang.value("tier_name", name)) } @else { (name) } } td.num { (rate.sent) } td.num { (rate.answered) } td.num { (one_decimal(rate.percent(), "%")) } } }
+                }
             }
         }
         section aria-labelledby="friction-heading" {
