@@ -245,7 +245,7 @@ fn render(
                     label { (lang.t("trigger_kind")) select name="trigger_kind" {
                         @for kind in TRIGGERS.iter().map(|(k, _)| *k) { option value=(kind) selected[trigger["kind"] == kind] { (lang.value("trigger", kind)) } }
                     } }
-                    @for (key, label) in [("event", "t_event"), ("within_days", "t_within_days"), ("days", "t_days"), ("after", "t_after"), ("metric", "t_metric"), ("threshold", "t_threshold"), ("percent", "t_percent"), ("points", "t_points"), ("stage", "t_stage"), ("field", "t_field"), ("survey", "t_survey"), ("min_score", "t_min_score"), ("max_score", "t_max_score")] {
+                    @for (key, label) in [("event", "t_event"), ("within_days", "t_within_days"), ("days", "t_days"), ("after", "t_after"), ("metric", "t_metric"), ("threshold", "t_threshold"), ("percent", "t_percent"), ("points", "t_points"), ("stage", "t_stage"), ("field", "t_field"), ("survey", "t_survey"), ("min_score", "t_min_score"), ("max_score", "t_max_score"), ("touchpoint", "t_touchpoint"), ("days_after", "t_days_after")] {
                         label { (lang.t(label)) input type="text" name=(format!("trigger_{key}")) value=(field(trigger, key)); }
                     }
                 }
@@ -260,6 +260,7 @@ fn render(
                     }
                     label { (lang.t("cond_segment")) input type="text" name="cond_segment" value=(field(conditions, "segment")); }
                     label { (lang.t("cond_min_arr")) input type="text" name="cond_min_arr" value=(field(conditions, "min_arr")); }
+                    label { input type="checkbox" name="cond_no_open_friction" value="on" checked[conditions["no_open_friction"] == true]; (lang.t("cond_no_open_friction")) }
                     label { (lang.t("cond_max_arr")) input type="text" name="cond_max_arr" value=(field(conditions, "max_arr")); }
                 }
                 h3 { (lang.t("measure_and_control")) }
@@ -290,13 +291,13 @@ fn render(
                             } @else {
                                 td { select name=(format!("s{index}_kind")) aria-label=(format!("{} {}", lang.t("step_kind"), index + 1)) {
                                     option value="" { "—" }
-                                    @for k in ["task", "email", "webhook", "wait", "set_tier", "move_stage"] { option value=(k) selected[kind == k] { (lang.value("step", k)) } }
+                                    @for k in ["task", "email", "webhook", "wait", "set_tier", "move_stage", "survey"] { option value=(k) selected[kind == k] { (lang.value("step", k)) } }
                                 } }
                                 td { input type="text" size="8" name=(format!("s{index}_phase")) value=(field(&step, "phase")) aria-label=(format!("{} {}", lang.t("phase"), index + 1)); }
                                 td { input type="text" name=(format!("s{index}_title_en")) value=(field(localized, "en")) aria-label=(format!("{} {}", lang.t("title_en"), index + 1)); }
                                 td { input type="text" name=(format!("s{index}_title_ja")) value=(field(localized, "ja")) aria-label=(format!("{} {}", lang.t("title_ja"), index + 1)); }
-                                td { input type="text" size="4" name=(format!("s{index}_days")) value=(if kind == "wait" { field(&step, "days") } else { field(&step, "due_days") }) aria-label=(format!("{} {}", lang.t("step_days"), index + 1)); }
-                                td { input type="text" name=(format!("s{index}_detail")) value=(match kind { "email" => field(&step, "to"), "webhook" => field(&step, "url"), "set_tier" => field(&step, "tier"), "move_stage" => field(&step, "stage"), _ => field(&step, "assignee") }) aria-label=(format!("{} {}", lang.t("step_detail"), index + 1)); }
+                                td { input type="text" size="4" name=(format!("s{index}_days")) value=(match kind { "wait" => field(&step, "days"), "survey" => field(&step, "sample_percent"), _ => field(&step, "due_days") }) aria-label=(format!("{} {}", lang.t("step_days"), index + 1)); }
+                                td { input type="text" name=(format!("s{index}_detail")) value=(match kind { "email" => field(&step, "to"), "webhook" => field(&step, "url"), "set_tier" => field(&step, "tier"), "move_stage" => field(&step, "stage"), "survey" => survey_detail(&step), _ => field(&step, "assignee") }) aria-label=(format!("{} {}", lang.t("step_detail"), index + 1)); }
                                 td { input type="text" size="10" name=(format!("s{index}_deliverable")) value=(field(&step, "deliverable")) aria-label=(format!("{} {}", lang.t("deliverable"), index + 1)); }
                             }
                         }
@@ -338,7 +339,18 @@ const TRIGGERS: &[(&str, &[&str])] = &[
         "survey_answer",
         &["survey", "min_score", "max_score", "within_days"],
     ),
+    ("every", &["days"]),
+    ("touchpoint_logged", &["touchpoint", "days_after"]),
 ];
+
+/// A survey step's detail cell: its survey, and its role when not every contact.
+fn survey_detail(step: &Value) -> String {
+    let survey = step["survey"].as_str().unwrap_or("");
+    match step["to"].as_str() {
+        Some(to) if to != "all" => format!("{survey}:{to}"),
+        _ => survey.to_owned(),
+    }
+}
 
 /// A form value as JSON: a number when it reads as one, else text.
 fn scalar(raw: &str) -> Value {
@@ -378,7 +390,7 @@ fn spec_of(form: &HashMap<String, String>) -> Result<Value, mikawaya_domain::Inv
         if !raw.is_empty() {
             let value = if matches!(
                 *param,
-                "event" | "after" | "metric" | "stage" | "field" | "survey"
+                "event" | "after" | "metric" | "stage" | "field" | "survey" | "touchpoint"
             ) {
                 json!(raw)
             } else {
@@ -404,6 +416,9 @@ fn spec_of(form: &HashMap<String, String>) -> Result<Value, mikawaya_domain::Inv
         if !items.is_empty() {
             conditions.insert(key.into(), json!(items));
         }
+    }
+    if !get("cond_no_open_friction").is_empty() {
+        conditions.insert("no_open_friction".into(), json!(true));
     }
     if !get("cond_segment").is_empty() {
         conditions.insert("segment".into(), json!(get("cond_segment")));
@@ -527,6 +542,16 @@ fn spec_of(form: &HashMap<String, String>) -> Result<Value, mikawaya_domain::Inv
             "move_stage" => {
                 step.insert("stage".into(), json!(detail));
             }
+            "survey" => {
+                // Detail: the survey's name, optionally with a contact role (`nps:champion`);
+                // days: the sample percent (default 100).
+                let (survey, to) = detail.split_once(':').unwrap_or((detail, "all"));
+                step.insert("survey".into(), json!(survey.trim()));
+                step.insert("to".into(), json!(to.trim()));
+                if !days.is_empty() {
+                    step.insert("sample_percent".into(), scalar(days));
+                }
+            }
             other => {
                 return Err(mikawaya_domain::Invalid::new(
                     format!("steps[{index}].kind"),
@@ -589,4 +614,38 @@ pub async fn submit(
     }
     .await;
     result.unwrap_or_else(|error: ApiError| super::error_page(&page_user, error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_editor_writes_a_survey_step_a_periodic_trigger_and_the_friction_hold() {
+        let form: HashMap<String, String> = [
+            ("name", "nps-twice-a-year"),
+            ("title_en", "NPS"),
+            ("trigger_kind", "every"),
+            ("trigger_days", "１８２"),
+            ("cond_no_open_friction", "on"),
+            ("cooldown_days", "150"),
+            ("s0_kind", "survey"),
+            ("s0_detail", "nps:champion"),
+            ("s0_days", "50"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let spec = spec_of(&form).unwrap_or_else(|e| panic!("{e}"));
+        let playbook =
+            mikawaya_playbooks::spec::parse(&spec.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        let written = serde_json::to_value(playbook.spec()).unwrap_or_default();
+        assert_eq!(written["trigger"], json!({"kind": "every", "days": 182}));
+        assert_eq!(written["conditions"]["no_open_friction"], json!(true));
+        assert_eq!(
+            written["steps"][0],
+            json!({"kind": "survey", "survey": "nps", "to": "champion", "sample_percent": 50})
+        );
+        assert_eq!(survey_detail(&written["steps"][0]), "nps:champion");
+    }
 }
