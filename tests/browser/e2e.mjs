@@ -481,6 +481,11 @@ try {
     if (!started) await leadPage.waitForTimeout(250);
   }
   check(started, 'the detractor playbook started');
+  const answerRow = leadPage.locator('[data-testid=survey-answers] tbody tr').first();
+  await answerRow.locator('summary').click();
+  await answerRow.locator('select[name=experience]').selectOption('neutral');
+  await Promise.all([leadPage.waitForLoadState('load'), answerRow.getByRole('button', { name: 'Set class' }).click()]);
+  check(await leadPage.locator('[data-testid=survey-answers] tbody tr').first().locator('[data-experience=neutral]').count() === 1, "a person's class of an answer wins");
   // Product managers' ranked requests; shipping one closes the loop.
   await leadPage.goto(`${BASE}/requests`);
   check(await leadPage.locator('[data-testid=requests] tbody tr').count() > 5, 'requests are ranked');

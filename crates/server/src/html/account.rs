@@ -703,7 +703,10 @@ async fn render_account(
                     td { (a.kind.as_str().to_uppercase()) }
                     td.num { (a.score) }
                     td { @if let Some(c) = a.contact_id.and_then(|id| stakeholders.iter().chain(product_users.iter()).find(|c| c.id == id)) { (c.name) } }
-                    td { (super::voice::badge(lang, mikawaya_app::voice::classify(a, &keywords))) " " @if let Some(c) = &a.comment { (c) } }
+                    td {
+                        (super::voice::badge(lang, mikawaya_app::voice::classify(a, &keywords))) " " @if let Some(c) = &a.comment { (c) }
+                        @if can_write { (super::feedback::answer_class_form(lang, csrf, account.id, a)) }
+                    }
                 } } } }
             }
             @if !pulses.is_empty() {

@@ -547,3 +547,57 @@ pub async fn add_from_account(
     .await;
     result.unwrap_or_else(|error| super::error_page(&page_user, error))
 }
+
+/// Customer 360's form to set a survey answer's class by hand.
+pub fn answer_class_form(
+    lang: Lang,
+    csrf: &str,
+    account: AccountId,
+    answer: &mikawaya_domain::work::SurveyResponse,
+) -> Markup {
+    html! {
+        details.inline {
+            summary { (lang.t("set_class")) }
+            form.inline method="post" action=(format!("/accounts/{account}/answers/{}/experience", answer.id)) {
+                input type="hidden" name="csrf_token" value=(csrf);
+                select name="experience" aria-label=(lang.t("class")) {
+                    @for e in Experience::ALL { option value=(e.as_str()) selected[answer.experience_override == Some(*e)] { (lang.t(e.as_str())) } }
+                    option value="" selected[answer.experience_override.is_none()] { (lang.t("class_by_rules")) }
+                }
+                button type="submit" { (lang.t("set_class")) }
+            }
+        }
+    }
+}
+
+/// The answer class form.
+#[derive(Debug, Deserialize)]
+pub struct AnswerClassForm {
+    csrf_token: String,
+    experience: String,
+}
+
+/// Sets a survey answer's class from Customer 360 (empty: back to the rules).
+pub async fn classify_answer(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Path((account, answer)): Path<(i64, i64)>,
+    Form(form): Form<AnswerClassForm>,
+) -> Response {
+    let result = async {
+        page_user.check_csrf(&form.csrf_token)?;
+        let access = page_user.actor.write()?;
+        let experience = Some(form.experience.trim())
+            .filter(|e| !e.is_empty())
+            .map(Experience::parse)
+            .transpose()?;
+        state
+            .run(move |store| store.set_answer_experience(&access, answer, experience))
+            .await?;
+        Ok::<_, ApiError>(
+            Redirect::to(&format!("/accounts/{account}#voice-heading")).into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(|error| super::error_page(&page_user, error))
+}

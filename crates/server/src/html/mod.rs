@@ -75,6 +75,10 @@ pub fn router() -> Router<AppState> {
             get(feedback::request_page).post(feedback::change_request),
         )
         .route("/accounts/{id}/feedback", post(feedback::add_from_account))
+        .route(
+            "/accounts/{id}/answers/{answer}/experience",
+            post(feedback::classify_answer),
+        )
         .route("/accounts/{id}/stage", post(journey::move_stage))
         .route("/accounts/{id}/plans", post(plans::create))
         .route("/accounts/{id}/plans/{plan}", get(plans::plan_page))
