@@ -505,6 +505,18 @@ try {
   const confirmed = await leadPage.locator('[data-testid=feedback-item]', { has: confirm }).first().getAttribute('data-item');
   await Promise.all([leadPage.waitForLoadState('load'), confirm.click()]);
   check(await leadPage.locator(`[data-testid=feedback-item][data-item="${confirmed}"]`).count() === 0, 'a confirmed item leaves the inbox');
+  // A leader defines a survey with a custom question.
+  await leadPage.goto(`${BASE}/surveys`);
+  await leadPage.locator('summary', { hasText: 'New survey' }).click();
+  const editor = leadPage.locator('[data-testid=survey-editor]').last();
+  await editor.locator('input[name=name]').fill('onboarding-pulse');
+  await editor.locator('select[name=kind]').selectOption('csat');
+  await editor.locator('input[name=title_en]').fill('How was your onboarding?');
+  await editor.locator('input[name=title_ja]').fill('オンボーディングはいかがでしたか');
+  await editor.locator('input[name=question_en]').fill('How satisfied are you?');
+  await editor.locator('textarea[name=questions]').fill('role | choice | Your role | ご担当 | Admin/管理者, User/利用者');
+  await Promise.all([leadPage.waitForLoadState('load'), editor.getByRole('button', { name: 'Save' }).click()]);
+  check((await leadPage.locator('[data-testid=surveys]').innerText()).includes('onboarding-pulse'), 'the new survey is listed');
   // The keyword lists are the leader's to edit.
   await leadPage.goto(`${BASE}/voice`);
   check(await leadPage.locator('[data-testid=keywords-form]').count() === 1, 'the keyword editor');
@@ -523,7 +535,7 @@ try {
     }
     const accountLink = await phone.locator('[data-testid=today-item] a.account').first().getAttribute('href');
     for (const [path, page] of [['/today', 'today'], ['/portfolio', 'portfolio'], [accountLink, 'account'],
-      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/journey', 'journey'], ['/voice', 'voice'], ['/feedback', 'feedback'], ['/requests', 'requests'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
+      ['/tasks', 'tasks'], ['/plans', 'plans'], [planPath, 'plan'], ['/journey', 'journey'], ['/voice', 'voice'], ['/feedback', 'feedback'], ['/requests', 'requests'], ['/surveys', 'surveys'], ['/dashboards', 'dashboards'], ['/team', 'team'], ['/scorecards', 'scorecards'], ['/forecast', 'forecast'], ['/cohorts', 'cohorts'], ['/explore?name=activity', 'explore'], ['/playbooks', 'playbooks'], ['/playbooks/renewal-90', 'playbook'], ['/settings', 'settings']]) {
       const name = `${page}-${lang}-${width}`;
       await phone.goto(`${BASE}${path}`);
       check((await phone.locator('html').getAttribute('lang')) === lang, `${name} is in its language`);

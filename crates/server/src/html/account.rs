@@ -87,7 +87,7 @@ pub async fn account_page(
     axum::extract::Query(params): axum::extract::Query<AccountPageParams>,
 ) -> Response {
     let event = params.event.filter(|e| !e.trim().is_empty());
-    match render_account(&state, &page_user, AccountId::new(id), event).await {
+    match render_account(&state, &page_user, AccountId::new(id), event, params.survey).await {
         Ok(markup) => markup.into_response(),
         Err(error) => page_error(page_user.lang, error),
     }
@@ -97,6 +97,8 @@ pub async fn account_page(
 #[derive(Debug, Deserialize)]
 pub struct AccountPageParams {
     event: Option<String>,
+    /// What a survey sent from the page did (sent, resting, unsubscribed, no_email, frequency_cap).
+    survey: Option<String>,
 }
 
 /// Everything Customer 360 shows, read in one blocking call.
@@ -118,6 +120,8 @@ struct AccountData {
     keywords: mikawaya_analytics::voice::Keywords,
     /// The account's feedback items, newest first.
     feedback: Vec<mikawaya_app::feedback::ItemView>,
+    /// The active surveys' names.
+    surveys: Vec<String>,
     /// The latest pulses, newest first.
     pulses: Vec<mikawaya_store::work::Pulse>,
     /// Playbook runs, newest first.
@@ -254,7 +258,13 @@ fn load_account(
     )?;
     let feedback =
         mikawaya_app::feedback::views(store, access, items.into_iter().take(20).collect())?;
+    let surveys = mikawaya_app::surveys::definitions(store)?
+        .into_iter()
+        .filter(|(_, d)| d.active)
+        .map(|(s, _)| s.name)
+        .collect();
     Ok(AccountData {
+        surveys,
         keywords,
         feedback,
         journey,
@@ -353,6 +363,7 @@ async fn render_account(
     page_user: &PageUser,
     id: AccountId,
     event: Option<String>,
+    survey_sent: Option<String>,
 ) -> Result<Markup, ApiError> {
     let lang = page_user.lang;
     let access = page_user.actor.read();
@@ -402,6 +413,7 @@ async fn render_account(
         answers,
         keywords,
         feedback,
+        surveys,
         pulses,
         runs,
         next_best,
@@ -695,6 +707,8 @@ async fn render_account(
         (super::journey::account_card(lang, page_user, &account, &journey, &stays, today))
         section aria-labelledby="voice-heading" {
             h2 #voice-heading { (lang.t("voice")) }
+            @if let Some(outcome) = &survey_sent { p.notice role="status" data-testid="survey-sent" { (lang.t("survey_outcome")) ": " (lang.value("survey_outcome", outcome)) } }
+            @if can_write && !stakeholders.is_empty() { (super::surveys::account_form(lang, csrf, account.id.get(), &surveys, &stakeholders.iter().map(|c| (c.id, c.name.to_string())).collect::<Vec<_>>())) }
             @if answers.is_empty() && pulses.is_empty() { p.muted { (lang.t("no_answers")) } }
             @if !answers.is_empty() {
                 table tabindex="0" data-testid="survey-answers" { thead { tr { th scope="col" { (lang.t("date")) } th scope="col" { (lang.t("survey")) } th.num scope="col" { (lang.t("score")) } th scope="col" { (lang.t("contact")) } th scope="col" { (lang.t("comment")) } } }

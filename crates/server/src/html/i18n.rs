@@ -1003,6 +1003,46 @@ impl Lang {
                 "要望している顧客（閲覧できる範囲）のARRの大きい順、次にリスクのあるARR（ヘルスが赤、または解約予測50%以上）の順です。リリース済みにすると、要望した担当者に各自の言語でメールが届き、各顧客に接点が記録されます。",
             ),
             "export_csv" => ("Export CSV", "CSVを出力"),
+            "surveys" => ("Surveys", "アンケート"),
+            "surveys_help" => (
+                "Surveys Mikawaya hosts: each contact gets their own link (by email or in the product), answers once and may change the answer for a while; nobody is surveyed twice within the rest period, and unsubscribed contacts never. Playbooks send them (step \"Send a survey\"). Rates over the last 365 days.",
+                "Mikawayaが提供するアンケートです。担当者ごとに専用のリンク（メールまたは製品内）で届き、回答は1回、しばらくの間は変更できます。休止期間内に重ねて依頼することはなく、配信停止の人には送りません。プレイブックのステップ「アンケートを送る」で送信します。回答率は直近365日です。",
+            ),
+            "survey_key" => ("Name", "名前"),
+            "survey_kind" => ("Measures", "指標"),
+            "survey_active" => ("Active", "有効"),
+            "inactive" => ("inactive", "無効"),
+            "survey_question_en" => ("Question (English)", "質問（英語）"),
+            "survey_question_ja" => ("Question (Japanese)", "質問（日本語）"),
+            "survey_comment_en" => ("Comment prompt (English)", "コメント欄の案内（英語）"),
+            "survey_comment_ja" => ("Comment prompt (Japanese)", "コメント欄の案内（日本語）"),
+            "survey_edit_hours" => ("Hours to change an answer", "回答を変更できる時間"),
+            "survey_expires_days" => ("Days a link works", "リンクの有効日数"),
+            "survey_rest_days" => ("Rest days", "休止日数"),
+            "survey_questions" => ("More questions", "追加の質問"),
+            "survey_questions_help" => (
+                "One per line: key | text, choice or scale | label in English | label in Japanese | choices (for choice: comma-separated, each English/日本語).",
+                "1行に1問：キー | text・choice・scale | 英語の質問 | 日本語の質問 | 選択肢（choiceのみ。カンマ区切り、各「英語/日本語」）。",
+            ),
+            "new_survey" => ("New survey", "新しいアンケート"),
+            "send_survey" => ("Send a survey", "アンケートを送る"),
+            "survey_outcome" => ("Survey", "アンケート"),
+            "survey_outcome.sent" => ("sent by email", "メールで送信しました"),
+            "survey_outcome.resting" => (
+                "not sent: surveyed within the rest period",
+                "送信していません（休止期間中）",
+            ),
+            "survey_outcome.unsubscribed" => {
+                ("not sent: unsubscribed", "送信していません（配信停止）")
+            }
+            "survey_outcome.no_email" => (
+                "not sent: no email address",
+                "送信していません（メールアドレスなし）",
+            ),
+            "survey_outcome.frequency_cap" => (
+                "not sent: weekly email cap",
+                "送信していません（週の送信上限）",
+            ),
             "friction_delight_by_segment" => (
                 "Friction and delight by segment and month",
                 "セグメント別・月別の不満と感動",
@@ -1095,6 +1135,7 @@ mod tests {
             include_str!("voice.rs"),
             include_str!("feedback.rs"),
             include_str!("survey.rs"),
+            include_str!("surveys.rs"),
             include_str!("journey.rs"),
             include_str!("plans.rs"),
         ];

@@ -15,6 +15,7 @@ pub mod proof;
 pub mod scorecards;
 pub mod settings;
 pub mod survey;
+pub mod surveys;
 pub mod team;
 pub mod today;
 pub mod unsubscribe;
@@ -75,6 +76,8 @@ pub fn router() -> Router<AppState> {
             get(feedback::request_page).post(feedback::change_request),
         )
         .route("/accounts/{id}/feedback", post(feedback::add_from_account))
+        .route("/accounts/{id}/surveys", post(surveys::send))
+        .route("/surveys", get(surveys::surveys_page).post(surveys::save))
         .route(
             "/accounts/{id}/answers/{answer}/experience",
             post(feedback::classify_answer),
@@ -219,7 +222,7 @@ figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
 form.editor table{display:block;overflow-x:auto;max-width:100%}form.editor select{max-width:26rem}form.editor td input{width:5.5rem}form.editor div.inline{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}form.editor div.inline label{display:flex;flex-direction:column;font-size:.85rem}
 div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}td code{word-break:break-word}
 div.board{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:.8rem}div.board section.column{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem .8rem;margin:0}
-form.survey{display:flex;flex-direction:column;gap:.9rem;max-width:40rem}form.survey label{display:flex;flex-direction:column;gap:.3rem}form.survey textarea,form.survey select{width:100%;box-sizing:border-box}form.survey button{align-self:flex-start}fieldset.scale{border:1px solid var(--line);border-radius:.5rem;padding:.6rem}fieldset.scale .choices{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.6rem,1fr));gap:.3rem}label.choice{display:flex;flex-direction:column;align-items:center;border:1px solid var(--line);border-radius:.4rem;padding:.3rem 0;min-height:2.75rem;justify-content:center}label.choice input{margin:0}
+form.stack{display:flex;flex-direction:column;gap:.6rem}form.stack textarea{width:100%;box-sizing:border-box}form.survey{display:flex;flex-direction:column;gap:.9rem;max-width:40rem}form.survey label{display:flex;flex-direction:column;gap:.3rem}form.survey textarea,form.survey select{width:100%;box-sizing:border-box}form.survey button{align-self:flex-start}fieldset.scale{border:1px solid var(--line);border-radius:.5rem;padding:.6rem}fieldset.scale .choices{display:grid;grid-template-columns:repeat(auto-fill,minmax(2.6rem,1fr));gap:.3rem}label.choice{display:flex;flex-direction:column;align-items:center;border:1px solid var(--line);border-radius:.4rem;padding:.3rem 0;min-height:2.75rem;justify-content:center}label.choice input{margin:0}
 @media (max-width:760px){
  main{padding:.8rem}header nav.wide{display:none}details.menu{display:block}header{padding:.5rem .8rem}header .who{display:none}
  .today{grid-template-columns:minmax(0,1fr)}

@@ -187,7 +187,7 @@ fn render(
         @if matches!(page_user.actor.role(), mikawaya_domain::access::Role::Admin | mikawaya_domain::access::Role::Leader) {
             (super::feedback::keywords_editor(lang, &page_user.csrf_token, keywords, *version))
         }
-        p { a href="/feedback" { (lang.t("feedback")) } " · " a href="/requests" { (lang.t("feature_requests")) } }
+        p { a href="/feedback" { (lang.t("feedback")) } " · " a href="/requests" { (lang.t("feature_requests")) } " · " a href="/surveys" { (lang.t("surveys")) } }
     };
     layout(
         lang,
