@@ -202,8 +202,12 @@ pub fn add(
     Ok(placed)
 }
 
-/// Suggests requests for the unmerged items without a suggestion (after imports, answers
-/// and touchpoints, which store items without placing them). Returns how many got one.
+/// Items looked at per call of [`suggest_pending`] (the latest first).
+pub const PENDING_PER_CALL: usize = 500;
+
+/// Suggests requests for the latest unmerged items without a suggestion (after imports,
+/// answers and touchpoints, which store items without placing them), at most
+/// [`PENDING_PER_CALL`] of them. Returns how many got one.
 pub fn suggest_pending(store: &dyn Store, index: &FeedbackIndex) -> Result<usize> {
     let system = Actor::system();
     let write = system.write()?;
@@ -215,7 +219,11 @@ pub fn suggest_pending(store: &dyn Store, index: &FeedbackIndex) -> Result<usize
         },
     )?;
     let mut suggested = 0;
-    for item in pending.iter().filter(|i| i.suggestion.is_none()) {
+    for item in pending
+        .iter()
+        .filter(|i| i.suggestion.is_none())
+        .take(PENDING_PER_CALL)
+    {
         if let Some(suggestion) = suggestion_for(store, index, item)? {
             store.change_feedback(&write, item.id, &FeedbackChange::Suggest(Some(suggestion)))?;
             suggested += 1;
@@ -534,7 +542,6 @@ fn shipped_email(
 /// (suppressed when unsubscribed) and a touchpoint on each requesting account.
 fn closing(
     store: &dyn Store,
-    access: &ReadAccess,
     request: &FeatureRequest,
     default_language: Language,
     now: jiff::Timestamp,
@@ -547,7 +554,6 @@ fn closing(
             ..FeedbackFilter::default()
         },
     )?;
-    let _ = access;
     let mut out = LoopClosing::default();
     let mut told: std::collections::BTreeSet<ContactId> = std::collections::BTreeSet::new();
     let mut accounts: BTreeMap<AccountId, Account> = BTreeMap::new();
@@ -630,13 +636,7 @@ pub fn change_request(
     }
     let closing =
         if change.status == Some(RequestStatus::Shipped) && request.loop_closed_at.is_none() {
-            closing(
-                store,
-                &access.write().read(),
-                &request,
-                default_language,
-                jiff::Timestamp::now(),
-            )?
+            closing(store, &request, default_language, jiff::Timestamp::now())?
         } else {
             LoopClosing::default()
         };
