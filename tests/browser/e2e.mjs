@@ -508,14 +508,14 @@ try {
   // A leader defines a survey with a custom question.
   await leadPage.goto(`${BASE}/surveys`);
   await leadPage.locator('summary', { hasText: 'New survey' }).click();
-  const editor = leadPage.locator('[data-testid=survey-editor]').last();
-  await editor.locator('input[name=name]').fill('onboarding-pulse');
-  await editor.locator('select[name=kind]').selectOption('csat');
-  await editor.locator('input[name=title_en]').fill('How was your onboarding?');
-  await editor.locator('input[name=title_ja]').fill('オンボーディングはいかがでしたか');
-  await editor.locator('input[name=question_en]').fill('How satisfied are you?');
-  await editor.locator('textarea[name=questions]').fill('role | choice | Your role | ご担当 | Admin/管理者, User/利用者');
-  await Promise.all([leadPage.waitForLoadState('load'), editor.getByRole('button', { name: 'Save' }).click()]);
+  const surveyEditor = leadPage.locator('[data-testid=survey-editor]').last();
+  await surveyEditor.locator('input[name=name]').fill('onboarding-pulse');
+  await surveyEditor.locator('select[name=kind]').selectOption('csat');
+  await surveyEditor.locator('input[name=title_en]').fill('How was your onboarding?');
+  await surveyEditor.locator('input[name=title_ja]').fill('オンボーディングはいかがでしたか');
+  await surveyEditor.locator('input[name=question_en]').fill('How satisfied are you?');
+  await surveyEditor.locator('textarea[name=questions]').fill('role | choice | Your role | ご担当 | Admin/管理者, User/利用者');
+  await Promise.all([leadPage.waitForLoadState('load'), surveyEditor.getByRole('button', { name: 'Save' }).click()]);
   check((await leadPage.locator('[data-testid=surveys]').innerText()).includes('onboarding-pulse'), 'the new survey is listed');
   // The keyword lists are the leader's to edit.
   await leadPage.goto(`${BASE}/voice`);

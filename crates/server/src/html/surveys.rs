@@ -208,7 +208,7 @@ pub async fn surveys_page(State(state): State<AppState>, page_user: PageUser) ->
             p.muted { (lang.t("surveys_help")) }
             table tabindex="0" data-testid="surveys" {
                 thead { tr {
-                    th scope="col" { (lang.t("survey_key")) } th scope="col" { (lang.t("survey_kind")) } th scope="col" { (lang.t("title_en")) }
+                    th scope="col" { (lang.t("survey_key")) } th scope="col" { (lang.t("survey_kind")) } th scope="col" { (lang.t("survey_title")) }
                     th.num scope="col" { (lang.t("sent")) } th.num scope="col" { (lang.t("answered")) } th.num scope="col" { (lang.t("rate")) }
                     th.num scope="col" { (lang.t("survey_rest_days")) }
                 } }
