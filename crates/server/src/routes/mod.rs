@@ -41,9 +41,11 @@ use utoipa_axum::router::OpenApiRouter;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Mikawaya API", description = "Customer Success Platform: accounts, stakeholders, subscriptions, touchpoints, segments, partners."),
+    info(title = "Mikawaya API", description = "Customer Success Platform: accounts, stakeholders, subscriptions, touchpoints, segments, partners, health, playbooks, success plans, the customer journey, surveys, feedback and feature requests."),
     modifiers(&BearerAuth),
-    security(("bearer" = []), ("session" = []))
+    security(("bearer" = []), ("session" = [])),
+    // Named here: it refers back to the churn shape (`no_recursion`), so no route lists it.
+    components(schemas(analytics::CohortOut))
 )]
 struct ApiDoc;
 
