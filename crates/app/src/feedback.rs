@@ -23,7 +23,6 @@ use mikawaya_domain::voice::{
     ChangeSource, Experience, FeatureRequest, FeedbackItem, FeedbackSource, NewFeedbackItem,
     RequestEvent, RequestStatus,
 };
-use mikawaya_domain::work::{Channel, MessageStatus};
 use mikawaya_domain::{AccountId, Actor, ContactId, Invalid, ReadAccess, WriteAccess};
 use mikawaya_store::Store;
 use mikawaya_store::voice::{
@@ -580,24 +579,20 @@ fn closing(
         };
         let language = language_of(&account, default_language);
         let (subject, body) = shipped_email(request, &contact, &account, language);
-        let unsubscribed = store.is_unsubscribed(&system, email.as_str())?;
-        out.messages.push(NewMessage {
-            idempotency_key: format!("request/{}/shipped/{}", request.id, contact.id),
-            channel: Channel::Email,
-            account_id: Some(account.id),
-            contact_id: Some(contact.id),
-            recipient: email.to_string(),
-            subject: Some(subject),
-            body,
-            format: None,
-            status: if unsubscribed {
-                MessageStatus::Suppressed
+        let message = NewMessage::email(
+            format!("request/{}/shipped/{}", request.id, contact.id),
+            account.id,
+            contact.id,
+            email.to_string(),
+            (subject, body),
+            now,
+        );
+        out.messages
+            .push(if store.is_unsubscribed(&system, email.as_str())? {
+                message.suppressed("unsubscribed")
             } else {
-                MessageStatus::Pending
-            },
-            reason: unsubscribed.then(|| "unsubscribed".to_owned()),
-            not_before: now,
-        });
+                message
+            });
     }
     for account in accounts.values() {
         let language = language_of(account, default_language);

@@ -12,7 +12,7 @@ use mikawaya_domain::access::ManageAccess;
 use mikawaya_domain::language::Language;
 use mikawaya_domain::value::Text;
 use mikawaya_domain::voice::{FeedbackSource, NewFeedbackItem, SurveyChannel};
-use mikawaya_domain::work::{Channel, MessageStatus, SurveyKind, SurveyResponse};
+use mikawaya_domain::work::{SurveyKind, SurveyResponse};
 use mikawaya_domain::{Actor, ContactId, Invalid, ReadAccess, WriteAccess};
 use mikawaya_playbooks::surveys::{self as defs, SurveyDef};
 use mikawaya_store::Store;
@@ -177,19 +177,14 @@ pub fn send(
                     account.name.as_str(),
                     &url,
                 );
-                Some(NewMessage {
-                    idempotency_key: format!("survey/{}", defs::token_hash(&token)),
-                    channel: Channel::Email,
-                    account_id: Some(account.id),
-                    contact_id: Some(contact.id),
-                    recipient: email.to_string(),
-                    subject: Some(subject),
-                    body,
-                    format: None,
-                    status: MessageStatus::Pending,
-                    reason: None,
-                    not_before: context.now,
-                })
+                Some(NewMessage::email(
+                    format!("survey/{}", defs::token_hash(&token)),
+                    account.id,
+                    contact.id,
+                    email.to_string(),
+                    (subject, body),
+                    context.now,
+                ))
             }
         };
         last.insert(*contact_id, context.now);

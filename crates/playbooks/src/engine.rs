@@ -797,20 +797,7 @@ impl<'a, 'f> Exec<'a, 'f> {
             Step::Email {
                 to, subject, body, ..
             } => {
-                let contacts = self
-                    .facts
-                    .contacts
-                    .get(&account.id)
-                    .map_or(&[][..], Vec::as_slice);
-                let wanted = (to != "all").then(|| ContactRole::parse(to)).transpose()?;
-                for contact in contacts {
-                    let Some(email) = &contact.email else {
-                        continue;
-                    };
-                    let role_ok = wanted.is_none_or(|role| contact.role == Some(role));
-                    if !role_ok {
-                        continue;
-                    }
+                for (contact, email) in self.recipients(account, to)? {
                     values.insert("contact.name", contact.name.to_string());
                     let address = email.to_string();
                     let (status, reason) = self.email_allowed(&address)?;
@@ -902,20 +889,8 @@ impl<'a, 'f> Exec<'a, 'f> {
                 if !def.active {
                     return Ok(());
                 }
-                let contacts = self
-                    .facts
-                    .contacts
-                    .get(&account.id)
-                    .map_or(&[][..], Vec::as_slice);
-                let wanted = (to != "all").then(|| ContactRole::parse(to)).transpose()?;
                 let rest = jiff::SignedDuration::from_hours(24 * i64::from(def.rest_days));
-                for contact in contacts {
-                    let Some(email) = &contact.email else {
-                        continue;
-                    };
-                    if wanted.is_some_and(|role| contact.role != Some(role)) {
-                        continue;
-                    }
+                for (contact, email) in self.recipients(account, to)? {
                     let resting = self
                         .facts
                         .last_surveyed
@@ -971,19 +946,14 @@ impl<'a, 'f> Exec<'a, 'f> {
                         token_hash: crate::surveys::token_hash(&token),
                         sent_at: self.clock.now,
                         expires_at,
-                        message: Some(NewMessage {
-                            idempotency_key: send_key,
-                            channel: Channel::Email,
-                            account_id: Some(account.id),
-                            contact_id: Some(contact.id),
-                            recipient: address,
-                            subject: Some(subject),
-                            body,
-                            format: None,
-                            status,
-                            reason: None,
-                            not_before: self.clock.now,
-                        }),
+                        message: Some(NewMessage::email(
+                            send_key,
+                            account.id,
+                            contact.id,
+                            address,
+                            (subject, body),
+                            self.clock.now,
+                        )),
                     });
                 }
             }
@@ -1050,6 +1020,29 @@ impl<'a, 'f> Exec<'a, 'f> {
             }
         }
         Ok(())
+    }
+
+    /// The account's contacts with an address and the role `to` names (`all`: every one).
+    fn recipients(
+        &self,
+        account: &Account,
+        to: &str,
+    ) -> Result<
+        Vec<(
+            &'a mikawaya_domain::contact::Contact,
+            &'a mikawaya_domain::value::Email,
+        )>,
+    > {
+        let wanted = (to != "all").then(|| ContactRole::parse(to)).transpose()?;
+        Ok(self
+            .facts
+            .contacts
+            .get(&account.id)
+            .map_or(&[][..], Vec::as_slice)
+            .iter()
+            .filter(|c| wanted.is_none_or(|role| c.role == Some(role)))
+            .filter_map(|c| c.email.as_ref().map(|e| (c, e)))
+            .collect())
     }
 
     /// Whether an email to an address may go: not unsubscribed, under the weekly cap.

@@ -97,6 +97,40 @@ pub struct NewMessage {
     pub not_before: jiff::Timestamp,
 }
 
+impl NewMessage {
+    /// An email to a contact about an account, to send from `not_before` (pending).
+    pub fn email(
+        idempotency_key: String,
+        account_id: AccountId,
+        contact_id: ContactId,
+        recipient: String,
+        (subject, body): (String, String),
+        not_before: jiff::Timestamp,
+    ) -> NewMessage {
+        NewMessage {
+            idempotency_key,
+            channel: Channel::Email,
+            account_id: Some(account_id),
+            contact_id: Some(contact_id),
+            recipient,
+            subject: Some(subject),
+            body,
+            format: None,
+            status: MessageStatus::Pending,
+            reason: None,
+            not_before,
+        }
+    }
+
+    /// The same message suppressed, with why (never sent, kept for the record).
+    #[must_use]
+    pub fn suppressed(mut self, reason: &str) -> NewMessage {
+        self.status = MessageStatus::Suppressed;
+        self.reason = Some(reason.to_owned());
+        self
+    }
+}
+
 /// A message in the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {

@@ -136,6 +136,21 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+/// A page for someone outside (a customer's shared plan or survey): not cached, and the
+/// address (which holds its token) not sent on as a referrer.
+pub(super) fn private(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    headers.insert(
+        axum::http::header::REFERRER_POLICY,
+        axum::http::HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
 /// A logged-in person on an HTML page; anyone else is sent to the login page.
 pub struct PageUser {
     actor: Actor,

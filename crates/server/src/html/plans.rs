@@ -6,7 +6,7 @@
 //! never overwrite each other (the second is told to reload).
 
 use super::i18n::{self, Lang};
-use super::{PageUser, layout, not_found_page};
+use super::{PageUser, layout, not_found_page, private};
 use crate::error::ApiError;
 use crate::routes::plans::ChangeIn;
 use crate::state::AppState;
@@ -897,17 +897,7 @@ fn shared_lang(view: &SharedView) -> Lang {
     }
 }
 
-/// Headers for pages reached by a secret link: never cached, never sent on as a referrer.
-fn private(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
-
+/// The page a wrong, expired or revoked link gets: the one an unknown address gets.
 fn gone(headers: &axum::http::HeaderMap) -> Response {
     private(not_found_page(Lang::detect(None, headers)).into_response())
 }

@@ -5,27 +5,17 @@
 //! gets.
 
 use super::i18n::Lang;
-use super::{layout, not_found_page};
+use super::{layout, not_found_page, private};
 use crate::state::AppState;
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use mikawaya_app::surveys::{self, AnswerForm, AnswerOutcome, Opened};
 use mikawaya_domain::language::Language;
 use mikawaya_playbooks::surveys::QuestionKind;
 use std::collections::{BTreeMap, HashMap};
-
-fn private(mut response: Response) -> Response {
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    response
-}
 
 fn lang_of(language: Language) -> Lang {
     match language {
