@@ -18,9 +18,10 @@ use serde::de::DeserializeOwned;
 pub struct JsonBody<T>(pub T);
 
 /// Deserializes JSON bytes, naming the failing field by its path.
+/// Anything after the JSON value but white space is refused: `{"name":"x"} xyz` is not a body.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
         let inner = error.into_inner();
         if inner.is_syntax() || inner.is_eof() {
@@ -33,7 +34,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             };
             ApiError::InvalidField(Invalid::new(field, strip_position(&inner.to_string())))
         }
-    })
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    Ok(value)
 }
 
 /// serde reports an unknown field as "unknown field `x`, expected ..." at the parent's path.

@@ -50,6 +50,22 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             None,
         ),
         case(
+            "trailing data after the JSON",
+            "/api/v1/accounts",
+            r#"{"name": "Trailing"} xyz"#,
+            bad,
+            "malformed_json",
+            None,
+        ),
+        case(
+            "two JSON values",
+            "/api/v1/accounts",
+            r#"{"name": "First"}{"name": "Second"}"#,
+            bad,
+            "malformed_json",
+            None,
+        ),
+        case(
             "not an object",
             "/api/v1/accounts",
             "[1,2]",
