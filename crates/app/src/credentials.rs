@@ -17,6 +17,29 @@ use sha2::{Digest, Sha256};
 /// Prefix of API tokens, so leaked ones are easy to spot.
 pub const TOKEN_PREFIX: &str = "mkw_";
 
+/// The fewest characters a new password may have.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The most (a longer one only costs the hash's time: it is a denial of service).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// The rule for a new password: 12 to 1024 characters, not only white space, not one
+/// character repeated.
+pub fn check_password(password: &str) -> Result<(), mikawaya_domain::Invalid> {
+    let count = password.chars().count();
+    let reason = if count < MIN_PASSWORD_CHARS {
+        format!("must be at least {MIN_PASSWORD_CHARS} characters")
+    } else if count > MAX_PASSWORD_CHARS {
+        format!("must be at most {MAX_PASSWORD_CHARS} characters")
+    } else if password.trim().is_empty() {
+        "must not be only spaces".to_owned()
+    } else if password.chars().all(|c| password.starts_with(c)) {
+        "must not be one character repeated".to_owned()
+    } else {
+        return Ok(());
+    };
+    Err(mikawaya_domain::Invalid::new("password", reason))
+}
+
 /// Hashes a password with argon2id and a random salt.
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::generate(&mut OsRng);
@@ -90,4 +113,26 @@ pub fn token_actor(token: &ApiToken, user: Option<&User>) -> Option<Actor> {
 /// The actor behind a login session: the user's full role.
 pub fn session_actor(user: &User) -> Option<Actor> {
     Actor::new(Some(user.id), user.role, user.partner_id, Scope::Admin).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_passwords_are_long_enough_not_too_long_and_not_blank() {
+        assert!(check_password("correct horse battery").is_ok());
+        for bad in [
+            "short",
+            "            ",
+            "aaaaaaaaaaaaaaaa",
+            &"x1".repeat(600),
+        ] {
+            assert_eq!(
+                check_password(bad).map_err(|e| e.field),
+                Err("password".to_owned()),
+                "{bad:.20}"
+            );
+        }
+    }
 }

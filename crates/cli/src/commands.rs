@@ -1050,11 +1050,8 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
             .read_to_string(&mut input)
             .context("reading the password from standard input")?;
         let password = input.lines().next().unwrap_or("").to_owned();
-        if password.chars().count() < 12 {
-            return Err(Failure::input(anyhow!(
-                "the password must be at least 12 characters"
-            )));
-        }
+        mikawaya_app::credentials::check_password(&password)
+            .map_err(|e| Failure::input(anyhow!("the password {}", e.reason)))?;
         Some(auth::hash_password(&password).map_err(|e| anyhow!("hashing the password: {e}"))?)
     } else {
         None

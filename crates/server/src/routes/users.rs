@@ -74,17 +74,9 @@ pub struct UserCreate {
     password: Option<String>,
 }
 
-/// The smallest password length accepted.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-
-/// Checks and hashes a new password.
+/// Checks (`mikawaya_app::credentials::check_password`) and hashes a new password.
 pub fn hash_new_password(password: &str) -> Result<String, ApiError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ApiError::field(
-            "password",
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-        ));
-    }
+    mikawaya_app::credentials::check_password(password)?;
     auth::hash_password(password).map_err(|e| ApiError::Internal(e.to_string().into()))
 }
 

@@ -50,6 +50,25 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             None,
         ),
         case(
+            "a password of spaces",
+            "/api/v1/users",
+            r#"{"email": "spaces@cs.example", "name": "Spaces", "role": "csm", "password": "            "}"#,
+            bad,
+            "invalid_field",
+            Some("password"),
+        ),
+        case(
+            "a password of 200,000 characters",
+            "/api/v1/users",
+            &format!(
+                r#"{{"email": "long@cs.example", "name": "Long", "role": "csm", "password": "{}"}}"#,
+                "ab".repeat(100_000)
+            ),
+            bad,
+            "invalid_field",
+            Some("password"),
+        ),
+        case(
             "trailing data after the JSON",
             "/api/v1/accounts",
             r#"{"name": "Trailing"} xyz"#,
