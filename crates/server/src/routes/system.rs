@@ -24,12 +24,14 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::V
     Ok(Json(serde_json::json!({"status": "ok"})))
 }
 
-/// Prometheus text exposition.
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain", body = String)))]
+/// Prometheus text exposition, for admins (a scraper's token is an admin's): the store's
+/// row counts say how large the whole book is, which no partner or CSM should learn here.
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain", body = String), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn metrics(
     State(state): State<AppState>,
-    Caller(_actor): Caller,
+    Caller(actor): Caller,
 ) -> Result<impl IntoResponse, ApiError> {
+    actor.admin()?;
     let stats = state.run(|store| store.stats()).await?;
     for (entity, count) in [
         ("accounts", stats.accounts),

@@ -413,4 +413,10 @@ async fn metrics_count_requests_and_rows() {
             .text
             .contains("mikawaya_store_rows{entity=\"accounts\"} 3")
     );
+    // Nobody but an admin learns the size of the book from here.
+    for role in ["partner", "csm", "viewer", "leader"] {
+        let refused = app.get(role, "/metrics").await;
+        assert_eq!(refused.status, reqwest::StatusCode::FORBIDDEN, "{role}");
+        assert!(!refused.text.contains("mikawaya_store_rows"), "{role}");
+    }
 }
