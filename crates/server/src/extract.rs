@@ -92,6 +92,61 @@ pub async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<By
         })
 }
 
+/// Path parameters deserialized into `T`; a malformed one (`/accounts/abc`) is a 400 in the
+/// API's error shape naming it, not axum's plain text.
+#[derive(Debug)]
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        use axum::extract::path::ErrorKind;
+        use axum::extract::rejection::PathRejection;
+        // The route's one parameter, when it has one (a lone value's error names no key).
+        let only = parts
+            .extensions
+            .get::<axum::extract::MatchedPath>()
+            .map(|m| {
+                m.as_str()
+                    .split('{')
+                    .skip(1)
+                    .filter_map(|rest| rest.split('}').next())
+                    .map(str::to_owned)
+                    .collect::<Vec<_>>()
+            })
+            .filter(|names| names.len() == 1)
+            .and_then(|mut names| names.pop());
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(error)) => {
+                let field = match error.kind() {
+                    ErrorKind::ParseErrorAtKey { key, .. }
+                    | ErrorKind::InvalidUtf8InPathParam { key } => key.clone(),
+                    _ => only.unwrap_or_else(|| "path".to_owned()),
+                };
+                let reason = match error.kind() {
+                    ErrorKind::ParseErrorAtKey {
+                        value,
+                        expected_type,
+                        ..
+                    }
+                    | ErrorKind::ParseError {
+                        value,
+                        expected_type,
+                    } => format!("'{value}' is not {expected_type}"),
+                    other => other.to_string(),
+                };
+                Err(ApiError::InvalidField(Invalid::new(field, reason)))
+            }
+            Err(other) => Err(ApiError::InvalidField(Invalid::new(
+                "path",
+                other.body_text(),
+            ))),
+        }
+    }
+}
+
 /// A query string deserialized into `T`, naming the failing parameter.
 #[derive(Debug)]
 pub struct QueryParams<T>(pub T);

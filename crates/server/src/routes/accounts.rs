@@ -1,11 +1,12 @@
 //! `/api/v1/accounts`: customer accounts.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, date, double_option, instant, optional, patch, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::account::{
     Account, AccountFilter, AccountPatch, AccountSort, NewAccount, TouchTier,

@@ -2,11 +2,12 @@
 //! metrics, over the accounts the caller can see.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{date, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_analytics::churn::ChurnReport;
 use mikawaya_analytics::metrics::{Metric, MetricSpec};

@@ -1,11 +1,12 @@
 //! `/api/v1/contacts`: stakeholders at customers.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, double_option, instant, optional, patch, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::contact::{
     Contact, ContactPatch, ContactRole, Influence, NewContact, Sentiment,

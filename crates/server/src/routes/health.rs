@@ -3,11 +3,12 @@
 //! `mikawaya health` (all read `mikawaya_app::health`).
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, QueryParams};
 use crate::state::AppState;
 use crate::wire::{date, optional};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use mikawaya_analytics::scorecard::{AccountHealth, Colour};
 use mikawaya_domain::AccountId;
 use serde::{Deserialize, Serialize};

@@ -2,10 +2,11 @@
 //! loaded all-or-nothing.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, read_body};
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Request, State};
 use mikawaya_import::{ImportKind, SourceEncoding, parse_mappings};
 use serde::Serialize;
 use utoipa::ToSchema;

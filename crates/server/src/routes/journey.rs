@@ -2,11 +2,12 @@
 //! managers), the journey page's numbers, an account's stage history, and a move by hand.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{date, optional};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use mikawaya_analytics::journey::StageTime;
 use mikawaya_app::journey::{self, JourneyReport};
 use mikawaya_domain::AccountId;

@@ -1,11 +1,12 @@
 //! `/api/v1/partners`: partner organisations (代理店).
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody};
 use crate::state::AppState;
 use crate::wire::{instant, optional, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::PartnerId;
 use mikawaya_domain::partner::{NewPartner, Partner};

@@ -3,11 +3,12 @@
 //! link) is an HTML page, `html::plans`.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{date, instant, optional, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_app::plans::{self, NewPlan, PlanView};
 use mikawaya_domain::language::Language;

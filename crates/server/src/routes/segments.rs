@@ -2,12 +2,13 @@
 //! field definitions.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::routes::accounts::{AccountListParams, AccountOut};
 use crate::state::AppState;
 use crate::wire::{PageOut, instant, optional, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::SegmentId;
 use mikawaya_domain::account::AccountFilter;

@@ -3,11 +3,12 @@
 //! in-product sends: an emailed link reaches only its recipient), and response rates.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::instant;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use mikawaya_app::surveys::{self, Rate, SendContext, SendOutcome};
 use mikawaya_domain::voice::SurveyChannel;
 use mikawaya_domain::{ContactId, Invalid};

@@ -2,12 +2,13 @@
 //! words and numbers (`mikawaya_app::today`); and snoozing an account from that list.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::routes::accounts::AccountOut;
 use crate::state::AppState;
 use crate::wire::{date, optional};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use mikawaya_app::today::{Item, Policy, Today, Whose};
 use mikawaya_domain::language::Language;

@@ -1,11 +1,12 @@
 //! `/api/v1/touchpoints`: meetings, calls, emails, QBRs and notes.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, instant, optional, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::touchpoint::{NewTouchpoint, Touchpoint, TouchpointKind};
 use mikawaya_domain::value::{Text, parse_timestamp};

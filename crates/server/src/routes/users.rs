@@ -2,11 +2,12 @@
 
 use crate::auth;
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody};
 use crate::state::AppState;
 use crate::wire::{instant, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::access::Scope;
 use mikawaya_domain::user::User;

@@ -3,11 +3,12 @@
 //! assignment.
 
 use crate::error::{ApiError, ErrorBody};
+use crate::extract::Path;
 use crate::extract::{Caller, JsonBody, QueryParams};
 use crate::state::AppState;
 use crate::wire::{PageOut, PageParams, date, double_option, instant, optional, patch, required};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::value::Text;
 use mikawaya_domain::work::{

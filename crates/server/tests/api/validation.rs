@@ -457,3 +457,34 @@ async fn a_touchpoint_by_an_unknown_user_answers_400_naming_user_id_not_500() {
         .count();
     assert_eq!(before, after, "nothing was recorded");
 }
+
+#[tokio::test]
+async fn a_malformed_path_parameter_is_named_in_the_error_shape() {
+    let app = TestApp::spawn().await;
+    for path in [
+        "/api/v1/accounts/abc",
+        "/api/v1/requests/1x",
+        "/api/v1/feedback/９",
+    ] {
+        let reply = app.get("admin", path).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            reply.text
+        );
+        assert_eq!(
+            reply.body["error"]["code"], "invalid_field",
+            "{path}: {}",
+            reply.text
+        );
+        assert_eq!(reply.body["error"]["field"], "id", "{path}: {}", reply.text);
+        assert!(
+            reply.headers["content-type"]
+                .to_str()
+                .unwrap_or("")
+                .starts_with("application/json"),
+            "{path}"
+        );
+    }
+}
