@@ -9,7 +9,7 @@
 //! RFC 3339 instant), `key` (`id`, `番号`: the row's own id, so importing the file again adds
 //! nothing), `source` (`email` or `csv`, default `csv`).
 
-use crate::{ImportError, RowError, SourceEncoding, decode, each_record};
+use crate::{ImportError, RowError, SourceEncoding, decode, each_record, open_csv};
 use jiff::civil::Date;
 
 /// One row of a feedback file.
@@ -63,13 +63,7 @@ fn column(name: &str) -> Option<&'static str> {
 /// Parses a feedback file; returns its rows and how it was decoded.
 pub fn parse(bytes: &[u8]) -> Result<(Vec<FeedbackRow>, SourceEncoding), ImportError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| ImportError::Header(e.to_string()))?
-        .clone();
+    let (mut reader, header) = open_csv(&decoded.text)?;
     let mut at: std::collections::BTreeMap<&'static str, usize> = std::collections::BTreeMap::new();
     for (index, name) in header.iter().enumerate() {
         if let Some(key) = column(name)

@@ -78,6 +78,19 @@ impl<'t> Lines<'t> {
     }
 }
 
+/// A CSV reader over decoded text (rows may have more or fewer cells than the header) and
+/// the header row.
+pub(crate) fn open_csv(text: &str) -> Result<(csv::Reader<&[u8]>, csv::StringRecord), ImportError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| ImportError::Header(e.to_string()))?
+        .clone();
+    Ok((reader, header))
+}
+
 /// Reads every record of a file after its header, calling `row` with its line for each
 /// that is neither empty nor has more cells than the header has columns (refused unless the
 /// extra ones are empty: spreadsheets add trailing separators); an unreadable record ends
@@ -181,13 +194,7 @@ pub fn parse_file(
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedFile, ImportError> {
     let decoded = decode(bytes)?;
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(true)
-        .from_reader(decoded.text.as_bytes());
-    let header = reader
-        .headers()
-        .map_err(|e| ImportError::Header(e.to_string()))?
-        .clone();
+    let (mut reader, header) = open_csv(&decoded.text)?;
     let layout = resolve_header(kind, &header, mappings)?;
     let mut errors = Vec::new();
     let mut rows = Rows {
