@@ -151,6 +151,12 @@ impl<E: Into<anyhow::Error>> From<E> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve(_)) {
+        // A reader that stops early (`mikawaya book | head`) ends the command quietly, as
+        // with any Unix tool, instead of a panic on the closed pipe. The server keeps Rust's
+        // default (SIGPIPE ignored), so a client's closed socket is an error it handles.
+        sigpipe::reset();
+    }
     commands::init_logging();
     let result = match cli.command {
         Command::Serve(args) => commands::serve(&cli.data_dir, args),

@@ -27,6 +27,20 @@ impl Language {
         }
     }
 
+    /// The language a text was written in: Japanese when it has kana (every Japanese
+    /// sentence has some; Chinese has none), else English. Used where only the text is
+    /// at hand, such as a queued email's unsubscribe page.
+    pub fn of_text(text: &str) -> Language {
+        if text
+            .chars()
+            .any(|c| matches!(c, '\u{3041}'..='\u{309F}' | '\u{30A0}'..='\u{30FF}'))
+        {
+            Language::Ja
+        } else {
+            Language::En
+        }
+    }
+
     /// The BCP 47 code.
     pub fn code(self) -> &'static str {
         match self {
@@ -124,6 +138,17 @@ mod tests {
         assert_eq!(money(-0.0, &currency("USD")), "$0.00");
         assert_eq!(money(-0.001, &currency("JPY")), "¥0");
         assert_eq!(money(-12.0, &currency("JPY")), "-¥12");
+    }
+
+    #[test]
+    fn a_text_with_kana_is_japanese() {
+        assert_eq!(Language::of_text("更新のご案内です"), Language::Ja);
+        assert_eq!(
+            Language::of_text("Your renewal on 2026-12-01"),
+            Language::En
+        );
+        assert_eq!(Language::of_text("カスタマー"), Language::Ja);
+        assert_eq!(Language::of_text(""), Language::En);
     }
 
     #[test]

@@ -16,6 +16,7 @@ use hmac::{Hmac, Mac};
 use jiff::{SignedDuration, Timestamp};
 use lettre::message::header::{self, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use mikawaya_domain::language::Language;
 use mikawaya_domain::work::Channel;
 use mikawaya_store::Store;
 use mikawaya_store::work::{Delivery, Message};
@@ -185,11 +186,13 @@ pub fn verify_unsubscribe(secret: &str, email: &str, token: &str) -> bool {
     expected.verify_slice(&bytes).is_ok()
 }
 
-/// The unsubscribe link of an address.
-pub fn unsubscribe_url(config: &OutboxConfig, email: &str) -> String {
+/// The unsubscribe link of an address; its page is shown in `language` (the parameter is
+/// not signed: it changes nothing but the words).
+pub fn unsubscribe_url(config: &OutboxConfig, email: &str, language: Language) -> String {
     let query: String = form_urlencoded::Serializer::new(String::new())
         .append_pair("email", email)
         .append_pair("token", &unsubscribe_token(&config.secret, email))
+        .append_pair("lang", language.code())
         .finish();
     format!(
         "{}/unsubscribe?{query}",
@@ -366,7 +369,16 @@ async fn send_email(
 }
 
 fn build_email(config: &OutboxConfig, message: &Message) -> Result<lettre::Message, String> {
-    let unsubscribe = unsubscribe_url(config, &message.recipient);
+    // The page behind the link speaks the language the email was written in.
+    let unsubscribe = unsubscribe_url(
+        config,
+        &message.recipient,
+        Language::of_text(&format!(
+            "{} {}",
+            message.subject.as_deref().unwrap_or(""),
+            message.body
+        )),
+    );
     let body = format!(
         "{}\n\n--\nUnsubscribe / 配信停止: {unsubscribe}\n",
         message.body.trim_end()
@@ -380,6 +392,7 @@ fn build_email(config: &OutboxConfig, message: &Message) -> Result<lettre::Messa
         .to(message.recipient.parse().map_err(|e| format!("to: {e}"))?)
         .subject(message.subject.clone().unwrap_or_default())
         .message_id(Some(message_id))
+        .header(header::MIME_VERSION_1_0)
         .header(header::ContentType::TEXT_PLAIN)
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),

@@ -76,7 +76,8 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition.
+    /// The OpenMetrics text exposition (served as `application/openmetrics-text`; it ends
+    /// with `# EOF`, which the Prometheus 0.0.4 text format does not have).
     pub fn render(&self) -> String {
         let mut text = String::new();
         if prometheus_client::encoding::text::encode(&mut text, &self.registry).is_err() {

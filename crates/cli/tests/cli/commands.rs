@@ -621,3 +621,30 @@ fn a_shift_jis_feedback_export_imports_once_with_bad_rows_named() {
         stdout(&list)
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly_not_with_a_panic() {
+    use std::io::{BufRead, BufReader};
+    let workspace = Workspace::new();
+    let mut file = String::from("external_id,name\n");
+    for index in 0..4000 {
+        file.push_str(&format!("A-{index},Account number {index}\n"));
+    }
+    workspace.import("accounts", "accounts.csv", &file);
+    // `mikawaya health | head -1`: more than a pipe's buffer of output, read one line.
+    let mut child = ok(workspace
+        .command()
+        .arg("health")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn());
+    let mut first = String::new();
+    if let Some(out) = child.stdout.take() {
+        ok(BufReader::new(out).read_line(&mut first));
+    }
+    let output = ok(child.wait_with_output());
+    assert!(first.starts_with("A-"), "{first}");
+    let errors = stderr(&output);
+    assert!(!errors.contains("panicked"), "{errors}");
+    assert_ne!(output.status.code(), Some(101), "{errors}");
+}

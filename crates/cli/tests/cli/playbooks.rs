@@ -232,6 +232,7 @@ async fn renewal_playbook_on_the_demo_reaches_owners_smtp_and_webhooks() {
             mail.header("List-Unsubscribe")
                 .is_some_and(|v| v.contains("/unsubscribe?email="))
         );
+        assert_eq!(mail.header("MIME-Version").as_deref(), Some("1.0"));
         assert_eq!(
             mail.header("List-Unsubscribe-Post").as_deref(),
             Some("List-Unsubscribe=One-Click")
@@ -263,16 +264,40 @@ async fn renewal_playbook_on_the_demo_reaches_owners_smtp_and_webhooks() {
     }
 
     // The unsubscribe link works (GET confirms, POST unsubscribes); a forged one does not.
-    let mail = &mails[0];
-    let body = mail.body();
-    let link = body
-        .lines()
-        .find_map(|line| line.find("http://").map(|at| line[at..].trim().to_owned()))
-        .filter(|url| url.contains("/unsubscribe?"))
-        .unwrap_or_else(|| panic!("no unsubscribe link in {body}"));
-    assert_eq!(mail.from, "cs@mikawaya.example");
-    let path = link.trim_start_matches("http://127.0.0.1:8080");
+    let link_of = |mail: &crate::listeners::Mail| {
+        let body = mail.body();
+        let link = body
+            .lines()
+            .find_map(|line| line.find("http://").map(|at| line[at..].trim().to_owned()))
+            .filter(|url| url.contains("/unsubscribe?"))
+            .unwrap_or_else(|| panic!("no unsubscribe link in {body}"));
+        link.trim_start_matches("http://127.0.0.1:8080").to_owned()
+    };
     let http = client();
+    // A Japanese recipient's page is in Japanese, whatever their browser says.
+    let japanese = mails
+        .iter()
+        .find(|m| {
+            m.header("Subject")
+                .is_some_and(|s| s.contains("=?utf-8?b?"))
+        })
+        .unwrap_or_else(|| panic!("no email to an account in Japanese"));
+    let page = ok(http
+        .get(format!("{}{}", server.base, link_of(japanese)))
+        .header("accept-language", "en-US")
+        .send()
+        .await);
+    assert_eq!(page.status(), 200);
+    assert!(ok(page.text().await).contains("カスタマーサクセスからのメール配信を停止します"));
+    let mail = mails
+        .iter()
+        .find(|m| {
+            !m.header("Subject")
+                .is_some_and(|s| s.contains("=?utf-8?b?"))
+        })
+        .unwrap_or_else(|| panic!("no email to an account in English"));
+    assert_eq!(mail.from, "cs@mikawaya.example");
+    let path = link_of(mail);
     let page = ok(http.get(format!("{}{path}", server.base)).send().await);
     assert_eq!(page.status(), 200);
     assert!(ok(page.text().await).contains(&mail.to[0]));

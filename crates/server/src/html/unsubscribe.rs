@@ -17,6 +17,9 @@ use std::sync::Arc;
 pub struct UnsubscribeParams {
     email: String,
     token: String,
+    /// The language of the email the link came in (`ja` or `en`); else the browser's.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 async fn verified(state: &AppState, params: &UnsubscribeParams) -> bool {
@@ -53,7 +56,7 @@ pub async fn confirm(
     headers: HeaderMap,
     Query(params): Query<UnsubscribeParams>,
 ) -> (StatusCode, Markup) {
-    let lang = Lang::detect(None, &headers);
+    let lang = Lang::detect(params.lang.as_deref(), &headers);
     if !verified(&state, &params).await {
         return invalid(lang);
     }
@@ -64,6 +67,7 @@ pub async fn confirm(
             form method="post" action="/unsubscribe" {
                 input type="hidden" name="email" value=(params.email);
                 input type="hidden" name="token" value=(params.token);
+                input type="hidden" name="lang" value=(lang.code());
                 button type="submit" { (lang.t("unsubscribe")) }
             }
         }
@@ -82,14 +86,14 @@ pub async fn unsubscribe(
     uri: axum::http::Uri,
     body: String,
 ) -> (StatusCode, Markup) {
-    let lang = Lang::detect(None, &headers);
     let params = uri
         .query()
         .and_then(|query| serde_urlencoded::from_str::<UnsubscribeParams>(query).ok())
         .or_else(|| serde_urlencoded::from_str::<UnsubscribeParams>(&body).ok());
     let Some(params) = params else {
-        return invalid(lang);
+        return invalid(Lang::detect(None, &headers));
     };
+    let lang = Lang::detect(params.lang.as_deref(), &headers);
     if !verified(&state, &params).await {
         return invalid(lang);
     }

@@ -407,6 +407,15 @@ async fn metrics_count_requests_and_rows() {
     let app = TestApp::spawn().await;
     app.get("admin", "/api/v1/accounts").await;
     let metrics = app.get("admin", "/metrics").await;
+    assert_eq!(
+        metrics
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+        "the body is OpenMetrics (it ends with # EOF), so it says so"
+    );
+    assert!(metrics.text.trim_end().ends_with("# EOF"));
     assert!(metrics.text.contains("mikawaya_http_requests_total{method=\"GET\",route=\"/api/v1/accounts\",status=\"200\"} 1"), "{}", metrics.text);
     assert!(
         metrics
