@@ -10,7 +10,7 @@ use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
 use mikawaya_domain::access::Scope;
 use mikawaya_domain::value::Name;
-use mikawaya_import::{ImportKind, parse_file};
+use mikawaya_import::{ImportKind, ImportOptions, parse_file};
 use mikawaya_server::{AppState, ServerConfig, auth};
 use mikawaya_store::Store;
 use mikawaya_store::sqlite::SqliteStore;
@@ -97,8 +97,17 @@ fn foundation() -> Result<()> {
     let import_dir = dir.path().join("import");
     let import_store = SqliteStore::open_dir(&import_dir)?;
     let started = Instant::now();
-    let parsed = parse_file(ImportKind::Accounts, csv.as_bytes(), &[], &mut |_| {})
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let parsed = parse_file(
+        ImportKind::Accounts,
+        csv.as_bytes(),
+        &ImportOptions::plain(
+            jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date(),
+        ),
+        &mut |_| {},
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let parse_time = started.elapsed();
     let write = Actor::system()
         .write()
@@ -114,8 +123,17 @@ fn foundation() -> Result<()> {
         (first - parse_time).as_secs_f64()
     );
     let started = Instant::now();
-    let parsed = parse_file(ImportKind::Accounts, csv.as_bytes(), &[], &mut |_| {})
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let parsed = parse_file(
+        ImportKind::Accounts,
+        csv.as_bytes(),
+        &ImportOptions::plain(
+            jiff::Timestamp::now()
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .date(),
+        ),
+        &mut |_| {},
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     let again = import_store.import(&write, parsed.batch)?;
     println!(
         "| the same file again (all {} rows are updates) | {:.2} s |",

@@ -12,7 +12,7 @@ use mikawaya_demo::{DemoOptions, Locale};
 use mikawaya_domain::Actor;
 use mikawaya_domain::access::Scope;
 use mikawaya_domain::value::{Email, Name};
-use mikawaya_import::{ImportError, ImportKind, parse_mappings};
+use mikawaya_import::{ImportError, ImportKind};
 use mikawaya_ingest::import::EventFormat;
 use mikawaya_ingest::{Ingest, IngestConfig, IngestError};
 use mikawaya_server::{AppState, ServerConfig};
@@ -661,9 +661,28 @@ pub struct ImportArgs {
     format: Option<String>,
     #[command(flatten)]
     ingest: IngestArgs,
-    /// Header mapping SOURCE=TARGET (repeatable), e.g. --map "Company Name=name".
+    /// Header mapping SOURCE=TARGET (repeatable), e.g. --map "Company Name=name"; one source
+    /// may fill several columns (--map customerID=external_id --map customerID=name);
+    /// SOURCE= leaves a column out.
     #[arg(long = "map")]
     mappings: Vec<String>,
+    /// Value translation COLUMN:FROM=TO (repeatable), e.g. --map-values "Partner:Yes=" or
+    /// --map-values "プラン:プロ=pro"; FROM matches whatever its case, width and spaces.
+    #[arg(long = "map-values")]
+    values: Vec<String>,
+    /// ISO 4217 code of amounts that name no currency (default: the data dir's, see
+    /// `mikawaya settings currency`).
+    #[arg(long)]
+    currency: Option<String>,
+    /// For files of tenures and churn flags: the day they describe, YYYY-MM-DD (default today).
+    #[arg(long)]
+    as_of: Option<String>,
+    /// Start from the mapping saved under this name.
+    #[arg(long)]
+    mapping: Option<String>,
+    /// Save the mapping used under this name once the file is in.
+    #[arg(long)]
+    save_mapping: Option<String>,
 }
 
 pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
@@ -671,7 +690,21 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
         return import_events(data_dir, &args);
     }
     let kind = ImportKind::parse(&args.kind).map_err(Failure::input)?;
-    let mappings = parse_mappings(&args.mappings).map_err(Failure::input)?;
+    let request = mikawaya_app::import::ImportRequest {
+        saved: args.mapping.clone(),
+        mapping: mikawaya_import::Mapping {
+            map: args.mappings.clone(),
+            values: args.values.clone(),
+            currency: args.currency.clone(),
+        },
+        as_of: args
+            .as_of
+            .as_deref()
+            .map(|day| mikawaya_domain::value::parse_date(day, "--as-of"))
+            .transpose()
+            .map_err(Failure::input)?,
+    };
+    request.mapping.check().map_err(Failure::input)?;
     let bytes = std::fs::read(&args.file)
         .with_context(|| format!("reading {}", args.file.display()))
         .map_err(Failure::input)?;
@@ -689,7 +722,7 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
         &access,
         kind,
         &bytes,
-        &mappings,
+        &request,
         &mut |position| {
             if position >= bytes.len() as u64 {
                 progress.set_message("writing");
@@ -710,6 +743,10 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
             progress.abandon();
             return Err(Failure::input(anyhow!("{file}: {error}")));
         }
+        Err(mikawaya_app::AppError::Invalid(error)) => {
+            progress.abandon();
+            return Err(Failure::input(anyhow!("{file}: {error}")));
+        }
         Err(mikawaya_app::AppError::Store(error)) => return Err(store_failure(error)),
         Err(other) => return Err(Failure::from(anyhow::Error::new(other))),
     };
@@ -726,12 +763,20 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
         );
     }
     println!(
-        "imported {} {} rows from {file} ({encoding:?}): {} created, {} updated",
+        "imported {} {} rows from {file} ({}): {} created, {} updated",
         summary.rows,
         kind.as_str(),
+        encoding.label(),
         summary.created,
         summary.updated
     );
+    if let Some(name) = &args.save_mapping {
+        let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+        let used = mikawaya_app::import::resolved(&store, &access.read(), &request)
+            .map_err(|e| anyhow!("{e}"))?;
+        mikawaya_app::import::save_mapping(&store, &manage, name, &used).map_err(Failure::input)?;
+        println!("saved the mapping as '{name}' (reuse it with --mapping {name})");
+    }
     Ok(())
 }
 

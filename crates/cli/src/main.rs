@@ -11,6 +11,7 @@ mod forecast;
 mod journey;
 mod plans;
 mod scorecard;
+mod settings;
 mod today;
 mod voice;
 mod work;
@@ -117,6 +118,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The data dir's default currency and business time zone: shows them, or sets one.
+    Settings {
+        #[command(subcommand)]
+        command: Option<settings::SettingsCommand>,
+    },
     /// Writes a consistent copy of the store to FILE while the server may keep running.
     Backup {
         /// The file to write (must not exist).
@@ -185,6 +191,7 @@ fn main() -> ExitCode {
         Command::Tasks(command) => work::tasks(&cli.data_dir, command),
         Command::Tiers(command) => work::tiers(&cli.data_dir, command),
         Command::Book { json } => work::book(&cli.data_dir, json),
+        Command::Settings { command } => settings::run(&cli.data_dir, command),
         Command::Backup { file } => commands::backup(&cli.data_dir, &file),
     };
     match result {

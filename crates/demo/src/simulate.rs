@@ -9,11 +9,11 @@ use mikawaya_domain::account::TouchTier;
 use mikawaya_domain::contact::ContactRole;
 use mikawaya_domain::partner::NewPartner;
 use mikawaya_domain::touchpoint::TouchpointKind;
-use mikawaya_domain::user::NewUser;
+use mikawaya_domain::user::{NewUser, UserRef};
 use mikawaya_domain::value::{Currency, Email, ExternalId, Money, Name, Slug, Text};
 use mikawaya_domain::{Actor, Invalid, Patch};
 use mikawaya_store::{
-    AccountRecord, ContactRecord, ImportBatch, ImportRecords, Store, SubscriptionRecord,
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, PlanRef, Store, SubscriptionRecord,
     TouchpointRecord,
 };
 use rand::{Rng, SeedableRng};
@@ -476,7 +476,7 @@ impl Generator {
             name: Patch::Set(valid(Name::parse(&name))),
             parent_external_id: parent
                 .map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
-            plan: Patch::Set(valid(Slug::parse(plan.key))),
+            plan: Patch::Set(PlanRef::Slug(valid(Slug::parse(plan.key)))),
             mrr: Patch::Set(self.money(mrr_usd)),
             currency: Patch::Set(valid(Currency::parse(if self.ja() {
                 "JPY"
@@ -486,7 +486,9 @@ impl Generator {
             contract_start: Patch::Set(start),
             contract_end: churned_on.or(renewal).map_or(Patch::Clear, Patch::Set),
             renewal_date: renewal.map_or(Patch::Clear, Patch::Set),
-            owner_email: owner.clone().map_or(Patch::Clear, Patch::Set),
+            owner_email: owner
+                .clone()
+                .map_or(Patch::Clear, |email| Patch::Set(UserRef::Email(email))),
             partner_external_id: partner
                 .map_or(Patch::Clear, |p| Patch::Set(valid(ExternalId::parse(&p)))),
             stage: stage.map_or(Patch::Keep, |s| Patch::Set(valid(Slug::parse(s)))),
@@ -561,7 +563,7 @@ impl Generator {
             line: number as u64 + 1,
             external_id: Some(valid(ExternalId::parse(&format!("SUB-{number:07}")))),
             account_external_id: valid(ExternalId::parse(account)),
-            plan: valid(Slug::parse(plan)),
+            plan: PlanRef::Slug(valid(Slug::parse(plan))),
             quantity: seats,
             mrr: self.money(f64::from(seats) * price),
             start,
@@ -662,7 +664,7 @@ impl Generator {
                     account_external_id: valid(ExternalId::parse(account)),
                     kind,
                     occurred_at,
-                    user_email: owner.clone(),
+                    user_email: owner.clone().map(UserRef::Email),
                     summary: Some(valid(Text::parse(summary))),
                 });
             }

@@ -17,6 +17,8 @@ pub enum ConfigKind {
     Journey,
     /// The keyword lists that class answers and feedback as friction or delight (JSON).
     VoiceKeywords,
+    /// Saved import mappings by name (a JSON object).
+    ImportMappings,
 }
 
 impl ConfigKind {
@@ -28,7 +30,8 @@ impl ConfigKind {
             ConfigKind::SegmentScorecards
             | ConfigKind::PlanTemplates
             | ConfigKind::Journey
-            | ConfigKind::VoiceKeywords => true,
+            | ConfigKind::VoiceKeywords
+            | ConfigKind::ImportMappings => true,
             ConfigKind::ForecastModel => false,
         }
     }
@@ -41,6 +44,7 @@ impl ConfigKind {
             ConfigKind::PlanTemplates => "plan_templates",
             ConfigKind::Journey => "journey",
             ConfigKind::VoiceKeywords => "voice_keywords",
+            ConfigKind::ImportMappings => "import_mappings",
         }
     }
 }

@@ -89,3 +89,62 @@ impl NewUser {
         self.partner_id
     }
 }
+
+/// A person as a file names them: by login email, or by display name as CRM exports
+/// write owners (担当者: 山田 太郎).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserRef {
+    /// By login email.
+    Email(Email),
+    /// By display name, matched with [`fold_name`].
+    Name(Name),
+}
+
+impl UserRef {
+    /// An email when the text has an `@`, else a name.
+    pub fn parse(raw: &str) -> Result<Self, crate::Invalid> {
+        if raw.contains('@') {
+            Email::parse(raw).map(Self::Email)
+        } else {
+            Name::parse(raw).map(Self::Name)
+        }
+    }
+}
+
+impl std::fmt::Display for UserRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Email(email) => write!(f, "{email}"),
+            Self::Name(name) => write!(f, "{name}"),
+        }
+    }
+}
+
+/// A name folded for matching people: case, full-width letters and spaces (half- or
+/// full-width) do not count, so `山田　太郎`, `山田 太郎` and `山田太郎` are one person, as
+/// are `Taro Yamada` and `ｔａｒｏ yamada`.
+pub fn fold_name(name: &str) -> String {
+    crate::value::half_width(name)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reference_is_an_email_or_a_name_and_names_fold_spaces_width_and_case() {
+        assert!(matches!(
+            UserRef::parse("aoi@example.com"),
+            Ok(UserRef::Email(_))
+        ));
+        assert!(matches!(UserRef::parse("山田 太郎"), Ok(UserRef::Name(_))));
+        assert!(UserRef::parse("a@").is_err());
+        assert_eq!(fold_name("山田　太郎"), fold_name("山田太郎"));
+        assert_eq!(fold_name(" Taro  Yamada"), fold_name("ｔａｒｏ yamada"));
+        assert_ne!(fold_name("山田太郎"), fold_name("山田次郎"));
+    }
+}

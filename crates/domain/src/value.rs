@@ -173,6 +173,20 @@ impl Currency {
         Ok(Self(upper))
     }
 
+    /// The currency an amount's sign names: `¥`, `￥`, `円` and `\\` (the yen sign of
+    /// Shift_JIS files, whose byte 0x5C decodes as a backslash) are JPY, `$` USD, `€` EUR,
+    /// `£` GBP; none for a bare number.
+    pub fn of_sign(amount: &str) -> Option<Currency> {
+        let code = amount.chars().find_map(|c| match c {
+            '¥' | '￥' | '円' | '\\' => Some("JPY"),
+            '$' => Some("USD"),
+            '€' => Some("EUR"),
+            '£' => Some("GBP"),
+            _ => None,
+        })?;
+        Some(Currency(code.to_owned()))
+    }
+
     /// The number of minor-unit digits shown for this currency (¥ has none).
     pub fn minor_digits(&self) -> u32 {
         match self.0.as_str() {
@@ -215,7 +229,7 @@ impl Money {
             .filter(|c| {
                 !matches!(
                     c,
-                    ',' | '¥' | '￥' | '$' | '€' | '£' | '円' | ' ' | '\u{a0}'
+                    ',' | '¥' | '￥' | '\\' | '$' | '€' | '£' | '円' | ' ' | '\u{a0}'
                 )
             })
             .collect();
@@ -381,6 +395,22 @@ mod tests {
     fn money_reads_amounts_written_by_people() {
         assert_eq!(Money::parse("1,200.50").map(Money::amount), Ok(1200.5));
         assert_eq!(Money::parse("¥120,000").map(Money::amount), Ok(120000.0));
+        assert_eq!(Money::parse("\\70,000").map(Money::amount), Ok(70000.0));
+        assert_eq!(
+            Currency::of_sign("\\70,000").map(String::from).as_deref(),
+            Some("JPY")
+        );
+        assert_eq!(
+            Currency::of_sign("￥７０，０００")
+                .map(String::from)
+                .as_deref(),
+            Some("JPY")
+        );
+        assert_eq!(
+            Currency::of_sign("$12").map(String::from).as_deref(),
+            Some("USD")
+        );
+        assert_eq!(Currency::of_sign("1,200"), None);
         assert!(Money::parse("-5").is_err());
         assert!(Money::parse("abc").is_err());
         assert!(Money::new(f64::NAN).is_err());

@@ -49,6 +49,9 @@ struct Column {
     aliases: &'static [&'static str],
 }
 
+/// Required columns a file may go without when it has another that stands for them.
+const STANDS_FOR: &[(&str, &str)] = &[("start_date", "tenure_months")];
+
 const ACCOUNT_COLUMNS: &[Column] = &[
     Column {
         name: "external_id",
@@ -65,6 +68,7 @@ const ACCOUNT_COLUMNS: &[Column] = &[
             "取引先id",
             "顧客id",
             "顧客コード",
+            "取引先コード",
             "会社id",
         ],
     },
@@ -203,6 +207,8 @@ const CONTACT_COLUMNS: &[Column] = &[
             "company_id",
             "取引先id",
             "顧客id",
+            "顧客コード",
+            "取引先コード",
         ],
     },
     Column {
@@ -270,6 +276,8 @@ const SUBSCRIPTION_COLUMNS: &[Column] = &[
             "customer_id",
             "取引先id",
             "顧客id",
+            "顧客コード",
+            "取引先コード",
         ],
     },
     Column {
@@ -297,13 +305,30 @@ const SUBSCRIPTION_COLUMNS: &[Column] = &[
         required: false,
         aliases: &["end", "ended_at", "canceled_at", "終了日"],
     },
+    Column {
+        name: "tenure_months",
+        required: false,
+        aliases: &["tenure", "months", "契約月数", "継続月数", "利用月数"],
+    },
+    Column {
+        name: "churned",
+        required: false,
+        aliases: &["churn", "is_churned", "解約", "解約フラグ"],
+    },
 ];
 
 const TOUCHPOINT_COLUMNS: &[Column] = &[
     Column {
         name: "account_external_id",
         required: true,
-        aliases: &["account_id", "account id", "取引先id", "顧客id"],
+        aliases: &[
+            "account_id",
+            "account id",
+            "取引先id",
+            "顧客id",
+            "顧客コード",
+            "取引先コード",
+        ],
     },
     Column {
         name: "kind",
@@ -358,9 +383,24 @@ pub(crate) struct Layout {
     pub(crate) custom: Vec<(String, usize)>,
     /// Headers that map to nothing.
     pub(crate) ignored: Vec<String>,
+    /// Value translations by file column: folded value → replacement.
+    pub(crate) values: BTreeMap<usize, Vec<(String, String)>>,
 }
 
 impl Layout {
+    /// A cell of a file column with its value translation applied.
+    pub(crate) fn translate<'c>(&self, index: usize, cell: &'c str) -> std::borrow::Cow<'c, str> {
+        let folded = mikawaya_domain::user::fold_name(cell);
+        match self
+            .values
+            .get(&index)
+            .and_then(|values| values.iter().find(|(from, _)| *from == folded))
+        {
+            Some((_, to)) => std::borrow::Cow::Owned(to.clone()),
+            None => std::borrow::Cow::Borrowed(cell),
+        }
+    }
+
     pub(crate) fn index(&self, canonical: &str) -> Option<usize> {
         self.positions.get(canonical).map(|(index, _)| *index)
     }
@@ -386,11 +426,22 @@ impl Layout {
     }
 }
 
-/// Maps a header: explicit mappings first, then canonical names, then known aliases.
+/// A value translation: in `column` (a header of the file or a canonical column), a cell
+/// equal to `from` (case, width and spaces aside) reads as `to`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ValueMapping {
+    pub(crate) column: String,
+    pub(crate) from: String,
+    pub(crate) to: String,
+}
+
+/// Maps a header: explicit mappings first (a column may map to several canonical columns),
+/// then canonical names, then known aliases; then places the value translations.
 pub(crate) fn resolve_header(
     kind: ImportKind,
     header: &csv::StringRecord,
     mappings: &[(String, String)],
+    values: &[ValueMapping],
 ) -> Result<Layout, ImportError> {
     let known = columns(kind);
     for (_, target) in mappings.iter().filter(|(_, target)| !target.is_empty()) {
@@ -403,66 +454,91 @@ pub(crate) fn resolve_header(
             )));
         }
     }
+    for (source, _) in mappings {
+        if !header
+            .iter()
+            .any(|h| fold(h.trim_start_matches('\u{feff}')) == fold(source))
+        {
+            return Err(ImportError::Header(format!(
+                "mapping source '{source}' is not a column of the file"
+            )));
+        }
+    }
     let mut layout = Layout {
         positions: BTreeMap::new(),
         custom: Vec::new(),
         ignored: Vec::new(),
+        values: BTreeMap::new(),
     };
     for (index, source) in header.iter().enumerate() {
         let source = source.trim_start_matches('\u{feff}').trim();
         let folded = fold(source);
-        let target: Option<String> = mappings
+        let explicit: Vec<String> = mappings
             .iter()
-            .find(|(from, _)| fold(from) == folded)
+            .filter(|(from, _)| fold(from) == folded)
             .map(|(_, to)| to.clone())
-            .or_else(|| {
-                known
-                    .iter()
-                    .find(|c| fold(c.name) == folded)
-                    .map(|c| c.name.to_owned())
-            })
-            .or_else(|| {
-                known
-                    .iter()
-                    .find(|c| c.aliases.iter().any(|alias| fold(alias) == folded))
-                    .map(|c| c.name.to_owned())
-            })
-            .or_else(|| {
-                let custom = source
-                    .strip_prefix("custom.")
-                    .or_else(|| source.strip_prefix("cf_"));
-                custom
-                    .filter(|_| kind == ImportKind::Accounts)
-                    .map(|key| format!("custom.{key}"))
-            });
-        match target {
-            // Mapped to nothing: ignored on purpose.
-            Some(target) if target.is_empty() => layout.ignored.push(source.to_owned()),
-            Some(target) if target.starts_with("custom.") => {
-                layout
-                    .custom
-                    .push((target.trim_start_matches("custom.").to_owned(), index));
+            .collect();
+        let targets: Vec<String> = if explicit.is_empty() {
+            known
+                .iter()
+                .find(|c| fold(c.name) == folded)
+                .map(|c| c.name.to_owned())
+                .or_else(|| {
+                    known
+                        .iter()
+                        .find(|c| c.aliases.iter().any(|alias| fold(alias) == folded))
+                        .map(|c| c.name.to_owned())
+                })
+                .or_else(|| {
+                    let custom = source
+                        .strip_prefix("custom.")
+                        .or_else(|| source.strip_prefix("cf_"));
+                    custom
+                        .filter(|_| kind == ImportKind::Accounts)
+                        .map(|key| format!("custom.{key}"))
+                })
+                .into_iter()
+                .collect()
+        } else {
+            // `SOURCE=` beside other targets of the same column is no target.
+            let named: Vec<String> = explicit.iter().filter(|t| !t.is_empty()).cloned().collect();
+            if named.is_empty() {
+                // Mapped to nothing: ignored on purpose.
+                layout.ignored.push(source.to_owned());
+                continue;
             }
-            Some(target) => {
-                let Some(column) = known.iter().find(|c| c.name == target) else {
-                    continue;
-                };
-                if let Some((_, previous)) = layout.positions.get(column.name) {
-                    return Err(ImportError::Header(format!(
-                        "columns '{previous}' and '{source}' both map to {}; map one of them elsewhere",
-                        column.name
-                    )));
-                }
-                layout
-                    .positions
-                    .insert(column.name, (index, source.to_owned()));
+            named
+        };
+        if targets.is_empty() {
+            layout.ignored.push(source.to_owned());
+        }
+        for target in targets {
+            if let Some(key) = target.strip_prefix("custom.") {
+                layout.custom.push((key.to_owned(), index));
+                continue;
             }
-            None => layout.ignored.push(source.to_owned()),
+            let Some(column) = known.iter().find(|c| c.name == target) else {
+                continue;
+            };
+            if let Some((_, previous)) = layout.positions.get(column.name) {
+                return Err(ImportError::Header(format!(
+                    "columns '{previous}' and '{source}' both map to {}; map one of them elsewhere",
+                    column.name
+                )));
+            }
+            layout
+                .positions
+                .insert(column.name, (index, source.to_owned()));
         }
     }
     let missing: Vec<&str> = known
         .iter()
         .filter(|c| c.required && !layout.positions.contains_key(c.name))
+        .filter(|c| {
+            !STANDS_FOR
+                .iter()
+                .any(|(column, other)| *column == c.name && layout.positions.contains_key(other))
+        })
         .map(|c| c.name)
         .collect();
     if !missing.is_empty() {
@@ -470,6 +546,41 @@ pub(crate) fn resolve_header(
             "missing required column(s): {}; map a column with --map SOURCE=TARGET",
             missing.join(", ")
         )));
+    }
+    for value in values {
+        let wanted = fold(&value.column);
+        let indexes: Vec<usize> = header
+            .iter()
+            .enumerate()
+            .filter(|(_, h)| fold(h.trim_start_matches('\u{feff}')) == wanted)
+            .map(|(index, _)| index)
+            .chain(
+                layout
+                    .positions
+                    .iter()
+                    .filter(|(canonical, _)| fold(canonical) == wanted)
+                    .map(|(_, (index, _))| *index),
+            )
+            .chain(
+                layout
+                    .custom
+                    .iter()
+                    .filter(|(key, _)| fold(&format!("custom.{key}")) == wanted)
+                    .map(|(_, index)| *index),
+            )
+            .collect();
+        if indexes.is_empty() {
+            return Err(ImportError::Header(format!(
+                "value mapping '{}:{}={}': the file has no column {}",
+                value.column, value.from, value.to, value.column
+            )));
+        }
+        for index in indexes {
+            let translations = layout.values.entry(index).or_default();
+            let from = mikawaya_domain::user::fold_name(&value.from);
+            translations.retain(|(existing, _)| *existing != from);
+            translations.push((from, value.to.clone()));
+        }
     }
     Ok(layout)
 }

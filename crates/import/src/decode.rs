@@ -14,6 +14,17 @@ pub enum SourceEncoding {
     ShiftJis,
 }
 
+impl SourceEncoding {
+    /// The name people know it by.
+    pub fn label(self) -> &'static str {
+        match self {
+            SourceEncoding::Utf8 => "UTF-8",
+            SourceEncoding::Utf8Bom => "UTF-8 with BOM",
+            SourceEncoding::ShiftJis => "Shift_JIS",
+        }
+    }
+}
+
 /// Decoded text and the encoding it came in.
 #[derive(Debug, Clone)]
 pub struct Decoded {

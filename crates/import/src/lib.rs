@@ -13,19 +13,23 @@ pub use columns::{ImportKind, canonical_columns};
 pub use decode::{Decoded, SourceEncoding, decode};
 pub mod feedback;
 
-use columns::resolve_header;
+use columns::{ValueMapping, resolve_header};
+use jiff::civil::Date;
 use mikawaya_domain::Invalid;
 use mikawaya_domain::Patch;
 use mikawaya_domain::account::TouchTier;
 use mikawaya_domain::contact::{ContactRole, Influence, Sentiment};
 use mikawaya_domain::touchpoint::TouchpointKind;
+use mikawaya_domain::user::UserRef;
 use mikawaya_domain::value::{
     Currency, Email, ExternalId, Money, Name, Slug, Text, parse_date, parse_timestamp,
 };
 use mikawaya_store::{
-    AccountRecord, ContactRecord, ImportBatch, ImportRecords, RowError, SubscriptionRecord,
-    TouchpointRecord,
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, PlanRef, RowError,
+    SubscriptionRecord, TouchpointRecord,
 };
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Errors of the import crate. All are the user's to fix; nothing has been written.
@@ -168,6 +172,107 @@ fn parse_stage(raw: &str) -> Result<Slug, Invalid> {
     Slug::parse(key).map_err(|e| e.in_field("stage"))
 }
 
+/// How a file is read: header mappings, value translations and the currency of amounts
+/// that name none. Saved under a name and reused (`--save-mapping NAME`, `--mapping NAME`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// `SOURCE=TARGET` header mappings; a source may map to several targets
+    /// (`customerID=external_id`, `customerID=name`); `SOURCE=` leaves a column out.
+    #[serde(default)]
+    pub map: Vec<String>,
+    /// `COLUMN:FROM=TO` value translations (`Partner:Yes=` empties a cell, `プラン:プロ=pro`).
+    #[serde(default)]
+    pub values: Vec<String>,
+    /// The ISO 4217 code of amounts without a currency column or sign.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+}
+
+impl Mapping {
+    /// This mapping with `later` on top: a source `later` maps replaces this one's
+    /// mappings of it, a value it translates replaces this one's, its currency wins.
+    pub fn then(mut self, later: Mapping) -> Mapping {
+        let source = |mapping: &String| {
+            mapping
+                .split_once('=')
+                .map_or_else(|| mapping.clone(), |(s, _)| s.trim().to_lowercase())
+        };
+        let value = |mapping: &String| {
+            mapping
+                .split_once('=')
+                .map_or_else(|| mapping.clone(), |(s, _)| s.trim().to_lowercase())
+        };
+        self.map
+            .retain(|m| !later.map.iter().any(|l| source(l) == source(m)));
+        self.values
+            .retain(|m| !later.values.iter().any(|l| value(l) == value(m)));
+        self.map.extend(later.map);
+        self.values.extend(later.values);
+        if later.currency.is_some() {
+            self.currency = later.currency;
+        }
+        self
+    }
+
+    /// Checks every part, naming the bad one.
+    pub fn check(&self) -> Result<(), ImportError> {
+        parse_mappings(&self.map)?;
+        parse_value_mappings(&self.values)?;
+        self.currency()?;
+        Ok(())
+    }
+
+    fn currency(&self) -> Result<Option<Currency>, ImportError> {
+        self.currency
+            .as_deref()
+            .map(|code| Currency::parse(code).map_err(|e| ImportError::Header(e.reason)))
+            .transpose()
+    }
+}
+
+/// Everything a file's parse needs besides its bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportOptions {
+    /// Header mappings, value translations, default currency.
+    pub mapping: Mapping,
+    /// The day a file without dates describes (`tenure_months` counts back from it, a
+    /// `churned` flag ends a subscription on it).
+    pub as_of: Date,
+}
+
+impl ImportOptions {
+    /// No mappings, translations or default currency; files without dates describe `as_of`.
+    pub fn plain(as_of: Date) -> ImportOptions {
+        ImportOptions {
+            mapping: Mapping::default(),
+            as_of,
+        }
+    }
+}
+
+/// Parses `COLUMN:FROM=TO` value translations.
+fn parse_value_mappings(raw: &[String]) -> Result<Vec<ValueMapping>, ImportError> {
+    raw.iter()
+        .map(|mapping| {
+            mapping
+                .split_once(':')
+                .and_then(|(column, rest)| {
+                    rest.split_once('=').map(|(from, to)| ValueMapping {
+                        column: column.trim().to_owned(),
+                        from: from.trim().to_owned(),
+                        to: to.trim().to_owned(),
+                    })
+                })
+                .filter(|v| !v.column.is_empty() && !v.from.is_empty())
+                .ok_or_else(|| {
+                    ImportError::Header(format!(
+                        "value mapping '{mapping}' must look like COLUMN:FROM=TO (TO may be empty)"
+                    ))
+                })
+        })
+        .collect()
+}
+
 /// Parses `SRC=DST` header mappings as given on the command line or in a query string;
 /// `SRC=` (nothing after `=`) ignores the column `SRC`.
 pub fn parse_mappings(raw: &[String]) -> Result<Vec<(String, String)>, ImportError> {
@@ -190,12 +295,15 @@ pub fn parse_mappings(raw: &[String]) -> Result<Vec<(String, String)>, ImportErr
 pub fn parse_file(
     kind: ImportKind,
     bytes: &[u8],
-    mappings: &[(String, String)],
+    options: &ImportOptions,
     progress: &mut dyn FnMut(u64),
 ) -> Result<ParsedFile, ImportError> {
+    let mappings = parse_mappings(&options.mapping.map)?;
+    let values = parse_value_mappings(&options.mapping.values)?;
+    let currency = options.mapping.currency()?;
     let decoded = decode(bytes)?;
     let (mut reader, header) = open_csv(&decoded.text)?;
-    let layout = resolve_header(kind, &header, mappings)?;
+    let layout = resolve_header(kind, &header, &mappings, &values)?;
     let mut errors = Vec::new();
     let mut rows = Rows {
         kind,
@@ -215,6 +323,8 @@ pub fn parse_file(
                 line,
                 layout: &layout,
                 record,
+                currency: currency.as_ref(),
+                as_of: options.as_of,
             };
             if let Err(row_errors) = rows.push(&row) {
                 errors.extend(row_errors);
@@ -258,6 +368,9 @@ struct Row<'a> {
     line: u64,
     layout: &'a columns::Layout,
     record: &'a csv::StringRecord,
+    /// The currency of amounts that name none.
+    currency: Option<&'a Currency>,
+    as_of: Date,
 }
 
 struct Cells<'a> {
@@ -266,12 +379,23 @@ struct Cells<'a> {
 }
 
 impl Cells<'_> {
-    /// The raw cell of a canonical column: None when the column is absent.
-    fn raw(&self, canonical: &str) -> Option<&str> {
+    /// The cell of a canonical column as written: None when the column is absent.
+    fn written(&self, canonical: &str) -> Option<&str> {
         self.row
             .layout
             .index(canonical)
             .map(|index| self.row.record.get(index).unwrap_or("").trim())
+    }
+
+    /// The cell of a canonical column after its value translation: None when the column
+    /// is absent.
+    fn raw(&self, canonical: &str) -> Option<Cow<'_, str>> {
+        let index = self.row.layout.index(canonical)?;
+        let cell = self.row.record.get(index).unwrap_or("").trim();
+        Some(match self.row.layout.translate(index, cell) {
+            Cow::Owned(to) => Cow::Owned(to.trim().to_owned()),
+            Cow::Borrowed(cell) => Cow::Borrowed(cell),
+        })
     }
 
     fn fail(&mut self, canonical: &str, reason: String) {
@@ -288,7 +412,8 @@ impl Cells<'_> {
         canonical: &str,
         parse: impl Fn(&str) -> Result<T, Invalid>,
     ) -> Patch<T> {
-        match self.raw(canonical) {
+        let raw = self.raw(canonical).map(Cow::into_owned);
+        match raw.as_deref() {
             None => Patch::Keep,
             Some("") => Patch::Clear,
             Some(raw) => match parse(raw) {
@@ -317,7 +442,8 @@ impl Cells<'_> {
         canonical: &str,
         parse: impl Fn(&str) -> Result<T, Invalid>,
     ) -> Option<T> {
-        match self.raw(canonical) {
+        let raw = self.raw(canonical).map(Cow::into_owned);
+        match raw.as_deref() {
             Some("") | None => {
                 self.fail(canonical, "is required".to_owned());
                 None
@@ -325,6 +451,53 @@ impl Cells<'_> {
             Some(_) => self.optional(canonical, parse),
         }
     }
+}
+
+/// A plan as the file names it: a slug, a label a value translation turned into a slug,
+/// or a label in any language.
+fn plan(cells: &mut Cells<'_>) -> Patch<PlanRef> {
+    let written = cells.written("plan").map(str::to_owned);
+    cells.patch("plan", |raw| {
+        let label = |text: &str| Name::parse(text).map_err(|e| e.in_field("plan"));
+        match (Slug::parse(raw), written.as_deref()) {
+            (Ok(slug), Some(written)) if written != raw && Slug::parse(written).is_err() => {
+                Ok(PlanRef::Named {
+                    slug,
+                    label: label(written)?,
+                })
+            }
+            (Ok(slug), _) => Ok(PlanRef::Slug(slug)),
+            (Err(_), _) => label(raw).map(PlanRef::Label),
+        }
+    })
+}
+
+/// A yes/no flag as exports write it.
+fn flag(raw: &str, field: &str) -> Result<bool, Invalid> {
+    match mikawaya_domain::user::fold_name(raw).as_str() {
+        "yes" | "y" | "true" | "1" | "はい" | "有" | "あり" | "解約" | "churned" => Ok(true),
+        "no" | "n" | "false" | "0" | "いいえ" | "無" | "なし" | "継続" | "active" => {
+            Ok(false)
+        }
+        _ => Err(Invalid::new(
+            field,
+            format!("'{raw}' is not yes or no (yes/no, true/false, 1/0, はい/いいえ)"),
+        )),
+    }
+}
+
+fn months(raw: &str) -> Result<i64, Invalid> {
+    let folded = mikawaya_domain::user::fold_name(raw);
+    folded
+        .parse::<i64>()
+        .ok()
+        .filter(|m| (0..=1200).contains(m))
+        .ok_or_else(|| {
+            Invalid::new(
+                "tenure_months",
+                format!("'{raw}' is not a whole number of months (0-1200)"),
+            )
+        })
 }
 
 fn quantity(raw: &str) -> Result<u32, Invalid> {
@@ -352,6 +525,8 @@ impl Rows {
                     .iter()
                     .filter_map(|(key, index)| {
                         let cell = row.record.get(*index).unwrap_or("").trim();
+                        let cell = row.layout.translate(*index, cell);
+                        let cell = cell.trim();
                         (!cell.is_empty())
                             .then(|| (key.clone(), serde_json::Value::String(cell.to_owned())))
                     })
@@ -359,21 +534,36 @@ impl Rows {
                 let Some(external_id) = external_id else {
                     return Err(cells.errors);
                 };
+                let name = cells.patch("name", Name::parse);
+                let mrr = cells.patch("mrr", Money::parse);
+                // An amount without a currency is in the one its sign names (￥, 円), else
+                // the import's (or the data dir's) default currency.
+                let currency = match cells.patch("currency", Currency::parse) {
+                    Patch::Set(currency) => Patch::Set(currency),
+                    unnamed if matches!(mrr, Patch::Set(_)) => cells
+                        .written("mrr")
+                        .and_then(Currency::of_sign)
+                        .or_else(|| row.currency.cloned())
+                        .map_or(unnamed, Patch::Set),
+                    other => other,
+                };
                 let record = AccountRecord {
                     line,
                     external_id,
-                    name: cells.patch("name", Name::parse),
+                    name,
                     parent_external_id: cells.patch("parent_external_id", ExternalId::parse),
-                    plan: cells.patch("plan", Slug::parse),
-                    mrr: cells.patch("mrr", Money::parse),
-                    currency: cells.patch("currency", Currency::parse),
+                    plan: plan(&mut cells),
+                    mrr,
+                    currency,
                     contract_start: cells
                         .patch("contract_start", |raw| parse_date(raw, "contract_start")),
                     contract_end: cells
                         .patch("contract_end", |raw| parse_date(raw, "contract_end")),
                     renewal_date: cells
                         .patch("renewal_date", |raw| parse_date(raw, "renewal_date")),
-                    owner_email: cells.patch("owner_email", Email::parse),
+                    owner_email: cells.patch("owner_email", |raw| {
+                        UserRef::parse(raw).map_err(|e| e.in_field("owner_email"))
+                    }),
                     partner_external_id: cells.patch("partner_external_id", ExternalId::parse),
                     stage: cells.patch("stage", parse_stage),
                     tier: cells.patch("tier", TouchTier::parse),
@@ -418,14 +608,42 @@ impl Rows {
                 }
             }
             ImportKind::Subscriptions => {
+                let plan = match cells.raw("plan").as_deref() {
+                    Some("") | None => {
+                        cells.fail("plan", "is required".to_owned());
+                        None
+                    }
+                    Some(_) => match plan(&mut cells) {
+                        Patch::Set(plan) => Some(plan),
+                        _ => None,
+                    },
+                };
+                // A file without dates: the start counts back its tenure from the as-of
+                // day; a churned flag ends the subscription on it.
+                let dated = cells.raw("start_date").is_some_and(|raw| !raw.is_empty())
+                    || cells.row.layout.index("tenure_months").is_none();
+                let start = if dated {
+                    cells.required("start_date", |raw| parse_date(raw, "start_date"))
+                } else {
+                    let as_of = row.as_of;
+                    cells
+                        .required("tenure_months", months)
+                        .and_then(|months| as_of.checked_sub(jiff::Span::new().months(months)).ok())
+                };
+                let churned = cells
+                    .optional("churned", |raw| flag(raw, "churned"))
+                    .unwrap_or(false);
+                let end = cells
+                    .optional("end_date", |raw| parse_date(raw, "end_date"))
+                    .or_else(|| churned.then_some(row.as_of));
                 let record = (
                     cells.optional("external_id", ExternalId::parse),
                     cells.required("account_external_id", ExternalId::parse),
-                    cells.required("plan", Slug::parse),
+                    plan,
                     cells.optional("quantity", quantity).unwrap_or(1),
                     cells.required("mrr", Money::parse),
-                    cells.required("start_date", |raw| parse_date(raw, "start_date")),
-                    cells.optional("end_date", |raw| parse_date(raw, "end_date")),
+                    start,
+                    end,
                 );
                 if let (
                     external_id,
@@ -454,7 +672,9 @@ impl Rows {
                     cells.required("account_external_id", ExternalId::parse),
                     cells.required("kind", TouchpointKind::parse),
                     cells.required("occurred_at", |raw| parse_timestamp(raw, "occurred_at")),
-                    cells.optional("user_email", Email::parse),
+                    cells.optional("user_email", |raw| {
+                        UserRef::parse(raw).map_err(|e| e.in_field("user_email"))
+                    }),
                     cells.optional("summary", Text::parse),
                 );
                 if let (

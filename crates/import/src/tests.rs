@@ -7,7 +7,27 @@ fn parse(
     bytes: &[u8],
     mappings: &[(String, String)],
 ) -> Result<ParsedFile, ImportError> {
-    parse_file(kind, bytes, mappings, &mut |_| {})
+    let mapping = Mapping {
+        map: mappings.iter().map(|(s, t)| format!("{s}={t}")).collect(),
+        ..Mapping::default()
+    };
+    parse_with(kind, bytes, mapping)
+}
+
+fn day(raw: &str) -> Date {
+    raw.parse().unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn parse_with(kind: ImportKind, bytes: &[u8], mapping: Mapping) -> Result<ParsedFile, ImportError> {
+    let options = ImportOptions {
+        mapping,
+        as_of: day("2020-06-30"),
+    };
+    parse_file(kind, bytes, &options, &mut |_| {})
+}
+
+fn strings(items: &[&str]) -> Vec<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
 }
 
 fn row_errors(result: Result<ParsedFile, ImportError>) -> Vec<(u64, String)> {
@@ -179,4 +199,199 @@ fn a_column_mapped_to_nothing_is_ignored_and_japanese_phase_and_rank_are_read() 
         parse_mappings(&["=name".to_owned()]),
         Err(ImportError::Header(_))
     ));
+}
+
+#[test]
+fn one_column_fills_several_and_values_are_translated() {
+    // The Telco export's shape: no name column, a Partner column that is not a reseller.
+    let csv =
+        "customerID,Partner,Contract,MonthlyCharges\r\n7590-VHVEG,Yes,Month-to-month,29.85\r\n";
+    let parsed = parse_with(
+        ImportKind::Accounts,
+        csv.as_bytes(),
+        Mapping {
+            map: strings(&[
+                "customerID=external_id",
+                "customerID=name",
+                "Contract=tier",
+                "MonthlyCharges=mrr",
+            ]),
+            values: strings(&["Partner:Yes=", "Contract:month-to-month=tech"]),
+            currency: Some("usd".to_owned()),
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // Partner is read by its alias, and every Yes is translated to empty: cleared, not
+    // a reseller that does not exist.
+    let ImportRecords::Accounts(records) = parsed.batch.records else {
+        panic!("accounts expected")
+    };
+    assert_eq!(records[0].external_id.as_str(), "7590-VHVEG");
+    assert_eq!(
+        records[0].name,
+        Patch::Set(Name::parse("7590-VHVEG").unwrap_or_else(|e| panic!("{e}")))
+    );
+    assert_eq!(records[0].partner_external_id, Patch::Clear);
+    assert_eq!(records[0].tier, Patch::Set(TouchTier::Tech));
+    assert_eq!(
+        records[0].currency,
+        Patch::Set(Currency::parse("USD").unwrap_or_else(|e| panic!("{e}")))
+    );
+}
+
+#[test]
+fn yen_amounts_name_their_currency_and_plans_and_owners_come_in_any_language() {
+    // Shift_JIS: ¥ cannot be encoded, so Japanese exports write ￥ or a backslash.
+    let text = "顧客コード,会社名,月額,プラン,担当者\r\nJ-1,三河屋,\"\\70,000\",プロ,山田 太郎\r\nJ-2,伊勢屋,\"￥１２０，０００\",スタンダード,aoi@example.com\r\nJ-3,越後屋,5000,pro,\r\n";
+    let (bytes, _, unmappable) = encoding_rs::SHIFT_JIS.encode(text);
+    assert!(!unmappable);
+    let parsed = parse_with(
+        ImportKind::Accounts,
+        &bytes,
+        Mapping {
+            values: strings(&["プラン:スタンダード=standard"]),
+            currency: Some("JPY".to_owned()),
+            ..Mapping::default()
+        },
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let ImportRecords::Accounts(records) = parsed.batch.records else {
+        panic!("accounts expected")
+    };
+    let jpy = Patch::Set(Currency::parse("JPY").unwrap_or_else(|e| panic!("{e}")));
+    assert_eq!(
+        records[0].mrr,
+        Patch::Set(Money::new(70_000.0).unwrap_or_else(|e| panic!("{e}")))
+    );
+    assert_eq!(records[0].currency, jpy);
+    assert_eq!(
+        records[1].mrr,
+        Patch::Set(Money::new(120_000.0).unwrap_or_else(|e| panic!("{e}")))
+    );
+    assert_eq!(records[2].currency, jpy, "the import's default");
+    let name = |raw: &str| Name::parse(raw).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(records[0].plan, Patch::Set(PlanRef::Label(name("プロ"))));
+    assert_eq!(
+        records[1].plan,
+        Patch::Set(PlanRef::Named {
+            slug: Slug::parse("standard").unwrap_or_else(|e| panic!("{e}")),
+            label: name("スタンダード"),
+        })
+    );
+    assert_eq!(
+        records[2].plan,
+        Patch::Set(PlanRef::Slug(
+            Slug::parse("pro").unwrap_or_else(|e| panic!("{e}"))
+        ))
+    );
+    assert_eq!(
+        records[0].owner_email,
+        Patch::Set(UserRef::Name(name("山田 太郎")))
+    );
+    assert!(matches!(
+        records[1].owner_email,
+        Patch::Set(UserRef::Email(_))
+    ));
+}
+
+#[test]
+fn tenure_and_churn_flags_become_subscription_terms() {
+    // As of 2020-06-30: 3 months of tenure started 2020-03-30; a churned flag ends the
+    // subscription on the as-of day; a dated row keeps its dates.
+    let csv = "customerID,Contract,tenure,Churn,MonthlyCharges\nA,Month-to-month,3,No,10\nB,One year,12,Yes,20.5\nC,Two year,0,No,5\nD,,x,maybe,1\n";
+    let mapping = Mapping {
+        map: strings(&[
+            "customerID=account_external_id",
+            "MonthlyCharges=mrr",
+            "Contract=plan",
+        ]),
+        ..Mapping::default()
+    };
+    let errors = row_errors(parse_with(
+        ImportKind::Subscriptions,
+        csv.as_bytes(),
+        mapping.clone(),
+    ));
+    assert_eq!(
+        errors,
+        vec![
+            (5, "Contract".to_owned()),
+            (5, "tenure".to_owned()),
+            (5, "Churn".to_owned())
+        ]
+    );
+    let csv = "customerID,Contract,tenure,Churn,MonthlyCharges\nA,Month-to-month,3,No,10\nB,One year,12,Yes,20.5\nC,Two year,0,No,5\n";
+    let parsed = parse_with(ImportKind::Subscriptions, csv.as_bytes(), mapping)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let ImportRecords::Subscriptions(records) = parsed.batch.records else {
+        panic!("subscriptions expected")
+    };
+    let terms: Vec<(Date, Option<Date>)> = records.iter().map(|r| (r.start, r.end)).collect();
+    assert_eq!(
+        terms,
+        vec![
+            (day("2020-03-30"), None),
+            (day("2019-06-30"), Some(day("2020-06-30"))),
+            (day("2020-06-30"), None),
+        ]
+    );
+    // Without a tenure column, a start date is required as before.
+    assert!(matches!(
+        parse(
+            ImportKind::Subscriptions,
+            b"account_id,plan,mrr\nA,b,1\n",
+            &[]
+        ),
+        Err(ImportError::Header(_))
+    ));
+}
+
+#[test]
+fn saved_mappings_are_overridden_by_the_given_ones_and_bad_parts_are_named() {
+    let saved = Mapping {
+        map: strings(&["customerID=external_id", "Partner="]),
+        values: strings(&["Contract:Two year=high"]),
+        currency: Some("USD".to_owned()),
+    };
+    let given = Mapping {
+        map: strings(&["Partner=partner_external_id"]),
+        values: strings(&["Contract:two year=low"]),
+        currency: Some("JPY".to_owned()),
+    };
+    let merged = saved.then(given);
+    assert_eq!(
+        merged.map,
+        strings(&["customerID=external_id", "Partner=partner_external_id"])
+    );
+    assert_eq!(merged.values, strings(&["Contract:two year=low"]));
+    assert_eq!(merged.currency.as_deref(), Some("JPY"));
+    for bad in [
+        Mapping {
+            values: strings(&["Partner=Yes"]),
+            ..Mapping::default()
+        },
+        Mapping {
+            currency: Some("円".to_owned()),
+            ..Mapping::default()
+        },
+        Mapping {
+            map: strings(&["=name"]),
+            ..Mapping::default()
+        },
+    ] {
+        assert!(
+            matches!(bad.check(), Err(ImportError::Header(_))),
+            "{bad:?}"
+        );
+    }
+    // A mapping of a column the file does not have is named, not silently dropped.
+    let missing = parse_with(
+        ImportKind::Accounts,
+        b"external_id\nA\n",
+        Mapping {
+            values: strings(&["Partner:Yes="]),
+            ..Mapping::default()
+        },
+    );
+    assert!(matches!(missing, Err(ImportError::Header(m)) if m.contains("Partner")));
 }

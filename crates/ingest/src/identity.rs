@@ -18,7 +18,9 @@ use mikawaya_domain::account::AccountFilter;
 use mikawaya_domain::contact::ContactRole;
 use mikawaya_domain::value::{Email, ExternalId, Name, Slug};
 use mikawaya_domain::{Actor, Patch};
-use mikawaya_store::{AccountRecord, ContactRecord, ImportBatch, ImportRecords, Store, StoreError};
+use mikawaya_store::{
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, PlanRef, Store, StoreError,
+};
 use std::collections::BTreeMap;
 
 /// Identity changes waiting to be written, latest per entity.
@@ -103,8 +105,15 @@ fn account_record(
         external_id: external,
         name: name.map_or(Patch::Keep, Patch::Set),
         parent_external_id: Patch::Keep,
+        // A plan in any language: a slug as it is, a label named through the plan names.
         plan: text(traits, "plan")
-            .and_then(|p| Slug::parse(p).ok())
+            .and_then(|p| {
+                Slug::parse(p).map(PlanRef::Slug).ok().or_else(|| {
+                    mikawaya_domain::value::Name::parse(p)
+                        .ok()
+                        .map(PlanRef::Label)
+                })
+            })
             .map_or(Patch::Keep, Patch::Set),
         mrr: Patch::Keep,
         currency: Patch::Keep,

@@ -35,8 +35,8 @@ pub mod work;
 pub use error::{RowError, StoreError};
 pub use page::{Page, PageRequest, all_pages};
 pub use records::{
-    AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, SubscriptionRecord,
-    TouchpointRecord,
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, PlanRef,
+    SubscriptionRecord, TouchpointRecord,
 };
 
 use mikawaya_domain::access::{ManageAccess, Scope};
@@ -405,6 +405,18 @@ pub trait Store: Send + Sync {
     fn business_time_zone(&self) -> Result<jiff::tz::TimeZone>;
     /// Sets the business time zone (an IANA name, checked: field `time_zone`).
     fn set_business_time_zone(&self, access: &ManageAccess, name: &str) -> Result<()>;
+    /// The currency of amounts that do not name one (imports, new accounts); none until
+    /// one is set (then USD).
+    fn default_currency(&self) -> Result<Option<mikawaya_domain::value::Currency>>;
+    /// Sets the default currency.
+    fn set_default_currency(
+        &self,
+        access: &ManageAccess,
+        currency: &mikawaya_domain::value::Currency,
+    ) -> Result<()>;
+    /// The plans' display names by slug (plans imported under a label in any language).
+    fn plan_names(&self, access: &ReadAccess)
+    -> Result<std::collections::BTreeMap<String, String>>;
     /// Records that the daily pipeline finished for `day`.
     fn record_daily_run(&self, access: &ManageAccess, run: &DailyRunRecord) -> Result<()>;
     /// The latest business day the daily pipeline finished.

@@ -6,8 +6,28 @@ use mikawaya_domain::Patch;
 use mikawaya_domain::account::TouchTier;
 use mikawaya_domain::contact::ContactRole;
 use mikawaya_domain::touchpoint::TouchpointKind;
+use mikawaya_domain::user::UserRef;
 use mikawaya_domain::value::{Currency, Email, ExternalId, Money, Name, Slug, Text};
 use std::collections::BTreeMap;
+
+/// A plan as a file names it. Plans are stored as slugs; a label in any language gets one
+/// from the plan names (the label becomes the slug's display name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanRef {
+    /// A slug as it is (`pro`).
+    Slug(Slug),
+    /// A label a value translation turned into a slug (`プロ` → `pro`): the label is the
+    /// slug's display name unless it has one.
+    Named {
+        /// The slug.
+        slug: Slug,
+        /// The file's label.
+        label: Name,
+    },
+    /// A label only (`プロ`, `Pro (annual)`): the slug that has it as its name, else a new
+    /// one made from it.
+    Label(Name),
+}
 
 /// One accounts row. `Keep` means the column is not in the file; `Clear` an empty cell.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,7 +41,7 @@ pub struct AccountRecord {
     /// Parent, by external id (may be another row of the same file).
     pub parent_external_id: Patch<ExternalId>,
     /// Plan.
-    pub plan: Patch<Slug>,
+    pub plan: Patch<PlanRef>,
     /// MRR (clear = 0).
     pub mrr: Patch<Money>,
     /// Currency (clear = USD).
@@ -32,8 +52,8 @@ pub struct AccountRecord {
     pub contract_end: Patch<Date>,
     /// Renewal date.
     pub renewal_date: Patch<Date>,
-    /// Owner, by login email.
-    pub owner_email: Patch<Email>,
+    /// Owner, by login email or display name.
+    pub owner_email: Patch<UserRef>,
     /// Partner, by external id.
     pub partner_external_id: Patch<ExternalId>,
     /// Stage.
@@ -81,7 +101,7 @@ pub struct SubscriptionRecord {
     /// The account, by external id.
     pub account_external_id: ExternalId,
     /// Plan.
-    pub plan: Slug,
+    pub plan: PlanRef,
     /// Quantity.
     pub quantity: u32,
     /// MRR.
@@ -103,8 +123,8 @@ pub struct TouchpointRecord {
     pub kind: TouchpointKind,
     /// When.
     pub occurred_at: jiff::Timestamp,
-    /// Who, by login email.
-    pub user_email: Option<Email>,
+    /// Who, by login email or display name.
+    pub user_email: Option<UserRef>,
     /// What.
     pub summary: Option<Text>,
 }

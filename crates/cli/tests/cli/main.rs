@@ -7,6 +7,7 @@ mod digest;
 mod events;
 mod forecast;
 mod health;
+mod import;
 mod listeners;
 mod playbooks;
 mod scorecard;

@@ -141,6 +141,8 @@ struct AccountData {
     journey: mikawaya_playbooks::journey::Journey,
     /// The account's stays in stages, latest first.
     stays: Vec<mikawaya_analytics::journey::Stay>,
+    /// The plans' display names by slug (plans imported under a label in any language).
+    plan_names: std::collections::BTreeMap<String, String>,
 }
 
 fn load_account(
@@ -286,6 +288,7 @@ fn load_account(
         parent,
         descendants,
         custom_fields: store.list_custom_fields()?,
+        plan_names: store.plan_names(access)?,
     })
 }
 
@@ -422,7 +425,14 @@ async fn render_account(
         customer_actions,
         journey,
         stays,
+        plan_names,
     } = data;
+    let plan_name = |slug: &str| {
+        plan_names
+            .get(slug)
+            .cloned()
+            .unwrap_or_else(|| slug.to_owned())
+    };
     let (stakeholders, product_users): (Vec<_>, Vec<_>) = contacts
         .into_iter()
         .partition(|c| c.source == ContactSource::Crm);
@@ -591,7 +601,7 @@ async fn render_account(
                 div { dt { (lang.t("partner")) } dd { @if let Some(p) = &partner { (p) } @else { "—" } } }
                 div { dt { (lang.t("tier")) } dd { @if let Some(t) = account.tier { (lang.t(t.as_str())) } @else { "—" } } }
                 div { dt { (lang.t("stage")) } dd { @if let Some(s) = &account.stage { (super::journey::stage_name(lang, &journey, s.as_str())) } @else { "—" } } }
-                div { dt { (lang.t("plan")) } dd { @if let Some(p) = &account.plan { (p) } @else { "—" } } }
+                div { dt { (lang.t("plan")) } dd { @if let Some(p) = &account.plan { (plan_name(p.as_str())) } @else { "—" } } }
                 div { dt { (lang.t("last_touch")) } dd { @if let Some(t) = account.signals.last_touch { (i18n::date(clock.day_of(t), lang)) } @else { "—" } } }
                 @for def in &custom_fields {
                     @if let Some(value) = account.custom_fields.get(def.key().as_str()) {
@@ -792,7 +802,7 @@ async fn render_account(
             h2 { (lang.t("subscriptions")) }
             (charts::lines("mrr-chart", lang.t("mrr_timeline"), &mrr_labels, &mrr_series, 0.0, lang.t("month")))
             table tabindex="0" { thead { tr { th scope="col" { (lang.t("plan")) } th.num scope="col" { "MRR" } th scope="col" { (lang.t("start")) } th scope="col" { (lang.t("end")) } } }
-            tbody { @for s in &subscriptions { tr { td { (s.plan) } td.num { (i18n::money(s.mrr.amount(), &account.currency)) } td { (i18n::date(s.term.start(), lang)) } td { @if let Some(e) = s.term.end() { (i18n::date(e, lang)) } @else { "—" } } } } } }
+            tbody { @for s in &subscriptions { tr { td { (plan_name(s.plan.as_str())) } td.num { (i18n::money(s.mrr.amount(), &account.currency)) } td { (i18n::date(s.term.start(), lang)) } td { @if let Some(e) = s.term.end() { (i18n::date(e, lang)) } @else { "—" } } } } } }
         }
         section {
             h2 { (lang.t("touchpoints")) }

@@ -184,3 +184,68 @@ async fn header_problems_are_reported_before_any_row() {
     .await;
     assert_eq!(bad_map.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn mappings_translate_values_are_saved_by_leaders_and_reused() {
+    let app = TestApp::spawn().await;
+    let csv = "customerID,Partner,Contract,MonthlyCharges\r\nT-1,Yes,プロ,\"￥７０，０００\"\r\n";
+    let query = "?map=customerID%3Dexternal_id&map=customerID%3Dname&map_values=Partner%3AYes%3D\
+                 &map=Contract%3Dplan&map=MonthlyCharges%3Dmrr&save_mapping=crm";
+    // Saving a mapping is the managers' (a CSM may import, not save): nothing is written.
+    let request = app
+        .client
+        .post(format!("{}/api/v1/import/accounts{query}", app.base))
+        .bearer_auth(&app.tokens["csm"])
+        .header("content-type", "text/csv")
+        .body(csv.as_bytes().to_vec());
+    let refused = app.send(request).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert_eq!(app.get("admin", "/api/v1/accounts?q=T-1").await.count(), 0);
+
+    let reply = import(&app, "accounts", query, csv.as_bytes().to_vec()).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["created"], 1);
+    let listed = app.get("admin", "/api/v1/accounts?q=T-1").await;
+    let account = &listed.body["data"][0];
+    assert_eq!(account["name"], "T-1", "{}", listed.text);
+    assert_eq!(account["currency"], "JPY", "the ￥ names it");
+    assert_eq!(account["mrr"], 70000.0);
+    assert_eq!(account["plan"], "plan-1", "プロ gets a slug");
+    assert!(
+        account["partner_id"].is_null(),
+        "Yes translated to no partner"
+    );
+
+    let saved = app.get("admin", "/api/v1/import/mappings").await;
+    assert_eq!(saved.body[0]["name"], "crm", "{}", saved.text);
+    assert_eq!(saved.body[0]["values"][0], "Partner:Yes=");
+    // Reused by name, with a value translation on top.
+    let next = "customerID,Partner,Contract,MonthlyCharges\nT-2,Yes,Pro,100\n";
+    let reply = import(
+        &app,
+        "accounts",
+        "?mapping=crm&currency=EUR",
+        next.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    let listed = app.get("admin", "/api/v1/accounts?q=T-2").await;
+    assert_eq!(listed.body["data"][0]["currency"], "EUR");
+    // Unknown names and bad parts are named.
+    let unknown = import(&app, "accounts", "?mapping=nope", next.as_bytes().to_vec()).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.text);
+    assert_eq!(
+        unknown.body["error"]["field"], "mapping",
+        "{}",
+        unknown.text
+    );
+    let bad = import(
+        &app,
+        "accounts",
+        "?map_values=Partner",
+        next.as_bytes().to_vec(),
+    )
+    .await;
+    assert_eq!(bad.status.as_u16() / 100, 4, "{}", bad.text);
+    assert!(bad.text.contains("COLUMN:FROM=TO"), "{}", bad.text);
+}

@@ -4,7 +4,8 @@
 //! ([`ImportTarget`]) inside its own transaction and rolls back when this returns an error.
 
 use crate::records::{
-    AccountRecord, ContactRecord, ImportBatch, ImportRecords, SubscriptionRecord, TouchpointRecord,
+    AccountRecord, ContactRecord, ImportBatch, ImportRecords, PlanRef, SubscriptionRecord,
+    TouchpointRecord,
 };
 use crate::{ImportSummary, Result, RowError, StoreError};
 use jiff::civil::Date;
@@ -13,6 +14,7 @@ use mikawaya_domain::contact::{Contact, ContactSource};
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::subscription::{Subscription, Term};
 use mikawaya_domain::touchpoint::NewTouchpoint;
+use mikawaya_domain::user::{User, UserRef, fold_name};
 use mikawaya_domain::value::{Currency, Email, ExternalId, Money, Slug};
 use mikawaya_domain::{
     AccountId, ContactId, Invalid, PartnerId, Patch, SubscriptionId, UserId, Visibility,
@@ -22,8 +24,12 @@ use std::collections::HashMap;
 
 /// What an import needs from a backend, inside one transaction.
 pub(crate) trait ImportTarget {
-    /// Every user's id by lower-case email.
-    fn users_by_email(&self) -> Result<HashMap<String, UserId>>;
+    /// The users the caller can see.
+    fn users(&self, visibility: Visibility) -> Result<Vec<User>>;
+    /// The plans' display names by slug.
+    fn plan_names(&self) -> Result<Vec<(Slug, String)>>;
+    /// Gives a plan its display name.
+    fn set_plan_name(&self, slug: &Slug, name: &str) -> Result<()>;
     /// The visible partners' ids by external id.
     fn partners_by_external_id(&self, visibility: Visibility)
     -> Result<HashMap<String, PartnerId>>;
@@ -139,20 +145,124 @@ impl Report<'_> {
 
 /// Lookups loaded once per file.
 struct References {
-    users: HashMap<String, UserId>,
+    users_by_email: HashMap<String, UserId>,
+    /// Users by [`fold_name`] of their display name (two people may share one).
+    users_by_name: HashMap<String, Vec<UserId>>,
     partners: HashMap<String, PartnerId>,
 }
 
 impl References {
     fn load(target: &dyn ImportTarget, visibility: Visibility) -> Result<Self> {
+        let users = target.users(visibility)?;
+        let mut users_by_name: HashMap<String, Vec<UserId>> = HashMap::new();
+        for user in &users {
+            users_by_name
+                .entry(fold_name(user.name.as_str()))
+                .or_default()
+                .push(user.id);
+        }
         Ok(Self {
-            users: target.users_by_email()?,
+            users_by_email: users.iter().map(|u| (u.email.to_string(), u.id)).collect(),
+            users_by_name,
             partners: target.partners_by_external_id(visibility)?,
         })
     }
 
-    fn user(&self, email: &Email) -> Option<UserId> {
-        self.users.get(email.as_str()).copied()
+    /// The user a file names, or why there is none (only users the caller can see).
+    fn user(&self, reference: &UserRef) -> std::result::Result<UserId, String> {
+        match reference {
+            UserRef::Email(email) => self
+                .users_by_email
+                .get(email.as_str())
+                .copied()
+                .ok_or_else(|| format!("no user with email {email}")),
+            UserRef::Name(name) => match self.users_by_name.get(&fold_name(name.as_str())) {
+                Some(ids) if ids.len() == 1 => Ok(ids[0]),
+                Some(ids) => Err(format!(
+                    "{} users are named {name}; give their email instead",
+                    ids.len()
+                )),
+                None => Err(format!(
+                    "no user named {name} (give a user's name or email)"
+                )),
+            },
+        }
+    }
+}
+
+/// The plans' display names, loaded once per file; labels met in the file are given
+/// slugs (and names) as the rows are imported, in the same transaction.
+struct Plans {
+    by_slug: HashMap<String, String>,
+    by_label: HashMap<String, Slug>,
+}
+
+impl Plans {
+    fn load(target: &dyn ImportTarget) -> Result<Self> {
+        let names = target.plan_names()?;
+        Ok(Self {
+            by_label: names
+                .iter()
+                .map(|(slug, name)| (fold_name(name), slug.clone()))
+                .collect(),
+            by_slug: names
+                .into_iter()
+                .map(|(slug, name)| (slug.as_str().to_owned(), name))
+                .collect(),
+        })
+    }
+
+    /// The slug of a plan as the file names it, naming new ones.
+    fn resolve(&mut self, target: &dyn ImportTarget, plan: &PlanRef) -> Result<Slug> {
+        match plan {
+            PlanRef::Slug(slug) => Ok(slug.clone()),
+            PlanRef::Named { slug, label } => {
+                if !self.by_slug.contains_key(slug.as_str()) {
+                    self.name(target, slug, label.as_str())?;
+                }
+                Ok(slug.clone())
+            }
+            PlanRef::Label(label) => {
+                if let Some(slug) = self.by_label.get(&fold_name(label.as_str())) {
+                    return Ok(slug.clone());
+                }
+                let slug = self.new_slug(label.as_str());
+                self.name(target, &slug, label.as_str())?;
+                Ok(slug)
+            }
+        }
+    }
+
+    fn name(&mut self, target: &dyn ImportTarget, slug: &Slug, label: &str) -> Result<()> {
+        target.set_plan_name(slug, label)?;
+        self.by_slug
+            .insert(slug.as_str().to_owned(), label.to_owned());
+        self.by_label.insert(fold_name(label), slug.clone());
+        Ok(())
+    }
+
+    /// A slug for a label: its ASCII words (`Pro (annual)` → `pro-annual`), else `plan-N`.
+    fn new_slug(&self, label: &str) -> Slug {
+        let words: Vec<String> = mikawaya_domain::value::half_width(label)
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let free = |slug: &Slug| !self.by_slug.contains_key(slug.as_str());
+        if let Ok(slug) = Slug::parse(&words.join("-"))
+            && free(&slug)
+        {
+            return slug;
+        }
+        let mut n = 1u64;
+        loop {
+            if let Ok(slug) = Slug::parse(&format!("plan-{n}"))
+                && free(&slug)
+            {
+                return slug;
+            }
+            n += 1;
+        }
     }
 }
 
@@ -168,13 +278,19 @@ pub(crate) fn import(
         errors: Vec::new(),
     };
     let references = References::load(target, access.visibility())?;
+    let mut plans = Plans::load(target)?;
     let summary = match &batch.records {
-        ImportRecords::Accounts(records) => {
-            import_accounts(target, access, &references, records, &mut report)?
-        }
+        ImportRecords::Accounts(records) => import_accounts(
+            target,
+            access,
+            &references,
+            &mut plans,
+            records,
+            &mut report,
+        )?,
         ImportRecords::Contacts(records) => import_contacts(target, access, records, &mut report)?,
         ImportRecords::Subscriptions(records) => {
-            import_subscriptions(target, access, records, &mut report)?
+            import_subscriptions(target, access, &mut plans, records, &mut report)?
         }
         ImportRecords::Touchpoints(records) => {
             import_touchpoints(target, access, &references, records, &mut report)?
@@ -240,6 +356,7 @@ fn import_accounts(
     target: &dyn ImportTarget,
     access: &WriteAccess,
     references: &References,
+    plans: &mut Plans,
     records: &[AccountRecord],
     report: &mut Report<'_>,
 ) -> Result<ImportSummary> {
@@ -273,14 +390,10 @@ fn import_accounts(
         };
         let is_new = current.id.get() == 0;
         let owner_id = match &record.owner_email {
-            Patch::Set(email) => match references.user(email) {
-                Some(id) => Patch::Set(id),
-                None => {
-                    report.reject(
-                        record.line,
-                        "owner_email",
-                        format!("no user with email {email}"),
-                    );
+            Patch::Set(owner) => match references.user(owner) {
+                Ok(id) => Patch::Set(id),
+                Err(reason) => {
+                    report.reject(record.line, "owner_email", reason);
                     continue;
                 }
             },
@@ -309,7 +422,11 @@ fn import_accounts(
                 _ => None,
             },
             parent_id: Patch::Keep,
-            plan: record.plan.clone(),
+            plan: match &record.plan {
+                Patch::Set(plan) => Patch::Set(plans.resolve(target, plan)?),
+                Patch::Clear => Patch::Clear,
+                Patch::Keep => Patch::Keep,
+            },
             mrr: match record.mrr {
                 Patch::Set(mrr) => Some(mrr),
                 Patch::Clear => Some(Money::ZERO),
@@ -499,6 +616,7 @@ fn import_contacts(
 fn import_subscriptions(
     target: &dyn ImportTarget,
     access: &WriteAccess,
+    plans: &mut Plans,
     records: &[SubscriptionRecord],
     report: &mut Report<'_>,
 ) -> Result<ImportSummary> {
@@ -523,10 +641,11 @@ fn import_subscriptions(
                 continue;
             }
         };
+        let plan = plans.resolve(target, &record.plan)?;
         let existing = target.subscription_for_upsert(
             record.external_id.as_ref(),
             account.id,
-            &record.plan,
+            &plan,
             record.start,
         )?;
         if let Some(existing) = &existing
@@ -543,7 +662,7 @@ fn import_subscriptions(
         let subscription = match existing {
             Some(existing) => {
                 summary.updated += 1;
-                let changed = existing.plan != record.plan
+                let changed = existing.plan != plan
                     || existing.quantity != record.quantity
                     || existing.mrr != record.mrr
                     || existing.term != term
@@ -554,7 +673,7 @@ fn import_subscriptions(
                 target.keep_subscription_version(&existing, access.user_id())?;
                 Subscription {
                     account_id: account.id,
-                    plan: record.plan.clone(),
+                    plan: plan.clone(),
                     quantity: record.quantity,
                     mrr: record.mrr,
                     term,
@@ -568,7 +687,7 @@ fn import_subscriptions(
                     id: SubscriptionId::new(0),
                     account_id: account.id,
                     external_id: record.external_id.clone(),
-                    plan: record.plan.clone(),
+                    plan: plan.clone(),
                     quantity: record.quantity,
                     mrr: record.mrr,
                     term,
@@ -606,14 +725,10 @@ fn import_touchpoints(
             continue;
         };
         let user_id = match &record.user_email {
-            Some(email) => match references.user(email) {
-                Some(id) => Some(id),
-                None => {
-                    report.reject(
-                        record.line,
-                        "user_email",
-                        format!("no user with email {email}"),
-                    );
+            Some(user) => match references.user(user) {
+                Ok(id) => Some(id),
+                Err(reason) => {
+                    report.reject(record.line, "user_email", reason);
                     continue;
                 }
             },

@@ -171,6 +171,38 @@ pub(crate) fn business_time_zone(connection: &Connection) -> Result<jiff::tz::Ti
     }
 }
 
+const CURRENCY_KEY: &str = "settings.currency";
+
+pub(crate) fn default_currency(
+    connection: &Connection,
+) -> Result<Option<mikawaya_domain::value::Currency>> {
+    let stored: Option<String> = connection
+        .query_row(
+            "SELECT value FROM meta WHERE key = ?1",
+            [CURRENCY_KEY],
+            |row| row.get(0),
+        )
+        .optional()?;
+    stored
+        .map(|code| {
+            mikawaya_domain::value::Currency::parse(&code).map_err(|_| {
+                StoreError::Corrupt(format!("{CURRENCY_KEY}: '{code}' is not a currency"))
+            })
+        })
+        .transpose()
+}
+
+pub(crate) fn set_default_currency(
+    connection: &Connection,
+    currency: &mikawaya_domain::value::Currency,
+) -> Result<()> {
+    connection.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [CURRENCY_KEY, currency.as_str()],
+    )?;
+    Ok(())
+}
+
 pub(crate) fn set_business_time_zone(connection: &Connection, name: &str) -> Result<()> {
     if jiff::tz::TimeZone::get(name).is_err() {
         return Err(mikawaya_domain::Invalid::new(

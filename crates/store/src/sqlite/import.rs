@@ -10,10 +10,20 @@ use mikawaya_domain::contact::Contact;
 use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::subscription::Subscription;
 use mikawaya_domain::touchpoint::NewTouchpoint;
+use mikawaya_domain::user::User;
 use mikawaya_domain::value::{Email, ExternalId, Slug};
 use mikawaya_domain::{AccountId, ContactId, PartnerId, SubscriptionId, UserId, Visibility};
 use rusqlite::Connection;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+
+/// The plans' display names by slug.
+pub(crate) fn plan_names(connection: &Connection) -> Result<BTreeMap<String, String>> {
+    let rows: rusqlite::Result<BTreeMap<String, String>> = connection
+        .prepare_cached("SELECT slug, name FROM plan_names")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect();
+    Ok(rows?)
+}
 
 /// The import's transaction.
 pub(crate) struct Target<'c>(pub(crate) &'c Connection);
@@ -27,11 +37,24 @@ fn visible<T>(found: Result<T>) -> Result<bool> {
 }
 
 impl ImportTarget for Target<'_> {
-    fn users_by_email(&self) -> Result<HashMap<String, UserId>> {
-        Ok(team::list_users(self.0, Visibility::All)?
+    fn users(&self, visibility: Visibility) -> Result<Vec<User>> {
+        team::list_users(self.0, visibility)
+    }
+
+    fn plan_names(&self) -> Result<Vec<(Slug, String)>> {
+        Ok(plan_names(self.0)?
             .into_iter()
-            .map(|u| (u.email.to_string(), u.id))
+            .filter_map(|(slug, name)| Slug::parse(&slug).ok().map(|slug| (slug, name)))
             .collect())
+    }
+
+    fn set_plan_name(&self, slug: &Slug, name: &str) -> Result<()> {
+        self.0.execute(
+            "INSERT INTO plan_names (slug, name) VALUES (?1, ?2)
+             ON CONFLICT (slug) DO UPDATE SET name = excluded.name",
+            [slug.as_str(), name],
+        )?;
+        Ok(())
     }
 
     fn partners_by_external_id(

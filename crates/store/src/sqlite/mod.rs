@@ -42,6 +42,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0014_success_plans.sql"),
     include_str!("../../migrations/0015_journey.sql"),
     include_str!("../../migrations/0016_voice.sql"),
+    include_str!("../../migrations/0017_import.sql"),
 ];
 
 /// Reader connections kept open.
@@ -625,6 +626,22 @@ impl Store for SqliteStore {
     }
     fn set_business_time_zone(&self, _access: &ManageAccess, name: &str) -> Result<()> {
         self.write(|c| config::set_business_time_zone(c, name))
+    }
+    fn default_currency(&self) -> Result<Option<mikawaya_domain::value::Currency>> {
+        self.read(config::default_currency)
+    }
+    fn set_default_currency(
+        &self,
+        _access: &ManageAccess,
+        currency: &mikawaya_domain::value::Currency,
+    ) -> Result<()> {
+        self.write(|c| config::set_default_currency(c, currency))
+    }
+    fn plan_names(
+        &self,
+        _access: &ReadAccess,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        self.read(import::plan_names)
     }
     fn record_daily_run(&self, _access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
         self.write(|c| config::record_daily_run(c, run))

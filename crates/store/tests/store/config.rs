@@ -159,7 +159,7 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
     {
         let connection = ok(rusqlite::Connection::open(&file));
         ok(connection.execute_batch(
-            "DROP TABLE webhook_deliveries; DROP TABLE request_events; DROP TABLE feedback_items;
+            "DROP TABLE plan_names; DROP TABLE webhook_deliveries; DROP TABLE request_events; DROP TABLE feedback_items;
              DROP TABLE feature_requests; DROP INDEX survey_responses_send;
              ALTER TABLE survey_responses DROP COLUMN send_id; ALTER TABLE survey_responses DROP COLUMN answers;
              ALTER TABLE survey_responses DROP COLUMN experience_override; ALTER TABLE survey_responses DROP COLUMN override_by;
