@@ -37,6 +37,9 @@ pub struct Metrics {
     pub rows: Family<EntityLabels, Gauge>,
     /// Usage events written to the event log.
     pub events: Counter,
+    /// Messages of accepted batches that were refused (invalid, or older than the
+    /// late-arrival window), each named in the reply.
+    pub refused: Counter,
 }
 
 impl Default for Metrics {
@@ -67,7 +70,14 @@ impl Metrics {
             "Usage events written to the event log",
             events.clone(),
         );
+        let refused = Counter::default();
+        registry.register(
+            "events_refused",
+            "Messages of accepted batches refused one by one (invalid or too old)",
+            refused.clone(),
+        );
         Self {
+            refused,
             registry,
             requests,
             latency,

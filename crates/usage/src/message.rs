@@ -1088,6 +1088,29 @@ pub fn parse_batch_ref(
     source: u32,
     received: Received,
 ) -> Result<Vec<EventRef<'_>>, MessageError> {
+    let parsed = parse_batch_each(body, source, received)?;
+    match parsed.refused.into_iter().next() {
+        Some(error) => Err(error),
+        None => Ok(parsed.accepted),
+    }
+}
+
+/// A batch's messages, each valid one parsed and each other refused with its reason.
+#[derive(Debug)]
+pub struct BatchParts<'a> {
+    /// The valid messages, in order.
+    pub accepted: Vec<EventRef<'a>>,
+    /// Why each other message was refused (its field starts `batch[INDEX]`).
+    pub refused: Vec<MessageError>,
+}
+
+/// Parses a `/v1/batch` body message by message, as Segment does: one invalid (or too old)
+/// message does not refuse the others. An envelope that is not a batch is an error.
+pub fn parse_batch_each(
+    body: &[u8],
+    source: u32,
+    received: Received,
+) -> Result<BatchParts<'_>, MessageError> {
     if body.len() > MAX_BATCH_BYTES {
         return Err(MessageError::new(
             "batch",
@@ -1103,23 +1126,25 @@ pub fn parse_batch_ref(
     {
         return Err(MessageError::new("context", "must be an object"));
     }
-    envelope
-        .batch
-        .iter()
-        .enumerate()
-        .map(|(index, raw)| {
-            normalize(
-                raw.get(),
-                None,
-                envelope.context,
-                envelope.sent_at.as_deref(),
-                source,
-                received,
-                None,
-            )
-            .map_err(|e| e.within(&format!("batch[{index}]")))
-        })
-        .collect()
+    let mut parts = BatchParts {
+        accepted: Vec::with_capacity(envelope.batch.len()),
+        refused: Vec::new(),
+    };
+    for (index, raw) in envelope.batch.iter().enumerate() {
+        match normalize(
+            raw.get(),
+            None,
+            envelope.context,
+            envelope.sent_at.as_deref(),
+            source,
+            received,
+            None,
+        ) {
+            Ok(event) => parts.accepted.push(event),
+            Err(error) => parts.refused.push(error.within(&format!("batch[{index}]"))),
+        }
+    }
+    Ok(parts)
 }
 
 /// Parses one line of an NDJSON import (a message with its own `type`), without a

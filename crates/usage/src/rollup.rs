@@ -546,6 +546,9 @@ pub struct Rollups {
     traits: HashMap<u32, serde_json::Value>,
     /// Per user number, events waiting for the user to be placed in an account.
     waiting: HashMap<u32, Vec<Tally>>,
+    /// Per user number, the ids an `alias` call made the same person (both ways): when
+    /// one is placed in an account, the others without one follow with their events.
+    aliases: HashMap<u32, Vec<u32>>,
     /// Per event name, at its number in `events` (none for a filter's key).
     catalog: Vec<Option<CatalogEntry>>,
     /// The tally being built (its buffers reused from event to event).
@@ -607,6 +610,7 @@ impl Rollups {
             by_user: Vec::new(),
             traits: HashMap::default(),
             waiting: HashMap::default(),
+            aliases: HashMap::default(),
             catalog: Vec::new(),
             scratch: Tally::default(),
             deferred: Deferrals::default(),
@@ -829,9 +833,17 @@ impl Rollups {
         if stored.kind == Kind::Alias
             && let (Some(user), Some(previous)) = (user, stored.previous_id.as_deref())
         {
+            // The same person under two ids (an anonymous id and the user id it became,
+            // or an old user id and a new one), whichever of them is placed first.
             let previous = self.users.intern(previous);
-            if let Some(account) = self.by_user.get(previous as usize).and_then(|u| u.account) {
+            self.aliases.entry(user).or_default().push(previous);
+            self.aliases.entry(previous).or_default().push(user);
+            let account_of =
+                |rollups: &Self, id: u32| rollups.by_user.get(id as usize).and_then(|u| u.account);
+            if let Some(account) = account_of(self, previous) {
                 self.place(user, account);
+            } else if let Some(account) = account_of(self, user) {
+                self.place(previous, account);
             }
         }
         if let Some(indexes) = event.and_then(|event| self.filters_by_event.get(&event)) {
@@ -907,11 +919,22 @@ impl Rollups {
         }
     }
 
-    /// Puts a user in an account and attributes the events that waited for it.
+    /// Puts a user in an account and attributes the events that waited for it; the ids
+    /// aliased to it that have no account yet follow.
     fn place(&mut self, user: u32, account: u32) {
-        self.user_mut(user).account = Some(account);
-        for tally in self.waiting.remove(&user).unwrap_or_default() {
-            self.count_for(account, Some(user), &tally);
+        let mut next = vec![user];
+        while let Some(user) = next.pop() {
+            self.user_mut(user).account = Some(account);
+            for tally in self.waiting.remove(&user).unwrap_or_default() {
+                self.count_for(account, Some(user), &tally);
+            }
+            if let Some(linked) = self.aliases.get(&user) {
+                next.extend(linked.iter().copied().filter(|other| {
+                    self.by_user
+                        .get(*other as usize)
+                        .is_none_or(|u| u.account.is_none())
+                }));
+            }
         }
     }
 
@@ -1445,6 +1468,39 @@ mod tests {
         assert_eq!(daily(&rollups, "late-co", "Login", 5, 6), vec![1, 1]);
         assert_eq!(rollups.positions("late-co").len(), 4);
         assert_eq!(rollups.catalog()[0].volume, 2);
+    }
+
+    #[test]
+    fn an_alias_carries_the_anonymous_users_events_to_the_account_either_way() {
+        // a1 browses anonymously, then signs up as u1 (alias), then u1 joins acme: a1's
+        // two events count for acme. u2 is in beta first; the alias of a2 comes after a2's
+        // event: it follows u2 into beta.
+        let rollups = rollups(
+            r#"{"batch":[
+            {"type":"page","anonymousId":"a1","name":"Pricing","timestamp":"2026-01-05T09:00:00Z"},
+            {"type":"track","anonymousId":"a1","event":"Signup Started","timestamp":"2026-01-05T09:01:00Z"},
+            {"type":"alias","previousId":"a1","userId":"u1","timestamp":"2026-01-05T09:02:00Z"},
+            {"type":"group","userId":"u1","groupId":"acme","timestamp":"2026-01-05T09:03:00Z"},
+            {"type":"track","userId":"u1","event":"Login","timestamp":"2026-01-06T09:00:00Z"},
+            {"type":"group","userId":"u2","groupId":"beta","timestamp":"2026-01-05T10:00:00Z"},
+            {"type":"track","anonymousId":"a2","event":"Signup Started","timestamp":"2026-01-05T10:01:00Z"},
+            {"type":"alias","previousId":"a2","userId":"u2","timestamp":"2026-01-05T10:02:00Z"},
+            {"type":"track","anonymousId":"a3","event":"Signup Started","timestamp":"2026-01-05T11:00:00Z"}
+        ]}"#,
+            "UTC",
+        );
+        assert_eq!(daily(&rollups, "acme", "Signup Started", 5, 6), vec![1, 0]);
+        assert_eq!(daily(&rollups, "acme", "Login", 5, 6), vec![0, 1]);
+        assert_eq!(daily(&rollups, "beta", "Signup Started", 5, 6), vec![1, 0]);
+        // a3 never became anyone: it waits, counted nowhere.
+        assert_eq!(
+            rollups
+                .catalog()
+                .iter()
+                .find(|e| e.name == "Signup Started")
+                .map(|e| e.volume),
+            Some(3)
+        );
     }
 
     #[test]

@@ -40,8 +40,24 @@ pub fn router() -> OpenApiRouter<AppState> {
 /// The reply to an accepted request.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct Success {
-    /// Always true.
+    /// Always true: every message not listed in `refused` is on disk.
     success: bool,
+    /// Messages on disk: written now, or already there (same write key and `messageId`).
+    accepted: u64,
+    /// Messages of a batch refused one by one (the others are stored, as Segment does):
+    /// each names its `batch[INDEX]` field and why (invalid, or older than the late-arrival
+    /// window: send history with `mikawaya import events`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    refused: Vec<RefusedMessage>,
+}
+
+/// A message refused within an accepted batch.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RefusedMessage {
+    /// The field, starting with `batch[INDEX]`.
+    field: String,
+    /// Why.
+    reason: String,
 }
 
 /// Decompresses a gzip body, refusing to inflate past `limit`.
@@ -153,15 +169,22 @@ async fn accept(
     let body = body_bytes(&headers, body, limit, field)?;
     let source = source(&state, write_key(&headers, &body)).await?;
     let received = received(&state);
-    let prepared: Prepared = match kind {
-        Some(kind) => std::iter::once(
-            message::parse_single_ref(&body, kind, source, received).map_err(refused)?,
-        )
-        .collect(),
-        None => message::parse_batch_ref(&body, source, received)
-            .map_err(refused)?
-            .into_iter()
+    let (prepared, refused_messages): (Prepared, Vec<MessageError>) = match kind {
+        Some(kind) => (
+            std::iter::once(
+                message::parse_single_ref(&body, kind, source, received).map_err(refused)?,
+            )
             .collect(),
+            Vec::new(),
+        ),
+        None => {
+            let mut parts = message::parse_batch_each(&body, source, received).map_err(refused)?;
+            // A batch of nothing but refused messages is refused as a whole (400).
+            if parts.accepted.is_empty() && !parts.refused.is_empty() {
+                return Err(refused(parts.refused.swap_remove(0)));
+            }
+            (parts.accepted.into_iter().collect(), parts.refused)
+        }
     };
     let appended = state
         .ingest
@@ -170,7 +193,26 @@ async fn accept(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     state.metrics.events.inc_by(appended.accepted);
-    Ok(Json(Success { success: true }))
+    state.metrics.refused.inc_by(refused_messages.len() as u64);
+    if !refused_messages.is_empty() {
+        tracing::info!(
+            refused = refused_messages.len(),
+            first = %refused_messages[0].field,
+            reason = %refused_messages[0].reason,
+            "batch messages refused one by one"
+        );
+    }
+    Ok(Json(Success {
+        success: true,
+        accepted: appended.accepted + appended.duplicates,
+        refused: refused_messages
+            .into_iter()
+            .map(|e| RefusedMessage {
+                field: e.field,
+                reason: e.reason,
+            })
+            .collect(),
+    }))
 }
 
 macro_rules! single_endpoint {
@@ -212,8 +254,9 @@ single_endpoint!(
     "Links a previous user id to a user."
 );
 
-/// Records a batch of messages of any type (`batch`, with shared `context` and `sentAt`);
-/// all are accepted or none.
+/// Records a batch of messages of any type (`batch`, with shared `context` and `sentAt`).
+/// As in Segment, an invalid or too old message does not refuse the others: they are
+/// stored and the refused ones listed in the reply; a batch of only refused ones is a 400.
 #[utoipa::path(post, path = "/v1/batch", tag = "tracking", security(("write_key" = [])),
     request_body(content = Object, description = "{\"batch\": [messages], \"context\": {...}, \"sentAt\": \"...\"}"),
     responses((status = 200, body = Success), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]

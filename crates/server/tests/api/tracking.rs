@@ -97,7 +97,7 @@ async fn a_batch_is_stored_once_and_read_back_exactly() {
         let reply = send(&app, "/v1/batch", Some(&key), body.clone(), false).await;
         assert_eq!(
             (reply.status, reply.body.clone()),
-            (StatusCode::OK, json!({"success": true})),
+            (StatusCode::OK, json!({"success": true, "accepted": 3})),
             "{}",
             reply.text
         );
@@ -294,23 +294,86 @@ async fn bad_input_is_refused_with_a_reason_and_stores_nothing() {
     let message = |n: usize| json!({"type": "track", "userId": "u", "event": "E", "properties": {"pad": "y".repeat(n)}});
     let oversize_batch = json!({"batch": (0..30).map(|_| message(20_000)).collect::<Vec<Value>>()});
     let cases: Vec<Case<'_>> = vec![
-        ("malformed json", "/v1/batch", Some(&key), b"{\"batch\": [".to_vec(), StatusCode::BAD_REQUEST, None),
-        ("no user", "/v1/track", Some(&key), br#"{"event":"E"}"#.to_vec(), StatusCode::BAD_REQUEST, Some("userId")),
-        ("track without event", "/v1/track", Some(&key), br#"{"userId":"u"}"#.to_vec(), StatusCode::BAD_REQUEST, Some("event")),
-        ("unknown type", "/v1/batch", Some(&key), br#"{"batch":[{"type":"launch","userId":"u"}]}"#.to_vec(), StatusCode::BAD_REQUEST, Some("batch[0].type")),
         (
-            "one bad message in a batch",
+            "malformed json",
             "/v1/batch",
             Some(&key),
-            br#"{"batch":[{"type":"track","userId":"u","event":"E"},{"type":"track","event":"E"}]}"#.to_vec(),
+            b"{\"batch\": [".to_vec(),
             StatusCode::BAD_REQUEST,
-            Some("batch[1].userId"),
+            None,
         ),
-        ("oversize message", "/v1/track", Some(&key), format!(r#"{{"userId":"u","event":"E","properties":{{"x":"{big}"}}}}"#).into_bytes(), StatusCode::BAD_REQUEST, Some("message")),
-        ("oversize batch", "/v1/batch", Some(&key), ok(serde_json::to_vec(&oversize_batch)), StatusCode::BAD_REQUEST, Some("batch")),
-        ("wrong write key", "/v1/track", Some("wk_nope"), br#"{"userId":"u","event":"E"}"#.to_vec(), StatusCode::UNAUTHORIZED, None),
-        ("missing write key", "/v1/track", None, br#"{"userId":"u","event":"E"}"#.to_vec(), StatusCode::UNAUTHORIZED, None),
-        ("too old", "/v1/track", Some(&key), br#"{"userId":"u","event":"E","timestamp":"2001-01-01T00:00:00Z"}"#.to_vec(), StatusCode::BAD_REQUEST, Some("timestamp")),
+        (
+            "no user",
+            "/v1/track",
+            Some(&key),
+            br#"{"event":"E"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            Some("userId"),
+        ),
+        (
+            "track without event",
+            "/v1/track",
+            Some(&key),
+            br#"{"userId":"u"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            Some("event"),
+        ),
+        (
+            "unknown type",
+            "/v1/batch",
+            Some(&key),
+            br#"{"batch":[{"type":"launch","userId":"u"}]}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            Some("batch[0].type"),
+        ),
+        (
+            "a batch of only bad messages",
+            "/v1/batch",
+            Some(&key),
+            br#"{"batch":[{"type":"track","event":"E"},{"type":"track","userId":"u"}]}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            Some("batch[0].userId"),
+        ),
+        (
+            "oversize message",
+            "/v1/track",
+            Some(&key),
+            format!(r#"{{"userId":"u","event":"E","properties":{{"x":"{big}"}}}}"#).into_bytes(),
+            StatusCode::BAD_REQUEST,
+            Some("message"),
+        ),
+        (
+            "oversize batch",
+            "/v1/batch",
+            Some(&key),
+            ok(serde_json::to_vec(&oversize_batch)),
+            StatusCode::BAD_REQUEST,
+            Some("batch"),
+        ),
+        (
+            "wrong write key",
+            "/v1/track",
+            Some("wk_nope"),
+            br#"{"userId":"u","event":"E"}"#.to_vec(),
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+        (
+            "missing write key",
+            "/v1/track",
+            None,
+            br#"{"userId":"u","event":"E"}"#.to_vec(),
+            StatusCode::UNAUTHORIZED,
+            None,
+        ),
+        (
+            "too old",
+            "/v1/track",
+            Some(&key),
+            br#"{"userId":"u","event":"E","timestamp":"2001-01-01T00:00:00Z"}"#.to_vec(),
+            StatusCode::BAD_REQUEST,
+            Some("timestamp"),
+        ),
     ];
     for (name, path, key, body, status, field) in cases {
         let reply = send(&app, path, key, body, false).await;
@@ -408,4 +471,62 @@ async fn identify_traits_in_the_context_as_rudderstack_sends_them_name_the_conta
     assert_eq!(found["name"], "Rudder Person", "{found}");
     assert_eq!(found["email"], "rudder@customer.example", "{found}");
     assert_eq!(found["source"], "product", "{found}");
+}
+
+#[tokio::test]
+async fn a_batch_keeps_its_valid_messages_and_names_the_bad_and_too_old_ones() {
+    // Mobile SDKs flush queues late: one message past the window must not take the others
+    // with it (the SDK drops a refused batch whole).
+    let app = TestApp::spawn().await;
+    let key = write_key(&app).await;
+    let batch = json!({"batch": [
+        {"type": "track", "messageId": "ok-1", "userId": "u1", "event": "Report Run", "timestamp": now(),
+         "context": {"groupId": "EXT-a"}},
+        {"type": "track", "messageId": "bad-1", "event": "Report Run"},
+        {"type": "track", "messageId": "old-1", "userId": "u1", "event": "Report Run",
+         "timestamp": "2001-01-01T00:00:00Z", "context": {"groupId": "EXT-a"}},
+    ]});
+    let reply = send(
+        &app,
+        "/v1/batch",
+        Some(&key),
+        ok(serde_json::to_vec(&batch)),
+        false,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["success"], true);
+    assert_eq!(reply.body["accepted"], 1, "{}", reply.text);
+    let refused: Vec<&str> = reply.body["refused"]
+        .as_array()
+        .map(|r| r.iter().filter_map(|e| e["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        refused,
+        ["batch[1].userId", "batch[2].timestamp"],
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.contains("mikawaya import events"),
+        "the old one says where history goes"
+    );
+    assert_eq!(catalog_volume(&app).await, 1, "the valid message is stored");
+    // Sending the same batch again stores nothing twice.
+    let again = send(
+        &app,
+        "/v1/batch",
+        Some(&key),
+        ok(serde_json::to_vec(&batch)),
+        false,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.text);
+    assert_eq!(catalog_volume(&app).await, 1);
+    let metrics = app.get("admin", "/metrics").await;
+    assert!(
+        metrics.text.contains("mikawaya_events_refused_total 4"),
+        "{}",
+        metrics.text
+    );
 }
