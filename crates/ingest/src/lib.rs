@@ -90,6 +90,14 @@ pub enum IngestError {
         /// Why.
         reason: String,
     },
+    /// The log could not be written (nothing of the append was kept or acknowledged).
+    #[error("the event log could not be written: {reason}")]
+    NotWritten {
+        /// Why, with its causes.
+        reason: String,
+        /// Whether the disk is full (room made, the same append succeeds).
+        disk_full: bool,
+    },
     /// The store refused identity updates or checkpoints.
     #[error(transparent)]
     Store(#[from] mikawaya_store::StoreError),
@@ -948,11 +956,17 @@ fn commit_group(
                     writer.seen.remove(&batch.records[*index].0);
                 }
             }
-            let message = error.to_string();
+            let (reason, disk_full) = match &error {
+                log::LogError::Io { path, source } => (
+                    format!("{}: {source}", path.display()),
+                    mikawaya_store::is_disk_full(source),
+                ),
+                other => (other.to_string(), false),
+            };
             for append in group {
-                let _ = append.reply.send(Err(IngestError::Corrupt {
-                    sequence: 0,
-                    reason: message.clone(),
+                let _ = append.reply.send(Err(IngestError::NotWritten {
+                    reason: reason.clone(),
+                    disk_full,
                 }));
             }
         }

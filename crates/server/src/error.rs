@@ -60,6 +60,12 @@ pub enum ApiError {
     /// The method is not allowed on this route.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The disk is full: nothing was written; the same request succeeds once an operator
+    /// makes room (answered 503 with Retry-After).
+    #[error(
+        "the server cannot store anything now: its disk is full; nothing was written, try again later"
+    )]
+    DiskFull,
     /// Our fault.
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -90,6 +96,7 @@ impl ApiError {
             ApiError::ImportRejected(_) => ("import_rejected", StatusCode::UNPROCESSABLE_ENTITY),
             ApiError::TooManyAttempts(_) => ("too_many_attempts", StatusCode::TOO_MANY_REQUESTS),
             ApiError::MethodNotAllowed => ("method_not_allowed", StatusCode::METHOD_NOT_ALLOWED),
+            ApiError::DiskFull => ("disk_full", StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(_) => ("internal", StatusCode::INTERNAL_SERVER_ERROR),
         }
     }
@@ -145,6 +152,11 @@ impl IntoResponse for ApiError {
         if let ApiError::Internal(error) = &self {
             tracing::error!(error = %chain(error.as_ref()), "request failed");
         }
+        if let ApiError::DiskFull = &self {
+            tracing::error!(
+                "the disk of the data dir is full: a write was refused (503) and nothing of it was stored; free space, and writes succeed again without a restart"
+            );
+        }
         let field = match &self {
             ApiError::InvalidField(invalid) if !invalid.field.is_empty() => {
                 Some(invalid.field.clone())
@@ -158,6 +170,7 @@ impl IntoResponse for ApiError {
         };
         let retry_after = match &self {
             ApiError::TooManyAttempts(seconds) => Some(*seconds),
+            ApiError::DiskFull => Some(60),
             _ => None,
         };
         let rows = match self {
@@ -205,6 +218,7 @@ impl From<StoreError> for ApiError {
             StoreError::Invalid(invalid) => ApiError::InvalidField(invalid),
             StoreError::Forbidden(reason) => ApiError::Forbidden(reason.to_owned()),
             StoreError::ImportRejected(rows) => ApiError::ImportRejected(rows),
+            other if other.is_disk_full() => ApiError::DiskFull,
             other => ApiError::internal(other),
         }
     }
@@ -225,6 +239,22 @@ impl From<ImportError> for ApiError {
             ImportError::Header(reason) => ApiError::ImportHeader(reason),
             ImportError::Encoding => ApiError::ImportHeader(error.to_string()),
             ImportError::Rows(rows) => ApiError::ImportRejected(rows),
+        }
+    }
+}
+
+impl From<mikawaya_ingest::IngestError> for ApiError {
+    fn from(error: mikawaya_ingest::IngestError) -> Self {
+        match error {
+            mikawaya_ingest::IngestError::Store(store) => ApiError::from(store),
+            mikawaya_ingest::IngestError::Log(mikawaya_ingest::log::LogError::Io {
+                ref source,
+                ..
+            }) if mikawaya_store::is_disk_full(source) => ApiError::DiskFull,
+            mikawaya_ingest::IngestError::NotWritten {
+                disk_full: true, ..
+            } => ApiError::DiskFull,
+            other => ApiError::internal(other),
         }
     }
 }

@@ -60,11 +60,60 @@ pub enum StoreError {
     },
 }
 
+impl StoreError {
+    /// Whether the disk (or the database's size limit) is full: nothing was written, and the
+    /// same call succeeds once there is room again.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            StoreError::Database(rusqlite::Error::SqliteFailure(error, _)) => {
+                error.code == rusqlite::ErrorCode::DiskFull
+            }
+            StoreError::Io(error) => is_disk_full(error),
+            _ => false,
+        }
+    }
+}
+
+/// Whether an IO error says the disk is full (ENOSPC, or a quota exceeded).
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    matches!(
+        error.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
+}
+
 impl From<DomainError> for StoreError {
     fn from(error: DomainError) -> Self {
         match error {
             DomainError::Invalid(invalid) => StoreError::Invalid(invalid),
             DomainError::Forbidden(reason) => StoreError::Forbidden(reason),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_database_is_told_apart_from_other_failures() {
+        // A real SQLITE_FULL: the database may not grow past a few pages.
+        let connection = rusqlite::Connection::open_in_memory().unwrap_or_else(|e| panic!("{e}"));
+        connection
+            .execute_batch("PRAGMA max_page_count = 4; CREATE TABLE t (v TEXT);")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let full = (0..1000)
+            .find_map(|_| {
+                connection
+                    .execute("INSERT INTO t VALUES (?1)", ["x".repeat(4000)])
+                    .err()
+            })
+            .unwrap_or_else(|| panic!("the database never filled"));
+        assert!(StoreError::from(full).is_disk_full());
+        let other = connection.execute("INSERT INTO nope VALUES (1)", []);
+        assert!(other.is_err_and(|e| !StoreError::from(e).is_disk_full()));
+        let enospc = std::io::Error::from_raw_os_error(28);
+        assert!(StoreError::from(enospc).is_disk_full());
+        assert!(!StoreError::from(std::io::Error::other("x")).is_disk_full());
     }
 }

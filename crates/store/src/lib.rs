@@ -32,7 +32,7 @@ pub mod sqlite;
 pub mod voice;
 pub mod work;
 
-pub use error::{RowError, StoreError};
+pub use error::{RowError, StoreError, is_disk_full};
 pub use page::{Page, PageRequest, all_pages};
 pub use records::{
     AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, PlanRef,

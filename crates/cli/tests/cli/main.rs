@@ -4,6 +4,7 @@ mod browser;
 mod commands;
 mod crash;
 mod digest;
+mod disk_full;
 mod events;
 mod forecast;
 mod health;

@@ -191,7 +191,7 @@ async fn accept(
         .append(prepared)
         .await
         .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+        .map_err(ApiError::from)?;
     state.metrics.events.inc_by(appended.accepted);
     state.metrics.refused.inc_by(refused_messages.len() as u64);
     if !refused_messages.is_empty() {

@@ -408,3 +408,69 @@ async fn a_partner_import_cannot_touch_another_partners_account() {
         Some(app.seed.partner_a.get())
     );
 }
+
+#[tokio::test]
+async fn a_partner_cannot_name_a_user_it_cannot_see_as_task_owner_or_touchpoint_user() {
+    let app = TestApp::spawn().await;
+    let users = app.get("admin", "/api/v1/users").await;
+    let id_of = |role: &str| {
+        users.body["data"]
+            .as_array()
+            .or(users.body.as_array())
+            .and_then(|list| list.iter().find(|u| u["role"] == role))
+            .and_then(|u| u["id"].as_i64())
+            .unwrap_or_else(|| panic!("no {role} in {}", users.text))
+    };
+    let (csm, own) = (id_of("csm"), id_of("partner"));
+    let task = |owner: i64| json!({"account_id": app.account("a"), "title": "call", "due_on": "2030-01-01", "owner_id": owner});
+    let touchpoint = |user: i64| {
+        json!({"account_id": app.account("a"), "kind": "call", "occurred_at": "2026-01-05T10:00:00Z",
+               "summary": "call", "user_id": user})
+    };
+    for (path, body_of, field) in [
+        (
+            "/api/v1/tasks",
+            &task as &dyn Fn(i64) -> serde_json::Value,
+            "owner_id",
+        ),
+        ("/api/v1/touchpoints", &touchpoint, "user_id"),
+    ] {
+        // The team's CSM and an id nobody has read alike: no existence oracle.
+        let hidden = app
+            .call(Some("partner"), Method::POST, path, Some(body_of(csm)))
+            .await;
+        let missing = app
+            .call(Some("partner"), Method::POST, path, Some(body_of(999_999)))
+            .await;
+        assert_eq!(
+            hidden.status,
+            StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            hidden.text
+        );
+        assert_eq!(missing.status, hidden.status, "{path}: {}", missing.text);
+        assert_eq!(
+            hidden.body["error"]["field"], field,
+            "{path}: {}",
+            hidden.text
+        );
+        assert_eq!(
+            hidden.body["error"]["message"]
+                .as_str()
+                .map(|m| m.replace(&csm.to_string(), "N")),
+            missing.body["error"]["message"]
+                .as_str()
+                .map(|m| m.replace("999999", "N")),
+            "{path}"
+        );
+        let fine = app
+            .call(Some("partner"), Method::POST, path, Some(body_of(own)))
+            .await;
+        assert_eq!(fine.status, StatusCode::CREATED, "{path}: {}", fine.text);
+        // The team may still name anyone.
+        let team = app
+            .call(Some("admin"), Method::POST, path, Some(body_of(csm)))
+            .await;
+        assert!(team.status.is_success(), "{path}: {}", team.text);
+    }
+}

@@ -654,14 +654,7 @@ pub(crate) fn create_touchpoint(
 ) -> Result<Touchpoint> {
     writable_account(connection, access.visibility(), new.account_id)?;
     if let Some(user) = new.user_id {
-        let known: bool = connection.query_row(
-            "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?1)",
-            [user.get()],
-            |row| row.get(0),
-        )?;
-        if !known {
-            return Err(Invalid::new("user_id", format!("no user has id {user}")).into());
-        }
+        super::team::check_user_reference(connection, access.visibility(), user, "user_id")?;
     }
     let (id, _) = insert_touchpoint(connection, &new)?;
     get_touchpoint(connection, access.visibility(), id)

@@ -222,6 +222,23 @@ pub(crate) fn get_user(
     }
 }
 
+/// Refuses a reference to a user the caller cannot see, in the words of a missing one
+/// (a partner learns nothing of the team's users from an id it tries): `field` is named.
+pub(crate) fn check_user_reference(
+    connection: &Connection,
+    visibility: Visibility,
+    id: UserId,
+    field: &str,
+) -> Result<()> {
+    match get_user(connection, visibility, id) {
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound { .. }) => {
+            Err(mikawaya_domain::Invalid::new(field, format!("no user has id {id}")).into())
+        }
+        Err(other) => Err(other),
+    }
+}
+
 pub(crate) fn find_user_by_email(
     connection: &Connection,
     email: &Email,

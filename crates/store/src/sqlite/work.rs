@@ -307,18 +307,15 @@ fn insert_task(connection: &Connection, task: &NewTask) -> Result<i64> {
     Ok(connection.last_insert_rowid())
 }
 
-fn check_owner(connection: &Connection, owner_id: Option<UserId>) -> Result<()> {
-    if let Some(owner) = owner_id {
-        let found: Option<i64> = connection
-            .query_row("SELECT id FROM users WHERE id = ?1", [owner.get()], |row| {
-                row.get(0)
-            })
-            .optional()?;
-        if found.is_none() {
-            return Err(Invalid::new("owner_id", format!("no user {owner}")).into());
-        }
+fn check_owner(
+    connection: &Connection,
+    visibility: Visibility,
+    owner_id: Option<UserId>,
+) -> Result<()> {
+    match owner_id {
+        Some(owner) => super::team::check_user_reference(connection, visibility, owner, "owner_id"),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 pub(crate) fn create_task(
@@ -328,7 +325,7 @@ pub(crate) fn create_task(
 ) -> Result<Task> {
     accounts::get(connection, access.visibility(), task.account_id)
         .map_err(|_| Invalid::new("account_id", format!("no account {}", task.account_id)))?;
-    check_owner(connection, task.owner_id)?;
+    check_owner(connection, access.visibility(), task.owner_id)?;
     let id = insert_task(connection, &task)?;
     get_task(connection, access.visibility(), id)
 }
@@ -395,7 +392,7 @@ pub(crate) fn update_task(
 ) -> Result<Task> {
     let mut task = get_task(connection, access.visibility(), id)?;
     if let Patch::Set(owner) = patch.owner_id {
-        check_owner(connection, Some(owner))?;
+        check_owner(connection, access.visibility(), Some(owner))?;
     }
     task.owner_id = patch.owner_id.apply(task.owner_id);
     if let Some(priority) = patch.priority {
