@@ -287,7 +287,10 @@ enum Command {
     /// is much larger than the other commands.
     Append(Box<Append>),
     /// Start a file import: answer where the log ends now.
-    BeginImport(usize, std::sync::mpsc::Sender<log::Mark>),
+    BeginImport(
+        usize,
+        std::sync::mpsc::Sender<Result<log::Mark, IngestError>>,
+    ),
     /// End an import that went well: make its records durable (its appends were written
     /// and synced in the background), answering whether that worked.
     EndImport(std::sync::mpsc::Sender<Result<(), IngestError>>),
@@ -514,7 +517,10 @@ impl Ingest {
         let (reply, answer) = std::sync::mpsc::channel();
         self.command(Command::BeginImport(expected_events, reply))
             .map_err(|_| IngestError::Stopped)?;
-        answer.recv().map_err(|_| IngestError::Stopped)?;
+        if let Err(error) = answer.recv().map_err(|_| IngestError::Stopped)? {
+            self.shared.hold_identity.store(false, Ordering::SeqCst);
+            return Err(error);
+        }
         Ok(())
     }
 
@@ -798,16 +804,26 @@ fn write_loop(
             Command::Append(append) => *append,
             Command::BeginImport(expected, reply) => {
                 writer.seen.reserve(expected);
-                writer.import = Some((writer.log.mark(), false));
-                let _ = reply.send(writer.log.mark());
+                let mark = writer.log.mark();
+                let begun = writer.log.begin_import(mark).map_err(IngestError::from);
+                if begun.is_ok() {
+                    writer.import = Some((mark, false));
+                }
+                let _ = reply.send(begun.map(|()| mark));
                 continue;
             }
             Command::EndImport(reply) => {
-                let synced = writer.log.sync().map_err(IngestError::from);
-                if synced.is_ok() {
+                // Durable first, then committed: a crash in between discards the import
+                // whole on the next open, as if it had never run.
+                let committed = writer
+                    .log
+                    .sync()
+                    .and_then(|()| writer.log.commit_import())
+                    .map_err(IngestError::from);
+                if committed.is_ok() {
                     writer.import = None;
                 }
-                let _ = reply.send(synced);
+                let _ = reply.send(committed);
                 continue;
             }
             Command::Rollback(reply) => {
@@ -887,7 +903,24 @@ fn commit_group(
     shared: &Shared,
 ) {
     if let Some((_, shared_log)) = &mut writer.import {
-        *shared_log |= group.iter().any(|append| !append.import);
+        let live = group.iter().any(|append| !append.import);
+        if live && !*shared_log {
+            // A live message joins the log during an import: the import can no longer be
+            // cut away without it, so it is committed as it stands (its marker goes) and
+            // a crash cannot take the live message with it.
+            if let Err(error) = writer.log.commit_import() {
+                tracing::error!(error = %error, "event log: committing an import before a live append failed; nothing of this group was acknowledged");
+                let reason = error.to_string();
+                for append in group {
+                    let _ = append.reply.send(Err(IngestError::NotWritten {
+                        reason: reason.clone(),
+                        disk_full: false,
+                    }));
+                }
+                return;
+            }
+        }
+        *shared_log |= live;
     }
     // The records each append keeps (their indexes in the batch), in group order; every
     // list reused from batch to batch, so a steady writer allocates nothing.

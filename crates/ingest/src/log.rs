@@ -108,7 +108,13 @@ pub struct Recovery {
     pub truncated_bytes: u64,
     /// The next sequence number.
     pub next_sequence: u64,
+    /// Bytes of an import that never finished (its process was killed), cut away.
+    pub discarded_import_bytes: u64,
 }
+
+/// The file that says an import is under way, and where the log ended before it: while it
+/// exists the import's records are not committed, and opening the log cuts them away.
+const IMPORT_MARKER: &str = "IMPORT";
 
 /// A place in the log to go back to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -245,7 +251,10 @@ impl LogWriter {
         if lock.try_lock().is_err() {
             return Err(LogError::Locked(dir.to_owned()));
         }
-        let mut recovery = Recovery::default();
+        let mut recovery = Recovery {
+            discarded_import_bytes: discard_unfinished_import(dir)?,
+            ..Recovery::default()
+        };
         let existing = segments(dir)?;
         let mut buffer = Vec::new();
         for (index, segment) in existing.iter().enumerate() {
@@ -432,6 +441,30 @@ impl LogWriter {
         }
     }
 
+    /// Records, durably, that an import begins at `mark`: until [`LogWriter::commit_import`]
+    /// its records are not committed, and a log opened after a crash cuts them away.
+    pub fn begin_import(&self, mark: Mark) -> Result<(), LogError> {
+        let path = self.dir.join(IMPORT_MARKER);
+        let text = format!("{} {} {}\n", mark.segment, mark.offset, mark.next_sequence);
+        let written = File::create(&path).and_then(|mut file| {
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+        });
+        written.map_err(io(&path))?;
+        sync_dir(&self.dir)
+    }
+
+    /// Commits the import in progress (its records must be durable already): the marker
+    /// goes, durably.
+    pub fn commit_import(&self) -> Result<(), LogError> {
+        let path = self.dir.join(IMPORT_MARKER);
+        match std::fs::remove_file(&path) {
+            Ok(()) => sync_dir(&self.dir),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(io(&path)(error)),
+        }
+    }
+
     /// Removes every record written since `mark` (later segments are deleted, the marked
     /// one cut back), durably. For an import that turned out bad: it never acknowledged
     /// anything.
@@ -464,7 +497,7 @@ impl LogWriter {
         self.next_sequence = mark.next_sequence;
         self.unsynced = false;
         self.unflushed = 0;
-        Ok(())
+        self.commit_import()
     }
 
     fn roll(&mut self) -> Result<(), LogError> {
@@ -494,6 +527,59 @@ pub fn bytes_on_disk(dir: &Path) -> u64 {
         .filter_map(|segment| std::fs::metadata(segment_path(dir, *segment)).ok())
         .map(|m| m.len())
         .sum()
+}
+
+/// Cuts away the records of an import whose marker is still there (its process died
+/// before committing it): later segments go, the marked one is cut back. Returns the bytes
+/// cut. A marker that cannot be read is an error (nothing is guessed).
+fn discard_unfinished_import(dir: &Path) -> Result<u64, LogError> {
+    let path = dir.join(IMPORT_MARKER);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(io(&path)(error)),
+    };
+    let numbers: Vec<u64> = text
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let (Some(&segment), Some(&offset)) = (numbers.first(), numbers.get(1)) else {
+        return Err(io(&path)(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the import marker '{}' is not 'SEGMENT OFFSET SEQUENCE'",
+                text.trim()
+            ),
+        )));
+    };
+    let segment = u32::try_from(segment).unwrap_or(u32::MAX);
+    let mut cut = 0;
+    for later in segments(dir)? {
+        let later_path = segment_path(dir, later);
+        if later > segment {
+            cut += std::fs::metadata(&later_path).map_or(0, |m| m.len());
+            std::fs::remove_file(&later_path).map_err(io(&later_path))?;
+        }
+    }
+    let marked = segment_path(dir, segment);
+    if let Ok(metadata) = std::fs::metadata(&marked)
+        && metadata.len() > offset
+    {
+        cut += metadata.len() - offset;
+        let file = OpenOptions::new()
+            .write(true)
+            .open(&marked)
+            .map_err(io(&marked))?;
+        file.set_len(offset).map_err(io(&marked))?;
+        file.sync_all().map_err(io(&marked))?;
+    }
+    std::fs::remove_file(&path).map_err(io(&path))?;
+    sync_dir(dir)?;
+    tracing::warn!(
+        bytes = cut,
+        "event log: an import that did not finish (its process stopped) was discarded whole"
+    );
+    Ok(cut)
 }
 
 fn sync_dir(dir: &Path) -> Result<(), LogError> {
