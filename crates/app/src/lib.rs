@@ -22,6 +22,7 @@
 //! [`clock::Clock::system`]; every store read takes the caller's access proof.
 
 pub mod backtest;
+pub mod backup;
 pub mod churn;
 pub mod clock;
 pub mod credentials;

@@ -1847,10 +1847,44 @@ pub(crate) fn account_label(
         .unwrap_or_else(|| format!("#{account}"))
 }
 
-pub fn backup(data_dir: &Path, file: &Path) -> Result<(), Failure> {
+pub fn backup(data_dir: &Path, dir: &Path) -> Result<(), Failure> {
+    if !data_dir.join(SqliteStore::FILE_NAME).is_file() {
+        return Err(Failure::input(anyhow!(
+            "{} holds no Mikawaya data (no {}): give the data dir with --data-dir",
+            data_dir.display(),
+            SqliteStore::FILE_NAME
+        )));
+    }
     let store = open_store(data_dir)?;
     let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
-    store.backup(&admin, file).map_err(store_failure)?;
-    println!("wrote a consistent copy of the store to {}", file.display());
+    let manifest =
+        mikawaya_app::backup::backup(&store, &admin, data_dir, dir).map_err(app_input)?;
+    let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
+    let segments = manifest
+        .files
+        .iter()
+        .filter(|f| f.path.ends_with(".seg"))
+        .count();
+    println!(
+        "wrote a backup of {} to {}: {} files, {} event log segments, {:.1} MiB (restore it with mikawaya restore {} --data-dir NEW_DIR)",
+        data_dir.display(),
+        dir.display(),
+        manifest.files.len(),
+        segments,
+        bytes as f64 / 1_048_576.0,
+        dir.display()
+    );
+    Ok(())
+}
+
+pub fn restore(data_dir: &Path, backup: &Path) -> Result<(), Failure> {
+    let restored = mikawaya_app::backup::restore(backup, data_dir).map_err(app_input)?;
+    println!(
+        "restored {} into {}: {} accounts, {} usage events",
+        backup.display(),
+        data_dir.display(),
+        restored.accounts,
+        restored.events
+    );
     Ok(())
 }

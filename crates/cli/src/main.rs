@@ -123,10 +123,17 @@ enum Command {
         #[command(subcommand)]
         command: Option<settings::SettingsCommand>,
     },
-    /// Writes a consistent copy of the store to FILE while the server may keep running.
+    /// Writes a backup of the whole data dir (store, every usage event, settings) into the
+    /// new folder DIR, with a manifest of checksums; the server may keep running.
     Backup {
-        /// The file to write (must not exist).
-        file: PathBuf,
+        /// The folder to create (must not exist).
+        dir: PathBuf,
+    },
+    /// Restores a backup folder into --data-dir (which must not exist or be empty), after
+    /// checking every file against the manifest; then opens it and reports what it holds.
+    Restore {
+        /// The backup folder.
+        backup: PathBuf,
     },
 }
 
@@ -192,7 +199,8 @@ fn main() -> ExitCode {
         Command::Tiers(command) => work::tiers(&cli.data_dir, command),
         Command::Book { json } => work::book(&cli.data_dir, json),
         Command::Settings { command } => settings::run(&cli.data_dir, command),
-        Command::Backup { file } => commands::backup(&cli.data_dir, &file),
+        Command::Backup { dir } => commands::backup(&cli.data_dir, &dir),
+        Command::Restore { backup } => commands::restore(&cli.data_dir, &backup),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -255,19 +255,119 @@ fn users_get_argon2id_passwords_from_standard_input() {
 }
 
 #[tokio::test]
-async fn a_backup_taken_while_serving_is_a_whole_store() {
+async fn a_backup_taken_while_serving_restores_a_whole_data_dir_with_its_events() {
     let workspace = Workspace::new();
     workspace.expect(&["demo", "--accounts", "40"], None, 0);
-    let _server = workspace.serve();
-    let file = workspace.path("backup.db");
-    workspace.expect(&["backup", &file.to_string_lossy()], None, 0);
-    let copy = ok(SqliteStore::open(&file));
-    assert_eq!(
-        ok(copy.count_accounts(&Actor::system().read(), &Default::default())),
-        40
+    let token = workspace.admin_token();
+    let server = workspace.serve();
+    let http = client();
+    let get = |base: &str, path: &str| {
+        let request = http.get(format!("{base}{path}")).bearer_auth(&token);
+        async move {
+            let reply = ok(request.send().await);
+            assert_eq!(reply.status(), 200);
+            ok(reply.json::<serde_json::Value>().await)
+        }
+    };
+    let backup = workspace.path("backup");
+    let output = workspace.expect(&["backup", &backup.to_string_lossy()], None, 0);
+    assert!(
+        stdout(&output).contains("event log segments"),
+        "{}",
+        stdout(&output)
     );
-    let again = workspace.expect(&["backup", &file.to_string_lossy()], None, 2);
+    let again = workspace.expect(&["backup", &backup.to_string_lossy()], None, 2);
     assert!(stderr(&again).contains("exists"));
+    let catalog = get(&server.base, "/api/v1/events/catalog").await;
+    let accounts = get(&server.base, "/api/v1/accounts?limit=200").await;
+    let first = accounts["data"][0]["id"].as_i64().unwrap_or(0);
+    let usage_path = format!("/api/v1/accounts/{first}/usage?interval=month");
+    let usage = get(&server.base, &usage_path).await;
+    drop(server);
+
+    // A damaged copy is refused, naming the file, and changes nothing.
+    let damaged = workspace.path("damaged");
+    ok(std::fs::create_dir_all(damaged.join("events")));
+    for entry in ok(std::fs::read_dir(&backup)) {
+        let path = ok(entry).path();
+        if path.is_file() {
+            ok(std::fs::copy(
+                &path,
+                damaged.join(ok(path.file_name().ok_or("name"))),
+            ));
+        }
+    }
+    for entry in ok(std::fs::read_dir(backup.join("events"))) {
+        let path = ok(entry).path();
+        ok(std::fs::copy(
+            &path,
+            damaged
+                .join("events")
+                .join(ok(path.file_name().ok_or("name"))),
+        ));
+    }
+    let segment = damaged.join("events").join("00000001.seg");
+    let mut bytes = ok(std::fs::read(&segment));
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    ok(std::fs::write(&segment, bytes));
+    let target = workspace.path("restored");
+    let refused = workspace.expect(
+        &[
+            "--data-dir",
+            &target.to_string_lossy(),
+            "restore",
+            &damaged.to_string_lossy(),
+        ],
+        None,
+        2,
+    );
+    assert!(
+        stderr(&refused).contains("events/00000001.seg does not match its checksum"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(!target.exists());
+    let occupied = workspace.expect(
+        &[
+            "--data-dir",
+            &workspace.data_dir().to_string_lossy(),
+            "restore",
+            &backup.to_string_lossy(),
+        ],
+        None,
+        2,
+    );
+    assert!(
+        stderr(&occupied).contains("is not empty"),
+        "{}",
+        stderr(&occupied)
+    );
+
+    let restored = workspace.expect(
+        &[
+            "--data-dir",
+            &target.to_string_lossy(),
+            "restore",
+            &backup.to_string_lossy(),
+        ],
+        None,
+        0,
+    );
+    assert!(
+        stdout(&restored).contains(": 40 accounts, "),
+        "{}",
+        stdout(&restored)
+    );
+    let mut command = workspace.command();
+    command.env("MIKAWAYA_DATA_DIR", &target);
+    let copy = Workspace::serve_command(command);
+    assert_eq!(get(&copy.base, "/api/v1/events/catalog").await, catalog);
+    assert_eq!(
+        get(&copy.base, "/api/v1/accounts?limit=200").await["data"],
+        accounts["data"]
+    );
+    assert_eq!(get(&copy.base, &usage_path).await, usage);
 }
 
 #[test]

@@ -135,6 +135,11 @@ impl Workspace {
     pub fn serve_with(&self, env: &[(&str, &str)]) -> Server {
         let mut command = self.command();
         command.envs(env.iter().copied());
+        Self::serve_command(command)
+    }
+
+    /// Starts `mikawaya serve` from a prepared command (its data dir in the environment).
+    pub fn serve_command(mut command: Command) -> Server {
         let mut child = ok(command
             .args(["serve", "--listen", "127.0.0.1:0"])
             .stdout(Stdio::piped())
