@@ -62,6 +62,11 @@ pub async fn login(
     if let Some(seconds) = state.login_limiter.locked_for(&email_key, address) {
         return Err(ApiError::TooManyAttempts(seconds));
     }
+    // Guesses from elsewhere slow this email's logins down; they never lock its owner out.
+    let delay = state.login_limiter.delay_for(&email_key);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let parsed = Email::parse(email).ok();
     let found = match parsed {
         Some(email) => state.run(move |store| store.find_login(&email)).await?,
@@ -79,7 +84,7 @@ pub async fn login(
         tracing::info!(address, "failed login");
         return Err(ApiError::BadCredentials);
     };
-    state.login_limiter.record_success(&email_key);
+    state.login_limiter.record_success(&email_key, address);
     let (secret, csrf_token) = (auth::random_secret(), auth::random_secret());
     let (hash, csrf, user_id) = (auth::secret_hash(&secret), csrf_token.clone(), user.id);
     let expires_at =
