@@ -159,6 +159,23 @@ try {
   const firstPassword = (await page.locator('[data-testid=new-secret]').innerText()).trim();
   check(firstPassword.length >= 16, `a first password is shown: ${firstPassword.length} characters`);
   check((await page.locator('[data-testid=audit]').innerText()).includes(partnerEmail), 'the invitation is in the change log');
+  // The audit trail: the task completed above is there, by this admin, with what changed;
+  // filtered by kind of object; as CSV; readable on a phone.
+  await Promise.all([page.waitForURL(/\/audit$/), page.locator('[data-testid=audit-link]').click()]);
+  await page.locator('[data-testid=audit-filters] select[name=object]').selectOption('task');
+  await Promise.all([page.waitForURL(/object=task/), page.locator('[data-testid=audit-filters] button[type=submit]').click()]);
+  const completed = page.locator('[data-testid=audit-table] tr[data-object=task][data-action=update]', { hasText: 'done' }).first();
+  check(await completed.count() === 1, 'the completed task is in the audit trail');
+  check((await completed.innerText()).includes('status'), `the change names its field: ${await completed.innerText()}`);
+  check(await page.locator('[data-testid=audit-table] tbody tr:not([data-object=task])').count() === 0, 'the filter keeps tasks only');
+  check((await page.locator('[data-testid=audit-csv]').getAttribute('href')).includes('format=csv'), 'a CSV link');
+  await accessible(page, 'audit');
+  await page.setViewportSize({ width: 390, height: 844 });
+  await fits(page, 'audit-390');
+  await shot(page, 'audit-390');
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.goto(`${BASE}/settings`);
+
   const invited = await browser.newContext({ locale: 'en-US' });
   const invitedPage = await invited.newPage();
   await login(invitedPage, partnerEmail, firstPassword);

@@ -794,13 +794,7 @@ pub fn requests_csv(rows: &[RequestRow]) -> String {
     let mut out = String::from(
         "id,title,status,issue_url,accounts,items,arr,arr_at_risk,next_renewal,friction,delight,shipped_at\n",
     );
-    let cell = |s: &str| {
-        if s.contains([',', '"', '\n', '\r']) {
-            format!("\"{}\"", s.replace('"', "\"\""))
-        } else {
-            s.to_owned()
-        }
-    };
+    let cell = crate::csv_cell;
     for row in rows {
         out.push_str(&format!(
             "{},{},{},{},{},{},{:.2},{:.2},{},{},{},{}\n",

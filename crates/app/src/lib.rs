@@ -21,6 +21,7 @@
 //! Invariants: knows no HTTP and no terminal (no axum, no clap); reads the clock only in
 //! [`clock::Clock::system`]; every store read takes the caller's access proof.
 
+pub mod audit;
 pub mod backtest;
 pub mod backup;
 pub mod churn;
@@ -102,5 +103,20 @@ impl From<AppError> for mikawaya_store::StoreError {
             }
             other => mikawaya_store::StoreError::Corrupt(other.to_string()),
         }
+    }
+}
+
+/// One CSV cell: quoted when it holds a separator, a quote or a line break; a cell a
+/// spreadsheet would run as a formula (`=`, `+`, `-`, `@` first) is prefixed with `'`.
+pub fn csv_cell(text: &str) -> String {
+    let text = if text.starts_with(['=', '+', '-', '@']) && text.parse::<f64>().is_err() {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
     }
 }

@@ -243,6 +243,11 @@ pub struct AdminAccess {
 }
 
 impl AdminAccess {
+    /// Who is administering (none: the system), for the audit trail.
+    pub fn user_id(&self) -> Option<UserId> {
+        self.user_id
+    }
+
     /// Admins may manage too.
     pub fn manage(&self) -> ManageAccess {
         ManageAccess {

@@ -100,11 +100,15 @@ pub struct WriteKey {
 /// One recorded change to people, partners, segments or custom field definitions.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEntry {
+    /// Its number (newer entries have larger ones).
+    pub id: i64,
     /// When.
     pub at: jiff::Timestamp,
     /// Who (none: the system, or a user since deleted).
     pub actor_id: Option<UserId>,
-    /// `user`, `partner`, `segment` or `custom_field`.
+    /// `account`, `contact`, `subscription`, `touchpoint`, `task`, `playbook`,
+    /// `configuration`, `token`, `write_key`, `feature_request`, `user`, `partner`,
+    /// `segment` or `custom_field`.
     pub object: String,
     /// Its id or key.
     pub object_key: String,
@@ -114,6 +118,27 @@ pub struct AuditEntry {
     pub before: Option<String>,
     /// The object after (JSON), none when deleted.
     pub after: Option<String>,
+}
+
+/// Which audit entries to read, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditFilter {
+    /// One kind of object.
+    pub object: Option<String>,
+    /// One object (with `object`): its id or key.
+    pub object_key: Option<String>,
+    /// Changes by one user.
+    pub actor_id: Option<UserId>,
+    /// Changes by the system only (no user).
+    pub system_only: bool,
+    /// At or after.
+    pub from: Option<jiff::Timestamp>,
+    /// Before.
+    pub to: Option<jiff::Timestamp>,
+    /// Entries older than this one (the next page).
+    pub before_id: Option<i64>,
+    /// At most this many.
+    pub limit: u32,
 }
 
 /// A login session as stored.
@@ -332,7 +357,7 @@ pub trait Store: Send + Sync {
     fn set_user_active(&self, access: &AdminAccess, id: UserId, active: bool) -> Result<User>;
     /// The latest `limit` recorded changes to people, partners, segments and custom field
     /// definitions, newest first.
-    fn audit_log(&self, access: &AdminAccess, limit: u32) -> Result<Vec<AuditEntry>>;
+    fn audit_log(&self, access: &AdminAccess, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     /// The user and password hash for a login email (authentication only).
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>>;
     /// Stores a token's hash.

@@ -3,6 +3,7 @@
 //! double-submit cookie because there is no session yet.
 
 pub mod account;
+pub mod audit;
 pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod feedback;
@@ -117,6 +118,7 @@ pub fn router() -> Router<AppState> {
         .route("/forecast/train", post(forecast::train))
         .route("/forecast/backtest", post(forecast::backtest))
         .route("/settings", get(settings::settings))
+        .route("/audit", get(audit::audit_page))
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/write-keys", post(settings::create_write_key))
         .route("/settings/users", post(settings::invite))
@@ -233,7 +235,7 @@ form.grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(190px,1fr))
 form.grid label{display:flex;flex-direction:column;font-size:.85rem}form.grid label.wide{grid-column:1/-1}form.grid textarea{font:inherit;padding:.35rem .5rem;border:1px solid var(--line);border-radius:.3rem}
 details.edit{margin:.6rem 0}details.edit>summary,section details>summary{cursor:pointer;color:var(--accent)}p.notes{margin:.2rem 0;white-space:pre-wrap}
 section.reasons-box{background:#fff8e6;border:1px solid #e8c97a;border-radius:.5rem;padding:.5rem .9rem}
-figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
+.table-scroll{overflow-x:auto}ul.changes{margin:0;padding-left:1rem;min-width:14rem}ul.changes li{white-space:normal;overflow-wrap:anywhere}figure.chart{overflow-x:auto}figure.chart svg{min-width:640px}
 form.editor table{display:block;overflow-x:auto;max-width:100%}form.editor select{max-width:26rem}form.editor td input{width:5.5rem}form.editor div.inline{display:flex;flex-wrap:wrap;gap:.6rem;margin:.5rem 0}form.editor div.inline label{display:flex;flex-direction:column;font-size:.85rem}
 div.actions{display:flex;flex-wrap:wrap;gap:.5rem;margin:.6rem 0}td code{word-break:break-word}
 div.board{display:grid;grid-template-columns:repeat(auto-fill,minmax(260px,1fr));gap:.8rem}div.board section.column{background:#fff;border:1px solid var(--line);border-radius:.5rem;padding:.5rem .8rem;margin:0}

@@ -36,7 +36,13 @@ async fn render(
     let (users, partners, tokens, write_keys, metrics, playbooks, cards, fields, audit) = state
         .run(move |store| {
             let audit = match &admin {
-                Some(admin) => store.audit_log(admin, AUDIT_SHOWN)?,
+                Some(admin) => store.audit_log(
+                    admin,
+                    &mikawaya_store::AuditFilter {
+                        limit: AUDIT_SHOWN,
+                        ..Default::default()
+                    },
+                )?,
                 None => Vec::new(),
             };
             let tokens = match &admin {
@@ -216,6 +222,7 @@ async fn render(
         @if is_admin {
             section data-testid="audit" {
                 h2 { (lang.t("audit_log")) }
+                p { a href="/audit" data-testid="audit-link" { (lang.t("all_changes")) " →" } }
                 table tabindex="0" {
                     thead { tr { th scope="col" { (lang.t("when")) } th scope="col" { (lang.t("who")) } th scope="col" { (lang.t("what")) } th scope="col" { (lang.t("before")) } th scope="col" { (lang.t("after")) } } }
                     tbody { @for entry in &audit { tr {
@@ -307,7 +314,7 @@ pub async fn create_write_key(
 }
 
 /// How many recorded changes the page lists.
-const AUDIT_SHOWN: u32 = 50;
+const AUDIT_SHOWN: u32 = 10;
 
 fn role_select(lang: super::i18n::Lang, current: Option<Role>) -> Markup {
     html! {

@@ -5,7 +5,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::Path;
 use crate::extract::{Caller, JsonBody};
 use crate::state::AppState;
-use crate::wire::{instant, required};
+use crate::wire::{PageOut, instant, required};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -244,10 +244,17 @@ async fn activate_user(
 /// One recorded change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditOut {
+    /// Its number (the next page starts below the last one's).
+    id: i64,
     at: String,
+    /// The user who made it; null: the system.
     actor_id: Option<i64>,
-    /// user, partner, segment or custom_field.
+    /// Their login email; null: the system.
+    actor_email: Option<String>,
+    /// account, contact, subscription, touchpoint, task, playbook, configuration, token,
+    /// write_key, feature_request, user, partner, segment or custom_field.
     object: String,
+    /// Its id (or name and version for playbooks and configuration).
     object_key: String,
     /// create, update, delete, deactivate or activate.
     action: String,
@@ -257,43 +264,126 @@ pub struct AuditOut {
     after: Option<serde_json::Value>,
 }
 
-/// How many changes.
+/// Which changes.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct AuditParams {
     /// At most this many (default 100, at most 1000).
     limit: Option<u32>,
+    /// One kind of object (account, contact, task, configuration, ...).
+    object: Option<String>,
+    /// One object's id (with `object`).
+    key: Option<String>,
+    /// Changes by one user, or `system`.
+    actor: Option<String>,
+    /// At or after (RFC 3339 or YYYY-MM-DD, UTC).
+    from: Option<String>,
+    /// Before (RFC 3339 or YYYY-MM-DD, UTC).
+    to: Option<String>,
+    /// The `next_cursor` of the page before.
+    cursor: Option<String>,
+    /// json (default) or csv.
+    format: Option<String>,
 }
 
-/// The latest changes to people, partners, segments and custom fields, with who, when,
-/// before and after (admins only).
-#[utoipa::path(get, path = "/api/v1/audit", tag = "users", params(AuditParams), responses((status = 200, body = Vec<AuditOut>)))]
+fn instant_param(raw: Option<&str>, field: &str) -> Result<Option<jiff::Timestamp>, ApiError> {
+    raw.map(|raw| mikawaya_domain::value::parse_timestamp(raw, field))
+        .transpose()
+        .map_err(ApiError::from)
+}
+
+/// Every change to customer data and configuration (accounts, contacts, subscriptions,
+/// touchpoints, tasks, playbooks, scorecards and other configuration, tokens, write keys,
+/// feature requests, people, partners, segments, custom fields), newest first, with who
+/// (null: the system), when, before and after; admins only. `format=csv` gives a file.
+#[utoipa::path(get, path = "/api/v1/audit", tag = "users", params(AuditParams),
+    responses((status = 200, body = PageOut<AuditOut>, description = "JSON, or text/csv with format=csv"),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn audit_log(
     State(state): State<AppState>,
     Caller(actor): Caller,
     crate::extract::QueryParams(params): crate::extract::QueryParams<AuditParams>,
-) -> Result<Json<Vec<AuditOut>>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
     let access = actor.admin()?;
-    let limit = params.limit.unwrap_or(100).clamp(1, 1000);
-    let entries = state
-        .run(move |store| store.audit_log(&access, limit))
+    let csv = match params.format.as_deref() {
+        None | Some("json") => false,
+        Some("csv") => true,
+        Some(other) => {
+            return Err(ApiError::field(
+                "format",
+                format!("'{other}' is not one of: json, csv"),
+            ));
+        }
+    };
+    let (actor_id, system_only) = match params.actor.as_deref() {
+        None => (None, false),
+        Some("system") => (None, true),
+        Some(raw) => (
+            Some(UserId::new(raw.parse().map_err(|_| {
+                ApiError::field("actor", format!("'{raw}' is not a user id or 'system'"))
+            })?)),
+            false,
+        ),
+    };
+    let before_id = params
+        .cursor
+        .as_deref()
+        .map(|raw| {
+            raw.parse::<i64>()
+                .map_err(|_| ApiError::field("cursor", "is not a cursor this list gave"))
+        })
+        .transpose()?;
+    let limit = params
+        .limit
+        .unwrap_or(100)
+        .clamp(1, if csv { 100_000 } else { 1000 });
+    let filter = mikawaya_store::AuditFilter {
+        object: params.object,
+        object_key: params.key,
+        actor_id,
+        system_only,
+        from: instant_param(params.from.as_deref(), "from")?,
+        to: instant_param(params.to.as_deref(), "to")?,
+        before_id,
+        limit,
+    };
+    let rows = state
+        .run(move |store| Ok(mikawaya_app::audit::read(store, &access, &filter)?))
         .await?;
+    if csv {
+        return Ok((
+            [
+                (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    axum::http::header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"audit.csv\"",
+                ),
+            ],
+            mikawaya_app::audit::csv(&rows),
+        )
+            .into_response());
+    }
+    let next_cursor = (rows.len() == limit as usize)
+        .then(|| rows.last().map(|row| row.entry.id.to_string()))
+        .flatten();
     let json = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
-    Ok(Json(
-        entries
-            .into_iter()
-            .map(|e| AuditOut {
-                at: instant(e.at),
-                actor_id: e.actor_id.map(UserId::get),
-                object: e.object,
-                object_key: e.object_key,
-                action: e.action,
-                before: json(e.before),
-                after: json(e.after),
-            })
-            .collect(),
-    ))
+    let data = rows
+        .into_iter()
+        .map(|row| AuditOut {
+            id: row.entry.id,
+            at: instant(row.entry.at),
+            actor_id: row.entry.actor_id.map(UserId::get),
+            actor_email: row.actor_email,
+            object: row.entry.object,
+            object_key: row.entry.object_key,
+            action: row.entry.action,
+            before: json(row.entry.before),
+            after: json(row.entry.after),
+        })
+        .collect();
+    Ok(Json(PageOut { data, next_cursor }).into_response())
 }
 
 /// An API token as listed (never the secret).

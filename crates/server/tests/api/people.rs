@@ -175,8 +175,7 @@ async fn people_are_invited_by_partner_code_changed_deactivated_and_audited() {
     // The audit log: newest first, with who, before and after.
     let audit = app.get("admin", "/api/v1/audit?limit=10").await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
-    let actions: Vec<(String, String)> = audit
-        .body
+    let actions: Vec<(String, String)> = audit.body["data"]
         .as_array()
         .map(|entries| {
             entries
@@ -203,10 +202,12 @@ async fn people_are_invited_by_partner_code_changed_deactivated_and_audited() {
         "{}",
         audit.text
     );
-    let update = audit
-        .body
+    let update = audit.body["data"]
         .as_array()
-        .and_then(|e| e.iter().find(|e| e["action"] == "update"))
+        .and_then(|e| {
+            e.iter()
+                .find(|e| e["object"] == "user" && e["action"] == "update")
+        })
         .cloned()
         .unwrap_or_default();
     assert_eq!(update["before"]["role"], "partner");
@@ -269,8 +270,7 @@ async fn a_segment_over_a_custom_field_lists_what_the_filter_finds() {
         .await;
     assert_eq!(members.count(), 1, "{}", members.text);
     let audit = app.get("admin", "/api/v1/audit").await;
-    let objects: Vec<&str> = audit
-        .body
+    let objects: Vec<&str> = audit.body["data"]
         .as_array()
         .map(|e| e.iter().filter_map(|e| e["object"].as_str()).collect())
         .unwrap_or_default();
@@ -278,4 +278,113 @@ async fn a_segment_over_a_custom_field_lists_what_the_filter_finds() {
         objects.contains(&"segment") && objects.contains(&"custom_field"),
         "{objects:?}"
     );
+}
+
+#[tokio::test]
+async fn every_change_to_customer_data_is_in_the_audit_trail_with_who_before_and_after() {
+    let app = TestApp::spawn().await;
+    let account = app.account("a");
+    let changed = app
+        .call(
+            Some("csm"),
+            Method::PATCH,
+            &format!("/api/v1/accounts/{account}"),
+            Some(json!({"mrr": 4321.0, "stage": "renewal"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.text);
+    let task = app
+        .call(
+            Some("leader"),
+            Method::POST,
+            "/api/v1/tasks",
+            Some(json!({"account_id": account, "title": "Renewal call", "due_on": "2030-01-01"})),
+        )
+        .await;
+    assert_eq!(task.status, StatusCode::CREATED, "{}", task.text);
+    let users = app.get("admin", "/api/v1/users").await;
+    let id_of = |role: &str| {
+        users.body["data"]
+            .as_array()
+            .or(users.body.as_array())
+            .and_then(|list| list.iter().find(|u| u["role"] == role))
+            .and_then(|u| u["id"].as_i64())
+    };
+    let trail = app
+        .get(
+            "admin",
+            &format!("/api/v1/audit?object=account&key={account}"),
+        )
+        .await;
+    assert_eq!(trail.status, StatusCode::OK, "{}", trail.text);
+    let latest = &trail.body["data"][0];
+    assert_eq!(latest["action"], "update", "{}", trail.text);
+    assert_eq!(latest["actor_id"].as_i64(), id_of("csm"), "{}", trail.text);
+    assert_eq!(latest["actor_email"], "csm@team.example");
+    assert_eq!(latest["before"]["mrr"], 100.0);
+    assert_eq!(latest["after"]["mrr"], 4321.0);
+    assert_eq!(latest["after"]["stage"], "renewal");
+    // By person, and as CSV.
+    let by_leader = app
+        .get(
+            "admin",
+            &format!("/api/v1/audit?actor={}", id_of("leader").unwrap_or(0)),
+        )
+        .await;
+    assert!(
+        by_leader.body["data"]
+            .as_array()
+            .is_some_and(|rows| !rows.is_empty()
+                && rows
+                    .iter()
+                    .all(|r| r["actor_email"] == "leader@team.example")),
+        "{}",
+        by_leader.text
+    );
+    assert!(by_leader.text.contains("Renewal call"));
+    let csv = app
+        .get(
+            "admin",
+            &format!("/api/v1/audit?object=account&key={account}&format=csv"),
+        )
+        .await;
+    assert_eq!(
+        csv.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/csv; charset=utf-8")
+    );
+    assert!(
+        csv.text
+            .starts_with("at,actor,object,object_key,action,before,after\n"),
+        "{}",
+        csv.text
+    );
+    assert!(
+        csv.text.contains(",csm@team.example,account,"),
+        "{}",
+        csv.text
+    );
+    // Page by page: the cursor continues below the last entry.
+    let first = app.get("admin", "/api/v1/audit?limit=2").await;
+    let cursor = first.body["next_cursor"].as_str().unwrap_or("").to_owned();
+    let second = app
+        .get("admin", &format!("/api/v1/audit?limit=2&cursor={cursor}"))
+        .await;
+    assert!(
+        second.body["data"][0]["id"].as_i64() < first.body["data"][1]["id"].as_i64(),
+        "{} / {}",
+        first.text,
+        second.text
+    );
+    for role in ["leader", "csm", "viewer", "partner"] {
+        assert_eq!(
+            app.get(role, "/api/v1/audit").await.status,
+            StatusCode::FORBIDDEN,
+            "{role}"
+        );
+    }
+    let bad = app.get("admin", "/api/v1/audit?actor=someone").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert_eq!(bad.body["error"]["field"], "actor");
 }

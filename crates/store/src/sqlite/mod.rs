@@ -19,7 +19,7 @@ mod team;
 mod voice;
 mod work;
 
-use crate::{AuditEntry, Result, StoreError, StoreStats};
+use crate::{AuditEntry, AuditFilter, Result, StoreError, StoreStats};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
@@ -43,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0015_journey.sql"),
     include_str!("../../migrations/0016_voice.sql"),
     include_str!("../../migrations/0017_import.sql"),
+    include_str!("../../migrations/0018_audit_trail.sql"),
 ];
 
 /// Reader connections kept open.
@@ -123,8 +124,21 @@ impl SqliteStore {
 
     /// Runs `f` in one write transaction: commit on `Ok`, roll back on `Err`.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_by(None, f)
+    }
+
+    /// A write transaction made by `actor` (none: the system): the audit trail's triggers
+    /// record them as the author of every change in it.
+    pub(crate) fn write_by<T>(
+        &self,
+        actor: Option<UserId>,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
         let mut connection = self.writer.lock().map_err(|_| poisoned())?;
         let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        transaction
+            .prepare_cached("UPDATE audit_context SET actor_id = ?1 WHERE id = 1")?
+            .execute([actor.map(UserId::get)])?;
         let value = f(&transaction)?;
         transaction.commit()?;
         Ok(value)
@@ -303,7 +317,7 @@ impl Store for SqliteStore {
         self.read(|c| accounts::get(c, access.visibility(), id))
     }
     fn create_account(&self, access: &WriteAccess, account: NewAccount) -> Result<Account> {
-        self.write(|c| accounts::create(c, access, account))
+        self.write_by(access.user_id(), |c| accounts::create(c, access, account))
     }
     fn update_account(
         &self,
@@ -311,10 +325,10 @@ impl Store for SqliteStore {
         id: AccountId,
         patch: AccountPatch,
     ) -> Result<Account> {
-        self.write(|c| accounts::update(c, access, id, patch))
+        self.write_by(access.user_id(), |c| accounts::update(c, access, id, patch))
     }
     fn delete_account(&self, access: &WriteAccess, id: AccountId) -> Result<()> {
-        self.write(|c| accounts::delete(c, access, id))
+        self.write_by(access.user_id(), |c| accounts::delete(c, access, id))
     }
 
     fn list_contacts(
@@ -329,7 +343,9 @@ impl Store for SqliteStore {
         self.read(|c| children::get_contact(c, access.visibility(), id))
     }
     fn create_contact(&self, access: &WriteAccess, contact: NewContact) -> Result<Contact> {
-        self.write(|c| children::create_contact(c, access, contact))
+        self.write_by(access.user_id(), |c| {
+            children::create_contact(c, access, contact)
+        })
     }
     fn update_contact(
         &self,
@@ -337,10 +353,14 @@ impl Store for SqliteStore {
         id: ContactId,
         patch: ContactPatch,
     ) -> Result<Contact> {
-        self.write(|c| children::update_contact(c, access, id, patch))
+        self.write_by(access.user_id(), |c| {
+            children::update_contact(c, access, id, patch)
+        })
     }
     fn delete_contact(&self, access: &WriteAccess, id: ContactId) -> Result<()> {
-        self.write(|c| children::delete_contact(c, access, id))
+        self.write_by(access.user_id(), |c| {
+            children::delete_contact(c, access, id)
+        })
     }
 
     fn list_subscriptions(
@@ -362,7 +382,9 @@ impl Store for SqliteStore {
         access: &WriteAccess,
         subscription: NewSubscription,
     ) -> Result<Subscription> {
-        self.write(|c| children::create_subscription(c, access, subscription))
+        self.write_by(access.user_id(), |c| {
+            children::create_subscription(c, access, subscription)
+        })
     }
     fn update_subscription(
         &self,
@@ -370,10 +392,14 @@ impl Store for SqliteStore {
         id: SubscriptionId,
         patch: SubscriptionPatch,
     ) -> Result<Subscription> {
-        self.write(|c| children::update_subscription(c, access, id, patch))
+        self.write_by(access.user_id(), |c| {
+            children::update_subscription(c, access, id, patch)
+        })
     }
     fn delete_subscription(&self, access: &WriteAccess, id: SubscriptionId) -> Result<()> {
-        self.write(|c| children::delete_subscription(c, access, id))
+        self.write_by(access.user_id(), |c| {
+            children::delete_subscription(c, access, id)
+        })
     }
 
     fn list_touchpoints(
@@ -392,10 +418,14 @@ impl Store for SqliteStore {
         access: &WriteAccess,
         touchpoint: NewTouchpoint,
     ) -> Result<Touchpoint> {
-        self.write(|c| children::create_touchpoint(c, access, touchpoint))
+        self.write_by(access.user_id(), |c| {
+            children::create_touchpoint(c, access, touchpoint)
+        })
     }
     fn delete_touchpoint(&self, access: &WriteAccess, id: TouchpointId) -> Result<()> {
-        self.write(|c| children::delete_touchpoint(c, access, id))
+        self.write_by(access.user_id(), |c| {
+            children::delete_touchpoint(c, access, id)
+        })
     }
 
     fn list_segments(&self, _access: &ReadAccess) -> Result<Vec<Segment>> {
@@ -405,7 +435,9 @@ impl Store for SqliteStore {
         self.read(|c| team::get_segment(c, id))
     }
     fn create_segment(&self, access: &ManageAccess, segment: NewSegment) -> Result<Segment> {
-        self.write(|c| team::save_segment(c, access.user_id(), None, segment))
+        self.write_by(access.user_id(), |c| {
+            team::save_segment(c, access.user_id(), None, segment)
+        })
     }
     fn update_segment(
         &self,
@@ -413,10 +445,14 @@ impl Store for SqliteStore {
         id: SegmentId,
         segment: NewSegment,
     ) -> Result<Segment> {
-        self.write(|c| team::save_segment(c, access.user_id(), Some(id), segment))
+        self.write_by(access.user_id(), |c| {
+            team::save_segment(c, access.user_id(), Some(id), segment)
+        })
     }
     fn delete_segment(&self, access: &ManageAccess, id: SegmentId) -> Result<()> {
-        self.write(|c| team::delete_segment(c, access.user_id(), id))
+        self.write_by(access.user_id(), |c| {
+            team::delete_segment(c, access.user_id(), id)
+        })
     }
 
     fn list_partners(&self, access: &ReadAccess) -> Result<Vec<Partner>> {
@@ -426,10 +462,14 @@ impl Store for SqliteStore {
         self.read(|c| team::get_partner(c, access.visibility(), id))
     }
     fn upsert_partner(&self, access: &ManageAccess, partner: NewPartner) -> Result<Partner> {
-        self.write(|c| team::upsert_partner(c, access.user_id(), partner))
+        self.write_by(access.user_id(), |c| {
+            team::upsert_partner(c, access.user_id(), partner)
+        })
     }
     fn delete_partner(&self, access: &ManageAccess, id: PartnerId) -> Result<()> {
-        self.write(|c| team::delete_partner(c, access.user_id(), id))
+        self.write_by(access.user_id(), |c| {
+            team::delete_partner(c, access.user_id(), id)
+        })
     }
 
     fn list_users(&self, access: &ReadAccess) -> Result<Vec<User>> {
@@ -444,44 +484,56 @@ impl Store for SqliteStore {
         user: NewUser,
         password_hash: Option<String>,
     ) -> Result<User> {
-        self.write(|c| team::create_user(c, access.manage().user_id(), user, password_hash))
+        self.write_by(access.user_id(), |c| {
+            team::create_user(c, access.manage().user_id(), user, password_hash)
+        })
     }
-    fn set_password(&self, _access: &AdminAccess, id: UserId, password_hash: String) -> Result<()> {
-        self.write(|c| team::set_user_column(c, id, "password_hash", Some(password_hash)))
+    fn set_password(&self, access: &AdminAccess, id: UserId, password_hash: String) -> Result<()> {
+        self.write_by(access.user_id(), |c| {
+            team::set_user_column(c, id, "password_hash", Some(password_hash))
+        })
     }
     fn set_locale(&self, id: UserId, locale: Option<String>) -> Result<()> {
         self.write(|c| team::set_user_column(c, id, "locale", locale))
     }
     fn delete_user(&self, access: &AdminAccess, id: UserId) -> Result<()> {
-        self.write(|c| team::delete_user(c, access.manage().user_id(), id))
+        self.write_by(access.user_id(), |c| {
+            team::delete_user(c, access.manage().user_id(), id)
+        })
     }
     fn update_user(&self, access: &AdminAccess, id: UserId, change: UserChange) -> Result<User> {
-        self.write(|c| team::update_user(c, access.manage().user_id(), id, change))
+        self.write_by(access.user_id(), |c| {
+            team::update_user(c, access.manage().user_id(), id, change)
+        })
     }
     fn set_user_active(&self, access: &AdminAccess, id: UserId, active: bool) -> Result<User> {
-        self.write(|c| team::set_user_active(c, access.manage().user_id(), id, active))
+        self.write_by(access.user_id(), |c| {
+            team::set_user_active(c, access.manage().user_id(), id, active)
+        })
     }
-    fn audit_log(&self, _access: &AdminAccess, limit: u32) -> Result<Vec<AuditEntry>> {
-        self.read(|c| team::audit_log(c, limit))
+    fn audit_log(&self, _access: &AdminAccess, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        self.read(|c| team::audit_log(c, filter))
     }
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
         self.read(|c| team::find_user_by_email(c, email))
     }
     fn create_token(
         &self,
-        _access: &AdminAccess,
+        access: &AdminAccess,
         name: Name,
         scope: Scope,
         user_id: Option<UserId>,
         token_hash: String,
     ) -> Result<ApiToken> {
-        self.write(|c| team::create_token(c, name, scope, user_id, token_hash))
+        self.write_by(access.user_id(), |c| {
+            team::create_token(c, name, scope, user_id, token_hash)
+        })
     }
     fn list_tokens(&self, _access: &AdminAccess) -> Result<Vec<ApiToken>> {
         self.read(team::list_tokens)
     }
-    fn revoke_token(&self, _access: &AdminAccess, id: TokenId) -> Result<()> {
-        self.write(|c| team::revoke_token(c, id))
+    fn revoke_token(&self, access: &AdminAccess, id: TokenId) -> Result<()> {
+        self.write_by(access.user_id(), |c| team::revoke_token(c, id))
     }
     fn find_token(&self, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>> {
         self.read(|c| team::find_token(c, token_hash))
@@ -509,15 +561,20 @@ impl Store for SqliteStore {
         self.read(team::custom_fields)
     }
     fn put_custom_field(&self, access: &AdminAccess, definition: CustomFieldDef) -> Result<()> {
-        self.write(|c| team::put_custom_field(c, access.manage().user_id(), &definition))
+        self.write_by(access.user_id(), |c| {
+            team::put_custom_field(c, access.manage().user_id(), &definition)
+        })
     }
     fn delete_custom_field(&self, access: &AdminAccess, key: &str) -> Result<()> {
-        self.write(|c| team::delete_custom_field(c, access.manage().user_id(), key))
+        self.write_by(access.user_id(), |c| {
+            team::delete_custom_field(c, access.manage().user_id(), key)
+        })
     }
 
     fn import(&self, access: &WriteAccess, batch: ImportBatch) -> Result<ImportSummary> {
-        let summary =
-            self.write(|c| crate::rules::import::import(&import::Target(c), access, &batch))?;
+        let summary = self.write_by(access.user_id(), |c| {
+            crate::rules::import::import(&import::Target(c), access, &batch)
+        })?;
         // A bulk load changes the shape of the data; refresh the planner's statistics so a
         // filter picks the right index (e.g. a renewal window over a lifecycle stage).
         self.refresh_statistics();
@@ -525,23 +582,25 @@ impl Store for SqliteStore {
     }
     fn create_write_key(
         &self,
-        _access: &AdminAccess,
+        access: &AdminAccess,
         name: Name,
         key_hash: String,
     ) -> Result<WriteKey> {
-        self.write(|c| team::create_write_key(c, name, key_hash))
+        self.write_by(access.user_id(), |c| {
+            team::create_write_key(c, name, key_hash)
+        })
     }
     fn list_write_keys(&self, _access: &AdminAccess) -> Result<Vec<WriteKey>> {
         self.read(team::list_write_keys)
     }
-    fn revoke_write_key(&self, _access: &AdminAccess, id: i64) -> Result<()> {
-        self.write(|c| team::revoke_write_key(c, id))
+    fn revoke_write_key(&self, access: &AdminAccess, id: i64) -> Result<()> {
+        self.write_by(access.user_id(), |c| team::revoke_write_key(c, id))
     }
     fn find_write_key(&self, key_hash: &str) -> Result<Option<WriteKey>> {
         self.read(|c| team::find_write_key(c, key_hash))
     }
-    fn put_metric(&self, _access: &ManageAccess, name: &str, spec: &str) -> Result<()> {
-        self.write(|c| {
+    fn put_metric(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<()> {
+        self.write_by(access.user_id(), |c| {
             c.execute(
                 "INSERT INTO metrics (name, spec, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) \
                  ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
@@ -591,7 +650,9 @@ impl Store for SqliteStore {
         body: &str,
     ) -> Result<ConfigVersion> {
         let saved_by = access.user_id();
-        self.write(|c| config::put_config(c, kind, body, saved_by))
+        self.write_by(access.user_id(), |c| {
+            config::put_config(c, kind, body, saved_by)
+        })
     }
     fn config(
         &self,
@@ -624,18 +685,22 @@ impl Store for SqliteStore {
     fn business_time_zone(&self) -> Result<jiff::tz::TimeZone> {
         self.read(config::business_time_zone)
     }
-    fn set_business_time_zone(&self, _access: &ManageAccess, name: &str) -> Result<()> {
-        self.write(|c| config::set_business_time_zone(c, name))
+    fn set_business_time_zone(&self, access: &ManageAccess, name: &str) -> Result<()> {
+        self.write_by(access.user_id(), |c| {
+            config::set_business_time_zone(c, name)
+        })
     }
     fn default_currency(&self) -> Result<Option<mikawaya_domain::value::Currency>> {
         self.read(config::default_currency)
     }
     fn set_default_currency(
         &self,
-        _access: &ManageAccess,
+        access: &ManageAccess,
         currency: &mikawaya_domain::value::Currency,
     ) -> Result<()> {
-        self.write(|c| config::set_default_currency(c, currency))
+        self.write_by(access.user_id(), |c| {
+            config::set_default_currency(c, currency)
+        })
     }
     fn plan_names(
         &self,
@@ -643,22 +708,19 @@ impl Store for SqliteStore {
     ) -> Result<std::collections::BTreeMap<String, String>> {
         self.read(import::plan_names)
     }
-    fn record_daily_run(&self, _access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
-        self.write(|c| config::record_daily_run(c, run))
+    fn record_daily_run(&self, access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
+        self.write_by(access.user_id(), |c| config::record_daily_run(c, run))
     }
     fn last_daily_run(&self, _access: &ReadAccess) -> Result<Option<jiff::civil::Date>> {
         self.read(config::last_daily_run)
     }
-    fn put_playbook(&self, _access: &ManageAccess, name: &str, spec: &str) -> Result<i64> {
-        self.write(|c| work::put_playbook(c, name, spec))
+    fn put_playbook(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<i64> {
+        self.write_by(access.user_id(), |c| work::put_playbook(c, name, spec))
     }
-    fn set_playbook_enabled(
-        &self,
-        _access: &ManageAccess,
-        name: &str,
-        enabled: bool,
-    ) -> Result<()> {
-        self.write(|c| work::set_playbook_enabled(c, name, enabled))
+    fn set_playbook_enabled(&self, access: &ManageAccess, name: &str, enabled: bool) -> Result<()> {
+        self.write_by(access.user_id(), |c| {
+            work::set_playbook_enabled(c, name, enabled)
+        })
     }
     fn playbook_versions(
         &self,
@@ -671,10 +733,12 @@ impl Store for SqliteStore {
         self.read(|c| work::list_runs(c, access.visibility(), filter))
     }
     fn apply_workflow(&self, access: &WriteAccess, batch: WorkflowBatch) -> Result<Vec<i64>> {
-        self.write(|c| work::apply_workflow(c, access, batch))
+        self.write_by(access.user_id(), |c| work::apply_workflow(c, access, batch))
     }
     fn set_run_status(&self, access: &WriteAccess, id: i64, status: RunStatus) -> Result<()> {
-        self.write(|c| work::set_run_status(c, access.visibility(), id, status))
+        self.write_by(access.user_id(), |c| {
+            work::set_run_status(c, access.visibility(), id, status)
+        })
     }
     fn list_tasks(
         &self,
@@ -688,13 +752,17 @@ impl Store for SqliteStore {
         self.read(|c| work::get_task(c, access.visibility(), id))
     }
     fn create_task(&self, access: &WriteAccess, task: NewTask) -> Result<Task> {
-        self.write(|c| work::create_task(c, access, task))
+        self.write_by(access.user_id(), |c| work::create_task(c, access, task))
     }
     fn update_task(&self, access: &WriteAccess, id: i64, patch: TaskPatch) -> Result<Task> {
-        self.write(|c| work::update_task(c, access, id, patch))
+        self.write_by(access.user_id(), |c| {
+            work::update_task(c, access, id, patch)
+        })
     }
-    fn queue_message(&self, _access: &WriteAccess, message: NewMessage) -> Result<()> {
-        self.write(|c| work::insert_message(c, None, &message))
+    fn queue_message(&self, access: &WriteAccess, message: NewMessage) -> Result<()> {
+        self.write_by(access.user_id(), |c| {
+            work::insert_message(c, None, &message)
+        })
     }
     fn list_messages(
         &self,
@@ -705,15 +773,17 @@ impl Store for SqliteStore {
     }
     fn claim_messages(
         &self,
-        _access: &WriteAccess,
+        access: &WriteAccess,
         now: jiff::Timestamp,
         lease_until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Message>> {
-        self.write(|c| work::claim_messages(c, now, lease_until, limit))
+        self.write_by(access.user_id(), |c| {
+            work::claim_messages(c, now, lease_until, limit)
+        })
     }
-    fn finish_message(&self, _access: &WriteAccess, id: i64, delivery: &Delivery) -> Result<()> {
-        self.write(|c| work::finish_message(c, id, delivery))
+    fn finish_message(&self, access: &WriteAccess, id: i64, delivery: &Delivery) -> Result<()> {
+        self.write_by(access.user_id(), |c| work::finish_message(c, id, delivery))
     }
     fn emails_to_since(
         &self,
@@ -723,8 +793,8 @@ impl Store for SqliteStore {
     ) -> Result<u64> {
         self.read(|c| work::emails_to_since(c, recipient, since))
     }
-    fn unsubscribe(&self, _access: &WriteAccess, email: &str) -> Result<()> {
-        self.write(|c| work::unsubscribe(c, email))
+    fn unsubscribe(&self, access: &WriteAccess, email: &str) -> Result<()> {
+        self.write_by(access.user_id(), |c| work::unsubscribe(c, email))
     }
     fn is_unsubscribed(&self, _access: &ReadAccess, email: &str) -> Result<bool> {
         self.read(|c| work::is_unsubscribed(c, email))
@@ -741,14 +811,16 @@ impl Store for SqliteStore {
         access: &WriteAccess,
         response: NewSurveyResponse,
     ) -> Result<SurveyResponse> {
-        self.write(|c| work::add_survey_response(c, access, response))
+        self.write_by(access.user_id(), |c| {
+            work::add_survey_response(c, access, response)
+        })
     }
     fn add_survey_responses(
         &self,
         access: &WriteAccess,
         responses: Vec<NewSurveyResponse>,
     ) -> Result<usize> {
-        self.write(|c| {
+        self.write_by(access.user_id(), |c| {
             let count = responses.len();
             for response in responses {
                 work::add_survey_response(c, access, response)?;
@@ -769,32 +841,36 @@ impl Store for SqliteStore {
     }
     fn put_health(
         &self,
-        _access: &ManageAccess,
+        access: &ManageAccess,
         scorecard: &str,
         day: jiff::civil::Date,
         rows: &[HealthRow],
     ) -> Result<()> {
-        self.write(|c| work::put_health(c, scorecard, day, rows))
+        self.write_by(access.user_id(), |c| {
+            work::put_health(c, scorecard, day, rows)
+        })
     }
     fn put_metric_values(
         &self,
-        _access: &ManageAccess,
+        access: &ManageAccess,
         metric: &str,
         day: jiff::civil::Date,
         values: &[(AccountId, Option<f64>)],
     ) -> Result<()> {
-        self.write(|c| work::put_metric_values(c, metric, day, values))
+        self.write_by(access.user_id(), |c| {
+            work::put_metric_values(c, metric, day, values)
+        })
     }
     fn metric_days(&self, metric: &str) -> Result<Vec<jiff::civil::Date>> {
         self.read(|c| work::metric_days(c, metric))
     }
     fn put_signals(
         &self,
-        _access: &ManageAccess,
+        access: &ManageAccess,
         day: jiff::civil::Date,
         rows: &[crate::work::SignalRow],
     ) -> Result<()> {
-        self.write(|c| attention::put_signals(c, day, rows))
+        self.write_by(access.user_id(), |c| attention::put_signals(c, day, rows))
     }
     fn signals_day(&self) -> Result<Option<jiff::civil::Date>> {
         self.read(attention::signals_day)
@@ -805,14 +881,16 @@ impl Store for SqliteStore {
         account_id: AccountId,
         edit: crate::plans::PlanEdit<'_>,
     ) -> Result<SuccessPlan> {
-        self.write(|c| plans::create_plan(c, access.visibility(), account_id, edit))
+        self.write_by(access.user_id(), |c| {
+            plans::create_plan(c, access.visibility(), account_id, edit)
+        })
     }
     fn create_plans(
         &self,
         access: &WriteAccess,
         many: &[(AccountId, crate::plans::PlanEdit<'_>)],
     ) -> Result<Vec<PlanId>> {
-        self.write(|c| {
+        self.write_by(access.user_id(), |c| {
             many.iter()
                 .map(|(account, edit)| plans::insert_plan(c, access.visibility(), *account, *edit))
                 .collect()
@@ -835,7 +913,9 @@ impl Store for SqliteStore {
         version: i64,
         edit: crate::plans::PlanEdit<'_>,
     ) -> Result<SuccessPlan> {
-        self.write(|c| plans::save_plan(c, access.visibility(), id, version, edit))
+        self.write_by(access.user_id(), |c| {
+            plans::save_plan(c, access.visibility(), id, version, edit)
+        })
     }
     fn plan_events(
         &self,
@@ -846,12 +926,14 @@ impl Store for SqliteStore {
     }
     fn put_plan_progress(
         &self,
-        _access: &ManageAccess,
+        access: &ManageAccess,
         rows: &[crate::plans::ProgressRow],
         events: &[(PlanId, PlanEvent)],
         at: jiff::Timestamp,
     ) -> Result<usize> {
-        self.write(|c| plans::put_plan_progress(c, rows, events, at))
+        self.write_by(access.user_id(), |c| {
+            plans::put_plan_progress(c, rows, events, at)
+        })
     }
     fn plan_progress(
         &self,
@@ -865,13 +947,17 @@ impl Store for SqliteStore {
         access: &WriteAccess,
         share: &crate::plans::NewShare,
     ) -> Result<crate::plans::Share> {
-        self.write(|c| plans::create_share(c, access.visibility(), access.user_id(), share))
+        self.write_by(access.user_id(), |c| {
+            plans::create_share(c, access.visibility(), access.user_id(), share)
+        })
     }
     fn plan_shares(&self, access: &ReadAccess, plan: PlanId) -> Result<Vec<crate::plans::Share>> {
         self.read(|c| plans::plan_shares(c, access.visibility(), plan))
     }
     fn revoke_share(&self, access: &WriteAccess, plan: PlanId, share: i64) -> Result<()> {
-        self.write(|c| plans::revoke_share(c, access.visibility(), access.user_id(), plan, share))
+        self.write_by(access.user_id(), |c| {
+            plans::revoke_share(c, access.visibility(), access.user_id(), plan, share)
+        })
     }
     fn open_share(
         &self,
@@ -892,17 +978,21 @@ impl Store for SqliteStore {
         access: &WriteAccess,
         moves: &[crate::journey::StageMove],
     ) -> Result<usize> {
-        self.write(|c| journey::enter_stages(c, access.visibility(), access.user_id(), moves))
+        self.write_by(access.user_id(), |c| {
+            journey::enter_stages(c, access.visibility(), access.user_id(), moves)
+        })
     }
-    fn put_stuck(&self, _access: &ManageAccess, stuck: &[AccountId]) -> Result<()> {
-        self.write(|c| journey::put_stuck(c, stuck))
+    fn put_stuck(&self, access: &ManageAccess, stuck: &[AccountId]) -> Result<()> {
+        self.write_by(access.user_id(), |c| journey::put_stuck(c, stuck))
     }
     fn add_feedback(
         &self,
         access: &WriteAccess,
         items: &[mikawaya_domain::voice::NewFeedbackItem],
     ) -> Result<Vec<(mikawaya_domain::voice::FeedbackItem, bool)>> {
-        self.write(|c| voice::add_feedback(c, access.visibility(), access.user_id(), items))
+        self.write_by(access.user_id(), |c| {
+            voice::add_feedback(c, access.visibility(), access.user_id(), items)
+        })
     }
     fn feedback(
         &self,
@@ -924,7 +1014,9 @@ impl Store for SqliteStore {
         id: i64,
         change: &crate::voice::FeedbackChange,
     ) -> Result<mikawaya_domain::voice::FeedbackItem> {
-        self.write(|c| voice::change_feedback(c, access.visibility(), access.user_id(), id, change))
+        self.write_by(access.user_id(), |c| {
+            voice::change_feedback(c, access.visibility(), access.user_id(), id, change)
+        })
     }
     fn create_request(
         &self,
@@ -933,7 +1025,7 @@ impl Store for SqliteStore {
         items: &[i64],
         source: mikawaya_domain::voice::ChangeSource,
     ) -> Result<mikawaya_domain::voice::FeatureRequest> {
-        self.write(|c| {
+        self.write_by(access.user_id(), |c| {
             voice::create_request(
                 c,
                 access.visibility(),
@@ -950,7 +1042,9 @@ impl Store for SqliteStore {
         into: i64,
         from: i64,
     ) -> Result<mikawaya_domain::voice::FeatureRequest> {
-        self.write(|c| voice::merge_requests(c, access.visibility(), access.user_id(), into, from))
+        self.write_by(access.user_id(), |c| {
+            voice::merge_requests(c, access.visibility(), access.user_id(), into, from)
+        })
     }
     fn requests(&self, access: &ReadAccess) -> Result<Vec<mikawaya_domain::voice::FeatureRequest>> {
         self.read(|c| voice::requests(c, access.visibility()))
@@ -973,7 +1067,9 @@ impl Store for SqliteStore {
         source: mikawaya_domain::voice::ChangeSource,
         closing: &crate::voice::LoopClosing,
     ) -> Result<crate::voice::RequestChanged> {
-        self.write(|c| voice::change_request(c, access.user_id(), id, change, source, closing))
+        self.write_by(access.user_id(), |c| {
+            voice::change_request(c, access.user_id(), id, change, source, closing)
+        })
     }
     fn request_events(
         &self,
@@ -991,7 +1087,7 @@ impl Store for SqliteStore {
         response: i64,
         experience: Option<mikawaya_domain::voice::Experience>,
     ) -> Result<()> {
-        self.write(|c| {
+        self.write_by(access.user_id(), |c| {
             voice::set_answer_experience(
                 c,
                 access.visibility(),
@@ -1009,7 +1105,9 @@ impl Store for SqliteStore {
         body: &str,
         active: bool,
     ) -> Result<crate::voice::Survey> {
-        self.write(|c| voice::put_survey(c, access.user_id(), name, kind, body, active))
+        self.write_by(access.user_id(), |c| {
+            voice::put_survey(c, access.user_id(), name, kind, body, active)
+        })
     }
     fn surveys(&self) -> Result<Vec<crate::voice::Survey>> {
         self.read(voice::surveys)
@@ -1019,14 +1117,18 @@ impl Store for SqliteStore {
         access: &WriteAccess,
         sends: &[crate::voice::NewSend],
     ) -> Result<Vec<crate::voice::SurveySend>> {
-        self.write(|c| voice::create_sends(c, access.visibility(), sends))
+        self.write_by(access.user_id(), |c| {
+            voice::create_sends(c, access.visibility(), sends)
+        })
     }
     fn record_past_sends(
         &self,
         access: &WriteAccess,
         rows: &[crate::voice::PastSend],
     ) -> Result<usize> {
-        self.write(|c| voice::record_past_sends(c, access.visibility(), rows))
+        self.write_by(access.user_id(), |c| {
+            voice::record_past_sends(c, access.visibility(), rows)
+        })
     }
     fn survey_sends(
         &self,
@@ -1059,7 +1161,7 @@ impl Store for SqliteStore {
         })
     }
     fn snooze(&self, access: &WriteAccess, snooze: &crate::work::Snooze) -> Result<()> {
-        self.write(|c| attention::snooze(c, access, snooze))
+        self.write_by(access.user_id(), |c| attention::snooze(c, access, snooze))
     }
     fn snoozes(
         &self,
@@ -1070,7 +1172,9 @@ impl Store for SqliteStore {
         self.read(|c| attention::snoozes(c, access.visibility(), user, day))
     }
     fn wake(&self, access: &WriteAccess, user: UserId, account: AccountId) -> Result<()> {
-        self.write(|c| attention::wake(c, access, user, account))
+        self.write_by(access.user_id(), |c| {
+            attention::wake(c, access, user, account)
+        })
     }
     fn metric_series(
         &self,
@@ -1083,10 +1187,10 @@ impl Store for SqliteStore {
         self.read(|c| work::metric_series(c, access.visibility(), metric, account, from, to))
     }
     fn add_pulse(&self, access: &WriteAccess, pulse: &crate::work::Pulse) -> Result<()> {
-        self.write(|c| work::add_pulse(c, access, pulse))
+        self.write_by(access.user_id(), |c| work::add_pulse(c, access, pulse))
     }
     fn add_pulses(&self, access: &WriteAccess, pulses: &[crate::work::Pulse]) -> Result<usize> {
-        self.write(|c| {
+        self.write_by(access.user_id(), |c| {
             for pulse in pulses {
                 work::add_pulse(c, access, pulse)?;
             }

@@ -3,7 +3,7 @@
 
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{opt_id, opt_text, text};
-use crate::{ApiToken, AuditEntry, Result, Session, StoreError, WriteKey};
+use crate::{ApiToken, AuditEntry, AuditFilter, Result, Session, StoreError, WriteKey};
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
 use mikawaya_domain::partner::{NewPartner, Partner};
@@ -486,20 +486,52 @@ pub(crate) fn audit(
     Ok(())
 }
 
-/// The latest `limit` changes, newest first.
-pub(crate) fn audit_log(connection: &Connection, limit: u32) -> Result<Vec<AuditEntry>> {
-    let mut statement = connection.prepare_cached(
-        "SELECT at, actor_id, object, object_key, action, before, after FROM audit_log ORDER BY id DESC LIMIT ?1",
-    )?;
-    let rows = statement.query_map([limit], |row| {
+/// The changes a filter asks for, newest first.
+pub(crate) fn audit_log(connection: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+    let mut sql = String::from(
+        "SELECT id, at, actor_id, object, object_key, action, before, after FROM audit_log WHERE 1 = 1",
+    );
+    if filter.system_only {
+        sql.push_str(" AND actor_id IS NULL");
+    }
+    let mut values: Vec<Value> = Vec::new();
+    let mut bind = |clause: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
+    };
+    if let Some(object) = &filter.object {
+        bind(" AND object = ?", Value::Text(object.clone()));
+    }
+    if let Some(key) = &filter.object_key {
+        bind(" AND object_key = ?", Value::Text(key.clone()));
+    }
+    if let Some(actor) = filter.actor_id {
+        bind(" AND actor_id = ?", Value::Integer(actor.get()));
+    }
+    if let Some(from) = filter.from {
+        bind(" AND at >= ?", Value::Text(row::instant(from)));
+    }
+    if let Some(to) = filter.to {
+        bind(" AND at < ?", Value::Text(row::instant(to)));
+    }
+    if let Some(before) = filter.before_id {
+        bind(" AND id < ?", Value::Integer(before));
+    }
+    bind(
+        " ORDER BY id DESC LIMIT ?",
+        Value::Integer(i64::from(filter.limit)),
+    );
+    let mut statement = connection.prepare_cached(&sql)?;
+    let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
         Ok(AuditEntry {
-            at: parsed(row, 0, row::timestamp)?,
-            actor_id: row.get::<_, Option<i64>>(1)?.map(UserId::new),
-            object: row.get(2)?,
-            object_key: row.get(3)?,
-            action: row.get(4)?,
-            before: row.get(5)?,
-            after: row.get(6)?,
+            id: row.get(0)?,
+            at: parsed(row, 1, row::timestamp)?,
+            actor_id: row.get::<_, Option<i64>>(2)?.map(UserId::new),
+            object: row.get(3)?,
+            object_key: row.get(4)?,
+            action: row.get(5)?,
+            before: row.get(6)?,
+            after: row.get(7)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)

@@ -158,8 +158,17 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
     let file = dir.path().join(SqliteStore::FILE_NAME);
     {
         let connection = ok(rusqlite::Connection::open(&file));
+        // The audit trail's triggers (0018) go first: they name tables dropped below.
+        let triggers: Vec<String> = ok(ok(connection
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'audit\\_%' ESCAPE '\\'"))
+        .query_map([], |row| row.get(0))
+        .and_then(Iterator::collect));
+        assert_eq!(triggers.len(), 30, "{triggers:?}");
+        for trigger in triggers {
+            ok(connection.execute_batch(&format!("DROP TRIGGER {trigger};")));
+        }
         ok(connection.execute_batch(
-            "DROP TABLE plan_names; DROP TABLE webhook_deliveries; DROP TABLE request_events; DROP TABLE feedback_items;
+            "DROP TABLE audit_context; DROP TABLE plan_names; DROP TABLE webhook_deliveries; DROP TABLE request_events; DROP TABLE feedback_items;
              DROP TABLE feature_requests; DROP INDEX survey_responses_send;
              ALTER TABLE survey_responses DROP COLUMN send_id; ALTER TABLE survey_responses DROP COLUMN answers;
              ALTER TABLE survey_responses DROP COLUMN experience_override; ALTER TABLE survey_responses DROP COLUMN override_by;
