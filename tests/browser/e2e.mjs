@@ -570,6 +570,57 @@ try {
     await context.close();
   }
 
+  // Single sign-on through a real OpenID provider (npm's oidc-provider): a person the
+  // provider puts in mikawaya-admins lands as an admin (provisioned on first sign-in),
+  // makes a change, and finds it on the audit trail under their name.
+  const sso = await browser.newContext({ locale: 'en-US' });
+  // The provider's development pages ask Google for a font: there is no internet here.
+  await sso.route(/fonts\.googleapis\.com/, (route) => route.abort());
+  const ssoPage = await sso.newPage();
+  await ssoPage.goto(`${BASE}/login`);
+  await Promise.all([ssoPage.waitForURL(/\/interaction\//), ssoPage.locator('[data-testid=sso-login]').click()]);
+  await ssoPage.locator('input[name=login]').fill('sso.admin@mikawaya.example');
+  await ssoPage.locator('input[name=password]').fill('any password the provider accepts');
+  await Promise.all([ssoPage.waitForLoadState('load'), ssoPage.locator('button[type=submit]').click()]);
+  if (ssoPage.url().includes('/interaction/')) {
+    await Promise.all([ssoPage.waitForURL(/\/today$/), ssoPage.locator('button[type=submit]').click()]);
+  }
+  check(ssoPage.url().endsWith('/today'), `single sign-on lands on Today: ${ssoPage.url()}`);
+  const me = await (await ssoPage.request.get(`${BASE}/api/v1/me`)).json();
+  check(me.role === 'admin' && me.user.email === 'sso.admin@mikawaya.example', `signed in as ${JSON.stringify(me)}`);
+  await ssoPage.goto(`${BASE}/portfolio`);
+  const ssoAccount = await ssoPage.locator('tbody a[href^="/accounts/"]').first().getAttribute('href');
+  await ssoPage.goto(`${BASE}${ssoAccount}`);
+  const ssoTask = `Single sign-on task ${Date.now()}`;
+  await ssoPage.getByLabel('New task').fill(ssoTask);
+  await Promise.all([ssoPage.waitForLoadState('load'), ssoPage.getByRole('button', { name: 'Add task' }).click()]);
+  await ssoPage.goto(`${BASE}/audit?object=task`);
+  const ssoRow = ssoPage.locator('[data-testid=audit-table] tr[data-action=create]', { hasText: ssoTask }).first();
+  check(await ssoRow.count() === 1, 'the task made after single sign-on is on the audit trail');
+  check((await ssoRow.innerText()).includes('SSO sso.admin'), `by the signed-in person: ${await ssoRow.innerText()}`);
+  await shot(ssoPage, 'audit-sso');
+  await sso.close();
+  // A second person in cs-leaders is a leader; a forged callback signs nobody in.
+  const lead2 = await browser.newContext({ locale: 'ja-JP' });
+  await lead2.route(/fonts\.googleapis\.com/, (route) => route.abort());
+  const lead2Page = await lead2.newPage();
+  await lead2Page.goto(`${BASE}/login/sso`);
+  await lead2Page.locator('input[name=login]').fill('sso.lead@mikawaya.example');
+  await lead2Page.locator('input[name=password]').fill('any');
+  await Promise.all([lead2Page.waitForLoadState('load'), lead2Page.locator('button[type=submit]').click()]);
+  if (lead2Page.url().includes('/interaction/')) {
+    await Promise.all([lead2Page.waitForURL(/\/today$/), lead2Page.locator('button[type=submit]').click()]);
+  }
+  const lead2Me = await (await lead2Page.request.get(`${BASE}/api/v1/me`)).json();
+  check(lead2Me.role === 'leader', `a cs-leaders member is a leader: ${JSON.stringify(lead2Me)}`);
+  await lead2.close();
+  const forgedSso = await browser.newContext({ locale: 'en-US' });
+  const forgedPage = await forgedSso.newPage();
+  const forgedReply = await forgedPage.goto(`${BASE}/login/sso/callback?code=stolen&state=guessed`);
+  check(forgedReply.status() === 401, `a forged callback: HTTP ${forgedReply.status()}`);
+  check((await (await forgedPage.request.get(`${BASE}/api/v1/me`)).status()) === 401, 'nobody is signed in by a forged callback');
+  await forgedSso.close();
+
   // A partner user cannot reach another partner's account by URL.
   const partner = await browser.newContext({ locale: 'en-US' });
   const partnerPage = await partner.newPage();

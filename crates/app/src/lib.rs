@@ -43,6 +43,7 @@ pub mod reports;
 pub mod scorecards;
 pub mod series;
 pub mod signals;
+pub mod sso;
 pub mod surveys;
 pub mod team;
 pub mod today;

@@ -77,6 +77,63 @@ pub struct ServeArgs {
     ingest: IngestArgs,
     #[command(flatten)]
     workflow: crate::work::WorkflowArgs,
+    #[command(flatten)]
+    sso: SsoArgs,
+}
+
+/// Single sign-on through an OpenID Connect provider (Okta, Entra ID, Google, Keycloak...):
+/// on when an issuer is given. The provider's redirect URI is BASE_URL/login/sso/callback.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SsoArgs {
+    /// The provider's issuer URL.
+    #[arg(long, env = "MIKAWAYA_OIDC_ISSUER")]
+    oidc_issuer: Option<String>,
+    /// Mikawaya's client id at the provider.
+    #[arg(long, env = "MIKAWAYA_OIDC_CLIENT_ID")]
+    oidc_client_id: Option<String>,
+    /// Mikawaya's client secret (none: a public client with PKCE only).
+    #[arg(long, env = "MIKAWAYA_OIDC_CLIENT_SECRET", hide_env_values = true)]
+    oidc_client_secret: Option<String>,
+    /// The role of a new user whose groups map to none: admin, leader, csm or viewer.
+    #[arg(long, env = "MIKAWAYA_OIDC_DEFAULT_ROLE", default_value = "viewer")]
+    oidc_default_role: String,
+    /// Provider groups to roles, e.g. "cs-leaders=leader,cs-team=csm" (first match wins).
+    #[arg(long, env = "MIKAWAYA_OIDC_GROUPS", default_value = "")]
+    oidc_groups: String,
+}
+
+impl SsoArgs {
+    /// The single sign-on settings, none when no issuer is given.
+    fn config(
+        &self,
+        base_url: &str,
+    ) -> Result<Option<mikawaya_server::html::sso::SsoConfig>, Failure> {
+        let Some(issuer) = self.oidc_issuer.clone() else {
+            return Ok(None);
+        };
+        let client_id = self.oidc_client_id.clone().ok_or_else(|| {
+            Failure::input(anyhow!("--oidc-client-id is needed with --oidc-issuer"))
+        })?;
+        let input = |e: mikawaya_domain::Invalid| {
+            Failure::input(anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))
+        };
+        let policy = mikawaya_app::sso::SsoPolicy {
+            default_role: mikawaya_app::sso::SsoPolicy::role(
+                &self.oidc_default_role,
+                "oidc_default_role",
+            )
+            .map_err(input)?,
+            group_roles: mikawaya_app::sso::SsoPolicy::parse_groups(&self.oidc_groups)
+                .map_err(input)?,
+        };
+        Ok(Some(mikawaya_server::html::sso::SsoConfig {
+            issuer,
+            client_id,
+            client_secret: self.oidc_client_secret.clone(),
+            redirect_url: format!("{}/login/sso/callback", base_url.trim_end_matches('/')),
+            policy,
+        }))
+    }
 }
 
 /// Settings of the usage event log and rollups.
@@ -203,8 +260,17 @@ fn run_server(
             .workflow
             .resolve(data_dir, store.as_ref(), args.ingest.time_zone())?;
         mikawaya_outbox::install_crypto();
-        let state =
+        let sso = args.sso.config(&resolved.workflow.outbox.base_url)?;
+        let mut state =
             AppState::new(store, Arc::clone(&ingest), config).with_workflow(resolved.workflow);
+        if let Some(sso) = sso {
+            let issuer = sso.issuer.clone();
+            state = state.with_sso(
+                mikawaya_server::html::sso::Sso::new(sso)
+                    .map_err(|e| Failure::input(anyhow!("single sign-on: {e}")))?,
+            );
+            tracing::info!(%issuer, "single sign-on through OpenID Connect is on");
+        }
         let worker = (resolved.interval_seconds > 0).then(|| {
             tokio::spawn(mikawaya_server::worker::run(
                 state.clone(),

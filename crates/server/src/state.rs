@@ -49,6 +49,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Failed-login throttle.
     pub login_limiter: Arc<LoginLimiter>,
+    /// Single sign-on, when configured.
+    pub sso: Option<Arc<crate::html::sso::Sso>>,
     /// The OpenAPI document, built with the router.
     pub openapi: Arc<std::sync::OnceLock<serde_json::Value>>,
     /// Playbook and outbox settings.
@@ -87,10 +89,18 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             login_limiter: Arc::new(LoginLimiter::default()),
             openapi: Arc::default(),
+            sso: None,
             workflow: Arc::default(),
             backtest_history: Arc::default(),
             feedback_index: Arc::default(),
         }
+    }
+
+    /// Turns single sign-on on.
+    #[must_use]
+    pub fn with_sso(mut self, sso: crate::html::sso::Sso) -> Self {
+        self.sso = Some(Arc::new(sso));
+        self
     }
 
     /// Replaces the playbook and outbox settings.

@@ -8,6 +8,7 @@ mod feedback;
 mod health;
 mod journey;
 mod plans;
+mod sso;
 mod surveys;
 mod today;
 mod voice;

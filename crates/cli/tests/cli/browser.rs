@@ -14,6 +14,49 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
+/// npm's oidc-provider on a free port, killed when dropped.
+struct OidcProvider {
+    child: std::process::Child,
+    issuer: String,
+}
+
+impl OidcProvider {
+    fn start(scripts: &std::path::Path, redirect_uri: &str) -> OidcProvider {
+        use std::io::BufRead;
+        let mut child = ok(Command::new("node")
+            .arg(scripts.join("oidc-provider.mjs"))
+            .env("REDIRECT_URI", redirect_uri)
+            .env("CLIENT_ID", "mikawaya")
+            .env("CLIENT_SECRET", "a-client-secret-for-the-test")
+            .stdout(std::process::Stdio::piped())
+            // Its log stays beside the screenshots for when a sign-on fails.
+            .stderr(ok(std::fs::File::create(
+                repo().join("target/oidc-provider.log"),
+            )))
+            .spawn());
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let mut out = std::io::BufReader::new(out);
+            ok(out.read_line(&mut line));
+            // Whatever it prints later is read, so it never writes to a closed pipe.
+            std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        }
+        let issuer = line.trim().to_owned();
+        assert!(
+            issuer.starts_with("http://127.0.0.1:"),
+            "oidc-provider did not start: {line}"
+        );
+        OidcProvider { child, issuer }
+    }
+}
+
+impl Drop for OidcProvider {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -82,7 +125,32 @@ fn the_web_app_works_in_headless_chromium() {
 
     let smtp = SmtpListener::start(Duration::ZERO);
     let smtp_url = smtp.url();
-    let server = workspace.serve_with(&[("MIKAWAYA_OUTBOX_INTERVAL_SECONDS", "0")]);
+    // A real OpenID provider (npm's oidc-provider) for single sign-on; the server's port
+    // is chosen first, since the provider must know the callback.
+    let port = ok(std::net::TcpListener::bind("127.0.0.1:0"))
+        .local_addr()
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let base = format!("http://127.0.0.1:{port}");
+    let provider = OidcProvider::start(&scripts, &format!("{base}/login/sso/callback"));
+    let listen = format!("127.0.0.1:{port}");
+    let mut command = workspace.command();
+    command.envs([
+        ("MIKAWAYA_OUTBOX_INTERVAL_SECONDS", "0"),
+        ("MIKAWAYA_BASE_URL", base.as_str()),
+        ("MIKAWAYA_OIDC_ISSUER", provider.issuer.as_str()),
+        ("MIKAWAYA_OIDC_CLIENT_ID", "mikawaya"),
+        (
+            "MIKAWAYA_OIDC_CLIENT_SECRET",
+            "a-client-secret-for-the-test",
+        ),
+        (
+            "MIKAWAYA_OIDC_GROUPS",
+            "mikawaya-admins=admin,cs-leaders=leader",
+        ),
+    ]);
+    let server = crate::util::Workspace::serve_command_at(command, &listen);
+    assert_eq!(server.base, base);
     // Sent by email through the outbox, received by a real SMTP listener.
     let sent = workspace.expect(
         &[

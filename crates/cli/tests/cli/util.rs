@@ -139,9 +139,14 @@ impl Workspace {
     }
 
     /// Starts `mikawaya serve` from a prepared command (its data dir in the environment).
-    pub fn serve_command(mut command: Command) -> Server {
+    pub fn serve_command(command: Command) -> Server {
+        Self::serve_command_at(command, "127.0.0.1:0")
+    }
+
+    /// Starts `mikawaya serve` from a prepared command, listening on `listen`.
+    pub fn serve_command_at(mut command: Command, listen: &str) -> Server {
         let mut child = ok(command
-            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn());

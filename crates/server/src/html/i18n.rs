@@ -439,6 +439,11 @@ impl Lang {
                 "Every change to customer data and configuration: who made it (a person, through the app, the API or a token, or the system), when, and what changed.",
                 "顧客データと設定へのすべての変更：誰が（アプリ・API・トークンを使った人、またはシステム）、いつ、何を変えたか。",
             ),
+            "sso_login" => (
+                "Sign in with single sign-on",
+                "シングルサインオンでログイン",
+            ),
+            "sso_failed" => ("Single sign-on failed", "シングルサインオンに失敗しました"),
             "download_csv" => ("Download CSV", "CSVをダウンロード"),
             "older" => ("Older changes", "さらに前の変更"),
             "changes" => ("Changes", "変更内容"),

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod sso;
 pub use mikawaya_charts as charts;
 pub mod dashboards;
 pub mod feedback;
@@ -54,6 +55,8 @@ pub fn router() -> Router<AppState> {
         .route("/accounts/{id}/wake", post(today::wake))
         .route("/accounts/{id}/playbooks", post(today::start_playbook))
         .route("/login", get(login_form).post(login_submit))
+        .route("/login/sso", get(sso::start))
+        .route("/login/sso/callback", get(sso::callback))
         .route("/logout", post(logout))
         .route("/portfolio", get(portfolio))
         .route("/portfolio/views", post(save_view))
@@ -617,7 +620,7 @@ pub fn not_found_page(lang: Lang) -> (StatusCode, Markup) {
     )
 }
 
-fn login_page(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
+fn login_page(lang: Lang, csrf: &str, error: Option<&str>, sso: bool) -> Markup {
     layout(
         lang,
         lang.t("login"),
@@ -633,6 +636,7 @@ fn login_page(lang: Lang, csrf: &str, error: Option<&str>) -> Markup {
                     label { (lang.t("password")) input type="password" name="password" autocomplete="current-password" required; }
                     button type="submit" { (lang.t("login")) }
                 }
+                @if sso { p { a.button href="/login/sso" data-testid="sso-login" { (lang.t("sso_login")) } } }
             }
         },
     )
@@ -656,7 +660,7 @@ async fn login_form(
     let lang = Lang::detect(None, &headers);
     (
         jar.add(login_csrf_cookie(&state, csrf.clone())),
-        login_page(lang, &csrf, None),
+        login_page(lang, &csrf, None, state.sso.is_some()),
     )
 }
 
@@ -681,7 +685,12 @@ async fn login_submit(
         .unwrap_or_default();
     if cookie_csrf.is_empty() || !auth::secrets_match(&cookie_csrf, &form.csrf_token) {
         let csrf = auth::random_secret();
-        let page = login_page(lang, &csrf, Some(lang.t("form_expired")));
+        let page = login_page(
+            lang,
+            &csrf,
+            Some(lang.t("form_expired")),
+            state.sso.is_some(),
+        );
         return (
             StatusCode::FORBIDDEN,
             jar.add(login_csrf_cookie(&state, csrf)),
@@ -707,7 +716,11 @@ async fn login_submit(
                 ApiError::BadCredentials => (StatusCode::UNAUTHORIZED, lang.t("bad_login")),
                 other => return other.into_response(),
             };
-            (status, login_page(lang, &cookie_csrf, Some(message))).into_response()
+            (
+                status,
+                login_page(lang, &cookie_csrf, Some(message), state.sso.is_some()),
+            )
+                .into_response()
         }
     }
 }

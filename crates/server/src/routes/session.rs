@@ -85,6 +85,11 @@ pub async fn login(
         return Err(ApiError::BadCredentials);
     };
     state.login_limiter.record_success(&email_key, address);
+    open_session(state, user).await
+}
+
+/// Opens a session for a user who proved who they are (a password, single sign-on).
+pub async fn open_session(state: &AppState, user: User) -> Result<LoggedIn, ApiError> {
     let (secret, csrf_token) = (auth::random_secret(), auth::random_secret());
     let (hash, csrf, user_id) = (auth::secret_hash(&secret), csrf_token.clone(), user.id);
     let expires_at =
