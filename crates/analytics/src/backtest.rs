@@ -69,9 +69,7 @@ pub struct Label {
 pub fn labels(rows: &[RevenueRow], dates: &[Date], horizon_days: i32) -> Vec<Label> {
     // Who pays on each date and `horizon_days` later, the dates on all cores.
     let paying = crate::parallel::map(dates, |date| {
-        let later = date
-            .checked_add(jiff::Span::new().days(horizon_days))
-            .ok()?;
+        let later = mikawaya_domain::value::add_days(*date, i64::from(horizon_days))?;
         Some((mrr_by_account(rows, *date), mrr_by_account(rows, later)))
     });
     let mut labels = Vec::new();

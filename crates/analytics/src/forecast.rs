@@ -143,7 +143,7 @@ pub fn examples(
 ) -> Vec<Example> {
     let mut out = Vec::new();
     for date in dates {
-        let Ok(later) = date.checked_add(jiff::Span::new().days(horizon_days)) else {
+        let Some(later) = mikawaya_domain::value::add_days(*date, i64::from(horizon_days)) else {
             continue;
         };
         let paying = mrr_by_account(rows, *date);

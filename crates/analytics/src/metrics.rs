@@ -614,7 +614,7 @@ impl Metric {
     pub fn value(&self, source: &dyn UsageSource, subject: &Subject, as_of: Date) -> Option<f64> {
         let window = i64::from(self.window_days);
         let last = as_of.yesterday().ok()?;
-        let first = as_of.checked_sub(jiff::Span::new().days(window)).ok()?;
+        let first = mikawaya_domain::value::add_days(as_of, -window)?;
         let key = subject.usage_key.as_deref();
         let count = |event: Option<&str>, from: Date| {
             key.map_or(0, |key| source.count(key, event, from, last)) as f64
@@ -659,7 +659,7 @@ impl Metric {
                 if tenure <= 0 {
                     return None;
                 }
-                let from = as_of.checked_sub(jiff::Span::new().days(tenure)).ok()?;
+                let from = mikawaya_domain::value::add_days(as_of, -tenure)?;
                 Some(count(Some(event), from) * 30.0 / tenure as f64)
             }
         }

@@ -46,9 +46,9 @@ pub fn observation_dates(from: Date, to: Date, every_days: i32) -> Result<Vec<Da
     let mut date = from;
     while date <= to {
         dates.push(date);
-        match date.checked_add(jiff::Span::new().days(every_days)) {
-            Ok(next) => date = next,
-            Err(_) => break,
+        match mikawaya_domain::value::add_days(date, i64::from(every_days)) {
+            Some(next) => date = next,
+            None => break,
         }
     }
     Ok(dates)

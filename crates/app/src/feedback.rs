@@ -11,7 +11,7 @@ use crate::credentials::random_secret;
 use jiff::civil::Date;
 use mikawaya_analytics::similar::{Index, SUGGEST_AT};
 use mikawaya_analytics::voice::Keywords;
-use mikawaya_domain::access::ManageAccess;
+use mikawaya_domain::access::{ManageAccess, Visibility};
 use mikawaya_domain::account::Account;
 use mikawaya_domain::config::ConfigKind;
 use mikawaya_domain::contact::Contact;
@@ -258,6 +258,15 @@ pub fn create_request(
     source: ChangeSource,
 ) -> Result<FeatureRequest> {
     let title = Text::parse(title).map_err(|e| Invalid::new("title", e.to_string()))?;
+    // A partner sees a request through its own accounts' items: one it could not see
+    // would be made and then lost to it.
+    if items.is_empty() && matches!(access.visibility(), Visibility::Partner(_)) {
+        return Err(Invalid::new(
+            "items",
+            "a partner's request needs at least one of its feedback items",
+        )
+        .into());
+    }
     Ok(store.create_request(access, &title, items, source)?)
 }
 

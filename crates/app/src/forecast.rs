@@ -39,10 +39,8 @@ impl Plan {
         if self.horizon_days < 1 {
             return Err(Invalid::new("horizon_days", "must be at least 1").into());
         }
-        let to = self
-            .as_of
-            .checked_sub(jiff::Span::new().days(self.horizon_days))
-            .map_err(|e| Invalid::new("as_of", e.to_string()))?;
+        let to = mikawaya_domain::value::add_days(self.as_of, -i64::from(self.horizon_days))
+            .ok_or_else(|| Invalid::new("horizon_days", "reaches before the calendar begins"))?;
         let from = to
             .checked_sub(jiff::Span::new().days(365))
             .map_err(|e| Invalid::new("as_of", e.to_string()))?;

@@ -265,5 +265,5 @@ pub fn days_back(from: Date, to: Date, every_days: u32) -> Vec<Date> {
 }
 
 fn days_before(day: Date, days: i64) -> Date {
-    day.checked_sub(jiff::Span::new().days(days)).unwrap_or(day)
+    mikawaya_domain::value::add_days(day, days.saturating_neg()).unwrap_or(day)
 }

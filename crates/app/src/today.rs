@@ -508,7 +508,7 @@ fn days_between(from: Date, to: Date) -> i64 {
 }
 
 fn days_before(day: Date, days: i64) -> Date {
-    day.checked_sub(jiff::Span::new().days(days)).unwrap_or(day)
+    mikawaya_domain::value::add_days(day, days.saturating_neg()).unwrap_or(day)
 }
 
 /// The Today of `owner` on `day`: their active accounts that need attention, ranked, with

@@ -263,6 +263,14 @@ impl From<Money> for f64 {
     }
 }
 
+/// `day` moved by `days` (back when negative); none beyond the calendar's range. Day
+/// counts that come from input go through here: jiff's `Span::days` panics on a count
+/// beyond its range (about 20,000 years), which a client could send.
+pub fn add_days(day: jiff::civil::Date, days: i64) -> Option<jiff::civil::Date> {
+    let span = jiff::Span::new().try_days(days).ok()?;
+    day.checked_add(span).ok()
+}
+
 /// Parses a calendar date written as `YYYY-MM-DD` (also `YYYY/MM/DD`, as Japanese Excel writes it).
 pub fn parse_date(raw: &str, field: &str) -> Result<jiff::civil::Date, Invalid> {
     let normalized = half_width(raw.trim()).replace('/', "-");

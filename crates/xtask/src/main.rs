@@ -12,6 +12,7 @@ fn main() -> ExitCode {
         Some("tidy") => {
             let mut problems = tidy(&workspace_root());
             problems.extend(dependency_rules(&workspace_root()));
+            problems.extend(schema_names(&workspace_root()));
             for problem in &problems {
                 eprintln!("{problem}");
             }
@@ -73,6 +74,47 @@ fn tidy(root: &Path) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// Types documented in the OpenAPI document (`derive(... ToSchema ...)`) whose names are
+/// used twice: the document keys schemas by bare name, so one would silently replace the
+/// other and every response of the other would be described wrongly.
+fn schema_names(root: &Path) -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(&root.join("crates"), &mut files);
+    files.sort();
+    let mut seen: std::collections::BTreeMap<String, PathBuf> = std::collections::BTreeMap::new();
+    let mut problems = Vec::new();
+    for file in files {
+        let Ok(text) = std::fs::read_to_string(&file) else {
+            continue;
+        };
+        let mut documented = false;
+        for line in text.lines().map(str::trim) {
+            if line.starts_with("#[derive(") && line.contains("ToSchema") {
+                documented = true;
+            } else if documented && !line.starts_with('#') && !line.starts_with("///") {
+                let name = line
+                    .split(['<', '{', '(', ' '])
+                    .skip_while(|word| !matches!(*word, "struct" | "enum"))
+                    .nth(1)
+                    .filter(|_| !line.contains("schema(as"));
+                if let Some(name) = name {
+                    if let Some(first) = seen.get(name) {
+                        problems.push(format!(
+                            "{}: the schema name {name} is already used in {} (rename one)",
+                            file.display(),
+                            first.display()
+                        ));
+                    } else {
+                        seen.insert(name.to_owned(), file.clone());
+                    }
+                }
+                documented = false;
+            }
+        }
+    }
+    problems
 }
 
 /// Crates that must stay pure engines, and what none of their (normal, transitive)
@@ -183,6 +225,30 @@ mod tests {
     fn every_rust_file_opens_with_a_module_doc() {
         let problems = tidy(&workspace_root());
         assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn openapi_schema_names_are_unique() {
+        let problems = schema_names(&workspace_root());
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn a_schema_name_used_twice_is_reported() {
+        let dir =
+            std::env::temp_dir().join(format!("mikawaya-schemas-{}", std::process::id()));
+        for (module, body) in [("a", "struct ItemOut {}"), ("b", "pub struct ItemOut<T> {}")] {
+            let src = dir.join("crates").join(module).join("src");
+            let _ = std::fs::create_dir_all(&src);
+            let _ = std::fs::write(
+                src.join("lib.rs"),
+                format!("//! x\n#[derive(Debug, ToSchema)]\n/// doc\n{body}\n"),
+            );
+        }
+        let problems = schema_names(&dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(problems[0].contains("ItemOut"), "{problems:?}");
     }
 
     #[test]

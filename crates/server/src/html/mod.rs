@@ -350,10 +350,7 @@ fn portfolio_query(
     }
     let days_from_today = |key: &str, sign: i64| -> Option<String> {
         let days: i64 = raw.get(key)?.trim().parse().ok()?;
-        today
-            .checked_add(jiff::Span::new().days(sign * days))
-            .ok()
-            .map(|d| d.to_string())
+        mikawaya_domain::value::add_days(today, sign.checked_mul(days)?).map(|d| d.to_string())
     };
     if let Some(since) = days_from_today("no_touch_days", -1) {
         query.insert("untouched_since".into(), since);

@@ -43,7 +43,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// A feedback item.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ItemOut {
+pub struct FeedbackItemOut {
     id: i64,
     account_id: i64,
     account_name: String,
@@ -66,10 +66,10 @@ pub struct ItemOut {
     created_at: String,
 }
 
-impl From<ItemView> for ItemOut {
+impl From<ItemView> for FeedbackItemOut {
     fn from(view: ItemView) -> Self {
         let item = view.item;
-        ItemOut {
+        FeedbackItemOut {
             id: item.id,
             account_id: item.account_id.get(),
             account_name: view.account_name,
@@ -104,12 +104,12 @@ pub struct FeedbackQuery {
 
 /// Feedback items of visible accounts, latest first.
 #[utoipa::path(get, path = "/api/v1/feedback", tag = "feedback", params(FeedbackQuery),
-    responses((status = 200, body = Vec<ItemOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = Vec<FeedbackItemOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_feedback(
     State(state): State<AppState>,
     Caller(actor): Caller,
     QueryParams(query): QueryParams<FeedbackQuery>,
-) -> Result<Json<Vec<ItemOut>>, ApiError> {
+) -> Result<Json<Vec<FeedbackItemOut>>, ApiError> {
     let access = actor.read();
     let filter = FeedbackFilter {
         account: query.account_id.map(AccountId::new),
@@ -123,7 +123,7 @@ async fn list_feedback(
             Ok(feedback::views(store, &access, items)?)
         })
         .await?;
-    Ok(Json(views.into_iter().map(ItemOut::from).collect()))
+    Ok(Json(views.into_iter().map(FeedbackItemOut::from).collect()))
 }
 
 /// A feedback item to record.
@@ -146,12 +146,12 @@ pub struct ItemIn {
 /// Records a feedback item; the request it resembles is suggested at once. The same
 /// source and key again answers 200 with the item as it is.
 #[utoipa::path(post, path = "/api/v1/feedback", tag = "feedback", request_body = ItemIn,
-    responses((status = 201, body = ItemOut), (status = 200, body = ItemOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 201, body = FeedbackItemOut), (status = 200, body = FeedbackItemOut), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn add_feedback(
     State(state): State<AppState>,
     Caller(actor): Caller,
     JsonBody(body): JsonBody<ItemIn>,
-) -> Result<(StatusCode, Json<ItemOut>), ApiError> {
+) -> Result<(StatusCode, Json<FeedbackItemOut>), ApiError> {
     let access = actor.write()?;
     let source = match body.source.as_deref() {
         None => FeedbackSource::Api,
@@ -211,12 +211,12 @@ async fn add_feedback(
 
 /// One visible feedback item.
 #[utoipa::path(get, path = "/api/v1/feedback/{id}", tag = "feedback",
-    responses((status = 200, body = ItemOut), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = FeedbackItemOut), (status = 404, body = ErrorBody)))]
 async fn get_feedback(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<i64>,
-) -> Result<Json<ItemOut>, ApiError> {
+) -> Result<Json<FeedbackItemOut>, ApiError> {
     let access = actor.read();
     let view = state
         .run(move |store| {
@@ -246,13 +246,13 @@ pub struct ItemChange {
 
 /// Classes, merges, splits or resolves a visible item.
 #[utoipa::path(patch, path = "/api/v1/feedback/{id}", tag = "feedback", request_body = ItemChange,
-    responses((status = 200, body = ItemOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = FeedbackItemOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn change_feedback(
     State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<i64>,
     JsonBody(body): JsonBody<ItemChange>,
-) -> Result<Json<ItemOut>, ApiError> {
+) -> Result<Json<FeedbackItemOut>, ApiError> {
     let access = actor.write()?;
     let experience = body
         .experience
@@ -283,7 +283,7 @@ async fn change_feedback(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SimilarOut {
     /// The item.
-    item: ItemOut,
+    item: FeedbackItemOut,
     /// Similarity 0-1.
     score: f64,
 }
@@ -473,7 +473,7 @@ async fn create_request(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RequestDetailOut {
     request: RequestOut,
-    items: Vec<ItemOut>,
+    items: Vec<FeedbackItemOut>,
     /// Its history: when, who, source (app, api, webhook), kind, text.
     #[schema(value_type = Vec<Object>)]
     events: Vec<serde_json::Value>,
@@ -495,7 +495,7 @@ impl From<RequestDetail> for RequestDetailOut {
                         "source": e.source, "kind": e.kind, "text": e.text})
                 })
                 .collect(),
-            items: detail.items.into_iter().map(ItemOut::from).collect(),
+            items: detail.items.into_iter().map(FeedbackItemOut::from).collect(),
             request: detail.row.into(),
             health_before: before,
             health_after: after,
@@ -688,7 +688,7 @@ async fn classify_answer(
 /// `X-GitHub-Delivery`. Closed as completed ships the linked requests (telling their
 /// requesters once), closed as not planned declines them, a label named like a status sets
 /// it. A bad signature is refused (401) and logged; a replayed delivery changes nothing.
-#[utoipa::path(post, path = "/api/v1/hooks/product", tag = "feedback", request_body = Object,
+#[utoipa::path(post, path = "/api/v1/hooks/product", tag = "feedback", request_body = Object, security(()),
     responses((status = 200, description = "what the delivery did"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn product_hook(
     State(state): State<AppState>,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod analytics;
 pub mod contacts;
+mod document;
 pub mod feedback;
 pub mod health;
 pub mod import;
@@ -100,10 +101,12 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     // Tracking bodies are checked against Segment's limits after gzip is undone; this
     // outer limit only stops absurd uploads early.
     let tracking_routes = tracking::router().layer(DefaultBodyLimit::max(4 * 1024 * 1024));
-    json_routes
+    let (router, mut document) = json_routes
         .merge(import_routes)
         .merge(tracking_routes)
-        .split_for_parts()
+        .split_for_parts();
+    document::document_errors(&mut document);
+    (router, document)
 }
 
 /// The whole application.

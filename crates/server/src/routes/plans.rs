@@ -166,6 +166,7 @@ pub struct PlanOut {
     #[schema(value_type = Object)]
     body: serde_json::Value,
     /// Each measured objective's latest progress, by objective number.
+    #[schema(value_type = BTreeMap<String, ProgressOut>)]
     progress: BTreeMap<u32, ProgressOut>,
     /// Objectives off track or missed (measured, or set by hand).
     objectives_off_track: usize,

@@ -178,8 +178,12 @@ pub struct DraftIn {
     /// The draft scorecards, as `PUT /api/v1/scorecards` takes them.
     #[schema(value_type = Object)]
     cards: CardSetSpec,
-    #[serde(flatten)]
-    window: Window,
+    /// YYYY-MM-DD (default today).
+    as_of: Option<String>,
+    /// Churn within this many days (default 90).
+    horizon_days: Option<i32>,
+    /// Days between observation dates (default 28).
+    every_days: Option<i32>,
 }
 
 /// A draft beside the cards in force, on the same observations.
@@ -205,7 +209,12 @@ async fn backtest_draft(
     JsonBody(body): JsonBody<DraftIn>,
 ) -> Result<Json<ComparisonOut>, ApiError> {
     let access = actor.read();
-    let plan = body.window.plan(state.clock().today(), 28)?;
+    let window = Window {
+        as_of: body.as_of,
+        horizon_days: body.horizon_days,
+        every_days: body.every_days,
+    };
+    let plan = window.plan(state.clock().today(), 28)?;
     let cards = body.cards;
     let cache = Arc::clone(&state.backtest_history);
     let found = state

@@ -125,7 +125,7 @@ pub async fn logout(state: &AppState, jar: CookieJar) -> Result<CookieJar, ApiEr
 }
 
 /// Logs in with email and password; sets the session cookie.
-#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginBody,
+#[utoipa::path(post, path = "/api/v1/session", tag = "session", request_body = LoginBody, security(()),
     responses((status = 201, body = SessionOut), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
 async fn create_session(
     State(state): State<AppState>,

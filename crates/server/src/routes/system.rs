@@ -26,7 +26,7 @@ pub async fn healthz(State(state): State<AppState>) -> Result<Json<serde_json::V
 
 /// Prometheus text exposition, for admins (a scraper's token is an admin's): the store's
 /// row counts say how large the whole book is, which no partner or CSM should learn here.
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "text/plain", body = String), (status = 403, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, content_type = "application/openmetrics-text", body = String), (status = 403, body = crate::error::ErrorBody)))]
 pub async fn metrics(
     State(state): State<AppState>,
     Caller(actor): Caller,

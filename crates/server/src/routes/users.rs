@@ -258,9 +258,11 @@ pub struct AuditOut {
     object_key: String,
     /// create, update, delete, deactivate or activate.
     action: String,
-    #[schema(value_type = Object)]
+    /// The object before the change (none when created).
+    #[schema(value_type = Option<Object>)]
     before: Option<serde_json::Value>,
-    #[schema(value_type = Object)]
+    /// The object after the change (none when deleted).
+    #[schema(value_type = Option<Object>)]
     after: Option<serde_json::Value>,
 }
 

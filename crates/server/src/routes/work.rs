@@ -17,6 +17,7 @@ use mikawaya_domain::work::{
 };
 use mikawaya_domain::{AccountId, Actor, ContactId, Patch, UserId};
 use mikawaya_playbooks::tiers::{self, TierRules};
+use std::collections::BTreeMap;
 use mikawaya_playbooks::{Clock, Report};
 use mikawaya_store::work::{RunFilter, TaskFilter};
 use serde::{Deserialize, Serialize};
@@ -631,7 +632,7 @@ pub struct SurveyIn {
 
 /// The stored answer.
 #[derive(Debug, Serialize, ToSchema)]
-pub struct SurveyOut {
+pub struct SurveyAnswerOut {
     id: i64,
     account_id: i64,
     kind: String,
@@ -641,12 +642,12 @@ pub struct SurveyOut {
 
 /// Records a survey answer; rules on survey answers are evaluated for the account at once.
 #[utoipa::path(post, path = "/api/v1/surveys/responses", tag = "playbooks", request_body = SurveyIn,
-    responses((status = 201, body = SurveyOut), (status = 400, body = ErrorBody)))]
+    responses((status = 201, body = SurveyAnswerOut), (status = 400, body = ErrorBody)))]
 async fn add_survey_response(
     State(state): State<AppState>,
     Caller(actor): Caller,
     JsonBody(body): JsonBody<SurveyIn>,
-) -> Result<(StatusCode, Json<SurveyOut>), ApiError> {
+) -> Result<(StatusCode, Json<SurveyAnswerOut>), ApiError> {
     let access = actor.write()?;
     let kind = required(&body.kind, "kind", SurveyKind::parse)?;
     let response = NewSurveyResponse {
@@ -666,7 +667,7 @@ async fn add_survey_response(
     state.react(stored.account_id);
     Ok((
         StatusCode::CREATED,
-        Json(SurveyOut {
+        Json(SurveyAnswerOut {
             id: stored.id,
             account_id: stored.account_id.get(),
             kind: stored.kind.as_str().to_owned(),
@@ -677,17 +678,50 @@ async fn add_survey_response(
 }
 
 /// Book of business: per owner, paying accounts per tier, ARR, open and overdue tasks.
-#[utoipa::path(get, path = "/api/v1/book", tag = "playbooks", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/book", tag = "playbooks", responses((status = 200, body = Vec<BookRowOut>)))]
 async fn book(
     State(state): State<AppState>,
     Caller(actor): Caller,
-) -> Result<Json<Vec<tiers::BookRow>>, ApiError> {
+) -> Result<Json<Vec<BookRowOut>>, ApiError> {
     let access = actor.read();
     let today = state.clock().today();
     let rows = state
         .run(move |store| Ok(mikawaya_app::team::book(store, &access, today)?))
         .await?;
-    Ok(Json(rows))
+    Ok(Json(rows.into_iter().map(BookRowOut::from).collect()))
+}
+
+/// What one owner carries (one row has no owner: the unowned accounts and tasks).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BookRowOut {
+    /// The owner's user id (none: unowned).
+    owner_id: Option<i64>,
+    /// Their email.
+    owner_email: Option<String>,
+    /// Their name.
+    owner_name: Option<String>,
+    /// Paying accounts owned, per touch tier (high, low, tech).
+    accounts: BTreeMap<String, usize>,
+    /// Total ARR of those accounts.
+    arr: f64,
+    /// Open tasks.
+    open_tasks: usize,
+    /// Open tasks past due.
+    overdue_tasks: usize,
+}
+
+impl From<tiers::BookRow> for BookRowOut {
+    fn from(row: tiers::BookRow) -> Self {
+        BookRowOut {
+            owner_id: row.owner_id.map(|id| id.get()),
+            owner_email: row.owner_email,
+            owner_name: row.owner_name,
+            accounts: row.accounts,
+            arr: row.arr,
+            open_tasks: row.open_tasks,
+            overdue_tasks: row.overdue_tasks,
+        }
+    }
 }
 
 /// Tier and ownership assignment.

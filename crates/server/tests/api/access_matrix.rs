@@ -474,3 +474,31 @@ async fn a_partner_cannot_name_a_user_it_cannot_see_as_task_owner_or_touchpoint_
         assert!(team.status.is_success(), "{path}: {}", team.text);
     }
 }
+
+#[tokio::test]
+async fn a_partners_request_without_its_own_items_is_refused_not_made_and_lost() {
+    let app = TestApp::spawn().await;
+    let before = app.get("admin", "/api/v1/requests").await.text;
+    // Found by Schemathesis: the request was made, then the partner got 404 for it.
+    let reply = app
+        .call(
+            Some("partner"),
+            Method::POST,
+            "/api/v1/requests",
+            Some(json!({"title": "Export to Excel"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.text);
+    assert_eq!(reply.body["error"]["field"], "items");
+    assert_eq!(app.get("admin", "/api/v1/requests").await.text, before);
+    // The team may still make one from nothing.
+    let team = app
+        .call(
+            Some("admin"),
+            Method::POST,
+            "/api/v1/requests",
+            Some(json!({"title": "Export to Excel"})),
+        )
+        .await;
+    assert_eq!(team.status, StatusCode::CREATED, "{}", team.text);
+}

@@ -204,6 +204,23 @@ async fn bad_input_gets_a_clear_error_and_changes_nothing() {
             "invalid_field",
             Some("kind"),
         ),
+        // Found by Schemathesis: a day count beyond the calendar was a server error.
+        case(
+            "a horizon of two billion days for a backtest",
+            "/api/v1/scorecards/backtest",
+            r#"{"cards": {}, "horizon_days": 2147483646}"#,
+            bad,
+            "invalid_field",
+            Some("horizon_days"),
+        ),
+        case(
+            "a horizon of two billion days for a suggestion",
+            "/api/v1/scorecards/suggest",
+            r#"{"horizon_days": 2147483646}"#,
+            bad,
+            "invalid_field",
+            Some("horizon_days"),
+        ),
         case(
             "duplicate external id",
             "/api/v1/accounts",

@@ -1,0 +1,105 @@
+//! The error answers of the OpenAPI document, written once for every operation from what
+//! the server does to every request (so none can be forgotten on a route): a bad
+//! parameter or body is 400, missing credentials 401, a role, scope or CSRF refusal 403,
+//! an id nobody (or nobody the caller may see) has 404, a taken value or a row still in
+//! use 409, a body too large or of the wrong type 413/415, a full disk on a write 503.
+//! Each names the one error shape, `ErrorBody`. Answers a route documents itself (with
+//! its own description) are kept.
+
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::response::Response;
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
+
+/// The shared answers: status, component name, description.
+const ANSWERS: &[(&str, &str, &str)] = &[
+    (
+        "400",
+        "BadRequest",
+        "a parameter or the body is invalid (`field` names it)",
+    ),
+    ("401", "Unauthorized", "no valid credentials"),
+    (
+        "403",
+        "Forbidden",
+        "the caller's role or token scope does not allow this, or a cookie session sent no CSRF token",
+    ),
+    (
+        "404",
+        "NotFound",
+        "no such object, or none the caller may see",
+    ),
+    (
+        "409",
+        "Conflict",
+        "a unique value is taken, or the object is still in use (`field` names it)",
+    ),
+    ("413", "PayloadTooLarge", "the body is larger than this route takes"),
+    ("415", "UnsupportedMediaType", "the body is not of a type this route takes"),
+    (
+        "503",
+        "Unavailable",
+        "the server's disk is full: nothing was written; try again after `Retry-After` seconds",
+    ),
+];
+
+/// Adds the shared error answers to every operation of `document`.
+pub fn document_errors(document: &mut OpenApi) {
+    let components = document.components.get_or_insert_with(Default::default);
+    for (_, name, description) in ANSWERS {
+        components.responses.insert(
+            (*name).to_owned(),
+            RefOr::T(
+                Response::builder()
+                    .description(*description)
+                    .content(
+                        "application/json",
+                        Content::new(Some(Ref::from_schema_name("ErrorBody"))),
+                    )
+                    .build(),
+            ),
+        );
+    }
+    for item in document.paths.paths.values_mut() {
+        let writes = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in writes.into_iter().flatten() {
+            add(operation, true);
+        }
+        if let Some(operation) = item.get.as_mut() {
+            add(operation, false);
+        }
+    }
+}
+
+fn add(operation: &mut Operation, writes: bool) {
+    let parameters = operation.parameters.as_deref().unwrap_or_default();
+    let has_path_id = parameters
+        .iter()
+        .any(|p| matches!(p.parameter_in, ParameterIn::Path));
+    let has_input = !parameters.is_empty() || operation.request_body.is_some();
+    // An operation that names an empty requirement is public (health, login, signed hooks).
+    let public = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| requirements.iter().all(is_empty_requirement));
+    for (status, name, _) in ANSWERS {
+        let wanted = match *status {
+            "400" => has_input,
+            "401" | "403" => !public,
+            "404" => has_path_id,
+            "409" | "503" => writes,
+            "413" | "415" => operation.request_body.is_some(),
+            _ => false,
+        };
+        if wanted {
+            operation
+                .responses
+                .responses
+                .entry((*status).to_owned())
+                .or_insert_with(|| RefOr::Ref(Ref::from_response_name(*name)));
+        }
+    }
+}
+
+fn is_empty_requirement(requirement: &utoipa::openapi::security::SecurityRequirement) -> bool {
+    serde_json::to_value(requirement).is_ok_and(|value| value.as_object().is_some_and(|o| o.is_empty()))
+}
