@@ -1667,8 +1667,9 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     let today = as_of_or_today(None, "--to", &store, &args.ingest)?;
     let to = match &args.to {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "--to").map_err(Failure::input)?,
-        None => mikawaya_domain::value::add_days(today, -i64::from(args.horizon_days))
-            .ok_or_else(|| Failure::input(anyhow!("--horizon-days reaches before the calendar begins")))?,
+        None => mikawaya_domain::value::add_days(today, -i64::from(args.horizon_days)).ok_or_else(
+            || Failure::input(anyhow!("--horizon-days reaches before the calendar begins")),
+        )?,
     };
     let from = match &args.from {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "--from").map_err(Failure::input)?,

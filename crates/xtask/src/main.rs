@@ -235,9 +235,11 @@ mod tests {
 
     #[test]
     fn a_schema_name_used_twice_is_reported() {
-        let dir =
-            std::env::temp_dir().join(format!("mikawaya-schemas-{}", std::process::id()));
-        for (module, body) in [("a", "struct ItemOut {}"), ("b", "pub struct ItemOut<T> {}")] {
+        let dir = std::env::temp_dir().join(format!("mikawaya-schemas-{}", std::process::id()));
+        for (module, body) in [
+            ("a", "struct ItemOut {}"),
+            ("b", "pub struct ItemOut<T> {}"),
+        ] {
             let src = dir.join("crates").join(module).join("src");
             let _ = std::fs::create_dir_all(&src);
             let _ = std::fs::write(

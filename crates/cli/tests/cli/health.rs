@@ -131,8 +131,9 @@ async fn one_account_has_the_same_health_on_the_page_the_api_and_the_cli() {
 
     // The signals lists sort by are refreshed in the background when cards are saved;
     // once they are, the portfolio, Today (API and page) and the CLI agree.
+    // (At most 30 s: the refresh shares two cores with the other tests.)
     let mut signals = Value::Null;
-    for _ in 0..100 {
+    for _ in 0..300 {
         let account: Value = crate::util::get_json(
             &http,
             &server.base,

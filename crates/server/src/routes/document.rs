@@ -33,8 +33,16 @@ const ANSWERS: &[(&str, &str, &str)] = &[
         "Conflict",
         "a unique value is taken, or the object is still in use (`field` names it)",
     ),
-    ("413", "PayloadTooLarge", "the body is larger than this route takes"),
-    ("415", "UnsupportedMediaType", "the body is not of a type this route takes"),
+    (
+        "413",
+        "PayloadTooLarge",
+        "the body is larger than this route takes",
+    ),
+    (
+        "415",
+        "UnsupportedMediaType",
+        "the body is not of a type this route takes",
+    ),
     (
         "503",
         "Unavailable",
@@ -60,7 +68,12 @@ pub fn document_errors(document: &mut OpenApi) {
         );
     }
     for item in document.paths.paths.values_mut() {
-        let writes = [&mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        let writes = [
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ];
         for operation in writes.into_iter().flatten() {
             add(operation, true);
         }
@@ -101,5 +114,6 @@ fn add(operation: &mut Operation, writes: bool) {
 }
 
 fn is_empty_requirement(requirement: &utoipa::openapi::security::SecurityRequirement) -> bool {
-    serde_json::to_value(requirement).is_ok_and(|value| value.as_object().is_some_and(|o| o.is_empty()))
+    serde_json::to_value(requirement)
+        .is_ok_and(|value| value.as_object().is_some_and(|o| o.is_empty()))
 }

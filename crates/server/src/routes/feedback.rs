@@ -495,7 +495,11 @@ impl From<RequestDetail> for RequestDetailOut {
                         "source": e.source, "kind": e.kind, "text": e.text})
                 })
                 .collect(),
-            items: detail.items.into_iter().map(FeedbackItemOut::from).collect(),
+            items: detail
+                .items
+                .into_iter()
+                .map(FeedbackItemOut::from)
+                .collect(),
             request: detail.row.into(),
             health_before: before,
             health_after: after,

@@ -17,10 +17,10 @@ use mikawaya_domain::work::{
 };
 use mikawaya_domain::{AccountId, Actor, ContactId, Patch, UserId};
 use mikawaya_playbooks::tiers::{self, TierRules};
-use std::collections::BTreeMap;
 use mikawaya_playbooks::{Clock, Report};
 use mikawaya_store::work::{RunFilter, TaskFilter};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
