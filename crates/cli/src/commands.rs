@@ -1,6 +1,7 @@
 //! The subcommands.
 
 use crate::Failure;
+use crate::lang::say;
 use anyhow::{Context, anyhow};
 use indicatif::{ProgressBar, ProgressStyle};
 use mikawaya_analytics::metrics::{Metric, MetricSpec, Subject};
@@ -278,7 +279,13 @@ fn run_server(
             ))
         });
         tracing::info!(%address, "mikawaya listening");
-        println!("Mikawaya is running at http://{address}/");
+        println!(
+            "{}",
+            say(
+                &format!("Mikawaya is running at http://{address}/"),
+                &format!("Mikawaya を http://{address}/ で起動しました"),
+            )
+        );
         if let Some(greeting) = greeting {
             println!("{greeting}");
         }
@@ -354,7 +361,10 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
     let existing = store
         .count_accounts(&system.read(), &Default::default())
         .map_err(store_failure)?;
-    let greeting = format!("Log in as admin@mikawaya.example with password {DEMO_PASSWORD}");
+    let greeting = say(
+        &format!("Log in as admin@mikawaya.example with password {DEMO_PASSWORD}"),
+        &format!("admin@mikawaya.example とパスワード {DEMO_PASSWORD} でログインしてください"),
+    );
     if existing > 0 {
         eprintln!(
             "{} already holds {existing} accounts; keeping them (use another --data-dir for a fresh demo)",
@@ -824,24 +834,49 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
     progress.finish_and_clear();
     if !ignored.is_empty() {
         eprintln!(
-            "{file}: columns left out (map them with --map SOURCE=TARGET): {}",
+            "{file}: {}: {}",
+            say(
+                "columns left out (map them with --map SOURCE=TARGET)",
+                "取り込まなかった列 (--map 元=先 で対応づけられます)"
+            ),
             ignored.join(", ")
         );
     }
     println!(
-        "imported {} {} rows from {file} ({}): {} created, {} updated",
-        summary.rows,
-        kind.as_str(),
-        encoding.label(),
-        summary.created,
-        summary.updated
+        "{}",
+        say(
+            &format!(
+                "imported {} {} rows from {file} ({}): {} created, {} updated",
+                summary.rows,
+                kind.as_str(),
+                encoding.label(),
+                summary.created,
+                summary.updated
+            ),
+            &format!(
+                "{file} ({}) から {} の {} 行を取り込みました: 新規 {}、更新 {}",
+                encoding.label(),
+                kind.as_str(),
+                summary.rows,
+                summary.created,
+                summary.updated
+            ),
+        )
     );
     if let Some(name) = &args.save_mapping {
         let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
         let used = mikawaya_app::import::resolved(&store, &access.read(), &request)
             .map_err(|e| anyhow!("{e}"))?;
         mikawaya_app::import::save_mapping(&store, &manage, name, &used).map_err(Failure::input)?;
-        println!("saved the mapping as '{name}' (reuse it with --mapping {name})");
+        println!(
+            "{}",
+            say(
+                &format!("saved the mapping as '{name}' (reuse it with --mapping {name})"),
+                &format!(
+                    "対応づけを '{name}' として保存しました (--mapping {name} で再利用できます)"
+                ),
+            )
+        );
     }
     Ok(())
 }
@@ -878,12 +913,19 @@ fn import_events(data_dir: &Path, args: &ImportArgs) -> Result<(), Failure> {
     ingest.shutdown();
     match outcome {
         Ok(Ok(summary)) => {
+            let seconds = started.elapsed().as_secs_f64();
             println!(
-                "imported {} events from {file} in {:.1} s: {} new, {} already there",
-                summary.events,
-                started.elapsed().as_secs_f64(),
-                summary.accepted,
-                summary.duplicates
+                "{}",
+                say(
+                    &format!(
+                        "imported {} events from {file} in {seconds:.1} s: {} new, {} already there",
+                        summary.events, summary.accepted, summary.duplicates
+                    ),
+                    &format!(
+                        "{file} から {} 件のイベントを {seconds:.1} 秒で取り込みました: 新規 {}、既存 {}",
+                        summary.events, summary.accepted, summary.duplicates
+                    ),
+                )
             );
             Ok(())
         }
@@ -894,7 +936,11 @@ fn import_events(data_dir: &Path, args: &ImportArgs) -> Result<(), Failure> {
                 } else {
                     format!("{}: ", line.field)
                 };
-                eprintln!("{file}:{}: {field}{}", line.line, line.reason);
+                eprintln!(
+                    "{file}:{}: {field}{}",
+                    line.line,
+                    crate::lang::reason(&line.reason)
+                );
             }
             Err(Failure::input(anyhow!(
                 "{file}: {} lines rejected; nothing was imported",
@@ -926,8 +972,17 @@ pub fn writekey(data_dir: &Path, command: WriteKeyCommand) -> Result<(), Failure
         .create_write_key(&admin, name, hash)
         .map_err(store_failure)?;
     eprintln!(
-        "created write key {} (id {}); it is shown only now",
-        created.name, created.id
+        "{}",
+        say(
+            &format!(
+                "created write key {} (id {}); it is shown only now",
+                created.name, created.id
+            ),
+            &format!(
+                "書き込みキー {} (ID {}) を作成しました。表示されるのは今だけです",
+                created.name, created.id
+            ),
+        )
     );
     println!("{key}");
     Ok(())
@@ -996,7 +1051,13 @@ pub fn events(data_dir: &Path, command: EventsCommand) -> Result<(), Failure> {
 
 pub(crate) fn rejected(file: &str, rows: &[mikawaya_store::RowError]) -> Failure {
     for row in rows {
-        eprintln!("{file}:{}: column {}: {}", row.line, row.column, row.reason);
+        eprintln!(
+            "{file}:{}: {} {}: {}",
+            row.line,
+            say("column", "列"),
+            row.column,
+            crate::lang::reason(&row.reason)
+        );
     }
     Failure::input(anyhow!(
         "{file}: {} rows rejected; nothing was imported",
@@ -1135,17 +1196,41 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
             };
             let changed = mikawaya_app::people::change(&store, &admin, user.id, &change)
                 .map_err(app_input)?;
-            println!("{} is now {}", changed.email, changed.role.as_str());
+            println!(
+                "{}",
+                say(
+                    &format!("{} is now {}", changed.email, changed.role.as_str()),
+                    &format!(
+                        "{} は {} になりました",
+                        changed.email,
+                        changed.role.as_str()
+                    ),
+                )
+            );
             return Ok(());
         }
         UserCommand::Deactivate { email } => {
             set_active(&store, &admin, &email, false)?;
-            println!("{email} is deactivated: logged out, tokens revoked, no login");
+            println!(
+                "{}",
+                say(
+                    &format!("{email} is deactivated: logged out, tokens revoked, no login"),
+                    &format!(
+                        "{email} を無効にしました: ログアウト済み、トークン取り消し済み、ログイン不可"
+                    ),
+                )
+            );
             return Ok(());
         }
         UserCommand::Activate { email } => {
             set_active(&store, &admin, &email, true)?;
-            println!("{email} is active again");
+            println!(
+                "{}",
+                say(
+                    &format!("{email} is active again"),
+                    &format!("{email} を再び有効にしました"),
+                )
+            );
             return Ok(());
         }
     };
@@ -1161,8 +1246,13 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
             .read_to_string(&mut input)
             .context("reading the password from standard input")?;
         let password = input.lines().next().unwrap_or("").to_owned();
-        mikawaya_app::credentials::check_password(&password)
-            .map_err(|e| Failure::input(anyhow!("the password {}", e.reason)))?;
+        mikawaya_app::credentials::check_password(&password).map_err(|e| {
+            Failure::input(anyhow!(
+                "{} {}",
+                say("the password", "パスワード"),
+                crate::lang::reason(&e.reason)
+            ))
+        })?;
         Some(auth::hash_password(&password).map_err(|e| anyhow!("hashing the password: {e}"))?)
     } else {
         None
@@ -1170,10 +1260,21 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
     let user = mikawaya_app::people::invite(&store, &admin, &invitation, password_hash)
         .map_err(app_input)?;
     println!(
-        "created user {} ({}) with id {}",
-        user.email,
-        user.role.as_str(),
-        user.id
+        "{}",
+        say(
+            &format!(
+                "created user {} ({}) with id {}",
+                user.email,
+                user.role.as_str(),
+                user.id
+            ),
+            &format!(
+                "ユーザー {} ({}) を ID {} で作成しました",
+                user.email,
+                user.role.as_str(),
+                user.id
+            ),
+        )
     );
     Ok(())
 }
@@ -1218,10 +1319,21 @@ pub fn token(data_dir: &Path, command: TokenCommand) -> Result<(), Failure> {
         .create_token(&admin, name, scope, user_id, hash)
         .map_err(store_failure)?;
     eprintln!(
-        "created {} token {} (id {}); it is shown only now",
-        token.scope.as_str(),
-        token.name,
-        token.id
+        "{}",
+        say(
+            &format!(
+                "created {} token {} (id {}); it is shown only now",
+                token.scope.as_str(),
+                token.name,
+                token.id
+            ),
+            &format!(
+                "{} トークン {} (ID {}) を作成しました。表示されるのは今だけです",
+                token.scope.as_str(),
+                token.name,
+                token.id
+            ),
+        )
     );
     println!("{secret}");
     Ok(())
@@ -1931,14 +2043,25 @@ pub fn backup(data_dir: &Path, dir: &Path) -> Result<(), Failure> {
         .iter()
         .filter(|f| f.path.ends_with(".seg"))
         .count();
+    let mib = bytes as f64 / 1_048_576.0;
     println!(
-        "wrote a backup of {} to {}: {} files, {} event log segments, {:.1} MiB (restore it with mikawaya restore {} --data-dir NEW_DIR)",
-        data_dir.display(),
-        dir.display(),
-        manifest.files.len(),
-        segments,
-        bytes as f64 / 1_048_576.0,
-        dir.display()
+        "{}",
+        say(
+            &format!(
+                "wrote a backup of {} to {}: {} files, {segments} event log segments, {mib:.1} MiB (restore it with mikawaya restore {} --data-dir NEW_DIR)",
+                data_dir.display(),
+                dir.display(),
+                manifest.files.len(),
+                dir.display()
+            ),
+            &format!(
+                "{} のバックアップを {} に書きました: {} ファイル、イベントログのセグメント {segments} 個、{mib:.1} MiB (戻すには mikawaya restore {} --data-dir 新しいフォルダ)",
+                data_dir.display(),
+                dir.display(),
+                manifest.files.len(),
+                dir.display()
+            ),
+        )
     );
     Ok(())
 }
@@ -1946,11 +2069,23 @@ pub fn backup(data_dir: &Path, dir: &Path) -> Result<(), Failure> {
 pub fn restore(data_dir: &Path, backup: &Path) -> Result<(), Failure> {
     let restored = mikawaya_app::backup::restore(backup, data_dir).map_err(app_input)?;
     println!(
-        "restored {} into {}: {} accounts, {} usage events",
-        backup.display(),
-        data_dir.display(),
-        restored.accounts,
-        restored.events
+        "{}",
+        say(
+            &format!(
+                "restored {} into {}: {} accounts, {} usage events",
+                backup.display(),
+                data_dir.display(),
+                restored.accounts,
+                restored.events
+            ),
+            &format!(
+                "{} を {} に戻しました: アカウント {} 件、利用イベント {} 件",
+                backup.display(),
+                data_dir.display(),
+                restored.accounts,
+                restored.events
+            ),
+        )
     );
     Ok(())
 }

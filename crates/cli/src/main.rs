@@ -9,6 +9,7 @@ mod feedback;
 mod fields;
 mod forecast;
 mod journey;
+mod lang;
 mod plans;
 mod scorecard;
 mod settings;
@@ -205,7 +206,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("error: {:#}", failure.error);
+            eprintln!(
+                "{}: {}",
+                lang::say("error", "エラー"),
+                lang::reason(&format!("{:#}", failure.error))
+            );
             ExitCode::from(failure.code)
         }
     }

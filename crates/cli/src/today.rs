@@ -22,9 +22,9 @@ pub struct TodayArgs {
     /// The day, YYYY-MM-DD (default today in the data dir's business time zone).
     #[arg(long)]
     as_of: Option<String>,
-    /// Language of the reasons: en or ja.
-    #[arg(long, default_value = "en")]
-    lang: String,
+    /// Language of the reasons: en or ja (default: the CLI's, from MIKAWAYA_LOCALE or LANG).
+    #[arg(long)]
+    lang: Option<String>,
     /// Machine-readable output.
     #[arg(long)]
     json: bool,
@@ -33,10 +33,11 @@ pub struct TodayArgs {
 }
 
 pub fn run(data_dir: &Path, args: &TodayArgs) -> Result<(), Failure> {
-    let language = match args.lang.as_str() {
-        "en" => Language::En,
-        "ja" => Language::Ja,
-        _ => return Err(Failure::input(anyhow!("--lang: must be en or ja"))),
+    let language = match args.lang.as_deref() {
+        None => crate::lang::language(),
+        Some("en") => Language::En,
+        Some("ja") => Language::Ja,
+        Some(_) => return Err(Failure::input(anyhow!("--lang: must be en or ja"))),
     };
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
     let email =

@@ -278,3 +278,82 @@ fn a_japanese_crm_export_imports_in_yen_with_its_plans_and_owners() {
     let mrr_churn = report["mrr_churn_rate"].as_f64().unwrap_or(f64::NAN);
     assert!((mrr_churn - 70_000.0 / 170_000.0).abs() < 1e-9, "{report}");
 }
+
+/// `mikawaya` with the locale variables set as given (and no other).
+fn localized(
+    workspace: &Workspace,
+    locale: &[(&str, &str)],
+    args: &[&str],
+) -> std::process::Output {
+    let mut command = workspace.command();
+    command.env_remove("MIKAWAYA_LOCALE");
+    for name in ["LC_ALL", "LC_MESSAGES", "LANG"] {
+        command.env_remove(name);
+    }
+    command.envs(locale.iter().copied()).args(args);
+    ok(command.output())
+}
+
+#[test]
+fn cli_messages_follow_mikawaya_locale_and_lang() {
+    let workspace = Workspace::new();
+    let file = workspace.path("crm.csv");
+    ok(std::fs::write(
+        &file,
+        "external_id,name,mrr\r\nA-1,Acme,1000\r\nA-2,Beta,abc\r\n",
+    ));
+    let file = file.to_string_lossy().to_string();
+    let args = ["import", "accounts", file.as_str()];
+    for locale in [
+        &[("MIKAWAYA_LOCALE", "ja")][..],
+        &[("LANG", "ja_JP.UTF-8")][..],
+        &[("LC_ALL", "C"), ("MIKAWAYA_LOCALE", "ja_JP")][..],
+    ] {
+        let refused = localized(&workspace, locale, &args);
+        let text = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert_eq!(refused.status.code(), Some(2), "{locale:?}: {text}");
+        // The line and column stay; the words are Japanese.
+        assert!(
+            text.contains(":3: 列 mrr: 'abc' は金額ではありません"),
+            "{locale:?}: {text}"
+        );
+        assert!(
+            text.contains("エラー: ") && text.contains("何も取り込んでいません"),
+            "{locale:?}: {text}"
+        );
+    }
+    for locale in [
+        &[][..],
+        &[("LANG", "ja_JP.UTF-8"), ("LC_ALL", "en_US.UTF-8")][..],
+    ] {
+        let refused = localized(&workspace, locale, &args);
+        let text = String::from_utf8_lossy(&refused.stderr).to_string();
+        assert!(
+            text.contains(":3: column mrr: 'abc' is not an amount")
+                && text.contains("error: ")
+                && text.contains("nothing was imported"),
+            "{locale:?}: {text}"
+        );
+    }
+    // Success and the commands' own messages too.
+    ok(std::fs::write(
+        &file,
+        "external_id,name,mrr\r\nA-1,Acme,1000\r\n",
+    ));
+    let imported = localized(&workspace, &[("LANG", "ja_JP.UTF-8")], &args);
+    let said = String::from_utf8_lossy(&imported.stdout).to_string();
+    assert!(
+        said.contains("1 行を取り込みました: 新規 1、更新 0"),
+        "{said}"
+    );
+    let created = localized(
+        &workspace,
+        &[("MIKAWAYA_LOCALE", "ja")],
+        &["writekey", "create", "--name", "web"],
+    );
+    assert!(
+        String::from_utf8_lossy(&created.stderr).contains("表示されるのは今だけです"),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+}

@@ -36,6 +36,8 @@ impl Workspace {
         command
             .current_dir(self.dir.path())
             .env("MIKAWAYA_DATA_DIR", self.data_dir())
+            // English whatever the machine's locale (tests that read Japanese set it).
+            .env("MIKAWAYA_LOCALE", "en")
             .env("RUST_LOG", "warn");
         command
     }
