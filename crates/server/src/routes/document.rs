@@ -117,3 +117,75 @@ fn is_empty_requirement(requirement: &utoipa::openapi::security::SecurityRequire
     serde_json::to_value(requirement)
         .is_ok_and(|value| value.as_object().is_some_and(|o| o.is_empty()))
 }
+
+/// Adds what the descriptions say to the parameters' and properties' schemas, so clients
+/// and generators see it: a day written `YYYY-MM-DD` is `format: date` (not where an RFC
+/// 3339 instant is also taken), and a page size of "1 to 1000" or "at most 1000" has
+/// those bounds.
+pub fn describe_formats(document: &mut serde_json::Value) {
+    // (`get_mut`, not indexing: indexing a JSON object mutably adds the key as null.)
+    if let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for operation in paths.values_mut().filter_map(|item| item.as_object_mut()) {
+            for operation in operation.values_mut() {
+                if let Some(parameters) = operation
+                    .get_mut("parameters")
+                    .and_then(|p| p.as_array_mut())
+                {
+                    for parameter in parameters {
+                        let description = parameter["description"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned();
+                        if let Some(schema) = parameter.get_mut("schema") {
+                            refine(schema, &description);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(schemas) = document
+        .get_mut("components")
+        .and_then(|c| c.get_mut("schemas"))
+        .and_then(|s| s.as_object_mut())
+    {
+        for schema in schemas.values_mut() {
+            if let Some(properties) = schema.get_mut("properties").and_then(|p| p.as_object_mut()) {
+                for property in properties.values_mut() {
+                    let description = property["description"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    refine(property, &description);
+                }
+            }
+        }
+    }
+}
+
+fn refine(schema: &mut serde_json::Value, description: &str) {
+    let types = match &schema["type"] {
+        serde_json::Value::String(one) => vec![one.clone()],
+        serde_json::Value::Array(many) => many
+            .iter()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+        _ => return,
+    };
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    if types.iter().any(|t| t == "string")
+        && description.contains("YYYY-MM-DD")
+        && !description.contains("RFC 3339")
+        && !object.contains_key("format")
+    {
+        object.insert("format".into(), "date".into());
+    }
+    if types.iter().any(|t| t == "integer")
+        && (description.contains("1 to 1000") || description.contains("at most 1000"))
+    {
+        object.insert("minimum".into(), 1.into());
+        object.insert("maximum".into(), 1000.into());
+    }
+}

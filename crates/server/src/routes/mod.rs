@@ -112,9 +112,9 @@ pub fn api(state: &AppState) -> (Router<AppState>, utoipa::openapi::OpenApi) {
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     let (api_router, openapi) = api(&state);
-    let _ = state
-        .openapi
-        .set(serde_json::to_value(&openapi).unwrap_or_default());
+    let mut described = serde_json::to_value(&openapi).unwrap_or_default();
+    document::describe_formats(&mut described);
+    let _ = state.openapi.set(described);
     Router::new()
         .merge(api_router)
         .merge(crate::html::router())

@@ -80,6 +80,59 @@ async fn the_openapi_document_lists_every_route_with_its_methods() {
             "{method} {path} missing from the document"
         );
     }
+    // Every operation names the errors it can answer with; days and page sizes have their
+    // formats and bounds.
+    for (path, item) in document.body["paths"].as_object().into_iter().flatten() {
+        for (method, operation) in item.as_object().into_iter().flatten() {
+            let responses = &operation["responses"];
+            let public = operation["security"].as_array().is_some_and(|r| {
+                r.iter()
+                    .all(|x| x.as_object().is_some_and(|o| o.is_empty()))
+            });
+            assert!(
+                public || responses["401"].is_object(),
+                "{method} {path}: no 401"
+            );
+            let has_params = operation["parameters"]
+                .as_array()
+                .is_some_and(|p| !p.is_empty());
+            assert!(
+                !has_params || responses["400"].is_object(),
+                "{method} {path}: no 400"
+            );
+            if method != "get" && !public {
+                assert!(responses["409"].is_object(), "{method} {path}: no 409");
+            }
+        }
+    }
+    let parameter = |path: &str, name: &str| {
+        document.body["paths"][path]["get"]["parameters"]
+            .as_array()
+            .and_then(|list| list.iter().find(|p| p["name"] == name))
+            .map(|p| p["schema"].clone())
+            .unwrap_or_default()
+    };
+    for null in [
+        "\"parameters\":null",
+        "\"properties\":null",
+        "\"schema\":null",
+    ] {
+        assert!(!document.text.contains(null), "{null} in the document");
+    }
+    assert_eq!(parameter("/api/v1/accounts", "limit")["maximum"], 1000);
+    assert_eq!(
+        parameter("/api/v1/subscriptions", "active_on")["format"],
+        "date"
+    );
+    assert!(
+        parameter("/api/v1/touchpoints", "from")["format"].is_null(),
+        "an instant is not a date"
+    );
+    assert_eq!(
+        document.body["paths"]["/api/v1/book"]["get"]["responses"]["200"]["content"]["application/json"]
+            ["schema"]["type"],
+        "array"
+    );
     // Every schema the document refers to is in it (generators and validators need them).
     let text = document.text.as_str();
     let defined = &document.body["components"]["schemas"];
