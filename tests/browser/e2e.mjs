@@ -570,6 +570,39 @@ try {
     await context.close();
   }
 
+  // A CSM imports a CRM export from the web app on a phone, in Japanese: a wrong row is
+  // named by line and column and nothing is imported; the fixed file goes in.
+  const importer = await browser.newContext({ locale: 'ja-JP', viewport: { width: 390, height: 844 }, bypassCSP: true });
+  const importPage = await importer.newPage();
+  await login(importPage, env('CSM_EMAIL'), env('PASSWORD'));
+  await importPage.goto(`${BASE}/settings`);
+  await Promise.all([importPage.waitForURL(/\/import$/), importPage.locator('[data-testid=import-link]').click()]);
+  await accessible(importPage, 'import');
+  await fits(importPage, 'import');
+  const crm = (amount) => Buffer.from(`顧客コード,会社名,月額\r\nWEB-1,ウェブ取込株式会社,"￥70,000"\r\nWEB-2,二番目商事,${amount}\r\n`);
+  await importPage.locator('select[name=kind]').selectOption('accounts');
+  await importPage.locator('input[name=file]').setInputFiles({ name: 'crm.csv', mimeType: 'text/csv', buffer: crm('abc') });
+  await importPage.locator('summary').filter({ hasText: '列と値の対応づけ' }).click();
+  await importPage.locator('textarea[name=map]').fill('会社名=name\n月額=mrr');
+  await importPage.locator('input[name=currency]').fill('JPY');
+  await Promise.all([importPage.waitForLoadState('load'), importPage.getByRole('button', { name: '取り込む' }).click()]);
+  const refusedText = await importPage.locator('[data-testid=import-refused]').innerText();
+  check(refusedText.includes('何も取り込んでいません') && /\b3\b/.test(refusedText) && refusedText.includes('月額')
+    && refusedText.includes("'abc' は金額ではありません"),
+    `the wrong row by line and column: ${refusedText}`);
+  await fits(importPage, 'import refused');
+  await shot(importPage, 'import-refused-ja-390');
+  check((await (await importPage.request.get(`${BASE}/api/v1/accounts?external_id=WEB-1`)).json()).data.length === 0,
+    'nothing was imported');
+  await importPage.locator('input[name=file]').setInputFiles({ name: 'crm.csv', mimeType: 'text/csv', buffer: crm('"50,000"') });
+  await Promise.all([importPage.waitForLoadState('load'), importPage.getByRole('button', { name: '取り込む' }).click()]);
+  const doneText = await importPage.locator('[data-testid=import-done]').innerText();
+  check(doneText.includes('2 行') && doneText.includes('2 件を新規作成'), `imported: ${doneText}`);
+  const webAccount = (await (await importPage.request.get(`${BASE}/api/v1/accounts?external_id=WEB-1`)).json()).data[0];
+  check(webAccount && webAccount.name === 'ウェブ取込株式会社' && webAccount.mrr === 70000 && webAccount.currency === 'JPY',
+    `the account as imported: ${JSON.stringify(webAccount)}`);
+  await importer.close();
+
   // Single sign-on through a real OpenID provider (npm's oidc-provider): a person the
   // provider puts in mikawaya-admins lands as an admin (provisioned on first sign-in),
   // makes a change, and finds it on the audit trail under their name.

@@ -17,6 +17,7 @@ pub mod language;
 pub mod partner;
 pub mod patch;
 pub mod plan;
+pub mod reasons;
 pub mod segment;
 pub mod subscription;
 pub mod touchpoint;

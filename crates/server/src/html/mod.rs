@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod import;
 pub mod sso;
 pub use mikawaya_charts as charts;
 pub mod dashboards;
@@ -122,6 +123,13 @@ pub fn router() -> Router<AppState> {
         .route("/forecast/backtest", post(forecast::backtest))
         .route("/settings", get(settings::settings))
         .route("/audit", get(audit::audit_page))
+        .route(
+            "/import",
+            get(import::import_page)
+                .post(import::upload)
+                // The file's size is checked against the import limit as it is read.
+                .layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/settings/tokens", post(settings::create_token))
         .route("/settings/write-keys", post(settings::create_write_key))
         .route("/settings/users", post(settings::invite))

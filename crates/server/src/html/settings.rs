@@ -214,6 +214,12 @@ async fn render(
                 td { @match m.mapping() { Mapping::Thresholds { red, green } => { (lang.t("red")) " " (red) " → " (lang.t("green")) " " (green) } Mapping::Percentile => { (lang.t("percentile")) } } }
             } } } }
         }
+        @if page_user.actor.write().is_ok() {
+            section {
+                h2 { (lang.t("import_title")) }
+                p { a href="/import" data-testid="import-link" { (lang.t("import_title")) " →" } }
+            }
+        }
         section {
             h2 { (lang.t("metrics")) }
             table tabindex="0" { thead { tr { th scope="col" { (lang.t("measure")) } th scope="col" { (lang.t("definition")) } } }
