@@ -102,8 +102,7 @@ async fn saved_mappings(state: &AppState, page_user: &PageUser) -> Result<Vec<St
     Ok(state
         .run(move |store| Ok(mikawaya_app::import::saved_mappings(store, &read)?))
         .await?
-        .into_iter()
-        .map(|(name, _)| name)
+        .into_keys()
         .collect())
 }
 
