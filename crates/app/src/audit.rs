@@ -3,8 +3,8 @@
 //! the API, on the settings page, and as CSV.
 
 use crate::Result;
-use mikawaya_domain::ReadAccess;
 use mikawaya_domain::access::AdminAccess;
+use mikawaya_domain::{Invalid, ReadAccess, UserId};
 use mikawaya_store::{AuditEntry, AuditFilter, Store};
 use std::collections::HashMap;
 
@@ -15,6 +15,63 @@ pub struct AuditRow {
     pub entry: AuditEntry,
     /// The author's login email; none for the system (or a user since deleted).
     pub actor_email: Option<String>,
+}
+
+/// A request for entries as people write it (the API's parameters, the page's form):
+/// blank values mean no filter.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Query<'q> {
+    /// One kind of object.
+    pub object: Option<&'q str>,
+    /// One object's id.
+    pub key: Option<&'q str>,
+    /// A user id, or `system`.
+    pub actor: Option<&'q str>,
+    /// At or after (RFC 3339 or YYYY-MM-DD, UTC).
+    pub from: Option<&'q str>,
+    /// Before.
+    pub to: Option<&'q str>,
+    /// The id of the last entry of the page before.
+    pub cursor: Option<&'q str>,
+}
+
+impl Query<'_> {
+    /// The store's filter, at most `limit` entries (each bad value named by its field).
+    pub fn filter(&self, limit: u32) -> std::result::Result<AuditFilter, Invalid> {
+        let given = |value: Option<&str>| {
+            value
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let instant = |raw: Option<String>, field: &str| {
+            raw.map(|raw| mikawaya_domain::value::parse_timestamp(&raw, field))
+                .transpose()
+        };
+        let actor = given(self.actor);
+        let actor_id = match actor.as_deref() {
+            None | Some("system") => None,
+            Some(raw) => Some(UserId::new(raw.parse().map_err(|_| {
+                Invalid::new("actor", format!("'{raw}' is not a user id or 'system'"))
+            })?)),
+        };
+        let before_id = given(self.cursor)
+            .map(|raw| {
+                raw.parse::<i64>()
+                    .map_err(|_| Invalid::new("cursor", "is not a cursor this list gave"))
+            })
+            .transpose()?;
+        Ok(AuditFilter {
+            object: given(self.object),
+            object_key: given(self.key),
+            system_only: actor.as_deref() == Some("system"),
+            actor_id,
+            from: instant(given(self.from), "from")?,
+            to: instant(given(self.to), "to")?,
+            before_id,
+            limit,
+        })
+    }
 }
 
 /// The entries a filter asks for, newest first, with their authors.

@@ -50,29 +50,15 @@ impl AuditQuery {
     }
 
     fn filter(&self) -> Result<AuditFilter, ApiError> {
-        let day = |raw: Option<&str>, field: &str| {
-            raw.map(|raw| mikawaya_domain::value::parse_timestamp(raw, field))
-                .transpose()
-                .map_err(ApiError::from)
-        };
-        let actor = Self::given(&self.actor);
-        Ok(AuditFilter {
-            object: Self::given(&self.object).map(str::to_owned),
-            object_key: Self::given(&self.key).map(str::to_owned),
-            actor_id: actor
-                .filter(|a| *a != "system")
-                .map(|a| {
-                    a.parse()
-                        .map(UserId::new)
-                        .map_err(|_| ApiError::field("actor", "is not a user"))
-                })
-                .transpose()?,
-            system_only: actor == Some("system"),
-            from: day(Self::given(&self.from), "from")?,
-            to: day(Self::given(&self.to), "to")?,
-            before_id: Self::given(&self.cursor).and_then(|c| c.parse().ok()),
-            limit: PAGE,
-        })
+        Ok(mikawaya_app::audit::Query {
+            object: self.object.as_deref(),
+            key: self.key.as_deref(),
+            actor: self.actor.as_deref(),
+            from: self.from.as_deref(),
+            to: self.to.as_deref(),
+            cursor: self.cursor.as_deref(),
+        }
+        .filter(PAGE)?)
     }
 
     /// The query string of these filters (without the cursor), for links.

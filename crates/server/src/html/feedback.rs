@@ -445,13 +445,7 @@ pub async fn save_keywords(
     let result = async {
         page_user.check_csrf(&form.csrf_token)?;
         let access = page_user.actor.manage()?;
-        let lines = |text: &str| -> Vec<String> {
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
+        let lines = super::lines;
         let keywords = Keywords {
             friction: lines(&form.friction),
             delight: lines(&form.delight),

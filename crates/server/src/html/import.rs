@@ -36,13 +36,7 @@ impl Upload {
     /// The request these fields describe (the field named when one is wrong).
     fn request(&self) -> Result<(ImportKind, ImportRequest), ApiError> {
         let kind = ImportKind::parse(&self.kind)?;
-        let lines = |text: &str| -> Vec<String> {
-            text.lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned)
-                .collect()
-        };
+        let lines = super::lines;
         let given = |text: &str| Some(text.trim().to_owned()).filter(|t| !t.is_empty());
         let mapping = Mapping {
             map: lines(&self.map),
@@ -221,20 +215,18 @@ pub async fn upload(
     };
     let mut upload = upload;
     let bytes = std::mem::take(&mut upload.file);
-    let store = std::sync::Arc::clone(&state.store);
-    let imported = tokio::task::spawn_blocking(move || {
-        mikawaya_app::import::import_file(
-            store.as_ref(),
-            &access,
-            kind,
-            &bytes,
-            &request,
-            &mut |_| {},
-        )
-    })
-    .await
-    .map_err(ApiError::internal)
-    .and_then(|result| result.map_err(ApiError::from));
+    let imported = state
+        .run(move |store| {
+            Ok(mikawaya_app::import::import_file(
+                store,
+                &access,
+                kind,
+                &bytes,
+                &request,
+                &mut |_| {},
+            )?)
+        })
+        .await;
     let file = if upload.file_name.is_empty() {
         "CSV".to_owned()
     } else {

@@ -453,6 +453,15 @@ pub(crate) fn parse_number<T: std::str::FromStr>(
     }
 }
 
+/// The non-blank lines of a text area, trimmed.
+pub(crate) fn lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 /// An error as a page in the user's language, with the status the API would give (the
 /// field named, the reason in words), never raw JSON; unknown or hidden rows are "not found".
 pub fn error_page(page_user: &PageUser, error: ApiError) -> Response {

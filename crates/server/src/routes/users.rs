@@ -289,12 +289,6 @@ pub struct AuditParams {
     format: Option<String>,
 }
 
-fn instant_param(raw: Option<&str>, field: &str) -> Result<Option<jiff::Timestamp>, ApiError> {
-    raw.map(|raw| mikawaya_domain::value::parse_timestamp(raw, field))
-        .transpose()
-        .map_err(ApiError::from)
-}
-
 /// Every change to customer data and configuration (accounts, contacts, subscriptions,
 /// touchpoints, tasks, playbooks, scorecards and other configuration, tokens, write keys,
 /// feature requests, people, partners, segments, custom fields), newest first, with who
@@ -319,38 +313,19 @@ async fn audit_log(
             ));
         }
     };
-    let (actor_id, system_only) = match params.actor.as_deref() {
-        None => (None, false),
-        Some("system") => (None, true),
-        Some(raw) => (
-            Some(UserId::new(raw.parse().map_err(|_| {
-                ApiError::field("actor", format!("'{raw}' is not a user id or 'system'"))
-            })?)),
-            false,
-        ),
-    };
-    let before_id = params
-        .cursor
-        .as_deref()
-        .map(|raw| {
-            raw.parse::<i64>()
-                .map_err(|_| ApiError::field("cursor", "is not a cursor this list gave"))
-        })
-        .transpose()?;
     let limit = params
         .limit
         .unwrap_or(100)
         .clamp(1, if csv { 100_000 } else { 1000 });
-    let filter = mikawaya_store::AuditFilter {
-        object: params.object,
-        object_key: params.key,
-        actor_id,
-        system_only,
-        from: instant_param(params.from.as_deref(), "from")?,
-        to: instant_param(params.to.as_deref(), "to")?,
-        before_id,
-        limit,
-    };
+    let filter = mikawaya_app::audit::Query {
+        object: params.object.as_deref(),
+        key: params.key.as_deref(),
+        actor: params.actor.as_deref(),
+        from: params.from.as_deref(),
+        to: params.to.as_deref(),
+        cursor: params.cursor.as_deref(),
+    }
+    .filter(limit)?;
     let rows = state
         .run(move |store| Ok(mikawaya_app::audit::read(store, &access, &filter)?))
         .await?;
