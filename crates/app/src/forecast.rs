@@ -14,6 +14,7 @@ use mikawaya_analytics::metrics::{
 };
 use mikawaya_analytics::scorecard::{CardSet, Scorecard, SeriesMemo};
 use mikawaya_domain::config::ConfigKind;
+use mikawaya_domain::value::shown_to;
 use mikawaya_domain::{AccountId, Actor, Invalid, ReadAccess};
 use mikawaya_store::{Store, StoreError};
 use serde::Serialize;
@@ -194,7 +195,10 @@ pub fn predict(
             let values = forecast::raw_values(&history.features, &source, subject, as_of, mrr);
             Some(Prediction {
                 account_id: subject.id.get(),
-                account_external_id: subject.usage_key.clone(),
+                account_external_id: subject
+                    .usage_key
+                    .as_deref()
+                    .map(|key| shown_to(key, access.visibility()).to_owned()),
                 probability: saved.model.probability(&values),
                 top_factors: saved
                     .model

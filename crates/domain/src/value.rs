@@ -1,7 +1,7 @@
 //! Validated scalar values shared by the entities: names, external ids, emails, money,
 //! currencies, slugs and dates.
 
-use crate::Invalid;
+use crate::{Invalid, PartnerId, Visibility};
 use serde::{Deserialize, Serialize};
 
 macro_rules! string_value {
@@ -72,10 +72,51 @@ string_value!(
     ExternalId
 );
 impl ExternalId {
-    /// Parses an external id.
+    /// Parses an external id (up to 128 characters after a partner's namespace, if any).
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        bounded_text(raw, "external_id", 128).map(Self)
+        let trimmed = raw.trim();
+        match partner_space(trimmed) {
+            Some((_, rest)) => {
+                bounded_text(rest, "external_id", 128).map(|_| Self(trimmed.to_owned()))
+            }
+            None => bounded_text(raw, "external_id", 128).map(Self),
+        }
     }
+
+    /// The same id in a partner's own namespace (`partner-7:ACME-1`). External ids are
+    /// unique across the store, since usage events name accounts by them; when a partner
+    /// writes an id that an account it cannot see already holds, the partner's row takes
+    /// the id in its namespace instead of being refused, so a refusal never tells the
+    /// partner that someone else's account exists. The partner sees it without the prefix
+    /// ([`ExternalId::shown_to`]); usage events sent under the plain id stay with the
+    /// account that holds it.
+    pub fn in_partner_space(&self, partner: PartnerId) -> Self {
+        Self(format!("partner-{}:{}", partner.get(), self.0))
+    }
+
+    /// The id as the reader should see it: a partner sees its own namespaced ids plain.
+    pub fn shown_to(&self, visibility: Visibility) -> &str {
+        shown_to(&self.0, visibility)
+    }
+}
+
+/// A stored external id (or usage key) as the reader should see it; see
+/// [`ExternalId::shown_to`].
+pub fn shown_to(stored: &str, visibility: Visibility) -> &str {
+    match (visibility, partner_space(stored)) {
+        (Visibility::Partner(own), Some((partner, rest))) if partner == own.get() => rest,
+        _ => stored,
+    }
+}
+
+/// Splits `partner-<n>:<rest>` into the partner's id and the rest.
+fn partner_space(raw: &str) -> Option<(i64, &str)> {
+    let after = raw.strip_prefix("partner-")?;
+    let (digits, rest) = after.split_once(':')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some((digits.parse().ok()?, rest))
 }
 
 string_value!(
@@ -385,6 +426,38 @@ macro_rules! wire_enum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partners_namespaced_id_reads_back_and_shows_plain_to_that_partner_only() {
+        let own = Visibility::Partner(PartnerId::new(3));
+        let spaced = ExternalId::parse("ACME-7").map(|id| id.in_partner_space(PartnerId::new(3)));
+        assert_eq!(
+            spaced.as_ref().map(ExternalId::as_str),
+            Ok("partner-3:ACME-7")
+        );
+        assert_eq!(
+            spaced.as_ref().map(|id| ExternalId::parse(id.as_str())),
+            Ok(spaced.clone())
+        );
+        assert_eq!(spaced.as_ref().map(|id| id.shown_to(own)), Ok("ACME-7"));
+        let other = Visibility::Partner(PartnerId::new(4));
+        assert_eq!(shown_to("partner-3:ACME-7", other), "partner-3:ACME-7");
+        assert_eq!(
+            shown_to("partner-3:ACME-7", Visibility::All),
+            "partner-3:ACME-7"
+        );
+        assert_eq!(shown_to("partner-x:ACME-7", own), "partner-x:ACME-7");
+        let longest = ExternalId::parse(&"x".repeat(128))
+            .map(|id| id.in_partner_space(PartnerId::new(12)).to_string());
+        assert!(
+            longest
+                .as_deref()
+                .is_ok_and(|id| ExternalId::parse(id).is_ok())
+        );
+        assert!(ExternalId::parse(&"x".repeat(129)).is_err());
+        assert!(ExternalId::parse(&format!("partner-1:{}", "x".repeat(129))).is_err());
+        assert!(ExternalId::parse("partner-1:").is_err());
+    }
 
     #[test]
     fn full_width_yen_digits_and_dates_are_read() {

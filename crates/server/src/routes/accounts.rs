@@ -13,7 +13,7 @@ use mikawaya_domain::account::{
 };
 use mikawaya_domain::health::Colour;
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
-use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId};
+use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId, Visibility};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use utoipa::{IntoParams, ToSchema};
@@ -99,12 +99,15 @@ impl From<&mikawaya_domain::account::Signals> for SignalsOut {
     }
 }
 
-impl From<Account> for AccountOut {
-    fn from(account: Account) -> Self {
+impl AccountOut {
+    /// The account as `visibility` sees it (a partner sees its own namespaced ids plain).
+    pub fn shown_to(account: Account, visibility: Visibility) -> Self {
         Self {
             id: account.id.get(),
             arr: account.arr(),
-            external_id: account.external_id.map(String::from),
+            external_id: account
+                .external_id
+                .map(|id| id.shown_to(visibility).to_owned()),
             name: account.name.into(),
             parent_id: account.parent_id.map(AccountId::get),
             plan: account.plan.map(String::from),
@@ -423,10 +426,13 @@ async fn list_accounts(
 ) -> Result<Json<PageOut<AccountOut>>, ApiError> {
     let (filter, sort, page) = (params.filter()?, params.sort()?, params.page()?);
     let access = actor.read();
+    let visibility = access.visibility();
     let found = state
         .run(move |store| store.list_accounts(&access, &filter, sort, &page))
         .await?;
-    Ok(Json(PageOut::from_page(found, AccountOut::from)))
+    Ok(Json(PageOut::from_page(found, |account| {
+        AccountOut::shown_to(account, visibility)
+    })))
 }
 
 /// Creates an account.
@@ -438,11 +444,15 @@ async fn create_account(
     JsonBody(body): JsonBody<AccountCreate>,
 ) -> Result<(StatusCode, Json<AccountOut>), ApiError> {
     let access = actor.write()?;
+    let visibility = access.visibility();
     let new_account = NewAccount::try_from(body)?;
     let account = state
         .run(move |store| store.create_account(&access, new_account))
         .await?;
-    Ok((StatusCode::CREATED, Json(account.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(AccountOut::shown_to(account, visibility)),
+    ))
 }
 
 /// One account.
@@ -454,10 +464,11 @@ async fn get_account(
     Path(id): Path<i64>,
 ) -> Result<Json<AccountOut>, ApiError> {
     let access = actor.read();
+    let visibility = access.visibility();
     let account = state
         .run(move |store| store.get_account(&access, AccountId::new(id)))
         .await?;
-    Ok(Json(account.into()))
+    Ok(Json(AccountOut::shown_to(account, visibility)))
 }
 
 /// Changes an account.
@@ -471,12 +482,13 @@ async fn update_account(
     JsonBody(body): JsonBody<AccountUpdate>,
 ) -> Result<Json<AccountOut>, ApiError> {
     let access = actor.write()?;
+    let visibility = access.visibility();
     let account_patch = AccountPatch::try_from(body)?;
     let account = state
         .run(move |store| store.update_account(&access, AccountId::new(id), account_patch))
         .await?;
     state.react(account.id);
-    Ok(Json(account.into()))
+    Ok(Json(AccountOut::shown_to(account, visibility)))
 }
 
 /// Deletes an account and everything under it.

@@ -210,6 +210,7 @@ async fn metric_values(
     let spec: MetricSpec = serde_json::from_str(&spec).map_err(ApiError::internal)?;
     let metric = Metric::check(&spec)?;
     let access = actor.read();
+    let visibility = access.visibility();
     let accounts = state.run(move |store| store.all_accounts(&access)).await?;
     let ingest = state.ingest.clone();
     let store = std::sync::Arc::clone(&state.store);
@@ -226,7 +227,10 @@ async fn metric_values(
                     .iter()
                     .map(|account| MetricValueOut {
                         account_id: account.id.get(),
-                        account_external_id: account.external_id.as_ref().map(ToString::to_string),
+                        account_external_id: account
+                            .external_id
+                            .as_ref()
+                            .map(|id| id.shown_to(visibility).to_owned()),
                         value: metric.value(
                             &source,
                             &mikawaya_analytics::metrics::Subject::of(account),

@@ -12,7 +12,7 @@ use mikawaya_domain::contact::{
     Contact, ContactPatch, ContactRole, Influence, NewContact, Sentiment,
 };
 use mikawaya_domain::value::{Email, ExternalId, Name, Text};
-use mikawaya_domain::{AccountId, ContactId, Invalid};
+use mikawaya_domain::{AccountId, ContactId, Invalid, Visibility};
 use mikawaya_store::ContactFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -49,12 +49,15 @@ pub struct ContactOut {
     updated_at: String,
 }
 
-impl From<Contact> for ContactOut {
-    fn from(contact: Contact) -> Self {
+impl ContactOut {
+    /// The row as `visibility` sees it (a partner sees its own namespaced ids plain).
+    pub fn shown_to(contact: Contact, visibility: Visibility) -> Self {
         Self {
             id: contact.id.get(),
             account_id: contact.account_id.get(),
-            external_id: contact.external_id.map(String::from),
+            external_id: contact
+                .external_id
+                .map(|id| id.shown_to(visibility).to_owned()),
             name: contact.name.into(),
             email: contact.email.map(String::from),
             role: contact.role.map(|r| r.as_str().to_owned()),
@@ -191,10 +194,13 @@ async fn list_contacts(
     };
     let page = mikawaya_store::PageRequest::new(params.limit, params.cursor.as_deref())?;
     let access = actor.read();
+    let visibility = access.visibility();
     let found = state
         .run(move |store| store.list_contacts(&access, &filter, &page))
         .await?;
-    Ok(Json(PageOut::from_page(found, ContactOut::from)))
+    Ok(Json(PageOut::from_page(found, |row| {
+        ContactOut::shown_to(row, visibility)
+    })))
 }
 
 /// Creates a contact.
@@ -206,11 +212,15 @@ async fn create_contact(
     JsonBody(body): JsonBody<ContactCreate>,
 ) -> Result<(StatusCode, Json<ContactOut>), ApiError> {
     let access = actor.write()?;
+    let visibility = access.visibility();
     let new_contact = NewContact::try_from(body)?;
     let contact = state
         .run(move |store| store.create_contact(&access, new_contact))
         .await?;
-    Ok((StatusCode::CREATED, Json(contact.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(ContactOut::shown_to(contact, visibility)),
+    ))
 }
 
 /// One contact.
@@ -222,10 +232,11 @@ async fn get_contact(
     Path(id): Path<i64>,
 ) -> Result<Json<ContactOut>, ApiError> {
     let access = actor.read();
+    let visibility = access.visibility();
     let contact = state
         .run(move |store| store.get_contact(&access, ContactId::new(id)))
         .await?;
-    Ok(Json(contact.into()))
+    Ok(Json(ContactOut::shown_to(contact, visibility)))
 }
 
 /// Changes a contact.
@@ -238,12 +249,13 @@ async fn update_contact(
     JsonBody(body): JsonBody<ContactUpdate>,
 ) -> Result<Json<ContactOut>, ApiError> {
     let access = actor.write()?;
+    let visibility = access.visibility();
     let contact_patch = ContactPatch::try_from(body)?;
     let contact = state
         .run(move |store| store.update_contact(&access, ContactId::new(id), contact_patch))
         .await?;
     state.react(contact.account_id);
-    Ok(Json(contact.into()))
+    Ok(Json(ContactOut::shown_to(contact, visibility)))
 }
 
 /// Deletes a contact.

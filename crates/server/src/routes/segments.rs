@@ -165,13 +165,16 @@ async fn segment_accounts(
 ) -> Result<Json<PageOut<AccountOut>>, ApiError> {
     let (extra, sort, page) = (params.filter()?, params.sort()?, params.page()?);
     let access = actor.read();
+    let visibility = access.visibility();
     let found = state
         .run(move |store| {
             let segment = store.get_segment(&access, SegmentId::new(id))?;
             store.list_accounts(&access, &segment.filter.and(extra), sort, &page)
         })
         .await?;
-    Ok(Json(PageOut::from_page(found, AccountOut::from)))
+    Ok(Json(PageOut::from_page(found, |account| {
+        AccountOut::shown_to(account, visibility)
+    })))
 }
 
 /// A custom field definition.

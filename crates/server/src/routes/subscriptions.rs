@@ -10,7 +10,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mikawaya_domain::subscription::{NewSubscription, Subscription, SubscriptionPatch, Term};
 use mikawaya_domain::value::{ExternalId, Money, Slug};
-use mikawaya_domain::{AccountId, Invalid, SubscriptionId};
+use mikawaya_domain::{AccountId, Invalid, SubscriptionId, Visibility};
 use mikawaya_store::SubscriptionFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -44,12 +44,15 @@ pub struct SubscriptionOut {
     updated_at: String,
 }
 
-impl From<Subscription> for SubscriptionOut {
-    fn from(subscription: Subscription) -> Self {
+impl SubscriptionOut {
+    /// The row as `visibility` sees it (a partner sees its own namespaced ids plain).
+    pub fn shown_to(subscription: Subscription, visibility: Visibility) -> Self {
         Self {
             id: subscription.id.get(),
             account_id: subscription.account_id.get(),
-            external_id: subscription.external_id.map(String::from),
+            external_id: subscription
+                .external_id
+                .map(|id| id.shown_to(visibility).to_owned()),
             plan: subscription.plan.into(),
             quantity: subscription.quantity,
             mrr: subscription.mrr.amount(),
@@ -158,10 +161,13 @@ async fn list_subscriptions(
     };
     let page = mikawaya_store::PageRequest::new(params.limit, params.cursor.as_deref())?;
     let access = actor.read();
+    let visibility = access.visibility();
     let found = state
         .run(move |store| store.list_subscriptions(&access, &filter, &page))
         .await?;
-    Ok(Json(PageOut::from_page(found, SubscriptionOut::from)))
+    Ok(Json(PageOut::from_page(found, |row| {
+        SubscriptionOut::shown_to(row, visibility)
+    })))
 }
 
 /// Creates a subscription row.
@@ -173,11 +179,15 @@ async fn create_subscription(
     JsonBody(body): JsonBody<SubscriptionCreate>,
 ) -> Result<(StatusCode, Json<SubscriptionOut>), ApiError> {
     let access = actor.write()?;
+    let visibility = access.visibility();
     let new_subscription = NewSubscription::try_from(body)?;
     let subscription = state
         .run(move |store| store.create_subscription(&access, new_subscription))
         .await?;
-    Ok((StatusCode::CREATED, Json(subscription.into())))
+    Ok((
+        StatusCode::CREATED,
+        Json(SubscriptionOut::shown_to(subscription, visibility)),
+    ))
 }
 
 /// One subscription row.
@@ -190,10 +200,11 @@ async fn get_subscription(
     Path(id): Path<i64>,
 ) -> Result<Json<SubscriptionOut>, ApiError> {
     let access = actor.read();
+    let visibility = access.visibility();
     let subscription = state
         .run(move |store| store.get_subscription(&access, SubscriptionId::new(id)))
         .await?;
-    Ok(Json(subscription.into()))
+    Ok(Json(SubscriptionOut::shown_to(subscription, visibility)))
 }
 
 /// Changes a subscription row, keeping the replaced version.
@@ -207,13 +218,14 @@ async fn update_subscription(
     JsonBody(body): JsonBody<SubscriptionUpdate>,
 ) -> Result<Json<SubscriptionOut>, ApiError> {
     let access = actor.write()?;
+    let visibility = access.visibility();
     let subscription_patch = SubscriptionPatch::try_from(body)?;
     let subscription = state
         .run(move |store| {
             store.update_subscription(&access, SubscriptionId::new(id), subscription_patch)
         })
         .await?;
-    Ok(Json(subscription.into()))
+    Ok(Json(SubscriptionOut::shown_to(subscription, visibility)))
 }
 
 /// Deletes a subscription row.

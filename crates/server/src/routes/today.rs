@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, StatusCode};
 use mikawaya_app::today::{Item, Policy, Today, Whose};
 use mikawaya_domain::language::Language;
 use mikawaya_domain::value::Text;
-use mikawaya_domain::{AccountId, Actor, Invalid, UserId};
+use mikawaya_domain::{AccountId, Actor, Invalid, UserId, Visibility};
 use mikawaya_store::work::Snooze;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -97,7 +97,12 @@ pub struct TodayOut {
     tasks_due: Vec<i64>,
 }
 
-fn item_out(item: Item, snooze: Option<&Snooze>, language: Language) -> ItemOut {
+fn item_out(
+    item: Item,
+    snooze: Option<&Snooze>,
+    language: Language,
+    visibility: Visibility,
+) -> ItemOut {
     ItemOut {
         priority: PriorityOut {
             risk: item.priority.risk,
@@ -114,7 +119,7 @@ fn item_out(item: Item, snooze: Option<&Snooze>, language: Language) -> ItemOut 
                 weight: r.weight(),
             })
             .collect(),
-        account: AccountOut::from(item.account),
+        account: AccountOut::shown_to(item.account, visibility),
         snoozed_until: snooze.map(|s| s.until.to_string()),
         snooze_reason: snooze.map(|s| s.reason.to_string()),
     }
@@ -184,6 +189,7 @@ async fn get_today(
         None => crate::html::i18n::Lang::detect(None, &headers).language(),
     };
     let whose = whose(&actor, params.owner_id)?;
+    let visibility = actor.read().visibility();
     let today = load_today(&state, &actor, whose, day).await?;
     Ok(Json(TodayOut {
         day: today.day.to_string(),
@@ -196,12 +202,12 @@ async fn get_today(
         items: today
             .items
             .into_iter()
-            .map(|item| item_out(item, None, language))
+            .map(|item| item_out(item, None, language, visibility))
             .collect(),
         snoozed: today
             .snoozed
             .into_iter()
-            .map(|(item, snooze)| item_out(item, Some(&snooze), language))
+            .map(|(item, snooze)| item_out(item, Some(&snooze), language, visibility))
             .collect(),
         renewals: today.renewals.iter().map(|a| a.id.get()).collect(),
         tasks_due: today.tasks_due.iter().map(|t| t.id).collect(),

@@ -2,7 +2,7 @@
 //! every entity of its own partner's account, another partner's account and a direct
 //! account, and must get exactly the status the access rules give.
 
-use crate::helpers::TestApp;
+use crate::helpers::{Reply, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -364,49 +364,220 @@ async fn a_segment_evaluated_by_a_partner_holds_only_their_accounts() {
     );
 }
 
+/// Imports a CSV as a role; returns the reply.
+async fn import_as(app: &TestApp, role: &str, kind: &str, csv: &'static str) -> Reply {
+    let request = app
+        .client
+        .post(format!("{}/api/v1/import/{kind}", app.base))
+        .bearer_auth(&app.tokens[role])
+        .body(csv);
+    app.send(request).await
+}
+
 #[tokio::test]
 async fn a_partner_import_cannot_touch_another_partners_account() {
     let app = TestApp::spawn().await;
+    // EXT-b belongs to partner B: partner A's row is its own account, in its namespace.
     let csv = "external_id,name,mrr\nEXT-new,Fresh Co,10\nEXT-b,Taken Over,999\n";
-    let request = app
-        .client
-        .post(format!("{}/api/v1/import/accounts", app.base))
-        .bearer_auth(&app.tokens["partner"])
-        .body(csv);
-    let reply = app.send(request).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reply.text
-    );
-    assert_eq!(reply.body["error"]["rows"][0]["line"], 3);
-    assert_eq!(reply.body["error"]["rows"][0]["column"], "external_id");
+    let reply = import_as(&app, "partner", "accounts", csv).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["created"], 2, "{}", reply.text);
     let b = app
         .get("admin", &format!("/api/v1/accounts/{}", app.account("b")))
         .await;
     assert_eq!(b.body["name"], "Account b");
-    assert_eq!(
-        app.get("admin", "/api/v1/accounts?external_id=EXT-new")
-            .await
-            .count(),
-        0,
-        "all or nothing"
-    );
-    let fine = app
-        .client
-        .post(format!("{}/api/v1/import/accounts", app.base))
-        .bearer_auth(&app.tokens["partner"])
-        .body("external_id,name\nEXT-new,Fresh Co\n");
-    let reply = app.send(fine).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(b.body["mrr"], 200.0);
+    let a = app.seed.partner_a.get();
+    let mine = app
+        .get("partner", "/api/v1/accounts?external_id=EXT-b")
+        .await;
+    assert_eq!(mine.count(), 1, "{}", mine.text);
+    assert_eq!(mine.body["data"][0]["name"], "Taken Over");
+    assert_eq!(mine.body["data"][0]["external_id"], "EXT-b");
+    let stored = app
+        .get(
+            "admin",
+            &format!("/api/v1/accounts?external_id=partner-{a}:EXT-b"),
+        )
+        .await;
+    assert_eq!(stored.count(), 1, "{}", stored.text);
+    assert_eq!(stored.body["data"][0]["partner_id"].as_i64(), Some(a));
     let created = app
         .get("admin", "/api/v1/accounts?external_id=EXT-new")
         .await;
-    assert_eq!(
-        created.body["data"][0]["partner_id"].as_i64(),
-        Some(app.seed.partner_a.get())
+    assert_eq!(created.body["data"][0]["partner_id"].as_i64(), Some(a));
+    // The same file again updates the partner's own rows and nothing else.
+    let again = import_as(&app, "partner", "accounts", csv).await;
+    assert_eq!(again.body["created"], 0, "{}", again.text);
+    assert_eq!(again.body["updated"], 2, "{}", again.text);
+    assert_eq!(app.get("admin", "/api/v1/accounts").await.count(), 5);
+}
+
+/// The review's existence oracles: a partner writing an external id that an account,
+/// contact or subscription it cannot see holds got "already used" (409) or "used by an
+/// account you cannot change". Now every write path answers as for a free id, the row
+/// goes to the partner's namespace, and the hidden rows are untouched.
+#[tokio::test]
+async fn external_ids_held_out_of_a_partners_sight_are_no_oracle() {
+    let app = TestApp::spawn().await;
+    let a = app.seed.partner_a.get();
+    let (account_a, account_b) = (app.account("a"), app.account("b"));
+    let (contact_b, subscription_b) = (
+        app.seed.children[&("contacts", "b")],
+        app.seed.children[&("subscriptions", "b")],
     );
+    for (path, body) in [
+        (
+            format!("/api/v1/contacts/{contact_b}"),
+            json!({"external_id": "C-b"}),
+        ),
+        (
+            format!("/api/v1/subscriptions/{subscription_b}"),
+            json!({"external_id": "S-b"}),
+        ),
+    ] {
+        let reply = app
+            .call(Some("admin"), Method::PATCH, &path, Some(body))
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    }
+
+    // create and patch an account
+    let taken = json!({"external_id": "EXT-b", "name": "Mine"});
+    let created = app
+        .call(
+            Some("partner"),
+            Method::POST,
+            "/api/v1/accounts",
+            Some(taken.clone()),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    assert_eq!(created.body["external_id"], "EXT-b");
+    let own = created.body["id"].as_i64().unwrap_or_default();
+    let twice = app
+        .call(
+            Some("partner"),
+            Method::POST,
+            "/api/v1/accounts",
+            Some(taken),
+        )
+        .await;
+    assert_eq!(
+        twice.status,
+        StatusCode::CONFLICT,
+        "its own id, which it sees: {}",
+        twice.text
+    );
+    let patched = app
+        .call(
+            Some("partner"),
+            Method::PATCH,
+            &format!("/api/v1/accounts/{account_a}"),
+            Some(json!({"external_id": "EXT-direct"})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(patched.body["external_id"], "EXT-direct");
+    let seen = app.get("partner", &format!("/api/v1/accounts/{own}")).await;
+    assert_eq!(seen.body["external_id"], "EXT-b");
+    let stored = app.get("admin", &format!("/api/v1/accounts/{own}")).await;
+    assert_eq!(stored.body["external_id"], format!("partner-{a}:EXT-b"));
+
+    // create and patch a contact and a subscription
+    let contact = app
+        .call(
+            Some("partner"),
+            Method::POST,
+            "/api/v1/contacts",
+            Some(json!({"account_id": account_a, "name": "Kana", "external_id": "C-b"})),
+        )
+        .await;
+    assert_eq!(contact.status, StatusCode::CREATED, "{}", contact.text);
+    assert_eq!(contact.body["external_id"], "C-b");
+    let subscription = app
+        .call(
+            Some("partner"),
+            Method::POST,
+            "/api/v1/subscriptions",
+            Some(json!({"account_id": account_a, "plan": "pro", "mrr": 10, "start_date": "2026-01-01"})),
+        )
+        .await;
+    assert_eq!(
+        subscription.status,
+        StatusCode::CREATED,
+        "{}",
+        subscription.text
+    );
+    let subscription_id = subscription.body["id"].as_i64().unwrap_or_default();
+    let patched = app
+        .call(
+            Some("partner"),
+            Method::PATCH,
+            &format!("/api/v1/subscriptions/{subscription_id}"),
+            Some(json!({"external_id": "S-b"})),
+        )
+        .await;
+    assert_eq!(patched.status, StatusCode::OK, "{}", patched.text);
+    assert_eq!(patched.body["external_id"], "S-b");
+    let contacts = app.get("partner", "/api/v1/contacts").await;
+    assert!(
+        contacts.text.contains("\"C-b\"") && !contacts.text.contains("partner-"),
+        "{}",
+        contacts.text
+    );
+
+    // imports of contacts and subscriptions by the ids it sees
+    let reply = import_as(
+        &app,
+        "partner",
+        "contacts",
+        "external_id,account_external_id,name\nC-b,EXT-b,Kana Sato\n",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["updated"], 1, "{}", reply.text);
+    let reply = import_as(
+        &app,
+        "partner",
+        "subscriptions",
+        "external_id,account_external_id,plan,quantity,mrr,start_date\nS-b,EXT-b,pro,2,20,2026-01-01\n",
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(reply.body["updated"], 1, "{}", reply.text);
+    let moved = app
+        .get(
+            "partner",
+            &format!("/api/v1/subscriptions/{subscription_id}"),
+        )
+        .await;
+    assert_eq!(
+        moved.body["account_id"].as_i64(),
+        Some(own),
+        "{}",
+        moved.text
+    );
+    assert_eq!(moved.body["mrr"], 20.0);
+
+    // partner B's rows are as they were
+    let b = app
+        .get("admin", &format!("/api/v1/accounts/{account_b}"))
+        .await;
+    assert_eq!(
+        (b.body["name"].clone(), b.body["external_id"].clone()),
+        (json!("Account b"), json!("EXT-b"))
+    );
+    let hidden = app
+        .get("admin", &format!("/api/v1/contacts/{contact_b}"))
+        .await;
+    assert_eq!(hidden.body["name"], "Contact b");
+    assert_eq!(hidden.body["external_id"], "C-b");
+    let hidden = app
+        .get("admin", &format!("/api/v1/subscriptions/{subscription_b}"))
+        .await;
+    assert_eq!(hidden.body["external_id"], "S-b");
+    assert_eq!(hidden.body["account_id"].as_i64(), Some(account_b));
 }
 
 #[tokio::test]

@@ -3,6 +3,7 @@
 //! collected, naming the file's columns. A backend supplies the storage primitives
 //! ([`ImportTarget`]) inside its own transaction and rolls back when this returns an error.
 
+use super::external_ids::Keyed;
 use crate::records::{
     AccountRecord, ContactRecord, ImportBatch, ImportRecords, PlanRef, SubscriptionRecord,
     TouchpointRecord,
@@ -35,6 +36,13 @@ pub(crate) trait ImportTarget {
     -> Result<HashMap<String, PartnerId>>;
     /// The custom field definitions.
     fn custom_field_defs(&self) -> Result<Vec<CustomFieldDef>>;
+    /// The stored external id that `wanted`, as written by a caller, stands for.
+    fn placed_external_id(
+        &self,
+        keyed: Keyed,
+        visibility: Visibility,
+        wanted: &ExternalId,
+    ) -> Result<ExternalId>;
     /// The account with this external id, whoever can see it.
     fn account_by_external_id(&self, external_id: &ExternalId) -> Result<Option<Account>>;
     /// Inserts (id 0) or replaces an account row; returns its id.
@@ -310,12 +318,11 @@ fn visible_account(
     visibility: Visibility,
     external_id: &ExternalId,
 ) -> Result<Option<Account>> {
-    Ok(target
-        .account_by_external_id(external_id)?
-        .filter(|account| {
-            matches!(visibility, Visibility::All)
-                || account.partner_id.map(Visibility::Partner) == Some(visibility)
-        }))
+    let stored = target.placed_external_id(Keyed::Account, visibility, external_id)?;
+    Ok(target.account_by_external_id(&stored)?.filter(|account| {
+        matches!(visibility, Visibility::All)
+            || account.partner_id.map(Visibility::Partner) == Some(visibility)
+    }))
 }
 
 fn blank_account(
@@ -368,7 +375,8 @@ fn import_accounts(
     };
     let mut parents: Vec<(u64, AccountId, Patch<ExternalId>)> = Vec::new();
     for record in records {
-        let existing = target.account_by_external_id(&record.external_id)?;
+        let stored = target.placed_external_id(Keyed::Account, visibility, &record.external_id)?;
+        let existing = target.account_by_external_id(&stored)?;
         let current = match existing {
             Some(account) if matches!(visibility, Visibility::Partner(own) if account.partner_id != Some(own)) =>
             {
@@ -380,7 +388,7 @@ fn import_accounts(
                 continue;
             }
             Some(account) => account,
-            None => match blank_account(&record.external_id, record, visibility) {
+            None => match blank_account(&stored, record, visibility) {
                 Some(account) => account,
                 None => {
                     report.reject(record.line, "name", "is required for a new account");
@@ -543,11 +551,13 @@ fn import_contacts(
             );
             continue;
         }
-        let existing = target.contact_for_upsert(
-            record.external_id.as_ref(),
-            account.id,
-            record.email.as_ref(),
-        )?;
+        let external_id = record
+            .external_id
+            .as_ref()
+            .map(|wanted| target.placed_external_id(Keyed::Contact, access.visibility(), wanted))
+            .transpose()?;
+        let existing =
+            target.contact_for_upsert(external_id.as_ref(), account.id, record.email.as_ref())?;
         if let Some(existing) = &existing
             && !target.contact_visible(access.visibility(), existing.id)?
         {
@@ -592,7 +602,7 @@ fn import_contacts(
                 Contact {
                     id: ContactId::new(0),
                     account_id: account.id,
-                    external_id: record.external_id.clone(),
+                    external_id,
                     name: record.name.clone(),
                     email: record.email.clone(),
                     role: record.role,
@@ -642,8 +652,15 @@ fn import_subscriptions(
             }
         };
         let plan = plans.resolve(target, &record.plan)?;
+        let external_id = record
+            .external_id
+            .as_ref()
+            .map(|wanted| {
+                target.placed_external_id(Keyed::Subscription, access.visibility(), wanted)
+            })
+            .transpose()?;
         let existing = target.subscription_for_upsert(
-            record.external_id.as_ref(),
+            external_id.as_ref(),
             account.id,
             &plan,
             record.start,
@@ -686,7 +703,7 @@ fn import_subscriptions(
                 Subscription {
                     id: SubscriptionId::new(0),
                     account_id: account.id,
-                    external_id: record.external_id.clone(),
+                    external_id,
                     plan: plan.clone(),
                     quantity: record.quantity,
                     mrr: record.mrr,

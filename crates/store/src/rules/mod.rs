@@ -3,4 +3,5 @@
 
 pub(crate) mod accounts;
 pub(crate) mod children;
+pub(crate) mod external_ids;
 pub(crate) mod import;

@@ -3,6 +3,7 @@
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
 use crate::journey::StageSource;
+use crate::rules::external_ids::Keyed;
 use crate::{Page, PageRequest, Result, StoreError};
 use mikawaya_domain::account::{
     Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, CHURNED_STAGE, NewAccount,
@@ -185,8 +186,19 @@ fn score_key(value: Option<f64>, descending: bool) -> serde_json::Value {
 }
 
 /// Appends the WHERE conditions of a filter (the statement already has `WHERE 1=1`).
-fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
+fn push_filter(
+    connection: &Connection,
+    sql: &mut Sql,
+    visibility: Visibility,
+    filter: &AccountFilter,
+) -> Result<()> {
     sql.visible("a", visibility);
+    // A partner finds its accounts by the external ids it sees.
+    let external_id = filter
+        .external_id
+        .as_ref()
+        .map(|wanted| placed_external_id(connection, Keyed::Account, visibility, wanted))
+        .transpose()?;
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let pattern = contains_pattern(q);
         sql.bind(
@@ -195,7 +207,7 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
         );
     }
     let equal: [(&str, Option<Value>); 7] = [
-        ("a.external_id", filter.external_id.as_ref().map(text)),
+        ("a.external_id", external_id.as_ref().map(text)),
         ("a.stage", filter.stage.as_ref().map(text)),
         ("a.tier", filter.tier.map(text)),
         ("a.plan", filter.plan.as_ref().map(text)),
@@ -320,6 +332,7 @@ fn push_filter(sql: &mut Sql, visibility: Visibility, filter: &AccountFilter) {
             [text(to)],
         );
     }
+    Ok(())
 }
 
 pub(crate) fn list(
@@ -336,7 +349,7 @@ pub(crate) fn list(
         (FROM, "a.id")
     };
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {from} WHERE 1=1"));
-    push_filter(&mut sql, visibility, filter);
+    push_filter(connection, &mut sql, visibility, filter)?;
     let keyset = Keyset {
         name: sort_name(sort),
         expression,
@@ -367,7 +380,7 @@ pub(crate) fn count(
         "accounts a"
     };
     let mut sql = Sql::new(&format!("SELECT COUNT(*) FROM {from} WHERE 1=1"));
-    push_filter(&mut sql, visibility, filter);
+    push_filter(connection, &mut sql, visibility, filter)?;
     let count: i64 = connection
         .prepare_cached(&sql.text)?
         .query_row(sql.params(), |row| row.get(0))?;
@@ -409,6 +422,44 @@ pub(crate) fn find_by_external_id(
         .prepare_cached(&query)?
         .query_row([external_id.as_str()], from_row)
         .optional()?)
+}
+
+/// The stored id `wanted` stands for when written or looked up by a caller with
+/// `visibility` (see `rules::external_ids`).
+pub(crate) fn placed_external_id(
+    connection: &Connection,
+    keyed: Keyed,
+    visibility: Visibility,
+    wanted: &ExternalId,
+) -> Result<ExternalId> {
+    let query = match keyed {
+        Keyed::Account => "SELECT partner_id FROM accounts WHERE external_id = ?1",
+        Keyed::Contact => {
+            "SELECT a.partner_id FROM contacts x JOIN accounts a ON a.id = x.account_id WHERE x.external_id = ?1"
+        }
+        Keyed::Subscription => {
+            "SELECT a.partner_id FROM subscriptions x JOIN accounts a ON a.id = x.account_id WHERE x.external_id = ?1"
+        }
+    };
+    let mut statement = connection.prepare_cached(query)?;
+    crate::rules::external_ids::placed(visibility, wanted, |key| {
+        Ok(statement
+            .query_row([key.as_str()], |row| row.get::<_, Option<i64>>(0))
+            .optional()?
+            .map(|partner| partner.map(PartnerId::new)))
+    })
+}
+
+/// The external id a write by `access` stores for the one it wrote.
+pub(crate) fn place(
+    connection: &Connection,
+    keyed: Keyed,
+    access: &WriteAccess,
+    wanted: Option<ExternalId>,
+) -> Result<Option<ExternalId>> {
+    wanted
+        .map(|wanted| placed_external_id(connection, keyed, access.visibility(), &wanted))
+        .transpose()
 }
 
 pub(crate) fn custom_field_defs(connection: &Connection) -> Result<Vec<CustomFieldDef>> {
@@ -543,9 +594,10 @@ pub(crate) fn create(
     let now = jiff::Timestamp::now();
     let definitions = custom_field_defs(connection)?;
     let custom = check_all(&definitions, &new.custom_fields)?;
+    let external_id = place(connection, Keyed::Account, access, new.external_id)?;
     let account = Account {
         id: AccountId::new(0),
-        external_id: new.external_id,
+        external_id,
         name: new.name,
         parent_id: new.parent_id,
         plan: new.plan,
@@ -584,12 +636,13 @@ pub(crate) fn update(
 ) -> Result<Account> {
     let current = get(connection, access.visibility(), id)?;
     let definitions = custom_field_defs(connection)?;
-    let account = crate::rules::accounts::apply_patch(
+    let mut account = crate::rules::accounts::apply_patch(
         current.clone(),
         patch,
         access.visibility(),
         &definitions,
     )?;
+    account.external_id = place(connection, Keyed::Account, access, account.external_id)?;
     check_references(connection, access.visibility(), &account)?;
     save(connection, &account)?;
     super::work::record_changes(connection, &current, &account)?;

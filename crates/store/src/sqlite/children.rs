@@ -4,6 +4,7 @@
 use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
+use crate::rules::external_ids::Keyed;
 use crate::{
     ContactFilter, Page, PageRequest, Result, StoreError, SubscriptionFilter, TouchpointFilter,
 };
@@ -211,7 +212,7 @@ pub(crate) fn create_contact(
     let contact = Contact {
         id: ContactId::new(0),
         account_id: new.account_id,
-        external_id: new.external_id,
+        external_id: accounts::place(connection, Keyed::Contact, access, new.external_id)?,
         name: new.name,
         email: new.email,
         role: new.role,
@@ -239,7 +240,8 @@ pub(crate) fn update_contact(
         writable_account(connection, access.visibility(), account_id)?;
         contact.account_id = account_id;
     }
-    let contact = crate::rules::children::apply_contact_patch(contact, patch);
+    let mut contact = crate::rules::children::apply_contact_patch(contact, patch);
+    contact.external_id = accounts::place(connection, Keyed::Contact, access, contact.external_id)?;
     save_contact(connection, &contact)?;
     if crate::rules::children::champion_left(&before, &contact) {
         champion_left(connection, &before)?;
@@ -477,7 +479,7 @@ pub(crate) fn create_subscription(
     let subscription = Subscription {
         id: SubscriptionId::new(0),
         account_id: new.account_id,
-        external_id: new.external_id,
+        external_id: accounts::place(connection, Keyed::Subscription, access, new.external_id)?,
         plan: new.plan,
         quantity: new.quantity,
         mrr: new.mrr,
@@ -496,7 +498,13 @@ pub(crate) fn update_subscription(
     patch: SubscriptionPatch,
 ) -> Result<Subscription> {
     let previous = get_subscription(connection, access.visibility(), id)?;
-    let subscription = crate::rules::children::apply_subscription_patch(&previous, patch)?;
+    let mut subscription = crate::rules::children::apply_subscription_patch(&previous, patch)?;
+    subscription.external_id = accounts::place(
+        connection,
+        Keyed::Subscription,
+        access,
+        subscription.external_id,
+    )?;
     keep_version(connection, &previous, access.user_id())?;
     save_subscription(connection, &subscription)?;
     get_subscription(connection, access.visibility(), id)

@@ -2,6 +2,7 @@
 //! (`crate::rules::import`) need, over the connection of the import's transaction.
 
 use super::{accounts, children, team};
+use crate::rules::external_ids::Keyed;
 use crate::rules::import::ImportTarget;
 use crate::{Result, StoreError};
 use jiff::civil::Date;
@@ -72,6 +73,15 @@ impl ImportTarget for Target<'_> {
 
     fn custom_field_defs(&self) -> Result<Vec<CustomFieldDef>> {
         accounts::custom_field_defs(self.0)
+    }
+
+    fn placed_external_id(
+        &self,
+        keyed: Keyed,
+        visibility: Visibility,
+        wanted: &ExternalId,
+    ) -> Result<ExternalId> {
+        accounts::placed_external_id(self.0, keyed, visibility, wanted)
     }
 
     fn account_by_external_id(&self, external_id: &ExternalId) -> Result<Option<Account>> {
