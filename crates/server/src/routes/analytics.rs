@@ -34,7 +34,8 @@ pub struct PeriodParams {
     from: String,
     /// t1, YYYY-MM-DD (after t0).
     to: String,
-    /// Also per cohort: start_month, plan, tier, partner or owner.
+    /// Also per cohort: start_month, plan, tier, partner, owner, or `custom.KEY` (a custom
+    /// field), each as it was on t0.
     by: Option<String>,
 }
 

@@ -120,8 +120,9 @@ fn is_empty_requirement(requirement: &utoipa::openapi::security::SecurityRequire
 
 /// Adds what the descriptions say to the parameters' and properties' schemas, so clients
 /// and generators see it: a day written `YYYY-MM-DD` is `format: date` (not where an RFC
-/// 3339 instant is also taken), and a page size of "1 to 1000" or "at most 1000" has
-/// those bounds.
+/// 3339 instant is also taken), a page size of "1 to 1000" or "at most 1000" has those
+/// bounds, and a text whose description lists its values (`high, low or tech`) has them
+/// as its `enum` (a sort key's as a pattern).
 pub fn describe_formats(document: &mut serde_json::Value) {
     // (`get_mut`, not indexing: indexing a JSON object mutably adds the key as null.)
     if let Some(paths) = document.get_mut("paths").and_then(|p| p.as_object_mut()) {
@@ -182,10 +183,98 @@ fn refine(schema: &mut serde_json::Value, description: &str) {
     {
         object.insert("format".into(), "date".into());
     }
+    if types.iter().any(|t| t == "string")
+        && !object.contains_key("enum")
+        && let Some(mut values) = listed_values(description)
+    {
+        if description.contains("prefix `-`") {
+            // A sort key: each value, descending with a leading `-`.
+            let keys: Vec<&str> = values.iter().filter_map(|v| v.as_str()).collect();
+            object.insert("pattern".into(), format!("^-?({})$", keys.join("|")).into());
+        } else {
+            if types.iter().any(|t| t == "null") {
+                values.push(serde_json::Value::Null);
+            }
+            object.insert("enum".into(), values.into());
+        }
+    }
     if types.iter().any(|t| t == "integer")
         && (description.contains("1 to 1000") || description.contains("at most 1000"))
     {
         object.insert("minimum".into(), 1.into());
         object.insert("maximum".into(), 1000.into());
+    }
+}
+
+/// The values a description lists as the only ones (`high, low or tech`, `json (default)
+/// or csv`, `Touch tier: high, low or tech.`): the first clause (split at `:` and `;`)
+/// that is nothing but lower-case words joined by commas and one `or`, once notes in
+/// parentheses and backticks are left out. A description that lists values among other
+/// words (`A user id, a user's email, me, or none`) lists none.
+fn listed_values(description: &str) -> Option<Vec<serde_json::Value>> {
+    let mut plain = String::new();
+    let mut depth = 0_u32;
+    for c in description.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            '`' => {}
+            _ if depth == 0 => plain.push(c),
+            _ => {}
+        }
+    }
+    let word = |w: &str| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    plain.split([':', ';']).find_map(|clause| {
+        let clause = clause.trim().trim_end_matches('.').trim();
+        let (head, last) = clause.rsplit_once(" or ")?;
+        let mut values: Vec<&str> = head.split(',').map(str::trim).collect();
+        values.push(last.trim());
+        (values.len() >= 2 && values.iter().all(|v| word(v)))
+            .then(|| values.into_iter().map(serde_json::Value::from).collect())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listed_values;
+
+    fn listed(description: &str) -> Vec<String> {
+        listed_values(description)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+
+    #[test]
+    fn only_a_description_made_of_a_list_of_values_gives_an_enum() {
+        assert_eq!(
+            listed("Touch tier: high, low or tech."),
+            ["high", "low", "tech"]
+        );
+        assert_eq!(listed("json (default) or csv."), ["json", "csv"]);
+        assert_eq!(
+            listed("`red` (below 40), `yellow` (below 70) or `green`"),
+            ["red", "yellow", "green"]
+        );
+        assert_eq!(
+            listed("en (default) or ja: the customer's language."),
+            ["en", "ja"]
+        );
+        assert_eq!(
+            listed("friction, delight or neutral; null: back to the rules."),
+            ["friction", "delight", "neutral"]
+        );
+        assert!(listed("A user id, a user's email, `me`, or `none` (the team queue).").is_empty());
+        assert!(listed("`user:ID`, `contact:ID`, or null (Mikawaya).").is_empty());
+        assert!(
+            listed("Send as the HTTP Basic user name (empty password) or as `writeKey`.")
+                .is_empty()
+        );
+        assert!(listed("RFC 3339, or a date.").is_empty());
     }
 }

@@ -397,7 +397,9 @@ pub struct RequestsQuery {
 /// The requests ranked for product managers (most ARR asking first); `format=csv` exports
 /// them.
 #[utoipa::path(get, path = "/api/v1/requests", tag = "feedback", params(RequestsQuery),
-    responses((status = 200, body = Vec<RequestOut>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "JSON, or text/csv with format=csv",
+                content((Vec<RequestOut> = "application/json"), (String = "text/csv"))),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn list_requests(
     State(state): State<AppState>,
     Caller(actor): Caller,

@@ -294,7 +294,8 @@ pub struct AuditParams {
 /// feature requests, people, partners, segments, custom fields), newest first, with who
 /// (null: the system), when, before and after; admins only. `format=csv` gives a file.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "users", params(AuditParams),
-    responses((status = 200, body = PageOut<AuditOut>, description = "JSON, or text/csv with format=csv"),
+    responses((status = 200, description = "JSON, or text/csv with format=csv",
+                content((PageOut<AuditOut> = "application/json"), (String = "text/csv"))),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn audit_log(
     State(state): State<AppState>,
