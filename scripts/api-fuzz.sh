@@ -67,7 +67,7 @@ fuzz() {
   st run "$work/openapi.json" --url "$base" "${auth[@]}" \
     --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
     --phases examples,coverage,fuzzing --max-examples "$examples" --seed 20261203 --workers 1 \
-    --no-shrink --warnings off --report junit --report-junit-path "target/api-fuzz-$role.xml" "$@"
+    --request-timeout 30 --no-shrink --warnings off --report junit --report-junit-path "target/api-fuzz-$role.xml" "$@"
 }
 
 self_harm=(revoke_token change_user deactivate_user delete_user delete_session)

@@ -34,13 +34,31 @@ pub enum Scoring {
     Set(Box<CardSet>),
 }
 
-/// Observation dates from `from` to `to` every `every_days` (both checked: field named).
+/// Observation dates a backtest, a suggestion or a forecast takes at most: each date
+/// scores every account, and dates closer than a few days apart add almost nothing (their
+/// horizons overlap) while the time grows with each.
+pub const MAX_OBSERVATION_DATES: i64 = 120;
+
+/// Observation dates from `from` to `to` every `every_days` (both checked: field named;
+/// at most [`MAX_OBSERVATION_DATES`]).
 pub fn observation_dates(from: Date, to: Date, every_days: i32) -> Result<Vec<Date>> {
     if every_days < 1 {
         return Err(Invalid::new("every_days", "must be at least 1").into());
     }
     if from > to {
         return Err(Invalid::new("from", "must not be after to").into());
+    }
+    let span = i64::from((to - from).get_days()).max(0);
+    let count = span / i64::from(every_days) + 1;
+    if count > MAX_OBSERVATION_DATES {
+        let least = (span + MAX_OBSERVATION_DATES - 2) / (MAX_OBSERVATION_DATES - 1);
+        return Err(Invalid::new(
+            "every_days",
+            format!(
+                "gives {count} observation dates, more than {MAX_OBSERVATION_DATES}: use {least} days or more"
+            ),
+        )
+        .into());
     }
     let mut dates = Vec::new();
     let mut date = from;
@@ -271,4 +289,33 @@ pub fn run_on(
         }
     }
     Ok(observations.iter().map(|o| backtest(o)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn observation_dates_are_capped_with_the_spacing_that_fits() {
+        let (from, to) = (jiff::civil::date(2025, 1, 1), jiff::civil::date(2026, 1, 1));
+        // 365 days: every 4 days gives 92 dates; every 3 would give 122.
+        assert_eq!(
+            observation_dates(from, to, 4).map(|d| d.len()).ok(),
+            Some(92)
+        );
+        let refused = observation_dates(from, to, 3).map_err(|e| e.to_string());
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|e| e.contains("122 observation dates") && e.contains("use 4 days")),
+            "{refused:?}"
+        );
+        // Exactly 120 dates is allowed.
+        let to = jiff::civil::date(2025, 4, 30);
+        assert_eq!(
+            observation_dates(from, to, 1).map(|d| d.len()).ok(),
+            Some(120)
+        );
+        assert!(observation_dates(from, to.tomorrow().unwrap_or(to), 1).is_err());
+    }
 }

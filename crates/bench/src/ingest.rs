@@ -97,9 +97,14 @@ pub fn run() -> Result<()> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(&import_dir)?);
     let ingest = Ingest::open(&import_dir, IngestConfig::default(), Arc::clone(&store))?;
     let started = Instant::now();
-    let summary =
-        mikawaya_ingest::import::import_file(&ingest, &file, EventFormat::Ndjson, &mut |_| {})?
-            .map_err(|lines| anyhow::anyhow!("{} bad lines", lines.len()))?;
+    let summary = mikawaya_ingest::import::import_file(
+        &ingest,
+        &file,
+        EventFormat::Ndjson,
+        &Default::default(),
+        &mut |_| {},
+    )?
+    .map_err(|lines| anyhow::anyhow!("{} bad lines", lines.len()))?;
     let import_seconds = started.elapsed().as_secs_f64();
     println!(
         "| bulk NDJSON import (`mikawaya import events`), {} events, {:.0} MiB file | {:.0} events/s ({import_seconds:.1} s: one pass, parsed on every core) |",

@@ -730,7 +730,8 @@ pub struct ImportArgs {
     /// accounts, contacts, subscriptions, touchpoints or events.
     kind: String,
     /// The CSV file (UTF-8, UTF-8 with BOM, or Shift_JIS); for events, NDJSON (Segment
-    /// messages) or CSV (`account_id,user_id,event,timestamp[,properties...]`, by a .csv name).
+    /// messages) or CSV (by a .csv name: columns account_id, user_id, event, timestamp and
+    /// optionally message_id, by name, usual alias or --map; the others are properties).
     file: PathBuf,
     /// For events: the file format, ndjson or csv (default: by the file name).
     #[arg(long)]
@@ -892,6 +893,20 @@ fn import_events(data_dir: &Path, args: &ImportArgs) -> Result<(), Failure> {
             )));
         }
     };
+    let only_for_tables = [
+        ("--map-values", !args.values.is_empty()),
+        ("--currency", args.currency.is_some()),
+        ("--as-of", args.as_of.is_some()),
+        ("--mapping", args.mapping.is_some()),
+        ("--save-mapping", args.save_mapping.is_some()),
+    ];
+    if let Some((option, _)) = only_for_tables.iter().find(|(_, given)| *given) {
+        return Err(Failure::input(anyhow!(
+            "{option} is for accounts, contacts, subscriptions and touchpoints; events take --map and --format"
+        )));
+    }
+    let mapping = mikawaya_ingest::import::CsvMapping::parse(&args.mappings)
+        .map_err(|e| Failure::input(anyhow!("{e}")))?;
     let file = args.file.display().to_string();
     let size = std::fs::metadata(&args.file)
         .with_context(|| format!("reading {file}"))
@@ -906,9 +921,10 @@ fn import_events(data_dir: &Path, args: &ImportArgs) -> Result<(), Failure> {
     );
     progress.set_message("importing events");
     let started = std::time::Instant::now();
-    let outcome = mikawaya_ingest::import::import_file(&ingest, &args.file, format, &mut |bytes| {
-        progress.set_position(bytes)
-    });
+    let outcome =
+        mikawaya_ingest::import::import_file(&ingest, &args.file, format, &mapping, &mut |bytes| {
+            progress.set_position(bytes)
+        });
     progress.finish_and_clear();
     ingest.shutdown();
     match outcome {

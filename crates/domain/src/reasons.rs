@@ -107,6 +107,19 @@ pub fn translate(text: &str, language: Language) -> String {
             None => format!("has {inner} columns"),
         }
     });
+    // "gives N observation dates, more than MAX: use M days or more"
+    out = between(&out, "gives ", " days or more", |inner| {
+        let numbers: Vec<&str> = inner
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|n| !n.is_empty())
+            .collect();
+        match numbers.as_slice() {
+            [count, max, least] if inner.contains("observation dates") => format!(
+                "で観測日が{count}個になり、上限の{max}個を超えます。{least}日以上にしてください"
+            ),
+            _ => format!("gives {inner} days or more"),
+        }
+    });
     for (en, ja) in PHRASES {
         out = out.replace(en, ja);
     }
@@ -148,6 +161,10 @@ mod tests {
         assert_eq!(
             ja("has 5 cells but the header has 4 columns"),
             "のセルは5個ですが、ヘッダーは4列です"
+        );
+        assert_eq!(
+            ja("every_days: gives 366 observation dates, more than 120: use 4 days or more"),
+            "every_days: で観測日が366個になり、上限の120個を超えます。4日以上にしてください"
         );
         assert_eq!(
             ja("must be at most 200 characters"),

@@ -1,13 +1,15 @@
 //! Bulk import of events from a file: NDJSON (one Segment message per line, each with its
-//! own `type`) or CSV (`account_id,user_id,event,timestamp[,property columns]`).
+//! own `type`) or CSV (columns for the account, the user, the event and its time, found by
+//! name or mapped; an optional message id; every other column a property).
 //!
 //! The file is read once, streaming: NDJSON in blocks of whole lines parsed on every core,
 //! CSV on one thread; events are appended in file order through the same log,
 //! de-duplication and rollups as the HTTP API, inside an import that can be undone. A bad
 //! line stops the appending; the whole import is then rolled back (the log cut back to
 //! where it began) and every bad line reported, so a bad file writes nothing. A line
-//! without a message id gets one derived from its content, so importing a file twice
-//! stores it once.
+//! without a message id gets one derived from its content (and, in a CSV file, from how
+//! many identical rows came before it in the file), so importing a file twice stores it
+//! once while rows that genuinely repeat are all kept.
 
 use crate::message::{Kind, MessageError, PropertyNumbers, StoredEvent, parse_import_line};
 use crate::{Ingest, IngestError, Prepared};
@@ -43,6 +45,218 @@ impl EventFormat {
             EventFormat::Ndjson
         }
     }
+}
+
+/// How a CSV file's columns are read: `SOURCE=TARGET` pairs naming which header gives
+/// `account_id`, `user_id`, `event`, `timestamp` or `message_id` (any other target renames
+/// a property; an empty target leaves the column out). Without a pair a column is found
+/// by its name or a usual alias (`groupId`, `userId`, `event_name`, `time`, `messageId`…,
+/// whatever the case, spaces, `_` or `-`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CsvMapping {
+    /// (source header, target) pairs.
+    pub map: Vec<(String, String)>,
+}
+
+impl CsvMapping {
+    /// Reads `SOURCE=TARGET` pairs as the CLI takes them.
+    pub fn parse(pairs: &[String]) -> Result<Self, IngestError> {
+        let map = pairs
+            .iter()
+            .map(|pair| {
+                pair.split_once('=')
+                    .map(|(source, target)| (source.trim().to_owned(), target.trim().to_owned()))
+                    .filter(|(source, _)| !source.is_empty())
+                    .ok_or_else(|| {
+                        IngestError::Import(format!("--map: '{pair}' is not SOURCE=TARGET"))
+                    })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Self { map })
+    }
+}
+
+/// The fields a CSV event row has, with the header names that mean them.
+const CSV_FIELDS: [(&str, &[&str]); 5] = [
+    (
+        "account_id",
+        &["accountid", "groupid", "account", "customerid", "companyid"],
+    ),
+    ("user_id", &["userid", "user", "distinctid"]),
+    ("event", &["eventname", "eventtype"]),
+    (
+        "timestamp",
+        &[
+            "time",
+            "eventtime",
+            "eventtimestamp",
+            "occurredat",
+            "ts",
+            "createdat",
+        ],
+    ),
+    ("message_id", &["messageid", "eventid", "insertid"]),
+];
+
+/// A header name without case, spaces, `_` or `-`.
+fn squashed(name: &str) -> String {
+    name.chars()
+        .filter(|c| !matches!(c, ' ' | '_' | '-' | '\u{3000}'))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Where each field of a CSV event row is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CsvLayout {
+    account: usize,
+    user: usize,
+    event: usize,
+    timestamp: usize,
+    message_id: Option<usize>,
+    properties: Vec<(usize, String)>,
+}
+
+impl CsvLayout {
+    fn from_header(names: &[&str], mapping: &CsvMapping) -> Result<Self, IngestError> {
+        for (source, _) in &mapping.map {
+            if !names.iter().any(|n| squashed(n) == squashed(source)) {
+                return Err(IngestError::Import(format!(
+                    "--map: the header has no column '{source}' (it has: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+        let mut fields: [Option<usize>; 5] = [None; 5];
+        let mut properties = Vec::new();
+        for (index, name) in names.iter().enumerate() {
+            let key = squashed(name);
+            let target = match mapping
+                .map
+                .iter()
+                .find(|(source, _)| squashed(source) == key)
+            {
+                Some((_, target)) if target.is_empty() => continue,
+                Some((_, target)) => target.clone(),
+                None => (*name).to_owned(),
+            };
+            let wanted = squashed(&target);
+            let field = CSV_FIELDS.iter().position(|(field, aliases)| {
+                squashed(field) == wanted || aliases.contains(&wanted.as_str())
+            });
+            match field {
+                Some(field) => {
+                    if let Some(earlier) = fields[field] {
+                        return Err(IngestError::Import(format!(
+                            "columns '{}' and '{name}' both give {} (leave one out with --map '{name}=')",
+                            names[earlier], CSV_FIELDS[field].0
+                        )));
+                    }
+                    fields[field] = Some(index);
+                }
+                None => properties.push((index, target)),
+            }
+        }
+        let required = |field: usize| {
+            fields[field].ok_or_else(|| {
+                IngestError::Import(format!(
+                    "no column gives {} (the header has: {}; map one with --map COLUMN={})",
+                    CSV_FIELDS[field].0,
+                    names.join(", "),
+                    CSV_FIELDS[field].0
+                ))
+            })
+        };
+        Ok(Self {
+            account: required(0)?,
+            user: required(1)?,
+            event: required(2)?,
+            timestamp: required(3)?,
+            message_id: fields[4],
+            properties,
+        })
+    }
+}
+
+/// Ids for CSV rows without a message id: the content's hash for a row's first occurrence
+/// in the file (the id earlier versions gave it), the content and its occurrence number
+/// for identical rows after it. Which rows came before is remembered in a fixed-size
+/// Bloom filter (16 MiB) and a count per repeated row, so the same file, or the same file
+/// with rows added at its end, gives the same ids to the same rows.
+struct RowIds {
+    bits: Vec<u64>,
+    repeats: rustc_hash::FxHashMap<u128, u32>,
+}
+
+impl RowIds {
+    const BITS: u64 = 1 << 27;
+
+    fn new() -> Self {
+        Self {
+            bits: vec![0; (Self::BITS / 64) as usize],
+            repeats: rustc_hash::FxHashMap::default(),
+        }
+    }
+
+    /// How many rows with this hash came before (a Bloom filter's rare false positive
+    /// skips a number, which keeps ids unique and the same on every run).
+    fn occurrence(&mut self, hash: u128) -> u32 {
+        let (low, high) = (hash as u64, (hash >> 64) as u64 | 1);
+        let mut seen = true;
+        for i in 0..3u64 {
+            let bit = low.wrapping_add(i.wrapping_mul(high)) % Self::BITS;
+            let (word, mask) = ((bit / 64) as usize, 1u64 << (bit % 64));
+            if let Some(slot) = self.bits.get_mut(word) {
+                seen &= *slot & mask != 0;
+                *slot |= mask;
+            }
+        }
+        if !seen {
+            return 0;
+        }
+        let count = self.repeats.entry(hash).or_insert(0);
+        *count += 1;
+        *count
+    }
+
+    fn id(&mut self, content: &[u8]) -> String {
+        let hash = xxhash_rust::xxh3::xxh3_128(content);
+        match self.occurrence(hash) {
+            0 => format!("import-{hash:032x}"),
+            n => format!(
+                "import-{:032x}",
+                xxhash_rust::xxh3::xxh3_128_with_seed(content, u64::from(n))
+            ),
+        }
+    }
+}
+
+/// An event time as warehouses export it: RFC 3339 with an offset; a date and time
+/// without one (`2020-01-03 00:00:00`, `2020-01-03T00:00`), read in `time_zone`; a date
+/// alone (the day's start there); or Unix seconds (10 digits) or milliseconds (13).
+fn event_time(cell: &str, time_zone: &jiff::tz::TimeZone) -> Option<i64> {
+    if let Ok(timestamp) = cell.parse::<jiff::Timestamp>() {
+        return Some(timestamp.as_millisecond());
+    }
+    if !cell.is_empty() && cell.bytes().all(|b| b.is_ascii_digit()) {
+        let number: i64 = cell.parse().ok()?;
+        return match cell.len() {
+            9..=11 => number.checked_mul(1000),
+            12..=14 => Some(number),
+            _ => None,
+        };
+    }
+    let civil = cell
+        .parse::<jiff::civil::DateTime>()
+        .or_else(|_| {
+            cell.parse::<jiff::civil::Date>()
+                .map(|day| day.to_datetime(jiff::civil::Time::midnight()))
+        })
+        .ok()?;
+    civil
+        .to_zoned(time_zone.clone())
+        .ok()
+        .map(|zoned| zoned.timestamp().as_millisecond())
 }
 
 /// A rejected line.
@@ -87,6 +301,7 @@ fn reject(errors: &mut Vec<LineError>, line: u64, error: MessageError) {
 fn read_csv(
     reader: impl Read,
     received_ms: i64,
+    options: &CsvRead<'_>,
     progress: &mut dyn FnMut(u64),
     visit: &mut dyn FnMut(Prepared, bool) -> Result<(), IngestError>,
     errors: &mut Vec<LineError>,
@@ -100,15 +315,12 @@ fn read_csv(
         .headers()
         .map_err(|e| IngestError::Import(format!("header: {e}")))?
         .clone();
-    let expected = ["account_id", "user_id", "event", "timestamp"];
-    let names: Vec<&str> = header.iter().map(str::trim).collect();
-    if names.len() < 4 || names[..4] != expected {
-        return Err(IngestError::Import(format!(
-            "the header must start with {}",
-            expected.join(",")
-        )));
-    }
-    let properties: Vec<String> = names[4..].iter().map(|n| (*n).to_owned()).collect();
+    let names: Vec<&str> = header
+        .iter()
+        .map(|n| n.trim().trim_start_matches('\u{feff}'))
+        .collect();
+    let layout = CsvLayout::from_header(&names, options.mapping)?;
+    let mut ids = RowIds::new();
     let mut record = csv::StringRecord::new();
     loop {
         match csv.read_record(&mut record) {
@@ -129,7 +341,7 @@ fn read_csv(
         }
         let line = record.position().map_or(0, csv::Position::line);
         bytes = record.position().map_or(bytes, csv::Position::byte);
-        match csv_event(&record, &properties, received_ms) {
+        match csv_event(&record, &layout, options.time_zone, &mut ids, received_ms) {
             Ok(event) => chunk.push(&event.as_ref()),
             Err(error) => reject(errors, line, error),
         }
@@ -146,22 +358,43 @@ fn read_csv(
     Ok(())
 }
 
+/// What reading a CSV file needs besides the file.
+struct CsvRead<'a> {
+    mapping: &'a CsvMapping,
+    time_zone: &'a jiff::tz::TimeZone,
+}
+
 fn csv_event(
     record: &csv::StringRecord,
-    properties: &[String],
+    layout: &CsvLayout,
+    time_zone: &jiff::tz::TimeZone,
+    ids: &mut RowIds,
     received_ms: i64,
 ) -> Result<StoredEvent, MessageError> {
     let cell = |index: usize| record.get(index).unwrap_or("").trim();
-    let timestamp = cell(3)
-        .parse::<jiff::Timestamp>()
-        .map(|t| t.as_millisecond())
-        .map_err(|_| MessageError {
-            field: "timestamp".into(),
-            reason: format!("'{}' is not an ISO 8601 timestamp", cell(3)),
-        })?;
+    let required = |index: usize, field: &str| {
+        let value = cell(index);
+        if value.is_empty() {
+            Err(MessageError {
+                field: field.into(),
+                reason: "is required".into(),
+            })
+        } else {
+            Ok(value)
+        }
+    };
+    let (account, user, event) = (
+        required(layout.account, "account_id")?,
+        required(layout.user, "user_id")?,
+        required(layout.event, "event")?,
+    );
+    let timestamp = event_time(cell(layout.timestamp), time_zone).ok_or_else(|| MessageError {
+        field: "timestamp".into(),
+        reason: format!("'{}' is not an ISO 8601 timestamp", cell(layout.timestamp)),
+    })?;
     let mut map = serde_json::Map::new();
-    for (offset, name) in properties.iter().enumerate() {
-        let value = cell(4 + offset);
+    for (index, name) in &layout.properties {
+        let value = cell(*index);
         if value.is_empty() {
             continue;
         }
@@ -177,34 +410,21 @@ fn csv_event(
     } else {
         serde_json::value::to_raw_value(&map).ok()
     };
-    let joined: Vec<&str> = record.iter().collect();
-    let message_id = content_id(joined.join("\u{1f}").as_bytes());
-    if cell(0).is_empty() {
-        return Err(MessageError {
-            field: "account_id".into(),
-            reason: "is required".into(),
-        });
-    }
-    if cell(1).is_empty() {
-        return Err(MessageError {
-            field: "user_id".into(),
-            reason: "is required".into(),
-        });
-    }
-    if cell(2).is_empty() {
-        return Err(MessageError {
-            field: "event".into(),
-            reason: "is required".into(),
-        });
-    }
+    let message_id = match layout.message_id.map(cell).filter(|id| !id.is_empty()) {
+        Some(id) => id.to_owned(),
+        None => {
+            let joined: Vec<&str> = record.iter().collect();
+            ids.id(joined.join("\u{1f}").as_bytes())
+        }
+    };
     Ok(StoredEvent {
         kind: Kind::Track,
         message_id,
         source: IMPORT_SOURCE,
-        user_id: Some(cell(1).to_owned()),
+        user_id: Some(user.to_owned()),
         anonymous_id: None,
-        event: Some(cell(2).to_owned()),
-        group_id: Some(cell(0).to_owned()),
+        event: Some(event.to_owned()),
+        group_id: Some(account.to_owned()),
         previous_id: None,
         timestamp_ms: timestamp,
         received_ms,
@@ -223,6 +443,7 @@ pub fn import_file(
     ingest: &Ingest,
     path: &Path,
     format: EventFormat,
+    mapping: &CsvMapping,
     progress: &mut dyn FnMut(u64),
 ) -> Result<Result<EventImport, Vec<LineError>>, IngestError> {
     let file = std::fs::File::open(path)
@@ -234,7 +455,15 @@ pub fn import_file(
         .map_or(0, |m| usize::try_from(m.len() / 400).unwrap_or(0));
     ingest.begin_import(expected)?;
     let mut errors = Vec::new();
-    let appended = append_file(ingest, file, format, received_ms, progress, &mut errors);
+    let appended = append_file(
+        ingest,
+        file,
+        format,
+        mapping,
+        received_ms,
+        progress,
+        &mut errors,
+    );
     match appended {
         Ok(summary) if errors.is_empty() => match ingest.end_import() {
             Ok(()) => Ok(Ok(summary)),
@@ -268,6 +497,7 @@ fn append_file(
     ingest: &Ingest,
     file: std::fs::File,
     format: EventFormat,
+    mapping: &CsvMapping,
     received_ms: i64,
     progress: &mut dyn FnMut(u64),
     errors: &mut Vec<LineError>,
@@ -302,7 +532,13 @@ fn append_file(
         Ok(())
     };
     match format {
-        EventFormat::Csv => read_csv(file, received_ms, progress, &mut append, errors)?,
+        EventFormat::Csv => {
+            let options = CsvRead {
+                mapping,
+                time_zone: &ingest.config().time_zone,
+            };
+            read_csv(file, received_ms, &options, progress, &mut append, errors)?
+        }
         EventFormat::Ndjson => {
             read_ndjson(ingest, file, received_ms, progress, &mut append, errors)?
         }
@@ -470,4 +706,80 @@ pub fn append_blocking(
         .append(prepared)
         .blocking_recv()
         .map_err(|_| IngestError::Stopped)?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_times_are_read_as_warehouses_write_them() {
+        let tokyo = jiff::tz::TimeZone::get("Asia/Tokyo").unwrap_or(jiff::tz::TimeZone::UTC);
+        let nine_in_tokyo = Some(1_578_009_600_000);
+        for written in [
+            "2020-01-03T00:00:00Z",
+            "2020-01-03T09:00:00+09:00",
+            "2020-01-03 09:00:00",
+            "2020-01-03T09:00",
+            "1578009600",
+            "1578009600000",
+        ] {
+            assert_eq!(event_time(written, &tokyo), nine_in_tokyo, "{written}");
+        }
+        assert_eq!(event_time("2020-01-03", &tokyo), Some(1_577_977_200_000));
+        for refused in [
+            "",
+            "yesterday",
+            "2020-13-01",
+            "12345",
+            "2020-01-03 25:00:00",
+        ] {
+            assert_eq!(event_time(refused, &tokyo), None, "{refused}");
+        }
+    }
+
+    #[test]
+    fn repeated_rows_get_ids_of_their_own_the_same_on_every_run() {
+        let run = |rows: &[&str]| {
+            let mut ids = RowIds::new();
+            rows.iter()
+                .map(|r| ids.id(r.as_bytes()))
+                .collect::<Vec<_>>()
+        };
+        let first = run(&["a", "b", "a", "a"]);
+        assert_eq!(
+            first[0],
+            content_id(b"a"),
+            "a first occurrence keeps the old id"
+        );
+        let unique: std::collections::HashSet<&String> = first.iter().collect();
+        assert_eq!(unique.len(), 4);
+        assert_eq!(run(&["a", "b", "a", "a", "c"])[..4], first[..]);
+    }
+
+    #[test]
+    fn columns_are_found_by_alias_or_mapping_and_never_twice() {
+        let layout = CsvLayout::from_header(
+            &["Time", "groupId", "userId", "Event Name", "page", "secret"],
+            &CsvMapping {
+                map: vec![("secret".into(), String::new())],
+            },
+        );
+        assert_eq!(
+            layout.ok(),
+            Some(CsvLayout {
+                account: 1,
+                user: 2,
+                event: 3,
+                timestamp: 0,
+                message_id: None,
+                properties: vec![(4, "page".into())],
+            })
+        );
+        let twice = CsvLayout::from_header(
+            &["account_id", "groupId", "user_id", "event", "timestamp"],
+            &CsvMapping::default(),
+        );
+        assert!(matches!(twice, Err(IngestError::Import(m)) if m.contains("both give account_id")));
+    }
 }

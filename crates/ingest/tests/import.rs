@@ -2,7 +2,7 @@
 //! found after whole blocks were already appended rolls the entire import back.
 
 use mikawaya_domain::Actor;
-use mikawaya_ingest::import::{EventFormat, import_file};
+use mikawaya_ingest::import::{CsvMapping, EventFormat, import_file};
 use mikawaya_ingest::{Ingest, IngestConfig};
 use mikawaya_store::Store;
 use mikawaya_store::sqlite::SqliteStore;
@@ -40,6 +40,7 @@ fn import_ndjson(ingest: &Ingest, file: &std::path::Path) -> mikawaya_ingest::im
         ingest,
         file,
         EventFormat::Ndjson,
+        &CsvMapping::default(),
         &mut |_| {},
     )))
 }
@@ -88,6 +89,7 @@ fn a_bad_line_after_appended_blocks_rolls_the_whole_import_back() {
         &ingest,
         &file,
         EventFormat::Ndjson,
+        &CsvMapping::default(),
         &mut |_| {},
     )) {
         Err(errors) => errors,
@@ -147,7 +149,13 @@ fn a_csv_import_with_a_bad_row_writes_nothing() {
     csv.push_str("ACC-1,u1,Login,yesterday\n");
     let file = dir.path().join("events.csv");
     ok(std::fs::write(&file, csv));
-    let errors = match ok(import_file(&ingest, &file, EventFormat::Csv, &mut |_| {})) {
+    let errors = match ok(import_file(
+        &ingest,
+        &file,
+        EventFormat::Csv,
+        &CsvMapping::default(),
+        &mut |_| {},
+    )) {
         Err(errors) => errors,
         Ok(summary) => panic!("a bad file was imported: {summary:?}"),
     };

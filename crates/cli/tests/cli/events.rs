@@ -687,3 +687,167 @@ fn account_facts_are_metrics_through_the_cli() {
         serde_json::json!([{"account_external_id": "F-1", "value": 9.0}, {"account_external_id": "F-2", "value": null}])
     );
 }
+
+/// The stored events of a data dir as (message id, account, event, timestamp ms,
+/// properties), read from its Parquet export.
+fn exported_events(workspace: &Workspace) -> Vec<(String, String, String, i64, String)> {
+    use parquet::file::reader::FileReader;
+    use parquet::record::RowAccessor;
+    let out = workspace.path("export-check");
+    let _ = std::fs::remove_dir_all(&out);
+    workspace.expect(
+        &[
+            "events",
+            "export",
+            "--format",
+            "parquet",
+            &out.to_string_lossy(),
+        ],
+        None,
+        0,
+    );
+    let file = ok(std::fs::File::open(out.join("events.parquet")));
+    let reader = ok(parquet::file::reader::SerializedFileReader::new(file));
+    let rows = ok(reader.get_row_iter(None));
+    rows.map(|row| {
+        let row = ok(row);
+        (
+            ok(row.get_string(1)).clone(),
+            ok(row.get_string(6)).clone(),
+            ok(row.get_string(7)).clone(),
+            ok(row.get_timestamp_millis(8)),
+            row.get_string(10).cloned().unwrap_or_default(),
+        )
+    })
+    .collect()
+}
+
+/// A warehouse export: columns in its own order and names, CRLF, times without an offset,
+/// rows that genuinely repeat, an optional message id, a column to leave out.
+#[test]
+fn events_csv_as_warehouses_export_it() {
+    let workspace = Workspace::new();
+    let file = workspace.path("warehouse.csv");
+    let rows = "Event Time,Kunde,User ID,Event Name,Internal,page\r\n\
+                2020-01-03 09:00:00,ACC-1,u1,Like,x,home\r\n\
+                2020-01-03 09:00:00,ACC-1,u1,Like,x,home\r\n\
+                2020-01-03,ACC-1,u2,Dislike,x,\r\n\
+                1577836800,ACC-2,u3,Like,x,feed\r\n";
+    ok(std::fs::write(&file, rows));
+    let path = file.to_string_lossy().to_string();
+    let import = |extra: &[&str], code: i32| {
+        let mut args = vec![
+            "import",
+            "events",
+            path.as_str(),
+            "--time-zone",
+            "Asia/Tokyo",
+        ];
+        args.extend_from_slice(extra);
+        workspace.expect(&args, None, code)
+    };
+    // Kunde is nobody's alias: the file is refused until it is mapped, naming the header.
+    let refused = import(&[], 2);
+    assert!(
+        stderr(&refused).contains("no column gives account_id")
+            && stderr(&refused).contains("Event Time, Kunde, User ID"),
+        "{}",
+        stderr(&refused)
+    );
+    let unknown = import(&["--map", "Customer=account_id"], 2);
+    assert!(
+        stderr(&unknown).contains("no column 'Customer'"),
+        "{}",
+        stderr(&unknown)
+    );
+    let mapped = ["--map", "Kunde=account_id", "--map", "Internal="];
+    let first = import(&mapped, 0);
+    assert!(
+        stdout(&first).contains("4 new, 0 already there"),
+        "{}",
+        stdout(&first)
+    );
+    let again = import(&mapped, 0);
+    assert!(
+        stdout(&again).contains("0 new, 4 already there"),
+        "{}",
+        stdout(&again)
+    );
+    // Rows added at the end: only they are new.
+    ok(std::fs::write(
+        &file,
+        format!("{rows}2020-01-03 09:00:00,ACC-1,u1,Like,x,home\r\n"),
+    ));
+    let grown = import(&mapped, 0);
+    assert!(
+        stdout(&grown).contains("1 new, 4 already there"),
+        "{}",
+        stdout(&grown)
+    );
+
+    let events = exported_events(&workspace);
+    assert_eq!(events.len(), 5);
+    let tokyo_nine = 1_578_009_600_000; // 2020-01-03T00:00:00Z = 09:00 in Tokyo
+    let likes: Vec<_> = events
+        .iter()
+        .filter(|e| e.1 == "ACC-1" && e.2 == "Like")
+        .collect();
+    assert_eq!(likes.len(), 3, "{events:?}");
+    assert!(
+        likes
+            .iter()
+            .all(|e| e.3 == tokyo_nine && e.4.contains("\"page\":\"home\""))
+    );
+    assert!(likes.iter().all(|e| !e.4.contains("Internal")));
+    let ids: HashSet<&String> = events.iter().map(|e| &e.0).collect();
+    assert_eq!(ids.len(), 5, "every genuine repeat has its own id");
+    let dislike = events.iter().find(|e| e.2 == "Dislike");
+    assert_eq!(
+        dislike.map(|e| e.3),
+        Some(1_577_977_200_000),
+        "the day's start in Tokyo"
+    );
+    let unix = events.iter().find(|e| e.1 == "ACC-2");
+    assert_eq!(unix.map(|e| e.3), Some(1_577_836_800_000), "Unix seconds");
+
+    // A message id column: its ids are the events' ids, whatever the rows hold.
+    let with_ids = workspace.path("with-ids.csv");
+    ok(std::fs::write(
+        &with_ids,
+        "messageId,groupId,userId,event,timestamp\n\
+         m-1,ACC-3,u9,Like,2020-01-04T00:00:00Z\n\
+         m-2,ACC-3,u9,Like,2020-01-04T00:00:00Z\n\
+         m-1,ACC-3,u9,Like,2020-01-04T00:00:00Z\n",
+    ));
+    let imported = workspace.expect(&["import", "events", &with_ids.to_string_lossy()], None, 0);
+    assert!(
+        stdout(&imported).contains("2 new, 1 already there"),
+        "{}",
+        stdout(&imported)
+    );
+    let events = exported_events(&workspace);
+    let mut acc3: Vec<&str> = events
+        .iter()
+        .filter(|e| e.1 == "ACC-3")
+        .map(|e| e.0.as_str())
+        .collect();
+    acc3.sort_unstable();
+    assert_eq!(acc3, ["m-1", "m-2"]);
+    // Options of the table imports are refused for events rather than ignored.
+    let wrong = workspace.expect(
+        &[
+            "import",
+            "events",
+            &with_ids.to_string_lossy(),
+            "--currency",
+            "JPY",
+        ],
+        None,
+        2,
+    );
+    assert!(
+        stderr(&wrong).contains("--currency is for accounts"),
+        "{}",
+        stderr(&wrong)
+    );
+}
