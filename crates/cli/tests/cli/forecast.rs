@@ -72,3 +72,56 @@ fn the_forecast_trains_predicts_and_backtests_on_the_demo() {
         ok(report["test_dates"]["from"].as_str().unwrap_or("").parse());
     assert!(ok(train_to.checked_add(jiff::Span::new().days(90))) <= test_from);
 }
+
+/// A history that ended a year ago: `--as-of` its last day trains the model the clock at
+/// that day trained (the demo trains its first model on its own simulated today), and
+/// the backtest runs on it without a faked clock.
+#[test]
+fn a_history_that_ended_a_year_ago_forecasts_as_of_its_end() {
+    let workspace = Workspace::new();
+    let end = jiff::Zoned::now()
+        .date()
+        .checked_sub(jiff::Span::new().days(400))
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    workspace.expect(&["demo", "--accounts", "200", "--as-of", &end], None, 0);
+    let predict = |workspace: &Workspace| {
+        let output = workspace.expect(&["forecast", "predict", "--as-of", &end, "--json"], None, 0);
+        let predicted: Vec<serde_json::Value> = ok(serde_json::from_slice(&output.stdout));
+        predicted
+            .iter()
+            .map(|p| (p["account_id"].as_i64(), p["probability"].as_f64()))
+            .collect::<Vec<_>>()
+    };
+    let by_the_clock = predict(&workspace);
+    assert!(by_the_clock.len() > 100, "{}", by_the_clock.len());
+    let trained = workspace.expect(&["forecast", "train", "--as-of", &end, "--json"], None, 0);
+    let trained: serde_json::Value = ok(serde_json::from_slice(&trained.stdout));
+    assert_eq!(trained["version"], 2);
+    assert_eq!(
+        predict(&workspace),
+        by_the_clock,
+        "the same model as the clock at its end"
+    );
+    let report = workspace.expect(
+        &["forecast", "backtest", "--as-of", &end, "--json"],
+        None,
+        0,
+    );
+    let report: serde_json::Value = ok(serde_json::from_slice(&report.stdout));
+    assert!(
+        report["forecast"]["n"].as_u64().is_some_and(|n| n > 100),
+        "{report}"
+    );
+    assert!(
+        report["forecast"]["auc"]
+            .as_f64()
+            .is_some_and(|auc| auc > 0.6),
+        "{report}"
+    );
+    let test_to = report["test_dates"]["to"].as_str().unwrap_or("");
+    assert!(
+        test_to < end.as_str(),
+        "observations end before {end}: {test_to}"
+    );
+}
