@@ -304,6 +304,13 @@ try {
   check(metricAuc > 0.5 && metricAuc <= 1, `the metric's backtest AUC: ${metricAuc}`);
   await accessible(desk, 'metric explorer');
   await shot(desk, 'metrics');
+  // Renamed with its stored values, then deleted, from the same page.
+  const change = desk.locator('[data-testid=change-metric]');
+  await change.getByLabel('New name').fill('report_exports_28d');
+  await Promise.all([desk.waitForURL(/name=report_exports_28d/), change.getByRole('button', { name: 'Rename' }).click()]);
+  check((await desk.locator('[data-testid=exploration] h2').innerText()).startsWith('report_exports_28d'), 'the renamed metric explored');
+  await Promise.all([desk.waitForURL(/\/explore$/), desk.locator('[data-testid=change-metric]').getByRole('button', { name: 'Delete' }).click()]);
+  check(!(await desk.locator('body').innerText()).includes('report_exports_28d'), 'the deleted metric is gone');
   await desk.goto(`${BASE}/scorecards`);
   await Promise.all([desk.waitForLoadState('load'), desk.getByRole('button', { name: '日本語' }).click()]);
   check(await desk.locator('h1', { hasText: 'ヘルススコアカード' }).count() === 1, 'the editor in Japanese');

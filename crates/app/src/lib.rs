@@ -11,6 +11,7 @@
 //! - [`backtest`]: does a metric or a scorecard predict churn (same observations for all).
 //! - [`churn`]: churn, GRR and NRR over a period, overall and per cohort.
 //! - [`import`]: a customer file (accounts, contacts, subscriptions, touchpoints) in.
+//! - [`metrics`]: metric definitions deleted or renamed with their series.
 //! - [`pipeline`]: the daily run (rules, health snapshot, metric series, reports).
 //! - [`reports`]: the dashboards' numbers per visibility scope, kept for the day.
 //! - [`series`]: stored metric time series, kept current day by day.
@@ -35,6 +36,7 @@ pub mod forecast;
 pub mod health;
 pub mod import;
 pub mod journey;
+pub mod metrics;
 pub mod people;
 pub mod pipeline;
 pub mod plans;

@@ -1523,6 +1523,20 @@ pub enum MetricsCommand {
     },
     /// Lists the defined metrics.
     List,
+    /// Deletes a defined metric and its stored values (refused while a playbook, the
+    /// journey, a plan template or an active success plan names it).
+    Delete {
+        /// Its name.
+        name: String,
+    },
+    /// Renames a defined metric, its stored values with it (refused while something in
+    /// force names it).
+    Rename {
+        /// Its name now.
+        from: String,
+        /// Its new name (a-z, 0-9, _ or -).
+        to: String,
+    },
     /// Computes a metric for every account as of a date.
     Values {
         /// The metric.
@@ -1647,6 +1661,30 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             for (name, spec) in store.list_metrics().map_err(store_failure)? {
                 println!("{name}\t{spec}");
             }
+            Ok(())
+        }
+        MetricsCommand::Delete { name } => {
+            let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+            mikawaya_app::metrics::delete(&store, &manage, &name).map_err(app_input)?;
+            println!(
+                "{}",
+                say(
+                    &format!("deleted metric {name} and its stored values"),
+                    &format!("指標 {name} と保存済みの値を削除しました"),
+                )
+            );
+            Ok(())
+        }
+        MetricsCommand::Rename { from, to } => {
+            let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+            mikawaya_app::metrics::rename(&store, &manage, &from, &to).map_err(app_input)?;
+            println!(
+                "{}",
+                say(
+                    &format!("renamed metric {from} to {to}, its stored values with it"),
+                    &format!("指標 {from} を {to} に改名しました (保存済みの値も)"),
+                )
+            );
             Ok(())
         }
         MetricsCommand::Values {

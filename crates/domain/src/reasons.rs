@@ -12,6 +12,8 @@ const PHRASES: &[(&str, &str)] = &[
         "は新しいアカウントに必須です",
     ),
     ("is required", "は必須です"),
+    (": change those first", ": 先にそれらを変更してください"),
+    (" is used by ", " は次で使われています: "),
     ("is empty", "が空です"),
     ("must not be empty", "は空にできません"),
     (

@@ -470,6 +470,11 @@ pub trait Store: Send + Sync {
     fn list_metrics(&self) -> Result<Vec<(String, String)>>;
     /// One metric definition's JSON spec.
     fn get_metric(&self, name: &str) -> Result<String>;
+    /// Deletes a metric definition and its stored values (`NotFound` when undefined).
+    fn delete_metric(&self, access: &ManageAccess, name: &str) -> Result<()>;
+    /// Renames a metric definition and its stored values (`NotFound` when undefined,
+    /// `Conflict` on `to` when that name is taken).
+    fn rename_metric(&self, access: &ManageAccess, from: &str, to: &str) -> Result<()>;
     /// A service fact by key.
     fn get_meta(&self, key: &str) -> Result<Option<String>>;
     /// Records a service fact.

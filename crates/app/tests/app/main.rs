@@ -7,6 +7,7 @@ mod effect;
 mod feedback;
 mod health;
 mod journey;
+mod metrics;
 mod plans;
 mod sso;
 mod surveys;

@@ -118,6 +118,7 @@ pub fn router() -> Router<AppState> {
             "/explore",
             get(proof::metrics_page).post(proof::define_metric),
         )
+        .route("/explore/change", post(proof::change_metric))
         .route("/forecast", get(forecast::forecast_page))
         .route("/forecast/train", post(forecast::train))
         .route("/forecast/backtest", post(forecast::backtest))

@@ -235,6 +235,19 @@ fn render_metrics(
                 (charts::bars("metric-calibration", lang.t("calibration"), &calibration, [lang.t("decile"), lang.t("churn_rate")]))
             }
         }
+        @if let Some((metric, _)) = explored.filter(|(m, _)| page_user.actor.manage().is_ok() && defined.iter().any(|d| d == m.name().as_str())) {
+            section data-testid="change-metric" {
+                h2 { (lang.t("change_metric")) }
+                form.grid method="post" action="/explore/change" {
+                    input type="hidden" name="csrf_token" value=(csrf);
+                    input type="hidden" name="name" value=(metric.name());
+                    label { (lang.t("new_name")) input type="text" name="to" pattern="[a-z][a-z0-9_-]*"; }
+                    button type="submit" name="action" value="rename" { (lang.t("rename")) }
+                    button type="submit" name="action" value="delete" { (lang.t("delete_metric")) }
+                }
+                p.muted { (lang.t("change_metric_note")) }
+            }
+        }
         @if page_user.actor.manage().is_ok() {
             section {
                 h2 { (lang.t("define_metric")) }
@@ -341,6 +354,47 @@ pub async fn define_metric(
             .run(move |store| store.put_metric(&access, &stored, &json))
             .await?;
         Ok::<_, ApiError>(Redirect::to(&format!("/explore?name={name}")).into_response())
+    }
+    .await;
+    result.unwrap_or_else(|error| super::error_page(&page_user, error))
+}
+
+/// The rename-or-delete form of a defined metric.
+#[derive(Debug, Deserialize)]
+pub struct ChangeForm {
+    csrf_token: String,
+    name: String,
+    action: String,
+    to: Option<String>,
+}
+
+/// Renames or deletes a defined metric with its stored values (leaders and admins).
+pub async fn change_metric(
+    State(state): State<AppState>,
+    page_user: PageUser,
+    Form(form): Form<ChangeForm>,
+) -> Response {
+    let result = async {
+        page_user.check_csrf(&form.csrf_token)?;
+        let access = page_user.actor.manage()?;
+        let (name, to) = (form.name.clone(), form.to.clone().unwrap_or_default());
+        let rename = match form.action.as_str() {
+            "delete" => false,
+            "rename" => true,
+            _ => return Err(Invalid::new("action", "must be rename or delete").into()),
+        };
+        let target = state
+            .run(move |store| {
+                if rename {
+                    mikawaya_app::metrics::rename(store, &access, &name, &to)
+                        .map(|to| format!("/explore?name={to}"))
+                } else {
+                    mikawaya_app::metrics::delete(store, &access, &name).map(|()| "/explore".into())
+                }
+                .map_err(mikawaya_store::StoreError::from)
+            })
+            .await?;
+        Ok::<_, ApiError>(Redirect::to(&target).into_response())
     }
     .await;
     result.unwrap_or_else(|error| super::error_page(&page_user, error))

@@ -21,6 +21,8 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(churn_report))
         .routes(routes!(list_metrics, define_metric))
+        .routes(routes!(delete_metric))
+        .routes(routes!(rename_metric))
         .routes(routes!(metric_values))
         .routes(routes!(metric_series))
 }
@@ -175,6 +177,61 @@ async fn define_metric(
             spec: serde_json::to_value(&spec).unwrap_or_default(),
         }),
     ))
+}
+
+/// Deletes a defined metric and its stored values (admins and leaders); 409 while a
+/// playbook, the journey, a plan template or an active plan names it.
+#[utoipa::path(delete, path = "/api/v1/metrics/{name}", tag = "analytics",
+    params(("name" = String, Path, description = "metric name")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_metric(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let access = actor.manage()?;
+    state
+        .run(move |store| {
+            mikawaya_app::metrics::delete(store, &access, &name)
+                .map_err(mikawaya_store::StoreError::from)
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A metric's new name.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RenameIn {
+    /// The new name (a-z, 0-9, _ or -).
+    to: String,
+}
+
+/// Renames a defined metric, its stored values with it (admins and leaders); 409 while
+/// something in force names it or when the new name is taken.
+#[utoipa::path(post, path = "/api/v1/metrics/{name}/rename", tag = "analytics",
+    params(("name" = String, Path, description = "metric name")), request_body = RenameIn,
+    responses((status = 200, body = MetricOut), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn rename_metric(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<RenameIn>,
+) -> Result<Json<MetricOut>, ApiError> {
+    let access = actor.manage()?;
+    let to = body.to.trim().to_owned();
+    let spec = state
+        .run(move |store| {
+            let to = mikawaya_app::metrics::rename(store, &access, &name, &to)
+                .map_err(mikawaya_store::StoreError::from)?;
+            store.get_metric(to.as_str())
+        })
+        .await?;
+    let spec: serde_json::Value = serde_json::from_str(&spec).map_err(ApiError::internal)?;
+    Ok(Json(MetricOut {
+        name: spec["name"].as_str().unwrap_or_default().to_owned(),
+        spec,
+    }))
 }
 
 /// The observation date.

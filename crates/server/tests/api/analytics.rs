@@ -432,3 +432,55 @@ async fn churn_by_cohort_over_http_respects_partners() {
         .await;
     assert!(plain.body.get("cohorts").is_none());
 }
+
+#[tokio::test]
+async fn a_metric_is_renamed_and_deleted_over_http_by_those_who_manage() {
+    let app = TestApp::spawn().await;
+    let call = |role: &'static str, method: reqwest::Method, path: &'static str, body| {
+        app.call(Some(role), method, path, body)
+    };
+    let defined = call(
+        "leader",
+        reqwest::Method::POST,
+        "/api/v1/metrics",
+        Some(serde_json::json!({"name": "exports_28d", "kind": "count", "event": "Export"})),
+    )
+    .await;
+    assert_eq!(defined.status, StatusCode::CREATED, "{}", defined.text);
+    let rename = || Some(serde_json::json!({"to": "Exports"}));
+    let path = "/api/v1/metrics/exports_28d/rename";
+    let csm = call("csm", reqwest::Method::POST, path, rename()).await;
+    assert_eq!(csm.status, StatusCode::FORBIDDEN, "{}", csm.text);
+    let bad = call(
+        "leader",
+        reqwest::Method::POST,
+        path,
+        Some(serde_json::json!({"to": "exports!"})),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert_eq!(bad.body["error"]["field"], "to", "{}", bad.text);
+    let renamed = call("leader", reqwest::Method::POST, path, rename()).await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
+    assert_eq!(renamed.body["spec"]["name"], "exports");
+    let gone = call("leader", reqwest::Method::POST, path, rename()).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND, "{}", gone.text);
+    let deleted = call(
+        "leader",
+        reqwest::Method::DELETE,
+        "/api/v1/metrics/exports",
+        None,
+    )
+    .await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.text);
+    let listed = app.get("viewer", "/api/v1/metrics").await;
+    assert!(!listed.text.contains("exports"), "{}", listed.text);
+    let again = call(
+        "leader",
+        reqwest::Method::DELETE,
+        "/api/v1/metrics/exports",
+        None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "{}", again.text);
+}

@@ -618,6 +618,41 @@ impl Store for SqliteStore {
             Ok(rows)
         })
     }
+    fn delete_metric(&self, access: &ManageAccess, name: &str) -> Result<()> {
+        self.write_by(access.user_id(), |c| {
+            if c.execute("DELETE FROM metrics WHERE name = ?1", [name])? == 0 {
+                return Err(StoreError::NotFound { entity: "metric" });
+            }
+            c.execute("DELETE FROM metric_values WHERE metric = ?1", [name])?;
+            Ok(())
+        })
+    }
+    fn rename_metric(&self, access: &ManageAccess, from: &str, to: &str) -> Result<()> {
+        self.write_by(access.user_id(), |c| {
+            let taken: Option<i64> = c
+                .query_row("SELECT 1 FROM metrics WHERE name = ?1", [to], |row| row.get(0))
+                .optional()?;
+            if taken.is_some() {
+                return Err(StoreError::Conflict {
+                    field: "to".into(),
+                    reason: format!("a metric named {to} exists"),
+                });
+            }
+            let renamed = c.execute(
+                "UPDATE metrics SET name = ?2, spec = json_set(spec, '$.name', ?2), updated_at = ?3 \
+                 WHERE name = ?1",
+                rusqlite::params![from, to, row::now()],
+            )?;
+            if renamed == 0 {
+                return Err(StoreError::NotFound { entity: "metric" });
+            }
+            c.execute(
+                "UPDATE metric_values SET metric = ?2 WHERE metric = ?1",
+                [from, to],
+            )?;
+            Ok(())
+        })
+    }
     fn get_metric(&self, name: &str) -> Result<String> {
         self.read(|c| {
             c.query_row("SELECT spec FROM metrics WHERE name = ?1", [name], |row| {
