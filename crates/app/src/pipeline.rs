@@ -83,13 +83,19 @@ pub fn run_daily(
     let known = store.health_days(mikawaya_playbooks::health::SCORECARD)?;
     let mut scores = 0;
     if !known.contains(&clock.today) {
-        // A first snapshot brings 26 weeks of history with it.
+        // A first snapshot brings 26 weeks of history with it: the weeks up to the last
+        // day with usage events when they ended in the past, and today.
         let days = if known.is_empty() {
-            let from = clock
-                .today
+            let span = ingest.read(|rollups| rollups.event_span())?;
+            let end = span.map_or(clock.today, |(_, last)| last.min(clock.today));
+            let from = end
                 .checked_sub(jiff::Span::new().days(7 * 25))
-                .unwrap_or(clock.today);
-            crate::health::days_back(from, clock.today, 7)
+                .unwrap_or(end);
+            let mut days = crate::health::days_back(from, end, 7);
+            if end < clock.today {
+                days.push(clock.today);
+            }
+            days
         } else {
             vec![clock.today]
         };
@@ -106,8 +112,18 @@ pub fn run_daily(
     tracing::info!(day = %today, uplifts, "playbook uplifts measured");
     // Every defined metric's series, up to today.
     let facts = mikawaya_playbooks::facts::account_facts(store, &read)?;
+    let keep_going = || !ingest.is_stopping();
     let values = ingest.read(|rollups| {
-        crate::series::update(store, &manage, &read, rollups, &facts, clock.today)
+        crate::series::update(
+            store,
+            &manage,
+            &read,
+            rollups,
+            &facts,
+            clock.today,
+            rollups.event_span(),
+            &keep_going,
+        )
     })??;
     tracing::info!(day = %today, values, "metric series updated");
     // Every active success plan's measured objectives, and milestones overdue.

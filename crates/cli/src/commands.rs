@@ -1474,13 +1474,15 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
 #[derive(Debug, clap::Subcommand)]
 pub enum MetricsCommand {
     /// Stores every metric's (or one's) values for every account: today only, or with
-    /// --full daily for 30 days and weekly back 18 months (what the server does for a
-    /// metric with no history).
+    /// --full daily for 30 days and weekly back 18 months, ending on the last day with
+    /// usage events when they ended in the past (what the server does for a metric with
+    /// no history).
     Compute {
         /// Only this metric.
         #[arg(long)]
         name: Option<String>,
-        /// Recompute the whole history.
+        /// Recompute the whole history (within the days that have usage events when they
+        /// ended before today).
         #[arg(long)]
         full: bool,
         /// The last day, YYYY-MM-DD (default today).
@@ -1626,17 +1628,19 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             {
                 return Err(Failure::input(anyhow!("no metric named {name}")));
             }
-            let days = if full {
-                mikawaya_app::series::full_days(today)
-            } else {
-                vec![today]
-            };
             let facts = account_facts(&store)?;
             let store: Arc<dyn Store> = Arc::new(store);
             let service = open_ingest(data_dir, Arc::clone(&store), &ingest)?;
             let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
+            let mut days = 0;
             let written = service
                 .read(|rollups| {
+                    let chosen = if full {
+                        mikawaya_app::series::history_days(today, rollups.event_span())
+                    } else {
+                        vec![today]
+                    };
+                    days = chosen.len();
                     mikawaya_app::series::compute(
                         store.as_ref(),
                         &manage,
@@ -1644,16 +1648,16 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                         rollups,
                         &facts,
                         &metrics,
-                        &days,
+                        &chosen,
+                        &|| true,
                     )
                 })
                 .map_err(Failure::from)?;
             service.shutdown();
             let written = written.map_err(|e| anyhow!("{e}"))?;
             println!(
-                "stored {written} values: {} metric(s) over {} day(s)",
+                "stored {written} values: {} metric(s) over {days} day(s)",
                 metrics.len(),
-                days.len()
             );
             Ok(())
         }

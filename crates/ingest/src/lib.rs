@@ -333,6 +333,8 @@ pub struct Ingest {
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
     config: IngestConfig,
     store: Arc<dyn Store>,
+    /// Set by [`Ingest::shutdown`]: long jobs reading the rollups stop at their next step.
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 /// The property filters the stored metric definitions name.
@@ -431,6 +433,7 @@ impl Ingest {
             threads: Mutex::new(vec![writer_thread, applier_thread]),
             config,
             store,
+            stopping: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -473,6 +476,11 @@ impl Ingest {
         );
         *rollups = rebuilt;
         Ok(())
+    }
+
+    /// Whether the service is shutting down: long jobs (backfills) stop at their next step.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The settings.
@@ -662,6 +670,8 @@ impl Ingest {
 
     /// Stops the threads after the queued appends are written and applied.
     pub fn shutdown(&self) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut sender) = self.appends.lock() {
             sender.take();
         }

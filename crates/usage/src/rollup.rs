@@ -1155,6 +1155,20 @@ impl Rollups {
             .collect()
     }
 
+    /// The first and last day any event happened on, in the rollups' time zone (none
+    /// without events): the span backfills of history cover.
+    pub fn event_span(&self) -> Option<(jiff::civil::Date, jiff::civil::Date)> {
+        let entries = self.catalog.iter().flatten();
+        let first = entries.clone().map(|e| e.first_seen_ms).min()?;
+        let last = entries.map(|e| e.last_seen_ms).max()?;
+        let day = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms)
+                .ok()
+                .map(|t| t.to_zoned(self.time_zone.clone()).date())
+        };
+        Some((day(first)?, day(last)?))
+    }
+
     /// The event catalogue, by volume.
     pub fn catalog(&self) -> Vec<CatalogEntry> {
         let mut entries: Vec<CatalogEntry> = self.catalog.iter().flatten().cloned().collect();

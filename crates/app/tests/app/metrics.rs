@@ -80,3 +80,61 @@ fn a_metric_is_renamed_and_deleted_with_its_series_unless_in_use() -> TestResult
     ));
     Ok(())
 }
+
+/// A backfill asked to stop stores nothing half-done, and leaves the metric to the next
+/// start; a run that goes on covers the events' span only.
+#[test]
+fn a_backfill_covers_the_events_span_and_stops_when_asked() -> TestResult {
+    let world = World::new()?;
+    let manage = Actor::system().manage()?;
+    let read = Actor::system().read();
+    world.account("OLD-1", |_| {})?;
+    world.store.put_metric(
+        &manage,
+        "logins_28d",
+        r#"{"name":"logins_28d","kind":"count","event":"Login"}"#,
+    )?;
+    let rollups = crate::rollups(&[
+        ("OLD-1", "u1", "Login", "2020-01-06T10:00:00Z"),
+        ("OLD-1", "u1", "Login", "2020-06-29T10:00:00Z"),
+    ]);
+    let facts = mikawaya_playbooks::facts::account_facts(&world.store, &read)?;
+    let today = date(2026, 12, 3);
+    let span = rollups.event_span();
+    assert_eq!(span, Some((date(2020, 1, 6), date(2020, 6, 29))));
+    let stopped = mikawaya_app::series::update(
+        &world.store,
+        &manage,
+        &read,
+        &rollups,
+        &facts,
+        today,
+        span,
+        &|| false,
+    );
+    assert!(stopped.is_err());
+    assert!(
+        world.store.metric_days("logins_28d")?.is_empty(),
+        "nothing half-done"
+    );
+    let written = mikawaya_app::series::update(
+        &world.store,
+        &manage,
+        &read,
+        &rollups,
+        &facts,
+        today,
+        span,
+        &|| true,
+    )?;
+    let days = world.store.metric_days("logins_28d")?;
+    assert_eq!(written, days.len(), "one account, one value a day");
+    assert!(days.len() < 60, "{}", days.len());
+    assert_eq!(days.last(), Some(&today));
+    assert!(
+        days[..days.len() - 1]
+            .iter()
+            .all(|d| *d >= date(2020, 1, 6) && *d <= date(2020, 6, 29))
+    );
+    Ok(())
+}
