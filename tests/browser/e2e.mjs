@@ -290,6 +290,11 @@ try {
   await Promise.all([desk.waitForURL(/by=owner/), desk.getByRole('button', { name: 'Show' }).click()]);
   const owners = await desk.locator('[data-testid=cohorts] tbody th').allInnerTexts();
   check(owners.length >= 2 && owners.every((o) => !o.includes('@')), `cohorts by owner, by name: ${owners}`);
+  check((await desk.locator('[data-testid=churn-equivalents]').innerText()).includes('a year'), 'the logo churn as a yearly rate');
+  await desk.getByLabel('Days without events (activity churn)').fill('30');
+  await Promise.all([desk.waitForURL(/activity_days=30/), desk.getByRole('button', { name: 'Show' }).click()]);
+  const activity = await desk.locator('[data-testid=activity-churn]').innerText();
+  check(activity.includes('30 days') && /Active at the start\s+\d+/.test(activity), `activity churn over 30 days: ${activity}`);
   await accessible(desk, 'cohorts');
   // The metric explorer: define a metric in the browser and see its proof.
   await desk.goto(`${BASE}/explore`);

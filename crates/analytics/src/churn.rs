@@ -65,6 +65,10 @@ pub struct ChurnReport {
     pub grr: Option<f64>,
     /// Net revenue retention.
     pub nrr: Option<f64>,
+    /// The logo churn rate as a monthly rate by survival ([`Equivalent`]).
+    pub logo_churn_monthly: Option<f64>,
+    /// The logo churn rate as an annual rate by survival.
+    pub logo_churn_annual: Option<f64>,
 }
 
 /// MRR of every account active at `day`.
@@ -96,6 +100,8 @@ pub fn churn(rows: &[RevenueRow], from: Date, to: Date) -> ChurnReport {
         mrr_churn_rate: None,
         grr: None,
         nrr: None,
+        logo_churn_monthly: None,
+        logo_churn_annual: None,
     };
     for (account, start_mrr) in &at_start {
         report.mrr_at_start += start_mrr;
@@ -124,7 +130,101 @@ pub fn churn(rows: &[RevenueRow], from: Date, to: Date) -> ChurnReport {
         report.mrr_at_start - report.churned_mrr - report.contraction + report.expansion,
         report.mrr_at_start,
     );
+    let equivalent = Equivalent::of(report.logo_churn_rate, from, to);
+    report.logo_churn_monthly = equivalent.monthly;
+    report.logo_churn_annual = equivalent.annual;
     report
+}
+
+/// The length of `[from, to)` in months: whole calendar months when both days fall on the
+/// same day of the month (Jan 1 to Apr 1: 3), else days / (365.25 / 12).
+pub fn months_between(from: Date, to: Date) -> f64 {
+    if from.day() == to.day() {
+        let months = (i32::from(to.year()) - i32::from(from.year())) * 12 + i32::from(to.month())
+            - i32::from(from.month());
+        return f64::from(months);
+    }
+    f64::from((to - from).get_days()) / (365.25 / 12.0)
+}
+
+/// A period's churn rate as the monthly and annual rates that compound to it, by survival
+/// (`shared/domain.md`): monthly = 1 - (1 - rate)^(1 / months), annual = 1 - (1 -
+/// monthly)^12.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Equivalent {
+    /// The rate over one month.
+    pub monthly: Option<f64>,
+    /// The rate over one year.
+    pub annual: Option<f64>,
+}
+
+impl Equivalent {
+    /// The equivalents of `rate` measured over `[from, to)` (none for an empty period).
+    pub fn of(rate: Option<f64>, from: Date, to: Date) -> Self {
+        let months = months_between(from, to);
+        let monthly = rate
+            .filter(|_| months > 0.0)
+            .map(|rate| compound(rate, 1.0 / months));
+        Self {
+            monthly,
+            annual: monthly.map(|monthly| compound(monthly, 12.0)),
+        }
+    }
+}
+
+/// Activity churn over `[from, to)` (`shared/domain.md`): an account is active on a day
+/// when it has an event in the `inactive_days` days before it; of the accounts active on
+/// `from`, the churned are those not active on `to`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ActivityChurn {
+    /// N: days without an event after which an account counts as churned.
+    pub inactive_days: u32,
+    /// Accounts active on t0.
+    pub accounts_at_start: u64,
+    /// Of those, accounts not active on t1.
+    pub churned: u64,
+    /// churned / accounts_at_start.
+    pub rate: Option<f64>,
+    /// The rate as a monthly rate by survival.
+    pub monthly: Option<f64>,
+    /// The rate as an annual rate by survival.
+    pub annual: Option<f64>,
+}
+
+/// Activity churn of the accounts with these usage keys over `[from, to)`.
+pub fn activity_churn(
+    usage: &dyn crate::metrics::UsageSource,
+    keys: &[&str],
+    from: Date,
+    to: Date,
+    inactive_days: u32,
+) -> ActivityChurn {
+    let active_on = |key: &str, day: Date| {
+        let window = (
+            day.checked_sub(jiff::Span::new().days(i64::from(inactive_days))),
+            day.yesterday(),
+        );
+        match window {
+            (Ok(first), Ok(last)) if inactive_days > 0 => usage.count(key, None, first, last) > 0,
+            _ => false,
+        }
+    };
+    let cohort: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| active_on(k, from))
+        .collect();
+    let churned = cohort.iter().filter(|k| !active_on(k, to)).count() as u64;
+    let rate = ratio(churned as f64, cohort.len() as f64);
+    let equivalent = Equivalent::of(rate, from, to);
+    ActivityChurn {
+        inactive_days,
+        accounts_at_start: cohort.len() as u64,
+        churned,
+        rate,
+        monthly: equivalent.monthly,
+        annual: equivalent.annual,
+    }
 }
 
 /// Churn and retention over `[from, to)` per cohort: `cohort_of` names each account's
@@ -272,5 +372,24 @@ mod tests {
     fn monthly_churn_compounds_to_annual_by_survival() {
         assert!((compound(0.02, 12.0) - (1.0 - 0.98f64.powi(12))).abs() < 1e-12);
         assert!((compound(0.02, 12.0) - 0.215_283_3).abs() < 1e-6);
+    }
+
+    /// 10% over Jan 1 to Apr 1 (3 calendar months): monthly 1 - 0.9^(1/3), annual
+    /// 1 - 0.9^4 = 0.3439; a period of 30 days is 30 / 30.4375 months.
+    #[test]
+    fn rates_convert_to_monthly_and_annual_by_survival() {
+        assert_eq!(months_between(date(2026, 1, 1), date(2026, 4, 1)), 3.0);
+        assert_eq!(months_between(date(2025, 11, 15), date(2026, 2, 15)), 3.0);
+        assert!(
+            (months_between(date(2026, 1, 1), date(2026, 1, 31)) - 30.0 / 30.4375).abs() < 1e-12
+        );
+        let equivalent = Equivalent::of(Some(0.10), date(2026, 1, 1), date(2026, 4, 1));
+        let monthly = equivalent.monthly.unwrap_or_default();
+        assert!((monthly - (1.0 - 0.9f64.powf(1.0 / 3.0))).abs() < 1e-12);
+        assert!((equivalent.annual.unwrap_or_default() - 0.3439).abs() < 1e-12);
+        assert_eq!(
+            Equivalent::of(None, date(2026, 1, 1), date(2026, 4, 1)).annual,
+            None
+        );
     }
 }

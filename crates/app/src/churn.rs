@@ -54,6 +54,37 @@ pub fn analyse(
     })
 }
 
+/// Activity churn (`shared/domain.md`) of the accounts `access` can see over `[from, to)`:
+/// with usage but no billing data, an account is churned after `inactive_days` days
+/// without an event (field `activity_days`, 1 to 3650; `to` after `from`).
+pub fn activity(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn mikawaya_analytics::metrics::UsageSource,
+    from: Date,
+    to: Date,
+    inactive_days: u32,
+) -> Result<mikawaya_analytics::churn::ActivityChurn> {
+    if to <= from {
+        return Err(Invalid::new("to", "must be after from").into());
+    }
+    if !(1..=3650).contains(&inactive_days) {
+        return Err(Invalid::new("activity_days", "must be from 1 to 3650").into());
+    }
+    let accounts = store.all_accounts(access)?;
+    let keys: Vec<&str> = accounts
+        .iter()
+        .filter_map(|a| a.external_id.as_ref().map(|id| id.as_str()))
+        .collect();
+    Ok(mikawaya_analytics::churn::activity_churn(
+        usage,
+        &keys,
+        from,
+        to,
+        inactive_days,
+    ))
+}
+
 /// The cohorts churn can be broken down by (and `custom.KEY`, a custom field).
 pub const COHORTS: &[&str] = &["start_month", "plan", "tier", "partner", "owner"];
 

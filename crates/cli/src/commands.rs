@@ -1369,6 +1369,12 @@ pub struct ChurnArgs {
     /// With --by: also write the cohort chart (logo churn % per cohort) to this SVG file.
     #[arg(long, requires = "by")]
     svg: Option<PathBuf>,
+    /// Activity churn instead of billing churn: an account is churned after this many
+    /// days without an event (for usage without billing data; e.g. 28 or 30).
+    #[arg(long, conflicts_with_all = ["by", "svg"])]
+    activity_days: Option<u32>,
+    #[command(flatten)]
+    ingest: IngestArgs,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -1378,6 +1384,9 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
     let from = mikawaya_domain::value::parse_date(&args.from, "--from").map_err(Failure::input)?;
     let to = mikawaya_domain::value::parse_date(&args.to, "--to").map_err(Failure::input)?;
     let store = open_store(data_dir)?;
+    if let Some(days) = args.activity_days {
+        return activity_churn(data_dir, store, args, from, to, days);
+    }
     let analysis = mikawaya_app::churn::analyse(
         &store,
         &Actor::system().read(),
@@ -1467,7 +1476,62 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
         println!("expansion         {:.2}", report.expansion);
         println!("GRR               {}", percent(report.grr));
         println!("NRR               {}", percent(report.nrr));
+        println!(
+            "logo churn        {} a month, {} a year (by survival)",
+            percent(report.logo_churn_monthly),
+            percent(report.logo_churn_annual)
+        );
     }
+    Ok(())
+}
+
+/// `mikawaya churn --activity-days N`: activity churn from the usage events.
+fn activity_churn(
+    data_dir: &Path,
+    store: SqliteStore,
+    args: &ChurnArgs,
+    from: jiff::civil::Date,
+    to: jiff::civil::Date,
+    days: u32,
+) -> Result<(), Failure> {
+    let store: Arc<dyn Store> = Arc::new(store);
+    let ingest = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
+    let report = ingest
+        .read(|rollups| {
+            mikawaya_app::churn::activity(
+                store.as_ref(),
+                &Actor::system().read(),
+                rollups,
+                from,
+                to,
+                days,
+            )
+        })
+        .map_err(Failure::from)?
+        .map_err(app_input)?;
+    ingest.shutdown();
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).context("writing JSON")?
+        );
+        return Ok(());
+    }
+    let percent =
+        |rate: Option<f64>| rate.map_or_else(|| "n/a".to_owned(), |r| format!("{:.2}%", r * 100.0));
+    println!("period            {from} to {to}");
+    println!("churned after     {days} days without an event");
+    println!("active at start   {}", report.accounts_at_start);
+    println!(
+        "churned           {} ({})",
+        report.churned,
+        percent(report.rate)
+    );
+    println!(
+        "activity churn    {} a month, {} a year (by survival)",
+        percent(report.monthly),
+        percent(report.annual)
+    );
     Ok(())
 }
 

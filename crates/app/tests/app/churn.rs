@@ -69,3 +69,44 @@ fn churn_by_tier_counts_the_tier_at_the_start_of_the_period() -> TestResult {
     assert!(matches!(refused, Err(mikawaya_app::AppError::Invalid(ref e)) if e.field == "by"));
     Ok(())
 }
+
+/// Activity churn computed by hand (N = 28, t0 = Mar 1, t1 = Apr 1; a day's window is the
+/// 28 days before it): A (Feb 20, Mar 25) stays; B (Feb 27) churns; C (Jan 15) is not in
+/// the cohort; D (Feb 1, the window's first day; Mar 3, one day before t1's window)
+/// churns; E (Mar 31) is not in the cohort. 2 of 3: 66.7% over one month, and
+/// 1 - (1/3)^12 a year.
+#[test]
+fn activity_churn_counts_accounts_gone_quiet_by_hand() -> TestResult {
+    let world = World::new()?;
+    for key in ["A", "B", "C", "D", "E"] {
+        world.account(key, |_| {})?;
+    }
+    let rollups = crate::rollups(&[
+        ("A", "u", "Login", "2026-02-20T10:00:00Z"),
+        ("A", "u", "Login", "2026-03-25T10:00:00Z"),
+        ("B", "u", "Login", "2026-02-27T10:00:00Z"),
+        ("C", "u", "Login", "2026-01-15T10:00:00Z"),
+        ("D", "u", "Login", "2026-02-01T10:00:00Z"),
+        ("D", "u", "Login", "2026-03-03T10:00:00Z"),
+        ("E", "u", "Login", "2026-03-31T10:00:00Z"),
+    ]);
+    let read = Actor::system().read();
+    let (from, to) = (crate::date(2026, 3, 1), crate::date(2026, 4, 1));
+    let report = mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 28)?;
+    assert_eq!((report.accounts_at_start, report.churned), (3, 2));
+    assert_eq!(report.rate, Some(2.0 / 3.0));
+    assert_eq!(report.monthly, Some(2.0 / 3.0));
+    let annual = report.annual.unwrap_or_default();
+    assert!(
+        (annual - (1.0 - (1.0f64 / 3.0).powi(12))).abs() < 1e-12,
+        "{annual}"
+    );
+    // With 30 days D's Mar 3 counts at t1 (its window starts Mar 2): only B churns.
+    let thirty = mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 30)?;
+    assert_eq!((thirty.accounts_at_start, thirty.churned), (3, 1));
+    let refused = mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 0);
+    assert!(
+        matches!(refused, Err(mikawaya_app::AppError::Invalid(e)) if e.field == "activity_days")
+    );
+    Ok(())
+}

@@ -851,3 +851,92 @@ fn events_csv_as_warehouses_export_it() {
         stderr(&wrong)
     );
 }
+
+/// `churn --activity-days`: the hand-computed case of the app test through the binary
+/// (A stays, B and D churn, C and E are not in the cohort), with the rate per month and
+/// year; the API answers the same.
+#[tokio::test(flavor = "multi_thread")]
+async fn activity_churn_through_the_cli_and_the_api() {
+    let workspace = Workspace::new();
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name\nA,A\nB,B\nC,C\nD,D\nE,E\n",
+    );
+    workspace.import(
+        "events",
+        "events.csv",
+        "account_id,user_id,event,timestamp\n\
+         A,u,Login,2026-02-20T10:00:00Z\nA,u,Login,2026-03-25T10:00:00Z\n\
+         B,u,Login,2026-02-27T10:00:00Z\nC,u,Login,2026-01-15T10:00:00Z\n\
+         D,u,Login,2026-02-01T10:00:00Z\nD,u,Login,2026-03-03T10:00:00Z\n\
+         E,u,Login,2026-03-31T10:00:00Z\n",
+    );
+    let args = [
+        "churn",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-04-01",
+        "--activity-days",
+        "28",
+    ];
+    let text = workspace.expect(&args, None, 0);
+    assert!(
+        stdout(&text).contains("churned           2 (66.67%)"),
+        "{}",
+        stdout(&text)
+    );
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let json = workspace.expect(&json_args, None, 0);
+    let report: serde_json::Value = ok(serde_json::from_slice(&json.stdout));
+    assert_eq!(report["accounts_at_start"], 3);
+    let zero = workspace.expect(
+        &[
+            "churn",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-04-01",
+            "--activity-days",
+            "0",
+        ],
+        None,
+        2,
+    );
+    assert!(
+        stderr(&zero).contains("--activity-days"),
+        "{}",
+        stderr(&zero)
+    );
+
+    let token = workspace.admin_token();
+    let server = workspace.serve();
+    let reply = ok(client()
+        .get(format!(
+            "{}/api/v1/analytics/activity-churn?from=2026-03-01&to=2026-04-01&activity_days=28",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await);
+    let body: serde_json::Value = ok(reply.json().await);
+    assert_eq!(
+        (body["accounts_at_start"].clone(), body["churned"].clone()),
+        (3.into(), 2.into()),
+        "{body}"
+    );
+    assert_eq!(body["monthly"], report["monthly"]);
+    let refused = ok(client()
+        .get(format!(
+            "{}/api/v1/analytics/activity-churn?from=2026-03-01&to=2026-04-01&activity_days=0",
+            server.base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await);
+    assert_eq!(refused.status(), reqwest::StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = ok(refused.json().await);
+    assert_eq!(body["error"]["field"], "activity_days", "{body}");
+}

@@ -27,6 +27,7 @@ pub struct CohortQuery {
     by: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    activity_days: Option<String>,
 }
 
 /// Churn, GRR and NRR per cohort over a period.
@@ -49,19 +50,27 @@ pub async fn cohorts_page(
                 .map_err(|e| Invalid::new("to", e.to_string()))?,
         };
         let by = query.by.clone().unwrap_or_else(|| "tier".to_owned());
+        let days = match query.activity_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+            Some(raw) => raw.parse::<u32>().map_err(|_| {
+                Invalid::new("activity_days", format!("'{raw}' is not a whole number of days"))
+            })?,
+            None => 28,
+        };
         let access = page_user.actor.read();
         let asked = by.clone();
-        let (analysis, fields) = state
-            .run(move |store| {
+        let (analysis, fields, activity) = state
+            .run_with_usage(move |store, rollups| {
                 let analysis =
                     mikawaya_app::churn::analyse(store, &access, from, to, Some(&asked))?;
-                Ok((analysis, store.list_custom_fields()?))
+                let activity =
+                    mikawaya_app::churn::activity(store, &access, rollups, from, to, days)?;
+                Ok((analysis, store.list_custom_fields()?, activity))
             })
             .await?;
-        Ok::<_, ApiError>((analysis, fields, by))
+        Ok::<_, ApiError>((analysis, fields, by, activity))
     }
     .await;
-    let (analysis, fields, by) = match result {
+    let (analysis, fields, by, activity) = match result {
         Ok(found) => found,
         Err(error) => return super::error_page(&page_user, error),
     };
@@ -96,6 +105,7 @@ pub async fn cohorts_page(
             } }
             label { (lang.t("from")) input type="date" name="from" value=(analysis.from.to_string()); }
             label { (lang.t("to")) input type="date" name="to" value=(analysis.to.to_string()); }
+            label { (lang.t("activity_days")) input type="number" name="activity_days" min="1" max="3650" value=(activity.inactive_days); }
             button type="submit" { (lang.t("show")) }
         }
         table tabindex="0" data-testid="cohorts" {
@@ -109,8 +119,26 @@ pub async fn cohorts_page(
                 (row(lang.t("all_accounts"), &analysis.overall))
             }
         }
+        p data-testid="churn-equivalents" {
+            (lang.t("logo_churn")) " " (percent(analysis.overall.logo_churn_rate)) " · "
+            (lang.t("per_month")) " " (percent(analysis.overall.logo_churn_monthly)) " · "
+            (lang.t("per_year")) " " (percent(analysis.overall.logo_churn_annual)) " " (lang.t("by_survival"))
+        }
         @if !bars.is_empty() {
             (charts::bars("cohort-chart", lang.t("logo_churn"), &bars, [lang.t("cohort"), lang.t("logo_churn")]))
+        }
+        section data-testid="activity-churn" {
+            h2 { (lang.t("activity_churn")) }
+            p.muted { (lang.t("activity_churn_help").replace("{n}", &activity.inactive_days.to_string())) }
+            table tabindex="0" {
+                tbody {
+                    tr { th scope="row" { (lang.t("active_at_start")) } td.num { (activity.accounts_at_start) } }
+                    tr { th scope="row" { (lang.t("churned")) } td.num { (activity.churned) } }
+                    tr { th scope="row" { (lang.t("activity_churn")) } td.num { (percent(activity.rate)) } }
+                    tr { th scope="row" { (lang.t("per_month")) } td.num { (percent(activity.monthly)) } }
+                    tr { th scope="row" { (lang.t("per_year")) } td.num { (percent(activity.annual)) } }
+                }
+            }
         }
     };
     layout(

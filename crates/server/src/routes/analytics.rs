@@ -20,6 +20,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(churn_report))
+        .routes(routes!(activity_churn))
         .routes(routes!(list_metrics, define_metric))
         .routes(routes!(delete_metric))
         .routes(routes!(rename_metric))
@@ -57,6 +58,10 @@ pub struct ChurnOut {
     mrr_churn_rate: Option<f64>,
     grr: Option<f64>,
     nrr: Option<f64>,
+    /// The logo churn rate as a monthly rate by survival: 1 - (1 - rate)^(1 / months).
+    logo_churn_monthly: Option<f64>,
+    /// The logo churn rate as an annual rate by survival: 1 - (1 - monthly)^12.
+    logo_churn_annual: Option<f64>,
     /// With `by`: the same per cohort (cohorts with no account at t0 left out).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(no_recursion)]
@@ -86,6 +91,8 @@ impl ChurnOut {
             mrr_churn_rate: report.mrr_churn_rate,
             grr: report.grr,
             nrr: report.nrr,
+            logo_churn_monthly: report.logo_churn_monthly,
+            logo_churn_annual: report.logo_churn_annual,
             cohorts: None,
         }
     }
@@ -124,6 +131,69 @@ async fn churn_report(
             .collect()
     });
     Ok(Json(out))
+}
+
+/// The period and the days without an event that make an account churned.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActivityParams {
+    /// t0, YYYY-MM-DD (the cohort is the accounts with an event in the N days before it).
+    from: String,
+    /// t1, YYYY-MM-DD (after t0).
+    to: String,
+    /// N: days without an event after which an account counts as churned (1 to 3650).
+    activity_days: u32,
+}
+
+/// Activity churn of a period, as `shared/domain.md` defines it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ActivityChurnOut {
+    from: String,
+    to: String,
+    /// N.
+    inactive_days: u32,
+    /// Accounts with an event in the N days before t0.
+    accounts_at_start: u64,
+    /// Of those, accounts with none in the N days before t1.
+    churned: u64,
+    /// Null when no account was active at t0.
+    rate: Option<f64>,
+    /// The rate as a monthly rate by survival.
+    monthly: Option<f64>,
+    /// The rate as an annual rate by survival.
+    annual: Option<f64>,
+}
+
+/// Activity churn from `from` to `to` for usage without billing data: an account is
+/// churned after `activity_days` days without an event.
+#[utoipa::path(get, path = "/api/v1/analytics/activity-churn", tag = "analytics", params(ActivityParams),
+    responses((status = 200, body = ActivityChurnOut), (status = 400, body = ErrorBody)))]
+async fn activity_churn(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    QueryParams(params): QueryParams<ActivityParams>,
+) -> Result<Json<ActivityChurnOut>, ApiError> {
+    let from = required(&params.from, "from", date("from"))?;
+    let to = required(&params.to, "to", date("to"))?;
+    let access = actor.read();
+    let days = params.activity_days;
+    let report = state
+        .run_with_usage(move |store, rollups| {
+            mikawaya_app::churn::activity(store, &access, rollups, from, to, days)
+                .map_err(mikawaya_store::StoreError::from)
+        })
+        .await?;
+    Ok(Json(ActivityChurnOut {
+        from: from.to_string(),
+        to: to.to_string(),
+        inactive_days: report.inactive_days,
+        accounts_at_start: report.accounts_at_start,
+        churned: report.churned,
+        rate: report.rate,
+        monthly: report.monthly,
+        annual: report.annual,
+    }))
 }
 
 /// A metric definition as listed.
