@@ -411,6 +411,27 @@ pub struct MetricSpec {
     /// The metric whose change is measured (pct_change), as a spec.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub of: Option<Box<MetricSpec>>,
+    /// The weighted metrics a `sum_of` metric adds up (a weight of -1 subtracts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub terms: Vec<MetricTerm>,
+    /// A ratio's factor (100: a percentage; default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<f64>,
+}
+
+/// One weighted part of a `sum_of` metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricTerm {
+    /// The metric, as a spec.
+    pub metric: MetricSpec,
+    /// Its weight (default 1; -1 subtracts it).
+    #[serde(default = "one")]
+    pub weight: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// What a checked metric computes.
@@ -430,12 +451,19 @@ pub enum MetricKind {
     },
     /// Distinct active users.
     DistinctUsers,
-    /// One metric over another.
+    /// One metric over another, times a scale (100: a percentage).
     Ratio {
         /// Numerator.
         numerator: Box<Metric>,
         /// Denominator.
         denominator: Box<Metric>,
+        /// The factor (1 unless the spec says).
+        scale: f64,
+    },
+    /// A weighted sum of metrics (likes + dislikes; logins - failed logins).
+    SumOf {
+        /// (weight, metric).
+        terms: Vec<(f64, Metric)>,
     },
     /// Percent change of a metric between the latest window and the one before.
     PctChange {
@@ -524,7 +552,33 @@ impl Metric {
                 ),
             ));
         }
+        if spec.scale.is_some() && spec.kind != "ratio" {
+            return Err(Invalid::new("scale", "applies to ratio metrics only"));
+        }
+        if !spec.terms.is_empty() && spec.kind != "sum_of" {
+            return Err(Invalid::new("terms", "apply to sum_of metrics only"));
+        }
         let kind = match spec.kind.as_str() {
+            "sum_of" => {
+                if !(1..=20).contains(&spec.terms.len()) {
+                    return Err(Invalid::new("terms", "a sum_of metric needs 1 to 20 terms"));
+                }
+                let mut terms = Vec::with_capacity(spec.terms.len());
+                for (index, term) in spec.terms.iter().enumerate() {
+                    if !term.weight.is_finite() {
+                        return Err(Invalid::new(
+                            format!("terms[{index}].weight"),
+                            "must be a finite number",
+                        ));
+                    }
+                    let metric = Self::check_at(&term.metric, depth + 1).map_err(|e| {
+                        let nested = format!("terms[{index}].metric.{}", e.field);
+                        e.in_field(nested)
+                    })?;
+                    terms.push((term.weight, metric));
+                }
+                MetricKind::SumOf { terms }
+            }
             "count" => MetricKind::Count {
                 event: event("count")?,
             },
@@ -536,6 +590,13 @@ impl Metric {
             "ratio" => MetricKind::Ratio {
                 numerator: inner(&spec.numerator, "numerator")?,
                 denominator: inner(&spec.denominator, "denominator")?,
+                scale: match spec.scale {
+                    None => 1.0,
+                    Some(scale) if scale.is_finite() && scale != 0.0 => scale,
+                    Some(_) => {
+                        return Err(Invalid::new("scale", "must be a number other than 0"));
+                    }
+                },
             },
             "pct_change" => MetricKind::PctChange {
                 of: inner(&spec.of, "of")?,
@@ -575,7 +636,7 @@ impl Metric {
                 return Err(Invalid::new(
                     "kind",
                     format!(
-                        "'{other}' is not one of: count, sum, distinct_users, ratio, pct_change, days_since, per_month, mrr, seats, tenure_days, days_since_touch, nps, csat, ces, pulse"
+                        "'{other}' is not one of: count, sum, sum_of, distinct_users, ratio, pct_change, days_since, per_month, mrr, seats, tenure_days, days_since_touch, nps, csat, ces, pulse"
                     ),
                 ));
             }
@@ -630,11 +691,15 @@ impl Metric {
             MetricKind::Ratio {
                 numerator,
                 denominator,
+                scale,
             } => {
                 let below = denominator.value(source, subject, as_of)?;
                 let above = numerator.value(source, subject, as_of)?;
-                (below != 0.0).then(|| above / below)
+                (below != 0.0).then(|| scale * above / below)
             }
+            MetricKind::SumOf { terms } => terms.iter().try_fold(0.0, |total, (weight, metric)| {
+                Some(total + weight * metric.value(source, subject, as_of)?)
+            }),
             MetricKind::PctChange { of } => {
                 let previous_end = as_of
                     .checked_sub(jiff::Span::new().days(i64::from(of.window_days)))
@@ -877,6 +942,7 @@ impl Metric {
             MetricKind::Ratio {
                 numerator,
                 denominator,
+                scale,
             } => {
                 let above = numerator.series(source, subject, dates);
                 let below = denominator.series(source, subject, dates);
@@ -884,10 +950,20 @@ impl Metric {
                     .into_iter()
                     .zip(below)
                     .map(|(a, b)| match (a, b) {
-                        (Some(a), Some(b)) if b != 0.0 => Some(a / b),
+                        (Some(a), Some(b)) if b != 0.0 => Some(scale * a / b),
                         _ => None,
                     })
                     .collect()
+            }
+            MetricKind::SumOf { terms } => {
+                let mut total: Vec<Option<f64>> = vec![Some(0.0); days.len()];
+                for (weight, metric) in terms {
+                    for (sum, value) in total.iter_mut().zip(metric.series(source, subject, dates))
+                    {
+                        *sum = sum.zip(value).map(|(sum, value)| sum + weight * value);
+                    }
+                }
+                total
             }
             MetricKind::PctChange { of } => {
                 let earlier = dates.shifted(i64::from(of.window_days));

@@ -1560,7 +1560,9 @@ pub enum MetricsCommand {
         /// Its name (a-z, 0-9, _ or -).
         #[arg(long)]
         name: String,
-        /// count, sum, distinct_users, ratio, pct_change, days_since or per_month.
+        /// count, sum, sum_of, distinct_users, ratio, pct_change, days_since or per_month
+        /// (also the account facts: mrr, seats, tenure_days, days_since_touch, nps, csat, ces,
+        /// pulse).
         #[arg(long)]
         kind: String,
         /// The event (count, sum, per_month; optional for days_since).
@@ -1586,6 +1588,13 @@ pub enum MetricsCommand {
         /// The metric whose change is measured (pct_change): the name of a defined metric.
         #[arg(long)]
         of: Option<String>,
+        /// A part of a sum_of metric: a defined metric's name, with an optional weight
+        /// (`likes`, `dislikes`, `-1*failed_logins`, `0.5*seats`); repeat for each.
+        #[arg(long = "term", value_name = "[WEIGHT*]METRIC")]
+        terms: Vec<String>,
+        /// A ratio's factor: 100 makes it a percentage (default 1).
+        #[arg(long)]
+        scale: Option<f64>,
     },
     /// Lists the defined metrics.
     List,
@@ -1642,7 +1651,32 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             numerator,
             denominator,
             of,
+            terms,
+            scale,
         } => {
+            let terms = terms
+                .iter()
+                .map(|term| {
+                    let (weight, metric) = match term.split_once('*') {
+                        Some((weight, metric)) => {
+                            let weight = weight.trim().parse::<f64>().map_err(|_| {
+                                Failure::input(anyhow!(
+                                    "--term: '{term}': the weight must be a number"
+                                ))
+                            })?;
+                            (weight, metric.trim())
+                        }
+                        None => match term.trim().strip_prefix('-') {
+                            Some(metric) => (-1.0, metric.trim()),
+                            None => (1.0, term.trim()),
+                        },
+                    };
+                    Ok(mikawaya_analytics::metrics::MetricTerm {
+                        metric: stored_spec(&store, metric)?,
+                        weight,
+                    })
+                })
+                .collect::<Result<Vec<_>, Failure>>()?;
             let filters = filters
                 .iter()
                 .map(|text| Condition::parse(text))
@@ -1663,6 +1697,8 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 numerator: nested(numerator)?,
                 denominator: nested(denominator)?,
                 of: nested(of)?,
+                terms,
+                scale,
             };
             let metric = Metric::check(&spec).map_err(Failure::input)?;
             let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;

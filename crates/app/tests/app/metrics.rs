@@ -138,3 +138,112 @@ fn a_backfill_covers_the_events_span_and_stops_when_asked() -> TestResult {
     );
     Ok(())
 }
+
+/// Likes and dislikes over the 28 days before Mar 1 (by hand): L has 3 likes and 1
+/// dislike: opinions 4, net 2, dislike percent 25; Q has none: opinions 0, its dislike
+/// percent missing (the denominator is 0).
+#[test]
+fn sums_differences_and_percentages_of_event_counts() -> TestResult {
+    use mikawaya_analytics::metrics::{Metric, MetricSpec, MetricTerm, ObservationDates, Subject};
+    let count = |name: &str, event: &str| MetricSpec {
+        name: name.into(),
+        kind: "count".into(),
+        event: Some(event.into()),
+        ..MetricSpec::default()
+    };
+    let term = |metric: MetricSpec, weight: f64| MetricTerm { metric, weight };
+    let (likes, dislikes) = (count("likes", "Like"), count("dislikes", "Dislike"));
+    let opinions = MetricSpec {
+        name: "opinions".into(),
+        kind: "sum_of".into(),
+        terms: vec![term(likes.clone(), 1.0), term(dislikes.clone(), 1.0)],
+        ..MetricSpec::default()
+    };
+    let net = MetricSpec {
+        name: "net".into(),
+        kind: "sum_of".into(),
+        terms: vec![term(likes, 1.0), term(dislikes.clone(), -1.0)],
+        ..MetricSpec::default()
+    };
+    let dislike_pct = MetricSpec {
+        name: "dislike_pct".into(),
+        kind: "ratio".into(),
+        numerator: Some(Box::new(dislikes)),
+        denominator: Some(Box::new(opinions.clone())),
+        scale: Some(100.0),
+        ..MetricSpec::default()
+    };
+    let rollups = crate::rollups(&[
+        ("L", "u", "Like", "2026-02-03T10:00:00Z"),
+        ("L", "u", "Like", "2026-02-10T10:00:00Z"),
+        ("L", "u", "Like", "2026-02-28T10:00:00Z"),
+        ("L", "u", "Dislike", "2026-02-15T10:00:00Z"),
+        ("L", "u", "Like", "2026-01-10T10:00:00Z"),
+        ("Q", "u", "Login", "2026-02-15T10:00:00Z"),
+    ]);
+    let subject = |key: &str| Subject {
+        id: mikawaya_domain::AccountId::new(1),
+        usage_key: Some(key.into()),
+        tenure_start: None,
+    };
+    let day = date(2026, 3, 1);
+    let dates = ObservationDates::new(&[date(2026, 2, 1), day]);
+    for (spec, on_l, on_q) in [
+        (&opinions, Some(4.0), Some(0.0)),
+        (&net, Some(2.0), Some(0.0)),
+        (&dislike_pct, Some(25.0), None),
+    ] {
+        let metric = Metric::check(spec)?;
+        assert_eq!(
+            metric.value(&rollups, &subject("L"), day),
+            on_l,
+            "{}",
+            spec.name
+        );
+        assert_eq!(
+            metric.value(&rollups, &subject("Q"), day),
+            on_q,
+            "{}",
+            spec.name
+        );
+        // The series path gives what the value path gives on every date.
+        let series = metric.series(&rollups, &subject("L"), &dates);
+        let one_by_one: Vec<Option<f64>> = dates
+            .dates()
+            .iter()
+            .map(|d| metric.value(&rollups, &subject("L"), *d))
+            .collect();
+        assert_eq!(series, one_by_one, "{}", spec.name);
+    }
+    // Checked with field-named errors.
+    let refused = |spec: MetricSpec| Metric::check(&spec).err().map(|e| e.field);
+    let mut scaled_count = count("x", "Like");
+    scaled_count.scale = Some(100.0);
+    assert_eq!(refused(scaled_count).as_deref(), Some("scale"));
+    let empty = MetricSpec {
+        name: "empty".into(),
+        kind: "sum_of".into(),
+        ..MetricSpec::default()
+    };
+    assert_eq!(refused(empty).as_deref(), Some("terms"));
+    let bad_term = MetricSpec {
+        name: "bad".into(),
+        kind: "sum_of".into(),
+        terms: vec![term(
+            MetricSpec {
+                name: "x".into(),
+                kind: "counts".into(),
+                ..MetricSpec::default()
+            },
+            1.0,
+        )],
+        ..MetricSpec::default()
+    };
+    assert_eq!(refused(bad_term).as_deref(), Some("terms[0].metric.kind"));
+    let zero_scale = MetricSpec {
+        scale: Some(0.0),
+        ..dislike_pct
+    };
+    assert_eq!(refused(zero_scale).as_deref(), Some("scale"));
+    Ok(())
+}

@@ -540,7 +540,10 @@ impl Lang {
                 "90日以内の解約を予測できるか",
             ),
             "define_metric" => ("Define a metric", "指標を定義"),
-            "activity_days" => ("Days without events (activity churn)", "無活動日数 (アクティビティ解約)"),
+            "activity_days" => (
+                "Days without events (activity churn)",
+                "無活動日数 (アクティビティ解約)",
+            ),
             "activity_churn" => ("Activity churn", "アクティビティ解約率"),
             "activity_churn_help" => (
                 "For usage without billing data: of the accounts with an event in the {n} days before the start, those with none in the {n} days before the end.",
@@ -549,7 +552,10 @@ impl Lang {
             "active_at_start" => ("Active at the start", "開始時にアクティブ"),
             "per_month" => ("a month", "月あたり"),
             "per_year" => ("a year", "年あたり"),
-            "by_survival" => ("(by survival: 1 − (1 − monthly)^12)", "(生存率で換算: 1 − (1 − 月次)^12)"),
+            "by_survival" => (
+                "(by survival: 1 − (1 − monthly)^12)",
+                "(生存率で換算: 1 − (1 − 月次)^12)",
+            ),
             "change_metric" => ("Rename or delete this metric", "この指標の改名・削除"),
             "new_name" => ("New name", "新しい名前"),
             "rename" => ("Rename", "改名"),

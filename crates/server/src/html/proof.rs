@@ -50,9 +50,17 @@ pub async fn cohorts_page(
                 .map_err(|e| Invalid::new("to", e.to_string()))?,
         };
         let by = query.by.clone().unwrap_or_else(|| "tier".to_owned());
-        let days = match query.activity_days.as_deref().map(str::trim).filter(|d| !d.is_empty()) {
+        let days = match query
+            .activity_days
+            .as_deref()
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+        {
             Some(raw) => raw.parse::<u32>().map_err(|_| {
-                Invalid::new("activity_days", format!("'{raw}' is not a whole number of days"))
+                Invalid::new(
+                    "activity_days",
+                    format!("'{raw}' is not a whole number of days"),
+                )
             })?,
             None => 28,
         };

@@ -225,7 +225,7 @@ async fn list_metrics(
 }
 
 /// Defines (or redefines) a metric (admins and leaders).
-#[utoipa::path(post, path = "/api/v1/metrics", tag = "analytics", request_body(content = Object, description = "a metric spec: name, kind, event, property, where (conditions on properties), window_days, numerator, denominator, of"),
+#[utoipa::path(post, path = "/api/v1/metrics", tag = "analytics", request_body(content = Object, description = "a metric spec: name, kind, event, property, where (conditions on properties), window_days, numerator, denominator, of, terms (sum_of: [{metric, weight}]), scale (ratio: 100 for a percentage)"),
     responses((status = 201, body = MetricOut), (status = 400, body = ErrorBody)))]
 async fn define_metric(
     State(state): State<AppState>,
