@@ -69,10 +69,12 @@ pub fn features(metrics: &[Metric]) -> Vec<Feature> {
         if out.iter().any(|f| f.name == metric.name().as_str()) {
             continue;
         }
-        let log = !matches!(
-            metric.kind(),
-            MetricKind::Ratio { .. } | MetricKind::PctChange { .. }
-        );
+        // ln(1 + x) only for values that cannot be negative.
+        let log = match metric.kind() {
+            MetricKind::Ratio { .. } | MetricKind::PctChange { .. } => false,
+            MetricKind::SumOf { terms } => terms.iter().all(|(weight, _)| *weight >= 0.0),
+            _ => true,
+        };
         out.push(Feature {
             name: metric.name().to_string(),
             kind: FeatureKind::Metric(Box::new(metric.clone())),

@@ -414,7 +414,8 @@ pub struct MetricSpec {
     /// The weighted metrics a `sum_of` metric adds up (a weight of -1 subtracts).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub terms: Vec<MetricTerm>,
-    /// A ratio's factor (100: a percentage; default 1).
+    /// A factor: a ratio's (100: a percentage; default 1) or a pct_change's (default 100;
+    /// 1: a fraction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
 }
@@ -465,10 +466,13 @@ pub enum MetricKind {
         /// (weight, metric).
         terms: Vec<(f64, Metric)>,
     },
-    /// Percent change of a metric between the latest window and the one before.
+    /// Change of a metric between the latest window and the one before, relative to the
+    /// one before, times a scale (100 by default: a percentage; 1: a fraction).
     PctChange {
         /// The metric.
         of: Box<Metric>,
+        /// The factor.
+        scale: f64,
     },
     /// Days since the last event.
     DaysSince {
@@ -552,9 +556,17 @@ impl Metric {
                 ),
             ));
         }
-        if spec.scale.is_some() && spec.kind != "ratio" {
-            return Err(Invalid::new("scale", "applies to ratio metrics only"));
+        if spec.scale.is_some() && !matches!(spec.kind.as_str(), "ratio" | "pct_change") {
+            return Err(Invalid::new(
+                "scale",
+                "applies to ratio and pct_change metrics only",
+            ));
         }
+        let scale = |default: f64| match spec.scale {
+            None => Ok(default),
+            Some(scale) if scale.is_finite() && scale != 0.0 => Ok(scale),
+            Some(_) => Err(Invalid::new("scale", "must be a number other than 0")),
+        };
         if !spec.terms.is_empty() && spec.kind != "sum_of" {
             return Err(Invalid::new("terms", "apply to sum_of metrics only"));
         }
@@ -590,16 +602,11 @@ impl Metric {
             "ratio" => MetricKind::Ratio {
                 numerator: inner(&spec.numerator, "numerator")?,
                 denominator: inner(&spec.denominator, "denominator")?,
-                scale: match spec.scale {
-                    None => 1.0,
-                    Some(scale) if scale.is_finite() && scale != 0.0 => scale,
-                    Some(_) => {
-                        return Err(Invalid::new("scale", "must be a number other than 0"));
-                    }
-                },
+                scale: scale(1.0)?,
             },
             "pct_change" => MetricKind::PctChange {
                 of: inner(&spec.of, "of")?,
+                scale: scale(100.0)?,
             },
             "days_since" if spec.filters.is_empty() => MetricKind::DaysSince {
                 event: spec.event.clone().filter(|e| !e.trim().is_empty()),
@@ -700,13 +707,13 @@ impl Metric {
             MetricKind::SumOf { terms } => terms.iter().try_fold(0.0, |total, (weight, metric)| {
                 Some(total + weight * metric.value(source, subject, as_of)?)
             }),
-            MetricKind::PctChange { of } => {
+            MetricKind::PctChange { of, scale } => {
                 let previous_end = as_of
                     .checked_sub(jiff::Span::new().days(i64::from(of.window_days)))
                     .ok()?;
                 let latest = of.value(source, subject, as_of)?;
                 let before = of.value(source, subject, previous_end)?;
-                (before != 0.0).then(|| 100.0 * (latest - before) / before)
+                (before != 0.0).then(|| scale * (latest - before) / before)
             }
             MetricKind::DaysSince { event } => source
                 .last_event_day(key?, event.as_deref(), as_of)
@@ -965,7 +972,7 @@ impl Metric {
                 }
                 total
             }
-            MetricKind::PctChange { of } => {
+            MetricKind::PctChange { of, scale } => {
                 let earlier = dates.shifted(i64::from(of.window_days));
                 let latest = of.series(source, subject, dates);
                 let before = of.series(source, subject, &earlier);
@@ -973,7 +980,7 @@ impl Metric {
                     .into_iter()
                     .zip(before)
                     .map(|(l, b)| match (l, b) {
-                        (Some(l), Some(b)) if b != 0.0 => Some(100.0 * (l - b) / b),
+                        (Some(l), Some(b)) if b != 0.0 => Some(scale * (l - b) / b),
                         _ => None,
                     })
                     .collect()

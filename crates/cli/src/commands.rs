@@ -1592,7 +1592,8 @@ pub enum MetricsCommand {
         /// (`likes`, `dislikes`, `-1*failed_logins`, `0.5*seats`); repeat for each.
         #[arg(long = "term", value_name = "[WEIGHT*]METRIC")]
         terms: Vec<String>,
-        /// A ratio's factor: 100 makes it a percentage (default 1).
+        /// A factor: a ratio's (100 makes it a percentage; default 1) or a pct_change's
+        /// (default 100; 1 gives a fraction).
         #[arg(long)]
         scale: Option<f64>,
     },

@@ -247,3 +247,45 @@ fn sums_differences_and_percentages_of_event_counts() -> TestResult {
     assert_eq!(refused(zero_scale).as_deref(), Some("scale"));
     Ok(())
 }
+
+/// pct_change as a percentage (the default) or, with scale 1, a fraction: 2 logins in
+/// the 28 days before Mar 1 against 4 in the 28 before that is -50% or -0.5.
+#[test]
+fn pct_change_is_a_percentage_or_a_fraction() -> TestResult {
+    use mikawaya_analytics::metrics::{Metric, MetricSpec, Subject};
+    let rollups = crate::rollups(&[
+        ("P", "u", "Login", "2026-01-05T10:00:00Z"),
+        ("P", "u", "Login", "2026-01-12T10:00:00Z"),
+        ("P", "u", "Login", "2026-01-19T10:00:00Z"),
+        ("P", "u", "Login", "2026-01-26T10:00:00Z"),
+        ("P", "u", "Login", "2026-02-09T10:00:00Z"),
+        ("P", "u", "Login", "2026-02-16T10:00:00Z"),
+    ]);
+    let subject = Subject {
+        id: mikawaya_domain::AccountId::new(1),
+        usage_key: Some("P".into()),
+        tenure_start: None,
+    };
+    let change = |scale: Option<f64>| MetricSpec {
+        name: "login_change".into(),
+        kind: "pct_change".into(),
+        of: Some(Box::new(MetricSpec {
+            name: "logins".into(),
+            kind: "count".into(),
+            event: Some("Login".into()),
+            ..MetricSpec::default()
+        })),
+        scale,
+        ..MetricSpec::default()
+    };
+    let day = date(2026, 3, 1);
+    assert_eq!(
+        Metric::check(&change(None))?.value(&rollups, &subject, day),
+        Some(-50.0)
+    );
+    assert_eq!(
+        Metric::check(&change(Some(1.0)))?.value(&rollups, &subject, day),
+        Some(-0.5)
+    );
+    Ok(())
+}
