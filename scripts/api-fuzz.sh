@@ -11,10 +11,10 @@
 # One worker: with two, Hypothesis parses lambdas' source on two threads at once, which
 # CPython 3.11's AST module does not survive ("AST constructor recursion depth mismatch").
 #
-# Usage: bash scripts/api-fuzz.sh [MAX_EXAMPLES]   (default 66 per operation and phase)
+# Usage: bash scripts/api-fuzz.sh [MAX_EXAMPLES]   (default 81 per operation and phase)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-examples="${1:-66}"
+examples="${1:-81}"
 
 if ! python3 -c "import schemathesis, openapi_spec_validator" >/dev/null 2>&1; then
   echo "== installing schemathesis and openapi-spec-validator from PyPI"
