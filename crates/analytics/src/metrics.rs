@@ -676,6 +676,21 @@ impl Metric {
         &self.kind
     }
 
+    /// Whether it reads usage events (not only account facts such as MRR or tenure).
+    pub fn reads_usage(&self) -> bool {
+        match &self.kind {
+            MetricKind::Account { .. } | MetricKind::TenureDays => false,
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+                ..
+            } => numerator.reads_usage() || denominator.reads_usage(),
+            MetricKind::PctChange { of, .. } => of.reads_usage(),
+            MetricKind::SumOf { terms } => terms.iter().any(|(_, metric)| metric.reads_usage()),
+            _ => true,
+        }
+    }
+
     /// The value for one account as of `as_of`. The subject's tenure start is its first
     /// day (for per-month scaling). `None` means missing (see the table above). An account
     /// without a usage key has no usage: counts and sums are 0, `days_since` is missing.

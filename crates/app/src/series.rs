@@ -45,24 +45,26 @@ pub fn defined(store: &dyn Store, name: Option<&str>) -> Result<Vec<Metric>> {
     Ok(metrics)
 }
 
-/// The days a metric with no stored history gets: [`full_days`] ending on the last day
-/// with usage events when the events end before `today` (a history that ended in the past
-/// is not padded with empty weeks), and none before the first; with no events at all,
-/// [`full_days`] of `today`.
-pub fn history_days(today: Date, span: Option<(Date, Date)>) -> Vec<Date> {
-    match span {
-        None => full_days(today),
-        Some((first, last)) => {
-            let mut days: Vec<Date> = full_days(last.min(today))
-                .into_iter()
-                .filter(|day| *day >= first)
-                .collect();
-            if days.last() != Some(&today) {
-                days.push(today);
-            }
-            days
-        }
+/// The days a metric with no stored history gets: [`full_days`] of `today`, except that
+/// a metric reading usage events keeps to the days the events can reach: none before the
+/// first day with events, and, when the events ended in the past, none after the last day
+/// plus the metric's window (a history that ended is not padded with empty weeks) but
+/// `today`. Metrics of account facts (MRR, tenure…) get the whole [`full_days`].
+pub fn history_days(today: Date, span: Option<(Date, Date)>, metric: &Metric) -> Vec<Date> {
+    let Some((first, last)) = span.filter(|_| metric.reads_usage()) else {
+        return full_days(today);
+    };
+    let reach = mikawaya_domain::value::add_days(last, i64::from(metric.window_days()))
+        .unwrap_or(last)
+        .min(today);
+    let mut days: Vec<Date> = full_days(reach)
+        .into_iter()
+        .filter(|day| *day >= first)
+        .collect();
+    if days.last() != Some(&today) {
+        days.push(today);
     }
+    days
 }
 
 /// Whether a long computation should go on (false once the server is stopping).
@@ -135,7 +137,7 @@ pub fn update(
         let known = store.metric_days(metric.name().as_str())?;
         let days: Vec<Date> = match known.last() {
             None => {
-                let days = history_days(today, span);
+                let days = history_days(today, span, &metric);
                 tracing::info!(
                     metric = %metric.name(),
                     step = index + 1,
@@ -195,24 +197,34 @@ mod tests {
 
     #[test]
     fn a_history_that_ended_in_the_past_is_backfilled_over_its_own_span() {
+        let check = |kind: &str| {
+            Metric::check(&MetricSpec {
+                name: "m".into(),
+                kind: kind.into(),
+                event: Some("Login".into()),
+                ..MetricSpec::default()
+            })
+        };
+        let (Ok(logins), Ok(mrr)) = (check("count"), check("mrr")) else {
+            panic!("the specs check");
+        };
         let today = date(2026, 12, 3);
-        let days = history_days(today, Some((date(2020, 1, 1), date(2020, 6, 30))));
+        let span = Some((date(2020, 1, 1), date(2020, 6, 30)));
+        let days = history_days(today, span, &logins);
         assert_eq!(days.first().map(|d| *d >= date(2020, 1, 1)), Some(true));
         assert_eq!(days.last(), Some(&today));
         let before_today = &days[..days.len() - 1];
-        assert!(before_today.iter().all(|d| *d <= date(2020, 6, 30)));
-        assert_eq!(before_today.last(), Some(&date(2020, 6, 30)));
-        // 30 daily values and weekly ones back to January: not 108 days of empty weeks.
-        assert!(days.len() < 60, "{}", days.len());
-        assert_eq!(history_days(today, None), full_days(today));
-        let live = history_days(today, Some((date(2026, 1, 1), today)));
-        assert_eq!(
-            live,
-            full_days(today)[..]
-                .iter()
-                .copied()
-                .filter(|d| *d >= date(2026, 1, 1))
-                .collect::<Vec<_>>()
-        );
+        // The window after the last event still counts it: up to Jul 28 (28 days on).
+        assert_eq!(before_today.last(), Some(&date(2020, 7, 28)));
+        assert!(days.len() < 70, "{}", days.len());
+        // Account facts have a history whatever the events do.
+        assert_eq!(history_days(today, span, &mrr), full_days(today));
+        assert_eq!(history_days(today, None, &logins), full_days(today));
+        let live = history_days(today, Some((date(2026, 1, 1), today)), &logins);
+        let expected: Vec<Date> = full_days(today)
+            .into_iter()
+            .filter(|d| *d >= date(2026, 1, 1))
+            .collect();
+        assert_eq!(live, expected);
     }
 }

@@ -1736,28 +1736,32 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             let mut days = 0;
             let written = service
                 .read(|rollups| {
-                    let chosen = if full {
-                        mikawaya_app::series::history_days(today, rollups.event_span())
-                    } else {
-                        vec![today]
-                    };
-                    days = chosen.len();
-                    mikawaya_app::series::compute(
-                        store.as_ref(),
-                        &manage,
-                        &Actor::system().read(),
-                        rollups,
-                        &facts,
-                        &metrics,
-                        &chosen,
-                        &|| true,
-                    )
+                    let mut written = 0;
+                    for metric in &metrics {
+                        let chosen = if full {
+                            mikawaya_app::series::history_days(today, rollups.event_span(), metric)
+                        } else {
+                            vec![today]
+                        };
+                        days = days.max(chosen.len());
+                        written += mikawaya_app::series::compute(
+                            store.as_ref(),
+                            &manage,
+                            &Actor::system().read(),
+                            rollups,
+                            &facts,
+                            std::slice::from_ref(metric),
+                            &chosen,
+                            &|| true,
+                        )?;
+                    }
+                    Ok::<_, mikawaya_app::AppError>(written)
                 })
                 .map_err(Failure::from)?;
             service.shutdown();
             let written = written.map_err(|e| anyhow!("{e}"))?;
             println!(
-                "stored {written} values: {} metric(s) over {days} day(s)",
+                "stored {written} values: {} metric(s) over up to {days} day(s)",
                 metrics.len(),
             );
             Ok(())

@@ -453,10 +453,10 @@ fn metrics_are_defined_and_computed_per_account() {
         ]
     );
     let ratio_days = ok(store.metric_days("reports_per_login"));
-    // Daily from Jan 31 to Mar 1 (30 days); weekly before that, back to 2024-09-01: Jan 31
-    // is 517 days after it, so 73 more weeks (Jan 24 back to 2024-09-07).
-    assert_eq!(ratio_days.len(), 30 + 73, "{} days", ratio_days.len());
-    assert_eq!(ratio_days.first(), Some(&jiff::civil::date(2024, 9, 7)));
+    // Daily from Jan 31 to Mar 1 (30 days); the weekly days before them back 18 months
+    // come before the first event (Jan 31), so none of them: no empty history is stored.
+    assert_eq!(ratio_days.len(), 30, "{} days", ratio_days.len());
+    assert_eq!(ratio_days.first(), Some(&jiff::civil::date(2026, 1, 31)));
     workspace.expect(&["metrics", "compute", "--name", "nope"], None, 2);
     workspace.expect(
         &[
