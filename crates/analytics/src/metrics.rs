@@ -9,16 +9,20 @@
 //! | `distinct_users` | distinct users active (any event) in the window | never (0) |
 //! | `ratio` | numerator metric / denominator metric | missing when the denominator is 0 |
 //! | `pct_change` | 100 × (latest window − the window before) / the window before, of another metric | missing when the window before is 0 |
-//! | `days_since` | days from the last event (of one name, or any) to `d`; yesterday is 1 | missing when there was none in the horizon |
-//! | `per_month` | events per 30 days: count in the window × 30 / `w`, or × 30 / tenure for accounts younger than the window | missing when tenure is 0 days |
+//! | `days_since` | days from the last event (of one name, or any) to `d`; yesterday is 1 (with `through_observation_day`, events on `d` itself count too and give 0) | missing when there was none in the horizon |
+//! | `per_month` | events per 30 days: count in the window × 30 / `w`, or × 30 / tenure for accounts younger than the window | missing when tenure is under `min_tenure_days` (default 1) |
+//! | `per_period` | the same scaled to a period of `period_days` (a 28-day average observed over 84 days: `window_days` 84, `period_days` 28), of events or, with `property`, of a property's sum | as `per_month` |
 //! | `mrr` | MRR of the subscriptions active on `d` (account fact) | never (0) with facts; missing without them |
 //! | `seats` | seats (quantity) of the subscriptions active on `d` | as `mrr` |
 //! | `tenure_days` | days from the account's first day to `d` | missing without a first day |
+//!
+//! An account's first day (tenure, and the scaling of young accounts) is the start of its
+//! first subscription; without billing data, its contract start.
 //! | `days_since_touch` | days from the last touchpoint before `d` to `d` | missing when there was none |
 //! | `nps`, `csat`, `ces` | the latest answer of that survey in the window | missing when none |
 //! | `pulse` | the latest manual pulse (a CSM's 0-100 judgement with a reason) in the window | missing when none |
 //!
-//! Count, sum, per_month and days_since of one event take conditions on the event's
+//! Count, sum, per_month, per_period and days_since of one event take conditions on the event's
 //! properties (`where`, see [`mikawaya_usage::filter`]): only matching events count.
 //!
 //! Definitions are configuration: [`MetricSpec`] is what people write, [`Metric`] the
@@ -124,6 +128,11 @@ pub trait UsageSource: Sync {
     /// The names of the events some accounts sent (by usage key), most frequent first.
     fn event_names_of(&self, _accounts: &[&str]) -> Vec<String> {
         Vec::new()
+    }
+    /// The first day of an account's first subscription; none when the source has no
+    /// billing data for it.
+    fn first_subscription_day(&self, _account: AccountId) -> Option<Date> {
+        None
     }
     /// An account-level fact on a day (MRR, seats, the last touchpoint); none when the
     /// source does not know it (usage alone knows no account facts).
@@ -329,6 +338,14 @@ impl UsageSource for WithFacts<'_> {
     ) -> Option<f64> {
         self.facts.fact(account, fact, day, window_days)
     }
+    fn first_subscription_day(&self, account: AccountId) -> Option<Date> {
+        self.facts
+            .rows
+            .get(&account)?
+            .iter()
+            .map(|(_, _, term)| term.start())
+            .min()
+    }
 }
 
 impl UsageSource for Rollups {
@@ -418,6 +435,17 @@ pub struct MetricSpec {
     /// 1: a fraction).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scale: Option<f64>,
+    /// The period a `per_period` average is scaled to, in days (1 to 366).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub period_days: Option<u32>,
+    /// per_month and per_period: accounts younger than this many days on the observation
+    /// date have no value (default 1: only an account that starts that day has none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tenure_days: Option<u32>,
+    /// days_since: events on the observation day itself count (then 0), the convention of
+    /// many churn studies; by default only the days before it do (yesterday is 1).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub through_observation_day: bool,
 }
 
 /// One weighted part of a `sum_of` metric.
@@ -478,11 +506,20 @@ pub enum MetricKind {
     DaysSince {
         /// Event name, or any event.
         event: Option<String>,
+        /// Whether events on the observation day count (then 0).
+        through_observation_day: bool,
     },
-    /// Events per 30 days, scaled by tenure for young accounts.
-    PerMonth {
+    /// Events (or a property's sum) in the window scaled to a period (per_month: 30
+    /// days), scaled by tenure for accounts younger than the window.
+    PerPeriod {
         /// Event name.
         event: String,
+        /// The property summed instead of counting events.
+        property: Option<String>,
+        /// The period, in days.
+        period_days: u32,
+        /// Accounts younger than this have no value.
+        min_tenure_days: u32,
     },
     /// An account-level fact on the observation date.
     Account {
@@ -545,7 +582,7 @@ impl Metric {
             }
             EventFilter::new(&event, spec.filters.clone()).map(|f| f.key().to_owned())
         };
-        let filterable = ["count", "sum", "per_month", "days_since"];
+        let filterable = ["count", "sum", "per_month", "per_period", "days_since"];
         if !spec.filters.is_empty() && !filterable.contains(&spec.kind.as_str()) {
             return Err(Invalid::new(
                 "where",
@@ -570,6 +607,41 @@ impl Metric {
         if !spec.terms.is_empty() && spec.kind != "sum_of" {
             return Err(Invalid::new("terms", "apply to sum_of metrics only"));
         }
+        let per_period = matches!(spec.kind.as_str(), "per_month" | "per_period");
+        if spec.period_days.is_some() && spec.kind != "per_period" {
+            return Err(Invalid::new(
+                "period_days",
+                "applies to per_period metrics only (per_month's period is 30 days)",
+            ));
+        }
+        if spec.min_tenure_days.is_some() && !per_period {
+            return Err(Invalid::new(
+                "min_tenure_days",
+                "applies to per_month and per_period metrics only",
+            ));
+        }
+        if spec.through_observation_day && spec.kind != "days_since" {
+            return Err(Invalid::new(
+                "through_observation_day",
+                "applies to days_since metrics only",
+            ));
+        }
+        if spec.property.is_some() && !matches!(spec.kind.as_str(), "sum" | "per_period") {
+            return Err(Invalid::new(
+                "property",
+                "applies to sum and per_period metrics only",
+            ));
+        }
+        let min_tenure_days = match spec.min_tenure_days {
+            None => 1,
+            Some(days) if (1..=3660).contains(&days) => days,
+            Some(_) => {
+                return Err(Invalid::new(
+                    "min_tenure_days",
+                    "must be between 1 and 3660",
+                ));
+            }
+        };
         let kind = match spec.kind.as_str() {
             "sum_of" => {
                 if !(1..=20).contains(&spec.terms.len()) {
@@ -610,12 +682,38 @@ impl Metric {
             },
             "days_since" if spec.filters.is_empty() => MetricKind::DaysSince {
                 event: spec.event.clone().filter(|e| !e.trim().is_empty()),
+                through_observation_day: spec.through_observation_day,
             },
             "days_since" => MetricKind::DaysSince {
                 event: Some(event("days_since")?),
+                through_observation_day: spec.through_observation_day,
             },
-            "per_month" => MetricKind::PerMonth {
+            "per_month" => MetricKind::PerPeriod {
                 event: event("per_month")?,
+                property: None,
+                period_days: 30,
+                min_tenure_days,
+            },
+            "per_period" => MetricKind::PerPeriod {
+                event: event("per_period")?,
+                property: spec
+                    .property
+                    .as_ref()
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty()),
+                period_days: match spec.period_days {
+                    Some(days) if (1..=366).contains(&days) => days,
+                    Some(_) => {
+                        return Err(Invalid::new("period_days", "must be between 1 and 366"));
+                    }
+                    None => {
+                        return Err(Invalid::new(
+                            "period_days",
+                            "a per_period metric needs --period-days (28: a 28-day average)",
+                        ));
+                    }
+                },
+                min_tenure_days,
             },
             "mrr" => MetricKind::Account {
                 fact: AccountFact::Mrr,
@@ -643,7 +741,7 @@ impl Metric {
                 return Err(Invalid::new(
                     "kind",
                     format!(
-                        "'{other}' is not one of: count, sum, sum_of, distinct_users, ratio, pct_change, days_since, per_month, mrr, seats, tenure_days, days_since_touch, nps, csat, ces, pulse"
+                        "'{other}' is not one of: count, sum, sum_of, distinct_users, ratio, pct_change, days_since, per_month, per_period, mrr, seats, tenure_days, days_since_touch, nps, csat, ces, pulse"
                     ),
                 ));
             }
@@ -730,27 +828,56 @@ impl Metric {
                 let before = of.value(source, subject, previous_end)?;
                 (before != 0.0).then(|| scale * (latest - before) / before)
             }
-            MetricKind::DaysSince { event } => source
-                .last_event_day(key?, event.as_deref(), as_of)
-                .map(|day| f64::from((as_of - day).get_days())),
+            MetricKind::DaysSince {
+                event,
+                through_observation_day,
+            } => {
+                let before = if *through_observation_day {
+                    as_of.tomorrow().ok()?
+                } else {
+                    as_of
+                };
+                source
+                    .last_event_day(key?, event.as_deref(), before)
+                    .map(|day| f64::from((as_of - day).get_days()))
+            }
             MetricKind::Account { fact } => {
                 source.account_fact(subject.id, *fact, as_of, self.window_days)
             }
-            MetricKind::TenureDays => subject
-                .tenure_start
-                .map(|start| f64::from((as_of - start).get_days().max(0))),
-            MetricKind::PerMonth { event } => {
-                let tenure = subject.tenure_start.map_or(window, |start| {
-                    i64::from((as_of - start).get_days()).min(window)
-                });
-                if tenure <= 0 {
+            MetricKind::TenureDays => {
+                first_day(source, subject).map(|start| f64::from((as_of - start).get_days().max(0)))
+            }
+            MetricKind::PerPeriod {
+                event,
+                property,
+                period_days,
+                min_tenure_days,
+            } => {
+                let tenure = first_day(source, subject)
+                    .map_or(window, |start| i64::from((as_of - start).get_days()));
+                if tenure < i64::from(*min_tenure_days) {
                     return None;
                 }
-                let from = mikawaya_domain::value::add_days(as_of, -tenure)?;
-                Some(count(Some(event), from) * 30.0 / tenure as f64)
+                let span = tenure.min(window);
+                let from = mikawaya_domain::value::add_days(as_of, -span)?;
+                let total = match property {
+                    Some(property) => {
+                        key.map_or(0.0, |key| source.sum(key, event, property, from, last))
+                    }
+                    None => count(Some(event), from),
+                };
+                Some(total * f64::from(*period_days) / span as f64)
             }
         }
     }
+}
+
+/// The first day of an account's tenure: its first subscription's start, or without
+/// billing data its contract start.
+fn first_day(source: &dyn UsageSource, subject: &Subject) -> Option<Date> {
+    source
+        .first_subscription_day(subject.id)
+        .or(subject.tenure_start)
 }
 
 /// Days since 1970-01-01 (proleptic Gregorian), by arithmetic: series work on day numbers,
@@ -838,7 +965,7 @@ impl Metric {
             return Vec::new();
         };
         let window = i64::from(self.window_days);
-        let tenure_start = subject.tenure_start;
+        let tenure_start = first_day(source, subject);
         let one_by_one = || {
             days.iter()
                 .map(|n| number_date(*n).and_then(|d| self.value(source, subject, d)))
@@ -862,13 +989,15 @@ impl Metric {
             Some((daily, from))
         };
         match &self.kind {
-            MetricKind::Count { .. } | MetricKind::Sum { .. } | MetricKind::PerMonth { .. } => {
+            MetricKind::Count { .. } | MetricKind::Sum { .. } | MetricKind::PerPeriod { .. } => {
                 let (event, property) = match &self.kind {
                     MetricKind::Count { event } => ((event != "*").then_some(event.as_str()), None),
                     MetricKind::Sum { event, property } => {
                         (Some(event.as_str()), Some(property.as_str()))
                     }
-                    MetricKind::PerMonth { event } => (Some(event.as_str()), None),
+                    MetricKind::PerPeriod {
+                        event, property, ..
+                    } => (Some(event.as_str()), property.as_deref()),
                     _ => (None, None),
                 };
                 let Some((mut cumulative, from)) = totals(event, property, window) else {
@@ -883,26 +1012,55 @@ impl Metric {
                     0 => Some(0.0),
                     k => cumulative.get(k - 1).copied(),
                 };
-                let per_month = matches!(self.kind, MetricKind::PerMonth { .. });
-                let start = tenure_start.map(day_number).filter(|_| per_month);
+                // Per period: (period, minimum tenure).
+                let scaling = match &self.kind {
+                    MetricKind::PerPeriod {
+                        period_days,
+                        min_tenure_days,
+                        ..
+                    } => Some((f64::from(*period_days), i64::from(*min_tenure_days))),
+                    _ => None,
+                };
+                let start = tenure_start.map(day_number).filter(|_| scaling.is_some());
                 days.iter()
                     .map(|n| {
                         let end = usize::try_from(n - from).ok()?;
-                        let span = match start {
-                            Some(start) => (n - start).min(window),
-                            None => window,
-                        };
-                        let span = usize::try_from(span).ok().filter(|s| *s > 0)?;
+                        let tenure = start.map_or(window, |start| n - start);
+                        if let Some((_, min_tenure)) = scaling
+                            && tenure < min_tenure
+                        {
+                            return None;
+                        }
+                        let span = usize::try_from(tenure.min(window))
+                            .ok()
+                            .filter(|s| *s > 0)?;
                         let sum = through(end)? - through(end.checked_sub(span)?)?;
-                        Some(if per_month {
-                            sum * 30.0 / span as f64
-                        } else {
-                            sum
+                        Some(match scaling {
+                            Some((period, _)) => sum * period / span as f64,
+                            None => sum,
                         })
                     })
                     .collect()
             }
-            MetricKind::DaysSince { event } => {
+            MetricKind::DaysSince {
+                event,
+                through_observation_day: true,
+            } => {
+                // Days since through the day d are days since before d + 1, less one.
+                let plain = Metric {
+                    kind: MetricKind::DaysSince {
+                        event: event.clone(),
+                        through_observation_day: false,
+                    },
+                    ..self.clone()
+                };
+                plain
+                    .series(source, subject, &dates.shifted(-1))
+                    .into_iter()
+                    .map(|value| value.map(|v| v - 1.0))
+                    .collect()
+            }
+            MetricKind::DaysSince { event, .. } => {
                 // The days with an event from `horizon + 1` days before the first date to
                 // the day before the last; for each date, the latest of them before it.
                 let horizon = i64::from(DAYS_SINCE_HORIZON);

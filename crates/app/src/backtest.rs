@@ -21,7 +21,7 @@ pub enum Scoring {
     /// A metric's value, risk rising with it or against it.
     Metric {
         /// The metric.
-        metric: Metric,
+        metric: Box<Metric>,
         /// Whether a higher value is riskier (`days_since`) or lower (usage).
         higher_is_riskier: bool,
     },

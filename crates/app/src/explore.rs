@@ -172,7 +172,7 @@ pub fn explore(
         access,
         usage,
         &[Scoring::Metric {
-            metric: metric.clone(),
+            metric: Box::new(metric.clone()),
             higher_is_riskier,
         }],
         &plan.dates()?,

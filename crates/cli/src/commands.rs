@@ -1560,18 +1560,19 @@ pub enum MetricsCommand {
         /// Its name (a-z, 0-9, _ or -).
         #[arg(long)]
         name: String,
-        /// count, sum, sum_of, distinct_users, ratio, pct_change, days_since or per_month
-        /// (also the account facts: mrr, seats, tenure_days, days_since_touch, nps, csat, ces,
+        /// count, sum, sum_of, distinct_users, ratio, pct_change, days_since, per_month or
+        /// per_period (also the account facts: mrr, seats, tenure_days, days_since_touch, nps, csat, ces,
         /// pulse).
         #[arg(long)]
         kind: String,
         /// The event (count, sum, per_month; optional for days_since).
         #[arg(long)]
         event: Option<String>,
-        /// The numeric property (sum).
+        /// The numeric property (sum; per_period of a property's sum).
         #[arg(long)]
         property: Option<String>,
-        /// A condition on the event's properties (count, sum, per_month, days_since), e.g.
+        /// A condition on the event's properties (count, sum, per_month, per_period,
+        /// days_since), e.g.
         /// `format=pdf`, `rows>=10`, `plan.tier!=free`, `coupon?` (present); repeat for
         /// several (all must hold).
         #[arg(long = "where", value_name = "CONDITION")]
@@ -1596,6 +1597,18 @@ pub enum MetricsCommand {
         /// (default 100; 1 gives a fraction).
         #[arg(long)]
         scale: Option<f64>,
+        /// The period a per_period average is scaled to, in days: --kind per_period
+        /// --window-days 84 --period-days 28 is a 28-day average observed over 84 days.
+        #[arg(long)]
+        period_days: Option<u32>,
+        /// per_month and per_period: accounts younger than this many days have no value
+        /// (default 1).
+        #[arg(long)]
+        min_tenure_days: Option<u32>,
+        /// days_since: events on the observation day itself count (then 0); by default
+        /// only the days before it (yesterday is 1).
+        #[arg(long)]
+        through_observation_day: bool,
     },
     /// Lists the defined metrics.
     List,
@@ -1654,6 +1667,9 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             of,
             terms,
             scale,
+            period_days,
+            min_tenure_days,
+            through_observation_day,
         } => {
             let terms = terms
                 .iter()
@@ -1700,6 +1716,9 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 of: nested(of)?,
                 terms,
                 scale,
+                period_days,
+                min_tenure_days,
+                through_observation_day,
             };
             let metric = Metric::check(&spec).map_err(Failure::input)?;
             let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
@@ -1918,7 +1937,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
                 }
             };
             Scoring::Metric {
-                metric,
+                metric: Box::new(metric),
                 higher_is_riskier,
             }
         }

@@ -195,6 +195,80 @@ fn per_month_scales_young_accounts_by_their_tenure() {
 }
 
 #[test]
+fn per_period_scales_a_longer_window_to_any_period() {
+    // A 28-day average observed over 56 days before Mar 1 (Jan 4 - Feb 28): 4 reports
+    // (Jan 31, Feb 1, Feb 14, Feb 28) → 4 × 28 / 56 = 2; their rows 100 + 1 + 10 + 5 = 116
+    // → 58.
+    let average = serde_json::json!({"name": "avg", "kind": "per_period", "event": "Report Run",
+        "window_days": 56, "period_days": 28});
+    check(average.clone(), MARCH_1, Some(date(2025, 1, 1)), Some(2.0));
+    let mut rows = average.clone();
+    rows["property"] = serde_json::json!("rows");
+    check(rows, MARCH_1, None, Some(58.0));
+    // Started Feb 14: 15 days, 2 reports → 2 × 28 / 15.
+    check(
+        average.clone(),
+        MARCH_1,
+        Some(date(2026, 2, 14)),
+        Some(2.0 * 28.0 / 15.0),
+    );
+    // A minimum tenure of 20 days: 15 days is too young; 20 (from Feb 9) is enough, with
+    // 2 reports in them → 2 × 28 / 20 = 2.8.
+    let mut strict = average;
+    strict["min_tenure_days"] = serde_json::json!(20);
+    check(strict.clone(), MARCH_1, Some(date(2026, 2, 14)), None);
+    check(strict, MARCH_1, Some(date(2026, 2, 9)), Some(2.8));
+}
+
+#[test]
+fn days_since_through_the_observation_day_counts_that_day() {
+    let plain = serde_json::json!({"name": "ds", "kind": "days_since", "event": "Report Run"});
+    let mut through = plain.clone();
+    through["through_observation_day"] = serde_json::json!(true);
+    // A report at Feb 28 23:59:59: as of Feb 28 the day before counts (Feb 14, 14 days) by
+    // default, Feb 28 itself (0) through the day.
+    check(plain.clone(), date(2026, 2, 28), None, Some(14.0));
+    check(through.clone(), date(2026, 2, 28), None, Some(0.0));
+    // As of Mar 1 (a report at 00:00 that day): 1 by default, 0 through the day.
+    check(plain, MARCH_1, None, Some(1.0));
+    check(through.clone(), MARCH_1, None, Some(0.0));
+    // As of Feb 27: the last report through Feb 27 was Feb 14 → 13.
+    check(through, date(2026, 2, 27), None, Some(13.0));
+}
+
+#[test]
+fn tenure_starts_at_the_first_subscription_and_else_at_the_contract() {
+    use mikawaya_domain::subscription::Term;
+    let rollups = history();
+    let term = |start| Term::new(start, None).unwrap_or_else(|e| panic!("{e}"));
+    // Billing from Feb 14 (and a later row from Feb 20); the contract field says Jan 1.
+    let facts = AccountFacts::new(
+        [
+            (account_id("acme"), 10.0, 1.0, term(date(2026, 2, 20))),
+            (account_id("acme"), 10.0, 1.0, term(date(2026, 2, 14))),
+        ],
+        [],
+    );
+    let billed = WithFacts {
+        usage: &rollups,
+        facts: &facts,
+    };
+    let contract = subject("acme", Some(date(2026, 1, 1)));
+    let tenure = spec(serde_json::json!({"name": "t", "kind": "tenure_days"}));
+    assert_eq!(tenure.value(&billed, &contract, MARCH_1), Some(15.0));
+    // Without billing data, the contract start: Jan 1 → 59 days.
+    assert_eq!(tenure.value(&rollups, &contract, MARCH_1), Some(59.0));
+    // A young account's per-month rate uses the same first day: 2 reports in 15 days → 4.
+    let per_month =
+        spec(serde_json::json!({"name": "pm", "kind": "per_month", "event": "Report Run"}));
+    assert_eq!(per_month.value(&billed, &contract, MARCH_1), Some(4.0));
+    assert_eq!(
+        per_month.series(&billed, &contract, &ObservationDates::new(&[MARCH_1])),
+        vec![Some(4.0)]
+    );
+}
+
+#[test]
 fn specs_are_checked_and_name_their_field() {
     let cases = [
         (serde_json::json!({"name": "x", "kind": "count"}), "event"),
@@ -221,6 +295,34 @@ fn specs_are_checked_and_name_their_field() {
         (
             serde_json::json!({"name": "x", "kind": "pct_change", "of": {"name": "a", "kind": "count"}}),
             "of.event",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "per_period", "event": "E"}),
+            "period_days",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "per_period", "event": "E", "period_days": 400}),
+            "period_days",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "count", "event": "E", "period_days": 7}),
+            "period_days",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "count", "event": "E", "min_tenure_days": 7}),
+            "min_tenure_days",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "per_month", "event": "E", "min_tenure_days": 0}),
+            "min_tenure_days",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "count", "event": "E", "through_observation_day": true}),
+            "through_observation_day",
+        ),
+        (
+            serde_json::json!({"name": "x", "kind": "count", "event": "E", "property": "rows"}),
+            "property",
         ),
     ];
     for (json, field) in cases {
@@ -458,6 +560,10 @@ fn series_equal_values_date_by_date() {
             "denominator": {"name": "m", "kind": "count", "event": "Login", "window_days": 10}}),
         serde_json::json!({"name": "j", "kind": "pct_change",
             "of": {"name": "n", "kind": "count", "event": "*", "window_days": 7}}),
+        serde_json::json!({"name": "k", "kind": "per_period", "event": "Report Run",
+            "property": "rows", "window_days": 21, "period_days": 7, "min_tenure_days": 5}),
+        serde_json::json!({"name": "l", "kind": "days_since", "event": "Login",
+            "through_observation_day": true}),
     ];
     let filters: Vec<EventFilter> = specs.iter().flat_map(EventFilter::in_metric_spec).collect();
     let rollups = history_with(&filters);

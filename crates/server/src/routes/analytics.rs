@@ -225,7 +225,7 @@ async fn list_metrics(
 }
 
 /// Defines (or redefines) a metric (admins and leaders).
-#[utoipa::path(post, path = "/api/v1/metrics", tag = "analytics", request_body(content = Object, description = "a metric spec: name, kind, event, property, where (conditions on properties), window_days, numerator, denominator, of, terms (sum_of: [{metric, weight}]), scale (ratio: 100 for a percentage)"),
+#[utoipa::path(post, path = "/api/v1/metrics", tag = "analytics", request_body(content = Object, description = "a metric spec: name, kind, event, property, where (conditions on properties), window_days, numerator, denominator, of, terms (sum_of: [{metric, weight}]), scale (ratio: 100 for a percentage), period_days (per_period), min_tenure_days (per_month, per_period), through_observation_day (days_since)"),
     responses((status = 201, body = MetricOut), (status = 400, body = ErrorBody)))]
 async fn define_metric(
     State(state): State<AppState>,
