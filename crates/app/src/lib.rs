@@ -15,6 +15,7 @@
 //! - [`pipeline`]: the daily run (rules, health snapshot, metric series, reports).
 //! - [`reports`]: the dashboards' numbers per visibility scope, kept for the day.
 //! - [`series`]: stored metric time series, kept current day by day.
+//! - [`table`]: account × date × metric tables and observation datasets, in bulk.
 //! - [`signals`]: each account's health, its change, forecast risk, kept for lists.
 //! - [`today`]: what needs a person's attention today, and why, in words and numbers.
 //! - [`work`]: touchpoints and tasks written by people, their @mentions notified.
@@ -47,6 +48,7 @@ pub mod series;
 pub mod signals;
 pub mod sso;
 pub mod surveys;
+pub mod table;
 pub mod team;
 pub mod today;
 pub mod voice;

@@ -1626,6 +1626,38 @@ pub enum MetricsCommand {
         /// Its new name (a-z, 0-9, _ or -).
         to: String,
     },
+    /// Writes account × date × metric in one pass: every account the data dir holds, every
+    /// observation date from --from to --to every --every, one column per metric, as CSV
+    /// or JSON lines. With --churn-horizon-days N it is an observation dataset: the
+    /// accounts active on each date, with `churned` 1 when none of their subscriptions is
+    /// active N days later.
+    Table {
+        /// The metrics, comma-separated (defined ones).
+        #[arg(long)]
+        names: String,
+        /// The first observation date, YYYY-MM-DD (default 12 weeks before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last observation date (default today, or the day after the last usage event
+        /// when the events ended in the past).
+        #[arg(long)]
+        to: Option<String>,
+        /// Days between observation dates: 7d, 2w or 7.
+        #[arg(long, default_value = "7d")]
+        every: String,
+        /// csv or jsonl.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Label each row churned or not this many days after its date (rows only for
+        /// accounts active on the date).
+        #[arg(long)]
+        churn_horizon_days: Option<u32>,
+        /// Write to this file instead of the standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        ingest: IngestArgs,
+    },
     /// Computes a metric for every account as of a date.
     Values {
         /// The metric.
@@ -1815,6 +1847,29 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             );
             Ok(())
         }
+        MetricsCommand::Table {
+            names,
+            from,
+            to,
+            every,
+            format,
+            churn_horizon_days,
+            out,
+            ingest,
+        } => metrics_table(
+            data_dir,
+            store,
+            TableArgs {
+                names,
+                from,
+                to,
+                every,
+                format,
+                churn_horizon_days,
+                out,
+            },
+            &ingest,
+        ),
         MetricsCommand::Values {
             name,
             as_of,
@@ -1858,6 +1913,116 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             Ok(())
         }
     }
+}
+
+struct TableArgs {
+    names: String,
+    from: Option<String>,
+    to: Option<String>,
+    every: String,
+    format: String,
+    churn_horizon_days: Option<u32>,
+    out: Option<PathBuf>,
+}
+
+fn metrics_table(
+    data_dir: &Path,
+    store: SqliteStore,
+    args: TableArgs,
+    ingest: &IngestArgs,
+) -> Result<(), Failure> {
+    use mikawaya_app::table::{TableFormat, TablePlan, Terms};
+    let input = |e: mikawaya_domain::Invalid| {
+        Failure::input(anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))
+    };
+    let every = mikawaya_app::table::parse_every(&args.every).map_err(input)?;
+    let format = TableFormat::parse(&args.format).map_err(input)?;
+    let to = args
+        .to
+        .as_deref()
+        .map(|raw| mikawaya_domain::value::parse_date(raw, "--to"))
+        .transpose()
+        .map_err(Failure::input)?;
+    let from = args
+        .from
+        .as_deref()
+        .map(|raw| mikawaya_domain::value::parse_date(raw, "--from"))
+        .transpose()
+        .map_err(Failure::input)?;
+    let today = ingest.clock(&store)?.today();
+    let read = Actor::system().read();
+    let accounts = mikawaya_app::table::accounts(&store, &read).map_err(app_input)?;
+    let terms = Terms::read(&store, &read).map_err(app_input)?;
+    let facts = account_facts(&store)?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let service = open_ingest(data_dir, Arc::clone(&store), ingest)?;
+    let mut sink: Box<dyn std::io::Write> = match &args.out {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path)
+                .with_context(|| format!("creating {}", path.display()))
+                .map_err(Failure::input)?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let written = service
+        .read(|rollups| -> Result<usize, Failure> {
+            let to =
+                to.unwrap_or_else(|| mikawaya_app::table::default_to(rollups.event_span(), today));
+            let from = from.unwrap_or_else(|| mikawaya_app::table::default_from(to));
+            let plan = TablePlan::new(
+                store.as_ref(),
+                &args.names,
+                from,
+                to,
+                every,
+                args.churn_horizon_days,
+                format,
+            )
+            .map_err(|e| match e {
+                mikawaya_app::AppError::Invalid(invalid) => input(invalid),
+                other => Failure::from(anyhow!("{other}")),
+            })?;
+            let source = mikawaya_analytics::metrics::WithFacts {
+                usage: rollups,
+                facts: &facts,
+            };
+            sink.write_all(&plan.header())
+                .context("writing the table")?;
+            let mut buffer = Vec::new();
+            for batch in accounts.chunks(256) {
+                buffer.clear();
+                plan.write_rows(
+                    &source,
+                    batch,
+                    &terms,
+                    mikawaya_domain::Visibility::All,
+                    &mut buffer,
+                );
+                sink.write_all(&buffer).context("writing the table")?;
+            }
+            sink.flush().context("writing the table")?;
+            Ok(plan.dates().len())
+        })
+        .map_err(Failure::from)??;
+    service.shutdown();
+    if let Some(path) = &args.out {
+        eprintln!(
+            "{}",
+            say(
+                &format!(
+                    "wrote {} accounts × {written} dates to {}",
+                    accounts.len(),
+                    path.display()
+                ),
+                &format!(
+                    "{} 件のアカウント × {written} 日付を {} に書き出しました",
+                    accounts.len(),
+                    path.display()
+                ),
+            )
+        );
+    }
+    Ok(())
 }
 
 #[derive(Debug, clap::Args)]

@@ -940,3 +940,183 @@ async fn activity_churn_through_the_cli_and_the_api() {
     let body: serde_json::Value = ok(refused.json().await);
     assert_eq!(body["error"]["field"], "activity_days", "{body}");
 }
+
+/// `metrics table` and `GET /api/v1/analytics/metric-table`: account × date × metric on a
+/// history computed by hand, as a plain table and as an observation dataset with churn
+/// labels; both edges give the same bytes; bad requests name their field.
+#[tokio::test(flavor = "multi_thread")]
+async fn metric_tables_in_bulk_through_the_cli_and_the_api() {
+    let workspace = Workspace::new();
+    workspace.import("accounts", "accounts.csv", "external_id,name\nA,A\nB,B\n");
+    workspace.import(
+        "subscriptions",
+        "subscriptions.csv",
+        "account_external_id,plan,mrr,start_date,end_date\nA,pro,10,2026-01-01,\nB,pro,10,2026-01-01,2026-03-20\n",
+    );
+    workspace.import(
+        "events",
+        "events.csv",
+        "account_id,user_id,event,timestamp\n\
+         A,u,Login,2026-02-20T10:00:00Z\nA,u,Login,2026-03-05T10:00:00Z\n\
+         A,u,Report,2026-03-06T10:00:00Z\nA,u,Login,2026-03-10T10:00:00Z\n\
+         B,u,Login,2026-02-27T10:00:00Z\n",
+    );
+    workspace.expect(
+        &[
+            "metrics",
+            "define",
+            "--name",
+            "logins",
+            "--kind",
+            "count",
+            "--event",
+            "Login",
+            "--window-days",
+            "7",
+        ],
+        None,
+        0,
+    );
+    // A 7-day average observed over 14 days.
+    workspace.expect(
+        &[
+            "metrics",
+            "define",
+            "--name",
+            "logins-avg",
+            "--kind",
+            "per_period",
+            "--event",
+            "Login",
+            "--window-days",
+            "14",
+            "--period-days",
+            "7",
+        ],
+        None,
+        0,
+    );
+    let range = [
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-15",
+        "--every",
+        "1w",
+    ];
+    let mut args = vec!["metrics", "table", "--names", "logins,logins-avg"];
+    args.extend(range);
+    let table = workspace.expect(&args, None, 0);
+    // Without the account ids (the store numbers them).
+    let rows = |text: &str| -> Vec<String> {
+        text.lines()
+            .map(|line| line.split_once(',').map_or("", |(_, rest)| rest).to_owned())
+            .collect()
+    };
+    assert_eq!(
+        rows(&stdout(&table)),
+        [
+            "external_id,date,logins,logins-avg",
+            "A,2026-03-01,0,0.5",
+            "A,2026-03-08,1,0.5",
+            "A,2026-03-15,1,1",
+            "B,2026-03-01,1,0.5",
+            "B,2026-03-08,0,0.5",
+            "B,2026-03-15,0,0",
+        ]
+    );
+    // An observation dataset: B's last subscription ends on Mar 20, so it churned within
+    // 14 days of Mar 8 and Mar 15, and is not in the cohort of Mar 22.
+    let dataset_args = [
+        "metrics",
+        "table",
+        "--names",
+        "logins",
+        "--from",
+        "2026-03-01",
+        "--to",
+        "2026-03-22",
+        "--churn-horizon-days",
+        "14",
+    ];
+    let dataset = workspace.expect(&dataset_args, None, 0);
+    assert_eq!(
+        rows(&stdout(&dataset)),
+        [
+            "external_id,date,logins,churned",
+            "A,2026-03-01,0,0",
+            "A,2026-03-08,1,0",
+            "A,2026-03-15,1,0",
+            "A,2026-03-22,0,0",
+            "B,2026-03-01,1,0",
+            "B,2026-03-08,0,1",
+            "B,2026-03-15,0,1",
+        ]
+    );
+    let unknown = workspace.expect(&["metrics", "table", "--names", "logins,nope"], None, 2);
+    assert!(
+        stderr(&unknown).contains("--names: no metric named nope"),
+        "{}",
+        stderr(&unknown)
+    );
+
+    let token = workspace.admin_token();
+    let server = workspace.serve();
+    let get = |query: &str| {
+        client()
+            .get(format!(
+                "{}/api/v1/analytics/metric-table?{query}",
+                server.base
+            ))
+            .bearer_auth(&token)
+            .send()
+    };
+    let reply = ok(get("names=logins,logins-avg&from=2026-03-01&to=2026-03-15&every=7d").await);
+    assert_eq!(reply.status(), reqwest::StatusCode::OK);
+    assert!(
+        reply
+            .headers()
+            .get("content-type")
+            .is_some_and(|v| v.as_bytes().starts_with(b"text/csv")),
+        "{:?}",
+        reply.headers()
+    );
+    assert_eq!(ok(reply.text().await), stdout(&table));
+    let lines = ok(ok(get(
+        "names=logins&from=2026-03-01&to=2026-03-22&churn_horizon_days=14&format=jsonl",
+    )
+    .await)
+    .text()
+    .await);
+    let parsed: Vec<serde_json::Value> = lines
+        .lines()
+        .map(|line| ok(serde_json::from_str(line)))
+        .collect();
+    assert_eq!(parsed.len(), 7, "{lines}");
+    assert_eq!(
+        (
+            parsed[5]["external_id"].clone(),
+            parsed[5]["date"].clone(),
+            parsed[5]["logins"].clone(),
+            parsed[5]["churned"].clone()
+        ),
+        ("B".into(), "2026-03-08".into(), 0.0.into(), true.into()),
+        "{lines}"
+    );
+    for (query, field) in [
+        ("names=nope", "names"),
+        ("names=logins&every=0d", "every"),
+        ("names=logins&format=xml", "format"),
+        ("names=logins&from=2026-03-10&to=2026-03-01", "from"),
+        ("names=logins&from=2000-01-01&to=2026-03-01&every=1", "to"),
+    ] {
+        let refused = ok(get(query).await);
+        assert_eq!(
+            refused.status(),
+            reqwest::StatusCode::BAD_REQUEST,
+            "{query}"
+        );
+        let body: serde_json::Value = ok(refused.json().await);
+        assert_eq!(body["error"]["field"], field, "{query}: {body}");
+    }
+}

@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(delete_metric))
         .routes(routes!(rename_metric))
         .routes(routes!(metric_values))
+        .routes(routes!(metrics_table))
         .routes(routes!(metric_series))
 }
 
@@ -372,6 +373,121 @@ async fn metric_values(
     .await
     .map_err(ApiError::internal)??;
     Ok(Json(values))
+}
+
+/// What a bulk table holds.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct TableParams {
+    /// The metrics, comma-separated (defined ones, at most 50).
+    names: String,
+    /// The first observation date, YYYY-MM-DD (default 12 weeks before `to`).
+    from: Option<String>,
+    /// The last observation date (default today, or the day after the last usage event
+    /// when the events ended in the past).
+    to: Option<String>,
+    /// Days between observation dates: `7d`, `2w` or `7` (default `7d`; at most 1000
+    /// dates).
+    every: Option<String>,
+    /// `csv` (default) or `jsonl`.
+    format: Option<String>,
+    /// An observation dataset: rows only for accounts active on each date, with `churned`
+    /// (no active subscription this many days later, 1 to 3650).
+    churn_horizon_days: Option<u32>,
+}
+
+/// Account × date × metric for every account the caller can see, in one pass over the
+/// usage: CSV (a header, then `account_id,external_id,date,<metrics…>[,churned]`; a
+/// missing value is empty) or JSON lines (null), streamed as it is computed. Everything is
+/// checked before the first byte; a failure after it cuts the stream short (the
+/// transfer fails), never a silent short table.
+#[utoipa::path(get, path = "/api/v1/analytics/metric-table", tag = "analytics", params(TableParams),
+    responses((status = 200, description = "text/csv, or JSON lines with format=jsonl",
+                content((String = "text/csv"), (String = "application/x-ndjson"))),
+              (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+async fn metrics_table(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    QueryParams(params): QueryParams<TableParams>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    use mikawaya_app::table::{TableFormat, TablePlan, Terms};
+    let every = mikawaya_app::table::parse_every(params.every.as_deref().unwrap_or("7d"))?;
+    let format = TableFormat::parse(params.format.as_deref().unwrap_or("csv"))?;
+    let to = crate::wire::optional(params.to.as_deref(), "to", date("to"))?;
+    let from = crate::wire::optional(params.from.as_deref(), "from", date("from"))?;
+    let today = state.clock().today();
+    let access = actor.read();
+    let visibility = access.visibility();
+    let ingest = state.ingest.clone();
+    let store = std::sync::Arc::clone(&state.store);
+    let (plan, accounts, terms, facts) = tokio::task::spawn_blocking(move || {
+        let span = ingest
+            .read(|rollups| rollups.event_span())
+            .map_err(ApiError::internal)?;
+        let to = to.unwrap_or_else(|| mikawaya_app::table::default_to(span, today));
+        let from = from.unwrap_or_else(|| mikawaya_app::table::default_from(to));
+        let plan = TablePlan::new(
+            store.as_ref(),
+            &params.names,
+            from,
+            to,
+            every,
+            params.churn_horizon_days,
+            format,
+        )?;
+        let accounts = mikawaya_app::table::accounts(store.as_ref(), &access)?;
+        let terms = Terms::read(store.as_ref(), &access)?;
+        let facts = mikawaya_playbooks::facts::account_facts(store.as_ref(), &access)
+            .map_err(ApiError::internal)?;
+        Ok::<_, ApiError>((plan, accounts, terms, facts))
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+    let ingest = state.ingest.clone();
+    tokio::task::spawn_blocking(move || {
+        if sender.blocking_send(Ok(plan.header())).is_err() {
+            return;
+        }
+        // The rollups are let go between batches, so events keep landing meanwhile.
+        for batch in accounts.chunks(256) {
+            let mut rows = Vec::new();
+            let chunk = ingest
+                .read(|rollups| {
+                    let source = mikawaya_analytics::metrics::WithFacts {
+                        usage: rollups,
+                        facts: &facts,
+                    };
+                    plan.write_rows(&source, batch, &terms, visibility, &mut rows);
+                })
+                .map(|()| rows)
+                .map_err(|error| {
+                    tracing::error!(%error, "a metrics table stopped: the usage could not be read");
+                    std::io::Error::other(error.to_string())
+                });
+            let failed = chunk.is_err();
+            if sender.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|chunk| (chunk, receiver))
+    });
+    let name = match format {
+        TableFormat::Csv => "attachment; filename=\"metrics.csv\"",
+        TableFormat::JsonLines => "attachment; filename=\"metrics.jsonl\"",
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, format.content_type()),
+            (axum::http::header::CONTENT_DISPOSITION, name),
+        ],
+        axum::body::Body::from_stream(stream),
+    )
+        .into_response())
 }
 
 /// A stored series' range.

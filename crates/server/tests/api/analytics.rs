@@ -187,6 +187,36 @@ async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
         "{}",
         partner.text
     );
+    // The bulk table: every account for a viewer, the partner's own only for the partner.
+    let table_path =
+        format!("/api/v1/analytics/metric-table?names=logins&from={today}&to={today}&format=jsonl");
+    let table = |role: &'static str| app.get(role, &table_path);
+    let lines = |text: &str| -> Vec<(String, f64)> {
+        text.lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .map(|row| {
+                (
+                    row["external_id"].as_str().unwrap_or("").to_owned(),
+                    row["logins"].as_f64().unwrap_or(-1.0),
+                )
+            })
+            .collect()
+    };
+    let everyone = table("viewer").await;
+    let mut seen = lines(&everyone.text);
+    seen.sort_by(|a, b| a.0.cmp(&b.0));
+    assert!(
+        seen.contains(&("EXT-a".to_owned(), 2.0)) && seen.contains(&("EXT-b".to_owned(), 1.0)),
+        "{}",
+        everyone.text
+    );
+    let own = table("partner").await;
+    assert_eq!(
+        lines(&own.text).len(),
+        1,
+        "a partner sees its own accounts only: {}",
+        own.text
+    );
     assert_eq!(
         app.get("viewer", "/api/v1/metrics/nope/values?as_of=2026-01-01")
             .await

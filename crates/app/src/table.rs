@@ -1,0 +1,321 @@
+//! Bulk metric tables: account × observation date × metric, for data scientists to carry
+//! on in pandas, R or DuckDB. Each account's values come from one pass per metric over
+//! its daily totals ([`Metric::series`]), so thousands of accounts on dozens of dates cost
+//! one read of the rollups, not one per date.
+//!
+//! With a churn horizon the table is an observation dataset: a row for each account
+//! active (`shared/domain.md`: a subscription with start <= d < end) on each observation
+//! date d, labelled `churned` when it has no active subscription on d + horizon, the
+//! logo churn rule per account.
+//!
+//! Rows come out in batches of accounts (CSV with a header, or JSON lines), so the edges
+//! can stream them and let the rollups go between batches.
+
+use crate::Result;
+use jiff::civil::Date;
+use mikawaya_analytics::metrics::{Metric, ObservationDates, Subject, UsageSource};
+use mikawaya_domain::account::Account;
+use mikawaya_domain::subscription::Term;
+use mikawaya_domain::{AccountId, Invalid, Visibility};
+use mikawaya_store::Store;
+use std::collections::HashMap;
+use std::io::Write;
+
+/// Metrics a table takes at most.
+pub const MAX_METRICS: usize = 50;
+/// Observation dates a table takes at most.
+pub const MAX_DATES: usize = 1000;
+/// The columns before the metrics (and `churned` after them): a metric may not be named
+/// like one.
+pub const FIXED_COLUMNS: &[&str] = &["account_id", "external_id", "date", "churned"];
+
+/// How the rows are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// CSV with a header line; a missing value is an empty field.
+    Csv,
+    /// One JSON object per line; a missing value is null.
+    JsonLines,
+}
+
+impl TableFormat {
+    /// `csv`, or `jsonl` (also `ndjson`); field `format`.
+    pub fn parse(text: &str) -> std::result::Result<TableFormat, Invalid> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "csv" => Ok(TableFormat::Csv),
+            "jsonl" | "ndjson" | "json" => Ok(TableFormat::JsonLines),
+            other => Err(Invalid::new(
+                "format",
+                format!("'{other}' is not one of: csv, jsonl"),
+            )),
+        }
+    }
+
+    /// The HTTP content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            TableFormat::Csv => "text/csv; charset=utf-8",
+            TableFormat::JsonLines => "application/x-ndjson",
+        }
+    }
+}
+
+/// A checked table request: the metrics, the dates, the churn horizon.
+#[derive(Debug, Clone)]
+pub struct TablePlan {
+    metrics: Vec<Metric>,
+    dates: ObservationDates,
+    horizon_days: Option<u32>,
+    format: TableFormat,
+}
+
+/// Parses an interval such as `7d`, `2w` or `7` (days); field `every`.
+pub fn parse_every(text: &str) -> std::result::Result<u32, Invalid> {
+    let text = text.trim().to_ascii_lowercase();
+    let (number, unit) = match text.strip_suffix('w') {
+        Some(weeks) => (weeks, 7),
+        None => (text.strip_suffix('d').unwrap_or(&text), 1),
+    };
+    number
+        .trim()
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(unit))
+        .filter(|days| (1..=366).contains(days))
+        .ok_or_else(|| {
+            Invalid::new(
+                "every",
+                format!("'{text}' is not an interval of 1 to 366 days (7d, 2w or 7)"),
+            )
+        })
+}
+
+impl TablePlan {
+    /// Checks a request: `names` (comma-separated, defined metrics, at most
+    /// [`MAX_METRICS`], none named like a fixed column), dates from `from` to `to` every
+    /// `every_days` (at most [`MAX_DATES`]), a horizon of 1 to 3650 days.
+    pub fn new(
+        store: &dyn Store,
+        names: &str,
+        from: Date,
+        to: Date,
+        every_days: u32,
+        horizon_days: Option<u32>,
+        format: TableFormat,
+    ) -> Result<TablePlan> {
+        let wanted: Vec<&str> = names
+            .split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .collect();
+        if wanted.is_empty() {
+            return Err(Invalid::new("names", "name at least one metric").into());
+        }
+        if wanted.len() > MAX_METRICS {
+            return Err(Invalid::new("names", format!("at most {MAX_METRICS} metrics")).into());
+        }
+        let defined = crate::series::defined(store, None)?;
+        let mut metrics = Vec::with_capacity(wanted.len());
+        for name in wanted {
+            let metric = defined
+                .iter()
+                .find(|m| m.name().as_str() == name)
+                .ok_or_else(|| Invalid::new("names", format!("no metric named {name}")))?;
+            if FIXED_COLUMNS.contains(&name) {
+                return Err(Invalid::new(
+                    "names",
+                    format!("{name} is a column of the table: rename the metric first"),
+                )
+                .into());
+            }
+            if metrics.iter().any(|m: &Metric| m.name() == metric.name()) {
+                return Err(Invalid::new("names", format!("{name} is named twice")).into());
+            }
+            metrics.push(metric.clone());
+        }
+        if from > to {
+            return Err(Invalid::new("from", "must not be after to").into());
+        }
+        if !(1..=366).contains(&every_days) {
+            return Err(Invalid::new("every", "must be 1 to 366 days").into());
+        }
+        let span = i64::from((to - from).get_days());
+        if span / i64::from(every_days) >= MAX_DATES as i64 {
+            return Err(Invalid::new(
+                "to",
+                format!("at most {MAX_DATES} observation dates: a shorter range or a longer step"),
+            )
+            .into());
+        }
+        let mut dates = Vec::new();
+        let mut day = Some(from);
+        while let Some(current) = day.filter(|d| *d <= to) {
+            dates.push(current);
+            day = mikawaya_domain::value::add_days(current, i64::from(every_days));
+        }
+        if let Some(days) = horizon_days
+            && !(1..=3650).contains(&days)
+        {
+            return Err(Invalid::new("churn_horizon_days", "must be 1 to 3650").into());
+        }
+        Ok(TablePlan {
+            metrics,
+            dates: ObservationDates::new(&dates),
+            horizon_days,
+            format,
+        })
+    }
+
+    /// The observation dates.
+    pub fn dates(&self) -> Vec<Date> {
+        self.dates.dates()
+    }
+
+    /// The format.
+    pub fn format(&self) -> TableFormat {
+        self.format
+    }
+
+    /// The CSV header line (nothing for JSON lines).
+    pub fn header(&self) -> Vec<u8> {
+        if self.format != TableFormat::Csv {
+            return Vec::new();
+        }
+        let mut columns: Vec<&str> = vec!["account_id", "external_id", "date"];
+        columns.extend(self.metrics.iter().map(|m| m.name().as_str()));
+        if self.horizon_days.is_some() {
+            columns.push("churned");
+        }
+        let mut out = Vec::new();
+        let mut writer = csv::Writer::from_writer(&mut out);
+        // Writing to memory cannot fail.
+        let _ = writer.write_record(&columns);
+        drop(writer);
+        out
+    }
+
+    /// The rows of `accounts` (see [`Terms`] for the churn labels), appended to `out`.
+    pub fn write_rows(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[Account],
+        terms: &Terms,
+        visibility: Visibility,
+        out: &mut Vec<u8>,
+    ) {
+        let dates = self.dates.dates();
+        let mut csv_writer = (self.format == TableFormat::Csv)
+            .then(|| csv::WriterBuilder::new().from_writer(Vec::new()));
+        for account in accounts {
+            let subject = Subject::of(account);
+            let columns: Vec<Vec<Option<f64>>> = self
+                .metrics
+                .iter()
+                .map(|metric| metric.series(source, &subject, &self.dates))
+                .collect();
+            let external_id = account
+                .external_id
+                .as_ref()
+                .map(|id| id.shown_to(visibility).to_owned());
+            for (index, date) in dates.iter().enumerate() {
+                let churned = match self.horizon_days {
+                    Some(horizon) => match terms.label(account.id, *date, horizon) {
+                        Some(churned) => Some(churned),
+                        None => continue,
+                    },
+                    None => None,
+                };
+                let values = columns.iter().map(|c| c.get(index).copied().flatten());
+                match csv_writer.as_mut() {
+                    Some(writer) => {
+                        let mut record = vec![
+                            account.id.get().to_string(),
+                            external_id.clone().unwrap_or_default(),
+                            date.to_string(),
+                        ];
+                        record.extend(values.map(|v| v.map(|v| v.to_string()).unwrap_or_default()));
+                        if let Some(churned) = churned {
+                            record.push(u8::from(churned).to_string());
+                        }
+                        let _ = writer.write_record(&record);
+                    }
+                    None => {
+                        // Written by hand to keep the columns' order.
+                        let text = |value: &str| serde_json::Value::from(value).to_string();
+                        let _ = write!(
+                            out,
+                            "{{\"account_id\":{},\"external_id\":{},\"date\":\"{date}\"",
+                            account.id.get(),
+                            external_id
+                                .as_deref()
+                                .map_or_else(|| "null".to_owned(), text),
+                        );
+                        for (metric, value) in self.metrics.iter().zip(values) {
+                            let value = serde_json::Value::from(value);
+                            let _ = write!(out, ",{}:{value}", text(metric.name().as_str()));
+                        }
+                        if let Some(churned) = churned {
+                            let _ = write!(out, ",\"churned\":{churned}");
+                        }
+                        out.extend_from_slice(b"}\n");
+                    }
+                }
+            }
+        }
+        if let Some(writer) = csv_writer
+            && let Ok(bytes) = writer.into_inner()
+        {
+            let _ = out.write_all(&bytes);
+        }
+    }
+}
+
+/// The default last observation date: today, or the day after the last day with usage
+/// events when they ended in the past (its window then holds that day).
+pub fn default_to(span: Option<(Date, Date)>, today: Date) -> Date {
+    match span {
+        Some((_, last)) if last < today => last.tomorrow().unwrap_or(today),
+        _ => today,
+    }
+}
+
+/// The default first observation date: 12 weeks before the last.
+pub fn default_from(to: Date) -> Date {
+    mikawaya_domain::value::add_days(to, -84).unwrap_or(to)
+}
+
+/// Each account's subscription terms, for the churn labels.
+#[derive(Debug, Clone, Default)]
+pub struct Terms(HashMap<AccountId, Vec<Term>>);
+
+impl Terms {
+    /// The terms of the subscriptions `access` can see.
+    pub fn read(store: &dyn Store, access: &mikawaya_domain::ReadAccess) -> Result<Terms> {
+        let mut terms: HashMap<AccountId, Vec<Term>> = HashMap::new();
+        for subscription in store.all_subscriptions(access)? {
+            terms
+                .entry(subscription.account_id)
+                .or_default()
+                .push(subscription.term);
+        }
+        Ok(Terms(terms))
+    }
+
+    /// Whether an account active on `day` churned by `day + horizon` (no active
+    /// subscription then); `None` when it was not active on `day`.
+    pub fn label(&self, account: AccountId, day: Date, horizon_days: u32) -> Option<bool> {
+        let terms = self.0.get(&account)?;
+        if !terms.iter().any(|t| t.is_active_on(day)) {
+            return None;
+        }
+        let later = mikawaya_domain::value::add_days(day, i64::from(horizon_days))?;
+        Some(!terms.iter().any(|t| t.is_active_on(later)))
+    }
+}
+
+/// The accounts `access` can see, by id.
+pub fn accounts(store: &dyn Store, access: &mikawaya_domain::ReadAccess) -> Result<Vec<Account>> {
+    let mut accounts = store.all_accounts(access)?;
+    accounts.sort_by_key(|a| a.id);
+    Ok(accounts)
+}
