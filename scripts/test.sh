@@ -4,6 +4,7 @@
 # served OpenAPI document (scripts/api-fuzz.sh).
 #
 # - the tracking API's SDK test drives Segment's own Python SDK from PyPI;
+# - the differential suite recomputes every metric kind in DuckDB (PyPI);
 # - the browser tests drive Debian's headless Chromium through npm's playwright-core
 #   (never `npx playwright install`), and write screenshots to target/screenshots/.
 set -euo pipefail
@@ -13,6 +14,12 @@ cd "$(dirname "$0")/.."
 if ! python3 -c "import segment.analytics" >/dev/null 2>&1; then
   echo "== installing segment-analytics-python for the SDK test"
   python3 -m pip install --quiet segment-analytics-python || pip3 install --quiet segment-analytics-python
+fi
+
+# The differential suite computes every metric again in DuckDB (PyPI), pinned.
+if ! python3 -c "import duckdb, sys; sys.exit(duckdb.__version__ != '1.5.6')" >/dev/null 2>&1; then
+  echo "== installing duckdb for the differential suite"
+  python3 -m pip install --quiet duckdb==1.5.6 || pip3 install --quiet duckdb==1.5.6
 fi
 
 # The browser tests drive Debian's headless Chromium through npm's playwright-core

@@ -264,7 +264,8 @@ impl AccountFacts {
                                     *seats
                                 }
                             })
-                            .sum()
+                            // From 0 (an empty f64 sum is -0, which would print "-0").
+                            .fold(0.0, |total, value| total + value)
                     })
                     .unwrap_or(0.0),
             ),

@@ -225,7 +225,10 @@ impl TablePlan {
                     },
                     None => None,
                 };
-                let values = columns.iter().map(|c| c.get(index).copied().flatten());
+                // -0 (a difference of equal sums) is written 0.
+                let values = columns
+                    .iter()
+                    .map(|c| c.get(index).copied().flatten().map(|v| v + 0.0));
                 match csv_writer.as_mut() {
                     Some(writer) => {
                         let mut record = vec![

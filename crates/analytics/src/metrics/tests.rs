@@ -377,6 +377,10 @@ fn account_facts_are_metrics_too() {
     assert_eq!(value("seats", date(2026, 2, 5)), Some(7.0));
     assert_eq!(value("mrr", date(2026, 3, 1)), Some(50.0));
     assert_eq!(value("seats", date(2026, 3, 1)), Some(2.0));
+    // Before any row: 0, not -0 (which a table would print as "-0").
+    let before = value("mrr", date(2025, 12, 1));
+    assert_eq!(before, Some(0.0));
+    assert!(before.is_some_and(f64::is_sign_positive), "{before:?}");
     // The first row ends on Feb 15 (half-open): on Feb 15 only the second is active.
     assert_eq!(value("mrr", date(2026, 2, 15)), Some(50.0));
     // Last touch before Mar 1 is Feb 20 → 9 days; on Feb 10 there was none before.

@@ -3,6 +3,7 @@
 mod browser;
 mod commands;
 mod crash;
+mod differential;
 mod digest;
 mod disk_full;
 mod events;
