@@ -3,10 +3,11 @@
 Generates a product's history (accounts, subscriptions, usage events with boundary
 instants, young accounts and silent ones), loads it into a Mikawaya data dir with the
 CLI, defines one metric of every kind, and writes `mikawaya metrics table` for every day
-of a range. DuckDB (PyPI `duckdb`) then computes each metric from the same CSV files with
-SQL written from the definitions in the project's domain notes (the window of the w days
-before d: events at t with d - w days <= t < d, d at 00:00 UTC), and every cell must
-agree. Exits 1 and lists the first differences when one does not.
+of a range. DuckDB (PyPI `duckdb`) then computes each metric with SQL written from the
+definitions in the project's domain notes (the window of the w days before d: events at
+t with d - w days <= t < d, d at 00:00 UTC), over the events as `mikawaya events export`
+writes them (Parquet) and the subscriptions file. Every cell must agree, and the export
+must hold every generated event. Exits 1 and lists the first differences when not.
 
 Usage: metrics_vs_duckdb.py MIKAWAYA_BINARY WORK_DIR [SEED]
 """
@@ -200,12 +201,20 @@ def main():
         "--out", table,
     )
 
+    # The events as Mikawaya exports them (Parquet: the account as attributed, the
+    # instant in UTC, the properties as JSON text).
+    mikawaya(binary, data_dir, "events", "export", "--format", "parquet", work)
     db = duckdb.connect()
+    db.execute("SET TimeZone = 'UTC'")
     db.execute(
         f"""CREATE TABLE ev AS SELECT account_id AS account, user_id, event,
-            CAST(replace(timestamp, 'Z', '') AS TIMESTAMP) AS ts, TRY_CAST(amount AS DOUBLE) AS amount
-            FROM read_csv('{work}/events.csv', header = true, all_varchar = true)"""
+            CAST(timestamp AS TIMESTAMP) AS ts,
+            TRY_CAST(json_extract_string(properties, '$.amount') AS DOUBLE) AS amount
+            FROM read_parquet('{work}/events.parquet')"""
     )
+    exported = db.execute("SELECT count(*) FROM ev").fetchone()[0]
+    if exported != events:
+        sys.exit(f"the export holds {exported} events of the {events} generated")
     db.execute(
         f"""CREATE TABLE subs AS SELECT account_external_id AS account, CAST(mrr AS DOUBLE) AS mrr,
             CAST(start_date AS DATE) AS start_date, TRY_CAST(NULLIF(end_date, '') AS DATE) AS end_date

@@ -1,7 +1,8 @@
 //! The differential suite: every metric kind, on every day of a range, from the binary's
 //! `metrics table` and from DuckDB (PyPI `duckdb`, installed by `scripts/test.sh`) running
 //! SQL written from the domain notes over the same generated files
-//! (`tests/differential/metrics_vs_duckdb.py`), on several generated histories.
+//! (`tests/differential/metrics_vs_duckdb.py`, over the events as `events export` writes
+//! them in Parquet), on several generated histories.
 
 use crate::util::{Workspace, ok};
 use std::process::Command;
