@@ -46,7 +46,9 @@ impl TableFormat {
             "jsonl" | "ndjson" | "json" => Ok(TableFormat::JsonLines),
             other => Err(Invalid::new(
                 "format",
-                format!("'{other}' is not one of: csv, jsonl"),
+                format!(
+                    "'{other}' is not one of: csv, jsonl (Parquet files: mikawaya metrics table --format parquet --out FILE)"
+                ),
             )),
         }
     }
@@ -194,18 +196,28 @@ impl TablePlan {
         out
     }
 
-    /// The rows of `accounts` (see [`Terms`] for the churn labels), appended to `out`.
-    pub fn write_rows(
+    /// The metrics' names, in column order.
+    pub fn metric_names(&self) -> Vec<&str> {
+        self.metrics.iter().map(|m| m.name().as_str()).collect()
+    }
+
+    /// Whether rows carry a churn label.
+    pub fn labelled(&self) -> bool {
+        self.horizon_days.is_some()
+    }
+
+    /// Hands each row of `accounts` to `each`, account by account and date by date (with
+    /// a churn horizon, only the rows of accounts active on the date; see [`Terms`]).
+    pub fn rows(
         &self,
         source: &dyn UsageSource,
         accounts: &[Account],
         terms: &Terms,
         visibility: Visibility,
-        out: &mut Vec<u8>,
+        each: &mut dyn FnMut(TableRow<'_>),
     ) {
         let dates = self.dates.dates();
-        let mut csv_writer = (self.format == TableFormat::Csv)
-            .then(|| csv::WriterBuilder::new().from_writer(Vec::new()));
+        let mut values = Vec::with_capacity(self.metrics.len());
         for account in accounts {
             let subject = Subject::of(account);
             let columns: Vec<Vec<Option<f64>>> = self
@@ -216,7 +228,7 @@ impl TablePlan {
             let external_id = account
                 .external_id
                 .as_ref()
-                .map(|id| id.shown_to(visibility).to_owned());
+                .map(|id| id.shown_to(visibility));
             for (index, date) in dates.iter().enumerate() {
                 let churned = match self.horizon_days {
                     Some(horizon) => match terms.label(account.id, *date, horizon) {
@@ -225,52 +237,97 @@ impl TablePlan {
                     },
                     None => None,
                 };
+                values.clear();
                 // -0 (a difference of equal sums) is written 0.
-                let values = columns
-                    .iter()
-                    .map(|c| c.get(index).copied().flatten().map(|v| v + 0.0));
-                match csv_writer.as_mut() {
-                    Some(writer) => {
-                        let mut record = vec![
-                            account.id.get().to_string(),
-                            external_id.clone().unwrap_or_default(),
-                            date.to_string(),
-                        ];
-                        record.extend(values.map(|v| v.map(|v| v.to_string()).unwrap_or_default()));
-                        if let Some(churned) = churned {
-                            record.push(u8::from(churned).to_string());
-                        }
-                        let _ = writer.write_record(&record);
-                    }
-                    None => {
-                        // Written by hand to keep the columns' order.
-                        let text = |value: &str| serde_json::Value::from(value).to_string();
-                        let _ = write!(
-                            out,
-                            "{{\"account_id\":{},\"external_id\":{},\"date\":\"{date}\"",
-                            account.id.get(),
-                            external_id
-                                .as_deref()
-                                .map_or_else(|| "null".to_owned(), text),
-                        );
-                        for (metric, value) in self.metrics.iter().zip(values) {
-                            let value = serde_json::Value::from(value);
-                            let _ = write!(out, ",{}:{value}", text(metric.name().as_str()));
-                        }
-                        if let Some(churned) = churned {
-                            let _ = write!(out, ",\"churned\":{churned}");
-                        }
-                        out.extend_from_slice(b"}\n");
-                    }
-                }
+                values.extend(
+                    columns
+                        .iter()
+                        .map(|c| c.get(index).copied().flatten().map(|v| v + 0.0)),
+                );
+                each(TableRow {
+                    account_id: account.id.get(),
+                    external_id,
+                    date: *date,
+                    values: &values,
+                    churned,
+                });
             }
         }
+    }
+
+    /// The rows of `accounts` (see [`TablePlan::rows`]) in the plan's text format,
+    /// appended to `out`.
+    pub fn write_rows(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[Account],
+        terms: &Terms,
+        visibility: Visibility,
+        out: &mut Vec<u8>,
+    ) {
+        let mut csv_writer = (self.format == TableFormat::Csv)
+            .then(|| csv::WriterBuilder::new().from_writer(Vec::new()));
+        let names = self.metric_names();
+        self.rows(source, accounts, terms, visibility, &mut |row| {
+            match csv_writer.as_mut() {
+                Some(writer) => {
+                    let mut record = vec![
+                        row.account_id.to_string(),
+                        row.external_id.unwrap_or_default().to_owned(),
+                        row.date.to_string(),
+                    ];
+                    record.extend(
+                        row.values
+                            .iter()
+                            .map(|v| v.map(|v| v.to_string()).unwrap_or_default()),
+                    );
+                    if let Some(churned) = row.churned {
+                        record.push(u8::from(churned).to_string());
+                    }
+                    let _ = writer.write_record(&record);
+                }
+                None => {
+                    // Written by hand to keep the columns' order.
+                    let text = |value: &str| serde_json::Value::from(value).to_string();
+                    let _ = write!(
+                        out,
+                        "{{\"account_id\":{},\"external_id\":{},\"date\":\"{}\"",
+                        row.account_id,
+                        row.external_id.map_or_else(|| "null".to_owned(), text),
+                        row.date,
+                    );
+                    for (name, value) in names.iter().zip(row.values) {
+                        let value = serde_json::Value::from(*value);
+                        let _ = write!(out, ",{}:{value}", text(name));
+                    }
+                    if let Some(churned) = row.churned {
+                        let _ = write!(out, ",\"churned\":{churned}");
+                    }
+                    out.extend_from_slice(b"}\n");
+                }
+            }
+        });
         if let Some(writer) = csv_writer
             && let Ok(bytes) = writer.into_inner()
         {
             let _ = out.write_all(&bytes);
         }
     }
+}
+
+/// One row of a table.
+#[derive(Debug, Clone, Copy)]
+pub struct TableRow<'a> {
+    /// The account's id.
+    pub account_id: i64,
+    /// Its external id as the reader knows it.
+    pub external_id: Option<&'a str>,
+    /// The observation date.
+    pub date: Date,
+    /// The metrics' values in column order (`None`: missing).
+    pub values: &'a [Option<f64>],
+    /// Churned within the horizon (only with one).
+    pub churned: Option<bool>,
 }
 
 /// The default last observation date: today, or the day after the last day with usage

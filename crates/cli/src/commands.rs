@@ -1645,7 +1645,7 @@ pub enum MetricsCommand {
         /// Days between observation dates: 7d, 2w or 7.
         #[arg(long, default_value = "7d")]
         every: String,
-        /// csv or jsonl.
+        /// csv, jsonl or parquet (parquet needs --out).
         #[arg(long, default_value = "csv")]
         format: String,
         /// Label each row churned or not this many days after its date (rows only for
@@ -1936,7 +1936,22 @@ fn metrics_table(
         Failure::input(anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))
     };
     let every = mikawaya_app::table::parse_every(&args.every).map_err(input)?;
-    let format = TableFormat::parse(&args.format).map_err(input)?;
+    let parquet = match (
+        args.format.trim().eq_ignore_ascii_case("parquet"),
+        &args.out,
+    ) {
+        (true, Some(path)) => Some(path.clone()),
+        (true, None) => {
+            return Err(Failure::input(anyhow!(
+                "--format parquet writes a file: add --out FILE"
+            )));
+        }
+        (false, _) => None,
+    };
+    let format = match parquet {
+        Some(_) => TableFormat::Csv,
+        None => TableFormat::parse(&args.format).map_err(input)?,
+    };
     let to = args
         .to
         .as_deref()
@@ -1957,6 +1972,7 @@ fn metrics_table(
     let store: Arc<dyn Store> = Arc::new(store);
     let service = open_ingest(data_dir, Arc::clone(&store), ingest)?;
     let mut sink: Box<dyn std::io::Write> = match &args.out {
+        Some(_) if parquet.is_some() => Box::new(std::io::sink()),
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .with_context(|| format!("creating {}", path.display()))
@@ -1986,6 +2002,41 @@ fn metrics_table(
                 usage: rollups,
                 facts: &facts,
             };
+            if let Some(path) = &parquet {
+                let failed = |e: mikawaya_ingest::IngestError| Failure::input(anyhow!("{e}"));
+                let mut file = mikawaya_ingest::export::TableParquet::create(
+                    path,
+                    &plan.metric_names(),
+                    plan.labelled(),
+                )
+                .map_err(failed)?;
+                let epoch = jiff::civil::date(1970, 1, 1);
+                let mut failure = None;
+                plan.rows(
+                    &source,
+                    &accounts,
+                    &terms,
+                    mikawaya_domain::Visibility::All,
+                    &mut |row| {
+                        if failure.is_none()
+                            && let Err(error) = file.push(
+                                row.account_id,
+                                row.external_id,
+                                (row.date - epoch).get_days(),
+                                row.values,
+                                row.churned,
+                            )
+                        {
+                            failure = Some(error);
+                        }
+                    },
+                );
+                if let Some(error) = failure {
+                    return Err(failed(error));
+                }
+                file.finish().map_err(failed)?;
+                return Ok(plan.dates().len());
+            }
             sink.write_all(&plan.header())
                 .context("writing the table")?;
             let mut buffer = Vec::new();

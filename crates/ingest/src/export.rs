@@ -163,3 +163,128 @@ pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64),
         .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))?;
     Ok((path, rows))
 }
+
+/// A metric table (account × date × metric, see `mikawaya metrics table`) written as
+/// Parquet: `account_id` (int64), `external_id` (text, null without one), `date` (date32),
+/// one float64 column per metric (null: missing), and with a churn horizon `churned`
+/// (boolean). Written to `PATH.partial` and renamed on [`TableParquet::finish`], so a
+/// failed run leaves no half file under the name asked for.
+pub struct TableParquet {
+    path: PathBuf,
+    partial: PathBuf,
+    schema: Arc<Schema>,
+    writer: ArrowWriter<std::fs::File>,
+    account_id: Int64Builder,
+    external_id: StringBuilder,
+    date: arrow_array::builder::Date32Builder,
+    values: Vec<arrow_array::builder::Float64Builder>,
+    churned: Option<arrow_array::builder::BooleanBuilder>,
+    rows: usize,
+}
+
+impl TableParquet {
+    /// Opens `path.partial` for a table of these metric columns, labelled or not.
+    pub fn create(
+        path: &Path,
+        metrics: &[&str],
+        labelled: bool,
+    ) -> Result<TableParquet, IngestError> {
+        let mut fields = vec![
+            Field::new("account_id", DataType::Int64, false),
+            Field::new("external_id", DataType::Utf8, true),
+            Field::new("date", DataType::Date32, false),
+        ];
+        fields.extend(
+            metrics
+                .iter()
+                .map(|name| Field::new(*name, DataType::Float64, true)),
+        );
+        if labelled {
+            fields.push(Field::new("churned", DataType::Boolean, false));
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = std::fs::File::create(&partial)
+            .map_err(|e| IngestError::Import(format!("{}: {e}", partial.display())))?;
+        let properties = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
+            .build();
+        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))
+            .map_err(|e| IngestError::Import(format!("opening the Parquet writer: {e}")))?;
+        Ok(TableParquet {
+            path: path.to_owned(),
+            partial,
+            schema,
+            writer,
+            account_id: Int64Builder::new(),
+            external_id: StringBuilder::new(),
+            date: Default::default(),
+            values: metrics.iter().map(|_| Default::default()).collect(),
+            churned: labelled.then(Default::default),
+            rows: 0,
+        })
+    }
+
+    /// Adds a row: `date` as days since 1970-01-01, `values` in column order.
+    pub fn push(
+        &mut self,
+        account_id: i64,
+        external_id: Option<&str>,
+        date: i32,
+        values: &[Option<f64>],
+        churned: Option<bool>,
+    ) -> Result<(), IngestError> {
+        self.account_id.append_value(account_id);
+        self.external_id.append_option(external_id);
+        self.date.append_value(date);
+        for (column, value) in self.values.iter_mut().zip(values) {
+            column.append_option(*value);
+        }
+        if let Some(column) = self.churned.as_mut() {
+            column.append_value(churned.unwrap_or(false));
+        }
+        self.rows += 1;
+        if self.rows == ROWS_PER_GROUP {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), IngestError> {
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(self.account_id.finish()),
+            Arc::new(self.external_id.finish()),
+            Arc::new(self.date.finish()),
+        ];
+        columns.extend(
+            self.values
+                .iter_mut()
+                .map(|column| Arc::new(column.finish()) as ArrayRef),
+        );
+        if let Some(column) = self.churned.as_mut() {
+            columns.push(Arc::new(column.finish()));
+        }
+        self.rows = 0;
+        let batch = RecordBatch::try_new(Arc::clone(&self.schema), columns)
+            .map_err(|e| IngestError::Import(format!("building a Parquet batch: {e}")))?;
+        self.writer
+            .write(&batch)
+            .map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))
+    }
+
+    /// Writes what is left, closes the file and gives it its name.
+    pub fn finish(mut self) -> Result<PathBuf, IngestError> {
+        if self.rows > 0 {
+            self.flush()?;
+        }
+        self.writer
+            .close()
+            .map_err(|e| IngestError::Import(format!("closing Parquet: {e}")))?;
+        std::fs::rename(&self.partial, &self.path)
+            .map_err(|e| IngestError::Import(format!("{}: {e}", self.path.display())))?;
+        Ok(self.path)
+    }
+}

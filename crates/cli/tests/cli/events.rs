@@ -1053,6 +1053,44 @@ async fn metric_tables_in_bulk_through_the_cli_and_the_api() {
             "B,2026-03-15,0,1",
         ]
     );
+    // The same dataset as a Parquet file: typed columns, null for missing, the label.
+    let parquet = workspace.path("dataset.parquet");
+    let mut parquet_args = dataset_args.to_vec();
+    let parquet_path = parquet.to_string_lossy().into_owned();
+    parquet_args.extend(["--format", "parquet", "--out", &parquet_path]);
+    workspace.expect(&parquet_args, None, 0);
+    {
+        use parquet::file::reader::FileReader;
+        use parquet::record::RowAccessor;
+        let reader = ok(parquet::file::reader::SerializedFileReader::new(ok(
+            std::fs::File::open(&parquet),
+        )));
+        let rows: Vec<(String, i32, f64, bool)> = ok(reader.get_row_iter(None))
+            .map(|row| {
+                let row = ok(row);
+                (
+                    ok(row.get_string(1)).clone(),
+                    match row.get_column_iter().nth(2) {
+                        Some((_, parquet::record::Field::Date(day))) => *day,
+                        other => panic!("date column: {other:?}"),
+                    },
+                    ok(row.get_double(3)),
+                    ok(row.get_bool(4)),
+                )
+            })
+            .collect();
+        // 2026-03-08 is day 20520 since 1970-01-01.
+        assert_eq!(rows.len(), 7, "{rows:?}");
+        assert_eq!(rows[5], ("B".to_owned(), 20520, 0.0, true), "{rows:?}");
+    }
+    let no_file = workspace.expect(
+        &[
+            "metrics", "table", "--names", "logins", "--format", "parquet",
+        ],
+        None,
+        2,
+    );
+    assert!(stderr(&no_file).contains("--out"), "{}", stderr(&no_file));
     let unknown = workspace.expect(&["metrics", "table", "--names", "logins,nope"], None, 2);
     assert!(
         stderr(&unknown).contains("--names: no metric named nope"),
