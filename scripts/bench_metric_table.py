@@ -142,6 +142,18 @@ def main():
          f"[w.writerow(r) for r in duckdb.connect().execute({QUERY.format(parquet=parquet)!r}).fetchall()]"]
     )
 
+    # DuckDB warm: the events already in its memory, best of 3 (what a running server is
+    # compared with).
+    warm_db = duckdb.connect()
+    warm_db.execute(f"CREATE TABLE ev AS SELECT * FROM read_parquet('{parquet}')")
+    warm_runs = []
+    for _ in range(3):
+        start = time.perf_counter()
+        warm_db.execute(QUERY.format(parquet=parquet).replace(f"read_parquet('{parquet}')", "ev")).fetchall()
+        warm_runs.append(time.perf_counter() - start)
+    warm_s = min(warm_runs)
+    warm_db.close()
+
     ours = {}
     with open(table, newline="") as f:
         for row in csv.DictReader(f):
@@ -150,6 +162,8 @@ def main():
         sys.exit("the API's table differs from the CLI's")
     theirs = {}
     for row in csv.reader(duck_out.splitlines()):
+        if not row:
+            continue
         theirs[(row[0], row[1])] = [float(v) for v in row[2:]]
     if ours != theirs:
         differing = [k for k in theirs if ours.get(k) != theirs[k]][:5]
@@ -161,7 +175,8 @@ def main():
     print("|---|---|---|---|")
     print(f"| DuckDB {duckdb.__version__}: the table in SQL over Parquet, cold process | {duck_s:.2f} s | {duck_mib:.0f} MiB | 1 |")
     print(f"| `mikawaya metrics table`, cold CLI (replays the log, then one pass) | {cli_s:.2f} s | {cli_mib:.0f} MiB | {cli_s / duck_s:.2f}× |")
-    print(f"| `GET /api/v1/analytics/metric-table` on a running server (best of 3) | {api_s:.2f} s | server {server_mib:.0f} MiB | {api_s / duck_s:.2f}× |")
+    print(f"| DuckDB, warm: the events already in memory (best of 3) | {warm_s:.2f} s | | {warm_s / duck_s:.2f}× |")
+    print(f"| `GET /api/v1/analytics/metric-table` on a running server (best of 3) | {api_s:.2f} s | server {server_mib:.0f} MiB | {api_s / duck_s:.2f}× ({api_s / warm_s:.2f}× warm DuckDB) |")
     print(f"| `mikawaya import events` of the CSV ({os.path.getsize(f'{work}/events.csv') / 2**20:.0f} MiB) | {import_s:.1f} s | {import_mib:.0f} MiB | |")
     print(f"| server start to ready on that history | {ready_s:.1f} s | | |")
 

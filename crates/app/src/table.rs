@@ -69,6 +69,11 @@ pub struct TablePlan {
     dates: ObservationDates,
     horizon_days: Option<u32>,
     format: TableFormat,
+    /// The range (the renewal scheme picks its dates in it per account).
+    range: (Date, Date),
+    /// The renewal scheme's lead: observe each account this many days before each of its
+    /// renewals.
+    renewal_lead: Option<u32>,
 }
 
 /// Parses an interval such as `7d`, `2w` or `7` (days); field `every`.
@@ -165,7 +170,31 @@ impl TablePlan {
             dates: ObservationDates::new(&dates),
             horizon_days,
             format,
+            range: (from, to),
+            renewal_lead: None,
         })
+    }
+
+    /// The other observation scheme: instead of every date, each account once per
+    /// renewal, `lead_days` before it (a renewal is a subscription's end date: renewed, a
+    /// new term starts that day), for the renewals whose observation date falls in the
+    /// range; labelled `churned` when no subscription is active on the renewal date. The
+    /// label is the renewal's, so no churn horizon goes with it (field
+    /// `churn_horizon_days`); field `before_renewal_days`, 1 to 366.
+    pub fn before_renewal(mut self, lead_days: u32) -> Result<TablePlan> {
+        if self.horizon_days.is_some() {
+            return Err(Invalid::new(
+                "churn_horizon_days",
+                "the renewal scheme labels each row by its renewal: leave the horizon out",
+            )
+            .into());
+        }
+        if !(1..=366).contains(&lead_days) {
+            return Err(Invalid::new("before_renewal_days", "must be 1 to 366").into());
+        }
+        self.renewal_lead = Some(lead_days);
+        self.horizon_days = Some(lead_days);
+        Ok(self)
     }
 
     /// The observation dates.
@@ -216,14 +245,26 @@ impl TablePlan {
         visibility: Visibility,
         each: &mut dyn FnMut(TableRow<'_>),
     ) {
-        let dates = self.dates.dates();
+        let every = self.dates.dates();
         let mut values = Vec::with_capacity(self.metrics.len());
         for account in accounts {
+            let (numbers, own);
+            let (numbers, dates) = match self.renewal_lead {
+                None => (&self.dates, &every),
+                Some(lead) => {
+                    own = terms.renewals(account.id, lead, self.range);
+                    numbers = ObservationDates::new(&own);
+                    (&numbers, &own)
+                }
+            };
+            if dates.is_empty() {
+                continue;
+            }
             let subject = Subject::of(account);
             let columns: Vec<Vec<Option<f64>>> = self
                 .metrics
                 .iter()
-                .map(|metric| metric.series(source, &subject, &self.dates))
+                .map(|metric| metric.series(source, &subject, numbers))
                 .collect();
             let external_id = account
                 .external_id
@@ -359,6 +400,23 @@ impl Terms {
                 .push(subscription.term);
         }
         Ok(Terms(terms))
+    }
+
+    /// The observation dates of an account's renewals (its subscriptions' end dates)
+    /// `lead_days` before each, those in `range`, ascending.
+    pub fn renewals(&self, account: AccountId, lead_days: u32, range: (Date, Date)) -> Vec<Date> {
+        let mut days: Vec<Date> = self
+            .0
+            .get(&account)
+            .into_iter()
+            .flatten()
+            .filter_map(|term| term.end())
+            .filter_map(|end| mikawaya_domain::value::add_days(end, -i64::from(lead_days)))
+            .filter(|day| *day >= range.0 && *day <= range.1)
+            .collect();
+        days.sort();
+        days.dedup();
+        days
     }
 
     /// Whether an account active on `day` churned by `day + horizon` (no active

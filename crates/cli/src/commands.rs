@@ -1652,6 +1652,10 @@ pub enum MetricsCommand {
         /// accounts active on the date).
         #[arg(long)]
         churn_horizon_days: Option<u32>,
+        /// The other observation scheme: each account once per renewal (a subscription's
+        /// end date), this many days before it, labelled churned when it did not renew.
+        #[arg(long, conflicts_with = "churn_horizon_days")]
+        before_renewal_days: Option<u32>,
         /// Write to this file instead of the standard output.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -1854,6 +1858,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             every,
             format,
             churn_horizon_days,
+            before_renewal_days,
             out,
             ingest,
         } => metrics_table(
@@ -1866,6 +1871,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 every,
                 format,
                 churn_horizon_days,
+                before_renewal_days,
                 out,
             },
             &ingest,
@@ -1922,6 +1928,7 @@ struct TableArgs {
     every: String,
     format: String,
     churn_horizon_days: Option<u32>,
+    before_renewal_days: Option<u32>,
     out: Option<PathBuf>,
 }
 
@@ -1994,6 +2001,10 @@ fn metrics_table(
                 args.churn_horizon_days,
                 format,
             )
+            .and_then(|plan| match args.before_renewal_days {
+                Some(lead) => plan.before_renewal(lead),
+                None => Ok(plan),
+            })
             .map_err(|e| match e {
                 mikawaya_app::AppError::Invalid(invalid) => input(invalid),
                 other => Failure::from(anyhow!("{other}")),

@@ -951,7 +951,7 @@ async fn metric_tables_in_bulk_through_the_cli_and_the_api() {
     workspace.import(
         "subscriptions",
         "subscriptions.csv",
-        "account_external_id,plan,mrr,start_date,end_date\nA,pro,10,2026-01-01,\nB,pro,10,2026-01-01,2026-03-20\n",
+        "account_external_id,plan,mrr,start_date,end_date\nA,pro,10,2026-01-01,2026-03-25\nA,pro,10,2026-03-25,\nB,pro,10,2026-01-01,2026-03-20\n",
     );
     workspace.import(
         "events",
@@ -1053,6 +1053,32 @@ async fn metric_tables_in_bulk_through_the_cli_and_the_api() {
             "B,2026-03-15,0,1",
         ]
     );
+    // Once per renewal, 14 days before it: A renewed on Mar 25 (observed Mar 11: logins
+    // Mar 4-10 are 2), B did not on Mar 20 (observed Mar 6: its Feb 27 login).
+    let renewals = workspace.expect(
+        &[
+            "metrics",
+            "table",
+            "--names",
+            "logins",
+            "--from",
+            "2026-03-01",
+            "--to",
+            "2026-03-31",
+            "--before-renewal-days",
+            "14",
+        ],
+        None,
+        0,
+    );
+    assert_eq!(
+        rows(&stdout(&renewals)),
+        [
+            "external_id,date,logins,churned",
+            "A,2026-03-11,2,0",
+            "B,2026-03-06,1,1",
+        ]
+    );
     // The same dataset as a Parquet file: typed columns, null for missing, the label.
     let parquet = workspace.path("dataset.parquet");
     let mut parquet_args = dataset_args.to_vec();
@@ -1147,6 +1173,11 @@ async fn metric_tables_in_bulk_through_the_cli_and_the_api() {
         ("names=logins&format=xml", "format"),
         ("names=logins&from=2026-03-10&to=2026-03-01", "from"),
         ("names=logins&from=2000-01-01&to=2026-03-01&every=1", "to"),
+        ("names=logins&before_renewal_days=0", "before_renewal_days"),
+        (
+            "names=logins&before_renewal_days=14&churn_horizon_days=14",
+            "churn_horizon_days",
+        ),
     ] {
         let refused = ok(get(query).await);
         assert_eq!(

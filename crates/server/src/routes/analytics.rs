@@ -395,6 +395,10 @@ pub struct TableParams {
     /// An observation dataset: rows only for accounts active on each date, with `churned`
     /// (no active subscription this many days later, 1 to 3650).
     churn_horizon_days: Option<u32>,
+    /// The other observation scheme: each account once per renewal (a subscription's end
+    /// date), this many days before it (1 to 366), labelled `churned` when it did not
+    /// renew; not with `churn_horizon_days`.
+    before_renewal_days: Option<u32>,
 }
 
 /// Account × date × metric for every account the caller can see, in one pass over the
@@ -437,6 +441,10 @@ async fn metrics_table(
             params.churn_horizon_days,
             format,
         )?;
+        let plan = match params.before_renewal_days {
+            Some(lead) => plan.before_renewal(lead)?,
+            None => plan,
+        };
         let accounts = mikawaya_app::table::accounts(store.as_ref(), &access)?;
         let terms = Terms::read(store.as_ref(), &access)?;
         let facts = mikawaya_playbooks::facts::account_facts(store.as_ref(), &access)
