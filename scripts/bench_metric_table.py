@@ -45,6 +45,12 @@ ORDER BY 1, 2
 """
 
 
+def quiet(connection):
+    """No progress bar on the standard output (it would mix with the rows)."""
+    connection.execute("SET enable_progress_bar = false")
+    return connection
+
+
 def timed(args, env=None):
     """Runs a command under /usr/bin/time: (seconds, peak MiB, stdout)."""
     start = time.perf_counter()
@@ -66,7 +72,7 @@ def main():
     parquet = os.path.join(work, "events.parquet")
     env = dict(os.environ, MIKAWAYA_DATA_DIR=data_dir, MIKAWAYA_LOCALE="en", RUST_LOG="warn")
 
-    generate = duckdb.connect()
+    generate = quiet(duckdb.connect())
     generate.execute("SELECT setseed(0.42)")
     generate.execute(
         f"""CREATE TABLE ev AS
@@ -138,13 +144,14 @@ def main():
 
     duck_s, duck_mib, duck_out = timed(
         [sys.executable, "-c",
-         "import duckdb, sys, csv; w = csv.writer(sys.stdout); "
-         f"[w.writerow(r) for r in duckdb.connect().execute({QUERY.format(parquet=parquet)!r}).fetchall()]"]
+         "import duckdb, sys, csv; w = csv.writer(sys.stdout); c = duckdb.connect(); "
+         "c.execute('SET enable_progress_bar = false'); "
+         f"[w.writerow(r) for r in c.execute({QUERY.format(parquet=parquet)!r}).fetchall()]"]
     )
 
     # DuckDB warm: the events already in its memory, best of 3 (what a running server is
     # compared with).
-    warm_db = duckdb.connect()
+    warm_db = quiet(duckdb.connect())
     warm_db.execute(f"CREATE TABLE ev AS SELECT * FROM read_parquet('{parquet}')")
     warm_runs = []
     for _ in range(3):
@@ -162,7 +169,7 @@ def main():
         sys.exit("the API's table differs from the CLI's")
     theirs = {}
     for row in csv.reader(duck_out.splitlines()):
-        if not row:
+        if len(row) != 2 + len(TYPES):
             continue
         theirs[(row[0], row[1])] = [float(v) for v in row[2:]]
     if ours != theirs:

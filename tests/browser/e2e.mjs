@@ -314,6 +314,14 @@ try {
   await change.getByLabel('New name').fill('report_exports_28d');
   await Promise.all([desk.waitForURL(/name=report_exports_28d/), change.getByRole('button', { name: 'Rename' }).click()]);
   check((await desk.locator('[data-testid=exploration] h2').innerText()).startsWith('report_exports_28d'), 'the renamed metric explored');
+  // A table of the metric for every account, as an observation dataset, downloaded.
+  const tableForm = desk.locator('[data-testid=metric-table]');
+  check(await tableForm.getByLabel('Metrics (comma-separated)').inputValue() === 'report_exports_28d', 'the table names the explored metric');
+  await tableForm.getByLabel('Churn within (days)').fill('90');
+  const [download] = await Promise.all([desk.waitForEvent('download'), tableForm.getByRole('button', { name: 'Download' }).click()]);
+  const tableLines = fs.readFileSync(await download.path(), 'utf8').trim().split('\n');
+  check(tableLines[0] === 'account_id,external_id,date,report_exports_28d,churned', `the table's header: ${tableLines[0]}`);
+  check(tableLines.length > 100 && tableLines.slice(1).every((line) => /,[01]$/.test(line)), `labelled rows: ${tableLines.length}`);
   await Promise.all([desk.waitForURL(/\/explore$/), desk.locator('[data-testid=change-metric]').getByRole('button', { name: 'Delete' }).click()]);
   check(!(await desk.locator('body').innerText()).includes('report_exports_28d'), 'the deleted metric is gone');
   await desk.goto(`${BASE}/scorecards`);

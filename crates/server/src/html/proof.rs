@@ -271,6 +271,33 @@ fn render_metrics(
                 (charts::bars("metric-calibration", lang.t("calibration"), &calibration, [lang.t("decile"), lang.t("churn_rate")]))
             }
         }
+        @if !defined.is_empty() {
+            @let names = match explored {
+                Some((metric, _)) if defined.iter().any(|d| d == metric.name().as_str()) => metric.name().to_string(),
+                _ => defined.iter().take(8).cloned().collect::<Vec<_>>().join(","),
+            };
+            section data-testid="metric-table" {
+                h2 { (lang.t("metric_table")) }
+                p.muted { (lang.t("metric_table_help")) }
+                form.grid method="get" action="/api/v1/analytics/metric-table" {
+                    label { (lang.t("metric_names")) input type="text" name="names" required value=(names); }
+                    label { (lang.t("from")) input type="date" name="from"; }
+                    label { (lang.t("to")) input type="date" name="to"; }
+                    label { (lang.t("every")) select name="every" {
+                        option value="7d" { (lang.t("every_week")) }
+                        option value="1d" { (lang.t("every_day")) }
+                        option value="28d" { (lang.t("every_4_weeks")) }
+                    } }
+                    label { (lang.t("file_format")) select name="format" {
+                        option value="csv" { "CSV" }
+                        option value="jsonl" { "JSON lines" }
+                    } }
+                    label { (lang.t("churn_horizon_days")) input type="number" name="churn_horizon_days" min="1" max="3650"; }
+                    label { (lang.t("before_renewal_days")) input type="number" name="before_renewal_days" min="1" max="366"; }
+                    button type="submit" { (lang.t("download")) }
+                }
+            }
+        }
         @if let Some((metric, _)) = explored.filter(|(m, _)| page_user.actor.manage().is_ok() && defined.iter().any(|d| d == m.name().as_str())) {
             section data-testid="change-metric" {
                 h2 { (lang.t("change_metric")) }

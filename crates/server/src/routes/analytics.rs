@@ -394,11 +394,13 @@ pub struct TableParams {
     format: Option<String>,
     /// An observation dataset: rows only for accounts active on each date, with `churned`
     /// (no active subscription this many days later, 1 to 3650).
-    churn_horizon_days: Option<u32>,
+    #[param(value_type = Option<u32>)]
+    churn_horizon_days: Option<String>,
     /// The other observation scheme: each account once per renewal (a subscription's end
     /// date), this many days before it (1 to 366), labelled `churned` when it did not
     /// renew; not with `churn_horizon_days`.
-    before_renewal_days: Option<u32>,
+    #[param(value_type = Option<u32>)]
+    before_renewal_days: Option<String>,
 }
 
 /// Account × date × metric for every account the caller can see, in one pass over the
@@ -417,10 +419,31 @@ async fn metrics_table(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     use mikawaya_app::table::{TableFormat, TablePlan, Terms};
-    let every = mikawaya_app::table::parse_every(params.every.as_deref().unwrap_or("7d"))?;
-    let format = TableFormat::parse(params.format.as_deref().unwrap_or("csv"))?;
-    let to = crate::wire::optional(params.to.as_deref(), "to", date("to"))?;
-    let from = crate::wire::optional(params.from.as_deref(), "from", date("from"))?;
+    // An empty parameter (a web form's blank field) is one not given.
+    fn given(raw: &Option<String>) -> Option<&str> {
+        raw.as_deref().map(str::trim).filter(|r| !r.is_empty())
+    }
+    let days = |field: &'static str| {
+        move |raw: &str| {
+            raw.parse::<u32>().map_err(|_| {
+                mikawaya_domain::Invalid::new(field, format!("'{raw}' is not a number of days"))
+            })
+        }
+    };
+    let every = mikawaya_app::table::parse_every(given(&params.every).unwrap_or("7d"))?;
+    let format = TableFormat::parse(given(&params.format).unwrap_or("csv"))?;
+    let to = crate::wire::optional(given(&params.to), "to", date("to"))?;
+    let from = crate::wire::optional(given(&params.from), "from", date("from"))?;
+    let horizon = crate::wire::optional(
+        given(&params.churn_horizon_days),
+        "churn_horizon_days",
+        days("churn_horizon_days"),
+    )?;
+    let before_renewal = crate::wire::optional(
+        given(&params.before_renewal_days),
+        "before_renewal_days",
+        days("before_renewal_days"),
+    )?;
     let today = state.clock().today();
     let access = actor.read();
     let visibility = access.visibility();
@@ -438,10 +461,10 @@ async fn metrics_table(
             from,
             to,
             every,
-            params.churn_horizon_days,
+            horizon,
             format,
         )?;
-        let plan = match params.before_renewal_days {
+        let plan = match before_renewal {
             Some(lead) => plan.before_renewal(lead)?,
             None => plan,
         };
