@@ -309,6 +309,16 @@ try {
   check(metricAuc > 0.5 && metricAuc <= 1, `the metric's backtest AUC: ${metricAuc}`);
   await accessible(desk, 'metric explorer');
   await shot(desk, 'metrics');
+  // A ratio of two defined metrics, from the same form.
+  await desk.goto(`${BASE}/explore`);
+  const defineRatio = desk.locator('[data-testid=define-metric]');
+  await defineRatio.getByLabel('Name (a-z, 0-9, _)').fill('exports_per_user');
+  await defineRatio.locator('select[name=kind]').selectOption('ratio');
+  await defineRatio.locator('select[name=first]').selectOption('exports_28d');
+  await defineRatio.locator('select[name=second]').selectOption('active-users-28d');
+  await Promise.all([desk.waitForURL(/name=exports_per_user/), defineRatio.getByRole('button', { name: 'Define and explore' }).click()]);
+  check((await desk.locator('[data-testid=exploration] h2').innerText()).startsWith('exports_per_user'), 'the ratio explored');
+  await desk.goto(`${BASE}/explore?name=exports_28d`);
   // Renamed with its stored values, then deleted, from the same page.
   const change = desk.locator('[data-testid=change-metric]');
   await change.getByLabel('New name').fill('report_exports_28d');

@@ -865,7 +865,7 @@ impl Metric {
                     Some(property) => {
                         key.map_or(0.0, |key| source.sum(key, event, property, from, last))
                     }
-                    None => count(Some(event), from),
+                    None => count((event != "*").then_some(event), from),
                 };
                 Some(total * f64::from(*period_days) / span as f64)
             }
@@ -998,7 +998,10 @@ impl Metric {
                     }
                     MetricKind::PerPeriod {
                         event, property, ..
-                    } => (Some(event.as_str()), property.as_deref()),
+                    } => (
+                        (event != "*" || property.is_some()).then_some(event.as_str()),
+                        property.as_deref(),
+                    ),
                     _ => (None, None),
                 };
                 let Some((mut cumulative, from)) = totals(event, property, window) else {

@@ -192,6 +192,13 @@ fn per_month_scales_young_accounts_by_their_tenure() {
     );
     // Started on the observation date: no tenure, no rate.
     check(per_month, MARCH_1, Some(MARCH_1), None);
+    // Any event ("*"): 3 reports and 2 logins in February → 5 × 30 / 28.
+    check(
+        serde_json::json!({"name": "any_pm", "kind": "per_month", "event": "*"}),
+        MARCH_1,
+        None,
+        Some(5.0 * 30.0 / 28.0),
+    );
 }
 
 #[test]
@@ -568,6 +575,7 @@ fn series_equal_values_date_by_date() {
             "property": "rows", "window_days": 21, "period_days": 7, "min_tenure_days": 5}),
         serde_json::json!({"name": "l", "kind": "days_since", "event": "Login",
             "through_observation_day": true}),
+        serde_json::json!({"name": "m", "kind": "per_month", "event": "*", "window_days": 14}),
     ];
     let filters: Vec<EventFilter> = specs.iter().flat_map(EventFilter::in_metric_spec).collect();
     let rollups = history_with(&filters);

@@ -586,7 +586,25 @@ impl Lang {
             "metric_kind.per_month" => ("Events per month", "月あたりの回数"),
             "metric_kind.sum" => ("Sum of a property", "プロパティの合計"),
             "metric_kind.pct_change" => ("% change of an event's count", "イベント回数の前期比"),
-            "property" => ("Property (sum)", "プロパティ（合計）"),
+            "property" => ("Property (sum, average)", "プロパティ（合計・平均）"),
+            "metric_kind.per_period" => ("Average per period", "期間あたりの平均"),
+            "metric_kind.ratio" => ("Ratio of two metrics", "2つの指標の比"),
+            "metric_kind.sum_of" => ("Sum or difference of two metrics", "2つの指標の和・差"),
+            "period_days" => ("Average per (days)", "平均の単位（日）"),
+            "min_tenure_days" => ("Minimum tenure (days)", "最低在籍日数"),
+            "through_observation_day" => (
+                "Days since: count the observation day itself",
+                "経過日数：観測日当日も数える",
+            ),
+            "first_metric" => ("First metric (ratio, sum)", "1つ目の指標（比・和）"),
+            "second_metric" => ("Second metric", "2つ目の指標"),
+            "combine" => ("Sum: the second is", "和・差：2つ目を"),
+            "combine_add" => ("Added", "足す"),
+            "combine_subtract" => ("Subtracted", "引く"),
+            "scale" => (
+                "Scale (ratio: 100 for a percentage)",
+                "倍率（比：100で百分率）",
+            ),
             "window_days" => ("Window (days)", "期間（日）"),
             "define_and_explore" => ("Define and explore", "定義して表示"),
             "model_trained" => ("Forecast trained:", "解約予測を学習しました："),
@@ -685,7 +703,10 @@ impl Lang {
             ),
             "metric_kind.mrr" => ("MRR", "MRR"),
             "metric_kind.seats" => ("Seats", "席数"),
-            "metric_kind.tenure_days" => ("Days since the contract start", "契約開始からの日数"),
+            "metric_kind.tenure_days" => (
+                "Days since the first subscription",
+                "最初の契約開始からの日数",
+            ),
             "metric_kind.days_since_touch" => {
                 ("Days since the last touchpoint", "最後の接点からの日数")
             }

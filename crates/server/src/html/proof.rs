@@ -318,7 +318,7 @@ fn render_metrics(
                     input type="hidden" name="csrf_token" value=(csrf);
                     label { (lang.t("metric_name")) input type="text" name="name" required pattern="[a-z][a-z0-9_-]*"; }
                     label { (lang.t("metric_kind")) select name="kind" {
-                        @for kind in ["count", "distinct_users", "days_since", "per_month", "sum", "pct_change"] {
+                        @for kind in ["count", "distinct_users", "days_since", "per_month", "per_period", "sum", "pct_change", "ratio", "sum_of"] {
                             option value=(kind) { (lang.value("metric_kind", kind)) }
                         }
                     } }
@@ -328,6 +328,24 @@ fn render_metrics(
                     } }
                     label { (lang.t("property")) input type="text" name="property"; }
                     label { (lang.t("window_days")) input type="number" name="window_days" min="1" max="366" value="28"; }
+                    label { (lang.t("period_days")) input type="number" name="period_days" min="1" max="366"; }
+                    label { (lang.t("min_tenure_days")) input type="number" name="min_tenure_days" min="1" max="3660"; }
+                    label { input type="checkbox" name="through_observation_day" value="1"; " " (lang.t("through_observation_day")) }
+                    @if !defined.is_empty() {
+                        label { (lang.t("first_metric")) select name="first" {
+                            option value="" { "—" }
+                            @for name in defined { option value=(name) { (name) } }
+                        } }
+                        label { (lang.t("second_metric")) select name="second" {
+                            option value="" { "—" }
+                            @for name in defined { option value=(name) { (name) } }
+                        } }
+                        label { (lang.t("combine")) select name="combine" {
+                            option value="add" { (lang.t("combine_add")) }
+                            option value="subtract" { (lang.t("combine_subtract")) }
+                        } }
+                        label { (lang.t("scale")) input type="number" name="scale" step="any"; }
+                    }
                     button type="submit" { (lang.t("define_and_explore")) }
                 }
             }
@@ -350,6 +368,24 @@ pub struct DefineForm {
     event: Option<String>,
     property: Option<String>,
     window_days: Option<String>,
+    period_days: Option<String>,
+    min_tenure_days: Option<String>,
+    through_observation_day: Option<String>,
+    first: Option<String>,
+    second: Option<String>,
+    combine: Option<String>,
+    scale: Option<String>,
+}
+
+/// A blank form field is one not given; a filled one must be a whole number.
+fn whole(raw: Option<&String>, field: &str) -> Result<Option<u32>, Invalid> {
+    match raw.map(|r| r.trim()).filter(|r| !r.is_empty()) {
+        Some(raw) => mikawaya_domain::value::half_width(raw)
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| Invalid::new(field, format!("'{raw}' is not a whole number of days"))),
+        None => Ok(None),
+    }
 }
 
 /// Defines a metric from the form (leaders and admins) and explores it.
@@ -362,19 +398,33 @@ pub async fn define_metric(
         page_user.check_csrf(&form.csrf_token)?;
         let access = page_user.actor.manage()?;
         let event = form.event.clone().filter(|e| !e.is_empty());
-        let window_days = match form
-            .window_days
+        let window_days = whole(form.window_days.as_ref(), "window_days")?;
+        let period_days = whole(form.period_days.as_ref(), "period_days")?;
+        let min_tenure_days = whole(form.min_tenure_days.as_ref(), "min_tenure_days")?;
+        let scale = match form
+            .scale
             .as_deref()
             .map(str::trim)
-            .filter(|w| !w.is_empty())
+            .filter(|s| !s.is_empty())
         {
-            Some(raw) => Some(raw.parse::<u32>().map_err(|_| {
-                Invalid::new(
-                    "window_days",
-                    format!("'{raw}' is not a whole number of days"),
-                )
-            })?),
+            Some(raw) => Some(
+                mikawaya_domain::value::half_width(raw)
+                    .parse::<f64>()
+                    .map_err(|_| Invalid::new("scale", format!("'{raw}' is not a number")))?,
+            ),
             None => None,
+        };
+        // The stored spec of a metric picked in a select (ratio, sum_of).
+        let picked = |raw: Option<&String>, field: &'static str| {
+            let name = raw.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
+            let state = state.clone();
+            async move {
+                let Some(name) = name else {
+                    return Err(ApiError::from(Invalid::new(field, "pick a defined metric")));
+                };
+                let spec = state.run(move |store| store.get_metric(&name)).await?;
+                serde_json::from_str::<MetricSpec>(&spec).map_err(ApiError::internal)
+            }
         };
         let count = |name: &str| MetricSpec {
             name: name.to_owned(),
@@ -391,17 +441,50 @@ pub async fn define_metric(
                 window_days,
                 ..MetricSpec::default()
             },
-            "count" | "per_month" | "sum" => MetricSpec {
+            "count" | "per_month" | "per_period" | "sum" => MetricSpec {
                 kind: form.kind.clone(),
                 property: form.property.clone().filter(|p| !p.trim().is_empty()),
+                period_days,
+                min_tenure_days,
                 ..count(form.name.trim())
             },
             "days_since" => MetricSpec {
                 name: form.name.trim().to_owned(),
                 kind: "days_since".to_owned(),
                 event: event.clone().filter(|e| e != "*"),
+                through_observation_day: form.through_observation_day.is_some(),
                 ..MetricSpec::default()
             },
+            "ratio" => MetricSpec {
+                name: form.name.trim().to_owned(),
+                kind: "ratio".to_owned(),
+                numerator: Some(Box::new(picked(form.first.as_ref(), "first").await?)),
+                denominator: Some(Box::new(picked(form.second.as_ref(), "second").await?)),
+                scale,
+                ..MetricSpec::default()
+            },
+            "sum_of" => {
+                let weight = if form.combine.as_deref() == Some("subtract") {
+                    -1.0
+                } else {
+                    1.0
+                };
+                MetricSpec {
+                    name: form.name.trim().to_owned(),
+                    kind: "sum_of".to_owned(),
+                    terms: vec![
+                        mikawaya_analytics::metrics::MetricTerm {
+                            metric: picked(form.first.as_ref(), "first").await?,
+                            weight: 1.0,
+                        },
+                        mikawaya_analytics::metrics::MetricTerm {
+                            metric: picked(form.second.as_ref(), "second").await?,
+                            weight,
+                        },
+                    ],
+                    ..MetricSpec::default()
+                }
+            }
             _ => MetricSpec {
                 name: form.name.trim().to_owned(),
                 kind: form.kind.clone(),

@@ -420,6 +420,31 @@ pub(super) fn describe(spec: &MetricSpec, lang: Lang) -> String {
             inner(&spec.denominator)
         ),
         ("ratio", Lang::Ja) => format!("{} ÷ {}", inner(&spec.numerator), inner(&spec.denominator)),
+        ("per_period", Lang::En) => format!(
+            "{} per {} days, averaged over {window}",
+            event(&spec.event),
+            spec.period_days.unwrap_or(0)
+        ),
+        ("per_period", Lang::Ja) => format!(
+            "{}の{}日あたり平均（{window}日間）",
+            event(&spec.event),
+            spec.period_days.unwrap_or(0)
+        ),
+        ("sum_of", _) => spec
+            .terms
+            .iter()
+            .enumerate()
+            .map(|(index, term)| {
+                let name = term.metric.name.as_str();
+                match (index, term.weight) {
+                    (0, 1.0) => name.to_owned(),
+                    (0, w) => format!("{w} × {name}"),
+                    (_, 1.0) => format!(" + {name}"),
+                    (_, -1.0) => format!(" − {name}"),
+                    (_, w) => format!(" + {w} × {name}"),
+                }
+            })
+            .collect(),
         (kind, _) => lang.value("metric_kind", kind),
     }
 }
