@@ -1627,41 +1627,11 @@ pub enum MetricsCommand {
         to: String,
     },
     /// Writes account × date × metric in one pass: every account the data dir holds, every
-    /// observation date from --from to --to every --every, one column per metric, as CSV
-    /// or JSON lines. With --churn-horizon-days N it is an observation dataset: the
+    /// observation date from --from to --to every --every, one column per metric, as CSV,
+    /// JSON lines or Parquet. With --churn-horizon-days N it is an observation dataset: the
     /// accounts active on each date, with `churned` 1 when none of their subscriptions is
     /// active N days later.
-    Table {
-        /// The metrics, comma-separated (defined ones).
-        #[arg(long)]
-        names: String,
-        /// The first observation date, YYYY-MM-DD (default 12 weeks before --to).
-        #[arg(long)]
-        from: Option<String>,
-        /// The last observation date (default today, or the day after the last usage event
-        /// when the events ended in the past).
-        #[arg(long)]
-        to: Option<String>,
-        /// Days between observation dates: 7d, 2w or 7.
-        #[arg(long, default_value = "7d")]
-        every: String,
-        /// csv, jsonl or parquet (parquet needs --out).
-        #[arg(long, default_value = "csv")]
-        format: String,
-        /// Label each row churned or not this many days after its date (rows only for
-        /// accounts active on the date).
-        #[arg(long)]
-        churn_horizon_days: Option<u32>,
-        /// The other observation scheme: each account once per renewal (a subscription's
-        /// end date), this many days before it, labelled churned when it did not renew.
-        #[arg(long, conflicts_with = "churn_horizon_days")]
-        before_renewal_days: Option<u32>,
-        /// Write to this file instead of the standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        #[command(flatten)]
-        ingest: IngestArgs,
-    },
+    Table(TableArgs),
     /// Computes a metric for every account as of a date.
     Values {
         /// The metric.
@@ -1851,31 +1821,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             );
             Ok(())
         }
-        MetricsCommand::Table {
-            names,
-            from,
-            to,
-            every,
-            format,
-            churn_horizon_days,
-            before_renewal_days,
-            out,
-            ingest,
-        } => metrics_table(
-            data_dir,
-            store,
-            TableArgs {
-                names,
-                from,
-                to,
-                every,
-                format,
-                churn_horizon_days,
-                before_renewal_days,
-                out,
-            },
-            &ingest,
-        ),
+        MetricsCommand::Table(args) => metrics_table(data_dir, store, args),
         MetricsCommand::Values {
             name,
             as_of,
@@ -1921,24 +1867,43 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
     }
 }
 
-struct TableArgs {
+/// What `metrics table` takes.
+#[derive(Debug, clap::Args)]
+pub struct TableArgs {
+    /// The metrics, comma-separated (defined ones).
+    #[arg(long)]
     names: String,
+    /// The first observation date, YYYY-MM-DD (default 12 weeks before --to).
+    #[arg(long)]
     from: Option<String>,
+    /// The last observation date (default today, or the day after the last usage event
+    /// when the events ended in the past).
+    #[arg(long)]
     to: Option<String>,
+    /// Days between observation dates: 7d, 2w or 7.
+    #[arg(long, default_value = "7d")]
     every: String,
+    /// csv, jsonl or parquet (parquet needs --out).
+    #[arg(long, default_value = "csv")]
     format: String,
+    /// Label each row churned or not this many days after its date (rows only for
+    /// accounts active on the date).
+    #[arg(long)]
     churn_horizon_days: Option<u32>,
+    /// The other observation scheme: each account once per renewal (a subscription's
+    /// end date), this many days before it, labelled churned when it did not renew.
+    #[arg(long, conflicts_with = "churn_horizon_days")]
     before_renewal_days: Option<u32>,
+    /// Write to this file instead of the standard output.
+    #[arg(long)]
     out: Option<PathBuf>,
+    #[command(flatten)]
+    ingest: IngestArgs,
 }
 
-fn metrics_table(
-    data_dir: &Path,
-    store: SqliteStore,
-    args: TableArgs,
-    ingest: &IngestArgs,
-) -> Result<(), Failure> {
+fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result<(), Failure> {
     use mikawaya_app::table::{TableFormat, TablePlan, Terms};
+    let ingest = &args.ingest;
     let input = |e: mikawaya_domain::Invalid| {
         Failure::input(anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))
     };
