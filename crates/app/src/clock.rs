@@ -59,6 +59,17 @@ impl Clock {
     }
 }
 
+/// "Today" for the data: `today`, or, when the usage events (`span`: their first and
+/// last day) ended before it, the day after the last one, so that a history loaded from
+/// the past (a warehouse export of 2020) is analysed as of its end without faking the
+/// clock. Defaults that follow it say so (the CLI prints the day it chose).
+pub fn data_today(span: Option<(Date, Date)>, today: Date) -> Date {
+    match span {
+        Some((_, last)) if last < today => last.tomorrow().unwrap_or(today).min(today),
+        _ => today,
+    }
+}
+
 /// Parses an IANA time zone name (`field` names the flag or field in the error).
 pub fn parse_time_zone(name: &str, field: &str) -> Result<TimeZone, Invalid> {
     TimeZone::get(name.trim()).map_err(|_| {
@@ -110,6 +121,30 @@ mod tests {
             .start_of(Date::constant(2026, 12, 2))
             .map(|z| z.timestamp().to_string());
         assert_eq!(start.as_deref(), Some("2026-12-01T15:00:00Z"));
+    }
+
+    #[test]
+    fn the_datas_today_is_the_day_after_a_history_that_ended() {
+        let today = Date::constant(2026, 12, 3);
+        let span = |first, last| Some((first, last));
+        // Events through 2020-06-30: as of 2020-07-01 (its window holds the last day).
+        assert_eq!(
+            data_today(
+                span(Date::constant(2020, 1, 1), Date::constant(2020, 6, 30)),
+                today
+            ),
+            Date::constant(2020, 7, 1)
+        );
+        // Events through yesterday or today, or none: today.
+        assert_eq!(
+            data_today(
+                span(Date::constant(2026, 1, 1), Date::constant(2026, 12, 2)),
+                today
+            ),
+            today
+        );
+        assert_eq!(data_today(span(today, today), today), today);
+        assert_eq!(data_today(None, today), today);
     }
 
     #[test]

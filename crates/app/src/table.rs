@@ -371,13 +371,9 @@ pub struct TableRow<'a> {
     pub churned: Option<bool>,
 }
 
-/// The default last observation date: today, or the day after the last day with usage
-/// events when they ended in the past (its window then holds that day).
+/// The default last observation date: [`crate::clock::data_today`].
 pub fn default_to(span: Option<(Date, Date)>, today: Date) -> Date {
-    match span {
-        Some((_, last)) if last < today => last.tomorrow().unwrap_or(today),
-        _ => today,
-    }
+    crate::clock::data_today(span, today)
 }
 
 /// The default first observation date: 12 weeks before the last.

@@ -216,6 +216,34 @@ pub(crate) fn as_of_or_today(
     }
 }
 
+/// The day a command's default follows: today, or the day after the last usage event
+/// when the events ended in the past ([`mikawaya_app::clock::data_today`]), said on the
+/// standard error when it is not today.
+pub(crate) fn data_today(
+    store: &dyn Store,
+    service: &Ingest,
+    args: &IngestArgs,
+) -> Result<jiff::civil::Date, Failure> {
+    let today = args.clock(store)?.today();
+    let span = service
+        .read(|rollups| rollups.event_span())
+        .map_err(Failure::from)?;
+    let day = mikawaya_app::clock::data_today(span, today);
+    if day != today {
+        let last = day.yesterday().unwrap_or(day);
+        eprintln!(
+            "{}",
+            say(
+                &format!("the usage events end on {last}: as of {day} (--as-of chooses the day)"),
+                &format!(
+                    "利用イベントは {last} で終わっています: {day} 時点で計算します (--as-of で日付を指定できます)"
+                ),
+            )
+        );
+    }
+    Ok(day)
+}
+
 pub(crate) fn open_ingest(
     data_dir: &Path,
     store: Arc<dyn Store>,
@@ -2150,12 +2178,16 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             "--horizon-days and --every-days must be at least 1"
         )));
     }
-    let today = as_of_or_today(None, "--to", &store, &args.ingest)?;
+    let store: Arc<dyn Store> = Arc::new(store);
+    let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
     let to = match &args.to {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "--to").map_err(Failure::input)?,
-        None => mikawaya_domain::value::add_days(today, -i64::from(args.horizon_days)).ok_or_else(
-            || Failure::input(anyhow!("--horizon-days reaches before the calendar begins")),
-        )?,
+        None => {
+            let today = data_today(store.as_ref(), &service, &args.ingest)?;
+            mikawaya_domain::value::add_days(today, -i64::from(args.horizon_days)).ok_or_else(
+                || Failure::input(anyhow!("--horizon-days reaches before the calendar begins")),
+            )?
+        }
     };
     let from = match &args.from {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "--from").map_err(Failure::input)?,
@@ -2165,7 +2197,6 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     };
     let dates =
         mikawaya_app::backtest::observation_dates(from, to, args.every_days).map_err(app_input)?;
-    let store: Arc<dyn Store> = Arc::new(store);
     let versus = match (&args.versus, &args.versus_file) {
         (None, None) => None,
         (name, file) => Some(Scoring::Card(load_scorecard(
@@ -2175,7 +2206,6 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     };
     let mut scorings = vec![scoring];
     scorings.extend(versus);
-    let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
     let results = service
         .read(|rollups| {
             mikawaya_app::backtest::run(

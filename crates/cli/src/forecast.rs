@@ -3,7 +3,7 @@
 //! with their top factors, and the forecast's backtest against the scorecards in force.
 
 use crate::Failure;
-use crate::commands::{IngestArgs, app_input, as_of_or_today, open_ingest, open_store};
+use crate::commands::{IngestArgs, app_input, data_today, open_ingest, open_store};
 use anyhow::{Context, anyhow};
 use jiff::civil::Date;
 use mikawaya_app::forecast;
@@ -62,15 +62,25 @@ pub(crate) struct Common {
 
 impl Common {
     /// The forecast plan these flags describe (the day: `--as-of`, else today in the data
-    /// dir's business time zone).
-    pub(crate) fn plan(&self, store: &dyn Store) -> Result<forecast::Plan, Failure> {
+    /// dir's business time zone, or the day after the last usage event when the events
+    /// ended in the past).
+    pub(crate) fn plan(
+        &self,
+        store: &dyn Store,
+        service: &mikawaya_ingest::Ingest,
+    ) -> Result<forecast::Plan, Failure> {
         if self.horizon_days < 1 || self.every_days < 1 {
             return Err(Failure::input(anyhow!(
                 "--horizon-days and --every-days must be at least 1"
             )));
         }
         Ok(forecast::Plan {
-            as_of: as_of_or_today(self.as_of.as_deref(), "--as-of", store, &self.ingest)?,
+            as_of: match self.as_of.as_deref() {
+                Some(raw) => {
+                    mikawaya_domain::value::parse_date(raw, "--as-of").map_err(Failure::input)?
+                }
+                None => data_today(store, service, &self.ingest)?,
+            },
             horizon_days: self.horizon_days,
             every_days: i32::try_from(self.every_days)
                 .map_err(|_| Failure::input(anyhow!("--every-days is too large")))?,
@@ -83,8 +93,8 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
     match command {
         ForecastCommand::Train { common } => {
-            let plan = common.plan(store.as_ref())?;
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
+            let plan = common.plan(store.as_ref(), &service)?;
             let trained = service.read(|usage| forecast::train(store.as_ref(), usage, &plan));
             service.shutdown();
             let saved = trained.map_err(Failure::from)?.map_err(app_input)?;
@@ -116,8 +126,8 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             Ok(())
         }
         ForecastCommand::Predict { top, common } => {
-            let day = common.plan(store.as_ref())?.as_of;
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
+            let day = common.plan(store.as_ref(), &service)?.as_of;
             let predicted = service.read(|usage| {
                 forecast::predict(store.as_ref(), &Actor::system().read(), usage, day)
             });
@@ -160,8 +170,8 @@ pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
             Ok(())
         }
         ForecastCommand::Backtest { common } => {
-            let plan = common.plan(store.as_ref())?;
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
+            let plan = common.plan(store.as_ref(), &service)?;
             let result = service
                 .read(|usage| forecast::backtest_forecast(store.as_ref(), usage, &plan, &[]));
             service.shutdown();

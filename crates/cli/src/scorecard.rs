@@ -103,8 +103,8 @@ pub fn run(data_dir: &Path, command: ScorecardCommand) -> Result<(), Failure> {
             );
         }
         ScorecardCommand::Suggest { save, common } => {
-            let plan = common.plan(store.as_ref())?;
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;
+            let plan = common.plan(store.as_ref(), &service)?;
             let found = service.read(|usage| scorecards::suggest(store.as_ref(), usage, &plan));
             service.shutdown();
             let found = found.map_err(Failure::from)?.map_err(app_input)?;

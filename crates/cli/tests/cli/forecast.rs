@@ -1,7 +1,7 @@
 //! The churn forecast end to end on a demo company: train (versions saved), predict
 //! (probabilities with their factors), and the forecast's own backtest on held-out time.
 
-use crate::util::{Workspace, ok};
+use crate::util::{Workspace, ok, stderr};
 
 #[test]
 fn the_forecast_trains_predicts_and_backtests_on_the_demo() {
@@ -85,14 +85,17 @@ fn a_history_that_ended_a_year_ago_forecasts_as_of_its_end() {
         .map(|d| d.to_string())
         .unwrap_or_default();
     workspace.expect(&["demo", "--accounts", "200", "--as-of", &end], None, 0);
-    let predict = |workspace: &Workspace| {
-        let output = workspace.expect(&["forecast", "predict", "--as-of", &end, "--json"], None, 0);
+    let read = |output: &std::process::Output| {
         let predicted: Vec<serde_json::Value> = ok(serde_json::from_slice(&output.stdout));
         predicted
             .iter()
             .map(|p| (p["account_id"].as_i64(), p["probability"].as_f64()))
             .collect::<Vec<_>>()
     };
+    let predict_on = |workspace: &Workspace, day: &str| {
+        read(&workspace.expect(&["forecast", "predict", "--as-of", day, "--json"], None, 0))
+    };
+    let predict = |workspace: &Workspace| predict_on(workspace, &end);
     let by_the_clock = predict(&workspace);
     assert!(by_the_clock.len() > 100, "{}", by_the_clock.len());
     let trained = workspace.expect(&["forecast", "train", "--as-of", &end, "--json"], None, 0);
@@ -123,5 +126,37 @@ fn a_history_that_ended_a_year_ago_forecasts_as_of_its_end() {
     assert!(
         test_to < end.as_str(),
         "observations end before {end}: {test_to}"
+    );
+    // Without --as-of the day follows the data (the day after its last usage event, said
+    // on the standard error), not the wall clock a year later.
+    let followed = workspace.expect(&["forecast", "predict", "--json"], None, 0);
+    let said = stderr(&followed);
+    let day = said
+        .split("as of ")
+        .nth(1)
+        .and_then(|rest| rest.get(..10))
+        .unwrap_or("")
+        .to_owned();
+    let after_end = jiff::civil::Date::strptime("%Y-%m-%d", &end)
+        .ok()
+        .and_then(|d| d.tomorrow().ok())
+        .map(|d| d.to_string())
+        .unwrap_or_default();
+    assert!(day == end || day == after_end, "{said}");
+    assert_eq!(read(&followed), predict_on(&workspace, &day));
+    let backtest = workspace.expect(
+        &["backtest", "--metric", "active-users-28d", "--json"],
+        None,
+        0,
+    );
+    assert!(
+        stderr(&backtest).contains(&format!("as of {day}")),
+        "{}",
+        stderr(&backtest)
+    );
+    let backtest: serde_json::Value = ok(serde_json::from_slice(&backtest.stdout));
+    assert!(
+        backtest["n"].as_u64().is_some_and(|n| n > 100),
+        "{backtest}"
     );
 }
