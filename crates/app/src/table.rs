@@ -371,16 +371,6 @@ pub struct TableRow<'a> {
     pub churned: Option<bool>,
 }
 
-/// The default last observation date: [`crate::clock::data_today`].
-pub fn default_to(span: Option<(Date, Date)>, today: Date) -> Date {
-    crate::clock::data_today(span, today)
-}
-
-/// The default first observation date: 12 weeks before the last.
-pub fn default_from(to: Date) -> Date {
-    mikawaya_domain::value::add_days(to, -84).unwrap_or(to)
-}
-
 /// Each account's subscription terms, for the churn labels.
 #[derive(Debug, Clone, Default)]
 pub struct Terms(HashMap<AccountId, Vec<Term>>);
@@ -427,9 +417,75 @@ impl Terms {
     }
 }
 
-/// The accounts `access` can see, by id.
-pub fn accounts(store: &dyn Store, access: &mikawaya_domain::ReadAccess) -> Result<Vec<Account>> {
+/// A table as an edge asks for it: names and choices checked here, dates not given
+/// defaulted here.
+#[derive(Debug, Clone)]
+pub struct TableRequest<'a> {
+    /// The metrics, comma-separated.
+    pub names: &'a str,
+    /// The first observation date (default 12 weeks before the last).
+    pub from: Option<Date>,
+    /// The last (default [`crate::clock::data_today`]: today, or the day after the last
+    /// usage event when the events ended in the past).
+    pub to: Option<Date>,
+    /// Days between observation dates.
+    pub every_days: u32,
+    /// The churn horizon of an observation dataset.
+    pub horizon_days: Option<u32>,
+    /// The renewal scheme's lead ([`TablePlan::before_renewal`]).
+    pub before_renewal_days: Option<u32>,
+    /// How the rows are written.
+    pub format: TableFormat,
+}
+
+/// Everything a table is written from, read before its first byte (so every refusal is
+/// an answer, not a cut stream).
+#[derive(Debug)]
+pub struct PreparedTable {
+    /// The checked plan.
+    pub plan: TablePlan,
+    /// The accounts `access` can see, by id.
+    pub accounts: Vec<Account>,
+    /// Their subscription terms (churn labels).
+    pub terms: Terms,
+    /// Their account facts (MRR, tenure, surveys… for the metrics that read them).
+    pub facts: mikawaya_analytics::metrics::AccountFacts,
+}
+
+/// Checks a request and reads what its table needs; `span` is the usage events' first and
+/// last day, `today` the data dir's.
+pub fn prepare(
+    store: &dyn Store,
+    access: &mikawaya_domain::ReadAccess,
+    span: Option<(Date, Date)>,
+    today: Date,
+    request: &TableRequest<'_>,
+) -> Result<PreparedTable> {
+    let to = request
+        .to
+        .unwrap_or_else(|| crate::clock::data_today(span, today));
+    let from = request
+        .from
+        .unwrap_or_else(|| mikawaya_domain::value::add_days(to, -84).unwrap_or(to));
+    let plan = TablePlan::new(
+        store,
+        request.names,
+        from,
+        to,
+        request.every_days,
+        request.horizon_days,
+        request.format,
+    )?;
+    let plan = match request.before_renewal_days {
+        Some(lead) => plan.before_renewal(lead)?,
+        None => plan,
+    };
     let mut accounts = store.all_accounts(access)?;
     accounts.sort_by_key(|a| a.id);
-    Ok(accounts)
+    Ok(PreparedTable {
+        plan,
+        accounts,
+        terms: Terms::read(store, access)?,
+        facts: mikawaya_playbooks::facts::account_facts(store, access)?,
+    })
 }

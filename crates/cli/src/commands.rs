@@ -1930,7 +1930,7 @@ pub struct TableArgs {
 }
 
 fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result<(), Failure> {
-    use mikawaya_app::table::{TableFormat, TablePlan, Terms};
+    use mikawaya_app::table::{PreparedTable, TableFormat, TableRequest};
     let ingest = &args.ingest;
     let input = |e: mikawaya_domain::Invalid| {
         Failure::input(anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))
@@ -1952,25 +1952,43 @@ fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result
         Some(_) => TableFormat::Csv,
         None => TableFormat::parse(&args.format).map_err(input)?,
     };
-    let to = args
-        .to
-        .as_deref()
-        .map(|raw| mikawaya_domain::value::parse_date(raw, "--to"))
-        .transpose()
-        .map_err(Failure::input)?;
-    let from = args
-        .from
-        .as_deref()
-        .map(|raw| mikawaya_domain::value::parse_date(raw, "--from"))
-        .transpose()
-        .map_err(Failure::input)?;
+    let date = |raw: &Option<String>, flag: &str| {
+        raw.as_deref()
+            .map(|raw| mikawaya_domain::value::parse_date(raw, flag))
+            .transpose()
+            .map_err(Failure::input)
+    };
+    let request = TableRequest {
+        names: &args.names,
+        from: date(&args.from, "--from")?,
+        to: date(&args.to, "--to")?,
+        every_days: every,
+        horizon_days: args.churn_horizon_days,
+        before_renewal_days: args.before_renewal_days,
+        format,
+    };
     let today = ingest.clock(&store)?.today();
-    let read = Actor::system().read();
-    let accounts = mikawaya_app::table::accounts(&store, &read).map_err(app_input)?;
-    let terms = Terms::read(&store, &read).map_err(app_input)?;
-    let facts = account_facts(&store)?;
     let store: Arc<dyn Store> = Arc::new(store);
     let service = open_ingest(data_dir, Arc::clone(&store), ingest)?;
+    let span = service
+        .read(|rollups| rollups.event_span())
+        .map_err(Failure::from)?;
+    let PreparedTable {
+        plan,
+        accounts,
+        terms,
+        facts,
+    } = mikawaya_app::table::prepare(
+        store.as_ref(),
+        &Actor::system().read(),
+        span,
+        today,
+        &request,
+    )
+    .map_err(|e| match e {
+        mikawaya_app::AppError::Invalid(invalid) => input(invalid),
+        other => Failure::from(anyhow!("{other}")),
+    })?;
     let mut sink: Box<dyn std::io::Write> = match &args.out {
         Some(_) if parquet.is_some() => Box::new(std::io::sink()),
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -1982,26 +2000,6 @@ fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result
     };
     let written = service
         .read(|rollups| -> Result<usize, Failure> {
-            let to =
-                to.unwrap_or_else(|| mikawaya_app::table::default_to(rollups.event_span(), today));
-            let from = from.unwrap_or_else(|| mikawaya_app::table::default_from(to));
-            let plan = TablePlan::new(
-                store.as_ref(),
-                &args.names,
-                from,
-                to,
-                every,
-                args.churn_horizon_days,
-                format,
-            )
-            .and_then(|plan| match args.before_renewal_days {
-                Some(lead) => plan.before_renewal(lead),
-                None => Ok(plan),
-            })
-            .map_err(|e| match e {
-                mikawaya_app::AppError::Invalid(invalid) => input(invalid),
-                other => Failure::from(anyhow!("{other}")),
-            })?;
             let source = mikawaya_analytics::metrics::WithFacts {
                 usage: rollups,
                 facts: &facts,

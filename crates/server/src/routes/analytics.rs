@@ -418,7 +418,7 @@ async fn metrics_table(
     QueryParams(params): QueryParams<TableParams>,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
-    use mikawaya_app::table::{TableFormat, TablePlan, Terms};
+    use mikawaya_app::table::{PreparedTable, TableFormat, TableRequest};
     // An empty parameter (a web form's blank field) is one not given.
     fn given(raw: &Option<String>) -> Option<&str> {
         raw.as_deref().map(str::trim).filter(|r| !r.is_empty())
@@ -449,33 +449,35 @@ async fn metrics_table(
     let visibility = access.visibility();
     let ingest = state.ingest.clone();
     let store = std::sync::Arc::clone(&state.store);
-    let (plan, accounts, terms, facts) = tokio::task::spawn_blocking(move || {
+    let prepared = tokio::task::spawn_blocking(move || {
         let span = ingest
             .read(|rollups| rollups.event_span())
             .map_err(ApiError::internal)?;
-        let to = to.unwrap_or_else(|| mikawaya_app::table::default_to(span, today));
-        let from = from.unwrap_or_else(|| mikawaya_app::table::default_from(to));
-        let plan = TablePlan::new(
-            store.as_ref(),
-            &params.names,
+        let request = TableRequest {
+            names: &params.names,
             from,
             to,
-            every,
-            horizon,
+            every_days: every,
+            horizon_days: horizon,
+            before_renewal_days: before_renewal,
             format,
-        )?;
-        let plan = match before_renewal {
-            Some(lead) => plan.before_renewal(lead)?,
-            None => plan,
         };
-        let accounts = mikawaya_app::table::accounts(store.as_ref(), &access)?;
-        let terms = Terms::read(store.as_ref(), &access)?;
-        let facts = mikawaya_playbooks::facts::account_facts(store.as_ref(), &access)
-            .map_err(ApiError::internal)?;
-        Ok::<_, ApiError>((plan, accounts, terms, facts))
+        Ok::<_, ApiError>(mikawaya_app::table::prepare(
+            store.as_ref(),
+            &access,
+            span,
+            today,
+            &request,
+        )?)
     })
     .await
     .map_err(ApiError::internal)??;
+    let PreparedTable {
+        plan,
+        accounts,
+        terms,
+        facts,
+    } = prepared;
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     let ingest = state.ingest.clone();
     tokio::task::spawn_blocking(move || {
