@@ -1034,8 +1034,8 @@ pub fn writekey(data_dir: &Path, command: WriteKeyCommand) -> Result<(), Failure
 
 #[derive(Debug, clap::Subcommand)]
 pub enum EventsCommand {
-    /// Rebuilds the rollups from the raw event log and reports what it holds (the server
-    /// also does this on every start).
+    /// Rebuilds the rollups from the raw event log, not from their snapshot, and reports
+    /// what it holds (every start replays what came after the snapshot).
     Rebuild {
         /// Also apply every identify and group call to the store again.
         #[arg(long)]
@@ -1065,6 +1065,8 @@ pub fn events(data_dir: &Path, command: EventsCommand) -> Result<(), Failure> {
                     .put_meta("ingest.identity_applied_through", "-1")
                     .map_err(store_failure)?;
             }
+            // From the log itself: the snapshot goes (a new one is written at the end).
+            mikawaya_ingest::discard_snapshot(data_dir).map_err(Failure::from)?;
             let started = std::time::Instant::now();
             let service = open_ingest(data_dir, store, &ingest)?;
             let (events, catalog) = service

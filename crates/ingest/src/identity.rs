@@ -71,6 +71,11 @@ impl Pending {
     fn is_empty(&self) -> bool {
         self.accounts.is_empty() && self.contacts.is_empty()
     }
+
+    /// Whether every change pushed went to the store (or there were none).
+    pub fn is_settled(&self) -> bool {
+        self.through.is_none()
+    }
 }
 
 fn text<'a>(traits: &'a serde_json::Value, key: &str) -> Option<&'a str> {

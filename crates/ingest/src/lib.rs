@@ -62,6 +62,8 @@ pub mod identity;
 pub mod import;
 pub mod log;
 mod pipeline;
+mod seen;
+mod snapshot;
 
 use mikawaya_usage::{filter, message, record, rollup};
 
@@ -69,8 +71,8 @@ use crate::filter::EventFilter;
 use crate::log::{LogError, LogWriter, Position};
 use crate::message::{EventRef, StoredEvent};
 use crate::rollup::Rollups;
+use crate::seen::Seen;
 use mikawaya_store::Store;
-use rustc_hash::FxHashSet as HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
@@ -120,6 +122,10 @@ pub struct IngestConfig {
     /// The live API accepts events at most this many hours ahead of the server clock
     /// (default 24).
     pub future_hours: u32,
+    /// A snapshot of the rollups is written (at the end of an import, at shutdown, when
+    /// asked) once at least this many records were written since the last one (default
+    /// 100,000: replaying fewer takes well under a second).
+    pub snapshot_after_records: u64,
 }
 
 impl Default for IngestConfig {
@@ -128,8 +134,20 @@ impl Default for IngestConfig {
             time_zone: jiff::tz::TimeZone::UTC,
             late_days: 30,
             future_hours: 24,
+            snapshot_after_records: 100_000,
         }
     }
+}
+
+/// Removes the rollups' snapshot of a data dir (when there is one), so the next start
+/// replays the whole log.
+pub fn discard_snapshot(data_dir: &Path) -> Result<(), IngestError> {
+    snapshot::discard(&log_dir(data_dir)).map_err(|source| {
+        IngestError::Log(LogError::Io {
+            path: log_dir(data_dir),
+            source,
+        })
+    })
 }
 
 /// The event log folder inside a data dir.
@@ -296,6 +314,9 @@ enum Command {
     EndImport(std::sync::mpsc::Sender<Result<(), IngestError>>),
     /// Undo an import: cut the log back to its mark and forget its message ids.
     Rollback(std::sync::mpsc::Sender<Result<(), IngestError>>),
+    /// Write a snapshot of the rollups when enough was written since the last one,
+    /// answering whether it did.
+    Snapshot(std::sync::mpsc::Sender<Result<bool, IngestError>>),
 }
 
 /// Progress shared between threads: how far the log and the rollups are.
@@ -321,6 +342,8 @@ struct Shared {
     /// Batches the applier is done with, emptied, for the next ones to reuse (a bulk
     /// import then does not fault in fresh memory for every block).
     spare: Mutex<Vec<Prepared>>,
+    /// The last record the newest snapshot of the rollups covers.
+    snapshot: Mutex<Option<u64>>,
 }
 
 /// Emptied batches kept for reuse at most.
@@ -356,6 +379,11 @@ fn stored_filters(store: &dyn Store) -> Result<Vec<EventFilter>, IngestError> {
 /// Store key of the identity checkpoint.
 const CHECKPOINT_KEY: &str = "ingest.identity_applied_through";
 
+/// The last log record whose identity changes the store has (none before the first).
+fn identity_checkpoint(store: &dyn Store) -> Result<Option<u64>, IngestError> {
+    Ok(store.get_meta(CHECKPOINT_KEY)?.and_then(|v| v.parse().ok()))
+}
+
 impl Ingest {
     /// Opens the log in `data_dir/events`, replays it into fresh rollups, applies identity
     /// changes the store has not seen, and starts the writer and applier threads.
@@ -372,16 +400,44 @@ impl Ingest {
                 "event log: a torn tail from a crash was cut off"
             );
         }
-        let checkpoint: Option<u64> = store.get_meta(CHECKPOINT_KEY)?.and_then(|v| v.parse().ok());
-        let mut rollups =
-            Rollups::with_filters(config.time_zone.clone(), &stored_filters(store.as_ref())?);
-        let mut seen =
-            HashSet::with_capacity_and_hasher(recovery.records as usize, Default::default());
+        let checkpoint = identity_checkpoint(store.as_ref())?;
+        let filters = stored_filters(store.as_ref())?;
+        let started = std::time::Instant::now();
+        let restored = match snapshot::load(&dir, &config.time_zone, &filters, checkpoint) {
+            Ok(restored) => restored,
+            Err(bad) => {
+                tracing::warn!(reason = %bad, "the whole event log is replayed");
+                None
+            }
+        };
+        let (mut rollups, mut seen, covered) = match restored {
+            Some(restored) => {
+                tracing::info!(
+                    through = restored.cover.sequence,
+                    seconds = started.elapsed().as_secs_f64(),
+                    "rollups read from their snapshot"
+                );
+                let covered = (restored.cover.sequence, restored.cover.position);
+                (restored.rollups, restored.seen, Some(covered))
+            }
+            None => {
+                let mut seen = Seen::default();
+                seen.reserve(recovery.records as usize);
+                let rollups = Rollups::with_filters(config.time_zone.clone(), &filters);
+                (rollups, seen, None)
+            }
+        };
         let mut pending = identity::Pending::default();
         let mut run = rollups.run();
-        replay(&dir, u64::MAX, |sequence, position, event| {
+        let mut replayed = 0u64;
+        let from = covered.map(|(_, position)| position);
+        replay(&dir, from, u64::MAX, |sequence, position, event| {
+            if covered.is_some_and(|(through, _)| sequence <= through) {
+                return;
+            }
+            replayed += 1;
             seen.insert(dedupe_key(event.source, &event.message_id));
-            run.note_sequence(sequence);
+            run.note_record(sequence, position);
             if let Some(change) = run.apply_with(event, position, None)
                 && checkpoint.is_none_or(|done| sequence > done)
             {
@@ -389,7 +445,14 @@ impl Ingest {
             }
         })?;
         drop(run);
-        tracing::info!(events = recovery.records, "event log replayed into rollups");
+        rollups.shrink_to_fit();
+        tracing::info!(
+            events = recovery.records,
+            replayed,
+            seconds = started.elapsed().as_secs_f64(),
+            rollup_mib = rollups.approximate_bytes() >> 20,
+            "event log replayed into rollups"
+        );
         identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
         let shared = Arc::new(Shared {
             syncs: std::sync::atomic::AtomicU64::new(0),
@@ -403,20 +466,29 @@ impl Ingest {
             caught_up: Condvar::new(),
             dir,
             spare: Mutex::new(Vec::new()),
+            snapshot: Mutex::new(covered.map(|(through, _)| through)),
         });
         let (append_sender, append_receiver) = std::sync::mpsc::channel::<Command>();
         let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<Prepared>>();
         let writer_shared = Arc::clone(&shared);
         let writer_thread = std::thread::Builder::new()
             .name("ingest-writer".into())
-            .spawn(move || {
-                write_loop(
-                    writer,
-                    seen,
-                    &append_receiver,
-                    &apply_sender,
-                    &writer_shared,
-                )
+            .spawn({
+                let snapshots = Snapshots {
+                    store: Arc::clone(&store),
+                    time_zone: snapshot::zone_name(&config.time_zone),
+                    after_records: config.snapshot_after_records,
+                };
+                move || {
+                    write_loop(
+                        writer,
+                        seen,
+                        &append_receiver,
+                        &apply_sender,
+                        &writer_shared,
+                        &snapshots,
+                    )
+                }
             })
             .map_err(|_| IngestError::Stopped)?;
         let applier_shared = Arc::clone(&shared);
@@ -475,6 +547,10 @@ impl Ingest {
             "rollups rebuilt with new property filters"
         );
         *rollups = rebuilt;
+        // The snapshot on disk lacks the new filter: the next one is written whatever its age.
+        if let Ok(mut snapshot) = self.shared.snapshot.lock() {
+            *snapshot = None;
+        }
         Ok(())
     }
 
@@ -559,7 +635,33 @@ impl Ingest {
         // After the applier took in everything: no batch comes back later.
         let released = self.release_identity();
         self.drop_spare_batches();
-        released
+        released?;
+        // The next start reads the imported history instead of replaying it.
+        if let Err(error) = self.snapshot() {
+            tracing::warn!(error = %error, "the rollups' snapshot was not written after the import");
+        }
+        Ok(())
+    }
+
+    /// The last log record the newest snapshot of the rollups covers: the one read at
+    /// start or written since (none without one).
+    pub fn snapshot_through(&self) -> Option<u64> {
+        self.shared
+            .snapshot
+            .lock()
+            .ok()
+            .and_then(|through| *through)
+    }
+
+    /// Writes a snapshot of the rollups beside the log, so the next start replays only
+    /// what comes after it, when enough was written since the last one
+    /// ([`IngestConfig::snapshot_after_records`]); whether it did. Appends wait meanwhile
+    /// (about a second per million events).
+    pub fn snapshot(&self) -> Result<bool, IngestError> {
+        let (reply, answer) = std::sync::mpsc::channel();
+        self.command(Command::Snapshot(reply))
+            .map_err(|_| IngestError::Stopped)?;
+        answer.recv().map_err(|_| IngestError::Stopped)?
     }
 
     /// Stops holding identity changes back and writes the held ones to the store.
@@ -740,6 +842,7 @@ impl RawBatch {
 /// decodes and visits.
 fn replay(
     dir: &Path,
+    from: Option<Position>,
     last: u64,
     mut visit: impl FnMut(u64, Position, &EventRef<'_>),
 ) -> Result<(), IngestError> {
@@ -748,7 +851,7 @@ fn replay(
         move |send| {
             let mut batch = RawBatch::default();
             let mut stopped = false;
-            log::scan(dir, |sequence, position, payload| {
+            log::scan_from(dir, from, |sequence, position, payload| {
                 if stopped || sequence > last {
                     return;
                 }
@@ -789,7 +892,7 @@ fn replay(
 /// in progress (where it started; whether anyone else appended since).
 struct Writer {
     log: LogWriter,
-    seen: HashSet<u128>,
+    seen: Seen,
     import: Option<(log::Mark, bool)>,
     /// Where the last group's records went (reused).
     placed: Vec<(u64, Position)>,
@@ -797,10 +900,11 @@ struct Writer {
 
 fn write_loop(
     log: LogWriter,
-    seen: HashSet<u128>,
+    seen: Seen,
     commands: &Receiver<Command>,
     applier: &Sender<Vec<Prepared>>,
     shared: &Shared,
+    snapshots: &Snapshots,
 ) {
     let mut writer = Writer {
         log,
@@ -840,6 +944,10 @@ fn write_loop(
                 let _ = reply.send(roll_back(&mut writer, shared));
                 continue;
             }
+            Command::Snapshot(reply) => {
+                let _ = reply.send(snapshots.take(&mut writer, shared));
+                continue;
+            }
         };
         // Group commit: every append that queued up while the last sync ran goes in this
         // one (a command behind them waits for the next turn).
@@ -860,6 +968,78 @@ fn write_loop(
         }
         commit_group(&mut writer, group, applier, shared);
     }
+    // Stopping: what the next start would replay is kept, when it is worth it.
+    if let Err(error) = snapshots.take(&mut writer, shared) {
+        tracing::warn!(error = %error, "the rollups' snapshot was not written at shutdown");
+    }
+}
+
+/// What the writer needs to take snapshots of the rollups.
+struct Snapshots {
+    store: Arc<dyn Store>,
+    time_zone: String,
+    after_records: u64,
+}
+
+impl Snapshots {
+    /// Writes a snapshot of the rollups and the message ids when at least
+    /// `after_records` records were written since the last one, no import is under way
+    /// and no identity change waits for the store; whether it did. The caller is the
+    /// writer: nothing is appended meanwhile, and it waits for the applier to catch up.
+    fn take(&self, writer: &mut Writer, shared: &Shared) -> Result<bool, IngestError> {
+        if writer.import.is_some() {
+            return Ok(false);
+        }
+        let written = shared
+            .progress
+            .lock()
+            .map_err(|_| IngestError::Stopped)?
+            .written;
+        let last = *shared.snapshot.lock().map_err(|_| IngestError::Stopped)?;
+        let since = written.saturating_sub(last.map_or(0, |through| through + 1));
+        if since < self.after_records.max(1) {
+            return Ok(false);
+        }
+        let progress = shared.progress.lock().map_err(|_| IngestError::Stopped)?;
+        drop(
+            shared
+                .caught_up
+                .wait_while(progress, |progress| progress.applied < progress.written)
+                .map_err(|_| IngestError::Stopped)?,
+        );
+        let pending = shared.identity.lock().map_err(|_| IngestError::Stopped)?;
+        if !pending.is_settled() {
+            return Ok(false);
+        }
+        let started = std::time::Instant::now();
+        let rollups = shared.rollups.read().map_err(|_| IngestError::Stopped)?;
+        let identity_through = identity_checkpoint(self.store.as_ref())?;
+        let failed = |reason: String| IngestError::NotWritten {
+            reason: format!("the rollups' snapshot: {reason}"),
+            disk_full: false,
+        };
+        let cover = snapshot::cover_of(
+            &shared.dir,
+            &rollups,
+            writer.seen.len(),
+            identity_through,
+            &self.time_zone,
+        )
+        .map_err(failed)?;
+        let Some(cover) = cover else {
+            return Ok(false);
+        };
+        let bytes =
+            snapshot::save(&shared.dir, &rollups, &mut writer.seen, &cover).map_err(failed)?;
+        *shared.snapshot.lock().map_err(|_| IngestError::Stopped)? = Some(cover.sequence);
+        tracing::info!(
+            through = cover.sequence,
+            mib = bytes >> 20,
+            seconds = started.elapsed().as_secs_f64(),
+            "rollups' snapshot written"
+        );
+        Ok(true)
+    }
 }
 
 /// Cuts the log back to where the import began and forgets what it wrote.
@@ -876,9 +1056,15 @@ fn roll_back(writer: &mut Writer, shared: &Shared) -> Result<(), IngestError> {
     // One replay of what is left rebuilds both the message ids and the rollups (no
     // reader sees the rollups in between: the write lock is held).
     let mut rollups = shared.rollups.write().map_err(|_| IngestError::Stopped)?;
-    let mut seen = HashSet::default();
+    let mut seen = Seen::default();
     *rollups = rebuild(&shared.dir, rollups.emptied(), u64::MAX, Some(&mut seen))?;
     writer.seen = seen;
+    if let Ok(mut snapshot) = shared.snapshot.lock()
+        && snapshot.is_some_and(|through| through >= mark.next_sequence())
+    {
+        // It covers records cut away: the next start will not use it, so write anew.
+        *snapshot = None;
+    }
     if let Ok(mut progress) = shared.progress.lock() {
         progress.written = mark.next_sequence();
         progress.applied = mark.next_sequence();
@@ -892,17 +1078,18 @@ fn rebuild(
     dir: &Path,
     mut rollups: Rollups,
     last: u64,
-    mut seen: Option<&mut HashSet<u128>>,
+    mut seen: Option<&mut Seen>,
 ) -> Result<Rollups, IngestError> {
     let mut run = rollups.run();
-    replay(dir, last, |sequence, position, event| {
+    replay(dir, None, last, |sequence, position, event| {
         if let Some(seen) = seen.as_deref_mut() {
             seen.insert(dedupe_key(event.source, &event.message_id));
         }
-        run.note_sequence(sequence);
+        run.note_record(sequence, position);
         run.apply_with(event, position, None);
     })?;
     drop(run);
+    rollups.shrink_to_fit();
     Ok(rollups)
 }
 
@@ -996,7 +1183,7 @@ fn commit_group(
             for append in &group {
                 let batch = &append.batch;
                 for index in &batch.kept {
-                    writer.seen.remove(&batch.records[*index].0);
+                    writer.seen.remove(batch.records[*index].0);
                 }
             }
             let (reason, disk_full) = match &error {
@@ -1036,7 +1223,7 @@ fn apply_loop(batches: &Receiver<Vec<Prepared>>, shared: &Shared, store: &dyn St
             let mut rollups = rollups.run();
             for batch in &group {
                 for (index, (sequence, position)) in batch.kept.iter().zip(&batch.placed) {
-                    rollups.note_sequence(*sequence);
+                    rollups.note_record(*sequence, *position);
                     last = Some(*sequence);
                     let mut numbers = batch.numbers(*index);
                     let with_properties = filtered || numbers.is_none();

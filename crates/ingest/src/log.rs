@@ -2,8 +2,9 @@
 //!
 //! A record is `[payload length: u32 LE][CRC-32 of sequence and payload: u32 LE]
 //! [sequence: u64 LE][payload]`. Segments roll over at [`SEGMENT_BYTES`]. On open, the
-//! last segment is scanned; a torn or corrupt tail (a crash mid-write) is cut off at the
-//! last whole record and logged. Appends are written in one `write` and made durable
+//! last two segments are scanned (a write in flight spans at most two); a torn or corrupt
+//! tail (a crash mid-write) is cut off at the last whole record and logged. A damaged
+//! record in an older segment is found by the replay, which reads the whole log. Appends are written in one `write` and made durable
 //! with one `fdatasync`, however many records they hold: that is the group commit.
 
 use std::fs::{File, OpenOptions};
@@ -257,7 +258,15 @@ impl LogWriter {
         };
         let existing = segments(dir)?;
         let mut buffer = Vec::new();
-        for (index, segment) in existing.iter().enumerate() {
+        // Only the last two segments can end torn (a group commit or a segment roll spans
+        // at most two; an import's unsynced segments go with its marker), so only they
+        // are read through; earlier ones only when those hold no record, to find the
+        // last sequence number. Sequences run from 0 without gaps.
+        let mut found_last = false;
+        for (index, segment) in existing.iter().enumerate().rev() {
+            if found_last && index + 2 < existing.len() {
+                break;
+            }
             let path = segment_path(dir, *segment);
             let file = File::open(&path).map_err(io(&path))?;
             let length = file.metadata().map_err(io(&path))?.len();
@@ -266,8 +275,9 @@ impl LogWriter {
             loop {
                 match read_record(&mut reader, &mut buffer) {
                     Ok(Some(sequence)) => {
-                        recovery.records += 1;
-                        recovery.next_sequence = sequence + 1;
+                        if !found_last {
+                            recovery.next_sequence = recovery.next_sequence.max(sequence + 1);
+                        }
                         offset += (HEADER_BYTES + buffer.len()) as u64;
                     }
                     Ok(None) => break,
@@ -286,7 +296,9 @@ impl LogWriter {
                     }
                 }
             }
+            found_last |= recovery.next_sequence > 0;
         }
+        recovery.records = recovery.next_sequence;
         let segment = existing.last().copied().unwrap_or(1);
         let path = segment_path(dir, segment);
         let file = OpenOptions::new()
@@ -587,22 +599,54 @@ fn sync_dir(dir: &Path) -> Result<(), LogError> {
 }
 
 /// Calls `visit` with every whole record in order: sequence, position, payload.
-pub fn scan(dir: &Path, mut visit: impl FnMut(u64, Position, &[u8])) -> Result<(), LogError> {
+pub fn scan(dir: &Path, visit: impl FnMut(u64, Position, &[u8])) -> Result<(), LogError> {
+    scan_from(dir, None, visit)
+}
+
+/// [`scan`] from the record at `from` on (from the start without one).
+pub fn scan_from(
+    dir: &Path,
+    from: Option<Position>,
+    mut visit: impl FnMut(u64, Position, &[u8]),
+) -> Result<(), LogError> {
     if !dir.exists() {
         return Ok(());
     }
     let mut buffer = Vec::new();
     for segment in segments(dir)? {
+        let start = match from {
+            Some(from) if segment < from.segment() => continue,
+            Some(from) if segment == from.segment() => from.offset(),
+            _ => 0,
+        };
         let path = segment_path(dir, segment);
-        let file = File::open(&path).map_err(io(&path))?;
+        let mut file = File::open(&path).map_err(io(&path))?;
+        file.seek(SeekFrom::Start(start)).map_err(io(&path))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
-        let mut offset = 0u64;
+        let mut offset = start;
         while let Ok(Some(sequence)) = read_record(&mut reader, &mut buffer) {
             visit(sequence, Position::new(segment, offset), &buffer);
             offset += (HEADER_BYTES + buffer.len()) as u64;
         }
     }
     Ok(())
+}
+
+/// The sequence number and payload of the whole record at `position`, if there is one.
+pub fn record_at(dir: &Path, position: Position) -> Result<Option<(u64, Vec<u8>)>, LogError> {
+    let path = segment_path(dir, position.segment());
+    let mut file = match File::open(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => return Err(io(&path)(error)),
+    };
+    file.seek(SeekFrom::Start(position.offset()))
+        .map_err(io(&path))?;
+    let mut payload = Vec::new();
+    Ok(match read_record(&mut BufReader::new(file), &mut payload) {
+        Ok(Some(sequence)) => Some((sequence, payload)),
+        _ => None,
+    })
 }
 
 /// Reads the records at the given positions (in the order given).

@@ -45,7 +45,15 @@ async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error +
     let workflow = Arc::clone(&state.workflow);
     let clock = state.engine_clock();
     let run = tokio::task::spawn_blocking(move || {
-        mikawaya_app::pipeline::run_daily(store.as_ref(), &ingest, clock, &workflow)
+        let run = mikawaya_app::pipeline::run_daily(store.as_ref(), &ingest, clock, &workflow)?;
+        // Once a day, the rollups' snapshot catches up, so a restart after a crash
+        // replays at most a day of events.
+        if run.is_some()
+            && let Err(error) = ingest.snapshot()
+        {
+            tracing::warn!(%error, "the rollups' snapshot was not written");
+        }
+        Ok::<_, mikawaya_app::AppError>(run)
     })
     .await??;
     if let Some(run) = run {

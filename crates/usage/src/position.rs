@@ -2,7 +2,10 @@
 //! can be read back; only the log (in the ingest crate) makes them.
 
 /// Where a record is: segment number in the high 24 bits, byte offset in the low 40.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Position(u64);
 
 impl Position {

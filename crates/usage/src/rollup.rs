@@ -12,6 +12,10 @@
 //! Accounts are keyed by their external id (the Segment `groupId`), so events that arrive
 //! before their account exists in the store attach to it as soon as it does.
 
+mod snapshot;
+
+pub use snapshot::BadSnapshot;
+
 use crate::filter::EventFilter;
 use crate::message::{EventRef, Kind};
 use crate::position::Position;
@@ -93,28 +97,147 @@ fn day_date(day: Day) -> Date {
         .unwrap_or(Date::constant(1970, 1, 1))
 }
 
-/// Count and property sums of one account, event and day.
-#[derive(Debug, Clone, Default, PartialEq)]
-struct Aggregate {
-    count: u64,
-    sums: Vec<(u32, f64)>,
+/// Where `day` is or belongs in sorted `days`: events mostly arrive in time order, so
+/// this is usually the last place or one past it.
+fn day_index(days: &[Day], day: Day) -> usize {
+    match days.last() {
+        Some(last) if *last < day => days.len(),
+        Some(last) if *last == day => days.len() - 1,
+        _ => days.partition_point(|d| *d < day),
+    }
 }
 
-impl Aggregate {
-    fn add(&mut self, sums: &[(u32, f64)]) {
-        self.count += 1;
+/// Counts and property sums of one key (an event, or a filter's key) of one account, by
+/// day: days and counts side by side (8 bytes a day), and sums only where there are any.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct DayAggregates {
+    /// Days with events, ascending.
+    days: Vec<Day>,
+    /// Events on each of `days`.
+    counts: Vec<u32>,
+    /// Property sums: (day, property, sum), sorted by day, then property.
+    sums: Vec<(Day, u32, f64)>,
+}
+
+impl DayAggregates {
+    /// Adds one event of `day` with its numeric properties (each sum grows in the order
+    /// events are added, so its bits do not depend on how they were grouped).
+    fn add(&mut self, day: Day, sums: &[(u32, f64)]) {
+        let at = day_index(&self.days, day);
+        if self.days.get(at) != Some(&day) {
+            self.days.insert(at, day);
+            self.counts.insert(at, 0);
+        }
+        self.counts[at] = self.counts[at].saturating_add(1);
         for (property, value) in sums {
-            match self.sums.iter_mut().find(|(p, _)| p == property) {
-                Some((_, total)) => *total += value,
-                None => self.sums.push((*property, *value)),
+            let key = (day, *property);
+            let at = match self.sums.last() {
+                Some((d, p, _)) if (*d, *p) < key => self.sums.len(),
+                _ => self.sums.partition_point(|(d, p, _)| (*d, *p) < key),
+            };
+            match self.sums.get_mut(at) {
+                Some((d, p, total)) if (*d, *p) == key => *total += value,
+                _ => self.sums.insert(at, (day, *property, *value)),
             }
         }
+    }
+
+    /// The days from `from` to `to` inclusive.
+    fn range(&self, from: Day, to: Day) -> DaySlice<'_> {
+        let start = self.days.partition_point(|d| *d < from);
+        let end = self.days.partition_point(|d| *d <= to).max(start);
+        let sums_start = self.sums.partition_point(|(d, _, _)| *d < from);
+        let sums_end = self
+            .sums
+            .partition_point(|(d, _, _)| *d <= to)
+            .max(sums_start);
+        DaySlice {
+            days: &self.days[start..end],
+            counts: &self.counts[start..end],
+            sums: &self.sums[sums_start..sums_end],
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        72 + self.days.capacity() * 4 + self.counts.capacity() * 4 + self.sums.capacity() * 16
+    }
+
+    fn shrink(&mut self) {
+        self.days.shrink_to_fit();
+        self.counts.shrink_to_fit();
+        self.sums.shrink_to_fit();
+    }
+}
+
+/// Some days of a [`DayAggregates`].
+#[derive(Debug, Clone, Copy, Default)]
+struct DaySlice<'a> {
+    days: &'a [Day],
+    counts: &'a [u32],
+    sums: &'a [(Day, u32, f64)],
+}
+
+impl DaySlice<'_> {
+    /// (day, events) of each day.
+    fn counts(&self) -> impl Iterator<Item = (Day, u64)> + '_ {
+        self.days
+            .iter()
+            .zip(self.counts)
+            .map(|(day, count)| (*day, u64::from(*count)))
+    }
+}
+
+/// The users active each day (any event), sorted within each day, back to back.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct DayUsers {
+    /// Days with active users, ascending.
+    days: Vec<Day>,
+    /// Where each day's users end in `users` (they start where the day before's end).
+    ends: Vec<u32>,
+    users: Vec<u32>,
+}
+
+impl DayUsers {
+    fn insert(&mut self, day: Day, user: u32) {
+        let at = day_index(&self.days, day);
+        let start = at.checked_sub(1).map_or(0, |before| self.ends[before]);
+        if self.days.get(at) != Some(&day) {
+            self.days.insert(at, day);
+            self.ends.insert(at, start);
+        }
+        let (start, end) = (start as usize, self.ends[at] as usize);
+        if let Err(offset) = self.users[start..end].binary_search(&user) {
+            self.users.insert(start + offset, user);
+            for end in &mut self.ends[at..] {
+                *end += 1;
+            }
+        }
+    }
+
+    /// (day, its users) of the days from `from` to `to` inclusive.
+    fn range(&self, from: Day, to: Day) -> impl Iterator<Item = (Day, &[u32])> + '_ {
+        let start = self.days.partition_point(|d| *d < from);
+        let end = self.days.partition_point(|d| *d <= to).max(start);
+        (start..end).map(move |at| {
+            let first = at.checked_sub(1).map_or(0, |before| self.ends[before]) as usize;
+            (self.days[at], &self.users[first..self.ends[at] as usize])
+        })
+    }
+
+    fn bytes(&self) -> usize {
+        72 + self.days.capacity() * 4 + self.ends.capacity() * 4 + self.users.capacity() * 4
+    }
+
+    fn shrink(&mut self) {
+        self.days.shrink_to_fit();
+        self.ends.shrink_to_fit();
+        self.users.shrink_to_fit();
     }
 }
 
 /// Values by day, sorted by day: events mostly arrive in time order, so adding is usually
 /// a push, and a window is a binary search and a slice.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Days<T>(Vec<(Day, T)>);
 
 impl<T> Default for Days<T> {
@@ -184,21 +307,9 @@ impl DayChanges {
     }
 }
 
-/// A day's users, sorted.
-#[derive(Debug, Clone, Default)]
-struct Users(Vec<u32>);
-
-impl Users {
-    fn insert(&mut self, user: u32) {
-        if let Err(at) = self.0.binary_search(&user) {
-            self.0.insert(at, user);
-        }
-    }
-}
-
 /// What one event adds to its account's rollups; kept as is while the event waits for
 /// its user to be placed in an account.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Tally {
     event: Option<u32>,
     /// Filtered aggregates (keys in the event interner) it also counts for.
@@ -209,18 +320,18 @@ struct Tally {
 }
 
 /// The aggregates of one key (an event or a filter's key), in a list sorted by key.
-fn keyed(list: &mut Vec<(u32, Days<Aggregate>)>, key: u32) -> &mut Days<Aggregate> {
+fn keyed(list: &mut Vec<(u32, DayAggregates)>, key: u32) -> &mut DayAggregates {
     let at = match list.binary_search_by_key(&key, |(k, _)| *k) {
         Ok(at) => at,
         Err(at) => {
-            list.insert(at, (key, Days::default()));
+            list.insert(at, (key, DayAggregates::default()));
             at
         }
     };
     &mut list[at].1
 }
 
-fn find_keyed(list: &[(u32, Days<Aggregate>)], key: u32) -> Option<&Days<Aggregate>> {
+fn find_keyed(list: &[(u32, DayAggregates)], key: u32) -> Option<&DayAggregates> {
     list.binary_search_by_key(&key, |(k, _)| *k)
         .ok()
         .map(|at| &list[at].1)
@@ -237,17 +348,13 @@ fn add_to_account(
     let span = |(start, end): (u32, u32)| start as usize..end as usize;
     let sums = sums.get(span(addition.sums)).unwrap_or(&[]);
     for key in filtered.get(span(addition.filtered)).unwrap_or(&[]) {
-        keyed(&mut rollup.filtered, *key)
-            .entry(addition.day)
-            .add(sums);
+        keyed(&mut rollup.filtered, *key).add(addition.day, sums);
     }
     if let Some(event) = addition.event {
-        keyed(&mut rollup.events, event)
-            .entry(addition.day)
-            .add(sums);
+        keyed(&mut rollup.events, event).add(addition.day, sums);
     }
     if let Some(user) = addition.user {
-        rollup.users.entry(addition.day).insert(user);
+        rollup.users.insert(addition.day, user);
     }
     if let Some(position) = addition.position {
         rollup.positions.push(position);
@@ -255,49 +362,43 @@ fn add_to_account(
 }
 
 /// Everything kept of one account, at its interned number: an event lands in one place.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct AccountRollup {
     /// Per event name, sorted by event number.
-    events: Vec<(u32, Days<Aggregate>)>,
+    events: Vec<(u32, DayAggregates)>,
     /// Per property filter's aggregate key, sorted.
-    filtered: Vec<(u32, Days<Aggregate>)>,
+    filtered: Vec<(u32, DayAggregates)>,
     /// Active users per day (any event).
-    users: Days<Users>,
+    users: DayUsers,
     /// Where the account's raw events sit in the log, in log order.
     positions: Vec<Position>,
 }
 
 impl AccountRollup {
     fn bytes(&self) -> usize {
-        let aggregates = |list: &Vec<(u32, Days<Aggregate>)>| {
-            list.iter()
-                .map(|(_, days)| {
-                    8 + days.bytes()
-                        + days
-                            .0
-                            .iter()
-                            .map(|(_, a)| a.sums.capacity() * 16)
-                            .sum::<usize>()
-                })
-                .sum::<usize>()
+        let aggregates = |list: &Vec<(u32, DayAggregates)>| {
+            list.iter().map(|(_, days)| 8 + days.bytes()).sum::<usize>()
         };
         120 + aggregates(&self.events)
             + aggregates(&self.filtered)
             + self.users.bytes()
-            + self
-                .users
-                .0
-                .iter()
-                .map(|(_, u)| u.0.capacity() * 4)
-                .sum::<usize>()
             + self.positions.capacity() * 8
+    }
+
+    /// Gives back the room vectors grew into.
+    fn shrink(&mut self) {
+        for (_, days) in self.events.iter_mut().chain(self.filtered.iter_mut()) {
+            days.shrink();
+        }
+        self.users.shrink();
+        self.positions.shrink_to_fit();
     }
 }
 
 /// What every event touches of its user, at the user's interned number: kept small (32
 /// bytes) so that tens of thousands of users stay close in memory; the rarer parts are in
 /// maps beside it (`traits`, `waiting`).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 struct UserRollup {
     /// The account a `group` call last put the user in.
     account: Option<u32>,
@@ -325,7 +426,7 @@ pub struct WindowTotals {
 }
 
 /// One entry of the event catalogue.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CatalogEntry {
     /// Event name.
     pub name: String,
@@ -510,9 +611,9 @@ impl Run<'_> {
         self.0.apply_deferred(stored, position, numbers)
     }
 
-    /// [`Rollups::note_sequence`] within the run.
-    pub fn note_sequence(&mut self, sequence: u64) {
-        self.0.note_sequence(sequence);
+    /// [`Rollups::note_record`] within the run.
+    pub fn note_record(&mut self, sequence: u64, position: Position) {
+        self.0.note_record(sequence, position);
     }
 }
 
@@ -564,6 +665,8 @@ pub struct Rollups {
     changes: DayChanges,
     /// The sequence number of the last log record applied.
     last_sequence: Option<u64>,
+    /// Where that record is in the log.
+    last_position: Option<Position>,
     /// The last day looked up: its first and past-last instant (ms) and number.
     day_cache: (i64, i64, Day),
 }
@@ -619,6 +722,7 @@ impl Rollups {
             events_applied: 0,
             changes: DayChanges::default(),
             last_sequence: None,
+            last_position: None,
             day_cache: (0, 0, 0),
         }
     }
@@ -666,14 +770,20 @@ impl Rollups {
         self.changes.through(day_number(day))
     }
 
-    /// Notes the sequence number of the log record just applied.
-    pub fn note_sequence(&mut self, sequence: u64) {
+    /// Notes the sequence number and position of the log record being applied.
+    pub fn note_record(&mut self, sequence: u64, position: Position) {
         self.last_sequence = Some(sequence);
+        self.last_position = Some(position);
     }
 
     /// The sequence number of the last log record applied, if any.
     pub fn last_sequence(&self) -> Option<u64> {
         self.last_sequence
+    }
+
+    /// The sequence number and position of the last log record applied, if any.
+    pub fn last_record(&self) -> Option<(u64, Position)> {
+        self.last_sequence.zip(self.last_position)
     }
 
     /// The day an instant falls on, in the rollup time zone.
@@ -960,20 +1070,21 @@ impl Rollups {
     }
 
     /// The days from `from` to `to` inclusive with events of an account's event.
-    fn days(&self, account: u32, event: u32, from: Day, to: Day) -> &[(Day, Aggregate)] {
+    fn days(&self, account: u32, event: u32, from: Day, to: Day) -> DaySlice<'_> {
         self.by_account
             .get(account as usize)
             .and_then(|rollup| {
                 find_keyed(&rollup.events, event).or_else(|| find_keyed(&rollup.filtered, event))
             })
-            .map_or(&[], |days| days.range(from, to))
+            .map_or(DaySlice::default(), |days| days.range(from, to))
     }
 
     /// The days from `from` to `to` inclusive with active users of an account.
-    fn user_range(&self, account: u32, from: Day, to: Day) -> &[(Day, Users)] {
+    fn user_range(&self, account: u32, from: Day, to: Day) -> impl Iterator<Item = (Day, &[u32])> {
         self.by_account
             .get(account as usize)
-            .map_or(&[], |rollup| rollup.users.range(from, to))
+            .into_iter()
+            .flat_map(move |rollup| rollup.users.range(from, to))
     }
 
     /// Totals of an account over the days `from` to `to` inclusive, for one event or all:
@@ -991,19 +1102,18 @@ impl Rollups {
         };
         let (first, last) = (day_number(from), day_number(to));
         for event in self.events_of(account, event) {
-            for (_, aggregate) in self.days(account, event, first, last) {
-                totals.count += aggregate.count;
-                for (property, value) in &aggregate.sums {
-                    *totals
-                        .sums
-                        .entry(self.properties.name(*property).to_owned())
-                        .or_default() += value;
-                }
+            let days = self.days(account, event, first, last);
+            totals.count += days.counts().map(|(_, count)| count).sum::<u64>();
+            for (_, property, value) in days.sums {
+                *totals
+                    .sums
+                    .entry(self.properties.name(*property).to_owned())
+                    .or_default() += value;
             }
         }
         let mut users: HashSet<u32> = HashSet::default();
         for (_, active) in self.user_range(account, first, last) {
-            users.extend(active.0.iter().copied());
+            users.extend(active.iter().copied());
         }
         totals.active_users = users.len() as u64;
         totals
@@ -1033,16 +1143,18 @@ impl Rollups {
             None => None,
         };
         for event in self.events_of(account, event) {
-            for (day, aggregate) in self.days(account, event, first, last) {
-                let value = match property {
-                    None => aggregate.count as f64,
-                    Some(id) => aggregate
-                        .sums
-                        .iter()
-                        .find(|(p, _)| *p == id)
-                        .map_or(0.0, |(_, sum)| *sum),
-                };
-                totals[(day - first) as usize] += value;
+            let days = self.days(account, event, first, last);
+            match property {
+                None => {
+                    for (day, count) in days.counts() {
+                        totals[(day - first) as usize] += count as f64;
+                    }
+                }
+                Some(id) => {
+                    for (day, _, sum) in days.sums.iter().filter(|(_, p, _)| *p == id) {
+                        totals[(day - first) as usize] += sum;
+                    }
+                }
             }
         }
         totals
@@ -1065,9 +1177,9 @@ impl Rollups {
         for event in self.events_of(account, event) {
             days.extend(
                 self.days(account, event, first, last)
-                    .iter()
-                    .filter(|(_, aggregate)| aggregate.count > 0)
-                    .map(|(day, _)| *day),
+                    .counts()
+                    .filter(|(_, count)| *count > 0)
+                    .map(|(day, _)| day),
             );
         }
         days.sort_unstable();
@@ -1082,7 +1194,7 @@ impl Rollups {
         let mut days: Vec<&[u32]> = vec![&[]; usize::try_from(last - first + 1).unwrap_or(0)];
         if let Some(account) = self.accounts.get(account_external_id) {
             for (day, users) in self.user_range(account, first, last) {
-                days[(day - first) as usize] = &users.0;
+                days[(day - first) as usize] = users;
             }
         }
         days
@@ -1103,8 +1215,9 @@ impl Rollups {
             .into_iter()
             .filter_map(|event| {
                 self.days(account, event, last - horizon_days, last)
+                    .days
                     .last()
-                    .map(|(day, _)| *day)
+                    .copied()
             })
             .max()
             .map(day_date)
@@ -1129,20 +1242,22 @@ impl Rollups {
         }
         let period_of = |day: Day| interval.start_of(day_date(day));
         for event in self.events_of(account, event) {
-            for (day, aggregate) in self.days(account, event, first, last) {
-                let point = points.entry(period_of(*day)).or_default();
-                point.count += aggregate.count;
-                for (property, value) in &aggregate.sums {
-                    *point
-                        .sums
-                        .entry(self.properties.name(*property).to_owned())
-                        .or_default() += value;
-                }
+            let days = self.days(account, event, first, last);
+            for (day, count) in days.counts() {
+                points.entry(period_of(day)).or_default().count += count;
+            }
+            for (day, property, value) in days.sums {
+                *points
+                    .entry(period_of(*day))
+                    .or_default()
+                    .sums
+                    .entry(self.properties.name(*property).to_owned())
+                    .or_default() += value;
             }
         }
         for (day, users) in self.user_range(account, first, last) {
-            let point = points.entry(period_of(*day)).or_default();
-            point.users.extend(users.0.iter().copied());
+            let point = points.entry(period_of(day)).or_default();
+            point.users.extend(users.iter().copied());
         }
         points
             .into_iter()
@@ -1186,10 +1301,10 @@ impl Rollups {
                 continue;
             };
             for (event, days) in &rollup.events {
-                let (Some((first, _)), Some((last, _))) = (days.0.first(), days.0.last()) else {
+                let (Some(first), Some(last)) = (days.days.first(), days.days.last()) else {
                     continue;
                 };
-                let volume: u64 = days.0.iter().map(|(_, a)| a.count).sum();
+                let volume: u64 = days.counts.iter().map(|count| u64::from(*count)).sum();
                 let entry = entries.entry(*event).or_insert_with(|| CatalogEntry {
                     name: self.events.name(*event).to_owned(),
                     first_seen_ms: millis(*first),
@@ -1225,6 +1340,18 @@ impl Rollups {
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// Gives back the room the rollups' vectors grew into while they were built (about a
+    /// third of them after a replay, where each grew by doubling).
+    pub fn shrink_to_fit(&mut self) {
+        for account in &mut self.by_account {
+            account.shrink();
+        }
+        for user in &mut self.by_user {
+            user.days.0.shrink_to_fit();
+        }
+        self.deferred = Deferrals::default();
     }
 
     /// A rough count of the heap bytes the rollups hold.
@@ -1374,6 +1501,128 @@ mod tests {
             differ.map_or("", |at| &run
                 [at.saturating_sub(200)..(at + 200).min(run.len())])
         );
+    }
+
+    /// Everything the rollups answer about the accounts and users of [`mixed_stream`].
+    fn answers(rollups: &Rollups) -> String {
+        let (from, to) = (
+            jiff::civil::date(2025, 12, 30),
+            jiff::civil::date(2026, 1, 25),
+        );
+        let mut out = format!(
+            "{:?} {:?} {:?} {:?} {}\n",
+            rollups.catalog(),
+            rollups.event_span(),
+            rollups.last_record(),
+            rollups.changes_through(jiff::civil::date(2026, 1, 10)),
+            rollups.events_applied(),
+        );
+        for account in 0..9 {
+            let account = format!("acc-{account}");
+            for event in [
+                None,
+                Some("E0"),
+                Some("E1"),
+                Some(r#"E1 where format = "pdf""#),
+                Some("E3"),
+            ] {
+                out += &format!(
+                    "{account} {event:?} {:?} {:?} {:?} {:?} {:?}\n",
+                    rollups.window(&account, event, from, to),
+                    rollups.daily(&account, event, Some("rows"), from, to),
+                    rollups.usage(&account, event, from, to, Interval::Week),
+                    rollups.event_days(&account, event, from, to),
+                    rollups.last_event_day(&account, event, to, 60),
+                );
+            }
+            out += &format!(
+                "{:?} {:?}\n",
+                rollups.positions(&account),
+                rollups.daily_users(&account, from, to)
+            );
+        }
+        for user in 0..60 {
+            let user = format!("u{user}");
+            out += &format!(
+                "{user} {:?} {:?}\n",
+                rollups.user_days(&user, from, to),
+                rollups.traits_of(&user)
+            );
+        }
+        out
+    }
+
+    #[test]
+    fn rollups_read_back_from_their_frames_answer_alike_and_go_on_alike() {
+        let events = mixed_stream(6000);
+        let filter = crate::filter::EventFilter::new(
+            "E1",
+            vec![crate::filter::Condition::parse("format=pdf").unwrap_or_else(|e| panic!("{e}"))],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let filters = std::slice::from_ref(&filter);
+        let mut original = Rollups::with_filters(TimeZone::UTC, filters);
+        let (first, rest) = events.split_at(4000);
+        for (index, event) in first.iter().enumerate() {
+            original.note_record(index as u64, Position::new(1, index as u64));
+            original.apply(&event.as_ref(), Position::new(1, index as u64));
+        }
+        assert!(
+            original.waiting.values().any(|w| !w.is_empty()),
+            "some events wait"
+        );
+        let (from, to) = (
+            jiff::civil::date(2026, 1, 1),
+            jiff::civil::date(2026, 1, 31),
+        );
+        assert!(
+            (0..9).any(|a| original
+                .window(&format!("acc-{a}"), Some(filter.key()), from, to)
+                .count
+                > 0),
+            "the filter's aggregate is read: {}",
+            filter.key()
+        );
+        let mut frames: Vec<Vec<u8>> = Vec::new();
+        original
+            .to_frames(|frame| {
+                frames.push(frame.to_vec());
+                Ok::<(), BadSnapshot>(())
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        let read = |filters: &[crate::filter::EventFilter], frames: &[Vec<u8>]| {
+            let mut frames = frames.iter();
+            Rollups::from_frames(TimeZone::UTC, filters, |buffer| {
+                let frame = frames.next().ok_or_else(|| BadSnapshot::new("no more"))?;
+                buffer.clone_from(frame);
+                Ok(())
+            })
+        };
+        let mut restored = read(filters, &frames).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(answers(&restored), answers(&original));
+        for (index, event) in rest.iter().enumerate() {
+            let at = Position::new(1, (4000 + index) as u64);
+            assert_eq!(
+                restored.apply(&event.as_ref(), at),
+                original.apply(&event.as_ref(), at),
+                "event {index} after the snapshot"
+            );
+        }
+        assert_eq!(answers(&restored), answers(&original));
+        // A filter the snapshot was made without, a missing frame and a damaged one: refused.
+        let other = crate::filter::EventFilter::new(
+            "E2",
+            vec![crate::filter::Condition::parse("rows>0").unwrap_or_else(|e| panic!("{e}"))],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert!(read(&[filter.clone(), other], &frames).is_err());
+        assert!(read(filters, &frames[..frames.len() - 1]).is_err());
+        let mut damaged = frames.clone();
+        let half = damaged[1].len() / 2;
+        damaged[1].truncate(half);
+        assert!(read(filters, &damaged).is_err());
+        // Without the filter asked for, the rollups still read (its aggregate stays unused).
+        assert!(read(&[], &frames).is_ok());
     }
 
     /// Daily counts of one event of one account, from `from` to `to` (days of January 2026).
