@@ -8,9 +8,12 @@ imports) and Parquet (what DuckDB reads). Then, each from a cold process:
   counts of the 8 types on 15 weekly dates from the CLI (the log replayed at start),
   then the same through `GET /api/v1/analytics/metric-table` of a running server (and
   the server's peak memory);
-- DuckDB: the same table in SQL over the Parquet file.
+- DuckDB: the same table in SQL over the Parquet file;
+- PostgreSQL 15 (Debian's server binaries, started here as the `postgres` user on
+  127.0.0.1 in a temporary directory, default settings): the CSV loaded with COPY, then
+  the same table in SQL, once on a freshly started server and then warm.
 
-Both tables are compared cell by cell. Prints a Markdown table for docs/benchmarks.md.
+The three tables are compared cell by cell. Prints a Markdown table for docs/benchmarks.md.
 
 Usage: python3 scripts/bench_metric_table.py target/release/mikawaya [WORK_DIR]
 """
@@ -18,6 +21,7 @@ Usage: python3 scripts/bench_metric_table.py target/release/mikawaya [WORK_DIR]
 import csv
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +47,57 @@ SELECT a.account, dates.d, {", ".join(f"coalesce(c.{t}, 0) AS {t}" for t in TYPE
 FROM accounts a CROSS JOIN dates LEFT JOIN counts c ON c.account = a.account AND c.d = dates.d
 ORDER BY 1, 2
 """
+
+
+PG_BIN = "/usr/lib/postgresql/15/bin"
+PG_PORT = "55439"
+PG_QUERY = " ".join(f"""
+WITH dates AS (SELECT CAST(d AS DATE) AS d FROM generate_series(DATE '{FROM}', DATE '{TO}', INTERVAL '7 day') t(d)),
+accounts AS (SELECT DISTINCT account FROM ev),
+counts AS (
+  SELECT e.account, dates.d, {", ".join(f"count(*) FILTER (WHERE e.event = '{t}') AS {t}" for t in TYPES)}
+  FROM ev e JOIN dates ON e.ts >= dates.d - 28 AND e.ts < dates.d
+  GROUP BY e.account, dates.d
+)
+SELECT a.account, dates.d, {", ".join(f"coalesce(c.{t}, 0) AS {t}" for t in TYPES)}
+FROM accounts a CROSS JOIN dates LEFT JOIN counts c ON c.account = a.account AND c.d = dates.d
+ORDER BY 1, 2""".split())
+
+
+def postgres_table(work):
+    """PostgreSQL running the table: (COPY seconds, cold seconds, warm seconds, rows)."""
+    home = tempfile.mkdtemp(prefix="bench-pg-")
+    shutil.chown(home, "postgres", "postgres")
+    data = os.path.join(home, "db")
+    as_pg = ["runuser", "-u", "postgres", "--"]
+    subprocess.run([*as_pg, f"{PG_BIN}/initdb", "-D", data, "-A", "trust", "-U", "bench"],
+                   check=True, capture_output=True)
+    control = [*as_pg, f"{PG_BIN}/pg_ctl", "-D", data, "-l", os.path.join(home, "log"), "-w",
+               "-o", f"-p {PG_PORT} -k {home} -c listen_addresses=127.0.0.1"]
+    env = dict(os.environ, PGTZ="UTC")
+    psql = ["psql", "-h", "127.0.0.1", "-p", PG_PORT, "-U", "bench", "-d", "postgres", "-q",
+            "-v", "ON_ERROR_STOP=1"]
+
+    def run(command):
+        start = time.perf_counter()
+        subprocess.run([*psql, "-c", command], check=True, capture_output=True, env=env)
+        return time.perf_counter() - start
+
+    subprocess.run([*control, "start"], check=True, capture_output=True)
+    try:
+        run("CREATE TABLE ev (account text, user_id text, event text, ts timestamptz, message_id text)")
+        load_s = run(f"\\copy ev FROM '{work}/events.csv' WITH (FORMAT csv, HEADER true)")
+        load_s += run("ANALYZE ev")
+        subprocess.run([*control, "restart"], check=True, capture_output=True)
+        out = f"{work}/postgres.csv"
+        cold_s = run(f"\\copy ({PG_QUERY}) TO '{out}' WITH (FORMAT csv)")
+        warm_s = min(run(f"\\copy ({PG_QUERY}) TO '{out}' WITH (FORMAT csv)") for _ in range(3))
+        with open(out, newline="") as f:
+            rows = {(r[0], r[1]): [float(v) for v in r[2:]] for r in csv.reader(f)}
+    finally:
+        subprocess.run([*control, "stop", "-m", "fast"], capture_output=True)
+        shutil.rmtree(home, ignore_errors=True)
+    return load_s, cold_s, warm_s, rows
 
 
 def quiet(connection):
@@ -175,17 +230,24 @@ def main():
     if ours != theirs:
         differing = [k for k in theirs if ours.get(k) != theirs[k]][:5]
         sys.exit(f"the tables differ ({len(ours)} vs {len(theirs)} rows), e.g. {differing}")
+    pg_load_s, pg_cold_s, pg_warm_s, pg_rows = postgres_table(work)
+    if ours != pg_rows:
+        differing = [k for k in pg_rows if ours.get(k) != pg_rows[k]][:5]
+        sys.exit(f"PostgreSQL's table differs ({len(ours)} vs {len(pg_rows)} rows), e.g. {differing}")
     cells = len(ours) * len(TYPES)
 
-    print(f"{events} events, {len(ours)} account-dates, {cells} cells: Mikawaya's table equals DuckDB's\n")
+    print(f"{events} events, {len(ours)} account-dates, {cells} cells: Mikawaya's table equals DuckDB's and PostgreSQL's\n")
     print("| measurement | time | peak memory | vs DuckDB |")
     print("|---|---|---|---|")
     print(f"| DuckDB {duckdb.__version__}: the table in SQL over Parquet, cold process | {duck_s:.2f} s | {duck_mib:.0f} MiB | 1 |")
-    print(f"| `mikawaya metrics table`, cold CLI (replays the log, then one pass) | {cli_s:.2f} s | {cli_mib:.0f} MiB | {cli_s / duck_s:.2f}× |")
+    print(f"| `mikawaya metrics table`, cold CLI (reads the rollups' snapshot, then one pass) | {cli_s:.2f} s | {cli_mib:.0f} MiB | {cli_s / duck_s:.2f}× |")
     print(f"| DuckDB, warm: the events already in memory (best of 3) | {warm_s:.2f} s | | {warm_s / duck_s:.2f}× |")
     print(f"| `GET /api/v1/analytics/metric-table` on a running server (best of 3) | {api_s:.2f} s | server {server_mib:.0f} MiB | {api_s / duck_s:.2f}× ({api_s / warm_s:.2f}× warm DuckDB) |")
     print(f"| `mikawaya import events` of the CSV ({os.path.getsize(f'{work}/events.csv') / 2**20:.0f} MiB) | {import_s:.1f} s | {import_mib:.0f} MiB | |")
     print(f"| server start to ready on that history | {ready_s:.1f} s | | |")
+    print(f"| PostgreSQL 15: the table in SQL, freshly started server | {pg_cold_s:.2f} s | | {pg_cold_s / duck_s:.2f}× |")
+    print(f"| PostgreSQL 15, warm (best of 3) | {pg_warm_s:.2f} s | | {pg_warm_s / duck_s:.2f}× |")
+    print(f"| PostgreSQL 15: COPY of the CSV and ANALYZE | {pg_load_s:.1f} s | | |")
 
 
 if __name__ == "__main__":

@@ -115,6 +115,10 @@ enum Command {
     Tiers(work::TiersCommand),
     /// Each owner's book of business.
     Book {
+        /// The day (YYYY-MM-DD; default today in the data dir's business time zone):
+        /// accounts paying and ARR on that day; tasks as they stand, overdue relative to it.
+        #[arg(long)]
+        as_of: Option<String>,
         /// Machine-readable output.
         #[arg(long)]
         json: bool,
@@ -198,7 +202,7 @@ fn main() -> ExitCode {
         Command::Playbooks(command) => work::playbooks(&cli.data_dir, command),
         Command::Tasks(command) => work::tasks(&cli.data_dir, command),
         Command::Tiers(command) => work::tiers(&cli.data_dir, command),
-        Command::Book { json } => work::book(&cli.data_dir, json),
+        Command::Book { as_of, json } => work::book(&cli.data_dir, as_of.as_deref(), json),
         Command::Settings { command } => settings::run(&cli.data_dir, command),
         Command::Backup { dir } => commands::backup(&cli.data_dir, &dir),
         Command::Restore { backup } => commands::restore(&cli.data_dir, &backup),

@@ -751,10 +751,13 @@ pub fn tiers(data_dir: &Path, command: TiersCommand) -> Result<(), Failure> {
 }
 
 /// `mikawaya book`: each owner's accounts, ARR, open and overdue tasks.
-pub fn book(data_dir: &Path, json: bool) -> Result<(), Failure> {
+pub fn book(data_dir: &Path, as_of: Option<&str>, json: bool) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let access = Actor::system().read();
-    let today = crate::commands::stored_clock(&store)?.today();
+    let today = match as_of {
+        Some(day) => mikawaya_domain::value::parse_date(day, "--as-of").map_err(Failure::input)?,
+        None => crate::commands::stored_clock(&store)?.today(),
+    };
     let rows =
         mikawaya_app::team::book(&store, &access, today).map_err(crate::commands::app_input)?;
     if json {

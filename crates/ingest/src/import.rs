@@ -449,10 +449,16 @@ pub fn import_file(
     let file = std::fs::File::open(path)
         .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))?;
     let received_ms = jiff::Timestamp::now().as_millisecond();
-    // A hint for the set of seen message ids: typical NDJSON events are 400 bytes or more.
-    let expected = file
-        .metadata()
-        .map_or(0, |m| usize::try_from(m.len() / 400).unwrap_or(0));
+    // Room for the message ids, reserved once: a CSV row is rarely under 32 bytes, a
+    // Segment message under 200. Room not filled costs address space, not memory; room
+    // too small would be copied as it grows, the old and the new side by side.
+    let bytes_per_event = match format {
+        EventFormat::Csv => 32,
+        _ => 200,
+    };
+    let expected = file.metadata().map_or(0, |m| {
+        usize::try_from(m.len() / bytes_per_event).unwrap_or(0)
+    });
     ingest.begin_import(expected)?;
     let mut errors = Vec::new();
     let appended = append_file(

@@ -746,9 +746,8 @@ impl Ingest {
     ) -> Result<(Vec<StoredEvent>, usize), IngestError> {
         let (positions, total) = self.read(|rollups| {
             let all = rollups.positions(account_external_id);
-            let mut newest_first: Vec<Position> =
+            let newest_first: Vec<Position> =
                 all.iter().rev().skip(skip).take(limit).copied().collect();
-            newest_first.shrink_to_fit();
             (newest_first, all.len())
         })?;
         let payloads = log::read_at(&self.shared.dir, &positions)?;

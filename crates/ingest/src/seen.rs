@@ -106,6 +106,10 @@ impl Seen {
         let mut added: Vec<u128> = self.recent.drain().collect();
         added.sort_unstable();
         let old = self.sorted.len();
+        if self.sorted.capacity() - old < added.len() {
+            // A quarter more, not twice as much: while it is copied, old and new coexist.
+            self.sorted.reserve_exact(added.len().max(old / 4));
+        }
         self.sorted.extend_from_slice(&added);
         let (mut from, mut write) = (old, self.sorted.len());
         while let Some(next) = added.last().copied() {

@@ -35,7 +35,7 @@ const PARTIAL: &str = "ROLLUPS.partial";
 const MAGIC: &[u8; 8] = b"MKWROLL1";
 /// Keys per frame.
 const KEYS_PER_FRAME: usize = 1 << 20;
-/// No frame is larger (a frame holds 1,024 accounts or a million keys).
+/// No frame is larger (a frame holds 128 accounts or a million keys).
 const MAX_FRAME: u64 = 1 << 32;
 
 /// Removes the snapshot in `dir`, if any.

@@ -24,6 +24,16 @@ impl Position {
         (self.0 >> 40) as u32
     }
 
+    /// The position as one number (segment and offset), growing along the log.
+    pub(crate) fn to_bits(self) -> u64 {
+        self.0
+    }
+
+    /// A position from [`Position::to_bits`].
+    pub(crate) fn from_bits(bits: u64) -> Self {
+        Self(bits)
+    }
+
     /// The byte offset within the segment.
     pub fn offset(self) -> u64 {
         self.0 & ((1 << 40) - 1)

@@ -187,6 +187,50 @@ impl DaySlice<'_> {
     }
 }
 
+/// Log positions in the order they were added, as zigzag varint differences from the one
+/// before: positions grow along the log, so most take 2 to 4 bytes instead of 8.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Positions {
+    bytes: Vec<u8>,
+    last: u64,
+    count: u64,
+}
+
+impl Positions {
+    fn push(&mut self, position: Position) {
+        let bits = position.to_bits();
+        let delta = bits.wrapping_sub(self.last) as i64;
+        let mut zigzag = ((delta << 1) ^ (delta >> 63)) as u64;
+        while zigzag >= 0x80 {
+            self.bytes.push(zigzag as u8 | 0x80);
+            zigzag >>= 7;
+        }
+        self.bytes.push(zigzag as u8);
+        self.last = bits;
+        self.count += 1;
+    }
+
+    /// The positions, in the order they were added.
+    fn iter(&self) -> impl Iterator<Item = Position> + '_ {
+        let (mut at, mut bits) = (0, 0u64);
+        std::iter::from_fn(move || {
+            let (mut zigzag, mut shift) = (0u64, 0);
+            loop {
+                let byte = *self.bytes.get(at)?;
+                at += 1;
+                zigzag |= u64::from(byte & 0x7f).checked_shl(shift)?;
+                if byte < 0x80 {
+                    break;
+                }
+                shift += 7;
+            }
+            let delta = ((zigzag >> 1) as i64) ^ -((zigzag & 1) as i64);
+            bits = bits.wrapping_add(delta as u64);
+            Some(Position::from_bits(bits))
+        })
+    }
+}
+
 /// The users active each day (any event), sorted within each day, back to back.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 struct DayUsers {
@@ -370,8 +414,8 @@ struct AccountRollup {
     filtered: Vec<(u32, DayAggregates)>,
     /// Active users per day (any event).
     users: DayUsers,
-    /// Where the account's raw events sit in the log, in log order.
-    positions: Vec<Position>,
+    /// Where the account's raw events sit in the log, in the order they were counted.
+    positions: Positions,
 }
 
 impl AccountRollup {
@@ -382,7 +426,7 @@ impl AccountRollup {
         120 + aggregates(&self.events)
             + aggregates(&self.filtered)
             + self.users.bytes()
-            + self.positions.capacity() * 8
+            + self.positions.bytes.capacity()
     }
 
     /// Gives back the room vectors grew into.
@@ -391,7 +435,7 @@ impl AccountRollup {
             days.shrink();
         }
         self.users.shrink();
-        self.positions.shrink_to_fit();
+        self.positions.bytes.shrink_to_fit();
     }
 }
 
@@ -402,8 +446,31 @@ impl AccountRollup {
 struct UserRollup {
     /// The account a `group` call last put the user in.
     account: Option<u32>,
-    /// Events per day (any account).
+    /// Events per day (any account), of the [`USER_DAYS_KEPT`] days up to the user's
+    /// latest: what Customer 360 shows of a product user (last seen, events of the last
+    /// 28 days) without a year of days per user.
     days: Days<u32>,
+}
+
+/// Days of events kept per user, up to the user's latest (28 and a margin for events
+/// dated up to a day ahead).
+pub const USER_DAYS_KEPT: i32 = 32;
+
+impl UserRollup {
+    fn add_day(&mut self, day: Day) {
+        let newest = self.days.0.last().map(|(last, _)| *last);
+        if newest.is_some_and(|newest| day <= newest - USER_DAYS_KEPT) {
+            return;
+        }
+        *self.days.entry(day) += 1;
+        if newest.is_none_or(|newest| day > newest) {
+            let cut = self
+                .days
+                .0
+                .partition_point(|(kept, _)| *kept <= day - USER_DAYS_KEPT);
+            self.days.0.drain(..cut);
+        }
+    }
 }
 
 /// A usage period being summed up.
@@ -925,7 +992,7 @@ impl Rollups {
             entry.last_seen_ms = entry.last_seen_ms.max(stored.timestamp_ms);
         }
         if let Some(user) = user.filter(|_| event.is_some()) {
-            *self.user_mut(user).days.entry(day) += 1;
+            self.user_mut(user).add_day(day);
         }
         let mut tally = std::mem::take(&mut self.scratch);
         tally.sums.clear();
@@ -1321,13 +1388,16 @@ impl Rollups {
         entries
     }
 
-    /// Log positions of an account's events, in log order.
-    pub fn positions(&self, account_external_id: &str) -> &[Position] {
+    /// Log positions of an account's events, in the order they were counted (log order,
+    /// but for events that waited for their user to be placed in the account).
+    pub fn positions(&self, account_external_id: &str) -> Vec<Position> {
         self.account_rollup(account_external_id)
-            .map_or(&[], |rollup| rollup.positions.as_slice())
+            .map(|rollup| rollup.positions.iter().collect())
+            .unwrap_or_default()
     }
 
-    /// Events per day of one user (any account), from `from` to `to` inclusive.
+    /// Events per day of one user (any account), from `from` to `to` inclusive, among the
+    /// [`USER_DAYS_KEPT`] days up to the user's latest (the latest is always there).
     pub fn user_days(&self, user_key: &str, from: Date, to: Date) -> Vec<(Date, u32)> {
         self.users
             .get(user_key)
@@ -1550,6 +1620,76 @@ mod tests {
             );
         }
         out
+    }
+
+    #[test]
+    fn positions_come_back_as_they_were_added_in_few_bytes() {
+        let added: Vec<Position> = [
+            (1, 0),
+            (1, 120),
+            (1, 400),
+            (1, 64 << 20),
+            (2, 16),
+            (1, 300),
+            (9, 0),
+            ((1 << 24) - 1, (1 << 40) - 1),
+            (1, 0),
+        ]
+        .iter()
+        .map(|(segment, offset)| Position::new(*segment, *offset))
+        .collect();
+        let mut positions = Positions::default();
+        for position in &added {
+            positions.push(*position);
+        }
+        assert_eq!(positions.iter().collect::<Vec<_>>(), added);
+        assert_eq!(positions.count, 9);
+        // Along the log, 100-byte records: two bytes each after the first.
+        let mut along = Positions::default();
+        (0..1000).for_each(|n| along.push(Position::new(3, n * 100)));
+        assert!(along.bytes.len() <= 2 * 999 + 8, "{}", along.bytes.len());
+        assert_eq!(along.iter().nth(999), Some(Position::new(3, 99_900)));
+    }
+
+    #[test]
+    fn a_user_keeps_the_days_up_to_a_month_before_their_latest() {
+        // Days 1-60 of 2026 in order, then a late event on day 40 (kept: within 32 days of
+        // day 60) and one on day 20 (older than what is kept: left out), then day 61.
+        let day = |n: i64| {
+            jiff::civil::date(2026, 1, 1)
+                .checked_add(jiff::Span::new().days(n - 1))
+                .unwrap_or_else(|e| panic!("{e}"))
+        };
+        let stamps: Vec<String> = (1..=60)
+            .chain([40, 20, 61])
+            .map(|n| format!("{}T12:00:00Z", day(n)))
+            .collect();
+        let tracks: Vec<(&str, &str, &str, &str)> = stamps
+            .iter()
+            .map(|at| ("acme", "u1", "Login", at.as_str()))
+            .collect();
+        let rollups = Rollups::of_track_calls(&tracks).unwrap_or_else(|e| panic!("{e}"));
+        let days = rollups.user_days(
+            "u1",
+            jiff::civil::date(2025, 12, 1),
+            jiff::civil::date(2026, 12, 31),
+        );
+        // Kept: the 32 days up to day 61 (March 2), i.e. from day 30 (January 30).
+        assert_eq!(days.len(), 32);
+        assert_eq!(days[0], (jiff::civil::date(2026, 1, 30), 1));
+        assert_eq!(days[31], (jiff::civil::date(2026, 3, 2), 1));
+        assert!(
+            days.contains(&(jiff::civil::date(2026, 2, 9), 2)),
+            "the late day 40"
+        );
+        // The account's own days are all there.
+        let all = rollups.window(
+            "acme",
+            None,
+            jiff::civil::date(2026, 1, 1),
+            jiff::civil::date(2026, 3, 2),
+        );
+        assert_eq!(all.count, 63);
     }
 
     #[test]

@@ -677,14 +677,27 @@ async fn add_survey_response(
     ))
 }
 
+/// The day a book of business is taken on.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct BookParams {
+    /// The day, YYYY-MM-DD (default today in the data dir's business time zone): accounts
+    /// paying and ARR on that day; tasks as they stand, overdue relative to it.
+    as_of: Option<String>,
+}
+
 /// Book of business: per owner, paying accounts per tier, ARR, open and overdue tasks.
-#[utoipa::path(get, path = "/api/v1/book", tag = "playbooks", responses((status = 200, body = Vec<BookRowOut>)))]
+#[utoipa::path(get, path = "/api/v1/book", tag = "playbooks", params(BookParams),
+    responses((status = 200, body = Vec<BookRowOut>), (status = 400, body = ErrorBody)))]
 async fn book(
     State(state): State<AppState>,
     Caller(actor): Caller,
+    QueryParams(params): QueryParams<BookParams>,
 ) -> Result<Json<Vec<BookRowOut>>, ApiError> {
     let access = actor.read();
-    let today = state.clock().today();
+    let today = optional(params.as_of.as_deref(), "as_of", date("as_of"))?
+        .unwrap_or_else(|| state.clock().today());
     let rows = state
         .run(move |store| Ok(mikawaya_app::team::book(store, &access, today)?))
         .await?;

@@ -403,6 +403,18 @@ async fn tiers_and_owners_are_assigned_within_capacity() {
         book.text
     );
     assert_eq!(row["arr"], json!(6000.0));
+    // As of a day before any subscription started: nobody's book holds a paying account.
+    let before = app.get("admin", "/api/v1/book?as_of=2000-01-01").await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.text);
+    let arr: f64 = before
+        .body
+        .as_array()
+        .map(|rows| rows.iter().filter_map(|r| r["arr"].as_f64()).sum())
+        .unwrap_or(-1.0);
+    assert_eq!(arr, 0.0, "{}", before.text);
+    let bad = app.get("admin", "/api/v1/book?as_of=2000-13-01").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.text);
+    assert_eq!(bad.body["error"]["field"], "as_of");
 
     // The team: workload per owner with effort by tier, the unowned row last, and the task
     // board with the overdue task first.

@@ -25,9 +25,9 @@ impl BadSnapshot {
 }
 
 /// Accounts per frame.
-const ACCOUNTS_PER_FRAME: usize = 1024;
+const ACCOUNTS_PER_FRAME: usize = 128;
 /// Users per frame.
-const USERS_PER_FRAME: usize = 1 << 16;
+const USERS_PER_FRAME: usize = 1 << 13;
 
 /// Everything but the accounts and users.
 #[derive(serde::Serialize, serde::Deserialize)]
