@@ -17,6 +17,7 @@ use mikawaya_analytics::metrics::{Metric, ObservationDates, Subject, UsageSource
 use mikawaya_domain::account::Account;
 use mikawaya_domain::subscription::Term;
 use mikawaya_domain::{AccountId, Invalid, Visibility};
+use mikawaya_ingest::export::TableParquet;
 use mikawaya_store::Store;
 use std::collections::HashMap;
 use std::io::Write;
@@ -38,17 +39,21 @@ pub enum TableFormat {
     JsonLines,
 }
 
+/// Whether a `format` asks for Parquet.
+pub fn is_parquet(format: &str) -> bool {
+    format.trim().eq_ignore_ascii_case("parquet")
+}
+
 impl TableFormat {
-    /// `csv`, or `jsonl` (also `ndjson`); field `format`.
+    /// `csv`, or `jsonl` (also `ndjson`); field `format`. (`parquet` is read by the
+    /// edges with [`is_parquet`]: Parquet rows go through [`TablePlan::parquet_rows`].)
     pub fn parse(text: &str) -> std::result::Result<TableFormat, Invalid> {
         match text.trim().to_ascii_lowercase().as_str() {
             "csv" => Ok(TableFormat::Csv),
             "jsonl" | "ndjson" | "json" => Ok(TableFormat::JsonLines),
             other => Err(Invalid::new(
                 "format",
-                format!(
-                    "'{other}' is not one of: csv, jsonl (Parquet files: mikawaya metrics table --format parquet --out FILE)"
-                ),
+                format!("'{other}' is not one of: csv, jsonl, parquet"),
             )),
         }
     }
@@ -294,6 +299,43 @@ impl TablePlan {
                 });
             }
         }
+    }
+
+    /// A Parquet table for this plan's columns (see
+    /// [`mikawaya_ingest::export::TableParquet`]), written to `out`.
+    pub fn parquet<W: Write + Send>(&self, out: W) -> Result<TableParquet<W>> {
+        Ok(TableParquet::to_writer(
+            out,
+            &self.metric_names(),
+            self.labelled(),
+        )?)
+    }
+
+    /// The rows of `accounts` (see [`TablePlan::rows`]) added to a Parquet table.
+    pub fn parquet_rows<W: Write + Send>(
+        &self,
+        source: &dyn UsageSource,
+        accounts: &[Account],
+        terms: &Terms,
+        visibility: Visibility,
+        out: &mut TableParquet<W>,
+    ) -> Result<()> {
+        let epoch = jiff::civil::date(1970, 1, 1);
+        let mut failure = None;
+        self.rows(source, accounts, terms, visibility, &mut |row| {
+            if failure.is_none()
+                && let Err(error) = out.push(
+                    row.account_id,
+                    row.external_id,
+                    (row.date - epoch).get_days(),
+                    row.values,
+                    row.churned,
+                )
+            {
+                failure = Some(error);
+            }
+        });
+        failure.map_or(Ok(()), |error| Err(error.into()))
     }
 
     /// The rows of `accounts` (see [`TablePlan::rows`]) in the plan's text format,

@@ -1938,10 +1938,7 @@ fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result
         Failure::input(anyhow!("--{}: {}", e.field.replace('_', "-"), e.reason))
     };
     let every = mikawaya_app::table::parse_every(&args.every).map_err(input)?;
-    let parquet = match (
-        args.format.trim().eq_ignore_ascii_case("parquet"),
-        &args.out,
-    ) {
+    let parquet = match (mikawaya_app::table::is_parquet(&args.format), &args.out) {
         (true, Some(path)) => Some(path.clone()),
         (true, None) => {
             return Err(Failure::input(anyhow!(
@@ -2008,37 +2005,21 @@ fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result
             };
             if let Some(path) = &parquet {
                 let failed = |e: mikawaya_ingest::IngestError| Failure::input(anyhow!("{e}"));
-                let mut file = mikawaya_ingest::export::TableParquet::create(
+                let (mut file, partial) = mikawaya_ingest::export::TableParquet::create(
                     path,
                     &plan.metric_names(),
                     plan.labelled(),
                 )
                 .map_err(failed)?;
-                let epoch = jiff::civil::date(1970, 1, 1);
-                let mut failure = None;
-                plan.rows(
+                plan.parquet_rows(
                     &source,
                     &accounts,
                     &terms,
                     mikawaya_domain::Visibility::All,
-                    &mut |row| {
-                        if failure.is_none()
-                            && let Err(error) = file.push(
-                                row.account_id,
-                                row.external_id,
-                                (row.date - epoch).get_days(),
-                                row.values,
-                                row.churned,
-                            )
-                        {
-                            failure = Some(error);
-                        }
-                    },
-                );
-                if let Some(error) = failure {
-                    return Err(failed(error));
-                }
-                file.finish().map_err(failed)?;
+                    &mut file,
+                )
+                .map_err(|e| Failure::input(anyhow!("{e}")))?;
+                file.finish(&partial, path).map_err(failed)?;
                 return Ok(plan.dates().len());
             }
             sink.write_all(&plan.header())

@@ -167,13 +167,12 @@ pub fn export_parquet(data_dir: &Path, out_dir: &Path) -> Result<(PathBuf, u64),
 /// A metric table (account × date × metric, see `mikawaya metrics table`) written as
 /// Parquet: `account_id` (int64), `external_id` (text, null without one), `date` (date32),
 /// one float64 column per metric (null: missing), and with a churn horizon `churned`
-/// (boolean). Written to `PATH.partial` and renamed on [`TableParquet::finish`], so a
-/// failed run leaves no half file under the name asked for.
-pub struct TableParquet {
-    path: PathBuf,
-    partial: PathBuf,
+/// (boolean). A file is written to `PATH.partial` and renamed on [`TableParquet::finish`],
+/// so a failed run leaves no half file under the name asked for; any other writer (a
+/// streamed answer) gets row groups as they fill and the footer on [`TableParquet::close`].
+pub struct TableParquet<W: std::io::Write + Send = std::fs::File> {
     schema: Arc<Schema>,
-    writer: ArrowWriter<std::fs::File>,
+    writer: ArrowWriter<W>,
     account_id: Int64Builder,
     external_id: StringBuilder,
     date: arrow_array::builder::Date32Builder,
@@ -182,13 +181,36 @@ pub struct TableParquet {
     rows: usize,
 }
 
-impl TableParquet {
+impl TableParquet<std::fs::File> {
     /// Opens `path.partial` for a table of these metric columns, labelled or not.
     pub fn create(
         path: &Path,
         metrics: &[&str],
         labelled: bool,
-    ) -> Result<TableParquet, IngestError> {
+    ) -> Result<(TableParquet, PathBuf), IngestError> {
+        let mut partial = path.as_os_str().to_owned();
+        partial.push(".partial");
+        let partial = PathBuf::from(partial);
+        let file = std::fs::File::create(&partial)
+            .map_err(|e| IngestError::Import(format!("{}: {e}", partial.display())))?;
+        Ok((TableParquet::to_writer(file, metrics, labelled)?, partial))
+    }
+
+    /// Writes what is left, closes the file at `partial` and gives it the name `path`.
+    pub fn finish(self, partial: &Path, path: &Path) -> Result<(), IngestError> {
+        self.close()?;
+        std::fs::rename(partial, path)
+            .map_err(|e| IngestError::Import(format!("{}: {e}", path.display())))
+    }
+}
+
+impl<W: std::io::Write + Send> TableParquet<W> {
+    /// A table of these metric columns, labelled or not, written to `out`.
+    pub fn to_writer(
+        out: W,
+        metrics: &[&str],
+        labelled: bool,
+    ) -> Result<TableParquet<W>, IngestError> {
         let mut fields = vec![
             Field::new("account_id", DataType::Int64, false),
             Field::new("external_id", DataType::Utf8, true),
@@ -203,20 +225,13 @@ impl TableParquet {
             fields.push(Field::new("churned", DataType::Boolean, false));
         }
         let schema = Arc::new(Schema::new(fields));
-        let mut partial = path.as_os_str().to_owned();
-        partial.push(".partial");
-        let partial = PathBuf::from(partial);
-        let file = std::fs::File::create(&partial)
-            .map_err(|e| IngestError::Import(format!("{}: {e}", partial.display())))?;
         let properties = WriterProperties::builder()
             .set_compression(Compression::SNAPPY)
             .set_max_row_group_row_count(Some(ROWS_PER_GROUP))
             .build();
-        let writer = ArrowWriter::try_new(file, Arc::clone(&schema), Some(properties))
+        let writer = ArrowWriter::try_new(out, Arc::clone(&schema), Some(properties))
             .map_err(|e| IngestError::Import(format!("opening the Parquet writer: {e}")))?;
         Ok(TableParquet {
-            path: path.to_owned(),
-            partial,
             schema,
             writer,
             account_id: Int64Builder::new(),
@@ -275,16 +290,13 @@ impl TableParquet {
             .map_err(|e| IngestError::Import(format!("writing Parquet: {e}")))
     }
 
-    /// Writes what is left, closes the file and gives it its name.
-    pub fn finish(mut self) -> Result<PathBuf, IngestError> {
+    /// Writes what is left and the footer; gives the writer back.
+    pub fn close(mut self) -> Result<W, IngestError> {
         if self.rows > 0 {
             self.flush()?;
         }
         self.writer
-            .close()
-            .map_err(|e| IngestError::Import(format!("closing Parquet: {e}")))?;
-        std::fs::rename(&self.partial, &self.path)
-            .map_err(|e| IngestError::Import(format!("{}: {e}", self.path.display())))?;
-        Ok(self.path)
+            .into_inner()
+            .map_err(|e| IngestError::Import(format!("closing Parquet: {e}")))
     }
 }

@@ -1167,6 +1167,24 @@ async fn metric_tables_in_bulk_through_the_cli_and_the_api() {
         ("B".into(), "2026-03-08".into(), 0.0.into(), true.into()),
         "{lines}"
     );
+    // Parquet through the API: the same file, byte for byte, as the CLI wrote.
+    let reply = ok(get(
+        "names=logins&from=2026-03-01&to=2026-03-22&churn_horizon_days=14&format=parquet",
+    )
+    .await);
+    assert_eq!(reply.status(), reqwest::StatusCode::OK);
+    assert_eq!(
+        reply
+            .headers()
+            .get("content-type")
+            .map(|v| v.as_bytes().to_vec()),
+        Some(b"application/vnd.apache.parquet".to_vec())
+    );
+    assert_eq!(
+        ok(reply.bytes().await).to_vec(),
+        ok(std::fs::read(&parquet)),
+        "the API's Parquet table is the CLI's"
+    );
     for (query, field) in [
         ("names=nope", "names"),
         ("names=logins&every=0d", "every"),

@@ -291,6 +291,7 @@ fn render_metrics(
                     label { (lang.t("file_format")) select name="format" {
                         option value="csv" { "CSV" }
                         option value="jsonl" { "JSON lines" }
+                        option value="parquet" { "Parquet" }
                     } }
                     label { (lang.t("churn_horizon_days")) input type="number" name="churn_horizon_days" min="1" max="3650"; }
                     label { (lang.t("before_renewal_days")) input type="number" name="before_renewal_days" min="1" max="366"; }

@@ -390,7 +390,7 @@ pub struct TableParams {
     /// Days between observation dates: `7d`, `2w` or `7` (default `7d`; at most 1000
     /// dates).
     every: Option<String>,
-    /// `csv` (default) or `jsonl`.
+    /// `csv` (default), `jsonl` or `parquet`.
     format: Option<String>,
     /// An observation dataset: rows only for accounts active on each date, with `churned`
     /// (no active subscription this many days later, 1 to 3650).
@@ -405,12 +405,13 @@ pub struct TableParams {
 
 /// Account × date × metric for every account the caller can see, in one pass over the
 /// usage: CSV (a header, then `account_id,external_id,date,<metrics…>[,churned]`; a
-/// missing value is empty) or JSON lines (null), streamed as it is computed. Everything is
-/// checked before the first byte; a failure after it cuts the stream short (the
-/// transfer fails), never a silent short table.
+/// missing value is empty), JSON lines (null) or Parquet (typed columns, null; row groups
+/// as they fill, then the footer), streamed as it is computed. Everything is checked
+/// before the first byte; a failure after it cuts the stream short (the transfer fails),
+/// never a silent short table.
 #[utoipa::path(get, path = "/api/v1/analytics/metric-table", tag = "analytics", params(TableParams),
-    responses((status = 200, description = "text/csv, or JSON lines with format=jsonl",
-                content((String = "text/csv"), (String = "application/x-ndjson"))),
+    responses((status = 200, description = "text/csv; JSON lines with format=jsonl; Parquet with format=parquet",
+                content((String = "text/csv"), (String = "application/x-ndjson"), (String = "application/vnd.apache.parquet"))),
               (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn metrics_table(
     State(state): State<AppState>,
@@ -431,7 +432,12 @@ async fn metrics_table(
         }
     };
     let every = mikawaya_app::table::parse_every(given(&params.every).unwrap_or("7d"))?;
-    let format = TableFormat::parse(given(&params.format).unwrap_or("csv"))?;
+    let asked = given(&params.format).unwrap_or("csv");
+    let parquet = mikawaya_app::table::is_parquet(asked);
+    let format = match parquet {
+        true => TableFormat::Csv,
+        false => TableFormat::parse(asked)?,
+    };
     let to = crate::wire::optional(given(&params.to), "to", date("to"))?;
     let from = crate::wire::optional(given(&params.from), "from", date("from"))?;
     let horizon = crate::wire::optional(
@@ -481,10 +487,18 @@ async fn metrics_table(
     let (sender, receiver) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
     let ingest = state.ingest.clone();
     tokio::task::spawn_blocking(move || {
-        if sender.blocking_send(Ok(plan.header())).is_err() {
-            return;
-        }
         // The rollups are let go between batches, so events keep landing meanwhile.
+        let mut parquet_out = match parquet {
+            true => match plan.parquet(Chunks::new(sender.clone())) {
+                Ok(out) => Some(out),
+                Err(error) => {
+                    let _ = sender.blocking_send(Err(std::io::Error::other(error.to_string())));
+                    return;
+                }
+            },
+            false if sender.blocking_send(Ok(plan.header())).is_err() => return,
+            false => None,
+        };
         for batch in accounts.chunks(256) {
             let mut rows = Vec::new();
             let chunk = ingest
@@ -493,34 +507,111 @@ async fn metrics_table(
                         usage: rollups,
                         facts: &facts,
                     };
-                    plan.write_rows(&source, batch, &terms, visibility, &mut rows);
+                    match parquet_out.as_mut() {
+                        Some(out) => plan
+                            .parquet_rows(&source, batch, &terms, visibility, out)
+                            .map_err(|error| error.to_string()),
+                        None => {
+                            plan.write_rows(&source, batch, &terms, visibility, &mut rows);
+                            Ok(())
+                        }
+                    }
                 })
-                .map(|()| rows)
+                .map_err(|error| error.to_string())
+                .and_then(|written| written.map(|()| rows))
                 .map_err(|error| {
-                    tracing::error!(%error, "a metrics table stopped: the usage could not be read");
-                    std::io::Error::other(error.to_string())
+                    tracing::error!(%error, "a metrics table stopped");
+                    std::io::Error::other(error)
                 });
             let failed = chunk.is_err();
-            if sender.blocking_send(chunk).is_err() || failed {
+            // Parquet bytes go out through `Chunks` as row groups fill.
+            let chunk = chunk.map(|rows| (!rows.is_empty()).then_some(rows));
+            let sent = match chunk {
+                Ok(None) => true,
+                Ok(Some(rows)) => sender.blocking_send(Ok(rows)).is_ok(),
+                Err(error) => sender.blocking_send(Err(error)).is_ok(),
+            };
+            if !sent || failed {
                 return;
+            }
+        }
+        if let Some(out) = parquet_out {
+            let closed = out
+                .close()
+                .map_err(|error| std::io::Error::other(error.to_string()))
+                .and_then(|mut chunks| std::io::Write::flush(&mut chunks));
+            if let Err(error) = closed {
+                let _ = sender.blocking_send(Err(error));
             }
         }
     });
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
         receiver.recv().await.map(|chunk| (chunk, receiver))
     });
-    let name = match format {
-        TableFormat::Csv => "attachment; filename=\"metrics.csv\"",
-        TableFormat::JsonLines => "attachment; filename=\"metrics.jsonl\"",
+    let (content_type, name) = match (parquet, format) {
+        (true, _) => (
+            "application/vnd.apache.parquet",
+            "attachment; filename=\"metrics.parquet\"",
+        ),
+        (false, TableFormat::Csv) => (
+            format.content_type(),
+            "attachment; filename=\"metrics.csv\"",
+        ),
+        (false, TableFormat::JsonLines) => (
+            format.content_type(),
+            "attachment; filename=\"metrics.jsonl\"",
+        ),
     };
     Ok((
         [
-            (axum::http::header::CONTENT_TYPE, format.content_type()),
+            (axum::http::header::CONTENT_TYPE, content_type),
             (axum::http::header::CONTENT_DISPOSITION, name),
         ],
         axum::body::Body::from_stream(stream),
     )
         .into_response())
+}
+
+/// Bytes written from a blocking task, handed to a streamed answer a mebibyte at a time
+/// (a Parquet table's row groups as they fill, then its footer on `flush`).
+struct Chunks {
+    sender: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>,
+    buffer: Vec<u8>,
+}
+
+impl Chunks {
+    const SIZE: usize = 1 << 20;
+
+    fn new(sender: tokio::sync::mpsc::Sender<std::io::Result<Vec<u8>>>) -> Self {
+        Self {
+            sender,
+            buffer: Vec::with_capacity(Self::SIZE),
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buffer, Vec::with_capacity(Self::SIZE));
+        self.sender
+            .blocking_send(Ok(chunk))
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= Self::SIZE {
+            self.send()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.send()
+    }
 }
 
 /// A stored series' range.
