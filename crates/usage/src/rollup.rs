@@ -798,19 +798,23 @@ impl Rollups {
     pub fn with_filters(time_zone: TimeZone, filters: &[EventFilter]) -> Self {
         let mut rollups = Self::new(time_zone);
         for filter in filters {
-            if rollups.has_filter(filter.key()) {
-                continue;
-            }
-            let event = rollups.events.intern(filter.event());
-            let key = rollups.events.intern(filter.key());
-            rollups
-                .filters_by_event
-                .entry(event)
-                .or_default()
-                .push(rollups.filters.len());
-            rollups.filters.push((filter.clone(), key));
+            rollups.keep_filter(filter);
         }
         rollups
+    }
+
+    /// Keeps an aggregate for `filter` from now on (its key is an event name of its own).
+    fn keep_filter(&mut self, filter: &EventFilter) {
+        if self.has_filter(filter.key()) {
+            return;
+        }
+        let event = self.events.intern(filter.event());
+        let key = self.events.intern(filter.key());
+        self.filters_by_event
+            .entry(event)
+            .or_default()
+            .push(self.filters.len());
+        self.filters.push((filter.clone(), key));
     }
 
     /// Empty rollups with the same time zone and filters.

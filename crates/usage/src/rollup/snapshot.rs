@@ -39,8 +39,8 @@ struct Head {
     waiting: Vec<(u32, Vec<Tally>)>,
     aliases: Vec<(u32, Vec<u32>)>,
     catalog: Vec<Option<CatalogEntry>>,
-    /// Each filter's key and its aggregate's number.
-    filters: Vec<(String, u32)>,
+    /// Each filter's key (its aggregate is the event name of that key).
+    filters: Vec<String>,
     events_applied: u64,
     changes: (Day, Vec<u64>),
     last_sequence: Option<u64>,
@@ -144,7 +144,7 @@ impl Rollups {
             filters: self
                 .filters
                 .iter()
-                .map(|(filter, key)| (filter.key().to_owned(), *key))
+                .map(|(filter, _)| filter.key().to_owned())
                 .collect(),
             events_applied: self.events_applied,
             changes: (self.changes.base, self.changes.counts.clone()),
@@ -206,22 +206,14 @@ impl Rollups {
         rollups.last_sequence = head.last_sequence;
         rollups.last_position = head.last_position;
         for filter in filters {
-            if rollups.has_filter(filter.key()) {
-                continue;
-            }
-            let Some((_, key)) = head.filters.iter().find(|(key, _)| key == filter.key()) else {
+            // Its aggregate's number comes back with the event names.
+            if !head.filters.iter().any(|key| key == filter.key()) {
                 return Err(BadSnapshot::new(format!(
                     "it was made without the filter {}",
                     filter.key()
                 )));
-            };
-            let event = rollups.events.intern(filter.event());
-            rollups
-                .filters_by_event
-                .entry(event)
-                .or_default()
-                .push(rollups.filters.len());
-            rollups.filters.push((filter.clone(), *key));
+            }
+            rollups.keep_filter(filter);
         }
         rollups.by_account.reserve_exact(head.accounts);
         while rollups.by_account.len() < head.accounts {
