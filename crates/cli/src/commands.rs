@@ -244,7 +244,35 @@ pub(crate) fn data_today(
     Ok(day)
 }
 
+/// Opens the event log for a command that reads usage: on its own, or, when a running
+/// server holds it, read as it stands beside the server (said on stderr).
 pub(crate) fn open_ingest(
+    data_dir: &Path,
+    store: Arc<dyn Store>,
+    args: &IngestArgs,
+) -> Result<Arc<Ingest>, Failure> {
+    match open_ingest_exclusive(data_dir, Arc::clone(&store), args) {
+        Err(_) if mikawaya_ingest::is_held(data_dir) => {
+            eprintln!(
+                "{}",
+                say(
+                    "the server is running: its event log is read as it stands now (nothing is written to it)",
+                    "サーバーが動いています: イベントログを現時点の内容で読み取ります (書き込みはしません)",
+                )
+            );
+            let config = args.config(store.as_ref())?;
+            let ingest = Ingest::open_reader(data_dir, config, store).map_err(|error| {
+                Failure::from(anyhow::Error::new(error).context("reading the event log"))
+            })?;
+            Ok(Arc::new(ingest))
+        }
+        opened => opened,
+    }
+}
+
+/// Opens the event log for a command that writes it (or serves it): refused, with what to
+/// do, while another process holds it.
+pub(crate) fn open_ingest_exclusive(
     data_dir: &Path,
     store: Arc<dyn Store>,
     args: &IngestArgs,
@@ -261,7 +289,7 @@ pub(crate) fn open_ingest(
 
 pub fn serve(data_dir: &Path, args: ServeArgs) -> Result<(), Failure> {
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
-    let ingest = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
+    let ingest = open_ingest_exclusive(data_dir, Arc::clone(&store), &args.ingest)?;
     run_server(data_dir, store, ingest, &args, None)
 }
 
@@ -384,7 +412,7 @@ pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
         store.as_ref(),
         &args.server.ingest,
     )?;
-    let ingest = open_ingest(data_dir, Arc::clone(&store), &args.server.ingest)?;
+    let ingest = open_ingest_exclusive(data_dir, Arc::clone(&store), &args.server.ingest)?;
     let system = Actor::system();
     let existing = store
         .count_accounts(&system.read(), &Default::default())
@@ -941,7 +969,7 @@ fn import_events(data_dir: &Path, args: &ImportArgs) -> Result<(), Failure> {
         .map_err(Failure::input)?
         .len();
     let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
-    let ingest = open_ingest(data_dir, store, &args.ingest)?;
+    let ingest = open_ingest_exclusive(data_dir, store, &args.ingest)?;
     let progress = ProgressBar::new(size);
     progress.set_style(
         ProgressStyle::with_template("{msg} [{bar:40}] {bytes}/{total_bytes} ({eta})")
@@ -1068,7 +1096,7 @@ pub fn events(data_dir: &Path, command: EventsCommand) -> Result<(), Failure> {
             // From the log itself: the snapshot goes (a new one is written at the end).
             mikawaya_ingest::discard_snapshot(data_dir).map_err(Failure::from)?;
             let started = std::time::Instant::now();
-            let service = open_ingest(data_dir, store, &ingest)?;
+            let service = open_ingest_exclusive(data_dir, store, &ingest)?;
             let (events, catalog) = service
                 .read(|rollups| (rollups.events_applied(), rollups.catalog().len()))
                 .map_err(Failure::from)?;

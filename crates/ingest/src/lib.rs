@@ -106,6 +106,11 @@ pub enum IngestError {
     /// The writer or applier thread is gone.
     #[error("the ingest service has stopped")]
     Stopped,
+    /// The log was opened for reading beside the process that holds it.
+    #[error(
+        "the event log is read as it stands beside the running server; send events to the server over HTTP, or stop it to write here"
+    )]
+    ReadOnly,
     /// An import file is bad.
     #[error("{0}")]
     Import(String),
@@ -148,6 +153,11 @@ pub fn discard_snapshot(data_dir: &Path) -> Result<(), IngestError> {
             source,
         })
     })
+}
+
+/// Whether another process holds the event log of a data dir (a running server).
+pub fn is_held(data_dir: &Path) -> bool {
+    log::is_locked(&log_dir(data_dir))
 }
 
 /// The event log folder inside a data dir.
@@ -358,6 +368,8 @@ pub struct Ingest {
     store: Arc<dyn Store>,
     /// Set by [`Ingest::shutdown`]: long jobs reading the rollups stop at their next step.
     stopping: std::sync::atomic::AtomicBool,
+    /// Opened beside the log's holder: nothing is written.
+    read_only: bool,
 }
 
 /// The property filters the stored metric definitions name.
@@ -400,59 +412,13 @@ impl Ingest {
                 "event log: a torn tail from a crash was cut off"
             );
         }
-        let checkpoint = identity_checkpoint(store.as_ref())?;
-        let filters = stored_filters(store.as_ref())?;
-        let started = std::time::Instant::now();
-        let restored = match snapshot::load(&dir, &config.time_zone, &filters, checkpoint) {
-            Ok(restored) => restored,
-            Err(bad) => {
-                tracing::warn!(reason = %bad, "the whole event log is replayed");
-                None
-            }
-        };
-        let (mut rollups, mut seen, covered) = match restored {
-            Some(restored) => {
-                tracing::info!(
-                    through = restored.cover.sequence,
-                    seconds = started.elapsed().as_secs_f64(),
-                    "rollups read from their snapshot"
-                );
-                let covered = (restored.cover.sequence, restored.cover.position);
-                (restored.rollups, restored.seen, Some(covered))
-            }
-            None => {
-                let mut seen = Seen::default();
-                seen.reserve(recovery.records as usize);
-                let rollups = Rollups::with_filters(config.time_zone.clone(), &filters);
-                (rollups, seen, None)
-            }
-        };
-        let mut pending = identity::Pending::default();
-        let mut run = rollups.run();
-        let mut replayed = 0u64;
-        let from = covered.map(|(_, position)| position);
-        replay(&dir, from, u64::MAX, |sequence, position, event| {
-            if covered.is_some_and(|(through, _)| sequence <= through) {
-                return;
-            }
-            replayed += 1;
-            seen.insert(dedupe_key(event.source, &event.message_id));
-            run.note_record(sequence, position);
-            if let Some(change) = run.apply_with(event, position, None)
-                && checkpoint.is_none_or(|done| sequence > done)
-            {
-                pending.push(change, &run, sequence);
-            }
-        })?;
-        drop(run);
-        rollups.shrink_to_fit();
-        tracing::info!(
-            events = recovery.records,
-            replayed,
-            seconds = started.elapsed().as_secs_f64(),
-            rollup_mib = rollups.approximate_bytes() >> 20,
-            "event log replayed into rollups"
-        );
+        let Loaded {
+            rollups,
+            seen,
+            covered,
+            mut pending,
+            ..
+        } = load(&dir, &config, store.as_ref(), Some(recovery.records))?;
         identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
         let shared = Arc::new(Shared {
             syncs: std::sync::atomic::AtomicU64::new(0),
@@ -506,7 +472,55 @@ impl Ingest {
             config,
             store,
             stopping: std::sync::atomic::AtomicBool::new(false),
+            read_only: false,
         })
+    }
+
+    /// Opens the log in `data_dir/events` for reading only, beside the process that holds
+    /// it (a running server): the rollups from their snapshot and the records after it as
+    /// they stand now (a record being written is left out). It appends nothing (appends and
+    /// imports answer [`IngestError::ReadOnly`]), sends no identity change to the store and
+    /// writes no snapshot: the holder does all of that.
+    pub fn open_reader(
+        data_dir: &Path,
+        config: IngestConfig,
+        store: Arc<dyn Store>,
+    ) -> Result<Ingest, IngestError> {
+        let dir = log_dir(data_dir);
+        let Loaded {
+            rollups,
+            covered,
+            next_sequence,
+            ..
+        } = load(&dir, &config, store.as_ref(), None)?;
+        let shared = Arc::new(Shared {
+            syncs: std::sync::atomic::AtomicU64::new(0),
+            rollups: RwLock::new(rollups),
+            identity: Mutex::new(identity::Pending::default()),
+            hold_identity: std::sync::atomic::AtomicBool::new(false),
+            progress: Mutex::new(Progress {
+                written: next_sequence,
+                applied: next_sequence,
+            }),
+            caught_up: Condvar::new(),
+            dir,
+            spare: Mutex::new(Vec::new()),
+            snapshot: Mutex::new(covered.map(|(through, _)| through)),
+        });
+        Ok(Ingest {
+            shared,
+            appends: Mutex::new(None),
+            threads: Mutex::new(Vec::new()),
+            config,
+            store,
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            read_only: true,
+        })
+    }
+
+    /// Whether the log was opened for reading only ([`Ingest::open_reader`]).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Makes the rollups keep every property filter the stored metric definitions name.
@@ -577,9 +591,17 @@ impl Ingest {
             reply,
         };
         if let Err(Command::Append(append)) = self.command(Command::Append(Box::new(append))) {
-            let _ = append.reply.send(Err(IngestError::Stopped));
+            let _ = append.reply.send(Err(self.gone()));
         }
         receiver
+    }
+
+    /// Why nothing can be written: opened read-only, or the writer is gone.
+    fn gone(&self) -> IngestError {
+        match self.read_only {
+            true => IngestError::ReadOnly,
+            false => IngestError::Stopped,
+        }
     }
 
     /// Hands a command to the writer thread; gives it back when the writer is gone.
@@ -597,6 +619,9 @@ impl Ingest {
     /// (the CLI's import opens the log exclusively); a rollback refuses otherwise.
     /// `expected_events` sizes the set of seen message ids once, up front.
     pub fn begin_import(&self, expected_events: usize) -> Result<(), IngestError> {
+        if self.read_only {
+            return Err(IngestError::ReadOnly);
+        }
         self.shared.hold_identity.store(true, Ordering::SeqCst);
         let (reply, answer) = std::sync::mpsc::channel();
         self.command(Command::BeginImport(expected_events, reply))
@@ -833,6 +858,101 @@ impl RawBatch {
         }
         Ok(binary)
     }
+}
+
+/// Rollups and message ids loaded at open.
+struct Loaded {
+    rollups: Rollups,
+    seen: Seen,
+    /// The last record the snapshot read covers, and where it is.
+    covered: Option<(u64, Position)>,
+    /// Identity changes of the records replayed that the store has not seen.
+    pending: identity::Pending,
+    /// The sequence number after the last record applied.
+    next_sequence: u64,
+}
+
+/// Reads the rollups' snapshot when one fits (else starts empty) and replays the log's
+/// records after it. With `records` (the log is held: it has that many whole records),
+/// message ids are collected too; without (a reader beside the holder), the replay stops
+/// at the first record that is not the next in sequence (one being written).
+fn load(
+    dir: &Path,
+    config: &IngestConfig,
+    store: &dyn Store,
+    records: Option<u64>,
+) -> Result<Loaded, IngestError> {
+    let checkpoint = identity_checkpoint(store)?;
+    let filters = stored_filters(store)?;
+    let started = std::time::Instant::now();
+    let keys = records.is_some();
+    let restored = match snapshot::load(dir, &config.time_zone, &filters, checkpoint, keys) {
+        Ok(restored) => restored,
+        Err(bad) => {
+            tracing::warn!(reason = %bad, "the whole event log is replayed");
+            None
+        }
+    };
+    let (mut rollups, mut seen, covered) = match restored {
+        Some(restored) => {
+            tracing::info!(
+                through = restored.cover.sequence,
+                seconds = started.elapsed().as_secs_f64(),
+                "rollups read from their snapshot"
+            );
+            let covered = (restored.cover.sequence, restored.cover.position);
+            (restored.rollups, restored.seen, Some(covered))
+        }
+        None => {
+            let mut seen = Seen::default();
+            seen.reserve(records.unwrap_or(0) as usize);
+            let rollups = Rollups::with_filters(config.time_zone.clone(), &filters);
+            (rollups, seen, None)
+        }
+    };
+    let mut pending = identity::Pending::default();
+    let mut run = rollups.run();
+    let mut replayed = 0u64;
+    let mut next_sequence = covered.map_or(0, |(through, _)| through + 1);
+    let mut torn = false;
+    let from = covered.map(|(_, position)| position);
+    replay(dir, from, u64::MAX, |sequence, position, event| {
+        if covered.is_some_and(|(through, _)| sequence <= through) || torn {
+            return;
+        }
+        if records.is_none() && sequence != next_sequence {
+            // Beside the holder: a record half written; what follows waits for it.
+            torn = true;
+            return;
+        }
+        next_sequence = sequence + 1;
+        replayed += 1;
+        if records.is_some() {
+            seen.insert(dedupe_key(event.source, &event.message_id));
+        }
+        run.note_record(sequence, position);
+        if let Some(change) = run.apply_with(event, position, None)
+            && checkpoint.is_none_or(|done| sequence > done)
+        {
+            pending.push(change, &run, sequence);
+        }
+    })?;
+    drop(run);
+    rollups.shrink_to_fit();
+    tracing::info!(
+        events = next_sequence,
+        replayed,
+        seconds = started.elapsed().as_secs_f64(),
+        rollup_mib = rollups.approximate_bytes() >> 20,
+        "event log replayed into rollups"
+    );
+    Ok(Loaded {
+        rollups,
+        seen,
+        covered,
+        pending,
+        next_sequence,
+    })
 }
 
 /// Reads the log's records up to sequence `last` (inclusive) and hands each event over

@@ -531,6 +531,14 @@ impl LogWriter {
     }
 }
 
+/// Whether another process holds the log in `dir` (its lock is taken).
+pub fn is_locked(dir: &Path) -> bool {
+    let Ok(lock) = OpenOptions::new().write(true).open(dir.join("LOCK")) else {
+        return false;
+    };
+    lock.try_lock().is_err()
+}
+
 /// Total size of the segment files in `dir`.
 pub fn bytes_on_disk(dir: &Path) -> u64 {
     segments(dir)

@@ -216,6 +216,7 @@ pub(crate) fn load(
     time_zone: &jiff::tz::TimeZone,
     filters: &[EventFilter],
     identity_through: Option<u64>,
+    keys_too: bool,
 ) -> Result<Option<Restored>, BadSnapshot> {
     let file = match File::open(dir.join(FILE)) {
         Ok(file) => file,
@@ -265,24 +266,30 @@ pub(crate) fn load(
     if rollups.last_record() != Some((cover.sequence, cover.position)) {
         return Err(BadSnapshot::new("its rollups end elsewhere than it says"));
     }
-    let mut keys = Vec::with_capacity(cover.keys as usize);
-    while (keys.len() as u64) < cover.keys {
+    // Without `keys_too` (a reader that appends nothing) the keys are read and checked,
+    // not kept.
+    let mut keys = Vec::with_capacity(if keys_too { cover.keys as usize } else { 0 });
+    let mut counted = 0u64;
+    while counted < cover.keys {
         frames.next(&mut buffer)?;
         if buffer.is_empty() || buffer.len() % 16 != 0 {
             return Err(BadSnapshot::new("a frame of keys is damaged"));
         }
-        keys.extend(buffer.chunks_exact(16).map(|bytes| {
-            let mut key = [0u8; 16];
-            key.copy_from_slice(bytes);
-            u128::from_le_bytes(key)
-        }));
+        counted += (buffer.len() / 16) as u64;
+        if keys_too {
+            keys.extend(buffer.chunks_exact(16).map(|bytes| {
+                let mut key = [0u8; 16];
+                key.copy_from_slice(bytes);
+                u128::from_le_bytes(key)
+            }));
+        }
     }
     let mut digest = [0u8; 8];
     frames
         .input
         .read_exact(&mut digest)
         .map_err(|_| BadSnapshot::new("it ends early"))?;
-    if u64::from_le_bytes(digest) != frames.hasher.digest() || keys.len() as u64 != cover.keys {
+    if u64::from_le_bytes(digest) != frames.hasher.digest() || counted != cover.keys {
         return Err(BadSnapshot::new("its checksum does not match"));
     }
     Ok(Some(Restored {

@@ -111,6 +111,28 @@ fn a_start_reads_the_snapshot_replays_only_the_rest_and_answers_as_a_full_replay
     assert_eq!(import(&ingest, dir.path(), "b", 500), (500, 0));
     assert_eq!(ingest.snapshot_through(), Some(2999));
     let live = answers(&ingest);
+    // A reader beside the holder: the snapshot and the 500 records after it, read-only.
+    let reader = ok(Ingest::open_reader(
+        dir.path(),
+        config("Asia/Tokyo"),
+        store.clone(),
+    ));
+    assert!(reader.is_read_only());
+    assert_eq!(answers(&reader), live);
+    let file = dir.path().join("b.ndjson");
+    let refused = import_file(
+        &reader,
+        &file,
+        EventFormat::Ndjson,
+        &CsvMapping::default(),
+        &mut |_| {},
+    );
+    assert!(
+        matches!(refused, Err(mikawaya_ingest::IngestError::ReadOnly)),
+        "{refused:?}"
+    );
+    drop(reader);
+    assert_eq!(answers(&ingest), live, "the holder goes on as before");
     drop(ingest);
 
     let reopened = open(dir.path(), &store, "Asia/Tokyo");
@@ -167,4 +189,20 @@ fn a_start_reads_the_snapshot_replays_only_the_rest_and_answers_as_a_full_replay
     let cut = open(dir.path(), &store, "Asia/Tokyo");
     assert_eq!(cut.snapshot_through(), None);
     assert_eq!(ok(cut.read(|r| r.events_applied())), left);
+    drop(cut);
+
+    // A record half written (as a reader beside a writing server can find one): the
+    // reader leaves it out and cuts nothing.
+    let whole = ok(std::fs::metadata(&segment)).len();
+    let mut file = ok(std::fs::OpenOptions::new().append(true).open(&segment));
+    std::io::Write::write_all(&mut file, &[200, 0, 0, 0, 1, 2, 3, 4, 9, 9])
+        .unwrap_or_else(|e| panic!("{e}"));
+    drop(file);
+    let reader = ok(Ingest::open_reader(
+        dir.path(),
+        config("Asia/Tokyo"),
+        store.clone(),
+    ));
+    assert_eq!(ok(reader.read(|r| r.events_applied())), left);
+    assert_eq!(ok(std::fs::metadata(&segment)).len(), whole + 10);
 }

@@ -232,10 +232,64 @@ fn event_files_import_all_or_nothing_and_export_as_parquet() {
     );
 }
 
-#[test]
-fn the_cli_refuses_to_write_the_log_while_a_server_holds_it() {
+#[tokio::test]
+async fn beside_a_running_server_the_cli_reads_the_log_as_it_stands_and_writes_nothing() {
+    // Days before today (UTC): the server takes live events up to 30 days old.
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let day = |back: i64| ok(today.checked_sub(jiff::Span::new().days(back))).to_string();
     let workspace = Workspace::new();
-    let _server = workspace.serve();
+    workspace.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name\nSIDE-1,Side Co\n",
+    );
+    workspace.import(
+        "events",
+        "events.csv",
+        &format!(
+            "account_id,user_id,event,timestamp\nSIDE-1,u1,Login,{}T09:00:00Z\nSIDE-1,u1,Login,{}T09:00:00Z\n",
+            day(3),
+            day(2)
+        ),
+    );
+    workspace.expect(
+        &[
+            "metrics", "define", "--name", "logins", "--kind", "count", "--event", "Login",
+        ],
+        None,
+        0,
+    );
+    let key = last_line(&workspace.expect(&["writekey", "create", "--name", "side"], None, 0));
+    let server = workspace.serve();
+    // The server takes a third login; the CLI, beside it, reads all three.
+    let body = serde_json::json!({"batch": [{"type": "track", "userId": "u1", "event": "Login",
+        "messageId": "side-3", "timestamp": format!("{}T09:00:00Z", day(1)),
+        "context": {"groupId": "SIDE-1"}}]});
+    let reply = ok(client()
+        .post(format!("{}/v1/batch", server.base))
+        .basic_auth(&key, Some(""))
+        .json(&body)
+        .send()
+        .await);
+    assert_eq!(reply.status(), 200, "{:?}", reply.text().await);
+    let today = today.to_string();
+    let table_args = [
+        "metrics", "table", "--names", "logins", "--from", &today, "--to", &today,
+    ];
+    let table = workspace.expect(&table_args, None, 0);
+    assert!(
+        stderr(&table).contains("the server is running"),
+        "{}",
+        stderr(&table)
+    );
+    assert!(
+        stdout(&table).contains(&format!("SIDE-1,{today},3")),
+        "{}",
+        stdout(&table)
+    );
+    // Writing the log stays the server's: an import is refused, saying what to do.
     let file = workspace.path("e.ndjson");
     ok(std::fs::write(
         &file,
@@ -247,6 +301,26 @@ fn the_cli_refuses_to_write_the_log_while_a_server_holds_it() {
         "{}",
         stderr(&refused)
     );
+    // In Japanese too.
+    let mut command = workspace.command();
+    command.env("MIKAWAYA_LOCALE", "ja").args([
+        "metrics",
+        "table",
+        "--names",
+        "logins",
+        "--from",
+        "2026-03-05",
+        "--to",
+        "2026-03-05",
+    ]);
+    let japanese = ok(command.output());
+    assert_eq!(japanese.status.code(), Some(0));
+    assert!(
+        stderr(&japanese).contains("サーバーが動いています"),
+        "{}",
+        stderr(&japanese)
+    );
+    drop(server);
 }
 
 #[test]
