@@ -356,6 +356,32 @@ struct Shared {
     snapshot: Mutex<Option<u64>>,
 }
 
+impl Shared {
+    /// The state of a log opened at `next_sequence`, its rollups read (the snapshot's
+    /// cover, if one was read).
+    fn new(
+        rollups: Rollups,
+        dir: PathBuf,
+        next_sequence: u64,
+        covered: Option<(u64, Position)>,
+    ) -> Arc<Shared> {
+        Arc::new(Shared {
+            syncs: std::sync::atomic::AtomicU64::new(0),
+            rollups: RwLock::new(rollups),
+            identity: Mutex::new(identity::Pending::default()),
+            hold_identity: std::sync::atomic::AtomicBool::new(false),
+            progress: Mutex::new(Progress {
+                written: next_sequence,
+                applied: next_sequence,
+            }),
+            caught_up: Condvar::new(),
+            dir,
+            spare: Mutex::new(Vec::new()),
+            snapshot: Mutex::new(covered.map(|(through, _)| through)),
+        })
+    }
+}
+
 /// Emptied batches kept for reuse at most.
 const SPARE_BATCHES: usize = 16;
 
@@ -420,20 +446,7 @@ impl Ingest {
             ..
         } = load(&dir, &config, store.as_ref(), Some(recovery.records))?;
         identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
-        let shared = Arc::new(Shared {
-            syncs: std::sync::atomic::AtomicU64::new(0),
-            rollups: RwLock::new(rollups),
-            identity: Mutex::new(identity::Pending::default()),
-            hold_identity: std::sync::atomic::AtomicBool::new(false),
-            progress: Mutex::new(Progress {
-                written: recovery.next_sequence,
-                applied: recovery.next_sequence,
-            }),
-            caught_up: Condvar::new(),
-            dir,
-            spare: Mutex::new(Vec::new()),
-            snapshot: Mutex::new(covered.map(|(through, _)| through)),
-        });
+        let shared = Shared::new(rollups, dir, recovery.next_sequence, covered);
         let (append_sender, append_receiver) = std::sync::mpsc::channel::<Command>();
         let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<Prepared>>();
         let writer_shared = Arc::clone(&shared);
@@ -493,20 +506,7 @@ impl Ingest {
             next_sequence,
             ..
         } = load(&dir, &config, store.as_ref(), None)?;
-        let shared = Arc::new(Shared {
-            syncs: std::sync::atomic::AtomicU64::new(0),
-            rollups: RwLock::new(rollups),
-            identity: Mutex::new(identity::Pending::default()),
-            hold_identity: std::sync::atomic::AtomicBool::new(false),
-            progress: Mutex::new(Progress {
-                written: next_sequence,
-                applied: next_sequence,
-            }),
-            caught_up: Condvar::new(),
-            dir,
-            spare: Mutex::new(Vec::new()),
-            snapshot: Mutex::new(covered.map(|(through, _)| through)),
-        });
+        let shared = Shared::new(rollups, dir, next_sequence, covered);
         Ok(Ingest {
             shared,
             appends: Mutex::new(None),
