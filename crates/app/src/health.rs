@@ -221,6 +221,9 @@ pub fn health_row(
     }
 }
 
+/// Days a health snapshot scores in one pass.
+const SCORED_DAYS_AT_ONCE: usize = 7;
+
 /// Computes and stores the snapshot of each day in `days`: each account is scored by the
 /// card the [`CardSet`] in force gives it; returns the rows written.
 pub fn snapshot(
@@ -238,13 +241,17 @@ pub fn snapshot(
         facts: &facts,
     };
     let mut written = 0;
-    for (day, scores) in days.iter().zip(cards.score_days(&source, &accounts, days)) {
-        let rows: Vec<HealthRow> = scores
-            .iter()
-            .map(|(id, health)| health_row(*id, *day, health, cards.version()))
-            .collect();
-        written += rows.len();
-        store.put_health(access, SCORECARD, *day, &rows)?;
+    // A few days at a time: a backfill of half a year scores each account on every day,
+    // and holding all of those at once would cost more memory than the rollups.
+    for days in days.chunks(SCORED_DAYS_AT_ONCE) {
+        for (day, scores) in days.iter().zip(cards.score_days(&source, &accounts, days)) {
+            let rows: Vec<HealthRow> = scores
+                .iter()
+                .map(|(id, health)| health_row(*id, *day, health, cards.version()))
+                .collect();
+            written += rows.len();
+            store.put_health(access, SCORECARD, *day, &rows)?;
+        }
     }
     Ok(written)
 }

@@ -18,9 +18,13 @@ use std::path::Path;
 
 /// The source number of file imports (write keys start at 1).
 pub const IMPORT_SOURCE: u32 = 0;
-const CHUNK: usize = 20_000;
+/// Events a file import hands the writer at once (a few chunks are in flight: each is a
+/// few MiB, and one more fsync a chunk is cheap beside parsing it).
+const CHUNK: usize = 8_192;
 /// Events written but not yet in the rollups that an import lets pile up at most.
-const APPLY_LAG: u64 = 30_000;
+const APPLY_LAG: u64 = CHUNK as u64;
+/// Chunks handed to the writer and not yet written that an import lets pile up at most.
+const IN_FLIGHT: usize = 2;
 /// Bad lines reported at most.
 const MAX_ERRORS: usize = 1000;
 
@@ -181,7 +185,7 @@ impl CsvLayout {
 /// Ids for CSV rows without a message id: the content's hash for a row's first occurrence
 /// in the file (the id earlier versions gave it), the content and its occurrence number
 /// for identical rows after it. Which rows came before is remembered in a fixed-size
-/// Bloom filter (16 MiB) and a count per repeated row, so the same file, or the same file
+/// Bloom filter (16 MiB, taken when a row first needs an id) and a count per repeated row, so the same file, or the same file
 /// with rows added at its end, gives the same ids to the same rows.
 struct RowIds {
     bits: Vec<u64>,
@@ -193,7 +197,7 @@ impl RowIds {
 
     fn new() -> Self {
         Self {
-            bits: vec![0; (Self::BITS / 64) as usize],
+            bits: Vec::new(),
             repeats: rustc_hash::FxHashMap::default(),
         }
     }
@@ -201,6 +205,9 @@ impl RowIds {
     /// How many rows with this hash came before (a Bloom filter's rare false positive
     /// skips a number, which keeps ids unique and the same on every run).
     fn occurrence(&mut self, hash: u128) -> u32 {
+        if self.bits.is_empty() {
+            self.bits = vec![0; (Self::BITS / 64) as usize];
+        }
         let (low, high) = (hash as u64, (hash >> 64) as u64 | 1);
         let mut seen = true;
         for i in 0..3u64 {
@@ -347,7 +354,10 @@ fn read_csv(
         }
         if chunk.len() == CHUNK {
             let clean = errors.is_empty();
+            // The next chunk is sized like this one, so it is not copied as it grows.
+            let size = chunk.bytes_len();
             visit(std::mem::take(&mut chunk), clean)?;
+            chunk.reserve(CHUNK, size + size / 16);
             progress(bytes);
         }
     }
@@ -530,7 +540,7 @@ fn append_file(
             return Ok(());
         }
         in_flight.push_back(ingest.append_import(batch));
-        if in_flight.len() > 3
+        if in_flight.len() > IN_FLIGHT
             && let Some(reply) = in_flight.pop_front()
         {
             settle(reply, &mut summary)?;

@@ -242,6 +242,11 @@ impl Prepared {
         )
     }
 
+    /// Bytes of encoded events held.
+    pub fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
     /// Events held.
     pub fn len(&self) -> usize {
         self.records.len()
@@ -256,6 +261,7 @@ impl Prepared {
     pub fn reserve(&mut self, events: usize, bytes: usize) {
         self.bytes.reserve(bytes);
         self.records.reserve(events);
+        self.read.reserve(events);
     }
 
     /// Empties it, keeping its memory.
@@ -566,6 +572,15 @@ impl Ingest {
             *snapshot = None;
         }
         Ok(())
+    }
+
+    /// Records acknowledged (in the log) and not yet in the rollups: reads leave them out
+    /// until they are applied.
+    pub fn backlog(&self) -> u64 {
+        self.shared
+            .progress
+            .lock()
+            .map_or(0, |p| p.written.saturating_sub(p.applied))
     }
 
     /// Whether the service is shutting down: long jobs (backfills) stop at their next step.

@@ -2,10 +2,10 @@
 //! (`events/ROLLUPS`), so a start reads it and replays only the records after it instead
 //! of the whole log.
 //!
-//! The file: `MKWROLL1`, then frames (`[length: u64 LE][bytes]`): what it covers (the
+//! The file: `MKWROLL2`, then frames (`[length: u64 LE][bytes]`): what it covers (the
 //! time zone, the last record's sequence, position and payload hash, the store's identity
 //! checkpoint, the key count), the rollups' frames (`Rollups::to_frames`), the keys (raw,
-//! 16 bytes each, a million a frame); then the XXH3-64 of everything before it.
+//! 12 bytes each, a million a frame); then the XXH3-64 of everything before it.
 //!
 //! It is used only when all of this holds, else the log is replayed whole (and a fresh
 //! snapshot written later); a snapshot is never trusted over the log:
@@ -24,7 +24,7 @@
 use crate::filter::EventFilter;
 use crate::log::{self, Position};
 use crate::rollup::{BadSnapshot, Rollups};
-use crate::seen::Seen;
+use crate::seen::{Key, Seen};
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
@@ -32,7 +32,7 @@ use xxhash_rust::xxh3::{Xxh3, xxh3_64};
 
 const FILE: &str = "ROLLUPS";
 const PARTIAL: &str = "ROLLUPS.partial";
-const MAGIC: &[u8; 8] = b"MKWROLL1";
+const MAGIC: &[u8; 8] = b"MKWROLL2";
 /// Keys per frame.
 const KEYS_PER_FRAME: usize = 1 << 20;
 /// No frame is larger (a frame holds 128 accounts or a million keys).
@@ -147,11 +147,11 @@ fn write(path: &Path, rollups: &Rollups, seen: &mut Seen, cover: &Cover) -> std:
     let encoded = postcard::to_stdvec(cover).map_err(std::io::Error::other)?;
     frames.put(&encoded)?;
     rollups.to_frames(|frame| frames.put(frame).map_err(Failed::Io))?;
-    let mut raw = Vec::with_capacity(KEYS_PER_FRAME * 16);
+    let mut raw = Vec::with_capacity(KEYS_PER_FRAME * Key::BYTES);
     for keys in seen.sorted().chunks(KEYS_PER_FRAME) {
         raw.clear();
         for key in keys {
-            raw.extend_from_slice(&key.to_le_bytes());
+            raw.extend_from_slice(&key.to_bytes());
         }
         frames.put(&raw)?;
     }
@@ -272,16 +272,12 @@ pub(crate) fn load(
     let mut counted = 0u64;
     while counted < cover.keys {
         frames.next(&mut buffer)?;
-        if buffer.is_empty() || buffer.len() % 16 != 0 {
+        if buffer.is_empty() || buffer.len() % Key::BYTES != 0 {
             return Err(BadSnapshot::new("a frame of keys is damaged"));
         }
-        counted += (buffer.len() / 16) as u64;
+        counted += (buffer.len() / Key::BYTES) as u64;
         if keys_too {
-            keys.extend(buffer.chunks_exact(16).map(|bytes| {
-                let mut key = [0u8; 16];
-                key.copy_from_slice(bytes);
-                u128::from_le_bytes(key)
-            }));
+            keys.extend(buffer.chunks_exact(Key::BYTES).filter_map(Key::from_bytes));
         }
     }
     let mut digest = [0u8; 8];
