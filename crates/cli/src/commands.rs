@@ -304,7 +304,7 @@ fn run_server(
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    runtime.block_on(async {
+    let served = runtime.block_on(async {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .with_context(|| format!("binding {}", args.listen))?;
@@ -348,13 +348,20 @@ fn run_server(
         mikawaya_server::serve(listener, state, shutdown_signal())
             .await
             .context("serving")?;
+        // Long jobs (the daily pipeline's steps, backfills) stop at their next step.
+        ingest.begin_stop();
         if let Some(worker) = worker {
             worker.abort();
         }
-        ingest.shutdown();
-        tracing::info!("mikawaya stopped");
         Ok::<(), Failure>(())
-    })
+    });
+    // The worker's blocking jobs end before the service says it stopped (and before the
+    // event log closes), so nothing runs after "stopped".
+    ingest.begin_stop();
+    runtime.shutdown_timeout(std::time::Duration::from_secs(60));
+    ingest.shutdown();
+    tracing::info!("mikawaya stopped");
+    served
 }
 
 async fn shutdown_signal() {

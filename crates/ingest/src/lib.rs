@@ -809,10 +809,16 @@ impl Ingest {
         log::bytes_on_disk(&self.shared.dir)
     }
 
-    /// Stops the threads after the queued appends are written and applied.
-    pub fn shutdown(&self) {
+    /// Says the service is stopping: long jobs end at their next step
+    /// ([`Ingest::is_stopping`]); appends are still taken until [`Ingest::shutdown`].
+    pub fn begin_stop(&self) {
         self.stopping
             .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Stops the threads after the queued appends are written and applied.
+    pub fn shutdown(&self) {
+        self.begin_stop();
         if let Ok(mut sender) = self.appends.lock() {
             sender.take();
         }

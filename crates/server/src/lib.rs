@@ -1,6 +1,6 @@
 //! The Mikawaya HTTP server: the JSON API under `/api/v1` with its OpenAPI document,
-//! authentication (sessions, API tokens), server-rendered HTML pages, `/healthz` and
-//! `/metrics`.
+//! authentication (sessions, API tokens), server-rendered HTML pages, `/healthz`,
+//! `/readyz` and `/metrics`.
 //!
 //! This is the "serve" end of the data flow and the only crate that knows HTTP. Handlers
 //! are thin: they extract the caller and a validated body, make one store call on the
@@ -30,11 +30,15 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let draining = std::sync::Arc::clone(&state.draining);
     let app = routes::app(state);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown)
+    .with_graceful_shutdown(async move {
+        shutdown.await;
+        draining.store(true, std::sync::atomic::Ordering::SeqCst);
+    })
     .await
 }

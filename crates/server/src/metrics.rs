@@ -40,6 +40,8 @@ pub struct Metrics {
     /// Messages of accepted batches that were refused (invalid, or older than the
     /// late-arrival window), each named in the reply.
     pub refused: Counter,
+    /// Acknowledged usage events not yet in the rollups (set when scraped).
+    pub rollup_backlog: Gauge,
 }
 
 impl Default for Metrics {
@@ -76,8 +78,15 @@ impl Metrics {
             "Messages of accepted batches refused one by one (invalid or too old)",
             refused.clone(),
         );
+        let rollup_backlog = Gauge::default();
+        registry.register(
+            "rollup_backlog",
+            "Acknowledged usage events not yet in the rollups",
+            rollup_backlog.clone(),
+        );
         Self {
             refused,
+            rollup_backlog,
             registry,
             requests,
             latency,

@@ -59,6 +59,8 @@ pub struct AppState {
     pub backtest_history: Arc<mikawaya_app::backtest::HistoryCache>,
     /// The feedback similarity index, kept between requests.
     pub feedback_index: Arc<mikawaya_app::feedback::FeedbackIndex>,
+    /// Set once shutdown began: requests in flight finish, `/readyz` says not ready.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 pub use mikawaya_app::pipeline::Workflow;
@@ -93,7 +95,13 @@ impl AppState {
             workflow: Arc::default(),
             backtest_history: Arc::default(),
             feedback_index: Arc::default(),
+            draining: Arc::default(),
         }
+    }
+
+    /// Whether shutdown began.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Turns single sign-on on.

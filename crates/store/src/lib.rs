@@ -66,6 +66,22 @@ use work::{
 /// Result of store calls.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The database's schema against this build's migrations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SchemaVersion {
+    /// Migrations applied to the database.
+    pub applied: u32,
+    /// Migrations this build has.
+    pub known: u32,
+}
+
+impl SchemaVersion {
+    /// Whether the database has exactly this build's migrations.
+    pub fn is_current(self) -> bool {
+        self.applied == self.known
+    }
+}
+
 /// An API token as stored (the secret itself is never stored, only its hash).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiToken {
@@ -389,6 +405,8 @@ pub trait Store: Send + Sync {
     fn delete_session(&self, token_hash: &str) -> Result<()>;
 
     // --- configuration --------------------------------------------------------
+    /// Which schema migrations the database has and which this build knows.
+    fn schema_version(&self) -> Result<SchemaVersion>;
     /// Custom field definitions.
     fn list_custom_fields(&self) -> Result<Vec<CustomFieldDef>>;
     /// Creates or replaces a custom field definition.

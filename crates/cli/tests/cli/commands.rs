@@ -762,3 +762,71 @@ fn a_reader_that_stops_early_ends_the_command_quietly_not_with_a_panic() {
     assert!(!errors.contains("panicked"), "{errors}");
     assert_ne!(output.status.code(), Some(101), "{errors}");
 }
+
+#[tokio::test]
+async fn sigterm_while_the_daily_run_works_stops_the_server_promptly_and_cleanly() {
+    let workspace = Workspace::new();
+    workspace.expect(&["demo", "--accounts", "80"], None, 0);
+    let log = workspace.path("server.log");
+    let mut command = workspace.command();
+    command.env("RUST_LOG", "info");
+    let mut child = ok(command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(ok(std::fs::File::create(&log)))
+        .spawn());
+    let mut line = String::new();
+    let stdout_pipe = child.stdout.take().ok_or("no stdout");
+    ok(std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(ok(stdout_pipe)),
+        &mut line,
+    ));
+    let base = line
+        .trim()
+        .trim_start_matches("Mikawaya is running at ")
+        .trim_end_matches('/')
+        .to_owned();
+    let ready = ok(client().get(format!("{base}/readyz")).send().await);
+    assert_eq!(ready.status(), 200);
+    let body: serde_json::Value = ok(ready.json().await);
+    assert_eq!(body["status"], "ready", "{body}");
+
+    // The first start's daily run (signals, metric backfills, plans, journey) begins at
+    // once; stop the server once it is under way.
+    let started = std::time::Instant::now();
+    while !ok(std::fs::read_to_string(&log)).contains("account signals refreshed")
+        && started.elapsed() < std::time::Duration::from_secs(60)
+    {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let signalled = std::time::Instant::now();
+    let kill = ok(std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status());
+    assert!(kill.success());
+    let mut status = None;
+    while signalled.elapsed() < std::time::Duration::from_secs(30) {
+        if let Some(done) = ok(child.try_wait()) {
+            status = Some(done);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let Some(status) = status else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!(
+            "still running 30 s after SIGTERM:\n{}",
+            ok(std::fs::read_to_string(&log))
+        );
+    };
+    let text = ok(std::fs::read_to_string(&log));
+    assert!(status.success(), "{status:?}\n{text}");
+    assert!(text.contains("mikawaya stopped"), "{text}");
+    // Nothing runs after it says it stopped.
+    let after = text.split("mikawaya stopped").nth(1).unwrap_or("");
+    assert!(!after.contains("INFO"), "{after}");
+    // The data dir is whole: the next command opens it and reads the book.
+    let book = workspace.expect(&["book"], None, 0);
+    assert!(!stdout(&book).is_empty());
+}

@@ -7,19 +7,29 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 #[tokio::test]
-async fn every_route_but_healthz_needs_credentials() {
+async fn every_route_but_healthz_and_readyz_needs_credentials() {
     let app = TestApp::spawn().await;
     assert_eq!(
         app.call(None, Method::GET, "/healthz", None).await.status,
         StatusCode::OK
     );
+    let ready = app.call(None, Method::GET, "/readyz", None).await;
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
+    assert_eq!(ready.body["status"], "ready");
+    assert_eq!(ready.body["schema_applied"], ready.body["schema_known"]);
+    assert!(ready.body["schema_known"].as_u64().unwrap_or(0) >= 18);
+    assert_eq!(ready.body["rollup_backlog"], 0);
+    assert_eq!(ready.body["stopping"], false);
     let openapi = app.get("viewer", "/api/v1/openapi.json").await;
     let paths: Vec<String> = openapi.body["paths"]
         .as_object()
         .map(|p| p.keys().cloned().collect())
         .unwrap_or_default();
     assert!(paths.len() >= 20, "{paths:?}");
-    for path in paths.iter().filter(|p| p.as_str() != "/healthz") {
+    for path in paths
+        .iter()
+        .filter(|p| !["/healthz", "/readyz"].contains(&p.as_str()))
+    {
         let concrete = path
             .replace("{id}", "1")
             .replace("{key}", "k")
@@ -67,6 +77,7 @@ async fn the_openapi_document_lists_every_route_with_its_methods() {
         ("/api/v1/session", "post"),
         ("/api/v1/me", "get"),
         ("/healthz", "get"),
+        ("/readyz", "get"),
         ("/metrics", "get"),
         ("/api/v1/openapi.json", "get"),
         ("/api/v1/feedback", "post"),
@@ -474,6 +485,11 @@ async fn metrics_count_requests_and_rows() {
         metrics
             .text
             .contains("mikawaya_store_rows{entity=\"accounts\"} 3")
+    );
+    assert!(
+        metrics.text.contains("mikawaya_rollup_backlog 0"),
+        "{}",
+        metrics.text
     );
     // Nobody but an admin learns the size of the book from here.
     for role in ["partner", "csm", "viewer", "leader"] {

@@ -557,6 +557,16 @@ impl Store for SqliteStore {
         })
     }
 
+    fn schema_version(&self) -> Result<crate::SchemaVersion> {
+        self.read(|connection| {
+            let applied: i64 =
+                connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            Ok(crate::SchemaVersion {
+                applied: u32::try_from(applied).unwrap_or(u32::MAX),
+                known: u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX),
+            })
+        })
+    }
     fn list_custom_fields(&self) -> Result<Vec<CustomFieldDef>> {
         self.read(team::custom_fields)
     }
