@@ -28,8 +28,10 @@ missing_packages=()
 [ -x /usr/bin/chromium ] || missing_packages+=(chromium)
 fc-list 2>/dev/null | grep -qi "noto sans cjk" || missing_packages+=(fonts-noto-cjk)
 command -v node >/dev/null 2>&1 || missing_packages+=(nodejs npm)
+# The PostgreSQL backend's tests start Debian's PostgreSQL 15 server binaries themselves.
+[ -x /usr/lib/postgresql/15/bin/postgres ] || missing_packages+=(postgresql-15)
 if [ "${#missing_packages[@]}" -gt 0 ]; then
-  echo "== installing ${missing_packages[*]} for the browser tests"
+  echo "== installing ${missing_packages[*]} for the browser and PostgreSQL tests"
   if [ "$(id -u)" -eq 0 ]; then sudo_cmd=(); else sudo_cmd=(sudo); fi
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing_packages[@]}"

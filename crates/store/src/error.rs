@@ -45,6 +45,13 @@ pub enum StoreError {
     /// The database failed (our fault).
     #[error("database error")]
     Database(#[from] rusqlite::Error),
+    /// PostgreSQL failed or refused a statement.
+    #[error("database error: {0}")]
+    Postgres(#[from] postgres::Error),
+    /// No PostgreSQL connection could be had (the server is down, unreachable, or refuses
+    /// the credentials).
+    #[error("no database connection: {0}")]
+    Unreachable(#[from] r2d2::Error),
     /// A file could not be written (our fault).
     #[error("io error")]
     Io(#[from] std::io::Error),

@@ -26,6 +26,7 @@ mod error;
 pub mod journey;
 mod page;
 pub mod plans;
+pub mod postgresql;
 mod records;
 mod rules;
 pub mod sqlite;

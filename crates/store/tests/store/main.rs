@@ -10,6 +10,7 @@ mod config;
 mod import;
 mod outbox;
 mod plans;
+mod postgresql;
 mod runs;
 mod scoping;
 mod team;
