@@ -10,9 +10,12 @@ use crate::{Result, SchemaVersion, StoreError};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
 
-/// Versioned migrations, applied in order on connect.
-const MIGRATIONS: &[&str] = &[include_str!(
-    "../../migrations/postgres/0001_customer_model.sql"
+/// Versioned migrations, applied in order on connect: each brings the schema to its
+/// version (the numbers of the SQLite migrations). The first is the SQLite schema at
+/// migration 18 in PostgreSQL's terms, recorded as versions 1 to 18.
+const MIGRATIONS: &[(i64, &str)] = &[(
+    18,
+    include_str!("../../migrations/postgres/0018_baseline.sql"),
 )];
 
 /// The advisory lock key migrations are applied under ("mkwy" in ASCII).
@@ -53,7 +56,7 @@ impl PostgresStore {
         let applied = applied(&mut client)?;
         Ok(SchemaVersion {
             applied: u32::try_from(applied).unwrap_or(u32::MAX),
-            known: u32::try_from(MIGRATIONS.len()).unwrap_or(u32::MAX),
+            known: u32::try_from(known()).unwrap_or(u32::MAX),
         })
     }
 
@@ -87,25 +90,34 @@ fn apply_missing(client: &mut postgres::Client) -> Result<()> {
          )",
     )?;
     let current = applied(client)?;
-    let known = i64::try_from(MIGRATIONS.len()).unwrap_or(i64::MAX);
+    let known = known();
     if current > known {
         return Err(StoreError::SchemaTooNew {
             found: current,
             known,
         });
     }
-    for (version, migration) in (1i64..)
-        .zip(MIGRATIONS)
-        .skip(usize::try_from(current).unwrap_or(0))
-    {
+    let mut from = current;
+    for (version, migration) in MIGRATIONS {
+        if *version <= current {
+            continue;
+        }
         let mut transaction = client.transaction()?;
         transaction.batch_execute(migration)?;
-        transaction.execute(
-            "INSERT INTO schema_migrations (version) VALUES ($1)",
-            &[&version],
-        )?;
+        for covered in from + 1..=*version {
+            transaction.execute(
+                "INSERT INTO schema_migrations (version) VALUES ($1)",
+                &[&covered],
+            )?;
+        }
         transaction.commit()?;
         tracing::info!(version, "PostgreSQL migration applied");
+        from = *version;
     }
     Ok(())
+}
+
+/// The newest version this build's migrations bring a database to.
+fn known() -> i64 {
+    MIGRATIONS.last().map_or(0, |(version, _)| *version)
 }

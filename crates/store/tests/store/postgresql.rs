@@ -128,6 +128,16 @@ fn three_nodes_connecting_at_once_apply_the_migrations_once() {
     ));
     let recorded: Vec<(i64, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     let known = i64::from(ok(stores[0].schema_version()).known);
+    // Both backends are at the same schema version: a SQLite migration needs its twin.
+    let dir = ok(tempfile::tempdir());
+    let sqlite = ok(mikawaya_store::sqlite::SqliteStore::open(
+        &dir.path().join("m.db"),
+    ));
+    assert_eq!(
+        i64::from(ok(mikawaya_store::Store::schema_version(&sqlite)).known),
+        known,
+        "a SQLite migration has no PostgreSQL twin in migrations/postgres"
+    );
     assert_eq!(recorded, (1..=known).map(|v| (v, 1)).collect::<Vec<_>>());
     // The schema is there: the customer model's tables take rows.
     ok(client.execute(
@@ -165,4 +175,69 @@ fn a_database_newer_than_the_build_is_refused_and_bad_urls_are_named() {
         }
         other => panic!("expected an invalid URL, got {other:?}"),
     }
+}
+
+#[test]
+fn the_schema_keeps_signals_history_and_the_audit_trail_as_sqlite_does() {
+    let server = TestPostgres::start();
+    ok(PostgresStore::connect(&server.url()));
+    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    let stamp = |client: &mut postgres::Client| -> i64 {
+        ok(client.query_one("SELECT last_value FROM history_stamp_seq", &[])).get(0)
+    };
+    let before = stamp(&mut client);
+    let mut transaction = ok(client.transaction());
+    let user: i64 = ok(transaction.query_one(
+        "INSERT INTO users (email, name, role, created_at) \
+         VALUES ('aiko@example.com', 'Aiko', 'csm', '2026-01-01T00:00:00Z') RETURNING id",
+        &[],
+    ))
+    .get(0);
+    ok(transaction.execute(&format!("SET LOCAL mikawaya.actor_id = '{user}'"), &[]));
+    let account: i64 = ok(transaction.query_one(
+        "INSERT INTO accounts (name, created_at, updated_at) \
+         VALUES ('三河屋 株式会社', '2026-01-02T00:00:00Z', '2026-01-02T00:00:00Z') RETURNING id",
+        &[],
+    ))
+    .get(0);
+    ok(transaction.execute(
+        "INSERT INTO touchpoints (account_id, kind, occurred_at, created_at) \
+         VALUES ($1, 'meeting', '2026-02-01T09:00:00Z', '2026-02-01T09:00:00Z')",
+        &[&account],
+    ));
+    // An update that changes nothing leaves no audit row.
+    ok(transaction.execute("UPDATE accounts SET name = name WHERE id = $1", &[&account]));
+    ok(transaction.commit());
+
+    let touch: Option<String> = ok(client.query_one(
+        "SELECT last_touch_at FROM account_signals WHERE account_id = $1",
+        &[&account],
+    ))
+    .get(0);
+    assert_eq!(touch.as_deref(), Some("2026-02-01T09:00:00Z"));
+    let audit = ok(client.query(
+        "SELECT actor_id, action, after FROM audit_log WHERE object = 'account' ORDER BY id",
+        &[],
+    ));
+    assert_eq!(audit.len(), 1);
+    let actor: Option<i64> = audit[0].get(0);
+    let action: String = audit[0].get(1);
+    let after: String = audit[0].get(2);
+    assert_eq!((actor, action.as_str()), (Some(user), "create"));
+    let after: serde_json::Value = ok(serde_json::from_str(&after));
+    assert_eq!(after["name"], "三河屋 株式会社");
+    // Accounts and touchpoints are history: the stamp moved.
+    assert!(stamp(&mut client) > before);
+
+    // Without an acting user (the system), the trail says none.
+    ok(client.execute(
+        "UPDATE accounts SET stage = 'onboarding' WHERE id = $1",
+        &[&account],
+    ));
+    let system: Option<i64> = ok(client.query_one(
+        "SELECT actor_id FROM audit_log WHERE action = 'update' AND object = 'account'",
+        &[],
+    ))
+    .get(0);
+    assert_eq!(system, None);
 }
