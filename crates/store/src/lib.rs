@@ -22,6 +22,7 @@
 //!   import is the whole file or nothing even under `kill -9`. Migrations are versioned
 //!   SQL files in `migrations/`, applied on open and recorded in `PRAGMA user_version`.
 
+mod db;
 mod error;
 pub mod journey;
 mod page;
@@ -29,6 +30,7 @@ pub mod plans;
 pub mod postgresql;
 mod records;
 mod rules;
+mod shared;
 pub mod sqlite;
 pub mod voice;
 pub mod work;

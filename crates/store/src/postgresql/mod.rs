@@ -6,9 +6,17 @@
 //! holds an advisory lock, so nodes starting together migrate once, and a database newer
 //! than the binary is refused as a SQLite file is.
 
+use crate::db::Db;
+use crate::shared::config;
+use crate::work::DailyRunRecord;
 use crate::{Result, SchemaVersion, StoreError};
+use mikawaya_domain::access::ManageAccess;
+use mikawaya_domain::config::{ConfigKind, ConfigVersion};
+use mikawaya_domain::value::Currency;
+use mikawaya_domain::{ReadAccess, UserId};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
+use std::cell::RefCell;
 
 /// Versioned migrations, applied in order on connect: each brings the schema to its
 /// version (the numbers of the SQLite migrations). The first is the SQLite schema at
@@ -58,6 +66,124 @@ impl PostgresStore {
             applied: u32::try_from(applied).unwrap_or(u32::MAX),
             known: u32::try_from(known()).unwrap_or(u32::MAX),
         })
+    }
+
+    /// Runs `f` in a read-only transaction (one consistent view).
+    fn read_db<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
+        let mut client = self.pool.get()?;
+        let mut transaction = client.build_transaction().read_only(true).start()?;
+        let value = f(&Db::Postgres(RefCell::new(&mut transaction)))?;
+        transaction.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `f` in one transaction, the acting user set for the audit trail's triggers;
+    /// nothing is kept when `f` fails.
+    fn write_db<T>(
+        &self,
+        actor: Option<UserId>,
+        f: impl FnOnce(&Db<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut client = self.pool.get()?;
+        let mut transaction = client.transaction()?;
+        if let Some(actor) = actor {
+            transaction.execute(
+                "SELECT set_config('mikawaya.actor_id', $1, true)",
+                &[&actor.get().to_string()],
+            )?;
+        }
+        let value = f(&Db::Postgres(RefCell::new(&mut transaction)))?;
+        transaction.commit()?;
+        Ok(value)
+    }
+
+    // The configuration methods of `Store`, shared with SQLite (`shared::config`); they
+    // move into `impl Store for PostgresStore` when every method has its shared module.
+
+    /// See [`crate::Store::put_config`].
+    pub fn put_config(
+        &self,
+        access: &ManageAccess,
+        kind: ConfigKind,
+        body: &str,
+    ) -> Result<ConfigVersion> {
+        let saved_by = access.user_id();
+        self.write_db(saved_by, |db| config::put_config(db, kind, body, saved_by))
+    }
+
+    /// See [`crate::Store::config`].
+    pub fn config(
+        &self,
+        _access: &ReadAccess,
+        kind: ConfigKind,
+        version: Option<i64>,
+    ) -> Result<Option<ConfigVersion>> {
+        self.read_db(|db| config::config(db, kind, version))
+    }
+
+    /// See [`crate::Store::config_versions`].
+    pub fn config_versions(
+        &self,
+        _access: &ReadAccess,
+        kind: ConfigKind,
+    ) -> Result<Vec<ConfigVersion>> {
+        self.read_db(|db| config::config_versions(db, kind))
+    }
+
+    /// See [`crate::Store::put_dashboard_report`].
+    pub fn put_dashboard_report(
+        &self,
+        access: &ReadAccess,
+        day: jiff::civil::Date,
+        body: &str,
+    ) -> Result<()> {
+        let visibility = access.visibility();
+        self.write_db(None, |db| {
+            config::put_dashboard_report(db, visibility, day, body)
+        })
+    }
+
+    /// See [`crate::Store::dashboard_report`].
+    pub fn dashboard_report(
+        &self,
+        access: &ReadAccess,
+    ) -> Result<Option<(jiff::civil::Date, String)>> {
+        let visibility = access.visibility();
+        self.read_db(|db| config::dashboard_report(db, visibility))
+    }
+
+    /// See [`crate::Store::business_time_zone`].
+    pub fn business_time_zone(&self) -> Result<jiff::tz::TimeZone> {
+        self.read_db(config::business_time_zone)
+    }
+
+    /// See [`crate::Store::set_business_time_zone`].
+    pub fn set_business_time_zone(&self, access: &ManageAccess, name: &str) -> Result<()> {
+        self.write_db(access.user_id(), |db| {
+            config::set_business_time_zone(db, name)
+        })
+    }
+
+    /// See [`crate::Store::default_currency`].
+    pub fn default_currency(&self) -> Result<Option<Currency>> {
+        self.read_db(config::default_currency)
+    }
+
+    /// See [`crate::Store::set_default_currency`].
+    pub fn set_default_currency(&self, access: &ManageAccess, currency: &Currency) -> Result<()> {
+        self.write_db(access.user_id(), |db| {
+            config::set_default_currency(db, currency)
+        })
+    }
+
+    /// See [`crate::Store::record_daily_run`].
+    pub fn record_daily_run(&self, access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
+        self.write_db(access.user_id(), |db| config::record_daily_run(db, run))
+    }
+
+    /// See [`crate::Store::last_daily_run`].
+    pub fn last_daily_run(&self, _access: &ReadAccess) -> Result<Option<jiff::civil::Date>> {
+        self.read_db(config::last_daily_run)
     }
 
     /// Applies the missing migrations, one node at a time.

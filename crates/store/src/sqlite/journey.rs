@@ -83,7 +83,7 @@ pub(crate) fn enter(
 
 /// The business day of now, the day a person's or an import's stage change counts from.
 pub(crate) fn today(connection: &Connection) -> Result<Date> {
-    let zone = super::config::business_time_zone(connection)?;
+    let zone = crate::shared::config::business_time_zone(&crate::db::Db::Sqlite(connection))?;
     Ok(jiff::Timestamp::now().to_zoned(zone).date())
 }
 
@@ -119,7 +119,7 @@ pub(crate) fn enter_stages(
     actor: Option<UserId>,
     moves: &[StageMove],
 ) -> Result<usize> {
-    let zone = super::config::business_time_zone(connection)?;
+    let zone = crate::shared::config::business_time_zone(&crate::db::Db::Sqlite(connection))?;
     let now = jiff::Timestamp::now();
     let today = now.to_zoned(zone.clone()).date();
     let mut recorded = 0;

@@ -9,11 +9,10 @@
 mod accounts;
 mod attention;
 mod children;
-mod config;
 mod import;
 mod journey;
 mod plans;
-mod row;
+pub(crate) mod row;
 mod sql;
 mod team;
 mod voice;
@@ -125,6 +124,20 @@ impl SqliteStore {
     /// Runs `f` in one write transaction: commit on `Ok`, roll back on `Err`.
     pub(crate) fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         self.write_by(None, f)
+    }
+
+    /// [`SqliteStore::read`] for a module written against [`Db`] (ADR 0005).
+    fn read_db<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
+        self.read(|connection| f(&Db::Sqlite(connection)))
+    }
+
+    /// [`SqliteStore::write_by`] for a module written against [`Db`] (ADR 0005).
+    fn write_db<T>(
+        &self,
+        actor: Option<UserId>,
+        f: impl FnOnce(&Db<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.write_by(actor, |transaction| f(&Db::Sqlite(transaction)))
     }
 
     /// A write transaction made by `actor` (none: the system): the audit trail's triggers
@@ -269,6 +282,8 @@ fn migrate(connection: &mut Connection) -> Result<()> {
     Ok(())
 }
 
+use crate::db::Db;
+use crate::shared::config;
 use crate::work::{
     AccountChange, DailyRunRecord, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run,
     RunFilter, TaskFilter, WorkflowBatch,
@@ -695,8 +710,8 @@ impl Store for SqliteStore {
         body: &str,
     ) -> Result<ConfigVersion> {
         let saved_by = access.user_id();
-        self.write_by(access.user_id(), |c| {
-            config::put_config(c, kind, body, saved_by)
+        self.write_db(access.user_id(), |db| {
+            config::put_config(db, kind, body, saved_by)
         })
     }
     fn config(
@@ -705,14 +720,14 @@ impl Store for SqliteStore {
         kind: ConfigKind,
         version: Option<i64>,
     ) -> Result<Option<ConfigVersion>> {
-        self.read(|c| config::config(c, kind, version))
+        self.read_db(|db| config::config(db, kind, version))
     }
     fn config_versions(
         &self,
         _access: &ReadAccess,
         kind: ConfigKind,
     ) -> Result<Vec<ConfigVersion>> {
-        self.read(|c| config::config_versions(c, kind))
+        self.read_db(|db| config::config_versions(db, kind))
     }
     fn put_dashboard_report(
         &self,
@@ -721,30 +736,32 @@ impl Store for SqliteStore {
         body: &str,
     ) -> Result<()> {
         let visibility = access.visibility();
-        self.write(|c| config::put_dashboard_report(c, visibility, day, body))
+        self.write_db(None, |db| {
+            config::put_dashboard_report(db, visibility, day, body)
+        })
     }
     fn dashboard_report(&self, access: &ReadAccess) -> Result<Option<(jiff::civil::Date, String)>> {
         let visibility = access.visibility();
-        self.read(|c| config::dashboard_report(c, visibility))
+        self.read_db(|db| config::dashboard_report(db, visibility))
     }
     fn business_time_zone(&self) -> Result<jiff::tz::TimeZone> {
-        self.read(config::business_time_zone)
+        self.read_db(config::business_time_zone)
     }
     fn set_business_time_zone(&self, access: &ManageAccess, name: &str) -> Result<()> {
-        self.write_by(access.user_id(), |c| {
-            config::set_business_time_zone(c, name)
+        self.write_db(access.user_id(), |db| {
+            config::set_business_time_zone(db, name)
         })
     }
     fn default_currency(&self) -> Result<Option<mikawaya_domain::value::Currency>> {
-        self.read(config::default_currency)
+        self.read_db(config::default_currency)
     }
     fn set_default_currency(
         &self,
         access: &ManageAccess,
         currency: &mikawaya_domain::value::Currency,
     ) -> Result<()> {
-        self.write_by(access.user_id(), |c| {
-            config::set_default_currency(c, currency)
+        self.write_db(access.user_id(), |db| {
+            config::set_default_currency(db, currency)
         })
     }
     fn plan_names(
@@ -754,10 +771,10 @@ impl Store for SqliteStore {
         self.read(import::plan_names)
     }
     fn record_daily_run(&self, access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
-        self.write_by(access.user_id(), |c| config::record_daily_run(c, run))
+        self.write_db(access.user_id(), |db| config::record_daily_run(db, run))
     }
     fn last_daily_run(&self, _access: &ReadAccess) -> Result<Option<jiff::civil::Date>> {
-        self.read(config::last_daily_run)
+        self.read_db(config::last_daily_run)
     }
     fn put_playbook(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<i64> {
         self.write_by(access.user_id(), |c| work::put_playbook(c, name, spec))

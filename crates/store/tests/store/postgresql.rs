@@ -241,3 +241,113 @@ fn the_schema_keeps_signals_history_and_the_audit_trail_as_sqlite_does() {
     .get(0);
     assert_eq!(system, None);
 }
+
+#[test]
+fn configuration_through_the_shared_module_behaves_on_postgresql_as_on_sqlite() {
+    use mikawaya_domain::access::{Role, Scope};
+    use mikawaya_domain::config::ConfigKind;
+    use mikawaya_domain::{Actor, PartnerId, UserId};
+    use mikawaya_store::work::DailyRunRecord;
+
+    let server = TestPostgres::start();
+    let store = ok(PostgresStore::connect(&server.url()));
+    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    let leader: i64 = ok(client.query_one(
+        "INSERT INTO users (email, name, role, created_at) \
+         VALUES ('lead@team.example', 'Lead', 'leader', '2026-01-01T00:00:00Z') RETURNING id",
+        &[],
+    ))
+    .get(0);
+    let leader = UserId::new(leader);
+    let manage = ok(ok(Actor::new(Some(leader), Role::Leader, None, Scope::Admin)).manage());
+    let system = Actor::system();
+    let read = system.read();
+    let kind = ConfigKind::SegmentScorecards;
+
+    assert_eq!(ok(store.config(&read, kind, None)), None);
+    let first = ok(store.put_config(&manage, kind, "[1]"));
+    assert_eq!((first.version, first.saved_by), (1, Some(leader)));
+    assert_eq!(ok(store.put_config(&manage, kind, "[1]")).version, 1);
+    let second = ok(store.put_config(&ok(system.manage()), kind, "[2]"));
+    assert_eq!((second.version, second.saved_by), (2, None));
+    assert_eq!(
+        ok(store.config(&read, kind, Some(1))).map(|c| c.body),
+        Some("[1]".to_owned())
+    );
+    assert!(matches!(
+        store.config(&read, kind, Some(7)),
+        Err(StoreError::NotFound { .. })
+    ));
+    let versions: Vec<i64> = ok(store.config_versions(&read, kind))
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(versions, [2, 1]);
+    // The audit trail names the leader for the first save, nobody for the system's.
+    let actors: Vec<Option<i64>> = ok(client.query(
+        "SELECT actor_id FROM audit_log WHERE object LIKE 'config%' ORDER BY id",
+        &[],
+    ))
+    .iter()
+    .map(|row| row.get(0))
+    .collect();
+    assert_eq!(actors, [Some(leader.get()), None]);
+
+    // Dashboard reports are kept per visibility scope.
+    let day = ok(jiff::civil::Date::new(2026, 3, 31));
+    ok(store.put_dashboard_report(&read, day, "everyone"));
+    let partner = ok(client.query_one(
+        "INSERT INTO partners (name, created_at) VALUES ('P', '2026-01-01T00:00:00Z') RETURNING id",
+        &[],
+    ))
+    .get::<_, i64>(0);
+    let partner_read = ok(Actor::new(
+        None,
+        Role::Partner,
+        Some(PartnerId::new(partner)),
+        Scope::Write,
+    ))
+    .read();
+    ok(store.put_dashboard_report(&partner_read, day, "theirs"));
+    assert_eq!(
+        ok(store.dashboard_report(&read)),
+        Some((day, "everyone".to_owned()))
+    );
+    assert_eq!(
+        ok(store.dashboard_report(&partner_read)),
+        Some((day, "theirs".to_owned()))
+    );
+
+    // Service facts: the time zone (checked), the currency, the daily runs.
+    assert_eq!(ok(store.business_time_zone()), jiff::tz::TimeZone::UTC);
+    match store.set_business_time_zone(&manage, "Mars/Olympus") {
+        Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "time_zone"),
+        other => panic!("expected an invalid time zone, got {other:?}"),
+    }
+    ok(store.set_business_time_zone(&manage, "Asia/Tokyo"));
+    assert_eq!(
+        ok(store.business_time_zone()).iana_name(),
+        Some("Asia/Tokyo")
+    );
+    assert_eq!(ok(store.default_currency()), None);
+    let yen = ok(mikawaya_domain::value::Currency::parse("JPY"));
+    ok(store.set_default_currency(&manage, &yen));
+    assert_eq!(ok(store.default_currency()), Some(yen));
+    assert_eq!(ok(store.last_daily_run(&read)), None);
+    for (offset, fired) in [(0, 1u64), (1, 4), (1, 5)] {
+        let run = DailyRunRecord {
+            day: ok(day.checked_add(jiff::Span::new().days(offset))),
+            fired,
+            scores: 2,
+            metric_values: 3,
+        };
+        ok(store.record_daily_run(&ok(system.manage()), &run));
+    }
+    assert_eq!(
+        ok(store.last_daily_run(&read)),
+        Some(ok(jiff::civil::Date::new(2026, 4, 1)))
+    );
+    let fired: i64 =
+        ok(client.query_one("SELECT fired FROM daily_runs WHERE day = '2026-04-01'", &[])).get(0);
+    assert_eq!(fired, 5);
+}

@@ -1,0 +1,348 @@
+//! One connection interface over both engines (ADR 0005): the store's modules run the same
+//! SQL (the common subset of SQLite and PostgreSQL, with `?N` placeholders) through a
+//! [`Db`] and read columns through a [`Row`], whichever engine holds the data.
+//!
+//! The modules move onto it one at a time; `sqlite::config` is the first.
+
+use crate::{Result, StoreError};
+use mikawaya_domain::Invalid;
+use std::cell::RefCell;
+
+/// A value bound to a statement.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Value {
+    Null,
+    Integer(i64),
+    Real(f64),
+    Text(String),
+}
+
+impl From<i64> for Value {
+    fn from(value: i64) -> Self {
+        Value::Integer(value)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(value: f64) -> Self {
+        Value::Real(value)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(value: bool) -> Self {
+        Value::Integer(i64::from(value))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(value: &str) -> Self {
+        Value::Text(value.to_owned())
+    }
+}
+
+impl From<String> for Value {
+    fn from(value: String) -> Self {
+        Value::Text(value)
+    }
+}
+
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(value: Option<T>) -> Self {
+        value.map_or(Value::Null, Into::into)
+    }
+}
+
+impl rusqlite::ToSql for Value {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        use rusqlite::types::{ToSqlOutput, ValueRef};
+        Ok(ToSqlOutput::Borrowed(match self {
+            Value::Null => ValueRef::Null,
+            Value::Integer(value) => ValueRef::Integer(*value),
+            Value::Real(value) => ValueRef::Real(*value),
+            Value::Text(value) => ValueRef::Text(value.as_bytes()),
+        }))
+    }
+}
+
+impl postgres::types::ToSql for Value {
+    fn to_sql(
+        &self,
+        ty: &postgres::types::Type,
+        out: &mut postgres::types::private::BytesMut,
+    ) -> Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        use postgres::types::Type;
+        match self {
+            Value::Null => Ok(postgres::types::IsNull::Yes),
+            Value::Integer(value) if *ty == Type::INT4 => i32::try_from(*value)?.to_sql(ty, out),
+            Value::Integer(value) if *ty == Type::INT2 => i16::try_from(*value)?.to_sql(ty, out),
+            Value::Integer(value) if *ty == Type::BOOL => (*value != 0).to_sql(ty, out),
+            // An integer bound where PostgreSQL expects a real (`mrr = ?1` with 0).
+            Value::Integer(value) if *ty == Type::FLOAT8 => (*value as f64).to_sql(ty, out),
+            Value::Integer(value) => value.to_sql(ty, out),
+            Value::Real(value) => value.to_sql(ty, out),
+            Value::Text(value) => value.to_sql(ty, out),
+        }
+    }
+
+    fn accepts(_: &postgres::types::Type) -> bool {
+        true
+    }
+
+    postgres::types::to_sql_checked!();
+}
+
+/// A connection (or transaction) of either engine.
+pub(crate) enum Db<'c> {
+    Sqlite(&'c rusqlite::Connection),
+    Postgres(RefCell<&'c mut (dyn PgClient + 'c)>),
+}
+
+type PgParams<'p> = [&'p (dyn postgres::types::ToSql + Sync)];
+
+/// What [`Db`] needs of a PostgreSQL transaction.
+pub(crate) trait PgClient {
+    fn execute(&mut self, sql: &str, params: &PgParams<'_>) -> Result<u64, postgres::Error>;
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &PgParams<'_>,
+    ) -> Result<Vec<postgres::Row>, postgres::Error>;
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &PgParams<'_>,
+    ) -> Result<Option<postgres::Row>, postgres::Error>;
+}
+
+impl PgClient for postgres::Transaction<'_> {
+    fn execute(&mut self, sql: &str, params: &PgParams<'_>) -> Result<u64, postgres::Error> {
+        postgres::Transaction::execute(self, sql, params)
+    }
+    fn query(
+        &mut self,
+        sql: &str,
+        params: &PgParams<'_>,
+    ) -> Result<Vec<postgres::Row>, postgres::Error> {
+        postgres::Transaction::query(self, sql, params)
+    }
+    fn query_opt(
+        &mut self,
+        sql: &str,
+        params: &PgParams<'_>,
+    ) -> Result<Option<postgres::Row>, postgres::Error> {
+        postgres::Transaction::query_opt(self, sql, params)
+    }
+}
+
+impl Db<'_> {
+    /// Runs a statement; returns the rows it changed.
+    pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
+        match self {
+            Db::Sqlite(connection) => {
+                let changed = connection
+                    .prepare_cached(sql)?
+                    .execute(rusqlite::params_from_iter(params))?;
+                Ok(changed as u64)
+            }
+            Db::Postgres(transaction) => {
+                let sql = numbered(sql);
+                let params = references(params);
+                Ok(transaction.borrow_mut().execute(&sql, &params)?)
+            }
+        }
+    }
+
+    /// The first row of a query, read by `read`; none when there is no row.
+    pub fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        read: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        match self {
+            Db::Sqlite(connection) => {
+                let mut statement = connection.prepare_cached(sql)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+                match rows.next()? {
+                    Some(row) => read(&Row::Sqlite(row)).map(Some),
+                    None => Ok(None),
+                }
+            }
+            Db::Postgres(transaction) => {
+                let sql = numbered(sql);
+                let params = references(params);
+                let row = transaction.borrow_mut().query_opt(&sql, &params)?;
+                row.as_ref()
+                    .map(|row| read(&Row::Postgres(row)))
+                    .transpose()
+            }
+        }
+    }
+
+    /// The one row a query always returns (an aggregate), read by `read`.
+    pub fn query_one<T>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        read: impl FnOnce(&Row<'_>) -> Result<T>,
+    ) -> Result<T> {
+        self.query_opt(sql, params, read)?
+            .ok_or_else(|| StoreError::Corrupt(format!("no row from: {sql}")))
+    }
+
+    /// Every row of a query, each read by `read`.
+    pub fn query_map<T>(
+        &self,
+        sql: &str,
+        params: &[Value],
+        mut read: impl FnMut(&Row<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        match self {
+            Db::Sqlite(connection) => {
+                let mut statement = connection.prepare_cached(sql)?;
+                let mut rows = statement.query(rusqlite::params_from_iter(params))?;
+                let mut read_rows = Vec::new();
+                while let Some(row) = rows.next()? {
+                    read_rows.push(read(&Row::Sqlite(row))?);
+                }
+                Ok(read_rows)
+            }
+            Db::Postgres(transaction) => {
+                let sql = numbered(sql);
+                let params = references(params);
+                transaction
+                    .borrow_mut()
+                    .query(&sql, &params)?
+                    .iter()
+                    .map(|row| read(&Row::Postgres(row)))
+                    .collect()
+            }
+        }
+    }
+}
+
+fn references(params: &[Value]) -> Vec<&(dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|value| value as &(dyn postgres::types::ToSql + Sync))
+        .collect()
+}
+
+/// SQLite's `?N` and `?` placeholders as PostgreSQL's `$N` (text in quotes left alone).
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    let (mut quoted, mut next) = (false, 1u32);
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' => {
+                quoted = !quoted;
+                out.push(c);
+            }
+            '?' if !quoted => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    digits.push(d);
+                    chars.next();
+                }
+                let number = digits.parse().unwrap_or(next);
+                next = number + 1;
+                out.push('$');
+                out.push_str(&number.to_string());
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// A row of either engine.
+pub(crate) enum Row<'r> {
+    Sqlite(&'r rusqlite::Row<'r>),
+    Postgres(&'r postgres::Row),
+}
+
+impl Row<'_> {
+    /// Column `index` as `T`.
+    pub fn get<T: Column>(&self, index: usize) -> Result<T> {
+        match self {
+            Row::Sqlite(row) => Ok(T::sqlite(row, index)?),
+            Row::Postgres(row) => T::postgres(row, index),
+        }
+    }
+
+    /// A required text column parsed with `parse`; a value that does not parse is corrupt.
+    pub fn parsed<T>(&self, index: usize, parse: impl Fn(&str) -> Result<T, Invalid>) -> Result<T> {
+        let raw: String = self.get(index)?;
+        parse(&raw).map_err(|invalid| corrupt(index, &invalid))
+    }
+}
+
+fn corrupt(index: usize, invalid: &Invalid) -> StoreError {
+    StoreError::Corrupt(format!("column {index}: {invalid}"))
+}
+
+/// A column type both engines read (integers are BIGINT, reals DOUBLE PRECISION and
+/// flags 0 or 1 in both schemas).
+pub(crate) trait Column: Sized {
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self>;
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self>;
+}
+
+macro_rules! same_in_both {
+    ($($t:ty),*) => {$(
+        impl Column for $t {
+            fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+                row.get(index)
+            }
+            fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+                Ok(row.try_get(index)?)
+            }
+        }
+    )*};
+}
+
+same_in_both!(i64, Option<i64>, f64, Option<f64>, String, Option<String>);
+
+impl Column for bool {
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+        row.get(index)
+    }
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+        Ok(row.try_get::<_, i64>(index)? != 0)
+    }
+}
+
+impl Column for u32 {
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+        row.get(index)
+    }
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+        let value: i64 = row.try_get(index)?;
+        u32::try_from(value)
+            .map_err(|_| StoreError::Corrupt(format!("column {index}: {value} is out of range")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_for_postgresql_outside_quotes() {
+        assert_eq!(
+            numbered("SELECT a FROM t WHERE k = ?1 AND v > ?2 OR w = ?1"),
+            "SELECT a FROM t WHERE k = $1 AND v > $2 OR w = $1"
+        );
+        assert_eq!(
+            numbered("INSERT INTO t (a, b) VALUES (?, ?)"),
+            "INSERT INTO t (a, b) VALUES ($1, $2)"
+        );
+        assert_eq!(
+            numbered("SELECT '?1 stays', x FROM t WHERE y = ?3"),
+            "SELECT '?1 stays', x FROM t WHERE y = $3"
+        );
+        assert_eq!(numbered("?10, ?"), "$10, $11");
+    }
+}

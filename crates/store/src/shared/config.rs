@@ -1,0 +1,212 @@
+//! Typed configuration and service state: versioned configuration (segment scorecards,
+//! forecast models), the dashboards' reports per visibility scope, and the daily
+//! pipeline's record of finished days.
+
+//!
+//! Written once for both engines, through [`Db`] (ADR 0005).
+
+use crate::db::{Db, Row, Value};
+use crate::sqlite::row;
+use crate::work::DailyRunRecord;
+use crate::{Result, StoreError};
+use mikawaya_domain::config::{ConfigKind, ConfigVersion};
+use mikawaya_domain::{UserId, Visibility};
+
+fn version_row(kind: ConfigKind, row: &Row<'_>) -> Result<ConfigVersion> {
+    Ok(ConfigVersion {
+        kind,
+        version: row.get(0)?,
+        body: row.get(1)?,
+        saved_by: row.get::<Option<i64>>(2)?.map(UserId::new),
+        saved_at: row.parsed(3, row::timestamp)?,
+    })
+}
+
+const COLUMNS: &str = "version, body, saved_by, saved_at";
+
+pub(crate) fn config(
+    db: &Db<'_>,
+    kind: ConfigKind,
+    version: Option<i64>,
+) -> Result<Option<ConfigVersion>> {
+    let found = match version {
+        Some(version) => db.query_opt(
+            &format!("SELECT {COLUMNS} FROM config_versions WHERE kind = ?1 AND version = ?2"),
+            &[kind.as_str().into(), version.into()],
+            |row| version_row(kind, row),
+        )?,
+        None => db.query_opt(
+            &format!(
+                "SELECT {COLUMNS} FROM config_versions WHERE kind = ?1 ORDER BY version DESC LIMIT 1"
+            ),
+            &[kind.as_str().into()],
+            |row| version_row(kind, row),
+        )?,
+    };
+    if version.is_some() && found.is_none() {
+        return Err(StoreError::NotFound {
+            entity: "configuration version",
+        });
+    }
+    Ok(found)
+}
+
+pub(crate) fn config_versions(db: &Db<'_>, kind: ConfigKind) -> Result<Vec<ConfigVersion>> {
+    db.query_map(
+        &format!("SELECT {COLUMNS} FROM config_versions WHERE kind = ?1 ORDER BY version DESC"),
+        &[kind.as_str().into()],
+        |row| version_row(kind, row),
+    )
+}
+
+pub(crate) fn put_config(
+    db: &Db<'_>,
+    kind: ConfigKind,
+    body: &str,
+    saved_by: Option<UserId>,
+) -> Result<ConfigVersion> {
+    if kind.keeps_equal_versions()
+        && let Some(latest) = config(db, kind, None)?
+        && latest.body == body
+    {
+        return Ok(latest);
+    }
+    let next: i64 = db.query_one(
+        "SELECT COALESCE(MAX(version), 0) + 1 FROM config_versions WHERE kind = ?1",
+        &[kind.as_str().into()],
+        |row| row.get(0),
+    )?;
+    db.execute(
+        "INSERT INTO config_versions (kind, version, body, saved_by, saved_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        &[
+            kind.as_str().into(),
+            next.into(),
+            body.into(),
+            saved_by.map(UserId::get).into(),
+            row::now().into(),
+        ],
+    )?;
+    config(db, kind, Some(next))?.ok_or_else(|| {
+        StoreError::Corrupt(format!("{} v{next} vanished after saving", kind.as_str()))
+    })
+}
+
+fn scope(visibility: Visibility) -> String {
+    match visibility {
+        Visibility::All => "all".to_owned(),
+        Visibility::Partner(partner) => format!("partner:{partner}"),
+    }
+}
+
+pub(crate) fn put_dashboard_report(
+    db: &Db<'_>,
+    visibility: Visibility,
+    day: jiff::civil::Date,
+    body: &str,
+) -> Result<()> {
+    db.execute(
+        "INSERT INTO dashboard_reports (scope, day, body) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (scope) DO UPDATE SET day = excluded.day, body = excluded.body",
+        &[
+            scope(visibility).into(),
+            day.to_string().into(),
+            body.into(),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn dashboard_report(
+    db: &Db<'_>,
+    visibility: Visibility,
+) -> Result<Option<(jiff::civil::Date, String)>> {
+    db.query_opt(
+        "SELECT day, body FROM dashboard_reports WHERE scope = ?1",
+        &[scope(visibility).into()],
+        |row| Ok((row.parsed(0, row::date)?, row.get(1)?)),
+    )
+}
+
+pub(crate) fn record_daily_run(db: &Db<'_>, run: &DailyRunRecord) -> Result<()> {
+    let count = |n: u64| Value::from(i64::try_from(n).unwrap_or(i64::MAX));
+    db.execute(
+        "INSERT INTO daily_runs (day, finished_at, fired, scores, metric_values) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (day) DO UPDATE SET finished_at = excluded.finished_at, fired = excluded.fired, \
+         scores = excluded.scores, metric_values = excluded.metric_values",
+        &[
+            run.day.to_string().into(),
+            row::now().into(),
+            count(run.fired),
+            count(run.scores),
+            count(run.metric_values),
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn last_daily_run(db: &Db<'_>) -> Result<Option<jiff::civil::Date>> {
+    db.query_opt(
+        "SELECT day FROM daily_runs ORDER BY day DESC LIMIT 1",
+        &[],
+        |row| row.parsed(0, row::date),
+    )
+}
+
+/// A service fact of the meta table.
+fn meta(db: &Db<'_>, key: &str) -> Result<Option<String>> {
+    db.query_opt(
+        "SELECT value FROM meta WHERE key = ?1",
+        &[key.into()],
+        |row| row.get(0),
+    )
+}
+
+fn set_meta(db: &Db<'_>, key: &str, value: &str) -> Result<()> {
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        &[key.into(), value.into()],
+    )?;
+    Ok(())
+}
+
+/// Where the business time zone is kept (a service fact in the meta table).
+const TIME_ZONE_KEY: &str = "settings.time_zone";
+
+pub(crate) fn business_time_zone(db: &Db<'_>) -> Result<jiff::tz::TimeZone> {
+    match meta(db, TIME_ZONE_KEY)? {
+        None => Ok(jiff::tz::TimeZone::UTC),
+        Some(name) => jiff::tz::TimeZone::get(&name).map_err(|_| {
+            StoreError::Corrupt(format!("{TIME_ZONE_KEY}: '{name}' is not a time zone"))
+        }),
+    }
+}
+
+const CURRENCY_KEY: &str = "settings.currency";
+
+pub(crate) fn default_currency(db: &Db<'_>) -> Result<Option<mikawaya_domain::value::Currency>> {
+    meta(db, CURRENCY_KEY)?
+        .map(|code| {
+            mikawaya_domain::value::Currency::parse(&code).map_err(|_| {
+                StoreError::Corrupt(format!("{CURRENCY_KEY}: '{code}' is not a currency"))
+            })
+        })
+        .transpose()
+}
+
+pub(crate) fn set_default_currency(
+    db: &Db<'_>,
+    currency: &mikawaya_domain::value::Currency,
+) -> Result<()> {
+    set_meta(db, CURRENCY_KEY, currency.as_str())
+}
+
+pub(crate) fn set_business_time_zone(db: &Db<'_>, name: &str) -> Result<()> {
+    if jiff::tz::TimeZone::get(name).is_err() {
+        return Err(mikawaya_domain::Invalid::new(
+            "time_zone",
+            format!("'{name}' is not an IANA time zone such as Asia/Tokyo"),
+        )
+        .into());
+    }
+    set_meta(db, TIME_ZONE_KEY, name)
+}
