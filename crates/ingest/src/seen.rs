@@ -64,7 +64,7 @@ pub(crate) struct Seen {
 
 /// Recent keys are merged into the array past this many, or an eighth of the array...
 const MIN_RECENT: usize = 1 << 16;
-/// ...but never past this many, which a hash set holds in 2^20 buckets (17 MiB) without
+/// ...but never past this many, which a hash set holds in 2^20 buckets (13 MiB) without
 /// growing to twice that.
 const MAX_RECENT: usize = 900_000;
 
