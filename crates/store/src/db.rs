@@ -277,6 +277,17 @@ impl Row<'_> {
         let raw: String = self.get(index)?;
         parse(&raw).map_err(|invalid| corrupt(index, &invalid))
     }
+
+    /// An optional text column parsed with `parse`.
+    pub fn parsed_opt<T>(
+        &self,
+        index: usize,
+        parse: impl Fn(&str) -> Result<T, Invalid>,
+    ) -> Result<Option<T>> {
+        let raw: Option<String> = self.get(index)?;
+        raw.map(|raw| parse(&raw).map_err(|invalid| corrupt(index, &invalid)))
+            .transpose()
+    }
 }
 
 fn corrupt(index: usize, invalid: &Invalid) -> StoreError {

@@ -7,13 +7,15 @@
 //! than the binary is refused as a SQLite file is.
 
 use crate::db::Db;
-use crate::shared::config;
+use crate::shared::{auth, config};
 use crate::work::DailyRunRecord;
-use crate::{Result, SchemaVersion, StoreError};
-use mikawaya_domain::access::ManageAccess;
+use crate::{ApiToken, Result, SchemaVersion, Session, StoreError};
+use mikawaya_domain::access::{ManageAccess, Scope};
 use mikawaya_domain::config::{ConfigKind, ConfigVersion};
+use mikawaya_domain::user::User;
 use mikawaya_domain::value::Currency;
-use mikawaya_domain::{ReadAccess, UserId};
+use mikawaya_domain::value::{Email, Name};
+use mikawaya_domain::{AdminAccess, ReadAccess, TokenId, UserId};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
 use std::cell::RefCell;
@@ -184,6 +186,76 @@ impl PostgresStore {
     /// See [`crate::Store::last_daily_run`].
     pub fn last_daily_run(&self, _access: &ReadAccess) -> Result<Option<jiff::civil::Date>> {
         self.read_db(config::last_daily_run)
+    }
+
+    // Who is calling (`shared::auth`): tokens and sessions are rows, so any node accepts
+    // what another issued.
+
+    /// See [`crate::Store::list_users`].
+    pub fn list_users(&self, access: &ReadAccess) -> Result<Vec<User>> {
+        self.read_db(|db| auth::list_users(db, access.visibility()))
+    }
+
+    /// See [`crate::Store::get_user`].
+    pub fn get_user(&self, access: &ReadAccess, id: UserId) -> Result<User> {
+        self.read_db(|db| auth::get_user(db, access.visibility(), id))
+    }
+
+    /// See [`crate::Store::find_user_by_email`].
+    pub fn find_user_by_email(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
+        self.read_db(|db| auth::find_user_by_email(db, email))
+    }
+
+    /// See [`crate::Store::create_token`].
+    pub fn create_token(
+        &self,
+        access: &AdminAccess,
+        name: Name,
+        scope: Scope,
+        user_id: Option<UserId>,
+        token_hash: String,
+    ) -> Result<ApiToken> {
+        self.write_db(access.user_id(), |db| {
+            auth::create_token(db, name, scope, user_id, token_hash)
+        })
+    }
+
+    /// See [`crate::Store::list_tokens`].
+    pub fn list_tokens(&self, _access: &AdminAccess) -> Result<Vec<ApiToken>> {
+        self.read_db(auth::list_tokens)
+    }
+
+    /// See [`crate::Store::revoke_token`].
+    pub fn revoke_token(&self, access: &AdminAccess, id: TokenId) -> Result<()> {
+        self.write_db(access.user_id(), |db| auth::revoke_token(db, id))
+    }
+
+    /// See [`crate::Store::find_token`].
+    pub fn find_token(&self, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>> {
+        self.read_db(|db| auth::find_token(db, token_hash))
+    }
+
+    /// See [`crate::Store::create_session`].
+    pub fn create_session(
+        &self,
+        token_hash: String,
+        user_id: UserId,
+        csrf_token: String,
+        expires_at: jiff::Timestamp,
+    ) -> Result<()> {
+        self.write_db(None, |db| {
+            auth::create_session(db, token_hash, user_id, csrf_token, expires_at)
+        })
+    }
+
+    /// See [`crate::Store::find_session`].
+    pub fn find_session(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<Session>> {
+        self.read_db(|db| auth::find_session(db, token_hash, now))
+    }
+
+    /// See [`crate::Store::delete_session`].
+    pub fn delete_session(&self, token_hash: &str) -> Result<()> {
+        self.write_db(None, |db| auth::delete_session(db, token_hash))
     }
 
     /// Applies the missing migrations, one node at a time.

@@ -283,7 +283,7 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::db::Db;
-use crate::shared::config;
+use crate::shared::{auth, config};
 use crate::work::{
     AccountChange, DailyRunRecord, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run,
     RunFilter, TaskFilter, WorkflowBatch,
@@ -530,7 +530,7 @@ impl Store for SqliteStore {
         self.read(|c| team::audit_log(c, filter))
     }
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
-        self.read(|c| team::find_user_by_email(c, email))
+        self.read_db(|db| auth::find_user_by_email(db, email))
     }
     fn create_token(
         &self,
@@ -540,18 +540,18 @@ impl Store for SqliteStore {
         user_id: Option<UserId>,
         token_hash: String,
     ) -> Result<ApiToken> {
-        self.write_by(access.user_id(), |c| {
-            team::create_token(c, name, scope, user_id, token_hash)
+        self.write_db(access.user_id(), |db| {
+            auth::create_token(db, name, scope, user_id, token_hash)
         })
     }
     fn list_tokens(&self, _access: &AdminAccess) -> Result<Vec<ApiToken>> {
-        self.read(team::list_tokens)
+        self.read_db(auth::list_tokens)
     }
     fn revoke_token(&self, access: &AdminAccess, id: TokenId) -> Result<()> {
-        self.write_by(access.user_id(), |c| team::revoke_token(c, id))
+        self.write_db(access.user_id(), |db| auth::revoke_token(db, id))
     }
     fn find_token(&self, token_hash: &str) -> Result<Option<(ApiToken, Option<User>)>> {
-        self.read(|c| team::find_token(c, token_hash))
+        self.read_db(|db| auth::find_token(db, token_hash))
     }
     fn create_session(
         &self,
@@ -560,16 +560,15 @@ impl Store for SqliteStore {
         csrf_token: String,
         expires_at: jiff::Timestamp,
     ) -> Result<()> {
-        self.write(|c| team::create_session(c, token_hash, user_id, csrf_token, expires_at))
+        self.write_db(None, |db| {
+            auth::create_session(db, token_hash, user_id, csrf_token, expires_at)
+        })
     }
     fn find_session(&self, token_hash: &str, now: jiff::Timestamp) -> Result<Option<Session>> {
-        self.read(|c| team::find_session(c, token_hash, now))
+        self.read_db(|db| auth::find_session(db, token_hash, now))
     }
     fn delete_session(&self, token_hash: &str) -> Result<()> {
-        self.write(|c| {
-            c.execute("DELETE FROM sessions WHERE token_hash = ?1", [token_hash])?;
-            Ok(())
-        })
+        self.write_db(None, |db| auth::delete_session(db, token_hash))
     }
 
     fn schema_version(&self) -> Result<crate::SchemaVersion> {

@@ -3,15 +3,17 @@
 
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{opt_id, opt_text, text};
-use crate::{ApiToken, AuditEntry, AuditFilter, Result, Session, StoreError, WriteKey};
-use mikawaya_domain::access::{Role, Scope};
+use crate::db::Db;
+use crate::shared::auth;
+use crate::{AuditEntry, AuditFilter, Result, StoreError, WriteKey};
+use mikawaya_domain::access::Role;
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
 use mikawaya_domain::partner::{NewPartner, Partner};
 use mikawaya_domain::patch::Patch;
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::user::{NewUser, User, UserChange};
-use mikawaya_domain::value::{Email, ExternalId, Name, Slug, Text};
-use mikawaya_domain::{Invalid, PartnerId, SegmentId, TokenId, UserId, Visibility};
+use mikawaya_domain::value::{ExternalId, Name, Slug, Text};
+use mikawaya_domain::{Invalid, PartnerId, SegmentId, UserId, Visibility};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -172,54 +174,18 @@ pub(crate) fn delete_partner(
 
 // --- users ------------------------------------------------------------------
 
-const USER_SELECT: &str =
-    "SELECT id, email, name, role, partner_id, locale, created_at, deactivated_at FROM users";
-
-fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    Ok(User {
-        id: UserId::new(row.get(0)?),
-        email: parsed(row, 1, Email::parse)?,
-        name: parsed(row, 2, Name::parse)?,
-        role: parsed(row, 3, Role::parse)?,
-        partner_id: row.get::<_, Option<i64>>(4)?.map(PartnerId::new),
-        locale: row.get(5)?,
-        created_at: parsed(row, 6, row::timestamp)?,
-        deactivated_at: parsed_opt(row, 7, row::timestamp)?,
-    })
-}
-
+/// The users the caller can see (shared with PostgreSQL: `shared::auth`).
 pub(crate) fn list_users(connection: &Connection, visibility: Visibility) -> Result<Vec<User>> {
-    let rows: rusqlite::Result<Vec<User>> = match visibility {
-        Visibility::All => connection
-            .prepare_cached(&format!("{USER_SELECT} ORDER BY name, id"))?
-            .query_map([], user_from_row)?
-            .collect(),
-        Visibility::Partner(own) => connection
-            .prepare_cached(&format!(
-                "{USER_SELECT} WHERE partner_id = ?1 ORDER BY name, id"
-            ))?
-            .query_map([own.get()], user_from_row)?
-            .collect(),
-    };
-    Ok(rows?)
+    auth::list_users(&Db::Sqlite(connection), visibility)
 }
 
+/// A user the caller can see (shared with PostgreSQL: `shared::auth`).
 pub(crate) fn get_user(
     connection: &Connection,
     visibility: Visibility,
     id: UserId,
 ) -> Result<User> {
-    let user = connection
-        .prepare_cached(&format!("{USER_SELECT} WHERE id = ?1"))?
-        .query_row([id.get()], user_from_row)
-        .optional()?
-        .ok_or(StoreError::NotFound { entity: "user" })?;
-    match visibility {
-        Visibility::Partner(own) if user.partner_id != Some(own) => {
-            Err(StoreError::NotFound { entity: "user" })
-        }
-        _ => Ok(user),
-    }
+    auth::get_user(&Db::Sqlite(connection), visibility, id)
 }
 
 /// Refuses a reference to a user the caller cannot see, in the words of a missing one
@@ -237,16 +203,6 @@ pub(crate) fn check_user_reference(
         }
         Err(other) => Err(other),
     }
-}
-
-pub(crate) fn find_user_by_email(
-    connection: &Connection,
-    email: &Email,
-) -> Result<Option<(User, Option<String>)>> {
-    Ok(connection
-        .prepare_cached("SELECT id, email, name, role, partner_id, locale, created_at, deactivated_at, password_hash FROM users WHERE email = ?1 AND deactivated_at IS NULL")?
-        .query_row([email.as_str()], |row| Ok((user_from_row(row)?, row.get::<_, Option<String>>(8)?)))
-        .optional()?)
 }
 
 pub(crate) fn create_user(
@@ -535,122 +491,6 @@ pub(crate) fn audit_log(connection: &Connection, filter: &AuditFilter) -> Result
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-// --- tokens and sessions ----------------------------------------------------
-
-const TOKEN_SELECT: &str =
-    "SELECT id, name, scope, user_id, created_at, revoked_at FROM api_tokens";
-
-fn token_from_row(row: &Row<'_>) -> rusqlite::Result<ApiToken> {
-    Ok(ApiToken {
-        id: TokenId::new(row.get(0)?),
-        name: parsed(row, 1, Name::parse)?,
-        scope: parsed(row, 2, Scope::parse)?,
-        user_id: row.get::<_, Option<i64>>(3)?.map(UserId::new),
-        created_at: parsed(row, 4, row::timestamp)?,
-        revoked_at: parsed_opt(row, 5, row::timestamp)?,
-    })
-}
-
-pub(crate) fn create_token(
-    connection: &Connection,
-    name: Name,
-    scope: Scope,
-    user_id: Option<UserId>,
-    token_hash: String,
-) -> Result<ApiToken> {
-    if let Some(user_id) = user_id {
-        get_user(connection, Visibility::All, user_id)
-            .map_err(|_| Invalid::new("user_id", format!("no user {user_id}")))?;
-    }
-    connection.execute(
-        "INSERT INTO api_tokens (name, scope, user_id, token_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        rusqlite::params_from_iter([text(&name), text(scope), opt_id(user_id.map(UserId::get)), text(token_hash), text(row::now())]),
-    )?;
-    let id = connection.last_insert_rowid();
-    Ok(connection
-        .prepare_cached(&format!("{TOKEN_SELECT} WHERE id = ?1"))?
-        .query_row([id], token_from_row)?)
-}
-
-pub(crate) fn list_tokens(connection: &Connection) -> Result<Vec<ApiToken>> {
-    let rows: rusqlite::Result<Vec<ApiToken>> = connection
-        .prepare_cached(&format!("{TOKEN_SELECT} ORDER BY id DESC"))?
-        .query_map([], token_from_row)?
-        .collect();
-    Ok(rows?)
-}
-
-pub(crate) fn revoke_token(connection: &Connection, id: TokenId) -> Result<()> {
-    let changed = connection.execute(
-        "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, ?1) WHERE id = ?2",
-        rusqlite::params![row::now(), id.get()],
-    )?;
-    if changed == 0 {
-        return Err(StoreError::NotFound { entity: "token" });
-    }
-    Ok(())
-}
-
-pub(crate) fn find_token(
-    connection: &Connection,
-    token_hash: &str,
-) -> Result<Option<(ApiToken, Option<User>)>> {
-    let token = connection
-        .prepare_cached(&format!(
-            "{TOKEN_SELECT} WHERE token_hash = ?1 AND revoked_at IS NULL"
-        ))?
-        .query_row([token_hash], token_from_row)
-        .optional()?;
-    let Some(token) = token else { return Ok(None) };
-    let user = token
-        .user_id
-        .map(|id| get_user(connection, Visibility::All, id))
-        .transpose()?;
-    if user.as_ref().is_some_and(|u| u.deactivated_at.is_some()) {
-        return Ok(None);
-    }
-    Ok(Some((token, user)))
-}
-
-pub(crate) fn create_session(
-    connection: &Connection,
-    token_hash: String,
-    user_id: UserId,
-    csrf_token: String,
-    expires_at: jiff::Timestamp,
-) -> Result<()> {
-    connection.execute("DELETE FROM sessions WHERE expires_at < ?1", [row::now()])?;
-    connection.execute(
-        "INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        rusqlite::params![token_hash, user_id.get(), csrf_token, row::now(), row::instant(expires_at)],
-    )?;
-    Ok(())
-}
-
-pub(crate) fn find_session(
-    connection: &Connection,
-    token_hash: &str,
-    now: jiff::Timestamp,
-) -> Result<Option<Session>> {
-    let found: Option<(i64, String, String)> = connection
-        .prepare_cached("SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2")?
-        .query_row(rusqlite::params![token_hash, row::instant(now)], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
-        .optional()?;
-    let Some((user_id, csrf_token, expires_at)) = found else {
-        return Ok(None);
-    };
-    let user = get_user(connection, Visibility::All, UserId::new(user_id))?;
-    if user.deactivated_at.is_some() {
-        return Ok(None);
-    }
-    let expires_at = row::timestamp(&expires_at).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    Ok(Some(Session {
-        user,
-        csrf_token,
-        expires_at,
-    }))
 }
 
 // --- custom fields ----------------------------------------------------------

@@ -351,3 +351,86 @@ fn configuration_through_the_shared_module_behaves_on_postgresql_as_on_sqlite() 
         ok(client.query_one("SELECT fired FROM daily_runs WHERE day = '2026-04-01'", &[])).get(0);
     assert_eq!(fired, 5);
 }
+
+#[test]
+fn tokens_and_sessions_issued_by_one_node_are_honoured_and_revoked_on_another() {
+    use mikawaya_domain::access::Scope;
+    use mikawaya_domain::value::{Email, Name};
+    use mikawaya_domain::{Actor, UserId};
+
+    let server = TestPostgres::start();
+    let node_a = ok(PostgresStore::connect(&server.url()));
+    let node_b = ok(PostgresStore::connect(&server.url()));
+    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    let user: i64 = ok(client.query_one(
+        "INSERT INTO users (email, name, role, password_hash, created_at) \
+         VALUES ('kenji@example.jp', '健二', 'csm', 'hash', '2026-01-01T00:00:00Z') RETURNING id",
+        &[],
+    ))
+    .get(0);
+    let user = UserId::new(user);
+    let admin = ok(Actor::system().admin());
+
+    let token = ok(node_a.create_token(
+        &admin,
+        ok(Name::parse("CRM sync")),
+        Scope::Write,
+        Some(user),
+        "token-hash-1".to_owned(),
+    ));
+    let (found, owner) =
+        ok(node_b.find_token("token-hash-1")).unwrap_or_else(|| panic!("no token"));
+    assert_eq!(found, token);
+    assert_eq!(
+        owner.map(|u| u.name.as_str().to_owned()),
+        Some("健二".to_owned())
+    );
+    assert_eq!(ok(node_b.list_tokens(&admin)).len(), 1);
+    ok(node_b.revoke_token(&admin, token.id));
+    assert!(ok(node_a.find_token("token-hash-1")).is_none());
+    assert!(matches!(
+        node_a.revoke_token(&admin, mikawaya_domain::TokenId::new(999)),
+        Err(StoreError::NotFound { .. })
+    ));
+    // A token for a user that does not exist names the field.
+    match node_a.create_token(
+        &admin,
+        ok(Name::parse("x")),
+        Scope::Read,
+        Some(UserId::new(999)),
+        "token-hash-2".to_owned(),
+    ) {
+        Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "user_id"),
+        other => panic!("expected an invalid user, got {other:?}"),
+    }
+
+    let now = jiff::Timestamp::now();
+    let later = ok(now.checked_add(jiff::SignedDuration::from_hours(8)));
+    ok(node_a.create_session("session-1".to_owned(), user, "csrf".to_owned(), later));
+    let session = ok(node_b.find_session("session-1", now)).unwrap_or_else(|| panic!("no session"));
+    assert_eq!(
+        (session.user.id, session.csrf_token.as_str()),
+        (user, "csrf")
+    );
+    // Past its expiry it is gone; deleted on one node, gone on the other.
+    let after = ok(later.checked_add(jiff::SignedDuration::from_secs(1)));
+    assert!(ok(node_b.find_session("session-1", after)).is_none());
+    ok(node_b.delete_session("session-1"));
+    assert!(ok(node_a.find_session("session-1", now)).is_none());
+
+    // A deactivated user's sessions and logins are refused.
+    ok(node_a.create_session("session-2".to_owned(), user, "c2".to_owned(), later));
+    let email = ok(Email::parse("kenji@example.jp"));
+    assert_eq!(
+        ok(node_a.find_user_by_email(&email)).map(|(u, hash)| (u.id, hash)),
+        Some((user, Some("hash".to_owned())))
+    );
+    ok(client.execute(
+        "UPDATE users SET deactivated_at = '2026-02-01T00:00:00Z' WHERE id = $1",
+        &[&user.get()],
+    ));
+    assert!(ok(node_b.find_session("session-2", now)).is_none());
+    assert!(ok(node_b.find_user_by_email(&email)).is_none());
+    assert_eq!(ok(node_b.list_users(&Actor::system().read())).len(), 1);
+    assert_eq!(ok(node_b.get_user(&Actor::system().read(), user)).id, user);
+}
