@@ -68,6 +68,38 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether a unique constraint refused the change (either engine).
+    pub(crate) fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Database(rusqlite::Error::SqliteFailure(failure, _)) => {
+                failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            }
+            StoreError::Postgres(error) => {
+                error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a foreign key refused the change (either engine). SQLite reports
+    /// `ON DELETE RESTRICT` with the trigger code (`SQLITE_CONSTRAINT_TRIGGER`) and the
+    /// foreign-key message, deferred checks with `SQLITE_CONSTRAINT_FOREIGNKEY`.
+    pub(crate) fn is_reference_violation(&self) -> bool {
+        match self {
+            StoreError::Database(rusqlite::Error::SqliteFailure(failure, message)) => {
+                failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
+                    || (failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER
+                        && message
+                            .as_deref()
+                            .is_some_and(|m| m.contains("FOREIGN KEY")))
+            }
+            StoreError::Postgres(error) => {
+                error.code() == Some(&postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+            }
+            _ => false,
+        }
+    }
+
     /// Whether the disk (or the database's size limit) is full: nothing was written, and the
     /// same call succeeds once there is room again.
     pub fn is_disk_full(&self) -> bool {

@@ -7,15 +7,16 @@
 //! than the binary is refused as a SQLite file is.
 
 use crate::db::Db;
-use crate::shared::{auth, config};
+use crate::shared::{audit, auth, config, partners};
 use crate::work::DailyRunRecord;
-use crate::{ApiToken, Result, SchemaVersion, Session, StoreError};
+use crate::{ApiToken, AuditEntry, AuditFilter, Result, SchemaVersion, Session, StoreError};
 use mikawaya_domain::access::{ManageAccess, Scope};
 use mikawaya_domain::config::{ConfigKind, ConfigVersion};
+use mikawaya_domain::partner::{NewPartner, Partner};
 use mikawaya_domain::user::User;
 use mikawaya_domain::value::Currency;
 use mikawaya_domain::value::{Email, Name};
-use mikawaya_domain::{AdminAccess, ReadAccess, TokenId, UserId};
+use mikawaya_domain::{AdminAccess, PartnerId, ReadAccess, TokenId, UserId};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
 use std::cell::RefCell;
@@ -256,6 +257,41 @@ impl PostgresStore {
     /// See [`crate::Store::delete_session`].
     pub fn delete_session(&self, token_hash: &str) -> Result<()> {
         self.write_db(None, |db| auth::delete_session(db, token_hash))
+    }
+
+    // Partners and the audit trail (`shared::partners`, `shared::audit`).
+
+    /// See [`crate::Store::list_partners`].
+    pub fn list_partners(&self, access: &ReadAccess) -> Result<Vec<Partner>> {
+        self.read_db(|db| partners::list_partners(db, access.visibility()))
+    }
+
+    /// See [`crate::Store::get_partner`].
+    pub fn get_partner(&self, access: &ReadAccess, id: PartnerId) -> Result<Partner> {
+        self.read_db(|db| partners::get_partner(db, access.visibility(), id))
+    }
+
+    /// See [`crate::Store::upsert_partner`].
+    pub fn upsert_partner(&self, access: &ManageAccess, partner: NewPartner) -> Result<Partner> {
+        self.write_db(access.user_id(), |db| {
+            partners::upsert_partner(db, access.user_id(), partner)
+        })
+    }
+
+    /// See [`crate::Store::delete_partner`].
+    pub fn delete_partner(&self, access: &ManageAccess, id: PartnerId) -> Result<()> {
+        self.write_db(access.user_id(), |db| {
+            partners::delete_partner(db, access.user_id(), id)
+        })
+    }
+
+    /// See [`crate::Store::audit_log`].
+    pub fn audit_log(
+        &self,
+        _access: &AdminAccess,
+        filter: &AuditFilter,
+    ) -> Result<Vec<AuditEntry>> {
+        self.read_db(|db| audit::audit_log(db, filter))
     }
 
     /// Applies the missing migrations, one node at a time.

@@ -283,7 +283,7 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::db::Db;
-use crate::shared::{auth, config};
+use crate::shared::{audit, auth, config, partners};
 use crate::work::{
     AccountChange, DailyRunRecord, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run,
     RunFilter, TaskFilter, WorkflowBatch,
@@ -478,12 +478,12 @@ impl Store for SqliteStore {
     }
     fn upsert_partner(&self, access: &ManageAccess, partner: NewPartner) -> Result<Partner> {
         self.write_by(access.user_id(), |c| {
-            team::upsert_partner(c, access.user_id(), partner)
+            partners::upsert_partner(&Db::Sqlite(c), access.user_id(), partner)
         })
     }
     fn delete_partner(&self, access: &ManageAccess, id: PartnerId) -> Result<()> {
         self.write_by(access.user_id(), |c| {
-            team::delete_partner(c, access.user_id(), id)
+            partners::delete_partner(&Db::Sqlite(c), access.user_id(), id)
         })
     }
 
@@ -527,7 +527,7 @@ impl Store for SqliteStore {
         })
     }
     fn audit_log(&self, _access: &AdminAccess, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        self.read(|c| team::audit_log(c, filter))
+        self.read_db(|db| audit::audit_log(db, filter))
     }
     fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
         self.read_db(|db| auth::find_user_by_email(db, email))

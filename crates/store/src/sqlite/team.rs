@@ -4,67 +4,26 @@
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{opt_id, opt_text, text};
 use crate::db::Db;
-use crate::shared::auth;
-use crate::{AuditEntry, AuditFilter, Result, StoreError, WriteKey};
+use crate::shared::{audit as shared_audit, auth, partners};
+use crate::{Result, StoreError, WriteKey};
 use mikawaya_domain::access::Role;
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
-use mikawaya_domain::partner::{NewPartner, Partner};
+use mikawaya_domain::partner::Partner;
 use mikawaya_domain::patch::Patch;
 use mikawaya_domain::segment::{NewSegment, Segment};
 use mikawaya_domain::user::{NewUser, User, UserChange};
-use mikawaya_domain::value::{ExternalId, Name, Slug, Text};
+use mikawaya_domain::value::{Name, Slug, Text};
 use mikawaya_domain::{Invalid, PartnerId, SegmentId, UserId, Visibility};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
-fn is_unique_violation(error: &rusqlite::Error) -> bool {
-    matches!(error, rusqlite::Error::SqliteFailure(failure, _) if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE)
-}
-
-/// A foreign key refused the change. `ON DELETE RESTRICT` reports it with the trigger
-/// code (`SQLITE_CONSTRAINT_TRIGGER`) and the foreign-key message, deferred checks with
-/// `SQLITE_CONSTRAINT_FOREIGNKEY`.
-fn is_reference_violation(error: &rusqlite::Error) -> bool {
-    match error {
-        rusqlite::Error::SqliteFailure(failure, message) => {
-            failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_FOREIGNKEY
-                || (failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_TRIGGER
-                    && message
-                        .as_deref()
-                        .is_some_and(|m| m.contains("FOREIGN KEY")))
-        }
-        _ => false,
-    }
-}
-
-// --- partners ---------------------------------------------------------------
-
-const PARTNER_SELECT: &str = "SELECT id, external_id, name, created_at FROM partners";
-
-fn partner_from_row(row: &Row<'_>) -> rusqlite::Result<Partner> {
-    Ok(Partner {
-        id: PartnerId::new(row.get(0)?),
-        external_id: parsed_opt(row, 1, ExternalId::parse)?,
-        name: parsed(row, 2, Name::parse)?,
-        created_at: parsed(row, 3, row::timestamp)?,
-    })
-}
+// --- partners (shared with PostgreSQL: `shared::partners`) -------------------
 
 pub(crate) fn list_partners(
     connection: &Connection,
     visibility: Visibility,
 ) -> Result<Vec<Partner>> {
-    let rows: rusqlite::Result<Vec<Partner>> = match visibility {
-        Visibility::All => connection
-            .prepare_cached(&format!("{PARTNER_SELECT} ORDER BY name, id"))?
-            .query_map([], partner_from_row)?
-            .collect(),
-        Visibility::Partner(own) => connection
-            .prepare_cached(&format!("{PARTNER_SELECT} WHERE id = ?1"))?
-            .query_map([own.get()], partner_from_row)?
-            .collect(),
-    };
-    Ok(rows?)
+    partners::list_partners(&Db::Sqlite(connection), visibility)
 }
 
 pub(crate) fn get_partner(
@@ -72,104 +31,7 @@ pub(crate) fn get_partner(
     visibility: Visibility,
     id: PartnerId,
 ) -> Result<Partner> {
-    if matches!(visibility, Visibility::Partner(own) if own != id) {
-        return Err(StoreError::NotFound { entity: "partner" });
-    }
-    connection
-        .prepare_cached(&format!("{PARTNER_SELECT} WHERE id = ?1"))?
-        .query_row([id.get()], partner_from_row)
-        .optional()?
-        .ok_or(StoreError::NotFound { entity: "partner" })
-}
-
-pub(crate) fn find_partner_by_external_id(
-    connection: &Connection,
-    external_id: &ExternalId,
-) -> Result<Option<Partner>> {
-    Ok(connection
-        .prepare_cached(&format!("{PARTNER_SELECT} WHERE external_id = ?1"))?
-        .query_row([external_id.as_str()], partner_from_row)
-        .optional()?)
-}
-
-pub(crate) fn upsert_partner(
-    connection: &Connection,
-    actor: Option<UserId>,
-    new: NewPartner,
-) -> Result<Partner> {
-    if let Some(external_id) = &new.external_id
-        && let Some(existing) = find_partner_by_external_id(connection, external_id)?
-    {
-        connection.execute(
-            "UPDATE partners SET name = ?1 WHERE id = ?2",
-            rusqlite::params![new.name.as_str(), existing.id.get()],
-        )?;
-        let after = get_partner(connection, Visibility::All, existing.id)?;
-        if after != existing {
-            audit(
-                connection,
-                actor,
-                "partner",
-                &existing.id.to_string(),
-                "update",
-                Some(partner_json(&existing)),
-                Some(partner_json(&after)),
-            )?;
-        }
-        return Ok(after);
-    }
-    connection.execute(
-        "INSERT INTO partners (external_id, name, created_at) VALUES (?1, ?2, ?3)",
-        rusqlite::params_from_iter([
-            opt_text(new.external_id.as_ref()),
-            text(&new.name),
-            text(row::now()),
-        ]),
-    )?;
-    let created = get_partner(
-        connection,
-        Visibility::All,
-        PartnerId::new(connection.last_insert_rowid()),
-    )?;
-    audit(
-        connection,
-        actor,
-        "partner",
-        &created.id.to_string(),
-        "create",
-        None,
-        Some(partner_json(&created)),
-    )?;
-    Ok(created)
-}
-
-pub(crate) fn delete_partner(
-    connection: &Connection,
-    actor: Option<UserId>,
-    id: PartnerId,
-) -> Result<()> {
-    let before = get_partner(connection, Visibility::All, id)?;
-    connection
-        .execute("DELETE FROM partners WHERE id = ?1", [id.get()])
-        .map_err(|error| {
-            if is_reference_violation(&error) {
-                StoreError::Conflict {
-                    field: "id".into(),
-                    reason: "the partner still owns accounts or has users".into(),
-                }
-            } else {
-                StoreError::Database(error)
-            }
-        })?;
-    audit(
-        connection,
-        actor,
-        "partner",
-        &id.to_string(),
-        "delete",
-        Some(partner_json(&before)),
-        None,
-    )
+    partners::get_partner(&Db::Sqlite(connection), visibility, id)
 }
 
 // --- users ------------------------------------------------------------------
@@ -228,10 +90,11 @@ pub(crate) fn create_user(
             ]),
         )
         .map_err(|error| {
-            if is_unique_violation(&error) {
+            let error = StoreError::Database(error);
+            if error.is_unique_violation() {
                 StoreError::Conflict { field: "email".into(), reason: "a user with this email exists".into() }
             } else {
-                StoreError::Database(error)
+                error
             }
         })?;
     let created = get_user(
@@ -393,13 +256,6 @@ fn user_json(user: &User) -> serde_json::Value {
     })
 }
 
-fn partner_json(partner: &Partner) -> serde_json::Value {
-    serde_json::json!({
-        "external_id": partner.external_id.as_ref().map(ToString::to_string),
-        "name": partner.name.as_str(),
-    })
-}
-
 fn segment_json(segment: &Segment) -> serde_json::Value {
     serde_json::json!({
         "name": segment.name.as_str(),
@@ -416,7 +272,7 @@ fn field_json(definition: &CustomFieldDef) -> serde_json::Value {
     })
 }
 
-/// Records a change with who made it (none: the system), in the change's transaction.
+/// Records a change with who made it (shared with PostgreSQL: `shared::audit`).
 pub(crate) fn audit(
     connection: &Connection,
     actor: Option<UserId>,
@@ -426,71 +282,15 @@ pub(crate) fn audit(
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<()> {
-    connection
-        .prepare_cached(
-            "INSERT INTO audit_log (at, actor_id, object, object_key, action, before, after) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(rusqlite::params![
-            row::now(),
-            actor.map(UserId::get),
-            object,
-            key,
-            action,
-            before.map(|v| v.to_string()),
-            after.map(|v| v.to_string()),
-        ])?;
-    Ok(())
-}
-
-/// The changes a filter asks for, newest first.
-pub(crate) fn audit_log(connection: &Connection, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
-    let mut sql = String::from(
-        "SELECT id, at, actor_id, object, object_key, action, before, after FROM audit_log WHERE 1 = 1",
-    );
-    if filter.system_only {
-        sql.push_str(" AND actor_id IS NULL");
-    }
-    let mut values: Vec<Value> = Vec::new();
-    let mut bind = |clause: &str, value: Value| {
-        values.push(value);
-        sql.push_str(&clause.replace('?', &format!("?{}", values.len())));
-    };
-    if let Some(object) = &filter.object {
-        bind(" AND object = ?", Value::Text(object.clone()));
-    }
-    if let Some(key) = &filter.object_key {
-        bind(" AND object_key = ?", Value::Text(key.clone()));
-    }
-    if let Some(actor) = filter.actor_id {
-        bind(" AND actor_id = ?", Value::Integer(actor.get()));
-    }
-    if let Some(from) = filter.from {
-        bind(" AND at >= ?", Value::Text(row::instant(from)));
-    }
-    if let Some(to) = filter.to {
-        bind(" AND at < ?", Value::Text(row::instant(to)));
-    }
-    if let Some(before) = filter.before_id {
-        bind(" AND id < ?", Value::Integer(before));
-    }
-    bind(
-        " ORDER BY id DESC LIMIT ?",
-        Value::Integer(i64::from(filter.limit)),
-    );
-    let mut statement = connection.prepare_cached(&sql)?;
-    let rows = statement.query_map(rusqlite::params_from_iter(values), |row| {
-        Ok(AuditEntry {
-            id: row.get(0)?,
-            at: parsed(row, 1, row::timestamp)?,
-            actor_id: row.get::<_, Option<i64>>(2)?.map(UserId::new),
-            object: row.get(3)?,
-            object_key: row.get(4)?,
-            action: row.get(5)?,
-            before: row.get(6)?,
-            after: row.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    shared_audit::audit(
+        &Db::Sqlite(connection),
+        actor,
+        object,
+        key,
+        action,
+        before,
+        after,
+    )
 }
 
 // --- custom fields ----------------------------------------------------------
@@ -636,13 +436,14 @@ pub(crate) fn save_segment(
         }
     };
     result.map_err(|error| {
-        if is_unique_violation(&error) {
+        let error = StoreError::Database(error);
+        if error.is_unique_violation() {
             StoreError::Conflict {
                 field: "name".into(),
                 reason: "a segment with this name exists".into(),
             }
         } else {
-            StoreError::Database(error)
+            error
         }
     })?;
     let after = get_segment(

@@ -434,3 +434,81 @@ fn tokens_and_sessions_issued_by_one_node_are_honoured_and_revoked_on_another() 
     assert_eq!(ok(node_b.list_users(&Actor::system().read())).len(), 1);
     assert_eq!(ok(node_b.get_user(&Actor::system().read(), user)).id, user);
 }
+
+#[test]
+fn partners_are_upserted_scoped_and_kept_while_they_own_accounts_with_the_audit_trail() {
+    use mikawaya_domain::partner::NewPartner;
+    use mikawaya_domain::value::{ExternalId, Name};
+    use mikawaya_domain::{Actor, PartnerId};
+    use mikawaya_store::AuditFilter;
+
+    let server = TestPostgres::start();
+    let store = ok(PostgresStore::connect(&server.url()));
+    let system = Actor::system();
+    let manage = ok(system.manage());
+    let new = |external: &str, name: &str| NewPartner {
+        external_id: Some(ok(ExternalId::parse(external))),
+        name: ok(Name::parse(name)),
+    };
+    let kansai = ok(store.upsert_partner(&manage, new("P-1", "関西販売")));
+    let tokyo = ok(store.upsert_partner(&manage, new("P-2", "Tokyo Resellers")));
+    // The same external id renames, it does not add.
+    let renamed = ok(store.upsert_partner(&manage, new("P-1", "関西販売 株式会社")));
+    assert_eq!(renamed.id, kansai.id);
+    assert_eq!(ok(store.list_partners(&system.read())).len(), 2);
+    // A partner sees itself only; another partner is not found.
+    let own = ok(Actor::new(
+        None,
+        mikawaya_domain::access::Role::Partner,
+        Some(tokyo.id),
+        mikawaya_domain::access::Scope::Write,
+    ))
+    .read();
+    let seen: Vec<PartnerId> = ok(store.list_partners(&own)).iter().map(|p| p.id).collect();
+    assert_eq!(seen, [tokyo.id]);
+    assert!(matches!(
+        store.get_partner(&own, kansai.id),
+        Err(StoreError::NotFound { .. })
+    ));
+
+    // A partner that owns an account cannot be deleted; without it, it can.
+    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    ok(client.execute(
+        "INSERT INTO accounts (name, partner_id, created_at, updated_at) \
+         VALUES ('Acme', $1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
+        &[&tokyo.id.get()],
+    ));
+    match store.delete_partner(&manage, tokyo.id) {
+        Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "id"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(ok(store.get_partner(&system.read(), tokyo.id)).id, tokyo.id);
+    ok(store.delete_partner(&manage, kansai.id));
+    assert!(matches!(
+        store.get_partner(&system.read(), kansai.id),
+        Err(StoreError::NotFound { .. })
+    ));
+
+    let trail = ok(store.audit_log(
+        &ok(system.admin()),
+        &AuditFilter {
+            object: Some("partner".to_owned()),
+            limit: 50,
+            ..AuditFilter::default()
+        },
+    ));
+    let actions: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| (e.object_key.as_str(), e.action.as_str()))
+        .collect();
+    let (k, t) = (kansai.id.to_string(), tokyo.id.to_string());
+    assert_eq!(
+        actions,
+        [
+            (k.as_str(), "delete"),
+            (k.as_str(), "update"),
+            (t.as_str(), "create"),
+            (k.as_str(), "create")
+        ]
+    );
+}
