@@ -7,16 +7,20 @@
 //! than the binary is refused as a SQLite file is.
 
 use crate::db::Db;
-use crate::shared::{audit, auth, config, partners};
+use crate::shared::{audit, auth, config, partners, team};
 use crate::work::DailyRunRecord;
-use crate::{ApiToken, AuditEntry, AuditFilter, Result, SchemaVersion, Session, StoreError};
+use crate::{
+    ApiToken, AuditEntry, AuditFilter, Result, SchemaVersion, Session, StoreError, WriteKey,
+};
 use mikawaya_domain::access::{ManageAccess, Scope};
 use mikawaya_domain::config::{ConfigKind, ConfigVersion};
+use mikawaya_domain::custom_field::CustomFieldDef;
 use mikawaya_domain::partner::{NewPartner, Partner};
-use mikawaya_domain::user::User;
+use mikawaya_domain::segment::{NewSegment, Segment};
+use mikawaya_domain::user::{NewUser, User, UserChange};
 use mikawaya_domain::value::Currency;
 use mikawaya_domain::value::{Email, Name};
-use mikawaya_domain::{AdminAccess, PartnerId, ReadAccess, TokenId, UserId};
+use mikawaya_domain::{AdminAccess, PartnerId, ReadAccess, SegmentId, TokenId, UserId};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
 use std::cell::RefCell;
@@ -202,8 +206,8 @@ impl PostgresStore {
         self.read_db(|db| auth::get_user(db, access.visibility(), id))
     }
 
-    /// See [`crate::Store::find_user_by_email`].
-    pub fn find_user_by_email(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
+    /// See [`crate::Store::find_login`].
+    pub fn find_login(&self, email: &Email) -> Result<Option<(User, Option<String>)>> {
         self.read_db(|db| auth::find_user_by_email(db, email))
     }
 
@@ -292,6 +296,141 @@ impl PostgresStore {
         filter: &AuditFilter,
     ) -> Result<Vec<AuditEntry>> {
         self.read_db(|db| audit::audit_log(db, filter))
+    }
+
+    // People, custom fields, segments and write keys (`shared::team`).
+
+    /// See [`crate::Store::create_user`].
+    pub fn create_user(
+        &self,
+        access: &AdminAccess,
+        user: NewUser,
+        password_hash: Option<String>,
+    ) -> Result<User> {
+        let actor = access.manage().user_id();
+        self.write_db(actor, |db| {
+            team::create_user(db, actor, user, password_hash)
+        })
+    }
+
+    /// See [`crate::Store::set_password`].
+    pub fn set_password(
+        &self,
+        access: &AdminAccess,
+        id: UserId,
+        password_hash: String,
+    ) -> Result<()> {
+        self.write_db(access.user_id(), |db| {
+            team::set_user_column(db, id, "password_hash", Some(password_hash))
+        })
+    }
+
+    /// See [`crate::Store::set_locale`].
+    pub fn set_locale(&self, id: UserId, locale: Option<String>) -> Result<()> {
+        self.write_db(None, |db| team::set_user_column(db, id, "locale", locale))
+    }
+
+    /// See [`crate::Store::delete_user`].
+    pub fn delete_user(&self, access: &AdminAccess, id: UserId) -> Result<()> {
+        let actor = access.manage().user_id();
+        self.write_db(actor, |db| team::delete_user(db, actor, id))
+    }
+
+    /// See [`crate::Store::update_user`].
+    pub fn update_user(
+        &self,
+        access: &AdminAccess,
+        id: UserId,
+        change: UserChange,
+    ) -> Result<User> {
+        let actor = access.manage().user_id();
+        self.write_db(actor, |db| team::update_user(db, actor, id, change))
+    }
+
+    /// See [`crate::Store::set_user_active`].
+    pub fn set_user_active(&self, access: &AdminAccess, id: UserId, active: bool) -> Result<User> {
+        let actor = access.manage().user_id();
+        self.write_db(actor, |db| team::set_user_active(db, actor, id, active))
+    }
+
+    /// See [`crate::Store::list_custom_fields`].
+    pub fn list_custom_fields(&self) -> Result<Vec<CustomFieldDef>> {
+        self.read_db(team::custom_fields)
+    }
+
+    /// See [`crate::Store::put_custom_field`].
+    pub fn put_custom_field(&self, access: &AdminAccess, definition: CustomFieldDef) -> Result<()> {
+        let actor = access.manage().user_id();
+        self.write_db(actor, |db| team::put_custom_field(db, actor, &definition))
+    }
+
+    /// See [`crate::Store::delete_custom_field`].
+    pub fn delete_custom_field(&self, access: &AdminAccess, key: &str) -> Result<()> {
+        let actor = access.manage().user_id();
+        self.write_db(actor, |db| team::delete_custom_field(db, actor, key))
+    }
+
+    /// See [`crate::Store::list_segments`].
+    pub fn list_segments(&self, _access: &ReadAccess) -> Result<Vec<Segment>> {
+        self.read_db(team::list_segments)
+    }
+
+    /// See [`crate::Store::get_segment`].
+    pub fn get_segment(&self, _access: &ReadAccess, id: SegmentId) -> Result<Segment> {
+        self.read_db(|db| team::get_segment(db, id))
+    }
+
+    /// See [`crate::Store::create_segment`].
+    pub fn create_segment(&self, access: &ManageAccess, segment: NewSegment) -> Result<Segment> {
+        self.write_db(access.user_id(), |db| {
+            team::save_segment(db, access.user_id(), None, segment)
+        })
+    }
+
+    /// See [`crate::Store::update_segment`].
+    pub fn update_segment(
+        &self,
+        access: &ManageAccess,
+        id: SegmentId,
+        segment: NewSegment,
+    ) -> Result<Segment> {
+        self.write_db(access.user_id(), |db| {
+            team::save_segment(db, access.user_id(), Some(id), segment)
+        })
+    }
+
+    /// See [`crate::Store::delete_segment`].
+    pub fn delete_segment(&self, access: &ManageAccess, id: SegmentId) -> Result<()> {
+        self.write_db(access.user_id(), |db| {
+            team::delete_segment(db, access.user_id(), id)
+        })
+    }
+
+    /// See [`crate::Store::create_write_key`].
+    pub fn create_write_key(
+        &self,
+        access: &AdminAccess,
+        name: Name,
+        key_hash: String,
+    ) -> Result<WriteKey> {
+        self.write_db(access.user_id(), |db| {
+            team::create_write_key(db, name, key_hash)
+        })
+    }
+
+    /// See [`crate::Store::list_write_keys`].
+    pub fn list_write_keys(&self, _access: &AdminAccess) -> Result<Vec<WriteKey>> {
+        self.read_db(team::list_write_keys)
+    }
+
+    /// See [`crate::Store::revoke_write_key`].
+    pub fn revoke_write_key(&self, access: &AdminAccess, id: i64) -> Result<()> {
+        self.write_db(access.user_id(), |db| team::revoke_write_key(db, id))
+    }
+
+    /// See [`crate::Store::find_write_key`].
+    pub fn find_write_key(&self, key_hash: &str) -> Result<Option<WriteKey>> {
+        self.read_db(|db| team::find_write_key(db, key_hash))
     }
 
     /// Applies the missing migrations, one node at a time.

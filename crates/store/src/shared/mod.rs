@@ -5,3 +5,4 @@ pub(crate) mod audit;
 pub(crate) mod auth;
 pub(crate) mod config;
 pub(crate) mod partners;
+pub(crate) mod team;

@@ -283,7 +283,7 @@ fn migrate(connection: &mut Connection) -> Result<()> {
 }
 
 use crate::db::Db;
-use crate::shared::{audit, auth, config, partners};
+use crate::shared::{audit, auth, config, partners, team as shared_team};
 use crate::work::{
     AccountChange, DailyRunRecord, Delivery, HealthRow, Message, NewMessage, PlaybookVersion, Run,
     RunFilter, TaskFilter, WorkflowBatch,
@@ -444,14 +444,14 @@ impl Store for SqliteStore {
     }
 
     fn list_segments(&self, _access: &ReadAccess) -> Result<Vec<Segment>> {
-        self.read(team::list_segments)
+        self.read_db(shared_team::list_segments)
     }
     fn get_segment(&self, _access: &ReadAccess, id: SegmentId) -> Result<Segment> {
-        self.read(|c| team::get_segment(c, id))
+        self.read(|c| shared_team::get_segment(&Db::Sqlite(c), id))
     }
     fn create_segment(&self, access: &ManageAccess, segment: NewSegment) -> Result<Segment> {
         self.write_by(access.user_id(), |c| {
-            team::save_segment(c, access.user_id(), None, segment)
+            shared_team::save_segment(&Db::Sqlite(c), access.user_id(), None, segment)
         })
     }
     fn update_segment(
@@ -461,20 +461,20 @@ impl Store for SqliteStore {
         segment: NewSegment,
     ) -> Result<Segment> {
         self.write_by(access.user_id(), |c| {
-            team::save_segment(c, access.user_id(), Some(id), segment)
+            shared_team::save_segment(&Db::Sqlite(c), access.user_id(), Some(id), segment)
         })
     }
     fn delete_segment(&self, access: &ManageAccess, id: SegmentId) -> Result<()> {
         self.write_by(access.user_id(), |c| {
-            team::delete_segment(c, access.user_id(), id)
+            shared_team::delete_segment(&Db::Sqlite(c), access.user_id(), id)
         })
     }
 
     fn list_partners(&self, access: &ReadAccess) -> Result<Vec<Partner>> {
-        self.read(|c| team::list_partners(c, access.visibility()))
+        self.read_db(|db| partners::list_partners(db, access.visibility()))
     }
     fn get_partner(&self, access: &ReadAccess, id: PartnerId) -> Result<Partner> {
-        self.read(|c| team::get_partner(c, access.visibility(), id))
+        self.read_db(|db| partners::get_partner(db, access.visibility(), id))
     }
     fn upsert_partner(&self, access: &ManageAccess, partner: NewPartner) -> Result<Partner> {
         self.write_by(access.user_id(), |c| {
@@ -488,10 +488,10 @@ impl Store for SqliteStore {
     }
 
     fn list_users(&self, access: &ReadAccess) -> Result<Vec<User>> {
-        self.read(|c| team::list_users(c, access.visibility()))
+        self.read_db(|db| auth::list_users(db, access.visibility()))
     }
     fn get_user(&self, access: &ReadAccess, id: UserId) -> Result<User> {
-        self.read(|c| team::get_user(c, access.visibility(), id))
+        self.read_db(|db| auth::get_user(db, access.visibility(), id))
     }
     fn create_user(
         &self,
@@ -500,30 +500,35 @@ impl Store for SqliteStore {
         password_hash: Option<String>,
     ) -> Result<User> {
         self.write_by(access.user_id(), |c| {
-            team::create_user(c, access.manage().user_id(), user, password_hash)
+            shared_team::create_user(
+                &Db::Sqlite(c),
+                access.manage().user_id(),
+                user,
+                password_hash,
+            )
         })
     }
     fn set_password(&self, access: &AdminAccess, id: UserId, password_hash: String) -> Result<()> {
         self.write_by(access.user_id(), |c| {
-            team::set_user_column(c, id, "password_hash", Some(password_hash))
+            shared_team::set_user_column(&Db::Sqlite(c), id, "password_hash", Some(password_hash))
         })
     }
     fn set_locale(&self, id: UserId, locale: Option<String>) -> Result<()> {
-        self.write(|c| team::set_user_column(c, id, "locale", locale))
+        self.write(|c| shared_team::set_user_column(&Db::Sqlite(c), id, "locale", locale))
     }
     fn delete_user(&self, access: &AdminAccess, id: UserId) -> Result<()> {
         self.write_by(access.user_id(), |c| {
-            team::delete_user(c, access.manage().user_id(), id)
+            shared_team::delete_user(&Db::Sqlite(c), access.manage().user_id(), id)
         })
     }
     fn update_user(&self, access: &AdminAccess, id: UserId, change: UserChange) -> Result<User> {
         self.write_by(access.user_id(), |c| {
-            team::update_user(c, access.manage().user_id(), id, change)
+            shared_team::update_user(&Db::Sqlite(c), access.manage().user_id(), id, change)
         })
     }
     fn set_user_active(&self, access: &AdminAccess, id: UserId, active: bool) -> Result<User> {
         self.write_by(access.user_id(), |c| {
-            team::set_user_active(c, access.manage().user_id(), id, active)
+            shared_team::set_user_active(&Db::Sqlite(c), access.manage().user_id(), id, active)
         })
     }
     fn audit_log(&self, _access: &AdminAccess, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
@@ -582,16 +587,16 @@ impl Store for SqliteStore {
         })
     }
     fn list_custom_fields(&self) -> Result<Vec<CustomFieldDef>> {
-        self.read(team::custom_fields)
+        self.read_db(shared_team::custom_fields)
     }
     fn put_custom_field(&self, access: &AdminAccess, definition: CustomFieldDef) -> Result<()> {
         self.write_by(access.user_id(), |c| {
-            team::put_custom_field(c, access.manage().user_id(), &definition)
+            shared_team::put_custom_field(&Db::Sqlite(c), access.manage().user_id(), &definition)
         })
     }
     fn delete_custom_field(&self, access: &AdminAccess, key: &str) -> Result<()> {
         self.write_by(access.user_id(), |c| {
-            team::delete_custom_field(c, access.manage().user_id(), key)
+            shared_team::delete_custom_field(&Db::Sqlite(c), access.manage().user_id(), key)
         })
     }
 
@@ -611,17 +616,19 @@ impl Store for SqliteStore {
         key_hash: String,
     ) -> Result<WriteKey> {
         self.write_by(access.user_id(), |c| {
-            team::create_write_key(c, name, key_hash)
+            shared_team::create_write_key(&Db::Sqlite(c), name, key_hash)
         })
     }
     fn list_write_keys(&self, _access: &AdminAccess) -> Result<Vec<WriteKey>> {
-        self.read(team::list_write_keys)
+        self.read_db(shared_team::list_write_keys)
     }
     fn revoke_write_key(&self, access: &AdminAccess, id: i64) -> Result<()> {
-        self.write_by(access.user_id(), |c| team::revoke_write_key(c, id))
+        self.write_by(access.user_id(), |c| {
+            shared_team::revoke_write_key(&Db::Sqlite(c), id)
+        })
     }
     fn find_write_key(&self, key_hash: &str) -> Result<Option<WriteKey>> {
-        self.read(|c| team::find_write_key(c, key_hash))
+        self.read(|c| shared_team::find_write_key(&Db::Sqlite(c), key_hash))
     }
     fn put_metric(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<()> {
         self.write_by(access.user_id(), |c| {

@@ -422,7 +422,7 @@ fn tokens_and_sessions_issued_by_one_node_are_honoured_and_revoked_on_another() 
     ok(node_a.create_session("session-2".to_owned(), user, "c2".to_owned(), later));
     let email = ok(Email::parse("kenji@example.jp"));
     assert_eq!(
-        ok(node_a.find_user_by_email(&email)).map(|(u, hash)| (u.id, hash)),
+        ok(node_a.find_login(&email)).map(|(u, hash)| (u.id, hash)),
         Some((user, Some("hash".to_owned())))
     );
     ok(client.execute(
@@ -430,7 +430,7 @@ fn tokens_and_sessions_issued_by_one_node_are_honoured_and_revoked_on_another() 
         &[&user.get()],
     ));
     assert!(ok(node_b.find_session("session-2", now)).is_none());
-    assert!(ok(node_b.find_user_by_email(&email)).is_none());
+    assert!(ok(node_b.find_login(&email)).is_none());
     assert_eq!(ok(node_b.list_users(&Actor::system().read())).len(), 1);
     assert_eq!(ok(node_b.get_user(&Actor::system().read(), user)).id, user);
 }
@@ -511,4 +511,129 @@ fn partners_are_upserted_scoped_and_kept_while_they_own_accounts_with_the_audit_
             (k.as_str(), "create")
         ]
     );
+}
+
+#[test]
+fn people_fields_segments_and_write_keys_behave_on_postgresql_as_on_sqlite() {
+    use mikawaya_domain::Actor;
+    use mikawaya_domain::access::{Role, Scope};
+    use mikawaya_domain::account::AccountFilter;
+    use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
+    use mikawaya_domain::segment::NewSegment;
+    use mikawaya_domain::user::{NewUser, UserChange};
+    use mikawaya_domain::value::{Email, Name, Slug};
+    use mikawaya_store::AuditFilter;
+
+    let server = TestPostgres::start();
+    let store = ok(PostgresStore::connect(&server.url()));
+    let system = Actor::system();
+    let admin = ok(system.admin());
+    let person = |email: &str, role: Role| {
+        ok(NewUser::new(
+            ok(Email::parse(email)),
+            ok(Name::parse("さくら")),
+            role,
+            None,
+        ))
+    };
+    let sakura = ok(store.create_user(
+        &admin,
+        person("sakura@example.jp", Role::Csm),
+        Some("h".into()),
+    ));
+    match store.create_user(&admin, person("sakura@example.jp", Role::Viewer), None) {
+        Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "email"),
+        other => panic!("expected a conflict on email, got {other:?}"),
+    }
+    // A new role logs the person out; deactivation revokes their tokens too.
+    let later = ok(jiff::Timestamp::now().checked_add(jiff::SignedDuration::from_hours(1)));
+    ok(store.create_session("s1".into(), sakura.id, "c".into(), later));
+    let leader = ok(store.update_user(
+        &admin,
+        sakura.id,
+        UserChange {
+            role: Some(Role::Leader),
+            ..UserChange::default()
+        },
+    ));
+    assert_eq!(leader.role, Role::Leader);
+    assert!(ok(store.find_session("s1", jiff::Timestamp::now())).is_none());
+    ok(store.create_token(
+        &admin,
+        ok(Name::parse("t")),
+        Scope::Read,
+        Some(sakura.id),
+        "th".into(),
+    ));
+    let inactive = ok(store.set_user_active(&admin, sakura.id, false));
+    assert!(inactive.deactivated_at.is_some());
+    assert!(ok(store.find_token("th")).is_none());
+    assert!(ok(store.find_login(&ok(Email::parse("sakura@example.jp")))).is_none());
+    ok(store.set_user_active(&admin, sakura.id, true));
+    ok(store.set_locale(sakura.id, Some("ja".into())));
+    assert_eq!(
+        ok(store.get_user(&system.read(), sakura.id))
+            .locale
+            .as_deref(),
+        Some("ja")
+    );
+
+    // Custom fields: defined, changed, deleted, each in the trail once.
+    let field = |label: &str| {
+        ok(CustomFieldDef::new(
+            ok(Slug::parse("industry")),
+            ok(Name::parse(label)),
+            CustomFieldKind::Text,
+            vec![],
+        ))
+    };
+    ok(store.put_custom_field(&admin, field("Industry")));
+    ok(store.put_custom_field(&admin, field("Industry")));
+    ok(store.put_custom_field(&admin, field("業種")));
+    assert_eq!(ok(store.list_custom_fields()), [field("業種")]);
+    ok(store.delete_custom_field(&admin, "industry"));
+    assert!(matches!(
+        store.delete_custom_field(&admin, "industry"),
+        Err(StoreError::NotFound { .. })
+    ));
+    let trail = ok(store.audit_log(
+        &admin,
+        &AuditFilter {
+            object: Some("custom_field".into()),
+            limit: 10,
+            ..AuditFilter::default()
+        },
+    ));
+    let actions: Vec<&str> = trail.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["delete", "update", "create"]);
+
+    // Segments: names are unique.
+    let manage = ok(system.manage());
+    let segment = |name: &str| NewSegment {
+        name: ok(Name::parse(name)),
+        description: None,
+        filter: AccountFilter::default(),
+    };
+    let big = ok(store.create_segment(&manage, segment("Big")));
+    ok(store.create_segment(&manage, segment("Small")));
+    match store.update_segment(&manage, big.id, segment("Small")) {
+        Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "name"),
+        other => panic!("expected a conflict on name, got {other:?}"),
+    }
+    let renamed = ok(store.update_segment(&manage, big.id, segment("Bigger")));
+    assert_eq!(ok(store.get_segment(&system.read(), big.id)), renamed);
+    ok(store.delete_segment(&manage, big.id));
+    assert_eq!(ok(store.list_segments(&system.read())).len(), 1);
+
+    // Write keys: found by hash until revoked.
+    let key = ok(store.create_write_key(&admin, ok(Name::parse("web")), "wk".into()));
+    assert_eq!(ok(store.find_write_key("wk")).map(|k| k.id), Some(key.id));
+    ok(store.revoke_write_key(&admin, key.id));
+    assert!(ok(store.find_write_key("wk")).is_none());
+    assert_eq!(ok(store.list_write_keys(&admin)).len(), 1);
+    ok(store.delete_user(&admin, sakura.id));
+    assert!(matches!(
+        store.get_user(&system.read(), sakura.id),
+        Err(StoreError::NotFound { .. })
+    ));
 }
