@@ -13,7 +13,7 @@ use mikawaya_domain::custom_field::{CustomFieldDef, CustomValue, CustomValues, c
 use mikawaya_domain::health::Colour;
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
 use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId, Visibility, WriteAccess};
-use rusqlite::types::Value;
+use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 

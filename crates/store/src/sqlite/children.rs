@@ -17,7 +17,7 @@ use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug, Text};
 use mikawaya_domain::{
     AccountId, ContactId, Invalid, SubscriptionId, TouchpointId, UserId, Visibility, WriteAccess,
 };
-use rusqlite::types::Value;
+use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 fn not_found(entity: &'static str) -> impl FnOnce() -> StoreError {

@@ -8,7 +8,7 @@ use crate::{Result, StoreError};
 use jiff::civil::Date;
 use mikawaya_domain::value::Slug;
 use mikawaya_domain::{AccountId, UserId, Visibility};
-use rusqlite::types::Value;
+use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension};
 
 pub(crate) fn stage_entries(

@@ -14,7 +14,7 @@ use mikawaya_domain::plan::{
     Author, ObjectiveStatus, PlanBody, PlanEvent, PlanEventKind, Progress, SuccessPlan,
 };
 use mikawaya_domain::{AccountId, ContactId, Invalid, PlanId, UserId, Visibility};
-use rusqlite::types::Value;
+use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 const PLAN_SELECT: &str = "SELECT p.id, p.account_id, p.body, p.version, p.created_at, p.updated_at \

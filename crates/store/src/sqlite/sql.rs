@@ -1,7 +1,7 @@
 //! A small SQL builder: text plus positional parameters, so filters compose safely.
 
 use mikawaya_domain::Visibility;
-use rusqlite::types::Value;
+use crate::db::Value;
 
 /// SQL text with its parameters.
 #[derive(Debug, Default)]

@@ -18,7 +18,7 @@ use mikawaya_domain::voice::{
 };
 use mikawaya_domain::work::{SurveyKind, SurveyResponse};
 use mikawaya_domain::{AccountId, ContactId, Invalid, UserId, Visibility};
-use rusqlite::types::Value;
+use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 // --- feedback items -------------------------------------------------------------

@@ -15,7 +15,7 @@ use mikawaya_domain::work::{
     SurveyResponse, Task, TaskPatch, TaskStatus,
 };
 use mikawaya_domain::{AccountId, ContactId, Invalid, Patch, UserId, Visibility, WriteAccess};
-use rusqlite::types::Value;
+use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 // --- playbook versions --------------------------------------------------------
