@@ -2,6 +2,7 @@
 
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
+use crate::db::Value;
 use crate::journey::StageSource;
 use crate::rules::external_ids::Keyed;
 use crate::{Page, PageRequest, Result, StoreError};
@@ -13,7 +14,6 @@ use mikawaya_domain::custom_field::{CustomFieldDef, CustomValue, CustomValues, c
 use mikawaya_domain::health::Colour;
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
 use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId, Visibility, WriteAccess};
-use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 

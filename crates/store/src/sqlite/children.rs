@@ -4,6 +4,7 @@
 use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
+use crate::db::Value;
 use crate::rules::external_ids::Keyed;
 use crate::{
     ContactFilter, Page, PageRequest, Result, StoreError, SubscriptionFilter, TouchpointFilter,
@@ -17,7 +18,6 @@ use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug, Text};
 use mikawaya_domain::{
     AccountId, ContactId, Invalid, SubscriptionId, TouchpointId, UserId, Visibility, WriteAccess,
 };
-use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 fn not_found(entity: &'static str) -> impl FnOnce() -> StoreError {

@@ -3,12 +3,12 @@
 
 use super::row::{self, parsed};
 use super::sql::Sql;
+use crate::db::Value;
 use crate::journey::{StageEntry, StageMove, StageSource};
 use crate::{Result, StoreError};
 use jiff::civil::Date;
 use mikawaya_domain::value::Slug;
 use mikawaya_domain::{AccountId, UserId, Visibility};
-use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension};
 
 pub(crate) fn stage_entries(

@@ -6,6 +6,7 @@ use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::Sql;
 use super::sql::text;
+use crate::db::Value;
 use crate::plans::{
     NewShare, PlanEdit, PlanEventFilter, PlanEventRow, PlanFilter, ProgressRow, Share,
 };
@@ -14,7 +15,6 @@ use mikawaya_domain::plan::{
     Author, ObjectiveStatus, PlanBody, PlanEvent, PlanEventKind, Progress, SuccessPlan,
 };
 use mikawaya_domain::{AccountId, ContactId, Invalid, PlanId, UserId, Visibility};
-use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 const PLAN_SELECT: &str = "SELECT p.id, p.account_id, p.body, p.version, p.created_at, p.updated_at \

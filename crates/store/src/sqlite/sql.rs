@@ -1,7 +1,7 @@
 //! A small SQL builder: text plus positional parameters, so filters compose safely.
 
-use mikawaya_domain::Visibility;
 use crate::db::Value;
+use mikawaya_domain::Visibility;
 
 /// SQL text with its parameters.
 #[derive(Debug, Default)]

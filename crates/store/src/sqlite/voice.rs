@@ -5,6 +5,7 @@
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Sql, opt_text, text};
 use super::{accounts, children, work};
+use crate::db::Value;
 use crate::voice::{
     Answered, FeedbackChange, FeedbackFilter, LoopClosing, NewSend, RequestChange, RequestChanged,
     SendAnswer, Survey, SurveySend,
@@ -18,7 +19,6 @@ use mikawaya_domain::voice::{
 };
 use mikawaya_domain::work::{SurveyKind, SurveyResponse};
 use mikawaya_domain::{AccountId, ContactId, Invalid, UserId, Visibility};
-use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 // --- feedback items -------------------------------------------------------------

@@ -3,6 +3,7 @@
 use super::accounts;
 use super::row::{self, parsed, parsed_opt};
 use super::sql::{Keyset, Sql, text};
+use crate::db::Value;
 use crate::work::{
     AccountChange, Delivery, Effects, FieldUpdate, HealthRow, Message, NewMessage, PlaybookVersion,
     Run, RunFilter, TaskFilter, WorkflowBatch,
@@ -15,7 +16,6 @@ use mikawaya_domain::work::{
     SurveyResponse, Task, TaskPatch, TaskStatus,
 };
 use mikawaya_domain::{AccountId, ContactId, Invalid, Patch, UserId, Visibility, WriteAccess};
-use crate::db::Value;
 use rusqlite::{Connection, OptionalExtension, Row};
 
 // --- playbook versions --------------------------------------------------------
