@@ -314,14 +314,52 @@ macro_rules! same_in_both {
     )*};
 }
 
-same_in_both!(i64, Option<i64>, f64, Option<f64>, String, Option<String>);
+same_in_both!(f64, Option<f64>, String, Option<String>);
+
+/// An integer column of PostgreSQL whatever its width: the schema's columns are BIGINT,
+/// but a literal (`SELECT 1`) is INTEGER.
+fn pg_integer(row: &postgres::Row, index: usize) -> Result<Option<i64>> {
+    use postgres::types::Type;
+    let kind = row
+        .columns()
+        .get(index)
+        .map(|column| column.type_().clone());
+    Ok(match kind {
+        Some(kind) if kind == Type::INT4 => row.try_get::<_, Option<i32>>(index)?.map(i64::from),
+        Some(kind) if kind == Type::INT2 => row.try_get::<_, Option<i16>>(index)?.map(i64::from),
+        _ => row.try_get::<_, Option<i64>>(index)?,
+    })
+}
+
+fn pg_required(row: &postgres::Row, index: usize) -> Result<i64> {
+    pg_integer(row, index)?
+        .ok_or_else(|| StoreError::Corrupt(format!("column {index}: null where a number is kept")))
+}
+
+impl Column for i64 {
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+        row.get(index)
+    }
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+        pg_required(row, index)
+    }
+}
+
+impl Column for Option<i64> {
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+        row.get(index)
+    }
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+        pg_integer(row, index)
+    }
+}
 
 impl Column for bool {
     fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
         row.get(index)
     }
     fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
-        Ok(row.try_get::<_, i64>(index)? != 0)
+        Ok(pg_required(row, index)? != 0)
     }
 }
 
@@ -330,7 +368,7 @@ impl Column for u32 {
         row.get(index)
     }
     fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
-        let value: i64 = row.try_get(index)?;
+        let value = pg_required(row, index)?;
         u32::try_from(value)
             .map_err(|_| StoreError::Corrupt(format!("column {index}: {value} is out of range")))
     }

@@ -188,6 +188,31 @@ impl PostgresStore {
         self.write_db(access.user_id(), |db| config::record_daily_run(db, run))
     }
 
+    /// See [`crate::Store::put_metric`].
+    pub fn put_metric(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<()> {
+        self.write_db(access.user_id(), |db| config::put_metric(db, name, spec))
+    }
+
+    /// See [`crate::Store::list_metrics`].
+    pub fn list_metrics(&self) -> Result<Vec<(String, String)>> {
+        self.read_db(config::list_metrics)
+    }
+
+    /// See [`crate::Store::get_metric`].
+    pub fn get_metric(&self, name: &str) -> Result<String> {
+        self.read_db(|db| config::get_metric(db, name))
+    }
+
+    /// See [`crate::Store::rename_metric`].
+    pub fn rename_metric(&self, access: &ManageAccess, from: &str, to: &str) -> Result<()> {
+        self.write_db(access.user_id(), |db| config::rename_metric(db, from, to))
+    }
+
+    /// See [`crate::Store::delete_metric`].
+    pub fn delete_metric(&self, access: &ManageAccess, name: &str) -> Result<()> {
+        self.write_db(access.user_id(), |db| config::delete_metric(db, name))
+    }
+
     /// See [`crate::Store::last_daily_run`].
     pub fn last_daily_run(&self, _access: &ReadAccess) -> Result<Option<jiff::civil::Date>> {
         self.read_db(config::last_daily_run)

@@ -153,7 +153,7 @@ pub(crate) fn last_daily_run(db: &Db<'_>) -> Result<Option<jiff::civil::Date>> {
 }
 
 /// A service fact of the meta table.
-fn meta(db: &Db<'_>, key: &str) -> Result<Option<String>> {
+pub(crate) fn meta(db: &Db<'_>, key: &str) -> Result<Option<String>> {
     db.query_opt(
         "SELECT value FROM meta WHERE key = ?1",
         &[key.into()],
@@ -161,7 +161,8 @@ fn meta(db: &Db<'_>, key: &str) -> Result<Option<String>> {
     )
 }
 
-fn set_meta(db: &Db<'_>, key: &str, value: &str) -> Result<()> {
+/// Sets a service fact of the meta table.
+pub(crate) fn set_meta(db: &Db<'_>, key: &str, value: &str) -> Result<()> {
     db.execute(
         "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         &[key.into(), value.into()],
@@ -209,4 +210,79 @@ pub(crate) fn set_business_time_zone(db: &Db<'_>, name: &str) -> Result<()> {
         .into());
     }
     set_meta(db, TIME_ZONE_KEY, name)
+}
+
+// --- metric definitions -------------------------------------------------------
+
+/// Saves a metric's definition (its JSON spec) under its name.
+pub(crate) fn put_metric(db: &Db<'_>, name: &str, spec: &str) -> Result<()> {
+    db.execute(
+        "INSERT INTO metrics (name, spec, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) \
+         ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+        &[name.into(), spec.into(), row::now().into()],
+    )?;
+    Ok(())
+}
+
+/// Every metric's name and spec, by name.
+pub(crate) fn list_metrics(db: &Db<'_>) -> Result<Vec<(String, String)>> {
+    db.query_map("SELECT name, spec FROM metrics ORDER BY name", &[], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })
+}
+
+/// One metric's spec.
+pub(crate) fn get_metric(db: &Db<'_>, name: &str) -> Result<String> {
+    db.query_opt(
+        "SELECT spec FROM metrics WHERE name = ?1",
+        &[name.into()],
+        |row| row.get(0),
+    )?
+    .ok_or(StoreError::NotFound { entity: "metric" })
+}
+
+/// Deletes a metric with its stored series.
+pub(crate) fn delete_metric(db: &Db<'_>, name: &str) -> Result<()> {
+    if db.execute("DELETE FROM metrics WHERE name = ?1", &[name.into()])? == 0 {
+        return Err(StoreError::NotFound { entity: "metric" });
+    }
+    db.execute(
+        "DELETE FROM metric_values WHERE metric = ?1",
+        &[name.into()],
+    )?;
+    Ok(())
+}
+
+/// Renames a metric, its spec's name and its stored series; the new name must be free.
+pub(crate) fn rename_metric(db: &Db<'_>, from: &str, to: &str) -> Result<()> {
+    let taken = db.query_opt(
+        "SELECT 1 FROM metrics WHERE name = ?1",
+        &[to.into()],
+        |row| row.get::<i64>(0),
+    )?;
+    if taken.is_some() {
+        return Err(StoreError::Conflict {
+            field: "to".into(),
+            reason: format!("a metric named {to} exists"),
+        });
+    }
+    let mut spec: serde_json::Value = row::json(&get_metric(db, from)?)
+        .map_err(|invalid| StoreError::Corrupt(format!("metric {from}: {invalid}")))?;
+    if let Some(object) = spec.as_object_mut() {
+        object.insert("name".to_owned(), serde_json::Value::from(to));
+    }
+    db.execute(
+        "UPDATE metrics SET name = ?2, spec = ?3, updated_at = ?4 WHERE name = ?1",
+        &[
+            from.into(),
+            to.into(),
+            spec.to_string().into(),
+            row::now().into(),
+        ],
+    )?;
+    db.execute(
+        "UPDATE metric_values SET metric = ?2 WHERE metric = ?1",
+        &[from.into(), to.into()],
+    )?;
+    Ok(())
 }

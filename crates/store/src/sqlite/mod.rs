@@ -19,7 +19,7 @@ mod voice;
 mod work;
 
 use crate::{AuditEntry, AuditFilter, Result, StoreError, StoreStats};
-use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 
@@ -631,83 +631,25 @@ impl Store for SqliteStore {
         self.read(|c| shared_team::find_write_key(&Db::Sqlite(c), key_hash))
     }
     fn put_metric(&self, access: &ManageAccess, name: &str, spec: &str) -> Result<()> {
-        self.write_by(access.user_id(), |c| {
-            c.execute(
-                "INSERT INTO metrics (name, spec, created_at, updated_at) VALUES (?1, ?2, ?3, ?3) \
-                 ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
-                rusqlite::params![name, spec, row::now()],
-            )?;
-            Ok(())
-        })
+        self.write_db(access.user_id(), |db| config::put_metric(db, name, spec))
     }
     fn list_metrics(&self) -> Result<Vec<(String, String)>> {
-        self.read(|c| {
-            let mut statement = c.prepare_cached("SELECT name, spec FROM metrics ORDER BY name")?;
-            let rows = statement
-                .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows)
-        })
+        self.read_db(config::list_metrics)
     }
     fn delete_metric(&self, access: &ManageAccess, name: &str) -> Result<()> {
-        self.write_by(access.user_id(), |c| {
-            if c.execute("DELETE FROM metrics WHERE name = ?1", [name])? == 0 {
-                return Err(StoreError::NotFound { entity: "metric" });
-            }
-            c.execute("DELETE FROM metric_values WHERE metric = ?1", [name])?;
-            Ok(())
-        })
+        self.write_db(access.user_id(), |db| config::delete_metric(db, name))
     }
     fn rename_metric(&self, access: &ManageAccess, from: &str, to: &str) -> Result<()> {
-        self.write_by(access.user_id(), |c| {
-            let taken: Option<i64> = c
-                .query_row("SELECT 1 FROM metrics WHERE name = ?1", [to], |row| row.get(0))
-                .optional()?;
-            if taken.is_some() {
-                return Err(StoreError::Conflict {
-                    field: "to".into(),
-                    reason: format!("a metric named {to} exists"),
-                });
-            }
-            let renamed = c.execute(
-                "UPDATE metrics SET name = ?2, spec = json_set(spec, '$.name', ?2), updated_at = ?3 \
-                 WHERE name = ?1",
-                rusqlite::params![from, to, row::now()],
-            )?;
-            if renamed == 0 {
-                return Err(StoreError::NotFound { entity: "metric" });
-            }
-            c.execute(
-                "UPDATE metric_values SET metric = ?2 WHERE metric = ?1",
-                [from, to],
-            )?;
-            Ok(())
-        })
+        self.write_db(access.user_id(), |db| config::rename_metric(db, from, to))
     }
     fn get_metric(&self, name: &str) -> Result<String> {
-        self.read(|c| {
-            c.query_row("SELECT spec FROM metrics WHERE name = ?1", [name], |row| {
-                row.get(0)
-            })
-            .optional()?
-            .ok_or(StoreError::NotFound { entity: "metric" })
-        })
+        self.read_db(|db| config::get_metric(db, name))
     }
     fn get_meta(&self, key: &str) -> Result<Option<String>> {
-        self.read(|c| {
-            Ok(
-                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| {
-                    row.get(0)
-                })
-                .optional()?,
-            )
-        })
+        self.read_db(|db| config::meta(db, key))
     }
     fn put_meta(&self, key: &str, value: &str) -> Result<()> {
-        self.write(|c| {
-            c.execute("INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [key, value])?;
-            Ok(())
-        })
+        self.write_db(None, |db| config::set_meta(db, key, value))
     }
     fn put_config(
         &self,

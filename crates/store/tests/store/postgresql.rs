@@ -350,6 +350,28 @@ fn configuration_through_the_shared_module_behaves_on_postgresql_as_on_sqlite() 
     let fired: i64 =
         ok(client.query_one("SELECT fired FROM daily_runs WHERE day = '2026-04-01'", &[])).get(0);
     assert_eq!(fired, 5);
+
+    // Metric definitions: renamed with their spec's name, refused onto a taken name.
+    ok(store.put_metric(&manage, "logins", r#"{"name":"logins","kind":"count"}"#));
+    ok(store.put_metric(&manage, "exports", r#"{"name":"exports","kind":"count"}"#));
+    match store.rename_metric(&manage, "logins", "exports") {
+        Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "to"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    ok(store.rename_metric(&manage, "logins", "sign-ins"));
+    let spec: serde_json::Value = ok(serde_json::from_str(&ok(store.get_metric("sign-ins"))));
+    assert_eq!(spec["name"], "sign-ins");
+    assert_eq!(spec["kind"], "count");
+    ok(store.delete_metric(&manage, "exports"));
+    let names: Vec<String> = ok(store.list_metrics())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    assert_eq!(names, ["sign-ins"]);
+    assert!(matches!(
+        store.get_metric("logins"),
+        Err(StoreError::NotFound { .. })
+    ));
 }
 
 #[test]
