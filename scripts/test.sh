@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need when it is missing, then
-# `cargo test --workspace` (extra arguments are passed on), then Schemathesis against the
-# served OpenAPI document (scripts/api-fuzz.sh).
+# `cargo test --workspace` (extra arguments are passed on), the API suite once more on
+# PostgreSQL, then Schemathesis against the served OpenAPI document (scripts/api-fuzz.sh).
 #
 # - the tracking API's SDK test drives Segment's own Python SDK from PyPI;
 # - the differential suite recomputes every metric kind in DuckDB (PyPI);
@@ -42,6 +42,12 @@ if [ ! -d tests/browser/node_modules/playwright-core ] || [ ! -d tests/browser/n
 fi
 
 cargo test --workspace "$@"
+
+# The API suite again on PostgreSQL (the store's behaviour suite runs on both backends in
+# the run above); each test gets a new database on a PostgreSQL 15 server the suite starts.
+if [ "$#" -eq 0 ]; then
+  MIKAWAYA_TEST_STORE=postgresql cargo test -p mikawaya-server --test api
+fi
 
 # The security review's API check: the OpenAPI document validates, and Schemathesis finds
 # no server error and no answer outside the document as admin, partner and no token

@@ -17,6 +17,7 @@ use mikawaya_import::{ImportError, ImportKind};
 use mikawaya_ingest::import::EventFormat;
 use mikawaya_ingest::{Ingest, IngestConfig, IngestError};
 use mikawaya_server::{AppState, ServerConfig};
+use mikawaya_store::postgresql::PostgresStore;
 use mikawaya_store::sqlite::SqliteStore;
 use mikawaya_store::{Store, StoreError};
 use mikawaya_usage::filter::Condition;
@@ -41,10 +42,60 @@ pub fn init_logging() {
     }
 }
 
-pub(crate) fn open_store(data_dir: &Path) -> Result<SqliteStore, Failure> {
-    SqliteStore::open_dir(data_dir)
-        .with_context(|| format!("opening the store in {}", data_dir.display()))
-        .map_err(Failure::from)
+/// The PostgreSQL database named on the command line or in the environment.
+static DATABASE_URL: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Keeps `--database-url` (or `MIKAWAYA_DATABASE_URL`) for [`open_store`].
+pub(crate) fn set_database_url(url: Option<String>) {
+    let _ = DATABASE_URL.set(url.filter(|url| !url.trim().is_empty()));
+}
+
+/// The store's database: `--database-url`, `MIKAWAYA_DATABASE_URL`, or `database_url` in
+/// `DATA_DIR/mikawaya.toml`, in that order; none means the data dir's SQLite file.
+pub(crate) fn database_url(data_dir: &Path) -> Result<Option<String>, Failure> {
+    if let Some(Some(url)) = DATABASE_URL.get() {
+        return Ok(Some(url.clone()));
+    }
+    crate::work::settings_database_url(data_dir)
+}
+
+/// A URL fit to print: the password replaced by `***`.
+pub(crate) fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens the store: PostgreSQL when a database URL is configured, else the data dir's
+/// SQLite file (created when missing).
+pub(crate) fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>, Failure> {
+    match database_url(data_dir)? {
+        Some(url) => PostgresStore::connect(&url)
+            .map(|store| Arc::new(store) as Arc<dyn Store>)
+            .map_err(|error| match error {
+                StoreError::Invalid(invalid) => Failure::input(anyhow!("{invalid}")),
+                error => Failure::from(anyhow!(
+                    "opening the store in the PostgreSQL database {}: {error}",
+                    redacted(&url)
+                )),
+            }),
+        None => SqliteStore::open_dir(data_dir)
+            .map(|store| Arc::new(store) as Arc<dyn Store>)
+            .with_context(|| format!("opening the store in {}", data_dir.display()))
+            .map_err(Failure::from),
+    }
 }
 
 /// Store errors that are the user's doing exit with 2.
@@ -288,7 +339,7 @@ pub(crate) fn open_ingest_exclusive(
 }
 
 pub fn serve(data_dir: &Path, args: ServeArgs) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let ingest = open_ingest_exclusive(data_dir, Arc::clone(&store), &args.ingest)?;
     run_server(data_dir, store, ingest, &args, None)
 }
@@ -412,7 +463,7 @@ pub struct DemoArgs {
 
 pub fn demo(data_dir: &Path, args: DemoArgs) -> Result<(), Failure> {
     let locale = Locale::parse(&args.locale).map_err(Failure::input)?;
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let as_of = as_of_or_today(
         args.as_of.as_deref(),
         "--as-of",
@@ -858,7 +909,7 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
     let imported = mikawaya_app::import::import_file(
-        &store,
+        store.as_ref(),
         &access,
         kind,
         &bytes,
@@ -929,9 +980,10 @@ pub fn import(data_dir: &Path, args: ImportArgs) -> Result<(), Failure> {
     );
     if let Some(name) = &args.save_mapping {
         let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
-        let used = mikawaya_app::import::resolved(&store, &access.read(), &request)
+        let used = mikawaya_app::import::resolved(store.as_ref(), &access.read(), &request)
             .map_err(|e| anyhow!("{e}"))?;
-        mikawaya_app::import::save_mapping(&store, &manage, name, &used).map_err(Failure::input)?;
+        mikawaya_app::import::save_mapping(store.as_ref(), &manage, name, &used)
+            .map_err(Failure::input)?;
         println!(
             "{}",
             say(
@@ -975,7 +1027,7 @@ fn import_events(data_dir: &Path, args: &ImportArgs) -> Result<(), Failure> {
         .with_context(|| format!("reading {file}"))
         .map_err(Failure::input)?
         .len();
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let ingest = open_ingest_exclusive(data_dir, store, &args.ingest)?;
     let progress = ProgressBar::new(size);
     progress.set_style(
@@ -1094,7 +1146,7 @@ pub fn events(data_dir: &Path, command: EventsCommand) -> Result<(), Failure> {
             reapply_identity,
             ingest,
         } => {
-            let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+            let store: Arc<dyn Store> = open_store(data_dir)?;
             if reapply_identity {
                 store
                     .put_meta("ingest.identity_applied_through", "-1")
@@ -1269,13 +1321,13 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
             role,
             partner,
         } => {
-            let user = user_by_email(&store, &email)?;
+            let user = user_by_email(store.as_ref(), &email)?;
             let change = mikawaya_app::people::Change {
                 name,
                 role,
                 partner,
             };
-            let changed = mikawaya_app::people::change(&store, &admin, user.id, &change)
+            let changed = mikawaya_app::people::change(store.as_ref(), &admin, user.id, &change)
                 .map_err(app_input)?;
             println!(
                 "{}",
@@ -1291,7 +1343,7 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
             return Ok(());
         }
         UserCommand::Deactivate { email } => {
-            set_active(&store, &admin, &email, false)?;
+            set_active(store.as_ref(), &admin, &email, false)?;
             println!(
                 "{}",
                 say(
@@ -1304,7 +1356,7 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
             return Ok(());
         }
         UserCommand::Activate { email } => {
-            set_active(&store, &admin, &email, true)?;
+            set_active(store.as_ref(), &admin, &email, true)?;
             println!(
                 "{}",
                 say(
@@ -1338,7 +1390,7 @@ pub fn user(data_dir: &Path, command: UserCommand) -> Result<(), Failure> {
     } else {
         None
     };
-    let user = mikawaya_app::people::invite(&store, &admin, &invitation, password_hash)
+    let user = mikawaya_app::people::invite(store.as_ref(), &admin, &invitation, password_hash)
         .map_err(app_input)?;
     println!(
         "{}",
@@ -1453,7 +1505,7 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
         return activity_churn(data_dir, store, args, from, to, days);
     }
     let analysis = mikawaya_app::churn::analyse(
-        &store,
+        store.as_ref(),
         &Actor::system().read(),
         from,
         to,
@@ -1553,13 +1605,13 @@ pub fn churn(data_dir: &Path, args: &ChurnArgs) -> Result<(), Failure> {
 /// `mikawaya churn --activity-days N`: activity churn from the usage events.
 fn activity_churn(
     data_dir: &Path,
-    store: SqliteStore,
+    store: Arc<dyn Store>,
     args: &ChurnArgs,
     from: jiff::civil::Date,
     to: jiff::civil::Date,
     days: u32,
 ) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store: Arc<dyn Store> = store;
     let ingest = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
     let report = ingest
         .read(|rollups| {
@@ -1760,7 +1812,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                         },
                     };
                     Ok(mikawaya_analytics::metrics::MetricTerm {
-                        metric: stored_spec(&store, metric)?,
+                        metric: stored_spec(store.as_ref(), metric)?,
                         weight,
                     })
                 })
@@ -1772,7 +1824,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
                 .map_err(Failure::input)?;
             let nested = |reference: Option<String>| -> Result<Option<Box<MetricSpec>>, Failure> {
                 reference
-                    .map(|name| stored_spec(&store, &name).map(Box::new))
+                    .map(|name| stored_spec(store.as_ref(), &name).map(Box::new))
                     .transpose()
             };
             let spec = MetricSpec {
@@ -1811,16 +1863,16 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
             as_of,
             ingest,
         } => {
-            let today = as_of_or_today(as_of.as_deref(), "--as-of", &store, &ingest)?;
-            let metrics = mikawaya_app::series::defined(&store, name.as_deref())
+            let today = as_of_or_today(as_of.as_deref(), "--as-of", store.as_ref(), &ingest)?;
+            let metrics = mikawaya_app::series::defined(store.as_ref(), name.as_deref())
                 .map_err(|e| anyhow!("{e}"))?;
             if let Some(name) = &name
                 && metrics.is_empty()
             {
                 return Err(Failure::input(anyhow!("no metric named {name}")));
             }
-            let facts = account_facts(&store)?;
-            let store: Arc<dyn Store> = Arc::new(store);
+            let facts = account_facts(store.as_ref())?;
+            let store: Arc<dyn Store> = store;
             let service = open_ingest(data_dir, Arc::clone(&store), &ingest)?;
             let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
             let mut days = 0;
@@ -1864,7 +1916,7 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
         }
         MetricsCommand::Delete { name } => {
             let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
-            mikawaya_app::metrics::delete(&store, &manage, &name).map_err(app_input)?;
+            mikawaya_app::metrics::delete(store.as_ref(), &manage, &name).map_err(app_input)?;
             println!(
                 "{}",
                 say(
@@ -1876,7 +1928,8 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
         }
         MetricsCommand::Rename { from, to } => {
             let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
-            mikawaya_app::metrics::rename(&store, &manage, &from, &to).map_err(app_input)?;
+            mikawaya_app::metrics::rename(store.as_ref(), &manage, &from, &to)
+                .map_err(app_input)?;
             println!(
                 "{}",
                 say(
@@ -1895,12 +1948,13 @@ pub fn metrics(data_dir: &Path, command: MetricsCommand) -> Result<(), Failure> 
         } => {
             let as_of =
                 mikawaya_domain::value::parse_date(&as_of, "--as-of").map_err(Failure::input)?;
-            let metric = Metric::check(&stored_spec(&store, &name)?).map_err(Failure::input)?;
-            let account_rows = all_account_rows(&store)?;
+            let metric =
+                Metric::check(&stored_spec(store.as_ref(), &name)?).map_err(Failure::input)?;
+            let account_rows = all_account_rows(store.as_ref())?;
             let accounts: Vec<Subject> = account_rows.iter().map(Subject::of).collect();
             let names = external_ids(&account_rows);
-            let facts = account_facts(&store)?;
-            let store: Arc<dyn Store> = Arc::new(store);
+            let facts = account_facts(store.as_ref())?;
+            let store: Arc<dyn Store> = store;
             let service = open_ingest(data_dir, store, &ingest)?;
             let values = service
                 .read(|rollups| {
@@ -1966,7 +2020,7 @@ pub struct TableArgs {
     ingest: IngestArgs,
 }
 
-fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result<(), Failure> {
+fn metrics_table(data_dir: &Path, store: Arc<dyn Store>, args: TableArgs) -> Result<(), Failure> {
     use mikawaya_app::table::{PreparedTable, TableFormat, TableRequest};
     let ingest = &args.ingest;
     let input = |e: mikawaya_domain::Invalid| {
@@ -2001,8 +2055,8 @@ fn metrics_table(data_dir: &Path, store: SqliteStore, args: TableArgs) -> Result
         before_renewal_days: args.before_renewal_days,
         format,
     };
-    let today = ingest.clock(&store)?.today();
-    let store: Arc<dyn Store> = Arc::new(store);
+    let today = ingest.clock(store.as_ref())?.today();
+    let store: Arc<dyn Store> = store;
     let service = open_ingest(data_dir, Arc::clone(&store), ingest)?;
     let span = service
         .read(|rollups| rollups.event_span())
@@ -2160,7 +2214,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
     let store = open_store(data_dir)?;
     let scoring = match &args.metric {
         Some(name) => {
-            let spec = stored_spec(&store, name)?;
+            let spec = stored_spec(store.as_ref(), name)?;
             let metric = Metric::check(&spec).map_err(Failure::input)?;
             let higher_is_riskier = match args.direction.as_deref() {
                 None => spec.kind == "days_since",
@@ -2194,7 +2248,7 @@ pub fn backtest_metric(data_dir: &Path, args: &BacktestArgs) -> Result<(), Failu
             "--horizon-days and --every-days must be at least 1"
         )));
     }
-    let store: Arc<dyn Store> = Arc::new(store);
+    let store: Arc<dyn Store> = store;
     let service = open_ingest(data_dir, Arc::clone(&store), &args.ingest)?;
     let to = match &args.to {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "--to").map_err(Failure::input)?,
@@ -2335,7 +2389,7 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
         (None, None) => None,
         (name, file) => Some(load_scorecard(name.as_deref(), file.as_deref())?),
     };
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let as_of = as_of_or_today(
         args.as_of.as_deref(),
         "--as-of",
@@ -2416,9 +2470,7 @@ pub fn health(data_dir: &Path, args: &HealthArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-fn all_account_rows(
-    store: &SqliteStore,
-) -> Result<Vec<mikawaya_domain::account::Account>, Failure> {
+fn all_account_rows(store: &dyn Store) -> Result<Vec<mikawaya_domain::account::Account>, Failure> {
     store
         .all_accounts(&Actor::system().read())
         .map_err(store_failure)
@@ -2456,7 +2508,7 @@ pub fn backup(data_dir: &Path, dir: &Path) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
     let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
     let manifest =
-        mikawaya_app::backup::backup(&store, &admin, data_dir, dir).map_err(app_input)?;
+        mikawaya_app::backup::backup(store.as_ref(), &admin, data_dir, dir).map_err(app_input)?;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     let segments = manifest
         .files

@@ -14,7 +14,6 @@ use mikawaya_domain::voice::SurveyChannel;
 use mikawaya_domain::{Actor, ContactId};
 use mikawaya_import::ImportError;
 use mikawaya_playbooks::journey::SegmentBy;
-use mikawaya_store::Store;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, clap::Subcommand)]
@@ -86,7 +85,7 @@ pub fn surveys_run(data_dir: &Path, command: SurveysCommand) -> Result<(), Failu
     let system = Actor::system();
     match command {
         SurveysCommand::List => {
-            for (survey, def) in surveys::definitions(&store).map_err(app_input)? {
+            for (survey, def) in surveys::definitions(store.as_ref()).map_err(app_input)? {
                 println!(
                     "{}\t{}\t{}\t{}",
                     survey.name,
@@ -103,7 +102,7 @@ pub fn surveys_run(data_dir: &Path, command: SurveysCommand) -> Result<(), Failu
             let def = serde_json::from_str(&text)
                 .map_err(|e| Failure::input(anyhow!("{shown}:{}: {e}", e.line())))?;
             let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
-            let saved = surveys::save(&store, &manage, def).map_err(|e| match e {
+            let saved = surveys::save(store.as_ref(), &manage, def).map_err(|e| match e {
                 mikawaya_app::AppError::Invalid(i) => {
                     Failure::input(anyhow!("{shown}: {}: {}", i.field, i.reason))
                 }
@@ -129,8 +128,9 @@ pub fn surveys_run(data_dir: &Path, command: SurveysCommand) -> Result<(), Failu
             };
             let write = system.write().map_err(|e| anyhow!("{e}"))?;
             let contacts: Vec<ContactId> = contacts.into_iter().map(ContactId::new).collect();
-            let outcomes = surveys::send(&store, &write, &name, &contacts, channel, &context)
-                .map_err(app_input)?;
+            let outcomes =
+                surveys::send(store.as_ref(), &write, &name, &contacts, channel, &context)
+                    .map_err(app_input)?;
             for outcome in outcomes {
                 match outcome {
                     SendOutcome::Sent(send, url) if send.channel == SurveyChannel::InApp => {
@@ -154,7 +154,7 @@ pub fn surveys_run(data_dir: &Path, command: SurveysCommand) -> Result<(), Failu
                 .checked_sub(jiff::Span::new().days(365))
                 .map_err(|e| anyhow!("{e}"))?;
             let (by_survey, by_segment) =
-                surveys::rates(&store, &system.read(), from, to, by).map_err(app_input)?;
+                surveys::rates(store.as_ref(), &system.read(), from, to, by).map_err(app_input)?;
             let row = |r: &surveys::Rate| serde_json::json!({"sent": r.sent, "answered": r.answered, "percent": r.percent()});
             if json {
                 let out = serde_json::json!({
@@ -193,7 +193,7 @@ pub fn feedback_run(data_dir: &Path, command: FeedbackCommand) -> Result<(), Fai
             };
             let write = system.write().map_err(|e| anyhow!("{e}"))?;
             let index = FeedbackIndex::new();
-            match feedback::import(&store, &write, &index, &rows) {
+            match feedback::import(store.as_ref(), &write, &index, &rows) {
                 Ok((new, kept)) => {
                     println!(
                         "{shown}: {new} feedback items recorded, {kept} already there ({encoding:?})"
@@ -206,7 +206,7 @@ pub fn feedback_run(data_dir: &Path, command: FeedbackCommand) -> Result<(), Fai
             }
         }
         FeedbackCommand::Requests { csv } => {
-            let rows = feedback::ranked(&store, &system.read()).map_err(app_input)?;
+            let rows = feedback::ranked(store.as_ref(), &system.read()).map_err(app_input)?;
             if csv {
                 print!("{}", feedback::requests_csv(&rows));
             } else {
@@ -225,7 +225,10 @@ pub fn feedback_run(data_dir: &Path, command: FeedbackCommand) -> Result<(), Fai
             }
         }
         FeedbackCommand::WebhookSecret => {
-            println!("{}", feedback::webhook_secret(&store).map_err(app_input)?);
+            println!(
+                "{}",
+                feedback::webhook_secret(store.as_ref()).map_err(app_input)?
+            );
         }
     }
     Ok(())

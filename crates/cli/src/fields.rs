@@ -8,7 +8,6 @@ use anyhow::anyhow;
 use mikawaya_domain::Actor;
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
 use mikawaya_domain::value::{Name, Slug};
-use mikawaya_store::Store;
 use std::path::Path;
 
 #[derive(Debug, clap::Subcommand)]

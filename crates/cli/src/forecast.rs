@@ -90,7 +90,7 @@ impl Common {
 }
 
 pub fn run(data_dir: &Path, command: ForecastCommand) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     match command {
         ForecastCommand::Train { common } => {
             let service = open_ingest(data_dir, Arc::clone(&store), &common.ingest)?;

@@ -52,7 +52,7 @@ pub enum JourneyCommand {
 }
 
 pub fn run(data_dir: &Path, command: JourneyCommand) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let system = Actor::system();
     let read = system.read();
     match command {

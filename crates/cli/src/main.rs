@@ -38,6 +38,16 @@ struct Cli {
         default_value = "./mikawaya-data"
     )]
     data_dir: PathBuf,
+    /// A PostgreSQL database for the store instead of the data dir's SQLite file
+    /// (postgres://user:password@host:port/database); also `database_url` in
+    /// DATA_DIR/mikawaya.toml. Usage events stay in the data dir.
+    #[arg(
+        long,
+        global = true,
+        env = "MIKAWAYA_DATABASE_URL",
+        hide_env_values = true
+    )]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -176,6 +186,7 @@ fn main() -> ExitCode {
         sigpipe::reset();
     }
     commands::init_logging();
+    commands::set_database_url(cli.database_url.clone());
     let result = match cli.command {
         Command::Serve(args) => commands::serve(&cli.data_dir, args),
         Command::Demo(args) => commands::demo(&cli.data_dir, args),

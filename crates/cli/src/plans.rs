@@ -50,7 +50,7 @@ pub enum PlansCommand {
 }
 
 pub fn run(data_dir: &Path, command: PlansCommand) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let system = Actor::system();
     let read = system.read();
     match command {

@@ -47,7 +47,7 @@ fn pretty(value: &impl serde::Serialize) -> Result<String, Failure> {
 }
 
 pub fn run(data_dir: &Path, command: ScorecardCommand) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let system = Actor::system();
     let manage = system.manage().map_err(|e| anyhow!("{e}"))?;
     match command {

@@ -6,7 +6,6 @@ use crate::Failure;
 use crate::commands::{open_store, store_failure};
 use anyhow::anyhow;
 use mikawaya_domain::Actor;
-use mikawaya_store::Store;
 use std::path::Path;
 
 #[derive(Debug, clap::Subcommand)]
@@ -28,11 +27,11 @@ pub fn run(data_dir: &Path, command: Option<SettingsCommand>) -> Result<(), Fail
     let manage = Actor::system().manage().map_err(|e| anyhow!("{e}"))?;
     match command {
         Some(SettingsCommand::Currency { code }) => {
-            mikawaya_app::import::set_default_currency(&store, &manage, &code)
+            mikawaya_app::import::set_default_currency(store.as_ref(), &manage, &code)
                 .map_err(|e| Failure::input(anyhow!("currency: {e}")))?;
         }
         Some(SettingsCommand::TimeZone { name }) => {
-            mikawaya_app::clock::resolve_time_zone(&store, Some(&name))
+            mikawaya_app::clock::resolve_time_zone(store.as_ref(), Some(&name))
                 .map_err(|e| Failure::input(anyhow!("time zone: {e}")))?;
         }
         None => {}

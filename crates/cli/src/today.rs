@@ -39,7 +39,7 @@ pub fn run(data_dir: &Path, args: &TodayArgs) -> Result<(), Failure> {
         Some("ja") => Language::Ja,
         Some(_) => return Err(Failure::input(anyhow!("--lang: must be en or ja"))),
     };
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let email =
         Email::parse(&args.owner).map_err(|e| Failure::input(anyhow!("--owner: {}", e.reason)))?;
     let read = Actor::system().read();

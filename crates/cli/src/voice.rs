@@ -28,7 +28,7 @@ pub struct VoiceArgs {
 
 pub fn run(data_dir: &Path, args: VoiceArgs) -> Result<(), Failure> {
     let store = open_store(data_dir)?;
-    let to = as_of_or_today(args.to.as_deref(), "--to", &store, &args.ingest)?;
+    let to = as_of_or_today(args.to.as_deref(), "--to", store.as_ref(), &args.ingest)?;
     let from = match args.from.as_deref() {
         Some(raw) => mikawaya_domain::value::parse_date(raw, "--from")
             .map_err(|e| Failure::input(anyhow!("{}: {}", e.field, e.reason)))?,
@@ -38,7 +38,7 @@ pub fn run(data_dir: &Path, args: VoiceArgs) -> Result<(), Failure> {
     };
     let by = SegmentBy::parse(&args.by, "--by")
         .map_err(|e| Failure::input(anyhow!("{}: {}", e.field, e.reason)))?;
-    let report = mikawaya_app::voice::report(&store, &Actor::system().read(), from, to, by)
+    let report = mikawaya_app::voice::report(store.as_ref(), &Actor::system().read(), from, to, by)
         .map_err(app_input)?;
     let scores = |s: &mikawaya_analytics::voice::Scores| {
         serde_json::json!({"nps": s.nps, "nps_answers": s.nps_answers, "csat": s.csat,

@@ -21,7 +21,8 @@ use std::sync::Arc;
 pub struct WorkflowArgs {
     /// Settings file (TOML, keys as the long flags with `_`: smtp_url, smtp_from, base_url,
     /// secret, quiet_hours, emails_per_week, message_locale, outbox_lease_seconds,
-    /// outbox_interval_seconds, digest_webhook). Default: DATA_DIR/mikawaya.toml when it exists.
+    /// outbox_interval_seconds, digest_webhook, database_url). Default:
+    /// DATA_DIR/mikawaya.toml when it exists.
     #[arg(long, env = "MIKAWAYA_CONFIG")]
     config: Option<PathBuf>,
     /// SMTP server for playbook email: smtp://host:port (add ?tls=required for STARTTLS),
@@ -71,6 +72,35 @@ struct SettingsFile {
     outbox_lease_seconds: Option<i64>,
     outbox_interval_seconds: Option<u64>,
     digest_webhook: Option<String>,
+    /// The store's PostgreSQL database (see `commands::open_store`).
+    database_url: Option<String>,
+}
+
+/// `database_url` of `DATA_DIR/mikawaya.toml`, when the file exists and names one.
+pub(crate) fn settings_database_url(data_dir: &Path) -> Result<Option<String>, Failure> {
+    let path = data_dir.join("mikawaya.toml");
+    if !path.exists() {
+        return Ok(None);
+    }
+    let file = read_settings(&path)?;
+    Ok(file.database_url.filter(|url| !url.trim().is_empty()))
+}
+
+fn read_settings(path: &Path) -> Result<SettingsFile, Failure> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the settings file {}", path.display()))
+        .map_err(Failure::input)?;
+    toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
+        Failure::input(anyhow!(
+            "{}{}: {}",
+            path.display(),
+            line.map(|l| format!(":{l}")).unwrap_or_default(),
+            e.message()
+        ))
+    })
 }
 
 /// Resolved settings.
@@ -89,20 +119,7 @@ impl WorkflowArgs {
             None if default.exists() => default,
             None => return Ok(SettingsFile::default()),
         };
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("reading the settings file {}", path.display()))
-            .map_err(Failure::input)?;
-        toml::from_str(&text).map_err(|e| {
-            let line = e
-                .span()
-                .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
-            Failure::input(anyhow!(
-                "{}{}: {}",
-                path.display(),
-                line.map(|l| format!(":{l}")).unwrap_or_default(),
-                e.message()
-            ))
-        })
+        read_settings(&path)
     }
 
     /// The settings, with the secret read from the store when not configured.
@@ -258,7 +275,7 @@ pub fn rules(data_dir: &Path, command: RulesCommand) -> Result<(), Failure> {
         ingest,
         workflow,
     } = command;
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let clock = parse_day(as_of.as_deref(), "--as-of", store.as_ref(), &ingest)?;
     let mut settings = workflow
         .resolve(data_dir, store.as_ref(), ingest.time_zone())?
@@ -394,7 +411,7 @@ pub enum OutboxCommand {
 }
 
 pub fn outbox(data_dir: &Path, command: OutboxCommand) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     match command {
         OutboxCommand::Flush {
             now,
@@ -498,7 +515,7 @@ pub enum PlaybooksCommand {
 }
 
 pub fn playbooks(data_dir: &Path, command: PlaybooksCommand) -> Result<(), Failure> {
-    let store: Arc<dyn Store> = Arc::new(open_store(data_dir)?);
+    let store: Arc<dyn Store> = open_store(data_dir)?;
     let manage = || {
         Actor::system()
             .manage()
@@ -660,7 +677,7 @@ pub fn tasks(data_dir: &Path, command: TasksCommand) -> Result<(), Failure> {
             .transpose()
             .map_err(Failure::input)?,
         overdue_on: overdue
-            .then(|| crate::commands::stored_clock(&store).map(|c| c.today()))
+            .then(|| crate::commands::stored_clock(store.as_ref()).map(|c| c.today()))
             .transpose()?,
         ..Default::default()
     };
@@ -735,8 +752,8 @@ pub fn tiers(data_dir: &Path, command: TiersCommand) -> Result<(), Failure> {
     rules.check().map_err(Failure::input)?;
     let store = open_store(data_dir)?;
     let access = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
-    let today = crate::commands::stored_clock(&store)?.today();
-    let plan = mikawaya_playbooks::tiers::apply(&store, &access, &rules, dry_run, today)
+    let today = crate::commands::stored_clock(store.as_ref())?.today();
+    let plan = mikawaya_playbooks::tiers::apply(store.as_ref(), &access, &rules, dry_run, today)
         .map_err(playbook_failure)?;
     if json {
         return print_json(&plan);
@@ -756,10 +773,10 @@ pub fn book(data_dir: &Path, as_of: Option<&str>, json: bool) -> Result<(), Fail
     let access = Actor::system().read();
     let today = match as_of {
         Some(day) => mikawaya_domain::value::parse_date(day, "--as-of").map_err(Failure::input)?,
-        None => crate::commands::stored_clock(&store)?.today(),
+        None => crate::commands::stored_clock(store.as_ref())?.today(),
     };
-    let rows =
-        mikawaya_app::team::book(&store, &access, today).map_err(crate::commands::app_input)?;
+    let rows = mikawaya_app::team::book(store.as_ref(), &access, today)
+        .map_err(crate::commands::app_input)?;
     if json {
         return print_json(&rows);
     }

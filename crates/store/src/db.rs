@@ -47,6 +47,18 @@ impl From<String> for Value {
     }
 }
 
+impl From<u32> for Value {
+    fn from(value: u32) -> Self {
+        Value::Integer(i64::from(value))
+    }
+}
+
+impl<T: Clone + Into<Value>> From<&T> for Value {
+    fn from(value: &T) -> Self {
+        value.clone().into()
+    }
+}
+
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(value: Option<T>) -> Self {
         value.map_or(Value::Null, Into::into)
@@ -102,40 +114,80 @@ type PgParams<'p> = [&'p (dyn postgres::types::ToSql + Sync)];
 
 /// What [`Db`] needs of a PostgreSQL transaction.
 pub(crate) trait PgClient {
-    fn execute(&mut self, sql: &str, params: &PgParams<'_>) -> Result<u64, postgres::Error>;
+    fn prepare_typed(
+        &mut self,
+        sql: &str,
+        types: &[postgres::types::Type],
+    ) -> Result<postgres::Statement, postgres::Error>;
+    fn execute(
+        &mut self,
+        statement: &postgres::Statement,
+        params: &PgParams<'_>,
+    ) -> Result<u64, postgres::Error>;
     fn query(
         &mut self,
-        sql: &str,
+        statement: &postgres::Statement,
         params: &PgParams<'_>,
     ) -> Result<Vec<postgres::Row>, postgres::Error>;
-    fn query_opt(
-        &mut self,
-        sql: &str,
-        params: &PgParams<'_>,
-    ) -> Result<Option<postgres::Row>, postgres::Error>;
 }
 
 impl PgClient for postgres::Transaction<'_> {
-    fn execute(&mut self, sql: &str, params: &PgParams<'_>) -> Result<u64, postgres::Error> {
-        postgres::Transaction::execute(self, sql, params)
+    fn prepare_typed(
+        &mut self,
+        sql: &str,
+        types: &[postgres::types::Type],
+    ) -> Result<postgres::Statement, postgres::Error> {
+        postgres::Transaction::prepare_typed(self, sql, types)
+    }
+    fn execute(
+        &mut self,
+        statement: &postgres::Statement,
+        params: &PgParams<'_>,
+    ) -> Result<u64, postgres::Error> {
+        postgres::Transaction::execute(self, statement, params)
     }
     fn query(
         &mut self,
-        sql: &str,
+        statement: &postgres::Statement,
         params: &PgParams<'_>,
     ) -> Result<Vec<postgres::Row>, postgres::Error> {
-        postgres::Transaction::query(self, sql, params)
-    }
-    fn query_opt(
-        &mut self,
-        sql: &str,
-        params: &PgParams<'_>,
-    ) -> Result<Option<postgres::Row>, postgres::Error> {
-        postgres::Transaction::query_opt(self, sql, params)
+        postgres::Transaction::query(self, statement, params)
     }
 }
 
+/// The statement of `sql` on PostgreSQL, its parameters typed by the values bound (an
+/// integer is BIGINT, a real DOUBLE PRECISION, text TEXT; a null is left to PostgreSQL to
+/// infer), so a parameter PostgreSQL cannot type from its context alone still works.
+fn pg_prepare(
+    client: &mut (dyn PgClient + '_),
+    sql: &str,
+    params: &[Value],
+) -> Result<postgres::Statement> {
+    use postgres::types::Type;
+    let sql = numbered(sql);
+    let mut types = vec![Type::UNKNOWN; params.len()];
+    for (kind, value) in types.iter_mut().zip(params) {
+        *kind = match value {
+            Value::Null => Type::UNKNOWN,
+            Value::Integer(_) => Type::INT8,
+            Value::Real(_) => Type::FLOAT8,
+            Value::Text(_) => Type::TEXT,
+        };
+    }
+    Ok(client.prepare_typed(&sql, &types)?)
+}
+
 impl Db<'_> {
+    /// Whether this is PostgreSQL (for the few statements whose SQL differs by engine).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Db::Postgres(_))
+    }
+
+    /// The case-insensitive LIKE of the engine (SQLite's LIKE ignores ASCII case).
+    pub fn ilike(&self) -> &'static str {
+        if self.is_postgres() { "ILIKE" } else { "LIKE" }
+    }
+
     /// Runs a statement; returns the rows it changed.
     pub fn execute(&self, sql: &str, params: &[Value]) -> Result<u64> {
         match self {
@@ -146,9 +198,9 @@ impl Db<'_> {
                 Ok(changed as u64)
             }
             Db::Postgres(transaction) => {
-                let sql = numbered(sql);
-                let params = references(params);
-                Ok(transaction.borrow_mut().execute(&sql, &params)?)
+                let mut client = transaction.borrow_mut();
+                let statement = pg_prepare(*client, sql, params)?;
+                Ok(client.execute(&statement, &references(params))?)
             }
         }
     }
@@ -170,10 +222,10 @@ impl Db<'_> {
                 }
             }
             Db::Postgres(transaction) => {
-                let sql = numbered(sql);
-                let params = references(params);
-                let row = transaction.borrow_mut().query_opt(&sql, &params)?;
-                row.as_ref()
+                let mut client = transaction.borrow_mut();
+                let statement = pg_prepare(*client, sql, params)?;
+                let rows = client.query(&statement, &references(params))?;
+                rows.first()
                     .map(|row| read(&Row::Postgres(row)))
                     .transpose()
             }
@@ -209,11 +261,10 @@ impl Db<'_> {
                 Ok(read_rows)
             }
             Db::Postgres(transaction) => {
-                let sql = numbered(sql);
-                let params = references(params);
-                transaction
-                    .borrow_mut()
-                    .query(&sql, &params)?
+                let mut client = transaction.borrow_mut();
+                let statement = pg_prepare(*client, sql, params)?;
+                client
+                    .query(&statement, &references(params))?
                     .iter()
                     .map(|row| read(&Row::Postgres(row)))
                     .collect()
@@ -316,8 +367,32 @@ macro_rules! same_in_both {
 
 same_in_both!(f64, Option<f64>, String, Option<String>);
 
+impl Column for Option<u32> {
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+        row.get(index)
+    }
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+        pg_integer(row, index)?
+            .map(|value| {
+                u32::try_from(value).map_err(|_| {
+                    StoreError::Corrupt(format!("column {index}: {value} is out of range"))
+                })
+            })
+            .transpose()
+    }
+}
+
+impl Column for Option<bool> {
+    fn sqlite(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+        row.get(index)
+    }
+    fn postgres(row: &postgres::Row, index: usize) -> Result<Self> {
+        Ok(pg_integer(row, index)?.map(|value| value != 0))
+    }
+}
+
 /// An integer column of PostgreSQL whatever its width: the schema's columns are BIGINT,
-/// but a literal (`SELECT 1`) is INTEGER.
+/// but a literal (`SELECT 1`) is INTEGER and a condition BOOLEAN.
 fn pg_integer(row: &postgres::Row, index: usize) -> Result<Option<i64>> {
     use postgres::types::Type;
     let kind = row
@@ -327,6 +402,8 @@ fn pg_integer(row: &postgres::Row, index: usize) -> Result<Option<i64>> {
     Ok(match kind {
         Some(kind) if kind == Type::INT4 => row.try_get::<_, Option<i32>>(index)?.map(i64::from),
         Some(kind) if kind == Type::INT2 => row.try_get::<_, Option<i16>>(index)?.map(i64::from),
+        // A condition (`EXISTS (…)`, `a = b`) is a boolean; SQLite's is 0 or 1.
+        Some(kind) if kind == Type::BOOL => row.try_get::<_, Option<bool>>(index)?.map(i64::from),
         _ => row.try_get::<_, Option<i64>>(index)?,
     })
 }

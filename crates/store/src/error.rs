@@ -52,6 +52,14 @@ pub enum StoreError {
     /// the credentials).
     #[error("no database connection: {0}")]
     Unreachable(#[from] r2d2::Error),
+    /// A program the store runs (PostgreSQL's `pg_dump`, `pg_restore`) is missing or failed.
+    #[error("{program}: {message}")]
+    Tool {
+        /// The program.
+        program: &'static str,
+        /// What it said, or why it could not run.
+        message: String,
+    },
     /// A file could not be written (our fault).
     #[error("io error")]
     Io(#[from] std::io::Error),
@@ -77,6 +85,26 @@ impl StoreError {
             StoreError::Postgres(error) => {
                 error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION)
             }
+            _ => false,
+        }
+    }
+
+    /// Whether a unique constraint over `column` refused the change (either engine:
+    /// SQLite names it `table.column` in its message, PostgreSQL in the detail
+    /// `Key (column)=(…) already exists`).
+    pub(crate) fn is_unique_violation_of(&self, column: &str) -> bool {
+        if !self.is_unique_violation() {
+            return false;
+        }
+        match self {
+            StoreError::Database(rusqlite::Error::SqliteFailure(_, message)) => message
+                .as_deref()
+                .is_some_and(|m| m.contains(&format!(".{column}"))),
+            StoreError::Postgres(error) => error.as_db_error().is_some_and(|db| {
+                db.detail()
+                    .is_some_and(|detail| detail.contains(&format!("({column})")))
+                    || db.constraint().is_some_and(|name| name.contains(column))
+            }),
             _ => false,
         }
     }

@@ -263,7 +263,6 @@ async fn metrics_are_defined_over_http_and_valued_per_visible_account() {
 #[tokio::test]
 async fn stored_metric_series_read_back_scoped_and_checked() {
     use mikawaya_domain::Actor;
-    use mikawaya_store::Store;
     let app = TestApp::spawn().await;
     let defined = app
         .call(
@@ -276,12 +275,15 @@ async fn stored_metric_series_read_back_scoped_and_checked() {
     assert_eq!(defined.status, StatusCode::CREATED, "{}", defined.text);
     let manage = Actor::system().manage().unwrap_or_else(|e| panic!("{e}"));
     let (a, b) = (app.seed.accounts["a"], app.seed.accounts["b"]);
-    for (day, value) in [("2026-03-01", 5.0), ("2026-03-08", 7.0)] {
-        let day: jiff::civil::Date = day.parse().unwrap_or_else(|e| panic!("{e}"));
-        app.store
-            .put_metric_values(&manage, "seats", day, &[(a, Some(value)), (b, None)])
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
+    app.with_store(move |store| {
+        for (day, value) in [("2026-03-01", 5.0), ("2026-03-08", 7.0)] {
+            let day: jiff::civil::Date = day.parse().unwrap_or_else(|e| panic!("{e}"));
+            store
+                .put_metric_values(&manage, "seats", day, &[(a, Some(value)), (b, None)])
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    })
+    .await;
     let path =
         |account: i64, query: &str| format!("/api/v1/accounts/{account}/metrics/seats?{query}");
     let series = app

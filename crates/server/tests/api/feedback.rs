@@ -5,7 +5,6 @@
 
 use crate::helpers::{TestApp, ok};
 use mikawaya_domain::Actor;
-use mikawaya_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -151,7 +150,9 @@ async fn items_merge_into_a_request_partners_see_their_share_and_the_webhook_clo
     );
 
     // The webhook: forged, then signed, then replayed.
-    let secret = ok(mikawaya_app::feedback::webhook_secret(app.store.as_ref()));
+    let secret = ok(app
+        .with_store(|store| mikawaya_app::feedback::webhook_secret(store))
+        .await);
     let body = json!({"action": "closed", "issue": {"html_url": url, "state": "closed", "state_reason": "completed"}}).to_string();
     let hook = |signature: String, delivery: &str| {
         app.client
@@ -190,7 +191,9 @@ async fn items_merge_into_a_request_partners_see_their_share_and_the_webhook_clo
     let shipped = app.get("leader", &format!("/api/v1/requests/{id}")).await;
     assert_eq!(shipped.body["request"]["status"], "shipped");
     // One email to the one requester with an address, whatever the replays.
-    let messages = ok(app.store.list_messages(&ok(Actor::system().admin()), None));
+    let messages = ok(app
+        .with_store(|store| store.list_messages(&ok(Actor::system().admin()), None))
+        .await);
     let told: Vec<&str> = messages
         .iter()
         .filter(|m| m.idempotency_key.starts_with("request/"))

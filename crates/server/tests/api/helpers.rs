@@ -14,6 +14,7 @@ use mikawaya_domain::{AccountId, Actor, PartnerId};
 use mikawaya_ingest::{Ingest, IngestConfig};
 use mikawaya_server::{AppState, ServerConfig, auth};
 use mikawaya_store::Store;
+use mikawaya_store::postgresql::PostgresStore;
 use mikawaya_store::sqlite::SqliteStore;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -41,7 +42,7 @@ pub struct Seed {
 
 pub struct TestApp {
     pub base: String,
-    pub store: Arc<SqliteStore>,
+    pub store: Arc<dyn Store>,
     pub seed: Seed,
     /// Tokens by role name ("partner" is a user of partner A).
     pub tokens: HashMap<&'static str, String>,
@@ -65,13 +66,19 @@ impl TestApp {
 
     pub async fn spawn_with(config: ServerConfig) -> TestApp {
         let dir = ok(tempfile::tempdir());
-        let store = Arc::new(ok(SqliteStore::open_dir(dir.path())));
-        let (seed, tokens) = seed(store.as_ref());
-        let ingest = Arc::new(ok(Ingest::open(
-            dir.path(),
-            IngestConfig::default(),
-            store.clone(),
-        )));
+        // The store's calls block (PostgreSQL's driver runs its own runtime): off this one.
+        let data_dir = dir.path().to_owned();
+        let (store, seed, tokens, ingest) = ok(tokio::task::spawn_blocking(move || {
+            let store = test_store(&data_dir);
+            let (seed, tokens) = seed(store.as_ref());
+            let ingest = Arc::new(ok(Ingest::open(
+                &data_dir,
+                IngestConfig::default(),
+                store.clone(),
+            )));
+            (store, seed, tokens, ingest)
+        })
+        .await);
         let state = AppState::new(store.clone(), Arc::clone(&ingest), config);
         let listener = ok(tokio::net::TcpListener::bind("127.0.0.1:0").await);
         let address = ok(listener.local_addr());
@@ -90,6 +97,15 @@ impl TestApp {
             _dir: dir,
             _shutdown: shutdown,
         }
+    }
+
+    /// Runs `call` on the store off the async runtime, as the server does.
+    pub async fn with_store<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&dyn Store) -> T + Send + 'static,
+    ) -> T {
+        let store = Arc::clone(&self.store);
+        ok(tokio::task::spawn_blocking(move || call(store.as_ref())).await)
     }
 
     pub fn account(&self, key: &str) -> i64 {
@@ -144,6 +160,25 @@ impl TestApp {
             pair,
             reply.body["csrf_token"].as_str().unwrap_or("").to_owned(),
         )
+    }
+}
+
+/// The store the suite runs on: SQLite in the test's data dir, or with
+/// `MIKAWAYA_TEST_STORE=postgresql` a new database on the PostgreSQL 15 server this test
+/// process shares (`scripts/test.sh` runs the suite both ways).
+fn backend() -> &'static str {
+    match std::env::var("MIKAWAYA_TEST_STORE").as_deref() {
+        Ok("postgresql") => "postgresql",
+        _ => "sqlite",
+    }
+}
+
+fn test_store(data_dir: &std::path::Path) -> Arc<dyn Store> {
+    match backend() {
+        "postgresql" => Arc::new(ok(PostgresStore::connect(
+            &mikawaya_testpg::fresh_database(),
+        ))),
+        _ => Arc::new(ok(SqliteStore::open_dir(data_dir))),
     }
 }
 

@@ -4,19 +4,21 @@ use crate::helpers::{TestApp, ok};
 use mikawaya_domain::Actor;
 use mikawaya_domain::account::NewAccount;
 use mikawaya_domain::value::{Money, Name};
-use mikawaya_store::Store;
 use reqwest::StatusCode;
 use std::collections::BTreeSet;
 
 #[tokio::test]
 async fn walking_the_pages_visits_every_account_once_in_order() {
     let app = TestApp::spawn().await;
-    let write = ok(Actor::system().write());
-    for index in 0..57 {
-        let mut account = NewAccount::named(ok(Name::parse(&format!("Paged {index:02}"))));
-        account.mrr = ok(Money::new(f64::from(index % 5) * 10.0));
-        ok(app.store.create_account(&write, account));
-    }
+    app.with_store(|store| {
+        let write = ok(Actor::system().write());
+        for index in 0..57 {
+            let mut account = NewAccount::named(ok(Name::parse(&format!("Paged {index:02}"))));
+            account.mrr = ok(Money::new(f64::from(index % 5) * 10.0));
+            ok(store.create_account(&write, account));
+        }
+    })
+    .await;
     for sort in ["name", "-mrr", "renewal_date", "-created_at", "updated_at"] {
         let mut seen = Vec::new();
         let mut cursor = String::new();

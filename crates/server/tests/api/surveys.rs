@@ -5,7 +5,6 @@
 
 use crate::helpers::{TestApp, ok};
 use mikawaya_domain::Actor;
-use mikawaya_store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -92,20 +91,16 @@ async fn a_link_opens_the_survey_answers_are_kept_once_and_rest_and_unsubscribes
     let bad = app.send(form("11", "x")).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     let read = Actor::system().read();
-    assert!(
-        ok(app
-            .store
-            .survey_responses(&read, None, jiff::Timestamp::UNIX_EPOCH))
-        .is_empty()
-    );
+    let responses = move |store: &dyn mikawaya_store::Store| {
+        ok(store.survey_responses(&read, None, jiff::Timestamp::UNIX_EPOCH))
+    };
+    assert!(app.with_store(responses).await.is_empty());
     // Answered with a comment, then changed within the window: one answer, one item.
     let first = app.send(form("4", "The export is broken and slow")).await;
     assert_eq!(first.status, StatusCode::OK, "{}", first.text);
     let second = app.send(form("５", "Exports are still slow")).await;
     assert_eq!(second.status, StatusCode::OK, "{}", second.text);
-    let answers = ok(app
-        .store
-        .survey_responses(&read, None, jiff::Timestamp::UNIX_EPOCH));
+    let answers = app.with_store(responses).await;
     assert_eq!(answers.iter().map(|a| a.score).collect::<Vec<_>>(), vec![5]);
     let items = app.get("leader", "/api/v1/feedback").await;
     assert_eq!(
@@ -122,8 +117,10 @@ async fn a_link_opens_the_survey_answers_are_kept_once_and_rest_and_unsubscribes
 
     // Contact A rests 90 days; contact B unsubscribed is never surveyed.
     ok(app
-        .store
-        .unsubscribe(&ok(Actor::system().write()), "contact.b@customer.example"));
+        .with_store(|store| {
+            store.unsubscribe(&ok(Actor::system().write()), "contact.b@customer.example")
+        })
+        .await);
     let again = app
         .call(
             Some("csm"),
@@ -138,7 +135,9 @@ async fn a_link_opens_the_survey_answers_are_kept_once_and_rest_and_unsubscribes
         .map(|a| a.iter().filter_map(|o| o["outcome"].as_str()).collect())
         .unwrap_or_default();
     assert_eq!(outcomes, vec!["resting", "unsubscribed"], "{}", again.text);
-    let messages = ok(app.store.list_messages(&ok(Actor::system().admin()), None));
+    let messages = ok(app
+        .with_store(|store| store.list_messages(&ok(Actor::system().admin()), None))
+        .await);
     assert!(
         messages
             .iter()

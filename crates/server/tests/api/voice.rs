@@ -5,31 +5,37 @@ use crate::helpers::{TestApp, ok};
 use mikawaya_domain::Actor;
 use mikawaya_domain::value::Text;
 use mikawaya_domain::work::{NewSurveyResponse, SurveyKind};
-use mikawaya_store::Store;
 use reqwest::StatusCode;
 
 #[tokio::test]
 async fn scores_count_only_what_the_caller_sees_and_bad_parameters_are_named() {
     let app = TestApp::spawn().await;
-    let write = ok(Actor::system().write());
-    let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
-    for (key, score, comment) in [
-        ("a", 10, Some("Love it")),
-        ("b", 2, Some("Too slow")),
-        ("direct", 8, None),
-    ] {
-        ok(app.store.add_survey_response(
-            &write,
-            NewSurveyResponse {
-                account_id: mikawaya_domain::AccountId::new(app.account(key)),
-                contact_id: None,
-                kind: SurveyKind::Nps,
-                score,
-                comment: comment.map(|c| ok(Text::parse(c))),
-                answered_at: yesterday,
-            },
-        ));
-    }
+    let accounts: std::collections::HashMap<&str, i64> = ["a", "b", "direct"]
+        .into_iter()
+        .map(|key| (key, app.account(key)))
+        .collect();
+    app.with_store(move |store| {
+        let write = ok(Actor::system().write());
+        let yesterday = jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24);
+        for (key, score, comment) in [
+            ("a", 10, Some("Love it")),
+            ("b", 2, Some("Too slow")),
+            ("direct", 8, None),
+        ] {
+            ok(store.add_survey_response(
+                &write,
+                NewSurveyResponse {
+                    account_id: mikawaya_domain::AccountId::new(accounts[key]),
+                    contact_id: None,
+                    kind: SurveyKind::Nps,
+                    score,
+                    comment: comment.map(|c| ok(Text::parse(c))),
+                    answered_at: yesterday,
+                },
+            ));
+        }
+    })
+    .await;
     // Everyone: 10, 2, 8 → 1 promoter, 1 detractor of 3: 0.
     let all = app.get("leader", "/api/v1/voice").await;
     assert_eq!(all.status, StatusCode::OK, "{}", all.text);

@@ -2,7 +2,7 @@
 //! fields; the rest by triggers), and the trail read back, for both engines.
 
 use crate::db::{Db, Value};
-use crate::sqlite::row;
+use crate::shared::row;
 use crate::{AuditEntry, AuditFilter, Result};
 use mikawaya_domain::UserId;
 
@@ -23,7 +23,7 @@ pub(crate) fn audit(
             row::now().into(),
             actor.map(UserId::get).into(),
             object.into(),
-            key.into(),
+            (&key).into(),
             action.into(),
             before.map(|v| v.to_string()).into(),
             after.map(|v| v.to_string()).into(),
@@ -35,7 +35,8 @@ pub(crate) fn audit(
 /// The changes a filter asks for, newest first.
 pub(crate) fn audit_log(db: &Db<'_>, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
     let mut sql = String::from(
-        "SELECT id, at, actor_id, object, object_key, action, before, after FROM audit_log WHERE 1 = 1",
+        "SELECT id, at, actor_id, object, object_key, action, before, after FROM \
+             audit_log WHERE 1 = 1",
     );
     if filter.system_only {
         sql.push_str(" AND actor_id IS NULL");

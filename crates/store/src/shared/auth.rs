@@ -3,7 +3,7 @@
 //! session another node issued.
 
 use crate::db::{Db, Row};
-use crate::sqlite::row;
+use crate::shared::row;
 use crate::{ApiToken, Result, Session, StoreError};
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::user::User;
@@ -190,7 +190,8 @@ pub(crate) fn find_session(
     now: jiff::Timestamp,
 ) -> Result<Option<Session>> {
     let found = db.query_opt(
-        "SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = ?1 AND expires_at > ?2",
+        "SELECT user_id, csrf_token, expires_at FROM sessions WHERE token_hash = \
+             ?1 AND expires_at > ?2",
         &[token_hash.into(), row::instant(now).into()],
         |row| {
             Ok((

@@ -6,7 +6,7 @@
 //! Written once for both engines, through [`Db`] (ADR 0005).
 
 use crate::db::{Db, Row, Value};
-use crate::sqlite::row;
+use crate::shared::row;
 use crate::work::DailyRunRecord;
 use crate::{Result, StoreError};
 use mikawaya_domain::config::{ConfigKind, ConfigVersion};
@@ -37,7 +37,8 @@ pub(crate) fn config(
         )?,
         None => db.query_opt(
             &format!(
-                "SELECT {COLUMNS} FROM config_versions WHERE kind = ?1 ORDER BY version DESC LIMIT 1"
+                "SELECT {COLUMNS} FROM config_versions WHERE kind = ?1 ORDER BY version \
+                     DESC LIMIT 1"
             ),
             &[kind.as_str().into()],
             |row| version_row(kind, row),
@@ -77,7 +78,8 @@ pub(crate) fn put_config(
         |row| row.get(0),
     )?;
     db.execute(
-        "INSERT INTO config_versions (kind, version, body, saved_by, saved_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO config_versions (kind, version, body, saved_by, saved_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
         &[
             kind.as_str().into(),
             next.into(),
@@ -156,7 +158,7 @@ pub(crate) fn last_daily_run(db: &Db<'_>) -> Result<Option<jiff::civil::Date>> {
 pub(crate) fn meta(db: &Db<'_>, key: &str) -> Result<Option<String>> {
     db.query_opt(
         "SELECT value FROM meta WHERE key = ?1",
-        &[key.into()],
+        &[(&key).into()],
         |row| row.get(0),
     )
 }
@@ -164,8 +166,9 @@ pub(crate) fn meta(db: &Db<'_>, key: &str) -> Result<Option<String>> {
 /// Sets a service fact of the meta table.
 pub(crate) fn set_meta(db: &Db<'_>, key: &str, value: &str) -> Result<()> {
     db.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        &[key.into(), value.into()],
+        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO \
+             UPDATE SET value = excluded.value",
+        &[(&key).into(), value.into()],
     )?;
     Ok(())
 }
@@ -285,4 +288,30 @@ pub(crate) fn rename_metric(db: &Db<'_>, from: &str, to: &str) -> Result<()> {
         &[from.into(), to.into()],
     )?;
     Ok(())
+}
+
+/// The count of changes to the history the analytics read (accounts, subscriptions,
+/// touchpoints, survey answers, pulses, account changes), bumped by triggers in the writing
+/// transaction: a cache keyed by it is stale when it moves.
+pub(crate) fn history_stamp(db: &Db<'_>) -> Result<i64> {
+    db.query_one("SELECT n FROM history_stamp WHERE id = 1", &[], |row| {
+        row.get(0)
+    })
+}
+
+/// The rows of the main tables.
+pub(crate) fn count_rows(db: &Db<'_>) -> Result<crate::StoreStats> {
+    let count = |table: &str| -> Result<u64> {
+        let count: i64 = db.query_one(&format!("SELECT COUNT(*) FROM {table}"), &[], |row| {
+            row.get(0)
+        })?;
+        Ok(u64::try_from(count).unwrap_or(0))
+    };
+    Ok(crate::StoreStats {
+        accounts: count("accounts")?,
+        contacts: count("contacts")?,
+        subscriptions: count("subscriptions")?,
+        touchpoints: count("touchpoints")?,
+        users: count("users")?,
+    })
 }

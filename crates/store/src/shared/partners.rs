@@ -3,7 +3,7 @@
 
 use super::audit::audit;
 use crate::db::{Db, Row};
-use crate::sqlite::row;
+use crate::shared::row;
 use crate::{Result, StoreError};
 use mikawaya_domain::partner::{NewPartner, Partner};
 use mikawaya_domain::value::{ExternalId, Name};

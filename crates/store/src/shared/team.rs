@@ -6,7 +6,7 @@ use super::audit::audit;
 use super::auth::get_user;
 use super::partners::get_partner;
 use crate::db::{Db, Row};
-use crate::sqlite::row;
+use crate::shared::row;
 use crate::{Result, StoreError, WriteKey};
 use mikawaya_domain::access::Role;
 use mikawaya_domain::custom_field::{CustomFieldDef, CustomFieldKind};
@@ -208,7 +208,7 @@ pub(crate) fn set_user_active(
         )?;
         db.execute(
             "UPDATE api_tokens SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL",
-            &[now.into(), id.get().into()],
+            &[(&now).into(), id.get().into()],
         )?;
     }
     let after = get_user(db, Visibility::All, id)?;
@@ -300,7 +300,7 @@ pub(crate) fn delete_custom_field(db: &Db<'_>, actor: Option<UserId>, key: &str)
         .ok_or(StoreError::NotFound {
             entity: "custom field",
         })?;
-    db.execute("DELETE FROM custom_fields WHERE key = ?1", &[key.into()])?;
+    db.execute("DELETE FROM custom_fields WHERE key = ?1", &[(&key).into()])?;
     audit(
         db,
         actor,
@@ -372,18 +372,19 @@ pub(crate) fn save_segment(
                 segment.name.as_str().into(),
                 description.into(),
                 filter.into(),
-                now.into(),
+                (&now).into(),
             ],
             |row| row.get::<i64>(0),
         ),
         Some(id) => db
             .execute(
-                "UPDATE segments SET name = ?1, description = ?2, filter = ?3, updated_at = ?4 WHERE id = ?5",
+                "UPDATE segments SET name = ?1, description = ?2, filter = ?3, updated_at \
+                     = ?4 WHERE id = ?5",
                 &[
                     segment.name.as_str().into(),
                     description.into(),
                     filter.into(),
-                    now.into(),
+                    (&now).into(),
                     id.get().into(),
                 ],
             )

@@ -1,6 +1,6 @@
 //! The store's behaviour suite: the contract of the `Store` trait, written against
-//! `&dyn Store` so every backend runs the same tests (SQLite today; a second backend adds
-//! itself to [`backends`]). Partner scoping is tried through every method that takes an
+//! `&dyn Store` so every backend runs the same tests (SQLite and PostgreSQL, see
+//! [`backends`]). Partner scoping is tried through every method that takes an
 //! access proof: a partner never sees or changes another partner's rows, and a row it
 //! cannot see behaves as if it did not exist.
 
@@ -26,6 +26,7 @@ use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug, Text};
 use mikawaya_domain::work::{NewSurveyResponse, NewTask, Priority, SurveyKind};
 use mikawaya_domain::{AccountId, Actor, ContactId, PartnerId, SubscriptionId, TouchpointId};
 use mikawaya_store::Store;
+use mikawaya_store::postgresql::PostgresStore;
 use mikawaya_store::sqlite::SqliteStore;
 use mikawaya_store::work::{HealthRow, Pulse};
 
@@ -42,17 +43,35 @@ pub(crate) struct Backend {
     pub(crate) store: Box<dyn Store>,
     /// Kept so the folder lives as long as the store.
     pub(crate) _dir: tempfile::TempDir,
+    /// Opens what [`Store::backup`] wrote as a store of this backend.
+    pub(crate) restore: fn(&std::path::Path) -> Box<dyn Store>,
 }
 
-/// Every backend, each fresh and empty.
+/// Every backend, each fresh and empty: SQLite in a temporary folder, and PostgreSQL in a
+/// new database on the PostgreSQL 15 server this test process shares.
 pub(crate) fn backends() -> Vec<Backend> {
     let dir = ok(tempfile::tempdir());
     let store = ok(SqliteStore::open_dir(dir.path()));
-    vec![Backend {
-        name: "sqlite",
-        store: Box::new(store),
-        _dir: dir,
-    }]
+    let postgres = ok(PostgresStore::connect(&mikawaya_testpg::fresh_database()));
+    vec![
+        Backend {
+            name: "sqlite",
+            store: Box::new(store),
+            _dir: dir,
+            restore: |backup| Box::new(ok(SqliteStore::open(backup))),
+        },
+        Backend {
+            name: "postgresql",
+            store: Box::new(postgres),
+            _dir: ok(tempfile::tempdir()),
+            restore: |backup| {
+                Box::new(ok(PostgresStore::restore(
+                    backup,
+                    &mikawaya_testpg::fresh_database(),
+                )))
+            },
+        },
+    ]
 }
 
 /// One partner's rows (or the direct account's).

@@ -4,12 +4,12 @@
 //! lists page by keyset; a backup is a working copy.
 
 use crate::{DAY, backends, ok, seed};
-use mikawaya_domain::account::{AccountFilter, AccountSort};
+use mikawaya_domain::account::{AccountFilter, AccountSort, NewAccount};
+use mikawaya_domain::value::Name;
 use mikawaya_domain::work::{Channel, MessageStatus};
 use mikawaya_domain::{AccountId, Actor};
-use mikawaya_store::sqlite::SqliteStore;
+use mikawaya_store::PageRequest;
 use mikawaya_store::work::{Delivery, NewMessage};
-use mikawaya_store::{PageRequest, Store};
 
 fn message(key: &str, recipient: &str, account: AccountId) -> NewMessage {
     NewMessage {
@@ -162,7 +162,14 @@ fn a_backup_is_a_working_copy() {
         seed(store);
         let copy = backend._dir.path().join("copy.db");
         ok(store.backup(&ok(Actor::system().admin()), &copy));
-        let restored = ok(SqliteStore::open(&copy));
+        let restored = (backend.restore)(&copy);
+        assert_eq!(ok(restored.stats()), ok(store.stats()), "{}", backend.name);
         assert_eq!(ok(restored.stats()).accounts, 3, "{}", backend.name);
+        // The copy is a working store: it takes writes.
+        ok(restored.create_account(
+            &ok(Actor::system().write()),
+            NewAccount::named(ok(Name::parse("After the restore"))),
+        ));
+        assert_eq!(ok(restored.stats()).accounts, 4, "{}", backend.name);
     }
 }

@@ -2,113 +2,18 @@
 //! unprivileged user (`postgres` when the tests run as root) on 127.0.0.1 in a temporary
 //! directory: its migrations, applied once when three nodes connect at the same time.
 
+use mikawaya_store::Store;
 use mikawaya_store::StoreError;
 use mikawaya_store::postgresql::PostgresStore;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-const BIN: &str = "/usr/lib/postgresql/15/bin";
-
-/// A PostgreSQL server of its own, stopped when dropped.
-pub struct TestPostgres {
-    _dir: tempfile::TempDir,
-    data: PathBuf,
-    port: u16,
-}
 
 fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
     result.unwrap_or_else(|error| panic!("{error:?}"))
 }
 
-fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).trim() == "0")
-}
-
-/// A PostgreSQL program, run as `postgres` when the tests run as root (it refuses root).
-fn program(name: &str) -> Command {
-    let path = Path::new(BIN).join(name);
-    if is_root() {
-        let mut command = Command::new("runuser");
-        command.args(["-u", "postgres", "--"]).arg(path);
-        command
-    } else {
-        Command::new(path)
-    }
-}
-
-fn run(mut command: Command) {
-    let output = ok(command.output());
-    assert!(
-        output.status.success(),
-        "{command:?}: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-impl TestPostgres {
-    pub fn start() -> Self {
-        let dir = ok(tempfile::tempdir());
-        ok(std::fs::set_permissions(
-            dir.path(),
-            std::fs::Permissions::from_mode(0o777),
-        ));
-        let data = dir.path().join("data");
-        let mut initdb = program("initdb");
-        initdb
-            .arg("-D")
-            .arg(&data)
-            .args(["-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C"])
-            .arg("--no-sync");
-        run(initdb);
-        let port = ok(std::net::TcpListener::bind("127.0.0.1:0"))
-            .local_addr()
-            .map(|a| a.port())
-            .unwrap_or(0);
-        let mut start = program("pg_ctl");
-        start
-            .arg("-D")
-            .arg(&data)
-            .arg("-o")
-            .arg(format!(
-                "-h 127.0.0.1 -p {port} -k {} -c fsync=off",
-                dir.path().display()
-            ))
-            .arg("-l")
-            .arg(dir.path().join("server.log"))
-            .args(["-w", "start"]);
-        run(start);
-        Self {
-            _dir: dir,
-            data,
-            port,
-        }
-    }
-
-    /// The URL of its `postgres` database.
-    pub fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for TestPostgres {
-    fn drop(&mut self) {
-        let mut stop = program("pg_ctl");
-        stop.arg("-D")
-            .arg(&self.data)
-            .args(["-m", "immediate", "-w", "stop"]);
-        let _ = stop.output();
-    }
-}
-
 #[test]
 fn three_nodes_connecting_at_once_apply_the_migrations_once() {
-    let server = TestPostgres::start();
-    let url = server.url();
+    let url = mikawaya_testpg::fresh_database();
+    let url = url.clone();
     let nodes: Vec<_> = (0..3)
         .map(|_| {
             let url = url.clone();
@@ -152,15 +57,15 @@ fn three_nodes_connecting_at_once_apply_the_migrations_once() {
 
 #[test]
 fn a_database_newer_than_the_build_is_refused_and_bad_urls_are_named() {
-    let server = TestPostgres::start();
-    let store = ok(PostgresStore::connect(&server.url()));
+    let url = mikawaya_testpg::fresh_database();
+    let store = ok(PostgresStore::connect(&url.clone()));
     let known = i64::from(ok(store.schema_version()).known);
-    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    let mut client = ok(postgres::Client::connect(&url.clone(), postgres::NoTls));
     ok(client.execute(
         "INSERT INTO schema_migrations (version) VALUES ($1)",
         &[&(known + 1)],
     ));
-    match PostgresStore::connect(&server.url()) {
+    match PostgresStore::connect(&url.clone()) {
         Err(StoreError::SchemaTooNew { found, known: k }) => {
             assert_eq!((found, k), (known + 1, known));
         }
@@ -179,11 +84,11 @@ fn a_database_newer_than_the_build_is_refused_and_bad_urls_are_named() {
 
 #[test]
 fn the_schema_keeps_signals_history_and_the_audit_trail_as_sqlite_does() {
-    let server = TestPostgres::start();
-    ok(PostgresStore::connect(&server.url()));
-    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    let url = mikawaya_testpg::fresh_database();
+    ok(PostgresStore::connect(&url.clone()));
+    let mut client = ok(postgres::Client::connect(&url.clone(), postgres::NoTls));
     let stamp = |client: &mut postgres::Client| -> i64 {
-        ok(client.query_one("SELECT last_value FROM history_stamp_seq", &[])).get(0)
+        ok(client.query_one("SELECT n FROM history_stamp WHERE id = 1", &[])).get(0)
     };
     let before = stamp(&mut client);
     let mut transaction = ok(client.transaction());
@@ -243,147 +148,15 @@ fn the_schema_keeps_signals_history_and_the_audit_trail_as_sqlite_does() {
 }
 
 #[test]
-fn configuration_through_the_shared_module_behaves_on_postgresql_as_on_sqlite() {
-    use mikawaya_domain::access::{Role, Scope};
-    use mikawaya_domain::config::ConfigKind;
-    use mikawaya_domain::{Actor, PartnerId, UserId};
-    use mikawaya_store::work::DailyRunRecord;
-
-    let server = TestPostgres::start();
-    let store = ok(PostgresStore::connect(&server.url()));
-    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
-    let leader: i64 = ok(client.query_one(
-        "INSERT INTO users (email, name, role, created_at) \
-         VALUES ('lead@team.example', 'Lead', 'leader', '2026-01-01T00:00:00Z') RETURNING id",
-        &[],
-    ))
-    .get(0);
-    let leader = UserId::new(leader);
-    let manage = ok(ok(Actor::new(Some(leader), Role::Leader, None, Scope::Admin)).manage());
-    let system = Actor::system();
-    let read = system.read();
-    let kind = ConfigKind::SegmentScorecards;
-
-    assert_eq!(ok(store.config(&read, kind, None)), None);
-    let first = ok(store.put_config(&manage, kind, "[1]"));
-    assert_eq!((first.version, first.saved_by), (1, Some(leader)));
-    assert_eq!(ok(store.put_config(&manage, kind, "[1]")).version, 1);
-    let second = ok(store.put_config(&ok(system.manage()), kind, "[2]"));
-    assert_eq!((second.version, second.saved_by), (2, None));
-    assert_eq!(
-        ok(store.config(&read, kind, Some(1))).map(|c| c.body),
-        Some("[1]".to_owned())
-    );
-    assert!(matches!(
-        store.config(&read, kind, Some(7)),
-        Err(StoreError::NotFound { .. })
-    ));
-    let versions: Vec<i64> = ok(store.config_versions(&read, kind))
-        .iter()
-        .map(|v| v.version)
-        .collect();
-    assert_eq!(versions, [2, 1]);
-    // The audit trail names the leader for the first save, nobody for the system's.
-    let actors: Vec<Option<i64>> = ok(client.query(
-        "SELECT actor_id FROM audit_log WHERE object LIKE 'config%' ORDER BY id",
-        &[],
-    ))
-    .iter()
-    .map(|row| row.get(0))
-    .collect();
-    assert_eq!(actors, [Some(leader.get()), None]);
-
-    // Dashboard reports are kept per visibility scope.
-    let day = ok(jiff::civil::Date::new(2026, 3, 31));
-    ok(store.put_dashboard_report(&read, day, "everyone"));
-    let partner = ok(client.query_one(
-        "INSERT INTO partners (name, created_at) VALUES ('P', '2026-01-01T00:00:00Z') RETURNING id",
-        &[],
-    ))
-    .get::<_, i64>(0);
-    let partner_read = ok(Actor::new(
-        None,
-        Role::Partner,
-        Some(PartnerId::new(partner)),
-        Scope::Write,
-    ))
-    .read();
-    ok(store.put_dashboard_report(&partner_read, day, "theirs"));
-    assert_eq!(
-        ok(store.dashboard_report(&read)),
-        Some((day, "everyone".to_owned()))
-    );
-    assert_eq!(
-        ok(store.dashboard_report(&partner_read)),
-        Some((day, "theirs".to_owned()))
-    );
-
-    // Service facts: the time zone (checked), the currency, the daily runs.
-    assert_eq!(ok(store.business_time_zone()), jiff::tz::TimeZone::UTC);
-    match store.set_business_time_zone(&manage, "Mars/Olympus") {
-        Err(StoreError::Invalid(invalid)) => assert_eq!(invalid.field, "time_zone"),
-        other => panic!("expected an invalid time zone, got {other:?}"),
-    }
-    ok(store.set_business_time_zone(&manage, "Asia/Tokyo"));
-    assert_eq!(
-        ok(store.business_time_zone()).iana_name(),
-        Some("Asia/Tokyo")
-    );
-    assert_eq!(ok(store.default_currency()), None);
-    let yen = ok(mikawaya_domain::value::Currency::parse("JPY"));
-    ok(store.set_default_currency(&manage, &yen));
-    assert_eq!(ok(store.default_currency()), Some(yen));
-    assert_eq!(ok(store.last_daily_run(&read)), None);
-    for (offset, fired) in [(0, 1u64), (1, 4), (1, 5)] {
-        let run = DailyRunRecord {
-            day: ok(day.checked_add(jiff::Span::new().days(offset))),
-            fired,
-            scores: 2,
-            metric_values: 3,
-        };
-        ok(store.record_daily_run(&ok(system.manage()), &run));
-    }
-    assert_eq!(
-        ok(store.last_daily_run(&read)),
-        Some(ok(jiff::civil::Date::new(2026, 4, 1)))
-    );
-    let fired: i64 =
-        ok(client.query_one("SELECT fired FROM daily_runs WHERE day = '2026-04-01'", &[])).get(0);
-    assert_eq!(fired, 5);
-
-    // Metric definitions: renamed with their spec's name, refused onto a taken name.
-    ok(store.put_metric(&manage, "logins", r#"{"name":"logins","kind":"count"}"#));
-    ok(store.put_metric(&manage, "exports", r#"{"name":"exports","kind":"count"}"#));
-    match store.rename_metric(&manage, "logins", "exports") {
-        Err(StoreError::Conflict { field, .. }) => assert_eq!(field, "to"),
-        other => panic!("expected a conflict, got {other:?}"),
-    }
-    ok(store.rename_metric(&manage, "logins", "sign-ins"));
-    let spec: serde_json::Value = ok(serde_json::from_str(&ok(store.get_metric("sign-ins"))));
-    assert_eq!(spec["name"], "sign-ins");
-    assert_eq!(spec["kind"], "count");
-    ok(store.delete_metric(&manage, "exports"));
-    let names: Vec<String> = ok(store.list_metrics())
-        .into_iter()
-        .map(|(n, _)| n)
-        .collect();
-    assert_eq!(names, ["sign-ins"]);
-    assert!(matches!(
-        store.get_metric("logins"),
-        Err(StoreError::NotFound { .. })
-    ));
-}
-
-#[test]
 fn tokens_and_sessions_issued_by_one_node_are_honoured_and_revoked_on_another() {
     use mikawaya_domain::access::Scope;
     use mikawaya_domain::value::{Email, Name};
     use mikawaya_domain::{Actor, UserId};
 
-    let server = TestPostgres::start();
-    let node_a = ok(PostgresStore::connect(&server.url()));
-    let node_b = ok(PostgresStore::connect(&server.url()));
-    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    let url = mikawaya_testpg::fresh_database();
+    let node_a = ok(PostgresStore::connect(&url.clone()));
+    let node_b = ok(PostgresStore::connect(&url.clone()));
+    let mut client = ok(postgres::Client::connect(&url.clone(), postgres::NoTls));
     let user: i64 = ok(client.query_one(
         "INSERT INTO users (email, name, role, password_hash, created_at) \
          VALUES ('kenji@example.jp', '健二', 'csm', 'hash', '2026-01-01T00:00:00Z') RETURNING id",
@@ -464,8 +237,8 @@ fn partners_are_upserted_scoped_and_kept_while_they_own_accounts_with_the_audit_
     use mikawaya_domain::{Actor, PartnerId};
     use mikawaya_store::AuditFilter;
 
-    let server = TestPostgres::start();
-    let store = ok(PostgresStore::connect(&server.url()));
+    let url = mikawaya_testpg::fresh_database();
+    let store = ok(PostgresStore::connect(&url.clone()));
     let system = Actor::system();
     let manage = ok(system.manage());
     let new = |external: &str, name: &str| NewPartner {
@@ -494,7 +267,7 @@ fn partners_are_upserted_scoped_and_kept_while_they_own_accounts_with_the_audit_
     ));
 
     // A partner that owns an account cannot be deleted; without it, it can.
-    let mut client = ok(postgres::Client::connect(&server.url(), postgres::NoTls));
+    let mut client = ok(postgres::Client::connect(&url.clone(), postgres::NoTls));
     ok(client.execute(
         "INSERT INTO accounts (name, partner_id, created_at, updated_at) \
          VALUES ('Acme', $1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')",
@@ -546,8 +319,8 @@ fn people_fields_segments_and_write_keys_behave_on_postgresql_as_on_sqlite() {
     use mikawaya_domain::value::{Email, Name, Slug};
     use mikawaya_store::AuditFilter;
 
-    let server = TestPostgres::start();
-    let store = ok(PostgresStore::connect(&server.url()));
+    let url = mikawaya_testpg::fresh_database();
+    let store = ok(PostgresStore::connect(&url.clone()));
     let system = Actor::system();
     let admin = ok(system.admin());
     let person = |email: &str, role: Role| {

@@ -1,18 +1,18 @@
 //! The customer journey in SQLite: stage entries, the account's current stage kept equal to
 //! its latest entry, and the stuck mark the daily run sets.
 
-use super::row::{self, parsed};
+use super::row;
 use super::sql::Sql;
+use crate::db::Db;
 use crate::db::Value;
 use crate::journey::{StageEntry, StageMove, StageSource};
 use crate::{Result, StoreError};
 use jiff::civil::Date;
 use mikawaya_domain::value::Slug;
 use mikawaya_domain::{AccountId, UserId, Visibility};
-use rusqlite::{Connection, OptionalExtension};
 
 pub(crate) fn stage_entries(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     account: Option<AccountId>,
 ) -> Result<Vec<StageEntry>> {
@@ -25,20 +25,18 @@ pub(crate) fn stage_entries(
         sql.bind(" AND e.account_id = ?", [Value::Integer(account.get())]);
     }
     sql.bind(" ORDER BY e.account_id, e.entered_on, e.id", []);
-    let mut statement = connection.prepare_cached(&sql.text)?;
-    let entries = statement
-        .query_map(sql.params(), |r| {
-            Ok(StageEntry {
-                id: r.get(0)?,
-                account_id: AccountId::new(r.get(1)?),
-                stage: parsed(r, 2, Slug::parse)?,
-                entered_on: parsed(r, 3, row::date)?,
-                source: parsed(r, 4, StageSource::parse)?,
-                actor_id: r.get::<_, Option<i64>>(5)?.map(UserId::new),
-                recorded_at: parsed(r, 6, row::timestamp)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let statement = &sql.text;
+    let entries = db.query_map(statement, &sql.params, |r| {
+        Ok(StageEntry {
+            id: r.get(0)?,
+            account_id: AccountId::new(r.get(1)?),
+            stage: r.parsed(2, Slug::parse)?,
+            entered_on: r.parsed(3, row::date)?,
+            source: r.parsed(4, StageSource::parse)?,
+            actor_id: r.get::<Option<i64>>(5)?.map(UserId::new),
+            recorded_at: r.parsed(6, row::timestamp)?,
+        })
+    })?;
     Ok(entries)
 }
 
@@ -46,51 +44,47 @@ pub(crate) fn stage_entries(
 /// latest entry on or before it) already was `stage`; then makes the account's stage that
 /// of its latest entry. Returns whether an entry was recorded.
 pub(crate) fn enter(
-    connection: &Connection,
+    db: &Db<'_>,
     account: AccountId,
     stage: &Slug,
     day: Date,
     source: StageSource,
     actor: Option<UserId>,
 ) -> Result<bool> {
-    let on_that_day: Option<String> = connection
-        .prepare_cached(
-            "SELECT stage FROM stage_entries WHERE account_id = ?1 AND entered_on <= ?2 \
+    let on_that_day: Option<String> = db.query_opt(
+        "SELECT stage FROM stage_entries WHERE account_id = ?1 AND entered_on <= ?2 \
              ORDER BY entered_on DESC, id DESC LIMIT 1",
-        )?
-        .query_row(rusqlite::params![account.get(), day.to_string()], |r| {
-            r.get(0)
-        })
-        .optional()?;
+        &[account.get().into(), day.to_string().into()],
+        |r| r.get(0),
+    )?;
     if on_that_day.as_deref() == Some(stage.as_str()) {
         return Ok(false);
     }
-    connection
-        .prepare_cached(
-            "INSERT INTO stage_entries (account_id, stage, entered_on, source, actor_id, recorded_at) \
+    db.execute(
+        "INSERT INTO stage_entries (account_id, stage, entered_on, source, actor_id, recorded_at) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        )?
-        .execute(rusqlite::params![
-            account.get(),
-            stage.as_str(),
-            day.to_string(),
-            source.as_str(),
-            actor.map(UserId::get),
-            row::now()
-        ])?;
+        &[
+            account.get().into(),
+            stage.as_str().into(),
+            day.to_string().into(),
+            source.as_str().into(),
+            actor.map(UserId::get).into(),
+            row::now().into(),
+        ],
+    )?;
     Ok(true)
 }
 
 /// The business day of now, the day a person's or an import's stage change counts from.
-pub(crate) fn today(connection: &Connection) -> Result<Date> {
-    let zone = crate::shared::config::business_time_zone(&crate::db::Db::Sqlite(connection))?;
+pub(crate) fn today(db: &Db<'_>) -> Result<Date> {
+    let zone = crate::shared::config::business_time_zone(db)?;
     Ok(jiff::Timestamp::now().to_zoned(zone).date())
 }
 
 /// Records the entry a change of an account's stage by a person or an import makes (none
 /// when the stage did not change or was cleared).
 pub(crate) fn record_changed(
-    connection: &Connection,
+    db: &Db<'_>,
     account: AccountId,
     before: Option<&Slug>,
     after: Option<&Slug>,
@@ -99,14 +93,7 @@ pub(crate) fn record_changed(
 ) -> Result<()> {
     match after {
         Some(stage) if before != Some(stage) => {
-            enter(
-                connection,
-                account,
-                stage,
-                today(connection)?,
-                source,
-                actor,
-            )?;
+            enter(db, account, stage, today(db)?, source, actor)?;
             Ok(())
         }
         _ => Ok(()),
@@ -114,20 +101,20 @@ pub(crate) fn record_changed(
 }
 
 pub(crate) fn enter_stages(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     actor: Option<UserId>,
     moves: &[StageMove],
 ) -> Result<usize> {
-    let zone = crate::shared::config::business_time_zone(&crate::db::Db::Sqlite(connection))?;
+    let zone = crate::shared::config::business_time_zone(db)?;
     let now = jiff::Timestamp::now();
     let today = now.to_zoned(zone.clone()).date();
     let mut recorded = 0;
     for step in moves {
-        let current = super::accounts::get(connection, visibility, step.account_id)?;
+        let current = super::accounts::get(db, visibility, step.account_id)?;
         let actor = actor.filter(|_| step.source == StageSource::Hand);
         if !enter(
-            connection,
+            db,
             step.account_id,
             &step.stage,
             step.day,
@@ -137,17 +124,22 @@ pub(crate) fn enter_stages(
             continue;
         }
         recorded += 1;
-        let latest: String = connection
-            .prepare_cached(
-                "SELECT stage FROM stage_entries WHERE account_id = ?1 \
+        let latest: String = db.query_one(
+            "SELECT stage FROM stage_entries WHERE account_id = ?1 \
                  ORDER BY entered_on DESC, id DESC LIMIT 1",
-            )?
-            .query_row([step.account_id.get()], |r| r.get(0))?;
+            &[step.account_id.get().into()],
+            |r| r.get(0),
+        )?;
         let before = current.stage.as_ref().map(ToString::to_string);
         if before.as_deref() != Some(latest.as_str()) {
-            connection
-                .prepare_cached("UPDATE accounts SET stage = ?1, updated_at = ?2 WHERE id = ?3")?
-                .execute(rusqlite::params![latest, row::now(), step.account_id.get()])?;
+            db.execute(
+                "UPDATE accounts SET stage = ?1, updated_at = ?2 WHERE id = ?3",
+                &[
+                    (&latest).into(),
+                    row::now().into(),
+                    step.account_id.get().into(),
+                ],
+            )?;
             // The change happened on the day entered (today: now), so that what the
             // stage was on a past day reads back from the change log.
             let at = if step.day >= today {
@@ -159,7 +151,7 @@ pub(crate) fn enter_stages(
                     .timestamp()
             };
             super::work::record_change_at(
-                connection,
+                db,
                 step.account_id,
                 "stage",
                 before,
@@ -171,15 +163,14 @@ pub(crate) fn enter_stages(
     Ok(recorded)
 }
 
-pub(crate) fn put_stuck(connection: &Connection, stuck: &[AccountId]) -> Result<()> {
-    connection.execute(
+pub(crate) fn put_stuck(db: &Db<'_>, stuck: &[AccountId]) -> Result<()> {
+    db.execute(
         "UPDATE account_signals SET stage_stuck = 0 WHERE stage_stuck <> 0",
-        [],
+        &[],
     )?;
-    let mut mark = connection
-        .prepare_cached("UPDATE account_signals SET stage_stuck = 1 WHERE account_id = ?1")?;
+    let mark = "UPDATE account_signals SET stage_stuck = 1 WHERE account_id = ?1";
     for account in stuck {
-        if mark.execute([account.get()])? == 0 {
+        if db.execute(mark, &[account.get().into()])? == 0 {
             return Err(StoreError::NotFound { entity: "account" });
         }
     }

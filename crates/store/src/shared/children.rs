@@ -2,9 +2,10 @@
 //! exactly when their account is.
 
 use super::accounts;
-use super::row::{self, parsed, parsed_opt};
+use super::row;
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
 use crate::db::Value;
+use crate::db::{Db, Row};
 use crate::rules::external_ids::Keyed;
 use crate::{
     ContactFilter, Page, PageRequest, Result, StoreError, SubscriptionFilter, TouchpointFilter,
@@ -18,49 +19,43 @@ use mikawaya_domain::value::{Email, ExternalId, Money, Name, Slug, Text};
 use mikawaya_domain::{
     AccountId, ContactId, Invalid, SubscriptionId, TouchpointId, UserId, Visibility, WriteAccess,
 };
-use rusqlite::{Connection, OptionalExtension, Row};
 
 fn not_found(entity: &'static str) -> impl FnOnce() -> StoreError {
     move || StoreError::NotFound { entity }
 }
 
-fn conflict_on_external_id(entity: &'static str) -> impl Fn(rusqlite::Error) -> StoreError {
-    move |error| match &error {
-        rusqlite::Error::SqliteFailure(failure, Some(message))
-            if failure.code == rusqlite::ErrorCode::ConstraintViolation
-                && message.contains("external_id") =>
-        {
+fn conflict_on_external_id(entity: &'static str) -> impl Fn(StoreError) -> StoreError {
+    move |error| {
+        if error.is_unique_violation_of("external_id") {
             StoreError::Conflict {
                 field: "external_id".into(),
                 reason: format!("is already used by another {entity}"),
             }
+        } else {
+            error
         }
-        _ => StoreError::Database(error),
     }
 }
 
 /// Fetches one child row by id, through its account's visibility.
 fn get_one<T>(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     select: &str,
     id: i64,
-    from_row: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    from_row: impl FnOnce(&Row<'_>) -> Result<T>,
     entity: &'static str,
 ) -> Result<T> {
     let mut sql = Sql::new(select);
     sql.bind(" AND x.id = ?", [Value::Integer(id)]);
     sql.visible("a", visibility);
-    connection
-        .prepare_cached(&sql.text)?
-        .query_row(sql.params(), from_row)
-        .optional()?
+    db.query_opt(&sql.text, &sql.params, from_row)?
         .ok_or_else(not_found(entity))
 }
 
 /// Deletes one child row after checking it is visible.
 fn delete_one(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     table: &str,
     id: i64,
@@ -71,22 +66,15 @@ fn delete_one(
     ));
     sql.bind(" AND x.id = ?", [Value::Integer(id)]);
     sql.visible("a", visibility);
-    let found: Option<i64> = connection
-        .prepare_cached(&sql.text)?
-        .query_row(sql.params(), |row| row.get(0))
-        .optional()?;
+    let found: Option<i64> = db.query_opt(&sql.text, &sql.params, |row| row.get(0))?;
     found.ok_or_else(not_found(entity))?;
-    connection.execute(&format!("DELETE FROM {table} WHERE id = ?1"), [id])?;
+    db.execute(&format!("DELETE FROM {table} WHERE id = ?1"), &[id.into()])?;
     Ok(())
 }
 
 /// Checks the account exists and is visible to a writer.
-fn writable_account(
-    connection: &Connection,
-    visibility: Visibility,
-    account_id: AccountId,
-) -> Result<()> {
-    accounts::get(connection, visibility, account_id)
+fn writable_account(db: &Db<'_>, visibility: Visibility, account_id: AccountId) -> Result<()> {
+    accounts::get(db, visibility, account_id)
         .map(|_| ())
         .map_err(|_| Invalid::new("account_id", format!("no account {account_id}")).into())
 }
@@ -96,26 +84,26 @@ fn writable_account(
 const CONTACT_SELECT: &str = "SELECT x.id, x.account_id, x.external_id, x.name, x.email, x.role, x.title, x.personal_success, \
      x.sentiment, x.created_at, x.updated_at, x.influence, x.source FROM contacts x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
 
-fn contact_from_row(row: &Row<'_>) -> rusqlite::Result<Contact> {
+fn contact_from_row(row: &Row<'_>) -> Result<Contact> {
     Ok(Contact {
         id: ContactId::new(row.get(0)?),
         account_id: AccountId::new(row.get(1)?),
-        external_id: parsed_opt(row, 2, ExternalId::parse)?,
-        name: parsed(row, 3, Name::parse)?,
-        email: parsed_opt(row, 4, Email::parse)?,
-        role: parsed_opt(row, 5, ContactRole::parse)?,
-        title: parsed_opt(row, 6, Name::parse)?,
-        personal_success: parsed_opt(row, 7, Text::parse)?,
-        sentiment: parsed_opt(row, 8, Sentiment::parse)?,
-        created_at: parsed(row, 9, row::timestamp)?,
-        updated_at: parsed(row, 10, row::timestamp)?,
-        influence: parsed_opt(row, 11, Influence::parse)?,
-        source: parsed(row, 12, ContactSource::parse)?,
+        external_id: row.parsed_opt(2, ExternalId::parse)?,
+        name: row.parsed(3, Name::parse)?,
+        email: row.parsed_opt(4, Email::parse)?,
+        role: row.parsed_opt(5, ContactRole::parse)?,
+        title: row.parsed_opt(6, Name::parse)?,
+        personal_success: row.parsed_opt(7, Text::parse)?,
+        sentiment: row.parsed_opt(8, Sentiment::parse)?,
+        created_at: row.parsed(9, row::timestamp)?,
+        updated_at: row.parsed(10, row::timestamp)?,
+        influence: row.parsed_opt(11, Influence::parse)?,
+        source: row.parsed(12, ContactSource::parse)?,
     })
 }
 
 pub(crate) fn list_contacts(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     filter: &ContactFilter,
     page: &PageRequest,
@@ -134,7 +122,10 @@ pub(crate) fn list_contacts(
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let pattern = contains_pattern(q);
         sql.bind(
-            " AND (x.name LIKE ? ESCAPE '\\' OR x.email LIKE ? ESCAPE '\\')",
+            &format!(
+                " AND (x.name {like} ? ESCAPE '\\' OR x.email {like} ? ESCAPE '\\')",
+                like = db.ilike()
+            ),
             [pattern.clone(), pattern],
         );
     }
@@ -144,18 +135,14 @@ pub(crate) fn list_contacts(
         id_column: "x.id",
         descending: false,
     };
-    keyset.fetch(connection, sql, page, contact_from_row, |c| {
+    keyset.fetch(db, sql, page, contact_from_row, |c| {
         (serde_json::json!(c.id.get()), c.id.get())
     })
 }
 
-pub(crate) fn get_contact(
-    connection: &Connection,
-    visibility: Visibility,
-    id: ContactId,
-) -> Result<Contact> {
+pub(crate) fn get_contact(db: &Db<'_>, visibility: Visibility, id: ContactId) -> Result<Contact> {
     get_one(
-        connection,
+        db,
         visibility,
         CONTACT_SELECT,
         id.get(),
@@ -164,8 +151,8 @@ pub(crate) fn get_contact(
     )
 }
 
-fn save_contact(connection: &Connection, contact: &Contact) -> Result<ContactId> {
-    let values = [
+fn save_contact(db: &Db<'_>, contact: &Contact) -> Result<ContactId> {
+    let mut values = vec![
         Value::Integer(contact.account_id.get()),
         opt_text(contact.external_id.as_ref()),
         text(&contact.name),
@@ -181,38 +168,35 @@ fn save_contact(connection: &Connection, contact: &Contact) -> Result<ContactId>
     ];
     let conflict = conflict_on_external_id("contact");
     if contact.id.get() == 0 {
-        connection
-            .prepare_cached(
+        let id = db
+            .query_one(
                 "INSERT INTO contacts (account_id, external_id, name, email, role, title, personal_success, sentiment, \
-                 created_at, updated_at, influence, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )?
-            .execute(rusqlite::params_from_iter(values.iter()))
+                 created_at, updated_at, influence, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                &values,
+                |row| row.get(0),
+            )
             .map_err(conflict)?;
-        Ok(ContactId::new(connection.last_insert_rowid()))
+        Ok(ContactId::new(id))
     } else {
-        let id = Value::Integer(contact.id.get());
-        connection
-            .prepare_cached(
-                "UPDATE contacts SET account_id = ?, external_id = ?, name = ?, email = ?, role = ?, title = ?, \
-                 personal_success = ?, sentiment = ?, created_at = ?, updated_at = ?, influence = ?, source = ? WHERE id = ?",
-            )?
-            .execute(rusqlite::params_from_iter(values.iter().chain(std::iter::once(&id))))
+        values.push(Value::Integer(contact.id.get()));
+        db.execute("UPDATE contacts SET account_id = ?, external_id = ?, name = ?, email = ?, role = ?, title = ?, \
+                 personal_success = ?, sentiment = ?, created_at = ?, updated_at = ?, influence = ?, source = ? WHERE id = ?", &values)
             .map_err(conflict)?;
         Ok(contact.id)
     }
 }
 
 pub(crate) fn create_contact(
-    connection: &Connection,
+    db: &Db<'_>,
     access: &WriteAccess,
     new: NewContact,
 ) -> Result<Contact> {
-    writable_account(connection, access.visibility(), new.account_id)?;
+    writable_account(db, access.visibility(), new.account_id)?;
     let now = jiff::Timestamp::now();
     let contact = Contact {
         id: ContactId::new(0),
         account_id: new.account_id,
-        external_id: accounts::place(connection, Keyed::Contact, access, new.external_id)?,
+        external_id: accounts::place(db, Keyed::Contact, access, new.external_id)?,
         name: new.name,
         email: new.email,
         role: new.role,
@@ -224,35 +208,35 @@ pub(crate) fn create_contact(
         created_at: now,
         updated_at: now,
     };
-    let id = save_contact(connection, &contact)?;
-    get_contact(connection, access.visibility(), id)
+    let id = save_contact(db, &contact)?;
+    get_contact(db, access.visibility(), id)
 }
 
 pub(crate) fn update_contact(
-    connection: &Connection,
+    db: &Db<'_>,
     access: &WriteAccess,
     id: ContactId,
     patch: ContactPatch,
 ) -> Result<Contact> {
-    let mut contact = get_contact(connection, access.visibility(), id)?;
+    let mut contact = get_contact(db, access.visibility(), id)?;
     let before = contact.clone();
     if let Some(account_id) = patch.account_id {
-        writable_account(connection, access.visibility(), account_id)?;
+        writable_account(db, access.visibility(), account_id)?;
         contact.account_id = account_id;
     }
     let mut contact = crate::rules::children::apply_contact_patch(contact, patch);
-    contact.external_id = accounts::place(connection, Keyed::Contact, access, contact.external_id)?;
-    save_contact(connection, &contact)?;
+    contact.external_id = accounts::place(db, Keyed::Contact, access, contact.external_id)?;
+    save_contact(db, &contact)?;
     if crate::rules::children::champion_left(&before, &contact) {
-        champion_left(connection, &before)?;
+        champion_left(db, &before)?;
     }
-    get_contact(connection, access.visibility(), id)
+    get_contact(db, access.visibility(), id)
 }
 
 /// Records that an account lost a champion (their role changed, or they were removed).
-fn champion_left(connection: &Connection, contact: &Contact) -> Result<()> {
+fn champion_left(db: &Db<'_>, contact: &Contact) -> Result<()> {
     super::work::record_change(
-        connection,
+        db,
         contact.account_id,
         "champion",
         Some(contact.name.to_string()),
@@ -261,41 +245,26 @@ fn champion_left(connection: &Connection, contact: &Contact) -> Result<()> {
 }
 
 /// Every visible contact, in id order.
-pub(crate) fn all_contacts(
-    connection: &Connection,
-    visibility: Visibility,
-) -> Result<Vec<Contact>> {
+pub(crate) fn all_contacts(db: &Db<'_>, visibility: Visibility) -> Result<Vec<Contact>> {
     let mut sql = Sql::new(CONTACT_SELECT);
     sql.visible("a", visibility);
     sql.bind(" ORDER BY x.id", []);
-    let mut statement = connection.prepare_cached(&sql.text)?;
-    let contacts = statement
-        .query_map(sql.params(), contact_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let statement = &sql.text;
+    let contacts = db.query_map(statement, &sql.params, contact_from_row)?;
     Ok(contacts)
 }
 
-pub(crate) fn delete_contact(
-    connection: &Connection,
-    access: &WriteAccess,
-    id: ContactId,
-) -> Result<()> {
-    let contact = get_contact(connection, access.visibility(), id)?;
+pub(crate) fn delete_contact(db: &Db<'_>, access: &WriteAccess, id: ContactId) -> Result<()> {
+    let contact = get_contact(db, access.visibility(), id)?;
     if contact.role == Some(ContactRole::Champion) {
-        champion_left(connection, &contact)?;
+        champion_left(db, &contact)?;
     }
-    delete_one(
-        connection,
-        access.visibility(),
-        "contacts",
-        id.get(),
-        "contact",
-    )
+    delete_one(db, access.visibility(), "contacts", id.get(), "contact")
 }
 
 /// Finds the contact an import row updates: by external id, else by account and email.
 pub(crate) fn find_contact_for_upsert(
-    connection: &Connection,
+    db: &Db<'_>,
     external_id: Option<&ExternalId>,
     account_id: AccountId,
     email: Option<&Email>,
@@ -310,14 +279,11 @@ pub(crate) fn find_contact_for_upsert(
     };
     let mut sql = Sql::new(CONTACT_SELECT);
     sql.bind(condition, values);
-    Ok(connection
-        .prepare_cached(&sql.text)?
-        .query_row(sql.params(), contact_from_row)
-        .optional()?)
+    db.query_opt(&sql.text, &sql.params, contact_from_row)
 }
 
-pub(crate) fn upsert_contact(connection: &Connection, contact: &Contact) -> Result<ContactId> {
-    save_contact(connection, contact)
+pub(crate) fn upsert_contact(db: &Db<'_>, contact: &Contact) -> Result<ContactId> {
+    save_contact(db, contact)
 }
 
 // --- subscriptions ----------------------------------------------------------
@@ -325,31 +291,26 @@ pub(crate) fn upsert_contact(connection: &Connection, contact: &Contact) -> Resu
 const SUBSCRIPTION_SELECT: &str = "SELECT x.id, x.account_id, x.external_id, x.plan, x.quantity, x.mrr, x.start_date, x.end_date, \
      x.created_at, x.updated_at FROM subscriptions x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
 
-fn subscription_from_row(row: &Row<'_>) -> rusqlite::Result<Subscription> {
-    let start = parsed(row, 6, row::date)?;
-    let end = parsed_opt(row, 7, row::date)?;
-    let conversion = |index: usize, error: Invalid| {
-        rusqlite::Error::FromSqlConversionFailure(
-            index,
-            rusqlite::types::Type::Real,
-            Box::new(error),
-        )
-    };
+fn subscription_from_row(row: &Row<'_>) -> Result<Subscription> {
+    let start = row.parsed(6, row::date)?;
+    let end = row.parsed_opt(7, row::date)?;
+    let conversion =
+        |index: usize, error: Invalid| StoreError::Corrupt(format!("column {index}: {error}"));
     Ok(Subscription {
         id: SubscriptionId::new(row.get(0)?),
         account_id: AccountId::new(row.get(1)?),
-        external_id: parsed_opt(row, 2, ExternalId::parse)?,
-        plan: parsed(row, 3, Slug::parse)?,
-        quantity: u32::try_from(row.get::<_, i64>(4)?).unwrap_or(0),
+        external_id: row.parsed_opt(2, ExternalId::parse)?,
+        plan: row.parsed(3, Slug::parse)?,
+        quantity: u32::try_from(row.get::<i64>(4)?).unwrap_or(0),
         mrr: Money::new(row.get(5)?).map_err(|e| conversion(5, e))?,
         term: Term::new(start, end).map_err(|e| conversion(7, e))?,
-        created_at: parsed(row, 8, row::timestamp)?,
-        updated_at: parsed(row, 9, row::timestamp)?,
+        created_at: row.parsed(8, row::timestamp)?,
+        updated_at: row.parsed(9, row::timestamp)?,
     })
 }
 
 pub(crate) fn list_subscriptions(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     filter: &SubscriptionFilter,
     page: &PageRequest,
@@ -374,31 +335,26 @@ pub(crate) fn list_subscriptions(
         id_column: "x.id",
         descending: false,
     };
-    keyset.fetch(connection, sql, page, subscription_from_row, |s| {
+    keyset.fetch(db, sql, page, subscription_from_row, |s| {
         (serde_json::json!(s.id.get()), s.id.get())
     })
 }
 
-pub(crate) fn all_subscriptions(
-    connection: &Connection,
-    visibility: Visibility,
-) -> Result<Vec<Subscription>> {
+pub(crate) fn all_subscriptions(db: &Db<'_>, visibility: Visibility) -> Result<Vec<Subscription>> {
     let mut sql = Sql::new(SUBSCRIPTION_SELECT);
     sql.visible("a", visibility);
-    let mut statement = connection.prepare_cached(&sql.text)?;
-    let rows = statement
-        .query_map(sql.params(), subscription_from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let statement = &sql.text;
+    let rows = db.query_map(statement, &sql.params, subscription_from_row)?;
     Ok(rows)
 }
 
 pub(crate) fn get_subscription(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     id: SubscriptionId,
 ) -> Result<Subscription> {
     get_one(
-        connection,
+        db,
         visibility,
         SUBSCRIPTION_SELECT,
         id.get(),
@@ -408,10 +364,10 @@ pub(crate) fn get_subscription(
 }
 
 pub(crate) fn save_subscription(
-    connection: &Connection,
+    db: &Db<'_>,
     subscription: &Subscription,
 ) -> Result<SubscriptionId> {
-    let values = [
+    let mut values = vec![
         Value::Integer(subscription.account_id.get()),
         opt_text(subscription.external_id.as_ref()),
         text(&subscription.plan),
@@ -424,39 +380,28 @@ pub(crate) fn save_subscription(
     ];
     let conflict = conflict_on_external_id("subscription");
     if subscription.id.get() == 0 {
-        connection
-            .prepare_cached(
+        let id = db
+            .query_one(
                 "INSERT INTO subscriptions (account_id, external_id, plan, quantity, mrr, start_date, end_date, created_at, \
-                 updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )?
-            .execute(rusqlite::params_from_iter(values.iter()))
+                 updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                &values,
+                |row| row.get(0),
+            )
             .map_err(conflict)?;
-        Ok(SubscriptionId::new(connection.last_insert_rowid()))
+        Ok(SubscriptionId::new(id))
     } else {
-        let id = Value::Integer(subscription.id.get());
-        connection
-            .prepare_cached(
-                "UPDATE subscriptions SET account_id = ?, external_id = ?, plan = ?, quantity = ?, mrr = ?, start_date = ?, \
-                 end_date = ?, created_at = ?, updated_at = ? WHERE id = ?",
-            )?
-            .execute(rusqlite::params_from_iter(values.iter().chain(std::iter::once(&id))))
+        values.push(Value::Integer(subscription.id.get()));
+        db.execute("UPDATE subscriptions SET account_id = ?, external_id = ?, plan = ?, quantity = ?, mrr = ?, start_date = ?, \
+                 end_date = ?, created_at = ?, updated_at = ? WHERE id = ?", &values)
             .map_err(conflict)?;
         Ok(subscription.id)
     }
 }
 
 /// Keeps the version a change replaces, so the revenue history is never lost.
-pub(crate) fn keep_version(
-    connection: &Connection,
-    previous: &Subscription,
-    by: Option<UserId>,
-) -> Result<()> {
-    connection
-        .prepare_cached(
-            "INSERT INTO subscription_versions (subscription_id, replaced_at, replaced_by, plan, quantity, mrr, start_date, end_date) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        )?
-        .execute(rusqlite::params_from_iter([
+pub(crate) fn keep_version(db: &Db<'_>, previous: &Subscription, by: Option<UserId>) -> Result<()> {
+    db.execute("INSERT INTO subscription_versions (subscription_id, replaced_at, replaced_by, plan, quantity, mrr, start_date, end_date) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", &[
             Value::Integer(previous.id.get()),
             text(row::now()),
             opt_id(by.map(UserId::get)),
@@ -465,21 +410,21 @@ pub(crate) fn keep_version(
             Value::Real(previous.mrr.amount()),
             text(previous.term.start()),
             opt_text(previous.term.end()),
-        ]))?;
+        ])?;
     Ok(())
 }
 
 pub(crate) fn create_subscription(
-    connection: &Connection,
+    db: &Db<'_>,
     access: &WriteAccess,
     new: NewSubscription,
 ) -> Result<Subscription> {
-    writable_account(connection, access.visibility(), new.account_id)?;
+    writable_account(db, access.visibility(), new.account_id)?;
     let now = jiff::Timestamp::now();
     let subscription = Subscription {
         id: SubscriptionId::new(0),
         account_id: new.account_id,
-        external_id: accounts::place(connection, Keyed::Subscription, access, new.external_id)?,
+        external_id: accounts::place(db, Keyed::Subscription, access, new.external_id)?,
         plan: new.plan,
         quantity: new.quantity,
         mrr: new.mrr,
@@ -487,36 +432,32 @@ pub(crate) fn create_subscription(
         created_at: now,
         updated_at: now,
     };
-    let id = save_subscription(connection, &subscription)?;
-    get_subscription(connection, access.visibility(), id)
+    let id = save_subscription(db, &subscription)?;
+    get_subscription(db, access.visibility(), id)
 }
 
 pub(crate) fn update_subscription(
-    connection: &Connection,
+    db: &Db<'_>,
     access: &WriteAccess,
     id: SubscriptionId,
     patch: SubscriptionPatch,
 ) -> Result<Subscription> {
-    let previous = get_subscription(connection, access.visibility(), id)?;
+    let previous = get_subscription(db, access.visibility(), id)?;
     let mut subscription = crate::rules::children::apply_subscription_patch(&previous, patch)?;
-    subscription.external_id = accounts::place(
-        connection,
-        Keyed::Subscription,
-        access,
-        subscription.external_id,
-    )?;
-    keep_version(connection, &previous, access.user_id())?;
-    save_subscription(connection, &subscription)?;
-    get_subscription(connection, access.visibility(), id)
+    subscription.external_id =
+        accounts::place(db, Keyed::Subscription, access, subscription.external_id)?;
+    keep_version(db, &previous, access.user_id())?;
+    save_subscription(db, &subscription)?;
+    get_subscription(db, access.visibility(), id)
 }
 
 pub(crate) fn delete_subscription(
-    connection: &Connection,
+    db: &Db<'_>,
     access: &WriteAccess,
     id: SubscriptionId,
 ) -> Result<()> {
     delete_one(
-        connection,
+        db,
         access.visibility(),
         "subscriptions",
         id.get(),
@@ -526,7 +467,7 @@ pub(crate) fn delete_subscription(
 
 /// Finds the subscription an import row updates: by external id, else by account, plan and start.
 pub(crate) fn find_subscription_for_upsert(
-    connection: &Connection,
+    db: &Db<'_>,
     external_id: Option<&ExternalId>,
     account_id: AccountId,
     plan: &Slug,
@@ -540,10 +481,7 @@ pub(crate) fn find_subscription_for_upsert(
             [Value::Integer(account_id.get()), text(plan), text(start)],
         ),
     };
-    Ok(connection
-        .prepare_cached(&sql.text)?
-        .query_row(sql.params(), subscription_from_row)
-        .optional()?)
+    db.query_opt(&sql.text, &sql.params, subscription_from_row)
 }
 
 // --- touchpoints ------------------------------------------------------------
@@ -552,23 +490,23 @@ const TOUCHPOINT_SELECT: &str = "SELECT x.id, x.account_id, x.kind, x.occurred_a
      x.notes, x.sentiment \
      FROM touchpoints x JOIN accounts a ON a.id = x.account_id WHERE 1=1";
 
-fn touchpoint_from_row(row: &Row<'_>) -> rusqlite::Result<Touchpoint> {
+fn touchpoint_from_row(row: &Row<'_>) -> Result<Touchpoint> {
     Ok(Touchpoint {
         id: TouchpointId::new(row.get(0)?),
         account_id: AccountId::new(row.get(1)?),
-        kind: parsed(row, 2, TouchpointKind::parse)?,
-        occurred_at: parsed(row, 3, row::timestamp)?,
-        user_id: row.get::<_, Option<i64>>(4)?.map(UserId::new),
-        summary: parsed_opt(row, 5, Text::parse)?,
-        attendees: parsed(row, 6, row::json)?,
-        created_at: parsed(row, 7, row::timestamp)?,
-        notes: parsed_opt(row, 8, Text::parse)?,
-        sentiment: parsed_opt(row, 9, Sentiment::parse)?,
+        kind: row.parsed(2, TouchpointKind::parse)?,
+        occurred_at: row.parsed(3, row::timestamp)?,
+        user_id: row.get::<Option<i64>>(4)?.map(UserId::new),
+        summary: row.parsed_opt(5, Text::parse)?,
+        attendees: row.parsed(6, row::json)?,
+        created_at: row.parsed(7, row::timestamp)?,
+        notes: row.parsed_opt(8, Text::parse)?,
+        sentiment: row.parsed_opt(9, Sentiment::parse)?,
     })
 }
 
 pub(crate) fn list_touchpoints(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     filter: &TouchpointFilter,
     page: &PageRequest,
@@ -596,18 +534,18 @@ pub(crate) fn list_touchpoints(
         id_column: "x.id",
         descending: true,
     };
-    keyset.fetch(connection, sql, page, touchpoint_from_row, |t| {
+    keyset.fetch(db, sql, page, touchpoint_from_row, |t| {
         (serde_json::json!(row::instant(t.occurred_at)), t.id.get())
     })
 }
 
 pub(crate) fn get_touchpoint(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     id: TouchpointId,
 ) -> Result<Touchpoint> {
     get_one(
-        connection,
+        db,
         visibility,
         TOUCHPOINT_SELECT,
         id.get(),
@@ -617,18 +555,11 @@ pub(crate) fn get_touchpoint(
 }
 
 /// Inserts a touchpoint unless the same one is there; returns its id and whether it is new.
-pub(crate) fn insert_touchpoint(
-    connection: &Connection,
-    new: &NewTouchpoint,
-) -> Result<(TouchpointId, bool)> {
+pub(crate) fn insert_touchpoint(db: &Db<'_>, new: &NewTouchpoint) -> Result<(TouchpointId, bool)> {
     let occurred_at = row::instant(new.occurred_at);
     let attendees = serde_json::to_string(&new.attendees).unwrap_or_else(|_| "[]".to_owned());
-    let inserted = connection
-        .prepare_cached(
-            "INSERT INTO touchpoints (account_id, kind, occurred_at, user_id, summary, attendees, created_at, notes, sentiment) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING",
-        )?
-        .execute(rusqlite::params_from_iter([
+    let inserted: Option<i64> = db.query_opt("INSERT INTO touchpoints (account_id, kind, occurred_at, user_id, summary, attendees, created_at, notes, sentiment) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT DO NOTHING RETURNING id", &[
             Value::Integer(new.account_id.get()),
             text(new.kind),
             text(&occurred_at),
@@ -638,43 +569,40 @@ pub(crate) fn insert_touchpoint(
             text(row::now()),
             opt_text(new.notes.as_ref()),
             opt_text(new.sentiment),
-        ]))?;
-    if inserted == 1 {
-        return Ok((TouchpointId::new(connection.last_insert_rowid()), true));
+        ], |row| row.get(0))?;
+    if let Some(id) = inserted {
+        return Ok((TouchpointId::new(id), true));
     }
-    let id: i64 = connection.query_row(
-        "SELECT id FROM touchpoints WHERE account_id = ?1 AND kind = ?2 AND occurred_at = ?3 AND COALESCE(summary, '') = ?4",
-        rusqlite::params_from_iter([
+    let id: i64 = db.query_one(
+        "SELECT id FROM touchpoints WHERE account_id = ?1 AND kind = ?2 AND \
+         occurred_at = ?3 AND COALESCE(summary, '') = ?4",
+        &[
             Value::Integer(new.account_id.get()),
             text(new.kind),
             text(&occurred_at),
             text(new.summary.as_ref().map_or("", Text::as_str)),
-        ]),
+        ],
         |row| row.get(0),
     )?;
     Ok((TouchpointId::new(id), false))
 }
 
 pub(crate) fn create_touchpoint(
-    connection: &Connection,
+    db: &Db<'_>,
     access: &WriteAccess,
     new: NewTouchpoint,
 ) -> Result<Touchpoint> {
-    writable_account(connection, access.visibility(), new.account_id)?;
+    writable_account(db, access.visibility(), new.account_id)?;
     if let Some(user) = new.user_id {
-        super::team::check_user_reference(connection, access.visibility(), user, "user_id")?;
+        super::team::check_user_reference(db, access.visibility(), user, "user_id")?;
     }
-    let (id, _) = insert_touchpoint(connection, &new)?;
-    get_touchpoint(connection, access.visibility(), id)
+    let (id, _) = insert_touchpoint(db, &new)?;
+    get_touchpoint(db, access.visibility(), id)
 }
 
-pub(crate) fn delete_touchpoint(
-    connection: &Connection,
-    access: &WriteAccess,
-    id: TouchpointId,
-) -> Result<()> {
+pub(crate) fn delete_touchpoint(db: &Db<'_>, access: &WriteAccess, id: TouchpointId) -> Result<()> {
     delete_one(
-        connection,
+        db,
         access.visibility(),
         "touchpoints",
         id.get(),

@@ -48,10 +48,6 @@ impl Sql {
         }
         self
     }
-
-    pub(crate) fn params(&self) -> rusqlite::ParamsFromIter<std::slice::Iter<'_, Value>> {
-        rusqlite::params_from_iter(self.params.iter())
-    }
 }
 
 /// A LIKE pattern matching `needle` anywhere, with `%`, `_` and `\` escaped.
@@ -94,10 +90,10 @@ impl Keyset<'_> {
     /// clause), runs it and builds the page.
     pub(crate) fn fetch<T>(
         &self,
-        connection: &rusqlite::Connection,
+        db: &crate::db::Db<'_>,
         mut sql: Sql,
         page: &crate::PageRequest,
-        from_row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        from_row: impl FnMut(&crate::db::Row<'_>) -> crate::Result<T>,
         key: impl Fn(&T) -> (serde_json::Value, i64),
     ) -> crate::Result<crate::Page<T>> {
         let (expression, id_column) = (self.expression, self.id_column);
@@ -124,10 +120,7 @@ impl Keyset<'_> {
             &format!(" ORDER BY {expression} {direction}, {id_column} {direction} LIMIT ?"),
             [Value::Integer(i64::from(page.limit()) + 1)],
         );
-        let mut statement = connection.prepare_cached(&sql.text)?;
-        let mut data = statement
-            .query_map(sql.params(), from_row)?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let mut data = db.query_map(&sql.text, &sql.params, from_row)?;
         let limit = page.limit() as usize;
         let next_cursor = if data.len() > limit {
             data.truncate(limit);

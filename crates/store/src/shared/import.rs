@@ -1,7 +1,8 @@
 //! Bulk import on SQLite: the storage primitives the engine-neutral import rules
 //! (`crate::rules::import`) need, over the connection of the import's transaction.
 
-use super::{accounts, children, team};
+use super::{accounts, children};
+use crate::db::Db;
 use crate::rules::external_ids::Keyed;
 use crate::rules::import::ImportTarget;
 use crate::{Result, StoreError};
@@ -14,20 +15,20 @@ use mikawaya_domain::touchpoint::NewTouchpoint;
 use mikawaya_domain::user::User;
 use mikawaya_domain::value::{Email, ExternalId, Slug};
 use mikawaya_domain::{AccountId, ContactId, PartnerId, SubscriptionId, UserId, Visibility};
-use rusqlite::Connection;
 use std::collections::{BTreeMap, HashMap};
 
 /// The plans' display names by slug.
-pub(crate) fn plan_names(connection: &Connection) -> Result<BTreeMap<String, String>> {
-    let rows: rusqlite::Result<BTreeMap<String, String>> = connection
-        .prepare_cached("SELECT slug, name FROM plan_names")?
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect();
-    Ok(rows?)
+pub(crate) fn plan_names(db: &Db<'_>) -> Result<BTreeMap<String, String>> {
+    Ok(db
+        .query_map("SELECT slug, name FROM plan_names", &[], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })?
+        .into_iter()
+        .collect())
 }
 
 /// The import's transaction.
-pub(crate) struct Target<'c>(pub(crate) &'c Connection);
+pub(crate) struct Target<'c, 'd>(pub(crate) &'c Db<'d>);
 
 fn visible<T>(found: Result<T>) -> Result<bool> {
     match found {
@@ -37,9 +38,9 @@ fn visible<T>(found: Result<T>) -> Result<bool> {
     }
 }
 
-impl ImportTarget for Target<'_> {
+impl ImportTarget for Target<'_, '_> {
     fn users(&self, visibility: Visibility) -> Result<Vec<User>> {
-        team::list_users(self.0, visibility)
+        super::auth::list_users(self.0, visibility)
     }
 
     fn plan_names(&self) -> Result<Vec<(Slug, String)>> {
@@ -53,7 +54,7 @@ impl ImportTarget for Target<'_> {
         self.0.execute(
             "INSERT INTO plan_names (slug, name) VALUES (?1, ?2)
              ON CONFLICT (slug) DO UPDATE SET name = excluded.name",
-            [slug.as_str(), name],
+            &[slug.as_str().into(), name.into()],
         )?;
         Ok(())
     }
@@ -62,7 +63,7 @@ impl ImportTarget for Target<'_> {
         &self,
         visibility: Visibility,
     ) -> Result<HashMap<String, PartnerId>> {
-        Ok(team::list_partners(self.0, visibility)?
+        Ok(super::partners::list_partners(self.0, visibility)?
             .into_iter()
             .filter_map(|p| {
                 p.external_id
@@ -112,9 +113,10 @@ impl ImportTarget for Target<'_> {
     }
 
     fn set_parent(&self, id: AccountId, parent: Option<AccountId>) -> Result<()> {
-        self.0
-            .prepare_cached("UPDATE accounts SET parent_id = ?1 WHERE id = ?2")?
-            .execute(rusqlite::params![parent.map(AccountId::get), id.get()])?;
+        self.0.execute(
+            "UPDATE accounts SET parent_id = ?1 WHERE id = ?2",
+            &[parent.map(AccountId::get).into(), id.get().into()],
+        )?;
         Ok(())
     }
 

@@ -1,8 +1,9 @@
 //! Accounts in SQLite: keyset-paginated, partner-scoped lists and checked writes.
 
-use super::row::{self, parsed, parsed_opt};
+use super::row;
 use super::sql::{Keyset, Sql, contains_pattern, opt_id, opt_text, text};
 use crate::db::Value;
+use crate::db::{Db, Row};
 use crate::journey::StageSource;
 use crate::rules::external_ids::Keyed;
 use crate::{Page, PageRequest, Result, StoreError};
@@ -14,7 +15,6 @@ use mikawaya_domain::custom_field::{CustomFieldDef, CustomValue, CustomValues, c
 use mikawaya_domain::health::Colour;
 use mikawaya_domain::value::{Currency, ExternalId, Money, Name, Slug};
 use mikawaya_domain::{AccountId, Invalid, PartnerId, UserId, Visibility, WriteAccess};
-use rusqlite::{Connection, OptionalExtension, Row};
 use std::collections::BTreeMap;
 
 pub(crate) const COLUMNS: &str = "a.id, a.external_id, a.name, a.parent_id, a.plan, a.mrr, a.currency, a.contract_start, \
@@ -38,41 +38,39 @@ fn sorted_by_signal(sort: AccountSort) -> bool {
     )
 }
 
-pub(crate) fn from_row(row: &Row<'_>) -> rusqlite::Result<Account> {
+pub(crate) fn from_row(row: &Row<'_>) -> Result<Account> {
     Ok(Account {
         id: AccountId::new(row.get(0)?),
-        external_id: parsed_opt(row, 1, ExternalId::parse)?,
-        name: parsed(row, 2, Name::parse)?,
-        parent_id: row.get::<_, Option<i64>>(3)?.map(AccountId::new),
-        plan: parsed_opt(row, 4, Slug::parse)?,
-        mrr: Money::new(row.get(5)?).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Real, Box::new(e))
-        })?,
-        currency: parsed(row, 6, Currency::parse)?,
-        contract_start: parsed_opt(row, 7, row::date)?,
-        contract_end: parsed_opt(row, 8, row::date)?,
-        renewal_date: parsed_opt(row, 9, row::date)?,
-        owner_id: row.get::<_, Option<i64>>(10)?.map(UserId::new),
-        partner_id: row.get::<_, Option<i64>>(11)?.map(PartnerId::new),
-        stage: parsed_opt(row, 12, Slug::parse)?,
-        tier: parsed_opt(row, 13, TouchTier::parse)?,
-        custom_fields: parsed(row, 14, decode_custom)?,
-        created_at: parsed(row, 15, row::timestamp)?,
-        updated_at: parsed(row, 16, row::timestamp)?,
+        external_id: row.parsed_opt(1, ExternalId::parse)?,
+        name: row.parsed(2, Name::parse)?,
+        parent_id: row.get::<Option<i64>>(3)?.map(AccountId::new),
+        plan: row.parsed_opt(4, Slug::parse)?,
+        mrr: Money::new(row.get(5)?).map_err(|e| StoreError::Corrupt(format!("column 5: {e}")))?,
+        currency: row.parsed(6, Currency::parse)?,
+        contract_start: row.parsed_opt(7, row::date)?,
+        contract_end: row.parsed_opt(8, row::date)?,
+        renewal_date: row.parsed_opt(9, row::date)?,
+        owner_id: row.get::<Option<i64>>(10)?.map(UserId::new),
+        partner_id: row.get::<Option<i64>>(11)?.map(PartnerId::new),
+        stage: row.parsed_opt(12, Slug::parse)?,
+        tier: row.parsed_opt(13, TouchTier::parse)?,
+        custom_fields: row.parsed(14, decode_custom)?,
+        created_at: row.parsed(15, row::timestamp)?,
+        updated_at: row.parsed(16, row::timestamp)?,
         signals: Signals {
-            day: parsed_opt(row, 17, row::date)?,
+            day: row.parsed_opt(17, row::date)?,
             health: row.get(18)?,
             health_change: row.get(19)?,
             forecast_risk: row.get(20)?,
-            last_touch: parsed_opt(row, 21, row::timestamp)?,
+            last_touch: row.parsed_opt(21, row::timestamp)?,
             forecast_factors: row
-                .get::<_, Option<String>>(22)?
+                .get::<Option<String>>(22)?
                 .and_then(|json| serde_json::from_str(&json).ok())
                 .unwrap_or_default(),
-            plans_off_track: row.get::<_, Option<u32>>(23)?.unwrap_or(0),
-            plan_next_due: parsed_opt(row, 24, row::date)?,
-            stage_since: parsed_opt(row, 25, row::date)?,
-            stage_stuck: row.get::<_, Option<bool>>(26)?.unwrap_or(false),
+            plans_off_track: row.get::<Option<u32>>(23)?.unwrap_or(0),
+            plan_next_due: row.parsed_opt(24, row::date)?,
+            stage_since: row.parsed_opt(25, row::date)?,
+            stage_stuck: row.get::<Option<bool>>(26)?.unwrap_or(false),
         },
     })
 }
@@ -187,7 +185,7 @@ fn score_key(value: Option<f64>, descending: bool) -> serde_json::Value {
 
 /// Appends the WHERE conditions of a filter (the statement already has `WHERE 1=1`).
 fn push_filter(
-    connection: &Connection,
+    db: &Db<'_>,
     sql: &mut Sql,
     visibility: Visibility,
     filter: &AccountFilter,
@@ -197,12 +195,15 @@ fn push_filter(
     let external_id = filter
         .external_id
         .as_ref()
-        .map(|wanted| placed_external_id(connection, Keyed::Account, visibility, wanted))
+        .map(|wanted| placed_external_id(db, Keyed::Account, visibility, wanted))
         .transpose()?;
     if let Some(q) = filter.q.as_deref().filter(|q| !q.trim().is_empty()) {
         let pattern = contains_pattern(q);
         sql.bind(
-            " AND (a.name LIKE ? ESCAPE '\\' OR a.external_id LIKE ? ESCAPE '\\')",
+            &format!(
+                " AND (a.name {like} ? ESCAPE '\\' OR a.external_id {like} ? ESCAPE '\\')",
+                like = db.ilike()
+            ),
             [pattern.clone(), pattern],
         );
     }
@@ -286,7 +287,26 @@ fn push_filter(
             .trim()
             .to_owned();
         let number = wanted.parse::<f64>().map_or(Value::Null, Value::Real);
-        sql.bind(
+        if db.is_postgres() {
+            // The same three comparisons in PostgreSQL's JSON terms: `#>>` reads a flag as
+            // `true`/`false` and text as itself.
+            let value = "(a.custom_fields::jsonb #> ARRAY[?, '1'])";
+            sql.bind(
+                &format!(
+                    " AND ((a.custom_fields::jsonb #>> ARRAY[?, '1']) = ? \
+                     OR (CASE WHEN jsonb_typeof({value}) = 'number' \
+                     THEN ({value} #>> '{{}}')::float8 END) = ?)"
+                ),
+                [
+                    Value::Text(key.as_str().to_owned()),
+                    Value::Text(wanted.clone()),
+                    Value::Text(key.as_str().to_owned()),
+                    Value::Text(key.as_str().to_owned()),
+                    number,
+                ],
+            );
+        } else {
+            sql.bind(
             " AND (json_extract(a.custom_fields, ?) = ? \
              OR (json_type(a.custom_fields, ?) IN ('integer', 'real') AND json_extract(a.custom_fields, ?) = ?) \
              OR json_type(a.custom_fields, ?) = ?)",
@@ -300,6 +320,7 @@ fn push_filter(
                 Value::Text(wanted),
             ],
         );
+        }
     }
     match filter.churned {
         Some(true) => {
@@ -336,7 +357,7 @@ fn push_filter(
 }
 
 pub(crate) fn list(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     filter: &AccountFilter,
     sort: AccountSort,
@@ -349,23 +370,19 @@ pub(crate) fn list(
         (FROM, "a.id")
     };
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {from} WHERE 1=1"));
-    push_filter(connection, &mut sql, visibility, filter)?;
+    push_filter(db, &mut sql, visibility, filter)?;
     let keyset = Keyset {
         name: sort_name(sort),
         expression,
         id_column,
         descending: sort.descending,
     };
-    keyset.fetch(connection, sql, page, from_row, |account| {
+    keyset.fetch(db, sql, page, from_row, |account| {
         (key_value(account, sort), account.id.get())
     })
 }
 
-pub(crate) fn count(
-    connection: &Connection,
-    visibility: Visibility,
-    filter: &AccountFilter,
-) -> Result<u64> {
+pub(crate) fn count(db: &Db<'_>, visibility: Visibility, filter: &AccountFilter) -> Result<u64> {
     // Only a filter on signals needs them; without the join SQLite counts by index.
     let from = if filter.health.is_some()
         || filter.risk_min.is_some()
@@ -380,54 +397,38 @@ pub(crate) fn count(
         "accounts a"
     };
     let mut sql = Sql::new(&format!("SELECT COUNT(*) FROM {from} WHERE 1=1"));
-    push_filter(connection, &mut sql, visibility, filter)?;
-    let count: i64 = connection
-        .prepare_cached(&sql.text)?
-        .query_row(sql.params(), |row| row.get(0))?;
+    push_filter(db, &mut sql, visibility, filter)?;
+    let count: i64 = db.query_one(&sql.text, &sql.params, |row| row.get(0))?;
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-pub(crate) fn all(connection: &Connection, visibility: Visibility) -> Result<Vec<Account>> {
+pub(crate) fn all(db: &Db<'_>, visibility: Visibility) -> Result<Vec<Account>> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {FROM} WHERE 1=1"));
     sql.visible("a", visibility);
     sql.bind(" ORDER BY a.id", []);
-    let mut statement = connection.prepare_cached(&sql.text)?;
-    let rows = statement
-        .query_map(sql.params(), from_row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(rows)
+    db.query_map(&sql.text, &sql.params, from_row)
 }
 
-pub(crate) fn get(
-    connection: &Connection,
-    visibility: Visibility,
-    id: AccountId,
-) -> Result<Account> {
+pub(crate) fn get(db: &Db<'_>, visibility: Visibility, id: AccountId) -> Result<Account> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = ?"));
     sql.params.push(Value::Integer(id.get()));
     sql.visible("a", visibility);
-    connection
-        .prepare_cached(&sql.text)?
-        .query_row(sql.params(), from_row)
-        .optional()?
+    db.query_opt(&sql.text, &sql.params, from_row)?
         .ok_or(StoreError::NotFound { entity: "account" })
 }
 
 pub(crate) fn find_by_external_id(
-    connection: &Connection,
+    db: &Db<'_>,
     external_id: &ExternalId,
 ) -> Result<Option<Account>> {
     let query = format!("SELECT {COLUMNS} FROM {FROM} WHERE a.external_id = ?1");
-    Ok(connection
-        .prepare_cached(&query)?
-        .query_row([external_id.as_str()], from_row)
-        .optional()?)
+    db.query_opt(&query, &[external_id.as_str().into()], from_row)
 }
 
 /// The stored id `wanted` stands for when written or looked up by a caller with
 /// `visibility` (see `rules::external_ids`).
 pub(crate) fn placed_external_id(
-    connection: &Connection,
+    db: &Db<'_>,
     keyed: Keyed,
     visibility: Visibility,
     wanted: &ExternalId,
@@ -435,41 +436,43 @@ pub(crate) fn placed_external_id(
     let query = match keyed {
         Keyed::Account => "SELECT partner_id FROM accounts WHERE external_id = ?1",
         Keyed::Contact => {
-            "SELECT a.partner_id FROM contacts x JOIN accounts a ON a.id = x.account_id WHERE x.external_id = ?1"
+            "SELECT a.partner_id FROM contacts x JOIN accounts a ON a.id = \
+                 x.account_id WHERE x.external_id = ?1"
         }
         Keyed::Subscription => {
-            "SELECT a.partner_id FROM subscriptions x JOIN accounts a ON a.id = x.account_id WHERE x.external_id = ?1"
+            "SELECT a.partner_id FROM subscriptions x JOIN accounts a ON a.id = \
+                 x.account_id WHERE x.external_id = ?1"
         }
     };
-    let mut statement = connection.prepare_cached(query)?;
     crate::rules::external_ids::placed(visibility, wanted, |key| {
-        Ok(statement
-            .query_row([key.as_str()], |row| row.get::<_, Option<i64>>(0))
-            .optional()?
+        Ok(db
+            .query_opt(query, &[key.as_str().into()], |row| {
+                row.get::<Option<i64>>(0)
+            })?
             .map(|partner| partner.map(PartnerId::new)))
     })
 }
 
 /// The external id a write by `access` stores for the one it wrote.
 pub(crate) fn place(
-    connection: &Connection,
+    db: &Db<'_>,
     keyed: Keyed,
     access: &WriteAccess,
     wanted: Option<ExternalId>,
 ) -> Result<Option<ExternalId>> {
     wanted
-        .map(|wanted| placed_external_id(connection, keyed, access.visibility(), &wanted))
+        .map(|wanted| placed_external_id(db, keyed, access.visibility(), &wanted))
         .transpose()
 }
 
-pub(crate) fn custom_field_defs(connection: &Connection) -> Result<Vec<CustomFieldDef>> {
-    super::team::custom_fields(connection)
+pub(crate) fn custom_field_defs(db: &Db<'_>) -> Result<Vec<CustomFieldDef>> {
+    super::team::custom_fields(db)
 }
 
 /// Checks the references an account holds: parent visible (and not itself), owner and
 /// partner existing, contract dates in order.
 pub(crate) fn check_references(
-    connection: &Connection,
+    db: &Db<'_>,
     visibility: Visibility,
     account: &Account,
 ) -> Result<()> {
@@ -478,36 +481,30 @@ pub(crate) fn check_references(
         if parent_id == account.id {
             return Err(Invalid::new("parent_id", "an account cannot be its own parent").into());
         }
-        get(connection, visibility, parent_id)
+        get(db, visibility, parent_id)
             .map_err(|_| Invalid::new("parent_id", format!("no account {parent_id}")))?;
         if account.id.get() != 0
-            && crate::rules::accounts::closes_cycle(account.id, parent_id, |id| {
-                parent_of(connection, id)
-            })?
+            && crate::rules::accounts::closes_cycle(account.id, parent_id, |id| parent_of(db, id))?
         {
             return Err(crate::rules::accounts::cycle_refused("parent_id"));
         }
     }
     if let Some(owner_id) = account.owner_id {
-        let exists: Option<i64> = connection
-            .query_row(
-                "SELECT id FROM users WHERE id = ?1",
-                [owner_id.get()],
-                |row| row.get(0),
-            )
-            .optional()?;
+        let exists: Option<i64> = db.query_opt(
+            "SELECT id FROM users WHERE id = ?1",
+            &[owner_id.get().into()],
+            |row| row.get(0),
+        )?;
         if exists.is_none() {
             return Err(Invalid::new("owner_id", format!("no user {owner_id}")).into());
         }
     }
     if let Some(partner_id) = account.partner_id {
-        let exists: Option<i64> = connection
-            .query_row(
-                "SELECT id FROM partners WHERE id = ?1",
-                [partner_id.get()],
-                |row| row.get(0),
-            )
-            .optional()?;
+        let exists: Option<i64> = db.query_opt(
+            "SELECT id FROM partners WHERE id = ?1",
+            &[partner_id.get().into()],
+            |row| row.get(0),
+        )?;
         if exists.is_none() {
             return Err(Invalid::new("partner_id", format!("no partner {partner_id}")).into());
         }
@@ -516,33 +513,31 @@ pub(crate) fn check_references(
 }
 
 /// An account's parent, whoever can see it (for walking the hierarchy).
-pub(crate) fn parent_of(connection: &Connection, id: AccountId) -> Result<Option<AccountId>> {
-    Ok(connection
-        .prepare_cached("SELECT parent_id FROM accounts WHERE id = ?1")?
-        .query_row([id.get()], |row| row.get::<_, Option<i64>>(0))
-        .optional()?
+pub(crate) fn parent_of(db: &Db<'_>, id: AccountId) -> Result<Option<AccountId>> {
+    Ok(db
+        .query_opt(
+            "SELECT parent_id FROM accounts WHERE id = ?1",
+            &[id.get().into()],
+            |row| row.get::<Option<i64>>(0),
+        )?
         .flatten()
         .map(AccountId::new))
 }
 
-fn unique_violation(error: rusqlite::Error) -> StoreError {
-    match &error {
-        rusqlite::Error::SqliteFailure(failure, Some(message))
-            if failure.code == rusqlite::ErrorCode::ConstraintViolation
-                && message.contains("external_id") =>
-        {
-            StoreError::Conflict {
-                field: "external_id".into(),
-                reason: "is already used by another account".into(),
-            }
+fn unique_violation(error: StoreError) -> StoreError {
+    if error.is_unique_violation_of("external_id") {
+        StoreError::Conflict {
+            field: "external_id".into(),
+            reason: "is already used by another account".into(),
         }
-        _ => StoreError::Database(error),
+    } else {
+        error
     }
 }
 
 /// Inserts or updates the full row of `account` (id 0 = insert) and returns its id.
-pub(crate) fn save(connection: &Connection, account: &Account) -> Result<AccountId> {
-    let values = [
+pub(crate) fn save(db: &Db<'_>, account: &Account) -> Result<AccountId> {
+    let mut values = vec![
         opt_text(account.external_id.as_ref()),
         text(&account.name),
         opt_id(account.parent_id.map(AccountId::get)),
@@ -561,40 +556,29 @@ pub(crate) fn save(connection: &Connection, account: &Account) -> Result<Account
         text(row::instant(account.updated_at)),
     ];
     if account.id.get() == 0 {
-        connection
-            .prepare_cached(
-                "INSERT INTO accounts (external_id, name, parent_id, plan, mrr, currency, contract_start, contract_end, \
+        let id = db.query_one("INSERT INTO accounts (external_id, name, parent_id, plan, mrr, currency, contract_start, contract_end, \
                  renewal_date, owner_id, partner_id, stage, tier, custom_fields, created_at, updated_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )?
-            .execute(rusqlite::params_from_iter(values.iter()))
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id", &values, |row| row.get(0))
             .map_err(unique_violation)?;
-        Ok(AccountId::new(connection.last_insert_rowid()))
+        Ok(AccountId::new(id))
     } else {
-        let mut statement = connection.prepare_cached(
+        values.push(Value::Integer(account.id.get()));
+        db.execute(
             "UPDATE accounts SET external_id = ?, name = ?, parent_id = ?, plan = ?, mrr = ?, currency = ?, contract_start = ?, \
              contract_end = ?, renewal_date = ?, owner_id = ?, partner_id = ?, stage = ?, tier = ?, custom_fields = ?, \
              created_at = ?, updated_at = ? WHERE id = ?",
-        )?;
-        let id = Value::Integer(account.id.get());
-        statement
-            .execute(rusqlite::params_from_iter(
-                values.iter().chain(std::iter::once(&id)),
-            ))
-            .map_err(unique_violation)?;
+            &values,
+        )
+        .map_err(unique_violation)?;
         Ok(account.id)
     }
 }
 
-pub(crate) fn create(
-    connection: &Connection,
-    access: &WriteAccess,
-    new: NewAccount,
-) -> Result<Account> {
+pub(crate) fn create(db: &Db<'_>, access: &WriteAccess, new: NewAccount) -> Result<Account> {
     let now = jiff::Timestamp::now();
-    let definitions = custom_field_defs(connection)?;
+    let definitions = custom_field_defs(db)?;
     let custom = check_all(&definitions, &new.custom_fields)?;
-    let external_id = place(connection, Keyed::Account, access, new.external_id)?;
+    let external_id = place(db, Keyed::Account, access, new.external_id)?;
     let account = Account {
         id: AccountId::new(0),
         external_id,
@@ -615,50 +599,50 @@ pub(crate) fn create(
         created_at: now,
         updated_at: now,
     };
-    check_references(connection, access.visibility(), &account)?;
-    let id = save(connection, &account)?;
+    check_references(db, access.visibility(), &account)?;
+    let id = save(db, &account)?;
     super::journey::record_changed(
-        connection,
+        db,
         id,
         None,
         account.stage.as_ref(),
         StageSource::Hand,
         access.user_id(),
     )?;
-    get(connection, access.visibility(), id)
+    get(db, access.visibility(), id)
 }
 
 pub(crate) fn update(
-    connection: &Connection,
+    db: &Db<'_>,
     access: &WriteAccess,
     id: AccountId,
     patch: AccountPatch,
 ) -> Result<Account> {
-    let current = get(connection, access.visibility(), id)?;
-    let definitions = custom_field_defs(connection)?;
+    let current = get(db, access.visibility(), id)?;
+    let definitions = custom_field_defs(db)?;
     let mut account = crate::rules::accounts::apply_patch(
         current.clone(),
         patch,
         access.visibility(),
         &definitions,
     )?;
-    account.external_id = place(connection, Keyed::Account, access, account.external_id)?;
-    check_references(connection, access.visibility(), &account)?;
-    save(connection, &account)?;
-    super::work::record_changes(connection, &current, &account)?;
+    account.external_id = place(db, Keyed::Account, access, account.external_id)?;
+    check_references(db, access.visibility(), &account)?;
+    save(db, &account)?;
+    super::work::record_changes(db, &current, &account)?;
     super::journey::record_changed(
-        connection,
+        db,
         id,
         current.stage.as_ref(),
         account.stage.as_ref(),
         StageSource::Hand,
         access.user_id(),
     )?;
-    get(connection, access.visibility(), id)
+    get(db, access.visibility(), id)
 }
 
-pub(crate) fn delete(connection: &Connection, access: &WriteAccess, id: AccountId) -> Result<()> {
-    get(connection, access.visibility(), id)?;
-    connection.execute("DELETE FROM accounts WHERE id = ?1", [id.get()])?;
+pub(crate) fn delete(db: &Db<'_>, access: &WriteAccess, id: AccountId) -> Result<()> {
+    get(db, access.visibility(), id)?;
+    db.execute("DELETE FROM accounts WHERE id = ?1", &[id.get().into()])?;
     Ok(())
 }
