@@ -58,7 +58,32 @@ pub struct DailyRun {
     pub digests: usize,
 }
 
+/// The lease on the daily pipeline.
+const DAILY_LEASE: &str = "daily-pipeline";
+
+/// How long a node holds the daily pipeline's lease without renewing it (it renews before
+/// each step; the longest step, the metric series, takes about a minute on a large book).
+const DAILY_LEASE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
+
+/// This process among the nodes sharing a database: its host, process id and start.
+pub fn node_id() -> &'static str {
+    static NODE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    NODE.get_or_init(|| {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "host".to_owned());
+        format!(
+            "{host}:{}:{}",
+            std::process::id(),
+            jiff::Timestamp::now().as_millisecond()
+        )
+    })
+}
+
 /// Runs the day's pipeline unless it already ran for `clock.today`; `None` when it had.
+/// Several nodes on one database run it once: the one that takes the lease.
 pub fn run_daily(
     store: &dyn Store,
     ingest: &Ingest,
@@ -78,6 +103,22 @@ pub fn run_daily(
     let access = system.write()?;
     let manage = system.manage()?;
     let read = system.read();
+    // One node runs the day (several may share the database): the one holding the lease,
+    // renewed before each step; a node that dies mid-run leaves it to the next one to ask
+    // once its lease ran out.
+    let lease = || {
+        let now = jiff::Timestamp::now();
+        store.take_lease(&manage, DAILY_LEASE, node_id(), now + DAILY_LEASE_FOR, now)
+    };
+    if !lease()? {
+        tracing::debug!(day = %today, "another node runs today's pipeline");
+        return Ok(None);
+    }
+    if store.last_daily_run(&read)? >= Some(clock.today) {
+        // Another node finished it just before this one took the lease.
+        store.release_lease(&manage, DAILY_LEASE, node_id())?;
+        return Ok(None);
+    }
     let report =
         mikawaya_playbooks::evaluate_live(store, &access, ingest, clock, settings, false, None)?;
     let known = store.health_days(mikawaya_playbooks::health::SCORECARD)?;
@@ -103,6 +144,7 @@ pub fn run_daily(
             .read(|rollups| crate::health::snapshot(store, &manage, &read, rollups, &days))??;
         tracing::info!(day = %today, scores, "health snapshot stored");
     }
+    lease()?;
     // Each account's health in force, its change and forecast risk, for lists and Today.
     let signals = ingest.read(|rollups| crate::signals::refresh(store, rollups, clock.today))??;
     tracing::info!(day = %today, signals, "account signals refreshed");
@@ -110,6 +152,7 @@ pub fn run_daily(
     let uplifts =
         ingest.read(|rollups| crate::effect::measure(store, Some(rollups), clock.today))??;
     tracing::info!(day = %today, uplifts, "playbook uplifts measured");
+    lease()?;
     // Every defined metric's series, up to today.
     let facts = mikawaya_playbooks::facts::account_facts(store, &read)?;
     let keep_going = || !ingest.is_stopping();
@@ -126,6 +169,7 @@ pub fn run_daily(
         )
     })??;
     tracing::info!(day = %today, values, "metric series updated");
+    lease()?;
     // Every active success plan's measured objectives, and milestones overdue.
     let statuses =
         ingest.read(|rollups| crate::plans::measure(store, rollups, clock.today, clock.now))??;
@@ -133,6 +177,7 @@ pub fn run_daily(
     // The customer journey: accounts moved by its rules, and the ones stuck in a stage.
     let journey = ingest.read(|rollups| crate::journey::advance(store, rollups, clock.today))??;
     tracing::info!(day = %today, moved = journey.moved, stuck = journey.stuck, "customer journey advanced");
+    lease()?;
     // Each CSM's Today, pushed: an email (and a post to the team's webhook).
     let business = crate::clock::Clock::at(store.business_time_zone()?, clock.now);
     let digest = crate::digest::DigestSettings {
@@ -150,6 +195,7 @@ pub fn run_daily(
         let scoped = Actor::new(None, Role::Partner, Some(partner.id), Scope::Read)?;
         crate::reports::refresh(store, &scoped.read(), clock.today)?;
     }
+    lease()?;
     let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
     store.record_daily_run(
         &manage,
@@ -160,6 +206,7 @@ pub fn run_daily(
             metric_values: count(values),
         },
     )?;
+    store.release_lease(&manage, DAILY_LEASE, node_id())?;
     Ok(Some(DailyRun {
         fired: report.fired.len(),
         advanced: report.advanced,

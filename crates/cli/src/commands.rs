@@ -78,19 +78,28 @@ pub(crate) fn redacted(url: &str) -> String {
     }
 }
 
+fn open_postgres(url: &str) -> Result<Arc<dyn Store>, Failure> {
+    PostgresStore::connect(url)
+        .map(|store| Arc::new(store) as Arc<dyn Store>)
+        .map_err(|error| match error {
+            StoreError::Invalid(invalid) => Failure::input(anyhow!("{invalid}")),
+            error => Failure::from(anyhow!(
+                "opening the store in the PostgreSQL database {}: {error}",
+                redacted(url)
+            )),
+        })
+}
+
 /// Opens the store: PostgreSQL when a database URL is configured, else the data dir's
 /// SQLite file (created when missing).
 pub(crate) fn open_store(data_dir: &Path) -> Result<Arc<dyn Store>, Failure> {
     match database_url(data_dir)? {
-        Some(url) => PostgresStore::connect(&url)
-            .map(|store| Arc::new(store) as Arc<dyn Store>)
-            .map_err(|error| match error {
-                StoreError::Invalid(invalid) => Failure::input(anyhow!("{invalid}")),
-                error => Failure::from(anyhow!(
-                    "opening the store in the PostgreSQL database {}: {error}",
-                    redacted(&url)
-                )),
-            }),
+        Some(url) => {
+            // The data dir still holds the settings file and the demo's hidden truth.
+            std::fs::create_dir_all(data_dir)
+                .with_context(|| format!("creating the data dir {}", data_dir.display()))?;
+            open_postgres(&url)
+        }
         None => SqliteStore::open_dir(data_dir)
             .map(|store| Arc::new(store) as Arc<dyn Store>)
             .with_context(|| format!("opening the store in {}", data_dir.display()))
@@ -328,7 +337,9 @@ pub(crate) fn open_ingest_exclusive(
     store: Arc<dyn Store>,
     args: &IngestArgs,
 ) -> Result<Arc<Ingest>, Failure> {
-    let config = args.config(store.as_ref())?;
+    let mut config = args.config(store.as_ref())?;
+    // With the store in PostgreSQL, the events are there too (every node shares them).
+    config.postgres_url = database_url(data_dir)?;
     let started = std::time::Instant::now();
     let ingest = Ingest::open(data_dir, config, store).map_err(|error| match error {
         IngestError::Log(mikawaya_ingest::log::LogError::Locked(_)) => Failure::input(error),
@@ -351,6 +362,10 @@ fn run_server(
     args: &ServeArgs,
     greeting: Option<String>,
 ) -> Result<(), Failure> {
+    // Reads the store: before the runtime, whose threads must not block on it.
+    let resolved = args
+        .workflow
+        .resolve(data_dir, store.as_ref(), args.ingest.time_zone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -364,9 +379,6 @@ fn run_server(
             secure_cookies: !args.insecure_cookies,
             ..ServerConfig::default()
         };
-        let resolved = args
-            .workflow
-            .resolve(data_dir, store.as_ref(), args.ingest.time_zone())?;
         mikawaya_outbox::install_crypto();
         let sso = args.sso.config(&resolved.workflow.outbox.base_url)?;
         let mut state =

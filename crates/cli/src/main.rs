@@ -40,7 +40,7 @@ struct Cli {
     data_dir: PathBuf,
     /// A PostgreSQL database for the store instead of the data dir's SQLite file
     /// (postgres://user:password@host:port/database); also `database_url` in
-    /// DATA_DIR/mikawaya.toml. Usage events stay in the data dir.
+    /// DATA_DIR/mikawaya.toml. The usage events go there too, so several servers can share it.
     #[arg(
         long,
         global = true,

@@ -61,6 +61,7 @@ pub mod export;
 pub mod identity;
 pub mod import;
 pub mod log;
+mod pg;
 mod pipeline;
 mod seen;
 mod snapshot;
@@ -131,6 +132,9 @@ pub struct IngestConfig {
     /// asked) once at least this many records were written since the last one (default
     /// 100,000: replaying fewer takes well under a second).
     pub snapshot_after_records: u64,
+    /// Keep the events in this PostgreSQL database (the store's) instead of the data
+    /// dir's log: every node appends there and reads what every node appended.
+    pub postgres_url: Option<String>,
 }
 
 impl Default for IngestConfig {
@@ -140,6 +144,7 @@ impl Default for IngestConfig {
             late_days: 30,
             future_hours: 24,
             snapshot_after_records: 100_000,
+            postgres_url: None,
         }
     }
 }
@@ -275,6 +280,16 @@ impl Prepared {
         self.names.clear();
     }
 
+    /// Adds a record read back from where the events are kept, kept and placed as read
+    /// (for the applier).
+    fn push_stored(&mut self, payload: &[u8], placed: (u64, Position)) {
+        self.bytes.extend_from_slice(payload);
+        self.records.push((0, self.bytes.len()));
+        self.read.push(None);
+        self.kept.push(self.records.len() - 1);
+        self.placed.push(placed);
+    }
+
     /// The payload of record `index`.
     fn payload(&self, index: usize) -> &[u8] {
         let start = index
@@ -360,6 +375,8 @@ struct Shared {
     spare: Mutex<Vec<Prepared>>,
     /// The last record the newest snapshot of the rollups covers.
     snapshot: Mutex<Option<u64>>,
+    /// The events' PostgreSQL tables, when they are there instead of `dir`.
+    pg: Option<Arc<pg::PgEvents>>,
 }
 
 impl Shared {
@@ -384,7 +401,25 @@ impl Shared {
             dir,
             spare: Mutex::new(Vec::new()),
             snapshot: Mutex::new(covered.map(|(through, _)| through)),
+            pg: None,
         })
+    }
+
+    /// The same, with the events in PostgreSQL (before any other thread holds it).
+    fn with_postgres(mut self: Arc<Self>, events: Arc<pg::PgEvents>) -> Arc<Self> {
+        if let Some(state) = Arc::get_mut(&mut self) {
+            state.pg = Some(events);
+        }
+        self
+    }
+
+    /// Fresh `rollups` with every record up to sequence `last` applied, from wherever the
+    /// events are.
+    fn rebuild(&self, rollups: Rollups, last: u64) -> Result<Rollups, IngestError> {
+        match &self.pg {
+            Some(events) => rebuild_from_postgres(events, rollups, last),
+            None => rebuild(&self.dir, rollups, last, None),
+        }
     }
 }
 
@@ -402,6 +437,9 @@ pub struct Ingest {
     stopping: std::sync::atomic::AtomicBool,
     /// Opened beside the log's holder: nothing is written.
     read_only: bool,
+    /// With the events in PostgreSQL: wakes the tail thread (a read found events other
+    /// nodes appended).
+    tail: Mutex<Option<Sender<()>>>,
 }
 
 /// The property filters the stored metric definitions name.
@@ -436,6 +474,9 @@ impl Ingest {
         config: IngestConfig,
         store: Arc<dyn Store>,
     ) -> Result<Ingest, IngestError> {
+        if let Some(url) = config.postgres_url.clone() {
+            return Self::open_postgres(data_dir, &url, config, store, false);
+        }
         let dir = log_dir(data_dir);
         let (writer, recovery) = LogWriter::open(&dir)?;
         if recovery.truncated_bytes > 0 {
@@ -492,6 +533,7 @@ impl Ingest {
             store,
             stopping: std::sync::atomic::AtomicBool::new(false),
             read_only: false,
+            tail: Mutex::new(None),
         })
     }
 
@@ -505,6 +547,9 @@ impl Ingest {
         config: IngestConfig,
         store: Arc<dyn Store>,
     ) -> Result<Ingest, IngestError> {
+        if let Some(url) = config.postgres_url.clone() {
+            return Self::open_postgres(data_dir, &url, config, store, true);
+        }
         let dir = log_dir(data_dir);
         let Loaded {
             rollups,
@@ -521,6 +566,90 @@ impl Ingest {
             store,
             stopping: std::sync::atomic::AtomicBool::new(false),
             read_only: true,
+            tail: Mutex::new(None),
+        })
+    }
+
+    /// [`Ingest::open`] (or, `read_only`, [`Ingest::open_reader`]) with the events in
+    /// PostgreSQL: the rollups replayed from `usage_events`, identity changes the store has
+    /// not seen applied, then (unless read-only) a writer thread that commits each group of
+    /// appends, a tail thread that reads what every node appended in sequence order, and
+    /// the applier.
+    fn open_postgres(
+        data_dir: &Path,
+        url: &str,
+        config: IngestConfig,
+        store: Arc<dyn Store>,
+        read_only: bool,
+    ) -> Result<Ingest, IngestError> {
+        let events = Arc::new(pg::PgEvents::connect(url)?);
+        let checkpoint = identity_checkpoint(store.as_ref())?;
+        let filters = stored_filters(store.as_ref())?;
+        let started = std::time::Instant::now();
+        let mut rollups = Rollups::with_filters(config.time_zone.clone(), &filters);
+        let mut pending = identity::Pending::default();
+        let mut run = rollups.run();
+        let next_sequence = pg::replay(&events, u64::MAX, |sequence, position, event| {
+            run.note_record(sequence, position);
+            if let Some(change) = run.apply_with(event, position, None)
+                && checkpoint.is_none_or(|done| sequence > done)
+            {
+                pending.push(change, &run, sequence);
+            }
+        })?;
+        drop(run);
+        rollups.shrink_to_fit();
+        tracing::info!(
+            events = next_sequence,
+            seconds = started.elapsed().as_secs_f64(),
+            "usage events read from PostgreSQL into rollups"
+        );
+        let shared = Shared::new(rollups, log_dir(data_dir), next_sequence, None)
+            .with_postgres(Arc::clone(&events));
+        if read_only {
+            return Ok(Ingest {
+                shared,
+                appends: Mutex::new(None),
+                threads: Mutex::new(Vec::new()),
+                config,
+                store,
+                stopping: std::sync::atomic::AtomicBool::new(false),
+                read_only: true,
+                tail: Mutex::new(None),
+            });
+        }
+        identity::apply(store.as_ref(), &mut pending, CHECKPOINT_KEY)?;
+        let (append_sender, append_receiver) = std::sync::mpsc::channel::<Command>();
+        let (apply_sender, apply_receiver) = std::sync::mpsc::channel::<Vec<Prepared>>();
+        let (wake_sender, wake_receiver) = std::sync::mpsc::channel::<()>();
+        let spawn = |name: &str, work: Box<dyn FnOnce() + Send>| {
+            std::thread::Builder::new()
+                .name(name.into())
+                .spawn(work)
+                .map_err(|_| IngestError::Stopped)
+        };
+        let tail_wake = wake_sender.clone();
+        let writer = spawn("ingest-writer", {
+            let (events, shared) = (Arc::clone(&events), Arc::clone(&shared));
+            Box::new(move || pg::write_loop(&events, &append_receiver, &shared, &wake_sender))
+        })?;
+        let tail = spawn("ingest-tail", {
+            let (events, shared) = (Arc::clone(&events), Arc::clone(&shared));
+            Box::new(move || pg::tail_loop(&events, &wake_receiver, &apply_sender, &shared))
+        })?;
+        let applier = spawn("ingest-applier", {
+            let (store, shared) = (Arc::clone(&store), Arc::clone(&shared));
+            Box::new(move || apply_loop(&apply_receiver, &shared, store.as_ref()))
+        })?;
+        Ok(Ingest {
+            shared,
+            appends: Mutex::new(Some(append_sender)),
+            threads: Mutex::new(vec![writer, tail, applier]),
+            config,
+            store,
+            stopping: std::sync::atomic::AtomicBool::new(false),
+            read_only: false,
+            tail: Mutex::new(Some(tail_wake)),
         })
     }
 
@@ -558,7 +687,7 @@ impl Ingest {
         filters.extend(wanted.into_iter().filter(|f| !rollups.has_filter(f.key())));
         let fresh = Rollups::with_filters(self.config.time_zone.clone(), &filters);
         let rebuilt = match rollups.last_sequence() {
-            Some(last) => rebuild(&self.shared.dir, fresh, last, None)?,
+            Some(last) => self.shared.rebuild(fresh, last)?,
             None => fresh,
         };
         tracing::info!(
@@ -744,6 +873,33 @@ impl Ingest {
         Ok(())
     }
 
+    /// With the events in PostgreSQL: what any node acknowledged up to now counts as
+    /// written, and the tail thread is woken to read it, so the next wait covers it (a read
+    /// on one node includes every event acknowledged on any node before it began).
+    fn catch_up_with_other_nodes(&self) {
+        let (Some(events), Ok(tail)) = (&self.shared.pg, self.tail.lock()) else {
+            return;
+        };
+        let Some(tail) = tail.as_ref() else {
+            return;
+        };
+        match events.next_sequence() {
+            Ok(next) => {
+                let behind = self.shared.progress.lock().is_ok_and(|mut progress| {
+                    let behind = next > progress.written;
+                    progress.written = progress.written.max(next);
+                    behind
+                });
+                if behind {
+                    let _ = tail.send(());
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "usage events: how far the nodes wrote is unknown")
+            }
+        }
+    }
+
     /// Blocks until everything acknowledged so far is in the rollups (at most `timeout`).
     pub fn wait_applied(&self, timeout: std::time::Duration) {
         let Ok(written) = self.shared.progress.lock().map(|p| p.written) else {
@@ -767,6 +923,7 @@ impl Ingest {
     /// Reads the rollups (after waiting for the applier to catch up, and after taking in
     /// the property filters of metrics defined since the last read).
     pub fn read<T>(&self, f: impl FnOnce(&Rollups) -> T) -> Result<T, IngestError> {
+        self.catch_up_with_other_nodes();
         self.wait_applied(std::time::Duration::from_secs(5));
         self.refresh_filters()?;
         let rollups = self
@@ -790,7 +947,10 @@ impl Ingest {
                 all.iter().rev().skip(skip).take(limit).copied().collect();
             (newest_first, all.len())
         })?;
-        let payloads = log::read_at(&self.shared.dir, &positions)?;
+        let payloads = match &self.shared.pg {
+            Some(events) => events.read_at(&positions)?,
+            None => log::read_at(&self.shared.dir, &positions)?,
+        };
         let events = payloads
             .iter()
             .filter_map(|payload| record::decode(payload).ok())
@@ -806,7 +966,10 @@ impl Ingest {
 
     /// Bytes of the log on disk.
     pub fn bytes_on_disk(&self) -> u64 {
-        log::bytes_on_disk(&self.shared.dir)
+        match &self.shared.pg {
+            Some(events) => events.bytes(),
+            None => log::bytes_on_disk(&self.shared.dir),
+        }
     }
 
     /// Says the service is stopping: long jobs end at their next step
@@ -821,6 +984,9 @@ impl Ingest {
         self.begin_stop();
         if let Ok(mut sender) = self.appends.lock() {
             sender.take();
+        }
+        if let Ok(mut tail) = self.tail.lock() {
+            tail.take();
         }
         if let Ok(mut threads) = self.threads.lock() {
             for thread in threads.drain(..) {
@@ -1210,6 +1376,22 @@ fn roll_back(writer: &mut Writer, shared: &Shared) -> Result<(), IngestError> {
         progress.applied = mark.next_sequence();
     }
     Ok(())
+}
+
+/// [`rebuild`] from the events in PostgreSQL.
+fn rebuild_from_postgres(
+    events: &pg::PgEvents,
+    mut rollups: Rollups,
+    last: u64,
+) -> Result<Rollups, IngestError> {
+    let mut run = rollups.run();
+    pg::replay(events, last, |sequence, position, event| {
+        run.note_record(sequence, position);
+        run.apply_with(event, position, None);
+    })?;
+    drop(run);
+    rollups.shrink_to_fit();
+    Ok(rollups)
 }
 
 /// Applies the log's records up to sequence `last` to `rollups` (fresh ones), collecting

@@ -126,6 +126,15 @@ pub struct Mark {
 }
 
 impl Mark {
+    /// A mark at sequence `next_sequence` where the events are not in files (PostgreSQL).
+    pub(crate) fn at_sequence(next_sequence: u64) -> Mark {
+        Mark {
+            segment: 0,
+            offset: 0,
+            next_sequence,
+        }
+    }
+
     /// The sequence number the next record gets.
     pub fn next_sequence(&self) -> u64 {
         self.next_sequence

@@ -257,8 +257,13 @@ pub async fn flush(
     let access = mikawaya_domain::Actor::system()
         .write()
         .map_err(|e| OutboxError::Config(e.to_string()))?;
+    // Leases run on the clock from `now` (given, so tests can set the day): a long flush
+    // claims its later messages with leases that still lie ahead.
+    let started = std::time::Instant::now();
+    let clock = move || now + jiff::SignedDuration::try_from(started.elapsed()).unwrap_or_default();
     loop {
         let claim_store = Arc::clone(&store);
+        let now = clock();
         let lease_until = now + config.lease;
         let batch = tokio::task::spawn_blocking(move || {
             claim_store.claim_messages(&access, now, lease_until, 50)
@@ -275,6 +280,18 @@ pub async fn flush(
             return Ok(report);
         }
         for message in batch {
+            // Still ours? (Several servers send: one whose lease ran out while it sent
+            // the messages before this one leaves it to whoever claimed it since.)
+            let hold_store = Arc::clone(&store);
+            let (id, attempts, until) = (message.id, message.attempts, clock() + config.lease);
+            let held = tokio::task::spawn_blocking(move || {
+                hold_store.hold_message(&access, id, attempts, until)
+            })
+            .await??;
+            if !held {
+                continue;
+            }
+            let now = clock();
             let delivery = match message.channel {
                 Channel::Email => {
                     send_email(&store, config, mailer.as_ref(), &message, now).await?

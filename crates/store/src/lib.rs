@@ -468,6 +468,22 @@ pub trait Store: Send + Sync {
     /// The latest business day the daily pipeline finished.
     fn last_daily_run(&self, access: &ReadAccess) -> Result<Option<jiff::civil::Date>>;
 
+    /// Takes (or renews) the lease on a job for `holder` until `until`, when nobody else
+    /// holds it at `now`; whether `holder` holds it. Several nodes on one database run a
+    /// job (the daily pipeline) once: a holder that dies leaves it to the next asker once
+    /// its lease ran out.
+    fn take_lease(
+        &self,
+        access: &ManageAccess,
+        name: &str,
+        holder: &str,
+        until: jiff::Timestamp,
+        now: jiff::Timestamp,
+    ) -> Result<bool>;
+
+    /// Gives a lease back (nothing when `holder` does not hold it).
+    fn release_lease(&self, access: &ManageAccess, name: &str, holder: &str) -> Result<()>;
+
     // --- bulk -----------------------------------------------------------------
     /// Loads a whole file's records in one transaction: every row, or (on any row error)
     /// none, with every rejected row reported.
@@ -548,6 +564,17 @@ pub trait Store: Send + Sync {
         lease_until: jiff::Timestamp,
         limit: u32,
     ) -> Result<Vec<Message>>;
+    /// Keeps a claimed message until `lease_until`, just before it is sent, when the claim
+    /// is still the caller's (the message is sending and has had `attempts` attempts: no
+    /// other sender claimed it since); whether it is. A sender whose lease ran out while it
+    /// worked on other messages then leaves this one to the sender that claimed it anew.
+    fn hold_message(
+        &self,
+        access: &WriteAccess,
+        id: i64,
+        attempts: i64,
+        lease_until: jiff::Timestamp,
+    ) -> Result<bool>;
     /// Records what became of a delivery attempt.
     fn finish_message(&self, access: &WriteAccess, id: i64, delivery: &Delivery) -> Result<()>;
     /// Emails to an address due since an instant (pending, sending or sent).

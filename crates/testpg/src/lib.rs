@@ -165,20 +165,23 @@ pub fn shared() -> &'static TestPostgres {
         let mut server = TestPostgres::start();
         server.owned = false;
         let stop = program_line("pg_ctl").join(" ");
+        // Started in the background by a shell that exits at once (we wait for it), so
+        // the watchdog outlives this process; with output streams of its own, since the
+        // test harness waits for the ones it gave us to close.
         let script = format!(
-            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-             {stop} -D '{data}' -m immediate -w stop >/dev/null 2>&1; rm -rf '{dir}'",
+            "(while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             {stop} -D '{data}' -m immediate -w stop; rm -rf '{dir}') >/dev/null 2>&1 &",
             pid = std::process::id(),
             data = server.data.display(),
             dir = server.dir.display(),
         );
-        // Its own output streams: the test harness waits for the ones it gave us to close.
-        ok(Command::new("sh")
+        let started = Command::new("sh")
             .args(["-c", &script])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
-            .spawn());
+            .status();
+        assert!(ok(started).success(), "the watchdog did not start");
         server
     })
 }

@@ -11,6 +11,7 @@ mod forecast;
 mod health;
 mod import;
 mod listeners;
+mod nodes;
 mod playbooks;
 mod scorecard;
 mod util;

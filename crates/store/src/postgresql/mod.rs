@@ -18,10 +18,13 @@ use std::path::Path;
 /// Versioned migrations, applied in order on connect: each brings the schema to its
 /// version (the numbers of the SQLite migrations). The first is the SQLite schema at
 /// migration 18 in PostgreSQL's terms, recorded as versions 1 to 18.
-const MIGRATIONS: &[(i64, &str)] = &[(
-    18,
-    include_str!("../../migrations/postgres/0018_baseline.sql"),
-)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (
+        18,
+        include_str!("../../migrations/postgres/0018_baseline.sql"),
+    ),
+    (19, include_str!("../../migrations/postgres/0019_nodes.sql")),
+];
 
 /// The advisory lock key migrations are applied under ("mkwy" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6d6b_7779;

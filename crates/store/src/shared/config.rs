@@ -315,3 +315,38 @@ pub(crate) fn count_rows(db: &Db<'_>) -> Result<crate::StoreStats> {
         users: count("users")?,
     })
 }
+
+/// Takes (or renews) the lease `name` for `holder` until `until`, when it is free: never
+/// taken, expired at `now`, or `holder`'s already; whether `holder` holds it now. One
+/// statement, so two nodes asking at once cannot both get it.
+pub(crate) fn take_lease(
+    db: &Db<'_>,
+    name: &str,
+    holder: &str,
+    until: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Result<bool> {
+    let held: Option<String> = db.query_opt(
+        "INSERT INTO leases (name, holder, until) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, until = excluded.until \
+         WHERE leases.until < ?4 OR leases.holder = excluded.holder \
+         RETURNING holder",
+        &[
+            name.into(),
+            holder.into(),
+            row::instant(until).into(),
+            row::instant(now).into(),
+        ],
+        |row| row.get(0),
+    )?;
+    Ok(held.as_deref() == Some(holder))
+}
+
+/// Gives the lease `name` back when `holder` has it.
+pub(crate) fn release_lease(db: &Db<'_>, name: &str, holder: &str) -> Result<()> {
+    db.execute(
+        "DELETE FROM leases WHERE name = ?1 AND holder = ?2",
+        &[name.into(), holder.into()],
+    )?;
+    Ok(())
+}

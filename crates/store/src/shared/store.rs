@@ -477,6 +477,23 @@ macro_rules! store_over_db {
             fn record_daily_run(&self, access: &ManageAccess, run: &DailyRunRecord) -> Result<()> {
                 self.write_db(access.user_id(), |db| config::record_daily_run(db, run))
             }
+            fn take_lease(
+                &self,
+                access: &ManageAccess,
+                name: &str,
+                holder: &str,
+                until: jiff::Timestamp,
+                now: jiff::Timestamp,
+            ) -> Result<bool> {
+                self.write_db(access.user_id(), |db| {
+                    config::take_lease(db, name, holder, until, now)
+                })
+            }
+            fn release_lease(&self, access: &ManageAccess, name: &str, holder: &str) -> Result<()> {
+                self.write_db(access.user_id(), |db| {
+                    config::release_lease(db, name, holder)
+                })
+            }
             fn last_daily_run(&self, _access: &ReadAccess) -> Result<Option<jiff::civil::Date>> {
                 self.read_db(config::last_daily_run)
             }
@@ -560,6 +577,17 @@ macro_rules! store_over_db {
             ) -> Result<Vec<Message>> {
                 self.write_db(access.user_id(), |c| {
                     work::claim_messages(c, now, lease_until, limit)
+                })
+            }
+            fn hold_message(
+                &self,
+                access: &WriteAccess,
+                id: i64,
+                attempts: i64,
+                lease_until: jiff::Timestamp,
+            ) -> Result<bool> {
+                self.write_db(access.user_id(), |db| {
+                    work::hold_message(db, id, attempts, lease_until)
                 })
             }
             fn finish_message(

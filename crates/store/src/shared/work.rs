@@ -426,10 +426,14 @@ pub(crate) fn claim_messages(
 ) -> Result<Vec<Message>> {
     let mut sql = Sql::new(MESSAGE_SELECT);
     sql.bind(
-        "AND status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY \
+        " AND status IN ('pending', 'sending') AND next_attempt_at <= ? ORDER BY \
              next_attempt_at, id LIMIT ?",
         [text(row::instant(now)), Value::Integer(i64::from(limit))],
     );
+    if db.is_postgres() {
+        // Nodes claim at once: each takes rows no other claim holds (SQLite has one writer).
+        sql.bind(" FOR UPDATE SKIP LOCKED", []);
+    }
     let mut messages = db.query_map(&sql.text, &sql.params, message_from_row)?;
     let lease = row::instant(lease_until);
     for message in &mut messages {
@@ -442,6 +446,20 @@ pub(crate) fn claim_messages(
         message.attempts += 1;
     }
     Ok(messages)
+}
+
+pub(crate) fn hold_message(
+    db: &Db<'_>,
+    id: i64,
+    attempts: i64,
+    lease_until: jiff::Timestamp,
+) -> Result<bool> {
+    let held = db.execute(
+        "UPDATE outbox SET next_attempt_at = ?3 \
+         WHERE id = ?1 AND status = 'sending' AND attempts = ?2",
+        &[id.into(), attempts.into(), row::instant(lease_until).into()],
+    )?;
+    Ok(held == 1)
 }
 
 pub(crate) fn finish_message(db: &Db<'_>, id: i64, delivery: &Delivery) -> Result<()> {

@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0016_voice.sql"),
     include_str!("../../migrations/0017_import.sql"),
     include_str!("../../migrations/0018_audit_trail.sql"),
+    include_str!("../../migrations/0019_nodes.sql"),
 ];
 
 /// Reader connections kept open.

@@ -64,6 +64,30 @@ fn a_message_is_claimed_once_under_a_lease_and_its_delivery_recorded() {
             ok(store.emails_to_since(&system.read(), "a@customer.example", since)),
             1
         );
+        // The claim holds for its sender; a claim taken after its lease ran out is the new
+        // sender's, and the old one can no longer hold the message.
+        let id = claimed[0].id;
+        assert!(ok(store.hold_message(
+            &write,
+            id,
+            claimed[0].attempts,
+            lease
+        )));
+        let later = ok(lease.checked_add(jiff::SignedDuration::from_secs(1)));
+        let reclaimed = ok(store.claim_messages(&write, later, later, 10));
+        assert_eq!(reclaimed.len(), 1, "{}: the lease ran out", backend.name);
+        assert_eq!(reclaimed[0].attempts, claimed[0].attempts + 1);
+        assert!(
+            !ok(store.hold_message(&write, id, claimed[0].attempts, later)),
+            "{}: the first sender lost it",
+            backend.name
+        );
+        assert!(ok(store.hold_message(
+            &write,
+            id,
+            reclaimed[0].attempts,
+            later
+        )));
         ok(store.finish_message(&write, claimed[0].id, &Delivery::Sent { at: now }));
         let sent = ok(store.list_messages(&admin, Some(MessageStatus::Sent)));
         assert_eq!(sent.len(), 1, "{}", backend.name);
@@ -171,5 +195,47 @@ fn a_backup_is_a_working_copy() {
             NewAccount::named(ok(Name::parse("After the restore"))),
         ));
         assert_eq!(ok(restored.stats()).accounts, 4, "{}", backend.name);
+    }
+}
+
+#[test]
+fn a_lease_has_one_holder_until_it_runs_out_or_is_given_back() {
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let manage = ok(Actor::system().manage());
+        let now = jiff::Timestamp::now();
+        let until = ok(now.checked_add(jiff::SignedDuration::from_mins(10)));
+        assert!(ok(store.take_lease(&manage, "daily", "node-a", until, now)));
+        // Another node asks: refused while it runs; the holder renews.
+        assert!(
+            !ok(store.take_lease(&manage, "daily", "node-b", until, now)),
+            "{}",
+            backend.name
+        );
+        assert!(ok(store.take_lease(&manage, "daily", "node-a", until, now)));
+        // Leases are per job.
+        assert!(ok(store.take_lease(&manage, "other", "node-b", until, now)));
+        // The holder died: once its lease ran out, the next asker gets it.
+        let after = ok(until.checked_add(jiff::SignedDuration::from_secs(1)));
+        let later = ok(after.checked_add(jiff::SignedDuration::from_mins(10)));
+        assert!(
+            ok(store.take_lease(&manage, "daily", "node-b", later, after)),
+            "{}",
+            backend.name
+        );
+        assert!(!ok(
+            store.take_lease(&manage, "daily", "node-a", later, after)
+        ));
+        // Given back, it is free at once; giving back what one does not hold does nothing.
+        ok(store.release_lease(&manage, "daily", "node-a"));
+        assert!(!ok(
+            store.take_lease(&manage, "daily", "node-c", later, after)
+        ));
+        ok(store.release_lease(&manage, "daily", "node-b"));
+        assert!(
+            ok(store.take_lease(&manage, "daily", "node-c", later, after)),
+            "{}",
+            backend.name
+        );
     }
 }

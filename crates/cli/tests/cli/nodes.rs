@@ -1,0 +1,302 @@
+//! Three servers on one PostgreSQL database (a real PostgreSQL 15 started by the test),
+//! each with its own data dir that names the database in its settings file: clients send
+//! `/v1/batch` round-robin while one node is killed with SIGKILL and started again; every
+//! acknowledged message is stored once and read back from every node; the daily pipeline
+//! runs on one node; each email the day queued reaches a real SMTP listener once.
+
+use crate::listeners::SmtpListener;
+use crate::util::{Workspace, client, ok, stdout};
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+const SECRET: &str = "a shared secret for every node";
+
+/// A workspace whose data dir keeps its store and events in the database at `url`.
+fn node_workspace(url: &str) -> Workspace {
+    let workspace = Workspace::new();
+    ok(std::fs::create_dir_all(workspace.data_dir()));
+    ok(std::fs::write(
+        workspace.data_dir().join("mikawaya.toml"),
+        format!("database_url = \"{url}\"\n"),
+    ));
+    workspace
+}
+
+fn last_line(output: &std::process::Output) -> String {
+    stdout(output).lines().last().unwrap_or("").to_owned()
+}
+
+/// A server process whose log goes to a file.
+struct Node {
+    child: Child,
+    base: String,
+    log: PathBuf,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(workspace: &Workspace, smtp: &SmtpListener, log_name: &str) -> Node {
+    let log = workspace.path(log_name);
+    let mut child = ok(workspace
+        .command()
+        .env("RUST_LOG", "info")
+        .env("MIKAWAYA_SMTP_URL", smtp.url())
+        .env("MIKAWAYA_SECRET", SECRET)
+        .env("MIKAWAYA_OUTBOX_INTERVAL_SECONDS", "1")
+        .env("MIKAWAYA_OUTBOX_LEASE_SECONDS", "2")
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(ok(std::fs::File::create(&log)))
+        .spawn());
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
+    let mut line = String::new();
+    ok(BufReader::new(stdout).read_line(&mut line));
+    let base = line
+        .trim()
+        .trim_start_matches("Mikawaya is running at ")
+        .trim_end_matches('/')
+        .to_owned();
+    assert!(
+        base.starts_with("http://127.0.0.1:"),
+        "first line: {line}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    Node { child, base, log }
+}
+
+/// How many times the nodes' logs say the daily pipeline ran.
+fn daily_runs(logs: &[PathBuf]) -> usize {
+    logs.iter()
+        .map(|log| {
+            std::fs::read_to_string(log)
+                .unwrap_or_default()
+                .matches("daily pipeline ran")
+                .count()
+        })
+        .sum()
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+fn batch(number: usize) -> (Vec<String>, serde_json::Value) {
+    let ids: Vec<String> = (0..50).map(|n| format!("b{number}-m{n}")).collect();
+    let messages: Vec<serde_json::Value> = ids
+        .iter()
+        .map(|id| serde_json::json!({"type": "track", "messageId": id, "userId": format!("user-{}", number % 7), "event": "Node Test"}))
+        .collect();
+    (
+        ids,
+        serde_json::json!({"batch": messages, "context": {"groupId": "NODES-1"}}),
+    )
+}
+
+/// One number from the database (the PostgreSQL client blocks: off the runtime).
+async fn count(url: &str, sql: &'static str) -> i64 {
+    let url = url.to_owned();
+    ok(tokio::task::spawn_blocking(move || {
+        let mut client = ok(postgres::Client::connect(&url, postgres::NoTls));
+        ok(client.query_one(sql, &[])).get::<_, i64>(0)
+    })
+    .await)
+}
+
+/// Every message id stored for an account, as one node reads its raw events.
+async fn stored_ids(base: &str, token: &str, account_id: i64) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{base}/api/v1/accounts/{account_id}/events?limit=1000&cursor={cursor}");
+        let page: serde_json::Value = ok(ok(client().get(url).bearer_auth(token).send().await)
+            .json()
+            .await);
+        ids.extend(
+            page["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["message_id"].as_str().map(str::to_owned)),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    ids
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_once() {
+    // The PostgreSQL client blocks: off the test's runtime.
+    let url = ok(tokio::task::spawn_blocking(mikawaya_testpg::fresh_database).await);
+    let nodes: Vec<Workspace> = (0..3).map(|_| node_workspace(&url)).collect();
+    // A company in the database, with the renewal playbook that emails its contacts.
+    let setup = &nodes[0];
+    setup.expect(&["demo", "--accounts", "150", "--no-usage"], None, 0);
+    setup.expect(&["playbooks", "install-starters"], None, 0);
+    for name in [
+        "onboarding-kickoff",
+        "adoption-drop",
+        "renewal-120",
+        "renewal-60",
+        "detractor-recovery",
+        "champion-left",
+        "expansion-signal",
+        "relationship-nps",
+        "support-ces",
+        "onboarding-csat",
+    ] {
+        setup.expect(&["playbooks", "disable", name], None, 0);
+    }
+    setup.import(
+        "accounts",
+        "accounts.csv",
+        "external_id,name\nNODES-1,Nodes Co\n",
+    );
+    let key = last_line(&setup.expect(&["writekey", "create", "--name", "nodes"], None, 0));
+    let token = last_line(&setup.expect(
+        &["token", "create", "--name", "reader", "--scope", "read"],
+        None,
+        0,
+    ));
+
+    let smtp = SmtpListener::start(Duration::from_millis(20));
+    let mut running: Vec<Node> = nodes
+        .iter()
+        .enumerate()
+        .map(|(n, workspace)| start(workspace, &smtp, &format!("node{n}.log")))
+        .collect();
+    let mut logs: Vec<PathBuf> = running.iter().map(|node| node.log.clone()).collect();
+    // The day's pipeline: one node runs it, the others see the lease and leave it.
+    assert!(
+        wait_until(Duration::from_secs(120), || daily_runs(&logs) >= 1),
+        "no node ran the daily pipeline"
+    );
+
+    // Clients send round-robin; the second node is killed at batch 40 and started again
+    // at batch 80; a batch a node did not answer goes to the next one.
+    let mut acknowledged: Vec<String> = Vec::new();
+    let mut bases: Vec<Option<String>> = running.iter().map(|n| Some(n.base.clone())).collect();
+    let http = client();
+    let mut turn = 0;
+    for number in 0..120 {
+        if number == 40 {
+            ok(running[1].child.kill());
+            ok(running[1].child.wait());
+            bases[1] = None;
+        }
+        if number == 80 {
+            running[1] = start(&nodes[1], &smtp, "node1-again.log");
+            logs.push(running[1].log.clone());
+            bases[1] = Some(running[1].base.clone());
+        }
+        let (ids, body) = batch(number);
+        let mut sent = false;
+        for _ in 0..6 {
+            turn += 1;
+            let Some(base) = bases[turn % 3].clone() else {
+                // The killed node's address: the client's connection is refused.
+                continue;
+            };
+            let reply = http
+                .post(format!("{base}/v1/batch"))
+                .basic_auth(&key, Some(""))
+                .json(&body)
+                .send()
+                .await;
+            if reply.is_ok_and(|reply| reply.status() == 200) {
+                sent = true;
+                break;
+            }
+        }
+        assert!(sent, "batch {number} reached no node");
+        acknowledged.extend(ids);
+    }
+    assert_eq!(acknowledged.len(), 6000);
+
+    // Every node reads every acknowledged message, once, within 2 seconds.
+    let account_page: serde_json::Value = ok(ok(client()
+        .get(format!(
+            "{}/api/v1/accounts?external_id=NODES-1",
+            running[0].base
+        ))
+        .bearer_auth(&token)
+        .send()
+        .await)
+    .json()
+    .await);
+    let account = account_page["data"][0]["id"].as_i64().unwrap_or_default();
+    let expected: BTreeSet<String> = acknowledged.iter().cloned().collect();
+    for node in &running {
+        let started = Instant::now();
+        let stored = loop {
+            let stored = stored_ids(&node.base, &token, account).await;
+            if stored.len() >= expected.len() || started.elapsed() > Duration::from_secs(2) {
+                break stored;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(
+            stored.len(),
+            expected.len(),
+            "{}: stored once each",
+            node.base
+        );
+        assert_eq!(
+            stored.into_iter().collect::<BTreeSet<_>>(),
+            expected,
+            "{}",
+            node.base
+        );
+    }
+
+    // Each email the day queued reaches the listener once (a message in flight on the
+    // killed node may go again, with the same Message-ID).
+    let queued = count(
+        &url,
+        "SELECT count(*) FROM outbox WHERE channel = 'email' AND status <> 'suppressed'",
+    )
+    .await;
+    assert!(queued >= 3, "the day queued {queued} emails");
+    let by_key = || {
+        let mut by_key: BTreeMap<String, usize> = BTreeMap::new();
+        for mail in smtp.mails() {
+            if let Some(key) = mail.header("X-Mikawaya-Idempotency-Key") {
+                *by_key.entry(key).or_default() += 1;
+            }
+        }
+        by_key
+    };
+    assert!(
+        wait_until(Duration::from_secs(60), || by_key().len() as i64 >= queued),
+        "{} of {queued} emails delivered",
+        by_key().len()
+    );
+    let repeats: usize = by_key().values().map(|n| n - 1).sum();
+    assert!(repeats <= 1, "{repeats} emails went twice: {:?}", by_key());
+    // And the day ran once, whatever the restart.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(
+        daily_runs(&logs),
+        1,
+        "the daily pipeline ran once across the nodes"
+    );
+    let events = count(&url, "SELECT count(*) FROM usage_events").await;
+    assert_eq!(events, 6000, "each acknowledged message is one row");
+}

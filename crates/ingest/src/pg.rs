@@ -1,0 +1,430 @@
+//! Usage events in PostgreSQL (ADR 0005), when the store is there: every node appends to
+//! `usage_events` and reads what every node appended, in sequence order.
+//!
+//! - A group of appends is one transaction: the message keys go into `usage_message_keys`
+//!   (`ON CONFLICT DO NOTHING`, so a message is stored once whichever node took it), the
+//!   new messages into `usage_events` with the next sequence numbers, and the counter
+//!   moves on. The counter's row lock is held to the commit, so sequences commit in order:
+//!   a reader that tails by sequence never skips one that commits late.
+//! - A reader reads, in one snapshot, the counter and the rows below it: always a whole,
+//!   gap-free run of acknowledged events.
+
+use crate::IngestError;
+use mikawaya_usage::Position;
+use r2d2_postgres::PostgresConnectionManager;
+use r2d2_postgres::postgres::NoTls;
+
+type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+
+/// The segment number of positions in PostgreSQL: the offset is the sequence number
+/// (segments of the file log start at 1).
+const SEGMENT: u32 = 0;
+
+/// Events read per query when tailing or replaying.
+const READ_CHUNK: i64 = 20_000;
+
+/// The position of the event with sequence `sequence`.
+pub(crate) fn position(sequence: u64) -> Position {
+    Position::new(SEGMENT, sequence)
+}
+
+/// The usage events of one PostgreSQL database.
+pub(crate) struct PgEvents {
+    /// Always `Some` but while dropping (closing blocks on the driver's runtime).
+    pool: Option<Pool>,
+}
+
+fn failed(error: impl std::fmt::Display) -> IngestError {
+    IngestError::NotWritten {
+        reason: format!("PostgreSQL: {error}"),
+        disk_full: false,
+    }
+}
+
+fn unreadable(error: impl std::fmt::Display) -> IngestError {
+    IngestError::Import(format!("reading usage events from PostgreSQL: {error}"))
+}
+
+impl PgEvents {
+    /// Connects to the database at `url` (its migrations applied by the store).
+    pub(crate) fn connect(url: &str) -> Result<PgEvents, IngestError> {
+        let config: r2d2_postgres::postgres::Config = url.parse().map_err(unreadable)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(4)
+            .connection_timeout(std::time::Duration::from_secs(10))
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(unreadable)?;
+        Ok(PgEvents { pool: Some(pool) })
+    }
+
+    fn client(
+        &self,
+    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, IngestError> {
+        self.pool
+            .as_ref()
+            .ok_or(IngestError::Stopped)?
+            .get()
+            .map_err(failed)
+    }
+
+    /// The sequence number the next event will get (every one below is acknowledged).
+    pub(crate) fn next_sequence(&self) -> Result<u64, IngestError> {
+        let mut client = self.client()?;
+        let row = client
+            .query_one("SELECT next FROM usage_sequence WHERE id = 1", &[])
+            .map_err(unreadable)?;
+        Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+
+    /// Stores the messages not stored yet, in one transaction: `records` are each
+    /// message's de-duplication key and payload, in order. Returns, per record, the
+    /// sequence it got, or none when the message was already there (or earlier in
+    /// `records`). Nothing is stored when it fails.
+    pub(crate) fn append(
+        &self,
+        records: &[(u128, &[u8])],
+    ) -> Result<Vec<Option<u64>>, IngestError> {
+        let mut client = self.client()?;
+        let mut transaction = client.transaction().map_err(failed)?;
+        let next: i64 = transaction
+            .query_one(
+                "SELECT next FROM usage_sequence WHERE id = 1 FOR UPDATE",
+                &[],
+            )
+            .map_err(failed)?
+            .get(0);
+        let keys: Vec<Vec<u8>> = records
+            .iter()
+            .map(|(key, _)| key.to_be_bytes().to_vec())
+            .collect();
+        let new: std::collections::HashSet<Vec<u8>> = transaction
+            .query(
+                "INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[]) \
+                 ON CONFLICT DO NOTHING RETURNING key",
+                &[&keys],
+            )
+            .map_err(failed)?
+            .iter()
+            .map(|row| row.get::<_, Vec<u8>>(0))
+            .collect();
+        let mut placed = Vec::with_capacity(records.len());
+        let mut sequences = Vec::new();
+        let mut payloads: Vec<&[u8]> = Vec::new();
+        let mut taken = std::collections::HashSet::new();
+        for (key, (_, payload)) in keys.iter().zip(records) {
+            if new.contains(key) && taken.insert(key) {
+                let sequence = next + sequences.len() as i64;
+                sequences.push(sequence);
+                payloads.push(payload);
+                placed.push(Some(u64::try_from(sequence).unwrap_or(0)));
+            } else {
+                placed.push(None);
+            }
+        }
+        if !sequences.is_empty() {
+            transaction
+                .execute(
+                    "INSERT INTO usage_events (sequence, payload) \
+                     SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+                    &[&sequences, &payloads],
+                )
+                .map_err(failed)?;
+            transaction
+                .execute(
+                    "UPDATE usage_sequence SET next = $1 WHERE id = 1",
+                    &[&(next + sequences.len() as i64)],
+                )
+                .map_err(failed)?;
+        }
+        transaction.commit().map_err(failed)?;
+        Ok(placed)
+    }
+
+    /// Reads the events from sequence `from` on that are acknowledged now, in order, at
+    /// most `limit` of them, handing each to `visit`; returns the sequence after the last.
+    pub(crate) fn read_from(
+        &self,
+        from: u64,
+        limit: i64,
+        mut visit: impl FnMut(u64, &[u8]),
+    ) -> Result<u64, IngestError> {
+        let mut client = self.client()?;
+        let mut transaction = client
+            .build_transaction()
+            .isolation_level(r2d2_postgres::postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .map_err(unreadable)?;
+        let next: i64 = transaction
+            .query_one("SELECT next FROM usage_sequence WHERE id = 1", &[])
+            .map_err(unreadable)?
+            .get(0);
+        let from = i64::try_from(from).unwrap_or(i64::MAX);
+        let until = next.min(from.saturating_add(limit));
+        if until <= from {
+            return Ok(u64::try_from(from).unwrap_or(0));
+        }
+        let rows = transaction
+            .query(
+                "SELECT sequence, payload FROM usage_events \
+                 WHERE sequence >= $1 AND sequence < $2 ORDER BY sequence",
+                &[&from, &until],
+            )
+            .map_err(unreadable)?;
+        for (expected, row) in (from..).zip(rows.iter()) {
+            let sequence: i64 = row.get(0);
+            if sequence != expected {
+                return Err(IngestError::Corrupt {
+                    sequence: u64::try_from(expected).unwrap_or(0),
+                    reason: "missing from usage_events".into(),
+                });
+            }
+            visit(u64::try_from(sequence).unwrap_or(0), row.get::<_, &[u8]>(1));
+        }
+        if rows.len() as i64 != until - from {
+            return Err(IngestError::Corrupt {
+                sequence: u64::try_from(from + rows.len() as i64).unwrap_or(0),
+                reason: "missing from usage_events".into(),
+            });
+        }
+        transaction.commit().map_err(unreadable)?;
+        Ok(u64::try_from(until).unwrap_or(0))
+    }
+
+    /// Every acknowledged event from `from` on, in order.
+    pub(crate) fn scan_from(
+        &self,
+        mut from: u64,
+        mut visit: impl FnMut(u64, &[u8]),
+    ) -> Result<(), IngestError> {
+        loop {
+            let after = self.read_from(from, READ_CHUNK, &mut visit)?;
+            if after == from {
+                return Ok(());
+            }
+            from = after;
+        }
+    }
+
+    /// The payloads at `positions`, in their order (missing ones left out).
+    pub(crate) fn read_at(&self, positions: &[Position]) -> Result<Vec<Vec<u8>>, IngestError> {
+        let sequences: Vec<i64> = positions
+            .iter()
+            .map(|position| i64::try_from(position.offset()).unwrap_or(i64::MAX))
+            .collect();
+        let mut client = self.client()?;
+        let rows = client
+            .query(
+                "SELECT sequence, payload FROM usage_events WHERE sequence = ANY($1)",
+                &[&sequences],
+            )
+            .map_err(unreadable)?;
+        let mut by_sequence: std::collections::HashMap<i64, Vec<u8>> =
+            rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+        Ok(sequences
+            .iter()
+            .filter_map(|sequence| by_sequence.remove(sequence))
+            .collect())
+    }
+
+    /// Bytes the usage tables take.
+    pub(crate) fn bytes(&self) -> u64 {
+        self.client()
+            .ok()
+            .and_then(|mut client| {
+                client
+                    .query_one(
+                        "SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::bigint \
+                         FROM pg_inherits WHERE inhparent IN \
+                         ('usage_events'::regclass, 'usage_message_keys'::regclass)",
+                        &[],
+                    )
+                    .ok()
+            })
+            .map_or(0, |row| u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
+    }
+}
+
+impl Drop for PgEvents {
+    /// Closing connections blocks on the driver's runtime, which panics on a thread that
+    /// drives an async runtime: the pool is closed on a thread of its own.
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
+}
+
+/// How often a node looks for events other nodes appended, at the least (it also looks
+/// at once after each of its own appends).
+const POLL: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Why an import into PostgreSQL is not undone.
+const NO_ROLLBACK: &str = "on PostgreSQL an import's events are committed as they are read \
+    (other nodes may append meanwhile), so they stay: fix the file and import it again; \
+    the events already stored are not stored twice";
+
+/// The writer thread when events are in PostgreSQL: each group of waiting appends is one
+/// transaction ([`PgEvents::append`]); what it stored is applied by the tail thread, in
+/// sequence order with every other node's events.
+pub(crate) fn write_loop(
+    events: &PgEvents,
+    commands: &std::sync::mpsc::Receiver<crate::Command>,
+    shared: &crate::Shared,
+    wake: &std::sync::mpsc::Sender<()>,
+) {
+    use crate::Command;
+    let mut next = None;
+    while let Some(command) = next.take().or_else(|| commands.recv().ok()) {
+        let first = match command {
+            Command::Append(append) => *append,
+            Command::BeginImport(_, reply) => {
+                let written = shared.progress.lock().map_or(0, |p| p.written);
+                let _ = reply.send(Ok(crate::log::Mark::at_sequence(written)));
+                continue;
+            }
+            Command::EndImport(reply) => {
+                // Every append of it was committed before it was answered.
+                let _ = reply.send(Ok(()));
+                continue;
+            }
+            Command::Rollback(reply) => {
+                let _ = reply.send(Err(IngestError::Import(NO_ROLLBACK.into())));
+                continue;
+            }
+            Command::Snapshot(reply) => {
+                let _ = reply.send(Ok(false));
+                continue;
+            }
+        };
+        let mut group = vec![first];
+        let mut records = group[0].batch.len();
+        while records < 100_000 {
+            match commands.try_recv() {
+                Ok(Command::Append(append)) => {
+                    records += append.batch.len();
+                    group.push(*append);
+                }
+                Ok(other) => {
+                    next = Some(other);
+                    break;
+                }
+                Err(_) => break,
+            }
+        }
+        commit_group(events, group, shared, wake);
+    }
+}
+
+fn commit_group(
+    events: &PgEvents,
+    group: Vec<crate::Append>,
+    shared: &crate::Shared,
+    wake: &std::sync::mpsc::Sender<()>,
+) {
+    let records: Vec<(u128, &[u8])> = group
+        .iter()
+        .flat_map(|append| {
+            let batch = &append.batch;
+            (0..batch.len()).map(move |index| (batch.records[index].0, batch.payload(index)))
+        })
+        .collect();
+    shared
+        .syncs
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    match events.append(&records) {
+        Ok(placed) => {
+            drop(records);
+            let last = placed.iter().flatten().max().copied();
+            if let (Some(last), Ok(mut progress)) = (last, shared.progress.lock()) {
+                progress.written = progress.written.max(last + 1);
+            }
+            let _ = wake.send(());
+            let mut placed = placed.into_iter();
+            for append in group {
+                let total = append.batch.len();
+                let accepted = placed.by_ref().take(total).flatten().count();
+                let _ = append.reply.send(Ok(crate::Appended {
+                    accepted: accepted as u64,
+                    duplicates: (total - accepted) as u64,
+                    sequence: last.unwrap_or(0),
+                }));
+            }
+        }
+        Err(error) => {
+            drop(records);
+            tracing::error!(error = %error, "usage events: a group was not stored; nothing of it was acknowledged");
+            let reason = error.to_string();
+            for append in group {
+                let _ = append.reply.send(Err(IngestError::NotWritten {
+                    reason: reason.clone(),
+                    disk_full: false,
+                }));
+            }
+        }
+    }
+}
+
+/// The tail thread: reads what every node appended, in sequence order, and hands it to
+/// the applier; woken by this node's appends and at least every [`POLL`].
+pub(crate) fn tail_loop(
+    events: &PgEvents,
+    wake: &std::sync::mpsc::Receiver<()>,
+    applier: &std::sync::mpsc::Sender<Vec<crate::Prepared>>,
+    shared: &crate::Shared,
+) {
+    use std::sync::mpsc::RecvTimeoutError;
+    let mut next = shared.progress.lock().map_or(0, |p| p.applied);
+    loop {
+        let stopping = matches!(wake.recv_timeout(POLL), Err(RecvTimeoutError::Disconnected));
+        while wake.try_recv().is_ok() {}
+        loop {
+            let mut batch = crate::Prepared::default();
+            let read = events.read_from(next, READ_CHUNK, |sequence, payload| {
+                batch.push_stored(payload, (sequence, position(sequence)));
+            });
+            let after = match read {
+                Ok(after) => after,
+                Err(error) => {
+                    tracing::warn!(error = %error, "usage events: reading what the nodes appended failed; retried");
+                    break;
+                }
+            };
+            if batch.is_empty() {
+                break;
+            }
+            if let Ok(mut progress) = shared.progress.lock() {
+                progress.written = progress.written.max(after);
+            }
+            next = after;
+            if applier.send(vec![batch]).is_err() {
+                return;
+            }
+        }
+        if stopping {
+            return;
+        }
+    }
+}
+
+/// Hands every event up to sequence `last` (inclusive) to `visit`, decoded for the
+/// rollups, in sequence order.
+pub(crate) fn replay(
+    events: &PgEvents,
+    last: u64,
+    mut visit: impl FnMut(u64, Position, &mikawaya_usage::message::EventRef<'_>),
+) -> Result<u64, IngestError> {
+    let mut failure = None;
+    let mut next = 0;
+    events.scan_from(0, |sequence, payload| {
+        if sequence > last || failure.is_some() {
+            return;
+        }
+        match mikawaya_usage::record::decode_for_rollups(payload) {
+            Ok(event) => visit(sequence, position(sequence), &event),
+            Err(reason) => failure = Some(IngestError::Corrupt { sequence, reason }),
+        }
+        next = sequence + 1;
+    })?;
+    failure.map_or(Ok(next), Err)
+}

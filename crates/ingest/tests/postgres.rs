@@ -1,0 +1,126 @@
+//! Usage events in PostgreSQL, against a real PostgreSQL 15 server: two nodes on one
+//! database, each with its own data dir, read every event either took, in the same order;
+//! a message is stored once whichever node took it; a node that starts later reads the
+//! whole history back.
+
+use mikawaya_ingest::import::{CsvMapping, EventFormat, import_file};
+use mikawaya_ingest::{Ingest, IngestConfig};
+use mikawaya_store::Store;
+use mikawaya_store::postgresql::PostgresStore;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn ok<T, E: std::fmt::Debug>(result: Result<T, E>) -> T {
+    result.unwrap_or_else(|e| panic!("{e:?}"))
+}
+
+fn node(dir: &Path, url: &str) -> Ingest {
+    let store: Arc<dyn Store> = Arc::new(ok(PostgresStore::connect(url)));
+    let config = IngestConfig {
+        postgres_url: Some(url.to_owned()),
+        ..IngestConfig::default()
+    };
+    ok(Ingest::open(dir, config, store))
+}
+
+/// Writes `count` events named `prefix`-N (group, identify and track calls) as NDJSON.
+fn file(dir: &Path, prefix: &str, count: usize) -> std::path::PathBuf {
+    let lines: Vec<String> = (0..count)
+        .map(|n| {
+            let (user, account) = (format!("u{}", n % 13), format!("ACC-{}", n % 3));
+            let at = format!("2026-03-{:02}T{:02}:00:00Z", 1 + n % 28, n % 24);
+            let id = format!("{prefix}-{n}");
+            match n % 10 {
+                0 => serde_json::json!({"type": "group", "messageId": id, "userId": user, "groupId": account,
+                    "traits": {"name": format!("Account {}", n % 3)}, "timestamp": at}),
+                1 => serde_json::json!({"type": "identify", "messageId": id, "userId": user,
+                    "traits": {"email": format!("{user}@example.com")}, "timestamp": at}),
+                _ => serde_json::json!({"type": "track", "messageId": id, "userId": user, "event": "Report Run",
+                    "properties": {"rows": n}, "context": {"groupId": account}, "timestamp": at}),
+            }
+            .to_string()
+        })
+        .collect();
+    let path = dir.join(format!("{prefix}.ndjson"));
+    ok(std::fs::write(&path, lines.join("\n") + "\n"));
+    path
+}
+
+fn import(ingest: &Ingest, path: &Path) -> (u64, u64) {
+    let summary = ok(ok(import_file(
+        ingest,
+        path,
+        EventFormat::Ndjson,
+        &CsvMapping::default(),
+        &mut |_| {},
+    )));
+    (summary.accepted, summary.duplicates)
+}
+
+/// What the rollups answer: events applied, the catalogue, each account's daily counts and
+/// the places of its events.
+fn answers(ingest: &Ingest) -> String {
+    let (from, to) = (
+        jiff::civil::date(2026, 2, 25),
+        jiff::civil::date(2026, 3, 31),
+    );
+    ok(ingest.read(|r| {
+        let mut out = format!("{} {:?}\n", r.events_applied(), r.catalog());
+        for account in (0..3).map(|a| format!("ACC-{a}")) {
+            out += &format!(
+                "{account} {:?} {:?} {:?}\n",
+                r.window(&account, Some("Report Run"), from, to),
+                r.daily(&account, Some("Report Run"), Some("rows"), from, to),
+                r.positions(&account),
+            );
+        }
+        out
+    }))
+}
+
+/// Waits (at most `limit`) until `ingest` answers `expected`; how long it took.
+fn until_equal(ingest: &Ingest, expected: &str, limit: Duration) -> Duration {
+    let started = Instant::now();
+    loop {
+        let now = answers(ingest);
+        if now == expected {
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < limit,
+            "not equal after {limit:?}:\n{now}\nexpected:\n{expected}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn two_nodes_read_every_event_either_took_and_store_each_message_once() {
+    let url = mikawaya_testpg::fresh_database();
+    let dir = ok(tempfile::tempdir());
+    let (a_dir, b_dir) = (dir.path().join("a"), dir.path().join("b"));
+    let a = node(&a_dir, &url);
+    let b = node(&b_dir, &url);
+    // Node A takes one file, node B another; each reads both within 2 seconds.
+    assert_eq!(import(&a, &file(dir.path(), "first", 400)), (400, 0));
+    assert_eq!(import(&b, &file(dir.path(), "second", 300)), (300, 0));
+    let on_a = answers(&a);
+    assert!(on_a.starts_with("700 "), "{on_a}");
+    let waited = until_equal(&b, &on_a, Duration::from_secs(2));
+    assert!(waited < Duration::from_secs(2), "{waited:?}");
+    // The same messages again, through either node: stored once.
+    assert_eq!(import(&b, &file(dir.path(), "first", 400)), (0, 400));
+    assert_eq!(import(&a, &file(dir.path(), "second", 300)), (0, 300));
+    assert_eq!(answers(&a), on_a);
+    // The group calls made the accounts in the shared store, once.
+    let store = ok(PostgresStore::connect(&url));
+    let accounts = ok(store.all_accounts(&mikawaya_domain::Actor::system().read()));
+    let mut names: Vec<String> = accounts.iter().map(|a| a.name.to_string()).collect();
+    names.sort();
+    assert_eq!(names, ["Account 0", "Account 1", "Account 2"]);
+    drop((a, b));
+    // A node started afterwards reads the whole history back, in the same order.
+    let c = node(&dir.path().join("c"), &url);
+    assert_eq!(answers(&c), on_a);
+}
