@@ -65,23 +65,6 @@ const DAILY_LEASE: &str = "daily-pipeline";
 /// each step; the longest step, the metric series, takes about a minute on a large book).
 const DAILY_LEASE_FOR: jiff::SignedDuration = jiff::SignedDuration::from_mins(10);
 
-/// This process among the nodes sharing a database: its host, process id and start.
-pub fn node_id() -> &'static str {
-    static NODE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    NODE.get_or_init(|| {
-        let host = std::fs::read_to_string("/etc/hostname")
-            .ok()
-            .map(|name| name.trim().to_owned())
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "host".to_owned());
-        format!(
-            "{host}:{}:{}",
-            std::process::id(),
-            jiff::Timestamp::now().as_millisecond()
-        )
-    })
-}
-
 /// Runs the day's pipeline unless it already ran for `clock.today`; `None` when it had.
 /// Several nodes on one database run it once: the one that takes the lease.
 pub fn run_daily(
@@ -105,10 +88,11 @@ pub fn run_daily(
     let read = system.read();
     // One node runs the day (several may share the database): the one holding the lease,
     // renewed before each step; a node that dies mid-run leaves it to the next one to ask
-    // once its lease ran out.
+    // once its lease ran out, or to itself at once when it starts again.
+    let node = ingest.node_name();
     let lease = || {
         let now = jiff::Timestamp::now();
-        store.take_lease(&manage, DAILY_LEASE, node_id(), now + DAILY_LEASE_FOR, now)
+        store.take_lease(&manage, DAILY_LEASE, &node, now + DAILY_LEASE_FOR, now)
     };
     if !lease()? {
         tracing::debug!(day = %today, "another node runs today's pipeline");
@@ -116,7 +100,7 @@ pub fn run_daily(
     }
     if store.last_daily_run(&read)? >= Some(clock.today) {
         // Another node finished it just before this one took the lease.
-        store.release_lease(&manage, DAILY_LEASE, node_id())?;
+        store.release_lease(&manage, DAILY_LEASE, &node)?;
         return Ok(None);
     }
     let report =
@@ -206,7 +190,7 @@ pub fn run_daily(
             metric_values: count(values),
         },
     )?;
-    store.release_lease(&manage, DAILY_LEASE, node_id())?;
+    store.release_lease(&manage, DAILY_LEASE, &node)?;
     Ok(Some(DailyRun {
         fired: report.fired.len(),
         advanced: report.advanced,

@@ -653,6 +653,22 @@ impl Ingest {
         })
     }
 
+    /// This node among the servers sharing a database: its host and data dir. A node
+    /// started again on the same data dir is the same node (it takes back what its
+    /// predecessor held, such as the daily pipeline's lease).
+    pub fn node_name(&self) -> String {
+        let host = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|name| name.trim().to_owned())
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "localhost".to_owned());
+        let data_dir = self.shared.dir.parent().unwrap_or(&self.shared.dir);
+        let data_dir = data_dir
+            .canonicalize()
+            .unwrap_or_else(|_| data_dir.to_owned());
+        format!("{host}:{}", data_dir.display())
+    }
+
     /// Whether the log was opened for reading only ([`Ingest::open_reader`]).
     pub fn is_read_only(&self) -> bool {
         self.read_only

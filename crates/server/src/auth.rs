@@ -2,9 +2,8 @@
 //! Passwords, tokens and the actors behind them are `mikawaya_app::credentials` (the CLI
 //! makes them too).
 
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use mikawaya_store::{Store, StoreError};
+use std::time::Duration;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "mikawaya_session";
@@ -23,89 +22,103 @@ pub use mikawaya_app::credentials::{
 /// from one address, that address waits until the oldest failure leaves the window. An
 /// email's failures from every address only slow its logins down (a growing delay, at
 /// most `MAX_DELAY`), so someone guessing from elsewhere cannot keep its owner out.
+///
+/// The failures are kept in the store, so every node of a cluster counts the same ones.
+/// Its methods block on the store: call them off the async runtime.
 #[derive(Debug, Default)]
-pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, Vec<Instant>>>,
-}
+pub struct LoginLimiter;
 
 impl LoginLimiter {
     /// Failures per email and client address within the window.
-    pub const MAX_PER_PAIR: usize = 5;
+    pub const MAX_PER_PAIR: u64 = 5;
     /// Failures per client address within the window.
-    pub const MAX_PER_ADDRESS: usize = 20;
+    pub const MAX_PER_ADDRESS: u64 = 20;
     /// Failures per email (from anywhere) before its logins are slowed down.
-    pub const FREE_PER_EMAIL: usize = 5;
+    pub const FREE_PER_EMAIL: u64 = 5;
     /// The longest delay an email's failures put on its logins.
     pub const MAX_DELAY: Duration = Duration::from_secs(4);
     /// The window.
     pub const WINDOW: Duration = Duration::from_secs(15 * 60);
 
-    fn recent(failures: &mut HashMap<String, Vec<Instant>>, key: &str, now: Instant) -> usize {
-        failures.get_mut(key).map_or(0, |entries| {
-            entries.retain(|at| now.duration_since(*at) < Self::WINDOW);
-            entries.len()
-        })
+    fn window() -> jiff::SignedDuration {
+        jiff::SignedDuration::from_secs(Self::WINDOW.as_secs() as i64)
     }
 
-    /// Seconds this address must wait before trying this email again, if it is locked out.
-    pub fn locked_for(&self, email: &str, address: &str) -> Option<u64> {
-        let mut failures = self.failures.lock().ok()?;
-        let now = Instant::now();
-        [
-            (format!("pair:{email}|{address}"), Self::MAX_PER_PAIR),
-            (format!("addr:{address}"), Self::MAX_PER_ADDRESS),
-        ]
-        .into_iter()
-        .filter_map(|(key, max)| {
-            (Self::recent(&mut failures, &key, now) >= max).then(|| {
-                let oldest = failures
-                    .get(&key)
-                    .and_then(|entries| entries.iter().min().copied())
-                    .unwrap_or(now);
-                Self::WINDOW
-                    .saturating_sub(now.duration_since(oldest))
-                    .as_secs()
-                    .max(1)
-            })
-        })
-        .max()
+    fn pair(email: &str, address: &str) -> String {
+        format!("pair:{email}|{address}")
+    }
+
+    fn address(address: &str) -> String {
+        format!("addr:{address}")
+    }
+
+    fn email(email: &str) -> String {
+        format!("email:{email}")
+    }
+
+    /// Seconds this address must wait at `now` before trying this email again, if it is
+    /// locked out.
+    pub fn locked_for(
+        store: &dyn Store,
+        email: &str,
+        address: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<u64>, StoreError> {
+        let since = now - Self::window();
+        let mut wait = None;
+        for (key, max) in [
+            (Self::pair(email, address), Self::MAX_PER_PAIR),
+            (Self::address(address), Self::MAX_PER_ADDRESS),
+        ] {
+            let (count, oldest) = store.login_failures(&key, since)?;
+            if count >= max {
+                let left = oldest.map_or(Self::window(), |oldest| {
+                    (oldest + Self::window()).duration_since(now)
+                });
+                let seconds = u64::try_from(left.as_secs()).unwrap_or(0).max(1);
+                wait = Some(wait.map_or(seconds, |w: u64| w.max(seconds)));
+            }
+        }
+        Ok(wait)
     }
 
     /// How long a login for this email waits first: nothing up to `FREE_PER_EMAIL`
     /// failures in the window, then 250 ms doubling with each failure, at most `MAX_DELAY`.
-    pub fn delay_for(&self, email: &str) -> Duration {
-        let Ok(mut failures) = self.failures.lock() else {
-            return Duration::ZERO;
-        };
-        let count = Self::recent(&mut failures, &format!("email:{email}"), Instant::now());
-        match count.checked_sub(Self::FREE_PER_EMAIL) {
+    pub fn delay_for(
+        store: &dyn Store,
+        email: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Duration, StoreError> {
+        let (count, _) = store.login_failures(&Self::email(email), now - Self::window())?;
+        Ok(match count.checked_sub(Self::FREE_PER_EMAIL) {
             None => Duration::ZERO,
             Some(over) => Duration::from_millis(250)
                 .saturating_mul(1u32 << over.min(8))
                 .min(Self::MAX_DELAY),
-        }
+        })
     }
 
-    /// Records a failure.
-    pub fn record_failure(&self, email: &str, address: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            let now = Instant::now();
-            for key in [
-                format!("pair:{email}|{address}"),
-                format!("addr:{address}"),
-                format!("email:{email}"),
-            ] {
-                failures.entry(key).or_default().push(now);
-            }
-        }
+    /// Records a failure at `now`.
+    pub fn record_failure(
+        store: &dyn Store,
+        email: &str,
+        address: &str,
+        now: jiff::Timestamp,
+    ) -> Result<(), StoreError> {
+        store.add_login_failure(
+            &[
+                Self::pair(email, address),
+                Self::address(address),
+                Self::email(email),
+            ],
+            now,
+            now - Self::window(),
+        )
     }
 
     /// Forgets an email's failures after a successful login from `address`.
-    pub fn record_success(&self, email: &str, address: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&format!("email:{email}"));
-            failures.remove(&format!("pair:{email}|{address}"));
-        }
+    pub fn record_success(store: &dyn Store, email: &str, address: &str) -> Result<(), StoreError> {
+        store.clear_login_failures(&[Self::email(email), Self::pair(email, address)])
     }
 }
 
@@ -122,37 +135,89 @@ mod tests {
         assert!(!verify_password("correct horse", "not a hash"));
     }
 
+    fn store() -> (tempfile::TempDir, mikawaya_store::sqlite::SqliteStore) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = mikawaya_store::sqlite::SqliteStore::open_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, store)
+    }
+
+    fn ok<T>(result: Result<T, StoreError>) -> T {
+        result.unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
     fn five_wrong_passwords_lock_the_guesser_out_but_not_the_real_user() {
-        let limiter = LoginLimiter::default();
+        let (_dir, store) = store();
+        let now = jiff::Timestamp::now();
         for _ in 0..LoginLimiter::MAX_PER_PAIR {
-            assert!(limiter.locked_for("a@b.c", "1.2.3.4").is_none());
-            limiter.record_failure("a@b.c", "1.2.3.4");
+            assert!(ok(LoginLimiter::locked_for(&store, "a@b.c", "1.2.3.4", now)).is_none());
+            ok(LoginLimiter::record_failure(
+                &store, "a@b.c", "1.2.3.4", now,
+            ));
         }
-        // The guessing address is locked out of that email...
-        assert!(limiter.locked_for("a@b.c", "1.2.3.4").is_some());
+        // The guessing address is locked out of that email for the window...
+        let locked = ok(LoginLimiter::locked_for(&store, "a@b.c", "1.2.3.4", now));
+        assert_eq!(locked, Some(LoginLimiter::WINDOW.as_secs()));
         // ...the real user, elsewhere, is not (only slowed down a little from now on).
-        assert!(limiter.locked_for("a@b.c", "5.6.7.8").is_none());
-        assert_eq!(limiter.delay_for("a@b.c"), Duration::from_millis(250));
-        assert!(limiter.locked_for("other@b.c", "1.2.3.4").is_none());
-        assert_eq!(limiter.delay_for("other@b.c"), Duration::ZERO);
+        assert!(ok(LoginLimiter::locked_for(&store, "a@b.c", "5.6.7.8", now)).is_none());
+        assert_eq!(
+            ok(LoginLimiter::delay_for(&store, "a@b.c", now)),
+            Duration::ZERO
+        );
+        ok(LoginLimiter::record_failure(
+            &store, "a@b.c", "5.6.7.8", now,
+        ));
+        assert_eq!(
+            ok(LoginLimiter::delay_for(&store, "a@b.c", now)),
+            Duration::from_millis(250)
+        );
+        assert!(
+            ok(LoginLimiter::locked_for(
+                &store,
+                "other@b.c",
+                "1.2.3.4",
+                now
+            ))
+            .is_none()
+        );
+        // The window passes: the address may try again.
+        let later = now + LoginLimiter::window() + jiff::SignedDuration::from_secs(1);
+        assert!(ok(LoginLimiter::locked_for(&store, "a@b.c", "1.2.3.4", later)).is_none());
     }
 
     #[test]
     fn guesses_from_many_addresses_slow_an_email_down_to_at_most_four_seconds() {
-        let limiter = LoginLimiter::default();
+        let (_dir, store) = store();
+        let now = jiff::Timestamp::now();
         for address in 0..40 {
-            limiter.record_failure("a@b.c", &format!("10.0.0.{address}"));
+            ok(LoginLimiter::record_failure(
+                &store,
+                "a@b.c",
+                &format!("10.0.0.{address}"),
+                now,
+            ));
         }
-        assert_eq!(limiter.delay_for("a@b.c"), LoginLimiter::MAX_DELAY);
-        assert!(limiter.locked_for("a@b.c", "5.6.7.8").is_none());
+        assert_eq!(
+            ok(LoginLimiter::delay_for(&store, "a@b.c", now)),
+            LoginLimiter::MAX_DELAY
+        );
+        assert!(ok(LoginLimiter::locked_for(&store, "a@b.c", "5.6.7.8", now)).is_none());
         // The owner gets in and the slate is clean.
-        limiter.record_success("a@b.c", "5.6.7.8");
-        assert_eq!(limiter.delay_for("a@b.c"), Duration::ZERO);
+        ok(LoginLimiter::record_success(&store, "a@b.c", "5.6.7.8"));
+        assert_eq!(
+            ok(LoginLimiter::delay_for(&store, "a@b.c", now)),
+            Duration::ZERO
+        );
         // One address failing on many emails is locked out after twenty.
         for n in 0..LoginLimiter::MAX_PER_ADDRESS {
-            limiter.record_failure(&format!("u{n}@b.c"), "9.9.9.9");
+            ok(LoginLimiter::record_failure(
+                &store,
+                &format!("u{n}@b.c"),
+                "9.9.9.9",
+                now,
+            ));
         }
-        assert!(limiter.locked_for("new@b.c", "9.9.9.9").is_some());
+        assert!(ok(LoginLimiter::locked_for(&store, "new@b.c", "9.9.9.9", now)).is_some());
     }
 }

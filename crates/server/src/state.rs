@@ -1,6 +1,5 @@
-//! Shared state of the server: the store, metrics and the login limiter.
+//! Shared state of the server: the store, the usage service, caches and metrics.
 
-use crate::auth::LoginLimiter;
 use crate::error::ApiError;
 use crate::metrics::Metrics;
 use mikawaya_ingest::Ingest;
@@ -47,8 +46,6 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Request metrics.
     pub metrics: Arc<Metrics>,
-    /// Failed-login throttle.
-    pub login_limiter: Arc<LoginLimiter>,
     /// Single sign-on, when configured.
     pub sso: Option<Arc<crate::html::sso::Sso>>,
     /// The OpenAPI document, built with the router.
@@ -89,7 +86,6 @@ impl AppState {
             write_keys: Arc::default(),
             config: Arc::new(config),
             metrics: Arc::new(Metrics::new()),
-            login_limiter: Arc::new(LoginLimiter::default()),
             openapi: Arc::default(),
             sso: None,
             workflow: Arc::default(),

@@ -407,6 +407,26 @@ pub trait Store: Send + Sync {
     /// Ends a session.
     fn delete_session(&self, token_hash: &str) -> Result<()>;
 
+    /// The failed logins under a throttle key after `since`: how many, and the oldest.
+    /// Kept in the store, so every node throttles alike.
+    fn login_failures(
+        &self,
+        key: &str,
+        since: jiff::Timestamp,
+    ) -> Result<(u64, Option<jiff::Timestamp>)>;
+
+    /// Records a failed login under each throttle key (forgetting failures from before
+    /// `forget_before`).
+    fn add_login_failure(
+        &self,
+        keys: &[String],
+        at: jiff::Timestamp,
+        forget_before: jiff::Timestamp,
+    ) -> Result<()>;
+
+    /// Forgets the failed logins under each throttle key.
+    fn clear_login_failures(&self, keys: &[String]) -> Result<()>;
+
     // --- configuration --------------------------------------------------------
     /// Which schema migrations the database has and which this build knows.
     fn schema_version(&self) -> Result<SchemaVersion>;

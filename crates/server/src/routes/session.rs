@@ -1,5 +1,6 @@
 //! `/api/v1/session` and `/api/v1/me`: password login for browsers and scripts.
 
+use crate::auth::LoginLimiter;
 use crate::auth::{self, SESSION_COOKIE};
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, JsonBody};
@@ -59,11 +60,20 @@ pub async fn login(
     address: &str,
 ) -> Result<LoggedIn, ApiError> {
     let email_key = email.trim().to_lowercase();
-    if let Some(seconds) = state.login_limiter.locked_for(&email_key, address) {
+    let (key, from) = (email_key.clone(), address.to_owned());
+    let (locked, delay) = state
+        .run(move |store| {
+            let now = jiff::Timestamp::now();
+            Ok((
+                LoginLimiter::locked_for(store, &key, &from, now)?,
+                LoginLimiter::delay_for(store, &key, now)?,
+            ))
+        })
+        .await?;
+    if let Some(seconds) = locked {
         return Err(ApiError::TooManyAttempts(seconds));
     }
     // Guesses from elsewhere slow this email's logins down; they never lock its owner out.
-    let delay = state.login_limiter.delay_for(&email_key);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
@@ -79,12 +89,19 @@ pub async fn login(
     })
     .await
     .map_err(ApiError::internal)?;
+    let (key, from) = (email_key, address.to_owned());
     let Some(user) = user else {
-        state.login_limiter.record_failure(&email_key, address);
+        state
+            .run(move |store| {
+                LoginLimiter::record_failure(store, &key, &from, jiff::Timestamp::now())
+            })
+            .await?;
         tracing::info!(address, "failed login");
         return Err(ApiError::BadCredentials);
     };
-    state.login_limiter.record_success(&email_key, address);
+    state
+        .run(move |store| LoginLimiter::record_success(store, &key, &from))
+        .await?;
     open_session(state, user).await
 }
 

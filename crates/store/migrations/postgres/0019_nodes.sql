@@ -8,6 +8,14 @@ CREATE TABLE leases (
     until  TEXT NOT NULL
 );
 
+-- Failed logins, shared by every node: by email and client address, by address, and by
+-- email (the throttle's three counts), each with its instant (RFC 3339).
+CREATE TABLE login_failures (
+    key TEXT NOT NULL,
+    at  TEXT NOT NULL
+);
+CREATE INDEX login_failures_key_at ON login_failures (key, at);
+
 -- Usage events, when the store is PostgreSQL: every node appends here and tails what
 -- every node appended, in sequence order.
 

@@ -222,3 +222,51 @@ pub(crate) fn delete_session(db: &Db<'_>, token_hash: &str) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// The failed logins under `key` after `since`: how many, and the oldest.
+pub(crate) fn login_failures(
+    db: &Db<'_>,
+    key: &str,
+    since: jiff::Timestamp,
+) -> Result<(u64, Option<jiff::Timestamp>)> {
+    db.query_one(
+        "SELECT COUNT(*), MIN(at) FROM login_failures WHERE key = ?1 AND at > ?2",
+        &[key.into(), row::instant(since).into()],
+        |r| {
+            let count: i64 = r.get(0)?;
+            Ok((
+                u64::try_from(count).unwrap_or(0),
+                r.parsed_opt(1, row::timestamp)?,
+            ))
+        },
+    )
+}
+
+/// Records a failed login at `at` under each of `keys`, forgetting their failures from
+/// before `forget_before`.
+pub(crate) fn add_login_failure(
+    db: &Db<'_>,
+    keys: &[String],
+    at: jiff::Timestamp,
+    forget_before: jiff::Timestamp,
+) -> Result<()> {
+    for key in keys {
+        db.execute(
+            "DELETE FROM login_failures WHERE key = ?1 AND at <= ?2",
+            &[key.into(), row::instant(forget_before).into()],
+        )?;
+        db.execute(
+            "INSERT INTO login_failures (key, at) VALUES (?1, ?2)",
+            &[key.into(), row::instant(at).into()],
+        )?;
+    }
+    Ok(())
+}
+
+/// Forgets the failed logins under each of `keys`.
+pub(crate) fn clear_login_failures(db: &Db<'_>, keys: &[String]) -> Result<()> {
+    for key in keys {
+        db.execute("DELETE FROM login_failures WHERE key = ?1", &[key.into()])?;
+    }
+    Ok(())
+}

@@ -330,6 +330,26 @@ macro_rules! store_over_db {
             ) -> Result<Option<Session>> {
                 self.read_db(|db| auth::find_session(db, token_hash, now))
             }
+            fn login_failures(
+                &self,
+                key: &str,
+                since: jiff::Timestamp,
+            ) -> Result<(u64, Option<jiff::Timestamp>)> {
+                self.read_db(|db| auth::login_failures(db, key, since))
+            }
+            fn add_login_failure(
+                &self,
+                keys: &[String],
+                at: jiff::Timestamp,
+                forget_before: jiff::Timestamp,
+            ) -> Result<()> {
+                self.write_db(None, |db| {
+                    auth::add_login_failure(db, keys, at, forget_before)
+                })
+            }
+            fn clear_login_failures(&self, keys: &[String]) -> Result<()> {
+                self.write_db(None, |db| auth::clear_login_failures(db, keys))
+            }
             fn delete_session(&self, token_hash: &str) -> Result<()> {
                 self.write_db(None, |db| auth::delete_session(db, token_hash))
             }
