@@ -6,11 +6,16 @@
 //! at least every event whose identity changes the store has seen (those after its
 //! checkpoint are applied again on open). A restore checks the manifest, fills a new data
 //! dir, and opens it (store and log) before it reports success.
+//!
+//! With the store in PostgreSQL, the store's file is `pg_dump`'s dump of the database
+//! (every table in one snapshot, the usage events included), restored with `pg_restore`
+//! into an empty database in one transaction.
 
 use crate::Result;
 use mikawaya_domain::access::AdminAccess;
 use mikawaya_domain::{Actor, Invalid};
 use mikawaya_store::Store;
+use mikawaya_store::postgresql::PostgresStore;
 use mikawaya_store::sqlite::SqliteStore;
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -19,6 +24,29 @@ use std::sync::Arc;
 
 /// The manifest's file name inside a backup.
 pub const MANIFEST: &str = "MANIFEST.json";
+
+/// A PostgreSQL store's dump inside a backup (`pg_dump`'s custom format: every table,
+/// the usage events included, in one snapshot).
+pub const POSTGRES_DUMP: &str = "postgresql.dump";
+
+/// Where the store of a data dir is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoreKind {
+    /// The data dir's SQLite file (the usage events in its event log).
+    Sqlite,
+    /// A PostgreSQL database (the usage events in it too).
+    Postgres,
+}
+
+impl StoreKind {
+    /// The store's file inside a backup.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            StoreKind::Sqlite => SqliteStore::FILE_NAME,
+            StoreKind::Postgres => POSTGRES_DUMP,
+        }
+    }
+}
 
 /// What a backup holds.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -134,6 +162,7 @@ fn other_files(data_dir: &Path) -> Result<Vec<PathBuf>> {
 /// while the server may keep running. Returns its manifest.
 pub fn backup(
     store: &dyn Store,
+    kind: StoreKind,
     access: &AdminAccess,
     data_dir: &Path,
     target: &Path,
@@ -151,14 +180,14 @@ pub fn backup(
     }
     std::fs::create_dir_all(partial.join("events")).map_err(|e| io_error(&partial, e))?;
     let written = (|| -> Result<Manifest> {
-        store.backup(access, &partial.join(SqliteStore::FILE_NAME))?;
+        store.backup(access, &partial.join(kind.file_name()))?;
         for file in other_files(data_dir)? {
             let relative = file.strip_prefix(data_dir).unwrap_or(&file);
             copy_synced(&file, &partial.join(relative))?;
         }
         sync_dir(&partial.join("events"))?;
         let mut files = Vec::new();
-        let mut paths = vec![partial.join(SqliteStore::FILE_NAME)];
+        let mut paths = vec![partial.join(kind.file_name())];
         paths.extend(other_files(&partial)?);
         for path in paths {
             let (bytes, sha256) = digest(&path)?;
@@ -238,9 +267,23 @@ pub fn verify(backup: &Path) -> Result<Manifest> {
 
 /// Restores the backup at `backup` into `data_dir`, which must not exist or be empty:
 /// checks the manifest, copies every file (to a sibling folder renamed at the end), then
-/// opens the store and the event log and counts what they hold.
-pub fn restore(backup: &Path, data_dir: &Path) -> Result<Restored> {
+/// opens the store and the event log and counts what they hold. A backup of a PostgreSQL
+/// store goes into the empty database at `database_url` (needed then: all of it or
+/// nothing), which the restored settings file names from then on.
+pub fn restore(backup: &Path, data_dir: &Path, database_url: Option<&str>) -> Result<Restored> {
     let manifest = verify(backup)?;
+    let dumped = manifest.files.iter().any(|f| f.path == POSTGRES_DUMP);
+    let database_url = match (dumped, database_url) {
+        (true, Some(url)) => Some(url),
+        (true, None) => {
+            return Err(Invalid::new(
+                "database_url",
+                "this backup is of a PostgreSQL store: give the empty database to restore it into (--database-url)",
+            )
+            .into());
+        }
+        (false, _) => None,
+    };
     if data_dir.exists() {
         let empty = std::fs::read_dir(data_dir)
             .map_err(|e| io_error(data_dir, e))?
@@ -266,24 +309,43 @@ pub fn restore(backup: &Path, data_dir: &Path) -> Result<Restored> {
         std::fs::remove_dir_all(&partial).map_err(|e| io_error(&partial, e))?;
     }
     std::fs::create_dir_all(partial.join("events")).map_err(|e| io_error(&partial, e))?;
-    for entry in &manifest.files {
+    for entry in manifest.files.iter().filter(|f| f.path != POSTGRES_DUMP) {
         let to = partial.join(&entry.path);
         if let Some(parent) = to.parent() {
             std::fs::create_dir_all(parent).map_err(|e| io_error(parent, e))?;
         }
         copy_synced(&backup.join(&entry.path), &to)?;
     }
+    let postgres = match database_url {
+        Some(url) => {
+            let restored = PostgresStore::restore(&backup.join(POSTGRES_DUMP), url)
+                .map_err(crate::AppError::from)
+                .and_then(|store| name_database(&partial, url).map(|()| store));
+            match restored {
+                Ok(store) => Some(store),
+                Err(error) => {
+                    let _ = std::fs::remove_dir_all(&partial);
+                    return Err(error);
+                }
+            }
+        }
+        None => None,
+    };
     sync_dir(&partial.join("events"))?;
     sync_dir(&partial)?;
     if data_dir.exists() {
         std::fs::remove_dir(data_dir).map_err(|e| io_error(data_dir, e))?;
     }
     std::fs::rename(&partial, data_dir).map_err(|e| io_error(data_dir, e))?;
-    // It opens: the store migrates if the backup is older, the log replays.
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(data_dir)?);
+    // It opens: the store migrates if the backup is older, the events replay.
+    let store: Arc<dyn Store> = match postgres {
+        Some(store) => Arc::new(store),
+        None => Arc::new(SqliteStore::open_dir(data_dir)?),
+    };
     let accounts = store.count_accounts(&Actor::system().read(), &Default::default())?;
     let config = mikawaya_ingest::IngestConfig {
         time_zone: store.business_time_zone()?,
+        postgres_url: database_url.map(str::to_owned),
         ..mikawaya_ingest::IngestConfig::default()
     };
     let ingest = mikawaya_ingest::Ingest::open(data_dir, config, store)?;
@@ -291,4 +353,21 @@ pub fn restore(backup: &Path, data_dir: &Path) -> Result<Restored> {
     let events = ingest.read(|rollups| rollups.events_applied())?;
     ingest.shutdown();
     Ok(Restored { accounts, events })
+}
+
+/// Makes the settings file of a restored data dir name the database it was restored into
+/// (its `database_url` line replaced, or added).
+fn name_database(data_dir: &Path, url: &str) -> Result<()> {
+    let path = data_dir.join("mikawaya.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("database_url"))
+        .map(str::to_owned)
+        .collect();
+    let value = serde_json::to_string(url)
+        .map_err(|e| mikawaya_store::StoreError::Corrupt(e.to_string()))?;
+    // A TOML basic string is a JSON string for what a URL holds; keys go before tables.
+    lines.insert(0, format!("database_url = {value}"));
+    std::fs::write(&path, lines.join("\n") + "\n").map_err(|e| io_error(&path, e))
 }

@@ -2510,7 +2510,13 @@ pub(crate) fn account_label(
 }
 
 pub fn backup(data_dir: &Path, dir: &Path) -> Result<(), Failure> {
-    if !data_dir.join(SqliteStore::FILE_NAME).is_file() {
+    let kind = match database_url(data_dir)? {
+        Some(_) => mikawaya_app::backup::StoreKind::Postgres,
+        None => mikawaya_app::backup::StoreKind::Sqlite,
+    };
+    if kind == mikawaya_app::backup::StoreKind::Sqlite
+        && !data_dir.join(SqliteStore::FILE_NAME).is_file()
+    {
         return Err(Failure::input(anyhow!(
             "{} holds no Mikawaya data (no {}): give the data dir with --data-dir",
             data_dir.display(),
@@ -2519,8 +2525,8 @@ pub fn backup(data_dir: &Path, dir: &Path) -> Result<(), Failure> {
     }
     let store = open_store(data_dir)?;
     let admin = Actor::system().admin().map_err(|e| anyhow!("{e}"))?;
-    let manifest =
-        mikawaya_app::backup::backup(store.as_ref(), &admin, data_dir, dir).map_err(app_input)?;
+    let manifest = mikawaya_app::backup::backup(store.as_ref(), kind, &admin, data_dir, dir)
+        .map_err(app_input)?;
     let bytes: u64 = manifest.files.iter().map(|f| f.bytes).sum();
     let segments = manifest
         .files
@@ -2551,7 +2557,11 @@ pub fn backup(data_dir: &Path, dir: &Path) -> Result<(), Failure> {
 }
 
 pub fn restore(data_dir: &Path, backup: &Path) -> Result<(), Failure> {
-    let restored = mikawaya_app::backup::restore(backup, data_dir).map_err(app_input)?;
+    // The database to restore a PostgreSQL store into is given on the command line (the
+    // new data dir has no settings file yet).
+    let url = DATABASE_URL.get().cloned().flatten();
+    let restored =
+        mikawaya_app::backup::restore(backup, data_dir, url.as_deref()).map_err(app_input)?;
     println!(
         "{}",
         say(
@@ -2572,4 +2582,99 @@ pub fn restore(data_dir: &Path, backup: &Path) -> Result<(), Failure> {
         )
     );
     Ok(())
+}
+
+/// `mikawaya migrate --to URL`: the data dir's SQLite store and usage events copied into an
+/// empty PostgreSQL database and compared, table by table.
+pub fn migrate(data_dir: &Path, to: &str) -> Result<(), Failure> {
+    if !data_dir.join(SqliteStore::FILE_NAME).is_file() {
+        return Err(Failure::input(anyhow!(
+            "{} holds no Mikawaya data (no {}): give the data dir with --data-dir",
+            data_dir.display(),
+            SqliteStore::FILE_NAME
+        )));
+    }
+    if mikawaya_ingest::is_held(data_dir) {
+        return Err(Failure::input(anyhow!(
+            "{}",
+            say(
+                "a server is running on this data dir: stop it, then migrate (the copy must see everything)",
+                "このデータディレクトリでサーバーが動いています: 停止してから移行してください",
+            )
+        )));
+    }
+    // The file at this build's schema, as the database will be.
+    drop(open_store_file(data_dir)?);
+    let target = match PostgresStore::connect(to) {
+        Ok(store) => store,
+        Err(StoreError::Invalid(invalid)) => {
+            return Err(Failure::input(anyhow!("--to: {invalid}")));
+        }
+        Err(error) => {
+            return Err(Failure::from(anyhow!(
+                "connecting to {}: {error}",
+                redacted(to)
+            )));
+        }
+    };
+    let file = data_dir.join(SqliteStore::FILE_NAME);
+    let tables = target
+        .copy_from_sqlite(&file, |table, rows| {
+            eprintln!("{table}\t{rows}");
+        })
+        .map_err(|error| match error {
+            StoreError::Conflict { reason, .. } => Failure::input(anyhow!("--to: {reason}")),
+            other => Failure::from(anyhow!("copying the store: {other}")),
+        })?;
+    let events = mikawaya_ingest::copy_events(data_dir, to).map_err(|error| match error {
+        IngestError::Import(reason) => Failure::input(anyhow!("--to: {reason}")),
+        other => Failure::from(anyhow!("copying the usage events: {other}")),
+    })?;
+    let rows: u64 = tables.iter().map(|table| table.rows).sum();
+    for table in &tables {
+        println!(
+            "{}\t{}\t{}\t{}",
+            table.table,
+            table.rows,
+            &table.checksum[..16],
+            if table.matches() { "same" } else { "DIFFERENT" }
+        );
+    }
+    println!(
+        "usage_events\t{}\t-\t{}",
+        events.events,
+        if events.same { "same" } else { "DIFFERENT" }
+    );
+    if !events.same {
+        return Err(Failure::from(anyhow!(
+            "the usage events differ after the copy ({} in the log, {} in PostgreSQL)",
+            events.events,
+            events.copied
+        )));
+    }
+    println!(
+        "{}",
+        say(
+            &format!(
+                "copied {} tables ({rows} rows) and {} usage events into {}, each compared: start the servers with --database-url (or database_url in mikawaya.toml)",
+                tables.len(),
+                events.events,
+                redacted(to)
+            ),
+            &format!(
+                "{} 個のテーブル ({rows} 行) と利用イベント {} 件を {} にコピーし、すべて照合しました: サーバーは --database-url (または mikawaya.toml の database_url) で起動してください",
+                tables.len(),
+                events.events,
+                redacted(to)
+            ),
+        )
+    );
+    Ok(())
+}
+
+/// The data dir's SQLite file, opened (and migrated) whatever `--database-url` says.
+fn open_store_file(data_dir: &Path) -> Result<SqliteStore, Failure> {
+    SqliteStore::open_dir(data_dir)
+        .with_context(|| format!("opening the store in {}", data_dir.display()))
+        .map_err(Failure::from)
 }

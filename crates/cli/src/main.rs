@@ -144,8 +144,17 @@ enum Command {
         /// The folder to create (must not exist).
         dir: PathBuf,
     },
+    /// Copies the data dir's SQLite store and every usage event into an empty PostgreSQL
+    /// database, then compares every table (rows and checksums) and the events; refused
+    /// while a server runs on the data dir, or when the database is not empty.
+    Migrate {
+        /// The database: postgres://user:password@host:port/database.
+        #[arg(long)]
+        to: String,
+    },
     /// Restores a backup folder into --data-dir (which must not exist or be empty), after
     /// checking every file against the manifest; then opens it and reports what it holds.
+    /// A backup of a PostgreSQL store needs --database-url: an empty database to fill.
     Restore {
         /// The backup folder.
         backup: PathBuf,
@@ -217,6 +226,7 @@ fn main() -> ExitCode {
         Command::Settings { command } => settings::run(&cli.data_dir, command),
         Command::Backup { dir } => commands::backup(&cli.data_dir, &dir),
         Command::Restore { backup } => commands::restore(&cli.data_dir, &backup),
+        Command::Migrate { to } => commands::migrate(&cli.data_dir, &to),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

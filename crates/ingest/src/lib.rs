@@ -62,6 +62,8 @@ pub mod identity;
 pub mod import;
 pub mod log;
 mod pg;
+
+pub use pg::{EventsCopy, copy_events};
 mod pipeline;
 mod seen;
 mod snapshot;

@@ -428,3 +428,99 @@ pub(crate) fn replay(
     })?;
     failure.map_or(Ok(next), Err)
 }
+
+/// What `mikawaya migrate` copied of the usage events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventsCopy {
+    /// Events in the data dir's log.
+    pub events: u64,
+    /// Events in PostgreSQL after the copy.
+    pub copied: u64,
+    /// Whether both hold the same records (sequence and bytes), in the same order.
+    pub same: bool,
+}
+
+/// Copies the event log of a data dir into the (empty) usage tables of the PostgreSQL
+/// database at `url`, each event with its sequence number, then compares both.
+pub fn copy_events(data_dir: &std::path::Path, url: &str) -> Result<EventsCopy, IngestError> {
+    use sha2::Digest;
+    let events = PgEvents::connect(url)?;
+    if events.next_sequence()? > 0 {
+        return Err(IngestError::Import(
+            "the database already holds usage events: migrate into a new one".into(),
+        ));
+    }
+    let dir = crate::log_dir(data_dir);
+    let mut source = sha2::Sha256::new();
+    let mut batch: Vec<(u128, Vec<u8>)> = Vec::new();
+    let mut count = 0u64;
+    let mut failure = None;
+    let flush = |batch: &mut Vec<(u128, Vec<u8>)>, first: u64| -> Result<(), IngestError> {
+        let records: Vec<(u128, &[u8])> = batch
+            .iter()
+            .map(|(key, payload)| (*key, payload.as_slice()))
+            .collect();
+        let placed = events.append(&records)?;
+        for (offset, sequence) in placed.iter().enumerate() {
+            if *sequence != Some(first + offset as u64) {
+                return Err(IngestError::Corrupt {
+                    sequence: first + offset as u64,
+                    reason: "its place in PostgreSQL differs from the log's".into(),
+                });
+            }
+        }
+        batch.clear();
+        Ok(())
+    };
+    crate::log::scan(&dir, |sequence, _, payload| {
+        if failure.is_some() {
+            return;
+        }
+        if sequence != count {
+            failure = Some(IngestError::Corrupt {
+                sequence,
+                reason: format!("the log skips from {count}"),
+            });
+            return;
+        }
+        match mikawaya_usage::record::decode_for_rollups(payload) {
+            Ok(event) => {
+                batch.push((
+                    crate::dedupe_key(event.source, &event.message_id),
+                    payload.to_vec(),
+                ));
+            }
+            Err(reason) => {
+                failure = Some(IngestError::Corrupt { sequence, reason });
+                return;
+            }
+        }
+        source.update(sequence.to_le_bytes());
+        source.update(payload);
+        count += 1;
+        if batch.len() == 10_000
+            && let Err(error) = flush(&mut batch, count - 10_000)
+        {
+            failure = Some(error);
+        }
+    })?;
+    if let Some(error) = failure {
+        return Err(error);
+    }
+    let first = count - batch.len() as u64;
+    if !batch.is_empty() {
+        flush(&mut batch, first)?;
+    }
+    let mut copied = sha2::Sha256::new();
+    let mut copied_count = 0u64;
+    events.scan_from(0, |sequence, payload| {
+        copied.update(sequence.to_le_bytes());
+        copied.update(payload);
+        copied_count += 1;
+    })?;
+    Ok(EventsCopy {
+        events: count,
+        copied: copied_count,
+        same: count == copied_count && source.finalize() == copied.finalize(),
+    })
+}

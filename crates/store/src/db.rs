@@ -91,6 +91,14 @@ impl postgres::types::ToSql for Value {
             Value::Integer(value) if *ty == Type::BOOL => (*value != 0).to_sql(ty, out),
             // An integer bound where PostgreSQL expects a real (`mrr = ?1` with 0).
             Value::Integer(value) if *ty == Type::FLOAT8 => (*value as f64).to_sql(ty, out),
+            // A number kept in a text column (SQLite's columns take any type).
+            Value::Integer(value) if *ty == Type::TEXT => value.to_string().to_sql(ty, out),
+            Value::Real(value) if *ty == Type::TEXT => value.to_string().to_sql(ty, out),
+            Value::Real(value) if *ty == Type::INT8 => (*value as i64).to_sql(ty, out),
+            Value::Text(value) if *ty == Type::INT8 => value.trim().parse::<i64>()?.to_sql(ty, out),
+            Value::Text(value) if *ty == Type::FLOAT8 => {
+                value.trim().parse::<f64>()?.to_sql(ty, out)
+            }
             Value::Integer(value) => value.to_sql(ty, out),
             Value::Real(value) => value.to_sql(ty, out),
             Value::Text(value) => value.to_sql(ty, out),

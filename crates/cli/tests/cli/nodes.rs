@@ -300,3 +300,148 @@ async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_o
     let events = count(&url, "SELECT count(*) FROM usage_events").await;
     assert_eq!(events, 6000, "each acknowledged message is one row");
 }
+
+#[tokio::test]
+async fn a_postgresql_store_is_backed_up_and_restored_with_its_usage_events() {
+    let (url, target) = ok(tokio::task::spawn_blocking(|| {
+        (
+            mikawaya_testpg::fresh_database(),
+            mikawaya_testpg::fresh_database(),
+        )
+    })
+    .await);
+    let workspace = node_workspace(&url);
+    workspace.expect(&["demo", "--accounts", "30"], None, 0);
+    let accounts = count(&url, "SELECT count(*) FROM accounts").await;
+    let events = count(&url, "SELECT count(*) FROM usage_events").await;
+    assert!(events > 1000, "{events} demo events");
+    let backup = workspace.path("backup");
+    let backup_arg = backup.display().to_string();
+    let taken = workspace.expect(&["backup", &backup_arg], None, 0);
+    assert!(
+        backup.join("postgresql.dump").is_file(),
+        "{}",
+        stdout(&taken)
+    );
+    // Restoring needs a database to fill; a database that is not empty is refused.
+    let restored_dir = workspace.path("restored").display().to_string();
+    let mut restore = workspace.command();
+    let refused = ok(restore
+        .args(["restore", &backup_arg, "--data-dir", &restored_dir])
+        .output());
+    assert_eq!(refused.status.code(), Some(2), "{}", stdout(&refused));
+    let mut restore = workspace.command();
+    let refused = ok(restore
+        .args(["restore", &backup_arg, "--data-dir", &restored_dir])
+        .args(["--database-url", &url])
+        .output());
+    assert_eq!(refused.status.code(), Some(2), "a database with data");
+    let mut restore = workspace.command();
+    let done = ok(restore
+        .args(["restore", &backup_arg, "--data-dir", &restored_dir])
+        .args(["--database-url", &target])
+        .output());
+    assert!(done.status.success(), "{}", crate::util::stderr(&done));
+    assert!(
+        stdout(&done).contains(&format!("{accounts} accounts, {events} usage events")),
+        "{}",
+        stdout(&done)
+    );
+    assert_eq!(
+        count(&target, "SELECT count(*) FROM accounts").await,
+        accounts
+    );
+    assert_eq!(
+        count(&target, "SELECT count(*) FROM usage_events").await,
+        events
+    );
+    // The restored data dir names its new database.
+    let settings = ok(std::fs::read_to_string(
+        workspace.path("restored").join("mikawaya.toml"),
+    ));
+    assert!(settings.contains(&target), "{settings}");
+}
+
+/// What the usage API answers: the event catalogue and two accounts' usage.
+async fn usage_answers(base: &str, token: &str) -> Vec<serde_json::Value> {
+    let get = |path: String| {
+        let (base, token) = (base.to_owned(), token.to_owned());
+        async move {
+            let reply = ok(client()
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await);
+            assert_eq!(reply.status(), 200, "{path}");
+            ok(reply.json::<serde_json::Value>().await)
+        }
+    };
+    let accounts = get("/api/v1/accounts?limit=2&sort=name".to_owned()).await;
+    let mut answers = vec![get("/api/v1/events/catalog".to_owned()).await];
+    for account in accounts["data"].as_array().into_iter().flatten() {
+        let id = account["id"].as_i64().unwrap_or_default();
+        answers.push(get(format!("/api/v1/accounts/{id}/usage?interval=week")).await);
+    }
+    answers.push(accounts);
+    answers
+}
+
+#[tokio::test]
+async fn the_demo_moves_up_to_postgresql_with_every_table_and_event_compared() {
+    let url = ok(tokio::task::spawn_blocking(mikawaya_testpg::fresh_database).await);
+    let workspace = Workspace::new();
+    workspace.expect(&["demo", "--accounts", "40"], None, 0);
+    let token = last_line(&workspace.expect(
+        &["token", "create", "--name", "reader", "--scope", "read"],
+        None,
+        0,
+    ));
+    let before = {
+        let server = workspace.serve();
+        usage_answers(&server.base, &token).await
+    };
+    let moved = workspace.expect(&["migrate", "--to", &url], None, 0);
+    let report = stdout(&moved);
+    assert!(!report.contains("DIFFERENT"), "{report}");
+    let accounts_line = report
+        .lines()
+        .find(|line| line.starts_with("accounts\t"))
+        .unwrap_or_else(|| panic!("{report}"));
+    assert!(
+        accounts_line.starts_with("accounts\t40\t"),
+        "{accounts_line}"
+    );
+    let events_line = report
+        .lines()
+        .find(|line| line.starts_with("usage_events\t"))
+        .unwrap_or_default()
+        .to_owned();
+    let events: i64 = events_line
+        .split('\t')
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0);
+    assert!(events > 1000, "{events_line}");
+    assert_eq!(
+        count(&url, "SELECT count(*) FROM usage_events").await,
+        events
+    );
+    assert_eq!(count(&url, "SELECT count(*) FROM accounts").await, 40);
+    // Served from PostgreSQL, the same token answers the same.
+    ok(std::fs::write(
+        workspace.data_dir().join("mikawaya.toml"),
+        format!("database_url = \"{url}\"\n"),
+    ));
+    let after = {
+        let server = workspace.serve();
+        usage_answers(&server.base, &token).await
+    };
+    assert_eq!(before, after);
+    // A database that is not empty is refused, and nothing changes.
+    let again = workspace.expect(&["migrate", "--to", &url], None, 2);
+    assert!(
+        crate::util::stderr(&again).contains("not empty"),
+        "{}",
+        crate::util::stderr(&again)
+    );
+}

@@ -7,6 +7,10 @@
 //! holds an advisory lock, so nodes starting together migrate once, and a database newer
 //! than the binary is refused as a SQLite file is.
 
+mod copy;
+
+pub use copy::TableCopy;
+
 use crate::db::Db;
 use crate::{Result, SchemaVersion, StoreError};
 use mikawaya_domain::UserId;

@@ -185,6 +185,7 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
              ALTER TABLE touchpoints DROP COLUMN notes; ALTER TABLE touchpoints DROP COLUMN sentiment;
              ALTER TABLE playbook_runs DROP COLUMN reason_ja;
              ALTER TABLE users DROP COLUMN deactivated_at; DROP TABLE audit_log;
+             DROP TABLE leases; DROP TABLE login_failures;
              DROP TABLE history_stamp;
              DROP TRIGGER history_stamp_accounts_insert; DROP TRIGGER history_stamp_accounts_update; DROP TRIGGER history_stamp_accounts_delete;
              DROP TRIGGER history_stamp_subscriptions_insert; DROP TRIGGER history_stamp_subscriptions_update; DROP TRIGGER history_stamp_subscriptions_delete;
