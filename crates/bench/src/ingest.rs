@@ -34,7 +34,7 @@ const NAMES: &[&str] = &[
 ];
 
 /// One realistic Segment track message (about 420 bytes).
-fn message(index: usize, now_ms: i64) -> String {
+pub(crate) fn message(index: usize, now_ms: i64) -> String {
     let account = index % 5000;
     let user = index % 40_000;
     let when =

@@ -21,6 +21,7 @@ mod desk;
 mod ingest;
 mod journey;
 mod metrics;
+mod nodes;
 mod pages;
 mod plans;
 mod voice;
@@ -44,9 +45,10 @@ fn main() -> Result<()> {
         "plans" => plans::run(),
         "journey" => journey::run(),
         "voice" => voice::run(),
+        "nodes" => nodes::run(),
         other => {
             bail!(
-                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey, voice)"
+                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey, voice, nodes)"
             )
         }
     }

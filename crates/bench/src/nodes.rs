@@ -1,0 +1,238 @@
+//! Outgrowing one machine: HTTP ingest with durable acknowledgements on one node over the
+//! embedded store, one node over PostgreSQL and three nodes over one PostgreSQL (three
+//! servers in this process, each with its own store connections and usage service, the
+//! clients sending round-robin), and a bulk import into PostgreSQL; the same events, in
+//! the same run.
+//!
+//! Run with `scripts/bench-nodes.sh` (it starts a throwaway PostgreSQL 15 with `fsync=on`
+//! and sets `MIKAWAYA_BENCH_PG`).
+
+use anyhow::{Context, Result};
+use base64::Engine;
+use mikawaya_domain::Actor;
+use mikawaya_domain::value::Name;
+use mikawaya_ingest::import::EventFormat;
+use mikawaya_ingest::{Ingest, IngestConfig};
+use mikawaya_server::{AppState, ServerConfig, auth};
+use mikawaya_store::Store;
+use mikawaya_store::postgresql::PostgresStore;
+use mikawaya_store::sqlite::SqliteStore;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+const EVENTS: usize = 300_000;
+const BATCH: usize = 100;
+const CLIENTS: usize = 32;
+
+struct Node {
+    store: Arc<dyn Store>,
+    ingest: Arc<Ingest>,
+}
+
+fn new_database(server: &str, name: &str) -> Result<String> {
+    let mut client = postgres::Client::connect(server, postgres::NoTls)?;
+    client.execute(&format!("DROP DATABASE IF EXISTS {name}"), &[])?;
+    client.execute(&format!("CREATE DATABASE {name}"), &[])?;
+    Ok(format!("{server} dbname={name}"))
+}
+
+fn postgres_node(url: &str, dir: &Path) -> Result<Node> {
+    let store: Arc<dyn Store> = Arc::new(PostgresStore::connect(url)?);
+    let config = IngestConfig {
+        postgres_url: Some(url.to_owned()),
+        ..IngestConfig::default()
+    };
+    let ingest = Arc::new(Ingest::open(dir, config, Arc::clone(&store))?);
+    Ok(Node { store, ingest })
+}
+
+fn sqlite_node(dir: &Path) -> Result<Node> {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir)?);
+    let ingest = Arc::new(Ingest::open(
+        dir,
+        IngestConfig::default(),
+        Arc::clone(&store),
+    )?);
+    Ok(Node { store, ingest })
+}
+
+pub fn run() -> Result<()> {
+    let server = std::env::var("MIKAWAYA_BENCH_PG")
+        .context("MIKAWAYA_BENCH_PG: run through scripts/bench-nodes.sh")?;
+    let now_ms = jiff::Timestamp::now().as_millisecond();
+    let lines: Vec<String> = (0..EVENTS)
+        .map(|i| crate::ingest::message(i, now_ms))
+        .collect();
+    let dir = tempfile::tempdir()?;
+    println!(
+        "| measurement ({EVENTS} events, batches of {BATCH}, {CLIENTS} clients) | events/s | ratio |\n|---|---|---|"
+    );
+
+    let sqlite = http(&lines, vec![sqlite_node(&dir.path().join("sqlite"))?])?;
+    println!(
+        "| HTTP ingest, one node, embedded store (fdatasync per group) | {:.0} | 1.00 |",
+        EVENTS as f64 / sqlite
+    );
+
+    let one = new_database(&server, "bench_one")?;
+    let pg_one = http(&lines, vec![postgres_node(&one, &dir.path().join("one"))?])?;
+    println!(
+        "| HTTP ingest, one node, PostgreSQL (commit per group) | {:.0} | {:.2} |",
+        EVENTS as f64 / pg_one,
+        sqlite / pg_one
+    );
+
+    let three = new_database(&server, "bench_three")?;
+    let nodes = (0..3)
+        .map(|n| postgres_node(&three, &dir.path().join(format!("three-{n}"))))
+        .collect::<Result<Vec<_>>>()?;
+    let pg_three = http(&lines, nodes)?;
+    println!(
+        "| HTTP ingest, three nodes, one PostgreSQL | {:.0} | {:.2} |",
+        EVENTS as f64 / pg_three,
+        sqlite / pg_three
+    );
+
+    let file = dir.path().join("events.ndjson");
+    let mut writer = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    for line in &lines {
+        writer.write_all(line.as_bytes())?;
+        writer.write_all(b"\n")?;
+    }
+    writer.flush()?;
+    let import = |node: Node| -> Result<f64> {
+        let started = Instant::now();
+        mikawaya_ingest::import::import_file(
+            &node.ingest,
+            &file,
+            EventFormat::Ndjson,
+            &Default::default(),
+            &mut |_| {},
+        )?
+        .map_err(|lines| anyhow::anyhow!("{} bad lines", lines.len()))?;
+        node.ingest
+            .wait_applied(std::time::Duration::from_secs(600));
+        let seconds = started.elapsed().as_secs_f64();
+        node.ingest.shutdown();
+        Ok(seconds)
+    };
+    let sqlite_import = import(sqlite_node(&dir.path().join("sqlite-import"))?)?;
+    println!(
+        "| bulk NDJSON import, embedded store | {:.0} | 1.00 |",
+        EVENTS as f64 / sqlite_import
+    );
+    let bulk = new_database(&server, "bench_import")?;
+    let pg_import = import(postgres_node(&bulk, &dir.path().join("import"))?)?;
+    println!(
+        "| bulk NDJSON import into PostgreSQL (a multi-row INSERT per 8,192 events) | {:.0} | {:.2} |",
+        EVENTS as f64 / pg_import,
+        sqlite_import / pg_import
+    );
+    let started = Instant::now();
+    let restarted = postgres_node(&bulk, &dir.path().join("restart"))?;
+    let events = restarted.ingest.read(|rollups| rollups.events_applied())?;
+    println!(
+        "| a node starting on those {events} events in PostgreSQL (no snapshot yet) | {:.1} s | |",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Sends every line as `/v1/batch` bodies, round-robin over the nodes' servers; seconds.
+fn http(lines: &[String], nodes: Vec<Node>) -> Result<f64> {
+    let admin = Actor::system()
+        .admin()
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let (key, hash) = auth::new_write_key();
+    nodes[0].store.create_write_key(
+        &admin,
+        Name::parse("bench").map_err(|e| anyhow::anyhow!("{e}"))?,
+        hash,
+    )?;
+    let bodies: Arc<Vec<String>> = Arc::new(
+        lines
+            .chunks(BATCH)
+            .map(|chunk| format!("{{\"batch\":[{}]}}", chunk.join(",")))
+            .collect(),
+    );
+    let authorization = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let ingests: Vec<Arc<Ingest>> = nodes.iter().map(|node| Arc::clone(&node.ingest)).collect();
+    let seconds = runtime.block_on(async {
+        let mut urls = Vec::new();
+        let mut stops = Vec::new();
+        let mut servers = Vec::new();
+        for node in &nodes {
+            let state = AppState::new(
+                Arc::clone(&node.store),
+                Arc::clone(&node.ingest),
+                ServerConfig::default(),
+            );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+            urls.push(format!("http://{}/v1/batch", listener.local_addr()?));
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            stops.push(stop);
+            servers.push(tokio::spawn(mikawaya_server::serve(
+                listener,
+                state,
+                async move {
+                    let _ = stopped.await;
+                },
+            )));
+        }
+        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut clients = Vec::new();
+        for _ in 0..CLIENTS {
+            let (bodies, next, urls, authorization) = (
+                Arc::clone(&bodies),
+                Arc::clone(&next),
+                urls.clone(),
+                authorization.clone(),
+            );
+            clients.push(tokio::spawn(async move {
+                let http = reqwest::Client::new();
+                loop {
+                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let Some(body) = bodies.get(index) else { break };
+                    let reply = http
+                        .post(&urls[index % urls.len()])
+                        .header("authorization", &authorization)
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await?;
+                    anyhow::ensure!(
+                        reply.status() == 200,
+                        "batch {index} refused: {}",
+                        reply.text().await.unwrap_or_default()
+                    );
+                }
+                Ok::<(), anyhow::Error>(())
+            }));
+        }
+        for client in clients {
+            client.await??;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        for stop in stops {
+            let _ = stop.send(());
+        }
+        for server in servers {
+            server.await.context("joining a server")??;
+        }
+        Ok::<f64, anyhow::Error>(seconds)
+    })?;
+    drop(runtime);
+    for ingest in ingests {
+        ingest.shutdown();
+    }
+    Ok(seconds)
+}
