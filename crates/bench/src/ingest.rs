@@ -5,13 +5,9 @@
 //! Run with `scripts/bench-ingest.sh` (it starts a throwaway PostgreSQL and sets
 //! `MIKAWAYA_BENCH_PG`); without that variable the PostgreSQL row is skipped.
 
-use anyhow::{Context, Result};
-use base64::Engine;
-use mikawaya_domain::Actor;
-use mikawaya_domain::value::Name;
+use anyhow::Result;
 use mikawaya_ingest::import::EventFormat;
 use mikawaya_ingest::{Ingest, IngestConfig};
-use mikawaya_server::{AppState, ServerConfig, auth};
 use mikawaya_store::Store;
 use mikawaya_store::sqlite::SqliteStore;
 use std::io::Write;
@@ -160,83 +156,13 @@ struct HttpResult {
 }
 
 fn http_ingest(lines: &[String], data_dir: &std::path::Path) -> Result<HttpResult> {
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(data_dir)?);
-    let admin = Actor::system()
-        .admin()
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let (key, hash) = auth::new_write_key();
-    store.create_write_key(
-        &admin,
-        Name::parse("bench").map_err(|e| anyhow::anyhow!("{e}"))?,
-        hash,
-    )?;
-    let ingest = Arc::new(Ingest::open(
-        data_dir,
-        IngestConfig::default(),
-        Arc::clone(&store),
-    )?);
-    let bodies: Vec<String> = lines
-        .chunks(BATCH)
-        .map(|chunk| format!("{{\"batch\":[{}]}}", chunk.join(",")))
-        .collect();
-    let authorization = format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{key}:"))
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    let seconds = runtime.block_on(async {
-        let state = AppState::new(store, Arc::clone(&ingest), ServerConfig::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}/v1/batch", listener.local_addr()?);
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(mikawaya_server::serve(listener, state, async move {
-            let _ = stopped.await;
-        }));
-        let bodies = Arc::new(bodies);
-        let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let started = Instant::now();
-        let mut clients = Vec::new();
-        for _ in 0..CLIENTS {
-            let (bodies, next, url, authorization) = (
-                Arc::clone(&bodies),
-                Arc::clone(&next),
-                url.clone(),
-                authorization.clone(),
-            );
-            clients.push(tokio::spawn(async move {
-                let http = reqwest::Client::new();
-                loop {
-                    let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    let Some(body) = bodies.get(index) else { break };
-                    let reply = http
-                        .post(&url)
-                        .header("authorization", &authorization)
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await?;
-                    anyhow::ensure!(
-                        reply.status() == 200,
-                        "batch {index} refused: {}",
-                        reply.text().await.unwrap_or_default()
-                    );
-                }
-                Ok::<(), anyhow::Error>(())
-            }));
-        }
-        for client in clients {
-            client.await??;
-        }
-        let seconds = started.elapsed().as_secs_f64();
-        let _ = stop.send(());
-        server.await.context("joining the server")??;
-        Ok::<f64, anyhow::Error>(seconds)
-    })?;
-    let syncs = ingest.syncs();
-    ingest.shutdown();
-    Ok(HttpResult { seconds, syncs })
+    let node = crate::nodes::sqlite_node(data_dir)?;
+    let ingest = Arc::clone(&node.ingest);
+    let seconds = crate::nodes::http(lines, vec![node])?;
+    Ok(HttpResult {
+        seconds,
+        syncs: ingest.syncs(),
+    })
 }
 
 /// The fields every peer loads, parsed from the same JSON.

@@ -26,9 +26,9 @@ const EVENTS: usize = 300_000;
 const BATCH: usize = 100;
 const CLIENTS: usize = 32;
 
-struct Node {
+pub(crate) struct Node {
     store: Arc<dyn Store>,
-    ingest: Arc<Ingest>,
+    pub(crate) ingest: Arc<Ingest>,
 }
 
 fn new_database(server: &str, name: &str) -> Result<String> {
@@ -48,7 +48,7 @@ fn postgres_node(url: &str, dir: &Path) -> Result<Node> {
     Ok(Node { store, ingest })
 }
 
-fn sqlite_node(dir: &Path) -> Result<Node> {
+pub(crate) fn sqlite_node(dir: &Path) -> Result<Node> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open_dir(dir)?);
     let ingest = Arc::new(Ingest::open(
         dir,
@@ -141,7 +141,7 @@ pub fn run() -> Result<()> {
 }
 
 /// Sends every line as `/v1/batch` bodies, round-robin over the nodes' servers; seconds.
-fn http(lines: &[String], nodes: Vec<Node>) -> Result<f64> {
+pub(crate) fn http(lines: &[String], nodes: Vec<Node>) -> Result<f64> {
     let admin = Actor::system()
         .admin()
         .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -155,7 +155,31 @@ pub fn run() -> Result<()> {
     // the write-ahead log that the bulk writes above left behind (up to hundreds of MB),
     // which every read would otherwise consult.
     drop(store);
-    let store = Arc::new(SqliteStore::open_dir(&data)?);
+    // With MIKAWAYA_BENCH_PG (scripts/bench-pages-postgresql.sh), the same store moved into
+    // PostgreSQL by `mikawaya migrate`'s copy, and the pages served from there.
+    let postgres_url = match std::env::var("MIKAWAYA_BENCH_PG") {
+        Ok(server) => {
+            let mut admin = postgres::Client::connect(&server, postgres::NoTls)?;
+            admin.execute("DROP DATABASE IF EXISTS bench_pages", &[])?;
+            admin.execute("CREATE DATABASE bench_pages", &[])?;
+            let url = format!("{server} dbname=bench_pages");
+            let started = Instant::now();
+            let target = mikawaya_store::postgresql::PostgresStore::connect(&url)?;
+            let tables = target.copy_from_sqlite(&data.join(SqliteStore::FILE_NAME), |_, _| {})?;
+            target.analyze()?;
+            eprintln!(
+                "copied into PostgreSQL in {:.1} s: {} rows",
+                started.elapsed().as_secs_f64(),
+                tables.iter().map(|t| t.rows).sum::<u64>()
+            );
+            Some(url)
+        }
+        Err(_) => None,
+    };
+    let store: Arc<dyn Store> = match &postgres_url {
+        Some(url) => Arc::new(mikawaya_store::postgresql::PostgresStore::connect(url)?),
+        None => Arc::new(SqliteStore::open_dir(&data)?),
+    };
 
     // The dashboards' daily report (the worker builds it; a day's first view otherwise).
     let started = Instant::now();
@@ -166,12 +190,17 @@ pub fn run() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    runtime.block_on(async move {
-        let ingest = Arc::new(mikawaya_ingest::Ingest::open(
-            &data,
-            mikawaya_ingest::IngestConfig::default(),
-            store.clone(),
-        )?);
+    // Opened before the runtime: its store calls block.
+    let ingest = Arc::new(mikawaya_ingest::Ingest::open(
+        &data,
+        mikawaya_ingest::IngestConfig {
+            postgres_url,
+            ..mikawaya_ingest::IngestConfig::default()
+        },
+        store.clone(),
+    )?);
+    let keep = Arc::clone(&store);
+    let result = runtime.block_on(async move {
         let state = AppState::new(
             store,
             ingest,
@@ -256,5 +285,8 @@ pub fn run() -> Result<()> {
         let _ = stop.send(());
         server.await??;
         Ok::<_, anyhow::Error>(())
-    })
+    });
+    drop(runtime);
+    drop(keep);
+    result
 }

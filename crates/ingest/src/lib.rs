@@ -592,12 +592,13 @@ impl Ingest {
         let mut pending = identity::Pending::default();
         let mut run = rollups.run();
         let next_sequence = pg::replay(&events, u64::MAX, |sequence, position, event| {
-            run.note_record(sequence, position);
-            if let Some(change) = run.apply_with(event, position, None)
-                && checkpoint.is_none_or(|done| sequence > done)
-            {
-                pending.push(change, &run, sequence);
-            }
+            apply_replayed(
+                &mut run,
+                &mut pending,
+                checkpoint,
+                (sequence, position),
+                event,
+            );
         })?;
         drop(run);
         rollups.shrink_to_fit();
@@ -1135,12 +1136,13 @@ fn load(
         if records.is_some() {
             seen.insert(dedupe_key(event.source, &event.message_id));
         }
-        run.note_record(sequence, position);
-        if let Some(change) = run.apply_with(event, position, None)
-            && checkpoint.is_none_or(|done| sequence > done)
-        {
-            pending.push(change, &run, sequence);
-        }
+        apply_replayed(
+            &mut run,
+            &mut pending,
+            checkpoint,
+            (sequence, position),
+            event,
+        );
     })?;
     drop(run);
     rollups.shrink_to_fit();
@@ -1275,26 +1277,48 @@ fn write_loop(
         };
         // Group commit: every append that queued up while the last sync ran goes in this
         // one (a command behind them waits for the next turn).
-        let mut group = vec![first];
-        let mut records = group[0].batch.len();
-        while records < 100_000 {
-            match commands.try_recv() {
-                Ok(Command::Append(append)) => {
-                    records += append.batch.len();
-                    group.push(*append);
-                }
-                Ok(other) => {
-                    next = Some(other);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+        let (group, after) = gather(first, commands);
+        next = after;
         commit_group(&mut writer, group, applier, shared);
     }
     // Stopping: what the next start would replay is kept, when it is worth it.
     if let Err(error) = snapshots.take(&mut writer, shared) {
         tracing::warn!(error = %error, "the rollups' snapshot was not written at shutdown");
+    }
+}
+
+/// Group commit: `first` and every append queued behind it (up to 100,000 records), and
+/// the command that stopped the gathering, if one did (it waits for the next turn).
+fn gather(first: Append, commands: &Receiver<Command>) -> (Vec<Append>, Option<Command>) {
+    let mut group = vec![first];
+    let mut records = group[0].batch.len();
+    while records < 100_000 {
+        match commands.try_recv() {
+            Ok(Command::Append(append)) => {
+                records += append.batch.len();
+                group.push(*append);
+            }
+            Ok(other) => return (group, Some(other)),
+            Err(_) => break,
+        }
+    }
+    (group, None)
+}
+
+/// Applies a replayed record to the rollups, keeping its identity change when the store
+/// has not seen it (after the `checkpoint`).
+fn apply_replayed(
+    run: &mut rollup::Run<'_>,
+    pending: &mut identity::Pending,
+    checkpoint: Option<u64>,
+    (sequence, position): (u64, Position),
+    event: &EventRef<'_>,
+) {
+    run.note_record(sequence, position);
+    if let Some(change) = run.apply_with(event, position, None)
+        && checkpoint.is_none_or(|done| sequence > done)
+    {
+        pending.push(change, run, sequence);
     }
 }
 

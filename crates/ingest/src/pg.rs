@@ -297,21 +297,8 @@ pub(crate) fn write_loop(
                 continue;
             }
         };
-        let mut group = vec![first];
-        let mut records = group[0].batch.len();
-        while records < 100_000 {
-            match commands.try_recv() {
-                Ok(Command::Append(append)) => {
-                    records += append.batch.len();
-                    group.push(*append);
-                }
-                Ok(other) => {
-                    next = Some(other);
-                    break;
-                }
-                Err(_) => break,
-            }
-        }
+        let (group, after) = crate::gather(first, commands);
+        next = after;
         commit_group(events, group, shared, wake);
     }
 }

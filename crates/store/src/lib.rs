@@ -225,6 +225,28 @@ pub struct StoreStats {
     pub users: u64,
 }
 
+/// Writes the file `target` (which must not exist) with `write` as `target.partial`,
+/// renamed when whole: a crash never leaves a half-written file under its name.
+pub(crate) fn write_whole(
+    target: &std::path::Path,
+    write: impl FnOnce(&std::path::Path) -> Result<()>,
+) -> Result<()> {
+    if target.exists() {
+        return Err(StoreError::Conflict {
+            field: "file".into(),
+            reason: format!("{} exists already", target.display()),
+        });
+    }
+    let partial = target.with_extension("partial");
+    match write(&partial) {
+        Ok(()) => Ok(std::fs::rename(&partial, target)?),
+        Err(error) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(error)
+        }
+    }
+}
+
 /// The store. Methods are blocking; async callers run them on a blocking pool.
 pub trait Store: Send + Sync {
     // --- accounts -------------------------------------------------------------

@@ -1,36 +1,12 @@
 //! Usage events end to end with the binary: write keys, a crash while clients send,
 //! bulk import, rebuild and Parquet export.
 
-use crate::util::{Workspace, client, ok, stderr, stdout};
+use crate::util::{Workspace, client, ok, stderr, stdout, stored_ids};
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 fn last_line(output: &std::process::Output) -> String {
     stdout(output).lines().last().unwrap_or("").to_owned()
-}
-
-/// All message ids stored for an account, by reading its raw events page by page.
-async fn stored_ids(base: &str, token: &str, account_id: i64) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let url = format!("{base}/api/v1/accounts/{account_id}/events?limit=1000&cursor={cursor}");
-        let page: serde_json::Value = ok(ok(client().get(url).bearer_auth(token).send().await)
-            .json()
-            .await);
-        ids.extend(
-            page["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e["message_id"].as_str().map(str::to_owned)),
-        );
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
-    ids
 }
 
 async fn account_id(base: &str, token: &str, external_id: &str) -> i64 {

@@ -5,11 +5,10 @@
 //! runs on one node; each email the day queued reaches a real SMTP listener once.
 
 use crate::listeners::SmtpListener;
-use crate::util::{Workspace, client, ok, stdout};
+use crate::util::{Server, Workspace, client, ok, stdout, stored_ids};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 const SECRET: &str = "a shared secret for every node";
@@ -31,45 +30,25 @@ fn last_line(output: &std::process::Output) -> String {
 
 /// A server process whose log goes to a file.
 struct Node {
-    child: Child,
-    base: String,
+    server: Server,
     log: PathBuf,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn start(workspace: &Workspace, smtp: &SmtpListener, log_name: &str) -> Node {
     let log = workspace.path(log_name);
-    let mut child = ok(workspace
-        .command()
+    let mut command = workspace.command();
+    command
         .env("RUST_LOG", "info")
         .env("MIKAWAYA_SMTP_URL", smtp.url())
         .env("MIKAWAYA_SECRET", SECRET)
         .env("MIKAWAYA_OUTBOX_INTERVAL_SECONDS", "1")
-        .env("MIKAWAYA_OUTBOX_LEASE_SECONDS", "2")
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(ok(std::fs::File::create(&log)))
-        .spawn());
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
-    let mut line = String::new();
-    ok(BufReader::new(stdout).read_line(&mut line));
-    let base = line
-        .trim()
-        .trim_start_matches("Mikawaya is running at ")
-        .trim_end_matches('/')
-        .to_owned();
-    assert!(
-        base.starts_with("http://127.0.0.1:"),
-        "first line: {line}\n{}",
-        std::fs::read_to_string(&log).unwrap_or_default()
+        .env("MIKAWAYA_OUTBOX_LEASE_SECONDS", "2");
+    let server = Workspace::serve_logged(
+        command,
+        "127.0.0.1:0",
+        Stdio::from(ok(std::fs::File::create(&log))),
     );
-    Node { child, base, log }
+    Node { server, log }
 }
 
 /// How many times the nodes' logs say the daily pipeline ran.
@@ -117,30 +96,6 @@ async fn count(url: &str, sql: &'static str) -> i64 {
     .await)
 }
 
-/// Every message id stored for an account, as one node reads its raw events.
-async fn stored_ids(base: &str, token: &str, account_id: i64) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut cursor = String::new();
-    loop {
-        let url = format!("{base}/api/v1/accounts/{account_id}/events?limit=1000&cursor={cursor}");
-        let page: serde_json::Value = ok(ok(client().get(url).bearer_auth(token).send().await)
-            .json()
-            .await);
-        ids.extend(
-            page["data"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e["message_id"].as_str().map(str::to_owned)),
-        );
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = next.to_owned(),
-            None => break,
-        }
-    }
-    ids
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_once() {
     // The PostgreSQL client blocks: off the test's runtime.
@@ -150,18 +105,7 @@ async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_o
     let setup = &nodes[0];
     setup.expect(&["demo", "--accounts", "150", "--no-usage"], None, 0);
     setup.expect(&["playbooks", "install-starters"], None, 0);
-    for name in [
-        "onboarding-kickoff",
-        "adoption-drop",
-        "renewal-120",
-        "renewal-60",
-        "detractor-recovery",
-        "champion-left",
-        "expansion-signal",
-        "relationship-nps",
-        "support-ces",
-        "onboarding-csat",
-    ] {
+    for name in crate::playbooks::OTHER_STARTERS {
         setup.expect(&["playbooks", "disable", name], None, 0);
     }
     setup.import(
@@ -192,19 +136,22 @@ async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_o
     // Clients send round-robin; the second node is killed at batch 40 and started again
     // at batch 80; a batch a node did not answer goes to the next one.
     let mut acknowledged: Vec<String> = Vec::new();
-    let mut bases: Vec<Option<String>> = running.iter().map(|n| Some(n.base.clone())).collect();
+    let mut bases: Vec<Option<String>> = running
+        .iter()
+        .map(|n| Some(n.server.base.clone()))
+        .collect();
     let http = client();
     let mut turn = 0;
     for number in 0..120 {
         if number == 40 {
-            ok(running[1].child.kill());
-            ok(running[1].child.wait());
+            ok(running[1].server.child.kill());
+            ok(running[1].server.child.wait());
             bases[1] = None;
         }
         if number == 80 {
             running[1] = start(&nodes[1], &smtp, "node1-again.log");
             logs.push(running[1].log.clone());
-            bases[1] = Some(running[1].base.clone());
+            bases[1] = Some(running[1].server.base.clone());
         }
         let (ids, body) = batch(number);
         let mut sent = false;
@@ -234,7 +181,7 @@ async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_o
     let account_page: serde_json::Value = ok(ok(client()
         .get(format!(
             "{}/api/v1/accounts?external_id=NODES-1",
-            running[0].base
+            running[0].server.base
         ))
         .bearer_auth(&token)
         .send()
@@ -246,7 +193,7 @@ async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_o
     for node in &running {
         let started = Instant::now();
         let stored = loop {
-            let stored = stored_ids(&node.base, &token, account).await;
+            let stored = stored_ids(&node.server.base, &token, account).await;
             if stored.len() >= expected.len() || started.elapsed() > Duration::from_secs(2) {
                 break stored;
             }
@@ -256,13 +203,13 @@ async fn three_nodes_on_one_postgresql_store_each_message_once_and_run_the_day_o
             stored.len(),
             expected.len(),
             "{}: stored once each",
-            node.base
+            node.server.base
         );
         assert_eq!(
             stored.into_iter().collect::<BTreeSet<_>>(),
             expected,
             "{}",
-            node.base
+            node.server.base
         );
     }
 

@@ -15,7 +15,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
 
 const SECRET: &str = "test-secret-0123456789";
-const OTHER_STARTERS: &[&str] = &[
+pub(crate) const OTHER_STARTERS: &[&str] = &[
     "onboarding-kickoff",
     "adoption-drop",
     "renewal-120",

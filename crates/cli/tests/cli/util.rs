@@ -146,11 +146,17 @@ impl Workspace {
     }
 
     /// Starts `mikawaya serve` from a prepared command, listening on `listen`.
-    pub fn serve_command_at(mut command: Command, listen: &str) -> Server {
+    pub fn serve_command_at(command: Command, listen: &str) -> Server {
+        Self::serve_logged(command, listen, Stdio::null())
+    }
+
+    /// Starts `mikawaya serve` from a prepared command, listening on `listen`, its log
+    /// (standard error) going to `log`.
+    pub fn serve_logged(mut command: Command, listen: &str, log: Stdio) -> Server {
         let mut child = ok(command
             .args(["serve", "--listen", listen])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn());
         let stdout = child.stdout.take().unwrap_or_else(|| panic!("no stdout"));
         let mut line = String::new();
@@ -229,4 +235,28 @@ pub async fn get_json(
         .await)
     .json()
     .await)
+}
+
+/// All message ids stored for an account, by reading its raw events page by page.
+pub async fn stored_ids(base: &str, token: &str, account_id: i64) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let url = format!("{base}/api/v1/accounts/{account_id}/events?limit=1000&cursor={cursor}");
+        let page: serde_json::Value = ok(ok(client().get(url).bearer_auth(token).send().await)
+            .json()
+            .await);
+        ids.extend(
+            page["data"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e["message_id"].as_str().map(str::to_owned)),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    ids
 }

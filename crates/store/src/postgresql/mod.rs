@@ -120,6 +120,11 @@ impl PostgresStore {
         Ok(value)
     }
 
+    /// Refreshes the planner's statistics of every table (after a bulk copy).
+    pub fn analyze(&self) -> Result<()> {
+        Ok(self.connection()?.batch_execute("ANALYZE")?)
+    }
+
     /// Refreshes the planner's statistics of the tables a bulk load fills. Failing here only
     /// costs query plans, so it is logged, not returned.
     pub(crate) fn refresh_statistics(&self) {
@@ -135,30 +140,18 @@ impl PostgresStore {
     /// consistent while the nodes write) to `target`, written as `target.partial` and
     /// renamed when whole.
     pub(crate) fn backup_to(&self, target: &Path) -> Result<()> {
-        if target.exists() {
-            return Err(StoreError::Conflict {
-                field: "file".into(),
-                reason: format!("{} exists already", target.display()),
-            });
-        }
-        let partial = target.with_extension("partial");
-        let dumped = run_tool(
-            "pg_dump",
-            &[
-                "--format=custom".as_ref(),
-                "--no-owner".as_ref(),
-                "--file".as_ref(),
-                partial.as_os_str(),
-                self.url.as_ref(),
-            ],
-        );
-        match dumped {
-            Ok(()) => Ok(std::fs::rename(&partial, target)?),
-            Err(error) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(error)
-            }
-        }
+        crate::write_whole(target, |partial| {
+            run_tool(
+                "pg_dump",
+                &[
+                    "--format=custom".as_ref(),
+                    "--no-owner".as_ref(),
+                    "--file".as_ref(),
+                    partial.as_os_str(),
+                    self.url.as_ref(),
+                ],
+            )
+        })
     }
 
     /// Restores a backup made by [`crate::Store::backup`] into the empty database at `url`

@@ -169,31 +169,18 @@ impl SqliteStore {
     }
 
     pub(crate) fn backup_to(&self, target: &Path) -> Result<()> {
-        if target.exists() {
-            return Err(StoreError::Conflict {
-                field: "file".into(),
-                reason: format!("{} exists already", target.display()),
-            });
-        }
         // SQLite's online backup copies every page in one step under one read transaction,
-        // so the copy is consistent while writers go on (WAL). It is written beside the
-        // target and renamed, so a crash never leaves a half-written backup under its name.
-        let partial = target.with_extension("partial");
-        let result = self.read(|connection| {
-            let mut destination = Connection::open(&partial)?;
-            let backup = rusqlite::backup::Backup::new(connection, &mut destination)?;
-            backup.step(-1)?;
-            drop(backup);
-            destination.pragma_update(None, "journal_mode", "DELETE")?;
-            Ok(())
-        });
-        match result {
-            Ok(()) => Ok(std::fs::rename(&partial, target)?),
-            Err(error) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(error)
-            }
-        }
+        // so the copy is consistent while writers go on (WAL).
+        crate::write_whole(target, |partial| {
+            self.read(|connection| {
+                let mut destination = Connection::open(partial)?;
+                let backup = rusqlite::backup::Backup::new(connection, &mut destination)?;
+                backup.step(-1)?;
+                drop(backup);
+                destination.pragma_update(None, "journal_mode", "DELETE")?;
+                Ok(())
+            })
+        })
     }
 
     /// See [`crate::Store::schema_version`].
