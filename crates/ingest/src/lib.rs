@@ -588,10 +588,35 @@ impl Ingest {
         let checkpoint = identity_checkpoint(store.as_ref())?;
         let filters = stored_filters(store.as_ref())?;
         let started = std::time::Instant::now();
-        let mut rollups = Rollups::with_filters(config.time_zone.clone(), &filters);
+        // The snapshot in the database when it fits, then the events after it.
+        let restored = match events.snapshot()? {
+            Some(bytes) => match snapshot::read_from(
+                &bytes[..],
+                &config.time_zone,
+                &filters,
+                checkpoint,
+                false,
+                |position| events.record_at(position),
+            ) {
+                Ok(restored) => Some(restored),
+                Err(bad) => {
+                    tracing::warn!(reason = %bad, "every usage event is read again");
+                    None
+                }
+            },
+            None => None,
+        };
+        let covered = restored
+            .as_ref()
+            .map(|r| (r.cover.sequence, r.cover.position));
+        let mut rollups = match restored {
+            Some(restored) => restored.rollups,
+            None => Rollups::with_filters(config.time_zone.clone(), &filters),
+        };
+        let from = covered.map_or(0, |(through, _)| through + 1);
         let mut pending = identity::Pending::default();
         let mut run = rollups.run();
-        let next_sequence = pg::replay(&events, u64::MAX, |sequence, position, event| {
+        let next_sequence = pg::replay(&events, from, u64::MAX, |sequence, position, event| {
             apply_replayed(
                 &mut run,
                 &mut pending,
@@ -604,10 +629,11 @@ impl Ingest {
         rollups.shrink_to_fit();
         tracing::info!(
             events = next_sequence,
+            replayed = next_sequence - from,
             seconds = started.elapsed().as_secs_f64(),
             "usage events read from PostgreSQL into rollups"
         );
-        let shared = Shared::new(rollups, log_dir(data_dir), next_sequence, None)
+        let shared = Shared::new(rollups, log_dir(data_dir), next_sequence, covered)
             .with_postgres(Arc::clone(&events));
         if read_only {
             return Ok(Ingest {
@@ -632,9 +658,16 @@ impl Ingest {
                 .map_err(|_| IngestError::Stopped)
         };
         let tail_wake = wake_sender.clone();
+        let snapshots = Snapshots {
+            store: Arc::clone(&store),
+            time_zone: snapshot::zone_name(&config.time_zone),
+            after_records: config.snapshot_after_records,
+        };
         let writer = spawn("ingest-writer", {
             let (events, shared) = (Arc::clone(&events), Arc::clone(&shared));
-            Box::new(move || pg::write_loop(&events, &append_receiver, &shared, &wake_sender))
+            Box::new(move || {
+                pg::write_loop(&events, &append_receiver, &shared, &wake_sender, &snapshots)
+            })
         })?;
         let tail = spawn("ingest-tail", {
             let (events, shared) = (Arc::clone(&events), Arc::clone(&shared));
@@ -1427,7 +1460,7 @@ fn rebuild_from_postgres(
     last: u64,
 ) -> Result<Rollups, IngestError> {
     let mut run = rollups.run();
-    pg::replay(events, last, |sequence, position, event| {
+    pg::replay(events, 0, last, |sequence, position, event| {
         run.note_record(sequence, position);
         run.apply_with(event, position, None);
     })?;

@@ -272,6 +272,7 @@ pub(crate) fn write_loop(
     commands: &std::sync::mpsc::Receiver<crate::Command>,
     shared: &crate::Shared,
     wake: &std::sync::mpsc::Sender<()>,
+    snapshots: &crate::Snapshots,
 ) {
     use crate::Command;
     let mut next = None;
@@ -293,7 +294,7 @@ pub(crate) fn write_loop(
                 continue;
             }
             Command::Snapshot(reply) => {
-                let _ = reply.send(Ok(false));
+                let _ = reply.send(snapshot(events, shared, snapshots));
                 continue;
             }
         };
@@ -301,6 +302,25 @@ pub(crate) fn write_loop(
         next = after;
         commit_group(events, group, shared, wake);
     }
+    // Stopping: the next start reads what this node applied, when it is worth it.
+    if let Err(error) = snapshot(events, shared, snapshots) {
+        tracing::warn!(error = %error, "the rollups' snapshot was not written at shutdown");
+    }
+}
+
+fn snapshot(
+    events: &PgEvents,
+    shared: &crate::Shared,
+    snapshots: &crate::Snapshots,
+) -> Result<bool, IngestError> {
+    let identity_through = crate::identity_checkpoint(snapshots.store.as_ref())?;
+    take_snapshot(
+        events,
+        shared,
+        identity_through,
+        &snapshots.time_zone,
+        snapshots.after_records,
+    )
 }
 
 fn commit_group(
@@ -398,12 +418,13 @@ pub(crate) fn tail_loop(
 /// rollups, in sequence order.
 pub(crate) fn replay(
     events: &PgEvents,
+    from: u64,
     last: u64,
     mut visit: impl FnMut(u64, Position, &mikawaya_usage::message::EventRef<'_>),
 ) -> Result<u64, IngestError> {
     let mut failure = None;
-    let mut next = 0;
-    events.scan_from(0, |sequence, payload| {
+    let mut next = from;
+    events.scan_from(from, |sequence, payload| {
         if sequence > last || failure.is_some() {
             return;
         }
@@ -510,4 +531,106 @@ pub fn copy_events(data_dir: &std::path::Path, url: &str) -> Result<EventsCopy, 
         copied: copied_count,
         same: count == copied_count && source.finalize() == copied.finalize(),
     })
+}
+
+impl PgEvents {
+    /// The rollups' snapshot stored in the database, if any.
+    pub(crate) fn snapshot(&self) -> Result<Option<Vec<u8>>, IngestError> {
+        let mut client = self.client()?;
+        Ok(client
+            .query_opt("SELECT bytes FROM rollup_snapshots WHERE id = 1", &[])
+            .map_err(unreadable)?
+            .map(|row| row.get::<_, Vec<u8>>(0)))
+    }
+
+    /// Replaces the stored snapshot.
+    pub(crate) fn save_snapshot(&self, through: u64, bytes: &[u8]) -> Result<(), IngestError> {
+        let mut client = self.client()?;
+        client
+            .execute(
+                "INSERT INTO rollup_snapshots (id, through, taken, bytes) VALUES (1, $1, $2, $3) \
+                 ON CONFLICT (id) DO UPDATE SET through = excluded.through, \
+                 taken = excluded.taken, bytes = excluded.bytes",
+                &[
+                    &i64::try_from(through).unwrap_or(i64::MAX),
+                    &jiff::Timestamp::now().to_string(),
+                    &bytes,
+                ],
+            )
+            .map_err(failed)?;
+        Ok(())
+    }
+
+    /// The sequence and payload of the event at `position`.
+    pub(crate) fn record_at(&self, position: Position) -> Option<(u64, Vec<u8>)> {
+        self.read_at(&[position])
+            .ok()?
+            .into_iter()
+            .next()
+            .map(|payload| (position.offset(), payload))
+    }
+}
+
+/// Writes a snapshot of the rollups into the database when at least `after_records`
+/// events were applied since the last one (or there is none); whether it did. Waits for
+/// the rollups to hold every event acknowledged so far.
+pub(crate) fn take_snapshot(
+    events: &PgEvents,
+    shared: &crate::Shared,
+    identity_through: Option<u64>,
+    time_zone: &str,
+    after_records: u64,
+) -> Result<bool, IngestError> {
+    let failed = |reason: String| IngestError::NotWritten {
+        reason: format!("the rollups' snapshot: {reason}"),
+        disk_full: false,
+    };
+    let progress = shared.progress.lock().map_err(|_| IngestError::Stopped)?;
+    let progress = shared
+        .caught_up
+        .wait_timeout_while(progress, std::time::Duration::from_secs(60), |p| {
+            p.applied < p.written
+        })
+        .map_err(|_| IngestError::Stopped)?
+        .0;
+    let applied = progress.applied;
+    drop(progress);
+    let last = *shared.snapshot.lock().map_err(|_| IngestError::Stopped)?;
+    if applied.saturating_sub(last.map_or(0, |through| through + 1)) < after_records.max(1) {
+        return Ok(false);
+    }
+    let pending = shared.identity.lock().map_err(|_| IngestError::Stopped)?;
+    if !pending.is_settled() {
+        return Ok(false);
+    }
+    drop(pending);
+    let started = std::time::Instant::now();
+    let rollups = shared.rollups.read().map_err(|_| IngestError::Stopped)?;
+    let cover = crate::snapshot::cover_with(&rollups, 0, identity_through, time_zone, |position| {
+        events
+            .read_at(&[position])
+            .map(|mut found| found.pop())
+            .map_err(|error| error.to_string())
+    })
+    .map_err(failed)?;
+    let Some(cover) = cover else {
+        return Ok(false);
+    };
+    let (bytes, _) = crate::snapshot::write_to(
+        Vec::new(),
+        &rollups,
+        &mut crate::seen::Seen::default(),
+        &cover,
+    )
+    .map_err(|error| failed(error.to_string()))?;
+    drop(rollups);
+    events.save_snapshot(cover.sequence, &bytes)?;
+    *shared.snapshot.lock().map_err(|_| IngestError::Stopped)? = Some(cover.sequence);
+    tracing::info!(
+        through = cover.sequence,
+        mib = bytes.len() >> 20,
+        seconds = started.elapsed().as_secs_f64(),
+        "rollups' snapshot written to PostgreSQL"
+    );
+    Ok(true)
 }

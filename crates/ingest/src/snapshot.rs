@@ -82,12 +82,25 @@ pub(crate) fn cover_of(
     identity_through: Option<u64>,
     time_zone: &str,
 ) -> Result<Option<Cover>, String> {
+    cover_with(rollups, keys, identity_through, time_zone, |position| {
+        log::record_at(dir, position)
+            .map_err(|error| error.to_string())
+            .map(|found| found.map(|(_, payload)| payload))
+    })
+}
+
+/// [`cover_of`] with the record's payload read by `payload_at`, where the events are.
+pub(crate) fn cover_with(
+    rollups: &Rollups,
+    keys: usize,
+    identity_through: Option<u64>,
+    time_zone: &str,
+    payload_at: impl FnOnce(Position) -> Result<Option<Vec<u8>>, String>,
+) -> Result<Option<Cover>, String> {
     let Some((sequence, position)) = rollups.last_record() else {
         return Ok(None);
     };
-    let (_, payload) = log::record_at(dir, position)
-        .map_err(|error| error.to_string())?
-        .ok_or("the last record applied is not in the log")?;
+    let payload = payload_at(position)?.ok_or("the last record applied is not in the log")?;
     Ok(Some(Cover {
         time_zone: time_zone.to_owned(),
         sequence,
@@ -137,8 +150,27 @@ pub(crate) fn save(
 
 fn write(path: &Path, rollups: &Rollups, seen: &mut Seen, cover: &Cover) -> std::io::Result<u64> {
     let file = File::create(path)?;
+    let (file, bytes) = write_to(
+        BufWriter::with_capacity(4 << 20, file),
+        rollups,
+        seen,
+        cover,
+    )?;
+    file.into_inner()
+        .map_err(|error| error.into_error())?
+        .sync_all()?;
+    Ok(bytes)
+}
+
+/// Writes the snapshot to `out`; gives it back with the bytes written.
+pub(crate) fn write_to<W: Write>(
+    out: W,
+    rollups: &Rollups,
+    seen: &mut Seen,
+    cover: &Cover,
+) -> std::io::Result<(W, u64)> {
     let mut frames = FrameWriter {
-        out: BufWriter::with_capacity(4 << 20, file),
+        out,
         hasher: Xxh3::new(),
         bytes: 8,
     };
@@ -157,12 +189,7 @@ fn write(path: &Path, rollups: &Rollups, seen: &mut Seen, cover: &Cover) -> std:
     }
     let digest = frames.hasher.digest().to_le_bytes();
     frames.out.write_all(&digest)?;
-    let file = frames
-        .out
-        .into_inner()
-        .map_err(|error| error.into_error())?;
-    file.sync_all()?;
-    Ok(frames.bytes + 8)
+    Ok((frames.out, frames.bytes + 8))
 }
 
 /// A failure while writing or reading frames.
@@ -223,8 +250,29 @@ pub(crate) fn load(
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => return Err(BadSnapshot::new(error.to_string())),
     };
+    read_from(
+        BufReader::with_capacity(4 << 20, file),
+        time_zone,
+        filters,
+        identity_through,
+        keys_too,
+        |position| log::record_at(dir, position).ok().flatten(),
+    )
+    .map(Some)
+}
+
+/// A snapshot read from `input`, when it fits (see [`load`]); `record_at` gives the
+/// sequence and payload of the record at a position, where the events are.
+pub(crate) fn read_from<R: Read>(
+    input: R,
+    time_zone: &jiff::tz::TimeZone,
+    filters: &[EventFilter],
+    identity_through: Option<u64>,
+    keys_too: bool,
+    record_at: impl FnOnce(Position) -> Option<(u64, Vec<u8>)>,
+) -> Result<Restored, BadSnapshot> {
     let mut frames = FrameReader {
-        input: BufReader::with_capacity(4 << 20, file),
+        input,
         hasher: Xxh3::new(),
     };
     let mut magic = [0u8; 8];
@@ -252,8 +300,8 @@ pub(crate) fn load(
             "the store has not applied the identity changes it covers",
         ));
     }
-    match log::record_at(dir, cover.position) {
-        Ok(Some((sequence, payload)))
+    match record_at(cover.position) {
+        Some((sequence, payload))
             if sequence == cover.sequence && xxh3_64(&payload) == cover.record_hash => {}
         _ => {
             return Err(BadSnapshot::new(format!(
@@ -288,9 +336,9 @@ pub(crate) fn load(
     if u64::from_le_bytes(digest) != frames.hasher.digest() || counted != cover.keys {
         return Err(BadSnapshot::new("its checksum does not match"));
     }
-    Ok(Some(Restored {
+    Ok(Restored {
         rollups,
         seen: Seen::from_keys(keys),
         cover,
-    }))
+    })
 }

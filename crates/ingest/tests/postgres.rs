@@ -19,6 +19,7 @@ fn node(dir: &Path, url: &str) -> Ingest {
     let store: Arc<dyn Store> = Arc::new(ok(PostgresStore::connect(url)));
     let config = IngestConfig {
         postgres_url: Some(url.to_owned()),
+        snapshot_after_records: 100,
         ..IngestConfig::default()
     };
     ok(Ingest::open(dir, config, store))
@@ -123,4 +124,16 @@ fn two_nodes_read_every_event_either_took_and_store_each_message_once() {
     // A node started afterwards reads the whole history back, in the same order.
     let c = node(&dir.path().join("c"), &url);
     assert_eq!(answers(&c), on_a);
+    // The rollups' snapshot (written when a node stopped) is in the database: a node
+    // starting reads it and the events after it, and answers the same.
+    assert_eq!(c.snapshot_through(), Some(699));
+    assert_eq!(import(&c, &file(dir.path(), "third", 150)), (150, 0));
+    let with_third = answers(&c);
+    // The end of an import writes one (as with the embedded store's log).
+    assert_eq!(c.snapshot_through(), Some(849));
+    assert!(!ok(c.snapshot()), "nothing new since");
+    drop(c);
+    let d = node(&dir.path().join("d"), &url);
+    assert_eq!(d.snapshot_through(), Some(849));
+    assert_eq!(answers(&d), with_third);
 }

@@ -52,3 +52,13 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- The rollups' snapshot (the embedded store keeps it in events/ROLLUPS): written by the
+-- node that runs the daily pipeline and at shutdown; a node starting reads it and the
+-- events after it instead of every event.
+CREATE TABLE rollup_snapshots (
+    id      BIGINT PRIMARY KEY CHECK (id = 1),
+    through BIGINT NOT NULL,
+    taken   TEXT NOT NULL,
+    bytes   BYTEA NOT NULL
+);

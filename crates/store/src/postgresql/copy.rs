@@ -298,7 +298,11 @@ fn tables(transaction: &mut postgres::Transaction<'_>) -> Result<Vec<Table>> {
         )?
         .iter()
         .map(|row| row.get::<_, String>(0))
-        .filter(|name| !NOT_COPIED.contains(&name.as_str()) && !name.starts_with("usage_"))
+        .filter(|name| {
+            !NOT_COPIED.contains(&name.as_str())
+                && !name.starts_with("usage_")
+                && name != "rollup_snapshots"
+        })
         .collect();
     let references: Vec<(String, String, String)> = transaction
         .query(
