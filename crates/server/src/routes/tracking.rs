@@ -21,9 +21,10 @@ use std::time::{Duration, Instant};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// How long a checked write key is trusted before it is looked up again (so a revoked
-/// key stops working within this time).
-const WRITE_KEY_TTL: Duration = Duration::from_secs(30);
+/// How long a checked write key is trusted before it is looked up again: a key revoked
+/// on any node stops working on every node within this time (a look-up per key and node
+/// every 5 seconds is nothing to the store).
+const WRITE_KEY_TTL: Duration = Duration::from_secs(5);
 
 /// The routes of this API.
 pub fn router() -> OpenApiRouter<AppState> {
