@@ -147,6 +147,22 @@ fn health_rows_record_the_card_that_made_them() {
         ));
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].card, "default", "{}", backend.name);
+        // The snapshot standing for a day is the latest within the days asked.
+        let week_before = ok(DAY.checked_sub(jiff::Span::new().days(6)));
+        assert_eq!(
+            ok(store.latest_health_day("default", week_before, DAY)),
+            Some(DAY),
+            "{}",
+            backend.name
+        );
+        assert_eq!(
+            ok(store.health_days("default")),
+            vec![DAY],
+            "{}",
+            backend.name
+        );
+        let later = ok(DAY.checked_add(jiff::Span::new().days(1)));
+        assert_eq!(ok(store.latest_health_day("default", later, later)), None);
     }
 }
 
