@@ -41,7 +41,9 @@ pub fn run() -> Result<()> {
     let write = Actor::system().write().map_err(|e| anyhow!("{e}"))?;
     let accounts = store.all_accounts(&read)?;
 
-    // 14 weekly snapshots, scores spread deterministically over 0-100.
+    // 14 weekly snapshots, scores spread deterministically over 0-100, made by the cards
+    // in force (as the daily run makes them: a snapshot of other cards is not used).
+    let cards_version = mikawaya_playbooks::health::card_set(store.as_ref(), &read)?.version();
     let started = Instant::now();
     for week in 0..14i64 {
         let day = as_of.checked_sub(jiff::Span::new().days(7 * (13 - week)))?;
@@ -65,7 +67,7 @@ pub fn run() -> Result<()> {
                     ),
                     measures: Vec::new(),
                     card: "default".to_owned(),
-                    cards_version: 0,
+                    cards_version,
                 }
             })
             .collect();
