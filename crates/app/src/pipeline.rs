@@ -77,9 +77,15 @@ pub fn run_daily(
     let today = clock.today.to_string();
     let system = Actor::system();
     if store.last_daily_run(&system.read())? >= Some(clock.today) {
-        // A store upgraded after today's run has no signals yet.
-        if store.signals_day()? < Some(clock.today) {
-            ingest.read(|rollups| crate::signals::refresh(store, rollups, clock.today))??;
+        // A store upgraded after today's run has no signals yet; a server stopped between
+        // saving new cards and scoring by them left today's snapshot and signals scored by
+        // the old ones.
+        if !crate::signals::current(store, clock.today)? {
+            let (manage, read) = (system.manage()?, system.read());
+            ingest.read(|rollups| {
+                crate::health::snapshot(store, &manage, &read, rollups, &[clock.today])?;
+                crate::signals::refresh(store, rollups, clock.today)
+            })??;
         }
         return Ok(None);
     }

@@ -21,6 +21,7 @@ pub const CHANGE_DAYS: i64 = 30;
 pub fn refresh(store: &dyn Store, usage: &dyn UsageSource, day: Date) -> Result<usize> {
     let system = Actor::system();
     let read = system.read();
+    let cards = cards_in_force(store)?;
     let now = crate::health::scores_on(store, &read, usage, day)?;
     let month_ago = day
         .checked_sub(jiff::Span::new().days(CHANGE_DAYS))
@@ -70,5 +71,20 @@ pub fn refresh(store: &dyn Store, usage: &dyn UsageSource, day: Date) -> Result<
         })
         .collect();
     store.put_signals(&system.manage()?, day, &rows)?;
+    store.put_meta(CARDS_KEY, &cards.to_string())?;
     Ok(rows.len())
+}
+
+/// Where the version of the cards the signals were scored by is kept.
+const CARDS_KEY: &str = "signals.cards_version";
+
+fn cards_in_force(store: &dyn Store) -> Result<i64> {
+    Ok(mikawaya_playbooks::health::card_set(store, &crate::health::peers_access())?.version())
+}
+
+/// Whether the signals of `day` are there and were scored by the cards in force (a server
+/// stopped between saving new cards and refreshing leaves them scored by the old ones).
+pub fn current(store: &dyn Store, day: Date) -> Result<bool> {
+    Ok(store.signals_day()? >= Some(day)
+        && store.get_meta(CARDS_KEY)? == Some(cards_in_force(store)?.to_string()))
 }
