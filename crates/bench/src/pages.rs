@@ -242,7 +242,12 @@ pub fn run() -> Result<()> {
             ("playbooks with their effect", "/playbooks".to_owned(), &admin_cookie, "data-testid=\"playbook-list\""),
         ];
         println!("| page (100,000 accounts) | p50 | p99 | max |\n|---|---|---|---|");
+        // MIKAWAYA_BENCH_PAGES=text measures only the pages whose label holds it (to profile one).
+        let only = std::env::var("MIKAWAYA_BENCH_PAGES").unwrap_or_default();
         for (label, path, cookie, marker) in pages {
+            if !label.contains(only.as_str()) {
+                continue;
+            }
             let url = format!("{base}{path}");
             let mut latencies = Vec::new();
             for round in 0..33 {
