@@ -416,28 +416,9 @@ pub fn views(
     items: Vec<FeedbackItem>,
 ) -> Result<Vec<ItemView>> {
     let (keywords, _) = keywords(store, access)?;
-    let names = names_of(
-        items.iter().map(|i| i.account_id),
-        |id| store.get_account(access, id).map(|a| a.name.to_string()),
-        || {
-            Ok(store
-                .all_accounts(access)?
-                .into_iter()
-                .map(|a| (a.id, a.name.to_string()))
-                .collect())
-        },
-    )?;
-    let contacts = names_of(
-        items.iter().filter_map(|i| i.contact_id),
-        |id| store.get_contact(access, id).map(|c| c.name.to_string()),
-        || {
-            Ok(store
-                .all_contacts(access)?
-                .into_iter()
-                .map(|c| (c.id, c.name.to_string()))
-                .collect())
-        },
-    )?;
+    let names = crate::names::accounts(store, access, items.iter().map(|i| i.account_id))?;
+    let contacts =
+        crate::names::contacts(store, access, items.iter().filter_map(|i| i.contact_id))?;
     let titles: HashMap<i64, String> = store
         .requests(&Actor::system().read())?
         .into_iter()
@@ -453,32 +434,6 @@ pub fn views(
             item,
         })
         .collect())
-}
-
-/// Names looked up one by one when few are needed, else read all at once (a page of
-/// items names a few accounts; a whole book's items name most of them). An id `one`
-/// cannot see is left out.
-fn names_of<Id: Copy + Eq + std::hash::Hash>(
-    ids: impl Iterator<Item = Id>,
-    one: impl Fn(Id) -> mikawaya_store::Result<String>,
-    all: impl FnOnce() -> Result<HashMap<Id, String>>,
-) -> Result<HashMap<Id, String>> {
-    const ONE_BY_ONE: usize = 100;
-    let wanted: std::collections::HashSet<Id> = ids.collect();
-    if wanted.len() > ONE_BY_ONE {
-        return all();
-    }
-    let mut names = HashMap::new();
-    for id in wanted {
-        match one(id) {
-            Ok(name) => {
-                names.insert(id, name);
-            }
-            Err(mikawaya_store::StoreError::NotFound { .. }) => {}
-            Err(other) => return Err(other.into()),
-        }
-    }
-    Ok(names)
 }
 
 /// One request in full.

@@ -38,6 +38,7 @@ pub mod health;
 pub mod import;
 pub mod journey;
 pub mod metrics;
+pub mod names;
 pub mod people;
 pub mod pipeline;
 pub mod plans;

@@ -8,7 +8,7 @@ use jiff::civil::Date;
 use mikawaya_analytics::churn::{RevenueRow, mrr_by_account};
 use mikawaya_domain::account::TouchTier;
 use mikawaya_domain::work::Task;
-use mikawaya_domain::{AccountId, Actor, ReadAccess, UserId};
+use mikawaya_domain::{Actor, ReadAccess, UserId};
 use mikawaya_store::Store;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -113,15 +113,11 @@ pub fn book(
     ))
 }
 
-/// The team's workload and task board over the accounts `access` can see.
+/// The team's workload and task board over the accounts `access` can see. The accounts
+/// are summed by the store ([`Store::book_groups`]), not read one by one.
 pub fn team(store: &dyn Store, access: &ReadAccess, day: Date, effort: Effort) -> Result<Team> {
-    let accounts = store.all_accounts(access)?;
-    let rows: Vec<RevenueRow> = store
-        .all_subscriptions(access)?
-        .iter()
-        .map(RevenueRow::from)
-        .collect();
-    let paying = mrr_by_account(&rows, day);
+    let horizon = day.checked_add(jiff::Span::new().days(90)).unwrap_or(day);
+    let groups = store.book_groups(access, day, day..=horizon, AT_RISK_BELOW)?;
     // Owners by name, whoever reads: a partner's accounts are owned by the vendor's CSMs.
     let users = store.list_users(&Actor::system().read())?;
     let known = |id: Option<UserId>| id.filter(|id| users.iter().any(|u| u.id == *id));
@@ -142,42 +138,35 @@ pub fn team(store: &dyn Store, access: &ReadAccess, day: Date, effort: Effort) -
             arr_at_risk: 0.0,
         });
     };
-    let horizon = day.checked_add(jiff::Span::new().days(90)).unwrap_or(day);
-    for account in &accounts {
-        if !paying.get(&account.id).is_some_and(|mrr| *mrr > 0.0) {
+    let mut currencies: HashMap<String, u64> = HashMap::new();
+    for group in &groups {
+        *currencies.entry(group.currency.to_string()).or_default() += group.accounts;
+        if !group.paying {
             continue;
         }
-        let owner = known(account.owner_id);
+        let owner = known(group.owner_id);
         entry(&mut workload, owner);
         let Some(row) = workload.get_mut(&owner) else {
             continue;
         };
-        let tier = account.tier.map_or("none", |t| t.as_str());
-        *row.accounts.entry(tier.to_owned()).or_default() += 1;
-        row.arr += account.arr();
-        row.effort += match account.tier {
-            Some(TouchTier::High) => effort.high,
-            Some(TouchTier::Low) => effort.low,
-            Some(TouchTier::Tech) => effort.tech,
-            None => 0.0,
-        };
-        if account
-            .renewal_date
-            .is_some_and(|r| r >= day && r <= horizon)
-        {
-            row.renewals += 1;
-            row.renewing_arr += account.arr();
-            if account.signals.health.is_none_or(|h| h < AT_RISK_BELOW) {
-                row.arr_at_risk += account.arr();
-            }
-        }
+        let tier = group.tier.map_or("none", |t| t.as_str());
+        *row.accounts.entry(tier.to_owned()).or_default() += group.accounts;
+        row.arr += group.arr;
+        row.effort += group.accounts as f64
+            * match group.tier {
+                Some(TouchTier::High) => effort.high,
+                Some(TouchTier::Low) => effort.low,
+                Some(TouchTier::Tech) => effort.tech,
+                None => 0.0,
+            };
+        row.renewals += group.renewals;
+        row.renewing_arr += group.renewing_arr;
+        row.arr_at_risk += group.renewing_arr_at_risk;
     }
-    let names: HashMap<AccountId, String> = accounts
-        .iter()
-        .map(|a| (a.id, a.name.to_string()))
-        .collect();
+    let open = mikawaya_playbooks::facts::open_tasks(store, access)?;
+    let names = crate::names::accounts(store, access, open.iter().map(|t| t.account_id))?;
     let mut board: BTreeMap<Option<UserId>, Vec<BoardTask>> = BTreeMap::new();
-    for task in mikawaya_playbooks::facts::open_tasks(store, access)? {
+    for task in open {
         let owner = known(task.owner_id);
         entry(&mut workload, owner);
         if let Some(row) = workload.get_mut(&owner) {
@@ -210,10 +199,6 @@ pub fn team(store: &dyn Store, access: &ReadAccess, day: Date, effort: Effort) -
         .iter()
         .map(|w| (w.owner_id, board.remove(&w.owner_id).unwrap_or_default()))
         .collect();
-    let mut currencies: HashMap<String, usize> = HashMap::new();
-    for account in &accounts {
-        *currencies.entry(account.currency.to_string()).or_default() += 1;
-    }
     let currency = currencies
         .into_iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))

@@ -171,6 +171,30 @@ pub struct Session {
     pub expires_at: jiff::Timestamp,
 }
 
+/// Visible accounts summed per owner, touch tier, currency and whether they pay on a day
+/// ([`Store::book_groups`]): a team's workload without reading every account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookGroup {
+    /// The accounts' owner (as stored: possibly a user who no longer exists).
+    pub owner_id: Option<mikawaya_domain::UserId>,
+    /// Their touch tier.
+    pub tier: Option<mikawaya_domain::account::TouchTier>,
+    /// Their currency.
+    pub currency: mikawaya_domain::value::Currency,
+    /// Whether they pay on the day: a subscription with MRR above zero runs on it.
+    pub paying: bool,
+    /// How many accounts.
+    pub accounts: u64,
+    /// Their ARR (each account's MRR times twelve, summed).
+    pub arr: f64,
+    /// Of them, renewing within the asked window.
+    pub renewals: u64,
+    /// Their ARR.
+    pub renewing_arr: f64,
+    /// Of which with health below the asked bound, or none.
+    pub renewing_arr_at_risk: f64,
+}
+
 /// Filters for listing contacts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactFilter {
@@ -262,6 +286,16 @@ pub trait Store: Send + Sync {
     fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64>;
     /// Every visible account at once, in id order, for analytics over the whole book.
     fn all_accounts(&self, access: &ReadAccess) -> Result<Vec<Account>>;
+    /// The visible accounts summed per owner, tier, currency and whether they pay on `day`,
+    /// with the renewals in `renewals` (inclusive) and their ARR below health `at_risk_below`
+    /// (or without health).
+    fn book_groups(
+        &self,
+        access: &ReadAccess,
+        day: jiff::civil::Date,
+        renewals: std::ops::RangeInclusive<jiff::civil::Date>,
+        at_risk_below: f64,
+    ) -> Result<Vec<BookGroup>>;
     /// One visible account.
     fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account>;
     /// Creates an account. A partner user's accounts always belong to their partner.

@@ -7,6 +7,7 @@ use crate::db::{Db, Row};
 use crate::journey::StageSource;
 use crate::rules::external_ids::Keyed;
 use crate::{Page, PageRequest, Result, StoreError};
+use jiff::civil::Date;
 use mikawaya_domain::account::{
     Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, CHURNED_STAGE, NewAccount,
     Signals, TouchTier, check_contract, merge_custom,
@@ -407,6 +408,55 @@ pub(crate) fn all(db: &Db<'_>, visibility: Visibility) -> Result<Vec<Account>> {
     sql.visible("a", visibility);
     sql.bind(" ORDER BY a.id", []);
     db.query_map(&sql.text, &sql.params, from_row)
+}
+
+pub(crate) fn book_groups(
+    db: &Db<'_>,
+    visibility: Visibility,
+    day: Date,
+    renewals: &std::ops::RangeInclusive<Date>,
+    at_risk_below: f64,
+) -> Result<Vec<crate::BookGroup>> {
+    let renewing = "a.renewal_date >= ?2 AND a.renewal_date <= ?3";
+    let mut statement = format!(
+        "SELECT a.owner_id, a.tier, a.currency, \
+         EXISTS (SELECT 1 FROM subscriptions x WHERE x.account_id = a.id AND x.mrr > 0 \
+                 AND x.start_date <= ?1 AND (x.end_date IS NULL OR ?1 < x.end_date)) AS paying, \
+         COUNT(*), SUM(a.mrr * 12.0), \
+         SUM(CASE WHEN {renewing} THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN {renewing} THEN a.mrr * 12.0 ELSE 0.0 END), \
+         SUM(CASE WHEN {renewing} AND (s.health IS NULL OR s.health < ?4) \
+                  THEN a.mrr * 12.0 ELSE 0.0 END) \
+         FROM {FROM} WHERE 1=1"
+    );
+    let mut params = vec![
+        text(day),
+        text(renewals.start()),
+        text(renewals.end()),
+        Value::Real(at_risk_below),
+    ];
+    if let Visibility::Partner(partner) = visibility {
+        statement.push_str(" AND a.partner_id = ?5");
+        params.push(Value::Integer(partner.get()));
+    }
+    statement.push_str(" GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4");
+    db.query_map(&statement, &params, |row| {
+        let count = |index: usize| -> Result<u64> {
+            u64::try_from(row.get::<i64>(index)?)
+                .map_err(|e| StoreError::Corrupt(format!("column {index}: {e}")))
+        };
+        Ok(crate::BookGroup {
+            owner_id: row.get::<Option<i64>>(0)?.map(UserId::new),
+            tier: row.parsed_opt(1, TouchTier::parse)?,
+            currency: row.parsed(2, Currency::parse)?,
+            paying: row.get::<i64>(3)? != 0,
+            accounts: count(4)?,
+            arr: row.get(5)?,
+            renewals: count(6)?,
+            renewing_arr: row.get(7)?,
+            renewing_arr_at_risk: row.get(8)?,
+        })
+    })
 }
 
 pub(crate) fn get(db: &Db<'_>, visibility: Visibility, id: AccountId) -> Result<Account> {

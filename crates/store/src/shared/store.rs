@@ -54,6 +54,17 @@ macro_rules! store_over_db {
             fn all_accounts(&self, access: &ReadAccess) -> Result<Vec<Account>> {
                 self.read_db(|c| accounts::all(c, access.visibility()))
             }
+            fn book_groups(
+                &self,
+                access: &ReadAccess,
+                day: jiff::civil::Date,
+                renewals: std::ops::RangeInclusive<jiff::civil::Date>,
+                at_risk_below: f64,
+            ) -> Result<Vec<$crate::BookGroup>> {
+                self.read_db(|c| {
+                    accounts::book_groups(c, access.visibility(), day, &renewals, at_risk_below)
+                })
+            }
             fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account> {
                 self.read_db(|c| accounts::get(c, access.visibility(), id))
             }

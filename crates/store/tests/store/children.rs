@@ -4,10 +4,12 @@
 
 use crate::{backends, ok, seed};
 use mikawaya_domain::Actor;
+use mikawaya_domain::account::NewAccount;
 use mikawaya_domain::account::{AccountPatch, TouchTier};
 use mikawaya_domain::contact::ContactPatch;
 use mikawaya_domain::subscription::SubscriptionPatch;
-use mikawaya_domain::value::Name;
+use mikawaya_domain::subscription::{NewSubscription, Term};
+use mikawaya_domain::value::{Email, Money, Name, Slug};
 use mikawaya_store::{ContactFilter, PageRequest, StoreError, SubscriptionFilter};
 
 #[test]
@@ -114,6 +116,185 @@ fn updates_keep_what_they_do_not_name_and_deletes_remove() {
                 Err(StoreError::NotFound { .. })
             ),
             "{}",
+            backend.name
+        );
+    }
+}
+
+/// The team's workload summed by the store, on a book whose sums are worked out by hand.
+#[test]
+fn the_book_is_summed_per_owner_tier_currency_and_paying() {
+    use mikawaya_domain::value::Currency;
+    use mikawaya_store::BookGroup;
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let system = Actor::system();
+        let (write, manage) = (ok(system.write()), ok(system.manage()));
+        let csm = ok(store.create_user(
+            &ok(system.admin()),
+            ok(mikawaya_domain::user::NewUser::new(
+                ok(Email::parse("csm@example.com")),
+                ok(Name::parse("CSM")),
+                mikawaya_domain::access::Role::Csm,
+                None,
+            )),
+            None,
+        ))
+        .id;
+        let partner = ok(store.upsert_partner(
+            &manage,
+            mikawaya_domain::partner::NewPartner {
+                external_id: None,
+                name: ok(Name::parse("Reseller")),
+            },
+        ))
+        .id;
+        let day = jiff::civil::date(2026, 3, 1);
+        let after = |days: i64| ok(day.checked_add(jiff::Span::new().days(days)));
+        // (owner, tier, currency, partner, account MRR, renewal, subscription MRR and term)
+        let book = [
+            // paying, renewing in 30 days, no health: at risk
+            (
+                Some(csm),
+                Some(TouchTier::High),
+                "USD",
+                None,
+                100.0,
+                Some(after(30)),
+                100.0,
+                None,
+            ),
+            // paying, renewing after the 90 days
+            (
+                Some(csm),
+                Some(TouchTier::High),
+                "USD",
+                None,
+                50.0,
+                Some(after(100)),
+                50.0,
+                None,
+            ),
+            // its subscription ended the day before: not paying
+            (
+                Some(csm),
+                Some(TouchTier::High),
+                "USD",
+                None,
+                200.0,
+                None,
+                200.0,
+                Some(day),
+            ),
+            // a subscription of MRR 0 does not make it paying
+            (None, None, "JPY", None, 10.0, Some(after(5)), 0.0, None),
+            // a partner's, paying, renewing in 10 days with health 80: not at risk
+            (
+                Some(csm),
+                Some(TouchTier::Low),
+                "USD",
+                Some(partner),
+                20.0,
+                Some(after(10)),
+                20.0,
+                None,
+            ),
+        ];
+        let mut ids = Vec::new();
+        for (index, (owner, tier, currency, partner, mrr, renewal, paid, end)) in
+            book.into_iter().enumerate()
+        {
+            let mut new = NewAccount::named(ok(Name::parse(&format!("Book {index}"))));
+            new.owner_id = owner;
+            new.tier = tier;
+            new.currency = ok(Currency::parse(currency));
+            new.partner_id = partner;
+            new.mrr = ok(Money::new(mrr));
+            new.renewal_date = renewal;
+            let account = ok(store.create_account(&write, new)).id;
+            ok(store.create_subscription(
+                &write,
+                NewSubscription {
+                    account_id: account,
+                    external_id: None,
+                    plan: ok(Slug::parse("pro")),
+                    quantity: 1,
+                    mrr: ok(Money::new(paid)),
+                    term: ok(Term::new(jiff::civil::date(2025, 1, 1), end)),
+                },
+            ));
+            ids.push(account);
+        }
+        ok(store.put_signals(
+            &manage,
+            day,
+            &[mikawaya_store::work::SignalRow {
+                account_id: ids[4],
+                health: Some(80.0),
+                health_change: None,
+                forecast_risk: None,
+                forecast_factors: Vec::new(),
+            }],
+        ));
+        let group =
+            |owner, tier, currency: &str, paying, counts: (u64, f64, u64, f64, f64)| BookGroup {
+                owner_id: owner,
+                tier,
+                currency: ok(Currency::parse(currency)),
+                paying,
+                accounts: counts.0,
+                arr: counts.1,
+                renewals: counts.2,
+                renewing_arr: counts.3,
+                renewing_arr_at_risk: counts.4,
+            };
+        let mut groups = ok(store.book_groups(&system.read(), day, day..=after(90), 70.0));
+        groups.sort_by_key(|g| (g.owner_id, g.tier.map(|t| t.as_str()), g.paying));
+        assert_eq!(
+            groups,
+            vec![
+                group(None, None, "JPY", false, (1, 120.0, 1, 120.0, 120.0)),
+                group(
+                    Some(csm),
+                    Some(TouchTier::High),
+                    "USD",
+                    false,
+                    (1, 2400.0, 0, 0.0, 0.0)
+                ),
+                group(
+                    Some(csm),
+                    Some(TouchTier::High),
+                    "USD",
+                    true,
+                    (2, 1800.0, 1, 1200.0, 1200.0)
+                ),
+                group(
+                    Some(csm),
+                    Some(TouchTier::Low),
+                    "USD",
+                    true,
+                    (1, 240.0, 1, 240.0, 0.0)
+                ),
+            ],
+            "{}",
+            backend.name
+        );
+        let partners = ok(store.book_groups(
+            &crate::partner_actor(partner).read(),
+            day,
+            day..=after(90),
+            70.0,
+        ));
+        assert_eq!(
+            partners,
+            vec![group(
+                Some(csm),
+                Some(TouchTier::Low),
+                "USD",
+                true,
+                (1, 240.0, 1, 240.0, 0.0)
+            )],
+            "{}: a partner's own accounts only",
             backend.name
         );
     }
