@@ -16,29 +16,9 @@
 
 use jiff::civil::Date;
 use mikawaya_domain::AccountId;
-use mikawaya_domain::subscription::Term;
 use std::collections::BTreeMap;
 
-/// What the formulas need of a subscription row.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RevenueRow {
-    /// The paying account.
-    pub account: AccountId,
-    /// Monthly recurring revenue of the row.
-    pub mrr: f64,
-    /// When it runs.
-    pub term: Term,
-}
-
-impl From<&mikawaya_domain::subscription::Subscription> for RevenueRow {
-    fn from(subscription: &mikawaya_domain::subscription::Subscription) -> Self {
-        Self {
-            account: subscription.account_id,
-            mrr: subscription.mrr.amount(),
-            term: subscription.term,
-        }
-    }
-}
+pub use mikawaya_domain::subscription::RevenueRow;
 
 /// Churn and retention of one period.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]

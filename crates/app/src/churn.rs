@@ -7,7 +7,7 @@ use jiff::civil::Date;
 use mikawaya_analytics::churn::{ChurnReport, RevenueRow, churn, churn_by_cohort};
 use mikawaya_domain::AccountId;
 use mikawaya_domain::{Invalid, ReadAccess};
-use mikawaya_store::Store;
+use mikawaya_store::{AccountField, Store};
 use std::collections::{BTreeMap, HashMap};
 
 /// Churn over a period, and per cohort when asked.
@@ -35,11 +35,10 @@ pub fn analyse(
     if to <= from {
         return Err(Invalid::new("to", "must be after from").into());
     }
-    let subscriptions = store.all_subscriptions(access)?;
-    let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
+    let rows: Vec<RevenueRow> = store.revenue_rows(access)?;
     let cohorts = match by {
         Some(by) => {
-            let groups = cohorts(store, access, by, &subscriptions, from)?;
+            let groups = cohorts(store, access, by, &rows, from)?;
             Some(churn_by_cohort(&rows, from, to, &|account| {
                 groups.get(&account).cloned()
             }))
@@ -71,10 +70,10 @@ pub fn activity(
     if !(1..=3650).contains(&inactive_days) {
         return Err(Invalid::new("activity_days", "must be from 1 to 3650").into());
     }
-    let accounts = store.all_accounts(access)?;
+    let accounts = store.account_values(access, &AccountField::ExternalId)?;
     let keys: Vec<&str> = accounts
         .iter()
-        .filter_map(|a| a.external_id.as_ref().map(|id| id.as_str()))
+        .filter_map(|(_, key)| key.as_deref())
         .collect();
     Ok(mikawaya_analytics::churn::activity_churn(
         usage,
@@ -97,33 +96,33 @@ pub fn cohorts(
     store: &dyn Store,
     access: &ReadAccess,
     by: &str,
-    subscriptions: &[mikawaya_domain::subscription::Subscription],
+    subscriptions: &[RevenueRow],
     at: Date,
 ) -> Result<HashMap<AccountId, String>> {
-    let accounts = store.all_accounts(access)?;
     if by == "start_month" {
+        // The rows are the visible accounts' subscriptions.
         let mut first: HashMap<AccountId, Date> = HashMap::new();
         for subscription in subscriptions {
             let start = subscription.term.start();
             first
-                .entry(subscription.account_id)
+                .entry(subscription.account)
                 .and_modify(|d| *d = (*d).min(start))
                 .or_insert(start);
         }
-        return Ok(accounts
-            .iter()
-            .filter_map(|a| {
-                first
-                    .get(&a.id)
-                    .map(|d| (a.id, format!("{:04}-{:02}", d.year(), d.month())))
-            })
+        return Ok(first
+            .into_iter()
+            .map(|(id, d)| (id, format!("{:04}-{:02}", d.year(), d.month())))
             .collect());
     }
-    let field = match by {
-        "plan" | "tier" | "owner" | "partner" => by.to_owned(),
-        custom if custom.starts_with("custom.") && custom.len() > "custom.".len() => {
-            custom.to_owned()
-        }
+    let (field, column) = match by {
+        "plan" => (by.to_owned(), AccountField::Plan),
+        "tier" => (by.to_owned(), AccountField::Tier),
+        "owner" => (by.to_owned(), AccountField::Owner),
+        "partner" => (by.to_owned(), AccountField::Partner),
+        custom if custom.starts_with("custom.") && custom.len() > "custom.".len() => (
+            custom.to_owned(),
+            AccountField::Custom(custom["custom.".len()..].to_owned()),
+        ),
         other => {
             return Err(mikawaya_domain::Invalid::new(
                 "by",
@@ -135,18 +134,7 @@ pub fn cohorts(
             .into());
         }
     };
-    let current = |account: &mikawaya_domain::account::Account| -> Option<String> {
-        match field.as_str() {
-            "plan" => account.plan.as_ref().map(ToString::to_string),
-            "tier" => account.tier.map(|t| t.to_string()),
-            "owner" => account.owner_id.map(|o| o.to_string()),
-            "partner" => account.partner_id.map(|p| p.to_string()),
-            custom => account
-                .custom_fields
-                .get(&custom["custom.".len()..])
-                .map(|v| v.label()),
-        }
-    };
+    let accounts = store.account_values(access, &column)?;
     // The value on `at` is the value before the first change made since, else the current.
     let since = at
         .to_zoned(store.business_time_zone()?)
@@ -178,16 +166,16 @@ pub fn cohorts(
         "(none)"
     };
     Ok(accounts
-        .iter()
-        .map(|account| {
-            let value = match before.get(&account.id) {
+        .into_iter()
+        .map(|(id, current)| {
+            let value = match before.get(&id) {
                 Some(old) => old.clone(),
-                None => current(account),
+                None => current,
             };
             let label = value
                 .map(|v| names.get(&v).cloned().unwrap_or(v))
                 .unwrap_or_else(|| none.to_owned());
-            (account.id, label)
+            (id, label)
         })
         .collect())
 }

@@ -58,12 +58,11 @@ pub fn build(
 ) -> Result<DashboardReport, StoreError> {
     let scorecard = mikawaya_playbooks::health::SCORECARD;
     let accounts = store.all_accounts(access)?;
-    let subscriptions = store.all_subscriptions(access)?;
-    let rows: Vec<RevenueRow> = subscriptions.iter().map(RevenueRow::from).collect();
+    let rows: Vec<RevenueRow> = store.revenue_rows(access)?;
     // Churn by tier counts each account in the tier it had when the year began.
     let year_ago = day.checked_sub(jiff::Span::new().years(1)).unwrap_or(day);
     let tiers: HashMap<AccountId, String> =
-        crate::churn::cohorts(store, access, "tier", &subscriptions, year_ago)?;
+        crate::churn::cohorts(store, access, "tier", &rows, year_ago)?;
     let days = store.health_days(scorecard)?;
     let latest = days.iter().rev().find(|d| **d <= day).copied();
     let ninety = day.checked_sub(jiff::Span::new().days(90)).unwrap_or(day);

@@ -95,11 +95,7 @@ pub fn book(
     access: &ReadAccess,
     day: Date,
 ) -> Result<Vec<mikawaya_playbooks::tiers::BookRow>> {
-    let rows: Vec<RevenueRow> = store
-        .all_subscriptions(access)?
-        .iter()
-        .map(RevenueRow::from)
-        .collect();
+    let rows: Vec<RevenueRow> = store.revenue_rows(access)?;
     let paying = mrr_by_account(&rows, day);
     let active: Vec<mikawaya_domain::account::Account> = store
         .all_accounts(access)?

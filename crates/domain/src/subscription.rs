@@ -41,6 +41,27 @@ impl Term {
     }
 }
 
+/// What the formulas need of a subscription row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RevenueRow {
+    /// The paying account.
+    pub account: AccountId,
+    /// Monthly recurring revenue of the row.
+    pub mrr: f64,
+    /// When it runs.
+    pub term: Term,
+}
+
+impl From<&Subscription> for RevenueRow {
+    fn from(subscription: &Subscription) -> Self {
+        Self {
+            account: subscription.account_id,
+            mrr: subscription.mrr.amount(),
+            term: subscription.term,
+        }
+    }
+}
+
 /// A stored subscription.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Subscription {

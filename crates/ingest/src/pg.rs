@@ -11,6 +11,7 @@
 
 use crate::IngestError;
 use mikawaya_usage::Position;
+use postgres::types::{ToSql, Type};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
 
@@ -26,6 +27,26 @@ const READ_CHUNK: i64 = 20_000;
 /// The position of the event with sequence `sequence`.
 pub(crate) fn position(sequence: u64) -> Position {
     Position::new(SEGMENT, sequence)
+}
+
+/// Groups of at least this many events are written through `COPY` (an import's blocks;
+/// the HTTP API's groups are smaller and pay less for a multi-row insert).
+const COPY_FROM: usize = 2048;
+
+/// Writes rows of `types` through `COPY … (FORMAT binary)` (`statement`) in `transaction`.
+fn copy_rows<'a, const N: usize>(
+    transaction: &mut postgres::Transaction<'_>,
+    statement: &str,
+    types: &[Type],
+    rows: impl Iterator<Item = [&'a (dyn ToSql + Sync); N]>,
+) -> Result<(), IngestError> {
+    let sink = transaction.copy_in(statement).map_err(failed)?;
+    let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(sink, types);
+    for row in rows {
+        writer.write(&row).map_err(failed)?;
+    }
+    writer.finish().map_err(failed)?;
+    Ok(())
 }
 
 /// The usage events of one PostgreSQL database.
@@ -97,12 +118,34 @@ impl PgEvents {
             .iter()
             .map(|(key, _)| key.to_be_bytes().to_vec())
             .collect();
-        let new: std::collections::HashSet<Vec<u8>> = transaction
-            .query(
+        let bulk = records.len() >= COPY_FROM;
+        let inserted = if bulk {
+            // Through COPY into a table of this session, then into the keys.
+            transaction
+                .batch_execute(
+                    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_keys_in (key BYTEA) \
+                     ON COMMIT DELETE ROWS",
+                )
+                .map_err(failed)?;
+            copy_rows(
+                &mut transaction,
+                "COPY usage_keys_in (key) FROM STDIN (FORMAT binary)",
+                &[Type::BYTEA],
+                keys.iter().map(|key| [key as &(dyn ToSql + Sync)]),
+            )?;
+            transaction.query(
+                "INSERT INTO usage_message_keys (key) SELECT key FROM usage_keys_in \
+                 ON CONFLICT DO NOTHING RETURNING key",
+                &[],
+            )
+        } else {
+            transaction.query(
                 "INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[]) \
                  ON CONFLICT DO NOTHING RETURNING key",
                 &[&keys],
             )
+        };
+        let new: std::collections::HashSet<Vec<u8>> = inserted
             .map_err(failed)?
             .iter()
             .map(|row| row.get::<_, Vec<u8>>(0))
@@ -121,7 +164,19 @@ impl PgEvents {
                 placed.push(None);
             }
         }
-        if !sequences.is_empty() {
+        if bulk {
+            copy_rows(
+                &mut transaction,
+                "COPY usage_events (sequence, payload) FROM STDIN (FORMAT binary)",
+                &[Type::INT8, Type::BYTEA],
+                sequences.iter().zip(&payloads).map(|(sequence, payload)| {
+                    [
+                        sequence as &(dyn ToSql + Sync),
+                        payload as &(dyn ToSql + Sync),
+                    ]
+                }),
+            )?;
+        } else if !sequences.is_empty() {
             transaction
                 .execute(
                     "INSERT INTO usage_events (sequence, payload) \
@@ -129,6 +184,8 @@ impl PgEvents {
                     &[&sequences, &payloads],
                 )
                 .map_err(failed)?;
+        }
+        if !sequences.is_empty() {
             transaction
                 .execute(
                     "UPDATE usage_sequence SET next = $1 WHERE id = 1",

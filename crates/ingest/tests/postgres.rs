@@ -137,3 +137,38 @@ fn two_nodes_read_every_event_either_took_and_store_each_message_once() {
     assert_eq!(d.snapshot_through(), Some(849));
     assert_eq!(answers(&d), with_third);
 }
+
+/// An import's blocks go through `COPY`: every message is stored once, the repeats within
+/// the file and of an earlier import are counted as duplicates, and another node reads the
+/// same answers as a node fed by HTTP-sized groups would.
+#[test]
+fn a_bulk_import_through_copy_stores_each_message_once() {
+    let url = mikawaya_testpg::fresh_database();
+    let dir = ok(tempfile::tempdir());
+    let a = node(&dir.path().join("a"), &url);
+    let big = file(dir.path(), "bulk", 20_000);
+    // The same 20,000 messages twice in one file, then the file once more.
+    let twice = dir.path().join("twice.ndjson");
+    let body = ok(std::fs::read_to_string(&big));
+    ok(std::fs::write(&twice, format!("{body}{body}")));
+    assert_eq!(import(&a, &twice), (20_000, 20_000));
+    assert_eq!(import(&a, &big), (0, 20_000));
+    let on_a = answers(&a);
+    assert!(on_a.starts_with("20000 "), "{on_a}");
+    // Each message once in the tables.
+    let mut client = ok(postgres::Client::connect(&url, postgres::NoTls));
+    let counted: (i64, i64) = {
+        let row = ok(client.query_one(
+            "SELECT (SELECT COUNT(*) FROM usage_events), (SELECT COUNT(*) FROM usage_message_keys)",
+            &[],
+        ));
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(counted, (20_000, 20_000));
+    // A second node reads it back alike, and the same messages sent in small groups
+    // (multi-row inserts) are duplicates of those that came through COPY.
+    let b = node(&dir.path().join("b"), &url);
+    until_equal(&b, &on_a, Duration::from_secs(5));
+    let small = file(dir.path(), "bulk", 300);
+    assert_eq!(import(&b, &small), (0, 300));
+}

@@ -195,6 +195,24 @@ pub struct BookGroup {
     pub renewing_arr_at_risk: f64,
 }
 
+/// One field of every visible account ([`Store::account_values`]), for work over the
+/// whole book that needs no more of each account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccountField {
+    /// Its id in the CRM.
+    ExternalId,
+    /// Its plan.
+    Plan,
+    /// Its touch tier.
+    Tier,
+    /// Its owner's id.
+    Owner,
+    /// Its partner's id.
+    Partner,
+    /// A custom field's value, as its label.
+    Custom(String),
+}
+
 /// Filters for listing contacts.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ContactFilter {
@@ -296,6 +314,12 @@ pub trait Store: Send + Sync {
         renewals: std::ops::RangeInclusive<jiff::civil::Date>,
         at_risk_below: f64,
     ) -> Result<Vec<BookGroup>>;
+    /// One field of every visible account, in id order (`None` where it is empty).
+    fn account_values(
+        &self,
+        access: &ReadAccess,
+        field: &AccountField,
+    ) -> Result<Vec<(AccountId, Option<String>)>>;
     /// One visible account.
     fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account>;
     /// Creates an account. A partner user's accounts always belong to their partner.
@@ -340,6 +364,12 @@ pub trait Store: Send + Sync {
         filter: &SubscriptionFilter,
         page: &PageRequest,
     ) -> Result<Page<Subscription>>;
+    /// What the revenue formulas need of every visible subscription (account, MRR, term),
+    /// in id order.
+    fn revenue_rows(
+        &self,
+        access: &ReadAccess,
+    ) -> Result<Vec<mikawaya_domain::subscription::RevenueRow>>;
     /// Every visible subscription row at once, for analytics over the whole book.
     fn all_subscriptions(&self, access: &ReadAccess) -> Result<Vec<Subscription>>;
     /// One visible subscription.

@@ -59,7 +59,7 @@ fn churn_by_tier_counts_the_tier_at_the_start_of_the_period() -> TestResult {
     assert_eq!(low.grr, Some(1.0));
 
     // From tomorrow on, MOVED is in tech touch.
-    let subscriptions = world.store.all_subscriptions(&read)?;
+    let subscriptions = world.store.revenue_rows(&read)?;
     let later =
         mikawaya_app::churn::cohorts(&world.store, &read, "tier", &subscriptions, days(1)?)?;
     assert_eq!(later.get(&moved).map(String::as_str), Some("tech"));

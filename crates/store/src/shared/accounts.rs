@@ -459,6 +459,36 @@ pub(crate) fn book_groups(
     })
 }
 
+pub(crate) fn values(
+    db: &Db<'_>,
+    visibility: Visibility,
+    field: &crate::AccountField,
+) -> Result<Vec<(AccountId, Option<String>)>> {
+    use crate::AccountField;
+    let column = match field {
+        AccountField::ExternalId => "a.external_id",
+        AccountField::Plan => "a.plan",
+        AccountField::Tier => "a.tier",
+        AccountField::Owner => "CAST(a.owner_id AS TEXT)",
+        AccountField::Partner => "CAST(a.partner_id AS TEXT)",
+        AccountField::Custom(_) => "a.custom_fields",
+    };
+    let mut sql = Sql::new(&format!("SELECT a.id, {column} FROM accounts a WHERE 1=1"));
+    sql.visible("a", visibility);
+    sql.bind(" ORDER BY a.id", []);
+    db.query_map(&sql.text, &sql.params, |row| {
+        let id = AccountId::new(row.get(0)?);
+        let value = match field {
+            AccountField::Custom(key) => {
+                let mut values = row.parsed(1, decode_custom)?;
+                values.remove(key).map(|v| v.label())
+            }
+            _ => row.get::<Option<String>>(1)?,
+        };
+        Ok((id, value))
+    })
+}
+
 pub(crate) fn get(db: &Db<'_>, visibility: Visibility, id: AccountId) -> Result<Account> {
     let mut sql = Sql::new(&format!("SELECT {COLUMNS} FROM {FROM} WHERE a.id = ?"));
     sql.params.push(Value::Integer(id.get()));

@@ -348,6 +348,27 @@ pub(crate) fn all_subscriptions(db: &Db<'_>, visibility: Visibility) -> Result<V
     Ok(rows)
 }
 
+pub(crate) fn revenue_rows(
+    db: &Db<'_>,
+    visibility: Visibility,
+) -> Result<Vec<mikawaya_domain::subscription::RevenueRow>> {
+    let mut sql = Sql::new(
+        "SELECT x.account_id, x.mrr, x.start_date, x.end_date \
+         FROM subscriptions x JOIN accounts a ON a.id = x.account_id WHERE 1=1",
+    );
+    sql.visible("a", visibility);
+    sql.bind(" ORDER BY x.id", []);
+    db.query_map(&sql.text, &sql.params, |row| {
+        let term = Term::new(row.parsed(2, row::date)?, row.parsed_opt(3, row::date)?)
+            .map_err(|e| StoreError::Corrupt(format!("subscription term: {e}")))?;
+        Ok(mikawaya_domain::subscription::RevenueRow {
+            account: AccountId::new(row.get(0)?),
+            mrr: row.get(1)?,
+            term,
+        })
+    })
+}
+
 pub(crate) fn get_subscription(
     db: &Db<'_>,
     visibility: Visibility,

@@ -65,6 +65,13 @@ macro_rules! store_over_db {
                     accounts::book_groups(c, access.visibility(), day, &renewals, at_risk_below)
                 })
             }
+            fn account_values(
+                &self,
+                access: &ReadAccess,
+                field: &$crate::AccountField,
+            ) -> Result<Vec<(AccountId, Option<String>)>> {
+                self.read_db(|c| accounts::values(c, access.visibility(), field))
+            }
             fn get_account(&self, access: &ReadAccess, id: AccountId) -> Result<Account> {
                 self.read_db(|c| accounts::get(c, access.visibility(), id))
             }
@@ -122,6 +129,12 @@ macro_rules! store_over_db {
                 page: &PageRequest,
             ) -> Result<Page<Subscription>> {
                 self.read_db(|c| children::list_subscriptions(c, access.visibility(), filter, page))
+            }
+            fn revenue_rows(
+                &self,
+                access: &ReadAccess,
+            ) -> Result<Vec<mikawaya_domain::subscription::RevenueRow>> {
+                self.read_db(|c| children::revenue_rows(c, access.visibility()))
             }
             fn all_subscriptions(&self, access: &ReadAccess) -> Result<Vec<Subscription>> {
                 self.read_db(|c| children::all_subscriptions(c, access.visibility()))

@@ -299,3 +299,68 @@ fn the_book_is_summed_per_owner_tier_currency_and_paying() {
         );
     }
 }
+
+/// The lean reads of whole-book work (revenue rows, one field of every account) return what
+/// the full reads do, scoped alike.
+#[test]
+fn revenue_rows_and_account_values_agree_with_the_full_reads() {
+    use mikawaya_store::AccountField;
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = seed(store);
+        let write = ok(Actor::system().write());
+        let mut patch = AccountPatch::default();
+        patch.tier = mikawaya_domain::patch::Patch::Set(TouchTier::High);
+        ok(store.update_account(&write, world.a.account, patch));
+        for read in [
+            Actor::system().read(),
+            crate::partner_actor(world.partner_a).read(),
+        ] {
+            let full: Vec<_> = ok(store.all_subscriptions(&read))
+                .iter()
+                .map(mikawaya_domain::subscription::RevenueRow::from)
+                .collect();
+            assert_eq!(ok(store.revenue_rows(&read)), full, "{}", backend.name);
+            let accounts = ok(store.all_accounts(&read));
+            let tiers: Vec<_> = accounts
+                .iter()
+                .map(|a| (a.id, a.tier.map(|t| t.as_str().to_owned())))
+                .collect();
+            assert_eq!(
+                ok(store.account_values(&read, &AccountField::Tier)),
+                tiers,
+                "{}",
+                backend.name
+            );
+            let keys: Vec<_> = accounts
+                .iter()
+                .map(|a| (a.id, a.external_id.as_ref().map(|e| e.as_str().to_owned())))
+                .collect();
+            assert_eq!(
+                ok(store.account_values(&read, &AccountField::ExternalId)),
+                keys,
+                "{}",
+                backend.name
+            );
+            let partners: Vec<_> = accounts
+                .iter()
+                .map(|a| (a.id, a.partner_id.map(|p| p.to_string())))
+                .collect();
+            assert_eq!(
+                ok(store.account_values(&read, &AccountField::Partner)),
+                partners,
+                "{}",
+                backend.name
+            );
+        }
+        assert_eq!(
+            ok(store.account_values(
+                &crate::partner_actor(world.partner_a).read(),
+                &AccountField::Tier
+            )),
+            vec![(world.a.account, Some("high".to_owned()))],
+            "{}",
+            backend.name
+        );
+    }
+}
