@@ -8,6 +8,7 @@
 //! than the binary is refused as a SQLite file is.
 
 mod copy;
+mod pool;
 
 pub use copy::TableCopy;
 
@@ -36,7 +37,7 @@ const MIGRATION_LOCK: i64 = 0x6d6b_7779;
 /// Connections kept open by one node.
 const POOL_SIZE: u32 = 8;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+type Pool = r2d2::Pool<pool::Manager>;
 
 /// A Mikawaya database on a PostgreSQL server.
 ///
@@ -60,7 +61,7 @@ impl PostgresStore {
                 format!("not a PostgreSQL connection URL: {error}"),
             ))
         })?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = pool::Manager(PostgresConnectionManager::new(config, NoTls));
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .connection_timeout(std::time::Duration::from_secs(10))
@@ -74,7 +75,7 @@ impl PostgresStore {
     }
 
     /// A connection of the pool.
-    fn connection(&self) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>> {
+    fn connection(&self) -> Result<r2d2::PooledConnection<pool::Manager>> {
         match &self.pool {
             Some(pool) => Ok(pool.get()?),
             None => Err(StoreError::Corrupt("the store is being dropped".into())),
@@ -94,7 +95,7 @@ impl PostgresStore {
     /// Runs `f` in a read-only transaction (one consistent view).
     pub(crate) fn read_db<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T>) -> Result<T> {
         let mut client = self.connection()?;
-        let mut transaction = client.build_transaction().read_only(true).start()?;
+        let mut transaction = client.cached_transaction(true)?;
         let value = f(&Db::Postgres(RefCell::new(&mut transaction)))?;
         transaction.commit()?;
         Ok(value)
@@ -108,9 +109,9 @@ impl PostgresStore {
         f: impl FnOnce(&Db<'_>) -> Result<T>,
     ) -> Result<T> {
         let mut client = self.connection()?;
-        let mut transaction = client.transaction()?;
+        let mut transaction = client.cached_transaction(false)?;
         if let Some(actor) = actor {
-            transaction.execute(
+            transaction.transaction.execute(
                 "SELECT set_config('mikawaya.actor_id', $1, true)",
                 &[&actor.get().to_string()],
             )?;
