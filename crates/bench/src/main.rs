@@ -24,6 +24,7 @@ mod metrics;
 mod nodes;
 mod pages;
 mod plans;
+mod series;
 mod voice;
 
 /// The allocator the `mikawaya` binary uses, so the numbers are the product's.
@@ -46,9 +47,10 @@ fn main() -> Result<()> {
         "journey" => journey::run(),
         "voice" => voice::run(),
         "nodes" => nodes::run(),
+        "series" => series::run(),
         other => {
             bail!(
-                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey, voice, nodes)"
+                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey, voice, nodes, series)"
             )
         }
     }

@@ -420,14 +420,17 @@ pub(crate) fn book_groups(
     let renewing = "a.renewal_date >= ?2 AND a.renewal_date <= ?3";
     let mut statement = format!(
         "SELECT a.owner_id, a.tier, a.currency, \
-         EXISTS (SELECT 1 FROM subscriptions x WHERE x.account_id = a.id AND x.mrr > 0 \
-                 AND x.start_date <= ?1 AND (x.end_date IS NULL OR ?1 < x.end_date)) AS paying, \
+         CASE WHEN p.account_id IS NULL THEN 0 ELSE 1 END AS paying, \
          COUNT(*), SUM(a.mrr * 12.0), \
          SUM(CASE WHEN {renewing} THEN 1 ELSE 0 END), \
          SUM(CASE WHEN {renewing} THEN a.mrr * 12.0 ELSE 0.0 END), \
          SUM(CASE WHEN {renewing} AND (s.health IS NULL OR s.health < ?4) \
                   THEN a.mrr * 12.0 ELSE 0.0 END) \
-         FROM {FROM} WHERE 1=1"
+         FROM {FROM} \
+         LEFT JOIN (SELECT DISTINCT x.account_id FROM subscriptions x WHERE x.mrr > 0 \
+                    AND x.start_date <= ?1 AND (x.end_date IS NULL OR ?1 < x.end_date)) p \
+                ON p.account_id = a.id \
+         WHERE 1=1"
     );
     let mut params = vec![
         text(day),

@@ -352,10 +352,16 @@ pub(crate) fn revenue_rows(
     db: &Db<'_>,
     visibility: Visibility,
 ) -> Result<Vec<mikawaya_domain::subscription::RevenueRow>> {
-    let mut sql = Sql::new(
-        "SELECT x.account_id, x.mrr, x.start_date, x.end_date \
-         FROM subscriptions x JOIN accounts a ON a.id = x.account_id WHERE 1=1",
-    );
+    // Every subscription has its account: the accounts are joined for a partner only.
+    let mut sql = Sql::new(match visibility {
+        Visibility::All => {
+            "SELECT x.account_id, x.mrr, x.start_date, x.end_date FROM subscriptions x WHERE 1=1"
+        }
+        Visibility::Partner(_) => {
+            "SELECT x.account_id, x.mrr, x.start_date, x.end_date \
+             FROM subscriptions x JOIN accounts a ON a.id = x.account_id WHERE 1=1"
+        }
+    });
     sql.visible("a", visibility);
     sql.bind(" ORDER BY x.id", []);
     db.query_map(&sql.text, &sql.params, |row| {

@@ -721,25 +721,28 @@ pub(crate) fn put_health(
         "DELETE FROM health_scores WHERE scorecard = ?1 AND day = ?2",
         &[scorecard.into(), day.to_string().into()],
     )?;
-    let insert = "INSERT INTO health_scores (scorecard, account_id, day, score, colour, \
-         measures, card, cards_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+    let day = day.to_string();
+    let mut values = Vec::with_capacity(rows.len());
     for row in rows {
-        db.execute(
-            insert,
-            &[
-                scorecard.into(),
-                row.account_id.get().into(),
-                day.to_string().into(),
-                row.score.into(),
-                (&row.colour).into(),
-                (serde_json::to_string(&row.measures)
-                    .map_err(|e| StoreError::Corrupt(format!("health measures: {e}")))?)
-                .into(),
-                (&row.card).into(),
-                row.cards_version.into(),
-            ],
-        )?;
+        values.push(vec![
+            scorecard.into(),
+            row.account_id.get().into(),
+            day.as_str().into(),
+            row.score.into(),
+            (&row.colour).into(),
+            (serde_json::to_string(&row.measures)
+                .map_err(|e| StoreError::Corrupt(format!("health measures: {e}")))?)
+            .into(),
+            (&row.card).into(),
+            row.cards_version.into(),
+        ]);
     }
+    db.insert_rows(
+        "health_scores",
+        "scorecard, account_id, day, score, colour, measures, card, cards_version",
+        8,
+        values,
+    )?;
     Ok(())
 }
 
@@ -826,19 +829,20 @@ pub(crate) fn put_metric_values(
         "DELETE FROM metric_values WHERE metric = ?1 AND day = ?2",
         &[metric.into(), day.to_string().into()],
     )?;
-    let insert =
-        "INSERT INTO metric_values (metric, account_id, day, value) VALUES (?1, ?2, ?3, ?4)";
-    for (account, value) in values {
-        db.execute(
-            insert,
-            &[
+    let day = day.to_string();
+    db.insert_rows(
+        "metric_values",
+        "metric, account_id, day, value",
+        4,
+        values.iter().map(|(account, value)| {
+            vec![
                 metric.into(),
                 account.get().into(),
-                day.to_string().into(),
-                value.into(),
-            ],
-        )?;
-    }
+                day.as_str().into(),
+                (*value).into(),
+            ]
+        }),
+    )?;
     Ok(())
 }
 

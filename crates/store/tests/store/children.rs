@@ -364,3 +364,60 @@ fn revenue_rows_and_account_values_agree_with_the_full_reads() {
         );
     }
 }
+
+/// A day's metric values and health snapshot for more accounts than one statement takes
+/// (multi-row inserts of 500), nulls included, read back whole on both engines.
+#[test]
+fn a_days_values_and_health_for_many_accounts_are_stored_whole() {
+    use mikawaya_store::work::HealthRow;
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let system = Actor::system();
+        let (write, manage, read) = (ok(system.write()), ok(system.manage()), system.read());
+        let ids: Vec<_> = (0..1203)
+            .map(|n| {
+                ok(store.create_account(
+                    &write,
+                    NewAccount::named(ok(Name::parse(&format!("Many {n}")))),
+                ))
+                .id
+            })
+            .collect();
+        let day = jiff::civil::date(2026, 3, 1);
+        let values: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| (*id, (n % 3 != 0).then_some(n as f64 / 2.0)))
+            .collect();
+        ok(store.put_metric_values(&manage, "logins", day, &values));
+        // Written twice: the day's values are replaced, not added.
+        ok(store.put_metric_values(&manage, "logins", day, &values));
+        for n in [0, 1, 500, 1001, 1202] {
+            assert_eq!(
+                ok(store.metric_series(&read, "logins", ids[n], day, day)),
+                vec![(day, values[n].1)],
+                "{}: account {n}",
+                backend.name
+            );
+        }
+        let rows: Vec<HealthRow> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| HealthRow {
+                account_id: *id,
+                day,
+                score: (n % 4 != 0).then_some((n % 101) as f64),
+                colour: (n % 4 != 0).then(|| "green".to_owned()),
+                measures: Vec::new(),
+                card: "default".to_owned(),
+                cards_version: 3,
+            })
+            .collect();
+        ok(store.put_health(&manage, "default", day, &rows));
+        let back = ok(store.health_rows(&read, "default", None, day, day));
+        assert_eq!(back.len(), rows.len(), "{}", backend.name);
+        let mut back = back;
+        back.sort_by_key(|r| r.account_id);
+        assert_eq!(back, rows, "{}", backend.name);
+    }
+}
