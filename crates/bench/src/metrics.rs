@@ -30,7 +30,7 @@ const DATA_START: Date = date(2025, 10, 1);
 const SQL: &str = include_str!("../sql/metrics.sql");
 
 /// The ten metrics, in the order of the SQL's result columns.
-fn specs() -> Vec<serde_json::Value> {
+pub(crate) fn specs() -> Vec<serde_json::Value> {
     use serde_json::json;
     let count = |name: &str, event: &str| json!({"name": name, "kind": "count", "event": event});
     vec![

@@ -126,7 +126,7 @@ pub fn run() -> Result<()> {
     let bulk = new_database(&server, "bench_import")?;
     let pg_import = import(postgres_node(&bulk, &dir.path().join("import"))?)?;
     println!(
-        "| bulk NDJSON import into PostgreSQL (a multi-row INSERT per 8,192 events) | {:.0} | {:.2} |",
+        "| bulk NDJSON import into PostgreSQL (binary COPY per group of 2,048 events or more) | {:.0} | {:.2} |",
         EVENTS as f64 / pg_import,
         sqlite_import / pg_import
     );

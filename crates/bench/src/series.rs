@@ -3,7 +3,8 @@
 //! `MIKAWAYA_BENCH_PG` names a server (`scripts/bench-series.sh` starts one), then on each
 //! store the series work of the daily run: every defined metric's value for every account
 //! on the day, and one metric's whole history (`series::full_days`: the last 30 days daily,
-//! weekly back 18 months), computed from the same rollups and written to the store.
+//! weekly back 18 months), computed from the same rollups and written to the store. The
+//! metrics are the metrics benchmark's ten.
 
 use anyhow::{Result, anyhow};
 use mikawaya_domain::Actor;
@@ -27,6 +28,14 @@ pub fn run() -> Result<()> {
         target.copy_from_sqlite(&file, |_, _| {})?;
         target.analyze()?;
         stores.push(("PostgreSQL", Arc::new(target)));
+    }
+    // The metrics benchmark's ten metrics (counts, a sum, a filter, distinct users, days
+    // since, a ratio, a change), defined on each store as a user defines them.
+    for (_, store) in &stores {
+        for spec in crate::metrics::specs() {
+            let name = spec["name"].as_str().unwrap_or_default().to_owned();
+            store.put_metric(&manage, &name, &spec.to_string())?;
+        }
     }
     let accounts = book.store.count_accounts(&read, &Default::default())?;
     let metrics = mikawaya_app::series::defined(book.store.as_ref(), None)?;
