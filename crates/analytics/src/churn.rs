@@ -239,6 +239,7 @@ pub fn compound(rate: f64, periods: f64) -> f64 {
 mod tests {
     use super::*;
     use jiff::civil::date;
+    use mikawaya_domain::subscription::Term;
 
     fn row(account: i64, mrr: f64, start: Date, end: Option<Date>) -> RevenueRow {
         let term = Term::new(start, end).unwrap_or_else(|e| panic!("{e}"));

@@ -84,6 +84,58 @@ pub fn activity(
     ))
 }
 
+/// The cohorts page's table: churn per cohort and activity churn over one period.
+pub type CohortTable = (ChurnAnalysis, mikawaya_analytics::churn::ActivityChurn);
+
+/// What a [`CohortTable`] was computed from (see [`crate::kept`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CohortKey {
+    visibility: mikawaya_domain::Visibility,
+    from: Date,
+    to: Date,
+    by: String,
+    inactive_days: u32,
+    stamp: i64,
+    usage: u64,
+    zone: Option<String>,
+}
+
+/// [`analyse`] by `by` and [`activity`] over the same period, kept in `kept` while the
+/// book's history, the usage up to `to` and the business time zone stand (a usage source
+/// that cannot tell is never kept).
+#[allow(clippy::too_many_arguments)]
+pub fn cohort_table(
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn mikawaya_analytics::metrics::UsageSource,
+    from: Date,
+    to: Date,
+    by: &str,
+    inactive_days: u32,
+    kept: &crate::kept::Sums,
+) -> Result<std::sync::Arc<CohortTable>> {
+    let compute = || -> Result<CohortTable> {
+        Ok((
+            analyse(store, access, from, to, Some(by))?,
+            activity(store, access, usage, from, to, inactive_days)?,
+        ))
+    };
+    let Some(changes) = usage.changes_through(to) else {
+        return Ok(std::sync::Arc::new(compute()?));
+    };
+    let key = CohortKey {
+        visibility: access.visibility(),
+        from,
+        to,
+        by: by.to_owned(),
+        inactive_days,
+        stamp: store.history_stamp()?,
+        usage: changes,
+        zone: store.business_time_zone()?.iana_name().map(str::to_owned),
+    };
+    kept.cohorts.get_or(key, compute)
+}
+
 /// The cohorts churn can be broken down by (and `custom.KEY`, a custom field).
 pub const COHORTS: &[&str] = &["start_month", "plan", "tier", "partner", "owner"];
 

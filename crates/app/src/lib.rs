@@ -37,6 +37,7 @@ pub mod forecast;
 pub mod health;
 pub mod import;
 pub mod journey;
+pub mod kept;
 pub mod metrics;
 pub mod names;
 pub mod people;

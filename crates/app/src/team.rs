@@ -109,11 +109,33 @@ pub fn book(
     ))
 }
 
+/// What the book's sums per owner were computed from (see [`crate::kept`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookKey {
+    visibility: mikawaya_domain::Visibility,
+    day: Date,
+    stamp: i64,
+}
+
 /// The team's workload and task board over the accounts `access` can see. The accounts
-/// are summed by the store ([`Store::book_groups`]), not read one by one.
-pub fn team(store: &dyn Store, access: &ReadAccess, day: Date, effort: Effort) -> Result<Team> {
+/// are summed by the store ([`Store::book_groups`]), not read one by one, and the sums are
+/// kept in `kept` while the book stands; owners' names and the tasks are read each time.
+pub fn team(
+    store: &dyn Store,
+    access: &ReadAccess,
+    day: Date,
+    effort: Effort,
+    kept: &crate::kept::Sums,
+) -> Result<Team> {
     let horizon = day.checked_add(jiff::Span::new().days(90)).unwrap_or(day);
-    let groups = store.book_groups(access, day, day..=horizon, AT_RISK_BELOW)?;
+    let key = BookKey {
+        visibility: access.visibility(),
+        day,
+        stamp: store.history_stamp()?,
+    };
+    let groups = kept.team.get_or(key, || {
+        Ok(store.book_groups(access, day, day..=horizon, AT_RISK_BELOW)?)
+    })?;
     // Owners by name, whoever reads: a partner's accounts are owned by the vendor's CSMs.
     let users = store.list_users(&Actor::system().read())?;
     let known = |id: Option<UserId>| id.filter(|id| users.iter().any(|u| u.id == *id));
@@ -135,7 +157,7 @@ pub fn team(store: &dyn Store, access: &ReadAccess, day: Date, effort: Effort) -
         });
     };
     let mut currencies: HashMap<String, u64> = HashMap::new();
-    for group in &groups {
+    for group in groups.iter() {
         *currencies.entry(group.currency.to_string()).or_default() += group.accounts;
         if !group.paying {
             continue;

@@ -56,6 +56,8 @@ pub struct AppState {
     pub backtest_history: Arc<mikawaya_app::backtest::HistoryCache>,
     /// The feedback similarity index, kept between requests.
     pub feedback_index: Arc<mikawaya_app::feedback::FeedbackIndex>,
+    /// The leaders' sums over the whole book, kept while the book stands.
+    pub sums: Arc<mikawaya_app::kept::Sums>,
     /// Set once shutdown began: requests in flight finish, `/readyz` says not ready.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -90,6 +92,7 @@ impl AppState {
             sso: None,
             workflow: Arc::default(),
             backtest_history: Arc::default(),
+            sums: Arc::default(),
             feedback_index: Arc::default(),
             draining: Arc::default(),
         }

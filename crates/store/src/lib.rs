@@ -948,8 +948,9 @@ pub trait Store: Send + Sync {
     /// The latest day signals were written for.
     fn signals_day(&self) -> Result<Option<jiff::civil::Date>>;
     /// A number that changes whenever accounts, subscriptions, touchpoints, survey answers,
-    /// pulses or the account change log change (in any transaction that committed): work
-    /// that read the book's whole history may keep it while the number stands.
+    /// pulses, the account change log or the accounts' signals change (in any transaction
+    /// that committed): work that read the book's whole history may keep it while the
+    /// number stands.
     fn history_stamp(&self) -> Result<i64>;
     /// Hides a visible account from one person's Today list until a day, with a reason
     /// (replacing their earlier snooze on it).

@@ -110,3 +110,63 @@ fn activity_churn_counts_accounts_gone_quiet_by_hand() -> TestResult {
     );
     Ok(())
 }
+
+/// The cohorts page's table is kept while the book and the usage stand, and computed again
+/// after either changes: a kept table always equals a fresh one.
+#[test]
+fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult {
+    let world = World::new()?;
+    let write = Actor::system().write()?;
+    let account = world.account("A", |a| a.tier = Some(TouchTier::High))?;
+    world.account("B", |_| {})?;
+    let subscription = world.store.create_subscription(
+        &write,
+        NewSubscription {
+            account_id: account,
+            external_id: None,
+            plan: Slug::parse("pro")?,
+            quantity: 1,
+            mrr: Money::new(100.0)?,
+            term: Term::new(crate::date(2025, 1, 1), None)?,
+        },
+    )?;
+    let rollups = crate::rollups(&[("A", "u", "Login", "2026-03-20T10:00:00Z")]);
+    let read = Actor::system().read();
+    let (from, to) = (crate::date(2026, 3, 1), crate::date(2026, 4, 1));
+    let sums = mikawaya_app::kept::Sums::default();
+    let table = |usage: &mikawaya_usage::rollup::Rollups| {
+        mikawaya_app::churn::cohort_table(&world.store, &read, usage, from, to, "tier", 28, &sums)
+    };
+    let first = table(&rollups)?;
+    assert_eq!(first.0.overall.churned, 0);
+    assert!(std::sync::Arc::ptr_eq(&first, &table(&rollups)?), "kept");
+    // The subscription ends within the period: churned, computed again.
+    world.store.update_subscription(
+        &write,
+        subscription.id,
+        mikawaya_domain::subscription::SubscriptionPatch {
+            end: Patch::Set(crate::date(2026, 3, 15)),
+            ..Default::default()
+        },
+    )?;
+    let after = table(&rollups)?;
+    assert_eq!(after.0.overall.churned, 1);
+    assert_eq!(
+        *after,
+        (
+            mikawaya_app::churn::analyse(&world.store, &read, from, to, Some("tier"))?,
+            mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 28)?
+        ),
+        "equal to a fresh computation"
+    );
+    // A new event before the period's end moves the usage: computed again (B was active
+    // in the 28 days before the period began).
+    let more = crate::rollups(&[
+        ("A", "u", "Login", "2026-03-20T10:00:00Z"),
+        ("B", "u", "Login", "2026-02-20T10:00:00Z"),
+    ]);
+    let with_b = table(&more)?;
+    assert!(!std::sync::Arc::ptr_eq(&after, &with_b));
+    assert_eq!(with_b.1.accounts_at_start, after.1.accounts_at_start + 1);
+    Ok(())
+}

@@ -66,15 +66,16 @@ pub async fn cohorts_page(
         };
         let access = page_user.actor.read();
         let asked = by.clone();
-        let (analysis, fields, activity) = state
+        let sums = std::sync::Arc::clone(&state.sums);
+        let (table, fields) = state
             .run_with_usage(move |store, rollups| {
-                let analysis =
-                    mikawaya_app::churn::analyse(store, &access, from, to, Some(&asked))?;
-                let activity =
-                    mikawaya_app::churn::activity(store, &access, rollups, from, to, days)?;
-                Ok((analysis, store.list_custom_fields()?, activity))
+                let table = mikawaya_app::churn::cohort_table(
+                    store, &access, rollups, from, to, &asked, days, &sums,
+                )?;
+                Ok((table, store.list_custom_fields()?))
             })
             .await?;
+        let (analysis, activity) = (table.0.clone(), table.1.clone());
         Ok::<_, ApiError>((analysis, fields, by, activity))
     }
     .await;

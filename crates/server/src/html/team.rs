@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use maud::{Markup, html};
 use mikawaya_app::team::{Effort, Team};
 use mikawaya_domain::value::Currency;
+use std::sync::Arc;
 
 /// How many tasks the board lists per person (the rest are one link away).
 const BOARD_TASKS: usize = 8;
@@ -19,6 +20,7 @@ const BOARD_TASKS: usize = 8;
 pub async fn team_page(State(state): State<AppState>, page_user: PageUser) -> Response {
     let access = page_user.actor.read();
     let day = state.clock().today();
+    let sums = Arc::clone(&state.sums);
     let result = state
         .run(move |store| {
             Ok(mikawaya_app::team::team(
@@ -26,6 +28,7 @@ pub async fn team_page(State(state): State<AppState>, page_user: PageUser) -> Re
                 &access,
                 day,
                 Effort::default(),
+                &sums,
             )?)
         })
         .await;

@@ -8,6 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use mikawaya_app::team::{Effort, Workload};
 use serde::Serialize;
+use std::sync::Arc;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -57,6 +58,7 @@ async fn team(
 ) -> Result<Json<TeamOut>, ApiError> {
     let access = actor.read();
     let day = state.clock().today();
+    let sums = Arc::clone(&state.sums);
     let team = state
         .run(move |store| {
             Ok(mikawaya_app::team::team(
@@ -64,6 +66,7 @@ async fn team(
                 &access,
                 day,
                 Effort::default(),
+                &sums,
             )?)
         })
         .await?;

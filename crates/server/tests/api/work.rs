@@ -456,6 +456,30 @@ async fn tiers_and_owners_are_assigned_within_capacity() {
         .unwrap_or_default();
     assert_eq!(board, [json!("late"), json!("soon"), json!("later")]);
     assert_eq!(team.body["board"][0]["tasks"][0]["overdue"], json!(true));
+    // The sums are kept between views while the book stands, and follow a change at once:
+    // the unowned tech-touch account given to the CSM.
+    let again = app.get("leader", "/api/v1/team").await;
+    assert_eq!(again.body, team.body);
+    let moved = app
+        .call(
+            Some("leader"),
+            Method::PATCH,
+            &format!("/api/v1/accounts/{}", app.account("a")),
+            Some(json!({"owner_id": csm})),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.text);
+    let after = app.get("leader", "/api/v1/team").await;
+    let workload = after.body["workload"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(workload.len(), 1, "{}", after.text);
+    assert_eq!(
+        workload[0]["accounts"],
+        json!({"high": 1, "low": 1, "tech": 1})
+    );
+    assert_eq!(workload[0]["effort"], json!(10.5));
 }
 
 #[tokio::test]

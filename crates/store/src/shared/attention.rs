@@ -9,7 +9,8 @@ use crate::work::{SignalRow, Snooze};
 use mikawaya_domain::value::Text;
 use mikawaya_domain::{AccountId, UserId, Visibility, WriteAccess};
 
-/// Writes the signals of `day` for the given accounts, keeping their last touch.
+/// Writes the signals of `day` for the given accounts, keeping their last touch, and moves
+/// the history stamp.
 pub(crate) fn put_signals(db: &Db<'_>, day: jiff::civil::Date, rows: &[SignalRow]) -> Result<()> {
     let upsert = "INSERT INTO account_signals (account_id, day, health, health_change, forecast_risk, forecast_factors) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
@@ -31,6 +32,8 @@ pub(crate) fn put_signals(db: &Db<'_>, day: jiff::civil::Date, rows: &[SignalRow
             ],
         )?;
     }
+    // Sums kept over the book read the health in force (`Store::history_stamp`).
+    db.execute("UPDATE history_stamp SET n = n + 1 WHERE id = 1", &[])?;
     Ok(())
 }
 
