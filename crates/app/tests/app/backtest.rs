@@ -7,8 +7,7 @@ use mikawaya_app::backtest::HistoryCache;
 use mikawaya_app::forecast::Plan;
 use mikawaya_app::scorecards::compare;
 use mikawaya_domain::Actor;
-use mikawaya_domain::subscription::{NewSubscription, SubscriptionPatch, Term};
-use mikawaya_domain::value::{Money, Slug};
+use mikawaya_domain::subscription::SubscriptionPatch;
 use mikawaya_store::Store;
 use std::sync::Arc;
 
@@ -28,17 +27,7 @@ fn the_history_is_kept_while_nothing_it_came_from_changes() -> TestResult {
         ("F", None),
     ] {
         let account = world.account(key, |_| {})?;
-        subscriptions.push(world.store.create_subscription(
-            &write,
-            NewSubscription {
-                account_id: account,
-                external_id: None,
-                plan: Slug::parse("pro")?,
-                quantity: 1,
-                mrr: Money::new(100.0)?,
-                term: Term::new(date(2025, 1, 1), end)?,
-            },
-        )?);
+        subscriptions.push(world.paying(account, 100.0, date(2025, 1, 1), end)?);
     }
     // The accounts that stay use the product; the others stopped early in 2026.
     let mut calls = Vec::new();

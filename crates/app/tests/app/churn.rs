@@ -5,8 +5,6 @@ use crate::{TestResult, World};
 use mikawaya_domain::Actor;
 use mikawaya_domain::account::{AccountPatch, TouchTier};
 use mikawaya_domain::patch::Patch;
-use mikawaya_domain::subscription::{NewSubscription, Term};
-use mikawaya_domain::value::{Money, Slug};
 use mikawaya_store::Store;
 
 #[test]
@@ -19,17 +17,7 @@ fn churn_by_tier_counts_the_tier_at_the_start_of_the_period() -> TestResult {
     let stayed = world.account("STAYED", |a| a.tier = Some(TouchTier::Low))?;
     // Both paid 100 a month from a year ago; MOVED stopped ten days ago.
     for (account, end) in [(moved, Some(days(-10)?)), (stayed, None)] {
-        world.store.create_subscription(
-            &write,
-            NewSubscription {
-                account_id: account,
-                external_id: None,
-                plan: Slug::parse("pro")?,
-                quantity: 1,
-                mrr: Money::new(100.0)?,
-                term: Term::new(days(-365)?, end)?,
-            },
-        )?;
+        world.paying(account, 100.0, days(-365)?, end)?;
     }
     // Today MOVED was moved to tech touch (as a CRM does when an account leaves).
     world.store.update_account(
@@ -119,17 +107,7 @@ fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult 
     let write = Actor::system().write()?;
     let account = world.account("A", |a| a.tier = Some(TouchTier::High))?;
     world.account("B", |_| {})?;
-    let subscription = world.store.create_subscription(
-        &write,
-        NewSubscription {
-            account_id: account,
-            external_id: None,
-            plan: Slug::parse("pro")?,
-            quantity: 1,
-            mrr: Money::new(100.0)?,
-            term: Term::new(crate::date(2025, 1, 1), None)?,
-        },
-    )?;
+    let subscription = world.paying(account, 100.0, crate::date(2025, 1, 1), None)?;
     let rollups = crate::rollups(&[("A", "u", "Login", "2026-03-20T10:00:00Z")]);
     let read = Actor::system().read();
     let (from, to) = (crate::date(2026, 3, 1), crate::date(2026, 4, 1));

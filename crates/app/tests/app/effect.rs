@@ -5,8 +5,6 @@
 use crate::{TestResult, World, date};
 use mikawaya_domain::Actor;
 use mikawaya_domain::account::TouchTier;
-use mikawaya_domain::subscription::{NewSubscription, Term};
-use mikawaya_domain::value::{Money, Slug};
 use mikawaya_domain::work::RunStatus;
 use mikawaya_store::Store;
 use mikawaya_store::work::{NewRun, WorkflowBatch};
@@ -50,17 +48,7 @@ fn playbooks_are_ranked_by_their_uplift_on_the_accounts_tier() -> TestResult {
                 world.account(&format!("A{index}"), |a| a.tier = Some(TouchTier::High))?;
             // Retained: pays on; churned: stops ten days after the firing (within 30 days).
             let end = (i >= retained).then(|| date(2026, 1, 15));
-            world.store.create_subscription(
-                &write,
-                NewSubscription {
-                    account_id: account,
-                    external_id: None,
-                    plan: Slug::parse("pro")?,
-                    quantity: 1,
-                    mrr: Money::new(100.0)?,
-                    term: Term::new(date(2025, 1, 1), end)?,
-                },
-            )?;
+            world.paying(account, 100.0, date(2025, 1, 1), end)?;
             runs.push(NewRun {
                 playbook: name.to_owned(),
                 version: 1,

@@ -52,6 +52,27 @@ impl World {
             .create_account(&Actor::system().write()?, new)?
             .id)
     }
+
+    /// A "pro" subscription of `mrr` a month on `account`, from `start` (to `end`).
+    fn paying(
+        &self,
+        account: AccountId,
+        mrr: f64,
+        start: Date,
+        end: Option<Date>,
+    ) -> Result<mikawaya_domain::subscription::Subscription, Box<dyn std::error::Error>> {
+        Ok(self.store.create_subscription(
+            &Actor::system().write()?,
+            mikawaya_domain::subscription::NewSubscription {
+                account_id: account,
+                external_id: None,
+                plan: mikawaya_domain::value::Slug::parse("pro")?,
+                quantity: 1,
+                mrr: mikawaya_domain::value::Money::new(mrr)?,
+                term: mikawaya_domain::subscription::Term::new(start, end)?,
+            },
+        )?)
+    }
 }
 
 /// Rollups of `(account, user, event, instant)` track calls.
