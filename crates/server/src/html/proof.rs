@@ -75,14 +75,15 @@ pub async fn cohorts_page(
                 Ok((table, store.list_custom_fields()?))
             })
             .await?;
-        let (analysis, activity) = (table.0.clone(), table.1.clone());
-        Ok::<_, ApiError>((analysis, fields, by, activity))
+        Ok::<_, ApiError>((table, fields, by))
     }
     .await;
-    let (analysis, fields, by, activity) = match result {
+    let (table, fields, by) = match result {
         Ok(found) => found,
         Err(error) => return super::error_page(&page_user, error),
     };
+    // The kept table, read in place.
+    let (analysis, activity) = (&table.0, &table.1);
     let cohorts = analysis.cohorts.clone().unwrap_or_default();
     let bars: Vec<Point> = cohorts
         .iter()
