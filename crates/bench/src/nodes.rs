@@ -5,7 +5,8 @@
 //! the same run.
 //!
 //! Run with `scripts/bench-nodes.sh` (it starts a throwaway PostgreSQL 15 with `fsync=on`
-//! and sets `MIKAWAYA_BENCH_PG`).
+//! and sets `MIKAWAYA_BENCH_PG`). `MIKAWAYA_BENCH_NODES=http` or `=import` measures only
+//! that half (each with its embedded-store baseline), to profile one.
 
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -70,34 +71,50 @@ pub fn run() -> Result<()> {
         "| measurement ({EVENTS} events, batches of {BATCH}, {CLIENTS} clients) | events/s | ratio |\n|---|---|---|"
     );
 
-    let sqlite = http(&lines, vec![sqlite_node(&dir.path().join("sqlite"))?])?;
+    let only = std::env::var("MIKAWAYA_BENCH_NODES").unwrap_or_default();
+    if only != "import" {
+        http_rows(&server, &lines, dir.path())?;
+    }
+    if only != "http" {
+        import_rows(&server, &lines, dir.path())?;
+    }
+    Ok(())
+}
+
+/// The HTTP ingest rows: one node on each store, then three nodes on PostgreSQL.
+fn http_rows(server: &str, lines: &[String], dir: &Path) -> Result<()> {
+    let sqlite = http(lines, vec![sqlite_node(&dir.join("sqlite"))?])?;
     println!(
         "| HTTP ingest, one node, embedded store (fdatasync per group) | {:.0} | 1.00 |",
         EVENTS as f64 / sqlite
     );
 
-    let one = new_database(&server, "bench_one")?;
-    let pg_one = http(&lines, vec![postgres_node(&one, &dir.path().join("one"))?])?;
+    let one = new_database(server, "bench_one")?;
+    let pg_one = http(lines, vec![postgres_node(&one, &dir.join("one"))?])?;
     println!(
         "| HTTP ingest, one node, PostgreSQL (commit per group) | {:.0} | {:.2} |",
         EVENTS as f64 / pg_one,
         sqlite / pg_one
     );
 
-    let three = new_database(&server, "bench_three")?;
+    let three = new_database(server, "bench_three")?;
     let nodes = (0..3)
-        .map(|n| postgres_node(&three, &dir.path().join(format!("three-{n}"))))
+        .map(|n| postgres_node(&three, &dir.join(format!("three-{n}"))))
         .collect::<Result<Vec<_>>>()?;
-    let pg_three = http(&lines, nodes)?;
+    let pg_three = http(lines, nodes)?;
     println!(
         "| HTTP ingest, three nodes, one PostgreSQL | {:.0} | {:.2} |",
         EVENTS as f64 / pg_three,
         sqlite / pg_three
     );
+    Ok(())
+}
 
-    let file = dir.path().join("events.ndjson");
+/// The bulk import rows: into each store, then a node starting on what was imported.
+fn import_rows(server: &str, lines: &[String], dir: &Path) -> Result<()> {
+    let file = dir.join("events.ndjson");
     let mut writer = std::io::BufWriter::new(std::fs::File::create(&file)?);
-    for line in &lines {
+    for line in lines {
         writer.write_all(line.as_bytes())?;
         writer.write_all(b"\n")?;
     }
@@ -118,20 +135,20 @@ pub fn run() -> Result<()> {
         node.ingest.shutdown();
         Ok(seconds)
     };
-    let sqlite_import = import(sqlite_node(&dir.path().join("sqlite-import"))?)?;
+    let sqlite_import = import(sqlite_node(&dir.join("sqlite-import"))?)?;
     println!(
         "| bulk NDJSON import, embedded store | {:.0} | 1.00 |",
         EVENTS as f64 / sqlite_import
     );
-    let bulk = new_database(&server, "bench_import")?;
-    let pg_import = import(postgres_node(&bulk, &dir.path().join("import"))?)?;
+    let bulk = new_database(server, "bench_import")?;
+    let pg_import = import(postgres_node(&bulk, &dir.join("import"))?)?;
     println!(
         "| bulk NDJSON import into PostgreSQL (binary COPY per group of 2,048 events or more) | {:.0} | {:.2} |",
         EVENTS as f64 / pg_import,
         sqlite_import / pg_import
     );
     let started = Instant::now();
-    let restarted = postgres_node(&bulk, &dir.path().join("restart"))?;
+    let restarted = postgres_node(&bulk, &dir.join("restart"))?;
     let events = restarted.ingest.read(|rollups| rollups.events_applied())?;
     println!(
         "| a node starting on those {events} events in PostgreSQL (no snapshot yet) | {:.1} s | |",

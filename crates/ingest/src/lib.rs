@@ -573,7 +573,7 @@ impl Ingest {
     }
 
     /// [`Ingest::open`] (or, `read_only`, [`Ingest::open_reader`]) with the events in
-    /// PostgreSQL: the rollups replayed from `usage_events`, identity changes the store has
+    /// PostgreSQL: the rollups replayed from `usage_event_blocks`, identity changes the store has
     /// not seen applied, then (unless read-only) a writer thread that commits each group of
     /// appends, a tail thread that reads what every node appended in sequence order, and
     /// the applier.

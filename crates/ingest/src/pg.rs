@@ -1,16 +1,18 @@
 //! Usage events in PostgreSQL (ADR 0005), when the store is there: every node appends to
-//! `usage_events` and reads what every node appended, in sequence order.
+//! `usage_event_blocks` and reads what every node appended, in sequence order.
 //!
 //! - A group of appends is one transaction: the message keys go into `usage_message_keys`
-//!   (`ON CONFLICT DO NOTHING`, so a message is stored once whichever node took it), the
-//!   new messages into `usage_events` with the next sequence numbers, and the counter
-//!   moves on. The counter's row lock is held to the commit, so sequences commit in order:
-//!   a reader that tails by sequence never skips one that commits late.
-//! - A reader reads, in one snapshot, the counter and the rows below it: always a whole,
+//!   (its primary key makes a message stored once whichever node took it), the new
+//!   messages into `usage_event_blocks` (runs of up to [`BLOCK_EVENTS`] consecutive
+//!   events, one row each) with the next sequence numbers, and the counter moves on. The
+//!   counter's row lock is held to the commit, so sequences commit in order: a reader that
+//!   tails by sequence never skips one that commits late.
+//! - A reader reads, in one snapshot, the counter and the blocks below it: always a whole,
 //!   gap-free run of acknowledged events.
 
 use crate::IngestError;
 use mikawaya_usage::Position;
+use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
@@ -24,14 +26,53 @@ const SEGMENT: u32 = 0;
 /// Events read per query when tailing or replaying.
 const READ_CHUNK: i64 = 20_000;
 
+/// Events per block at most: a block costs PostgreSQL one row, so the larger the cheaper
+/// to write, but reading one event of it (an account's timeline) decompresses the block
+/// up to that event.
+const BLOCK_EVENTS: usize = 256;
+
+/// Bytes of records per block at most (a block of larger events holds fewer of them).
+const BLOCK_BYTES: usize = 1 << 20;
+
 /// The position of the event with sequence `sequence`.
 pub(crate) fn position(sequence: u64) -> Position {
     Position::new(SEGMENT, sequence)
 }
 
-/// Groups of at least this many events are written through `COPY` (an import's blocks;
-/// the HTTP API's groups are smaller and pay less for a multi-row insert).
+/// Groups of at least this many events send their keys through `COPY` (an import's
+/// blocks; the HTTP API's groups are smaller and pay less for a multi-row insert).
 const COPY_FROM: usize = 2048;
+
+/// The advisory lock key under which nodes make the months' partitions ("mkwp").
+const PARTITION_LOCK: i64 = 0x6d6b_7770;
+
+/// Makes the partitions of `usage_event_blocks` for this month and the next (the
+/// database's calendar) when missing; events of those months already in the default
+/// partition (as the migration to blocks left them) are moved into their month's.
+const MAKE_MONTHS: &str = r"
+DO $$
+DECLARE
+    month DATE;
+    after DATE;
+    name TEXT;
+BEGIN
+    FOR step IN 0..1 LOOP
+        month := (date_trunc('month', CURRENT_DATE) + make_interval(months => step))::date;
+        after := (month + interval '1 month')::date;
+        name := 'usage_event_blocks_' || to_char(month, 'YYYY_MM');
+        IF to_regclass(name) IS NULL THEN
+            EXECUTE format('CREATE TABLE %I (LIKE usage_event_blocks INCLUDING ALL)', name);
+            EXECUTE format(
+                'WITH moved AS (DELETE FROM usage_event_blocks_default '
+                'WHERE received_on >= %L AND received_on < %L RETURNING *) '
+                'INSERT INTO %I SELECT * FROM moved', month, after, name);
+            EXECUTE format(
+                'ALTER TABLE usage_event_blocks ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)',
+                name, month, after);
+        END IF;
+    END LOOP;
+END
+$$";
 
 /// Writes rows of `types` through `COPY … (FORMAT binary)` (`statement`) in `transaction`.
 fn copy_rows<'a, const N: usize>(
@@ -39,20 +80,182 @@ fn copy_rows<'a, const N: usize>(
     statement: &str,
     types: &[Type],
     rows: impl Iterator<Item = [&'a (dyn ToSql + Sync); N]>,
-) -> Result<(), IngestError> {
-    let sink = transaction.copy_in(statement).map_err(failed)?;
+) -> Result<(), postgres::Error> {
+    let sink = transaction.copy_in(statement)?;
     let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(sink, types);
     for row in rows {
-        writer.write(&row).map_err(failed)?;
+        writer.write(&row)?;
     }
-    writer.finish().map_err(failed)?;
+    writer.finish()?;
     Ok(())
+}
+
+/// Inserts the message keys `keys` (sorted, so two nodes inserting the same keys never
+/// wait on each other in a cycle), all of them new: a plain insert, half the cost of
+/// `ON CONFLICT DO NOTHING`. Fails with a unique violation when one is not new.
+fn insert_new_keys(
+    transaction: &mut postgres::Transaction<'_>,
+    keys: &[&Vec<u8>],
+) -> Result<(), postgres::Error> {
+    if keys.len() >= COPY_FROM {
+        copy_rows(
+            transaction,
+            "COPY usage_message_keys (key) FROM STDIN (FORMAT binary)",
+            &[Type::BYTEA],
+            keys.iter().map(|key| [*key as &(dyn ToSql + Sync)]),
+        )
+    } else {
+        transaction
+            .execute(
+                "INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[])",
+                &[&keys],
+            )
+            .map(|_| ())
+    }
+}
+
+/// Inserts the message keys `keys` (sorted) that are not stored yet; returns those.
+fn insert_keys_skipping(
+    transaction: &mut postgres::Transaction<'_>,
+    keys: &[&Vec<u8>],
+) -> Result<std::collections::HashSet<Vec<u8>>, IngestError> {
+    let inserted = if keys.len() >= COPY_FROM {
+        // Through COPY into a table of this session, then into the keys.
+        transaction
+            .batch_execute(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS usage_keys_in (key BYTEA) \
+                 ON COMMIT DELETE ROWS",
+            )
+            .map_err(failed)?;
+        copy_rows(
+            transaction,
+            "COPY usage_keys_in (key) FROM STDIN (FORMAT binary)",
+            &[Type::BYTEA],
+            keys.iter().map(|key| [*key as &(dyn ToSql + Sync)]),
+        )
+        .map_err(failed)?;
+        transaction.query(
+            "INSERT INTO usage_message_keys (key) SELECT key FROM usage_keys_in ORDER BY key \
+             ON CONFLICT DO NOTHING RETURNING key",
+            &[],
+        )
+    } else {
+        transaction.query(
+            "INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[]) \
+             ON CONFLICT DO NOTHING RETURNING key",
+            &[&keys],
+        )
+    };
+    Ok(inserted
+        .map_err(failed)?
+        .iter()
+        .map(|row| row.get::<_, Vec<u8>>(0))
+        .collect())
+}
+
+/// Stores, in `transaction` (whose keys are in), the events of `records` whose keys are
+/// `new` (all when none), then commits; per record, the sequence it got.
+fn store_events(
+    mut transaction: postgres::Transaction<'_>,
+    keys: &[Vec<u8>],
+    records: &[(u128, &[u8])],
+    new: Option<std::collections::HashSet<Vec<u8>>>,
+) -> Result<Vec<Option<u64>>, IngestError> {
+    let mut placed = Vec::with_capacity(records.len());
+    let mut payloads: Vec<&[u8]> = Vec::new();
+    let mut taken = std::collections::HashSet::new();
+    for (key, (_, payload)) in keys.iter().zip(records) {
+        let stored = match &new {
+            None => true,
+            Some(new) => new.contains(key) && taken.insert(key),
+        };
+        placed.push(stored.then_some(payloads.len() as u64));
+        if stored {
+            payloads.push(payload);
+        }
+    }
+    if payloads.is_empty() {
+        transaction.commit().map_err(failed)?;
+        return Ok(placed);
+    }
+    // Then the events, numbered by the counter in the same statement: its row lock is
+    // held from here to the commit, which orders the commits by sequence.
+    let blocks = blocks(0, &payloads);
+    let starts: Vec<i64> = blocks.iter().map(|block| block.first).collect();
+    let counts: Vec<i32> = blocks.iter().map(|block| block.count).collect();
+    let ends: Vec<String> = blocks
+        .iter()
+        .map(|block| {
+            let ends: Vec<String> = block.ends.iter().map(i32::to_string).collect();
+            format!("{{{}}}", ends.join(","))
+        })
+        .collect();
+    let bytes: Vec<&[u8]> = blocks.iter().map(|block| &block.records[..]).collect();
+    let next: i64 = transaction
+        .query_one(
+            "WITH counter AS ( \
+                 UPDATE usage_sequence SET next = next + $1 WHERE id = 1 \
+                 RETURNING next - $1 AS first), \
+             stored AS ( \
+                 INSERT INTO usage_event_blocks (first, count, ends, records) \
+                 SELECT counter.first + b.start, b.count, b.ends::int[], b.records \
+                 FROM counter, \
+                      unnest($2::bigint[], $3::int[], $4::text[], $5::bytea[]) \
+                          AS b(start, count, ends, records) \
+                 RETURNING first) \
+             SELECT min(first) FROM stored",
+            &[&(payloads.len() as i64), &starts, &counts, &ends, &bytes],
+        )
+        .map_err(failed)?
+        .get(0);
+    transaction.commit().map_err(failed)?;
+    let next = u64::try_from(next).unwrap_or(0);
+    Ok(placed
+        .into_iter()
+        .map(|index| index.map(|index| next + index))
+        .collect())
+}
+
+/// A run of consecutive events as one row of `usage_event_blocks`.
+struct Block {
+    first: i64,
+    count: i32,
+    ends: Vec<i32>,
+    records: Vec<u8>,
+}
+
+/// The events `payloads` (sequences from `first` on) cut into blocks.
+fn blocks(first: i64, payloads: &[&[u8]]) -> Vec<Block> {
+    let mut blocks: Vec<Block> = Vec::new();
+    for (offset, payload) in payloads.iter().enumerate() {
+        let full = blocks.last().is_none_or(|block| {
+            block.ends.len() == BLOCK_EVENTS || block.records.len() + payload.len() > BLOCK_BYTES
+        });
+        if full {
+            blocks.push(Block {
+                first: first + offset as i64,
+                count: 0,
+                ends: Vec::new(),
+                records: Vec::new(),
+            });
+        }
+        if let Some(block) = blocks.last_mut() {
+            block.records.extend_from_slice(payload);
+            block
+                .ends
+                .push(i32::try_from(block.records.len()).unwrap_or(i32::MAX));
+            block.count += 1;
+        }
+    }
+    blocks
 }
 
 /// The usage events of one PostgreSQL database.
 pub(crate) struct PgEvents {
     /// Always `Some` but while dropping (closing blocks on the driver's runtime).
     pool: Option<Pool>,
+    /// The day (UTC) this node last made sure the months' partitions exist.
+    months_made: std::sync::Mutex<Option<jiff::civil::Date>>,
 }
 
 fn failed(error: impl std::fmt::Display) -> IngestError {
@@ -66,6 +269,13 @@ fn unreadable(error: impl std::fmt::Display) -> IngestError {
     IngestError::Import(format!("reading usage events from PostgreSQL: {error}"))
 }
 
+fn missing(sequence: i64) -> IngestError {
+    IngestError::Corrupt {
+        sequence: u64::try_from(sequence).unwrap_or(0),
+        reason: "missing from usage_event_blocks".into(),
+    }
+}
+
 impl PgEvents {
     /// Connects to the database at `url` (its migrations applied by the store).
     pub(crate) fn connect(url: &str) -> Result<PgEvents, IngestError> {
@@ -75,7 +285,10 @@ impl PgEvents {
             .connection_timeout(std::time::Duration::from_secs(10))
             .build(PostgresConnectionManager::new(config, NoTls))
             .map_err(unreadable)?;
-        Ok(PgEvents { pool: Some(pool) })
+        Ok(PgEvents {
+            pool: Some(pool),
+            months_made: std::sync::Mutex::new(None),
+        })
     }
 
     fn client(
@@ -97,6 +310,35 @@ impl PgEvents {
         Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
     }
 
+    /// Makes this month's and the next month's partitions, once a day per node. A failure
+    /// is logged, not fatal: the events then land in the default partition.
+    fn make_months(&self) {
+        let today = jiff::Timestamp::now()
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .date();
+        let Ok(mut made) = self.months_made.lock() else {
+            return;
+        };
+        if *made == Some(today) {
+            return;
+        }
+        let result = self.client().and_then(|mut client| {
+            let mut transaction = client.transaction().map_err(failed)?;
+            transaction
+                .execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
+                .map_err(failed)?;
+            transaction.batch_execute(MAKE_MONTHS).map_err(failed)?;
+            transaction.commit().map_err(failed)
+        });
+        match result {
+            Ok(()) => *made = Some(today),
+            Err(error) => {
+                tracing::warn!(error = %error, "usage events: the months' partitions were not made; events go to the default partition");
+                *made = Some(today);
+            }
+        }
+    }
+
     /// Stores the messages not stored yet, in one transaction: `records` are each
     /// message's de-duplication key and payload, in order. Returns, per record, the
     /// sequence it got, or none when the message was already there (or earlier in
@@ -105,96 +347,33 @@ impl PgEvents {
         &self,
         records: &[(u128, &[u8])],
     ) -> Result<Vec<Option<u64>>, IngestError> {
-        let mut client = self.client()?;
-        let mut transaction = client.transaction().map_err(failed)?;
-        let next: i64 = transaction
-            .query_one(
-                "SELECT next FROM usage_sequence WHERE id = 1 FOR UPDATE",
-                &[],
-            )
-            .map_err(failed)?
-            .get(0);
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.make_months();
         let keys: Vec<Vec<u8>> = records
             .iter()
             .map(|(key, _)| key.to_be_bytes().to_vec())
             .collect();
-        let bulk = records.len() >= COPY_FROM;
-        let inserted = if bulk {
-            // Through COPY into a table of this session, then into the keys.
-            transaction
-                .batch_execute(
-                    "CREATE TEMPORARY TABLE IF NOT EXISTS usage_keys_in (key BYTEA) \
-                     ON COMMIT DELETE ROWS",
-                )
-                .map_err(failed)?;
-            copy_rows(
-                &mut transaction,
-                "COPY usage_keys_in (key) FROM STDIN (FORMAT binary)",
-                &[Type::BYTEA],
-                keys.iter().map(|key| [key as &(dyn ToSql + Sync)]),
-            )?;
-            transaction.query(
-                "INSERT INTO usage_message_keys (key) SELECT key FROM usage_keys_in \
-                 ON CONFLICT DO NOTHING RETURNING key",
-                &[],
-            )
-        } else {
-            transaction.query(
-                "INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[]) \
-                 ON CONFLICT DO NOTHING RETURNING key",
-                &[&keys],
-            )
-        };
-        let new: std::collections::HashSet<Vec<u8>> = inserted
-            .map_err(failed)?
-            .iter()
-            .map(|row| row.get::<_, Vec<u8>>(0))
-            .collect();
-        let mut placed = Vec::with_capacity(records.len());
-        let mut sequences = Vec::new();
-        let mut payloads: Vec<&[u8]> = Vec::new();
-        let mut taken = std::collections::HashSet::new();
-        for (key, (_, payload)) in keys.iter().zip(records) {
-            if new.contains(key) && taken.insert(key) {
-                let sequence = next + sequences.len() as i64;
-                sequences.push(sequence);
-                payloads.push(payload);
-                placed.push(Some(u64::try_from(sequence).unwrap_or(0)));
-            } else {
-                placed.push(None);
+        let mut sorted: Vec<&Vec<u8>> = keys.iter().collect();
+        sorted.sort_unstable();
+        let mut client = self.client()?;
+        // The keys first, outside the counter's lock: nodes insert theirs side by side.
+        // Usually every message is new (a plain insert); when one is not, the transaction
+        // starts again and skips the keys already stored.
+        {
+            let mut transaction = client.transaction().map_err(failed)?;
+            match insert_new_keys(&mut transaction, &sorted) {
+                Ok(()) => return store_events(transaction, &keys, records, None),
+                Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    transaction.rollback().map_err(failed)?;
+                }
+                Err(error) => return Err(failed(error)),
             }
         }
-        if bulk {
-            copy_rows(
-                &mut transaction,
-                "COPY usage_events (sequence, payload) FROM STDIN (FORMAT binary)",
-                &[Type::INT8, Type::BYTEA],
-                sequences.iter().zip(&payloads).map(|(sequence, payload)| {
-                    [
-                        sequence as &(dyn ToSql + Sync),
-                        payload as &(dyn ToSql + Sync),
-                    ]
-                }),
-            )?;
-        } else if !sequences.is_empty() {
-            transaction
-                .execute(
-                    "INSERT INTO usage_events (sequence, payload) \
-                     SELECT * FROM unnest($1::bigint[], $2::bytea[])",
-                    &[&sequences, &payloads],
-                )
-                .map_err(failed)?;
-        }
-        if !sequences.is_empty() {
-            transaction
-                .execute(
-                    "UPDATE usage_sequence SET next = $1 WHERE id = 1",
-                    &[&(next + sequences.len() as i64)],
-                )
-                .map_err(failed)?;
-        }
-        transaction.commit().map_err(failed)?;
-        Ok(placed)
+        let mut transaction = client.transaction().map_err(failed)?;
+        let new = insert_keys_skipping(&mut transaction, &sorted)?;
+        store_events(transaction, &keys, records, Some(new))
     }
 
     /// Reads the events from sequence `from` on that are acknowledged now, in order, at
@@ -221,28 +400,43 @@ impl PgEvents {
         if until <= from {
             return Ok(u64::try_from(from).unwrap_or(0));
         }
+        // The block holding `from`, and every block after it that starts before `until`.
         let rows = transaction
             .query(
-                "SELECT sequence, payload FROM usage_events \
-                 WHERE sequence >= $1 AND sequence < $2 ORDER BY sequence",
+                "SELECT first, ends, records FROM usage_event_blocks \
+                 WHERE first >= COALESCE( \
+                     (SELECT max(first) FROM usage_event_blocks WHERE first <= $1), 0) \
+                   AND first < $2 \
+                 ORDER BY first",
                 &[&from, &until],
             )
             .map_err(unreadable)?;
-        for (expected, row) in (from..).zip(rows.iter()) {
-            let sequence: i64 = row.get(0);
-            if sequence != expected {
-                return Err(IngestError::Corrupt {
-                    sequence: u64::try_from(expected).unwrap_or(0),
-                    reason: "missing from usage_events".into(),
-                });
+        let mut expected = from;
+        for row in &rows {
+            let first: i64 = row.get(0);
+            let ends: Vec<i32> = row.get(1);
+            let records: &[u8] = row.get(2);
+            let mut start = 0;
+            for (sequence, end) in (first..).zip(ends) {
+                let end = usize::try_from(end)
+                    .ok()
+                    .filter(|end| (start..=records.len()).contains(end))
+                    .ok_or(IngestError::Corrupt {
+                        sequence: u64::try_from(sequence).unwrap_or(0),
+                        reason: "its block's ends are outside the block's records".into(),
+                    })?;
+                if (from..until).contains(&sequence) {
+                    if sequence != expected {
+                        return Err(missing(expected));
+                    }
+                    visit(u64::try_from(sequence).unwrap_or(0), &records[start..end]);
+                    expected += 1;
+                }
+                start = end;
             }
-            visit(u64::try_from(sequence).unwrap_or(0), row.get::<_, &[u8]>(1));
         }
-        if rows.len() as i64 != until - from {
-            return Err(IngestError::Corrupt {
-                sequence: u64::try_from(from + rows.len() as i64).unwrap_or(0),
-                reason: "missing from usage_events".into(),
-            });
+        if expected != until {
+            return Err(missing(expected));
         }
         transaction.commit().map_err(unreadable)?;
         Ok(u64::try_from(until).unwrap_or(0))
@@ -270,9 +464,19 @@ impl PgEvents {
             .map(|position| i64::try_from(position.offset()).unwrap_or(i64::MAX))
             .collect();
         let mut client = self.client()?;
+        // Each event's bytes out of its block (`substring` decompresses the block's
+        // records up to the event's end, not further).
         let rows = client
             .query(
-                "SELECT sequence, payload FROM usage_events WHERE sequence = ANY($1)",
+                "SELECT s.sequence, substring(b.records \
+                     FROM COALESCE(b.ends[(s.sequence - b.first)::int], 0) + 1 \
+                     FOR b.ends[(s.sequence - b.first)::int + 1] \
+                         - COALESCE(b.ends[(s.sequence - b.first)::int], 0)) \
+                 FROM unnest($1::bigint[]) AS s(sequence) \
+                 CROSS JOIN LATERAL ( \
+                     SELECT first, count, ends, records FROM usage_event_blocks \
+                     WHERE first <= s.sequence ORDER BY first DESC LIMIT 1) AS b \
+                 WHERE s.sequence < b.first + b.count",
                 &[&sequences],
             )
             .map_err(unreadable)?;
@@ -293,7 +497,7 @@ impl PgEvents {
                     .query_one(
                         "SELECT COALESCE(sum(pg_total_relation_size(inhrelid)), 0)::bigint \
                          FROM pg_inherits WHERE inhparent IN \
-                         ('usage_events'::regclass, 'usage_message_keys'::regclass)",
+                         ('usage_event_blocks'::regclass, 'usage_message_keys'::regclass)",
                         &[],
                     )
                     .ok()
@@ -690,4 +894,34 @@ pub(crate) fn take_snapshot(
         "rollups' snapshot written to PostgreSQL"
     );
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BLOCK_BYTES, BLOCK_EVENTS, blocks};
+
+    #[test]
+    fn events_are_cut_into_blocks_by_count_and_by_bytes() {
+        // 600 events of 10 bytes: 256 + 256 + 88, numbered on from 40.
+        let small = vec![0u8; 10];
+        let payloads: Vec<&[u8]> = (0..600).map(|_| &small[..]).collect();
+        let cut = blocks(40, &payloads);
+        let shape: Vec<(i64, i32, usize)> = cut
+            .iter()
+            .map(|block| (block.first, block.count, block.records.len()))
+            .collect();
+        assert_eq!(shape, [(40, 256, 2560), (296, 256, 2560), (552, 88, 880)]);
+        assert_eq!(cut[2].ends[..3], [10, 20, 30]);
+        assert_eq!(cut[2].ends.last(), Some(&880));
+        assert_eq!(BLOCK_EVENTS, 256);
+        // Events of 300 KiB: three fit in 1 MiB, the fourth starts a block; an event
+        // larger than a block gets one of its own.
+        let large = vec![1u8; 300 << 10];
+        let huge = vec![2u8; BLOCK_BYTES + 1];
+        let payloads: Vec<&[u8]> = vec![&large, &large, &large, &large, &huge, &large];
+        let cut = blocks(0, &payloads);
+        let shape: Vec<(i64, i32)> = cut.iter().map(|block| (block.first, block.count)).collect();
+        assert_eq!(shape, [(0, 3), (3, 1), (4, 1), (5, 1)]);
+        assert!(blocks(0, &[]).is_empty());
+    }
 }

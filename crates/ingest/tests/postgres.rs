@@ -80,6 +80,26 @@ fn answers(ingest: &Ingest) -> String {
     }))
 }
 
+/// Events as compared across stores: everything but when each store received them.
+fn timeline(events: Vec<mikawaya_usage::message::StoredEvent>) -> Vec<String> {
+    events
+        .into_iter()
+        .map(|mut event| {
+            event.received_ms = 0;
+            format!("{event:?}")
+        })
+        .collect()
+}
+
+/// The partition of this month's events (by the database's calendar).
+fn this_month(client: &mut postgres::Client) -> String {
+    ok(client.query_one(
+        "SELECT 'usage_event_blocks_' || to_char(CURRENT_DATE, 'YYYY_MM')",
+        &[],
+    ))
+    .get(0)
+}
+
 /// Waits (at most `limit`) until `ingest` answers `expected`; how long it took.
 fn until_equal(ingest: &Ingest, expected: &str, limit: Duration) -> Duration {
     let started = Instant::now();
@@ -159,7 +179,8 @@ fn a_bulk_import_through_copy_stores_each_message_once() {
     let mut client = ok(postgres::Client::connect(&url, postgres::NoTls));
     let counted: (i64, i64) = {
         let row = ok(client.query_one(
-            "SELECT (SELECT COUNT(*) FROM usage_events), (SELECT COUNT(*) FROM usage_message_keys)",
+            "SELECT (SELECT sum(count)::bigint FROM usage_event_blocks), \
+             (SELECT COUNT(*) FROM usage_message_keys)",
             &[],
         ));
         (row.get(0), row.get(1))
@@ -171,4 +192,126 @@ fn a_bulk_import_through_copy_stores_each_message_once() {
     until_equal(&b, &on_a, Duration::from_secs(5));
     let small = file(dir.path(), "bulk", 300);
     assert_eq!(import(&b, &small), (0, 300));
+    // An account's raw events, read one by one out of their blocks, are those a node on
+    // the embedded store keeps for the same file, page by page across blocks.
+    let embedded_dir = dir.path().join("embedded");
+    let embedded = ok(Ingest::open(
+        &embedded_dir,
+        IngestConfig::default(),
+        Arc::new(ok(mikawaya_store::sqlite::SqliteStore::open_dir(
+            &embedded_dir,
+        ))),
+    ));
+    let big = file(dir.path(), "bulk", 20_000);
+    assert_eq!(import(&embedded, &big), (20_000, 0));
+    for (account, skip, limit) in [
+        ("ACC-1", 0, 300),
+        ("ACC-2", 250, 300),
+        ("ACC-0", 6_500, 100),
+    ] {
+        let from_blocks = ok(b.account_events(account, skip, limit));
+        let from_log = ok(embedded.account_events(account, skip, limit));
+        assert_eq!(from_blocks.1, from_log.1, "{account}");
+        assert_eq!(
+            from_blocks.0.len(),
+            from_log.0.len().min(limit),
+            "{account}"
+        );
+        assert!(
+            timeline(from_blocks.0) == timeline(from_log.0),
+            "{account} from {skip}"
+        );
+    }
+    // Every block is in this month's partition, none in the default one.
+    let placed: Vec<(String, i64)> = ok(client.query(
+        "SELECT tableoid::regclass::text, sum(count)::bigint FROM usage_event_blocks GROUP BY 1",
+        &[],
+    ))
+    .iter()
+    .map(|row| (row.get(0), row.get(1)))
+    .collect();
+    assert_eq!(placed, [(this_month(&mut client), 20_000)]);
+}
+
+/// A database whose events were stored one row each (schema version 19) keeps them when
+/// it moves to blocks: a node reads the same answers, and this month's events leave the
+/// default partition for the month's own as soon as a node writes.
+#[test]
+fn events_stored_one_row_each_are_kept_as_blocks() {
+    // The events as one node stored them.
+    let url = mikawaya_testpg::fresh_database();
+    let dir = ok(tempfile::tempdir());
+    let a = node(&dir.path().join("a"), &url);
+    assert_eq!(import(&a, &file(dir.path(), "old", 700)), (700, 0));
+    let before = answers(&a);
+    let events = ok(a.account_events("ACC-1", 0, 1_000));
+    drop(a);
+    let mut client = ok(postgres::Client::connect(&url, postgres::NoTls));
+    let records: Vec<Vec<u8>> = ok(client.query(
+        "SELECT first, ends, records FROM usage_event_blocks ORDER BY first",
+        &[],
+    ))
+    .iter()
+    .flat_map(|row| {
+        let (ends, records): (Vec<i32>, Vec<u8>) = (row.get(1), row.get(2));
+        let starts = std::iter::once(0).chain(ends.clone());
+        starts
+            .zip(ends)
+            .map(|(start, end)| records[start as usize..end as usize].to_vec())
+            .collect::<Vec<_>>()
+    })
+    .collect();
+    assert_eq!(records.len(), 700);
+    let keys: Vec<Vec<u8>> = ok(client.query("SELECT key FROM usage_message_keys", &[]))
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    // A database at version 19, holding those events one row each, as that version did.
+    let old_url = mikawaya_testpg::fresh_database();
+    let mut old = ok(postgres::Client::connect(&old_url, postgres::NoTls));
+    let migrations = Path::new(env!("CARGO_MANIFEST_DIR")).join("../store/migrations/postgres");
+    ok(old.batch_execute(
+        "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, \
+         applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    ));
+    for file in ["0018_baseline.sql", "0019_nodes.sql"] {
+        ok(old.batch_execute(&ok(std::fs::read_to_string(migrations.join(file)))));
+    }
+    ok(old.execute(
+        "INSERT INTO schema_migrations (version) SELECT generate_series(1, 19)",
+        &[],
+    ));
+    let sequences: Vec<i64> = (0..700).collect();
+    ok(old.execute(
+        "INSERT INTO usage_events (sequence, payload) SELECT * FROM unnest($1::bigint[], $2::bytea[])",
+        &[&sequences, &records],
+    ));
+    ok(old.execute(
+        "INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[])",
+        &[&keys],
+    ));
+    ok(old.execute("UPDATE usage_sequence SET next = 700", &[]));
+    // The store moves it to blocks; a node reads it as before.
+    let migrated = node(&dir.path().join("b"), &old_url);
+    assert_eq!(answers(&migrated), before);
+    assert_eq!(
+        format!("{:?}", ok(migrated.account_events("ACC-1", 0, 1_000))),
+        format!("{events:?}")
+    );
+    let in_default: i64 =
+        ok(old.query_one("SELECT count(*) FROM usage_event_blocks_default", &[])).get(0);
+    assert_eq!(in_default, 700, "one block per event, as migrated");
+    // The messages are known: sending them again stores nothing; new ones are stored,
+    // and the node that wrote made this month's partition, moving the month's events in.
+    assert_eq!(import(&migrated, &file(dir.path(), "old", 700)), (0, 700));
+    assert_eq!(import(&migrated, &file(dir.path(), "new", 50)), (50, 0));
+    let placed: Vec<(String, i64)> = ok(old.query(
+        "SELECT tableoid::regclass::text, sum(count)::bigint FROM usage_event_blocks GROUP BY 1",
+        &[],
+    ))
+    .iter()
+    .map(|row| (row.get(0), row.get(1)))
+    .collect();
+    assert_eq!(placed, [(this_month(&mut old), 750)]);
+    assert!(answers(&migrated).starts_with("750 "));
 }

@@ -153,6 +153,25 @@ async fn a_batch_is_stored_once_and_read_back_exactly() {
         .status,
         StatusCode::NOT_FOUND
     );
+    // A message twice within one batch, beside one stored before: the new one once.
+    let again = json!({
+        "batch": [
+            {"type": "track", "messageId": "m4", "userId": "u1", "event": "Report Run", "timestamp": now()},
+            {"type": "track", "messageId": "m4", "userId": "u1", "event": "Report Run", "timestamp": now()},
+            {"type": "track", "messageId": "m1", "userId": "u1", "event": "Report Run", "timestamp": now()},
+        ],
+        "context": {"groupId": "EXT-a"},
+    });
+    let reply = send(
+        &app,
+        "/v1/batch",
+        Some(&key),
+        ok(serde_json::to_vec(&again)),
+        false,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+    assert_eq!(usage(&app, "a", "Report Run").await, 3, "m4 counts once");
 }
 
 #[tokio::test]

@@ -29,6 +29,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../migrations/postgres/0018_baseline.sql"),
     ),
     (19, include_str!("../../migrations/postgres/0019_nodes.sql")),
+    (
+        20,
+        include_str!("../../migrations/postgres/0020_event_blocks.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations are applied under ("mkwy" in ASCII).

@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0017_import.sql"),
     include_str!("../../migrations/0018_audit_trail.sql"),
     include_str!("../../migrations/0019_nodes.sql"),
+    include_str!("../../migrations/0020_event_blocks.sql"),
 ];
 
 /// Reader connections kept open.

@@ -1,0 +1,3 @@
+-- Usage events in blocks: a PostgreSQL change only (migrations/postgres/0020 is its
+-- twin). On SQLite the events stay in the data dir's event log (events/*.seg), which
+-- already writes them in blocks; this migration keeps both backends at one version.
