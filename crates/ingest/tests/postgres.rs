@@ -315,3 +315,50 @@ fn events_stored_one_row_each_are_kept_as_blocks() {
     assert_eq!(placed, [(this_month(&mut old), 750)]);
     assert!(answers(&migrated).starts_with("750 "));
 }
+
+/// An old month leaves the database as docs/operations.md says (detached and dropped once
+/// the rollups' snapshot covers it): a node starting afterwards answers as before from the
+/// snapshot, and an account's raw events are those still in the database.
+#[test]
+fn an_archived_month_leaves_the_answers_as_they_were() {
+    let url = mikawaya_testpg::fresh_database();
+    let dir = ok(tempfile::tempdir());
+    let a = node(&dir.path().join("a"), &url);
+    assert_eq!(import(&a, &file(dir.path(), "january", 700)), (700, 0));
+    // Those events were received in January 2020.
+    let mut client = ok(postgres::Client::connect(&url, postgres::NoTls));
+    ok(client.batch_execute(
+        "CREATE TABLE usage_event_blocks_2020_01 PARTITION OF usage_event_blocks \
+             FOR VALUES FROM ('2020-01-01') TO ('2020-02-01'); \
+         UPDATE usage_event_blocks SET received_on = '2020-01-15'",
+    ));
+    assert_eq!(import(&a, &file(dir.path(), "now", 300)), (300, 0));
+    let before = answers(&a);
+    let total = ok(a.account_events("ACC-1", 0, 2_000)).1;
+    drop(a);
+    let through: i64 = ok(client.query_one("SELECT through FROM rollup_snapshots", &[])).get(0);
+    let last_archived: i64 = ok(client.query_one(
+        "SELECT max(first + count - 1) FROM usage_event_blocks_2020_01",
+        &[],
+    ))
+    .get(0);
+    assert!(last_archived < through, "{last_archived} < {through}");
+    ok(client.batch_execute(
+        "ALTER TABLE usage_event_blocks DETACH PARTITION usage_event_blocks_2020_01; \
+         DROP TABLE usage_event_blocks_2020_01",
+    ));
+    let b = node(&dir.path().join("b"), &url);
+    assert_eq!(answers(&b), before);
+    let (events, counted) = ok(b.account_events("ACC-1", 0, 2_000));
+    assert_eq!(counted, total, "the rollups still count every event");
+    assert!(!events.is_empty());
+    assert!(
+        events
+            .iter()
+            .all(|event| event.message_id.starts_with("now-")),
+        "only the events still in the database are listed"
+    );
+    // New events go on being stored and read.
+    assert_eq!(import(&b, &file(dir.path(), "later", 30)), (30, 0));
+    assert!(answers(&b).starts_with("1030 "));
+}
