@@ -903,7 +903,7 @@ mod tests {
     #[test]
     fn events_are_cut_into_blocks_by_count_and_by_bytes() {
         // 600 events of 10 bytes: 256 + 256 + 88, numbered on from 40.
-        let small = vec![0u8; 10];
+        let small = [0u8; 10];
         let payloads: Vec<&[u8]> = (0..600).map(|_| &small[..]).collect();
         let cut = blocks(40, &payloads);
         let shape: Vec<(i64, i32, usize)> = cut
