@@ -210,6 +210,20 @@ impl Db<'_> {
         row_width: usize,
         rows: impl IntoIterator<Item = Vec<Value>>,
     ) -> Result<()> {
+        self.upsert_rows(table, columns, row_width, rows, "")
+    }
+
+    /// As [`Db::insert_rows`], each statement ending with `on_conflict` (an `ON CONFLICT …`
+    /// clause, or nothing). A multi-row upsert must not name one row twice (PostgreSQL
+    /// refuses to update a row twice in one statement): the caller keeps keys distinct.
+    pub fn upsert_rows(
+        &self,
+        table: &str,
+        columns: &str,
+        row_width: usize,
+        rows: impl IntoIterator<Item = Vec<Value>>,
+        on_conflict: &str,
+    ) -> Result<()> {
         let one = format!("({})", vec!["?"; row_width].join(", "));
         let mut params: Vec<Value> = Vec::with_capacity(ROWS_PER_INSERT * row_width);
         let flush = |params: &mut Vec<Value>| -> Result<()> {
@@ -218,7 +232,7 @@ impl Db<'_> {
                 return Ok(());
             }
             let statement = format!(
-                "INSERT INTO {table} ({columns}) VALUES {}",
+                "INSERT INTO {table} ({columns}) VALUES {} {on_conflict}",
                 vec![one.as_str(); count].join(", ")
             );
             self.execute(&statement, params)?;

@@ -10,28 +10,38 @@ use mikawaya_domain::value::Text;
 use mikawaya_domain::{AccountId, UserId, Visibility, WriteAccess};
 
 /// Writes the signals of `day` for the given accounts, keeping their last touch, and moves
-/// the history stamp.
+/// the history stamp. An account given twice keeps its last row.
 pub(crate) fn put_signals(db: &Db<'_>, day: jiff::civil::Date, rows: &[SignalRow]) -> Result<()> {
-    let upsert = "INSERT INTO account_signals (account_id, day, health, health_change, forecast_risk, forecast_factors) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-         ON CONFLICT (account_id) DO UPDATE SET day = excluded.day, health = excluded.health, \
-         health_change = excluded.health_change, forecast_risk = excluded.forecast_risk, \
-         forecast_factors = excluded.forecast_factors";
-    for signal in rows {
-        db.execute(
-            upsert,
-            &[
+    let mut last: std::collections::HashMap<AccountId, usize> = std::collections::HashMap::new();
+    for (index, signal) in rows.iter().enumerate() {
+        last.insert(signal.account_id, index);
+    }
+    let day = day.to_string();
+    let values = rows
+        .iter()
+        .enumerate()
+        .filter(|(index, signal)| last.get(&signal.account_id) == Some(index))
+        .map(|(_, signal)| {
+            vec![
                 signal.account_id.get().into(),
-                day.to_string().into(),
+                day.as_str().into(),
                 signal.health.into(),
                 signal.health_change.into(),
                 signal.forecast_risk.into(),
                 serde_json::to_string(&signal.forecast_factors)
                     .unwrap_or_else(|_| "[]".to_owned())
                     .into(),
-            ],
-        )?;
-    }
+            ]
+        });
+    db.upsert_rows(
+        "account_signals",
+        "account_id, day, health, health_change, forecast_risk, forecast_factors",
+        6,
+        values,
+        "ON CONFLICT (account_id) DO UPDATE SET day = excluded.day, health = excluded.health, \
+         health_change = excluded.health_change, forecast_risk = excluded.forecast_risk, \
+         forecast_factors = excluded.forecast_factors",
+    )?;
     // Sums kept over the book read the health in force (`Store::history_stamp`).
     db.execute("UPDATE history_stamp SET n = n + 1 WHERE id = 1", &[])?;
     Ok(())

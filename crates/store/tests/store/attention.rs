@@ -263,3 +263,71 @@ fn snoozes_are_per_person_until_a_day_and_scoped() {
         assert!(ok(store.snoozes(&read, me, DAY)).is_empty());
     }
 }
+
+/// A day's signals for more accounts than one statement takes (multi-row upserts of 500):
+/// every account gets its row, a second day replaces them, an account given twice keeps
+/// its last row, and the last touch stays as the touchpoints made it.
+#[test]
+fn a_days_signals_for_many_accounts_are_written_whole() {
+    use mikawaya_domain::account::NewAccount;
+    use mikawaya_domain::value::Name;
+    for backend in backends() {
+        let store = backend.store.as_ref();
+        let world = seed(store);
+        let (read, write, manage) = (
+            Actor::system().read(),
+            ok(Actor::system().write()),
+            ok(Actor::system().manage()),
+        );
+        let touched = ok(store.get_account(&read, world.a.account))
+            .signals
+            .last_touch;
+        let mut ids: Vec<AccountId> = (0..1203)
+            .map(|n| {
+                ok(store.create_account(
+                    &write,
+                    NewAccount::named(ok(Name::parse(&format!("Signals {n}")))),
+                ))
+                .id
+            })
+            .collect();
+        ids.push(world.a.account);
+        let first: Vec<SignalRow> = ids
+            .iter()
+            .enumerate()
+            .map(|(n, id)| signal(*id, Some((n % 101) as f64), (n % 2 == 0).then_some(0.25)))
+            .collect();
+        ok(store.put_signals(&manage, DAY, &first));
+        let day_after = DAY.tomorrow().unwrap_or(DAY);
+        // The next day: every account again, the first one twice (its last row counts).
+        let mut second: Vec<SignalRow> =
+            ids.iter().map(|id| signal(*id, None, Some(0.5))).collect();
+        second.push(signal(ids[0], Some(99.0), Some(0.75)));
+        ok(store.put_signals(&manage, day_after, &second));
+        for (n, expected) in [
+            (0, (Some(99.0), Some(0.75))),
+            (1, (None, Some(0.5))),
+            (500, (None, Some(0.5))),
+            (1202, (None, Some(0.5))),
+            (1203, (None, Some(0.5))),
+        ] {
+            let signals = ok(store.get_account(&read, ids[n])).signals;
+            assert_eq!(
+                (signals.day, signals.health, signals.forecast_risk),
+                (Some(day_after), expected.0, expected.1),
+                "{}: account {n}",
+                backend.name
+            );
+            assert_eq!(signals.forecast_factors, ["logins"], "{}", backend.name);
+        }
+        assert_eq!(
+            ok(store.get_account(&read, world.a.account))
+                .signals
+                .last_touch,
+            touched,
+            "{}",
+            backend.name
+        );
+        assert_eq!(ok(store.signals_day()), Some(day_after), "{}", backend.name);
+    }
+}
