@@ -25,6 +25,7 @@ mod nodes;
 mod pages;
 mod plans;
 mod series;
+mod start;
 mod voice;
 
 /// The allocator the `mikawaya` binary uses, so the numbers are the product's.
@@ -48,9 +49,10 @@ fn main() -> Result<()> {
         "voice" => voice::run(),
         "nodes" => nodes::run(),
         "series" => series::run(),
+        "start" => start::run(),
         other => {
             bail!(
-                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey, voice, nodes, series)"
+                "unknown benchmark '{other}' (known: foundation, ingest, pages, metrics, desk, plans, journey, voice, nodes, series, start)"
             )
         }
     }
