@@ -129,7 +129,7 @@ pub fn cohort_table(
         to,
         by: by.to_owned(),
         inactive_days,
-        stamp: store.history_stamp()?,
+        stamp: store.book_stamp()?,
         usage: changes,
         zone: store.business_time_zone()?.iana_name().map(str::to_owned),
     };

@@ -131,7 +131,7 @@ pub fn team(
     let key = BookKey {
         visibility: access.visibility(),
         day,
-        stamp: store.history_stamp()?,
+        stamp: store.book_stamp()?,
     };
     let groups = kept.team.get_or(key, || {
         Ok(store.book_groups(access, day, day..=horizon, AT_RISK_BELOW)?)

@@ -118,6 +118,24 @@ fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult 
     let first = table(&rollups)?;
     assert_eq!(first.0.overall.churned, 0);
     assert!(std::sync::Arc::ptr_eq(&first, &table(&rollups)?), "kept");
+    // A call logged is not the book: the table stands.
+    world.store.create_touchpoint(
+        &write,
+        mikawaya_domain::touchpoint::NewTouchpoint {
+            account_id: account,
+            kind: mikawaya_domain::touchpoint::TouchpointKind::Call,
+            occurred_at: "2026-03-10T09:00:00Z".parse()?,
+            user_id: None,
+            summary: None,
+            attendees: Vec::new(),
+            notes: None,
+            sentiment: None,
+        },
+    )?;
+    assert!(
+        std::sync::Arc::ptr_eq(&first, &table(&rollups)?),
+        "kept after a touchpoint"
+    );
     // The subscription ends within the period: churned, computed again.
     world.store.update_subscription(
         &write,

@@ -46,6 +46,9 @@ type SecondPass = (String, String, Vec<(i64, Value)>);
 /// Tables the migrations fill or that are not the store's to copy.
 const NOT_COPIED: &[&str] = &["schema_migrations", "usage_sequence"];
 
+/// Counters the migrations seed with their one row (`id = 1`): copied by setting it.
+const SEEDED: &[&str] = &["history_stamp", "book_stamp"];
+
 /// Rows inserted per statement.
 const ROWS_PER_INSERT: usize = 200;
 
@@ -148,7 +151,7 @@ impl PostgresStore {
             let rows: i64 = transaction
                 .query_one(&format!("SELECT count(*) FROM {}", table.name), &[])?
                 .get(0);
-            let seeded = table.name == "history_stamp";
+            let seeded = SEEDED.contains(&table.name.as_str());
             if rows > 0 && !seeded {
                 return Err(StoreError::Conflict {
                     field: "database_url".into(),
@@ -185,10 +188,13 @@ impl PostgresStore {
                 .collect();
             let id_index = names.iter().position(|name| *name == "id");
             let mut deferred: BTreeMap<usize, Vec<(i64, Value)>> = BTreeMap::new();
-            if table.name == "history_stamp" {
+            if SEEDED.contains(&table.name.as_str()) {
                 if let Some(row) = rows.next()? {
                     let n: i64 = row.get(1)?;
-                    transaction.execute("UPDATE history_stamp SET n = $1 WHERE id = 1", &[&n])?;
+                    transaction.execute(
+                        &format!("UPDATE {} SET n = $1 WHERE id = 1", table.name),
+                        &[&n],
+                    )?;
                     hashes.push(row_hash(
                         &[Value::Integer(1), Value::Integer(n)],
                         &table.columns,

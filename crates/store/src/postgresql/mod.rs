@@ -33,6 +33,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         20,
         include_str!("../../migrations/postgres/0020_event_blocks.sql"),
     ),
+    (
+        21,
+        include_str!("../../migrations/postgres/0021_book_stamp.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations are applied under ("mkwy" in ASCII).

@@ -42,8 +42,10 @@ pub(crate) fn put_signals(db: &Db<'_>, day: jiff::civil::Date, rows: &[SignalRow
          health_change = excluded.health_change, forecast_risk = excluded.forecast_risk, \
          forecast_factors = excluded.forecast_factors",
     )?;
-    // Sums kept over the book read the health in force (`Store::history_stamp`).
+    // Sums kept over the book read the health in force (`Store::history_stamp`,
+    // `Store::book_stamp`).
     db.execute("UPDATE history_stamp SET n = n + 1 WHERE id = 1", &[])?;
+    db.execute("UPDATE book_stamp SET n = n + 1 WHERE id = 1", &[])?;
     Ok(())
 }
 

@@ -1023,6 +1023,9 @@ macro_rules! store_over_db {
             fn history_stamp(&self) -> Result<i64> {
                 self.read_db(config::history_stamp)
             }
+            fn book_stamp(&self) -> Result<i64> {
+                self.read_db(config::book_stamp)
+            }
             fn snooze(&self, access: &WriteAccess, snooze: &crate::work::Snooze) -> Result<()> {
                 self.write_db(access.user_id(), |c| attention::snooze(c, access, snooze))
             }

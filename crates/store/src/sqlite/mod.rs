@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0018_audit_trail.sql"),
     include_str!("../../migrations/0019_nodes.sql"),
     include_str!("../../migrations/0020_event_blocks.sql"),
+    include_str!("../../migrations/0021_book_stamp.sql"),
 ];
 
 /// Reader connections kept open.

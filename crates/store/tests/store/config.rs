@@ -202,7 +202,8 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
              ALTER TABLE playbook_runs DROP COLUMN reason_ja;
              ALTER TABLE users DROP COLUMN deactivated_at; DROP TABLE audit_log;
              DROP TABLE leases; DROP TABLE login_failures;
-             DROP TABLE history_stamp;
+             DROP TABLE history_stamp; DROP TABLE book_stamp;
+             DROP TRIGGER book_stamp_accounts_insert; DROP TRIGGER book_stamp_accounts_update; DROP TRIGGER book_stamp_accounts_delete; DROP TRIGGER book_stamp_subscriptions_insert; DROP TRIGGER book_stamp_subscriptions_update; DROP TRIGGER book_stamp_subscriptions_delete; DROP TRIGGER book_stamp_account_changes_insert; DROP TRIGGER book_stamp_account_changes_update; DROP TRIGGER book_stamp_account_changes_delete;
              DROP TRIGGER history_stamp_accounts_insert; DROP TRIGGER history_stamp_accounts_update; DROP TRIGGER history_stamp_accounts_delete;
              DROP TRIGGER history_stamp_subscriptions_insert; DROP TRIGGER history_stamp_subscriptions_update; DROP TRIGGER history_stamp_subscriptions_delete;
              DROP TRIGGER history_stamp_touchpoints_insert; DROP TRIGGER history_stamp_touchpoints_update; DROP TRIGGER history_stamp_touchpoints_delete;
@@ -296,12 +297,13 @@ fn the_business_time_zone_is_kept_and_checked() {
 }
 
 #[test]
-fn the_history_stamp_moves_with_the_books_history_only() {
+fn the_history_and_book_stamps_move_with_what_they_count_only() {
     for backend in backends() {
         let store = backend.store.as_ref();
         let world = crate::seed(store);
         let write = ok(Actor::system().write());
         let before = ok(store.history_stamp());
+        let book = ok(store.book_stamp());
         // A task is work on the account, not its history.
         ok(store.update_task(
             &write,
@@ -312,6 +314,7 @@ fn the_history_stamp_moves_with_the_books_history_only() {
             },
         ));
         assert_eq!(ok(store.history_stamp()), before, "{}", backend.name);
+        assert_eq!(ok(store.book_stamp()), book, "{}", backend.name);
         ok(store.update_subscription(
             &write,
             world.a.subscription,
@@ -322,9 +325,32 @@ fn the_history_stamp_moves_with_the_books_history_only() {
         ));
         let after = ok(store.history_stamp());
         assert!(after > before, "{}", backend.name);
+        let book_after = ok(store.book_stamp());
+        assert!(
+            book_after > book,
+            "{}: a subscription is the book",
+            backend.name
+        );
+        // A touchpoint is the book's history, not the book: the sums over the book stand.
         ok(store.delete_touchpoint(&write, world.b.touchpoint));
         let later = ok(store.history_stamp());
         assert!(later > after, "{}", backend.name);
+        assert_eq!(ok(store.book_stamp()), book_after, "{}", backend.name);
+        ok(store.update_account(
+            &write,
+            world.b.account,
+            mikawaya_domain::account::AccountPatch {
+                name: Some(ok(mikawaya_domain::value::Name::parse("Renamed B"))),
+                ..Default::default()
+            },
+        ));
+        let book_later = ok(store.book_stamp());
+        assert!(
+            book_later > book_after,
+            "{}: an account is the book",
+            backend.name
+        );
+        let later = ok(store.history_stamp());
         // The accounts' signals (their health in force) are read by the sums kept over it.
         ok(store.put_signals(
             &ok(Actor::system().manage()),
@@ -338,5 +364,6 @@ fn the_history_stamp_moves_with_the_books_history_only() {
             }],
         ));
         assert!(ok(store.history_stamp()) > later, "{}", backend.name);
+        assert!(ok(store.book_stamp()) > book_later, "{}", backend.name);
     }
 }
