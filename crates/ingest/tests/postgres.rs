@@ -91,6 +91,17 @@ fn timeline(events: Vec<mikawaya_usage::message::StoredEvent>) -> Vec<String> {
         .collect()
 }
 
+/// The events each partition of `usage_event_blocks` holds.
+fn placed(client: &mut postgres::Client) -> Vec<(String, i64)> {
+    ok(client.query(
+        "SELECT tableoid::regclass::text, sum(count)::bigint FROM usage_event_blocks GROUP BY 1",
+        &[],
+    ))
+    .iter()
+    .map(|row| (row.get(0), row.get(1)))
+    .collect()
+}
+
 /// The partition of this month's events (by the database's calendar).
 fn this_month(client: &mut postgres::Client) -> String {
     ok(client.query_one(
@@ -223,14 +234,7 @@ fn a_bulk_import_through_copy_stores_each_message_once() {
         );
     }
     // Every block is in this month's partition, none in the default one.
-    let placed: Vec<(String, i64)> = ok(client.query(
-        "SELECT tableoid::regclass::text, sum(count)::bigint FROM usage_event_blocks GROUP BY 1",
-        &[],
-    ))
-    .iter()
-    .map(|row| (row.get(0), row.get(1)))
-    .collect();
-    assert_eq!(placed, [(this_month(&mut client), 20_000)]);
+    assert_eq!(placed(&mut client), [(this_month(&mut client), 20_000)]);
 }
 
 /// A database whose events were stored one row each (schema version 19) keeps them when
@@ -305,14 +309,7 @@ fn events_stored_one_row_each_are_kept_as_blocks() {
     // and the node that wrote made this month's partition, moving the month's events in.
     assert_eq!(import(&migrated, &file(dir.path(), "old", 700)), (0, 700));
     assert_eq!(import(&migrated, &file(dir.path(), "new", 50)), (50, 0));
-    let placed: Vec<(String, i64)> = ok(old.query(
-        "SELECT tableoid::regclass::text, sum(count)::bigint FROM usage_event_blocks GROUP BY 1",
-        &[],
-    ))
-    .iter()
-    .map(|row| (row.get(0), row.get(1)))
-    .collect();
-    assert_eq!(placed, [(this_month(&mut old), 750)]);
+    assert_eq!(placed(&mut old), [(this_month(&mut old), 750)]);
     assert!(answers(&migrated).starts_with("750 "));
 }
 
