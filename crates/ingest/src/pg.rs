@@ -11,13 +11,13 @@
 //!   gap-free run of acknowledged events.
 
 use crate::IngestError;
+use mikawaya_store::postgresql::pool::Manager;
 use mikawaya_usage::Position;
 use postgres::error::SqlState;
 use postgres::types::{ToSql, Type};
-use r2d2_postgres::PostgresConnectionManager;
-use r2d2_postgres::postgres::NoTls;
 
-type Pool = r2d2::Pool<PostgresConnectionManager<NoTls>>;
+/// Connections that keep the statements they prepared (the store's pool manager).
+type Pool = r2d2::Pool<Manager>;
 
 /// The segment number of positions in PostgreSQL: the offset is the sequence number
 /// (segments of the file log start at 1).
@@ -95,6 +95,7 @@ fn copy_rows<'a, const N: usize>(
 /// `ON CONFLICT DO NOTHING`. Fails with a unique violation when one is not new.
 fn insert_new_keys(
     transaction: &mut postgres::Transaction<'_>,
+    statements: &Statements,
     keys: &[&Vec<u8>],
 ) -> Result<(), postgres::Error> {
     if keys.len() >= COPY_FROM {
@@ -106,13 +107,44 @@ fn insert_new_keys(
         )
     } else {
         transaction
-            .execute(
-                "INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[])",
-                &[&keys],
-            )
+            .execute(&statements.new_keys, &[&keys])
             .map(|_| ())
     }
 }
+
+/// The statements every group runs, prepared once per connection.
+struct Statements {
+    new_keys: postgres::Statement,
+    store_blocks: postgres::Statement,
+}
+
+impl Statements {
+    fn prepare(
+        client: &mut mikawaya_store::postgresql::pool::Connection,
+    ) -> Result<Statements, IngestError> {
+        Ok(Statements {
+            new_keys: client
+                .prepare_cached("INSERT INTO usage_message_keys (key) SELECT unnest($1::bytea[])")
+                .map_err(failed)?,
+            store_blocks: client.prepare_cached(STORE_BLOCKS).map_err(failed)?,
+        })
+    }
+}
+
+/// Stores a group's blocks (`$2` to `$5`: each block's first event within the group, its
+/// count, `ends` as array text and records) numbered from the counter, which moves by `$1`
+/// events; the first sequence given.
+const STORE_BLOCKS: &str = "WITH counter AS ( \
+         UPDATE usage_sequence SET next = next + $1 WHERE id = 1 \
+         RETURNING next - $1 AS first), \
+     stored AS ( \
+         INSERT INTO usage_event_blocks (first, count, ends, records) \
+         SELECT counter.first + b.start, b.count, b.ends::int[], b.records \
+         FROM counter, \
+              unnest($2::bigint[], $3::int[], $4::text[], $5::bytea[]) \
+                  AS b(start, count, ends, records) \
+         RETURNING first) \
+     SELECT min(first) FROM stored";
 
 /// Inserts the message keys `keys` (sorted) that are not stored yet; returns those.
 fn insert_keys_skipping(
@@ -157,6 +189,7 @@ fn insert_keys_skipping(
 /// `new` (all when none), then commits; per record, the sequence it got.
 fn store_events(
     mut transaction: postgres::Transaction<'_>,
+    statements: &Statements,
     keys: &[Vec<u8>],
     records: &[(u128, &[u8])],
     new: Option<std::collections::HashSet<Vec<u8>>>,
@@ -193,17 +226,7 @@ fn store_events(
     let bytes: Vec<&[u8]> = blocks.iter().map(|block| &block.records[..]).collect();
     let next: i64 = transaction
         .query_one(
-            "WITH counter AS ( \
-                 UPDATE usage_sequence SET next = next + $1 WHERE id = 1 \
-                 RETURNING next - $1 AS first), \
-             stored AS ( \
-                 INSERT INTO usage_event_blocks (first, count, ends, records) \
-                 SELECT counter.first + b.start, b.count, b.ends::int[], b.records \
-                 FROM counter, \
-                      unnest($2::bigint[], $3::int[], $4::text[], $5::bytea[]) \
-                          AS b(start, count, ends, records) \
-                 RETURNING first) \
-             SELECT min(first) FROM stored",
+            &statements.store_blocks,
             &[&(payloads.len() as i64), &starts, &counts, &ends, &bytes],
         )
         .map_err(failed)?
@@ -279,11 +302,14 @@ fn missing(sequence: i64) -> IngestError {
 impl PgEvents {
     /// Connects to the database at `url` (its migrations applied by the store).
     pub(crate) fn connect(url: &str) -> Result<PgEvents, IngestError> {
-        let config: r2d2_postgres::postgres::Config = url.parse().map_err(unreadable)?;
+        let config: postgres::Config = url.parse().map_err(unreadable)?;
+        // A connection is not tried before each use (a round trip per group): one that
+        // broke fails its statement, the group is not acknowledged, and the pool drops it.
         let pool = r2d2::Pool::builder()
             .max_size(4)
             .connection_timeout(std::time::Duration::from_secs(10))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .test_on_check_out(false)
+            .build(Manager::new(config))
             .map_err(unreadable)?;
         Ok(PgEvents {
             pool: Some(pool),
@@ -291,9 +317,7 @@ impl PgEvents {
         })
     }
 
-    fn client(
-        &self,
-    ) -> Result<r2d2::PooledConnection<PostgresConnectionManager<NoTls>>, IngestError> {
+    fn client(&self) -> Result<r2d2::PooledConnection<Manager>, IngestError> {
         self.pool
             .as_ref()
             .ok_or(IngestError::Stopped)?
@@ -358,13 +382,14 @@ impl PgEvents {
         let mut sorted: Vec<&Vec<u8>> = keys.iter().collect();
         sorted.sort_unstable();
         let mut client = self.client()?;
+        let statements = Statements::prepare(&mut client)?;
         // The keys first, outside the counter's lock: nodes insert theirs side by side.
         // Usually every message is new (a plain insert); when one is not, the transaction
         // starts again and skips the keys already stored.
         {
             let mut transaction = client.transaction().map_err(failed)?;
-            match insert_new_keys(&mut transaction, &sorted) {
-                Ok(()) => return store_events(transaction, &keys, records, None),
+            match insert_new_keys(&mut transaction, &statements, &sorted) {
+                Ok(()) => return store_events(transaction, &statements, &keys, records, None),
                 Err(error) if error.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
                     transaction.rollback().map_err(failed)?;
                 }
@@ -373,7 +398,7 @@ impl PgEvents {
         }
         let mut transaction = client.transaction().map_err(failed)?;
         let new = insert_keys_skipping(&mut transaction, &sorted)?;
-        store_events(transaction, &keys, records, Some(new))
+        store_events(transaction, &statements, &keys, records, Some(new))
     }
 
     /// Reads the events from sequence `from` on that are acknowledged now, in order, at
@@ -385,14 +410,27 @@ impl PgEvents {
         mut visit: impl FnMut(u64, &[u8]),
     ) -> Result<u64, IngestError> {
         let mut client = self.client()?;
+        let counter = client
+            .prepare_cached("SELECT next FROM usage_sequence WHERE id = 1")
+            .map_err(unreadable)?;
+        // The block holding `from`, and every block after it that starts before `until`.
+        let blocks = client
+            .prepare_cached(
+                "SELECT first, ends, records FROM usage_event_blocks \
+                 WHERE first >= COALESCE( \
+                     (SELECT max(first) FROM usage_event_blocks WHERE first <= $1), 0) \
+                   AND first < $2 \
+                 ORDER BY first",
+            )
+            .map_err(unreadable)?;
         let mut transaction = client
             .build_transaction()
-            .isolation_level(r2d2_postgres::postgres::IsolationLevel::RepeatableRead)
+            .isolation_level(postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .map_err(unreadable)?;
         let next: i64 = transaction
-            .query_one("SELECT next FROM usage_sequence WHERE id = 1", &[])
+            .query_one(&counter, &[])
             .map_err(unreadable)?
             .get(0);
         let from = i64::try_from(from).unwrap_or(i64::MAX);
@@ -400,16 +438,8 @@ impl PgEvents {
         if until <= from {
             return Ok(u64::try_from(from).unwrap_or(0));
         }
-        // The block holding `from`, and every block after it that starts before `until`.
         let rows = transaction
-            .query(
-                "SELECT first, ends, records FROM usage_event_blocks \
-                 WHERE first >= COALESCE( \
-                     (SELECT max(first) FROM usage_event_blocks WHERE first <= $1), 0) \
-                   AND first < $2 \
-                 ORDER BY first",
-                &[&from, &until],
-            )
+            .query(&blocks, &[&from, &until])
             .map_err(unreadable)?;
         let mut expected = from;
         for row in &rows {

@@ -8,14 +8,13 @@
 //! than the binary is refused as a SQLite file is.
 
 mod copy;
-mod pool;
+pub mod pool;
 
 pub use copy::TableCopy;
 
 use crate::db::Db;
 use crate::{Result, SchemaVersion, StoreError};
 use mikawaya_domain::UserId;
-use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::postgres::NoTls;
 use std::cell::RefCell;
 use std::path::Path;
@@ -69,7 +68,7 @@ impl PostgresStore {
                 format!("not a PostgreSQL connection URL: {error}"),
             ))
         })?;
-        let manager = pool::Manager(PostgresConnectionManager::new(config, NoTls));
+        let manager = pool::Manager::new(config);
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .connection_timeout(std::time::Duration::from_secs(10))

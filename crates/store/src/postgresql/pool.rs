@@ -16,7 +16,7 @@ const STATEMENTS_KEPT: usize = 512;
 type Key = (String, Vec<Type>);
 
 /// A pooled connection and its prepared statements.
-pub(crate) struct Connection {
+pub struct Connection {
     client: Client,
     statements: HashMap<Key, Statement>,
 }
@@ -35,6 +35,21 @@ impl std::ops::DerefMut for Connection {
 }
 
 impl Connection {
+    /// The statement `sql` (its parameters typed by PostgreSQL), prepared once on this
+    /// connection; usable in its transactions.
+    pub fn prepare_cached(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        let key = (sql.to_owned(), Vec::new());
+        if let Some(statement) = self.statements.get(&key) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(sql)?;
+        if self.statements.len() >= STATEMENTS_KEPT {
+            self.statements.clear();
+        }
+        self.statements.insert(key, statement.clone());
+        Ok(statement)
+    }
+
     /// A transaction (read-only when asked) whose statements come from the cache.
     pub(crate) fn cached_transaction(
         &mut self,
@@ -93,7 +108,14 @@ impl PgClient for Cached<'_> {
 
 /// Makes the pool's connections.
 #[derive(Debug)]
-pub(crate) struct Manager(pub(crate) PostgresConnectionManager<NoTls>);
+pub struct Manager(pub(crate) PostgresConnectionManager<NoTls>);
+
+impl Manager {
+    /// Connections to the database `config` names.
+    pub fn new(config: postgres::Config) -> Manager {
+        Manager(PostgresConnectionManager::new(config, NoTls))
+    }
+}
 
 impl r2d2::ManageConnection for Manager {
     type Connection = Connection;
