@@ -1,10 +1,11 @@
 //! Sums over the whole book kept while what they were computed from stands, so a leader's
 //! page opened again (or by another leader) does not sum 100,000 accounts again. Each is
 //! keyed by the store's book stamp (`Store::book_stamp`, moved in the transaction of every
-//! change to accounts, subscriptions, the change log and the accounts' signals, but not by
-//! touchpoints, answers or pulses, which these sums do not read) and by whatever else it
-//! read; a key that no longer comes up ages out. The rule is the backtest's
-//! (`backtest::HistoryCache`, keyed by the history stamp, which touchpoints move too).
+//! change to accounts, subscriptions, the change log, the accounts' signals and the names
+//! of people and partners, but not by touchpoints, answers or pulses, which these sums do
+//! not read) and by whatever else it read; a key that no longer comes up ages out. The
+//! rule is the backtest's (`backtest::HistoryCache`, keyed by the history stamp, which
+//! touchpoints move too).
 
 use crate::Result;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -952,9 +952,10 @@ pub trait Store: Send + Sync {
     /// that committed): work that read the book's whole history may keep it while the
     /// number stands.
     fn history_stamp(&self) -> Result<i64>;
-    /// A number that changes whenever accounts, subscriptions, the account change log or
-    /// the accounts' signals change (not touchpoints, answers or pulses): sums over the
-    /// book (the team's workload, the cohorts table) may be kept while it stands.
+    /// A number that changes whenever accounts, subscriptions, the account change log,
+    /// the accounts' signals or the names of people and partners change (not touchpoints,
+    /// answers or pulses): sums over the book (the team's workload, the cohorts table) may
+    /// be kept while it stands.
     fn book_stamp(&self) -> Result<i64>;
     /// Hides a visible account from one person's Today list until a day, with a reason
     /// (replacing their earlier snooze on it).

@@ -36,6 +36,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         21,
         include_str!("../../migrations/postgres/0021_book_stamp.sql"),
     ),
+    (
+        22,
+        include_str!("../../migrations/postgres/0022_book_stamp_names.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations are applied under ("mkwy" in ASCII).

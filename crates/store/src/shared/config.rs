@@ -300,7 +300,7 @@ pub(crate) fn history_stamp(db: &Db<'_>) -> Result<i64> {
 }
 
 /// The count of changes to the book itself (accounts, subscriptions, account changes, the
-/// accounts' signals), bumped in the writing transaction: sums over the book keyed by it
+/// accounts' signals, the names of people and partners), bumped in the writing transaction: sums over the book keyed by it
 /// are stale when it moves.
 pub(crate) fn book_stamp(db: &Db<'_>) -> Result<i64> {
     db.query_one("SELECT n FROM book_stamp WHERE id = 1", &[], |row| {

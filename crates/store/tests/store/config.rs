@@ -202,7 +202,7 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
              ALTER TABLE playbook_runs DROP COLUMN reason_ja;
              ALTER TABLE users DROP COLUMN deactivated_at; DROP TABLE audit_log;
              DROP TABLE leases; DROP TABLE login_failures;
-             DROP TABLE history_stamp; DROP TABLE book_stamp;
+             DROP TABLE history_stamp; DROP TABLE book_stamp; DROP TRIGGER book_stamp_users_name; DROP TRIGGER book_stamp_partners_name;
              DROP TRIGGER book_stamp_accounts_insert; DROP TRIGGER book_stamp_accounts_update; DROP TRIGGER book_stamp_accounts_delete; DROP TRIGGER book_stamp_subscriptions_insert; DROP TRIGGER book_stamp_subscriptions_update; DROP TRIGGER book_stamp_subscriptions_delete; DROP TRIGGER book_stamp_account_changes_insert; DROP TRIGGER book_stamp_account_changes_update; DROP TRIGGER book_stamp_account_changes_delete;
              DROP TRIGGER history_stamp_accounts_insert; DROP TRIGGER history_stamp_accounts_update; DROP TRIGGER history_stamp_accounts_delete;
              DROP TRIGGER history_stamp_subscriptions_insert; DROP TRIGGER history_stamp_subscriptions_update; DROP TRIGGER history_stamp_subscriptions_delete;
@@ -364,6 +364,34 @@ fn the_history_and_book_stamps_move_with_what_they_count_only() {
             }],
         ));
         assert!(ok(store.history_stamp()) > later, "{}", backend.name);
-        assert!(ok(store.book_stamp()) > book_later, "{}", backend.name);
+        let signalled = ok(store.book_stamp());
+        assert!(signalled > book_later, "{}", backend.name);
+        // The cohorts table names owners: a person renamed moves the book stamp.
+        let admin = ok(Actor::system().admin());
+        let person = ok(store.create_user(
+            &admin,
+            ok(mikawaya_domain::user::NewUser::new(
+                ok(mikawaya_domain::value::Email::parse("owner@example.com")),
+                ok(mikawaya_domain::value::Name::parse("Owner")),
+                mikawaya_domain::access::Role::Csm,
+                None,
+            )),
+            None,
+        ));
+        let created = ok(store.book_stamp());
+        ok(store.update_user(
+            &admin,
+            person.id,
+            mikawaya_domain::user::UserChange {
+                name: Some(ok(mikawaya_domain::value::Name::parse("Owner Renamed"))),
+                ..Default::default()
+            },
+        ));
+        assert!(
+            ok(store.book_stamp()) > created,
+            "{}: a rename",
+            backend.name
+        );
+        assert!(created >= signalled, "{}", backend.name);
     }
 }
