@@ -229,16 +229,12 @@ fn snoozes_are_per_person_until_a_day_and_scoped() {
         let store = backend.store.as_ref();
         let world = seed(store);
         let (read, write) = (Actor::system().read(), ok(Actor::system().write()));
-        let me = ok(store.create_user(
-            &ok(Actor::system().admin()),
-            ok(mikawaya_domain::user::NewUser::new(
-                ok(mikawaya_domain::value::Email::parse("csm@example.com")),
-                ok(mikawaya_domain::value::Name::parse("CSM")),
-                mikawaya_domain::access::Role::Csm,
-                None,
-            )),
-            None,
-        ))
+        let me = crate::person(
+            store,
+            "csm@example.com",
+            "CSM",
+            mikawaya_domain::access::Role::Csm,
+        )
         .id;
         let until = jiff::civil::date(2026, 3, 5);
         let snooze = |account, reason: &str| Snooze {

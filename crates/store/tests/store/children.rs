@@ -9,7 +9,7 @@ use mikawaya_domain::account::{AccountPatch, TouchTier};
 use mikawaya_domain::contact::ContactPatch;
 use mikawaya_domain::subscription::SubscriptionPatch;
 use mikawaya_domain::subscription::{NewSubscription, Term};
-use mikawaya_domain::value::{Email, Money, Name, Slug};
+use mikawaya_domain::value::{Money, Name, Slug};
 use mikawaya_store::{ContactFilter, PageRequest, StoreError, SubscriptionFilter};
 
 #[test]
@@ -130,16 +130,12 @@ fn the_book_is_summed_per_owner_tier_currency_and_paying() {
         let store = backend.store.as_ref();
         let system = Actor::system();
         let (write, manage) = (ok(system.write()), ok(system.manage()));
-        let csm = ok(store.create_user(
-            &ok(system.admin()),
-            ok(mikawaya_domain::user::NewUser::new(
-                ok(Email::parse("csm@example.com")),
-                ok(Name::parse("CSM")),
-                mikawaya_domain::access::Role::Csm,
-                None,
-            )),
-            None,
-        ))
+        let csm = crate::person(
+            store,
+            "csm@example.com",
+            "CSM",
+            mikawaya_domain::access::Role::Csm,
+        )
         .id;
         let partner = ok(store.upsert_partner(
             &manage,

@@ -5,8 +5,6 @@
 use crate::{DAY, backends, ok, partner_actor, seed};
 use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::config::ConfigKind;
-use mikawaya_domain::user::NewUser;
-use mikawaya_domain::value::{Email, Name};
 use mikawaya_domain::{Actor, UserId};
 use mikawaya_store::StoreError;
 use mikawaya_store::sqlite::SqliteStore;
@@ -17,16 +15,7 @@ fn configuration_is_saved_in_versions_with_who_and_when() {
     for backend in backends() {
         let store = backend.store.as_ref();
         let system = Actor::system();
-        let leader = ok(store.create_user(
-            &ok(system.admin()),
-            ok(NewUser::new(
-                ok(Email::parse("lead@team.example")),
-                ok(Name::parse("Lead")),
-                Role::Leader,
-                None,
-            )),
-            None,
-        ));
+        let leader = crate::person(store, "lead@team.example", "Lead", Role::Leader);
         let manage = ok(ok(Actor::new(
             Some(leader.id),
             Role::Leader,
@@ -368,16 +357,12 @@ fn the_history_and_book_stamps_move_with_what_they_count_only() {
         assert!(signalled > book_later, "{}", backend.name);
         // The cohorts table names owners: a person renamed moves the book stamp.
         let admin = ok(Actor::system().admin());
-        let person = ok(store.create_user(
-            &admin,
-            ok(mikawaya_domain::user::NewUser::new(
-                ok(mikawaya_domain::value::Email::parse("owner@example.com")),
-                ok(mikawaya_domain::value::Name::parse("Owner")),
-                mikawaya_domain::access::Role::Csm,
-                None,
-            )),
-            None,
-        ));
+        let person = crate::person(
+            store,
+            "owner@example.com",
+            "Owner",
+            mikawaya_domain::access::Role::Csm,
+        );
         let created = ok(store.book_stamp());
         ok(store.update_user(
             &admin,

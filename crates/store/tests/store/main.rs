@@ -96,6 +96,25 @@ pub(crate) struct World {
 
 pub(crate) const DAY: jiff::civil::Date = jiff::civil::Date::constant(2026, 3, 1);
 
+/// A person of the vendor's team (no partner, no password), created by the system.
+pub(crate) fn person(
+    store: &dyn Store,
+    email: &str,
+    name: &str,
+    role: Role,
+) -> mikawaya_domain::user::User {
+    ok(store.create_user(
+        &ok(Actor::system().admin()),
+        ok(mikawaya_domain::user::NewUser::new(
+            ok(Email::parse(email)),
+            ok(Name::parse(name)),
+            role,
+            None,
+        )),
+        None,
+    ))
+}
+
 pub(crate) fn partner_actor(partner: PartnerId) -> Actor {
     ok(Actor::new(None, Role::Partner, Some(partner), Scope::Write))
 }
