@@ -32,13 +32,72 @@ pub fn analyse(
     to: Date,
     by: Option<&str>,
 ) -> Result<ChurnAnalysis> {
+    analyse_in(Book::Store, store, access, from, to, by)
+}
+
+/// Where the whole-book reads of churn come from: the store, or a book kept by the server
+/// ([`crate::kept::Books`], the same rows brought up to date by the changed accounts).
+#[derive(Clone, Copy)]
+enum Book<'a> {
+    Store,
+    Kept(&'a crate::kept::Book),
+}
+
+impl Book<'_> {
+    /// Every visible subscription's revenue row, by account, start and id.
+    fn revenue_rows(self, store: &dyn Store, access: &ReadAccess) -> Result<Vec<RevenueRow>> {
+        Ok(match self {
+            Book::Store => store.revenue_rows(access)?,
+            Book::Kept(book) => book
+                .accounts
+                .values()
+                .flat_map(|facts| facts.revenue.iter().copied())
+                .collect(),
+        })
+    }
+
+    /// One field of every visible account, in id order, as [`Store::account_values`] gives
+    /// it (custom fields are read from the store).
+    fn values(
+        self,
+        store: &dyn Store,
+        access: &ReadAccess,
+        field: &AccountField,
+    ) -> Result<Vec<(AccountId, Option<String>)>> {
+        let Book::Kept(book) = self else {
+            return Ok(store.account_values(access, field)?);
+        };
+        let value: fn(&mikawaya_store::BookFacts) -> Option<String> = match field {
+            AccountField::ExternalId => |f| f.external_id.as_ref().map(|v| v.as_str().to_owned()),
+            AccountField::Plan => |f| f.plan.as_ref().map(|v| v.as_str().to_owned()),
+            AccountField::Tier => |f| f.tier.map(|v| v.as_str().to_owned()),
+            AccountField::Owner => |f| f.owner_id.map(|v| v.get().to_string()),
+            AccountField::Partner => |f| f.partner_id.map(|v| v.get().to_string()),
+            AccountField::Custom(_) => return Ok(store.account_values(access, field)?),
+        };
+        Ok(book
+            .accounts
+            .iter()
+            .map(|(id, facts)| (*id, value(facts)))
+            .collect())
+    }
+}
+
+fn analyse_in(
+    book: Book<'_>,
+    store: &dyn Store,
+    access: &ReadAccess,
+    from: Date,
+    to: Date,
+    by: Option<&str>,
+) -> Result<ChurnAnalysis> {
     if to <= from {
         return Err(Invalid::new("to", "must be after from").into());
     }
-    let rows: Vec<RevenueRow> = store.revenue_rows(access)?;
+    let rows: Vec<RevenueRow> = book.revenue_rows(store, access)?;
     let cohorts = match by {
         Some(by) => {
-            let groups = cohorts(store, access, by, &rows, from)?;
+            let groups = cohorts_in(book, store, access, by, &rows, from)?;
             Some(churn_by_cohort(&rows, from, to, &|account| {
                 groups.get(&account).cloned()
             }))
@@ -64,13 +123,25 @@ pub fn activity(
     to: Date,
     inactive_days: u32,
 ) -> Result<mikawaya_analytics::churn::ActivityChurn> {
+    activity_in(Book::Store, store, access, usage, from, to, inactive_days)
+}
+
+fn activity_in(
+    book: Book<'_>,
+    store: &dyn Store,
+    access: &ReadAccess,
+    usage: &dyn mikawaya_analytics::metrics::UsageSource,
+    from: Date,
+    to: Date,
+    inactive_days: u32,
+) -> Result<mikawaya_analytics::churn::ActivityChurn> {
     if to <= from {
         return Err(Invalid::new("to", "must be after from").into());
     }
     if !(1..=3650).contains(&inactive_days) {
         return Err(Invalid::new("activity_days", "must be from 1 to 3650").into());
     }
-    let accounts = store.account_values(access, &AccountField::ExternalId)?;
+    let accounts = book.values(store, access, &AccountField::ExternalId)?;
     let keys: Vec<&str> = accounts
         .iter()
         .filter_map(|(_, key)| key.as_deref())
@@ -114,26 +185,27 @@ pub fn cohort_table(
     inactive_days: u32,
     kept: &crate::kept::Sums,
 ) -> Result<std::sync::Arc<CohortTable>> {
-    let compute = || -> Result<CohortTable> {
+    let compute = |book: Book<'_>| -> Result<CohortTable> {
         Ok((
-            analyse(store, access, from, to, Some(by))?,
-            activity(store, access, usage, from, to, inactive_days)?,
+            analyse_in(book, store, access, from, to, Some(by))?,
+            activity_in(book, store, access, usage, from, to, inactive_days)?,
         ))
     };
     let Some(changes) = usage.changes_through(to) else {
-        return Ok(std::sync::Arc::new(compute()?));
+        return Ok(std::sync::Arc::new(compute(Book::Store)?));
     };
+    let book = kept.books.current(store, access)?;
     let key = CohortKey {
         visibility: access.visibility(),
         from,
         to,
         by: by.to_owned(),
         inactive_days,
-        stamp: store.book_stamp()?,
+        stamp: book.stamp,
         usage: changes,
         zone: store.business_time_zone()?.iana_name().map(str::to_owned),
     };
-    kept.cohorts.get_or(key, compute)
+    kept.cohorts.get_or(key, || compute(Book::Kept(&book)))
 }
 
 /// The cohorts churn can be broken down by (and `custom.KEY`, a custom field).
@@ -145,6 +217,17 @@ pub const COHORTS: &[&str] = &["start_month", "plan", "tier", "partner", "owner"
 /// value (`(none)`) on that day, read back through the recorded changes since. An account
 /// that moved tier and then churned counts in the tier it had when the period began.
 pub fn cohorts(
+    store: &dyn Store,
+    access: &ReadAccess,
+    by: &str,
+    subscriptions: &[RevenueRow],
+    at: Date,
+) -> Result<HashMap<AccountId, String>> {
+    cohorts_in(Book::Store, store, access, by, subscriptions, at)
+}
+
+fn cohorts_in(
+    book: Book<'_>,
     store: &dyn Store,
     access: &ReadAccess,
     by: &str,
@@ -186,7 +269,7 @@ pub fn cohorts(
             .into());
         }
     };
-    let accounts = store.account_values(access, &column)?;
+    let accounts = book.values(store, access, &column)?;
     // The value on `at` is the value before the first change made since, else the current.
     let since = at
         .to_zoned(store.business_time_zone()?)

@@ -8,6 +8,9 @@
 //! touchpoints move too).
 
 use crate::Result;
+use mikawaya_domain::{AccountId, ReadAccess, Visibility};
+use mikawaya_store::{BookFacts, Store};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Entries kept per kind of sum (visibilities, days and periods asked).
@@ -50,11 +53,75 @@ impl<K: PartialEq, V> Kept<K, V> {
     }
 }
 
+/// The facts of every account of a visible book, as of a book stamp.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Book {
+    /// The book stamp they are at least as new as.
+    pub stamp: i64,
+    /// Per account.
+    pub accounts: BTreeMap<AccountId, BookFacts>,
+}
+
+/// The books read, one per visibility asked (the vendor's, each partner's), each brought
+/// up to date by reading only the accounts changed since its stamp
+/// ([`Store::book_changes`]): after a CSM edits an account, a leader's next view reads that
+/// account, not 100,000.
+#[derive(Default)]
+pub struct Books {
+    entries: Mutex<Vec<(Visibility, Arc<Book>)>>,
+}
+
+impl Books {
+    /// The book `access` sees, as of now.
+    pub fn current(&self, store: &dyn Store, access: &ReadAccess) -> Result<Arc<Book>> {
+        let visibility = access.visibility();
+        // Held while reading: readers of the same moment wait for one read, not one each.
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let found = entries.iter().position(|(v, _)| *v == visibility);
+        let changes = store.book_changes(access, found.map(|index| entries[index].1.stamp))?;
+        let Some(index) = found.filter(|_| !changes.whole) else {
+            let book = Arc::new(Book {
+                stamp: changes.stamp,
+                accounts: changes
+                    .facts
+                    .into_iter()
+                    .map(|facts| (facts.account_id, facts))
+                    .collect(),
+            });
+            if let Some(index) = found {
+                entries.remove(index);
+            } else if entries.len() >= KEPT {
+                entries.remove(0);
+            }
+            entries.push((visibility, Arc::clone(&book)));
+            return Ok(book);
+        };
+        let kept = &mut entries[index].1;
+        if kept.stamp != changes.stamp {
+            // In place unless a reader still holds this version.
+            let book = Arc::make_mut(kept);
+            book.stamp = changes.stamp;
+            for gone in &changes.gone {
+                book.accounts.remove(gone);
+            }
+            for facts in changes.facts {
+                book.accounts.insert(facts.account_id, facts);
+            }
+        }
+        Ok(Arc::clone(kept))
+    }
+}
+
 /// The leaders' sums a server keeps: the team's workload and the cohorts page.
 #[derive(Default)]
 pub struct Sums {
+    /// The books the team's sums are made from.
+    pub books: Books,
     /// The book summed per owner and tier (`team::team`).
-    pub team: Kept<crate::team::BookKey, Vec<mikawaya_store::BookGroup>>,
+    pub team: Kept<crate::team::BookKey, Vec<crate::team::BookGroup>>,
     /// Churn per cohort and activity churn (`churn::cohort_table`).
     pub cohorts: Kept<crate::churn::CohortKey, crate::churn::CohortTable>,
 }

@@ -117,9 +117,83 @@ pub struct BookKey {
     stamp: i64,
 }
 
-/// The team's workload and task board over the accounts `access` can see. The accounts
-/// are summed by the store ([`Store::book_groups`]), not read one by one, and the sums are
-/// kept in `kept` while the book stands; owners' names and the tasks are read each time.
+/// Visible accounts summed per owner, touch tier, currency and whether they pay on a day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookGroup {
+    /// The accounts' owner (as stored: possibly a user who no longer exists).
+    pub owner_id: Option<UserId>,
+    /// Their touch tier.
+    pub tier: Option<TouchTier>,
+    /// Their currency.
+    pub currency: mikawaya_domain::value::Currency,
+    /// Whether they pay on the day: a subscription with MRR above zero runs on it.
+    pub paying: bool,
+    /// How many accounts.
+    pub accounts: u64,
+    /// Their ARR (each account's MRR times twelve, summed).
+    pub arr: f64,
+    /// Of them, renewing within the asked window.
+    pub renewals: u64,
+    /// Their ARR.
+    pub renewing_arr: f64,
+    /// Of which with health below the asked bound, or none.
+    pub renewing_arr_at_risk: f64,
+}
+
+/// The accounts of `book` summed per owner, tier, currency and whether they pay on `day`,
+/// with their renewals in `renewals` (inclusive) and the ARR of those below health
+/// `at_risk_below` (or without health); in the order of those four.
+pub fn book_groups(
+    book: &crate::kept::Book,
+    day: Date,
+    renewals: &std::ops::RangeInclusive<Date>,
+    at_risk_below: f64,
+) -> Vec<BookGroup> {
+    type Key = (Option<UserId>, Option<&'static str>, String, bool);
+    let mut groups: BTreeMap<Key, BookGroup> = BTreeMap::new();
+    for facts in book.accounts.values() {
+        let paying = facts
+            .revenue
+            .iter()
+            .any(|row| row.mrr > 0.0 && row.term.is_active_on(day));
+        let key = (
+            facts.owner_id,
+            facts.tier.map(|tier| tier.as_str()),
+            facts.currency.to_string(),
+            paying,
+        );
+        let group = groups.entry(key).or_insert_with(|| BookGroup {
+            owner_id: facts.owner_id,
+            tier: facts.tier,
+            currency: facts.currency.clone(),
+            paying,
+            accounts: 0,
+            arr: 0.0,
+            renewals: 0,
+            renewing_arr: 0.0,
+            renewing_arr_at_risk: 0.0,
+        });
+        let arr = facts.mrr * 12.0;
+        group.accounts += 1;
+        group.arr += arr;
+        if facts
+            .renewal_date
+            .is_some_and(|renewal| renewals.contains(&renewal))
+        {
+            group.renewals += 1;
+            group.renewing_arr += arr;
+            if facts.health.is_none_or(|health| health < at_risk_below) {
+                group.renewing_arr_at_risk += arr;
+            }
+        }
+    }
+    groups.into_values().collect()
+}
+
+/// The team's workload and task board over the accounts `access` can see. The accounts'
+/// facts are kept in `kept` and brought up to date with only the accounts changed since
+/// (`kept::Books`); their sums are kept while the book stands. Owners' names and the tasks
+/// are read each time.
 pub fn team(
     store: &dyn Store,
     access: &ReadAccess,
@@ -128,13 +202,14 @@ pub fn team(
     kept: &crate::kept::Sums,
 ) -> Result<Team> {
     let horizon = day.checked_add(jiff::Span::new().days(90)).unwrap_or(day);
+    let book = kept.books.current(store, access)?;
     let key = BookKey {
         visibility: access.visibility(),
         day,
-        stamp: store.book_stamp()?,
+        stamp: book.stamp,
     };
     let groups = kept.team.get_or(key, || {
-        Ok(store.book_groups(access, day, day..=horizon, AT_RISK_BELOW)?)
+        Ok(book_groups(&book, day, &(day..=horizon), AT_RISK_BELOW))
     })?;
     // Owners by name, whoever reads: a partner's accounts are owned by the vendor's CSMs.
     let users = store.list_users(&Actor::system().read())?;

@@ -171,28 +171,48 @@ pub struct Session {
     pub expires_at: jiff::Timestamp,
 }
 
-/// Visible accounts summed per owner, touch tier, currency and whether they pay on a day
-/// ([`Store::book_groups`]): a team's workload without reading every account.
+/// One account as the sums kept over the book read it ([`Store::book_changes`]): the
+/// team's workload per owner, tier, currency and whether it pays on a day; churn per cohort
+/// of plan, tier, owner, partner or start month, and activity churn by usage key.
 #[derive(Debug, Clone, PartialEq)]
-pub struct BookGroup {
-    /// The accounts' owner (as stored: possibly a user who no longer exists).
+pub struct BookFacts {
+    /// The account.
+    pub account_id: mikawaya_domain::AccountId,
+    /// Its external id (its usage key).
+    pub external_id: Option<mikawaya_domain::value::ExternalId>,
+    /// Its plan.
+    pub plan: Option<mikawaya_domain::value::Slug>,
+    /// Its owner (as stored: possibly a user who no longer exists).
     pub owner_id: Option<mikawaya_domain::UserId>,
-    /// Their touch tier.
+    /// Its partner.
+    pub partner_id: Option<mikawaya_domain::PartnerId>,
+    /// Its touch tier.
     pub tier: Option<mikawaya_domain::account::TouchTier>,
-    /// Their currency.
+    /// Its currency.
     pub currency: mikawaya_domain::value::Currency,
-    /// Whether they pay on the day: a subscription with MRR above zero runs on it.
-    pub paying: bool,
-    /// How many accounts.
-    pub accounts: u64,
-    /// Their ARR (each account's MRR times twelve, summed).
-    pub arr: f64,
-    /// Of them, renewing within the asked window.
-    pub renewals: u64,
-    /// Their ARR.
-    pub renewing_arr: f64,
-    /// Of which with health below the asked bound, or none.
-    pub renewing_arr_at_risk: f64,
+    /// Its MRR.
+    pub mrr: f64,
+    /// Its renewal date.
+    pub renewal_date: Option<jiff::civil::Date>,
+    /// Its health in the latest signals.
+    pub health: Option<f64>,
+    /// Its subscriptions' revenue rows, by start.
+    pub revenue: Vec<mikawaya_domain::subscription::RevenueRow>,
+}
+
+/// The visible book's facts since a book stamp ([`Store::book_changes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookChanges {
+    /// The book stamp the facts are at least as new as: ask again from it.
+    pub stamp: i64,
+    /// Whether `facts` is the whole visible book (the stamp asked was none, or older than
+    /// the itemized changes); else they are the accounts changed since it.
+    pub whole: bool,
+    /// In account order.
+    pub facts: Vec<BookFacts>,
+    /// Accounts changed since the stamp asked that are not in the visible book (deleted,
+    /// moved out of sight, or never in it), in order: none of it now.
+    pub gone: Vec<mikawaya_domain::AccountId>,
 }
 
 /// One field of every visible account ([`Store::account_values`]), for work over the
@@ -304,16 +324,10 @@ pub trait Store: Send + Sync {
     fn count_accounts(&self, access: &ReadAccess, filter: &AccountFilter) -> Result<u64>;
     /// Every visible account at once, in id order, for analytics over the whole book.
     fn all_accounts(&self, access: &ReadAccess) -> Result<Vec<Account>>;
-    /// The visible accounts summed per owner, tier, currency and whether they pay on `day`,
-    /// with the renewals in `renewals` (inclusive) and their ARR below health `at_risk_below`
-    /// (or without health).
-    fn book_groups(
-        &self,
-        access: &ReadAccess,
-        day: jiff::civil::Date,
-        renewals: std::ops::RangeInclusive<jiff::civil::Date>,
-        at_risk_below: f64,
-    ) -> Result<Vec<BookGroup>>;
+    /// The facts of every visible account the team's sums read, or, with `since` (a book
+    /// stamp this returned before), only of those changed after it, and which of those are
+    /// gone. The whole book when `since` is older than the changes the store itemizes.
+    fn book_changes(&self, access: &ReadAccess, since: Option<i64>) -> Result<BookChanges>;
     /// One field of every visible account, in id order (`None` where it is empty).
     fn account_values(
         &self,
@@ -365,7 +379,7 @@ pub trait Store: Send + Sync {
         page: &PageRequest,
     ) -> Result<Page<Subscription>>;
     /// What the revenue formulas need of every visible subscription (account, MRR, term),
-    /// in id order.
+    /// by account, start and id (the order of [`BookFacts::revenue`] too).
     fn revenue_rows(
         &self,
         access: &ReadAccess,

@@ -166,3 +166,65 @@ fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult 
     assert_eq!(with_b.1.accounts_at_start, after.1.accounts_at_start + 1);
     Ok(())
 }
+
+/// The cohorts page reads the server's kept book (`kept::Books`), the API the store: by
+/// every cohort, and after the book changed, both give the same table.
+#[test]
+fn the_kept_books_cohort_table_equals_the_stores_by_every_cohort() -> TestResult {
+    use mikawaya_domain::partner::NewPartner;
+    use mikawaya_domain::value::{Name, Slug};
+    let world = World::new()?;
+    let write = Actor::system().write()?;
+    let read = Actor::system().read();
+    let partner = world.store.upsert_partner(
+        &Actor::system().manage()?,
+        NewPartner {
+            external_id: None,
+            name: Name::parse("代理店 Kita")?,
+        },
+    )?;
+    let (from, to) = (crate::date(2026, 3, 1), crate::date(2026, 4, 1));
+    let mut accounts = Vec::new();
+    for n in 0..9 {
+        let account = world.account(&format!("C{n}"), |a| {
+            a.tier = [Some(TouchTier::High), Some(TouchTier::Low), None][n % 3];
+            a.plan = Slug::parse(["pro", "basic"][n % 2]).ok();
+            a.partner_id = (n % 4 == 0).then_some(partner.id);
+        })?;
+        let end = (n % 3 == 1).then_some(crate::date(2026, 3, 10 + n as i8));
+        world.paying(account, 10.0 * (n + 1) as f64, crate::date(2025, n as i8 + 1, 1), end)?;
+        accounts.push(account);
+    }
+    let rollups = crate::rollups(&[
+        ("C0", "u", "Login", "2026-02-20T10:00:00Z"),
+        ("C1", "u", "Login", "2026-03-20T10:00:00Z"),
+    ]);
+    let sums = mikawaya_app::kept::Sums::default();
+    let compare = |what: &str| -> TestResult {
+        for by in mikawaya_app::churn::COHORTS {
+            let kept = mikawaya_app::churn::cohort_table(
+                &world.store, &read, &rollups, from, to, by, 28, &sums,
+            )?;
+            let fresh = (
+                mikawaya_app::churn::analyse(&world.store, &read, from, to, Some(by))?,
+                mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 28)?,
+            );
+            assert_eq!(*kept, fresh, "{what}, by {by}");
+        }
+        Ok(())
+    };
+    compare("at first")?;
+    world.store.update_account(
+        &write,
+        accounts[2],
+        AccountPatch {
+            tier: Patch::Set(TouchTier::Tech),
+            partner_id: Patch::Set(partner.id),
+            ..AccountPatch::default()
+        },
+    )?;
+    world.paying(accounts[3], 45.0, crate::date(2026, 3, 5), None)?;
+    world.store.delete_account(&write, accounts[4])?;
+    compare("after an edit, a new subscription and a deletion")?;
+    Ok(())
+}

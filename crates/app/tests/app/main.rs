@@ -11,6 +11,7 @@ mod metrics;
 mod plans;
 mod sso;
 mod surveys;
+mod team;
 mod today;
 mod voice;
 

@@ -189,16 +189,34 @@ impl PostgresStore {
             let id_index = names.iter().position(|name| *name == "id");
             let mut deferred: BTreeMap<usize, Vec<(i64, Value)>> = BTreeMap::new();
             if SEEDED.contains(&table.name.as_str()) {
+                // Every column of the one row but its id (all counters).
                 if let Some(row) = rows.next()? {
-                    let n: i64 = row.get(1)?;
+                    let mut values = Vec::with_capacity(names.len());
+                    let mut set = Vec::new();
+                    let mut counters: Vec<i64> = Vec::new();
+                    for (index, name) in names.iter().enumerate() {
+                        let value = sqlite_value(row.get_ref(index)?, &table.name)?;
+                        if *name != "id" {
+                            let Value::Integer(counter) = value else {
+                                return Err(StoreError::Corrupt(format!(
+                                    "{}.{name}: not a count",
+                                    table.name
+                                )));
+                            };
+                            counters.push(counter);
+                            set.push(format!("{name} = ${}", counters.len()));
+                        }
+                        values.push(value);
+                    }
+                    let params: Vec<&(dyn postgres::types::ToSql + Sync)> = counters
+                        .iter()
+                        .map(|c| c as &(dyn postgres::types::ToSql + Sync))
+                        .collect();
                     transaction.execute(
-                        &format!("UPDATE {} SET n = $1 WHERE id = 1", table.name),
-                        &[&n],
+                        &format!("UPDATE {} SET {} WHERE id = 1", table.name, set.join(", ")),
+                        &params,
                     )?;
-                    hashes.push(row_hash(
-                        &[Value::Integer(1), Value::Integer(n)],
-                        &table.columns,
-                    ));
+                    hashes.push(row_hash(&values, &table.columns));
                 }
             } else {
                 while let Some(row) = rows.next()? {

@@ -40,6 +40,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         22,
         include_str!("../../migrations/postgres/0022_book_stamp_names.sql"),
     ),
+    (
+        23,
+        include_str!("../../migrations/postgres/0023_book_changes.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations are applied under ("mkwy" in ASCII).

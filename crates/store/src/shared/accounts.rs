@@ -7,7 +7,6 @@ use crate::db::{Db, Row};
 use crate::journey::StageSource;
 use crate::rules::external_ids::Keyed;
 use crate::{Page, PageRequest, Result, StoreError};
-use jiff::civil::Date;
 use mikawaya_domain::account::{
     Account, AccountFilter, AccountPatch, AccountSort, AccountSortField, CHURNED_STAGE, NewAccount,
     Signals, TouchTier, check_contract, merge_custom,
@@ -410,55 +409,104 @@ pub(crate) fn all(db: &Db<'_>, visibility: Visibility) -> Result<Vec<Account>> {
     db.query_map(&sql.text, &sql.params, from_row)
 }
 
-pub(crate) fn book_groups(
+/// The visible book's facts the team's sums read, for every account or, when `since` is a
+/// book stamp whose changes are itemized, for the accounts changed after it (with those of
+/// them now gone). Read in one transaction after the stamp, so the facts are at least as
+/// new as the stamp returned; one changed later is read again by the next call.
+pub(crate) fn book_changes(
     db: &Db<'_>,
     visibility: Visibility,
-    day: Date,
-    renewals: &std::ops::RangeInclusive<Date>,
-    at_risk_below: f64,
-) -> Result<Vec<crate::BookGroup>> {
-    let renewing = "a.renewal_date >= ?2 AND a.renewal_date <= ?3";
-    let mut statement = format!(
-        "SELECT a.owner_id, a.tier, a.currency, \
-         CASE WHEN p.account_id IS NULL THEN 0 ELSE 1 END AS paying, \
-         COUNT(*), SUM(a.mrr * 12.0), \
-         SUM(CASE WHEN {renewing} THEN 1 ELSE 0 END), \
-         SUM(CASE WHEN {renewing} THEN a.mrr * 12.0 ELSE 0.0 END), \
-         SUM(CASE WHEN {renewing} AND (s.health IS NULL OR s.health < ?4) \
-                  THEN a.mrr * 12.0 ELSE 0.0 END) \
-         FROM {FROM} \
-         LEFT JOIN (SELECT DISTINCT x.account_id FROM subscriptions x WHERE x.mrr > 0 \
-                    AND x.start_date <= ?1 AND (x.end_date IS NULL OR ?1 < x.end_date)) p \
-                ON p.account_id = a.id \
-         WHERE 1=1"
-    );
-    let mut params = vec![
-        text(day),
-        text(renewals.start()),
-        text(renewals.end()),
-        Value::Real(at_risk_below),
-    ];
-    if let Visibility::Partner(partner) = visibility {
-        statement.push_str(" AND a.partner_id = ?5");
-        params.push(Value::Integer(partner.get()));
+    since: Option<i64>,
+) -> Result<crate::BookChanges> {
+    let (stamp, changes_from): (i64, i64) = db.query_one(
+        "SELECT n, changes_from FROM book_stamp WHERE id = 1",
+        &[],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    let since = since.filter(|since| (changes_from..=stamp).contains(since));
+    if since == Some(stamp) {
+        return Ok(crate::BookChanges {
+            stamp,
+            whole: false,
+            facts: Vec::new(),
+            gone: Vec::new(),
+        });
     }
-    statement.push_str(" GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4");
-    db.query_map(&statement, &params, |row| {
-        let count = |index: usize| -> Result<u64> {
-            u64::try_from(row.get::<i64>(index)?)
-                .map_err(|e| StoreError::Corrupt(format!("column {index}: {e}")))
-        };
-        Ok(crate::BookGroup {
-            owner_id: row.get::<Option<i64>>(0)?.map(UserId::new),
-            tier: row.parsed_opt(1, TouchTier::parse)?,
-            currency: row.parsed(2, Currency::parse)?,
-            paying: row.get::<i64>(3)? != 0,
-            accounts: count(4)?,
-            arr: row.get(5)?,
-            renewals: count(6)?,
-            renewing_arr: row.get(7)?,
-            renewing_arr_at_risk: row.get(8)?,
+    let changed = |sql: &mut Sql, column: &str| {
+        if let Some(since) = since {
+            sql.bind(
+                &format!(" AND {column} IN (SELECT account_id FROM book_changes WHERE stamp > ?)"),
+                [Value::Integer(since)],
+            );
+        }
+    };
+    let mut sql = Sql::new(
+        "SELECT a.id, a.external_id, a.plan, a.owner_id, a.partner_id, a.tier, a.currency, \
+         a.mrr, a.renewal_date, s.health \
+         FROM accounts a LEFT JOIN account_signals s ON s.account_id = a.id WHERE 1=1",
+    );
+    sql.visible("a", visibility);
+    changed(&mut sql, "a.id");
+    sql.bind(" ORDER BY a.id", []);
+    let mut facts = db.query_map(&sql.text, &sql.params, |row| {
+        Ok(crate::BookFacts {
+            account_id: AccountId::new(row.get(0)?),
+            external_id: row.parsed_opt(1, ExternalId::parse)?,
+            plan: row.parsed_opt(2, Slug::parse)?,
+            owner_id: row.get::<Option<i64>>(3)?.map(UserId::new),
+            partner_id: row.get::<Option<i64>>(4)?.map(PartnerId::new),
+            tier: row.parsed_opt(5, TouchTier::parse)?,
+            currency: row.parsed(6, Currency::parse)?,
+            mrr: row.get(7)?,
+            renewal_date: row.parsed_opt(8, row::date)?,
+            health: row.get(9)?,
+            revenue: Vec::new(),
         })
+    })?;
+    let mut sql = Sql::new(
+        "SELECT x.account_id, x.mrr, x.start_date, x.end_date FROM subscriptions x \
+         JOIN accounts a ON a.id = x.account_id WHERE 1=1",
+    );
+    sql.visible("a", visibility);
+    changed(&mut sql, "x.account_id");
+    sql.bind(" ORDER BY x.account_id, x.start_date, x.id", []);
+    let revenue = db.query_map(&sql.text, &sql.params, |row| {
+        let term = mikawaya_domain::subscription::Term::new(
+            row.parsed(2, row::date)?,
+            row.parsed_opt(3, row::date)?,
+        )
+        .map_err(|e| StoreError::Corrupt(format!("subscriptions: {e}")))?;
+        Ok(mikawaya_domain::subscription::RevenueRow {
+            account: AccountId::new(row.get(0)?),
+            mrr: row.get(1)?,
+            term,
+        })
+    })?;
+    for row in revenue {
+        // Both are in account order; an account whose rows come is among the facts.
+        if let Ok(index) = facts.binary_search_by_key(&row.account, |f| f.account_id) {
+            facts[index].revenue.push(row);
+        }
+    }
+    let gone = match since {
+        None => Vec::new(),
+        Some(since) => {
+            let ids: Vec<i64> = db.query_map(
+                "SELECT DISTINCT account_id FROM book_changes WHERE stamp > ?1 ORDER BY 1",
+                &[Value::Integer(since)],
+                |row| row.get(0),
+            )?;
+            ids.into_iter()
+                .map(AccountId::new)
+                .filter(|id| facts.binary_search_by_key(id, |f| f.account_id).is_err())
+                .collect()
+        }
+    };
+    Ok(crate::BookChanges {
+        stamp,
+        whole: since.is_none(),
+        facts,
+        gone,
     })
 }
 

@@ -4,7 +4,7 @@
 use super::accounts;
 use super::row;
 use crate::Result;
-use crate::db::Db;
+use crate::db::{Db, Value};
 use crate::work::{SignalRow, Snooze};
 use mikawaya_domain::value::Text;
 use mikawaya_domain::{AccountId, UserId, Visibility, WriteAccess};
@@ -46,8 +46,32 @@ pub(crate) fn put_signals(db: &Db<'_>, day: jiff::civil::Date, rows: &[SignalRow
     // `Store::book_stamp`).
     db.execute("UPDATE history_stamp SET n = n + 1 WHERE id = 1", &[])?;
     db.execute("UPDATE book_stamp SET n = n + 1 WHERE id = 1", &[])?;
+    // The accounts changed, for the sums kept over the book; for many, the whole book is
+    // read again anyway, so the itemized changes are dropped (each table stays small).
+    if last.len() <= ITEMIZED_SIGNALS {
+        let stamp: i64 = db.query_one("SELECT n FROM book_stamp WHERE id = 1", &[], |row| {
+            row.get(0)
+        })?;
+        let mut accounts: Vec<i64> = last.keys().map(|id| id.get()).collect();
+        accounts.sort_unstable();
+        db.insert_rows(
+            "book_changes",
+            "stamp, account_id",
+            2,
+            accounts
+                .into_iter()
+                .map(|account| vec![Value::Integer(stamp), Value::Integer(account)]),
+        )?;
+    } else {
+        db.execute("DELETE FROM book_changes", &[])?;
+        db.execute("UPDATE book_stamp SET changes_from = n WHERE id = 1", &[])?;
+    }
     Ok(())
 }
+
+/// Signals written for at most this many accounts name them in the book's changes; more
+/// make readers of the book's changes read the whole book again.
+const ITEMIZED_SIGNALS: usize = 1000;
 
 /// The latest day signals were written for.
 pub(crate) fn signals_day(db: &Db<'_>) -> Result<Option<jiff::civil::Date>> {

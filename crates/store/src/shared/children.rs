@@ -363,7 +363,7 @@ pub(crate) fn revenue_rows(
         }
     });
     sql.visible("a", visibility);
-    sql.bind(" ORDER BY x.id", []);
+    sql.bind(" ORDER BY x.account_id, x.start_date, x.id", []);
     db.query_map(&sql.text, &sql.params, |row| {
         let term = Term::new(row.parsed(2, row::date)?, row.parsed_opt(3, row::date)?)
             .map_err(|e| StoreError::Corrupt(format!("subscription term: {e}")))?;

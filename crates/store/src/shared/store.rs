@@ -54,16 +54,12 @@ macro_rules! store_over_db {
             fn all_accounts(&self, access: &ReadAccess) -> Result<Vec<Account>> {
                 self.read_db(|c| accounts::all(c, access.visibility()))
             }
-            fn book_groups(
+            fn book_changes(
                 &self,
                 access: &ReadAccess,
-                day: jiff::civil::Date,
-                renewals: std::ops::RangeInclusive<jiff::civil::Date>,
-                at_risk_below: f64,
-            ) -> Result<Vec<$crate::BookGroup>> {
-                self.read_db(|c| {
-                    accounts::book_groups(c, access.visibility(), day, &renewals, at_risk_below)
-                })
+                since: Option<i64>,
+            ) -> Result<$crate::BookChanges> {
+                self.read_db(|c| accounts::book_changes(c, access.visibility(), since))
             }
             fn account_values(
                 &self,

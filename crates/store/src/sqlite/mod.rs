@@ -37,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0020_event_blocks.sql"),
     include_str!("../../migrations/0021_book_stamp.sql"),
     include_str!("../../migrations/0022_book_stamp_names.sql"),
+    include_str!("../../migrations/0023_book_changes.sql"),
 ];
 
 /// Reader connections kept open.

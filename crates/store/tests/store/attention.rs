@@ -288,12 +288,22 @@ fn a_days_signals_for_many_accounts_are_written_whole() {
             })
             .collect();
         ids.push(world.a.account);
+        let before = ok(store.book_changes(&read, None)).stamp;
         let first: Vec<SignalRow> = ids
             .iter()
             .enumerate()
             .map(|(n, id)| signal(*id, Some((n % 101) as f64), (n % 2 == 0).then_some(0.25)))
             .collect();
         ok(store.put_signals(&manage, DAY, &first));
+        // So many are not itemized: the book's changes since before are the whole book.
+        let changes = ok(store.book_changes(&read, Some(before)));
+        assert!(changes.whole, "{}", backend.name);
+        assert_eq!(
+            changes.facts.len() as u64,
+            ok(store.count_accounts(&read, &mikawaya_domain::account::AccountFilter::default())),
+            "{}",
+            backend.name
+        );
         let day_after = DAY.tomorrow().unwrap_or(DAY);
         // The next day: every account again, the first one twice (its last row counts).
         let mut second: Vec<SignalRow> =

@@ -3,13 +3,13 @@
 //! recorded for the rules to read.
 
 use crate::{backends, ok, seed};
-use mikawaya_domain::Actor;
 use mikawaya_domain::account::NewAccount;
 use mikawaya_domain::account::{AccountPatch, TouchTier};
 use mikawaya_domain::contact::ContactPatch;
 use mikawaya_domain::subscription::SubscriptionPatch;
 use mikawaya_domain::subscription::{NewSubscription, Term};
 use mikawaya_domain::value::{Money, Name, Slug};
+use mikawaya_domain::{AccountId, Actor};
 use mikawaya_store::{ContactFilter, PageRequest, StoreError, SubscriptionFilter};
 
 #[test]
@@ -121,11 +121,13 @@ fn updates_keep_what_they_do_not_name_and_deletes_remove() {
     }
 }
 
-/// The team's workload summed by the store, on a book whose sums are worked out by hand.
+/// The facts the team's sums read, for the whole book and then for the accounts changed
+/// since a stamp (edited, paying anew, scored, deleted, moved away from a partner).
 #[test]
-fn the_book_is_summed_per_owner_tier_currency_and_paying() {
+fn the_books_facts_come_whole_then_as_changes() {
+    use mikawaya_domain::subscription::RevenueRow;
     use mikawaya_domain::value::Currency;
-    use mikawaya_store::BookGroup;
+    use mikawaya_store::BookFacts;
     for backend in backends() {
         let store = backend.store.as_ref();
         let system = Actor::system();
@@ -232,67 +234,155 @@ fn the_book_is_summed_per_owner_tier_currency_and_paying() {
                 forecast_factors: Vec::new(),
             }],
         ));
-        let group =
-            |owner, tier, currency: &str, paying, counts: (u64, f64, u64, f64, f64)| BookGroup {
-                owner_id: owner,
-                tier,
-                currency: ok(Currency::parse(currency)),
-                paying,
-                accounts: counts.0,
-                arr: counts.1,
-                renewals: counts.2,
-                renewing_arr: counts.3,
-                renewing_arr_at_risk: counts.4,
-            };
-        let mut groups = ok(store.book_groups(&system.read(), day, day..=after(90), 70.0));
-        groups.sort_by_key(|g| (g.owner_id, g.tier.map(|t| t.as_str()), g.paying));
+        let read = system.read();
+        let partner_read = crate::partner_actor(partner).read();
+        let whole = ok(store.book_changes(&read, None));
+        let facts = |id: AccountId| -> Option<BookFacts> {
+            whole.facts.iter().find(|f| f.account_id == id).cloned()
+        };
+        assert!(whole.whole, "{}", backend.name);
         assert_eq!(
-            groups,
-            vec![
-                group(None, None, "JPY", false, (1, 120.0, 1, 120.0, 120.0)),
-                group(
-                    Some(csm),
-                    Some(TouchTier::High),
-                    "USD",
-                    false,
-                    (1, 2400.0, 0, 0.0, 0.0)
-                ),
-                group(
-                    Some(csm),
-                    Some(TouchTier::High),
-                    "USD",
-                    true,
-                    (2, 1800.0, 1, 1200.0, 1200.0)
-                ),
-                group(
-                    Some(csm),
-                    Some(TouchTier::Low),
-                    "USD",
-                    true,
-                    (1, 240.0, 1, 240.0, 0.0)
-                ),
-            ],
+            whole.facts.iter().map(|f| f.account_id).collect::<Vec<_>>(),
+            ids,
+            "{}: every account, in order",
+            backend.name
+        );
+        let start = jiff::civil::date(2025, 1, 1);
+        assert_eq!(
+            facts(ids[2]),
+            Some(BookFacts {
+                account_id: ids[2],
+                external_id: None,
+                plan: None,
+                owner_id: Some(csm),
+                partner_id: None,
+                tier: Some(TouchTier::High),
+                currency: ok(Currency::parse("USD")),
+                mrr: 200.0,
+                renewal_date: None,
+                health: None,
+                revenue: vec![RevenueRow {
+                    account: ids[2],
+                    mrr: 200.0,
+                    term: ok(Term::new(start, Some(day))),
+                }],
+            }),
             "{}",
             backend.name
         );
-        let partners = ok(store.book_groups(
-            &crate::partner_actor(partner).read(),
-            day,
-            day..=after(90),
-            70.0,
-        ));
         assert_eq!(
-            partners,
-            vec![group(
-                Some(csm),
-                Some(TouchTier::Low),
-                "USD",
-                true,
-                (1, 240.0, 1, 240.0, 0.0)
-            )],
+            facts(ids[3]).map(|f| (f.revenue.iter().map(|r| r.mrr).collect(), f.renewal_date)),
+            Some((vec![0.0], Some(after(5)))),
+            "{}",
+            backend.name
+        );
+        assert_eq!(
+            facts(ids[4]).map(|f| (f.health, f.partner_id, f.revenue.len())),
+            Some((Some(80.0), Some(partner), 1)),
+            "{}",
+            backend.name
+        );
+        let partners = ok(store.book_changes(&partner_read, None));
+        assert_eq!(
+            partners
+                .facts
+                .iter()
+                .map(|f| f.account_id)
+                .collect::<Vec<_>>(),
+            vec![ids[4]],
             "{}: a partner's own accounts only",
             backend.name
         );
+        // Nothing changed: nothing to read.
+        let same = ok(store.book_changes(&read, Some(whole.stamp)));
+        assert_eq!(
+            (same.stamp, same.whole, same.facts.len(), same.gone.len()),
+            (whole.stamp, false, 0, 0),
+            "{}",
+            backend.name
+        );
+        // Four changes: an owner cleared, a new paying subscription, a score, a deletion.
+        ok(store.update_account(
+            &write,
+            ids[0],
+            AccountPatch {
+                owner_id: mikawaya_domain::Patch::Clear,
+                ..AccountPatch::default()
+            },
+        ));
+        ok(store.create_subscription(
+            &write,
+            NewSubscription {
+                account_id: ids[3],
+                external_id: None,
+                plan: ok(Slug::parse("pro")),
+                quantity: 1,
+                mrr: ok(Money::new(30.0)),
+                term: ok(Term::new(after(-10), None)),
+            },
+        ));
+        ok(store.put_signals(
+            &manage,
+            day,
+            &[mikawaya_store::work::SignalRow {
+                account_id: ids[1],
+                health: Some(40.0),
+                health_change: None,
+                forecast_risk: None,
+                forecast_factors: Vec::new(),
+            }],
+        ));
+        ok(store.delete_account(&write, ids[2]));
+        let changes = ok(store.book_changes(&read, Some(whole.stamp)));
+        assert!(
+            !changes.whole && changes.stamp > whole.stamp,
+            "{}",
+            backend.name
+        );
+        let changed: Vec<(
+            AccountId,
+            Option<mikawaya_domain::UserId>,
+            Option<f64>,
+            usize,
+        )> = changes
+            .facts
+            .iter()
+            .map(|f| (f.account_id, f.owner_id, f.health, f.revenue.len()))
+            .collect();
+        assert_eq!(
+            changed,
+            vec![
+                (ids[0], None, None, 1),
+                (ids[1], Some(csm), Some(40.0), 1),
+                (ids[3], None, None, 2),
+            ],
+            "{}: the changed accounts only",
+            backend.name
+        );
+        assert_eq!(changes.gone, vec![ids[2]], "{}", backend.name);
+        // The partner's account moves to the vendor: gone from the partner's book. (Changes
+        // to accounts a partner does not see come as gone too: none of its book.)
+        let partners = ok(store.book_changes(&partner_read, Some(partners.stamp)));
+        assert!(partners.facts.is_empty(), "{}", backend.name);
+        ok(store.update_account(
+            &write,
+            ids[4],
+            AccountPatch {
+                partner_id: mikawaya_domain::Patch::Clear,
+                ..AccountPatch::default()
+            },
+        ));
+        let partners = ok(store.book_changes(&partner_read, Some(partners.stamp)));
+        assert_eq!(
+            (partners.whole, partners.facts.len(), partners.gone),
+            (false, 0, vec![ids[4]]),
+            "{}",
+            backend.name
+        );
+        // A stamp older than the itemized changes reads the whole book.
+        let restarted = ok(store.book_changes(&read, Some(-1)));
+        assert!(restarted.whole, "{}", backend.name);
+        assert_eq!(restarted.facts.len(), 4, "{}", backend.name);
     }
 }
 

@@ -191,7 +191,7 @@ fn an_older_data_dirs_meta_rows_move_to_typed_tables_on_open() {
              ALTER TABLE playbook_runs DROP COLUMN reason_ja;
              ALTER TABLE users DROP COLUMN deactivated_at; DROP TABLE audit_log;
              DROP TABLE leases; DROP TABLE login_failures;
-             DROP TABLE history_stamp; DROP TABLE book_stamp; DROP TRIGGER book_stamp_users_name; DROP TRIGGER book_stamp_partners_name;
+             DROP TABLE history_stamp; DROP TABLE book_stamp; DROP TABLE book_changes; DROP TRIGGER book_stamp_users_name; DROP TRIGGER book_stamp_partners_name;
              DROP TRIGGER book_stamp_accounts_insert; DROP TRIGGER book_stamp_accounts_update; DROP TRIGGER book_stamp_accounts_delete; DROP TRIGGER book_stamp_subscriptions_insert; DROP TRIGGER book_stamp_subscriptions_update; DROP TRIGGER book_stamp_subscriptions_delete; DROP TRIGGER book_stamp_account_changes_insert; DROP TRIGGER book_stamp_account_changes_update; DROP TRIGGER book_stamp_account_changes_delete;
              DROP TRIGGER history_stamp_accounts_insert; DROP TRIGGER history_stamp_accounts_update; DROP TRIGGER history_stamp_accounts_delete;
              DROP TRIGGER history_stamp_subscriptions_insert; DROP TRIGGER history_stamp_subscriptions_update; DROP TRIGGER history_stamp_subscriptions_delete;
