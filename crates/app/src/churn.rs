@@ -156,24 +156,38 @@ fn activity_in(
 }
 
 /// The cohorts page's table: churn per cohort and activity churn over one period.
-pub type CohortTable = (ChurnAnalysis, mikawaya_analytics::churn::ActivityChurn);
+pub type CohortTable = (
+    std::sync::Arc<ChurnAnalysis>,
+    std::sync::Arc<mikawaya_analytics::churn::ActivityChurn>,
+);
 
-/// What a [`CohortTable`] was computed from (see [`crate::kept`]).
+/// What the churn per cohort of a [`CohortTable`] was computed from (see [`crate::kept`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct CohortKey {
     visibility: mikawaya_domain::Visibility,
     from: Date,
     to: Date,
     by: String,
-    inactive_days: u32,
     stamp: i64,
-    usage: u64,
     zone: Option<String>,
 }
 
-/// [`analyse`] by `by` and [`activity`] over the same period, kept in `kept` while the
-/// book's history, the usage up to `to` and the business time zone stand (a usage source
-/// that cannot tell is never kept).
+/// What the activity churn of a [`CohortTable`] was computed from: the usage keys (their
+/// stamp in the kept book) and the usage up to `to`, not the rest of the book.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityKey {
+    visibility: mikawaya_domain::Visibility,
+    from: Date,
+    to: Date,
+    inactive_days: u32,
+    keys_stamp: i64,
+    usage: u64,
+}
+
+/// [`analyse`] by `by` and [`activity`] over the same period, from the book kept in `kept`
+/// ([`crate::kept::Books`]); the churn is kept while the book and the business time zone
+/// stand, the activity churn while the usage keys and the usage up to `to` stand (a usage
+/// source that cannot tell is never kept, and then the store is read).
 #[allow(clippy::too_many_arguments)]
 pub fn cohort_table(
     store: &dyn Store,
@@ -184,15 +198,12 @@ pub fn cohort_table(
     by: &str,
     inactive_days: u32,
     kept: &crate::kept::Sums,
-) -> Result<std::sync::Arc<CohortTable>> {
-    let compute = |book: Book<'_>| -> Result<CohortTable> {
-        Ok((
-            analyse_in(book, store, access, from, to, Some(by))?,
-            activity_in(book, store, access, usage, from, to, inactive_days)?,
-        ))
-    };
+) -> Result<CohortTable> {
     let Some(changes) = usage.changes_through(to) else {
-        return Ok(std::sync::Arc::new(compute(Book::Store)?));
+        return Ok((
+            std::sync::Arc::new(analyse(store, access, from, to, Some(by))?),
+            std::sync::Arc::new(activity(store, access, usage, from, to, inactive_days)?),
+        ));
     };
     let book = kept.books.current(store, access)?;
     let key = CohortKey {
@@ -200,12 +211,32 @@ pub fn cohort_table(
         from,
         to,
         by: by.to_owned(),
-        inactive_days,
         stamp: book.stamp,
-        usage: changes,
         zone: store.business_time_zone()?.iana_name().map(str::to_owned),
     };
-    kept.cohorts.get_or(key, || compute(Book::Kept(&book)))
+    let analysis = kept.cohorts.get_or(key, || {
+        analyse_in(Book::Kept(&book), store, access, from, to, Some(by))
+    })?;
+    let key = ActivityKey {
+        visibility: access.visibility(),
+        from,
+        to,
+        inactive_days,
+        keys_stamp: book.keys_stamp,
+        usage: changes,
+    };
+    let activity = kept.activity.get_or(key, || {
+        activity_in(
+            Book::Kept(&book),
+            store,
+            access,
+            usage,
+            from,
+            to,
+            inactive_days,
+        )
+    })?;
+    Ok((analysis, activity))
 }
 
 /// The cohorts churn can be broken down by (and `custom.KEY`, a custom field).

@@ -58,6 +58,9 @@ impl<K: PartialEq, V> Kept<K, V> {
 pub struct Book {
     /// The book stamp they are at least as new as.
     pub stamp: i64,
+    /// The book stamp at which the accounts' external ids (the usage keys) were last seen
+    /// to change, as a whole: what activity churn reads of the book.
+    pub keys_stamp: i64,
     /// Per account.
     pub accounts: BTreeMap<AccountId, BookFacts>,
 }
@@ -85,6 +88,7 @@ impl Books {
         let Some(index) = found.filter(|_| !changes.whole) else {
             let book = Arc::new(Book {
                 stamp: changes.stamp,
+                keys_stamp: changes.stamp,
                 accounts: changes
                     .facts
                     .into_iter()
@@ -104,11 +108,17 @@ impl Books {
             // In place unless a reader still holds this version.
             let book = Arc::make_mut(kept);
             book.stamp = changes.stamp;
+            let mut keys_moved = false;
             for gone in &changes.gone {
-                book.accounts.remove(gone);
+                keys_moved |= book.accounts.remove(gone).is_some();
             }
             for facts in changes.facts {
-                book.accounts.insert(facts.account_id, facts);
+                let key = facts.external_id.clone();
+                let before = book.accounts.insert(facts.account_id, facts);
+                keys_moved |= before.is_none_or(|before| before.external_id != key);
+            }
+            if keys_moved {
+                book.keys_stamp = changes.stamp;
             }
         }
         Ok(Arc::clone(kept))
@@ -122,8 +132,11 @@ pub struct Sums {
     pub books: Books,
     /// The book summed per owner and tier (`team::team`).
     pub team: Kept<crate::team::BookKey, Vec<crate::team::BookGroup>>,
-    /// Churn per cohort and activity churn (`churn::cohort_table`).
-    pub cohorts: Kept<crate::churn::CohortKey, crate::churn::CohortTable>,
+    /// Churn per cohort (`churn::cohort_table`).
+    pub cohorts: Kept<crate::churn::CohortKey, crate::churn::ChurnAnalysis>,
+    /// Activity churn (`churn::cohort_table`): kept while the usage keys and the usage
+    /// stand, across changes to the book that do not touch a key.
+    pub activity: Kept<crate::churn::ActivityKey, mikawaya_analytics::churn::ActivityChurn>,
 }
 
 #[cfg(test)]

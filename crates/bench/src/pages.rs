@@ -188,6 +188,14 @@ pub fn run() -> Result<()> {
     let report = mikawaya_app::reports::refresh(store.as_ref(), &read, as_of)?;
     let report_time = started.elapsed();
     let report_renewals = report.renewing_accounts;
+    // The kept book read whole (a node's first leader view, or the worker's after the daily
+    // signals); best of three.
+    let mut book_time = Duration::MAX;
+    for _ in 0..3 {
+        let started = Instant::now();
+        mikawaya_app::kept::Books::default().current(store.as_ref(), &read)?;
+        book_time = book_time.min(started.elapsed());
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -300,6 +308,10 @@ pub fn run() -> Result<()> {
         println!(
             "| building the dashboards' daily report (all accounts; {report_renewals} renewals in 90 days) | {:.0} ms, once a day by the worker |",
             report_time.as_secs_f64() * 1000.0
+        );
+        println!(
+            "| reading the whole book into the kept book (team and cohorts) | {:.0} ms, at start and after the daily signals by the worker |",
+            book_time.as_secs_f64() * 1000.0
         );
         println!(
             "| refreshing every account's signals (health in force, change, risk) | {:.0} ms, once a day by the worker |",

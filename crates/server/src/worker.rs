@@ -44,8 +44,18 @@ async fn daily_rules(state: &AppState) -> Result<(), Box<dyn std::error::Error +
     let ingest = Arc::clone(&state.ingest);
     let workflow = Arc::clone(&state.workflow);
     let clock = state.engine_clock();
+    let sums = Arc::clone(&state.sums);
     let run = tokio::task::spawn_blocking(move || {
         let run = mikawaya_app::pipeline::run_daily(store.as_ref(), &ingest, clock, &workflow)?;
+        // The day's signals changed the whole book: the leaders' kept book is read again
+        // here, not by the next leader's view.
+        if run.is_some()
+            && let Err(error) = sums
+                .books
+                .current(store.as_ref(), &mikawaya_domain::Actor::system().read())
+        {
+            tracing::warn!(%error, "the kept book was not read again");
+        }
         // Once a day, the rollups' snapshot catches up, so a restart after a crash
         // replays at most a day of events.
         if run.is_some()

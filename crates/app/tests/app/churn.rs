@@ -117,7 +117,10 @@ fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult 
     };
     let first = table(&rollups)?;
     assert_eq!(first.0.overall.churned, 0);
-    assert!(std::sync::Arc::ptr_eq(&first, &table(&rollups)?), "kept");
+    assert!(
+        std::sync::Arc::ptr_eq(&first.0, &table(&rollups)?.0),
+        "kept"
+    );
     // A call logged is not the book: the table stands.
     world.store.create_touchpoint(
         &write,
@@ -132,8 +135,9 @@ fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult 
             sentiment: None,
         },
     )?;
+    let again = table(&rollups)?;
     assert!(
-        std::sync::Arc::ptr_eq(&first, &table(&rollups)?),
+        std::sync::Arc::ptr_eq(&first.0, &again.0) && std::sync::Arc::ptr_eq(&first.1, &again.1),
         "kept after a touchpoint"
     );
     // The subscription ends within the period: churned, computed again.
@@ -148,13 +152,15 @@ fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult 
     let after = table(&rollups)?;
     assert_eq!(after.0.overall.churned, 1);
     assert_eq!(
-        *after,
+        (&*after.0, &*after.1),
         (
-            mikawaya_app::churn::analyse(&world.store, &read, from, to, Some("tier"))?,
-            mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 28)?
+            &mikawaya_app::churn::analyse(&world.store, &read, from, to, Some("tier"))?,
+            &mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 28)?
         ),
         "equal to a fresh computation"
     );
+    // The subscription's change touched no usage key: the activity churn was kept.
+    assert!(std::sync::Arc::ptr_eq(&first.1, &after.1), "activity kept");
     // A new event before the period's end moves the usage: computed again (B was active
     // in the 28 days before the period began).
     let more = crate::rollups(&[
@@ -162,7 +168,7 @@ fn the_cohort_table_is_kept_until_the_book_or_the_usage_changes() -> TestResult 
         ("B", "u", "Login", "2026-02-20T10:00:00Z"),
     ]);
     let with_b = table(&more)?;
-    assert!(!std::sync::Arc::ptr_eq(&after, &with_b));
+    assert!(!std::sync::Arc::ptr_eq(&after.1, &with_b.1));
     assert_eq!(with_b.1.accounts_at_start, after.1.accounts_at_start + 1);
     Ok(())
 }
@@ -192,7 +198,12 @@ fn the_kept_books_cohort_table_equals_the_stores_by_every_cohort() -> TestResult
             a.partner_id = (n % 4 == 0).then_some(partner.id);
         })?;
         let end = (n % 3 == 1).then_some(crate::date(2026, 3, 10 + n as i8));
-        world.paying(account, 10.0 * (n + 1) as f64, crate::date(2025, n as i8 + 1, 1), end)?;
+        world.paying(
+            account,
+            10.0 * (n + 1) as f64,
+            crate::date(2025, n as i8 + 1, 1),
+            end,
+        )?;
         accounts.push(account);
     }
     let rollups = crate::rollups(&[
@@ -203,13 +214,24 @@ fn the_kept_books_cohort_table_equals_the_stores_by_every_cohort() -> TestResult
     let compare = |what: &str| -> TestResult {
         for by in mikawaya_app::churn::COHORTS {
             let kept = mikawaya_app::churn::cohort_table(
-                &world.store, &read, &rollups, from, to, by, 28, &sums,
+                &world.store,
+                &read,
+                &rollups,
+                from,
+                to,
+                by,
+                28,
+                &sums,
             )?;
             let fresh = (
                 mikawaya_app::churn::analyse(&world.store, &read, from, to, Some(by))?,
                 mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 28)?,
             );
-            assert_eq!(*kept, fresh, "{what}, by {by}");
+            assert_eq!(
+                (&*kept.0, &*kept.1),
+                (&fresh.0, &fresh.1),
+                "{what}, by {by}"
+            );
         }
         Ok(())
     };
@@ -226,5 +248,36 @@ fn the_kept_books_cohort_table_equals_the_stores_by_every_cohort() -> TestResult
     world.paying(accounts[3], 45.0, crate::date(2026, 3, 5), None)?;
     world.store.delete_account(&write, accounts[4])?;
     compare("after an edit, a new subscription and a deletion")?;
+    // C0, active before the period, takes another usage key: activity churn changes.
+    let before = mikawaya_app::churn::cohort_table(
+        &world.store,
+        &read,
+        &rollups,
+        from,
+        to,
+        "tier",
+        28,
+        &sums,
+    )?;
+    world.store.update_account(
+        &write,
+        accounts[0],
+        AccountPatch {
+            external_id: Patch::Set(mikawaya_domain::value::ExternalId::parse("Z0")?),
+            ..AccountPatch::default()
+        },
+    )?;
+    compare("after a usage key changed")?;
+    let after = mikawaya_app::churn::cohort_table(
+        &world.store,
+        &read,
+        &rollups,
+        from,
+        to,
+        "tier",
+        28,
+        &sums,
+    )?;
+    assert_eq!(after.1.accounts_at_start + 1, before.1.accounts_at_start);
     Ok(())
 }
