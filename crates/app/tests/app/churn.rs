@@ -211,18 +211,12 @@ fn the_kept_books_cohort_table_equals_the_stores_by_every_cohort() -> TestResult
         ("C1", "u", "Login", "2026-03-20T10:00:00Z"),
     ]);
     let sums = mikawaya_app::kept::Sums::default();
+    let table = |by: &str| {
+        mikawaya_app::churn::cohort_table(&world.store, &read, &rollups, from, to, by, 28, &sums)
+    };
     let compare = |what: &str| -> TestResult {
         for by in mikawaya_app::churn::COHORTS {
-            let kept = mikawaya_app::churn::cohort_table(
-                &world.store,
-                &read,
-                &rollups,
-                from,
-                to,
-                by,
-                28,
-                &sums,
-            )?;
+            let kept = table(by)?;
             let fresh = (
                 mikawaya_app::churn::analyse(&world.store, &read, from, to, Some(by))?,
                 mikawaya_app::churn::activity(&world.store, &read, &rollups, from, to, 28)?,
@@ -249,16 +243,7 @@ fn the_kept_books_cohort_table_equals_the_stores_by_every_cohort() -> TestResult
     world.store.delete_account(&write, accounts[4])?;
     compare("after an edit, a new subscription and a deletion")?;
     // C0, active before the period, takes another usage key: activity churn changes.
-    let before = mikawaya_app::churn::cohort_table(
-        &world.store,
-        &read,
-        &rollups,
-        from,
-        to,
-        "tier",
-        28,
-        &sums,
-    )?;
+    let before = table("tier")?;
     world.store.update_account(
         &write,
         accounts[0],
@@ -268,16 +253,7 @@ fn the_kept_books_cohort_table_equals_the_stores_by_every_cohort() -> TestResult
         },
     )?;
     compare("after a usage key changed")?;
-    let after = mikawaya_app::churn::cohort_table(
-        &world.store,
-        &read,
-        &rollups,
-        from,
-        to,
-        "tier",
-        28,
-        &sums,
-    )?;
+    let after = table("tier")?;
     assert_eq!(after.1.accounts_at_start + 1, before.1.accounts_at_start);
     Ok(())
 }

@@ -54,6 +54,24 @@ impl World {
             .id)
     }
 
+    /// A CSM of the team named `name`, whose email is `email`.
+    fn csm(
+        &self,
+        email: &str,
+        name: &str,
+    ) -> Result<mikawaya_domain::UserId, Box<dyn std::error::Error>> {
+        let user = mikawaya_domain::user::NewUser::new(
+            mikawaya_domain::value::Email::parse(email)?,
+            Name::parse(name)?,
+            mikawaya_domain::access::Role::Csm,
+            None,
+        )?;
+        Ok(self
+            .store
+            .create_user(&Actor::system().admin()?, user, None)?
+            .id)
+    }
+
     /// A "pro" subscription of `mrr` a month on `account`, from `start` (to `end`).
     fn paying(
         &self,

@@ -9,24 +9,10 @@ use mikawaya_domain::access::{Role, Scope};
 use mikawaya_domain::account::{AccountPatch, TouchTier};
 use mikawaya_domain::partner::NewPartner;
 use mikawaya_domain::subscription::SubscriptionPatch;
-use mikawaya_domain::user::NewUser;
-use mikawaya_domain::value::{Currency, Email, Money, Name};
-use mikawaya_domain::{Actor, Patch, UserId};
+use mikawaya_domain::value::{Currency, Money, Name};
+use mikawaya_domain::{Actor, Patch};
 use mikawaya_store::Store;
 use mikawaya_store::work::SignalRow;
-
-fn csm(world: &World) -> Result<UserId, Box<dyn std::error::Error>> {
-    let user = NewUser::new(
-        Email::parse("ren@example.jp")?,
-        Name::parse("Ren")?,
-        Role::Csm,
-        None,
-    )?;
-    Ok(world
-        .store
-        .create_user(&Actor::system().admin()?, user, None)?
-        .id)
-}
 
 fn score(
     world: &World,
@@ -52,7 +38,7 @@ fn score(
 #[test]
 fn the_book_is_summed_per_owner_tier_currency_and_paying() -> TestResult {
     let world = World::new()?;
-    let csm = csm(&world)?;
+    let csm = world.csm("ren@example.jp", "Ren")?;
     let partner = world
         .store
         .upsert_partner(
@@ -170,7 +156,7 @@ fn the_book_is_summed_per_owner_tier_currency_and_paying() -> TestResult {
 #[test]
 fn kept_sums_follow_each_change_to_the_book() -> TestResult {
     let world = World::new()?;
-    let csm = csm(&world)?;
+    let csm = world.csm("ren@example.jp", "Ren")?;
     let day = date(2026, 3, 1);
     let start = date(2025, 1, 1);
     let write = Actor::system().write()?;

@@ -3,13 +3,11 @@
 
 use crate::{TestResult, World, date, rollups};
 use mikawaya_app::today::{Policy, Reason, Whose, today};
-use mikawaya_domain::access::Role;
 use mikawaya_domain::language::Language;
 use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
-use mikawaya_domain::user::NewUser;
-use mikawaya_domain::value::{Currency, Email, Money, Name, Text};
+use mikawaya_domain::value::{Currency, Money, Text};
 use mikawaya_domain::work::{NewTask, Priority, SurveyKind};
-use mikawaya_domain::{AccountId, Actor, UserId};
+use mikawaya_domain::{AccountId, Actor};
 use mikawaya_store::Store;
 use mikawaya_store::work::{SignalRow, Snooze};
 
@@ -27,23 +25,10 @@ fn signal(account_id: AccountId, health: f64, change: Option<f64>) -> SignalRow 
     }
 }
 
-fn csm(world: &World) -> Result<UserId, Box<dyn std::error::Error>> {
-    let user = NewUser::new(
-        Email::parse("aoi@example.jp")?,
-        Name::parse("Aoi")?,
-        Role::Csm,
-        None,
-    )?;
-    Ok(world
-        .store
-        .create_user(&Actor::system().admin()?, user, None)?
-        .id)
-}
-
 #[test]
 fn reasons_and_priority_come_from_the_accounts_data() -> TestResult {
     let world = World::new()?;
-    let owner = csm(&world)?;
+    let owner = world.csm("aoi@example.jp", "Aoi")?;
     let day = date(2026, 6, 1);
     let acme = world.account("acme", |a| {
         a.owner_id = Some(owner);
@@ -217,7 +202,7 @@ fn reasons_and_priority_come_from_the_accounts_data() -> TestResult {
 #[test]
 fn a_touch_logged_now_ends_the_no_touch_reason() -> TestResult {
     let world = World::new()?;
-    let owner = csm(&world)?;
+    let owner = world.csm("aoi@example.jp", "Aoi")?;
     let quiet = world.account("quiet", |a| a.owner_id = Some(owner))?;
     let usage = rollups(&[]);
     let day = date(2026, 6, 1);

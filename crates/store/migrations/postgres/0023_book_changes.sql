@@ -11,28 +11,19 @@ CREATE TABLE book_changes (
 );
 CREATE INDEX book_changes_stamp ON book_changes(stamp);
 
--- TG_ARGV[0]: the changed rows' column naming the account.
-CREATE FUNCTION book_changes_new() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE stamp BIGINT;
+-- TG_ARGV[0]: the changed rows' column naming the account. An insert's rows are in
+-- `changed_new`, a delete's in `changed_old`, an update's in both (an account may move).
+CREATE FUNCTION book_changes_name() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    stamp BIGINT;
+    named TEXT := CASE TG_OP
+        WHEN 'INSERT' THEN 'SELECT %1$I FROM changed_new'
+        WHEN 'DELETE' THEN 'SELECT %1$I FROM changed_old'
+        ELSE 'SELECT %1$I FROM changed_old UNION SELECT %1$I FROM changed_new' END;
 BEGIN
     UPDATE book_stamp SET n = n + 1 WHERE id = 1 RETURNING n INTO stamp;
-    EXECUTE format('INSERT INTO book_changes (stamp, account_id) SELECT DISTINCT $1, %I FROM changed_new', TG_ARGV[0]) USING stamp;
-    RETURN NULL;
-END
-$$;
-CREATE FUNCTION book_changes_old() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE stamp BIGINT;
-BEGIN
-    UPDATE book_stamp SET n = n + 1 WHERE id = 1 RETURNING n INTO stamp;
-    EXECUTE format('INSERT INTO book_changes (stamp, account_id) SELECT DISTINCT $1, %I FROM changed_old', TG_ARGV[0]) USING stamp;
-    RETURN NULL;
-END
-$$;
-CREATE FUNCTION book_changes_both() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE stamp BIGINT;
-BEGIN
-    UPDATE book_stamp SET n = n + 1 WHERE id = 1 RETURNING n INTO stamp;
-    EXECUTE format('INSERT INTO book_changes (stamp, account_id) SELECT $1, %I FROM changed_old UNION SELECT $1, %I FROM changed_new', TG_ARGV[0], TG_ARGV[0]) USING stamp;
+    EXECUTE format('INSERT INTO book_changes (stamp, account_id) SELECT DISTINCT $1, a FROM ('
+        || named || ') AS changed(a)', TG_ARGV[0]) USING stamp;
     RETURN NULL;
 END
 $$;
@@ -43,9 +34,9 @@ DROP TRIGGER book_stamp_accounts_delete ON accounts;
 DROP TRIGGER book_stamp_subscriptions_insert ON subscriptions;
 DROP TRIGGER book_stamp_subscriptions_update ON subscriptions;
 DROP TRIGGER book_stamp_subscriptions_delete ON subscriptions;
-CREATE TRIGGER book_stamp_accounts_insert AFTER INSERT ON accounts REFERENCING NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_new('id');
-CREATE TRIGGER book_stamp_accounts_update AFTER UPDATE ON accounts REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_both('id');
-CREATE TRIGGER book_stamp_accounts_delete AFTER DELETE ON accounts REFERENCING OLD TABLE AS changed_old FOR EACH STATEMENT EXECUTE FUNCTION book_changes_old('id');
-CREATE TRIGGER book_stamp_subscriptions_insert AFTER INSERT ON subscriptions REFERENCING NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_new('account_id');
-CREATE TRIGGER book_stamp_subscriptions_update AFTER UPDATE ON subscriptions REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_both('account_id');
-CREATE TRIGGER book_stamp_subscriptions_delete AFTER DELETE ON subscriptions REFERENCING OLD TABLE AS changed_old FOR EACH STATEMENT EXECUTE FUNCTION book_changes_old('account_id');
+CREATE TRIGGER book_stamp_accounts_insert AFTER INSERT ON accounts REFERENCING NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_name('id');
+CREATE TRIGGER book_stamp_accounts_update AFTER UPDATE ON accounts REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_name('id');
+CREATE TRIGGER book_stamp_accounts_delete AFTER DELETE ON accounts REFERENCING OLD TABLE AS changed_old FOR EACH STATEMENT EXECUTE FUNCTION book_changes_name('id');
+CREATE TRIGGER book_stamp_subscriptions_insert AFTER INSERT ON subscriptions REFERENCING NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_name('account_id');
+CREATE TRIGGER book_stamp_subscriptions_update AFTER UPDATE ON subscriptions REFERENCING OLD TABLE AS changed_old NEW TABLE AS changed_new FOR EACH STATEMENT EXECUTE FUNCTION book_changes_name('account_id');
+CREATE TRIGGER book_stamp_subscriptions_delete AFTER DELETE ON subscriptions REFERENCING OLD TABLE AS changed_old FOR EACH STATEMENT EXECUTE FUNCTION book_changes_name('account_id');
