@@ -62,16 +62,25 @@ pub(crate) fn put_signals(db: &Db<'_>, day: jiff::civil::Date, rows: &[SignalRow
                 .into_iter()
                 .map(|account| vec![Value::Integer(stamp), Value::Integer(account)]),
         )?;
-    } else {
-        db.execute("DELETE FROM book_changes", &[])?;
-        db.execute("UPDATE book_stamp SET changes_from = n WHERE id = 1", &[])?;
+        // A small book's daily signals are itemized every day: the table is emptied when
+        // it holds more than a whole read of most books would cost.
+        let kept: i64 = db.query_one("SELECT COUNT(*) FROM book_changes", &[], |row| row.get(0))?;
+        if kept <= KEPT_CHANGES {
+            return Ok(());
+        }
     }
+    db.execute("DELETE FROM book_changes", &[])?;
+    db.execute("UPDATE book_stamp SET changes_from = n WHERE id = 1", &[])?;
     Ok(())
 }
 
 /// Signals written for at most this many accounts name them in the book's changes; more
 /// make readers of the book's changes read the whole book again.
 const ITEMIZED_SIGNALS: usize = 1000;
+
+/// The book's changes kept at most, checked where signals are written (bulk writes between
+/// two days' signals may leave more until the next).
+const KEPT_CHANGES: i64 = 100_000;
 
 /// The latest day signals were written for.
 pub(crate) fn signals_day(db: &Db<'_>) -> Result<Option<jiff::civil::Date>> {

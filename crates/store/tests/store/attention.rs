@@ -7,8 +7,8 @@ use mikawaya_domain::health::Colour;
 use mikawaya_domain::touchpoint::{NewTouchpoint, TouchpointKind};
 use mikawaya_domain::value::Text;
 use mikawaya_domain::{AccountId, Actor};
-use mikawaya_store::PageRequest;
 use mikawaya_store::work::{SignalRow, Snooze};
+use mikawaya_store::{PageRequest, Store};
 
 fn signal(account_id: AccountId, health: Option<f64>, risk: Option<f64>) -> SignalRow {
     SignalRow {
@@ -336,4 +336,36 @@ fn a_days_signals_for_many_accounts_are_written_whole() {
         );
         assert_eq!(ok(store.signals_day()), Some(day_after), "{}", backend.name);
     }
+}
+
+/// A small book's signals are itemized each day; once the book's changes hold more than
+/// 100,000 rows the next signals empty them, and a reader older than that reads the whole
+/// book (SQLite, where the test can fill the table directly).
+#[test]
+fn the_books_changes_are_emptied_when_they_grow_past_their_bound() {
+    let dir = ok(tempfile::tempdir());
+    let store = ok(mikawaya_store::sqlite::SqliteStore::open_dir(dir.path()));
+    let world = seed(&store);
+    let (read, manage) = (Actor::system().read(), ok(Actor::system().manage()));
+    let before = ok(store.book_changes(&read, None)).stamp;
+    ok(store.put_signals(&manage, DAY, &[signal(world.a.account, Some(50.0), None)]));
+    assert!(
+        !ok(store.book_changes(&read, Some(before))).whole,
+        "itemized"
+    );
+    {
+        let file = dir
+            .path()
+            .join(mikawaya_store::sqlite::SqliteStore::FILE_NAME);
+        let connection = ok(rusqlite::Connection::open(file));
+        ok(connection.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+             INSERT INTO book_changes (stamp, account_id) SELECT 0, i FROM n",
+        ));
+    }
+    ok(store.put_signals(&manage, DAY, &[signal(world.a.account, Some(60.0), None)]));
+    let changes = ok(store.book_changes(&read, Some(before)));
+    assert!(changes.whole, "emptied: read whole");
+    let after = ok(store.book_changes(&read, Some(changes.stamp)));
+    assert!(!after.whole && after.facts.is_empty());
 }
