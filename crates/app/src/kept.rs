@@ -75,6 +75,29 @@ pub struct Books {
 }
 
 impl Books {
+    /// Brings the vendor's book up to date when one is kept (a leader opened the team or
+    /// cohorts page on this node), so the next view finds the changes applied; returns
+    /// whether one was. The server's worker calls it every few seconds: one small read
+    /// when nothing changed, the whole book once after the daily signals, whichever node
+    /// wrote them.
+    pub fn keep_current(&self, store: &dyn Store) -> Result<bool> {
+        let kept = self.kept(Visibility::All).is_some();
+        if kept {
+            self.current(store, &mikawaya_domain::Actor::system().read())?;
+        }
+        Ok(kept)
+    }
+
+    /// The book kept for `visibility` as it stands, not read again.
+    pub fn kept(&self, visibility: Visibility) -> Option<Arc<Book>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .iter()
+            .find(|(v, _)| *v == visibility)
+            .map(|(_, book)| Arc::clone(book))
+    }
+
     /// The book `access` sees, as of now.
     pub fn current(&self, store: &dyn Store, access: &ReadAccess) -> Result<Arc<Book>> {
         let visibility = access.visibility();

@@ -24,6 +24,12 @@ pub async fn run(state: AppState, interval: Duration) {
         if let Err(error) = daily_rules(&state).await {
             tracing::warn!(%error, "daily rule evaluation failed");
         }
+        let (store, sums) = (Arc::clone(&state.store), Arc::clone(&state.sums));
+        match tokio::task::spawn_blocking(move || sums.books.keep_current(store.as_ref())).await {
+            Ok(Err(error)) => tracing::warn!(%error, "the kept book was not brought up to date"),
+            Err(error) => tracing::warn!(%error, "the kept book was not brought up to date"),
+            Ok(Ok(_)) => {}
+        }
         if !outbox.secret.is_empty() {
             match mikawaya_outbox::flush(Arc::clone(&state.store), &outbox, jiff::Timestamp::now())
                 .await

@@ -226,3 +226,39 @@ fn kept_sums_follow_each_change_to_the_book() -> TestResult {
     assert!(after.stamp > before.stamp);
     Ok(())
 }
+
+/// The worker's call: nothing is read until a leader's view kept the vendor's book; then
+/// each call brings it to the store's book stamp.
+#[test]
+fn the_vendors_kept_book_is_brought_up_to_date_once_kept() -> TestResult {
+    let world = World::new()?;
+    let read = Actor::system().read();
+    let account = world.account("w1", |_| {})?;
+    let kept = Sums::default();
+    assert!(!kept.books.keep_current(&world.store)?, "nothing kept yet");
+    let before = kept.books.current(&world.store, &read)?;
+    world.store.update_account(
+        &Actor::system().write()?,
+        account,
+        AccountPatch {
+            mrr: Some(Money::new(42.0)?),
+            ..AccountPatch::default()
+        },
+    )?;
+    assert_eq!(
+        kept.books
+            .kept(mikawaya_domain::Visibility::All)
+            .map(|b| b.stamp),
+        Some(before.stamp),
+        "kept as it was until brought up to date"
+    );
+    assert!(kept.books.keep_current(&world.store)?);
+    let after = kept
+        .books
+        .kept(mikawaya_domain::Visibility::All)
+        .ok_or("kept")?;
+    assert!(after.stamp > before.stamp);
+    assert_eq!(after.stamp, world.store.book_stamp()?);
+    assert_eq!(after.accounts.get(&account).map(|f| f.mrr), Some(42.0));
+    Ok(())
+}
