@@ -440,11 +440,10 @@ pub(crate) fn book_changes(
             );
         }
     };
-    let mut sql = Sql::new(
+    let mut sql = Sql::new(&format!(
         "SELECT a.id, a.external_id, a.plan, a.owner_id, a.partner_id, a.tier, a.currency, \
-         a.mrr, a.renewal_date, s.health \
-         FROM accounts a LEFT JOIN account_signals s ON s.account_id = a.id WHERE 1=1",
-    );
+         a.mrr, a.renewal_date, s.health FROM {FROM} WHERE 1=1"
+    ));
     sql.visible("a", visibility);
     changed(&mut sql, "a.id");
     sql.bind(" ORDER BY a.id", []);
@@ -470,18 +469,7 @@ pub(crate) fn book_changes(
     sql.visible("a", visibility);
     changed(&mut sql, "x.account_id");
     sql.bind(" ORDER BY x.account_id, x.start_date, x.id", []);
-    let revenue = db.query_map(&sql.text, &sql.params, |row| {
-        let term = mikawaya_domain::subscription::Term::new(
-            row.parsed(2, row::date)?,
-            row.parsed_opt(3, row::date)?,
-        )
-        .map_err(|e| StoreError::Corrupt(format!("subscriptions: {e}")))?;
-        Ok(mikawaya_domain::subscription::RevenueRow {
-            account: AccountId::new(row.get(0)?),
-            mrr: row.get(1)?,
-            term,
-        })
-    })?;
+    let revenue = db.query_map(&sql.text, &sql.params, super::children::revenue_row)?;
     for row in revenue {
         // Both are in account order; an account whose rows come is among the facts.
         if let Ok(index) = facts.binary_search_by_key(&row.account, |f| f.account_id) {

@@ -364,14 +364,17 @@ pub(crate) fn revenue_rows(
     });
     sql.visible("a", visibility);
     sql.bind(" ORDER BY x.account_id, x.start_date, x.id", []);
-    db.query_map(&sql.text, &sql.params, |row| {
-        let term = Term::new(row.parsed(2, row::date)?, row.parsed_opt(3, row::date)?)
-            .map_err(|e| StoreError::Corrupt(format!("subscription term: {e}")))?;
-        Ok(mikawaya_domain::subscription::RevenueRow {
-            account: AccountId::new(row.get(0)?),
-            mrr: row.get(1)?,
-            term,
-        })
+    db.query_map(&sql.text, &sql.params, revenue_row)
+}
+
+/// A revenue row from `x.account_id, x.mrr, x.start_date, x.end_date`.
+pub(crate) fn revenue_row(row: &Row<'_>) -> Result<mikawaya_domain::subscription::RevenueRow> {
+    let term = Term::new(row.parsed(2, row::date)?, row.parsed_opt(3, row::date)?)
+        .map_err(|e| StoreError::Corrupt(format!("subscription term: {e}")))?;
+    Ok(mikawaya_domain::subscription::RevenueRow {
+        account: AccountId::new(row.get(0)?),
+        mrr: row.get(1)?,
+        term,
     })
 }
 
