@@ -25,7 +25,17 @@ use std::time::Instant;
 
 const EVENTS: usize = 300_000;
 const BATCH: usize = 100;
+/// Concurrent clients, each waiting for its `200` before sending again (`MIKAWAYA_BENCH_CLIENTS`
+/// sets another number).
 const CLIENTS: usize = 32;
+
+fn client_count() -> usize {
+    std::env::var("MIKAWAYA_BENCH_CLIENTS")
+        .ok()
+        .and_then(|clients| clients.parse().ok())
+        .filter(|clients| *clients > 0)
+        .unwrap_or(CLIENTS)
+}
 
 pub(crate) struct Node {
     store: Arc<dyn Store>,
@@ -68,7 +78,8 @@ pub fn run() -> Result<()> {
         .collect();
     let dir = tempfile::tempdir()?;
     println!(
-        "| measurement ({EVENTS} events, batches of {BATCH}, {CLIENTS} clients) | events/s | ratio |\n|---|---|---|"
+        "| measurement ({EVENTS} events, batches of {BATCH}, {} clients) | events/s | ratio |\n|---|---|---|",
+        client_count()
     );
 
     let only = std::env::var("MIKAWAYA_BENCH_NODES").unwrap_or_default();
@@ -207,7 +218,7 @@ pub(crate) fn http(lines: &[String], nodes: Vec<Node>) -> Result<f64> {
         let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let started = Instant::now();
         let mut clients = Vec::new();
-        for _ in 0..CLIENTS {
+        for _ in 0..client_count() {
             let (bodies, next, urls, authorization) = (
                 Arc::clone(&bodies),
                 Arc::clone(&next),
