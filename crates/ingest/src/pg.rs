@@ -132,14 +132,14 @@ impl Statements {
 }
 
 /// Stores a group's blocks (`$2` to `$5`: each block's first event within the group, its
-/// count, `ends` as array text and records) numbered from the counter, which moves by `$1`
+/// count, `ends` as array text and its records packed by [`pack`]) numbered from the counter, which moves by `$1`
 /// events; the first sequence given.
 const STORE_BLOCKS: &str = "WITH counter AS ( \
          UPDATE usage_sequence SET next = next + $1 WHERE id = 1 \
          RETURNING next - $1 AS first), \
      stored AS ( \
-         INSERT INTO usage_event_blocks (first, count, ends, records) \
-         SELECT counter.first + b.start, b.count, b.ends::int[], b.records \
+         INSERT INTO usage_event_blocks (first, count, ends, records, packed) \
+         SELECT counter.first + b.start, b.count, b.ends::int[], b.records, true \
          FROM counter, \
               unnest($2::bigint[], $3::int[], $4::text[], $5::bytea[]) \
                   AS b(start, count, ends, records) \
@@ -223,7 +223,8 @@ fn store_events(
             format!("{{{}}}", ends.join(","))
         })
         .collect();
-    let bytes: Vec<&[u8]> = blocks.iter().map(|block| &block.records[..]).collect();
+    // Packed here, before the counter's lock and on this node's cores.
+    let bytes: Vec<Vec<u8>> = blocks.iter().map(|block| pack(&block.records)).collect();
     let next: i64 = transaction
         .query_one(
             &statements.store_blocks,
@@ -237,6 +238,44 @@ fn store_events(
         .into_iter()
         .map(|index| index.map(|index| next + index))
         .collect())
+}
+
+/// Blocks' records as they are stored: lz4's block format, the uncompressed size first
+/// (4 bytes, little-endian).
+fn pack(records: &[u8]) -> Vec<u8> {
+    lz4_flex::block::compress_prepend_size(records)
+}
+
+/// The records of the block from `first` whose events end at `ends`, as stored
+/// (`packed` or not): checked to be as long as its last event's end.
+fn records<'a>(
+    first: i64,
+    ends: &[i32],
+    stored: &'a [u8],
+    packed: bool,
+) -> Result<std::borrow::Cow<'a, [u8]>, IngestError> {
+    let corrupt = |reason: &str| IngestError::Corrupt {
+        sequence: u64::try_from(first).unwrap_or(0),
+        reason: format!("its block's records {reason}"),
+    };
+    if !packed {
+        return Ok(std::borrow::Cow::Borrowed(stored));
+    }
+    let length = ends
+        .last()
+        .map_or(0, |end| usize::try_from(*end).unwrap_or(0));
+    // The size the block says it unpacks to, checked before anything is allocated.
+    let said = stored
+        .first_chunk::<4>()
+        .map(|size| u32::from_le_bytes(*size) as usize);
+    if said != Some(length) {
+        return Err(corrupt("do not say the size their events end at"));
+    }
+    lz4_flex::block::decompress_size_prepended(stored)
+        .ok()
+        .filter(|records| records.len() == length)
+        .map(std::borrow::Cow::Owned)
+        .ok_or_else(|| corrupt("cannot be unpacked"))
 }
 
 /// A run of consecutive events as one row of `usage_event_blocks`.
@@ -416,7 +455,7 @@ impl PgEvents {
         // The block holding `from`, and every block after it that starts before `until`.
         let blocks = client
             .prepare_cached(
-                "SELECT first, ends, records FROM usage_event_blocks \
+                "SELECT first, ends, records, packed FROM usage_event_blocks \
                  WHERE first >= COALESCE( \
                      (SELECT max(first) FROM usage_event_blocks WHERE first <= $1), 0) \
                    AND first < $2 \
@@ -445,7 +484,8 @@ impl PgEvents {
         for row in &rows {
             let first: i64 = row.get(0);
             let ends: Vec<i32> = row.get(1);
-            let records: &[u8] = row.get(2);
+            let records = records(first, &ends, row.get(2), row.get(3))?;
+            let records = &records[..];
             let mut start = 0;
             for (sequence, end) in (first..).zip(ends) {
                 let end = usize::try_from(end)
@@ -494,24 +534,57 @@ impl PgEvents {
             .map(|position| i64::try_from(position.offset()).unwrap_or(i64::MAX))
             .collect();
         let mut client = self.client()?;
-        // Each event's bytes out of its block (`substring` decompresses the block's
-        // records up to the event's end, not further).
+        // Each event's bytes out of its block: a packed block comes whole (once however
+        // many of its events are asked for) and is unpacked here; of a block stored before,
+        // `substring` decompresses the records up to the event's end, not further.
         let rows = client
             .query(
-                "SELECT s.sequence, substring(b.records \
-                     FROM COALESCE(b.ends[(s.sequence - b.first)::int], 0) + 1 \
-                     FOR b.ends[(s.sequence - b.first)::int + 1] \
-                         - COALESCE(b.ends[(s.sequence - b.first)::int], 0)) \
+                "SELECT s.sequence, b.first, b.ends, b.packed, \
+                     CASE WHEN b.packed THEN NULL ELSE substring(b.records \
+                         FROM COALESCE(b.ends[(s.sequence - b.first)::int], 0) + 1 \
+                         FOR b.ends[(s.sequence - b.first)::int + 1] \
+                             - COALESCE(b.ends[(s.sequence - b.first)::int], 0)) END, \
+                     CASE WHEN b.packed AND s.sequence = min(s.sequence) \
+                         OVER (PARTITION BY b.first) THEN b.records END \
                  FROM unnest($1::bigint[]) AS s(sequence) \
                  CROSS JOIN LATERAL ( \
-                     SELECT first, count, ends, records FROM usage_event_blocks \
+                     SELECT first, count, ends, records, packed FROM usage_event_blocks \
                      WHERE first <= s.sequence ORDER BY first DESC LIMIT 1) AS b \
-                 WHERE s.sequence < b.first + b.count",
+                 WHERE s.sequence < b.first + b.count \
+                 ORDER BY b.first, s.sequence",
                 &[&sequences],
             )
             .map_err(unreadable)?;
         let mut by_sequence: std::collections::HashMap<i64, Vec<u8>> =
-            rows.iter().map(|row| (row.get(0), row.get(1))).collect();
+            std::collections::HashMap::with_capacity(rows.len());
+        let mut unpacked: Option<(i64, Vec<u8>)> = None;
+        for row in &rows {
+            let (sequence, first): (i64, i64) = (row.get(0), row.get(1));
+            if !row.get::<_, bool>(3) {
+                by_sequence.insert(sequence, row.get(4));
+                continue;
+            }
+            let ends: Vec<i32> = row.get(2);
+            if let Some(packed) = row.get::<_, Option<&[u8]>>(5) {
+                unpacked = Some((first, records(first, &ends, packed, true)?.into_owned()));
+            }
+            let Some((_, records)) = unpacked.as_ref().filter(|(block, _)| *block == first) else {
+                return Err(missing(sequence));
+            };
+            let index = usize::try_from(sequence - first).unwrap_or(usize::MAX);
+            let start = index
+                .checked_sub(1)
+                .and_then(|before| ends.get(before))
+                .map_or(0, |end| usize::try_from(*end).unwrap_or(usize::MAX));
+            let event = ends
+                .get(index)
+                .and_then(|end| records.get(start..usize::try_from(*end).ok()?))
+                .ok_or(IngestError::Corrupt {
+                    sequence: u64::try_from(sequence).unwrap_or(0),
+                    reason: "its block's ends are outside the block's records".into(),
+                })?;
+            by_sequence.insert(sequence, event.to_vec());
+        }
         Ok(sequences
             .iter()
             .filter_map(|sequence| by_sequence.remove(sequence))
@@ -928,7 +1001,32 @@ pub(crate) fn take_snapshot(
 
 #[cfg(test)]
 mod tests {
-    use super::{BLOCK_BYTES, BLOCK_EVENTS, blocks};
+    use super::{BLOCK_BYTES, BLOCK_EVENTS, blocks, pack, records};
+
+    #[test]
+    fn packed_blocks_unpack_to_their_records_or_are_refused() {
+        let events = b"one event|and the next one, a little longer";
+        let ends = [10, i32::try_from(events.len()).unwrap_or(0)];
+        let packed = pack(events);
+        assert!(matches!(records(7, &ends, &packed, true).as_deref(), Ok(r) if r == events));
+        // Stored before blocks were packed: as it is.
+        assert!(matches!(records(7, &ends, events, false).as_deref(), Ok(r) if r == events));
+        // A size that is not where the events end, bytes that are no lz4, nothing at all.
+        for stored in [
+            pack(&events[..20]),
+            b"\x2b\0\0\0garbage".to_vec(),
+            Vec::new(),
+        ] {
+            let refused = records(7, &ends, &stored, true);
+            assert!(
+                matches!(
+                    &refused,
+                    Err(crate::IngestError::Corrupt { sequence: 7, .. })
+                ),
+                "{refused:?}"
+            );
+        }
+    }
 
     #[test]
     fn events_are_cut_into_blocks_by_count_and_by_bytes() {

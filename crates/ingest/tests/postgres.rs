@@ -25,6 +25,12 @@ fn node(dir: &Path, url: &str) -> Ingest {
     ok(Ingest::open(dir, config, store))
 }
 
+/// A node on the embedded store (its own event log), to compare with.
+fn embedded_node(dir: &Path) -> Ingest {
+    let store = ok(mikawaya_store::sqlite::SqliteStore::open_dir(dir));
+    ok(Ingest::open(dir, IngestConfig::default(), Arc::new(store)))
+}
+
 /// Writes `count` events named `prefix`-N (group, identify and track calls) as NDJSON.
 fn file(dir: &Path, prefix: &str, count: usize) -> std::path::PathBuf {
     let lines: Vec<String> = (0..count)
@@ -205,14 +211,7 @@ fn a_bulk_import_through_copy_stores_each_message_once() {
     assert_eq!(import(&b, &small), (0, 300));
     // An account's raw events, read one by one out of their blocks, are those a node on
     // the embedded store keeps for the same file, page by page across blocks.
-    let embedded_dir = dir.path().join("embedded");
-    let embedded = ok(Ingest::open(
-        &embedded_dir,
-        IngestConfig::default(),
-        Arc::new(ok(mikawaya_store::sqlite::SqliteStore::open_dir(
-            &embedded_dir,
-        ))),
-    ));
+    let embedded = embedded_node(&dir.path().join("embedded"));
     let big = file(dir.path(), "bulk", 20_000);
     assert_eq!(import(&embedded, &big), (20_000, 0));
     for (account, skip, limit) in [
@@ -252,12 +251,14 @@ fn events_stored_one_row_each_are_kept_as_blocks() {
     drop(a);
     let mut client = ok(postgres::Client::connect(&url, postgres::NoTls));
     let records: Vec<Vec<u8>> = ok(client.query(
-        "SELECT first, ends, records FROM usage_event_blocks ORDER BY first",
+        "SELECT first, ends, records, packed FROM usage_event_blocks ORDER BY first",
         &[],
     ))
     .iter()
     .flat_map(|row| {
         let (ends, records): (Vec<i32>, Vec<u8>) = (row.get(1), row.get(2));
+        assert!(row.get::<_, bool>(3), "a block written now is packed");
+        let records = ok(lz4_flex::block::decompress_size_prepended(&records));
         let starts = std::iter::once(0).chain(ends.clone());
         starts
             .zip(ends)
@@ -311,6 +312,16 @@ fn events_stored_one_row_each_are_kept_as_blocks() {
     assert_eq!(import(&migrated, &file(dir.path(), "new", 50)), (50, 0));
     assert_eq!(placed(&mut old), [(this_month(&mut old), 750)]);
     assert!(answers(&migrated).starts_with("750 "));
+    // An account's timeline reads blocks of both kinds (the migrated ones as stored, the
+    // new ones packed by the node) as the embedded store keeps the same files.
+    let embedded = embedded_node(&dir.path().join("embedded"));
+    assert_eq!(import(&embedded, &file(dir.path(), "old", 700)), (700, 0));
+    assert_eq!(import(&embedded, &file(dir.path(), "new", 50)), (50, 0));
+    let (from_blocks, counted) = ok(migrated.account_events("ACC-1", 0, 1_000));
+    let from_log = ok(embedded.account_events("ACC-1", 0, 1_000));
+    assert_eq!(counted, from_log.1);
+    assert!(counted > events.1);
+    assert!(timeline(from_blocks) == timeline(from_log.0));
 }
 
 /// An old month leaves the database as docs/operations.md says (detached and dropped once

@@ -44,6 +44,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         23,
         include_str!("../../migrations/postgres/0023_book_changes.sql"),
     ),
+    (
+        24,
+        include_str!("../../migrations/postgres/0024_packed_blocks.sql"),
+    ),
 ];
 
 /// The advisory lock key migrations are applied under ("mkwy" in ASCII).

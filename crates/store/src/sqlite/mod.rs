@@ -38,6 +38,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0021_book_stamp.sql"),
     include_str!("../../migrations/0022_book_stamp_names.sql"),
     include_str!("../../migrations/0023_book_changes.sql"),
+    include_str!("../../migrations/0024_packed_blocks.sql"),
 ];
 
 /// Reader connections kept open.

@@ -1,0 +1,3 @@
+-- Usage event blocks compressed by the node that writes them: a PostgreSQL change only
+-- (migrations/postgres/0024 is its twin). On SQLite the events stay in the data dir's
+-- event log; this migration keeps both backends at one version.
