@@ -132,8 +132,8 @@ impl Statements {
 }
 
 /// Stores a group's blocks (`$2` to `$5`: each block's first event within the group, its
-/// count, `ends` as array text and its records packed by [`pack`]) numbered from the counter, which moves by `$1`
-/// events; the first sequence given.
+/// count, `ends` as array text and its records packed by [`pack`]) numbered from the
+/// counter, which moves by `$1` events; the first sequence given.
 const STORE_BLOCKS: &str = "WITH counter AS ( \
          UPDATE usage_sequence SET next = next + $1 WHERE id = 1 \
          RETURNING next - $1 AS first), \
@@ -276,6 +276,30 @@ fn records<'a>(
         .filter(|records| records.len() == length)
         .map(std::borrow::Cow::Owned)
         .ok_or_else(|| corrupt("cannot be unpacked"))
+}
+
+/// The bytes of the `index`-th event of the block from `first` (`records`, whose events
+/// end at `ends`).
+fn event_in<'a>(
+    records: &'a [u8],
+    ends: &[i32],
+    first: i64,
+    index: usize,
+) -> Result<&'a [u8], IngestError> {
+    let end_of = |index: usize| ends.get(index).and_then(|end| usize::try_from(*end).ok());
+    let start = match index.checked_sub(1) {
+        None => Some(0),
+        Some(before) => end_of(before),
+    };
+    start
+        .zip(end_of(index))
+        .and_then(|(start, end)| records.get(start..end))
+        .ok_or_else(|| IngestError::Corrupt {
+            sequence: u64::try_from(first)
+                .unwrap_or(0)
+                .saturating_add(index as u64),
+            reason: "its block's ends are outside the block's records".into(),
+        })
 }
 
 /// A run of consecutive events as one row of `usage_event_blocks`.
@@ -485,24 +509,15 @@ impl PgEvents {
             let first: i64 = row.get(0);
             let ends: Vec<i32> = row.get(1);
             let records = records(first, &ends, row.get(2), row.get(3))?;
-            let records = &records[..];
-            let mut start = 0;
-            for (sequence, end) in (first..).zip(ends) {
-                let end = usize::try_from(end)
-                    .ok()
-                    .filter(|end| (start..=records.len()).contains(end))
-                    .ok_or(IngestError::Corrupt {
-                        sequence: u64::try_from(sequence).unwrap_or(0),
-                        reason: "its block's ends are outside the block's records".into(),
-                    })?;
+            for (index, sequence) in (first..).take(ends.len()).enumerate() {
+                let event = event_in(&records, &ends, first, index)?;
                 if (from..until).contains(&sequence) {
                     if sequence != expected {
                         return Err(missing(expected));
                     }
-                    visit(u64::try_from(sequence).unwrap_or(0), &records[start..end]);
+                    visit(u64::try_from(sequence).unwrap_or(0), event);
                     expected += 1;
                 }
-                start = end;
             }
         }
         if expected != until {
@@ -572,17 +587,7 @@ impl PgEvents {
                 return Err(missing(sequence));
             };
             let index = usize::try_from(sequence - first).unwrap_or(usize::MAX);
-            let start = index
-                .checked_sub(1)
-                .and_then(|before| ends.get(before))
-                .map_or(0, |end| usize::try_from(*end).unwrap_or(usize::MAX));
-            let event = ends
-                .get(index)
-                .and_then(|end| records.get(start..usize::try_from(*end).ok()?))
-                .ok_or(IngestError::Corrupt {
-                    sequence: u64::try_from(sequence).unwrap_or(0),
-                    reason: "its block's ends are outside the block's records".into(),
-                })?;
+            let event = event_in(records, &ends, first, index)?;
             by_sequence.insert(sequence, event.to_vec());
         }
         Ok(sequences
