@@ -344,15 +344,18 @@ pub(crate) struct PgEvents {
     months_made: std::sync::Mutex<Option<jiff::civil::Date>>,
 }
 
-fn failed(error: impl std::fmt::Display) -> IngestError {
+fn failed(error: impl std::error::Error) -> IngestError {
     IngestError::NotWritten {
-        reason: format!("PostgreSQL: {error}"),
+        reason: format!("PostgreSQL: {}", mikawaya_store::error_chain(&error)),
         disk_full: false,
     }
 }
 
-fn unreadable(error: impl std::fmt::Display) -> IngestError {
-    IngestError::Import(format!("reading usage events from PostgreSQL: {error}"))
+fn unreadable(error: impl std::error::Error) -> IngestError {
+    IngestError::Import(format!(
+        "reading usage events from PostgreSQL: {}",
+        mikawaya_store::error_chain(&error)
+    ))
 }
 
 fn missing(sequence: i64) -> IngestError {

@@ -135,22 +135,11 @@ pub struct ErrorDetail {
     pub rows: Option<Vec<RowError>>,
 }
 
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (code, status) = self.code_and_status();
         if let ApiError::Internal(error) = &self {
-            tracing::error!(error = %chain(error.as_ref()), "request failed");
+            tracing::error!(error = %mikawaya_store::error_chain(error.as_ref()), "request failed");
         }
         if let ApiError::DiskFull = &self {
             tracing::error!(

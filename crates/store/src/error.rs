@@ -46,7 +46,7 @@ pub enum StoreError {
     #[error("database error")]
     Database(#[from] rusqlite::Error),
     /// PostgreSQL failed or refused a statement.
-    #[error("database error: {0}")]
+    #[error("database error: {}", error_chain(.0))]
     Postgres(#[from] postgres::Error),
     /// No PostgreSQL connection could be had (the server is down, unreachable, or refuses
     /// the credentials).
@@ -158,6 +158,23 @@ impl From<DomainError> for StoreError {
     }
 }
 
+/// An error's words followed by its causes' (a cause whose words are already shown is left
+/// out). PostgreSQL's driver says only "db error" for a statement the server refused;
+/// what the server said (`ERROR: relation … does not exist`) is its cause.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,5 +199,32 @@ mod tests {
         let enospc = std::io::Error::from_raw_os_error(28);
         assert!(StoreError::from(enospc).is_disk_full());
         assert!(!StoreError::from(std::io::Error::other("x")).is_disk_full());
+    }
+
+    #[test]
+    fn an_error_chain_shows_each_cause_once() {
+        #[derive(Debug)]
+        struct Layer(&'static str, Option<Box<Layer>>);
+        impl std::fmt::Display for Layer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.0)
+            }
+        }
+        impl std::error::Error for Layer {
+            fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+                self.1.as_deref().map(|cause| cause as _)
+            }
+        }
+        let server = Layer("ERROR: relation \"x\" does not exist", None);
+        let driver = Layer("db error", Some(Box::new(server)));
+        assert_eq!(
+            error_chain(&driver),
+            "db error: ERROR: relation \"x\" does not exist"
+        );
+        let repeated = Layer(
+            "database error: db error",
+            Some(Box::new(Layer("db error", None))),
+        );
+        assert_eq!(error_chain(&repeated), "database error: db error");
     }
 }

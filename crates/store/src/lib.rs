@@ -35,7 +35,7 @@ pub mod sqlite;
 pub mod voice;
 pub mod work;
 
-pub use error::{RowError, StoreError, is_disk_full};
+pub use error::{RowError, StoreError, error_chain, is_disk_full};
 pub use page::{Page, PageRequest, all_pages};
 pub use records::{
     AccountRecord, ContactRecord, ImportBatch, ImportRecords, ImportSummary, PlanRef,
