@@ -19,7 +19,9 @@ git worktree add -q --detach "$worktree" "$base"
 # the working tree's there; the next build makes it again).
 (cd "$worktree" && CARGO_TARGET_DIR="$OLDPWD/target" cargo build --release -q -p mikawaya-bench)
 cp target/release/mikawaya-bench "$builds/old"
-export MIKAWAYA_BENCH_PG=$(scripts/postgres.sh start "$dir" "${PG_PORT:-55499}")
+# Assigned before it is exported: `export X=$(…)` would hide a server that failed to start.
+MIKAWAYA_BENCH_PG=$(scripts/postgres.sh start "$dir" "${PG_PORT:-55499}")
+export MIKAWAYA_BENCH_PG
 export MIKAWAYA_BENCH_NODES=$which
 for round in $(seq "${ROUNDS:-3}"); do
   for build in old new; do

@@ -8,5 +8,7 @@ bench=${1:?which benchmark}
 port=${PG_PORT:-${2:?port}}
 dir=$(mktemp -d)
 trap 'scripts/postgres.sh stop "$dir"; rm -rf "$dir"' EXIT
-export MIKAWAYA_BENCH_PG=$(scripts/postgres.sh start "$dir" "$port")
+# Assigned before it is exported: `export X=$(…)` would hide a server that failed to start.
+MIKAWAYA_BENCH_PG=$(scripts/postgres.sh start "$dir" "$port")
+export MIKAWAYA_BENCH_PG
 cargo run --release -q -p mikawaya-bench -- "$bench"
