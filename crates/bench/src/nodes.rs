@@ -158,6 +158,14 @@ fn import_rows(server: &str, lines: &[String], dir: &Path) -> Result<()> {
         EVENTS as f64 / pg_import,
         sqlite_import / pg_import
     );
+    for connections in [1, 2] {
+        let floor = keys_alone(server, connections)?;
+        println!(
+            "| peer: PostgreSQL alone, binary COPY of {EVENTS} new 16-byte keys into `usage_message_keys`, groups of {IMPORT_GROUP} sorted, a commit each, {connections} connection(s) (the floor of one unique key per message) | {:.0} | {:.2} |",
+            EVENTS as f64 / floor,
+            sqlite_import / floor
+        );
+    }
     let started = Instant::now();
     let restarted = postgres_node(&bulk, &dir.join("restart"))?;
     let events = restarted.ingest.read(|rollups| rollups.events_applied())?;
@@ -166,6 +174,78 @@ fn import_rows(server: &str, lines: &[String], dir: &Path) -> Result<()> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The events an import hands the writer at a time (its chunks).
+const IMPORT_GROUP: usize = 8192;
+
+/// PostgreSQL alone doing the one thing an import cannot skip: a unique key per message.
+/// Into a new database migrated as a node migrates it, the keys of [`EVENTS`] messages
+/// (16 pseudo-random bytes each, as the XXH3 hash of a write key and message id is) go
+/// through binary `COPY`, sorted in groups of [`IMPORT_GROUP`], one transaction a group,
+/// as the import sends them, over `connections` connections taking groups in turn; seconds.
+fn keys_alone(server: &str, connections: usize) -> Result<f64> {
+    let url = new_database(server, "bench_keys")?;
+    drop(PostgresStore::connect(&url)?);
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = || {
+        // splitmix64: even, unrelated bits, no dependency.
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let groups: Vec<Vec<Vec<u8>>> = (0..EVENTS)
+        .map(|_| {
+            ((u128::from(next()) << 64) | u128::from(next()))
+                .to_be_bytes()
+                .to_vec()
+        })
+        .collect::<Vec<_>>()
+        .chunks(IMPORT_GROUP)
+        .map(|group| {
+            let mut group = group.to_vec();
+            group.sort_unstable();
+            group
+        })
+        .collect();
+    let clients = (0..connections)
+        .map(|_| postgres::Client::connect(&url, postgres::NoTls))
+        .collect::<Result<Vec<_>, _>>()?;
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = clients
+            .into_iter()
+            .enumerate()
+            .map(|(worker, mut client)| {
+                let groups = &groups;
+                scope.spawn(move || -> Result<()> {
+                    for group in groups.iter().skip(worker).step_by(connections) {
+                        let mut transaction = client.transaction()?;
+                        let sink = transaction
+                            .copy_in("COPY usage_message_keys (key) FROM STDIN (FORMAT binary)")?;
+                        let mut writer = postgres::binary_copy::BinaryCopyInWriter::new(
+                            sink,
+                            &[postgres::types::Type::BYTEA],
+                        );
+                        for key in group {
+                            writer.write(&[key])?;
+                        }
+                        writer.finish()?;
+                        transaction.commit()?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        workers.into_iter().try_for_each(|worker| {
+            worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("a worker panicked"))?
+        })
+    })?;
+    Ok(started.elapsed().as_secs_f64())
 }
 
 /// Sends every line as `/v1/batch` bodies, round-robin over the nodes' servers; seconds.
