@@ -83,10 +83,14 @@ fn open_postgres(url: &str) -> Result<Arc<dyn Store>, Failure> {
         .map(|store| Arc::new(store) as Arc<dyn Store>)
         .map_err(|error| match error {
             StoreError::Invalid(invalid) => Failure::input(anyhow!("{invalid}")),
-            error => Failure::from(anyhow!(
-                "opening the store in the PostgreSQL database {}: {error}",
-                redacted(url)
-            )),
+            error => {
+                let url = redacted(url);
+                let opening = crate::lang::say(
+                    &format!("opening the store in the PostgreSQL database {url}"),
+                    &format!("PostgreSQL データベース {url} のストアを開けません"),
+                );
+                Failure::from(anyhow!("{opening}: {error}"))
+            }
         })
 }
 

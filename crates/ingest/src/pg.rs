@@ -371,12 +371,13 @@ impl PgEvents {
         let config: postgres::Config = url.parse().map_err(unreadable)?;
         // A connection is not tried before each use (a round trip per group): one that
         // broke fails its statement, the group is not acknowledged, and the pool drops it.
-        let pool = r2d2::Pool::builder()
-            .max_size(4)
-            .connection_timeout(std::time::Duration::from_secs(10))
-            .test_on_check_out(false)
-            .build(Manager::new(config))
-            .map_err(unreadable)?;
+        let pool = mikawaya_store::postgresql::pool::open(
+            config,
+            4,
+            std::time::Duration::from_secs(10),
+            false,
+        )
+        .map_err(unreadable)?;
         Ok(PgEvents {
             pool: Some(pool),
             months_made: std::sync::Mutex::new(None),

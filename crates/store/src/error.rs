@@ -51,7 +51,7 @@ pub enum StoreError {
     /// No PostgreSQL connection could be had (the server is down, unreachable, or refuses
     /// the credentials).
     #[error("no database connection: {0}")]
-    Unreachable(#[from] r2d2::Error),
+    Unreachable(String),
     /// A program the store runs (PostgreSQL's `pg_dump`, `pg_restore`) is missing or failed.
     #[error("{program}: {message}")]
     Tool {
@@ -155,6 +155,12 @@ impl From<DomainError> for StoreError {
             DomainError::Invalid(invalid) => StoreError::Invalid(invalid),
             DomainError::Forbidden(reason) => StoreError::Forbidden(reason),
         }
+    }
+}
+
+impl From<r2d2::Error> for StoreError {
+    fn from(error: r2d2::Error) -> Self {
+        StoreError::Unreachable(error_chain(&error))
     }
 }
 

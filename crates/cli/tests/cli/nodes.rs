@@ -389,3 +389,44 @@ async fn the_demo_moves_up_to_postgresql_with_every_table_and_event_compared() {
         crate::util::stderr(&again)
     );
 }
+
+#[tokio::test]
+async fn a_wrong_database_url_fails_at_once_with_what_postgresql_said() {
+    let url = ok(tokio::task::spawn_blocking(mikawaya_testpg::fresh_database).await);
+    let missing = format!("{}_missing", url);
+    let workspace = Workspace::new();
+    for (locale, words) in [
+        ("en", "opening the store in the PostgreSQL database"),
+        ("ja", "のストアを開けません"),
+    ] {
+        let started = Instant::now();
+        let mut command = workspace.command();
+        let failed = ok(command
+            .env("MIKAWAYA_LOCALE", locale)
+            .args(["health", "--database-url", &missing])
+            .output());
+        let said = crate::util::stderr(&failed);
+        assert_eq!(failed.status.code(), Some(1), "{said}");
+        assert!(said.contains(words), "{said}");
+        assert!(
+            said.contains("does not exist") && said.contains("_missing"),
+            "the server's own words: {said}"
+        );
+        // Not r2d2's wait for a pool that can never fill (10 s, a log line per try).
+        assert!(started.elapsed() < Duration::from_secs(5), "{said}");
+        assert!(!said.contains("r2d2"), "{said}");
+    }
+    // A port with no server: the refusal, at once.
+    let started = Instant::now();
+    let mut command = workspace.command();
+    let refused = ok(command
+        .args([
+            "health",
+            "--database-url",
+            "postgres://postgres@127.0.0.1:9/x",
+        ])
+        .output());
+    let said = crate::util::stderr(&refused);
+    assert!(said.contains("error connecting to server"), "{said}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{said}");
+}

@@ -80,11 +80,8 @@ impl PostgresStore {
                 format!("not a PostgreSQL connection URL: {error}"),
             ))
         })?;
-        let manager = pool::Manager::new(config);
-        let pool = r2d2::Pool::builder()
-            .max_size(POOL_SIZE)
-            .connection_timeout(std::time::Duration::from_secs(10))
-            .build(manager)?;
+        let pool = pool::open(config, POOL_SIZE, std::time::Duration::from_secs(10), true)
+            .map_err(|error| StoreError::Unreachable(crate::error_chain(&error)))?;
         let store = Self {
             pool: Some(pool),
             url: url.to_owned(),

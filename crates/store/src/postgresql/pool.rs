@@ -136,3 +136,34 @@ impl r2d2::ManageConnection for Manager {
         self.0.has_broken(&mut connection.client)
     }
 }
+
+/// Logs a connection the pool could not make with what the server said (r2d2's own
+/// handler logs the driver's words alone, "db error", at every try).
+#[derive(Debug)]
+struct LogFailures;
+
+impl r2d2::HandleError<postgres::Error> for LogFailures {
+    fn handle_error(&self, error: postgres::Error) {
+        tracing::warn!(error = %crate::error_chain(&error), "PostgreSQL: a connection could not be made");
+    }
+}
+
+/// A pool of at most `size` connections to the database `config` names, a caller waiting
+/// at most `timeout` for one; connections are tried before each use when
+/// `test_on_check_out`. One connection is made first, so a wrong address, database or
+/// password fails at once with what the server said, instead of after `timeout`.
+pub fn open(
+    config: postgres::Config,
+    size: u32,
+    timeout: std::time::Duration,
+    test_on_check_out: bool,
+) -> Result<r2d2::Pool<Manager>, postgres::Error> {
+    let manager = Manager::new(config);
+    drop(r2d2::ManageConnection::connect(&manager)?);
+    Ok(r2d2::Pool::builder()
+        .max_size(size)
+        .connection_timeout(timeout)
+        .test_on_check_out(test_on_check_out)
+        .error_handler(Box::new(LogFailures))
+        .build_unchecked(manager))
+}
