@@ -6,7 +6,8 @@
 //!
 //! Run with `scripts/bench-nodes.sh` (it starts a throwaway PostgreSQL 15 with `fsync=on`
 //! and sets `MIKAWAYA_BENCH_PG`). `MIKAWAYA_BENCH_NODES=http` or `=import` measures only
-//! that half (each with its embedded-store baseline), to profile one.
+//! that half (each with its embedded-store baseline), to profile one; `=one` or `=three`
+//! only the HTTP ingest of one or of three nodes on PostgreSQL (after the same baseline).
 
 use anyhow::{Context, Result};
 use base64::Engine;
@@ -83,30 +84,35 @@ pub fn run() -> Result<()> {
     );
 
     let only = std::env::var("MIKAWAYA_BENCH_NODES").unwrap_or_default();
-    if only != "import" {
-        http_rows(&server, &lines, dir.path())?;
+    if !matches!(only.as_str(), "import") {
+        http_rows(&server, &lines, dir.path(), &only)?;
     }
-    if only != "http" {
+    if !matches!(only.as_str(), "http" | "one" | "three") {
         import_rows(&server, &lines, dir.path())?;
     }
     Ok(())
 }
 
 /// The HTTP ingest rows: one node on each store, then three nodes on PostgreSQL.
-fn http_rows(server: &str, lines: &[String], dir: &Path) -> Result<()> {
+fn http_rows(server: &str, lines: &[String], dir: &Path, only: &str) -> Result<()> {
     let sqlite = http(lines, vec![sqlite_node(&dir.join("sqlite"))?])?;
     println!(
         "| HTTP ingest, one node, embedded store (fdatasync per group) | {:.0} | 1.00 |",
         EVENTS as f64 / sqlite
     );
 
-    let one = new_database(server, "bench_one")?;
-    let pg_one = http(lines, vec![postgres_node(&one, &dir.join("one"))?])?;
-    println!(
-        "| HTTP ingest, one node, PostgreSQL (commit per group) | {:.0} | {:.2} |",
-        EVENTS as f64 / pg_one,
-        sqlite / pg_one
-    );
+    if only != "three" {
+        let one = new_database(server, "bench_one")?;
+        let pg_one = http(lines, vec![postgres_node(&one, &dir.join("one"))?])?;
+        println!(
+            "| HTTP ingest, one node, PostgreSQL (commit per group) | {:.0} | {:.2} |",
+            EVENTS as f64 / pg_one,
+            sqlite / pg_one
+        );
+    }
+    if only == "one" {
+        return Ok(());
+    }
 
     let three = new_database(server, "bench_three")?;
     let nodes = (0..3)
