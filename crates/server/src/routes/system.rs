@@ -99,7 +99,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
     let schema = state
         .run(|store| store.schema_version())
         .await
-        .map_err(|error| error.to_string());
+        .map_err(|error| mikawaya_store::error_chain(&error));
     let readiness = Readiness::of(
         schema,
         state.ingest.backlog(),

@@ -138,13 +138,51 @@ impl r2d2::ManageConnection for Manager {
 }
 
 /// Logs a connection the pool could not make with what the server said (r2d2's own
-/// handler logs the driver's words alone, "db error", at every try).
-#[derive(Debug)]
-struct LogFailures;
+/// handler logs the driver's words alone, "db error", at every try): while the database is
+/// down the pool tries several times a second, so at most once per [`LOG_EVERY`], saying
+/// how many failures it did not log.
+#[derive(Debug, Default)]
+struct LogFailures(std::sync::Mutex<Throttle>);
+
+/// How often at most a pool logs that it cannot connect.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 impl r2d2::HandleError<postgres::Error> for LogFailures {
     fn handle_error(&self, error: postgres::Error) {
-        tracing::warn!(error = %crate::error_chain(&error), "PostgreSQL: a connection could not be made");
+        let admitted = self
+            .0
+            .lock()
+            .map(|mut throttle| throttle.admit(std::time::Instant::now(), LOG_EVERY));
+        if let Ok(Some(not_logged)) = admitted {
+            tracing::warn!(
+                error = %crate::error_chain(&error),
+                failures_not_logged = not_logged,
+                "PostgreSQL: a connection could not be made"
+            );
+        }
+    }
+}
+
+/// Lets one occurrence through per period and counts the others.
+#[derive(Debug, Default)]
+struct Throttle {
+    last: Option<std::time::Instant>,
+    held: u64,
+}
+
+impl Throttle {
+    /// Whether an occurrence at `now` is let through, with how many were held back since
+    /// the last one that was.
+    fn admit(&mut self, now: std::time::Instant, every: std::time::Duration) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|last| now.saturating_duration_since(last) < every)
+        {
+            self.held += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.held))
     }
 }
 
@@ -164,6 +202,31 @@ pub fn open(
         .max_size(size)
         .connection_timeout(timeout)
         .test_on_check_out(test_on_check_out)
-        .error_handler(Box::new(LogFailures))
+        .error_handler(Box::<LogFailures>::default())
         .build_unchecked(manager))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Throttle;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_throttle_lets_one_through_per_period_and_counts_the_rest() {
+        let every = Duration::from_secs(30);
+        let start = Instant::now();
+        let mut throttle = Throttle::default();
+        assert_eq!(throttle.admit(start, every), Some(0));
+        assert_eq!(throttle.admit(start + Duration::from_secs(1), every), None);
+        assert_eq!(throttle.admit(start + Duration::from_secs(29), every), None);
+        assert_eq!(
+            throttle.admit(start + Duration::from_secs(30), every),
+            Some(2)
+        );
+        assert_eq!(throttle.admit(start + Duration::from_secs(31), every), None);
+        assert_eq!(
+            throttle.admit(start + Duration::from_secs(61), every),
+            Some(1)
+        );
+    }
 }
