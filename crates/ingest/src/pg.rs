@@ -384,17 +384,22 @@ impl PgEvents {
         })
     }
 
-    fn client(&self) -> Result<r2d2::PooledConnection<Manager>, IngestError> {
+    /// A connection of the pool; none to be had is `error` (reading or writing, as the
+    /// caller is).
+    fn client(
+        &self,
+        error: fn(r2d2::Error) -> IngestError,
+    ) -> Result<r2d2::PooledConnection<Manager>, IngestError> {
         self.pool
             .as_ref()
             .ok_or(IngestError::Stopped)?
             .get()
-            .map_err(failed)
+            .map_err(error)
     }
 
     /// The sequence number the next event will get (every one below is acknowledged).
     pub(crate) fn next_sequence(&self) -> Result<u64, IngestError> {
-        let mut client = self.client()?;
+        let mut client = self.client(unreadable)?;
         let row = client
             .query_one("SELECT next FROM usage_sequence WHERE id = 1", &[])
             .map_err(unreadable)?;
@@ -413,7 +418,7 @@ impl PgEvents {
         if *made == Some(today) {
             return;
         }
-        let result = self.client().and_then(|mut client| {
+        let result = self.client(failed).and_then(|mut client| {
             let mut transaction = client.transaction().map_err(failed)?;
             transaction
                 .execute("SELECT pg_advisory_xact_lock($1)", &[&PARTITION_LOCK])
@@ -448,7 +453,7 @@ impl PgEvents {
             .collect();
         let mut sorted: Vec<&Vec<u8>> = keys.iter().collect();
         sorted.sort_unstable();
-        let mut client = self.client()?;
+        let mut client = self.client(failed)?;
         let statements = Statements::prepare(&mut client)?;
         // The keys first, outside the counter's lock: nodes insert theirs side by side.
         // Usually every message is new (a plain insert); when one is not, the transaction
@@ -476,7 +481,7 @@ impl PgEvents {
         limit: i64,
         mut visit: impl FnMut(u64, &[u8]),
     ) -> Result<u64, IngestError> {
-        let mut client = self.client()?;
+        let mut client = self.client(unreadable)?;
         let counter = client
             .prepare_cached("SELECT next FROM usage_sequence WHERE id = 1")
             .map_err(unreadable)?;
@@ -552,7 +557,7 @@ impl PgEvents {
             .iter()
             .map(|position| i64::try_from(position.offset()).unwrap_or(i64::MAX))
             .collect();
-        let mut client = self.client()?;
+        let mut client = self.client(unreadable)?;
         // Each event's bytes out of its block: a packed block comes whole (once however
         // many of its events are asked for) and is unpacked here; of a block stored before,
         // `substring` decompresses the records up to the event's end, not further.
@@ -602,7 +607,7 @@ impl PgEvents {
 
     /// Bytes the usage tables take.
     pub(crate) fn bytes(&self) -> u64 {
-        self.client()
+        self.client(unreadable)
             .ok()
             .and_then(|mut client| {
                 client
@@ -909,7 +914,7 @@ pub fn copy_events(data_dir: &std::path::Path, url: &str) -> Result<EventsCopy, 
 impl PgEvents {
     /// The rollups' snapshot stored in the database, if any.
     pub(crate) fn snapshot(&self) -> Result<Option<Vec<u8>>, IngestError> {
-        let mut client = self.client()?;
+        let mut client = self.client(unreadable)?;
         Ok(client
             .query_opt("SELECT bytes FROM rollup_snapshots WHERE id = 1", &[])
             .map_err(unreadable)?
@@ -918,7 +923,7 @@ impl PgEvents {
 
     /// Replaces the stored snapshot.
     pub(crate) fn save_snapshot(&self, through: u64, bytes: &[u8]) -> Result<(), IngestError> {
-        let mut client = self.client()?;
+        let mut client = self.client(failed)?;
         client
             .execute(
                 "INSERT INTO rollup_snapshots (id, through, taken, bytes) VALUES (1, $1, $2, $3) \
