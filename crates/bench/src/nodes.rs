@@ -84,7 +84,7 @@ pub fn run() -> Result<()> {
     );
 
     let only = std::env::var("MIKAWAYA_BENCH_NODES").unwrap_or_default();
-    if !matches!(only.as_str(), "import") {
+    if only != "import" {
         http_rows(&server, &lines, dir.path(), &only)?;
     }
     if !matches!(only.as_str(), "http" | "one" | "three") {
